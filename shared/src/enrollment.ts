@@ -1,0 +1,29 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { SiteIdSchema } from './sites.js';
+
+export const HardwareInfoSchema = Type.Object({
+  serial: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  model: Type.Optional(Type.String({ maxLength: 200 })),
+  os: Type.Optional(Type.String({ maxLength: 200 })),
+  agentVersion: Type.Optional(Type.String({ maxLength: 64 })),
+});
+
+/** A box asks to join: with a token minted for its site, or by a pre-registered serial. */
+export const EnrollRequestSchema = Type.Object({
+  token: Type.Optional(Type.String({ minLength: 8, maxLength: 256 })),
+  hardware: HardwareInfoSchema,
+});
+export type EnrollRequest = Static<typeof EnrollRequestSchema>;
+
+export const EnrollResponseSchema = Type.Object({
+  deviceId: Type.String(),
+  siteId: SiteIdSchema,
+  siteName: Type.String(),
+  mqtt: Type.Object({ url: Type.String(), username: Type.String(), password: Type.String() }),
+});
+export type EnrollResponse = Static<typeof EnrollResponseSchema>;
+
+export const EnrollmentTokenResponseSchema = Type.Object({
+  token: Type.String(),
+  expiresAt: Type.String({ format: 'date-time' }),
+});

@@ -1,0 +1,58 @@
+// One registry of stable error codes for both programs. A code never changes
+// meaning once released; the message may be reworded. `status` is the HTTP
+// status where the error reaches an HTTP client.
+
+export const ERRORS = {
+  // Protocol (either side)
+  PROTO_ERR_TOO_LARGE: { message: 'payload is larger than the limit', status: 413 },
+  PROTO_ERR_NOT_JSON: { message: 'payload is not valid JSON', status: 400 },
+  PROTO_ERR_SCHEMA: { message: 'payload does not match the schema', status: 400 },
+  PROTO_ERR_VERSION: { message: 'unsupported protocol version', status: 400 },
+  PROTO_ERR_UNKNOWN_TOPIC: { message: 'topic is not part of the protocol', status: 400 },
+
+  // Fleet server
+  FLEET_ERR_UNAUTHORIZED: { message: 'missing or invalid credentials', status: 401 },
+  FLEET_ERR_FORBIDDEN: { message: 'not allowed for this operator', status: 403 },
+  FLEET_ERR_NOT_FOUND: { message: 'no such resource', status: 404 },
+  FLEET_ERR_CONFLICT: { message: 'conflicts with the current state', status: 409 },
+  FLEET_ERR_BAD_REQUEST: { message: 'bad request', status: 400 },
+  FLEET_ERR_TOKEN_INVALID: { message: 'enrolment token is unknown, used up or expired', status: 401 },
+  FLEET_ERR_UNKNOWN_DEVICE: { message: 'no device with that id', status: 404 },
+  FLEET_ERR_UNKNOWN_SITE: { message: 'no site with that id', status: 404 },
+  FLEET_ERR_RATE_LIMITED: { message: 'too many requests', status: 429 },
+  FLEET_ERR_CONFIG: { message: 'invalid configuration', status: 500 },
+  FLEET_ERR_INTERNAL: { message: 'internal error', status: 500 },
+
+  // Appliance agent
+  APPL_ERR_CONFIG: { message: 'invalid configuration', status: 500 },
+  APPL_ERR_ENROLL: { message: 'enrolment failed', status: 502 },
+  APPL_ERR_NO_BOOTSTRAP: { message: 'no bootstrap (fleet URL and token or serial) found', status: 500 },
+  APPL_ERR_QUEUE: { message: 'telemetry queue failure', status: 500 },
+  APPL_ERR_COMMAND: { message: 'command failed', status: 500 },
+  APPL_ERR_HARDWARE: { message: 'hardware access failed', status: 500 },
+  APPL_ERR_MEDIA: { message: 'media edge failure', status: 500 },
+  APPL_ERR_OTA: { message: 'update failed', status: 500 },
+} as const satisfies Record<string, { message: string; status: number }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class DiemcauError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, detail?: string, opts: { cause?: unknown; details?: unknown } = {}) {
+    const base = ERRORS[code];
+    super(detail ? `${base.message}: ${detail}` : base.message, { cause: opts.cause });
+    this.name = 'DiemcauError';
+    this.code = code;
+    this.statusCode = base.status;
+    this.details = opts.details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: unknown } {
+    return { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) };
+  }
+}
+
+export const isDiemcauError = (err: unknown): err is DiemcauError => err instanceof DiemcauError;

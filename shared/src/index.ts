@@ -1,0 +1,10 @@
+// The protocol both programs speak: one file per message family, each with
+// its topic, its schema and the static type from the same definition.
+export * from './errors.js';
+export * from './codec.js';
+export * from './topics.js';
+export * from './sites.js';
+export * from './presence.js';
+export * from './telemetry.js';
+export * from './enrollment.js';
+export * from './commands.js';
