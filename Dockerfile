@@ -1,0 +1,32 @@
+# The province's fleet server (and the media core, which is the same edge
+# program in its core role). Boxes do not run this image: see images/.
+FROM node:20-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /opt/diemcau
+COPY package.json package-lock.json .npmrc ./
+COPY shared/package.json shared/
+COPY appliance/package.json appliance/
+COPY fleet/package.json fleet/
+COPY provisioning/package.json provisioning/
+RUN npm ci --no-audit --no-fund
+COPY . .
+# Builds better-sqlite3, the mediasoup worker and the dashboard bundle.
+RUN DIEMCAU_CACHE_DIR=/tmp/diemcau-cache node scripts/setup.mjs && rm -rf /tmp/diemcau-cache
+
+FROM node:20-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg tini \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /opt/diemcau
+COPY --from=build /opt/diemcau /opt/diemcau
+ENV NODE_ENV=production \
+    DIEMCAU_DATA_DIR=/var/lib/diemcau \
+    DIEMCAU_HTTP_PORT=8080 \
+    DIEMCAU_MQTT_PORT=1883
+VOLUME /var/lib/diemcau
+EXPOSE 8080 1883
+USER node
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["npx", "tsx", "fleet/src/main.ts"]
