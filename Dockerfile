@@ -25,6 +25,7 @@ ENV NODE_ENV=production \
     DIEMCAU_DATA_DIR=/var/lib/diemcau \
     DIEMCAU_HTTP_PORT=8080 \
     DIEMCAU_MQTT_PORT=1883
+RUN mkdir -p /var/lib/diemcau && chown node:node /var/lib/diemcau
 VOLUME /var/lib/diemcau
 EXPOSE 8080 1883
 USER node
