@@ -8,3 +8,4 @@ export * from './presence.js';
 export * from './telemetry.js';
 export * from './enrollment.js';
 export * from './commands.js';
+export * from './media.js';

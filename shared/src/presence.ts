@@ -26,6 +26,8 @@ export const PresenceSchema = Type.Object({
   os: Type.Optional(Type.String({ maxLength: 200 })),
   hardware: Type.Optional(Type.Union([Type.Literal('real'), Type.Literal('simulated')])),
   peripherals: Type.Optional(PeripheralsSchema),
+  /** Base URL of the box's media edge signalling API (see media.ts), when it runs one. */
+  mediaUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
 });
 export type Presence = Static<typeof PresenceSchema>;
 export const presenceCodec = codec(PresenceSchema);
