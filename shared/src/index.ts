@@ -8,4 +8,5 @@ export * from './presence.js';
 export * from './telemetry.js';
 export * from './enrollment.js';
 export * from './commands.js';
+export * from './bootstrap.js';
 export * from './media.js';

@@ -1,0 +1,93 @@
+// The operator's provisioning tool:
+//   provision import <sites.csv|sites.json>        import or update the province's sites
+//   provision token <siteId> [--out DIR] [--uses N] mint an enrolment token, write a bootstrap + QR
+//   provision preregister <serial> <siteId>        let a box with this serial enrol with no token
+// The fleet and the operator token come from --fleet/--token or
+// DIEMCAU_FLEET_URL / DIEMCAU_OPERATOR_TOKEN.
+import fs from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { EnrollmentTokenResponseSchema, type Site } from '@diemcau/shared';
+import type { Static } from '@sinclair/typebox';
+import { writeBootstrap } from './bootstrap-writer.js';
+import { FleetClient } from './fleet-client.js';
+import { formatOf, parseSitesFile } from './sites-file.js';
+
+const USAGE = `usage:
+  provision import <sites.csv|sites.json>
+  provision token <siteId> [--out DIR] [--uses N]
+  provision preregister <serial> <siteId>
+options: --fleet URL (DIEMCAU_FLEET_URL)  --token OPERATOR_TOKEN (DIEMCAU_OPERATOR_TOKEN)`;
+
+export async function runCli(argv: string[], out: (line: string) => void = console.log): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      fleet: { type: 'string', default: process.env.DIEMCAU_FLEET_URL },
+      token: { type: 'string', default: process.env.DIEMCAU_OPERATOR_TOKEN },
+      out: { type: 'string', default: '.' },
+      uses: { type: 'string', default: '1' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...args] = positionals;
+  if (values.help || !command) {
+    out(USAGE);
+    return command ? 0 : 2;
+  }
+  if (!values.fleet || !values.token) {
+    out('provision: the fleet URL and an operator token are required (--fleet, --token)');
+    return 2;
+  }
+  const fleet = new FleetClient(values.fleet, values.token);
+
+  switch (command) {
+    case 'import': {
+      const file = args[0];
+      if (!file) break;
+      const parsed = parseSitesFile(await fs.readFile(file, 'utf8'), formatOf(file));
+      if (!parsed.ok) {
+        for (const p of parsed.problems) out(`${file}:${p.line}: ${p.message}`);
+        out(`nothing imported: ${parsed.problems.length} problem(s)`);
+        return 1;
+      }
+      const r = await fleet.request<{ created: number; updated: number; unchanged: number }>('POST', '/api/v1/sites/import', {
+        sites: parsed.sites satisfies Site[],
+      });
+      out(`imported ${parsed.sites.length} sites: ${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged`);
+      return 0;
+    }
+    case 'token': {
+      const siteId = args[0];
+      if (!siteId) break;
+      const uses = Number(values.uses);
+      const minted = await fleet.request<Static<typeof EnrollmentTokenResponseSchema>>(
+        'POST',
+        `/api/v1/sites/${encodeURIComponent(siteId)}/enrollment-tokens`,
+        { uses },
+      );
+      const site = await fleet.request<Site>('GET', `/api/v1/sites/${encodeURIComponent(siteId)}`);
+      const written = await writeBootstrap(values.out!, {
+        v: 1,
+        fleetUrl: values.fleet,
+        token: minted.token,
+        siteId,
+        siteName: site.name,
+      });
+      out(written.terminalQr);
+      out(`site ${site.name} (${siteId}): token valid until ${minted.expiresAt}`);
+      out(`bootstrap file: ${written.file}  (copy it to the root of a USB stick)`);
+      out(`QR code: ${written.png}`);
+      return 0;
+    }
+    case 'preregister': {
+      const [serial, siteId] = args;
+      if (!serial || !siteId) break;
+      await fleet.request('POST', '/api/v1/preregistrations', { serial, siteId });
+      out(`box ${serial} will enrol into ${siteId} when it first comes online`);
+      return 0;
+    }
+  }
+  out(USAGE);
+  return 2;
+}
