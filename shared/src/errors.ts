@@ -22,6 +22,8 @@ export const ERRORS = {
   FLEET_ERR_RATE_LIMITED: { message: 'too many requests', status: 429 },
   FLEET_ERR_CONFIG: { message: 'invalid configuration', status: 500 },
   FLEET_ERR_INTERNAL: { message: 'internal error', status: 500 },
+  FLEET_ERR_SITE_IN_MEETING: { message: 'a meeting is live at the site; force with a reason to override', status: 409 },
+  FLEET_ERR_NO_TARGETS: { message: 'no device to send the command to', status: 409 },
 
   // Appliance agent
   APPL_ERR_CONFIG: { message: 'invalid configuration', status: 500 },
