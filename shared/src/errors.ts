@@ -22,6 +22,8 @@ export const ERRORS = {
   FLEET_ERR_RATE_LIMITED: { message: 'too many requests', status: 429 },
   FLEET_ERR_CONFIG: { message: 'invalid configuration', status: 500 },
   FLEET_ERR_INTERNAL: { message: 'internal error', status: 500 },
+  FLEET_ERR_RELEASE_INVALID: { message: 'release is not signed by a trusted key or does not match its manifest', status: 400 },
+  FLEET_ERR_ROLLOUT_STATE: { message: 'rollout cannot do that in its current state', status: 409 },
   FLEET_ERR_SITE_IN_MEETING: { message: 'a meeting is live at the site; force with a reason to override', status: 409 },
   FLEET_ERR_NO_TARGETS: { message: 'no device to send the command to', status: 409 },
 
@@ -34,6 +36,13 @@ export const ERRORS = {
   APPL_ERR_HARDWARE: { message: 'hardware access failed', status: 500 },
   APPL_ERR_MEDIA: { message: 'media edge failure', status: 500 },
   APPL_ERR_OTA: { message: 'update failed', status: 500 },
+  APPL_ERR_OTA_SIGNATURE: { message: 'release manifest signature is not trusted', status: 400 },
+  APPL_ERR_OTA_HASH: { message: 'artifact does not match its manifest', status: 400 },
+  APPL_ERR_OTA_DISK: { message: 'not enough free disk for the update', status: 507 },
+  APPL_ERR_OTA_DOWNLOAD: { message: 'artifact download failed', status: 502 },
+  APPL_ERR_OTA_INSTALL: { message: 'installing the release failed', status: 500 },
+  APPL_ERR_OTA_HEALTH: { message: 'new version failed its health gate', status: 500 },
+  APPL_ERR_OTA_INCOMPATIBLE: { message: 'release needs a newer agent', status: 409 },
 } as const satisfies Record<string, { message: string; status: number }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -10,3 +10,4 @@ export * from './enrollment.js';
 export * from './commands.js';
 export * from './bootstrap.js';
 export * from './media.js';
+export * from './ota.js';

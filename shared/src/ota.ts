@@ -1,0 +1,195 @@
+// Over-the-air updates: the signed release manifest, the desired release the
+// fleet retains on a device's 'desired' channel, and the status a device
+// reports on its 'ota' channel. Signing and verifying live here too, because
+// the release builder signs, the fleet checks uploads and every box checks
+// again before touching anything; all three must agree on the exact bytes.
+import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
+import { codec } from './codec.js';
+import { DiemcauError } from './errors.js';
+
+export const VersionSchema = Type.String({ pattern: '^\\d+\\.\\d+\\.\\d+(-[0-9A-Za-z.-]+)?$', maxLength: 64 });
+const Sha256Schema = Type.String({ pattern: '^[0-9a-f]{64}$' });
+
+/** What is inside a release. Signed as the exact JSON text in `SignedManifest.payload`. */
+export const ReleaseManifestSchema = Type.Object({
+  v: Type.Literal(1),
+  version: VersionSchema,
+  /** File name of the artifact (a gzip'd tar holding agent.mjs, package.json, ...). */
+  artifact: Type.String({ pattern: '^[A-Za-z0-9._-]{1,128}$' }),
+  sha256: Sha256Schema,
+  size: Type.Integer({ minimum: 1 }),
+  /** Bytes once unpacked, so a box can check free disk before downloading. */
+  unpackedSize: Type.Integer({ minimum: 0 }),
+  /** A box running an older agent must not take this release (its updater may not understand it). */
+  minAgentVersion: VersionSchema,
+  created: Type.String({ format: 'date-time' }),
+  /** File inside the artifact that the service starts. */
+  entry: Type.String({ minLength: 1, maxLength: 128 }),
+  /** Native modules left out of the bundle; the box image must already provide them. */
+  native: Type.Array(Type.Object({ name: Type.String({ maxLength: 128 }), version: Type.String({ maxLength: 64 }) }), {
+    maxItems: 32,
+  }),
+  notes: Type.Optional(Type.String({ maxLength: 2000 })),
+});
+export type ReleaseManifest = Static<typeof ReleaseManifestSchema>;
+export const releaseManifestCodec = codec(ReleaseManifestSchema);
+
+export const SignedManifestSchema = Type.Object({
+  v: Type.Literal(1),
+  keyId: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }),
+  /** The manifest as JSON text: signatures cover these bytes, never a re-serialisation. */
+  payload: Type.String({ minLength: 2, maxLength: 16384 }),
+  /** ed25519 signature over `payload` (UTF-8), base64. */
+  signature: Type.String({ pattern: '^[A-Za-z0-9+/]+={0,2}$', maxLength: 200 }),
+});
+export type SignedManifest = Static<typeof SignedManifestSchema>;
+export const signedManifestCodec = codec(SignedManifestSchema);
+
+/**
+ * Fleet → device, inside the retained message on the 'desired' channel under
+ * the key `release`. `urls` are tried in order: the district cache first when
+ * there is one, then the fleet; each is the full artifact URL.
+ */
+export const DesiredReleaseSchema = Type.Object({
+  v: Type.Literal(1),
+  version: VersionSchema,
+  manifest: SignedManifestSchema,
+  urls: Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { minItems: 1, maxItems: 4 }),
+  rolloutId: Type.Optional(Type.String({ maxLength: 64 })),
+  /** Bytes per second; absent means no limit. */
+  bandwidthLimit: Type.Optional(Type.Integer({ minimum: 1024 })),
+});
+export type DesiredRelease = Static<typeof DesiredReleaseSchema>;
+export const desiredReleaseCodec = codec(DesiredReleaseSchema);
+
+/** The 'desired' message carries other settings too; OTA reads only `release`. */
+export const DesiredWithReleaseSchema = Type.Object({
+  v: Type.Literal(1),
+  release: Type.Optional(Type.Union([DesiredReleaseSchema, Type.Null()])),
+});
+export const desiredWithReleaseCodec = codec(DesiredWithReleaseSchema);
+
+export const OTA_STATES = [
+  'idle',
+  'downloading',
+  'verifying',
+  'installing',
+  'switching',
+  'health-check',
+  'committed',
+  'rolled-back',
+  'failed',
+] as const;
+export type OtaState = (typeof OTA_STATES)[number];
+
+/** Device → fleet on the 'ota' channel: progress while working, then the outcome. */
+export const OtaStatusSchema = Type.Object({
+  v: Type.Literal(1),
+  at: Type.String({ format: 'date-time' }),
+  state: Type.Union(OTA_STATES.map((s) => Type.Literal(s))),
+  /** The version the box runs now. */
+  current: VersionSchema,
+  /** The version being worked on (absent when idle). */
+  target: Type.Optional(VersionSchema),
+  rolloutId: Type.Optional(Type.String({ maxLength: 64 })),
+  progress: Type.Optional(Type.Object({ bytes: Type.Integer({ minimum: 0 }), total: Type.Integer({ minimum: 0 }) })),
+  /** Why it failed or rolled back, with a stable error code. */
+  error: Type.Optional(Type.Object({ code: Type.String({ maxLength: 64 }), message: Type.String({ maxLength: 1000 }) })),
+  /** A district box that serves cached artifacts to its communes says where. */
+  cacheUrl: Type.Optional(Type.String({ maxLength: 2048 })),
+});
+export type OtaStatus = Static<typeof OtaStatusSchema>;
+export const otaStatusCodec = codec(OtaStatusSchema);
+
+/** Final states: the fleet counts these for a rollout's progress and failure rate. */
+export const isOtaOutcome = (s: OtaState): boolean => s === 'committed' || s === 'rolled-back' || s === 'failed';
+
+// ---- versions ----
+
+/** Compares x.y.z[-pre]; a pre-release sorts before its release. */
+export function compareVersions(a: string, b: string): number {
+  const split = (v: string): [number[], string | null] => {
+    const [core, ...pre] = v.split('-');
+    return [(core ?? '').split('.').map((n) => Number.parseInt(n, 10) || 0), pre.length > 0 ? pre.join('-') : null];
+  };
+  const [ac, ap] = split(a);
+  const [bc, bp] = split(b);
+  for (let i = 0; i < 3; i++) {
+    const d = (ac[i] ?? 0) - (bc[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  if (ap === bp) return 0;
+  if (ap === null) return 1;
+  if (bp === null) return -1;
+  return ap < bp ? -1 : 1;
+}
+
+// ---- signing (ed25519, node:crypto only) ----
+
+export interface TrustedKey {
+  keyId: string;
+  /** SPKI PEM of an ed25519 public key. */
+  publicKeyPem: string;
+}
+
+/** Signs a manifest with a PKCS#8 PEM ed25519 private key. */
+export function signManifest(manifest: ReleaseManifest, keyId: string, privateKeyPem: string): SignedManifest {
+  const payload = JSON.stringify(manifest);
+  const key = createPrivateKey(privateKeyPem);
+  const signature = sign(null, Buffer.from(payload, 'utf8'), key).toString('base64');
+  return { v: 1, keyId, payload, signature };
+}
+
+/**
+ * Checks the signature against the trusted keys and parses the manifest.
+ * Throws APPL_ERR_OTA_SIGNATURE for an unknown key, a bad signature or a
+ * payload that is not a manifest: a box must treat all three the same way.
+ */
+export function verifyManifest(signed: SignedManifest, trusted: readonly TrustedKey[]): ReleaseManifest {
+  const key = trusted.find((k) => k.keyId === signed.keyId);
+  if (!key) throw new DiemcauError('APPL_ERR_OTA_SIGNATURE', `key ${signed.keyId} is not trusted`);
+  let pub: KeyObject;
+  try {
+    pub = createPublicKey(key.publicKeyPem);
+  } catch (err) {
+    throw new DiemcauError('APPL_ERR_OTA_SIGNATURE', `trusted key ${key.keyId} is unreadable`, { cause: err });
+  }
+  const ok = verify(null, Buffer.from(signed.payload, 'utf8'), pub, Buffer.from(signed.signature, 'base64'));
+  if (!ok) throw new DiemcauError('APPL_ERR_OTA_SIGNATURE', `signature does not match (key ${signed.keyId})`);
+  const parsed = releaseManifestCodec.decode(signed.payload);
+  if (!parsed.ok) throw new DiemcauError('APPL_ERR_OTA_SIGNATURE', 'signed payload is not a manifest', { cause: parsed.error });
+  return parsed.value;
+}
+
+/** A short id for a public key: the first 16 hex digits of the SHA-256 of its DER. */
+export function keyIdOf(publicKeyPem: string): string {
+  const der = createPublicKey(publicKeyPem).export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(der).digest('hex').slice(0, 16);
+}
+
+// ---- HTTP byte ranges (the fleet and the district caches serve, boxes resume) ----
+
+/**
+ * Parses a single `bytes=` range against a size. Returns null when the header
+ * is absent or not a single byte range (serve the whole file), 'unsatisfiable'
+ * for a range past the end (416).
+ */
+export function parseByteRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) return 'unsatisfiable';
+  return { start, end };
+}
