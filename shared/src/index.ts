@@ -11,3 +11,4 @@ export * from './commands.js';
 export * from './bootstrap.js';
 export * from './media.js';
 export * from './ota.js';
+export * from './health.js';
