@@ -1,11 +1,11 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { BOOTSTRAP_FILE_NAME } from '@diemcau/shared';
 import { discoverBootstrap, searchFromEnv } from '../../src/bootstrap/discover.js';
 
-async function tree(t: Tap.Test) {
+async function tree(t: Test) {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'diemcau-boot-'));
   t.teardown(() => fs.rm(root, { recursive: true, force: true }));
   const media = path.join(root, 'media');
