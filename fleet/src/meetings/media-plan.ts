@@ -1,0 +1,89 @@
+// From cascade plans to the retained per-edge media plans of shared/media.ts.
+// Pure apart from the HMAC, which is deterministic: the same meetings, URLs and
+// secret always give the same messages, so the publisher can compare bodies
+// and publish only what changed.
+import { createHmac } from 'node:crypto';
+import type { MediaMeeting, MediaPlan, MeetingState } from '@diemcau/shared';
+import type { CascadePlan } from './cascade.js';
+
+export interface PlannedMeeting {
+  meetingId: string;
+  title: string;
+  state: MeetingState;
+  chairSiteId: string;
+  floorSiteId: string | null;
+  rollCallSiteId: string | null;
+  mutedAll: boolean;
+  plan: CascadePlan;
+}
+
+export interface MediaDirectory {
+  /** Signalling base URL of an edge, from its presence birth (the core's from config); null when not known yet. */
+  signalUrlOf(edgeId: string): string | null;
+  /** The secret an upstream edge accepts for one meeting; see linkTokens(). */
+  tokenFor(meetingId: string, upstreamEdgeId: string): string;
+}
+
+/** A plan entry left out because its upstream's address is not known yet. */
+export interface WaitingLink {
+  meetingId: string;
+  edgeId: string;
+  upstreamEdgeId: string;
+}
+
+export type MediaPlanBody = Omit<MediaPlan, 'revision'>;
+
+/**
+ * One token per (meeting, upstream edge): a commune's token opens only its
+ * district's edge and only for that meeting, and it dies with the meeting.
+ */
+export function linkTokens(secret: string): (meetingId: string, upstreamEdgeId: string) => string {
+  return (meetingId, upstreamEdgeId) =>
+    createHmac('sha256', secret).update(`${meetingId}\n${upstreamEdgeId}`).digest('base64url');
+}
+
+/**
+ * The media plan body of every edge that takes part in at least one of the
+ * meetings. Edges in none are not in the map: the publisher sends them an
+ * empty plan when they had one before.
+ */
+export function mediaPlans(
+  meetings: readonly PlannedMeeting[],
+  dir: MediaDirectory,
+): { plans: Map<string, MediaPlanBody>; waiting: WaitingLink[] } {
+  const byEdge = new Map<string, MediaMeeting[]>();
+  const waiting: WaitingLink[] = [];
+  for (const m of [...meetings].sort((a, b) => (a.meetingId < b.meetingId ? -1 : a.meetingId > b.meetingId ? 1 : 0))) {
+    for (const entry of m.plan.entries) {
+      let upstream: MediaMeeting['upstream'] = null;
+      if (entry.upstreamEdgeId !== null) {
+        const signalUrl = dir.signalUrlOf(entry.upstreamEdgeId);
+        if (signalUrl === null) {
+          // Without an address the edge cannot link; it gets the meeting as
+          // soon as the upstream reports one (the reconciler runs again).
+          waiting.push({ meetingId: m.meetingId, edgeId: entry.edgeId, upstreamEdgeId: entry.upstreamEdgeId });
+          continue;
+        }
+        upstream = { edgeId: entry.upstreamEdgeId, signalUrl, linkToken: dir.tokenFor(m.meetingId, entry.upstreamEdgeId) };
+      }
+      const list = byEdge.get(entry.edgeId) ?? [];
+      list.push({
+        meetingId: m.meetingId,
+        title: m.title,
+        role: entry.role,
+        upstream,
+        acceptToken: entry.downstreamEdgeIds.length > 0 ? dir.tokenFor(m.meetingId, entry.edgeId) : null,
+        localSiteId: entry.localSiteId,
+        chairSiteId: m.chairSiteId,
+        floorSiteId: m.floorSiteId,
+        rollCallSiteId: m.rollCallSiteId,
+        mutedAll: m.mutedAll,
+        state: m.state,
+      });
+      byEdge.set(entry.edgeId, list);
+    }
+  }
+  const plans = new Map<string, MediaPlanBody>();
+  for (const [edgeId, list] of byEdge) plans.set(edgeId, { v: 1, edgeId, meetings: list });
+  return { plans, waiting };
+}
