@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { DiemcauError, indexSites, type Site } from '@diemcau/shared';
+import type { CommandRecord } from './lifecycle.js';
+import { operatorCovers, planIssue, expandSubtree, type DeviceRef, type IssueRequest, type Operator } from './plan.js';
+import type { CommandStore } from './store.js';
+import type { Dispatcher } from './dispatcher.js';
+
+// Turning an operator's request into stored, audited, dispatched commands.
+// The decisions are in plan.ts; this file only gathers the facts and does the I/O.
+
+export interface AuditEntry {
+  at: string;
+  actor: string;
+  action: string;
+  targetType: 'device' | 'site' | 'command';
+  targetId: string;
+  detail: Record<string, unknown>;
+}
+
+export interface AuditSink {
+  append(entry: AuditEntry): void;
+}
+
+/** What the commands module needs from the rest of the fleet. */
+export interface CommandPorts {
+  sites(): readonly Site[];
+  devices(): readonly DeviceRef[];
+  device(id: string): DeviceRef | undefined;
+  /** Which of these sites have a meeting in progress right now. */
+  liveSites(siteIds: readonly string[]): ReadonlySet<string>;
+  audit: AuditSink;
+}
+
+export type Target = { kind: 'device'; deviceId: string } | { kind: 'site'; siteId: string };
+
+export interface IssueOutcome {
+  batchId: string | null;
+  commands: CommandRecord[];
+}
+
+export interface CommandService {
+  issue(operator: Operator, target: Target, request: IssueRequest): IssueOutcome;
+  /** A command the operator may see, or a typed error. */
+  get(operator: Operator, id: string): CommandRecord;
+  listForDevice(operator: Operator, deviceId: string, limit: number): CommandRecord[];
+  listBatch(operator: Operator, batchId: string): CommandRecord[];
+}
+
+export function createCommandService(opts: {
+  store: CommandStore;
+  dispatcher: Dispatcher;
+  ports: CommandPorts;
+  log: Logger;
+  now?: () => Date;
+}): CommandService {
+  const { store, dispatcher, ports, log } = opts;
+  const clock = () => (opts.now ? opts.now() : new Date());
+
+  const visible = (op: Operator, siteId: string): boolean => operatorCovers(op, indexSites(ports.sites()), siteId);
+
+  const issue = (operator: Operator, target: Target, request: IssueRequest): IssueOutcome => {
+    const sites = ports.sites();
+    const index = indexSites(sites);
+    let targets: DeviceRef[];
+    if (target.kind === 'device') {
+      const d = ports.device(target.deviceId);
+      if (!d) throw new DiemcauError('FLEET_ERR_UNKNOWN_DEVICE', target.deviceId);
+      targets = [d];
+    } else {
+      if (!index.byId.has(target.siteId)) throw new DiemcauError('FLEET_ERR_UNKNOWN_SITE', target.siteId);
+      targets = expandSubtree(index, ports.devices(), target.siteId);
+    }
+    const live = ports.liveSites([...new Set(targets.map((t) => t.siteId))]);
+    const plan = planIssue({ operator, index, targets, request, liveSites: live, ...(target.kind === 'site' ? { rootSiteId: target.siteId } : {}) });
+    if (!plan.ok) {
+      // Refusals are audited too: a refused reboot during a meeting is worth knowing about.
+      ports.audit.append({
+        at: clock().toISOString(),
+        actor: operator.id,
+        action: 'command.refused',
+        targetType: target.kind,
+        targetId: target.kind === 'device' ? target.deviceId : target.siteId,
+        detail: { type: request.type, code: plan.code, reason: plan.detail, sites: plan.sites ?? [] },
+      });
+      throw new DiemcauError(plan.code, plan.detail, { details: { sites: plan.sites ?? [] } });
+    }
+    const issuedAt = clock();
+    const expiresAt = new Date(issuedAt.getTime() + request.ttlSec * 1000).toISOString();
+    const batchId = target.kind === 'site' ? `bat_${randomUUID()}` : null;
+    const records: CommandRecord[] = plan.drafts.map((d) => ({
+      id: `cmd_${randomUUID()}`,
+      batchId,
+      deviceId: d.deviceId,
+      siteId: d.siteId,
+      type: request.type,
+      params: request.params,
+      issuedBy: operator.id,
+      issuedAt: issuedAt.toISOString(),
+      expiresAt,
+      force: request.force,
+      status: 'queued',
+      attempts: 0,
+      lastSentAt: null,
+      deliveredAt: null,
+      completedAt: null,
+      result: null,
+    }));
+    store.insertMany(records);
+    for (const r of records) {
+      ports.audit.append({
+        at: r.issuedAt,
+        actor: operator.id,
+        action: r.force ? 'command.forced' : 'command.issued',
+        targetType: 'device',
+        targetId: r.deviceId,
+        detail: {
+          commandId: r.id,
+          batchId,
+          type: r.type,
+          params: r.params,
+          siteId: r.siteId,
+          expiresAt,
+          ...(r.force ? { forceReason: r.force.reason, liveMeeting: plan.forcedSites.includes(r.siteId) } : {}),
+        },
+      });
+    }
+    log.info({ operator: operator.id, type: request.type, count: records.length, batchId, forced: request.force !== null }, 'commands issued');
+    dispatcher.send(records);
+    return { batchId, commands: records.map((r) => store.get(r.id) ?? r) };
+  };
+
+  return {
+    issue,
+    get(operator, id) {
+      const rec = store.get(id);
+      // Same answer for "no such command" and "not yours": ids do not leak across districts.
+      if (!rec || !visible(operator, rec.siteId)) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `command ${id}`);
+      return rec;
+    },
+    listForDevice(operator, deviceId, limit) {
+      const d = ports.device(deviceId);
+      if (!d) throw new DiemcauError('FLEET_ERR_UNKNOWN_DEVICE', deviceId);
+      if (!visible(operator, d.siteId)) throw new DiemcauError('FLEET_ERR_FORBIDDEN', `device ${deviceId} is outside the operator's area`);
+      return store.listByDevice(deviceId, limit);
+    },
+    listBatch(operator, batchId) {
+      const index = indexSites(ports.sites());
+      const recs = store.listByBatch(batchId).filter((r) => operatorCovers(operator, index, r.siteId));
+      if (recs.length === 0) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `batch ${batchId}`);
+      return recs;
+    },
+  };
+}
