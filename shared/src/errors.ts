@@ -26,6 +26,9 @@ export const ERRORS = {
   FLEET_ERR_ROLLOUT_STATE: { message: 'rollout cannot do that in its current state', status: 409 },
   FLEET_ERR_SITE_IN_MEETING: { message: 'a meeting is live at the site; force with a reason to override', status: 409 },
   FLEET_ERR_NO_TARGETS: { message: 'no device to send the command to', status: 409 },
+  FLEET_ERR_MEETING_SITE_BUSY: { message: 'a site is already in another meeting at that time', status: 409 },
+  FLEET_ERR_MEETING_CAPACITY: { message: 'an edge has no capacity left for the meeting at that time', status: 409 },
+  FLEET_ERR_MEETING_ENDED: { message: 'the meeting has ended', status: 409 },
 
   // Appliance agent
   APPL_ERR_CONFIG: { message: 'invalid configuration', status: 500 },
