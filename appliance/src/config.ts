@@ -11,7 +11,8 @@ export type HardwareKind = 'real' | 'simulated';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface AgentConfig {
-  fleetUrl: string;
+  /** Where to enrol; when unset, the bootstrap file (USB stick, /boot, /etc/diemcau) says. */
+  fleetUrl: string | undefined;
   enrollToken: string | undefined;
   serial: string | undefined;
   /** Overrides the MQTT URL the fleet hands out (e.g. behind NAT or a proxy). */
@@ -41,7 +42,7 @@ interface Field {
 }
 
 const FIELDS: Field[] = [
-  { key: 'fleetUrl', env: 'DIEMCAU_FLEET_URL', flag: 'fleet-url', kind: 'url', required: true },
+  { key: 'fleetUrl', env: 'DIEMCAU_FLEET_URL', flag: 'fleet-url', kind: 'url' },
   { key: 'enrollToken', env: 'DIEMCAU_ENROLL_TOKEN', flag: 'enroll-token', kind: 'string' },
   { key: 'serial', env: 'DIEMCAU_SERIAL', flag: 'serial', kind: 'string' },
   { key: 'mqttUrl', env: 'DIEMCAU_MQTT_URL', flag: 'mqtt-url', kind: 'url' },

@@ -1,0 +1,158 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import type { Logger } from 'pino';
+import { DiemcauError, type DevicePublishChannel, type EnrollRequest, type Peripherals } from '@diemcau/shared';
+import { dataPaths, type AgentConfig } from '../config.js';
+import { DiskQueue } from '../queue/index.js';
+import { SeqStore, TelemetrySampler, type TelemetryCollector } from '../telemetry/index.js';
+import { DurablePublisher } from './durable.js';
+import { enroll } from './enroll.js';
+import { loadIdentity, saveIdentity, type Identity } from './identity.js';
+import { ChannelRouter } from './router.js';
+import { MqttSession } from './session.js';
+import { decorateTelemetry } from './decorate.js';
+
+// The agent's spine, wired: identity (enrol once) → on-disk queue → MQTT
+// session with presence → durable publisher → telemetry sampler. Other modules
+// plug in through `router` (incoming channels) and `publishDurable()`.
+
+export interface AgentDeps {
+  config: AgentConfig;
+  log: Logger;
+  collector: TelemetryCollector;
+  agentVersion: string;
+  /** Asked on every (re)connect for the birth message; devices/ supplies the real one. */
+  peripherals: () => Promise<Peripherals>;
+  /** How to reach the fleet when the config names none (bootstrap discovery); only needed before enrolment. */
+  bootstrap?: () => Promise<{ fleetUrl: string; token?: string }>;
+  /** Delay before the first telemetry sample (the simulator spreads agents with it). */
+  firstSampleDelayMs?: number;
+  osName?: string;
+}
+
+export class Agent {
+  readonly router: ChannelRouter;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly identity: Identity,
+    readonly session: MqttSession,
+    readonly queue: DiskQueue,
+    private readonly publisher: DurablePublisher,
+    private readonly sampler: TelemetrySampler,
+    router: ChannelRouter,
+  ) {
+    this.router = router;
+  }
+
+  /** Enrols if needed (retrying while the fleet is unreachable), then connects and starts sampling. */
+  static async start(deps: AgentDeps, signal?: AbortSignal): Promise<Agent> {
+    const { config, log } = deps;
+    const paths = dataPaths(config.dataDir);
+    await fs.promises.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    const osName = deps.osName ?? `${os.type()} ${os.release()}`;
+    const identity = (await loadIdentity(paths.identity)) ?? (await enrollAndSave(deps, paths.identity, osName, signal));
+    const alog = log.child({ deviceId: identity.deviceId });
+
+    const queue = await DiskQueue.open({
+      dir: paths.queue,
+      maxRecords: config.queueMaxRecords,
+      fsync: config.queueFsync,
+      onWarning: (msg, details) => alog.warn({ module: 'queue', ...details }, msg),
+    });
+    const router = new ChannelRouter(identity.deviceId, alog.child({ module: 'router' }));
+    const session = new MqttSession({
+      url: config.mqttUrl ?? identity.mqtt.url,
+      deviceId: identity.deviceId,
+      username: identity.mqtt.username,
+      password: identity.mqtt.password,
+      keepaliveSec: config.keepaliveSec,
+      router,
+      log: alog.child({ module: 'session' }),
+      birth: async () => ({
+        agentVersion: deps.agentVersion,
+        os: osName.slice(0, 200),
+        hardware: config.hardware,
+        peripherals: await deps.peripherals(),
+      }),
+    });
+    const publisher = new DurablePublisher(queue, session, alog.child({ module: 'durable' }), decorateTelemetry);
+    const sampler = new TelemetrySampler({
+      intervalMs: config.telemetryIntervalSec * 1000,
+      firstDelayMs: deps.firstSampleDelayMs,
+      collector: deps.collector,
+      seq: new SeqStore(paths.seq, config.queueFsync),
+      publish: (payload) => publisher.publishDurable('telemetry', payload),
+      log: alog.child({ module: 'telemetry' }),
+    });
+    const agent = new Agent(identity, session, queue, publisher, sampler, router);
+    session.start();
+    publisher.start();
+    sampler.start();
+    return agent;
+  }
+
+  /** Queues `payload` on disk; it reaches the fleet in order, at least once, whenever the link allows. */
+  publishDurable(channel: DevicePublishChannel, payload: string): Promise<void> {
+    if (this.closed) return Promise.reject(new DiemcauError('APPL_ERR_QUEUE', 'agent is closed'));
+    return this.publisher.publishDurable(channel, payload);
+  }
+
+  get connected(): boolean {
+    return this.session.connected;
+  }
+
+  stats(): { queue: ReturnType<DiskQueue['stats']>; sent: number; connects: number; samplerFailures: number } {
+    return { queue: this.queue.stats(), sent: this.publisher.stats().sent, connects: this.session.connects, samplerFailures: this.sampler.failures };
+  }
+
+  /**
+   * Idempotent. Graceful (the default) publishes "offline" and disconnects
+   * cleanly; otherwise the socket is cut and the broker's will speaks for us.
+   */
+  close(opts: { graceful: boolean } = { graceful: true }): Promise<void> {
+    this.closed = true;
+    this.closing ??= (async () => {
+      await this.sampler.close();
+      await this.publisher.close();
+      await this.session.close(opts);
+      await this.queue.close();
+    })();
+    return this.closing;
+  }
+}
+
+async function enrollAndSave(deps: AgentDeps, file: string, osName: string, signal?: AbortSignal): Promise<Identity> {
+  const { config, log } = deps;
+  let fleetUrl = config.fleetUrl;
+  let token = config.enrollToken;
+  if (!fleetUrl) {
+    const found = await deps.bootstrap?.();
+    if (!found) throw new DiemcauError('APPL_ERR_NO_BOOTSTRAP');
+    fleetUrl = found.fleetUrl;
+    token ??= found.token;
+  }
+  if (!token && !config.serial) throw new DiemcauError('APPL_ERR_NO_BOOTSTRAP', 'neither an enrolment token nor a serial number');
+  const request: EnrollRequest = {
+    ...(token ? { token } : {}),
+    hardware: {
+      ...(config.serial ? { serial: config.serial } : {}),
+      model: config.hardware === 'simulated' ? 'simulated' : `${os.arch()} ${os.cpus()[0]?.model ?? ''}`.trim().slice(0, 200),
+      os: osName.slice(0, 200),
+      agentVersion: deps.agentVersion,
+    },
+  };
+  const elog = log.child({ module: 'enroll' });
+  elog.info({ fleetUrl, with: token ? 'token' : 'serial' }, 'enrolling');
+  const res = await enroll({
+    fleetUrl,
+    request,
+    signal,
+    onRetry: ({ attempt, delayMs, reason }) => elog.warn({ attempt, delayMs, reason }, 'enrolment failed; retrying'),
+  });
+  const identity: Identity = { v: 1, ...res, fleetUrl, enrolledAt: new Date().toISOString() };
+  await saveIdentity(file, identity);
+  elog.info({ deviceId: res.deviceId, siteId: res.siteId }, 'enrolled');
+  return identity;
+}
