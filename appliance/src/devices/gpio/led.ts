@@ -1,0 +1,87 @@
+import type { LedPatternName } from '@diemcau/shared';
+import type { Clock, Level } from './pins.js';
+
+// Status LED patterns. Each is a cycle of [level, milliseconds] steps; a
+// single step with no duration is a steady light. They differ in rhythm, not
+// only speed, so a clerk on the phone can tell them apart ("it blinks twice,
+// then pauses" = error).
+
+export type Step = readonly [Level, number];
+
+export const PATTERNS: Record<LedPatternName, readonly Step[]> = {
+  off: [[0, 0]],
+  online: [[1, 0]],
+  enrolling: [[1, 500], [0, 500]],
+  offline: [[1, 100], [0, 1900]],
+  updating: [[1, 120], [0, 120]],
+  error: [[1, 150], [0, 150], [1, 150], [0, 1050]],
+  identify: [[1, 60], [0, 60]],
+};
+
+/** Plays patterns on one output; `flash` overlays a pattern for a while, then resumes the base. */
+export class LedPlayer {
+  private base: LedPatternName = 'off';
+  private current: LedPatternName = 'off';
+  private step = 0;
+  private timer: unknown = null;
+  private flashTimer: unknown = null;
+  private closed = false;
+
+  constructor(
+    private readonly write: (v: Level) => void,
+    private readonly clock: Clock,
+  ) {}
+
+  get pattern(): LedPatternName {
+    return this.current;
+  }
+
+  set(pattern: LedPatternName): void {
+    this.base = pattern;
+    // A flash in progress keeps the LED; the new base shows when it ends.
+    if (this.flashTimer === null) this.play(pattern);
+  }
+
+  flash(pattern: LedPatternName, ms: number): void {
+    if (this.closed) return;
+    if (this.flashTimer !== null) this.clock.clearTimeout(this.flashTimer);
+    this.play(pattern);
+    this.flashTimer = this.clock.setTimeout(() => {
+      this.flashTimer = null;
+      this.play(this.base);
+    }, ms);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.stop();
+    if (this.flashTimer !== null) this.clock.clearTimeout(this.flashTimer);
+    this.flashTimer = null;
+    this.closed = true;
+  }
+
+  private play(pattern: LedPatternName): void {
+    if (this.closed) return;
+    this.stop();
+    this.current = pattern;
+    this.step = 0;
+    this.tick();
+  }
+
+  private tick(): void {
+    const steps = PATTERNS[this.current];
+    const [level, ms] = steps[this.step % steps.length]!;
+    this.write(level);
+    if (steps.length === 1) return; // steady: no timer at all
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = null;
+      this.step = (this.step + 1) % steps.length;
+      this.tick();
+    }, ms);
+  }
+
+  private stop(): void {
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

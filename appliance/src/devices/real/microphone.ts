@@ -1,0 +1,63 @@
+import { judgeSound, type SoundThresholds } from '../analysis.js';
+import type { ProcessRunner } from '../process-runner.js';
+import type { Log, Microphone, MicrophoneDevice } from '../types.js';
+import { captureFailure, microphoneHealth } from '../verdicts.js';
+import type { CaptureTiming } from './camera.js';
+import { scanAlsa, type ScanRoots } from './scan.js';
+
+// The room microphone through ALSA: /proc/asound says which capture devices
+// exist, ffmpeg records about a second as 16-bit mono PCM, and the level is
+// measured in-process (see analysis.ts).
+
+export const SAMPLE_RATE = 16_000;
+
+export interface RealMicrophoneOptions {
+  roots: ScanRoots;
+  ffmpeg: string;
+  runner: ProcessRunner;
+  log: Log;
+  timing: CaptureTiming;
+  thresholds: SoundThresholds;
+  /** ffmpeg input arguments for a device; ALSA on a box, a file in tests. */
+  input?: (device: MicrophoneDevice) => string[];
+}
+
+export const alsaInput = (d: MicrophoneDevice): string[] => ['-f', 'alsa', '-i', d.id];
+
+/** Arguments that turn any ffmpeg input into `seconds` of s16le mono at 16 kHz on stdout. */
+export function soundArgs(input: string[], timing: Pick<CaptureTiming, 'seconds' | 'warmupSeconds'>): string[] {
+  const warm = timing.warmupSeconds > 0 ? ['-ss', String(timing.warmupSeconds)] : [];
+  return [
+    '-hide_banner', '-nostdin', '-loglevel', 'error',
+    ...input,
+    ...warm,
+    '-t', String(timing.seconds),
+    '-vn', '-ac', '1', '-ar', String(SAMPLE_RATE),
+    '-f', 's16le', '-acodec', 'pcm_s16le', 'pipe:1',
+  ];
+}
+
+export function createRealMicrophone(opts: RealMicrophoneOptions): Microphone {
+  const log = opts.log.child({ device: 'microphone' });
+  const input = opts.input ?? alsaInput;
+  const list = () => scanAlsa(opts.roots);
+  return {
+    list,
+    async check() {
+      const devices = await list();
+      const first = devices[0];
+      if (!first) return microphoneHealth({ devices });
+      try {
+        const { stdout } = await opts.runner.run(opts.ffmpeg, soundArgs(input(first), opts.timing), {
+          timeoutMs: opts.timing.timeoutMs,
+          maxStdoutBytes: SAMPLE_RATE * 2 * (opts.timing.seconds + 2),
+        });
+        const verdict = judgeSound(stdout, SAMPLE_RATE, opts.thresholds);
+        return microphoneHealth({ devices, device: first.id, verdict });
+      } catch (err) {
+        log.warn({ err, id: first.id }, 'microphone capture failed');
+        return microphoneHealth({ devices, device: first.id, failure: captureFailure('microphone', err) });
+      }
+    },
+  };
+}
