@@ -1,0 +1,211 @@
+// HTTP face of the meetings area: /api/v1/meetings. Auth runs before these
+// handlers; `operatorOf` reads what it attached to the request.
+import type {} from '@fastify/swagger'; // adds tags/summary to route schemas
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { MeetingStateSchema, MediaRoleSchema, SiteIdSchema } from '@diemcau/shared';
+import type { CascadePlan } from './cascade.js';
+import { meetingState, type MeetingRecord } from './model.js';
+import type { ChairControl, MeetingOperator, MeetingService } from './service.js';
+import type { LiveStats } from './stats.js';
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const CreateMeetingSchema = Type.Object(
+  {
+    title: Type.String({ minLength: 1, maxLength: 200 }),
+    chairSiteId: SiteIdSchema,
+    /** Participants besides the chair (the chair may be listed too). */
+    siteIds: Type.Array(SiteIdSchema, { maxItems: 1000 }),
+    /** When it starts; now when absent. */
+    startsAt: Type.Optional(Type.String({ format: 'date-time' })),
+    durationMin: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 24 * 60 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateMeetingBody = Static<typeof CreateMeetingSchema>;
+
+const MeetingSchema = Type.Object({
+  id: Type.String(),
+  title: Type.String(),
+  state: MeetingStateSchema,
+  chairSiteId: Type.String(),
+  siteIds: Type.Array(Type.String()),
+  startsAt: Type.String(),
+  endsAt: Type.String(),
+  endedAt: Nullable(Type.String()),
+  mutedAll: Type.Boolean(),
+  floorSiteId: Nullable(Type.String()),
+  rollCallSiteId: Nullable(Type.String()),
+  createdBy: Nullable(Type.String()),
+});
+
+const CascadeSchema = Type.Object({
+  hostEdgeId: Type.String(),
+  /** Pipe links ending at the province's core (0 for a district's own meeting). */
+  coreLinks: Type.Integer(),
+  links: Type.Integer(),
+  unreachableSiteIds: Type.Array(Type.String()),
+  edges: Type.Array(
+    Type.Object({
+      edgeId: Type.String(),
+      role: MediaRoleSchema,
+      localSiteId: Nullable(Type.String()),
+      upstreamEdgeId: Nullable(Type.String()),
+      downstreamEdgeIds: Type.Array(Type.String()),
+    }),
+  ),
+});
+
+const SiteStatsSchema = Type.Object({
+  siteId: Type.String(),
+  edgeId: Nullable(Type.String()),
+  at: Nullable(Type.String()),
+  bitrateBps: Nullable(Type.Number()),
+  lossRate: Nullable(Type.Number()),
+  jitterMs: Nullable(Type.Number()),
+  rttMs: Nullable(Type.Number()),
+  linkState: Nullable(Type.String()),
+  activeSpeakerSiteId: Nullable(Type.String()),
+});
+
+const MeetingDetailSchema = Type.Composite([MeetingSchema, Type.Object({ cascade: CascadeSchema, stats: Type.Array(SiteStatsSchema) })]);
+const MeetingCreatedSchema = Type.Composite([MeetingSchema, Type.Object({ cascade: CascadeSchema })]);
+
+const ErrorSchema = Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) });
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+
+export function meetingView(m: MeetingRecord, now: number): Static<typeof MeetingSchema> {
+  return {
+    id: m.id,
+    title: m.title,
+    state: meetingState(m, now),
+    chairSiteId: m.chairSiteId,
+    siteIds: m.siteIds,
+    startsAt: iso(m.startsAt)!,
+    endsAt: iso(m.endsAt)!,
+    endedAt: iso(m.endedAt),
+    mutedAll: m.mutedAll,
+    floorSiteId: m.floorSiteId,
+    rollCallSiteId: m.rollCallSiteId,
+    createdBy: m.createdBy,
+  };
+}
+
+export function cascadeView(plan: CascadePlan, coreEdgeId: string): Static<typeof CascadeSchema> {
+  return {
+    hostEdgeId: plan.hostEdgeId,
+    coreLinks: plan.links.filter((l) => l.upstreamEdgeId === coreEdgeId).length,
+    links: plan.links.length,
+    unreachableSiteIds: plan.unreachableSiteIds,
+    edges: plan.entries,
+  };
+}
+
+export interface MeetingRoutesOptions {
+  service: MeetingService;
+  stats: LiveStats;
+  coreEdgeId: string;
+  operatorOf: (req: FastifyRequest) => MeetingOperator;
+  now: () => number;
+}
+
+export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOptions): Promise<void> {
+  const { service, stats, operatorOf, now } = opts;
+  const tags = ['meetings'];
+
+  app.post<{ Body: CreateMeetingBody }>(
+    '/api/v1/meetings',
+    {
+      schema: {
+        tags,
+        summary: 'Create a meeting now or schedule one: chair site and participants; planned over the cascade',
+        body: CreateMeetingSchema,
+        response: { 201: MeetingCreatedSchema, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const { meeting, plan } = await service.create(operatorOf(req), req.body);
+      return reply.code(201).send({ ...meetingView(meeting, now()), cascade: cascadeView(plan, opts.coreEdgeId) });
+    },
+  );
+
+  app.get<{ Querystring: { active?: boolean; limit?: number } }>(
+    '/api/v1/meetings',
+    {
+      schema: {
+        tags,
+        summary: 'Meetings: live and scheduled ones (active=true, default) or the most recent ones',
+        querystring: Type.Object({
+          active: Type.Optional(Type.Boolean({ default: true })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+        }),
+        response: { 200: Type.Object({ items: Type.Array(MeetingSchema) }), ...errors },
+      },
+    },
+    async (req) => {
+      const items = service.list(operatorOf(req), { active: req.query.active ?? true, limit: req.query.limit ?? 100 });
+      const t = now();
+      return { items: items.map((m) => meetingView(m, t)) };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/meetings/:id',
+    {
+      schema: {
+        tags,
+        summary: 'One meeting with its cascade and live per-site media stats (bitrate, loss, jitter, RTT)',
+        params: IdParams,
+        response: { 200: MeetingDetailSchema, ...errors },
+      },
+    },
+    async (req) => {
+      const m = service.get(operatorOf(req), req.params.id);
+      const plan = service.plan(m);
+      return { ...meetingView(m, now()), cascade: cascadeView(plan, opts.coreEdgeId), stats: stats.forMeeting(plan) };
+    },
+  );
+
+  // Chair controls: one route each, all answering with the meeting as it now is.
+  const control = <S extends TSchema>(path: string, summary: string, body: S, toControl: (b: Static<S>) => ChairControl) =>
+    app.post<{ Params: { id: string }; Body: Static<S> }>(
+      `/api/v1/meetings/:id/${path}`,
+      { schema: { tags, summary, params: IdParams, body, response: { 200: MeetingSchema, ...errors } } },
+      async (req) => meetingView(await service.control(operatorOf(req), req.params.id, toControl(req.body)), now()),
+    );
+  control(
+    'mute-all',
+    "Chair's mute all: every microphone but the chair's (and the floor's) is paused",
+    Type.Object({ muted: Type.Boolean() }, { additionalProperties: false }),
+    (b) => ({ action: 'mute-all', muted: b.muted }),
+  );
+  control(
+    'floor',
+    'Give the floor to one site (its microphone opens); null takes it back',
+    Type.Object({ siteId: Nullable(SiteIdSchema) }, { additionalProperties: false }),
+    (b) => ({ action: 'floor', siteId: b.siteId }),
+  );
+  control(
+    'roll-call',
+    'Roll call: show one site to everyone; null ends the roll call',
+    Type.Object({ siteId: Nullable(SiteIdSchema) }, { additionalProperties: false }),
+    (b) => ({ action: 'roll-call', siteId: b.siteId }),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/meetings/:id/end',
+    {
+      schema: {
+        tags,
+        summary: 'End a live meeting (or cancel a scheduled one); every edge closes it',
+        params: IdParams,
+        response: { 200: MeetingSchema, ...errors },
+      },
+    },
+    async (req) => meetingView(await service.end(operatorOf(req), req.params.id), now()),
+  );
+}

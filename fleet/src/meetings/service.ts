@@ -1,0 +1,253 @@
+// Meetings as the API and the other areas see them: create, read, chair
+// controls, end, and "is this site busy". Decisions are in cascade.ts,
+// schedule.ts and media-plan.ts; this file gathers the facts, stores, and
+// hands the desired per-edge plans to the publisher.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { DiemcauError, indexSites, subtreeIds, type Site, type SiteIndex } from '@diemcau/shared';
+import { planCascade, type CascadePlan, type EdgeDirectory } from './cascade.js';
+import type { MeetingsConfig } from './config.js';
+import { linkTokens, mediaPlans, type PlannedMeeting } from './media-plan.js';
+import { effectiveEnd, meetingState, type MeetingRecord } from './model.js';
+import type { PlanPublisher } from './publisher.js';
+import type { MeetingsRepo } from './repository.js';
+import { busyMeetingForSite, checkSchedule, describeProblems, type TimedPlan } from './schedule.js';
+
+const MINUTE = 60_000;
+
+/** The parts of an operator the meetings area looks at (the spine's Operator fits). */
+export interface MeetingOperator {
+  id: string;
+  name?: string;
+  role: 'admin' | 'district-operator' | 'viewer';
+  /** Set for district operators: the district whose subtree they act on. */
+  districtId: string | null;
+}
+
+export interface MeetingPorts {
+  sites(): readonly Site[];
+  /** Enrolled, not revoked devices. */
+  devices(): readonly { id: string; siteId: string }[];
+  audit?(entry: { operator: MeetingOperator; action: string; target: string; details: unknown }): void;
+}
+
+export interface CreateMeeting {
+  title: string;
+  chairSiteId: string;
+  siteIds: string[];
+  /** ISO time; now when absent. */
+  startsAt?: string;
+  durationMin?: number;
+}
+
+export type ChairControl =
+  | { action: 'mute-all'; muted: boolean }
+  | { action: 'floor'; siteId: string | null }
+  | { action: 'roll-call'; siteId: string | null };
+
+export class MeetingService {
+  private readonly tokenFor: (meetingId: string, edgeId: string) => string;
+  private readonly urls: Map<string, string>;
+
+  constructor(
+    private readonly cfg: MeetingsConfig,
+    private readonly repo: MeetingsRepo,
+    private readonly publisher: PlanPublisher,
+    private readonly ports: MeetingPorts,
+    private readonly log: Logger,
+    private readonly now: () => number,
+  ) {
+    this.tokenFor = linkTokens(repo.secret('link-token-key', () => randomBytes(32).toString('base64url')));
+    this.urls = repo.mediaUrls();
+  }
+
+  /** site → edge: the site's box (lowest device id when a site has several). */
+  directory(): EdgeDirectory {
+    const edgeOfSite = new Map<string, string>();
+    for (const d of [...this.ports.devices()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      if (!edgeOfSite.has(d.siteId)) edgeOfSite.set(d.siteId, d.id);
+    }
+    return { coreEdgeId: this.cfg.coreEdgeId, edgeOfSite };
+  }
+
+  plan(m: Pick<MeetingRecord, 'id' | 'chairSiteId' | 'siteIds'>, index = indexSites(this.ports.sites()), edges = this.directory()): CascadePlan {
+    return planCascade(index, edges, { id: m.id, chairSiteId: m.chairSiteId, siteIds: m.siteIds });
+  }
+
+  async create(op: MeetingOperator, input: CreateMeeting): Promise<{ meeting: MeetingRecord; plan: CascadePlan }> {
+    const now = this.now();
+    const index = indexSites(this.ports.sites());
+    const siteIds = [...new Set([input.chairSiteId, ...input.siteIds])].sort();
+    if (siteIds.length > this.cfg.maxSitesPerMeeting) {
+      throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `${siteIds.length} sites, at most ${this.cfg.maxSitesPerMeeting} in one meeting`);
+    }
+    const startsAt = input.startsAt === undefined ? now : Date.parse(input.startsAt);
+    if (startsAt < now - MINUTE) throw new DiemcauError('FLEET_ERR_BAD_REQUEST', 'startsAt is in the past');
+    const durationMin = input.durationMin ?? this.cfg.defaultDurationMin;
+    if (durationMin > this.cfg.maxDurationMin) {
+      throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `durationMin ${durationMin} is above ${this.cfg.maxDurationMin}`);
+    }
+    const id = `mtg-${randomBytes(8).toString('hex')}`;
+    const edges = this.directory();
+    const plan = planCascade(index, edges, { id, chairSiteId: input.chairSiteId, siteIds }); // unknown sites throw here
+    this.assertMayAct(op, index, siteIds);
+
+    const meeting: MeetingRecord = {
+      id,
+      title: input.title,
+      chairSiteId: input.chairSiteId,
+      siteIds,
+      startsAt,
+      endsAt: startsAt + durationMin * MINUTE,
+      endedAt: null,
+      mutedAll: false,
+      floorSiteId: null,
+      rollCallSiteId: null,
+      createdAt: now,
+      createdBy: op.id,
+    };
+    const existing: TimedPlan[] = this.repo
+      .inWindow(meeting.startsAt, meeting.endsAt)
+      .map((m) => ({ meetingId: m.id, startsAt: m.startsAt, endsAt: effectiveEnd(m), plan: this.plan(m, index, edges) }));
+    const problems = checkSchedule(existing, { meetingId: id, startsAt: meeting.startsAt, endsAt: meeting.endsAt, plan }, this.cfg.capacity, this.cfg.coreEdgeId);
+    if (problems.length > 0) {
+      const code = problems.some((p) => p.kind === 'site-conflict') ? 'FLEET_ERR_MEETING_SITE_BUSY' : 'FLEET_ERR_MEETING_CAPACITY';
+      throw new DiemcauError(code, describeProblems(problems), { details: { problems } });
+    }
+    this.repo.insert(meeting);
+    this.audit(op, 'meeting.create', id, { title: meeting.title, sites: siteIds.length, startsAt: new Date(startsAt).toISOString() });
+    this.log.info({ meetingId: id, sites: siteIds.length, host: plan.hostEdgeId, links: plan.links.length }, 'meeting created');
+    await this.sync();
+    return { meeting, plan };
+  }
+
+  get(op: MeetingOperator, id: string): MeetingRecord {
+    const m = this.repo.get(id);
+    // Same answer for "no such meeting" and "not yours": ids do not leak across districts.
+    if (!m || !this.mayRead(op, indexSites(this.ports.sites()), m)) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `meeting ${id}`);
+    return m;
+  }
+
+  list(op: MeetingOperator, opts: { active: boolean; limit: number }): MeetingRecord[] {
+    const now = this.now();
+    const all = opts.active ? this.repo.inWindow(now, now + 3650 * 24 * 60 * MINUTE) : this.repo.recent(opts.limit * 4);
+    const index = indexSites(this.ports.sites());
+    return all.filter((m) => this.mayRead(op, index, m)).slice(0, opts.limit);
+  }
+
+  async control(op: MeetingOperator, id: string, c: ChairControl): Promise<MeetingRecord> {
+    const m = this.openMeeting(op, id);
+    if (c.action !== 'mute-all' && c.siteId !== null && !m.siteIds.includes(c.siteId)) {
+      throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `site ${c.siteId} is not in meeting ${id}`);
+    }
+    const next = {
+      mutedAll: c.action === 'mute-all' ? c.muted : m.mutedAll,
+      floorSiteId: c.action === 'floor' ? c.siteId : m.floorSiteId,
+      rollCallSiteId: c.action === 'roll-call' ? c.siteId : m.rollCallSiteId,
+    };
+    this.repo.setControls(id, next);
+    this.audit(op, `meeting.${c.action}`, id, c);
+    await this.sync();
+    return { ...m, ...next };
+  }
+
+  async end(op: MeetingOperator, id: string): Promise<MeetingRecord> {
+    const m = this.openMeeting(op, id);
+    const at = this.now();
+    this.repo.end(id, at);
+    this.audit(op, 'meeting.end', id, { state: meetingState(m, at) });
+    this.log.info({ meetingId: id }, 'meeting ended');
+    await this.sync();
+    return { ...m, endedAt: at };
+  }
+
+  /**
+   * The meeting keeping a site busy: live now or starting within `withinMin`
+   * minutes. Reboots and update rollouts refuse such a site.
+   */
+  busyMeeting(siteId: string, withinMin = 0): MeetingRecord | null {
+    const now = this.now();
+    return busyMeetingForSite(this.repo.inWindow(now, now + withinMin * MINUTE + 1), siteId, now, withinMin * MINUTE);
+  }
+
+  /** The subset of `siteIds` that is busy (see busyMeeting), in one query. */
+  busySites(siteIds: readonly string[], withinMin = 0): Set<string> {
+    const now = this.now();
+    const meetings = this.repo.inWindow(now, now + withinMin * MINUTE + 1);
+    return new Set(siteIds.filter((s) => busyMeetingForSite(meetings, s, now, withinMin * MINUTE) !== null));
+  }
+
+  /** An edge announced its signalling URL (presence birth). */
+  async setMediaUrl(deviceId: string, url: string): Promise<void> {
+    if (this.urls.get(deviceId) === url) return;
+    this.urls.set(deviceId, url);
+    this.repo.setMediaUrl(deviceId, url, this.now());
+    await this.sync();
+  }
+
+  /** Recomputes every edge's plan and publishes the ones that changed. */
+  async sync(): Promise<string[]> {
+    const now = this.now();
+    const index = indexSites(this.ports.sites());
+    const edges = this.directory();
+    const planned: PlannedMeeting[] = [];
+    for (const m of this.repo.inWindow(now, now + this.cfg.planLeadMin * MINUTE + 1)) {
+      const state = meetingState(m, now);
+      if (state === 'ended') continue;
+      try {
+        planned.push({ ...m, meetingId: m.id, state, plan: this.plan(m, index, edges) });
+      } catch (err) {
+        // A site removed from the registry after the meeting was made.
+        this.log.warn({ meetingId: m.id, err }, 'meeting cannot be planned; left out');
+      }
+    }
+    const { plans, waiting } = mediaPlans(planned, {
+      signalUrlOf: (edgeId) => (edgeId === this.cfg.coreEdgeId && this.cfg.coreSignalUrl) || this.urls.get(edgeId) || null,
+      tokenFor: this.tokenFor,
+    });
+    if (waiting.length > 0) this.log.debug({ waiting: waiting.length }, 'edges waiting for an upstream address');
+    return this.publisher.sync(plans);
+  }
+
+  /** When the plans next change by the clock alone (a start, an end, a lead window opening). */
+  nextTransition(): number | null {
+    const now = this.now();
+    const lead = this.cfg.planLeadMin * MINUTE;
+    const times = this.repo
+      .inWindow(now, now + lead + this.cfg.reconcileIntervalMs)
+      .flatMap((m) => [m.startsAt - lead, m.startsAt, effectiveEnd(m)])
+      .filter((t) => t > now);
+    return times.length > 0 ? Math.min(...times) : null;
+  }
+
+  private openMeeting(op: MeetingOperator, id: string): MeetingRecord {
+    const m = this.get(op, id);
+    this.assertMayAct(op, indexSites(this.ports.sites()), [m.chairSiteId]);
+    if (meetingState(m, this.now()) === 'ended') throw new DiemcauError('FLEET_ERR_MEETING_ENDED', id);
+    return m;
+  }
+
+  private mayRead(op: MeetingOperator, index: SiteIndex, m: MeetingRecord): boolean {
+    if (op.role === 'admin' || op.districtId === null) return true;
+    const mine = new Set(subtreeIds(index, op.districtId));
+    return m.siteIds.some((s) => mine.has(s));
+  }
+
+  private assertMayAct(op: MeetingOperator, index: SiteIndex, siteIds: readonly string[]): void {
+    if (op.role === 'admin') return;
+    if (op.role === 'viewer' || op.districtId === null) throw new DiemcauError('FLEET_ERR_FORBIDDEN', 'viewers cannot run meetings');
+    const mine = new Set(subtreeIds(index, op.districtId));
+    const outside = siteIds.filter((s) => !mine.has(s));
+    if (outside.length > 0) {
+      throw new DiemcauError('FLEET_ERR_FORBIDDEN', `outside district ${op.districtId}: ${outside.join(', ')}`, { details: { siteIds: outside } });
+    }
+  }
+
+  private audit(op: MeetingOperator, action: string, meetingId: string, details: unknown): void {
+    try {
+      this.ports.audit?.({ operator: op, action, target: `meeting:${meetingId}`, details });
+    } catch (err) {
+      this.log.warn({ err, action }, 'audit append failed');
+    }
+  }
+}
