@@ -1,0 +1,112 @@
+// The appliance agent: `npm run appliance` (systemd runs the same on a box).
+// The one composition root of the program: reads config, builds the parts,
+// starts them, and is the only place that exits the process.
+import { pino } from 'pino';
+import { isDiemcauError } from '@diemcau/shared';
+import { Agent, readAgentVersion } from './agent/index.js';
+import { discoverBootstrap, searchFromEnv } from './bootstrap/discover.js';
+import { AGENT_RESTART_EXIT_CODE, createAgentCommands, type AgentCommands } from './commands/index.js';
+import { readConfig, type AgentConfig } from './config.js';
+import { createHardware, createHealthMonitor, hardwareOptionsFromEnv, type Hardware, type HealthMonitor } from './devices/index.js';
+import { SimulatedCollector, SystemCollector } from './telemetry/index.js';
+
+const HEALTH_POLL_MS = 30_000;
+
+function configOrExit(): AgentConfig {
+  const problems: string[] = [];
+  let config: AgentConfig | undefined;
+  try {
+    config = readConfig(process.env, process.argv.slice(2));
+  } catch (err) {
+    const details = isDiemcauError(err) ? (err.details as { problems?: string[] } | undefined) : undefined;
+    problems.push(...(details?.problems ?? [(err as Error).message]));
+  }
+  const hw = hardwareOptionsFromEnv(process.env);
+  problems.push(...hw.problems);
+  if (problems.length > 0 || !config) {
+    process.stderr.write(`diemcau agent: invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    process.exit(2);
+  }
+  return config;
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const log = pino({ level: config.logLevel, base: { program: 'diemcau-agent' } });
+  const agentVersion = readAgentVersion();
+  const abort = new AbortController();
+  let agent: Agent | undefined;
+  let hardware: Hardware | undefined;
+  let commands: AgentCommands | undefined;
+  let monitor: HealthMonitor | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const stop = (reason: string, code: number): Promise<void> =>
+    (stopping ??= (async () => {
+      log.info({ reason }, 'stopping');
+      abort.abort();
+      // A second signal while stopping means "now".
+      const force = setTimeout(() => process.exit(code || 1), 10_000);
+      force.unref();
+      monitor?.close();
+      commands?.close();
+      await agent?.close({ graceful: true }).catch((err: unknown) => log.warn({ err }, 'agent close failed'));
+      await hardware?.close().catch((err: unknown) => log.warn({ err }, 'hardware close failed'));
+      log.flush();
+      process.exit(code);
+    })());
+  process.on('SIGINT', () => void stop('SIGINT', 0));
+  process.on('SIGTERM', () => void stop('SIGTERM', 0));
+
+  hardware = await createHardware({ kind: config.hardware, log, options: hardwareOptionsFromEnv(process.env).options });
+  const hw = hardware;
+  const collector = config.hardware === 'simulated' ? new SimulatedCollector(config.dataDir) : new SystemCollector({ dataDir: config.dataDir });
+  log.info({ hardware: config.hardware, dataDir: config.dataDir, agentVersion }, 'starting');
+
+  agent = await Agent.start(
+    {
+      config,
+      log,
+      collector,
+      agentVersion,
+      peripherals: async () => (await hw.peripherals()).peripherals,
+      bootstrap: async () => {
+        const r = await discoverBootstrap(searchFromEnv(process.env));
+        for (const bad of r.rejected) log.warn(bad, 'bootstrap file rejected');
+        if (!r.found) throw new Error('no bootstrap found (USB stick, /boot, /etc/diemcau or DIEMCAU_FLEET_URL)');
+        log.info({ source: r.found.source }, 'bootstrap found');
+        return r.found.bootstrap;
+      },
+    },
+    abort.signal,
+  );
+  const a = agent;
+  log.info({ deviceId: a.identity.deviceId, siteId: a.identity.siteId }, 'agent running');
+
+  commands = createAgentCommands({
+    dataDir: config.dataDir,
+    log,
+    fsync: config.queueFsync,
+    hardware: hw,
+    media: null,
+    kiosk: null,
+    site: () => ({ deviceId: a.identity.deviceId, siteName: a.identity.siteName }),
+    publishDurable: (channel, payload) => a.publishDurable(channel, payload),
+    requestAgentRestart: (reason) => void stop(`restart requested: ${reason}`, AGENT_RESTART_EXIT_CODE),
+  });
+  const cmds = commands;
+  a.router.on('commands', (payload) => cmds.onMessage(payload));
+  await cmds.start();
+  monitor = createHealthMonitor({
+    hardware: hw,
+    intervalMs: HEALTH_POLL_MS,
+    log,
+    onReport: (report) => void a.publishDurable('health', JSON.stringify(report)).catch((err: unknown) => log.warn({ err }, 'health report not queued')),
+  });
+}
+
+main().catch((err: unknown) => {
+  const e = err as Error & { code?: string };
+  process.stderr.write(`diemcau agent: ${e.code ? `${e.code}: ` : ''}${e.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,158 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Peripherals } from '@diemcau/shared';
+import { Agent } from '../agent/index.js';
+import { loadIdentity } from '../agent/identity.js';
+import { dataPaths, loadConfig } from '../config.js';
+import { SimulatedCollector } from '../telemetry/index.js';
+import { fleetApi } from './fleet-api.js';
+import { devicesPerSite, planDevices, type SimDevicePlan } from './plan.js';
+
+// Many agents in one process: the same Agent as on a box, with simulated
+// hardware, a cheap simulated collector and one data dir each. Agents that
+// enrolled in an earlier run (identity in their dir) start without a token.
+
+export interface SimulationOptions {
+  fleetUrl: string;
+  /** Operator token to list sites and mint tokens; not needed with `tokens`, or when every device is already enrolled. */
+  adminToken?: string;
+  /** siteId → tokens, e.g. from a tokens file (each may serve several devices if minted with uses > 1). */
+  tokens?: Map<string, string[]>;
+  /** Simulated boxes, spread round-robin over the sites; default one per site. */
+  devices?: number;
+  /** Use only the first N sites of the fleet (all by default; more than there are means all). */
+  sites?: number;
+  dataRoot: string;
+  telemetryIntervalSec: number;
+  keepaliveSec: number;
+  mqttUrl?: string;
+  /** How many agents start (enrol + connect) at once. */
+  concurrency?: number;
+  queueMaxRecords?: number;
+  log: Logger;
+  signal?: AbortSignal;
+  onProgress?: (started: number, total: number) => void;
+}
+
+export interface SimAgent {
+  plan: SimDevicePlan;
+  agent: Agent;
+}
+
+export interface Simulation {
+  agents: SimAgent[];
+  connectedCount(): number;
+  /** Stops every agent; graceful publishes "offline" for each (slower at 10,000). */
+  close(opts?: { graceful: boolean }): Promise<void>;
+}
+
+const SIM_PERIPHERALS: Peripherals = { camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'ok' };
+
+export async function startSimulation(opts: SimulationOptions): Promise<Simulation> {
+  await fs.promises.mkdir(opts.dataRoot, { recursive: true, mode: 0o700 });
+  const siteIds = await resolveSites(opts);
+  const plan = planDevices(siteIds, opts.devices ?? opts.sites ?? siteIds.length);
+  const tokenFor = await tokenSource(opts, plan);
+  const agents: SimAgent[] = [];
+  let next = 0;
+  const startOne = async (p: SimDevicePlan): Promise<void> => {
+    const dataDir = path.join(opts.dataRoot, p.dirName);
+    const enrolled = (await loadIdentity(dataPaths(dataDir).identity)) !== undefined;
+    const config = loadConfig({
+      env: {
+        DIEMCAU_FLEET_URL: opts.fleetUrl,
+        DIEMCAU_DATA_DIR: dataDir,
+        DIEMCAU_HARDWARE: 'simulated',
+        DIEMCAU_TELEMETRY_INTERVAL_SEC: String(opts.telemetryIntervalSec),
+        DIEMCAU_KEEPALIVE_SEC: String(opts.keepaliveSec),
+        DIEMCAU_QUEUE_MAX_RECORDS: String(opts.queueMaxRecords ?? 2000),
+        ...(opts.mqttUrl ? { DIEMCAU_MQTT_URL: opts.mqttUrl } : {}),
+        ...(enrolled ? {} : { DIEMCAU_ENROLL_TOKEN: tokenFor(p) }),
+      },
+    });
+    const agent = await Agent.start(
+      {
+        config,
+        log: opts.log.child({ sim: p.index }),
+        collector: new SimulatedCollector(p.dirName),
+        agentVersion: 'sim',
+        peripherals: async () => SIM_PERIPHERALS,
+        // Spread samples over the interval so 10,000 agents do not tick together.
+        firstSampleDelayMs: Math.floor(Math.random() * opts.telemetryIntervalSec * 1000),
+        osName: 'simulated',
+      },
+      opts.signal,
+    );
+    agents.push({ plan: p, agent });
+    opts.onProgress?.(agents.length, plan.length);
+  };
+  const worker = async (): Promise<void> => {
+    while (next < plan.length && !opts.signal?.aborted) await startOne(plan[next++]!);
+  };
+  const close = async (c: { graceful: boolean } = { graceful: true }): Promise<void> => {
+    // In batches: 10,000 graceful closes at once would flood the broker with "offline".
+    for (let i = 0; i < agents.length; i += 500) {
+      await Promise.all(agents.slice(i, i + 500).map((a) => a.agent.close(c)));
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 50) }, worker));
+  } catch (err) {
+    await close({ graceful: false });
+    throw err;
+  }
+  return { agents, connectedCount: () => agents.filter((a) => a.agent.connected).length, close };
+}
+
+async function resolveSites(opts: SimulationOptions): Promise<string[]> {
+  let ids: string[];
+  if (opts.tokens) ids = [...opts.tokens.keys()];
+  else if (opts.adminToken) ids = (await fleetApi(opts.fleetUrl, opts.adminToken, opts.signal).listSites()).map((s) => s.id);
+  else ids = await enrolledSites(opts.dataRoot);
+  if (opts.sites !== undefined) ids = ids.slice(0, opts.sites);
+  if (ids.length === 0) throw new Error('no sites: give an admin token, a tokens file, or a data root of enrolled devices');
+  return ids;
+}
+
+/** Without token or tokens file, a re-run can still start devices enrolled before. */
+async function enrolledSites(root: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (const name of (await fs.promises.readdir(root)).sort()) {
+    const id = await loadIdentity(dataPaths(path.join(root, name)).identity).catch(() => undefined);
+    if (id) ids.push(id.siteId);
+  }
+  return ids;
+}
+
+/** Mints one token per site (uses = its device count) for devices not yet enrolled. */
+async function tokenSource(opts: SimulationOptions, plan: SimDevicePlan[]): Promise<(p: SimDevicePlan) => string> {
+  if (opts.tokens) {
+    const seen = new Map<string, number>();
+    return (p) => {
+      const list = opts.tokens!.get(p.siteId)!;
+      const k = seen.get(p.siteId) ?? 0;
+      seen.set(p.siteId, k + 1);
+      return list[k % list.length]!;
+    };
+  }
+  const pending: SimDevicePlan[] = [];
+  for (const p of plan) {
+    if (!(await loadIdentity(dataPaths(path.join(opts.dataRoot, p.dirName)).identity).catch(() => undefined))) pending.push(p);
+  }
+  const minted = new Map<string, string>();
+  if (pending.length > 0) {
+    if (!opts.adminToken) throw new Error(`${pending.length} devices need enrolment: give an admin token or a tokens file`);
+    const api = fleetApi(opts.fleetUrl, opts.adminToken, opts.signal);
+    const perSite = [...devicesPerSite(pending)];
+    // A few mints at a time: the fleet hashes each token, and 210 in parallel gains nothing.
+    for (let i = 0; i < perSite.length; i += 10) {
+      await Promise.all(perSite.slice(i, i + 10).map(async ([siteId, uses]) => minted.set(siteId, await api.mintToken(siteId, uses))));
+    }
+  }
+  return (p) => {
+    const t = minted.get(p.siteId);
+    if (!t) throw new Error(`no token for site ${p.siteId}`);
+    return t;
+  };
+}

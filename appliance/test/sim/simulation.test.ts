@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import t from 'tap';
+import { deviceTopic, presenceCodec } from '@diemcau/shared';
+import { startSimulation } from '../../src/sim/simulation.js';
+import { startBroker, type Published } from '../helpers/broker.js';
+import { startEnrollServer, TEST_ADMIN_TOKEN } from '../helpers/enroll-server.js';
+
+t.test('many agents in one process: tokens minted per site, each device online, a re-run does not enrol again', async (t) => {
+  const credentials = new Map<string, string>();
+  const published: Published[] = [];
+  const broker = await startBroker({ credentials, published });
+  const fleet = await startEnrollServer({ mqttUrl: () => broker.url, credentials, sites: ['s-1', 's-2', 's-3'] });
+  const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-sim-'));
+  t.teardown(async () => {
+    await broker.close();
+    await fleet.close();
+    fs.rmSync(dataRoot, { recursive: true, force: true });
+  });
+  const common = {
+    fleetUrl: fleet.url,
+    adminToken: TEST_ADMIN_TOKEN,
+    devices: 7,
+    dataRoot,
+    telemetryIntervalSec: 60,
+    keepaliveSec: 10,
+    log: pino({ level: 'silent' }),
+  };
+  const sim = await startSimulation(common);
+  t.equal(sim.agents.length, 7);
+  t.same(
+    fleet.minted.sort((a, b) => a.siteId.localeCompare(b.siteId)),
+    [
+      { siteId: 's-1', uses: 3 },
+      { siteId: 's-2', uses: 2 },
+      { siteId: 's-3', uses: 2 },
+    ],
+    'one token per site, round-robin device counts',
+  );
+  const ids = sim.agents.map((a) => a.agent.identity.deviceId);
+  t.equal(new Set(ids).size, 7, 'seven distinct devices');
+  t.same(
+    sim.agents.map((a) => a.agent.identity.siteId).sort(),
+    ['s-1', 's-1', 's-1', 's-2', 's-2', 's-3', 's-3'],
+  );
+  const online = (all: Published[]) =>
+    new Set(
+      all
+        .filter((p) => ids.some((id) => p.topic === deviceTopic(id, 'presence')))
+        .filter((p) => {
+          const r = presenceCodec.decode(p.payload);
+          return r.ok && r.value.state === 'online' && r.value.hardware === 'simulated';
+        })
+        .map((p) => p.clientId),
+    ).size;
+  await broker.waitFor((all) => online(all) === 7, 'seven births');
+  await sim.close();
+
+  const again = await startSimulation({ ...common, adminToken: undefined });
+  t.same(again.agents.map((a) => a.agent.identity.deviceId).sort(), [...ids].sort(), 'same devices from their data dirs');
+  t.equal(fleet.requests.length, 7, 'no second enrolment');
+  await again.close({ graceful: false });
+});
