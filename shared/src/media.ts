@@ -77,7 +77,7 @@ export const mediaPlanCodec = codec(MediaPlanSchema);
 export const MediaKindSchema = Type.Union([Type.Literal('audio'), Type.Literal('video')]);
 export type MediaKind = Static<typeof MediaKindSchema>;
 
-/** One RTP stream as seen by the edge's worker. Numbers are since the previous report. */
+/** One RTP stream as seen by the edge's worker. Bitrate is current; packet counts are totals since the stream started. */
 export const StreamStatsSchema = Type.Object({
   kind: MediaKindSchema,
   /** Site the stream comes from. */

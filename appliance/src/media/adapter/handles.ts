@@ -1,0 +1,167 @@
+// Handles over mediasoup's producers, consumers and transports. The rest of the
+// edge sees only these classes and plain data, so moving to a newer mediasoup
+// (listenInfo instead of listenIp, new stats fields, ...) changes this folder only.
+import type { types } from 'mediasoup';
+import { Events } from '../events.js';
+
+export type MediaKind = 'audio' | 'video';
+/** Opaque RTP parameters: produced by one side, handed to the other unchanged. */
+export type RtpParameters = types.RtpParameters;
+export type RtpCapabilities = types.RtpCapabilities;
+
+/** What the edge knows about a stream wherever it is in the cascade. */
+export interface StreamInfo {
+  siteId: string;
+  originEdgeId: string;
+}
+
+export interface Tuple {
+  ip: string;
+  port: number;
+}
+
+export interface RtpStreamStats {
+  bitrateBps: number;
+  packets: number;
+  packetsLost: number;
+  jitterMs: number;
+}
+
+function sumStats(list: Array<{ bitrate?: number; packetCount?: number; packetsLost?: number; jitter?: number; clockRate?: number }>, clockRate: number): RtpStreamStats {
+  let bitrateBps = 0;
+  let packets = 0;
+  let packetsLost = 0;
+  let jitter = 0;
+  for (const s of list) {
+    bitrateBps += s.bitrate ?? 0;
+    packets += s.packetCount ?? 0;
+    packetsLost += s.packetsLost ?? 0;
+    jitter = Math.max(jitter, s.jitter ?? 0);
+  }
+  // The worker reports jitter in RTP timestamp units.
+  return { bitrateBps, packets, packetsLost, jitterMs: clockRate > 0 ? (jitter * 1000) / clockRate : 0 };
+}
+
+const clockRateOf = (p: RtpParameters): number => p.codecs[0]?.clockRate ?? 90000;
+
+/** A stream entering a router: the local camera, or a stream piped in from a peer edge. */
+export class Stream {
+  readonly events = new Events<{ close: []; pause: []; resume: [] }>();
+  constructor(private readonly producer: types.Producer) {
+    producer.observer.on('close', () => this.events.emit('close'));
+    producer.observer.on('pause', () => this.events.emit('pause'));
+    producer.observer.on('resume', () => this.events.emit('resume'));
+  }
+  get id(): string { return this.producer.id; }
+  get kind(): MediaKind { return this.producer.kind; }
+  get paused(): boolean { return this.producer.paused; }
+  get closed(): boolean { return this.producer.closed; }
+  get info(): StreamInfo { return this.producer.appData as StreamInfo; }
+  get rtpParameters(): RtpParameters { return this.producer.rtpParameters; }
+  /** mediasoup's own handle, for observers within this folder. */
+  get raw(): types.Producer { return this.producer; }
+  pause(): Promise<void> { return this.producer.closed ? Promise.resolve() : this.producer.pause(); }
+  resume(): Promise<void> { return this.producer.closed ? Promise.resolve() : this.producer.resume(); }
+  close(): void { this.producer.close(); }
+  async stats(): Promise<RtpStreamStats> {
+    if (this.producer.closed) return { bitrateBps: 0, packets: 0, packetsLost: 0, jitterMs: 0 };
+    const list = (await this.producer.getStats()).filter((s) => s.type === 'inbound-rtp');
+    return sumStats(list, clockRateOf(this.producer.rtpParameters));
+  }
+}
+
+/** A stream leaving a router: to a peer edge over a pipe, or out as plain RTP. */
+export class Outlet {
+  readonly events = new Events<{ close: []; producerpause: []; producerresume: []; producerclose: [] }>();
+  constructor(private readonly consumer: types.Consumer) {
+    consumer.observer.on('close', () => this.events.emit('close'));
+    consumer.on('producerclose', () => this.events.emit('producerclose'));
+    consumer.on('producerpause', () => this.events.emit('producerpause'));
+    consumer.on('producerresume', () => this.events.emit('producerresume'));
+  }
+  get id(): string { return this.consumer.id; }
+  get producerId(): string { return this.consumer.producerId; }
+  get kind(): MediaKind { return this.consumer.kind; }
+  get producerPaused(): boolean { return this.consumer.producerPaused; }
+  get closed(): boolean { return this.consumer.closed; }
+  get rtpParameters(): RtpParameters { return this.consumer.rtpParameters; }
+  resume(): Promise<void> { return this.consumer.resume(); }
+  requestKeyFrame(): Promise<void> { return this.consumer.closed ? Promise.resolve() : this.consumer.requestKeyFrame(); }
+  close(): void { this.consumer.close(); }
+  async stats(): Promise<RtpStreamStats> {
+    if (this.consumer.closed) return { bitrateBps: 0, packets: 0, packetsLost: 0, jitterMs: 0 };
+    const list = (await this.consumer.getStats()).filter((s) => s.type === 'outbound-rtp');
+    return sumStats(list, clockRateOf(this.consumer.rtpParameters));
+  }
+}
+
+export interface TransportStats {
+  sendBitrateBps: number;
+  recvBitrateBps: number;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+export interface ProduceOptions {
+  id?: string;
+  kind: MediaKind;
+  rtpParameters: RtpParameters;
+  paused?: boolean;
+  info: StreamInfo;
+}
+
+/** Shared part of every transport handle. */
+abstract class TransportHandle<T extends types.Transport> {
+  readonly events = new Events<{ close: [] }>();
+  constructor(protected readonly transport: T) {
+    transport.observer.on('close', () => this.events.emit('close'));
+  }
+  get id(): string { return this.transport.id; }
+  get closed(): boolean { return this.transport.closed; }
+  close(): void { this.transport.close(); }
+  async produce(opts: ProduceOptions): Promise<Stream> {
+    const producer = await this.transport.produce({
+      ...(opts.id ? { id: opts.id } : {}),
+      kind: opts.kind,
+      rtpParameters: opts.rtpParameters,
+      paused: opts.paused ?? false,
+      appData: { ...opts.info },
+    });
+    return new Stream(producer);
+  }
+  async stats(): Promise<TransportStats> {
+    if (this.transport.closed) return { sendBitrateBps: 0, recvBitrateBps: 0, bytesSent: 0, bytesReceived: 0 };
+    const s = ((await this.transport.getStats()) as Array<Record<string, number>>)[0] ?? {};
+    return {
+      sendBitrateBps: s['sendBitrate'] ?? 0,
+      recvBitrateBps: s['recvBitrate'] ?? 0,
+      bytesSent: s['bytesSent'] ?? 0,
+      bytesReceived: s['bytesReceived'] ?? 0,
+    };
+  }
+}
+
+/** One side of a cascade link between two edges (usually on different hosts). */
+export class PipeLink extends TransportHandle<types.PipeTransport> {
+  get tuple(): Tuple { return { ip: this.transport.tuple.localIp, port: this.transport.tuple.localPort }; }
+  connect(remote: Tuple): Promise<void> { return this.transport.connect({ ip: remote.ip, port: remote.port }); }
+  async consume(producerId: string): Promise<Outlet> {
+    return new Outlet(await this.transport.consume({ producerId }));
+  }
+}
+
+/** RTP in from a local sender (ffmpeg); the first packet fixes the remote address (comedia). */
+export class PlainIn extends TransportHandle<types.PlainTransport> {
+  get tuple(): Tuple { return { ip: this.transport.tuple.localIp, port: this.transport.tuple.localPort }; }
+  get rtcpPort(): number | undefined { return this.transport.rtcpTuple?.localPort; }
+}
+
+/** RTP out to a fixed address (a recorder, a decoder for the TV, a test). */
+export class PlainOut extends TransportHandle<types.PlainTransport> {
+  connect(remote: Tuple & { rtcpPort?: number }): Promise<void> {
+    return this.transport.connect({ ip: remote.ip, port: remote.port, ...(remote.rtcpPort ? { rtcpPort: remote.rtcpPort } : {}) });
+  }
+  async consume(producerId: string, rtpCapabilities: RtpCapabilities): Promise<Outlet> {
+    return new Outlet(await this.transport.consume({ producerId, rtpCapabilities, paused: false }));
+  }
+}

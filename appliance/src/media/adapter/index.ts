@@ -1,0 +1,18 @@
+// The media engine as the edge sees it. Nothing outside this folder imports mediasoup.
+export { MediaWorker, RoomRouter, MEDIASOUP_VERSION, type WorkerOptions, type ListenOptions, type WorkerUsage } from './engine.js';
+export {
+  Stream,
+  Outlet,
+  PipeLink,
+  PlainIn,
+  PlainOut,
+  type MediaKind,
+  type RtpParameters,
+  type RtpCapabilities,
+  type StreamInfo,
+  type Tuple,
+  type RtpStreamStats,
+  type TransportStats,
+  type ProduceOptions,
+} from './handles.js';
+export { INGEST, ROUTER_CODECS, ingestRtpParameters, firstCodec, type VideoCodec } from './codecs.js';

@@ -1,0 +1,78 @@
+// ffmpeg command lines, as pure functions of config (tested without running ffmpeg).
+//   real:      V4L2 camera + ALSA microphone (the room kit)
+//   simulated: testsrc2 pattern with a band in the site's own colour + a sine tone
+//              at the site's own pitch, so a receiver can tell whose stream it got.
+import { createHash } from 'node:crypto';
+import { INGEST, type VideoCodec } from '../adapter/index.js';
+
+export interface CaptureConfig {
+  hardware: 'real' | 'simulated';
+  videoDevice: string;
+  audioDevice: string;
+  width: number;
+  height: number;
+  fps: number;
+  videoCodec: VideoCodec;
+  videoKbps: number;
+  audioKbps: number;
+}
+
+export interface RtpTarget {
+  ip: string;
+  port: number;
+  rtcpPort: number;
+  ssrc: number;
+}
+
+/** A site's colour (RGB) for the simulated pattern: stable, and far from grey. */
+export function siteColour(siteId: string): [number, number, number] {
+  const h = createHash('sha256').update(siteId).digest();
+  // Each channel is either dark or bright, so decoded colours stay distinguishable.
+  const pick = (b: number): number => (b & 1 ? 0xe0 : 0x20);
+  const rgb: [number, number, number] = [pick(h[0]!), pick(h[1]!), pick(h[2]!)];
+  // All-dark or all-bright would be grey: force one channel the other way.
+  if (rgb[0] === rgb[1] && rgb[1] === rgb[2]) rgb[2] = rgb[2] === 0xe0 ? 0x20 : 0xe0;
+  return rgb;
+}
+
+export const siteToneHz = (siteId: string): number => 300 + (createHash('sha256').update(siteId).digest().readUInt16BE(4) % 600);
+
+const hex = (rgb: [number, number, number]): string => '0x' + rgb.map((c) => c.toString(16).padStart(2, '0')).join('');
+
+/** Height of the coloured band at the bottom of the simulated picture. */
+export const bandHeight = (height: number): number => Math.max(16, Math.round(height / 4 / 2) * 2);
+
+function inputs(cfg: CaptureConfig, siteId: string): string[] {
+  if (cfg.hardware === 'real') {
+    return [
+      '-f', 'v4l2', '-framerate', String(cfg.fps), '-video_size', `${cfg.width}x${cfg.height}`, '-i', cfg.videoDevice,
+      '-f', 'alsa', '-ac', '2', '-ar', '48000', '-i', cfg.audioDevice,
+    ];
+  }
+  const band = bandHeight(cfg.height);
+  const video = `testsrc2=size=${cfg.width}x${cfg.height}:rate=${cfg.fps},drawbox=x=0:y=${cfg.height - band}:w=${cfg.width}:h=${band}:color=${hex(siteColour(siteId))}:t=fill`;
+  return ['-re', '-f', 'lavfi', '-i', video, '-f', 'lavfi', '-i', `sine=frequency=${siteToneHz(siteId)}:sample_rate=48000`];
+}
+
+function videoEncoder(cfg: CaptureConfig): string[] {
+  const gop = String(cfg.fps * 2);
+  const rate = ['-b:v', `${cfg.videoKbps}k`, '-maxrate', `${cfg.videoKbps}k`, '-bufsize', `${cfg.videoKbps * 2}k`];
+  if (cfg.videoCodec === 'h264') {
+    return ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-g', gop, ...rate,
+      '-payload_type', String(INGEST.h264.payloadType)];
+  }
+  return ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-lag-in-frames', '0', '-auto-alt-ref', '0', '-error-resilient', '1',
+    '-pix_fmt', 'yuv420p', '-g', gop, ...rate, '-payload_type', String(INGEST.vp8.payloadType)];
+}
+
+const rtpUrl = (t: RtpTarget): string => `rtp://${t.ip}:${t.port}?rtcpport=${t.rtcpPort}&pkt_size=1200`;
+
+/** One ffmpeg process sending the room's picture and sound to two RTP targets. */
+export function ingestArgs(cfg: CaptureConfig, siteId: string, video: RtpTarget, audio: RtpTarget): string[] {
+  return [
+    ...inputs(cfg, siteId),
+    '-map', '0:v:0', ...videoEncoder(cfg), '-ssrc', String(video.ssrc), '-f', 'rtp', rtpUrl(video),
+    '-map', '1:a:0', '-c:a', 'libopus', '-ac', '2', '-ar', '48000', '-b:a', `${cfg.audioKbps}k`, '-application', 'voip',
+    '-payload_type', String(INGEST.opus.payloadType), '-ssrc', String(audio.ssrc), '-f', 'rtp', rtpUrl(audio),
+  ];
+}

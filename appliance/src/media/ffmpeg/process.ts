@@ -1,0 +1,85 @@
+// The one owner of an ffmpeg child process: spawns it, keeps the tail of its
+// stderr for error messages, turns an unexpected exit into a typed error and
+// closes it idempotently (SIGTERM, then SIGKILL if it lingers).
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Logger } from 'pino';
+import { DiemcauError } from '@diemcau/shared';
+import { Events } from '../events.js';
+
+const STDERR_LINES = 20;
+const KILL_AFTER_MS = 2000;
+
+export interface FfmpegOptions {
+  /** Binary to run; overridable for hosts where ffmpeg is elsewhere. */
+  bin: string;
+  args: string[];
+  log: Logger;
+  /** What this process is for, in logs and errors ("ingest site-12"). */
+  label: string;
+}
+
+export class FfmpegProcess {
+  /** 'exit' fires once; `error` is null only when close() asked for it. */
+  readonly events = new Events<{ exit: [DiemcauError | null] }>();
+  private readonly child: ChildProcess;
+  private readonly stderrTail: string[] = [];
+  private closing = false;
+  private exited = false;
+  private readonly exitPromise: Promise<void>;
+
+  constructor(private readonly opts: FfmpegOptions) {
+    this.child = spawn(opts.bin, ['-nostdin', '-hide_banner', '-loglevel', 'warning', ...opts.args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let partial = '';
+    this.child.stderr?.setEncoding('utf8');
+    this.child.stderr?.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) this.remember(line);
+    });
+    this.exitPromise = new Promise((resolve) => {
+      // 'error' covers a missing binary (ENOENT): no 'exit' follows it.
+      this.child.on('error', (err) => this.finish(new DiemcauError('APPL_ERR_MEDIA', `${opts.label}: cannot run ${opts.bin}`, { cause: err }), resolve));
+      this.child.on('exit', (code, signal) => {
+        const err = this.closing
+          ? null
+          : new DiemcauError('APPL_ERR_MEDIA', `${opts.label}: ffmpeg exited (${code ?? signal}): ${this.stderrTail.at(-1) ?? 'no output'}`, {
+              details: { code, signal, stderr: [...this.stderrTail] },
+            });
+        this.finish(err, resolve);
+      });
+    });
+    opts.log.debug({ pid: this.child.pid, label: opts.label }, 'ffmpeg started');
+  }
+
+  get pid(): number | undefined { return this.child.pid; }
+  get running(): boolean { return !this.exited; }
+  get stderr(): readonly string[] { return this.stderrTail; }
+
+  /** Stops the process; resolves once it has exited. Safe to call many times. */
+  async close(): Promise<void> {
+    if (!this.exited && !this.closing) {
+      this.closing = true;
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), KILL_AFTER_MS);
+      timer.unref();
+      await this.exitPromise;
+      clearTimeout(timer);
+    }
+    await this.exitPromise;
+  }
+
+  private remember(line: string): void {
+    this.stderrTail.push(line);
+    if (this.stderrTail.length > STDERR_LINES) this.stderrTail.shift();
+  }
+
+  private finish(err: DiemcauError | null, resolve: () => void): void {
+    if (this.exited) return;
+    this.exited = true;
+    if (err) this.opts.log.warn({ err, label: this.opts.label }, 'ffmpeg exited unexpectedly');
+    this.events.emit('exit', err);
+    resolve();
+  }
+}

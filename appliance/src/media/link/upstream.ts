@@ -1,0 +1,164 @@
+// This edge's link to its upstream edge (see protocol.ts): creates our pipe
+// transport, trades tuples with the upstream over HTTP, then reads the
+// upstream's event stream and posts ours in order. Emits 'down' once, when the
+// link fails or closes for any reason; the room then reconnects with backoff.
+import type { Logger } from 'pino';
+import { DiemcauError, type MediaUpstream } from '@diemcau/shared';
+import type { ListenOptions, RoomRouter } from '../adapter/index.js';
+import { Events } from '../events.js';
+import { PipeBridge, type BridgeHost } from './bridge.js';
+import { HEARTBEAT_MS, HEARTBEAT_TIMEOUT_MS, linkAnswerCodec, linkEventCodec, linkPaths, type LinkEvent } from './protocol.js';
+
+export interface UpstreamOptions {
+  router: RoomRouter;
+  listen: ListenOptions;
+  meetingId: string;
+  upstream: MediaUpstream;
+  edgeId: string;
+  host: BridgeHost;
+  log: Logger;
+}
+
+const REQUEST_TIMEOUT_MS = 5000;
+
+export class UpstreamLink {
+  readonly events = new Events<{ down: [DiemcauError | null] }>();
+  private readonly abort = new AbortController();
+  private outbox: LinkEvent[] = [];
+  private flushing = false;
+  private closed = false;
+  private pinger: NodeJS.Timeout | null = null;
+  private watchdog: NodeJS.Timeout | null = null;
+
+  private constructor(
+    readonly bridge: PipeBridge,
+    readonly linkId: string,
+    private readonly o: UpstreamOptions,
+  ) {}
+
+  static async open(o: UpstreamOptions): Promise<UpstreamLink> {
+    const pipe = await o.router.createPipe(o.listen);
+    try {
+      const res = await request(o.upstream, 'POST', linkPaths.links(o.meetingId), { v: 1, edgeId: o.edgeId, ...pipe.tuple });
+      const answer = linkAnswerCodec.check(res);
+      if (!answer.ok) throw answer.error;
+      await pipe.connect({ ip: answer.value.ip, port: answer.value.port });
+      let link: UpstreamLink | null = null;
+      const bridge = new PipeBridge(pipe, o.upstream.edgeId, 'up', o.host, (ev) => link?.enqueue(ev), o.log);
+      link = new UpstreamLink(bridge, answer.value.linkId, o);
+      link.readEvents();
+      return link;
+    } catch (err) {
+      pipe.close();
+      throw err;
+    }
+  }
+
+  private enqueue(ev: LinkEvent): void {
+    if (this.closed) return;
+    this.outbox.push(ev);
+    void this.flush();
+  }
+
+  // One POST at a time keeps our events in order at the upstream.
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.outbox.length > 0 && !this.closed) {
+        const events = this.outbox.splice(0, 256);
+        await request(this.o.upstream, 'POST', linkPaths.events(this.o.meetingId, this.linkId), { v: 1, events }, this.abort.signal);
+      }
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async readEvents(): Promise<void> {
+    try {
+      const res = await fetch(this.o.upstream.signalUrl + linkPaths.events(this.o.meetingId, this.linkId), {
+        headers: { authorization: `Bearer ${this.o.upstream.linkToken}`, accept: 'text/event-stream' },
+        signal: this.abort.signal,
+      });
+      if (!res.ok || !res.body) throw new DiemcauError('APPL_ERR_MEDIA', `upstream event stream answered ${res.status}`);
+      this.bridge.state = 'connected';
+      this.startTimers();
+      const decoder = new TextDecoder();
+      let buf = '';
+      for await (const chunk of res.body) {
+        this.kick();
+        buf += decoder.decode(chunk as Uint8Array, { stream: true });
+        let cut: number;
+        while ((cut = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, cut);
+          buf = buf.slice(cut + 2);
+          for (const line of block.split('\n')) {
+            if (!line.startsWith('data: ')) continue;
+            const ev = linkEventCodec.decode(line.slice(6));
+            if (ev.ok) void this.bridge.receive(ev.value);
+            else this.o.log.warn({ err: ev.error }, 'bad link event from upstream');
+          }
+        }
+      }
+      this.fail(new DiemcauError('APPL_ERR_MEDIA', 'upstream closed the event stream'));
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private startTimers(): void {
+    this.kick();
+    this.pinger = setInterval(() => {
+      const t0 = performance.now();
+      request(this.o.upstream, 'POST', linkPaths.events(this.o.meetingId, this.linkId),
+        { v: 1, events: [{ type: 'ping', t: Date.now(), ...(this.bridge.rttMs === null ? {} : { rttMs: this.bridge.rttMs }) }] }, this.abort.signal)
+        .then(() => { this.bridge.rttMs = Math.round((performance.now() - t0) * 100) / 100; })
+        .catch((err: unknown) => this.fail(err));
+    }, HEARTBEAT_MS);
+  }
+
+  // Restarts the watchdog: a silent upstream (no heartbeat) counts as gone.
+  private kick(): void {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(() => this.fail(new DiemcauError('APPL_ERR_MEDIA', 'upstream heartbeat timed out')), HEARTBEAT_TIMEOUT_MS);
+  }
+
+  private fail(err: unknown): void {
+    if (this.closed) return;
+    const e = err instanceof DiemcauError ? err : new DiemcauError('APPL_ERR_MEDIA', 'upstream link failed', { cause: err });
+    this.o.log.warn({ err: e, upstream: this.o.upstream.edgeId }, 'upstream link down');
+    this.shutdown(e);
+  }
+
+  /** Closes the link and tells the upstream (best effort). Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    request(this.o.upstream, 'DELETE', linkPaths.link(this.o.meetingId, this.linkId)).catch(() => {});
+    this.shutdown(null);
+  }
+
+  private shutdown(err: DiemcauError | null): void {
+    this.closed = true;
+    if (this.pinger) clearInterval(this.pinger);
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.abort.abort();
+    this.bridge.close();
+    this.events.emit('down', err);
+  }
+}
+
+/** One JSON request to the upstream's signalling API. */
+async function request(up: MediaUpstream, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
+  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+  const res = await fetch(up.signalUrl + path, {
+    method,
+    headers: { authorization: `Bearer ${up.linkToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new DiemcauError('APPL_ERR_MEDIA', `${method} ${path} answered ${res.status}: ${text.slice(0, 200)}`);
+  return text ? (JSON.parse(text) as unknown) : null;
+}

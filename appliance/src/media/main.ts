@@ -1,0 +1,68 @@
+// Composition root of the media edge (`npm run edge`): the same program on a
+// site's box (DIEMCAU_EDGE_ROLE=site) and on the province's server (core).
+// It reads config, starts the worker and the signalling API, and takes media
+// plans over PUT /media/v1/plan (from the agent, which holds the MQTT
+// connection) or from DIEMCAU_EDGE_PLAN_FILE.
+import fs from 'node:fs';
+import { pino } from 'pino';
+import { mediaPlanCodec } from '@diemcau/shared';
+import { captureConfig, loadEdgeConfig } from './config.js';
+import { Edge } from './edge.js';
+import { SignalServer } from './server.js';
+
+async function main(): Promise<void> {
+  let cfg;
+  try {
+    cfg = loadEdgeConfig(process.env);
+  } catch (err) {
+    process.stderr.write(`media edge: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const log = pino({ level: cfg.logLevel, base: { edgeId: cfg.edgeId, role: cfg.role } });
+  const edge = await Edge.start({
+    edgeId: cfg.edgeId,
+    role: cfg.role,
+    listen: { listenIp: cfg.listenIp, ...(cfg.announcedIp ? { announcedIp: cfg.announcedIp } : {}) },
+    capture: captureConfig(cfg),
+    ffmpegBin: cfg.ffmpegBin,
+    worker: { rtcMinPort: cfg.rtcMinPort, rtcMaxPort: cfg.rtcMaxPort },
+    log: log.child({ module: 'edge' }),
+  });
+  const server = new SignalServer({ edge, adminToken: cfg.adminToken, host: cfg.host, port: cfg.port, log: log.child({ module: 'signal' }) });
+  const url = await server.listen();
+  // Tests and the agent read this line to learn the URL (port 0 in tests).
+  log.info({ url, workerPid: edge.workerPid }, 'edge listening');
+
+  const planFile = cfg.planFile;
+  if (planFile) {
+    const load = (): void => {
+      let text: string;
+      try {
+        text = fs.readFileSync(planFile, 'utf8');
+      } catch (err) {
+        return log.warn({ err, planFile }, 'cannot read plan file');
+      }
+      const plan = mediaPlanCodec.decode(text);
+      if (!plan.ok) return log.warn({ err: plan.error, planFile }, 'plan file rejected');
+      void edge.applyPlan(plan.value);
+    };
+    load();
+    fs.watchFile(planFile, { interval: 500 }, load);
+  }
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    if (planFile) fs.unwatchFile(planFile);
+    void Promise.all([server.close(), edge.close()]).finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`media edge failed to start: ${String((err as Error)?.stack ?? err)}\n`);
+  process.exit(1);
+});

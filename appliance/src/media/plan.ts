@@ -1,0 +1,67 @@
+// Pure decisions of the edge: which rooms to open, close or update for a new
+// media plan, and what the chair's controls mean for this edge's microphone.
+// The edge (edge.ts) executes the steps; these functions do no I/O.
+import type { MediaMeeting, MediaPlan } from '@diemcau/shared';
+
+export type RoomStep =
+  | { action: 'open'; meeting: MediaMeeting }
+  | { action: 'close'; meetingId: string; reason: 'ended' | 'replanned' }
+  | { action: 'update'; meeting: MediaMeeting };
+
+/** Fields that decide how a room is built: a change means close and open again. */
+const structural = (m: MediaMeeting): string =>
+  JSON.stringify([m.role, m.upstream?.edgeId ?? null, m.upstream?.signalUrl ?? null, m.upstream?.linkToken ?? null, m.acceptToken, m.localSiteId]);
+
+/** Fields that a running room follows in place. */
+const controls = (m: MediaMeeting): string =>
+  JSON.stringify([m.title, m.chairSiteId, m.floorSiteId, m.rollCallSiteId, m.mutedAll]);
+
+/**
+ * Steps from the rooms that are open (by meeting id, with the plan entry they
+ * were opened or last updated with) to the plan. Closes come first, so a
+ * replanned room frees its ports before its successor opens.
+ */
+export function planRooms(open: ReadonlyMap<string, MediaMeeting>, plan: MediaPlan): RoomStep[] {
+  const closes: RoomStep[] = [];
+  const rest: RoomStep[] = [];
+  const wanted = new Map(plan.meetings.filter((m) => m.state === 'live').map((m) => [m.meetingId, m]));
+  for (const [id, current] of open) {
+    const next = wanted.get(id);
+    if (!next) closes.push({ action: 'close', meetingId: id, reason: 'ended' });
+    else if (structural(next) !== structural(current)) {
+      closes.push({ action: 'close', meetingId: id, reason: 'replanned' });
+      rest.push({ action: 'open', meeting: next });
+    } else if (controls(next) !== controls(current)) rest.push({ action: 'update', meeting: next });
+  }
+  for (const [id, m] of wanted) if (!open.has(id)) rest.push({ action: 'open', meeting: m });
+  return [...closes, ...rest];
+}
+
+export type PlanVerdict = { ok: true } | { ok: false; reason: string };
+
+/** Whether an edge should run a plan it received (retained MQTT messages can be stale). */
+export function acceptPlan(edgeId: string, runningRevision: number | null, plan: MediaPlan): PlanVerdict {
+  if (plan.edgeId !== edgeId) return { ok: false, reason: `plan is for edge ${plan.edgeId}` };
+  if (runningRevision !== null && plan.revision < runningRevision) {
+    return { ok: false, reason: `revision ${plan.revision} is older than running ${runningRevision}` };
+  }
+  const ids = new Set<string>();
+  for (const m of plan.meetings) {
+    if (ids.has(m.meetingId)) return { ok: false, reason: `meeting ${m.meetingId} listed twice` };
+    ids.add(m.meetingId);
+    if ((m.role === 'host') !== (m.upstream === null)) return { ok: false, reason: `meeting ${m.meetingId}: a host has no upstream, others need one` };
+  }
+  return { ok: true };
+}
+
+/**
+ * Is this edge's room microphone open? The chair always speaks; with the floor
+ * given, only the floor and the chair; after "mute all", only the chair.
+ */
+export function micOpen(m: MediaMeeting): boolean {
+  const site = m.localSiteId;
+  if (site === null) return false;
+  if (site === m.chairSiteId) return true;
+  if (m.floorSiteId !== null) return site === m.floorSiteId;
+  return !m.mutedAll;
+}

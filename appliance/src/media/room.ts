@@ -1,0 +1,217 @@
+// One meeting on this edge: a router holding every stream of the meeting that
+// this edge sees, its links (one up, any number down) and the local room.
+//
+// Forwarding rule: every stream is offered to every link except the one it
+// came in on. The cascade is a tree, so each stream crosses each link exactly
+// once, in one direction, however many sites sit behind the link.
+import type { Logger } from 'pino';
+import { DiemcauError, type MeetingMediaStats, type MediaMeeting, type StreamStats } from '@diemcau/shared';
+import type { ListenOptions, MediaWorker, PlainOut, RoomRouter, Stream } from './adapter/index.js';
+import type { CaptureConfig } from './ffmpeg/args.js';
+import { LocalIngest } from './ingest.js';
+import { PipeBridge, type BridgeHost } from './link/bridge.js';
+import { DownstreamLink } from './link/downstream.js';
+import type { LinkAnswer, LinkOffer } from './link/protocol.js';
+import { UpstreamLink } from './link/upstream.js';
+import { micOpen } from './plan.js';
+import { Backoff } from './backoff.js';
+import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
+
+export interface RoomDeps {
+  worker: MediaWorker;
+  edgeId: string;
+  listen: ListenOptions;
+  /** null: this edge has no camera/microphone of its own (e.g. the core). */
+  capture: CaptureConfig | null;
+  ffmpegBin: string;
+  log: Logger;
+}
+
+interface Entry {
+  stream: Stream;
+  via: PipeBridge | null;
+}
+
+export class MeetingRoom implements BridgeHost {
+  private readonly streams = new Map<string, Entry>();
+  private readonly bridges = new Set<PipeBridge>();
+  private readonly downstream = new Map<string, DownstreamLink>();
+  private upstream: UpstreamLink | null = null;
+  private ingest: LocalIngest | null = null;
+  private readonly upBackoff = new Backoff();
+  private readonly ingestBackoff = new Backoff();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly taps: TapSet;
+  private activeSpeaker: string | null = null;
+  private closed = false;
+
+  private constructor(
+    public meeting: MediaMeeting,
+    readonly router: RoomRouter,
+    private readonly speaker: { add(s: Stream): void; close(): void },
+    private readonly deps: RoomDeps,
+    private readonly log: Logger,
+  ) {
+    this.taps = new TapSet(router, (id) => this.streams.get(id)?.stream, log);
+  }
+
+  static async open(meeting: MediaMeeting, deps: RoomDeps): Promise<MeetingRoom> {
+    const log = deps.log.child({ meetingId: meeting.meetingId, role: meeting.role });
+    const router = await deps.worker.createRouter();
+    let room: MeetingRoom | null = null;
+    const speaker = await router.createSpeakerObserver((producerId) => room?.onSpeaker(producerId));
+    room = new MeetingRoom(meeting, router, speaker, deps, log);
+    if (meeting.localSiteId && deps.capture) void room.startIngest();
+    if (meeting.upstream) void room.connectUpstream();
+    log.info({ localSiteId: meeting.localSiteId, upstream: meeting.upstream?.edgeId ?? null }, 'room opened');
+    return room;
+  }
+
+  get id(): string { return this.meeting.meetingId; }
+  get isClosed(): boolean { return this.closed; }
+
+  // ---- streams and forwarding ----------------------------------------------
+
+  addStream(stream: Stream, via: PipeBridge | null): void {
+    if (this.closed) return stream.close();
+    this.streams.set(stream.id, { stream, via });
+    stream.events.on('close', () => this.streams.delete(stream.id));
+    this.speaker.add(stream);
+    for (const b of this.bridges) if (b !== via) void b.offer(stream);
+  }
+
+  private attachBridge(bridge: PipeBridge): void {
+    this.bridges.add(bridge);
+    bridge.pipe.events.on('close', () => this.bridges.delete(bridge));
+    for (const { stream, via } of this.streams.values()) if (via !== bridge) void bridge.offer(stream);
+  }
+
+  private onSpeaker(producerId: string): void {
+    this.activeSpeaker = this.streams.get(producerId)?.stream.info.siteId ?? null;
+  }
+
+  // ---- links -----------------------------------------------------------------
+
+  /** A downstream edge asks to link (token already checked by the server). */
+  async acceptLink(offer: LinkOffer): Promise<LinkAnswer> {
+    if (this.closed) throw new DiemcauError('APPL_ERR_MEDIA_CONFLICT', 'meeting is closing');
+    const pipe = await this.router.createPipe(this.deps.listen);
+    try {
+      await pipe.connect({ ip: offer.ip, port: offer.port });
+    } catch (err) {
+      pipe.close();
+      throw new DiemcauError('APPL_ERR_MEDIA_CONFLICT', 'cannot connect the pipe to the offered tuple', { cause: err });
+    }
+    const link = new DownstreamLink(offer.edgeId, this.log, () => this.downstream.delete(pipe.id));
+    link.bridge = new PipeBridge(pipe, offer.edgeId, 'down', this, link.send, this.log.child({ peer: offer.edgeId }));
+    this.downstream.set(pipe.id, link);
+    this.attachBridge(link.bridge);
+    this.log.info({ peer: offer.edgeId, linkId: pipe.id }, 'downstream link accepted');
+    return { v: 1, linkId: pipe.id, edgeId: this.deps.edgeId, ...pipe.tuple };
+  }
+
+  downstreamLink(linkId: string): DownstreamLink | undefined { return this.downstream.get(linkId); }
+
+  private async connectUpstream(): Promise<void> {
+    const up = this.meeting.upstream;
+    if (this.closed || !up) return;
+    try {
+      const link = await UpstreamLink.open({
+        router: this.router, listen: this.deps.listen, meetingId: this.id, upstream: up, edgeId: this.deps.edgeId, host: this, log: this.log.child({ peer: up.edgeId }),
+      });
+      if (this.closed) return link.close();
+      this.upstream = link;
+      this.upBackoff.reset();
+      link.events.on('down', () => {
+        this.upstream = null;
+        this.later(this.upBackoff.next(), () => this.connectUpstream());
+      });
+      this.attachBridge(link.bridge);
+      this.log.info({ upstream: up.edgeId, linkId: link.linkId }, 'upstream link up');
+    } catch (err) {
+      const wait = this.upBackoff.next();
+      this.log.warn({ err, upstream: up.edgeId, retryMs: wait }, 'upstream link failed');
+      this.later(wait, () => this.connectUpstream());
+    }
+  }
+
+  // ---- local room ------------------------------------------------------------
+
+  private async startIngest(): Promise<void> {
+    const site = this.meeting.localSiteId;
+    if (this.closed || !site || !this.deps.capture) return;
+    try {
+      const ingest = await LocalIngest.start({
+        router: this.router, capture: this.deps.capture, ffmpegBin: this.deps.ffmpegBin, siteId: site, edgeId: this.deps.edgeId, log: this.log,
+      });
+      if (this.closed) return void ingest.close();
+      this.ingest = ingest;
+      await ingest.setMicOpen(micOpen(this.meeting));
+      for (const s of ingest.streams) this.addStream(s, null);
+      ingest.events.on('failed', () => {
+        this.ingest = null;
+        void ingest.close();
+        this.later(this.ingestBackoff.next(), () => this.startIngest());
+      });
+    } catch (err) {
+      const wait = this.ingestBackoff.next();
+      this.log.warn({ err, retryMs: wait }, 'local ingest failed to start');
+      this.later(wait, () => this.startIngest());
+    }
+  }
+
+  /** Chair controls changed: follow them in place. */
+  async update(meeting: MediaMeeting): Promise<void> {
+    this.meeting = meeting;
+    await this.ingest?.setMicOpen(micOpen(meeting));
+  }
+
+  // ---- taps (plain RTP out) --------------------------------------------------
+
+  createTap(req: TapRequest): Promise<TapAnswer> { return this.taps.create(req); }
+  closeTap(tapId: string): boolean { return this.taps.close(tapId); }
+  get tapOutlets(): PlainOut[] { return this.taps.transports; }
+
+  // ---- stats and lifecycle -------------------------------------------------------
+
+  listStreams(): Array<{ id: string; kind: string; siteId: string; originEdgeId: string; paused: boolean; via: string | null }> {
+    return [...this.streams.values()].map(({ stream, via }) => ({
+      id: stream.id, kind: stream.kind, siteId: stream.info.siteId, originEdgeId: stream.info.originEdgeId, paused: stream.paused, via: via?.peerEdgeId ?? null,
+    }));
+  }
+
+  async stats(): Promise<MeetingMediaStats> {
+    const local: StreamStats[] = [];
+    for (const s of this.ingest?.streams ?? []) {
+      const st = await s.stats();
+      const total = st.packets + st.packetsLost;
+      local.push({ kind: s.kind, siteId: s.info.siteId, bitrateBps: st.bitrateBps, packets: st.packets, packetsLost: st.packetsLost, lossRate: total ? st.packetsLost / total : 0, jitterMs: st.jitterMs });
+    }
+    const links = await Promise.all([...this.bridges].map((b) => b.stats()));
+    return { meetingId: this.id, role: this.meeting.role, localSiteId: this.meeting.localSiteId, local, links, activeSpeakerSiteId: this.activeSpeaker };
+  }
+
+  private later(ms: number, fn: () => Promise<void>): void {
+    if (this.closed) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      void fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  /** Closes links, local room and router (which closes whatever is left). Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.upstream?.close();
+    for (const l of [...this.downstream.values()]) l.close();
+    await this.ingest?.close();
+    this.taps.closeAll();
+    this.speaker.close();
+    this.router.close();
+    this.log.info('room closed');
+  }
+}

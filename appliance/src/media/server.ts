@@ -1,0 +1,153 @@
+// The edge's HTTP signalling API (node:http; a handful of routes, no framework).
+//
+// Local clients (the agent, the kiosk page, tests) use the edge's admin token:
+//   GET    /media/v1/health                                    (no token)
+//   PUT    /media/v1/plan                     MediaPlan        apply a plan
+//   GET    /media/v1/stats                                     MediaStats
+//   GET    /media/v1/dump                                      worker's view of every room
+//   GET    /media/v1/meetings/{m}/streams                      streams in the room
+//   POST   /media/v1/meetings/{m}/taps        {producerId, ip, port, rtcpPort?} -> {tapId, sdp}
+//   DELETE /media/v1/meetings/{m}/taps/{tapId}
+// Downstream edges use the meeting's link token (see link/protocol.ts for the link routes).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { Type } from '@sinclair/typebox';
+import { DiemcauError, codec, mediaPlanCodec } from '@diemcau/shared';
+import type { Edge } from './edge.js';
+import { bearer, errorBody, readBody, sameToken, sendJson } from './http.js';
+import { linkEventBatchCodec, linkOfferCodec } from './link/protocol.js';
+import { MEDIASOUP_VERSION } from './adapter/index.js';
+import type { MeetingRoom } from './room.js';
+
+const tapCodec = codec(
+  Type.Object({
+    producerId: Type.String({ minLength: 1, maxLength: 64 }),
+    ip: Type.String({ minLength: 1, maxLength: 64 }),
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    rtcpPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+  }),
+);
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse, params: string[]) => Promise<void>;
+interface Route { method: string; path: RegExp; handler: Handler }
+
+export interface SignalServerOptions {
+  edge: Edge;
+  adminToken: string;
+  host: string;
+  port: number;
+  log: Logger;
+}
+
+export class SignalServer {
+  private readonly server: http.Server;
+  private readonly routes: Route[];
+  /** Requests refused, by code: bad input is counted, never fatal. */
+  readonly refused = new Map<string, number>();
+  private closed = false;
+
+  constructor(private readonly o: SignalServerOptions) {
+    const admin = (fn: Handler): Handler => async (req, res, p) => {
+      if (!sameToken(bearer(req), o.adminToken)) throw new DiemcauError('APPL_ERR_MEDIA_UNAUTHORIZED', 'admin token required');
+      return fn(req, res, p);
+    };
+    // The link token is per meeting: only edges given it by the plan may link in.
+    const linked = (fn: (req: http.IncomingMessage, res: http.ServerResponse, room: MeetingRoom, p: string[]) => Promise<void>): Handler =>
+      async (req, res, p) => {
+        const room = this.room(p[0]!);
+        if (!sameToken(bearer(req), room.meeting.acceptToken)) throw new DiemcauError('APPL_ERR_MEDIA_UNAUTHORIZED', 'bad link token for this meeting');
+        return fn(req, res, room, p);
+      };
+    const M = '/media/v1/meetings/([^/]+)';
+    this.routes = [
+      { method: 'GET', path: /^\/media\/v1\/health$/, handler: async (_q, res) => sendJson(res, 200, {
+        edgeId: o.edge.edgeId, role: o.edge.opts.role, revision: o.edge.revision, workerPid: o.edge.workerPid, mediasoup: MEDIASOUP_VERSION,
+      }) },
+      { method: 'PUT', path: /^\/media\/v1\/plan$/, handler: admin(async (req, res) => {
+        const verdict = await o.edge.applyPlan(await readBody(req, mediaPlanCodec));
+        sendJson(res, verdict.ok ? 200 : 409, verdict);
+      }) },
+      { method: 'GET', path: /^\/media\/v1\/stats$/, handler: admin(async (_q, res) => sendJson(res, 200, await o.edge.stats())) },
+      { method: 'GET', path: /^\/media\/v1\/dump$/, handler: admin(async (_q, res) => sendJson(res, 200, await o.edge.dump())) },
+      { method: 'GET', path: new RegExp(`^${M}/streams$`), handler: admin(async (_q, res, p) => sendJson(res, 200, this.room(p[0]!).listStreams())) },
+      { method: 'POST', path: new RegExp(`^${M}/taps$`), handler: admin(async (req, res, p) => {
+        const room = this.room(p[0]!);
+        sendJson(res, 201, await room.createTap(await readBody(req, tapCodec)));
+      }) },
+      { method: 'DELETE', path: new RegExp(`^${M}/taps/([^/]+)$`), handler: admin(async (_q, res, p) => {
+        sendJson(res, this.room(p[0]!).closeTap(p[1]!) ? 204 : 404, undefined);
+      }) },
+      { method: 'POST', path: new RegExp(`^${M}/links$`), handler: linked(async (req, res, room) => {
+        sendJson(res, 201, await room.acceptLink(await readBody(req, linkOfferCodec)));
+      }) },
+      { method: 'GET', path: new RegExp(`^${M}/links/([^/]+)/events$`), handler: linked(async (_q, res, room, p) => {
+        this.link(room, p[1]!).attach(res);
+      }) },
+      { method: 'POST', path: new RegExp(`^${M}/links/([^/]+)/events$`), handler: linked(async (req, res, room, p) => {
+        const link = this.link(room, p[1]!);
+        const batch = await readBody(req, linkEventBatchCodec);
+        for (const ev of batch.events) void link.bridge.receive(ev);
+        sendJson(res, 204, undefined);
+      }) },
+      { method: 'DELETE', path: new RegExp(`^${M}/links/([^/]+)$`), handler: linked(async (_q, res, room, p) => {
+        this.link(room, p[1]!).close();
+        sendJson(res, 204, undefined);
+      }) },
+    ];
+    this.server = http.createServer((req, res) => void this.dispatch(req, res));
+    // Event streams stay open for the meeting's length.
+    this.server.requestTimeout = 0;
+    this.server.keepAliveTimeout = 65_000;
+  }
+
+  private room(encodedId: string): MeetingRoom {
+    const room = this.o.edge.room(decodeURIComponent(encodedId));
+    if (!room) throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', 'meeting is not open on this edge');
+    return room;
+  }
+
+  private link(room: MeetingRoom, linkId: string) {
+    const link = room.downstreamLink(decodeURIComponent(linkId));
+    if (!link) throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', 'no such link');
+    return link;
+  }
+
+  private async dispatch(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://edge');
+    let pathMatched = false;
+    try {
+      for (const r of this.routes) {
+        const m = r.path.exec(url.pathname);
+        if (!m) continue;
+        pathMatched = true;
+        if (r.method !== req.method) continue;
+        return await r.handler(req, res, m.slice(1));
+      }
+      throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', pathMatched ? `${req.method ?? ''} not allowed here` : 'no such route');
+    } catch (err) {
+      const { status, body } = errorBody(err);
+      this.refused.set(body.code, (this.refused.get(body.code) ?? 0) + 1);
+      const line = { method: req.method, path: url.pathname, status, code: body.code };
+      if (status >= 500) this.o.log.error({ ...line, err }, 'request failed');
+      else this.o.log.info(line, 'request refused');
+      sendJson(res, status, body);
+    }
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.o.port, this.o.host, () => resolve());
+    });
+    const a = this.server.address() as AddressInfo;
+    return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,189 @@
+// Helpers for media tests and the media bench: edges as separate processes
+// (started as `npm run edge` would start them), plans built with small
+// builders, and a plain RTP receiver (ffmpeg reading a tap's SDP).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MediaMeeting, MediaPlan, MediaStats } from '@diemcau/shared';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const MAIN = path.join(root, 'appliance/src/media/main.ts');
+
+export const token = (): string => randomBytes(18).toString('base64url');
+
+export interface EdgeProc {
+  edgeId: string;
+  url: string;
+  adminToken: string;
+  proc: ChildProcess;
+  workerPid: number;
+  /** Last log lines, for failure messages. */
+  logs: string[];
+  api<T = unknown>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }>;
+  plan(plan: MediaPlan): Promise<void>;
+  streams(meetingId: string): Promise<Array<{ id: string; kind: string; siteId: string; originEdgeId: string; paused: boolean; via: string | null }>>;
+  dump(): Promise<{ rooms: Array<{ meetingId: string; transportIds: string[]; producerIds: string[]; consumerIds: string[] }> }>;
+  stats(): Promise<MediaStats>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface EdgeSpawn {
+  edgeId: string;
+  role?: 'site' | 'core';
+  hardware?: 'simulated' | 'none';
+  env?: Record<string, string>;
+}
+
+let portBase = 41000 + (process.pid % 50) * 200;
+
+export async function spawnEdge(o: EdgeSpawn): Promise<EdgeProc> {
+  const adminToken = token();
+  // Each edge gets its own RTP port range so parallel edges never collide.
+  const rtcMin = portBase;
+  portBase += 100;
+  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      DIEMCAU_EDGE_ID: o.edgeId,
+      DIEMCAU_EDGE_ROLE: o.role ?? 'site',
+      DIEMCAU_EDGE_HOST: '127.0.0.1',
+      DIEMCAU_EDGE_PORT: '0',
+      DIEMCAU_EDGE_ADMIN_TOKEN: adminToken,
+      DIEMCAU_EDGE_LISTEN_IP: '127.0.0.1',
+      DIEMCAU_EDGE_RTC_MIN_PORT: String(rtcMin),
+      DIEMCAU_EDGE_RTC_MAX_PORT: String(rtcMin + 99),
+      DIEMCAU_EDGE_HARDWARE: o.hardware ?? 'none',
+      LOG_LEVEL: process.env['EDGE_LOG_LEVEL'] ?? 'info',
+      ...o.env,
+    },
+  });
+  const logs: string[] = [];
+  const remember = (line: string): void => {
+    logs.push(line);
+    if (logs.length > 200) logs.shift();
+  };
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => d.split('\n').filter(Boolean).forEach(remember));
+  const listening = new Promise<{ url: string; workerPid: number }>((resolve, reject) => {
+    let buf = '';
+    proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        remember(line);
+        try {
+          const j = JSON.parse(line) as { msg?: string; url?: string; workerPid?: number };
+          if (j.msg === 'edge listening' && j.url) resolve({ url: j.url, workerPid: j.workerPid ?? 0 });
+        } catch { /* not JSON */ }
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`edge ${o.edgeId} exited (${code}) before listening:\n${logs.join('\n')}`)));
+  });
+  const { url, workerPid } = await listening;
+  const exited = new Promise<void>((resolve) => (proc.exitCode !== null ? resolve() : proc.once('exit', () => resolve())));
+  const api = async <T>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> => {
+    const res = await fetch(url + p, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+  };
+  const must = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
+    const r = await api<T>(method, p, body);
+    if (r.status >= 300) throw new Error(`${method} ${p} -> ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  return {
+    edgeId: o.edgeId, url, adminToken, proc, workerPid, logs, api,
+    plan: async (plan) => { await must('PUT', '/media/v1/plan', plan); },
+    streams: (m) => must('GET', `/media/v1/meetings/${m}/streams`),
+    dump: () => must('GET', '/media/v1/dump'),
+    stats: () => must('GET', '/media/v1/stats'),
+    kill: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      await exited;
+    },
+  };
+}
+
+// ---- plan builders -----------------------------------------------------------
+
+export interface Node {
+  edge: EdgeProc;
+  siteId: string | null;
+  parent: Node | null;
+  /** Token downstream edges present to this one for the meeting. */
+  acceptToken: string;
+}
+
+export function node(edge: EdgeProc, siteId: string | null, parent: Node | null): Node {
+  return { edge, siteId, parent, acceptToken: token() };
+}
+
+/** The plan each edge of a cascade tree gets for one live meeting. */
+export function plansFor(meetingId: string, nodes: Node[], chairSiteId: string, revision = 1, extra: Partial<MediaMeeting> = {}): Map<Node, MediaPlan> {
+  const hasChildren = new Set(nodes.map((n) => n.parent).filter((p): p is Node => p !== null));
+  const out = new Map<Node, MediaPlan>();
+  for (const n of nodes) {
+    const role = n.parent === null ? 'host' : hasChildren.has(n) ? 'relay' : 'leaf';
+    const meeting: MediaMeeting = {
+      meetingId, title: `meeting ${meetingId}`, role,
+      upstream: n.parent ? { edgeId: n.parent.edge.edgeId, signalUrl: n.parent.edge.url, linkToken: n.parent.acceptToken } : null,
+      acceptToken: hasChildren.has(n) ? n.acceptToken : null,
+      localSiteId: n.siteId, chairSiteId, floorSiteId: null, rollCallSiteId: null, mutedAll: false, state: 'live',
+      ...extra,
+    };
+    out.set(n, { v: 1, revision, edgeId: n.edge.edgeId, meetings: [meeting] });
+  }
+  return out;
+}
+
+// ---- waiting -----------------------------------------------------------------
+
+export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+// ---- plain RTP receiving ----------------------------------------------------------
+
+/** Two free consecutive UDP ports (RTP, RTCP) on 127.0.0.1. */
+export async function freeUdpPair(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const a = dgram.createSocket('udp4');
+    await new Promise<void>((r) => a.bind(0, '127.0.0.1', () => r()));
+    const port = a.address().port;
+    a.close();
+    if (port % 2 !== 0 || port >= 65534) continue;
+    const b = dgram.createSocket('udp4');
+    const ok = await new Promise<boolean>((r) => { b.once('error', () => r(false)); b.bind(port + 1, '127.0.0.1', () => r(true)); });
+    b.close();
+    if (ok) return port;
+  }
+  throw new Error('no free UDP port pair');
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export { root };
