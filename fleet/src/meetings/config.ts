@@ -43,3 +43,25 @@ export function meetingsConfig(input: Partial<MeetingsConfig> = {}): MeetingsCon
   if (problems.length > 0) throw new DiemcauError('FLEET_ERR_CONFIG', `meetings: ${problems.join('; ')}`, { details: problems });
   return value as MeetingsConfig;
 }
+
+/** Environment variable for each plain setting (capacity overrides come through code). */
+export const MEETINGS_ENV = {
+  coreEdgeId: 'DIEMCAU_CORE_EDGE_ID',
+  coreSignalUrl: 'DIEMCAU_CORE_SIGNAL_URL',
+  maxSitesPerMeeting: 'DIEMCAU_MEETING_MAX_SITES',
+  defaultDurationMin: 'DIEMCAU_MEETING_DEFAULT_DURATION_MIN',
+  maxDurationMin: 'DIEMCAU_MEETING_MAX_DURATION_MIN',
+  planLeadMin: 'DIEMCAU_MEETING_PLAN_LEAD_MIN',
+  reconcileIntervalMs: 'DIEMCAU_MEETING_RECONCILE_MS',
+  statsStaleMs: 'DIEMCAU_MEDIA_STATS_STALE_MS',
+} as const satisfies Partial<Record<keyof MeetingsConfig, string>>;
+
+/** The settings present in `env` (strings; meetingsConfig converts them). */
+export function meetingsConfigFromEnv(env: NodeJS.ProcessEnv): Partial<MeetingsConfig> {
+  const out: Record<string, string> = {};
+  for (const [key, name] of Object.entries(MEETINGS_ENV)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') out[key] = v;
+  }
+  return out as Partial<MeetingsConfig>;
+}

@@ -118,7 +118,7 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
   const tags = ['meetings'];
 
   app.post<{ Body: CreateMeetingBody }>(
-    '/api/v1/meetings',
+    '/meetings',
     {
       schema: {
         tags,
@@ -134,7 +134,7 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
   );
 
   app.get<{ Querystring: { active?: boolean; limit?: number } }>(
-    '/api/v1/meetings',
+    '/meetings',
     {
       schema: {
         tags,
@@ -154,7 +154,7 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
   );
 
   app.get<{ Params: { id: string } }>(
-    '/api/v1/meetings/:id',
+    '/meetings/:id',
     {
       schema: {
         tags,
@@ -173,7 +173,7 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
   // Chair controls: one route each, all answering with the meeting as it now is.
   const control = <S extends TSchema>(path: string, summary: string, body: S, toControl: (b: Static<S>) => ChairControl) =>
     app.post<{ Params: { id: string }; Body: Static<S> }>(
-      `/api/v1/meetings/:id/${path}`,
+      `/meetings/:id/${path}`,
       { schema: { tags, summary, params: IdParams, body, response: { 200: MeetingSchema, ...errors } } },
       async (req) => meetingView(await service.control(operatorOf(req), req.params.id, toControl(req.body)), now()),
     );
@@ -197,7 +197,7 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
   );
 
   app.post<{ Params: { id: string } }>(
-    '/api/v1/meetings/:id/end',
+    '/meetings/:id/end',
     {
       schema: {
         tags,

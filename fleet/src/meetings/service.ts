@@ -28,7 +28,6 @@ export interface MeetingPorts {
   sites(): readonly Site[];
   /** Enrolled, not revoked devices. */
   devices(): readonly { id: string; siteId: string }[];
-  audit?(entry: { operator: MeetingOperator; action: string; target: string; details: unknown }): void;
 }
 
 export interface CreateMeeting {
@@ -115,7 +114,6 @@ export class MeetingService {
       throw new DiemcauError(code, describeProblems(problems), { details: { problems } });
     }
     this.repo.insert(meeting);
-    this.audit(op, 'meeting.create', id, { title: meeting.title, sites: siteIds.length, startsAt: new Date(startsAt).toISOString() });
     this.log.info({ meetingId: id, sites: siteIds.length, host: plan.hostEdgeId, links: plan.links.length }, 'meeting created');
     await this.sync();
     return { meeting, plan };
@@ -146,7 +144,6 @@ export class MeetingService {
       rollCallSiteId: c.action === 'roll-call' ? c.siteId : m.rollCallSiteId,
     };
     this.repo.setControls(id, next);
-    this.audit(op, `meeting.${c.action}`, id, c);
     await this.sync();
     return { ...m, ...next };
   }
@@ -155,7 +152,6 @@ export class MeetingService {
     const m = this.openMeeting(op, id);
     const at = this.now();
     this.repo.end(id, at);
-    this.audit(op, 'meeting.end', id, { state: meetingState(m, at) });
     this.log.info({ meetingId: id }, 'meeting ended');
     await this.sync();
     return { ...m, endedAt: at };
@@ -240,14 +236,6 @@ export class MeetingService {
     const outside = siteIds.filter((s) => !mine.has(s));
     if (outside.length > 0) {
       throw new DiemcauError('FLEET_ERR_FORBIDDEN', `outside district ${op.districtId}: ${outside.join(', ')}`, { details: { siteIds: outside } });
-    }
-  }
-
-  private audit(op: MeetingOperator, action: string, meetingId: string, details: unknown): void {
-    try {
-      this.ports.audit?.({ operator: op, action, target: `meeting:${meetingId}`, details });
-    } catch (err) {
-      this.log.warn({ err, action }, 'audit append failed');
     }
   }
 }

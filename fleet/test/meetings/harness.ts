@@ -83,12 +83,14 @@ export async function harness(opts: { online: string[]; config?: Partial<Meeting
       if (e.validation) return reply.code(400).send({ code: 'FLEET_ERR_BAD_REQUEST', message: e.message ?? 'bad request' });
       return reply.code(500).send({ code: 'FLEET_ERR_INTERNAL', message: String(err) });
     });
-    await app.register(async (scope) =>
-      m.routes(scope, (req) => {
-        const op = operators[String(req.headers['x-operator'] ?? 'admin')];
-        if (!op) throw new DiemcauError('FLEET_ERR_UNAUTHORIZED');
-        return op;
-      }),
+    await app.register(
+      async (scope) =>
+        m.routes(scope, (req) => {
+          const op = operators[String(req.headers['x-operator'] ?? 'admin')];
+          if (!op) throw new DiemcauError('FLEET_ERR_UNAUTHORIZED');
+          return op;
+        }),
+      { prefix: '/api/v1' },
     );
     await app.ready();
     return app;
