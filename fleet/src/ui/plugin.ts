@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import { Type } from '@sinclair/typebox';
+import { DiemcauError } from '@diemcau/shared';
+import type { Operator } from '../db/operators-repo.js';
+import type { Alert } from '../db/alerts-repo.js';
+import { AckStore } from './acks.js';
+import { StreamHub } from './event-stream.js';
+import { wireBus } from './bus-wiring.js';
+import type { Viewer } from './ui-events.js';
+
+// The operators' dashboard: the bundle built by fleet/scripts/build-ui.mjs at
+// `/`, the live feed at GET /api/v1/events (server-sent events from the fleet's
+// event bus, filtered to what the operator may see), and alert acknowledgements.
+
+const DEFAULT_BUILD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'public', 'build');
+
+export interface UiPluginOptions {
+  /** Where the bundle is; default fleet/public/build (DIEMCAU_UI_DIR overrides). */
+  buildDir?: string;
+  heartbeatMs?: number;
+}
+
+export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {}): Promise<void> {
+  const ctx = app.fleet;
+  const log = ctx.log.child({ module: 'ui' });
+  const buildDir = path.resolve(opts.buildDir ?? process.env.DIEMCAU_UI_DIR ?? DEFAULT_BUILD_DIR);
+  const hub = new StreamHub({ log, isWithin: (s, r) => ctx.sites.isWithin(s, r), heartbeatMs: opts.heartbeatMs });
+  const acks = new AckStore(ctx.db);
+  const unwire = wireBus(ctx.events, hub);
+  app.addHook('preClose', async () => hub.close());
+  app.addHook('onClose', async () => unwire());
+
+  // --- the bundle -----------------------------------------------------------
+  // serve:false: files are sent by the two routes below, which are public (the
+  // page must load before anyone has signed in) and nothing else is exposed.
+  await app.register(fastifyStatic, { root: buildDir, serve: false });
+  if (!fs.existsSync(path.join(buildDir, 'index.html'))) {
+    log.warn({ buildDir }, 'dashboard bundle missing; run `node fleet/scripts/build-ui.mjs`');
+  }
+  app.get('/', { config: { public: true }, schema: { hide: true } }, (_req, reply) => {
+    if (!fs.existsSync(path.join(buildDir, 'index.html'))) {
+      return reply.code(503).type('text/plain').send('The dashboard is not built: run `node fleet/scripts/build-ui.mjs`.\n');
+    }
+    return reply.header('cache-control', 'no-cache').sendFile('index.html');
+  });
+  app.get<{ Params: { '*': string } }>('/ui/*', { config: { public: true }, schema: { hide: true } }, (req, reply) =>
+    // sendFile refuses paths that leave buildDir.
+    reply.header('cache-control', 'no-cache').sendFile(req.params['*']));
+
+  // --- live feed ------------------------------------------------------------
+  app.get('/api/v1/events', {
+    schema: { tags: ['dashboard'], summary: 'Live presence, alert and command changes as server-sent events, limited to what the operator may see' },
+  }, (req, reply) => {
+    const op = operatorOf(req);
+    reply.hijack();
+    hub.attach(reply.raw, viewerOf(op), op.id);
+  });
+
+  app.get('/api/v1/ui/session', {
+    schema: {
+      tags: ['dashboard'],
+      summary: 'Who the token belongs to: name, role and district',
+      response: { 200: Type.Object({ id: Type.String(), name: Type.String(), role: Type.String(), districtId: Type.Union([Type.String(), Type.Null()]) }) },
+    },
+  }, async (req) => {
+    const op = operatorOf(req);
+    return { id: op.id, name: op.name, role: op.role, districtId: op.districtId };
+  });
+
+  // --- acknowledgements -------------------------------------------------------
+  const visibleAlert = (op: Operator, id: number): Alert => {
+    const alert = ctx.repos.alerts.get(id);
+    if (!alert || !canSee(op, alert.siteId)) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `alert ${id}`);
+    return alert;
+  };
+  const canSee = (op: Operator, siteId: string | null): boolean => {
+    const scope = viewerOf(op).districtId;
+    return scope === null || (siteId !== null && ctx.sites.isWithin(siteId, scope));
+  };
+
+  const AckSchema = Type.Object({ alertId: Type.Integer(), at: Type.String(), by: Type.Union([Type.String(), Type.Null()]), note: Type.String() });
+
+  app.post<{ Params: { id: number }; Body: { note?: string } }>('/api/v1/alerts/:id/ack', {
+    config: { roles: ['admin', 'district-operator'] },
+    schema: {
+      tags: ['alerts'],
+      summary: 'Acknowledge an alert with a note (seen, someone is on it)',
+      params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+      body: Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
+      response: { 200: AckSchema },
+    },
+  }, async (req) => {
+    const op = operatorOf(req);
+    const alert = visibleAlert(op, req.params.id);
+    const ack = acks.acknowledge(alert.id, { id: op.id, name: op.name }, (req.body.note ?? '').trim());
+    req.auditTarget = `alert:${alert.id}`;
+    req.auditDetails = { note: ack.note, type: alert.type, siteId: alert.siteId };
+    hub.publish({ type: 'ack', ack, siteId: alert.siteId });
+    return ack;
+  });
+
+  app.get<{ Querystring: { limit?: number } }>('/api/v1/alert-acks', {
+    schema: {
+      tags: ['alerts'],
+      summary: 'Acknowledgements of the most recent alerts',
+      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000, default: 1000 })) }),
+      response: { 200: Type.Object({ items: Type.Array(AckSchema) }) },
+    },
+  }, async (req) => {
+    const op = operatorOf(req);
+    const items = acks.recent(req.query.limit ?? 1000).filter((a) => {
+      if (viewerOf(op).districtId === null) return true;
+      const alert = ctx.repos.alerts.get(a.alertId);
+      return alert !== undefined && canSee(op, alert.siteId);
+    });
+    return { items };
+  });
+}
+
+function operatorOf(req: FastifyRequest): Operator {
+  if (!req.operator) throw new DiemcauError('FLEET_ERR_UNAUTHORIZED');
+  return req.operator;
+}
+
+// Same rule as the API's siteScope(): only district operators are limited, to
+// their district's subtree; one without a district sees nothing.
+const NOWHERE = '\u0000none';
+const viewerOf = (op: Operator): Viewer =>
+  ({ districtId: op.role === 'district-operator' ? op.districtId ?? NOWHERE : null });

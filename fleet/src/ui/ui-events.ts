@@ -1,0 +1,90 @@
+// What the dashboard receives on GET /api/v1/events, and the pure rules that
+// turn fleet bus events into it and decide who may see each one. Plain types
+// only: the browser bundle imports them too (type-only).
+
+export interface UiPeripherals {
+  camera: string;
+  microphone: string;
+  display: string;
+  gpio: string;
+}
+
+export interface UiAlert {
+  id: number | string;
+  type: string;
+  key?: string;
+  severity?: string;
+  state?: string;
+  siteId: string | null;
+  deviceId: string | null;
+  message?: string | null;
+  details?: Record<string, unknown> | null;
+  openedAt: string;
+  updatedAt?: string;
+  resolvedAt: string | null;
+  resolution?: string | null;
+  acknowledgedAt?: string | null;
+  acknowledgedBy?: string | null;
+  ackNote?: string | null;
+}
+
+export interface UiAck {
+  alertId: number;
+  at: string;
+  by: string | null;
+  note: string;
+}
+
+export interface UiCommand {
+  id: string;
+  deviceId: string;
+  siteId: string;
+  type: string;
+  status: string;
+  issuedAt: string;
+  issuedBy?: string | null;
+  completedAt?: string | null;
+  result?: { status: string; at?: string; output?: unknown; error?: { code: string; message: string } } | null;
+}
+
+export type UiEvent =
+  | { type: 'hello'; at: string }
+  | { type: 'presence'; deviceId: string; siteId: string; online: boolean; at: string; reason?: string }
+  | { type: 'birth'; deviceId: string; siteId: string; at: string; agentVersion?: string; peripherals?: UiPeripherals }
+  | { type: 'peripherals'; deviceId: string; siteId: string; at: string; peripherals: UiPeripherals }
+  | { type: 'enrolled'; deviceId: string; siteId: string }
+  | { type: 'alert'; alert: UiAlert }
+  | { type: 'ack'; ack: UiAck; siteId: string | null }
+  | { type: 'command'; command: UiCommand };
+
+/** The site an event is about; null for events about the province as a whole. */
+export function eventSite(e: UiEvent): string | null {
+  switch (e.type) {
+    case 'hello': return null;
+    case 'alert': return e.alert.siteId;
+    case 'ack': return e.siteId;
+    case 'command': return e.command.siteId;
+    default: return e.siteId;
+  }
+}
+
+export interface Viewer {
+  /** Null: the whole province (admins, province-wide viewers). */
+  districtId: string | null;
+}
+
+/**
+ * May this operator see this event? A district operator sees only events about
+ * sites in its district; an event about no site (province-wide) only goes to
+ * operators who see the whole province.
+ */
+export function visibleTo(v: Viewer, e: UiEvent, isWithin: (siteId: string, rootId: string) => boolean): boolean {
+  if (e.type === 'hello' || v.districtId === null) return true;
+  const site = eventSite(e);
+  return site !== null && isWithin(site, v.districtId);
+}
+
+/** One server-sent event frame. */
+export function frame(e: UiEvent): string {
+  return `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+}

@@ -1,0 +1,54 @@
+// HTTP access to the fleet's API with the operator's bearer token. A 401 means
+// the token is gone (revoked, or the server forgot it): the app signs out.
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+  /** The server does not have this route (yet): the page hides the feature. */
+  get unsupported(): boolean {
+    return this.status === 404 && (this.code === undefined || this.code === 'FST_ERR_NOT_FOUND');
+  }
+}
+
+export interface Api {
+  get<T>(path: string, signal?: AbortSignal): Promise<T>;
+  post<T>(path: string, body: unknown): Promise<T>;
+  readonly token: string;
+}
+
+interface ErrorBody { message?: string; code?: string; error?: string }
+
+export function createApi(token: string, onUnauthorized: () => void, base = ''): Api {
+  async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    if (res.status === 401) onUnauthorized();
+    if (!res.ok) {
+      let info: ErrorBody = {};
+      try { info = (await res.json()) as ErrorBody; } catch { /* not JSON */ }
+      // A 404 on a route that exists carries the fleet's own error code; a
+      // missing route carries fastify's (or none).
+      const code = info.code ?? (info.message?.startsWith('Route ') ? 'FST_ERR_NOT_FOUND' : undefined);
+      throw new ApiError(res.status, info.message ?? info.error ?? res.statusText, code);
+    }
+    if (res.status === 204) return undefined as T;
+    return (await res.json()) as T;
+  }
+  return {
+    token,
+    get: (path, signal) => call('GET', path, undefined, signal),
+    post: (path, body) => call('POST', path, body),
+  };
+}
+
+/** Lists come as `{ items: [...] }`; tolerate a bare array too. */
+export function items<T>(body: { items: T[] } | T[]): T[] {
+  return Array.isArray(body) ? body : body.items;
+}

@@ -1,0 +1,145 @@
+// The shapes the dashboard reads from the fleet's HTTP API and event stream.
+// Fields the fleet adds in later stages are optional, so the page keeps
+// working against a fleet that does not have them yet.
+
+export type SiteKind =
+  | 'party-committee'
+  | 'peoples-council'
+  | 'peoples-committee'
+  | 'party-board'
+  | 'department'
+  | 'district'
+  | 'commune';
+
+export const SITE_KINDS: readonly SiteKind[] = [
+  'party-committee',
+  'peoples-council',
+  'peoples-committee',
+  'party-board',
+  'department',
+  'district',
+  'commune',
+];
+
+export interface Site {
+  id: string;
+  name: string;
+  kind: SiteKind;
+  parentId: string | null;
+  address?: string;
+  contact?: string;
+}
+
+export type PeripheralState = 'ok' | 'missing' | 'fault' | 'unknown';
+export interface Peripherals {
+  camera: PeripheralState;
+  microphone: PeripheralState;
+  display: PeripheralState;
+  gpio: PeripheralState;
+}
+
+export interface TelemetrySample {
+  seq: number;
+  at: string;
+  cpu: { loadPercent: number; temperatureC?: number };
+  memory: { usedBytes: number; totalBytes: number };
+  disk: { usedBytes: number; totalBytes: number };
+  network: { rxBytesPerSec: number; txBytesPerSec: number };
+  uptimeSec: number;
+}
+
+/** A stored sample as the API returns it. */
+export interface TelemetryRow {
+  seq: number;
+  at: string;
+  receivedAt: string;
+  data: TelemetrySample;
+}
+
+export interface Device {
+  id: string;
+  siteId: string;
+  online: boolean;
+  lastSeenAt: string | null;
+  agentVersion?: string | null;
+  os?: string | null;
+  hardware?: string | null;
+  peripherals?: Peripherals | null;
+  /** Only in GET /devices/:id: the newest stored sample. */
+  telemetry?: TelemetryRow | null;
+  /** Set by rollouts and meetings when those features land. */
+  updating?: boolean;
+  inMeeting?: boolean;
+}
+
+export interface Alert {
+  id: number | string;
+  type: string; // device-offline, flapping, district-outage, camera-missing, ...
+  siteId: string | null;
+  deviceId: string | null;
+  openedAt: string;
+  resolvedAt: string | null;
+  severity?: string;
+  message?: string | null;
+  key?: string;
+  state?: string;
+  resolution?: string | null;
+  /** For a district outage: `devices` (all in the incident), `offline` (still down). */
+  details?: Record<string, unknown> | null;
+  acknowledgedAt?: string | null;
+  acknowledgedBy?: string | null;
+  ackNote?: string | null;
+}
+
+export type CommandType = 'reboot' | 'restart-agent' | 'restart-media' | 'identify' | 'self-test' | 'set-config';
+
+export interface CommandView {
+  id: string;
+  deviceId: string;
+  type: CommandType | string;
+  status: string; // queued, delivered, succeeded, failed, rejected, expired
+  issuedAt?: string;
+  createdAt?: string;
+  issuedBy?: string | null;
+  result?: { status: string; at?: string; output?: unknown; error?: { code: string; message: string } } | null;
+  output?: unknown;
+  error?: { code: string; message: string } | null;
+  finishedAt?: string | null;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  operatorId: string | null;
+  operatorName: string | null;
+  action: string;
+  target: string | null;
+  outcome: string | null;
+  details?: unknown;
+}
+
+interface PeripheralCheck { state: PeripheralState; reason?: { code: string; message: string } }
+
+/** A self-test as the device reported it (shared/src/health.ts), possibly wrapped by the fleet. */
+export interface SelfTestResult {
+  id?: string | number;
+  commandId?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  at?: string;
+  ok: boolean;
+  peripherals?: Peripherals;
+  camera?: PeripheralCheck;
+  microphone?: PeripheralCheck;
+  display?: PeripheralCheck;
+  gpio?: PeripheralCheck;
+}
+
+export interface Operator {
+  name?: string;
+  role: 'admin' | 'district-operator' | 'viewer' | string;
+  districtId?: string | null;
+}
+
+/** One message from GET /api/v1/events (defined beside the server code that sends it). */
+export type { UiEvent as FleetEvent, UiAck as AlertAck } from '../../src/ui/ui-events.js';

@@ -1,0 +1,44 @@
+// A small time-series chart (uPlot): a few hundred points, redrawn in place
+// when new samples arrive, resized with its card.
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+
+export interface ChartSeries { label: string; color: string; values: (number | null)[] }
+
+export function Chart(props: { title: string; times: number[]; series: ChartSeries[]; unit?: string; testid?: string }) {
+  const host = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const shape = props.series.map((s) => s.label).join('|');
+
+  useEffect(() => {
+    const el = host.current;
+    if (!el) return;
+    const opts: uPlot.Options = {
+      width: Math.max(200, el.clientWidth),
+      height: 150,
+      legend: { show: props.series.length > 1 },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true } },
+      axes: [
+        { stroke: '#5b6472', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' }, font: '11px system-ui' },
+        { stroke: '#5b6472', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' }, font: '11px system-ui', size: 44 },
+      ],
+      series: [{}, ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, fill: `${s.color}1f`, points: { show: false } }))],
+    };
+    plot.current = new uPlot(opts, [props.times, ...props.series.map((s) => s.values)], el);
+    const ro = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(200, el.clientWidth), height: 150 }));
+    ro.observe(el);
+    return () => { ro.disconnect(); plot.current?.destroy(); plot.current = null; };
+  }, [shape]);
+
+  useEffect(() => {
+    plot.current?.setData([props.times, ...props.series.map((s) => s.values)]);
+  }, [props.times, props.series]);
+
+  return (
+    <figure class="chart" data-testid={props.testid}>
+      <figcaption>{props.title}</figcaption>
+      <div ref={host} class="chart-host" />
+    </figure>
+  );
+}

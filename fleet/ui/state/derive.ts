@@ -1,0 +1,206 @@
+// Pure functions from the fleet's plain data to what the dashboard shows:
+// a site's state, counts per district, filtering, alert order and grouping.
+// No DOM and no fetch here, so fleet/test/ui/derive.test.ts checks them in Node.
+import type { Alert, Device, Site, SiteKind } from '../api/types.js';
+
+export type SiteState = 'online' | 'degraded' | 'offline' | 'updating' | 'meeting' | 'nobox';
+export const SITE_STATES: readonly SiteState[] = ['offline', 'degraded', 'updating', 'meeting', 'online', 'nobox'];
+
+/** The key the grid and tree use for province-level bodies (no district). */
+export const PROVINCE = 'province';
+
+export function peripheralProblem(d: Device): boolean {
+  const p = d.peripherals;
+  if (!p) return false;
+  return p.camera === 'missing' || p.camera === 'fault'
+    || p.microphone === 'missing' || p.microphone === 'fault'
+    || p.display === 'missing' || p.display === 'fault';
+}
+
+export function deviceState(d: Device): Exclude<SiteState, 'nobox'> {
+  if (!d.online) return 'offline';
+  if (d.updating) return 'updating';
+  if (d.inMeeting) return 'meeting';
+  if (peripheralProblem(d)) return 'degraded';
+  return 'online';
+}
+
+// A site with several boxes shows the worst of them: an operator must see the
+// one that is down, not the one that is up.
+const WORST_FIRST: readonly SiteState[] = ['offline', 'degraded', 'updating', 'meeting', 'online'];
+
+export function siteState(devices: readonly Device[] | undefined): SiteState {
+  if (!devices || devices.length === 0) return 'nobox';
+  const states = new Set<SiteState>(devices.map(deviceState));
+  return WORST_FIRST.find((s) => states.has(s)) ?? 'online';
+}
+
+export function devicesBySite(devices: readonly Device[]): Map<string, Device[]> {
+  const out = new Map<string, Device[]>();
+  for (const d of devices) {
+    const list = out.get(d.siteId) ?? [];
+    list.push(d);
+    out.set(d.siteId, list);
+  }
+  return out;
+}
+
+/** district id (or PROVINCE) of every site; a district belongs to itself. */
+export function districtKeys(sites: readonly Site[]): Map<string, string> {
+  const byId = new Map(sites.map((s) => [s.id, s]));
+  const out = new Map<string, string>();
+  for (const s of sites) {
+    let cur: Site | undefined = s;
+    let key = PROVINCE;
+    for (let hops = 0; cur && hops < 8; hops++) {
+      if (cur.kind === 'district') { key = cur.id; break; }
+      cur = cur.parentId ? byId.get(cur.parentId) : undefined;
+    }
+    out.set(s.id, key);
+  }
+  return out;
+}
+
+export interface Group {
+  key: string; // PROVINCE or a district id
+  district: Site | null;
+  sites: Site[];
+}
+
+const KIND_ORDER: Record<SiteKind, number> = {
+  'party-committee': 0, 'peoples-council': 1, 'peoples-committee': 2, 'party-board': 3,
+  department: 4, district: 5, commune: 6,
+};
+
+/** Province-level bodies first, then each district (the district itself, then its communes). */
+export function groupSites(sites: readonly Site[]): Group[] {
+  const keys = districtKeys(sites);
+  const groups = new Map<string, Group>();
+  groups.set(PROVINCE, { key: PROVINCE, district: null, sites: [] });
+  // Districts in the registry's order (the province's own: city, town, then districts).
+  const districts = sites.filter((s) => s.kind === 'district');
+  for (const d of districts) groups.set(d.id, { key: d.id, district: d, sites: [] });
+  for (const s of sites) groups.get(keys.get(s.id) ?? PROVINCE)!.sites.push(s);
+  for (const g of groups.values()) {
+    g.sites.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.name.localeCompare(b.name, 'vi'));
+  }
+  return [...groups.values()].filter((g) => g.sites.length > 0);
+}
+
+export type Counts = Record<SiteState, number> & { total: number };
+
+export function emptyCounts(): Counts {
+  return { online: 0, degraded: 0, offline: 0, updating: 0, meeting: 0, nobox: 0, total: 0 };
+}
+
+export function countStates(sites: readonly Site[], states: ReadonlyMap<string, SiteState>): Counts {
+  const c = emptyCounts();
+  for (const s of sites) {
+    c[states.get(s.id) ?? 'nobox']++;
+    c.total++;
+  }
+  return c;
+}
+
+/** Lower case, without Vietnamese diacritics: "Mù Cang Chải" matches "mu cang chai". */
+export function fold(text: string): string {
+  return text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/đ/g, 'd').replace(/Đ/g, 'd').toLowerCase();
+}
+
+export interface SiteFilter {
+  district: string | null; // null = all, PROVINCE, or a district id
+  states: readonly SiteState[]; // empty = all
+  kind: SiteKind | null;
+  query: string;
+}
+
+export const NO_FILTER: SiteFilter = { district: null, states: [], kind: null, query: '' };
+
+export function matchSite(
+  site: Site,
+  filter: SiteFilter,
+  state: SiteState,
+  districtKey: string,
+): boolean {
+  if (filter.district !== null && filter.district !== districtKey) return false;
+  if (filter.states.length > 0 && !filter.states.includes(state)) return false;
+  if (filter.kind !== null && site.kind !== filter.kind) return false;
+  const q = fold(filter.query.trim());
+  if (q && !fold(site.name).includes(q) && !site.id.includes(q)) return false;
+  return true;
+}
+
+const isOpen = (a: Alert): boolean => !a.resolvedAt;
+
+/** Open alerts before resolved ones; newest first within each. */
+export function sortAlerts(alerts: readonly Alert[]): Alert[] {
+  return [...alerts].sort((a, b) => {
+    if (isOpen(a) !== isOpen(b)) return isOpen(a) ? -1 : 1;
+    return Date.parse(b.openedAt) - Date.parse(a.openedAt);
+  });
+}
+
+function stringList(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/**
+ * The sites of a district outage. The fleet lists the devices in the incident
+ * (`details.devices`); the page shows sites, so each device is mapped to its site.
+ */
+export function outageSites(a: Alert, siteOfDevice: ReadonlyMap<string, string>): string[] {
+  const ids = stringList(a.details?.devices).map((d) => siteOfDevice.get(d)).filter((s): s is string => s !== undefined);
+  return [...new Set([...ids, ...stringList(a.details?.sites)])];
+}
+
+export interface AlertRow {
+  alert: Alert;
+  /** For a district outage: the per-device alerts it stands for. */
+  children: Alert[];
+}
+
+const ts = (iso: string | null | undefined): number => (iso ? Date.parse(iso) : Number.POSITIVE_INFINITY);
+
+/**
+ * One row per alert, except that a district outage's per-device alerts fold
+ * into the outage's row: dozens of offline rows are one incident to act on.
+ * A device alert belongs to an outage when its device is in the incident and
+ * their lifetimes overlap (the fleet resolves them "merged into" the outage).
+ */
+export function groupAlerts(alerts: readonly Alert[]): AlertRow[] {
+  const sorted = sortAlerts(alerts);
+  const outages: { row: AlertRow; devices: Set<string> }[] = sorted
+    .filter((a) => a.type === 'district-outage')
+    .map((a) => ({ row: { alert: a, children: [] }, devices: new Set(stringList(a.details?.devices)) }));
+  const rows: AlertRow[] = outages.map((o) => o.row);
+  for (const a of sorted) {
+    if (a.type === 'district-outage') continue;
+    const parent = a.type === 'device-offline' && a.deviceId
+      ? outages.find((o) => o.devices.has(a.deviceId!)
+        && ts(a.openedAt) <= ts(o.row.alert.resolvedAt) && ts(a.resolvedAt) >= Date.parse(o.row.alert.openedAt))
+      : undefined;
+    if (parent) parent.row.children.push(a);
+    else rows.push({ alert: a, children: [] });
+  }
+  const order = new Map(sorted.map((a, i) => [a, i]));
+  return rows.sort((x, y) => order.get(x.alert)! - order.get(y.alert)!);
+}
+
+export function openAlertCount(alerts: readonly Alert[]): number {
+  return groupAlerts(alerts).filter((r) => isOpen(r.alert)).length;
+}
+
+/** The boxes a command for a subtree reaches: devices of the site and every site below it. */
+export function devicesUnder(rootId: string, sites: readonly Site[], devices: readonly Device[]): Device[] {
+  const children = new Map<string, string[]>();
+  for (const s of sites) if (s.parentId) children.set(s.parentId, [...(children.get(s.parentId) ?? []), s.id]);
+  const ids = new Set<string>();
+  const stack = [rootId];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (ids.has(id)) continue;
+    ids.add(id);
+    stack.push(...(children.get(id) ?? []));
+  }
+  return devices.filter((d) => ids.has(d.siteId));
+}

@@ -1,0 +1,47 @@
+// Loads what the device page shows beyond the snapshot. Each part is optional:
+// a fleet without a route (yet) leaves that card saying so instead of failing.
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, items, type Api } from '../api/client.js';
+import type { AuditEntry, CommandView, Device, SelfTestResult, TelemetryRow, TelemetrySample } from '../api/types.js';
+
+export type Part<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'unavailable' } | { state: 'error'; message: string };
+
+export interface DeviceData {
+  device: Part<Device>;
+  telemetry: Part<TelemetrySample[]>;
+  commands: Part<CommandView[]>;
+  selfTests: Part<SelfTestResult[]>;
+  audit: Part<AuditEntry[]>;
+}
+
+async function part<T>(p: Promise<T>): Promise<Part<T>> {
+  try {
+    return { state: 'ok', value: await p };
+  } catch (err) {
+    // 404: no such route on this fleet (yet); 403: not for this role (the audit log is for admins).
+    if (err instanceof ApiError && (err.status === 404 || err.status === 403)) return { state: 'unavailable' };
+    return { state: 'error', message: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+const LOADING: DeviceData = { device: { state: 'loading' }, telemetry: { state: 'loading' }, commands: { state: 'loading' }, selfTests: { state: 'loading' }, audit: { state: 'loading' } };
+
+export function useDeviceData(api: Api, id: string, reloadKey: number): DeviceData {
+  const [data, setData] = useState<DeviceData>(LOADING);
+  useEffect(() => {
+    let live = true;
+    const enc = encodeURIComponent(id);
+    void Promise.all([
+      part(api.get<Device>(`/api/v1/devices/${enc}`)),
+      part(api.get<{ items: TelemetryRow[] }>(`/api/v1/devices/${enc}/telemetry?limit=720`).then(items)
+        .then((rows) => rows.map((r): TelemetrySample => ({ ...r.data, seq: r.seq })))),
+      part(api.get<{ items: CommandView[] }>(`/api/v1/devices/${enc}/commands?limit=50`).then(items)),
+      part(api.get<{ items: SelfTestResult[] }>(`/api/v1/devices/${enc}/self-tests?limit=10`).then(items)),
+      part(api.get<{ items: AuditEntry[] }>(`/api/v1/audit?target=${encodeURIComponent(`device:${id}`)}&limit=50`).then(items)),
+    ]).then(([device, telemetry, commands, selfTests, audit]) => {
+      if (live) setData({ device, telemetry, commands, selfTests, audit });
+    });
+    return () => { live = false; };
+  }, [api, id, reloadKey]);
+  return data;
+}

@@ -1,0 +1,41 @@
+// Derived views of the snapshot that several pages need, computed once per change.
+import { useMemo } from 'preact/hooks';
+import type { Device, Site } from '../api/types.js';
+import { devicesBySite, districtKeys, groupSites, siteState, type Group, type SiteState } from './derive.js';
+import { useSnapshot } from './hooks.js';
+
+export interface FleetModel {
+  sites: Site[];
+  devices: Device[];
+  siteById: Map<string, Site>;
+  deviceById: Map<string, Device>;
+  siteOfDevice: Map<string, string>;
+  bySite: Map<string, Device[]>;
+  states: Map<string, SiteState>;
+  districtOf: Map<string, string>;
+  groups: Group[];
+}
+
+export function useFleetModel(): FleetModel {
+  const snap = useSnapshot();
+  const { sites, devices } = snap;
+  const structure = useMemo(() => ({
+    siteById: new Map(sites.map((s) => [s.id, s])),
+    districtOf: districtKeys(sites),
+    groups: groupSites(sites),
+  }), [sites]);
+  return useMemo(() => {
+    const bySite = devicesBySite(devices);
+    const states = new Map(sites.map((s) => [s.id, siteState(bySite.get(s.id))]));
+    return {
+      sites, devices, ...structure, bySite, states,
+      deviceById: new Map(devices.map((d) => [d.id, d])),
+      siteOfDevice: new Map(devices.map((d) => [d.id, d.siteId])),
+    };
+  }, [sites, devices, structure]);
+}
+
+/** Short name for a tile: the kind is already said by the section it sits in. */
+export function shortName(name: string): string {
+  return name.replace(/^(Xã|Phường|Thị trấn|Huyện|Thị xã|Thành phố|Sở)\s+/u, '');
+}

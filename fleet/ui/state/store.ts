@@ -1,0 +1,228 @@
+// The dashboard's one source of truth: the snapshot loaded over HTTP, kept
+// current by the event feed. Views subscribe and re-render; nothing polls.
+import { ApiError, items, type Api } from '../api/client.js';
+import type { Alert, AlertAck, CommandView, Device, FleetEvent, Operator, Site, TelemetrySample } from '../api/types.js';
+
+export interface Snapshot {
+  loaded: boolean;
+  error: string | null;
+  live: boolean;
+  operator: Operator | null;
+  sites: Site[];
+  devices: Device[];
+  alerts: Alert[];
+  /** Command updates seen on the feed, newest last; pages merge them into their lists. */
+  commands: CommandView[];
+  /** Telemetry samples seen on the feed per device, to extend open charts. */
+  telemetry: Record<string, TelemetrySample[]>;
+  /** Alerts opened since the operator last looked at the alerts view. */
+  unseenAlerts: number;
+  /** Whether the server has the routes of later stages. */
+  ackSupported: boolean;
+}
+
+type Listener = (s: Snapshot) => void;
+
+const ALERT_PAGE = 500;
+const TERMINAL = new Set(['succeeded', 'failed', 'rejected', 'expired']);
+
+export class Store {
+  private s: Snapshot = {
+    loaded: false, error: null, live: false, operator: null, sites: [], devices: [], alerts: [], commands: [],
+    telemetry: {}, unseenAlerts: 0, ackSupported: true,
+  };
+  private listeners = new Set<Listener>();
+  private alertReload: ReturnType<typeof setTimeout> | undefined;
+  private deviceReload: ReturnType<typeof setTimeout> | undefined;
+  private viewingAlerts = false;
+  private readonly tracked = new Set<string>();
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private closed = false;
+
+  constructor(private readonly api: Api) {}
+
+  get snapshot(): Snapshot { return this.s; }
+
+  subscribe(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private set(patch: Partial<Snapshot>): void {
+    this.s = { ...this.s, ...patch };
+    for (const fn of this.listeners) fn(this.s);
+  }
+
+  async load(): Promise<void> {
+    try {
+      const [sites, devices, alerts, operator] = await Promise.all([
+        this.api.get<{ items: Site[] }>('/api/v1/sites').then(items),
+        this.api.get<{ items: Device[] }>('/api/v1/devices').then(items),
+        this.fetchAlerts(),
+        this.api.get<Operator>('/api/v1/ui/session').catch(() => null),
+      ]);
+      this.set({ loaded: true, error: null, sites, devices, alerts, operator: operator ?? this.s.operator });
+    } catch (err) {
+      this.set({ error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  private async fetchAlerts(): Promise<Alert[]> {
+    const [open, resolved, acks] = await Promise.all([
+      this.api.get<{ items: Alert[] }>('/api/v1/alerts?state=open').then(items),
+      this.api.get<{ items: Alert[] }>(`/api/v1/alerts?state=resolved&limit=${ALERT_PAGE}`).then(items),
+      // Acknowledgements live beside the alerts (fleet/src/ui/acks.ts); a fleet without them still lists alerts.
+      this.api.get<{ items: AlertAck[] }>('/api/v1/alert-acks').then(items).catch(() => [] as AlertAck[]),
+    ]);
+    const byAlert = new Map(acks.map((a) => [String(a.alertId), a]));
+    return [...open, ...resolved].map((a) => withAck(a, byAlert.get(String(a.id))));
+  }
+
+  setLive(live: boolean): void {
+    if (live !== this.s.live) this.set({ live });
+  }
+
+  setViewingAlerts(on: boolean): void {
+    this.viewingAlerts = on;
+    if (on && this.s.unseenAlerts) this.set({ unseenAlerts: 0 });
+  }
+
+  apply(e: FleetEvent): void {
+    switch (e.type) {
+      case 'hello':
+        return;
+      case 'presence':
+        return this.patchDevice(e.deviceId, { online: e.online, lastSeenAt: e.at });
+      case 'birth':
+        return this.patchDevice(e.deviceId, {
+          online: true, lastSeenAt: e.at,
+          ...(e.agentVersion !== undefined ? { agentVersion: e.agentVersion } : {}),
+          ...(e.peripherals !== undefined ? { peripherals: e.peripherals as Device['peripherals'] } : {}),
+        });
+      case 'peripherals':
+        return this.patchDevice(e.deviceId, { peripherals: e.peripherals as Device['peripherals'] });
+      case 'enrolled':
+        return this.reloadDevicesSoon();
+      case 'alert': {
+        const prev = this.s.alerts.find((x) => String(x.id) === String(e.alert.id));
+        return this.upsertAlert({ ...e.alert, ...ackFields(prev) });
+      }
+      case 'ack': {
+        const prev = this.s.alerts.find((x) => String(x.id) === String(e.ack.alertId));
+        if (prev) this.upsertAlert(withAck(prev, e.ack));
+        return;
+      }
+      case 'command':
+        return this.upsertCommand(e.command);
+    }
+  }
+
+  /** A change to a device we know; an unknown one (just enrolled) reloads the list. */
+  private patchDevice(id: string, patch: Partial<Device>): void {
+    const d = this.s.devices.find((x) => x.id === id);
+    if (d) this.upsertDevice({ ...d, ...patch });
+    else this.reloadDevicesSoon();
+  }
+
+  /** Samples for open charts; fed by the device page's refresh or a telemetry event. */
+  addTelemetry(deviceId: string, sample: TelemetrySample): void {
+    const list = [...(this.s.telemetry[deviceId] ?? []), sample].slice(-720);
+    this.set({ telemetry: { ...this.s.telemetry, [deviceId]: list } });
+  }
+
+  private upsertCommand(c: CommandView): void {
+    const rest = this.s.commands.filter((x) => x.id !== c.id);
+    this.set({ commands: [...rest, c].slice(-500) });
+  }
+
+  private upsertDevice(d: Device): void {
+    const i = this.s.devices.findIndex((x) => x.id === d.id);
+    const devices = [...this.s.devices];
+    if (i >= 0) devices[i] = { ...devices[i], ...d };
+    else devices.push(d);
+    this.set({ devices });
+  }
+
+  private upsertAlert(a: Alert): void {
+    const i = this.s.alerts.findIndex((x) => String(x.id) === String(a.id));
+    const alerts = [...this.s.alerts];
+    const isNew = i < 0 && !a.resolvedAt;
+    if (i >= 0) alerts[i] = { ...alerts[i], ...a };
+    else alerts.push(a);
+    this.set({ alerts, unseenAlerts: isNew && !this.viewingAlerts ? this.s.unseenAlerts + 1 : this.s.unseenAlerts });
+  }
+
+  /** Coalesces bursts (a district going down) into one request. */
+  reloadAlertsSoon(): void {
+    clearTimeout(this.alertReload);
+    this.alertReload = setTimeout(() => {
+      void this.fetchAlerts().then((alerts) => this.set({ alerts })).catch(() => {});
+    }, 250);
+  }
+
+  reloadDevicesSoon(): void {
+    clearTimeout(this.deviceReload);
+    this.deviceReload = setTimeout(() => {
+      void this.api.get<{ items: Device[] }>('/api/v1/devices').then(items).then((devices) => this.set({ devices })).catch(() => {});
+    }, 250);
+  }
+
+  /**
+   * Follows a command (or a subtree batch, one request for all of it) that the
+   * operator just sent, until every device has answered.
+   * TODO: drop this once the commands module puts its changes on the fleet's
+   * event bus (a 'command-updated' event); until then it costs one request per
+   * 1.5 s per send in flight, from this browser only, for at most two minutes.
+   */
+  trackCommand(id: string): void {
+    this.track(`/api/v1/commands/${encodeURIComponent(id)}`, async (path) => [await this.api.get<CommandView>(path)]);
+  }
+
+  trackBatch(batchId: string): void {
+    this.track(`/api/v1/command-batches/${encodeURIComponent(batchId)}`, (path) => this.api.get<{ items: CommandView[] }>(path).then(items));
+  }
+
+  private track(path: string, fetchAll: (path: string) => Promise<CommandView[]>): void {
+    if (this.tracked.has(path)) return;
+    this.tracked.add(path);
+    const started = Date.now();
+    const poll = async (): Promise<void> => {
+      try {
+        const list = await fetchAll(path);
+        for (const c of list) this.upsertCommand(c);
+        if (list.every((c) => TERMINAL.has(c.status))) { this.tracked.delete(path); return; }
+      } catch { /* keep trying until the deadline */ }
+      if (Date.now() - started > 120_000 || this.closed) { this.tracked.delete(path); return; }
+      const t = setTimeout(() => { this.timers.delete(t); void poll(); }, 1500);
+      this.timers.add(t);
+    };
+    void poll();
+  }
+
+  async acknowledge(alertId: string, note: string): Promise<void> {
+    try {
+      const ack = await this.api.post<AlertAck>(`/api/v1/alerts/${encodeURIComponent(alertId)}/ack`, { note });
+      const prev = this.s.alerts.find((x) => String(x.id) === alertId);
+      if (prev) this.upsertAlert(withAck(prev, ack));
+    } catch (err) {
+      if (err instanceof ApiError && err.unsupported) this.set({ ackSupported: false });
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    clearTimeout(this.alertReload);
+    clearTimeout(this.deviceReload);
+    this.listeners.clear();
+  }
+}
+
+function withAck(a: Alert, ack: AlertAck | undefined): Alert {
+  return ack ? { ...a, acknowledgedAt: ack.at, acknowledgedBy: ack.by, ackNote: ack.note } : a;
+}
+
+function ackFields(a: Alert | undefined): Partial<Alert> {
+  return a?.acknowledgedAt ? { acknowledgedAt: a.acknowledgedAt, acknowledgedBy: a.acknowledgedBy ?? null, ackNote: a.ackNote ?? null } : {};
+}

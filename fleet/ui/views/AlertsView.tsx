@@ -1,0 +1,151 @@
+// Alerts: open first, newest first; a district outage is one row that expands
+// to its sites; each open alert can be acknowledged with a note.
+import { useMemo, useState } from 'preact/hooks';
+import type { Alert } from '../api/types.js';
+import { alertFamily, alertLabel } from '../components/alertText.js';
+import { Modal } from '../components/Modal.js';
+import { useI18n } from '../i18n/i18n.js';
+import { groupAlerts, outageSites, type AlertRow } from '../state/derive.js';
+import { hrefSite, useApp, useNow, useSnapshot } from '../state/hooks.js';
+import { useFleetModel } from '../state/model.js';
+
+export function AlertsView() {
+  const { t } = useI18n();
+  const snap = useSnapshot();
+  const [showResolved, setShowResolved] = useState(false);
+  const [acking, setAcking] = useState<Alert | null>(null);
+  const rows = useMemo(() => groupAlerts(snap.alerts), [snap.alerts]);
+  const open = rows.filter((r) => !r.alert.resolvedAt);
+  const shown = showResolved ? rows : open;
+
+  return (
+    <div class="page alerts-page">
+      <header class="page-head">
+        <h1>{t('alerts.title')}</h1>
+        <span class={`count-chip${open.length ? ' bad' : ' good'}`} data-testid="open-count">{t('alerts.openCount', { n: open.length })}</span>
+        <label class="check push-right">
+          <input type="checkbox" checked={showResolved} onChange={(e) => setShowResolved((e.target as HTMLInputElement).checked)} />
+          <span>{t('alerts.showResolved')}</span>
+        </label>
+      </header>
+      {shown.length === 0 ? <p class="empty good-empty">{t('alerts.none')}</p> : <AlertTable rows={shown} onAck={setAcking} />}
+      {acking && <AckDialog alert={acking} onClose={() => setAcking(null)} />}
+    </div>
+  );
+}
+
+export function AlertTable(props: { rows: AlertRow[]; onAck?(a: Alert): void; compact?: boolean }) {
+  const { t } = useI18n();
+  return (
+    <table class="table alerts" data-testid="alerts-table">
+      <thead>
+        <tr>
+          <th>{t('alerts.col.state')}</th><th>{t('alerts.col.what')}</th><th>{t('alerts.col.where')}</th>
+          <th>{t('alerts.col.opened')}</th><th>{t('alerts.col.duration')}</th>{!props.compact && <th>{t('alerts.col.ack')}</th>}
+        </tr>
+      </thead>
+      {props.rows.map((r) => <AlertRowView key={r.alert.id} row={r} onAck={props.onAck} compact={props.compact} />)}
+    </table>
+  );
+}
+
+function AlertRowView(props: { row: AlertRow; onAck?(a: Alert): void; compact?: boolean }) {
+  const i18n = useI18n();
+  const { t } = i18n;
+  const now = useNow();
+  const m = useFleetModel();
+  const [expanded, setExpanded] = useState(false);
+  const a = props.row.alert;
+  const isOpen = !a.resolvedAt;
+  const outage = a.type === 'district-outage';
+  const siteIds = outage ? [...new Set([...outageSites(a, m.siteOfDevice), ...props.row.children.map((c) => c.siteId ?? '')].filter(Boolean))] : [];
+  const site = a.siteId ? m.siteById.get(a.siteId) : undefined;
+  const district = site && site.kind !== 'district' && site.parentId ? m.siteById.get(site.parentId) : undefined;
+  const end = a.resolvedAt ? Date.parse(a.resolvedAt) : now;
+
+  return (
+    <tbody class={`alert-group${isOpen ? ' is-open' : ' is-resolved'} fam-${alertFamily(a.type)}`} data-alert={a.id} data-type={a.type}>
+      <tr>
+        <td><span class={`pill ${isOpen ? 'st-offline' : 'st-resolved'}`}><span class="dot" />{isOpen ? t('alerts.open') : t('alerts.resolved')}</span></td>
+        <td class="what">
+          {outage && (
+            <button type="button" class={`chev${expanded ? ' open' : ''}`} aria-expanded={expanded} aria-label={t('alerts.expand')}
+              data-testid="expand" onClick={() => setExpanded(!expanded)}>▸</button>
+          )}
+          <strong>{alertLabel(i18n, a)}</strong>
+          {outage && <span class="sub">{t('alerts.sites', { n: siteIds.length })}</span>}
+          {a.message && !outage && <span class="sub">{a.message}</span>}
+        </td>
+        <td>
+          {site ? <a href={hrefSite(site.id)}>{site.name}</a> : '—'}
+          {district && <span class="sub">{district.name}</span>}
+        </td>
+        <td><span title={i18n.time(a.openedAt)}>{i18n.ago(a.openedAt, now)}</span></td>
+        <td>{i18n.duration(end - Date.parse(a.openedAt))}</td>
+        {!props.compact && (
+          <td class="ack">
+            {a.acknowledgedAt ? (
+              <span class="acked" title={i18n.time(a.acknowledgedAt)}>✓ {t('alerts.acked')}{a.acknowledgedBy ? ` · ${a.acknowledgedBy}` : ''}
+                {a.ackNote && <span class="sub">“{a.ackNote}”</span>}</span>
+            ) : isOpen && props.onAck ? (
+              <button type="button" class="btn small" data-testid="ack" onClick={() => props.onAck!(a)}>{t('alerts.ack')}</button>
+            ) : null}
+          </td>
+        )}
+      </tr>
+      {outage && expanded && (
+        <tr class="expansion">
+          <td colSpan={props.compact ? 5 : 6}>
+            <ul class="chips" data-testid="outage-sites">
+              {siteIds.map((id) => {
+                const s = m.siteById.get(id);
+                const st = m.states.get(id) ?? 'nobox';
+                return <li key={id}><a href={hrefSite(id)} class={`chip st-${st}`}><span class="dot" />{s?.name ?? id}</a></li>;
+              })}
+            </ul>
+          </td>
+        </tr>
+      )}
+    </tbody>
+  );
+}
+
+function AckDialog(props: { alert: Alert; onClose(): void }) {
+  const i18n = useI18n();
+  const { t } = i18n;
+  const { store } = useApp();
+  const snap = useSnapshot();
+  const [note, setNote] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const save = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await store.acknowledge(String(props.alert.id), note.trim());
+      props.onClose();
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal title={t('alerts.ackTitle')} onClose={props.onClose}>
+      <p><strong>{alertLabel(i18n, props.alert)}</strong> · {i18n.time(props.alert.openedAt)}</p>
+      {!snap.ackSupported ? <p class="form-error">{t('alerts.ackUnsupported')}</p> : (
+        <>
+          <label class="field">
+            <span>{t('alerts.ackNote')}</span>
+            <textarea rows={3} maxLength={500} value={note} onInput={(e) => setNote((e.target as HTMLTextAreaElement).value)} />
+          </label>
+          {error && <p class="form-error" role="alert">{error}</p>}
+          <div class="modal-actions">
+            <button type="button" class="btn ghost" onClick={props.onClose}>{t('cmd.cancel')}</button>
+            <button type="button" class="btn primary" data-testid="ack-save" disabled={busy} onClick={() => void save()}>{t('alerts.ackSave')}</button>
+          </div>
+        </>
+      )}
+    </Modal>
+  );
+}

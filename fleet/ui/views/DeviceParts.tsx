@@ -1,0 +1,68 @@
+// Pieces of the device page: the state history and the command table.
+import { useMemo } from 'preact/hooks';
+import type { CommandView } from '../api/types.js';
+import { alertLabel } from '../components/alertText.js';
+import { useI18n } from '../i18n/i18n.js';
+import { useSnapshot } from '../state/hooks.js';
+
+interface HistoryEntry { at: string; kind: 'down' | 'up' | 'other'; label: string }
+
+/**
+ * What happened to the box, newest first, from its alerts: an offline alert's
+ * opening is "went offline", its resolution "came back".
+ */
+export function History(props: { deviceId: string }) {
+  const i18n = useI18n();
+  const { t } = i18n;
+  const snap = useSnapshot();
+  const entries = useMemo(() => {
+    const out: HistoryEntry[] = [];
+    for (const a of snap.alerts) {
+      if (a.deviceId !== props.deviceId) continue;
+      if (a.type === 'device-offline') {
+        out.push({ at: a.openedAt, kind: 'down', label: t('device.wentOffline') });
+        if (a.resolvedAt) out.push({ at: a.resolvedAt, kind: 'up', label: t('device.cameBack') });
+      } else {
+        out.push({ at: a.openedAt, kind: 'other', label: alertLabel(i18n, a) });
+        if (a.resolvedAt) out.push({ at: a.resolvedAt, kind: 'up', label: `${alertLabel(i18n, a)} · ${t('alerts.resolved')}` });
+      }
+    }
+    return out.sort((a, b) => Date.parse(b.at) - Date.parse(a.at)).slice(0, 30);
+  }, [snap.alerts, props.deviceId, i18n]);
+  if (entries.length === 0) return <p class="muted">{t('device.noHistory')}</p>;
+  return (
+    <ol class="timeline" data-testid="history">
+      {entries.map((e, i) => <li key={i} class={`tl-${e.kind}`}><span class="tl-time">{i18n.time(e.at)}</span><span>{e.label}</span></li>)}
+    </ol>
+  );
+}
+
+const FINAL_OK = new Set(['succeeded']);
+const FINAL_BAD = new Set(['failed', 'rejected', 'expired']);
+
+export function CommandTable(props: { commands: CommandView[] }) {
+  const i18n = useI18n();
+  const { t, tx } = i18n;
+  return (
+    <table class="table commands" data-testid="commands">
+      <thead><tr><th>{t('cmd.col.when')}</th><th>{t('cmd.col.type')}</th><th>{t('cmd.col.by')}</th><th>{t('cmd.col.status')}</th></tr></thead>
+      <tbody>
+        {props.commands.map((c) => {
+          const err = c.result?.error ?? c.error;
+          const cls = FINAL_OK.has(c.status) ? 'good' : FINAL_BAD.has(c.status) ? 'bad' : 'wait';
+          return (
+            <tr key={c.id} data-command={c.id} data-type={c.type} data-status={c.status}>
+              <td>{i18n.time(c.issuedAt ?? c.createdAt)}</td>
+              <td>{tx('cmd', c.type)}</td>
+              <td class="muted">{c.issuedBy ?? '—'}</td>
+              <td>
+                <span class={`status ${cls}`}>{tx('cmdStatus', c.status)}</span>
+                {err && <span class="sub">{err.code}: {err.message}</span>}
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,106 @@
+// The signed-in frame: top bar with navigation, live state, alert badge,
+// language and sign-out; below it the page the hash route names.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { LangSwitch } from '../components/LangSwitch.js';
+import { Logo } from '../components/Logo.js';
+import { useI18n } from '../i18n/i18n.js';
+import { openAlertCount } from '../state/derive.js';
+import { useApp, useRoute, useSnapshot } from '../state/hooks.js';
+import { AlertsView } from './AlertsView.js';
+import { DeviceView } from './DeviceView.js';
+import { Overview } from './Overview.js';
+import { SiteView } from './SiteView.js';
+
+const SOUND_KEY = 'diemcau.sound';
+
+export function Shell() {
+  const { t, tx } = useI18n();
+  const { store, signOut } = useApp();
+  const snap = useSnapshot();
+  const route = useRoute();
+  const open = useMemo(() => openAlertCount(snap.alerts), [snap.alerts]);
+  const [sound, setSound] = useState(() => { try { return localStorage.getItem(SOUND_KEY) === 'on'; } catch { return false; } });
+  useBeepOnNew(snap.unseenAlerts, sound);
+
+  useEffect(() => {
+    store.setViewingAlerts(route.name === 'alerts');
+  }, [route.name, store]);
+
+  const toggleSound = () => {
+    const next = !sound;
+    setSound(next);
+    try { localStorage.setItem(SOUND_KEY, next ? 'on' : 'off'); } catch { /* not kept */ }
+  };
+  const op = snap.operator;
+
+  return (
+    <div class="shell">
+      <a class="skip" href="#main">{t('nav.skip')}</a>
+      <header class="topbar">
+        <a class="brand" href="#/"><Logo /><span class="brand-name">{t('app.name')}</span></a>
+        <nav class="nav">
+          <a href="#/" class={route.name === 'overview' || route.name === 'site' || route.name === 'device' ? 'on' : ''}>{t('nav.overview')}</a>
+          <a href="#/alerts" class={route.name === 'alerts' ? 'on' : ''} data-testid="nav-alerts">
+            {t('nav.alerts')}
+            {open > 0 && <span class={`badge${snap.unseenAlerts > 0 ? ' pulse' : ''}`} data-testid="alert-badge"
+              title={snap.unseenAlerts > 0 ? t('alerts.new', { n: snap.unseenAlerts }) : undefined}>{open}</span>}
+          </a>
+        </nav>
+        <div class="topbar-right">
+          <span class={`live ${snap.live ? 'on' : 'off'}`} data-testid="live" role="status">
+            <span class="live-dot" />{snap.live ? t('live.on') : t('live.off')}
+          </span>
+          <button type="button" class={`icon-btn${sound ? ' on' : ''}`} aria-pressed={sound} title={t('top.sound')} onClick={toggleSound}>
+            <BellIcon muted={!sound} />
+          </button>
+          <LangSwitch />
+          {op && <span class="who" title={op.name ?? ''}>{op.name ? `${op.name} · ` : ''}{tx('role', op.role)}</span>}
+          <button type="button" class="btn ghost small" onClick={signOut}>{t('top.signout')}</button>
+        </div>
+      </header>
+      <main id="main" class="main">
+        {snap.error && !snap.loaded && <div class="banner error" role="alert">{t('common.error', { msg: snap.error })}
+          <button class="btn small" onClick={() => void store.load()}>{t('common.retry')}</button></div>}
+        {!snap.loaded && !snap.error && <div class="loading">{t('common.loading')}</div>}
+        {snap.loaded && route.name === 'overview' && <Overview />}
+        {snap.loaded && route.name === 'alerts' && <AlertsView />}
+        {snap.loaded && route.name === 'site' && <SiteView id={route.id} />}
+        {snap.loaded && route.name === 'device' && <DeviceView id={route.id} />}
+      </main>
+    </div>
+  );
+}
+
+/** A short two-tone chime when an alert opens, if the operator turned sound on. */
+function useBeepOnNew(unseen: number, enabled: boolean): void {
+  const last = useRef(unseen);
+  useEffect(() => {
+    const grew = unseen > last.current;
+    last.current = unseen;
+    if (!grew || !enabled) return;
+    try {
+      const ctx = new AudioContext();
+      [880, 660].forEach((f, i) => {
+        const osc = ctx.createOscillator();
+        const gain = ctx.createGain();
+        osc.frequency.value = f;
+        gain.gain.setValueAtTime(0.15, ctx.currentTime + i * 0.18);
+        gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + i * 0.18 + 0.16);
+        osc.connect(gain).connect(ctx.destination);
+        osc.start(ctx.currentTime + i * 0.18);
+        osc.stop(ctx.currentTime + i * 0.18 + 0.17);
+      });
+      setTimeout(() => void ctx.close(), 800);
+    } catch { /* no audio device: the badge still shows */ }
+  }, [unseen, enabled]);
+}
+
+function BellIcon(props: { muted: boolean }) {
+  return (
+    <svg width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" aria-hidden="true">
+      <path d="M6 8a6 6 0 1 1 12 0c0 7 3 9 3 9H3s3-2 3-9" />
+      <path d="M10.3 21a1.94 1.94 0 0 0 3.4 0" />
+      {props.muted && <path d="M3 3l18 18" />}
+    </svg>
+  );
+}
