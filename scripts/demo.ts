@@ -1,0 +1,145 @@
+// `npm run demo`: the fleet server plus one simulated box per site, as two
+// real processes started the way an operator would start them. Ctrl-C stops
+// the simulator first (each box says "offline"), then the fleet.
+//
+// Settings: DIEMCAU_HTTP_PORT (8080), DIEMCAU_MQTT_PORT (1883), DIEMCAU_DATA_DIR
+// (./data), DIEMCAU_ADMIN_TOKEN (generated once and kept in the data dir),
+// DIEMCAU_DEMO_DEVICES (default: one per site).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const env = process.env;
+const httpPort = Number(env.DIEMCAU_HTTP_PORT ?? 8080);
+const mqttPort = Number(env.DIEMCAU_MQTT_PORT ?? 1883);
+const dataDir = path.resolve(env.DIEMCAU_DATA_DIR ?? 'data');
+const logDir = path.join(dataDir, 'logs');
+const say = (msg: string): void => void process.stdout.write(`[demo] ${msg}\n`);
+
+/** The admin token: from the environment, else made once and kept (owner-only) so the fleet's stored hash keeps matching. */
+function adminToken(): string {
+  if (env.DIEMCAU_ADMIN_TOKEN) return env.DIEMCAU_ADMIN_TOKEN;
+  const file = path.join(dataDir, 'demo-admin-token');
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  const token = randomBytes(24).toString('base64url');
+  fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+function start(name: string, script: string, args: string[], extraEnv: Record<string, string>): ChildProcess {
+  const out = fs.openSync(path.join(logDir, `${name}.log`), 'a');
+  // Own process group: Ctrl-C reaches only this script, which stops the children in order.
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, script), ...args], {
+    cwd: root,
+    env: { ...env, ...extraEnv },
+    stdio: ['ignore', out, out],
+    detached: true,
+  });
+  fs.closeSync(out);
+  return child;
+}
+
+const exited = (c: ChildProcess): Promise<void> =>
+  c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', () => r()));
+
+async function stopChild(c: ChildProcess | undefined, graceMs: number): Promise<void> {
+  if (!c || c.exitCode !== null || c.signalCode !== null) return;
+  c.kill('SIGTERM');
+  const t = setTimeout(() => c.kill('SIGKILL'), graceMs);
+  await exited(c);
+  clearTimeout(t);
+}
+
+async function getJson<T>(url: string, token?: string): Promise<T | undefined> {
+  try {
+    const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(5000) });
+    return res.ok ? ((await res.json()) as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  fs.mkdirSync(logDir, { recursive: true, mode: 0o700 });
+  const token = adminToken();
+  const base = `http://127.0.0.1:${httpPort}`;
+  let fleet: ChildProcess | undefined;
+  let sim: ChildProcess | undefined;
+  let stopping: Promise<never> | undefined;
+  // Ctrl-C may arrive twice (the terminal signals tsx and this process): one stop only.
+  const stop = (code: number): Promise<never> =>
+    (stopping ??= (async () => {
+      say('stopping the simulator, then the fleet ...');
+      await stopChild(sim, 20_000);
+      await stopChild(fleet, 15_000);
+      say('stopped');
+      process.exit(code);
+    })());
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  // If this script dies anyway, do not leave the children behind.
+  process.on('exit', () => {
+    for (const c of [sim, fleet]) if (c?.pid && c.exitCode === null) process.kill(-c.pid, 'SIGKILL');
+  });
+
+  say(`starting the fleet server (HTTP ${httpPort}, MQTT ${mqttPort}, data ${dataDir}); log: ${path.join(logDir, 'fleet.log')}`);
+  fleet = start('fleet', 'fleet/src/main.ts', [], {
+    DIEMCAU_HTTP_PORT: String(httpPort),
+    DIEMCAU_MQTT_PORT: String(mqttPort),
+    DIEMCAU_DATA_DIR: dataDir,
+    DIEMCAU_ADMIN_TOKEN: token,
+  });
+  fleet.once('exit', (code, signal) => {
+    if (!stopping) {
+      say(`the fleet server exited (${signal ?? code}); see ${path.join(logDir, 'fleet.log')}`);
+      void stop(1);
+    }
+  });
+  const t0 = Date.now();
+  while (!(await getJson(`${base}/healthz`))) {
+    if (Date.now() - t0 > 120_000) {
+      say('the fleet did not answer /healthz within 2 minutes');
+      return void (await stop(1));
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const sites = await getJson<{ items: unknown[] }>(`${base}/api/v1/sites`, token);
+  const want = Number(env.DIEMCAU_DEMO_DEVICES ?? sites?.items.length ?? 210);
+  say(`fleet up after ${((Date.now() - t0) / 1000).toFixed(1)} s; starting ${want} simulated boxes; log: ${path.join(logDir, 'sim.log')}`);
+  sim = start(
+    'sim',
+    'appliance/src/sim.ts',
+    ['--fleet-url', base, '--devices', String(want), '--data-dir', path.join(dataDir, 'sim'), '--log-level', 'warn'],
+    { DIEMCAU_ADMIN_TOKEN: token },
+  );
+  sim.once('exit', (code, signal) => {
+    if (!stopping) {
+      say(`the simulator exited (${signal ?? code}); see ${path.join(logDir, 'sim.log')}`);
+      void stop(1);
+    }
+  });
+  const t1 = Date.now();
+  let last = -1;
+  for (;;) {
+    const h = await getJson<{ devicesOnline: number }>(`${base}/healthz`);
+    const online = h?.devicesOnline ?? 0;
+    if (online !== last) say(`${online}/${want} online (${((Date.now() - t1) / 1000).toFixed(1)} s)`);
+    last = online;
+    if (online >= want) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  say(`all ${want} sites online after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+  say(`dashboard:   http://localhost:${httpPort}/`);
+  say(`API docs:    http://localhost:${httpPort}/docs`);
+  say(`admin token: ${token}   (Authorization: Bearer <token>)`);
+  say(`try:         curl -H "Authorization: Bearer ${token}" http://localhost:${httpPort}/api/v1/alerts?state=open`);
+  say('Ctrl-C stops everything');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`[demo] ${(err as Error).message}\n`);
+  process.exit(1);
+});
