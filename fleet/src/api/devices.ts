@@ -1,0 +1,122 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { DiemcauError } from '@diemcau/shared';
+import type { DeviceRecord } from '../db/devices-repo.js';
+import { assertSiteAccess, deviceForRequest, siteScope } from './auth.js';
+import { authErrors, DeviceDetailOut, DeviceOut, ListOf, TelemetrySampleOut } from './schemas.js';
+
+const DeviceParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });
+
+const out = (d: DeviceRecord) => ({
+  id: d.id,
+  siteId: d.siteId,
+  serial: d.serial,
+  online: d.online,
+  lastSeenAt: d.lastSeenAt,
+  presenceAt: d.presenceAt,
+  agentVersion: d.agentVersion,
+  os: d.os,
+  model: d.model,
+  hardware: d.hardware,
+  peripherals: d.peripherals,
+  enrolledAt: d.enrolledAt,
+});
+
+export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/devices',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: 'Enrolled devices, filtered by site, district subtree or presence',
+        querystring: Type.Object({
+          siteId: Type.Optional(Type.String()),
+          district: Type.Optional(Type.String({ description: 'a district id: devices of it and its communes' })),
+          online: Type.Optional(Type.Boolean()),
+        }),
+        response: { 200: ListOf(DeviceOut), ...authErrors },
+      },
+    },
+    async (request) => {
+      const { siteId, district, online } = request.query;
+      const scope = siteScope(app, request);
+      if (siteId !== undefined) assertSiteAccess(app, request, siteId);
+      let within: Set<string> | null = null;
+      if (district !== undefined) {
+        const site = app.fleet.sites.get(district);
+        if (!site || site.kind !== 'district') throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `${district} is not a district`);
+        assertSiteAccess(app, request, district);
+        within = new Set(app.fleet.sites.subtree(district));
+      }
+      const items = app.fleet.repos.devices
+        .list()
+        .filter((d) => (scope ? scope.has(d.siteId) : true))
+        .filter((d) => (siteId === undefined ? true : d.siteId === siteId))
+        .filter((d) => (within ? within.has(d.siteId) : true))
+        .filter((d) => (online === undefined ? true : d.online === online))
+        .map(out);
+      return { items };
+    },
+  );
+
+  app.get(
+    '/devices/:id',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: 'One device with its peripherals (from its birth) and latest telemetry',
+        params: DeviceParams,
+        response: { 200: DeviceDetailOut, ...authErrors, 404: Type.Ref('Error') },
+      },
+    },
+    async (request) => {
+      const d = deviceForRequest(app, request, request.params.id);
+      const [latest] = app.fleet.repos.telemetry.latest(d.id, 1);
+      return {
+        ...out(d),
+        siteName: app.fleet.sites.get(d.siteId)?.name ?? d.siteId,
+        telemetry: latest ? { seq: latest.seq, at: latest.at, receivedAt: latest.receivedAt, data: latest.data } : null,
+      };
+    },
+  );
+
+  app.get(
+    '/devices/:id/telemetry',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: 'Stored telemetry samples, newest first, each with its sequence number',
+        params: DeviceParams,
+        querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }) }),
+        response: { 200: ListOf(TelemetrySampleOut), ...authErrors, 404: Type.Ref('Error') },
+      },
+    },
+    async (request) => {
+      const d = deviceForRequest(app, request, request.params.id);
+      const items = app.fleet.repos.telemetry
+        .latest(d.id, request.query.limit)
+        .map((s) => ({ seq: s.seq, at: s.at, receivedAt: s.receivedAt, data: s.data }));
+      return { items };
+    },
+  );
+
+  app.delete(
+    '/devices/:id',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['devices'],
+        summary: 'Revoke a device: its credentials stop working and it is disconnected at once',
+        params: DeviceParams,
+        response: { 204: Type.Null(), ...authErrors, 404: Type.Ref('Error') },
+      },
+    },
+    async (request, reply) => {
+      const d = deviceForRequest(app, request, request.params.id);
+      app.fleet.repos.devices.revoke(d.id);
+      app.fleet.broker.disconnectDevice(d.id);
+      request.auditTarget = `device:${d.id}`;
+      return reply.status(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,31 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+
+export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/healthz',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['health'],
+        response: {
+          200: Type.Object({ status: Type.Literal('ok'), devicesOnline: Type.Integer(), mqttClients: Type.Integer(), uptimeSec: Type.Number() }),
+        },
+      },
+    },
+    async () => {
+      app.fleet.db.sql.prepare('SELECT 1').get(); // the registry answers
+      return {
+        status: 'ok' as const,
+        devicesOnline: app.fleet.presence.online,
+        mqttClients: app.fleet.broker.aedes.connectedClients,
+        uptimeSec: Math.round(process.uptime()),
+      };
+    },
+  );
+
+  app.get('/metrics', { config: { public: true }, schema: { tags: ['health'], hide: true } }, async (_request, reply) => {
+    const { registry } = app.fleet.metrics;
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+};

@@ -1,0 +1,67 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { EnrollmentTokenResponseSchema, SiteIdSchema } from '@diemcau/shared';
+import { newSecret } from '../db/secrets.js';
+import { assertSiteAccess, siteScope } from './auth.js';
+import { authErrors, ListOf, SiteOut } from './schemas.js';
+
+export const sitesRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/sites',
+    {
+      schema: {
+        tags: ['sites'],
+        summary: 'The site hierarchy (a district operator sees its district)',
+        querystring: Type.Object({ parentId: Type.Optional(Type.String()), kind: Type.Optional(Type.String()) }),
+        response: { 200: ListOf(SiteOut), ...authErrors },
+      },
+    },
+    async (request) => {
+      const scope = siteScope(app, request);
+      const { parentId, kind } = request.query;
+      const items = app.fleet.sites
+        .all()
+        .filter((s) => (scope ? scope.has(s.id) : true))
+        .filter((s) => (parentId === undefined ? true : s.parentId === parentId))
+        .filter((s) => (kind === undefined ? true : s.kind === kind));
+      return { items: [...items] };
+    },
+  );
+
+  app.post(
+    '/sites/:siteId/enrollment-tokens',
+    {
+      schema: {
+        tags: ['enrolment'],
+        summary: 'Mint an enrolment token for a site (shown once; stored hashed)',
+        params: Type.Object({ siteId: SiteIdSchema }),
+        body: Type.Optional(
+          Type.Object(
+            {
+              uses: Type.Integer({ minimum: 1, maximum: 10_000, default: 1, description: 'how many boxes may enrol with it' }),
+              ttlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 365 * 24 * 3600 })),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+        response: {
+          201: Type.Composite([EnrollmentTokenResponseSchema, Type.Object({ siteId: Type.String(), uses: Type.Integer() })]),
+          ...authErrors,
+          404: Type.Ref('Error'),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { siteId } = request.params;
+      assertSiteAccess(app, request, siteId);
+      const uses = request.body?.uses ?? 1;
+      const ttl = request.body?.ttlSeconds ?? app.fleet.config.enrollmentTokenTtlSec;
+      const token = newSecret(24);
+      const expiresAt = new Date(Date.now() + ttl * 1000);
+      app.fleet.repos.enrollment.createToken(siteId, token, uses, expiresAt, request.operator?.id ?? null);
+      request.auditTarget = `site:${siteId}`;
+      request.auditDetails = { uses, expiresAt: expiresAt.toISOString() };
+      return reply.status(201).send({ token, expiresAt: expiresAt.toISOString(), siteId, uses });
+    },
+  );
+};

@@ -1,0 +1,180 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { loadConfig, type FleetConfig } from './config.js';
+import { createLogger } from './log.js';
+import { FleetDb } from './db/database.js';
+import { createRepos } from './db/repos.js';
+import { seedSitesIfEmpty } from './seeds/index.js';
+import { SiteDirectory } from './sites.js';
+import { createMetrics } from './metrics.js';
+import { FleetEvents } from './events.js';
+import { FleetBroker } from './broker/broker.js';
+import { IngestRouter } from './broker/ingest.js';
+import { WebhookNotifier } from './alerts/webhook.js';
+import { AlertService } from './alerts/service.js';
+import { PresenceTracker } from './presence/tracker.js';
+import { wirePresence } from './presence/wire.js';
+import { TelemetryWriter } from './telemetry/writer.js';
+import { ensureAdmin } from './operators/bootstrap.js';
+import type { FleetContext } from './context.js';
+import { installApiBase } from './api/index.js';
+import { healthRoutes } from './api/health.js';
+import { sitesRoutes } from './api/sites.js';
+import { devicesRoutes } from './api/devices.js';
+import { enrollRoutes } from './api/enroll.js';
+import { alertsRoutes } from './api/alerts.js';
+import { operatorsRoutes } from './api/operators.js';
+import { commandsPlugin, type CommandsPluginOptions } from './commands/index.js';
+import { healthPlugin, type HealthPluginOptions } from './health/index.js';
+import { uiPlugin } from './ui/plugin.js';
+
+export const FLEET_VERSION = '0.1.0';
+
+export interface BuildFleetOptions {
+  /** Settings (env names in config.ts); validated with defaults filled in. */
+  config?: Partial<Record<keyof FleetConfig, unknown>>;
+  logger?: Logger;
+  commands?: CommandsPluginOptions;
+  health?: HealthPluginOptions;
+}
+
+export interface Fleet extends FleetContext {
+  http: FastifyInstance;
+  httpPort: number;
+  mqttPort: number;
+  /** Set on the very first start when no DIEMCAU_ADMIN_TOKEN was given; print it once. */
+  generatedAdminToken: string | undefined;
+  /** Stops everything, in order. Safe to call more than once. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the whole fleet server and starts it listening: registry, broker,
+ * presence, API. Returns when both ports are bound (port 0 = any free port).
+ */
+export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
+  const config = loadConfig(opts.config);
+  const log = opts.logger ?? createLogger(config.logLevel);
+  const cleanups: Array<() => unknown> = [];
+  try {
+    if (config.dbFile !== ':memory:') mkdirSync(config.dataDir, { recursive: true });
+    const db = new FleetDb(config.dbFile === ':memory:' ? ':memory:' : resolve(config.dataDir, config.dbFile), log.child({ module: 'db' }));
+    cleanups.push(() => db.close());
+    const repos = createRepos(db, { telemetryKeep: config.telemetryKeep });
+    seedSitesIfEmpty(repos.sites, log.child({ module: 'seeds' }));
+    const generatedAdminToken = ensureAdmin(repos.operators, config.adminToken, log.child({ module: 'operators' }));
+    const sites = new SiteDirectory(repos.sites);
+    const metrics = createMetrics();
+    const events = new FleetEvents(log.child({ module: 'events' }));
+
+    const broker = await FleetBroker.start({
+      host: config.host,
+      port: config.mqttPort,
+      maxPacketBytes: config.maxPacketBytes,
+      devices: repos.devices,
+      metrics,
+      log: log.child({ module: 'broker' }),
+    });
+    cleanups.push(() => broker.close());
+    const ingest = new IngestRouter(broker, metrics, log.child({ module: 'ingest' }));
+
+    const webhook = config.webhookUrl
+      ? new WebhookNotifier({
+          url: config.webhookUrl,
+          maxAttempts: config.webhookMaxAttempts,
+          baseDelayMs: config.webhookBaseDelayMs,
+          log: log.child({ module: 'webhook' }),
+          metrics,
+        })
+      : undefined;
+    if (webhook) cleanups.push(() => webhook.close());
+    const alerts = new AlertService(repos.alerts, events, metrics, log.child({ module: 'alerts' }), webhook);
+
+    const presence = new PresenceTracker({
+      devices: repos.devices,
+      sites,
+      alerts,
+      events,
+      metrics,
+      log: log.child({ module: 'presence' }),
+      rules: {
+        offlineDebounceMs: config.offlineDebounceMs,
+        flapWindowMs: config.flapWindowMs,
+        flapThreshold: config.flapThreshold,
+        districtWindowMs: config.districtWindowMs,
+        districtFraction: config.districtFraction,
+        districtMinDevices: config.districtMinDevices,
+      },
+      startupGraceMs: config.startupGraceMs,
+    });
+    presence.start();
+    cleanups.push(() => presence.stop());
+    wirePresence(broker, ingest, presence);
+
+    const telemetry = new TelemetryWriter(repos.telemetry, metrics, log.child({ module: 'telemetry' }), config.telemetryFlushMs);
+    cleanups.push(() => telemetry.close());
+    ingest.on('telemetry', (deviceId, sample, meta) => telemetry.add(deviceId, sample, meta.receivedAt));
+
+    const fleet: FleetContext = { config, log, db, repos, broker, ingest, events, alerts, sites, presence, metrics };
+
+    // Request lines are off: 10,000 boxes enrolling would drown the log; errors are still logged.
+    const http: FastifyInstance = Fastify({
+      loggerInstance: log.child({ module: 'http' }) as FastifyBaseLogger,
+      logController: new LogController({ disableRequestLogging: true }),
+    });
+    cleanups.push(() => http.close());
+    await installApiBase(http, fleet, FLEET_VERSION);
+    await http.register(healthRoutes);
+    await http.register(
+      async (api) => {
+        await api.register(sitesRoutes);
+        await api.register(devicesRoutes);
+        await api.register(enrollRoutes);
+        await api.register(alertsRoutes);
+        await api.register(operatorsRoutes);
+        await api.register(commandsPlugin, opts.commands ?? {});
+        await api.register(healthPlugin, opts.health ?? {});
+        // Feature modules register here, one line each; they reach the fleet
+        // through `app.fleet` (context.ts) and clean up in onClose hooks.
+      },
+      { prefix: '/api/v1' },
+    );
+    // Feature modules outside /api/v1 (dashboard pages, SSE streams) register here.
+    await http.register(uiPlugin);
+
+    await http.listen({ port: config.httpPort, host: config.host });
+    const addr = http.server.address();
+    const httpPort = typeof addr === 'object' && addr ? addr.port : config.httpPort;
+    log.info({ httpPort, mqttPort: broker.port, host: config.host, dataDir: config.dataDir }, 'fleet listening');
+
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> => {
+      // Order matters: presence stops first so the broker's goodbyes at
+      // shutdown open no alerts; modules close (onClose) while the broker and
+      // the registry still work; the registry closes last.
+      closing ??= (async () => {
+        presence.stop();
+        await http.close();
+        await broker.close();
+        telemetry.close();
+        webhook?.close();
+        events.clear();
+        db.close();
+        log.info('fleet stopped');
+      })();
+      return closing;
+    };
+    return { ...fleet, http, httpPort, mqttPort: broker.port, generatedAdminToken, close };
+  } catch (err) {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch {
+        // already failing; the original error matters more
+      }
+    }
+    throw err;
+  }
+}

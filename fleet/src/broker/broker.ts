@@ -1,0 +1,205 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
+import type { Logger } from 'pino';
+import { canDevicePublish, canDeviceSubscribe, MAX_PAYLOAD_BYTES } from '@diemcau/shared';
+import type { DevicesRepo } from '../db/devices-repo.js';
+import { verifyPassword } from '../db/secrets.js';
+import type { FleetMetrics } from '../metrics.js';
+import { PacketSizeGuard, OversizePacketError } from './packet-guard.js';
+
+export interface BrokerOptions {
+  host: string;
+  port: number;
+  maxPacketBytes: number;
+  devices: DevicesRepo;
+  metrics: FleetMetrics;
+  log: Logger;
+}
+
+/** What the broker knows about one authenticated device connection. */
+export interface DeviceConnection {
+  deviceId: string;
+  /** Grows per connection, so a late event from a replaced connection can be told apart. */
+  connId: number;
+}
+
+const BAD_CREDENTIALS = 4; // CONNACK return code "bad user name or password"
+const NOT_AUTHORIZED = 5;
+
+function authError(code: number, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
+}
+
+const fingerprint = (password: Buffer): string => createHash('sha256').update(password).digest('hex');
+
+/**
+ * The embedded aedes broker on its own TCP server. Every client is a device
+ * with its own credentials (user name = device id = client id); the fleet's
+ * own messages go through aedes.publish() directly and never log in.
+ */
+export class FleetBroker {
+  readonly aedes: Aedes;
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private readonly connections = new WeakMap<Client, DeviceConnection>();
+  /** scrypt is costly; a password verified once is remembered by its SHA-256 until revoked. */
+  private readonly verified = new Map<string, string>();
+  private nextConnId = 1;
+  private closing: Promise<void> | undefined;
+  port = 0;
+
+  private constructor(aedes: Aedes, private readonly opts: BrokerOptions) {
+    this.aedes = aedes;
+  }
+
+  static async start(opts: BrokerOptions): Promise<FleetBroker> {
+    const aedes = await Aedes.createBroker({ keepaliveLimit: 600, maxClientsIdLength: 64, concurrency: 1000 });
+    const broker = new FleetBroker(aedes, opts);
+    broker.installHooks();
+    await broker.listen();
+    return broker;
+  }
+
+  /** The device behind a client, if it authenticated. */
+  connectionOf(client: Client | null): DeviceConnection | undefined {
+    return client ? this.connections.get(client) : undefined;
+  }
+
+  /** Publishes as the fleet (no ACL): commands, desired state, media plans. */
+  publish(topic: string, payload: string | Buffer, opts: { qos?: 0 | 1; retain?: boolean } = {}): Promise<void> {
+    const packet = {
+      cmd: 'publish',
+      topic,
+      payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+      qos: opts.qos ?? 1,
+      retain: opts.retain ?? false,
+      dup: false,
+    } as PublishPacket;
+    return new Promise((resolve, reject) => this.aedes.publish(packet, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Forgets a cached password and drops the device's connection (revocation, re-enrolment). */
+  disconnectDevice(deviceId: string): boolean {
+    this.verified.delete(deviceId);
+    const clients = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
+    const client = clients[deviceId];
+    if (!client) return false;
+    client.close();
+    return true;
+  }
+
+  private installHooks(): void {
+    const { metrics, log, devices } = this.opts;
+
+    this.aedes.authenticate = (client, username, password, done) => {
+      const fail = (reason: string, code: number) => {
+        metrics.mqttAuthFailures.inc({ reason });
+        log.info({ clientId: client.id, reason }, 'MQTT connection refused');
+        done(authError(code, reason), false);
+      };
+      if (!username || !password) return fail('anonymous', NOT_AUTHORIZED);
+      // The client id must be the device id: otherwise one box could take
+      // over (and so disconnect) another box's session.
+      if (client.id !== username) return fail('client-id-mismatch', NOT_AUTHORIZED);
+      const stored = devices.credentials(username);
+      if (!stored) return fail('unknown-device', BAD_CREDENTIALS);
+      const fp = fingerprint(password);
+      const accept = () => {
+        this.connections.set(client, { deviceId: username, connId: this.nextConnId++ });
+        done(null, true);
+      };
+      if (this.verified.get(username) === fp) return accept();
+      verifyPassword(password.toString('utf8'), stored).then(
+        (ok) => {
+          if (!ok) return fail('bad-password', BAD_CREDENTIALS);
+          this.verified.set(username, fp);
+          accept();
+        },
+        (err: unknown) => {
+          log.error({ err, deviceId: username }, 'password verification failed');
+          fail('verify-error', BAD_CREDENTIALS);
+        },
+      );
+    };
+
+    this.aedes.authorizePublish = (client, packet, done) => {
+      const conn = this.connectionOf(client);
+      if (!conn || !canDevicePublish(conn.deviceId, packet.topic)) {
+        metrics.mqttDenied.inc({ kind: 'publish' });
+        log.warn({ deviceId: conn?.deviceId, topic: packet.topic }, 'publish outside own topics refused');
+        return done(new Error('not authorized to publish here'));
+      }
+      if (packet.payload.length > MAX_PAYLOAD_BYTES) {
+        metrics.mqttRejected.inc({ reason: 'PROTO_ERR_TOO_LARGE', channel: packet.topic.split('/')[4] ?? 'unknown' });
+        return done(new Error('payload too large'));
+      }
+      done(null);
+    };
+
+    this.aedes.authorizeSubscribe = (client, sub, done) => {
+      const conn = this.connectionOf(client);
+      if (!conn || !canDeviceSubscribe(conn.deviceId, sub.topic)) {
+        metrics.mqttDenied.inc({ kind: 'subscribe' });
+        log.warn({ deviceId: conn?.deviceId, topic: sub.topic }, 'subscription outside own topics refused');
+        return done(null, null); // negative SUBACK, the connection stays
+      }
+      done(null, sub);
+    };
+
+    this.aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'));
+    this.aedes.on('connectionError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'MQTT connection error'));
+  }
+
+  private listen(): Promise<void> {
+    const { host, port, maxPacketBytes, metrics, log } = this.opts;
+    this.server = createServer((socket) => {
+      this.sockets.add(socket);
+      metrics.mqttClients.inc();
+      socket.setNoDelay(true);
+      const guard = new PacketSizeGuard(maxPacketBytes);
+      const conn = Duplex.from({ readable: guard, writable: socket });
+      socket.pipe(guard);
+      const drop = (err?: Error) => {
+        if (err instanceof OversizePacketError) {
+          metrics.mqttOversize.inc();
+          log.warn({ remote: socket.remoteAddress, announced: err.announced }, 'MQTT packet over the size limit; connection closed');
+        }
+        socket.destroy();
+        conn.destroy();
+      };
+      guard.on('error', drop);
+      socket.on('error', () => socket.destroy());
+      socket.on('close', () => {
+        this.sockets.delete(socket);
+        metrics.mqttClients.dec();
+        guard.destroy();
+        conn.destroy();
+      });
+      conn.on('error', () => socket.destroy());
+      this.aedes.handle(conn);
+    });
+    return new Promise((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => {
+        const addr = this.server!.address();
+        this.port = typeof addr === 'object' && addr ? addr.port : port;
+        resolve();
+      });
+    });
+  }
+
+  /** Stops accepting, drops every connection, closes aedes. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        if (!this.server?.listening) return resolve();
+        this.server.close(() => resolve());
+        for (const s of this.sockets) s.destroy();
+      });
+      await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,84 @@
+import type { FleetDb } from './database.js';
+import { tokenHash } from './secrets.js';
+
+export interface EnrollmentTokenRecord {
+  id: number;
+  siteId: string;
+  usesLeft: number;
+  expiresAt: string;
+  createdAt: string;
+  createdBy: string | null;
+}
+
+export interface SerialRecord {
+  serial: string;
+  siteId: string;
+  note: string | null;
+  deviceId: string | null;
+}
+
+/** Enrolment tokens (stored as hashes, counted, expiring) and pre-registered serials. */
+export class EnrollmentRepo {
+  private readonly stmts;
+
+  constructor(private readonly db: FleetDb) {
+    const s = db.sql;
+    this.stmts = {
+      insertToken: s.prepare(`INSERT INTO enrollment_tokens (site_id, token_hash, uses_left, expires_at, created_at, created_by)
+        VALUES (?, ?, ?, ?, ?, ?)`),
+      findToken: s.prepare(`SELECT id, site_id, uses_left, expires_at, created_at, created_by FROM enrollment_tokens
+        WHERE token_hash = ?`),
+      useToken: s.prepare('UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE id = ? AND uses_left > 0'),
+      purge: s.prepare('DELETE FROM enrollment_tokens WHERE expires_at < ? OR uses_left <= 0'),
+      upsertSerial: s.prepare(`INSERT INTO device_serials (serial, site_id, note, created_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT(serial) DO UPDATE SET site_id = excluded.site_id, note = excluded.note`),
+      getSerial: s.prepare('SELECT serial, site_id, note, device_id FROM device_serials WHERE serial = ?'),
+      listSerials: s.prepare('SELECT serial, site_id, note, device_id FROM device_serials ORDER BY serial'),
+      bindSerial: s.prepare('UPDATE device_serials SET device_id = ? WHERE serial = ?'),
+    };
+  }
+
+  createToken(siteId: string, token: string, uses: number, expiresAt: Date, createdBy: string | null): void {
+    this.stmts.insertToken.run(siteId, tokenHash(token), uses, expiresAt.toISOString(), new Date().toISOString(), createdBy);
+  }
+
+  /**
+   * Spends one use of a token, atomically; returns its site, or undefined when
+   * the token is unknown, used up or expired (callers cannot tell which: an
+   * attacker learns nothing).
+   */
+  consumeToken(token: string, now = new Date()): EnrollmentTokenRecord | undefined {
+    return this.db.tx(() => {
+      const r = this.stmts.findToken.get(tokenHash(token)) as
+        | { id: number; site_id: string; uses_left: number; expires_at: string; created_at: string; created_by: string | null }
+        | undefined;
+      if (!r || r.uses_left <= 0 || Date.parse(r.expires_at) <= now.getTime()) return undefined;
+      if (this.stmts.useToken.run(r.id).changes !== 1) return undefined;
+      return { id: r.id, siteId: r.site_id, usesLeft: r.uses_left - 1, expiresAt: r.expires_at, createdAt: r.created_at, createdBy: r.created_by };
+    });
+  }
+
+  /** Drops spent and expired tokens; returns how many. */
+  purge(now = new Date()): number {
+    return this.stmts.purge.run(now.toISOString()).changes;
+  }
+
+  registerSerial(serial: string, siteId: string, note: string | null = null): void {
+    this.stmts.upsertSerial.run(serial, siteId, note, new Date().toISOString());
+  }
+
+  getSerial(serial: string): SerialRecord | undefined {
+    const r = this.stmts.getSerial.get(serial) as { serial: string; site_id: string; note: string | null; device_id: string | null } | undefined;
+    return r ? { serial: r.serial, siteId: r.site_id, note: r.note, deviceId: r.device_id } : undefined;
+  }
+
+  listSerials(): SerialRecord[] {
+    return (this.stmts.listSerials.all() as { serial: string; site_id: string; note: string | null; device_id: string | null }[]).map(
+      (r) => ({ serial: r.serial, siteId: r.site_id, note: r.note, deviceId: r.device_id }),
+    );
+  }
+
+  bindSerial(serial: string, deviceId: string): void {
+    this.stmts.bindSerial.run(deviceId, serial);
+  }
+}

@@ -1,0 +1,23 @@
+import type { Logger } from 'pino';
+import type { OperatorsRepo } from '../db/operators-repo.js';
+import { newSecret } from '../db/secrets.js';
+
+/**
+ * Makes sure someone can log in. DIEMCAU_ADMIN_TOKEN, when set, is always a
+ * valid admin token (so a lost token can be replaced by restarting with a new
+ * one). Otherwise the first start generates one and returns it so that main
+ * prints it once; only its hash is kept.
+ */
+export function ensureAdmin(repo: OperatorsRepo, adminToken: string | undefined, log: Logger): string | undefined {
+  if (adminToken !== undefined) {
+    if (!repo.byToken(adminToken)) {
+      repo.create({ id: `op-admin-${Date.now().toString(36)}`, name: 'admin (DIEMCAU_ADMIN_TOKEN)', role: 'admin', districtId: null }, adminToken);
+      log.info('admin operator created from DIEMCAU_ADMIN_TOKEN');
+    }
+    return undefined;
+  }
+  if (repo.adminCount() > 0) return undefined;
+  const token = newSecret(32);
+  repo.create({ id: 'op-admin', name: 'admin', role: 'admin', districtId: null }, token);
+  return token;
+}

@@ -1,0 +1,52 @@
+import type { Logger } from 'pino';
+import type { Telemetry } from '@diemcau/shared';
+import type { PendingSample, TelemetryRepo } from '../db/telemetry-repo.js';
+import type { FleetMetrics } from '../metrics.js';
+
+/**
+ * Collects telemetry and writes it in one transaction per flush interval (or
+ * when the batch is full): 10,000 devices every few seconds is thousands of
+ * rows a second, which SQLite takes easily in batches and badly one by one.
+ */
+export class TelemetryWriter {
+  private batch: PendingSample[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly repo: TelemetryRepo,
+    private readonly metrics: FleetMetrics,
+    private readonly log: Logger,
+    private readonly flushMs: number,
+    private readonly maxBatch = 2000,
+  ) {}
+
+  add(deviceId: string, sample: Telemetry, receivedAt: string): void {
+    if (this.closed) return;
+    this.batch.push({ deviceId, sample, receivedAt });
+    if (this.batch.length >= this.maxBatch) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.flushMs);
+  }
+
+  /** Writes what is buffered now. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    this.batch = [];
+    try {
+      const inserted = this.repo.insertBatch(batch);
+      this.metrics.telemetryStored.inc(inserted);
+      if (inserted < batch.length) this.metrics.telemetryDuplicates.inc(batch.length - inserted);
+    } catch (err) {
+      this.log.error({ err, samples: batch.length }, 'telemetry batch write failed');
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+  }
+}

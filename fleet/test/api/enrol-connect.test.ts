@@ -1,0 +1,58 @@
+import t from 'tap';
+import { deviceTopic } from '@diemcau/shared';
+import { connectDevice, startTestFleet, telemetry, waitFor } from '../helpers/fleet.js';
+
+t.test('a box enrols with a site token, connects, reports a birth and telemetry', async (t) => {
+  const { api, enrol, fleet } = await startTestFleet(t);
+  const creds = await enrol('yb-city-phuong-dong-tam', { serial: 'SN-0001' });
+  t.equal(creds.siteId, 'yb-city-phuong-dong-tam');
+  t.equal(creds.siteName, 'Phường Đồng Tâm');
+  t.match(creds.mqtt.url, new RegExp(`^mqtt://[a-z0-9.]+:${fleet.mqttPort}$`), 'the broker as reached over HTTP');
+
+  const client = await connectDevice(t, creds);
+  for (let seq = 1; seq <= 3; seq++) {
+    await client.publishAsync(deviceTopic(creds.deviceId, 'telemetry'), JSON.stringify(telemetry(seq)), { qos: 1 });
+  }
+  // Redelivery of seq 2 is stored once.
+  await client.publishAsync(deviceTopic(creds.deviceId, 'telemetry'), JSON.stringify(telemetry(2)), { qos: 1 });
+
+  const dev = await waitFor(async () => {
+    const r = await api<{ online: boolean; agentVersion: string | null; telemetry: { seq: number } | null; peripherals: unknown }>('GET', `/api/v1/devices/${creds.deviceId}`);
+    return r.body.online && r.body.telemetry?.seq === 3 && r.body.agentVersion ? r.body : undefined;
+  }, 10_000, 'device online with telemetry');
+  t.same(dev.peripherals, { camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'unknown' });
+
+  const samples = await api<{ items: { seq: number }[] }>('GET', `/api/v1/devices/${creds.deviceId}/telemetry?limit=10`);
+  t.same(samples.body.items.map((s) => s.seq), [3, 2, 1], 'each seq once, newest first');
+
+  const list = await api<{ items: { id: string; online: boolean }[] }>('GET', '/api/v1/devices?online=true');
+  t.same(list.body.items.map((d) => d.id), [creds.deviceId]);
+  const byDistrict = await api<{ items: unknown[] }>('GET', '/api/v1/devices?district=yb-luc-yen');
+  t.equal(byDistrict.body.items.length, 0, 'not under Lục Yên');
+});
+
+t.test('an enrolment token is single-use by default and stored hashed', async (t) => {
+  const { api, fleet } = await startTestFleet(t);
+  const tok = await api<{ token: string; expiresAt: string }>('POST', '/api/v1/sites/yb-luc-yen/enrollment-tokens', { body: {} });
+  t.equal(tok.status, 201);
+  const first = await api('POST', '/api/v1/enroll', { body: { token: tok.body.token, hardware: {} }, token: null });
+  t.equal(first.status, 200);
+  const second = await api<{ code: string }>('POST', '/api/v1/enroll', { body: { token: tok.body.token, hardware: {} }, token: null });
+  t.equal(second.status, 401);
+  t.equal(second.body.code, 'FLEET_ERR_TOKEN_INVALID');
+  const stored = fleet.db.sql.prepare('SELECT token_hash FROM enrollment_tokens').all() as { token_hash: string }[];
+  t.notOk(stored.some((r) => r.token_hash === tok.body.token), 'token not stored in clear');
+});
+
+t.test('a pre-registered serial enrols without a token; a re-imaged box keeps its id', async (t) => {
+  const { api, fleet } = await startTestFleet(t);
+  fleet.repos.enrollment.registerSerial('SN-42', 'yb-tram-tau-ban-cong');
+  const a = await api<{ deviceId: string; siteId: string; mqtt: { password: string } }>('POST', '/api/v1/enroll', { body: { hardware: { serial: 'SN-42' } }, token: null });
+  t.equal(a.status, 200);
+  t.equal(a.body.siteId, 'yb-tram-tau-ban-cong');
+  const b = await api<{ deviceId: string; mqtt: { password: string } }>('POST', '/api/v1/enroll', { body: { hardware: { serial: 'SN-42' } }, token: null });
+  t.equal(b.body.deviceId, a.body.deviceId, 'same device');
+  t.not(b.body.mqtt.password, a.body.mqtt.password, 'new credentials');
+  const unknown = await api('POST', '/api/v1/enroll', { body: { hardware: { serial: 'SN-nope' } }, token: null });
+  t.equal(unknown.status, 401);
+});
