@@ -28,6 +28,7 @@ import { alertsRoutes } from './api/alerts.js';
 import { operatorsRoutes } from './api/operators.js';
 import { commandsPlugin, type CommandsPluginOptions } from './commands/index.js';
 import { healthPlugin, type HealthPluginOptions } from './health/index.js';
+import { meetingsPlugin } from './meetings/plugin.js';
 import { uiPlugin } from './ui/plugin.js';
 
 export const FLEET_VERSION = '0.1.0';
@@ -134,6 +135,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
         await api.register(enrollRoutes);
         await api.register(alertsRoutes);
         await api.register(operatorsRoutes);
+        await api.register(meetingsPlugin);
         await api.register(commandsPlugin, opts.commands ?? {});
         await api.register(healthPlugin, opts.health ?? {});
         // Feature modules register here, one line each; they reach the fleet
