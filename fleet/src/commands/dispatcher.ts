@@ -1,11 +1,12 @@
 import type { Aedes, Client, PublishPacket, PubrelPacket, Subscription } from 'aedes';
 import type { Logger } from 'pino';
-import { commandCodec, commandResultCodec, deviceTopic, parseDeviceTopic, type Command } from '@diemcau/shared';
+import { commandCodec, deviceTopic, parseDeviceTopic, type Command, type CommandResult } from '@diemcau/shared';
 import { applyEvent, planDelivery, type CommandEvent, type CommandRecord, type Transition } from './lifecycle.js';
 import type { CommandStore } from './store.js';
 
 // The one owner of command traffic on the broker. It publishes with QoS 1,
-// marks a command delivered on the device's PUBACK, and re-sends every open
+// marks a command delivered once it is handed to the device's live session
+// (or on the PUBACK of a persistent session), and re-sends every open
 // command whenever a device subscribes to its commands topic again (that is
 // the moment it can hear them, after a reconnect or an agent restart).
 // Duplicates are expected: the device answers a repeated id from its store.
@@ -15,7 +16,6 @@ export interface DispatcherCounters {
   acked: number;
   results: number;
   duplicateResults: number;
-  badResults: number;
   unknownResults: number;
   expired: number;
 }
@@ -25,8 +25,8 @@ export interface Dispatcher {
   send(records: readonly CommandRecord[]): void;
   /** Expires or re-sends everything open for one device. */
   flushDevice(deviceId: string): void;
-  /** Handler for a payload on diemcau/v1/devices/{id}/command-results. */
-  handleResult(deviceId: string, payload: Buffer | string): void;
+  /** Ingest handler for 'command-results' (already decoded; the device id is the authenticated one). */
+  handleResult(deviceId: string, result: CommandResult): void;
   /** Marks every open command past its expiry as expired. */
   sweep(): number;
   readonly counters: DispatcherCounters;
@@ -42,8 +42,6 @@ export interface DispatcherOptions {
   /** How often to look for expired commands; 0 turns the timer off (tests sweep by hand). */
   sweepIntervalMs?: number;
   now?: () => Date;
-  /** Set when the spine's ingest router delivers command-results instead of our own broker hook. */
-  externalResultIngest?: boolean;
 }
 
 export const toWire = (r: CommandRecord): Command => ({
@@ -59,7 +57,7 @@ export const toWire = (r: CommandRecord): Command => ({
 export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   const { broker, store, log } = opts;
   const now = () => (opts.now ? opts.now() : new Date()).toISOString();
-  const counters: DispatcherCounters = { published: 0, acked: 0, results: 0, duplicateResults: 0, badResults: 0, unknownResults: 0, expired: 0 };
+  const counters: DispatcherCounters = { published: 0, acked: 0, results: 0, duplicateResults: 0, unknownResults: 0, expired: 0 };
   let closed = false;
 
   const apply = (rec: CommandRecord, ev: CommandEvent): Transition => {
@@ -75,11 +73,18 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     return t;
   };
 
+  // Is the device's session connected and subscribed to its commands topic now?
+  const liveSubscriber = (deviceId: string, topic: string): boolean => {
+    const clients = (broker as unknown as { clients: Record<string, { subscriptions?: Record<string, unknown> } | undefined> }).clients;
+    return clients[deviceId]?.subscriptions?.[topic] !== undefined;
+  };
+
   const publish = (rec: CommandRecord): void => {
     if (closed) return;
+    const topic = deviceTopic(rec.deviceId, 'commands');
     const packet = {
       cmd: 'publish' as const,
-      topic: deviceTopic(rec.deviceId, 'commands'),
+      topic,
       payload: Buffer.from(commandCodec.encode(toWire(rec))),
       qos: 1 as const,
       retain: false,
@@ -87,8 +92,19 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     };
     apply(rec, { kind: 'sent', at: now() });
     counters.published++;
+    const live = liveSubscriber(rec.deviceId, topic);
     broker.publish(packet, (err) => {
-      if (err) log.warn({ err, commandId: rec.id, deviceId: rec.deviceId }, 'command publish failed; re-sent on next subscribe');
+      if (err) {
+        log.warn({ err, commandId: rec.id, deviceId: rec.deviceId }, 'command publish failed; re-sent on next subscribe');
+        return;
+      }
+      // Agents use clean sessions, for which aedes keeps no outgoing packet and
+      // so reports PUBACKs without saying which message they acknowledged.
+      // Handed to a live, subscribed session is therefore 'delivered'; if the
+      // link dies before the PUBACK, the next subscribe sends it again anyway.
+      if (!live || closed) return;
+      const fresh = store.get(rec.id);
+      if (fresh) apply(fresh, { kind: 'acked', at: now() });
     });
   };
 
@@ -117,7 +133,8 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     }
   };
 
-  const onAck = (packet: PublishPacket | PubrelPacket, client: Client): void => {
+  // Persistent sessions: aedes hands back the acknowledged packet itself.
+  const onAck = (packet: PublishPacket | PubrelPacket | undefined, client: Client): void => {
     if (!packet || packet.cmd !== 'publish') return;
     const p = parseDeviceTopic(packet.topic);
     if (!p || p.channel !== 'commands') return;
@@ -130,14 +147,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     log.debug({ commandId: rec.id, clientId: client?.id }, 'command acknowledged by device');
   };
 
-  const handleResult = (deviceId: string, payload: Buffer | string): void => {
-    const decoded = commandResultCodec.decode(payload);
-    if (!decoded.ok) {
-      counters.badResults++;
-      log.warn({ deviceId, err: decoded.error }, 'bad command result rejected');
-      return;
-    }
-    const result = decoded.value;
+  const handleResult = (deviceId: string, result: CommandResult): void => {
     const rec = store.get(result.commandId);
     if (!rec || rec.deviceId !== deviceId) {
       counters.unknownResults++;
@@ -150,17 +160,6 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     }
     counters.results++;
     log.info({ deviceId, commandId: rec.id, type: rec.type, status: result.status }, 'command result');
-  };
-
-  const onPublish = (packet: { topic: string; payload: Buffer | string }, client: Client | null): void => {
-    if (!client) return; // our own publishes
-    const p = parseDeviceTopic(packet.topic);
-    if (!p || p.channel !== 'command-results') return;
-    try {
-      handleResult(p.deviceId, packet.payload);
-    } catch (err) {
-      log.error({ err, deviceId: p.deviceId }, 'command result handling failed');
-    }
   };
 
   const sweep = (): number => {
@@ -180,7 +179,6 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
 
   broker.on('subscribe', onSubscribe);
   broker.on('ack', onAck);
-  if (!opts.externalResultIngest) broker.on('publish', onPublish);
   const interval = opts.sweepIntervalMs ?? 10_000;
   const timer = interval > 0 ? setInterval(() => {
     try {
@@ -203,7 +201,6 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       if (timer) clearInterval(timer);
       broker.removeListener('subscribe', onSubscribe);
       broker.removeListener('ack', onAck);
-      broker.removeListener('publish', onPublish);
     },
   };
 }

@@ -6,11 +6,13 @@ import { subtreeIds, type CommandType, type SiteIndex } from '@diemcau/shared';
 
 export type Role = 'admin' | 'district-operator' | 'viewer';
 
+/** The fields of the spine's operator this module reads. */
 export interface Operator {
   id: string;
+  name?: string;
   role: Role;
-  /** For a district operator: the root of the subtree it may act on. */
-  scopeSiteId: string | null;
+  /** For a district operator: the district whose subtree it may see and act on. */
+  districtId: string | null;
 }
 
 export interface DeviceRef {
@@ -37,11 +39,12 @@ export type IssuePlan =
   | { ok: true; drafts: CommandDraft[]; forcedSites: string[] }
   | { ok: false; code: 'FLEET_ERR_FORBIDDEN' | 'FLEET_ERR_SITE_IN_MEETING' | 'FLEET_ERR_NO_TARGETS'; detail: string; sites?: string[] };
 
-/** May this operator read or act on this site? */
+/** Is this site inside the operator's area? (Sending is checked separately by canSend.) */
 export function operatorCovers(op: Operator, index: SiteIndex, siteId: string): boolean {
-  if (op.role === 'admin') return true;
-  if (op.scopeSiteId === null) return false;
-  return subtreeIds(index, op.scopeSiteId).includes(siteId);
+  // Only district operators are limited to a subtree (viewers read everything, send nothing).
+  if (op.role !== 'district-operator') return true;
+  if (op.districtId === null) return false;
+  return subtreeIds(index, op.districtId).includes(siteId);
 }
 
 export const canSend = (op: Operator): boolean => op.role === 'admin' || op.role === 'district-operator';

@@ -1,13 +1,16 @@
 import type {} from '@fastify/swagger'; // adds tags/summary to route schemas
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import '../api/types.js';
 import { Type, type Static } from '@sinclair/typebox';
-import { CommandResultSchema, CommandTypeSchema, DiemcauError } from '@diemcau/shared';
+import { CommandResultSchema, CommandTypeSchema } from '@diemcau/shared';
 import { COMMAND_STATES, type CommandRecord } from './lifecycle.js';
 import type { Operator } from './plan.js';
 import type { CommandService } from './service.js';
 
-// HTTP face of the commands module. Auth happens before these handlers run;
-// `operatorOf` reads what the auth layer attached to the request.
+// HTTP face of the commands module, registered under /api/v1. Auth happens
+// before these handlers run; `operatorOf` reads what the auth layer attached.
+// The spine's onResponse hook writes the request's audit entry; the handlers
+// add which commands it created so that entry names them.
 
 export const MAX_TTL_SEC = 7 * 24 * 3600;
 
@@ -70,7 +73,7 @@ export async function commandRoutes(app: FastifyInstance, opts: CommandRoutesOpt
   });
 
   app.post<{ Params: { id: string }; Body: CommandRequest }>(
-    '/api/v1/devices/:id/commands',
+    '/devices/:id/commands',
     {
       schema: {
         tags: ['commands'],
@@ -82,12 +85,13 @@ export async function commandRoutes(app: FastifyInstance, opts: CommandRoutesOpt
     },
     async (req, reply) => {
       const out = service.issue(operatorOf(req), { kind: 'device', deviceId: req.params.id }, toRequest(req.body));
+      req.auditDetails = { type: req.body.type, commandIds: out.commands.map((c) => c.id), ...(req.body.force ? { forceReason: req.body.force.reason } : {}) };
       return reply.code(202).send(view(out.commands[0]!));
     },
   );
 
   app.post<{ Params: { id: string }; Body: CommandRequest }>(
-    '/api/v1/sites/:id/commands',
+    '/sites/:id/commands',
     {
       schema: {
         tags: ['commands'],
@@ -99,6 +103,7 @@ export async function commandRoutes(app: FastifyInstance, opts: CommandRoutesOpt
     },
     async (req, reply) => {
       const out = service.issue(operatorOf(req), { kind: 'site', siteId: req.params.id }, toRequest(req.body));
+      req.auditDetails = { type: req.body.type, batchId: out.batchId, devices: out.commands.length, ...(req.body.force ? { forceReason: req.body.force.reason } : {}) };
       return reply.code(202).send({
         batchId: out.batchId!,
         siteId: req.params.id,
@@ -109,7 +114,7 @@ export async function commandRoutes(app: FastifyInstance, opts: CommandRoutesOpt
   );
 
   app.get<{ Params: { id: string } }>(
-    '/api/v1/commands/:id',
+    '/commands/:id',
     {
       schema: {
         tags: ['commands'],
@@ -122,7 +127,7 @@ export async function commandRoutes(app: FastifyInstance, opts: CommandRoutesOpt
   );
 
   app.get<{ Params: { id: string } }>(
-    '/api/v1/command-batches/:id',
+    '/command-batches/:id',
     {
       schema: {
         tags: ['commands'],
@@ -135,7 +140,7 @@ export async function commandRoutes(app: FastifyInstance, opts: CommandRoutesOpt
   );
 
   app.get<{ Params: { id: string }; Querystring: { limit?: number } }>(
-    '/api/v1/devices/:id/commands',
+    '/devices/:id/commands',
     {
       schema: {
         tags: ['commands'],
@@ -147,14 +152,4 @@ export async function commandRoutes(app: FastifyInstance, opts: CommandRoutesOpt
     },
     async (req) => ({ items: service.listForDevice(operatorOf(req), req.params.id, req.query.limit ?? 50).map(view) }),
   );
-}
-
-/** For hosts without the spine's error handler (tests): typed errors become their HTTP status. */
-export function sendDiemcauErrors(app: FastifyInstance): void {
-  app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof DiemcauError) return reply.code(err.statusCode).send(err.toJSON());
-    const e = err as { validation?: unknown; statusCode?: number; message?: string };
-    if (e.validation) return reply.code(400).send({ code: 'FLEET_ERR_BAD_REQUEST', message: e.message ?? 'bad request' });
-    return reply.code(e.statusCode ?? 500).send({ code: 'FLEET_ERR_INTERNAL', message: 'internal error' });
-  });
 }

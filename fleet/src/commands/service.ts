@@ -5,21 +5,14 @@ import type { CommandRecord } from './lifecycle.js';
 import { operatorCovers, planIssue, expandSubtree, type DeviceRef, type IssueRequest, type Operator } from './plan.js';
 import type { CommandStore } from './store.js';
 import type { Dispatcher } from './dispatcher.js';
+import type { NewAuditEntry } from '../db/audit-repo.js';
 
 // Turning an operator's request into stored, audited, dispatched commands.
 // The decisions are in plan.ts; this file only gathers the facts and does the I/O.
 
-export interface AuditEntry {
-  at: string;
-  actor: string;
-  action: string;
-  targetType: 'device' | 'site' | 'command';
-  targetId: string;
-  detail: Record<string, unknown>;
-}
-
+/** The spine's audit log (AuditRepo fits). */
 export interface AuditSink {
-  append(entry: AuditEntry): void;
+  record(entry: NewAuditEntry): unknown;
 }
 
 /** What the commands module needs from the rest of the fleet. */
@@ -75,13 +68,13 @@ export function createCommandService(opts: {
     const plan = planIssue({ operator, index, targets, request, liveSites: live, ...(target.kind === 'site' ? { rootSiteId: target.siteId } : {}) });
     if (!plan.ok) {
       // Refusals are audited too: a refused reboot during a meeting is worth knowing about.
-      ports.audit.append({
-        at: clock().toISOString(),
-        actor: operator.id,
-        action: 'command.refused',
-        targetType: target.kind,
-        targetId: target.kind === 'device' ? target.deviceId : target.siteId,
-        detail: { type: request.type, code: plan.code, reason: plan.detail, sites: plan.sites ?? [] },
+      ports.audit.record({
+        operatorId: operator.id,
+        operatorName: operator.name ?? null,
+        action: `command.${request.type}`,
+        target: target.kind === 'device' ? `device:${target.deviceId}` : `site:${target.siteId}`,
+        outcome: 'refused',
+        details: { code: plan.code, reason: plan.detail, sites: plan.sites ?? [], ...(request.force ? { forceReason: request.force.reason } : {}) },
       });
       throw new DiemcauError(plan.code, plan.detail, { details: { sites: plan.sites ?? [] } });
     }
@@ -108,16 +101,15 @@ export function createCommandService(opts: {
     }));
     store.insertMany(records);
     for (const r of records) {
-      ports.audit.append({
-        at: r.issuedAt,
-        actor: operator.id,
-        action: r.force ? 'command.forced' : 'command.issued',
-        targetType: 'device',
-        targetId: r.deviceId,
-        detail: {
+      ports.audit.record({
+        operatorId: operator.id,
+        operatorName: operator.name ?? null,
+        action: `command.${r.type}`,
+        target: `device:${r.deviceId}`,
+        outcome: r.force ? 'forced' : 'queued',
+        details: {
           commandId: r.id,
           batchId,
-          type: r.type,
           params: r.params,
           siteId: r.siteId,
           expiresAt,
@@ -149,6 +141,28 @@ export function createCommandService(opts: {
       const recs = store.listByBatch(batchId).filter((r) => operatorCovers(operator, index, r.siteId));
       if (recs.length === 0) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `batch ${batchId}`);
       return recs;
+    },
+  };
+}
+
+/** Audit entry for a command's end: written when the device answers or the fleet expires it. */
+export function resultAuditEntry(r: CommandRecord): NewAuditEntry {
+  return {
+    operatorId: r.issuedBy,
+    operatorName: null,
+    action: `command.${r.type}.result`,
+    target: `device:${r.deviceId}`,
+    outcome: r.status,
+    details: {
+      commandId: r.id,
+      batchId: r.batchId,
+      siteId: r.siteId,
+      issuedAt: r.issuedAt,
+      completedAt: r.completedAt,
+      attempts: r.attempts,
+      ...(r.force ? { forceReason: r.force.reason } : {}),
+      ...(r.result?.error ? { error: r.result.error } : {}),
+      ...(r.result === null ? { expiredBy: 'fleet' } : {}),
     },
   };
 }

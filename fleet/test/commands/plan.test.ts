@@ -20,9 +20,9 @@ const devices: DeviceRef[] = [
   { id: 'd-minhxuan-2', siteId: 'x-minh-xuan' },
   { id: 'd-dongan', siteId: 'x-dong-an' },
 ];
-const admin: Operator = { id: 'admin', role: 'admin', scopeSiteId: null };
-const lucYen: Operator = { id: 'op-ly', role: 'district-operator', scopeSiteId: 'h-lucyen' };
-const viewer: Operator = { id: 'v', role: 'viewer', scopeSiteId: null };
+const admin: Operator = { id: 'admin', role: 'admin', districtId: null };
+const lucYen: Operator = { id: 'op-ly', role: 'district-operator', districtId: 'h-lucyen' };
+const viewer: Operator = { id: 'v', role: 'viewer', districtId: null };
 const req = (over: Partial<IssueRequest> = {}): IssueRequest => ({ type: 'reboot', params: {}, ttlSec: 600, force: null, ...over });
 
 t.test('a district subtree is the district box and every commune box under it', async (t) => {
@@ -31,7 +31,7 @@ t.test('a district subtree is the district box and every commune box under it', 
   t.same(expandSubtree(index, devices, 'nowhere'), []);
 });
 
-t.test('roles: admin everywhere, district operator in its subtree, viewer nowhere', async (t) => {
+t.test('roles: admin everywhere, district operator in its subtree, viewer sends nothing', async (t) => {
   t.ok(operatorCovers(admin, index, 'x-dong-an'));
   t.ok(operatorCovers(lucYen, index, 'x-an-phu'));
   t.notOk(operatorCovers(lucYen, index, 'x-dong-an'));
