@@ -14,6 +14,7 @@ export type PeripheralName = (typeof PERIPHERAL_NAMES)[number];
 export const PERIPHERAL_REASONS = [
   'none-found', // no such device on the host (camera unplugged, no sound card, no HDMI connector)
   'open-failed', // present but could not be opened or read
+  'busy', // in use by another program (the media edge during a meeting): state 'unknown'
   'black', // camera delivers a black picture
   'frozen', // camera delivers the same picture over and over
   'silent', // microphone level below the silence threshold

@@ -1,6 +1,6 @@
 import { withDefaults, type DeepPartial, type HardwareOptions } from './config.js';
 import { createGpio } from './gpio/gpio.js';
-import { createOnoffPins } from './gpio/onoff-pins.js';
+import { createOnoffPins, unavailablePins } from './gpio/onoff-pins.js';
 import { MemoryPins, systemClock, type Clock, type PinFactory } from './gpio/pins.js';
 import { ProcessRunner } from './process-runner.js';
 import { createRealCamera } from './real/camera.js';
@@ -57,11 +57,17 @@ async function createReal(o: HardwareOptions, log: Log, clock: Clock, real: NonN
     camera: createRealCamera({ roots: o.roots, ffmpeg: o.bin.ffmpeg, runner, log, timing, thresholds: o.picture, input: real.cameraInput }),
     microphone: createRealMicrophone({ roots: o.roots, ffmpeg: o.bin.ffmpeg, runner, log, timing, thresholds: o.sound, input: real.microphoneInput }),
     display: createRealDisplay({ roots: o.roots, cec: createCec({ bin: o.bin.cecClient, runner, log }), log }),
-    gpio: createGpio({ pins: o.pins, factory: real.pins ?? (await createOnoffPins()), clock, log, source: 'button' }),
+    gpio: createGpio({ pins: o.pins, factory: real.pins ?? (await realPins(o)), clock, log, source: 'button' }),
     host: createRealHost(log),
   };
   const power = createRealPower({ systemctl: o.bin.systemctl, agentUnit: o.agentUnit, runner, log });
   return assemble(parts, power, null, () => runner.close());
+}
+
+/** onoff is loaded only where pins are wired: most mini-PCs have none, and its native part may be absent. */
+async function realPins(o: HardwareOptions): Promise<PinFactory> {
+  const wired = o.pins.led !== null || o.pins.helpButton !== null || o.pins.tvRelay !== null;
+  return wired ? createOnoffPins() : unavailablePins('no GPIO pins configured');
 }
 
 function createSimulated(o: HardwareOptions, log: Log, clock: Clock): SimulatedHardware {
@@ -114,6 +120,9 @@ function assemble(parts: Parts, power: Hardware['power'], faults: FaultInjector 
   };
   const wrapped: Parts = { ...parts, camera, microphone };
   let closing: Promise<void> | null = null;
+  // One self-test at a time: two captures of one camera or microphone would
+  // make the second fail with "device busy" and report a healthy device as broken.
+  let queue: Promise<unknown> = Promise.resolve();
   return {
     kind: parts.kind,
     camera,
@@ -123,7 +132,11 @@ function assemble(parts: Parts, power: Hardware['power'], faults: FaultInjector 
     power,
     host: parts.host,
     faults,
-    selfTest: (opts) => runSelfTest(wrapped, opts),
+    selfTest(opts) {
+      const run = queue.then(() => runSelfTest(wrapped, opts));
+      queue = run.catch(() => {});
+      return run;
+    },
     peripherals: () => quickSnapshot(wrapped, last),
     async identify(ms) {
       parts.gpio.flashLed('identify', ms);

@@ -24,8 +24,13 @@ export function captureFailure(what: string, err: unknown): PeripheralReason {
   const msg = err instanceof Error ? err.message : String(err);
   if (failure === 'timeout') return reason('timeout', `${what} did not deliver in time`);
   if (failure === 'not-installed') return reason('error', `cannot capture the ${what}: ${msg}`);
+  // During a meeting the media edge holds the device; that says nothing about its health.
+  const stderr = (err as { details?: { stderr?: string } }).details?.stderr ?? '';
+  if (/resource busy|device busy/i.test(`${msg}\n${stderr}`)) return reason('busy', `the ${what} is in use by another program`);
   return reason('open-failed', `cannot capture the ${what}: ${msg}`);
 }
+
+const failureState = (r: PeripheralReason): 'unknown' | 'fault' => (r.code === 'busy' ? 'unknown' : 'fault');
 
 export interface CameraFindings {
   devices: CameraDevice[];
@@ -39,7 +44,7 @@ export function cameraHealth(f: CameraFindings): CameraHealth {
   const devices = f.devices.map((d) => ({ node: d.node, name: d.name }));
   const base = { devices, ...(f.device ? { device: f.device } : {}) };
   if (f.devices.length === 0) return { state: 'missing', reason: reason('none-found', 'no camera found'), devices };
-  if (f.failure) return { ...base, state: 'fault', reason: f.failure };
+  if (f.failure) return { ...base, state: failureState(f.failure), reason: f.failure };
   const v = f.verdict;
   if (!v) return { ...base, state: 'ok' };
   const measured = { frames: v.frames, meanLuma: v.meanLuma, maxFrameDiff: v.maxFrameDiff, black: v.black, frozen: v.frozen };
@@ -60,7 +65,7 @@ export function microphoneHealth(f: MicrophoneFindings): MicrophoneHealth {
   const devices = f.devices.map((d) => ({ id: d.id, name: d.name }));
   const base = { devices, ...(f.device ? { device: f.device } : {}) };
   if (f.devices.length === 0) return { state: 'missing', reason: reason('none-found', 'no capture sound device found'), devices };
-  if (f.failure) return { ...base, state: 'fault', reason: f.failure };
+  if (f.failure) return { ...base, state: failureState(f.failure), reason: f.failure };
   const v = f.verdict;
   if (!v) return { ...base, state: 'ok' };
   const measured = { ...v };

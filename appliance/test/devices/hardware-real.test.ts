@@ -94,3 +94,45 @@ t.test('real capture from a device that cannot be opened is a fault, not a crash
   t.equal(r.microphone.reason?.code, 'open-failed');
   t.equal(r.peripherals.gpio, 'missing', 'no pins configured on this host');
 });
+
+t.test('a device held by another program is "unknown", and self-tests never race each other for it', async (t) => {
+  const root = await tempDir(t);
+  await writeTree(root, {
+    'sys/class/video4linux/video0/name': 'USB Camera\n',
+    'proc/asound/pcm': '01-00: USB Audio : USB Audio : capture 1\n',
+  });
+  // Stands in for ffmpeg: holds each input device while "capturing" (random
+  // picture and sound) and answers "busy", as V4L2 and ALSA do, to a second
+  // opener; a file under held/ makes a device look held by the media edge.
+  const ffmpeg = await writeScript(
+    path.join(root, 'ffmpeg'),
+    `prev=""; for a in "$@"; do [ "$prev" = "-i" ] && dev="$a"; prev="$a"; done
+key=$(echo "$dev" | tr '/:,' '___')
+if [ -e "${root}/held/$key" ] || ! mkdir "${root}/lock-$key" 2>/dev/null; then
+  echo "[v4l2 @ 0x1] $dev: Device or resource busy" >&2; echo "$dev: Input/output error" >&2; exit 1
+fi
+case "$*" in *rawvideo*) head -c 11520 /dev/urandom ;; *) head -c 32000 /dev/urandom ;; esac
+sleep 0.2
+rmdir "${root}/lock-$key"`,
+  );
+  const hw = await createHardware({
+    kind: 'real',
+    log: recordingLog(),
+    options: {
+      roots: { sys: path.join(root, 'sys'), proc: path.join(root, 'proc'), dev: '/dev' },
+      bin: { ffmpeg, cecClient: path.join(root, 'no-cec-client') },
+      capture: { warmupSeconds: 0 },
+    },
+  });
+  t.teardown(() => hw.close());
+  const results = await Promise.all([1, 2, 3].map((i) => hw.selfTest({ commandId: `c${i}`, withHost: false })));
+  for (const r of results) {
+    t.equal(r.camera.state, 'ok', `${r.commandId}: camera captured, not refused as busy`);
+    t.equal(r.microphone.state, 'ok', `${r.commandId}: microphone captured`);
+  }
+  await writeTree(root, { 'held/_dev_video0': '' });
+  const r = await hw.selfTest({ withHost: false });
+  t.equal(r.camera.state, 'unknown', 'held by another program: health unknown, not a fault');
+  t.equal(r.camera.reason?.code, 'busy');
+  t.equal(r.microphone.state, 'ok');
+});
