@@ -1,0 +1,255 @@
+// `npm run bench:fleet -- --devices N`: how the fleet server holds up under N
+// simulated boxes. The fleet runs as its own process (its CPU and memory are
+// what we measure); the simulated agents run in this process, the same Agent
+// code as on a box. Prints:
+//   - time until all N are online (from the first agent starting; enrolment included, and separately)
+//   - fleet CPU (% of one core) and RSS in steady state
+//   - crash → alert latency p50/p99: agents whose socket is cut without DISCONNECT
+//   - silent loss → alert latency: real agent processes frozen with SIGSTOP
+// Everything runs on 127.0.0.1, ephemeral ports, a temp dir removed at the end.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { startSimulation, type Simulation } from '@diemcau/appliance';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ADMIN = 'bench-admin-token-0123456789abcdef';
+const { values } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '1000' },
+    keepalive: { type: 'string', default: '10' },
+    'telemetry-interval': { type: 'string', default: '10' },
+    crash: { type: 'string', default: '50' },
+    silent: { type: 'string', default: '5' },
+    'steady-sec': { type: 'string', default: '30' },
+    concurrency: { type: 'string', default: '100' },
+    'keep-data': { type: 'boolean', default: false },
+  },
+});
+const N = Number(values.devices);
+const keepaliveSec = Number(values.keepalive);
+const intervalSec = Number(values['telemetry-interval']);
+const crashCount = Math.min(Number(values.crash), N);
+const silentCount = Number(values.silent);
+const steadySec = Number(values['steady-sec']);
+const say = (msg: string): void => void process.stdout.write(`[bench] ${msg}\n`);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+function spawnNode(entry: string, env: Record<string, string>, logFile: string): ChildProcess {
+  const out = fs.openSync(logFile, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', out, out],
+  });
+  fs.closeSync(out);
+  return child;
+}
+
+async function api<T>(base: string, p: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const res = await fetch(`${base}${p}`, {
+    method: init.method ?? 'GET',
+    headers: { authorization: `Bearer ${ADMIN}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (!res.ok) throw new Error(`${p}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/** utime+stime of a process in seconds, and its RSS in MiB, from /proc. */
+function procStats(pid: number): { cpuSec: number; rssMiB: number } {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15 of proc(5))
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return { cpuSec: ticks / 100, rssMiB: rssKb / 1024 };
+}
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+};
+
+interface Alert {
+  type: string;
+  deviceId: string | null;
+  openedAt: string;
+  details?: unknown;
+}
+
+/** Waits for a device-offline alert per device (or a district incident naming it); returns openedAt per device. */
+async function waitAlerts(base: string, ids: Set<string>, timeoutMs: number): Promise<Map<string, { at: number; type: string }>> {
+  const found = new Map<string, { at: number; type: string }>();
+  const end = Date.now() + timeoutMs;
+  while (found.size < ids.size && Date.now() < end) {
+    const { items } = await api<{ items: Alert[] }>(base, '/api/v1/alerts?state=open');
+    for (const a of items) {
+      const named = a.deviceId && ids.has(a.deviceId) ? [a.deviceId] : [...ids].filter((id) => JSON.stringify(a.details ?? '').includes(id));
+      for (const id of named) if (!found.has(id)) found.set(id, { at: Date.parse(a.openedAt), type: a.type });
+    }
+    await sleep(200);
+  }
+  return found;
+}
+
+async function main(): Promise<void> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-bench-'));
+  const children: ChildProcess[] = [];
+  let sim: Simulation | undefined;
+  const cleanup = async (): Promise<void> => {
+    await sim?.close({ graceful: false }).catch(() => undefined);
+    for (const c of children) {
+      c.kill('SIGCONT');
+      c.kill('SIGKILL');
+    }
+    if (!values['keep-data']) fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  try {
+    const [httpPort, mqttPort] = [await freePort(), await freePort()];
+    const base = `http://127.0.0.1:${httpPort}`;
+    say(`N=${N} keepalive=${keepaliveSec}s telemetry every ${intervalSec}s; host ${os.cpus().length} cores; data in ${tmp}`);
+    const fleet = spawnNode(
+      'fleet/src/main.ts',
+      {
+        DIEMCAU_HOST: '127.0.0.1',
+        DIEMCAU_HTTP_PORT: String(httpPort),
+        DIEMCAU_MQTT_PORT: String(mqttPort),
+        DIEMCAU_DATA_DIR: path.join(tmp, 'fleet'),
+        DIEMCAU_ADMIN_TOKEN: ADMIN,
+        DIEMCAU_LOG_LEVEL: 'warn',
+      },
+      path.join(tmp, 'fleet.log'),
+    );
+    children.push(fleet);
+    const t0 = Date.now();
+    for (;;) {
+      if (fleet.exitCode !== null) throw new Error(`fleet exited: ${fs.readFileSync(path.join(tmp, 'fleet.log'), 'utf8').slice(-2000)}`);
+      if (await fetch(`${base}/healthz`).then((r) => r.ok).catch(() => false)) break;
+      await sleep(200);
+    }
+    say(`fleet up in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${fleet.pid})`);
+
+    // 1. Start N agents; time until the fleet reports all N online.
+    const tStart = Date.now();
+    let enrolledAllAt = 0;
+    const simulation = startSimulation({
+      fleetUrl: base,
+      adminToken: ADMIN,
+      devices: N,
+      dataRoot: path.join(tmp, 'sim'),
+      telemetryIntervalSec: intervalSec,
+      keepaliveSec,
+      concurrency: Number(values.concurrency),
+      queueMaxRecords: 100,
+      log: pino({ level: 'error' }),
+      onProgress: (n, total) => {
+        if (n === total) enrolledAllAt = Date.now();
+      },
+    });
+    let online = 0;
+    let lastPrint = 0;
+    while (online < N) {
+      const h = await fetch(`${base}/healthz`).then((r) => r.json() as Promise<{ devicesOnline: number }>).catch(() => undefined);
+      online = h?.devicesOnline ?? online;
+      if (Date.now() - lastPrint > 5000) {
+        lastPrint = Date.now();
+        say(`  ${online}/${N} online after ${((Date.now() - tStart) / 1000).toFixed(0)} s`);
+      }
+      if (Date.now() - tStart > 3_600_000) throw new Error('not all online within an hour');
+      await sleep(250);
+    }
+    const allOnlineSec = (Date.now() - tStart) / 1000;
+    sim = await simulation;
+    say(`ALL ONLINE: ${N} devices in ${allOnlineSec.toFixed(1)} s (every agent enrolled and started after ${((enrolledAllAt - tStart) / 1000).toFixed(1)} s)`);
+
+    // 2. Steady state: fleet CPU and RSS over a window with telemetry flowing.
+    await sleep(Math.min(10_000, intervalSec * 1000));
+    const a = procStats(fleet.pid!);
+    const simCpuA = process.cpuUsage();
+    await sleep(steadySec * 1000);
+    const b = procStats(fleet.pid!);
+    const simCpu = process.cpuUsage(simCpuA);
+    const fleetCpuPct = ((b.cpuSec - a.cpuSec) / steadySec) * 100;
+    say(
+      `STEADY: fleet CPU ${fleetCpuPct.toFixed(1)}% of one core, RSS ${b.rssMiB.toFixed(0)} MiB ` +
+        `(simulator process: CPU ${(((simCpu.user + simCpu.system) / 1e6 / steadySec) * 100).toFixed(1)}%, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB)`,
+    );
+
+    // 3. Crash → alert: cut the socket of agents spread over the sites (no DISCONNECT, no reconnect).
+    const step = Math.max(1, Math.floor(sim.agents.length / Math.max(1, crashCount)));
+    const victims = sim.agents.filter((_, i) => i % step === 0).slice(0, crashCount);
+    const crashedAt = new Map<string, number>();
+    for (const v of victims) {
+      crashedAt.set(v.agent.identity.deviceId, Date.now());
+      void v.agent.close({ graceful: false });
+      await sleep(20);
+    }
+    const crashAlerts = await waitAlerts(base, new Set(crashedAt.keys()), 60_000);
+    const crashLat = [...crashAlerts].map(([id, a]) => a.at - crashedAt.get(id)!);
+    const types = [...new Set([...crashAlerts.values()].map((a) => a.type))].join(', ');
+    say(
+      `CRASH→ALERT: ${crashAlerts.size}/${victims.length} alerted (${types}); p50 ${pct(crashLat, 50)} ms, p99 ${pct(crashLat, 99)} ms, max ${Math.max(...crashLat)} ms`,
+    );
+
+    // 4. Silent loss: real agent processes frozen with SIGSTOP (socket stays open, nothing sent).
+    const sites = (await api<{ items: { id: string; kind: string; parentId: string | null }[] }>(base, '/api/v1/sites')).items.filter(
+      (s) => s.parentId === null && s.kind !== 'district',
+    );
+    const frozen: { proc: ChildProcess; id: string }[] = [];
+    for (let i = 0; i < silentCount; i++) {
+      const { token } = await api<{ token: string }>(base, `/api/v1/sites/${sites[i % sites.length]!.id}/enrollment-tokens`, { method: 'POST', body: { uses: 1 } });
+      const dir = path.join(tmp, `silent-${i}`);
+      const proc = spawnNode(
+        'appliance/src/main.ts',
+        { DIEMCAU_FLEET_URL: base, DIEMCAU_ENROLL_TOKEN: token, DIEMCAU_DATA_DIR: dir, DIEMCAU_HARDWARE: 'simulated', DIEMCAU_KEEPALIVE_SEC: String(keepaliveSec), DIEMCAU_LOG_LEVEL: 'warn' },
+        path.join(tmp, `silent-${i}.log`),
+      );
+      children.push(proc);
+      frozen.push({ proc, id: '' });
+    }
+    for (const [i, f] of frozen.entries()) {
+      const file = path.join(tmp, `silent-${i}`, 'identity.json');
+      while (!fs.existsSync(file)) await sleep(200);
+      f.id = (JSON.parse(fs.readFileSync(file, 'utf8')) as { deviceId: string }).deviceId;
+      while (!(await api<{ online: boolean }>(base, `/api/v1/devices/${f.id}`).then((d) => d.online).catch(() => false))) await sleep(200);
+    }
+    const stoppedAt = new Map<string, number>();
+    for (const f of frozen) {
+      stoppedAt.set(f.id, Date.now());
+      f.proc.kill('SIGSTOP');
+    }
+    const silentAlerts = await waitAlerts(base, new Set(stoppedAt.keys()), keepaliveSec * 5000 + 30_000);
+    const silentLat = [...silentAlerts].map(([id, a]) => a.at - stoppedAt.get(id)!);
+    say(
+      `SILENT→ALERT: ${silentAlerts.size}/${frozen.length} alerted; p50 ${pct(silentLat, 50)} ms, max ${Math.max(...silentLat)} ms ` +
+        `(goal ≤ 1.5 × keepalive + 1 s = ${1.5 * keepaliveSec * 1000 + 1000} ms)`,
+    );
+    const end = procStats(fleet.pid!);
+    say(`fleet RSS at the end ${end.rssMiB.toFixed(0)} MiB`);
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`[bench] failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
