@@ -14,6 +14,12 @@ export const MeetingsConfigSchema = Type.Object({
   coreEdgeId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'core' }),
   /** The core's signalling URL when it does not announce one in a presence birth. */
   coreSignalUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /**
+   * File the core's plan is also written to (atomically) for the core edge
+   * on this server, which reads DIEMCAU_EDGE_PLAN_FILE: it holds no device
+   * credentials on the broker.
+   */
+  corePlanFile: Type.Optional(Type.String({ minLength: 1 })),
   maxSitesPerMeeting: Type.Integer({ minimum: 2, maximum: 1000, default: 210 }),
   defaultDurationMin: Type.Integer({ minimum: 1, default: 120 }),
   maxDurationMin: Type.Integer({ minimum: 1, default: 24 * 60 }),
@@ -48,6 +54,7 @@ export function meetingsConfig(input: Partial<MeetingsConfig> = {}): MeetingsCon
 export const MEETINGS_ENV = {
   coreEdgeId: 'DIEMCAU_CORE_EDGE_ID',
   coreSignalUrl: 'DIEMCAU_CORE_SIGNAL_URL',
+  corePlanFile: 'DIEMCAU_CORE_PLAN_FILE',
   maxSitesPerMeeting: 'DIEMCAU_MEETING_MAX_SITES',
   defaultDurationMin: 'DIEMCAU_MEETING_DEFAULT_DURATION_MIN',
   maxDurationMin: 'DIEMCAU_MEETING_MAX_DURATION_MIN',

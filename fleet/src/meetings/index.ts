@@ -1,12 +1,14 @@
 // Composition of the meetings area: tables, planner service, retained plan
 // publisher, stats ingest, the reconcile timer and the HTTP routes.
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { mediaStatsCodec } from '@diemcau/shared';
+import { mediaPlanCodec, mediaStatsCodec } from '@diemcau/shared';
 import type { IngestRouter } from '../broker/ingest.js';
 import type { FleetDb } from '../db/database.js';
 import { meetingsConfig, type MeetingsConfig } from './config.js';
-import { PlanPublisher, type RetainedPublish } from './publisher.js';
+import { PlanPublisher, type PlanSink, type RetainedPublish } from './publisher.js';
 import { MeetingsRepo } from './repository.js';
 import { meetingRoutes } from './routes.js';
 import { MeetingService, type MeetingOperator, type MeetingPorts } from './service.js';
@@ -44,12 +46,28 @@ export interface Meetings {
   close(): Promise<void>;
 }
 
+/** Writes the core's plans to a file, atomically (a rename), so its watcher never reads half a plan. */
+function corePlanWriter(file: string, coreEdgeId: string, log: Logger): PlanSink {
+  return (plan) => {
+    if (plan.edgeId !== coreEdgeId) return;
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(tmp, mediaPlanCodec.encode(plan));
+      renameSync(tmp, file);
+    } catch (err) {
+      log.error({ err, file }, 'cannot write the core plan file');
+    }
+  };
+}
+
 export function createMeetings(opts: MeetingsOptions): Meetings {
   const config = meetingsConfig(opts.config);
   const now = opts.now ?? Date.now;
   const log = opts.log.child({ module: 'meetings' });
   const repo = new MeetingsRepo(opts.db);
-  const publisher = new PlanPublisher(repo, opts.publish, log, now);
+  const corePlan = config.corePlanFile ? corePlanWriter(config.corePlanFile, config.coreEdgeId, log) : undefined;
+  const publisher = new PlanPublisher(repo, opts.publish, log, now, corePlan);
   const service = new MeetingService(config, repo, publisher, opts.ports, log, now);
   const stats = new LiveStats(log, now, config.statsStaleMs);
 
@@ -88,6 +106,8 @@ export function createMeetings(opts: MeetingsOptions): Meetings {
     config,
     routes: (app, operatorOf) => meetingRoutes(app, { service, stats, coreEdgeId: config.coreEdgeId, operatorOf, now }),
     async start() {
+      // The file may be gone (new server, cleaned tmp): write what the core should run now.
+      corePlan?.(publisher.current(config.coreEdgeId) ?? { v: 1, revision: 0, edgeId: config.coreEdgeId, meetings: [] });
       await service.sync();
       schedule();
     },

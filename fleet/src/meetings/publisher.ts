@@ -11,6 +11,9 @@ import type { MeetingsRepo, PublishedPlan } from './repository.js';
 /** Publishes retained with QoS 1; resolves once the broker has it. */
 export type RetainedPublish = (topic: string, payload: string) => Promise<void>;
 
+/** Also receives every plan published (the core's plan file). Must not throw. */
+export type PlanSink = (plan: MediaPlan) => void;
+
 export interface PublishCounters {
   published: number;
   failed: number;
@@ -26,6 +29,7 @@ export class PlanPublisher {
     private readonly publish: RetainedPublish,
     private readonly log: Logger,
     private readonly now: () => number,
+    private readonly sink: PlanSink = () => {},
   ) {
     this.last = new Map(repo.publishedPlans().map((p) => [p.edgeId, p]));
   }
@@ -76,6 +80,7 @@ export class PlanPublisher {
       this.repo.savePublished(record, this.now());
       this.last.set(edgeId, record);
       this.counters.published += 1;
+      this.sink(message);
       done.push(edgeId);
       this.log.info({ edgeId, revision: message.revision, meetings: body.meetings.length }, 'media plan published');
     }

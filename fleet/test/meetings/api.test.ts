@@ -1,6 +1,8 @@
 // The meetings API end to end: inject() against the real broker and SQLite;
 // boxes are MQTT clients that log in as devices and read their retained plan.
 import t from 'tap';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { deviceTopic, mediaPlanCodec, mediaStatsCodec, type MediaPlan, type MediaStats } from '@diemcau/shared';
 import { harness, type Harness } from './harness.js';
@@ -85,6 +87,15 @@ t.test('meetings over the API, plans over MQTT', async (t) => {
     const districtPlan = await planWhere(districtBox, h.deviceOf(district), (p) => p.meetings.length === 1);
     t.match(districtPlan.meetings[0], { role: 'relay', upstream: { edgeId: core, signalUrl: 'http://127.0.0.1:4443' } });
     t.equal(m.upstream!.linkToken, districtPlan.meetings[0]!.acceptToken, 'the commune holds the key its district accepts');
+
+    // The core edge on the fleet's server reads its plan from a file.
+    const corePlan = mediaPlanCodec.decode(await readFile(join(h.dir, 'core', 'plan.json')));
+    t.ok(corePlan.ok);
+    if (corePlan.ok) {
+      t.match(corePlan.value.meetings, [{ meetingId: provinceId, role: 'host', upstream: null, localSiteId: null }]);
+      t.equal(corePlan.value.meetings[0]!.acceptToken, districtPlan.meetings[0]!.upstream!.linkToken, 'the core accepts the district');
+      t.same(corePlan.value, h.meetings.publisher.current(core), 'the file holds what was published');
+    }
   });
 
   await t.test('a site already in a meeting cannot join an overlapping one', async (t) => {

@@ -30,6 +30,8 @@ export interface Harness {
   db: FleetDb;
   sites: Site[];
   clock: { t: number };
+  /** Temp dir of this harness (the core's plan file is core/plan.json in it). */
+  dir: string;
   /** Device id of the box at a site. */
   deviceOf(siteId: string): string;
   /** Connects as a site's box (only the boxes listed in `online` have passwords). */
@@ -68,7 +70,7 @@ export async function harness(opts: { online: string[]; config?: Partial<Meeting
       ingest,
       ports: { sites: () => sitesRepo.list(), devices: () => devicesRepo.list() },
       log,
-      config: { coreSignalUrl: 'http://127.0.0.1:4443', ...opts.config },
+      config: { coreSignalUrl: 'http://127.0.0.1:4443', corePlanFile: join(dir, 'core', 'plan.json'), ...opts.config },
       now: () => clock.t,
       timer: false,
     });
@@ -107,6 +109,7 @@ export async function harness(opts: { online: string[]; config?: Partial<Meeting
     },
     broker,
     db,
+    dir,
     sites,
     clock,
     deviceOf,
