@@ -165,3 +165,37 @@ t.test('bad requests are refused with a reason', async (t) => {
   t.equal(noSite.status, 404);
   t.equal((await f.api('GET', '/api/v1/commands/cmd_nope')).status, 404);
 });
+
+t.test('reboot and restart-media refused during a live meeting unless forced; the force is audited', async (t) => {
+  const f = await startTestFleet(t);
+  const { district, communes } = await districtWithCommunes(f);
+  const box = await f.enrol(communes[0]!.id);
+  const ear = await listen(t, box);
+  const meeting = await f.api<{ id: string }>('POST', '/api/v1/meetings', { body: { title: 'Giao ban', chairSiteId: district.id, siteIds: [communes[0]!.id] } });
+  t.equal(meeting.status, 201);
+
+  for (const type of ['reboot', 'restart-media']) {
+    const refused = await f.api<{ code: string; details: { sites: string[] } }>('POST', `/api/v1/devices/${box.deviceId}/commands`, { body: { type } });
+    t.equal(refused.status, 409, `${type} refused`);
+    t.equal(refused.body.code, 'FLEET_ERR_SITE_IN_MEETING');
+    t.same(refused.body.details.sites, [communes[0]!.id]);
+  }
+  const subtree = await f.api<{ code: string }>('POST', `/api/v1/sites/${district.id}/commands`, { body: { type: 'reboot' } });
+  t.equal(subtree.status, 409, 'a district reboot is refused as a whole');
+  t.equal((await f.api('POST', `/api/v1/devices/${box.deviceId}/commands`, { body: { type: 'identify' } })).status, 202, 'identify is harmless');
+  t.equal(
+    (await f.api('POST', `/api/v1/devices/${box.deviceId}/commands`, { body: { type: 'reboot', force: { reason: '' } } })).status,
+    400,
+    'a force needs a reason',
+  );
+
+  const reason = 'camera hung, chair agreed to a 2-minute break';
+  const forced = await f.api<CommandView>('POST', `/api/v1/devices/${box.deviceId}/commands`, { body: { type: 'reboot', force: { reason } } });
+  t.equal(forced.status, 202);
+  t.same(forced.body.force, { reason });
+  await waitFor(() => ear.heard.some((c) => c.id === forced.body.id && c.force?.reason === reason), 5000, 'forced command with its reason');
+
+  const audit = (await f.api<{ items: AuditItem[] }>('GET', `/api/v1/audit?target=device:${box.deviceId}`)).body.items;
+  t.match(audit.find((a) => a.action === 'command.reboot' && a.outcome === 'forced'), { details: { commandId: forced.body.id, forceReason: reason, liveMeeting: true } });
+  t.ok(audit.some((a) => a.action === 'command.restart-media' && a.outcome === 'refused'), 'refusals are audited too');
+});
