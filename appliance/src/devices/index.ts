@@ -6,4 +6,5 @@ export { createHealthMonitor, type HealthMonitor } from './monitor.js';
 export { FAULTS, isFault, parseFaults, type FaultInjector, type FaultName } from './simulated/faults.js';
 export { changedPeripherals, roomReady } from './verdicts.js';
 export { systemClock, type Clock } from './gpio/pins.js';
+export { statusPattern, PATTERNS, type AgentStatus } from './gpio/led.js';
 export type * from './types.js';

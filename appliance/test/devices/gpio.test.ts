@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { HelpRequestedEvent } from '@diemcau/shared';
 import { DEFAULT_PINS, createGpio, type GpioPins } from '../../src/devices/gpio/gpio.js';
-import { LedPlayer, PATTERNS } from '../../src/devices/gpio/led.js';
+import { LedPlayer, PATTERNS, statusPattern, type AgentStatus } from '../../src/devices/gpio/led.js';
 import { createOnoffPins, unavailablePins } from '../../src/devices/gpio/onoff-pins.js';
 import { MemoryPins, type Level } from '../../src/devices/gpio/pins.js';
 import { ManualClock, recordingLog } from './helpers.js';
@@ -147,4 +147,15 @@ t.test('onoff on this host: available only where /sys/class/gpio and its native 
   if (pins.available) t.pass('this host has GPIO');
   else t.match(pins.why, /onoff cannot load|no accessible GPIO/, `unavailable: ${pins.why}`);
   if (!pins.available) t.throws(() => pins.output(1, { activeLow: false, initial: 0 }));
+});
+
+t.test('status pattern: the most urgent state wins', async (t) => {
+  const base: AgentStatus = { phase: 'online', updating: false, failed: false, roomReady: true };
+  t.equal(statusPattern(base), 'online');
+  t.equal(statusPattern({ ...base, roomReady: false }), 'error', 'online but the room is not ready');
+  t.equal(statusPattern({ ...base, phase: 'offline' }), 'offline');
+  t.equal(statusPattern({ ...base, phase: 'connecting', roomReady: false }), 'offline', 'the link first: the room is checked once online');
+  t.equal(statusPattern({ ...base, phase: 'enrolling' }), 'enrolling');
+  t.equal(statusPattern({ ...base, phase: 'offline', updating: true }), 'updating');
+  t.equal(statusPattern({ ...base, updating: true, failed: true }), 'error');
 });

@@ -85,3 +85,26 @@ export class LedPlayer {
     this.timer = null;
   }
 }
+
+/** What the agent knows about itself, as far as the status LED cares. */
+export interface AgentStatus {
+  phase: 'enrolling' | 'connecting' | 'online' | 'offline';
+  updating: boolean;
+  /** The agent hit an error it cannot recover from by itself (bad config, enrolment refused). */
+  failed: boolean;
+  /** Camera, microphone and TV all ok (roomReady of the last peripherals). */
+  roomReady: boolean;
+}
+
+/**
+ * The one pattern the LED shows for a state: the most urgent thing wins.
+ * A box online with a broken camera blinks "error", so the clerk calls the
+ * province before the meeting rather than during it.
+ */
+export function statusPattern(s: AgentStatus): LedPatternName {
+  if (s.failed) return 'error';
+  if (s.updating) return 'updating';
+  if (s.phase === 'enrolling') return 'enrolling';
+  if (s.phase === 'offline' || s.phase === 'connecting') return 'offline';
+  return s.roomReady ? 'online' : 'error';
+}
