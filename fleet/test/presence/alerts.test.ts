@@ -1,0 +1,106 @@
+import t from 'tap';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connectDevice, startTestFleet, waitFor } from '../helpers/fleet.js';
+import { connectPacket, firstBytes, rawConnect } from '../helpers/raw-mqtt.js';
+import type { FleetEventMap } from '../../src/events.js';
+
+interface AlertBody {
+  id: number;
+  type: string;
+  deviceId: string | null;
+  siteId: string | null;
+  openedAt: string;
+  resolvedAt: string | null;
+}
+
+t.test('a killed connection opens device-offline; reconnecting resolves it', async (t) => {
+  const { api, enrol, fleet } = await startTestFleet(t);
+  const presence: FleetEventMap['device-presence'][] = [];
+  fleet.events.on('device-presence', (e) => presence.push(e));
+  const a = await enrol('yb-mu-cang-chai-che-tao');
+  const client = await connectDevice(t, a);
+  await waitFor(() => fleet.presence.isOnline(a.deviceId), 5000, 'online');
+
+  client.stream.destroy(); // a crash: no DISCONNECT, the broker publishes the will
+  const open = await waitFor(async () => {
+    const r = await api<{ items: AlertBody[] }>('GET', '/api/v1/alerts?state=open');
+    return r.body.items.find((x) => x.type === 'device-offline' && x.deviceId === a.deviceId);
+  }, 5000, 'device-offline alert');
+  t.equal(open.siteId, 'yb-mu-cang-chai-che-tao');
+  const dev = await api<{ online: boolean }>('GET', `/api/v1/devices/${a.deviceId}`);
+  t.equal(dev.body.online, false);
+
+  await connectDevice(t, a);
+  const resolved = await waitFor(async () => {
+    const r = await api<{ items: AlertBody[] }>('GET', '/api/v1/alerts?state=resolved');
+    return r.body.items.find((x) => x.id === open.id);
+  }, 5000, 'resolved');
+  t.type(resolved.resolvedAt, 'string');
+  t.same((await api<{ items: unknown[] }>('GET', '/api/v1/alerts?state=open')).body.items, []);
+  t.same(
+    presence.filter((e) => e.deviceId === a.deviceId).map((e) => e.online),
+    [true, false, true],
+    'the event bus saw online, offline, online',
+  );
+});
+
+t.test('a silent link (no packets at all) is noticed by keepalive expiry', async (t) => {
+  const { api, enrol, fleet } = await startTestFleet(t);
+  const a = await enrol('yb-tram-tau');
+  const sock = await rawConnect(fleet.mqttPort);
+  t.teardown(() => sock.destroy());
+  const connack = firstBytes(sock);
+  // keepalive 1 s and then nothing: like a box whose link died without a FIN.
+  sock.write(connectPacket({ clientId: a.deviceId, username: a.deviceId, password: a.mqtt.password, keepalive: 1 }));
+  t.equal((await connack)[3], 0, 'accepted');
+  await waitFor(() => fleet.presence.isOnline(a.deviceId), 5000, 'online');
+  const alert = await waitFor(async () => {
+    const r = await api<{ items: AlertBody[] }>('GET', '/api/v1/alerts?state=open&type=device-offline');
+    return r.body.items.find((x) => x.deviceId === a.deviceId);
+  }, 10_000, 'keepalive alert');
+  t.ok(alert);
+});
+
+t.test('alerts are POSTed to the webhook, retried until the receiver takes them', async (t) => {
+  const received: { event: string; data: AlertBody }[] = [];
+  let refusals = 2;
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      if (refusals > 0) {
+        refusals -= 1;
+        res.statusCode = 503;
+        return res.end();
+      }
+      received.push(JSON.parse(body) as { event: string; data: AlertBody });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  const { enrol } = await startTestFleet(t, { webhookUrl: url, webhookBaseDelayMs: 20 });
+  const a = await enrol('yb-yen-binh');
+  const client = await connectDevice(t, a);
+  client.stream.destroy();
+  const got = await waitFor(() => received.find((r) => r.event === 'alert-opened'), 10_000, 'webhook');
+  t.equal(got.data.type, 'device-offline');
+  t.equal(got.data.deviceId, a.deviceId);
+  t.equal(refusals, 0, 'it was refused twice first');
+});
+
+t.test('a restart keeps open alerts and resolves them when the device returns', async (t) => {
+  const first = await startTestFleet({ teardown: () => undefined });
+  const a = await first.enrol('yb-city');
+  const client = await connectDevice(t, a);
+  client.stream.destroy();
+  await waitFor(async () => (await first.api<{ items: unknown[] }>('GET', '/api/v1/alerts?state=open')).body.items.length === 1, 5000);
+  await first.fleet.close();
+  const second = await startTestFleet(t, {}, first.dataDir);
+  const creds = { ...a, mqtt: { ...a.mqtt, url: `mqtt://127.0.0.1:${second.fleet.mqttPort}` } };
+  await connectDevice(t, creds);
+  await waitFor(async () => (await second.api<{ items: unknown[] }>('GET', '/api/v1/alerts?state=open')).body.items.length === 0, 5000, 'resolved after restart');
+  t.pass('resolved');
+});
