@@ -115,7 +115,7 @@ t.test('the after-action runs only once the result is queued', async (t) => {
   const order: string[] = [];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-exec-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const handler = async (): Promise<HandlerOutcome> => ({ status: 'succeeded', after: () => order.push('restart') });
+  const handler = async (_cmd: Command): Promise<HandlerOutcome> => ({ status: 'succeeded', after: () => order.push('restart') });
   const handlers = Object.fromEntries(
     (['reboot', 'restart-agent', 'restart-media', 'identify', 'self-test', 'set-config'] as const).map((k) => [k, handler]),
   ) as HandlerMap;
