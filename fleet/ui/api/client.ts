@@ -1,6 +1,9 @@
 // HTTP access to the fleet's API with the operator's bearer token. A 401 means
 // the token is gone (revoked, or the server forgot it): the app signs out.
 
+// The fleet's not-found handler names the method and path of a route it lacks.
+const ROUTE_MISSING = /(GET|POST|PUT|PATCH|DELETE) \/api\//;
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -12,7 +15,7 @@ export class ApiError extends Error {
   }
   /** The server does not have this route (yet): the page hides the feature. */
   get unsupported(): boolean {
-    return this.status === 404 && (this.code === undefined || this.code === 'FST_ERR_NOT_FOUND');
+    return this.status === 404 && (this.code === undefined || this.code === 'FST_ERR_NOT_FOUND' || ROUTE_MISSING.test(this.message));
   }
 }
 

@@ -136,6 +136,7 @@ export interface SelfTestResult {
 }
 
 export interface Operator {
+  id?: string;
   name?: string;
   role: 'admin' | 'district-operator' | 'viewer' | string;
   districtId?: string | null;

@@ -2,25 +2,32 @@
 // when new samples arrive, resized with its card.
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
+import { useI18n } from '../i18n/i18n.js';
 
 export interface ChartSeries { label: string; color: string; values: (number | null)[] }
 
 export function Chart(props: { title: string; times: number[]; series: ChartSeries[]; unit?: string; testid?: string }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const shape = props.series.map((s) => s.label).join('|');
+  const { lang } = useI18n();
+  const shape = `${lang}|${props.series.map((s) => s.label).join('|')}`;
 
   useEffect(() => {
     const el = host.current;
     if (!el) return;
+    // 24-hour clock in the page's language, not uPlot's US default.
+    const hhmm = new Intl.DateTimeFormat(lang === 'vi' ? 'vi-VN' : 'en-GB', { hour: '2-digit', minute: '2-digit', hour12: false });
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height: 150,
-      legend: { show: props.series.length > 1 },
+      legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true } },
       axes: [
-        { stroke: '#5b6472', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' }, font: '11px system-ui' },
+        {
+          stroke: '#5b6472', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' }, font: '11px system-ui',
+          values: (_u, splits) => splits.map((v) => hhmm.format(new Date(v * 1000))),
+        },
         { stroke: '#5b6472', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' }, font: '11px system-ui', size: 44 },
       ],
       series: [{}, ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, fill: `${s.color}1f`, points: { show: false } }))],
@@ -37,7 +44,12 @@ export function Chart(props: { title: string; times: number[]; series: ChartSeri
 
   return (
     <figure class="chart" data-testid={props.testid}>
-      <figcaption>{props.title}</figcaption>
+      <figcaption>
+        {props.title}
+        {props.series.length > 1 && props.series.map((s) => (
+          <span key={s.label} class="legend"><span class="swatch" style={{ background: s.color }} />{s.label}</span>
+        ))}
+      </figcaption>
       <div ref={host} class="chart-host" />
     </figure>
   );

@@ -108,6 +108,7 @@ export const en: Record<keyof typeof vi, string> = {
   'device.disk': 'Disk',
   'device.peripherals': 'Peripherals',
   'device.telemetry': 'Telemetry',
+  'device.info': 'The box',
   'device.noTelemetry': 'No telemetry received yet.',
   'device.history': 'State history',
   'device.noHistory': 'No state changes yet.',

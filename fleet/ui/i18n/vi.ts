@@ -108,6 +108,7 @@ export const vi = {
   'device.disk': 'Ổ đĩa',
   'device.peripherals': 'Thiết bị ngoại vi',
   'device.telemetry': 'Số liệu vận hành',
+  'device.info': 'Thông tin hộp',
   'device.noTelemetry': 'Chưa nhận được số liệu nào.',
   'device.history': 'Lịch sử trạng thái',
   'device.noHistory': 'Chưa có thay đổi trạng thái nào.',

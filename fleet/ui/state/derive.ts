@@ -161,6 +161,13 @@ export interface AlertRow {
 
 const ts = (iso: string | null | undefined): number => (iso ? Date.parse(iso) : Number.POSITIVE_INFINITY);
 
+// A device alert the fleet merged into an outage is resolved the moment the
+// outage opens, possibly a few ms before it: allow for that.
+const MERGE_SLACK_MS = 5_000;
+function overlaps(a: Alert, outage: Alert): boolean {
+  return ts(a.openedAt) <= ts(outage.resolvedAt) && ts(a.resolvedAt) >= Date.parse(outage.openedAt) - MERGE_SLACK_MS;
+}
+
 /**
  * One row per alert, except that a district outage's per-device alerts fold
  * into the outage's row: dozens of offline rows are one incident to act on.
@@ -176,8 +183,7 @@ export function groupAlerts(alerts: readonly Alert[]): AlertRow[] {
   for (const a of sorted) {
     if (a.type === 'district-outage') continue;
     const parent = a.type === 'device-offline' && a.deviceId
-      ? outages.find((o) => o.devices.has(a.deviceId!)
-        && ts(a.openedAt) <= ts(o.row.alert.resolvedAt) && ts(a.resolvedAt) >= Date.parse(o.row.alert.openedAt))
+      ? outages.find((o) => o.devices.has(a.deviceId!) && overlaps(a, o.row.alert))
       : undefined;
     if (parent) parent.row.children.push(a);
     else rows.push({ alert: a, children: [] });

@@ -35,7 +35,15 @@ export function useFleetModel(): FleetModel {
   }, [sites, devices, structure]);
 }
 
-/** Short name for a tile: the kind is already said by the section it sits in. */
+/**
+ * Short name for a tile: "Xã"/"Phường" go, since the section already says so.
+ * "Thị trấn" stays: a township often shares its district's name.
+ */
 export function shortName(name: string): string {
-  return name.replace(/^(Xã|Phường|Thị trấn|Huyện|Thị xã|Thành phố|Sở)\s+/u, '');
+  return name.replace(/^(Xã|Phường)\s+/u, '');
+}
+
+/** A district's name without "Huyện", "Thị xã", "Thành phố", for the narrow tree. */
+export function districtShort(name: string): string {
+  return name.replace(/^(Huyện|Thị xã|Thành phố)\s+/u, '');
 }

@@ -1,7 +1,7 @@
 // Alerts: open first, newest first; a district outage is one row that expands
 // to its sites; each open alert can be acknowledged with a note.
 import { useMemo, useState } from 'preact/hooks';
-import type { Alert } from '../api/types.js';
+import type { Alert, Site } from '../api/types.js';
 import { alertFamily, alertLabel } from '../components/alertText.js';
 import { Modal } from '../components/Modal.js';
 import { useI18n } from '../i18n/i18n.js';
@@ -97,7 +97,7 @@ function AlertRowView(props: { row: AlertRow; onAck?(a: Alert): void; compact?: 
         <tr class="expansion">
           <td colSpan={props.compact ? 5 : 6}>
             <ul class="chips" data-testid="outage-sites">
-              {siteIds.map((id) => {
+              {sortOutageSites(siteIds, m.siteById).map((id) => {
                 const s = m.siteById.get(id);
                 const st = m.states.get(id) ?? 'nobox';
                 return <li key={id}><a href={hrefSite(id)} class={`chip st-${st}`}><span class="dot" />{s?.name ?? id}</a></li>;
@@ -148,4 +148,10 @@ function AckDialog(props: { alert: Alert; onClose(): void }) {
       )}
     </Modal>
   );
+}
+
+/** The district itself first, then its communes by name. */
+function sortOutageSites(ids: string[], byId: ReadonlyMap<string, Site>): string[] {
+  const rank = (id: string) => (byId.get(id)?.kind === 'district' ? 0 : 1);
+  return [...ids].sort((a, b) => rank(a) - rank(b) || (byId.get(a)?.name ?? a).localeCompare(byId.get(b)?.name ?? b, 'vi'));
 }

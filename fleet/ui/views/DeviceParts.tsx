@@ -42,6 +42,7 @@ const FINAL_BAD = new Set(['failed', 'rejected', 'expired']);
 
 export function CommandTable(props: { commands: CommandView[] }) {
   const i18n = useI18n();
+  const op = useSnapshot().operator;
   const { t, tx } = i18n;
   return (
     <table class="table commands" data-testid="commands">
@@ -54,7 +55,7 @@ export function CommandTable(props: { commands: CommandView[] }) {
             <tr key={c.id} data-command={c.id} data-type={c.type} data-status={c.status}>
               <td>{i18n.time(c.issuedAt ?? c.createdAt)}</td>
               <td>{tx('cmd', c.type)}</td>
-              <td class="muted">{c.issuedBy ?? '—'}</td>
+              <td class="muted">{c.issuedBy && op && c.issuedBy === op.id && op.name ? op.name : c.issuedBy ?? '—'}</td>
               <td>
                 <span class={`status ${cls}`}>{tx('cmdStatus', c.status)}</span>
                 {err && <span class="sub">{err.code}: {err.message}</span>}

@@ -61,7 +61,7 @@ export function DeviceView(props: { id: string }) {
 
       <div class="cols">
         <section class="card">
-          <h2>{t('device.telemetry')}</h2>
+          <h2>{t('device.info')}</h2>
           <dl class="facts">
             <dt>{t('device.lastSeen')}</dt><dd title={i18n.time(device.lastSeenAt)}>{i18n.ago(device.lastSeenAt, now)}</dd>
             {device.agentVersion && <><dt>{t('device.agent')}</dt><dd class="mono">{device.agentVersion}</dd></>}

@@ -5,7 +5,7 @@ import type { SiteKind } from '../api/types.js';
 import { SITE_KINDS } from '../api/types.js';
 import { Actions } from '../components/Actions.js';
 import { useI18n } from '../i18n/i18n.js';
-import { countStates, matchSite, NO_FILTER, PROVINCE, SITE_STATES, type Counts, type SiteFilter, type SiteState } from '../state/derive.js';
+import { countStates, matchSite, NO_FILTER, SITE_STATES, type Counts, type SiteFilter, type SiteState } from '../state/derive.js';
 import { hrefSite } from '../state/hooks.js';
 import { shortName, useFleetModel } from '../state/model.js';
 import { SiteTree } from './SiteTree.js';
@@ -58,11 +58,11 @@ export function Overview() {
         <div class="filters">
           <input class="search" type="search" placeholder={t('filter.search')} aria-label={t('filter.search')}
             value={filter.query} onInput={(e) => setFilter({ query: (e.target as HTMLInputElement).value })} />
-          <select aria-label={t('filter.allDistricts')} value={filter.district ?? ''}
+          {m.groups.length > 1 && <select aria-label={t('filter.allDistricts')} value={filter.district ?? ''}
             onChange={(e) => setFilter({ district: (e.target as HTMLSelectElement).value || null })}>
             <option value="">{t('filter.allDistricts')}</option>
             {m.groups.map((g) => <option key={g.key} value={g.key}>{g.district ? g.district.name : t('group.province')}</option>)}
-          </select>
+          </select>}
           <select aria-label={t('filter.allKinds')} value={filter.kind ?? ''}
             onChange={(e) => setFilter({ kind: ((e.target as HTMLSelectElement).value || null) as SiteKind | null })}>
             <option value="">{t('filter.allKinds')}</option>
@@ -88,7 +88,7 @@ export function Overview() {
                 return (
                   <a key={s.id} href={hrefSite(s.id)} class={`tile st-${st}${s.kind === 'district' ? ' is-district' : ''}`}
                     data-site={s.id} data-state={st} title={`${s.name} · ${t(`state.${st}`)}`}>
-                    <span class="tile-name">{group.key === PROVINCE ? s.name : shortName(s.name)}</span>
+                    <span class="tile-name">{shortName(s.name)}</span>
                     <span class="tile-state">{t(`state.${st}`)}</span>
                   </a>
                 );

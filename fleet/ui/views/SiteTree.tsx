@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks';
 import { useI18n } from '../i18n/i18n.js';
 import { countStates } from '../state/derive.js';
 import { hrefSite } from '../state/hooks.js';
-import { shortName, useFleetModel } from '../state/model.js';
+import { districtShort, useFleetModel } from '../state/model.js';
 
 export function SiteTree(props: { selected: string | null; onSelect(key: string | null): void }) {
   const { t } = useI18n();
@@ -35,7 +35,7 @@ export function SiteTree(props: { selected: string | null; onSelect(key: string 
               <button type="button" class={`chev${isOpen ? ' open' : ''}`} aria-label={g.district?.name ?? t('group.province')}
                 onClick={() => toggle(g.key)}>▸</button>
               <button type="button" class="tree-label" onClick={() => props.onSelect(props.selected === g.key ? null : g.key)}>
-                {g.district ? shortName(g.district.name) : t('group.province')}
+                {g.district ? districtShort(g.district.name) : t('group.province')}
               </button>
               <TreeCount up={c.total - c.nobox - c.offline} of={c.total - c.nobox} down={c.offline} />
             </div>

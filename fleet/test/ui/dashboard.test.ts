@@ -1,0 +1,170 @@
+// The dashboard in Debian's Chromium against a real fleet with 210 simulated
+// sites: grid, live offline tile and alert, grouped district outage,
+// acknowledge, a reboot from the device page, language switch, and a district
+// operator who sees only his district. Saves the screenshots the README links.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import type { Peripherals } from '@diemcau/shared';
+import { ADMIN_TOKEN, startSimFleet } from './helpers/sim-sites.js';
+import { openBrowser, screenshot, signIn } from './helpers/browser.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+execFileSync(process.execPath, [path.join(root, 'fleet', 'scripts', 'build-ui.mjs')], { stdio: 'inherit' });
+
+// A district outage needs most of a district to drop within the window.
+const sf = await startSimFleet({ districtWindowMs: 60_000, districtFraction: 0.6, districtMinDevices: 3 });
+t.teardown(() => sf.close());
+
+const districts = sf.sites.filter((s) => s.kind === 'district');
+const communesOf = (id: string) => sf.sites.filter((s) => s.parentId === id);
+const [homeDistrict, outageDistrict, lastDistrict] = [districts[2]!, districts[6]!, districts[districts.length - 1]!];
+// A few sites have no box yet, two have a broken camera: what a real province looks like.
+const noBox = new Set(communesOf(lastDistrict.id).slice(0, 3).map((s) => s.id));
+const brokenCamera = new Set([communesOf(districts[3]!.id)[1]!.id, communesOf(districts[5]!.id)[2]!.id]);
+const periph = (id: string): Peripherals =>
+  ({ camera: brokenCamera.has(id) ? 'missing' : 'ok', microphone: 'ok', display: 'ok', gpio: 'ok' });
+await sf.online(sf.sites.filter((s) => !noBox.has(s.id)).map((s) => s.id), periph);
+
+const admin = await openBrowser();
+t.teardown(() => admin.close());
+const page = admin.page;
+const pageErrors: string[] = [];
+page.on('pageerror', (e) => pageErrors.push(String(e)));
+await signIn(page, sf.url, ADMIN_TOKEN);
+// A marker that a reload would wipe: "live" means it is still there afterwards.
+// (Page-side code is given as strings: the Node typecheck has no DOM types.)
+await page.evaluate('window.__sameDocument = true');
+const sameDocument = async () => (await page.evaluate('window.__sameDocument === true')) === true;
+
+t.test('the grid shows all 210 sites, coloured by state, with counts', async (t) => {
+  await page.waitForSelector('.tile');
+  await page.waitForFunction(`document.querySelectorAll('.tile[data-state=online]').length >= ${210 - noBox.size - brokenCamera.size}`);
+  t.equal(await page.locator('.tile').count(), 210, 'one tile per site');
+  t.equal(await page.locator('.tile[data-state=nobox]').count(), noBox.size, 'sites without a box');
+  t.equal(await page.locator('.tile[data-state=degraded]').count(), brokenCamera.size, 'sites with a broken camera');
+  t.equal(await page.textContent('[data-testid=count-online] .stat-n'), String(210 - noBox.size - brokenCamera.size));
+  const homeDistrictCount = await page.textContent(`[data-testid=district-count-${homeDistrict.id}]`);
+  t.equal(homeDistrictCount, `${communesOf(homeDistrict.id).length + 1}/${communesOf(homeDistrict.id).length + 1}`, 'per-district count');
+  await screenshot(page, 'grid');
+});
+
+t.test('search and district filter narrow the grid', async (t) => {
+  const commune = communesOf(homeDistrict.id)[4]!;
+  const plain = commune.name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/đ/g, 'd').replace(/Đ/g, 'D');
+  await page.fill('input.search', plain);
+  await page.waitForSelector(`.tile[data-site="${commune.id}"]`);
+  t.ok((await page.locator('.tile').count()) < 10, 'search without diacritics finds the commune');
+  await page.fill('input.search', '');
+  await page.selectOption('.filters select >> nth=0', homeDistrict.id);
+  t.equal(await page.locator('.tile').count(), communesOf(homeDistrict.id).length + 1, 'district filter');
+  await page.selectOption('.filters select >> nth=0', '');
+  t.equal(await page.locator('.tile').count(), 210);
+});
+
+t.test('killing an agent turns its tile red and adds an alert row, without a reload', async (t) => {
+  const victim = communesOf(homeDistrict.id)[3]!;
+  sf.kill(victim.id);
+  await page.waitForSelector(`.tile[data-site="${victim.id}"][data-state=offline]`, { timeout: 15_000 });
+  await page.waitForSelector('[data-testid=alert-badge]');
+  await page.click('[data-testid=nav-alerts]');
+  const row = page.locator('tbody[data-type=device-offline]', { hasText: victim.name });
+  await row.waitFor({ timeout: 15_000 });
+  t.equal(await row.count(), 1, 'one offline row for the site');
+  t.ok(await sameDocument(), 'no reload happened');
+});
+
+t.test('an alert is acknowledged with a note', async (t) => {
+  const row = page.locator('tbody[data-type=device-offline]').first();
+  await row.locator('[data-testid=ack]').click();
+  await page.fill('dialog textarea', 'Đã gọi cán bộ xã, đang kiểm tra nguồn điện');
+  await page.click('[data-testid=ack-save]');
+  await row.locator('.acked').waitFor();
+  t.match(await row.textContent(), /Đã gọi cán bộ xã/);
+  const acks = await sf.api<{ items: { note: string }[] }>('GET', '/api/v1/alert-acks');
+  t.equal(acks.items[0]?.note, 'Đã gọi cán bộ xã, đang kiểm tra nguồn điện', 'stored on the fleet');
+});
+
+t.test('a district outage shows as one grouped row that expands to its sites', async (t) => {
+  const members = [outageDistrict, ...communesOf(outageDistrict.id)];
+  for (const s of members) sf.kill(s.id);
+  const outage = page.locator(`tbody[data-type=district-outage]`);
+  await outage.waitFor({ timeout: 20_000 });
+  // Every member is dropped; wait until the incident lists them all.
+  await page.waitForFunction(
+    `document.querySelector('tbody[data-type=district-outage] .what .sub')?.textContent?.startsWith('${members.length} ')`,
+    undefined, { timeout: 20_000 });
+  t.equal(await outage.count(), 1, 'one row for the whole district');
+  const memberNames = new Set(members.map((m) => m.name));
+  const openOffline = await page.locator('tbody.is-open[data-type=device-offline] td:nth-child(3) a').allTextContents();
+  t.same(openOffline.filter((n) => memberNames.has(n)), [], 'no separate offline rows for the district');
+  await outage.locator('[data-testid=expand]').click();
+  t.equal(await outage.locator('[data-testid=outage-sites] li').count(), members.length, 'expands to its sites');
+  t.ok(await sameDocument(), 'no reload happened');
+  await screenshot(page, 'alerts');
+});
+
+t.test('a reboot issued from the device page reaches the device and its result appears', async (t) => {
+  const site = communesOf(homeDistrict.id)[0]!;
+  const dev = sf.devices.get(site.id)!;
+  await page.goto(`${sf.url}/#/sites/${site.id}`);
+  await page.click(`a[data-device="${dev.deviceId}"]`);
+  await page.waitForSelector('[data-testid=chart-cpu] canvas');
+  await page.click('.actions [data-action=reboot]');
+  t.equal(await page.getAttribute('[data-testid=confirm-count]', 'data-count'), '1', 'the confirmation names one box');
+  await page.click('[data-testid=confirm-send]');
+  await page.waitForSelector('[data-testid=command-sent]');
+  await page.click('dialog .modal-actions .btn');
+  await page.waitForSelector('tr[data-type=reboot][data-status=succeeded]', { timeout: 20_000 });
+  t.same(dev.commands, ['reboot'], 'the simulated box received exactly one reboot');
+  await screenshot(page, 'device', true);
+});
+
+t.test('a subtree action says how many boxes it touches', async (t) => {
+  await page.goto(`${sf.url}/#/`);
+  const section = page.locator(`section.district[data-district="${homeDistrict.id}"]`);
+  await section.locator('summary').click();
+  await section.locator('[data-action=identify]').click();
+  const online = [homeDistrict, ...communesOf(homeDistrict.id)].filter((s) => sf.devices.has(s.id)).length;
+  const expected = communesOf(homeDistrict.id).length + 1; // the killed box still counts: its command waits
+  t.equal(await page.getAttribute('[data-testid=confirm-count]', 'data-count'), String(expected));
+  t.match(await page.textContent('dialog'), new RegExp(`${expected - online} hộp đang mất kết nối`));
+  await page.click('dialog .modal-actions .btn.ghost');
+});
+
+t.test('the language switch changes the labels', async (t) => {
+  t.equal((await page.textContent('[data-testid=nav-alerts]'))?.replace(/\d+$/, '').trim(), 'Cảnh báo', 'Vietnamese by default');
+  await page.click('button[data-lang=en]');
+  t.equal((await page.textContent('[data-testid=nav-alerts]'))?.replace(/\d+$/, '').trim(), 'Alerts');
+  t.match(await page.textContent('[data-testid=count-online]'), /Online/);
+  await page.click('button[data-lang=vi]');
+  t.match(await page.textContent('[data-testid=count-online]'), /Trực tuyến/);
+});
+
+t.test('a district operator sees only that district, live', async (t) => {
+  const op = await sf.api<{ token: string }>('POST', '/api/v1/operators', { name: 'Cán bộ huyện', role: 'district-operator', districtId: homeDistrict.id });
+  const b = await openBrowser({ width: 1024, height: 768 });
+  t.teardown(() => b.close());
+  await signIn(b.page, sf.url, op.token);
+  await b.page.waitForSelector('.tile');
+  const own = new Set([homeDistrict.id, ...communesOf(homeDistrict.id).map((s) => s.id)]);
+  const shown = await b.page.locator('.tile').evaluateAll((els) => els.map((e) => e.getAttribute('data-site')));
+  t.equal(shown.length, own.size, 'every site of the district');
+  t.same(shown.filter((id) => !own.has(id ?? '')), [], 'no site of another district');
+  await screenshot(b.page, 'grid-district-operator-tablet');
+  // An outage elsewhere never reaches this operator's page, while one in his district does.
+  const elsewhere = communesOf(districts[4]!.id)[0]!;
+  const mine = communesOf(homeDistrict.id)[5]!;
+  sf.kill(elsewhere.id);
+  sf.kill(mine.id);
+  await b.page.waitForSelector(`.tile[data-site="${mine.id}"][data-state=offline]`, { timeout: 15_000 });
+  await b.page.click('[data-testid=nav-alerts]');
+  await b.page.locator('tbody[data-type=device-offline]', { hasText: mine.name }).waitFor();
+  t.equal(await b.page.locator('tbody[data-type=district-outage]').count(), 0, 'the other district\'s outage is not shown');
+  t.equal(await b.page.locator('tbody', { hasText: elsewhere.name }).count(), 0, 'nor the other district\'s offline site');
+});
+
+t.test('no script errors on the page', async (t) => {
+  t.same(pageErrors, []);
+});

@@ -1,0 +1,111 @@
+// The dashboard plugin over real HTTP: the bundle at / with nothing fetched
+// from outside, the live feed filtered per district, acknowledgements and
+// their permissions, and streams that end when the fleet closes.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import type { UiEvent } from '../../src/ui/ui-events.js';
+import { startSimFleet } from './helpers/sim-sites.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+execFileSync(process.execPath, [path.join(root, 'fleet', 'scripts', 'build-ui.mjs')], { stdio: 'inherit' });
+
+const sf = await startSimFleet();
+t.teardown(() => sf.close());
+const districts = sf.sites.filter((s) => s.kind === 'district');
+const [dA, dB] = [districts[0]!, districts[1]!];
+const inA = sf.sites.find((s) => s.parentId === dA.id)!;
+const inB = sf.sites.find((s) => s.parentId === dB.id)!;
+await sf.online([inA.id, inB.id]);
+
+const opA = await sf.api<{ token: string }>('POST', '/api/v1/operators', { name: 'A', role: 'district-operator', districtId: dA.id });
+const viewer = await sf.api<{ token: string }>('POST', '/api/v1/operators', { name: 'V', role: 'viewer' });
+
+/** Reads the event stream into an array until aborted. */
+function listen(token: string) {
+  const events: UiEvent[] = [];
+  const ctrl = new AbortController();
+  const done = (async () => {
+    const res = await fetch(`${sf.url}/api/v1/events`, { headers: { authorization: `Bearer ${token}` }, signal: ctrl.signal });
+    if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
+    const dec = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const chunk of res.body) {
+        buf += dec.decode(chunk as Uint8Array, { stream: true });
+        let cut: number;
+        while ((cut = buf.indexOf('\n\n')) >= 0) {
+          const data = buf.slice(0, cut).split('\n').find((l) => l.startsWith('data: '));
+          buf = buf.slice(cut + 2);
+          if (data) events.push(JSON.parse(data.slice(6)) as UiEvent);
+        }
+      }
+    } catch { /* aborted */ }
+  })();
+  return { events, stop: async () => { ctrl.abort(); await done; } };
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!cond()) throw new Error(`timed out waiting for ${what}`);
+}
+
+t.test('the page loads from the fleet alone', async (t) => {
+  const html = await (await fetch(`${sf.url}/`)).text();
+  t.match(html, /<div id="app">/);
+  t.notMatch(html.replaceAll('http://www.w3.org/2000/svg', ''), /https?:\/\//, 'no CDN or other outside address');
+  const js = await fetch(`${sf.url}/ui/app.js`);
+  t.equal(js.status, 200);
+  t.match(js.headers.get('content-type'), /javascript/);
+  t.notMatch(await js.text(), /\b(src|href)=["']https?:\/\/(?!www\.w3\.org)/, 'the bundle loads nothing from outside');
+  for (const p of ['/ui/..%2f..%2fpackage.json', '/ui/../../package.json', '/ui/%2e%2e/%2e%2e/package.json']) {
+    t.ok([403, 404].includes((await fetch(`${sf.url}${p}`)).status), `nothing outside the bundle: ${p}`);
+  }
+});
+
+t.test('the feed needs a token', async (t) => {
+  t.equal((await fetch(`${sf.url}/api/v1/events`)).status, 401);
+});
+
+t.test('a district operator\'s feed carries only his district', async (t) => {
+  const admin = listen('ui-test-admin-token-0123456789');
+  const a = listen(opA.token);
+  await until(() => admin.events.length > 0 && a.events.length > 0, 'hello');
+  sf.kill(inB.id);
+  sf.kill(inA.id);
+  const offlineAlert = (e: UiEvent, siteId: string) => e.type === 'alert' && e.alert.type === 'device-offline' && e.alert.siteId === siteId;
+  await until(() => admin.events.some((e) => offlineAlert(e, inA.id)) && admin.events.some((e) => offlineAlert(e, inB.id)), 'both alerts on the admin feed');
+  await until(() => a.events.some((e) => offlineAlert(e, inA.id)), 'own alert on the district feed');
+  t.ok(a.events.some((e) => e.type === 'presence' && e.siteId === inA.id && !e.online), 'own presence change');
+  const leaked = a.events.filter((e) => JSON.stringify(e).includes(inB.id));
+  t.same(leaked, [], 'nothing about the other district');
+  await admin.stop();
+  await a.stop();
+});
+
+t.test('acknowledging: operators may, viewers may not, nobody outside his district', async (t) => {
+  const alerts = (await sf.api<{ items: { id: number; siteId: string }[] }>('GET', '/api/v1/alerts?state=open')).items;
+  const alertB = alerts.find((a) => a.siteId === inB.id)!;
+  const alertA = alerts.find((a) => a.siteId === inA.id)!;
+  const post = (id: number, token: string) => fetch(`${sf.url}/api/v1/alerts/${id}/ack`, {
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ note: 'on it' }),
+  });
+  t.equal((await post(alertA.id, viewer.token)).status, 403, 'viewer');
+  t.equal((await post(alertB.id, opA.token)).status, 404, 'another district\'s alert does not exist for him');
+  const ok = await post(alertA.id, opA.token);
+  t.equal(ok.status, 200);
+  t.match(await ok.json(), { alertId: alertA.id, by: 'A', note: 'on it' });
+  const listA = await sf.api<{ items: { alertId: number }[] }>('GET', '/api/v1/alert-acks', undefined, opA.token);
+  t.same(listA.items.map((x) => x.alertId), [alertA.id]);
+  const audit = await sf.api<{ items: { action: string; target: string }[] }>('GET', `/api/v1/audit?target=alert:${alertA.id}`);
+  t.equal(audit.items[0]?.action, 'POST /api/v1/alerts/:id/ack', 'audited');
+});
+
+t.test('open streams end when the fleet closes', async (t) => {
+  const s = listen(opA.token);
+  await until(() => s.events.length > 0, 'hello');
+  await sf.close();
+  await s.stop();
+  t.pass('close() returned with a dashboard connected');
+});
