@@ -3,7 +3,7 @@
 // secret always give the same messages, so the publisher can compare bodies
 // and publish only what changed.
 import { createHmac } from 'node:crypto';
-import type { MediaMeeting, MediaPlan, MeetingState } from '@diemcau/shared';
+import { MediaPlanSchema, type MediaMeeting, type MediaPlan, type MeetingState } from '@diemcau/shared';
 import type { CascadePlan } from './cascade.js';
 
 export interface PlannedMeeting {
@@ -33,6 +33,9 @@ export interface WaitingLink {
 
 export type MediaPlanBody = Omit<MediaPlan, 'revision'>;
 
+/** The protocol's limit on meetings in one edge's plan. */
+export const MAX_MEETINGS_PER_PLAN = MediaPlanSchema.properties.meetings.maxItems ?? 100;
+
 /**
  * One token per (meeting, upstream edge): a commune's token opens only its
  * district's edge and only for that meeting, and it dies with the meeting.
@@ -50,7 +53,7 @@ export function linkTokens(secret: string): (meetingId: string, upstreamEdgeId: 
 export function mediaPlans(
   meetings: readonly PlannedMeeting[],
   dir: MediaDirectory,
-): { plans: Map<string, MediaPlanBody>; waiting: WaitingLink[] } {
+): { plans: Map<string, MediaPlanBody>; waiting: WaitingLink[]; dropped: WaitingLink[] } {
   const byEdge = new Map<string, MediaMeeting[]>();
   const waiting: WaitingLink[] = [];
   for (const m of [...meetings].sort((a, b) => (a.meetingId < b.meetingId ? -1 : a.meetingId > b.meetingId ? 1 : 0))) {
@@ -84,6 +87,20 @@ export function mediaPlans(
     }
   }
   const plans = new Map<string, MediaPlanBody>();
-  for (const [edgeId, list] of byEdge) plans.set(edgeId, { v: 1, edgeId, meetings: list });
-  return { plans, waiting };
+  const dropped: WaitingLink[] = [];
+  for (const [edgeId, list] of byEdge) {
+    // Capacity keeps live meetings under the limit, but scheduled ones in
+    // their lead time come on top: those wait rather than break the plan.
+    let kept = list;
+    if (list.length > MAX_MEETINGS_PER_PLAN) {
+      kept = [...list.filter((m) => m.state === 'live'), ...list.filter((m) => m.state !== 'live')].slice(0, MAX_MEETINGS_PER_PLAN);
+      const keptIds = new Set(kept.map((m) => m.meetingId));
+      for (const m of list) {
+        if (!keptIds.has(m.meetingId)) dropped.push({ meetingId: m.meetingId, edgeId, upstreamEdgeId: m.upstream?.edgeId ?? edgeId });
+      }
+      kept.sort((a, b) => (a.meetingId < b.meetingId ? -1 : 1));
+    }
+    plans.set(edgeId, { v: 1, edgeId, meetings: kept });
+  }
+  return { plans, waiting, dropped };
 }

@@ -3,6 +3,7 @@
 // with its siblings: commands and rollouts ask it whether a site is busy.
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { DiemcauError } from '@diemcau/shared';
 import '../api/types.js';
 import { meetingsConfigFromEnv, type MeetingsConfig } from './config.js';
@@ -32,6 +33,7 @@ export const meetingsPlugin = fp<MeetingsPluginOptions>(
       config: { ...meetingsConfigFromEnv(process.env), ...opts.config },
     });
     app.decorate('meetings', meetings);
+    registerMetrics(fleet.metrics.registry, meetings);
     // Closed while the broker still runs (the fleet closes http first).
     app.addHook('onClose', () => meetings.close());
     await meetings.start();
@@ -44,3 +46,33 @@ export const meetingsPlugin = fp<MeetingsPluginOptions>(
   },
   { name: 'diemcau-meetings', dependencies: ['diemcau-context'] },
 );
+
+/** A Prometheus counter fed from a running total the module keeps itself. */
+function counterFrom(registry: Registry, name: string, help: string, read: () => number): void {
+  let seen = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = read();
+      if (now > seen) this.inc(now - seen);
+      seen = now;
+    },
+  });
+}
+
+function registerMetrics(registry: Registry, m: Meetings): void {
+  new Gauge({
+    name: 'diemcau_meetings_live',
+    help: 'Meetings live now',
+    registers: [registry],
+    collect() {
+      this.set(m.service.liveCount());
+    },
+  });
+  counterFrom(registry, 'diemcau_meeting_plans_published_total', 'Media plans published to edges (retained)', () => m.publisher.counters.published);
+  counterFrom(registry, 'diemcau_meeting_plan_failures_total', 'Media plans not published (broker error or schema bug)', () => m.publisher.counters.failed);
+  counterFrom(registry, 'diemcau_media_stats_accepted_total', 'media-stats reports taken in', () => m.stats.counters.accepted);
+  counterFrom(registry, 'diemcau_media_stats_rejected_total', 'media-stats reports refused (an edge speaking for another)', () => m.stats.counters.rejected);
+}

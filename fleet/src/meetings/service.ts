@@ -173,6 +173,12 @@ export class MeetingService {
     return new Set(siteIds.filter((s) => busyMeetingForSite(meetings, s, now, withinMin * MINUTE) !== null));
   }
 
+  /** Meetings live right now (for the metrics gauge). */
+  liveCount(): number {
+    const now = this.now();
+    return this.repo.inWindow(now, now + 1).filter((m) => meetingState(m, now) === 'live').length;
+  }
+
   /** An edge announced its signalling URL (presence birth). */
   async setMediaUrl(deviceId: string, url: string): Promise<void> {
     if (this.urls.get(deviceId) === url) return;
@@ -197,11 +203,12 @@ export class MeetingService {
         this.log.warn({ meetingId: m.id, err }, 'meeting cannot be planned; left out');
       }
     }
-    const { plans, waiting } = mediaPlans(planned, {
+    const { plans, waiting, dropped } = mediaPlans(planned, {
       signalUrlOf: (edgeId) => (edgeId === this.cfg.coreEdgeId && this.cfg.coreSignalUrl) || this.urls.get(edgeId) || null,
       tokenFor: this.tokenFor,
     });
     if (waiting.length > 0) this.log.debug({ waiting: waiting.length }, 'edges waiting for an upstream address');
+    if (dropped.length > 0) this.log.warn({ dropped }, 'edge plans over the protocol limit; scheduled meetings wait');
     return this.publisher.sync(plans);
   }
 

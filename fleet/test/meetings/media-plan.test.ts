@@ -67,3 +67,20 @@ t.test('an edge whose upstream has no address yet waits for it', async (t) => {
   t.notOk(plans.has(`e-${a}`));
   t.ok(plans.has('e-huyen-1'), 'the district still links to the core');
 });
+
+t.test('an edge never gets more meetings than the protocol allows; live ones first', async (t) => {
+  const ms: PlannedMeeting[] = [];
+  for (let i = 0; i < 105; i++) {
+    const dep = p.departments[i % 19]!;
+    ms.push(planned(`m${String(i).padStart(3, '0')}`, dep, [], { state: i < 7 ? 'scheduled' : 'live' }));
+  }
+  // Every meeting of one department alone is hosted at its own box; make them meet the core instead.
+  const wide = ms.map((m, i) => ({ ...m, plan: planCascade(p.index, edges, { id: m.meetingId, chairSiteId: m.chairSiteId, siteIds: [p.boards[i % 6]!] }) }));
+  const { plans, dropped } = mediaPlans(wide, dir());
+  const core = plans.get(CORE)!;
+  t.equal(core.meetings.length, 100);
+  t.ok(mediaPlanCodec.check({ ...core, revision: 1 }).ok);
+  t.equal(dropped.length, 5);
+  t.ok(dropped.every((d) => d.edgeId === CORE && Number(d.meetingId.slice(1)) < 7), 'only scheduled ones wait');
+  t.ok(core.meetings.every((m, i, all) => i === 0 || all[i - 1]!.meetingId < m.meetingId), 'still in a stable order');
+});
