@@ -60,6 +60,10 @@ echo "args: $*" >&2`,
   const sys = await writeTree(path.join(dir, 'sys'), { 'class/drm/card0-HDMI-A-1/status': 'connected\n' });
   const display = createRealDisplay({ roots: { sys, proc: dir, dev: dir }, cec: createCec({ bin, runner, log }), log });
   t.equal(await display.power(), 'standby');
+  t.equal((await display.check({ power: false })).state, 'fault', 'the quick check remembers the standby');
+  await display.setPower(true);
+  t.equal((await display.check({ power: false })).state, 'ok', 'and that the TV was turned on since');
+  await display.setPower(false);
   const h = await display.check();
   t.equal(h.state, 'fault');
   t.equal(h.reason?.code, 'standby');

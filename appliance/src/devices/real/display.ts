@@ -30,8 +30,11 @@ export function createRealDisplay(opts: { roots: ScanRoots; cec: Cec; log: Log }
     },
     async setPower(on) {
       const r = await opts.cec.send(on ? 'on 0' : 'standby 0');
-      if (r.ok) log.info({ on }, 'TV power set over CEC');
-      return r.ok ? 'done' : 'unsupported';
+      if (!r.ok) return 'unsupported';
+      log.info({ on }, 'TV power set over CEC');
+      // What we just asked for is the best guess until the next query.
+      lastPower = on ? 'on' : 'standby';
+      return 'done';
     },
     power,
   };
