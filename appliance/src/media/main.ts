@@ -18,6 +18,8 @@ async function main(): Promise<void> {
     process.stderr.write(`media edge: ${(err as Error).message}\n`);
     process.exit(2);
   }
+  // A log reader that went away must not take the edge down (or keep it from stopping).
+  process.stdout.on('error', () => {});
   const log = pino({ level: cfg.logLevel, base: { edgeId: cfg.edgeId, role: cfg.role } });
   const edge = await Edge.start({
     edgeId: cfg.edgeId,
@@ -55,6 +57,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
+    // Never hang on the way out: a supervisor is waiting to restart us.
+    setTimeout(() => process.exit(1), 5000).unref();
     if (planFile) fs.unwatchFile(planFile);
     void Promise.all([server.close(), edge.close()]).finally(() => process.exit(0));
   };

@@ -122,11 +122,12 @@ export class RoomRouter {
   /** The worker's own view: used to prove nothing leaked. */
   async dump(): Promise<{ transportIds: string[]; producerIds: string[]; consumerIds: string[] }> {
     if (this.router.closed) return { transportIds: [], producerIds: [], consumerIds: [] };
-    const d = (await this.router.dump()) as { transportIds: string[]; mapProducerIdConsumerIds: Array<{ key: string; values: string[] }> };
+    // 3.8's dump: { transportIds: [...], mapProducerIdConsumerIds: { producerId: [consumerId, ...] }, ... }
+    const d = (await this.router.dump()) as { transportIds: string[]; mapProducerIdConsumerIds: Record<string, string[]> };
     return {
       transportIds: d.transportIds,
-      producerIds: d.mapProducerIdConsumerIds.map((e) => e.key),
-      consumerIds: d.mapProducerIdConsumerIds.flatMap((e) => e.values),
+      producerIds: Object.keys(d.mapProducerIdConsumerIds),
+      consumerIds: Object.values(d.mapProducerIdConsumerIds).flat(),
     };
   }
 

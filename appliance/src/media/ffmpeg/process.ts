@@ -2,11 +2,13 @@
 // stderr for error messages, turns an unexpected exit into a typed error and
 // closes it idempotently (SIGTERM, then SIGKILL if it lingers).
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { DiemcauError } from '@diemcau/shared';
 import { Events } from '../events.js';
 
 const STDERR_LINES = 20;
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p)) ?? null;
 const KILL_AFTER_MS = 2000;
 
 export interface FfmpegOptions {
@@ -28,7 +30,10 @@ export class FfmpegProcess {
   private readonly exitPromise: Promise<void>;
 
   constructor(private readonly opts: FfmpegOptions) {
-    this.child = spawn(opts.bin, ['-nostdin', '-hide_banner', '-loglevel', 'warning', ...opts.args], {
+    const args = ['-nostdin', '-hide_banner', '-loglevel', 'warning', ...opts.args];
+    // With setpriv, the kernel kills ffmpeg if the edge dies without closing it
+    // (SIGKILL, crash): no orphaned encoder keeps the camera busy.
+    this.child = spawn(SETPRIV ? SETPRIV : opts.bin, SETPRIV ? ['--pdeathsig', 'KILL', '--', opts.bin, ...args] : args, {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let partial = '';
