@@ -1,7 +1,7 @@
 // Pure functions from the fleet's plain data to what the dashboard shows:
 // a site's state, counts per district, filtering, alert order and grouping.
 // No DOM and no fetch here, so fleet/test/ui/derive.test.ts checks them in Node.
-import type { Alert, Device, Site, SiteKind } from '../api/types.js';
+import type { Alert, Device, Peripherals, PeripheralState, Site, SiteKind } from '../api/types.js';
 
 export type SiteState = 'online' | 'degraded' | 'offline' | 'updating' | 'meeting' | 'nobox';
 export const SITE_STATES: readonly SiteState[] = ['offline', 'degraded', 'updating', 'meeting', 'online', 'nobox'];
@@ -15,6 +15,37 @@ export function peripheralProblem(d: Device): boolean {
   return p.camera === 'missing' || p.camera === 'fault'
     || p.microphone === 'missing' || p.microphone === 'fault'
     || p.display === 'missing' || p.display === 'fault';
+}
+
+// The registry keeps the peripherals of the last birth; later changes arrive as
+// health alerts. An open alert therefore overrides what the birth said.
+const ALERT_PERIPHERAL: Record<string, [keyof Peripherals, PeripheralState]> = {
+  'camera-missing': ['camera', 'missing'],
+  'camera-fault': ['camera', 'fault'],
+  'microphone-missing': ['microphone', 'missing'],
+  'microphone-silent': ['microphone', 'fault'],
+  'microphone-fault': ['microphone', 'fault'],
+  'display-disconnected': ['display', 'missing'],
+};
+
+export function peripheralOverrides(alerts: readonly Alert[]): Map<string, Partial<Peripherals>> {
+  const out = new Map<string, Partial<Peripherals>>();
+  for (const a of alerts) {
+    const hit = ALERT_PERIPHERAL[a.type];
+    if (!hit || a.resolvedAt || !a.deviceId) continue;
+    out.set(a.deviceId, { ...out.get(a.deviceId), [hit[0]]: hit[1] });
+  }
+  return out;
+}
+
+const UNKNOWN: Peripherals = { camera: 'unknown', microphone: 'unknown', display: 'unknown', gpio: 'unknown' };
+
+export function withOverrides(devices: readonly Device[], overrides: ReadonlyMap<string, Partial<Peripherals>>): Device[] {
+  if (overrides.size === 0) return [...devices];
+  return devices.map((d) => {
+    const o = overrides.get(d.id);
+    return o ? { ...d, peripherals: { ...(d.peripherals ?? UNKNOWN), ...o } } : d;
+  });
 }
 
 export function deviceState(d: Device): Exclude<SiteState, 'nobox'> {

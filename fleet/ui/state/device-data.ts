@@ -36,7 +36,8 @@ export function useDeviceData(api: Api, id: string, reloadKey: number): DeviceDa
       part(api.get<{ items: TelemetryRow[] }>(`/api/v1/devices/${enc}/telemetry?limit=720`).then(items)
         .then((rows) => rows.map((r): TelemetrySample => ({ ...r.data, seq: r.seq })))),
       part(api.get<{ items: CommandView[] }>(`/api/v1/devices/${enc}/commands?limit=50`).then(items)),
-      part(api.get<{ items: SelfTestResult[] }>(`/api/v1/devices/${enc}/self-tests?limit=10`).then(items)),
+      part(api.get<{ items: { result: SelfTestResult; receivedAt: string }[] }>(`/api/v1/devices/${enc}/self-tests?limit=10`).then(items)
+        .then((rows) => rows.map((r) => ({ ...r.result, at: r.receivedAt })))),
       part(api.get<{ items: AuditEntry[] }>(`/api/v1/audit?target=${encodeURIComponent(`device:${id}`)}&limit=50`).then(items)),
     ]).then(([device, telemetry, commands, selfTests, audit]) => {
       if (live) setData({ device, telemetry, commands, selfTests, audit });

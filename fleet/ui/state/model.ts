@@ -1,7 +1,7 @@
 // Derived views of the snapshot that several pages need, computed once per change.
 import { useMemo } from 'preact/hooks';
 import type { Device, Site } from '../api/types.js';
-import { devicesBySite, districtKeys, groupSites, siteState, type Group, type SiteState } from './derive.js';
+import { devicesBySite, districtKeys, groupSites, peripheralOverrides, siteState, withOverrides, type Group, type SiteState } from './derive.js';
 import { useSnapshot } from './hooks.js';
 
 export interface FleetModel {
@@ -18,7 +18,9 @@ export interface FleetModel {
 
 export function useFleetModel(): FleetModel {
   const snap = useSnapshot();
-  const { sites, devices } = snap;
+  const { sites, alerts } = snap;
+  const overrides = useMemo(() => peripheralOverrides(alerts), [alerts]);
+  const devices = useMemo(() => withOverrides(snap.devices, overrides), [snap.devices, overrides]);
   const structure = useMemo(() => ({
     siteById: new Map(sites.map((s) => [s.id, s])),
     districtOf: districtKeys(sites),
