@@ -93,6 +93,7 @@ t.test('real capture from a device that cannot be opened is a fault, not a crash
   t.equal(r.microphone.state, 'fault');
   t.equal(r.microphone.reason?.code, 'open-failed');
   t.equal(r.peripherals.gpio, 'missing', 'no pins configured on this host');
+  t.match(r.microphone.reason?.message, /plughw:0,0/, 'recorded through plughw, which converts channels and rate');
 });
 
 t.test('a device held by another program is "unknown", and self-tests never race each other for it', async (t) => {

@@ -25,7 +25,7 @@ t.test('a host with no camera, sound card or DRM reports none, without error', a
   t.ok(Array.isArray(await scanDrm(host)));
 });
 
-t.test('V4L2: capture nodes only, in natural order, named', async (t) => {
+t.test('V4L2: camera capture nodes only (no metadata, codec or ISP nodes), in natural order, named', async (t) => {
   const r = roots(await tempDir(t));
   await writeTree(r.sys, {
     'class/video4linux/video0/name': 'HD Pro Webcam C920\n',
@@ -36,6 +36,12 @@ t.test('V4L2: capture nodes only, in natural order, named', async (t) => {
     'class/video4linux/video10/index': '0\n',
     'class/video4linux/video2/name': 'Old driver without index\n',
     'class/video4linux/v4l-subdev0/name': 'not a video node\n',
+    // a Raspberry Pi's codec and ISP nodes: present with no camera attached
+    'class/video4linux/video11/name': 'bcm2835-codec-decode\n',
+    'class/video4linux/video11/index': '0\n',
+    'class/video4linux/video13/name': 'bcm2835-isp\n',
+    'class/video4linux/video13/index': '0\n',
+    'class/video4linux/video19/name': 'rpivid\n',
   });
   t.same(await scanV4l2(r), [
     { node: path.join(r.dev, 'video0'), name: 'HD Pro Webcam C920' },

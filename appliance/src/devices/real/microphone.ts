@@ -22,7 +22,11 @@ export interface RealMicrophoneOptions {
   input?: (device: MicrophoneDevice) => string[];
 }
 
-export const alsaInput = (d: MicrophoneDevice): string[] => ['-f', 'alsa', '-i', d.id];
+/**
+ * Records through plughw, not hw: many USB microphones are mono-only or fixed
+ * at 48 kHz, and ffmpeg's ALSA input asks for stereo; plughw converts in ALSA.
+ */
+export const alsaInput = (d: MicrophoneDevice): string[] => ['-f', 'alsa', '-i', d.id.replace(/^hw:/, 'plughw:')];
 
 /** Arguments that turn any ffmpeg input into `seconds` of s16le mono at 16 kHz on stdout. */
 export function soundArgs(input: string[], timing: Pick<CaptureTiming, 'seconds' | 'warmupSeconds'>): string[] {

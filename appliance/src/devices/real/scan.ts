@@ -36,6 +36,12 @@ async function listDir(dir: string): Promise<string[]> {
 
 const naturalOrder = (a: string, b: string): number => a.localeCompare(b, 'en', { numeric: true });
 
+// Memory-to-memory codecs and ISPs register V4L2 nodes too (a Raspberry Pi has
+// a dozen with no camera attached); without filtering them, an unplugged
+// camera would never be reported missing. sysfs does not expose a node's
+// capabilities, so they are recognised by driver name.
+const NOT_A_CAMERA = /bcm2835-(codec|isp)|rpivid|pispbe|hantro|rkvdec|rkvenc|cedrus|mem2mem|m2m|-dec$|-enc$/i;
+
 /**
  * V4L2 capture nodes. A UVC camera registers two nodes, the picture (index 0)
  * and its metadata (index 1); only the first can be captured from.
@@ -48,6 +54,7 @@ export async function scanV4l2(roots: ScanRoots): Promise<CameraDevice[]> {
     const index = await readText(path.join(base, entry, 'index'));
     if (index !== null && index !== '0') continue;
     const name = (await readText(path.join(base, entry, 'name'))) ?? entry;
+    if (NOT_A_CAMERA.test(name)) continue;
     out.push({ node: path.join(roots.dev, entry), name });
   }
   return out;
