@@ -144,3 +144,34 @@ export interface Operator {
 
 /** One message from GET /api/v1/events (defined beside the server code that sends it). */
 export type { UiEvent as FleetEvent, UiAck as AlertAck } from '../../src/ui/ui-events.js';
+
+export interface Meeting {
+  id: string;
+  title: string;
+  state: 'scheduled' | 'live' | 'ended';
+  chairSiteId: string;
+  siteIds: string[];
+  startsAt: string;
+  endsAt: string;
+  endedAt: string | null;
+  mutedAll?: boolean;
+  floorSiteId?: string | null;
+  createdBy?: string | null;
+}
+
+export interface MeetingSiteStats {
+  siteId: string;
+  edgeId: string | null;
+  at: string | null;
+  bitrateBps: number | null;
+  lossRate: number | null;
+  jitterMs: number | null;
+  rttMs: number | null;
+  linkState: string | null;
+  activeSpeakerSiteId: string | null;
+}
+
+export interface MeetingDetail extends Meeting {
+  cascade: { hostEdgeId: string; coreLinks: number; links: number; unreachableSiteIds: string[] };
+  stats: MeetingSiteStats[];
+}

@@ -1,7 +1,7 @@
 // Pure functions from the fleet's plain data to what the dashboard shows:
 // a site's state, counts per district, filtering, alert order and grouping.
 // No DOM and no fetch here, so fleet/test/ui/derive.test.ts checks them in Node.
-import type { Alert, Device, Peripherals, PeripheralState, Site, SiteKind } from '../api/types.js';
+import type { Alert, Device, Meeting, Peripherals, PeripheralState, Site, SiteKind } from '../api/types.js';
 
 export type SiteState = 'online' | 'degraded' | 'offline' | 'updating' | 'meeting' | 'nobox';
 export const SITE_STATES: readonly SiteState[] = ['offline', 'degraded', 'updating', 'meeting', 'online', 'nobox'];
@@ -240,4 +240,21 @@ export function devicesUnder(rootId: string, sites: readonly Site[], devices: re
     stack.push(...(children.get(id) ?? []));
   }
   return devices.filter((d) => ids.has(d.siteId));
+}
+
+/** Is the meeting on at `now`? The fleet's state, or its times between two refreshes. */
+export function meetingLive(m: Meeting, now: number): boolean {
+  if (m.endedAt || m.state === 'ended') return false;
+  return m.state === 'live' || (Date.parse(m.startsAt) <= now && now < Date.parse(m.endsAt));
+}
+
+/** Sites taking part in a meeting that is on now. */
+export function sitesInMeeting(meetings: readonly Meeting[] | null, now: number): Set<string> {
+  const out = new Set<string>();
+  for (const m of meetings ?? []) {
+    if (!meetingLive(m, now)) continue;
+    out.add(m.chairSiteId);
+    for (const s of m.siteIds) out.add(s);
+  }
+  return out;
 }

@@ -1,8 +1,8 @@
 // Derived views of the snapshot that several pages need, computed once per change.
 import { useMemo } from 'preact/hooks';
 import type { Device, Site } from '../api/types.js';
-import { devicesBySite, districtKeys, groupSites, peripheralOverrides, siteState, withOverrides, type Group, type SiteState } from './derive.js';
-import { useSnapshot } from './hooks.js';
+import { devicesBySite, districtKeys, groupSites, peripheralOverrides, siteState, sitesInMeeting, withOverrides, type Group, type SiteState } from './derive.js';
+import { useNow, useSnapshot } from './hooks.js';
 
 export interface FleetModel {
   sites: Site[];
@@ -20,7 +20,10 @@ export function useFleetModel(): FleetModel {
   const snap = useSnapshot();
   const { sites, alerts } = snap;
   const overrides = useMemo(() => peripheralOverrides(alerts), [alerts]);
-  const devices = useMemo(() => withOverrides(snap.devices, overrides), [snap.devices, overrides]);
+  const now = useNow(30_000);
+  const meetingSites = useMemo(() => sitesInMeeting(snap.meetings, now), [snap.meetings, now]);
+  const devices = useMemo(() => withOverrides(snap.devices, overrides)
+    .map((d) => (meetingSites.has(d.siteId) ? { ...d, inMeeting: true } : d)), [snap.devices, overrides, meetingSites]);
   const structure = useMemo(() => ({
     siteById: new Map(sites.map((s) => [s.id, s])),
     districtOf: districtKeys(sites),

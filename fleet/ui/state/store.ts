@@ -1,7 +1,7 @@
 // The dashboard's one source of truth: the snapshot loaded over HTTP, kept
 // current by the event feed. Views subscribe and re-render; nothing polls.
 import { ApiError, items, type Api } from '../api/client.js';
-import type { Alert, AlertAck, CommandView, Device, FleetEvent, Operator, Site, TelemetrySample } from '../api/types.js';
+import type { Alert, AlertAck, CommandView, Device, FleetEvent, Meeting, Operator, Site, TelemetrySample } from '../api/types.js';
 
 export interface Snapshot {
   loaded: boolean;
@@ -19,6 +19,8 @@ export interface Snapshot {
   unseenAlerts: number;
   /** Whether the server has the routes of later stages. */
   ackSupported: boolean;
+  /** Live and scheduled meetings; null when the fleet has no meetings module. */
+  meetings: Meeting[] | null;
 }
 
 type Listener = (s: Snapshot) => void;
@@ -29,7 +31,7 @@ const TERMINAL = new Set(['succeeded', 'failed', 'rejected', 'expired']);
 export class Store {
   private s: Snapshot = {
     loaded: false, error: null, live: false, operator: null, sites: [], devices: [], alerts: [], commands: [],
-    telemetry: {}, unseenAlerts: 0, ackSupported: true,
+    telemetry: {}, unseenAlerts: 0, ackSupported: true, meetings: null,
   };
   private listeners = new Set<Listener>();
   private alertReload: ReturnType<typeof setTimeout> | undefined;
@@ -38,6 +40,7 @@ export class Store {
   private readonly tracked = new Set<string>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private closed = false;
+  private meetingTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly api: Api) {}
 
@@ -62,6 +65,7 @@ export class Store {
         this.api.get<Operator>('/api/v1/ui/session').catch(() => null),
       ]);
       this.set({ loaded: true, error: null, sites, devices, alerts, operator: operator ?? this.s.operator });
+      this.startMeetingRefresh();
     } catch (err) {
       this.set({ error: err instanceof Error ? err.message : String(err) });
     }
@@ -76,6 +80,25 @@ export class Store {
     ]);
     const byAlert = new Map(acks.map((a) => [String(a.alertId), a]));
     return [...open, ...resolved].map((a) => withAck(a, byAlert.get(String(a.id))));
+  }
+
+  /**
+   * Meetings have no live event yet: the list is fetched once a minute (one
+   * small request per open dashboard), and whether one is live right now is
+   * worked out from its times in between.
+   * TODO: a 'meeting-changed' event on the fleet's bus would make this instant.
+   */
+  private startMeetingRefresh(): void {
+    if (this.meetingTimer !== undefined) return;
+    const load = () => void this.api.get<{ items: Meeting[] }>('/api/v1/meetings').then(items)
+      .then((meetings) => this.set({ meetings }))
+      .catch((err: unknown) => { if (err instanceof ApiError && err.status === 404) this.set({ meetings: null }); });
+    load();
+    this.meetingTimer = setInterval(load, 60_000);
+  }
+
+  reloadMeetings(): void {
+    void this.api.get<{ items: Meeting[] }>('/api/v1/meetings').then(items).then((meetings) => this.set({ meetings })).catch(() => {});
   }
 
   setLive(live: boolean): void {
@@ -212,6 +235,7 @@ export class Store {
 
   close(): void {
     this.closed = true;
+    clearInterval(this.meetingTimer);
     for (const t of this.timers) clearTimeout(t);
     clearTimeout(this.alertReload);
     clearTimeout(this.deviceReload);

@@ -4,10 +4,11 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { LangSwitch } from '../components/LangSwitch.js';
 import { Logo } from '../components/Logo.js';
 import { useI18n } from '../i18n/i18n.js';
-import { openAlertCount } from '../state/derive.js';
-import { useApp, useRoute, useSnapshot } from '../state/hooks.js';
+import { meetingLive, openAlertCount } from '../state/derive.js';
+import { useApp, useNow, useRoute, useSnapshot } from '../state/hooks.js';
 import { AlertsView } from './AlertsView.js';
 import { DeviceView } from './DeviceView.js';
+import { MeetingDetailView, MeetingsView } from './MeetingsView.js';
 import { Overview } from './Overview.js';
 import { SiteView } from './SiteView.js';
 
@@ -19,6 +20,8 @@ export function Shell() {
   const snap = useSnapshot();
   const route = useRoute();
   const open = useMemo(() => openAlertCount(snap.alerts), [snap.alerts]);
+  const now = useNow(30_000);
+  const liveMeetings = (snap.meetings ?? []).filter((m) => meetingLive(m, now)).length;
   const [sound, setSound] = useState(() => { try { return localStorage.getItem(SOUND_KEY) === 'on'; } catch { return false; } });
   useBeepOnNew(snap.unseenAlerts, sound);
 
@@ -39,12 +42,18 @@ export function Shell() {
       <header class="topbar">
         <a class="brand" href="#/"><Logo /><span class="brand-name">{t('app.name')}</span></a>
         <nav class="nav">
-          <a href="#/" class={route.name === 'overview' || route.name === 'site' || route.name === 'device' ? 'on' : ''}>{t('nav.overview')}</a>
+          <a href="#/" data-testid="nav-overview" class={route.name === 'overview' || route.name === 'site' || route.name === 'device' ? 'on' : ''}>{t('nav.overview')}</a>
           <a href="#/alerts" class={route.name === 'alerts' ? 'on' : ''} data-testid="nav-alerts">
             {t('nav.alerts')}
             {open > 0 && <span class={`badge${snap.unseenAlerts > 0 ? ' pulse' : ''}`} data-testid="alert-badge"
               title={snap.unseenAlerts > 0 ? t('alerts.new', { n: snap.unseenAlerts }) : undefined}>{open}</span>}
           </a>
+          {snap.meetings !== null && (
+            <a href="#/meetings" class={route.name === 'meetings' || route.name === 'meeting' ? 'on' : ''} data-testid="nav-meetings">
+              {t('nav.meetings')}
+              {liveMeetings > 0 && <span class="badge live-badge">{liveMeetings}</span>}
+            </a>
+          )}
         </nav>
         <div class="topbar-right">
           <span class={`live ${snap.live ? 'on' : 'off'}`} data-testid="live" role="status">
@@ -66,6 +75,8 @@ export function Shell() {
         {snap.loaded && route.name === 'alerts' && <AlertsView />}
         {snap.loaded && route.name === 'site' && <SiteView id={route.id} />}
         {snap.loaded && route.name === 'device' && <DeviceView id={route.id} />}
+        {snap.loaded && route.name === 'meetings' && <MeetingsView />}
+        {snap.loaded && route.name === 'meeting' && <MeetingDetailView id={route.id} />}
       </main>
     </div>
   );
