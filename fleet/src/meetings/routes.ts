@@ -65,6 +65,7 @@ const SiteStatsSchema = Type.Object({
   lossRate: Nullable(Type.Number()),
   jitterMs: Nullable(Type.Number()),
   rttMs: Nullable(Type.Number()),
+  pathRttMs: Nullable(Type.Number()),
   linkState: Nullable(Type.String()),
   activeSpeakerSiteId: Nullable(Type.String()),
 });

@@ -18,6 +18,8 @@ export interface SiteMediaStats {
   jitterMs: number | null;
   /** Round trip of the link up the cascade; null for the host or before it is measured. */
   rttMs: number | null;
+  /** Round trip all the way to the host (sum over the hops); null while a hop is unmeasured. */
+  pathRttMs: number | null;
   linkState: 'connecting' | 'connected' | 'failed' | null;
   activeSpeakerSiteId: string | null;
 }
@@ -35,6 +37,7 @@ const empty = (siteId: string, edgeId: string | null): SiteMediaStats => ({
   lossRate: null,
   jitterMs: null,
   rttMs: null,
+  pathRttMs: null,
   linkState: null,
   activeSpeakerSiteId: null,
 });
@@ -47,12 +50,26 @@ export function siteStats(
   staleMs: number,
 ): SiteMediaStats[] {
   const edgeOfSite = new Map(plan.entries.filter((e) => e.localSiteId !== null).map((e) => [e.localSiteId!, e]));
+  const byEdge = new Map(plan.entries.map((e) => [e.edgeId, e]));
+  const fresh = (edgeId: string) => {
+    const got = reports.get(edgeId);
+    return got && now - got.receivedAt <= staleMs ? got.report.meetings.find((x) => x.meetingId === plan.meetingId) : undefined;
+  };
+  // A commune 200 km out sees the chair over two or three hops; what matters
+  // to it is the whole way, not only its own link.
+  const pathRtt = (edgeId: string): number | null => {
+    let total = 0;
+    for (let e = byEdge.get(edgeId); e?.upstreamEdgeId; e = byEdge.get(e.upstreamEdgeId)) {
+      const rtt = fresh(e.edgeId)?.links.find((l) => l.direction === 'up')?.rttMs;
+      if (rtt === undefined || rtt === null) return null;
+      total += rtt;
+    }
+    return total;
+  };
   return plan.siteIds.map((siteId) => {
     const entry = edgeOfSite.get(siteId);
     if (!entry) return empty(siteId, null);
-    const got = reports.get(entry.edgeId);
-    if (!got || now - got.receivedAt > staleMs) return empty(siteId, entry.edgeId);
-    const m = got.report.meetings.find((x) => x.meetingId === plan.meetingId);
+    const m = fresh(entry.edgeId);
     if (!m) return empty(siteId, entry.edgeId);
     const up = m.links.find((l) => l.direction === 'up') ?? null;
     const local = m.local.filter((s) => s.siteId === siteId);
@@ -61,11 +78,12 @@ export function siteStats(
     return {
       siteId,
       edgeId: entry.edgeId,
-      at: got.report.at,
+      at: reports.get(entry.edgeId)!.report.at,
       bitrateBps: local.reduce((sum, s) => sum + s.bitrateBps, 0),
       lossRate: losses.length > 0 ? Math.max(...losses) : null,
       jitterMs: jitters.length > 0 ? Math.max(...jitters) : null,
       rttMs: up?.rttMs ?? null,
+      pathRttMs: entry.upstreamEdgeId === null ? 0 : pathRtt(entry.edgeId),
       linkState: up?.state ?? null,
       activeSpeakerSiteId: m.activeSpeakerSiteId,
     };

@@ -172,6 +172,7 @@ t.test('meetings over the API, plans over MQTT', async (t) => {
       lossRate: 0.02,
       jitterMs: 7,
       rttMs: 35,
+      pathRttMs: 35,
       linkState: 'connected',
       activeSpeakerSiteId: 'yb-peoples-committee',
     });
