@@ -63,15 +63,15 @@ const PCM = `00-00: ALC892 Analog : ALC892 Analog : playback 1 : capture 1
 
 t.test('ALSA: capture PCMs from /proc/asound with card names', async (t) => {
   const cards = parseAsoundCards(CARDS);
-  t.equal(cards.get(0), 'HDA Intel PCH');
-  t.equal(cards.get(1), 'USB PnP Sound Device');
+  t.same(cards.get(0), { driver: 'HDA-Intel', name: 'HDA Intel PCH' });
+  t.same(cards.get(1), { driver: 'USB-Audio', name: 'USB PnP Sound Device' });
   t.equal(cards.size, 2, 'continuation lines are not cards');
   const expected = [
-    { id: 'hw:0,0', name: 'HDA Intel PCH: ALC892 Analog' },
     { id: 'hw:1,0', name: 'USB PnP Sound Device: USB Audio' },
     { id: 'hw:1,1', name: 'USB PnP Sound Device: USB Mic Only' },
+    { id: 'hw:0,0', name: 'HDA Intel PCH: ALC892 Analog' },
   ];
-  t.same(parseAsoundPcm(PCM, cards), expected, 'HDMI playback-only PCM is not a microphone');
+  t.same(parseAsoundPcm(PCM, cards), expected, 'USB first; HDMI playback-only PCM is not a microphone');
   const r = roots(await tempDir(t));
   await writeTree(r.proc, { 'asound/cards': CARDS, 'asound/pcm': PCM });
   t.same(await scanAlsa(r), expected);

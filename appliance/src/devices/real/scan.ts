@@ -60,23 +60,33 @@ export async function scanV4l2(roots: ScanRoots): Promise<CameraDevice[]> {
   return out;
 }
 
-/** Card names by number, from /proc/asound/cards ("  1 [Device  ]: USB-Audio - USB PnP Sound Device"). */
-export function parseAsoundCards(text: string): Map<number, string> {
-  const cards = new Map<number, string>();
+export interface AsoundCard {
+  driver: string;
+  name: string;
+}
+
+/** Cards by number, from /proc/asound/cards ("  1 [Device  ]: USB-Audio - USB PnP Sound Device"). */
+export function parseAsoundCards(text: string): Map<number, AsoundCard> {
+  const cards = new Map<number, AsoundCard>();
   for (const line of text.split('\n')) {
     const m = /^\s*(\d+)\s+\[[^\]]*\]:\s*(.*?)\s*$/.exec(line);
     if (!m) continue;
     const [, num, rest] = m as unknown as [string, string, string];
     // "driver - long name": the long name is what a technician recognises.
     const dash = rest.indexOf(' - ');
-    cards.set(Number(num), dash === -1 ? rest : rest.slice(dash + 3));
+    cards.set(Number(num), dash === -1 ? { driver: '', name: rest } : { driver: rest.slice(0, dash), name: rest.slice(dash + 3) });
   }
   return cards;
 }
 
-/** Capture PCMs from /proc/asound/pcm ("01-00: USB Audio : USB Audio : capture 1"). */
-export function parseAsoundPcm(text: string, cards: Map<number, string>): MicrophoneDevice[] {
-  const out: MicrophoneDevice[] = [];
+/**
+ * Capture PCMs from /proc/asound/pcm ("01-00: USB Audio : USB Audio : capture 1"),
+ * USB devices first: a mini-PC's onboard input jack always shows up as a
+ * capture device, but the room microphone is the USB one (or the camera's).
+ */
+export function parseAsoundPcm(text: string, cards: Map<number, AsoundCard>): MicrophoneDevice[] {
+  const usb: MicrophoneDevice[] = [];
+  const other: MicrophoneDevice[] = [];
   for (const line of text.split('\n')) {
     const m = /^(\d+)-(\d+):\s*(.*)$/.exec(line.trim());
     if (!m) continue;
@@ -85,10 +95,11 @@ export function parseAsoundPcm(text: string, cards: Map<number, string>): Microp
     if (!fields.some((f) => /^capture\s+\d+$/.test(f))) continue;
     const c = Number(card);
     const pcmName = fields[0] || `device ${Number(device)}`;
-    const cardName = cards.get(c);
-    out.push({ id: `hw:${c},${Number(device)}`, name: cardName ? `${cardName}: ${pcmName}` : pcmName });
+    const info = cards.get(c);
+    const dev = { id: `hw:${c},${Number(device)}`, name: info ? `${info.name}: ${pcmName}` : pcmName };
+    (info?.driver === 'USB-Audio' ? usb : other).push(dev);
   }
-  return out;
+  return [...usb, ...other];
 }
 
 export async function scanAlsa(roots: ScanRoots): Promise<MicrophoneDevice[]> {
