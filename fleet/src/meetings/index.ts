@@ -106,6 +106,9 @@ export function createMeetings(opts: MeetingsOptions): Meetings {
     config,
     routes: (app, operatorOf) => meetingRoutes(app, { service, stats, coreEdgeId: config.coreEdgeId, operatorOf, now }),
     async start() {
+      if (!config.coreSignalUrl) {
+        log.warn('DIEMCAU_CORE_SIGNAL_URL is not set: edges that link to the core wait until the core announces an address');
+      }
       // The file may be gone (new server, cleaned tmp): write what the core should run now.
       corePlan?.(publisher.current(config.coreEdgeId) ?? { v: 1, revision: 0, edgeId: config.coreEdgeId, meetings: [] });
       await service.sync();
