@@ -178,6 +178,28 @@ t.test('meetings: a live meeting is listed, its sites show as in a meeting, its 
   await page.locator('[data-testid=meeting-stats] tbody tr').first().waitFor();
   t.equal(await page.locator('[data-testid=meeting-stats] tbody tr').count(), members.length + 1);
   await screenshot(page, 'meeting');
+
+  // A reboot during the meeting is refused until the operator forces it with a reason.
+  const member = members[0]!;
+  const dev = sf.devices.get(member.id)!;
+  await page.goto(`${sf.url}/#/devices/${dev.deviceId}`);
+  await page.click('.actions [data-action=reboot]');
+  await page.click('[data-testid=confirm-send]');
+  await page.locator('dialog .form-error').waitFor();
+  t.ok(await page.isChecked('dialog input[type=checkbox]'), 'the refusal offers to force');
+  t.same(dev.commands, [], 'nothing reached the box');
+  await page.fill('dialog .field input', 'Máy treo, chủ trì đồng ý khởi động lại');
+  await page.click('[data-testid=confirm-send]');
+  await page.waitForSelector('[data-testid=command-sent]');
+  await page.click('dialog .modal-actions .btn');
+  await page.waitForSelector('tr[data-type=reboot][data-status=succeeded]', { timeout: 20_000 });
+  t.same(dev.commands, ['reboot'], 'the forced reboot reached the box');
+});
+
+t.test('the rollouts view is there for the fleet\'s OTA module', async (t) => {
+  await page.goto(`${sf.url}/#/rollouts`);
+  await page.locator('h1', { hasText: 'Cập nhật phần mềm' }).waitFor();
+  t.equal(await page.locator('.empty').textContent(), 'Chưa có đợt cập nhật nào.');
 });
 
 t.test('a district operator sees only that district, live', async (t) => {

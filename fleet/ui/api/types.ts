@@ -175,3 +175,19 @@ export interface MeetingDetail extends Meeting {
   cascade: { hostEdgeId: string; coreLinks: number; links: number; unreachableSiteIds: string[] };
   stats: MeetingSiteStats[];
 }
+
+export interface RingProgress { ring: number; name: string; total: number; pending: number; inFlight: number; succeeded: number; failed: number }
+
+export interface Rollout {
+  id: string;
+  spec: { release: string; rootSiteId?: string | null; rings: { name: string }[] };
+  state: 'running' | 'paused' | 'aborted' | 'completed';
+  reason: string | null;
+  createdAt: string;
+  createdBy: string | null;
+  updatedAt: string;
+  rings: RingProgress[];
+  currentRing: number | null;
+  skippedBusy: string[];
+  devices?: { deviceId: string; siteId: string; ring: number; state: 'pending' | 'in-flight' | 'succeeded' | 'failed'; reason: string | null }[];
+}

@@ -27,6 +27,7 @@ export type Route =
   | { name: 'overview' }
   | { name: 'alerts' }
   | { name: 'meetings' }
+  | { name: 'rollouts' }
   | { name: 'meeting'; id: string }
   | { name: 'site'; id: string }
   | { name: 'device'; id: string };
@@ -34,6 +35,7 @@ export type Route =
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   if (parts[0] === 'alerts') return { name: 'alerts' };
+  if (parts[0] === 'rollouts') return { name: 'rollouts' };
   if (parts[0] === 'meetings') return parts[1] ? { name: 'meeting', id: parts[1] } : { name: 'meetings' };
   if (parts[0] === 'sites' && parts[1]) return { name: 'site', id: parts[1] };
   if (parts[0] === 'devices' && parts[1]) return { name: 'device', id: parts[1] };

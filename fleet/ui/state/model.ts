@@ -23,7 +23,9 @@ export function useFleetModel(): FleetModel {
   const now = useNow(30_000);
   const meetingSites = useMemo(() => sitesInMeeting(snap.meetings, now), [snap.meetings, now]);
   const devices = useMemo(() => withOverrides(snap.devices, overrides)
-    .map((d) => (meetingSites.has(d.siteId) ? { ...d, inMeeting: true } : d)), [snap.devices, overrides, meetingSites]);
+    .map((d) => (meetingSites.has(d.siteId) || snap.updating.has(d.id)
+      ? { ...d, inMeeting: meetingSites.has(d.siteId), updating: snap.updating.has(d.id) } : d)),
+  [snap.devices, overrides, meetingSites, snap.updating]);
   const structure = useMemo(() => ({
     siteById: new Map(sites.map((s) => [s.id, s])),
     districtOf: districtKeys(sites),

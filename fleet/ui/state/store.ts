@@ -1,7 +1,7 @@
 // The dashboard's one source of truth: the snapshot loaded over HTTP, kept
 // current by the event feed. Views subscribe and re-render; nothing polls.
 import { ApiError, items, type Api } from '../api/client.js';
-import type { Alert, AlertAck, CommandView, Device, FleetEvent, Meeting, Operator, Site, TelemetrySample } from '../api/types.js';
+import type { Alert, AlertAck, CommandView, Device, FleetEvent, Meeting, Operator, Rollout, Site, TelemetrySample } from '../api/types.js';
 
 export interface Snapshot {
   loaded: boolean;
@@ -21,6 +21,10 @@ export interface Snapshot {
   ackSupported: boolean;
   /** Live and scheduled meetings; null when the fleet has no meetings module. */
   meetings: Meeting[] | null;
+  /** Rollouts, newest first; null when the fleet has no OTA module. */
+  rollouts: Rollout[] | null;
+  /** Devices updating now (in flight in a running rollout). */
+  updating: ReadonlySet<string>;
 }
 
 type Listener = (s: Snapshot) => void;
@@ -31,7 +35,7 @@ const TERMINAL = new Set(['succeeded', 'failed', 'rejected', 'expired']);
 export class Store {
   private s: Snapshot = {
     loaded: false, error: null, live: false, operator: null, sites: [], devices: [], alerts: [], commands: [],
-    telemetry: {}, unseenAlerts: 0, ackSupported: true, meetings: null,
+    telemetry: {}, unseenAlerts: 0, ackSupported: true, meetings: null, rollouts: null, updating: new Set(),
   };
   private listeners = new Set<Listener>();
   private alertReload: ReturnType<typeof setTimeout> | undefined;
@@ -93,8 +97,29 @@ export class Store {
     const load = () => void this.api.get<{ items: Meeting[] }>('/api/v1/meetings').then(items)
       .then((meetings) => this.set({ meetings }))
       .catch((err: unknown) => { if (err instanceof ApiError && err.status === 404) this.set({ meetings: null }); });
-    load();
-    this.meetingTimer = setInterval(load, 60_000);
+    const both = () => { load(); this.reloadRollouts(); };
+    both();
+    this.meetingTimer = setInterval(both, 60_000);
+  }
+
+  /** Rollouts, and for the running ones which devices are updating right now. */
+  reloadRollouts(): void {
+    void (async () => {
+      try {
+        const rollouts = await this.api.get<{ items: Rollout[] }>('/api/v1/rollouts').then(items);
+        const running = rollouts.filter((r) => r.state === 'running');
+        const detailed = await Promise.all(running.map((r) => this.api.get<Rollout>(`/api/v1/rollouts/${encodeURIComponent(r.id)}?devices=true`)));
+        const updating = new Set(detailed.flatMap((r) => (r.devices ?? []).filter((d) => d.state === 'in-flight').map((d) => d.deviceId)));
+        this.set({ rollouts, updating });
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) this.set({ rollouts: null });
+      }
+    })();
+  }
+
+  async rolloutAction(id: string, action: 'pause' | 'resume' | 'abort', reason?: string): Promise<void> {
+    await this.api.post(`/api/v1/rollouts/${encodeURIComponent(id)}/${action}`, action === 'abort' ? { reason } : {});
+    this.reloadRollouts();
   }
 
   reloadMeetings(): void {

@@ -9,6 +9,7 @@ import { useApp, useNow, useRoute, useSnapshot } from '../state/hooks.js';
 import { AlertsView } from './AlertsView.js';
 import { DeviceView } from './DeviceView.js';
 import { MeetingDetailView, MeetingsView } from './MeetingsView.js';
+import { RolloutsView } from './RolloutsView.js';
 import { Overview } from './Overview.js';
 import { SiteView } from './SiteView.js';
 
@@ -21,6 +22,7 @@ export function Shell() {
   const route = useRoute();
   const open = useMemo(() => openAlertCount(snap.alerts), [snap.alerts]);
   const now = useNow(30_000);
+  const runningRollouts = (snap.rollouts ?? []).filter((r) => r.state === 'running').length;
   const liveMeetings = (snap.meetings ?? []).filter((m) => meetingLive(m, now)).length;
   const [sound, setSound] = useState(() => { try { return localStorage.getItem(SOUND_KEY) === 'on'; } catch { return false; } });
   useBeepOnNew(snap.unseenAlerts, sound);
@@ -54,6 +56,12 @@ export function Shell() {
               {liveMeetings > 0 && <span class="badge live-badge">{liveMeetings}</span>}
             </a>
           )}
+          {snap.rollouts !== null && (
+            <a href="#/rollouts" class={route.name === 'rollouts' ? 'on' : ''} data-testid="nav-rollouts">
+              {t('nav.rollouts')}
+              {runningRollouts > 0 && <span class="badge live-badge upd">{runningRollouts}</span>}
+            </a>
+          )}
         </nav>
         <div class="topbar-right">
           <span class={`live ${snap.live ? 'on' : 'off'}`} data-testid="live" role="status">
@@ -76,6 +84,7 @@ export function Shell() {
         {snap.loaded && route.name === 'site' && <SiteView id={route.id} />}
         {snap.loaded && route.name === 'device' && <DeviceView id={route.id} />}
         {snap.loaded && route.name === 'meetings' && <MeetingsView />}
+        {snap.loaded && route.name === 'rollouts' && <RolloutsView />}
         {snap.loaded && route.name === 'meeting' && <MeetingDetailView id={route.id} />}
       </main>
     </div>
