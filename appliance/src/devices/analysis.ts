@@ -63,7 +63,10 @@ export interface SoundThresholds {
   clippedRatio: number;
 }
 
-export const DEFAULT_SOUND: SoundThresholds = { silenceDbfs: -60, clippedRatio: 0.001 };
+// A quiet meeting room still reads about -70 to -55 dBFS of background on a
+// working microphone; a muted or dead input reads digital zero or the faint
+// hiss of an open jack, well below -75.
+export const DEFAULT_SOUND: SoundThresholds = { silenceDbfs: -75, clippedRatio: 0.001 };
 
 /** Floor for levels, so digital silence stays a finite JSON number. */
 export const DBFS_FLOOR = -120;

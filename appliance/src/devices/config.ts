@@ -96,6 +96,7 @@ export function hardwareOptionsFromEnv(env: Env): { options: HardwareOptions; pr
       seconds: num('DIEMCAU_CAPTURE_SECONDS', 0.2, 10, false),
       warmupSeconds: num('DIEMCAU_CAPTURE_WARMUP_SECONDS', 0, 10, false),
     }),
+    sound: defined({ silenceDbfs: num('DIEMCAU_MIC_SILENCE_DBFS', -120, 0, false) }),
     pins: defined({
       led: pin('DIEMCAU_GPIO_LED'),
       helpButton: pin('DIEMCAU_GPIO_HELP_BUTTON'),

@@ -33,6 +33,9 @@ t.test('sound levels from WAV files at known amplitude', async (t) => {
   t.ok(Math.abs(sine40.peakDbfs - -40) < 0.5, `quiet speech level ${sine40.peakDbfs} is measured, not called silent`);
   t.notOk(sine40.silent);
 
+  const room = await judge(await makeWav(path.join(dir, 's65.wav'), 'sine', -65));
+  t.notOk(room.silent, `a quiet room's background (${room.rmsDbfs} dBFS) is not silence`);
+
   const sine0 = await judge(await makeWav(path.join(dir, 's0.wav'), 'sine', 0));
   t.notOk(sine0.clipping, 'a clean sine touching full scale is not clipping');
 

@@ -22,6 +22,7 @@ t.test('every host path and pin can be set from the environment', async (t) => {
     DIEMCAU_GPIO_TV_RELAY: 'none',
     DIEMCAU_GPIO_RELAY_ACTIVE_LOW: 'yes',
     DIEMCAU_CAPTURE_SECONDS: '2',
+    DIEMCAU_MIC_SILENCE_DBFS: '-65',
     DIEMCAU_SIM_FAULTS: 'camera-black, mic-muted',
   });
   t.same(problems, []);
@@ -31,6 +32,8 @@ t.test('every host path and pin can be set from the environment', async (t) => {
   t.same([options.pins.led, options.pins.helpButton, options.pins.tvRelay], [17, 27, null]);
   t.equal(options.pins.relayActiveLow, true);
   t.equal(options.capture.seconds, 2);
+  t.equal(options.sound.silenceDbfs, -65);
+  t.equal(options.sound.clippedRatio, DEFAULT_HARDWARE.sound.clippedRatio);
   t.equal(options.capture.warmupSeconds, DEFAULT_HARDWARE.capture.warmupSeconds);
   t.same(options.simulated.faults, ['camera-black', 'mic-muted']);
 });
