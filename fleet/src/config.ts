@@ -28,6 +28,8 @@ export const FleetConfigSchema = Type.Object({
   telemetryKeep: Type.Integer({ minimum: 1, default: 2000 }),
   telemetryFlushMs: Ms(200, 'telemetry batch flush interval'),
   enrollmentTokenTtlSec: Type.Integer({ minimum: 60, default: 7 * 24 * 3600 }),
+  /** Failed enrolments (bad token or serial) allowed per client address per minute; 0 = no limit. */
+  enrollMaxFailuresPerMin: Type.Integer({ minimum: 0, default: 20 }),
   // Alert rules (see presence/rules.ts for what each does).
   offlineDebounceMs: Ms(300, 'offline shorter than this opens no alert'),
   flapWindowMs: Ms(5 * 60_000, 'window in which transitions are counted for flapping'),
@@ -57,6 +59,7 @@ export const ENV_NAMES: Record<keyof FleetConfig, string> = {
   telemetryKeep: 'DIEMCAU_TELEMETRY_KEEP',
   telemetryFlushMs: 'DIEMCAU_TELEMETRY_FLUSH_MS',
   enrollmentTokenTtlSec: 'DIEMCAU_ENROLLMENT_TOKEN_TTL_SEC',
+  enrollMaxFailuresPerMin: 'DIEMCAU_ENROLL_MAX_FAILURES_PER_MIN',
   offlineDebounceMs: 'DIEMCAU_OFFLINE_DEBOUNCE_MS',
   flapWindowMs: 'DIEMCAU_FLAP_WINDOW_MS',
   flapThreshold: 'DIEMCAU_FLAP_THRESHOLD',

@@ -114,6 +114,7 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const d = deviceForRequest(app, request, request.params.id);
       app.fleet.repos.devices.revoke(d.id);
+      app.fleet.presence.forget(d.id); // before the disconnect, so it opens no offline alert
       app.fleet.broker.disconnectDevice(d.id);
       request.auditTarget = `device:${d.id}`;
       return reply.status(204).send(null);

@@ -146,6 +146,28 @@ function onPresence(
   else wentDown(state, dev, at, cfg, ctx, out);
 }
 
+/**
+ * A device leaves the fleet (revoked): its alerts close and it no longer
+ * counts in its district's incident.
+ */
+export function forgetDevice(state: RulesState, deviceId: string, at: number, cfg: RulesConfig): Plan {
+  const out: AlertAction[] = [];
+  const dev = state.devices.get(deviceId);
+  if (dev) {
+    if (dev.offlineAlert) out.push({ action: 'resolve', key: keys.offline(deviceId), resolution: 'device revoked' });
+    if (dev.flapping) out.push({ action: 'resolve', key: keys.flapping(deviceId), resolution: 'device revoked' });
+    state.devices.delete(deviceId);
+    state.watched.delete(deviceId);
+    const districtId = dev.ref.districtId;
+    const district = districtId === null ? undefined : state.districts.get(districtId);
+    if (district && districtId !== null) {
+      district.down.delete(deviceId);
+      if (district.incident?.delete(deviceId)) settleIncident(state, district, districtId, at, cfg, out);
+    }
+  }
+  return { actions: out, wakeAt: nextWake(state, cfg) };
+}
+
 function wentDown(state: RulesState, dev: DeviceState, at: number, cfg: RulesConfig, ctx: PlanContext, out: AlertAction[]): void {
   const { deviceId, districtId } = dev.ref;
   if (districtId !== null) {
@@ -208,6 +230,12 @@ function cameBack(state: RulesState, dev: DeviceState, at: number, cfg: RulesCon
   district.down.delete(deviceId);
   if (!dev.inIncident || !district.incident) return;
   dev.inIncident = false;
+  settleIncident(state, district, districtId, at, cfg, out);
+}
+
+/** After a member left the incident: keep it (updated) or close it and hand stragglers their own alerts. */
+function settleIncident(state: RulesState, district: DistrictState, districtId: string, at: number, cfg: RulesConfig, out: AlertAction[]): void {
+  if (!district.incident) return;
   const stillDown = [...district.incident].filter((id) => state.devices.get(id)?.inIncident === true);
   if (stillDown.length >= cfg.districtMinDevices) {
     out.push({ action: 'update', key: keys.district(districtId), details: incidentDetails(district) });

@@ -5,7 +5,7 @@ import type { AlertService } from '../alerts/service.js';
 import type { FleetEvents, PresenceReason } from '../events.js';
 import type { FleetMetrics } from '../metrics.js';
 import type { SiteDirectory } from '../sites.js';
-import { emptyRulesState, keys, planPresence, type AlertAction, type DeviceRef, type RuleInput, type RulesConfig } from './rules.js';
+import { emptyRulesState, forgetDevice, keys, planPresence, type AlertAction, type DeviceRef, type RuleInput, type RulesConfig } from './rules.js';
 
 interface Live {
   online: boolean;
@@ -87,6 +87,23 @@ export class PresenceTracker {
     if (ref.districtId) this.districtSizes.set(ref.districtId, (this.districtSizes.get(ref.districtId) ?? 0) + 1);
   }
 
+  /** A revoked device: its alerts close, and its goodbye from the broker is no outage. */
+  forget(deviceId: string): void {
+    const ref = this.refs.get(deviceId);
+    if (!ref) return;
+    const { actions, wakeAt } = forgetDevice(this.rules, deviceId, this.now(), this.o.rules);
+    for (const a of actions) this.apply(a);
+    this.schedule(wakeAt);
+    if (this.live.get(deviceId)?.online) {
+      this.onlineCount -= 1;
+      this.o.metrics.devicesOnline.set(this.onlineCount);
+      this.o.events.emit('device-presence', { deviceId, siteId: ref.siteId, online: false, at: new Date(this.now()).toISOString(), reason: 'revoked' });
+    }
+    this.live.delete(deviceId);
+    this.refs.delete(deviceId);
+    if (ref.districtId) this.districtSizes.set(ref.districtId, (this.districtSizes.get(ref.districtId) ?? 1) - 1);
+  }
+
   isOnline(deviceId: string): boolean {
     return this.live.get(deviceId)?.online === true;
   }
@@ -149,7 +166,7 @@ export class PresenceTracker {
 
   private lookup(deviceId: string): DeviceRef | undefined {
     const d = this.o.devices.get(deviceId);
-    if (!d) return undefined;
+    if (!d || d.revokedAt !== null) return undefined;
     this.remember(d.id, d.siteId);
     return this.refs.get(deviceId);
   }

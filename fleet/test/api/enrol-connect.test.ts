@@ -56,3 +56,16 @@ t.test('a pre-registered serial enrols without a token; a re-imaged box keeps it
   const unknown = await api('POST', '/api/v1/enroll', { body: { hardware: { serial: 'SN-nope' } }, token: null });
   t.equal(unknown.status, 401);
 });
+
+t.test('failed enrolments from one address are throttled; valid ones are not', async (t) => {
+  const { api, enrol } = await startTestFleet(t, { enrollMaxFailuresPerMin: 3 });
+  // Many good enrolments from one address (a province installing boxes) go through.
+  for (let i = 0; i < 5; i++) await enrol('yb-van-yen');
+  for (let i = 0; i < 3; i++) {
+    t.equal((await api('POST', '/api/v1/enroll', { body: { token: `guess-${i}-xxxxxxxx`, hardware: {} }, token: null })).status, 401);
+  }
+  const tok = await api<{ token: string }>('POST', '/api/v1/sites/yb-van-yen/enrollment-tokens', { body: {} });
+  const blocked = await api<{ code: string }>('POST', '/api/v1/enroll', { body: { token: tok.body.token, hardware: {} }, token: null });
+  t.equal(blocked.status, 429);
+  t.equal(blocked.body.code, 'FLEET_ERR_RATE_LIMITED');
+});

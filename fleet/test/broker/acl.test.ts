@@ -66,7 +66,7 @@ t.test('anonymous, wrong password, unknown device and borrowed client ids are re
 });
 
 t.test('a revoked device is disconnected and cannot come back', async (t) => {
-  const { api, enrol } = await startTestFleet(t);
+  const { api, enrol, fleet } = await startTestFleet(t);
   const a = await enrol('yb-city');
   const client = await connectDevice(t, a);
   const gone = new Promise<void>((resolve) => client.once('close', () => resolve()));
@@ -74,4 +74,9 @@ t.test('a revoked device is disconnected and cannot come back', async (t) => {
   t.equal(res.status, 204);
   await gone;
   await t.rejects(connectDevice(t, a), 'credentials no longer work');
+  t.equal(fleet.presence.online, 0);
+  // Well past the offline debounce: a revoked box is gone on purpose, not an outage.
+  await new Promise((r) => setTimeout(r, 1000));
+  t.same((await api<{ items: unknown[] }>('GET', '/api/v1/alerts')).body.items, [], 'no device-offline alert');
+  t.equal((await api('GET', `/api/v1/devices/${a.deviceId}`)).status, 404);
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { emptyRulesState, planPresence, type AlertAction, type DeviceRef, type RulesConfig, type RulesState } from '../../src/presence/rules.js';
+import { emptyRulesState, forgetDevice, planPresence, type AlertAction, type DeviceRef, type RulesConfig, type RulesState } from '../../src/presence/rules.js';
 
 const cfg: RulesConfig = {
   offlineDebounceMs: 300,
@@ -158,4 +158,18 @@ t.test('a small district needs at least districtMinDevices drops', async (t) => 
   w.down(w.dev(1), 100);
   w.tick(1000);
   t.same(opened(w.all).map((a) => a.type), ['device-offline', 'device-offline'], '2 of 2 is 100% but below the minimum of 3');
+});
+
+t.test('a revoked device closes its alerts and leaves its district incident', async (t) => {
+  const w = world(5);
+  for (let i = 0; i < 5; i++) w.up(w.dev(i), 0);
+  for (let i = 0; i < 3; i++) w.down(w.dev(i), 100 + i);
+  t.equal(opened(w.all, 'district-outage').length, 1, '3 of 5 down: incident');
+  const plan = forgetDevice(w.state, 'd0', 200, cfg);
+  t.match(plan.actions, [{ action: 'resolve', key: 'district-outage:dist' }], 'only 2 left down: below the minimum');
+  t.equal(plan.wakeAt, 200, 'the two left get their own alerts at once');
+  const own = opened(w.tick(200).actions, 'device-offline').map((a) => a.deviceId);
+  t.same(own, ['d1', 'd2']);
+  t.same(forgetDevice(w.state, 'd1', 300, cfg).actions, [{ action: 'resolve', key: 'device-offline:d1', resolution: 'device revoked' }]);
+  t.notOk(w.state.devices.has('d1'));
 });
