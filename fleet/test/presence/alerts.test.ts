@@ -104,3 +104,38 @@ t.test('a restart keeps open alerts and resolves them when the device returns', 
   await waitFor(async () => (await second.api<{ items: unknown[] }>('GET', '/api/v1/alerts?state=open')).body.items.length === 0, 5000, 'resolved after restart');
   t.pass('resolved');
 });
+
+t.test('most of a district dropping at once is one district-outage incident', async (t) => {
+  const { api, enrol } = await startTestFleet(t);
+  const communes = ['yb-tram-tau-ban-cong', 'yb-tram-tau-ban-mu', 'yb-tram-tau-hat-luu', 'yb-tram-tau-lang-nhi', 'yb-tram-tau-pa-hu'];
+  const boxes = [];
+  for (const site of communes) {
+    const creds = await enrol(site);
+    boxes.push({ creds, client: await connectDevice(t, creds) });
+  }
+  // The district's link drops: 4 of its 5 boxes vanish together.
+  for (const b of boxes.slice(0, 4)) b.client.stream.destroy();
+  const incident = await waitFor(async () => {
+    const r = await api<{ items: (AlertBody & { details: { devices: string[] } })[] }>('GET', '/api/v1/alerts?state=open');
+    const i = r.body.items.find((a) => a.type === 'district-outage');
+    return i && i.details.devices.length === 4 ? { incident: i, all: r.body.items } : undefined;
+  }, 5000, 'district-outage with 4 devices');
+  t.equal(incident.incident.siteId, 'yb-tram-tau');
+  t.same(incident.incident.details.devices.sort(), boxes.slice(0, 4).map((b) => b.creds.deviceId).sort());
+  t.same(incident.all.filter((a) => a.type === 'device-offline'), [], 'no per-device alerts left open');
+});
+
+t.test('a device that was online when the fleet stopped and never returns is alerted after the grace', async (t) => {
+  const first = await startTestFleet({ teardown: () => undefined });
+  const a = await first.enrol('yb-van-yen');
+  await connectDevice(t, a);
+  await waitFor(() => first.fleet.presence.isOnline(a.deviceId), 5000, 'online');
+  await first.fleet.close(); // the box stays silent from now on
+  const second = await startTestFleet(t, { startupGraceMs: 300 }, first.dataDir);
+  t.same((await second.api<{ items: unknown[] }>('GET', '/api/v1/alerts?state=open')).body.items, [], 'nothing at start');
+  const alert = await waitFor(async () => {
+    const r = await second.api<{ items: AlertBody[] }>('GET', '/api/v1/alerts?state=open');
+    return r.body.items.find((x) => x.deviceId === a.deviceId);
+  }, 5000, 'grace alert');
+  t.equal(alert.type, 'device-offline');
+});
