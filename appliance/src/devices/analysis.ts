@@ -15,7 +15,7 @@ export interface PictureThresholds {
   frozenMaxDiff: number;
 }
 
-export const DEFAULT_PICTURE: PictureThresholds = { blackMeanLuma: 20, blackMaxStdDev: 6, frozenMaxDiff: 0.05 };
+export const DEFAULT_PICTURE: PictureThresholds = { blackMeanLuma: 20, blackMaxStdDev: 6, frozenMaxDiff: 0.002 };
 
 export interface PictureVerdict {
   frames: number;

@@ -54,7 +54,7 @@ t.test('black, frozen and moving pictures from generated video', async (t) => {
   const dir = await tempDir(t);
   const runner = new ProcessRunner();
   t.teardown(() => runner.close());
-  const judge = async (kind: 'black' | 'static' | 'moving') =>
+  const judge = async (kind: 'black' | 'static' | 'moving' | 'still-room') =>
     judgePicture(await capture(runner, pictureArgs(['-i', await makeVideo(dir, kind)], timing)), FRAME_W * FRAME_H);
 
   const black = await judge('black');
@@ -65,6 +65,10 @@ t.test('black, frozen and moving pictures from generated video', async (t) => {
   const still = await judge('static');
   t.ok(still.frozen, `max frame diff ${still.maxFrameDiff}`);
   t.notOk(still.black);
+
+  const room = await judge('still-room');
+  t.notOk(room.frozen, `a live camera on an empty room is not frozen (max frame diff ${room.maxFrameDiff})`);
+  t.notOk(room.black);
 
   const moving = await judge('moving');
   t.notOk(moving.frozen, `max frame diff ${moving.maxFrameDiff}`);

@@ -112,7 +112,7 @@ key=$(echo "$dev" | tr '/:,' '___')
 if [ -e "${root}/held/$key" ] || ! mkdir "${root}/lock-$key" 2>/dev/null; then
   echo "[v4l2 @ 0x1] $dev: Device or resource busy" >&2; echo "$dev: Input/output error" >&2; exit 1
 fi
-case "$*" in *rawvideo*) head -c 11520 /dev/urandom ;; *) head -c 32000 /dev/urandom ;; esac
+case "$*" in *rawvideo*) head -c 72000 /dev/urandom ;; *) head -c 32000 /dev/urandom ;; esac
 sleep 0.2
 rmdir "${root}/lock-$key"`,
   );

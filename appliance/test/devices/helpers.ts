@@ -36,7 +36,7 @@ export async function makeWav(file: string, kind: 'sine' | 'silence' | 'clipped'
 }
 
 /** Video files: black frames, one still testsrc frame repeated, or the moving testsrc. */
-export async function makeVideo(dir: string, kind: 'black' | 'static' | 'moving'): Promise<string> {
+export async function makeVideo(dir: string, kind: 'black' | 'static' | 'moving' | 'still-room'): Promise<string> {
   const file = path.join(dir, `${kind}.mkv`);
   const enc = ['-t', '2', '-c:v', 'ffv1', '-pix_fmt', 'yuv420p', file];
   if (kind === 'black') await ffmpeg(['-f', 'lavfi', '-i', 'color=c=black:s=320x240:r=25', ...enc]);
@@ -44,7 +44,9 @@ export async function makeVideo(dir: string, kind: 'black' | 'static' | 'moving'
   else {
     const still = path.join(dir, 'still.png');
     await ffmpeg(['-f', 'lavfi', '-i', 'testsrc=s=320x240:r=25', '-frames:v', '1', still]);
-    await ffmpeg(['-loop', '1', '-framerate', '25', '-i', still, ...enc]);
+    // 'still-room': the same scene with faint sensor noise, as a live camera sees an empty room
+    const noise = kind === 'still-room' ? ['-vf', 'noise=alls=2:allf=t'] : [];
+    await ffmpeg(['-loop', '1', '-framerate', '25', '-i', still, ...noise, ...enc]);
   }
   return file;
 }

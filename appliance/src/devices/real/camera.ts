@@ -5,11 +5,14 @@ import { cameraHealth, captureFailure } from '../verdicts.js';
 import { scanV4l2, type ScanRoots } from './scan.js';
 
 // The room camera through V4L2: sysfs says what is plugged in, ffmpeg grabs
-// about a second of picture as small grey frames, and the picture is judged
+// about a second of picture as 160x90 grey frames, and the picture is judged
 // in-process (see analysis.ts) rather than by parsing ffmpeg's filter logs.
 
-export const FRAME_W = 64;
-export const FRAME_H = 36;
+// Small enough to judge in a few milliseconds, large enough that a live
+// sensor's noise still flips some pixels between frames (at 64x36 a still,
+// noise-reduced picture can repeat exactly and look frozen).
+export const FRAME_W = 160;
+export const FRAME_H = 90;
 const FPS = 5;
 
 export interface CaptureTiming {
@@ -32,7 +35,7 @@ export interface RealCameraOptions {
 
 export const v4l2Input = (d: CameraDevice): string[] => ['-f', 'v4l2', '-i', d.node];
 
-/** Arguments that turn any ffmpeg input into `seconds` of 64x36 grey frames at 5 fps on stdout. */
+/** Arguments that turn any ffmpeg input into `seconds` of 160x90 grey frames at 5 fps on stdout. */
 export function pictureArgs(input: string[], timing: Pick<CaptureTiming, 'seconds' | 'warmupSeconds'>): string[] {
   const warm = timing.warmupSeconds > 0 ? ['-ss', String(timing.warmupSeconds)] : [];
   return [
