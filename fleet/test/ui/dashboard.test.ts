@@ -48,6 +48,10 @@ t.test('the grid shows all 210 sites, coloured by state, with counts', async (t)
   const homeDistrictCount = await page.textContent(`[data-testid=district-count-${homeDistrict.id}]`);
   t.equal(homeDistrictCount, `${communesOf(homeDistrict.id).length + 1}/${communesOf(homeDistrict.id).length + 1}`, 'per-district count');
   await screenshot(page, 'grid');
+  // The same grid on a projector: 1920 × 1080, everything a step bigger.
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await screenshot(page, 'grid-projector');
+  await page.setViewportSize({ width: 1440, height: 900 });
 });
 
 t.test('search and district filter narrow the grid', async (t) => {
@@ -84,6 +88,20 @@ t.test('an alert is acknowledged with a note', async (t) => {
   t.match(await row.textContent(), /Đã gọi cán bộ xã/);
   const acks = await sf.api<{ items: { note: string }[] }>('GET', '/api/v1/alert-acks');
   t.equal(acks.items[0]?.note, 'Đã gọi cán bộ xã, đang kiểm tra nguồn điện', 'stored on the fleet');
+});
+
+t.test('the help button marks the tile and the province closes it after calling back', async (t) => {
+  const site = communesOf(districts[1]!.id)[2]!;
+  await sf.pressHelp(site.id);
+  const row = page.locator('tbody[data-type=help-requested]', { hasText: site.name });
+  await row.waitFor({ timeout: 15_000 });
+  await page.click('[data-testid=nav-overview]');
+  await page.waitForSelector(`.tile[data-site="${site.id}"] .tile-help`);
+  await page.click('[data-testid=nav-alerts]');
+  await row.locator('.help-done').click();
+  await page.locator('tbody.is-open[data-type=help-requested]', { hasText: site.name }).waitFor({ state: 'detached', timeout: 15_000 });
+  const open = await sf.api<{ items: unknown[] }>('GET', '/api/v1/alerts?state=open&type=help-requested');
+  t.equal(open.items.length, 0, 'resolved on the fleet');
 });
 
 t.test('a district outage shows as one grouped row that expands to its sites', async (t) => {

@@ -74,6 +74,7 @@ export const en: Record<keyof typeof vi, string> = {
   'alerts.sites': '{n} sites',
   'alerts.expand': 'Show the sites',
   'alerts.new': '{n} new alerts',
+  'alerts.calledBack': 'Called back',
 
   'alert.device-offline': 'Device offline',
   'alert.flapping': 'Flapping connection',

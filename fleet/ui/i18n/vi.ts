@@ -74,6 +74,7 @@ export const vi = {
   'alerts.sites': '{n} điểm cầu',
   'alerts.expand': 'Xem các điểm cầu',
   'alerts.new': '{n} cảnh báo mới',
+  'alerts.calledBack': 'Đã gọi lại',
 
   'alert.device-offline': 'Mất kết nối',
   'alert.flapping': 'Kết nối chập chờn',

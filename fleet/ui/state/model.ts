@@ -14,12 +14,15 @@ export interface FleetModel {
   states: Map<string, SiteState>;
   districtOf: Map<string, string>;
   groups: Group[];
+  /** Sites whose "call the province" button was pressed and nobody has called back yet. */
+  helpSites: Set<string>;
 }
 
 export function useFleetModel(): FleetModel {
   const snap = useSnapshot();
   const { sites, alerts } = snap;
   const overrides = useMemo(() => peripheralOverrides(alerts), [alerts]);
+  const helpSites = useMemo(() => new Set(alerts.filter((a) => a.type === 'help-requested' && !a.resolvedAt && a.siteId).map((a) => a.siteId!)), [alerts]);
   const now = useNow(30_000);
   const meetingSites = useMemo(() => sitesInMeeting(snap.meetings, now), [snap.meetings, now]);
   const devices = useMemo(() => withOverrides(snap.devices, overrides)
@@ -35,11 +38,11 @@ export function useFleetModel(): FleetModel {
     const bySite = devicesBySite(devices);
     const states = new Map(sites.map((s) => [s.id, siteState(bySite.get(s.id))]));
     return {
-      sites, devices, ...structure, bySite, states,
+      sites, devices, ...structure, bySite, states, helpSites,
       deviceById: new Map(devices.map((d) => [d.id, d])),
       siteOfDevice: new Map(devices.map((d) => [d.id, d.siteId])),
     };
-  }, [sites, devices, structure]);
+  }, [sites, devices, structure, helpSites]);
 }
 
 /**

@@ -90,6 +90,7 @@ function AlertRowView(props: { row: AlertRow; onAck?(a: Alert): void; compact?: 
             ) : isOpen && props.onAck ? (
               <button type="button" class="btn small" data-testid="ack" onClick={() => props.onAck!(a)}>{t('alerts.ack')}</button>
             ) : null}
+            {isOpen && a.type === 'help-requested' && a.deviceId && <CalledBack deviceId={a.deviceId} />}
           </td>
         )}
       </tr>
@@ -154,4 +155,20 @@ function AckDialog(props: { alert: Alert; onClose(): void }) {
 function sortOutageSites(ids: string[], byId: ReadonlyMap<string, Site>): string[] {
   const rank = (id: string) => (byId.get(id)?.kind === 'district' ? 0 : 1);
   return [...ids].sort((a, b) => rank(a) - rank(b) || (byId.get(a)?.name ?? a).localeCompare(byId.get(b)?.name ?? b, 'vi'));
+}
+
+/** Closes a help request once someone at the province has called the site back. */
+function CalledBack(props: { deviceId: string }) {
+  const { t } = useI18n();
+  const { api, store } = useApp();
+  const [error, setError] = useState<string | null>(null);
+  const done = () => api.post(`/api/v1/devices/${encodeURIComponent(props.deviceId)}/help/resolve`, {})
+    .then(() => store.reloadAlertsSoon())
+    .catch((e: unknown) => setError(String(e)));
+  return (
+    <>
+      <button type="button" class="btn small primary help-done" onClick={() => void done()}>{t('alerts.calledBack')}</button>
+      {error && <span class="sub bad-text">{error}</span>}
+    </>
+  );
 }

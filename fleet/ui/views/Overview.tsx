@@ -89,6 +89,7 @@ export function Overview() {
                   <a key={s.id} href={hrefSite(s.id)} class={`tile st-${st}${s.kind === 'district' ? ' is-district' : ''}`}
                     data-site={s.id} data-state={st} title={`${s.name} · ${t(`state.${st}`)}`}>
                     <span class="tile-name">{shortName(s.name)}</span>
+                    {m.helpSites.has(s.id) && <span class="tile-help" title={t('alert.help')}>!</span>}
                     <span class="tile-state">{t(`state.${st}`)}</span>
                   </a>
                 );

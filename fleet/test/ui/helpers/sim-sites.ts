@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
-  commandCodec, deviceTopic, presenceCodec, telemetryCodec,
+  commandCodec, deviceEventCodec, deviceTopic, presenceCodec, telemetryCodec,
   type CommandResult, type EnrollResponse, type Peripherals, type Site,
 } from '@diemcau/shared';
 import { buildFleet, type Fleet } from '../../../src/index.js';
@@ -33,6 +33,8 @@ export interface SimFleet {
   api<T>(method: string, p: string, body?: unknown, token?: string): Promise<T>;
   /** Enrols and brings one simulated box online at each given site. */
   online(siteIds: readonly string[], peripherals?: (siteId: string) => Peripherals): Promise<void>;
+  /** The box's "call the province" button. */
+  pressHelp(siteId: string): Promise<void>;
   /** A crash: the socket drops without DISCONNECT, so the broker publishes the will. */
   kill(siteId: string): void;
   close(): Promise<void>;
@@ -110,6 +112,12 @@ export async function startSimFleet(config: Record<string, unknown> = {}): Promi
       const queue = [...siteIds];
       const worker = async () => { for (let id = queue.shift(); id; id = queue.shift()) await bringOnline(id, peripherals?.(id) ?? OK); };
       await Promise.all(Array.from({ length: 8 }, worker));
+    },
+    async pressHelp(siteId) {
+      const dev = devices.get(siteId);
+      if (!dev) throw new Error(`no simulated box at ${siteId}`);
+      const ev = deviceEventCodec.encode({ v: 1, kind: 'help-requested', id: `help-${Date.now()}`, at: new Date().toISOString(), source: 'simulated' });
+      await dev.client.publishAsync(deviceTopic(dev.deviceId, 'events'), ev, { qos: 1 });
     },
     kill(siteId) {
       const dev = devices.get(siteId);
