@@ -8,6 +8,7 @@ import { dataPaths, loadConfig } from '../config.js';
 import { SimulatedCollector } from '../telemetry/index.js';
 import { fleetApi } from './fleet-api.js';
 import { devicesPerSite, planDevices, type SimDevicePlan } from './plan.js';
+import { attachSimCommands, type SimCommands } from '../commands/sim.js';
 
 // Many agents in one process: the same Agent as on a box, with simulated
 // hardware, a cheap simulated collector and one data dir each. Agents that
@@ -37,7 +38,9 @@ export interface SimulationOptions {
 
 export interface SimAgent {
   plan: SimDevicePlan;
+  /** Replaced when a restart-agent command restarts the instance. */
   agent: Agent;
+  commands?: SimCommands;
 }
 
 export interface Simulation {
@@ -71,7 +74,7 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
         ...(enrolled ? {} : { DIEMCAU_ENROLL_TOKEN: tokenFor(p) }),
       },
     });
-    const agent = await Agent.start(
+    const boot = () => Agent.start(
       {
         config,
         log: opts.log.child({ sim: p.index }),
@@ -84,7 +87,10 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
       },
       opts.signal,
     );
-    agents.push({ plan: p, agent });
+    const entry: SimAgent = { plan: p, agent: await boot() };
+    // Commands run as on a box; restart-agent restarts this Agent instance.
+    entry.commands = await attachSimCommands({ entry, boot, dataDir, log: opts.log.child({ sim: p.index }) });
+    agents.push(entry);
     opts.onProgress?.(agents.length, plan.length);
   };
   const worker = async (): Promise<void> => {
@@ -93,7 +99,10 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
   const close = async (c: { graceful: boolean } = { graceful: true }): Promise<void> => {
     // In batches: 10,000 graceful closes at once would flood the broker with "offline".
     for (let i = 0; i < agents.length; i += 500) {
-      await Promise.all(agents.slice(i, i + 500).map((a) => a.agent.close(c)));
+      await Promise.all(agents.slice(i, i + 500).map(async (a) => {
+        await a.commands?.close();
+        await a.agent.close(c);
+      }));
     }
   };
   try {
