@@ -29,6 +29,7 @@ import { operatorsRoutes } from './api/operators.js';
 import { commandsPlugin, type CommandsPluginOptions } from './commands/index.js';
 import { healthPlugin, type HealthPluginOptions } from './health/index.js';
 import { meetingsPlugin } from './meetings/plugin.js';
+import { otaPlugin, type OtaPluginOptions } from './ota/index.js';
 import { uiPlugin } from './ui/plugin.js';
 
 export const FLEET_VERSION = '0.1.0';
@@ -39,6 +40,7 @@ export interface BuildFleetOptions {
   logger?: Logger;
   commands?: CommandsPluginOptions;
   health?: HealthPluginOptions;
+  ota?: OtaPluginOptions;
 }
 
 export interface Fleet extends FleetContext {
@@ -138,6 +140,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
         await api.register(meetingsPlugin);
         await api.register(commandsPlugin, opts.commands ?? {});
         await api.register(healthPlugin, opts.health ?? {});
+        await api.register(otaPlugin, opts.ota ?? {});
         // Feature modules register here, one line each; they reach the fleet
         // through `app.fleet` (context.ts) and clean up in onClose hooks.
       },

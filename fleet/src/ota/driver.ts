@@ -1,0 +1,25 @@
+// How a rollout reaches devices. The planner decides who updates; a driver
+// carries it out: the MQTT driver retains a desired release on each box's
+// 'desired' channel and hears back on 'ota' (push), the balena driver pins a
+// device to a balena release and reads its state back (pull).
+import type { ReleaseRecord } from './store.js';
+
+export interface DispatchTarget {
+  deviceId: string;
+  siteId: string;
+}
+
+export interface DeviceReport {
+  state: 'succeeded' | 'failed' | 'in-progress';
+  reason?: string;
+}
+
+export interface RolloutDriver {
+  readonly name: string;
+  dispatch(target: DispatchTarget, release: ReleaseRecord, ctx: { rolloutId: string; bandwidthLimit?: number }): Promise<void>;
+  /** Which of these devices are reachable now. */
+  online(deviceIds: readonly string[]): Promise<Set<string>>;
+  /** Pull-based drivers report here on every tick; push-based ones feed RolloutService.handleStatus(). */
+  poll?(deviceIds: readonly string[], release: ReleaseRecord): Promise<Map<string, DeviceReport>>;
+  close?(): Promise<void>;
+}

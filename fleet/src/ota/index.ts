@@ -1,0 +1,96 @@
+// The OTA area as one fastify plugin over the spine's context (app.fleet):
+// its tables, its 'ota' ingest handler, the rollout service with its driver
+// (MQTT by default, balena where a province runs it) and its routes.
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { otaStatusCodec } from '@diemcau/shared';
+import '../api/types.js';
+import { loadTrustedKeys, otaConfig, otaConfigFromEnv, type OtaConfig } from './config.js';
+import type { RolloutDriver } from './driver.js';
+import { createMqttDriver } from './mqtt-driver.js';
+import { ReleaseService } from './releases.js';
+import { RolloutService } from './rollout-service.js';
+import { otaRoutes } from './routes.js';
+import { OTA_MIGRATIONS, OtaStore } from './store.js';
+
+export { OTA_MIGRATIONS } from './store.js';
+export type { RolloutDriver } from './driver.js';
+
+export interface OtaPluginOptions {
+  config?: Partial<Record<keyof OtaConfig, unknown>>;
+  /** Replaces the MQTT driver (e.g. the balena driver). */
+  driver?: RolloutDriver;
+  /** Receives the module's handles (tests, the bench). */
+  expose?: (handles: OtaHandles) => void;
+}
+
+export interface OtaHandles {
+  store: OtaStore;
+  releases: ReleaseService;
+  rollouts: RolloutService;
+  stats: { artifactBytesSent: number };
+}
+
+const meetingsOf = (app: FastifyInstance) =>
+  (app as FastifyInstance & { meetings?: { service: { busySites(ids: readonly string[], withinMin?: number): ReadonlySet<string> } } }).meetings;
+
+export async function otaPlugin(app: FastifyInstance, opts: OtaPluginOptions): Promise<void> {
+  const ctx = app.fleet;
+  const log = ctx.log.child({ module: 'ota' });
+  const cfg = otaConfig({ ...otaConfigFromEnv(process.env), ...opts.config });
+  ctx.db.migrate(OTA_MIGRATIONS);
+  const store = new OtaStore(ctx.db.sql);
+  const trusted = loadTrustedKeys(cfg.trustedKeysFile);
+  if (trusted.length === 0) log.warn('no trusted release keys configured (DIEMCAU_OTA_TRUSTED_KEYS): every release upload will be refused');
+  const releases = new ReleaseService(store, path.resolve(ctx.config.dataDir, 'releases'), () => trusted, log);
+  const stats = { artifactBytesSent: 0 };
+
+  const fleetUrl = (): string => {
+    if (cfg.publicUrl) return cfg.publicUrl;
+    const a = app.server.address() as AddressInfo | null;
+    return `http://${ctx.config.host}:${a?.port ?? ctx.config.httpPort}`;
+  };
+  const driver =
+    opts.driver ??
+    createMqttDriver({
+      publish: (topic, payload, o) => ctx.broker.publish(topic, payload, o),
+      onlineIds: () => new Set(ctx.repos.devices.list().filter((d) => d.online && d.revokedAt === null).map((d) => d.id)),
+      fleetUrl,
+      cacheFor: (target) => {
+        if (!cfg.districtCaches) return null;
+        const district = ctx.sites.districtOf(target.siteId);
+        if (!district || district === target.siteId) return null;
+        const caches = store.cacheUrls();
+        const box = ctx.repos.devices.list().find((d) => d.siteId === district && d.online && caches.has(d.id));
+        return box ? caches.get(box.id)! : null;
+      },
+    });
+
+  const rollouts = new RolloutService({
+    store,
+    releases,
+    driver,
+    log,
+    tickMs: cfg.tickMs,
+    ports: {
+      sites: () => ctx.sites.all(),
+      devices: () =>
+        ctx.repos.devices
+          .list()
+          .filter((d) => d.revokedAt === null)
+          .map((d) => ({ deviceId: d.id, siteId: d.siteId, agentVersion: d.agentVersion ?? null })),
+      // Looked up per call so the registration order in app.ts does not matter.
+      busySites: (ids, withinMin) => meetingsOf(app)?.service.busySites(ids, withinMin) ?? new Set(),
+    },
+  });
+  const unIngest = ctx.ingest.on('ota', otaStatusCodec, (deviceId, status, meta) => rollouts.handleStatus(deviceId, status, meta.receivedAt));
+
+  await app.register(otaRoutes, { releases, rollouts, store, onArtifactBytes: (n) => (stats.artifactBytesSent += n) });
+  rollouts.start();
+  app.addHook('onClose', async () => {
+    unIngest();
+    await rollouts.close();
+  });
+  opts.expose?.({ store, releases, rollouts, stats });
+}

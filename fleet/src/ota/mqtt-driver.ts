@@ -1,0 +1,48 @@
+// The default driver: the desired release goes to each box as a retained
+// message on its 'desired' channel (delivered whenever it next connects), and
+// boxes report on 'ota'. A commune whose district box runs a cache is given
+// the cache's URL first and the fleet's second, so the artifact crosses the
+// province's link once per district and a dead cache costs only a retry.
+import { deviceTopic, type DesiredRelease } from '@diemcau/shared';
+import type { DispatchTarget, RolloutDriver } from './driver.js';
+import type { ReleaseRecord } from './store.js';
+
+export interface MqttDriverPorts {
+  publish(topic: string, payload: string, opts: { qos: 1; retain: true }): Promise<void>;
+  /** Ids of the devices connected now. */
+  onlineIds(): ReadonlySet<string>;
+  /** Base URL of the fleet's HTTP as boxes reach it. */
+  fleetUrl(): string;
+  /** Base URL of a cache the box should try first (its district box's), or null. */
+  cacheFor(target: DispatchTarget): string | null;
+}
+
+export const artifactPath = (version: string): string => `/api/v1/releases/${encodeURIComponent(version)}/artifact`;
+
+export function desiredRelease(release: ReleaseRecord, urls: string[], ctx: { rolloutId: string; bandwidthLimit?: number }): DesiredRelease {
+  return {
+    v: 1,
+    version: release.version,
+    manifest: release.signed,
+    urls,
+    rolloutId: ctx.rolloutId,
+    ...(ctx.bandwidthLimit ? { bandwidthLimit: ctx.bandwidthLimit } : {}),
+  };
+}
+
+export function createMqttDriver(ports: MqttDriverPorts): RolloutDriver {
+  return {
+    name: 'mqtt',
+    async dispatch(target, release, ctx) {
+      const path = artifactPath(release.version);
+      const cache = ports.cacheFor(target);
+      const urls = [...(cache ? [`${cache.replace(/\/$/, '')}${path}`] : []), `${ports.fleetUrl().replace(/\/$/, '')}${path}`];
+      const body = { v: 1, release: desiredRelease(release, urls, ctx) };
+      await ports.publish(deviceTopic(target.deviceId, 'desired'), JSON.stringify(body), { qos: 1, retain: true });
+    },
+    async online(ids) {
+      const on = ports.onlineIds();
+      return new Set(ids.filter((id) => on.has(id)));
+    },
+  };
+}

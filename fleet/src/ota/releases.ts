@@ -1,0 +1,85 @@
+// Releases on the fleet: the signed manifest is checked against the fleet's
+// trusted keys when it is registered, the artifact is streamed to
+// <dataDir>/releases/<version>/<artifact> and its size and SHA-256 checked
+// against the manifest before it can be rolled out. The fleet never holds a
+// signing key: it can only pass on what the release manager signed.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Transform, type Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { DiemcauError, verifyManifest, type SignedManifest, type TrustedKey } from '@diemcau/shared';
+import type { OtaStore, ReleaseRecord } from './store.js';
+
+export class ReleaseService {
+  constructor(
+    private readonly store: OtaStore,
+    private readonly dir: string,
+    private readonly trusted: () => readonly TrustedKey[],
+    private readonly log: Logger,
+  ) {}
+
+  /** Registers a signed manifest; the artifact follows with putArtifact(). */
+  register(signed: SignedManifest, by: string | null): ReleaseRecord {
+    let manifest;
+    try {
+      manifest = verifyManifest(signed, this.trusted());
+    } catch (err) {
+      throw new DiemcauError('FLEET_ERR_RELEASE_INVALID', (err as Error).message, { cause: err });
+    }
+    const existing = this.store.release(manifest.version);
+    if (existing?.artifactReady) {
+      if (existing.signed.payload === signed.payload) return existing;
+      throw new DiemcauError('FLEET_ERR_CONFLICT', `release ${manifest.version} exists with other contents`);
+    }
+    this.store.putRelease({ version: manifest.version, signed, manifest, uploadedAt: new Date().toISOString(), uploadedBy: by });
+    this.log.info({ version: manifest.version, size: manifest.size, keyId: signed.keyId }, 'release registered');
+    return this.store.release(manifest.version)!;
+  }
+
+  artifactPath(r: ReleaseRecord): string {
+    return path.join(this.dir, r.version, r.manifest.artifact);
+  }
+
+  /** Streams the artifact in; kept only when its size and hash match the manifest. */
+  async putArtifact(version: string, body: Readable): Promise<ReleaseRecord> {
+    const r = this.store.release(version);
+    if (!r) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `release ${version}`);
+    if (r.artifactReady) throw new DiemcauError('FLEET_ERR_CONFLICT', `release ${version} already has its artifact`);
+    const final = this.artifactPath(r);
+    await fs.promises.mkdir(path.dirname(final), { recursive: true });
+    const tmp = `${final}.upload`;
+    const hash = createHash('sha256');
+    let size = 0;
+    const limit = r.manifest.size;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        size += chunk.length;
+        if (size > limit) return cb(new DiemcauError('FLEET_ERR_RELEASE_INVALID', `artifact is larger than the manifest's ${limit} bytes`));
+        hash.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(body, meter, fs.createWriteStream(tmp));
+      const sha = hash.digest('hex');
+      if (size !== limit || sha !== r.manifest.sha256) {
+        throw new DiemcauError('FLEET_ERR_RELEASE_INVALID', `artifact is ${size} bytes with sha256 ${sha}; manifest says ${limit} and ${r.manifest.sha256}`);
+      }
+      await fs.promises.rename(tmp, final);
+    } catch (err) {
+      await fs.promises.rm(tmp, { force: true });
+      throw err;
+    }
+    this.store.markArtifactReady(version);
+    this.log.info({ version, size }, 'release artifact stored');
+    return this.store.release(version)!;
+  }
+
+  ready(version: string): ReleaseRecord {
+    const r = this.store.release(version);
+    if (!r || !r.artifactReady) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `release ${version} (or its artifact)`);
+    return r;
+  }
+}

@@ -1,0 +1,211 @@
+// Runs rollouts: on a timer and after every report it asks the pure planner
+// what to do, then carries the plan out through the driver and records it.
+// Ticks never overlap; a driver error leaves the device pending for the next.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { DiemcauError, indexSites, type OtaStatus, type Site } from '@diemcau/shared';
+import type { RolloutDriver, DeviceReport } from './driver.js';
+import { assignRings, planRollout, ringProgress, type DeviceRef } from './rollout-planner.js';
+import type { RingProgress, RolloutDevice, RolloutSpec } from './rollout-model.js';
+import type { ReleaseService } from './releases.js';
+import type { OtaStore, RolloutRecord } from './store.js';
+
+export interface RolloutPorts {
+  sites(): readonly Site[];
+  /** Enrolled, not revoked devices, with the agent version they last announced. */
+  devices(): readonly (DeviceRef & { agentVersion: string | null })[];
+  /** Sites with a meeting live now or starting within `withinMin` minutes. */
+  busySites(siteIds: readonly string[], withinMin: number): ReadonlySet<string>;
+}
+
+export interface RolloutServiceOptions {
+  store: OtaStore;
+  releases: ReleaseService;
+  driver: RolloutDriver;
+  ports: RolloutPorts;
+  log: Logger;
+  /** 0 = no timer (tests call tick()). */
+  tickMs?: number;
+  now?: () => number;
+}
+
+export interface RolloutView extends RolloutRecord {
+  rings: RingProgress[];
+  currentRing: number | null;
+  skippedBusy: string[];
+  devices?: RolloutDevice[];
+}
+
+export class RolloutService {
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** Last plan's facts per rollout, for the API (not worth a table). */
+  private readonly last = new Map<string, { currentRing: number | null; skippedBusy: string[] }>();
+  readonly counters = { dispatched: 0, dispatchErrors: 0, reports: 0, unmatchedReports: 0 };
+
+  constructor(private readonly o: RolloutServiceOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  start(): void {
+    if (this.o.tickMs && !this.timer) {
+      this.timer = setInterval(() => void this.tick(), this.o.tickMs);
+      this.timer.unref();
+    }
+  }
+
+  create(spec: RolloutSpec, by: string | null): RolloutView {
+    this.o.releases.ready(spec.release);
+    const active = this.o.store.activeRollouts();
+    if (active.length > 0) throw new DiemcauError('FLEET_ERR_CONFLICT', `rollout ${active[0]!.id} is still ${active[0]!.state}`);
+    const index = indexSites(this.o.ports.sites());
+    if (spec.rootSiteId && !index.byId.has(spec.rootSiteId)) throw new DiemcauError('FLEET_ERR_UNKNOWN_SITE', spec.rootSiteId);
+    for (const r of spec.rings) {
+      const ids = r.select.kind === 'sites' ? r.select.siteIds : r.select.kind === 'district' ? [r.select.districtId] : [];
+      for (const id of ids) if (!index.byId.has(id)) throw new DiemcauError('FLEET_ERR_UNKNOWN_SITE', `${id} (ring ${r.name})`);
+    }
+    const all = this.o.ports.devices();
+    // A box already on the release has nothing to do.
+    const already = new Set(all.filter((d) => d.agentVersion === spec.release).map((d) => d.deviceId));
+    const devices = assignRings(spec, index, all).map((d) => (already.has(d.deviceId) ? { ...d, state: 'succeeded' as const, reason: 'already on the release' } : d));
+    if (devices.length === 0) throw new DiemcauError('FLEET_ERR_NO_TARGETS', 'no device in the rollout');
+    const at = new Date(this.now()).toISOString();
+    const record: RolloutRecord = { id: randomUUID(), spec, state: 'running', reason: null, createdAt: at, createdBy: by, updatedAt: at };
+    this.o.store.createRollout(record, devices);
+    this.o.log.info({ rollout: record.id, release: spec.release, devices: devices.length }, 'rollout created');
+    void this.tick();
+    return this.view(record.id);
+  }
+
+  pause(id: string): RolloutView {
+    return this.transition(id, ['running'], 'paused', 'paused by an operator');
+  }
+
+  resume(id: string): RolloutView {
+    const v = this.transition(id, ['paused'], 'running', null);
+    void this.tick();
+    return v;
+  }
+
+  abort(id: string, reason: string): RolloutView {
+    return this.transition(id, ['running', 'paused'], 'aborted', reason);
+  }
+
+  private transition(id: string, from: RolloutRecord['state'][], to: RolloutRecord['state'], reason: string | null): RolloutView {
+    const r = this.get(id);
+    if (!from.includes(r.state)) throw new DiemcauError('FLEET_ERR_ROLLOUT_STATE', `rollout is ${r.state}`);
+    this.o.store.setRolloutState(id, to, reason, new Date(this.now()).toISOString());
+    this.o.log.info({ rollout: id, from: r.state, to, reason }, 'rollout state changed');
+    return this.view(id);
+  }
+
+  private get(id: string): RolloutRecord {
+    const r = this.o.store.rollout(id);
+    if (!r) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `rollout ${id}`);
+    return r;
+  }
+
+  view(id: string, withDevices = false): RolloutView {
+    const r = this.get(id);
+    const devices = this.o.store.devices(id);
+    const last = this.last.get(id) ?? { currentRing: null, skippedBusy: [] };
+    return { ...r, rings: ringProgress(r.spec, devices), ...last, ...(withDevices ? { devices } : {}) };
+  }
+
+  list(): RolloutView[] {
+    return this.o.store.rollouts().map((r) => this.view(r.id));
+  }
+
+  /** A device's report on its 'ota' channel. */
+  handleStatus(deviceId: string, status: OtaStatus, receivedAt: string): void {
+    this.counters.reports++;
+    this.o.store.putStatus(deviceId, status, receivedAt);
+    if (!status.target) return;
+    const report: DeviceReport =
+      status.state === 'committed'
+        ? { state: 'succeeded' }
+        : status.state === 'failed' || status.state === 'rolled-back'
+          ? { state: 'failed', reason: `${status.state}: ${status.error?.code ?? ''} ${status.error?.message ?? ''}`.trim() }
+          : { state: 'in-progress' };
+    let matched = false;
+    for (const r of this.o.store.activeRollouts()) {
+      if (r.spec.release !== status.target || (status.rolloutId && status.rolloutId !== r.id)) continue;
+      const d = this.o.store.devices(r.id).find((x) => x.deviceId === deviceId);
+      if (!d) continue;
+      matched = true;
+      this.apply(r.id, d, report);
+    }
+    if (!matched) this.counters.unmatchedReports++;
+    else if (report.state !== 'in-progress') void this.tick();
+  }
+
+  private apply(rolloutId: string, d: RolloutDevice, report: DeviceReport): void {
+    // A late report does not undo an outcome already counted (e.g. after a silent timeout).
+    if (d.state === 'succeeded' || (d.state === 'failed' && report.state !== 'succeeded')) return;
+    const now = this.now();
+    if (report.state === 'in-progress') this.o.store.updateDevice(rolloutId, { ...d, state: d.state === 'pending' ? 'pending' : 'in-flight', lastReportAt: now });
+    else this.o.store.updateDevice(rolloutId, { ...d, state: report.state, lastReportAt: now, reason: report.reason ?? null });
+  }
+
+  /** One planning round for every active rollout; calls are queued, never overlapped. */
+  tick(): Promise<void> {
+    this.chain = this.chain.then(() => this.tickNow()).catch((err: unknown) => this.o.log.error({ err }, 'rollout tick failed'));
+    return this.chain;
+  }
+
+  private async tickNow(): Promise<void> {
+    if (this.closed) return;
+    for (const r of this.o.store.activeRollouts()) {
+      const release = this.o.releases.ready(r.spec.release);
+      let devices = this.o.store.devices(r.id);
+      const ids = devices.map((d) => d.deviceId);
+      if (this.o.driver.poll) {
+        const reports = await this.o.driver.poll(ids.filter((id) => devices.find((d) => d.deviceId === id)?.state === 'in-flight'), release);
+        for (const d of devices) {
+          const rep = reports.get(d.deviceId);
+          if (rep) this.apply(r.id, d, rep);
+        }
+        devices = this.o.store.devices(r.id);
+      }
+      const siteIds = [...new Set(devices.map((d) => d.siteId))];
+      const plan = planRollout({
+        spec: r.spec,
+        state: r.state,
+        devices,
+        online: await this.o.driver.online(ids),
+        busySites: this.o.ports.busySites(siteIds, r.spec.meetingLeadMin),
+        now: this.now(),
+      });
+      this.last.set(r.id, { currentRing: plan.currentRing, skippedBusy: plan.skippedBusy });
+      for (const id of plan.timedOut) {
+        const d = devices.find((x) => x.deviceId === id)!;
+        this.o.store.updateDevice(r.id, { ...d, state: 'failed', reason: 'silent past the timeout' });
+      }
+      if (plan.state !== r.state) {
+        this.o.store.setRolloutState(r.id, plan.state, plan.reason, new Date(this.now()).toISOString());
+        this.o.log.warn({ rollout: r.id, state: plan.state, reason: plan.reason }, 'rollout state changed by the planner');
+      }
+      for (const id of plan.dispatch) {
+        const d = devices.find((x) => x.deviceId === id)!;
+        try {
+          await this.o.driver.dispatch(d, release, { rolloutId: r.id, ...(r.spec.bandwidthLimit ? { bandwidthLimit: r.spec.bandwidthLimit } : {}) });
+          this.o.store.updateDevice(r.id, { ...d, state: 'in-flight', dispatchedAt: this.now() });
+          this.counters.dispatched++;
+        } catch (err) {
+          this.counters.dispatchErrors++;
+          this.o.log.warn({ err, rollout: r.id, deviceId: id }, 'dispatch failed; will retry');
+        }
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.chain;
+    await this.o.driver.close?.();
+  }
+}

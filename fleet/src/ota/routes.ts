@@ -1,0 +1,161 @@
+// HTTP face of OTA under /api/v1: releases (register a signed manifest, then
+// upload its artifact; list; download with byte ranges) and rollouts
+// (create, list, progress per ring, pause, resume, abort). The artifact
+// download is public: a box fetches it with no operator token, and the
+// artifact carries no secret; the box trusts it only after checking the
+// signature and the hash itself.
+import type {} from '@fastify/swagger';
+import fs from 'node:fs';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import { Type, type Static } from '@sinclair/typebox';
+import { DiemcauError, SignedManifestSchema, VersionSchema, parseByteRange, type SignedManifest } from '@diemcau/shared';
+import '../api/types.js';
+import { deviceForRequest } from '../api/auth.js';
+import { RolloutSpecSchema, type RolloutSpec } from './rollout-model.js';
+import type { ReleaseService } from './releases.js';
+import type { RolloutService } from './rollout-service.js';
+import type { OtaStore, ReleaseRecord } from './store.js';
+
+export interface OtaRoutesOptions {
+  releases: ReleaseService;
+  rollouts: RolloutService;
+  store: OtaStore;
+  /** Counts artifact bytes sent (the bench reads it; so does the metrics endpoint). */
+  onArtifactBytes: (n: number) => void;
+}
+
+const VersionParams = Type.Object({ version: VersionSchema });
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const AbortBody = Type.Object({ reason: Type.String({ minLength: 3, maxLength: 500 }) }, { additionalProperties: false });
+
+const releaseView = (r: ReleaseRecord) => ({
+  version: r.version,
+  manifest: r.manifest,
+  keyId: r.signed.keyId,
+  artifactReady: r.artifactReady,
+  uploadedAt: r.uploadedAt,
+  uploadedBy: r.uploadedBy,
+});
+
+const who = (req: FastifyRequest): string | null => req.operator?.id ?? null;
+
+export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): Promise<void> {
+  const { releases, rollouts } = opts;
+  // The artifact upload is a raw byte stream: no JSON parsing, no body buffering.
+  app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+
+  app.get('/releases', { schema: { tags: ['ota'], summary: 'Releases known to the fleet' } }, async () => ({
+    items: opts.store.releases().map(releaseView),
+  }));
+
+  app.post<{ Body: SignedManifest }>(
+    '/releases',
+    { config: { roles: ['admin'] }, schema: { tags: ['ota'], summary: 'Register a signed release manifest', body: SignedManifestSchema } },
+    async (req, reply) => {
+      const r = releases.register(req.body, who(req));
+      req.auditDetails = { version: r.version, keyId: r.signed.keyId };
+      return reply.status(201).send(releaseView(r));
+    },
+  );
+
+  app.put<{ Params: Static<typeof VersionParams> }>(
+    '/releases/:version/artifact',
+    {
+      config: { roles: ['admin'] },
+      bodyLimit: 1024 * 1024 * 1024,
+      schema: { tags: ['ota'], summary: 'Upload the artifact of a registered release (application/octet-stream)', params: VersionParams },
+    },
+    async (req) => {
+      if (!req.headers['content-type']?.startsWith('application/octet-stream')) {
+        throw new DiemcauError('FLEET_ERR_BAD_REQUEST', 'send the artifact as application/octet-stream');
+      }
+      return releaseView(await releases.putArtifact(req.params.version, req.body as Readable));
+    },
+  );
+
+  app.get<{ Params: Static<typeof VersionParams> }>(
+    '/releases/:version',
+    { schema: { tags: ['ota'], summary: 'One release', params: VersionParams } },
+    async (req) => {
+      const r = opts.store.release(req.params.version);
+      if (!r) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `release ${req.params.version}`);
+      return releaseView(r);
+    },
+  );
+
+  app.get<{ Params: Static<typeof VersionParams> }>(
+    '/releases/:version/artifact',
+    { config: { public: true }, schema: { tags: ['ota'], summary: 'Download an artifact (supports Range: bytes=N-)', params: VersionParams } },
+    async (req, reply) => {
+      const r = releases.ready(req.params.version);
+      const file = releases.artifactPath(r);
+      const size = r.manifest.size;
+      const range = parseByteRange(req.headers.range, size);
+      void reply.header('Accept-Ranges', 'bytes').header('Content-Type', 'application/gzip').header('ETag', `"${r.manifest.sha256}"`);
+      if (range === 'unsatisfiable') return reply.status(416).header('Content-Range', `bytes */${size}`).send();
+      const { start, end } = range ?? { start: 0, end: size - 1 };
+      void reply.header('Content-Length', String(end - start + 1));
+      if (range) void reply.status(206).header('Content-Range', `bytes ${start}-${end}/${size}`);
+      if (req.method === 'HEAD') return reply.send();
+      const stream = fs.createReadStream(file, { start, end });
+      stream.on('data', (chunk) => opts.onArtifactBytes(chunk.length));
+      return reply.send(stream);
+    },
+  );
+
+  app.get('/rollouts', { schema: { tags: ['ota'], summary: 'Rollouts, newest first, with per-ring progress' } }, async () => ({
+    items: rollouts.list(),
+  }));
+
+  app.post<{ Body: RolloutSpec }>(
+    '/rollouts',
+    { config: { roles: ['admin'] }, schema: { tags: ['ota'], summary: 'Start a rollout of a release over a subtree, ring by ring', body: RolloutSpecSchema } },
+    async (req, reply) => {
+      const v = rollouts.create(req.body, who(req));
+      req.auditTarget = `rollout:${v.id}`;
+      req.auditDetails = { release: v.spec.release, rootSiteId: v.spec.rootSiteId ?? null };
+      return reply.status(201).send(v);
+    },
+  );
+
+  app.get<{ Params: Static<typeof IdParams>; Querystring: { devices?: boolean } }>(
+    '/rollouts/:id',
+    {
+      schema: {
+        tags: ['ota'],
+        summary: 'One rollout: state, per-ring progress, optionally every device',
+        params: IdParams,
+        querystring: Type.Object({ devices: Type.Optional(Type.Boolean()) }),
+      },
+    },
+    async (req) => rollouts.view(req.params.id, req.query.devices === true),
+  );
+
+  app.post<{ Params: Static<typeof IdParams> }>(
+    '/rollouts/:id/pause',
+    { config: { roles: ['admin'] }, schema: { tags: ['ota'], summary: 'Pause: nobody new starts; updates in flight finish', params: IdParams } },
+    async (req) => rollouts.pause(req.params.id),
+  );
+  app.post<{ Params: Static<typeof IdParams> }>(
+    '/rollouts/:id/resume',
+    { config: { roles: ['admin'] }, schema: { tags: ['ota'], summary: 'Resume a paused rollout', params: IdParams } },
+    async (req) => rollouts.resume(req.params.id),
+  );
+  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof AbortBody> }>(
+    '/rollouts/:id/abort',
+    { config: { roles: ['admin'] }, schema: { tags: ['ota'], summary: 'Abort: nobody new starts, for good', params: IdParams, body: AbortBody } },
+    async (req) => rollouts.abort(req.params.id, req.body.reason),
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/devices/:id/ota',
+    { schema: { tags: ['ota'], summary: "A device's last OTA report", params: IdParams } },
+    async (req) => {
+      deviceForRequest(app, req, req.params.id);
+      const s = opts.store.status(req.params.id);
+      if (!s) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `no OTA report from ${req.params.id}`);
+      return s;
+    },
+  );
+}
