@@ -99,6 +99,11 @@ export class Agent {
     return this.publisher.publishDurable(channel, payload);
   }
 
+  /** Telemetry every `sec` seconds from now on (the fleet's set-config command). */
+  setTelemetryInterval(sec: number): void {
+    this.sampler.setIntervalMs(sec * 1000);
+  }
+
   get connected(): boolean {
     return this.session.connected;
   }
@@ -115,8 +120,11 @@ export class Agent {
     this.closed = true;
     this.closing ??= (async () => {
       await this.sampler.close();
-      await this.publisher.close();
+      // The publisher may be waiting for a PUBACK from a frozen broker; closing
+      // the session is what ends that wait, so both are stopped together.
+      const publisher = this.publisher.close();
       await this.session.close(opts);
+      await publisher;
       await this.queue.close();
     })();
     return this.closing;

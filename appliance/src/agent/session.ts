@@ -207,7 +207,13 @@ export class MqttSession extends EventEmitter<SessionEvents> {
         client.publishAsync(deviceTopic(this.opts.deviceId, 'presence'), presenceCodec.encode(offline), { qos: 1, retain: true }),
         sleep(2000),
       ]).catch(() => undefined);
-      await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+      // A clean end waits for in-flight acks; a broker that stopped answering gets 3 s.
+      const ended = await Promise.race([
+        new Promise<boolean>((resolve) => client.end(false, {}, () => resolve(true))),
+        sleep(3000).then(() => false),
+      ]);
+      // end() is already under way and ignores a second call: cut the socket itself.
+      if (!ended) client.stream?.destroy();
     } else {
       client?.end(true);
     }

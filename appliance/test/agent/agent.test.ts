@@ -171,3 +171,18 @@ t.test('a refused token is final: a clear error, nothing stored', async (t) => {
   await t.rejects(startAgent(t, r, { DIEMCAU_ENROLL_TOKEN: 'not-a-real-token' }), { code: 'APPL_ERR_ENROLL' });
   t.notOk(fs.existsSync(path.join(r.dataDir, 'identity.json')));
 });
+
+t.test('close() finishes even when the broker stops answering mid-delivery', async (t) => {
+  const r = await rig(t);
+  const agent = await startAgent(t, r, { DIEMCAU_ENROLL_TOKEN: r.enrollServer.mint('xa-f') });
+  const id = agent.identity.deviceId;
+  await r.broker.waitFor((all) => samples(all, id).length >= 1, 'first sample');
+  r.broker.freeze();
+  // A sample goes out and its PUBACK never comes.
+  const sent = agent.stats().sent;
+  await agent.publishDurable('events', '{"v":1}');
+  await new Promise((res) => setTimeout(res, 300));
+  t.equal(agent.stats().sent, sent, 'nothing acknowledged while frozen');
+  await agent.close();
+  t.ok(agent.stats().queue.size >= 1, 'the unacknowledged record stays queued for the next run');
+});

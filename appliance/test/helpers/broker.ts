@@ -22,11 +22,15 @@ export interface TestBroker {
   waitFor(pred: (all: Published[]) => boolean, what: string, timeoutMs?: number): Promise<void>;
   /** Inject a message as the fleet would (e.g. a command for a device). */
   publish(topic: string, payload: string, retain?: boolean): Promise<void>;
+  /** From now on publishes are never acknowledged (nor refused): a broker hung mid-delivery. */
+  freeze(): void;
   close(): Promise<void>;
 }
 
 export async function startBroker(opts: { port?: number; credentials: Map<string, string>; published?: Published[] }): Promise<TestBroker> {
   const published = opts.published ?? [];
+  const frozen = { value: false };
+  const held: (() => void)[] = [];
   const aedes = await Aedes.createBroker({
     authenticate: (client, username, password, done) => {
       const ok = username !== undefined && client.id === username && opts.credentials.get(username) === password?.toString();
@@ -35,6 +39,7 @@ export async function startBroker(opts: { port?: number; credentials: Map<string
       done(err, null);
     },
     authorizePublish: (client, packet, cb) => {
+      if (frozen.value) return void held.push(() => cb(new Error('broker closed'))); // no PUBACK until close
       if (client && !canDevicePublish(client.id, packet.topic)) return cb(new Error('not your topic'));
       cb(null);
     },
@@ -76,9 +81,14 @@ export async function startBroker(opts: { port?: number; credentials: Map<string
         aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain, dup: false }, (err) => (err ? reject(err) : resolve())),
       );
     },
+    freeze() {
+      frozen.value = true;
+    },
     async close() {
       if (closed) return;
       closed = true;
+      frozen.value = false;
+      for (const release of held.splice(0)) release();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
