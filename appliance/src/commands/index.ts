@@ -12,7 +12,7 @@ import { createIdempotencyStore } from './store.js';
 
 export { AGENT_RESTART_EXIT_CODE } from './restart.js';
 export type { CommandExecutor } from './executor.js';
-export type { SettingsStore, RemoteSettings } from './settings.js';
+export { bindSettings, type SettingsStore, type RemoteSettings } from './settings.js';
 export type { IdentifyCard } from './handlers.js';
 
 export interface AgentCommandsOptions extends Omit<CommandDeps, 'settings' | 'publishHealth'> {

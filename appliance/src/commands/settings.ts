@@ -64,3 +64,21 @@ export function createSettingsStore(file: string): SettingsStore {
     },
   };
 }
+
+export interface SettingsTargets {
+  telemetryIntervalSec?: (sec: number) => void;
+  logLevel?: (level: NonNullable<RemoteSettings['logLevel']>) => void;
+}
+
+/**
+ * Applies the stored settings now (they outlive restarts) and every change
+ * after. Returns the unsubscribe function.
+ */
+export function bindSettings(settings: SettingsStore, targets: SettingsTargets): () => void {
+  const apply = (s: RemoteSettings) => {
+    if (s.telemetryIntervalSec !== undefined) targets.telemetryIntervalSec?.(s.telemetryIntervalSec);
+    if (s.logLevel !== undefined) targets.logLevel?.(s.logLevel);
+  };
+  apply(settings.get());
+  return settings.onChange(apply);
+}

@@ -114,3 +114,18 @@ t.test('restart-media restarts the edge, or says there is none', async (t) => {
   t.equal(r.status, 'rejected');
   t.equal(r.error?.code, 'APPL_ERR_MEDIA');
 });
+
+t.test('settings reach their targets at start (they outlive restarts) and on every change', async (t) => {
+  const s = await setup(t);
+  await s.run('set-config', { telemetryIntervalSec: 45 });
+  const { createSettingsStore, bindSettings } = await import('../../src/commands/settings.js');
+  const reopened = createSettingsStore(path.join(s.dataDir, 'settings.json'));
+  const seen: unknown[] = [];
+  const off = bindSettings(reopened, { telemetryIntervalSec: (sec) => seen.push(['interval', sec]), logLevel: (l) => seen.push(['level', l]) });
+  t.same(seen, [['interval', 45]], 'the stored interval applies when the agent starts again');
+  reopened.apply({ logLevel: 'debug' });
+  t.same(seen.slice(1), [['interval', 45], ['level', 'debug']]);
+  off();
+  reopened.apply({ telemetryIntervalSec: 5 });
+  t.equal(seen.length, 3, 'unbound: no more calls');
+});
