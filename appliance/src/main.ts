@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { isDiemcauError } from '@diemcau/shared';
 import { Agent, readAgentVersion } from './agent/index.js';
 import { discoverBootstrap, searchFromEnv } from './bootstrap/discover.js';
-import { AGENT_RESTART_EXIT_CODE, createAgentCommands, type AgentCommands } from './commands/index.js';
+import { AGENT_RESTART_EXIT_CODE, bindSettings, createAgentCommands, type AgentCommands } from './commands/index.js';
 import { readConfig, type AgentConfig } from './config.js';
 import { createHardware, createHealthMonitor, hardwareOptionsFromEnv, type Hardware, type HealthMonitor } from './devices/index.js';
 import { SimulatedCollector, SystemCollector } from './telemetry/index.js';
@@ -97,6 +97,7 @@ async function main(): Promise<void> {
   const cmds = commands;
   a.router.on('commands', (payload) => cmds.onMessage(payload));
   await cmds.start();
+  bindSettings(cmds.settings, { telemetryIntervalSec: (sec) => a.setTelemetryInterval(sec), logLevel: (level) => (log.level = level) });
   monitor = createHealthMonitor({
     hardware: hw,
     intervalMs: HEALTH_POLL_MS,

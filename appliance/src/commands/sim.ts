@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Agent } from '../agent/index.js';
 import { createHardware, type Hardware } from '../devices/index.js';
-import { createAgentCommands, type AgentCommands } from './index.js';
+import { bindSettings, createAgentCommands, type AgentCommands } from './index.js';
 
 // Commands for the agents of the simulator (many per process). Each simulated
 // box gets the same pipeline as a real one, over simulated hardware created
@@ -67,7 +67,12 @@ export async function attachSimCommands(opts: {
     },
   });
   const attach = () => {
-    detach = entry.agent.router.on('commands', (payload) => commands.onMessage(payload));
+    const offCommands = entry.agent.router.on('commands', (payload) => commands.onMessage(payload));
+    const offSettings = bindSettings(commands.settings, { telemetryIntervalSec: (sec) => entry.agent.setTelemetryInterval(sec) });
+    detach = () => {
+      offCommands();
+      offSettings();
+    };
   };
   attach();
   await commands.start();

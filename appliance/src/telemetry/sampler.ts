@@ -43,6 +43,16 @@ export class TelemetrySampler {
     this.timer.unref?.();
   }
 
+  /** A new interval (set-config from the fleet), from the next tick; a pending long wait is cut short. */
+  setIntervalMs(ms: number): void {
+    if (ms === this.opts.intervalMs) return;
+    this.opts.intervalMs = ms;
+    if (this.timer && !this.running && !this.closed) {
+      clearTimeout(this.timer);
+      this.schedule(ms);
+    }
+  }
+
   /** One sample, now. Exposed for tests; errors are logged, never thrown. */
   async sampleOnce(): Promise<Telemetry | undefined> {
     try {
