@@ -68,7 +68,9 @@ export function createMeetings(opts: MeetingsOptions): Meetings {
   const repo = new MeetingsRepo(opts.db);
   const corePlan = config.corePlanFile ? corePlanWriter(config.corePlanFile, config.coreEdgeId, log) : undefined;
   const publisher = new PlanPublisher(repo, opts.publish, log, now, corePlan);
-  const service = new MeetingService(config, repo, publisher, opts.ports, log, now);
+  // A new or changed meeting may bring the next transition closer: every
+  // pass re-aims the timer.
+  const service = new MeetingService(config, repo, publisher, opts.ports, log, now, () => schedule());
   const stats = new LiveStats(log, now, config.statsStaleMs);
 
   const unsubscribe = [
@@ -85,18 +87,17 @@ export function createMeetings(opts: MeetingsOptions): Meetings {
   // pick up new devices and addresses.
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
-  const schedule = () => {
+  function schedule(): void {
     if (closed || opts.timer === false) return;
+    if (timer) clearTimeout(timer);
     const next = service.nextTransition();
     const wait = Math.min(config.reconcileIntervalMs, next === null ? Infinity : Math.max(0, next - now()) + 5);
     timer = setTimeout(tick, wait);
     timer.unref();
-  };
+  }
   const tick = () => {
-    service
-      .sync()
-      .catch((err: unknown) => log.error({ err }, 'meeting plan sync failed'))
-      .finally(schedule);
+    // sync() re-aims the timer itself, also when it fails.
+    service.sync().catch((err: unknown) => log.error({ err }, 'meeting plan sync failed'));
   };
 
   return {
@@ -112,7 +113,6 @@ export function createMeetings(opts: MeetingsOptions): Meetings {
       // The file may be gone (new server, cleaned tmp): write what the core should run now.
       corePlan?.(publisher.current(config.coreEdgeId) ?? { v: 1, revision: 0, edgeId: config.coreEdgeId, meetings: [] });
       await service.sync();
-      schedule();
     },
     async close() {
       if (closed) return;

@@ -55,6 +55,8 @@ export class MeetingService {
     private readonly ports: MeetingPorts,
     private readonly log: Logger,
     private readonly now: () => number,
+    /** Called after every pass (the timer re-aims at the next transition). */
+    private readonly afterSync: () => void = () => {},
   ) {
     this.tokenFor = linkTokens(repo.secret('link-token-key', () => randomBytes(32).toString('base64url')));
     this.urls = repo.mediaUrls();
@@ -209,7 +211,11 @@ export class MeetingService {
     });
     if (waiting.length > 0) this.log.debug({ waiting: waiting.length }, 'edges waiting for an upstream address');
     if (dropped.length > 0) this.log.warn({ dropped }, 'edge plans over the protocol limit; scheduled meetings wait');
-    return this.publisher.sync(plans);
+    try {
+      return await this.publisher.sync(plans);
+    } finally {
+      this.afterSync();
+    }
   }
 
   /** When the plans next change by the clock alone (a start, an end, a lead window opening). */

@@ -43,7 +43,13 @@ export interface Harness {
 
 const PASSWORD = 'device-password-for-tests-only-0123456789';
 
-export async function harness(opts: { online: string[]; config?: Partial<MeetingsConfig>; addOperators?: Record<string, MeetingOperator> }): Promise<Harness> {
+export async function harness(opts: {
+  online: string[];
+  config?: Partial<MeetingsConfig>;
+  addOperators?: Record<string, MeetingOperator>;
+  /** Real time and the module's own timer, instead of a clock the test moves. */
+  realTime?: boolean;
+}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'diemcau-meetings-'));
   const log = pino({ level: 'silent' });
   const db = new FleetDb(join(dir, 'fleet.sqlite'), log);
@@ -71,8 +77,8 @@ export async function harness(opts: { online: string[]; config?: Partial<Meeting
       ports: { sites: () => sitesRepo.list(), devices: () => devicesRepo.list() },
       log,
       config: { coreSignalUrl: 'http://127.0.0.1:4443', corePlanFile: join(dir, 'core', 'plan.json'), ...opts.config },
-      now: () => clock.t,
-      timer: false,
+      now: opts.realTime ? Date.now : () => clock.t,
+      timer: opts.realTime === true,
     });
   let meetings = make();
   await meetings.start();

@@ -1,0 +1,39 @@
+// The module's own timer: a scheduled meeting goes live on the boxes at its
+// start without any API call, woken by the next transition (the periodic
+// pass is set far beyond the test so it cannot be what did it).
+import t from 'tap';
+import { deviceTopic, mediaPlanCodec, type MediaPlan } from '@diemcau/shared';
+import { harness } from './harness.js';
+
+t.test('a scheduled meeting goes live by itself', async (t) => {
+  const probe = await harness({ online: [] });
+  const district = probe.sites.find((s) => s.kind === 'district')!.id;
+  await probe.close();
+  const h = await harness({ online: [district], realTime: true, config: { planLeadMin: 0, reconcileIntervalMs: 600_000 } });
+  t.teardown(() => h.close());
+
+  const box = await h.connect(district);
+  const states: string[] = [];
+  const live = new Promise<MediaPlan>((resolve, reject) => {
+    // Only a guard against hanging the suite; the test waits for an event.
+    setTimeout(() => reject(new Error(`never went live; states seen: ${states.join(',')}`)), 20_000).unref();
+    box.on('message', (_topic, payload) => {
+      const d = mediaPlanCodec.decode(payload);
+      if (!d.ok) return;
+      states.push(d.value.meetings[0]?.state ?? 'none');
+      if (d.value.meetings[0]?.state === 'live') resolve(d.value);
+    });
+  });
+  await box.subscribeAsync(deviceTopic(h.deviceOf(district), 'media'), { qos: 1 });
+
+  const res = await h.app.inject({
+    method: 'POST',
+    url: '/api/v1/meetings',
+    payload: { title: 'Soon', chairSiteId: district, siteIds: [], startsAt: new Date(Date.now() + 1500).toISOString(), durationMin: 5 },
+  });
+  t.equal(res.statusCode, 201);
+  t.equal(res.json().state, 'scheduled');
+  const plan = await live;
+  t.equal(plan.meetings[0]!.meetingId, res.json().id);
+  t.notOk(states.includes('scheduled'), 'no lead time configured: the box hears of it when it starts');
+});
