@@ -72,6 +72,7 @@ export const en: Record<keyof typeof vi, string> = {
   'alerts.ackSave': 'Save',
   'alerts.ackUnsupported': 'This server cannot acknowledge alerts yet.',
   'alerts.sites': '{n} sites',
+  'alerts.outageSites': '{n} sites · {down} still offline',
   'alerts.expand': 'Show the sites',
   'alerts.new': '{n} new alerts',
   'alerts.calledBack': 'Called back',

@@ -72,6 +72,7 @@ export const vi = {
   'alerts.ackSave': 'Lưu xác nhận',
   'alerts.ackUnsupported': 'Máy chủ chưa hỗ trợ xác nhận cảnh báo.',
   'alerts.sites': '{n} điểm cầu',
+  'alerts.outageSites': '{n} điểm cầu · {down} còn mất kết nối',
   'alerts.expand': 'Xem các điểm cầu',
   'alerts.new': '{n} cảnh báo mới',
   'alerts.calledBack': 'Đã gọi lại',

@@ -73,7 +73,7 @@ function AlertRowView(props: { row: AlertRow; onAck?(a: Alert): void; compact?: 
               data-testid="expand" onClick={() => setExpanded(!expanded)}>▸</button>
           )}
           <strong>{alertLabel(i18n, a)}</strong>
-          {outage && <span class="sub">{t('alerts.sites', { n: siteIds.length })}</span>}
+          {outage && <span class="sub">{t('alerts.outageSites', { n: siteIds.length, down: downCount(a, siteIds.length) })}</span>}
           {a.message && !outage && <span class="sub">{a.message}</span>}
         </td>
         <td>
@@ -171,4 +171,10 @@ function CalledBack(props: { deviceId: string }) {
       {error && <span class="sub bad-text">{error}</span>}
     </>
   );
+}
+
+/** How many of an outage's devices are still down (the fleet keeps `details.offline` current). */
+function downCount(a: Alert, fallback: number): number {
+  const off = a.details?.offline;
+  return Array.isArray(off) ? off.length : fallback;
 }
