@@ -41,7 +41,8 @@ export interface CameraFindings {
 }
 
 export function cameraHealth(f: CameraFindings): CameraHealth {
-  const devices = f.devices.map((d) => ({ node: d.node, name: d.name }));
+  // Clamped to what the schema takes: a message the fleet rejects would hide the finding.
+  const devices = f.devices.slice(0, 32).map((d) => ({ node: d.node.slice(0, 200), name: d.name.slice(0, 200) }));
   const base = { devices, ...(f.device ? { device: f.device } : {}) };
   if (f.devices.length === 0) return { state: 'missing', reason: reason('none-found', 'no camera found'), devices };
   if (f.failure) return { ...base, state: failureState(f.failure), reason: f.failure };
@@ -62,7 +63,7 @@ export interface MicrophoneFindings {
 }
 
 export function microphoneHealth(f: MicrophoneFindings): MicrophoneHealth {
-  const devices = f.devices.map((d) => ({ id: d.id, name: d.name }));
+  const devices = f.devices.slice(0, 32).map((d) => ({ id: d.id.slice(0, 200), name: d.name.slice(0, 200) }));
   const base = { devices, ...(f.device ? { device: f.device } : {}) };
   if (f.devices.length === 0) return { state: 'missing', reason: reason('none-found', 'no capture sound device found'), devices };
   if (f.failure) return { ...base, state: failureState(f.failure), reason: f.failure };
@@ -75,7 +76,8 @@ export function microphoneHealth(f: MicrophoneFindings): MicrophoneHealth {
   return { ...base, measured, state: 'ok' };
 }
 
-export function displayHealth(connectors: DrmConnector[], power: TvPower): DisplayHealth {
+export function displayHealth(all: DrmConnector[], power: TvPower): DisplayHealth {
+  const connectors = all.slice(0, 16);
   const base = { connectors, power };
   if (connectors.length === 0) return { ...base, state: 'missing', reason: reason('none-found', 'no display connector (no DRM driver)') };
   const connected = connectors.filter((c) => c.status === 'connected');
