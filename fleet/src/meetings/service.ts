@@ -107,9 +107,13 @@ export class MeetingService {
       createdAt: now,
       createdBy: op.id,
     };
-    const existing: TimedPlan[] = this.repo
-      .inWindow(meeting.startsAt, meeting.endsAt)
-      .map((m) => ({ meetingId: m.id, startsAt: m.startsAt, endsAt: effectiveEnd(m), plan: this.plan(m, index, edges) }));
+    const existing: TimedPlan[] = this.repo.inWindow(meeting.startsAt, meeting.endsAt).flatMap((m) => {
+      try {
+        return [{ meetingId: m.id, startsAt: m.startsAt, endsAt: effectiveEnd(m), plan: this.plan(m, index, edges) }];
+      } catch {
+        return []; // a site of that meeting left the registry; sync() logs it
+      }
+    });
     const problems = checkSchedule(existing, { meetingId: id, startsAt: meeting.startsAt, endsAt: meeting.endsAt, plan }, this.cfg.capacity, this.cfg.coreEdgeId);
     if (problems.length > 0) {
       const code = problems.some((p) => p.kind === 'site-conflict') ? 'FLEET_ERR_MEETING_SITE_BUSY' : 'FLEET_ERR_MEETING_CAPACITY';
