@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import { Gauge, type Registry } from 'prom-client';
 import { Type } from '@sinclair/typebox';
 import { DiemcauError } from '@diemcau/shared';
 import type { Operator } from '../db/operators-repo.js';
@@ -31,6 +32,7 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
   const hub = new StreamHub({ log, isWithin: (s, r) => ctx.sites.isWithin(s, r), heartbeatMs: opts.heartbeatMs });
   const acks = new AckStore(ctx.db);
   const unwire = wireBus(ctx.events, hub);
+  registerMetrics(ctx.metrics.registry, hub);
   app.addHook('preClose', async () => hub.close());
   app.addHook('onClose', async () => unwire());
 
@@ -119,6 +121,14 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     });
     return { items };
   });
+}
+
+/** Open dashboards and what they were sent, read when /metrics is scraped. */
+function registerMetrics(registry: Registry, hub: StreamHub): void {
+  const registers = [registry];
+  new Gauge({ name: 'diemcau_dashboard_streams', help: 'Open dashboard event streams', registers, collect() { this.set(hub.size); } });
+  new Gauge({ name: 'diemcau_dashboard_events_sent', help: 'Events written to dashboard streams since start', registers, collect() { this.set(hub.stats.sent); } });
+  new Gauge({ name: 'diemcau_dashboard_streams_dropped', help: 'Dashboard streams cut off for not reading', registers, collect() { this.set(hub.stats.dropped); } });
 }
 
 function operatorOf(req: FastifyRequest): Operator {
