@@ -1,0 +1,59 @@
+// npm run release:build -- --key <private key file> [--version 0.2.0] [--out dist/releases]
+//   [--min-agent 0.1.0] [--key-id id] [--notes text] [--upload <fleet URL> --token <operator token>]
+// Environment: DIEMCAU_RELEASE_KEY, DIEMCAU_RELEASE_KEY_ID, DIEMCAU_RELEASE_OUT, DIEMCAU_FLEET_URL, DIEMCAU_FLEET_TOKEN.
+// The signing key stays on the release manager's machine; the fleet only ever sees the signed result.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildRelease, uploadRelease } from './build.js';
+import { readSigningKey } from './keys.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const { values } = parseArgs({
+  options: {
+    key: { type: 'string' },
+    'key-id': { type: 'string' },
+    version: { type: 'string' },
+    'min-agent': { type: 'string' },
+    out: { type: 'string' },
+    entry: { type: 'string' },
+    notes: { type: 'string' },
+    upload: { type: 'string' },
+    token: { type: 'string' },
+  },
+});
+
+const keyFile = values.key ?? process.env.DIEMCAU_RELEASE_KEY;
+if (!keyFile) {
+  process.stderr.write('release:build: give the signing key with --key <file> or DIEMCAU_RELEASE_KEY (make one with npm run release:keygen)\n');
+  process.exit(2);
+}
+const appliance = path.join(repo, 'appliance');
+const version = values.version ?? (JSON.parse(fs.readFileSync(path.join(appliance, 'package.json'), 'utf8')) as { version: string }).version;
+const key = readSigningKey(keyFile, values['key-id'] ?? process.env.DIEMCAU_RELEASE_KEY_ID);
+const out = path.resolve(values.out ?? process.env.DIEMCAU_RELEASE_OUT ?? path.join(repo, 'dist', 'releases'));
+
+const r = await buildRelease({
+  entry: path.resolve(values.entry ?? path.join(appliance, 'src', 'main.ts')),
+  workspaceDir: appliance,
+  version,
+  minAgentVersion: values['min-agent'] ?? '0.1.0',
+  outDir: out,
+  keyId: key.keyId,
+  privateKeyPem: key.privateKeyPem,
+  ...(values.notes ? { notes: values.notes } : {}),
+});
+process.stdout.write(
+  `release ${r.manifest.version}: ${r.artifactFile} (${r.manifest.size} bytes, sha256 ${r.manifest.sha256})\nsigned manifest (key ${key.keyId}): ${r.manifestFile}\n`,
+);
+const fleet = values.upload ?? process.env.DIEMCAU_FLEET_URL;
+if (values.upload !== undefined || (fleet && process.env.DIEMCAU_FLEET_TOKEN)) {
+  const token = values.token ?? process.env.DIEMCAU_FLEET_TOKEN;
+  if (!fleet || !token) {
+    process.stderr.write('release:build: uploading needs --upload <fleet URL> and --token (or DIEMCAU_FLEET_TOKEN)\n');
+    process.exit(2);
+  }
+  await uploadRelease(fleet, token, r.signed, r.artifactFile, r.manifest.version);
+  process.stdout.write(`uploaded to ${fleet}\n`);
+}

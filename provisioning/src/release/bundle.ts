@@ -1,0 +1,51 @@
+// Bundles the agent into one ESM file with esbuild. Native modules stay
+// outside the bundle: a box gets them from its image under
+// /opt/diemcau/node_modules, which every versions/<v>/agent.mjs finds by
+// walking up the directory tree, and the manifest lists the versions it needs.
+import fs from 'node:fs';
+import path from 'node:path';
+import { build } from 'esbuild';
+
+/** Modules with compiled parts: never bundled, pinned in the manifest. */
+export const NATIVE_MODULES = ['mediasoup', 'onoff', 'better-sqlite3'] as const;
+
+export interface BundleResult {
+  files: string[];
+  native: { name: string; version: string }[];
+}
+
+export async function bundleAgent(opts: { entry: string; outDir: string; workspaceDir: string; version: string }): Promise<BundleResult> {
+  const pkg = JSON.parse(fs.readFileSync(path.join(opts.workspaceDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  const deps = pkg.dependencies ?? {};
+  const native = NATIVE_MODULES.filter((m) => m in deps).map((name) => ({ name, version: installedVersion(opts.workspaceDir, name) ?? deps[name]! }));
+  await build({
+    entryPoints: [opts.entry],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: path.join(opts.outDir, 'agent.mjs'),
+    sourcemap: 'linked',
+    external: native.map((n) => n.name),
+    logLevel: 'error',
+    // CommonJS dependencies inside an ESM bundle still call require().
+    banner: { js: "import { createRequire as __diemcauRequire } from 'node:module'; const require = __diemcauRequire(import.meta.url);" },
+  });
+  fs.writeFileSync(
+    path.join(opts.outDir, 'package.json'),
+    `${JSON.stringify({ name: 'diemcau-agent', version: opts.version, private: true, type: 'module', main: 'agent.mjs', dependencies: Object.fromEntries(native.map((n) => [n.name, n.version])) }, null, 2)}\n`,
+  );
+  return { files: fs.readdirSync(opts.outDir), native };
+}
+
+/** The version npm installed, walking up to the repository's node_modules. */
+function installedVersion(from: string, name: string): string | null {
+  let dir = path.resolve(from);
+  for (;;) {
+    const p = path.join(dir, 'node_modules', name, 'package.json');
+    if (fs.existsSync(p)) return (JSON.parse(fs.readFileSync(p, 'utf8')) as { version: string }).version;
+    const up = path.dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}

@@ -1,0 +1,71 @@
+// release:build end to end: a fresh signing key, the real agent bundled by
+// esbuild, packaged and signed; the manifest verifies only with the trusted
+// public key, names the artifact's true size and hash, and the artifact
+// unpacks to an agent that node can load.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { verifyManifest, type SignedManifest, type TrustedKey } from '@diemcau/shared';
+import { buildRelease } from '../../src/release/build.js';
+import { generateReleaseKey, readSigningKey } from '../../src/release/keys.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-release-test-'));
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const key = generateReleaseKey(path.join(dir, 'keys'));
+const trusted = JSON.parse(fs.readFileSync(key.trustedKeysFile, 'utf8')) as TrustedKey[];
+const signing = readSigningKey(key.privateKeyFile);
+t.equal(signing.keyId, key.keyId, 'key id derived from the private key matches the trusted entry');
+t.equal(fs.statSync(key.privateKeyFile).mode & 0o777, 0o600, 'private key readable by its owner only');
+t.throws(() => generateReleaseKey(path.join(dir, 'keys')), /refusing to overwrite/);
+
+const created = new Date('2026-05-01T00:00:00Z');
+const opts = {
+  entry: path.join(repo, 'appliance', 'src', 'main.ts'),
+  workspaceDir: path.join(repo, 'appliance'),
+  version: '0.9.0',
+  minAgentVersion: '0.1.0',
+  outDir: path.join(dir, 'out'),
+  keyId: signing.keyId,
+  privateKeyPem: signing.privateKeyPem,
+  created,
+};
+// Inside before(): esbuild's service does not hold the event loop open, so a
+// bare top-level await would let the root test end before the build is done.
+let r!: Awaited<ReturnType<typeof buildRelease>>;
+t.before(async () => {
+  r = await buildRelease(opts);
+});
+
+t.test('manifest is signed and true to the artifact', async (t) => {
+  const signed = JSON.parse(fs.readFileSync(r.manifestFile, 'utf8')) as SignedManifest;
+  const m = verifyManifest(signed, trusted);
+  const bytes = fs.readFileSync(r.artifactFile);
+  t.equal(m.version, '0.9.0');
+  t.equal(m.size, bytes.length);
+  t.equal(m.sha256, createHash('sha256').update(bytes).digest('hex'));
+  t.equal(m.entry, 'agent.mjs');
+  t.ok(m.native.some((n) => n.name === 'mediasoup'), 'native modules listed, not bundled');
+  t.throws(() => verifyManifest({ ...signed, payload: signed.payload.replace('0.9.0', '0.9.1') }, trusted), { code: 'APPL_ERR_OTA_SIGNATURE' }, 'edited manifest refused');
+  const other = generateReleaseKey(path.join(dir, 'other-keys'));
+  t.throws(() => verifyManifest(signed, JSON.parse(fs.readFileSync(other.trustedKeysFile, 'utf8')) as TrustedKey[]), { code: 'APPL_ERR_OTA_SIGNATURE' }, 'untrusted key refused');
+});
+
+t.test('artifact unpacks to a loadable agent', async (t) => {
+  const x = path.join(dir, 'x');
+  fs.mkdirSync(x);
+  execFileSync('tar', ['-xzf', r.artifactFile, '-C', x]);
+  t.same(fs.readdirSync(x).sort(), ['agent.mjs', 'agent.mjs.map', 'manifest.json', 'package.json']);
+  execFileSync(process.execPath, ['--check', path.join(x, 'agent.mjs')]);
+  t.match(JSON.parse(fs.readFileSync(path.join(x, 'manifest.json'), 'utf8')), { version: '0.9.0', entry: 'agent.mjs' }, 'an image builder can read the version inside');
+});
+
+t.test('same input, same bytes', async (t) => {
+  const again = await buildRelease({ ...opts, outDir: path.join(dir, 'out2') });
+  t.equal(again.manifest.sha256, r.manifest.sha256, 'reproducible artifact');
+});
