@@ -3,7 +3,7 @@ import type { HelpRequestedEvent } from '@diemcau/shared';
 import { DEFAULT_PINS, createGpio, type GpioPins } from '../../src/devices/gpio/gpio.js';
 import { LedPlayer, PATTERNS, statusPattern, type AgentStatus } from '../../src/devices/gpio/led.js';
 import { createOnoffPins, unavailablePins } from '../../src/devices/gpio/onoff-pins.js';
-import { MemoryPins, type Level } from '../../src/devices/gpio/pins.js';
+import { MemoryPins, type Level, type PinFactory } from '../../src/devices/gpio/pins.js';
 import { ManualClock, recordingLog } from './helpers.js';
 
 // GPIO logic through its pin interface, with a clock stepped by hand: which
@@ -158,4 +158,29 @@ t.test('status pattern: the most urgent state wins', async (t) => {
   t.equal(statusPattern({ ...base, phase: 'enrolling' }), 'enrolling');
   t.equal(statusPattern({ ...base, phase: 'offline', updating: true }), 'updating');
   t.equal(statusPattern({ ...base, updating: true, failed: true }), 'error');
+});
+
+t.test('a wired pin that cannot be opened is a fault; a failing LED never throws from its timer', async (t) => {
+  const clock = new ManualClock();
+  const memory = new MemoryPins();
+  const flaky: PinFactory = {
+    available: true,
+    output: (pin, o) => {
+      if (pin === 22) throw new Error('EACCES: permission denied, open /sys/class/gpio/export');
+      const p = memory.output(pin, o);
+      return { write: () => { throw new Error('EIO'); }, close: p.close };
+    },
+    input: (pin) => memory.input(pin),
+  };
+  const log = recordingLog();
+  const gpio = createGpio({ pins: PINS, factory: flaky, clock, log, source: 'button' });
+  const h = gpio.health();
+  t.equal(h.state, 'fault');
+  t.equal(h.reason?.code, 'open-failed');
+  t.match(h.reason?.message, /relay: EACCES/);
+  t.equal(h.tvRelay, false);
+  gpio.setLed('updating');
+  clock.advance(10_000); // many blink steps, each write throws inside a timer
+  t.equal(log.entries.filter((e) => e.msg === 'status LED write failed').length, 1);
+  await gpio.close();
 });

@@ -64,12 +64,25 @@ export function createGpio(opts: {
   let cycling: Promise<'done'> | null = null;
   let closed = false;
 
+  // Pins that are wired but could not be opened (no permission, taken by another driver).
+  const failed: string[] = [];
   const open = <T>(what: string, fn: () => T): T | null => {
     try {
       return fn();
     } catch (err) {
+      failed.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
       log.warn({ err, what }, 'cannot open GPIO pin; carrying on without it');
       return null;
+    }
+  };
+  // The LED is written from timers: a write that throws there would take the agent down.
+  let ledWriteFailed = false;
+  const writeLed = (v: Level) => {
+    try {
+      ledPin?.write(v);
+    } catch (err) {
+      if (!ledWriteFailed) log.warn({ err }, 'status LED write failed');
+      ledWriteFailed = true;
     }
   };
 
@@ -77,7 +90,7 @@ export function createGpio(opts: {
     if (pins.led !== null) {
       const n = pins.led;
       ledPin = open('led', () => factory.output(n, { activeLow: pins.ledActiveLow, initial: 0 }));
-      if (ledPin) led = new LedPlayer((v) => ledPin?.write(v), clock);
+      if (ledPin) led = new LedPlayer(writeLed, clock);
     }
     if (pins.tvRelay !== null) {
       const n = pins.tvRelay;
@@ -136,6 +149,7 @@ export function createGpio(opts: {
       const base = { led: led?.pattern ?? 'off', helpButton: button !== null, tvRelay: relay !== null };
       const why = unavailable();
       if (why) return { ...base, state: 'missing', reason: { code: 'unavailable', message: why } };
+      if (failed.length > 0) return { ...base, state: 'fault', reason: { code: 'open-failed', message: failed.join('; ').slice(0, 500) } };
       return { ...base, state: 'ok' };
     },
     /** Leaves the relay closed (TV powered) and the LED off. */
@@ -143,9 +157,19 @@ export function createGpio(opts: {
       if (closed) return;
       closed = true;
       led?.close();
-      ledPin?.write(0);
-      relay?.write(1); // even mid power-cycle: never leave the TV without mains
-      for (const pin of [ledPin, relay, button]) pin?.close();
+      writeLed(0);
+      try {
+        relay?.write(1); // even mid power-cycle: never leave the TV without mains
+      } catch (err) {
+        log.warn({ err }, 'cannot close the TV relay');
+      }
+      for (const pin of [ledPin, relay, button]) {
+        try {
+          pin?.close();
+        } catch (err) {
+          log.warn({ err }, 'cannot release GPIO pin');
+        }
+      }
       listeners.clear();
     },
   };
