@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { isDiemcauError } from '@diemcau/shared';
 import { Agent, readAgentVersion } from './agent/index.js';
 import { discoverBootstrap, searchFromEnv } from './bootstrap/discover.js';
-import { AGENT_RESTART_EXIT_CODE, bindSettings, createAgentCommands, type AgentCommands } from './commands/index.js';
+import { AGENT_RESTART_EXIT_CODE, bindSettings, createAgentCommands, fileKiosk, outletsFromEnv, systemdMedia, type AgentCommands } from './commands/index.js';
 import { readConfig, type AgentConfig } from './config.js';
 import { createHardware, createHealthMonitor, hardwareOptionsFromEnv, type Hardware, type HealthMonitor } from './devices/index.js';
 import { SimulatedCollector, SystemCollector } from './telemetry/index.js';
@@ -70,6 +70,13 @@ async function main(): Promise<void> {
       collector,
       agentVersion,
       peripherals: async () => (await hw.peripherals()).peripherals,
+      // Simulated boxes share a default serial; sending it would make them one device.
+      serial: async () => {
+        if (config.hardware !== 'real') return undefined;
+        const serial = (await hw.host.summary()).serial.trim();
+        // DMI says this on boards whose vendor never set one: useless as an identity.
+        return serial === '' || /^(unknown|default string|to be filled by o\.e\.m\.|0+)$/i.test(serial) ? undefined : serial;
+      },
       bootstrap: async () => {
         const r = await discoverBootstrap(searchFromEnv(process.env));
         for (const bad of r.rejected) log.warn(bad, 'bootstrap file rejected');
@@ -83,13 +90,15 @@ async function main(): Promise<void> {
   const a = agent;
   log.info({ deviceId: a.identity.deviceId, siteId: a.identity.siteId }, 'agent running');
 
+  const outlets = outletsFromEnv(process.env, config.dataDir);
   commands = createAgentCommands({
     dataDir: config.dataDir,
     log,
     fsync: config.queueFsync,
     hardware: hw,
-    media: null,
-    kiosk: null,
+    // A real box restarts its edge's unit and writes the identify card for the kiosk page.
+    media: config.hardware === 'simulated' ? null : systemdMedia({ unit: outlets.unit, systemctl: outlets.systemctl, log }),
+    kiosk: fileKiosk(outlets.kioskDir),
     site: () => ({ deviceId: a.identity.deviceId, siteName: a.identity.siteName }),
     publishDurable: (channel, payload) => a.publishDurable(channel, payload),
     requestAgentRestart: (reason) => void stop(`restart requested: ${reason}`, AGENT_RESTART_EXIT_CODE),

@@ -25,6 +25,8 @@ export interface AgentDeps {
   peripherals: () => Promise<Peripherals>;
   /** How to reach the fleet when the config names none (bootstrap discovery); only needed before enrolment. */
   bootstrap?: () => Promise<{ fleetUrl: string; token?: string }>;
+  /** The box's hardware serial (DMI), sent at enrolment; lets a pre-registered box enrol with no token. */
+  serial?: () => Promise<string | undefined>;
   /** Delay before the first telemetry sample (the simulator spreads agents with it). */
   firstSampleDelayMs?: number;
   osName?: string;
@@ -141,11 +143,12 @@ async function enrollAndSave(deps: AgentDeps, file: string, osName: string, sign
     fleetUrl = found.fleetUrl;
     token ??= found.token;
   }
-  if (!token && !config.serial) throw new DiemcauError('APPL_ERR_NO_BOOTSTRAP', 'neither an enrolment token nor a serial number');
+  const serial = config.serial ?? (await deps.serial?.().catch(() => undefined));
+  if (!token && !serial) throw new DiemcauError('APPL_ERR_NO_BOOTSTRAP', 'neither an enrolment token nor a serial number');
   const request: EnrollRequest = {
     ...(token ? { token } : {}),
     hardware: {
-      ...(config.serial ? { serial: config.serial } : {}),
+      ...(serial ? { serial: serial.slice(0, 128) } : {}),
       model: config.hardware === 'simulated' ? 'simulated' : `${os.arch()} ${os.cpus()[0]?.model ?? ''}`.trim().slice(0, 200),
       os: osName.slice(0, 200),
       agentVersion: deps.agentVersion,

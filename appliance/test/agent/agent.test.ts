@@ -186,3 +186,25 @@ t.test('close() finishes even when the broker stops answering mid-delivery', asy
   await agent.close();
   t.ok(agent.stats().queue.size >= 1, 'the unacknowledged record stays queued for the next run');
 });
+
+t.test('a full queue drops the oldest and the next delivered sample says how many', async (t) => {
+  const r = await rig(t);
+  const agent = await startAgent(t, r, {
+    DIEMCAU_ENROLL_TOKEN: r.enrollServer.mint('xa-g'),
+    DIEMCAU_TELEMETRY_INTERVAL_SEC: '3600',
+    DIEMCAU_QUEUE_MAX_RECORDS: '10',
+  });
+  const id = agent.identity.deviceId;
+  await r.broker.waitFor((all) => samples(all, id).length >= 1, 'first sample');
+  const port = r.broker.port;
+  await r.broker.close();
+  while (agent.connected) await new Promise((res) => setTimeout(res, 20));
+  const base = samples(r.published, id)[0]!;
+  for (let seq = 100; seq < 125; seq++) await agent.publishDurable('telemetry', JSON.stringify({ ...base, seq }));
+  r.broker = await startBroker({ port, credentials: r.credentials, published: r.published });
+  await r.broker.waitFor((all) => samples(all, id).some((s) => s.seq === 124), 'backlog delivered');
+  const after = samples(r.published, id).filter((s) => s.seq >= 100);
+  t.same(after.map((s) => s.seq), [115, 116, 117, 118, 119, 120, 121, 122, 123, 124], 'the newest ten, in order');
+  t.equal(after[0]!.dropped, 15, 'the first one delivered carries the count');
+  t.notOk(after[1]!.dropped, 'only that one');
+});
