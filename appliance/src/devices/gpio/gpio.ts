@@ -133,11 +133,14 @@ export function createGpio(opts: {
       // Two requests at once are one power cycle, not an off-on-off-on flicker.
       cycling ??= (async () => {
         log.info({ offMs: pins.relayOffMs }, 'power-cycling the TV through its relay');
-        relay.write(0);
-        await sleep(pins.relayOffMs);
-        if (!closed) relay.write(1);
-        cycling = null;
-        return 'done' as const;
+        try {
+          relay.write(0);
+          await sleep(pins.relayOffMs);
+          if (!closed) relay.write(1);
+          return 'done' as const;
+        } finally {
+          cycling = null; // a failed cycle must not block the next attempt
+        }
       })();
       return cycling;
     },
