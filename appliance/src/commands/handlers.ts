@@ -20,7 +20,7 @@ export interface IdentifyCard {
 export interface CommandDeps {
   hardware: Pick<Hardware, 'power' | 'selfTest' | 'identify'>;
   /** The local media edge; null where this box runs none. */
-  media: { restart(reason: string): Promise<void> } | null;
+  media: { restart(reason: string): Promise<void>; close?(): void } | null;
   /** Full-screen card on the TV kiosk; null where no kiosk runs. */
   kiosk: { showIdentify(card: IdentifyCard): Promise<void> | void } | null;
   site: () => { deviceId: string; siteName: string };

@@ -14,6 +14,7 @@ export { AGENT_RESTART_EXIT_CODE } from './restart.js';
 export type { CommandExecutor } from './executor.js';
 export { bindSettings, type SettingsStore, type RemoteSettings } from './settings.js';
 export type { IdentifyCard } from './handlers.js';
+export { fileKiosk, outletsFromEnv, systemdMedia } from './outlets.js';
 
 export interface AgentCommandsOptions extends Omit<CommandDeps, 'settings' | 'publishHealth'> {
   dataDir: string;
@@ -59,6 +60,7 @@ export function createAgentCommands(opts: AgentCommandsOptions): AgentCommands {
       if (closed) return;
       closed = true;
       executor.close();
+      opts.media?.close?.();
     },
   };
 }
