@@ -16,7 +16,9 @@ export function Chart(props: { title: string; times: number[]; series: ChartSeri
     const el = host.current;
     if (!el) return;
     // 24-hour clock in the page's language, not uPlot's US default.
-    const hhmm = new Intl.DateTimeFormat(lang === 'vi' ? 'vi-VN' : 'en-GB', { hour: '2-digit', minute: '2-digit', hour12: false });
+    const locale = lang === 'vi' ? 'vi-VN' : 'en-GB';
+    const hhmm = new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', hour12: false });
+    const hhmmss = new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height: 150,
@@ -26,7 +28,11 @@ export function Chart(props: { title: string; times: number[]; series: ChartSeri
       axes: [
         {
           stroke: '#5b6472', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' }, font: '11px system-ui',
-          values: (_u, splits) => splits.map((v) => hhmm.format(new Date(v * 1000))),
+          // Ticks closer than a minute apart need seconds, or they all read the same.
+          values: (_u, splits) => {
+            const fmt = splits.length > 1 && splits[1]! - splits[0]! < 60 ? hhmmss : hhmm;
+            return splits.map((v) => fmt.format(new Date(v * 1000)));
+          },
         },
         { stroke: '#5b6472', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' }, font: '11px system-ui', size: 44 },
       ],
