@@ -23,7 +23,7 @@ export interface CacheServerOptions {
   logger: Logger;
 }
 
-const ARTIFACT = /^\/api\/v1\/releases\/([0-9A-Za-z.+-]{1,64})\/artifact$/;
+const ARTIFACT = /^\/api\/v1\/releases\/(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]{1,40})?)\/artifact$/;
 
 export class ArtifactCache {
   private server: http.Server | null = null;

@@ -7,7 +7,7 @@
 import type {} from '@fastify/swagger';
 import fs from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import { DiemcauError, SignedManifestSchema, VersionSchema, parseByteRange, type SignedManifest } from '@diemcau/shared';
 import '../api/types.js';
@@ -97,7 +97,8 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
       const { start, end } = range ?? { start: 0, end: size - 1 };
       void reply.header('Content-Length', String(end - start + 1));
       if (range) void reply.status(206).header('Content-Range', `bytes ${start}-${end}/${size}`);
-      if (req.method === 'HEAD') return reply.send();
+      // An empty stream, not an empty body: fastify keeps our Content-Length for a stream.
+      if (req.method === 'HEAD') return reply.send(Readable.from([]));
       const stream = fs.createReadStream(file, { start, end });
       stream.on('data', (chunk) => opts.onArtifactBytes(chunk.length));
       return reply.send(stream);

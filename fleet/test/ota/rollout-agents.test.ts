@@ -129,6 +129,8 @@ await t.test('API: releases listed, artifact served with ranges, bad uploads ref
   t.equal(part.headers['content-range'], `bytes 1000-${full.raw.length - 1}/${full.raw.length}`);
   t.same(part.raw, full.raw.subarray(1000), 'the tail of the same bytes');
   t.equal((await f.api('GET', '/api/v1/releases/1.2.0/artifact', undefined, { range: 'bytes=999999-' })).status, 416);
+  const head = await f.fleet.http.inject({ method: 'HEAD', url: '/api/v1/releases/1.2.0/artifact' });
+  t.equal(head.headers['content-length'], String(full.raw.length), 'HEAD tells the size (district caches ask)');
   const forged = await f.api<{ code: string }>('POST', '/api/v1/releases', {
     v: 1,
     keyId: f.keys.keyId,
