@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { DiemcauError } from '@diemcau/shared';
 import { createDispatcher, type Dispatcher } from './dispatcher.js';
 import { isTerminal } from './lifecycle.js';
+import { commandMetrics } from './metrics.js';
 import { commandRoutes } from './routes.js';
 import { createCommandService, resultAuditEntry, type CommandService } from './service.js';
 import { COMMAND_MIGRATIONS, createCommandStore, type CommandStore } from './store.js';
@@ -39,6 +40,8 @@ export async function commandsPlugin(app: FastifyInstance, opts: CommandsPluginO
   const log = ctx.log.child({ module: 'commands' });
   ctx.db.migrate(COMMAND_MIGRATIONS);
   const store = createCommandStore(ctx.db.sql);
+  let dispatcherRef: Dispatcher | undefined;
+  const metrics = commandMetrics(ctx.metrics.registry, () => dispatcherRef);
 
   const dispatcher = createDispatcher({
     broker: ctx.broker.aedes,
@@ -46,11 +49,13 @@ export async function commandsPlugin(app: FastifyInstance, opts: CommandsPluginO
     log,
     ...(opts.sweepIntervalMs !== undefined ? { sweepIntervalMs: opts.sweepIntervalMs } : {}),
     onChange: (record, event) => {
+      metrics.changed(record, event);
       if ((event.kind === 'result' || event.kind === 'expire') && isTerminal(record.status)) {
         ctx.repos.audit.record(resultAuditEntry(record));
       }
     },
   });
+  dispatcherRef = dispatcher;
   const unIngest = ctx.ingest.on('command-results', (deviceId, result) => dispatcher.handleResult(deviceId, result));
 
   const service = createCommandService({
@@ -69,6 +74,7 @@ export async function commandsPlugin(app: FastifyInstance, opts: CommandsPluginO
       liveSites: (ids) => opts.liveSites?.(ids) ?? meetingsOf(app)?.service.busySites(ids) ?? new Set(),
       audit: ctx.repos.audit,
     },
+    metrics,
   });
 
   await app.register(commandRoutes, {

@@ -46,6 +46,7 @@ export function createCommandService(opts: {
   ports: CommandPorts;
   log: Logger;
   now?: () => Date;
+  metrics?: { issued(rec: CommandRecord): void; refused(code: string): void };
 }): CommandService {
   const { store, dispatcher, ports, log } = opts;
   const clock = () => (opts.now ? opts.now() : new Date());
@@ -76,6 +77,7 @@ export function createCommandService(opts: {
         outcome: 'refused',
         details: { code: plan.code, reason: plan.detail, sites: plan.sites ?? [], ...(request.force ? { forceReason: request.force.reason } : {}) },
       });
+      opts.metrics?.refused(plan.code);
       throw new DiemcauError(plan.code, plan.detail, { details: { sites: plan.sites ?? [] } });
     }
     const issuedAt = clock();
@@ -100,6 +102,7 @@ export function createCommandService(opts: {
       result: null,
     }));
     store.insertMany(records);
+    records.forEach((r) => opts.metrics?.issued(r));
     for (const r of records) {
       ports.audit.record({
         operatorId: operator.id,

@@ -74,6 +74,13 @@ t.test('queued while offline, delivered on connect, re-sent until answered, resu
   const after = await f.api<CommandView>('GET', `/api/v1/commands/${sent.body.id}`);
   t.equal(after.body.status, 'succeeded');
 
+  const metrics = await waitFor(async () => {
+    const m = (await f.fleet.http.inject({ method: 'GET', url: '/metrics' })).body;
+    return m.includes('diemcau_command_results_ignored_total{reason="duplicate"} 1') ? m : undefined;
+  }, 5000, 'the duplicate counted');
+  t.match(metrics, 'diemcau_commands_issued_total{type="identify"} 1');
+  t.match(metrics, 'diemcau_commands_finished_total{type="identify",status="succeeded"} 1');
+
   const list = await f.api<{ items: CommandView[] }>('GET', `/api/v1/devices/${dev.deviceId}/commands`);
   t.same(list.body.items.map((c) => c.id), [sent.body.id]);
 
