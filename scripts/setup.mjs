@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the native parts that `npm ci` leaves alone (.npmrc has ignore-scripts=true):
-//   - better-sqlite3's addon, from its own sources with node-gyp;
+//   - the better-sqlite3 and epoll (onoff's GPIO) addons, from their sources with node-gyp;
 //   - mediasoup 3.8.4's worker, from the sources inside its npm package.
 // Both are cached outside the repo, keyed by version, Node ABI and our patch,
 // so a second run takes a second; a fresh machine builds them (about 5-8 min
@@ -76,16 +76,17 @@ function nodedirArgs() {
   return found ? [`--nodedir=${found}`] : [];
 }
 
-async function setupBetterSqlite3() {
-  const dir = pkgDir('better-sqlite3');
-  const target = path.join(dir, 'build', 'Release', 'better_sqlite3.node');
-  const key = `better-sqlite3-${pkgVersion(dir)}-abi${process.versions.modules}-${process.arch}`;
-  const cached = path.join(cacheRoot, key, 'better_sqlite3.node');
+// A node-gyp addon built from its package's sources, cached by version and Node ABI.
+async function setupAddon(name, binary, minutes) {
+  const dir = pkgDir(name);
+  const target = path.join(dir, 'build', 'Release', binary);
+  const key = `${name}-${pkgVersion(dir)}-abi${process.versions.modules}-${process.arch}`;
+  const cached = path.join(cacheRoot, key, binary);
   if (fs.existsSync(target)) return;
   if (!fs.existsSync(cached)) {
-    log(`building better-sqlite3 ${pkgVersion(dir)} from source (about 1-2 min)`);
+    log(`building ${name} ${pkgVersion(dir)} from source (${minutes})`);
     const nodeGyp = path.join(pkgDir('node-gyp'), 'bin', 'node-gyp.js');
-    run(process.execPath, [nodeGyp, 'rebuild', '--release', `--jobs=${os.cpus().length}`, ...nodedirArgs()], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+    run(process.execPath, [nodeGyp, 'rebuild', '--release', '--loglevel=warn', `--jobs=${os.cpus().length}`, ...nodedirArgs()], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
     fs.mkdirSync(path.dirname(cached), { recursive: true });
     fs.copyFileSync(target, cached);
     return;
@@ -143,7 +144,9 @@ async function buildUi() {
 }
 
 try {
-  await setupBetterSqlite3();
+  await setupAddon('better-sqlite3', 'better_sqlite3.node', 'about 1-2 min');
+  // onoff's GPIO edge detection; without it the help button cannot work on a real box.
+  await setupAddon('epoll', 'epoll.node', 'a few seconds');
   await setupMediasoupWorker();
   await buildUi();
 } catch (err) {
