@@ -85,8 +85,12 @@ export async function spawnEdge(o: EdgeSpawn): Promise<EdgeProc> {
       }
     });
     proc.once('exit', (code) => reject(new Error(`edge ${o.edgeId} exited (${code}) before listening:\n${logs.join('\n')}`)));
+    setTimeout(() => reject(new Error(`edge ${o.edgeId} did not report listening (LOG_LEVEL above info?):\n${logs.join('\n')}`)), 30_000).unref();
   });
-  const { url, workerPid } = await listening;
+  const { url, workerPid } = await listening.catch((err: unknown) => {
+    proc.kill('SIGKILL');
+    throw err;
+  });
   const exited = new Promise<void>((resolve) => (proc.exitCode !== null ? resolve() : proc.once('exit', () => resolve())));
   const api = async <T>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> => {
     const res = await fetch(url + p, {

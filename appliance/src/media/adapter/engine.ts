@@ -5,7 +5,7 @@ import type { types } from 'mediasoup';
 import { DiemcauError } from '@diemcau/shared';
 import { Events } from '../events.js';
 import { ROUTER_CODECS } from './codecs.js';
-import { PipeLink, PlainIn, PlainOut, Stream, type RtpCapabilities } from './handles.js';
+import { PipeLink, PlainIn, PlainOut, Stream, WebRtcPort, type RtpCapabilities } from './handles.js';
 
 export const MEDIASOUP_VERSION = mediasoup.version;
 
@@ -96,6 +96,10 @@ export class RoomRouter {
 
   async createPlainOut(listenIp: string): Promise<PlainOut> {
     return new PlainOut(await this.router.createPlainTransport({ listenIp, rtcpMux: false, comedia: false }));
+  }
+
+  async createWebRtc(listen: ListenOptions): Promise<WebRtcPort> {
+    return new WebRtcPort(await this.router.createWebRtcTransport({ listenIps: [this.listenIp(listen)], enableUdp: true, enableTcp: true, preferUdp: true }));
   }
 
   /**

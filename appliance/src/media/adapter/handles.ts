@@ -165,3 +165,25 @@ export class PlainOut extends TransportHandle<types.PlainTransport> {
     return new Outlet(await this.transport.consume({ producerId, rtpCapabilities, paused: false }));
   }
 }
+
+/** What a browser (mediasoup-client) needs to build its side of a WebRTC transport. */
+export interface WebRtcParams {
+  id: string;
+  iceParameters: unknown;
+  iceCandidates: unknown;
+  dtlsParameters: unknown;
+}
+
+/** A browser's transport (mediasoup-client over WebRTC): laptops and tablets in the room. */
+export class WebRtcPort extends TransportHandle<types.WebRtcTransport> {
+  get params(): WebRtcParams {
+    return { id: this.transport.id, iceParameters: this.transport.iceParameters, iceCandidates: this.transport.iceCandidates, dtlsParameters: this.transport.dtlsParameters };
+  }
+  connect(dtlsParameters: unknown): Promise<void> {
+    return this.transport.connect({ dtlsParameters: dtlsParameters as types.DtlsParameters });
+  }
+  /** Starts paused: the browser resumes once its track is wired (mediasoup's advice). */
+  async consume(producerId: string, rtpCapabilities: unknown): Promise<Outlet> {
+    return new Outlet(await this.transport.consume({ producerId, rtpCapabilities: rtpCapabilities as RtpCapabilities, paused: true }));
+  }
+}

@@ -6,6 +6,8 @@ export {
   PipeLink,
   PlainIn,
   PlainOut,
+  WebRtcPort,
+  type WebRtcParams,
   type MediaKind,
   type RtpParameters,
   type RtpCapabilities,
