@@ -182,7 +182,9 @@ export class FleetBroker {
     });
     return new Promise((resolve, reject) => {
       this.server!.once('error', reject);
-      this.server!.listen(port, host, () => {
+      // A deep backlog: after a fleet restart every box reconnects at once,
+      // and a full queue turns into refused connections and retry storms.
+      this.server!.listen({ port, host, backlog: 8192 }, () => {
         const addr = this.server!.address();
         this.port = typeof addr === 'object' && addr ? addr.port : port;
         resolve();
