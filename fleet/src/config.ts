@@ -4,42 +4,37 @@ import { DiemcauError } from '@diemcau/shared';
 
 // The fleet's whole configuration, validated once at start. Defaults live in
 // the schema so that the docs (README table) and the code cannot disagree.
-const Port = (def: number) => Type.Integer({ minimum: 0, maximum: 65535, default: def });
+const D = (description: string) => ({ description });
+const Port = (def: number, description: string) => Type.Integer({ minimum: 0, maximum: 65535, default: def, description });
 const Ms = (def: number, description: string) => Type.Integer({ minimum: 0, default: def, description });
 
 export const FleetConfigSchema = Type.Object({
-  httpPort: Port(8080),
-  mqttPort: Port(1883),
-  host: Type.String({ minLength: 1, default: '0.0.0.0' }),
-  dataDir: Type.String({ minLength: 1, default: './data' }),
-  /** File name of the registry inside dataDir, or ':memory:' (not for production). */
-  dbFile: Type.String({ minLength: 1, default: 'fleet.sqlite' }),
-  adminToken: Type.Optional(Type.String({ minLength: 16, maxLength: 256 })),
-  webhookUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
-  /** What enrolled devices are told to connect to; derived from the request's host when unset. */
-  publicMqttUrl: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://' })),
+  httpPort: Port(8080, 'HTTP API, dashboard and /docs (0 = any free port)'),
+  mqttPort: Port(1883, 'embedded MQTT broker (0 = any free port)'),
+  host: Type.String({ minLength: 1, default: '0.0.0.0', ...D('address both servers listen on') }),
+  dataDir: Type.String({ minLength: 1, default: './data', ...D('where the registry (SQLite) and other state live') }),
+  dbFile: Type.String({ minLength: 1, default: 'fleet.sqlite', ...D("registry file name inside the data dir (':memory:' for throwaway runs)") }),
+  adminToken: Type.Optional(Type.String({ minLength: 16, maxLength: 256, ...D('an admin bearer token that always works; unset: one is generated on first start and printed once') })),
+  webhookUrl: Type.Optional(Type.String({ pattern: '^https?://', ...D('alert changes are POSTed here as JSON, retried with backoff') })),
+  publicMqttUrl: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', ...D("broker URL told to enrolled boxes; unset: the host they reached the API by, and the MQTT port") })),
   logLevel: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
-    { default: 'info' },
+    { default: 'info', ...D('pino log level') },
   ),
-  /** Largest MQTT packet a client may send; bigger ones close the connection. */
-  maxPacketBytes: Type.Integer({ minimum: 1024, default: 256 * 1024 + 1024 }),
-  /** Samples kept per device; older ones are pruned. */
-  telemetryKeep: Type.Integer({ minimum: 1, default: 2000 }),
-  telemetryFlushMs: Ms(200, 'telemetry batch flush interval'),
-  enrollmentTokenTtlSec: Type.Integer({ minimum: 60, default: 7 * 24 * 3600 }),
-  /** Failed enrolments (bad token or serial) allowed per client address per minute; 0 = no limit. */
-  enrollMaxFailuresPerMin: Type.Integer({ minimum: 0, default: 20 }),
-  // Alert rules (see presence/rules.ts for what each does).
-  offlineDebounceMs: Ms(300, 'offline shorter than this opens no alert'),
-  flapWindowMs: Ms(5 * 60_000, 'window in which transitions are counted for flapping'),
-  flapThreshold: Type.Integer({ minimum: 2, default: 6 }),
-  districtWindowMs: Ms(30_000, 'drops within this window are correlated per district'),
-  districtFraction: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.6 }),
-  districtMinDevices: Type.Integer({ minimum: 2, default: 3 }),
-  /** After a fleet restart, devices that were online get this long to reconnect before alerts. */
-  startupGraceMs: Ms(30_000, 'reconnect grace after a fleet restart'),
-  webhookMaxAttempts: Type.Integer({ minimum: 1, default: 8 }),
+  maxPacketBytes: Type.Integer({ minimum: 1024, default: 256 * 1024 + 1024, ...D('largest MQTT packet accepted; a bigger one closes the connection') }),
+  telemetryKeep: Type.Integer({ minimum: 1, default: 2000, ...D('telemetry samples kept per device') }),
+  telemetryFlushMs: Ms(200, 'telemetry is written in one transaction per this interval'),
+  enrollmentTokenTtlSec: Type.Integer({ minimum: 60, default: 7 * 24 * 3600, ...D('default lifetime of an enrolment token') }),
+  enrollMaxFailuresPerMin: Type.Integer({ minimum: 0, default: 20, ...D('failed enrolments allowed per client address per minute (0 = no limit)') }),
+  // Alert rules (presence/rules.ts says what each does).
+  offlineDebounceMs: Ms(300, 'an offline shorter than this opens no alert'),
+  flapWindowMs: Ms(5 * 60_000, 'transitions are counted over this window for flapping'),
+  flapThreshold: Type.Integer({ minimum: 2, default: 6, ...D('transitions in the window that make a device flapping') }),
+  districtWindowMs: Ms(30_000, "drops within this window are correlated per district"),
+  districtFraction: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.6, ...D("share of a district's devices that must drop for one district-outage incident") }),
+  districtMinDevices: Type.Integer({ minimum: 2, default: 3, ...D('and never fewer devices than this') }),
+  startupGraceMs: Ms(30_000, 'after a fleet restart, boxes that were online get this long to reconnect before alerts'),
+  webhookMaxAttempts: Type.Integer({ minimum: 1, default: 8, ...D('webhook attempts per notification') }),
   webhookBaseDelayMs: Ms(500, 'first webhook retry delay, doubled per attempt'),
 });
 export type FleetConfig = Static<typeof FleetConfigSchema>;
@@ -98,4 +93,14 @@ export function loadConfig(input: Partial<Record<keyof FleetConfig, unknown>> = 
     throw new DiemcauError('FLEET_ERR_CONFIG', problems.join('; '), { details: problems });
   }
   return value as FleetConfig;
+}
+
+/** The configuration as a Markdown table (for the README), from the schema itself. */
+export function configTable(): string {
+  const rows = (Object.keys(ENV_NAMES) as (keyof FleetConfig)[]).map((key) => {
+    const prop = FleetConfigSchema.properties[key] as { default?: unknown; description?: string };
+    const def = prop.default === undefined ? '(unset)' : `\`${String(prop.default)}\``;
+    return `| \`${ENV_NAMES[key]}\` | ${def} | ${prop.description ?? ''} |`;
+  });
+  return ['| Variable | Default | What it does |', '|---|---|---|', ...rows].join('\n');
 }

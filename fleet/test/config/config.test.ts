@@ -1,5 +1,5 @@
 import t from 'tap';
-import { configFromEnv, loadConfig } from '../../src/config.js';
+import { configFromEnv, configTable, ENV_NAMES, loadConfig } from '../../src/config.js';
 
 t.test('defaults fill in what is not set', async (t) => {
   const c = loadConfig({});
@@ -34,4 +34,10 @@ t.test('every problem is listed at once, with its variable name', async (t) => {
     for (const name of ['DIEMCAU_HTTP_PORT', 'DIEMCAU_MQTT_PORT', 'DIEMCAU_WEBHOOK_URL', 'DIEMCAU_ADMIN_TOKEN']) t.match(text, name);
   }
   t.throws(() => loadConfig({ nonsense: 1 } as never), { code: 'FLEET_ERR_CONFIG' }, 'unknown settings are refused');
+});
+
+t.test('the README table comes from the schema: every variable, its default', async (t) => {
+  const table = configTable();
+  for (const name of Object.values(ENV_NAMES)) t.match(table, `\`${name}\``);
+  t.match(table, '| `DIEMCAU_HTTP_PORT` | `8080` |');
 });
