@@ -26,6 +26,7 @@ import { devicesRoutes } from './api/devices.js';
 import { enrollRoutes } from './api/enroll.js';
 import { alertsRoutes } from './api/alerts.js';
 import { operatorsRoutes } from './api/operators.js';
+import { provisioningRoutes } from './api/provisioning.js';
 import { commandsPlugin, type CommandsPluginOptions } from './commands/index.js';
 import { healthPlugin, type HealthPluginOptions } from './health/index.js';
 import { meetingsPlugin } from './meetings/plugin.js';
@@ -137,6 +138,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
         await api.register(enrollRoutes);
         await api.register(alertsRoutes);
         await api.register(operatorsRoutes);
+        await api.register(provisioningRoutes);
         await api.register(meetingsPlugin);
         await api.register(commandsPlugin, opts.commands ?? {});
         await api.register(healthPlugin, opts.health ?? {});

@@ -35,6 +35,7 @@ export class EnrollmentRepo {
       getSerial: s.prepare('SELECT serial, site_id, note, device_id FROM device_serials WHERE serial = ?'),
       listSerials: s.prepare('SELECT serial, site_id, note, device_id FROM device_serials ORDER BY serial'),
       bindSerial: s.prepare('UPDATE device_serials SET device_id = ? WHERE serial = ?'),
+      deleteSerial: s.prepare('DELETE FROM device_serials WHERE serial = ?'),
     };
   }
 
@@ -80,5 +81,10 @@ export class EnrollmentRepo {
 
   bindSerial(serial: string, deviceId: string): void {
     this.stmts.bindSerial.run(deviceId, serial);
+  }
+
+  /** Forgets a pre-registration; an already enrolled box keeps working. True when it existed. */
+  unregisterSerial(serial: string): boolean {
+    return this.stmts.deleteSerial.run(serial).changes === 1;
   }
 }

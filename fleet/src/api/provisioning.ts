@@ -1,0 +1,138 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { DiemcauError, SiteIdSchema, SiteSchema } from '@diemcau/shared';
+import { planSiteImport } from '../provisioning/import-plan.js';
+import { assertSiteAccess, siteScope } from './auth.js';
+import { authErrors, ListOf, SiteOut } from './schemas.js';
+
+// What the provisioning CLI needs beyond the sites and enrolment routes: the
+// whole-province import, one site, and boxes listed by hardware serial before
+// they arrive (plug-and-play enrolment with no token).
+
+const Serial = Type.String({ minLength: 1, maxLength: 128, description: 'hardware serial as DMI reports it' });
+
+const PreregistrationOut = Type.Object({
+  serial: Type.String(),
+  siteId: Type.String(),
+  note: Type.Union([Type.String(), Type.Null()]),
+  /** Set once a box with this serial has enrolled. */
+  deviceId: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const provisioningRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/sites/import',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['sites'],
+        summary: 'Create or update many sites at once; all or nothing, idempotent',
+        body: Type.Object({ sites: Type.Array(SiteSchema, { minItems: 1, maxItems: 20_000 }) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ created: Type.Integer(), updated: Type.Integer(), unchanged: Type.Integer() }),
+          ...authErrors,
+        },
+      },
+    },
+    async (request) => {
+      const { repos, sites } = app.fleet;
+      const plan = planSiteImport(repos.sites.list(), request.body.sites);
+      request.auditTarget = 'sites';
+      if (!plan.ok) {
+        request.auditDetails = { problems: plan.problems.slice(0, 20) };
+        throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `nothing imported: ${plan.problems.slice(0, 5).join('; ')}`, { details: plan.problems });
+      }
+      // One transaction: a failure half way (a constraint, a full disk) leaves the registry as it was.
+      repos.sites.upsertMany([...plan.create, ...plan.update]);
+      sites.reload();
+      const counts = { created: plan.create.length, updated: plan.update.length, unchanged: plan.unchanged.length };
+      request.auditDetails = counts;
+      return counts;
+    },
+  );
+
+  app.get(
+    '/sites/:siteId',
+    {
+      schema: {
+        tags: ['sites'],
+        summary: 'One site',
+        params: Type.Object({ siteId: SiteIdSchema }),
+        response: { 200: SiteOut, ...authErrors, 404: Type.Ref('Error') },
+      },
+    },
+    async (request) => {
+      assertSiteAccess(app, request, request.params.siteId);
+      return app.fleet.sites.get(request.params.siteId)!;
+    },
+  );
+
+  app.post(
+    '/preregistrations',
+    {
+      schema: {
+        tags: ['enrolment'],
+        summary: 'List a box by hardware serial: when it first comes online it enrols into this site with no token',
+        body: Type.Object(
+          { serial: Serial, siteId: SiteIdSchema, note: Type.Optional(Type.String({ maxLength: 200 })) },
+          { additionalProperties: false },
+        ),
+        response: { 201: PreregistrationOut, ...authErrors, 404: Type.Ref('Error') },
+      },
+    },
+    async (request, reply) => {
+      const { serial, siteId, note } = request.body;
+      assertSiteAccess(app, request, siteId);
+      const { enrollment } = app.fleet.repos;
+      // Moving a serial out of a district is as much an action there as into one.
+      const before = enrollment.getSerial(serial);
+      if (before) assertSiteAccess(app, request, before.siteId);
+      enrollment.registerSerial(serial, siteId, note ?? null);
+      request.auditTarget = `serial:${serial}`;
+      request.auditDetails = { siteId, ...(before && before.siteId !== siteId ? { from: before.siteId } : {}) };
+      return reply.status(201).send(enrollment.getSerial(serial)!);
+    },
+  );
+
+  app.get(
+    '/preregistrations',
+    {
+      schema: {
+        tags: ['enrolment'],
+        summary: 'Pre-registered serials (a district operator sees its district)',
+        querystring: Type.Object({ siteId: Type.Optional(Type.String()) }),
+        response: { 200: ListOf(PreregistrationOut), ...authErrors },
+      },
+    },
+    async (request) => {
+      const scope = siteScope(app, request);
+      const { siteId } = request.query;
+      const items = app.fleet.repos.enrollment
+        .listSerials()
+        .filter((r) => (scope ? scope.has(r.siteId) : true))
+        .filter((r) => (siteId === undefined ? true : r.siteId === siteId));
+      return { items };
+    },
+  );
+
+  app.delete(
+    '/preregistrations/:serial',
+    {
+      schema: {
+        tags: ['enrolment'],
+        summary: 'Forget a pre-registered serial: it no longer enrols by itself (an enrolled box keeps its credentials; revoke the device to stop it)',
+        params: Type.Object({ serial: Serial }),
+        response: { 204: Type.Null(), ...authErrors, 404: Type.Ref('Error') },
+      },
+    },
+    async (request, reply) => {
+      const { enrollment } = app.fleet.repos;
+      const r = enrollment.getSerial(request.params.serial);
+      if (!r) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `serial ${request.params.serial} is not pre-registered`);
+      assertSiteAccess(app, request, r.siteId);
+      enrollment.unregisterSerial(r.serial);
+      request.auditTarget = `serial:${r.serial}`;
+      return reply.status(204).send(null);
+    },
+  );
+};
