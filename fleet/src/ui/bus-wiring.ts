@@ -1,3 +1,5 @@
+import { healthCodec } from '@diemcau/shared';
+import type { IngestRouter } from '../broker/ingest.js';
 import type { FleetEvents } from '../events.js';
 import type { StreamHub } from './event-stream.js';
 
@@ -16,6 +18,28 @@ export function wireBus(events: FleetEvents, hub: StreamHub): () => void {
     events.on('alert-opened', (a) => hub.publish({ type: 'alert', alert: a })),
     events.on('alert-updated', (a) => hub.publish({ type: 'alert', alert: a })),
     events.on('alert-resolved', (a) => hub.publish({ type: 'alert', alert: a })),
+  ];
+  return () => { for (const off of offs) off(); };
+}
+
+/**
+ * What devices say that the bus does not carry: peripheral changes and
+ * self-tests (to the main streams: rare and small), and telemetry (to the
+ * device streams only: one page watches one box, nobody gets every sample).
+ */
+export function wireIngest(ingest: IngestRouter, siteOf: (deviceId: string) => string | undefined, hub: StreamHub, deviceHub: StreamHub): () => void {
+  const offs = [
+    ingest.on('health', healthCodec, (deviceId, msg) => {
+      const siteId = siteOf(deviceId);
+      if (!siteId) return;
+      if (msg.kind === 'peripherals') hub.publish({ type: 'peripherals', deviceId, siteId, at: msg.at, peripherals: msg.peripherals });
+      else deviceHub.publish({ type: 'self-test', deviceId, siteId, at: msg.finishedAt, ok: msg.ok });
+    }),
+    ingest.on('telemetry', (deviceId, sample) => {
+      if (deviceHub.size === 0) return; // nobody is looking: skip the registry lookup
+      const siteId = siteOf(deviceId);
+      if (siteId) deviceHub.publish({ type: 'telemetry', deviceId, siteId, sample });
+    }),
   ];
   return () => { for (const off of offs) off(); };
 }

@@ -17,7 +17,7 @@ export interface StreamHubOptions {
   maxBacklogBytes?: number;
 }
 
-interface Client { res: ServerResponse; viewer: Viewer; label: string }
+interface Client { res: ServerResponse; viewer: Viewer; label: string; accept: (e: UiEvent) => boolean }
 
 export class StreamHub {
   private readonly clients = new Set<Client>();
@@ -38,7 +38,7 @@ export class StreamHub {
   }
 
   /** Takes over `res` (headers not sent yet) until the client goes away or the hub closes. */
-  attach(res: ServerResponse, viewer: Viewer, label: string): void {
+  attach(res: ServerResponse, viewer: Viewer, label: string, accept: (e: UiEvent) => boolean = () => true): void {
     if (this.closed) {
       res.writeHead(503).end();
       return;
@@ -49,7 +49,7 @@ export class StreamHub {
       connection: 'keep-alive',
       'x-accel-buffering': 'no', // nginx in front must not buffer the stream
     });
-    const client: Client = { res, viewer, label };
+    const client: Client = { res, viewer, label, accept };
     this.clients.add(client);
     res.on('close', () => this.clients.delete(client));
     res.write('retry: 2000\n\n');
@@ -59,7 +59,7 @@ export class StreamHub {
   publish(e: UiEvent): void {
     let text: string | undefined;
     for (const c of this.clients) {
-      if (!visibleTo(c.viewer, e, this.opts.isWithin)) continue;
+      if (!c.accept(e) || !visibleTo(c.viewer, e, this.opts.isWithin)) continue;
       text ??= frame(e);
       this.write(c, text);
       this.stats.sent++;

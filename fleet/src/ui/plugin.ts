@@ -7,10 +7,11 @@ import { Gauge, type Registry } from 'prom-client';
 import { Type } from '@sinclair/typebox';
 import { DiemcauError } from '@diemcau/shared';
 import type { Operator } from '../db/operators-repo.js';
+import { deviceForRequest } from '../api/auth.js';
 import type { Alert } from '../db/alerts-repo.js';
 import { AckStore } from './acks.js';
 import { StreamHub } from './event-stream.js';
-import { wireBus } from './bus-wiring.js';
+import { wireBus, wireIngest } from './bus-wiring.js';
 import type { Viewer } from './ui-events.js';
 
 // The operators' dashboard: the bundle built by fleet/scripts/build-ui.mjs at
@@ -31,10 +32,12 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
   const buildDir = path.resolve(opts.buildDir ?? process.env.DIEMCAU_UI_DIR ?? DEFAULT_BUILD_DIR);
   const hub = new StreamHub({ log, isWithin: (s, r) => ctx.sites.isWithin(s, r), heartbeatMs: opts.heartbeatMs });
   const acks = new AckStore(ctx.db);
+  const deviceHub = new StreamHub({ log, isWithin: (s, r) => ctx.sites.isWithin(s, r), heartbeatMs: opts.heartbeatMs });
   const unwire = wireBus(ctx.events, hub);
+  const unIngest = wireIngest(ctx.ingest, (id) => ctx.repos.devices.get(id)?.siteId, hub, deviceHub);
   registerMetrics(ctx.metrics.registry, hub);
-  app.addHook('preClose', async () => hub.close());
-  app.addHook('onClose', async () => unwire());
+  app.addHook('preClose', async () => { hub.close(); deviceHub.close(); });
+  app.addHook('onClose', async () => { unwire(); unIngest(); });
 
   // --- the bundle -----------------------------------------------------------
   // serve:false: files are sent by the two routes below, which are public (the
@@ -60,6 +63,19 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     const op = operatorOf(req);
     reply.hijack();
     hub.attach(reply.raw, viewerOf(op), op.id);
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/devices/:id/live', {
+    schema: {
+      tags: ['dashboard'],
+      summary: "One device's telemetry samples and self-tests as server-sent events, for its page",
+      params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+    },
+  }, (req, reply) => {
+    const op = operatorOf(req);
+    const device = deviceForRequest(app, req, req.params.id); // 404 unknown, 403 outside the district
+    reply.hijack();
+    deviceHub.attach(reply.raw, viewerOf(op), op.id, (e) => 'deviceId' in e && e.deviceId === device.id);
   });
 
   app.get('/api/v1/ui/session', {

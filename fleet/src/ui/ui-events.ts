@@ -47,6 +47,16 @@ export interface UiCommand {
   result?: { status: string; at?: string; output?: unknown; error?: { code: string; message: string } } | null;
 }
 
+export interface UiTelemetry {
+  seq: number;
+  at: string;
+  cpu: { loadPercent: number; temperatureC?: number };
+  memory: { usedBytes: number; totalBytes: number };
+  disk: { usedBytes: number; totalBytes: number };
+  network: { rxBytesPerSec: number; txBytesPerSec: number };
+  uptimeSec: number;
+}
+
 export type UiEvent =
   | { type: 'hello'; at: string }
   | { type: 'presence'; deviceId: string; siteId: string; online: boolean; at: string; reason?: string }
@@ -55,7 +65,10 @@ export type UiEvent =
   | { type: 'enrolled'; deviceId: string; siteId: string }
   | { type: 'alert'; alert: UiAlert }
   | { type: 'ack'; ack: UiAck; siteId: string | null }
-  | { type: 'command'; command: UiCommand };
+  | { type: 'command'; command: UiCommand }
+  // Only on a device's own stream (GET /api/v1/devices/:id/live), for its page's charts.
+  | { type: 'telemetry'; deviceId: string; siteId: string; sample: UiTelemetry }
+  | { type: 'self-test'; deviceId: string; siteId: string; at: string; ok: boolean };
 
 /** The site an event is about; null for events about the province as a whole. */
 export function eventSite(e: UiEvent): string | null {

@@ -90,6 +90,17 @@ t.test('an alert is acknowledged with a note', async (t) => {
   t.equal(acks.items[0]?.note, 'Đã gọi cán bộ xã, đang kiểm tra nguồn điện', 'stored on the fleet');
 });
 
+t.test('unplugging a camera turns the tile amber without a reload', async (t) => {
+  const site = communesOf(districts[1]!.id)[3]!;
+  await page.click('[data-testid=nav-overview]');
+  await sf.report(site.id, { camera: 'missing', microphone: 'ok', display: 'ok', gpio: 'ok' });
+  await page.waitForSelector(`.tile[data-site="${site.id}"][data-state=degraded]`, { timeout: 15_000 });
+  await sf.report(site.id, { camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'ok' });
+  await page.waitForSelector(`.tile[data-site="${site.id}"][data-state=online]`, { timeout: 15_000 });
+  t.ok(await sameDocument(), 'back to green, no reload');
+  await page.click('[data-testid=nav-alerts]');
+});
+
 t.test('the help button marks the tile and the province closes it after calling back', async (t) => {
   const site = communesOf(districts[1]!.id)[2]!;
   await sf.pressHelp(site.id);
@@ -128,7 +139,11 @@ t.test('a reboot issued from the device page reaches the device and its result a
   const dev = sf.devices.get(site.id)!;
   await page.goto(`${sf.url}/#/sites/${site.id}`);
   await page.click(`a[data-device="${dev.deviceId}"]`);
-  await page.waitForSelector('[data-testid=chart-cpu] canvas');
+  await page.waitForSelector('[data-testid=chart-cpu][data-points="12"] canvas');
+  // A new sample extends the chart while the page is open.
+  await sf.sample(site.id, 12, 64);
+  await page.waitForSelector('[data-testid=chart-cpu][data-points="13"]', { timeout: 15_000 });
+  t.pass('live telemetry on the chart');
   await page.click('.actions [data-action=reboot]');
   t.equal(await page.getAttribute('[data-testid=confirm-count]', 'data-count'), '1', 'the confirmation names one box');
   await page.click('[data-testid=confirm-send]');

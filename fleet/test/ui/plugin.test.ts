@@ -85,6 +85,38 @@ t.test('a district operator\'s feed carries only his district', async (t) => {
   await a.stop();
 });
 
+t.test('a device stream carries its samples, only to those who may see the device', async (t) => {
+  await sf.online([sf.sites.find((s) => s.parentId === dA.id && s.id !== inA.id)!.id]);
+  const siteA = [...sf.devices.values()].find((d) => sf.fleet.sites.isWithin(d.siteId, dA.id))!;
+  const status = async (token: string) => {
+    const ctrl = new AbortController();
+    const res = await fetch(`${sf.url}/api/v1/devices/${siteA.deviceId}/live`, { headers: { authorization: `Bearer ${token}` }, signal: ctrl.signal });
+    ctrl.abort();
+    return res.status;
+  };
+  const opB = await sf.api<{ token: string }>('POST', '/api/v1/operators', { name: 'B', role: 'district-operator', districtId: dB.id });
+  t.equal(await status(opB.token), 403, 'another district\'s operator');
+  const events: UiEvent[] = [];
+  const ctrl = new AbortController();
+  const res = await fetch(`${sf.url}/api/v1/devices/${siteA.deviceId}/live`, { headers: { authorization: `Bearer ${opA.token}` }, signal: ctrl.signal });
+  t.equal(res.status, 200);
+  const reading = (async () => {
+    const dec = new TextDecoder();
+    try {
+      for await (const chunk of res.body!) {
+        for (const line of dec.decode(chunk as Uint8Array).split('\n')) if (line.startsWith('data: ')) events.push(JSON.parse(line.slice(6)) as UiEvent);
+      }
+    } catch { /* aborted */ }
+  })();
+  await until(() => events.some((e) => e.type === 'hello'), 'hello');
+  await sf.sample(siteA.siteId, 99, 42);
+  await until(() => events.some((e) => e.type === 'telemetry'), 'the sample');
+  const sample = events.find((e) => e.type === 'telemetry');
+  t.match(sample, { type: 'telemetry', deviceId: siteA.deviceId, sample: { seq: 99, cpu: { loadPercent: 42 } } });
+  ctrl.abort();
+  await reading;
+});
+
 t.test('acknowledging: operators may, viewers may not, nobody outside his district', async (t) => {
   const alerts = (await sf.api<{ items: { id: number; siteId: string }[] }>('GET', '/api/v1/alerts?state=open')).items;
   const alertB = alerts.find((a) => a.siteId === inB.id)!;

@@ -49,7 +49,7 @@ export function Chart(props: { title: string; times: number[]; series: ChartSeri
   }, [props.times, props.series]);
 
   return (
-    <figure class="chart" data-testid={props.testid}>
+    <figure class="chart" data-testid={props.testid} data-points={props.times.length}>
       <figcaption>
         {props.title}
         {props.series.length > 1 && props.series.map((s) => (

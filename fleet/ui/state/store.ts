@@ -162,6 +162,10 @@ export class Store {
       }
       case 'command':
         return this.upsertCommand(e.command);
+      case 'telemetry':
+        return this.addTelemetry(e.deviceId, e.sample);
+      case 'self-test':
+        return; // the device page reloads its self-tests
     }
   }
 

@@ -1,6 +1,7 @@
 // One box: state, peripherals, telemetry charts, state history, self-tests,
 // commands (with results arriving live) and audit entries.
-import { useMemo } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { openEventFeed } from '../api/events.js';
 import type { CommandView, Device, SelfTestResult, TelemetrySample } from '../api/types.js';
 import { Actions } from '../components/Actions.js';
 import { Breadcrumb } from '../components/Breadcrumb.js';
@@ -22,9 +23,23 @@ export function DeviceView(props: { id: string }) {
   const snap = useSnapshot();
   const m = useFleetModel();
   const now = useNow();
-  // Telemetry has no live event: the open device page refreshes every 30 s (one page, not the fleet).
-  const tick = useNow(30_000);
-  const data = useDeviceData(api, props.id, tick);
+  // The box's own stream: telemetry samples extend the charts as they arrive,
+  // a finished self-test reloads the page's data. Nothing polls.
+  const [reload, setReload] = useState(0);
+  const { store } = useApp();
+  useEffect(() => {
+    const feed = openEventFeed(api.token, {
+      onEvent: (e) => {
+        if (e.type === 'telemetry') store.addTelemetry(e.deviceId, e.sample);
+        else if (e.type === 'self-test') setReload((n) => n + 1);
+      },
+      onOpen: () => {},
+      onDown: () => {},
+      onUnauthorized: () => {},
+    }, `/api/v1/devices/${encodeURIComponent(props.id)}/live`);
+    return () => feed.close();
+  }, [api, store, props.id]);
+  const data = useDeviceData(api, props.id, reload);
   const live = m.deviceById.get(props.id);
   const device: Device | undefined = data.device.state === 'ok' ? { ...data.device.value, ...live } : live;
 

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
-  commandCodec, deviceEventCodec, deviceTopic, presenceCodec, telemetryCodec,
-  type CommandResult, type EnrollResponse, type Peripherals, type Site,
+  commandCodec, deviceEventCodec, deviceTopic, healthCodec, presenceCodec, telemetryCodec,
+  type CommandResult, type EnrollResponse, type Peripherals, type Site, type Telemetry,
 } from '@diemcau/shared';
 import { buildFleet, type Fleet } from '../../../src/index.js';
 
@@ -33,6 +33,10 @@ export interface SimFleet {
   api<T>(method: string, p: string, body?: unknown, token?: string): Promise<T>;
   /** Enrols and brings one simulated box online at each given site. */
   online(siteIds: readonly string[], peripherals?: (siteId: string) => Peripherals): Promise<void>;
+  /** One more telemetry sample from the box at this site. */
+  sample(siteId: string, seq: number, cpu: number): Promise<void>;
+  /** A peripheral report, as the agent sends when something is unplugged. */
+  report(siteId: string, peripherals: Peripherals): Promise<void>;
   /** The box's "call the province" button. */
   pressHelp(siteId: string): Promise<void>;
   /** A crash: the socket drops without DISCONNECT, so the broker publishes the will. */
@@ -93,17 +97,16 @@ export async function startSimFleet(config: Record<string, unknown> = {}): Promi
     await client.publishAsync(deviceTopic(e.deviceId, 'presence'), presence('online'), { qos: 1, retain: true });
     const now = Date.now();
     for (let seq = 0; seq < 12; seq++) {
-      const sample = telemetryCodec.encode({
-        v: 1, seq, at: new Date(now - (11 - seq) * 10_000).toISOString(),
-        cpu: { loadPercent: 12 + 8 * Math.sin(seq / 2) + (seq % 3) * 3, temperatureC: 46 + (seq % 4) },
-        memory: { usedBytes: 1.4 * 2 ** 30, totalBytes: 8 * 2 ** 30 },
-        disk: { usedBytes: 21 * 2 ** 30, totalBytes: 118 * 2 ** 30 },
-        network: { rxBytesPerSec: 40_000 + 9_000 * (seq % 5), txBytesPerSec: 22_000 + 6_000 * (seq % 4) },
-        uptimeSec: 86_400 + seq * 10,
-      });
-      await client.publishAsync(deviceTopic(e.deviceId, 'telemetry'), sample, { qos: 1 });
+      const sample = sampleAt(seq, new Date(now - (11 - seq) * 10_000), 12 + 8 * Math.sin(seq / 2) + (seq % 3) * 3);
+      await client.publishAsync(deviceTopic(e.deviceId, 'telemetry'), telemetryCodec.encode(sample), { qos: 1 });
     }
   }
+
+  const must = (siteId: string): SimDevice => {
+    const dev = devices.get(siteId);
+    if (!dev) throw new Error(`no simulated box at ${siteId}`);
+    return dev;
+  };
 
   return {
     fleet, url, sites, devices, api,
@@ -112,6 +115,15 @@ export async function startSimFleet(config: Record<string, unknown> = {}): Promi
       const queue = [...siteIds];
       const worker = async () => { for (let id = queue.shift(); id; id = queue.shift()) await bringOnline(id, peripherals?.(id) ?? OK); };
       await Promise.all(Array.from({ length: 8 }, worker));
+    },
+    async sample(siteId, seq, cpu) {
+      const dev = must(siteId);
+      await dev.client.publishAsync(deviceTopic(dev.deviceId, 'telemetry'), telemetryCodec.encode(sampleAt(seq, new Date(), cpu)), { qos: 1 });
+    },
+    async report(siteId, peripherals) {
+      const dev = must(siteId);
+      const msg = healthCodec.encode({ v: 1, kind: 'peripherals', at: new Date().toISOString(), hardware: 'simulated', peripherals, reasons: {} });
+      await dev.client.publishAsync(deviceTopic(dev.deviceId, 'health'), msg, { qos: 1 });
     },
     async pressHelp(siteId) {
       const dev = devices.get(siteId);
@@ -132,5 +144,16 @@ export async function startSimFleet(config: Record<string, unknown> = {}): Promi
       await fleet.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+function sampleAt(seq: number, at: Date, cpu: number): Telemetry {
+  return {
+    v: 1, seq, at: at.toISOString(),
+    cpu: { loadPercent: Math.min(100, cpu), temperatureC: 46 + (seq % 4) },
+    memory: { usedBytes: 1.4 * 2 ** 30, totalBytes: 8 * 2 ** 30 },
+    disk: { usedBytes: 21 * 2 ** 30, totalBytes: 118 * 2 ** 30 },
+    network: { rxBytesPerSec: 40_000 + 9_000 * (seq % 5), txBytesPerSec: 22_000 + 6_000 * (seq % 4) },
+    uptimeSec: 86_400 + seq * 10,
   };
 }
