@@ -36,6 +36,15 @@ export const FleetConfigSchema = Type.Object({
   startupGraceMs: Ms(30_000, 'after a fleet restart, boxes that were online get this long to reconnect before alerts'),
   webhookMaxAttempts: Type.Integer({ minimum: 1, default: 8, ...D('webhook attempts per notification') }),
   webhookBaseDelayMs: Ms(500, 'first webhook retry delay, doubled per attempt'),
+  // With cert and key set, MQTT is served over TLS and the API over HTTPS, and nothing in plain text.
+  tlsCert: Type.Optional(Type.String({ minLength: 1, ...D('PEM certificate (chain) of the fleet; with the key: MQTT over TLS and HTTPS only') })),
+  tlsKey: Type.Optional(Type.String({ minLength: 1, ...D('PEM private key of tlsCert') })),
+  tlsCa: Type.Optional(Type.String({ minLength: 1, ...D('extra CA certificates (PEM) for the TLS servers, e.g. the intermediate that signed the certificate') })),
+  mqttMaxFailuresPerMin: Type.Integer({
+    minimum: 0,
+    default: 30,
+    ...D('refused MQTT logins per client address per minute before its new connections are cut at once; 0 = no limit'),
+  }),
 });
 export type FleetConfig = Static<typeof FleetConfigSchema>;
 
@@ -64,6 +73,10 @@ export const ENV_NAMES: Record<keyof FleetConfig, string> = {
   startupGraceMs: 'DIEMCAU_STARTUP_GRACE_MS',
   webhookMaxAttempts: 'DIEMCAU_WEBHOOK_MAX_ATTEMPTS',
   webhookBaseDelayMs: 'DIEMCAU_WEBHOOK_BASE_DELAY_MS',
+  tlsCert: 'DIEMCAU_TLS_CERT',
+  tlsKey: 'DIEMCAU_TLS_KEY',
+  tlsCa: 'DIEMCAU_TLS_CA',
+  mqttMaxFailuresPerMin: 'DIEMCAU_MQTT_MAX_FAILURES_PER_MIN',
 };
 
 /** Reads the settings present in `env`; empty strings count as unset. */
