@@ -9,6 +9,7 @@ import { AGENT_RESTART_EXIT_CODE, bindSettings, createAgentCommands, fileKiosk, 
 import { readConfig, type AgentConfig } from './config.js';
 import { createHardware, createHealthMonitor, hardwareOptionsFromEnv, type Hardware, type HealthMonitor } from './devices/index.js';
 import { SimulatedCollector, SystemCollector } from './telemetry/index.js';
+import { startAgentOta, type AgentOta } from './ota/agent-ota.js';
 
 const HEALTH_POLL_MS = 30_000;
 
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
   let hardware: Hardware | undefined;
   let commands: AgentCommands | undefined;
   let monitor: HealthMonitor | undefined;
+  let ota: AgentOta | undefined;
   let stopping: Promise<void> | undefined;
 
   const stop = (reason: string, code: number): Promise<void> =>
@@ -50,6 +52,7 @@ async function main(): Promise<void> {
       force.unref();
       monitor?.close();
       commands?.close();
+      await ota?.close().catch((err: unknown) => log.warn({ err }, 'ota close failed'));
       await agent?.close({ graceful: true }).catch((err: unknown) => log.warn({ err }, 'agent close failed'));
       await hardware?.close().catch((err: unknown) => log.warn({ err }, 'hardware close failed'));
       log.flush();
@@ -112,6 +115,16 @@ async function main(): Promise<void> {
     intervalMs: HEALTH_POLL_MS,
     log,
     onReport: (report) => void a.publishDurable('health', JSON.stringify(report)).catch((err: unknown) => log.warn({ err }, 'health report not queued')),
+  });
+  // Over-the-air updates: the desired release in, 'ota' reports out, the self-test as health gate.
+  ota = await startAgentOta({
+    agent: a,
+    selfTest: () => hw.selfTest(),
+    restart: (reason) => void stop(`update: ${reason}`, AGENT_RESTART_EXIT_CODE),
+    agentVersion,
+    dataDir: config.dataDir,
+    env: process.env,
+    log,
   });
 }
 

@@ -34,6 +34,8 @@ export interface ExecutorDeps {
   restart: () => Promise<void>;
   logger: Logger;
   checkpoint?: (name: Checkpoint, info?: { fraction?: number }) => Promise<void>;
+  /** Runs before the links change (the agent records its peripherals, the health gate's baseline). */
+  beforeSwitch?: () => Promise<void>;
   /** Reported to the fleet so communes can be pointed at this box's cache. */
   cacheUrl?: string;
   now?: () => Date;
@@ -210,6 +212,7 @@ export class OtaExecutor {
     const v = j.target!.manifest.version;
     // `from` is fixed the first time through; a resumed switch must not take the new version as its origin.
     const from = j.phase === 'switching' ? j.from : layout.readLink('current');
+    if (j.phase !== 'switching') await this.d.beforeSwitch?.().catch((err: unknown) => this.d.logger.warn({ err }, 'before-switch hook failed'));
     const switching: Journal = { ...j, phase: 'switching', from };
     await journal.save(switching);
     await this.progress(switching, 'switching');

@@ -1,0 +1,131 @@
+// OTA inside the agent: wires the updater to the agent's MQTT session (the
+// retained 'desired' channel in, 'ota' reports out through the durable
+// queue), its self-test (the health gate) and its restart; on a district
+// box it also runs the artifact cache for the communes below. main.ts calls
+// startAgentOta() once the agent runs and close() when it stops.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { keyIdOf, type TrustedKey } from '@diemcau/shared';
+import { ArtifactCache } from './cache-server.js';
+import { otaConfigFromEnv, type OtaAgentConfig } from './config.js';
+import { fixedProbe, statfsProbe } from './disk.js';
+import { JournalFile } from './journal.js';
+import { Layout } from './layout.js';
+import { Updater } from './updater.js';
+
+/** What OTA needs of the agent (Agent in agent/agent.ts has all of it). */
+export interface OtaAgentPort {
+  router: { on(channel: 'desired', handler: (payload: Buffer) => void): () => void };
+  publishDurable(channel: 'ota', payload: string): Promise<void>;
+  session: { connected: boolean; waitConnected(): Promise<void> };
+  identity: { fleetUrl: string };
+}
+
+export interface AgentOtaDeps {
+  agent: OtaAgentPort;
+  /** The room's self-test: which peripherals work now. */
+  selfTest: () => Promise<{ ok: boolean; peripherals: Record<string, string> }>;
+  /** Ends the process with the restart exit code (systemd starts `current` again). */
+  restart: (reason: string) => void;
+  agentVersion: string;
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+}
+
+export interface AgentOta {
+  /** Null when this box has no side-by-side layout (a development run): updates are off. */
+  updater: Updater | null;
+  cache: ArtifactCache | null;
+  config: OtaAgentConfig;
+  close(): Promise<void>;
+}
+
+export async function startAgentOta(d: AgentOtaDeps): Promise<AgentOta> {
+  const config = otaConfigFromEnv(d.env, d.dataDir);
+  const log = d.log.child({ module: 'ota' });
+  let cache: ArtifactCache | null = null;
+  let cacheUrl: string | null = null;
+  if (config.cachePort !== null) {
+    cache = new ArtifactCache({ dir: path.join(config.stateDir, 'cache'), upstream: d.agent.identity.fleetUrl, host: config.cacheHost, port: config.cachePort, logger: log });
+    const bound = await cache.listen();
+    cacheUrl = config.cacheUrl ?? bound;
+    log.info({ cacheUrl }, 'serving release artifacts to communes');
+  }
+  const close = async (): Promise<void> => {
+    unDesired?.();
+    await updater?.close();
+    await cache?.close();
+  };
+  let unDesired: (() => void) | undefined;
+  let updater: Updater | null = null;
+  if (!fs.existsSync(path.join(config.root, 'current'))) {
+    log.info({ root: config.root }, 'no versions/current layout here: over-the-air updates are off');
+    return { updater, cache, config, close };
+  }
+  const trusted = readTrustedKeys(config.trustedKeysFile, log);
+  const layout = new Layout(config.root, config.stateDir);
+  await layout.ensure();
+  const baselineFile = path.join(config.stateDir, 'health-baseline.json');
+  updater = new Updater({
+    layout,
+    journal: new JournalFile(path.join(config.stateDir, 'journal.json')),
+    trustedKeys: trusted,
+    disk: config.freeBytes !== null ? fixedProbe(config.freeBytes) : statfsProbe,
+    agentVersion: d.agentVersion,
+    healthTimeoutMs: config.healthTimeoutMs,
+    ...(cacheUrl ? { cacheUrl } : {}),
+    logger: log,
+    reporter: {
+      // Outcomes go through the disk queue (they must reach the fleet); progress too, it is small and rare.
+      report: (status) => d.agent.publishDurable('ota', JSON.stringify(status)),
+    },
+    restart: async () => d.restart('switching version'),
+    // The old version records what worked, so a camera broken before the update does not fail the new one.
+    beforeSwitch: async () => {
+      const r = await d.selfTest();
+      fs.writeFileSync(baselineFile, JSON.stringify(r.peripherals));
+    },
+    health: {
+      async connected(signal) {
+        if (d.agent.session.connected) return true;
+        await Promise.race([d.agent.session.waitConnected(), new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
+        return d.agent.session.connected;
+      },
+      async selfTest() {
+        const r = await d.selfTest();
+        if (r.ok) return null;
+        let baseline: Record<string, string> = {};
+        try {
+          baseline = JSON.parse(fs.readFileSync(baselineFile, 'utf8')) as Record<string, string>;
+        } catch {
+          // no baseline: every failure counts
+        }
+        const worse = Object.entries(r.peripherals).filter(([k, v]) => v !== 'ok' && baseline[k] === 'ok');
+        if (Object.keys(baseline).length > 0 && worse.length === 0) return null;
+        return worse.length > 0 ? worse.map(([k, v]) => `${k} ${v}`).join(', ') : 'self-test not ok';
+      },
+    },
+  });
+  if ((await updater.bootCheck()) === 'rolled-back') {
+    d.restart('rolled back after repeated failed starts');
+    return { updater, cache, config, close };
+  }
+  const u = updater;
+  unDesired = d.agent.router.on('desired', (payload) => u.handleDesiredMessage(payload));
+  u.start();
+  return { updater, cache, config, close };
+}
+
+function readTrustedKeys(file: string, log: Logger): TrustedKey[] {
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    if (text.trimStart().startsWith('-----BEGIN PUBLIC KEY')) return [{ keyId: keyIdOf(text), publicKeyPem: text }];
+    return JSON.parse(text) as TrustedKey[];
+  } catch (err) {
+    // No keys: every release is refused (and reported), never installed unchecked.
+    log.warn({ err, file }, 'no trusted release keys: updates will be refused');
+    return [];
+  }
+}
