@@ -15,6 +15,8 @@ export const EdgeConfigSchema = Type.Object({
   host: Type.String({ default: '127.0.0.1' }),
   port: Port(7443),
   adminToken: Type.String({ minLength: 16 }),
+  /** Token for the join page (browsers in the room); defaults to the admin token. */
+  joinToken: Type.Optional(Type.String({ minLength: 16 })),
   /** RTP: where the worker binds, and what peers are told to send to. */
   listenIp: Type.String({ default: '127.0.0.1' }),
   announcedIp: Type.Optional(Type.String({ minLength: 1 })),
@@ -43,6 +45,7 @@ const ENV: Record<keyof EdgeConfig, string> = {
   host: 'DIEMCAU_EDGE_HOST',
   port: 'DIEMCAU_EDGE_PORT',
   adminToken: 'DIEMCAU_EDGE_ADMIN_TOKEN',
+  joinToken: 'DIEMCAU_EDGE_JOIN_TOKEN',
   listenIp: 'DIEMCAU_EDGE_LISTEN_IP',
   announcedIp: 'DIEMCAU_EDGE_ANNOUNCED_IP',
   rtcMinPort: 'DIEMCAU_EDGE_RTC_MIN_PORT',

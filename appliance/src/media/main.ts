@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     worker: { rtcMinPort: cfg.rtcMinPort, rtcMaxPort: cfg.rtcMaxPort },
     log: log.child({ module: 'edge' }),
   });
-  const server = new SignalServer({ edge, adminToken: cfg.adminToken, host: cfg.host, port: cfg.port, log: log.child({ module: 'signal' }) });
+  const server = new SignalServer({ edge, adminToken: cfg.adminToken, ...(cfg.joinToken ? { joinToken: cfg.joinToken } : {}), host: cfg.host, port: cfg.port, log: log.child({ module: 'signal' }) });
   const url = await server.listen();
   // Tests and the agent read this line to learn the URL (port 0 in tests).
   log.info({ url, workerPid: edge.workerPid }, 'edge listening');

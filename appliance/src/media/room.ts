@@ -16,6 +16,7 @@ import { UpstreamLink } from './link/upstream.js';
 import { micOpen } from './plan.js';
 import { Backoff } from './backoff.js';
 import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
+import { PeerSet } from './peers.js';
 
 export interface RoomDeps {
   worker: MediaWorker;
@@ -42,6 +43,8 @@ export class MeetingRoom implements BridgeHost {
   private readonly ingestBackoff = new Backoff();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly taps: TapSet;
+  /** Browsers joined on this edge (mediasoup-client over WebRTC). */
+  readonly peers: PeerSet;
   private activeSpeaker: string | null = null;
   private closed = false;
 
@@ -53,6 +56,8 @@ export class MeetingRoom implements BridgeHost {
     private readonly log: Logger,
   ) {
     this.taps = new TapSet(router, (id) => this.streams.get(id)?.stream, log);
+    this.peers = new PeerSet(router, deps.listen, deps.edgeId, () => this.meeting.localSiteId ?? deps.edgeId,
+      (id) => this.streams.get(id)?.stream, (s) => this.addStream(s, null), log);
   }
 
   static async open(meeting: MediaMeeting, deps: RoomDeps): Promise<MeetingRoom> {
@@ -210,6 +215,7 @@ export class MeetingRoom implements BridgeHost {
     for (const l of [...this.downstream.values()]) l.close();
     await this.ingest?.close();
     this.taps.closeAll();
+    this.peers.closeAll();
     this.speaker.close();
     this.router.close();
     this.log.info('room closed');

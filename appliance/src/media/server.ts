@@ -9,16 +9,31 @@
 //   POST   /media/v1/meetings/{m}/taps        {producerId, ip, port, rtcpPort?} -> {tapId, sdp}
 //   DELETE /media/v1/meetings/{m}/taps/{tapId}
 // Downstream edges use the meeting's link token (see link/protocol.ts for the link routes).
+// Browsers open GET /media/v1/join?meeting={m}&token={joinToken} and then, with the join token:
+//   POST   /media/v1/meetings/{m}/peers                          -> {peerId, rtpCapabilities}
+//   POST   /media/v1/meetings/{m}/peers/{p}/transports           -> {id, iceParameters, iceCandidates, dtlsParameters}
+//   POST   /media/v1/meetings/{m}/peers/{p}/transports/{t}/connect {dtlsParameters}
+//   POST   /media/v1/meetings/{m}/peers/{p}/produce              {transportId, kind, rtpParameters} -> {id}
+//   GET    /media/v1/meetings/{m}/peers/{p}/streams              streams it may consume
+//   POST   /media/v1/meetings/{m}/peers/{p}/consume              {transportId, producerId, rtpCapabilities} -> {id, kind, rtpParameters, siteId}
+//   POST   /media/v1/meetings/{m}/peers/{p}/consumers/{c}/resume
+//   DELETE /media/v1/meetings/{m}/peers/{p}
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Type } from '@sinclair/typebox';
 import { DiemcauError, codec, mediaPlanCodec } from '@diemcau/shared';
 import type { Edge } from './edge.js';
-import { bearer, errorBody, readBody, sameToken, sendJson } from './http.js';
+import { bearer, errorBody, readBody, sameToken, sendJson, sendText } from './http.js';
 import { linkEventBatchCodec, linkOfferCodec } from './link/protocol.js';
 import { MEDIASOUP_VERSION } from './adapter/index.js';
 import type { MeetingRoom } from './room.js';
+import { JOIN_HTML, joinScript } from './web/page.js';
+
+const Obj = Type.Object({}, { additionalProperties: true });
+const connectCodec = codec(Type.Object({ dtlsParameters: Obj }));
+const produceCodec = codec(Type.Object({ transportId: Type.String({ maxLength: 64 }), kind: Type.Union([Type.Literal('audio'), Type.Literal('video')]), rtpParameters: Obj }));
+const consumeCodec = codec(Type.Object({ transportId: Type.String({ maxLength: 64 }), producerId: Type.String({ maxLength: 64 }), rtpCapabilities: Obj }));
 
 const tapCodec = codec(
   Type.Object({
@@ -35,6 +50,8 @@ interface Route { method: string; path: RegExp; handler: Handler }
 export interface SignalServerOptions {
   edge: Edge;
   adminToken: string;
+  /** Token in the join page's URL (browsers in the room); the admin token works too. */
+  joinToken?: string;
   host: string;
   port: number;
   log: Logger;
@@ -59,7 +76,14 @@ export class SignalServer {
         if (!sameToken(bearer(req), room.meeting.acceptToken)) throw new DiemcauError('APPL_ERR_MEDIA_UNAUTHORIZED', 'bad link token for this meeting');
         return fn(req, res, room, p);
       };
+    const joined = (fn: (req: http.IncomingMessage, res: http.ServerResponse, room: MeetingRoom, p: string[]) => Promise<void>): Handler =>
+      async (req, res, p) => {
+        const given = bearer(req);
+        if (!sameToken(given, o.adminToken) && !sameToken(given, o.joinToken ?? null)) throw new DiemcauError('APPL_ERR_MEDIA_UNAUTHORIZED', 'join token required');
+        return fn(req, res, this.room(p[0]!), p);
+      };
     const M = '/media/v1/meetings/([^/]+)';
+    const P = `${M}/peers/([^/]+)`;
     this.routes = [
       { method: 'GET', path: /^\/media\/v1\/health$/, handler: async (_q, res) => sendJson(res, 200, {
         edgeId: o.edge.edgeId, role: o.edge.opts.role, revision: o.edge.revision, workerPid: o.edge.workerPid, mediasoup: MEDIASOUP_VERSION,
@@ -78,6 +102,28 @@ export class SignalServer {
       { method: 'DELETE', path: new RegExp(`^${M}/taps/([^/]+)$`), handler: admin(async (_q, res, p) => {
         sendJson(res, this.room(p[0]!).closeTap(p[1]!) ? 204 : 404, undefined);
       }) },
+      { method: 'GET', path: /^\/media\/v1\/join$/, handler: async (_q, res) => sendText(res, 'text/html; charset=utf-8', JOIN_HTML) },
+      { method: 'GET', path: /^\/media\/v1\/join\.js$/, handler: async (_q, res) => sendText(res, 'text/javascript; charset=utf-8', await joinScript()) },
+      { method: 'POST', path: new RegExp(`^${M}/peers$`), handler: joined(async (_q, res, room) => sendJson(res, 201, room.peers.create())) },
+      { method: 'POST', path: new RegExp(`^${P}/transports$`), handler: joined(async (_q, res, room, p) => sendJson(res, 201, await room.peers.createTransport(p[1]!))) },
+      { method: 'POST', path: new RegExp(`^${P}/transports/([^/]+)/connect$`), handler: joined(async (req, res, room, p) => {
+        await room.peers.connect(p[1]!, p[2]!, (await readBody(req, connectCodec)).dtlsParameters);
+        sendJson(res, 204, undefined);
+      }) },
+      { method: 'POST', path: new RegExp(`^${P}/produce$`), handler: joined(async (req, res, room, p) => {
+        const b = await readBody(req, produceCodec);
+        sendJson(res, 201, await room.peers.produce(p[1]!, b.transportId, b.kind, b.rtpParameters));
+      }) },
+      { method: 'GET', path: new RegExp(`^${P}/streams$`), handler: joined(async (_q, res, room) => sendJson(res, 200, room.listStreams())) },
+      { method: 'POST', path: new RegExp(`^${P}/consume$`), handler: joined(async (req, res, room, p) => {
+        const b = await readBody(req, consumeCodec);
+        sendJson(res, 201, await room.peers.consume(p[1]!, b.transportId, b.producerId, b.rtpCapabilities));
+      }) },
+      { method: 'POST', path: new RegExp(`^${P}/consumers/([^/]+)/resume$`), handler: joined(async (_q, res, room, p) => {
+        await room.peers.resume(p[1]!, p[2]!);
+        sendJson(res, 204, undefined);
+      }) },
+      { method: 'DELETE', path: new RegExp(`^${P}$`), handler: joined(async (_q, res, room, p) => sendJson(res, room.peers.close(p[1]!) ? 204 : 404, undefined)) },
       { method: 'POST', path: new RegExp(`^${M}/links$`), handler: linked(async (req, res, room) => {
         sendJson(res, 201, await room.acceptLink(await readBody(req, linkOfferCodec)));
       }) },

@@ -1,0 +1,37 @@
+// The join page served by the edge: a small HTML shell and its script, bundled
+// with mediasoup-client by esbuild on first request and kept in memory.
+// TODO: bundle at image build time so the box needs no esbuild at runtime.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export const JOIN_HTML = `<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Diemcau</title>
+<style>body{margin:0;background:#111;color:#eee;font:14px sans-serif}#grid{display:flex;flex-wrap:wrap;gap:4px}
+video{width:320px;height:240px;background:#000}#self{position:fixed;right:8px;bottom:8px;width:160px;height:120px}</style>
+</head><body><div id="grid"></div><video id="self" autoplay muted playsinline></video>
+<script type="module" src="/media/v1/join.js"></script></body></html>`;
+
+let bundle: Promise<string> | null = null;
+
+export function joinScript(): Promise<string> {
+  bundle ??= (async () => {
+    const esbuild = await import('esbuild');
+    const out = await esbuild.build({
+      entryPoints: [path.join(here, 'join.js')],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2020',
+      minify: true,
+      write: false,
+      logLevel: 'silent',
+    });
+    return out.outputFiles[0]!.text;
+  })();
+  // A failed build is retried on the next request.
+  bundle.catch(() => { bundle = null; });
+  return bundle;
+}

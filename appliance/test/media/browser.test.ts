@@ -1,0 +1,63 @@
+// A browser joins a meeting on an edge (Debian's Chromium, fake camera and
+// microphone): it receives the commune's room across the cascade, decodes its
+// frames, and publishes its own camera and microphone, which reach the commune.
+import fs from 'node:fs';
+import t from 'tap';
+import { chromium } from 'playwright-core';
+import { node, plansFor, spawnEdge, tempDir, until, type EdgeProc } from './helpers.js';
+
+const M = 'm-web';
+
+t.test('a browser joins on the core and meets a commune', async (t) => {
+  const edges: EdgeProc[] = [];
+  t.teardown(async () => { await Promise.all(edges.map((e) => e.kill())); });
+  const core = await spawnEdge({ edgeId: 'core', role: 'core' });
+  edges.push(core);
+  const cA = await spawnEdge({ edgeId: 'cA', hardware: 'simulated' });
+  edges.push(cA);
+  const nCore = node(core, null, null);
+  for (const [n, p] of plansFor(M, [nCore, node(cA, 'site-a', nCore)], 'site-a')) await n.edge.plan(p);
+  await until('cA at the core', async () => ((await core.streams(M)).length === 2 ? true : null));
+
+  const profile = tempDir('diemcau-chromium-');
+  t.teardown(() => fs.rmSync(profile, { recursive: true, force: true }));
+  // A fresh profile (the user-data-dir) per run, as playwright wants it given.
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--disable-quic', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+  });
+  t.teardown(() => browser.close());
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${core.url}/media/v1/join?meeting=${M}&token=${encodeURIComponent(core.adminToken)}`);
+
+  type State = { joined: boolean; error: string | null; peerId: string | null; produced: string[] };
+  const state = await until('browser joined and publishing', async () => {
+    const s = await page.evaluate(() => (globalThis as unknown as { diemcau: State }).diemcau);
+    if (s?.error) throw new Error(s.error);
+    return s?.joined && s.produced.length === 2 ? s : null;
+  }, 45_000).catch((err: unknown) => { throw new Error(`${String(err)}; page errors: ${errors.join('; ')}`); });
+
+  // The commune's picture is decoded in the browser.
+  const frames = await until('frames from site-a decoded in the browser', async () => {
+    const f = await page.evaluate(() => (globalThis as unknown as { diemcauFrames: () => Promise<Record<string, number>> }).diemcauFrames());
+    return (f['site-a'] ?? 0) > 5 ? f : null;
+  }, 45_000);
+  t.ok(frames['site-a']! > 5, `browser decoded ${frames['site-a']} frames of site-a`);
+
+  // The browser's camera and microphone are streams of the meeting, forwarded down to the commune.
+  const atCore = (await core.streams(M)).filter((s) => state.produced.includes(s.id));
+  t.same(atCore.map((s) => s.kind).sort(), ['audio', 'video'], 'the core holds the browser\'s two streams');
+  t.ok(atCore.every((s) => s.siteId === 'core.web1' && s.via === null), 'as a local guest of the core');
+  await until('browser streams at cA', async () => ((await cA.streams(M)).filter((s) => state.produced.includes(s.id)).length === 2 ? true : null));
+  t.pass('cA receives the browser over the cascade');
+
+  // Leaving closes its streams everywhere.
+  const del = await core.api('DELETE', `/media/v1/meetings/${M}/peers/${state.peerId}`);
+  t.equal(del.status, 204);
+  await until('browser streams gone at cA', async () => ((await cA.streams(M)).every((s) => !state.produced.includes(s.id)) ? true : null));
+  t.pass('and they are gone at cA once the browser leaves');
+});
