@@ -151,6 +151,14 @@ t.test('a reboot issued from the device page reaches the device and its result a
   await page.click('dialog .modal-actions .btn');
   await page.waitForSelector('tr[data-type=reboot][data-status=succeeded]', { timeout: 20_000 });
   t.same(dev.commands, ['reboot'], 'the simulated box received exactly one reboot');
+  // A self-test's findings appear in their card when the box reports them.
+  await page.click('.actions [data-action=self-test]');
+  await page.click('[data-testid=confirm-send]');
+  await page.waitForSelector('[data-testid=command-sent]');
+  await page.click('dialog .modal-actions .btn');
+  await page.waitForSelector('.selftests li.ok', { timeout: 20_000 });
+  await page.waitForSelector('tr[data-type=self-test][data-status=succeeded]', { timeout: 20_000 });
+  t.pass('self-test result shown');
   await screenshot(page, 'device', true);
 });
 

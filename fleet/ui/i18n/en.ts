@@ -122,6 +122,7 @@ export const en: Record<keyof typeof vi, string> = {
   'device.noCommands': 'No commands yet.',
   'device.audit': 'Audit log',
   'device.noAudit': 'No entries yet.',
+  'device.byBox': 'The box',
   'device.unavailable': 'This server does not provide this yet.',
   'device.wentOffline': 'Went offline',
   'device.cameBack': 'Came back',

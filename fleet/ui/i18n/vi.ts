@@ -122,6 +122,7 @@ export const vi = {
   'device.noCommands': 'Chưa có lệnh nào.',
   'device.audit': 'Nhật ký thao tác',
   'device.noAudit': 'Chưa có mục nào.',
+  'device.byBox': 'Hộp thiết bị',
   'device.unavailable': 'Máy chủ chưa cung cấp mục này.',
   'device.wentOffline': 'Mất kết nối',
   'device.cameBack': 'Kết nối lại',

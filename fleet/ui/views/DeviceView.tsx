@@ -125,7 +125,7 @@ export function DeviceView(props: { id: string }) {
         <h2>{t('device.audit')}</h2>
         <PartView part={data.audit} empty={t('device.noAudit')} render={(v) => (
           <table class="table"><tbody>{v.map((e, i) => (
-            <tr key={e.id ?? i}><td>{i18n.time(e.at)}</td><td>{e.operatorName ?? '—'}</td><td class="mono">{e.action}</td><td>{e.outcome ?? ''}</td></tr>
+            <tr key={e.id ?? i}><td>{i18n.time(e.at)}</td><td>{e.operatorName ?? (e.operatorId === null ? t('device.byBox') : '—')}</td><td class="mono">{e.action}</td><td>{e.outcome ?? ''}</td></tr>
           ))}</tbody></table>
         )} />
       </section>

@@ -4,7 +4,7 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
   commandCodec, deviceEventCodec, deviceTopic, healthCodec, presenceCodec, telemetryCodec,
-  type CommandResult, type EnrollResponse, type Peripherals, type Site, type Telemetry,
+  type CommandResult, type EnrollResponse, type Peripherals, type SelfTestResult, type Site, type Telemetry,
 } from '@diemcau/shared';
 import { buildFleet, type Fleet } from '../../../src/index.js';
 
@@ -91,6 +91,8 @@ export async function startSimFleet(config: Record<string, unknown> = {}): Promi
       const cmd = commandCodec.decode(payload.toString());
       if (!cmd.ok) return;
       dev.commands.push(cmd.value.type);
+      // A self-test also reports its findings on 'health', as the agent does.
+      if (cmd.value.type === 'self-test') void client.publishAsync(deviceTopic(e.deviceId, 'health'), healthCodec.encode(selfTest(cmd.value.id, peripherals)), { qos: 1 });
       const result: CommandResult = { v: 1, commandId: cmd.value.id, status: 'succeeded', at: new Date().toISOString(), output: { simulated: true } };
       void client.publishAsync(deviceTopic(e.deviceId, 'command-results'), JSON.stringify(result), { qos: 1 });
     });
@@ -155,5 +157,17 @@ function sampleAt(seq: number, at: Date, cpu: number): Telemetry {
     disk: { usedBytes: 21 * 2 ** 30, totalBytes: 118 * 2 ** 30 },
     network: { rxBytesPerSec: 40_000 + 9_000 * (seq % 5), txBytesPerSec: 22_000 + 6_000 * (seq % 4) },
     uptimeSec: 86_400 + seq * 10,
+  };
+}
+
+function selfTest(commandId: string, p: Peripherals): SelfTestResult {
+  const now = new Date();
+  return {
+    v: 1, kind: 'self-test', commandId, startedAt: new Date(now.getTime() - 1500).toISOString(), finishedAt: now.toISOString(),
+    hardware: 'simulated', ok: p.camera === 'ok' && p.microphone === 'ok' && p.display === 'ok', peripherals: p,
+    camera: { state: p.camera, devices: [{ node: '/dev/video0', name: 'Simulated camera' }], measured: { frames: 25, meanLuma: 112, maxFrameDiff: 9, black: false, frozen: false } },
+    microphone: { state: p.microphone, devices: [{ id: 'hw:0', name: 'Simulated microphone' }], measured: { seconds: 1, peakDbfs: -9, rmsDbfs: -28, clippedRatio: 0, silent: false, clipping: false } },
+    display: { state: p.display, connectors: [{ name: 'HDMI-A-1', status: 'connected', enabled: true, mode: '1920x1080' }], power: 'on' },
+    gpio: { state: p.gpio, led: 'online', helpButton: true, tvRelay: false },
   };
 }
