@@ -34,6 +34,8 @@ export class Updater {
   /** undefined until the retained desired message arrives: keep going with what the journal holds. */
   private desired: DesiredRelease | null | undefined = undefined;
   private wake: (() => void) | null = null;
+  /** Bumped by every desired message, so one arriving mid-reconcile is not missed. */
+  private generation = 0;
   private closed = false;
   private restarting = false;
   private loop: Promise<void> | null = null;
@@ -69,6 +71,7 @@ export class Updater {
 
   setDesired(d: DesiredRelease | null): void {
     this.desired = d;
+    this.generation++;
     this.wake?.();
   }
 
@@ -124,7 +127,9 @@ export class Updater {
     if (this.loop) return;
     this.loop = (async () => {
       while (!this.closed && !this.restarting) {
+        const seen = this.generation;
         if ((await this.reconcile()) === 'restarting') return;
+        if (this.generation !== seen || this.closed) continue;
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = null;
       }
