@@ -17,6 +17,12 @@ export interface DeviceReport {
 export interface RolloutDriver {
   readonly name: string;
   dispatch(target: DispatchTarget, release: ReleaseRecord, ctx: { rolloutId: string; bandwidthLimit?: number }): Promise<void>;
+  /**
+   * Withdraws the release from a device that has not finished (the rollout
+   * was aborted): a box still downloading drops it, one already switched
+   * finishes its health gate and commits or rolls back.
+   */
+  cancel?(target: DispatchTarget): Promise<void>;
   /** Which of these devices are reachable now. */
   online(deviceIds: readonly string[]): Promise<Set<string>>;
   /** Pull-based drivers report here on every tick; push-based ones feed RolloutService.handleStatus(). */

@@ -40,6 +40,9 @@ export function createMqttDriver(ports: MqttDriverPorts): RolloutDriver {
       const body = { v: 1, release: desiredRelease(release, urls, ctx) };
       await ports.publish(deviceTopic(target.deviceId, 'desired'), JSON.stringify(body), { qos: 1, retain: true });
     },
+    async cancel(target) {
+      await ports.publish(deviceTopic(target.deviceId, 'desired'), JSON.stringify({ v: 1, release: null }), { qos: 1, retain: true });
+    },
     async online(ids) {
       const on = ports.onlineIds();
       return new Set(ids.filter((id) => on.has(id)));

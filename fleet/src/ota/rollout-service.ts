@@ -90,7 +90,17 @@ export class RolloutService {
   }
 
   abort(id: string, reason: string): RolloutView {
-    return this.transition(id, ['running', 'paused'], 'aborted', reason);
+    const v = this.transition(id, ['running', 'paused'], 'aborted', reason);
+    void this.withdraw(id);
+    return v;
+  }
+
+  /** After an abort: devices told to update that have not finished are told to stop. */
+  private async withdraw(id: string): Promise<void> {
+    if (!this.o.driver.cancel) return;
+    for (const d of this.o.store.devices(id).filter((x) => x.state === 'in-flight')) {
+      await this.o.driver.cancel(d).catch((err: unknown) => this.o.log.warn({ err, rollout: id, deviceId: d.deviceId }, 'withdrawing the release failed'));
+    }
   }
 
   private transition(id: string, from: RolloutRecord['state'][], to: RolloutRecord['state'], reason: string | null): RolloutView {
@@ -186,6 +196,7 @@ export class RolloutService {
       if (plan.state !== r.state) {
         this.o.store.setRolloutState(r.id, plan.state, plan.reason, new Date(this.now()).toISOString());
         this.o.log.warn({ rollout: r.id, state: plan.state, reason: plan.reason }, 'rollout state changed by the planner');
+        if (plan.state === 'aborted') await this.withdraw(r.id);
       }
       for (const id of plan.dispatch) {
         const d = devices.find((x) => x.deviceId === id)!;

@@ -86,17 +86,20 @@ export interface SimAgent {
   client: MqttClient;
   /** Versions it was told to install, in order, with the time. */
   desired: { version: string; at: number }[];
+  /** Times the fleet withdrew its desired release (release: null). */
+  withdrawn: number;
   version: string;
 }
 
 /** An agent that updates (fails = reports a rollback) for every desired release it hears. */
 export async function simAgent(t: Teardown, f: OtaFleet, creds: EnrollResponse, behaviour: (version: string) => 'ok' | 'fail'): Promise<SimAgent> {
   const client = await connectDevice(t, creds);
-  const agent: SimAgent = { deviceId: creds.deviceId, siteId: creds.siteId, client, desired: [], version: '0.1.0' };
+  const agent: SimAgent = { deviceId: creds.deviceId, siteId: creds.siteId, client, desired: [], withdrawn: 0, version: '0.1.0' };
   const report = (s: Omit<OtaStatus, 'v' | 'at' | 'current'>): Promise<unknown> =>
     client.publishAsync(deviceTopic(agent.deviceId, 'ota'), JSON.stringify({ v: 1, at: new Date().toISOString(), current: agent.version, ...s }), { qos: 1 });
   client.on('message', (_topic, payload) => {
     const d = desiredWithReleaseCodec.decode(payload);
+    if (d.ok && d.value.release === null) agent.withdrawn++;
     if (!d.ok || !d.value.release || d.value.release.version === agent.version) return;
     const rel = d.value.release;
     agent.desired.push({ version: rel.version, at: Date.now() });

@@ -112,6 +112,9 @@ await t.test('a ring whose failure rate passes the criterion stops the rollout',
   t.equal(v.rings[2]!.succeeded + v.rings[2]!.inFlight + v.rings[2]!.failed, 0, 'the next ring never started');
   const outside = agents.filter((a) => a.siteId !== 'yb-tram-tau' && !tt.includes(a.siteId));
   t.ok(outside.every((a) => !a.desired.some((d) => d.version === '1.2.0')), 'no box outside the failing ring was told to update');
+  const inFlight = (await f.api<{ devices: { deviceId: string; state: string }[] }>('GET', `/api/v1/rollouts/${created.body.id}?devices=true`)).body.devices.filter((d) => d.state === 'in-flight');
+  await waitFor(() => inFlight.every((d) => agents.find((a) => a.deviceId === d.deviceId)!.withdrawn > 0), 5000, 'withdrawal');
+  t.pass(`the release was withdrawn from the ${inFlight.length} devices still in flight`);
   // Nothing more happens after an abort, whatever reports still arrive.
   await f.ota.rollouts.tick();
   t.equal((await view(created.body.id)).state, 'aborted');
