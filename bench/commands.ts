@@ -84,7 +84,9 @@ async function main(): Promise<void> {
 
     await sim.close({ graceful: true });
     sim = undefined;
+    t0 = Date.now();
     const queued = await fanOut('self-test');
+    say(`issuing ${queued.length} commands with every box offline (fleet work alone): ${Date.now() - t0} ms`);
     t0 = Date.now();
     sim = await startSimulation({ ...simOpts, adminToken: undefined });
     const back = await waitAll(queued);

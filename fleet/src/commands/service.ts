@@ -101,27 +101,29 @@ export function createCommandService(opts: {
       completedAt: null,
       result: null,
     }));
-    store.insertMany(records);
-    records.forEach((r) => opts.metrics?.issued(r));
-    for (const r of records) {
-      ports.audit.record({
-        operatorId: operator.id,
-        operatorName: operator.name ?? null,
-        action: `command.${r.type}`,
-        target: `device:${r.deviceId}`,
-        outcome: r.force ? 'forced' : 'queued',
-        details: {
-          commandId: r.id,
-          batchId,
-          params: r.params,
-          siteId: r.siteId,
-          expiresAt,
-          ...(r.force ? { forceReason: r.force.reason, liveMeeting: plan.forcedSites.includes(r.siteId) } : {}),
-        },
-      });
-    }
+    store.transaction(() => {
+      store.insertMany(records);
+      records.forEach((r) => opts.metrics?.issued(r));
+      for (const r of records) {
+        ports.audit.record({
+          operatorId: operator.id,
+          operatorName: operator.name ?? null,
+          action: `command.${r.type}`,
+          target: `device:${r.deviceId}`,
+          outcome: r.force ? 'forced' : 'queued',
+          details: {
+            commandId: r.id,
+            batchId,
+            params: r.params,
+            siteId: r.siteId,
+            expiresAt,
+            ...(r.force ? { forceReason: r.force.reason, liveMeeting: plan.forcedSites.includes(r.siteId) } : {}),
+          },
+        });
+      }
+    });
     log.info({ operator: operator.id, type: request.type, count: records.length, batchId, forced: request.force !== null }, 'commands issued');
-    dispatcher.send(records);
+    store.transaction(() => dispatcher.send(records));
     return { batchId, commands: records.map((r) => store.get(r.id) ?? r) };
   };
 

@@ -93,6 +93,8 @@ const toRow = (c: CommandRecord): Row => ({
 });
 
 export interface CommandStore {
+  /** Runs fn in one SQLite transaction (a fan-out to a district is one commit, not hundreds). */
+  transaction<T>(fn: () => T): T;
   insertMany(records: readonly CommandRecord[]): void;
   update(record: CommandRecord): void;
   get(id: string): CommandRecord | undefined;
@@ -125,6 +127,7 @@ export function createCommandStore(db: Database.Database): CommandStore {
     for (const r of rows) insert.run(toRow(r));
   });
   return {
+    transaction: (fn) => db.transaction(fn)(),
     insertMany: (records) => insertAll(records),
     update: (record) => void upd.run(toRow(record)),
     get: (id) => {
