@@ -14,6 +14,7 @@ import { DownstreamLink } from './link/downstream.js';
 import type { LinkAnswer, LinkOffer } from './link/protocol.js';
 import { UpstreamLink } from './link/upstream.js';
 import { micOpen } from './plan.js';
+import { kioskLayout, type Layout } from './layout.js';
 import { Backoff } from './backoff.js';
 import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
 import { PeerSet } from './peers.js';
@@ -183,6 +184,16 @@ export class MeetingRoom implements BridgeHost {
     return [...this.streams.values()].map(({ stream, via }) => ({
       id: stream.id, kind: stream.kind, siteId: stream.info.siteId, originEdgeId: stream.info.originEdgeId, paused: stream.paused, via: via?.peerEdgeId ?? null,
     }));
+  }
+
+  /** What this room's TV shows now. */
+  layout(): Layout {
+    const m = this.meeting;
+    const videoSites = [...this.streams.values()].filter((e) => e.stream.kind === 'video').map((e) => e.stream.info.siteId);
+    return kioskLayout({
+      localSiteId: m.localSiteId, chairSiteId: m.chairSiteId, floorSiteId: m.floorSiteId, rollCallSiteId: m.rollCallSiteId,
+      activeSpeakerSiteId: this.activeSpeaker, videoSites,
+    });
   }
 
   async stats(): Promise<MeetingMediaStats> {

@@ -9,12 +9,14 @@
 //   POST   /media/v1/meetings/{m}/taps        {producerId, ip, port, rtcpPort?} -> {tapId, sdp}
 //   DELETE /media/v1/meetings/{m}/taps/{tapId}
 // Downstream edges use the meeting's link token (see link/protocol.ts for the link routes).
-// Browsers open GET /media/v1/join?meeting={m}&token={joinToken} and then, with the join token:
+// Browsers open GET /media/v1/join?meeting={m}&token={joinToken} (the TV adds &view=kiosk: receive
+// only, laid out by layout.ts) and then, with the join token:
 //   POST   /media/v1/meetings/{m}/peers                          -> {peerId, rtpCapabilities}
 //   POST   /media/v1/meetings/{m}/peers/{p}/transports           -> {id, iceParameters, iceCandidates, dtlsParameters}
 //   POST   /media/v1/meetings/{m}/peers/{p}/transports/{t}/connect {dtlsParameters}
 //   POST   /media/v1/meetings/{m}/peers/{p}/produce              {transportId, kind, rtpParameters} -> {id}
 //   GET    /media/v1/meetings/{m}/peers/{p}/streams              streams it may consume
+//   GET    /media/v1/meetings/{m}/peers/{p}/layout               {large, small} site ids for the TV (kiosk view)
 //   POST   /media/v1/meetings/{m}/peers/{p}/consume              {transportId, producerId, rtpCapabilities} -> {id, kind, rtpParameters, siteId}
 //   POST   /media/v1/meetings/{m}/peers/{p}/consumers/{c}/resume
 //   DELETE /media/v1/meetings/{m}/peers/{p}
@@ -114,6 +116,7 @@ export class SignalServer {
         const b = await readBody(req, produceCodec);
         sendJson(res, 201, await room.peers.produce(p[1]!, b.transportId, b.kind, b.rtpParameters));
       }) },
+      { method: 'GET', path: new RegExp(`^${P}/layout$`), handler: joined(async (_q, res, room) => sendJson(res, 200, room.layout())) },
       { method: 'GET', path: new RegExp(`^${P}/streams$`), handler: joined(async (_q, res, room) => sendJson(res, 200, room.listStreams())) },
       { method: 'POST', path: new RegExp(`^${P}/consume$`), handler: joined(async (req, res, room, p) => {
         const b = await readBody(req, consumeCodec);

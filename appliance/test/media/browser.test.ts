@@ -55,6 +55,23 @@ t.test('a browser joins on the core and meets a commune', async (t) => {
   await until('browser streams at cA', async () => ((await cA.streams(M)).filter((s) => state.produced.includes(s.id)).length === 2 ? true : null));
   t.pass('cA receives the browser over the cascade');
 
+  // The commune's TV (kiosk view on cA's own edge): shows the guest large, never its own room.
+  const tv = await browser.newPage();
+  await tv.goto(`${cA.url}/media/v1/join?meeting=${M}&view=kiosk&token=${encodeURIComponent(cA.adminToken)}`);
+  const tvLayout = await until('the TV lays out the guest', async () => {
+    const s = await tv.evaluate(() => (globalThis as unknown as { diemcau: { layout?: { large: string[]; small: string[] }; produced: string[] } }).diemcau);
+    return s.layout && s.layout.large.length > 0 ? { ...s.layout, produced: s.produced.length } : null;
+  });
+  t.same(tvLayout, { large: ['core.web1'], small: [], self: 'site-a', produced: 0 }, 'the TV shows the guest large and publishes nothing');
+  const tvFrames = await until('frames on the TV', async () => {
+    const f = await tv.evaluate(() => (globalThis as unknown as { diemcauFrames: () => Promise<Record<string, number>> }).diemcauFrames());
+    return (f['core.web1'] ?? 0) > 5 ? f : null;
+  }, 45_000);
+  t.notOk('site-a' in tvFrames, 'and never receives its own room');
+  const tvConsumed = await tv.evaluate(() => Object.values((globalThis as unknown as { diemcau: { consumed: Record<string, { siteId?: string }> } }).diemcau.consumed).map((c) => c.siteId));
+  t.notOk(tvConsumed.includes('site-a'), 'not even its sound (no echo)');
+  await tv.close();
+
   // Leaving closes its streams everywhere.
   const del = await core.api('DELETE', `/media/v1/meetings/${M}/peers/${state.peerId}`);
   t.equal(del.status, 204);

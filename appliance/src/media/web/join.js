@@ -7,6 +7,8 @@ import { Device } from 'mediasoup-client';
 const q = new URLSearchParams(location.search);
 const meetingId = q.get('meeting') ?? '';
 const token = q.get('token') ?? '';
+// The TV: receives only (the room's camera enters through ffmpeg) and follows the layout.
+const kiosk = q.get('view') === 'kiosk';
 const base = `/media/v1/meetings/${encodeURIComponent(meetingId)}`;
 const state = { joined: false, error: null, peerId: null, produced: [], consumed: {}, siteId: null };
 window.diemcau = state;
@@ -40,26 +42,30 @@ async function join() {
   send.on('produce', ({ kind, rtpParameters }, ok, fail) => {
     api('POST', `${peerPath}/produce`, { transportId: send.id, kind, rtpParameters }).then(({ id }) => ok({ id }), fail);
   });
-  const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240, frameRate: 15 } });
-  for (const track of media.getTracks()) {
-    const producer = await send.produce({ track });
-    state.produced.push(producer.id);
+  if (!kiosk) {
+    const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240, frameRate: 15 } });
+    for (const track of media.getTracks()) {
+      const producer = await send.produce({ track });
+      state.produced.push(producer.id);
+    }
+    document.getElementById('self').srcObject = media;
   }
-  document.getElementById('self').srcObject = media;
 
   const recv = device.createRecvTransport(await api('POST', `${peerPath}/transports`, {}));
   wire(recv, peerPath);
   const grid = document.getElementById('grid');
   const consumeNew = async () => {
     const streams = await api('GET', `${peerPath}/streams`);
+    const self = kiosk ? (await api('GET', `${peerPath}/layout`)).self : null;
     for (const s of streams) {
-      if (state.produced.includes(s.id) || state.consumed[s.id]) continue;
+      if (state.produced.includes(s.id) || state.consumed[s.id] || s.siteId === self) continue;
       state.consumed[s.id] = { pending: true };
       const c = await api('POST', `${peerPath}/consume`, { transportId: recv.id, producerId: s.id, rtpCapabilities: device.rtpCapabilities });
       const consumer = await recv.consume({ id: c.id, producerId: c.producerId, kind: c.kind, rtpParameters: c.rtpParameters });
       const el = document.createElement(c.kind === 'video' ? 'video' : 'audio');
       el.autoplay = true;
-      el.muted = c.kind === 'audio';
+      // The TV plays the meeting's sound; a laptop in the same room must not (echo).
+      el.muted = !kiosk;
       el.playsInline = true;
       el.dataset.siteId = c.siteId;
       el.srcObject = new MediaStream([consumer.track]);
@@ -68,9 +74,18 @@ async function join() {
       state.consumed[s.id] = { kind: c.kind, siteId: c.siteId, consumer };
     }
   };
+  const applyLayout = async () => {
+    const layout = await api('GET', `${peerPath}/layout`);
+    state.layout = layout;
+    for (const el of grid.querySelectorAll('video')) {
+      const site = el.dataset.siteId;
+      el.className = layout.large.includes(site) ? 'large' : layout.small.includes(site) ? 'small' : 'hidden';
+    }
+  };
   state.joined = true;
   for (;;) {
     await consumeNew().catch((err) => { state.error = String(err); });
+    if (kiosk) await applyLayout().catch((err) => { state.error = String(err); });
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
