@@ -17,6 +17,8 @@ export interface AgentConfig {
   serial: string | undefined;
   /** Overrides the MQTT URL the fleet hands out (e.g. behind NAT or a proxy). */
   mqttUrl: string | undefined;
+  /** PEM file of the CA that signed the fleet's certificate; overrides the bootstrap's caCert. */
+  caFile: string | undefined;
   dataDir: string;
   hardware: HardwareKind;
   telemetryIntervalSec: number;
@@ -46,6 +48,7 @@ const FIELDS: Field[] = [
   { key: 'enrollToken', env: 'DIEMCAU_ENROLL_TOKEN', flag: 'enroll-token', kind: 'string' },
   { key: 'serial', env: 'DIEMCAU_SERIAL', flag: 'serial', kind: 'string' },
   { key: 'mqttUrl', env: 'DIEMCAU_MQTT_URL', flag: 'mqtt-url', kind: 'url' },
+  { key: 'caFile', env: 'DIEMCAU_CA_FILE', flag: 'ca-file', kind: 'path' },
   { key: 'dataDir', env: 'DIEMCAU_DATA_DIR', flag: 'data-dir', kind: 'path', def: '/var/lib/diemcau' },
   { key: 'hardware', env: 'DIEMCAU_HARDWARE', flag: 'hardware', kind: 'hardware', def: 'real' },
   { key: 'telemetryIntervalSec', env: 'DIEMCAU_TELEMETRY_INTERVAL_SEC', flag: 'telemetry-interval', kind: 'int', def: 10, min: 1, max: 3600 },

@@ -73,9 +73,10 @@ async function main(): Promise<void> {
       collector,
       agentVersion,
       peripherals: async () => (await hw.peripherals()).peripherals,
-      // Simulated boxes share a default serial; sending it would make them one device.
+      // Simulated boxes share a default serial; sending it would make them one
+      // device. One given explicitly (DIEMCAU_SIM_SERIAL) stands for a box's DMI serial.
       serial: async () => {
-        if (config.hardware !== 'real') return undefined;
+        if (config.hardware !== 'real' && !process.env.DIEMCAU_SIM_SERIAL?.trim()) return undefined;
         const serial = (await hw.host.summary()).serial.trim();
         // DMI says this on boards whose vendor never set one: useless as an identity.
         return serial === '' || /^(unknown|default string|to be filled by o\.e\.m\.|0+)$/i.test(serial) ? undefined : serial;

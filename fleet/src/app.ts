@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { loadConfig, type FleetConfig } from './config.js';
+import { loadTlsFiles } from './tls.js';
 import { createLogger } from './log.js';
 import { FleetDb } from './db/database.js';
 import { createRepos } from './db/repos.js';
@@ -60,6 +61,7 @@ export interface Fleet extends FleetContext {
  */
 export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
   const config = loadConfig(opts.config);
+  const tls = loadTlsFiles(config);
   const log = opts.logger ?? createLogger(config.logLevel);
   const cleanups: Array<() => unknown> = [];
   try {
@@ -77,6 +79,8 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
       host: config.host,
       port: config.mqttPort,
       maxPacketBytes: config.maxPacketBytes,
+      tls,
+      maxFailuresPerMin: config.mqttMaxFailuresPerMin,
       devices: repos.devices,
       metrics,
       log: log.child({ module: 'broker' }),
@@ -124,7 +128,9 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     const fleet: FleetContext = { config, log, db, repos, broker, ingest, events, alerts, sites, presence, metrics };
 
     // Request lines are off: 10,000 boxes enrolling would drown the log; errors are still logged.
-    const http: FastifyInstance = Fastify({
+    // With certificates configured the API is HTTPS only: there is no plain listener to fall back to.
+    const http = Fastify({
+      ...(tls ? { https: { ...tls, minVersion: 'TLSv1.2' as const } } : {}),
       loggerInstance: log.child({ module: 'http' }) as FastifyBaseLogger,
       logController: new LogController({ disableRequestLogging: true }),
     });
@@ -154,7 +160,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     await http.listen({ port: config.httpPort, host: config.host });
     const addr = http.server.address();
     const httpPort = typeof addr === 'object' && addr ? addr.port : config.httpPort;
-    log.info({ httpPort, mqttPort: broker.port, host: config.host, dataDir: config.dataDir }, 'fleet listening');
+    log.info({ httpPort, mqttPort: broker.port, host: config.host, dataDir: config.dataDir, tls: tls !== undefined }, 'fleet listening');
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {

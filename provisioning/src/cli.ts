@@ -1,6 +1,8 @@
 // The operator's provisioning tool:
 //   provision import <sites.csv|sites.json>        import or update the province's sites
-//   provision token <siteId> [--out DIR] [--uses N] mint an enrolment token, write a bootstrap + QR
+//   provision token <siteId> [--out DIR] [--uses N] [--ca FILE]
+//                                                  mint an enrolment token, write a bootstrap + QR;
+//                                                  --ca puts the fleet's CA (PEM) in the bootstrap for TLS
 //   provision preregister <serial> <siteId>        let a box with this serial enrol with no token
 // The fleet and the operator token come from --fleet/--token or
 // DIEMCAU_FLEET_URL / DIEMCAU_OPERATOR_TOKEN.
@@ -14,9 +16,10 @@ import { formatOf, parseSitesFile } from './sites-file.js';
 
 const USAGE = `usage:
   provision import <sites.csv|sites.json>
-  provision token <siteId> [--out DIR] [--uses N]
+  provision token <siteId> [--out DIR] [--uses N] [--ca CA.pem]
   provision preregister <serial> <siteId>
-options: --fleet URL (DIEMCAU_FLEET_URL)  --token OPERATOR_TOKEN (DIEMCAU_OPERATOR_TOKEN)`;
+options: --fleet URL (DIEMCAU_FLEET_URL)  --token OPERATOR_TOKEN (DIEMCAU_OPERATOR_TOKEN)
+An https fleet signed by the province's own CA: NODE_EXTRA_CA_CERTS=CA.pem for this tool.`;
 
 export async function runCli(argv: string[], out: (line: string) => void = console.log): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -27,6 +30,7 @@ export async function runCli(argv: string[], out: (line: string) => void = conso
       token: { type: 'string', default: process.env.DIEMCAU_OPERATOR_TOKEN },
       out: { type: 'string', default: '.' },
       uses: { type: 'string', default: '1' },
+      ca: { type: 'string', default: process.env.DIEMCAU_CA_FILE },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -67,12 +71,15 @@ export async function runCli(argv: string[], out: (line: string) => void = conso
         { uses },
       );
       const site = await fleet.request<Site>('GET', `/api/v1/sites/${encodeURIComponent(siteId)}`);
+      // The box has no way to know the province's CA but from the stick itself.
+      const caCert = values.ca ? await fs.readFile(values.ca, 'utf8') : undefined;
       const written = await writeBootstrap(values.out!, {
         v: 1,
         fleetUrl: values.fleet,
         token: minted.token,
         siteId,
         siteName: site.name,
+        ...(caCert ? { caCert } : {}),
       });
       out(written.terminalQr);
       out(`site ${site.name} (${siteId}): token valid until ${minted.expiresAt}`);

@@ -24,7 +24,7 @@ export interface AgentDeps {
   /** Asked on every (re)connect for the birth message; devices/ supplies the real one. */
   peripherals: () => Promise<Peripherals>;
   /** How to reach the fleet when the config names none (bootstrap discovery); only needed before enrolment. */
-  bootstrap?: () => Promise<{ fleetUrl: string; token?: string }>;
+  bootstrap?: () => Promise<{ fleetUrl: string; token?: string; caCert?: string }>;
   /** The box's hardware serial (DMI), sent at enrolment; lets a pre-registered box enrol with no token. */
   serial?: () => Promise<string | undefined>;
   /** Delay before the first telemetry sample (the simulator spreads agents with it). */
@@ -54,7 +54,8 @@ export class Agent {
     const paths = dataPaths(config.dataDir);
     await fs.promises.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const osName = deps.osName ?? `${os.type()} ${os.release()}`;
-    const identity = (await loadIdentity(paths.identity)) ?? (await enrollAndSave(deps, paths.identity, osName, signal));
+    const caFromFile = await readCaFile(config.caFile);
+    const identity = (await loadIdentity(paths.identity)) ?? (await enrollAndSave(deps, paths.identity, osName, caFromFile, signal));
     const alog = log.child({ deviceId: identity.deviceId });
 
     const queue = await DiskQueue.open({
@@ -70,6 +71,7 @@ export class Agent {
       username: identity.mqtt.username,
       password: identity.mqtt.password,
       keepaliveSec: config.keepaliveSec,
+      ca: caFromFile ?? identity.caCert,
       router,
       log: alog.child({ module: 'session' }),
       birth: async () => ({
@@ -133,16 +135,29 @@ export class Agent {
   }
 }
 
-async function enrollAndSave(deps: AgentDeps, file: string, osName: string, signal?: AbortSignal): Promise<Identity> {
+/** The operator's CA file (DIEMCAU_CA_FILE), read once; an unreadable one is a config error, not a reason to trust anyone. */
+async function readCaFile(file: string | undefined): Promise<string | undefined> {
+  if (file === undefined) return undefined;
+  try {
+    return await fs.promises.readFile(file, 'utf8');
+  } catch (err) {
+    throw new DiemcauError('APPL_ERR_CONFIG', `cannot read the CA file ${file}`, { cause: err });
+  }
+}
+
+async function enrollAndSave(deps: AgentDeps, file: string, osName: string, caFromFile: string | undefined, signal?: AbortSignal): Promise<Identity> {
   const { config, log } = deps;
   let fleetUrl = config.fleetUrl;
   let token = config.enrollToken;
+  let bootstrapCa: string | undefined;
   if (!fleetUrl) {
     const found = await deps.bootstrap?.();
     if (!found) throw new DiemcauError('APPL_ERR_NO_BOOTSTRAP');
     fleetUrl = found.fleetUrl;
     token ??= found.token;
+    bootstrapCa = found.caCert;
   }
+  const ca = caFromFile ?? bootstrapCa;
   const serial = config.serial ?? (await deps.serial?.().catch(() => undefined));
   if (!token && !serial) throw new DiemcauError('APPL_ERR_NO_BOOTSTRAP', 'neither an enrolment token nor a serial number');
   const request: EnrollRequest = {
@@ -160,9 +175,16 @@ async function enrollAndSave(deps: AgentDeps, file: string, osName: string, sign
     fleetUrl,
     request,
     signal,
+    ca,
     onRetry: ({ attempt, delayMs, reason }) => elog.warn({ attempt, delayMs, reason }, 'enrolment failed; retrying'),
   });
-  const identity: Identity = { v: 1, ...res, fleetUrl, enrolledAt: new Date().toISOString() };
+  const identity: Identity = {
+    v: 1,
+    ...res,
+    fleetUrl,
+    enrolledAt: new Date().toISOString(),
+    ...(bootstrapCa && !caFromFile ? { caCert: bootstrapCa } : {}),
+  };
   await saveIdentity(file, identity);
   elog.info({ deviceId: res.deviceId, siteId: res.siteId }, 'enrolled');
   return identity;

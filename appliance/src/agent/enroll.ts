@@ -1,5 +1,6 @@
 import { codec, DiemcauError, EnrollResponseSchema, type EnrollRequest, type EnrollResponse } from '@diemcau/shared';
 import { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';
+import { postJson, type PostResult } from './http-post.js';
 
 // Enrolment over HTTP(S). A box often boots before its link is up, so network
 // failures and 5xx/429 are retried with backoff for as long as it takes; a 4xx
@@ -15,26 +16,25 @@ export interface EnrollOptions {
   /** Called before each wait, so the caller can log why. */
   onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
   timeoutMs?: number;
+  /** PEM of the CA that signed an https fleet's certificate (bootstrap caCert or DIEMCAU_CA_FILE). */
+  ca?: string | undefined;
 }
 
 class Retryable extends Error {}
 
 async function enrollOnce(opts: EnrollOptions): Promise<EnrollResponse> {
   const url = `${opts.fleetUrl.replace(/\/+$/, '')}/api/v1/enroll`;
-  let res: Response;
+  let res: PostResult;
   try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(opts.request),
-      signal: AbortSignal.any([AbortSignal.timeout(opts.timeoutMs ?? 15_000), ...(opts.signal ? [opts.signal] : [])]),
-    });
+    // A certificate the CA does not vouch for fails here too and is retried:
+    // it may be a captive portal or a fleet mid-renewal, and a person can fix it.
+    res = await postJson(url, opts.request, { ca: opts.ca, signal: opts.signal, timeoutMs: opts.timeoutMs ?? 15_000 });
   } catch (err) {
     throw new Retryable(`${url}: ${(err as Error).message}`, { cause: err });
   }
-  const body = await res.text().catch(() => '');
+  const { body } = res;
   if (res.status >= 500 || res.status === 429) throw new Retryable(`${url}: HTTP ${res.status} ${body.slice(0, 200)}`);
-  if (!res.ok) {
+  if (res.status < 200 || res.status >= 300) {
     throw new DiemcauError('APPL_ERR_ENROLL', `HTTP ${res.status} ${body.slice(0, 500)}`, { details: { status: res.status } });
   }
   const r = responseCodec.decode(body);

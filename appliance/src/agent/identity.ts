@@ -10,6 +10,8 @@ export interface Identity extends EnrollResponse {
   v: 1;
   fleetUrl: string;
   enrolledAt: string;
+  /** The CA the bootstrap said to trust, kept so MQTT over TLS works after the stick is gone. */
+  caCert?: string;
 }
 // The enrolment answer's schema checks the part that matters (ids and credentials).
 const responseCodec = codec(EnrollResponseSchema);

@@ -35,6 +35,8 @@ export interface SessionOptions {
   log: SessionLog;
   backoff?: BackoffPolicy;
   connectTimeoutMs?: number;
+  /** PEM of the CA to trust for mqtts:// instead of the system store. */
+  ca?: string | undefined;
 }
 
 interface SessionEvents {
@@ -135,6 +137,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       queueQoSZero: false,
       resubscribe: false,
       will: { topic: presenceTopic, payload: Buffer.from(presenceCodec.encode(will)), qos: 1, retain: true },
+      ...(this.opts.ca ? { ca: this.opts.ca } : {}),
     });
     this.client = client;
     let gotConnack = false;

@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Duplex } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
@@ -8,6 +9,8 @@ import type { DevicesRepo } from '../db/devices-repo.js';
 import { verifyPassword } from '../db/secrets.js';
 import type { FleetMetrics } from '../metrics.js';
 import { PacketSizeGuard, OversizePacketError } from './packet-guard.js';
+import { FailureLimiter } from '../api/failure-limiter.js';
+import type { TlsFiles } from '../tls.js';
 
 export interface BrokerOptions {
   host: string;
@@ -16,6 +19,10 @@ export interface BrokerOptions {
   devices: DevicesRepo;
   metrics: FleetMetrics;
   log: Logger;
+  /** Serve MQTT over TLS only (no plain listener). */
+  tls?: TlsFiles | undefined;
+  /** Refused logins per client address per minute before its connections are cut at accept; 0 = no limit. */
+  maxFailuresPerMin?: number;
 }
 
 /** What the broker knows about one authenticated device connection. */
@@ -47,11 +54,15 @@ export class FleetBroker {
   /** scrypt is costly; a password verified once is remembered by its SHA-256 until revoked. */
   private readonly verified = new Map<string, string>();
   private nextConnId = 1;
+  /** Remote address per connection stream (aedes sees the stream, not the socket). */
+  private readonly remotes = new WeakMap<object, string>();
+  private readonly failures: FailureLimiter;
   private closing: Promise<void> | undefined;
   port = 0;
 
   private constructor(aedes: Aedes, private readonly opts: BrokerOptions) {
     this.aedes = aedes;
+    this.failures = new FailureLimiter(opts.maxFailuresPerMin ?? 0, 60_000);
   }
 
   static async start(opts: BrokerOptions): Promise<FleetBroker> {
@@ -96,6 +107,8 @@ export class FleetBroker {
     this.aedes.authenticate = (client, username, password, done) => {
       const fail = (reason: string, code: number) => {
         metrics.mqttAuthFailures.inc({ reason });
+        const remote = this.remotes.get(client.conn);
+        if (remote) this.failures.fail(remote, Date.now());
         log.info({ clientId: client.id, reason }, 'MQTT connection refused');
         done(authError(code, reason), false);
       };
@@ -154,7 +167,15 @@ export class FleetBroker {
 
   private listen(): Promise<void> {
     const { host, port, maxPacketBytes, metrics, log } = this.opts;
-    this.server = createServer((socket) => {
+    const onSocket = (socket: Socket) => {
+      // A flood of bad logins from one address: cut its new connections before
+      // aedes or scrypt spend anything on them.
+      const remote = socket.remoteAddress ?? 'unknown';
+      if (this.failures.blocked(remote, Date.now())) {
+        metrics.mqttAuthFailures.inc({ reason: 'throttled' });
+        socket.destroy();
+        return;
+      }
       this.sockets.add(socket);
       metrics.mqttClients.inc();
       socket.setNoDelay(true);
@@ -178,8 +199,22 @@ export class FleetBroker {
         conn.destroy();
       });
       conn.on('error', () => socket.destroy());
+      this.remotes.set(conn, remote);
       this.aedes.handle(conn);
-    });
+    };
+    const { tls } = this.opts;
+    if (tls) {
+      const server = createTlsServer({ ...tls, minVersion: 'TLSv1.2' }, onSocket);
+      // Plain MQTT, a wrong CA or a port scan on the TLS port: refused and counted, never logged in.
+      server.on('tlsClientError', (err, socket) => {
+        metrics.mqttAuthFailures.inc({ reason: 'tls-handshake' });
+        log.info({ remote: socket.remoteAddress, err: err.message }, 'MQTT TLS handshake failed');
+        socket.destroy();
+      });
+      this.server = server;
+    } else {
+      this.server = createServer(onSocket);
+    }
     return new Promise((resolve, reject) => {
       this.server!.once('error', reject);
       // A deep backlog: after a fleet restart every box reconnects at once,

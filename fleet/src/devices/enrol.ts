@@ -53,7 +53,9 @@ export async function enrolDevice(
   fleet.events.emit('device-enrolled', { deviceId, siteId, reenrolled: existing !== undefined });
   fleet.log.info({ deviceId, siteId, serial, reenrolled: existing !== undefined, by: req.token ? 'token' : 'serial' }, 'device enrolled');
 
-  const url = fleet.config.publicMqttUrl ?? `mqtt://${mqttHost}:${fleet.broker.port}`;
+  // A fleet with certificates serves MQTT over TLS only.
+  const scheme = fleet.config.tlsCert !== undefined ? 'mqtts' : 'mqtt';
+  const url = fleet.config.publicMqttUrl ?? `${scheme}://${mqttHost}:${fleet.broker.port}`;
   return {
     deviceId,
     siteId,
