@@ -51,6 +51,13 @@ export class FleetBroker {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly connections = new WeakMap<Client, DeviceConnection>();
+  /**
+   * The live client of each device. aedes' own map can lose a client: when a
+   * box reconnects while its previous connection is still closing, the late
+   * close unregisters the new client's entry (same id). Revocation must still
+   * find it.
+   */
+  private readonly live = new Map<string, Client>();
   /** scrypt is costly; a password verified once is remembered by its SHA-256 until revoked. */
   private readonly verified = new Map<string, string>();
   private nextConnId = 1;
@@ -95,10 +102,10 @@ export class FleetBroker {
   disconnectDevice(deviceId: string): boolean {
     this.verified.delete(deviceId);
     const clients = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
-    const client = clients[deviceId];
-    if (!client) return false;
-    client.close();
-    return true;
+    const found = [this.live.get(deviceId), clients[deviceId]].filter((c): c is Client => c !== undefined && !c.closed);
+    for (const c of new Set(found)) c.close();
+    this.live.delete(deviceId);
+    return found.length > 0;
   }
 
   private installHooks(): void {
@@ -161,6 +168,14 @@ export class FleetBroker {
       done(null, sub);
     };
 
+    this.aedes.on('clientReady', (client) => {
+      const conn = this.connections.get(client);
+      if (conn) this.live.set(conn.deviceId, client);
+    });
+    this.aedes.on('clientDisconnect', (client) => {
+      const conn = this.connections.get(client);
+      if (conn && this.live.get(conn.deviceId) === client) this.live.delete(conn.deviceId);
+    });
     this.aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'));
     this.aedes.on('connectionError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'MQTT connection error'));
   }
