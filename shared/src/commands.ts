@@ -42,3 +42,19 @@ export const CommandResultSchema = Type.Object({
 });
 export type CommandResult = Static<typeof CommandResultSchema>;
 export const commandResultCodec = codec(CommandResultSchema);
+
+/**
+ * Params of 'set-config': the settings the fleet may change at run time. The
+ * fleet checks them before queueing, the device again before applying.
+ */
+export const SetConfigParamsSchema = Type.Object(
+  {
+    telemetryIntervalSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+    logLevel: Type.Optional(
+      Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type SetConfigParams = Static<typeof SetConfigParamsSchema>;
+export const setConfigParamsCodec = codec(SetConfigParamsSchema);
