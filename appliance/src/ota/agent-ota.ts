@@ -108,7 +108,7 @@ export async function startAgentOta(d: AgentOtaDeps): Promise<AgentOta> {
       },
     },
   });
-  if ((await updater.bootCheck()) === 'rolled-back') {
+  if ((await updater.bootCheck(d.env.INVOCATION_ID)) === 'rolled-back') {
     d.restart('rolled back after repeated failed starts');
     return { updater, cache, config, close };
   }

@@ -39,6 +39,8 @@ export interface Journal {
   hashFailures: number;
   /** Starts of the target version while in trial; the boot check counts them. */
   bootAttempts: number;
+  /** systemd's INVOCATION_ID of the start last counted: the pre-start check and the agent count one start once. */
+  lastInvocation: string | null;
   trialStartedAt: string | null;
   /** Set by the health gate in trial. */
   health: { ok: true } | { ok: false; code: string; message: string } | null;
@@ -55,6 +57,7 @@ export const emptyJournal = (): Journal => ({
   from: null,
   hashFailures: 0,
   bootAttempts: 0,
+  lastInvocation: null,
   trialStartedAt: null,
   health: null,
   rollbackReason: null,

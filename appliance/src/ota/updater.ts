@@ -78,16 +78,20 @@ export class Updater {
   /**
    * Counts a start of a version on trial; past the limit, rolls the link back
    * before anything else runs, so a version that dies at start cannot loop
-   * forever. Call once per process start, before start().
+   * forever. Call once per process start, before start(). `invocationId`
+   * (systemd's INVOCATION_ID) makes a second call for the same start a no-op,
+   * so ExecStartPre (ota-boot.mjs, which runs even when the new agent dies at
+   * import) and the agent itself can both call it.
    */
-  async bootCheck(): Promise<'normal' | 'trial' | 'rolled-back'> {
+  async bootCheck(invocationId?: string): Promise<'normal' | 'trial' | 'rolled-back'> {
     const { journal, layout } = this.o;
     const j = journal.load();
     if (j.phase !== 'trial' || !j.target) return 'normal';
     if (layout.readLink('current') !== j.target.manifest.version) return 'normal';
+    if (invocationId && j.lastInvocation === invocationId) return 'trial';
     const bootAttempts = j.bootAttempts + 1;
     if (bootAttempts <= this.limits.maxBootAttempts) {
-      await journal.save({ ...j, bootAttempts });
+      await journal.save({ ...j, bootAttempts, lastInvocation: invocationId ?? null });
       return 'trial';
     }
     const reason = { code: 'APPL_ERR_OTA_HEALTH', message: `no healthy start in ${this.limits.maxBootAttempts} attempts` };

@@ -18,18 +18,24 @@ export async function bundleAgent(opts: { entry: string; outDir: string; workspa
   const pkg = JSON.parse(fs.readFileSync(path.join(opts.workspaceDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
   const deps = pkg.dependencies ?? {};
   const native = NATIVE_MODULES.filter((m) => m in deps).map((name) => ({ name, version: installedVersion(opts.workspaceDir, name) ?? deps[name]! }));
-  await build({
-    entryPoints: [opts.entry],
+  const common = {
     bundle: true,
-    platform: 'node',
-    format: 'esm',
+    platform: 'node' as const,
+    format: 'esm' as const,
     target: 'node20',
+    logLevel: 'error' as const,
+    // CommonJS dependencies inside an ESM bundle still call require().
+    banner: { js: "import { createRequire as __diemcauRequire } from 'node:module'; const require = __diemcauRequire(import.meta.url);" },
+  };
+  // The pre-start boot check, small and separate so it runs even when the agent cannot load.
+  const bootEntry = path.join(opts.workspaceDir, 'src', 'ota', 'boot-main.ts');
+  if (fs.existsSync(bootEntry)) await build({ ...common, entryPoints: [bootEntry], outfile: path.join(opts.outDir, 'ota-boot.mjs') });
+  await build({
+    ...common,
+    entryPoints: [opts.entry],
     outfile: path.join(opts.outDir, 'agent.mjs'),
     sourcemap: 'linked',
     external: native.map((n) => n.name),
-    logLevel: 'error',
-    // CommonJS dependencies inside an ESM bundle still call require().
-    banner: { js: "import { createRequire as __diemcauRequire } from 'node:module'; const require = __diemcauRequire(import.meta.url);" },
   });
   fs.writeFileSync(
     path.join(opts.outDir, 'package.json'),

@@ -60,8 +60,10 @@ t.test('artifact unpacks to a loadable agent', async (t) => {
   const x = path.join(dir, 'x');
   fs.mkdirSync(x);
   execFileSync('tar', ['-xzf', r.artifactFile, '-C', x]);
-  t.same(fs.readdirSync(x).sort(), ['agent.mjs', 'agent.mjs.map', 'manifest.json', 'package.json']);
+  t.same(fs.readdirSync(x).sort(), ['agent.mjs', 'agent.mjs.map', 'manifest.json', 'ota-boot.mjs', 'package.json']);
   execFileSync(process.execPath, ['--check', path.join(x, 'agent.mjs')]);
+  // The pre-start check runs on a box without the layout and still exits 0 (it must never block the agent).
+  execFileSync(process.execPath, [path.join(x, 'ota-boot.mjs')], { env: { ...process.env, DIEMCAU_OTA_ROOT: path.join(dir, 'no-root'), DIEMCAU_OTA_STATE_DIR: path.join(dir, 'no-state') }, stdio: 'pipe' });
   t.match(JSON.parse(fs.readFileSync(path.join(x, 'manifest.json'), 'utf8')), { version: '0.9.0', entry: 'agent.mjs' }, 'an image builder can read the version inside');
 });
 
