@@ -1,0 +1,97 @@
+import t from 'tap';
+import mqtt from 'mqtt';
+import type { EnrollResponse } from '@diemcau/shared';
+import { connectDevice, startTestFleet, waitFor } from '../helpers/fleet.js';
+
+// Each box its own identity, checked with real MQTT clients against the real
+// broker: a re-imaged box is the same device with new credentials (the old
+// ones dead at once), a revoked box is cut off within a second, and an address
+// that keeps failing to log in is cut off at accept.
+
+const metric = async (api: Awaited<ReturnType<typeof startTestFleet>>['api'], line: RegExp): Promise<number> => {
+  const res = await api<string>('GET', '/metrics', { token: null });
+  const m = res.body.split('\n').find((l) => line.test(l));
+  return m ? Number(m.split(' ').pop()) : 0;
+};
+
+/** One connection attempt: 'connected', the CONNACK refusal, or 'closed' when the socket is cut before any CONNACK. */
+function attempt(url: string, opts: mqtt.IClientOptions): Promise<string> {
+  return new Promise((resolve) => {
+    const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+    const done = (what: string) => {
+      c.end(true);
+      resolve(what);
+    };
+    c.once('connect', () => done('connected'));
+    c.once('error', (err) => done(`refused ${(err as { code?: number }).code ?? err.message}`));
+    c.once('close', () => done('closed'));
+  });
+}
+
+const asDevice = (creds: EnrollResponse) => ({ clientId: creds.deviceId, username: creds.mqtt.username, password: creds.mqtt.password });
+
+t.test('a re-imaged box re-enrols by serial as the same device; its old credentials die at once', async (t) => {
+  const { api, fleet } = await startTestFleet(t);
+  fleet.repos.enrollment.registerSerial('SN-REIMAGE', 'yb-van-yen');
+  const enrol = async () => {
+    const r = await api<EnrollResponse>('POST', '/api/v1/enroll', { token: null, body: { hardware: { serial: 'SN-REIMAGE' } } });
+    t.equal(r.status, 200);
+    return r.body;
+  };
+  const first = await enrol();
+  const oldClient = await connectDevice(t, first);
+  const kicked = new Promise<void>((resolve) => oldClient.once('close', () => resolve()));
+
+  const second = await enrol(); // the box was wiped and enrols again
+  t.equal(second.deviceId, first.deviceId, 'same device id');
+  t.not(second.mqtt.password, first.mqtt.password, 'new credentials');
+  await kicked;
+  t.pass('the connection on the old credentials was dropped');
+  t.match(await attempt(first.mqtt.url, asDevice(first)), /^refused/, 'old credentials refused');
+  const newClient = await connectDevice(t, second);
+  t.ok(newClient.connected, 'new credentials work');
+  const online = await waitFor(async () => {
+    const r = await api<{ items: { id: string; serial: string | null; online: boolean }[] }>('GET', '/api/v1/devices');
+    const mine = r.body.items.filter((d) => d.serial === 'SN-REIMAGE');
+    return mine.length === 1 && mine[0]!.online ? mine : undefined;
+  });
+  t.equal(online[0]!.id, first.deviceId, 'one device in the registry, online');
+});
+
+t.test('a revoked device is disconnected within a second and its credentials refused', async (t) => {
+  const { api, enrol } = await startTestFleet(t);
+  const a = await enrol('yb-city');
+  const client = await connectDevice(t, a);
+  let closedAt = 0;
+  client.once('close', () => (closedAt = Date.now()));
+  const asked = Date.now();
+  t.equal((await api('DELETE', `/api/v1/devices/${a.deviceId}`)).status, 204);
+  // The bound is the requirement itself (an operator revoking a stolen box), not a performance figure.
+  await waitFor(() => closedAt > 0, 1000, 'the revoked device to be disconnected');
+  t.ok(closedAt - asked <= 1000, 'kicked within a second');
+  t.match(await attempt(a.mqtt.url, asDevice(a)), /^refused/, 'its credentials no longer work');
+  t.equal(await metric(api, /^diemcau_mqtt_auth_failures_total\{reason="unknown-device"\}/), 1, 'the retry is counted');
+});
+
+t.test('an address that keeps failing to log in is cut off at accept, and counted', async (t) => {
+  const { api, enrol, fleet } = await startTestFleet(t, { mqttMaxFailuresPerMin: 3 });
+  const a = await enrol('yb-city');
+  const url = a.mqtt.url;
+  for (let i = 0; i < 3; i++) {
+    t.match(await attempt(url, { ...asDevice(a), password: `guess-${i}` }), /^refused/, `guess ${i} refused by CONNACK`);
+  }
+  // From now on the address gets no CONNACK at all, whatever it sends: scrypt is not even asked.
+  t.equal(await attempt(url, { clientId: 'flood', username: 'flood', password: 'x' }), 'closed', 'cut at accept');
+  t.equal(await attempt(url, asDevice(a)), 'closed', 'even right credentials from that address wait out the minute');
+  t.equal(await metric(api, /^diemcau_mqtt_auth_failures_total\{reason="bad-password"\}/), 3);
+  t.equal(await metric(api, /^diemcau_mqtt_auth_failures_total\{reason="throttled"\}/), 2);
+  t.equal(fleet.presence.online, 0);
+});
+
+t.test('without a limit (0) failed logins are refused one by one but never throttled', async (t) => {
+  const { api, enrol } = await startTestFleet(t, { mqttMaxFailuresPerMin: 0 });
+  const a = await enrol('yb-city');
+  for (let i = 0; i < 5; i++) await attempt(a.mqtt.url, { ...asDevice(a), password: 'wrong' });
+  t.equal(await attempt(a.mqtt.url, asDevice(a)), 'connected');
+  t.equal(await metric(api, /^diemcau_mqtt_auth_failures_total\{reason="throttled"\}/), 0);
+});
