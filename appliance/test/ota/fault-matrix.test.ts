@@ -9,6 +9,10 @@ import t from 'tap';
 import { signManifest } from '@diemcau/shared';
 import { boxHealth, buildArtifact, desiredFor, makeBox, makeKeys, readOutbox, runBox, startOrigin, tmpDir, type Box } from './harness.js';
 
+// About thirty real process starts: seconds on an idle machine, minutes on a
+// loaded build server, so this file gets more than the suite's default.
+t.setTimeout(900_000);
+
 const dir = tmpDir('diemcau-ota-matrix-');
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 
