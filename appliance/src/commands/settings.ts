@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Type, type Static } from '@sinclair/typebox';
+import { SetConfigParamsSchema, type SetConfigParams } from '@diemcau/shared';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { writeFileAtomicSync } from '../agent/atomic-file.js';
 
@@ -7,14 +7,10 @@ import { writeFileAtomicSync } from '../agent/atomic-file.js';
 // the agent's start-up config, live in {dataDir}/settings.json so they survive
 // a restart, and are applied by whoever listens (the telemetry loop, the logger).
 
-export const RemoteSettingsSchema = Type.Object(
-  {
-    telemetryIntervalSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
-    logLevel: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
-  },
-  { additionalProperties: false },
-);
-export type RemoteSettings = Static<typeof RemoteSettingsSchema>;
+// The schema is the protocol's (shared/), so the fleet refuses a bad change
+// before queueing it and the device refuses it again before applying it.
+export const RemoteSettingsSchema = SetConfigParamsSchema;
+export type RemoteSettings = SetConfigParams;
 const check = TypeCompiler.Compile(RemoteSettingsSchema);
 
 /** Every problem with a proposed patch; empty when it is valid and not empty. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { DiemcauError, indexSites, type Site } from '@diemcau/shared';
+import { DiemcauError, indexSites, setConfigParamsCodec, type Site } from '@diemcau/shared';
 import type { CommandRecord } from './lifecycle.js';
 import { operatorCovers, planIssue, expandSubtree, type DeviceRef, type IssueRequest, type Operator } from './plan.js';
 import type { CommandStore } from './store.js';
@@ -54,6 +54,11 @@ export function createCommandService(opts: {
   const visible = (op: Operator, siteId: string): boolean => operatorCovers(op, indexSites(ports.sites()), siteId);
 
   const issue = (operator: Operator, target: Target, request: IssueRequest): IssueOutcome => {
+    if (request.type === 'set-config') {
+      // Same schema as the device's: a typo is refused now, not hours later from a commune.
+      const checked = setConfigParamsCodec.check(request.params);
+      if (!checked.ok) throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `set-config params ${checked.error.message}`);
+    }
     const sites = ports.sites();
     const index = indexSites(sites);
     let targets: DeviceRef[];

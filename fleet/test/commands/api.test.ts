@@ -166,6 +166,10 @@ t.test('bad requests are refused with a reason', async (t) => {
   const unknownType = await f.api<{ code: string }>('POST', `/api/v1/devices/${dev.deviceId}/commands`, { body: { type: 'format-disk' } });
   t.equal(unknownType.status, 400);
   t.equal(unknownType.body.code, 'FLEET_ERR_BAD_REQUEST');
+  const badConfig = await f.api<{ code: string; message: string }>('POST', `/api/v1/devices/${dev.deviceId}/commands`, { body: { type: 'set-config', params: { telemetryIntervalSec: 0 } } });
+  t.equal(badConfig.status, 400, 'set-config checked against the protocol schema before queueing');
+  t.match(badConfig.body.message, /telemetryIntervalSec/);
+  t.equal((await f.api('POST', `/api/v1/devices/${dev.deviceId}/commands`, { body: { type: 'set-config', params: {} } })).status, 400, 'nothing to change');
   const noDevice = await f.api<{ code: string }>('POST', '/api/v1/devices/nope/commands', { body: { type: 'identify' } });
   t.equal(noDevice.status, 404);
   const noSite = await f.api<{ code: string }>('POST', '/api/v1/sites/nowhere/commands', { body: { type: 'identify' } });
