@@ -20,6 +20,7 @@ const out = (d: DeviceRecord) => ({
   hardware: d.hardware,
   peripherals: d.peripherals,
   enrolledAt: d.enrolledAt,
+  telemetry: d.latest,
 });
 
 export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -28,7 +29,7 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['devices'],
-        summary: 'Enrolled devices, filtered by site, district subtree or presence',
+        summary: 'Enrolled devices with their latest telemetry, filtered by site, district subtree or presence',
         querystring: Type.Object({
           siteId: Type.Optional(Type.String()),
           district: Type.Optional(Type.String({ description: 'a district id: devices of it and its communes' })),
@@ -71,12 +72,7 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const d = deviceForRequest(app, request, request.params.id);
-      const [latest] = app.fleet.repos.telemetry.latest(d.id, 1);
-      return {
-        ...out(d),
-        siteName: app.fleet.sites.get(d.siteId)?.name ?? d.siteId,
-        telemetry: latest ? { seq: latest.seq, at: latest.at, receivedAt: latest.receivedAt, data: latest.data } : null,
-      };
+      return { ...out(d), siteName: app.fleet.sites.get(d.siteId)?.name ?? d.siteId };
     },
   );
 

@@ -46,12 +46,11 @@ export const DeviceOut = Type.Object({
   hardware: Nullable(Type.String()),
   peripherals: Nullable(PeripheralsSchema),
   enrolledAt: Type.String(),
+  /** The newest telemetry sample, or null before the first. */
+  telemetry: Nullable(TelemetrySampleOut),
 });
 
-export const DeviceDetailOut = Type.Composite([
-  DeviceOut,
-  Type.Object({ siteName: Type.String(), telemetry: Nullable(TelemetrySampleOut) }),
-]);
+export const DeviceDetailOut = Type.Composite([DeviceOut, Type.Object({ siteName: Type.String() })]);
 
 export const AlertOut = Type.Object({
   id: Type.Integer(),

@@ -1,4 +1,4 @@
-import type { Peripherals } from '@diemcau/shared';
+import type { Peripherals, Telemetry } from '@diemcau/shared';
 import type { FleetDb } from './database.js';
 
 export interface DeviceRecord {
@@ -15,6 +15,8 @@ export interface DeviceRecord {
   presenceAt: string | null;
   enrolledAt: string;
   revokedAt: string | null;
+  /** The newest telemetry sample (highest seq), if any. */
+  latest: { seq: number; at: string; receivedAt: string; data: Telemetry } | null;
 }
 
 interface DeviceRow {
@@ -31,10 +33,19 @@ interface DeviceRow {
   presence_at: string | null;
   enrolled_at: string;
   revoked_at: string | null;
+  latest_seq: number | null;
+  latest_telemetry: string | null;
+  latest_received_at: string | null;
 }
 
 const COLS = `id, site_id, serial, model, os, agent_version, hardware, peripherals, online, last_seen_at,
-  presence_at, enrolled_at, revoked_at`;
+  presence_at, enrolled_at, revoked_at, latest_seq, latest_telemetry, latest_received_at`;
+
+function latestOf(r: DeviceRow): DeviceRecord['latest'] {
+  if (r.latest_seq === null || r.latest_telemetry === null) return null;
+  const data = JSON.parse(r.latest_telemetry) as Telemetry;
+  return { seq: r.latest_seq, at: data.at, receivedAt: r.latest_received_at ?? data.at, data };
+}
 
 const toDevice = (r: DeviceRow): DeviceRecord => ({
   id: r.id,
@@ -50,6 +61,7 @@ const toDevice = (r: DeviceRow): DeviceRecord => ({
   presenceAt: r.presence_at,
   enrolledAt: r.enrolled_at,
   revokedAt: r.revoked_at,
+  latest: latestOf(r),
 });
 
 export interface NewDevice {

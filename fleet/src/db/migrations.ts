@@ -115,4 +115,15 @@ export const CORE_MIGRATIONS: Migration[] = [
       CREATE INDEX audit_at ON audit_log(at);
     `,
   },
+  {
+    // The newest sample per device, kept on the device row so that listing
+    // 10,000 devices with their latest telemetry is one table scan, not a
+    // grouped query over millions of samples.
+    name: 'core-002-latest-telemetry',
+    sql: `
+      ALTER TABLE devices ADD COLUMN latest_seq INTEGER;
+      ALTER TABLE devices ADD COLUMN latest_telemetry TEXT;
+      ALTER TABLE devices ADD COLUMN latest_received_at TEXT;
+    `,
+  },
 ];

@@ -25,8 +25,20 @@ t.test('a box enrols with a site token, connects, reports a birth and telemetry'
   const samples = await api<{ items: { seq: number }[] }>('GET', `/api/v1/devices/${creds.deviceId}/telemetry?limit=10`);
   t.same(samples.body.items.map((s) => s.seq), [3, 2, 1], 'each seq once, newest first');
 
-  const list = await api<{ items: { id: string; online: boolean }[] }>('GET', '/api/v1/devices?online=true');
+  const list = await api<{ items: { id: string; online: boolean; telemetry: { seq: number } | null }[] }>('GET', '/api/v1/devices?online=true');
   t.same(list.body.items.map((d) => d.id), [creds.deviceId]);
+  t.equal(list.body.items[0]?.telemetry?.seq, 3, 'the list carries the latest sample; the replayed seq 2 did not replace it');
+  // A late, older sample (the agent's queue replayed) is stored but does not become the latest.
+  await client.publishAsync(deviceTopic(creds.deviceId, 'telemetry'), JSON.stringify(telemetry(10)), { qos: 1 });
+  await client.publishAsync(deviceTopic(creds.deviceId, 'telemetry'), JSON.stringify(telemetry(5)), { qos: 1 });
+  const seqs = await waitFor(async () => {
+    const r = await api<{ items: { seq: number }[] }>('GET', `/api/v1/devices/${creds.deviceId}/telemetry`);
+    return r.body.items.length === 5 ? r.body.items.map((x) => x.seq) : undefined;
+  }, 10_000, 'five samples');
+  t.same(seqs, [10, 5, 3, 2, 1]);
+  const again = await api<{ telemetry: { seq: number } }>('GET', `/api/v1/devices/${creds.deviceId}`);
+  t.equal(again.body.telemetry.seq, 10);
+
   const byDistrict = await api<{ items: unknown[] }>('GET', '/api/v1/devices?district=yb-luc-yen');
   t.equal(byDistrict.body.items.length, 0, 'not under Lục Yên');
 });
