@@ -147,6 +147,16 @@ try {
   await drop(true);
   await drop(false);
   say('');
+
+  // 4. The optional bandwidth limit a rollout can set per box.
+  const limit = 512 * 1024;
+  const dest = path.join(boxes, 'limited.part');
+  const t1 = Date.now();
+  await download({ urls: [`${fleetUrl}${artifactPath}`], dest, size: SIZE, bandwidthLimit: limit });
+  const secs = (Date.now() - t1) / 1000;
+  fs.rmSync(dest);
+  say(`bandwidth limit ${limit / 1024} KiB/s: ${mb(SIZE)} in ${secs.toFixed(2)} s = ${(SIZE / 1024 / secs).toFixed(0)} KiB/s`);
+  say('');
   say('(extra bytes after a resume are what the fleet had already pushed into the socket when the link dropped)');
 } finally {
   for (const c of caches) await c.close();
