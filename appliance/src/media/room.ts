@@ -103,7 +103,7 @@ export class MeetingRoom implements BridgeHost {
     if (this.closed) throw new DiemcauError('APPL_ERR_MEDIA_CONFLICT', 'meeting is closing');
     const pipe = await this.router.createPipe(this.deps.listen);
     try {
-      await pipe.connect({ ip: offer.ip, port: offer.port });
+      await pipe.connect({ ip: offer.ip, port: offer.port, srtp: offer.srtp });
     } catch (err) {
       pipe.close();
       throw new DiemcauError('APPL_ERR_MEDIA_CONFLICT', 'cannot connect the pipe to the offered tuple', { cause: err });
@@ -113,7 +113,12 @@ export class MeetingRoom implements BridgeHost {
     this.downstream.set(pipe.id, link);
     this.attachBridge(link.bridge);
     this.log.info({ peer: offer.edgeId, linkId: pipe.id }, 'downstream link accepted');
-    return { v: 1, linkId: pipe.id, edgeId: this.deps.edgeId, ...pipe.tuple };
+    const srtp = pipe.srtp;
+    if (!srtp) {
+      pipe.close();
+      throw new DiemcauError('APPL_ERR_MEDIA', 'pipe transport has no SRTP key');
+    }
+    return { v: 1, linkId: pipe.id, edgeId: this.deps.edgeId, ...pipe.tuple, srtp };
   }
 
   downstreamLink(linkId: string): DownstreamLink | undefined { return this.downstream.get(linkId); }

@@ -27,7 +27,7 @@ t.test('signalling API refuses bad input and keeps running', async (t) => {
   t.equal((await raw('PUT', '/media/v1/plan', admin, JSON.stringify({ ...plan, revision: 0 }))).status, 409, 'an older plan is refused');
   t.equal((await raw('PUT', '/media/v1/plan', admin, 'x'.repeat(300 * 1024))).body?.code, 'PROTO_ERR_TOO_LARGE');
 
-  const offer = JSON.stringify({ v: 1, edgeId: 'cA', ip: '127.0.0.1', port: 40000 });
+  const offer = JSON.stringify({ v: 1, edgeId: 'cA', ip: '127.0.0.1', port: 40000, srtp: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64: 'a'.repeat(40) } });
   // The core is the host: nobody links below it without its accept token.
   t.equal((await raw('POST', '/media/v1/meetings/m1/links', { authorization: `Bearer ${token()}` }, offer)).status, 401, 'a link without the meeting token is refused');
   t.equal((await raw('POST', '/media/v1/meetings/nope/links', { authorization: `Bearer ${token()}` }, offer)).body?.code, 'APPL_ERR_MEDIA_NOT_FOUND');

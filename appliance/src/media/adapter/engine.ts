@@ -86,7 +86,7 @@ export class RoomRouter {
   get rtpCapabilities(): RtpCapabilities { return this.router.rtpCapabilities; }
 
   async createPipe(listen: ListenOptions): Promise<PipeLink> {
-    return new PipeLink(await this.router.createPipeTransport({ listenIp: this.listenIp(listen) }));
+    return new PipeLink(await this.router.createPipeTransport({ listenIp: this.listenIp(listen), enableSrtp: true }));
   }
 
   /** Two ports (RTP, RTCP) that accept whatever a local sender sends first. */

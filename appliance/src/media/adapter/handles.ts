@@ -15,6 +15,11 @@ export interface StreamInfo {
   originEdgeId: string;
 }
 
+export interface LinkSrtp {
+  cryptoSuite: 'AES_CM_128_HMAC_SHA1_80' | 'AES_CM_128_HMAC_SHA1_32';
+  keyBase64: string;
+}
+
 export interface Tuple {
   ip: string;
   port: number;
@@ -144,7 +149,11 @@ abstract class TransportHandle<T extends types.Transport> {
 /** One side of a cascade link between two edges (usually on different hosts). */
 export class PipeLink extends TransportHandle<types.PipeTransport> {
   get tuple(): Tuple { return { ip: this.transport.tuple.localIp, port: this.transport.tuple.localPort }; }
-  connect(remote: Tuple): Promise<void> { return this.transport.connect({ ip: remote.ip, port: remote.port }); }
+  /** Our SRTP key for this link (links cross the province's network encrypted). */
+  get srtp(): LinkSrtp | undefined { return this.transport.srtpParameters; }
+  connect(remote: Tuple & { srtp?: LinkSrtp }): Promise<void> {
+    return this.transport.connect({ ip: remote.ip, port: remote.port, ...(remote.srtp ? { srtpParameters: remote.srtp } : {}) });
+  }
   async consume(producerId: string): Promise<Outlet> {
     return new Outlet(await this.transport.consume({ producerId }));
   }

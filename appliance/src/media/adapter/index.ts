@@ -13,6 +13,7 @@ export {
   type RtpCapabilities,
   type StreamInfo,
   type Tuple,
+  type LinkSrtp,
   type RtpStreamStats,
   type TransportStats,
   type ProduceOptions,

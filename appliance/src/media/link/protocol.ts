@@ -2,7 +2,7 @@
 // signalling API. The downstream edge always calls (communes may sit behind
 // NAT; the upstream need not know their address):
 //
-//   POST   /media/v1/meetings/{m}/links                 {edgeId, ip, port} -> {linkId, ip, port}
+//   POST   /media/v1/meetings/{m}/links                 {edgeId, ip, port, srtp} -> {linkId, ip, port, srtp}
 //   GET    /media/v1/meetings/{m}/links/{linkId}/events  server-sent events, upstream -> downstream
 //   POST   /media/v1/meetings/{m}/links/{linkId}/events  {events: [...]},   downstream -> upstream
 //   DELETE /media/v1/meetings/{m}/links/{linkId}
@@ -15,12 +15,18 @@ import { codec } from '@diemcau/shared';
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' });
 const Uuid = Type.String({ minLength: 1, maxLength: 64 });
+// Each side's SRTP key for the link: RTP between edges is encrypted.
+const Srtp = Type.Object({
+  cryptoSuite: Type.Union([Type.Literal('AES_CM_128_HMAC_SHA1_80'), Type.Literal('AES_CM_128_HMAC_SHA1_32')]),
+  keyBase64: Type.String({ minLength: 16, maxLength: 128 }),
+});
 
 export const LinkOfferSchema = Type.Object({
   v: Type.Literal(1),
   edgeId: Id,
   ip: Type.String({ minLength: 1, maxLength: 64 }),
   port: Type.Integer({ minimum: 1, maximum: 65535 }),
+  srtp: Srtp,
 });
 export type LinkOffer = Static<typeof LinkOfferSchema>;
 export const linkOfferCodec = codec(LinkOfferSchema);
@@ -31,6 +37,7 @@ export const LinkAnswerSchema = Type.Object({
   edgeId: Id,
   ip: Type.String({ minLength: 1, maxLength: 64 }),
   port: Type.Integer({ minimum: 1, maximum: 65535 }),
+  srtp: Srtp,
 });
 export type LinkAnswer = Static<typeof LinkAnswerSchema>;
 export const linkAnswerCodec = codec(LinkAnswerSchema);

@@ -39,10 +39,12 @@ export class UpstreamLink {
   static async open(o: UpstreamOptions): Promise<UpstreamLink> {
     const pipe = await o.router.createPipe(o.listen);
     try {
-      const res = await request(o.upstream, 'POST', linkPaths.links(o.meetingId), { v: 1, edgeId: o.edgeId, ...pipe.tuple });
+      const srtp = pipe.srtp;
+      if (!srtp) throw new DiemcauError('APPL_ERR_MEDIA', 'pipe transport has no SRTP key');
+      const res = await request(o.upstream, 'POST', linkPaths.links(o.meetingId), { v: 1, edgeId: o.edgeId, ...pipe.tuple, srtp });
       const answer = linkAnswerCodec.check(res);
       if (!answer.ok) throw answer.error;
-      await pipe.connect({ ip: answer.value.ip, port: answer.value.port });
+      await pipe.connect({ ip: answer.value.ip, port: answer.value.port, srtp: answer.value.srtp });
       let link: UpstreamLink | null = null;
       const bridge = new PipeBridge(pipe, o.upstream.edgeId, 'up', o.host, (ev) => link?.enqueue(ev), o.log);
       link = new UpstreamLink(bridge, answer.value.linkId, o);
