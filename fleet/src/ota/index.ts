@@ -4,6 +4,7 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import { Counter, Gauge } from 'prom-client';
 import { otaStatusCodec } from '@diemcau/shared';
 import '../api/types.js';
 import { loadTrustedKeys, otaConfig, otaConfigFromEnv, type OtaConfig } from './config.js';
@@ -45,6 +46,19 @@ export async function otaPlugin(app: FastifyInstance, opts: OtaPluginOptions): P
   if (trusted.length === 0) log.warn('no trusted release keys configured (DIEMCAU_OTA_TRUSTED_KEYS): every release upload will be refused');
   const releases = new ReleaseService(store, path.resolve(ctx.config.dataDir, 'releases'), () => trusted, log);
   const stats = { artifactBytesSent: 0 };
+  const registers = [ctx.metrics.registry];
+  const bytesSent = new Counter({ name: 'diemcau_ota_artifact_bytes_sent_total', help: 'Release artifact bytes sent by the fleet (district caches serve the rest)', registers });
+  const reports = new Counter({ name: 'diemcau_ota_reports_total', help: 'OTA status reports from devices, by state', labelNames: ['state'], registers });
+  new Gauge({
+    name: 'diemcau_ota_rollout_devices',
+    help: 'Devices of running or paused rollouts, by state',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of store.activeRollouts()) for (const d of store.devices(r.id)) this.inc({ state: d.state });
+    },
+  });
 
   const fleetUrl = (): string => {
     if (cfg.publicUrl) return cfg.publicUrl;
@@ -84,9 +98,20 @@ export async function otaPlugin(app: FastifyInstance, opts: OtaPluginOptions): P
       busySites: (ids, withinMin) => meetingsOf(app)?.service.busySites(ids, withinMin) ?? new Set(),
     },
   });
-  const unIngest = ctx.ingest.on('ota', otaStatusCodec, (deviceId, status, meta) => rollouts.handleStatus(deviceId, status, meta.receivedAt));
+  const unIngest = ctx.ingest.on('ota', otaStatusCodec, (deviceId, status, meta) => {
+    reports.inc({ state: status.state });
+    rollouts.handleStatus(deviceId, status, meta.receivedAt);
+  });
 
-  await app.register(otaRoutes, { releases, rollouts, store, onArtifactBytes: (n) => (stats.artifactBytesSent += n) });
+  await app.register(otaRoutes, {
+    releases,
+    rollouts,
+    store,
+    onArtifactBytes: (n) => {
+      stats.artifactBytesSent += n;
+      bytesSent.inc(n);
+    },
+  });
   rollouts.start();
   app.addHook('onClose', async () => {
     unIngest();

@@ -142,4 +142,7 @@ await t.test('API: releases listed, artifact served with ranges, bad uploads ref
   });
   t.equal(forged.status, 400);
   t.equal(forged.body.code, 'FLEET_ERR_RELEASE_INVALID', 'a manifest the trusted key did not sign is refused');
+  const metrics = await f.fleet.metrics.registry.metrics();
+  t.match(metrics, /diemcau_ota_reports_total\{state="committed"\} [1-9]/, 'reports counted by state');
+  t.match(metrics, /diemcau_ota_artifact_bytes_sent_total [1-9]/, 'artifact bytes counted');
 });
