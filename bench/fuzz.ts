@@ -17,9 +17,9 @@ for (const [name, c] of protocolCodecs()) {
 rows.push(...(await fuzzHttpBodies(runs, (line) => process.stderr.write(`fuzz: ${line}\n`))));
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
-console.log(`${pad('parser', 34)}${pad('cases', 8)}${pad('accepted', 10)}${pad('rejected', 10)}failures`);
+console.log(`${pad('parser', 42)}${pad('cases', 8)}${pad('accepted', 10)}${pad('rejected', 10)}failures`);
 for (const r of rows) {
-  console.log(`${pad(r.name, 34)}${pad(r.runs, 8)}${pad(r.accepted, 10)}${pad(r.rejected, 10)}${r.failures}`);
+  console.log(`${pad(r.name, 42)}${pad(r.runs, 8)}${pad(r.accepted, 10)}${pad(r.rejected, 10)}${r.failures}`);
   if (r.firstFailure) console.log(`  first failure: ${r.firstFailure}`);
 }
 const failed = rows.filter((r) => r.failures > 0).length;
