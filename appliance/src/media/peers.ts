@@ -2,8 +2,8 @@
 // each is a peer with WebRTC transports made by mediasoup-client on the page.
 // What a browser sends enters the room like the room's own camera, so it is
 // forwarded up and down the cascade; what it receives it consumes here.
-// TODO: a peer that vanishes without DELETE keeps its transports until the
-// meeting ends; an ICE/DTLS state watch would close it sooner.
+// A browser that goes away without saying so (tab closed, laptop gone) is
+// noticed by its transports (DTLS closed, ICE disconnected for 30 s) and closed.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DiemcauError } from '@diemcau/shared';
@@ -52,6 +52,10 @@ export class PeerSet {
     const t = await this.router.createWebRtc(this.listen);
     peer.transports.set(t.id, t);
     t.events.on('close', () => peer.transports.delete(t.id));
+    t.presence.on('gone', (why) => {
+      this.log.info({ peerId, why }, 'browser gone');
+      this.close(peerId);
+    });
     return t.params;
   }
 

@@ -185,6 +185,26 @@ export interface WebRtcParams {
 
 /** A browser's transport (mediasoup-client over WebRTC): laptops and tablets in the room. */
 export class WebRtcPort extends TransportHandle<types.WebRtcTransport> {
+  /** 'gone': the browser closed DTLS, or ICE stayed disconnected (a vanished tab or laptop). */
+  readonly presence = new Events<{ gone: [string] }>();
+  private iceTimer: NodeJS.Timeout | null = null;
+
+  constructor(transport: types.WebRtcTransport, iceGraceMs = 30_000) {
+    super(transport);
+    transport.on('dtlsstatechange', (state: string) => {
+      if (state === 'closed' || state === 'failed') this.presence.emit('gone', `dtls ${state}`);
+    });
+    transport.on('icestatechange', (state: string) => {
+      if (this.iceTimer) clearTimeout(this.iceTimer);
+      this.iceTimer = null;
+      if (state === 'disconnected') {
+        this.iceTimer = setTimeout(() => this.presence.emit('gone', 'ice disconnected'), iceGraceMs);
+        this.iceTimer.unref();
+      }
+    });
+    this.events.on('close', () => { if (this.iceTimer) clearTimeout(this.iceTimer); });
+  }
+
   get params(): WebRtcParams {
     return { id: this.transport.id, iceParameters: this.transport.iceParameters, iceCandidates: this.transport.iceCandidates, dtlsParameters: this.transport.dtlsParameters };
   }

@@ -34,6 +34,10 @@ async function join() {
   const { peerId, rtpCapabilities } = await api('POST', '/peers', {});
   state.peerId = peerId;
   const peerPath = `/peers/${peerId}`;
+  // Say goodbye when the tab goes; the edge's transport watch is the backstop.
+  addEventListener('pagehide', () => {
+    fetch(base + peerPath, { method: 'DELETE', keepalive: true, headers: { authorization: `Bearer ${token}` } }).catch(() => {});
+  });
   const device = new Device();
   await device.load({ routerRtpCapabilities: rtpCapabilities });
 
