@@ -75,6 +75,7 @@ export async function startAgentOta(d: AgentOtaDeps): Promise<AgentOta> {
     disk: config.freeBytes !== null ? fixedProbe(config.freeBytes) : statfsProbe,
     agentVersion: d.agentVersion,
     healthTimeoutMs: config.healthTimeoutMs,
+    fleetUrl: d.agent.identity.fleetUrl,
     ...(cacheUrl ? { cacheUrl } : {}),
     logger: log,
     reporter: {

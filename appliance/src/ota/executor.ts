@@ -36,6 +36,8 @@ export interface ExecutorDeps {
   checkpoint?: (name: Checkpoint, info?: { fraction?: number }) => Promise<void>;
   /** Runs before the links change (the agent records its peripherals, the health gate's baseline). */
   beforeSwitch?: () => Promise<void>;
+  /** Base for relative artifact URLs in the desired release (the fleet URL the box enrolled with). */
+  fleetUrl?: string;
   /** Reported to the fleet so communes can be pointed at this box's cache. */
   cacheUrl?: string;
   now?: () => Date;
@@ -160,7 +162,9 @@ export class OtaExecutor {
     const t = j.target!;
     const m = t.manifest;
     // After a hash failure, prefer the next source (a bad district cache must not be the only way).
-    const urls = t.desired.urls.slice(Math.min(j.hashFailures, t.desired.urls.length - 1));
+    const urls = t.desired.urls
+      .slice(Math.min(j.hashFailures, t.desired.urls.length - 1))
+      .map((u) => (this.d.fleetUrl ? new URL(u, this.d.fleetUrl).toString() : u));
     let lastReport = 0;
     let crossed = false;
     await download({

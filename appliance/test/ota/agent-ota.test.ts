@@ -55,7 +55,8 @@ t.test('first start: takes the desired release, switches, asks for a restart', a
   t.ok(ota.updater, 'updates are on: the box has the layout');
   deliver({ v: 2, nonsense: true });
   t.equal(ota.updater!.counters.rejectedDesired, 1, 'a bad desired message is counted, not fatal');
-  deliver({ v: 1, release: desiredFor(next, keys, [origin.artifactUrl('1.1.0')], { rolloutId: 'r-1' }) });
+  // A path, resolved against the fleet URL the box enrolled with.
+  deliver({ v: 1, release: desiredFor(next, keys, ['/api/v1/releases/1.1.0/artifact'], { rolloutId: 'r-1' }) });
   t.match(await restart, /switching version/);
   await ota.close();
   t.equal(fs.readlinkSync(path.join(box.root, 'current')), path.join('versions', '1.1.0'));

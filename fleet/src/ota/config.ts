@@ -12,7 +12,7 @@ export const OtaConfigSchema = Type.Object({
    * Without one the fleet accepts no release.
    */
   trustedKeysFile: Type.Optional(Type.String({ minLength: 1 })),
-  /** The fleet's HTTP base URL as boxes reach it; default: the address it listens on. */
+  /** The fleet's HTTP base URL as boxes reach it; default: each box uses the URL it enrolled with. */
   publicUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
   /** How often rollouts are planned again (reports also trigger a round). */
   tickMs: Type.Integer({ minimum: 0, default: 5000 }),

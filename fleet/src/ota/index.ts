@@ -3,7 +3,6 @@
 // (MQTT by default, balena where a province runs it) and its routes.
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { AddressInfo } from 'node:net';
 import { Counter, Gauge } from 'prom-client';
 import { otaStatusCodec } from '@diemcau/shared';
 import '../api/types.js';
@@ -60,11 +59,9 @@ export async function otaPlugin(app: FastifyInstance, opts: OtaPluginOptions): P
     },
   });
 
-  const fleetUrl = (): string => {
-    if (cfg.publicUrl) return cfg.publicUrl;
-    const a = app.server.address() as AddressInfo | null;
-    return `http://${ctx.config.host}:${a?.port ?? ctx.config.httpPort}`;
-  };
+  // Without a configured public URL each box resolves the artifact path against
+  // the fleet URL it enrolled with: the fleet cannot know how boxes reach it.
+  const fleetUrl = (): string | null => cfg.publicUrl ?? null;
   const driver =
     opts.driver ??
     createMqttDriver({

@@ -11,8 +11,11 @@ export interface MqttDriverPorts {
   publish(topic: string, payload: string, opts: { qos: 1; retain: true }): Promise<void>;
   /** Ids of the devices connected now. */
   onlineIds(): ReadonlySet<string>;
-  /** Base URL of the fleet's HTTP as boxes reach it. */
-  fleetUrl(): string;
+  /**
+   * Base URL of the fleet's HTTP as boxes reach it; null sends a path that
+   * each box resolves against the fleet URL it enrolled with.
+   */
+  fleetUrl(): string | null;
   /** Base URL of a cache the box should try first (its district box's), or null. */
   cacheFor(target: DispatchTarget): string | null;
 }
@@ -36,7 +39,8 @@ export function createMqttDriver(ports: MqttDriverPorts): RolloutDriver {
     async dispatch(target, release, ctx) {
       const path = artifactPath(release.version);
       const cache = ports.cacheFor(target);
-      const urls = [...(cache ? [`${cache.replace(/\/$/, '')}${path}`] : []), `${ports.fleetUrl().replace(/\/$/, '')}${path}`];
+      const base = ports.fleetUrl();
+      const urls = [...(cache ? [`${cache.replace(/\/$/, '')}${path}`] : []), base ? `${base.replace(/\/$/, '')}${path}` : path];
       const body = { v: 1, release: desiredRelease(release, urls, ctx) };
       await ports.publish(deviceTopic(target.deviceId, 'desired'), JSON.stringify(body), { qos: 1, retain: true });
     },

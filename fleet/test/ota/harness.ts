@@ -85,7 +85,7 @@ export interface SimAgent {
   siteId: string;
   client: MqttClient;
   /** Versions it was told to install, in order, with the time. */
-  desired: { version: string; at: number }[];
+  desired: { version: string; at: number; urls: string[] }[];
   /** Times the fleet withdrew its desired release (release: null). */
   withdrawn: number;
   version: string;
@@ -102,11 +102,12 @@ export async function simAgent(t: Teardown, f: OtaFleet, creds: EnrollResponse, 
     if (d.ok && d.value.release === null) agent.withdrawn++;
     if (!d.ok || !d.value.release || d.value.release.version === agent.version) return;
     const rel = d.value.release;
-    agent.desired.push({ version: rel.version, at: Date.now() });
+    agent.desired.push({ version: rel.version, at: Date.now(), urls: rel.urls });
     void (async () => {
       const manifest = JSON.parse(rel.manifest.payload) as ReleaseManifest;
       await report({ state: 'downloading', target: rel.version, rolloutId: rel.rolloutId!, progress: { bytes: 0, total: manifest.size } });
-      const body = Buffer.from(await (await fetch(rel.urls.at(-1)!)).arrayBuffer());
+      // Like the updater: a path is resolved against the fleet URL the box enrolled with.
+      const body = Buffer.from(await (await fetch(new URL(rel.urls.at(-1)!, `http://127.0.0.1:${f.fleet.httpPort}`))).arrayBuffer());
       const sha = createHash('sha256').update(body).digest('hex');
       if (sha !== manifest.sha256) {
         await report({ state: 'failed', target: rel.version, rolloutId: rel.rolloutId!, error: { code: 'APPL_ERR_OTA_HASH', message: 'mismatch' } });

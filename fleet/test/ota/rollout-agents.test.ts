@@ -69,6 +69,7 @@ await t.test('a site in a live meeting is skipped until the meeting ends', async
   t.equal(ended.status, 200, 'meeting ended');
   v = await until(id, (v) => v.state === 'completed', 'rollout completed');
   t.same(bySite(pilotB).desired.map((d) => d.version), ['1.1.0'], 'pilot B updated after the meeting');
+  t.same(bySite(pilotB).desired[0]!.urls, ['/api/v1/releases/1.1.0/artifact'], 'no public URL configured: a path the box resolves against its fleet URL');
   t.same(
     v.rings.map((r) => [r.name, r.total, r.succeeded, r.failed]),
     [
