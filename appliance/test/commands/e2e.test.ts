@@ -129,6 +129,20 @@ t.test('remote commands across real processes', async (t) => {
     await fleet.api('POST', `/api/v1/meetings/${meeting.id}/end`, {});
   });
 
+  await t.test('restart-agent: the agent exits for its service manager, and the restarted agent does not restart again', async (t) => {
+    const box = await agentAt(communes[5]!.id);
+    const sent = await fleet.api<CommandView>('POST', `/api/v1/devices/${box.id}/commands`, { type: 'restart-agent' });
+    const exit = await box.a.exited;
+    t.equal(exit.code, 75, 'exit code the unit restarts on');
+    // This test is the service manager: start the same box again.
+    const next = startAgent(t, { fleetUrl: fleet.url, dataDir: box.a.dataDir, env: { DIEMCAU_KEEPALIVE_SEC: '2' } });
+    const done = await finished(fleet, sent.id);
+    t.equal(done.status, 'succeeded');
+    await online(fleet, box.id);
+    t.equal(logLines(next).filter((l) => l.msg === 'running command' && l.commandId === sent.id).length, 0, 'not run again by the new agent');
+    t.equal(next.child.exitCode, null, 'the new agent keeps running');
+  });
+
   await t.test('simulated faults open the right alerts and fixing them resolves them', async (t) => {
     const site = communes[4]!.id;
     const faulty = await agentAt(site, { DIEMCAU_SIM_FAULTS: 'camera-unplugged,mic-muted' });
