@@ -51,6 +51,14 @@ t.test('agent and fleet over TLS only: HTTPS enrolment, mqtts session, plain por
   const plainHttp = await fetch(`http://127.0.0.1:${fleetProc.httpPort}/healthz`).then((r) => r.status, (err: Error) => err.message);
   t.not(plainHttp, 200, `plain HTTP gets no answer (${plainHttp})`);
   t.not(await plainMqtt(fleetProc.mqttPort), 'connected', 'plain MQTT gets no session');
+  const metrics = await new Promise<string>((resolve, reject) => {
+    https.get(`${base}/metrics`, { ca: certs.caPem }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve(text));
+    }).on('error', reject);
+  });
+  t.match(metrics, /diemcau_mqtt_auth_failures_total\{reason="tls-handshake"\} [1-9]/, 'the plain MQTT attempt is counted');
 
   // The operator mints a token over HTTPS; the CA goes onto the stick with it.
   const [siteId] = await provinceSites({ ...fleetProc, api: async (_m, p) => (await httpsJson(`${base}${p}`, certs.caPem)).body as never }, 1);
