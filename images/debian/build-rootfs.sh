@@ -41,8 +41,8 @@ ln -sfn "versions/$version" "$out/opt/diemcau/current"
 chroot "$out" chown -R diemcau:diemcau /opt/diemcau
 
 step "systemd units and polkit rule"
-install -m 0644 "$here"/systemd/diemcau-agent.service "$here"/systemd/diemcau-kiosk.service "$out/etc/systemd/system/"
+install -m 0644 "$here"/systemd/diemcau-agent.service "$here"/systemd/diemcau-edge.service "$here"/systemd/diemcau-kiosk.service "$out/etc/systemd/system/"
 install -m 0644 "$here/polkit-diemcau.rules" "$out/etc/polkit-1/rules.d/50-diemcau.rules"
-chroot "$out" systemctl enable diemcau-agent.service diemcau-kiosk.service
+chroot "$out" systemctl enable diemcau-agent.service diemcau-edge.service diemcau-kiosk.service
 
 step "done: the box enrols itself at first boot from a USB stick, /boot or /etc/diemcau"
