@@ -161,9 +161,12 @@ async function main(): Promise<void> {
         if (n === total) enrolledAllAt = Date.now();
       },
     });
+    let simFailed: Error | undefined;
+    simulation.catch((err: Error) => (simFailed = err));
     let online = 0;
     let lastPrint = 0;
     while (online < N) {
+      if (simFailed) throw new Error(`the simulator failed: ${simFailed.message}`, { cause: simFailed });
       const h = await fetch(`${base}/healthz`).then((r) => r.json() as Promise<{ devicesOnline: number }>).catch(() => undefined);
       online = h?.devicesOnline ?? online;
       if (Date.now() - lastPrint > 5000) {

@@ -5,6 +5,8 @@ import { postJson, type PostResult } from './http-post.js';
 // Enrolment over HTTP(S). A box often boots before its link is up, so network
 // failures and 5xx/429 are retried with backoff for as long as it takes; a 4xx
 // (token unknown, used or expired) is final: retrying cannot fix it, a person must.
+// Enrolment is not idempotent: a request that timed out here may still have
+// used up one use of the token on the fleet, so the timeout is generous.
 
 const responseCodec = codec(EnrollResponseSchema);
 

@@ -71,12 +71,13 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
         DIEMCAU_KEEPALIVE_SEC: String(opts.keepaliveSec),
         DIEMCAU_QUEUE_MAX_RECORDS: String(opts.queueMaxRecords ?? 2000),
         ...(opts.mqttUrl ? { DIEMCAU_MQTT_URL: opts.mqttUrl } : {}),
-        ...(enrolled ? {} : { DIEMCAU_ENROLL_TOKEN: tokenFor(p) }),
       },
     });
-    const boot = () => Agent.start(
+    // An enrolled box ignores the token; a new one gets its site's token.
+    let token = enrolled ? undefined : tokenFor(p);
+    const bootWith = (t: string | undefined) => Agent.start(
       {
-        config,
+        config: t ? { ...config, enrollToken: t } : config,
         log: opts.log.child({ sim: p.index }),
         collector: new SimulatedCollector(p.dirName),
         agentVersion: 'sim',
@@ -87,6 +88,18 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
       },
       opts.signal,
     );
+    const boot = async (): Promise<Agent> => {
+      try {
+        return await bootWith(token);
+      } catch (err) {
+        // A token runs out when an enrolment timed out here but counted there (the
+        // retry spent a second use): mint one more for this box and go on.
+        if (!token || !opts.adminToken || (err as { code?: string }).code !== 'APPL_ERR_ENROLL') throw err;
+        opts.log.warn({ site: p.siteId, device: p.dirName }, 'token used up; minting a fresh one');
+        token = await fleetApi(opts.fleetUrl, opts.adminToken, opts.signal).mintToken(p.siteId, 1);
+        return bootWith(token);
+      }
+    };
     const entry: SimAgent = { plan: p, agent: await boot() };
     // Commands run as on a box; restart-agent restarts this Agent instance.
     entry.commands = await attachSimCommands({ entry, boot, dataDir, log: opts.log.child({ sim: p.index }) });

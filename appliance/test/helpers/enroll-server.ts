@@ -24,7 +24,10 @@ export async function startEnrollServer(opts: {
   mqttUrl: () => string;
   credentials?: Map<string, string>;
   sites?: string[];
+  /** The first N enrolments spend their token's use and then answer 503, as a fleet whose answer was lost would. */
+  loseAnswers?: number;
 }): Promise<EnrollServer> {
+  let lose = opts.loseAnswers ?? 0;
   const credentials = opts.credentials ?? new Map<string, string>();
   const tokens = new Map<string, string>();
   const uses = new Map<string, number>();
@@ -38,6 +41,10 @@ export async function startEnrollServer(opts: {
     const left = (uses.get(req.body.token!) ?? 1) - 1;
     if (left <= 0) tokens.delete(req.body.token!);
     else uses.set(req.body.token!, left);
+    if (lose > 0) {
+      lose--;
+      return reply.code(503).send({ code: 'FLEET_ERR_INTERNAL', message: 'answer lost' });
+    }
     const deviceId = `dev-${++n}-${randomBytes(3).toString('hex')}`;
     const password = randomBytes(12).toString('hex');
     credentials.set(deviceId, password);

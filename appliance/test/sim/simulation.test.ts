@@ -63,3 +63,28 @@ t.test('many agents in one process: tokens minted per site, each device online, 
   t.equal(fleet.requests.length, 7, 'no second enrolment');
   await again.close({ graceful: false });
 });
+
+t.test('a token spent by a lost answer is replaced: every box still enrols', async (t) => {
+  const credentials = new Map<string, string>();
+  const broker = await startBroker({ credentials });
+  const fleet = await startEnrollServer({ mqttUrl: () => broker.url, credentials, sites: ['s-1'], loseAnswers: 1 });
+  const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-sim-'));
+  t.teardown(async () => {
+    await broker.close();
+    await fleet.close();
+    fs.rmSync(dataRoot, { recursive: true, force: true });
+  });
+  const sim = await startSimulation({
+    fleetUrl: fleet.url,
+    adminToken: TEST_ADMIN_TOKEN,
+    devices: 2,
+    dataRoot,
+    telemetryIntervalSec: 60,
+    keepaliveSec: 10,
+    concurrency: 1,
+    log: pino({ level: 'silent' }),
+  });
+  t.equal(sim.agents.length, 2, 'both started');
+  t.same(fleet.minted.map((m) => m.uses), [2, 1], 'a one-use token minted for the box that found the first used up');
+  await sim.close({ graceful: false });
+});
