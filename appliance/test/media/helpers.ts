@@ -85,7 +85,7 @@ export async function spawnEdge(o: EdgeSpawn): Promise<EdgeProc> {
       }
     });
     proc.once('exit', (code) => reject(new Error(`edge ${o.edgeId} exited (${code}) before listening:\n${logs.join('\n')}`)));
-    setTimeout(() => reject(new Error(`edge ${o.edgeId} did not report listening (LOG_LEVEL above info?):\n${logs.join('\n')}`)), 30_000).unref();
+    setTimeout(() => reject(new Error(`edge ${o.edgeId} did not report listening (LOG_LEVEL above info?):\n${logs.join('\n')}`)), 90_000).unref();
   });
   const { url, workerPid } = await listening.catch((err: unknown) => {
     proc.kill('SIGKILL');
@@ -153,7 +153,7 @@ export function plansFor(meetingId: string, nodes: Node[], chairSiteId: string, 
 
 // ---- waiting -----------------------------------------------------------------
 
-export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < end) {
