@@ -73,7 +73,9 @@ export async function startAgentOta(d: AgentOtaDeps): Promise<AgentOta> {
     journal: new JournalFile(path.join(config.stateDir, 'journal.json')),
     trustedKeys: trusted,
     disk: config.freeBytes !== null ? fixedProbe(config.freeBytes) : statfsProbe,
-    agentVersion: d.agentVersion,
+    // Before a switch the code running is what `current` points at: the link
+    // is the surest version (a bundle's own package.json lookup may not be).
+    agentVersion: layout.readLink('current') ?? d.agentVersion,
     healthTimeoutMs: config.healthTimeoutMs,
     fleetUrl: d.agent.identity.fleetUrl,
     ...(cacheUrl ? { cacheUrl } : {}),
