@@ -4,13 +4,21 @@
 # network access to a Debian mirror); write the result to an image with your
 # usual tool (e.g. genimage or a dd of a prepared partition).
 #
-#   images/debian/build-rootfs.sh OUT_DIR RELEASE_TARBALL NODE20_TARBALL
+#   images/debian/build-rootfs.sh OUT_DIR RELEASE_TARBALL NODE20_TARBALL TRUSTED_KEYS_JSON NATIVE_MODULES_DIR
 #
+# NATIVE_MODULES_DIR is a node_modules folder with the native modules the
+# release's manifest lists (mediasoup with its built worker, onoff with
+# epoll), built for the box's Node on the build server (`npm ci` and
+# `node scripts/setup.mjs` in a checkout do exactly that). Every version under
+# /opt/diemcau/versions finds them in /opt/diemcau/node_modules.
+# TRUSTED_KEYS_JSON is what `npm run release:keygen` writes: the only keys
+# whose releases the box will install.
 # RELEASE_TARBALL is what `npm run release:build` produces; NODE20_TARBALL is
 # the official linux-x64 Node 20 tarball (Debian 12 ships Node 18, which the
 # agent does not support).
 set -euo pipefail
 out=${1:?output directory}; release=${2:?release tarball}; node_tgz=${3:?node 20 tarball}
+trusted=${4:?trusted-keys.json}; native=${5:?node_modules with the native modules}
 here=$(cd "$(dirname "$0")" && pwd)
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
@@ -38,6 +46,8 @@ version=$(tar -xzOf "$release" manifest.json | sed -n 's/.*"version": *"\([^"]*\
 install -d "$out/opt/diemcau/versions/$version"
 tar -xzf "$release" -C "$out/opt/diemcau/versions/$version"
 ln -sfn "versions/$version" "$out/opt/diemcau/current"
+cp -a "$native" "$out/opt/diemcau/node_modules"
+install -m 0644 "$trusted" "$out/etc/diemcau/trusted-keys.json"
 chroot "$out" chown -R diemcau:diemcau /opt/diemcau
 
 step "systemd units and polkit rule"
