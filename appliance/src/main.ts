@@ -10,6 +10,7 @@ import { readConfig, type AgentConfig } from './config.js';
 import { createHardware, createHealthMonitor, hardwareOptionsFromEnv, type Hardware, type HealthMonitor } from './devices/index.js';
 import { SimulatedCollector, SystemCollector } from './telemetry/index.js';
 import { startAgentOta, type AgentOta } from './ota/agent-ota.js';
+import { edgeLinkFromEnv, linkEdge, type EdgeLink } from './media/agent-link.js';
 
 const HEALTH_POLL_MS = 30_000;
 
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
   let commands: AgentCommands | undefined;
   let monitor: HealthMonitor | undefined;
   let ota: AgentOta | undefined;
+  let edge: EdgeLink | undefined;
   let stopping: Promise<void> | undefined;
 
   const stop = (reason: string, code: number): Promise<void> =>
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
       force.unref();
       monitor?.close();
       commands?.close();
+      edge?.close();
       await ota?.close().catch((err: unknown) => log.warn({ err }, 'ota close failed'));
       await agent?.close({ graceful: true }).catch((err: unknown) => log.warn({ err }, 'agent close failed'));
       await hardware?.close().catch((err: unknown) => log.warn({ err }, 'hardware close failed'));
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
   const hw = hardware;
   const collector = config.hardware === 'simulated' ? new SimulatedCollector(config.dataDir) : new SystemCollector({ dataDir: config.dataDir });
   log.info({ hardware: config.hardware, dataDir: config.dataDir, agentVersion }, 'starting');
+  const edgeConfig = edgeLinkFromEnv(process.env, config.hardware);
 
   agent = await Agent.start(
     {
@@ -72,6 +76,7 @@ async function main(): Promise<void> {
       log,
       collector,
       agentVersion,
+      ...(edgeConfig.kind === 'edge' && edgeConfig.publicUrl ? { mediaUrl: edgeConfig.publicUrl } : {}),
       peripherals: async () => (await hw.peripherals()).peripherals,
       // Simulated boxes share a default serial; sending it would make them one
       // device. One given explicitly (DIEMCAU_SIM_SERIAL) stands for a box's DMI serial.
@@ -110,6 +115,8 @@ async function main(): Promise<void> {
   const cmds = commands;
   a.router.on('commands', (payload) => cmds.onMessage(payload));
   await cmds.start();
+  // The media plan in, the edge's stats out (or one log line saying there is no edge).
+  edge = linkEdge({ agent: a, config: edgeConfig, log });
   bindSettings(cmds.settings, { telemetryIntervalSec: (sec) => a.setTelemetryInterval(sec), logLevel: (level) => (log.level = level) });
   monitor = createHealthMonitor({
     hardware: hw,

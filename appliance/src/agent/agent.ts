@@ -30,6 +30,8 @@ export interface AgentDeps {
   /** Delay before the first telemetry sample (the simulator spreads agents with it). */
   firstSampleDelayMs?: number;
   osName?: string;
+  /** The media edge's signalling address as other edges reach it; sent in the birth (presence.mediaUrl). */
+  mediaUrl?: string;
 }
 
 export class Agent {
@@ -79,6 +81,7 @@ export class Agent {
         os: osName.slice(0, 200),
         hardware: config.hardware,
         peripherals: await deps.peripherals(),
+        ...(deps.mediaUrl ? { mediaUrl: deps.mediaUrl } : {}),
       }),
     });
     const publisher = new DurablePublisher(queue, session, alog.child({ module: 'durable' }), decorateTelemetry);
