@@ -36,6 +36,10 @@ export const EdgeConfigSchema = Type.Object({
   /** A media plan file to apply at start and whenever it changes (the core, demos). */
   planFile: Type.Optional(Type.String({ minLength: 1 })),
   logLevel: Type.String({ default: 'info' }),
+  /** The agent's data dir: the kiosk page reads the box's identity (site name) from it. */
+  dataDir: Type.String({ minLength: 1, default: '/var/lib/diemcau' }),
+  /** Where the agent writes the identify card; default {dataDir}/kiosk. */
+  kioskDir: Type.Optional(Type.String({ minLength: 1 })),
 });
 export type EdgeConfig = Static<typeof EdgeConfigSchema>;
 
@@ -62,6 +66,8 @@ const ENV: Record<keyof EdgeConfig, string> = {
   ffmpegBin: 'DIEMCAU_FFMPEG_BIN',
   planFile: 'DIEMCAU_EDGE_PLAN_FILE',
   logLevel: 'LOG_LEVEL',
+  dataDir: 'DIEMCAU_DATA_DIR',
+  kioskDir: 'DIEMCAU_KIOSK_DIR',
 };
 
 const NUMERIC = new Set<keyof EdgeConfig>(['port', 'rtcMinPort', 'rtcMaxPort', 'width', 'height', 'fps', 'videoKbps', 'audioKbps']);

@@ -43,6 +43,8 @@ export class Edge {
 
   get edgeId(): string { return this.opts.edgeId; }
   get revision(): number | null { return this.plan?.revision ?? null; }
+  /** The plan in force (the kiosk page shows its live meeting). */
+  get currentPlan(): MediaPlan | null { return this.plan; }
   get workerPid(): number | null { return this.worker?.pid ?? null; }
   room(meetingId: string): MeetingRoom | undefined { return this.rooms.get(meetingId); }
 

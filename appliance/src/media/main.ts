@@ -4,11 +4,13 @@
 // plans over PUT /media/v1/plan (from the agent, which holds the MQTT
 // connection) or from DIEMCAU_EDGE_PLAN_FILE.
 import fs from 'node:fs';
+import path from 'node:path';
 import { pino } from 'pino';
 import { mediaPlanCodec } from '@diemcau/shared';
 import { captureConfig, loadEdgeConfig } from './config.js';
 import { Edge } from './edge.js';
 import { SignalServer } from './server.js';
+import { kioskRoutes } from './kiosk.js';
 
 async function main(): Promise<void> {
   let cfg;
@@ -30,7 +32,11 @@ async function main(): Promise<void> {
     worker: { rtcMinPort: cfg.rtcMinPort, rtcMaxPort: cfg.rtcMaxPort },
     log: log.child({ module: 'edge' }),
   });
-  const server = new SignalServer({ edge, adminToken: cfg.adminToken, ...(cfg.joinToken ? { joinToken: cfg.joinToken } : {}), host: cfg.host, port: cfg.port, log: log.child({ module: 'signal' }) });
+  // The TV's page (GET /kiosk); the core has no TV.
+  const kiosk = cfg.role === 'site'
+    ? kioskRoutes({ dataDir: cfg.dataDir, kioskDir: cfg.kioskDir ?? path.join(cfg.dataDir, 'kiosk'), joinToken: cfg.joinToken ?? cfg.adminToken, plan: () => edge.currentPlan })
+    : [];
+  const server = new SignalServer({ edge, adminToken: cfg.adminToken, ...(cfg.joinToken ? { joinToken: cfg.joinToken } : {}), host: cfg.host, port: cfg.port, log: log.child({ module: 'signal' }), extraRoutes: kiosk });
   const url = await server.listen();
   // Tests and the agent read this line to learn the URL (port 0 in tests).
   log.info({ url, workerPid: edge.workerPid }, 'edge listening');

@@ -46,8 +46,8 @@ const tapCodec = codec(
   }),
 );
 
-type Handler = (req: http.IncomingMessage, res: http.ServerResponse, params: string[]) => Promise<void>;
-interface Route { method: string; path: RegExp; handler: Handler }
+export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, params: string[]) => Promise<void>;
+export interface Route { method: string; path: RegExp; handler: Handler }
 
 export interface SignalServerOptions {
   edge: Edge;
@@ -57,6 +57,8 @@ export interface SignalServerOptions {
   host: string;
   port: number;
   log: Logger;
+  /** More pages on the same port (the box's kiosk page); they do their own checks. */
+  extraRoutes?: Route[];
 }
 
 export class SignalServer {
@@ -144,6 +146,7 @@ export class SignalServer {
         sendJson(res, 204, undefined);
       }) },
     ];
+    this.routes.push(...(o.extraRoutes ?? []));
     this.server = http.createServer((req, res) => void this.dispatch(req, res));
     // Event streams stay open for the meeting's length.
     this.server.requestTimeout = 0;

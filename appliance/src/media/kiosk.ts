@@ -1,0 +1,123 @@
+// The TV's own page, served by the edge beside the agent: Chromium in kiosk
+// mode (diemcau-kiosk.service) opens http://127.0.0.1:{edge port}/kiosk.
+// Before a meeting it shows the site's name and whether the box is enrolled and
+// has heard from the fleet, in Vietnamese and English; the identify command's
+// card ({kioskDir}/identify.json, written by the agent) full-screen until it
+// expires; during a live meeting the join page's kiosk view for that meeting.
+// The state carries the join token, so it is only answered to this box itself.
+import fs from 'node:fs';
+import type http from 'node:http';
+import path from 'node:path';
+import type { MediaPlan } from '@diemcau/shared';
+import { DiemcauError } from '@diemcau/shared';
+import { sendJson, sendText } from './http.js';
+import type { Route } from './server.js';
+
+export interface KioskState {
+  v: 1;
+  enrolled: boolean;
+  site: { deviceId: string; siteId: string; siteName: string } | null;
+  /** True once a media plan has come through the agent: the fleet reached this box. */
+  fleetSeen: boolean;
+  identify: { siteName: string; code: string; until: string } | null;
+  meeting: { meetingId: string; title: string; joinUrl: string } | null;
+}
+
+export interface KioskSource {
+  dataDir: string;
+  kioskDir: string;
+  joinToken: string;
+  plan: () => MediaPlan | null;
+  now?: () => Date;
+}
+
+function readJson(file: string): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : null);
+
+/** Pure over what is on disk and the edge's plan; secrets of the identity file never leave it. */
+export function kioskState(s: KioskSource): KioskState {
+  const now = (s.now ?? (() => new Date()))();
+  const id = readJson(path.join(s.dataDir, 'identity.json'));
+  const deviceId = str(id?.deviceId);
+  const siteId = str(id?.siteId);
+  const siteName = str(id?.siteName);
+  const site = deviceId && siteId ? { deviceId, siteId, siteName: siteName ?? siteId } : null;
+  const card = readJson(path.join(s.kioskDir, 'identify.json'));
+  const until = str(card?.until);
+  const identify = card && until && Date.parse(until) > now.getTime()
+    ? { siteName: str(card.siteName) ?? site?.siteName ?? '', code: str(card.code) ?? '', until }
+    : null;
+  const plan = s.plan();
+  const live = plan?.meetings.find((m) => m.state === 'live') ?? null;
+  const meeting = live
+    ? {
+        meetingId: live.meetingId,
+        title: live.title,
+        joinUrl: `/media/v1/join?meeting=${encodeURIComponent(live.meetingId)}&token=${encodeURIComponent(s.joinToken)}&view=kiosk`,
+      }
+    : null;
+  return { v: 1, enrolled: site !== null, site, fleetSeen: plan !== null, identify, meeting };
+}
+
+function isLoopback(req: http.IncomingMessage): boolean {
+  const a = req.socket.remoteAddress ?? '';
+  return a === '127.0.0.1' || a === '::1' || a === '::ffff:127.0.0.1';
+}
+
+export function kioskRoutes(s: KioskSource): Route[] {
+  const local = (req: http.IncomingMessage): void => {
+    if (!isLoopback(req)) throw new DiemcauError('APPL_ERR_MEDIA_UNAUTHORIZED', 'the kiosk is only served to this box');
+  };
+  return [
+    { method: 'GET', path: /^\/kiosk\/?$/, handler: async (req, res) => { local(req); sendText(res, 'text/html; charset=utf-8', KIOSK_HTML); } },
+    { method: 'GET', path: /^\/kiosk\/state$/, handler: async (req, res) => { local(req); sendJson(res, 200, kioskState(s)); } },
+  ];
+}
+
+export const KIOSK_HTML = `<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><title>Điểm cầu</title>
+<style>
+html,body{margin:0;height:100%;background:#0b2545;color:#fff;font-family:"Noto Sans",sans-serif;overflow:hidden}
+#idle,#card{position:absolute;inset:0;display:flex;flex-direction:column;align-items:center;justify-content:center;text-align:center}
+#site{font-size:6vh;font-weight:700;margin:0 4vw 4vh}
+.vi{font-size:4vh}.en{font-size:3vh;opacity:.75;margin-top:1vh}
+#card{background:#f4d35e;color:#0b2545}
+#card .name{font-size:8vh;font-weight:700}#card .code{font-size:16vh;font-weight:800;letter-spacing:1vw}
+iframe{position:absolute;inset:0;width:100%;height:100%;border:0;background:#000}
+[hidden]{display:none!important}
+</style></head><body>
+<div id="idle"><div id="site">Điểm cầu</div><div class="vi" id="vi">Đang khởi động…</div><div class="en" id="en">Starting…</div></div>
+<iframe id="meeting" hidden allow="autoplay"></iframe>
+<div id="card" hidden><div class="name" id="cardName"></div><div class="code" id="cardCode"></div></div>
+<script>
+const $ = (id) => document.getElementById(id);
+function say(vi, en) { $('vi').textContent = vi; $('en').textContent = en; }
+async function tick() {
+  let s;
+  try { s = await (await fetch('/kiosk/state', { cache: 'no-store' })).json(); }
+  catch { say('Mất kết nối với bộ xử lý hình ảnh', 'Media service not reachable'); $('meeting').hidden = true; $('card').hidden = true; $('idle').hidden = false; return; }
+  document.body.dataset.state = s.meeting ? 'meeting' : s.enrolled ? (s.fleetSeen ? 'ready' : 'enrolled') : 'unenrolled';
+  $('site').textContent = s.site ? s.site.siteName : 'Điểm cầu';
+  if (!s.enrolled) say('Thiết bị chưa được đăng ký. Vui lòng cắm USB cấu hình.', 'This box is not enrolled yet. Please insert the setup USB stick.');
+  else if (!s.fleetSeen) say('Đã đăng ký. Đang kết nối với hệ thống…', 'Enrolled. Connecting to the fleet…');
+  else say('Sẵn sàng. Chưa có cuộc họp.', 'Ready. No meeting right now.');
+  const m = $('meeting');
+  if (s.meeting) {
+    if (m.getAttribute('src') !== s.meeting.joinUrl) m.setAttribute('src', s.meeting.joinUrl);
+    m.hidden = false;
+  } else if (!m.hidden) { m.hidden = true; m.removeAttribute('src'); }
+  $('idle').hidden = !!s.meeting;
+  $('card').hidden = !s.identify;
+  if (s.identify) { $('cardName').textContent = s.identify.siteName; $('cardCode').textContent = s.identify.code; }
+}
+tick(); setInterval(tick, 2000);
+</script></body></html>
+`;
