@@ -48,7 +48,8 @@ export function writeFileAtomicSync(file: string, data: string | Buffer, opts: A
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** Makes a rename or a new file in `dir` durable across a power cut. */
+export async function fsyncDir(dir: string): Promise<void> {
   const dh = await fs.promises.open(dir, 'r');
   try {
     await dh.sync();

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DiemcauError } from '@diemcau/shared';
+import { fsyncDir } from '../agent/atomic-file.js';
 
 const run = promisify(execFile);
 
@@ -99,14 +100,5 @@ export class Layout {
 
   async removeDownload(v: string): Promise<void> {
     await fs.promises.rm(this.artifactPath(v), { force: true });
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const dh = await fs.promises.open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
   }
 }

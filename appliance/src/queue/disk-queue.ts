@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DiemcauError } from '@diemcau/shared';
-import { writeFileAtomic } from '../agent/atomic-file.js';
+import { fsyncDir, writeFileAtomic } from '../agent/atomic-file.js';
 import { Listeners } from './listeners.js';
 import { encodeRecord, parseSegment, parseSegmentName, parseState, segmentName, type QueueState } from './segment-format.js';
 import type { DurableQueue, QueueHead, QueueOptions, QueueRecord, QueueStats } from './types.js';
@@ -230,14 +230,5 @@ async function appendLine(file: string, line: Buffer, fsync: boolean): Promise<v
     if (fsync) await fh.sync();
   } finally {
     await fh.close();
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const dh = await fs.promises.open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
   }
 }
