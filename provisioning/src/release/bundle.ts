@@ -1,10 +1,10 @@
-// Bundles the agent into one ESM file with esbuild. Native modules stay
+// Bundles the agent into one ESM file with esbuild (and the media edge beside it, edge.mjs). Native modules stay
 // outside the bundle: a box gets them from its image under
 // /opt/diemcau/node_modules, which every versions/<v>/agent.mjs finds by
 // walking up the directory tree, and the manifest lists the versions it needs.
 import fs from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 
 /** Modules with compiled parts: never bundled, pinned in the manifest. */
 export const NATIVE_MODULES = ['mediasoup', 'onoff', 'better-sqlite3'] as const;
@@ -37,11 +37,34 @@ export async function bundleAgent(opts: { entry: string; outDir: string; workspa
     sourcemap: 'linked',
     external: native.map((n) => n.name),
   });
+  await bundleEdge(opts.workspaceDir, opts.outDir, native.map((n) => n.name), common);
   fs.writeFileSync(
     path.join(opts.outDir, 'package.json'),
     `${JSON.stringify({ name: 'diemcau-agent', version: opts.version, private: true, type: 'module', main: 'agent.mjs', dependencies: Object.fromEntries(native.map((n) => [n.name, n.version])) }, null, 2)}\n`,
   );
   return { files: fs.readdirSync(opts.outDir), native };
+}
+
+/**
+ * The media edge (edge.mjs, run by diemcau-edge.service) and the join page's
+ * browser script, bundled now so the box never runs esbuild. The edge looks
+ * for join.bundle.js beside itself (appliance/src/media/web/page.ts).
+ */
+async function bundleEdge(workspaceDir: string, outDir: string, external: string[], common: BuildOptions): Promise<void> {
+  const edgeEntry = path.join(workspaceDir, 'src', 'media', 'main.ts');
+  if (!fs.existsSync(edgeEntry)) return;
+  // esbuild stays external: the edge only imports it when join.bundle.js is missing (development).
+  await build({ ...common, entryPoints: [edgeEntry], outfile: path.join(outDir, 'edge.mjs'), sourcemap: 'linked', external: [...external, 'esbuild'] });
+  await build({
+    entryPoints: [path.join(workspaceDir, 'src', 'media', 'web', 'join.js')],
+    outfile: path.join(outDir, 'join.bundle.js'),
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2020',
+    minify: true,
+    logLevel: 'error',
+  });
 }
 
 /** The version npm installed, walking up to the repository's node_modules. */

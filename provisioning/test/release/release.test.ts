@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { verifyManifest, type SignedManifest, type TrustedKey } from '@diemcau/shared';
@@ -60,11 +60,47 @@ t.test('artifact unpacks to a loadable agent', async (t) => {
   const x = path.join(dir, 'x');
   fs.mkdirSync(x);
   execFileSync('tar', ['-xzf', r.artifactFile, '-C', x]);
-  t.same(fs.readdirSync(x).sort(), ['agent.mjs', 'agent.mjs.map', 'manifest.json', 'ota-boot.mjs', 'package.json']);
+  t.same(fs.readdirSync(x).sort(), ['agent.mjs', 'agent.mjs.map', 'edge.mjs', 'edge.mjs.map', 'join.bundle.js', 'manifest.json', 'ota-boot.mjs', 'package.json']);
   execFileSync(process.execPath, ['--check', path.join(x, 'agent.mjs')]);
   // The pre-start check runs on a box without the layout and still exits 0 (it must never block the agent).
   execFileSync(process.execPath, [path.join(x, 'ota-boot.mjs')], { env: { ...process.env, DIEMCAU_OTA_ROOT: path.join(dir, 'no-root'), DIEMCAU_OTA_STATE_DIR: path.join(dir, 'no-state') }, stdio: 'pipe' });
   t.match(JSON.parse(fs.readFileSync(path.join(x, 'manifest.json'), 'utf8')), { version: '0.9.0', entry: 'agent.mjs' }, 'an image builder can read the version inside');
+});
+
+t.test('the unpacked edge.mjs runs and serves the join script with no esbuild installed', async (t) => {
+  const x = path.join(dir, 'x-edge');
+  fs.mkdirSync(x);
+  execFileSync('tar', ['-xzf', r.artifactFile, '-C', x]);
+  // The box's node_modules: the repository's, minus esbuild (a devDependency a box never has).
+  const nm = path.join(x, 'node_modules');
+  fs.mkdirSync(nm);
+  for (const name of fs.readdirSync(path.join(repo, 'node_modules'))) {
+    if (name === 'esbuild' || name === '@esbuild' || name.startsWith('.')) continue;
+    fs.symlinkSync(path.join(repo, 'node_modules', name), path.join(nm, name));
+  }
+  const proc = spawn(process.execPath, [path.join(x, 'edge.mjs')], {
+    cwd: x,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH, DIEMCAU_EDGE_ID: 'edge-release', DIEMCAU_EDGE_ROLE: 'site', DIEMCAU_EDGE_HOST: '127.0.0.1', DIEMCAU_EDGE_PORT: '0',
+      DIEMCAU_EDGE_ADMIN_TOKEN: 'release-test-admin-token', DIEMCAU_EDGE_HARDWARE: 'none', DIEMCAU_DATA_DIR: path.join(dir, 'edge-data') },
+  });
+  t.teardown(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
+  let out = '';
+  proc.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = /"url":"(http:[^"]+)"[^\n]*"msg":"edge listening"|"msg":"edge listening"[^\n]*"url":"(http:[^"]+)"/.exec(out);
+      if (m) resolve((m[1] ?? m[2])!);
+    });
+    proc.once('exit', (code) => reject(new Error(`edge.mjs exited ${code}:\n${out}`)));
+  });
+  const res = await fetch(`${url}/media/v1/join.js`);
+  t.equal(res.status, 200, 'join script served');
+  t.equal(await res.text(), fs.readFileSync(path.join(x, 'join.bundle.js'), 'utf8'), 'the pre-bundled script');
+  t.equal((await fetch(`${url}/kiosk`)).status, 200, 'kiosk page served');
+  proc.kill('SIGTERM');
+  await new Promise((r) => (proc.exitCode !== null ? r(null) : proc.once('exit', r)));
 });
 
 t.test('same input, same bytes', async (t) => {

@@ -1,6 +1,8 @@
 // The join page served by the edge: a small HTML shell and its script, bundled
 // with mediasoup-client by esbuild on first request and kept in memory.
-// TODO: bundle at image build time so the box needs no esbuild at runtime.
+// A release ships the script pre-bundled as join.bundle.js next to edge.mjs
+// (provisioning/src/release/bundle.ts), so a box needs no esbuild at runtime.
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,10 +16,15 @@ video{width:320px;height:240px;background:#000}video.large{width:48vw;height:aut
 </head><body><div id="grid"></div><video id="self" autoplay muted playsinline></video>
 <script type="module" src="/media/v1/join.js"></script></body></html>`;
 
+/** The pre-bundled script's name, beside the running module (a release's edge.mjs). */
+export const JOIN_BUNDLE_FILE = 'join.bundle.js';
+
 let bundle: Promise<string> | null = null;
 
 export function joinScript(): Promise<string> {
   bundle ??= (async () => {
+    const prebuilt = await fs.promises.readFile(path.join(here, JOIN_BUNDLE_FILE), 'utf8').catch(() => null);
+    if (prebuilt !== null) return prebuilt;
     const esbuild = await import('esbuild');
     const out = await esbuild.build({
       entryPoints: [path.join(here, 'join.js')],
