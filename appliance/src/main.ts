@@ -11,6 +11,7 @@ import { createHardware, createHealthMonitor, hardwareOptionsFromEnv, type Hardw
 import { SimulatedCollector, SystemCollector } from './telemetry/index.js';
 import { startAgentOta, type AgentOta } from './ota/agent-ota.js';
 import { edgeLinkFromEnv, linkEdge, type EdgeLink } from './media/agent-link.js';
+import { writeKioskLink } from './media/kiosk-link.js';
 
 const HEALTH_POLL_MS = 30_000;
 
@@ -117,6 +118,8 @@ async function main(): Promise<void> {
   await cmds.start();
   // The media plan in, the edge's stats out (or one log line saying there is no edge).
   edge = linkEdge({ agent: a, config: edgeConfig, log });
+  // The TV's page says whether the box reaches the fleet (real boxes only: the simulator has no TV).
+  if (config.hardware === 'real') writeKioskLink({ dir: outlets.kioskDir, session: a.session, connected: a.connected, log });
   bindSettings(cmds.settings, { telemetryIntervalSec: (sec) => a.setTelemetryInterval(sec), logLevel: (level) => (log.level = level) });
   monitor = createHealthMonitor({
     hardware: hw,

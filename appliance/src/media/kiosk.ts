@@ -17,8 +17,8 @@ export interface KioskState {
   v: 1;
   enrolled: boolean;
   site: { deviceId: string; siteId: string; siteName: string } | null;
-  /** True once a media plan has come through the agent: the fleet reached this box. */
-  fleetSeen: boolean;
+  /** The agent's MQTT link (from {kioskDir}/link.json), or a plan received; null when unknown. */
+  connected: boolean | null;
   identify: { siteName: string; code: string; until: string } | null;
   meeting: { meetingId: string; title: string; joinUrl: string } | null;
 }
@@ -56,6 +56,8 @@ export function kioskState(s: KioskSource): KioskState {
     ? { siteName: str(card.siteName) ?? site?.siteName ?? '', code: str(card.code) ?? '', until }
     : null;
   const plan = s.plan();
+  const link = readJson(path.join(s.kioskDir, 'link.json'));
+  const connected = typeof link?.connected === 'boolean' ? link.connected : plan !== null ? true : null;
   const live = plan?.meetings.find((m) => m.state === 'live') ?? null;
   const meeting = live
     ? {
@@ -64,7 +66,7 @@ export function kioskState(s: KioskSource): KioskState {
         joinUrl: `/media/v1/join?meeting=${encodeURIComponent(live.meetingId)}&token=${encodeURIComponent(s.joinToken)}&view=kiosk`,
       }
     : null;
-  return { v: 1, enrolled: site !== null, site, fleetSeen: plan !== null, identify, meeting };
+  return { v: 1, enrolled: site !== null, site, connected, identify, meeting };
 }
 
 function isLoopback(req: http.IncomingMessage): boolean {
@@ -104,10 +106,11 @@ async function tick() {
   let s;
   try { s = await (await fetch('/kiosk/state', { cache: 'no-store' })).json(); }
   catch { say('Mất kết nối với bộ xử lý hình ảnh', 'Media service not reachable'); $('meeting').hidden = true; $('card').hidden = true; $('idle').hidden = false; return; }
-  document.body.dataset.state = s.meeting ? 'meeting' : s.enrolled ? (s.fleetSeen ? 'ready' : 'enrolled') : 'unenrolled';
+  document.body.dataset.state = s.meeting ? 'meeting' : s.enrolled ? (s.connected ? 'ready' : 'enrolled') : 'unenrolled';
   $('site').textContent = s.site ? s.site.siteName : 'Điểm cầu';
   if (!s.enrolled) say('Thiết bị chưa được đăng ký. Vui lòng cắm USB cấu hình.', 'This box is not enrolled yet. Please insert the setup USB stick.');
-  else if (!s.fleetSeen) say('Đã đăng ký. Đang kết nối với hệ thống…', 'Enrolled. Connecting to the fleet…');
+  else if (s.connected === false) say('Mất kết nối với trung tâm. Đang thử lại…', 'No connection to the fleet. Retrying…');
+  else if (!s.connected) say('Đã đăng ký. Đang kết nối với hệ thống…', 'Enrolled. Connecting to the fleet…');
   else say('Sẵn sàng. Chưa có cuộc họp.', 'Ready. No meeting right now.');
   const m = $('meeting');
   if (s.meeting) {

@@ -7,6 +7,7 @@ import { deviceTopic, mediaStatsCodec, presenceCodec, type MediaPlan } from '@di
 import { Agent } from '../../src/agent/index.js';
 import { loadConfig } from '../../src/config.js';
 import { edgeLinkFromEnv, linkEdge } from '../../src/media/agent-link.js';
+import { writeKioskLink } from '../../src/media/kiosk-link.js';
 import { SimulatedCollector } from '../../src/telemetry/index.js';
 import { startBroker, type Published } from '../helpers/broker.js';
 import { startEnrollServer } from '../helpers/enroll-server.js';
@@ -69,6 +70,11 @@ t.test('a plan retained on the broker reaches the edge; stats go out; mediaUrl i
   await broker.waitFor((all) => all.some(isBirth), 'birth');
   const birth = presenceCodec.decode(published.find(isBirth)!.payload);
   t.equal(birth.ok ? birth.value.mediaUrl : undefined, 'http://10.9.8.7:7443', 'the birth names the edge');
+
+  // The kiosk's link state follows the real session.
+  const kioskDir = path.join(dataDir, 'kiosk');
+  t.teardown(writeKioskLink({ dir: kioskDir, session: agent.session, connected: agent.connected, log }));
+  await until('link.json says connected', async () => fs.readFileSync(path.join(kioskDir, 'link.json'), 'utf8').includes('"connected":true'));
 
   const plan: MediaPlan = {
     v: 1, revision: 3, edgeId: deviceId,

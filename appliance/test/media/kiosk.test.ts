@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { EventEmitter } from 'node:events';
+import { pino } from 'pino';
 import t from 'tap';
+import { writeKioskLink } from '../../src/media/kiosk-link.js';
 import { spawnEdge, tempDir, token, until } from './helpers.js';
 
 // The box's kiosk page in real Chromium, served by a real edge process: the
@@ -49,6 +52,12 @@ t.test('kiosk page: not enrolled, enrolled, identify card, live meeting', async 
   // An expired card is not shown.
   fs.writeFileSync(path.join(kioskDir, 'identify.json'), JSON.stringify({ v: 1, siteName: 'x', code: '4827', ms: 1, shownAt: new Date(0).toISOString(), until: new Date(1).toISOString() }));
   await until('card gone', async () => !(await visible('#card')));
+
+  // The agent's link state, as it writes it.
+  fs.writeFileSync(path.join(kioskDir, 'link.json'), JSON.stringify({ v: 1, connected: false, at: new Date().toISOString() }));
+  await until('offline message', async () => (await text('#en')).includes('No connection to the fleet'));
+  writeKioskLink({ dir: kioskDir, session: new EventEmitter(), connected: true, log: pino({ level: 'silent' }) });
+  await until('ready message', async () => (await text('#vi')).includes('Sẵn sàng'));
 
   // A live meeting in the plan: the TV shows the join page's kiosk view.
   await edge.plan({ v: 1, revision: 1, edgeId: 'd-kiosk', meetings: [{
