@@ -14,8 +14,12 @@ import { kioskRoutes } from './kiosk.js';
 
 async function main(): Promise<void> {
   let cfg;
+  // A site's edge is named after its box's device id, known only once the agent
+  // has enrolled: without DIEMCAU_EDGE_ID it is taken from the agent's identity
+  // (and until then the edge runs as 'unenrolled', serving the kiosk page).
+  const siteEdgeId = process.env.DIEMCAU_EDGE_ID?.trim() || process.env.DIEMCAU_EDGE_ROLE?.trim() === 'core' ? null : identityDeviceId(process.env);
   try {
-    cfg = loadEdgeConfig(process.env);
+    cfg = loadEdgeConfig(siteEdgeId === null ? process.env : { ...process.env, DIEMCAU_EDGE_ID: siteEdgeId ?? UNENROLLED });
   } catch (err) {
     process.stderr.write(`media edge: ${(err as Error).message}\n`);
     process.exit(2);
@@ -58,6 +62,14 @@ async function main(): Promise<void> {
     fs.watchFile(planFile, { interval: 500 }, load);
   }
 
+  // Enrolled meanwhile: exit so systemd starts us again under the device id.
+  const identityFile = path.join(cfg.dataDir, 'identity.json');
+  if (siteEdgeId === undefined) {
+    fs.watchFile(identityFile, { interval: 2000 }, () => {
+      if (identityDeviceId(process.env) !== undefined) stop('enrolled');
+    });
+  }
+
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -66,10 +78,24 @@ async function main(): Promise<void> {
     // Never hang on the way out: a supervisor is waiting to restart us.
     setTimeout(() => process.exit(1), 5000).unref();
     if (planFile) fs.unwatchFile(planFile);
+    fs.unwatchFile(identityFile);
     void Promise.all([server.close(), edge.close()]).finally(() => process.exit(0));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+const UNENROLLED = 'unenrolled';
+
+/** The device id in the agent's identity file; undefined when not enrolled yet. */
+function identityDeviceId(env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    const dataDir = env.DIEMCAU_DATA_DIR?.trim() || '/var/lib/diemcau';
+    const id = (JSON.parse(fs.readFileSync(path.join(dataDir, 'identity.json'), 'utf8')) as { deviceId?: unknown }).deviceId;
+    return typeof id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 main().catch((err: unknown) => {

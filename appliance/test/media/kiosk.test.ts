@@ -76,3 +76,17 @@ t.test('kiosk page: not enrolled, enrolled, identify card, live meeting', async 
   t.match(await text('#vi'), /Sẵn sàng/);
   t.same(errors, []);
 });
+
+t.test('a site edge with no DIEMCAU_EDGE_ID takes the device id once the agent has enrolled', async (t) => {
+  const dataDir = tempDir('diemcau-kiosk-id-');
+  t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const before = await spawnEdge({ edgeId: 'ignored', env: { DIEMCAU_EDGE_ID: '', DIEMCAU_DATA_DIR: dataDir } });
+  t.teardown(() => before.kill());
+  t.equal((await before.stats()).edgeId, 'unenrolled');
+  const exited = new Promise<number | null>((r) => before.proc.once('exit', (code) => r(code)));
+  fs.writeFileSync(path.join(dataDir, 'identity.json'), JSON.stringify({ v: 1, deviceId: 'd-enrolled-1', siteId: 'xa-b', siteName: 'Xã B' }));
+  t.equal(await exited, 0, 'exits so systemd restarts it under its device id');
+  const after = await spawnEdge({ edgeId: 'ignored', env: { DIEMCAU_EDGE_ID: '', DIEMCAU_DATA_DIR: dataDir } });
+  t.teardown(() => after.kill());
+  t.equal((await after.stats()).edgeId, 'd-enrolled-1');
+});
