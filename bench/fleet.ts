@@ -118,7 +118,12 @@ async function main(): Promise<void> {
     }
     if (!values['keep-data']) fs.rmSync(tmp, { recursive: true, force: true });
   };
-  process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  process.on('SIGINT', () => {
+    // Agents still starting keep the event loop busy: do not wait on them for ever.
+    setTimeout(() => process.exit(130), 10_000).unref();
+    for (const c of children) c.kill('SIGKILL');
+    void cleanup().then(() => process.exit(130));
+  });
   try {
     const [httpPort, mqttPort] = [await freePort(), await freePort()];
     const base = `http://127.0.0.1:${httpPort}`;
