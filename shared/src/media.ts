@@ -98,7 +98,7 @@ export const LinkStatsSchema = Type.Object({
   state: Type.Union([Type.Literal('connecting'), Type.Literal('connected'), Type.Literal('failed')]),
   sendBitrateBps: Type.Number({ minimum: 0 }),
   recvBitrateBps: Type.Number({ minimum: 0 }),
-  /** Streams crossing the link in each direction. */
+  /** Streams flowing across the link now, each direction. Streams announced but paused (a closed microphone, a camera not featured) do not count. */
   sendStreams: Type.Integer({ minimum: 0 }),
   recvStreams: Type.Integer({ minimum: 0 }),
   packetsLost: Type.Integer({ minimum: 0 }),

@@ -32,6 +32,8 @@ export const EdgeConfigSchema = Type.Object({
   videoCodec: Type.Optional(Type.Union([Type.Literal('vp8'), Type.Literal('h264')])),
   videoKbps: Type.Optional(Type.Integer({ minimum: 50, maximum: 8000 })),
   audioKbps: Type.Integer({ minimum: 8, maximum: 256, default: 32 }),
+  /** Simulated microphone only: a steady tone at the site's own pitch, or silence. */
+  simVoice: Type.Union([Type.Literal('tone'), Type.Literal('silent')], { default: 'tone' }),
   ffmpegBin: Type.String({ default: 'ffmpeg' }),
   /** A media plan file to apply at start and whenever it changes (the core, demos). */
   planFile: Type.Optional(Type.String({ minLength: 1 })),
@@ -63,6 +65,7 @@ const ENV: Record<keyof EdgeConfig, string> = {
   videoCodec: 'DIEMCAU_EDGE_VIDEO_CODEC',
   videoKbps: 'DIEMCAU_EDGE_VIDEO_KBPS',
   audioKbps: 'DIEMCAU_EDGE_AUDIO_KBPS',
+  simVoice: 'DIEMCAU_EDGE_SIM_VOICE',
   ffmpegBin: 'DIEMCAU_FFMPEG_BIN',
   planFile: 'DIEMCAU_EDGE_PLAN_FILE',
   logLevel: 'LOG_LEVEL',
@@ -107,5 +110,6 @@ export function captureConfig(cfg: EdgeConfig): CaptureConfig | null {
     videoCodec: cfg.videoCodec ?? (real ? 'h264' : 'vp8'),
     videoKbps: cfg.videoKbps ?? (real ? 2500 : 300),
     audioKbps: cfg.audioKbps,
+    voice: cfg.simVoice,
   };
 }

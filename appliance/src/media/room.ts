@@ -3,7 +3,11 @@
 //
 // Forwarding rule: every stream is offered to every link except the one it
 // came in on. The cascade is a tree, so each stream crosses each link exactly
-// once, in one direction, however many sites sit behind the link.
+// once, in one direction, however many sites sit behind the link. Which
+// offered streams actually flow is selective (forwarding.ts): audio always,
+// video for the featured sites only. The host (no upstream) picks the
+// meeting's speakers with its ActiveSpeakerObserver and sends them down;
+// every other edge follows what its upstream says.
 import type { Logger } from 'pino';
 import { DiemcauError, type MeetingMediaStats, type MediaMeeting, type StreamStats } from '@diemcau/shared';
 import type { ListenOptions, MediaWorker, PlainOut, RoomRouter, Stream } from './adapter/index.js';
@@ -16,6 +20,7 @@ import { UpstreamLink } from './link/upstream.js';
 import { micOpen } from './plan.js';
 import { kioskLayout, type Layout } from './layout.js';
 import { Backoff } from './backoff.js';
+import { featuredSites, forwards, nextSpeakers } from './forwarding.js';
 import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
 import { PeerSet } from './peers.js';
 
@@ -46,16 +51,22 @@ export class MeetingRoom implements BridgeHost {
   private readonly taps: TapSet;
   /** Browsers joined on this edge (mediasoup-client over WebRTC). */
   readonly peers: PeerSet;
-  private activeSpeaker: string | null = null;
+  /** The meeting's recent speakers, most recent first (forwarding.ts). */
+  private speakers: readonly string[] = [];
+  /** Host only: the producer its observer named last. */
+  private dominant: string | null = null;
+  private featured: Set<string>;
   private closed = false;
 
   private constructor(
     public meeting: MediaMeeting,
     readonly router: RoomRouter,
-    private readonly speaker: { add(s: Stream): void; close(): void },
+    /** Only the host listens for the speaker; null elsewhere. */
+    private readonly speaker: { add(s: Stream): void; close(): void } | null,
     private readonly deps: RoomDeps,
     private readonly log: Logger,
   ) {
+    this.featured = featuredSites(meeting, this.speakers);
     this.taps = new TapSet(router, (id) => this.streams.get(id)?.stream, log);
     this.peers = new PeerSet(router, deps.listen, deps.edgeId, () => this.meeting.localSiteId ?? deps.edgeId,
       (id) => this.streams.get(id)?.stream, (s) => this.addStream(s, null), log);
@@ -65,7 +76,7 @@ export class MeetingRoom implements BridgeHost {
     const log = deps.log.child({ meetingId: meeting.meetingId, role: meeting.role });
     const router = await deps.worker.createRouter();
     let room: MeetingRoom | null = null;
-    const speaker = await router.createSpeakerObserver((producerId) => room?.onSpeaker(producerId));
+    const speaker = meeting.upstream === null ? await router.createSpeakerObserver((producerId) => room?.onSpeaker(producerId)) : null;
     room = new MeetingRoom(meeting, router, speaker, deps, log);
     if (meeting.localSiteId && deps.capture) void room.startIngest();
     if (meeting.upstream) void room.connectUpstream();
@@ -82,18 +93,54 @@ export class MeetingRoom implements BridgeHost {
     if (this.closed) return stream.close();
     this.streams.set(stream.id, { stream, via });
     stream.events.on('close', () => this.streams.delete(stream.id));
-    this.speaker.add(stream);
+    if (this.speaker && stream.kind === 'audio') {
+      this.speaker.add(stream);
+      stream.events.on('resume', () => this.onResume(stream));
+    }
     for (const b of this.bridges) if (b !== via) void b.offer(stream);
+  }
+
+  forwards(stream: Stream): boolean {
+    return forwards(stream.kind, stream.info.siteId, this.featured);
   }
 
   private attachBridge(bridge: PipeBridge): void {
     this.bridges.add(bridge);
     bridge.pipe.events.on('close', () => this.bridges.delete(bridge));
+    if (bridge.direction === 'down' && this.speakers.length > 0) bridge.sendSpeakers(this.speakers);
     for (const { stream, via } of this.streams.values()) if (via !== bridge) void bridge.offer(stream);
   }
 
+  // The host's observer heard a new dominant speaker. With nobody speaking it
+  // still names someone (the first microphone it knows), which may be a muted
+  // one: a paused microphone never takes the floor.
   private onSpeaker(producerId: string): void {
-    this.activeSpeaker = this.streams.get(producerId)?.stream.info.siteId ?? null;
+    this.dominant = producerId;
+    const stream = this.streams.get(producerId)?.stream;
+    if (stream && !stream.paused) this.followSpeakers(nextSpeakers(this.speakers, stream.info.siteId));
+  }
+
+  // The observer names a speaker only when it changes: one it named while
+  // muted takes the floor when its microphone opens.
+  private onResume(stream: Stream): void {
+    if (stream.id === this.dominant) this.followSpeakers(nextSpeakers(this.speakers, stream.info.siteId));
+  }
+
+  setSpeakers(siteIds: string[], via: PipeBridge): void {
+    if (via.direction === 'up') this.followSpeakers(siteIds);
+  }
+
+  private followSpeakers(list: readonly string[]): void {
+    if (this.closed || (list.length === this.speakers.length && list.every((s, i) => s === this.speakers[i]))) return;
+    this.speakers = list;
+    this.log.debug({ speakers: list }, 'speakers changed');
+    for (const b of this.bridges) if (b.direction === 'down') b.sendSpeakers(list);
+    this.refreshForwarding();
+  }
+
+  private refreshForwarding(): void {
+    this.featured = featuredSites(this.meeting, this.speakers);
+    for (const b of this.bridges) void b.refresh();
   }
 
   // ---- links -----------------------------------------------------------------
@@ -174,6 +221,7 @@ export class MeetingRoom implements BridgeHost {
   /** Chair controls changed: follow them in place. */
   async update(meeting: MediaMeeting): Promise<void> {
     this.meeting = meeting;
+    this.refreshForwarding();
     await this.ingest?.setMicOpen(micOpen(meeting));
   }
 
@@ -194,10 +242,11 @@ export class MeetingRoom implements BridgeHost {
   /** What this room's TV shows now. */
   layout(): Layout {
     const m = this.meeting;
-    const videoSites = [...this.streams.values()].filter((e) => e.stream.kind === 'video').map((e) => e.stream.info.siteId);
+    // Cameras that reach this room now: held-back ones would show a frozen picture.
+    const videoSites = [...this.streams.values()].filter((e) => e.stream.kind === 'video' && !e.stream.paused).map((e) => e.stream.info.siteId);
     return kioskLayout({
       localSiteId: m.localSiteId, chairSiteId: m.chairSiteId, floorSiteId: m.floorSiteId, rollCallSiteId: m.rollCallSiteId,
-      activeSpeakerSiteId: this.activeSpeaker, videoSites,
+      activeSpeakerSiteId: this.speakers[0] ?? null, videoSites,
     });
   }
 
@@ -209,7 +258,7 @@ export class MeetingRoom implements BridgeHost {
       local.push({ kind: s.kind, siteId: s.info.siteId, bitrateBps: st.bitrateBps, packets: st.packets, packetsLost: st.packetsLost, lossRate: total ? st.packetsLost / total : 0, jitterMs: st.jitterMs });
     }
     const links = await Promise.all([...this.bridges].map((b) => b.stats()));
-    return { meetingId: this.id, role: this.meeting.role, localSiteId: this.meeting.localSiteId, local, links, activeSpeakerSiteId: this.activeSpeaker };
+    return { meetingId: this.id, role: this.meeting.role, localSiteId: this.meeting.localSiteId, local, links, activeSpeakerSiteId: this.speakers[0] ?? null };
   }
 
   private later(ms: number, fn: () => Promise<void>): void {
@@ -232,7 +281,7 @@ export class MeetingRoom implements BridgeHost {
     await this.ingest?.close();
     this.taps.closeAll();
     this.peers.closeAll();
-    this.speaker.close();
+    this.speaker?.close();
     this.router.close();
     this.log.info('room closed');
   }

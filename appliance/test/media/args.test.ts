@@ -1,9 +1,9 @@
 // ffmpeg command lines and edge config, checked without running anything.
 import t from 'tap';
-import { bandHeight, ingestArgs, siteColour, siteToneHz, type CaptureConfig } from '../../src/media/ffmpeg/args.js';
+import { bandHeight, ingestArgs, LEVEL_FILTER, siteColour, siteToneHz, type CaptureConfig } from '../../src/media/ffmpeg/args.js';
 import { captureConfig, loadEdgeConfig } from '../../src/media/config.js';
 
-const sim: CaptureConfig = { hardware: 'simulated', videoDevice: '/dev/video0', audioDevice: 'default', width: 320, height: 240, fps: 15, videoCodec: 'vp8', videoKbps: 300, audioKbps: 32 };
+const sim: CaptureConfig = { hardware: 'simulated', videoDevice: '/dev/video0', audioDevice: 'default', width: 320, height: 240, fps: 15, videoCodec: 'vp8', videoKbps: 300, audioKbps: 32, voice: 'tone' };
 const v = { ip: '127.0.0.1', port: 40000, rtcpPort: 40001, ssrc: 1111 };
 const a = { ip: '127.0.0.1', port: 40002, rtcpPort: 40003, ssrc: 2222 };
 
@@ -20,6 +20,10 @@ t.test('simulated capture: pattern and tone of the site', async (t) => {
     t.notOk(c[0] === c[1] && c[1] === c[2], `${id}'s colour is not grey`);
   }
   t.equal(bandHeight(240) % 2, 0, 'band height is even (yuv420p)');
+  t.ok(args.includes(`-map 1:a:0 -filter:a ${LEVEL_FILTER} -c:a libopus`), 'the microphone level is measured and printed on fd 3');
+  const silent = ingestArgs({ ...sim, voice: 'silent' }, 'site-a', v, a).join(' ');
+  t.match(silent, /anullsrc/, 'a silent room sends silence');
+  t.notMatch(silent, /sine=/);
 });
 
 t.test('real capture: V4L2 + ALSA, H.264 by default at 1080p30', async (t) => {
@@ -29,7 +33,7 @@ t.test('real capture: V4L2 + ALSA, H.264 by default at 1080p30', async (t) => {
   t.match(args, /-f v4l2 -framerate 30 -video_size 1920x1080 -i \/dev\/video0/);
   t.match(args, /-f alsa .* -i default/);
   t.match(args, /-c:v libx264 .* -payload_type 102/);
-  t.notMatch(args, /lavfi/);
+  t.notMatch(args, /-f lavfi/, 'no test source');
 });
 
 t.test('edge config', async (t) => {
@@ -40,5 +44,6 @@ t.test('edge config', async (t) => {
   t.equal(core.port, 0);
   t.equal(captureConfig(core), null, 'the core has no room of its own');
   const simCfg = captureConfig(loadEdgeConfig({ DIEMCAU_EDGE_ID: 'e1', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20), DIEMCAU_EDGE_HARDWARE: 'simulated' }))!;
-  t.same([simCfg.width, simCfg.height, simCfg.videoCodec], [320, 240, 'vp8'], 'simulated capture is scaled down');
+  t.same([simCfg.width, simCfg.height, simCfg.videoCodec, simCfg.voice], [320, 240, 'vp8', 'tone'], 'simulated capture is scaled down');
+  t.throws(() => loadEdgeConfig({ DIEMCAU_EDGE_ID: 'e1', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20), DIEMCAU_EDGE_SIM_VOICE: 'loud' }), /DIEMCAU_EDGE_SIM_VOICE/);
 });

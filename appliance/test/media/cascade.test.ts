@@ -1,15 +1,18 @@
 // The cascade end to end, every edge a separate process with its own mediasoup
-// worker, the communes sending ffmpeg's test pattern and tone:
+// worker, the communes sending ffmpeg's test pattern:
 //
 //        core (host)
 //        /        \
 //      d1          d2        (districts, relays)
 //     /   \          \
-//   cA    cA2         cB     (communes, leaves; cA and cB send media)
+//   cA    cA2         cB     (communes, leaves)
 //
-// cA's stream must reach cB (cA -> d1 -> core -> d2 -> cB) and decode there as
-// cA's picture; each stream crosses each link once; the chair's mute pauses in
-// step across four links; killing d1 mid-stream leaves no transport behind.
+// cB is the chair's room and cA2's room are silent; cA's room speaks (a tone).
+// Every stream is announced across the cascade, each link once, but only the
+// featured cameras flow (forwarding.ts): the chair's, the roll call's and the
+// speaker's, whom the core hears through the audio level each commune writes
+// into its microphone's packets. A camera's picture must decode four links away
+// as that site's own; killing d1 mid-stream leaves no transport behind.
 import t from 'tap';
 import { siteColour } from '../../src/media/ffmpeg/args.js';
 import { node, plansFor, spawnEdge, until, type EdgeProc } from './helpers.js';
@@ -19,74 +22,100 @@ const M = 'm-cascade';
 const W = 320;
 const H = 240;
 
-t.test('a commune stream crosses the cascade to another commune', async (t) => {
+t.test('a commune stream crosses the cascade to another commune, when featured', async (t) => {
   const edges: EdgeProc[] = [];
   t.teardown(async () => { await Promise.all(edges.map((e) => e.kill('SIGKILL'))); });
-  const start = async (edgeId: string, sim: boolean): Promise<EdgeProc> => {
-    const e = await spawnEdge({ edgeId, role: edgeId === 'core' ? 'core' : 'site', hardware: sim ? 'simulated' : 'none' });
+  const start = async (edgeId: string, voice: 'tone' | 'silent' | null): Promise<EdgeProc> => {
+    const e = await spawnEdge({
+      edgeId, role: edgeId === 'core' ? 'core' : 'site', hardware: voice ? 'simulated' : 'none', env: voice ? { DIEMCAU_EDGE_SIM_VOICE: voice } : {},
+    });
     edges.push(e);
     return e;
   };
   const [core, d1, d2, cA, cA2, cB] = await Promise.all([
-    start('core', false), start('d1', false), start('d2', false), start('cA', true), start('cA2', false), start('cB', true),
+    start('core', null), start('d1', null), start('d2', null), start('cA', 'tone'), start('cA2', 'silent'), start('cB', 'silent'),
   ]);
   const nCore = node(core, null, null);
   const nD1 = node(d1, null, nCore);
   const nD2 = node(d2, null, nCore);
-  const nA = node(cA, 'site-a', nD1);
-  const nA2 = node(cA2, 'site-a2', nD1);
-  const nB = node(cB, 'site-b', nD2);
-  const nodes = [nCore, nD1, nD2, nA, nA2, nB];
+  const nodes = [nCore, nD1, nD2, node(cA, 'site-a', nD1), node(cA2, 'site-a2', nD1), node(cB, 'site-b', nD2)];
   const apply = async (revision: number, extra = {}): Promise<void> => {
     for (const [n, p] of plansFor(M, nodes, 'site-b', revision, extra)) await n.edge.plan(p);
   };
-  await apply(1);
+  const at = async (e: EdgeProc, siteId: string, kind: string) => (await e.streams(M)).find((s) => s.siteId === siteId && s.kind === kind);
+  const decodesAs = async (e: EdgeProc, producerId: string, siteId: string): Promise<void> => {
+    const d = await decodeTap(e, M, producerId, { width: W, height: H, frames: 8 });
+    t.ok(d.frames >= 1, `decoded ${d.frames} frames at ${e.edgeId}`);
+    t.match(d.sdp, /VP8\/90000/, 'VP8 as sent by the commune');
+    t.ok(sameColour(d.band, siteColour(siteId)), `band ${d.band.map(Math.round).join(',')} is ${siteId}'s colour`);
+  };
 
-  // cA's camera and microphone arrive at cB, four links away.
-  const atB = await until('site-a streams at cB', async () => {
-    const l = (await cB.streams(M)).filter((s) => s.siteId === 'site-a');
-    return l.length === 2 ? l : null;
+  // The chair (site-b) opens the meeting with every other microphone closed.
+  await apply(1, { mutedAll: true });
+
+  // Both rooms under d1 are announced at cB, four links away, with one id everywhere.
+  const atB = await until('site-a and site-a2 streams at cB', async () => {
+    const l = (await cB.streams(M)).filter((s) => s.siteId === 'site-a' || s.siteId === 'site-a2');
+    return l.length === 4 ? l : null;
   });
-  t.same(atB.map((s) => s.originEdgeId), ['cA', 'cA'], 'origin edge travels with the stream');
-  t.ok(atB.every((s) => s.via === 'd2'), 'and it came in over the link to d2');
-  const video = atB.find((s) => s.kind === 'video')!;
-  // The same producer id on every edge it crossed.
-  for (const e of [d1, core, d2]) t.ok((await e.streams(M)).some((s) => s.id === video.id), `${e.edgeId} relays the same stream id`);
+  t.ok(atB.every((s) => s.via === 'd2'), 'they came in over the link to d2');
+  t.same(atB.filter((s) => s.siteId === 'site-a').map((s) => s.originEdgeId), ['cA', 'cA'], 'origin edge travels with the stream');
+  const videoA = atB.find((s) => s.siteId === 'site-a' && s.kind === 'video')!;
+  const videoA2 = atB.find((s) => s.siteId === 'site-a2' && s.kind === 'video')!;
+  for (const e of [d1, core, d2]) t.ok((await e.streams(M)).some((s) => s.id === videoA.id), `${e.edgeId} relays the same stream id`);
 
-  // Decode at the far end: the band carries site A's colour, not site B's.
-  const decoded = await decodeTap(cB, M, video.id, { width: W, height: H, frames: 8 });
-  t.ok(decoded.frames >= 1, `decoded ${decoded.frames} frames at cB`);
-  t.match(decoded.sdp, /VP8\/90000/, 'VP8 as sent by the commune');
-  t.ok(sameColour(decoded.band, siteColour('site-a')), `band ${decoded.band.map(Math.round).join(',')} is site-a's colour`);
-  t.notOk(sameColour(decoded.band, siteColour('site-b')), 'and not site-b\'s own');
-
-  // Packets were counted across the last link into cB.
-  const bStats = await until('packets into cB', async () => {
-    const s = await cB.stats();
-    const up = s.meetings[0]?.links.find((l) => l.direction === 'up');
-    return up && up.recvStreams >= 2 && up.recvBitrateBps > 0 ? up : null;
+  // Nothing of theirs flows: cameras not featured, microphones closed by the chair.
+  t.ok(atB.every((s) => s.paused), 'site-a and site-a2 arrive paused at cB');
+  const d1Up = await until('d1 sends nothing up', async () => {
+    const up = (await d1.stats()).meetings[0]?.links.find((l) => l.direction === 'up');
+    return up && up.sendStreams === 0 ? up : null;
   });
-  t.equal(bStats.peerEdgeId, 'd2');
+  t.equal(d1Up.peerEdgeId, 'core');
+  const quiet = await until('nothing but the chair\'s streams enters cB', async () => {
+    const up = (await cB.stats()).meetings[0]?.links.find((l) => l.direction === 'up');
+    // the chair's own room is all that flows, and it flows upwards from cB
+    return up && up.recvStreams === 0 && up.sendStreams === 2 ? up : null;
+  });
+  t.ok(quiet.recvBitrateBps < 30_000, `held-back cameras cost cB's line nothing (${Math.round(quiet.recvBitrateBps / 1000)} kbit/s in)`);
 
-  // Once per link: cB's two streams cross core -> d1 once although two communes sit behind d1.
-  await until('cB streams at cA2', async () => ((await cA2.streams(M)).filter((s) => s.siteId === 'site-b').length === 2 ? true : null));
-  const coreStats = await core.stats();
-  const toD1 = coreStats.meetings[0]!.links.find((l) => l.peerEdgeId === 'd1')!;
-  t.equal(toD1.sendStreams, 2, 'core sends cB\'s two streams to d1 once');
-  t.equal(toD1.recvStreams, 2, 'and receives cA\'s two from d1 (cA2 sends none)');
-  const d1Down = new Map((await d1.stats()).meetings[0]!.links.filter((l) => l.direction === 'down').map((l) => [l.peerEdgeId, l.sendStreams]));
-  t.equal(d1Down.get('cA'), 2, 'd1 fans cB\'s streams out to cA');
-  t.equal(d1Down.get('cA2'), 4, 'and to cA2, with its sibling cA\'s two (never via the core)');
-  const coreDump = await core.dump();
-  t.equal(coreDump.rooms[0]!.producerIds.length, 4, 'core holds 4 streams (2 sites x audio+video)');
-  t.equal(coreDump.rooms[0]!.consumerIds.length, 4, 'each consumed once, towards the other district');
+  // Roll call of site-a2: its camera flows to everyone, site-a's stays back.
+  await apply(2, { mutedAll: true, rollCallSiteId: 'site-a2' });
+  await until('site-a2 video flowing at cB', async () => ((await at(cB, 'site-a2', 'video'))?.paused === false ? true : null));
+  await decodesAs(cB, videoA2.id, 'site-a2');
+  t.equal((await at(cB, 'site-a', 'video'))?.paused, true, 'site-a\'s camera is still held back');
+  // Once per link, and only what is featured.
+  const coreLinks = new Map((await core.stats()).meetings[0]!.links.map((l) => [l.peerEdgeId, l]));
+  t.equal(coreLinks.get('d1')!.recvStreams, 1, 'core receives one stream from d1: site-a2\'s camera');
+  t.equal(coreLinks.get('d1')!.sendStreams, 2, 'and sends cB\'s two (the chair) down to d1 once, for two communes');
+  const d1Down = await until('d1 fans out', async () => {
+    const m = new Map((await d1.stats()).meetings[0]!.links.filter((l) => l.direction === 'down').map((l) => [l.peerEdgeId, l.sendStreams]));
+    return m.get('cA') === 3 ? m : null;
+  });
+  t.equal(d1Down.get('cA'), 3, 'd1 sends cA the chair\'s two and its sibling site-a2\'s camera (never via the core)');
+  t.equal(d1Down.get('cA2'), 2, 'and cA2 the chair\'s two only');
+  const coreDump = (await core.dump()).rooms[0]!;
+  t.equal(coreDump.producerIds.length, 6, 'core knows all 6 streams (3 rooms x audio+video)');
+  t.equal(coreDump.consumerIds.length, 6, 'each offered once, to the other district');
 
-  // The chair (site-b) mutes all: cA's microphone pauses at cA, and cB sees it paused.
-  await apply(2, { mutedAll: true });
-  await until('site-a audio paused at cB', async () => (await cB.streams(M)).some((s) => s.siteId === 'site-a' && s.kind === 'audio' && s.paused));
-  t.notOk((await cB.streams(M)).find((s) => s.siteId === 'site-b' && s.kind === 'audio')?.paused, 'the chair stays open');
-  await apply(3, { mutedAll: false });
-  await until('site-a audio resumed at cB', async () => (await cB.streams(M)).some((s) => s.siteId === 'site-a' && s.kind === 'audio' && !s.paused));
+  // Roll call over: site-a2's camera goes back.
+  await apply(3, { mutedAll: true });
+  await until('site-a2 video held back again', async () => ((await at(cB, 'site-a2', 'video'))?.paused === true ? true : null));
+
+  // Microphones open: site-a's tone reaches the core, which names it the
+  // speaker; its camera starts to flow without any plan saying so.
+  await apply(4, { mutedAll: false });
+  await until('site-a audio flowing at cB', async () => ((await at(cB, 'site-a', 'audio'))?.paused === false ? true : null));
+  const heard = await until('the core names site-a the speaker', async () => {
+    const s = (await core.stats()).meetings[0];
+    return s?.activeSpeakerSiteId === 'site-a' ? s : null;
+  }, 30_000);
+  t.equal(heard.activeSpeakerSiteId, 'site-a');
+  await until('cB follows the core', async () => ((await cB.stats()).meetings[0]?.activeSpeakerSiteId === 'site-a' ? true : null));
+  await until('site-a video flowing at cB', async () => ((await at(cB, 'site-a', 'video'))?.paused === false ? true : null));
+  await decodesAs(cB, videoA.id, 'site-a');
+  const peer = await cB.api<{ peerId: string }>('POST', `/media/v1/meetings/${M}/peers`);
+  const layout = await cB.api<{ large: string[]; small: string[] }>('GET', `/media/v1/meetings/${M}/peers/${peer.body.peerId}/layout`);
+  t.same(layout.body, { large: ['site-a'], small: [], self: 'site-b' }, 'the chair\'s TV shows the speaker large, no frozen thumbnail of a held-back camera');
 
   // A commune leaves cleanly: d1 drops its link, nothing else changes.
   await cA2.kill('SIGTERM');

@@ -2,6 +2,7 @@
 // what lets a pipe consumer's RTP parameters be produced unchanged on the
 // other side of a cascade link (payload types must agree on both routers).
 import type { types } from 'mediasoup';
+import { AUDIO_LEVEL_URI } from '../rtp/audio-level.js';
 
 export const ROUTER_CODECS: types.RtpCodecCapability[] = [
   { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
@@ -19,6 +20,8 @@ export const INGEST = {
   opus: { payloadType: 100, mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
   vp8: { payloadType: 101, mimeType: 'video/VP8', clockRate: 90000 },
   h264: { payloadType: 102, mimeType: 'video/H264', clockRate: 90000 },
+  /** Header extension id of the microphone's audio level (written by rtp/level-relay.ts). */
+  audioLevelExtId: 1,
 } as const;
 
 export type VideoCodec = 'vp8' | 'h264';
@@ -28,6 +31,7 @@ export function ingestRtpParameters(kind: 'audio' | 'video', videoCodec: VideoCo
   if (kind === 'audio') {
     return {
       codecs: [{ ...INGEST.opus, parameters: { 'sprop-stereo': 1 } }],
+      headerExtensions: [{ uri: AUDIO_LEVEL_URI, id: INGEST.audioLevelExtId }],
       encodings: [{ ssrc }],
       rtcp: { cname, reducedSize: false },
     };

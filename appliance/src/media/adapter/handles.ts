@@ -88,9 +88,12 @@ export class Outlet {
   get producerId(): string { return this.consumer.producerId; }
   get kind(): MediaKind { return this.consumer.kind; }
   get producerPaused(): boolean { return this.consumer.producerPaused; }
+  /** Held back by this edge (sends nothing whatever the stream does). */
+  get paused(): boolean { return this.consumer.paused; }
   get closed(): boolean { return this.consumer.closed; }
   get rtpParameters(): RtpParameters { return this.consumer.rtpParameters; }
-  resume(): Promise<void> { return this.consumer.resume(); }
+  pause(): Promise<void> { return this.consumer.closed ? Promise.resolve() : this.consumer.pause(); }
+  resume(): Promise<void> { return this.consumer.closed ? Promise.resolve() : this.consumer.resume(); }
   requestKeyFrame(): Promise<void> { return this.consumer.closed ? Promise.resolve() : this.consumer.requestKeyFrame(); }
   close(): void { this.consumer.close(); }
   async stats(): Promise<RtpStreamStats> {

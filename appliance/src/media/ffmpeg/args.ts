@@ -1,7 +1,10 @@
 // ffmpeg command lines, as pure functions of config (tested without running ffmpeg).
 //   real:      V4L2 camera + ALSA microphone (the room kit)
 //   simulated: testsrc2 pattern with a band in the site's own colour + a sine tone
-//              at the site's own pitch, so a receiver can tell whose stream it got.
+//              at the site's own pitch, so a receiver can tell whose stream it got
+//              (or silence, for a room where nobody speaks).
+// Either way ffmpeg also prints the microphone's level every 20 ms on file
+// descriptor 3, for the audio level the edge writes into each packet.
 import { createHash } from 'node:crypto';
 import { INGEST, type VideoCodec } from '../adapter/index.js';
 
@@ -15,6 +18,8 @@ export interface CaptureConfig {
   videoCodec: VideoCodec;
   videoKbps: number;
   audioKbps: number;
+  /** Simulated microphone: a steady tone, or a room where nobody speaks. */
+  voice: 'tone' | 'silent';
 }
 
 export interface RtpTarget {
@@ -51,7 +56,8 @@ function inputs(cfg: CaptureConfig, siteId: string): string[] {
   }
   const band = bandHeight(cfg.height);
   const video = `testsrc2=size=${cfg.width}x${cfg.height}:rate=${cfg.fps},drawbox=x=0:y=${cfg.height - band}:w=${cfg.width}:h=${band}:color=${hex(siteColour(siteId))}:t=fill`;
-  return ['-re', '-f', 'lavfi', '-i', video, '-f', 'lavfi', '-i', `sine=frequency=${siteToneHz(siteId)}:sample_rate=48000`];
+  const audio = cfg.voice === 'silent' ? 'anullsrc=r=48000:cl=mono' : `sine=frequency=${siteToneHz(siteId)}:sample_rate=48000`;
+  return ['-re', '-f', 'lavfi', '-i', video, '-f', 'lavfi', '-i', audio];
 }
 
 function videoEncoder(cfg: CaptureConfig): string[] {
@@ -65,6 +71,15 @@ function videoEncoder(cfg: CaptureConfig): string[] {
     '-pix_fmt', 'yuv420p', '-g', gop, ...rate, '-payload_type', String(INGEST.vp8.payloadType)];
 }
 
+/** The key of ffmpeg's level print; each line reads `lavfi.astats.Overall.RMS_level=-27.1`. */
+const LEVEL_KEY = 'lavfi.astats.Overall.RMS_level';
+/**
+ * 20 ms frames (Opus's own), each measured alone and printed on fd 3. The
+ * colon of `pipe:3` is escaped twice: once for the filter graph, once for the
+ * filter's option string.
+ */
+export const LEVEL_FILTER = `asetnsamples=n=960:p=0,astats=metadata=1:reset=1:measure_perchannel=none:measure_overall=RMS_level,ametadata=mode=print:key=${LEVEL_KEY}:file=pipe\\\\:3`;
+
 const rtpUrl = (t: RtpTarget): string => `rtp://${t.ip}:${t.port}?rtcpport=${t.rtcpPort}&pkt_size=1200`;
 
 /** One ffmpeg process sending the room's picture and sound to two RTP targets. */
@@ -72,7 +87,7 @@ export function ingestArgs(cfg: CaptureConfig, siteId: string, video: RtpTarget,
   return [
     ...inputs(cfg, siteId),
     '-map', '0:v:0', ...videoEncoder(cfg), '-ssrc', String(video.ssrc), '-f', 'rtp', rtpUrl(video),
-    '-map', '1:a:0', '-c:a', 'libopus', '-ac', '2', '-ar', '48000', '-b:a', `${cfg.audioKbps}k`, '-application', 'voip',
+    '-map', '1:a:0', '-filter:a', LEVEL_FILTER, '-c:a', 'libopus', '-ac', '2', '-ar', '48000', '-b:a', `${cfg.audioKbps}k`, '-application', 'voip',
     '-payload_type', String(INGEST.opus.payloadType), '-ssrc', String(audio.ssrc), '-f', 'rtp', rtpUrl(audio),
   ];
 }

@@ -18,6 +18,8 @@ export interface FfmpegOptions {
   log: Logger;
   /** What this process is for, in logs and errors ("ingest site-12"). */
   label: string;
+  /** Called with each line ffmpeg writes on file descriptor 3 (the level print of ffmpeg/args.ts). */
+  onFd3Line?: (line: string) => void;
 }
 
 export class FfmpegProcess {
@@ -34,8 +36,19 @@ export class FfmpegProcess {
     // With setpriv, the kernel kills ffmpeg if the edge dies without closing it
     // (SIGKILL, crash): no orphaned encoder keeps the camera busy.
     this.child = spawn(SETPRIV ? SETPRIV : opts.bin, SETPRIV ? ['--pdeathsig', 'KILL', '--', opts.bin, ...args] : args, {
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'ignore', 'pipe', opts.onFd3Line ? 'pipe' : 'ignore'],
     });
+    const fd3 = this.child.stdio[3];
+    if (opts.onFd3Line && fd3 && 'setEncoding' in fd3) {
+      const onLine = opts.onFd3Line;
+      let rest = '';
+      fd3.setEncoding('utf8');
+      fd3.on('data', (chunk: string) => {
+        const lines = (rest + chunk).split('\n');
+        rest = lines.pop() ?? '';
+        for (const line of lines) onLine(line);
+      });
+    }
     let partial = '';
     this.child.stderr?.setEncoding('utf8');
     this.child.stderr?.on('data', (chunk: string) => {

@@ -4,22 +4,43 @@
 // its pause/resume/close follow. What comes in: the peer's announcements are
 // produced on our pipe transport with the same id, so a stream keeps one id
 // across the whole cascade, and paused/resumed/closed in step.
+//
+// Selective forwarding: the host decides per stream whether it flows now
+// (forwarding.ts). A stream held back is paused on our side of the pipe, so it
+// sends nothing, and announced paused, so the peer's copy (and everything
+// downstream of it) reads paused too. The peer sees one "paused" whatever the
+// reason: a muted microphone or a camera that is not featured.
 import type { Logger } from 'pino';
 import type { LinkStats } from '@diemcau/shared';
 import type { Outlet, PipeLink, RtpParameters, Stream } from '../adapter/index.js';
 import type { LinkEvent, WireRtpParameters } from './protocol.js';
 
-/** The room's side of a bridge: where incoming streams go. */
+/** The room's side of a bridge. */
 export interface BridgeHost {
+  /** A stream came in over the bridge. */
   addStream(stream: Stream, via: PipeBridge): void;
+  /** Whether one of our streams should flow across links now. */
+  forwards(stream: Stream): boolean;
+  /** The upstream told us the meeting's recent speakers. */
+  setSpeakers(siteIds: string[], via: PipeBridge): void;
+}
+
+interface Out {
+  stream: Stream;
+  outlet: Outlet;
+  /** What the peer was last told: paused or not. */
+  announcedPaused: boolean;
 }
 
 export class PipeBridge {
-  private readonly outlets = new Map<string, Outlet>();
+  private readonly outlets = new Map<string, Out>();
   private readonly incoming = new Map<string, Stream>();
   // Incoming events run one at a time, in order: a 'pause' must not overtake
   // the 'produce' it refers to.
   private inbox: Promise<void> = Promise.resolve();
+  // Outgoing changes run one at a time too: an outlet is paused or resumed,
+  // then the peer told, before the next change to it starts.
+  private outbox: Promise<void> = Promise.resolve();
   private closed = false;
   state: LinkStats['state'] = 'connecting';
   rttMs: number | null = null;
@@ -48,20 +69,59 @@ export class PipeBridge {
       return;
     }
     if (this.isClosed) return outlet.close();
-    this.outlets.set(stream.id, outlet);
-    outlet.events.on('producerpause', () => this.send({ type: 'pause', producerId: stream.id }));
-    outlet.events.on('producerresume', () => this.send({ type: 'resume', producerId: stream.id }));
-    outlet.events.on('producerclose', () => this.send({ type: 'close', producerId: stream.id }));
-    outlet.events.on('close', () => this.outlets.delete(stream.id));
-    this.send({
-      type: 'produce',
-      producerId: stream.id,
-      kind: stream.kind,
-      rtpParameters: outlet.rtpParameters as unknown as WireRtpParameters,
-      paused: outlet.producerPaused,
-      siteId: stream.info.siteId,
-      originEdgeId: stream.info.originEdgeId,
+    return this.serially(async () => {
+      // Held back before the first packet leaves, when not featured.
+      if (!this.host.forwards(stream)) await outlet.pause();
+      const out: Out = { stream, outlet, announcedPaused: outlet.paused || outlet.producerPaused };
+      this.outlets.set(stream.id, out);
+      outlet.events.on('producerpause', () => void this.serially(() => this.sync(out)));
+      outlet.events.on('producerresume', () => void this.serially(() => this.sync(out)));
+      outlet.events.on('producerclose', () => this.send({ type: 'close', producerId: stream.id }));
+      outlet.events.on('close', () => this.outlets.delete(stream.id));
+      this.send({
+        type: 'produce',
+        producerId: stream.id,
+        kind: stream.kind,
+        rtpParameters: outlet.rtpParameters as unknown as WireRtpParameters,
+        paused: out.announcedPaused,
+        siteId: stream.info.siteId,
+        originEdgeId: stream.info.originEdgeId,
+      });
     });
+  }
+
+  /** Forwarding changed (chair controls, speakers): hold back or let through each of our streams. */
+  refresh(): Promise<void> {
+    return this.serially(async () => {
+      for (const out of this.outlets.values()) {
+        const hold = !this.host.forwards(out.stream);
+        if (hold !== out.outlet.paused) await (hold ? out.outlet.pause() : out.outlet.resume());
+        this.sync(out);
+      }
+    });
+  }
+
+  /** Passes the meeting's speakers on to a downstream edge. */
+  sendSpeakers(siteIds: readonly string[]): void {
+    if (!this.isClosed) this.send({ type: 'speakers', siteIds: [...siteIds] });
+  }
+
+  // Tells the peer when what it receives changed between flowing and paused.
+  private sync(out: Out): void {
+    if (out.outlet.closed || !this.outlets.has(out.stream.id)) return;
+    const paused = out.outlet.paused || out.outlet.producerPaused;
+    if (paused === out.announcedPaused) return;
+    out.announcedPaused = paused;
+    this.send({ type: paused ? 'pause' : 'resume', producerId: out.stream.id });
+  }
+
+  private serially(fn: () => Promise<void> | void): Promise<void> {
+    this.outbox = this.outbox.then(async () => {
+      if (!this.isClosed) await fn();
+    }).catch((err: unknown) => {
+      if (!this.isClosed) this.log.warn({ err }, 'link forwarding change failed');
+    });
+    return this.outbox;
   }
 
   /** Handles one event from the peer, in arrival order. Never throws. */
@@ -95,14 +155,21 @@ export class PipeBridge {
         return this.incoming.get(ev.producerId)?.resume();
       case 'close':
         return this.incoming.get(ev.producerId)?.close();
+      case 'speakers':
+        // Only the upstream speaks for the meeting; a downstream edge cannot steer it.
+        if (this.direction === 'up') this.host.setSpeakers(ev.siteIds, this);
+        else this.log.warn({ peer: this.peerEdgeId }, 'speakers event from a downstream edge ignored');
+        return;
       case 'ping':
         if (ev.rttMs !== undefined) this.rttMs = ev.rttMs;
         return;
     }
   }
 
-  get sendStreams(): number { return this.outlets.size; }
-  get recvStreams(): number { return this.incoming.size; }
+  /** Streams flowing out over the link now (announced but paused ones do not count). */
+  get sendStreams(): number { return [...this.outlets.values()].filter((o) => !o.announcedPaused).length; }
+  /** Streams flowing in over the link now. */
+  get recvStreams(): number { return [...this.incoming.values()].filter((s) => !s.paused).length; }
   get incomingStreams(): Stream[] { return [...this.incoming.values()]; }
 
   async stats(): Promise<LinkStats> {
@@ -123,8 +190,8 @@ export class PipeBridge {
       state: this.isClosed ? 'failed' : this.state,
       sendBitrateBps: t.sendBitrateBps,
       recvBitrateBps: t.recvBitrateBps,
-      sendStreams: this.outlets.size,
-      recvStreams: this.incoming.size,
+      sendStreams: this.sendStreams,
+      recvStreams: this.recvStreams,
       packetsLost,
       lossRate: total > 0 ? packetsLost / total : 0,
       jitterMs,

@@ -60,6 +60,9 @@ export const LinkEventSchema = Type.Union([
     originEdgeId: Id,
   }),
   Type.Object({ type: Type.Union([Type.Literal('pause'), Type.Literal('resume'), Type.Literal('close')]), producerId: Uuid }),
+  // Upstream to downstream only: the meeting's recent speakers, most recent
+  // first, as the host heard them (see forwarding.ts).
+  Type.Object({ type: Type.Literal('speakers'), siteIds: Type.Array(Id, { maxItems: 8 }) }),
   // Heartbeat; the downstream edge sends its last measured round trip along.
   Type.Object({ type: Type.Literal('ping'), t: Type.Number(), rttMs: Type.Optional(Type.Number({ minimum: 0 })) }),
 ]);
