@@ -32,7 +32,7 @@ export const EdgeConfigSchema = Type.Object({
   videoCodec: Type.Optional(Type.Union([Type.Literal('vp8'), Type.Literal('h264')])),
   videoKbps: Type.Optional(Type.Integer({ minimum: 50, maximum: 8000 })),
   audioKbps: Type.Integer({ minimum: 8, maximum: 256, default: 32 }),
-  /** Simulated microphone only: a steady tone at the site's own pitch, or silence. */
+  /** Simulated microphone only: a tone at the site's own pitch that rises and falls like speech, or silence. */
   simVoice: Type.Union([Type.Literal('tone'), Type.Literal('silent')], { default: 'tone' }),
   ffmpegBin: Type.String({ default: 'ffmpeg' }),
   /** A media plan file to apply at start and whenever it changes (the core, demos). */

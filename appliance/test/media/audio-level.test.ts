@@ -2,8 +2,11 @@
 // packets as the ssrc-audio-level extension that mediasoup's speaker observer reads.
 import { spawn } from 'node:child_process';
 import t from 'tap';
-import { LEVEL_FILTER } from '../../src/media/ffmpeg/args.js';
+import { ingestArgs, LEVEL_FILTER, type CaptureConfig } from '../../src/media/ffmpeg/args.js';
 import { audioLevelByte, parseLevelLine, withAudioLevel } from '../../src/media/rtp/audio-level.js';
+
+const SIM: CaptureConfig = { hardware: 'simulated', videoDevice: '', audioDevice: '', width: 320, height: 240, fps: 15, videoCodec: 'vp8', videoKbps: 300, audioKbps: 32, voice: 'tone' };
+const RTP = { ip: '127.0.0.1', port: 40000, rtcpPort: 40001, ssrc: 1 };
 
 const rtp = (payload: number[], first = 0x80, csrc: number[] = []): Buffer =>
   Buffer.from([first | csrc.length, 100, 0, 7, 0, 0, 0, 9, 0, 0, 0x12, 0x34, ...csrc.flatMap((c) => [0, 0, 0, c]), ...payload]);
@@ -36,18 +39,24 @@ t.test('one-byte header extension in an RTP packet', async (t) => {
 
 t.test('ffmpeg prints the level (the ingest\'s own filter) of a tone and of silence', async (t) => {
   const levels = async (source: string): Promise<number[]> => {
-    const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', source, '-t', '0.5',
+    const ff = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', source, '-t', '1',
       '-filter:a', LEVEL_FILTER,
       '-f', 'null', '-'];
-    const p = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
+    const p = spawn('ffmpeg', ff, { stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
     let text = '';
     p.stdio[3]!.on('data', (d: Buffer) => { text += d.toString(); });
     await new Promise((r) => p.on('close', r));
     return text.split('\n').map(parseLevelLine).filter((x): x is number => x !== null);
   };
   const tone = await levels('sine=frequency=440:sample_rate=48000');
-  t.ok(tone.length >= 20, `${tone.length} levels for 0.5 s (20 ms each)`);
+  t.ok(tone.length >= 45, `${tone.length} levels for 1 s (20 ms each)`);
   t.ok(tone.every((l) => l > -30 && l < 0), 'a tone reads as voice');
+  // The simulated room's voice, as the ingest builds it, rises and falls:
+  // the speaker observer ignores a level that never changes.
+  const args = ingestArgs(SIM, 'site-a', RTP, RTP);
+  const voice = await levels(args[args.lastIndexOf('-i') + 1]!);
+  const finite = voice.filter(Number.isFinite);
+  t.ok(Math.max(...finite) - Math.min(...finite) > 20, `the simulated voice spans ${Math.round(Math.min(...finite))}..${Math.round(Math.max(...finite))} dBFS`);
   const silence = await levels('anullsrc=r=48000:cl=mono');
-  t.ok(silence.length >= 20 && silence.every((l) => l === -Infinity), 'silence reads -inf');
+  t.ok(silence.length >= 45 && silence.every((l) => l === -Infinity), 'silence reads -inf');
 });

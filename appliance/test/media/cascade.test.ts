@@ -108,7 +108,10 @@ t.test('a commune stream crosses the cascade to another commune, when featured',
   const heard = await until('the core names site-a the speaker', async () => {
     const s = (await core.stats()).meetings[0];
     return s?.activeSpeakerSiteId === 'site-a' ? s : null;
-  }, 30_000);
+  }, 30_000).catch((err: unknown) => {
+    t.comment(core.logs.filter((l) => /speaker|pause|resume/.test(l)).join('\n'));
+    throw err;
+  });
   t.equal(heard.activeSpeakerSiteId, 'site-a');
   await until('cB follows the core', async () => ((await cB.stats()).meetings[0]?.activeSpeakerSiteId === 'site-a' ? true : null));
   await until('site-a video flowing at cB', async () => ((await at(cB, 'site-a', 'video'))?.paused === false ? true : null));

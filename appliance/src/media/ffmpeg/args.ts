@@ -1,7 +1,8 @@
 // ffmpeg command lines, as pure functions of config (tested without running ffmpeg).
 //   real:      V4L2 camera + ALSA microphone (the room kit)
-//   simulated: testsrc2 pattern with a band in the site's own colour + a sine tone
-//              at the site's own pitch, so a receiver can tell whose stream it got
+//   simulated: testsrc2 pattern with a band in the site's own colour + a tone at
+//              the site's own pitch, rising and falling like speech, so a receiver
+//              can tell whose stream it got
 //              (or silence, for a room where nobody speaks).
 // Either way ffmpeg also prints the microphone's level every 20 ms on file
 // descriptor 3, for the audio level the edge writes into each packet.
@@ -18,7 +19,7 @@ export interface CaptureConfig {
   videoCodec: VideoCodec;
   videoKbps: number;
   audioKbps: number;
-  /** Simulated microphone: a steady tone, or a room where nobody speaks. */
+  /** Simulated microphone: a tone that rises and falls like speech, or a room where nobody speaks. */
   voice: 'tone' | 'silent';
 }
 
@@ -47,6 +48,13 @@ const hex = (rgb: [number, number, number]): string => '0x' + rgb.map((c) => c.t
 /** Height of the coloured band at the bottom of the simulated picture. */
 export const bandHeight = (height: number): number => Math.max(16, Math.round(height / 4 / 2) * 2);
 
+/**
+ * The simulated voice rises and falls like speech (about 2.6 syllables a
+ * second). A steady tone would not do: the speaker observer learns a room's
+ * noise floor and counts only what rises above it.
+ */
+const SYLLABLES = "volume='if(isnan(t),0,pow(abs(sin(2*PI*1.3*t)),3))':eval=frame";
+
 function inputs(cfg: CaptureConfig, siteId: string): string[] {
   if (cfg.hardware === 'real') {
     return [
@@ -56,7 +64,7 @@ function inputs(cfg: CaptureConfig, siteId: string): string[] {
   }
   const band = bandHeight(cfg.height);
   const video = `testsrc2=size=${cfg.width}x${cfg.height}:rate=${cfg.fps},drawbox=x=0:y=${cfg.height - band}:w=${cfg.width}:h=${band}:color=${hex(siteColour(siteId))}:t=fill`;
-  const audio = cfg.voice === 'silent' ? 'anullsrc=r=48000:cl=mono' : `sine=frequency=${siteToneHz(siteId)}:sample_rate=48000`;
+  const audio = cfg.voice === 'silent' ? 'anullsrc=r=48000:cl=mono' : `sine=frequency=${siteToneHz(siteId)}:sample_rate=48000,${SYLLABLES}`;
   return ['-re', '-f', 'lavfi', '-i', video, '-f', 'lavfi', '-i', audio];
 }
 
