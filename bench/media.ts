@@ -3,13 +3,15 @@
 //   1. added latency per cascade hop, and loss, for one commune's video on
 //      cA -> d1 -> core -> d2 -> cB (taps at every edge, packets matched by payload);
 //   2. worker CPU per forwarded stream (a relay fanning one site out to N leaves);
-//   3. the core's egress, cascade vs star, measured on a scaled-down meeting and
+//   3. the core's egress, cascade vs star, measured on a scaled-down meeting with
+//      selective forwarding (every microphone, only the featured cameras) and
 //      projected to a 210-site meeting (Yen Bai's shape: 28 province-level sites,
 //      9 districts, 173 communes).
 // Bitrates are scaled down (simulated cameras at 320x240/15 fps, 300 kbit/s, and
 // smaller in phase 3) so that a 2-core machine carries them.
 import dgram from 'node:dgram';
 import fs from 'node:fs';
+import { RECENT_SPEAKERS } from '../appliance/src/media/forwarding.js';
 import { freeUdpPair, node, plansFor, spawnEdge, until, type EdgeProc, type Node } from '../appliance/test/media/helpers.js';
 
 const M = 'bench';
@@ -46,7 +48,7 @@ function payloadKey(b: Buffer): string | null {
 }
 
 /** Receives a tap of one stream and remembers when each payload first arrived. */
-async function tapArrivals(edge: EdgeProc, producerId: string): Promise<{ arrivals: Map<string, number>; close(): Promise<void> }> {
+async function tapArrivals(edge: EdgeProc, producerId: string): Promise<{ arrivals: Map<string, number>; readyAt: number; close(): Promise<void> }> {
   const port = await freeUdpPair();
   const sock = dgram.createSocket('udp4');
   const rtcp = dgram.createSocket('udp4');
@@ -61,6 +63,7 @@ async function tapArrivals(edge: EdgeProc, producerId: string): Promise<{ arriva
   if (tap.status !== 201) throw new Error(`tap at ${edge.edgeId}: ${tap.status}`);
   return {
     arrivals,
+    readyAt: performance.now(),
     close: async () => {
       await edge.api('DELETE', `/media/v1/meetings/${M}/taps/${tap.body.tapId}`).catch(() => {});
       sock.close();
@@ -89,9 +92,11 @@ async function phaseLatency(): Promise<void> {
   await sleep(WINDOW_MS);
   const cpu1 = chain.map((e) => cpuSeconds(e.workerPid));
   await Promise.all(taps.map((t) => t.close()));
-  const origin = taps[0]!.arrivals;
+  // Count only packets sent once every tap was listening (the taps start one after another).
+  const from = Math.max(...taps.map((t) => t.readyAt)) + 500;
+  const origin = new Map([...taps[0]!.arrivals].filter(([, at]) => at >= from));
   console.log(`\n1. Cascade latency, one commune's video (VP8 320x240/15fps ~300 kbit/s), ${WINDOW_MS / 1000}s, loopback`);
-  console.log(`   ${origin.size} packets left cA`);
+  console.log(`   ${origin.size} packets left cA once every tap listened`);
   for (let hop = 1; hop < chain.length; hop++) {
     const prev = taps[hop - 1]!.arrivals;
     const here = taps[hop]!.arrivals;
@@ -154,57 +159,68 @@ async function phaseEgress(): Promise<void> {
   // Smaller pictures: seven simulated rooms on two cores.
   const small = { DIEMCAU_EDGE_WIDTH: '160', DIEMCAU_EDGE_HEIGHT: '120', DIEMCAU_EDGE_FPS: '10', DIEMCAU_EDGE_VIDEO_KBPS: '100', DIEMCAU_EDGE_AUDIO_KBPS: '24' };
   console.log(`\n3. Core egress, cascade vs star (scaled down: 7 sites sending 160x120/10fps ~100 kbit/s video + 24 kbit/s audio)`);
-  const measure = async (label: string, shape: 'cascade' | 'star'): Promise<{ egress: number; perSite: number }> => {
+  const measure = async (label: string, shape: 'cascade' | 'star'): Promise<{ egress: number; perSite: number; flowing: number; announced: number }> => {
     const core = await start('core', false);
     const ids = ['d1', 'c11', 'c12', 'd2', 'c21', 'c22', 'p1'];
     const e = new Map<string, EdgeProc>();
     for (const id of ids) e.set(id, await start(id, true, small));
     const nCore = node(core, null, null);
-    const parentOf = (id: string): Node => nCore;
     const nodes: Node[] = [nCore];
     const byId = new Map<string, Node>();
     for (const id of ids) {
-      const parent = shape === 'star' || !id.startsWith('c') ? parentOf(id) : byId.get(`d${id[1]}`)!;
+      const parent = shape === 'star' || !id.startsWith('c') ? nCore : byId.get(`d${id[1]}`)!;
       const n = node(e.get(id)!, `site-${id}`, parent);
       byId.set(id, n);
       nodes.push(n);
     }
     await applyPlans(nodes, 'site-p1');
     await until(`${label}: all streams at the core`, async () => ((await core.streams(M)).length === 14 ? true : null), 60_000);
+    // Let the core hear the rooms and name its speakers.
+    await until(`${label}: a speaker named`, async () => ((await core.stats()).meetings[0]?.activeSpeakerSiteId ? true : null), 30_000);
     await sleep(3000);
     const samples: number[] = [];
     let perSite = 0;
+    let flowing = 0;
+    let announced = 0;
     for (let i = 0; i < 5; i++) {
       const st = await core.stats();
-      samples.push(st.meetings[0]!.links.reduce((s, l) => s + l.sendBitrateBps, 0));
+      const links = st.meetings[0]!.links;
+      samples.push(links.reduce((s, l) => s + l.sendBitrateBps, 0));
+      flowing = links.reduce((s, l) => s + l.sendStreams, 0);
       const src = await e.get('p1')!.stats();
       perSite = src.meetings[0]!.local.reduce((s, l) => s + l.bitrateBps, 0);
       await sleep(1000);
     }
+    announced = (await core.dump()).rooms[0]!.consumerIds.length;
     const egress = median(samples);
     const links = (await core.stats()).meetings[0]!.links.length;
-    console.log(`   ${label}: ${links} links at the core, core egress ${(egress / 1e6).toFixed(2)} Mbit/s (one site sends ${(perSite / 1e3).toFixed(0)} kbit/s)`);
+    console.log(`   ${label}: ${links} links at the core, ${flowing} of ${announced} offered streams flowing, core egress ${(egress / 1e6).toFixed(2)} Mbit/s ` +
+      `(one site sends ${(perSite / 1e3).toFixed(0)} kbit/s)`);
     await stopAll();
-    return { egress, perSite };
+    return { egress, perSite, flowing, announced };
   };
   const cascade = await measure('cascade (2 districts x 2 communes + 1 province-level site)', 'cascade');
   const star = await measure('star (all 7 sites on the core)', 'star');
-  console.log(`   measured ratio cascade/star: ${(cascade.egress / star.egress).toFixed(2)} (streams crossing: 14 site-streams vs 42)`);
+  console.log(`   measured ratio cascade/star: ${(cascade.egress / star.egress).toFixed(2)}`);
 
-  // 210 sites: every site's picture and sound to every other site (what the edge forwards today).
+  // 210 sites: per link, the featured cameras (chair + recent speakers) and the open microphones.
   const sites = 210;
   const direct = 28;
-  const communes = 173;
   const districts = 9;
-  const perDistrict = Array.from({ length: districts }, (_, i) => Math.floor(communes / districts) + (i < communes % districts ? 1 : 0));
-  const cascadeStreams = direct * (sites - 1) + perDistrict.reduce((s, c) => s + (sites - 1 - c), 0);
-  const starStreams = sites * (sites - 1);
-  const perSiteBps = 2_500_000 + 48_000; // a real room: 1080p30 H.264 at 2.5 Mbit/s + Opus
-  console.log(`   projected 210-site meeting, all sites seen everywhere: core sends ${cascadeStreams} site-streams on ${direct + districts} links (cascade) vs ${starStreams} on ${sites} (star): ` +
-    `${(cascadeStreams / starStreams).toFixed(3)} of the star;`);
-  console.log(`     at 2.5 Mbit/s a site: ${(cascadeStreams * perSiteBps / 1e9).toFixed(1)} Gbit/s vs ${(starStreams * perSiteBps / 1e9).toFixed(1)} Gbit/s; ` +
-    `at the bench's ${(cascade.perSite / 1e3).toFixed(0)} kbit/s: ${(cascadeStreams * cascade.perSite / 1e9).toFixed(2)} vs ${(starStreams * cascade.perSite / 1e9).toFixed(2)} Gbit/s`);
-  console.log('     (forwarding every site everywhere is the upper bound; sending only the chair, the floor and the active speaker down is the next step)');
+  const links = direct + districts;
+  const videoBps = 2_500_000; // a real room: 1080p30 H.264
+  const audioBps = 48_000;
+  const featured = 1 + RECENT_SPEAKERS;
+  const project = (openMics: number): string => {
+    // Upper bound: every featured camera and open microphone crosses every link.
+    const perLink = featured * videoBps + openMics * audioBps;
+    return `${openMics} open microphones: cascade ${(links * perLink / 1e6).toFixed(0)} Mbit/s on ${links} links, star ${(sites * perLink / 1e6).toFixed(0)} Mbit/s on ${sites}`;
+  };
+  const everything = (direct * (sites - 1) + Array.from({ length: districts }, (_, i) => sites - 1 - (Math.floor(173 / districts) + (i < 173 % districts ? 1 : 0))).reduce((a, b) => a + b, 0)) * (videoBps + audioBps);
+  console.log(`   projected 210-site meeting at 2.5 Mbit/s a camera, ${featured} featured cameras (chair + ${RECENT_SPEAKERS} recent speakers):`);
+  console.log(`     ${project(2)} (chair + floor, after "mute all")`);
+  console.log(`     ${project(sites)} (every microphone open)`);
+  console.log(`     forwarding every camera everywhere instead: ${(everything / 1e9).toFixed(1)} Gbit/s from the core`);
 }
 
 try {
