@@ -62,10 +62,15 @@ export class MeetingService {
     this.urls = repo.mediaUrls();
   }
 
-  /** site → edge: the site's box (lowest device id when a site has several). */
+  /**
+   * site → edge: the site's box. When a site has several, one that announced a
+   * media edge (a spare box without one cannot host the room) and then the
+   * lowest device id, so the choice is stable.
+   */
   directory(): EdgeDirectory {
     const edgeOfSite = new Map<string, string>();
-    for (const d of [...this.ports.devices()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    const rank = (d: { id: string }): string => `${this.urls.has(d.id) ? 0 : 1}${d.id}`;
+    for (const d of [...this.ports.devices()].sort((a, b) => (rank(a) < rank(b) ? -1 : 1))) {
       if (!edgeOfSite.has(d.siteId)) edgeOfSite.set(d.siteId, d.id);
     }
     return { coreEdgeId: this.cfg.coreEdgeId, edgeOfSite };
