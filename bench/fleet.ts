@@ -1,8 +1,10 @@
-// `npm run bench:fleet -- --devices N`: how the fleet server holds up under N
-// simulated boxes. The fleet runs as its own process (its CPU and memory are
-// what we measure); the simulated agents run in this process, the same Agent
-// code as on a box. Prints:
-//   - time until all N are online (from the first agent starting; enrolment included, and separately)
+// `npm run bench:fleet -- --devices N [--sim-procs P]`: how the fleet server
+// holds up under N simulated boxes. The fleet runs as its own process (its CPU
+// and memory are what we measure); the simulated agents, the same Agent code as
+// on a box, run in P simulator processes (fleet-sim-worker.ts, each a slice of
+// the devices), because one process cannot keep 10,000 agents' keepalives. Prints:
+//   - time until all N are online (from starting the simulators; enrolment included, and separately)
+//   - progress every 5 s while ramping: online, rate, CPU of fleet and simulators, their event-loop lag, load
 //   - fleet CPU (% of one core) and RSS in steady state
 //   - crash → alert latency p50/p99: agents whose socket is cut without DISCONNECT
 //   - silent loss → alert latency: real agent processes frozen with SIGSTOP
@@ -14,8 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
-import { startSimulation, type Simulation } from '@diemcau/appliance';
+import { SimPool } from './fleet-sim-pool.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ADMIN = 'bench-admin-token-0123456789abcdef';
@@ -28,6 +29,8 @@ const { values } = parseArgs({
     silent: { type: 'string', default: '5' },
     'steady-sec': { type: 'string', default: '30' },
     concurrency: { type: 'string', default: '100' },
+    // Default: a process per 2,500 devices, at most one per core (the fleet needs CPU too).
+    'sim-procs': { type: 'string' },
     'keep-data': { type: 'boolean', default: false },
   },
 });
@@ -37,6 +40,7 @@ const intervalSec = Number(values['telemetry-interval']);
 const crashCount = Math.min(Number(values.crash), N);
 const silentCount = Number(values.silent);
 const steadySec = Number(values['steady-sec']);
+const simProcs = Math.max(1, Math.min(N, Number(values['sim-procs'] ?? Math.min(os.cpus().length, Math.ceil(N / 2500)))));
 const say = (msg: string): void => void process.stdout.write(`[bench] ${msg}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -106,12 +110,32 @@ async function waitAlerts(base: string, ids: Set<string>, timeoutMs: number): Pr
   return found;
 }
 
+/** CPU (% of one core) of each process between two looks, from /proc. */
+class CpuMeter {
+  private last = new Map<number, { cpuSec: number; at: number }>();
+  /** Percent since the previous call for this pid; NaN on the first call and once the process is gone. */
+  sample(pid: number): number {
+    const now = Date.now();
+    let cpuSec: number;
+    try {
+      cpuSec = procStats(pid).cpuSec;
+    } catch {
+      return NaN;
+    }
+    const prev = this.last.get(pid);
+    this.last.set(pid, { cpuSec, at: now });
+    return prev && now > prev.at ? ((cpuSec - prev.cpuSec) / ((now - prev.at) / 1000)) * 100 : NaN;
+  }
+}
+
+const load1 = (): string => os.loadavg()[0]!.toFixed(2);
+
 async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-bench-'));
   const children: ChildProcess[] = [];
-  let sim: Simulation | undefined;
+  let pool: SimPool | undefined;
   const cleanup = async (): Promise<void> => {
-    await sim?.close({ graceful: false }).catch(() => undefined);
+    pool?.close();
     for (const c of children) {
       c.kill('SIGCONT');
       c.kill('SIGKILL');
@@ -119,15 +143,19 @@ async function main(): Promise<void> {
     if (!values['keep-data']) fs.rmSync(tmp, { recursive: true, force: true });
   };
   process.on('SIGINT', () => {
-    // Agents still starting keep the event loop busy: do not wait on them for ever.
+    // Simulators, fleet and frozen agents go at once; never wait more than 10 s on the rest.
     setTimeout(() => process.exit(130), 10_000).unref();
+    pool?.close();
     for (const c of children) c.kill('SIGKILL');
     void cleanup().then(() => process.exit(130));
   });
   try {
     const [httpPort, mqttPort] = [await freePort(), await freePort()];
     const base = `http://127.0.0.1:${httpPort}`;
-    say(`N=${N} keepalive=${keepaliveSec}s telemetry every ${intervalSec}s; host ${os.cpus().length} cores; data in ${tmp}`);
+    say(
+      `N=${N} keepalive=${keepaliveSec}s telemetry every ${intervalSec}s; ${simProcs} simulator process(es); ` +
+        `host ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; data in ${tmp}`,
+    );
     const fleet = spawnNode(
       'fleet/src/main.ts',
       {
@@ -149,64 +177,91 @@ async function main(): Promise<void> {
     }
     say(`fleet up in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${fleet.pid})`);
 
-    // 1. Start N agents; time until the fleet reports all N online.
+    // 1. Start the simulator processes; time until the fleet reports all N online.
     const tStart = Date.now();
-    let enrolledAllAt = 0;
-    const simulation = startSimulation({
-      fleetUrl: base,
-      adminToken: ADMIN,
-      devices: N,
-      dataRoot: path.join(tmp, 'sim'),
-      telemetryIntervalSec: intervalSec,
-      keepaliveSec,
-      concurrency: Number(values.concurrency),
-      queueMaxRecords: 100,
-      log: pino({ level: 'error' }),
-      onProgress: (n, total) => {
-        if (n === total) enrolledAllAt = Date.now();
+    pool = new SimPool(
+      path.join(root, 'bench/fleet-sim-worker.ts'),
+      root,
+      simProcs,
+      {
+        fleetUrl: base,
+        adminToken: ADMIN,
+        devices: N,
+        dataRoot: path.join(tmp, 'sim'),
+        telemetryIntervalSec: intervalSec,
+        keepaliveSec,
+        concurrency: Number(values.concurrency),
       },
-    });
-    let simFailed: Error | undefined;
-    simulation.catch((err: Error) => (simFailed = err));
+      tmp,
+    );
+    say(`simulators: pids ${pool.pids.join(', ')}, ${Math.ceil(Number(values.concurrency) / simProcs)} boxes starting at once in each`);
+    const cpu = new CpuMeter();
+    cpu.sample(fleet.pid!);
+    for (const pid of pool.pids) cpu.sample(pid);
+    const fleetAtStart = procStats(fleet.pid!).cpuSec;
     let online = 0;
-    let lastPrint = 0;
+    let lastPrint = Date.now();
+    let onlineAtLastPrint = 0;
+    let maxLoad = 0;
+    let maxLag = 0;
     while (online < N) {
-      if (simFailed) throw new Error(`the simulator failed: ${simFailed.message}`, { cause: simFailed });
-      const h = await fetch(`${base}/healthz`).then((r) => r.json() as Promise<{ devicesOnline: number }>).catch(() => undefined);
+      const failed = pool.failure();
+      if (failed) throw new Error(`a simulator failed: ${failed}`);
+      if (fleet.exitCode !== null) throw new Error(`fleet exited: ${fs.readFileSync(path.join(tmp, 'fleet.log'), 'utf8').slice(-2000)}`);
+      const h = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(10_000) })
+        .then((r) => r.json() as Promise<{ devicesOnline: number }>)
+        .catch(() => undefined);
       online = h?.devicesOnline ?? online;
-      if (Date.now() - lastPrint > 5000) {
+      maxLoad = Math.max(maxLoad, os.loadavg()[0]!);
+      const p = pool.progress();
+      maxLag = Math.max(maxLag, p.lagMaxMs);
+      if (Date.now() - lastPrint >= 5000) {
+        const rate = ((online - onlineAtLastPrint) / (Date.now() - lastPrint)) * 1000;
         lastPrint = Date.now();
-        say(`  ${online}/${N} online after ${((Date.now() - tStart) / 1000).toFixed(0)} s`);
+        onlineAtLastPrint = online;
+        const simCpu = pool.pids.map((pid) => cpu.sample(pid).toFixed(0)).join('+');
+        say(
+          `  ${online}/${N} online after ${((Date.now() - tStart) / 1000).toFixed(0)} s (${rate >= 0 ? '+' : ''}${rate.toFixed(0)}/s); ` +
+            `agents: ${p.started} started, ${p.connected} connected, ${p.reconnects} reconnects; ` +
+            `CPU fleet ${cpu.sample(fleet.pid!).toFixed(0)}%, simulators ${simCpu}% (loop lag p99 ${p.lagP99Ms} ms, max ${p.lagMaxMs} ms); load ${load1()}`,
+        );
       }
       if (Date.now() - tStart > 3_600_000) throw new Error('not all online within an hour');
       await sleep(250);
     }
     const allOnlineSec = (Date.now() - tStart) / 1000;
-    sim = await simulation;
-    say(`ALL ONLINE: ${N} devices in ${allOnlineSec.toFixed(1)} s (every agent enrolled and started after ${((enrolledAllAt - tStart) / 1000).toFixed(1)} s)`);
+    // The fleet can see the last birth before the last simulator's "started" arrives.
+    for (let i = 0; i < 40 && pool.allStartedAt() === undefined; i++) await sleep(250);
+    const startedAt = pool.allStartedAt();
+    const rampFleetCpu = ((procStats(fleet.pid!).cpuSec - fleetAtStart) / allOnlineSec) * 100;
+    say(
+      `ALL ONLINE: ${N} devices in ${allOnlineSec.toFixed(1)} s ` +
+        `(every agent enrolled and started after ${startedAt === undefined ? '?' : ((startedAt - tStart) / 1000).toFixed(1)} s; ` +
+        `fleet ${rampFleetCpu.toFixed(0)}% of a core on average meanwhile; worst simulator loop lag ${maxLag} ms; load up to ${maxLoad.toFixed(2)})`,
+    );
 
     // 2. Steady state: fleet CPU and RSS over a window with telemetry flowing.
     await sleep(Math.min(10_000, intervalSec * 1000));
     const a = procStats(fleet.pid!);
-    const simCpuA = process.cpuUsage();
+    const simA = pool.pids.map((pid) => procStats(pid));
+    const reconnectsA = pool.progress().reconnects;
     await sleep(steadySec * 1000);
     const b = procStats(fleet.pid!);
-    const simCpu = process.cpuUsage(simCpuA);
+    const simB = pool.pids.map((pid) => procStats(pid));
     const fleetCpuPct = ((b.cpuSec - a.cpuSec) / steadySec) * 100;
+    const simPct = simB.map((s, i) => ((s.cpuSec - simA[i]!.cpuSec) / steadySec) * 100);
+    const sp = pool.progress();
     say(
       `STEADY: fleet CPU ${fleetCpuPct.toFixed(1)}% of one core, RSS ${b.rssMiB.toFixed(0)} MiB ` +
-        `(simulator process: CPU ${(((simCpu.user + simCpu.system) / 1e6 / steadySec) * 100).toFixed(1)}%, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB)`,
+        `(${simProcs} simulator processes: CPU ${simPct.reduce((x, y) => x + y, 0).toFixed(1)}% [${simPct.map((x) => x.toFixed(0)).join('+')}], ` +
+        `RSS ${simB.reduce((x, s) => x + s.rssMiB, 0).toFixed(0)} MiB, loop lag p99 ${sp.lagP99Ms} ms, ` +
+        `${sp.reconnects - reconnectsA} reconnects in the window; load ${load1()})`,
     );
 
     // 3. Crash → alert: cut the socket of agents spread over the sites (no DISCONNECT, no reconnect).
-    const step = Math.max(1, Math.floor(sim.agents.length / Math.max(1, crashCount)));
-    const victims = sim.agents.filter((_, i) => i % step === 0).slice(0, crashCount);
-    const crashedAt = new Map<string, number>();
-    for (const v of victims) {
-      crashedAt.set(v.agent.identity.deviceId, Date.now());
-      void v.agent.close({ graceful: false });
-      await sleep(20);
-    }
+    const step = Math.max(1, Math.floor(N / Math.max(1, crashCount)));
+    const victims = Array.from({ length: N }, (_, i) => i).filter((i) => i % step === 0).slice(0, crashCount);
+    const crashedAt = await pool.crash(victims, 20);
     const crashAlerts = await waitAlerts(base, new Set(crashedAt.keys()), 60_000);
     const crashLat = [...crashAlerts].map(([id, a]) => a.at - crashedAt.get(id)!);
     const types = [...new Set([...crashAlerts.values()].map((a) => a.type))].join(', ');

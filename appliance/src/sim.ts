@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { parseTokensFile } from './sim/plan.js';
+import { parseTokensFile, sliceBounds } from './sim/plan.js';
 import { startSimulation, type Simulation } from './sim/simulation.js';
 
 const USAGE = `usage: npm run simulate -- [options]
@@ -14,6 +14,7 @@ const USAGE = `usage: npm run simulate -- [options]
   --tokens-file FILE       tokens instead: JSON [{siteId, token}] or lines "siteId token"
   --devices N              simulated boxes, round-robin over the sites (default: one per site)
   --sites N                use the first N sites; N boxes unless --devices (sites reused past the last)
+  --slice K/N              run only part K (0-based) of N of those boxes, the rest in other simulators
   --data-dir DIR           one folder per box below it (DIEMCAU_SIM_DATA_DIR, default ./data/sim)
   --telemetry-interval S   seconds between samples (default 10)
   --keepalive S            MQTT keepalive seconds (default 10)
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
         'tokens-file': { type: 'string' },
         devices: { type: 'string' },
         sites: { type: 'string' },
+        slice: { type: 'string' },
         'data-dir': { type: 'string' },
         'telemetry-interval': { type: 'string' },
         keepalive: { type: 'string' },
@@ -64,6 +66,9 @@ async function main(): Promise<void> {
   const telemetryIntervalSec = intArg('telemetry-interval', values['telemetry-interval'], 1, problems) ?? 10;
   const keepaliveSec = intArg('keepalive', values.keepalive, 2, problems) ?? 10;
   const concurrency = intArg('concurrency', values.concurrency, 1, problems) ?? 50;
+  const slicePart = values.slice === undefined ? undefined : /^(\d+)\/(\d+)$/.exec(values.slice);
+  if (slicePart === null || (slicePart && Number(slicePart[1]) >= Number(slicePart[2]))) problems.push('--slice must be K/N with 0 <= K < N');
+  if (slicePart && devicesArg === undefined && sites === undefined) problems.push('--slice needs --devices or --sites (every part must plan the same boxes)');
   let tokens: Map<string, string[]> | undefined;
   if (values['tokens-file']) {
     try {
@@ -94,6 +99,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
 
+  const total = devicesArg ?? sites;
+  const slice = slicePart && total !== undefined ? sliceBounds(total, Number(slicePart[1]), Number(slicePart[2])) : undefined;
   const started = Date.now();
   let lastReport = 0;
   sim = await startSimulation({
@@ -102,6 +109,7 @@ async function main(): Promise<void> {
     tokens,
     devices: devicesArg,
     sites,
+    slice,
     dataRoot,
     telemetryIntervalSec,
     keepaliveSec,

@@ -18,6 +18,16 @@ export function planDevices(siteIds: readonly string[], devices: number): SimDev
   }));
 }
 
+/**
+ * Part `k` of `n` (0-based) of a plan of `total` devices, as the index range
+ * [from, to): several simulator processes share one fleet of simulated boxes,
+ * each running one part, with sizes differing by at most one.
+ */
+export function sliceBounds(total: number, k: number, n: number): { from: number; to: number } {
+  if (!Number.isInteger(n) || n < 1 || !Number.isInteger(k) || k < 0 || k >= n) throw new Error(`no slice ${k} of ${n}`);
+  return { from: Math.floor((total * k) / n), to: Math.floor((total * (k + 1)) / n) };
+}
+
 /** How many devices each site gets: the `uses` of the site's token. */
 export function devicesPerSite(plan: readonly SimDevicePlan[]): Map<string, number> {
   const out = new Map<string, number>();

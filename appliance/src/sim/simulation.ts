@@ -24,6 +24,12 @@ export interface SimulationOptions {
   devices?: number;
   /** Use only the first N sites of the fleet (all by default; more than there are means all). */
   sites?: number;
+  /**
+   * Run only the devices with index in [from, to) of the plan (see sliceBounds):
+   * the rest run in sibling simulator processes. Sites and folders follow the
+   * global index, so the parts together are the same fleet as one process.
+   */
+  slice?: { from: number; to: number };
   dataRoot: string;
   telemetryIntervalSec: number;
   keepaliveSec: number;
@@ -33,7 +39,8 @@ export interface SimulationOptions {
   queueMaxRecords?: number;
   log: Logger;
   signal?: AbortSignal;
-  onProgress?: (started: number, total: number) => void;
+  /** After each agent starts; `total` counts this process's devices (its slice). */
+  onProgress?: (started: number, total: number, entry: SimAgent) => void;
 }
 
 export interface SimAgent {
@@ -55,7 +62,8 @@ const SIM_PERIPHERALS: Peripherals = { camera: 'ok', microphone: 'ok', display: 
 export async function startSimulation(opts: SimulationOptions): Promise<Simulation> {
   await fs.promises.mkdir(opts.dataRoot, { recursive: true, mode: 0o700 });
   const siteIds = await resolveSites(opts);
-  const plan = planDevices(siteIds, opts.devices ?? opts.sites ?? siteIds.length);
+  const all = planDevices(siteIds, opts.devices ?? opts.sites ?? siteIds.length);
+  const plan = opts.slice ? all.slice(opts.slice.from, opts.slice.to) : all;
   const tokenFor = await tokenSource(opts, plan);
   const agents: SimAgent[] = [];
   let next = 0;
@@ -104,7 +112,7 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
     // Commands run as on a box; restart-agent restarts this Agent instance.
     entry.commands = await attachSimCommands({ entry, boot, dataDir, log: opts.log.child({ sim: p.index }) });
     agents.push(entry);
-    opts.onProgress?.(agents.length, plan.length);
+    opts.onProgress?.(agents.length, plan.length, entry);
   };
   const worker = async (): Promise<void> => {
     while (next < plan.length && !opts.signal?.aborted) await startOne(plan[next++]!);

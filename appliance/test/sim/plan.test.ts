@@ -1,5 +1,5 @@
 import t from 'tap';
-import { devicesPerSite, parseTokensFile, planDevices } from '../../src/sim/plan.js';
+import { devicesPerSite, parseTokensFile, planDevices, sliceBounds } from '../../src/sim/plan.js';
 
 t.test('devices go round-robin over the sites, each with its own folder', async (t) => {
   const plan = planDevices(['a', 'b', 'c'], 7);
@@ -15,4 +15,17 @@ t.test('tokens file: JSON or "siteId token" lines, problems named', async (t) =>
   t.same([...parseTokensFile('# minted today\na t1\n\nb t2\n')], [['a', ['t1']], ['b', ['t2']]]);
   t.throws(() => parseTokensFile('a t1 extra'), /line 1/);
   t.throws(() => parseTokensFile('[{"siteId":"a"}]'), /entry 0/);
+});
+
+t.test('slices cover every device once, sizes differing by at most one', async (t) => {
+  for (const [total, n] of [[10_000, 3], [7, 4], [2, 5], [210, 1]] as const) {
+    const parts = Array.from({ length: n }, (_, k) => sliceBounds(total, k, n));
+    t.equal(parts[0]!.from, 0, `${total}/${n} starts at 0`);
+    t.equal(parts.at(-1)!.to, total, `${total}/${n} ends at the last device`);
+    for (let k = 1; k < n; k++) t.equal(parts[k]!.from, parts[k - 1]!.to, `${total}/${n}: part ${k} follows part ${k - 1}`);
+    const sizes = parts.map((p) => p.to - p.from);
+    t.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `${total}/${n}: sizes ${sizes.join(',')}`);
+  }
+  t.throws(() => sliceBounds(10, 2, 2));
+  t.throws(() => sliceBounds(10, 0, 0));
 });

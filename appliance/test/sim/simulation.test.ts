@@ -88,3 +88,30 @@ t.test('a token spent by a lost answer is replaced: every box still enrols', asy
   t.same(fleet.minted.map((m) => m.uses), [2, 1], 'a one-use token minted for the box that found the first used up');
   await sim.close({ graceful: false });
 });
+
+t.test('slices of one plan in separate simulations: each runs its own devices, together the whole fleet', async (t) => {
+  const credentials = new Map<string, string>();
+  const broker = await startBroker({ credentials });
+  const fleet = await startEnrollServer({ mqttUrl: () => broker.url, credentials, sites: ['s-1', 's-2', 's-3'] });
+  const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-sim-'));
+  t.teardown(async () => {
+    await broker.close();
+    await fleet.close();
+    fs.rmSync(dataRoot, { recursive: true, force: true });
+  });
+  const common = { fleetUrl: fleet.url, adminToken: TEST_ADMIN_TOKEN, devices: 5, dataRoot, telemetryIntervalSec: 60, keepaliveSec: 10, log: pino({ level: 'silent' }) };
+  const progress: [number, number, number][] = [];
+  const first = await startSimulation({ ...common, slice: { from: 0, to: 2 }, onProgress: (n, total, e) => progress.push([n, total, e.plan.index]) });
+  t.same(fleet.minted.map((m) => [m.siteId, m.uses]).sort(), [['s-1', 1], ['s-2', 1]], 'tokens only for the slice: devices 0 and 1');
+  const second = await startSimulation({ ...common, slice: { from: 2, to: 5 } });
+  t.same(first.agents.map((a) => a.plan.index).sort(), [0, 1]);
+  t.same(second.agents.map((a) => a.plan.index).sort(), [2, 3, 4]);
+  t.same(second.agents.map((a) => [a.plan.index, a.agent.identity.siteId]).sort(), [[2, 's-3'], [3, 's-1'], [4, 's-2']], 'sites by the global index');
+  t.same(progress.map(([n, total]) => [n, total]), [[1, 2], [2, 2]], 'progress counts the slice');
+  t.same(progress.map(([, , i]) => i).sort(), [0, 1], 'progress names each started device');
+  const dirs = fs.readdirSync(dataRoot).sort();
+  t.same(dirs, ['device-00000', 'device-00001', 'device-00002', 'device-00003', 'device-00004'], 'one folder per device, none shared');
+  t.equal(new Set([...first.agents, ...second.agents].map((a) => a.agent.identity.deviceId)).size, 5, 'five distinct devices');
+  await first.close({ graceful: false });
+  await second.close({ graceful: false });
+});
