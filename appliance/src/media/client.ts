@@ -8,8 +8,11 @@
 //   media.start(); ... media.close();
 //
 // Bad plans are refused here with a counted, logged reason; the edge never sees them.
+// The newest plan is kept: an edge that was not up yet, or restarted and lost
+// it, gets it again on the next stats tick (the retained MQTT message comes
+// again only when the agent reconnects, not when the edge restarts).
 import type { Logger } from 'pino';
-import { DiemcauError, mediaPlanCodec, mediaStatsCodec, type MediaStats } from '@diemcau/shared';
+import { DiemcauError, mediaPlanCodec, mediaStatsCodec, type MediaPlan, type MediaStats } from '@diemcau/shared';
 
 export interface EdgeClientOptions {
   /** The edge's signalling URL on this box, e.g. http://127.0.0.1:7443 */
@@ -18,6 +21,7 @@ export interface EdgeClientOptions {
   log: Logger;
   /** Called with each stats report while the edge runs a meeting. */
   publishStats?: (json: string) => void | Promise<void>;
+  /** How often the edge is asked for stats (and handed the plan again if it lacks it). */
   statsIntervalMs?: number;
 }
 
@@ -28,6 +32,10 @@ export class EdgeClient {
   private closed = false;
   // Plans go to the edge one at a time, newest last.
   private chain: Promise<unknown> = Promise.resolve();
+  /** The newest plan from the fleet, and whether the edge refused it (then it is not sent again). */
+  private latest: MediaPlan | null = null;
+  private latestRefused = false;
+  private unreachable = false;
 
   constructor(private readonly o: EdgeClientOptions) {}
 
@@ -38,13 +46,30 @@ export class EdgeClient {
       this.refuse(decoded.error);
       return Promise.resolve();
     }
+    const plan = decoded.value;
+    if (this.latest && plan.revision < this.latest.revision) {
+      this.refuse(new DiemcauError('APPL_ERR_MEDIA_CONFLICT', `plan ${plan.revision} is older than ${this.latest.revision}`));
+      return Promise.resolve();
+    }
+    this.latest = plan;
+    this.latestRefused = false;
+    return this.push(plan);
+  }
+
+  private push(plan: MediaPlan): Promise<void> {
     const next = this.chain.then(async () => {
       try {
-        const res = await this.call('PUT', '/media/v1/plan', decoded.value);
-        if (res.status !== 200) this.refuse(new DiemcauError('APPL_ERR_MEDIA_CONFLICT', `edge refused plan ${decoded.value.revision}: ${res.text.slice(0, 200)}`));
+        const res = await this.call('PUT', '/media/v1/plan', plan);
+        this.unreachable = false;
+        if (res.status === 200) return;
+        if (plan === this.latest) this.latestRefused = true;
+        this.refuse(new DiemcauError('APPL_ERR_MEDIA_CONFLICT', `edge refused plan ${plan.revision}: ${res.text.slice(0, 200)}`));
       } catch (err) {
-        // The edge may be restarting; the retained plan comes again on reconnect.
-        this.refuse(new DiemcauError('APPL_ERR_MEDIA', 'edge unreachable', { cause: err }));
+        // Not up yet, or restarting: the next stats tick hands the plan over again.
+        const error = new DiemcauError('APPL_ERR_MEDIA', 'edge unreachable', { cause: err });
+        this.refused.set(error.code, (this.refused.get(error.code) ?? 0) + 1);
+        if (!this.unreachable) this.o.log.warn({ err: error, revision: plan.revision }, 'media plan not applied yet');
+        this.unreachable = true;
       }
     });
     this.chain = next;
@@ -60,13 +85,27 @@ export class EdgeClient {
   }
 
   start(): void {
-    if (this.timer || this.closed || !this.o.publishStats) return;
-    const publish = this.o.publishStats;
-    this.timer = setInterval(() => {
-      this.stats()
-        .then(async (s) => { if (s.meetings.length > 0) await publish(mediaStatsCodec.encode(s)); })
-        .catch((err: unknown) => this.o.log.debug({ err }, 'media stats unavailable'));
-    }, this.o.statsIntervalMs ?? 5000);
+    if (this.timer || this.closed) return;
+    this.timer = setInterval(() => void this.tick(), this.o.statsIntervalMs ?? 5000);
+  }
+
+  private async tick(): Promise<void> {
+    let s: MediaStats;
+    try {
+      s = await this.stats();
+    } catch (err) {
+      this.o.log.debug({ err }, 'media stats unavailable');
+      if (this.latest && !this.latestRefused) await this.push(this.latest);
+      return;
+    }
+    // A fresh edge (started late, restarted) runs no plan, or an older one.
+    if (this.latest && !this.latestRefused && s.revision < this.latest.revision) {
+      this.o.log.info({ edgeRevision: s.revision, revision: this.latest.revision }, 'edge lacks the newest media plan: handing it over again');
+      await this.push(this.latest);
+    }
+    if (this.o.publishStats && s.meetings.length > 0) {
+      await Promise.resolve(this.o.publishStats(mediaStatsCodec.encode(s))).catch((err: unknown) => this.o.log.debug({ err }, 'media stats not published'));
+    }
   }
 
   close(): void {

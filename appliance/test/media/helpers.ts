@@ -36,12 +36,14 @@ export interface EdgeSpawn {
   role?: 'site' | 'core';
   hardware?: 'simulated' | 'none';
   env?: Record<string, string>;
+  /** Given when a test starts the same edge again (a restart keeps its token). */
+  adminToken?: string;
 }
 
 let portBase = 41000 + (process.pid % 50) * 200;
 
 export async function spawnEdge(o: EdgeSpawn): Promise<EdgeProc> {
-  const adminToken = token();
+  const adminToken = o.adminToken ?? token();
   // Each edge gets its own RTP port range so parallel edges never collide.
   const rtcMin = portBase;
   portBase += 100;
