@@ -1,20 +1,25 @@
-// `npm run demo`: the fleet server plus one simulated box per site, as two
-// real processes started the way an operator would start them. Ctrl-C stops
-// the simulator first (each box says "offline"), then the fleet.
+// `npm run demo`: the fleet server plus one simulated box per site, as real
+// processes started the way an operator would start them, and a live meeting
+// over real media edges (demo-media.ts). Ctrl-C stops the media boxes and the
+// simulator first (each box says "offline"), then the fleet.
 //
 // Settings: DIEMCAU_HTTP_PORT (8080), DIEMCAU_MQTT_PORT (1883), DIEMCAU_DATA_DIR
 // (./data), DIEMCAU_ADMIN_TOKEN (generated once and kept in the data dir),
-// DIEMCAU_DEMO_DEVICES (default: one per site).
+// DIEMCAU_DEMO_DEVICES (default: one per site), DIEMCAU_DEMO_MEDIA (1; 0 runs no
+// media edges), DIEMCAU_DEMO_EDGE_PORT (7443: the core's edge, the boxes' next).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { awaitMediaStats, coreFleetEnv, startMediaDemo, type MediaDemo } from './demo-media.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
 const httpPort = Number(env.DIEMCAU_HTTP_PORT ?? 8080);
 const mqttPort = Number(env.DIEMCAU_MQTT_PORT ?? 1883);
+const withMedia = env.DIEMCAU_DEMO_MEDIA !== '0';
+const edgePort = Number(env.DIEMCAU_DEMO_EDGE_PORT ?? 7443);
 const dataDir = path.resolve(env.DIEMCAU_DATA_DIR ?? 'data');
 const logDir = path.join(dataDir, 'logs');
 const say = (msg: string): void => void process.stdout.write(`[demo] ${msg}\n`);
@@ -68,12 +73,13 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${httpPort}`;
   let fleet: ChildProcess | undefined;
   let sim: ChildProcess | undefined;
+  let media: MediaDemo | undefined;
   let stopping: Promise<never> | undefined;
   // Ctrl-C may arrive twice (the terminal signals tsx and this process): one stop only.
   const stop = (code: number): Promise<never> =>
     (stopping ??= (async () => {
-      say('stopping the simulator, then the fleet ...');
-      await stopChild(sim, 20_000);
+      say('stopping the media boxes and the simulator, then the fleet ...');
+      await Promise.all([...(media?.children ?? []).map((c) => stopChild(c, 10_000)), stopChild(sim, 20_000)]);
       await stopChild(fleet, 15_000);
       say('stopped');
       process.exit(code);
@@ -82,7 +88,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
   // If this script dies anyway, do not leave the children behind.
   process.on('exit', () => {
-    for (const c of [sim, fleet]) if (c?.pid && c.exitCode === null) process.kill(-c.pid, 'SIGKILL');
+    for (const c of [...(media?.children ?? []), sim, fleet]) if (c?.pid && c.exitCode === null) process.kill(-c.pid, 'SIGKILL');
   });
 
   say(`starting the fleet server (HTTP ${httpPort}, MQTT ${mqttPort}, data ${dataDir}); log: ${path.join(logDir, 'fleet.log')}`);
@@ -91,6 +97,7 @@ async function main(): Promise<void> {
     DIEMCAU_MQTT_PORT: String(mqttPort),
     DIEMCAU_DATA_DIR: dataDir,
     DIEMCAU_ADMIN_TOKEN: token,
+    ...(withMedia ? coreFleetEnv(dataDir, edgePort) : {}),
   });
   fleet.once('exit', (code, signal) => {
     if (!stopping) {
@@ -132,6 +139,17 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000));
   }
   say(`all ${want} sites online after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+  if (withMedia) {
+    say(`starting the province's core edge and four media boxes; logs: ${path.join(logDir, 'edge-*.log')}, ${path.join(logDir, 'box-*.log')}`);
+    media = await startMediaDemo({
+      base, token, dataDir, edgePort, say,
+      start: (name, script, extra) => start(name, script, [], extra),
+    });
+    const ok = await awaitMediaStats({ base, token, say }, media.meetingId);
+    if (!ok) say('not every room reports media yet; see the edge logs');
+    say(`meeting:     http://localhost:${httpPort}/#/meetings/${media.meetingId}`);
+    say(`a TV:        ${media.urls.at(-1)}`);
+  }
   say(`dashboard:   http://localhost:${httpPort}/`);
   say(`API docs:    http://localhost:${httpPort}/docs`);
   say(`admin token: ${token}   (Authorization: Bearer <token>)`);
