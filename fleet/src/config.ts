@@ -34,6 +34,7 @@ export const FleetConfigSchema = Type.Object({
   districtFraction: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.6, ...D("share of a district's devices that must drop for one district-outage incident") }),
   districtMinDevices: Type.Integer({ minimum: 2, default: 3, ...D('and never fewer devices than this') }),
   startupGraceMs: Ms(30_000, 'after a fleet restart, boxes that were online get this long to reconnect before alerts'),
+  meetingAlertLeadMin: Type.Integer({ minimum: 0, default: 60, ...D("a site's alerts turn critical this many minutes before its meeting starts, and while it is live") }),
   webhookMaxAttempts: Type.Integer({ minimum: 1, default: 8, ...D('webhook attempts per notification') }),
   webhookBaseDelayMs: Ms(500, 'first webhook retry delay, doubled per attempt'),
   // With cert and key set, MQTT is served over TLS and the API over HTTPS, and nothing in plain text.
@@ -71,6 +72,7 @@ export const ENV_NAMES: Record<keyof FleetConfig, string> = {
   districtFraction: 'DIEMCAU_DISTRICT_FRACTION',
   districtMinDevices: 'DIEMCAU_DISTRICT_MIN_DEVICES',
   startupGraceMs: 'DIEMCAU_STARTUP_GRACE_MS',
+  meetingAlertLeadMin: 'DIEMCAU_MEETING_ALERT_LEAD_MIN',
   webhookMaxAttempts: 'DIEMCAU_WEBHOOK_MAX_ATTEMPTS',
   webhookBaseDelayMs: 'DIEMCAU_WEBHOOK_BASE_DELAY_MS',
   tlsCert: 'DIEMCAU_TLS_CERT',

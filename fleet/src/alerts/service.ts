@@ -5,12 +5,27 @@ import type { FleetMetrics } from '../metrics.js';
 import type { WebhookNotifier } from './webhook.js';
 
 /**
+ * A rule that shapes alerts on their way in, whoever raises them: the
+ * meeting escalation (escalation.ts) opens an alert critical when its site's
+ * meeting is near, and keeps its detail keys when another module rewrites the
+ * details.
+ */
+export interface AlertPolicy {
+  opening(a: NewAlert): NewAlert;
+  updating(current: Alert, details: Record<string, unknown>): Record<string, unknown>;
+}
+
+type AlertPatch = { details?: Record<string, unknown>; message?: string; severity?: AlertSeverity };
+
+/**
  * The one way to open, update and resolve alerts, whoever raises them
  * (presence rules, peripheral health, OTA): stores them, tells the event bus
  * (dashboard) and the webhook. Opening an alert whose key is already open is
  * a no-op, so callers may repeat themselves.
  */
 export class AlertService {
+  private policy: AlertPolicy | undefined;
+
   constructor(
     private readonly repo: AlertsRepo,
     private readonly events: FleetEvents,
@@ -19,8 +34,19 @@ export class AlertService {
     private readonly webhook: WebhookNotifier | undefined,
   ) {}
 
+  /** Installs the policy (one at a time); the returned function removes it. */
+  usePolicy(policy: AlertPolicy): () => void {
+    this.policy = policy;
+    return () => {
+      if (this.policy === policy) this.policy = undefined;
+    };
+  }
+
   open(a: NewAlert): Alert {
-    const { alert, created } = this.repo.open(a);
+    // An alert already open under the key stays as it is: the policy only
+    // shapes new ones (and its own updates keep the open ones right).
+    const shaped = this.policy && !this.repo.getOpen(a.key) ? this.shapeNew(a) : a;
+    const { alert, created } = this.repo.open(shaped);
     if (created) {
       this.metrics.alertsOpened.inc({ type: alert.type });
       this.log.info({ alertId: alert.id, type: alert.type, key: alert.key, deviceId: alert.deviceId, siteId: alert.siteId }, 'alert opened');
@@ -30,8 +56,18 @@ export class AlertService {
     return alert;
   }
 
-  update(key: string, patch: { details?: Record<string, unknown>; message?: string; severity?: AlertSeverity }): Alert | undefined {
-    const alert = this.repo.update(key, patch);
+  /**
+   * Changes an open alert and tells the bus and the webhook. With `asIs`
+   * (the policy's own updates) the details are stored exactly as given;
+   * otherwise the policy keeps its keys in them.
+   */
+  update(key: string, patch: AlertPatch, opts: { asIs?: boolean } = {}): Alert | undefined {
+    let p = patch;
+    if (this.policy && patch.details && !opts.asIs) {
+      const current = this.repo.getOpen(key);
+      if (current) p = { ...patch, details: this.policy.updating(current, patch.details) };
+    }
+    const alert = this.repo.update(key, p);
     if (alert) {
       this.events.emit('alert-updated', alert);
       this.webhook?.notify('alert-updated', alert);
@@ -47,6 +83,16 @@ export class AlertService {
       this.webhook?.notify('alert-resolved', alert);
     }
     return alert;
+  }
+
+  private shapeNew(a: NewAlert): NewAlert {
+    try {
+      return this.policy!.opening(a);
+    } catch (err) {
+      // A failing policy must not cost the alert itself.
+      this.log.error({ err, key: a.key }, 'alert policy failed; opened as raised');
+      return a;
+    }
   }
 
   isOpen(key: string): boolean {

@@ -47,6 +47,7 @@ export type ChairControl =
 export class MeetingService {
   private readonly tokenFor: (meetingId: string, edgeId: string) => string;
   private readonly urls: Map<string, string>;
+  private readonly syncListeners = new Set<() => void>();
 
   constructor(
     private readonly cfg: MeetingsConfig,
@@ -184,6 +185,22 @@ export class MeetingService {
     return new Set(siteIds.filter((s) => busyMeetingForSite(meetings, s, now, withinMin * MINUTE) !== null));
   }
 
+  /** Meetings live now or starting within `withinMin` minutes (the alerts name them near a meeting). */
+  upcoming(withinMin = 0): MeetingRecord[] {
+    const now = this.now();
+    return this.repo.inWindow(now, now + withinMin * MINUTE + 1);
+  }
+
+  /**
+   * Called after every pass: a meeting created, changed, ended, or started
+   * by the clock. The alerts' escalation listens, so an alert turns critical
+   * when a meeting is made, not at its next tick. Returns the unsubscribe.
+   */
+  onSync(listener: () => void): () => void {
+    this.syncListeners.add(listener);
+    return () => this.syncListeners.delete(listener);
+  }
+
   /** Meetings live right now (for the metrics gauge). */
   liveCount(): number {
     const now = this.now();
@@ -224,6 +241,13 @@ export class MeetingService {
       return await this.publisher.sync(plans);
     } finally {
       this.afterSync();
+      for (const l of [...this.syncListeners]) {
+        try {
+          l();
+        } catch (err) {
+          this.log.error({ err }, 'meeting sync listener threw');
+        }
+      }
     }
   }
 

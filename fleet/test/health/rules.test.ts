@@ -18,7 +18,7 @@ t.test('a silent microphone is a self-test finding, and only a self-test clears 
   const open = new Set<HealthAlertType>(['microphone-silent']);
   t.same(planPeripherals('report', all(), {}, open).resolve, [], 'an enumeration report cannot hear silence');
   t.same(planPeripherals('self-test', all(), {}, open).resolve, ['microphone-silent']);
-  t.same(planPeripherals('report', all({ microphone: 'missing' }), {}, open), { open: [{ type: 'microphone-missing', severity: 'critical', message: 'microphone not found (missing)', details: { peripheral: 'microphone', state: 'missing' } }], resolve: ['microphone-silent'] }, 'unplugged: it is missing, not silent');
+  t.same(planPeripherals('report', all({ microphone: 'missing' }), {}, open), { open: [{ type: 'microphone-missing', severity: 'warning', message: 'microphone not found (missing)', details: { peripheral: 'microphone', state: 'missing' } }], resolve: ['microphone-silent'] }, 'unplugged: it is missing, not silent');
 });
 
 t.test('a camera back after being unplugged resolves camera-missing; black picture stays until a self-test', async (t) => {

@@ -1,0 +1,141 @@
+// Alerts louder near a meeting, in the real fleet (buildFleet, aedes on port 0,
+// SQLite in a temp dir): boxes enrolled over HTTP, logged in over MQTT and
+// dropped like a crash; meetings made through the API; a webhook receiver and
+// the dashboard's event stream on 127.0.0.1.
+import t from 'tap';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ADMIN_TOKEN, connectDevice, startTestFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
+import type { Alert } from '../../src/db/alerts-repo.js';
+import type { UiEvent } from '../../src/ui/ui-events.js';
+
+const DISTRICT = 'yb-tram-tau';
+const COMMUNE = 'yb-tram-tau-ban-cong';
+const OTHER = 'yb-tram-tau-ban-mu';
+const MIN = 60_000;
+
+interface MeetingDetails {
+  meeting?: { id: string; title: string; startsAt: string; state: string };
+  lastMeeting?: { id: string };
+  escalatedFrom?: string;
+}
+
+async function createMeeting(f: TestFleet, title: string, siteIds: string[], startsInMin: number): Promise<{ id: string; startsAt: string }> {
+  const startsAt = new Date(Date.now() + startsInMin * MIN).toISOString();
+  const res = await f.api<{ id: string; startsAt: string }>('POST', '/api/v1/meetings', { body: { title, chairSiteId: DISTRICT, siteIds, startsAt, durationMin: 60 } });
+  if (res.status !== 201) throw new Error(`meeting: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+const openAlerts = async (f: TestFleet, deviceId: string): Promise<Alert[]> =>
+  (await f.api<{ items: Alert[] }>('GET', `/api/v1/alerts?state=open&deviceId=${deviceId}`)).body.items;
+
+/** A box that is online and then vanishes without a goodbye (a crash, a cut cable). */
+async function dropOffline(t: Parameters<typeof connectDevice>[0], f: TestFleet, siteId: string): Promise<string> {
+  const creds = await f.enrol(siteId);
+  const client = await connectDevice(t, creds);
+  await waitFor(() => f.fleet.presence.isOnline(creds.deviceId), 5000, 'online');
+  client.stream.destroy();
+  return creds.deviceId;
+}
+
+t.test('a box that drops while its site meets within the hour opens critical, naming the meeting', async (t) => {
+  const f = await startTestFleet(t);
+  const opened: Alert[] = [];
+  f.fleet.events.on('alert-opened', (a) => opened.push(a));
+  const mtg = await createMeeting(f, 'Giao ban huyện Trạm Tấu', [COMMUNE], 20);
+
+  const inMeeting = await dropOffline(t, f, COMMUNE);
+  const notInMeeting = await dropOffline(t, f, OTHER);
+  const [alert] = await waitFor(async () => {
+    const a = await openAlerts(f, inMeeting);
+    return a.length > 0 ? a : undefined;
+  }, 5000, 'device-offline alert');
+  t.equal(alert!.type, 'device-offline');
+  t.equal(alert!.severity, 'critical');
+  const d = alert!.details as MeetingDetails;
+  t.match(d.meeting, { id: mtg.id, title: 'Giao ban huyện Trạm Tấu', startsAt: mtg.startsAt, state: 'scheduled' });
+  t.equal(d.escalatedFrom, 'warning');
+  t.same(opened.filter((a) => a.deviceId === inMeeting).map((a) => a.severity), ['critical'], 'opened critical, not raised afterwards');
+
+  const [calm] = await waitFor(async () => {
+    const a = await openAlerts(f, notInMeeting);
+    return a.length > 0 ? a : undefined;
+  }, 5000, 'the other alert');
+  t.equal(calm!.severity, 'warning', 'a site with no meeting near stays at warning');
+  t.equal((calm!.details as MeetingDetails).meeting, undefined);
+});
+
+t.test('an open warning is raised when a meeting of its site is made, and lowered when it ends; webhook and dashboard see it', async (t) => {
+  const received: { event: string; data: Alert }[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push(JSON.parse(body) as { event: string; data: Alert });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const f = await startTestFleet(t, { webhookUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, webhookBaseDelayMs: 20 });
+
+  // The dashboard's live feed, read over real HTTP.
+  const stream: UiEvent[] = [];
+  const ctrl = new AbortController();
+  const reading = (async () => {
+    const res = await fetch(`http://127.0.0.1:${f.fleet.httpPort}/api/v1/events`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, signal: ctrl.signal });
+    if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
+    const dec = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const chunk of res.body) {
+        buf += dec.decode(chunk as Uint8Array, { stream: true });
+        let cut: number;
+        while ((cut = buf.indexOf('\n\n')) >= 0) {
+          const data = buf.slice(0, cut).split('\n').find((l) => l.startsWith('data: '));
+          buf = buf.slice(cut + 2);
+          if (data) stream.push(JSON.parse(data.slice(6)) as UiEvent);
+        }
+      }
+    } catch {
+      // aborted at the end of the test
+    }
+  })();
+  t.teardown(async () => {
+    ctrl.abort();
+    await reading;
+  });
+  await waitFor(() => stream.length > 0, 5000, 'stream hello');
+
+  const deviceId = await dropOffline(t, f, COMMUNE);
+  const opened = await waitFor(() => received.find((r) => r.event === 'alert-opened' && r.data.deviceId === deviceId), 10_000, 'webhook: opened');
+  t.equal(opened.data.severity, 'warning', 'no meeting yet: warning');
+
+  const mtg = await createMeeting(f, 'Họp khẩn phòng chống lũ', [COMMUNE], 45);
+  const raised = await waitFor(
+    () => received.find((r) => r.event === 'alert-updated' && r.data.id === opened.data.id && r.data.severity === 'critical'),
+    10_000,
+    'webhook: raised',
+  );
+  t.match((raised.data.details as MeetingDetails).meeting, { id: mtg.id, title: 'Họp khẩn phòng chống lũ', startsAt: mtg.startsAt });
+  await waitFor(
+    () => stream.find((e) => e.type === 'alert' && e.alert.id === opened.data.id && e.alert.severity === 'critical'),
+    5000,
+    'dashboard stream: raised',
+  );
+  const open = await openAlerts(f, deviceId);
+  t.same(open.map((a) => [a.id, a.severity]), [[opened.data.id, 'critical']], 'the same alert, raised: no second one');
+
+  const ended = await f.api('POST', `/api/v1/meetings/${mtg.id}/end`, { body: {} });
+  t.equal(ended.status, 200);
+  const lowered = await waitFor(
+    () => received.find((r) => r.event === 'alert-updated' && r.data.id === opened.data.id && r.data.severity === 'warning'),
+    10_000,
+    'webhook: lowered',
+  );
+  const d = lowered.data.details as MeetingDetails;
+  t.equal(d.meeting, undefined);
+  t.equal(d.lastMeeting?.id, mtg.id, 'says which meeting the site missed');
+  t.equal((await openAlerts(f, deviceId)).length, 1, 'still open: the box is still down');
+});
