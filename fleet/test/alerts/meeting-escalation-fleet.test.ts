@@ -3,8 +3,13 @@
 // dropped like a crash; meetings made through the API; a webhook receiver and
 // the dashboard's event stream on 127.0.0.1.
 import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deviceTopic, type PeripheralsReport } from '@diemcau/shared';
+import { buildFleet } from '../../src/app.js';
 import { ADMIN_TOKEN, connectDevice, startTestFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
 import type { Alert } from '../../src/db/alerts-repo.js';
 import type { UiEvent } from '../../src/ui/ui-events.js';
@@ -138,4 +143,75 @@ t.test('an open warning is raised when a meeting of its site is made, and lowere
   t.equal(d.meeting, undefined);
   t.equal(d.lastMeeting?.id, mtg.id, 'says which meeting the site missed');
   t.equal((await openAlerts(f, deviceId)).length, 1, 'still open: the box is still down');
+});
+
+t.test('a camera unplugged during a live meeting opens critical; a district outage lists the meeting', async (t) => {
+  const f = await startTestFleet(t);
+  const communes = ['yb-tram-tau-ban-cong', 'yb-tram-tau-ban-mu', 'yb-tram-tau-hat-luu', 'yb-tram-tau-lang-nhi', 'yb-tram-tau-pa-hu'];
+  const boxes = [];
+  for (const site of communes) {
+    const creds = await f.enrol(site);
+    boxes.push({ creds, client: await connectDevice(t, creds) });
+  }
+  const mtg = await createMeeting(f, 'Giao ban sáng thứ Hai', communes.slice(0, 2), 0);
+
+  // The camera of a box in the live meeting is unplugged.
+  const first = boxes[0]!;
+  const report: PeripheralsReport = {
+    v: 1,
+    kind: 'peripherals',
+    at: new Date().toISOString(),
+    hardware: 'simulated',
+    peripherals: { camera: 'missing', microphone: 'ok', display: 'ok', gpio: 'ok' },
+    reasons: {},
+  };
+  await first.client.publishAsync(deviceTopic(first.creds.deviceId, 'health'), JSON.stringify(report), { qos: 1 });
+  const camera = await waitFor(async () => (await openAlerts(f, first.creds.deviceId)).find((a) => a.type === 'camera-missing'), 5000, 'camera alert');
+  t.equal(camera.severity, 'critical');
+  t.match((camera.details as MeetingDetails).meeting, { id: mtg.id, state: 'live' });
+
+  // The district's link drops: one incident, and it names the meeting of its sites.
+  for (const b of boxes.slice(0, 4)) b.client.stream.destroy();
+  const incident = await waitFor(async () => {
+    const r = await f.api<{ items: Alert[] }>('GET', '/api/v1/alerts?state=open&type=district-outage');
+    const i = r.body.items[0];
+    return i && (i.details?.devices as string[] | undefined)?.length === 4 ? i : undefined;
+  }, 5000, 'district-outage with 4 devices');
+  t.equal(incident.severity, 'critical');
+  t.same((incident.details?.meetings as { id: string }[] | undefined)?.map((m) => m.id), [mtg.id]);
+});
+
+t.test('an alert is raised by the clock alone when its meeting comes within the lead time', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'diemcau-fleet-'));
+  const fleet = await buildFleet({
+    config: { httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir, adminToken: ADMIN_TOKEN, logLevel: 'silent', meetingAlertLeadMin: 1 },
+    health: { escalation: { intervalMs: 200 } },
+  });
+  t.teardown(async () => {
+    await fleet.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const api: TestFleet['api'] = async (method, url, opts = {}) => {
+    const res = await fleet.http.inject({ method, url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, ...(opts.body === undefined ? {} : { payload: opts.body as object }) });
+    return { status: res.statusCode, body: res.json() as never };
+  };
+  const f: TestFleet = { fleet, dataDir, api, enrol: async (siteId) => {
+    const tok = await api<{ token: string }>('POST', `/api/v1/sites/${siteId}/enrollment-tokens`, { body: {} });
+    const res = await fleet.http.inject({ method: 'POST', url: '/api/v1/enroll', payload: { token: tok.body.token, hardware: { agentVersion: '0.1.0' } } });
+    return res.json() as never;
+  } };
+
+  const deviceId = await dropOffline(t, f, COMMUNE);
+  const [alert] = await waitFor(async () => {
+    const a = await openAlerts(f, deviceId);
+    return a.length > 0 ? a : undefined;
+  }, 5000, 'device-offline alert');
+  t.equal(alert!.severity, 'warning');
+  // Starts in 63 s with a lead of one minute: not near yet when it is made...
+  const mtg = await createMeeting(f, 'Họp chiều', [COMMUNE], 63 / 60);
+  t.equal((await openAlerts(f, deviceId))[0]!.severity, 'warning', 'not within the lead time yet');
+  // ...and near a few seconds later, with nothing happening but the clock.
+  const raised = await waitFor(async () => (await openAlerts(f, deviceId)).find((a) => a.severity === 'critical'), 10_000, 'raised by the tick');
+  t.equal(raised.id, alert!.id);
+  t.equal((raised.details as MeetingDetails).meeting?.id, mtg.id);
 });
