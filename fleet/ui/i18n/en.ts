@@ -76,6 +76,8 @@ export const en: Record<keyof typeof vi, string> = {
   'alerts.expand': 'Show the sites',
   'alerts.new': '{n} new alerts',
   'alerts.calledBack': 'Called back',
+  'alerts.meetingSoon': 'Meeting “{title}” starts at {time}',
+  'alerts.meetingLive': 'In the live meeting “{title}”',
 
   'alert.device-offline': 'Device offline',
   'alert.flapping': 'Flapping connection',

@@ -76,6 +76,8 @@ export const vi = {
   'alerts.expand': 'Xem các điểm cầu',
   'alerts.new': '{n} cảnh báo mới',
   'alerts.calledBack': 'Đã gọi lại',
+  'alerts.meetingSoon': 'Cuộc họp “{title}” bắt đầu lúc {time}',
+  'alerts.meetingLive': 'Đang trong cuộc họp “{title}”',
 
   'alert.device-offline': 'Mất kết nối',
   'alert.flapping': 'Kết nối chập chờn',

@@ -5,6 +5,7 @@ import type { Alert, Site } from '../api/types.js';
 import { alertFamily, alertLabel } from '../components/alertText.js';
 import { Modal } from '../components/Modal.js';
 import { useI18n } from '../i18n/i18n.js';
+import { alertMeeting } from '../state/alert-meeting.js';
 import { groupAlerts, outageSites, type AlertRow } from '../state/derive.js';
 import { hrefSite, useApp, useNow, useSnapshot } from '../state/hooks.js';
 import { useFleetModel } from '../state/model.js';
@@ -62,9 +63,11 @@ function AlertRowView(props: { row: AlertRow; onAck?(a: Alert): void; compact?: 
   const site = a.siteId ? m.siteById.get(a.siteId) : undefined;
   const district = site && site.kind !== 'district' && site.parentId ? m.siteById.get(site.parentId) : undefined;
   const end = a.resolvedAt ? Date.parse(a.resolvedAt) : now;
+  // Raised near a meeting: say which one, so the operator knows how long there is.
+  const meeting = isOpen ? alertMeeting(a) : null;
 
   return (
-    <tbody class={`alert-group${isOpen ? ' is-open' : ' is-resolved'} fam-${alertFamily(a.type)}`} data-alert={a.id} data-type={a.type}>
+    <tbody class={`alert-group${isOpen ? ' is-open' : ' is-resolved'} fam-${alertFamily(a.type)}${a.severity === 'critical' ? ' sev-critical' : ''}`} data-alert={a.id} data-type={a.type}>
       <tr>
         <td><span class={`pill ${isOpen ? 'st-offline' : 'st-resolved'}`}><span class="dot" />{isOpen ? t('alerts.open') : t('alerts.resolved')}</span></td>
         <td class="what">
@@ -75,6 +78,11 @@ function AlertRowView(props: { row: AlertRow; onAck?(a: Alert): void; compact?: 
           <strong>{alertLabel(i18n, a)}</strong>
           {outage && <span class="sub">{t('alerts.outageSites', { n: siteIds.length, down: downCount(a, siteIds.length) })}</span>}
           {a.message && !outage && <span class="sub">{a.message}</span>}
+          {meeting && (
+            <span class="sub meeting-line" data-testid="alert-meeting">
+              {meeting.live ? t('alerts.meetingLive', { title: meeting.title }) : t('alerts.meetingSoon', { title: meeting.title, time: i18n.time(meeting.startsAt) })}
+            </span>
+          )}
         </td>
         <td>
           {site ? <a href={hrefSite(site.id)}>{site.name}</a> : '—'}
