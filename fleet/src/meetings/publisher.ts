@@ -21,6 +21,8 @@ export interface PublishCounters {
 
 export class PlanPublisher {
   private readonly last: Map<string, PublishedPlan>;
+  /** Recorded plans this process has not sent yet (the broker may have lost them). */
+  private readonly unsent: Set<string>;
   private chain: Promise<unknown> = Promise.resolve();
   readonly counters: PublishCounters = { published: 0, failed: 0 };
 
@@ -32,6 +34,7 @@ export class PlanPublisher {
     private readonly sink: PlanSink = () => {},
   ) {
     this.last = new Map(repo.publishedPlans().map((p) => [p.edgeId, p]));
+    this.unsent = new Set(this.last.keys());
   }
 
   /** Brings every edge's retained plan in line with `desired`; returns the edges published. */
@@ -59,8 +62,9 @@ export class PlanPublisher {
       const body: MediaPlanBody = desired.get(edgeId) ?? { v: 1, edgeId, meetings: [] };
       const text = JSON.stringify(body);
       const prev = this.last.get(edgeId);
-      if (prev?.body === text) continue;
-      const message: MediaPlan = { v: 1, revision: (prev?.revision ?? 0) + 1, edgeId, meetings: body.meetings };
+      const same = prev?.body === text;
+      if (same && !this.unsent.has(edgeId)) continue;
+      const message: MediaPlan = { v: 1, revision: (prev?.revision ?? 0) + (same ? 0 : 1), edgeId, meetings: body.meetings };
       const checked = mediaPlanCodec.check(message);
       if (!checked.ok) {
         // A bug on our side, not the edge's: keep the old plan and say why.
@@ -76,6 +80,7 @@ export class PlanPublisher {
         this.log.warn({ edgeId, err }, 'media plan publish failed');
         continue;
       }
+      this.unsent.delete(edgeId);
       const record = { edgeId, revision: message.revision, body: text };
       this.repo.savePublished(record, this.now());
       this.last.set(edgeId, record);
