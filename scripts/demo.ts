@@ -88,7 +88,14 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
   // If this script dies anyway, do not leave the children behind.
   process.on('exit', () => {
-    for (const c of [...(media?.children ?? []), sim, fleet]) if (c?.pid && c.exitCode === null) process.kill(-c.pid, 'SIGKILL');
+    for (const c of [...(media?.children ?? []), sim, fleet]) {
+      if (!c?.pid || c.exitCode !== null) continue;
+      try {
+        process.kill(-c.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   });
 
   say(`starting the fleet server (HTTP ${httpPort}, MQTT ${mqttPort}, data ${dataDir}); log: ${path.join(logDir, 'fleet.log')}`);

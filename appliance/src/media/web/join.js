@@ -9,6 +9,8 @@ const meetingId = q.get('meeting') ?? '';
 const token = q.get('token') ?? '';
 // The TV: receives only (the room's camera enters through ffmpeg) and follows the layout.
 const kiosk = q.get('view') === 'kiosk';
+// The TV: the large pictures fill the screen, thumbnails in a row below (page.ts).
+if (kiosk) document.body.classList.add('kiosk');
 const base = `/media/v1/meetings/${encodeURIComponent(meetingId)}`;
 const state = { joined: false, error: null, peerId: null, produced: [], consumed: {}, siteId: null };
 window.diemcau = state;

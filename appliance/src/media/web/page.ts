@@ -12,7 +12,11 @@ export const JOIN_HTML = `<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Diemcau</title>
 <style>body{margin:0;background:#111;color:#eee;font:14px sans-serif}#grid{display:flex;flex-wrap:wrap;gap:4px}
-video{width:320px;height:240px;background:#000}video.large{width:48vw;height:auto}video.small{width:15vw;height:auto}video.hidden{display:none}#self{position:fixed;right:8px;bottom:8px;width:160px;height:120px}</style>
+video{width:320px;height:240px;background:#000}video.large{width:48vw;height:auto}video.small{width:15vw;height:auto}video.hidden{display:none}#self{position:fixed;right:8px;bottom:8px;width:160px;height:120px}
+body.kiosk #grid{height:100vh;align-content:flex-start;justify-content:center}
+body.kiosk video.large{flex:1 1 40%;width:auto;height:78vh;object-fit:contain;order:0}
+body.kiosk video.small{flex:0 0 auto;width:auto;height:20vh;aspect-ratio:4/3;object-fit:contain;order:1}
+body.kiosk #self{display:none}</style>
 </head><body><div id="grid"></div><video id="self" autoplay muted playsinline></video>
 <script type="module" src="/media/v1/join.js"></script></body></html>`;
 
