@@ -49,7 +49,7 @@ export class AlertService {
     const { alert, created } = this.repo.open(shaped);
     if (created) {
       this.metrics.alertsOpened.inc({ type: alert.type });
-      this.log.info({ alertId: alert.id, type: alert.type, key: alert.key, deviceId: alert.deviceId, siteId: alert.siteId }, 'alert opened');
+      this.log.info({ alertId: alert.id, type: alert.type, key: alert.key, severity: alert.severity, deviceId: alert.deviceId, siteId: alert.siteId }, 'alert opened');
       this.events.emit('alert-opened', alert);
       this.webhook?.notify('alert-opened', alert);
     }
@@ -65,7 +65,7 @@ export class AlertService {
     let p = patch;
     if (this.policy && patch.details && !opts.asIs) {
       const current = this.repo.getOpen(key);
-      if (current) p = { ...patch, details: this.policy.updating(current, patch.details) };
+      if (current) p = { ...patch, details: this.keepPolicyKeys(current, patch.details) };
     }
     const alert = this.repo.update(key, p);
     if (alert) {
@@ -83,6 +83,15 @@ export class AlertService {
       this.webhook?.notify('alert-resolved', alert);
     }
     return alert;
+  }
+
+  private keepPolicyKeys(current: Alert, details: Record<string, unknown>): Record<string, unknown> {
+    try {
+      return this.policy!.updating(current, details);
+    } catch (err) {
+      this.log.error({ err, key: current.key }, 'alert policy failed; details stored as given');
+      return details;
+    }
   }
 
   private shapeNew(a: NewAlert): NewAlert {
