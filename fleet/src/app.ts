@@ -31,6 +31,7 @@ import { provisioningRoutes } from './api/provisioning.js';
 import { commandsPlugin, type CommandsPluginOptions } from './commands/index.js';
 import { healthPlugin, type HealthPluginOptions } from './health/index.js';
 import { meetingsPlugin } from './meetings/plugin.js';
+import { meetingEscalationPlugin, type EscalationPluginOptions } from './alerts/escalation-plugin.js';
 import { otaPlugin, type OtaPluginOptions } from './ota/index.js';
 import { uiPlugin } from './ui/plugin.js';
 
@@ -43,6 +44,8 @@ export interface BuildFleetOptions {
   commands?: CommandsPluginOptions;
   health?: HealthPluginOptions;
   ota?: OtaPluginOptions;
+  /** Alerts raised near meetings (alerts/escalation-plugin.ts). */
+  escalation?: EscalationPluginOptions;
 }
 
 export interface Fleet extends FleetContext {
@@ -146,6 +149,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
         await api.register(operatorsRoutes);
         await api.register(provisioningRoutes);
         await api.register(meetingsPlugin);
+        await api.register(meetingEscalationPlugin, opts.escalation ?? {});
         await api.register(commandsPlugin, opts.commands ?? {});
         await api.register(healthPlugin, opts.health ?? {});
         await api.register(otaPlugin, opts.ota ?? {});

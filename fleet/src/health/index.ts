@@ -3,7 +3,6 @@ import type {} from '@fastify/swagger';
 import { Type } from '@sinclair/typebox';
 import { deviceEventCodec, healthCodec, DiemcauError, SelfTestResultSchema } from '@diemcau/shared';
 import '../api/types.js';
-import { meetingEscalationPlugin, type EscalationPluginOptions } from '../alerts/escalation-plugin.js';
 import { deviceForRequest } from '../api/auth.js';
 import { createHealthMonitor, type HealthMonitor } from './monitor.js';
 import type { TelemetryThresholds } from './rules.js';
@@ -17,8 +16,6 @@ export interface HealthPluginOptions {
   keepPerDevice?: number;
   thresholds?: TelemetryThresholds;
   expose?: (monitor: HealthMonitor) => void;
-  /** The alerts' meeting escalation, started with this area (see the end of healthPlugin). */
-  escalation?: EscalationPluginOptions;
 }
 
 const ErrorSchema = Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) });
@@ -85,10 +82,4 @@ export async function healthPlugin(app: FastifyInstance, opts: HealthPluginOptio
     },
   );
   opts.expose?.(monitor);
-  // The meeting escalation raises the alerts of this area (camera, microphone,
-  // TV) and the presence ones near a meeting. It needs the meetings area's
-  // decorator, which is visible from here (meetings register before health
-  // under /api/v1); its own line in app.ts, after the meetings plugin, would
-  // be the better home.
-  await app.register(meetingEscalationPlugin, opts.escalation ?? {});
 }

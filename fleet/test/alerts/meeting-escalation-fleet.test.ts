@@ -185,7 +185,7 @@ t.test('an alert is raised by the clock alone when its meeting comes within the 
   const dataDir = mkdtempSync(join(tmpdir(), 'diemcau-fleet-'));
   const fleet = await buildFleet({
     config: { httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir, adminToken: ADMIN_TOKEN, logLevel: 'silent', meetingAlertLeadMin: 1 },
-    health: { escalation: { intervalMs: 200 } },
+    escalation: { intervalMs: 200 },
   });
   t.teardown(async () => {
     await fleet.close();
