@@ -76,8 +76,9 @@ t.test('real hardware: a TV unplugged between polls is seen by the next interval
   await settle();
   t.equal(reports.length, 1, 'not before the interval');
   clock.advance(1);
-  for (let i = 0; i < 20 && reports.length < 2; i++) await settle();
-  t.equal(reports.length, 2);
+  // The poll reads real files: give the disk time on a busy machine (a bound, not a timing check).
+  for (const end = Date.now() + 10_000; reports.length < 2 && Date.now() < end;) await new Promise((r) => setTimeout(r, 10));
+  t.equal(reports.length, 2, 'the interval poll saw the change');
   t.equal(reports[1]!.peripherals.display, 'missing');
   t.equal(reports[1]!.reasons.display?.code, 'disconnected');
 });
