@@ -1,0 +1,73 @@
+// The README's first command, as a user runs it (minus the install): the demo
+// brings the fleet up with simulated boxes and a live meeting over real media
+// edges, then Ctrl-C stops every process it started. Ports are free ones picked
+// here, never the defaults; a few boxes stand in for the 210.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+const free = (port: number): Promise<boolean> => new Promise((resolve) => {
+  const s = net.createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+});
+async function freeRun(n: number): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const base = 20000 + Math.floor(Math.random() * 20000);
+    const ok = await Promise.all(Array.from({ length: n }, (_, k) => free(base + k)));
+    if (ok.every(Boolean)) return base;
+  }
+  throw new Error('no run of free ports');
+}
+const answers = async (url: string): Promise<boolean> => fetch(url, { signal: AbortSignal.timeout(2000) }).then(() => true, () => false);
+
+t.test('npm run demo: fleet, boxes, a live meeting with media; Ctrl-C stops it all', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-demo-'));
+  t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const base = await freeRun(7); // HTTP, MQTT, core edge, four boxes' edges
+  const [http, mqtt, edge] = [base, base + 1, base + 2];
+  const demo = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/demo.ts')], {
+    cwd: root,
+    env: {
+      ...process.env, DIEMCAU_HTTP_PORT: String(http), DIEMCAU_MQTT_PORT: String(mqtt), DIEMCAU_DEMO_EDGE_PORT: String(edge),
+      DIEMCAU_DATA_DIR: dataDir, DIEMCAU_DEMO_DEVICES: '6',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((r) => demo.once('exit', (code) => r(code)));
+  t.teardown(() => { if (demo.exitCode === null) demo.kill('SIGKILL'); });
+  let out = '';
+  demo.stderr.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 240_000);
+    demo.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.includes('Ctrl-C stops everything')) { clearTimeout(timer); resolve(true); }
+    });
+    void exited.then(() => { clearTimeout(timer); resolve(false); });
+  });
+  t.ok(ready, 'the demo says it is ready');
+  if (!ready) return void t.comment(out.slice(-3000));
+  t.match(out, /all 6 sites online/, 'the simulated boxes came online');
+  t.match(out, /media: 4\/4 rooms sending/, 'every room of the meeting sends media');
+
+  const token = /admin token: (\S+)/.exec(out)![1]!;
+  const meetingId = /#\/meetings\/(\S+)/.exec(out)![1]!;
+  const meeting = (await (await fetch(`http://127.0.0.1:${http}/api/v1/meetings/${meetingId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+    state: string; cascade: { hostEdgeId: string; coreLinks: number }; stats: Array<{ bitrateBps: number | null; linkState: string | null }>;
+  };
+  t.equal(meeting.state, 'live');
+  t.same([meeting.cascade.hostEdgeId, meeting.cascade.coreLinks], ['core', 2], 'hosted on the core: the people\'s committee and the district link to it');
+  t.ok(meeting.stats.length === 4 && meeting.stats.every((s) => (s.bitrateBps ?? 0) > 0 && s.linkState === 'connected'), 'live stats for the four rooms');
+  const tv = await fetch(`http://127.0.0.1:${edge + 4}/kiosk`);
+  t.equal(tv.status, 200, 'a commune box serves its TV page');
+
+  demo.kill('SIGINT');
+  t.equal(await exited, 0, 'Ctrl-C stops the demo cleanly');
+  const still = await Promise.all([http, edge, edge + 1, edge + 4].map((p) => answers(`http://127.0.0.1:${p}/`)));
+  t.same(still, [false, false, false, false], 'the fleet and the edges are gone');
+});
