@@ -25,6 +25,7 @@ process.on('SIGTERM', () => process.exit(143));
 
 const byIndex = new Map<number, SimAgent>();
 let total = settings.slice.to - settings.slice.from;
+let lastStartAt = 0;
 const lag = monitorEventLoopDelay({ resolution: 20 });
 lag.enable();
 
@@ -47,7 +48,7 @@ function report(): void {
   });
   lag.reset();
 }
-setInterval(report, 2000);
+setInterval(report, 1000);
 
 /** Cuts the sockets of the given devices without DISCONNECT, `gapMs` apart; the time of each cut on this machine's clock. */
 async function crash(indexes: number[], gapMs: number): Promise<{ index: number; deviceId: string; at: number }[]> {
@@ -80,15 +81,18 @@ startSimulation({
   keepaliveSec: settings.keepaliveSec,
   concurrency: settings.concurrency,
   queueMaxRecords: 100,
-  log: pino({ level: 'error' }),
+  // Warnings say why sessions drop (keepalive, connect timeouts); they go to this worker's log file.
+  log: pino({ level: 'warn' }),
   onProgress: (_n, t, entry) => {
     total = t;
+    lastStartAt = Date.now();
     byIndex.set(entry.plan.index, entry);
   },
 }).then(
   () => {
     report();
-    send({ type: 'started', at: Date.now() });
+    // When the last agent was enrolled and started; its session came up later.
+    send({ type: 'started', at: lastStartAt });
   },
   (err: unknown) => {
     send({ type: 'failed', message: (err as Error).stack ?? String(err) });

@@ -36,10 +36,16 @@ export interface SimulationOptions {
   mqttUrl?: string;
   /** How many agents start (enrol + connect) at once. */
   concurrency?: number;
+  /**
+   * How long a starting agent holds its slot waiting for its session (CONNACK,
+   * subscriptions, birth acknowledged) before the next one starts anyway; it
+   * keeps trying in the background. Default 30 s; 0 = start the next at once.
+   */
+  connectWaitMs?: number;
   queueMaxRecords?: number;
   log: Logger;
   signal?: AbortSignal;
-  /** After each agent starts; `total` counts this process's devices (its slice). */
+  /** After each agent is enrolled and started (before its session is up); `total` counts this process's devices (its slice). */
   onProgress?: (started: number, total: number, entry: SimAgent) => void;
 }
 
@@ -113,6 +119,10 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
     entry.commands = await attachSimCommands({ entry, boot, dataDir, log: opts.log.child({ sim: p.index }) });
     agents.push(entry);
     opts.onProgress?.(agents.length, plan.length, entry);
+    // Agent.start returns before the broker answers: without this wait, enrolments
+    // would outrun connects and pile them up at the fleet (each first connect
+    // costs the broker work), so concurrency would not bound what is in flight.
+    await waitConnected(entry.agent, opts.connectWaitMs ?? 30_000);
   };
   const worker = async (): Promise<void> => {
     while (next < plan.length && !opts.signal?.aborted) await startOne(plan[next++]!);
@@ -133,6 +143,14 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
     throw err;
   }
   return { agents, connectedCount: () => agents.filter((a) => a.agent.connected).length, close };
+}
+
+/** Resolves when the agent's session is up, or after `ms` (0: at once). */
+async function waitConnected(agent: Agent, ms: number): Promise<void> {
+  if (ms <= 0 || agent.connected) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([agent.session.waitConnected(), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
 
 async function resolveSites(opts: SimulationOptions): Promise<string[]> {

@@ -30,6 +30,7 @@ t.test('many agents in one process: tokens minted per site, each device online, 
   };
   const sim = await startSimulation(common);
   t.equal(sim.agents.length, 7);
+  t.equal(sim.connectedCount(), 7, 'a start holds its slot until the session is up');
   t.same(
     fleet.minted.sort((a, b) => a.siteId.localeCompare(b.siteId)),
     [
