@@ -3,7 +3,8 @@
 // and memory are what we measure); the simulated agents, the same Agent code as
 // on a box, run in P simulator processes (fleet-sim-worker.ts, each a slice of
 // the devices), because one process cannot keep 10,000 agents' keepalives. Prints:
-//   - time until all N are online (from starting the simulators; enrolment included, and separately)
+//   - time until all N are online (from starting the simulators; enrolment included, and separately;
+//     at most --concurrency boxes enrol or connect at once, so enrolment is paced by the fleet's connects)
 //   - progress every 5 s while ramping: online, rate, CPU of fleet and simulators, their event-loop lag, load
 //   - fleet CPU (% of one core) and RSS in steady state
 //   - crash → alert latency p50/p99: agents whose socket is cut without DISCONNECT
@@ -161,7 +162,7 @@ async function main(): Promise<void> {
     const [httpPort, mqttPort] = [await freePort(), await freePort()];
     const base = `http://127.0.0.1:${httpPort}`;
     say(
-      `N=${N} keepalive=${keepaliveSec}s telemetry every ${intervalSec}s; ${simProcs} simulator process(es); ` +
+      `N=${N} keepalive=${keepaliveSec}s telemetry every ${intervalSec}s; ${simProcs} simulator process${simProcs === 1 ? '' : 'es'}; ` +
         `host ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; data in ${tmp} (simulated boxes in ${simRoot})`,
     );
     const fleet = spawnNode(
@@ -185,7 +186,7 @@ async function main(): Promise<void> {
     }
     say(`fleet up in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${fleet.pid})`);
 
-    // 1. Start the simulator processes; time until the fleet reports all N online.
+    // 1. Start the simulator processes; time until the fleet reports all N online and the agents agree.
     const tStart = Date.now();
     pool = new SimPool(
       path.join(root, 'bench/fleet-sim-worker.ts'),
@@ -241,13 +242,14 @@ async function main(): Promise<void> {
       await sleep(250);
     }
     const allOnlineSec = (Date.now() - tStart) / 1000;
-    // The fleet can see the last birth before the last simulator's "started" arrives.
+    // The agents' view arrives once a second, so the last simulator's "started" may still be on its way.
     for (let i = 0; i < 40 && pool.allStartedAt() === undefined; i++) await sleep(250);
     const startedAt = pool.allStartedAt();
     const rampFleetCpu = ((procStats(fleet.pid!).cpuSec - fleetAtStart) / allOnlineSec) * 100;
     say(
       `ALL ONLINE: ${N} devices in ${allOnlineSec.toFixed(1)} s ` +
-        `(every agent enrolled and started after ${startedAt === undefined ? '?' : ((startedAt - tStart) / 1000).toFixed(1)} s; ` +
+        `(every agent enrolled and started after ${startedAt === undefined ? '?' : ((startedAt - tStart) / 1000).toFixed(1)} s, ` +
+        `enrolments waiting for one of ${values.concurrency} slots held until a box's session is up; ` +
         `fleet ${rampFleetCpu.toFixed(0)}% of a core on average meanwhile; worst simulator loop lag ${maxLag} ms; load up to ${maxLoad.toFixed(2)})`,
     );
 
@@ -264,7 +266,7 @@ async function main(): Promise<void> {
     const sp = pool.progress();
     say(
       `STEADY: fleet CPU ${fleetCpuPct.toFixed(1)}% of one core, RSS ${b.rssMiB.toFixed(0)} MiB ` +
-        `(${simProcs} simulator processes: CPU ${simPct.reduce((x, y) => x + y, 0).toFixed(1)}% [${simPct.map((x) => x.toFixed(0)).join('+')}], ` +
+        `(${simProcs} simulator process${simProcs === 1 ? '' : 'es'}: CPU ${simPct.reduce((x, y) => x + y, 0).toFixed(1)}% [${simPct.map((x) => x.toFixed(0)).join('+')}], ` +
         `RSS ${simB.reduce((x, s) => x + s.rssMiB, 0).toFixed(0)} MiB, loop lag p99 ${sp.lagP99Ms} ms, ` +
         `${sp.reconnects - reconnectsA} reconnects in the window; load ${load1()})`,
     );
