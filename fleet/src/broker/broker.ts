@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Duplex } from 'node:stream';
 import { createHash } from 'node:crypto';
+import { indexedMemoryPersistence } from './retained-index.js';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { canDevicePublish, canDeviceSubscribe, MAX_PAYLOAD_BYTES } from '@diemcau/shared';
@@ -73,7 +74,7 @@ export class FleetBroker {
   }
 
   static async start(opts: BrokerOptions): Promise<FleetBroker> {
-    const aedes = await Aedes.createBroker({ keepaliveLimit: 600, maxClientsIdLength: 64, concurrency: 1000 });
+    const aedes = await Aedes.createBroker({ keepaliveLimit: 600, maxClientsIdLength: 64, concurrency: 1000, persistence: indexedMemoryPersistence() });
     const broker = new FleetBroker(aedes, opts);
     broker.installHooks();
     await broker.listen();
