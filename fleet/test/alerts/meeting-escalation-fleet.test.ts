@@ -12,7 +12,7 @@ import { deviceTopic, type PeripheralsReport } from '@diemcau/shared';
 import { buildFleet } from '../../src/app.js';
 import { ADMIN_TOKEN, connectDevice, startTestFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
 import type { Alert } from '../../src/db/alerts-repo.js';
-import type { UiEvent } from '../../src/ui/ui-events.js';
+import { readEvents } from '../helpers/events.js';
 
 const DISTRICT = 'yb-tram-tau';
 const COMMUNE = 'yb-tram-tau-ban-cong';
@@ -86,31 +86,9 @@ t.test('an open warning is raised when a meeting of its site is made, and lowere
   const f = await startTestFleet(t, { webhookUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, webhookBaseDelayMs: 20 });
 
   // The dashboard's live feed, read over real HTTP.
-  const stream: UiEvent[] = [];
-  const ctrl = new AbortController();
-  const reading = (async () => {
-    const res = await fetch(`http://127.0.0.1:${f.fleet.httpPort}/api/v1/events`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, signal: ctrl.signal });
-    if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
-    const dec = new TextDecoder();
-    let buf = '';
-    try {
-      for await (const chunk of res.body) {
-        buf += dec.decode(chunk as Uint8Array, { stream: true });
-        let cut: number;
-        while ((cut = buf.indexOf('\n\n')) >= 0) {
-          const data = buf.slice(0, cut).split('\n').find((l) => l.startsWith('data: '));
-          buf = buf.slice(cut + 2);
-          if (data) stream.push(JSON.parse(data.slice(6)) as UiEvent);
-        }
-      }
-    } catch {
-      // aborted at the end of the test
-    }
-  })();
-  t.teardown(async () => {
-    ctrl.abort();
-    await reading;
-  });
+  const feed = readEvents(`http://127.0.0.1:${f.fleet.httpPort}`, ADMIN_TOKEN);
+  t.teardown(() => feed.stop());
+  const stream = feed.events;
   await waitFor(() => stream.length > 0, 5000, 'stream hello');
 
   const deviceId = await dropOffline(t, f, COMMUNE);

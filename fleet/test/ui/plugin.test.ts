@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import type { UiEvent } from '../../src/ui/ui-events.js';
 import { startSimFleet } from './helpers/sim-sites.js';
+import { readEvents } from '../helpers/events.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 execFileSync(process.execPath, [path.join(root, 'fleet', 'scripts', 'build-ui.mjs')], { stdio: 'inherit' });
@@ -22,29 +23,8 @@ await sf.online([inA.id, inB.id]);
 const opA = await sf.api<{ token: string }>('POST', '/api/v1/operators', { name: 'A', role: 'district-operator', districtId: dA.id });
 const viewer = await sf.api<{ token: string }>('POST', '/api/v1/operators', { name: 'V', role: 'viewer' });
 
-/** Reads the event stream into an array until aborted. */
-function listen(token: string) {
-  const events: UiEvent[] = [];
-  const ctrl = new AbortController();
-  const done = (async () => {
-    const res = await fetch(`${sf.url}/api/v1/events`, { headers: { authorization: `Bearer ${token}` }, signal: ctrl.signal });
-    if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
-    const dec = new TextDecoder();
-    let buf = '';
-    try {
-      for await (const chunk of res.body) {
-        buf += dec.decode(chunk as Uint8Array, { stream: true });
-        let cut: number;
-        while ((cut = buf.indexOf('\n\n')) >= 0) {
-          const data = buf.slice(0, cut).split('\n').find((l) => l.startsWith('data: '));
-          buf = buf.slice(cut + 2);
-          if (data) events.push(JSON.parse(data.slice(6)) as UiEvent);
-        }
-      }
-    } catch { /* aborted */ }
-  })();
-  return { events, stop: async () => { ctrl.abort(); await done; } };
-}
+/** Reads the event stream into an array until stopped. */
+const listen = (token: string) => readEvents(sf.url, token);
 
 async function until(cond: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
