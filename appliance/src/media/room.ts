@@ -116,8 +116,8 @@ export class MeetingRoom implements BridgeHost {
   // one: a paused microphone never takes the floor.
   private onSpeaker(producerId: string): void {
     this.dominant = producerId;
-    this.log.debug({ producerId, siteId: this.streams.get(producerId)?.stream.info.siteId ?? null }, 'dominant speaker');
     const stream = this.streams.get(producerId)?.stream;
+    this.log.debug({ producerId, siteId: stream?.info.siteId ?? null }, 'dominant speaker');
     if (stream && !stream.paused) this.followSpeakers(nextSpeakers(this.speakers, stream.info.siteId));
   }
 
