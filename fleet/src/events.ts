@@ -12,6 +12,8 @@ export interface FleetEventMap {
   'alert-opened': Alert;
   'alert-updated': Alert;
   'alert-resolved': Alert;
+  /** Meetings changed: one was created, changed by the chair or ended, or the clock started or ended one. */
+  'meetings-changed': { at: string };
 }
 
 export type PresenceReason = 'connected' | 'birth' | 'will' | 'disconnected' | 'keepalive-timeout' | 'startup-grace' | 'revoked';

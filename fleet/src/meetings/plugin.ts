@@ -37,12 +37,19 @@ export const meetingsPlugin = fp<MeetingsPluginOptions>(
     // Closed while the broker still runs (the fleet closes http first).
     app.addHook('onClose', () => meetings.close());
     await meetings.start();
-    await app.register(async (scope) =>
+    // The dashboards hear of every change: what the API changed, and what the
+    // clock did (a meeting starting or ending publishes new plans).
+    const changed = (): void => fleet.events.emit('meetings-changed', { at: new Date().toISOString() });
+    meetings.service.onSync((published) => { if (published.length > 0) changed(); });
+    await app.register(async (scope) => {
+      scope.addHook('onResponse', async (req, reply) => {
+        if (req.method !== 'GET' && reply.statusCode < 300) changed();
+      });
       meetings.routes(scope, (req) => {
         if (!req.operator) throw new DiemcauError('FLEET_ERR_UNAUTHORIZED', 'bearer token required');
         return req.operator;
-      }),
-    );
+      });
+    });
   },
   { name: 'diemcau-meetings', dependencies: ['diemcau-context'] },
 );

@@ -47,7 +47,7 @@ export type ChairControl =
 export class MeetingService {
   private readonly tokenFor: (meetingId: string, edgeId: string) => string;
   private readonly urls: Map<string, string>;
-  private readonly syncListeners = new Set<() => void>();
+  private readonly syncListeners = new Set<(published: readonly string[]) => void>();
 
   constructor(
     private readonly cfg: MeetingsConfig,
@@ -196,7 +196,7 @@ export class MeetingService {
    * by the clock. The alerts' escalation listens, so an alert turns critical
    * when a meeting is made, not at its next tick. Returns the unsubscribe.
    */
-  onSync(listener: () => void): () => void {
+  onSync(listener: (published: readonly string[]) => void): () => void {
     this.syncListeners.add(listener);
     return () => this.syncListeners.delete(listener);
   }
@@ -237,13 +237,15 @@ export class MeetingService {
     });
     if (waiting.length > 0) this.log.debug({ waiting: waiting.length }, 'edges waiting for an upstream address');
     if (dropped.length > 0) this.log.warn({ dropped }, 'edge plans over the protocol limit; scheduled meetings wait');
+    let published: readonly string[] = [];
     try {
-      return await this.publisher.sync(plans);
+      published = await this.publisher.sync(plans);
+      return [...published];
     } finally {
       this.afterSync();
       for (const l of [...this.syncListeners]) {
         try {
-          l();
+          l(published);
         } catch (err) {
           this.log.error({ err }, 'meeting sync listener threw');
         }

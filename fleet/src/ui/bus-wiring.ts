@@ -18,6 +18,7 @@ export function wireBus(events: FleetEvents, hub: StreamHub): () => void {
     events.on('alert-opened', (a) => hub.publish({ type: 'alert', alert: a })),
     events.on('alert-updated', (a) => hub.publish({ type: 'alert', alert: a })),
     events.on('alert-resolved', (a) => hub.publish({ type: 'alert', alert: a })),
+    events.on('meetings-changed', (p) => hub.publish({ type: 'meetings', at: p.at })),
   ];
   return () => { for (const off of offs) off(); };
 }

@@ -68,12 +68,15 @@ export type UiEvent =
   | { type: 'command'; command: UiCommand }
   // Only on a device's own stream (GET /api/v1/devices/:id/live), for its page's charts.
   | { type: 'telemetry'; deviceId: string; siteId: string; sample: UiTelemetry }
-  | { type: 'self-test'; deviceId: string; siteId: string; at: string; ok: boolean };
+  | { type: 'self-test'; deviceId: string; siteId: string; at: string; ok: boolean }
+  // Meetings changed: the page fetches the list again (the API filters it by operator).
+  | { type: 'meetings'; at: string };
 
 /** The site an event is about; null for events about the province as a whole. */
 export function eventSite(e: UiEvent): string | null {
   switch (e.type) {
     case 'hello': return null;
+    case 'meetings': return null;
     case 'alert': return e.alert.siteId;
     case 'ack': return e.siteId;
     case 'command': return e.command.siteId;
@@ -92,7 +95,8 @@ export interface Viewer {
  * operators who see the whole province.
  */
 export function visibleTo(v: Viewer, e: UiEvent, isWithin: (siteId: string, rootId: string) => boolean): boolean {
-  if (e.type === 'hello' || v.districtId === null) return true;
+  // 'meetings' carries no data of its own, only "fetch the list again".
+  if (e.type === 'hello' || e.type === 'meetings' || v.districtId === null) return true;
   const site = eventSite(e);
   return site !== null && isWithin(site, v.districtId);
 }

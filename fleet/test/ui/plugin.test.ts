@@ -65,6 +65,22 @@ t.test('a district operator\'s feed carries only his district', async (t) => {
   await a.stop();
 });
 
+t.test('a meeting made or ended reaches every dashboard as "fetch the meetings again"', async (t) => {
+  const admin = listen('ui-test-admin-token-0123456789');
+  const a = listen(opA.token);
+  await until(() => admin.events.length > 0 && a.events.length > 0, 'hello');
+  const count = (l: { events: UiEvent[] }) => l.events.filter((e) => e.type === 'meetings').length;
+  const made = await sf.api<{ id: string }>('POST', '/api/v1/meetings', { title: 'Giao ban', chairSiteId: dB.id, siteIds: [inB.id] });
+  await until(() => count(admin) >= 1 && count(a) >= 1, 'the change on both feeds');
+  t.pass('the district operator hears of it too: the event carries no data, the list API filters');
+  const before = count(admin);
+  await sf.api('POST', `/api/v1/meetings/${made.id}/end`, {});
+  await until(() => count(admin) > before, 'the end');
+  t.pass('ending it is heard as well');
+  await admin.stop();
+  await a.stop();
+});
+
 t.test('a device stream carries its samples, only to those who may see the device', async (t) => {
   await sf.online([sf.sites.find((s) => s.parentId === dA.id && s.id !== inA.id)!.id]);
   const siteA = [...sf.devices.values()].find((d) => sf.fleet.sites.isWithin(d.siteId, dA.id))!;

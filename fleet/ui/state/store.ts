@@ -87,19 +87,21 @@ export class Store {
   }
 
   /**
-   * Meetings have no live event yet: the list is fetched once a minute (one
-   * small request per open dashboard), and whether one is live right now is
-   * worked out from its times in between.
-   * TODO: a 'meeting-changed' event on the fleet's bus would make this instant.
+   * Meetings: fetched once, then again whenever the fleet says they changed
+   * (a 'meetings' event), and once a minute with the rollouts. Whether one is
+   * live right now is worked out from its times in between.
    */
   private startMeetingRefresh(): void {
     if (this.meetingTimer !== undefined) return;
-    const load = () => void this.api.get<{ items: Meeting[] }>('/api/v1/meetings').then(items)
-      .then((meetings) => this.set({ meetings }))
-      .catch((err: unknown) => { if (err instanceof ApiError && err.status === 404) this.set({ meetings: null }); });
-    const both = () => { load(); this.reloadRollouts(); };
+    const both = () => { this.reloadMeetings(); this.reloadRollouts(); };
     both();
     this.meetingTimer = setInterval(both, 60_000);
+  }
+
+  reloadMeetings(): void {
+    void this.api.get<{ items: Meeting[] }>('/api/v1/meetings').then(items)
+      .then((meetings) => this.set({ meetings }))
+      .catch((err: unknown) => { if (err instanceof ApiError && err.status === 404) this.set({ meetings: null }); });
   }
 
   /** Rollouts, and for the running ones which devices are updating right now. */
@@ -120,10 +122,6 @@ export class Store {
   async rolloutAction(id: string, action: 'pause' | 'resume' | 'abort', reason?: string): Promise<void> {
     await this.api.post(`/api/v1/rollouts/${encodeURIComponent(id)}/${action}`, action === 'abort' ? { reason } : {});
     this.reloadRollouts();
-  }
-
-  reloadMeetings(): void {
-    void this.api.get<{ items: Meeting[] }>('/api/v1/meetings').then(items).then((meetings) => this.set({ meetings })).catch(() => {});
   }
 
   setLive(live: boolean): void {
@@ -166,6 +164,8 @@ export class Store {
         return this.addTelemetry(e.deviceId, e.sample);
       case 'self-test':
         return; // the device page reloads its self-tests
+      case 'meetings':
+        return this.reloadMeetings();
     }
   }
 
