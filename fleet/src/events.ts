@@ -14,6 +14,8 @@ export interface FleetEventMap {
   'alert-resolved': Alert;
   /** Meetings changed: one was created, changed by the chair or ended, or the clock started or ended one. */
   'meetings-changed': { at: string };
+  /** A rollout was created or changed state, or its devices moved on (at most once a second). */
+  'rollouts-changed': { at: string };
 }
 
 export type PresenceReason = 'connected' | 'birth' | 'will' | 'disconnected' | 'keepalive-timeout' | 'startup-grace' | 'revoked';

@@ -84,6 +84,7 @@ export async function otaPlugin(app: FastifyInstance, opts: OtaPluginOptions): P
     driver,
     log,
     tickMs: cfg.tickMs,
+    onChange: () => ctx.events.emit('rollouts-changed', { at: new Date().toISOString() }),
     ports: {
       sites: () => ctx.sites.all(),
       devices: () =>

@@ -26,6 +26,8 @@ export interface RolloutServiceOptions {
   log: Logger;
   /** 0 = no timer (tests call tick()). */
   tickMs?: number;
+  /** Something about the rollouts changed (the dashboards reload); called at most once a second. */
+  onChange?: () => void;
   now?: () => number;
 }
 
@@ -41,6 +43,7 @@ export class RolloutService {
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  private changeTimer: NodeJS.Timeout | null = null;
   /** Last plan's facts per rollout, for the API (not worth a table). */
   private readonly last = new Map<string, { currentRing: number | null; skippedBusy: string[] }>();
   readonly counters = { dispatched: 0, dispatchErrors: 0, reports: 0, unmatchedReports: 0 };
@@ -74,6 +77,7 @@ export class RolloutService {
     const at = new Date(this.now()).toISOString();
     const record: RolloutRecord = { id: randomUUID(), spec, state: 'running', reason: null, createdAt: at, createdBy: by, updatedAt: at };
     this.o.store.createRollout(record, devices);
+    this.changed();
     this.o.log.info({ rollout: record.id, release: spec.release, devices: devices.length }, 'rollout created');
     void this.tick();
     return this.view(record.id);
@@ -107,6 +111,7 @@ export class RolloutService {
     const r = this.get(id);
     if (!from.includes(r.state)) throw new DiemcauError('FLEET_ERR_ROLLOUT_STATE', `rollout is ${r.state}`);
     this.o.store.setRolloutState(id, to, reason, new Date(this.now()).toISOString());
+    this.changed();
     this.o.log.info({ rollout: id, from: r.state, to, reason }, 'rollout state changed');
     return this.view(id);
   }
@@ -157,6 +162,7 @@ export class RolloutService {
     const now = this.now();
     if (report.state === 'in-progress') this.o.store.updateDevice(rolloutId, { ...d, state: d.state === 'pending' ? 'pending' : 'in-flight', lastReportAt: now });
     else this.o.store.updateDevice(rolloutId, { ...d, state: report.state, lastReportAt: now, reason: report.reason ?? null });
+    this.changed();
   }
 
   /** One planning round for every active rollout; calls are queued, never overlapped. */
@@ -192,9 +198,11 @@ export class RolloutService {
       for (const id of plan.timedOut) {
         const d = devices.find((x) => x.deviceId === id)!;
         this.o.store.updateDevice(r.id, { ...d, state: 'failed', reason: 'silent past the timeout' });
+        this.changed();
       }
       if (plan.state !== r.state) {
         this.o.store.setRolloutState(r.id, plan.state, plan.reason, new Date(this.now()).toISOString());
+        this.changed();
         this.o.log.warn({ rollout: r.id, state: plan.state, reason: plan.reason }, 'rollout state changed by the planner');
         if (plan.state === 'aborted') await this.withdraw(r.id);
       }
@@ -203,6 +211,7 @@ export class RolloutService {
         try {
           await this.o.driver.dispatch(d, release, { rolloutId: r.id, ...(r.spec.bandwidthLimit ? { bandwidthLimit: r.spec.bandwidthLimit } : {}) });
           this.o.store.updateDevice(r.id, { ...d, state: 'in-flight', dispatchedAt: this.now() });
+          this.changed();
           this.counters.dispatched++;
         } catch (err) {
           this.counters.dispatchErrors++;
@@ -212,8 +221,19 @@ export class RolloutService {
     }
   }
 
+  // A ring of 500 boxes reporting is one reload for the dashboards, not 500.
+  private changed(): void {
+    if (!this.o.onChange || this.changeTimer || this.closed) return;
+    this.changeTimer = setTimeout(() => {
+      this.changeTimer = null;
+      this.o.onChange?.();
+    }, 1000);
+    this.changeTimer.unref();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    if (this.changeTimer) clearTimeout(this.changeTimer);
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.chain;

@@ -19,6 +19,7 @@ export function wireBus(events: FleetEvents, hub: StreamHub): () => void {
     events.on('alert-updated', (a) => hub.publish({ type: 'alert', alert: a })),
     events.on('alert-resolved', (a) => hub.publish({ type: 'alert', alert: a })),
     events.on('meetings-changed', (p) => hub.publish({ type: 'meetings', at: p.at })),
+    events.on('rollouts-changed', (p) => hub.publish({ type: 'rollouts', at: p.at })),
   ];
   return () => { for (const off of offs) off(); };
 }

@@ -70,13 +70,16 @@ export type UiEvent =
   | { type: 'telemetry'; deviceId: string; siteId: string; sample: UiTelemetry }
   | { type: 'self-test'; deviceId: string; siteId: string; at: string; ok: boolean }
   // Meetings changed: the page fetches the list again (the API filters it by operator).
-  | { type: 'meetings'; at: string };
+  | { type: 'meetings'; at: string }
+  // Rollouts changed: the page fetches them again.
+  | { type: 'rollouts'; at: string };
 
 /** The site an event is about; null for events about the province as a whole. */
 export function eventSite(e: UiEvent): string | null {
   switch (e.type) {
     case 'hello': return null;
     case 'meetings': return null;
+    case 'rollouts': return null;
     case 'alert': return e.alert.siteId;
     case 'ack': return e.siteId;
     case 'command': return e.command.siteId;
@@ -95,8 +98,8 @@ export interface Viewer {
  * operators who see the whole province.
  */
 export function visibleTo(v: Viewer, e: UiEvent, isWithin: (siteId: string, rootId: string) => boolean): boolean {
-  // 'meetings' carries no data of its own, only "fetch the list again".
-  if (e.type === 'hello' || e.type === 'meetings' || v.districtId === null) return true;
+  // 'meetings' and 'rollouts' carry no data of their own, only "fetch the list again".
+  if (e.type === 'hello' || e.type === 'meetings' || e.type === 'rollouts' || v.districtId === null) return true;
   const site = eventSite(e);
   return site !== null && isWithin(site, v.districtId);
 }

@@ -4,7 +4,8 @@
 // stopping the rollout before the next ring hears of the release.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { waitFor } from '../helpers/fleet.js';
+import { ADMIN_TOKEN, waitFor } from '../helpers/fleet.js';
+import { readEvents } from '../helpers/events.js';
 import { publishRelease, simAgent, startOtaFleet, type SimAgent } from './harness.js';
 
 const f = await startOtaFleet(t);
@@ -36,6 +37,11 @@ const until = async (id: string, check: (v: View) => boolean, what: string) =>
     const v = await view(id);
     return check(v) ? v : undefined;
   }, 20_000, what);
+
+// The dashboards' live feed: rollouts changing must reach it.
+const feed = readEvents(`http://127.0.0.1:${f.fleet.httpPort}`, ADMIN_TOKEN);
+t.teardown(() => feed.stop());
+const rolloutEvents = () => feed.events.filter((e) => e.type === 'rollouts').length;
 
 await t.test('a site in a live meeting is skipped until the meeting ends', async (t) => {
   await publishRelease(f, '1.1.0');
@@ -78,6 +84,8 @@ await t.test('a site in a live meeting is skipped until the meeting ends', async
     ],
     'per-ring progress',
   );
+  await waitFor(() => rolloutEvents() >= 1, 5000, 'rollout changes on the live feed');
+  t.ok(rolloutEvents() < 15, `the dashboards heard of it ${rolloutEvents()} times (at most once a second), not once for each of the 15 boxes' reports`);
   const inDistrict = agents.filter((a) => a.siteId === 'yb-nghia-lo' || nl.includes(a.siteId));
   t.ok(inDistrict.every((a) => a.version === '1.1.0'), 'every box of the subtree runs 1.1.0');
   t.ok(agents.filter((a) => !inDistrict.includes(a)).every((a) => a.desired.length === 0), 'boxes outside the subtree untouched');

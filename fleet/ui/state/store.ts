@@ -87,9 +87,9 @@ export class Store {
   }
 
   /**
-   * Meetings: fetched once, then again whenever the fleet says they changed
-   * (a 'meetings' event), and once a minute with the rollouts. Whether one is
-   * live right now is worked out from its times in between.
+   * Meetings and rollouts: fetched once, then again whenever the fleet says
+   * they changed ('meetings' and 'rollouts' events), and once a minute besides.
+   * Whether a meeting is live right now is worked out from its times in between.
    */
   private startMeetingRefresh(): void {
     if (this.meetingTimer !== undefined) return;
@@ -166,6 +166,8 @@ export class Store {
         return; // the device page reloads its self-tests
       case 'meetings':
         return this.reloadMeetings();
+      case 'rollouts':
+        return this.reloadRollouts();
     }
   }
 
