@@ -35,9 +35,12 @@ const EDGE_ADMIN = randomBytes(18).toString('base64url');
 
 interface SiteRow { id: string; name: string; kind: string; parentId: string | null }
 
+/** Where the fleet writes the core's plan and the core edge reads it. */
+const corePlanFile = (dataDir: string): string => path.join(dataDir, 'core-plan.json');
+
 /** The fleet's settings for a core edge on this machine (set before the fleet starts). */
 export function coreFleetEnv(dataDir: string, edgePort: number): Record<string, string> {
-  return { DIEMCAU_CORE_PLAN_FILE: path.join(dataDir, 'core-plan.json'), DIEMCAU_CORE_SIGNAL_URL: `http://127.0.0.1:${edgePort}` };
+  return { DIEMCAU_CORE_PLAN_FILE: corePlanFile(dataDir), DIEMCAU_CORE_SIGNAL_URL: `http://127.0.0.1:${edgePort}` };
 }
 
 export async function startMediaDemo(o: MediaDemoOptions): Promise<MediaDemo> {
@@ -64,7 +67,7 @@ export async function startMediaDemo(o: MediaDemoOptions): Promise<MediaDemo> {
   });
   children.push(o.start('edge-core', 'appliance/src/media/main.ts', {
     DIEMCAU_EDGE_ID: 'core', DIEMCAU_EDGE_ROLE: 'core', DIEMCAU_EDGE_HARDWARE: 'none', DIEMCAU_EDGE_PORT: String(o.edgePort),
-    DIEMCAU_EDGE_ADMIN_TOKEN: EDGE_ADMIN, DIEMCAU_EDGE_PLAN_FILE: coreFleetEnv(o.dataDir, o.edgePort).DIEMCAU_CORE_PLAN_FILE!, ...rtc(0),
+    DIEMCAU_EDGE_ADMIN_TOKEN: EDGE_ADMIN, DIEMCAU_EDGE_PLAN_FILE: corePlanFile(o.dataDir), ...rtc(0),
   }));
 
   const urls: string[] = [];

@@ -1,10 +1,8 @@
 // A browser joins a meeting on an edge (Debian's Chromium, fake camera and
 // microphone): it receives the commune's room across the cascade, decodes its
 // frames, and publishes its own camera and microphone, which reach the commune.
-import fs from 'node:fs';
 import t from 'tap';
-import { chromium } from 'playwright-core';
-import { node, plansFor, spawnEdge, tempDir, until, type EdgeProc } from './helpers.js';
+import { launchChromium, node, plansFor, spawnEdge, until, type EdgeProc } from './helpers.js';
 
 const M = 'm-web';
 
@@ -19,17 +17,7 @@ t.test('a browser joins on the core and meets a commune', async (t) => {
   for (const [n, p] of plansFor(M, [nCore, node(cA, 'site-a', nCore)], 'site-a')) await n.edge.plan(p);
   await until('cA at the core', async () => ((await core.streams(M)).length === 2 ? true : null));
 
-  const profile = tempDir('diemcau-chromium-');
-  t.teardown(() => fs.rmSync(profile, { recursive: true, force: true }));
-  // A fresh profile (the user-data-dir) per run, as playwright wants it given.
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-quic', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
-  });
-  t.teardown(() => browser.close());
-  const page = browser.pages()[0] ?? (await browser.newPage());
+  const { browser, page } = await launchChromium(t, ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`${core.url}/media/v1/join?meeting=${M}&token=${encodeURIComponent(core.adminToken)}`);

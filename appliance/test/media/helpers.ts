@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { MediaMeeting, MediaPlan, MediaStats } from '@diemcau/shared';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -193,3 +194,23 @@ export function tempDir(prefix: string): string {
 }
 
 export { root };
+
+// ---- browsers ------------------------------------------------------------------
+
+/**
+ * Debian's Chromium, headless, with a fresh profile (the user-data-dir) that
+ * goes away at teardown; never a downloaded browser. `extraArgs` add fake
+ * devices or autoplay.
+ */
+export async function launchChromium(t: { teardown(fn: () => unknown): void }, extraArgs: string[]): Promise<{ browser: BrowserContext; page: Page }> {
+  const profile = tempDir('diemcau-chromium-');
+  t.teardown(() => fs.rmSync(profile, { recursive: true, force: true }));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--disable-quic', ...extraArgs],
+  });
+  t.teardown(() => browser.close());
+  return { browser, page: browser.pages()[0] ?? (await browser.newPage()) };
+}

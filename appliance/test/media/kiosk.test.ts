@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import t from 'tap';
 import { writeKioskLink } from '../../src/media/kiosk-link.js';
-import { spawnEdge, tempDir, token, until } from './helpers.js';
+import { launchChromium, spawnEdge, tempDir, token, until } from './helpers.js';
 
 // The box's kiosk page in real Chromium, served by a real edge process: the
 // enrolment state before a meeting, the identify card while it lasts, and the
@@ -17,16 +16,7 @@ t.test('kiosk page: not enrolled, enrolled, identify card, live meeting', async 
   const edge = await spawnEdge({ edgeId: 'd-kiosk', hardware: 'simulated', env: { DIEMCAU_DATA_DIR: dataDir } });
   t.teardown(() => edge.kill());
 
-  const profile = tempDir('diemcau-chromium-');
-  t.teardown(() => fs.rmSync(profile, { recursive: true, force: true }));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-quic', '--autoplay-policy=no-user-gesture-required'],
-  });
-  t.teardown(() => browser.close());
-  const page = browser.pages()[0] ?? (await browser.newPage());
+  const { browser, page } = await launchChromium(t, ['--autoplay-policy=no-user-gesture-required']);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`${edge.url}/kiosk`);
