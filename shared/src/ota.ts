@@ -8,7 +8,12 @@ import { Type, type Static } from '@sinclair/typebox';
 import { codec } from './codec.js';
 import { DiemcauError } from './errors.js';
 
-export const VersionSchema = Type.String({ pattern: '^\\d+\\.\\d+\\.\\d+(-[0-9A-Za-z.-]+)?$', maxLength: 64 });
+// Semantic versioning without build metadata, as semver.org spells it: no
+// leading zeros, so that two strings never name the same version (the fleet
+// keys releases by this string, and "1.02.0" must not be a second "1.2.0").
+const NUM = '(?:0|[1-9]\\d*)';
+const PRE_ID = `(?:${NUM}|\\d*[A-Za-z-][0-9A-Za-z-]*)`;
+export const VersionSchema = Type.String({ pattern: `^${NUM}\\.${NUM}\\.${NUM}(?:-${PRE_ID}(?:\\.${PRE_ID})*)?$`, maxLength: 64 });
 const Sha256Schema = Type.String({ pattern: '^[0-9a-f]{64}$' });
 
 /** What is inside a release. Signed as the exact JSON text in `SignedManifest.payload`. */
@@ -31,6 +36,12 @@ export const ReleaseManifestSchema = Type.Object({
     maxItems: 32,
   }),
   notes: Type.Optional(Type.String({ maxLength: 2000 })),
+  /**
+   * An emergency rollback: the exact versions this (older) release may
+   * replace. Inside the signed payload, so only the release manager can
+   * grant it; without it no box and no fleet lets a release replace a newer one.
+   */
+  allowDowngradeFrom: Type.Optional(Type.Array(VersionSchema, { minItems: 1, maxItems: 32 })),
 });
 export type ReleaseManifest = Static<typeof ReleaseManifestSchema>;
 export const releaseManifestCodec = codec(ReleaseManifestSchema);
@@ -107,11 +118,17 @@ export const isOtaOutcome = (s: OtaState): boolean => s === 'committed' || s ===
 
 // ---- versions ----
 
-/** Compares x.y.z[-pre]; a pre-release sorts before its release. */
+/**
+ * Semantic versioning precedence (semver.org 2.0.0, section 11): major,
+ * minor, patch numerically; a pre-release sorts before its release; its
+ * dot-separated fields compare numerically when both are numbers, as text
+ * otherwise, a number before text, and a longer list after its prefix.
+ */
 export function compareVersions(a: string, b: string): number {
-  const split = (v: string): [number[], string | null] => {
-    const [core, ...pre] = v.split('-');
-    return [(core ?? '').split('.').map((n) => Number.parseInt(n, 10) || 0), pre.length > 0 ? pre.join('-') : null];
+  const split = (v: string): [number[], string[]] => {
+    const dash = v.indexOf('-');
+    const core = dash < 0 ? v : v.slice(0, dash);
+    return [core.split('.').map((n) => Number.parseInt(n, 10) || 0), dash < 0 ? [] : v.slice(dash + 1).split('.')];
   };
   const [ac, ap] = split(a);
   const [bc, bp] = split(b);
@@ -119,10 +136,35 @@ export function compareVersions(a: string, b: string): number {
     const d = (ac[i] ?? 0) - (bc[i] ?? 0);
     if (d !== 0) return Math.sign(d);
   }
-  if (ap === bp) return 0;
-  if (ap === null) return 1;
-  if (bp === null) return -1;
-  return ap < bp ? -1 : 1;
+  if (ap.length === 0 || bp.length === 0) return Math.sign(bp.length - ap.length);
+  const numeric = /^\d+$/;
+  for (let i = 0; i < Math.min(ap.length, bp.length); i++) {
+    const x = ap[i]!;
+    const y = bp[i]!;
+    if (x === y) continue;
+    const xn = numeric.test(x);
+    const yn = numeric.test(y);
+    if (xn && yn) return Math.sign(Number(x) - Number(y)) || (x < y ? -1 : 1);
+    if (xn !== yn) return xn ? -1 : 1;
+    return x < y ? -1 : 1;
+  }
+  return Math.sign(ap.length - bp.length);
+}
+
+/**
+ * The one downgrade rule, applied by the fleet before a rollout and by every
+ * box before it downloads: a release older than what the box runs is
+ * refused unless its signed manifest names that version in
+ * `allowDowngradeFrom`. Returns why it is refused, or null when allowed.
+ * `current` null (a box that has not said) leaves the decision to the box.
+ */
+export function downgradeRefusal(manifest: ReleaseManifest, current: string | null): string | null {
+  if (current === null || compareVersions(manifest.version, current) >= 0) return null;
+  const from = manifest.allowDowngradeFrom;
+  if (from?.some((v) => compareVersions(v, current) === 0)) return null;
+  return from
+    ? `release ${manifest.version} is older than ${current}, and its signed rollback covers only ${from.join(', ')}`
+    : `release ${manifest.version} is older than ${current} and is not a signed rollback`;
 }
 
 // ---- signing (ed25519, node:crypto only) ----
