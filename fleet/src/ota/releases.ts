@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { DiemcauError, verifyManifest, type SignedManifest, type TrustedKey } from '@diemcau/shared';
+import { DiemcauError, compareVersions, verifyManifest, type SignedManifest, type TrustedKey } from '@diemcau/shared';
 import type { OtaStore, ReleaseRecord } from './store.js';
 
 export class ReleaseService {
@@ -28,14 +28,35 @@ export class ReleaseService {
     } catch (err) {
       throw new DiemcauError('FLEET_ERR_RELEASE_INVALID', (err as Error).message, { cause: err });
     }
+    // One version, one content: boxes skip a version they already run, so a
+    // second build under the same number would reach some boxes and not others.
     const existing = this.store.release(manifest.version);
-    if (existing?.artifactReady) {
+    if (existing) {
       if (existing.signed.payload === signed.payload) return existing;
+      this.log.warn({ version: manifest.version, by }, 'release refused: the version exists with other contents');
       throw new DiemcauError('FLEET_ERR_CONFLICT', `release ${manifest.version} exists with other contents`);
+    }
+    // Releases only move forward: an old, validly signed release replayed by
+    // whoever holds an admin token must not become installable again. An
+    // emergency rollback is the release manager's decision, signed into the manifest.
+    const newest = this.newest();
+    if (newest && compareVersions(manifest.version, newest.version) < 0 && !manifest.allowDowngradeFrom) {
+      this.log.warn({ version: manifest.version, newest: newest.version, by }, 'release refused: older than the newest accepted');
+      throw new DiemcauError(
+        'FLEET_ERR_RELEASE_DOWNGRADE',
+        `release ${manifest.version} is older than ${newest.version}; sign it with allowDowngradeFrom (release:build --rollback-from) to roll back`,
+      );
     }
     this.store.putRelease({ version: manifest.version, signed, manifest, uploadedAt: new Date().toISOString(), uploadedBy: by });
     this.log.info({ version: manifest.version, size: manifest.size, keyId: signed.keyId }, 'release registered');
     return this.store.release(manifest.version)!;
+  }
+
+  /** The highest version registered (the fleet carries one line of releases: the site agent's). */
+  newest(): ReleaseRecord | undefined {
+    let best: ReleaseRecord | undefined;
+    for (const r of this.store.releases()) if (!best || compareVersions(r.version, best.version) > 0) best = r;
+    return best;
   }
 
   artifactPath(r: ReleaseRecord): string {

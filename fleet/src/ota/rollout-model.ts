@@ -70,7 +70,8 @@ export type RolloutSpec = Static<typeof RolloutSpecSchema>;
 export const ROLLOUT_STATES = ['running', 'paused', 'aborted', 'completed'] as const;
 export type RolloutState = (typeof ROLLOUT_STATES)[number];
 
-export const DEVICE_STATES = ['pending', 'in-flight', 'succeeded', 'failed'] as const;
+/** 'skipped': the box runs a newer version than the release (and it is no signed rollback from it); `reason` says so. */
+export const DEVICE_STATES = ['pending', 'in-flight', 'succeeded', 'failed', 'skipped'] as const;
 export type DeviceRolloutState = (typeof DEVICE_STATES)[number];
 
 export interface RolloutDevice {
@@ -94,4 +95,5 @@ export interface RingProgress {
   inFlight: number;
   succeeded: number;
   failed: number;
+  skipped: number;
 }

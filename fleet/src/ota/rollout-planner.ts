@@ -85,7 +85,7 @@ export function planRollout(input: PlanInput): RolloutPlan {
   // they come back, even while a later ring is running.
   const unfinished = (d: RolloutDevice): boolean => d.state === 'in-flight' || (d.state === 'pending' && input.online.has(d.deviceId));
   const currentRing = spec.rings.findIndex((_, i) => devices.some((d) => d.ring === i && unfinished(d)));
-  if (devices.every((d) => d.state === 'succeeded' || d.state === 'failed')) {
+  if (devices.every((d) => d.state === 'succeeded' || d.state === 'failed' || d.state === 'skipped')) {
     return { ...base, state: 'completed', reason: null, currentRing: null };
   }
   if (currentRing < 0) {
@@ -134,7 +134,16 @@ export function ringProgress(spec: RolloutSpec, devices: readonly RolloutDevice[
   return spec.rings.map((r, ring) => {
     const mine = devices.filter((d) => d.ring === ring);
     const count = (s: RolloutDevice['state']): number => mine.filter((d) => d.state === s).length;
-    return { ring, name: r.name, total: mine.length, pending: count('pending'), inFlight: count('in-flight'), succeeded: count('succeeded'), failed: count('failed') };
+    return {
+      ring,
+      name: r.name,
+      total: mine.length,
+      pending: count('pending'),
+      inFlight: count('in-flight'),
+      succeeded: count('succeeded'),
+      failed: count('failed'),
+      skipped: count('skipped'),
+    };
   });
 }
 

@@ -3,7 +3,7 @@
 // Ticks never overlap; a driver error leaves the device pending for the next.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { DiemcauError, indexSites, type OtaStatus, type Site } from '@diemcau/shared';
+import { DiemcauError, downgradeRefusal, indexSites, type OtaStatus, type Site } from '@diemcau/shared';
 import type { RolloutDriver, DeviceReport } from './driver.js';
 import { assignRings, planRollout, ringProgress, type DeviceRef } from './rollout-planner.js';
 import type { RingProgress, RolloutDevice, RolloutSpec } from './rollout-model.js';
@@ -60,7 +60,7 @@ export class RolloutService {
   }
 
   create(spec: RolloutSpec, by: string | null): RolloutView {
-    this.o.releases.ready(spec.release);
+    const release = this.o.releases.ready(spec.release);
     const active = this.o.store.activeRollouts();
     if (active.length > 0) throw new DiemcauError('FLEET_ERR_CONFLICT', `rollout ${active[0]!.id} is still ${active[0]!.state}`);
     const index = indexSites(this.o.ports.sites());
@@ -70,15 +70,25 @@ export class RolloutService {
       for (const id of ids) if (!index.byId.has(id)) throw new DiemcauError('FLEET_ERR_UNKNOWN_SITE', `${id} (ring ${r.name})`);
     }
     const all = this.o.ports.devices();
-    // A box already on the release has nothing to do.
-    const already = new Set(all.filter((d) => d.agentVersion === spec.release).map((d) => d.deviceId));
-    const devices = assignRings(spec, index, all).map((d) => (already.has(d.deviceId) ? { ...d, state: 'succeeded' as const, reason: 'already on the release' } : d));
+    const versions = new Map(all.map((d) => [d.deviceId, d.agentVersion]));
+    const devices = assignRings(spec, index, all).map((d) => {
+      const current = versions.get(d.deviceId) ?? null;
+      // A box already on the release has nothing to do.
+      if (current === spec.release) return { ...d, state: 'succeeded' as const, reason: 'already on the release' };
+      // A box on a newer version is never told to go back (the box refuses it too).
+      const refusal = downgradeRefusal(release.manifest, current);
+      return refusal ? { ...d, state: 'skipped' as const, reason: refusal } : d;
+    });
     if (devices.length === 0) throw new DiemcauError('FLEET_ERR_NO_TARGETS', 'no device in the rollout');
+    const skipped = devices.filter((d) => d.state === 'skipped');
+    if (skipped.length > 0 && devices.every((d) => d.state !== 'pending')) {
+      throw new DiemcauError('FLEET_ERR_RELEASE_DOWNGRADE', `every box to update runs a newer version: ${skipped[0]!.reason}${skipped.length > 1 ? ` (and ${skipped.length - 1} more)` : ''}`);
+    }
     const at = new Date(this.now()).toISOString();
     const record: RolloutRecord = { id: randomUUID(), spec, state: 'running', reason: null, createdAt: at, createdBy: by, updatedAt: at };
     this.o.store.createRollout(record, devices);
     this.changed();
-    this.o.log.info({ rollout: record.id, release: spec.release, devices: devices.length }, 'rollout created');
+    this.o.log.info({ rollout: record.id, release: spec.release, devices: devices.length, skippedNewer: skipped.length }, 'rollout created');
     void this.tick();
     return this.view(record.id);
   }
@@ -158,7 +168,7 @@ export class RolloutService {
 
   private apply(rolloutId: string, d: RolloutDevice, report: DeviceReport): void {
     // A late report does not undo an outcome already counted (e.g. after a silent timeout).
-    if (d.state === 'succeeded' || (d.state === 'failed' && report.state !== 'succeeded')) return;
+    if (d.state === 'succeeded' || d.state === 'skipped' || (d.state === 'failed' && report.state !== 'succeeded')) return;
     const now = this.now();
     if (report.state === 'in-progress') this.o.store.updateDevice(rolloutId, { ...d, state: d.state === 'pending' ? 'pending' : 'in-flight', lastReportAt: now });
     else this.o.store.updateDevice(rolloutId, { ...d, state: report.state, lastReportAt: now, reason: report.reason ?? null });
@@ -206,8 +216,18 @@ export class RolloutService {
         this.o.log.warn({ rollout: r.id, state: plan.state, reason: plan.reason }, 'rollout state changed by the planner');
         if (plan.state === 'aborted') await this.withdraw(r.id);
       }
+      // Versions move while a rollout waits (a box updated by hand, or by an
+      // earlier rollout): check again just before telling anyone.
+      const now = plan.dispatch.length > 0 ? new Map(this.o.ports.devices().map((d) => [d.deviceId, d.agentVersion])) : new Map<string, string | null>();
       for (const id of plan.dispatch) {
         const d = devices.find((x) => x.deviceId === id)!;
+        const refusal = downgradeRefusal(release.manifest, now.get(id) ?? null);
+        if (refusal) {
+          this.o.store.updateDevice(r.id, { ...d, state: 'skipped', reason: refusal });
+          this.changed();
+          this.o.log.info({ rollout: r.id, deviceId: id, reason: refusal }, 'device skipped: it runs a newer version');
+          continue;
+        }
         try {
           await this.o.driver.dispatch(d, release, { rolloutId: r.id, ...(r.spec.bandwidthLimit ? { bandwidthLimit: r.spec.bandwidthLimit } : {}) });
           this.o.store.updateDevice(r.id, { ...d, state: 'in-flight', dispatchedAt: this.now() });

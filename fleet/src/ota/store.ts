@@ -130,8 +130,7 @@ export class OtaStore {
     this.sql
       .prepare(
         `INSERT INTO ota_releases (version, signed, manifest, artifact_ready, uploaded_at, uploaded_by) VALUES (?, ?, ?, 0, ?, ?)
-         ON CONFLICT(version) DO UPDATE SET signed = excluded.signed, manifest = excluded.manifest, uploaded_at = excluded.uploaded_at, uploaded_by = excluded.uploaded_by
-         WHERE artifact_ready = 0`,
+         ON CONFLICT(version) DO NOTHING`,
       )
       .run(r.version, JSON.stringify(r.signed), JSON.stringify(r.manifest), r.uploadedAt, r.uploadedBy);
   }

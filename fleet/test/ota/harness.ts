@@ -11,7 +11,7 @@ import type { MqttClient } from 'mqtt';
 import { deviceTopic, desiredWithReleaseCodec, signManifest, type EnrollResponse, type OtaStatus, type ReleaseManifest } from '@diemcau/shared';
 import { buildFleet, type Fleet } from '../../src/app.js';
 import type { OtaHandles, OtaPluginOptions } from '../../src/ota/index.js';
-import { ADMIN_TOKEN, connectDevice } from '../helpers/fleet.js';
+import { ADMIN_TOKEN, connectDevice, presence } from '../helpers/fleet.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -59,9 +59,9 @@ export async function startOtaFleet(t: Teardown, ota: OtaPluginOptions = {}): Pr
   return { fleet, ota: handles!, keys, api, enrol };
 }
 
-/** Builds, signs, registers and uploads a release through the API. */
-export async function publishRelease(f: OtaFleet, version: string, bytes = randomBytes(64 * 1024)): Promise<ReleaseManifest> {
-  const manifest: ReleaseManifest = {
+/** A signed manifest for these bytes (extra fields go inside the signed payload). */
+export function makeManifest(version: string, bytes: Buffer, extra: Partial<ReleaseManifest> = {}): ReleaseManifest {
+  return {
     v: 1,
     version,
     artifact: `diemcau-agent-${version}.tar.gz`,
@@ -72,7 +72,13 @@ export async function publishRelease(f: OtaFleet, version: string, bytes = rando
     created: new Date().toISOString(),
     entry: 'agent.mjs',
     native: [],
+    ...extra,
   };
+}
+
+/** Builds, signs, registers and uploads a release through the API. */
+export async function publishRelease(f: OtaFleet, version: string, bytes = randomBytes(64 * 1024), extra: Partial<ReleaseManifest> = {}): Promise<ReleaseManifest> {
+  const manifest = makeManifest(version, bytes, extra);
   const reg = await f.api('POST', '/api/v1/releases', signManifest(manifest, f.keys.keyId, f.keys.privateKeyPem));
   if (reg.status !== 201) throw new Error(`register: ${reg.status} ${JSON.stringify(reg.body)}`);
   const up = await f.api('PUT', `/api/v1/releases/${version}/artifact`, bytes, { 'content-type': 'application/octet-stream' });
@@ -91,10 +97,25 @@ export interface SimAgent {
   version: string;
 }
 
-/** An agent that updates (fails = reports a rollback) for every desired release it hears. */
-export async function simAgent(t: Teardown, f: OtaFleet, creds: EnrollResponse, behaviour: (version: string) => 'ok' | 'fail'): Promise<SimAgent> {
+/**
+ * An agent that updates (fails = reports a rollback) for every desired
+ * release it hears, whatever its version: it stands for a box that trusts
+ * the fleet, so the fleet's own rules are what a test sees. Starting at
+ * another version than 0.1.0 announces it in a birth, as a restarted agent does.
+ */
+export async function simAgent(
+  t: Teardown,
+  f: OtaFleet,
+  creds: EnrollResponse,
+  behaviour: (version: string) => 'ok' | 'fail',
+  startVersion = '0.1.0',
+): Promise<SimAgent> {
   const client = await connectDevice(t, creds);
-  const agent: SimAgent = { deviceId: creds.deviceId, siteId: creds.siteId, client, desired: [], withdrawn: 0, version: '0.1.0' };
+  const agent: SimAgent = { deviceId: creds.deviceId, siteId: creds.siteId, client, desired: [], withdrawn: 0, version: startVersion };
+  if (startVersion !== '0.1.0') {
+    const birth = presence('online', { agentVersion: startVersion, os: 'Debian 12', hardware: 'simulated', peripherals: { camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'unknown' } });
+    await client.publishAsync(deviceTopic(agent.deviceId, 'presence'), birth, { qos: 1, retain: true });
+  }
   const report = (s: Omit<OtaStatus, 'v' | 'at' | 'current'>): Promise<unknown> =>
     client.publishAsync(deviceTopic(agent.deviceId, 'ota'), JSON.stringify({ v: 1, at: new Date().toISOString(), current: agent.version, ...s }), { qos: 1 });
   client.on('message', (_topic, payload) => {
@@ -116,6 +137,9 @@ export async function simAgent(t: Teardown, f: OtaFleet, creds: EnrollResponse, 
       } else {
         agent.version = rel.version;
         await report({ state: 'committed', target: rel.version, rolloutId: rel.rolloutId! });
+        // The new version's first birth, as the restarted agent announces it.
+        const birth = presence('online', { agentVersion: rel.version, os: 'Debian 12', hardware: 'simulated', peripherals: { camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'unknown' } });
+        await client.publishAsync(deviceTopic(agent.deviceId, 'presence'), birth, { qos: 1, retain: true });
       }
     })().catch(() => undefined); // the client closed at teardown mid-report
 
