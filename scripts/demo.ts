@@ -67,6 +67,13 @@ async function getJson<T>(url: string, token?: string): Promise<T | undefined> {
   }
 }
 
+/** ffmpeg as the edges will find it (DIEMCAU_FFMPEG_BIN, else on the PATH); undefined when missing. */
+function findFfmpeg(): string | undefined {
+  const bin = env.DIEMCAU_FFMPEG_BIN ?? 'ffmpeg';
+  if (bin.includes('/')) return fs.existsSync(bin) ? bin : undefined;
+  return (env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, bin)).find((f) => fs.existsSync(f));
+}
+
 async function main(): Promise<void> {
   fs.mkdirSync(logDir, { recursive: true, mode: 0o700 });
   const token = adminToken();
@@ -74,12 +81,15 @@ async function main(): Promise<void> {
   let fleet: ChildProcess | undefined;
   let sim: ChildProcess | undefined;
   let media: MediaDemo | undefined;
+  // Every media process, registered the moment it is spawned: Ctrl-C while the
+  // media demo is still starting must stop the boxes and edges started so far.
+  const mediaChildren: ChildProcess[] = [];
   let stopping: Promise<never> | undefined;
   // Ctrl-C may arrive twice (the terminal signals tsx and this process): one stop only.
   const stop = (code: number): Promise<never> =>
     (stopping ??= (async () => {
       say('stopping the media boxes and the simulator, then the fleet ...');
-      await Promise.all([...(media?.children ?? []).map((c) => stopChild(c, 10_000)), stopChild(sim, 20_000)]);
+      await Promise.all([...mediaChildren.map((c) => stopChild(c, 10_000)), stopChild(sim, 20_000)]);
       await stopChild(fleet, 15_000);
       say('stopped');
       process.exit(code);
@@ -88,7 +98,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
   // If this script dies anyway, do not leave the children behind.
   process.on('exit', () => {
-    for (const c of [...(media?.children ?? []), sim, fleet]) {
+    for (const c of [...mediaChildren, sim, fleet]) {
       if (!c?.pid || c.exitCode !== null) continue;
       try {
         process.kill(-c.pid, 'SIGKILL');
@@ -146,14 +156,23 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000));
   }
   say(`all ${want} sites online after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
-  if (withMedia) {
+  const ffmpeg = withMedia ? findFfmpeg() : 'none';
+  if (withMedia && !ffmpeg) {
+    say('no live meeting: ffmpeg is not installed, and the simulated rooms encode their camera and microphone with it');
+    say('install it with `sudo apt-get install ffmpeg` (or set DIEMCAU_FFMPEG_BIN), then run the demo again');
+  } else if (withMedia) {
     say(`starting the province's core edge and four media boxes; logs: ${path.join(logDir, 'edge-*.log')}, ${path.join(logDir, 'box-*.log')}`);
     media = await startMediaDemo({
       base, token, dataDir, edgePort, say,
-      start: (name, script, extra) => start(name, script, [], extra),
+      start: (name, script, extra) => {
+        if (stopping) throw new Error('stopping');
+        const child = start(name, script, [], extra);
+        mediaChildren.push(child);
+        return child;
+      },
     });
     const ok = await awaitMediaStats({ base, token, say }, media.meetingId);
-    if (!ok) say('not every room reports media yet; see the edge logs');
+    if (!ok) say(`not every room reports media yet; see ${path.join(logDir, 'edge-*.log')}`);
     say(`meeting:     http://localhost:${httpPort}/#/meetings/${media.meetingId}`);
     say(`a TV:        ${media.urls.at(-1)}`);
   }

@@ -71,3 +71,51 @@ t.test('npm run demo: fleet, boxes, a live meeting with media; Ctrl-C stops it a
   const still = await Promise.all([http, edge, edge + 1, edge + 4].map((p) => answers(`http://127.0.0.1:${p}/`)));
   t.same(still, [false, false, false, false], 'the fleet and the edges are gone');
 });
+
+/** Processes whose environment names this run's data dir: what the demo started and left behind. */
+function processesOf(dataDir: string): number[] {
+  const pids: number[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes(dataDir)) pids.push(Number(pid));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
+t.test('Ctrl-C while the demo is still starting its media edges leaves no process behind', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-demo-'));
+  t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const base = await freeRun(7);
+  const demo = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/demo.ts')], {
+    cwd: root,
+    env: {
+      ...process.env, DIEMCAU_HTTP_PORT: String(base), DIEMCAU_MQTT_PORT: String(base + 1), DIEMCAU_DEMO_EDGE_PORT: String(base + 2),
+      DIEMCAU_DATA_DIR: dataDir, DIEMCAU_DEMO_DEVICES: '4',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((r) => demo.once('exit', (code) => r(code)));
+  t.teardown(() => {
+    for (const pid of processesOf(dataDir)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  });
+  let out = '';
+  demo.stderr.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  // The first media box has enrolled and its edge is starting; the others are not there yet.
+  const midway = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 240_000);
+    demo.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.includes('media box of')) { clearTimeout(timer); resolve(true); }
+    });
+    void exited.then(() => { clearTimeout(timer); resolve(false); });
+  });
+  t.ok(midway, 'the demo got as far as starting its media boxes');
+  if (!midway) return void t.comment(out.slice(-3000));
+  t.ok(processesOf(dataDir).length >= 3, 'the fleet, the simulator and media processes are running');
+  demo.kill('SIGINT');
+  t.equal(await exited, 0, 'Ctrl-C stops the demo cleanly');
+  t.same(processesOf(dataDir), [], 'no process of this run is left');
+});
