@@ -46,6 +46,8 @@ export const ERRORS = {
   APPL_ERR_MEDIA_UNAUTHORIZED: { message: 'missing or invalid media token', status: 401 },
   APPL_ERR_MEDIA_NOT_FOUND: { message: 'no such meeting, link, stream or route on this media edge', status: 404 },
   APPL_ERR_MEDIA_CONFLICT: { message: 'media request conflicts with the state of the edge', status: 409 },
+  APPL_ERR_MEDIA_FORBIDDEN: { message: 'not allowed by the media plan or the edge settings', status: 403 },
+  APPL_ERR_MEDIA_LIMIT: { message: 'a limit of this media edge is reached', status: 429 },
   APPL_ERR_OTA_SIGNATURE: { message: 'release manifest signature is not trusted', status: 400 },
   APPL_ERR_OTA_HASH: { message: 'artifact does not match its manifest', status: 400 },
   APPL_ERR_OTA_DISK: { message: 'not enough free disk for the update', status: 507 },

@@ -41,6 +41,22 @@ export const MediaUpstreamSchema = Type.Object({
 });
 export type MediaUpstream = Static<typeof MediaUpstreamSchema>;
 
+/**
+ * A downstream edge as its upstream knows it: the only addresses a link offer
+ * for it may come from and send media to. An upstream refuses a link from an
+ * edge the plan does not name, so an edge's address must be known (its
+ * presence birth's mediaUrl) before it can link. Loopback is accepted only
+ * when named here; unspecified, multicast and broadcast addresses never.
+ */
+export const MediaDownstreamSchema = Type.Object({
+  edgeId: Id,
+  /** IP addresses or host names (resolved by the upstream when the offer comes). */
+  addresses: Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$' }), { minItems: 1, maxItems: 4 }),
+  /** The downstream's RTP port range, when known; otherwise any port from 1024 up. */
+  rtpPorts: Type.Optional(Type.Object({ min: Type.Integer({ minimum: 1024, maximum: 65535 }), max: Type.Integer({ minimum: 1024, maximum: 65535 }) })),
+});
+export type MediaDownstream = Static<typeof MediaDownstreamSchema>;
+
 export const MediaMeetingSchema = Type.Object({
   meetingId: Id,
   title: Type.String({ maxLength: 200 }),
@@ -49,6 +65,8 @@ export const MediaMeetingSchema = Type.Object({
   upstream: Type.Union([MediaUpstreamSchema, Type.Null()]),
   /** Token downstream edges must present; null when no edge links below this one. */
   acceptToken: Type.Union([Token, Type.Null()]),
+  /** The downstream edges that may link here, and from where; absent or empty: none may. */
+  downstream: Type.Optional(Type.Array(MediaDownstreamSchema, { maxItems: 256 })),
   /** The site whose room this edge brings in; null when it only relays (e.g. the core). */
   localSiteId: Type.Union([Id, Type.Null()]),
   chairSiteId: Id,

@@ -10,7 +10,7 @@ import type { DeviceSubscribeChannel, DevicePublishChannel } from '@diemcau/shar
 import { EdgeClient } from './client.js';
 
 export type EdgeLinkConfig =
-  | { kind: 'edge'; url: string; adminToken: string; publicUrl: string | null }
+  | { kind: 'edge'; url: string; adminToken: string; publicUrl: string | null; ca?: string }
   | { kind: 'none'; reason: string }
   | { kind: 'invalid'; problems: string[] };
 
@@ -41,6 +41,8 @@ function readEnvFile(file: string): Record<string, string> | null {
 /**
  * DIEMCAU_EDGE_URL, DIEMCAU_EDGE_ADMIN_TOKEN, DIEMCAU_EDGE_PUBLIC_URL; on real
  * hardware the missing ones come from the edge's env file (DIEMCAU_EDGE_ENV_FILE).
+ * An https edge's certificate is checked against DIEMCAU_CA_FILE, else the CA
+ * the box stored at enrolment (linkEdge).
  */
 export function edgeLinkFromEnv(env: NodeJS.ProcessEnv, hardware: 'real' | 'simulated'): EdgeLinkConfig {
   const get = (k: string): string | undefined => env[k]?.trim() || undefined;
@@ -57,14 +59,26 @@ export function edgeLinkFromEnv(env: NodeJS.ProcessEnv, hardware: 'real' | 'simu
   if (!adminToken) problems.push(`DIEMCAU_EDGE_ADMIN_TOKEN: not set, nor in ${edgeEnvFile}`);
   const publicUrl = get('DIEMCAU_EDGE_PUBLIC_URL') ?? null;
   if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) problems.push(`DIEMCAU_EDGE_PUBLIC_URL: not an http(s) URL: ${publicUrl}`);
+  const caFile = get('DIEMCAU_CA_FILE');
+  let ca: string | undefined;
+  if (caFile) {
+    try {
+      ca = fs.readFileSync(caFile, 'utf8');
+    } catch {
+      // An unreadable CA file is a config error, never a reason to trust anyone.
+      problems.push(`DIEMCAU_CA_FILE: cannot read ${caFile}`);
+    }
+  }
   if (problems.length > 0 || !adminToken) return { kind: 'invalid', problems };
-  return { kind: 'edge', url: url.replace(/\/+$/, ''), adminToken, publicUrl: publicUrl?.replace(/\/+$/, '') ?? null };
+  return { kind: 'edge', url: url.replace(/\/+$/, ''), adminToken, publicUrl: publicUrl?.replace(/\/+$/, '') ?? null, ...(ca ? { ca } : {}) };
 }
 
 /** What of the agent the link needs (Agent satisfies it). */
 export interface LinkableAgent {
   router: { on(channel: DeviceSubscribeChannel, handler: (payload: Buffer) => void | Promise<void>): () => void };
   session: { publish(channel: DevicePublishChannel, payload: string, opts: { qos: 0 | 1 }): Promise<void> };
+  /** The box's identity: its stored CA (caCert) is trusted for an https edge. */
+  identity?: { caCert?: string | undefined };
 }
 
 export interface EdgeLink {
@@ -79,9 +93,11 @@ export function linkEdge(o: { agent: LinkableAgent; config: EdgeLinkConfig; log:
     log.info({ reason: o.config.kind === 'none' ? o.config.reason : o.config.problems }, 'no media edge on this box; media plans are ignored');
     return { client: null, close: () => {} };
   }
+  const ca = o.config.ca ?? o.agent.identity?.caCert;
   const client = new EdgeClient({
     url: o.config.url,
     adminToken: o.config.adminToken,
+    ...(ca ? { ca } : {}),
     log,
     statsIntervalMs: o.statsIntervalMs,
     // Stats are a live view: lost ones are not worth queueing on disk.

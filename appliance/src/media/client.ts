@@ -13,11 +13,14 @@
 // again only when the agent reconnects, not when the edge restarts).
 import type { Logger } from 'pino';
 import { DiemcauError, mediaPlanCodec, mediaStatsCodec, type MediaPlan, type MediaStats } from '@diemcau/shared';
+import { signalCall } from './signal-client.js';
 
 export interface EdgeClientOptions {
   /** The edge's signalling URL on this box, e.g. http://127.0.0.1:7443 */
   url: string;
   adminToken: string;
+  /** PEM of the CA an https edge's certificate must chain to. */
+  ca?: string;
   log: Logger;
   /** Called with each stats report while the edge runs a meeting. */
   publishStats?: (json: string) => void | Promise<void>;
@@ -120,12 +123,12 @@ export class EdgeClient {
   }
 
   private async call(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-    const res = await fetch(this.o.url + path, {
+    return signalCall(this.o.url + path, {
       method,
       headers: { authorization: `Bearer ${this.o.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(5000),
+      ...(this.o.ca ? { ca: this.o.ca } : {}),
+      timeoutMs: 5000,
     });
-    return { status: res.status, text: await res.text() };
   }
 }

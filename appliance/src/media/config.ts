@@ -1,10 +1,13 @@
 // Edge configuration: read once from the environment, defaults in the schema,
 // every problem reported at once. Simulated hardware is only ever chosen by
 // DIEMCAU_EDGE_HARDWARE=simulated: a real box never shows a test pattern by accident.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DiemcauError } from '@diemcau/shared';
+import { parseCidrList } from './addresses.js';
 import type { CaptureConfig } from './ffmpeg/args.js';
+import type { PeerLimits } from './limits.js';
 
 const Port = (def: number) => Type.Integer({ minimum: 0, maximum: 65535, default: def });
 
@@ -15,8 +18,11 @@ export const EdgeConfigSchema = Type.Object({
   host: Type.String({ default: '127.0.0.1' }),
   port: Port(7443),
   adminToken: Type.String({ minLength: 16 }),
-  /** Token for the join page (browsers in the room); defaults to the admin token. */
-  joinToken: Type.Optional(Type.String({ minLength: 16 })),
+  /**
+   * Token for the join page (browsers in the room): browser-peer routes only.
+   * A random one is made at start when unset; it may never equal the admin token.
+   */
+  joinToken: Type.String({ minLength: 16 }),
   /** RTP: where the worker binds, and what peers are told to send to. */
   listenIp: Type.String({ default: '127.0.0.1' }),
   announcedIp: Type.Optional(Type.String({ minLength: 1 })),
@@ -42,6 +48,23 @@ export const EdgeConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1, default: '/var/lib/diemcau' }),
   /** Where the agent writes the identify card; default {dataDir}/kiosk. */
   kioskDir: Type.Optional(Type.String({ minLength: 1 })),
+  /** Where taps (plain RTP out, admin only) may send: addresses or CIDRs, comma-separated. */
+  tapAllow: Type.String({ minLength: 1, default: '127.0.0.0/8,::1/128' }),
+  // Per-peer limits (limits.ts). A join token may hold at most half the RTP
+  // ports (checked below), so links and the room's own streams always find one.
+  maxPeers: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 }),
+  maxPeersPerToken: Type.Integer({ minimum: 1, maximum: 10_000, default: 50 }),
+  maxTransportsPerPeer: Type.Integer({ minimum: 2, maximum: 16, default: 4 }),
+  maxProducersPerPeer: Type.Integer({ minimum: 0, maximum: 16, default: 4 }),
+  /** A browser consumes every stream of the meeting: two per site, and a meeting has up to 210 sites. */
+  maxConsumersPerPeer: Type.Integer({ minimum: 1, maximum: 4096, default: 512 }),
+  /** A peer that connected no transport within this time is closed. */
+  peerIdleMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+  /** Signalling over HTTPS: a certificate issued by the province's CA and its key (both or neither). */
+  tlsCert: Type.Optional(Type.String({ minLength: 1 })),
+  tlsKey: Type.Optional(Type.String({ minLength: 1 })),
+  /** The CA that issued other edges' certificates (the upstream's); default: the box's stored CA. */
+  caFile: Type.Optional(Type.String({ minLength: 1 })),
 });
 export type EdgeConfig = Static<typeof EdgeConfigSchema>;
 
@@ -71,9 +94,22 @@ const ENV: Record<keyof EdgeConfig, string> = {
   logLevel: 'LOG_LEVEL',
   dataDir: 'DIEMCAU_DATA_DIR',
   kioskDir: 'DIEMCAU_KIOSK_DIR',
+  tapAllow: 'DIEMCAU_EDGE_TAP_ALLOW',
+  maxPeers: 'DIEMCAU_EDGE_MAX_PEERS',
+  maxPeersPerToken: 'DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN',
+  maxTransportsPerPeer: 'DIEMCAU_EDGE_MAX_TRANSPORTS_PER_PEER',
+  maxProducersPerPeer: 'DIEMCAU_EDGE_MAX_PRODUCERS_PER_PEER',
+  maxConsumersPerPeer: 'DIEMCAU_EDGE_MAX_CONSUMERS_PER_PEER',
+  peerIdleMs: 'DIEMCAU_EDGE_PEER_IDLE_MS',
+  tlsCert: 'DIEMCAU_EDGE_TLS_CERT',
+  tlsKey: 'DIEMCAU_EDGE_TLS_KEY',
+  caFile: 'DIEMCAU_CA_FILE',
 };
 
-const NUMERIC = new Set<keyof EdgeConfig>(['port', 'rtcMinPort', 'rtcMaxPort', 'width', 'height', 'fps', 'videoKbps', 'audioKbps']);
+const NUMERIC = new Set<keyof EdgeConfig>([
+  'port', 'rtcMinPort', 'rtcMaxPort', 'width', 'height', 'fps', 'videoKbps', 'audioKbps',
+  'maxPeers', 'maxPeersPerToken', 'maxTransportsPerPeer', 'maxProducersPerPeer', 'maxConsumersPerPeer', 'peerIdleMs',
+]);
 
 export function loadEdgeConfig(env: NodeJS.ProcessEnv): EdgeConfig {
   const raw: Record<string, unknown> = {};
@@ -82,15 +118,45 @@ export function loadEdgeConfig(env: NodeJS.ProcessEnv): EdgeConfig {
     if (v === undefined || v === '') continue;
     raw[key] = NUMERIC.has(key) && /^-?\d+$/.test(v) ? Number(v) : v;
   }
+  // Never the admin token by default: the join token is shown to every browser in the room.
+  raw.joinToken ??= randomBytes(24).toString('base64url');
   const withDefaults = Value.Default(EdgeConfigSchema, raw);
   const problems = [...Value.Errors(EdgeConfigSchema, withDefaults)].map((e) => {
     const key = e.path.replace(/^\//, '') as keyof EdgeConfig;
     return `${ENV[key] ?? e.path}: ${e.message}`;
   });
   const cfg = withDefaults as EdgeConfig;
-  if (problems.length === 0 && cfg.rtcMinPort > cfg.rtcMaxPort) problems.push('DIEMCAU_EDGE_RTC_MIN_PORT is above DIEMCAU_EDGE_RTC_MAX_PORT');
+  if (problems.length === 0) problems.push(...crossChecks(cfg));
   if (problems.length > 0) throw new DiemcauError('APPL_ERR_CONFIG', problems.join('; '), { details: problems });
   return cfg;
+}
+
+/** Rules between settings; each broken one is listed. */
+function crossChecks(cfg: EdgeConfig): string[] {
+  const problems: string[] = [];
+  if (cfg.rtcMinPort > cfg.rtcMaxPort) problems.push('DIEMCAU_EDGE_RTC_MIN_PORT is above DIEMCAU_EDGE_RTC_MAX_PORT');
+  if (sameSecret(cfg.joinToken, cfg.adminToken)) problems.push('DIEMCAU_EDGE_JOIN_TOKEN must differ from DIEMCAU_EDGE_ADMIN_TOKEN (browsers see the join token)');
+  if (cfg.maxPeersPerToken > cfg.maxPeers) problems.push('DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN is above DIEMCAU_EDGE_MAX_PEERS');
+  const ports = cfg.rtcMaxPort - cfg.rtcMinPort + 1;
+  const perToken = cfg.maxPeersPerToken * cfg.maxTransportsPerPeer;
+  if (perToken * 2 > ports) {
+    problems.push(`DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN x DIEMCAU_EDGE_MAX_TRANSPORTS_PER_PEER (${perToken}) is more than half the ${ports} RTP ports: one join token could take them all`);
+  }
+  if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) {
+    problems.push(cfg.tlsCert === undefined ? 'DIEMCAU_EDGE_TLS_CERT: required with DIEMCAU_EDGE_TLS_KEY' : 'DIEMCAU_EDGE_TLS_KEY: required with DIEMCAU_EDGE_TLS_CERT');
+  }
+  try {
+    parseCidrList(cfg.tapAllow);
+  } catch (err) {
+    problems.push(`DIEMCAU_EDGE_TAP_ALLOW: ${(err as Error).message}`);
+  }
+  return problems;
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /**
@@ -111,5 +177,16 @@ export function captureConfig(cfg: EdgeConfig): CaptureConfig | null {
     videoKbps: cfg.videoKbps ?? (real ? 2500 : 300),
     audioKbps: cfg.audioKbps,
     voice: cfg.simVoice,
+  };
+}
+
+export function peerLimits(cfg: EdgeConfig): PeerLimits {
+  return {
+    maxPeers: cfg.maxPeers,
+    maxPeersPerToken: cfg.maxPeersPerToken,
+    maxTransportsPerPeer: cfg.maxTransportsPerPeer,
+    maxProducersPerPeer: cfg.maxProducersPerPeer,
+    maxConsumersPerPeer: cfg.maxConsumersPerPeer,
+    peerIdleMs: cfg.peerIdleMs,
   };
 }

@@ -10,6 +10,9 @@ import { Backoff } from './backoff.js';
 import type { CaptureConfig } from './ffmpeg/args.js';
 import { acceptPlan, planRooms, type PlanVerdict } from './plan.js';
 import { MeetingRoom } from './room.js';
+import type { BlockList } from 'node:net';
+import { parseCidrList, type Lookup } from './addresses.js';
+import { PeerBudget, Refusals, type PeerLimits } from './limits.js';
 
 export interface EdgeOptions {
   edgeId: string;
@@ -19,6 +22,13 @@ export interface EdgeOptions {
   ffmpegBin: string;
   worker: WorkerOptions;
   log: Logger;
+  limits: PeerLimits;
+  /** Where taps may send: addresses or CIDRs, comma-separated (config tapAllow). */
+  tapAllow: string;
+  /** CA for upstream edges' https signalling. */
+  trustedCa?: string;
+  /** Host name resolution for the plan's downstream addresses (tests give their own). */
+  lookup?: Lookup;
 }
 
 export class Edge {
@@ -32,8 +42,17 @@ export class Edge {
   private closed = false;
   /** Counted rejections, by reason, for the stats endpoint and logs. */
   readonly rejectedPlans = new Map<string, number>();
+  /** Refused link offers, taps and peer requests, and reaped peers, by reason. */
+  readonly refusals: Refusals;
+  /** Browser peers across every room, per token and in total. */
+  readonly budget: PeerBudget;
+  private readonly tapAllow: BlockList;
 
-  private constructor(readonly opts: EdgeOptions) {}
+  private constructor(readonly opts: EdgeOptions) {
+    this.refusals = new Refusals(opts.log.child({ module: 'limits' }));
+    this.budget = new PeerBudget(opts.limits, this.refusals);
+    this.tapAllow = parseCidrList(opts.tapAllow).list;
+  }
 
   static async start(opts: EdgeOptions): Promise<Edge> {
     const edge = new Edge(opts);
@@ -116,7 +135,9 @@ export class Edge {
         }
         case 'open':
           try {
-            this.rooms.set(step.meeting.meetingId, await MeetingRoom.open(step.meeting, { ...this.opts, worker, log: this.opts.log }));
+            this.rooms.set(step.meeting.meetingId, await MeetingRoom.open(step.meeting, {
+              ...this.opts, worker, log: this.opts.log, refusals: this.refusals, budget: this.budget, tapAllow: this.tapAllow,
+            }));
           } catch (err) {
             // One meeting failing to open must not stop the others.
             this.opts.log.error({ err, meetingId: step.meeting.meetingId }, 'cannot open room');

@@ -43,8 +43,12 @@ export function sameToken(given: string | null, expected: string | null): boolea
 }
 
 /** Maps any thrown value to a status and a body; 5xx only for our own faults. */
-export function errorBody(err: unknown): { status: number; body: { code: string; message: string } } {
-  if (isDiemcauError(err)) return { status: err.statusCode, body: { code: err.code, message: err.message } };
+export function errorBody(err: unknown): { status: number; body: { code: string; message: string; reason?: string } } {
+  if (isDiemcauError(err)) {
+    // A refusal names its counted reason (limits.ts), so the caller learns which limit or rule it met.
+    const reason = (err.details as { reason?: unknown } | undefined)?.reason;
+    return { status: err.statusCode, body: { code: err.code, message: err.message, ...(typeof reason === 'string' ? { reason } : {}) } };
+  }
   const e = new DiemcauError('APPL_ERR_MEDIA', 'internal error', { cause: err });
   return { status: 500, body: { code: e.code, message: e.message } };
 }

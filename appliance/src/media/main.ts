@@ -7,19 +7,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { mediaPlanCodec } from '@diemcau/shared';
-import { captureConfig, loadEdgeConfig } from './config.js';
+import { captureConfig, loadEdgeConfig, peerLimits } from './config.js';
+import { loadEdgeTls, loadTrustedCa } from './tls.js';
 import { Edge } from './edge.js';
 import { SignalServer } from './server.js';
 import { kioskRoutes } from './kiosk.js';
 
 async function main(): Promise<void> {
   let cfg;
+  let tls;
+  let trustedCa;
   // A site's edge is named after its box's device id, known only once the agent
   // has enrolled: without DIEMCAU_EDGE_ID it is taken from the agent's identity
   // (and until then the edge runs as 'unenrolled', serving the kiosk page).
   const siteEdgeId = process.env.DIEMCAU_EDGE_ID?.trim() || process.env.DIEMCAU_EDGE_ROLE?.trim() === 'core' ? null : identityDeviceId(process.env);
   try {
     cfg = loadEdgeConfig(siteEdgeId === null ? process.env : { ...process.env, DIEMCAU_EDGE_ID: siteEdgeId ?? UNENROLLED });
+    tls = loadEdgeTls(cfg);
+    trustedCa = loadTrustedCa(cfg);
   } catch (err) {
     process.stderr.write(`media edge: ${(err as Error).message}\n`);
     process.exit(2);
@@ -35,15 +40,18 @@ async function main(): Promise<void> {
     ffmpegBin: cfg.ffmpegBin,
     worker: { rtcMinPort: cfg.rtcMinPort, rtcMaxPort: cfg.rtcMaxPort },
     log: log.child({ module: 'edge' }),
+    limits: peerLimits(cfg),
+    tapAllow: cfg.tapAllow,
+    ...(trustedCa ? { trustedCa } : {}),
   });
   // The TV's page (GET /kiosk); the core has no TV.
   const kiosk = cfg.role === 'site'
-    ? kioskRoutes({ dataDir: cfg.dataDir, kioskDir: cfg.kioskDir ?? path.join(cfg.dataDir, 'kiosk'), joinToken: cfg.joinToken ?? cfg.adminToken, plan: () => edge.currentPlan })
+    ? kioskRoutes({ dataDir: cfg.dataDir, kioskDir: cfg.kioskDir ?? path.join(cfg.dataDir, 'kiosk'), joinToken: cfg.joinToken, plan: () => edge.currentPlan })
     : [];
-  const server = new SignalServer({ edge, adminToken: cfg.adminToken, ...(cfg.joinToken ? { joinToken: cfg.joinToken } : {}), host: cfg.host, port: cfg.port, log: log.child({ module: 'signal' }), extraRoutes: kiosk });
+  const server = new SignalServer({ edge, adminToken: cfg.adminToken, joinToken: cfg.joinToken, ...(tls ? { tls } : {}), host: cfg.host, port: cfg.port, log: log.child({ module: 'signal' }), extraRoutes: kiosk });
   const url = await server.listen();
   // Tests and the agent read this line to learn the URL (port 0 in tests).
-  log.info({ url, workerPid: edge.workerPid }, 'edge listening');
+  log.info({ url, workerPid: edge.workerPid, tls: tls !== undefined, limits: peerLimits(cfg), tapAllow: cfg.tapAllow }, 'edge listening');
 
   const planFile = cfg.planFile;
   if (planFile) {

@@ -4,16 +4,28 @@
 // forwarded up and down the cascade; what it receives it consumes here.
 // A browser that goes away without saying so (tab closed, laptop gone) is
 // noticed by its transports (DTLS closed, ICE disconnected for 30 s) and closed.
+//
+// Every peer is bounded (limits.ts): it takes a share of the edge's peer
+// budget for its token, holds at most so many transports, producers and
+// consumers (requests in flight count, so a burst cannot slip past), and is
+// closed when it connects no transport in time. Closing it gives all back.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DiemcauError } from '@diemcau/shared';
 import type { ListenOptions, Outlet, RoomRouter, RtpParameters, Stream, StreamInfo, WebRtcParams, WebRtcPort } from './adapter/index.js';
+import type { PeerBudget, PeerLimits, Refusals } from './limits.js';
 
 interface Peer {
   id: string;
   siteId: string;
+  /** Which credential made it (a label, never the secret): its budget share. */
+  token: string;
   transports: Map<string, WebRtcPort>;
   outlets: Map<string, Outlet>;
+  producers: Set<string>;
+  /** Requests under way, counted against the limits with what exists. */
+  pending: { transports: number; producers: number; consumers: number };
+  idle: NodeJS.Timeout | null;
 }
 
 export interface ConsumeAnswer {
@@ -24,61 +36,94 @@ export interface ConsumeAnswer {
   siteId: string;
 }
 
+export interface PeerSetOptions {
+  router: RoomRouter;
+  listen: ListenOptions;
+  edgeId: string;
+  /** Site a browser's streams are shown as: the room's own site, or the edge for a guest on the core. */
+  siteOf: () => string;
+  findStream: (producerId: string) => Stream | undefined;
+  addStream: (s: Stream) => void;
+  limits: PeerLimits;
+  budget: PeerBudget;
+  refusals: Refusals;
+  log: Logger;
+}
+
+type Counted = 'transports' | 'producers' | 'consumers';
+
 export class PeerSet {
   private readonly peers = new Map<string, Peer>();
   private count = 0;
 
-  constructor(
-    private readonly router: RoomRouter,
-    private readonly listen: ListenOptions,
-    private readonly edgeId: string,
-    /** Site a browser's streams are shown as: the room's own site, or the edge for a guest on the core. */
-    private readonly siteOf: () => string,
-    private readonly findStream: (producerId: string) => Stream | undefined,
-    private readonly addStream: (s: Stream) => void,
-    private readonly log: Logger,
-  ) {}
+  constructor(private readonly o: PeerSetOptions) {}
 
-  create(): { peerId: string; rtpCapabilities: unknown } {
+  get size(): number { return this.peers.size; }
+
+  create(token: string): { peerId: string; rtpCapabilities: unknown } {
+    this.o.budget.take(token);
     const id = randomUUID();
     this.count += 1;
-    this.peers.set(id, { id, siteId: `${this.siteOf()}.web${this.count}`.slice(0, 64), transports: new Map(), outlets: new Map() });
-    this.log.info({ peerId: id }, 'browser joined');
-    return { peerId: id, rtpCapabilities: this.router.rtpCapabilities };
+    const peer: Peer = {
+      id, token, siteId: `${this.o.siteOf()}.web${this.count}`.slice(0, 64), transports: new Map(), outlets: new Map(), producers: new Set(),
+      pending: { transports: 0, producers: 0, consumers: 0 }, idle: null,
+    };
+    // A peer that never connects holds its share (and maybe ports) for nothing.
+    peer.idle = setTimeout(() => {
+      peer.idle = null;
+      this.o.refusals.note('peer-idle', 'browser connected no transport in time; closed', { peerId: id, afterMs: this.o.limits.peerIdleMs });
+      this.close(id);
+    }, this.o.limits.peerIdleMs);
+    peer.idle.unref();
+    this.peers.set(id, peer);
+    this.o.log.info({ peerId: id }, 'browser joined');
+    return { peerId: id, rtpCapabilities: this.o.router.rtpCapabilities };
   }
 
   async createTransport(peerId: string): Promise<WebRtcParams> {
     const peer = this.peer(peerId);
-    const t = await this.router.createWebRtc(this.listen);
+    const t = await this.within(peer, 'transports', peer.transports.size, this.o.limits.maxTransportsPerPeer, () => this.o.router.createWebRtc(this.o.listen));
+    if (!this.peers.has(peerId)) {
+      t.close();
+      throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', `no peer ${peerId}`);
+    }
     peer.transports.set(t.id, t);
     t.events.on('close', () => peer.transports.delete(t.id));
     t.presence.on('gone', (why) => {
-      this.log.info({ peerId, why }, 'browser gone');
+      this.o.log.info({ peerId, why }, 'browser gone');
       this.close(peerId);
     });
     return t.params;
   }
 
   async connect(peerId: string, transportId: string, dtlsParameters: unknown): Promise<void> {
+    const peer = this.peer(peerId);
     await this.transport(peerId, transportId).connect(dtlsParameters);
+    if (peer.idle) clearTimeout(peer.idle);
+    peer.idle = null;
   }
 
   async produce(peerId: string, transportId: string, kind: 'audio' | 'video', rtpParameters: unknown): Promise<{ id: string }> {
     const peer = this.peer(peerId);
-    const info: StreamInfo = { siteId: peer.siteId, originEdgeId: this.edgeId };
-    const stream = await this.transport(peerId, transportId).produce({ kind, rtpParameters: rtpParameters as RtpParameters, info });
-    this.addStream(stream);
+    const info: StreamInfo = { siteId: peer.siteId, originEdgeId: this.o.edgeId };
+    const transport = this.transport(peerId, transportId);
+    const stream = await this.within(peer, 'producers', peer.producers.size, this.o.limits.maxProducersPerPeer,
+      () => transport.produce({ kind, rtpParameters: rtpParameters as RtpParameters, info }));
+    peer.producers.add(stream.id);
+    stream.events.on('close', () => peer.producers.delete(stream.id));
+    this.o.addStream(stream);
     return { id: stream.id };
   }
 
   async consume(peerId: string, transportId: string, producerId: string, rtpCapabilities: unknown): Promise<ConsumeAnswer> {
     const peer = this.peer(peerId);
-    const stream = this.findStream(producerId);
+    const stream = this.o.findStream(producerId);
     if (!stream) throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', `no stream ${producerId}`);
-    if (!this.router.canConsume(producerId, rtpCapabilities as Parameters<RoomRouter['canConsume']>[1])) {
+    if (!this.o.router.canConsume(producerId, rtpCapabilities as Parameters<RoomRouter['canConsume']>[1])) {
       throw new DiemcauError('APPL_ERR_MEDIA_CONFLICT', 'this browser cannot decode that stream');
     }
-    const outlet = await this.transport(peerId, transportId).consume(producerId, rtpCapabilities);
+    const transport = this.transport(peerId, transportId);
+    const outlet = await this.within(peer, 'consumers', peer.outlets.size, this.o.limits.maxConsumersPerPeer, () => transport.consume(producerId, rtpCapabilities));
     peer.outlets.set(outlet.id, outlet);
     outlet.events.on('close', () => peer.outlets.delete(outlet.id));
     return { id: outlet.id, producerId, kind: outlet.kind, rtpParameters: outlet.rtpParameters, siteId: stream.info.siteId };
@@ -90,18 +135,33 @@ export class PeerSet {
     await outlet.resume();
   }
 
-  /** Closing a peer's transports closes its streams, here and across the cascade. */
+  /** Closing a peer's transports closes its streams, here and across the cascade; its budget share is given back. */
   close(peerId: string): boolean {
     const peer = this.peers.get(peerId);
     if (!peer) return false;
     this.peers.delete(peerId);
+    if (peer.idle) clearTimeout(peer.idle);
+    this.o.budget.give(peer.token);
     for (const t of [...peer.transports.values()]) t.close();
-    this.log.info({ peerId }, 'browser left');
+    this.o.log.info({ peerId }, 'browser left');
     return true;
   }
 
   closeAll(): void {
     for (const id of [...this.peers.keys()]) this.close(id);
+  }
+
+  /** Runs `make` if the peer holds fewer than `max` of `what` (those under way included); a counted 429 otherwise. */
+  private async within<T>(peer: Peer, what: Counted, held: number, max: number, make: () => Promise<T>): Promise<T> {
+    if (held + peer.pending[what] >= max) {
+      throw this.o.refusals.refuse('APPL_ERR_MEDIA_LIMIT', `${what}-per-peer`, `this peer already holds ${held + peer.pending[what]} ${what} (limit ${max})`, { peerId: peer.id });
+    }
+    peer.pending[what] += 1;
+    try {
+      return await make();
+    } finally {
+      peer.pending[what] -= 1;
+    }
   }
 
   private peer(peerId: string): Peer {

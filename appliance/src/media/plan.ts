@@ -12,9 +12,9 @@ export type RoomStep =
 const structural = (m: MediaMeeting): string =>
   JSON.stringify([m.role, m.upstream?.edgeId ?? null, m.upstream?.signalUrl ?? null, m.upstream?.linkToken ?? null, m.acceptToken, m.localSiteId]);
 
-/** Fields that a running room follows in place. */
+/** Fields that a running room follows in place (who may link below it, too: a new commune's address arrives mid-meeting). */
 const controls = (m: MediaMeeting): string =>
-  JSON.stringify([m.title, m.chairSiteId, m.floorSiteId, m.rollCallSiteId, m.mutedAll]);
+  JSON.stringify([m.title, m.chairSiteId, m.floorSiteId, m.rollCallSiteId, m.mutedAll, m.downstream ?? []]);
 
 /**
  * Steps from the rooms that are open (by meeting id, with the plan entry they

@@ -23,6 +23,10 @@ import { Backoff } from './backoff.js';
 import { featuredSites, forwards, nextSpeakers } from './forwarding.js';
 import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
 import { PeerSet } from './peers.js';
+import type { BlockList } from 'node:net';
+import type { Lookup } from './addresses.js';
+import { admitLink } from './link/admission.js';
+import type { PeerBudget, PeerLimits, Refusals } from './limits.js';
 
 export interface RoomDeps {
   worker: MediaWorker;
@@ -32,6 +36,16 @@ export interface RoomDeps {
   capture: CaptureConfig | null;
   ffmpegBin: string;
   log: Logger;
+  /** Edge-wide: the browser peers' budget, the limits, and the counted refusals. */
+  limits: PeerLimits;
+  budget: PeerBudget;
+  refusals: Refusals;
+  /** Where taps may send (config tapAllow). */
+  tapAllow: BlockList;
+  /** CA for the upstream's https signalling. */
+  trustedCa?: string;
+  /** Resolves host names a plan uses for downstream edges (tests give their own). */
+  lookup?: Lookup;
 }
 
 interface Entry {
@@ -67,9 +81,12 @@ export class MeetingRoom implements BridgeHost {
     private readonly log: Logger,
   ) {
     this.featured = featuredSites(meeting, this.speakers);
-    this.taps = new TapSet(router, (id) => this.streams.get(id)?.stream, log);
-    this.peers = new PeerSet(router, deps.listen, deps.edgeId, () => this.meeting.localSiteId ?? deps.edgeId,
-      (id) => this.streams.get(id)?.stream, (s) => this.addStream(s, null), log);
+    this.taps = new TapSet(router, (id) => this.streams.get(id)?.stream, deps.tapAllow, deps.refusals, log);
+    this.peers = new PeerSet({
+      router, listen: deps.listen, edgeId: deps.edgeId, siteOf: () => this.meeting.localSiteId ?? deps.edgeId,
+      findStream: (id) => this.streams.get(id)?.stream, addStream: (s) => this.addStream(s, null),
+      limits: deps.limits, budget: deps.budget, refusals: deps.refusals, log,
+    });
   }
 
   static async open(meeting: MediaMeeting, deps: RoomDeps): Promise<MeetingRoom> {
@@ -146,9 +163,22 @@ export class MeetingRoom implements BridgeHost {
 
   // ---- links -----------------------------------------------------------------
 
-  /** A downstream edge asks to link (token already checked by the server). */
-  async acceptLink(offer: LinkOffer): Promise<LinkAnswer> {
+  /**
+   * A downstream edge asks to link (token already checked by the server);
+   * `source` is the address its request came from. Only an edge the plan
+   * names, from and to an address the plan names for it (admission.ts).
+   */
+  async acceptLink(offer: LinkOffer, source: string | undefined): Promise<LinkAnswer> {
     if (this.closed) throw new DiemcauError('APPL_ERR_MEDIA_CONFLICT', 'meeting is closing');
+    const admission = await admitLink(this.meeting.downstream, { edgeId: offer.edgeId, ip: offer.ip, port: offer.port, source }, this.deps.lookup);
+    if (!admission.ok) {
+      throw this.deps.refusals.refuse('APPL_ERR_MEDIA_FORBIDDEN', admission.reason, admission.detail,
+        { meetingId: this.id, peer: offer.edgeId, source, target: `${offer.ip}:${offer.port}` });
+    }
+    if (this.closed) throw new DiemcauError('APPL_ERR_MEDIA_CONFLICT', 'meeting is closing');
+    // One link per downstream edge: a new offer (a reconnect) replaces the old
+    // one, so repeated offers cannot pile up pipe transports.
+    for (const l of [...this.downstream.values()]) if (l.peerEdgeId === offer.edgeId) l.close();
     const pipe = await this.router.createPipe(this.deps.listen);
     try {
       await pipe.connect({ ip: offer.ip, port: offer.port, srtp: offer.srtp });
@@ -156,7 +186,7 @@ export class MeetingRoom implements BridgeHost {
       pipe.close();
       throw new DiemcauError('APPL_ERR_MEDIA_CONFLICT', 'cannot connect the pipe to the offered tuple', { cause: err });
     }
-    const link = new DownstreamLink(offer.edgeId, this.log, () => this.downstream.delete(pipe.id));
+    const link = new DownstreamLink(offer.edgeId, admission.allowed, this.log, () => this.downstream.delete(pipe.id));
     link.bridge = new PipeBridge(pipe, offer.edgeId, 'down', this, link.send, this.log.child({ peer: offer.edgeId }));
     this.downstream.set(pipe.id, link);
     this.attachBridge(link.bridge);
@@ -177,6 +207,7 @@ export class MeetingRoom implements BridgeHost {
     try {
       const link = await UpstreamLink.open({
         router: this.router, listen: this.deps.listen, meetingId: this.id, upstream: up, edgeId: this.deps.edgeId, host: this, log: this.log.child({ peer: up.edgeId }),
+        ...(this.deps.trustedCa ? { ca: this.deps.trustedCa } : {}),
       });
       if (this.closed) return link.close();
       this.upstream = link;
@@ -222,6 +253,9 @@ export class MeetingRoom implements BridgeHost {
   /** Chair controls changed: follow them in place. */
   async update(meeting: MediaMeeting): Promise<void> {
     this.meeting = meeting;
+    // An edge the plan no longer names loses its link (its addresses are checked again when it offers anew).
+    const named = new Set((meeting.downstream ?? []).map((d) => d.edgeId));
+    for (const l of [...this.downstream.values()]) if (!named.has(l.peerEdgeId)) l.close();
     this.refreshForwarding();
     await this.ingest?.setMicOpen(micOpen(meeting));
   }

@@ -1,16 +1,20 @@
 // The edge's HTTP signalling API (node:http; a handful of routes, no framework).
 //
-// Local clients (the agent, the kiosk page, tests) use the edge's admin token:
+// Local clients (the agent, tests) use the edge's admin token, which never leaves the box:
 //   GET    /media/v1/health                                    (no token)
+//   GET    /media/v1/refusals                                  refused requests by reason and code
 //   PUT    /media/v1/plan                     MediaPlan        apply a plan
 //   GET    /media/v1/stats                                     MediaStats
 //   GET    /media/v1/dump                                      worker's view of every room
 //   GET    /media/v1/meetings/{m}/streams                      streams in the room
 //   POST   /media/v1/meetings/{m}/taps        {producerId, ip, port, rtcpPort?} -> {tapId, sdp}
+//                                             (only to addresses DIEMCAU_EDGE_TAP_ALLOW allows)
 //   DELETE /media/v1/meetings/{m}/taps/{tapId}
-// Downstream edges use the meeting's link token (see link/protocol.ts for the link routes).
+// Downstream edges use the meeting's link token (see link/protocol.ts for the link routes), from
+// the addresses the plan names for them (link/admission.ts).
 // Browsers open GET /media/v1/join?meeting={m}&token={joinToken} (the TV adds &view=kiosk: receive
-// only, laid out by layout.ts) and then, with the join token:
+// only, laid out by layout.ts) and then, with the join token (browser-peer routes only; each
+// bounded by limits.ts, 429 past a limit):
 //   POST   /media/v1/meetings/{m}/peers                          -> {peerId, rtpCapabilities}
 //   POST   /media/v1/meetings/{m}/peers/{p}/transports           -> {id, iceParameters, iceCandidates, dtlsParameters}
 //   POST   /media/v1/meetings/{m}/peers/{p}/transports/{t}/connect {dtlsParameters}
@@ -21,6 +25,7 @@
 //   POST   /media/v1/meetings/{m}/peers/{p}/consumers/{c}/resume
 //   DELETE /media/v1/meetings/{m}/peers/{p}
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Type } from '@sinclair/typebox';
@@ -52,8 +57,10 @@ export interface Route { method: string; path: RegExp; handler: Handler }
 export interface SignalServerOptions {
   edge: Edge;
   adminToken: string;
-  /** Token in the join page's URL (browsers in the room); the admin token works too. */
-  joinToken?: string;
+  /** Token in the join page's URL (browsers in the room): browser-peer routes only. Never the admin token. */
+  joinToken: string;
+  /** Certificate and key: HTTPS instead of HTTP. */
+  tls?: { cert: Buffer; key: Buffer };
   host: string;
   port: number;
   log: Logger;
@@ -62,7 +69,7 @@ export interface SignalServerOptions {
 }
 
 export class SignalServer {
-  private readonly server: http.Server;
+  private readonly server: http.Server | https.Server;
   private readonly routes: Route[];
   /** Requests refused, by code: bad input is counted, never fatal. */
   readonly refused = new Map<string, number>();
@@ -80,12 +87,29 @@ export class SignalServer {
         if (!sameToken(bearer(req), room.meeting.acceptToken)) throw new DiemcauError('APPL_ERR_MEDIA_UNAUTHORIZED', 'bad link token for this meeting');
         return fn(req, res, room, p);
       };
-    const joined = (fn: (req: http.IncomingMessage, res: http.ServerResponse, room: MeetingRoom, p: string[]) => Promise<void>): Handler =>
+    if (sameToken(o.joinToken, o.adminToken)) throw new DiemcauError('APPL_ERR_CONFIG', 'the join token must differ from the admin token');
+    // Which credential a browser peer belongs to (its budget share): a label, never the secret.
+    const tokenOf = (req: http.IncomingMessage): string => {
+      const given = bearer(req);
+      if (sameToken(given, o.joinToken)) return 'join';
+      if (sameToken(given, o.adminToken)) return 'admin';
+      throw new DiemcauError('APPL_ERR_MEDIA_UNAUTHORIZED', 'join token required');
+    };
+    const joined = (fn: (req: http.IncomingMessage, res: http.ServerResponse, room: MeetingRoom, p: string[], token: string) => Promise<void>): Handler =>
       async (req, res, p) => {
-        const given = bearer(req);
-        if (!sameToken(given, o.adminToken) && !sameToken(given, o.joinToken ?? null)) throw new DiemcauError('APPL_ERR_MEDIA_UNAUTHORIZED', 'join token required');
-        return fn(req, res, this.room(p[0]!), p);
+        const token = tokenOf(req);
+        return fn(req, res, this.room(p[0]!), p, token);
       };
+    // Link requests after the offer come from the address the offer was admitted from.
+    const fromLinked = (req: http.IncomingMessage, room: MeetingRoom, linkId: string) => {
+      const link = this.link(room, linkId);
+      const source = req.socket.remoteAddress;
+      if (!link.allows(source)) {
+        throw o.edge.refusals.refuse('APPL_ERR_MEDIA_FORBIDDEN', 'link-source-not-named', `link ${link.id} is not used from ${source ?? 'an unknown address'}`,
+          { meetingId: room.id, peer: link.peerEdgeId, source });
+      }
+      return link;
+    };
     const M = '/media/v1/meetings/([^/]+)';
     const P = `${M}/peers/([^/]+)`;
     this.routes = [
@@ -97,6 +121,9 @@ export class SignalServer {
         sendJson(res, verdict.ok ? 200 : 409, verdict);
       }) },
       { method: 'GET', path: /^\/media\/v1\/stats$/, handler: admin(async (_q, res) => sendJson(res, 200, await o.edge.stats())) },
+      { method: 'GET', path: /^\/media\/v1\/refusals$/, handler: admin(async (_q, res) => sendJson(res, 200, {
+        byReason: o.edge.refusals.snapshot(), byCode: Object.fromEntries(this.refused), peers: o.edge.budget.peers,
+      })) },
       { method: 'GET', path: /^\/media\/v1\/dump$/, handler: admin(async (_q, res) => sendJson(res, 200, await o.edge.dump())) },
       { method: 'GET', path: new RegExp(`^${M}/streams$`), handler: admin(async (_q, res, p) => sendJson(res, 200, this.room(p[0]!).listStreams())) },
       { method: 'POST', path: new RegExp(`^${M}/taps$`), handler: admin(async (req, res, p) => {
@@ -108,7 +135,7 @@ export class SignalServer {
       }) },
       { method: 'GET', path: /^\/media\/v1\/join$/, handler: async (_q, res) => sendText(res, 'text/html; charset=utf-8', JOIN_HTML) },
       { method: 'GET', path: /^\/media\/v1\/join\.js$/, handler: async (_q, res) => sendText(res, 'text/javascript; charset=utf-8', await joinScript()) },
-      { method: 'POST', path: new RegExp(`^${M}/peers$`), handler: joined(async (_q, res, room) => sendJson(res, 201, room.peers.create())) },
+      { method: 'POST', path: new RegExp(`^${M}/peers$`), handler: joined(async (_q, res, room, _p, token) => sendJson(res, 201, room.peers.create(token))) },
       { method: 'POST', path: new RegExp(`^${P}/transports$`), handler: joined(async (_q, res, room, p) => sendJson(res, 201, await room.peers.createTransport(p[1]!))) },
       { method: 'POST', path: new RegExp(`^${P}/transports/([^/]+)/connect$`), handler: joined(async (req, res, room, p) => {
         await room.peers.connect(p[1]!, p[2]!, (await readBody(req, connectCodec)).dtlsParameters);
@@ -130,24 +157,25 @@ export class SignalServer {
       }) },
       { method: 'DELETE', path: new RegExp(`^${P}$`), handler: joined(async (_q, res, room, p) => sendJson(res, room.peers.close(p[1]!) ? 204 : 404, undefined)) },
       { method: 'POST', path: new RegExp(`^${M}/links$`), handler: linked(async (req, res, room) => {
-        sendJson(res, 201, await room.acceptLink(await readBody(req, linkOfferCodec)));
+        sendJson(res, 201, await room.acceptLink(await readBody(req, linkOfferCodec), req.socket.remoteAddress));
       }) },
-      { method: 'GET', path: new RegExp(`^${M}/links/([^/]+)/events$`), handler: linked(async (_q, res, room, p) => {
-        this.link(room, p[1]!).attach(res);
+      { method: 'GET', path: new RegExp(`^${M}/links/([^/]+)/events$`), handler: linked(async (req, res, room, p) => {
+        fromLinked(req, room, p[1]!).attach(res);
       }) },
       { method: 'POST', path: new RegExp(`^${M}/links/([^/]+)/events$`), handler: linked(async (req, res, room, p) => {
-        const link = this.link(room, p[1]!);
+        const link = fromLinked(req, room, p[1]!);
         const batch = await readBody(req, linkEventBatchCodec);
         for (const ev of batch.events) void link.bridge.receive(ev);
         sendJson(res, 204, undefined);
       }) },
-      { method: 'DELETE', path: new RegExp(`^${M}/links/([^/]+)$`), handler: linked(async (_q, res, room, p) => {
-        this.link(room, p[1]!).close();
+      { method: 'DELETE', path: new RegExp(`^${M}/links/([^/]+)$`), handler: linked(async (req, res, room, p) => {
+        fromLinked(req, room, p[1]!).close();
         sendJson(res, 204, undefined);
       }) },
     ];
     this.routes.push(...(o.extraRoutes ?? []));
-    this.server = http.createServer((req, res) => void this.dispatch(req, res));
+    const dispatch = (req: http.IncomingMessage, res: http.ServerResponse): void => void this.dispatch(req, res);
+    this.server = o.tls ? https.createServer({ cert: o.tls.cert, key: o.tls.key }, dispatch) : http.createServer(dispatch);
     // Event streams stay open for the meeting's length.
     this.server.requestTimeout = 0;
     this.server.keepAliveTimeout = 65_000;
@@ -193,7 +221,7 @@ export class SignalServer {
       this.server.listen(this.o.port, this.o.host, () => resolve());
     });
     const a = this.server.address() as AddressInfo;
-    return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+    return `${this.o.tls ? 'https' : 'http'}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,9 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DiemcauError } from '@diemcau/shared';
 import type { PlainOut, RoomRouter, Stream } from './adapter/index.js';
+import type { BlockList } from 'node:net';
+import { addressKind, inCidrList, neverAllowed } from './addresses.js';
+import type { Refusals } from './limits.js';
 import { receiverSdp } from './sdp.js';
 
 export interface TapRequest {
@@ -28,12 +31,21 @@ export class TapSet {
   constructor(
     private readonly router: RoomRouter,
     private readonly findStream: (producerId: string) => Stream | undefined,
+    /** Where taps may send (config tapAllow; loopback only by default). */
+    private readonly allow: BlockList,
+    private readonly refusals: Refusals,
     private readonly log: Logger,
   ) {}
 
   get transports(): PlainOut[] { return [...this.taps.values()]; }
 
   async create(req: TapRequest): Promise<TapAnswer> {
+    // Even the admin token cannot aim a meeting at an arbitrary host: only where the box's settings allow.
+    const kind = addressKind(req.ip);
+    if (neverAllowed(kind)) throw this.refusals.refuse('APPL_ERR_MEDIA_FORBIDDEN', `tap-target-${kind}`, `a tap cannot send to ${req.ip} (${kind})`, { to: req.ip });
+    if (!inCidrList(this.allow, req.ip)) {
+      throw this.refusals.refuse('APPL_ERR_MEDIA_FORBIDDEN', 'tap-target-not-allowed', `taps may not send to ${req.ip} (DIEMCAU_EDGE_TAP_ALLOW)`, { to: req.ip });
+    }
     const stream = this.findStream(req.producerId);
     if (!stream) throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', `no stream ${req.producerId} in this meeting`);
     const out = await this.router.createPlainOut('127.0.0.1');

@@ -20,7 +20,7 @@ t.test('a browser joins on the core and meets a commune', async (t) => {
   const { browser, page } = await launchChromium(t, ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${core.url}/media/v1/join?meeting=${M}&token=${encodeURIComponent(core.adminToken)}`);
+  await page.goto(`${core.url}/media/v1/join?meeting=${M}&token=${encodeURIComponent(core.joinToken)}`);
 
   type State = { joined: boolean; error: string | null; peerId: string | null; produced: string[] };
   const state = await until('browser joined and publishing', async () => {
@@ -45,7 +45,7 @@ t.test('a browser joins on the core and meets a commune', async (t) => {
 
   // The commune's TV (kiosk view on cA's own edge): shows the guest large, never its own room.
   const tv = await browser.newPage();
-  await tv.goto(`${cA.url}/media/v1/join?meeting=${M}&view=kiosk&token=${encodeURIComponent(cA.adminToken)}`);
+  await tv.goto(`${cA.url}/media/v1/join?meeting=${M}&view=kiosk&token=${encodeURIComponent(cA.joinToken)}`);
   const tvLayout = await until('the TV lays out the guest', async () => {
     const s = await tv.evaluate(() => (globalThis as unknown as { diemcau: { layout?: { large: string[]; small: string[] }; produced: string[] } }).diemcau);
     return s.layout && s.layout.large.length > 0 ? { ...s.layout, produced: s.produced.length } : null;

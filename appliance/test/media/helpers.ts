@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { MediaMeeting, MediaPlan, MediaStats } from '@diemcau/shared';
+import { signalCall } from '../../src/media/signal-client.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const MAIN = path.join(root, 'appliance/src/media/main.ts');
@@ -20,6 +21,8 @@ export interface EdgeProc {
   edgeId: string;
   url: string;
   adminToken: string;
+  /** The browsers' token (browser-peer routes only). */
+  joinToken: string;
   proc: ChildProcess;
   workerPid: number;
   /** Last log lines, for failure messages. */
@@ -39,12 +42,15 @@ export interface EdgeSpawn {
   env?: Record<string, string>;
   /** Given when a test starts the same edge again (a restart keeps its token). */
   adminToken?: string;
+  /** PEM of the CA that signed the edge's certificate, when it serves https (DIEMCAU_EDGE_TLS_*). */
+  ca?: string;
 }
 
 let portBase = 41000 + (process.pid % 50) * 200;
 
 export async function spawnEdge(o: EdgeSpawn): Promise<EdgeProc> {
   const adminToken = o.adminToken ?? token();
+  const joinToken = o.env?.['DIEMCAU_EDGE_JOIN_TOKEN'] ?? token();
   // Each edge gets its own RTP port range so parallel edges never collide.
   const rtcMin = portBase;
   portBase += 100;
@@ -61,7 +67,10 @@ export async function spawnEdge(o: EdgeSpawn): Promise<EdgeProc> {
       DIEMCAU_EDGE_LISTEN_IP: '127.0.0.1',
       DIEMCAU_EDGE_RTC_MIN_PORT: String(rtcMin),
       DIEMCAU_EDGE_RTC_MAX_PORT: String(rtcMin + 99),
+      DIEMCAU_EDGE_JOIN_TOKEN: joinToken,
       DIEMCAU_EDGE_HARDWARE: o.hardware ?? 'none',
+      // 100 RTP ports each: a join token may hold at most half of them (config.ts).
+      DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN: '10',
       LOG_LEVEL: process.env['EDGE_LOG_LEVEL'] ?? 'info',
       ...o.env,
     },
@@ -96,13 +105,14 @@ export async function spawnEdge(o: EdgeSpawn): Promise<EdgeProc> {
   });
   const exited = new Promise<void>((resolve) => (proc.exitCode !== null ? resolve() : proc.once('exit', () => resolve())));
   const api = async <T>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> => {
-    const res = await fetch(url + p, {
+    const res = await signalCall(url + p, {
       method,
       headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(o.ca ? { ca: o.ca } : {}),
+      timeoutMs: 15_000,
     });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+    return { status: res.status, body: (res.text ? JSON.parse(res.text) : null) as T };
   };
   const must = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
     const r = await api<T>(method, p, body);
@@ -110,7 +120,7 @@ export async function spawnEdge(o: EdgeSpawn): Promise<EdgeProc> {
     return r.body;
   };
   return {
-    edgeId: o.edgeId, url, adminToken, proc, workerPid, logs, api,
+    edgeId: o.edgeId, url, adminToken, joinToken, proc, workerPid, logs, api,
     plan: async (plan) => { await must('PUT', '/media/v1/plan', plan); },
     streams: (m) => must('GET', `/media/v1/meetings/${m}/streams`),
     dump: () => must('GET', '/media/v1/dump'),
@@ -146,6 +156,8 @@ export function plansFor(meetingId: string, nodes: Node[], chairSiteId: string, 
       meetingId, title: `meeting ${meetingId}`, role,
       upstream: n.parent ? { edgeId: n.parent.edge.edgeId, signalUrl: n.parent.edge.url, linkToken: n.parent.acceptToken } : null,
       acceptToken: hasChildren.has(n) ? n.acceptToken : null,
+      // Every edge runs on this machine: the plan names loopback for its children explicitly.
+      downstream: nodes.filter((c) => c.parent === n).map((c) => ({ edgeId: c.edge.edgeId, addresses: ['127.0.0.1'] })),
       localSiteId: n.siteId, chairSiteId, floorSiteId: null, rollCallSiteId: null, mutedAll: false, state: 'live',
       ...extra,
     };

@@ -3,7 +3,7 @@
 // secret always give the same messages, so the publisher can compare bodies
 // and publish only what changed.
 import { createHmac } from 'node:crypto';
-import { MediaPlanSchema, type MediaMeeting, type MediaPlan, type MeetingState } from '@diemcau/shared';
+import { MediaPlanSchema, type MediaDownstream, type MediaMeeting, type MediaPlan, type MeetingState } from '@diemcau/shared';
 import type { CascadePlan } from './cascade.js';
 
 export interface PlannedMeeting {
@@ -46,6 +46,28 @@ export function linkTokens(secret: string): (meetingId: string, upstreamEdgeId: 
 }
 
 /**
+ * The downstream edges an upstream accepts links from, each at the host of
+ * its announced signalling URL: the upstream refuses link offers from, or
+ * sending media to, any other address. An edge that announced no address is
+ * left out (its offers are refused and counted by the upstream) until it does.
+ */
+function namedDownstream(edgeIds: readonly string[], dir: MediaDirectory): MediaDownstream[] {
+  const out: MediaDownstream[] = [];
+  for (const edgeId of edgeIds) {
+    const url = dir.signalUrlOf(edgeId);
+    if (url === null) continue;
+    let host: string;
+    try {
+      host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+    } catch {
+      continue;
+    }
+    if (host !== '') out.push({ edgeId, addresses: [host] });
+  }
+  return out;
+}
+
+/**
  * The media plan body of every edge that takes part in at least one of the
  * meetings. Edges in none are not in the map: the publisher sends them an
  * empty plan when they had one before.
@@ -76,6 +98,7 @@ export function mediaPlans(
         role: entry.role,
         upstream,
         acceptToken: entry.downstreamEdgeIds.length > 0 ? dir.tokenFor(m.meetingId, entry.edgeId) : null,
+        downstream: namedDownstream(entry.downstreamEdgeIds, dir),
         localSiteId: entry.localSiteId,
         chairSiteId: m.chairSiteId,
         floorSiteId: m.floorSiteId,

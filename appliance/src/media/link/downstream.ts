@@ -5,6 +5,7 @@
 // or when the downstream edge deletes it.
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { AddressSet } from '../addresses.js';
 import type { PipeBridge } from './bridge.js';
 import { HEARTBEAT_MS, type LinkEvent } from './protocol.js';
 
@@ -21,6 +22,8 @@ export class DownstreamLink {
 
   constructor(
     readonly peerEdgeId: string,
+    /** Addresses the plan names for the downstream edge: its later requests must come from one of them. */
+    private readonly allowed: AddressSet,
     private readonly log: Logger,
     private readonly onClose: () => void,
   ) {
@@ -31,6 +34,8 @@ export class DownstreamLink {
   }
 
   get id(): string { return this.bridge.id; }
+
+  allows(source: string | undefined): boolean { return source !== undefined && this.allowed.has(source); }
 
   /** Used as the bridge's `send`. */
   readonly send = (ev: LinkEvent): void => {

@@ -7,6 +7,7 @@ import { DiemcauError, type MediaUpstream } from '@diemcau/shared';
 import type { ListenOptions, RoomRouter } from '../adapter/index.js';
 import { Events } from '../events.js';
 import { PipeBridge, type BridgeHost } from './bridge.js';
+import { signalCall, signalRequest } from '../signal-client.js';
 import { HEARTBEAT_MS, HEARTBEAT_TIMEOUT_MS, linkAnswerCodec, linkEventCodec, linkPaths, type LinkEvent } from './protocol.js';
 
 export interface UpstreamOptions {
@@ -17,6 +18,8 @@ export interface UpstreamOptions {
   edgeId: string;
   host: BridgeHost;
   log: Logger;
+  /** PEM of the CA the upstream's certificate must chain to (https signal URLs). */
+  ca?: string;
 }
 
 const REQUEST_TIMEOUT_MS = 5000;
@@ -41,7 +44,7 @@ export class UpstreamLink {
     try {
       const srtp = pipe.srtp;
       if (!srtp) throw new DiemcauError('APPL_ERR_MEDIA', 'pipe transport has no SRTP key');
-      const res = await request(o.upstream, 'POST', linkPaths.links(o.meetingId), { v: 1, edgeId: o.edgeId, ...pipe.tuple, srtp });
+      const res = await request(o, 'POST', linkPaths.links(o.meetingId), { v: 1, edgeId: o.edgeId, ...pipe.tuple, srtp });
       const answer = linkAnswerCodec.check(res);
       if (!answer.ok) throw answer.error;
       await pipe.connect({ ip: answer.value.ip, port: answer.value.port, srtp: answer.value.srtp });
@@ -69,7 +72,7 @@ export class UpstreamLink {
     try {
       while (this.outbox.length > 0 && !this.closed) {
         const events = this.outbox.splice(0, 256);
-        await request(this.o.upstream, 'POST', linkPaths.events(this.o.meetingId, this.linkId), { v: 1, events }, this.abort.signal);
+        await request(this.o, 'POST', linkPaths.events(this.o.meetingId, this.linkId), { v: 1, events }, this.abort.signal);
       }
     } catch (err) {
       this.fail(err);
@@ -80,18 +83,24 @@ export class UpstreamLink {
 
   private async readEvents(): Promise<void> {
     try {
-      const res = await fetch(this.o.upstream.signalUrl + linkPaths.events(this.o.meetingId, this.linkId), {
+      const res = await signalRequest(this.o.upstream.signalUrl + linkPaths.events(this.o.meetingId, this.linkId), {
+        method: 'GET',
         headers: { authorization: `Bearer ${this.o.upstream.linkToken}`, accept: 'text/event-stream' },
         signal: this.abort.signal,
+        timeoutMs: REQUEST_TIMEOUT_MS,
+        ...(this.o.ca ? { ca: this.o.ca } : {}),
       });
-      if (!res.ok || !res.body) throw new DiemcauError('APPL_ERR_MEDIA', `upstream event stream answered ${res.status}`);
+      if (res.status !== 200) {
+        res.body.resume();
+        throw new DiemcauError('APPL_ERR_MEDIA', `upstream event stream answered ${res.status}`);
+      }
       this.bridge.state = 'connected';
       this.startTimers();
       const decoder = new TextDecoder();
       let buf = '';
       for await (const chunk of res.body) {
         this.kick();
-        buf += decoder.decode(chunk as Uint8Array, { stream: true });
+        buf += decoder.decode(chunk as Buffer, { stream: true });
         let cut: number;
         while ((cut = buf.indexOf('\n\n')) >= 0) {
           const block = buf.slice(0, cut);
@@ -114,7 +123,7 @@ export class UpstreamLink {
     this.kick();
     this.pinger = setInterval(() => {
       const t0 = performance.now();
-      request(this.o.upstream, 'POST', linkPaths.events(this.o.meetingId, this.linkId),
+      request(this.o, 'POST', linkPaths.events(this.o.meetingId, this.linkId),
         { v: 1, events: [{ type: 'ping', t: Date.now(), ...(this.bridge.rttMs === null ? {} : { rttMs: this.bridge.rttMs }) }] }, this.abort.signal)
         .then(() => { this.bridge.rttMs = Math.round((performance.now() - t0) * 100) / 100; })
         .catch((err: unknown) => this.fail(err));
@@ -137,7 +146,7 @@ export class UpstreamLink {
   /** Closes the link and tells the upstream (best effort). Idempotent. */
   close(): void {
     if (this.closed) return;
-    request(this.o.upstream, 'DELETE', linkPaths.link(this.o.meetingId, this.linkId)).catch(() => {});
+    request(this.o, 'DELETE', linkPaths.link(this.o.meetingId, this.linkId)).catch(() => {});
     this.shutdown(null);
   }
 
@@ -152,15 +161,17 @@ export class UpstreamLink {
 }
 
 /** One JSON request to the upstream's signalling API. */
-async function request(up: MediaUpstream, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
-  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-  const res = await fetch(up.signalUrl + path, {
+async function request(o: Pick<UpstreamOptions, 'upstream' | 'ca'>, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
+  const up: MediaUpstream = o.upstream;
+  const res = await signalCall(up.signalUrl + path, {
     method,
     headers: { authorization: `Bearer ${up.linkToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    ...(signal ? { signal } : {}),
+    ...(o.ca ? { ca: o.ca } : {}),
+    timeoutMs: REQUEST_TIMEOUT_MS,
   });
-  const text = await res.text();
-  if (!res.ok) throw new DiemcauError('APPL_ERR_MEDIA', `${method} ${path} answered ${res.status}: ${text.slice(0, 200)}`);
+  const text = res.text;
+  if (res.status < 200 || res.status >= 300) throw new DiemcauError('APPL_ERR_MEDIA', `${method} ${path} answered ${res.status}: ${text.slice(0, 200)}`);
   return text ? (JSON.parse(text) as unknown) : null;
 }

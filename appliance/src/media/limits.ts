@@ -1,0 +1,76 @@
+// What one peer can make the edge hold. A browser is bounded in peers per
+// token, transports, producers and consumers per peer, and the edge in peers
+// overall; every refusal is counted by reason and logged, so an operator can
+// tell a flood from a misconfigured room. Limits are settings (config.ts).
+import type { Logger } from 'pino';
+import { DiemcauError, type ErrorCode } from '@diemcau/shared';
+
+export interface PeerLimits {
+  /** Browser peers on the whole edge, every meeting and token together. */
+  maxPeers: number;
+  /** Browser peers one token may hold at once. */
+  maxPeersPerToken: number;
+  maxTransportsPerPeer: number;
+  maxProducersPerPeer: number;
+  maxConsumersPerPeer: number;
+  /** A peer that has connected no transport after this long is closed. */
+  peerIdleMs: number;
+}
+
+/** Refusals by reason (stable short names), for the admin's refusals route, logs and the abuse bench. */
+export class Refusals {
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly log: Logger) {}
+
+  /** Counts and logs the refusal; returns the error to throw. */
+  refuse(code: ErrorCode, reason: string, detail: string, fields: Record<string, unknown> = {}): DiemcauError {
+    this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1);
+    this.log.warn({ reason, code, ...fields }, `refused: ${detail}`);
+    return new DiemcauError(code, detail, { details: { reason } });
+  }
+
+  /** Counts and logs something the edge did to bound a peer (not an answer to a request). */
+  note(reason: string, detail: string, fields: Record<string, unknown> = {}): void {
+    this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1);
+    this.log.info({ reason, ...fields }, detail);
+  }
+
+  count(reason: string): number { return this.counts.get(reason) ?? 0; }
+  snapshot(): Record<string, number> { return Object.fromEntries(this.counts); }
+}
+
+/**
+ * The edge-wide share of browser peers: per token and in total. A room takes
+ * a share when a peer joins and gives it back when the peer closes, however
+ * it closes (left, reaped, gone, room closed, worker died).
+ */
+export class PeerBudget {
+  private readonly byToken = new Map<string, number>();
+  private total = 0;
+
+  constructor(private readonly limits: PeerLimits, private readonly refusals: Refusals) {}
+
+  get peers(): number { return this.total; }
+
+  /** `token` names the credential (never the secret itself). Throws a counted 429 when full. */
+  take(token: string): void {
+    const mine = this.byToken.get(token) ?? 0;
+    if (mine >= this.limits.maxPeersPerToken) {
+      throw this.refusals.refuse('APPL_ERR_MEDIA_LIMIT', 'peers-per-token', `this token already holds ${mine} peers (limit ${this.limits.maxPeersPerToken})`, { token });
+    }
+    if (this.total >= this.limits.maxPeers) {
+      throw this.refusals.refuse('APPL_ERR_MEDIA_LIMIT', 'peers-total', `the edge already holds ${this.total} peers (limit ${this.limits.maxPeers})`, { token });
+    }
+    this.byToken.set(token, mine + 1);
+    this.total += 1;
+  }
+
+  give(token: string): void {
+    const mine = this.byToken.get(token) ?? 0;
+    if (mine <= 0) return;
+    if (mine === 1) this.byToken.delete(token);
+    else this.byToken.set(token, mine - 1);
+    this.total -= 1;
+  }
+}
