@@ -3,7 +3,7 @@
 // every crash point can be replayed in a test without a disk or a network
 // (after balena-supervisor's nextStepsForAppUpdate). The executor performs
 // the step, rewrites the journal and asks again until the answer is 'noop'.
-import { compareVersions, type DesiredRelease } from '@diemcau/shared';
+import { compareVersions, downgradeRefusal, type DesiredRelease } from '@diemcau/shared';
 import type { Journal } from './journal.js';
 
 export interface PlanLimits {
@@ -104,6 +104,10 @@ function planStaging(input: PlanInput): Step {
   if (!target) return { action: 'abandon', reason: 'journal has no target' };
   if (!desired || !sameRelease(desired, target.desired)) return { action: 'abandon', reason: 'desired release changed' };
   const m = target.manifest;
+  // The box keeps the version rule itself, from the manifest it verified, so
+  // a fleet (or whoever holds its admin token) cannot replay an old release.
+  const refusal = downgradeRefusal(m, input.current);
+  if (refusal) return { action: 'fail', code: 'APPL_ERR_OTA_DOWNGRADE', message: refusal };
   if (compareVersions(input.agentVersion, m.minAgentVersion) < 0) {
     return { action: 'fail', code: 'APPL_ERR_OTA_INCOMPATIBLE', message: `needs agent ${m.minAgentVersion}, running ${input.agentVersion}` };
   }

@@ -81,3 +81,13 @@ t.test('switch and trial', async (t) => {
   t.same(planNext(input({ journal: staged('trial', { bootAttempts: 1 }), desired: null })).action, 'health-check', 'a trial finishes even when the desired release is gone');
   t.match(planNext(input({ journal: staged('rolling-back', { rollbackReason: { code: 'X', message: 'y' } }) })), { action: 'rollback', code: 'X' }, 'an interrupted rollback is finished');
 });
+
+t.test('downgrade: refused from the verified manifest before any download', async (t) => {
+  const j = staged('downloading');
+  t.match(planNext(input({ journal: j, current: '1.2.0' })), { action: 'fail', code: 'APPL_ERR_OTA_DOWNGRADE' }, 'older than the running version');
+  t.match(planNext(input({ journal: j, current: '1.1.0-rc.3' })), { action: 'download' }, 'a release after its own pre-release is an upgrade');
+  const rollback = { ...manifest, allowDowngradeFrom: ['1.2.0'] };
+  const signedRollback = staged('downloading', { target: { desired, manifest: rollback } });
+  t.match(planNext(input({ journal: signedRollback, current: '1.2.0' })), { action: 'download' }, 'a rollback signed from the running version');
+  t.match(planNext(input({ journal: signedRollback, current: '1.3.0' })), { action: 'fail', code: 'APPL_ERR_OTA_DOWNGRADE' }, 'but not from another');
+});
