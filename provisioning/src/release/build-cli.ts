@@ -1,12 +1,13 @@
 // npm run release:build -- --key <private key file> [--version 0.2.0] [--out dist/releases]
 //   [--min-agent 0.1.0] [--key-id id] [--notes text] [--upload <fleet URL> --token <operator token>]
+//   [--rollback-from 1.3.0[,1.3.1]]   an emergency rollback: this (older) release may replace exactly these versions
 // Environment: DIEMCAU_RELEASE_KEY, DIEMCAU_RELEASE_KEY_ID, DIEMCAU_RELEASE_OUT, DIEMCAU_FLEET_URL, DIEMCAU_FLEET_TOKEN.
 // The signing key stays on the release manager's machine; the fleet only ever sees the signed result.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildRelease, uploadRelease } from './build.js';
+import { buildRelease, parseRollbackFrom, uploadRelease } from './build.js';
 import { readSigningKey } from './keys.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     notes: { type: 'string' },
     upload: { type: 'string' },
     token: { type: 'string' },
+    'rollback-from': { type: 'string' },
   },
 });
 
@@ -31,6 +33,13 @@ if (!keyFile) {
 }
 const appliance = path.join(repo, 'appliance');
 const version = values.version ?? (JSON.parse(fs.readFileSync(path.join(appliance, 'package.json'), 'utf8')) as { version: string }).version;
+let allowDowngradeFrom: string[] | undefined;
+try {
+  allowDowngradeFrom = parseRollbackFrom(values['rollback-from'], version);
+} catch (err) {
+  process.stderr.write(`release:build: --rollback-from: ${(err as Error).message}\n`);
+  process.exit(2);
+}
 const key = readSigningKey(keyFile, values['key-id'] ?? process.env.DIEMCAU_RELEASE_KEY_ID);
 const out = path.resolve(values.out ?? process.env.DIEMCAU_RELEASE_OUT ?? path.join(repo, 'dist', 'releases'));
 
@@ -43,7 +52,9 @@ const r = await buildRelease({
   keyId: key.keyId,
   privateKeyPem: key.privateKeyPem,
   ...(values.notes ? { notes: values.notes } : {}),
+  ...(allowDowngradeFrom ? { allowDowngradeFrom } : {}),
 });
+if (allowDowngradeFrom) process.stdout.write(`emergency rollback: boxes on ${allowDowngradeFrom.join(', ')} may take ${r.manifest.version}\n`);
 process.stdout.write(
   `release ${r.manifest.version}: ${r.artifactFile} (${r.manifest.size} bytes, sha256 ${r.manifest.sha256})\nsigned manifest (key ${key.keyId}): ${r.manifestFile}\n`,
 );

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { SignedManifest } from '@diemcau/shared';
+import { codec, compareVersions, VersionSchema, type SignedManifest } from '@diemcau/shared';
 import { bundleAgent } from './bundle.js';
 import { packageRelease, type PackagedRelease } from './package.js';
 
@@ -17,6 +17,28 @@ export interface BuildOptions {
   privateKeyPem: string;
   notes?: string;
   created?: Date;
+  /** Newer versions this release may replace: an emergency rollback (see parseRollbackFrom). */
+  allowDowngradeFrom?: string[];
+}
+
+/**
+ * The --rollback-from list: comma-separated versions, each newer than the
+ * release being built (a rollback goes back from them). Throws on a mistake,
+ * so nothing is built or signed with a list a box would misread.
+ */
+export function parseRollbackFrom(arg: string | undefined, version: string): string[] | undefined {
+  if (arg === undefined) return undefined;
+  const list = arg
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+  if (list.length === 0) throw new Error('give at least one version the rollback may replace');
+  const valid = codec(VersionSchema);
+  for (const v of list) {
+    if (!valid.check(v).ok) throw new Error(`${v} is not a version (x.y.z, no leading zeros)`);
+    if (compareVersions(v, version) <= 0) throw new Error(`${v} is not newer than ${version}: a rollback replaces newer versions only`);
+  }
+  return [...new Set(list)];
 }
 
 export async function buildRelease(o: BuildOptions): Promise<PackagedRelease> {
@@ -34,6 +56,7 @@ export async function buildRelease(o: BuildOptions): Promise<PackagedRelease> {
       keyId: o.keyId,
       privateKeyPem: o.privateKeyPem,
       ...(o.notes ? { notes: o.notes } : {}),
+      ...(o.allowDowngradeFrom ? { allowDowngradeFrom: o.allowDowngradeFrom } : {}),
     });
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { signManifest, type ReleaseManifest, type SignedManifest } from '@diemcau/shared';
+import { releaseManifestCodec, signManifest, type ReleaseManifest, type SignedManifest } from '@diemcau/shared';
 
 export interface PackageOptions {
   stagingDir: string;
@@ -18,6 +18,8 @@ export interface PackageOptions {
   keyId: string;
   privateKeyPem: string;
   notes?: string;
+  /** An emergency rollback: the newer versions this release may replace (signed into the manifest). */
+  allowDowngradeFrom?: string[];
 }
 
 export interface PackagedRelease {
@@ -52,7 +54,11 @@ export function packageRelease(o: PackageOptions): PackagedRelease {
     entry: o.entry,
     native: o.native,
     ...(o.notes ? { notes: o.notes } : {}),
+    ...(o.allowDowngradeFrom ? { allowDowngradeFrom: o.allowDowngradeFrom } : {}),
   };
+  // The same schema every box and the fleet apply: a bad manifest is never signed.
+  const checked = releaseManifestCodec.check(manifest);
+  if (!checked.ok) throw new Error(`the manifest would be invalid: ${checked.error.message}`);
   const signed = signManifest(manifest, o.keyId, o.privateKeyPem);
   const manifestFile = path.join(o.outDir, `diemcau-agent-${o.version}.manifest.json`);
   fs.writeFileSync(manifestFile, `${JSON.stringify(signed, null, 2)}\n`);
