@@ -17,6 +17,7 @@ export const ERRORS = {
   FLEET_ERR_CONFLICT: { message: 'conflicts with the current state', status: 409 },
   FLEET_ERR_BAD_REQUEST: { message: 'bad request', status: 400 },
   FLEET_ERR_TOKEN_INVALID: { message: 'enrolment token is unknown, used up or expired', status: 401 },
+  FLEET_ERR_SERIAL_IN_USE: { message: 'the hardware serial belongs to another device or site', status: 409 },
   FLEET_ERR_UNKNOWN_DEVICE: { message: 'no device with that id', status: 404 },
   FLEET_ERR_UNKNOWN_SITE: { message: 'no site with that id', status: 404 },
   FLEET_ERR_RATE_LIMITED: { message: 'too many requests', status: 429 },
