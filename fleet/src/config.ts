@@ -26,6 +26,7 @@ export const FleetConfigSchema = Type.Object({
   telemetryFlushMs: Ms(200, 'telemetry is written in one transaction per this interval'),
   enrollmentTokenTtlSec: Type.Integer({ minimum: 60, default: 7 * 24 * 3600, ...D('default lifetime of an enrolment token') }),
   enrollMaxFailuresPerMin: Type.Integer({ minimum: 0, default: 20, ...D('failed enrolments allowed per client address per minute (0 = no limit)') }),
+  metricsPublic: Type.Boolean({ default: false, ...D('serve /metrics without a token (for a scraper on a trusted network); otherwise any operator token, a viewer token will do') }),
   // Alert rules (presence/rules.ts says what each does).
   offlineDebounceMs: Ms(300, 'an offline shorter than this opens no alert'),
   flapWindowMs: Ms(5 * 60_000, 'transitions are counted over this window for flapping'),
@@ -65,6 +66,7 @@ export const ENV_NAMES: Record<keyof FleetConfig, string> = {
   telemetryFlushMs: 'DIEMCAU_TELEMETRY_FLUSH_MS',
   enrollmentTokenTtlSec: 'DIEMCAU_ENROLLMENT_TOKEN_TTL_SEC',
   enrollMaxFailuresPerMin: 'DIEMCAU_ENROLL_MAX_FAILURES_PER_MIN',
+  metricsPublic: 'DIEMCAU_METRICS_PUBLIC',
   offlineDebounceMs: 'DIEMCAU_OFFLINE_DEBOUNCE_MS',
   flapWindowMs: 'DIEMCAU_FLAP_WINDOW_MS',
   flapThreshold: 'DIEMCAU_FLAP_THRESHOLD',

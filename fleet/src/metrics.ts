@@ -27,6 +27,12 @@ export function createMetrics() {
     telemetryStored: new Counter({ name: 'diemcau_telemetry_stored_total', help: 'Telemetry samples stored (duplicates excluded)', registers: r }),
     telemetryDuplicates: new Counter({ name: 'diemcau_telemetry_duplicates_total', help: 'Telemetry samples already stored (redelivery)', registers: r }),
     httpRejected: new Counter({ name: 'diemcau_http_rejected_total', help: 'HTTP requests rejected, by code', labelNames: ['code'], registers: r }),
+    httpAuthRefused: new Counter({
+      name: 'diemcau_http_auth_refused_total',
+      help: 'HTTP requests refused with 401 or 403, by status and reason (no-token, bad-token, role, viewer-write, handler)',
+      labelNames: ['status', 'reason'],
+      registers: r,
+    }),
     webhookDeliveries: new Counter({ name: 'diemcau_webhook_deliveries_total', help: 'Webhook delivery attempts, by result', labelNames: ['result'], registers: r }),
     handlerErrors: new Counter({ name: 'diemcau_ingest_handler_errors_total', help: 'Ingest handlers that threw, by channel', labelNames: ['channel'], registers: r }),
   };

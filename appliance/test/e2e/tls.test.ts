@@ -52,7 +52,7 @@ t.test('agent and fleet over TLS only: HTTPS enrolment, mqtts session, plain por
   t.not(plainHttp, 200, `plain HTTP gets no answer (${plainHttp})`);
   t.not(await plainMqtt(fleetProc.mqttPort), 'connected', 'plain MQTT gets no session');
   const metrics = await new Promise<string>((resolve, reject) => {
-    https.get(`${base}/metrics`, { ca: certs.caPem }, (res) => {
+    https.get(`${base}/metrics`, { ca: certs.caPem, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }, (res) => {
       let text = '';
       res.on('data', (c: Buffer) => (text += c.toString()));
       res.on('end', () => resolve(text));

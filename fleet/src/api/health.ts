@@ -24,7 +24,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get('/metrics', { config: { public: true }, schema: { tags: ['health'], hide: true } }, async (_request, reply) => {
+  // Metrics name sites' counts, memory and refusal rates: an operator's (a
+  // viewer token for the scraper) unless DIEMCAU_METRICS_PUBLIC says otherwise.
+  app.get('/metrics', { config: { public: app.fleet.config.metricsPublic }, schema: { tags: ['health'], hide: true } }, async (_request, reply) => {
     const { registry } = app.fleet.metrics;
     return reply.type(registry.contentType).send(await registry.metrics());
   });

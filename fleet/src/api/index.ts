@@ -6,9 +6,14 @@ import type { FleetContext } from '../context.js';
 import { authPlugin } from './auth.js';
 import { installErrorHandling } from './errors.js';
 import { ErrorSchema } from './schemas.js';
+import { serialPrivacyPlugin } from './serial-privacy.js';
 import './types.js';
 
-/** Shared decorators (the fleet context, auth), OpenAPI and error handling; routes come after. */
+/**
+ * Shared decorators (the fleet context, auth), OpenAPI and error handling;
+ * routes come after. Auth is registered before anything that adds routes, so
+ * its hooks reach every plugin, fastify's own included (auth.ts says why).
+ */
 export async function installApiBase(app: FastifyInstance, fleet: FleetContext, version: string): Promise<void> {
   await app.register(
     fp(
@@ -18,6 +23,7 @@ export async function installApiBase(app: FastifyInstance, fleet: FleetContext, 
       { name: 'diemcau-context' },
     ),
   );
+  await app.register(authPlugin);
   app.addSchema(ErrorSchema);
   await app.register(swagger, {
     openapi: {
@@ -26,7 +32,17 @@ export async function installApiBase(app: FastifyInstance, fleet: FleetContext, 
       security: [{ bearer: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(authPlugin);
+  // /docs is public: the OpenAPI document and its viewer describe the API's
+  // shape, which is published with the source anyway, and hold no data. Its
+  // routes are marked public where they are registered (swagger-ui takes no
+  // route config), inside this scope only.
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', (r) => {
+      r.config = { ...r.config, public: true };
+    });
+    await docs.register(swaggerUi, { routePrefix: '/docs' });
+  });
+  // After auth (it reads request.operator), before any route.
+  await app.register(serialPrivacyPlugin);
   installErrorHandling(app);
 }

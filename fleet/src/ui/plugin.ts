@@ -52,9 +52,14 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     }
     return reply.header('cache-control', 'no-cache').sendFile('index.html');
   });
-  app.get<{ Params: { '*': string } }>('/ui/*', { config: { public: true }, schema: { hide: true } }, (req, reply) =>
-    // sendFile refuses paths that leave buildDir.
-    reply.header('cache-control', 'no-cache').sendFile(req.params['*']));
+  app.get<{ Params: { '*': string } }>('/ui/*', { config: { public: true }, schema: { hide: true } }, (req, reply) => {
+    // A public route: only plain file paths inside the bundle. A dot segment
+    // (`/ui/../api/v1/sites`, the router decodes %2e) or a backslash is a
+    // probe, answered like any missing file rather than with send's 403.
+    const file = req.params['*'];
+    if (/(^|[\\/])\.\.?([\\/]|$)|[\\\0]/.test(file)) throw new DiemcauError('FLEET_ERR_NOT_FOUND', 'no such file');
+    return reply.header('cache-control', 'no-cache').sendFile(file);
+  });
 
   // --- live feed ------------------------------------------------------------
   app.get('/api/v1/events', {

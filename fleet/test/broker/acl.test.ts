@@ -4,7 +4,7 @@ import { deviceTopic } from '@diemcau/shared';
 import { connectDevice, startTestFleet, telemetry, waitFor } from '../helpers/fleet.js';
 
 const metric = async (api: Awaited<ReturnType<typeof startTestFleet>>['api'], line: RegExp): Promise<number> => {
-  const res = await api<string>('GET', '/metrics', { token: null });
+  const res = await api<string>('GET', '/metrics');
   const m = res.body.split('\n').find((l) => line.test(l));
   return m ? Number(m.split(' ').pop()) : 0;
 };

@@ -3,7 +3,7 @@ import { deviceTopic } from '@diemcau/shared';
 import { connectDevice, startTestFleet, telemetry, waitFor } from '../helpers/fleet.js';
 import { closed, connectPacket, firstBytes, publishHeader, rawConnect } from '../helpers/raw-mqtt.js';
 
-const metricsText = async (api: Awaited<ReturnType<typeof startTestFleet>>['api']) => (await api<string>('GET', '/metrics', { token: null })).body;
+const metricsText = async (api: Awaited<ReturnType<typeof startTestFleet>>['api']) => (await api<string>('GET', '/metrics')).body;
 
 t.test('malformed device payloads are rejected with a reason, counted, and the server keeps going', async (t) => {
   const { api, enrol } = await startTestFleet(t);

@@ -75,7 +75,7 @@ t.test('queued while offline, delivered on connect, re-sent until answered, resu
   t.equal(after.body.status, 'succeeded');
 
   const metrics = await waitFor(async () => {
-    const m = (await f.fleet.http.inject({ method: 'GET', url: '/metrics' })).body;
+    const m = (await f.api<string>('GET', '/metrics')).body;
     return m.includes('diemcau_command_results_ignored_total{reason="duplicate"} 1') ? m : undefined;
   }, 5000, 'the duplicate counted');
   t.match(metrics, 'diemcau_commands_issued_total{type="identify"} 1');
@@ -101,7 +101,7 @@ t.test('a results payload that is bad or for another device changes nothing', as
   await other.client.publishAsync(deviceTopic(b.deviceId, 'command-results'), 'not json', { qos: 1 });
   await answer(other.client, b.deviceId, sent.body.id); // b answers a's command
   const metrics = await waitFor(async () => {
-    const m = await f.fleet.http.inject({ method: 'GET', url: '/metrics' });
+    const m = await f.api<string>('GET', '/metrics');
     return /diemcau_mqtt_rejected_total\{[^}]*channel="command-results"[^}]*\} 1/.test(m.body) ? m.body : undefined;
   }, 5000, 'bad payload counted');
   t.ok(metrics);

@@ -54,7 +54,7 @@ t.test('a district meeting in the running fleet', async (t) => {
   t.match(hostPlan.meetings[0], { role: 'host', upstream: null, localSiteId: district.id });
   t.equal(plan.meetings[0]!.upstream!.linkToken, hostPlan.meetings[0]!.acceptToken);
 
-  const metrics = (await f.fleet.http.inject({ method: 'GET', url: '/metrics' })).body;
+  const metrics = (await f.api<string>('GET', '/metrics')).body;
   t.match(metrics, /^diemcau_meetings_live 1$/m);
   t.match(metrics, /^diemcau_meeting_plans_published_total [1-9]/m);
 

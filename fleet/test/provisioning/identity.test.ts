@@ -9,7 +9,7 @@ import { connectDevice, startTestFleet, waitFor } from '../helpers/fleet.js';
 // that keeps failing to log in is cut off at accept.
 
 const metric = async (api: Awaited<ReturnType<typeof startTestFleet>>['api'], line: RegExp): Promise<number> => {
-  const res = await api<string>('GET', '/metrics', { token: null });
+  const res = await api<string>('GET', '/metrics');
   const m = res.body.split('\n').find((l) => line.test(l));
   return m ? Number(m.split(' ').pop()) : 0;
 };

@@ -52,7 +52,7 @@ t.test('a district operator\'s feed carries only his district', async (t) => {
   const admin = listen('ui-test-admin-token-0123456789');
   const a = listen(opA.token);
   await until(() => admin.events.length > 0 && a.events.length > 0, 'hello');
-  t.match(await (await fetch(`${sf.url}/metrics`)).text(), /^diemcau_dashboard_streams 2$/m, 'open streams counted in /metrics');
+  t.match(await (await fetch(`${sf.url}/metrics`, { headers: { authorization: 'Bearer ui-test-admin-token-0123456789' } })).text(), /^diemcau_dashboard_streams 2$/m, 'open streams counted in /metrics');
   sf.kill(inB.id);
   sf.kill(inA.id);
   const offlineAlert = (e: UiEvent, siteId: string) => e.type === 'alert' && e.alert.type === 'device-offline' && e.alert.siteId === siteId;
