@@ -22,3 +22,21 @@ export const bootstrapCodec = codec(BootstrapSchema);
 
 /** The file name the agent looks for on a USB stick, under /boot and under /etc/diemcau. */
 export const BOOTSTRAP_FILE_NAME = 'diemcau-bootstrap.json';
+
+/**
+ * The fleet pinned in a box's image (written by the image build, read-only on
+ * the box): every bootstrap the box finds must name one of these fleets
+ * (compared by origin: scheme, host and port) and, when a CA is pinned, use
+ * HTTPS and carry that CA or none. Give at least one of the two.
+ */
+export const FleetPinSchema = Type.Object({
+  v: Type.Literal(1),
+  fleetUrls: Type.Optional(Type.Array(Type.String({ pattern: '^https?://', maxLength: 500 }), { minItems: 1, maxItems: 16 })),
+  /** PEM of the province CA that signs the fleet's certificate. */
+  caCert: Type.Optional(Type.String({ minLength: 1, maxLength: 20_000 })),
+});
+export type FleetPin = Static<typeof FleetPinSchema>;
+export const fleetPinCodec = codec(FleetPinSchema);
+
+/** Where the image keeps its pin, under /etc/diemcau. */
+export const FLEET_PIN_FILE_NAME = 'fleet-pin.json';

@@ -1,25 +1,39 @@
-// Where a freshly imaged box finds its way to the fleet, in order:
-//   1. a USB stick (any mounted filesystem under the removable-media roots),
-//   2. /boot (written by whoever imaged the card or disk),
-//   3. /etc/diemcau,
-//   4. the environment (DIEMCAU_FLEET_URL, optionally DIEMCAU_ENROLL_TOKEN).
-// The first valid file wins; invalid files are reported, not fatal, so a
-// stale or damaged stick does not stop the box from trying the next place.
+// Where a freshly imaged box finds its way to the fleet. The trust order:
+//   0. A box that has enrolled never looks again (the agent keeps its
+//      identity; a stick inserted later is ignored), and an operator's
+//      DIEMCAU_FLEET_URL in the image's agent.env is used without a search.
+//   1. The pin in the image (/etc/diemcau/fleet-pin.json) is not a source but
+//      a filter over every source below: a bootstrap that names another
+//      fleet, or another CA, is refused, logged and counted, and the box
+//      trusts the pinned CA. A pin that cannot be read refuses everything.
+//   2. Among what passes: a USB stick (any mounted filesystem under the
+//      removable-media roots; it carries the site's enrolment token), then
+//      /boot (written by whoever imaged the card or disk), then /etc/diemcau
+//      (the image's own), then the environment (DIEMCAU_FLEET_URL,
+//      optionally DIEMCAU_ENROLL_TOKEN). The first valid one wins.
+// Without a pin (a generic image) the first valid file wins, plug-and-play:
+// whoever holds a fresh box with a stick chooses its fleet. Invalid files
+// are reported, not fatal, so a stale or damaged stick does not stop the box
+// from trying the next place.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { BOOTSTRAP_FILE_NAME, bootstrapCodec, type Bootstrap } from '@diemcau/shared';
+import { BOOTSTRAP_FILE_NAME, FLEET_PIN_FILE_NAME, bootstrapCodec, type Bootstrap } from '@diemcau/shared';
+import { applyPin, loadPin } from './pin.js';
 
 export interface BootstrapSearch {
   /** Folders whose subfolders are mount points of removable media. */
   removableRoots: string[];
   /** Folders that may hold the file directly. */
   fixedDirs: string[];
+  /** The image's fleet pin; null = none looked for. */
+  pinFile: string | null;
   env: NodeJS.ProcessEnv;
 }
 
 export const DEFAULT_SEARCH: Omit<BootstrapSearch, 'env'> = {
   removableRoots: ['/media', '/run/media', '/mnt'],
   fixedDirs: ['/boot', '/boot/firmware', '/etc/diemcau'],
+  pinFile: `/etc/diemcau/${FLEET_PIN_FILE_NAME}`,
 };
 
 export type BootstrapSource = { kind: 'file'; file: string } | { kind: 'env' };
@@ -31,8 +45,11 @@ export interface FoundBootstrap {
 
 export interface DiscoveryResult {
   found: FoundBootstrap | null;
-  /** Files that exist but could not be used, with why. */
-  rejected: { file: string; reason: string }[];
+  /** Files that exist but could not be used, with why; `code` APPL_ERR_BOOTSTRAP_PIN when the pin refused it. */
+  rejected: { file: string; reason: string; code: 'PROTO_ERR_SCHEMA' | 'APPL_ERR_BOOTSTRAP_PIN' }[];
+  /** The image has a pin (or a broken one, which refuses everything). */
+  pinned: boolean;
+  counts: { invalid: number; refusedByPin: number };
 }
 
 async function subdirs(dir: string, depth: number): Promise<string[]> {
@@ -57,6 +74,24 @@ export async function candidateFiles(search: Omit<BootstrapSearch, 'env'>): Prom
 
 export async function discoverBootstrap(search: BootstrapSearch): Promise<DiscoveryResult> {
   const rejected: DiscoveryResult['rejected'] = [];
+  const counts = { invalid: 0, refusedByPin: 0 };
+  const pin = await loadPin(search.pinFile);
+  const pinned = pin.kind !== 'none';
+  const done = (found: FoundBootstrap | null): DiscoveryResult => ({ found, rejected, pinned, counts });
+  if (pin.kind === 'broken') {
+    // Fail closed: a box that cannot tell its fleet from another enrols nowhere.
+    rejected.push({ file: search.pinFile!, reason: pin.reason, code: 'APPL_ERR_BOOTSTRAP_PIN' });
+    counts.refusedByPin++;
+    return done(null);
+  }
+  const consider = (candidate: Bootstrap, source: BootstrapSource, name: string): FoundBootstrap | null => {
+    if (pin.kind === 'none') return { bootstrap: candidate, source };
+    const p = applyPin(candidate, pin.pin);
+    if (p.ok) return { bootstrap: p.bootstrap, source };
+    rejected.push({ file: name, reason: p.reason, code: 'APPL_ERR_BOOTSTRAP_PIN' });
+    counts.refusedByPin++;
+    return null;
+  };
   for (const file of await candidateFiles(search)) {
     let text: string;
     try {
@@ -65,17 +100,27 @@ export async function discoverBootstrap(search: BootstrapSearch): Promise<Discov
       continue;
     }
     const r = bootstrapCodec.decode(text);
-    if (r.ok) return { found: { bootstrap: r.value, source: { kind: 'file', file } }, rejected };
-    rejected.push({ file, reason: r.error.message });
+    if (!r.ok) {
+      rejected.push({ file, reason: r.error.message, code: 'PROTO_ERR_SCHEMA' });
+      counts.invalid++;
+      continue;
+    }
+    const found = consider(r.value, { kind: 'file', file }, file);
+    if (found) return done(found);
   }
   const fleetUrl = search.env.DIEMCAU_FLEET_URL;
   if (fleetUrl) {
     const candidate: Bootstrap = { v: 1, fleetUrl, ...(search.env.DIEMCAU_ENROLL_TOKEN ? { token: search.env.DIEMCAU_ENROLL_TOKEN } : {}) };
     const r = bootstrapCodec.check(candidate);
-    if (r.ok) return { found: { bootstrap: r.value, source: { kind: 'env' } }, rejected };
-    rejected.push({ file: 'environment', reason: r.error.message });
+    if (!r.ok) {
+      rejected.push({ file: 'environment', reason: r.error.message, code: 'PROTO_ERR_SCHEMA' });
+      counts.invalid++;
+    } else {
+      const found = consider(r.value, { kind: 'env' }, 'environment');
+      if (found) return done(found);
+    }
   }
-  return { found: null, rejected };
+  return done(null);
 }
 
 /** Search roots from the environment (colon-separated), for tests and unusual boxes. */
@@ -84,6 +129,7 @@ export function searchFromEnv(env: NodeJS.ProcessEnv): BootstrapSearch {
   return {
     removableRoots: list(env.DIEMCAU_BOOTSTRAP_REMOVABLE_ROOTS, DEFAULT_SEARCH.removableRoots),
     fixedDirs: list(env.DIEMCAU_BOOTSTRAP_DIRS, DEFAULT_SEARCH.fixedDirs),
+    pinFile: env.DIEMCAU_BOOTSTRAP_PIN || DEFAULT_SEARCH.pinFile,
     env,
   };
 }
