@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DiemcauError, SiteIdSchema, SiteSchema } from '@diemcau/shared';
+import { canonicalSerial, SERIAL_MAX } from '../devices/serial.js';
 import { planSiteImport } from '../provisioning/import-plan.js';
 import { assertSiteAccess, siteScope } from './auth.js';
 import { authErrors, ListOf, SiteOut } from './schemas.js';
@@ -9,15 +10,28 @@ import { authErrors, ListOf, SiteOut } from './schemas.js';
 // whole-province import, one site, and boxes listed by hardware serial before
 // they arrive (plug-and-play enrolment with no token).
 
-const Serial = Type.String({ minLength: 1, maxLength: 128, description: 'hardware serial as DMI reports it' });
+const Serial = Type.String({
+  minLength: 1,
+  maxLength: SERIAL_MAX,
+  description: 'hardware serial as DMI reports it; stored in one spelling (NFKC, spaces collapsed, upper case), printable ASCII only',
+});
 
 const PreregistrationOut = Type.Object({
   serial: Type.String(),
   siteId: Type.String(),
   note: Type.Union([Type.String(), Type.Null()]),
-  /** Set once a box with this serial has enrolled. */
+  /** Set once a box with this serial has enrolled (the last one, if registered again). */
   deviceId: Type.Union([Type.String(), Type.Null()]),
+  /** When a box enrolled by it; null while it waits for a box. Registering again re-arms it. */
+  usedAt: Type.Union([Type.String(), Type.Null()]),
 });
+
+/** The serial in its one spelling, or a 400 that says why. */
+function serialParam(raw: string): string {
+  const c = canonicalSerial(raw);
+  if (!c.ok) throw new DiemcauError('FLEET_ERR_BAD_REQUEST', c.problem);
+  return c.serial;
+}
 
 export const provisioningRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -73,23 +87,46 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['enrolment'],
         summary: 'List a box by hardware serial: when it first comes online it enrols into this site with no token',
+        description:
+          'One enrolment per registration: registering the serial again re-arms it (re-imaging a box keeps its device id this way). ' +
+          'A serial whose live device sits at another site is refused (revoke the device to move the box); ' +
+          'a district operator can only register serials whose site, earlier registration and device are all in its district.',
         body: Type.Object(
           { serial: Serial, siteId: SiteIdSchema, note: Type.Optional(Type.String({ maxLength: 200 })) },
           { additionalProperties: false },
         ),
-        response: { 201: PreregistrationOut, ...authErrors, 404: Type.Ref('Error') },
+        response: { 201: PreregistrationOut, ...authErrors, 404: Type.Ref('Error'), 409: Type.Ref('Error') },
       },
     },
     async (request, reply) => {
-      const { serial, siteId, note } = request.body;
+      const { siteId, note } = request.body;
+      const serial = serialParam(request.body.serial);
+      request.auditTarget = `serial:${serial}`;
       assertSiteAccess(app, request, siteId);
-      const { enrollment } = app.fleet.repos;
+      const { enrollment, devices } = app.fleet.repos;
       // Moving a serial out of a district is as much an action there as into one.
       const before = enrollment.getSerial(serial);
       if (before) assertSiteAccess(app, request, before.siteId);
+      // A serial bound to a live device is that device's: only someone who
+      // may act on the device may arm it, and only for the device's own site
+      // (a pre-registration re-images a box, it never moves one).
+      const live = devices.liveBySerial(serial);
+      if (live) {
+        assertSiteAccess(app, request, live.siteId);
+        if (live.siteId !== siteId) {
+          throw new DiemcauError(
+            'FLEET_ERR_SERIAL_IN_USE',
+            `serial ${serial} belongs to device ${live.id} at site ${live.siteId}; revoke that device first to enrol the box elsewhere`,
+          );
+        }
+      }
       enrollment.registerSerial(serial, siteId, note ?? null);
-      request.auditTarget = `serial:${serial}`;
-      request.auditDetails = { siteId, ...(before && before.siteId !== siteId ? { from: before.siteId } : {}) };
+      request.auditDetails = {
+        siteId,
+        ...(before && before.siteId !== siteId ? { from: before.siteId } : {}),
+        ...(before?.usedAt ? { rearmed: true } : {}),
+        ...(live ? { reimages: live.id } : {}),
+      };
       return reply.status(201).send(enrollment.getSerial(serial)!);
     },
   );
@@ -97,6 +134,8 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/preregistrations',
     {
+      // The list is serials, which viewers do not see.
+      config: { roles: ['admin', 'district-operator'] },
       schema: {
         tags: ['enrolment'],
         summary: 'Pre-registered serials (a district operator sees its district)',
@@ -127,8 +166,9 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { enrollment } = app.fleet.repos;
-      const r = enrollment.getSerial(request.params.serial);
-      if (!r) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `serial ${request.params.serial} is not pre-registered`);
+      const serial = serialParam(request.params.serial);
+      const r = enrollment.getSerial(serial);
+      if (!r) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `serial ${serial} is not pre-registered`);
       assertSiteAccess(app, request, r.siteId);
       enrollment.unregisterSerial(r.serial);
       request.auditTarget = `serial:${r.serial}`;

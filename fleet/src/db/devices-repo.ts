@@ -82,12 +82,14 @@ export class DevicesRepo {
     this.stmts = {
       all: s.prepare(`SELECT ${COLS} FROM devices WHERE revoked_at IS NULL ORDER BY site_id, id`),
       get: s.prepare(`SELECT ${COLS} FROM devices WHERE id = ?`),
-      bySerial: s.prepare(`SELECT ${COLS} FROM devices WHERE serial = ?`),
+      liveBySerial: s.prepare(`SELECT ${COLS} FROM devices WHERE serial = ? AND revoked_at IS NULL`),
       passwordHash: s.prepare('SELECT password_hash, revoked_at FROM devices WHERE id = ?'),
       insert: s.prepare(`INSERT INTO devices (id, site_id, serial, password_hash, model, os, agent_version, enrolled_at)
         VALUES (@id, @siteId, @serial, @passwordHash, @model, @os, @agentVersion, @now)`),
-      reenrol: s.prepare(`UPDATE devices SET site_id = @siteId, password_hash = @passwordHash, model = @model, os = @os,
-        agent_version = COALESCE(@agentVersion, agent_version), enrolled_at = @now, revoked_at = NULL WHERE id = @id`),
+      // Never moves a device to another site, never brings a revoked one back.
+      reenrol: s.prepare(`UPDATE devices SET password_hash = @passwordHash, model = @model, os = @os,
+        agent_version = COALESCE(@agentVersion, agent_version), enrolled_at = @now
+        WHERE id = @id AND site_id = @siteId AND revoked_at IS NULL`),
       presence: s.prepare('UPDATE devices SET online = ?, presence_at = ?, last_seen_at = ? WHERE id = ?'),
       birth: s.prepare(`UPDATE devices SET agent_version = COALESCE(@agentVersion, agent_version), os = COALESCE(@os, os),
         hardware = COALESCE(@hardware, hardware), peripherals = COALESCE(@peripherals, peripherals) WHERE id = @id`),
@@ -107,8 +109,9 @@ export class DevicesRepo {
     return r ? toDevice(r) : undefined;
   }
 
-  getBySerial(serial: string): DeviceRecord | undefined {
-    const r = this.stmts.bySerial.get(serial) as DeviceRow | undefined;
+  /** The live (not revoked) device with this serial: a revoked device no longer owns its serial. */
+  liveBySerial(serial: string): DeviceRecord | undefined {
+    const r = this.stmts.liveBySerial.get(serial) as DeviceRow | undefined;
     return r ? toDevice(r) : undefined;
   }
 
@@ -131,9 +134,12 @@ export class DevicesRepo {
     });
   }
 
-  /** A box re-imaged (same serial) keeps its id; it gets new credentials. */
-  reenrol(d: NewDevice): void {
-    this.stmts.reenrol.run({
+  /**
+   * A box re-imaged through a pre-registration keeps its id and gets new
+   * credentials. False when the device is not live at that site (then nothing changed).
+   */
+  reenrol(d: NewDevice): boolean {
+    return this.stmts.reenrol.run({
       id: d.id,
       siteId: d.siteId,
       passwordHash: d.passwordHash,
@@ -141,7 +147,7 @@ export class DevicesRepo {
       os: d.os ?? null,
       agentVersion: d.agentVersion ?? null,
       now: new Date().toISOString(),
-    });
+    }).changes === 1;
   }
 
   setPresence(id: string, online: boolean, at: string): void {

@@ -14,8 +14,15 @@ export interface SerialRecord {
   serial: string;
   siteId: string;
   note: string | null;
+  /** The device a box enrolled as by this pre-registration (the last one, if re-armed). */
   deviceId: string | null;
+  /** When a box enrolled by it; null while armed (waiting for a box). */
+  usedAt: string | null;
 }
+
+interface SerialRow { serial: string; site_id: string; note: string | null; device_id: string | null; used_at: string | null }
+
+const toSerial = (r: SerialRow): SerialRecord => ({ serial: r.serial, siteId: r.site_id, note: r.note, deviceId: r.device_id, usedAt: r.used_at });
 
 /** Enrolment tokens (stored as hashes, counted, expiring) and pre-registered serials. */
 export class EnrollmentRepo {
@@ -30,11 +37,13 @@ export class EnrollmentRepo {
         WHERE token_hash = ?`),
       useToken: s.prepare('UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE id = ? AND uses_left > 0'),
       purge: s.prepare('DELETE FROM enrollment_tokens WHERE expires_at < ? OR uses_left <= 0'),
+      // Registering again re-arms: one more box may enrol by this serial.
       upsertSerial: s.prepare(`INSERT INTO device_serials (serial, site_id, note, created_at) VALUES (?, ?, ?, ?)
-        ON CONFLICT(serial) DO UPDATE SET site_id = excluded.site_id, note = excluded.note`),
-      getSerial: s.prepare('SELECT serial, site_id, note, device_id FROM device_serials WHERE serial = ?'),
-      listSerials: s.prepare('SELECT serial, site_id, note, device_id FROM device_serials ORDER BY serial'),
-      bindSerial: s.prepare('UPDATE device_serials SET device_id = ? WHERE serial = ?'),
+        ON CONFLICT(serial) DO UPDATE SET site_id = excluded.site_id, note = excluded.note, used_at = NULL`),
+      getSerial: s.prepare('SELECT serial, site_id, note, device_id, used_at FROM device_serials WHERE serial = ?'),
+      listSerials: s.prepare('SELECT serial, site_id, note, device_id, used_at FROM device_serials ORDER BY serial'),
+      // Only an armed row is spent, so two enrolments racing on one arming cannot both succeed.
+      spendSerial: s.prepare('UPDATE device_serials SET device_id = ?, used_at = ? WHERE serial = ? AND used_at IS NULL'),
       deleteSerial: s.prepare('DELETE FROM device_serials WHERE serial = ?'),
     };
   }
@@ -59,28 +68,41 @@ export class EnrollmentRepo {
     });
   }
 
+  /**
+   * The token's record if it would enrol now, without spending it: enrolment
+   * decides before it pays for a password hash, then spends the token in the
+   * same transaction that writes the device (a refusal leaves it unspent).
+   */
+  peekToken(token: string, now = new Date()): EnrollmentTokenRecord | undefined {
+    const r = this.stmts.findToken.get(tokenHash(token)) as
+      | { id: number; site_id: string; uses_left: number; expires_at: string; created_at: string; created_by: string | null }
+      | undefined;
+    if (!r || r.uses_left <= 0 || Date.parse(r.expires_at) <= now.getTime()) return undefined;
+    return { id: r.id, siteId: r.site_id, usesLeft: r.uses_left, expiresAt: r.expires_at, createdAt: r.created_at, createdBy: r.created_by };
+  }
+
   /** Drops spent and expired tokens; returns how many. */
   purge(now = new Date()): number {
     return this.stmts.purge.run(now.toISOString()).changes;
   }
 
+  /** Lists (or re-arms) a serial; callers pass it canonical (devices/serial.ts). */
   registerSerial(serial: string, siteId: string, note: string | null = null): void {
     this.stmts.upsertSerial.run(serial, siteId, note, new Date().toISOString());
   }
 
   getSerial(serial: string): SerialRecord | undefined {
-    const r = this.stmts.getSerial.get(serial) as { serial: string; site_id: string; note: string | null; device_id: string | null } | undefined;
-    return r ? { serial: r.serial, siteId: r.site_id, note: r.note, deviceId: r.device_id } : undefined;
+    const r = this.stmts.getSerial.get(serial) as SerialRow | undefined;
+    return r ? toSerial(r) : undefined;
   }
 
   listSerials(): SerialRecord[] {
-    return (this.stmts.listSerials.all() as { serial: string; site_id: string; note: string | null; device_id: string | null }[]).map(
-      (r) => ({ serial: r.serial, siteId: r.site_id, note: r.note, deviceId: r.device_id }),
-    );
+    return (this.stmts.listSerials.all() as SerialRow[]).map(toSerial);
   }
 
-  bindSerial(serial: string, deviceId: string): void {
-    this.stmts.bindSerial.run(deviceId, serial);
+  /** Spends an armed pre-registration on the device that enrolled by it; false when it was not armed. */
+  spendSerial(serial: string, deviceId: string, now = new Date()): boolean {
+    return this.stmts.spendSerial.run(deviceId, now.toISOString(), serial).changes === 1;
   }
 
   /** Forgets a pre-registration; an already enrolled box keeps working. True when it existed. */

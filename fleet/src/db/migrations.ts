@@ -126,4 +126,18 @@ export const CORE_MIGRATIONS: Migration[] = [
       ALTER TABLE devices ADD COLUMN latest_received_at TEXT;
     `,
   },
+  {
+    // A serial belongs to one live device: a revoked device gives it up (the
+    // same hardware may enrol again, as a new device) but keeps it on its row
+    // for the record. A pre-registration arms one enrolment: used_at is set
+    // when a box enrols by it and cleared when an operator registers it
+    // again. Rows already bound count as used.
+    name: 'core-003-serial-ownership',
+    sql: `
+      DROP INDEX devices_serial;
+      CREATE UNIQUE INDEX devices_live_serial ON devices(serial) WHERE serial IS NOT NULL AND revoked_at IS NULL;
+      ALTER TABLE device_serials ADD COLUMN used_at TEXT;
+      UPDATE device_serials SET used_at = created_at WHERE device_id IS NOT NULL;
+    `,
+  },
 ];

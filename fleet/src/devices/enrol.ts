@@ -1,66 +1,102 @@
 import { DiemcauError, type EnrollRequest, type EnrollResponse } from '@diemcau/shared';
 import type { FleetContext } from '../context.js';
 import { hashPassword, newId, newSecret } from '../db/secrets.js';
+import { planEnrolment, type EnrolFacts, type EnrolPlan, type RefusalReason } from './enrol-plan.js';
+import { canonicalSerial } from './serial.js';
+
+export interface EnrolOutcome extends EnrollResponse {
+  reenrolled: boolean;
+  by: 'token' | 'serial';
+  serial: string | null;
+}
+
+/** A refused enrolment, with what the API layer needs to count, log and audit it. */
+export class EnrolRefused extends DiemcauError {
+  constructor(
+    readonly reason: RefusalReason | 'bad-serial' | 'unknown-site',
+    readonly credentialed: boolean,
+    readonly serial: string | null,
+    code: 'FLEET_ERR_TOKEN_INVALID' | 'FLEET_ERR_SERIAL_IN_USE' | 'FLEET_ERR_BAD_REQUEST' | 'FLEET_ERR_UNKNOWN_SITE',
+    message: string,
+  ) {
+    super(code, message);
+  }
+}
 
 /**
- * A box joins: with a token minted for its site, or by a hardware serial an
- * operator registered in advance. A box whose serial is already known (a
- * re-imaged box) keeps its device id and gets new credentials; its old ones
- * stop working at once.
+ * A box joins, by the rule in enrol-plan.ts. The decision is made twice: once
+ * before the password hash (a refusal costs no scrypt), and again inside the
+ * one transaction that spends the token or the pre-registration and writes
+ * the device, so that racing enrolments see each other and a refusal spends
+ * nothing.
  */
-export async function enrolDevice(
-  fleet: FleetContext,
-  req: EnrollRequest,
-  mqttHost: string,
-): Promise<EnrollResponse & { reenrolled: boolean }> {
+export async function enrolDevice(fleet: FleetContext, req: EnrollRequest, mqttHost: string): Promise<EnrolOutcome> {
   const { repos } = fleet;
-  const serial = req.hardware.serial ?? null;
-  let siteId: string;
-  if (req.token !== undefined) {
-    const token = repos.enrollment.consumeToken(req.token);
-    if (!token) throw new DiemcauError('FLEET_ERR_TOKEN_INVALID');
-    siteId = token.siteId;
-  } else if (serial !== null) {
-    const pre = repos.enrollment.getSerial(serial);
-    if (!pre) throw new DiemcauError('FLEET_ERR_TOKEN_INVALID', 'serial is not pre-registered');
-    siteId = pre.siteId;
-  } else {
-    throw new DiemcauError('FLEET_ERR_TOKEN_INVALID', 'a token or a pre-registered serial is needed');
+  let serial: string | null = null;
+  if (req.hardware.serial !== undefined) {
+    const c = canonicalSerial(req.hardware.serial);
+    if (!c.ok) throw new EnrolRefused('bad-serial', false, null, 'FLEET_ERR_BAD_REQUEST', `${c.problem}; set DIEMCAU_SERIAL on the box to override`);
+    serial = c.serial;
   }
-  const site = fleet.sites.get(siteId);
-  if (!site) throw new DiemcauError('FLEET_ERR_UNKNOWN_SITE', siteId);
+  const facts = (): EnrolFacts => {
+    const token = req.token === undefined ? undefined : repos.enrollment.peekToken(req.token) ?? null;
+    const pre = serial === null ? undefined : repos.enrollment.getSerial(serial);
+    const live = serial === null ? undefined : repos.devices.liveBySerial(serial);
+    return {
+      token: token ? { siteId: token.siteId } : token,
+      serial,
+      prereg: pre ? { siteId: pre.siteId, armed: pre.usedAt === null } : null,
+      live: live ? { id: live.id, siteId: live.siteId } : null,
+    };
+  };
+  const refusal = (p: EnrolPlan & { action: 'refuse' }) => new EnrolRefused(p.reason, p.credentialed, serial, p.code, p.message);
+
+  const first = planEnrolment(facts());
+  if (first.action === 'refuse') throw refusal(first);
 
   const password = newSecret(24);
   const passwordHash = await hashPassword(password);
-  const existing = serial !== null ? repos.devices.getBySerial(serial) : undefined;
-  const deviceId = existing?.id ?? newId('dev', 8);
-  const record = {
-    id: deviceId,
-    siteId,
-    serial,
-    passwordHash,
-    model: req.hardware.model,
-    os: req.hardware.os,
-    agentVersion: req.hardware.agentVersion,
-  };
-  fleet.db.tx(() => {
-    if (existing) repos.devices.reenrol(record);
-    else repos.devices.insert(record);
-    if (serial !== null && repos.enrollment.getSerial(serial)) repos.enrollment.bindSerial(serial, deviceId);
+
+  // Synchronous from here to the commit: no other request runs in between.
+  const plan = fleet.db.tx((): Exclude<EnrolPlan, { action: 'refuse' }> & { deviceId: string } => {
+    const p = planEnrolment(facts());
+    if (p.action === 'refuse') throw refusal(p);
+    if (!fleet.sites.get(p.siteId)) throw new EnrolRefused('unknown-site', true, serial, 'FLEET_ERR_UNKNOWN_SITE', p.siteId);
+    if (p.by === 'token' && !repos.enrollment.consumeToken(req.token!)) {
+      throw new EnrolRefused('token-invalid', false, serial, 'FLEET_ERR_TOKEN_INVALID', 'ask an operator for a new one');
+    }
+    const record = {
+      id: p.action === 'reimage' ? p.deviceId : newId('dev', 8),
+      siteId: p.siteId,
+      serial,
+      passwordHash,
+      model: req.hardware.model,
+      os: req.hardware.os,
+      agentVersion: req.hardware.agentVersion,
+    };
+    if (p.action === 'reimage') {
+      // The planner checked site and revocation; the statement checks them again.
+      if (!repos.devices.reenrol(record)) throw new DiemcauError('FLEET_ERR_INTERNAL', `device ${record.id} changed during enrolment`);
+    } else {
+      repos.devices.insert(record);
+    }
+    const spend = p.action === 'reimage' || p.spendPrereg;
+    if (spend && serial !== null && !repos.enrollment.spendSerial(serial, record.id)) {
+      throw new DiemcauError('FLEET_ERR_INTERNAL', `pre-registration of ${serial} changed during enrolment`);
+    }
+    return { ...p, deviceId: record.id };
   });
-  if (existing) fleet.broker.disconnectDevice(deviceId); // the old credentials are void
+
+  const reenrolled = plan.action === 'reimage';
+  const { deviceId, siteId, by } = plan;
+  if (reenrolled) fleet.broker.disconnectDevice(deviceId); // the old credentials are void
   fleet.presence.remember(deviceId, siteId);
-  fleet.events.emit('device-enrolled', { deviceId, siteId, reenrolled: existing !== undefined });
-  fleet.log.info({ deviceId, siteId, serial, reenrolled: existing !== undefined, by: req.token ? 'token' : 'serial' }, 'device enrolled');
+  fleet.events.emit('device-enrolled', { deviceId, siteId, reenrolled });
+  fleet.log.info({ deviceId, siteId, serial, reenrolled, by }, 'device enrolled');
 
   // A fleet with certificates serves MQTT over TLS only.
   const scheme = fleet.config.tlsCert !== undefined ? 'mqtts' : 'mqtt';
   const url = fleet.config.publicMqttUrl ?? `${scheme}://${mqttHost}:${fleet.broker.port}`;
-  return {
-    deviceId,
-    siteId,
-    siteName: site.name,
-    mqtt: { url, username: deviceId, password },
-    reenrolled: existing !== undefined,
-  };
+  const site = fleet.sites.get(siteId)!;
+  return { deviceId, siteId, siteName: site.name, mqtt: { url, username: deviceId, password }, reenrolled, by, serial };
 }

@@ -4,8 +4,8 @@ import type { EnrollResponse } from '@diemcau/shared';
 import { connectDevice, startTestFleet, waitFor } from '../helpers/fleet.js';
 
 // Each box its own identity, checked with real MQTT clients against the real
-// broker: a re-imaged box is the same device with new credentials (the old
-// ones dead at once), a revoked box is cut off within a second, and an address
+// broker: a re-imaged box (its serial registered again) is the same device
+// with new credentials (the old ones dead at once), a revoked box is cut off within a second, and an address
 // that keeps failing to log in is cut off at accept.
 
 const metric = async (api: Awaited<ReturnType<typeof startTestFleet>>['api'], line: RegExp): Promise<number> => {
@@ -42,7 +42,9 @@ t.test('a re-imaged box re-enrols by serial as the same device; its old credenti
   const oldClient = await connectDevice(t, first);
   const kicked = new Promise<void>((resolve) => oldClient.once('close', () => resolve()));
 
-  const second = await enrol(); // the box was wiped and enrols again
+  // The box was wiped; an operator registers its serial again, and it enrols again.
+  t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-REIMAGE', siteId: 'yb-van-yen' } })).status, 201);
+  const second = await enrol();
   t.equal(second.deviceId, first.deviceId, 'same device id');
   t.not(second.mqtt.password, first.mqtt.password, 'new credentials');
   await kicked;

@@ -49,7 +49,7 @@ t.test('pre-registrations: listed, scoped to a district, deleted; a listed box e
   const { api } = await startTestFleet(t);
   const made = await api('POST', '/api/v1/preregistrations', { body: { serial: 'PF-123 456', siteId: 'yb-tram-tau-xa-ho', note: 'shipped' } });
   t.equal(made.status, 201);
-  t.same(made.body, { serial: 'PF-123 456', siteId: 'yb-tram-tau-xa-ho', note: 'shipped', deviceId: null });
+  t.same(made.body, { serial: 'PF-123 456', siteId: 'yb-tram-tau-xa-ho', note: 'shipped', deviceId: null, usedAt: null });
   t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'X', siteId: 'no-such-site' } })).status, 404);
 
   const op = await api<{ token: string }>('POST', '/api/v1/operators', { body: { name: 'LY', role: 'district-operator', districtId: 'yb-luc-yen' } });
@@ -64,10 +64,11 @@ t.test('pre-registrations: listed, scoped to a district, deleted; a listed box e
   t.equal(enrolled.status, 200);
   t.equal(enrolled.body.siteId, 'yb-tram-tau-xa-ho');
   const all = await api<{ items: { serial: string; deviceId: string | null }[] }>('GET', '/api/v1/preregistrations');
-  t.same(all.body.items, [
-    { serial: 'LY-1', siteId: 'yb-luc-yen', note: null, deviceId: null },
-    { serial: 'PF-123 456', siteId: 'yb-tram-tau-xa-ho', note: 'shipped', deviceId: enrolled.body.deviceId },
+  t.match(all.body.items, [
+    { serial: 'LY-1', siteId: 'yb-luc-yen', note: null, deviceId: null, usedAt: null },
+    { serial: 'PF-123 456', siteId: 'yb-tram-tau-xa-ho', note: 'shipped', deviceId: enrolled.body.deviceId, usedAt: String },
   ]);
+  t.equal(all.body.items.length, 2);
 
   t.equal((await api('DELETE', `/api/v1/preregistrations/${encodeURIComponent('PF-123 456')}`, { token })).status, 403);
   t.equal((await api('DELETE', `/api/v1/preregistrations/${encodeURIComponent('PF-123 456')}`)).status, 204);
