@@ -29,7 +29,8 @@ interface Cmd {
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-bench-cmd-'));
   const fleet = await buildFleet({
-    config: { httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir: path.join(dir, 'fleet'), adminToken: ADMIN, logLevel: 'silent' },
+    // Every box connects from 127.0.0.1, so the per-address connection cap is lifted (0).
+    config: { httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir: path.join(dir, 'fleet'), adminToken: ADMIN, logLevel: 'silent', mqttMaxConnectionsPerAddress: 0 },
   });
   const api = async <T>(method: string, url: string, body?: unknown): Promise<T> => {
     const res = await fleet.http.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${ADMIN}` }, ...(body === undefined ? {} : { payload: body as object }) });
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
   try {
     sim = await startSimulation(simOpts);
     while (sim.connectedCount() < sim.agents.length) await new Promise((r) => setTimeout(r, 100));
-    say(`${sim.agents.length} simulated boxes online`);
+    say(`${sim.agents.length} simulated boxes online (all from 127.0.0.1: no cap on MQTT connections per address)`);
     const sites = (await api<{ items: { id: string; kind: string; parentId: string | null }[] }>('GET', '/api/v1/sites')).items;
     const devices = (await api<{ items: { id: string; siteId: string }[] }>('GET', '/api/v1/devices')).items;
 

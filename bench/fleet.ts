@@ -163,6 +163,7 @@ async function main(): Promise<void> {
     const base = `http://127.0.0.1:${httpPort}`;
     say(
       `N=${N} keepalive=${keepaliveSec}s telemetry every ${intervalSec}s; ${simProcs} simulator process${simProcs === 1 ? '' : 'es'}; ` +
+        `no cap on MQTT connections per address (all boxes are on 127.0.0.1); ` +
         `host ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; data in ${tmp} (simulated boxes in ${simRoot})`,
     );
     const fleet = spawnNode(
@@ -174,6 +175,8 @@ async function main(): Promise<void> {
         DIEMCAU_DATA_DIR: path.join(tmp, 'fleet'),
         DIEMCAU_ADMIN_TOKEN: ADMIN,
         DIEMCAU_LOG_LEVEL: 'warn',
+        // Every simulated box connects from 127.0.0.1: one "address" with N boxes behind it.
+        DIEMCAU_MQTT_MAX_CONNECTIONS_PER_ADDRESS: '0',
       },
       path.join(tmp, 'fleet.log'),
     );

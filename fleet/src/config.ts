@@ -42,11 +42,21 @@ export const FleetConfigSchema = Type.Object({
   tlsCert: Type.Optional(Type.String({ minLength: 1, ...D('PEM certificate (chain) of the fleet; with the key: MQTT over TLS and HTTPS only') })),
   tlsKey: Type.Optional(Type.String({ minLength: 1, ...D('PEM private key of tlsCert') })),
   tlsCa: Type.Optional(Type.String({ minLength: 1, ...D('extra CA certificates (PEM) for the TLS servers, e.g. the intermediate that signed the certificate') })),
+  // Limits per peer on the broker (broker/limits.ts, broker/login-throttle.ts). Sized for a NAT with a
+  // district's boxes behind one address; benchmarks that connect thousands of boxes from 127.0.0.1 set them.
   mqttMaxFailuresPerMin: Type.Integer({
     minimum: 0,
     default: 30,
-    ...D('refused MQTT logins per client address per minute before its new connections are cut at once; 0 = no limit'),
+    ...D('refused MQTT logins per client address and device id per minute before they are no longer logged one by one (a password that verifies is never refused); 0 = log every one'),
   }),
+  mqttMaxFailedIdsPerAddress: Type.Integer({
+    minimum: 0,
+    default: 100,
+    ...D('different device ids failing to log in from one address in a minute before that address is cut at accept, unless a box logged in from it in that minute; 0 = never'),
+  }),
+  mqttMaxConnectionsPerAddress: Type.Integer({ minimum: 0, default: 1024, ...D('open MQTT connections per client address (a NAT with many boxes counts as one); 0 = no cap') }),
+  mqttConnectTimeoutMs: Type.Integer({ minimum: 100, default: 10_000, ...D('a connection that sends no CONNECT (or TLS handshake) within this time is closed') }),
+  mqttMaxRetainedBytes: Type.Integer({ minimum: 256, maximum: 256 * 1024, default: 8192, ...D("largest retained message a device may leave (its presence, the only topic it may retain on)") }),
 });
 export type FleetConfig = Static<typeof FleetConfigSchema>;
 
@@ -81,6 +91,10 @@ export const ENV_NAMES: Record<keyof FleetConfig, string> = {
   tlsKey: 'DIEMCAU_TLS_KEY',
   tlsCa: 'DIEMCAU_TLS_CA',
   mqttMaxFailuresPerMin: 'DIEMCAU_MQTT_MAX_FAILURES_PER_MIN',
+  mqttMaxFailedIdsPerAddress: 'DIEMCAU_MQTT_MAX_FAILED_IDS_PER_ADDRESS',
+  mqttMaxConnectionsPerAddress: 'DIEMCAU_MQTT_MAX_CONNECTIONS_PER_ADDRESS',
+  mqttConnectTimeoutMs: 'DIEMCAU_MQTT_CONNECT_TIMEOUT_MS',
+  mqttMaxRetainedBytes: 'DIEMCAU_MQTT_MAX_RETAINED_BYTES',
 };
 
 /** Reads the settings present in `env`; empty strings count as unset. */

@@ -5,12 +5,14 @@ import { createHash } from 'node:crypto';
 import { indexedMemoryPersistence } from './retained-index.js';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
-import { canDevicePublish, canDeviceSubscribe, MAX_PAYLOAD_BYTES } from '@diemcau/shared';
+import { canDeviceSubscribe } from '@diemcau/shared';
+import { Counter } from 'prom-client';
 import type { DevicesRepo } from '../db/devices-repo.js';
 import { verifyPassword } from '../db/secrets.js';
 import type { FleetMetrics } from '../metrics.js';
 import { PacketSizeGuard, OversizePacketError } from './packet-guard.js';
-import { FailureLimiter } from '../api/failure-limiter.js';
+import { AddressSlots, connectRefusal, publishRefusal } from './limits.js';
+import { LoginThrottle } from './login-throttle.js';
 import type { TlsFiles } from '../tls.js';
 
 export interface BrokerOptions {
@@ -22,9 +24,20 @@ export interface BrokerOptions {
   log: Logger;
   /** Serve MQTT over TLS only (no plain listener). */
   tls?: TlsFiles | undefined;
-  /** Refused logins per client address per minute before its connections are cut at accept; 0 = no limit. */
+  /** Refused logins per (address, device id) per minute before they are no longer logged one by one; 0 = log all. */
   maxFailuresPerMin?: number;
+  /** Different device ids failing from one address per minute before the address is cut at accept; 0 = never. */
+  maxFailedIdsPerAddress?: number;
+  /** Open connections per remote address; 0 = no cap. */
+  maxConnectionsPerAddress?: number;
+  /** A connection silent for this long before its CONNECT (or TLS handshake) is closed. */
+  connectTimeoutMs?: number;
+  /** Largest retained payload a device may leave. */
+  maxRetainedBytes?: number;
 }
+
+/** Defaults for a broker built without the fleet's settings (the settings schema has the same). */
+const DEFAULT_LIMITS = { maxFailedIdsPerAddress: 100, maxConnectionsPerAddress: 1024, connectTimeoutMs: 10_000, maxRetainedBytes: 8192 } as const;
 
 /** What the broker knows about one authenticated device connection. */
 export interface DeviceConnection {
@@ -64,17 +77,44 @@ export class FleetBroker {
   private nextConnId = 1;
   /** Remote address per connection stream (aedes sees the stream, not the socket). */
   private readonly remotes = new WeakMap<object, string>();
-  private readonly failures: FailureLimiter;
+  private readonly throttle: LoginThrottle;
+  private readonly slots: AddressSlots;
+  /** Connections closed or refused because a per-peer limit was reached, by limit. */
+  private readonly limitsHit: Counter<'limit'>;
+  private readonly maxRetainedBytes: number;
   private closing: Promise<void> | undefined;
   port = 0;
 
   private constructor(aedes: Aedes, private readonly opts: BrokerOptions) {
     this.aedes = aedes;
-    this.failures = new FailureLimiter(opts.maxFailuresPerMin ?? 0, 60_000);
+    this.throttle = new LoginThrottle({
+      maxFailuresPerPair: opts.maxFailuresPerMin ?? 0,
+      maxFailedIdsPerAddress: opts.maxFailedIdsPerAddress ?? DEFAULT_LIMITS.maxFailedIdsPerAddress,
+      windowMs: 60_000,
+    });
+    this.slots = new AddressSlots(opts.maxConnectionsPerAddress ?? DEFAULT_LIMITS.maxConnectionsPerAddress);
+    this.maxRetainedBytes = opts.maxRetainedBytes ?? DEFAULT_LIMITS.maxRetainedBytes;
+    this.limitsHit = new Counter({
+      name: 'diemcau_mqtt_limits_total',
+      help: 'MQTT connections closed or refused for reaching a per-peer limit, by limit',
+      labelNames: ['limit'],
+      registers: [opts.metrics.registry],
+    });
   }
 
   static async start(opts: BrokerOptions): Promise<FleetBroker> {
-    const aedes = await Aedes.createBroker({ keepaliveLimit: 600, maxClientsIdLength: 64, concurrency: 1000, persistence: indexedMemoryPersistence() });
+    const aedes = await Aedes.createBroker({
+      keepaliveLimit: 600,
+      maxClientsIdLength: 64,
+      concurrency: 1000,
+      persistence: indexedMemoryPersistence(),
+      connectTimeout: opts.connectTimeoutMs ?? DEFAULT_LIMITS.connectTimeoutMs,
+      // Devices are refused QoS 2 (limits.ts) before aedes stores anything;
+      // this is aedes' own bound behind that, in case a path ever lets one by.
+      maxInflightInbound: 16,
+      // Packets a client may send before its CONNACK; the agent sends none.
+      queueLimit: 16,
+    });
     const broker = new FleetBroker(aedes, opts);
     broker.installHooks();
     await broker.listen();
@@ -113,12 +153,20 @@ export class FleetBroker {
     const { metrics, log, devices } = this.opts;
 
     this.aedes.authenticate = (client, username, password, done) => {
-      const fail = (reason: string, code: number) => {
+      const remote = this.remotes.get(client.conn) ?? 'unknown';
+      const failedId = username ?? client.id ?? '';
+      const fail = (reason: string, code: number, digest?: string) => {
+        // Past the pair's limit a refusal is counted but not logged: a stale box retrying forever, or a flood.
+        const loud = this.throttle.failed(remote, failedId, Date.now(), digest);
         metrics.mqttAuthFailures.inc({ reason });
-        const remote = this.remotes.get(client.conn);
-        if (remote) this.failures.fail(remote, Date.now());
-        log.info({ clientId: client.id, reason }, 'MQTT connection refused');
+        if (loud) log.info({ clientId: client.id, remote, reason }, 'MQTT connection refused');
         done(authError(code, reason), false);
+      };
+      // Credentials are fine, but what the box asks for is not allowed: its own fault, not a login failure.
+      const refuse = (reason: string) => {
+        metrics.mqttAuthFailures.inc({ reason });
+        log.warn({ deviceId: username, remote, reason }, 'MQTT connection refused');
+        done(authError(NOT_AUTHORIZED, reason), false);
       };
       if (!username || !password) return fail('anonymous', NOT_AUTHORIZED);
       // The client id must be the device id: otherwise one box could take
@@ -128,13 +176,21 @@ export class FleetBroker {
       if (!stored) return fail('unknown-device', BAD_CREDENTIALS);
       const fp = fingerprint(password);
       const accept = () => {
+        this.throttle.succeeded(remote, Date.now());
+        // client.clean and client._will are set by aedes before it asks us.
+        const { clean, _will: will } = client as Client & { _will?: PublishPacket | null };
+        const refusal = connectRefusal(username, { clean, will }, { maxRetainedBytes: this.maxRetainedBytes });
+        if (refusal) return refuse(refusal);
         this.connections.set(client, { deviceId: username, connId: this.nextConnId++ });
         done(null, true);
       };
       if (this.verified.get(username) === fp) return accept();
+      // The same wrong password again (a box left with old credentials): no scrypt for it.
+      const digest = LoginThrottle.digest(stored, password);
+      if (this.throttle.isKnownBad(remote, username, digest)) return fail('repeated-password', BAD_CREDENTIALS, digest);
       verifyPassword(password.toString('utf8'), stored).then(
         (ok) => {
-          if (!ok) return fail('bad-password', BAD_CREDENTIALS);
+          if (!ok) return fail('bad-password', BAD_CREDENTIALS, digest);
           this.verified.set(username, fp);
           accept();
         },
@@ -145,18 +201,24 @@ export class FleetBroker {
       );
     };
 
+    // Runs before aedes acknowledges or stores anything of the packet (a
+    // QoS 2 message is stored only after this says yes). A refusal closes the connection.
     this.aedes.authorizePublish = (client, packet, done) => {
       const conn = this.connectionOf(client);
-      if (!conn || !canDevicePublish(conn.deviceId, packet.topic)) {
+      const refusal = conn ? publishRefusal(conn.deviceId, packet, { maxRetainedBytes: this.maxRetainedBytes }) : 'acl';
+      if (refusal === null) return done(null);
+      const ctx = { deviceId: conn?.deviceId, topic: packet.topic, qos: packet.qos, retain: packet.retain, bytes: packet.payload.length };
+      if (refusal === 'acl') {
         metrics.mqttDenied.inc({ kind: 'publish' });
-        log.warn({ deviceId: conn?.deviceId, topic: packet.topic }, 'publish outside own topics refused');
-        return done(new Error('not authorized to publish here'));
-      }
-      if (packet.payload.length > MAX_PAYLOAD_BYTES) {
+        log.warn(ctx, 'publish outside own topics refused');
+      } else if (refusal === 'payload-bytes') {
         metrics.mqttRejected.inc({ reason: 'PROTO_ERR_TOO_LARGE', channel: packet.topic.split('/')[4] ?? 'unknown' });
-        return done(new Error('payload too large'));
+        log.warn(ctx, 'publish over the payload limit refused');
+      } else {
+        this.limitsHit.inc({ limit: refusal });
+        log.warn({ ...ctx, limit: refusal }, 'publish over a per-device limit refused; connection closed');
       }
-      done(null);
+      done(new Error(`publish refused: ${refusal}`));
     };
 
     this.aedes.authorizeSubscribe = (client, sub, done) => {
@@ -166,6 +228,7 @@ export class FleetBroker {
         log.warn({ deviceId: conn?.deviceId, topic: sub.topic }, 'subscription outside own topics refused');
         return done(null, null); // negative SUBACK, the connection stays
       }
+      // A QoS 2 subscription is harmless: the fleet publishes at QoS 0/1 and delivery takes the lower.
       done(null, sub);
     };
 
@@ -178,20 +241,41 @@ export class FleetBroker {
       if (conn && this.live.get(conn.deviceId) === client) this.live.delete(conn.deviceId);
     });
     this.aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'));
-    this.aedes.on('connectionError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'MQTT connection error'));
+    this.aedes.on('connectionError', (client, err) => {
+      if (err.message === 'connect did not arrive in time') {
+        this.limitsHit.inc({ limit: 'connect-timeout' });
+        log.info({ remote: this.remotes.get(client.conn) }, 'MQTT connection sent no CONNECT in time; closed');
+        return;
+      }
+      log.debug({ clientId: client.id, err: err.message }, 'MQTT connection error');
+    });
   }
 
   private listen(): Promise<void> {
     const { host, port, maxPacketBytes, metrics, log } = this.opts;
-    const onSocket = (socket: Socket) => {
-      // A flood of bad logins from one address: cut its new connections before
-      // aedes or scrypt spend anything on them.
-      const remote = socket.remoteAddress ?? 'unknown';
-      if (this.failures.blocked(remote, Date.now())) {
+    // Every TCP connection, before TLS or MQTT spend anything on it: a scan of
+    // device ids from one address is cut here, and each address holds at most
+    // its share of connections (with TLS, the raw socket is counted while its
+    // handshake is still pending).
+    const admit = (raw: Socket): boolean => {
+      const remote = raw.remoteAddress ?? 'unknown';
+      if (this.throttle.addressCut(remote, Date.now())) {
         metrics.mqttAuthFailures.inc({ reason: 'throttled' });
-        socket.destroy();
-        return;
+        raw.destroy();
+        return false;
       }
+      if (!this.slots.take(remote)) {
+        this.limitsHit.inc({ limit: 'connections-per-address' });
+        log.warn({ remote, open: this.slots.count(remote) }, 'MQTT connections per address at the cap; new one closed');
+        raw.destroy();
+        return false;
+      }
+      raw.once('close', () => this.slots.release(remote));
+      return true;
+    };
+    const onSocket = (socket: Socket) => {
+      const remote = socket.remoteAddress ?? 'unknown';
+      if (socket.destroyed) return;
       this.sockets.add(socket);
       metrics.mqttClients.inc();
       socket.setNoDelay(true);
@@ -220,7 +304,8 @@ export class FleetBroker {
     };
     const { tls } = this.opts;
     if (tls) {
-      const server = createTlsServer({ ...tls, minVersion: 'TLSv1.2' }, onSocket);
+      const server = createTlsServer({ ...tls, minVersion: 'TLSv1.2', handshakeTimeout: this.opts.connectTimeoutMs ?? DEFAULT_LIMITS.connectTimeoutMs }, onSocket);
+      server.on('connection', admit);
       // Plain MQTT, a wrong CA or a port scan on the TLS port: refused and counted, never logged in.
       server.on('tlsClientError', (err, socket) => {
         metrics.mqttAuthFailures.inc({ reason: 'tls-handshake' });
@@ -229,7 +314,9 @@ export class FleetBroker {
       });
       this.server = server;
     } else {
-      this.server = createServer(onSocket);
+      this.server = createServer((socket) => {
+        if (admit(socket)) onSocket(socket);
+      });
     }
     return new Promise((resolve, reject) => {
       this.server!.once('error', reject);
