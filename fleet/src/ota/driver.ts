@@ -10,7 +10,8 @@ export interface DispatchTarget {
 }
 
 export interface DeviceReport {
-  state: 'succeeded' | 'failed' | 'in-progress';
+  /** 'skipped': the box refused the release as a downgrade (it runs a newer version). */
+  state: 'succeeded' | 'failed' | 'skipped' | 'in-progress';
   reason?: string;
 }
 

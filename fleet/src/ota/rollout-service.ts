@@ -148,12 +148,17 @@ export class RolloutService {
     this.counters.reports++;
     this.o.store.putStatus(deviceId, status, receivedAt);
     if (!status.target) return;
+    const reason = `${status.state}: ${status.error?.code ?? ''} ${status.error?.message ?? ''}`.trim();
+    // A box refusing a downgrade did not fail the release: the fleet's idea of its version was stale.
+    const refused = status.state === 'failed' && status.error?.code === 'APPL_ERR_OTA_DOWNGRADE';
     const report: DeviceReport =
       status.state === 'committed'
         ? { state: 'succeeded' }
-        : status.state === 'failed' || status.state === 'rolled-back'
-          ? { state: 'failed', reason: `${status.state}: ${status.error?.code ?? ''} ${status.error?.message ?? ''}`.trim() }
-          : { state: 'in-progress' };
+        : refused
+          ? { state: 'skipped', reason }
+          : status.state === 'failed' || status.state === 'rolled-back'
+            ? { state: 'failed', reason }
+            : { state: 'in-progress' };
     let matched = false;
     for (const r of this.o.store.activeRollouts()) {
       if (r.spec.release !== status.target || (status.rolloutId && status.rolloutId !== r.id)) continue;

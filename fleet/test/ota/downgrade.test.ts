@@ -145,3 +145,29 @@ await t.test('rollout: a box that comes online on a newer version after the roll
   t.match(d, { state: 'skipped', reason: /older than 1\.3\.0/ }, 'checked again before dispatch');
   t.same(late.desired, [], 'never told of 1.1.0');
 });
+
+await t.test("a box's own refusal counts as skipped, not as a failed update", async (t) => {
+  // The fleet's idea of the box's version is stale (its last birth said 1.0.0); the box knows better.
+  const commune = f.fleet.sites.all().filter((s) => s.parentId === 'yb-tram-tau')[1]!.id;
+  const box = await simAgent(t, f, await f.enrol(commune), () => 'refuse-downgrade', '1.0.0');
+  await waitFor(() => f.fleet.repos.devices.get(box.deviceId)?.agentVersion === '1.0.0', 10_000, 'box online');
+  box.version = '1.3.0'; // updated behind the fleet's back, not announced yet
+  const created = await f.api<{ id: string }>('POST', '/api/v1/rollouts', {
+    release: '1.1.0',
+    rings: [{ name: 'one', select: { kind: 'sites', siteIds: [commune] }, maxInFlight: 1 }],
+    // One failure in one device would abort: a refusal must not count as one.
+    abort: { maxFailureRate: 0, minDevices: 1 },
+    silentTimeoutMin: 30,
+    windows: [],
+    utcOffsetMin: 420,
+    meetingLeadMin: 0,
+  });
+  t.equal(created.status, 201);
+  const v = await waitFor(async () => {
+    await f.ota.rollouts.tick();
+    const r = (await f.api<{ state: string; devices: { state: string; reason: string }[] }>('GET', `/api/v1/rollouts/${created.body.id}?devices=true`)).body;
+    return r.state !== 'running' ? r : undefined;
+  }, 10_000, 'rollout settled');
+  t.equal(v.state, 'completed', 'not aborted');
+  t.match(v.devices[0], { state: 'skipped', reason: /APPL_ERR_OTA_DOWNGRADE.*older than 1\.3\.0/ }, "the box's reason kept");
+});

@@ -107,7 +107,7 @@ export async function simAgent(
   t: Teardown,
   f: OtaFleet,
   creds: EnrollResponse,
-  behaviour: (version: string) => 'ok' | 'fail',
+  behaviour: (version: string) => 'ok' | 'fail' | 'refuse-downgrade',
   startVersion = '0.1.0',
 ): Promise<SimAgent> {
   const client = await connectDevice(t, creds);
@@ -132,6 +132,10 @@ export async function simAgent(
       const sha = createHash('sha256').update(body).digest('hex');
       if (sha !== manifest.sha256) {
         await report({ state: 'failed', target: rel.version, rolloutId: rel.rolloutId!, error: { code: 'APPL_ERR_OTA_HASH', message: 'mismatch' } });
+      } else if (behaviour(rel.version) === 'refuse-downgrade') {
+        // What the box's updater reports when the release is older than what it runs.
+        const message = `release ${rel.version} is older than ${agent.version} and is not a signed rollback`;
+        await report({ state: 'failed', target: rel.version, rolloutId: rel.rolloutId!, error: { code: 'APPL_ERR_OTA_DOWNGRADE', message } });
       } else if (behaviour(rel.version) === 'fail') {
         await report({ state: 'rolled-back', target: rel.version, rolloutId: rel.rolloutId!, error: { code: 'APPL_ERR_OTA_HEALTH', message: 'self-test failed: camera' } });
       } else {
