@@ -5,11 +5,15 @@
 // Properties: never a 2xx, never past the auth hook (no FLEET_ERR_* other than
 // 401/403 comes back), and the registry's content unchanged.
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
-import type { Fleet } from '../../fleet/src/app.js';
+import { buildFleet, type Fleet } from '../../fleet/src/app.js';
 import type { RouteAccess } from '../../fleet/src/api/auth.js';
 import { bodyRoutes } from './http.js';
 import { arbitraryFromJsonSchema, type JsonSchema } from './json-schema.js';
+import type { FuzzOutcome } from './codecs.js';
 import { pool, rawRequest, spellingArbitrary, spellingTable, type RawResponse } from './url-spellings.js';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -158,4 +162,47 @@ export async function runCases(
     if (wrong && failures.length < 20) failures.push(wrong);
   });
   return { sent: cases.length, byStatus, failures };
+}
+
+/**
+ * `npm run fuzz`'s URL part: a fleet of its own on a temp dir, every table
+ * case plus `runs` random ones. One row for the fuzz table: accepted = 2xx
+ * answers (must be 0), failures = wrong answers plus a changed registry.
+ */
+export async function fuzzUrlSpellings(runs: number, progress: (line: string) => void, seed = Date.now() % 2 ** 31): Promise<FuzzOutcome> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'diemcau-fuzz-urls-'));
+  const admin = 'fuzz-admin-token-0123456789abcdef';
+  const fleet = await buildFleet({
+    config: { httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir, adminToken: admin, logLevel: 'silent', enrollMaxFailuresPerMin: 0 },
+  });
+  try {
+    const call = async <T>(method: 'POST', url: string, payload: object, token?: string): Promise<T> =>
+      (await fleet.http.inject({ method, url, payload, headers: token ? { authorization: `Bearer ${token}` } : {} })).json<T>();
+    const viewer = await call<{ id: string; token: string }>('POST', '/api/v1/operators', { name: 'fuzz viewer', role: 'viewer' }, admin);
+    const tok = await call<{ token: string }>('POST', '/api/v1/sites/yb-city/enrollment-tokens', {}, admin);
+    const device = await call<{ deviceId: string }>('POST', '/api/v1/enroll', { token: tok.token, hardware: {} });
+    const targets = protectedTargets(fleet, { deviceId: device.deviceId, operatorId: viewer.id });
+    const prefixes = publicPrefixes(fleet);
+    const table = tableCases(targets);
+    const random = fc.sample(caseArbitrary(targets), { numRuns: runs, seed });
+    const before = stateDigest(fleet);
+    const started = Date.now();
+    const r = await runCases(fleet.httpPort, [...table, ...random], viewer.token, prefixes);
+    const ms = Date.now() - started;
+    const changed = stateDigest(fleet) !== before;
+    const twoxx = Object.entries(r.byStatus).filter(([s]) => s.startsWith('2')).reduce((n, [, v]) => n + v, 0);
+    progress(`URL spellings: ${targets.length} protected route methods, ${table.length} table + ${random.length} random cases (seed ${seed}), ${r.sent} requests in ${ms} ms (${Math.round((r.sent * 1000) / ms)}/s)`);
+    progress(`URL spellings by status: ${Object.entries(r.byStatus).map(([s, n]) => `${s}: ${n}`).join(', ')}; registry ${changed ? 'CHANGED' : 'unchanged'}`);
+    return {
+      name: `URL spellings (${targets.length} protected routes)`,
+      runs: r.sent,
+      accepted: twoxx,
+      rejected: r.sent - twoxx,
+      failures: r.failures.length + (changed ? 1 : 0),
+      ...(r.failures[0] ? { firstFailure: r.failures[0] } : changed ? { firstFailure: 'the registry changed' } : {}),
+    };
+  } finally {
+    await fleet.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 }
