@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm run image:build [-- --release <diemcau-agent-<v>.tar.gz> --trusted <trusted-keys.json>]
 //                       [--out dist/image] [--node-version 20.x.y] [--rebuild-base]
+//        node scripts/image-build.mjs --native-only <dir> --release <tarball>   (no root needed)
 // Builds the site box's disk image (GPT/UEFI, x86-64) on a Debian 12 build
 // server, as root: the Debian base (debootstrap + packages.txt), Node 20, the
 // agent release, its native modules, units and kiosk; see images/README.md.
@@ -37,6 +38,9 @@ const { values } = parseArgs({
     out: { type: 'string', default: path.join(repo, 'dist', 'image') },
     'node-version': { type: 'string' },
     'rebuild-base': { type: 'boolean', default: false },
+    // Only the native modules for a release, into DIR/node_modules (the balena
+    // Dockerfile uses this so its containers run what the image runs).
+    'native-only': { type: 'string' },
   },
 });
 
@@ -230,6 +234,11 @@ function normalise(rootfs, epoch) {
 }
 
 async function main() {
+  if (values['native-only']) {
+    if (!values.release) fail('--native-only needs --release <diemcau-agent-<v>.tar.gz>');
+    nativeModules(path.resolve(values.release), path.join(path.resolve(values['native-only']), 'node_modules'));
+    return;
+  }
   preflight();
   fs.mkdirSync(cache, { recursive: true });
   const epoch = sourceDateEpoch();
