@@ -1,6 +1,6 @@
 import t from 'tap';
 import { connectDevice, startTestFleet, waitFor } from '../helpers/fleet.js';
-import { closed, enrolRaw, loginAttempt, metricValue, mintToken, operator } from '../helpers/enrol.js';
+import { closed, enrolRaw, loginAttempt, metricValue, mintToken, operator, sessionAlive } from '../helpers/enrol.js';
 
 // A box cannot be taken over by its hardware serial: a token makes a new
 // device in its own site and never adopts one; a pre-registration keeps a
@@ -28,7 +28,7 @@ t.test('a token from another district plus a box serial is refused; the real box
 
   const dev = await api<{ siteId: string }>('GET', `/api/v1/devices/${real.deviceId}`);
   t.equal(dev.body.siteId, CITY, 'the device did not move');
-  t.ok(client.connected && !kicked, 'the real session was not cut');
+  t.ok((await sessionAlive(client, real.deviceId, 1)) && !kicked, 'the real session was not cut');
   t.equal(await loginAttempt(real), 'connected', 'the real credentials still log in');
 
   // The refusal spent nothing: the token still enrols a box of its own.
@@ -50,7 +50,7 @@ t.test('a token for the same site does not adopt a live device either; re-imagin
   t.equal(res.status, 409);
   t.equal(res.body.code, 'FLEET_ERR_SERIAL_IN_USE');
   t.match(res.body.message, /pre-register/, 'the answer says how to re-image');
-  t.ok(client.connected, 'the real session was not cut');
+  t.ok(await sessionAlive(client, real.deviceId, 1), 'the real session was not cut');
 
   // The operator re-arms the serial for the same site: the re-imaged box keeps its id.
   t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-SAME', siteId: CITY } })).status, 201);
@@ -93,7 +93,7 @@ t.test('a district operator cannot pre-register a serial bound outside its distr
   t.equal(pre.status, 403, 'the serial is bound to a device outside its district');
   const res = await enrolRaw(api, { hardware: { serial: 'SN-CITY-1' } });
   t.equal(res.status, 401, 'no token-less enrolment');
-  t.ok(client.connected);
+  t.ok(await sessionAlive(client, real.deviceId, 1), 'the real session was not cut');
   t.equal(await loginAttempt(real), 'connected');
   // Spelled differently, the serial is the same box.
   t.equal((await api('POST', '/api/v1/preregistrations', { token: op, body: { serial: ' sn-city-1 ', siteId: TRAM_TAU } })).status, 403);
@@ -140,7 +140,7 @@ t.test('a pre-registered serial enrols once; a second enrolment by serial alone 
   const second = await enrolRaw(api, { hardware: { serial: 'SN-ONCE' } });
   t.equal(second.status, 401);
   t.equal(second.body.code, 'FLEET_ERR_TOKEN_INVALID');
-  t.ok(client.connected);
+  t.ok(await sessionAlive(client, first.body.deviceId, 1), 'the real session was not cut');
   t.equal(await loginAttempt(first.body), 'connected');
   t.equal(await metricValue(api, /^diemcau_enrolments_refused_total\{reason="preregistration-used"\}/), 1);
 });

@@ -1,8 +1,8 @@
 // Enrolment tests' helpers: one MQTT login attempt against the real broker,
 // operators of each role, and a metric read from /metrics.
-import mqtt from 'mqtt';
-import type { EnrollResponse } from '@diemcau/shared';
-import type { TestFleet } from './fleet.js';
+import mqtt, { type MqttClient } from 'mqtt';
+import { deviceTopic, type EnrollResponse } from '@diemcau/shared';
+import { telemetry, type TestFleet } from './fleet.js';
 
 /**
  * One connection attempt: 'connected', the CONNACK refusal, or 'closed' when
@@ -66,4 +66,25 @@ export function closed(client: { once(ev: 'close', fn: () => void): unknown }, m
       resolve();
     });
   });
+}
+
+/**
+ * True when the session still carries a QoS 1 round trip. A broker that cut
+ * the session while enrolling another box did so before it could answer
+ * this publish, so the close is seen first and the answer is false.
+ */
+export async function sessionAlive(client: MqttClient, deviceId: string, seq: number): Promise<boolean> {
+  if (!client.connected) return false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      client.publishAsync(deviceTopic(deviceId, 'telemetry'), JSON.stringify(telemetry(seq)), { qos: 1 }),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no PUBACK')), 5000))),
+    ]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+  return client.connected;
 }
