@@ -3,7 +3,8 @@
 //   provision token <siteId> [--out DIR] [--uses N] [--ca FILE]
 //                                                  mint an enrolment token, write a bootstrap + QR;
 //                                                  --ca puts the fleet's CA (PEM) in the bootstrap for TLS
-//   provision preregister <serial> <siteId>        let a box with this serial enrol with no token
+//   provision preregister <serial> <siteId>        let a box with this serial enrol once with no token;
+//                                                  again for a re-imaged box to keep its device id
 // The fleet and the operator token come from --fleet/--token or
 // DIEMCAU_FLEET_URL / DIEMCAU_OPERATOR_TOKEN.
 import fs from 'node:fs/promises';
@@ -90,8 +91,9 @@ export async function runCli(argv: string[], out: (line: string) => void = conso
     case 'preregister': {
       const [serial, siteId] = args;
       if (!serial || !siteId) break;
-      await fleet.request('POST', '/api/v1/preregistrations', { serial, siteId });
-      out(`box ${serial} will enrol into ${siteId} when it first comes online`);
+      // The fleet answers with the serial in the one spelling it keeps.
+      const r = await fleet.request<{ serial?: string }>('POST', '/api/v1/preregistrations', { serial, siteId });
+      out(`box ${r.serial ?? serial} will enrol into ${siteId} when it first comes online (once; run this again for a re-imaged box to keep its device id)`);
       return 0;
     }
   }
