@@ -155,16 +155,26 @@ export function compareVersions(a: string, b: string): number {
  * The one downgrade rule, applied by the fleet before a rollout and by every
  * box before it downloads: a release older than what the box runs is
  * refused unless its signed manifest names that version in
- * `allowDowngradeFrom`. Returns why it is refused, or null when allowed.
- * `current` null (a box that has not said) leaves the decision to the box.
+ * `allowDowngradeFrom`. A box also passes `highest`, the highest version it
+ * has run: after a rollback it takes nothing up to the version it was rolled
+ * back from (that one, or an older release between, could be replayed
+ * otherwise), only something newer or another rollback signed from where it
+ * stands. Returns why it is refused, or null when allowed. `current` null (a
+ * box that has not said) leaves the decision to the box.
  */
-export function downgradeRefusal(manifest: ReleaseManifest, current: string | null): string | null {
-  if (current === null || compareVersions(manifest.version, current) >= 0) return null;
+export function downgradeRefusal(manifest: ReleaseManifest, current: string | null, highest: string | null = null): string | null {
+  if (current === null) return null;
   const from = manifest.allowDowngradeFrom;
   if (from?.some((v) => compareVersions(v, current) === 0)) return null;
-  return from
-    ? `release ${manifest.version} is older than ${current}, and its signed rollback covers only ${from.join(', ')}`
-    : `release ${manifest.version} is older than ${current} and is not a signed rollback`;
+  if (compareVersions(manifest.version, current) < 0) {
+    return from
+      ? `release ${manifest.version} is older than ${current}, and its signed rollback covers only ${from.join(', ')}`
+      : `release ${manifest.version} is older than ${current} and is not a signed rollback`;
+  }
+  if (highest !== null && compareVersions(highest, current) > 0 && compareVersions(manifest.version, highest) <= 0) {
+    return `release ${manifest.version} is not newer than ${highest}, which this box ran before it was rolled back to ${current}`;
+  }
+  return null;
 }
 
 // ---- signing (ed25519, node:crypto only) ----

@@ -3,7 +3,7 @@
 // disk, so a kill or a power cut at any point leaves a record the next start
 // can finish or undo. The planner reads it; only the executor writes it.
 import fs from 'node:fs';
-import type { DesiredRelease, ReleaseManifest } from '@diemcau/shared';
+import { compareVersions, type DesiredRelease, type ReleaseManifest } from '@diemcau/shared';
 import { writeFileAtomic } from '../agent/atomic-file.js';
 
 export type Phase =
@@ -48,6 +48,12 @@ export interface Journal {
   outcome: Outcome | null;
   /** Releases (version + sha256) that failed here: not tried again until the fleet sends another. */
   failed: { version: string; sha256: string }[];
+  /**
+   * The highest version this box has run (null: none recorded, `current` is
+   * the highest). Kept across updates so that after a signed rollback the
+   * version rolled back from, or one between, cannot be replayed onto it.
+   */
+  highest: string | null;
 }
 
 export const emptyJournal = (): Journal => ({
@@ -63,16 +69,26 @@ export const emptyJournal = (): Journal => ({
   rollbackReason: null,
   outcome: null,
   failed: [],
+  highest: null,
 });
 
-/** Back to idle with an outcome; keeps the failed list. */
+/** The higher of the versions given (nulls ignored). */
+function highestOf(...versions: (string | null | undefined)[]): string | null {
+  let best: string | null = null;
+  for (const v of versions) if (v && (best === null || compareVersions(v, best) > 0)) best = v;
+  return best;
+}
+
+/** Back to idle with an outcome; keeps the failed list and the highest version run. */
 export function finish(j: Journal, outcome: Omit<Outcome, 'reported' | 'at' | 'rolloutId'>, now: Date): Journal {
   const rolloutId = j.target?.desired.rolloutId;
   const failed =
     outcome.result === 'committed' || !j.target
       ? j.failed
       : [...j.failed.filter((f) => f.version !== j.target!.manifest.version), { version: j.target.manifest.version, sha256: j.target.manifest.sha256 }].slice(-20);
-  return { ...emptyJournal(), failed, outcome: { ...outcome, ...(rolloutId ? { rolloutId } : {}), at: now.toISOString(), reported: false } };
+  // A commit moves the box from `from` to the new version: both have run here.
+  const highest = outcome.result === 'committed' ? highestOf(j.highest, j.from, outcome.version) : j.highest;
+  return { ...emptyJournal(), failed, highest, outcome: { ...outcome, ...(rolloutId ? { rolloutId } : {}), at: now.toISOString(), reported: false } };
 }
 
 export class JournalFile {

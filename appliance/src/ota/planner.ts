@@ -106,7 +106,7 @@ function planStaging(input: PlanInput): Step {
   const m = target.manifest;
   // The box keeps the version rule itself, from the manifest it verified, so
   // a fleet (or whoever holds its admin token) cannot replay an old release.
-  const refusal = downgradeRefusal(m, input.current);
+  const refusal = downgradeRefusal(m, input.current, j.highest);
   if (refusal) return { action: 'fail', code: 'APPL_ERR_OTA_DOWNGRADE', message: refusal };
   if (compareVersions(input.agentVersion, m.minAgentVersion) < 0) {
     return { action: 'fail', code: 'APPL_ERR_OTA_INCOMPATIBLE', message: `needs agent ${m.minAgentVersion}, running ${input.agentVersion}` };

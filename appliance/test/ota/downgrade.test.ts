@@ -81,3 +81,27 @@ t.test('another build under the running version is not installed over it', async
   t.equal(origin.bytesSent.get('1.1.0') ?? 0, 0, 'not downloaded');
   t.same(fs.readFileSync(path.join(r.box.root, 'current', 'pad.bin')), before, 'the installed bytes are the original build');
 });
+
+t.test('after a signed rollback, the version rolled back from cannot come back by replay; a newer one can', async (t) => {
+  origin.bytesSent.clear();
+  origin.add(running); // 1.1.0, the version the rollback leaves
+  const newer = buildArtifact(dir, '1.2.0');
+  origin.add(newer);
+  const box = makeBox(dir, 'after-rollback', running, [keys.trusted]);
+  const step = async (a: Artifact) => {
+    fs.writeFileSync(box.desiredFile, JSON.stringify(desiredFor(a, keys, [origin.artifactUrl(a.version)])));
+    await runBox(box, origin.url);
+    const last = readOutbox(box).filter((r) => r.durable).at(-1);
+    return { version: boxHealth(box).version, last, error: last?.error as { code?: string; message?: string } | undefined };
+  };
+  t.equal((await step(rollback(older, ['1.1.0']))).version, '1.0.0', 'rolled back to 1.0.0 by a signed rollback');
+  const replay = await step(running);
+  t.equal(replay.version, '1.0.0', 'the version rolled back from stays out');
+  t.match(replay.last, { state: 'failed', target: '1.1.0', current: '1.0.0' });
+  t.equal(replay.error?.code, 'APPL_ERR_OTA_DOWNGRADE');
+  t.match(replay.error?.message, /1\.1\.0 is not newer than 1\.1\.0, which this box ran before it was rolled back to 1\.0\.0/);
+  t.equal(origin.bytesSent.get('1.1.0') ?? 0, 0, 'not downloaded');
+  const forward = await step(newer);
+  t.equal(forward.version, '1.2.0', 'a newer release moves the box on');
+  t.equal(forward.last?.state, 'committed');
+});

@@ -3,7 +3,7 @@
 // Ticks never overlap; a driver error leaves the device pending for the next.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { DiemcauError, downgradeRefusal, indexSites, type OtaStatus, type Site } from '@diemcau/shared';
+import { DiemcauError, compareVersions, downgradeRefusal, indexSites, type OtaStatus, type Site } from '@diemcau/shared';
 import type { RolloutDriver, DeviceReport } from './driver.js';
 import { assignRings, planRollout, ringProgress, type DeviceRef } from './rollout-planner.js';
 import type { RingProgress, RolloutDevice, RolloutSpec } from './rollout-model.js';
@@ -61,6 +61,11 @@ export class RolloutService {
 
   create(spec: RolloutSpec, by: string | null): RolloutView {
     const release = this.o.releases.ready(spec.release);
+    // The release manager's signed rollback away from a version withdraws it; boxes refuse it again anyway.
+    const withdrawnBy = this.o.store.releases().find((r) => r.manifest.allowDowngradeFrom?.some((v) => compareVersions(v, spec.release) === 0));
+    if (withdrawnBy) {
+      throw new DiemcauError('FLEET_ERR_CONFLICT', `release ${spec.release} was withdrawn by the signed rollback ${withdrawnBy.version}; publish a newer release`);
+    }
     const active = this.o.store.activeRollouts();
     if (active.length > 0) throw new DiemcauError('FLEET_ERR_CONFLICT', `rollout ${active[0]!.id} is still ${active[0]!.state}`);
     const index = indexSites(this.o.ports.sites());

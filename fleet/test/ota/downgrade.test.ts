@@ -171,3 +171,18 @@ await t.test("a box's own refusal counts as skipped, not as a failed update", as
   t.equal(v.state, 'completed', 'not aborted');
   t.match(v.devices[0], { state: 'skipped', reason: /APPL_ERR_OTA_DOWNGRADE.*older than 1\.3\.0/ }, "the box's reason kept");
 });
+
+await t.test('a release that a signed rollback withdrew cannot be rolled out again', async (t) => {
+  const r = await f.api<{ code: string; message: string }>('POST', '/api/v1/rollouts', {
+    release: '1.3.0',
+    rings: [{ name: 'all', select: { kind: 'rest' }, maxInFlight: 5 }],
+    abort: { maxFailureRate: 0.5, minDevices: 5 },
+    silentTimeoutMin: 30,
+    windows: [],
+    utcOffsetMin: 420,
+    meetingLeadMin: 0,
+  });
+  t.equal(r.status, 409);
+  t.equal(r.body.code, 'FLEET_ERR_CONFLICT');
+  t.match(r.body.message, /1\.3\.0 was withdrawn by the signed rollback 1\.1\.1/);
+});
