@@ -51,7 +51,18 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
 
   app.post<{ Body: SignedManifest }>(
     '/releases',
-    { config: { roles: ['admin'] }, schema: { tags: ['ota'], summary: 'Register a signed release manifest', body: SignedManifestSchema } },
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['ota'],
+        summary: 'Register a signed release manifest',
+        description:
+          'Releases only move forward: a version older than the newest registered is refused (409 FLEET_ERR_RELEASE_DOWNGRADE) ' +
+          'unless its signed manifest is an emergency rollback (allowDowngradeFrom). A version is registered once: ' +
+          'the identical manifest again is accepted, other contents under it are refused (409 FLEET_ERR_CONFLICT).',
+        body: SignedManifestSchema,
+      },
+    },
     async (req, reply) => {
       const r = releases.register(req.body, who(req));
       req.auditDetails = { version: r.version, keyId: r.signed.keyId };
@@ -111,7 +122,18 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
 
   app.post<{ Body: RolloutSpec }>(
     '/rollouts',
-    { config: { roles: ['admin'] }, schema: { tags: ['ota'], summary: 'Start a rollout of a release over a subtree, ring by ring', body: RolloutSpecSchema } },
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['ota'],
+        summary: 'Start a rollout of a release over a subtree, ring by ring',
+        description:
+          'Boxes that run a newer version than the release are skipped with the reason (unless the release is a signed rollback ' +
+          'from their version); a rollout that would only push boxes down is refused (409 FLEET_ERR_RELEASE_DOWNGRADE), ' +
+          'and so is a release that a signed rollback withdrew (409 FLEET_ERR_CONFLICT).',
+        body: RolloutSpecSchema,
+      },
+    },
     async (req, reply) => {
       const v = rollouts.create(req.body, who(req));
       req.auditTarget = `rollout:${v.id}`;
