@@ -169,7 +169,8 @@ t.test('a revoked device stays revoked: neither its serial nor a token brings it
 });
 
 t.test('one single-use token or one arming raced by many enrolments enrols exactly one box', async (t) => {
-  const { api, fleet } = await startTestFleet(t);
+  // No failure limit: the 21 refusals below all come from one address.
+  const { api, fleet } = await startTestFleet(t, { enrollMaxFailuresPerMin: 0 });
   const token = await mintToken(api, CITY);
   const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => enrolRaw(api, { token, hardware: { serial: `SN-RACE-${i}` } })));
   t.same(answers.map((a) => a.status).sort(), [200, 401, 401, 401, 401, 401, 401, 401]);
@@ -180,8 +181,10 @@ t.test('one single-use token or one arming raced by many enrolments enrols exact
   const tokens = await Promise.all(Array.from({ length: 8 }, () => mintToken(api, CITY)));
   const same = await Promise.all(tokens.map((tk) => enrolRaw(api, { token: tk, hardware: { serial: 'SN-RACE-T' } })));
   t.same(same.map((a) => a.status).sort(), [200, 409, 409, 409, 409, 409, 409, 409]);
+  const unspent = await Promise.all(tokens.map((tk, i) => enrolRaw(api, { token: tk, hardware: { serial: `SN-RACE-U${i}` } })));
+  t.same(unspent.map((a) => a.status).sort(), [200, 200, 200, 200, 200, 200, 200, 401], 'the refused tokens were not spent');
   const count = fleet.db.sql.prepare("SELECT COUNT(*) AS n FROM devices WHERE serial LIKE 'SN-RACE%'").get() as { n: number };
-  t.equal(count.n, 3);
+  t.equal(count.n, 10);
 });
 
 t.test('serials: one spelling whatever the case, width or spaces; invisible or over-long ones refused', async (t) => {
@@ -214,4 +217,23 @@ t.test('many refusals from one address are throttled', async (t) => {
   for (let i = 0; i < 3; i++) t.equal((await enrolRaw(api, { token, hardware: { serial: 'SN-T' } })).status, 409);
   t.equal((await enrolRaw(api, { token, hardware: { serial: 'SN-T' } })).status, 429, 'probing serials with a good token is throttled too');
   await waitFor(async () => (await metricValue(api, /^diemcau_enrolments_refused_total\{reason="rate-limited"\}/)) === 1, 2000, 'counted');
+});
+
+t.test('a failure after the token is checked spends nothing: the token is used with the device or not at all', async (t) => {
+  const { api, fleet } = await startTestFleet(t);
+  const token = await mintToken(api, CITY);
+  // The registry refuses this one device row, as a full disk or a constraint would, after the
+  // token has been found good.
+  fleet.db.sql.exec(`CREATE TRIGGER test_refuse_row BEFORE INSERT ON devices WHEN NEW.serial = 'SN-FAIL'
+    BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+  const failed = await enrolRaw(api, { token, hardware: { serial: 'SN-FAIL' } });
+  t.equal(failed.status, 500);
+  const ok = await enrolRaw(api, { token, hardware: { serial: 'SN-AFTER' } });
+  t.equal(ok.status, 200, 'the token still enrols one box');
+  t.equal((await enrolRaw(api, { token, hardware: { serial: 'SN-AFTER-2' } })).status, 401, 'and only one');
+  // The same holds for a pre-registration.
+  t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-FAIL', siteId: CITY } })).status, 201);
+  t.equal((await enrolRaw(api, { hardware: { serial: 'SN-FAIL' } })).status, 500);
+  fleet.db.sql.exec('DROP TRIGGER test_refuse_row');
+  t.equal((await enrolRaw(api, { hardware: { serial: 'SN-FAIL' } })).status, 200, 'the pre-registration is still armed');
 });
