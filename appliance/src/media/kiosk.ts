@@ -4,7 +4,8 @@
 // has heard from the fleet, in Vietnamese and English; the identify command's
 // card ({kioskDir}/identify.json, written by the agent) full-screen until it
 // expires; during a live meeting the join page's kiosk view for that meeting.
-// The state carries the join token, so it is only answered to this box itself.
+// The state carries the TV's token (browser-peer routes only, never the admin
+// token), so it is only answered to this box itself.
 import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';

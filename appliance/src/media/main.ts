@@ -3,6 +3,7 @@
 // It reads config, starts the worker and the signalling API, and takes media
 // plans over PUT /media/v1/plan (from the agent, which holds the MQTT
 // connection) or from DIEMCAU_EDGE_PLAN_FILE.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -44,11 +45,13 @@ async function main(): Promise<void> {
     tapAllow: cfg.tapAllow,
     ...(trustedCa ? { trustedCa } : {}),
   });
-  // The TV's page (GET /kiosk); the core has no TV.
-  const kiosk = cfg.role === 'site'
-    ? kioskRoutes({ dataDir: cfg.dataDir, kioskDir: cfg.kioskDir ?? path.join(cfg.dataDir, 'kiosk'), joinToken: cfg.joinToken, plan: () => edge.currentPlan })
+  // The TV's page (GET /kiosk); the core has no TV. The TV joins with a token
+  // of its own, made now and shown only to this box, never the admin token.
+  const kioskToken = cfg.role === 'site' ? randomBytes(24).toString('base64url') : undefined;
+  const kiosk = kioskToken
+    ? kioskRoutes({ dataDir: cfg.dataDir, kioskDir: cfg.kioskDir ?? path.join(cfg.dataDir, 'kiosk'), joinToken: kioskToken, plan: () => edge.currentPlan })
     : [];
-  const server = new SignalServer({ edge, adminToken: cfg.adminToken, joinToken: cfg.joinToken, ...(tls ? { tls } : {}), host: cfg.host, port: cfg.port, log: log.child({ module: 'signal' }), extraRoutes: kiosk });
+  const server = new SignalServer({ edge, adminToken: cfg.adminToken, joinToken: cfg.joinToken, ...(kioskToken ? { kioskToken } : {}), ...(tls ? { tls } : {}), host: cfg.host, port: cfg.port, log: log.child({ module: 'signal' }), extraRoutes: kiosk });
   const url = await server.listen();
   // Tests and the agent read this line to learn the URL (port 0 in tests).
   log.info({ url, workerPid: edge.workerPid, tls: tls !== undefined, limits: peerLimits(cfg), tapAllow: cfg.tapAllow }, 'edge listening');

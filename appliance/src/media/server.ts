@@ -59,6 +59,12 @@ export interface SignalServerOptions {
   adminToken: string;
   /** Token in the join page's URL (browsers in the room): browser-peer routes only. Never the admin token. */
   joinToken: string;
+  /**
+   * The TV's own token (the kiosk page, answered to this box only): browser-peer
+   * routes like the join token, with its own share of the peer budget, so the
+   * room's laptops cannot crowd the TV out.
+   */
+  kioskToken?: string;
   /** Certificate and key: HTTPS instead of HTTP. */
   tls?: { cert: Buffer; key: Buffer };
   host: string;
@@ -92,6 +98,7 @@ export class SignalServer {
     const tokenOf = (req: http.IncomingMessage): string => {
       const given = bearer(req);
       if (sameToken(given, o.joinToken)) return 'join';
+      if (sameToken(given, o.kioskToken ?? null)) return 'kiosk';
       if (sameToken(given, o.adminToken)) return 'admin';
       throw new DiemcauError('APPL_ERR_MEDIA_UNAUTHORIZED', 'join token required');
     };

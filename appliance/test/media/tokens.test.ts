@@ -26,9 +26,9 @@ t.test('with no join token configured, the kiosk never hands out the admin token
   t.equal(res.status, 200);
   t.notOk(text.includes(edge.adminToken), 'the kiosk state does not contain the admin token');
   const joinUrl = (JSON.parse(text) as { meeting: { joinUrl: string } | null }).meeting?.joinUrl ?? '';
-  const join = new URL(joinUrl, edge.url).searchParams.get('token') ?? '';
-  t.ok(join.length >= 16, 'it carries a generated join token');
-  t.not(join, edge.adminToken);
+  const tv = new URL(joinUrl, edge.url).searchParams.get('token') ?? '';
+  t.ok(tv.length >= 16, 'it carries a generated token of the TV\'s own');
+  t.not(tv, edge.adminToken);
 
   const as = (tok: string) => async (method: string, p: string, body?: unknown): Promise<number> => {
     const r = await fetch(edge.url + p, {
@@ -38,8 +38,8 @@ t.test('with no join token configured, the kiosk never hands out the admin token
     await r.text();
     return r.status;
   };
-  const browser = as(join);
-  t.equal(await browser('POST', `/media/v1/meetings/${M}/peers`, {}), 201, 'the join token opens a browser peer');
+  const browser = as(tv);
+  t.equal(await browser('POST', `/media/v1/meetings/${M}/peers`, {}), 201, 'the TV\'s token opens a browser peer');
   const adminOnly: Array<[string, string, unknown?]> = [
     ['PUT', '/media/v1/plan', { ...plan('e-tok'), revision: 2 }],
     ['GET', '/media/v1/stats'],
@@ -49,8 +49,36 @@ t.test('with no join token configured, the kiosk never hands out the admin token
     ['POST', `/media/v1/meetings/${M}/taps`, { producerId: 'x', ip: '127.0.0.1', port: 5004 }],
     ['DELETE', `/media/v1/meetings/${M}/taps/x`],
   ];
-  for (const [method, p, body] of adminOnly) t.equal(await browser(method, p, body), 401, `the join token cannot ${method} ${p}`);
+  for (const [method, p, body] of adminOnly) t.equal(await browser(method, p, body), 401, `the TV's token cannot ${method} ${p}`);
   t.equal(await browser('POST', `/media/v1/meetings/${M}/links`, { v: 1 }), 401, 'nor link as an edge');
+});
+
+t.test('the join token opens browser peers only, and the TV keeps its own share', async (t) => {
+  const dataDir = tempDir('diemcau-edge-tok-');
+  const edge = await spawnEdge({ edgeId: 'e-tok2', role: 'site', env: { DIEMCAU_DATA_DIR: dataDir, DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN: '2' } });
+  t.teardown(() => edge.kill());
+  await edge.plan(plan('e-tok2'));
+  const status = async (tok: string, method: string, p: string, body?: unknown): Promise<number> => {
+    const r = await fetch(edge.url + p, {
+      method, headers: { authorization: `Bearer ${tok}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    await r.text();
+    return r.status;
+  };
+  for (const p of ['/media/v1/stats', '/media/v1/dump', '/media/v1/refusals', `/media/v1/meetings/${M}/streams`]) {
+    t.equal(await status(edge.joinToken, 'GET', p), 401, `the join token cannot GET ${p}`);
+  }
+  t.equal(await status(edge.joinToken, 'POST', `/media/v1/meetings/${M}/taps`, { producerId: 'x', ip: '127.0.0.1', port: 5004 }), 401, 'nor open a tap');
+  t.equal(await status(edge.joinToken, 'PUT', '/media/v1/plan', { ...plan('e-tok2'), revision: 2 }), 401, 'nor change the plan');
+  // The room's laptops fill the join token's share ...
+  t.same([await status(edge.joinToken, 'POST', `/media/v1/meetings/${M}/peers`, {}), await status(edge.joinToken, 'POST', `/media/v1/meetings/${M}/peers`, {}),
+    await status(edge.joinToken, 'POST', `/media/v1/meetings/${M}/peers`, {})], [201, 201, 429], 'the join token holds its share, no more');
+  // ... and the TV still joins.
+  const state = await (await fetch(`${edge.url}/kiosk/state`)).json() as { meeting: { joinUrl: string } };
+  const tv = new URL(state.meeting.joinUrl, edge.url).searchParams.get('token')!;
+  t.not(tv, edge.joinToken, 'the TV\'s token is not the join token');
+  t.equal(await status(tv, 'POST', `/media/v1/meetings/${M}/peers`, {}), 201, 'the TV joins with its own share');
 });
 
 t.test('the edge refuses to start with a join token equal to the admin token', async (t) => {
