@@ -10,16 +10,32 @@ import './types.js';
 // output, audit details), and every `serial:` audit target. Routes written
 // later are covered without knowing about it.
 
-/** A copy of `value` with every `serial` property nulled and every "serial:…" string masked. */
+/**
+ * `value` with every `serial` property nulled and every "serial:…" string
+ * masked. Copy on write: parts with no serial are returned as they are, so
+ * a 10,000-device list costs one shallow copy per device, not a deep clone.
+ */
 export function withoutSerials(value: unknown, depth = 0): unknown {
   if (depth > 32) return null; // answers are shallow; a cycle or a bomb is not worth serving to a viewer
   if (typeof value === 'string') return value.startsWith('serial:') ? 'serial:(hidden)' : value;
-  if (Array.isArray(value)) return value.map((v) => withoutSerials(v, depth + 1));
-  if (value === null || typeof value !== 'object') return value;
-  if (value instanceof Date || Buffer.isBuffer(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = k === 'serial' ? null : withoutSerials(v, depth + 1);
-  return out;
+  if (value === null || typeof value !== 'object' || value instanceof Date || Buffer.isBuffer(value)) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      const w = withoutSerials(v, depth + 1);
+      if (w !== v) (out ??= value.slice())[i] = w;
+    }
+    return out ?? value;
+  }
+  let out: Record<string, unknown> | undefined;
+  for (const k in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, k)) continue;
+    const v = (value as Record<string, unknown>)[k];
+    const w = k === 'serial' ? (v === null || v === undefined ? v : null) : withoutSerials(v, depth + 1);
+    if (w !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = w;
+  }
+  return out ?? value;
 }
 
 export const serialPrivacyPlugin = fp(
