@@ -134,7 +134,7 @@ export const CORE_MIGRATIONS: Migration[] = [
     // again. Rows already bound count as used.
     name: 'core-003-serial-ownership',
     sql: `
-      DROP INDEX devices_serial;
+      DROP INDEX IF EXISTS devices_serial;
       CREATE UNIQUE INDEX devices_live_serial ON devices(serial) WHERE serial IS NOT NULL AND revoked_at IS NULL;
       ALTER TABLE device_serials ADD COLUMN used_at TEXT;
       UPDATE device_serials SET used_at = created_at WHERE device_id IS NOT NULL;
