@@ -1,12 +1,12 @@
-// The meeting escalation as a fleet plugin. It must be registered after the
-// meetings plugin in the same scope: it reaches the meetings area through its
-// `meetings` decorator, by shape, as commands and rollouts do, so the alerts
-// never import the meetings' internals.
+// The meeting escalation as a fleet plugin. It reaches the meetings area
+// through its `meetings` decorator and declares that dependency, so a fleet
+// built without meetings (or with them registered later) fails at start
+// instead of silently never raising an alert near a meeting.
+import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { Counter } from 'prom-client';
 import '../api/types.js';
 import { MeetingEscalation } from './escalation.js';
-import type { MeetingFact } from './meeting-escalation.js';
 
 export interface EscalationPluginOptions {
   /** How often open alerts are checked against the clock (a lead window opens by the clock alone). */
@@ -15,23 +15,16 @@ export interface EscalationPluginOptions {
   expose?: (escalation: MeetingEscalation) => void;
 }
 
-interface MeetingsShape {
-  service: {
-    upcoming(withinMin?: number): readonly MeetingFact[];
-    onSync?(listener: () => void): () => void;
-  };
-}
+export const meetingEscalationPlugin = fp<EscalationPluginOptions>(escalationArea, {
+  name: 'diemcau-meeting-escalation',
+  dependencies: ['diemcau-context', 'diemcau-meetings'],
+  encapsulate: true,
+});
 
-const meetingsOf = (app: FastifyInstance) => (app as FastifyInstance & { meetings?: MeetingsShape }).meetings;
-
-export async function meetingEscalationPlugin(app: FastifyInstance, opts: EscalationPluginOptions): Promise<void> {
+async function escalationArea(app: FastifyInstance, opts: EscalationPluginOptions): Promise<void> {
   const ctx = app.fleet;
   const log = ctx.log.child({ module: 'alert-escalation' });
-  const meetings = meetingsOf(app);
-  if (!meetings) {
-    log.warn('no meetings area in this scope: alerts are not raised near meetings');
-    return;
-  }
+  const meetings = app.meetings;
   const steps = new Counter({
     name: 'diemcau_alert_meeting_escalations_total',
     help: 'Alerts raised, lowered or re-pointed because a meeting of their site came near, went live or ended',

@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { DiemcauError } from '@diemcau/shared';
 import { createDispatcher, type Dispatcher } from './dispatcher.js';
@@ -32,10 +33,18 @@ export interface CommandsHandles {
 
 export const DEFAULT_COMMAND_TTL_SEC = 24 * 3600;
 
-const meetingsOf = (app: FastifyInstance) =>
-  (app as FastifyInstance & { meetings?: { service: { busySites(ids: readonly string[]): ReadonlySet<string> } } }).meetings;
+/**
+ * Disruptive commands are refused at a site in a live meeting, so commands
+ * need the meetings area: declared as a dependency, a fleet built without it
+ * fails at start instead of treating every site as free.
+ */
+export const commandsPlugin = fp<CommandsPluginOptions>(commandsArea, {
+  name: 'diemcau-commands',
+  dependencies: ['diemcau-context', 'diemcau-meetings'],
+  encapsulate: true,
+});
 
-export async function commandsPlugin(app: FastifyInstance, opts: CommandsPluginOptions): Promise<void> {
+async function commandsArea(app: FastifyInstance, opts: CommandsPluginOptions): Promise<void> {
   const ctx = app.fleet;
   const log = ctx.log.child({ module: 'commands' });
   ctx.db.migrate(COMMAND_MIGRATIONS);
@@ -69,9 +78,7 @@ export async function commandsPlugin(app: FastifyInstance, opts: CommandsPluginO
         const d = ctx.repos.devices.get(id);
         return d && d.revokedAt === null ? d : undefined;
       },
-      // The meetings area decorates `meetings` on the /api/v1 scope; looked up per
-      // request so the registration order in app.ts does not matter.
-      liveSites: (ids) => opts.liveSites?.(ids) ?? meetingsOf(app)?.service.busySites(ids) ?? new Set(),
+      liveSites: (ids) => opts.liveSites?.(ids) ?? app.meetings.service.busySites(ids),
       audit: ctx.repos.audit,
     },
     metrics,

@@ -2,6 +2,7 @@
 // its tables, its 'ota' ingest handler, the rollout service with its driver
 // (MQTT by default, balena where a province runs it) and its routes.
 import path from 'node:path';
+import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge } from 'prom-client';
 import { otaStatusCodec } from '@diemcau/shared';
@@ -32,10 +33,14 @@ export interface OtaHandles {
   stats: { artifactBytesSent: number };
 }
 
-const meetingsOf = (app: FastifyInstance) =>
-  (app as FastifyInstance & { meetings?: { service: { busySites(ids: readonly string[], withinMin?: number): ReadonlySet<string> } } }).meetings;
+/**
+ * Rollouts never update a site in (or near) a meeting, so they need the
+ * meetings area: declared as a dependency, a fleet built without it fails at
+ * start instead of treating every site as free. Encapsulated all the same.
+ */
+export const otaPlugin = fp<OtaPluginOptions>(otaArea, { name: 'diemcau-ota', dependencies: ['diemcau-context', 'diemcau-meetings'], encapsulate: true });
 
-export async function otaPlugin(app: FastifyInstance, opts: OtaPluginOptions): Promise<void> {
+async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<void> {
   const ctx = app.fleet;
   const log = ctx.log.child({ module: 'ota' });
   const cfg = otaConfig({ ...otaConfigFromEnv(process.env), ...opts.config });
@@ -92,8 +97,7 @@ export async function otaPlugin(app: FastifyInstance, opts: OtaPluginOptions): P
           .list()
           .filter((d) => d.revokedAt === null)
           .map((d) => ({ deviceId: d.id, siteId: d.siteId, agentVersion: d.agentVersion ?? null })),
-      // Looked up per call so the registration order in app.ts does not matter.
-      busySites: (ids, withinMin) => meetingsOf(app)?.service.busySites(ids, withinMin) ?? new Set(),
+      busySites: (ids, withinMin) => app.meetings.service.busySites(ids, withinMin),
     },
   });
   const unIngest = ctx.ingest.on('ota', otaStatusCodec, (deviceId, status, meta) => {
