@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { withoutSerials } from '../api/serial-privacy.js';
 import { frame, visibleTo, type UiEvent, type Viewer } from './ui-events.js';
 
 // The dashboards' live connections. One hub per fleet: the bus listeners are
@@ -58,10 +59,13 @@ export class StreamHub {
 
   publish(e: UiEvent): void {
     let text: string | undefined;
+    let hidden: string | undefined;
     for (const c of this.clients) {
       if (!c.accept(e) || !visibleTo(c.viewer, e, this.opts.isWithin)) continue;
-      text ??= frame(e);
-      this.write(c, text);
+      // No event carries a serial today; a later one (an alert's details, a
+      // command's output) must not reach a viewer's wall screen with one.
+      if (c.viewer.hideSerials) this.write(c, (hidden ??= frame(withoutSerials(e) as UiEvent)));
+      else this.write(c, (text ??= frame(e)));
       this.stats.sent++;
     }
   }

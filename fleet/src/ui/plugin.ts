@@ -161,4 +161,4 @@ function operatorOf(req: FastifyRequest): Operator {
 // their district's subtree; one without a district sees nothing.
 const NOWHERE = '\u0000none';
 const viewerOf = (op: Operator): Viewer =>
-  ({ districtId: op.role === 'district-operator' ? op.districtId ?? NOWHERE : null });
+  ({ districtId: op.role === 'district-operator' ? op.districtId ?? NOWHERE : null, hideSerials: op.role === 'viewer' });

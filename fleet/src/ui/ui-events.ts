@@ -90,6 +90,8 @@ export function eventSite(e: UiEvent): string | null {
 export interface Viewer {
   /** Null: the whole province (admins, province-wide viewers). */
   districtId: string | null;
+  /** Read-only operators get no hardware serial, on the feed as in the API (api/serial-privacy.ts). */
+  hideSerials?: boolean;
 }
 
 /**

@@ -70,6 +70,17 @@ t.test('viewers get no serial from the API or the live feed; operators do', asyn
   await waitFor(() => adminFeed.events.some((e) => e.type === 'birth' && e.deviceId === creds.deviceId), 10_000, 'the birth on the admin feed');
   t.ok(viewerFeed.events.some((e) => e.type === 'enrolled' && e.deviceId === creds.deviceId), 'the enrolment reached the viewer');
   t.notMatch(JSON.stringify(viewerFeed.events), /SN-PRIVATE|SN-WAITING/);
+
+  // An alert that names the box's serial in its details (none does today; a later rule might):
+  // the admin's feed carries it, the viewer's carries the alert without it.
+  fleet.alerts.open({ type: 'test-hardware-swap', key: `test-swap:${creds.deviceId}`, siteId: SITE, deviceId: creds.deviceId, details: { serial: SERIAL, was: 'serial:SN-OLD-1' } });
+  const seen = (feed: typeof viewerFeed) => feed.events.find((e) => e.type === 'alert' && e.alert.type === 'test-hardware-swap');
+  const forAdmin = await waitFor(() => seen(adminFeed), 10_000, 'the alert on the admin feed');
+  const forViewer = await waitFor(() => seen(viewerFeed), 10_000, 'the alert on the viewer feed');
+  t.match(forAdmin, { alert: { details: { serial: SERIAL, was: 'serial:SN-OLD-1' } } });
+  t.match(forViewer, { alert: { deviceId: creds.deviceId, details: { serial: null, was: 'serial:(hidden)' } } });
+  const alerts = await api<{ items: { type: string; details: unknown }[] }>('GET', '/api/v1/alerts?state=open', { token: viewer });
+  t.match(alerts.body.items.find((a) => a.type === 'test-hardware-swap'), { details: { serial: null } }, 'and so does the alerts list');
 });
 
 t.test('the viewer filter keeps every other field and masks serial audit targets', async (t) => {
