@@ -88,6 +88,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
       maxConnectionsPerAddress: config.mqttMaxConnectionsPerAddress,
       connectTimeoutMs: config.mqttConnectTimeoutMs,
       maxRetainedBytes: config.mqttMaxRetainedBytes,
+      maxLoginsPerDevicePerMin: config.mqttMaxLoginsPerDevicePerMin,
       devices: repos.devices,
       metrics,
       log: log.child({ module: 'broker' }),

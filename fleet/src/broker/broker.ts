@@ -10,9 +10,10 @@ import { Counter } from 'prom-client';
 import type { DevicesRepo } from '../db/devices-repo.js';
 import { verifyPassword } from '../db/secrets.js';
 import type { FleetMetrics } from '../metrics.js';
-import { PacketSizeGuard, OversizePacketError } from './packet-guard.js';
+import { PacketSizeGuard, OversizePacketError, QoS2PublishError } from './packet-guard.js';
 import { AddressSlots, connectRefusal, publishRefusal } from './limits.js';
 import { LoginThrottle } from './login-throttle.js';
+import { FailureLimiter } from '../api/failure-limiter.js';
 import type { TlsFiles } from '../tls.js';
 
 export interface BrokerOptions {
@@ -34,10 +35,18 @@ export interface BrokerOptions {
   connectTimeoutMs?: number;
   /** Largest retained payload a device may leave. */
   maxRetainedBytes?: number;
+  /** Logins per device per minute; past it the device's logins are refused until the minute is over. 0 = no limit. */
+  maxLoginsPerDevicePerMin?: number;
 }
 
 /** Defaults for a broker built without the fleet's settings (the settings schema has the same). */
-const DEFAULT_LIMITS = { maxFailedIdsPerAddress: 100, maxConnectionsPerAddress: 1024, connectTimeoutMs: 10_000, maxRetainedBytes: 8192 } as const;
+const DEFAULT_LIMITS = {
+  maxFailedIdsPerAddress: 100,
+  maxConnectionsPerAddress: 1024,
+  connectTimeoutMs: 10_000,
+  maxRetainedBytes: 8192,
+  maxLoginsPerDevicePerMin: 60,
+} as const;
 
 /** What the broker knows about one authenticated device connection. */
 export interface DeviceConnection {
@@ -82,6 +91,15 @@ export class FleetBroker {
   /** Connections closed or refused because a per-peer limit was reached, by limit. */
   private readonly limitsHit: Counter<'limit'>;
   private readonly maxRetainedBytes: number;
+  /**
+   * Logins per device: each one is presence written to the registry, alert
+   * rules run, events sent; a box reconnecting in a loop with its own
+   * credentials would make the fleet do that hundreds of times a second.
+   * The agent's backoff waits at least half a second between attempts.
+   */
+  private readonly logins: FailureLimiter;
+  /** Devices whose login-rate refusal was logged in this window (one line per device and minute). */
+  private readonly loginRateLogged = new FailureLimiter(1, 60_000);
   private closing: Promise<void> | undefined;
   port = 0;
 
@@ -94,6 +112,7 @@ export class FleetBroker {
     });
     this.slots = new AddressSlots(opts.maxConnectionsPerAddress ?? DEFAULT_LIMITS.maxConnectionsPerAddress);
     this.maxRetainedBytes = opts.maxRetainedBytes ?? DEFAULT_LIMITS.maxRetainedBytes;
+    this.logins = new FailureLimiter(opts.maxLoginsPerDevicePerMin ?? DEFAULT_LIMITS.maxLoginsPerDevicePerMin, 60_000);
     this.limitsHit = new Counter({
       name: 'diemcau_mqtt_limits_total',
       help: 'MQTT connections closed or refused for reaching a per-peer limit, by limit',
@@ -176,7 +195,18 @@ export class FleetBroker {
       if (!stored) return fail('unknown-device', BAD_CREDENTIALS);
       const fp = fingerprint(password);
       const accept = () => {
-        this.throttle.succeeded(remote, Date.now());
+        const now = Date.now();
+        this.throttle.succeeded(remote, now);
+        if (this.logins.blocked(username, now)) {
+          this.limitsHit.inc({ limit: 'login-rate' });
+          metrics.mqttAuthFailures.inc({ reason: 'login-rate' });
+          if (!this.loginRateLogged.blocked(username, now)) {
+            this.loginRateLogged.fail(username, now);
+            log.warn({ deviceId: username, remote, limit: 'login-rate' }, 'device logs in too often; refused until the minute is over');
+          }
+          return done(authError(NOT_AUTHORIZED, 'login-rate'), false);
+        }
+        this.logins.fail(username, now);
         // client.clean and client._will are set by aedes before it asks us.
         const { clean, _will: will } = client as Client & { _will?: PublishPacket | null };
         const refusal = connectRefusal(username, { clean, will }, { maxRetainedBytes: this.maxRetainedBytes });
@@ -286,6 +316,10 @@ export class FleetBroker {
         if (err instanceof OversizePacketError) {
           metrics.mqttOversize.inc();
           log.warn({ remote: socket.remoteAddress, announced: err.announced }, 'MQTT packet over the size limit; connection closed');
+        } else if (err instanceof QoS2PublishError) {
+          this.limitsHit.inc({ limit: 'qos2' });
+          const deviceId = this.connectionOf((conn as Duplex & { client?: Client }).client ?? null)?.deviceId;
+          log.warn({ remote: socket.remoteAddress, deviceId, limit: 'qos2' }, 'QoS 2 publish refused before its body was read; connection closed');
         }
         socket.destroy();
         conn.destroy();

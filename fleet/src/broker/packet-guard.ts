@@ -5,6 +5,8 @@ import { Transform, type TransformCallback } from 'node:stream';
  * packet's fixed header announces more than `maxBytes`. aedes has no packet
  * size limit of its own and would buffer up to MQTT's 256 MB per packet; here
  * the connection is cut after reading at most 5 header bytes of such a packet.
+ * A PUBLISH at QoS 2 is cut at its first byte too: devices never use QoS 2
+ * (broker/limits.ts), so its body is not worth buffering before the refusal.
  * Bytes pass through unchanged.
  */
 export class PacketSizeGuard extends Transform {
@@ -30,6 +32,11 @@ export class PacketSizeGuard extends Transform {
       }
       if (this.lengthBytes === 0) {
         // First byte of a packet (type and flags); the length follows.
+        const first = chunk[i]!;
+        if (first >> 4 === PUBLISH && ((first >> 1) & 3) === 2) {
+          done(new QoS2PublishError());
+          return;
+        }
         this.lengthBytes = 1;
         this.length = 0;
         this.multiplier = 1;
@@ -53,6 +60,15 @@ export class PacketSizeGuard extends Transform {
       }
     }
     done(null, chunk);
+  }
+}
+
+const PUBLISH = 3;
+
+export class QoS2PublishError extends Error {
+  constructor() {
+    super('QoS 2 PUBLISH from a device');
+    this.name = 'QoS2PublishError';
   }
 }
 

@@ -125,3 +125,40 @@ t.test("a will goes by the publish rules: own presence, QoS 0/1, small", async (
   const ok = await open(t, fleet);
   t.equal(await ok.login({ ...creds(a), will: { topic: deviceTopic(a.deviceId, 'presence'), payload: presence('offline'), qos: 1, retain: true } }), 0, "the agent's will is fine");
 });
+
+t.test('a box logging in over and over is refused for the rest of the minute; other boxes are not', async (t) => {
+  const { api, enrol, fleet } = await startTestFleet(t, { mqttMaxLoginsPerDevicePerMin: 3 });
+  const a = await enrol('yb-city');
+  const b = await enrol('yb-city');
+  for (let i = 0; i < 3; i++) {
+    const c = await open(t, fleet);
+    t.equal(await c.login(creds(a)), 0, `login ${i + 1}`);
+    c.close();
+  }
+  const c = await open(t, fleet);
+  t.equal(await c.login(creds(a)), 5, 'the fourth in a minute: not authorized');
+  t.equal(await metric(api, /^diemcau_mqtt_limits_total\{limit="login-rate"\}/), 1, 'counted');
+  const other = await open(t, fleet);
+  t.equal(await other.login(creds(b)), 0, 'another box from the same address logs in');
+});
+
+t.test('a QoS 2 PUBLISH is cut at its first byte: its body is never read into the broker', async (t) => {
+  const { api, enrol, fleet } = await startTestFleet(t);
+  const a = await enrol('yb-city');
+  const c = await open(t, fleet);
+  t.equal(await c.login(creds(a)), 0);
+  // Only the fixed header and the topic of a QoS 2 PUBLISH announcing 200 KiB: a broker that
+  // waited for the body (to parse, then refuse it) would keep this connection open.
+  const topic = Buffer.from(deviceTopic(a.deviceId, 'telemetry'));
+  const len = 2 + topic.length + 2 + 200 * 1024;
+  const header = [0x34];
+  for (let n = len; ; ) {
+    const byte = n % 128;
+    n = Math.floor(n / 128);
+    header.push(n > 0 ? byte | 0x80 : byte);
+    if (n === 0) break;
+  }
+  c.socket.write(Buffer.concat([Buffer.from(header), Buffer.from([0, topic.length]), topic, Buffer.from([0, 1])]));
+  t.ok(await hangsUp(c), 'closed without the body');
+  t.equal(await metric(api, /^diemcau_mqtt_limits_total\{limit="qos2"\}/), 1, 'counted');
+});
