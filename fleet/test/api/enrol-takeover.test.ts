@@ -66,7 +66,14 @@ t.test('a token for the same site does not adopt a live device either; re-imagin
   t.equal((await enrolRaw(api, { hardware: { serial: 'SN-SAME' } })).status, 401);
   t.equal(await loginAttempt(again.body), 'connected', 'and the box is not locked out');
   const audit = await api<{ items: { action: string; details: { by: string } }[] }>('GET', `/api/v1/audit?target=device:${real.deviceId}`);
-  t.match(audit.body.items[0], { action: 'device.reenrol', details: { by: 'token' } });
+  t.match(audit.body.items.map((a) => a.action), ['device.reenrol', 'device.enrol']);
+  t.match(audit.body.items[0], { action: 'device.reenrol', details: { by: 'token', serial: 'SN-SAME', siteId: CITY } });
+  const armed = await api<{ items: { action: string; outcome: string; details: unknown }[] }>('GET', '/api/v1/audit?target=serial:SN-SAME');
+  t.match(
+    armed.body.items.find((a) => a.action === 'POST /api/v1/preregistrations'),
+    { outcome: '201', details: { siteId: CITY, reimages: real.deviceId } },
+    'the arming says which device it re-images',
+  );
 });
 
 t.test('a pre-registration re-images only a device of its own site', async (t) => {
