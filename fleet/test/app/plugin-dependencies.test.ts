@@ -14,7 +14,14 @@ import { meetingsPlugin } from '../../src/meetings/plugin.js';
 /** A scope with the shared context plugin's name; the areas never run, so its value is never read. */
 function scope() {
   const app = Fastify({ logger: false });
-  void app.register(fp(async (a) => a.decorate('fleet', {} as never), { name: 'diemcau-context' }));
+  void app.register(
+    fp(
+      async (a) => {
+        a.decorate('fleet', {} as never);
+      },
+      { name: 'diemcau-context' },
+    ),
+  );
   return app;
 }
 
@@ -28,7 +35,7 @@ for (const [name, plugin] of areas) {
   t.test(`${name} without the meetings area: a start-up error`, async (t) => {
     const app = scope();
     void app.register(plugin as never, {});
-    await t.rejects(app.ready(), /diemcau-meetings/, 'ready() names the missing plugin');
+    await t.rejects(async () => app.ready(), /diemcau-meetings/, 'ready() names the missing plugin');
     await app.close().catch(() => undefined);
   });
 
@@ -36,7 +43,7 @@ for (const [name, plugin] of areas) {
     const app = scope();
     void app.register(plugin as never, {});
     void app.register(meetingsPlugin);
-    await t.rejects(app.ready(), /diemcau-meetings/);
+    await t.rejects(async () => app.ready(), /diemcau-meetings/);
     await app.close().catch(() => undefined);
   });
 }
