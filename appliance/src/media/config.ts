@@ -58,6 +58,13 @@ export const EdgeConfigSchema = Type.Object({
   maxProducersPerPeer: Type.Integer({ minimum: 0, maximum: 16, default: 4 }),
   /** A browser consumes every stream of the meeting: two per site, and a meeting has up to 210 sites. */
   maxConsumersPerPeer: Type.Integer({ minimum: 1, maximum: 4096, default: 512 }),
+  /**
+   * All peers of one token together. bench:abuse-edge measured a flood that
+   * reached 2048 consumers at about 53 MiB of growth (edge and worker): the
+   * default keeps one token under the 64 MiB the issue allows; a 210-site
+   * meeting (420 streams) still fits four laptops.
+   */
+  maxConsumersPerToken: Type.Integer({ minimum: 1, maximum: 100_000, default: 2048 }),
   /** A peer that connected no transport within this time is closed. */
   peerIdleMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
   /** Signalling over HTTPS: a certificate issued by the province's CA and its key (both or neither). */
@@ -100,6 +107,7 @@ const ENV: Record<keyof EdgeConfig, string> = {
   maxTransportsPerPeer: 'DIEMCAU_EDGE_MAX_TRANSPORTS_PER_PEER',
   maxProducersPerPeer: 'DIEMCAU_EDGE_MAX_PRODUCERS_PER_PEER',
   maxConsumersPerPeer: 'DIEMCAU_EDGE_MAX_CONSUMERS_PER_PEER',
+  maxConsumersPerToken: 'DIEMCAU_EDGE_MAX_CONSUMERS_PER_TOKEN',
   peerIdleMs: 'DIEMCAU_EDGE_PEER_IDLE_MS',
   tlsCert: 'DIEMCAU_EDGE_TLS_CERT',
   tlsKey: 'DIEMCAU_EDGE_TLS_KEY',
@@ -108,7 +116,7 @@ const ENV: Record<keyof EdgeConfig, string> = {
 
 const NUMERIC = new Set<keyof EdgeConfig>([
   'port', 'rtcMinPort', 'rtcMaxPort', 'width', 'height', 'fps', 'videoKbps', 'audioKbps',
-  'maxPeers', 'maxPeersPerToken', 'maxTransportsPerPeer', 'maxProducersPerPeer', 'maxConsumersPerPeer', 'peerIdleMs',
+  'maxPeers', 'maxPeersPerToken', 'maxTransportsPerPeer', 'maxProducersPerPeer', 'maxConsumersPerPeer', 'maxConsumersPerToken', 'peerIdleMs',
 ]);
 
 export function loadEdgeConfig(env: NodeJS.ProcessEnv): EdgeConfig {
@@ -187,6 +195,7 @@ export function peerLimits(cfg: EdgeConfig): PeerLimits {
     maxTransportsPerPeer: cfg.maxTransportsPerPeer,
     maxProducersPerPeer: cfg.maxProducersPerPeer,
     maxConsumersPerPeer: cfg.maxConsumersPerPeer,
+    maxConsumersPerToken: cfg.maxConsumersPerToken,
     peerIdleMs: cfg.peerIdleMs,
   };
 }

@@ -13,6 +13,12 @@ export interface PeerLimits {
   maxTransportsPerPeer: number;
   maxProducersPerPeer: number;
   maxConsumersPerPeer: number;
+  /**
+   * Consumers all peers of one token may hold together: peers per token times
+   * consumers per peer would otherwise let one token take hundreds of MiB
+   * (25,000 consumers grew the edge and its worker by 340 MiB in bench:abuse-edge).
+   */
+  maxConsumersPerToken: number;
   /** A peer that has connected no transport after this long is closed. */
   peerIdleMs: number;
 }
@@ -41,12 +47,14 @@ export class Refusals {
 }
 
 /**
- * The edge-wide share of browser peers: per token and in total. A room takes
- * a share when a peer joins and gives it back when the peer closes, however
- * it closes (left, reaped, gone, room closed, worker died).
+ * The edge-wide share of browser peers (per token and in total) and of their
+ * consumers (per token). A room takes a share when a peer joins or consumes
+ * and gives it back when the peer or consumer closes, however it closes (left,
+ * reaped, gone, room closed, worker died).
  */
 export class PeerBudget {
   private readonly byToken = new Map<string, number>();
+  private readonly consumersByToken = new Map<string, number>();
   private total = 0;
 
   constructor(private readonly limits: PeerLimits, private readonly refusals: Refusals) {}
@@ -67,10 +75,26 @@ export class PeerBudget {
   }
 
   give(token: string): void {
-    const mine = this.byToken.get(token) ?? 0;
-    if (mine <= 0) return;
-    if (mine === 1) this.byToken.delete(token);
-    else this.byToken.set(token, mine - 1);
-    this.total -= 1;
+    if (decrement(this.byToken, token)) this.total -= 1;
   }
+
+  takeConsumer(token: string): void {
+    const mine = this.consumersByToken.get(token) ?? 0;
+    if (mine >= this.limits.maxConsumersPerToken) {
+      throw this.refusals.refuse('APPL_ERR_MEDIA_LIMIT', 'consumers-per-token', `this token's peers already hold ${mine} consumers (limit ${this.limits.maxConsumersPerToken})`, { token });
+    }
+    this.consumersByToken.set(token, mine + 1);
+  }
+
+  giveConsumer(token: string): void {
+    decrement(this.consumersByToken, token);
+  }
+}
+
+function decrement(m: Map<string, number>, key: string): boolean {
+  const n = m.get(key) ?? 0;
+  if (n <= 0) return false;
+  if (n === 1) m.delete(key);
+  else m.set(key, n - 1);
+  return true;
 }

@@ -23,6 +23,8 @@ interface Peer {
   transports: Map<string, WebRtcPort>;
   outlets: Map<string, Outlet>;
   producers: Set<string>;
+  /** Streams it consumes (producer ids): one consumer per stream. */
+  consuming: Set<string>;
   /** Requests under way, counted against the limits with what exists. */
   pending: { transports: number; producers: number; consumers: number };
   idle: NodeJS.Timeout | null;
@@ -65,7 +67,7 @@ export class PeerSet {
     const id = randomUUID();
     this.count += 1;
     const peer: Peer = {
-      id, token, siteId: `${this.o.siteOf()}.web${this.count}`.slice(0, 64), transports: new Map(), outlets: new Map(), producers: new Set(),
+      id, token, siteId: `${this.o.siteOf()}.web${this.count}`.slice(0, 64), transports: new Map(), outlets: new Map(), producers: new Set(), consuming: new Set(),
       pending: { transports: 0, producers: 0, consumers: 0 }, idle: null,
     };
     // A peer that never connects holds its share (and maybe ports) for nothing.
@@ -123,9 +125,28 @@ export class PeerSet {
       throw new DiemcauError('APPL_ERR_MEDIA_CONFLICT', 'this browser cannot decode that stream');
     }
     const transport = this.transport(peerId, transportId);
-    const outlet = await this.within(peer, 'consumers', peer.outlets.size, this.o.limits.maxConsumersPerPeer, () => transport.consume(producerId, rtpCapabilities));
+    // A browser shows each stream once: the same one again is a flood, not a viewer.
+    if (peer.consuming.has(producerId)) {
+      throw this.o.refusals.refuse('APPL_ERR_MEDIA_CONFLICT', 'consumer-duplicate', `this peer already consumes ${producerId}`, { peerId });
+    }
+    const outlet = await this.within(peer, 'consumers', peer.outlets.size, this.o.limits.maxConsumersPerPeer, async () => {
+      this.o.budget.takeConsumer(peer.token);
+      peer.consuming.add(producerId);
+      try {
+        return await transport.consume(producerId, rtpCapabilities);
+      } catch (err) {
+        this.o.budget.giveConsumer(peer.token);
+        peer.consuming.delete(producerId);
+        throw err;
+      }
+    });
     peer.outlets.set(outlet.id, outlet);
-    outlet.events.on('close', () => peer.outlets.delete(outlet.id));
+    // However it closes (peer left, stream ended, transport closed), its share goes back.
+    outlet.events.on('close', () => {
+      if (!peer.outlets.delete(outlet.id)) return;
+      peer.consuming.delete(producerId);
+      this.o.budget.giveConsumer(peer.token);
+    });
     return { id: outlet.id, producerId, kind: outlet.kind, rtpParameters: outlet.rtpParameters, siteId: stream.info.siteId };
   }
 

@@ -38,7 +38,8 @@ t.test('peers, transports, producers and consumers are capped per token and per 
     edgeId: 'e-lim', role: 'site', hardware: 'simulated',
     env: {
       DIEMCAU_EDGE_MAX_PEERS: '3', DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN: '2', DIEMCAU_EDGE_MAX_TRANSPORTS_PER_PEER: '2',
-      DIEMCAU_EDGE_MAX_PRODUCERS_PER_PEER: '1', DIEMCAU_EDGE_MAX_CONSUMERS_PER_PEER: '1', DIEMCAU_EDGE_PEER_IDLE_MS: '600000',
+      DIEMCAU_EDGE_MAX_PRODUCERS_PER_PEER: '1', DIEMCAU_EDGE_MAX_CONSUMERS_PER_PEER: '1', DIEMCAU_EDGE_MAX_CONSUMERS_PER_TOKEN: '1',
+      DIEMCAU_EDGE_PEER_IDLE_MS: '600000',
     },
   });
   t.teardown(() => edge.kill());
@@ -84,16 +85,25 @@ t.test('peers, transports, producers and consumers are capped per token and per 
   t.match(await join('POST', `${peer}/consume`, { transportId: recv, producerId: streams[1]!.id, rtpCapabilities: caps }),
     { status: 429, body: { reason: 'consumers-per-peer' } }, 'a second is refused');
   t.match(await join('POST', `${peer}/consume`, { transportId: recv, producerId: streams[0]!.id, rtpCapabilities: caps }),
-    { status: 429 }, 'so is the same stream again (a consumer flood)');
+    { status: 409, body: { reason: 'consumer-duplicate' } }, 'so is the same stream again (a consumer flood)');
+  // The token's peers together: p4 may hold no consumer while p1 holds the token's one.
+  const other = `/peers/${p4.body.peerId}`;
+  const otherT = await join<{ id: string }>('POST', `${other}/transports`, {});
+  const consumeOther = () => join('POST', `${other}/consume`, { transportId: otherT.body.id, producerId: streams[1]!.id, rtpCapabilities: caps });
+  t.match(await consumeOther(), { status: 429, body: { reason: 'consumers-per-token' } }, 'consumers are capped per token too');
 
   const refusals = await edge.api<{ byReason: Record<string, number>; byCode: Record<string, number>; peers: number }>('GET', '/media/v1/refusals');
-  t.match(refusals.body.byReason, { 'peers-per-token': 1, 'peers-total': 1, 'transports-per-peer': 2, 'producers-per-peer': 1, 'consumers-per-peer': 2 }, 'each refusal counted by reason');
+  t.match(refusals.body.byReason, {
+    'peers-per-token': 1, 'peers-total': 1, 'transports-per-peer': 2, 'producers-per-peer': 1, 'consumers-per-peer': 1, 'consumer-duplicate': 1, 'consumers-per-token': 1,
+  }, 'each refusal counted by reason');
   t.equal(refusals.body.byCode['APPL_ERR_MEDIA_LIMIT'], 7, 'and by code');
   t.equal(refusals.body.peers, 3, 'three peers held');
   t.ok(edge.logs.some((l) => l.includes('"reason":"consumers-per-peer"')), 'refusals are logged with their reason');
 
   // Closing the peer frees its transports in the worker too.
   t.equal((await join('DELETE', peer)).status, 204);
+  t.equal((await consumeOther()).status, 201, 'a closed peer gives its consumers back to the token');
+  t.equal((await join('DELETE', other)).status, 204);
   const dump = await edge.dump();
   t.equal(dump.rooms[0]!.transportIds.length, 2, 'only the room\'s own ingest transports are left');
   t.equal((await edge.api('GET', '/media/v1/health')).status, 200, 'the edge kept serving');
@@ -122,7 +132,7 @@ t.test('a peer that connects no transport in time is reaped', async (t) => {
 t.test('limits are settings validated at start', async (t) => {
   const base = { DIEMCAU_EDGE_ID: 'e1', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20) };
   const cfg = loadEdgeConfig(base);
-  t.match(cfg, { maxPeers: 200, maxPeersPerToken: 50, maxTransportsPerPeer: 4, maxProducersPerPeer: 4, maxConsumersPerPeer: 512, peerIdleMs: 30_000 }, 'defaults');
+  t.match(cfg, { maxPeers: 200, maxPeersPerToken: 50, maxTransportsPerPeer: 4, maxProducersPerPeer: 4, maxConsumersPerPeer: 512, maxConsumersPerToken: 2048, peerIdleMs: 30_000 }, 'defaults');
   t.ok(cfg.joinToken.length >= 16 && cfg.joinToken !== cfg.adminToken, 'a join token is made when none is set');
   t.not(loadEdgeConfig(base).joinToken, cfg.joinToken, 'at random');
   t.throws(() => loadEdgeConfig({ ...base, DIEMCAU_EDGE_JOIN_TOKEN: 'a'.repeat(20) }), /must differ/);
