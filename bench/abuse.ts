@@ -42,6 +42,8 @@ const { values } = parseArgs({
     phases: { type: 'string' },
     'keep-data': { type: 'boolean', default: false },
     'no-edge': { type: 'boolean', default: false },
+    // V8 flags for the fleet process, e.g. "--max-semi-space-size=4" (default: none, as shipped).
+    'fleet-node-options': { type: 'string', default: '' },
     'edge-sec': { type: 'string', default: '180' },
   },
 });
@@ -487,7 +489,7 @@ async function main(): Promise<void> {
     const [httpPort, mqttPort] = [await freePort(), await freePort()];
     const base = `http://127.0.0.1:${httpPort}`;
     say(`limits: ${Object.entries(LIMITS).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-    say(`each phase ${phaseSec} s; host ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(2)}; fleet log in ${tmp}`);
+    say(`each phase ${phaseSec} s; fleet node options: ${values['fleet-node-options'] || '(none)'}; host ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(2)}; fleet log in ${tmp}`);
     const logFile = path.join(tmp, 'fleet.log');
     const out = fs.openSync(logFile, 'a');
     fleet = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'fleet/src/main.ts')], {
@@ -501,6 +503,7 @@ async function main(): Promise<void> {
         DIEMCAU_ADMIN_TOKEN: ADMIN,
         DIEMCAU_LOG_LEVEL: 'warn',
         ...LIMITS,
+        ...(values['fleet-node-options'] ? { NODE_OPTIONS: values['fleet-node-options'] } : {}),
       },
       stdio: ['ignore', out, out],
     });

@@ -55,11 +55,16 @@ export class FailureLimiter {
     return fresh;
   }
 
-  /** Bounds memory when many keys fail and never return, or fail all at once. */
+  /**
+   * Bounds memory when many keys fail and never return, or fail all at once.
+   * Goes down to 90% of the bound, so a flood of new keys pays for one sweep
+   * per tenth of the table rather than one per key.
+   */
   private sweep(now: number): void {
     for (const key of [...this.failures.keys()]) this.recent(key, now);
+    const target = Math.floor(this.maxKeys * 0.9);
     for (const key of this.failures.keys()) {
-      if (this.failures.size <= this.maxKeys) break;
+      if (this.failures.size <= target) break;
       this.failures.delete(key);
     }
   }

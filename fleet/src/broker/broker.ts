@@ -112,7 +112,8 @@ export class FleetBroker {
     });
     this.slots = new AddressSlots(opts.maxConnectionsPerAddress ?? DEFAULT_LIMITS.maxConnectionsPerAddress);
     this.maxRetainedBytes = opts.maxRetainedBytes ?? DEFAULT_LIMITS.maxRetainedBytes;
-    this.logins = new FailureLimiter(opts.maxLoginsPerDevicePerMin ?? DEFAULT_LIMITS.maxLoginsPerDevicePerMin, 60_000);
+    // Keyed by device: sized for the largest fleets so that no device is forgotten mid-minute.
+    this.logins = new FailureLimiter(opts.maxLoginsPerDevicePerMin ?? DEFAULT_LIMITS.maxLoginsPerDevicePerMin, 60_000, 100_000);
     this.limitsHit = new Counter({
       name: 'diemcau_mqtt_limits_total',
       help: 'MQTT connections closed or refused for reaching a per-peer limit, by limit',

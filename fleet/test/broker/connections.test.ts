@@ -1,6 +1,10 @@
 // Connections before and around the login: sockets that never send CONNECT,
 // too many sockets from one address, and failed logins from an address shared
 // with good boxes (a commune's NAT: here, everything comes from 127.0.0.1).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import type { MqttClient } from 'mqtt';
 import type { EnrollResponse } from '@diemcau/shared';
@@ -116,4 +120,22 @@ t.test('an address with a box logged in on it is never cut, whatever is scanned 
   const other = await connectDevice(t, b);
   t.ok(other.connected, 'another good box behind the same address gets in');
   t.ok(box.connected);
+});
+
+t.test('over TLS: a socket that never starts its handshake is closed after the connect timeout, and counts against its address', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'diemcau-tls-limits-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+  const { api, fleet } = await startTestFleet(t, {
+    tlsCert: join(dir, 'cert.pem'),
+    tlsKey: join(dir, 'key.pem'),
+    mqttConnectTimeoutMs: 500,
+    mqttMaxConnectionsPerAddress: 2,
+  });
+  const [a, b] = [await open(t, fleet.mqttPort), await open(t, fleet.mqttPort)];
+  const c = await open(t, fleet.mqttPort);
+  t.equal(await within(c.closed.then(() => 'closed'), 5000, 'still open'), 'closed', 'a third raw socket is over the cap');
+  t.equal(await metric(api, /^diemcau_mqtt_limits_total\{limit="connections-per-address"\}/), 1);
+  t.equal(await within(Promise.all([a.closed, b.closed]).then(() => 'closed'), 5000, 'still open'), 'closed', 'the silent two are closed by the handshake timeout');
 });
