@@ -65,6 +65,11 @@ export const EdgeConfigSchema = Type.Object({
    * meeting (420 streams) still fits four laptops.
    */
   maxConsumersPerToken: Type.Integer({ minimum: 1, maximum: 100_000, default: 2048 }),
+  /**
+   * Streams another edge may announce over one link: every site behind it
+   * sends two (a 210-site meeting, 420) and each browser a few.
+   */
+  maxStreamsPerLink: Type.Integer({ minimum: 2, maximum: 10_000, default: 1024 }),
   /** A peer that connected no transport within this time is closed. */
   peerIdleMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
   /** Signalling over HTTPS: a certificate issued by the province's CA and its key (both or neither). */
@@ -108,6 +113,7 @@ const ENV: Record<keyof EdgeConfig, string> = {
   maxProducersPerPeer: 'DIEMCAU_EDGE_MAX_PRODUCERS_PER_PEER',
   maxConsumersPerPeer: 'DIEMCAU_EDGE_MAX_CONSUMERS_PER_PEER',
   maxConsumersPerToken: 'DIEMCAU_EDGE_MAX_CONSUMERS_PER_TOKEN',
+  maxStreamsPerLink: 'DIEMCAU_EDGE_MAX_STREAMS_PER_LINK',
   peerIdleMs: 'DIEMCAU_EDGE_PEER_IDLE_MS',
   tlsCert: 'DIEMCAU_EDGE_TLS_CERT',
   tlsKey: 'DIEMCAU_EDGE_TLS_KEY',
@@ -116,7 +122,7 @@ const ENV: Record<keyof EdgeConfig, string> = {
 
 const NUMERIC = new Set<keyof EdgeConfig>([
   'port', 'rtcMinPort', 'rtcMaxPort', 'width', 'height', 'fps', 'videoKbps', 'audioKbps',
-  'maxPeers', 'maxPeersPerToken', 'maxTransportsPerPeer', 'maxProducersPerPeer', 'maxConsumersPerPeer', 'maxConsumersPerToken', 'peerIdleMs',
+  'maxPeers', 'maxPeersPerToken', 'maxTransportsPerPeer', 'maxProducersPerPeer', 'maxConsumersPerPeer', 'maxConsumersPerToken', 'maxStreamsPerLink', 'peerIdleMs',
 ]);
 
 export function loadEdgeConfig(env: NodeJS.ProcessEnv): EdgeConfig {
@@ -197,5 +203,6 @@ export function peerLimits(cfg: EdgeConfig): PeerLimits {
     maxConsumersPerPeer: cfg.maxConsumersPerPeer,
     maxConsumersPerToken: cfg.maxConsumersPerToken,
     peerIdleMs: cfg.peerIdleMs,
+    maxStreamsPerLink: cfg.maxStreamsPerLink,
   };
 }

@@ -21,6 +21,8 @@ export interface PeerLimits {
   maxConsumersPerToken: number;
   /** A peer that has connected no transport after this long is closed. */
   peerIdleMs: number;
+  /** Streams a peer edge may announce over one cascade link. */
+  maxStreamsPerLink: number;
 }
 
 /** Refusals by reason (stable short names), for the admin's refusals route, logs and the abuse bench. */

@@ -13,7 +13,7 @@ import { DiemcauError, type MeetingMediaStats, type MediaMeeting, type StreamSta
 import type { ListenOptions, MediaWorker, PlainOut, RoomRouter, Stream } from './adapter/index.js';
 import type { CaptureConfig } from './ffmpeg/args.js';
 import { LocalIngest } from './ingest.js';
-import { PipeBridge, type BridgeHost } from './link/bridge.js';
+import { PipeBridge, type BridgeHost, type BridgeLimits } from './link/bridge.js';
 import { DownstreamLink } from './link/downstream.js';
 import type { LinkAnswer, LinkOffer } from './link/protocol.js';
 import { UpstreamLink } from './link/upstream.js';
@@ -102,6 +102,7 @@ export class MeetingRoom implements BridgeHost {
   }
 
   get id(): string { return this.meeting.meetingId; }
+  private get bridgeLimits(): BridgeLimits { return { maxStreams: this.deps.limits.maxStreamsPerLink, refusals: this.deps.refusals }; }
   get isClosed(): boolean { return this.closed; }
 
   // ---- streams and forwarding ----------------------------------------------
@@ -187,8 +188,10 @@ export class MeetingRoom implements BridgeHost {
       throw new DiemcauError('APPL_ERR_MEDIA_CONFLICT', 'cannot connect the pipe to the offered tuple', { cause: err });
     }
     const link = new DownstreamLink(offer.edgeId, admission.allowed, this.log, () => this.downstream.delete(pipe.id));
-    link.bridge = new PipeBridge(pipe, offer.edgeId, 'down', this, link.send, this.log.child({ peer: offer.edgeId }));
+    link.bridge = new PipeBridge(pipe, offer.edgeId, 'down', this, link.send, this.log.child({ peer: offer.edgeId }), this.bridgeLimits);
     this.downstream.set(pipe.id, link);
+    // A bridge that closes itself (an event flood) takes the link's event stream with it.
+    pipe.events.on('close', () => link.close());
     this.attachBridge(link.bridge);
     this.log.info({ peer: offer.edgeId, linkId: pipe.id }, 'downstream link accepted');
     const srtp = pipe.srtp;
@@ -208,6 +211,7 @@ export class MeetingRoom implements BridgeHost {
       const link = await UpstreamLink.open({
         router: this.router, listen: this.deps.listen, meetingId: this.id, upstream: up, edgeId: this.deps.edgeId, host: this, log: this.log.child({ peer: up.edgeId }),
         ...(this.deps.trustedCa ? { ca: this.deps.trustedCa } : {}),
+        limits: this.bridgeLimits,
       });
       if (this.closed) return link.close();
       this.upstream = link;

@@ -120,3 +120,27 @@ t.test('a plan with no downstream list accepts no link (fail closed)', async (t)
   const r = await call(core.url, 'POST', `/media/v1/meetings/${M}/links`, accept, offer('cA', '127.0.0.1', 40010));
   t.match(r, { status: 403, body: { reason: 'link-edge-not-named' } });
 });
+
+t.test('a linked edge announces at most so many streams over its link', async (t) => {
+  const core = await spawnEdge({ edgeId: 'core3', role: 'core', env: { DIEMCAU_EDGE_MAX_STREAMS_PER_LINK: '3' } });
+  t.teardown(() => core.kill());
+  const accept = token();
+  await core.plan({ v: 1, revision: 1, edgeId: 'core3', meetings: [{
+    meetingId: M, title: 'x', role: 'host', upstream: null, acceptToken: accept,
+    localSiteId: null, chairSiteId: 'so-1', floorSiteId: null, rollCallSiteId: null, mutedAll: false, state: 'live',
+    downstream: [{ edgeId: 'cA', addresses: ['127.0.0.1'] }],
+  }] });
+  const link = await call(core.url, 'POST', `/media/v1/meetings/${M}/links`, accept, offer('cA', '127.0.0.1', 40010));
+  t.equal(link.status, 201);
+  const events = Array.from({ length: 8 }, (_, i) => ({
+    type: 'produce', producerId: `00000000-0000-4000-8000-00000000000${i}`, kind: 'audio', paused: false, siteId: `xa-${i}`, originEdgeId: 'cA',
+    rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }], encodings: [{ ssrc: 5000 + i }] },
+  }));
+  t.equal((await call(core.url, 'POST', `/media/v1/meetings/${M}/links/${link.body!.linkId}/events`, accept, { v: 1, events })).status, 204);
+  const counted = await until('the extra streams refused', async () => {
+    const r = await core.api<{ byReason: Record<string, number> }>('GET', '/media/v1/refusals');
+    return r.body.byReason['link-streams'] === 5 ? r.body : null;
+  }, 10_000);
+  t.equal(counted.byReason['link-streams'], 5, 'five of eight announced streams refused, counted');
+  t.equal((await core.streams(M)).length, 3, 'three taken in');
+});

@@ -13,7 +13,18 @@
 import type { Logger } from 'pino';
 import type { LinkStats } from '@diemcau/shared';
 import type { Outlet, PipeLink, RtpParameters, Stream } from '../adapter/index.js';
+import type { Refusals } from '../limits.js';
 import type { LinkEvent, WireRtpParameters } from './protocol.js';
+
+/** What the peer edge may make us hold over one link. */
+export interface BridgeLimits {
+  /** Streams the peer may announce (every site behind it sends two, each browser a few). */
+  maxStreams: number;
+  refusals: Refusals;
+}
+
+/** Events waiting to be applied: past this the peer sends faster than we apply, and the link is closed. */
+const MAX_INBOX = 4096;
 
 /** The room's side of a bridge. */
 export interface BridgeHost {
@@ -38,6 +49,7 @@ export class PipeBridge {
   // Incoming events run one at a time, in order: a 'pause' must not overtake
   // the 'produce' it refers to.
   private inbox: Promise<void> = Promise.resolve();
+  private inboxSize = 0;
   // Outgoing changes run one at a time too: an outlet is paused or resumed,
   // then the peer told, before the next change to it starts.
   private outbox: Promise<void> = Promise.resolve();
@@ -52,6 +64,7 @@ export class PipeBridge {
     private readonly host: BridgeHost,
     private readonly send: (ev: LinkEvent) => void,
     private readonly log: Logger,
+    private readonly limits?: BridgeLimits,
   ) {}
 
   get id(): string { return this.pipe.id; }
@@ -126,9 +139,16 @@ export class PipeBridge {
 
   /** Handles one event from the peer, in arrival order. Never throws. */
   receive(ev: LinkEvent): Promise<void> {
+    if (this.inboxSize >= MAX_INBOX) {
+      // A flood of events would hold memory without end: the link goes, the peer reconnects.
+      this.limits?.refusals.note('link-inbox-overflow', 'link events arrive faster than they are applied; link closed', { peer: this.peerEdgeId, linkId: this.id });
+      this.close();
+      return this.inbox;
+    }
+    this.inboxSize += 1;
     this.inbox = this.inbox.then(() => this.apply(ev)).catch((err: unknown) => {
       this.log.warn({ err, event: ev.type }, 'link event failed');
-    });
+    }).finally(() => { this.inboxSize -= 1; });
     return this.inbox;
   }
 
@@ -137,6 +157,12 @@ export class PipeBridge {
     switch (ev.type) {
       case 'produce': {
         if (this.incoming.has(ev.producerId)) return;
+        if (this.limits && this.incoming.size >= this.limits.maxStreams) {
+          // Counted and logged, not fatal: the stream is simply not taken in.
+          this.limits.refusals.refuse('APPL_ERR_MEDIA_LIMIT', 'link-streams', `${this.peerEdgeId} announced more than ${this.limits.maxStreams} streams on one link`,
+            { peer: this.peerEdgeId, linkId: this.id, producerId: ev.producerId });
+          return;
+        }
         const stream = await this.pipe.produce({
           id: ev.producerId,
           kind: ev.kind,

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { DiemcauError, type MediaUpstream } from '@diemcau/shared';
 import type { ListenOptions, RoomRouter } from '../adapter/index.js';
 import { Events } from '../events.js';
-import { PipeBridge, type BridgeHost } from './bridge.js';
+import { PipeBridge, type BridgeHost, type BridgeLimits } from './bridge.js';
 import { signalCall, signalRequest } from '../signal-client.js';
 import { HEARTBEAT_MS, HEARTBEAT_TIMEOUT_MS, linkAnswerCodec, linkEventCodec, linkPaths, type LinkEvent } from './protocol.js';
 
@@ -20,6 +20,7 @@ export interface UpstreamOptions {
   log: Logger;
   /** PEM of the CA the upstream's certificate must chain to (https signal URLs). */
   ca?: string;
+  limits?: BridgeLimits;
 }
 
 const REQUEST_TIMEOUT_MS = 5000;
@@ -49,7 +50,7 @@ export class UpstreamLink {
       if (!answer.ok) throw answer.error;
       await pipe.connect({ ip: answer.value.ip, port: answer.value.port, srtp: answer.value.srtp });
       let link: UpstreamLink | null = null;
-      const bridge = new PipeBridge(pipe, o.upstream.edgeId, 'up', o.host, (ev) => link?.enqueue(ev), o.log);
+      const bridge = new PipeBridge(pipe, o.upstream.edgeId, 'up', o.host, (ev) => link?.enqueue(ev), o.log, o.limits);
       link = new UpstreamLink(bridge, answer.value.linkId, o);
       link.readEvents();
       return link;
