@@ -1,14 +1,18 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
-import { DiemcauError } from '@diemcau/shared';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { loadSettings, settingsMarkdown, type Env, type LoadedSettings } from '@diemcau/shared';
+import { MeetingsConfigSchema } from './meetings/config.js';
+import { OtaConfigSchema } from './ota/config.js';
+import { UiConfigSchema } from './ui/config.js';
 
-// The fleet's whole configuration, validated once at start. Defaults live in
-// the schema so that the docs (README table) and the code cannot disagree.
+// The fleet's whole settings tree, validated once at start by main.ts, the
+// only reader of the environment; plugins get their section (meetings, ota,
+// ui) from app.fleet.config. Defaults live in the schema so that the docs
+// (README table, `npm run docs:settings`) and the code cannot disagree.
 const D = (description: string) => ({ description });
 const Port = (def: number, description: string) => Type.Integer({ minimum: 0, maximum: 65535, default: def, description });
 const Ms = (def: number, description: string) => Type.Integer({ minimum: 0, default: def, description });
 
-export const FleetConfigSchema = Type.Object({
+const TOP_LEVEL = {
   httpPort: Port(8080, 'HTTP API, dashboard and /docs (0 = any free port)'),
   mqttPort: Port(1883, 'embedded MQTT broker (0 = any free port)'),
   host: Type.String({ minLength: 1, default: '0.0.0.0', ...D('address both servers listen on') }),
@@ -58,11 +62,14 @@ export const FleetConfigSchema = Type.Object({
   mqttConnectTimeoutMs: Type.Integer({ minimum: 100, default: 10_000, ...D('a connection that sends no CONNECT (or TLS handshake) within this time is closed') }),
   mqttMaxRetainedBytes: Type.Integer({ minimum: 256, maximum: 256 * 1024, default: 8192, ...D("largest retained message a device may leave (its presence, the only topic it may retain on)") }),
   mqttMaxLoginsPerDevicePerMin: Type.Integer({ minimum: 0, default: 60, ...D("logins per device per minute; past it that device's logins are refused until the minute is over (the agent's backoff stays well below); 0 = no limit") }),
-});
-export type FleetConfig = Static<typeof FleetConfigSchema>;
+};
 
-/** Environment variable for each setting. Every host path can be overridden here. */
-export const ENV_NAMES: Record<keyof FleetConfig, string> = {
+/**
+ * Environment variable for each top-level setting (the sections carry theirs
+ * inline). Every host path can be overridden here; a key without a name does
+ * not compile.
+ */
+export const ENV_NAMES: Record<keyof typeof TOP_LEVEL, string> = {
   httpPort: 'DIEMCAU_HTTP_PORT',
   mqttPort: 'DIEMCAU_MQTT_PORT',
   host: 'DIEMCAU_HOST',
@@ -99,41 +106,37 @@ export const ENV_NAMES: Record<keyof FleetConfig, string> = {
   mqttMaxLoginsPerDevicePerMin: 'DIEMCAU_MQTT_MAX_LOGINS_PER_DEVICE_PER_MIN',
 };
 
-/** Reads the settings present in `env`; empty strings count as unset. */
-export function configFromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof FleetConfig, string>> {
-  const out: Partial<Record<keyof FleetConfig, string>> = {};
-  for (const [key, name] of Object.entries(ENV_NAMES) as [keyof FleetConfig, string][]) {
-    const v = env[name];
-    if (v !== undefined && v !== '') out[key] = v;
-  }
-  return out;
+/** Attaches each top-level setting's variable to its schema, where the loader and the docs read it. */
+function withEnv<P extends Record<string, TSchema>>(props: P, names: Record<keyof P, string>): P {
+  return Object.fromEntries(Object.entries(props).map(([k, schema]) => [k, { ...schema, env: names[k] }])) as unknown as P;
+}
+
+export const FleetConfigSchema = Type.Object({
+  ...withEnv(TOP_LEVEL, ENV_NAMES),
+  meetings: MeetingsConfigSchema,
+  ota: OtaConfigSchema,
+  ui: UiConfigSchema,
+});
+export type FleetConfig = Static<typeof FleetConfigSchema>;
+
+/** What a test or main.ts may give: any top-level setting, sections in part. */
+export type FleetConfigInput = Partial<Record<keyof FleetConfig, unknown>>;
+
+/** main.ts: the tree from the environment, with the deprecation warnings to log. Throws FLEET_ERR_CONFIG listing every problem. */
+export function loadFleetSettings(env: Env, values: FleetConfigInput = {}): LoadedSettings<FleetConfig> {
+  return loadSettings(FleetConfigSchema, { env, values }, 'FLEET_ERR_CONFIG');
 }
 
 /**
- * Validates once, with defaults filled in and env strings converted to numbers.
- * Throws FLEET_ERR_CONFIG listing every problem, not just the first.
+ * Validates given values (a whole tree from main.ts, or a test's few), with
+ * defaults filled in; no environment is read here. Throws FLEET_ERR_CONFIG
+ * listing every problem, not just the first.
  */
-export function loadConfig(input: Partial<Record<keyof FleetConfig, unknown>> = {}): FleetConfig {
-  const value = Value.Default(FleetConfigSchema, Value.Convert(FleetConfigSchema, { ...input }));
-  const unknownKeys = Object.keys(input).filter((k) => !(k in ENV_NAMES));
-  const problems = [...Value.Errors(FleetConfigSchema, value)].map((e) => {
-    const key = e.path.replace(/^\//, '') as keyof FleetConfig;
-    const env = ENV_NAMES[key];
-    return `${key}${env ? ` (${env})` : ''}: ${e.message}, got ${JSON.stringify(e.value)}`;
-  });
-  problems.push(...unknownKeys.map((k) => `${k}: unknown setting`));
-  if (problems.length > 0) {
-    throw new DiemcauError('FLEET_ERR_CONFIG', problems.join('; '), { details: problems });
-  }
-  return value as FleetConfig;
+export function loadConfig(input: FleetConfigInput = {}): FleetConfig {
+  return loadSettings(FleetConfigSchema, { values: input }, 'FLEET_ERR_CONFIG').settings;
 }
 
-/** The configuration as a Markdown table (for the README), from the schema itself. */
+/** The settings as Markdown tables (for the README), from the schema itself. */
 export function configTable(): string {
-  const rows = (Object.keys(ENV_NAMES) as (keyof FleetConfig)[]).map((key) => {
-    const prop = FleetConfigSchema.properties[key] as { default?: unknown; description?: string };
-    const def = prop.default === undefined ? '(unset)' : `\`${String(prop.default)}\``;
-    return `| \`${ENV_NAMES[key]}\` | ${def} | ${prop.description ?? ''} |`;
-  });
-  return ['| Variable | Default | What it does |', '|---|---|---|', ...rows].join('\n');
+  return settingsMarkdown(FleetConfigSchema);
 }

@@ -1,16 +1,22 @@
-// Composition root of the fleet server (`npm start`): reads the environment,
-// builds the fleet, and stops it cleanly on SIGINT/SIGTERM.
-import { isDiemcauError } from '@diemcau/shared';
+// Composition root of the fleet server (`npm start`): the only reader of the
+// environment. It builds the settings tree (every problem listed before
+// anything starts), builds the fleet with it, and stops it cleanly on
+// SIGINT/SIGTERM.
+import { isDiemcauError, settingsProblems } from '@diemcau/shared';
 import { buildFleet } from './app.js';
-import { configFromEnv } from './config.js';
+import { loadFleetSettings } from './config.js';
+import { createLogger } from './log.js';
 
 async function main(): Promise<void> {
   let fleet;
   try {
-    fleet = await buildFleet({ config: configFromEnv(process.env) });
+    const { settings, warnings } = loadFleetSettings(process.env);
+    const logger = createLogger(settings.logLevel);
+    for (const warning of warnings) logger.warn({ setting: warning }, 'deprecated setting');
+    fleet = await buildFleet({ config: settings, logger });
   } catch (err) {
     if (isDiemcauError(err) && err.code === 'FLEET_ERR_CONFIG') {
-      process.stderr.write(`invalid configuration:\n  ${((err.details as string[]) ?? [err.message]).join('\n  ')}\n`);
+      process.stderr.write(`invalid configuration:\n  ${(settingsProblems(err) ?? [err.message]).join('\n  ')}\n`);
       process.exit(2);
     }
     throw err;

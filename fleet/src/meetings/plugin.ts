@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { DiemcauError } from '@diemcau/shared';
 import '../api/types.js';
-import { meetingsConfigFromEnv, type MeetingsConfig } from './config.js';
+import type { MeetingsConfig } from './config.js';
 import { createMeetings, type Meetings } from './index.js';
 
 declare module 'fastify' {
@@ -17,7 +17,7 @@ declare module 'fastify' {
 }
 
 export interface MeetingsPluginOptions {
-  /** Settings beyond the environment's (DIEMCAU_CORE_SIGNAL_URL, ... in config.ts). */
+  /** Overrides of the fleet tree's `meetings` section (tests); the environment is main.ts's. */
   config?: Partial<MeetingsConfig>;
 }
 
@@ -30,7 +30,7 @@ export const meetingsPlugin = fp<MeetingsPluginOptions>(
       ingest: fleet.ingest,
       ports: { sites: () => fleet.sites.all(), devices: () => fleet.repos.devices.list() },
       log: fleet.log,
-      config: { ...meetingsConfigFromEnv(process.env), ...opts.config },
+      config: { ...fleet.config.meetings, ...opts.config },
     });
     app.decorate('meetings', meetings);
     registerMetrics(fleet.metrics.registry, meetings);

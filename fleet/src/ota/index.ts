@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge } from 'prom-client';
 import { otaStatusCodec } from '@diemcau/shared';
 import '../api/types.js';
-import { loadTrustedKeys, otaConfig, otaConfigFromEnv, type OtaConfig } from './config.js';
+import { loadTrustedKeys, otaConfig, type OtaConfig } from './config.js';
 import type { RolloutDriver } from './driver.js';
 import { createMqttDriver } from './mqtt-driver.js';
 import { ReleaseService } from './releases.js';
@@ -19,6 +19,7 @@ export { OTA_MIGRATIONS } from './store.js';
 export type { RolloutDriver } from './driver.js';
 
 export interface OtaPluginOptions {
+  /** Overrides of the fleet tree's `ota` section (tests, the bench); the environment is main.ts's. */
   config?: Partial<Record<keyof OtaConfig, unknown>>;
   /** Replaces the MQTT driver (e.g. the balena driver). */
   driver?: RolloutDriver;
@@ -43,7 +44,7 @@ export const otaPlugin = fp<OtaPluginOptions>(otaArea, { name: 'diemcau-ota', de
 async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<void> {
   const ctx = app.fleet;
   const log = ctx.log.child({ module: 'ota' });
-  const cfg = otaConfig({ ...otaConfigFromEnv(process.env), ...opts.config });
+  const cfg = otaConfig({ ...ctx.config.ota, ...opts.config });
   ctx.db.migrate(OTA_MIGRATIONS);
   const store = new OtaStore(ctx.db.sql);
   const trusted = loadTrustedKeys(cfg.trustedKeysFile);

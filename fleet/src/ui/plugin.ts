@@ -21,7 +21,7 @@ import type { Viewer } from './ui-events.js';
 const DEFAULT_BUILD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'public', 'build');
 
 export interface UiPluginOptions {
-  /** Where the bundle is; default fleet/public/build (DIEMCAU_UI_DIR overrides). */
+  /** Where the bundle is; default: the fleet tree's `ui.buildDir`, else fleet/public/build. */
   buildDir?: string;
   heartbeatMs?: number;
 }
@@ -29,7 +29,7 @@ export interface UiPluginOptions {
 export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {}): Promise<void> {
   const ctx = app.fleet;
   const log = ctx.log.child({ module: 'ui' });
-  const buildDir = path.resolve(opts.buildDir ?? process.env.DIEMCAU_UI_DIR ?? DEFAULT_BUILD_DIR);
+  const buildDir = path.resolve(opts.buildDir ?? ctx.config.ui.buildDir ?? DEFAULT_BUILD_DIR);
   const hub = new StreamHub({ log, isWithin: (s, r) => ctx.sites.isWithin(s, r), heartbeatMs: opts.heartbeatMs });
   const acks = new AckStore(ctx.db);
   const deviceHub = new StreamHub({ log, isWithin: (s, r) => ctx.sites.isWithin(s, r), heartbeatMs: opts.heartbeatMs });
