@@ -1,8 +1,10 @@
 # The province's fleet server (and the media core, which is the same edge
 # program in its core role). Boxes do not run this image: see images/.
 FROM node:20-bookworm AS build
+# The mediasoup worker is built against Debian's libraries (see the README's "Native parts").
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
+ && apt-get install -y --no-install-recommends python3 make g++ patch meson ninja-build pkg-config \
+      libssl-dev libuv1-dev libsrtp2-dev libusrsctp-dev libabsl-dev flatbuffers-compiler libflatbuffers-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/diemcau
 COPY package.json package-lock.json .npmrc ./
@@ -16,8 +18,9 @@ COPY . .
 RUN DIEMCAU_CACHE_DIR=/tmp/diemcau-cache node scripts/setup.mjs && rm -rf /tmp/diemcau-cache
 
 FROM node:20-bookworm-slim
+# ffmpeg for the core edge's rooms; the rest are what the mediasoup worker links at run time.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg tini \
+ && apt-get install -y --no-install-recommends ffmpeg tini libssl3 libuv1 libsrtp2-1 libusrsctp2 libabsl20220623 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/diemcau
 COPY --from=build /opt/diemcau /opt/diemcau

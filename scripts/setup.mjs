@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Builds the native parts that `npm ci` leaves alone (.npmrc has ignore-scripts=true):
 //   - the better-sqlite3 and epoll (onoff's GPIO) addons, from their sources with node-gyp;
-//   - mediasoup 3.8.4's worker, from the sources inside its npm package.
-// Both are cached outside the repo, keyed by version, Node ABI and our patch,
-// so a second run takes a second; a fresh machine builds them (about 5-8 min
+//   - mediasoup's worker, from the sources inside its npm package, against
+//     Debian's system libraries, with the patches in scripts/mediasoup-patches/.
+// Both are cached outside the repo, keyed by version, Node ABI and our patches,
+// so a second run takes a second; a fresh machine builds them (about 5 min
 // for the worker on two cores). Every entry script (demo, start, test, bench)
 // runs this first, so nobody has to remember it or set an environment variable.
 import { spawnSync, spawn } from 'node:child_process';
@@ -33,41 +34,6 @@ function run(cmd, args, opts) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed with ${r.status ?? r.signal}`);
 }
 
-// Runs a long build, sending its output to a log file and printing a progress
-// line every 30 s (how many objects are compiled so far).
-function runWithProgress(label, cmd, args, opts, logFile, countObjects) {
-  return new Promise((resolve, reject) => {
-    const out = fs.openSync(logFile, 'a');
-    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', out, out] });
-    const started = Date.now();
-    const timer = setInterval(() => {
-      const secs = Math.round((Date.now() - started) / 1000);
-      log(`${label}: ${secs}s, ${countObjects()} objects compiled (log: ${logFile})`);
-    }, 30_000);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearInterval(timer);
-      fs.closeSync(out);
-      if (code === 0) resolve();
-      else reject(new Error(`${label} failed (${code ?? signal}); see ${logFile}`));
-    });
-  });
-}
-
-function countFiles(dir, suffix) {
-  let n = 0;
-  const walk = (d) => {
-    let entries;
-    try { entries = fs.readdirSync(d, { withFileTypes: true }); } catch { return; }
-    for (const e of entries) {
-      if (e.isDirectory()) walk(path.join(d, e.name));
-      else if (e.name.endsWith(suffix)) n++;
-    }
-  };
-  walk(dir);
-  return n;
-}
-
 // Build against the headers of the Node that runs us: downloading them is not
 // possible on an isolated network, and Debian's and nodesource's Node ship them.
 function nodedirArgs() {
@@ -95,46 +61,123 @@ async function setupAddon(name, binary, minutes) {
   fs.copyFileSync(cached, target);
 }
 
-// The one-line glibc fix: SIGSTKSZ is no longer a constant in glibc >= 2.34.
-const ABSEIL_FILE = 'deps/libwebrtc/deps/abseil-cpp/abseil-cpp/absl/debugging/failure_signal_handler.cc';
-const ABSEIL_FROM = 'std::max(SIGSTKSZ, 65536)';
-const ABSEIL_TO = 'std::max<long>(SIGSTKSZ, 65536)';
+// mediasoup's worker, built from its npm package's own sources against Debian's
+// libraries (OpenSSL 3, libuv, libsrtp2, usrsctp, abseil, flatbuffers) with the
+// small patches in scripts/mediasoup-patches/ (each says why it exists).
+const MS_PATCH_DIR = path.join(root, 'scripts', 'mediasoup-patches');
+// liburing is switched on for kernels >= 6, and Debian's liburing 2.3 lacks
+// functions the worker uses; the build must not depend on the build host's kernel.
+const MESON_OPTIONS = ['--buildtype=release', '-Dms_disable_liburing=true', '--wrap-mode=nodownload'];
+const MS_APT = 'libssl-dev libuv1-dev libsrtp2-dev libusrsctp-dev libabsl-dev flatbuffers-compiler libflatbuffers-dev meson ninja-build pkg-config patch';
+const MS_PKGCONFIG = ['openssl', 'libuv', 'libsrtp2', 'usrsctp', 'flatbuffers', 'absl_flat_hash_map', 'absl_btree', 'absl_strings', 'absl_optional'];
+
+const hasCommand = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+
+// Every tool and library the worker build needs, checked before a long build starts.
+function missingBuildDeps() {
+  const missing = ['meson', 'ninja', 'pkg-config', 'flatc', 'patch', 'c++'].filter((c) => !hasCommand(c));
+  if (hasCommand('pkg-config')) {
+    missing.push(...MS_PKGCONFIG.filter((m) => spawnSync('pkg-config', ['--exists', m]).status !== 0).map((m) => `${m}.pc`));
+  }
+  return missing;
+}
+
+function mediasoupPatches() {
+  return fs.readdirSync(MS_PATCH_DIR).filter((f) => f.endsWith('.patch')).sort();
+}
+
+function mediasoupPatchId() {
+  const h = createHash('sha256').update(MESON_OPTIONS.join(' '));
+  for (const f of [...mediasoupPatches(), 'srtp.h']) h.update(f).update(fs.readFileSync(path.join(MS_PATCH_DIR, f)));
+  return h.digest('hex').slice(0, 8);
+}
+
+// Runs one step of the build with its output (compiler warnings included) in
+// the log file, and a progress line on the terminal every 30 s from ninja's
+// "[done/total]" counter.
+function runLogged(label, cmd, args, opts, logFile) {
+  return new Promise((resolve, reject) => {
+    const out = fs.createWriteStream(logFile, { flags: 'a' });
+    out.write(`\n$ ${cmd} ${args.join(' ')}\n`);
+    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = Date.now();
+    let step = '';
+    const onData = (chunk) => {
+      out.write(chunk);
+      const m = /\[(\d+)\/(\d+)\][^\n]*\n?$/.exec(chunk.toString());
+      if (m) step = `${m[1]}/${m[2]} steps`;
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setInterval(() => {
+      log(`${label}: ${Math.round((Date.now() - started) / 1000)}s${step ? `, ${step}` : ''} (warnings in ${logFile})`);
+    }, 30_000);
+    child.on('error', (err) => { clearInterval(timer); out.end(); reject(err); });
+    child.on('close', (code, signal) => {
+      clearInterval(timer);
+      out.end(() => {
+        if (code === 0) resolve();
+        else reject(new Error(`${label} failed (${code ?? signal}); see ${logFile}`));
+      });
+    });
+  });
+}
+
+function sameFile(a, b) {
+  if (!fs.existsSync(a) || !fs.existsSync(b)) return false;
+  if (fs.statSync(a).size !== fs.statSync(b).size) return false;
+  return fs.readFileSync(a).equals(fs.readFileSync(b));
+}
 
 async function setupMediasoupWorker() {
   const dir = pkgDir('mediasoup');
   const version = pkgVersion(dir);
-  const patchId = createHash('sha256').update(`${ABSEIL_FROM}>${ABSEIL_TO};gyp-next`).digest('hex').slice(0, 8);
-  const cacheDir = path.join(cacheRoot, `mediasoup-worker-${version}-${patchId}-${process.arch}`);
+  const cacheDir = path.join(cacheRoot, `mediasoup-worker-${version}-${mediasoupPatchId()}-${process.arch}`);
   const cachedBin = path.join(cacheDir, 'mediasoup-worker');
-  // mediasoup looks for its worker here unless MEDIASOUP_WORKER_BIN says otherwise.
+  // mediasoup reads its worker's path when it is imported: MEDIASOUP_WORKER_BIN
+  // if set, else this place inside its package. Putting the binary here means
+  // every program and test finds it without an environment variable.
   const target = path.join(dir, 'worker', 'out', 'Release', 'mediasoup-worker');
   if (!fs.existsSync(cachedBin)) {
+    const missing = missingBuildDeps();
+    if (missing.length > 0) {
+      throw new Error(`the mediasoup worker needs ${missing.join(', ')}; on Debian 12: apt-get install ${MS_APT}`);
+    }
     const buildDir = path.join(cacheDir, 'build');
-    fs.rmSync(buildDir, { recursive: true, force: true });
-    fs.mkdirSync(cacheDir, { recursive: true });
-    log(`building the mediasoup ${version} worker from its package sources (about 5-8 min on two cores)`);
-    fs.cpSync(path.join(dir, 'worker'), buildDir, { recursive: true, filter: (src) => !src.includes(`${path.sep}out${path.sep}`) });
-    const abseil = path.join(buildDir, ABSEIL_FILE);
-    const src = fs.readFileSync(abseil, 'utf8');
-    if (!src.includes(ABSEIL_FROM) && !src.includes(ABSEIL_TO)) throw new Error(`abseil fix does not apply to ${ABSEIL_FILE}`);
-    fs.writeFileSync(abseil, src.replace(ABSEIL_FROM, ABSEIL_TO));
-    // The bundled gyp fails under Python 3.11; node-gyp ships gyp-next, which works.
-    fs.rmSync(path.join(buildDir, 'deps', 'gyp'), { recursive: true, force: true });
-    fs.cpSync(path.join(pkgDir('node-gyp'), 'gyp'), path.join(buildDir, 'deps', 'gyp'), { recursive: true });
+    const srcDir = path.join(buildDir, 'worker');
+    const outDir = path.join(buildDir, 'out');
     const logFile = path.join(cacheDir, 'build.log');
-    run('python3', ['scripts/configure.py', '-R', 'mediasoup-worker'], { cwd: buildDir, stdio: ['ignore', 'ignore', 'inherit'] });
+    fs.rmSync(buildDir, { recursive: true, force: true });
+    fs.mkdirSync(buildDir, { recursive: true });
+    fs.rmSync(logFile, { force: true });
+    const started = Date.now();
+    log(`building the mediasoup ${version} worker from its package sources against Debian's libraries (about 5 min on two cores)`);
+    fs.cpSync(path.join(dir, 'worker'), srcDir, { recursive: true, filter: (src) => !src.startsWith(path.join(dir, 'worker', 'out')) });
+    for (const p of mediasoupPatches()) {
+      const r = spawnSync('patch', ['-p1', '--forward', '--batch', '--no-backup-if-mismatch', '-s', '-d', srcDir],
+        { input: fs.readFileSync(path.join(MS_PATCH_DIR, p)), stdio: ['pipe', 'pipe', 'pipe'] });
+      if (r.status !== 0) throw new Error(`${p} does not apply to mediasoup ${version}: ${r.stdout}${r.stderr}`);
+    }
+    fs.copyFileSync(path.join(MS_PATCH_DIR, 'srtp.h'), path.join(srcDir, 'include', 'srtp.h'));
+    await runLogged('mediasoup worker (configure)', 'meson', ['setup', outDir, ...MESON_OPTIONS], { cwd: srcDir }, logFile);
     const jobs = String(Math.max(1, os.cpus().length));
-    await runWithProgress('mediasoup worker', 'make', ['-j', jobs, 'BUILDTYPE=Release', '-C', 'out'], { cwd: buildDir }, logFile,
-      () => countFiles(path.join(buildDir, 'out'), '.o'));
-    fs.copyFileSync(path.join(buildDir, 'out', 'Release', 'mediasoup-worker'), cachedBin + '.tmp');
+    // The generated flatbuffers headers first: libwebrtc includes them but its
+    // target does not depend on them, so a parallel build races otherwise.
+    await runLogged('mediasoup worker (flatbuffers headers)', 'ninja', ['-C', outDir, '-j', jobs, 'fbs/FBS'], {}, logFile);
+    await runLogged('mediasoup worker', 'ninja', ['-C', outDir, '-j', jobs, 'mediasoup-worker'], {}, logFile);
+    const built = path.join(outDir, 'mediasoup-worker');
+    if (hasCommand('strip')) run('strip', ['--strip-unneeded', built]);
+    fs.copyFileSync(built, cachedBin + '.tmp');
+    fs.chmodSync(cachedBin + '.tmp', 0o755);
     fs.renameSync(cachedBin + '.tmp', cachedBin);
     fs.rmSync(buildDir, { recursive: true, force: true });
-    log(`mediasoup worker cached at ${cachedBin}`);
+    log(`mediasoup worker built in ${Math.round((Date.now() - started) / 1000)}s, cached at ${cachedBin}`);
   }
-  if (!fs.existsSync(target) || fs.statSync(target).size !== fs.statSync(cachedBin).size) {
+  if (!sameFile(cachedBin, target)) {
     fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.copyFileSync(cachedBin, target);
-    fs.chmodSync(target, 0o755);
+    fs.copyFileSync(cachedBin, target + '.tmp');
+    fs.chmodSync(target + '.tmp', 0o755);
+    fs.renameSync(target + '.tmp', target);
   }
 }
 
