@@ -4,7 +4,7 @@
 import type { types } from 'mediasoup';
 import { AUDIO_LEVEL_URI } from '../rtp/audio-level.js';
 
-export const ROUTER_CODECS: types.RtpCodecCapability[] = [
+export const ROUTER_CODECS: types.RouterRtpCodecCapability[] = [
   { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
   { kind: 'video', mimeType: 'video/VP8', clockRate: 90000, parameters: { 'x-google-start-bitrate': 1000 } },
   {

@@ -1,6 +1,6 @@
 // Handles over mediasoup's producers, consumers and transports. The rest of the
 // edge sees only these classes and plain data, so moving to a newer mediasoup
-// (listenInfo instead of listenIp, new stats fields, ...) changes this folder only.
+// (listen infos instead of listen IPs, typed stats, ...) changes this folder only.
 import type { types } from 'mediasoup';
 import { Events } from '../events.js';
 
@@ -9,16 +9,14 @@ export type MediaKind = 'audio' | 'video';
 export type RtpParameters = types.RtpParameters;
 export type RtpCapabilities = types.RtpCapabilities;
 
-/** What the edge knows about a stream wherever it is in the cascade. */
-export interface StreamInfo {
+/** What the edge knows about a stream wherever it is in the cascade (a producer's appData). */
+export type StreamInfo = {
   siteId: string;
   originEdgeId: string;
-}
+};
 
-export interface LinkSrtp {
-  cryptoSuite: 'AES_CM_128_HMAC_SHA1_80' | 'AES_CM_128_HMAC_SHA1_32';
-  keyBase64: string;
-}
+/** A link's SRTP key. Pipe transports use AEAD_AES_256_GCM (mediasoup 3.10 and later). */
+export type LinkSrtp = types.SrtpParameters;
 
 export interface Tuple {
   ip: string;
@@ -32,15 +30,15 @@ export interface RtpStreamStats {
   jitterMs: number;
 }
 
-function sumStats(list: Array<{ bitrate?: number; packetCount?: number; packetsLost?: number; jitter?: number; clockRate?: number }>, clockRate: number): RtpStreamStats {
+function sumStats(list: Array<{ bitrate: number; packetCount: number; packetsLost: number; jitter?: number }>, clockRate: number): RtpStreamStats {
   let bitrateBps = 0;
   let packets = 0;
   let packetsLost = 0;
   let jitter = 0;
   for (const s of list) {
-    bitrateBps += s.bitrate ?? 0;
-    packets += s.packetCount ?? 0;
-    packetsLost += s.packetsLost ?? 0;
+    bitrateBps += s.bitrate;
+    packets += s.packetCount;
+    packetsLost += s.packetsLost;
     jitter = Math.max(jitter, s.jitter ?? 0);
   }
   // The worker reports jitter in RTP timestamp units.
@@ -52,7 +50,7 @@ const clockRateOf = (p: RtpParameters): number => p.codecs[0]?.clockRate ?? 9000
 /** A stream entering a router: the local camera, or a stream piped in from a peer edge. */
 export class Stream {
   readonly events = new Events<{ close: []; pause: []; resume: [] }>();
-  constructor(private readonly producer: types.Producer) {
+  constructor(private readonly producer: types.Producer<StreamInfo>) {
     producer.observer.on('close', () => this.events.emit('close'));
     producer.observer.on('pause', () => this.events.emit('pause'));
     producer.observer.on('resume', () => this.events.emit('resume'));
@@ -61,10 +59,10 @@ export class Stream {
   get kind(): MediaKind { return this.producer.kind; }
   get paused(): boolean { return this.producer.paused; }
   get closed(): boolean { return this.producer.closed; }
-  get info(): StreamInfo { return this.producer.appData as StreamInfo; }
+  get info(): StreamInfo { return this.producer.appData; }
   get rtpParameters(): RtpParameters { return this.producer.rtpParameters; }
   /** mediasoup's own handle, for observers within this folder. */
-  get raw(): types.Producer { return this.producer; }
+  get raw(): types.Producer<StreamInfo> { return this.producer; }
   pause(): Promise<void> { return this.producer.closed ? Promise.resolve() : this.producer.pause(); }
   resume(): Promise<void> { return this.producer.closed ? Promise.resolve() : this.producer.resume(); }
   close(): void { this.producer.close(); }
@@ -98,6 +96,7 @@ export class Outlet {
   close(): void { this.consumer.close(); }
   async stats(): Promise<RtpStreamStats> {
     if (this.consumer.closed) return { bitrateBps: 0, packets: 0, packetsLost: 0, jitterMs: 0 };
+    // A consumer reports its own outbound stream, and the producer's inbound one.
     const list = (await this.consumer.getStats()).filter((s) => s.type === 'outbound-rtp');
     return sumStats(list, clockRateOf(this.consumer.rtpParameters));
   }
@@ -128,7 +127,7 @@ abstract class TransportHandle<T extends types.Transport> {
   get closed(): boolean { return this.transport.closed; }
   close(): void { this.transport.close(); }
   async produce(opts: ProduceOptions): Promise<Stream> {
-    const producer = await this.transport.produce({
+    const producer = await this.transport.produce<StreamInfo>({
       ...(opts.id ? { id: opts.id } : {}),
       kind: opts.kind,
       rtpParameters: opts.rtpParameters,
@@ -139,19 +138,16 @@ abstract class TransportHandle<T extends types.Transport> {
   }
   async stats(): Promise<TransportStats> {
     if (this.transport.closed) return { sendBitrateBps: 0, recvBitrateBps: 0, bytesSent: 0, bytesReceived: 0 };
-    const s = ((await this.transport.getStats()) as Array<Record<string, number>>)[0] ?? {};
-    return {
-      sendBitrateBps: s['sendBitrate'] ?? 0,
-      recvBitrateBps: s['recvBitrate'] ?? 0,
-      bytesSent: s['bytesSent'] ?? 0,
-      bytesReceived: s['bytesReceived'] ?? 0,
-    };
+    // Every transport's stats extend the base ones; the generic Transport type says unknown[].
+    const s = ((await this.transport.getStats()) as types.BaseTransportStats[])[0];
+    if (!s) return { sendBitrateBps: 0, recvBitrateBps: 0, bytesSent: 0, bytesReceived: 0 };
+    return { sendBitrateBps: s.sendBitrate, recvBitrateBps: s.recvBitrate, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived };
   }
 }
 
 /** One side of a cascade link between two edges (usually on different hosts). */
 export class PipeLink extends TransportHandle<types.PipeTransport> {
-  get tuple(): Tuple { return { ip: this.transport.tuple.localIp, port: this.transport.tuple.localPort }; }
+  get tuple(): Tuple { return { ip: this.transport.tuple.localAddress, port: this.transport.tuple.localPort }; }
   /** Our SRTP key for this link (links cross the province's network encrypted). */
   get srtp(): LinkSrtp | undefined { return this.transport.srtpParameters; }
   connect(remote: Tuple & { srtp?: LinkSrtp }): Promise<void> {
@@ -164,7 +160,7 @@ export class PipeLink extends TransportHandle<types.PipeTransport> {
 
 /** RTP in from a local sender (ffmpeg); the first packet fixes the remote address (comedia). */
 export class PlainIn extends TransportHandle<types.PlainTransport> {
-  get tuple(): Tuple { return { ip: this.transport.tuple.localIp, port: this.transport.tuple.localPort }; }
+  get tuple(): Tuple { return { ip: this.transport.tuple.localAddress, port: this.transport.tuple.localPort }; }
   get rtcpPort(): number | undefined { return this.transport.rtcpTuple?.localPort; }
 }
 
@@ -186,7 +182,17 @@ export interface WebRtcParams {
   dtlsParameters: unknown;
 }
 
-/** A browser's transport (mediasoup-client over WebRTC): laptops and tablets in the room. */
+/** Where a browser's transport stands: ICE (the path) and DTLS (the keys for SRTP). */
+export interface WebRtcState {
+  id: string;
+  iceState: types.IceState;
+  dtlsState: types.DtlsState;
+}
+
+/**
+ * A browser's transport (mediasoup-client over WebRTC): laptops and tablets in
+ * the room. Every browser on a worker shares the worker's WebRtcServer port.
+ */
 export class WebRtcPort extends TransportHandle<types.WebRtcTransport> {
   /** 'gone': the browser closed DTLS, or ICE stayed disconnected (a vanished tab or laptop). */
   readonly presence = new Events<{ gone: [string] }>();
@@ -194,10 +200,10 @@ export class WebRtcPort extends TransportHandle<types.WebRtcTransport> {
 
   constructor(transport: types.WebRtcTransport, iceGraceMs = 30_000) {
     super(transport);
-    transport.on('dtlsstatechange', (state: string) => {
+    transport.on('dtlsstatechange', (state) => {
       if (state === 'closed' || state === 'failed') this.presence.emit('gone', `dtls ${state}`);
     });
-    transport.on('icestatechange', (state: string) => {
+    transport.on('icestatechange', (state) => {
       if (this.iceTimer) clearTimeout(this.iceTimer);
       this.iceTimer = null;
       if (state === 'disconnected') {
@@ -210,6 +216,9 @@ export class WebRtcPort extends TransportHandle<types.WebRtcTransport> {
 
   get params(): WebRtcParams {
     return { id: this.transport.id, iceParameters: this.transport.iceParameters, iceCandidates: this.transport.iceCandidates, dtlsParameters: this.transport.dtlsParameters };
+  }
+  get state(): WebRtcState {
+    return { id: this.transport.id, iceState: this.transport.iceState, dtlsState: this.transport.dtlsState };
   }
   connect(dtlsParameters: unknown): Promise<void> {
     return this.transport.connect({ dtlsParameters: dtlsParameters as types.DtlsParameters });

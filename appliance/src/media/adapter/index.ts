@@ -1,5 +1,5 @@
 // The media engine as the edge sees it. Nothing outside this folder imports mediasoup.
-export { MediaWorker, RoomRouter, MEDIASOUP_VERSION, type WorkerOptions, type ListenOptions, type WorkerUsage } from './engine.js';
+export { MediaWorker, RoomRouter, MEDIASOUP_VERSION, MEDIASOUP_WORKER_BIN, type WorkerOptions, type ListenOptions, type WorkerUsage, type RouterDump } from './engine.js';
 export {
   Stream,
   Outlet,
@@ -8,6 +8,7 @@ export {
   PlainOut,
   WebRtcPort,
   type WebRtcParams,
+  type WebRtcState,
   type MediaKind,
   type RtpParameters,
   type RtpCapabilities,

@@ -15,9 +15,10 @@ import { codec } from '@diemcau/shared';
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' });
 const Uuid = Type.String({ minLength: 1, maxLength: 64 });
-// Each side's SRTP key for the link: RTP between edges is encrypted.
+// Each side's SRTP key for the link: RTP between edges is encrypted (mediasoup's
+// pipe transports use AEAD_AES_256_GCM; the worker checks the suite it is given).
 const Srtp = Type.Object({
-  cryptoSuite: Type.Union([Type.Literal('AES_CM_128_HMAC_SHA1_80'), Type.Literal('AES_CM_128_HMAC_SHA1_32')]),
+  cryptoSuite: Type.Union([Type.Literal('AEAD_AES_256_GCM'), Type.Literal('AEAD_AES_128_GCM'), Type.Literal('AES_CM_128_HMAC_SHA1_80'), Type.Literal('AES_CM_128_HMAC_SHA1_32')]),
   keyBase64: Type.String({ minLength: 16, maxLength: 128 }),
 });
 
