@@ -8,6 +8,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { public: true },
       schema: {
         tags: ['health'],
+        summary: 'Liveness: the registry answers; devices online, MQTT clients, uptime',
         response: {
           200: Type.Object({ status: Type.Literal('ok'), devicesOnline: Type.Integer(), mqttClients: Type.Integer(), uptimeSec: Type.Number() }),
         },

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { FleetContext } from '../context.js';
 import { authPlugin } from './auth.js';
 import { installErrorHandling } from './errors.js';
+import { swaggerOptions } from './openapi.js';
 import { ErrorSchema } from './schemas.js';
 import { serialPrivacyPlugin } from './serial-privacy.js';
 import './types.js';
@@ -25,13 +26,9 @@ export async function installApiBase(app: FastifyInstance, fleet: FleetContext, 
   );
   await app.register(authPlugin);
   app.addSchema(ErrorSchema);
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Diemcau fleet API', version, description: 'Sites, devices, presence and alerts of a video-briefing network' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-  });
+  // Who may call what, the shared refusals and the operationIds are filled in
+  // for every route there (openapi.ts), not route by route.
+  await app.register(swagger, swaggerOptions({ version }));
   // /docs is public: the OpenAPI document and its viewer describe the API's
   // shape, which is published with the source anyway, and hold no data. Its
   // routes are marked public where they are registered (swagger-ui takes no

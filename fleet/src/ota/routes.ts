@@ -8,11 +8,19 @@ import type {} from '@fastify/swagger';
 import fs from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
-import { Type, type Static } from '@sinclair/typebox';
-import { DiemcauError, SignedManifestSchema, VersionSchema, parseByteRange, type SignedManifest } from '@diemcau/shared';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import {
+  DiemcauError,
+  OtaStatusSchema,
+  ReleaseManifestSchema,
+  SignedManifestSchema,
+  VersionSchema,
+  parseByteRange,
+  type SignedManifest,
+} from '@diemcau/shared';
 import '../api/types.js';
 import { deviceForRequest } from '../api/auth.js';
-import { RolloutSpecSchema, type RolloutSpec } from './rollout-model.js';
+import { DEVICE_STATES, ROLLOUT_STATES, RolloutSpecSchema, type RolloutSpec } from './rollout-model.js';
 import type { ReleaseService } from './releases.js';
 import type { RolloutService } from './rollout-service.js';
 import type { OtaStore, ReleaseRecord } from './store.js';
@@ -28,6 +36,59 @@ export interface OtaRoutesOptions {
 const VersionParams = Type.Object({ version: VersionSchema });
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const AbortBody = Type.Object({ reason: Type.String({ minLength: 3, maxLength: 500 }) }, { additionalProperties: false });
+
+// Response schemas: they document the answers and make fastify serialise with
+// a compiled stringifier that drops anything unlisted (api/schemas.ts).
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const ErrorRef = Type.Ref('Error');
+const Literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
+
+const ReleaseOut = Type.Object({
+  version: VersionSchema,
+  manifest: ReleaseManifestSchema,
+  keyId: Type.String(),
+  artifactReady: Type.Boolean({ description: 'the artifact is uploaded and matches the manifest: boxes may fetch it' }),
+  uploadedAt: Type.String(),
+  uploadedBy: Nullable(Type.String()),
+});
+
+const RingProgressOut = Type.Object({
+  ring: Type.Integer(),
+  name: Type.String(),
+  total: Type.Integer(),
+  pending: Type.Integer(),
+  inFlight: Type.Integer(),
+  succeeded: Type.Integer(),
+  failed: Type.Integer(),
+  skipped: Type.Integer(),
+});
+
+const RolloutDeviceOut = Type.Object({
+  deviceId: Type.String(),
+  siteId: Type.String(),
+  ring: Type.Integer(),
+  state: Literals(DEVICE_STATES),
+  dispatchedAt: Nullable(Type.Integer({ description: 'when the fleet set its desired release (ms since the epoch)' })),
+  lastReportAt: Nullable(Type.Integer({ description: 'last word from it about this release (ms since the epoch)' })),
+  reason: Nullable(Type.String()),
+});
+
+const RolloutOut = Type.Object({
+  id: Type.String(),
+  spec: RolloutSpecSchema,
+  state: Literals(ROLLOUT_STATES),
+  reason: Nullable(Type.String()),
+  createdAt: Type.String(),
+  createdBy: Nullable(Type.String()),
+  updatedAt: Type.String(),
+  rings: Type.Array(RingProgressOut),
+  currentRing: Nullable(Type.Integer()),
+  skippedBusy: Type.Array(Type.String(), { description: 'sites left alone for now: a meeting is live or about to start' }),
+  devices: Type.Optional(Type.Array(RolloutDeviceOut, { description: 'every device of the rollout, with ?devices=true' })),
+});
+
+/** Answers of the rollout state changes (pause, resume, abort). */
+const rolloutChange = { 200: RolloutOut, 404: ErrorRef, 409: ErrorRef };
 
 const releaseView = (r: ReleaseRecord) => ({
   version: r.version,
@@ -45,9 +106,13 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
   // The artifact upload is a raw byte stream: no JSON parsing, no body buffering.
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
 
-  app.get('/releases', { schema: { tags: ['ota'], summary: 'Releases known to the fleet' } }, async () => ({
-    items: opts.store.releases().map(releaseView),
-  }));
+  app.get(
+    '/releases',
+    { schema: { tags: ['ota'], summary: 'Releases known to the fleet', response: { 200: Type.Object({ items: Type.Array(ReleaseOut) }) } } },
+    async () => ({
+      items: opts.store.releases().map(releaseView),
+    }),
+  );
 
   app.post<{ Body: SignedManifest }>(
     '/releases',
@@ -61,6 +126,7 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
           'unless its signed manifest is an emergency rollback (allowDowngradeFrom). A version is registered once: ' +
           'the identical manifest again is accepted, other contents under it are refused (409 FLEET_ERR_CONFLICT).',
         body: SignedManifestSchema,
+        response: { 201: ReleaseOut, 409: ErrorRef },
       },
     },
     async (req, reply) => {
@@ -75,7 +141,13 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
     {
       config: { roles: ['admin'] },
       bodyLimit: 1024 * 1024 * 1024,
-      schema: { tags: ['ota'], summary: 'Upload the artifact of a registered release (application/octet-stream)', params: VersionParams },
+      schema: {
+        tags: ['ota'],
+        summary: 'Upload the artifact of a registered release (application/octet-stream)',
+        description: 'Refused (400 FLEET_ERR_RELEASE_INVALID) when its size or sha256 differ from the signed manifest.',
+        params: VersionParams,
+        response: { 200: ReleaseOut, 404: ErrorRef, 409: ErrorRef, 413: ErrorRef },
+      },
     },
     async (req) => {
       if (!req.headers['content-type']?.startsWith('application/octet-stream')) {
@@ -87,7 +159,7 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
 
   app.get<{ Params: Static<typeof VersionParams> }>(
     '/releases/:version',
-    { schema: { tags: ['ota'], summary: 'One release', params: VersionParams } },
+    { schema: { tags: ['ota'], summary: 'One release', params: VersionParams, response: { 200: ReleaseOut, 404: ErrorRef } } },
     async (req) => {
       const r = opts.store.release(req.params.version);
       if (!r) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `release ${req.params.version}`);
@@ -97,7 +169,20 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
 
   app.get<{ Params: Static<typeof VersionParams> }>(
     '/releases/:version/artifact',
-    { config: { public: true }, schema: { tags: ['ota'], summary: 'Download an artifact (supports Range: bytes=N-)', params: VersionParams } },
+    {
+      config: { public: true },
+      schema: {
+        tags: ['ota'],
+        summary: 'Download an artifact (supports Range: bytes=N-)',
+        params: VersionParams,
+        response: {
+          200: { description: 'The whole artifact', content: { 'application/gzip': { schema: Type.String({ format: 'binary' }) } } },
+          206: { description: 'The bytes asked for (Content-Range says which)', content: { 'application/gzip': { schema: Type.String({ format: 'binary' }) } } },
+          404: ErrorRef,
+          416: { description: 'The range starts past the end (Content-Range: bytes */size)', type: 'null' },
+        },
+      },
+    },
     async (req, reply) => {
       const r = releases.ready(req.params.version);
       const file = releases.artifactPath(r);
@@ -116,9 +201,11 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
     },
   );
 
-  app.get('/rollouts', { schema: { tags: ['ota'], summary: 'Rollouts, newest first, with per-ring progress' } }, async () => ({
-    items: rollouts.list(),
-  }));
+  app.get(
+    '/rollouts',
+    { schema: { tags: ['ota'], summary: 'Rollouts, newest first, with per-ring progress', response: { 200: Type.Object({ items: Type.Array(RolloutOut) }) } } },
+    async () => ({ items: rollouts.list() }),
+  );
 
   app.post<{ Body: RolloutSpec }>(
     '/rollouts',
@@ -132,6 +219,7 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
           'from their version); a rollout that would only push boxes down is refused (409 FLEET_ERR_RELEASE_DOWNGRADE), ' +
           'and so is a release that a signed rollback withdrew (409 FLEET_ERR_CONFLICT).',
         body: RolloutSpecSchema,
+        response: { 201: RolloutOut, 404: ErrorRef, 409: ErrorRef },
       },
     },
     async (req, reply) => {
@@ -150,6 +238,7 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
         summary: 'One rollout: state, per-ring progress, optionally every device',
         params: IdParams,
         querystring: Type.Object({ devices: Type.Optional(Type.Boolean()) }),
+        response: { 200: RolloutOut, 404: ErrorRef },
       },
     },
     async (req) => rollouts.view(req.params.id, req.query.devices === true),
@@ -157,23 +246,37 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
 
   app.post<{ Params: Static<typeof IdParams> }>(
     '/rollouts/:id/pause',
-    { config: { roles: ['admin'] }, schema: { tags: ['ota'], summary: 'Pause: nobody new starts; updates in flight finish', params: IdParams } },
+    {
+      config: { roles: ['admin'] },
+      schema: { tags: ['ota'], summary: 'Pause: nobody new starts; updates in flight finish', params: IdParams, response: rolloutChange },
+    },
     async (req) => rollouts.pause(req.params.id),
   );
   app.post<{ Params: Static<typeof IdParams> }>(
     '/rollouts/:id/resume',
-    { config: { roles: ['admin'] }, schema: { tags: ['ota'], summary: 'Resume a paused rollout', params: IdParams } },
+    { config: { roles: ['admin'] }, schema: { tags: ['ota'], summary: 'Resume a paused rollout', params: IdParams, response: rolloutChange } },
     async (req) => rollouts.resume(req.params.id),
   );
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof AbortBody> }>(
     '/rollouts/:id/abort',
-    { config: { roles: ['admin'] }, schema: { tags: ['ota'], summary: 'Abort: nobody new starts, for good', params: IdParams, body: AbortBody } },
+    {
+      config: { roles: ['admin'] },
+      schema: { tags: ['ota'], summary: 'Abort: nobody new starts, for good', params: IdParams, body: AbortBody, response: rolloutChange },
+    },
     async (req) => rollouts.abort(req.params.id, req.body.reason),
   );
 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/devices/:id/ota',
-    { schema: { tags: ['ota'], summary: "A device's last OTA report", params: IdParams } },
+    {
+      schema: {
+        tags: ['ota'],
+        summary: "A device's last OTA report",
+        params: IdParams,
+        // 403: the device is outside the operator's district.
+        response: { 200: OtaStatusSchema, 403: ErrorRef, 404: ErrorRef },
+      },
+    },
     async (req) => {
       deviceForRequest(app, req, req.params.id);
       const s = opts.store.status(req.params.id);

@@ -8,6 +8,8 @@ import { Type } from '@sinclair/typebox';
 import { DiemcauError } from '@diemcau/shared';
 import type { Operator } from '../db/operators-repo.js';
 import { deviceForRequest } from '../api/auth.js';
+import { OperatorAreaSchema } from '../api/schemas.js';
+import { siteScopeOf } from '../access.js';
 import type { Alert } from '../db/alerts-repo.js';
 import { AckStore } from './acks.js';
 import { StreamHub } from './event-stream.js';
@@ -30,9 +32,9 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
   const ctx = app.fleet;
   const log = ctx.log.child({ module: 'ui' });
   const buildDir = path.resolve(opts.buildDir ?? ctx.config.ui.buildDir ?? DEFAULT_BUILD_DIR);
-  const hub = new StreamHub({ log, isWithin: (s, r) => ctx.sites.isWithin(s, r), heartbeatMs: opts.heartbeatMs });
+  const hub = new StreamHub({ log, heartbeatMs: opts.heartbeatMs });
   const acks = new AckStore(ctx.db);
-  const deviceHub = new StreamHub({ log, isWithin: (s, r) => ctx.sites.isWithin(s, r), heartbeatMs: opts.heartbeatMs });
+  const deviceHub = new StreamHub({ log, heartbeatMs: opts.heartbeatMs });
   const unwire = wireBus(ctx.events, hub);
   const unIngest = wireIngest(ctx.ingest, (id) => ctx.repos.devices.get(id)?.siteId, hub, deviceHub);
   registerMetrics(ctx.metrics.registry, hub);
@@ -62,12 +64,22 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
   });
 
   // --- live feed ------------------------------------------------------------
+  // Documents the stream for the OpenAPI document only: the handlers hijack
+  // the reply and write events themselves, so fastify never serialises it.
+  const EventStream = {
+    description: 'Server-sent events, one JSON object per `data:` line; the stream stays open',
+    content: { 'text/event-stream': { schema: Type.String() } },
+  };
   app.get('/api/v1/events', {
-    schema: { tags: ['dashboard'], summary: 'Live presence, alert and command changes as server-sent events, limited to what the operator may see' },
+    schema: {
+      tags: ['dashboard'],
+      summary: 'Live presence, alert and command changes as server-sent events, limited to what the operator may see',
+      response: { 200: EventStream },
+    },
   }, (req, reply) => {
     const op = operatorOf(req);
     reply.hijack();
-    hub.attach(reply.raw, viewerOf(op), op.id);
+    hub.attach(reply.raw, viewerOf(app, op), op.id);
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/devices/:id/live', {
@@ -75,23 +87,24 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
       tags: ['dashboard'],
       summary: "One device's telemetry samples and self-tests as server-sent events, for its page",
       params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+      response: { 200: EventStream, 403: Type.Ref('Error'), 404: Type.Ref('Error') },
     },
   }, (req, reply) => {
     const op = operatorOf(req);
-    const device = deviceForRequest(app, req, req.params.id); // 404 unknown, 403 outside the district
+    const device = deviceForRequest(app, req, req.params.id); // 404 unknown, 403 outside the area
     reply.hijack();
-    deviceHub.attach(reply.raw, viewerOf(op), op.id, (e) => 'deviceId' in e && e.deviceId === device.id);
+    deviceHub.attach(reply.raw, viewerOf(app, op), op.id, (e) => 'deviceId' in e && e.deviceId === device.id);
   });
 
   app.get('/api/v1/ui/session', {
     schema: {
       tags: ['dashboard'],
-      summary: 'Who the token belongs to: name, role and district',
-      response: { 200: Type.Object({ id: Type.String(), name: Type.String(), role: Type.String(), districtId: Type.Union([Type.String(), Type.Null()]) }) },
+      summary: 'Who the token belongs to: name, role and area (districtId: the area\'s root site when it is a subtree)',
+      response: { 200: Type.Object({ id: Type.String(), name: Type.String(), role: Type.String(), area: Type.Union([OperatorAreaSchema, Type.Null()]), districtId: Type.Union([Type.String(), Type.Null()]) }) },
     },
   }, async (req) => {
     const op = operatorOf(req);
-    return { id: op.id, name: op.name, role: op.role, districtId: op.districtId };
+    return { id: op.id, name: op.name, role: op.role, area: op.area, districtId: op.districtId };
   });
 
   // --- acknowledgements -------------------------------------------------------
@@ -101,14 +114,14 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     return alert;
   };
   const canSee = (op: Operator, siteId: string | null): boolean => {
-    const scope = viewerOf(op).districtId;
-    return scope === null || (siteId !== null && ctx.sites.isWithin(siteId, scope));
+    const scope = siteScopeOf(app.fleet.sites.siteIndex(), op);
+    return scope === null || (siteId !== null && scope.has(siteId));
   };
 
   const AckSchema = Type.Object({ alertId: Type.Integer(), at: Type.String(), by: Type.Union([Type.String(), Type.Null()]), note: Type.String() });
 
   app.post<{ Params: { id: number }; Body: { note?: string } }>('/api/v1/alerts/:id/ack', {
-    config: { roles: ['admin', 'district-operator'] },
+    config: { roles: ['admin', 'area-operator'] },
     schema: {
       tags: ['alerts'],
       summary: 'Acknowledge an alert with a note (seen, someone is on it)',
@@ -135,8 +148,9 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     },
   }, async (req) => {
     const op = operatorOf(req);
+    const all = siteScopeOf(app.fleet.sites.siteIndex(), op) === null;
     const items = acks.recent(req.query.limit ?? 1000).filter((a) => {
-      if (viewerOf(op).districtId === null) return true;
+      if (all) return true;
       const alert = ctx.repos.alerts.get(a.alertId);
       return alert !== undefined && canSee(op, alert.siteId);
     });
@@ -157,8 +171,6 @@ function operatorOf(req: FastifyRequest): Operator {
   return req.operator;
 }
 
-// Same rule as the API's siteScope(): only district operators are limited, to
-// their district's subtree; one without a district sees nothing.
-const NOWHERE = '\u0000none';
-const viewerOf = (op: Operator): Viewer =>
-  ({ districtId: op.role === 'district-operator' ? op.districtId ?? NOWHERE : null, hideSerials: op.role === 'viewer' });
+// The API's rule (access.ts): only area operators are limited, to their
+// area; one without an area sees nothing.
+const viewerOf = (app: FastifyInstance, op: Operator): Viewer => ({ scope: siteScopeOf(app.fleet.sites.siteIndex(), op), hideSerials: op.role === 'viewer' });
