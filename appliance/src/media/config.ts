@@ -70,6 +70,9 @@ export const EdgeConfigSchema = Type.Object({
    * sends two (a 210-site meeting, 420) and each browser a few.
    */
   maxStreamsPerLink: Type.Integer({ minimum: 2, maximum: 10_000, default: 1024 }),
+  /** Signalling sockets open at once, and from one address (a district's NAT carries its communes). */
+  maxConnections: Type.Integer({ minimum: 1, maximum: 65_535, default: 2048 }),
+  maxConnectionsPerAddress: Type.Integer({ minimum: 1, maximum: 65_535, default: 256 }),
   /** A peer that connected no transport within this time is closed. */
   peerIdleMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
   /** Signalling over HTTPS: a certificate issued by the province's CA and its key (both or neither). */
@@ -114,6 +117,8 @@ const ENV: Record<keyof EdgeConfig, string> = {
   maxConsumersPerPeer: 'DIEMCAU_EDGE_MAX_CONSUMERS_PER_PEER',
   maxConsumersPerToken: 'DIEMCAU_EDGE_MAX_CONSUMERS_PER_TOKEN',
   maxStreamsPerLink: 'DIEMCAU_EDGE_MAX_STREAMS_PER_LINK',
+  maxConnections: 'DIEMCAU_EDGE_MAX_CONNECTIONS',
+  maxConnectionsPerAddress: 'DIEMCAU_EDGE_MAX_CONNECTIONS_PER_ADDRESS',
   peerIdleMs: 'DIEMCAU_EDGE_PEER_IDLE_MS',
   tlsCert: 'DIEMCAU_EDGE_TLS_CERT',
   tlsKey: 'DIEMCAU_EDGE_TLS_KEY',
@@ -122,7 +127,7 @@ const ENV: Record<keyof EdgeConfig, string> = {
 
 const NUMERIC = new Set<keyof EdgeConfig>([
   'port', 'rtcMinPort', 'rtcMaxPort', 'width', 'height', 'fps', 'videoKbps', 'audioKbps',
-  'maxPeers', 'maxPeersPerToken', 'maxTransportsPerPeer', 'maxProducersPerPeer', 'maxConsumersPerPeer', 'maxConsumersPerToken', 'maxStreamsPerLink', 'peerIdleMs',
+  'maxPeers', 'maxPeersPerToken', 'maxTransportsPerPeer', 'maxProducersPerPeer', 'maxConsumersPerPeer', 'maxConsumersPerToken', 'maxStreamsPerLink', 'maxConnections', 'maxConnectionsPerAddress', 'peerIdleMs',
 ]);
 
 export function loadEdgeConfig(env: NodeJS.ProcessEnv): EdgeConfig {

@@ -26,7 +26,7 @@
 //   DELETE /media/v1/meetings/{m}/peers/{p}
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Type } from '@sinclair/typebox';
 import { DiemcauError, codec, mediaPlanCodec } from '@diemcau/shared';
@@ -65,6 +65,9 @@ export interface SignalServerOptions {
    * room's laptops cannot crowd the TV out.
    */
   kioskToken?: string;
+  /** Open sockets in total, and from one address. */
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
   /** Certificate and key: HTTPS instead of HTTP. */
   tls?: { cert: Buffer; key: Buffer };
   host: string;
@@ -183,9 +186,31 @@ export class SignalServer {
     this.routes.push(...(o.extraRoutes ?? []));
     const dispatch = (req: http.IncomingMessage, res: http.ServerResponse): void => void this.dispatch(req, res);
     this.server = o.tls ? https.createServer({ cert: o.tls.cert, key: o.tls.key }, dispatch) : http.createServer(dispatch);
-    // Event streams stay open for the meeting's length.
-    this.server.requestTimeout = 0;
+    // A request (headers and a body of at most MAX_PAYLOAD_BYTES) arrives in
+    // this time or the connection goes: a peer cannot hold a socket by sending
+    // slowly. Event streams are responses, which these timeouts do not bound,
+    // so they stay open for the meeting's length.
+    this.server.requestTimeout = 30_000;
+    this.server.headersTimeout = 20_000;
     this.server.keepAliveTimeout = 65_000;
+    // Sockets: a bound in total and per address (a district's NAT carries its communes' links).
+    this.server.maxConnections = o.maxConnections ?? 2048;
+    const perAddress = new Map<string, number>();
+    this.server.on('connection', (socket: Socket) => {
+      const addr = socket.remoteAddress ?? '?';
+      const n = (perAddress.get(addr) ?? 0) + 1;
+      if (n > (o.maxConnectionsPerAddress ?? 256)) {
+        o.edge.refusals.note('connections-per-address', 'too many connections from one address; closed', { remote: addr, limit: o.maxConnectionsPerAddress });
+        socket.destroy();
+        return;
+      }
+      perAddress.set(addr, n);
+      socket.once('close', () => {
+        const left = (perAddress.get(addr) ?? 1) - 1;
+        if (left <= 0) perAddress.delete(addr);
+        else perAddress.set(addr, left);
+      });
+    });
   }
 
   private room(encodedId: string): MeetingRoom {

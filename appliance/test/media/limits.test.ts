@@ -4,6 +4,8 @@
 // peer gives its share back; a peer that connects no transport is reaped.
 // HTTP-level, against a real edge process with a real mediasoup worker (and
 // its simulated room's camera and microphone to consume).
+import http from 'node:http';
+import net from 'node:net';
 import t from 'tap';
 import type { MediaPlan } from '@diemcau/shared';
 import { loadEdgeConfig } from '../../src/media/config.js';
@@ -142,4 +144,29 @@ t.test('limits are settings validated at start', async (t) => {
     'a join token may not hold more than half the RTP ports');
   t.throws(() => loadEdgeConfig({ ...base, DIEMCAU_EDGE_TAP_ALLOW: '127.0.0.1,not-an-address,10.0.0.0/99' }), /not-an-address, 10\.0\.0\.0\/99/);
   t.throws(() => loadEdgeConfig({ ...base, DIEMCAU_EDGE_TLS_CERT: '/x.pem' }), /DIEMCAU_EDGE_TLS_KEY: required/, 'half a TLS configuration');
+});
+
+t.test('signalling sockets are capped per address', async (t) => {
+  const edge = await spawnEdge({ edgeId: 'e-conn', role: 'core', env: { DIEMCAU_EDGE_MAX_CONNECTIONS_PER_ADDRESS: '4' } });
+  t.teardown(() => edge.kill());
+  const { port } = new URL(edge.url);
+  const open = (localAddress: string): Promise<net.Socket> => new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port: Number(port), localAddress }, () => resolve(s));
+    s.once('error', reject);
+  });
+  // Idle sockets from one address (127.0.0.2 stands for another host).
+  const held: net.Socket[] = [];
+  t.teardown(() => { for (const s of held) s.destroy(); });
+  for (let i = 0; i < 4; i++) held.push(await open('127.0.0.2'));
+  const health = (localAddress: string): Promise<number> => new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port: Number(port), path: '/media/v1/health', localAddress, agent: false }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    req.once('error', () => resolve(0));
+    req.setTimeout(5000, () => req.destroy());
+  });
+  t.equal(await health('127.0.0.2'), 0, 'a fifth socket from that address is closed');
+  t.equal(await health('127.0.0.1'), 200, 'another address is served');
+  for (const s of held.splice(0)) s.destroy();
+  t.equal(await until('the address served again', async () => ((await health('127.0.0.2')) === 200 ? 200 : null), 10_000), 200, 'once its sockets close');
+  const r = await edge.api<{ byReason: Record<string, number> }>('GET', '/media/v1/refusals');
+  t.ok((r.body.byReason['connections-per-address'] ?? 0) >= 1, 'the refusal is counted');
 });
