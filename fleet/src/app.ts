@@ -89,6 +89,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
       connectTimeoutMs: config.mqttConnectTimeoutMs,
       maxRetainedBytes: config.mqttMaxRetainedBytes,
       maxLoginsPerDevicePerMin: config.mqttMaxLoginsPerDevicePerMin,
+      slowAfterRefusalsPerSec: config.mqttSlowAfterRefusalsPerSec,
       devices: repos.devices,
       metrics,
       log: log.child({ module: 'broker' }),

@@ -61,6 +61,7 @@ const TOP_LEVEL = {
   mqttMaxConnectionsPerAddress: Type.Integer({ minimum: 0, default: 1024, ...D('open MQTT connections per client address (a NAT with many boxes counts as one); 0 = no cap') }),
   mqttConnectTimeoutMs: Type.Integer({ minimum: 100, default: 10_000, ...D('a connection that sends no CONNECT (or TLS handshake) within this time is closed') }),
   mqttMaxRetainedBytes: Type.Integer({ minimum: 256, maximum: 256 * 1024, default: 8192, ...D("largest retained message a device may leave (its presence, the only topic it may retain on)") }),
+  mqttSlowAfterRefusalsPerSec: Type.Integer({ minimum: 0, default: 20, ...D('refused MQTT logins per second from one address past which its new connections are served a second late (nobody is refused for it); 0 = never') }),
   mqttMaxLoginsPerDevicePerMin: Type.Integer({ minimum: 0, default: 60, ...D("logins per device per minute; past it that device's logins are refused until the minute is over (the agent's backoff stays well below); 0 = no limit") }),
 };
 
@@ -104,6 +105,7 @@ export const ENV_NAMES: Record<keyof typeof TOP_LEVEL, string> = {
   mqttConnectTimeoutMs: 'DIEMCAU_MQTT_CONNECT_TIMEOUT_MS',
   mqttMaxRetainedBytes: 'DIEMCAU_MQTT_MAX_RETAINED_BYTES',
   mqttMaxLoginsPerDevicePerMin: 'DIEMCAU_MQTT_MAX_LOGINS_PER_DEVICE_PER_MIN',
+  mqttSlowAfterRefusalsPerSec: 'DIEMCAU_MQTT_SLOW_AFTER_REFUSALS_PER_SEC',
 };
 
 /** Attaches each top-level setting's variable to its schema, where the loader and the docs read it. */

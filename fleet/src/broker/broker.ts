@@ -37,6 +37,8 @@ export interface BrokerOptions {
   maxRetainedBytes?: number;
   /** Logins per device per minute; past it the device's logins are refused until the minute is over. 0 = no limit. */
   maxLoginsPerDevicePerMin?: number;
+  /** Refused logins per second from one address past which its new connections wait SLOW_MS before being served; 0 = never. */
+  slowAfterRefusalsPerSec?: number;
 }
 
 /** Defaults for a broker built without the fleet's settings (the settings schema has the same). */
@@ -46,7 +48,17 @@ const DEFAULT_LIMITS = {
   connectTimeoutMs: 10_000,
   maxRetainedBytes: 8192,
   maxLoginsPerDevicePerMin: 60,
+  slowAfterRefusalsPerSec: 20,
 } as const;
+
+/**
+ * How long a new connection from an address that is refusing fast waits
+ * before aedes sees it. Nobody is refused for it: a good box behind that
+ * address logs in a second later; a loop of refused logins runs at most one
+ * round per second per connection it holds (and the address holds at most
+ * its cap), instead of as fast as the fleet can answer.
+ */
+const SLOW_MS = 1000;
 
 /** What the broker knows about one authenticated device connection. */
 export interface DeviceConnection {
@@ -100,6 +112,10 @@ export class FleetBroker {
   private readonly logins: FailureLimiter;
   /** Devices whose login-rate refusal was logged in this window (one line per device and minute). */
   private readonly loginRateLogged = new FailureLimiter(1, 60_000);
+  /** Refused logins per address in the last second: past the setting, the address's new connections are slowed. */
+  private readonly refusals: FailureLimiter;
+  /** One log line per address and minute for connections over the cap or slowed. */
+  private readonly addressLogged = new FailureLimiter(1, 60_000);
   private closing: Promise<void> | undefined;
   port = 0;
 
@@ -112,6 +128,7 @@ export class FleetBroker {
     });
     this.slots = new AddressSlots(opts.maxConnectionsPerAddress ?? DEFAULT_LIMITS.maxConnectionsPerAddress);
     this.maxRetainedBytes = opts.maxRetainedBytes ?? DEFAULT_LIMITS.maxRetainedBytes;
+    this.refusals = new FailureLimiter(opts.slowAfterRefusalsPerSec ?? DEFAULT_LIMITS.slowAfterRefusalsPerSec, 1000);
     // Keyed by device: sized for the largest fleets so that no device is forgotten mid-minute.
     this.logins = new FailureLimiter(opts.maxLoginsPerDevicePerMin ?? DEFAULT_LIMITS.maxLoginsPerDevicePerMin, 60_000, 100_000);
     this.limitsHit = new Counter({
@@ -177,6 +194,7 @@ export class FleetBroker {
       const failedId = username ?? client.id ?? '';
       const fail = (reason: string, code: number, digest?: string) => {
         // Past the pair's limit a refusal is counted but not logged: a stale box retrying forever, or a flood.
+        this.refusals.fail(remote, Date.now());
         const loud = this.throttle.failed(remote, failedId, Date.now(), digest);
         metrics.mqttAuthFailures.inc({ reason });
         if (loud) log.info({ clientId: client.id, remote, reason }, 'MQTT connection refused');
@@ -184,6 +202,7 @@ export class FleetBroker {
       };
       // Credentials are fine, but what the box asks for is not allowed: its own fault, not a login failure.
       const refuse = (reason: string) => {
+        this.refusals.fail(remote, Date.now());
         metrics.mqttAuthFailures.inc({ reason });
         log.warn({ deviceId: username, remote, reason }, 'MQTT connection refused');
         done(authError(NOT_AUTHORIZED, reason), false);
@@ -199,6 +218,7 @@ export class FleetBroker {
         const now = Date.now();
         this.throttle.succeeded(remote, now);
         if (this.logins.blocked(username, now)) {
+          this.refusals.fail(remote, now);
           this.limitsHit.inc({ limit: 'login-rate' });
           metrics.mqttAuthFailures.inc({ reason: 'login-rate' });
           if (!this.loginRateLogged.blocked(username, now)) {
@@ -297,16 +317,34 @@ export class FleetBroker {
       }
       if (!this.slots.take(remote)) {
         this.limitsHit.inc({ limit: 'connections-per-address' });
-        log.warn({ remote, open: this.slots.count(remote) }, 'MQTT connections per address at the cap; new one closed');
+        if (this.logOnce(`cap ${remote}`)) log.warn({ remote, open: this.slots.count(remote) }, 'MQTT connections per address at the cap; new ones closed (logged once a minute)');
         raw.destroy();
         return false;
       }
       raw.once('close', () => this.slots.release(remote));
       return true;
     };
+    // An address refusing fast (a loop of bad or over-limit logins) gets its
+    // new connections served a second late; see SLOW_MS.
     const onSocket = (socket: Socket) => {
       const remote = socket.remoteAddress ?? 'unknown';
       if (socket.destroyed) return;
+      if (!this.refusals.blocked(remote, Date.now())) return serve(socket);
+      this.limitsHit.inc({ limit: 'slowed' });
+      if (this.logOnce(`slow ${remote}`)) log.warn({ remote }, 'MQTT logins refused fast from this address; its new connections wait a second (logged once a minute)');
+      socket.pause();
+      this.sockets.add(socket);
+      const timer = setTimeout(() => {
+        this.sockets.delete(socket);
+        if (!socket.destroyed) serve(socket);
+      }, SLOW_MS);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        this.sockets.delete(socket);
+      });
+    };
+    const serve = (socket: Socket) => {
+      const remote = socket.remoteAddress ?? 'unknown';
       this.sockets.add(socket);
       metrics.mqttClients.inc();
       socket.setNoDelay(true);
@@ -363,6 +401,14 @@ export class FleetBroker {
         resolve();
       });
     });
+  }
+
+  /** True the first time in a minute for this key: for log lines that a flood would repeat. */
+  private logOnce(key: string): boolean {
+    const now = Date.now();
+    if (this.addressLogged.blocked(key, now)) return false;
+    this.addressLogged.fail(key, now);
+    return true;
   }
 
   /** Stops accepting, drops every connection, closes aedes. Safe to call twice. */

@@ -139,3 +139,13 @@ t.test('over TLS: a socket that never starts its handshake is closed after the c
   t.equal(await metric(api, /^diemcau_mqtt_limits_total\{limit="connections-per-address"\}/), 1);
   t.equal(await within(Promise.all([a.closed, b.closed]).then(() => 'closed'), 5000, 'still open'), 'closed', 'the silent two are closed by the handshake timeout');
 });
+
+t.test('an address refusing fast is slowed, not shut: a good box behind it still logs in', async (t) => {
+  const { api, enrol, fleet } = await startTestFleet(t, { mqttSlowAfterRefusalsPerSec: 3 });
+  const good = await enrol('yb-city');
+  const port = fleet.mqttPort;
+  const bad = Array.from({ length: 6 }, (_, i) => attempt(t, port, { clientId: `dev-made-up-${i}`, username: `dev-made-up-${i}`, password: Buffer.from('x') }));
+  t.same(await Promise.all(bad), [4, 4, 4, 4, 4, 4], 'bad logins are refused as before');
+  t.equal(await attempt(t, port, creds(good)), 0, 'the good box logs in');
+  t.ok((await metric(api, /^diemcau_mqtt_limits_total\{limit="slowed"\}/)) >= 1, 'slowed connections are counted');
+});
