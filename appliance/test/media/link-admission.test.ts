@@ -31,7 +31,8 @@ function call(url: string, method: string, path: string, bearer: string, body: u
   });
 }
 
-const srtp = { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64: 'YTdkNjE1ZmQ0ZDI0YmVlNjZkMzA3OWJmNzE2OWRm' };
+// Pipe transports take AEAD_AES_256_GCM only (a 44-byte key and salt).
+const srtp = { cryptoSuite: 'AEAD_AES_256_GCM', keyBase64: 'ZGllbWNhdS1saW5rLXRlc3QtZGllbWNhdS1saW5rLXRlc3QtZGllbWNhdS0=' };
 const offer = (edgeId: string, ip: string, port: number) => ({ v: 1, edgeId, ip, port, srtp });
 
 t.test('link offers only from and to the addresses the plan names', async (t) => {
@@ -143,4 +144,33 @@ t.test('a linked edge announces at most so many streams over its link', async (t
   }, 10_000);
   t.equal(counted.byReason['link-streams'], 5, 'five of eight announced streams refused, counted');
   t.equal((await core.streams(M)).length, 3, 'three taken in');
+});
+
+t.test('a downstream edge sends its media only to its upstream', async (t) => {
+  // A stand-in upstream that answers every offer with another host as the media target.
+  const answers = ['10.9.9.9', '0.0.0.0', '255.255.255.255'];
+  let offers = 0;
+  const fake = http.createServer((req, res) => {
+    req.resume();
+    const ip = answers[offers++ % answers.length];
+    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ v: 1, linkId: `l${offers}`, edgeId: 'evil', ip, port: 40000, srtp }));
+  });
+  await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => { fake.closeAllConnections(); fake.close(() => r()); }));
+  const cA = await spawnEdge({ edgeId: 'cA' });
+  t.teardown(() => cA.kill());
+  const { port } = fake.address() as import('node:net').AddressInfo;
+  await cA.plan({ v: 1, revision: 1, edgeId: 'cA', meetings: [{
+    meetingId: M, title: 'x', role: 'leaf', upstream: { edgeId: 'evil', signalUrl: `http://127.0.0.1:${port}`, linkToken: token() }, acceptToken: null,
+    localSiteId: 'site-a', chairSiteId: 'so-1', floorSiteId: null, rollCallSiteId: null, mutedAll: false, state: 'live',
+  }] });
+  const counted = await until('three answers refused', async () => {
+    const r = await cA.api<{ byReason: Record<string, number> }>('GET', '/media/v1/refusals');
+    const b = r.body.byReason;
+    return b['link-answer-target-not-upstream'] && b['link-answer-target-unspecified'] && b['link-answer-target-broadcast'] ? b : null;
+  }, 30_000);
+  t.ok(counted['link-answer-target-not-upstream']! >= 1, 'media to another host than the upstream: refused, counted');
+  t.ok(counted['link-answer-target-unspecified']! >= 1, 'to 0.0.0.0: refused');
+  t.ok(counted['link-answer-target-broadcast']! >= 1, 'to broadcast: refused');
+  t.same((await cA.dump()).rooms[0]!.transportIds, [], 'no pipe left behind');
 });

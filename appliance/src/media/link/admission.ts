@@ -42,3 +42,25 @@ export async function admitLink(named: readonly MediaDownstream[] | undefined, o
   }
   return { ok: true, allowed };
 }
+
+/**
+ * The other direction: the upstream's answer names where this edge sends its
+ * room's media. Only to the upstream itself (the host of the signalling URL the
+ * plan gives, resolved now), never to an address that stands for many or none.
+ */
+export async function admitAnswer(signalUrl: string, answer: { ip: string; port: number }, lookup?: Lookup): Promise<Admission> {
+  const target = addressKind(answer.ip);
+  if (neverAllowed(target)) return { ok: false, reason: `link-answer-target-${target}`, detail: `the upstream asks for media at ${answer.ip} (${target})` };
+  let host: string;
+  try {
+    host = new URL(signalUrl).hostname.replace(/^\[(.*)\]$/, '$1');
+  } catch {
+    return { ok: false, reason: 'link-answer-target-not-upstream', detail: `bad upstream URL ${signalUrl}` };
+  }
+  const allowed = await resolveNamed([host], lookup);
+  if (!allowed.has(answer.ip)) {
+    return { ok: false, reason: 'link-answer-target-not-upstream', detail: `the upstream at ${host} asks for media at ${answer.ip}, not at itself` };
+  }
+  if (answer.port < MIN_RTP_PORT) return { ok: false, reason: 'link-answer-target-port', detail: `the upstream asks for media at port ${answer.port}` };
+  return { ok: true, allowed };
+}

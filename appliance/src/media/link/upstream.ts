@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { DiemcauError, type MediaUpstream } from '@diemcau/shared';
 import type { ListenOptions, RoomRouter } from '../adapter/index.js';
 import { Events } from '../events.js';
+import { admitAnswer } from './admission.js';
 import { PipeBridge, type BridgeHost, type BridgeLimits } from './bridge.js';
 import { signalCall, signalRequest } from '../signal-client.js';
 import { HEARTBEAT_MS, HEARTBEAT_TIMEOUT_MS, linkAnswerCodec, linkEventCodec, linkPaths, type LinkEvent } from './protocol.js';
@@ -48,6 +49,12 @@ export class UpstreamLink {
       const res = await request(o, 'POST', linkPaths.links(o.meetingId), { v: 1, edgeId: o.edgeId, ...pipe.tuple, srtp });
       const answer = linkAnswerCodec.check(res);
       if (!answer.ok) throw answer.error;
+      const verdict = await admitAnswer(o.upstream.signalUrl, answer.value);
+      if (!verdict.ok) {
+        const detail = `${verdict.detail}; link not made`;
+        throw o.limits?.refusals.refuse('APPL_ERR_MEDIA_FORBIDDEN', verdict.reason, detail, { upstream: o.upstream.edgeId, target: `${answer.value.ip}:${answer.value.port}` })
+          ?? new DiemcauError('APPL_ERR_MEDIA_FORBIDDEN', detail);
+      }
       await pipe.connect({ ip: answer.value.ip, port: answer.value.port, srtp: answer.value.srtp });
       let link: UpstreamLink | null = null;
       const bridge = new PipeBridge(pipe, o.upstream.edgeId, 'up', o.host, (ev) => link?.enqueue(ev), o.log, o.limits);
