@@ -36,6 +36,17 @@ t.test('a browser joins on the core and meets a commune', async (t) => {
   }, 45_000);
   t.ok(frames['site-a']! > 5, `browser decoded ${frames['site-a']} frames of site-a`);
 
+  // DTLS completed between Chromium and the core's worker (Debian's OpenSSL 3): the
+  // worker's own view of the browser's transports (send and receive).
+  type WebRtcState = { id: string; iceState: string; dtlsState: string };
+  const webRtc = await until('DTLS connected with Chromium', async () => {
+    const d = await core.api<{ rooms: Array<{ meetingId: string; webRtc?: WebRtcState[] }> }>('GET', '/media/v1/dump');
+    const w = d.body.rooms.find((r) => r.meetingId === M)?.webRtc ?? [];
+    return w.length === 2 && w.every((s) => s.dtlsState === 'connected') ? w : null;
+  }, 30_000);
+  t.same(webRtc.map((s) => s.dtlsState), ['connected', 'connected'], 'both of the browser\'s transports completed DTLS with the worker');
+  t.ok(webRtc.every((s) => s.iceState === 'connected' || s.iceState === 'completed'), 'over ICE');
+
   // The browser's camera and microphone are streams of the meeting, forwarded down to the commune.
   const atCore = (await core.streams(M)).filter((s) => state.produced.includes(s.id));
   t.same(atCore.map((s) => s.kind).sort(), ['audio', 'video'], 'the core holds the browser\'s two streams');
