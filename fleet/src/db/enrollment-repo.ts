@@ -81,6 +81,17 @@ export class EnrollmentRepo {
     return { id: r.id, siteId: r.site_id, usesLeft: r.uses_left, expiresAt: r.expires_at, createdAt: r.created_at, createdBy: r.created_by };
   }
 
+  /**
+   * A real token whose uses are all taken but which has not expired: its site,
+   * else undefined. Enrolment lets it retry for the box whose answer was lost
+   * (devices/enrol-plan.ts); it never enrols anything new.
+   */
+  spentToken(token: string, now = new Date()): { siteId: string } | undefined {
+    const r = this.stmts.findToken.get(tokenHash(token)) as { site_id: string; uses_left: number; expires_at: string } | undefined;
+    if (!r || r.uses_left > 0 || Date.parse(r.expires_at) <= now.getTime()) return undefined;
+    return { siteId: r.site_id };
+  }
+
   /** Drops spent and expired tokens; returns how many. */
   purge(now = new Date()): number {
     return this.stmts.purge.run(now.toISOString()).changes;

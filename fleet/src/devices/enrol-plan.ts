@@ -12,16 +12,25 @@
 //   here ever returns it.
 // - A token cannot claim a serial armed for another site (a box on its way
 //   there would be locked out of its own pre-registration).
+// - A lost answer is not a dead box: the credential that enrolled a device
+//   (its spent token, or its spent pre-registration) enrols it again, same
+//   id, new password, as long as that device has never logged in to the
+//   broker. A commune on a flaky link whose enrolment answer was lost would
+//   otherwise need an operator (or a drive) to come back; once the box has
+//   logged in, a replay gets nothing.
 
 export interface EnrolFacts {
-  /** undefined: no token sent; null: sent but unknown, used up or expired. */
-  token: { siteId: string } | null | undefined;
+  /**
+   * undefined: no token sent; null: sent but unknown or expired. `spent`: a
+   * real, unexpired token whose uses are all taken (only good for a retry).
+   */
+  token: { siteId: string; spent?: boolean } | null | undefined;
   /** Canonical serial (serial.ts), or null when the box sent none. */
   serial: string | null;
   /** The pre-registration of this serial, if any; `armed` until a box enrols by it. */
-  prereg: { siteId: string; armed: boolean } | null;
-  /** The live (not revoked) device that has this serial, if any. */
-  live: { id: string; siteId: string } | null;
+  prereg: { siteId: string; armed: boolean; deviceId?: string | null } | null;
+  /** The live (not revoked) device that has this serial, if any; `neverSeen` until it first logs in. */
+  live: { id: string; siteId: string; neverSeen?: boolean } | null;
 }
 
 export type RefusalReason =
@@ -36,7 +45,14 @@ export type RefusalReason =
 
 export type EnrolPlan =
   | { action: 'create'; siteId: string; by: 'token' | 'serial'; spendPrereg: boolean }
-  | { action: 'reimage'; siteId: string; deviceId: string; by: 'token' | 'serial' }
+  | {
+      action: 'reimage';
+      siteId: string;
+      deviceId: string;
+      by: 'token' | 'serial';
+      /** A retry after a lost answer: the credential was spent by this device's own enrolment. */
+      retry?: true;
+    }
   | {
       action: 'refuse';
       reason: RefusalReason;
@@ -53,10 +69,19 @@ const NOT_PREREGISTERED = 'serial is not pre-registered (or its pre-registration
 
 export function planEnrolment(f: EnrolFacts): EnrolPlan {
   if (f.token === null) return refuse('token-invalid', 'FLEET_ERR_TOKEN_INVALID', 'ask an operator for a new one', false);
+  if (f.token?.spent === true) {
+    // Spent: good only for the box whose answer was lost (its device, in the token's site, never logged in).
+    if (f.live?.neverSeen === true && f.live.siteId === f.token.siteId) return retry(f.live, 'token');
+    return refuse('token-invalid', 'FLEET_ERR_TOKEN_INVALID', 'ask an operator for a new one', false);
+  }
   if (f.token !== undefined) return planWithToken(f.token.siteId, f);
   if (f.serial === null) return refuse('no-credential', 'FLEET_ERR_TOKEN_INVALID', 'a token or a pre-registered serial is needed', false);
   if (!f.prereg) return refuse('serial-not-preregistered', 'FLEET_ERR_TOKEN_INVALID', NOT_PREREGISTERED, false);
-  if (!f.prereg.armed) return refuse('preregistration-used', 'FLEET_ERR_TOKEN_INVALID', NOT_PREREGISTERED, false);
+  if (!f.prereg.armed) {
+    const own = f.live !== null && f.live.neverSeen === true && f.live.id === f.prereg.deviceId && f.live.siteId === f.prereg.siteId;
+    if (own) return retry(f.live!, 'serial');
+    return refuse('preregistration-used', 'FLEET_ERR_TOKEN_INVALID', NOT_PREREGISTERED, false);
+  }
   if (f.live) {
     if (f.live.siteId === f.prereg.siteId) return { action: 'reimage', siteId: f.live.siteId, deviceId: f.live.id, by: 'serial' };
     return refuse(
@@ -88,6 +113,10 @@ function planWithToken(siteId: string, f: EnrolFacts): EnrolPlan {
     return refuse('serial-reserved', 'FLEET_ERR_SERIAL_IN_USE', 'this serial is pre-registered for another site; an operator must delete or change that pre-registration first', true);
   }
   return { action: 'create', siteId, by: 'token', spendPrereg: armedHere };
+}
+
+function retry(live: { id: string; siteId: string }, by: 'token' | 'serial'): EnrolPlan {
+  return { action: 'reimage', siteId: live.siteId, deviceId: live.id, by, retry: true };
 }
 
 function refuse(reason: RefusalReason, code: 'FLEET_ERR_TOKEN_INVALID' | 'FLEET_ERR_SERIAL_IN_USE', message: string, credentialed: boolean): EnrolPlan {

@@ -39,14 +39,19 @@ export async function enrolDevice(fleet: FleetContext, req: EnrollRequest, mqttH
     serial = c.serial;
   }
   const facts = (): EnrolFacts => {
-    const token = req.token === undefined ? undefined : repos.enrollment.peekToken(req.token) ?? null;
-    const pre = serial === null ? undefined : repos.enrollment.getSerial(serial);
     const live = serial === null ? undefined : repos.devices.liveBySerial(serial);
+    const pre = serial === null ? undefined : repos.enrollment.getSerial(serial);
+    let token: EnrolFacts['token'];
+    if (req.token !== undefined) {
+      const usable = repos.enrollment.peekToken(req.token);
+      const spent = usable ? undefined : repos.enrollment.spentToken(req.token);
+      token = usable ? { siteId: usable.siteId } : spent ? { siteId: spent.siteId, spent: true } : null;
+    }
     return {
-      token: token ? { siteId: token.siteId } : token,
+      token,
       serial,
-      prereg: pre ? { siteId: pre.siteId, armed: pre.usedAt === null } : null,
-      live: live ? { id: live.id, siteId: live.siteId } : null,
+      prereg: pre ? { siteId: pre.siteId, armed: pre.usedAt === null, deviceId: pre.deviceId } : null,
+      live: live ? { id: live.id, siteId: live.siteId, neverSeen: live.lastSeenAt === null } : null,
     };
   };
   const refusal = (p: EnrolPlan & { action: 'refuse' }) => new EnrolRefused(p.reason, p.credentialed, serial, p.code, p.message);
@@ -62,7 +67,8 @@ export async function enrolDevice(fleet: FleetContext, req: EnrollRequest, mqttH
     const p = planEnrolment(facts());
     if (p.action === 'refuse') throw refusal(p);
     if (!fleet.sites.get(p.siteId)) throw new EnrolRefused('unknown-site', true, serial, 'FLEET_ERR_UNKNOWN_SITE', p.siteId);
-    if (p.by === 'token' && !repos.enrollment.consumeToken(req.token!)) {
+    const isRetry = p.action === 'reimage' && p.retry === true;
+    if (p.by === 'token' && !isRetry && !repos.enrollment.consumeToken(req.token!)) {
       throw new EnrolRefused('token-invalid', false, serial, 'FLEET_ERR_TOKEN_INVALID', 'ask an operator for a new one');
     }
     const record = {
@@ -80,7 +86,7 @@ export async function enrolDevice(fleet: FleetContext, req: EnrollRequest, mqttH
     } else {
       repos.devices.insert(record);
     }
-    const spend = p.action === 'reimage' || p.spendPrereg;
+    const spend = (p.action === 'reimage' && !isRetry) || (p.action === 'create' && p.spendPrereg);
     if (spend && serial !== null && !repos.enrollment.spendSerial(serial, record.id)) {
       throw new DiemcauError('FLEET_ERR_INTERNAL', `pre-registration of ${serial} changed during enrolment`);
     }
