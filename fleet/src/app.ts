@@ -7,7 +7,7 @@ import { loadTlsFiles } from './tls.js';
 import { createLogger } from './log.js';
 import { FleetDb } from './db/database.js';
 import { createRepos } from './db/repos.js';
-import { seedSitesIfEmpty } from './seeds/index.js';
+import { loadDataset, seedSitesIfEmpty } from './seeds/index.js';
 import { SiteDirectory } from './sites.js';
 import { createMetrics } from './metrics.js';
 import { FleetEvents } from './events.js';
@@ -72,9 +72,9 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     const db = new FleetDb(config.dbFile === ':memory:' ? ':memory:' : resolve(config.dataDir, config.dbFile), log.child({ module: 'db' }));
     cleanups.push(() => db.close());
     const repos = createRepos(db, { telemetryKeep: config.telemetryKeep });
-    seedSitesIfEmpty(repos.sites, log.child({ module: 'seeds' }));
+    seedSitesIfEmpty(db, repos, loadDataset(config.dataset), log.child({ module: 'seeds' }));
     const generatedAdminToken = ensureAdmin(repos.operators, config.adminToken, log.child({ module: 'operators' }));
-    const sites = new SiteDirectory(repos.sites);
+    const sites = new SiteDirectory(repos.sites, repos.hierarchy);
     const metrics = createMetrics();
     const events = new FleetEvents(log.child({ module: 'events' }));
 

@@ -2,7 +2,7 @@
 // problem is reported with its line (CSV) or element number (JSON); a file
 // with any problem imports nothing, so a typo never leaves half a province.
 import { parse } from 'csv-parse/sync';
-import { codec, SiteSchema, validateHierarchy, type Site } from '@diemcau/shared';
+import { codec, KINDS_2022, SiteKindRegistry, SiteSchema, validateHierarchy, type Site } from '@diemcau/shared';
 
 export interface RowProblem {
   line: number;
@@ -50,7 +50,7 @@ function fromJson(text: string): RawRow[] | RowProblem[] {
 
 const isProblems = (rows: RawRow[] | RowProblem[]): rows is RowProblem[] => rows.length > 0 && 'message' in rows[0]!;
 
-function toSite(row: RawRow): Site | RowProblem {
+function toSite(row: RawRow, kinds: SiteKindRegistry): Site | RowProblem {
   const f = row.fields;
   const blankToUndef = (v: unknown) => (v === '' || v === null ? undefined : v);
   const parent = blankToUndef(f.parentId ?? f.parent);
@@ -65,17 +65,22 @@ function toSite(row: RawRow): Site | RowProblem {
   if (address !== undefined) candidate.address = address;
   if (contact !== undefined) candidate.contact = contact;
   const r = siteCodec.check(candidate);
-  return r.ok ? r.value : { line: row.line, message: r.error.message };
+  if (!r.ok) return { line: row.line, message: r.error.message };
+  // The kinds are the registry's data now, so the schema takes any id; a kind
+  // the target fleet does not know is still this row's problem.
+  if (!kinds.has(r.value.kind)) return { line: row.line, message: `unknown kind ${r.value.kind} (known: ${kinds.list().map((k) => k.id).join(', ')})` };
+  return r.value;
 }
 
-export function parseSitesFile(text: string, format: 'csv' | 'json'): SitesFileResult {
+/** `kinds`: the target fleet's site kinds; without them, the 2022 network's. */
+export function parseSitesFile(text: string, format: 'csv' | 'json', kinds: SiteKindRegistry = new SiteKindRegistry(KINDS_2022)): SitesFileResult {
   const rows = format === 'csv' ? fromCsv(text) : fromJson(text);
   if (isProblems(rows)) return { ok: false, problems: rows };
   const problems: RowProblem[] = [];
   const sites: Site[] = [];
   const lineOf = new Map<string, number>();
   for (const row of rows) {
-    const s = toSite(row);
+    const s = toSite(row, kinds);
     if ('message' in s) problems.push(s);
     else {
       sites.push(s);
@@ -83,7 +88,7 @@ export function parseSitesFile(text: string, format: 'csv' | 'json'): SitesFileR
     }
   }
   if (problems.length > 0) return { ok: false, problems };
-  for (const p of validateHierarchy(sites)) {
+  for (const p of validateHierarchy(sites, kinds)) {
     // validateHierarchy names the site id; point at its row.
     const id = /(?:site id|commune|\w+) ([a-z0-9-]+)/.exec(p)?.[1];
     problems.push({ line: (id && lineOf.get(id)) || 0, message: p });

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { DiemcauError } from '@diemcau/shared';
 import type { Operator } from '../db/operators-repo.js';
+import { canSeeSite, describeArea, siteScopeOf } from '../access.js';
 import { MinuteBudget, RefusalAggregator, type Refusal } from './refusals.js';
 import './types.js';
 
@@ -181,23 +182,21 @@ function paramsTarget(request: FastifyRequest): string | null {
     .join(',');
 }
 
-/** Which sites an operator may see; null means all. */
-export function siteScope(app: FastifyInstance, request: FastifyRequest): Set<string> | null {
-  const op = request.operator;
-  if (!op || op.role !== 'district-operator') return null;
-  return new Set(op.districtId ? app.fleet.sites.subtree(op.districtId) : []);
+/** Which sites an operator may see; null means all (access.ts holds the rule). */
+export function siteScope(app: FastifyInstance, request: FastifyRequest): ReadonlySet<string> | null {
+  return siteScopeOf(app.fleet.sites.siteIndex(), request.operator);
 }
 
-/** 404 for an unknown site, 403 for one outside the operator's district. */
+/** 404 for an unknown site, 403 for one outside the operator's area. */
 export function assertSiteAccess(app: FastifyInstance, request: FastifyRequest, siteId: string): void {
   if (!app.fleet.sites.get(siteId)) throw new DiemcauError('FLEET_ERR_UNKNOWN_SITE', siteId);
   const op = request.operator;
-  if (op?.role === 'district-operator' && !(op.districtId && app.fleet.sites.isWithin(siteId, op.districtId))) {
-    throw new DiemcauError('FLEET_ERR_FORBIDDEN', `site ${siteId} is outside district ${op.districtId ?? '(none)'}`);
+  if (!canSeeSite(app.fleet.sites.siteIndex(), op, siteId)) {
+    throw new DiemcauError('FLEET_ERR_FORBIDDEN', `site ${siteId} is outside ${describeArea(op?.area ?? null)}`);
   }
 }
 
-/** The device, or 404; 403 when it sits outside the operator's district. */
+/** The device, or 404; 403 when it sits outside the operator's area. */
 export function deviceForRequest(app: FastifyInstance, request: FastifyRequest, deviceId: string) {
   const device = app.fleet.repos.devices.get(deviceId);
   if (!device || device.revokedAt) throw new DiemcauError('FLEET_ERR_UNKNOWN_DEVICE', deviceId);

@@ -2,7 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DiemcauError } from '@diemcau/shared';
 import { newId, newSecret } from '../db/secrets.js';
-import { AuditOut, authErrors, ListOf, OperatorOut, OperatorRoleSchema } from './schemas.js';
+import { canonicalRole, type OperatorArea } from '../access.js';
+import { AuditOut, authErrors, ListOf, OperatorAreaSchema, OperatorOut, OperatorRoleSchema } from './schemas.js';
 
 export const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -16,7 +17,8 @@ export const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           {
             name: Type.String({ minLength: 1, maxLength: 200 }),
             role: OperatorRoleSchema,
-            districtId: Type.Optional(Type.String()),
+            area: Type.Optional(OperatorAreaSchema),
+            districtId: Type.Optional(Type.String({ description: 'older spelling of area { kind: subtree, siteId }' })),
           },
           { additionalProperties: false },
         ),
@@ -24,17 +26,23 @@ export const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { name, role, districtId } = request.body;
-      if (role === 'district-operator') {
-        const d = districtId === undefined ? undefined : app.fleet.sites.get(districtId);
-        if (!d || d.kind !== 'district') throw new DiemcauError('FLEET_ERR_BAD_REQUEST', 'a district operator needs districtId of a district');
-      } else if (districtId !== undefined) {
-        throw new DiemcauError('FLEET_ERR_BAD_REQUEST', 'districtId is only for district operators');
+      const { name, districtId } = request.body;
+      const role = canonicalRole(request.body.role);
+      if (role === null) throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `unknown role ${request.body.role}`);
+      if (request.body.area && districtId !== undefined) throw new DiemcauError('FLEET_ERR_BAD_REQUEST', 'give area or districtId, not both');
+      const area: OperatorArea | null = request.body.area ?? (districtId === undefined ? null : { kind: 'subtree', siteId: districtId });
+      if (role === 'area-operator') {
+        // Any site of the hierarchy roots an area now, whatever its kind.
+        if (!area) throw new DiemcauError('FLEET_ERR_BAD_REQUEST', 'an area operator needs an area: { kind: subtree, siteId } or { kind: relay-group, groupId }');
+        if (area.kind === 'subtree' && !app.fleet.sites.get(area.siteId)) throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `no site ${area.siteId}`);
+        if (area.kind === 'relay-group' && !app.fleet.sites.relayGroup(area.groupId)) throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `no relay group ${area.groupId}`);
+      } else if (area) {
+        throw new DiemcauError('FLEET_ERR_BAD_REQUEST', 'an area (or districtId) is only for area operators');
       }
       const token = newSecret(32);
-      const op = app.fleet.repos.operators.create({ id: newId('op', 6), name, role, districtId: districtId ?? null }, token);
+      const op = app.fleet.repos.operators.create({ id: newId('op', 6), name, role, area }, token);
       request.auditTarget = `operator:${op.id}`;
-      request.auditDetails = { name, role, districtId: op.districtId };
+      request.auditDetails = { name, role, area: op.area };
       return reply.status(201).send({ ...op, token });
     },
   );

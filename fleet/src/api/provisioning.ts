@@ -50,7 +50,7 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { repos, sites } = app.fleet;
-      const plan = planSiteImport(repos.sites.list(), request.body.sites);
+      const plan = planSiteImport(repos.sites.list(), request.body.sites, sites.kinds());
       request.auditTarget = 'sites';
       if (!plan.ok) {
         request.auditDetails = { problems: plan.problems.slice(0, 20) };
@@ -135,10 +135,10 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/preregistrations',
     {
       // The list is serials, which viewers do not see.
-      config: { roles: ['admin', 'district-operator'] },
+      config: { roles: ['admin', 'area-operator'] },
       schema: {
         tags: ['enrolment'],
-        summary: 'Pre-registered serials (a district operator sees its district)',
+        summary: 'Pre-registered serials (an area operator sees its area)',
         querystring: Type.Object({ siteId: Type.Optional(Type.String()) }),
         response: { 200: ListOf(PreregistrationOut), ...authErrors },
       },

@@ -68,12 +68,21 @@ export const AlertOut = Type.Object({
   resolution: Nullable(Type.String()),
 });
 
-export const OperatorRoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('district-operator'), Type.Literal('viewer')]);
+/** 'district-operator' is accepted as the older name of 'area-operator' and answered as the new one. */
+export const OperatorRoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('area-operator'), Type.Literal('district-operator'), Type.Literal('viewer')]);
+
+/** An area operator's area: a subtree (a site and everything under it) or a relay group of the dataset. */
+export const OperatorAreaSchema = Type.Union([
+  Type.Object({ kind: Type.Literal('subtree'), siteId: Type.String() }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('relay-group'), groupId: Type.String() }, { additionalProperties: false }),
+]);
 
 export const OperatorOut = Type.Object({
   id: Type.String(),
   name: Type.String(),
   role: OperatorRoleSchema,
+  area: Nullable(OperatorAreaSchema),
+  /** The area's root site when the area is a subtree (the district operator's field). */
   districtId: Nullable(Type.String()),
   createdAt: Type.String(),
 });

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { EnrollmentTokenResponseSchema, SiteIdSchema } from '@diemcau/shared';
+import { EnrollmentTokenResponseSchema, LabelSchema, RelayGroupSchema, SiteIdSchema, SiteKindDefSchema } from '@diemcau/shared';
 import { newSecret } from '../db/secrets.js';
 import { assertSiteAccess, siteScope } from './auth.js';
 import { authErrors, ListOf, SiteOut } from './schemas.js';
@@ -11,7 +11,7 @@ export const sitesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['sites'],
-        summary: 'The site hierarchy (a district operator sees its district)',
+        summary: 'The site hierarchy (an area operator sees its area)',
         querystring: Type.Object({ parentId: Type.Optional(Type.String()), kind: Type.Optional(Type.String()) }),
         response: { 200: ListOf(SiteOut), ...authErrors },
       },
@@ -25,6 +25,34 @@ export const sitesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .filter((s) => (parentId === undefined ? true : s.parentId === parentId))
         .filter((s) => (kind === undefined ? true : s.kind === kind));
       return { items: [...items] };
+    },
+  );
+
+  app.get(
+    '/hierarchy',
+    {
+      schema: {
+        tags: ['sites'],
+        summary: "The registry's dataset: its site kinds with their labels, and its relay groups (an area operator sees the groups and sites of its area)",
+        response: {
+          200: Type.Object({
+            dataset: Type.Union([Type.String(), Type.Null()]),
+            name: Type.Union([LabelSchema, Type.Null()]),
+            kinds: Type.Array(SiteKindDefSchema),
+            relayGroups: Type.Array(RelayGroupSchema),
+          }),
+          ...authErrors,
+        },
+      },
+    },
+    async (request) => {
+      const scope = siteScope(app, request);
+      const ds = app.fleet.sites.dataset();
+      const relayGroups = app.fleet.sites
+        .relayGroups()
+        .map((g) => (scope ? { ...g, siteIds: g.siteIds.filter((id) => scope.has(id)) } : g))
+        .filter((g) => g.siteIds.length > 0);
+      return { dataset: ds?.dataset ?? null, name: ds?.name ?? null, kinds: app.fleet.sites.kinds().list(), relayGroups };
     },
   );
 

@@ -73,6 +73,7 @@ async function commandsArea(app: FastifyInstance, opts: CommandsPluginOptions): 
     log,
     ports: {
       sites: () => ctx.sites.all(),
+      siteIndex: () => ctx.sites.siteIndex(),
       devices: () => ctx.repos.devices.list().filter((d) => d.revokedAt === null),
       device: (id) => {
         const d = ctx.repos.devices.get(id);

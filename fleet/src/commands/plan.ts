@@ -1,18 +1,14 @@
 import { subtreeIds, type CommandType, type SiteIndex } from '@diemcau/shared';
+import { canSeeSite, mayAct, type AccessSubject } from '../access.js';
 
 // Deciding what an operator's request turns into, before anything is stored:
 // who may send it, which devices it reaches, and whether it is safe now.
 // Pure: the caller supplies the sites, the devices and the live meetings.
 
-export type Role = 'admin' | 'district-operator' | 'viewer';
-
-/** The fields of the spine's operator this module reads. */
-export interface Operator {
+/** The fields of the spine's operator this module reads (access.ts decides from role and area). */
+export interface Operator extends AccessSubject {
   id: string;
   name?: string;
-  role: Role;
-  /** For a district operator: the district whose subtree it may see and act on. */
-  districtId: string | null;
 }
 
 export interface DeviceRef {
@@ -41,15 +37,12 @@ export type IssuePlan =
 
 /** Is this site inside the operator's area? (Sending is checked separately by canSend.) */
 export function operatorCovers(op: Operator, index: SiteIndex, siteId: string): boolean {
-  // Only district operators are limited to a subtree (viewers read everything, send nothing).
-  if (op.role !== 'district-operator') return true;
-  if (op.districtId === null) return false;
-  return subtreeIds(index, op.districtId).includes(siteId);
+  return canSeeSite(index, op, siteId);
 }
 
-export const canSend = (op: Operator): boolean => op.role === 'admin' || op.role === 'district-operator';
+export const canSend = (op: Operator): boolean => mayAct(op);
 
-/** Every device on the site or below it: one district → the district's own box and every commune's. */
+/** Every device on the site or below it, at any depth. */
 export function expandSubtree(index: SiteIndex, devices: readonly DeviceRef[], rootSiteId: string): DeviceRef[] {
   const sites = new Set(subtreeIds(index, rootSiteId));
   return devices

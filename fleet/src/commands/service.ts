@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { DiemcauError, indexSites, setConfigParamsCodec, type Site } from '@diemcau/shared';
+import { DiemcauError, indexSites, setConfigParamsCodec, type Site, type SiteIndex } from '@diemcau/shared';
 import type { CommandRecord } from './lifecycle.js';
 import { operatorCovers, planIssue, expandSubtree, type DeviceRef, type IssueRequest, type Operator } from './plan.js';
 import type { CommandStore } from './store.js';
@@ -18,6 +18,8 @@ export interface AuditSink {
 /** What the commands module needs from the rest of the fleet. */
 export interface CommandPorts {
   sites(): readonly Site[];
+  /** The hierarchy with the dataset's relay groups (an operator's area may be one); absent: indexed from sites(). */
+  siteIndex?(): SiteIndex;
   devices(): readonly DeviceRef[];
   device(id: string): DeviceRef | undefined;
   /** Which of these sites have a meeting in progress right now. */
@@ -51,7 +53,7 @@ export function createCommandService(opts: {
   const { store, dispatcher, ports, log } = opts;
   const clock = () => (opts.now ? opts.now() : new Date());
 
-  const visible = (op: Operator, siteId: string): boolean => operatorCovers(op, indexSites(ports.sites()), siteId);
+  const visible = (op: Operator, siteId: string): boolean => operatorCovers(op, ports.siteIndex?.() ?? indexSites(ports.sites()), siteId);
 
   const issue = (operator: Operator, target: Target, request: IssueRequest): IssueOutcome => {
     if (request.type === 'set-config') {
@@ -60,7 +62,7 @@ export function createCommandService(opts: {
       if (!checked.ok) throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `set-config params ${checked.error.message}`);
     }
     const sites = ports.sites();
-    const index = indexSites(sites);
+    const index = ports.siteIndex?.() ?? indexSites(sites);
     let targets: DeviceRef[];
     if (target.kind === 'device') {
       const d = ports.device(target.deviceId);
@@ -147,7 +149,7 @@ export function createCommandService(opts: {
       return store.listByDevice(deviceId, limit);
     },
     listBatch(operator, batchId) {
-      const index = indexSites(ports.sites());
+      const index = ports.siteIndex?.() ?? indexSites(ports.sites());
       const recs = store.listByBatch(batchId).filter((r) => operatorCovers(operator, index, r.siteId));
       if (recs.length === 0) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `batch ${batchId}`);
       return recs;

@@ -140,4 +140,26 @@ export const CORE_MIGRATIONS: Migration[] = [
       UPDATE device_serials SET used_at = created_at WHERE device_id IS NOT NULL;
     `,
   },
+  {
+    // The hierarchy as data: the imported dataset's site kinds (with labels)
+    // and relay groups, one row. A registry from before has none; the fleet
+    // fills it from its configured dataset at start (seeds/index.ts).
+    name: 'core-004-hierarchy',
+    sql: `
+      CREATE TABLE hierarchy (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        dataset TEXT NOT NULL,
+        name TEXT NOT NULL,
+        kinds TEXT NOT NULL,
+        relay_groups TEXT,
+        updated_at TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    // An area operator's area is a subtree (district_id, kept under its first
+    // name: it holds the subtree's root site) or a relay group (area_group).
+    name: 'core-005-operator-areas',
+    sql: `ALTER TABLE operators ADD COLUMN area_group TEXT;`,
+  },
 ];

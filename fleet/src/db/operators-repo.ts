@@ -1,14 +1,16 @@
 import type { FleetDb } from './database.js';
 import { tokenHash } from './secrets.js';
+import { canonicalRole, OPERATOR_ROLES, type OperatorArea, type OperatorRole } from '../access.js';
 
-export const OPERATOR_ROLES = ['admin', 'district-operator', 'viewer'] as const;
-export type OperatorRole = (typeof OPERATOR_ROLES)[number];
+export { OPERATOR_ROLES, type OperatorRole } from '../access.js';
 
 export interface Operator {
   id: string;
   name: string;
   role: OperatorRole;
-  /** Set for district operators: the district whose subtree they may see and act on. */
+  /** Set for area operators: the subtree or relay group they may see and act on. */
+  area: OperatorArea | null;
+  /** The subtree's root when the area is a subtree; kept for clients of the district operator. */
   districtId: string | null;
   createdAt: string;
 }
@@ -18,16 +20,30 @@ interface OperatorRow {
   name: string;
   role: string;
   district_id: string | null;
+  area_group: string | null;
   created_at: string;
 }
 
-const toOperator = (r: OperatorRow): Operator => ({
-  id: r.id,
-  name: r.name,
-  role: r.role as OperatorRole,
-  districtId: r.district_id,
-  createdAt: r.created_at,
-});
+/**
+ * A role name this fleet does not know (a row from a newer version, a typo
+ * in a hand-edited database) reads as an area operator without an area:
+ * it authenticates, and the access rule gives it nothing.
+ */
+const toOperator = (r: OperatorRow): Operator => {
+  const role = canonicalRole(r.role);
+  const area: OperatorArea | null =
+    role !== 'area-operator' ? null : r.area_group !== null ? { kind: 'relay-group', groupId: r.area_group } : r.district_id !== null ? { kind: 'subtree', siteId: r.district_id } : null;
+  return {
+    id: r.id,
+    name: r.name,
+    role: role ?? 'area-operator',
+    area,
+    districtId: area?.kind === 'subtree' ? area.siteId : null,
+    createdAt: r.created_at,
+  };
+};
+
+const COLUMNS = 'id, name, role, district_id, area_group, created_at';
 
 export class OperatorsRepo {
   private readonly stmts;
@@ -35,18 +51,22 @@ export class OperatorsRepo {
   constructor(db: FleetDb) {
     const s = db.sql;
     this.stmts = {
-      insert: s.prepare(`INSERT INTO operators (id, name, role, district_id, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
-      byToken: s.prepare('SELECT id, name, role, district_id, created_at FROM operators WHERE token_hash = ? AND revoked_at IS NULL'),
-      list: s.prepare('SELECT id, name, role, district_id, created_at FROM operators WHERE revoked_at IS NULL ORDER BY created_at'),
+      insert: s.prepare(`INSERT INTO operators (id, name, role, district_id, area_group, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      byToken: s.prepare(`SELECT ${COLUMNS} FROM operators WHERE token_hash = ? AND revoked_at IS NULL`),
+      list: s.prepare(`SELECT ${COLUMNS} FROM operators WHERE revoked_at IS NULL ORDER BY created_at`),
       countAdmins: s.prepare(`SELECT COUNT(*) AS n FROM operators WHERE role = 'admin' AND revoked_at IS NULL`),
       revoke: s.prepare('UPDATE operators SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
     };
   }
 
-  create(op: { id: string; name: string; role: OperatorRole; districtId: string | null }, token: string): Operator {
+  /** `districtId` is the older spelling of a subtree area; `area` wins when both are given. */
+  create(op: { id: string; name: string; role: OperatorRole; districtId?: string | null; area?: OperatorArea | null }, token: string): Operator {
     const createdAt = new Date().toISOString();
-    this.stmts.insert.run(op.id, op.name, op.role, op.districtId, tokenHash(token), createdAt);
-    return { ...op, createdAt };
+    const area: OperatorArea | null = op.area ?? (op.districtId ? { kind: 'subtree', siteId: op.districtId } : null);
+    const siteRoot = area?.kind === 'subtree' ? area.siteId : null;
+    const group = area?.kind === 'relay-group' ? area.groupId : null;
+    this.stmts.insert.run(op.id, op.name, op.role, siteRoot, group, tokenHash(token), createdAt);
+    return { id: op.id, name: op.name, role: op.role, area, districtId: siteRoot, createdAt };
   }
 
   byToken(token: string): Operator | undefined {

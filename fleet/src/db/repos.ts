@@ -6,6 +6,7 @@ import { TelemetryRepo } from './telemetry-repo.js';
 import { AlertsRepo } from './alerts-repo.js';
 import { OperatorsRepo } from './operators-repo.js';
 import { AuditRepo } from './audit-repo.js';
+import { HierarchyRepo } from './hierarchy-repo.js';
 
 /** One repository per table family, all over the same connection. */
 export interface Repos {
@@ -16,6 +17,7 @@ export interface Repos {
   alerts: AlertsRepo;
   operators: OperatorsRepo;
   audit: AuditRepo;
+  hierarchy: HierarchyRepo;
 }
 
 export function createRepos(db: FleetDb, opts: { telemetryKeep: number }): Repos {
@@ -27,5 +29,6 @@ export function createRepos(db: FleetDb, opts: { telemetryKeep: number }): Repos
     alerts: new AlertsRepo(db),
     operators: new OperatorsRepo(db),
     audit: new AuditRepo(db),
+    hierarchy: new HierarchyRepo(db),
   };
 }

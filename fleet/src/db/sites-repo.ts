@@ -1,4 +1,4 @@
-import type { Site, SiteKind } from '@diemcau/shared';
+import type { Site } from '@diemcau/shared';
 import type { FleetDb } from './database.js';
 
 interface SiteRow {
@@ -13,7 +13,7 @@ interface SiteRow {
 const toSite = (r: SiteRow): Site => ({
   id: r.id,
   name: r.name,
-  kind: r.kind as SiteKind,
+  kind: r.kind,
   parentId: r.parent_id,
   ...(r.address === null ? {} : { address: r.address }),
   ...(r.contact === null ? {} : { contact: r.contact }),
@@ -55,7 +55,7 @@ export class SitesRepo {
    */
   upsertMany(sites: readonly Site[]): void {
     const now = new Date().toISOString();
-    const ordered = [...sites].sort((a, b) => Number(a.parentId !== null) - Number(b.parentId !== null));
+    const ordered = parentsFirst(sites);
     this.db.tx(() => {
       for (const site of ordered) {
         this.stmts.upsert.run({
@@ -70,4 +70,20 @@ export class SitesRepo {
       }
     });
   }
+}
+
+/** Sites ordered so that a parent in the list comes before its children, at any depth. */
+function parentsFirst(sites: readonly Site[]): Site[] {
+  const inList = new Map(sites.map((s) => [s.id, s]));
+  const out: Site[] = [];
+  const done = new Set<string>();
+  const visit = (s: Site, depth: number): void => {
+    if (done.has(s.id) || depth > sites.length) return;
+    const parent = s.parentId === null ? undefined : inList.get(s.parentId);
+    if (parent) visit(parent, depth + 1);
+    done.add(s.id);
+    out.push(s);
+  };
+  for (const s of sites) visit(s, 0);
+  return out;
 }

@@ -2,14 +2,18 @@
 // meeting's participants, decide which edge hosts the meeting and how the
 // others link to it. Pure: plain data in, plain data out, no I/O.
 //
-// The edge tree is fixed by the hierarchy:
-//   core ← province-level bodies and districts
-//   district edge ← its communes (the core when the district has no edge)
+// The edge tree follows the network, not an administrative level: a relay
+// group (from the dataset: a former district centre's box, a regional hub)
+// is a set of sites whose edges link to the group's hub edge; the hub and
+// every site in no group link to the core. So the province's link carries
+// one copy per relay group with participants, whatever the hierarchy's depth.
+//   core ← hubs and sites in no group
+//   hub edge ← the other sites of its group (the core when the hub has no box)
 // A meeting is hosted at the lowest node of that tree covering every
-// participant, so a district's own meeting never crosses the province's link
-// and a commune alone stays in its commune. Every other participant's edge
+// participant, so a group's own meeting never crosses the province's link
+// and a site alone stays at its own edge. Every other participant's edge
 // walks up the tree to the host; the edges passed on the way relay.
-import { DiemcauError, districtOf, type SiteIndex } from '@diemcau/shared';
+import { DiemcauError, relayGroupOf, type SiteIndex } from '@diemcau/shared';
 
 export type EdgeRole = 'host' | 'relay' | 'leaf';
 
@@ -54,13 +58,13 @@ export interface CascadePlan {
   unreachableSiteIds: string[];
 }
 
-/** The edge a site's edge links to when the meeting is hosted above it; null for the core itself. */
+/** The edge a site's edge links to when the meeting is hosted above it. */
 function parentEdge(sites: SiteIndex, edges: EdgeDirectory, siteId: string): string {
-  const site = sites.byId.get(siteId);
-  if (site?.kind === 'commune' && site.parentId !== null) {
-    // A commune relays through its district; when the district has no box yet
-    // it goes straight to the core rather than being cut off.
-    return edges.edgeOfSite.get(site.parentId) ?? edges.coreEdgeId;
+  const group = relayGroupOf(sites, siteId);
+  if (group !== null && group.hubSiteId !== siteId) {
+    // A site relays through its group's hub; when the hub has no box yet it
+    // goes straight to the core rather than being cut off.
+    return edges.edgeOfSite.get(group.hubSiteId) ?? edges.coreEdgeId;
   }
   return edges.coreEdgeId;
 }
@@ -70,10 +74,10 @@ function hostEdge(sites: SiteIndex, edges: EdgeDirectory, siteIds: readonly stri
   if (siteIds.length === 1) {
     return edges.edgeOfSite.get(siteIds[0]!) ?? edges.coreEdgeId;
   }
-  const districts = new Set(siteIds.map((id) => districtOf(sites, id)));
-  if (districts.size === 1) {
-    const only = [...districts][0];
-    if (only !== null && only !== undefined) return edges.edgeOfSite.get(only) ?? edges.coreEdgeId;
+  const groups = new Set(siteIds.map((id) => relayGroupOf(sites, id)));
+  if (groups.size === 1) {
+    const only = [...groups][0];
+    if (only !== null && only !== undefined) return edges.edgeOfSite.get(only.hubSiteId) ?? edges.coreEdgeId;
   }
   return edges.coreEdgeId;
 }

@@ -28,7 +28,7 @@ export const meetingsPlugin = fp<MeetingsPluginOptions>(
       db: fleet.db,
       publish: (topic, payload) => fleet.broker.publish(topic, payload, { qos: 1, retain: true }),
       ingest: fleet.ingest,
-      ports: { sites: () => fleet.sites.all(), devices: () => fleet.repos.devices.list() },
+      ports: { sites: () => fleet.sites.all(), siteIndex: () => fleet.sites.siteIndex(), devices: () => fleet.repos.devices.list() },
       log: fleet.log,
       config: { ...fleet.config.meetings, ...opts.config },
     });

@@ -4,7 +4,8 @@
 // hands the desired per-edge plans to the publisher.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { DiemcauError, indexSites, subtreeIds, type Site, type SiteIndex } from '@diemcau/shared';
+import { DiemcauError, indexSites, type Site, type SiteIndex } from '@diemcau/shared';
+import { describeArea, mayAct, outsideScope, siteScopeOf, type AccessSubject } from '../access.js';
 import { planCascade, type CascadePlan, type EdgeDirectory } from './cascade.js';
 import type { MeetingsConfig } from './config.js';
 import { linkTokens, mediaPlans, type PlannedMeeting } from './media-plan.js';
@@ -15,17 +16,16 @@ import { busyMeetingForSite, checkSchedule, describeProblems, type TimedPlan } f
 
 const MINUTE = 60_000;
 
-/** The parts of an operator the meetings area looks at (the spine's Operator fits). */
-export interface MeetingOperator {
+/** The parts of an operator the meetings area looks at (the spine's Operator fits; access.ts reads role and area). */
+export interface MeetingOperator extends AccessSubject {
   id: string;
   name?: string;
-  role: 'admin' | 'district-operator' | 'viewer';
-  /** Set for district operators: the district whose subtree they act on. */
-  districtId: string | null;
 }
 
 export interface MeetingPorts {
   sites(): readonly Site[];
+  /** The hierarchy with the dataset's relay groups (the cascade follows them); absent: indexed from sites(), groups derived. */
+  siteIndex?(): SiteIndex;
   /** Enrolled, not revoked devices. */
   devices(): readonly { id: string; siteId: string }[];
 }
@@ -77,13 +77,13 @@ export class MeetingService {
     return { coreEdgeId: this.cfg.coreEdgeId, edgeOfSite };
   }
 
-  plan(m: Pick<MeetingRecord, 'id' | 'chairSiteId' | 'siteIds'>, index = indexSites(this.ports.sites()), edges = this.directory()): CascadePlan {
+  plan(m: Pick<MeetingRecord, 'id' | 'chairSiteId' | 'siteIds'>, index = this.siteIndex(), edges = this.directory()): CascadePlan {
     return planCascade(index, edges, { id: m.id, chairSiteId: m.chairSiteId, siteIds: m.siteIds });
   }
 
   async create(op: MeetingOperator, input: CreateMeeting): Promise<{ meeting: MeetingRecord; plan: CascadePlan }> {
     const now = this.now();
-    const index = indexSites(this.ports.sites());
+    const index = this.siteIndex();
     const siteIds = [...new Set([input.chairSiteId, ...input.siteIds])].sort();
     if (siteIds.length > this.cfg.maxSitesPerMeeting) {
       throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `${siteIds.length} sites, at most ${this.cfg.maxSitesPerMeeting} in one meeting`);
@@ -134,14 +134,14 @@ export class MeetingService {
   get(op: MeetingOperator, id: string): MeetingRecord {
     const m = this.repo.get(id);
     // Same answer for "no such meeting" and "not yours": ids do not leak across districts.
-    if (!m || !this.mayRead(op, indexSites(this.ports.sites()), m)) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `meeting ${id}`);
+    if (!m || !this.mayRead(op, this.siteIndex(), m)) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `meeting ${id}`);
     return m;
   }
 
   list(op: MeetingOperator, opts: { active: boolean; limit: number }): MeetingRecord[] {
     const now = this.now();
     const all = opts.active ? this.repo.inWindow(now, now + 3650 * 24 * 60 * MINUTE) : this.repo.recent(opts.limit * 4);
-    const index = indexSites(this.ports.sites());
+    const index = this.siteIndex();
     return all.filter((m) => this.mayRead(op, index, m)).slice(0, opts.limit);
   }
 
@@ -218,7 +218,7 @@ export class MeetingService {
   /** Recomputes every edge's plan and publishes the ones that changed. */
   async sync(): Promise<string[]> {
     const now = this.now();
-    const index = indexSites(this.ports.sites());
+    const index = this.siteIndex();
     const edges = this.directory();
     const planned: PlannedMeeting[] = [];
     for (const m of this.repo.inWindow(now, now + this.cfg.planLeadMin * MINUTE + 1)) {
@@ -266,24 +266,26 @@ export class MeetingService {
 
   private openMeeting(op: MeetingOperator, id: string): MeetingRecord {
     const m = this.get(op, id);
-    this.assertMayAct(op, indexSites(this.ports.sites()), [m.chairSiteId]);
+    this.assertMayAct(op, this.siteIndex(), [m.chairSiteId]);
     if (meetingState(m, this.now()) === 'ended') throw new DiemcauError('FLEET_ERR_MEETING_ENDED', id);
     return m;
   }
 
+  private siteIndex(): SiteIndex {
+    return this.ports.siteIndex?.() ?? indexSites(this.ports.sites());
+  }
+
+  /** A meeting is visible to whoever may see one of its sites. */
   private mayRead(op: MeetingOperator, index: SiteIndex, m: MeetingRecord): boolean {
-    if (op.role === 'admin' || op.districtId === null) return true;
-    const mine = new Set(subtreeIds(index, op.districtId));
-    return m.siteIds.some((s) => mine.has(s));
+    const scope = siteScopeOf(index, op);
+    return scope === null || m.siteIds.some((s) => scope.has(s));
   }
 
   private assertMayAct(op: MeetingOperator, index: SiteIndex, siteIds: readonly string[]): void {
-    if (op.role === 'admin') return;
-    if (op.role === 'viewer' || op.districtId === null) throw new DiemcauError('FLEET_ERR_FORBIDDEN', 'viewers cannot run meetings');
-    const mine = new Set(subtreeIds(index, op.districtId));
-    const outside = siteIds.filter((s) => !mine.has(s));
+    if (!mayAct(op)) throw new DiemcauError('FLEET_ERR_FORBIDDEN', `role ${op.role} cannot run meetings (viewers only read)`);
+    const outside = outsideScope(index, op, siteIds);
     if (outside.length > 0) {
-      throw new DiemcauError('FLEET_ERR_FORBIDDEN', `outside district ${op.districtId}: ${outside.join(', ')}`, { details: { siteIds: outside } });
+      throw new DiemcauError('FLEET_ERR_FORBIDDEN', `outside ${describeArea(op.area)}: ${outside.join(', ')}`, { details: { siteIds: outside } });
     }
   }
 }

@@ -76,10 +76,11 @@ async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<vo
       fleetUrl,
       cacheFor: (target) => {
         if (!cfg.districtCaches) return null;
-        const district = ctx.sites.districtOf(target.siteId);
-        if (!district || district === target.siteId) return null;
+        // The cache on the box the site relays through (its relay group's hub).
+        const hub = ctx.sites.relayGroupOf(target.siteId)?.hubSiteId ?? null;
+        if (!hub || hub === target.siteId) return null;
         const caches = store.cacheUrls();
-        const box = ctx.repos.devices.list().find((d) => d.siteId === district && d.online && caches.has(d.id));
+        const box = ctx.repos.devices.list().find((d) => d.siteId === hub && d.online && caches.has(d.id));
         return box ? caches.get(box.id)! : null;
       },
     });
@@ -93,6 +94,7 @@ async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<vo
     onChange: () => ctx.events.emit('rollouts-changed', { at: new Date().toISOString() }),
     ports: {
       sites: () => ctx.sites.all(),
+      siteIndex: () => ctx.sites.siteIndex(),
       devices: () =>
         ctx.repos.devices
           .list()

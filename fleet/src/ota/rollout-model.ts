@@ -7,8 +7,17 @@ import { SiteIdSchema, VersionSchema } from '@diemcau/shared';
 export const RingSelectorSchema = Type.Union([
   /** Named sites (e.g. pilot communes near the province). */
   Type.Object({ kind: Type.Literal('sites'), siteIds: Type.Array(SiteIdSchema, { minItems: 1, maxItems: 500 }) }, { additionalProperties: false }),
-  /** Every site of one district (the district itself and its communes). */
+  /** Every site behind one relay group's hub (a district centre's box, a regional hub), the hub included. */
+  Type.Object({ kind: Type.Literal('relay-group'), groupId: SiteIdSchema }, { additionalProperties: false }),
+  /** A site and every site below it, at any depth. */
+  Type.Object({ kind: Type.Literal('subtree'), siteId: SiteIdSchema }, { additionalProperties: false }),
+  /** Before relay groups: the relay group whose hub (or id) is this site; in the 2022 network, a district and its communes. */
   Type.Object({ kind: Type.Literal('district'), districtId: SiteIdSchema }, { additionalProperties: false }),
+  // Branches with `kind` alone come last: the API's validator drops unknown
+  // properties while it tries a branch, so one tried early would strip the
+  // `districtId` or `groupId` a later branch needs.
+  /** The hubs of every relay group: they cache releases for their groups, so they go first. */
+  Type.Object({ kind: Type.Literal('relay-hubs') }, { additionalProperties: false }),
   /** Whatever the earlier rings left in the rollout's subtree. */
   Type.Object({ kind: Type.Literal('rest') }, { additionalProperties: false }),
 ]);
@@ -40,7 +49,7 @@ export type Window = Static<typeof WindowSchema>;
 export const RolloutSpecSchema = Type.Object(
   {
     release: VersionSchema,
-    /** The subtree of sites the rollout covers (a district, or a province-level root site's id). Absent = every site. */
+    /** The subtree of sites the rollout covers (any site's id). Absent = every site. */
     rootSiteId: Type.Optional(SiteIdSchema),
     rings: Type.Array(RingSpecSchema, { minItems: 1, maxItems: 10 }),
     abort: Type.Object(

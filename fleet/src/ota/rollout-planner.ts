@@ -1,8 +1,8 @@
 // The rollout planner: pure functions over plain data, tested without a
 // network. assignRings() splits a subtree's devices into rings that follow
-// the site hierarchy; planRollout() decides, at one moment, who is told to
+// the network (relay groups: hubs first, then each group) or any subtree; planRollout() decides, at one moment, who is told to
 // update next, who has gone silent, and whether the rollout must stop.
-import { districtOf, subtreeIds, type SiteIndex } from '@diemcau/shared';
+import { relayGroupOf, subtreeIds, type SiteIndex } from '@diemcau/shared';
 import type { RingProgress, RolloutDevice, RolloutSpec, RolloutState, Window } from './rollout-model.js';
 
 export interface DeviceRef {
@@ -18,14 +18,29 @@ export interface DeviceRef {
 export function assignRings(spec: RolloutSpec, index: SiteIndex, devices: readonly DeviceRef[]): RolloutDevice[] {
   const inScope = spec.rootSiteId ? new Set(subtreeIds(index, spec.rootSiteId)) : null;
   const out: RolloutDevice[] = [];
+  const hubs = new Set(index.relayGroups.map((g) => g.hubSiteId));
+  const subtrees = new Map<string, Set<string>>();
+  const subtree = (id: string): Set<string> => {
+    let s = subtrees.get(id);
+    if (!s) subtrees.set(id, (s = new Set(subtreeIds(index, id))));
+    return s;
+  };
   for (const d of [...devices].sort((a, b) => a.siteId.localeCompare(b.siteId) || a.deviceId.localeCompare(b.deviceId))) {
     if (inScope && !inScope.has(d.siteId)) continue;
     const ring = spec.rings.findIndex((r) => {
       switch (r.select.kind) {
         case 'sites':
           return r.select.siteIds.includes(d.siteId);
-        case 'district':
-          return districtOf(index, d.siteId) === r.select.districtId;
+        case 'relay-group':
+          return relayGroupOf(index, d.siteId)?.id === r.select.groupId;
+        case 'relay-hubs':
+          return hubs.has(d.siteId);
+        case 'subtree':
+          return subtree(r.select.siteId).has(d.siteId);
+        case 'district': {
+          const g = relayGroupOf(index, d.siteId);
+          return g !== null && (g.hubSiteId === r.select.districtId || g.id === r.select.districtId);
+        }
         case 'rest':
           return true;
       }

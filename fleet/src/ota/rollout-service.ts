@@ -3,7 +3,7 @@
 // Ticks never overlap; a driver error leaves the device pending for the next.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { DiemcauError, compareVersions, downgradeRefusal, indexSites, type OtaStatus, type Site } from '@diemcau/shared';
+import { DiemcauError, compareVersions, downgradeRefusal, indexSites, type OtaStatus, type Site, type SiteIndex } from '@diemcau/shared';
 import type { RolloutDriver, DeviceReport } from './driver.js';
 import { assignRings, planRollout, ringProgress, type DeviceRef } from './rollout-planner.js';
 import type { RingProgress, RolloutDevice, RolloutSpec } from './rollout-model.js';
@@ -12,6 +12,8 @@ import type { OtaStore, RolloutRecord } from './store.js';
 
 export interface RolloutPorts {
   sites(): readonly Site[];
+  /** The hierarchy with the dataset's relay groups; absent: indexed from sites() (relay groups derived). */
+  siteIndex?(): SiteIndex;
   /** Enrolled, not revoked devices, with the agent version they last announced. */
   devices(): readonly (DeviceRef & { agentVersion: string | null })[];
   /** Sites with a meeting live now or starting within `withinMin` minutes. */
@@ -68,11 +70,14 @@ export class RolloutService {
     }
     const active = this.o.store.activeRollouts();
     if (active.length > 0) throw new DiemcauError('FLEET_ERR_CONFLICT', `rollout ${active[0]!.id} is still ${active[0]!.state}`);
-    const index = indexSites(this.o.ports.sites());
+    const index = this.o.ports.siteIndex?.() ?? indexSites(this.o.ports.sites());
     if (spec.rootSiteId && !index.byId.has(spec.rootSiteId)) throw new DiemcauError('FLEET_ERR_UNKNOWN_SITE', spec.rootSiteId);
     for (const r of spec.rings) {
-      const ids = r.select.kind === 'sites' ? r.select.siteIds : r.select.kind === 'district' ? [r.select.districtId] : [];
+      const ids = r.select.kind === 'sites' ? r.select.siteIds : r.select.kind === 'district' ? [r.select.districtId] : r.select.kind === 'subtree' ? [r.select.siteId] : [];
       for (const id of ids) if (!index.byId.has(id)) throw new DiemcauError('FLEET_ERR_UNKNOWN_SITE', `${id} (ring ${r.name})`);
+      if (r.select.kind === 'relay-group' && !index.relayGroups.some((g) => g.id === (r.select as { groupId: string }).groupId)) {
+        throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `ring ${r.name}: no relay group ${r.select.groupId}`);
+      }
     }
     const all = this.o.ports.devices();
     const versions = new Map(all.map((d) => [d.deviceId, d.agentVersion]));

@@ -14,9 +14,9 @@ export interface RulesConfig {
   flapWindowMs: number;
   /** This many transitions inside the window make a device flapping. */
   flapThreshold: number;
-  /** Drops of one district's devices within this window are correlated. */
+  /** Drops of one relay group's devices within this window are correlated (named before relay groups: district*). */
   districtWindowMs: number;
-  /** Share of a district's devices that must drop for a district-outage incident... */
+  /** Share of a relay group's devices that must drop for an outage incident... */
   districtFraction: number;
   /** ...and never fewer devices than this. */
   districtMinDevices: number;
@@ -25,10 +25,15 @@ export interface RulesConfig {
 export interface DeviceRef {
   deviceId: string;
   siteId: string;
-  /** The district the site belongs to; null for province-level sites (no correlation). */
-  districtId: string | null;
+  /**
+   * The relay group the site's edge links through (a district centre's box, a
+   * regional hub): its devices share one uplink, so they drop together. Null
+   * for a site linking straight to the core (no correlation).
+   */
+  groupId: string | null;
 }
 
+/** 'district-outage' is a relay group's outage; the name stays for stored alerts and subscribers. */
 export type AlertType = 'device-offline' | 'flapping' | 'district-outage';
 
 export type AlertAction =
@@ -49,8 +54,10 @@ export type RuleInput =
   | { kind: 'tick'; at: number };
 
 export interface PlanContext {
-  /** How many devices the district has in all (online or not). */
-  districtSize(districtId: string): number;
+  /** How many devices the relay group has in all (online or not). */
+  groupSize(groupId: string): number;
+  /** The group's hub site (the alert's site), name and how many sites are behind it; absent: the group id is a site. */
+  groupInfo?(groupId: string): { hubSiteId: string; name: string; sites: number } | undefined;
 }
 
 interface DeviceState {
@@ -61,20 +68,22 @@ interface DeviceState {
   pendingOfflineAt: number | null;
   offlineAlert: boolean;
   flapping: boolean;
-  /** Offline and counted in its district's open incident instead of its own alert. */
+  /** Offline and counted in its relay group's open incident instead of its own alert. */
   inIncident: boolean;
 }
 
-interface DistrictState {
-  /** Devices of the district currently offline, with the time they dropped. */
+interface GroupState {
+  /** Devices of the relay group currently offline, with the time they dropped. */
   down: Map<string, number>;
-  /** Members of the open district-outage incident, or null when there is none. */
+  /** Members of the open outage incident, or null when there is none. */
+  /** Set when the incident opens: hub site, name and size for the alert's text. */
+  info: { hubSiteId: string; name: string; sites: number } | null;
   incident: Set<string> | null;
 }
 
 export interface RulesState {
   devices: Map<string, DeviceState>;
-  districts: Map<string, DistrictState>;
+  groups: Map<string, GroupState>;
   /** Devices with a debounce running or flapping: the only ones a tick looks at. */
   watched: Set<string>;
 }
@@ -85,12 +94,13 @@ export interface Plan {
   wakeAt: number | null;
 }
 
-export const emptyRulesState = (): RulesState => ({ devices: new Map(), districts: new Map(), watched: new Set() });
+export const emptyRulesState = (): RulesState => ({ devices: new Map(), groups: new Map(), watched: new Set() });
 
 export const keys = {
   offline: (deviceId: string) => `device-offline:${deviceId}`,
   flapping: (deviceId: string) => `flapping:${deviceId}`,
-  district: (districtId: string) => `district-outage:${districtId}`,
+  // The type keeps its first name: stored alerts, webhooks and dashboards filter on it.
+  group: (groupId: string) => `district-outage:${groupId}`,
 };
 
 export function planPresence(state: RulesState, input: RuleInput, cfg: RulesConfig, ctx: PlanContext): Plan {
@@ -148,7 +158,7 @@ function onPresence(
 
 /**
  * A device leaves the fleet (revoked): its alerts close and it no longer
- * counts in its district's incident.
+ * counts in its relay group's incident.
  */
 export function forgetDevice(state: RulesState, deviceId: string, at: number, cfg: RulesConfig): Plan {
   const out: AlertAction[] = [];
@@ -158,31 +168,31 @@ export function forgetDevice(state: RulesState, deviceId: string, at: number, cf
     if (dev.flapping) out.push({ action: 'resolve', key: keys.flapping(deviceId), resolution: 'device revoked' });
     state.devices.delete(deviceId);
     state.watched.delete(deviceId);
-    const districtId = dev.ref.districtId;
-    const district = districtId === null ? undefined : state.districts.get(districtId);
-    if (district && districtId !== null) {
-      district.down.delete(deviceId);
-      if (district.incident?.delete(deviceId)) settleIncident(state, district, districtId, at, cfg, out);
+    const groupId = dev.ref.groupId;
+    const group = groupId === null ? undefined : state.groups.get(groupId);
+    if (group && groupId !== null) {
+      group.down.delete(deviceId);
+      if (group.incident?.delete(deviceId)) settleIncident(state, group, groupId, at, cfg, out);
     }
   }
   return { actions: out, wakeAt: nextWake(state, cfg) };
 }
 
 function wentDown(state: RulesState, dev: DeviceState, at: number, cfg: RulesConfig, ctx: PlanContext, out: AlertAction[]): void {
-  const { deviceId, districtId } = dev.ref;
-  if (districtId !== null) {
-    const district = districtState(state, districtId);
-    district.down.set(deviceId, at);
-    if (district.incident) {
-      district.incident.add(deviceId);
+  const { deviceId, groupId } = dev.ref;
+  if (groupId !== null) {
+    const group = groupState(state, groupId);
+    group.down.set(deviceId, at);
+    if (group.incident) {
+      group.incident.add(deviceId);
       dev.inIncident = true;
-      out.push({ action: 'update', key: keys.district(districtId), details: incidentDetails(district) });
+      out.push({ action: 'update', key: keys.group(groupId), details: incidentDetails(group) });
       return;
     }
-    const recent = [...district.down].filter(([, t]) => t > at - cfg.districtWindowMs).map(([id]) => id);
-    const threshold = Math.max(cfg.districtMinDevices, Math.ceil(cfg.districtFraction * ctx.districtSize(districtId)));
+    const recent = [...group.down].filter(([, t]) => t > at - cfg.districtWindowMs).map(([id]) => id);
+    const threshold = Math.max(cfg.districtMinDevices, Math.ceil(cfg.districtFraction * ctx.groupSize(groupId)));
     if (recent.length >= threshold) {
-      openIncident(state, district, districtId, recent, out);
+      openIncident(state, group, groupId, recent, out, ctx);
       return;
     }
   }
@@ -192,8 +202,9 @@ function wentDown(state: RulesState, dev: DeviceState, at: number, cfg: RulesCon
   }
 }
 
-function openIncident(state: RulesState, district: DistrictState, districtId: string, members: string[], out: AlertAction[]): void {
-  district.incident = new Set(members);
+function openIncident(state: RulesState, group: GroupState, groupId: string, members: string[], out: AlertAction[], ctx: PlanContext): void {
+  group.incident = new Set(members);
+  group.info = ctx.groupInfo?.(groupId) ?? null;
   for (const id of members) {
     const m = state.devices.get(id);
     if (!m) continue;
@@ -201,49 +212,50 @@ function openIncident(state: RulesState, district: DistrictState, districtId: st
     m.pendingOfflineAt = null;
     if (!m.flapping) state.watched.delete(id);
     if (m.offlineAlert) {
-      // Folded into the incident: one alert for the district instead of many.
+      // Folded into the incident: one alert for the relay group instead of many.
       m.offlineAlert = false;
-      out.push({ action: 'resolve', key: keys.offline(id), resolution: `merged into ${keys.district(districtId)}` });
+      out.push({ action: 'resolve', key: keys.offline(id), resolution: `merged into ${keys.group(groupId)}` });
     }
   }
   out.push({
     action: 'open',
     type: 'district-outage',
-    key: keys.district(districtId),
-    siteId: districtId,
+    key: keys.group(groupId),
+    // The hub's site: its uplink is what most likely went down.
+    siteId: group.info?.hubSiteId ?? groupId,
     deviceId: null,
     severity: 'critical',
-    details: incidentDetails(district),
+    details: incidentDetails(group),
   });
 }
 
 function cameBack(state: RulesState, dev: DeviceState, at: number, cfg: RulesConfig, out: AlertAction[]): void {
-  const { deviceId, districtId } = dev.ref;
+  const { deviceId, groupId } = dev.ref;
   dev.pendingOfflineAt = null;
   if (!dev.flapping) state.watched.delete(deviceId);
   if (dev.offlineAlert) {
     dev.offlineAlert = false;
     out.push({ action: 'resolve', key: keys.offline(deviceId), resolution: 'device back online' });
   }
-  if (districtId === null) return;
-  const district = districtState(state, districtId);
-  district.down.delete(deviceId);
-  if (!dev.inIncident || !district.incident) return;
+  if (groupId === null) return;
+  const group = groupState(state, groupId);
+  group.down.delete(deviceId);
+  if (!dev.inIncident || !group.incident) return;
   dev.inIncident = false;
-  settleIncident(state, district, districtId, at, cfg, out);
+  settleIncident(state, group, groupId, at, cfg, out);
 }
 
 /** After a member left the incident: keep it (updated) or close it and hand stragglers their own alerts. */
-function settleIncident(state: RulesState, district: DistrictState, districtId: string, at: number, cfg: RulesConfig, out: AlertAction[]): void {
-  if (!district.incident) return;
-  const stillDown = [...district.incident].filter((id) => state.devices.get(id)?.inIncident === true);
+function settleIncident(state: RulesState, group: GroupState, groupId: string, at: number, cfg: RulesConfig, out: AlertAction[]): void {
+  if (!group.incident) return;
+  const stillDown = [...group.incident].filter((id) => state.devices.get(id)?.inIncident === true);
   if (stillDown.length >= cfg.districtMinDevices) {
-    out.push({ action: 'update', key: keys.district(districtId), details: incidentDetails(district) });
+    out.push({ action: 'update', key: keys.group(groupId), details: incidentDetails(group) });
     return;
   }
   // The outage is over; whoever is still down is on its own now.
-  district.incident = null;
-  out.push({ action: 'resolve', key: keys.district(districtId), resolution: 'district back online' });
+  group.incident = null;
+  out.push({ action: 'resolve', key: keys.group(groupId), resolution: 'relay group back online' });
   for (const id of stillDown) {
     const m = state.devices.get(id)!;
     m.inIncident = false;
@@ -301,17 +313,19 @@ function nextWake(state: RulesState, cfg: RulesConfig): number | null {
   return next;
 }
 
-function districtState(state: RulesState, districtId: string): DistrictState {
-  let d = state.districts.get(districtId);
+function groupState(state: RulesState, groupId: string): GroupState {
+  let d = state.groups.get(groupId);
   if (!d) {
-    d = { down: new Map(), incident: null };
-    state.districts.set(districtId, d);
+    d = { down: new Map(), incident: null, info: null };
+    state.groups.set(groupId, d);
   }
   return d;
 }
 
-function incidentDetails(d: DistrictState): Record<string, unknown> {
+function incidentDetails(d: GroupState): Record<string, unknown> {
   const devices = [...(d.incident ?? [])].sort();
   const down = devices.filter((id) => d.down.has(id));
-  return { devices, offline: down, offlineCount: down.length };
+  // "The Mù Cang Chải hub's uplink is down, 14 sites behind it."
+  const hub = d.info ? { relayGroup: d.info.name, hubSiteId: d.info.hubSiteId, sitesBehind: d.info.sites } : {};
+  return { devices, offline: down, offlineCount: down.length, ...hub };
 }

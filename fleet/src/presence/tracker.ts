@@ -35,7 +35,8 @@ export interface TrackerOptions {
 export class PresenceTracker {
   private readonly live = new Map<string, Live>();
   private readonly refs = new Map<string, DeviceRef>();
-  private readonly districtSizes = new Map<string, number>();
+  /** Devices per relay group, for the outage threshold. */
+  private readonly groupSizes = new Map<string, number>();
   private readonly rules = emptyRulesState();
   private timer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
@@ -78,13 +79,13 @@ export class PresenceTracker {
     }
   }
 
-  /** A device enrolled or moved: its site decides its district. */
+  /** A device enrolled or moved: its site decides its relay group. */
   remember(deviceId: string, siteId: string): void {
     const old = this.refs.get(deviceId);
-    if (old?.districtId) this.districtSizes.set(old.districtId, (this.districtSizes.get(old.districtId) ?? 1) - 1);
-    const ref: DeviceRef = { deviceId, siteId, districtId: this.o.sites.districtOf(siteId) };
+    if (old?.groupId) this.groupSizes.set(old.groupId, (this.groupSizes.get(old.groupId) ?? 1) - 1);
+    const ref: DeviceRef = { deviceId, siteId, groupId: this.o.sites.relayGroupOf(siteId)?.id ?? null };
     this.refs.set(deviceId, ref);
-    if (ref.districtId) this.districtSizes.set(ref.districtId, (this.districtSizes.get(ref.districtId) ?? 0) + 1);
+    if (ref.groupId) this.groupSizes.set(ref.groupId, (this.groupSizes.get(ref.groupId) ?? 0) + 1);
   }
 
   /** A revoked device: its alerts close, and its goodbye from the broker is no outage. */
@@ -101,7 +102,7 @@ export class PresenceTracker {
     }
     this.live.delete(deviceId);
     this.refs.delete(deviceId);
-    if (ref.districtId) this.districtSizes.set(ref.districtId, (this.districtSizes.get(ref.districtId) ?? 1) - 1);
+    if (ref.groupId) this.groupSizes.set(ref.groupId, (this.groupSizes.get(ref.groupId) ?? 1) - 1);
   }
 
   isOnline(deviceId: string): boolean {
@@ -179,7 +180,11 @@ export class PresenceTracker {
 
   private plan(input: RuleInput): void {
     const { actions, wakeAt } = planPresence(this.rules, input, this.o.rules, {
-      districtSize: (id) => this.districtSizes.get(id) ?? 0,
+      groupSize: (id) => this.groupSizes.get(id) ?? 0,
+      groupInfo: (id) => {
+        const g = this.o.sites.relayGroup(id);
+        return g ? { hubSiteId: g.hubSiteId, name: g.name, sites: g.siteIds.filter((s) => s !== g.hubSiteId).length } : undefined;
+      },
     });
     for (const a of actions) this.apply(a);
     this.schedule(wakeAt);

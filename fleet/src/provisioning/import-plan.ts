@@ -1,4 +1,4 @@
-import { validateHierarchy, type Site } from '@diemcau/shared';
+import { validateHierarchy, type Site, type SiteKindRegistry } from '@diemcau/shared';
 
 // Planning a site import, apart from the database: given the registry's sites
 // and an incoming list, which rows are new, which change, which are already
@@ -21,7 +21,8 @@ export function sameSite(a: Site, b: Site): boolean {
   );
 }
 
-export function planSiteImport(existing: readonly Site[], incoming: readonly Site[]): ImportPlan {
+/** `kinds`: the registry's site kinds (from its dataset); without it, the 2022 network's. */
+export function planSiteImport(existing: readonly Site[], incoming: readonly Site[], kinds?: SiteKindRegistry): ImportPlan {
   const problems: string[] = [];
   const seen = new Set<string>();
   for (const s of incoming) {
@@ -31,7 +32,7 @@ export function planSiteImport(existing: readonly Site[], incoming: readonly Sit
   // The hierarchy after the import: existing sites overridden by the list.
   const merged = new Map(existing.map((s) => [s.id, s]));
   for (const s of incoming) merged.set(s.id, s);
-  problems.push(...validateHierarchy([...merged.values()]));
+  problems.push(...validateHierarchy([...merged.values()], kinds));
   if (problems.length > 0) return { ok: false, problems };
 
   const before = new Map(existing.map((s) => [s.id, s]));

@@ -11,7 +11,6 @@ import { frame, visibleTo, type UiEvent, type Viewer } from './ui-events.js';
 
 export interface StreamHubOptions {
   log: Logger;
-  isWithin(siteId: string, rootId: string): boolean;
   /** Comment lines at this interval keep proxies and the browser from timing out. */
   heartbeatMs?: number;
   /** Bytes queued for one client before it is dropped. */
@@ -61,7 +60,7 @@ export class StreamHub {
     let text: string | undefined;
     let hidden: string | undefined;
     for (const c of this.clients) {
-      if (!c.accept(e) || !visibleTo(c.viewer, e, this.opts.isWithin)) continue;
+      if (!c.accept(e) || !visibleTo(c.viewer, e)) continue;
       // No event carries a serial today; a later one (an alert's details, a
       // command's output) must not reach a viewer's wall screen with one.
       if (c.viewer.hideSerials) this.write(c, (hidden ??= frame(withoutSerials(e) as UiEvent)));

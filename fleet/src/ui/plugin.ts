@@ -8,6 +8,8 @@ import { Type } from '@sinclair/typebox';
 import { DiemcauError } from '@diemcau/shared';
 import type { Operator } from '../db/operators-repo.js';
 import { deviceForRequest } from '../api/auth.js';
+import { OperatorAreaSchema } from '../api/schemas.js';
+import { siteScopeOf } from '../access.js';
 import type { Alert } from '../db/alerts-repo.js';
 import { AckStore } from './acks.js';
 import { StreamHub } from './event-stream.js';
@@ -30,9 +32,9 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
   const ctx = app.fleet;
   const log = ctx.log.child({ module: 'ui' });
   const buildDir = path.resolve(opts.buildDir ?? ctx.config.ui.buildDir ?? DEFAULT_BUILD_DIR);
-  const hub = new StreamHub({ log, isWithin: (s, r) => ctx.sites.isWithin(s, r), heartbeatMs: opts.heartbeatMs });
+  const hub = new StreamHub({ log, heartbeatMs: opts.heartbeatMs });
   const acks = new AckStore(ctx.db);
-  const deviceHub = new StreamHub({ log, isWithin: (s, r) => ctx.sites.isWithin(s, r), heartbeatMs: opts.heartbeatMs });
+  const deviceHub = new StreamHub({ log, heartbeatMs: opts.heartbeatMs });
   const unwire = wireBus(ctx.events, hub);
   const unIngest = wireIngest(ctx.ingest, (id) => ctx.repos.devices.get(id)?.siteId, hub, deviceHub);
   registerMetrics(ctx.metrics.registry, hub);
@@ -77,7 +79,7 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
   }, (req, reply) => {
     const op = operatorOf(req);
     reply.hijack();
-    hub.attach(reply.raw, viewerOf(op), op.id);
+    hub.attach(reply.raw, viewerOf(app, op), op.id);
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/devices/:id/live', {
@@ -89,16 +91,16 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     },
   }, (req, reply) => {
     const op = operatorOf(req);
-    const device = deviceForRequest(app, req, req.params.id); // 404 unknown, 403 outside the district
+    const device = deviceForRequest(app, req, req.params.id); // 404 unknown, 403 outside the area
     reply.hijack();
-    deviceHub.attach(reply.raw, viewerOf(op), op.id, (e) => 'deviceId' in e && e.deviceId === device.id);
+    deviceHub.attach(reply.raw, viewerOf(app, op), op.id, (e) => 'deviceId' in e && e.deviceId === device.id);
   });
 
   app.get('/api/v1/ui/session', {
     schema: {
       tags: ['dashboard'],
-      summary: 'Who the token belongs to: name, role and district',
-      response: { 200: Type.Object({ id: Type.String(), name: Type.String(), role: Type.String(), districtId: Type.Union([Type.String(), Type.Null()]) }) },
+      summary: 'Who the token belongs to: name, role and area (districtId: the area\'s root site when it is a subtree)',
+      response: { 200: Type.Object({ id: Type.String(), name: Type.String(), role: Type.String(), area: Type.Union([OperatorAreaSchema, Type.Null()]), districtId: Type.Union([Type.String(), Type.Null()]) }) },
     },
   }, async (req) => {
     const op = operatorOf(req);
@@ -112,14 +114,14 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     return alert;
   };
   const canSee = (op: Operator, siteId: string | null): boolean => {
-    const scope = viewerOf(op).districtId;
-    return scope === null || (siteId !== null && ctx.sites.isWithin(siteId, scope));
+    const scope = siteScopeOf(app.fleet.sites.siteIndex(), op);
+    return scope === null || (siteId !== null && scope.has(siteId));
   };
 
   const AckSchema = Type.Object({ alertId: Type.Integer(), at: Type.String(), by: Type.Union([Type.String(), Type.Null()]), note: Type.String() });
 
   app.post<{ Params: { id: number }; Body: { note?: string } }>('/api/v1/alerts/:id/ack', {
-    config: { roles: ['admin', 'district-operator'] },
+    config: { roles: ['admin', 'area-operator'] },
     schema: {
       tags: ['alerts'],
       summary: 'Acknowledge an alert with a note (seen, someone is on it)',
@@ -146,8 +148,9 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     },
   }, async (req) => {
     const op = operatorOf(req);
+    const all = siteScopeOf(app.fleet.sites.siteIndex(), op) === null;
     const items = acks.recent(req.query.limit ?? 1000).filter((a) => {
-      if (viewerOf(op).districtId === null) return true;
+      if (all) return true;
       const alert = ctx.repos.alerts.get(a.alertId);
       return alert !== undefined && canSee(op, alert.siteId);
     });
@@ -168,8 +171,6 @@ function operatorOf(req: FastifyRequest): Operator {
   return req.operator;
 }
 
-// Same rule as the API's siteScope(): only district operators are limited, to
-// their district's subtree; one without a district sees nothing.
-const NOWHERE = '\u0000none';
-const viewerOf = (op: Operator): Viewer =>
-  ({ districtId: op.role === 'district-operator' ? op.districtId ?? NOWHERE : null, hideSerials: op.role === 'viewer' });
+// The API's rule (access.ts): only area operators are limited, to their
+// area; one without an area sees nothing.
+const viewerOf = (app: FastifyInstance, op: Operator): Viewer => ({ scope: siteScopeOf(app.fleet.sites.siteIndex(), op), hideSerials: op.role === 'viewer' });

@@ -88,22 +88,22 @@ export function eventSite(e: UiEvent): string | null {
 }
 
 export interface Viewer {
-  /** Null: the whole province (admins, province-wide viewers). */
-  districtId: string | null;
+  /** The sites this stream may hear of (access.ts, taken when it opens); null: the whole province. */
+  scope: ReadonlySet<string> | null;
   /** Read-only operators get no hardware serial, on the feed as in the API (api/serial-privacy.ts). */
   hideSerials?: boolean;
 }
 
 /**
- * May this operator see this event? A district operator sees only events about
- * sites in its district; an event about no site (province-wide) only goes to
+ * May this operator see this event? An area operator sees only events about
+ * sites in its area; an event about no site (province-wide) only goes to
  * operators who see the whole province.
  */
-export function visibleTo(v: Viewer, e: UiEvent, isWithin: (siteId: string, rootId: string) => boolean): boolean {
+export function visibleTo(v: Viewer, e: UiEvent): boolean {
   // 'meetings' and 'rollouts' carry no data of their own, only "fetch the list again".
-  if (e.type === 'hello' || e.type === 'meetings' || e.type === 'rollouts' || v.districtId === null) return true;
+  if (e.type === 'hello' || e.type === 'meetings' || e.type === 'rollouts' || v.scope === null) return true;
   const site = eventSite(e);
-  return site !== null && isWithin(site, v.districtId);
+  return site !== null && v.scope.has(site);
 }
 
 /** One server-sent event frame. */

@@ -49,7 +49,9 @@ t.test('a viewer reads everything and writes nothing', async (t) => {
 t.test('operator creation is validated', async (t) => {
   const { api } = await startTestFleet(t);
   t.equal((await api('POST', '/api/v1/operators', { body: { name: 'x', role: 'district-operator' } })).status, 400, 'needs a district');
-  t.equal((await api('POST', '/api/v1/operators', { body: { name: 'x', role: 'district-operator', districtId: 'yb-city-phuong-dong-tam' } })).status, 400, 'a commune is not a district');
+  // Any site roots an area now (a commune, a former district, a department), but it must exist.
+  t.equal((await api('POST', '/api/v1/operators', { body: { name: 'x', role: 'district-operator', districtId: 'yb-city-phuong-dong-tam' } })).status, 201, 'a commune is an area');
+  t.equal((await api('POST', '/api/v1/operators', { body: { name: 'x', role: 'district-operator', districtId: 'yb-nowhere' } })).status, 400, 'an unknown site is not');
   t.equal((await api('POST', '/api/v1/operators', { body: { name: 'x', role: 'root' } })).status, 400);
 });
 

@@ -20,9 +20,9 @@ const devices: DeviceRef[] = [
   { id: 'd-minhxuan-2', siteId: 'x-minh-xuan' },
   { id: 'd-dongan', siteId: 'x-dong-an' },
 ];
-const admin: Operator = { id: 'admin', role: 'admin', districtId: null };
-const lucYen: Operator = { id: 'op-ly', role: 'district-operator', districtId: 'h-lucyen' };
-const viewer: Operator = { id: 'v', role: 'viewer', districtId: null };
+const admin: Operator = { id: 'admin', role: 'admin', area: null };
+const lucYen: Operator = { id: 'op-ly', role: 'district-operator', area: { kind: 'subtree', siteId: 'h-lucyen' } };
+const viewer: Operator = { id: 'v', role: 'viewer', area: null };
 const req = (over: Partial<IssueRequest> = {}): IssueRequest => ({ type: 'reboot', params: {}, ttlSec: 600, force: null, ...over });
 
 t.test('a district subtree is the district box and every commune box under it', async (t) => {

@@ -44,7 +44,7 @@ t.test('meetings over the API, plans over MQTT', async (t) => {
 
   const h = await harness({
     online: [district, communeA, otherDistrict],
-    addOperators: { [`op-${district}`]: { id: `op-${district}`, role: 'district-operator', districtId: district } },
+    addOperators: { [`op-${district}`]: { id: `op-${district}`, role: 'district-operator', area: { kind: 'subtree', siteId: district } } },
   });
   t.teardown(() => h.close());
   const core = h.meetings.config.coreEdgeId;

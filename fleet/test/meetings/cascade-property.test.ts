@@ -1,7 +1,7 @@
 // Properties of the cascade over random meetings of the 210-site province.
 import t from 'tap';
 import fc from 'fast-check';
-import { districtOf } from '@diemcau/shared';
+import { relayGroupOf } from '@diemcau/shared';
 import { planCascade } from '../../src/meetings/cascade.js';
 import { CORE, edgesFor, province } from './builders.js';
 
@@ -42,7 +42,7 @@ t.test('every plan is a tree rooted at the host that reaches every participant',
       }
       // The core is used only when the participants span more than one district
       // (province-level bodies count as outside every district), or when a box is missing.
-      const districts = new Set(plan.siteIds.map((s) => districtOf(p.index, s)));
+      const districts = new Set(plan.siteIds.map((s) => relayGroupOf(p.index, s)?.id ?? null));
       const needsCore = plan.siteIds.length > 1 && (districts.size > 1 || districts.has(null));
       if (missing.length === 0 && byEdge.has(CORE) !== needsCore) return false;
       // Every downstream edge names its upstream, and vice versa.

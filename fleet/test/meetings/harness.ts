@@ -19,8 +19,8 @@ import { yenBaiSites } from '../../src/seeds/yen-bai.js';
 import { createMeetings, type Meetings, type MeetingOperator, type MeetingsConfig } from '../../src/meetings/index.js';
 
 export const OPERATORS: Record<string, MeetingOperator> = {
-  admin: { id: 'op-admin', role: 'admin', districtId: null },
-  viewer: { id: 'op-viewer', role: 'viewer', districtId: null },
+  admin: { id: 'op-admin', role: 'admin', area: null },
+  viewer: { id: 'op-viewer', role: 'viewer', area: null },
 };
 
 export interface Harness {

@@ -13,9 +13,9 @@ const cfg: RulesConfig = {
 /** A small world: devices d0..dN in district "dist" (size N) and one province-level device. */
 function world(districtSize = 10) {
   const state: RulesState = emptyRulesState();
-  const dev = (i: number): DeviceRef => ({ deviceId: `d${i}`, siteId: `dist-c${i}`, districtId: 'dist' });
-  const province: DeviceRef = { deviceId: 'p1', siteId: 'yb-dept-health', districtId: null };
-  const ctx = { districtSize: () => districtSize };
+  const dev = (i: number): DeviceRef => ({ deviceId: `d${i}`, siteId: `dist-c${i}`, groupId: 'dist' });
+  const province: DeviceRef = { deviceId: 'p1', siteId: 'yb-dept-health', groupId: null };
+  const ctx = { groupSize: () => districtSize };
   const all: AlertAction[] = [];
   const step = (input: Parameters<typeof planPresence>[1]) => {
     const plan = planPresence(state, input, cfg, ctx);
