@@ -99,23 +99,37 @@ export const transformRoute: SwaggerTransform = ({ schema, url, route }) => {
     ...(isPublic ? { security: [] } : {}),
     response: documentedResponses(route, schema ?? {}),
   };
-  if (schema?.querystring) out.querystring = optionalDefaults(schema.querystring);
+  if (schema?.querystring) out.querystring = callerView(schema.querystring);
+  if (schema?.body) out.body = callerView(schema.body);
   return { schema: out, url };
 };
 
 /**
- * Query parameters with a default (`limit`) are filled in by validation when
- * left out, so to a caller they are optional; TypeBox lists them as required
- * because the handler always sees a value. The document says what the caller
- * must send.
+ * A request schema as the caller sees it. A property with a default (`limit`,
+ * a token's `uses`, a rollout's `abort.maxFailureRate`) is filled in by
+ * validation when left out, so to a caller it is optional; TypeBox lists it
+ * as required because the handler always sees a value. Nested objects too.
+ * Answers keep their schemas as they are: there the value is always present.
  */
-function optionalDefaults(querystring: unknown): unknown {
-  const q = querystring as { required?: string[]; properties?: Record<string, { default?: unknown }> };
-  if (!Array.isArray(q.required) || !q.properties) return querystring;
-  const props = q.properties;
-  const required = q.required.filter((name) => props[name]?.default === undefined);
-  const { required: _dropped, ...rest } = q;
-  return required.length > 0 ? { ...rest, required } : rest;
+function callerView(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(callerView);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const o = schema as Record<string, unknown> & { required?: unknown; properties?: Record<string, { default?: unknown }> };
+  const out: Record<string, unknown> = { ...o };
+  for (const key of ['properties', 'patternProperties']) {
+    const props = o[key] as Record<string, unknown> | undefined;
+    if (props) out[key] = Object.fromEntries(Object.entries(props).map(([k, v]) => [k, callerView(v)]));
+  }
+  for (const key of ['items', 'anyOf', 'oneOf', 'allOf', 'additionalProperties']) {
+    if (o[key] !== undefined && typeof o[key] === 'object') out[key] = callerView(o[key]);
+  }
+  if (Array.isArray(o.required) && o.properties) {
+    const props = o.properties;
+    const required = (o.required as string[]).filter((name) => props[name]?.default === undefined);
+    if (required.length > 0) out.required = required;
+    else delete out.required;
+  }
+  return out;
 }
 
 export interface OpenApiOptions {

@@ -24,6 +24,10 @@ interface Operation {
   parameters?: Parameter[];
   responses: Record<string, Response>;
 }
+interface BodySchema {
+  required?: string[];
+  properties?: Record<string, BodySchema>;
+}
 interface Document {
   servers?: { url: string }[];
   security?: unknown[];
@@ -143,4 +147,14 @@ t.test('optional query parameters are documented as optional', async (t) => {
   }
   const res = await startTestFleet(t).then((f) => f.api('GET', '/api/v1/alerts'));
   t.equal(res.status, 200, 'and the server takes a request without it');
+
+  // Body fields with a default, at any depth, are optional to the caller too.
+  const body = (key: string) => {
+    const op = ops.find((o) => o.key === key)?.op as { requestBody?: { content: Record<string, { schema: BodySchema }> } } | undefined;
+    return op?.requestBody?.content['application/json']?.schema;
+  };
+  t.notOk(body('POST /api/v1/sites/{siteId}/enrollment-tokens')?.required?.includes('uses'), "an enrolment token's uses has a default");
+  const rollout = body('POST /api/v1/rollouts');
+  t.same(rollout?.required, ['release', 'rings', 'abort'], 'a rollout needs its release, rings and abort rule; the rest has defaults');
+  t.same(rollout?.properties?.abort?.required ?? [], [], 'and the abort rule is all defaults');
 });
