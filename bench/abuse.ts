@@ -1,6 +1,8 @@
-// `npm run bench:abuse [-- --phase-sec S]`: one box, with its own valid
-// credentials, tries to exhaust the fleet while a good box keeps working from
-// the same address (127.0.0.1, as behind a commune's NAT). The fleet runs as
+// `npm run bench:abuse [-- --phase-sec S --phases a,b --no-edge]`: an
+// abusive box, with its own valid credentials (a fresh one per phase, so one
+// phase's login-rate refusals do not hide the next), tries to exhaust the
+// fleet while a good box keeps working from the same address (127.0.0.1, as
+// behind a commune's NAT). The fleet runs as
 // its own process, so its RSS and CPU are what is measured; every limit it
 // runs with is set here and printed. Phases, in order:
 //   qos2       QoS 2 publishes of ~250 KiB, never a PUBREL, over "persistent"
@@ -19,7 +21,7 @@
 // and their slowest time, and the good box's state; at the end RSS before,
 // peak and after, and whether the goal held (≤ 64 MiB growth, good box never
 // cut). Runs on 127.0.0.1, ephemeral ports, a temp dir removed at the end;
-// about 100 s by default.
+// about 80 s for the fleet, then the edge's own bench (about 90 s) if present.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -72,7 +74,11 @@ export interface AbuseContext {
   adminToken: string;
   /** How long each phase runs. */
   phaseMs: number;
-  /** The abusive box: enrolled, its own credentials. */
+  /**
+   * The abusive box of this phase: enrolled, its own credentials. Each phase
+   * has its own, so that the login-rate refusals one phase earns do not
+   * hide what the next one tries.
+   */
   abuser: EnrollResponse;
   /** The second good box, which logs in for the first time during the login flood. */
   late: EnrollResponse;
@@ -362,7 +368,7 @@ const idle: AbusePhase = {
     await sleep(Number(LIMITS.DIEMCAU_MQTT_CONNECT_TIMEOUT_MS) + 1000);
     const after = held.size;
     for (const c of held) c.close();
-    return `${opened} sockets opened without CONNECT, ${refusedAtOnce} closed at once (cap ${cap} per address, the good box holds one), at most ${peakHeld} held; ${before} open at the end, ${after} still open one connect timeout later`;
+    return `${opened} sockets opened without CONNECT, ${refusedAtOnce} closed at once (cap ${cap} per address, the good box holds one), at most ${peakHeld} seen open by the bench at a look; ${before} open at the end, ${after} still open one connect timeout later`;
   },
 };
 
@@ -521,7 +527,8 @@ async function main(): Promise<void> {
       return { ...res, mqtt: { ...res.mqtt, url: `mqtt://127.0.0.1:${mqttPort}` } };
     };
     const sites = (await api<{ items: { id: string }[] }>(base, '/api/v1/sites')).items;
-    const [goodCreds, lateCreds, abuser] = [await enrol(sites[0]!.id), await enrol(sites[1]!.id), await enrol(sites[2]!.id)];
+    const [goodCreds, lateCreds] = [await enrol(sites[0]!.id), await enrol(sites[1]!.id)];
+    const abuser = await enrol(sites[2]!.id);
     const good = await GoodBox.connect(goodCreds, mqttPort);
     boxes.push(good);
     monitor = new Monitor(fleet.pid!, base);
@@ -540,6 +547,7 @@ async function main(): Promise<void> {
     const phases = [qos2, retained, idle, connectFlood, loginFlood].filter((p) => !wanted || wanted.includes(p.name));
     for (const phase of phases) {
       say(`phase ${phase.name}: running`);
+      ctx.abuser = await enrol(sites[2]!.id);
       const w = monitor.open();
       const what = await phase.run(ctx);
       const m = monitor.close(w);
