@@ -1,8 +1,8 @@
 // The demo's media: the province's core edge, and four boxes with their own
 // media edges (simulated camera and microphone), each box a real agent and a
 // real edge process as on a site's mini-PC: the people's committee chairs a
-// meeting with one district and two of its communes, cascaded commune ->
-// district -> core. The dashboard's meeting page shows their live stats; the
+// meeting with a relay group's hub (a district, a former district centre) and
+// two sites behind it, cascaded site -> hub -> core. The dashboard's meeting page shows their live stats; the
 // communes' TV pages and the browser join page work as on real boxes.
 //
 // These sites also have a simulated box from the simulator; the fleet hosts
@@ -56,10 +56,17 @@ export async function startMediaDemo(o: MediaDemoOptions): Promise<MediaDemo> {
     return JSON.parse(text) as T;
   };
   const sites = (await api<{ items: SiteRow[] }>('GET', '/api/v1/sites')).items;
-  const chair = sites.find((s) => s.kind === 'peoples-committee');
-  const district = sites.find((s) => s.kind === 'district' && sites.filter((c) => c.parentId === s.id).length >= 2);
-  if (!chair || !district) throw new Error('the seeds have no people\'s committee or district with two communes');
-  const rooms = [chair, district, ...sites.filter((s) => s.parentId === district.id).slice(0, 2)];
+  const byId = new Map(sites.map((s) => [s.id, s]));
+  // A relay group's hub and two sites behind it, whatever the dataset's levels
+  // (a district and its communes in 2022, a former centre's box and two
+  // communes in the two-tier network).
+  const { relayGroups } = await api<{ relayGroups: { hubSiteId: string; siteIds: string[] }[] }>('GET', '/api/v1/hierarchy');
+  const chair = sites.find((s) => s.kind === 'peoples-committee') ?? sites.find((s) => s.parentId === null);
+  const group = relayGroups.find((g) => g.siteIds.filter((id) => id !== g.hubSiteId).length >= 2);
+  const hub = group && byId.get(group.hubSiteId);
+  if (!chair || !group || !hub) throw new Error('the dataset has no top-level site or relay group with two sites behind its hub');
+  const behind = group.siteIds.filter((id) => id !== group.hubSiteId).slice(0, 2).map((id) => byId.get(id)!);
+  const rooms = [chair, hub, ...behind];
 
   const children: ChildProcess[] = [];
   const rtc = (i: number): Record<string, string> => ({

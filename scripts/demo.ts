@@ -3,8 +3,10 @@
 // over real media edges (demo-media.ts). Ctrl-C stops the media boxes and the
 // simulator first (each box says "offline"), then the fleet.
 //
-// Settings: DIEMCAU_HTTP_PORT (8080), DIEMCAU_MQTT_PORT (1883), DIEMCAU_DATA_DIR
-// (./data), DIEMCAU_ADMIN_TOKEN (generated once and kept in the data dir),
+// Settings: DIEMCAU_DATASET (yen-bai-2022; yen-bai-two-tier or a JSON file:
+// the hierarchy, fleet/datasets/), DIEMCAU_HTTP_PORT (8080), DIEMCAU_MQTT_PORT
+// (1883), DIEMCAU_DATA_DIR (./data, ./data-<dataset> for another dataset),
+// DIEMCAU_ADMIN_TOKEN (generated once and kept in the data dir),
 // DIEMCAU_DEMO_DEVICES (default: one per site), DIEMCAU_DEMO_MEDIA (1; 0 runs no
 // media edges), DIEMCAU_DEMO_EDGE_PORT (7443: the core's edge, the boxes' next).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,7 +22,11 @@ const httpPort = Number(env.DIEMCAU_HTTP_PORT ?? 8080);
 const mqttPort = Number(env.DIEMCAU_MQTT_PORT ?? 1883);
 const withMedia = env.DIEMCAU_DEMO_MEDIA !== '0';
 const edgePort = Number(env.DIEMCAU_DEMO_EDGE_PORT ?? 7443);
-const dataDir = path.resolve(env.DIEMCAU_DATA_DIR ?? 'data');
+// The hierarchy: a shipped dataset's name or a JSON file. A registry keeps
+// the dataset it was seeded with, so each dataset gets its own data dir.
+const dataset = env.DIEMCAU_DATASET ?? 'yen-bai-2022';
+const datasetSlug = path.basename(dataset, '.json').replace(/[^a-zA-Z0-9-]+/g, '-');
+const dataDir = path.resolve(env.DIEMCAU_DATA_DIR ?? (dataset === 'yen-bai-2022' ? 'data' : `data-${datasetSlug}`));
 const logDir = path.join(dataDir, 'logs');
 const say = (msg: string): void => void process.stdout.write(`[demo] ${msg}\n`);
 
@@ -108,12 +114,13 @@ async function main(): Promise<void> {
     }
   });
 
-  say(`starting the fleet server (HTTP ${httpPort}, MQTT ${mqttPort}, data ${dataDir}); log: ${path.join(logDir, 'fleet.log')}`);
+  say(`starting the fleet server with the ${dataset} hierarchy (HTTP ${httpPort}, MQTT ${mqttPort}, data ${dataDir}); log: ${path.join(logDir, 'fleet.log')}`);
   fleet = start('fleet', 'fleet/src/main.ts', [], {
     DIEMCAU_HTTP_PORT: String(httpPort),
     DIEMCAU_MQTT_PORT: String(mqttPort),
     DIEMCAU_DATA_DIR: dataDir,
     DIEMCAU_ADMIN_TOKEN: token,
+    DIEMCAU_DATASET: dataset.endsWith('.json') ? path.resolve(dataset) : dataset,
     ...(withMedia ? coreFleetEnv(dataDir, edgePort) : {}),
   });
   fleet.once('exit', (code, signal) => {
