@@ -1,168 +1,94 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DiemcauError } from '@diemcau/shared';
+import { Type, type Static } from '@sinclair/typebox';
+import { DiemcauError, loadSettings, settingsMarkdown } from '@diemcau/shared';
+import { BootstrapSettingsSchema } from './bootstrap/discover.js';
+import { OutletsSettingsSchema } from './commands/outlets.js';
+import { DevicesSettingsSchema } from './devices/config.js';
+import { EdgeLinkSettingsSchema } from './media/agent-link.js';
+import { OtaSettingsSchema } from './ota/config.js';
 
-// The agent's configuration, validated once at start. Sources, later wins:
-// defaults (below) < JSON file (--config or DIEMCAU_CONFIG) < environment < flags.
-// Every problem is collected and reported at once, so a technician on site fixes
-// the unit file in one go instead of one restart per typo.
+// The agent's one settings tree, validated once at start by main.ts (the only
+// reader of the environment) before enrolment. Sources, later wins: defaults
+// (in the schema) < JSON file (--config or DIEMCAU_CONFIG) < environment <
+// flags. Every problem is collected and reported at once, so a technician on
+// site fixes the unit file in one go instead of one restart per typo. Each
+// area's section (devices, edge, ota, bootstrap, outlets) is declared beside
+// the code that uses it.
+
+// Flag syntax is the shared loader's; re-exported for the agent's tests.
+export { parseFlags } from '@diemcau/shared';
 
 export type HardwareKind = 'real' | 'simulated';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-
-export interface AgentConfig {
-  /** Where to enrol; when unset, the bootstrap file (USB stick, /boot, /etc/diemcau) says. */
-  fleetUrl: string | undefined;
-  enrollToken: string | undefined;
-  serial: string | undefined;
-  /** Overrides the MQTT URL the fleet hands out (e.g. behind NAT or a proxy). */
-  mqttUrl: string | undefined;
-  /** PEM file of the CA that signed the fleet's certificate; overrides the bootstrap's caCert. */
-  caFile: string | undefined;
-  dataDir: string;
-  hardware: HardwareKind;
-  telemetryIntervalSec: number;
-  keepaliveSec: number;
-  queueMaxRecords: number;
-  /** fsync every queue write: survives power loss, not just a process crash. */
-  queueFsync: boolean;
-  logLevel: LogLevel;
-}
-
-type Kind = 'string' | 'url' | 'int' | 'bool' | 'hardware' | 'level' | 'path';
-
-interface Field {
-  key: keyof AgentConfig;
-  env: string;
-  flag: string;
-  kind: Kind;
-  /** undefined = optional with no default; a function = derived from what is already known. */
-  def?: string | number | boolean | ((partial: Partial<AgentConfig>) => string | number | boolean);
-  required?: boolean;
-  min?: number;
-  max?: number;
-}
-
-const FIELDS: Field[] = [
-  { key: 'fleetUrl', env: 'DIEMCAU_FLEET_URL', flag: 'fleet-url', kind: 'url' },
-  { key: 'enrollToken', env: 'DIEMCAU_ENROLL_TOKEN', flag: 'enroll-token', kind: 'string' },
-  { key: 'serial', env: 'DIEMCAU_SERIAL', flag: 'serial', kind: 'string' },
-  { key: 'mqttUrl', env: 'DIEMCAU_MQTT_URL', flag: 'mqtt-url', kind: 'url' },
-  { key: 'caFile', env: 'DIEMCAU_CA_FILE', flag: 'ca-file', kind: 'path' },
-  { key: 'dataDir', env: 'DIEMCAU_DATA_DIR', flag: 'data-dir', kind: 'path', def: '/var/lib/diemcau' },
-  { key: 'hardware', env: 'DIEMCAU_HARDWARE', flag: 'hardware', kind: 'hardware', def: 'real' },
-  { key: 'telemetryIntervalSec', env: 'DIEMCAU_TELEMETRY_INTERVAL_SEC', flag: 'telemetry-interval', kind: 'int', def: 10, min: 1, max: 3600 },
-  { key: 'keepaliveSec', env: 'DIEMCAU_KEEPALIVE_SEC', flag: 'keepalive', kind: 'int', def: 10, min: 2, max: 600 },
-  { key: 'queueMaxRecords', env: 'DIEMCAU_QUEUE_MAX_RECORDS', flag: 'queue-max', kind: 'int', def: 50_000, min: 10, max: 10_000_000 },
-  // Real boxes fsync (one sample per 10 s costs nothing); simulated fleets of thousands do not.
-  { key: 'queueFsync', env: 'DIEMCAU_QUEUE_FSYNC', flag: 'queue-fsync', kind: 'bool', def: (p) => p.hardware !== 'simulated' },
-  { key: 'logLevel', env: 'DIEMCAU_LOG_LEVEL', flag: 'log-level', kind: 'level', def: 'info' },
-];
-
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+const Str = (env: string, flag: string, description: string) => Type.Optional(Type.String({ minLength: 1, env, flag, description }));
+const Int = (env: string, flag: string, def: number, minimum: number, maximum: number, description: string) =>
+  Type.Integer({ minimum, maximum, default: def, env, flag, description });
+
+export const AgentConfigSchema = Type.Object({
+  fleetUrl: Type.Optional(Type.String({ pattern: '^https?://', env: 'DIEMCAU_FLEET_URL', flag: 'fleet-url', description: 'the fleet; unset: the bootstrap search (USB stick, `/boot`, `/etc/diemcau`)' })),
+  enrollToken: Str('DIEMCAU_ENROLL_TOKEN', 'enroll-token', "enrolment token; unset: enrol by the box's hardware serial"),
+  serial: Str('DIEMCAU_SERIAL', 'serial', 'override the DMI serial'),
+  mqttUrl: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?)://', env: 'DIEMCAU_MQTT_URL', flag: 'mqtt-url', description: 'override the broker URL the fleet hands out (e.g. behind NAT or a proxy)' })),
+  caFile: Str('DIEMCAU_CA_FILE', 'ca-file', "PEM file of the CA that signed the fleet's certificate; overrides the bootstrap's"),
+  dataDir: Type.String({ minLength: 1, default: '/var/lib/diemcau', env: 'DIEMCAU_DATA_DIR', flag: 'data-dir', description: 'identity, queue, command store, update journal' }),
+  hardware: Type.Union([Type.Literal('real'), Type.Literal('simulated')], { default: 'real', env: 'DIEMCAU_HARDWARE', flag: 'hardware', description: '`real` or `simulated` camera, microphone, TV, GPIO and reboot' }),
+  telemetryIntervalSec: Int('DIEMCAU_TELEMETRY_INTERVAL_SEC', 'telemetry-interval', 10, 1, 3600, 'telemetry period (also changed remotely by `set-config`)'),
+  keepaliveSec: Int('DIEMCAU_KEEPALIVE_SEC', 'keepalive', 10, 2, 600, 'MQTT keepalive; silent loss is detected after about 1.5x this'),
+  queueMaxRecords: Int('DIEMCAU_QUEUE_MAX_RECORDS', 'queue-max', 50_000, 10, 10_000_000, 'on-disk queue bound; the oldest are dropped and counted'),
+  // Real boxes fsync (one sample per 10 s costs nothing); simulated fleets of thousands do not.
+  queueFsync: Type.Optional(Type.Boolean({ env: 'DIEMCAU_QUEUE_FSYNC', flag: 'queue-fsync', docDefault: 'on for real hardware', description: 'fsync every queued record: survives power loss, not just a process crash' })),
+  logLevel: Type.Union(LEVELS.map((l) => Type.Literal(l)), { default: 'info', env: 'DIEMCAU_LOG_LEVEL', flag: 'log-level', description: 'pino log level' }),
+  devices: DevicesSettingsSchema,
+  edge: EdgeLinkSettingsSchema,
+  ota: OtaSettingsSchema,
+  bootstrap: BootstrapSettingsSchema,
+  outlets: OutletsSettingsSchema,
+});
+
+type Tree = Static<typeof AgentConfigSchema>;
+/** The agent's settings: paths absolute, URLs without a trailing slash, fsync decided. */
+export type AgentConfig = Omit<Tree, 'queueFsync' | 'logLevel'> & { queueFsync: boolean; logLevel: LogLevel };
 
 export interface ConfigSources {
   env?: Record<string, string | undefined>;
   argv?: readonly string[];
-  /** Contents of a JSON file, already parsed; keys are AgentConfig keys. */
+  /** Contents of a JSON file, already parsed; keys as in the tree (sections nested). */
   file?: Record<string, unknown>;
 }
 
-/** Reads `--name value` / `--name=value` pairs; unknown flags are problems, not silently ignored. */
-export function parseFlags(argv: readonly string[], known: ReadonlySet<string>, problems: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) {
-      problems.push(`unexpected argument ${JSON.stringify(arg)}`);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-    let value = eq === -1 ? undefined : arg.slice(eq + 1);
-    if (value === undefined) {
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith('--')) value = 'true';
-      else value = argv[++i];
-    }
-    if (!known.has(name)) problems.push(`unknown flag --${name}`);
-    else out.set(name, value!);
-  }
-  return out;
+/**
+ * Pure: builds the tree from the given sources or throws APPL_ERR_CONFIG
+ * listing every problem; `warnings` name deprecated variables in use.
+ */
+export function loadAgentSettings(src: ConfigSources): { config: AgentConfig; warnings: string[] } {
+  const { settings, warnings } = loadSettings(AgentConfigSchema, { ...src, extraFlags: ['config'] }, 'APPL_ERR_CONFIG');
+  const abs = (p: string | undefined): string | undefined => (p === undefined ? undefined : path.resolve(p));
+  const config: AgentConfig = {
+    ...settings,
+    logLevel: settings.logLevel as LogLevel,
+    fleetUrl: settings.fleetUrl?.replace(/\/+$/, ''),
+    caFile: abs(settings.caFile),
+    dataDir: path.resolve(settings.dataDir),
+    queueFsync: settings.queueFsync ?? settings.hardware !== 'simulated',
+  };
+  return { config, warnings };
 }
 
-function convert(field: Field, raw: unknown, where: string, problems: string[]): AgentConfig[keyof AgentConfig] | undefined {
-  const text = typeof raw === 'string' ? raw.trim() : raw;
-  switch (field.kind) {
-    case 'string':
-    case 'path':
-      if (typeof text !== 'string' || text === '') return void problems.push(`${where}: must be a non-empty string`);
-      return field.kind === 'path' ? path.resolve(text) : text;
-    case 'url': {
-      if (typeof text !== 'string') return void problems.push(`${where}: must be a URL`);
-      try {
-        const u = new URL(text);
-        const ok = field.key === 'mqttUrl' ? ['mqtt:', 'mqtts:', 'ws:', 'wss:'] : ['http:', 'https:'];
-        if (!ok.includes(u.protocol)) return void problems.push(`${where}: scheme must be one of ${ok.join(' ')}`);
-        return text.replace(/\/+$/, '');
-      } catch {
-        return void problems.push(`${where}: ${JSON.stringify(text)} is not a URL`);
-      }
-    }
-    case 'int': {
-      const n = typeof text === 'number' ? text : typeof text === 'string' && /^-?\d+$/.test(text) ? Number(text) : NaN;
-      if (!Number.isInteger(n)) return void problems.push(`${where}: must be an integer`);
-      if ((field.min !== undefined && n < field.min) || (field.max !== undefined && n > field.max)) {
-        return void problems.push(`${where}: must be between ${field.min} and ${field.max}`);
-      }
-      return n;
-    }
-    case 'bool':
-      if (typeof text === 'boolean') return text;
-      if (text === 'true' || text === '1' || text === 'yes') return true;
-      if (text === 'false' || text === '0' || text === 'no') return false;
-      return void problems.push(`${where}: must be true or false`);
-    case 'hardware':
-      if (text === 'real' || text === 'simulated') return text;
-      return void problems.push(`${where}: must be "real" or "simulated"`);
-    case 'level':
-      if (typeof text === 'string' && (LEVELS as string[]).includes(text)) return text as LogLevel;
-      return void problems.push(`${where}: must be one of ${LEVELS.join(' ')}`);
-  }
-}
-
-/** Pure: builds the config from the given sources or throws APPL_ERR_CONFIG listing every problem. */
+/** The tree alone (tests, the simulator). */
 export function loadConfig(src: ConfigSources): AgentConfig {
-  const problems: string[] = [];
-  const env = src.env ?? {};
-  const flags = parseFlags(src.argv ?? [], new Set([...FIELDS.map((f) => f.flag), 'config']), problems);
-  const file = src.file ?? {};
-  for (const key of Object.keys(file)) {
-    if (!FIELDS.some((f) => f.key === key)) problems.push(`config file: unknown key ${JSON.stringify(key)}`);
-  }
-  const out: Partial<AgentConfig> = {};
-  for (const field of FIELDS) {
-    let raw: unknown;
-    let where = '';
-    if (flags.has(field.flag)) [raw, where] = [flags.get(field.flag), `--${field.flag}`];
-    else if (env[field.env] !== undefined && env[field.env] !== '') [raw, where] = [env[field.env], field.env];
-    else if (file[field.key] !== undefined) [raw, where] = [file[field.key], `config file ${field.key}`];
-    if (raw === undefined) {
-      if (field.required) problems.push(`${field.env} (or --${field.flag}) is required`);
-      const def = typeof field.def === 'function' ? field.def(out) : field.def;
-      (out as Record<string, unknown>)[field.key] = field.kind === 'path' && typeof def === 'string' ? path.resolve(def) : def;
-      continue;
-    }
-    (out as Record<string, unknown>)[field.key] = convert(field, raw, where, problems);
-  }
-  if (problems.length > 0) {
-    throw new DiemcauError('APPL_ERR_CONFIG', problems.join('; '), { details: { problems } });
-  }
-  return out as AgentConfig;
+  return loadAgentSettings(src).config;
+}
+
+/** The settings as Markdown tables (for the README), from the schema itself. */
+export function agentSettingsTable(): string {
+  return settingsMarkdown(AgentConfigSchema);
 }
 
 /** The I/O half: finds and reads the optional JSON file, then validates everything. */
-export function readConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): AgentConfig {
+export function readConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): { config: AgentConfig; warnings: string[] } {
   const i = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
   const filePath = i === -1 ? env.DIEMCAU_CONFIG : argv[i]!.includes('=') ? argv[i]!.split('=', 2)[1] : argv[i + 1];
   let file: Record<string, unknown> | undefined;
@@ -175,7 +101,7 @@ export function readConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Age
       throw new DiemcauError('APPL_ERR_CONFIG', `config file ${filePath}: ${(err as Error).message}`, { cause: err });
     }
   }
-  return loadConfig({ env, argv, file });
+  return loadAgentSettings({ env, argv, file });
 }
 
 /** Where the agent keeps its state; every path derives from the data dir. */

@@ -2,40 +2,57 @@
 // The one composition root of the program: reads config, builds the parts,
 // starts them, and is the only place that exits the process.
 import { pino } from 'pino';
-import { isDiemcauError } from '@diemcau/shared';
+import { settingsProblems } from '@diemcau/shared';
 import { Agent, readAgentVersion } from './agent/index.js';
-import { discoverBootstrap, searchFromEnv } from './bootstrap/discover.js';
-import { AGENT_RESTART_EXIT_CODE, bindSettings, createAgentCommands, fileKiosk, outletsFromEnv, systemdMedia, type AgentCommands } from './commands/index.js';
+import { discoverBootstrap, searchFrom } from './bootstrap/discover.js';
+import { AGENT_RESTART_EXIT_CODE, bindSettings, createAgentCommands, fileKiosk, outletsFrom, systemdMedia, type AgentCommands } from './commands/index.js';
 import { readConfig, type AgentConfig } from './config.js';
-import { createHardware, createHealthMonitor, hardwareOptionsFromEnv, type Hardware, type HealthMonitor } from './devices/index.js';
+import { createHardware, createHealthMonitor, hardwareOptionsFrom, type Hardware, type HardwareOptions, type HealthMonitor } from './devices/index.js';
 import { SimulatedCollector, SystemCollector } from './telemetry/index.js';
 import { startAgentOta, type AgentOta } from './ota/agent-ota.js';
-import { edgeLinkFromEnv, linkEdge, type EdgeLink } from './media/agent-link.js';
+import { otaAgentConfig, type OtaAgentConfig } from './ota/config.js';
+import { edgeLinkFrom, linkEdge, type EdgeLink, type EdgeLinkConfig } from './media/agent-link.js';
 import { writeKioskLink } from './media/kiosk-link.js';
 
 const HEALTH_POLL_MS = 30_000;
 
-function configOrExit(): AgentConfig {
+interface Settings {
+  config: AgentConfig;
+  warnings: string[];
+  hardwareOptions: HardwareOptions;
+  edgeConfig: EdgeLinkConfig;
+  otaConfig: OtaAgentConfig;
+}
+
+/**
+ * The whole tree, read once here (the only reader of the environment) and
+ * checked before anything starts or enrols: a bad OTA value or edge URL stops
+ * the box now, with every problem listed, not after it enrolled.
+ */
+function settingsOrExit(): Settings {
   const problems: string[] = [];
-  let config: AgentConfig | undefined;
+  let settings: Settings | undefined;
   try {
-    config = readConfig(process.env, process.argv.slice(2));
+    const { config, warnings } = readConfig(process.env, process.argv.slice(2));
+    const hw = hardwareOptionsFrom(config.devices);
+    problems.push(...hw.problems);
+    const edgeConfig = edgeLinkFrom(config.edge, config.hardware, config.caFile);
+    if (edgeConfig.kind === 'invalid') problems.push(...edgeConfig.problems);
+    settings = { config, warnings, hardwareOptions: hw.options, edgeConfig, otaConfig: otaAgentConfig(config.ota, config.dataDir) };
   } catch (err) {
-    const details = isDiemcauError(err) ? (err.details as { problems?: string[] } | undefined) : undefined;
-    problems.push(...(details?.problems ?? [(err as Error).message]));
+    problems.push(...(settingsProblems(err) ?? [(err as Error).message]));
   }
-  const hw = hardwareOptionsFromEnv(process.env);
-  problems.push(...hw.problems);
-  if (problems.length > 0 || !config) {
+  if (problems.length > 0 || !settings) {
     process.stderr.write(`diemcau agent: invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
     process.exit(2);
   }
-  return config;
+  return settings;
 }
 
 async function main(): Promise<void> {
-  const config = configOrExit();
+  const { config, warnings, hardwareOptions, edgeConfig, otaConfig } = settingsOrExit();
   const log = pino({ level: config.logLevel, base: { program: 'diemcau-agent' } });
+  for (const warning of warnings) log.warn({ setting: warning }, 'deprecated setting');
   const agentVersion = readAgentVersion();
   const abort = new AbortController();
   let agent: Agent | undefined;
@@ -65,11 +82,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT', 0));
   process.on('SIGTERM', () => void stop('SIGTERM', 0));
 
-  hardware = await createHardware({ kind: config.hardware, log, options: hardwareOptionsFromEnv(process.env).options });
+  hardware = await createHardware({ kind: config.hardware, log, options: hardwareOptions });
   const hw = hardware;
   const collector = config.hardware === 'simulated' ? new SimulatedCollector(config.dataDir) : new SystemCollector({ dataDir: config.dataDir });
   log.info({ hardware: config.hardware, dataDir: config.dataDir, agentVersion }, 'starting');
-  const edgeConfig = edgeLinkFromEnv(process.env, config.hardware);
 
   agent = await Agent.start(
     {
@@ -82,13 +98,13 @@ async function main(): Promise<void> {
       // Simulated boxes share a default serial; sending it would make them one
       // device. One given explicitly (DIEMCAU_SIM_SERIAL) stands for a box's DMI serial.
       serial: async () => {
-        if (config.hardware !== 'real' && !process.env.DIEMCAU_SIM_SERIAL?.trim()) return undefined;
+        if (config.hardware !== 'real' && config.devices.simSerial === undefined) return undefined;
         const serial = (await hw.host.summary()).serial.trim();
         // DMI says this on boards whose vendor never set one: useless as an identity.
         return serial === '' || /^(unknown|default string|to be filled by o\.e\.m\.|0+)$/i.test(serial) ? undefined : serial;
       },
       bootstrap: async () => {
-        const r = await discoverBootstrap(searchFromEnv(process.env));
+        const r = await discoverBootstrap(searchFrom(config.bootstrap, config));
         for (const bad of r.rejected) log.warn(bad, 'bootstrap file rejected');
         if (!r.found) throw new Error('no bootstrap found (USB stick, /boot, /etc/diemcau or DIEMCAU_FLEET_URL)');
         log.info({ source: r.found.source }, 'bootstrap found');
@@ -100,7 +116,7 @@ async function main(): Promise<void> {
   const a = agent;
   log.info({ deviceId: a.identity.deviceId, siteId: a.identity.siteId }, 'agent running');
 
-  const outlets = outletsFromEnv(process.env, config.dataDir);
+  const outlets = outletsFrom(config.outlets, config.dataDir, hardwareOptions.bin.systemctl);
   commands = createAgentCommands({
     dataDir: config.dataDir,
     log,
@@ -133,8 +149,8 @@ async function main(): Promise<void> {
     selfTest: () => hw.selfTest(),
     restart: (reason) => void stop(`update: ${reason}`, AGENT_RESTART_EXIT_CODE),
     agentVersion,
-    dataDir: config.dataDir,
-    env: process.env,
+    config: otaConfig,
+    invocationId: process.env.INVOCATION_ID,
     log,
   });
 }

@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { Type, type Static } from '@sinclair/typebox';
+import { loadSettings, settingsProblems } from '@diemcau/shared';
 import { parseTokensFile, sliceBounds } from './sim/plan.js';
 import { startSimulation, type Simulation } from './sim/simulation.js';
 
@@ -21,6 +23,14 @@ const USAGE = `usage: npm run simulate -- [options]
   --mqtt-url URL           override the broker URL the fleet hands out
   --concurrency N          boxes starting at once (default 50)
   --log-level L            pino level (default warn)`;
+
+// The simulator's settings that also come from the environment; the flags
+// above win (given as values), and everything is checked together.
+const SimSettingsSchema = Type.Object({
+  fleetUrl: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8080', env: 'DIEMCAU_FLEET_URL', description: 'fleet HTTP base' }),
+  adminToken: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_ADMIN_TOKEN', description: 'operator token to list sites and mint tokens' })),
+  dataDir: Type.String({ minLength: 1, default: 'data/sim', env: 'DIEMCAU_SIM_DATA_DIR', description: 'one folder per box below it' }),
+});
 
 function intArg(name: string, v: string | undefined, min: number, problems: string[]): number | undefined {
   if (v === undefined) return undefined;
@@ -77,13 +87,19 @@ async function main(): Promise<void> {
       problems.push((err as Error).message);
     }
   }
-  if (problems.length > 0) {
+  let settings: Static<typeof SimSettingsSchema> | undefined;
+  try {
+    const given = { fleetUrl: values['fleet-url'], adminToken: values['admin-token'], dataDir: values['data-dir'] };
+    ({ settings } = loadSettings(SimSettingsSchema, { env: process.env, values: given }, 'APPL_ERR_CONFIG'));
+  } catch (err) {
+    problems.push(...(settingsProblems(err) ?? [(err as Error).message]));
+  }
+  if (problems.length > 0 || !settings) {
     process.stderr.write(`simulate: ${problems.join('; ')}\n${USAGE}\n`);
     process.exit(2);
   }
-  const fleetUrl = values['fleet-url'] ?? process.env.DIEMCAU_FLEET_URL ?? 'http://127.0.0.1:8080';
-  const adminToken = values['admin-token'] ?? process.env.DIEMCAU_ADMIN_TOKEN;
-  const dataRoot = path.resolve(values['data-dir'] ?? process.env.DIEMCAU_SIM_DATA_DIR ?? 'data/sim');
+  const { fleetUrl, adminToken } = settings;
+  const dataRoot = path.resolve(settings.dataDir);
   const log = pino({ level: values['log-level'] ?? 'warn', base: { program: 'diemcau-sim' } });
   const abort = new AbortController();
   let sim: Simulation | undefined;

@@ -38,9 +38,9 @@ t.test('every problem is listed at once', async (t) => {
     const e = err as { code: string; details: { problems: string[] } };
     t.equal(e.code, 'APPL_ERR_CONFIG');
     t.equal(e.details.problems.length, 7, e.details.problems.join('\n'));
-    t.match(e.details.problems.join('\n'), /DIEMCAU_FLEET_URL.*scheme/);
+    t.match(e.details.problems.join('\n'), /fleetUrl \(DIEMCAU_FLEET_URL\): .*https\?/);
     t.match(e.details.problems.join('\n'), /DIEMCAU_HARDWARE/);
-    t.match(e.details.problems.join('\n'), /DIEMCAU_KEEPALIVE_SEC.*between/);
+    t.match(e.details.problems.join('\n'), /keepaliveSec \(DIEMCAU_KEEPALIVE_SEC\): .*greater or equal to 2/);
     t.match(e.details.problems.join('\n'), /unknown flag --nope/);
     t.match(e.details.problems.join('\n'), /unexpected argument "stray"/);
     t.match(e.details.problems.join('\n'), /unknown key "colour"/);

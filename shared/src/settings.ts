@@ -115,6 +115,11 @@ function fromString(schema: Opts, raw: string): unknown {
       if (['true', '1', 'yes', 'on'].includes(text.toLowerCase())) return true;
       if (['false', '0', 'no', 'off'].includes(text.toLowerCase())) return false;
       return text;
+    case 'Union': {
+      // A number or a word (a GPIO line or "none"): a number when it reads as one.
+      const numeric = ((schema as { anyOf?: TSchema[] }).anyOf ?? []).some((m) => m[Kind] === 'Integer' || m[Kind] === 'Number');
+      return numeric && /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
+    }
     case 'Array':
       return text.split(schema.envSeparator ?? ',').map((s) => s.trim()).filter((s) => s !== '');
     default:
@@ -206,10 +211,19 @@ export function loadSettings<T extends TObject>(schema: T, src: SettingsSources,
     if (seen.has(dotted)) continue;
     seen.add(dotted);
     const source = where.get(dotted) ?? s?.schema.env;
-    problems.push(`${dotted}${source && source !== dotted ? ` (${source})` : ''}: ${e.message}, got ${JSON.stringify(e.value)}`);
+    problems.push(`${dotted}${source && source !== dotted ? ` (${source})` : ''}: ${describe(e.schema) ?? e.message}, got ${JSON.stringify(e.value)}`);
   }
   if (problems.length > 0) throw new DiemcauError(errorCode, problems.join('; '), { details: { problems, warnings } });
   return { settings: value as Static<T>, warnings };
+}
+
+/** "Expected union value" says nothing to a technician: name the choices. */
+function describe(schema: TSchema): string | undefined {
+  if (schema[Kind] !== 'Union') return undefined;
+  const choices = ((schema as { anyOf?: TSchema[] }).anyOf ?? []).map((m) =>
+    m[Kind] === 'Literal' ? JSON.stringify((m as { const?: unknown }).const) : m[Kind] === 'Integer' ? 'an integer' : m[Kind] === 'Number' ? 'a number' : String(m[Kind]),
+  );
+  return `must be one of ${choices.join(', ')}`;
 }
 
 /** Every section present, even when nothing in it was given, so that its defaults fill in. */

@@ -18,6 +18,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BOOTSTRAP_FILE_NAME, FLEET_PIN_FILE_NAME, bootstrapCodec, type Bootstrap } from '@diemcau/shared';
+import { Type, type Static } from '@sinclair/typebox';
+import { loadSettings, settingsSection } from '@diemcau/shared';
 import { applyPin, loadPin } from './pin.js';
 
 export interface BootstrapSearch {
@@ -123,13 +125,30 @@ export async function discoverBootstrap(search: BootstrapSearch): Promise<Discov
   return done(null);
 }
 
-/** Search roots from the environment (colon-separated), for tests and unusual boxes. */
-export function searchFromEnv(env: NodeJS.ProcessEnv): BootstrapSearch {
-  const list = (v: string | undefined, dflt: string[]) => (v ? v.split(':').filter(Boolean) : dflt);
+/** The `bootstrap` section of the agent's tree: where the bootstrap file is looked for. */
+export const BootstrapSettingsSchema = settingsSection(
+  {
+    removableRoots: Type.Array(Type.String({ minLength: 1 }), { default: DEFAULT_SEARCH.removableRoots, env: 'DIEMCAU_BOOTSTRAP_REMOVABLE_ROOTS', envSeparator: ':', description: 'folders whose subfolders are mount points of removable media (colon-separated)' }),
+    dirs: Type.Array(Type.String({ minLength: 1 }), { default: DEFAULT_SEARCH.fixedDirs, env: 'DIEMCAU_BOOTSTRAP_DIRS', envSeparator: ':', description: 'folders that may hold the bootstrap file directly (colon-separated)' }),
+    pinFile: Type.String({ minLength: 1, default: DEFAULT_SEARCH.pinFile ?? '', env: 'DIEMCAU_BOOTSTRAP_PIN', description: "the image's fleet pin" }),
+  },
+  'finding the bootstrap file (USB stick, /boot, /etc/diemcau)',
+);
+export type BootstrapSettings = Static<typeof BootstrapSettingsSchema>;
+
+/** The search from the tree: its section, and the fleet URL and token the agent was given. */
+export function searchFrom(s: BootstrapSettings, given: { fleetUrl?: string | undefined; enrollToken?: string | undefined }): BootstrapSearch {
   return {
-    removableRoots: list(env.DIEMCAU_BOOTSTRAP_REMOVABLE_ROOTS, DEFAULT_SEARCH.removableRoots),
-    fixedDirs: list(env.DIEMCAU_BOOTSTRAP_DIRS, DEFAULT_SEARCH.fixedDirs),
-    pinFile: env.DIEMCAU_BOOTSTRAP_PIN || DEFAULT_SEARCH.pinFile,
-    env,
+    removableRoots: s.removableRoots,
+    fixedDirs: s.dirs,
+    pinFile: s.pinFile,
+    env: { DIEMCAU_FLEET_URL: given.fleetUrl, DIEMCAU_ENROLL_TOKEN: given.enrollToken },
   };
+}
+
+const SectionOnly = Type.Object({ bootstrap: BootstrapSettingsSchema });
+
+/** The search from an env object (tests): its section, and DIEMCAU_FLEET_URL/DIEMCAU_ENROLL_TOKEN as given. */
+export function searchFromEnv(env: NodeJS.ProcessEnv): BootstrapSearch {
+  return { ...searchFrom(loadSettings(SectionOnly, { env }, 'APPL_ERR_CONFIG').settings.bootstrap, {}), env };
 }

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { loadSettings, settingsSection, type Env } from '@diemcau/shared';
 import { writeFileAtomicSync } from '../agent/atomic-file.js';
 import { ProcessRunner } from '../devices/process-runner.js';
 import type { Log } from '../devices/types.js';
@@ -31,16 +33,24 @@ export function systemdMedia(opts: { systemctl: string; unit: string; runner?: P
   };
 }
 
-/**
- * Env: DIEMCAU_MEDIA_UNIT (default diemcau-edge.service), DIEMCAU_SYSTEMCTL
- * (default systemctl), DIEMCAU_KIOSK_DIR (default {dataDir}/kiosk).
- */
-export function outletsFromEnv(env: Record<string, string | undefined>, dataDir: string): { unit: string; systemctl: string; kioskDir: string } {
-  return {
-    unit: env.DIEMCAU_MEDIA_UNIT?.trim() || DEFAULT_MEDIA_UNIT,
-    systemctl: env.DIEMCAU_SYSTEMCTL?.trim() || 'systemctl',
-    kioskDir: path.resolve(env.DIEMCAU_KIOSK_DIR?.trim() || path.join(dataDir, 'kiosk')),
-  };
+/** The `outlets` section of the agent's tree (systemctl is the devices section's). */
+export const OutletsSettingsSchema = settingsSection(
+  {
+    mediaUnit: Type.String({ minLength: 1, default: DEFAULT_MEDIA_UNIT, env: 'DIEMCAU_MEDIA_UNIT', description: 'systemd unit of the media edge, restarted by "restart media"' }),
+    kioskDir: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_KIOSK_DIR', docDefault: '`<data dir>/kiosk`', description: 'where the TV kiosk page reads the identify card and the link state' })),
+  },
+  'where commands leave the agent: the media unit, the kiosk files',
+);
+export type OutletsSettings = Static<typeof OutletsSettingsSchema>;
+
+export function outletsFrom(s: OutletsSettings, dataDir: string, systemctl: string): { unit: string; systemctl: string; kioskDir: string } {
+  return { unit: s.mediaUnit, systemctl, kioskDir: path.resolve(s.kioskDir ?? path.join(dataDir, 'kiosk')) };
+}
+
+/** From an env object (tests): DIEMCAU_MEDIA_UNIT, DIEMCAU_SYSTEMCTL, DIEMCAU_KIOSK_DIR. */
+export function outletsFromEnv(env: Env, dataDir: string): { unit: string; systemctl: string; kioskDir: string } {
+  const s = loadSettings(Type.Object({ outlets: OutletsSettingsSchema }), { env }, 'APPL_ERR_CONFIG').settings.outlets;
+  return outletsFrom(s, dataDir, env.DIEMCAU_SYSTEMCTL?.trim() || 'systemctl');
 }
 
 export interface KioskCardFile extends IdentifyCard {

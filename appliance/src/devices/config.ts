@@ -1,12 +1,15 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { loadSettings, settingsProblems, settingsSection, type Env } from '@diemcau/shared';
 import { DEFAULT_PICTURE, DEFAULT_SOUND, type PictureThresholds, type SoundThresholds } from './analysis.js';
 import { DEFAULT_PINS, type GpioPins } from './gpio/gpio.js';
 import type { CaptureTiming } from './real/camera.js';
 import { DEFAULT_ROOTS, type ScanRoots } from './real/scan.js';
-import { parseFaults, type FaultName } from './simulated/faults.js';
+import { FAULTS, type FaultName } from './simulated/faults.js';
 
 // Hardware settings: defaults fit a Debian mini-PC; every host path and tool
 // can be overridden from the environment (tests point the roots at fixture
-// trees). Read once at start; every problem is listed at once.
+// trees). The `devices` section of the agent's tree, read once by main.ts
+// with the rest, every problem listed at once.
 
 export interface HardwareOptions {
   roots: ScanRoots;
@@ -52,61 +55,76 @@ export function withDefaults(partial: DeepPartial<HardwareOptions> = {}): Hardwa
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? Partial<T[K]> : T[K] };
 
-type Env = Record<string, string | undefined>;
+// The defaults are DEFAULT_HARDWARE's (an unset key keeps it); the docs show them from there.
+const shown = (v: unknown): string => `\`${v === null ? 'none' : String(v)}\``;
+const D = DEFAULT_HARDWARE;
+const Pin = (env: string, def: number | null, description: string) =>
+  Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 1023 }), Type.Literal('none')], { env, docDefault: shown(def), description: `${description} (a GPIO line, or none)` }));
+const Low = (env: string, def: boolean, description: string) => Type.Optional(Type.Boolean({ env, docDefault: shown(def), description }));
 
-/** Reads DIEMCAU_* hardware variables over the defaults. */
-export function hardwareOptionsFromEnv(env: Env): { options: HardwareOptions; problems: string[] } {
-  const problems: string[] = [];
-  const str = (name: string): string | undefined => {
-    const v = env[name]?.trim();
-    return v === undefined || v === '' ? undefined : v;
-  };
-  const num = (name: string, min: number, max: number, integer: boolean): number | undefined => {
-    const v = str(name);
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-      problems.push(`${name}: must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}, got ${JSON.stringify(v)}`);
-      return undefined;
-    }
-    return n;
-  };
-  const bool = (name: string): boolean | undefined => {
-    const v = str(name);
-    if (v === undefined) return undefined;
-    if (['1', 'true', 'yes'].includes(v)) return true;
-    if (['0', 'false', 'no'].includes(v)) return false;
-    problems.push(`${name}: must be true or false, got ${JSON.stringify(v)}`);
-    return undefined;
-  };
-  /** A GPIO line number, or "none" to say the pin is not wired. */
-  const pin = (name: string): number | null | undefined => (str(name) === 'none' ? null : num(name, 0, 1023, true));
+/** The `devices` section of the agent's tree; unset keys keep DEFAULT_HARDWARE. */
+export const DevicesSettingsSchema = settingsSection(
+  {
+    sysfsRoot: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_SYSFS_ROOT', docDefault: shown(D.roots.sys), description: 'sysfs root (tests point it at fixture trees)' })),
+    procfsRoot: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_PROCFS_ROOT', docDefault: shown(D.roots.proc), description: 'procfs root' })),
+    devRoot: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_DEV_ROOT', docDefault: shown(D.roots.dev), description: 'device nodes root' })),
+    ffmpeg: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_FFMPEG_BIN', envDeprecated: ['DIEMCAU_FFMPEG'], docDefault: shown(D.bin.ffmpeg), description: 'ffmpeg for the camera and microphone checks (the edge reads the same name)' })),
+    cecClient: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_CEC_CLIENT', docDefault: shown(D.bin.cecClient), description: 'HDMI-CEC tool for the TV' })),
+    systemctl: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_SYSTEMCTL', docDefault: shown(D.bin.systemctl), description: 'systemctl used to restart units' })),
+    agentUnit: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_AGENT_UNIT', docDefault: shown(D.agentUnit), description: 'unit restarted by "restart agent"' })),
+    captureSeconds: Type.Optional(Type.Number({ minimum: 0.2, maximum: 10, env: 'DIEMCAU_CAPTURE_SECONDS', docDefault: shown(D.capture.seconds), description: 'camera and microphone sample length' })),
+    captureWarmupSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 10, env: 'DIEMCAU_CAPTURE_WARMUP_SECONDS', docDefault: shown(D.capture.warmupSeconds), description: 'discarded before sampling' })),
+    micSilenceDbfs: Type.Optional(Type.Number({ minimum: -120, maximum: 0, env: 'DIEMCAU_MIC_SILENCE_DBFS', docDefault: shown(D.sound.silenceDbfs), description: 'below this the microphone counts as silent' })),
+    gpioLed: Pin('DIEMCAU_GPIO_LED', D.pins.led, 'status LED'),
+    gpioHelpButton: Pin('DIEMCAU_GPIO_HELP_BUTTON', D.pins.helpButton, 'help button'),
+    gpioTvRelay: Pin('DIEMCAU_GPIO_TV_RELAY', D.pins.tvRelay, 'TV power relay'),
+    gpioLedActiveLow: Low('DIEMCAU_GPIO_LED_ACTIVE_LOW', D.pins.ledActiveLow, 'the LED lights on a low line'),
+    gpioButtonActiveLow: Low('DIEMCAU_GPIO_BUTTON_ACTIVE_LOW', D.pins.buttonActiveLow, 'the button pulls the line low'),
+    gpioRelayActiveLow: Low('DIEMCAU_GPIO_RELAY_ACTIVE_LOW', D.pins.relayActiveLow, 'the relay closes on a low line'),
+    gpioRelayOffMs: Type.Optional(Type.Integer({ minimum: 500, maximum: 60_000, env: 'DIEMCAU_GPIO_RELAY_OFF_MS', docDefault: shown(D.pins.relayOffMs), description: 'how long a power cycle keeps the TV off' })),
+    simFaults: Type.Optional(Type.Array(Type.Union(FAULTS.map((f) => Type.Literal(f))), { env: 'DIEMCAU_SIM_FAULTS', docDefault: '(none)', description: 'simulated hardware: faults present from the start, comma-separated' })),
+    simSerial: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_SIM_SERIAL', description: "simulated hardware: the serial the host reports, sent at enrolment like a box's DMI serial (unset: none sent)" })),
+  },
+  "the box's hardware: host paths, tools, capture, GPIO (devices/README.md)",
+);
+export type DevicesSettings = Static<typeof DevicesSettingsSchema>;
+
+/** The hardware options from the tree's section; faults are checked by name here. */
+export function hardwareOptionsFrom(s: DevicesSettings): { options: HardwareOptions; problems: string[] } {
   const defined = <T extends object>(o: T): Partial<T> =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-
-  const faultText = str('DIEMCAU_SIM_FAULTS');
-  const faults = faultText === undefined ? undefined : parseFaults(faultText);
-  if (faults) problems.push(...faults.problems.map((p) => `DIEMCAU_SIM_FAULTS: ${p}`));
-
+  const pin = (v: number | 'none' | undefined): number | null | undefined => (v === 'none' ? null : v);
   const options = withDefaults({
-    roots: defined({ sys: str('DIEMCAU_SYSFS_ROOT'), proc: str('DIEMCAU_PROCFS_ROOT'), dev: str('DIEMCAU_DEV_ROOT') }),
-    bin: defined({ ffmpeg: str('DIEMCAU_FFMPEG'), cecClient: str('DIEMCAU_CEC_CLIENT'), systemctl: str('DIEMCAU_SYSTEMCTL') }),
-    agentUnit: str('DIEMCAU_AGENT_UNIT'),
-    capture: defined({
-      seconds: num('DIEMCAU_CAPTURE_SECONDS', 0.2, 10, false),
-      warmupSeconds: num('DIEMCAU_CAPTURE_WARMUP_SECONDS', 0, 10, false),
-    }),
-    sound: defined({ silenceDbfs: num('DIEMCAU_MIC_SILENCE_DBFS', -120, 0, false) }),
+    roots: defined({ sys: s.sysfsRoot, proc: s.procfsRoot, dev: s.devRoot }),
+    bin: defined({ ffmpeg: s.ffmpeg, cecClient: s.cecClient, systemctl: s.systemctl }),
+    agentUnit: s.agentUnit,
+    capture: defined({ seconds: s.captureSeconds, warmupSeconds: s.captureWarmupSeconds }),
+    sound: defined({ silenceDbfs: s.micSilenceDbfs }),
     pins: defined({
-      led: pin('DIEMCAU_GPIO_LED'),
-      helpButton: pin('DIEMCAU_GPIO_HELP_BUTTON'),
-      tvRelay: pin('DIEMCAU_GPIO_TV_RELAY'),
-      ledActiveLow: bool('DIEMCAU_GPIO_LED_ACTIVE_LOW'),
-      buttonActiveLow: bool('DIEMCAU_GPIO_BUTTON_ACTIVE_LOW'),
-      relayActiveLow: bool('DIEMCAU_GPIO_RELAY_ACTIVE_LOW'),
-      relayOffMs: num('DIEMCAU_GPIO_RELAY_OFF_MS', 500, 60_000, true),
+      led: pin(s.gpioLed),
+      helpButton: pin(s.gpioHelpButton),
+      tvRelay: pin(s.gpioTvRelay),
+      ledActiveLow: s.gpioLedActiveLow,
+      buttonActiveLow: s.gpioButtonActiveLow,
+      relayActiveLow: s.gpioRelayActiveLow,
+      relayOffMs: s.gpioRelayOffMs,
     }),
-    simulated: defined({ faults: faults?.faults, serial: str('DIEMCAU_SIM_SERIAL') }),
+    simulated: defined({ faults: s.simFaults as FaultName[] | undefined, serial: s.simSerial }),
   });
-  return { options, problems };
+  // Every check is the schema's (fault names included), so all come in one list.
+  return { options, problems: [] };
+}
+
+const SectionOnly = Type.Object({ devices: DevicesSettingsSchema });
+
+/**
+ * The section read from an env object on its own, every problem listed (tests;
+ * the agent reads its whole tree in main.ts).
+ */
+export function hardwareOptionsFromEnv(env: Env): { options: HardwareOptions; problems: string[] } {
+  try {
+    return hardwareOptionsFrom(loadSettings(SectionOnly, { env }, 'APPL_ERR_CONFIG').settings.devices);
+  } catch (err) {
+    return { options: withDefaults(), problems: settingsProblems(err) ?? [String(err)] };
+  }
 }

@@ -6,7 +6,8 @@
 // DIEMCAU_EDGE_URL names one.
 import fs from 'node:fs';
 import type { Logger } from 'pino';
-import type { DeviceSubscribeChannel, DevicePublishChannel } from '@diemcau/shared';
+import { Type, type Static } from '@sinclair/typebox';
+import { loadSettings, settingsProblems, settingsSection, type DeviceSubscribeChannel, type DevicePublishChannel, type Env } from '@diemcau/shared';
 import { EdgeClient } from './client.js';
 
 export type EdgeLinkConfig =
@@ -38,28 +39,37 @@ function readEnvFile(file: string): Record<string, string> | null {
   }
 }
 
+/** The `edge` section of the agent's tree: which media edge beside the box. */
+export const EdgeLinkSettingsSchema = settingsSection(
+  {
+    mode: Type.Union([Type.Literal('auto'), Type.Literal('none')], { default: 'auto', env: 'DIEMCAU_EDGE', description: 'none: this box has no media edge' }),
+    url: Type.Optional(Type.String({ pattern: '^https?://[^/]+', env: 'DIEMCAU_EDGE_URL', docDefault: '`http://127.0.0.1:<DIEMCAU_EDGE_PORT>` on real hardware', description: "the local media edge's API (simulated boxes have none unless set)" })),
+    adminToken: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_EDGE_ADMIN_TOKEN', docDefault: "from the edge's env file", description: "the edge's admin token" })),
+    publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^/]+', env: 'DIEMCAU_EDGE_PUBLIC_URL', description: 'the edge as other edges reach it' })),
+    envFile: Type.String({ minLength: 1, default: DEFAULT_EDGE_ENV_FILE, env: 'DIEMCAU_EDGE_ENV_FILE', description: "the edge's settings file (systemd EnvironmentFile): its port and admin token when not set here" }),
+  },
+  'the media edge beside the box',
+);
+export type EdgeLinkSettings = Static<typeof EdgeLinkSettingsSchema>;
+
 /**
- * DIEMCAU_EDGE_URL, DIEMCAU_EDGE_ADMIN_TOKEN, DIEMCAU_EDGE_PUBLIC_URL; on real
- * hardware the missing ones come from the edge's env file (DIEMCAU_EDGE_ENV_FILE).
- * An https edge's certificate is checked against DIEMCAU_CA_FILE, else the CA
- * the box stored at enrolment (linkEdge).
+ * The link from the tree's section; on real hardware the missing URL and token
+ * come from the edge's env file. An https edge's certificate is checked
+ * against `caFile` (DIEMCAU_CA_FILE), else the CA the box stored at enrolment
+ * (linkEdge). `invalid` lists every problem; main.ts stops the box with them.
  */
-export function edgeLinkFromEnv(env: NodeJS.ProcessEnv, hardware: 'real' | 'simulated'): EdgeLinkConfig {
-  const get = (k: string): string | undefined => env[k]?.trim() || undefined;
-  if (get('DIEMCAU_EDGE') === 'none') return { kind: 'none', reason: 'DIEMCAU_EDGE=none' };
-  let url = get('DIEMCAU_EDGE_URL');
-  let adminToken = get('DIEMCAU_EDGE_ADMIN_TOKEN');
+export function edgeLinkFrom(s: EdgeLinkSettings, hardware: 'real' | 'simulated', caFile?: string): EdgeLinkConfig {
+  if (s.mode === 'none') return { kind: 'none', reason: 'DIEMCAU_EDGE=none' };
+  let url = s.url;
+  let adminToken = s.adminToken;
   if (!url && hardware === 'simulated') return { kind: 'none', reason: 'simulated hardware and no DIEMCAU_EDGE_URL' };
-  const edgeEnvFile = get('DIEMCAU_EDGE_ENV_FILE') ?? DEFAULT_EDGE_ENV_FILE;
-  const edgeEnv = url && adminToken ? {} : (readEnvFile(edgeEnvFile) ?? {});
+  const edgeEnv = url && adminToken ? {} : (readEnvFile(s.envFile) ?? {});
   url ??= `http://127.0.0.1:${edgeEnv.DIEMCAU_EDGE_PORT?.trim() || DEFAULT_PORT}`;
   adminToken ??= edgeEnv.DIEMCAU_EDGE_ADMIN_TOKEN?.trim() || undefined;
   const problems: string[] = [];
   if (!/^https?:\/\/[^/]+/.test(url)) problems.push(`DIEMCAU_EDGE_URL: not an http(s) URL: ${url}`);
-  if (!adminToken) problems.push(`DIEMCAU_EDGE_ADMIN_TOKEN: not set, nor in ${edgeEnvFile}`);
-  const publicUrl = get('DIEMCAU_EDGE_PUBLIC_URL') ?? null;
-  if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) problems.push(`DIEMCAU_EDGE_PUBLIC_URL: not an http(s) URL: ${publicUrl}`);
-  const caFile = get('DIEMCAU_CA_FILE');
+  if (!adminToken) problems.push(`DIEMCAU_EDGE_ADMIN_TOKEN: not set, nor in ${s.envFile} (DIEMCAU_EDGE=none for a box without a media edge)`);
+  const publicUrl = s.publicUrl ?? null;
   let ca: string | undefined;
   if (caFile) {
     try {
@@ -71,6 +81,18 @@ export function edgeLinkFromEnv(env: NodeJS.ProcessEnv, hardware: 'real' | 'simu
   }
   if (problems.length > 0 || !adminToken) return { kind: 'invalid', problems };
   return { kind: 'edge', url: url.replace(/\/+$/, ''), adminToken, publicUrl: publicUrl?.replace(/\/+$/, '') ?? null, ...(ca ? { ca } : {}) };
+}
+
+const SectionOnly = Type.Object({ edge: EdgeLinkSettingsSchema });
+
+/** The section alone from an env object (tests); a value the schema refuses makes the link invalid. */
+export function edgeLinkFromEnv(env: Env, hardware: 'real' | 'simulated'): EdgeLinkConfig {
+  try {
+    const caFile = env.DIEMCAU_CA_FILE?.trim() || undefined;
+    return edgeLinkFrom(loadSettings(SectionOnly, { env }, 'APPL_ERR_CONFIG').settings.edge, hardware, caFile);
+  } catch (err) {
+    return { kind: 'invalid', problems: settingsProblems(err) ?? [String(err)] };
+  }
 }
 
 /** What of the agent the link needs (Agent satisfies it). */

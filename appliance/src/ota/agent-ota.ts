@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { keyIdOf, type TrustedKey } from '@diemcau/shared';
 import { ArtifactCache } from './cache-server.js';
-import { otaConfigFromEnv, type OtaAgentConfig } from './config.js';
+import type { OtaAgentConfig } from './config.js';
 import { fixedProbe, statfsProbe } from './disk.js';
 import { JournalFile } from './journal.js';
 import { Layout } from './layout.js';
@@ -29,8 +29,10 @@ export interface AgentOtaDeps {
   /** Ends the process with the restart exit code (systemd starts `current` again). */
   restart: (reason: string) => void;
   agentVersion: string;
-  dataDir: string;
-  env: NodeJS.ProcessEnv;
+  /** The updater's settings, from the agent's tree (otaAgentConfig). */
+  config: OtaAgentConfig;
+  /** systemd's id of this start (INVOCATION_ID), so the boot check counts each start once. */
+  invocationId: string | undefined;
   log: Logger;
 }
 
@@ -43,7 +45,7 @@ export interface AgentOta {
 }
 
 export async function startAgentOta(d: AgentOtaDeps): Promise<AgentOta> {
-  const config = otaConfigFromEnv(d.env, d.dataDir);
+  const config = d.config;
   const log = d.log.child({ module: 'ota' });
   let cache: ArtifactCache | null = null;
   let cacheUrl: string | null = null;
@@ -111,7 +113,7 @@ export async function startAgentOta(d: AgentOtaDeps): Promise<AgentOta> {
       },
     },
   });
-  if ((await updater.bootCheck(d.env.INVOCATION_ID)) === 'rolled-back') {
+  if ((await updater.bootCheck(d.invocationId)) === 'rolled-back') {
     d.restart('rolled back after repeated failed starts');
     return { updater, cache, config, close };
   }

@@ -15,7 +15,7 @@ t.test('every host path and pin can be set from the environment', async (t) => {
     DIEMCAU_SYSFS_ROOT: '/fixture/sys',
     DIEMCAU_PROCFS_ROOT: '/fixture/proc',
     DIEMCAU_DEV_ROOT: '/fixture/dev',
-    DIEMCAU_FFMPEG: '/opt/ffmpeg',
+    DIEMCAU_FFMPEG_BIN: '/opt/ffmpeg',
     DIEMCAU_CEC_CLIENT: '/opt/cec-client',
     DIEMCAU_GPIO_LED: '17',
     DIEMCAU_GPIO_HELP_BUTTON: '27',
@@ -46,7 +46,7 @@ t.test('every problem is listed at once', async (t) => {
     DIEMCAU_SIM_FAULTS: 'camera-black,camera-on-fire',
   });
   t.equal(problems.length, 4);
-  t.match(problems.join('\n'), /DIEMCAU_GPIO_LED: must be an integer/);
+  t.match(problems.join('\n'), /gpioLed \(DIEMCAU_GPIO_LED\): must be one of an integer, "none"/);
   t.match(problems.join('\n'), /camera-on-fire/);
 });
 

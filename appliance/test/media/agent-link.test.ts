@@ -27,9 +27,12 @@ t.test('config: explicit, from the edge env file, none for simulated boxes, prob
   });
   t.equal(edgeLinkFromEnv({}, 'simulated').kind, 'none');
   t.equal(edgeLinkFromEnv({ DIEMCAU_EDGE: 'none' }, 'real').kind, 'none');
-  const bad = edgeLinkFromEnv({ DIEMCAU_EDGE_ENV_FILE: path.join(dir, 'missing.env'), DIEMCAU_EDGE_PUBLIC_URL: 'ftp://x' }, 'real');
+  // The schema's problems come first (all of them); the env file is read once the values are valid.
+  const bad = edgeLinkFromEnv({ DIEMCAU_EDGE_URL: 'edge.local', DIEMCAU_EDGE_PUBLIC_URL: 'ftp://x' }, 'real');
   t.equal(bad.kind, 'invalid');
-  t.match(bad.kind === 'invalid' ? bad.problems.join('\n') : '', /DIEMCAU_EDGE_ADMIN_TOKEN[\s\S]*DIEMCAU_EDGE_PUBLIC_URL/);
+  t.match(bad.kind === 'invalid' ? bad.problems.join('\n') : '', /DIEMCAU_EDGE_URL[\s\S]*DIEMCAU_EDGE_PUBLIC_URL/);
+  const noToken = edgeLinkFromEnv({ DIEMCAU_EDGE_ENV_FILE: path.join(dir, 'missing.env') }, 'real');
+  t.match(noToken.kind === 'invalid' ? noToken.problems.join('\n') : '', /DIEMCAU_EDGE_ADMIN_TOKEN: not set, nor in/);
 });
 
 t.test('a plan retained on the broker reaches the edge; stats go out; mediaUrl in the birth', async (t) => {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import t from 'tap';
 import { pino } from 'pino';
 import { startAgentOta, type OtaAgentPort } from '../../src/ota/agent-ota.js';
+import { otaConfigFromEnv } from '../../src/ota/config.js';
 import { buildArtifact, desiredFor, makeBox, makeKeys, startOrigin, tmpDir } from './harness.js';
 
 const dir = tmpDir('diemcau-agent-ota-');
@@ -51,7 +52,7 @@ t.test('first start: takes the desired release, switches, asks for a restart', a
   const { port, deliver } = makePort();
   let restarted: (reason: string) => void = () => undefined;
   const restart = new Promise<string>((resolve) => (restarted = resolve));
-  const ota = await startAgentOta({ agent: port, selfTest, restart: (r) => restarted(r), agentVersion: '1.0.0', dataDir: dir, env, log });
+  const ota = await startAgentOta({ agent: port, selfTest, restart: (r) => restarted(r), agentVersion: '1.0.0', config: otaConfigFromEnv(env, dir), invocationId: undefined, log });
   t.ok(ota.updater, 'updates are on: the box has the layout');
   deliver({ v: 2, nonsense: true });
   t.equal(ota.updater!.counters.rejectedDesired, 1, 'a bad desired message is counted, not fatal');
@@ -72,7 +73,7 @@ t.test('first start: takes the desired release, switches, asks for a restart', a
 t.test('second start: the new version passes its gate and commits', async (t) => {
   const { port } = makePort();
   let restarts = 0;
-  const ota = await startAgentOta({ agent: port, selfTest, restart: () => restarts++, agentVersion: '1.1.0', dataDir: dir, env, log });
+  const ota = await startAgentOta({ agent: port, selfTest, restart: () => restarts++, agentVersion: '1.1.0', config: otaConfigFromEnv(env, dir), invocationId: undefined, log });
   const committed = await new Promise<Record<string, unknown>>((resolve) => {
     const iv = setInterval(() => {
       const r = reports.find((x) => x.state === 'committed');
