@@ -13,6 +13,7 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
 
   'GET /api/v1/sites': 'listSites',
   'GET /api/v1/sites/:siteId': 'getSite',
+  'GET /api/v1/hierarchy': 'getHierarchy',
   'POST /api/v1/sites/import': 'importSites',
   'POST /api/v1/sites/:siteId/enrollment-tokens': 'createEnrollmentToken',
 

@@ -25,8 +25,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The site hierarchy (a district operator sees its district) */
+        /** The site hierarchy (an area operator sees its area) */
         get: operations["listSites"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hierarchy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The registry's dataset: its site kinds with their labels, and its relay groups (an area operator sees the groups and sites of its area) */
+        get: operations["getHierarchy"];
         put?: never;
         post?: never;
         delete?: never;
@@ -234,7 +251,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Pre-registered serials (a district operator sees its district) */
+        /** Pre-registered serials (an area operator sees its area) */
         get: operations["listPreregistrations"];
         put?: never;
         /**
@@ -677,7 +694,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Who the token belongs to: name, role and district */
+        /** Who the token belongs to: name, role and area (districtId: the area's root site when it is a subtree) */
         get: operations["getSession"];
         put?: never;
         post?: never;
@@ -787,10 +804,79 @@ export interface operations {
                         items: {
                             id: string;
                             name: string;
-                            kind: "party-committee" | "peoples-council" | "peoples-committee" | "party-board" | "department" | "district" | "commune";
+                            kind: string;
                             parentId: string | null;
                             address?: string;
                             contact?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request does not match the schema, or breaks a rule of this operation (FLEET_ERR_BAD_REQUEST) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No bearer token, or one that is unknown or revoked (FLEET_ERR_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getHierarchy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        dataset: string | null;
+                        name: {
+                            vi: string;
+                            en: string;
+                        } | null;
+                        kinds: {
+                            id: string;
+                            label: {
+                                vi: string;
+                                en: string;
+                            };
+                            /** @default [] */
+                            parents: string[];
+                            topLevel?: boolean;
+                        }[];
+                        relayGroups: {
+                            id: string;
+                            name: string;
+                            hubSiteId: string;
+                            siteIds: string[];
                         }[];
                     };
                 };
@@ -1430,7 +1516,16 @@ export interface operations {
                         items: {
                             id: string;
                             name: string;
-                            role: "admin" | "district-operator" | "viewer";
+                            role: "admin" | "area-operator" | "district-operator" | "viewer";
+                            area: ({
+                                /** @enum {string} */
+                                kind: "subtree";
+                                siteId: string;
+                            } | {
+                                /** @enum {string} */
+                                kind: "relay-group";
+                                groupId: string;
+                            }) | (never | null);
                             districtId: string | null;
                             createdAt: string;
                         }[];
@@ -1477,7 +1572,17 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    role: "admin" | "district-operator" | "viewer";
+                    role: "admin" | "area-operator" | "district-operator" | "viewer";
+                    area?: {
+                        /** @enum {string} */
+                        kind: "subtree";
+                        siteId: string;
+                    } | {
+                        /** @enum {string} */
+                        kind: "relay-group";
+                        groupId: string;
+                    };
+                    /** @description older spelling of area { kind: subtree, siteId } */
                     districtId?: string;
                 };
             };
@@ -1492,7 +1597,16 @@ export interface operations {
                     "application/json": {
                         id: string;
                         name: string;
-                        role: "admin" | "district-operator" | "viewer";
+                        role: "admin" | "area-operator" | "district-operator" | "viewer";
+                        area: ({
+                            /** @enum {string} */
+                            kind: "subtree";
+                            siteId: string;
+                        } | {
+                            /** @enum {string} */
+                            kind: "relay-group";
+                            groupId: string;
+                        }) | (never | null);
                         districtId: string | null;
                         createdAt: string;
                         token: string;
@@ -1660,7 +1774,7 @@ export interface operations {
                     sites: {
                         id: string;
                         name: string;
-                        kind: "party-committee" | "peoples-council" | "peoples-committee" | "party-board" | "department" | "district" | "commune";
+                        kind: string;
                         parentId: string | null;
                         address?: string;
                         contact?: string;
@@ -1731,7 +1845,7 @@ export interface operations {
                     "application/json": {
                         id: string;
                         name: string;
-                        kind: "party-committee" | "peoples-council" | "peoples-committee" | "party-board" | "department" | "district" | "commune";
+                        kind: string;
                         parentId: string | null;
                         address?: string;
                         contact?: string;
@@ -3738,8 +3852,19 @@ export interface operations {
                                         siteIds: string[];
                                     } | {
                                         /** @enum {string} */
+                                        kind: "relay-group";
+                                        groupId: string;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "subtree";
+                                        siteId: string;
+                                    } | {
+                                        /** @enum {string} */
                                         kind: "district";
                                         districtId: string;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "relay-hubs";
                                     } | {
                                         /** @enum {string} */
                                         kind: "rest";
@@ -3832,8 +3957,19 @@ export interface operations {
                             siteIds: string[];
                         } | {
                             /** @enum {string} */
+                            kind: "relay-group";
+                            groupId: string;
+                        } | {
+                            /** @enum {string} */
+                            kind: "subtree";
+                            siteId: string;
+                        } | {
+                            /** @enum {string} */
                             kind: "district";
                             districtId: string;
+                        } | {
+                            /** @enum {string} */
+                            kind: "relay-hubs";
                         } | {
                             /** @enum {string} */
                             kind: "rest";
@@ -3883,8 +4019,19 @@ export interface operations {
                                     siteIds: string[];
                                 } | {
                                     /** @enum {string} */
+                                    kind: "relay-group";
+                                    groupId: string;
+                                } | {
+                                    /** @enum {string} */
+                                    kind: "subtree";
+                                    siteId: string;
+                                } | {
+                                    /** @enum {string} */
                                     kind: "district";
                                     districtId: string;
+                                } | {
+                                    /** @enum {string} */
+                                    kind: "relay-hubs";
                                 } | {
                                     /** @enum {string} */
                                     kind: "rest";
@@ -4024,8 +4171,19 @@ export interface operations {
                                     siteIds: string[];
                                 } | {
                                     /** @enum {string} */
+                                    kind: "relay-group";
+                                    groupId: string;
+                                } | {
+                                    /** @enum {string} */
+                                    kind: "subtree";
+                                    siteId: string;
+                                } | {
+                                    /** @enum {string} */
                                     kind: "district";
                                     districtId: string;
+                                } | {
+                                    /** @enum {string} */
+                                    kind: "relay-hubs";
                                 } | {
                                     /** @enum {string} */
                                     kind: "rest";
@@ -4145,8 +4303,19 @@ export interface operations {
                                     siteIds: string[];
                                 } | {
                                     /** @enum {string} */
+                                    kind: "relay-group";
+                                    groupId: string;
+                                } | {
+                                    /** @enum {string} */
+                                    kind: "subtree";
+                                    siteId: string;
+                                } | {
+                                    /** @enum {string} */
                                     kind: "district";
                                     districtId: string;
+                                } | {
+                                    /** @enum {string} */
+                                    kind: "relay-hubs";
                                 } | {
                                     /** @enum {string} */
                                     kind: "rest";
@@ -4284,8 +4453,19 @@ export interface operations {
                                     siteIds: string[];
                                 } | {
                                     /** @enum {string} */
+                                    kind: "relay-group";
+                                    groupId: string;
+                                } | {
+                                    /** @enum {string} */
+                                    kind: "subtree";
+                                    siteId: string;
+                                } | {
+                                    /** @enum {string} */
                                     kind: "district";
                                     districtId: string;
+                                } | {
+                                    /** @enum {string} */
+                                    kind: "relay-hubs";
                                 } | {
                                     /** @enum {string} */
                                     kind: "rest";
@@ -4429,8 +4609,19 @@ export interface operations {
                                     siteIds: string[];
                                 } | {
                                     /** @enum {string} */
+                                    kind: "relay-group";
+                                    groupId: string;
+                                } | {
+                                    /** @enum {string} */
+                                    kind: "subtree";
+                                    siteId: string;
+                                } | {
+                                    /** @enum {string} */
                                     kind: "district";
                                     districtId: string;
+                                } | {
+                                    /** @enum {string} */
+                                    kind: "relay-hubs";
                                 } | {
                                     /** @enum {string} */
                                     kind: "rest";
@@ -4720,6 +4911,15 @@ export interface operations {
                         id: string;
                         name: string;
                         role: string;
+                        area: ({
+                            /** @enum {string} */
+                            kind: "subtree";
+                            siteId: string;
+                        } | {
+                            /** @enum {string} */
+                            kind: "relay-group";
+                            groupId: string;
+                        }) | (never | null);
                         districtId: string | null;
                     };
                 };
