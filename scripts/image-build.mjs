@@ -38,6 +38,7 @@ const { values } = parseArgs({
     out: { type: 'string', default: path.join(repo, 'dist', 'image') },
     'node-version': { type: 'string' },
     'rebuild-base': { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
     // Only the native modules for a release, into DIR/node_modules (the balena
     // Dockerfile uses this so its containers run what the image runs).
     'native-only': { type: 'string' },
@@ -248,6 +249,23 @@ async function main() {
   const rel = await release();
   const nativeDir = path.join(cache, 'native', 'node_modules');
   const { version } = nativeModules(rel.artifact, nativeDir);
+  const outDir = path.resolve(values.out);
+  fs.mkdirSync(outDir, { recursive: true });
+  const img = path.join(outDir, `diemcau-box-${version}.img`);
+  // Everything the image is made of: an image built from the same inputs is reused.
+  const worker = path.join(nativeDir, 'mediasoup', 'worker', 'out', 'Release', 'mediasoup-worker');
+  const inputs = sha(
+    path.basename(baseDir), path.basename(nodeTgz), epoch,
+    fs.readFileSync(rel.artifact), fs.readFileSync(rel.trusted),
+    sourcesDigest(['images/debian']),
+    fs.existsSync(worker) ? fs.readFileSync(worker) : '',
+    JSON.stringify(fs.readdirSync(nativeDir).map((n) => [n, fs.existsSync(path.join(nativeDir, n, 'package.json')) ? JSON.parse(fs.readFileSync(path.join(nativeDir, n, 'package.json'), 'utf8')).version : ''])),
+  );
+  const previous = fs.existsSync(`${img}.json`) ? JSON.parse(fs.readFileSync(`${img}.json`, 'utf8')) : null;
+  if (fs.existsSync(img) && previous?.inputs === inputs && !values.force) {
+    log(`${img}: up to date (same base, release, native modules and image files; --force rebuilds); built in ${previous.buildSeconds} s, ${(previous.sizeBytes / 2 ** 20).toFixed(0)} MiB`);
+    return;
+  }
 
   const rootfs = path.join(cache, 'rootfs');
   fs.rmSync(rootfs, { recursive: true, force: true });
@@ -255,9 +273,6 @@ async function main() {
   await runStep('root tree (build-rootfs.sh)', 'bash', [path.join(debianDir, 'build-rootfs.sh'), rootfs, rel.artifact, nodeTgz, rel.trusted, nativeDir]);
   normalise(rootfs, epoch);
 
-  const outDir = path.resolve(values.out);
-  fs.mkdirSync(outDir, { recursive: true });
-  const img = path.join(outDir, `diemcau-box-${version}.img`);
   await runStep('disk image (make-disk.sh)', 'bash', [path.join(debianDir, 'make-disk.sh'), rootfs, `${img}.tmp`]);
   fs.renameSync(`${img}.tmp`, img);
   fs.rmSync(rootfs, { recursive: true, force: true });
@@ -275,6 +290,7 @@ async function main() {
     sha256: digest.digest('hex'),
     sourceDateEpoch: Number(epoch),
     buildSeconds: Math.round((Date.now() - started) / 1000),
+    inputs,
     trustedKeys: fs.readFileSync(rel.trusted, 'utf8').length > 0 ? path.basename(rel.trusted) : null,
   };
   fs.writeFileSync(`${img}.json`, `${JSON.stringify(info, null, 2)}\n`);

@@ -52,11 +52,12 @@ in_root getent passwd kiosk >/dev/null ||
 install -d -m 0755 "$out/etc/diemcau" "$out/opt/diemcau/versions" "$out/boot/firmware" "$out/media"
 
 step "agent release"
-version=$(tar -xzOf "$release" ./manifest.json | sed -n 's/.*"version": *"\([^"]*\)".*/\1/p')
+version=$(tar -xzOf "$release" ./manifest.json | in_root /usr/bin/node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).version))')
 [ -n "$version" ] || { echo "no version in the release's manifest.json" >&2; exit 1; }
 rm -rf "$out/opt/diemcau/versions/$version"
 install -d "$out/opt/diemcau/versions/$version"
 tar -xzf "$release" -C "$out/opt/diemcau/versions/$version" --no-same-owner
+chmod 0755 "$out/opt/diemcau/versions/$version"
 # The updater's layout (appliance/src/ota/layout.ts): relative links, current
 # and (once a second version exists) previous.
 ln -sfn "versions/$version" "$out/opt/diemcau/current"
@@ -99,8 +100,5 @@ install -m 0644 "$here/polkit-diemcau.rules" "$out/etc/polkit-1/rules.d/50-diemc
 in_root systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
   diemcau-firstboot.service diemcau-agent.service diemcau-edge.service diemcau-kiosk.service
 in_root systemctl set-default graphical.target
-
-step "kernel and initramfs"
-in_root update-initramfs -u -k all >/dev/null
 
 step "done: version $version under /opt/diemcau/versions, current → versions/$version"

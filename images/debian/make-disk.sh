@@ -42,7 +42,7 @@ cat >"$work/esp/loader/entries/diemcau.conf" <<EOT
 title   Diemcau site box
 linux   /vmlinuz
 initrd  /initrd.img
-options root=PARTUUID=$root_uuid rw quiet console=tty1 console=ttyS0,115200
+options root=PARTUUID=$root_uuid rw console=tty1 console=ttyS0,115200
 EOT
 find "$work/esp" -exec touch -h -d "@$epoch" {} +
 mkfs.fat -F 32 -n DIEMCAU -i 7b3f0c2e --invariant -C "$work/esp.fat" $((esp_mib * 1024)) >/dev/null

@@ -15,12 +15,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ADMIN_TOKEN, bootVm, hasKvm, putOnEsp, makeStick, repo, startFleet, waitFor, type FleetProcess, type Vm } from './vm.js';
+import { ADMIN_TOKEN, bootVm, pickAccel, putOnEsp, makeStick, repo, startFleet, waitFor, type FleetProcess, type Vm } from './vm.js';
 
 const run = promisify(execFile);
 const version = (JSON.parse(fs.readFileSync(path.join(repo, 'appliance', 'package.json'), 'utf8')) as { version: string }).version;
 const image = process.env.DIEMCAU_IMAGE ?? path.join(repo, 'dist', 'image', `diemcau-box-${version}.img`);
-const kvm = hasKvm();
+const { accel, why } = await pickAccel();
+const kvm = accel === 'kvm';
 // Bounds, not expectations: software emulation is ten times slower.
 const ONLINE_MS = kvm ? 300_000 : 1_800_000;
 const UNITS_MS = kvm ? 180_000 : 900_000;
@@ -43,7 +44,7 @@ const figures: string[] = [];
 if (!fs.existsSync(image)) {
   t.fail(`no image at ${image}: build it with npm run image:build (root, Debian 12)`);
 } else {
-  t.comment(`image ${image} (${(fs.statSync(image).size / 2 ** 20).toFixed(0)} MiB), ${kvm ? 'KVM' : 'software emulation (no /dev/kvm)'}`);
+  t.comment(`image ${image} (${(fs.statSync(image).size / 2 ** 20).toFixed(0)} MiB), ${kvm ? 'KVM' : `software emulation (${why})`}`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-image-test-'));
   t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
 
@@ -76,7 +77,7 @@ if (!fs.existsSync(image)) {
 
     const disk = path.join(dir, 'disk.qcow2');
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image, '-F', 'raw', disk], { timeout: 30_000 });
-    const vm = bootVm(t, { dir, disk, diskFormat: 'qcow2', serial: 'DMC-STICK-0001', stick });
+    const vm = bootVm(t, { dir, disk, diskFormat: 'qcow2', serial: 'DMC-STICK-0001', stick, accel });
     await checkBox(t, fleet, vm, 'xa-mot', 'with a stick');
   });
 
@@ -93,7 +94,7 @@ if (!fs.existsSync(image)) {
     const file = path.join(dir, 'diemcau-bootstrap.json');
     fs.writeFileSync(file, JSON.stringify({ v: 1, fleetUrl: fleet.guestUrl }));
     putOnEsp(disk, file, 'diemcau-bootstrap.json');
-    const vm = bootVm(t, { dir, disk, diskFormat: 'raw', serial });
+    const vm = bootVm(t, { dir, disk, diskFormat: 'raw', serial, accel });
     const device = await checkBox(t, fleet, vm, 'xa-hai', 'pre-registered serial');
     t.equal(device.serial, serial, 'enrolled with its DMI serial');
   });

@@ -135,7 +135,7 @@ export function ovmf(): { code: string; vars: string } {
   throw new Error('no OVMF firmware: apt-get install ovmf');
 }
 
-export const hasKvm = (): boolean => {
+const hasKvmDevice = (): boolean => {
   try {
     fs.accessSync('/dev/kvm', fs.constants.R_OK | fs.constants.W_OK);
     return true;
@@ -143,6 +143,30 @@ export const hasKvm = (): boolean => {
     return false;
   }
 };
+
+/**
+ * KVM when /dev/kvm exists and really runs the firmware, else software
+ * emulation (TCG). Some nested hosts expose a /dev/kvm that fails on the
+ * firmware's first FPU instructions ("KVM internal error"): a 6 s probe boot
+ * of OVMF alone tells. DIEMCAU_IMAGE_ACCEL=kvm|tcg decides without probing.
+ */
+export async function pickAccel(): Promise<{ accel: 'kvm' | 'tcg'; why: string }> {
+  const forced = process.env.DIEMCAU_IMAGE_ACCEL;
+  if (forced === 'kvm' || forced === 'tcg') return { accel: forced, why: 'DIEMCAU_IMAGE_ACCEL' };
+  if (!hasKvmDevice()) return { accel: 'tcg', why: 'no /dev/kvm' };
+  const fw = ovmf();
+  const child = spawn('qemu-system-x86_64', [
+    '-machine', 'q35,accel=kvm', '-cpu', 'host,-arch-capabilities', '-m', '256', '-nodefaults', '-display', 'none', '-monitor', 'none',
+    '-drive', `if=pflash,format=raw,readonly=on,snapshot=on,file=${fw.code}`, '-drive', `if=pflash,format=raw,snapshot=on,file=${fw.vars}`,
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  await Promise.race([exited, sleep(6000)]);
+  const failed = child.exitCode !== null || /KVM internal error|emulation failure/.test(err);
+  await stopChild(child, 2000);
+  return failed ? { accel: 'tcg', why: `/dev/kvm cannot run the firmware (${err.split('\n')[0]?.slice(0, 80) || 'qemu exited'})` } : { accel: 'kvm', why: '/dev/kvm' };
+}
 
 export interface VmOptions {
   dir: string;
@@ -152,6 +176,7 @@ export interface VmOptions {
   serial: string;
   stick?: string;
   memoryMiB?: number;
+  accel: 'kvm' | 'tcg';
 }
 
 export interface Vm {
@@ -169,11 +194,12 @@ export function bootVm(t: Teardown, o: VmOptions): Vm {
   const qgaSock = path.join(o.dir, 'qga.sock');
   fs.rmSync(qgaSock, { force: true });
   const consoleLog = path.join(o.dir, 'console.log');
-  const kvm = hasKvm();
+  const kvm = o.accel === 'kvm';
   const args = [
     '-name', 'diemcau-box',
     '-machine', `q35,accel=${kvm ? 'kvm' : 'tcg'}`,
-    '-cpu', kvm ? 'host' : 'max',
+    // Without arch-capabilities: nested KVM (a VM as build host) refuses to set that MSR.
+    '-cpu', kvm ? 'host,-arch-capabilities' : 'max',
     '-smp', '2',
     '-m', String(o.memoryMiB ?? 2048),
     '-nodefaults',
@@ -260,33 +286,54 @@ export class GuestAgent {
 
   private async request(cmd: object, timeoutMs: number): Promise<QgaReply> {
     const sock = await this.connect();
-    const reply = new Promise<QgaReply>((resolve) => (this.waiting = resolve));
+    const reply = this.next(timeoutMs, JSON.stringify(cmd).slice(0, 60));
     sock.write(`${JSON.stringify(cmd)}\n`);
-    const timeout = sleep(timeoutMs).then(() => {
-      this.waiting = undefined;
-      // The agent may not be up yet: a fresh connection next time.
-      this.sock?.destroy();
-      throw new Error(`guest agent: no answer to ${JSON.stringify(cmd).slice(0, 60)} within ${timeoutMs} ms`);
-    });
-    return Promise.race([reply, timeout]);
+    return reply;
   }
 
-  /** Resolves once the guest agent answers (guest-sync with a fresh id). */
-  async sync(timeoutMs = 3000): Promise<void> {
+  /**
+   * Resolves once the guest agent answers guest-sync with a fresh id. Replies
+   * to requests that timed out earlier may still be in the channel: they are
+   * read and dropped until the sync's own answer comes.
+   */
+  async sync(timeoutMs = 20_000): Promise<void> {
     const id = ++this.syncId;
-    const r = await this.request({ execute: 'guest-sync', arguments: { id } }, timeoutMs);
-    if (r.return !== id) throw new Error(`guest agent: out of sync (${JSON.stringify(r)})`);
+    const deadline = Date.now() + timeoutMs;
+    let r = await this.request({ execute: 'guest-sync', arguments: { id } }, timeoutMs);
+    while (r.return !== id) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`guest agent: no answer to guest-sync ${id}`);
+      r = await this.next(left, `guest-sync ${id}`);
+    }
+  }
+
+  /**
+   * The next reply on the channel, whatever it answers. On timeout the
+   * connection is dropped (the agent may not be up yet): a fresh one next time.
+   */
+  private next(timeoutMs: number, what = 'a reply'): Promise<QgaReply> {
+    return new Promise<QgaReply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting = undefined;
+        this.sock?.destroy();
+        reject(new Error(`guest agent: no answer to ${what} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting = (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      };
+    });
   }
 
   /** Runs a program in the guest; its exit code and output. */
   async exec(file: string, args: string[], timeoutMs = 30_000): Promise<{ code: number; out: string; err: string }> {
     await this.sync();
-    const started = await this.request({ execute: 'guest-exec', arguments: { path: file, arg: args, 'capture-output': true } }, 5000);
+    const started = await this.request({ execute: 'guest-exec', arguments: { path: file, arg: args, 'capture-output': true } }, 20_000);
     if (started.error) throw new Error(`guest-exec ${file}: ${started.error.desc}`);
     const pid = (started.return as { pid: number }).pid;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const st = await this.request({ execute: 'guest-exec-status', arguments: { pid } }, 5000);
+      const st = await this.request({ execute: 'guest-exec-status', arguments: { pid } }, 20_000);
       const r = st.return as { exited: boolean; exitcode?: number; 'out-data'?: string; 'err-data'?: string } | undefined;
       if (r?.exited) {
         const dec = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString() : '');
