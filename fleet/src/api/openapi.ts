@@ -19,7 +19,7 @@ type Responses = Record<string, unknown>;
 const REFUSALS: Record<string, string> = {
   '400': 'The request does not match the schema, or breaks a rule of this operation (FLEET_ERR_BAD_REQUEST)',
   '401': 'No bearer token, or one that is unknown or revoked (FLEET_ERR_UNAUTHORIZED)',
-  '403': 'The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN)',
+  '403': 'The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN)',
   '404': 'No such resource, or none this operator may see (FLEET_ERR_NOT_FOUND and the like)',
   '409': 'Conflicts with the current state (FLEET_ERR_CONFLICT and the like)',
   '413': 'The body is larger than this operation takes (PROTO_ERR_TOO_LARGE)',

@@ -830,7 +830,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -899,7 +899,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -965,7 +965,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1076,7 +1076,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1174,7 +1174,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1230,7 +1230,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1321,7 +1321,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1486,7 +1486,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1550,7 +1550,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1631,7 +1631,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1678,7 +1678,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1750,7 +1750,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1814,7 +1814,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1870,7 +1870,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1936,7 +1936,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1998,7 +1998,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2064,7 +2064,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2138,7 +2138,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2240,7 +2240,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2345,7 +2345,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2431,7 +2431,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2517,7 +2517,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2603,7 +2603,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2683,7 +2683,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2787,7 +2787,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2900,7 +2900,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2990,7 +2990,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3090,7 +3090,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3192,7 +3192,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3360,7 +3360,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3421,7 +3421,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3570,7 +3570,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3710,7 +3710,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4110,7 +4110,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4394,7 +4394,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4544,7 +4544,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4700,7 +4700,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4785,7 +4785,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4872,7 +4872,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4984,7 +4984,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The operator may not do this: role, viewer write or district (FLEET_ERR_FORBIDDEN) */
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
             403: {
                 headers: {
                     [name: string]: unknown;
