@@ -29,10 +29,11 @@ export interface BootstrapSearch {
   fixedDirs: string[];
   /** The image's fleet pin; null = none looked for. */
   pinFile: string | null;
-  env: NodeJS.ProcessEnv;
+  /** The fleet URL and token the agent's settings give (DIEMCAU_FLEET_URL, DIEMCAU_ENROLL_TOKEN): the last resort. */
+  given: { fleetUrl?: string | undefined; enrollToken?: string | undefined };
 }
 
-export const DEFAULT_SEARCH: Omit<BootstrapSearch, 'env'> = {
+export const DEFAULT_SEARCH: Omit<BootstrapSearch, 'given'> = {
   removableRoots: ['/media', '/run/media', '/mnt'],
   fixedDirs: ['/boot', '/boot/firmware', '/etc/diemcau'],
   pinFile: `/etc/diemcau/${FLEET_PIN_FILE_NAME}`,
@@ -69,7 +70,7 @@ async function subdirs(dir: string, depth: number): Promise<string[]> {
 }
 
 /** Candidate files in search order. /media/<user>/<label> and /run/media/<user>/<label> are two levels down. */
-export async function candidateFiles(search: Omit<BootstrapSearch, 'env'>): Promise<string[]> {
+export async function candidateFiles(search: Omit<BootstrapSearch, 'given'>): Promise<string[]> {
   const removable = (await Promise.all(search.removableRoots.map((r) => subdirs(r, 2)))).flat();
   return [...removable, ...search.fixedDirs].map((d) => path.join(d, BOOTSTRAP_FILE_NAME));
 }
@@ -110,9 +111,9 @@ export async function discoverBootstrap(search: BootstrapSearch): Promise<Discov
     const found = consider(r.value, { kind: 'file', file }, file);
     if (found) return done(found);
   }
-  const fleetUrl = search.env.DIEMCAU_FLEET_URL;
+  const { fleetUrl, enrollToken } = search.given;
   if (fleetUrl) {
-    const candidate: Bootstrap = { v: 1, fleetUrl, ...(search.env.DIEMCAU_ENROLL_TOKEN ? { token: search.env.DIEMCAU_ENROLL_TOKEN } : {}) };
+    const candidate: Bootstrap = { v: 1, fleetUrl, ...(enrollToken ? { token: enrollToken } : {}) };
     const r = bootstrapCodec.check(candidate);
     if (!r.ok) {
       rejected.push({ file: 'environment', reason: r.error.message, code: 'PROTO_ERR_SCHEMA' });
@@ -142,7 +143,7 @@ export function searchFrom(s: BootstrapSettings, given: { fleetUrl?: string | un
     removableRoots: s.removableRoots,
     fixedDirs: s.dirs,
     pinFile: s.pinFile,
-    env: { DIEMCAU_FLEET_URL: given.fleetUrl, DIEMCAU_ENROLL_TOKEN: given.enrollToken },
+    given: { fleetUrl: given.fleetUrl, enrollToken: given.enrollToken },
   };
 }
 
@@ -150,5 +151,5 @@ const SectionOnly = Type.Object({ bootstrap: BootstrapSettingsSchema });
 
 /** The search from an env object (tests): its section, and DIEMCAU_FLEET_URL/DIEMCAU_ENROLL_TOKEN as given. */
 export function searchFromEnv(env: NodeJS.ProcessEnv): BootstrapSearch {
-  return { ...searchFrom(loadSettings(SectionOnly, { env }, 'APPL_ERR_CONFIG').settings.bootstrap, {}), env };
+  return searchFrom(loadSettings(SectionOnly, { env }, 'APPL_ERR_CONFIG').settings.bootstrap, { fleetUrl: env.DIEMCAU_FLEET_URL, enrollToken: env.DIEMCAU_ENROLL_TOKEN });
 }
