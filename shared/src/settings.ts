@@ -1,10 +1,11 @@
 // One way to declare and load a program's settings (fleet, agent, edge): a
 // TypeBox schema whose every setting carries its environment variable beside
 // it, sections as nested objects, defaults and descriptions in the schema.
-// The loader reads defaults < JSON file < environment < flags < values given
-// in code, converts strings once, and reports EVERY problem in one error, so
-// a unit file is fixed in one go rather than one restart per typo. The same
-// schema prints the README's table, so the docs cannot drift from the code.
+// The loader reads defaults (the schema's, then computed ones) < JSON file <
+// environment < flags < values given in code, converts strings once, and
+// reports EVERY problem in one error, so a unit file is fixed in one go rather
+// than one restart per typo. The same schema prints the README's table, so the
+// docs cannot drift from the code.
 import { Kind, Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DiemcauError, type ErrorCode } from './errors.js';
@@ -33,6 +34,8 @@ export function settingsSection<P extends TProperties>(properties: P, descriptio
 export type Env = Record<string, string | undefined>;
 
 export interface SettingsSources {
+  /** Defaults computed at start (a random token), below every other source. */
+  defaults?: Record<string, unknown>;
   env?: Env;
   /** Command-line arguments: `--name value`, `--name=value`, a bare `--name` is "true". */
   argv?: readonly string[];
@@ -179,6 +182,8 @@ export function loadSettings<T extends TObject>(schema: T, src: SettingsSources,
       raw = value;
       from = source;
     };
+    const computed = getAt(src.defaults, s.path);
+    if (computed.found) pick(computed.value, `computed default ${dotted}`);
     const inFile = getAt(src.file, s.path);
     if (inFile.found) pick(inFile.value, `config file ${dotted}`);
     if (name) {

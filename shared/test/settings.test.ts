@@ -50,6 +50,9 @@ t.test('strings are converted once; later sources win: file < env < flags < valu
   t.same(settings.ota.dirs, ['/c', '/d']);
   t.same(settings.ota.limits, { n: 9 }, 'a code-only setting from the file');
   t.equal(settings.url, undefined, 'a blank variable counts as unset');
+  const computed = loadSettings(Schema, { defaults: { url: 'http://computed', port: 5 }, env: { X_PORT: '6' } }, 'FLEET_ERR_CONFIG').settings;
+  t.equal(computed.url, 'http://computed', 'a default computed at start fills in');
+  t.equal(computed.port, 6, 'and anything given beats it');
 });
 
 t.test('every problem at once, each naming where the bad value came from', async (t) => {
