@@ -20,6 +20,39 @@ const dev = (id: string, siteId: string, online = true, extra: Partial<Device> =
 const alert = (id: number, type: string, openedAt: string, extra: Partial<Alert> = {}): Alert =>
   ({ id, type, siteId: null, deviceId: null, openedAt, resolvedAt: null, ...extra });
 
+t.test('two tiers: every site at the top, grouped by the relay groups the fleet sends, labels from the dataset', async (t) => {
+  // The same places after 2025: no district level, the former centre kept as an ordinary site and the hub.
+  const flat: Site[] = [
+    site('pc', 'party-committee'),
+    site('mcc', 'area-centre', null, 'Trụ sở khu vực Mù Cang Chải'),
+    site('c1', 'commune', null, 'Xã Khao Mang'),
+    site('c2', 'commune', null, 'Xã Mù Cang Chải'),
+    site('c3', 'commune', null, 'Xã Bản Mù'),
+  ];
+  // Without relay groups nothing has sites below it: one flat group.
+  t.same(groupSites(flat).map((g) => g.key), [PROVINCE]);
+  const hierarchy = {
+    dataset: 'two-tier',
+    name: null,
+    kinds: [
+      { id: 'party-committee', label: { vi: 'Tỉnh ủy', en: 'Party committee' }, parents: [] },
+      { id: 'commune', label: { vi: 'Xã', en: 'Commune' }, parents: [] },
+      { id: 'area-centre', label: { vi: 'Trụ sở khu vực', en: 'Area centre' }, parents: [] },
+    ],
+    relayGroups: [
+      { id: 'hub-mcc', name: 'Cụm Mù Cang Chải', hubSiteId: 'mcc', siteIds: ['mcc', 'c1', 'c2'] },
+      { id: 'hub-tt', name: 'Cụm Trạm Tấu', hubSiteId: 'c3', siteIds: ['c3'] },
+    ],
+  };
+  const groups = groupSites(flat, hierarchy);
+  t.same(groups.map((g) => [g.key, g.name]), [[PROVINCE, null], ['hub-mcc', 'Cụm Mù Cang Chải'], ['hub-tt', 'Cụm Trạm Tấu']]);
+  t.same(groups[1]!.sites.map((s) => s.id), ['mcc', 'c1', 'c2'], 'the hub first, then by kind and name');
+  t.equal(groups[1]!.head?.id, 'mcc');
+  t.equal(groups[1]!.actOn, null, 'no site has the group below it: no group-wide action on the hub alone');
+  // In 2022 the district is the hub and its subtree is the group: actions act on it.
+  t.equal(groupSites(SITES)[1]!.actOn?.id, 'd1');
+});
+
 t.test('a site shows the worst of its boxes; no box is its own state', async (t) => {
   t.equal(siteState(undefined), 'nobox');
   t.equal(siteState([dev('a', 'c1')]), 'online');
@@ -44,7 +77,7 @@ t.test('search ignores Vietnamese diacritics; filters combine', async (t) => {
   const c2 = SITES[3]!;
   t.ok(matchSite(c2, { ...NO_FILTER, query: 'mu cang' }, 'online', 'd1'));
   t.notOk(matchSite(c2, { ...NO_FILTER, query: 'tram tau' }, 'online', 'd1'));
-  t.notOk(matchSite(c2, { ...NO_FILTER, district: 'd2' }, 'online', 'd1'));
+  t.notOk(matchSite(c2, { ...NO_FILTER, group: 'd2' }, 'online', 'd1'));
   t.notOk(matchSite(c2, { ...NO_FILTER, states: ['offline'] }, 'online', 'd1'));
   t.ok(matchSite(c2, { ...NO_FILTER, kind: 'commune', states: ['online', 'offline'] }, 'online', 'd1'));
 });

@@ -2,24 +2,14 @@
 // Fields the fleet adds in later stages are optional, so the page keeps
 // working against a fleet that does not have them yet.
 
-export type SiteKind =
-  | 'party-committee'
-  | 'peoples-council'
-  | 'peoples-committee'
-  | 'party-board'
-  | 'department'
-  | 'district'
-  | 'commune';
+/** A site kind is data: the registry's dataset declares them (GET /api/v1/hierarchy). */
+export type SiteKind = string;
 
-export const SITE_KINDS: readonly SiteKind[] = [
-  'party-committee',
-  'peoples-council',
-  'peoples-committee',
-  'party-board',
-  'department',
-  'district',
-  'commune',
-];
+export interface Label { vi: string; en: string }
+export interface KindDef { id: string; label: Label; parents: string[] }
+/** Sites whose media edges link through one hub: the dashboard groups by them. */
+export interface RelayGroup { id: string; name: string; hubSiteId: string; siteIds: string[] }
+export interface Hierarchy { dataset: string | null; name: Label | null; kinds: KindDef[]; relayGroups: RelayGroup[] }
 
 export interface Site {
   id: string;
@@ -138,7 +128,8 @@ export interface SelfTestResult {
 export interface Operator {
   id?: string;
   name?: string;
-  role: 'admin' | 'district-operator' | 'viewer' | string;
+  role: 'admin' | 'area-operator' | 'viewer' | string;
+  area?: { kind: 'subtree'; siteId: string } | { kind: 'relay-group'; groupId: string } | null;
   districtId?: string | null;
 }
 

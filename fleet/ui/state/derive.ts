@@ -1,12 +1,12 @@
 // Pure functions from the fleet's plain data to what the dashboard shows:
-// a site's state, counts per district, filtering, alert order and grouping.
+// a site's state, counts per group, filtering, alert order and grouping.
 // No DOM and no fetch here, so fleet/test/ui/derive.test.ts checks them in Node.
-import type { Alert, Device, Meeting, Peripherals, PeripheralState, Site, SiteKind } from '../api/types.js';
+import type { Alert, Device, Hierarchy, Meeting, Peripherals, PeripheralState, Site, SiteKind } from '../api/types.js';
 
 export type SiteState = 'online' | 'degraded' | 'offline' | 'updating' | 'meeting' | 'nobox';
 export const SITE_STATES: readonly SiteState[] = ['offline', 'degraded', 'updating', 'meeting', 'online', 'nobox'];
 
-/** The key the grid and tree use for province-level bodies (no district). */
+/** The key the grid and tree use for sites in no group (province-level bodies, sites linking straight to the core). */
 export const PROVINCE = 'province';
 
 export function peripheralProblem(d: Device): boolean {
@@ -76,15 +76,32 @@ export function devicesBySite(devices: readonly Device[]): Map<string, Device[]>
   return out;
 }
 
-/** district id (or PROVINCE) of every site; a district belongs to itself. */
-export function districtKeys(sites: readonly Site[]): Map<string, string> {
+/**
+ * The groups the grid and tree show, from the hierarchy's data, never from a
+ * kind's name: the dataset's relay groups (the sites behind one hub: a
+ * district in 2022, a former district centre's box after 2025), or, from a
+ * fleet that lists none, every top-level site with sites below it.
+ */
+function groupDefs(sites: readonly Site[], hierarchy?: Hierarchy | null): { key: string; name: string; hubId: string; members: string[] }[] {
+  if (hierarchy && hierarchy.relayGroups.length > 0) {
+    return hierarchy.relayGroups.map((g) => ({ key: g.id, name: g.name, hubId: g.hubSiteId, members: g.siteIds }));
+  }
+  const parents = new Set(sites.map((s) => s.parentId).filter((p): p is string => p !== null));
+  return sites.filter((s) => s.parentId === null && parents.has(s.id)).map((s) => ({ key: s.id, name: s.name, hubId: s.id, members: [s.id] }));
+}
+
+/** Group key (PROVINCE or a group's key) of every site: the group listing it, else its nearest listed ancestor's. */
+export function groupKeys(sites: readonly Site[], hierarchy?: Hierarchy | null): Map<string, string> {
   const byId = new Map(sites.map((s) => [s.id, s]));
+  const listed = new Map<string, string>();
+  for (const g of groupDefs(sites, hierarchy)) for (const id of g.members) listed.set(id, g.key);
   const out = new Map<string, string>();
   for (const s of sites) {
     let cur: Site | undefined = s;
     let key = PROVINCE;
-    for (let hops = 0; cur && hops < 8; hops++) {
-      if (cur.kind === 'district') { key = cur.id; break; }
+    for (let hops = 0; cur && hops <= sites.length; hops++) {
+      const k = listed.get(cur.id);
+      if (k !== undefined) { key = k; break; }
       cur = cur.parentId ? byId.get(cur.parentId) : undefined;
     }
     out.set(s.id, key);
@@ -93,27 +110,42 @@ export function districtKeys(sites: readonly Site[]): Map<string, string> {
 }
 
 export interface Group {
-  key: string; // PROVINCE or a district id
-  district: Site | null;
+  key: string; // PROVINCE or a group's key
+  /** The group's name; null for PROVINCE (the page names it). */
+  name: string | null;
+  /** The hub's site, shown first and linked from the header. */
+  head: Site | null;
+  /** The site whose subtree is exactly this group, for group-wide actions; null when no site covers it. */
+  actOn: Site | null;
   sites: Site[];
 }
 
-const KIND_ORDER: Record<SiteKind, number> = {
-  'party-committee': 0, 'peoples-council': 1, 'peoples-committee': 2, 'party-board': 3,
-  department: 4, district: 5, commune: 6,
-};
+/** The 2022 kinds' order, for a fleet that does not send its kinds. */
+const FALLBACK_KIND_ORDER = ['party-committee', 'peoples-council', 'peoples-committee', 'party-board', 'department', 'district', 'commune'];
 
-/** Province-level bodies first, then each district (the district itself, then its communes). */
-export function groupSites(sites: readonly Site[]): Group[] {
-  const keys = districtKeys(sites);
+/** Sites in no group first, then each group (its hub, then the rest by kind and name). */
+export function groupSites(sites: readonly Site[], hierarchy?: Hierarchy | null): Group[] {
+  const keys = groupKeys(sites, hierarchy);
+  const byId = new Map(sites.map((s) => [s.id, s]));
+  const order = hierarchy?.kinds.map((k) => k.id) ?? FALLBACK_KIND_ORDER;
+  const rank = (k: SiteKind): number => (order.includes(k) ? order.indexOf(k) : order.length);
   const groups = new Map<string, Group>();
-  groups.set(PROVINCE, { key: PROVINCE, district: null, sites: [] });
-  // Districts in the registry's order (the province's own: city, town, then districts).
-  const districts = sites.filter((s) => s.kind === 'district');
-  for (const d of districts) groups.set(d.id, { key: d.id, district: d, sites: [] });
+  groups.set(PROVINCE, { key: PROVINCE, name: null, head: null, actOn: null, sites: [] });
+  // Groups in the dataset's order (the province's own: city, town, then districts).
+  for (const g of groupDefs(sites, hierarchy)) {
+    groups.set(g.key, { key: g.key, name: g.name, head: byId.get(g.hubId) ?? null, actOn: null, sites: [] });
+  }
   for (const s of sites) groups.get(keys.get(s.id) ?? PROVINCE)!.sites.push(s);
+  const under = (s: Site, root: string): boolean => {
+    for (let cur: Site | undefined = s, hops = 0; cur && hops <= sites.length; hops++, cur = cur.parentId ? byId.get(cur.parentId) : undefined) {
+      if (cur.id === root) return true;
+    }
+    return false;
+  };
   for (const g of groups.values()) {
-    g.sites.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.name.localeCompare(b.name, 'vi'));
+    const head = g.head;
+    g.sites.sort((a, b) => Number(b.id === head?.id) - Number(a.id === head?.id) || rank(a.kind) - rank(b.kind) || a.name.localeCompare(b.name, 'vi'));
+    if (head && g.sites.every((s) => under(s, head.id)) && sites.filter((s) => under(s, head.id)).length === g.sites.length) g.actOn = head;
   }
   return [...groups.values()].filter((g) => g.sites.length > 0);
 }
@@ -139,21 +171,21 @@ export function fold(text: string): string {
 }
 
 export interface SiteFilter {
-  district: string | null; // null = all, PROVINCE, or a district id
+  group: string | null; // null = all, PROVINCE, or a group's key
   states: readonly SiteState[]; // empty = all
   kind: SiteKind | null;
   query: string;
 }
 
-export const NO_FILTER: SiteFilter = { district: null, states: [], kind: null, query: '' };
+export const NO_FILTER: SiteFilter = { group: null, states: [], kind: null, query: '' };
 
 export function matchSite(
   site: Site,
   filter: SiteFilter,
   state: SiteState,
-  districtKey: string,
+  groupKey: string,
 ): boolean {
-  if (filter.district !== null && filter.district !== districtKey) return false;
+  if (filter.group !== null && filter.group !== groupKey) return false;
   if (filter.states.length > 0 && !filter.states.includes(state)) return false;
   if (filter.kind !== null && site.kind !== filter.kind) return false;
   const q = fold(filter.query.trim());

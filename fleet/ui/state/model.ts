@@ -1,7 +1,10 @@
 // Derived views of the snapshot that several pages need, computed once per change.
 import { useMemo } from 'preact/hooks';
 import type { Device, Site } from '../api/types.js';
-import { devicesBySite, districtKeys, groupSites, peripheralOverrides, siteState, sitesInMeeting, withOverrides, type Group, type SiteState } from './derive.js';
+import type { Lang } from '../i18n/i18n.js';
+import { en } from '../i18n/en.js';
+import { vi } from '../i18n/vi.js';
+import { devicesBySite, groupKeys, groupSites, peripheralOverrides, siteState, sitesInMeeting, withOverrides, type Group, type SiteState } from './derive.js';
 import { useNow, useSnapshot } from './hooks.js';
 
 export interface FleetModel {
@@ -12,8 +15,13 @@ export interface FleetModel {
   siteOfDevice: Map<string, string>;
   bySite: Map<string, Device[]>;
   states: Map<string, SiteState>;
-  districtOf: Map<string, string>;
+  /** Group key (a relay group's id, or PROVINCE) of every site. */
+  groupOf: Map<string, string>;
   groups: Group[];
+  /** Site kinds in the dataset's order (those of the sites when the fleet sends none). */
+  kinds: string[];
+  /** A kind's label from the dataset, else the page's own, else the id. */
+  kindLabel(kind: string, lang: Lang): string;
   /** Sites whose "call the province" button was pressed and nobody has called back yet. */
   helpSites: Set<string>;
 }
@@ -29,11 +37,22 @@ export function useFleetModel(): FleetModel {
     .map((d) => (meetingSites.has(d.siteId) || snap.updating.has(d.id)
       ? { ...d, inMeeting: meetingSites.has(d.siteId), updating: snap.updating.has(d.id) } : d)),
   [snap.devices, overrides, meetingSites, snap.updating]);
-  const structure = useMemo(() => ({
-    siteById: new Map(sites.map((s) => [s.id, s])),
-    districtOf: districtKeys(sites),
-    groups: groupSites(sites),
-  }), [sites]);
+  const hierarchy = snap.hierarchy;
+  const structure = useMemo(() => {
+    const labels = new Map((hierarchy?.kinds ?? []).map((k) => [k.id, k.label]));
+    const kinds = hierarchy?.kinds.map((k) => k.id) ?? [...new Set(sites.map((s) => s.kind))];
+    const kindLabel = (kind: string, lang: Lang): string => {
+      const own = (lang === 'vi' ? vi : en) as Record<string, string>;
+      return labels.get(kind)?.[lang] ?? own[`kind.${kind}`] ?? kind;
+    };
+    return {
+      siteById: new Map(sites.map((s) => [s.id, s])),
+      groupOf: groupKeys(sites, hierarchy),
+      groups: groupSites(sites, hierarchy),
+      kinds,
+      kindLabel,
+    };
+  }, [sites, hierarchy]);
   return useMemo(() => {
     const bySite = devicesBySite(devices);
     const states = new Map(sites.map((s) => [s.id, siteState(bySite.get(s.id))]));
@@ -53,7 +72,7 @@ export function shortName(name: string): string {
   return name.replace(/^(Xã|Phường)\s+/u, '');
 }
 
-/** A district's name without "Huyện", "Thị xã", "Thành phố", for the narrow tree. */
+/** A group's name without "Huyện", "Thị xã", "Thành phố", "Cụm", for the narrow tree. */
 export function districtShort(name: string): string {
-  return name.replace(/^(Huyện|Thị xã|Thành phố)\s+/u, '');
+  return name.replace(/^(Huyện|Thị xã|Thành phố|Cụm)\s+/u, '');
 }

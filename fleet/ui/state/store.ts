@@ -1,7 +1,7 @@
 // The dashboard's one source of truth: the snapshot loaded over HTTP, kept
 // current by the event feed. Views subscribe and re-render; nothing polls.
 import { ApiError, items, type Api } from '../api/client.js';
-import type { Alert, AlertAck, CommandView, Device, FleetEvent, Meeting, Operator, Rollout, Site, TelemetrySample } from '../api/types.js';
+import type { Alert, AlertAck, CommandView, Device, FleetEvent, Hierarchy, Meeting, Operator, Rollout, Site, TelemetrySample } from '../api/types.js';
 
 export interface Snapshot {
   loaded: boolean;
@@ -9,6 +9,8 @@ export interface Snapshot {
   live: boolean;
   operator: Operator | null;
   sites: Site[];
+  /** The dataset's kinds and relay groups; null from a fleet without GET /api/v1/hierarchy. */
+  hierarchy: Hierarchy | null;
   devices: Device[];
   alerts: Alert[];
   /** Command updates seen on the feed, newest last; pages merge them into their lists. */
@@ -34,7 +36,7 @@ const TERMINAL = new Set(['succeeded', 'failed', 'rejected', 'expired']);
 
 export class Store {
   private s: Snapshot = {
-    loaded: false, error: null, live: false, operator: null, sites: [], devices: [], alerts: [], commands: [],
+    loaded: false, error: null, live: false, operator: null, sites: [], hierarchy: null, devices: [], alerts: [], commands: [],
     telemetry: {}, unseenAlerts: 0, ackSupported: true, meetings: null, rollouts: null, updating: new Set(),
   };
   private listeners = new Set<Listener>();
@@ -62,13 +64,14 @@ export class Store {
 
   async load(): Promise<void> {
     try {
-      const [sites, devices, alerts, operator] = await Promise.all([
+      const [sites, devices, alerts, operator, hierarchy] = await Promise.all([
         this.api.get<{ items: Site[] }>('/api/v1/sites').then(items),
         this.api.get<{ items: Device[] }>('/api/v1/devices').then(items),
         this.fetchAlerts(),
         this.api.get<Operator>('/api/v1/ui/session').catch(() => null),
+        this.api.get<Hierarchy>('/api/v1/hierarchy').catch(() => null),
       ]);
-      this.set({ loaded: true, error: null, sites, devices, alerts, operator: operator ?? this.s.operator });
+      this.set({ loaded: true, error: null, sites, hierarchy, devices, alerts, operator: operator ?? this.s.operator });
       this.startMeetingRefresh();
     } catch (err) {
       this.set({ error: err instanceof Error ? err.message : String(err) });

@@ -1,4 +1,4 @@
-// Alerts: open first, newest first; a district outage is one row that expands
+// Alerts: open first, newest first; a relay group's outage is one row that expands
 // to its sites; each open alert can be acknowledged with a note.
 import { useMemo, useState } from 'preact/hooks';
 import type { Alert, Site } from '../api/types.js';
@@ -61,7 +61,8 @@ function AlertRowView(props: { row: AlertRow; onAck?(a: Alert): void; compact?: 
   const outage = a.type === 'district-outage';
   const siteIds = outage ? [...new Set([...outageSites(a, m.siteOfDevice), ...props.row.children.map((c) => c.siteId ?? '')].filter(Boolean))] : [];
   const site = a.siteId ? m.siteById.get(a.siteId) : undefined;
-  const district = site && site.kind !== 'district' && site.parentId ? m.siteById.get(site.parentId) : undefined;
+  // Where the site hangs, whatever the level above it is called.
+  const parent = site?.parentId ? m.siteById.get(site.parentId) : undefined;
   const end = a.resolvedAt ? Date.parse(a.resolvedAt) : now;
   // Raised near a meeting: say which one, so the operator knows how long there is.
   const meeting = isOpen ? alertMeeting(a) : null;
@@ -86,7 +87,7 @@ function AlertRowView(props: { row: AlertRow; onAck?(a: Alert): void; compact?: 
         </td>
         <td>
           {site ? <a href={hrefSite(site.id)}>{site.name}</a> : '—'}
-          {district && <span class="sub">{district.name}</span>}
+          {parent && <span class="sub">{parent.name}</span>}
         </td>
         <td><span title={i18n.time(a.openedAt)}>{i18n.ago(a.openedAt, now)}</span></td>
         <td>{i18n.duration(end - Date.parse(a.openedAt))}</td>
@@ -106,7 +107,7 @@ function AlertRowView(props: { row: AlertRow; onAck?(a: Alert): void; compact?: 
         <tr class="expansion">
           <td colSpan={props.compact ? 5 : 6}>
             <ul class="chips" data-testid="outage-sites">
-              {sortOutageSites(siteIds, m.siteById).map((id) => {
+              {sortOutageSites(siteIds, m.siteById, a.siteId).map((id) => {
                 const s = m.siteById.get(id);
                 const st = m.states.get(id) ?? 'nobox';
                 return <li key={id}><a href={hrefSite(id)} class={`chip st-${st}`}><span class="dot" />{s?.name ?? id}</a></li>;
@@ -159,9 +160,9 @@ function AckDialog(props: { alert: Alert; onClose(): void }) {
   );
 }
 
-/** The district itself first, then its communes by name. */
-function sortOutageSites(ids: string[], byId: ReadonlyMap<string, Site>): string[] {
-  const rank = (id: string) => (byId.get(id)?.kind === 'district' ? 0 : 1);
+/** The hub (the alert's site) first, then the sites behind it by name. */
+function sortOutageSites(ids: string[], byId: ReadonlyMap<string, Site>, hubId: string | null): string[] {
+  const rank = (id: string) => (id === hubId ? 0 : 1);
   return [...ids].sort((a, b) => rank(a) - rank(b) || (byId.get(a)?.name ?? a).localeCompare(byId.get(b)?.name ?? b, 'vi'));
 }
 

@@ -1,8 +1,8 @@
 // The province at a glance: counts by state, filters, the hierarchy as a tree
-// and every site as a coloured tile, grouped by district.
+// and every site as a coloured tile, grouped by the dataset's relay groups
+// (a district and its communes in 2022, the sites behind a hub after 2025).
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { SiteKind } from '../api/types.js';
-import { SITE_KINDS } from '../api/types.js';
 import { Actions } from '../components/Actions.js';
 import { useI18n } from '../i18n/i18n.js';
 import { countStates, matchSite, NO_FILTER, SITE_STATES, type Counts, type SiteFilter, type SiteState } from '../state/derive.js';
@@ -21,7 +21,7 @@ function savedFilter(): SiteFilter {
 }
 
 export function Overview() {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const m = useFleetModel();
   const [filter, setFilterState] = useState<SiteFilter>(savedFilter);
   const setFilter = (patch: Partial<SiteFilter>) => setFilterState((f) => ({ ...f, ...patch }));
@@ -43,7 +43,7 @@ export function Overview() {
   return (
     <div class="overview">
       <aside class="tree-panel" aria-label={t('grid.tree')}>
-        <SiteTree selected={filter.district} onSelect={(district) => setFilter({ district })} />
+        <SiteTree selected={filter.group} onSelect={(group) => setFilter({ group })} />
       </aside>
       <section class="grid-panel">
         <div class="summary" role="group" aria-label={t('filter.state')}>
@@ -58,15 +58,15 @@ export function Overview() {
         <div class="filters">
           <input class="search" type="search" placeholder={t('filter.search')} aria-label={t('filter.search')}
             value={filter.query} onInput={(e) => setFilter({ query: (e.target as HTMLInputElement).value })} />
-          {m.groups.length > 1 && <select aria-label={t('filter.allDistricts')} value={filter.district ?? ''}
-            onChange={(e) => setFilter({ district: (e.target as HTMLSelectElement).value || null })}>
+          {m.groups.length > 1 && <select aria-label={t('filter.allDistricts')} value={filter.group ?? ''}
+            onChange={(e) => setFilter({ group: (e.target as HTMLSelectElement).value || null })}>
             <option value="">{t('filter.allDistricts')}</option>
-            {m.groups.map((g) => <option key={g.key} value={g.key}>{g.district ? g.district.name : t('group.province')}</option>)}
+            {m.groups.map((g) => <option key={g.key} value={g.key}>{g.name ?? t('group.province')}</option>)}
           </select>}
           <select aria-label={t('filter.allKinds')} value={filter.kind ?? ''}
             onChange={(e) => setFilter({ kind: ((e.target as HTMLSelectElement).value || null) as SiteKind | null })}>
             <option value="">{t('filter.allKinds')}</option>
-            {SITE_KINDS.map((k) => <option key={k} value={k}>{t(`kind.${k}`)}</option>)}
+            {m.kinds.map((k) => <option key={k} value={k}>{m.kindLabel(k, lang)}</option>)}
           </select>
           {filtered && <button type="button" class="btn ghost small" onClick={() => setFilterState(NO_FILTER)}>{t('filter.clear')}</button>}
           <span class="shown muted" data-testid="shown">{t('grid.shown', { n: shown, total: total.total })}</span>
@@ -75,18 +75,18 @@ export function Overview() {
         {visible.filter((v) => v.sites.length > 0).map(({ group, counts, sites }) => (
           <section class="district" key={group.key} data-district={group.key}>
             <header class="district-head">
-              <h2>{group.district ? <a href={hrefSite(group.district.id)}>{group.district.name}</a> : t('group.province')}</h2>
+              <h2>{group.head ? <a href={hrefSite(group.head.id)}>{group.name}</a> : group.name ?? t('group.province')}</h2>
               <CountBar counts={counts} />
               <span class="district-count" data-testid={`district-count-${group.key}`}>
                 {counts.online + counts.degraded + counts.meeting + counts.updating}/{counts.total - counts.nobox}
               </span>
-              {group.district && <Actions compact target={{ kind: 'site', siteId: group.district.id, name: group.district.name }} />}
+              {group.actOn && <Actions compact target={{ kind: 'site', siteId: group.actOn.id, name: group.actOn.name }} />}
             </header>
             <div class="tiles">
               {sites.map((s) => {
                 const st = m.states.get(s.id) ?? 'nobox';
                 return (
-                  <a key={s.id} href={hrefSite(s.id)} class={`tile st-${st}${s.kind === 'district' ? ' is-district' : ''}`}
+                  <a key={s.id} href={hrefSite(s.id)} class={`tile st-${st}${s.id === group.head?.id ? ' is-district' : ''}`}
                     data-site={s.id} data-state={st} title={`${s.name} · ${t(`state.${st}`)}`}>
                     <span class="tile-name">{shortName(s.name)}</span>
                     {m.helpSites.has(s.id) && <span class="tile-help" title={t('alert.help')}>!</span>}
@@ -102,7 +102,7 @@ export function Overview() {
   );
 }
 
-/** A thin stacked bar of states: how healthy a district is, readable from across a room. */
+/** A thin stacked bar of states: how healthy a group is, readable from across a room. */
 export function CountBar(props: { counts: Counts }) {
   const c = props.counts;
   if (c.total === 0) return null;

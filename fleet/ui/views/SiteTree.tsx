@@ -1,4 +1,4 @@
-// The hierarchy as a tree: province bodies, then districts with their communes.
+// The hierarchy as a tree: sites in no group, then each relay group (its hub, then the sites behind it).
 // Picking a node filters the grid; a leaf opens the site's page.
 import { useState } from 'preact/hooks';
 import { useI18n } from '../i18n/i18n.js';
@@ -28,14 +28,14 @@ export function SiteTree(props: { selected: string | null; onSelect(key: string 
       {m.groups.map((g) => {
         const c = countStates(g.sites, m.states);
         const isOpen = open.has(g.key);
-        const leaves = g.sites.filter((s) => s.id !== g.district?.id);
+        const leaves = g.sites.filter((s) => s.id !== g.head?.id);
         return (
           <div key={g.key} role="treeitem" aria-expanded={isOpen}>
             <div class={`tree-row${props.selected === g.key ? ' on' : ''}`} data-tree={g.key}>
-              <button type="button" class={`chev${isOpen ? ' open' : ''}`} aria-label={g.district?.name ?? t('group.province')}
+              <button type="button" class={`chev${isOpen ? ' open' : ''}`} aria-label={g.name ?? t('group.province')}
                 onClick={() => toggle(g.key)}>▸</button>
               <button type="button" class="tree-label" onClick={() => props.onSelect(props.selected === g.key ? null : g.key)}>
-                {g.district ? districtShort(g.district.name) : t('group.province')}
+                {g.name ? districtShort(g.name) : t('group.province')}
               </button>
               <TreeCount up={c.total - c.nobox - c.offline} of={c.total - c.nobox} down={c.offline} />
             </div>

@@ -34,7 +34,7 @@ export function SiteView(props: { id: string }) {
       <header class="page-head">
         <h1>{site.name}</h1>
         <StatePill state={state} large />
-        <span class="kind muted">{t(`kind.${site.kind}`)}</span>
+        <span class="kind muted">{m.kindLabel(site.kind, i18n.lang)}</span>
       </header>
       {(site.address || site.contact) && (
         <p class="muted">{site.address && <>{t('site.address')}: {site.address}. </>}{site.contact && <>{t('site.contact')}: {site.contact}</>}</p>
