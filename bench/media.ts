@@ -11,6 +11,8 @@
 // smaller in phase 3) so that a 2-core machine carries them.
 import dgram from 'node:dgram';
 import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { MEDIASOUP_VERSION, MEDIASOUP_WORKER_BIN } from '../appliance/src/media/adapter/index.js';
 import { RECENT_SPEAKERS } from '../appliance/src/media/forwarding.js';
 import { freeUdpPair, node, plansFor, spawnEdge, until, type EdgeProc, type Node } from '../appliance/test/media/helpers.js';
 
@@ -222,6 +224,10 @@ async function phaseEgress(): Promise<void> {
   console.log(`     ${project(sites)} (every microphone open)`);
   console.log(`     forwarding every camera everywhere instead: ${(everything / 1e9).toFixed(1)} Gbit/s from the core`);
 }
+
+// Which worker the figures are for: the version, and the OpenSSL it runs on.
+const libssl = /libssl\.so\.\S+ => (\S+)/.exec(execFileSync('ldd', [MEDIASOUP_WORKER_BIN], { encoding: 'utf8' }))?.[1] ?? 'statically linked';
+console.log(`mediasoup ${MEDIASOUP_VERSION}, worker linking ${libssl}`);
 
 try {
   await phaseLatency();
