@@ -5,8 +5,8 @@ import { connectDevice, startTestFleet, waitFor } from '../helpers/fleet.js';
 
 // Each box its own identity, checked with real MQTT clients against the real
 // broker: a re-imaged box (its serial registered again) is the same device
-// with new credentials (the old ones dead at once), a revoked box is cut off within a second, and an address
-// that keeps failing to log in is cut off at accept.
+// with new credentials (the old ones dead at once), a revoked box is cut off within a second, and failed
+// guesses from an address never lock out the right password from it.
 
 const metric = async (api: Awaited<ReturnType<typeof startTestFleet>>['api'], line: RegExp): Promise<number> => {
   const res = await api<string>('GET', '/metrics');
@@ -75,19 +75,19 @@ t.test('a revoked device is disconnected within a second and its credentials ref
   t.equal(await metric(api, /^diemcau_mqtt_auth_failures_total\{reason="unknown-device"\}/), 1, 'the retry is counted');
 });
 
-t.test('an address that keeps failing to log in is cut off at accept, and counted', async (t) => {
+t.test('failed guesses at a box password never lock out its right password from the same address', async (t) => {
+  // Behind one NAT a bad actor and the good boxes share an address: the
+  // throttle is keyed so that a password that verifies is never refused
+  // (fleet/src/broker/login-throttle.ts; floods in broker/connections.test.ts).
   const { api, enrol, fleet } = await startTestFleet(t, { mqttMaxFailuresPerMin: 3 });
   const a = await enrol('yb-city');
   const url = a.mqtt.url;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     t.match(await attempt(url, { ...asDevice(a), password: `guess-${i}` }), /^refused/, `guess ${i} refused by CONNACK`);
   }
-  // From now on the address gets no CONNACK at all, whatever it sends: scrypt is not even asked.
-  t.equal(await attempt(url, { clientId: 'flood', username: 'flood', password: 'x' }), 'closed', 'cut at accept');
-  t.equal(await attempt(url, asDevice(a)), 'closed', 'even right credentials from that address wait out the minute');
-  t.equal(await metric(api, /^diemcau_mqtt_auth_failures_total\{reason="bad-password"\}/), 3);
-  t.equal(await metric(api, /^diemcau_mqtt_auth_failures_total\{reason="throttled"\}/), 2);
-  t.equal(fleet.presence.online, 0);
+  t.equal(await attempt(url, asDevice(a)), 'connected', 'the right credentials from that address still log in');
+  t.equal(await metric(api, /^diemcau_mqtt_auth_failures_total\{reason="bad-password"\}/), 5, 'every refusal counted');
+  await waitFor(() => fleet.presence.online === 0 || undefined, 5000, 'the probe connection gone');
 });
 
 t.test('without a limit (0) failed logins are refused one by one but never throttled', async (t) => {
