@@ -126,3 +126,24 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
     t.equal(group.siteIds.length - 1, 14, 'the Mù Cang Chải hub has 14 sites behind it');
   });
 }
+
+t.test('a registry keeps the hierarchy it was seeded with; one from before datasets gets its kinds at start', async (t) => {
+  const first = await startTestFleet({ teardown: () => undefined }, { dataset: 'yen-bai-two-tier' });
+  const op = await operator(first, { role: 'area-operator', area: { kind: 'relay-group', groupId: 'hub-tram-tau' } });
+  // A registry written before the hierarchy table: the row is not there.
+  first.fleet.db.sql.exec('DELETE FROM hierarchy');
+  await first.fleet.close();
+
+  // Restarted: the sites stay (the operator's import owns them) and the configured dataset's
+  // kinds and relay groups, which fit them, are recorded.
+  const again = await startTestFleet(t, { dataset: 'yen-bai-two-tier' }, first.dataDir);
+  const h = (await again.api<HierarchyBody>('GET', '/api/v1/hierarchy')).body;
+  t.equal(h.dataset, 'yen-bai-two-tier');
+  t.equal(h.relayGroups.length, 9);
+  t.equal((await siteIdsFor(again, op)).length, loadDataset('yen-bai-two-tier').relayGroups!.find((g) => g.id === 'hub-tram-tau')!.siteIds.length, 'the stored operator keeps its area');
+  await again.fleet.close();
+
+  const other = await startTestFleet(t, { dataset: 'yen-bai-2022' }, first.dataDir);
+  t.equal((await other.api<HierarchyBody>('GET', '/api/v1/hierarchy')).body.dataset, 'yen-bai-two-tier', 'not replaced by another dataset');
+  t.equal((await other.api<{ items: SiteBody[] }>('GET', '/api/v1/sites')).body.items.length, 208);
+});
