@@ -9,7 +9,7 @@
 // DIEMCAU_FLEET_URL / DIEMCAU_OPERATOR_TOKEN.
 import fs from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { EnrollmentTokenResponseSchema, type Site } from '@diemcau/shared';
+import { EnrollmentTokenResponseSchema, KINDS_2022, SiteKindRegistry, type Site, type SiteKindDef } from '@diemcau/shared';
 import type { Static } from '@sinclair/typebox';
 import { writeBootstrap } from './bootstrap-writer.js';
 import { FleetClient } from './fleet-client.js';
@@ -50,7 +50,12 @@ export async function runCli(argv: string[], out: (line: string) => void = conso
     case 'import': {
       const file = args[0];
       if (!file) break;
-      const parsed = parseSitesFile(await fs.readFile(file, 'utf8'), formatOf(file));
+      // The fleet's site kinds come from its dataset; a fleet from before datasets has the 2022 ones.
+      const kinds = await fleet
+        .request<{ kinds: SiteKindDef[] }>('GET', '/api/v1/hierarchy')
+        .then((h) => new SiteKindRegistry(h.kinds))
+        .catch(() => new SiteKindRegistry(KINDS_2022));
+      const parsed = parseSitesFile(await fs.readFile(file, 'utf8'), formatOf(file), kinds);
       if (!parsed.ok) {
         for (const p of parsed.problems) out(`${file}:${p.line}: ${p.message}`);
         out(`nothing imported: ${parsed.problems.length} problem(s)`);

@@ -1,3 +1,4 @@
+import { SiteKindRegistry } from '@diemcau/shared';
 import t from 'tap';
 import { parseSitesFile } from '../src/sites-file.js';
 
@@ -49,4 +50,19 @@ t.test('JSON accepts an array or { sites } and numbers elements from 1', async (
 t.test('an unknown column is refused rather than silently ignored', async (t) => {
   const r = parseSitesFile('id,name,kind,parent,phone\n', 'csv');
   t.equal(r.ok, false);
+});
+
+t.test("the target fleet's kinds decide: a two-tier registry takes top-level communes and refuses districts", async (t) => {
+  const twoTier = new SiteKindRegistry([
+    { id: 'commune', label: { vi: 'Xã', en: 'Commune' }, parents: [] },
+    { id: 'area-centre', label: { vi: 'Trụ sở khu vực', en: 'Area centre' }, parents: [] },
+  ]);
+  const csv = header + 'yb-mcc,Trụ sở khu vực Mù Cang Chải,area-centre,,,\n' + 'yb-x,Xã X,commune,,,\n' + 'yb-d,Huyện D,district,,,\n';
+  const r = parseSitesFile(csv, 'csv', twoTier);
+  t.equal(r.ok, false);
+  if (!r.ok) t.match(r.problems, [{ line: 4, message: /unknown kind district/ }]);
+  // The same file without the district row is fine there, and refused with the 2022 kinds.
+  const without = header + 'yb-mcc,Trụ sở khu vực Mù Cang Chải,area-centre,,,\n' + 'yb-x,Xã X,commune,,,\n';
+  t.ok(parseSitesFile(without, 'csv', twoTier).ok);
+  t.equal(parseSitesFile(without, 'csv').ok, false, 'the 2022 kinds know no area-centre, and a commune needs a district');
 });
