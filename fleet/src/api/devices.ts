@@ -29,25 +29,31 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['devices'],
-        summary: 'Enrolled devices with their latest telemetry, filtered by site, district subtree or presence',
+        summary: 'Enrolled devices with their latest telemetry, filtered by site, subtree, relay group or presence',
         querystring: Type.Object({
           siteId: Type.Optional(Type.String()),
-          district: Type.Optional(Type.String({ description: 'a district id: devices of it and its communes' })),
+          district: Type.Optional(Type.String({ description: 'any site id: devices of it and every site below it (named when that was a district)' })),
+          relayGroup: Type.Optional(Type.String({ description: "a relay group's id: devices of the sites behind its hub" })),
           online: Type.Optional(Type.Boolean()),
         }),
         response: { 200: ListOf(DeviceOut), ...authErrors },
       },
     },
     async (request) => {
-      const { siteId, district, online } = request.query;
+      const { siteId, district, relayGroup, online } = request.query;
       const scope = siteScope(app, request);
       if (siteId !== undefined) assertSiteAccess(app, request, siteId);
       let within: Set<string> | null = null;
       if (district !== undefined) {
-        const site = app.fleet.sites.get(district);
-        if (!site || site.kind !== 'district') throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `${district} is not a district`);
+        if (!app.fleet.sites.get(district)) throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `no site ${district}`);
         assertSiteAccess(app, request, district);
         within = new Set(app.fleet.sites.subtree(district));
+      }
+      if (relayGroup !== undefined) {
+        if (!app.fleet.sites.relayGroup(relayGroup)) throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `no relay group ${relayGroup}`);
+        const members = app.fleet.sites.all().filter((s) => app.fleet.sites.relayGroupOf(s.id)?.id === relayGroup).map((s) => s.id);
+        // An area operator narrows to the part of the group it may see (the scope filter below).
+        within = new Set(within ? members.filter((id) => within!.has(id)) : members);
       }
       const items = app.fleet.repos.devices
         .list()

@@ -115,6 +115,9 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
       const creds = await f.enrol(site);
       boxes.push({ creds, client: await connectDevice(t, creds) });
     }
+    const listed = await f.api<{ items: { siteId: string }[] }>('GET', `/api/v1/devices?relayGroup=${group.id}`);
+    t.same(listed.body.items.map((d) => d.siteId).sort(), [...members].sort(), 'the devices behind the hub');
+    t.equal((await f.api('GET', '/api/v1/devices?relayGroup=hub-nowhere')).status, 400);
     for (const b of boxes.slice(0, 4)) b.client.stream.destroy();
     const incident = await waitFor(async () => {
       const r = await f.api<{ items: { type: string; siteId: string; details: Record<string, unknown> & { devices: string[] } }[] }>('GET', '/api/v1/alerts?state=open');
