@@ -121,3 +121,30 @@ t.test('pause, windows, offline devices, completion', async (t) => {
     [1, 3, 4],
   );
 });
+
+t.test('rings follow relay groups, not levels: the hubs first, then a group, then any subtree', async (t) => {
+  // Two tiers: every commune at the top; hub-a relays for xa-a1..3 through the box at xa-a1.
+  const flat: Site[] = [site('ubnd-tinh', 'peoples-committee'), site('xa-a1', 'commune'), site('xa-a2', 'commune'), site('xa-a3', 'commune'), site('xa-b1', 'commune'), site('xa-b2', 'commune', 'xa-b1')];
+  const flatIndex = indexSites(flat, [
+    { id: 'hub-a', name: 'Cụm A', hubSiteId: 'xa-a1', siteIds: ['xa-a1', 'xa-a2', 'xa-a3'] },
+    { id: 'hub-b', name: 'Cụm B', hubSiteId: 'xa-b1', siteIds: ['xa-b1'] },
+  ]);
+  const devs = flat.map((s) => ({ deviceId: `dev-${s.id}`, siteId: s.id }));
+  const rings = assignRings(
+    spec({
+      rings: [
+        { name: 'hubs', select: { kind: 'relay-hubs' }, maxInFlight: 2 },
+        { name: 'hub-a', select: { kind: 'relay-group', groupId: 'hub-a' }, maxInFlight: 2 },
+        { name: 'b', select: { kind: 'subtree', siteId: 'xa-b1' }, maxInFlight: 2 },
+        { name: 'rest', select: { kind: 'rest' }, maxInFlight: 2 },
+      ],
+    }),
+    flatIndex,
+    devs,
+  );
+  const ringOf = Object.fromEntries(rings.map((d) => [d.siteId, d.ring]));
+  t.same(ringOf, { 'xa-a1': 0, 'xa-b1': 0, 'xa-a2': 1, 'xa-a3': 1, 'xa-b2': 2, 'ubnd-tinh': 3 });
+  // The older selector names a hub: in 2022 a district and its communes.
+  const legacy = assignRings(spec({ rings: [{ name: 'd', select: { kind: 'district', districtId: 'huyen-a' }, maxInFlight: 1 }] }), index, devices);
+  t.same(legacy.map((d) => d.siteId).sort(), ['huyen-a', 'xa-a1', 'xa-a2', 'xa-a3']);
+});

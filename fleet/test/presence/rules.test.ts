@@ -173,3 +173,16 @@ t.test('a revoked device closes its alerts and leaves its district incident', as
   t.same(forgetDevice(w.state, 'd1', 300, cfg).actions, [{ action: 'resolve', key: 'device-offline:d1', resolution: 'device revoked' }]);
   t.notOk(w.state.devices.has('d1'));
 });
+
+t.test("a relay group's outage is raised at its hub's site and says how many sites are behind it", async (t) => {
+  const state: RulesState = emptyRulesState();
+  // Two tiers: the group's id is no site; its hub is a commune's box.
+  const ctx = { groupSize: () => 5, groupInfo: (id: string) => (id === 'hub-tram-tau' ? { hubSiteId: 'tt-tram-tau', name: 'Cụm Trạm Tấu', sites: 11 } : undefined) };
+  const ref = (i: number): DeviceRef => ({ deviceId: `t${i}`, siteId: `xa-${i}`, groupId: 'hub-tram-tau' });
+  const all: AlertAction[] = [];
+  for (let i = 0; i < 5; i++) planPresence(state, { kind: 'presence', device: ref(i), online: true, at: 0 }, cfg, ctx);
+  for (let i = 0; i < 4; i++) all.push(...planPresence(state, { kind: 'presence', device: ref(i), online: false, at: 1000 + i }, cfg, ctx).actions);
+  const incident = opened(all, 'district-outage');
+  t.equal(incident.length, 1);
+  t.match(incident[0], { key: 'district-outage:hub-tram-tau', siteId: 'tt-tram-tau', details: { relayGroup: 'Cụm Trạm Tấu', hubSiteId: 'tt-tram-tau', sitesBehind: 11, offlineCount: 4 } });
+});
