@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import t from 'tap';
+import t, { type Test } from 'tap';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -25,31 +25,58 @@ async function freeRun(n: number): Promise<number> {
 }
 const answers = async (url: string): Promise<boolean> => fetch(url, { signal: AbortSignal.timeout(2000) }).then(() => true, () => false);
 
-t.test('npm run demo: fleet, boxes, a live meeting with media; Ctrl-C stops it all', async (t) => {
+/** Processes whose environment names this run's data dir: what the demo started and left behind. */
+function processesOf(dataDir: string): number[] {
+  const pids: number[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes(dataDir)) pids.push(Number(pid));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
+/** The demo on free ports in a fresh data dir, as `npm run demo` starts it; `until` resolves when its output matches. */
+function startDemo(t: Test, devices: number) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-demo-'));
   t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }));
-  const base = await freeRun(7); // HTTP, MQTT, core edge, four boxes' edges
-  const [http, mqtt, edge] = [base, base + 1, base + 2];
-  const demo = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/demo.ts')], {
-    cwd: root,
-    env: {
-      ...process.env, DIEMCAU_HTTP_PORT: String(http), DIEMCAU_MQTT_PORT: String(mqtt), DIEMCAU_DEMO_EDGE_PORT: String(edge),
-      DIEMCAU_DATA_DIR: dataDir, DIEMCAU_DEMO_DEVICES: '6',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | null>((r) => demo.once('exit', (code) => r(code)));
-  t.teardown(() => { if (demo.exitCode === null) demo.kill('SIGKILL'); });
-  let out = '';
-  demo.stderr.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  const ready = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), 240_000);
-    demo.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      if (out.includes('Ctrl-C stops everything')) { clearTimeout(timer); resolve(true); }
+  return freeRun(7).then((base) => {
+    const demo = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/demo.ts')], {
+      cwd: root,
+      env: {
+        ...process.env, DIEMCAU_HTTP_PORT: String(base), DIEMCAU_MQTT_PORT: String(base + 1), DIEMCAU_DEMO_EDGE_PORT: String(base + 2),
+        DIEMCAU_DATA_DIR: dataDir, DIEMCAU_DEMO_DEVICES: String(devices),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    void exited.then(() => { clearTimeout(timer); resolve(false); });
+    const exited = new Promise<number | null>((r) => demo.once('exit', (code) => r(code)));
+    t.teardown(() => {
+      if (demo.exitCode === null) demo.kill('SIGKILL');
+      for (const pid of processesOf(dataDir)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    });
+    let out = '';
+    const waiters: Array<() => void> = [];
+    const onData = (d: string) => { out += d; for (const w of waiters) w(); };
+    demo.stderr.setEncoding('utf8').on('data', onData);
+    demo.stdout.setEncoding('utf8').on('data', onData);
+    /** True once the output contains `text`; false if the demo exits first or 4 minutes pass. */
+    const until = (text: string): Promise<boolean> => new Promise((resolve) => {
+      const check = () => { if (out.includes(text)) { clearTimeout(timer); resolve(true); } };
+      const timer = setTimeout(() => resolve(false), 240_000);
+      waiters.push(check);
+      check();
+      void exited.then(() => { clearTimeout(timer); resolve(out.includes(text)); });
+    });
+    return { demo, exited, until, dataDir, output: () => out, http: base, edge: base + 2 };
   });
+}
+
+t.test('npm run demo: fleet, boxes, a live meeting with media; Ctrl-C stops it all', async (t) => {
+  const { demo, exited, until, output, http, edge, dataDir } = await startDemo(t, 6); // HTTP, MQTT, core edge, four boxes' edges
+  const ready = await until('Ctrl-C stops everything');
+  const out = output();
   t.ok(ready, 'the demo says it is ready');
   if (!ready) return void t.comment(out.slice(-3000));
   t.match(out, /all 6 sites online/, 'the simulated boxes came online');
@@ -70,50 +97,15 @@ t.test('npm run demo: fleet, boxes, a live meeting with media; Ctrl-C stops it a
   t.equal(await exited, 0, 'Ctrl-C stops the demo cleanly');
   const still = await Promise.all([http, edge, edge + 1, edge + 4].map((p) => answers(`http://127.0.0.1:${p}/`)));
   t.same(still, [false, false, false, false], 'the fleet and the edges are gone');
+  t.same(processesOf(dataDir), [], 'no process of this run is left');
 });
 
-/** Processes whose environment names this run's data dir: what the demo started and left behind. */
-function processesOf(dataDir: string): number[] {
-  const pids: number[] = [];
-  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes(dataDir)) pids.push(Number(pid));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return pids;
-}
-
 t.test('Ctrl-C while the demo is still starting its media edges leaves no process behind', async (t) => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-demo-'));
-  t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }));
-  const base = await freeRun(7);
-  const demo = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/demo.ts')], {
-    cwd: root,
-    env: {
-      ...process.env, DIEMCAU_HTTP_PORT: String(base), DIEMCAU_MQTT_PORT: String(base + 1), DIEMCAU_DEMO_EDGE_PORT: String(base + 2),
-      DIEMCAU_DATA_DIR: dataDir, DIEMCAU_DEMO_DEVICES: '4',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | null>((r) => demo.once('exit', (code) => r(code)));
-  t.teardown(() => {
-    for (const pid of processesOf(dataDir)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-  });
-  let out = '';
-  demo.stderr.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  const { demo, exited, until, output, dataDir } = await startDemo(t, 4);
   // The first media box has enrolled and its edge is starting; the others are not there yet.
-  const midway = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), 240_000);
-    demo.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      if (out.includes('media box of')) { clearTimeout(timer); resolve(true); }
-    });
-    void exited.then(() => { clearTimeout(timer); resolve(false); });
-  });
+  const midway = await until('media box of');
   t.ok(midway, 'the demo got as far as starting its media boxes');
-  if (!midway) return void t.comment(out.slice(-3000));
+  if (!midway) return void t.comment(output().slice(-3000));
   t.ok(processesOf(dataDir).length >= 3, 'the fleet, the simulator and media processes are running');
   demo.kill('SIGINT');
   t.equal(await exited, 0, 'Ctrl-C stops the demo cleanly');
