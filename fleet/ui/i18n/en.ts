@@ -14,7 +14,8 @@ export const en: Record<keyof typeof vi, string> = {
   'top.language': 'Language',
   'top.sound': 'Sound',
   'role.admin': 'Administrator',
-  'role.district-operator': 'District operator',
+  'role.area-operator': 'Area operator',
+  'role.district-operator': 'Area operator',
   'role.viewer': 'Viewer',
 
   'signin.title': 'Sign in',
@@ -48,7 +49,7 @@ export const en: Record<keyof typeof vi, string> = {
   'grid.all': 'Whole province',
   'grid.actions': 'Actions for all of {name}',
   'filter.search': 'Search by name…',
-  'filter.allDistricts': 'All districts',
+  'filter.allDistricts': 'All groups',
   'filter.allKinds': 'All kinds',
   'filter.clear': 'Clear filters',
   'filter.state': 'Filter by state',

@@ -14,7 +14,8 @@ export const vi = {
   'top.language': 'Ngôn ngữ',
   'top.sound': 'Âm báo',
   'role.admin': 'Quản trị',
-  'role.district-operator': 'Cán bộ huyện',
+  'role.area-operator': 'Cán bộ khu vực',
+  'role.district-operator': 'Cán bộ khu vực',
   'role.viewer': 'Chỉ xem',
 
   'signin.title': 'Đăng nhập',
@@ -48,7 +49,7 @@ export const vi = {
   'grid.all': 'Toàn tỉnh',
   'grid.actions': 'Thao tác cho cả {name}',
   'filter.search': 'Tìm theo tên (không cần dấu)…',
-  'filter.allDistricts': 'Tất cả huyện',
+  'filter.allDistricts': 'Tất cả các cụm',
   'filter.allKinds': 'Mọi loại đơn vị',
   'filter.clear': 'Bỏ lọc',
   'filter.state': 'Lọc theo trạng thái',
