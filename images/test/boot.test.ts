@@ -70,7 +70,7 @@ if (!fs.existsSync(image)) {
     const bootstrap = JSON.parse(fs.readFileSync(file, 'utf8')) as { fleetUrl: string; token?: string };
     t.ok(bootstrap.token, 'the bootstrap carries a token');
     // The operator reaches the fleet at 127.0.0.1; behind QEMU's NAT the box reaches the same socket at 10.0.2.2.
-    t.equal(bootstrap.fleetUrl, fleet.hostUrl);
+    t.equal(bootstrap.fleetUrl, fleet.hostUrl, 'the fleet URL the operator gave');
     fs.writeFileSync(file, JSON.stringify({ ...bootstrap, fleetUrl: fleet.guestUrl }));
     const stick = path.join(dir, 'stick.img');
     makeStick(stick, { 'diemcau-bootstrap.json': file });
@@ -157,7 +157,7 @@ async function checkBox(t: Test, fleet: FleetProcess, vm: Vm, siteId: string, la
   t.same(states, ['active', 'active', 'active'], 'agent, edge and kiosk units active');
   // Still active a little later: a unit in a restart loop would flap out of "active".
   const again = await vm.qga.exec('/usr/bin/systemctl', ['show', '--property=NRestarts', '--value', ...UNITS]);
-  t.comment(`restarts since boot (agent, edge, kiosk): ${again.out.trim().split('\n').join(', ')}`);
+  t.comment(`restarts since boot (agent, edge, kiosk): ${again.out.split('\n').filter(Boolean).join(', ')}`);
   const current = await vm.qga.exec('/usr/bin/readlink', ['/opt/diemcau/current']);
   t.equal(current.out.trim(), `versions/${version}`, 'current → versions/<v>, the updater\'s layout');
 
