@@ -16,6 +16,37 @@ const PRE_ID = `(?:${NUM}|\\d*[A-Za-z-][0-9A-Za-z-]*)`;
 export const VersionSchema = Type.String({ pattern: `^${NUM}\\.${NUM}\\.${NUM}(?:-${PRE_ID}(?:\\.${PRE_ID})*)?$`, maxLength: 64 });
 const Sha256Schema = Type.String({ pattern: '^[0-9a-f]{64}$' });
 
+/** A Debian package by its binary name (e.g. libsrtp2-1), optionally at least a version (dpkg's ordering). */
+export const DebianRequirementSchema = Type.Object({
+  package: Type.String({ pattern: '^[a-z0-9][a-z0-9+.-]{1,99}$' }),
+  minVersion: Type.Optional(Type.String({ pattern: '^[0-9A-Za-z.+~:-]{1,128}$' })),
+});
+export type DebianRequirement = Static<typeof DebianRequirementSchema>;
+
+// A function so the schema object is built where it is used (TypeBox objects are plain data).
+const ReleaseRequirementsSchema = () =>
+  Type.Object({
+    /** Node's process.arch the native parts were built for (x64, arm64). */
+    arch: Type.Optional(Type.String({ pattern: '^[a-z0-9_]{1,16}$' })),
+    /** Node's ABI (process.versions.modules) the addons were built against: Node itself comes from the image. */
+    nodeAbi: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+    /** Debian libraries the native parts link against at run time. */
+    debian: Type.Array(DebianRequirementSchema, { maxItems: 64 }),
+  });
+export type ReleaseRequirements = Static<ReturnType<typeof ReleaseRequirementsSchema>>;
+
+/** One requirement a box does not meet, as it reports it (APPL_ERR_OTA_REQUIREMENTS). */
+export const UnmetRequirementSchema = Type.Object({
+  kind: Type.Union([Type.Literal('debian'), Type.Literal('arch'), Type.Literal('node-abi')]),
+  /** The package name, or 'arch' / 'node-abi'. */
+  name: Type.String({ maxLength: 100 }),
+  /** The version or value the release needs (null: any version of the package). */
+  need: Type.Union([Type.String({ maxLength: 128 }), Type.Null()]),
+  /** What the box has (null: not installed, or it could not tell). */
+  have: Type.Union([Type.String({ maxLength: 128 }), Type.Null()]),
+});
+export type UnmetRequirement = Static<typeof UnmetRequirementSchema>;
+
 /** What is inside a release. Signed as the exact JSON text in `SignedManifest.payload`. */
 export const ReleaseManifestSchema = Type.Object({
   v: Type.Literal(1),
@@ -31,10 +62,17 @@ export const ReleaseManifestSchema = Type.Object({
   created: Type.String({ format: 'date-time' }),
   /** File inside the artifact that the service starts. */
   entry: Type.String({ minLength: 1, maxLength: 128 }),
-  /** Native modules left out of the bundle; the box image must already provide them. */
+  /** Native modules the release carries in its own node_modules (versions/<v>/node_modules), with their versions. */
   native: Type.Array(Type.Object({ name: Type.String({ maxLength: 128 }), version: Type.String({ maxLength: 64 }) }), {
     maxItems: 32,
   }),
+  /**
+   * What the box must have for the release's native parts (the mediasoup
+   * worker, the addons) to load: signed like the rest, so nobody can loosen
+   * it. A box that lacks any of it refuses the release before downloading
+   * (APPL_ERR_OTA_REQUIREMENTS) and keeps what it runs.
+   */
+  requires: Type.Optional(ReleaseRequirementsSchema()),
   notes: Type.Optional(Type.String({ maxLength: 2000 })),
   /**
    * An emergency rollback: the exact versions this (older) release may
@@ -106,7 +144,14 @@ export const OtaStatusSchema = Type.Object({
   rolloutId: Type.Optional(Type.String({ maxLength: 64 })),
   progress: Type.Optional(Type.Object({ bytes: Type.Integer({ minimum: 0 }), total: Type.Integer({ minimum: 0 }) })),
   /** Why it failed or rolled back, with a stable error code. */
-  error: Type.Optional(Type.Object({ code: Type.String({ maxLength: 64 }), message: Type.String({ maxLength: 1000 }) })),
+  error: Type.Optional(
+    Type.Object({
+      code: Type.String({ maxLength: 64 }),
+      message: Type.String({ maxLength: 1000 }),
+      /** APPL_ERR_OTA_REQUIREMENTS: what the box lacks, one entry per requirement. */
+      unmet: Type.Optional(Type.Array(UnmetRequirementSchema, { maxItems: 64 })),
+    }),
+  ),
   /** A district box that serves cached artifacts to its communes says where. */
   cacheUrl: Type.Optional(Type.String({ maxLength: 2048 })),
 });

@@ -12,6 +12,7 @@ import type { OtaAgentConfig } from './config.js';
 import { fixedProbe, statfsProbe } from './disk.js';
 import { JournalFile } from './journal.js';
 import { Layout } from './layout.js';
+import { dpkgProbe, listedProbe } from './packages.js';
 import { Updater } from './updater.js';
 
 /** What OTA needs of the agent (Agent in agent/agent.ts has all of it). */
@@ -75,6 +76,7 @@ export async function startAgentOta(d: AgentOtaDeps): Promise<AgentOta> {
     journal: new JournalFile(path.join(config.stateDir, 'journal.json')),
     trustedKeys: trusted,
     disk: config.freeBytes !== null ? fixedProbe(config.freeBytes) : statfsProbe,
+    packages: config.packagesFile !== null ? listedProbe(config.packagesFile) : dpkgProbe(),
     // Before a switch the code running is what `current` points at: the link
     // is the surest version (a bundle's own package.json lookup may not be).
     agentVersion: layout.readLink('current') ?? d.agentVersion,

@@ -15,6 +15,7 @@ export const OtaSettingsSchema = settingsSection(
     cacheHost: Type.String({ minLength: 1, default: '127.0.0.1', env: 'DIEMCAU_OTA_CACHE_HOST', description: 'address the cache listens on' }),
     cacheUrl: Type.Optional(Type.String({ pattern: '^https?://', env: 'DIEMCAU_OTA_CACHE_URL', description: "the URL communes use for this box's cache (default http://<host>:<port>)" })),
     freeBytes: Type.Optional(Type.Integer({ minimum: 0, env: 'DIEMCAU_OTA_FREE_BYTES', description: 'simulated free disk in bytes (tests, demo); unset: ask the filesystem' })),
+    packagesFile: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_OTA_PACKAGES_FILE', description: "simulated installed Debian packages, lines '<package> <version>' (simulated hardware, tests); unset: ask dpkg-query" })),
   },
   'over-the-air updates on the box',
 );
@@ -36,6 +37,8 @@ export interface OtaAgentConfig {
   cacheUrl: string | null;
   /** Simulated free disk in bytes (tests, demo); unset = ask the filesystem. */
   freeBytes: number | null;
+  /** Simulated installed Debian packages ('<package> <version>' lines); unset = ask dpkg-query. */
+  packagesFile: string | null;
 }
 
 /** The updater's settings from the tree's section; paths default under the data dir. */
@@ -49,6 +52,7 @@ export function otaAgentConfig(s: OtaSettings, dataDir: string): OtaAgentConfig 
     cacheHost: s.cacheHost,
     cacheUrl: s.cacheUrl ?? null,
     freeBytes: s.freeBytes ?? null,
+    packagesFile: s.packagesFile ?? null,
   };
 }
 

@@ -117,7 +117,8 @@ export class OtaExecutor {
       case 'fail': {
         log.warn({ code: step.code }, step.message);
         if (j.target) await layout.removeDownload(j.target.manifest.version);
-        await journal.save(finish(j, { version: j.target?.manifest.version ?? 'unknown', result: 'failed', error: { code: step.code, message: step.message } }, this.now()));
+        const error = { code: step.code, message: step.message, ...(step.unmet ? { unmet: step.unmet } : {}) };
+        await journal.save(finish(j, { version: j.target?.manifest.version ?? 'unknown', result: 'failed', error }, this.now()));
         await layout.prune();
         return;
       }

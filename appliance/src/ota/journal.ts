@@ -3,7 +3,7 @@
 // disk, so a kill or a power cut at any point leaves a record the next start
 // can finish or undo. The planner reads it; only the executor writes it.
 import fs from 'node:fs';
-import { compareVersions, type DesiredRelease, type ReleaseManifest } from '@diemcau/shared';
+import { compareVersions, type DesiredRelease, type ReleaseManifest, type UnmetRequirement } from '@diemcau/shared';
 import { writeFileAtomic } from '../agent/atomic-file.js';
 
 export type Phase =
@@ -23,7 +23,7 @@ export interface Target {
 export interface Outcome {
   version: string;
   result: 'committed' | 'rolled-back' | 'failed';
-  error?: { code: string; message: string };
+  error?: { code: string; message: string; unmet?: UnmetRequirement[] };
   rolloutId?: string;
   at: string;
   reported: boolean;

@@ -3,8 +3,9 @@
 // every crash point can be replayed in a test without a disk or a network
 // (after balena-supervisor's nextStepsForAppUpdate). The executor performs
 // the step, rewrites the journal and asks again until the answer is 'noop'.
-import { compareVersions, downgradeRefusal, type DesiredRelease } from '@diemcau/shared';
+import { compareVersions, downgradeRefusal, type DesiredRelease, type UnmetRequirement } from '@diemcau/shared';
 import type { Journal } from './journal.js';
+import { describeUnmet, unmetRequirements, type BoxFacts } from './requirements.js';
 
 export interface PlanLimits {
   /** Starts of a new version allowed before it counts as a crash loop. */
@@ -36,6 +37,12 @@ export interface PlanInput {
   /** versions/<target> is unpacked and complete. */
   installed: boolean;
   freeBytes: number;
+  /**
+   * The box's packages, architecture and Node ABI, read while a release
+   * with `requires` waits to be downloaded; absent, such a release is
+   * refused (the box cannot tell it would run it).
+   */
+  box?: BoxFacts;
   now: number;
   limits: PlanLimits;
 }
@@ -45,7 +52,7 @@ export type Step =
   | { action: 'report' }
   | { action: 'accept' }
   | { action: 'abandon'; reason: string }
-  | { action: 'fail'; code: string; message: string }
+  | { action: 'fail'; code: string; message: string; unmet?: UnmetRequirement[] }
   | { action: 'download' }
   | { action: 'verify' }
   | { action: 'install' }
@@ -112,6 +119,15 @@ function planStaging(input: PlanInput): Step {
     return { action: 'fail', code: 'APPL_ERR_OTA_INCOMPATIBLE', message: `needs agent ${m.minAgentVersion}, running ${input.agentVersion}` };
   }
   if (j.phase === 'downloading') {
+    // Before a byte is fetched: a release whose worker cannot load here would only roll back after the switch.
+    if (m.requires) {
+      const facts = input.box ?? { packages: null, arch: 'unknown', nodeAbi: 'unknown' };
+      const unmet = unmetRequirements(m.requires, facts);
+      if (unmet.length > 0) {
+        const why = facts.packages === null ? ' (the installed packages could not be listed)' : '';
+        return { action: 'fail', code: 'APPL_ERR_OTA_REQUIREMENTS', message: `release ${m.version} needs what this box lacks: ${describeUnmet(unmet, facts.packages !== null)}${why}`.slice(0, 1000), unmet };
+      }
+    }
     if (j.hashFailures >= limits.maxHashFailures) {
       return { action: 'fail', code: 'APPL_ERR_OTA_HASH', message: `artifact failed its hash ${j.hashFailures} times` };
     }

@@ -9,10 +9,21 @@ import { finish, type JournalFile } from './journal.js';
 import type { Layout } from './layout.js';
 import { DEFAULT_LIMITS, planNext, type PlanLimits, type Step } from './planner.js';
 import type { DiskProbe } from './disk.js';
+import type { PackageProbe } from './packages.js';
+import type { BoxFacts } from './requirements.js';
 
 export interface UpdaterOptions extends ExecutorDeps {
   limits?: Partial<PlanLimits>;
   disk: DiskProbe;
+  /**
+   * Lists installed Debian packages for a release's `requires` (dpkg on a
+   * box, a listed file on simulated hardware: the settings choose). Absent,
+   * a release that names packages is refused.
+   */
+  packages?: PackageProbe;
+  /** process.arch and process.versions.modules unless given (a test plays another box). */
+  arch?: string;
+  nodeAbi?: string;
   /** Version of the running agent code. */
   agentVersion: string;
   backoff?: { initialMs: number; maxMs: number };
@@ -156,7 +167,9 @@ export class Updater {
     const v = j.target?.manifest.version;
     const current = layout.readLink('current');
     if (this.desired === undefined && j.phase === 'idle' && !(j.outcome && !j.outcome.reported)) return { action: 'noop' };
+    const requires = j.phase === 'downloading' ? j.target?.manifest.requires : undefined;
     return planNext({
+      ...(requires ? { box: await this.boxFacts(requires.debian.map((r) => r.package)) } : {}),
       journal: j,
       desired: this.currentDesired(),
       current,
@@ -167,6 +180,20 @@ export class Updater {
       now: Date.now(),
       limits: this.limits,
     });
+  }
+
+  /** Only asked while a release with requirements waits for its download: dpkg is not run on every step. */
+  private async boxFacts(names: string[]): Promise<BoxFacts> {
+    let packages: Map<string, string> | null = null;
+    if (this.o.packages) {
+      try {
+        packages = await this.o.packages.installed(names);
+      } catch (err) {
+        // The planner turns "cannot tell" into a refusal with this reason in the log.
+        this.log.warn({ err }, 'cannot list installed packages');
+      }
+    }
+    return { packages, arch: this.o.arch ?? process.arch, nodeAbi: this.o.nodeAbi ?? process.versions.modules };
   }
 
   private sleep(ms: number): Promise<void> {
