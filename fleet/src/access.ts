@@ -43,13 +43,29 @@ export function areaSites(index: SiteIndex, area: OperatorArea): Set<string> {
   return out;
 }
 
+const NOTHING: ReadonlySet<string> = new Set();
+
+/**
+ * Areas already expanded, per index: lists filter every row through the
+ * scope, and a relay group's sites take a pass over the whole hierarchy. The
+ * directory builds a new index on every reload, so an entry never outlives
+ * the hierarchy it was computed from.
+ */
+const expanded = new WeakMap<SiteIndex, Map<string, ReadonlySet<string>>>();
+
 /** The sites an operator may see; null means every site. No operator, unknown role or no area: the empty set. */
 export function siteScopeOf(index: SiteIndex, op: AccessSubject | null | undefined): ReadonlySet<string> | null {
-  if (!op) return new Set();
+  if (!op) return NOTHING;
   const role = canonicalRole(op.role);
-  if (role === null) return new Set();
+  if (role === null) return NOTHING;
   if (SEES_ALL.has(role)) return null;
-  return op.area ? areaSites(index, op.area) : new Set();
+  if (!op.area) return NOTHING;
+  let cache = expanded.get(index);
+  if (!cache) expanded.set(index, (cache = new Map()));
+  const key = op.area.kind === 'subtree' ? `s:${op.area.siteId}` : `g:${op.area.groupId}`;
+  let sites = cache.get(key);
+  if (!sites) cache.set(key, (sites = areaSites(index, op.area)));
+  return sites;
 }
 
 /** May this operator see (and, role permitting, act on) this site? */
