@@ -51,6 +51,7 @@ export async function buildRelease(o: BuildOptions): Promise<PackagedRelease> {
       version: o.version,
       minAgentVersion: o.minAgentVersion,
       native: bundle.native,
+      requires: bundle.requires,
       entry: 'agent.mjs',
       created: o.created ?? new Date(),
       keyId: o.keyId,

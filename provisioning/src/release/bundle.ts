@@ -1,17 +1,21 @@
 // Bundles the agent into one ESM file with esbuild (and the media edge beside it, edge.mjs). Native modules stay
-// outside the bundle: a box gets them from its image under
-// /opt/diemcau/node_modules, which every versions/<v>/agent.mjs finds by
-// walking up the directory tree, and the manifest lists the versions it needs.
+// outside the bundle and travel beside it in the release's own node_modules
+// (natives.ts), so each versions/<v>/ on a box has its own worker and addons;
+// the manifest lists them and the Debian libraries they link against.
 import fs from 'node:fs';
 import path from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
+import type { ReleaseRequirements } from '@diemcau/shared';
+import { copyNatives, requirementsFor } from './natives.js';
 
-/** Modules with compiled parts: never bundled, pinned in the manifest. */
+/** Modules with compiled parts: never bundled, carried in the release's node_modules, pinned in the manifest. */
 export const NATIVE_MODULES = ['mediasoup', 'onoff', 'better-sqlite3'] as const;
 
 export interface BundleResult {
   files: string[];
   native: { name: string; version: string }[];
+  /** What a box needs to load the natives (the manifest's `requires`). */
+  requires: ReleaseRequirements;
 }
 
 export async function bundleAgent(opts: { entry: string; outDir: string; workspaceDir: string; version: string }): Promise<BundleResult> {
@@ -42,7 +46,8 @@ export async function bundleAgent(opts: { entry: string; outDir: string; workspa
     path.join(opts.outDir, 'package.json'),
     `${JSON.stringify({ name: 'diemcau-agent', version: opts.version, private: true, type: 'module', main: 'agent.mjs', dependencies: Object.fromEntries(native.map((n) => [n.name, n.version])) }, null, 2)}\n`,
   );
-  return { files: fs.readdirSync(opts.outDir), native };
+  const copied = copyNatives(opts.workspaceDir, opts.outDir, native.map((n) => n.name));
+  return { files: fs.readdirSync(opts.outDir), native, requires: requirementsFor(copied) };
 }
 
 /**

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { releaseManifestCodec, signManifest, type ReleaseManifest, type SignedManifest } from '@diemcau/shared';
+import { releaseManifestCodec, signManifest, type ReleaseManifest, type ReleaseRequirements, type SignedManifest } from '@diemcau/shared';
 
 export interface PackageOptions {
   stagingDir: string;
@@ -13,6 +13,8 @@ export interface PackageOptions {
   version: string;
   minAgentVersion: string;
   native: { name: string; version: string }[];
+  /** What a box must have for the natives; signed with the rest. */
+  requires?: ReleaseRequirements;
   entry: string;
   created: Date;
   keyId: string;
@@ -33,7 +35,7 @@ export function packageRelease(o: PackageOptions): PackagedRelease {
   // An unsigned copy inside the tarball tells an image builder what it holds.
   fs.writeFileSync(
     path.join(o.stagingDir, 'manifest.json'),
-    `${JSON.stringify({ version: o.version, entry: o.entry, minAgentVersion: o.minAgentVersion, native: o.native, created: o.created.toISOString() }, null, 2)}\n`,
+    `${JSON.stringify({ version: o.version, entry: o.entry, minAgentVersion: o.minAgentVersion, native: o.native, ...(o.requires ? { requires: o.requires } : {}), created: o.created.toISOString() }, null, 2)}\n`,
   );
   fs.mkdirSync(o.outDir, { recursive: true });
   const artifact = `diemcau-agent-${o.version}.tar.gz`;
@@ -41,7 +43,8 @@ export function packageRelease(o: PackageOptions): PackagedRelease {
   const mtime = `@${Math.floor(o.created.getTime() / 1000)}`;
   execFileSync('tar', ['--sort=name', `--mtime=${mtime}`, '--owner=0', '--group=0', '--numeric-owner', '-czf', artifactFile, '-C', o.stagingDir, '.']);
   const bytes = fs.readFileSync(artifactFile);
-  const unpackedSize = fs.readdirSync(o.stagingDir).reduce((n, f) => n + fs.statSync(path.join(o.stagingDir, f)).size, 0);
+  // Every file, node_modules included: the box checks its free disk against this.
+  const unpackedSize = treeSize(o.stagingDir);
   const manifest: ReleaseManifest = {
     v: 1,
     version: o.version,
@@ -53,6 +56,7 @@ export function packageRelease(o: PackageOptions): PackagedRelease {
     created: o.created.toISOString(),
     entry: o.entry,
     native: o.native,
+    ...(o.requires ? { requires: o.requires } : {}),
     ...(o.notes ? { notes: o.notes } : {}),
     ...(o.allowDowngradeFrom ? { allowDowngradeFrom: o.allowDowngradeFrom } : {}),
   };
@@ -63,4 +67,14 @@ export function packageRelease(o: PackageOptions): PackagedRelease {
   const manifestFile = path.join(o.outDir, `diemcau-agent-${o.version}.manifest.json`);
   fs.writeFileSync(manifestFile, `${JSON.stringify(signed, null, 2)}\n`);
   return { artifactFile, manifestFile, manifest, signed };
+}
+
+function treeSize(dir: string): number {
+  let n = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) n += treeSize(p);
+    else if (e.isFile()) n += fs.statSync(p).size;
+  }
+  return n;
 }

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { verifyManifest, type SignedManifest, type TrustedKey } from '@diemcau/shared';
@@ -60,7 +61,7 @@ t.test('artifact unpacks to a loadable agent', async (t) => {
   const x = path.join(dir, 'x');
   fs.mkdirSync(x);
   execFileSync('tar', ['-xzf', r.artifactFile, '-C', x]);
-  t.same(fs.readdirSync(x).sort(), ['agent.mjs', 'agent.mjs.map', 'edge.mjs', 'edge.mjs.map', 'join.bundle.js', 'manifest.json', 'ota-boot.mjs', 'package.json']);
+  t.same(fs.readdirSync(x).sort(), ['agent.mjs', 'agent.mjs.map', 'edge.mjs', 'edge.mjs.map', 'join.bundle.js', 'manifest.json', 'node_modules', 'ota-boot.mjs', 'package.json']);
   execFileSync(process.execPath, ['--check', path.join(x, 'agent.mjs')]);
   // The pre-start check runs on a box without the layout and still exits 0 (it must never block the agent).
   execFileSync(process.execPath, [path.join(x, 'ota-boot.mjs')], { env: { ...process.env, DIEMCAU_OTA_ROOT: path.join(dir, 'no-root'), DIEMCAU_OTA_STATE_DIR: path.join(dir, 'no-state') }, stdio: 'pipe' });
@@ -71,13 +72,7 @@ t.test('the unpacked edge.mjs runs and serves the join script with no esbuild in
   const x = path.join(dir, 'x-edge');
   fs.mkdirSync(x);
   execFileSync('tar', ['-xzf', r.artifactFile, '-C', x]);
-  // The box's node_modules: the repository's, minus esbuild (a devDependency a box never has).
-  const nm = path.join(x, 'node_modules');
-  fs.mkdirSync(nm);
-  for (const name of fs.readdirSync(path.join(repo, 'node_modules'))) {
-    if (name === 'esbuild' || name === '@esbuild' || name.startsWith('.')) continue;
-    fs.symlinkSync(path.join(repo, 'node_modules', name), path.join(nm, name));
-  }
+  // Only the release's own node_modules (its natives): no esbuild, nothing from the repository.
   const proc = spawn(process.execPath, [path.join(x, 'edge.mjs')], {
     cwd: x,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -106,4 +101,57 @@ t.test('the unpacked edge.mjs runs and serves the join script with no esbuild in
 t.test('same input, same bytes', async (t) => {
   const again = await buildRelease({ ...opts, outDir: path.join(dir, 'out2') });
   t.equal(again.manifest.sha256, r.manifest.sha256, 'reproducible artifact');
+});
+
+t.test('the natives travel in the release, and the manifest names the libraries they link', async (t) => {
+  const x = path.join(dir, 'x-natives');
+  fs.mkdirSync(x);
+  execFileSync('tar', ['-xzf', r.artifactFile, '-C', x]);
+  const worker = path.join(x, 'node_modules', 'mediasoup', 'worker', 'out', 'Release', 'mediasoup-worker');
+  t.ok(fs.statSync(worker).mode & 0o111, 'the mediasoup worker, executable, inside the release');
+  t.same(fs.readdirSync(path.join(x, 'node_modules', 'mediasoup', 'worker')), ['out'], "none of the worker's sources");
+  for (const n of r.manifest.native) t.ok(fs.existsSync(path.join(x, 'node_modules', n.name, 'package.json')), `${n.name} ${n.version} inside the release`);
+  t.ok(fs.existsSync(path.join(x, 'node_modules', 'epoll', 'build', 'Release', 'epoll.node')), "onoff's epoll addon");
+  // Node resolves the agent's imports inside its own version folder first.
+  const req = createRequire(path.join(x, 'agent.mjs'));
+  t.ok(req.resolve('mediasoup').startsWith(`${x}${path.sep}`), 'mediasoup resolves inside the version folder');
+  const probe = execFileSync(process.execPath, ['-e', "console.log(typeof require('epoll').Epoll, require.resolve('epoll'))"], { cwd: x, encoding: 'utf8' });
+  t.match(probe.trim(), new RegExp(`^function ${x}/`), 'the copied epoll addon loads from the release');
+
+  const m = r.manifest;
+  t.same(m.requires?.arch, process.arch);
+  t.same(m.requires?.nodeAbi, process.versions.modules);
+  const named = new Set(m.requires?.debian.map((d) => d.package));
+  for (const p of ['libssl3', 'libuv1', 'libsrtp2-1', 'libusrsctp2', 'libabsl20220623']) t.ok(named.has(p), `the manifest names ${p}`);
+  t.match(JSON.parse(fs.readFileSync(path.join(x, 'manifest.json'), 'utf8')), { requires: m.requires }, 'and the copy inside the tarball');
+  t.ok(m.unpackedSize > fs.statSync(worker).size, 'unpacked size counts the natives');
+
+  // Every library the worker links comes from a package the manifest names,
+  // or from the base system (libc, libstdc++, libgcc) or as a dependency of a
+  // named one (libsrtp2-1 brings NSS).
+  let ldd: string;
+  try {
+    ldd = execFileSync('ldd', [worker], { encoding: 'utf8' });
+    execFileSync('dpkg-query', ['--version'], { stdio: 'ignore' });
+  } catch {
+    t.skip('no ldd or dpkg here');
+    return;
+  }
+  const base = new Set(['libc6', 'libstdc++6', 'libgcc-s1', 'libnss3', 'libnspr4']);
+  const libs = [...ldd.matchAll(/=> (\/\S+)/g)].map((mm) => mm[1]!);
+  t.ok(libs.some((l) => /libssl\.so\.3$/.test(l)), 'the worker links OpenSSL 3');
+  for (const lib of libs) {
+    // dpkg records one spelling of a path (merged /usr: /lib or /usr/lib): try both.
+    const spellings = [lib, fs.realpathSync(lib), lib.replace(/^\/usr\//, '/'), `/usr${lib}`];
+    let owner = '';
+    for (const p of spellings) {
+      try {
+        owner = execFileSync('dpkg', ['-S', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(':')[0]!;
+        break;
+      } catch {
+        // the next spelling
+      }
+    }
+    t.ok(named.has(owner) || base.has(owner), `${path.basename(lib)} comes from ${owner}, named or base`);
+  }
 });
