@@ -1,6 +1,7 @@
 // Edge configuration: read once from the environment, defaults in the schema,
 // every problem reported at once. Simulated hardware is only ever chosen by
 // DIEMCAU_EDGE_HARDWARE=simulated: a real box never shows a test pattern by accident.
+import os from 'node:os';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -75,6 +76,10 @@ export const EdgeConfigSchema = Type.Object({
   maxConnectionsPerAddress: Type.Integer({ minimum: 1, maximum: 65_535, default: 256 }),
   /** A peer that connected no transport within this time is closed. */
   peerIdleMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+  /** mediasoup workers (one process, one core each); unset: one per core. Each gets a slice of the RTP ports. */
+  workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+  /** Transports plus consumers of one meeting on one worker beyond which it spans another worker. */
+  workerSpanAt: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
   /** Signalling over HTTPS: a certificate issued by the province's CA and its key (both or neither). */
   tlsCert: Type.Optional(Type.String({ minLength: 1 })),
   tlsKey: Type.Optional(Type.String({ minLength: 1 })),
@@ -120,6 +125,8 @@ const ENV: Record<keyof EdgeConfig, string> = {
   maxConnections: 'DIEMCAU_EDGE_MAX_CONNECTIONS',
   maxConnectionsPerAddress: 'DIEMCAU_EDGE_MAX_CONNECTIONS_PER_ADDRESS',
   peerIdleMs: 'DIEMCAU_EDGE_PEER_IDLE_MS',
+  workers: 'DIEMCAU_EDGE_WORKERS',
+  workerSpanAt: 'DIEMCAU_EDGE_WORKER_SPAN_AT',
   tlsCert: 'DIEMCAU_EDGE_TLS_CERT',
   tlsKey: 'DIEMCAU_EDGE_TLS_KEY',
   caFile: 'DIEMCAU_CA_FILE',
@@ -128,6 +135,7 @@ const ENV: Record<keyof EdgeConfig, string> = {
 const NUMERIC = new Set<keyof EdgeConfig>([
   'port', 'rtcMinPort', 'rtcMaxPort', 'width', 'height', 'fps', 'videoKbps', 'audioKbps',
   'maxPeers', 'maxPeersPerToken', 'maxTransportsPerPeer', 'maxProducersPerPeer', 'maxConsumersPerPeer', 'maxConsumersPerToken', 'maxStreamsPerLink', 'maxConnections', 'maxConnectionsPerAddress', 'peerIdleMs',
+  'workers', 'workerSpanAt',
 ]);
 
 export function loadEdgeConfig(env: NodeJS.ProcessEnv): EdgeConfig {
@@ -158,6 +166,9 @@ function crossChecks(cfg: EdgeConfig): string[] {
   if (cfg.maxPeersPerToken > cfg.maxPeers) problems.push('DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN is above DIEMCAU_EDGE_MAX_PEERS');
   const ports = cfg.rtcMaxPort - cfg.rtcMinPort + 1;
   const perToken = cfg.maxPeersPerToken * cfg.maxTransportsPerPeer;
+  // Each worker takes its own slice of the ports (adapter/pool.ts).
+  const workers = cfg.workers ?? os.availableParallelism();
+  if (Math.floor(ports / workers) < 8) problems.push(`DIEMCAU_EDGE_WORKERS: ${workers} workers cannot share ${ports} RTP ports (at least 8 each)`);
   if (perToken * 2 > ports) {
     problems.push(`DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN x DIEMCAU_EDGE_MAX_TRANSPORTS_PER_PEER (${perToken}) is more than half the ${ports} RTP ports: one join token could take them all`);
   }

@@ -1,12 +1,12 @@
-// The media edge: one mediasoup worker, one room per live meeting, reconciled
-// towards the newest media plan. The same class runs on a site's box (role
-// 'site', with its camera and microphone) and on the province's server (role
-// 'core', usually without). If the worker dies, every room goes with it; the
-// edge starts a new worker and opens the rooms again from the plan.
+// The media edge: mediasoup workers (one per core by default, adapter/pool.ts),
+// one room per live meeting, reconciled towards the newest media plan. The same
+// class runs on a site's box (role 'site', with its camera and microphone) and
+// on the province's server (role 'core', usually without). If a worker dies,
+// the rooms with a router on it go with it and open again from the plan on the
+// workers left; a new worker takes the dead one's place.
 import type { Logger } from 'pino';
-import type { DiemcauError, MediaMeeting, MediaPlan, MediaStats } from '@diemcau/shared';
-import { MediaWorker, type ListenOptions, type WorkerOptions } from './adapter/index.js';
-import { Backoff } from './backoff.js';
+import type { MediaMeeting, MediaPlan, MediaStats } from '@diemcau/shared';
+import { MediaWorkers, type ListenOptions, type PoolOptions, type WorkerDeath, type WorkerPlacement } from './adapter/index.js';
 import type { CaptureConfig } from './ffmpeg/args.js';
 import { acceptPlan, planRooms, type PlanVerdict } from './plan.js';
 import { MeetingRoom } from './room.js';
@@ -20,7 +20,8 @@ export interface EdgeOptions {
   listen: ListenOptions;
   capture: CaptureConfig | null;
   ffmpegBin: string;
-  worker: WorkerOptions;
+  /** Ports, log level, workers (default one per core) and when a meeting spans workers. */
+  worker: PoolOptions;
   log: Logger;
   limits: PeerLimits;
   /** Where taps may send: addresses or CIDRs, comma-separated (config tapAllow). */
@@ -32,13 +33,11 @@ export interface EdgeOptions {
 }
 
 export class Edge {
-  private worker: MediaWorker | null = null;
+  private workers: MediaWorkers | null = null;
   private readonly rooms = new Map<string, MeetingRoom>();
   private plan: MediaPlan | null = null;
   // Plans apply one at a time, in arrival order.
   private chain: Promise<unknown> = Promise.resolve();
-  private readonly restartBackoff = new Backoff(250, 10_000);
-  private restartTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** Counted rejections, by reason, for the stats endpoint and logs. */
   readonly rejectedPlans = new Map<string, number>();
@@ -64,39 +63,38 @@ export class Edge {
   get revision(): number | null { return this.plan?.revision ?? null; }
   /** The plan in force (the kiosk page shows its live meeting). */
   get currentPlan(): MediaPlan | null { return this.plan; }
-  get workerPid(): number | null { return this.worker?.pid ?? null; }
+  /** The first live worker's pid (health, logs); workerPids lists them all. */
+  get workerPid(): number | null { return this.workers?.pids[0] ?? null; }
+  get workerPids(): number[] { return this.workers?.pids ?? []; }
+  /** Each worker's ports, load and meetings. */
+  get workerPlacement(): WorkerPlacement[] { return this.workers?.placement() ?? []; }
   room(meetingId: string): MeetingRoom | undefined { return this.rooms.get(meetingId); }
 
   private async startWorker(): Promise<void> {
-    const worker = await MediaWorker.start(this.opts.worker);
-    this.worker = worker;
-    worker.events.on('died', (err) => this.onWorkerDied(err));
-    this.opts.log.info({ pid: worker.pid }, 'mediasoup worker started');
+    const workers = await MediaWorkers.start(this.opts.worker);
+    this.workers = workers;
+    workers.events.on('died', (d) => this.onWorkerDied(d));
+    workers.events.on('replaced', ({ slot, pid }) => {
+      this.opts.log.info({ slot, pid }, 'mediasoup worker replaced');
+      if (this.plan) void this.enqueue(() => this.reconcile());
+    });
+    workers.events.on('replaceFailed', ({ slot, error }) => this.opts.log.error({ err: error, slot }, 'worker restart failed'));
+    this.opts.log.info({ pids: workers.pids, spanAt: workers.spanAt }, 'mediasoup workers started');
   }
 
-  private onWorkerDied(err: DiemcauError): void {
-    this.opts.log.error({ err }, 'mediasoup worker died; restarting');
-    this.worker = null;
-    const rooms = [...this.rooms.values()];
-    this.rooms.clear();
-    void Promise.all(rooms.map((r) => r.close())).then(() => this.scheduleRestart());
-  }
-
-  private scheduleRestart(): void {
-    if (this.closed || this.restartTimer) return;
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = null;
-      this.startWorker()
-        .then(() => {
-          this.restartBackoff.reset();
-          if (this.plan) return this.enqueue(() => this.reconcile());
-          return undefined;
-        })
-        .catch((e: unknown) => {
-          this.opts.log.error({ err: e }, 'worker restart failed');
-          this.scheduleRestart();
-        });
-    }, this.restartBackoff.next());
+  // Only the meetings with a router on the dead worker close; they open again
+  // from the plan on the workers left (or on the replacement, when none is).
+  private onWorkerDied(d: WorkerDeath): void {
+    this.opts.log.error({ err: d.error, pid: d.pid, slot: d.slot, meetingIds: d.meetingIds }, 'mediasoup worker died; restarting');
+    const rooms = d.meetingIds.flatMap((id) => {
+      const room = this.rooms.get(id);
+      this.rooms.delete(id);
+      return room ? [room] : [];
+    });
+    void this.enqueue(async () => {
+      await Promise.all(rooms.map((r) => r.close()));
+      await this.reconcile();
+    });
   }
 
   /** Takes a new plan (already schema-checked). Resolves once the rooms follow it. */
@@ -122,8 +120,8 @@ export class Edge {
 
   private async reconcile(): Promise<void> {
     if (!this.plan || this.closed) return;
-    const worker = this.worker;
-    if (!worker || worker.isClosed) return; // the restart reconciles again
+    const workers = this.workers;
+    if (!workers || workers.alive === 0) return; // the replacement reconciles again
     const open = new Map<string, MediaMeeting>([...this.rooms].map(([id, r]) => [id, r.meeting]));
     for (const step of planRooms(open, this.plan)) {
       switch (step.action) {
@@ -136,7 +134,7 @@ export class Edge {
         case 'open':
           try {
             this.rooms.set(step.meeting.meetingId, await MeetingRoom.open(step.meeting, {
-              ...this.opts, worker, log: this.opts.log, refusals: this.refusals, budget: this.budget, tapAllow: this.tapAllow,
+              ...this.opts, worker: workers.forMeeting(step.meeting.meetingId), log: this.opts.log, refusals: this.refusals, budget: this.budget, tapAllow: this.tapAllow,
             }));
           } catch (err) {
             // One meeting failing to open must not stop the others.
@@ -156,23 +154,23 @@ export class Edge {
   }
 
   /** The worker's view of every room, for leak checks and debugging. */
-  async dump(): Promise<{ workerPid: number | null; rooms: Array<{ meetingId: string; transportIds: string[]; producerIds: string[]; consumerIds: string[] }> }> {
-    const rooms = await Promise.all([...this.rooms.values()].map(async (r) => ({ meetingId: r.id, ...(await r.router.dump()) })));
-    return { workerPid: this.workerPid, rooms };
+  async dump(): Promise<{ workerPid: number | null; workerPids: number[]; rooms: Array<{ meetingId: string; workerPids: number[]; transportIds: string[]; producerIds: string[]; consumerIds: string[] }> }> {
+    const rooms = await Promise.all([...this.rooms.values()].map(async (r) => ({ meetingId: r.id, workerPids: r.router.workerPids, ...(await r.router.dump()) })));
+    return { workerPid: this.workerPid, workerPids: this.workerPids, rooms };
   }
 
   async workerCpuSeconds(): Promise<number> {
-    return this.worker ? (await this.worker.usage()).cpuSeconds : 0;
+    // Every worker's together: one meeting may span several.
+    return (await this.workers?.usage() ?? []).reduce((sum, u) => sum + u.cpuSeconds, 0);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
     await this.chain;
     await Promise.all([...this.rooms.values()].map((r) => r.close()));
     this.rooms.clear();
-    this.worker?.close();
+    this.workers?.close();
     this.opts.log.info('edge closed');
   }
 }

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     listen: { listenIp: cfg.listenIp, ...(cfg.announcedIp ? { announcedIp: cfg.announcedIp } : {}) },
     capture: captureConfig(cfg),
     ffmpegBin: cfg.ffmpegBin,
-    worker: { rtcMinPort: cfg.rtcMinPort, rtcMaxPort: cfg.rtcMaxPort },
+    worker: { rtcMinPort: cfg.rtcMinPort, rtcMaxPort: cfg.rtcMaxPort, ...(cfg.workers ? { workers: cfg.workers } : {}), spanAt: cfg.workerSpanAt },
     log: log.child({ module: 'edge' }),
     limits: peerLimits(cfg),
     tapAllow: cfg.tapAllow,

@@ -10,7 +10,7 @@
 // every other edge follows what its upstream says.
 import type { Logger } from 'pino';
 import { DiemcauError, type MeetingMediaStats, type MediaMeeting, type StreamStats } from '@diemcau/shared';
-import type { ListenOptions, MediaWorker, PlainOut, RoomRouter, Stream } from './adapter/index.js';
+import type { ListenOptions, PlainOut, RoomRouter, RouterSource, Stream } from './adapter/index.js';
 import type { CaptureConfig } from './ffmpeg/args.js';
 import { LocalIngest } from './ingest.js';
 import { PipeBridge, type BridgeHost, type BridgeLimits } from './link/bridge.js';
@@ -29,7 +29,8 @@ import { admitLink } from './link/admission.js';
 import type { PeerBudget, PeerLimits, Refusals } from './limits.js';
 
 export interface RoomDeps {
-  worker: MediaWorker;
+  /** The meeting's router comes from here (a worker, or the pool's pick for this meeting). */
+  worker: RouterSource;
   edgeId: string;
   listen: ListenOptions;
   /** null: this edge has no camera/microphone of its own (e.g. the core). */

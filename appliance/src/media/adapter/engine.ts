@@ -5,7 +5,7 @@ import type { types } from 'mediasoup';
 import { DiemcauError } from '@diemcau/shared';
 import { Events } from '../events.js';
 import { ROUTER_CODECS } from './codecs.js';
-import { PipeLink, PlainIn, PlainOut, Stream, WebRtcPort, type RtpCapabilities, type WebRtcState } from './handles.js';
+import { PipeLink, PlainIn, PlainOut, Stream, WebRtcPort, type RtpCapabilities, type StreamRoute, type WebRtcState } from './handles.js';
 
 export const MEDIASOUP_VERSION = mediasoup.version;
 /** The worker binary mediasoup runs (read when mediasoup is loaded; scripts/setup.mjs puts it there). */
@@ -33,6 +33,23 @@ export interface WorkerUsage {
 interface RouterContext {
   portRange: types.TransportPortRange;
   webRtcServer(listen: ListenOptions): Promise<types.WebRtcServer>;
+}
+
+/** One router of a meeting, on one worker (a meeting spanning workers has several). */
+export interface RouterPart {
+  router: types.Router;
+  ctx: RouterContext;
+  pid: number;
+}
+
+/**
+ * Where a meeting may grow: another router for it on a worker it does not use
+ * yet (null when there is none), and the size past which it should.
+ */
+export interface SpanPolicy {
+  /** Transports plus consumers on one router beyond which new transports go to another router. */
+  spanAt: number;
+  extend(usedPids: number[]): Promise<RouterPart | null>;
 }
 
 /**
@@ -64,12 +81,22 @@ export class MediaWorker {
 
   get pid(): number { return this.worker.pid; }
   get isClosed(): boolean { return this.closed || this.worker.closed; }
+  /** The process ended on its own (mediasoup closes its routers just before saying so). */
+  get died(): boolean { return this.worker.died; }
 
   async createRouter(): Promise<RoomRouter> {
+    return new RoomRouter(await this.openRouter(), null);
+  }
+
+  /** A bare router on this worker, for a meeting's RoomRouter (the pool uses it to span workers). */
+  async openRouter(): Promise<RouterPart> {
     if (this.isClosed) throw new DiemcauError('APPL_ERR_MEDIA', 'worker is closed');
     const router = await this.worker.createRouter({ mediaCodecs: ROUTER_CODECS });
-    return new RoomRouter(router, { portRange: this.portRange, webRtcServer: (l) => this.webRtcServer(l) });
+    return { router, ctx: { portRange: this.portRange, webRtcServer: (l) => this.webRtcServer(l) }, pid: this.worker.pid };
   }
+
+  /** The port range of this worker's transports. */
+  get ports(): types.TransportPortRange { return { ...this.portRange }; }
 
   async usage(): Promise<WorkerUsage> {
     const u = await this.worker.getResourceUsage();
@@ -118,35 +145,152 @@ export interface RouterDump {
   webRtc: WebRtcState[];
 }
 
-/** One meeting's router on this edge. Closing it closes all its transports. */
+/** A router of the meeting and what it holds, for placing transports and piping streams. */
+interface Part extends RouterPart {
+  /** Transports plus consumers on this router (the spanning measure). */
+  load: number;
+  /** Transports on this router. */
+  transports: Set<string>;
+  /** Producers present on this router, original or piped in. */
+  producers: Set<string>;
+  /** Streams being piped in now, so two consumers of one stream pipe it once. */
+  piping: Map<string, Promise<void>>;
+}
+
+/**
+ * One meeting's router on this edge. Closing it closes all its transports.
+ *
+ * A meeting normally lives on one router. Given a SpanPolicy (the worker
+ * pool), once its router carries spanAt transports plus consumers, new
+ * transports go to a router of the same meeting on another worker, and a
+ * stream is piped over (mediasoup's pipeToRouter, over loopback) the first
+ * time a transport there consumes it. The edge sees one router either way.
+ */
 export class RoomRouter {
   readonly events = new Events<{ close: [] }>();
   private readonly webRtcPorts = new Set<WebRtcPort>();
+  private readonly parts: Part[] = [];
+  /** The router each stream entered the meeting on (the first one it appeared on). */
+  private readonly origin = new Map<string, Part>();
+  private extending: Promise<Part | null> | null = null;
 
-  constructor(private readonly router: types.Router, private readonly ctx: RouterContext) {
-    router.observer.on('close', () => this.events.emit('close'));
+  constructor(primary: RouterPart, private readonly span: SpanPolicy | null) {
+    this.addPart(primary);
+    primary.router.observer.on('close', () => {
+      // The meeting goes with its first router: the others only served it.
+      for (const p of this.parts) if (!p.router.closed) p.router.close();
+      this.events.emit('close');
+    });
   }
 
-  get id(): string { return this.router.id; }
-  get closed(): boolean { return this.router.closed; }
-  get rtpCapabilities(): RtpCapabilities { return this.router.rtpCapabilities; }
+  private get primary(): Part { return this.parts[0]!; }
+  get id(): string { return this.primary.router.id; }
+  get closed(): boolean { return this.primary.router.closed; }
+  get rtpCapabilities(): RtpCapabilities { return this.primary.router.rtpCapabilities; }
+  /** The worker processes this meeting uses, its first router's first. */
+  get workerPids(): number[] { return this.parts.filter((p) => !p.router.closed).map((p) => p.pid); }
+
+  /** The worker process a transport of this meeting runs on. */
+  workerOf(transportId: string): number | undefined {
+    return this.parts.find((p) => !p.router.closed && p.transports.has(transportId))?.pid;
+  }
+
+  private addPart(r: RouterPart): Part {
+    const part: Part = { ...r, load: 0, transports: new Set(), producers: new Set(), piping: new Map() };
+    this.parts.push(part);
+    r.router.observer.on('newtransport', (tr: types.Transport) => {
+      part.load++;
+      part.transports.add(tr.id);
+      tr.observer.on('close', () => { part.load--; part.transports.delete(tr.id); });
+      tr.observer.on('newconsumer', (c: types.Consumer) => {
+        part.load++;
+        c.observer.on('close', () => { part.load--; });
+      });
+      tr.observer.on('newproducer', (p: types.Producer) => {
+        part.producers.add(p.id);
+        if (!this.origin.has(p.id)) this.origin.set(p.id, part);
+        p.observer.on('close', () => {
+          part.producers.delete(p.id);
+          if (this.origin.get(p.id) === part) this.origin.delete(p.id);
+        });
+      });
+    });
+    // A secondary router closing (its worker died) takes its streams' origin with it.
+    r.router.observer.on('close', () => {
+      for (const [id, p] of this.origin) if (p === part) this.origin.delete(id);
+    });
+    return part;
+  }
+
+  /** The router a new transport goes to: the first while it has room, then the emptiest, then a new one. */
+  private async place(): Promise<Part> {
+    const open = this.parts.filter((p) => !p.router.closed);
+    const first = open[0];
+    if (!first) throw new DiemcauError('APPL_ERR_MEDIA', 'the meeting\'s router is closed');
+    if (!this.span || first.load < this.span.spanAt) return first;
+    const spanAt = this.span.spanAt;
+    const roomy = open.filter((p) => p.load < spanAt).sort((a, b) => a.load - b.load)[0];
+    if (roomy) return roomy;
+    if (!this.extending) {
+      const span = this.span;
+      this.extending = span.extend(open.map((p) => p.pid))
+        .then((r) => {
+          if (r && !this.closed) return this.addPart(r);
+          r?.router.close();
+          return null;
+        })
+        .finally(() => { this.extending = null; });
+    }
+    const added = await this.extending;
+    return added ?? open.sort((a, b) => a.load - b.load)[0]!;
+  }
+
+  private routeFor<T extends { route: StreamRoute | null }>(part: Part, handle: T): T {
+    if (this.span) handle.route = { ensure: (producerId) => this.ensure(producerId, part) };
+    return handle;
+  }
+
+  /** Pipes a stream to a router of this meeting that does not have it yet. */
+  private async ensure(producerId: string, part: Part): Promise<void> {
+    if (part.producers.has(producerId)) return;
+    let pending = part.piping.get(producerId);
+    if (!pending) {
+      const from = this.origin.get(producerId);
+      // Unknown here: let the consume itself fail with mediasoup's own error.
+      if (!from || from === part) return;
+      pending = from.router
+        .pipeToRouter({
+          producerId, router: part.router, enableSrtp: false,
+          // Loopback between two workers of this box, in the sending worker's ports.
+          listenInfo: { protocol: 'udp', ip: '127.0.0.1', portRange: from.ctx.portRange },
+        })
+        .then(() => undefined)
+        .finally(() => part.piping.delete(producerId));
+      part.piping.set(producerId, pending);
+    }
+    await pending;
+  }
 
   async createPipe(listen: ListenOptions): Promise<PipeLink> {
-    return new PipeLink(await this.router.createPipeTransport({ listenInfo: listenInfo(listen, 'udp', this.ctx.portRange), enableSrtp: true }));
+    const part = await this.place();
+    return this.routeFor(part, new PipeLink(await part.router.createPipeTransport({ listenInfo: listenInfo(listen, 'udp', part.ctx.portRange), enableSrtp: true })));
   }
 
   /** Two ports (RTP, RTCP) that accept whatever a local sender sends first. */
   async createPlainIn(listenIp: string): Promise<PlainIn> {
-    return new PlainIn(await this.router.createPlainTransport({ listenInfo: listenInfo({ listenIp }, 'udp', this.ctx.portRange), rtcpMux: false, comedia: true }));
+    const part = await this.place();
+    return this.routeFor(part, new PlainIn(await part.router.createPlainTransport({ listenInfo: listenInfo({ listenIp }, 'udp', part.ctx.portRange), rtcpMux: false, comedia: true })));
   }
 
   async createPlainOut(listenIp: string): Promise<PlainOut> {
-    return new PlainOut(await this.router.createPlainTransport({ listenInfo: listenInfo({ listenIp }, 'udp', this.ctx.portRange), rtcpMux: false, comedia: false }));
+    const part = await this.place();
+    return this.routeFor(part, new PlainOut(await part.router.createPlainTransport({ listenInfo: listenInfo({ listenIp }, 'udp', part.ctx.portRange), rtcpMux: false, comedia: false })));
   }
 
   async createWebRtc(listen: ListenOptions): Promise<WebRtcPort> {
-    const webRtcServer = await this.ctx.webRtcServer(listen);
-    const port = new WebRtcPort(await this.router.createWebRtcTransport({ webRtcServer, enableUdp: true, enableTcp: true, preferUdp: true }));
+    const part = await this.place();
+    const webRtcServer = await part.ctx.webRtcServer(listen);
+    const port = this.routeFor(part, new WebRtcPort(await part.router.createWebRtcTransport({ webRtcServer, enableUdp: true, enableTcp: true, preferUdp: true })));
     this.webRtcPorts.add(port);
     port.events.on('close', () => this.webRtcPorts.delete(port));
     return port;
@@ -157,33 +301,38 @@ export class RoomRouter {
    * that adds a stream and the observer's close.
    */
   async createSpeakerObserver(onSpeaker: (producerId: string) => void): Promise<{ add(s: Stream): void; close(): void }> {
-    const observer = await this.router.createActiveSpeakerObserver({ interval: 300 });
+    const primary = this.primary;
+    const observer = await primary.router.createActiveSpeakerObserver({ interval: 300 });
     observer.on('dominantspeaker', ({ producer }) => onSpeaker(producer.id));
     return {
       add: (s: Stream) => {
         if (s.kind !== 'audio' || observer.closed) return;
-        // A stream that closed meanwhile is simply not observed.
-        observer.addProducer({ producerId: s.id }).catch(() => {});
+        // A stream that closed meanwhile is simply not observed. One that
+        // entered on another router of the meeting is piped to the first.
+        this.ensure(s.id, primary).then(() => observer.addProducer({ producerId: s.id })).catch(() => {});
       },
       close: () => observer.close(),
     };
   }
 
   canConsume(producerId: string, rtpCapabilities: RtpCapabilities): boolean {
-    return this.router.canConsume({ producerId, rtpCapabilities });
+    const router = (this.origin.get(producerId) ?? this.primary).router;
+    return router.canConsume({ producerId, rtpCapabilities });
   }
 
   /** The worker's own view: used to prove nothing leaked. */
   async dump(): Promise<RouterDump> {
-    if (this.router.closed) return { transportIds: [], producerIds: [], consumerIds: [], webRtc: [] };
-    const d = await this.router.dump();
+    const open = this.parts.filter((p) => !p.router.closed);
+    if (open.length === 0 || this.closed) return { transportIds: [], producerIds: [], consumerIds: [], webRtc: [] };
+    const dumps = await Promise.all(open.map((p) => p.router.dump()));
     return {
-      transportIds: d.transportIds,
-      producerIds: d.mapProducerIdConsumerIds.map((e) => e.key),
-      consumerIds: d.mapProducerIdConsumerIds.flatMap((e) => e.values),
+      transportIds: dumps.flatMap((d) => d.transportIds),
+      // A piped stream is on two routers under one id.
+      producerIds: [...new Set(dumps.flatMap((d) => d.mapProducerIdConsumerIds.map((e) => e.key)))],
+      consumerIds: dumps.flatMap((d) => d.mapProducerIdConsumerIds.flatMap((e) => e.values)),
       webRtc: [...this.webRtcPorts].filter((p) => !p.closed).map((p) => p.state),
     };
   }
 
-  close(): void { this.router.close(); }
+  close(): void { this.primary.router.close(); }
 }

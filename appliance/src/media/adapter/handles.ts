@@ -117,9 +117,19 @@ export interface ProduceOptions {
   info: StreamInfo;
 }
 
+/**
+ * How a transport reaches a stream that entered its meeting on another router
+ * (a meeting spanning several workers): it pipes the stream over first.
+ */
+export interface StreamRoute {
+  ensure(producerId: string): Promise<void>;
+}
+
 /** Shared part of every transport handle. */
 abstract class TransportHandle<T extends types.Transport> {
   readonly events = new Events<{ close: [] }>();
+  /** Set by the router that made this transport; null when its meeting has one router. */
+  route: StreamRoute | null = null;
   constructor(protected readonly transport: T) {
     transport.observer.on('close', () => this.events.emit('close'));
   }
@@ -154,6 +164,7 @@ export class PipeLink extends TransportHandle<types.PipeTransport> {
     return this.transport.connect({ ip: remote.ip, port: remote.port, ...(remote.srtp ? { srtpParameters: remote.srtp } : {}) });
   }
   async consume(producerId: string): Promise<Outlet> {
+    await this.route?.ensure(producerId);
     return new Outlet(await this.transport.consume({ producerId }));
   }
 }
@@ -170,6 +181,7 @@ export class PlainOut extends TransportHandle<types.PlainTransport> {
     return this.transport.connect({ ip: remote.ip, port: remote.port, ...(remote.rtcpPort ? { rtcpPort: remote.rtcpPort } : {}) });
   }
   async consume(producerId: string, rtpCapabilities: RtpCapabilities): Promise<Outlet> {
+    await this.route?.ensure(producerId);
     return new Outlet(await this.transport.consume({ producerId, rtpCapabilities, paused: false }));
   }
 }
@@ -225,6 +237,7 @@ export class WebRtcPort extends TransportHandle<types.WebRtcTransport> {
   }
   /** Starts paused: the browser resumes once its track is wired (mediasoup's advice). */
   async consume(producerId: string, rtpCapabilities: unknown): Promise<Outlet> {
+    await this.route?.ensure(producerId);
     return new Outlet(await this.transport.consume({ producerId, rtpCapabilities: rtpCapabilities as RtpCapabilities, paused: true }));
   }
 }
