@@ -160,7 +160,8 @@ export class RolloutService {
     if (!status.target) return;
     const reason = `${status.state}: ${status.error?.code ?? ''} ${status.error?.message ?? ''}`.trim();
     // A box refusing a downgrade did not fail the release: the fleet's idea of its version was stale.
-    const refused = status.state === 'failed' && status.error?.code === 'APPL_ERR_OTA_DOWNGRADE';
+    // One lacking the release's Debian libraries keeps running what it has: skipped, with the missing ones as reason.
+    const refused = status.state === 'failed' && (status.error?.code === 'APPL_ERR_OTA_DOWNGRADE' || status.error?.code === 'APPL_ERR_OTA_REQUIREMENTS');
     const report: DeviceReport =
       status.state === 'committed'
         ? { state: 'succeeded' }
