@@ -63,8 +63,8 @@ export class Edge {
   get revision(): number | null { return this.plan?.revision ?? null; }
   /** The plan in force (the kiosk page shows its live meeting). */
   get currentPlan(): MediaPlan | null { return this.plan; }
-  /** The first live worker's pid (health, logs); workerPids lists them all. */
-  get workerPid(): number | null { return this.workers?.pids[0] ?? null; }
+  /** The first worker's pid (health, logs; null while it is replaced); workerPids lists them all. */
+  get workerPid(): number | null { return this.workers?.firstPid ?? null; }
   get workerPids(): number[] { return this.workers?.pids ?? []; }
   /** Each worker's ports, load and meetings. */
   get workerPlacement(): WorkerPlacement[] { return this.workers?.placement() ?? []; }

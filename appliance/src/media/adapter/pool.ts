@@ -97,6 +97,11 @@ export class MediaWorkers {
   /** Live workers' pids, by slot. */
   get pids(): number[] { return this.slots.flatMap((s) => (s.worker && !s.worker.isClosed ? [s.worker.pid] : [])); }
   get alive(): number { return this.pids.length; }
+  /** The first slot's worker (null while it is being replaced): the pid health reports. */
+  get firstPid(): number | null {
+    const w = this.slots[0]?.worker;
+    return w && !w.isClosed ? w.pid : null;
+  }
 
   placement(): WorkerPlacement[] {
     return this.slots.map((s) => ({
