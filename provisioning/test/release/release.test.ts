@@ -134,7 +134,7 @@ t.test('the natives travel in the release, and the manifest names the libraries 
     ldd = execFileSync('ldd', [worker], { encoding: 'utf8' });
     execFileSync('dpkg-query', ['--version'], { stdio: 'ignore' });
   } catch {
-    t.skip('no ldd or dpkg here');
+    t.comment('no ldd or dpkg here: the linked libraries are not checked');
     return;
   }
   const base = new Set(['libc6', 'libstdc++6', 'libgcc-s1', 'libnss3', 'libnspr4']);
