@@ -14,6 +14,7 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'GET /api/v1/sites': 'listSites',
   'GET /api/v1/sites/:siteId': 'getSite',
   'GET /api/v1/hierarchy': 'getHierarchy',
+  'PUT /api/v1/hierarchy/relay-groups': 'replaceRelayGroups',
   'POST /api/v1/sites/import': 'importSites',
   'POST /api/v1/sites/:siteId/enrollment-tokens': 'createEnrollmentToken',
 

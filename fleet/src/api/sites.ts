@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { EnrollmentTokenResponseSchema, LabelSchema, RelayGroupSchema, SiteIdSchema, SiteKindDefSchema } from '@diemcau/shared';
+import { DiemcauError, EnrollmentTokenResponseSchema, LabelSchema, RelayGroupSchema, SiteIdSchema, SiteKindDefSchema, validateRelayGroups } from '@diemcau/shared';
 import { newSecret } from '../db/secrets.js';
 import { assertSiteAccess, siteScope } from './auth.js';
 import { authErrors, ListOf, SiteOut } from './schemas.js';
@@ -53,6 +53,41 @@ export const sitesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .map((g) => (scope ? { ...g, siteIds: g.siteIds.filter((id) => scope.has(id)) } : g))
         .filter((g) => g.siteIds.length > 0);
       return { dataset: ds?.dataset ?? null, name: ds?.name ?? null, kinds: app.fleet.sites.kinds().list(), relayGroups };
+    },
+  );
+
+  app.put(
+    '/hierarchy/relay-groups',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['sites'],
+        summary: 'Replace the relay groups (which sites link through which hub): checked whole against the registry, audited; meetings planned from now on follow them',
+        body: Type.Object({ relayGroups: Type.Array(RelayGroupSchema, { maxItems: 10_000 }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ relayGroups: Type.Integer() }), ...authErrors, 400: Type.Ref('Error') },
+      },
+    },
+    async (request) => {
+      const { repos, sites } = app.fleet;
+      const { relayGroups } = request.body;
+      const problems = validateRelayGroups(relayGroups, new Set(sites.all().map((s) => s.id)));
+      request.auditTarget = 'hierarchy';
+      if (problems.length > 0) {
+        request.auditDetails = { problems: problems.slice(0, 20) };
+        throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `relay groups unchanged: ${problems.slice(0, 5).join('; ')}`, { details: problems });
+      }
+      const stored = repos.hierarchy.get();
+      repos.hierarchy.put({
+        dataset: stored?.dataset ?? 'registry',
+        name: stored?.name ?? { vi: 'Sổ đăng ký', en: 'Registry' },
+        kinds: stored?.kinds ?? sites.kinds().list(),
+        relayGroups,
+      });
+      sites.reload();
+      // Outage correlation counts devices per group: tell it where each box is now.
+      for (const d of repos.devices.list()) if (!d.revokedAt) app.fleet.presence.remember(d.id, d.siteId);
+      request.auditDetails = { relayGroups: relayGroups.map((g) => ({ id: g.id, hubSiteId: g.hubSiteId, sites: g.siteIds.length })) };
+      return { relayGroups: relayGroups.length };
     },
   );
 

@@ -150,3 +150,35 @@ t.test('a registry keeps the hierarchy it was seeded with; one from before datas
   t.equal((await other.api<HierarchyBody>('GET', '/api/v1/hierarchy')).body.dataset, 'yen-bai-two-tier', 'not replaced by another dataset');
   t.equal((await other.api<{ items: SiteBody[] }>('GET', '/api/v1/sites')).body.items.length, 208);
 });
+
+t.test('relay groups follow the network: an admin moves a hub, the next meeting relays through it', async (t) => {
+  const f = await startTestFleet(t, { dataset: 'yen-bai-two-tier' });
+  const h = (await f.api<HierarchyBody>('GET', '/api/v1/hierarchy')).body;
+  const mcc = h.relayGroups.find((g) => g.id === 'hub-mu-cang-chai')!;
+  const [a, b, c] = mcc.siteIds.filter((id) => id !== mcc.hubSiteId);
+  for (const id of [mcc.hubSiteId, a!, b!, c!, 'yb-peoples-committee']) await f.enrol(id);
+  const meeting = async () => {
+    const r = await f.api<{ id: string; cascade: { coreLinks: number; edges: { localSiteId: string | null; role: string }[] } }>(
+      'POST', '/api/v1/meetings', { body: { title: 'x', chairSiteId: 'yb-peoples-committee', siteIds: [a!, b!, c!] } });
+    if (r.status !== 201) throw new Error(`meeting: ${r.status} ${JSON.stringify(r.body)}`);
+    // Ended at once: the sites are free for the next one.
+    t.equal((await f.api('POST', `/api/v1/meetings/${r.body.id}/end`)).status, 200);
+    return r.body.cascade;
+  };
+  const before = await meeting();
+  t.equal(before.coreLinks, 2, 'the chair, and the hub relaying for three communes');
+
+  // The centre's uplink is replaced by the link at commune a: a becomes the hub.
+  const moved = h.relayGroups.map((g) => (g.id === mcc.id ? { ...g, hubSiteId: a! } : g));
+  const op = await operator(f, { role: 'viewer' });
+  t.equal((await f.api('PUT', '/api/v1/hierarchy/relay-groups', { body: { relayGroups: moved }, token: op })).status, 403, 'admins only');
+  const bad = moved.map((g) => (g.id === 'hub-tram-tau' ? { ...g, siteIds: [...g.siteIds, b!] } : g));
+  const refused = await f.api<{ message: string }>('PUT', '/api/v1/hierarchy/relay-groups', { body: { relayGroups: bad } });
+  t.equal(refused.status, 400);
+  t.match(refused.body.message, new RegExp(`site ${b} is in relay groups hub-mu-cang-chai and hub-tram-tau`));
+  t.equal((await f.api('PUT', '/api/v1/hierarchy/relay-groups', { body: { relayGroups: moved } })).status, 200);
+  const after = await meeting();
+  t.equal(after.coreLinks, 2);
+  t.equal(after.edges.find((e) => e.localSiteId === a)?.role, 'relay', 'commune a relays for b and c now');
+  t.equal(after.edges.find((e) => e.localSiteId === mcc.hubSiteId), undefined, 'the old hub is not in the meeting');
+});

@@ -52,6 +52,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/hierarchy/relay-groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace the relay groups (which sites link through which hub): checked whole against the registry, audited; meetings planned from now on follow them */
+        put: operations["replaceRelayGroups"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sites/{siteId}/enrollment-tokens": {
         parameters: {
             query?: never;
@@ -76,7 +93,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Enrolled devices with their latest telemetry, filtered by site, district subtree or presence */
+        /** Enrolled devices with their latest telemetry, filtered by site, subtree, relay group or presence */
         get: operations["listDevices"];
         put?: never;
         post?: never;
@@ -910,6 +927,66 @@ export interface operations {
             };
         };
     };
+    replaceRelayGroups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    relayGroups: {
+                        id: string;
+                        name: string;
+                        hubSiteId: string;
+                        siteIds: string[];
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        relayGroups: number;
+                    };
+                };
+            };
+            /** @description The request does not match the schema, or breaks a rule of this operation (FLEET_ERR_BAD_REQUEST) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No bearer token, or one that is unknown or revoked (FLEET_ERR_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     createEnrollmentToken: {
         parameters: {
             query?: never;
@@ -989,8 +1066,10 @@ export interface operations {
         parameters: {
             query?: {
                 siteId?: string;
-                /** @description a district id: devices of it and its communes */
+                /** @description any site id: devices of it and every site below it (named when that was a district) */
                 district?: string;
+                /** @description a relay group's id: devices of the sites behind its hub */
+                relayGroup?: string;
                 online?: boolean;
             };
             header?: never;
@@ -3475,6 +3554,14 @@ export interface operations {
                                     name: string;
                                     version: string;
                                 }[];
+                                requires?: {
+                                    arch?: string;
+                                    nodeAbi?: string;
+                                    debian: {
+                                        package: string;
+                                        minVersion?: string;
+                                    }[];
+                                };
                                 notes?: string;
                                 allowDowngradeFrom?: string[];
                             };
@@ -3541,6 +3628,14 @@ export interface operations {
                                 name: string;
                                 version: string;
                             }[];
+                            requires?: {
+                                arch?: string;
+                                nodeAbi?: string;
+                                debian: {
+                                    package: string;
+                                    minVersion?: string;
+                                }[];
+                            };
                             notes?: string;
                             allowDowngradeFrom?: string[];
                         };
@@ -3681,6 +3776,14 @@ export interface operations {
                                 name: string;
                                 version: string;
                             }[];
+                            requires?: {
+                                arch?: string;
+                                nodeAbi?: string;
+                                debian: {
+                                    package: string;
+                                    minVersion?: string;
+                                }[];
+                            };
                             notes?: string;
                             allowDowngradeFrom?: string[];
                         };
@@ -3783,6 +3886,14 @@ export interface operations {
                                 name: string;
                                 version: string;
                             }[];
+                            requires?: {
+                                arch?: string;
+                                nodeAbi?: string;
+                                debian: {
+                                    package: string;
+                                    minVersion?: string;
+                                }[];
+                            };
                             notes?: string;
                             allowDowngradeFrom?: string[];
                         };
@@ -4762,6 +4873,12 @@ export interface operations {
                         error?: {
                             code: string;
                             message: string;
+                            unmet?: {
+                                kind: "debian" | "arch" | "node-abi";
+                                name: string;
+                                need: string | null;
+                                have: string | null;
+                            }[];
                         };
                         cacheUrl?: string;
                     };
