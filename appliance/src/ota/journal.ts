@@ -46,8 +46,12 @@ export interface Journal {
   health: { ok: true } | { ok: false; code: string; message: string } | null;
   rollbackReason: { code: string; message: string } | null;
   outcome: Outcome | null;
-  /** Releases (version + sha256) that failed here: not tried again until the fleet sends another. */
-  failed: { version: string; sha256: string }[];
+  /**
+   * Releases (version + sha256) that failed here: not tried again until the
+   * fleet sends another. `code` says why; a release refused for missing
+   * packages is tried again at the next start (see Updater.bootCheck).
+   */
+  failed: { version: string; sha256: string; code?: string }[];
   /**
    * The highest version this box has run (null: none recorded, `current` is
    * the highest). Kept across updates so that after a signed rollback the
@@ -85,7 +89,7 @@ export function finish(j: Journal, outcome: Omit<Outcome, 'reported' | 'at' | 'r
   const failed =
     outcome.result === 'committed' || !j.target
       ? j.failed
-      : [...j.failed.filter((f) => f.version !== j.target!.manifest.version), { version: j.target.manifest.version, sha256: j.target.manifest.sha256 }].slice(-20);
+      : [...j.failed.filter((f) => f.version !== j.target!.manifest.version), { version: j.target.manifest.version, sha256: j.target.manifest.sha256, ...(outcome.error ? { code: outcome.error.code } : {}) }].slice(-20);
   // A commit moves the box from `from` to the new version: both have run here.
   const highest = outcome.result === 'committed' ? highestOf(j.highest, j.from, outcome.version) : j.highest;
   return { ...emptyJournal(), failed, highest, outcome: { ...outcome, ...(rolloutId ? { rolloutId } : {}), at: now.toISOString(), reported: false } };

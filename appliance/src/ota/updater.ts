@@ -96,7 +96,14 @@ export class Updater {
    */
   async bootCheck(invocationId?: string): Promise<'normal' | 'trial' | 'rolled-back'> {
     const { journal, layout } = this.o;
-    const j = journal.load();
+    let j = journal.load();
+    // Packages may have been installed since a release was refused for
+    // lacking them (a technician, a new image): each start checks again.
+    // Once per start, so a box still lacking them reports once, not in a loop.
+    if (j.failed.some((f) => f.code === 'APPL_ERR_OTA_REQUIREMENTS')) {
+      j = { ...j, failed: j.failed.filter((f) => f.code !== 'APPL_ERR_OTA_REQUIREMENTS') };
+      await journal.save(j);
+    }
     if (j.phase !== 'trial' || !j.target) return 'normal';
     if (layout.readLink('current') !== j.target.manifest.version) return 'normal';
     if (invocationId && j.lastInvocation === invocationId) return 'trial';

@@ -56,10 +56,17 @@ t.test('simulated packages: a missing library refuses the release with the reaso
   t.equal(origin.bytesSent.get('1.1.0') ?? 0, 0, 'refused before the download');
   t.notOk(fs.existsSync(path.join(r.box.root, 'versions', '1.1.0')), 'nothing installed');
 
+  // Started again with nothing new installed: refused again (once), not downloaded.
+  await runBox(r.box, origin.url, [], { BOX_PACKAGES: list });
+  t.equal(boxHealth(r.box).version, '1.0.0');
+  t.equal(readOutbox(r.box).filter((x) => x.durable && x.state === 'failed').length, 2, 'one refusal per start');
+  t.equal(origin.bytesSent.get('1.1.0') ?? 0, 0);
+
+  // The technician installs them; at the next start the same release, still desired, goes through.
   fs.appendFileSync(list, 'libuv1 1.44.2-1+deb12u1\nlibsrtp2-1 2.5.0-3\n');
-  const ok = await offer('complete', requiring('1.1.1', worker), { BOX_PACKAGES: list });
-  t.equal(ok.health.version, '1.1.1', 'with the libraries the same kind of release is installed');
-  t.equal(ok.last?.state, 'committed');
+  await runBox(r.box, origin.url, [], { BOX_PACKAGES: list });
+  t.equal(boxHealth(r.box).version, '1.1.0', 'with the libraries the refused release is installed');
+  t.equal(readOutbox(r.box).filter((x) => x.durable).at(-1)?.state, 'committed');
 });
 
 t.test('another architecture or Node ABI is refused too', async (t) => {
