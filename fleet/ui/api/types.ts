@@ -20,6 +20,15 @@ export interface Site {
   contact?: string;
 }
 
+/** A box's last OTA report (GET /api/v1/devices/{id}/ota); `unmet` when it lacks a release's packages. */
+export interface OtaReport {
+  state: string;
+  current: string;
+  target?: string;
+  at: string;
+  error?: { code: string; message: string; unmet?: { kind: string; name: string; need: string | null; have: string | null }[] };
+}
+
 export type PeripheralState = 'ok' | 'missing' | 'fault' | 'unknown';
 export interface Peripherals {
   camera: PeripheralState;

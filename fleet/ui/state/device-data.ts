@@ -2,7 +2,7 @@
 // a fleet without a route (yet) leaves that card saying so instead of failing.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, items, type Api } from '../api/client.js';
-import type { AuditEntry, CommandView, Device, SelfTestResult, TelemetryRow, TelemetrySample } from '../api/types.js';
+import type { AuditEntry, CommandView, Device, OtaReport, SelfTestResult, TelemetryRow, TelemetrySample } from '../api/types.js';
 
 export type Part<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'unavailable' } | { state: 'error'; message: string };
 
@@ -12,6 +12,8 @@ export interface DeviceData {
   commands: Part<CommandView[]>;
   selfTests: Part<SelfTestResult[]>;
   audit: Part<AuditEntry[]>;
+  /** 'unavailable' also when the box has not reported an update yet (404). */
+  ota: Part<OtaReport>;
 }
 
 async function part<T>(p: Promise<T>): Promise<Part<T>> {
@@ -24,7 +26,7 @@ async function part<T>(p: Promise<T>): Promise<Part<T>> {
   }
 }
 
-const LOADING: DeviceData = { device: { state: 'loading' }, telemetry: { state: 'loading' }, commands: { state: 'loading' }, selfTests: { state: 'loading' }, audit: { state: 'loading' } };
+const LOADING: DeviceData = { device: { state: 'loading' }, telemetry: { state: 'loading' }, commands: { state: 'loading' }, selfTests: { state: 'loading' }, audit: { state: 'loading' }, ota: { state: 'loading' } };
 
 export function useDeviceData(api: Api, id: string, reloadKey: number): DeviceData {
   const [data, setData] = useState<DeviceData>(LOADING);
@@ -39,8 +41,9 @@ export function useDeviceData(api: Api, id: string, reloadKey: number): DeviceDa
       part(api.get<{ items: { result: SelfTestResult; receivedAt: string }[] }>(`/api/v1/devices/${enc}/self-tests?limit=10`).then(items)
         .then((rows) => rows.map((r) => ({ ...r.result, at: r.receivedAt })))),
       part(api.get<{ items: AuditEntry[] }>(`/api/v1/audit?target=${encodeURIComponent(`device:${id}`)}&limit=50`).then(items)),
-    ]).then(([device, telemetry, commands, selfTests, audit]) => {
-      if (live) setData({ device, telemetry, commands, selfTests, audit });
+      part(api.get<OtaReport>(`/api/v1/devices/${enc}/ota`)),
+    ]).then(([device, telemetry, commands, selfTests, audit, ota]) => {
+      if (live) setData({ device, telemetry, commands, selfTests, audit, ota });
     });
     return () => { live = false; };
   }, [api, id, reloadKey]);

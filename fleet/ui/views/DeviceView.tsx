@@ -2,7 +2,7 @@
 // commands (with results arriving live) and audit entries.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { openEventFeed } from '../api/events.js';
-import type { CommandView, Device, SelfTestResult, TelemetrySample } from '../api/types.js';
+import type { CommandView, Device, OtaReport, SelfTestResult, TelemetrySample } from '../api/types.js';
 import { Actions } from '../components/Actions.js';
 import { Breadcrumb } from '../components/Breadcrumb.js';
 import { Chart } from '../components/Chart.js';
@@ -85,6 +85,9 @@ export function DeviceView(props: { id: string }) {
             {tel && <><dt>{t('device.uptime')}</dt><dd>{i18n.duration(tel.uptimeSec * 1000)}</dd></>}
             {tel && <><dt>{t('device.memory')}</dt><dd><Usage used={tel.memory.usedBytes} total={tel.memory.totalBytes} i18n={i18n} /></dd></>}
             {tel && <><dt>{t('device.disk')}</dt><dd><Usage used={tel.disk.usedBytes} total={tel.disk.totalBytes} i18n={i18n} /></dd></>}
+            <dt>{t('device.ota')}</dt><dd data-ota-state={data.ota.state === 'ok' ? data.ota.value.state : 'none'}>
+              {data.ota.state === 'ok' ? <OtaLine r={data.ota.value} i18n={i18n} /> : <span class="muted">{t('device.otaNone')}</span>}
+            </dd>
           </dl>
         </section>
         <section class="card">
@@ -130,6 +133,28 @@ export function DeviceView(props: { id: string }) {
         )} />
       </section>
     </div>
+  );
+}
+
+/** The last update report; a refusal for missing packages names them, since only someone at the box (or a new image) can fix it. */
+function OtaLine(props: { r: OtaReport; i18n: I18n }) {
+  const { t } = props.i18n;
+  const { r } = props;
+  const unmet = r.error?.code === 'APPL_ERR_OTA_REQUIREMENTS' ? (r.error.unmet ?? []) : null;
+  return (
+    <>
+      <span class="mono">{r.state}{r.target ? ` → ${r.target}` : ''}</span>
+      {unmet && (
+        <p class="form-error" data-ota-unmet>
+          {t('device.otaRequirements', {
+            v: r.target ?? '?',
+            missing: unmet.map((u) => (u.have === null ? u.name : `${u.name} ${u.have} < ${u.need ?? '?'}`)).join(', ') || r.error!.message,
+          })}
+          <br /><span class="muted">{t('device.otaRequirementsHint')}</span>
+        </p>
+      )}
+      {r.error && !unmet && <p class="muted mono">{r.error.code}: {r.error.message}</p>}
+    </>
   );
 }
 
