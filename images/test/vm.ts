@@ -59,7 +59,7 @@ export interface FleetProcess {
 }
 
 /** `tsx fleet/src/main.ts` on ephemeral ports on 127.0.0.1, its log kept for failures. */
-export async function startFleet(t: Teardown, dataDir: string): Promise<FleetProcess> {
+export async function startFleet(t: Teardown, dataDir: string, env: Record<string, string> = {}): Promise<FleetProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'fleet', 'src', 'main.ts')], {
     cwd: repo,
     env: {
@@ -70,6 +70,7 @@ export async function startFleet(t: Teardown, dataDir: string): Promise<FleetPro
       DIEMCAU_DATA_DIR: dataDir,
       DIEMCAU_ADMIN_TOKEN: ADMIN_TOKEN,
       DIEMCAU_LOG_LEVEL: 'info',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
