@@ -54,6 +54,15 @@ export const MediaDownstreamSchema = Type.Object({
   addresses: Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$' }), { minItems: 1, maxItems: 4 }),
   /** The downstream's RTP port range, when known; otherwise any port from 1024 up. */
   rtpPorts: Type.Optional(Type.Object({ min: Type.Integer({ minimum: 1024, maximum: 65535 }), max: Type.Integer({ minimum: 1024, maximum: 65535 }) })),
+  /**
+   * The participating sites whose streams may come up through this edge: its
+   * subtree in the meeting's cascade (its own site included). The upstream
+   * refuses a stream announced under any other site id, so a commune's box
+   * cannot pose as the chair or as another commune. Absent (a fleet older than
+   * this field): no site is admitted from this edge; the edge counts and logs
+   * every refusal with reason `link-site-list-missing`.
+   */
+  siteIds: Type.Optional(Type.Array(Id, { maxItems: 1000 })),
 });
 export type MediaDownstream = Static<typeof MediaDownstreamSchema>;
 

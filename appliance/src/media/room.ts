@@ -25,7 +25,7 @@ import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
 import { PeerSet } from './peers.js';
 import type { BlockList } from 'node:net';
 import type { Lookup } from './addresses.js';
-import { admitLink } from './link/admission.js';
+import { admitLink, admitSite, type SiteAdmission } from './link/admission.js';
 import type { PeerBudget, PeerLimits, Refusals } from './limits.js';
 
 export interface RoomDeps {
@@ -146,6 +146,10 @@ export class MeetingRoom implements BridgeHost {
     if (stream.id === this.dominant) this.followSpeakers(nextSpeakers(this.speakers, stream.info.siteId));
   }
 
+  admitSite(siteId: string, via: PipeBridge): SiteAdmission {
+    return admitSite(this.meeting, this.deps.edgeId, { edgeId: via.peerEdgeId, direction: via.direction }, siteId);
+  }
+
   setSpeakers(siteIds: string[], via: PipeBridge): void {
     if (via.direction === 'up') this.followSpeakers(siteIds);
   }
@@ -261,6 +265,8 @@ export class MeetingRoom implements BridgeHost {
     // An edge the plan no longer names loses its link (its addresses are checked again when it offers anew).
     const named = new Set((meeting.downstream ?? []).map((d) => d.edgeId));
     for (const l of [...this.downstream.values()]) if (!named.has(l.peerEdgeId)) l.close();
+    // The sites behind each link may have changed too: drop what is no longer admitted.
+    for (const b of this.bridges) b.readmit();
     this.refreshForwarding();
     await this.ingest?.setMicOpen(micOpen(meeting));
   }

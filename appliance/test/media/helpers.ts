@@ -146,6 +146,13 @@ export function node(edge: EdgeProc, siteId: string | null, parent: Node | null)
   return { edge, siteId, parent, acceptToken: token() };
 }
 
+/** The sites at or below a node of the tree (what media-plan.ts names for it). */
+export function sitesBelow(n: Node, nodes: Node[]): string[] {
+  const out = n.siteId === null ? [] : [n.siteId];
+  for (const c of nodes) if (c.parent === n) out.push(...sitesBelow(c, nodes));
+  return out.sort();
+}
+
 /** The plan each edge of a cascade tree gets for one live meeting. */
 export function plansFor(meetingId: string, nodes: Node[], chairSiteId: string, revision = 1, extra: Partial<MediaMeeting> = {}): Map<Node, MediaPlan> {
   const hasChildren = new Set(nodes.map((n) => n.parent).filter((p): p is Node => p !== null));
@@ -157,7 +164,8 @@ export function plansFor(meetingId: string, nodes: Node[], chairSiteId: string, 
       upstream: n.parent ? { edgeId: n.parent.edge.edgeId, signalUrl: n.parent.edge.url, linkToken: n.parent.acceptToken } : null,
       acceptToken: hasChildren.has(n) ? n.acceptToken : null,
       // Every edge runs on this machine: the plan names loopback for its children explicitly.
-      downstream: nodes.filter((c) => c.parent === n).map((c) => ({ edgeId: c.edge.edgeId, addresses: ['127.0.0.1'] })),
+      // Each child may bring in the sites of its subtree, as the fleet plans it.
+      downstream: nodes.filter((c) => c.parent === n).map((c) => ({ edgeId: c.edge.edgeId, addresses: ['127.0.0.1'], siteIds: sitesBelow(c, nodes) })),
       localSiteId: n.siteId, chairSiteId, floorSiteId: null, rollCallSiteId: null, mutedAll: false, state: 'live',
       ...extra,
     };

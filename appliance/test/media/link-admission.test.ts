@@ -129,7 +129,7 @@ t.test('a linked edge announces at most so many streams over its link', async (t
   await core.plan({ v: 1, revision: 1, edgeId: 'core3', meetings: [{
     meetingId: M, title: 'x', role: 'host', upstream: null, acceptToken: accept,
     localSiteId: null, chairSiteId: 'so-1', floorSiteId: null, rollCallSiteId: null, mutedAll: false, state: 'live',
-    downstream: [{ edgeId: 'cA', addresses: ['127.0.0.1'] }],
+    downstream: [{ edgeId: 'cA', addresses: ['127.0.0.1'], siteIds: Array.from({ length: 8 }, (_, i) => `xa-${i}`) }],
   }] });
   const link = await call(core.url, 'POST', `/media/v1/meetings/${M}/links`, accept, offer('cA', '127.0.0.1', 40010));
   t.equal(link.status, 201);

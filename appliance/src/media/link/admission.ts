@@ -3,7 +3,7 @@
 // be and where it is: the offer must come from, and ask for media to be sent
 // to, an address the plan names for that downstream edge. Otherwise anyone
 // holding a token could aim the meeting's media at any host and port.
-import type { MediaDownstream } from '@diemcau/shared';
+import type { MediaDownstream, MediaMeeting } from '@diemcau/shared';
 import { type AddressSet, addressKind, neverAllowed, resolveNamed, type Lookup } from '../addresses.js';
 
 export type Admission =
@@ -63,4 +63,44 @@ export async function admitAnswer(signalUrl: string, answer: { ip: string; port:
   }
   if (answer.port < MIN_RTP_PORT) return { ok: false, reason: 'link-answer-target-port', detail: `the upstream asks for media at port ${answer.port}` };
   return { ok: true, allowed };
+}
+
+export type SiteAdmission = { ok: true } | { ok: false; reason: string; detail: string };
+
+/**
+ * Which site ids a peer edge may announce streams under. The selective
+ * forwarding and the host's speaker observer act on a stream's site id, so a
+ * peer that could name any site could pose as the chair (featured, its camera
+ * sent everywhere) or as another commune.
+ *
+ * From a downstream edge: only the sites of its subtree, as the plan names
+ * them (`siteIds`), or its own edge id (what a room with no site of its own
+ * names its browsers' streams, peers.ts). A plan without the list (a fleet
+ * older than it) admits nothing: failing open would hand the meeting to any
+ * commune's box, and an old fleet sends no `downstream` at all, which already
+ * refuses every link, so no working mixed-version setup is lost.
+ *
+ * From the upstream: any site except ours and those below us. Every stream of
+ * our own subtree reaches us from below or from our own room, never from above
+ * (the forwarding rule never sends a stream back over the link it came in on),
+ * so an upstream naming one of them is impersonating our own local room. The
+ * upstream stays trusted for the rest of the meeting: it is the host's side of
+ * the tree, closer to the chair, and it already decides the speakers.
+ */
+export function admitSite(meeting: MediaMeeting, ownEdgeId: string, peer: { edgeId: string; direction: 'up' | 'down' }, siteId: string): SiteAdmission {
+  if (peer.direction === 'down') {
+    const entry = meeting.downstream?.find((d) => d.edgeId === peer.edgeId);
+    if (!entry) return { ok: false, reason: 'link-site-edge-not-named', detail: `edge ${peer.edgeId} is not a downstream of meeting ${meeting.meetingId} in the plan` };
+    if (siteId === peer.edgeId) return { ok: true };
+    if (entry.siteIds === undefined) {
+      return { ok: false, reason: 'link-site-list-missing', detail: `the plan names no sites for ${peer.edgeId} (a fleet older than the site lists?): stream of ${siteId} refused` };
+    }
+    if (!entry.siteIds.includes(siteId)) {
+      return { ok: false, reason: 'link-site-not-below', detail: `${peer.edgeId} announced a stream of site ${siteId}, which is not behind it in the plan` };
+    }
+    return { ok: true };
+  }
+  const own = siteId === ownEdgeId || siteId === meeting.localSiteId || (meeting.downstream ?? []).some((d) => d.edgeId === siteId || (d.siteIds?.includes(siteId) ?? false));
+  if (own) return { ok: false, reason: 'link-site-own-subtree', detail: `upstream ${peer.edgeId} announced a stream of site ${siteId}, which is this edge's own or below it` };
+  return { ok: true };
 }

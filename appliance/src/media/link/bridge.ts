@@ -15,6 +15,7 @@ import type { LinkStats } from '@diemcau/shared';
 import type { Outlet, PipeLink, RtpParameters, Stream } from '../adapter/index.js';
 import type { Refusals } from '../limits.js';
 import type { LinkEvent, WireRtpParameters } from './protocol.js';
+import type { SiteAdmission } from './admission.js';
 
 /** What the peer edge may make us hold over one link. */
 export interface BridgeLimits {
@@ -34,6 +35,12 @@ export interface BridgeHost {
   forwards(stream: Stream): boolean;
   /** The upstream told us the meeting's recent speakers. */
   setSpeakers(siteIds: string[], via: PipeBridge): void;
+  /**
+   * Whether the peer behind `via` may announce streams of this site now
+   * (admission.ts admitSite, against the current plan). A stream refused here
+   * is never produced: nothing forwards it, consumes it or hears it speak.
+   */
+  admitSite(siteId: string, via: PipeBridge): SiteAdmission;
 }
 
 interface Out {
@@ -157,6 +164,13 @@ export class PipeBridge {
     switch (ev.type) {
       case 'produce': {
         if (this.incoming.has(ev.producerId)) return;
+        const admitted = this.host.admitSite(ev.siteId, this);
+        if (!admitted.ok) {
+          // Counted and logged, not fatal: the peer may be a box with a stale
+          // plan; its other streams still come in.
+          this.refuseSite(admitted, { producerId: ev.producerId, siteId: ev.siteId, originEdgeId: ev.originEdgeId, kind: ev.kind });
+          return;
+        }
         if (this.limits && this.incoming.size >= this.limits.maxStreams) {
           // Counted and logged, not fatal: the stream is simply not taken in.
           this.limits.refusals.refuse('APPL_ERR_MEDIA_LIMIT', 'link-streams', `${this.peerEdgeId} announced more than ${this.limits.maxStreams} streams on one link`,
@@ -190,6 +204,25 @@ export class PipeBridge {
         if (ev.rttMs !== undefined) this.rttMs = ev.rttMs;
         return;
     }
+  }
+
+  /**
+   * The plan changed: streams that came in under a site the peer may no longer
+   * announce are closed (and with them every copy and consumer downstream).
+   */
+  readmit(): void {
+    for (const stream of [...this.incoming.values()]) {
+      const admitted = this.host.admitSite(stream.info.siteId, this);
+      if (admitted.ok) continue;
+      this.refuseSite(admitted, { producerId: stream.id, siteId: stream.info.siteId, originEdgeId: stream.info.originEdgeId, kind: stream.kind, admittedBefore: true });
+      stream.close();
+    }
+  }
+
+  private refuseSite(admitted: { reason: string; detail: string }, fields: Record<string, unknown>): void {
+    const all = { peer: this.peerEdgeId, direction: this.direction, linkId: this.id, ...fields };
+    if (this.limits) this.limits.refusals.refuse('APPL_ERR_MEDIA_FORBIDDEN', admitted.reason, admitted.detail, all);
+    else this.log.warn({ reason: admitted.reason, ...all }, `refused: ${admitted.detail}`);
   }
 
   /** Streams flowing out over the link now (announced but paused ones do not count). */
