@@ -80,6 +80,9 @@ function findFfmpeg(): string | undefined {
   return (env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, bin)).find((f) => fs.existsSync(f));
 }
 
+/** Set once a stop has begun; from then on the stop alone decides the exit code. */
+let stopping: Promise<never> | undefined;
+
 async function main(): Promise<void> {
   fs.mkdirSync(logDir, { recursive: true, mode: 0o700 });
   const token = adminToken();
@@ -90,7 +93,6 @@ async function main(): Promise<void> {
   // Every media process, registered the moment it is spawned: Ctrl-C while the
   // media demo is still starting must stop the boxes and edges started so far.
   const mediaChildren: ChildProcess[] = [];
-  let stopping: Promise<never> | undefined;
   // Ctrl-C may arrive twice (the terminal signals tsx and this process): one stop only.
   const stop = (code: number): Promise<never> =>
     (stopping ??= (async () => {
@@ -191,6 +193,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  // Ctrl-C in the middle of starting makes the steps still running fail (their
+  // processes are going away): the stop under way finishes and exits.
+  if (stopping) return;
   process.stderr.write(`[demo] ${(err as Error).message}\n`);
   process.exit(1);
 });
