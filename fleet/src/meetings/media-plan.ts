@@ -51,7 +51,7 @@ export function linkTokens(secret: string): (meetingId: string, upstreamEdgeId: 
  * sending media to, any other address. An edge that announced no address is
  * left out (its offers are refused and counted by the upstream) until it does.
  */
-function namedDownstream(edgeIds: readonly string[], dir: MediaDirectory): MediaDownstream[] {
+function namedDownstream(edgeIds: readonly string[], dir: MediaDirectory, sitesBelow: ReadonlyMap<string, readonly string[]>): MediaDownstream[] {
   const out: MediaDownstream[] = [];
   for (const edgeId of edgeIds) {
     const url = dir.signalUrlOf(edgeId);
@@ -62,8 +62,40 @@ function namedDownstream(edgeIds: readonly string[], dir: MediaDirectory): Media
     } catch {
       continue;
     }
-    if (host !== '') out.push({ edgeId, addresses: [host] });
+    if (host !== '') out.push({ edgeId, addresses: [host], siteIds: [...(sitesBelow.get(edgeId) ?? [])] });
   }
+  return out;
+}
+
+/**
+ * For every edge of a cascade, the participating sites at or below it (its
+ * subtree), sorted: the only site ids its upstream accepts streams under. The
+ * subtrees of one edge's downstreams are disjoint, so a meeting's ids appear
+ * at most once in each upstream's plan.
+ */
+export function sitesBelow(plan: CascadePlan): Map<string, string[]> {
+  const byEdge = new Map(plan.entries.map((e) => [e.edgeId, e]));
+  const out = new Map<string, string[]>();
+  // Iterative post-order walk from the host: no recursion depth to worry about.
+  const visit = (root: string): void => {
+    const stack: Array<{ edgeId: string; expanded: boolean }> = [{ edgeId: root, expanded: false }];
+    while (stack.length > 0) {
+      const top = stack.pop()!;
+      const entry = byEdge.get(top.edgeId);
+      if (!entry || out.has(top.edgeId)) continue;
+      if (!top.expanded) {
+        stack.push({ edgeId: top.edgeId, expanded: true });
+        for (const d of entry.downstreamEdgeIds) stack.push({ edgeId: d, expanded: false });
+        continue;
+      }
+      const ids = new Set<string>(entry.localSiteId === null ? [] : [entry.localSiteId]);
+      for (const d of entry.downstreamEdgeIds) for (const id of out.get(d) ?? []) ids.add(id);
+      out.set(top.edgeId, [...ids].sort());
+    }
+  };
+  visit(plan.hostEdgeId);
+  // Entries not reached from the host (a malformed plan) still get their own subtree.
+  for (const e of plan.entries) visit(e.edgeId);
   return out;
 }
 
@@ -79,6 +111,7 @@ export function mediaPlans(
   const byEdge = new Map<string, MediaMeeting[]>();
   const waiting: WaitingLink[] = [];
   for (const m of [...meetings].sort((a, b) => (a.meetingId < b.meetingId ? -1 : a.meetingId > b.meetingId ? 1 : 0))) {
+    const below = sitesBelow(m.plan);
     for (const entry of m.plan.entries) {
       let upstream: MediaMeeting['upstream'] = null;
       if (entry.upstreamEdgeId !== null) {
@@ -98,7 +131,7 @@ export function mediaPlans(
         role: entry.role,
         upstream,
         acceptToken: entry.downstreamEdgeIds.length > 0 ? dir.tokenFor(m.meetingId, entry.edgeId) : null,
-        downstream: namedDownstream(entry.downstreamEdgeIds, dir),
+        downstream: namedDownstream(entry.downstreamEdgeIds, dir, below),
         localSiteId: entry.localSiteId,
         chairSiteId: m.chairSiteId,
         floorSiteId: m.floorSiteId,
