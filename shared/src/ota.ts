@@ -73,6 +73,16 @@ export const ReleaseManifestSchema = Type.Object({
    * (APPL_ERR_OTA_REQUIREMENTS) and keeps what it runs.
    */
   requires: Type.Optional(ReleaseRequirementsSchema()),
+  /**
+   * How this release's media edges speak to each other on pipe links: the
+   * SRTP suites their pipe transports accept. Two edges link only if they
+   * share one (mediasoup 3.8 pipes speak AES_CM_128_HMAC_SHA1_80 only, 3.10
+   * and later AEAD_AES_256_GCM only). Absent: a release from before the
+   * field, all of which carried mediasoup 3.8.
+   */
+  mediaLink: Type.Optional(
+    Type.Object({ srtpSuites: Type.Array(Type.String({ pattern: '^[A-Z0-9_]{1,40}$' }), { minItems: 1, maxItems: 4 }) }),
+  ),
   notes: Type.Optional(Type.String({ maxLength: 2000 })),
   /**
    * An emergency rollback: the exact versions this (older) release may
@@ -157,6 +167,16 @@ export const OtaStatusSchema = Type.Object({
 });
 export type OtaStatus = Static<typeof OtaStatusSchema>;
 export const otaStatusCodec = codec(OtaStatusSchema);
+
+/** What a manifest without `mediaLink` speaks: every release before the field carried mediasoup 3.8. */
+export const LEGACY_MEDIA_LINK_SUITES: readonly string[] = ['AES_CM_128_HMAC_SHA1_80'];
+
+/** Can edges on these two releases link? They must share an SRTP suite on their pipes. */
+export function mediaLinksCompatible(a: Pick<ReleaseManifest, 'mediaLink'>, b: Pick<ReleaseManifest, 'mediaLink'>): boolean {
+  const sa = a.mediaLink?.srtpSuites ?? LEGACY_MEDIA_LINK_SUITES;
+  const sb = b.mediaLink?.srtpSuites ?? LEGACY_MEDIA_LINK_SUITES;
+  return sa.some((x) => sb.includes(x));
+}
 
 /** Final states: the fleet counts these for a rollout's progress and failure rate. */
 export const isOtaOutcome = (s: OtaState): boolean => s === 'committed' || s === 'rolled-back' || s === 'failed';

@@ -101,6 +101,8 @@ async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<vo
           .filter((d) => d.revokedAt === null)
           .map((d) => ({ deviceId: d.id, siteId: d.siteId, agentVersion: d.agentVersion ?? null })),
       busySites: (ids, withinMin) => app.meetings.service.busySites(ids, withinMin),
+      // A week ahead: a rollout's rings rarely take longer.
+      meetings: () => app.meetings.service.upcoming(7 * 24 * 60).map((m) => ({ id: m.id, title: m.title, siteIds: m.siteIds })),
     },
   });
   const unIngest = ctx.ingest.on('ota', otaStatusCodec, (deviceId, status, meta) => {

@@ -9,6 +9,7 @@ import { assignRings, planRollout, ringProgress, type DeviceRef } from './rollou
 import type { RingProgress, RolloutDevice, RolloutSpec } from './rollout-model.js';
 import type { ReleaseService } from './releases.js';
 import type { OtaStore, RolloutRecord } from './store.js';
+import { mixedMeetingWarnings, type CompatMeeting } from './media-compat.js';
 
 export interface RolloutPorts {
   sites(): readonly Site[];
@@ -18,6 +19,8 @@ export interface RolloutPorts {
   devices(): readonly (DeviceRef & { agentVersion: string | null })[];
   /** Sites with a meeting live now or starting within `withinMin` minutes. */
   busySites(siteIds: readonly string[], withinMin: number): ReadonlySet<string>;
+  /** Meetings live or scheduled ahead (the media-link check); absent: not checked. */
+  meetings?(): readonly CompatMeeting[];
 }
 
 export interface RolloutServiceOptions {
@@ -38,6 +41,8 @@ export interface RolloutView extends RolloutRecord {
   currentRing: number | null;
   skippedBusy: string[];
   devices?: RolloutDevice[];
+  /** At creation only: meetings whose edges the rollout would leave unable to link (see media-compat.ts). */
+  warnings?: string[];
 }
 
 export class RolloutService {
@@ -99,8 +104,19 @@ export class RolloutService {
     this.o.store.createRollout(record, devices);
     this.changed();
     this.o.log.info({ rollout: record.id, release: spec.release, devices: devices.length, skippedNewer: skipped.length }, 'rollout created');
+    const warnings = this.o.ports.meetings
+      ? mixedMeetingWarnings({
+          release: release.manifest,
+          ringNames: spec.rings.map((r) => r.name),
+          devices: devices.map((d) => ({ siteId: d.siteId, ring: d.ring, state: d.state, current: versions.get(d.deviceId) ?? null })),
+          manifests: new Map(this.o.store.releases().map((r) => [r.version, r.manifest])),
+          sitesCurrent: new Map(all.map((d) => [d.siteId, d.agentVersion])),
+          meetings: this.o.ports.meetings(),
+        })
+      : [];
+    for (const w of warnings) this.o.log.warn({ rollout: record.id }, w);
     void this.tick();
-    return this.view(record.id);
+    return { ...this.view(record.id), ...(warnings.length > 0 ? { warnings } : {}) };
   }
 
   pause(id: string): RolloutView {

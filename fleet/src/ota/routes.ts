@@ -85,6 +85,9 @@ const RolloutOut = Type.Object({
   currentRing: Nullable(Type.Integer()),
   skippedBusy: Type.Array(Type.String(), { description: 'sites left alone for now: a meeting is live or about to start' }),
   devices: Type.Optional(Type.Array(RolloutDeviceOut, { description: 'every device of the rollout, with ?devices=true' })),
+  warnings: Type.Optional(
+    Type.Array(Type.String(), { description: 'at creation: scheduled meetings whose edges would be on releases that cannot link (mediaLink in the manifests)' }),
+  ),
 });
 
 /** Answers of the rollout state changes (pause, resume, abort). */

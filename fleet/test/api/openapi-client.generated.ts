@@ -3562,6 +3562,9 @@ export interface operations {
                                         minVersion?: string;
                                     }[];
                                 };
+                                mediaLink?: {
+                                    srtpSuites: string[];
+                                };
                                 notes?: string;
                                 allowDowngradeFrom?: string[];
                             };
@@ -3635,6 +3638,9 @@ export interface operations {
                                     package: string;
                                     minVersion?: string;
                                 }[];
+                            };
+                            mediaLink?: {
+                                srtpSuites: string[];
                             };
                             notes?: string;
                             allowDowngradeFrom?: string[];
@@ -3784,6 +3790,9 @@ export interface operations {
                                     minVersion?: string;
                                 }[];
                             };
+                            mediaLink?: {
+                                srtpSuites: string[];
+                            };
                             notes?: string;
                             allowDowngradeFrom?: string[];
                         };
@@ -3893,6 +3902,9 @@ export interface operations {
                                     package: string;
                                     minVersion?: string;
                                 }[];
+                            };
+                            mediaLink?: {
+                                srtpSuites: string[];
                             };
                             notes?: string;
                             allowDowngradeFrom?: string[];
@@ -4033,6 +4045,8 @@ export interface operations {
                                 lastReportAt: number | null;
                                 reason: string | null;
                             }[];
+                            /** @description at creation: scheduled meetings whose edges would be on releases that cannot link (mediaLink in the manifests) */
+                            warnings?: string[];
                         }[];
                     };
                 };
@@ -4200,6 +4214,8 @@ export interface operations {
                             lastReportAt: number | null;
                             reason: string | null;
                         }[];
+                        /** @description at creation: scheduled meetings whose edges would be on releases that cannot link (mediaLink in the manifests) */
+                        warnings?: string[];
                     };
                 };
             };
@@ -4352,6 +4368,8 @@ export interface operations {
                             lastReportAt: number | null;
                             reason: string | null;
                         }[];
+                        /** @description at creation: scheduled meetings whose edges would be on releases that cannot link (mediaLink in the manifests) */
+                        warnings?: string[];
                     };
                 };
             };
@@ -4484,6 +4502,8 @@ export interface operations {
                             lastReportAt: number | null;
                             reason: string | null;
                         }[];
+                        /** @description at creation: scheduled meetings whose edges would be on releases that cannot link (mediaLink in the manifests) */
+                        warnings?: string[];
                     };
                 };
             };
@@ -4634,6 +4654,8 @@ export interface operations {
                             lastReportAt: number | null;
                             reason: string | null;
                         }[];
+                        /** @description at creation: scheduled meetings whose edges would be on releases that cannot link (mediaLink in the manifests) */
+                        warnings?: string[];
                     };
                 };
             };
@@ -4790,6 +4812,8 @@ export interface operations {
                             lastReportAt: number | null;
                             reason: string | null;
                         }[];
+                        /** @description at creation: scheduled meetings whose edges would be on releases that cannot link (mediaLink in the manifests) */
+                        warnings?: string[];
                     };
                 };
             };

@@ -52,6 +52,7 @@ export async function buildRelease(o: BuildOptions): Promise<PackagedRelease> {
       minAgentVersion: o.minAgentVersion,
       native: bundle.native,
       requires: bundle.requires,
+      ...(bundle.mediaLink ? { mediaLink: bundle.mediaLink } : {}),
       entry: 'agent.mjs',
       created: o.created ?? new Date(),
       keyId: o.keyId,

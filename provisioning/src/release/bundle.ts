@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 import type { ReleaseRequirements } from '@diemcau/shared';
-import { copyNatives, requirementsFor } from './natives.js';
+import { copyNatives, mediaLinkFor, requirementsFor } from './natives.js';
 
 /** Modules with compiled parts: never bundled, carried in the release's node_modules, pinned in the manifest. */
 export const NATIVE_MODULES = ['mediasoup', 'onoff', 'better-sqlite3'] as const;
@@ -16,6 +16,8 @@ export interface BundleResult {
   native: { name: string; version: string }[];
   /** What a box needs to load the natives (the manifest's `requires`). */
   requires: ReleaseRequirements;
+  /** The SRTP suites its edges speak on pipe links (absent without mediasoup). */
+  mediaLink?: { srtpSuites: string[] };
 }
 
 export async function bundleAgent(opts: { entry: string; outDir: string; workspaceDir: string; version: string }): Promise<BundleResult> {
@@ -47,7 +49,8 @@ export async function bundleAgent(opts: { entry: string; outDir: string; workspa
     `${JSON.stringify({ name: 'diemcau-agent', version: opts.version, private: true, type: 'module', main: 'agent.mjs', dependencies: Object.fromEntries(native.map((n) => [n.name, n.version])) }, null, 2)}\n`,
   );
   const copied = copyNatives(opts.workspaceDir, opts.outDir, native.map((n) => n.name));
-  return { files: fs.readdirSync(opts.outDir), native, requires: requirementsFor(copied) };
+  const mediaLink = mediaLinkFor(copied);
+  return { files: fs.readdirSync(opts.outDir), native, requires: requirementsFor(copied), ...(mediaLink ? { mediaLink } : {}) };
 }
 
 /**

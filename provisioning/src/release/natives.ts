@@ -101,3 +101,16 @@ export function requirementsFor(natives: readonly CopiedNative[]): ReleaseRequir
   const debian = natives.flatMap((n) => DEBIAN_LIBRARIES[n.name] ?? []);
   return { arch: process.arch, nodeAbi: process.versions.modules, debian };
 }
+
+/**
+ * The SRTP suites the release's edges use on pipe links, from the mediasoup
+ * it carries: 3.10 and later pipe with AEAD_AES_256_GCM only, earlier ones
+ * with AES_CM_128_HMAC_SHA1_80 only (the adapter asks for nothing else).
+ * The fleet warns when a rollout would leave a meeting's edges unable to link.
+ */
+export function mediaLinkFor(natives: readonly CopiedNative[]): { srtpSuites: string[] } | undefined {
+  const ms = natives.find((n) => n.name === 'mediasoup');
+  if (!ms) return undefined;
+  const [major = 0, minor = 0] = ms.version.split('.').map((x) => Number.parseInt(x, 10));
+  return { srtpSuites: major > 3 || (major === 3 && minor >= 10) ? ['AEAD_AES_256_GCM'] : ['AES_CM_128_HMAC_SHA1_80'] };
+}

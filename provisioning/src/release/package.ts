@@ -15,6 +15,8 @@ export interface PackageOptions {
   native: { name: string; version: string }[];
   /** What a box must have for the natives; signed with the rest. */
   requires?: ReleaseRequirements;
+  /** The SRTP suites the edges speak on pipe links; signed with the rest. */
+  mediaLink?: { srtpSuites: string[] };
   entry: string;
   created: Date;
   keyId: string;
@@ -57,6 +59,7 @@ export function packageRelease(o: PackageOptions): PackagedRelease {
     entry: o.entry,
     native: o.native,
     ...(o.requires ? { requires: o.requires } : {}),
+    ...(o.mediaLink ? { mediaLink: o.mediaLink } : {}),
     ...(o.notes ? { notes: o.notes } : {}),
     ...(o.allowDowngradeFrom ? { allowDowngradeFrom: o.allowDowngradeFrom } : {}),
   };

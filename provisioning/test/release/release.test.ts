@@ -125,6 +125,7 @@ t.test('the natives travel in the release, and the manifest names the libraries 
   for (const p of ['libssl3', 'libuv1', 'libsrtp2-1', 'libusrsctp2', 'libabsl20220623']) t.ok(named.has(p), `the manifest names ${p}`);
   t.match(JSON.parse(fs.readFileSync(path.join(x, 'manifest.json'), 'utf8')), { requires: m.requires }, 'and the copy inside the tarball');
   t.ok(m.unpackedSize > fs.statSync(worker).size, 'unpacked size counts the natives');
+  t.same(m.mediaLink, { srtpSuites: ['AEAD_AES_256_GCM'] }, 'mediasoup 3.19 pipes speak AES-256-GCM only: the manifest says so');
 
   // Every library the worker links comes from a package the manifest names,
   // or from the base system (libc, libstdc++, libgcc) or as a dependency of a
