@@ -126,3 +126,37 @@ t.test('an upstream cannot pose as the downstream edge\'s own room', async (t) =
   t.same(atY.filter((s) => atCore.some((c) => c.id === s.id)), [], 'cY2 holds none of them');
   t.equal((await cY.stats()).meetings[0]?.links.find((l) => l.direction === 'up')?.state, 'connected', 'and its link to the upstream stays up');
 });
+
+t.test('a link that keeps announcing sites it may not name is closed', async (t) => {
+  const core = await spawnEdge({ edgeId: 'core3', role: 'core' });
+  t.teardown(() => core.kill());
+  const accept = token();
+  await core.plan(hostPlan(core, accept, [{ edgeId: 'cA', addresses: ['127.0.0.1'], siteIds: ['site-a'] }]));
+  const post = async (path: string, body: unknown): Promise<{ status: number; body: { linkId?: string } | null }> => {
+    const res = await fetch(core.url + path, {
+      method: 'POST', headers: { authorization: `Bearer ${accept}`, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) as { linkId?: string } : null };
+  };
+  // Pipe transports take AEAD_AES_256_GCM only (a 44-byte key and salt).
+  const srtp = { cryptoSuite: 'AEAD_AES_256_GCM', keyBase64: 'ZGllbWNhdS1saW5rLXRlc3QtZGllbWNhdS1saW5rLXRlc3QtZGllbWNhdS0=' };
+  const link = await post(`/media/v1/meetings/${M}/links`, { v: 1, edgeId: 'cA', ip: '127.0.0.1', port: 40010, srtp });
+  t.equal(link.status, 201, 'the named downstream links');
+  // The chair's site, then 99 other sites: every one refused, none produced.
+  const events = Array.from({ length: 100 }, (_, i) => ({
+    type: 'produce', producerId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, kind: 'audio', paused: false,
+    siteId: i === 0 ? CHAIR : `xa-${i}`, originEdgeId: 'cA',
+    rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }], encodings: [{ ssrc: 5000 + i }] },
+  }));
+  const sent = await post(`/media/v1/meetings/${M}/links/${link.body!.linkId}/events`, { v: 1, events });
+  t.equal(sent.status, 204, 'the batch is taken (refusals are per stream)');
+  const counted = await until('the link closed after 64 refusals', async () => {
+    const r = await refusals(core);
+    return r['link-site-refusals'] === 1 ? r : null;
+  }, 10_000);
+  t.equal(counted['link-site-not-below'], 64, 'refusals counted up to the bound, then the link goes');
+  t.same(await core.streams(M), [], 'nothing produced');
+  await until('the pipe is gone', async () => ((await core.dump()).rooms[0]!.transportIds.length === 0 ? true : null), 10_000);
+  t.equal((await core.api('GET', '/media/v1/health')).status, 200, 'the edge kept running');
+});

@@ -26,6 +26,12 @@ export interface BridgeLimits {
 
 /** Events waiting to be applied: past this the peer sends faster than we apply, and the link is closed. */
 const MAX_INBOX = 4096;
+/**
+ * Streams refused for their site on one link before the link is closed. A box
+ * with a stale plan has a few (two per site it should not name); hundreds are
+ * a peer probing or flooding the log, and the reconnect backoff slows it down.
+ */
+const MAX_SITE_REFUSALS = 64;
 
 /** The room's side of a bridge. */
 export interface BridgeHost {
@@ -57,6 +63,7 @@ export class PipeBridge {
   // the 'produce' it refers to.
   private inbox: Promise<void> = Promise.resolve();
   private inboxSize = 0;
+  private siteRefusals = 0;
   // Outgoing changes run one at a time too: an outlet is paused or resumed,
   // then the peer told, before the next change to it starts.
   private outbox: Promise<void> = Promise.resolve();
@@ -169,6 +176,10 @@ export class PipeBridge {
           // Counted and logged, not fatal: the peer may be a box with a stale
           // plan; its other streams still come in.
           this.refuseSite(admitted, { producerId: ev.producerId, siteId: ev.siteId, originEdgeId: ev.originEdgeId, kind: ev.kind });
+          if (++this.siteRefusals >= MAX_SITE_REFUSALS) {
+            this.limits?.refusals.note('link-site-refusals', `${this.peerEdgeId} announced ${this.siteRefusals} streams under sites it may not name; link closed`, { peer: this.peerEdgeId, linkId: this.id });
+            this.close();
+          }
           return;
         }
         if (this.limits && this.incoming.size >= this.limits.maxStreams) {
