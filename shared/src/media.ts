@@ -62,7 +62,8 @@ export const MediaDownstreamSchema = Type.Object({
    * this field): no site is admitted from this edge; the edge counts and logs
    * every refusal with reason `link-site-list-missing`.
    */
-  siteIds: Type.Optional(Type.Array(Id, { maxItems: 1000 })),
+  // A meeting has at most 1000 participants plus its chair (fleet meetings routes): room to spare.
+  siteIds: Type.Optional(Type.Array(Id, { maxItems: 2048 })),
 });
 export type MediaDownstream = Static<typeof MediaDownstreamSchema>;
 
