@@ -1,7 +1,7 @@
 // The dashboard in Debian's Chromium against a real fleet with 210 simulated
 // sites: grid, live offline tile and alert, grouped district outage,
 // acknowledge, a reboot from the device page, language switch, and a district
-// operator who sees only his district. Saves the screenshots the README links.
+// operator who sees only his district. Its screenshots (the README links them) are written by `npm run screenshots`.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -47,7 +47,16 @@ export async function signIn(page: Page, url: string, token: string): Promise<vo
 /** Where screenshots go: committed, linked from the README. */
 export const SCREENSHOTS = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..', '..', 'docs', 'screenshots');
 
+/**
+ * Renders the page to a PNG. Only `npm run screenshots` (DIEMCAU_SCREENSHOTS=1)
+ * writes it to docs/screenshots: an ordinary test run must not rewrite
+ * committed files.
+ */
 export async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
+  if (process.env.DIEMCAU_SCREENSHOTS !== '1') {
+    await page.screenshot({ fullPage });
+    return;
+  }
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage });
 }
