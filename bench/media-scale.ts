@@ -40,6 +40,8 @@ const env = process.env;
 const SITES = Number(env['BENCH_SITES'] ?? 16);
 const DISTRICTS = Number(env['BENCH_DISTRICTS'] ?? 3);
 const CORE_WORKERS = Number(env['BENCH_CORE_WORKERS'] ?? 1);
+/** Transports + consumers of the meeting on one of the core's workers before it spans the next (DIEMCAU_EDGE_WORKER_SPAN_AT). */
+const SPAN_AT = Number(env['BENCH_SPAN_AT'] ?? 1000);
 const WINDOW_MS = Number(env['BENCH_WINDOW_MS'] ?? 10_000);
 const M = 'scale';
 const COMMUNES = SITES - 1 - DISTRICTS;
@@ -90,7 +92,7 @@ async function startSite(edgeId: string, kind: Site['kind'], parent: Site | null
   nextPorts += 100 * workers;
   const edge = await Edge.start({
     edgeId, role: kind === 'core' ? 'core' : 'site', listen: { listenIp: '127.0.0.1' }, capture: null, ffmpegBin: 'ffmpeg',
-    worker: { rtcMinPort, rtcMaxPort: rtcMinPort + 100 * workers - 1, workers, logLevel: 'none' }, log, limits, tapAllow: '127.0.0.1',
+    worker: { rtcMinPort, rtcMaxPort: rtcMinPort + 100 * workers - 1, workers, spanAt: SPAN_AT, logLevel: 'none' }, log, limits, tapAllow: '127.0.0.1',
   });
   let server: SignalServer | null = null;
   let url = '';
@@ -229,6 +231,7 @@ async function main(): Promise<void> {
     const chairVideoAtFar = farthest.edge.room(M)!.listStreams().find((x) => x.siteId === chair.siteId && x.kind === 'video')!;
     await farthest.edge.room(M)!.createTap({ producerId: chairVideoAtFar.id, ip: '127.0.0.1', port: tapSock.address().port });
     await until('the chair\'s camera at the farthest commune', async () => (firstAt ? true : null), 120_000);
+    console.log(`core: ${CORE_WORKERS} worker(s), the meeting's routers there on ${core.edge.room(M)!.router.workerPids.length} of them (span at ${SPAN_AT})`);
     console.log(`meeting start -> every stream announced at all ${sites.length} edges: ${Math.round(tAnnounced - t0)} ms`);
     console.log(`meeting start -> the chair's camera flowing at the farthest commune (${farthest.edgeId}, behind d0): ${Math.round(firstAt - t0)} ms (tap opened once all was announced)`);
 
