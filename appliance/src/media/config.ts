@@ -1,7 +1,6 @@
 // Edge configuration: read once from the environment, defaults in the schema,
 // every problem reported at once. Simulated hardware is only ever chosen by
 // DIEMCAU_EDGE_HARDWARE=simulated: a real box never shows a test pattern by accident.
-import os from 'node:os';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -166,8 +165,8 @@ function crossChecks(cfg: EdgeConfig): string[] {
   if (cfg.maxPeersPerToken > cfg.maxPeers) problems.push('DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN is above DIEMCAU_EDGE_MAX_PEERS');
   const ports = cfg.rtcMaxPort - cfg.rtcMinPort + 1;
   const perToken = cfg.maxPeersPerToken * cfg.maxTransportsPerPeer;
-  // Each worker takes its own slice of the ports (adapter/pool.ts).
-  const workers = cfg.workers ?? os.availableParallelism();
+  // Each worker takes its own slice of the ports (adapter/pool.ts); unset, the pool runs as many as fit.
+  const workers = cfg.workers ?? 1;
   if (Math.floor(ports / workers) < 8) problems.push(`DIEMCAU_EDGE_WORKERS: ${workers} workers cannot share ${ports} RTP ports (at least 8 each)`);
   if (perToken * 2 > ports) {
     problems.push(`DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN x DIEMCAU_EDGE_MAX_TRANSPORTS_PER_PEER (${perToken}) is more than half the ${ports} RTP ports: one join token could take them all`);

@@ -19,7 +19,7 @@ import { Events } from '../events.js';
 import { MediaWorker, RoomRouter, type RouterPart, type WorkerOptions } from './engine.js';
 
 export interface PoolOptions extends WorkerOptions {
-  /** Workers to run; default one per core (os.availableParallelism()). */
+  /** Workers to run; default one per core (os.availableParallelism()), as many as the port range allows. */
   workers?: number;
   /** Transports plus consumers on one router beyond which a meeting spans another worker. */
   spanAt?: number;
@@ -70,9 +70,10 @@ export class MediaWorkers {
   private constructor(private readonly slots: Slot[], private readonly opts: PoolOptions, readonly spanAt: number) {}
 
   static async start(opts: PoolOptions): Promise<MediaWorkers> {
-    const count = opts.workers ?? os.availableParallelism();
-    if (!Number.isInteger(count) || count < 1) throw new DiemcauError('APPL_ERR_CONFIG', `workers must be a whole number of at least 1 (got ${count})`);
     const total = opts.rtcMaxPort - opts.rtcMinPort + 1;
+    // Unset, a many-core machine with a narrow port range runs fewer workers rather than failing.
+    const count = opts.workers ?? Math.max(1, Math.min(os.availableParallelism(), Math.floor(total / MIN_PORTS_PER_WORKER)));
+    if (!Number.isInteger(count) || count < 1) throw new DiemcauError('APPL_ERR_CONFIG', `workers must be a whole number of at least 1 (got ${count})`);
     const each = Math.floor(total / count);
     if (each < MIN_PORTS_PER_WORKER) {
       throw new DiemcauError('APPL_ERR_CONFIG', `${total} RTP ports cannot be shared by ${count} workers (at least ${MIN_PORTS_PER_WORKER} each)`);
