@@ -51,6 +51,24 @@ const tapCodec = codec(
   }),
 );
 
+/** The path of a request target; one that does not parse names no route. */
+function parseTarget(target: string): string {
+  try {
+    return new URL(target, 'http://edge').pathname;
+  } catch {
+    throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', 'no such route');
+  }
+}
+
+/** A path parameter, percent-decoded; a malformed escape (`%zz`, a lone surrogate) names nothing here. */
+function decodeParam(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', 'malformed escape in the path');
+  }
+}
+
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, params: string[]) => Promise<void>;
 export interface Route { method: string; path: RegExp; handler: Handler }
 
@@ -214,23 +232,26 @@ export class SignalServer {
   }
 
   private room(encodedId: string): MeetingRoom {
-    const room = this.o.edge.room(decodeURIComponent(encodedId));
+    const room = this.o.edge.room(decodeParam(encodedId));
     if (!room) throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', 'meeting is not open on this edge');
     return room;
   }
 
   private link(room: MeetingRoom, linkId: string) {
-    const link = room.downstreamLink(decodeURIComponent(linkId));
+    const link = room.downstreamLink(decodeParam(linkId));
     if (!link) throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', 'no such link');
     return link;
   }
 
   private async dispatch(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://edge');
+    let pathname = req.url ?? '/';
     let pathMatched = false;
     try {
+      // Parsed inside the try: a target the URL parser refuses (`//ki%256fsk/state`
+      // reads as a bad host) must be refused like any other, not end the process.
+      pathname = parseTarget(pathname);
       for (const r of this.routes) {
-        const m = r.path.exec(url.pathname);
+        const m = r.path.exec(pathname);
         if (!m) continue;
         pathMatched = true;
         if (r.method !== req.method) continue;
@@ -240,7 +261,7 @@ export class SignalServer {
     } catch (err) {
       const { status, body } = errorBody(err);
       this.refused.set(body.code, (this.refused.get(body.code) ?? 0) + 1);
-      const line = { method: req.method, path: url.pathname, status, code: body.code };
+      const line = { method: req.method, path: pathname, status, code: body.code };
       if (status >= 500) this.o.log.error({ ...line, err }, 'request failed');
       else this.o.log.info(line, 'request refused');
       sendJson(res, status, body);
