@@ -82,16 +82,26 @@ function edgeRoutes(ids: { peerId: string; transportId: string; linkId: string }
 /** Parameters that arrive percent-decoded at the edge: malformed escapes must be a 4xx, not a 500. */
 const BAD_ESCAPES = ['%', '%zz', '%E0%A4%A', '%C0%AF', '%ED%A0%80'];
 
-function tableCases(routes: readonly EdgeRoute[]): EdgeCase[] {
-  const out: EdgeCase[] = [];
-  for (const route of routes) {
-    const spellings = spellingTable(route.path);
-    const m = /^\/media\/v1\/meetings\/[^/]+(.*)$/.exec(route.path);
-    if (m) for (const bad of BAD_ESCAPES) spellings.push(`/media/v1/meetings/${bad}${m[1]}`);
-    for (const spelling of spellings) for (const credential of refusedFor[route.access]) out.push({ route, spelling, credential });
+/**
+ * The edge's own spellings on top of the shared table: malformed escapes in a
+ * decoded parameter, and a doubled slash before a double-encoded letter, which
+ * the URL parser reads as a host it refuses (`//ki%256fsk/state`). Both once
+ * broke the edge (a 500; the process exiting).
+ */
+function edgeSpellings(path: string): string[] {
+  const out: string[] = [];
+  const m = /^\/media\/v1\/meetings\/[^/]+(.*)$/.exec(path);
+  if (m) for (const bad of BAD_ESCAPES) out.push(`/media/v1/meetings/${bad}${m[1]}`);
+  const i = path.search(/[a-zA-Z]/);
+  if (i > 0) {
+    const dbl = `${path.slice(0, i + 1)}%25${path.charCodeAt(i + 1).toString(16)}${path.slice(i + 2)}`;
+    out.push(`/${dbl}`, `/${dbl}#/../x`);
   }
   return out;
 }
+
+const casesOf = (routes: readonly EdgeRoute[], spell: (path: string) => string[]): EdgeCase[] =>
+  routes.flatMap((route) => spell(route.path).flatMap((spelling) => refusedFor[route.access].map((credential) => ({ route, spelling, credential }))));
 
 const caseArbitrary = (routes: readonly EdgeRoute[]): fc.Arbitrary<EdgeCase> =>
   fc.constantFrom(...routes).chain((route) =>
@@ -238,9 +248,12 @@ export async function runEdgeFuzz(o: EdgeFuzzOptions): Promise<EdgeFuzzResult> {
     const count = (status: number): void => void (byStatus[status] = (byStatus[status] ?? 0) + 1);
 
     // Part 1: spellings x credentials that must not open the route.
-    const table = tableCases(routes);
+    const own = casesOf(routes, edgeSpellings);
+    const table = [...casesOf(routes, spellingTable), ...own];
     const random = fc.sample(caseArbitrary(routes), { numRuns: o.spellingRuns, seed: o.seed });
-    const cases = o.limit === undefined ? [...table, ...random] : spread([...table, ...random], o.limit);
+    // The slice keeps a sixth for the edge's own spellings, so it still guards what they once broke.
+    const cases = o.limit === undefined ? [...table, ...random]
+      : [...spread(own, Math.floor(o.limit / 6)), ...spread([...table, ...random], o.limit - Math.floor(o.limit / 6))];
     let started = Date.now();
     await pool(cases, 8, async (c) => {
       const tok = tokenFor(c.credential, tokens);
@@ -283,6 +296,8 @@ export async function runEdgeFuzz(o: EdgeFuzzOptions): Promise<EdgeFuzzResult> {
       failures.unshift(`the edge no longer answers /media/v1/health (${health.status}); exit ${String(exitedWith)}; last errors: ${last.slice(0, 1500)}`);
     }
     const rssAfterKiB = { edge: rssKiB(edge.proc.pid!), worker: rssKiB(edge.workerPid) };
+    // The edge logs each 5xx with its cause: the last few name what to fix.
+    for (const line of edge.logs.filter((l) => l.includes('"request failed"')).slice(-2)) if (failures.length > 0) failures.push(`edge log: ${line.slice(0, 700)}`);
     return { routes: routes.length, sent: cases.length + bodiesSent, byStatus, failures, rssBeforeKiB, rssAfterKiB, healthAfter: health.status, exitedWith };
   } finally {
     await edge.kill();

@@ -15,6 +15,20 @@ import { DiemcauError } from '@diemcau/shared';
 import type { ListenOptions, Outlet, RoomRouter, RtpParameters, Stream, StreamInfo, WebRtcParams, WebRtcPort } from './adapter/index.js';
 import type { PeerBudget, PeerLimits, Refusals } from './limits.js';
 
+/**
+ * Runs a worker call on parameters a browser sent. mediasoup checks them and
+ * throws a TypeError when they are malformed: that is the browser's fault, a
+ * 400 naming the field, not a 500 of the edge.
+ */
+async function browserParams<T>(field: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof TypeError) throw new DiemcauError('PROTO_ERR_SCHEMA', `${field}: ${err.message}`.slice(0, 200), { cause: err });
+    throw err;
+  }
+}
+
 interface Peer {
   id: string;
   siteId: string;
@@ -100,7 +114,7 @@ export class PeerSet {
 
   async connect(peerId: string, transportId: string, dtlsParameters: unknown): Promise<void> {
     const peer = this.peer(peerId);
-    await this.transport(peerId, transportId).connect(dtlsParameters);
+    await browserParams('dtlsParameters', () => this.transport(peerId, transportId).connect(dtlsParameters));
     if (peer.idle) clearTimeout(peer.idle);
     peer.idle = null;
   }
@@ -110,7 +124,7 @@ export class PeerSet {
     const info: StreamInfo = { siteId: peer.siteId, originEdgeId: this.o.edgeId };
     const transport = this.transport(peerId, transportId);
     const stream = await this.within(peer, 'producers', peer.producers.size, this.o.limits.maxProducersPerPeer,
-      () => transport.produce({ kind, rtpParameters: rtpParameters as RtpParameters, info }));
+      () => browserParams('rtpParameters', () => transport.produce({ kind, rtpParameters: rtpParameters as RtpParameters, info })));
     peer.producers.add(stream.id);
     stream.events.on('close', () => peer.producers.delete(stream.id));
     this.o.addStream(stream);
@@ -133,7 +147,7 @@ export class PeerSet {
       this.o.budget.takeConsumer(peer.token);
       peer.consuming.add(producerId);
       try {
-        return await transport.consume(producerId, rtpCapabilities);
+        return await browserParams('rtpCapabilities', () => transport.consume(producerId, rtpCapabilities));
       } catch (err) {
         this.o.budget.giveConsumer(peer.token);
         peer.consuming.delete(producerId);
