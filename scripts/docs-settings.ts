@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentSettingsTable } from '../appliance/src/config.js';
 import { configTable as fleetSettingsTable } from '../fleet/src/config.js';
+import { edgeSettingsTable } from '../appliance/src/media/config.js';
 
 export const README = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'README.md');
 
@@ -14,6 +15,7 @@ export const README = path.resolve(path.dirname(fileURLToPath(import.meta.url)),
 export const TABLES: Record<string, () => string> = {
   fleet: fleetSettingsTable,
   agent: agentSettingsTable,
+  edge: edgeSettingsTable,
 };
 
 const markers = (name: string): [string, string] => [`<!-- settings:${name}:start (npm run docs:settings) -->`, `<!-- settings:${name}:end -->`];

@@ -1,10 +1,9 @@
-// Edge configuration: read once from the environment, defaults in the schema,
-// every problem reported at once. Simulated hardware is only ever chosen by
+// Edge configuration: read once from the environment by main.ts through the
+// shared settings loader, defaults in the schema, every problem reported at once. Simulated hardware is only ever chosen by
 // DIEMCAU_EDGE_HARDWARE=simulated: a real box never shows a test pattern by accident.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
-import { DiemcauError } from '@diemcau/shared';
+import { DiemcauError, loadSettings, settingsMarkdown, type Env } from '@diemcau/shared';
 import { parseCidrList } from './addresses.js';
 import type { CaptureConfig } from './ffmpeg/args.js';
 import type { PeerLimits } from './limits.js';
@@ -110,7 +109,7 @@ const ENV: Record<keyof EdgeConfig, string> = {
   simVoice: 'DIEMCAU_EDGE_SIM_VOICE',
   ffmpegBin: 'DIEMCAU_FFMPEG_BIN',
   planFile: 'DIEMCAU_EDGE_PLAN_FILE',
-  logLevel: 'LOG_LEVEL',
+  logLevel: 'DIEMCAU_LOG_LEVEL',
   dataDir: 'DIEMCAU_DATA_DIR',
   kioskDir: 'DIEMCAU_KIOSK_DIR',
   tapAllow: 'DIEMCAU_EDGE_TAP_ALLOW',
@@ -131,30 +130,81 @@ const ENV: Record<keyof EdgeConfig, string> = {
   caFile: 'DIEMCAU_CA_FILE',
 };
 
-const NUMERIC = new Set<keyof EdgeConfig>([
-  'port', 'rtcMinPort', 'rtcMaxPort', 'width', 'height', 'fps', 'videoKbps', 'audioKbps',
-  'maxPeers', 'maxPeersPerToken', 'maxTransportsPerPeer', 'maxProducersPerPeer', 'maxConsumersPerPeer', 'maxConsumersPerToken', 'maxStreamsPerLink', 'maxConnections', 'maxConnectionsPerAddress', 'peerIdleMs',
-  'workers', 'workerSpanAt',
-]);
+/** What each setting does, for the README's table (npm run docs:settings); a key without one does not compile. */
+const DESCRIPTIONS: Record<keyof EdgeConfig, string> = {
+  edgeId: "the edge's id on the broker; unset on a site: the box's device id from the agent's identity (`unenrolled` until then)",
+  role: '`site` (a box with its room) or `core` (the province server)',
+  host: 'signalling API address',
+  port: 'signalling API port (0 = any free port)',
+  adminToken: 'token of the agent and other edges (plans, links, taps, stats)',
+  joinToken: 'token of browsers in the room (browser-peer routes only); unset: a random one at start; never the admin token',
+  listenIp: 'where the worker binds RTP',
+  announcedIp: 'the address peers are told to send RTP to (behind NAT)',
+  rtcMinPort: 'lowest RTP port',
+  rtcMaxPort: 'highest RTP port',
+  hardware: '`real` camera and microphone, `simulated` test pattern and tone, or `none` (no room: the core)',
+  videoDevice: 'V4L2 camera device',
+  audioDevice: 'ALSA capture device',
+  width: 'capture width; unset: 1920 real, 320 simulated',
+  height: 'capture height; unset: 1080 real, 240 simulated',
+  fps: 'capture frame rate; unset: 30 real, 15 simulated',
+  videoCodec: '`vp8` or `h264`; unset: h264 real, vp8 simulated',
+  videoKbps: 'video bitrate; unset: 2500 real, 300 simulated',
+  audioKbps: 'audio bitrate',
+  simVoice: 'simulated microphone: a tone rising and falling like speech, or `silent`',
+  ffmpegBin: 'ffmpeg that captures the room (the agent reads the same name)',
+  planFile: 'a media plan file applied at start and whenever it changes (the core, demos)',
+  logLevel: 'pino log level',
+  dataDir: "the agent's data dir: the kiosk page reads the box's identity from it",
+  kioskDir: 'where the agent writes the identify card; unset: `<data dir>/kiosk`',
+  tapAllow: 'where taps (plain RTP out, admin only) may send: addresses or CIDRs, comma-separated',
+  maxPeers: 'peers at once',
+  maxPeersPerToken: 'peers of one join token (its transports may hold at most half the RTP ports)',
+  maxTransportsPerPeer: 'transports per peer',
+  maxProducersPerPeer: 'producers per peer',
+  maxConsumersPerPeer: 'consumers per peer (a browser consumes every stream of the meeting: two per site)',
+  maxConsumersPerToken: "consumers of one token's peers together",
+  maxStreamsPerLink: 'streams another edge may announce over one link',
+  maxConnections: 'signalling sockets open at once',
+  maxConnectionsPerAddress: "signalling sockets from one address (a district's NAT carries its communes)",
+  peerIdleMs: 'a peer that connected no transport within this time is closed',
+  workers: 'mediasoup workers (one process, one core each), each with a slice of the RTP ports; unset: one per core',
+  workerSpanAt: 'transports plus consumers of one meeting on one worker beyond which it spans another worker',
+  tlsCert: "signalling over HTTPS: a certificate issued by the province's CA (with the key)",
+  tlsKey: 'the private key of that certificate',
+  caFile: "the CA that issued other edges' certificates; unset: the box's stored CA",
+};
 
-export function loadEdgeConfig(env: NodeJS.ProcessEnv): EdgeConfig {
-  const raw: Record<string, unknown> = {};
-  for (const [key, name] of Object.entries(ENV) as Array<[keyof EdgeConfig, string]>) {
-    const v = env[name];
-    if (v === undefined || v === '') continue;
-    raw[key] = NUMERIC.has(key) && /^-?\d+$/.test(v) ? Number(v) : v;
-  }
+/** Names the edge used before the programs agreed on one: read for one release, with a warning at start. */
+const DEPRECATED: Partial<Record<keyof EdgeConfig, string[]>> = { logLevel: ['LOG_LEVEL'] };
+
+/** The schema with each setting's variable and description beside it, as the shared loader and the docs read it. */
+export const EdgeSettingsSchema = Type.Object(
+  Object.fromEntries(
+    Object.entries(EdgeConfigSchema.properties).map(([k, schema]) => {
+      const key = k as keyof EdgeConfig;
+      return [k, { ...schema, env: ENV[key], description: DESCRIPTIONS[key], ...(DEPRECATED[key] ? { envDeprecated: DEPRECATED[key] } : {}) }];
+    }),
+  ) as unknown as typeof EdgeConfigSchema.properties,
+);
+
+/** The edge's settings and the deprecation warnings to log; throws APPL_ERR_CONFIG listing every problem. */
+export function loadEdgeSettings(env: Env): { config: EdgeConfig; warnings: string[] } {
   // Never the admin token by default: the join token is shown to every browser in the room.
-  raw.joinToken ??= randomBytes(24).toString('base64url');
-  const withDefaults = Value.Default(EdgeConfigSchema, raw);
-  const problems = [...Value.Errors(EdgeConfigSchema, withDefaults)].map((e) => {
-    const key = e.path.replace(/^\//, '') as keyof EdgeConfig;
-    return `${ENV[key] ?? e.path}: ${e.message}`;
-  });
-  const cfg = withDefaults as EdgeConfig;
-  if (problems.length === 0) problems.push(...crossChecks(cfg));
-  if (problems.length > 0) throw new DiemcauError('APPL_ERR_CONFIG', problems.join('; '), { details: problems });
-  return cfg;
+  const defaults = { joinToken: randomBytes(24).toString('base64url') };
+  const { settings, warnings } = loadSettings(EdgeSettingsSchema, { env, defaults }, 'APPL_ERR_CONFIG');
+  const problems = crossChecks(settings);
+  if (problems.length > 0) throw new DiemcauError('APPL_ERR_CONFIG', problems.join('; '), { details: { problems, warnings } });
+  return { config: settings, warnings };
+}
+
+export function loadEdgeConfig(env: Env): EdgeConfig {
+  return loadEdgeSettings(env).config;
+}
+
+/** The edge's settings as Markdown (the README's table). */
+export function edgeSettingsTable(): string {
+  return settingsMarkdown(EdgeSettingsSchema);
 }
 
 /** Rules between settings; each broken one is listed. */

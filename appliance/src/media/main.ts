@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { mediaPlanCodec } from '@diemcau/shared';
-import { captureConfig, loadEdgeConfig, peerLimits } from './config.js';
+import { captureConfig, loadEdgeSettings, peerLimits } from './config.js';
 import { loadEdgeTls, loadTrustedCa } from './tls.js';
 import { Edge } from './edge.js';
 import { SignalServer } from './server.js';
@@ -16,6 +16,7 @@ import { kioskRoutes } from './kiosk.js';
 
 async function main(): Promise<void> {
   let cfg;
+  let warnings: string[] = [];
   let tls;
   let trustedCa;
   // A site's edge is named after its box's device id, known only once the agent
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
   // (and until then the edge runs as 'unenrolled', serving the kiosk page).
   const siteEdgeId = process.env.DIEMCAU_EDGE_ID?.trim() || process.env.DIEMCAU_EDGE_ROLE?.trim() === 'core' ? null : identityDeviceId(process.env);
   try {
-    cfg = loadEdgeConfig(siteEdgeId === null ? process.env : { ...process.env, DIEMCAU_EDGE_ID: siteEdgeId ?? UNENROLLED });
+    ({ config: cfg, warnings } = loadEdgeSettings(siteEdgeId === null ? process.env : { ...process.env, DIEMCAU_EDGE_ID: siteEdgeId ?? UNENROLLED }));
     tls = loadEdgeTls(cfg);
     trustedCa = loadTrustedCa(cfg);
   } catch (err) {
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   // A log reader that went away must not take the edge down (or keep it from stopping).
   process.stdout.on('error', () => {});
   const log = pino({ level: cfg.logLevel, base: { edgeId: cfg.edgeId, role: cfg.role } });
+  for (const warning of warnings) log.warn({ setting: warning }, 'deprecated setting');
   const edge = await Edge.start({
     edgeId: cfg.edgeId,
     role: cfg.role,
