@@ -104,7 +104,7 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     },
   }, async (req) => {
     const op = operatorOf(req);
-    return { id: op.id, name: op.name, role: op.role, districtId: op.districtId };
+    return { id: op.id, name: op.name, role: op.role, area: op.area, districtId: op.districtId };
   });
 
   // --- acknowledgements -------------------------------------------------------
