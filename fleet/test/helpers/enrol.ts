@@ -11,14 +11,13 @@ import { telemetry, type TestFleet } from './fleet.js';
  * a session before probing its credentials.
  */
 export function loginAttempt(creds: EnrollResponse): Promise<string> {
+  return mqttAttempt(creds.mqtt.url, { clientId: creds.deviceId, username: creds.mqtt.username, password: creds.mqtt.password });
+}
+
+/** One connection attempt with any options: 'connected', the CONNACK refusal, or 'closed' when cut before any CONNACK. */
+export function mqttAttempt(url: string, opts: mqtt.IClientOptions): Promise<string> {
   return new Promise((resolve) => {
-    const c = mqtt.connect(creds.mqtt.url, {
-      clientId: creds.deviceId,
-      username: creds.mqtt.username,
-      password: creds.mqtt.password,
-      reconnectPeriod: 0,
-      connectTimeout: 5000,
-    });
+    const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
     const done = (what: string) => {
       c.end(true);
       resolve(what);

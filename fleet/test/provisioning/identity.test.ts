@@ -1,7 +1,7 @@
 import t from 'tap';
-import mqtt from 'mqtt';
 import type { EnrollResponse } from '@diemcau/shared';
 import { connectDevice, startTestFleet, waitFor } from '../helpers/fleet.js';
+import { mqttAttempt } from '../helpers/enrol.js';
 
 // Each box its own identity, checked with real MQTT clients against the real
 // broker: a re-imaged box (its serial registered again) is the same device
@@ -14,19 +14,7 @@ const metric = async (api: Awaited<ReturnType<typeof startTestFleet>>['api'], li
   return m ? Number(m.split(' ').pop()) : 0;
 };
 
-/** One connection attempt: 'connected', the CONNACK refusal, or 'closed' when the socket is cut before any CONNACK. */
-function attempt(url: string, opts: mqtt.IClientOptions): Promise<string> {
-  return new Promise((resolve) => {
-    const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
-    const done = (what: string) => {
-      c.end(true);
-      resolve(what);
-    };
-    c.once('connect', () => done('connected'));
-    c.once('error', (err) => done(`refused ${(err as { code?: number }).code ?? err.message}`));
-    c.once('close', () => done('closed'));
-  });
-}
+const attempt = mqttAttempt;
 
 const asDevice = (creds: EnrollResponse) => ({ clientId: creds.deviceId, username: creds.mqtt.username, password: creds.mqtt.password });
 
