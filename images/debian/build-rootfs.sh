@@ -9,8 +9,9 @@
 # NATIVE_MODULES_DIR is a node_modules folder with the native modules the
 # release's manifest lists (mediasoup with its built worker, onoff with
 # epoll), built for the box's Node on the build server (`npm ci` and
-# `node scripts/setup.mjs` in a checkout do exactly that). Every version under
-# /opt/diemcau/versions finds them in /opt/diemcau/node_modules.
+# `node scripts/setup.mjs` in a checkout do exactly that). A release that
+# carries them itself (versions/<v>/node_modules) uses its own; only an older
+# release without them finds them in /opt/diemcau/node_modules.
 # TRUSTED_KEYS_JSON is what `npm run release:keygen` writes: the only keys
 # whose releases the box will install.
 # The province's fleet is pinned in the image with FLEET_PIN_URLS (its URL,
@@ -62,7 +63,12 @@ chmod 0755 "$out/opt/diemcau/versions/$version"
 # and (once a second version exists) previous.
 ln -sfn "versions/$version" "$out/opt/diemcau/current"
 rm -rf "$out/opt/diemcau/node_modules"
-cp -a "$native" "$out/opt/diemcau/node_modules"
+# A release that carries its own native parts (versions/<v>/node_modules) gets
+# no shared copy: Node would fall back to it, and a release missing a module
+# would then run on another version's worker instead of failing its checks.
+if [[ ! -d "$out/opt/diemcau/versions/$version/node_modules" ]]; then
+  cp -a "$native" "$out/opt/diemcau/node_modules"
+fi
 install -m 0644 "$trusted" "$out/etc/diemcau/trusted-keys.json"
 
 if [[ -n "${FLEET_PIN_URLS:-}" || -n "${FLEET_PIN_CA:-}" ]]; then
