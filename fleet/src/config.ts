@@ -30,6 +30,11 @@ const TOP_LEVEL = {
   telemetryKeep: Type.Integer({ minimum: 1, default: 2000, ...D('telemetry samples kept per device') }),
   telemetryFlushMs: Ms(200, 'telemetry is written in one transaction per this interval'),
   enrollmentTokenTtlSec: Type.Integer({ minimum: 60, default: 7 * 24 * 3600, ...D('default lifetime of an enrolment token') }),
+  preregistrationTtlSec: Type.Integer({
+    minimum: 60,
+    default: 30 * 24 * 3600,
+    ...D("default time a pre-registered serial stays armed (the serial is printed on the box: whoever knows it may enrol in its place meanwhile)"),
+  }),
   enrollMaxFailuresPerMin: Type.Integer({ minimum: 0, default: 20, ...D('failed enrolments allowed per client address per minute (0 = no limit)') }),
   metricsPublic: Type.Boolean({ default: false, ...D('serve /metrics without a token (for a scraper on a trusted network); otherwise any operator token, a viewer token will do') }),
   // Alert rules (presence/rules.ts says what each does).
@@ -86,6 +91,7 @@ export const ENV_NAMES: Record<keyof typeof TOP_LEVEL, string> = {
   telemetryKeep: 'DIEMCAU_TELEMETRY_KEEP',
   telemetryFlushMs: 'DIEMCAU_TELEMETRY_FLUSH_MS',
   enrollmentTokenTtlSec: 'DIEMCAU_ENROLLMENT_TOKEN_TTL_SEC',
+  preregistrationTtlSec: 'DIEMCAU_PREREGISTRATION_TTL_SEC',
   enrollMaxFailuresPerMin: 'DIEMCAU_ENROLL_MAX_FAILURES_PER_MIN',
   metricsPublic: 'DIEMCAU_METRICS_PUBLIC',
   offlineDebounceMs: 'DIEMCAU_OFFLINE_DEBOUNCE_MS',

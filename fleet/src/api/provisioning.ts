@@ -24,6 +24,8 @@ const PreregistrationOut = Type.Object({
   deviceId: Type.Union([Type.String(), Type.Null()]),
   /** When a box enrolled by it; null while it waits for a box. Registering again re-arms it. */
   usedAt: Type.Union([Type.String(), Type.Null()]),
+  /** Until when a box may enrol by it; null: no limit (registered before limits existed). */
+  armedUntil: Type.Union([Type.String(), Type.Null()]),
 });
 
 /** The serial in its one spelling, or a 400 that says why. */
@@ -88,11 +90,18 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['enrolment'],
         summary: 'List a box by hardware serial: when it first comes online it enrols into this site with no token',
         description:
-          'One enrolment per registration: registering the serial again re-arms it (re-imaging a box keeps its device id this way). ' +
+          'One enrolment per registration, within ttlSec (default DIEMCAU_PREREGISTRATION_TTL_SEC, 30 days): registering the serial again re-arms it ' +
+          '(re-imaging a box keeps its device id this way). ' +
           'A serial whose live device sits at another site is refused (revoke the device to move the box); ' +
           'a district operator can only register serials whose site, earlier registration and device are all in its district.',
         body: Type.Object(
-          { serial: Serial, siteId: SiteIdSchema, note: Type.Optional(Type.String({ maxLength: 200 })) },
+          {
+            serial: Serial,
+            siteId: SiteIdSchema,
+            note: Type.Optional(Type.String({ maxLength: 200 })),
+            /** How long it stays armed; default DIEMCAU_PREREGISTRATION_TTL_SEC. */
+            ttlSec: Type.Optional(Type.Integer({ minimum: 60, maximum: 366 * 24 * 3600 })),
+          },
           { additionalProperties: false },
         ),
         response: { 201: PreregistrationOut, ...authErrors, 404: Type.Ref('Error'), 409: Type.Ref('Error') },
@@ -120,7 +129,8 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox = async (app) => {
           );
         }
       }
-      enrollment.registerSerial(serial, siteId, note ?? null);
+      const ttlSec = request.body.ttlSec ?? app.fleet.config.preregistrationTtlSec;
+      enrollment.registerSerial(serial, siteId, note ?? null, new Date(Date.now() + ttlSec * 1000));
       request.auditDetails = {
         siteId,
         ...(before && before.siteId !== siteId ? { from: before.siteId } : {}),

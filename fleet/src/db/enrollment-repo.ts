@@ -18,11 +18,24 @@ export interface SerialRecord {
   deviceId: string | null;
   /** When a box enrolled by it; null while armed (waiting for a box). */
   usedAt: string | null;
+  /** Until when it may be used; null: no limit (registered before limits existed). */
+  armedUntil: string | null;
 }
 
-interface SerialRow { serial: string; site_id: string; note: string | null; device_id: string | null; used_at: string | null }
+interface SerialRow { serial: string; site_id: string; note: string | null; device_id: string | null; used_at: string | null; armed_until: string | null }
 
-const toSerial = (r: SerialRow): SerialRecord => ({ serial: r.serial, siteId: r.site_id, note: r.note, deviceId: r.device_id, usedAt: r.used_at });
+const toSerial = (r: SerialRow): SerialRecord => ({
+  serial: r.serial,
+  siteId: r.site_id,
+  note: r.note,
+  deviceId: r.device_id,
+  usedAt: r.used_at,
+  armedUntil: r.armed_until,
+});
+
+/** Whether a pre-registration still lets a box enrol: unused and not past its time. */
+export const isArmed = (r: SerialRecord, now = new Date()): boolean =>
+  r.usedAt === null && (r.armedUntil === null || Date.parse(r.armedUntil) > now.getTime());
 
 /** Enrolment tokens (stored as hashes, counted, expiring) and pre-registered serials. */
 export class EnrollmentRepo {
@@ -38,10 +51,10 @@ export class EnrollmentRepo {
       useToken: s.prepare('UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE id = ? AND uses_left > 0'),
       purge: s.prepare('DELETE FROM enrollment_tokens WHERE expires_at < ? OR uses_left <= 0'),
       // Registering again re-arms: one more box may enrol by this serial.
-      upsertSerial: s.prepare(`INSERT INTO device_serials (serial, site_id, note, created_at) VALUES (?, ?, ?, ?)
-        ON CONFLICT(serial) DO UPDATE SET site_id = excluded.site_id, note = excluded.note, used_at = NULL`),
-      getSerial: s.prepare('SELECT serial, site_id, note, device_id, used_at FROM device_serials WHERE serial = ?'),
-      listSerials: s.prepare('SELECT serial, site_id, note, device_id, used_at FROM device_serials ORDER BY serial'),
+      upsertSerial: s.prepare(`INSERT INTO device_serials (serial, site_id, note, created_at, armed_until) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT(serial) DO UPDATE SET site_id = excluded.site_id, note = excluded.note, used_at = NULL, armed_until = excluded.armed_until`),
+      getSerial: s.prepare('SELECT serial, site_id, note, device_id, used_at, armed_until FROM device_serials WHERE serial = ?'),
+      listSerials: s.prepare('SELECT serial, site_id, note, device_id, used_at, armed_until FROM device_serials ORDER BY serial'),
       // Only an armed row is spent, so two enrolments racing on one arming cannot both succeed.
       spendSerial: s.prepare('UPDATE device_serials SET device_id = ?, used_at = ? WHERE serial = ? AND used_at IS NULL'),
       deleteSerial: s.prepare('DELETE FROM device_serials WHERE serial = ?'),
@@ -98,8 +111,8 @@ export class EnrollmentRepo {
   }
 
   /** Lists (or re-arms) a serial; callers pass it canonical (devices/serial.ts). */
-  registerSerial(serial: string, siteId: string, note: string | null = null): void {
-    this.stmts.upsertSerial.run(serial, siteId, note, new Date().toISOString());
+  registerSerial(serial: string, siteId: string, note: string | null = null, armedUntil: Date | null = null): void {
+    this.stmts.upsertSerial.run(serial, siteId, note, new Date().toISOString(), armedUntil?.toISOString() ?? null);
   }
 
   getSerial(serial: string): SerialRecord | undefined {

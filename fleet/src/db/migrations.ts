@@ -157,6 +157,15 @@ export const CORE_MIGRATIONS: Migration[] = [
     `,
   },
   {
+    // A pre-registration is armed for a while, not for ever: the box's serial
+    // is printed on it, and whoever knows it may enrol in the box's place
+    // while it is armed. Rows from before keep no limit (NULL).
+    name: 'core-005-preregistration-expiry',
+    sql: `
+      ALTER TABLE device_serials ADD COLUMN armed_until TEXT;
+    `,
+  },
+  {
     // An area operator's area is a subtree (district_id, kept under its first
     // name: it holds the subtree's root site) or a relay group (area_group).
     name: 'core-005-operator-areas',

@@ -65,7 +65,7 @@ export type EnrolPlan =
 
 // Unknown and spent pre-registrations get the same answer: whoever probes
 // serials learns nothing about which ones the fleet knows.
-const NOT_PREREGISTERED = 'serial is not pre-registered (or its pre-registration was used; an operator can pre-register it again)';
+const NOT_PREREGISTERED = 'serial is not pre-registered (or its pre-registration was used or expired; an operator can pre-register it again)';
 
 export function planEnrolment(f: EnrolFacts): EnrolPlan {
   if (f.token === null) return refuse('token-invalid', 'FLEET_ERR_TOKEN_INVALID', 'ask an operator for a new one', false);

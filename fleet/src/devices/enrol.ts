@@ -1,6 +1,7 @@
 import { DiemcauError, type EnrollRequest, type EnrollResponse } from '@diemcau/shared';
 import type { FleetContext } from '../context.js';
 import { hashPassword, newId, newSecret } from '../db/secrets.js';
+import { isArmed } from '../db/enrollment-repo.js';
 import { planEnrolment, type EnrolFacts, type EnrolPlan, type RefusalReason } from './enrol-plan.js';
 import { canonicalSerial } from './serial.js';
 
@@ -50,7 +51,7 @@ export async function enrolDevice(fleet: FleetContext, req: EnrollRequest, mqttH
     return {
       token,
       serial,
-      prereg: pre ? { siteId: pre.siteId, armed: pre.usedAt === null, deviceId: pre.deviceId } : null,
+      prereg: pre ? { siteId: pre.siteId, armed: isArmed(pre), deviceId: pre.deviceId } : null,
       live: live ? { id: live.id, siteId: live.siteId, neverSeen: live.lastSeenAt === null } : null,
     };
   };

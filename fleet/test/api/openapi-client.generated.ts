@@ -273,7 +273,7 @@ export interface paths {
         put?: never;
         /**
          * List a box by hardware serial: when it first comes online it enrols into this site with no token
-         * @description One enrolment per registration: registering the serial again re-arms it (re-imaging a box keeps its device id this way). A serial whose live device sits at another site is refused (revoke the device to move the box); a district operator can only register serials whose site, earlier registration and device are all in its district.
+         * @description One enrolment per registration, within ttlSec (default DIEMCAU_PREREGISTRATION_TTL_SEC, 30 days): registering the serial again re-arms it (re-imaging a box keeps its device id this way). A serial whose live device sits at another site is refused (revoke the device to move the box); a district operator can only register serials whose site, earlier registration and device are all in its district.
          */
         post: operations["createPreregistration"];
         delete?: never;
@@ -1993,6 +1993,7 @@ export interface operations {
                             note: string | null;
                             deviceId: string | null;
                             usedAt: string | null;
+                            armedUntil: string | null;
                         }[];
                     };
                 };
@@ -2040,6 +2041,7 @@ export interface operations {
                     serial: string;
                     siteId: string;
                     note?: string;
+                    ttlSec?: number;
                 };
             };
         };
@@ -2056,6 +2058,7 @@ export interface operations {
                         note: string | null;
                         deviceId: string | null;
                         usedAt: string | null;
+                        armedUntil: string | null;
                     };
                 };
             };

@@ -49,7 +49,7 @@ t.test('pre-registrations: listed, scoped to a district, deleted; a listed box e
   const { api } = await startTestFleet(t);
   const made = await api('POST', '/api/v1/preregistrations', { body: { serial: 'PF-123 456', siteId: 'yb-tram-tau-xa-ho', note: 'shipped' } });
   t.equal(made.status, 201);
-  t.same(made.body, { serial: 'PF-123 456', siteId: 'yb-tram-tau-xa-ho', note: 'shipped', deviceId: null, usedAt: null });
+  t.match(made.body, { serial: 'PF-123 456', siteId: 'yb-tram-tau-xa-ho', note: 'shipped', deviceId: null, usedAt: null, armedUntil: String });
   t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'X', siteId: 'no-such-site' } })).status, 404);
 
   const op = await api<{ token: string }>('POST', '/api/v1/operators', { body: { name: 'LY', role: 'district-operator', districtId: 'yb-luc-yen' } });
