@@ -72,6 +72,8 @@ export interface NewDevice {
   model?: string | undefined;
   os?: string | undefined;
   agentVersion?: string | undefined;
+  /** The enrolment token that enrolled it; null or absent when by serial. */
+  enrolTokenId?: number | null;
 }
 
 export class DevicesRepo {
@@ -84,11 +86,12 @@ export class DevicesRepo {
       get: s.prepare(`SELECT ${COLS} FROM devices WHERE id = ?`),
       liveBySerial: s.prepare(`SELECT ${COLS} FROM devices WHERE serial = ? AND revoked_at IS NULL`),
       passwordHash: s.prepare('SELECT password_hash, revoked_at FROM devices WHERE id = ?'),
-      insert: s.prepare(`INSERT INTO devices (id, site_id, serial, password_hash, model, os, agent_version, enrolled_at)
-        VALUES (@id, @siteId, @serial, @passwordHash, @model, @os, @agentVersion, @now)`),
+      insert: s.prepare(`INSERT INTO devices (id, site_id, serial, password_hash, model, os, agent_version, enrolled_at, enrol_token_id)
+        VALUES (@id, @siteId, @serial, @passwordHash, @model, @os, @agentVersion, @now, @enrolTokenId)`),
+      enrolToken: s.prepare('SELECT enrol_token_id FROM devices WHERE id = ?'),
       // Never moves a device to another site, never brings a revoked one back.
       reenrol: s.prepare(`UPDATE devices SET password_hash = @passwordHash, model = @model, os = @os,
-        agent_version = COALESCE(@agentVersion, agent_version), enrolled_at = @now
+        agent_version = COALESCE(@agentVersion, agent_version), enrolled_at = @now, enrol_token_id = @enrolTokenId
         WHERE id = @id AND site_id = @siteId AND revoked_at IS NULL`),
       presence: s.prepare('UPDATE devices SET online = ?, presence_at = ?, last_seen_at = ? WHERE id = ?'),
       birth: s.prepare(`UPDATE devices SET agent_version = COALESCE(@agentVersion, agent_version), os = COALESCE(@os, os),
@@ -131,7 +134,14 @@ export class DevicesRepo {
       os: d.os ?? null,
       agentVersion: d.agentVersion ?? null,
       now: new Date().toISOString(),
+      enrolTokenId: d.enrolTokenId ?? null,
     });
+  }
+
+  /** The enrolment token that enrolled the device, if it was a token. */
+  enrolTokenOf(id: string): number | null {
+    const r = this.stmts.enrolToken.get(id) as { enrol_token_id: number | null } | undefined;
+    return r?.enrol_token_id ?? null;
   }
 
   /**
@@ -147,6 +157,7 @@ export class DevicesRepo {
       os: d.os ?? null,
       agentVersion: d.agentVersion ?? null,
       now: new Date().toISOString(),
+      enrolTokenId: d.enrolTokenId ?? null,
     }).changes === 1;
   }
 

@@ -99,10 +99,10 @@ export class EnrollmentRepo {
    * else undefined. Enrolment lets it retry for the box whose answer was lost
    * (devices/enrol-plan.ts); it never enrols anything new.
    */
-  spentToken(token: string, now = new Date()): { siteId: string } | undefined {
-    const r = this.stmts.findToken.get(tokenHash(token)) as { site_id: string; uses_left: number; expires_at: string } | undefined;
+  spentToken(token: string, now = new Date()): { id: number; siteId: string } | undefined {
+    const r = this.stmts.findToken.get(tokenHash(token)) as { id: number; site_id: string; uses_left: number; expires_at: string } | undefined;
     if (!r || r.uses_left > 0 || Date.parse(r.expires_at) <= now.getTime()) return undefined;
-    return { siteId: r.site_id };
+    return { id: r.id, siteId: r.site_id };
   }
 
   /** Drops spent and expired tokens; returns how many. */

@@ -166,6 +166,15 @@ export const CORE_MIGRATIONS: Migration[] = [
     `,
   },
   {
+    // Which enrolment token enrolled a device (null: by serial, or before
+    // this was kept): a spent token may enrol again only its own device, for
+    // a box whose answer was lost (devices/enrol-plan.ts).
+    name: 'core-006-enrol-token',
+    sql: `
+      ALTER TABLE devices ADD COLUMN enrol_token_id INTEGER;
+    `,
+  },
+  {
     // An area operator's area is a subtree (district_id, kept under its first
     // name: it holds the subtree's root site) or a relay group (area_group).
     name: 'core-005-operator-areas',

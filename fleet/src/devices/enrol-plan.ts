@@ -12,25 +12,29 @@
 //   here ever returns it.
 // - A token cannot claim a serial armed for another site (a box on its way
 //   there would be locked out of its own pre-registration).
-// - A lost answer is not a dead box: the credential that enrolled a device
-//   (its spent token, or its spent pre-registration) enrols it again, same
-//   id, new password, as long as that device has never logged in to the
-//   broker. A commune on a flaky link whose enrolment answer was lost would
-//   otherwise need an operator (or a drive) to come back; once the box has
-//   logged in, a replay gets nothing.
+// - A lost answer is not a dead box: the token that enrolled a device enrols
+//   that same device again (same id, new password) as long as it has never
+//   logged in to the broker. A commune on a flaky link whose enrolment answer
+//   was lost would otherwise need an operator (or a drive) to come back; once
+//   the box has logged in, a replay gets nothing. Only the token: it is a
+//   secret, while a serial is printed on the box, so a spent pre-registration
+//   never enrols again (an operator re-arms it).
 
 export interface EnrolFacts {
   /**
    * undefined: no token sent; null: sent but unknown or expired. `spent`: a
    * real, unexpired token whose uses are all taken (only good for a retry).
    */
-  token: { siteId: string; spent?: boolean } | null | undefined;
+  token: { siteId: string; spent?: boolean; id?: number } | null | undefined;
   /** Canonical serial (serial.ts), or null when the box sent none. */
   serial: string | null;
   /** The pre-registration of this serial, if any; `armed` until a box enrols by it. */
-  prereg: { siteId: string; armed: boolean; deviceId?: string | null } | null;
-  /** The live (not revoked) device that has this serial, if any; `neverSeen` until it first logs in. */
-  live: { id: string; siteId: string; neverSeen?: boolean } | null;
+  prereg: { siteId: string; armed: boolean } | null;
+  /**
+   * The live (not revoked) device that has this serial, if any; `neverSeen`
+   * until it first logs in; `enrolTokenId`: the token that enrolled it.
+   */
+  live: { id: string; siteId: string; neverSeen?: boolean; enrolTokenId?: number | null } | null;
 }
 
 export type RefusalReason =
@@ -50,7 +54,7 @@ export type EnrolPlan =
       siteId: string;
       deviceId: string;
       by: 'token' | 'serial';
-      /** A retry after a lost answer: the credential was spent by this device's own enrolment. */
+      /** A retry after a lost answer: the token was spent by this device's own enrolment. */
       retry?: true;
     }
   | {
@@ -70,18 +74,15 @@ const NOT_PREREGISTERED = 'serial is not pre-registered (or its pre-registration
 export function planEnrolment(f: EnrolFacts): EnrolPlan {
   if (f.token === null) return refuse('token-invalid', 'FLEET_ERR_TOKEN_INVALID', 'ask an operator for a new one', false);
   if (f.token?.spent === true) {
-    // Spent: good only for the box whose answer was lost (its device, in the token's site, never logged in).
-    if (f.live?.neverSeen === true && f.live.siteId === f.token.siteId) return retry(f.live, 'token');
+    // Spent: good only for the box whose answer was lost: the device this very token enrolled, never logged in.
+    const own = f.live !== null && f.live.enrolTokenId != null && f.live.enrolTokenId === f.token.id;
+    if (own && f.live!.neverSeen === true && f.live!.siteId === f.token.siteId) return retry(f.live!);
     return refuse('token-invalid', 'FLEET_ERR_TOKEN_INVALID', 'ask an operator for a new one', false);
   }
   if (f.token !== undefined) return planWithToken(f.token.siteId, f);
   if (f.serial === null) return refuse('no-credential', 'FLEET_ERR_TOKEN_INVALID', 'a token or a pre-registered serial is needed', false);
   if (!f.prereg) return refuse('serial-not-preregistered', 'FLEET_ERR_TOKEN_INVALID', NOT_PREREGISTERED, false);
-  if (!f.prereg.armed) {
-    const own = f.live !== null && f.live.neverSeen === true && f.live.id === f.prereg.deviceId && f.live.siteId === f.prereg.siteId;
-    if (own) return retry(f.live!, 'serial');
-    return refuse('preregistration-used', 'FLEET_ERR_TOKEN_INVALID', NOT_PREREGISTERED, false);
-  }
+  if (!f.prereg.armed) return refuse('preregistration-used', 'FLEET_ERR_TOKEN_INVALID', NOT_PREREGISTERED, false);
   if (f.live) {
     if (f.live.siteId === f.prereg.siteId) return { action: 'reimage', siteId: f.live.siteId, deviceId: f.live.id, by: 'serial' };
     return refuse(
@@ -115,8 +116,8 @@ function planWithToken(siteId: string, f: EnrolFacts): EnrolPlan {
   return { action: 'create', siteId, by: 'token', spendPrereg: armedHere };
 }
 
-function retry(live: { id: string; siteId: string }, by: 'token' | 'serial'): EnrolPlan {
-  return { action: 'reimage', siteId: live.siteId, deviceId: live.id, by, retry: true };
+function retry(live: { id: string; siteId: string }): EnrolPlan {
+  return { action: 'reimage', siteId: live.siteId, deviceId: live.id, by: 'token', retry: true };
 }
 
 function refuse(reason: RefusalReason, code: 'FLEET_ERR_TOKEN_INVALID' | 'FLEET_ERR_SERIAL_IN_USE', message: string, credentialed: boolean): EnrolPlan {

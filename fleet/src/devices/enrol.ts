@@ -46,13 +46,13 @@ export async function enrolDevice(fleet: FleetContext, req: EnrollRequest, mqttH
     if (req.token !== undefined) {
       const usable = repos.enrollment.peekToken(req.token);
       const spent = usable ? undefined : repos.enrollment.spentToken(req.token);
-      token = usable ? { siteId: usable.siteId } : spent ? { siteId: spent.siteId, spent: true } : null;
+      token = usable ? { siteId: usable.siteId, id: usable.id } : spent ? { siteId: spent.siteId, spent: true, id: spent.id } : null;
     }
     return {
       token,
       serial,
-      prereg: pre ? { siteId: pre.siteId, armed: isArmed(pre), deviceId: pre.deviceId } : null,
-      live: live ? { id: live.id, siteId: live.siteId, neverSeen: live.lastSeenAt === null } : null,
+      prereg: pre ? { siteId: pre.siteId, armed: isArmed(pre) } : null,
+      live: live ? { id: live.id, siteId: live.siteId, neverSeen: live.lastSeenAt === null, enrolTokenId: repos.devices.enrolTokenOf(live.id) } : null,
     };
   };
   const refusal = (p: EnrolPlan & { action: 'refuse' }) => new EnrolRefused(p.reason, p.credentialed, serial, p.code, p.message);
@@ -69,10 +69,14 @@ export async function enrolDevice(fleet: FleetContext, req: EnrollRequest, mqttH
     if (p.action === 'refuse') throw refusal(p);
     if (!fleet.sites.get(p.siteId)) throw new EnrolRefused('unknown-site', true, serial, 'FLEET_ERR_UNKNOWN_SITE', p.siteId);
     const isRetry = p.action === 'reimage' && p.retry === true;
-    if (p.by === 'token' && !isRetry && !repos.enrollment.consumeToken(req.token!)) {
-      throw new EnrolRefused('token-invalid', false, serial, 'FLEET_ERR_TOKEN_INVALID', 'ask an operator for a new one');
+    let enrolTokenId: number | null = null;
+    if (p.by === 'token') {
+      const spent = isRetry ? repos.enrollment.spentToken(req.token!) : repos.enrollment.consumeToken(req.token!);
+      if (!spent) throw new EnrolRefused('token-invalid', false, serial, 'FLEET_ERR_TOKEN_INVALID', 'ask an operator for a new one');
+      enrolTokenId = spent.id;
     }
     const record = {
+      enrolTokenId,
       id: p.action === 'reimage' ? p.deviceId : newId('dev', 8),
       siteId: p.siteId,
       serial,

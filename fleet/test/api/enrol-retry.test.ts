@@ -3,10 +3,10 @@ import { connectDevice, startTestFleet } from '../helpers/fleet.js';
 import { enrolRaw, loginAttempt, mintToken } from '../helpers/enrol.js';
 
 // A commune's box whose enrolment answer is lost on the way (a flaky link)
-// sends the same request again. It must come back with the same device and
-// fresh credentials, not a refusal that needs an operator, as long as the
-// device has never logged in; after that a replay of the spent credential
-// gets nothing and the box keeps its session.
+// sends the same request again. With a token it must come back with the same
+// device and fresh credentials, as long as that device has never logged in;
+// after that a replay gets nothing. The token must be the one that enrolled
+// that device, and a serial (printed on the box) never gets a second go.
 
 const SITE = 'yb-city-phuong-dong-tam';
 
@@ -39,15 +39,21 @@ t.test('a spent token enrols its own device again until that device logs in', as
   t.notOk(kicked, 'its session was not cut');
 });
 
-t.test('a spent pre-registration enrols its own device again until that device logs in', async (t) => {
+t.test('a spent token never takes over a device it did not enrol, and a spent pre-registration never enrols again', async (t) => {
   const { api } = await startTestFleet(t);
-  t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-LOST-2', siteId: SITE } })).status, 201);
-  const first = await enrolRaw(api, { hardware: { serial: 'SN-LOST-2' } });
-  t.equal(first.status, 200);
-  const again = await enrolRaw(api, { hardware: { serial: 'SN-LOST-2' } });
-  t.equal(again.status, 200, 'the retry is answered');
-  t.equal(again.body.deviceId, first.body.deviceId, 'same device');
-  await connectDevice(t, again.body);
-  t.equal((await enrolRaw(api, { hardware: { serial: 'SN-LOST-2' } })).status, 401, 'after the first login the serial alone gets nothing');
-  t.equal(await loginAttempt(again.body), 'connected');
+  // The victim enrolled by its serial and has not logged in yet.
+  t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-VICTIM', siteId: SITE } })).status, 201);
+  const victim = await enrolRaw(api, { hardware: { serial: 'SN-VICTIM' } });
+  t.equal(victim.status, 200);
+  // Someone holds a token of the same site, spent on a box of their own (or on none).
+  const token = await mintToken(api, SITE);
+  t.equal((await enrolRaw(api, { token, hardware: { serial: 'SN-MINE' } })).status, 200);
+  const steal = await enrolRaw(api, { token, hardware: { serial: ' sn-victim ' } });
+  t.equal(steal.status, 401, 'the spent token gets nothing for a device it did not enrol');
+  const bare = await mintToken(api, SITE);
+  t.equal((await enrolRaw(api, { token: bare, hardware: {} })).status, 200);
+  t.equal((await enrolRaw(api, { token: bare, hardware: { serial: 'SN-VICTIM' } })).status, 401, 'nor a token spent on a box without a serial');
+  // The serial is printed on the box: its spent arming never enrols again, even before the first login.
+  t.equal((await enrolRaw(api, { hardware: { serial: 'SN-VICTIM' } })).status, 401, 'a spent pre-registration enrols nothing');
+  t.equal(await loginAttempt(victim.body), 'connected', 'the victim still logs in');
 });

@@ -29,15 +29,15 @@ const cases: Array<[string, Partial<EnrolFacts>, string]> = [
   ['serial spent, device live: refused (no lock-out)', { prereg: { siteId: A, armed: false }, live: { id: 'd1', siteId: A } }, 'refuse preregistration-used'],
   ['serial armed, device live at that site: re-image', { prereg: { siteId: A, armed: true }, live: { id: 'd1', siteId: A } }, `reimage ${A} d1 serial`],
   ['serial armed, device live elsewhere: refused', { prereg: { siteId: A, armed: true }, live: { id: 'd1', siteId: B } }, 'refuse preregistration-other-site'],
-  // A lost answer: the spent credential enrols its own device again until that device first logs in.
-  ['spent token, its device never logged in: retry', { token: { siteId: A, spent: true }, live: { id: 'd1', siteId: A, neverSeen: true } }, `reimage ${A} d1 token retry`],
-  ['spent token, the device has logged in: refused', { token: { siteId: A, spent: true }, live: { id: 'd1', siteId: A, neverSeen: false } }, 'refuse token-invalid'],
-  ['spent token, an unseen device of another site: refused', { token: { siteId: A, spent: true }, live: { id: 'd1', siteId: B, neverSeen: true } }, 'refuse token-invalid'],
-  ['spent token, no device with this serial: refused', { token: { siteId: A, spent: true } }, 'refuse token-invalid'],
-  ['spent token, no serial: refused', { token: { siteId: A, spent: true }, serial: null }, 'refuse token-invalid'],
-  ['spent arming, its device never logged in: retry', { prereg: { siteId: A, armed: false, deviceId: 'd1' }, live: { id: 'd1', siteId: A, neverSeen: true } }, `reimage ${A} d1 serial retry`],
-  ['spent arming, another unseen device with the serial: refused', { prereg: { siteId: A, armed: false, deviceId: 'd0' }, live: { id: 'd1', siteId: A, neverSeen: true } }, 'refuse preregistration-used'],
-  ['spent arming, its device has logged in: refused', { prereg: { siteId: A, armed: false, deviceId: 'd1' }, live: { id: 'd1', siteId: A, neverSeen: false } }, 'refuse preregistration-used'],
+  // A lost answer: a spent token enrols again only the device it enrolled, until that device first logs in.
+  ['spent token, its own device never logged in: retry', { token: { siteId: A, spent: true, id: 7 }, live: { id: 'd1', siteId: A, neverSeen: true, enrolTokenId: 7 } }, `reimage ${A} d1 token retry`],
+  ['spent token, an unseen device another token enrolled: refused', { token: { siteId: A, spent: true, id: 7 }, live: { id: 'd1', siteId: A, neverSeen: true, enrolTokenId: 8 } }, 'refuse token-invalid'],
+  ['spent token, an unseen device enrolled by serial: refused', { token: { siteId: A, spent: true, id: 7 }, live: { id: 'd1', siteId: A, neverSeen: true, enrolTokenId: null } }, 'refuse token-invalid'],
+  ['spent token, its device has logged in: refused', { token: { siteId: A, spent: true, id: 7 }, live: { id: 'd1', siteId: A, neverSeen: false, enrolTokenId: 7 } }, 'refuse token-invalid'],
+  ['spent token, no device with this serial: refused', { token: { siteId: A, spent: true, id: 7 } }, 'refuse token-invalid'],
+  ['spent token, no serial: refused', { token: { siteId: A, spent: true, id: 7 }, serial: null }, 'refuse token-invalid'],
+  // The serial is printed on the box: a spent arming never enrols again, whatever the device did since.
+  ['spent arming, its device never logged in: refused', { prereg: { siteId: A, armed: false }, live: { id: 'd1', siteId: A, neverSeen: true } }, 'refuse preregistration-used'],
 ];
 
 for (const [name, f, want] of cases) {
