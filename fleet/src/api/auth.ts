@@ -134,13 +134,17 @@ export const authPlugin = fp(
       // Refused by this hook (role, viewer), only the first few per operator
       // and minute do; the rest join the aggregate, so even a valid token
       // cannot flood the log. A write to no route did nothing: aggregate only.
+      // Refused means refused by this hook or by the handler's own access
+      // check (a 403 for a site outside the operator's area): both share the
+      // per-operator budget, so a valid token cannot flood the log either way.
+      const status = reply.statusCode;
+      const refused = request.refusalReason !== undefined || status === 401 || status === 403;
       const written =
         op !== null &&
         !READ_METHODS.has(request.method) &&
         !request.is404 &&
-        (request.refusalReason === undefined || ownRows.take(op.id, Date.now()));
+        (!refused || ownRows.take(op.id, Date.now()));
       if (written) auditWrite(app, request, reply, op);
-      const status = reply.statusCode;
       if (status !== 401 && status !== 403) return;
       const reason = request.refusalReason ?? 'handler';
       app.fleet.metrics.httpAuthRefused.inc({ status: String(status), reason });
