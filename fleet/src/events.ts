@@ -16,6 +16,8 @@ export interface FleetEventMap {
   'meetings-changed': { at: string };
   /** A rollout was created or changed state, or its devices moved on (at most once a second). */
   'rollouts-changed': { at: string };
+  /** An operator's token was revoked: whatever it holds open (the live feed) ends now. */
+  'operator-revoked': { operatorId: string };
 }
 
 export type PresenceReason = 'connected' | 'birth' | 'will' | 'disconnected' | 'keepalive-timeout' | 'startup-grace' | 'revoked';

@@ -66,6 +66,7 @@ export const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       if (!app.fleet.repos.operators.revoke(request.params.id)) throw new DiemcauError('FLEET_ERR_NOT_FOUND', request.params.id);
+      app.fleet.events.emit('operator-revoked', { operatorId: request.params.id });
       return reply.status(204).send(null);
     },
   );

@@ -84,6 +84,18 @@ export class StreamHub {
     c.res.write(text);
   }
 
+  /** Ends the streams opened under `label` (an operator's id): its token was revoked. */
+  end(label: string): number {
+    let ended = 0;
+    for (const c of this.clients) {
+      if (c.label !== label) continue;
+      this.clients.delete(c);
+      c.res.end();
+      ended++;
+    }
+    return ended;
+  }
+
   /** Ends every stream; idempotent. Called before the HTTP server closes, or it would wait for them. */
   close(): void {
     if (this.closed) return;

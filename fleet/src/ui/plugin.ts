@@ -36,10 +36,15 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
   const acks = new AckStore(ctx.db);
   const deviceHub = new StreamHub({ log, heartbeatMs: opts.heartbeatMs });
   const unwire = wireBus(ctx.events, hub);
+  // A revoked token keeps nothing open: its streams end at once (they were opened under the operator's id).
+  const unRevoke = ctx.events.on('operator-revoked', ({ operatorId }) => {
+    const ended = hub.end(operatorId) + deviceHub.end(operatorId);
+    if (ended > 0) log.info({ operatorId, ended }, 'live feed closed: operator revoked');
+  });
   const unIngest = wireIngest(ctx.ingest, (id) => ctx.repos.devices.get(id)?.siteId, hub, deviceHub);
   registerMetrics(ctx.metrics.registry, hub);
   app.addHook('preClose', async () => { hub.close(); deviceHub.close(); });
-  app.addHook('onClose', async () => { unwire(); unIngest(); });
+  app.addHook('onClose', async () => { unwire(); unIngest(); unRevoke(); });
 
   // --- the bundle -----------------------------------------------------------
   // serve:false: files are sent by the two routes below, which are public (the
