@@ -62,7 +62,7 @@ const TOP_LEVEL = {
   mqttMaxFailedIdsPerAddress: Type.Integer({
     minimum: 0,
     default: 100,
-    ...D('different device ids failing to log in from one address in a minute before that address is cut at accept, unless a box logged in from it in that minute; 0 = never'),
+    ...D('different real devices refusing wrong passwords from one address in a minute before that address is cut at accept (made-up ids never count), unless a box logged in from it in that minute; 0 = never'),
   }),
   mqttMaxConnectionsPerAddress: Type.Integer({ minimum: 0, default: 1024, ...D('open MQTT connections per client address (a NAT with many boxes counts as one); 0 = no cap') }),
   mqttConnectTimeoutMs: Type.Integer({ minimum: 100, default: 10_000, ...D('a connection that sends no CONNECT (or TLS handshake) within this time is closed') }),

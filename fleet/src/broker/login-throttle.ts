@@ -11,11 +11,13 @@
 //   again without scrypt (a box left with old credentials retries the same
 //   one forever), and past `maxFailuresPerPair` in a minute a pair's
 //   refusals are counted but not logged one by one.
-// - Only an extreme, scan-like pattern cuts a whole address at accept: more
-//   than `maxFailedIdsPerAddress` different device ids failing from it in a
-//   minute, and no device logged in from it in that minute. A stale box is one
-//   id, so it never gets there; an address with a working box on it is never
-//   cut, since its other boxes would be cut with it when they reconnect.
+// - Only an extreme pattern cuts a whole address at accept: wrong passwords
+//   for more than `maxFailedIdsPerAddress` different REAL devices from it in a
+//   minute, and no device logged in from it in that minute. Made-up ids never
+//   count: refusing them costs no password check, and counting them would let
+//   anyone behind a commune's NAT shut its boxes out without a credential. A
+//   stale box is one id, so it never gets there; an address with a working
+//   box on it is never cut, since its other boxes would be cut with it.
 import { createHash } from 'node:crypto';
 import { FailureLimiter } from '../api/failure-limiter.js';
 
@@ -81,6 +83,8 @@ export class LoginThrottle {
       this.knownBad.set(key, list);
       evictOldest(this.knownBad);
     }
+    // Only a real device's password refused (a digest was taken) counts towards cutting the address.
+    if (digest === undefined) return loud;
     const ids = this.idsOf(address, now);
     ids.delete(deviceId);
     ids.set(deviceId, now);

@@ -17,10 +17,14 @@ t.test('the failure limiter stays bounded under a flood of keys and of failures'
 t.test('one id failing forever never cuts its address; many ids do, unless a box logged in there', async (t) => {
   const throttle = new LoginThrottle({ maxFailuresPerPair: 3, maxFailedIdsPerAddress: 5, windowMs: 60_000 });
   let now = 0;
-  for (let i = 0; i < 1000; i++) throttle.failed('10.0.0.1', 'dev-stale', ++now);
+  const d = (n: number) => LoginThrottle.digest('scrypt$h', Buffer.from(`p${n}`));
+  for (let i = 0; i < 1000; i++) throttle.failed('10.0.0.1', 'dev-stale', ++now, d(i));
   t.notOk(throttle.addressCut('10.0.0.1', now), 'a stale box is one id');
-  for (let i = 0; i < 5; i++) throttle.failed('10.0.0.1', `dev-${i}`, ++now);
-  t.ok(throttle.addressCut('10.0.0.1', now), 'six ids: a scan');
+  // Made-up ids (no password was checked: no digest) never count.
+  for (let i = 0; i < 50; i++) throttle.failed('10.0.0.1', `dev-made-up-${i}`, ++now);
+  t.notOk(throttle.addressCut('10.0.0.1', now), 'made-up ids never cut an address');
+  for (let i = 0; i < 5; i++) throttle.failed('10.0.0.1', `dev-${i}`, ++now, d(i));
+  t.ok(throttle.addressCut('10.0.0.1', now), 'six real ids with wrong passwords: a scan');
   t.notOk(throttle.addressCut('10.0.0.2', now), 'other addresses are not touched');
   throttle.succeeded('10.0.0.1', ++now);
   t.notOk(throttle.addressCut('10.0.0.1', now), 'a box logged in from there: never cut');
