@@ -19,7 +19,7 @@ import {
   type SignedManifest,
 } from '@diemcau/shared';
 import '../api/types.js';
-import { deviceForRequest } from '../api/auth.js';
+import { deviceForRequest, siteScope } from '../api/auth.js';
 import { DEVICE_STATES, ROLLOUT_STATES, RolloutSpecSchema, type RolloutSpec } from './rollout-model.js';
 import type { ReleaseService } from './releases.js';
 import type { RolloutService } from './rollout-service.js';
@@ -207,7 +207,7 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
   app.get(
     '/rollouts',
     { schema: { tags: ['ota'], summary: 'Rollouts, newest first, with per-ring progress', response: { 200: Type.Object({ items: Type.Array(RolloutOut) }) } } },
-    async () => ({ items: rollouts.list() }),
+    async (req) => ({ items: rollouts.list().filter((v) => rolloutVisible(app, req, v)) }),
   );
 
   app.post<{ Body: RolloutSpec }>(
@@ -244,7 +244,13 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
         response: { 200: RolloutOut, 404: ErrorRef },
       },
     },
-    async (req) => rollouts.view(req.params.id, req.query.devices === true),
+    async (req) => {
+      const v = rollouts.view(req.params.id, req.query.devices === true);
+      // An area operator sees rollouts over its sites (or the whole province), and of their devices only its own.
+      if (!rolloutVisible(app, req, v)) throw new DiemcauError('FLEET_ERR_NOT_FOUND', req.params.id);
+      const scope = siteScope(app, req);
+      return scope && v.devices ? { ...v, devices: v.devices.filter((d) => scope.has(d.siteId)) } : v;
+    },
   );
 
   app.post<{ Params: Static<typeof IdParams> }>(
@@ -287,4 +293,12 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
       return s;
     },
   );
+}
+
+/** Whether the operator's area has sites in the rollout's subtree (the whole province when it names none). */
+function rolloutVisible(app: FastifyInstance, req: FastifyRequest, v: { spec: { rootSiteId?: string | undefined } }): boolean {
+  const scope = siteScope(app, req);
+  if (scope === null) return true;
+  if (v.spec.rootSiteId === undefined) return scope.size > 0;
+  return app.fleet.sites.subtree(v.spec.rootSiteId).some((id) => scope.has(id));
 }
