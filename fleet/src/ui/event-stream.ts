@@ -15,6 +15,8 @@ export interface StreamHubOptions {
   heartbeatMs?: number;
   /** Bytes queued for one client before it is dropped. */
   maxBacklogBytes?: number;
+  /** Streams one operator may hold open at once (a wall, a few desks and tablets); more answer 429. */
+  maxPerLabel?: number;
 }
 
 interface Client { res: ServerResponse; viewer: Viewer; label: string; accept: (e: UiEvent) => boolean }
@@ -24,8 +26,8 @@ export class StreamHub {
   private readonly timer: ReturnType<typeof setInterval>;
   private closed = false;
   private readonly maxBacklog: number;
-  /** Counters for /metrics or tests: events written, clients dropped for backlog. */
-  readonly stats = { sent: 0, dropped: 0 };
+  /** Counters for /metrics or tests: events written, clients dropped for backlog, streams refused over the cap. */
+  readonly stats = { sent: 0, dropped: 0, refused: 0 };
 
   constructor(private readonly opts: StreamHubOptions) {
     this.maxBacklog = opts.maxBacklogBytes ?? 1 << 20;
@@ -41,6 +43,16 @@ export class StreamHub {
   attach(res: ServerResponse, viewer: Viewer, label: string, accept: (e: UiEvent) => boolean = () => true): void {
     if (this.closed) {
       res.writeHead(503).end();
+      return;
+    }
+    // One token cannot make the fleet hold streams without end.
+    let open = 0;
+    for (const c of this.clients) if (c.label === label) open++;
+    if (open >= (this.opts.maxPerLabel ?? 16)) {
+      this.stats.refused++;
+      this.opts.log.warn({ client: label, open }, 'dashboard stream refused: too many open for this operator');
+      res.writeHead(429, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ code: 'FLEET_ERR_RATE_LIMITED', message: `at most ${open} live streams per operator; close one first` }));
       return;
     }
     res.writeHead(200, {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { startTestFleet } from '../helpers/fleet.js';
+import { ADMIN_TOKEN, startTestFleet } from '../helpers/fleet.js';
 import { operator } from '../helpers/enrol.js';
 
 // A revoked token keeps nothing: the live feed it opened ends at once, and it
@@ -31,4 +31,33 @@ t.test("revoking an operator ends its open live feed", async (t) => {
   t.ok(ended, 'the server ended the stream');
   t.notMatch(text, /"enrolled"/, 'nothing that happened after the revocation reached it');
   if (!ended) await reader.cancel();
+});
+
+t.test('one operator holds at most 16 live streams; another operator is not affected; a closed one frees its slot', async (t) => {
+  const { api, fleet } = await startTestFleet(t);
+  const token = await operator(api, 'viewer');
+  const url = `http://127.0.0.1:${fleet.httpPort}/api/v1/events`;
+  const open = async (tk: string) => {
+    const ctrl = new AbortController();
+    const res = await fetch(url, { headers: { authorization: `Bearer ${tk}` }, signal: ctrl.signal });
+    return { status: res.status, close: () => ctrl.abort() };
+  };
+  const streams: Array<{ status: number; close(): void }> = [];
+  for (let i = 0; i < 16; i++) streams.push(await open(token));
+  t.teardown(() => { for (const s of streams) s.close(); });
+  t.ok(streams.every((s) => s.status === 200), '16 streams open');
+  const over = await open(token);
+  t.equal(over.status, 429, 'the 17th is refused');
+  const admin = await open(ADMIN_TOKEN);
+  t.equal(admin.status, 200, 'another operator still gets one');
+  admin.close();
+  streams.pop()!.close();
+  let again = 0;
+  for (let i = 0; i < 40 && again !== 200; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const s = await open(token);
+    again = s.status;
+    if (again === 200) streams.push(s);
+  }
+  t.equal(again, 200, 'a closed stream frees its slot');
 });
