@@ -234,3 +234,24 @@ export async function launchChromium(t: { teardown(fn: () => unknown): void }, e
   t.teardown(() => browser.close());
   return { browser, page: browser.pages()[0] ?? (await browser.newPage()) };
 }
+
+/**
+ * Starts the edge program with `env` (a core edge with no hardware on a free
+ * port, plus these settings) and waits for it to exit: for settings it must
+ * refuse. Returns its exit code (null if it ran for a minute) and its stderr.
+ */
+export async function edgeStartRefused(t: { teardown(fn: () => void): void }, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'appliance/src/media/main.ts')], {
+    cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DIEMCAU_EDGE_ROLE: 'core', DIEMCAU_EDGE_HARDWARE: 'none', DIEMCAU_EDGE_PORT: '0', ...env },
+  });
+  t.teardown(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
+  let stderr = '';
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  proc.stdout!.resume();
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); resolve(null); }, 60_000);
+    proc.once('exit', (c) => { clearTimeout(timer); resolve(c); });
+  });
+  return { code, stderr };
+}

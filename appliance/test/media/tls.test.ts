@@ -3,7 +3,7 @@
 // downstream edge links to an https upstream trusting the CA the box stored at
 // enrolment, the agent's client trusts DIEMCAU_CA_FILE, and a client that
 // does not trust the CA is refused. A half configuration refuses to start.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -11,7 +11,7 @@ import t from 'tap';
 import { EdgeClient } from '../../src/media/client.js';
 import { edgeLinkFromEnv } from '../../src/media/agent-link.js';
 import { signalCall } from '../../src/media/signal-client.js';
-import { node, plansFor, root, spawnEdge, tempDir, until, type EdgeProc } from './helpers.js';
+import { edgeStartRefused, node, plansFor, spawnEdge, tempDir, until, type EdgeProc } from './helpers.js';
 
 const M = 'm-tls';
 
@@ -81,19 +81,7 @@ t.test('half a TLS configuration refuses to start', async (t) => {
   const dir = tempDir('diemcau-edge-tls-half-');
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const { cert } = makeCa(dir, 'half');
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'appliance/src/media/main.ts')], {
-    cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DIEMCAU_EDGE_ID: 'e-half', DIEMCAU_EDGE_ROLE: 'core', DIEMCAU_EDGE_HARDWARE: 'none', DIEMCAU_EDGE_PORT: '0',
-      DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(24), DIEMCAU_EDGE_TLS_CERT: cert },
-  });
-  t.teardown(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
-  let stderr = '';
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-  proc.stdout!.resume();
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); resolve(null); }, 60_000);
-    proc.once('exit', (c) => { clearTimeout(timer); resolve(c); });
-  });
+  const { code, stderr } = await edgeStartRefused(t, { DIEMCAU_EDGE_ID: 'e-half', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(24), DIEMCAU_EDGE_TLS_CERT: cert });
   t.equal(code, 2, 'a config error, never plain HTTP instead');
   t.match(stderr, /DIEMCAU_EDGE_TLS_KEY: required with DIEMCAU_EDGE_TLS_CERT/);
 });

@@ -3,11 +3,9 @@
 // the join token opens only the browser-peer routes, and taps (plain RTP out)
 // go only where the settings allow, and only with the admin token. HTTP-level,
 // against a real edge process with a real mediasoup worker.
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import t from 'tap';
 import type { MediaPlan } from '@diemcau/shared';
-import { root, spawnEdge, tempDir, token } from './helpers.js';
+import { edgeStartRefused, spawnEdge, tempDir, token } from './helpers.js';
 
 const M = 'm-tok';
 const plan = (edgeId: string): MediaPlan => ({ v: 1, revision: 1, edgeId, meetings: [{
@@ -83,19 +81,7 @@ t.test('the join token opens browser peers only, and the TV keeps its own share'
 
 t.test('the edge refuses to start with a join token equal to the admin token', async (t) => {
   const same = token();
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'appliance/src/media/main.ts')], {
-    cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DIEMCAU_EDGE_ID: 'e-same', DIEMCAU_EDGE_ROLE: 'core', DIEMCAU_EDGE_HARDWARE: 'none', DIEMCAU_EDGE_PORT: '0',
-      DIEMCAU_EDGE_ADMIN_TOKEN: same, DIEMCAU_EDGE_JOIN_TOKEN: same },
-  });
-  t.teardown(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
-  let stderr = '';
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-  proc.stdout!.resume();
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); resolve(null); }, 60_000);
-    proc.once('exit', (c) => { clearTimeout(timer); resolve(c); });
-  });
+  const { code, stderr } = await edgeStartRefused(t, { DIEMCAU_EDGE_ID: 'e-same', DIEMCAU_EDGE_ADMIN_TOKEN: same, DIEMCAU_EDGE_JOIN_TOKEN: same });
   t.equal(code, 2, 'exits with a config error');
   t.match(stderr, /DIEMCAU_EDGE_JOIN_TOKEN must differ from DIEMCAU_EDGE_ADMIN_TOKEN/);
   t.notOk(stderr.includes(same), 'without printing the token');
