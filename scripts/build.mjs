@@ -41,7 +41,11 @@ const PROGRAMS = [
 ];
 
 /** The npm package a bare specifier names ('@scope/name/sub' → '@scope/name'). */
-const packageOf = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+const packageOf = (spec) =>
+  spec
+    .split('/')
+    .slice(0, spec.startsWith('@') ? 2 : 1)
+    .join('/');
 
 /** Leaves every npm package outside the bundle (ours, @diemcau/*, are bundled) and records which were imported. */
 function externals(seen) {
@@ -93,9 +97,12 @@ for (const p of PROGRAMS) {
     plugins: [externals(seen)],
   });
   for (const name of [...seen].sort()) {
-    if (devOnly.has(name) && !(name in p.devAllowed)) problems.push(`${p.name} (${p.entry}) imports ${name}, a dev dependency: make it a dependency of its workspace`);
+    if (devOnly.has(name) && !(name in p.devAllowed))
+      problems.push(`${p.name} (${p.entry}) imports ${name}, a dev dependency: make it a dependency of its workspace`);
   }
-  log(`${p.out}: ${(fs.statSync(path.join(root, p.out)).size / 1024).toFixed(0)} KiB, ${seen.size} npm packages left to node_modules`);
+  log(
+    `${p.out}: ${(fs.statSync(path.join(root, p.out)).size / 1024).toFixed(0)} KiB, ${seen.size} npm packages left to node_modules`,
+  );
 }
 
 // The join page's script for browsers, bundled with mediasoup-client (page.ts reads it beside edge.mjs).

@@ -16,12 +16,16 @@ export function fleetPackageDir(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = path.join(dir, 'package.json');
-    if (fs.existsSync(manifest) && (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name === FLEET_PACKAGE) {
+    if (
+      fs.existsSync(manifest) &&
+      (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name === FLEET_PACKAGE
+    ) {
       found = dir;
       return dir;
     }
     const up = path.dirname(dir);
-    if (up === dir) throw new Error(`${FLEET_PACKAGE}'s package.json not found above ${fileURLToPath(import.meta.url)}`);
+    if (up === dir)
+      throw new Error(`${FLEET_PACKAGE}'s package.json not found above ${fileURLToPath(import.meta.url)}`);
     dir = up;
   }
 }

@@ -65,7 +65,8 @@ export function parseCopy(args: string): Copy {
   while (words[0]?.startsWith('--')) {
     const flag = words.shift()!;
     if (flag.startsWith('--from=')) from = flag.slice('--from='.length);
-    else if (!flag.startsWith('--chown=') && !flag.startsWith('--chmod=')) throw new Error(`COPY flag ${flag} is not modelled`);
+    else if (!flag.startsWith('--chown=') && !flag.startsWith('--chmod='))
+      throw new Error(`COPY flag ${flag} is not modelled`);
   }
   if (words.length < 2) throw new Error(`COPY ${args}: needs a source and a destination`);
   const dest = words.pop()!;
@@ -76,7 +77,14 @@ export function parseCopy(args: string): Copy {
 function patternRegex(pattern: string): RegExp {
   const parts = path.posix.normalize(pattern.replace(/^\/+/, '')).split('/');
   const body = parts
-    .map((p) => (p === '**' ? '(?:[^/]+/)*' : `${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}/`))
+    .map((p) =>
+      p === '**'
+        ? '(?:[^/]+/)*'
+        : `${p
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '[^/]*')
+            .replace(/\?/g, '[^/]')}/`,
+    )
     .join('')
     .replace(/\/$/, '');
   return new RegExp(`^${body.replace(/\(\?:\[\^\/\]\+\/\)\*$/, '.*')}$`);
@@ -92,7 +100,9 @@ export function dockerIgnore(text: string): (rel: string) => boolean {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'))
-    .map((l) => (l.startsWith('!') ? { keep: true, re: patternRegex(l.slice(1)) } : { keep: false, re: patternRegex(l) }));
+    .map((l) =>
+      l.startsWith('!') ? { keep: true, re: patternRegex(l.slice(1)) } : { keep: false, re: patternRegex(l) },
+    );
   const matches = (rel: string): boolean => {
     let out = false;
     for (const r of rules) if (r.re.test(rel)) out = !r.keep;
@@ -126,13 +136,23 @@ export function contextFiles(root: string, ignored: (rel: string) => boolean): s
  * several sources. `keep(rel)` filters a source tree (the context's ignore
  * file); folders are copied as hard links when `link` (node_modules is big).
  */
-export function copyInto(srcRoot: string, copy: Copy, destRoot: string, workdir: string, keep: (rel: string) => boolean = () => true): void {
-  const destAbs = path.join(destRoot, path.posix.isAbsolute(copy.dest) ? copy.dest : path.posix.join(workdir, copy.dest));
+export function copyInto(
+  srcRoot: string,
+  copy: Copy,
+  destRoot: string,
+  workdir: string,
+  keep: (rel: string) => boolean = () => true,
+): void {
+  const destAbs = path.join(
+    destRoot,
+    path.posix.isAbsolute(copy.dest) ? copy.dest : path.posix.join(workdir, copy.dest),
+  );
   const intoDir = copy.dest.endsWith('/') || copy.sources.length > 1;
   for (const src of copy.sources) {
     const rel = src.replace(/^\/+/, '');
     const abs = path.join(srcRoot, rel);
-    if (!fs.existsSync(abs) || !keep(rel)) throw new Error(`COPY ${src}: not in the ${copy.from ? `stage ${copy.from}` : 'build context'}`);
+    if (!fs.existsSync(abs) || !keep(rel))
+      throw new Error(`COPY ${src}: not in the ${copy.from ? `stage ${copy.from}` : 'build context'}`);
     if (fs.lstatSync(abs).isDirectory()) {
       fs.mkdirSync(destAbs, { recursive: true });
       copyTree(abs, destAbs, (r) => keep(path.posix.join(rel, r)));
