@@ -17,6 +17,7 @@ import { WebhookNotifier } from './alerts/webhook.js';
 import { AlertService } from './alerts/service.js';
 import { PresenceTracker } from './presence/tracker.js';
 import { wirePresence } from './presence/wire.js';
+import { LocalPresenceFeed } from './presence/feed.js';
 import { TelemetryWriter } from './telemetry/writer.js';
 import { ensureAdmin } from './operators/bootstrap.js';
 import type { FleetContext } from './context.js';
@@ -128,7 +129,10 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     });
     presence.start();
     cleanups.push(() => presence.stop());
-    wirePresence(broker, ingest, presence);
+    const feed = new LocalPresenceFeed();
+    wirePresence(broker, ingest, presence, feed);
+    // One node: it always leads.
+    presence.lead();
 
     const telemetry = new TelemetryWriter(repos.telemetry, metrics, log.child({ module: 'telemetry' }), config.telemetryFlushMs);
     cleanups.push(() => telemetry.close());

@@ -39,7 +39,14 @@ export interface BrokerOptions {
   maxLoginsPerDevicePerMin?: number;
   /** Refused logins per second from one address past which its new connections wait SLOW_MS before being served; 0 = never. */
   slowAfterRefusalsPerSec?: number;
+  /** This node's name in the fleet (unique per process start); sessions are named after it. */
+  nodeId?: string;
 }
+
+/** A device's MQTT session on this node began (CONNACK sent, still open) or ended (its connection closed). */
+export type SessionEvent =
+  | { kind: 'start'; deviceId: string; sessionId: string; nodeId: string }
+  | { kind: 'end'; deviceId: string; sessionId: string; nodeId: string; keepaliveExpired: boolean };
 
 /** Defaults for a broker built without the fleet's settings (the settings schema has the same). */
 const DEFAULT_LIMITS = {
@@ -117,10 +124,15 @@ export class FleetBroker {
   /** One log line per address and minute for connections over the cap or slowed. */
   private readonly addressLogged = new FailureLimiter(1, 60_000);
   private closing: Promise<void> | undefined;
+  private readonly sessionListeners = new Set<(e: SessionEvent) => void>();
+  /** Clients whose keepalive expired: their session's end says so. */
+  private readonly expired = new WeakSet<Client>();
+  readonly nodeId: string;
   port = 0;
 
   private constructor(aedes: Aedes, private readonly opts: BrokerOptions) {
     this.aedes = aedes;
+    this.nodeId = opts.nodeId ?? 'local';
     this.throttle = new LoginThrottle({
       maxFailuresPerPair: opts.maxFailuresPerMin ?? 0,
       maxFailedIdsPerAddress: opts.maxFailedIdsPerAddress ?? DEFAULT_LIMITS.maxFailedIdsPerAddress,
@@ -174,6 +186,27 @@ export class FleetBroker {
       dup: false,
     } as PublishPacket;
     return new Promise((resolve, reject) => this.aedes.publish(packet, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Sessions of devices on this node, as they start and end. A throwing listener is logged. */
+  onSession(listener: (e: SessionEvent) => void): () => void {
+    this.sessionListeners.add(listener);
+    return () => this.sessionListeners.delete(listener);
+  }
+
+  /** Devices with a live session on this node: what the broker really holds. */
+  get sessionCount(): number {
+    return this.live.size;
+  }
+
+  private emitSession(e: SessionEvent): void {
+    for (const l of [...this.sessionListeners]) {
+      try {
+        l(e);
+      } catch (err) {
+        this.opts.log.error({ err, kind: e.kind, deviceId: e.deviceId }, 'session listener failed');
+      }
+    }
   }
 
   /** Forgets a cached password and drops the device's connection (revocation, re-enrolment). */
@@ -283,14 +316,24 @@ export class FleetBroker {
       done(null, sub);
     };
 
+    // A session lasts from CONNACK to the close of its own connection stream.
+    // aedes' clientDisconnect is not used for the end: it is not emitted for a
+    // client whose map entry a late close of its predecessor removed (same
+    // client id), which left devices counted online for good.
     this.aedes.on('clientReady', (client) => {
       const conn = this.connections.get(client);
-      if (conn) this.live.set(conn.deviceId, client);
+      const stream = client.conn as Duplex;
+      if (!conn || client.closed || stream.destroyed) return;
+      this.live.set(conn.deviceId, client);
+      const sessionId = `${this.nodeId}:${conn.connId}`;
+      const { deviceId } = conn;
+      stream.once('close', () => {
+        if (this.live.get(deviceId) === client) this.live.delete(deviceId);
+        this.emitSession({ kind: 'end', deviceId, sessionId, nodeId: this.nodeId, keepaliveExpired: this.expired.has(client) });
+      });
+      this.emitSession({ kind: 'start', deviceId, sessionId, nodeId: this.nodeId });
     });
-    this.aedes.on('clientDisconnect', (client) => {
-      const conn = this.connections.get(client);
-      if (conn && this.live.get(conn.deviceId) === client) this.live.delete(conn.deviceId);
-    });
+    this.aedes.on('keepaliveTimeout', (client) => this.expired.add(client));
     this.aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'));
     this.aedes.on('connectionError', (client, err) => {
       if (err.message === 'connect did not arrive in time') {

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { Gauge, type Registry } from 'prom-client';
@@ -15,12 +14,13 @@ import { AckStore } from './acks.js';
 import { StreamHub } from './event-stream.js';
 import { wireBus, wireIngest } from './bus-wiring.js';
 import type { Viewer } from './ui-events.js';
+import { fleetPackageDir } from '../package-dir.js';
 
 // The operators' dashboard: the bundle built by fleet/scripts/build-ui.mjs at
 // `/`, the live feed at GET /api/v1/events (server-sent events from the fleet's
 // event bus, filtered to what the operator may see), and alert acknowledgements.
 
-const DEFAULT_BUILD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'public', 'build');
+const DEFAULT_BUILD_DIR = path.join(fleetPackageDir(), 'public', 'build');
 
 export interface UiPluginOptions {
   /** Where the bundle is; default: the fleet tree's `ui.buildDir`, else fleet/public/build. */
