@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import { DiemcauError } from '@diemcau/shared';
 import type { Operator } from '../db/operators-repo.js';
 import { deviceForRequest } from '../api/auth.js';
-import { OperatorAreaSchema } from '../api/schemas.js';
+import { AckOut, SessionOut } from '../api/schemas.js';
 import { siteScopeOf } from '../access.js';
 import type { Alert } from '../db/alerts-repo.js';
 import { AckStore } from './acks.js';
@@ -116,7 +116,7 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     schema: {
       tags: ['dashboard'],
       summary: 'Who the token belongs to: name, role and area (districtId: the area\'s root site when it is a subtree)',
-      response: { 200: Type.Object({ id: Type.String(), name: Type.String(), role: Type.String(), area: Type.Union([OperatorAreaSchema, Type.Null()]), districtId: Type.Union([Type.String(), Type.Null()]) }) },
+      response: { 200: SessionOut },
     },
   }, async (req) => {
     const op = operatorOf(req);
@@ -134,8 +134,6 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     return scope === null || (siteId !== null && scope.has(siteId));
   };
 
-  const AckSchema = Type.Object({ alertId: Type.Integer(), at: Type.String(), by: Type.Union([Type.String(), Type.Null()]), note: Type.String() });
-
   app.post<{ Params: { id: number }; Body: { note?: string } }>('/api/v1/alerts/:id/ack', {
     config: { roles: ['admin', 'area-operator'] },
     schema: {
@@ -143,7 +141,7 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
       summary: 'Acknowledge an alert with a note (seen, someone is on it)',
       params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
       body: Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
-      response: { 200: AckSchema },
+      response: { 200: AckOut },
     },
   }, async (req) => {
     const op = operatorOf(req);
@@ -160,7 +158,7 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
       tags: ['alerts'],
       summary: 'Acknowledgements of the most recent alerts',
       querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000, default: 1000 })) }),
-      response: { 200: Type.Object({ items: Type.Array(AckSchema) }) },
+      response: { 200: Type.Object({ items: Type.Array(AckOut) }) },
     },
   }, async (req) => {
     const op = operatorOf(req);
