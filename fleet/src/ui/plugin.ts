@@ -13,6 +13,7 @@ import type { Alert } from '../db/alerts-repo.js';
 import { AckStore } from './acks.js';
 import { StreamHub } from './event-stream.js';
 import { wireBus, wireIngest } from './bus-wiring.js';
+import { relayed } from './cluster-relay.js';
 import type { Viewer } from './ui-events.js';
 import { fleetPackageDir } from '../package-dir.js';
 
@@ -35,16 +36,26 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
   const hub = new StreamHub({ log, heartbeatMs: opts.heartbeatMs });
   const acks = new AckStore(ctx.db);
   const deviceHub = new StreamHub({ log, heartbeatMs: opts.heartbeatMs });
-  const unwire = wireBus(ctx.events, hub);
-  // A revoked token keeps nothing open: its streams end at once (they were opened under the operator's id).
-  const unRevoke = ctx.events.on('operator-revoked', ({ operatorId }) => {
+  // In a cluster, events of every node reach this node's streams (cluster-relay.ts).
+  const main = relayed(hub, 'main', ctx.bus);
+  const devices = relayed(deviceHub, 'device', ctx.bus);
+  const unwire = wireBus(ctx.events, main.sink);
+  // A revoked token keeps nothing open: its streams end at once (they were opened under the operator's id), on every node.
+  const endStreams = (operatorId: string): void => {
     const ended = hub.end(operatorId) + deviceHub.end(operatorId);
     if (ended > 0) log.info({ operatorId, ended }, 'live feed closed: operator revoked');
+  };
+  const unRevoke = ctx.events.on('operator-revoked', ({ operatorId }) => {
+    endStreams(operatorId);
+    ctx.bus?.publish('operator-revoked', operatorId);
   });
-  const unIngest = wireIngest(ctx.ingest, (id) => ctx.repos.devices.get(id)?.siteId, hub, deviceHub);
+  const unRevokeRemote = ctx.bus?.subscribe('operator-revoked', (id) => typeof id === 'string' && endStreams(id));
+  // Telemetry goes to device streams only; with other nodes, one of them may be watching.
+  const deviceSink = ctx.bus ? devices.sink : deviceHub;
+  const unIngest = wireIngest(ctx.ingest, (id) => ctx.repos.devices.get(id)?.siteId, main.sink, deviceSink);
   registerMetrics(ctx.metrics.registry, hub);
   app.addHook('preClose', async () => { hub.close(); deviceHub.close(); });
-  app.addHook('onClose', async () => { unwire(); unIngest(); unRevoke(); });
+  app.addHook('onClose', async () => { unwire(); unIngest(); unRevoke(); unRevokeRemote?.(); main.off(); devices.off(); });
 
   // --- the bundle -----------------------------------------------------------
   // serve:false: files are sent by the two routes below, which are public (the
