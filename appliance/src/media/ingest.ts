@@ -28,6 +28,9 @@ export interface IngestOptions {
   log: Logger;
 }
 
+/** A capture process and what it sends: ffmpeg sends the picture too when GStreamer does not. */
+interface Sender { role: 'video' | 'audio' | 'video+audio'; process: CaptureProcess }
+
 export class LocalIngest {
   readonly events = new Events<{ failed: [DiemcauError] }>();
   private closed = false;
@@ -37,9 +40,9 @@ export class LocalIngest {
     readonly audio: Stream,
     private readonly transports: PlainIn[],
     private readonly relays: { close(): void }[],
-    private readonly senders: CaptureProcess[],
+    private readonly senders: Sender[],
   ) {
-    for (const sender of senders) {
+    for (const { process: sender } of senders) {
       sender.events.on('exit', (err) => {
         if (err && !this.closed) this.events.emit('failed', err);
       });
@@ -52,7 +55,7 @@ export class LocalIngest {
     const vt = await o.router.createPlainIn('127.0.0.1');
     const at = await o.router.createPlainIn('127.0.0.1').catch((err: unknown) => { vt.close(); throw err; });
     const relays: { close(): void }[] = [];
-    const senders: CaptureProcess[] = [];
+    const senders: Sender[] = [];
     try {
       const levels = await LevelRelay.open(at.tuple, INGEST.audioLevelExtId, o.log);
       relays.push(levels);
@@ -63,12 +66,12 @@ export class LocalIngest {
       const videoTarget = { ip: vt.tuple.ip, port: vt.tuple.port, rtcpPort: vt.rtcpPort ?? vt.tuple.port + 1, ssrc: vSsrc };
       const gst = o.capture.videoSender === 'gstreamer';
       if (gst) {
-        const rtcp = await RtcpRelay.open({ ip: vt.tuple.ip, port: videoTarget.rtcpPort }, o.log);
+        const rtcp = await RtcpRelay.open({ ip: vt.tuple.ip, port: videoTarget.rtcpPort }, vSsrc, o.log);
         relays.push(rtcp);
-        senders.push(new CaptureProcess({
+        senders.push({ role: 'video', process: new CaptureProcess({
           bin: o.capture.gstLaunchBin, log: o.log, label: `camera ${o.siteId}`,
-          args: gstVideoArgs(o.capture, o.siteId, { rtp: videoTarget, rtcp: { sendPort: rtcp.port, recvPort: rtcp.senderPort } }, o.capture.cameraFormat),
-        }));
+          args: gstVideoArgs(o.capture, o.siteId, { rtp: videoTarget, rtcp: { sendPort: rtcp.port, recvPort: rtcp.senderPort } }),
+        }) });
       }
       const args = ingestArgs(
         o.capture,
@@ -77,17 +80,17 @@ export class LocalIngest {
         // RTP through the relay; RTCP straight to the transport.
         { ip: '127.0.0.1', port: levels.port, rtcpPort: at.rtcpPort ?? at.tuple.port + 1, ssrc: aSsrc },
       );
-      senders.push(new CaptureProcess({
+      senders.push({ role: gst ? 'audio' : 'video+audio', process: new CaptureProcess({
         bin: o.ffmpegBin, args: ['-nostdin', '-hide_banner', '-loglevel', 'warning', ...args], log: o.log, label: `ingest ${o.siteId}`,
         onFd3Line: (line) => {
           const db = parseLevelLine(line);
           if (db !== null) levels.setLevel(db);
         },
-      }));
+      }) });
       o.log.info({ siteId: o.siteId, video: video.id, audio: audio.id, hardware: o.capture.hardware, videoSender: o.capture.videoSender }, 'local ingest started');
       return new LocalIngest(video, audio, [vt, at], relays, senders);
     } catch (err) {
-      await Promise.all(senders.map((s) => s.close()));
+      await Promise.all(senders.map((s) => s.process.close()));
       for (const r of relays) r.close();
       vt.close();
       at.close();
@@ -96,6 +99,15 @@ export class LocalIngest {
   }
 
   get streams(): Stream[] { return [this.video, this.audio]; }
+
+  /** The capture processes, for figures (CPU per sender) and diagnostics. */
+  processes(): { role: 'video' | 'audio'; pid: number }[] {
+    return this.senders.flatMap((s) => {
+      const pid = s.process.pid;
+      if (pid === undefined) return [];
+      return s.role === 'video+audio' ? [{ role: 'video' as const, pid }, { role: 'audio' as const, pid }] : [{ role: s.role, pid }];
+    });
+  }
 
   /** Chair controls act here: a muted room's microphone is paused at its source edge. */
   async setMicOpen(open: boolean): Promise<void> {
@@ -107,7 +119,7 @@ export class LocalIngest {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.senders.map((s) => s.close()));
+    await Promise.all(this.senders.map((s) => s.process.close()));
     for (const r of this.relays) r.close();
     for (const t of this.transports) t.close();
   }

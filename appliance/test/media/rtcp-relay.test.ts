@@ -2,7 +2,7 @@
 import dgram from 'node:dgram';
 import { pino } from 'pino';
 import t from 'tap';
-import { asksForKeyframe, isRtcp, RtcpRelay } from '../../src/media/rtp/rtcp-relay.js';
+import { asksForKeyframe, emptyReceiverReport, isRtcp, RtcpRelay } from '../../src/media/rtp/rtcp-relay.js';
 import { until } from './helpers.js';
 
 /** A receiver report (201) followed by a feedback message (206) of the given FMT. */
@@ -28,14 +28,16 @@ t.test('reports go to the transport, its feedback to the sender, junk nowhere', 
     return s;
   };
   const transport = await bind();
-  const relay = await RtcpRelay.open({ ip: '127.0.0.1', port: transport.address().port }, pino({ level: 'silent' }));
+  const atTransport: Buffer[] = [];
+  transport.on('message', (m) => atTransport.push(m));
+  const relay = await RtcpRelay.open({ ip: '127.0.0.1', port: transport.address().port }, 0xabcdef, pino({ level: 'silent' }));
   t.teardown(() => relay.close());
   const sender = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => sender.bind(relay.senderPort, '127.0.0.1', resolve));
   t.teardown(() => sender.close());
-  const atTransport: Buffer[] = [];
+  await until('the relay speaks first, so the transport knows where to send feedback', async () => atTransport.length === 1);
+  t.same(atTransport.shift(), emptyReceiverReport(0xabcdef));
   const atSender: Buffer[] = [];
-  transport.on('message', (m) => atTransport.push(m));
   sender.on('message', (m) => atSender.push(m));
 
   sender.send(Buffer.from('not rtcp'), relay.port, '127.0.0.1');

@@ -29,6 +29,13 @@ export function asksForKeyframe(msg: Buffer): boolean {
   return false;
 }
 
+/** RTCP RR (201) with no report blocks: 8 bytes, length word 1. */
+export function emptyReceiverReport(ssrc: number): Buffer {
+  const b = Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 0]);
+  b.writeUInt32BE(ssrc >>> 0, 4);
+  return b;
+}
+
 async function bindLocal(): Promise<dgram.Socket> {
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((resolve, reject) => {
@@ -65,12 +72,19 @@ export class RtcpRelay {
    * `transport` is the edge transport's RTCP address. The sender's receive port
    * is picked by binding and releasing it: if another process takes it in
    * between, the sender fails to start and the ingest starts afresh.
+   *
+   * A comedia transport learns where to send its feedback from the first RTCP
+   * it hears, and a sender's first report comes only seconds after it starts:
+   * until then every keyframe request would be dropped. So the relay speaks
+   * first, with an empty receiver report in the name of `ssrc`.
    */
-  static async open(transport: { ip: string; port: number }, log: Logger): Promise<RtcpRelay> {
+  static async open(transport: { ip: string; port: number }, ssrc: number, log: Logger): Promise<RtcpRelay> {
     const probe = await bindLocal();
     const senderPort = probe.address().port;
     probe.close();
-    return new RtcpRelay(await bindLocal(), transport, senderPort, log);
+    const relay = new RtcpRelay(await bindLocal(), transport, senderPort, log);
+    relay.socket.send(emptyReceiverReport(ssrc), transport.port, transport.ip);
+    return relay;
   }
 
   /** Where the sender sends its RTCP. */
