@@ -1,4 +1,4 @@
-// The executor around the meeting escalation planner (meeting-escalation.ts):
+// The executor around the meeting escalation planner (escalation-planner.ts):
 // gathers the open alerts and the meetings near now, runs the planner and
 // carries out its steps as alert updates (so the dashboard stream and the
 // webhook see them as changes of the same alert). It runs on a tick, because a
@@ -19,7 +19,7 @@ import {
   type AlertFact,
   type EscalationStep,
   type MeetingFact,
-} from './meeting-escalation.js';
+} from './escalation-planner.js';
 
 export interface EscalationOptions {
   /** In a cluster, only the leader escalates (the embedded node always does). */

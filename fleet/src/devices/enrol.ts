@@ -1,11 +1,11 @@
-import { DiemcauError, type EnrollRequest, type EnrollResponse } from '@diemcau/shared';
+import { DiemcauError, type EnrolRequest, type EnrolResponse } from '@diemcau/shared';
 import type { FleetContext } from '../context.js';
 import { hashPassword, newId, newSecret } from '../db/secrets.js';
 import { isArmed } from '../db/enrollment-repo.js';
-import { planEnrolment, type EnrolFacts, type EnrolPlan, type RefusalReason } from './enrol-plan.js';
+import { planEnrolment, type EnrolFacts, type EnrolPlan, type RefusalReason } from './enrol-planner.js';
 import { canonicalSerial } from './serial.js';
 
-export interface EnrolOutcome extends EnrollResponse {
+export interface EnrolOutcome extends EnrolResponse {
   reenrolled: boolean;
   by: 'token' | 'serial';
   serial: string | null;
@@ -25,13 +25,13 @@ export class EnrolRefused extends DiemcauError {
 }
 
 /**
- * A box joins, by the rule in enrol-plan.ts. The decision is made twice: once
+ * A box joins, by the rule in enrol-planner.ts. The decision is made twice: once
  * before the password hash (a refusal costs no scrypt), and again inside the
  * one transaction that spends the token or the pre-registration and writes
  * the device, so that racing enrolments see each other and a refusal spends
  * nothing.
  */
-export async function enrolDevice(fleet: FleetContext, req: EnrollRequest, mqttHost: string): Promise<EnrolOutcome> {
+export async function enrolDevice(fleet: FleetContext, req: EnrolRequest, mqttHost: string): Promise<EnrolOutcome> {
   const { repos } = fleet;
   let serial: string | null = null;
   if (req.hardware.serial !== undefined) {

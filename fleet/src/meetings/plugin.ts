@@ -7,7 +7,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { DiemcauError } from '@diemcau/shared';
 import '../api/types.js';
 import type { MeetingsConfig } from './config.js';
-import { createMeetings, type Meetings } from './index.js';
+import { createMeetings, type Meetings } from './compose.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -16,7 +16,7 @@ import { LiveStats } from './stats.js';
 
 export { planCascade, type CascadePlan, type EdgeDirectory, type MeetingSpec } from './cascade.js';
 export { busyMeetingForSite, checkSchedule, type CapacityConfig } from './schedule.js';
-export { mediaPlans, linkTokens } from './media-plan.js';
+export { mediaPlans, linkTokens } from './media-planner.js';
 export { meetingsConfig, type MeetingsConfig } from './config.js';
 export type { MeetingService, MeetingOperator, MeetingPorts } from './service.js';
 export type { MeetingRecord } from './model.js';
