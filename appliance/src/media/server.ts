@@ -94,7 +94,11 @@ export class SignalServer {
     });
     installSchemas(this.app);
     installErrorHandling(this.app, answer);
-    installAccess(this.app, o.edge, { admin: o.adminToken, join: o.joinToken, ...(o.kioskToken ? { kiosk: o.kioskToken } : {}) });
+    installAccess(this.app, o.edge, {
+      admin: o.adminToken,
+      join: o.joinToken,
+      ...(o.kioskToken ? { kiosk: o.kioskToken } : {}),
+    });
     this.limitSockets(this.app.server);
   }
 
@@ -108,7 +112,10 @@ export class SignalServer {
       const addr = socket.remoteAddress ?? '?';
       const n = (perAddress.get(addr) ?? 0) + 1;
       if (n > limit) {
-        this.o.edge.refusals.note('connections-per-address', 'too many connections from one address; closed', { remote: addr, limit });
+        this.o.edge.refusals.note('connections-per-address', 'too many connections from one address; closed', {
+          remote: addr,
+          limit,
+        });
         socket.destroy();
         return;
       }

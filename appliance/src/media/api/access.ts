@@ -73,7 +73,8 @@ const unauthorized = (detail: string): DiemcauError => new DiemcauError('APPL_ER
 
 /** Installs the access hook on the edge's root instance, before any route (hooks reach only later plugins). */
 export function installAccess(app: FastifyInstance, edge: Edge, tokens: Tokens): void {
-  if (sameToken(tokens.join, tokens.admin)) throw new DiemcauError('APPL_ERR_CONFIG', 'the join token must differ from the admin token');
+  if (sameToken(tokens.join, tokens.admin))
+    throw new DiemcauError('APPL_ERR_CONFIG', 'the join token must differ from the admin token');
   app.decorateRequest('room', null);
   app.decorateRequest('link', null);
   app.decorateRequest('peerToken', null);
@@ -109,8 +110,12 @@ export function installAccess(app: FastifyInstance, edge: Edge, tokens: Tokens):
     if (!link) throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', 'no such link');
     const source = req.socket.remoteAddress;
     if (!link.allows(source)) {
-      throw edge.refusals.refuse('APPL_ERR_MEDIA_FORBIDDEN', 'link-source-not-named', `link ${link.id} is not used from ${source ?? 'an unknown address'}`,
-        { meetingId: room.id, peer: link.peerEdgeId, source });
+      throw edge.refusals.refuse(
+        'APPL_ERR_MEDIA_FORBIDDEN',
+        'link-source-not-named',
+        `link ${link.id} is not used from ${source ?? 'an unknown address'}`,
+        { meetingId: room.id, peer: link.peerEdgeId, source },
+      );
     }
     return link;
   };

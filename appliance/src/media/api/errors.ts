@@ -49,12 +49,20 @@ export function errorBody(e: DiemcauError): ErrorBody {
  * How every failed request is answered. `refused` counts each refusal by
  * code; a missing route is one too (a scanner shows up there).
  */
-export function errorAnswers(refused: Map<string, number>, log: Logger): (err: unknown, req: FastifyRequest, reply: FastifyReply) => void {
+export function errorAnswers(
+  refused: Map<string, number>,
+  log: Logger,
+): (err: unknown, req: FastifyRequest, reply: FastifyReply) => void {
   return (err, req, reply) => {
     const e = toHttpError(err, EDGE_HTTP_ERRORS);
     refused.set(e.code, (refused.get(e.code) ?? 0) + 1);
     // The target as sent (bounded: it may be anything a client wrote).
-    const line = { method: req.raw.method, path: (req.raw.url ?? '').slice(0, 200), status: e.statusCode, code: e.code };
+    const line = {
+      method: req.raw.method,
+      path: (req.raw.url ?? '').slice(0, 200),
+      status: e.statusCode,
+      code: e.code,
+    };
     if (e.statusCode >= 500) log.error({ ...line, err }, 'request failed');
     else log.info(line, 'request refused');
     // A response already under way (an event stream) cannot take an error answer.
@@ -73,5 +81,7 @@ export function errorAnswers(refused: Map<string, number>, log: Logger): (err: u
  */
 export function installErrorHandling(app: FastifyInstance, answer: ReturnType<typeof errorAnswers>): void {
   app.setErrorHandler((err: FastifyError | DiemcauError | Error, req, reply) => answer(err, req, reply));
-  app.setNotFoundHandler((req, reply) => answer(new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', 'no such route'), req, reply));
+  app.setNotFoundHandler((req, reply) =>
+    answer(new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', 'no such route'), req, reply),
+  );
 }

@@ -12,56 +12,82 @@ import { Done, EventStream, LinkParams, MeetingParams, refusals } from './schema
 export const linkRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const M = '/media/v1/meetings/:meetingId/links';
 
-  app.post(M, {
-    config: { access: 'link' },
-    schema: {
-      operationId: 'offerLink', tags: ['cascade'],
-      summary: "A downstream edge links in: its pipe transport's address and SRTP key; answers this edge's",
-      params: MeetingParams, body: LinkOfferSchema,
-      response: { 201: LinkAnswerSchema, ...refusals(400, 401, 403, 404, 409, 413) },
-    },
-  }, async (req, reply) => reply.status(201).send(await roomOf(req).acceptLink(req.body, req.socket.remoteAddress)));
-
-  app.get(`${M}/:linkId/events`, {
-    config: { access: 'link' },
-    schema: {
-      operationId: 'streamLinkEvents', tags: ['cascade'],
-      summary: "This edge's link events to the downstream edge; the stream is the link's liveness",
-      params: LinkParams,
-      response: {
-        200: EventStream,
-        409: Type.Null({ description: 'The link already has its event stream open; no body' }),
-        410: Type.Null({ description: 'The link closed before its stream was opened; no body' }),
-        ...refusals(400, 401, 403, 404),
+  app.post(
+    M,
+    {
+      config: { access: 'link' },
+      schema: {
+        operationId: 'offerLink',
+        tags: ['cascade'],
+        summary: "A downstream edge links in: its pipe transport's address and SRTP key; answers this edge's",
+        params: MeetingParams,
+        body: LinkOfferSchema,
+        response: { 201: LinkAnswerSchema, ...refusals(400, 401, 403, 404, 409, 413) },
       },
     },
-  }, async (req, reply) => {
-    const link = linkOf(req);
-    // The link writes its events itself, for the meeting's length: fastify lets go of the reply.
-    reply.hijack();
-    link.attach(reply.raw);
-  });
+    async (req, reply) => reply.status(201).send(await roomOf(req).acceptLink(req.body, req.socket.remoteAddress)),
+  );
 
-  app.post(`${M}/:linkId/events`, {
-    config: { access: 'link' },
-    schema: {
-      operationId: 'sendLinkEvents', tags: ['cascade'], summary: "The downstream edge's link events to this edge",
-      params: LinkParams, body: LinkEventBatchSchema, response: { 204: Done, ...refusals(400, 401, 403, 404, 413) },
+  app.get(
+    `${M}/:linkId/events`,
+    {
+      config: { access: 'link' },
+      schema: {
+        operationId: 'streamLinkEvents',
+        tags: ['cascade'],
+        summary: "This edge's link events to the downstream edge; the stream is the link's liveness",
+        params: LinkParams,
+        response: {
+          200: EventStream,
+          409: Type.Null({ description: 'The link already has its event stream open; no body' }),
+          410: Type.Null({ description: 'The link closed before its stream was opened; no body' }),
+          ...refusals(400, 401, 403, 404),
+        },
+      },
     },
-  }, async (req, reply) => {
-    const link = linkOf(req);
-    for (const ev of req.body.events) void link.bridge.receive(ev);
-    return reply.status(204).send(null);
-  });
+    async (req, reply) => {
+      const link = linkOf(req);
+      // The link writes its events itself, for the meeting's length: fastify lets go of the reply.
+      reply.hijack();
+      link.attach(reply.raw);
+    },
+  );
 
-  app.delete(`${M}/:linkId`, {
-    config: { access: 'link' },
-    schema: {
-      operationId: 'closeLink', tags: ['cascade'], summary: 'Close the link and everything that crossed it',
-      params: LinkParams, response: { 204: Done, ...refusals(400, 401, 403, 404) },
+  app.post(
+    `${M}/:linkId/events`,
+    {
+      config: { access: 'link' },
+      schema: {
+        operationId: 'sendLinkEvents',
+        tags: ['cascade'],
+        summary: "The downstream edge's link events to this edge",
+        params: LinkParams,
+        body: LinkEventBatchSchema,
+        response: { 204: Done, ...refusals(400, 401, 403, 404, 413) },
+      },
     },
-  }, async (req, reply) => {
-    linkOf(req).close();
-    return reply.status(204).send(null);
-  });
+    async (req, reply) => {
+      const link = linkOf(req);
+      for (const ev of req.body.events) void link.bridge.receive(ev);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.delete(
+    `${M}/:linkId`,
+    {
+      config: { access: 'link' },
+      schema: {
+        operationId: 'closeLink',
+        tags: ['cascade'],
+        summary: 'Close the link and everything that crossed it',
+        params: LinkParams,
+        response: { 204: Done, ...refusals(400, 401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      linkOf(req).close();
+      return reply.status(204).send(null);
+    },
+  );
 };

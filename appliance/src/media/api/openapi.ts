@@ -31,11 +31,13 @@ const ANSWERS: Record<string, string> = { '200': 'OK', '201': 'Created', '204': 
 
 function described(responses: unknown): unknown {
   if (responses === null || typeof responses !== 'object') return responses;
-  return Object.fromEntries(Object.entries(responses).map(([status, r]) => {
-    const words = ANSWERS[status];
-    const own = r as { description?: unknown };
-    return [status, words !== undefined && own.description === undefined ? { ...own, description: words } : r];
-  }));
+  return Object.fromEntries(
+    Object.entries(responses).map(([status, r]) => {
+      const words = ANSWERS[status];
+      const own = r as { description?: unknown };
+      return [status, words !== undefined && own.description === undefined ? { ...own, description: words } : r];
+    }),
+  );
 }
 
 /**
@@ -45,7 +47,9 @@ function described(responses: unknown): unknown {
 export const transformRoute: SwaggerTransform = ({ schema, url, route }) => {
   const access = route.config?.access ?? 'admin';
   const s = (schema ?? {}) as Record<string, unknown>;
-  const description = [typeof s['description'] === 'string' ? s['description'] : undefined, WHO[access]].filter(Boolean).join(' ');
+  const description = [typeof s['description'] === 'string' ? s['description'] : undefined, WHO[access]]
+    .filter(Boolean)
+    .join(' ');
   return { schema: { ...s, description, security: SECURITY[access], response: described(s['response']) }, url };
 };
 
@@ -56,7 +60,8 @@ export function swaggerOptions(version: string): FastifyDynamicSwaggerOptions {
       info: {
         title: 'Diemcau media edge API',
         version,
-        description: "A site's or the province's media edge: its plan, browsers in the room, cascade links between edges, taps, and the TV's page",
+        description:
+          "A site's or the province's media edge: its plan, browsers in the room, cascade links between edges, taps, and the TV's page",
         license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
       },
       // Relative: served by the edge it describes, under whatever address the caller reached it by.
@@ -90,8 +95,12 @@ export const OPENAPI_PATH = '/media/v1/openapi.json';
 /** Registers @fastify/swagger (before the routes: it collects them as they are added) and the document's route. */
 export async function installOpenApi(app: FastifyInstance, version: string): Promise<void> {
   await app.register(swagger, swaggerOptions(version));
-  app.get(OPENAPI_PATH, {
-    config: { access: 'public' },
-    schema: { hide: true },
-  }, async (_req, reply) => reply.header('cache-control', 'no-store').send(app.swagger()));
+  app.get(
+    OPENAPI_PATH,
+    {
+      config: { access: 'public' },
+      schema: { hide: true },
+    },
+    async (_req, reply) => reply.header('cache-control', 'no-store').send(app.swagger()),
+  );
 }

@@ -46,7 +46,9 @@ export const LinkParams = Type.Object({ meetingId: MeetingId, linkId: Type.Strin
 
 export const JoinQuery = Type.Object({
   meeting: Type.Optional(Type.String({ description: 'The meeting to join' })),
-  token: Type.Optional(Type.String({ description: 'The join token (or the TV\'s), sent as a bearer token by the page' })),
+  token: Type.Optional(
+    Type.String({ description: "The join token (or the TV's), sent as a bearer token by the page" }),
+  ),
   view: Type.Optional(Type.String({ description: '`kiosk`: receive only, laid out for the TV' })),
 });
 
@@ -54,7 +56,11 @@ export const JoinQuery = Type.Object({
 
 export const TapBody = Type.Object({
   producerId: Type.String({ minLength: 1, maxLength: 64 }),
-  ip: Type.String({ minLength: 1, maxLength: 64, description: 'Where to send: an address DIEMCAU_EDGE_TAP_ALLOW allows' }),
+  ip: Type.String({
+    minLength: 1,
+    maxLength: 64,
+    description: 'Where to send: an address DIEMCAU_EDGE_TAP_ALLOW allows',
+  }),
   port: Type.Integer({ minimum: 1, maximum: 65535 }),
   rtcpPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'Default: port + 1' })),
 });
@@ -76,7 +82,9 @@ export const EdgeErrorSchema = Type.Object(
   {
     code: Type.String({ description: 'A stable code of the error registry (APPL_ERR_*, PROTO_ERR_*)' }),
     message: Type.String(),
-    reason: Type.Optional(Type.String({ description: 'The counted limit or rule the request met (GET /media/v1/refusals)' })),
+    reason: Type.Optional(
+      Type.String({ description: 'The counted limit or rule the request met (GET /media/v1/refusals)' }),
+    ),
   },
   { $id: 'EdgeError', description: 'Every refusal of the edge' },
 );
@@ -102,23 +110,27 @@ export const Refusals = Type.Object({
 export const Dump = Type.Object({
   workerPid: Nullable(Type.Integer()),
   workerPids: Type.Array(Type.Integer()),
-  rooms: Type.Array(Type.Object({
-    meetingId: Type.String(),
-    workerPids: Type.Array(Type.Integer()),
-    transportIds: Type.Array(Type.String()),
-    producerIds: Type.Array(Type.String()),
-    consumerIds: Type.Array(Type.String()),
-  })),
+  rooms: Type.Array(
+    Type.Object({
+      meetingId: Type.String(),
+      workerPids: Type.Array(Type.Integer()),
+      transportIds: Type.Array(Type.String()),
+      producerIds: Type.Array(Type.String()),
+      consumerIds: Type.Array(Type.String()),
+    }),
+  ),
 });
 
-export const StreamList = Type.Array(Type.Object({
-  id: Type.String(),
-  kind: MediaKindSchema,
-  siteId: Type.String(),
-  originEdgeId: Type.String(),
-  paused: Type.Boolean(),
-  via: Nullable(Type.String({ description: 'The link it arrived over; null when it came in here' })),
-}));
+export const StreamList = Type.Array(
+  Type.Object({
+    id: Type.String(),
+    kind: MediaKindSchema,
+    siteId: Type.String(),
+    originEdgeId: Type.String(),
+    paused: Type.Boolean(),
+    via: Nullable(Type.String({ description: 'The link it arrived over; null when it came in here' })),
+  }),
+);
 
 export const TapAnswer = Type.Object({
   tapId: Type.String(),
@@ -127,7 +139,10 @@ export const TapAnswer = Type.Object({
   sdp: Type.String({ description: 'What a plain RTP receiver at ip:port needs (e.g. `ffmpeg -i tap.sdp`)' }),
 });
 
-export const PeerCreated = Type.Object({ peerId: Type.String(), rtpCapabilities: OpaqueOut("The room router's RTP capabilities") });
+export const PeerCreated = Type.Object({
+  peerId: Type.String(),
+  rtpCapabilities: OpaqueOut("The room router's RTP capabilities"),
+});
 export const TransportCreated = Type.Object({
   id: Type.String(),
   iceParameters: OpaqueOut('ICE parameters'),
@@ -145,7 +160,7 @@ export const Consumed = Type.Object({
 export const Layout = Type.Object({
   large: Type.Array(Type.String(), { description: 'Site ids shown large' }),
   small: Type.Array(Type.String(), { description: 'Site ids shown as thumbnails' }),
-  self: Nullable(Type.String({ description: 'The room\'s own site: neither shown nor played' })),
+  self: Nullable(Type.String({ description: "The room's own site: neither shown nor played" })),
 });
 
 export const KioskStateSchema = Type.Object({
@@ -161,10 +176,14 @@ export const KioskStateSchema = Type.Object({
 export const Done = Type.Null({ description: 'Done; no body' });
 
 /** A page or script: documented by its type, answered as text. */
-export const Text = (contentType: string, description: string) => ({ description, content: { [contentType]: { schema: Type.String() } } });
+export const Text = (contentType: string, description: string) => ({
+  description,
+  content: { [contentType]: { schema: Type.String() } },
+});
 
 export const EventStream = {
-  description: 'Server-sent events (link/protocol.ts LinkEvent), one JSON object per `data:` line; open for the meeting\'s length',
+  description:
+    "Server-sent events (link/protocol.ts LinkEvent), one JSON object per `data:` line; open for the meeting's length",
   content: { 'text/event-stream': { schema: Type.String() } },
 };
 
