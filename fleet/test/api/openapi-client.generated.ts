@@ -1455,6 +1455,7 @@ export interface operations {
                             url: string;
                             username: string;
                             password: string;
+                            urls?: string[];
                         };
                     };
                 };
