@@ -18,6 +18,7 @@ import { AlertService } from './alerts/service.js';
 import { PresenceTracker } from './presence/tracker.js';
 import { wirePresence } from './presence/wire.js';
 import { LocalPresenceFeed } from './presence/feed.js';
+import { parseDeviceTopic } from '@diemcau/shared';
 import { Cluster } from './cluster/index.js';
 import { ALWAYS_LEADER } from './cluster/leadership.js';
 import { TelemetryWriter } from './telemetry/writer.js';
@@ -154,6 +155,8 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     const telemetry = new TelemetryWriter(repos.telemetry, metrics, log.child({ module: 'telemetry' }), config.telemetryFlushMs);
     cleanups.push(() => telemetry.close());
     ingest.on('telemetry', (deviceId, sample, meta) => telemetry.add(deviceId, sample, meta.receivedAt));
+    // In a cluster a node may be killed at any moment: a sample is acknowledged once it is stored.
+    if (cluster) broker.holdAcks((topic) => parseDeviceTopic(topic)?.channel === 'telemetry', (done) => telemetry.afterNextFlush(done));
 
     const fleet: FleetContext = { config, log, db, repos, broker, ingest, events, alerts, sites, presence, metrics, leadership, bus: cluster?.bus };
 

@@ -202,6 +202,19 @@ export class FleetBroker {
     return new Promise((resolve, reject) => this.aedes.publish(packet, (err) => (err ? reject(err) : resolve())));
   }
 
+  /**
+   * Holds the PUBACK of a device's QoS 1 publish on matching topics until
+   * `wait` calls back (aedes acknowledges once its `published` hook is done;
+   * the 'publish' handlers run right after that hook is entered).
+   */
+  holdAcks(matches: (topic: string) => boolean, wait: (done: () => void) => void): void {
+    const previous = this.aedes.published.bind(this.aedes);
+    this.aedes.published = (packet, client, done) => {
+      if (!client || packet.qos === 0 || !matches(packet.topic)) return previous(packet, client, done);
+      previous(packet, client, (err) => (err ? done(err) : wait(() => done(null))));
+    };
+  }
+
   /** Sessions of devices on this node, as they start and end. A throwing listener is logged. */
   onSession(listener: (e: SessionEvent) => void): () => void {
     this.sessionListeners.add(listener);

@@ -10,6 +10,8 @@ import type { FleetMetrics } from '../metrics.js';
  */
 export class TelemetryWriter {
   private batch: PendingSample[] = [];
+  /** Called after the next flush: acknowledgements held until their samples are stored. */
+  private waiters: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -28,10 +30,32 @@ export class TelemetryWriter {
     else this.timer ??= setTimeout(() => this.flush(), this.flushMs);
   }
 
+  /**
+   * Calls `done` once what is added from now until the next flush is written
+   * (or failed and logged). The broker holds a device's PUBACK on it in a
+   * cluster, so a node killed between receiving a sample and writing it has
+   * not acknowledged it, and the box sends it again to another node.
+   */
+  afterNextFlush(done: () => void): void {
+    if (this.closed) return done();
+    this.waiters.push(done);
+    this.timer ??= setTimeout(() => this.flush(), this.flushMs);
+  }
+
   /** Writes what is buffered now. */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    const waiters = this.waiters;
+    this.waiters = [];
+    try {
+      this.write();
+    } finally {
+      for (const w of waiters) w();
+    }
+  }
+
+  private write(): void {
     if (this.batch.length === 0) return;
     const batch = this.batch;
     this.batch = [];
