@@ -12,6 +12,7 @@ import { OperatorAreaSchema } from '../api/schemas.js';
 import { siteScopeOf } from '../access.js';
 import type { Alert } from '../db/alerts-repo.js';
 import { AckStore } from './acks.js';
+import { dashboardHeaders } from './delivery.js';
 import { StreamHub } from './event-stream.js';
 import { wireBus, wireIngest } from './bus-wiring.js';
 import type { Viewer } from './ui-events.js';
@@ -57,7 +58,7 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     if (!fs.existsSync(path.join(buildDir, 'index.html'))) {
       return reply.code(503).type('text/plain').send('The dashboard is not built: run `node fleet/scripts/build-ui.mjs`.\n');
     }
-    return reply.header('cache-control', 'no-cache').sendFile('index.html');
+    return dashboardHeaders(reply).header('cache-control', 'no-cache').sendFile('index.html');
   });
   app.get<{ Params: { '*': string } }>('/ui/*', { config: { public: true }, schema: { hide: true } }, (req, reply) => {
     // A public route: only plain file paths inside the bundle. A dot segment
@@ -65,7 +66,7 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     // probe, answered like any missing file rather than with send's 403.
     const file = req.params['*'];
     if (/(^|[\\/])\.\.?([\\/]|$)|[\\\0]/.test(file)) throw new DiemcauError('FLEET_ERR_NOT_FOUND', 'no such file');
-    return reply.header('cache-control', 'no-cache').sendFile(file);
+    return dashboardHeaders(reply).header('cache-control', 'no-cache').sendFile(file);
   });
 
   // --- live feed ------------------------------------------------------------

@@ -60,6 +60,8 @@ export interface Device {
   siteId: string;
   online: boolean;
   lastSeenAt: string | null;
+  /** When `online` last changed (the fleet's clock). */
+  presenceAt?: string | null;
   agentVersion?: string | null;
   os?: string | null;
   hardware?: string | null;
@@ -104,6 +106,7 @@ export interface CommandView {
   output?: unknown;
   error?: { code: string; message: string } | null;
   finishedAt?: string | null;
+  completedAt?: string | null;
 }
 
 export interface AuditEntry {

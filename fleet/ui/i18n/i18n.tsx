@@ -1,6 +1,6 @@
 // Vietnamese by default, English on request; the choice is kept in the browser.
 import { createContext, type ComponentChildren } from 'preact';
-import { useContext, useMemo, useState } from 'preact/hooks';
+import { useContext, useEffect, useMemo, useState } from 'preact/hooks';
 import { en } from './en.js';
 import { vi } from './vi.js';
 
@@ -76,9 +76,10 @@ export function I18nProvider(props: { children: ComponentChildren }) {
   const [lang, setLangState] = useState<Lang>(initialLang);
   const value = useMemo(() => makeI18n(lang, (l) => {
     try { localStorage.setItem(STORAGE_KEY, l); } catch { /* not kept, still switched */ }
-    document.documentElement.lang = l;
     setLangState(l);
   }), [lang]);
+  // boot.js set it before the first paint from the same saved choice; this keeps it in step.
+  useEffect(() => { document.documentElement.lang = lang; }, [lang]);
   return <I18nContext.Provider value={value}>{props.children}</I18nContext.Provider>;
 }
 

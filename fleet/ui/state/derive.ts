@@ -290,3 +290,24 @@ export function sitesInMeeting(meetings: readonly Meeting[] | null, now: number)
   }
   return out;
 }
+
+export interface MeetingHit { meeting: Meeting; live: boolean; siteIds: string[] }
+
+/**
+ * Meetings that these sites take part in (as chair or member) that are on
+ * now or start within `soonMs`: what a disruptive action would interrupt.
+ * Live ones first, then by start.
+ */
+export function meetingsAt(siteIds: readonly string[], meetings: readonly Meeting[] | null, now: number, soonMs: number): MeetingHit[] {
+  const wanted = new Set(siteIds);
+  const out: MeetingHit[] = [];
+  for (const m of meetings ?? []) {
+    if (m.endedAt || m.state === 'ended') continue;
+    const live = meetingLive(m, now);
+    const start = Date.parse(m.startsAt);
+    if (!live && !(start > now && start - now <= soonMs)) continue;
+    const hit = [...new Set([m.chairSiteId, ...m.siteIds])].filter((s) => wanted.has(s));
+    if (hit.length > 0) out.push({ meeting: m, live, siteIds: hit });
+  }
+  return out.sort((a, b) => Number(b.live) - Number(a.live) || Date.parse(a.meeting.startsAt) - Date.parse(b.meeting.startsAt));
+}

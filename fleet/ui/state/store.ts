@@ -44,6 +44,7 @@ export class Store {
   private deviceReload: ReturnType<typeof setTimeout> | undefined;
   private viewingAlerts = false;
   private readonly tracked = new Set<string>();
+  private readonly rebooting = new Set<string>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private closed = false;
   private meetingTimer: ReturnType<typeof setInterval> | undefined;
@@ -141,10 +142,10 @@ export class Store {
       case 'hello':
         return;
       case 'presence':
-        return this.patchDevice(e.deviceId, { online: e.online, lastSeenAt: e.at });
+        return this.patchDevice(e.deviceId, { online: e.online, lastSeenAt: e.at, ...this.presenceChange(e.deviceId, e.online, e.at) });
       case 'birth':
         return this.patchDevice(e.deviceId, {
-          online: true, lastSeenAt: e.at,
+          online: true, lastSeenAt: e.at, ...this.presenceChange(e.deviceId, true, e.at),
           ...(e.agentVersion !== undefined ? { agentVersion: e.agentVersion } : {}),
           ...(e.peripherals !== undefined ? { peripherals: e.peripherals as Device['peripherals'] } : {}),
         });
@@ -172,6 +173,42 @@ export class Store {
       case 'rollouts':
         return this.reloadRollouts();
     }
+  }
+
+  /**
+   * `presenceAt` moves only when the box goes from online to offline or back,
+   * as the registry's does; a box that comes back while a reboot of it is
+   * followed has its first sample since fetched (the uptime that proves it restarted).
+   */
+  private presenceChange(id: string, online: boolean, at: string): Partial<Device> {
+    const d = this.s.devices.find((x) => x.id === id);
+    if (d && d.online === online) return {};
+    if (online && this.rebooting.has(id)) this.fetchFreshSample(id, at);
+    return { presenceAt: at };
+  }
+
+  /** Follows a box the operator told to reboot until it is back (or two minutes pass). */
+  followReboot(deviceId: string): void {
+    this.rebooting.add(deviceId);
+    const t = setTimeout(() => { this.timers.delete(t); this.rebooting.delete(deviceId); }, 10 * 60_000);
+    this.timers.add(t);
+  }
+
+  /** The box's newest sample, until one is newer than `since` (its first after coming back): at most 40 tries, 1.5 s apart. */
+  private fetchFreshSample(id: string, since: string): void {
+    let tries = 0;
+    const once = async (): Promise<void> => {
+      try {
+        const d = await this.api.get<Device>(`/api/v1/devices/${encodeURIComponent(id)}`);
+        const cur = this.s.devices.find((x) => x.id === id);
+        if (cur) this.upsertDevice({ ...cur, telemetry: d.telemetry ?? null });
+        if (d.telemetry && Date.parse(d.telemetry.data.at) >= Date.parse(since) - 5_000) { this.rebooting.delete(id); return; }
+      } catch { /* try again below */ }
+      if (++tries >= 40 || this.closed) return;
+      const t = setTimeout(() => { this.timers.delete(t); void once(); }, 1500);
+      this.timers.add(t);
+    };
+    void once();
   }
 
   /** A change to a device we know; an unknown one (just enrolled) reloads the list. */
