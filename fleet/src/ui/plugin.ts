@@ -124,6 +124,23 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     return { id: op.id, name: op.name, role: op.role, area: op.area, districtId: op.districtId };
   });
 
+  // Names only (no role, area or token): a command's sender and an audit
+  // entry's author read as people, not ids, on every page.
+  app.get('/api/v1/ui/operator-names', {
+    schema: {
+      tags: ['dashboard'],
+      summary: "Operators' names by id, so the pages name who sent a command",
+      response: { 200: Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })) }) },
+    },
+  }, async (req) => {
+    const op = operatorOf(req);
+    // Promise.resolve: the registry's reads may be synchronous or not, depending on the store.
+    const all = await Promise.resolve(ctx.repos.operators.list());
+    const items = all.map((o) => ({ id: o.id, name: o.name }));
+    if (!items.some((o) => o.id === op.id)) items.push({ id: op.id, name: op.name });
+    return { items };
+  });
+
   // --- acknowledgements -------------------------------------------------------
   const visibleAlert = (op: Operator, id: number): Alert => {
     const alert = ctx.repos.alerts.get(id);

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { ADMIN_TOKEN, startSimFleet } from './helpers/sim-sites.js';
 import { openBrowser, screenshot, signIn } from './helpers/browser.js';
-import { layout, offScreen, smallText, topbarRows } from './helpers/page-checks.js';
+import { layout, offScreen, smallText, topbarRows, waitUntil } from './helpers/page-checks.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 execFileSync(process.execPath, [path.join(root, 'fleet', 'scripts', 'build-ui.mjs')], { stdio: 'inherit' });
@@ -27,7 +27,7 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
     const down = group.siteIds.filter((id) => id !== group.hubSiteId && !noBox.has(id)).slice(0, 2);
 
     // Sound needs a click here, as in a real browser on a wall screen.
-    const b = await openBrowser({ width: 1920, height: 1080, args: ['--autoplay-policy=user-gesture-required'] });
+    const b = await openBrowser({ width: 1920, height: 1080, args: ['--autoplay-policy=document-user-activation-required'] });
     t.teardown(() => b.close());
     const page = b.page;
     const errors: string[] = [];
@@ -35,7 +35,7 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
     page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
     await signIn(page, sf.url, ADMIN_TOKEN);
     await page.goto(`${sf.url}/#/wall`);
-    await page.waitForFunction(`document.querySelectorAll('.wcell[data-state=online]').length === ${sf.sites.length - noBox.size}`, undefined, { timeout: 30_000 });
+    await waitUntil(page, `document.querySelectorAll('.wcell[data-state=online]').length === ${sf.sites.length - noBox.size}`, 30_000);
 
     t.test('1920×1080: every site on one screen, no scrolling', async (t) => {
       t.equal(await page.locator('.wcell').count(), sf.sites.length, 'one cell per site');
@@ -64,7 +64,7 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
       await fresh.locator('[data-testid=sound-banner]').waitFor({ state: 'detached' });
       t.equal(await fresh.evaluate('localStorage.getItem("diemcau.sound")'), 'on', 'the choice is kept');
       for (const id of down) sf.kill(id);
-      await fresh.waitForFunction(`Number(document.querySelector('[data-testid=wall]').dataset.chimes) > 0`, undefined, { timeout: 15_000 });
+      await waitUntil(fresh, `Number(document.querySelector('[data-testid=wall]').dataset.chimes) > 0`, 15_000);
       t.pass('a chime played for the new alerts');
       for (const id of down) await page.waitForSelector(`.wcell[data-site="${id}"][data-state=offline]`, { timeout: 15_000 });
       const listed = page.locator('[data-testid=wall-list-offline] li');
@@ -77,7 +77,7 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
 
     t.test('3840×2160: fills the screen with larger type', async (t) => {
       await page.setViewportSize({ width: 3840, height: 2160 });
-      await page.waitForFunction(`Number(document.querySelector('[data-testid=wall]').dataset.font) > 20`, undefined, { timeout: 10_000 });
+      await waitUntil(page, `Number(document.querySelector('[data-testid=wall]').dataset.font) > 20`, 10_000);
       const l = await layout(page);
       t.ok(l.scrollHeight <= l.innerHeight && l.scrollWidth <= l.innerWidth, 'no scrolling');
       t.same(await offScreen(page, '.wcell'), [], 'every cell inside the window');
@@ -86,7 +86,7 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
 
     t.test('1024×768 tablet: one-row top bar, readable type, nothing off to the side', async (t) => {
       await page.setViewportSize({ width: 1024, height: 768 });
-      await page.waitForFunction(`Number(document.querySelector('[data-testid=wall]').dataset.font) <= 20`, undefined, { timeout: 10_000 });
+      await waitUntil(page, `Number(document.querySelector('[data-testid=wall]').dataset.font) <= 20`, 10_000);
       t.equal(await topbarRows(page), 1, 'the top bar is one row');
       const l = await layout(page);
       t.ok(l.scrollWidth <= l.innerWidth, 'no horizontal scroll');

@@ -4,10 +4,10 @@ export function Breadcrumb(props: { items: { href?: string; label: string }[] })
   const { t } = useI18n();
   const all = [{ href: '#/', label: t('site.back') }, ...props.items];
   return (
-    <nav class="crumbs" aria-label="breadcrumb">
+    <nav class="crumbs" aria-label={t('nav.breadcrumb')}>
       {all.map((it, i) => (
         <span key={i}>
-          {i > 0 && <span class="sep">›</span>}
+          {i > 0 && <span class="sep" aria-hidden="true">›</span>}
           {it.href && i < all.length - 1 ? <a href={it.href}>{it.label}</a> : <span aria-current="page">{it.label}</span>}
         </span>
       ))}

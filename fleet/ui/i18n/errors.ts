@@ -6,6 +6,11 @@ import type { Lang } from './i18n.js';
 type Entry = Record<Lang, string>;
 
 export const ERROR_TEXT: Record<string, Entry> = {
+  PROTO_ERR_TOO_LARGE: { vi: 'Dữ liệu gửi lên quá lớn.', en: 'The data sent is too large.' },
+  PROTO_ERR_NOT_JSON: { vi: 'Dữ liệu gửi lên không đúng định dạng.', en: 'The data sent is not in the right format.' },
+  PROTO_ERR_SCHEMA: { vi: 'Dữ liệu gửi lên thiếu hoặc sai trường.', en: 'The data sent has missing or wrong fields.' },
+  PROTO_ERR_VERSION: { vi: 'Phiên bản giao thức không được hỗ trợ: cần cập nhật phần mềm.', en: 'Unsupported protocol version: the software needs updating.' },
+  PROTO_ERR_UNKNOWN_TOPIC: { vi: 'Kênh tin nhắn không thuộc giao thức.', en: 'The message channel is not part of the protocol.' },
   FLEET_ERR_UNAUTHORIZED: { vi: 'Phiên đăng nhập không còn hiệu lực: mã truy cập sai hoặc đã bị thu hồi.', en: 'Your session is no longer valid: the access code is wrong or was revoked.' },
   FLEET_ERR_FORBIDDEN: { vi: 'Tài khoản của bạn không được phép làm việc này.', en: 'Your account is not allowed to do this.' },
   FLEET_ERR_NOT_FOUND: { vi: 'Không tìm thấy mục này, hoặc bạn không có quyền xem.', en: 'Not found, or you may not see it.' },

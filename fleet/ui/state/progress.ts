@@ -33,11 +33,11 @@ const SKEW_MS = 5_000;
 export const REBOOT_RETURN_MS = 10 * 60_000;
 
 export function acceptedAt(c: CommandView): string | undefined {
-  return c.result?.at ?? c.completedAt ?? c.finishedAt ?? undefined;
+  return c.result?.at ?? c.completedAt ?? undefined;
 }
 
 export function rebootProgress(c: CommandView, d: Device | undefined, now: number): RebootProgress {
-  if (c.status === 'queued' || c.status === 'delivered' || c.status === 'pending') return { stage: 'sending' };
+  if (c.status === 'queued' || c.status === 'delivered') return { stage: 'sending' };
   if (c.status !== 'succeeded') return { stage: 'failed' };
   const accepted = acceptedAt(c);
   const t0 = accepted ? Date.parse(accepted) : NaN;

@@ -5,7 +5,8 @@ import type { Alert, AlertAck, CommandView, Device, FleetEvent, Hierarchy, Meeti
 
 export interface Snapshot {
   loaded: boolean;
-  error: string | null;
+  /** Why the last load failed (an ApiError or a network error); the page words it (i18n/errors.ts). */
+  error: unknown;
   live: boolean;
   operator: Operator | null;
   sites: Site[];
@@ -27,6 +28,8 @@ export interface Snapshot {
   rollouts: Rollout[] | null;
   /** Devices updating now (in flight in a running rollout). */
   updating: ReadonlySet<string>;
+  /** Operators' names by id, so pages say who sent a command rather than an id. */
+  names: ReadonlyMap<string, string>;
 }
 
 type Listener = (s: Snapshot) => void;
@@ -37,7 +40,7 @@ const TERMINAL = new Set(['succeeded', 'failed', 'rejected', 'expired']);
 export class Store {
   private s: Snapshot = {
     loaded: false, error: null, live: false, operator: null, sites: [], hierarchy: null, devices: [], alerts: [], commands: [],
-    telemetry: {}, unseenAlerts: 0, ackSupported: true, meetings: null, rollouts: null, updating: new Set(),
+    telemetry: {}, unseenAlerts: 0, ackSupported: true, meetings: null, rollouts: null, updating: new Set(), names: new Map(),
   };
   private listeners = new Set<Listener>();
   private alertReload: ReturnType<typeof setTimeout> | undefined;
@@ -65,17 +68,19 @@ export class Store {
 
   async load(): Promise<void> {
     try {
-      const [sites, devices, alerts, operator, hierarchy] = await Promise.all([
+      const [sites, devices, alerts, operator, hierarchy, operatorNames] = await Promise.all([
         this.api.get<{ items: Site[] }>('/api/v1/sites').then(items),
         this.api.get<{ items: Device[] }>('/api/v1/devices').then(items),
         this.fetchAlerts(),
         this.api.get<Operator>('/api/v1/ui/session').catch(() => null),
         this.api.get<Hierarchy>('/api/v1/hierarchy').catch(() => null),
+        this.api.get<{ items: { id: string; name: string }[] }>('/api/v1/ui/operator-names').then(items).catch(() => []),
       ]);
-      this.set({ loaded: true, error: null, sites, hierarchy, devices, alerts, operator: operator ?? this.s.operator });
+      const names = new Map(operatorNames.map((o) => [o.id, o.name]));
+      this.set({ loaded: true, error: null, sites, hierarchy, devices, alerts, names, operator: operator ?? this.s.operator });
       this.startMeetingRefresh();
     } catch (err) {
-      this.set({ error: err instanceof Error ? err.message : String(err) });
+      this.set({ error: err ?? new Error('load failed') });
     }
   }
 

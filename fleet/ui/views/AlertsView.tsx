@@ -2,9 +2,10 @@
 // to its sites; each open alert can be acknowledged with a note.
 import { useMemo, useState } from 'preact/hooks';
 import type { Alert, Site } from '../api/types.js';
-import { alertFamily, alertLabel } from '../components/alertText.js';
+import { alertFamily, alertDetail, alertLabel } from '../components/alertText.js';
 import { Modal } from '../components/Modal.js';
 import { useI18n } from '../i18n/i18n.js';
+import { errorText } from '../i18n/errors.js';
 import { alertMeeting } from '../state/alert-meeting.js';
 import { groupAlerts, outageSites, type AlertRow } from '../state/derive.js';
 import { hrefSite, useApp, useNow, useSnapshot } from '../state/hooks.js';
@@ -78,7 +79,7 @@ function AlertRowView(props: { row: AlertRow; onAck?(a: Alert): void; compact?: 
           )}
           <strong>{alertLabel(i18n, a)}</strong>
           {outage && <span class="sub">{t('alerts.outageSites', { n: siteIds.length, down: downCount(a, siteIds.length) })}</span>}
-          {a.message && !outage && <span class="sub">{a.message}</span>}
+          {!outage && alertDetail(i18n, a) && <span class="sub">{alertDetail(i18n, a)}</span>}
           {meeting && (
             <span class="sub meeting-line" data-testid="alert-meeting">
               {meeting.live ? t('alerts.meetingLive', { title: meeting.title }) : t('alerts.meetingSoon', { title: meeting.title, time: i18n.time(meeting.startsAt) })}
@@ -135,7 +136,7 @@ function AckDialog(props: { alert: Alert; onClose(): void }) {
       await store.acknowledge(String(props.alert.id), note.trim());
       props.onClose();
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(errorText(i18n.lang, err));
     } finally {
       setBusy(false);
     }

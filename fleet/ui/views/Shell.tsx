@@ -3,6 +3,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { LangSwitch } from '../components/LangSwitch.js';
 import { Logo } from '../components/Logo.js';
+import { errorText } from '../i18n/errors.js';
 import { useI18n } from '../i18n/i18n.js';
 import { meetingLive, openAlertCount } from '../state/derive.js';
 import { useApp, useNow, useRoute, useSnapshot } from '../state/hooks.js';
@@ -18,7 +19,7 @@ import { Chime } from '../state/chime.js';
 const SOUND_KEY = 'diemcau.sound';
 
 export function Shell() {
-  const { t, tx } = useI18n();
+  const { t, tx, lang } = useI18n();
   const { store, signOut } = useApp();
   const snap = useSnapshot();
   const route = useRoute();
@@ -83,9 +84,9 @@ export function Shell() {
         </div>
       </header>
       <main id="main" class={`main${route.name === 'wall' ? ' is-wall' : ''}`}>
-        {snap.error && !snap.loaded && <div class="banner error" role="alert">{t('common.error', { msg: snap.error })}
+        {snap.error !== null && !snap.loaded && <div class="banner error" role="alert">{t('common.error', { msg: errorText(lang, snap.error) })}
           <button class="btn small" onClick={() => void store.load()}>{t('common.retry')}</button></div>}
-        {!snap.loaded && !snap.error && <div class="loading">{t('common.loading')}</div>}
+        {!snap.loaded && snap.error === null && <div class="loading">{t('common.loading')}</div>}
         {snap.loaded && route.name === 'overview' && <Overview />}
         {snap.loaded && route.name === 'wall' && <WallView chime={chime} onEnableSound={() => saveSound(true)} />}
         {snap.loaded && route.name === 'alerts' && <AlertsView />}

@@ -46,3 +46,18 @@ export const offScreen = (page: Page, selector: string): Promise<string[]> => pa
     return r.bottom > innerHeight || r.right > innerWidth || r.width === 0;
   }).map((e) => e.getAttribute('data-site'));
 })()`);
+
+/**
+ * Waits until `expr` is true in the page. Playwright's waitForFunction polls
+ * by evaluating a string inside the page, which the dashboard's policy
+ * (no 'unsafe-eval') forbids; this asks from outside instead, every 100 ms,
+ * at most `timeoutMs`.
+ */
+export async function waitUntil(page: Page, expr: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if ((await page.evaluate(expr)) === true) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${expr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
