@@ -5,7 +5,7 @@ import t from 'tap';
 import { COMMAND_TYPES, ERRORS, OTA_STATES } from '@diemcau/shared';
 import { ERROR_TEXT, errorText } from '../../ui/i18n/errors.js';
 import { auditAction, auditOutcome } from '../../ui/i18n/audit.js';
-import { makeI18n } from '../../ui/i18n/i18n.js';
+import { makeI18n } from '../../ui/i18n/core.js';
 import { vi } from '../../ui/i18n/vi.js';
 import { en } from '../../ui/i18n/en.js';
 import type { AuditEntry } from '../../ui/api/types.js';

@@ -2,7 +2,7 @@
 // with outcome "queued", "POST /api/v1/meetings" with "201", "device.enrol"
 // "ok"); the device page says what happened, in the page's language.
 import type { AuditEntry } from '../api/types.js';
-import type { I18n, Lang } from './i18n.js';
+import type { I18n, Lang } from './core.js';
 
 type Entry = Record<Lang, string>;
 

@@ -1,7 +1,7 @@
 // The fleet's and the boxes' error codes (shared/src/errors.ts) in words an
 // operator reads: the page never shows the server's English text. A test
 // (fleet/test/ui/i18n.test.ts) fails when a code has no entry here.
-import type { Lang } from './i18n.js';
+import type { Lang } from './core.js';
 
 type Entry = Record<Lang, string>;
 
