@@ -9,7 +9,7 @@ import { useApp, useSnapshot } from '../state/hooks.js';
 
 interface Minted { token: string; expiresAt: string; qrSvg: string }
 
-export function EnrolPanel(props: { site: Site }) {
+export function EnrolPanel(props: { site: Site ; revoked?: boolean }) {
   const i18n = useI18n();
   const { t } = i18n;
   const { api } = useApp();
@@ -36,7 +36,7 @@ export function EnrolPanel(props: { site: Site }) {
 
   return (
     <div class="enrol">
-      <p class="muted">{t('site.noBox')}</p>
+      {!props.revoked && <p class="muted">{t('site.noBox')}</p>}
       {minted ? (
         <div class="enrol-out" data-testid="enrol-token">
           <div class="qr" dangerouslySetInnerHTML={{ __html: minted.qrSvg }} />

@@ -28,6 +28,8 @@ export interface FleetModel {
   helpSites: Set<string>;
 }
 
+const MEDIA_FRESH_MS = 60_000;
+
 export function useFleetModel(): FleetModel {
   const snap = useSnapshot();
   const { sites, alerts } = snap;
@@ -61,13 +63,18 @@ export function useFleetModel(): FleetModel {
   }, [sites, hierarchy, areaRoot]);
   return useMemo(() => {
     const bySite = devicesBySite(devices);
-    const states = new Map(sites.map((s) => [s.id, siteState(bySite.get(s.id))]));
+    // Media seen within the last minute counts as flowing: the edges report every few seconds.
+    const mediaUp = (id: string): boolean => {
+      const at = snap.mediaSeen.get(id);
+      return at !== undefined && now - Date.parse(at) < MEDIA_FRESH_MS && meetingSites.has(id);
+    };
+    const states = new Map(sites.map((s) => [s.id, siteState(bySite.get(s.id), { revoked: snap.revokedSites.has(s.id), mediaUp: mediaUp(s.id) })]));
     return {
       sites, devices, ...structure, bySite, states, helpSites,
       deviceById: new Map(devices.map((d) => [d.id, d])),
       siteOfDevice: new Map(devices.map((d) => [d.id, d.siteId])),
     };
-  }, [sites, devices, structure, helpSites]);
+  }, [sites, devices, structure, helpSites, snap.revokedSites, snap.mediaSeen, now, meetingSites]);
 }
 
 /**

@@ -1,7 +1,8 @@
 // The dashboard's one source of truth: the snapshot loaded over HTTP, kept
 // current by the event feed. Views subscribe and re-render; nothing polls.
 import { ApiError, items, type Api } from '../api/client.js';
-import type { Alert, AlertAck, CommandView, Device, FleetEvent, Hierarchy, Meeting, Operator, Rollout, Site, TelemetrySample } from '../api/types.js';
+import type { Alert, AlertAck, CommandView, Device, FleetEvent, Hierarchy, Meeting, MeetingDetail, Operator, Rollout, Site, TelemetrySample } from '../api/types.js';
+import { meetingLive } from './derive.js';
 
 export interface Snapshot {
   loaded: boolean;
@@ -30,6 +31,10 @@ export interface Snapshot {
   updating: ReadonlySet<string>;
   /** Operators' names by id, so pages say who sent a command rather than an id. */
   names: ReadonlyMap<string, string>;
+  /** Sites with a decommissioned box (GET /api/v1/devices?revoked=true, then the feed). */
+  revokedSites: ReadonlySet<string>;
+  /** Per site, when its media last reached a live meeting (the edges' figures), whatever its agent says. */
+  mediaSeen: ReadonlyMap<string, string>;
 }
 
 type Listener = (s: Snapshot) => void;
@@ -40,7 +45,7 @@ const TERMINAL = new Set(['succeeded', 'failed', 'rejected', 'expired']);
 export class Store {
   private s: Snapshot = {
     loaded: false, error: null, live: false, operator: null, sites: [], hierarchy: null, devices: [], alerts: [], commands: [],
-    telemetry: {}, unseenAlerts: 0, ackSupported: true, meetings: null, rollouts: null, updating: new Set(), names: new Map(),
+    telemetry: {}, unseenAlerts: 0, ackSupported: true, meetings: null, rollouts: null, updating: new Set(), names: new Map(), revokedSites: new Set(), mediaSeen: new Map(),
   };
   private listeners = new Set<Listener>();
   private alertReload: ReturnType<typeof setTimeout> | undefined;
@@ -48,6 +53,8 @@ export class Store {
   private viewingAlerts = false;
   private readonly tracked = new Set<string>();
   private readonly rebooting = new Set<string>();
+  private readonly pendingMedia = new Set<string>();
+  private mediaTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private closed = false;
   private meetingTimer: ReturnType<typeof setInterval> | undefined;
@@ -68,16 +75,18 @@ export class Store {
 
   async load(): Promise<void> {
     try {
-      const [sites, devices, alerts, operator, hierarchy, operatorNames] = await Promise.all([
+      const [sites, devices, alerts, operator, hierarchy, operatorNames, revoked] = await Promise.all([
         this.api.get<{ items: Site[] }>('/api/v1/sites').then(items),
         this.api.get<{ items: Device[] }>('/api/v1/devices').then(items),
         this.fetchAlerts(),
         this.api.get<Operator>('/api/v1/ui/session').catch(() => null),
         this.api.get<Hierarchy>('/api/v1/hierarchy').catch(() => null),
         this.api.get<{ items: { id: string; name: string }[] }>('/api/v1/ui/operator-names').then(items).catch(() => []),
+        this.api.get<{ items: Device[] }>('/api/v1/devices?revoked=true').then(items).catch(() => [] as Device[]),
       ]);
       const names = new Map(operatorNames.map((o) => [o.id, o.name]));
-      this.set({ loaded: true, error: null, sites, hierarchy, devices, alerts, names, operator: operator ?? this.s.operator });
+      const revokedSites = new Set(revoked.map((d) => d.siteId));
+      this.set({ loaded: true, error: null, sites, hierarchy, devices, alerts, names, revokedSites, operator: operator ?? this.s.operator });
       this.startMeetingRefresh();
     } catch (err) {
       this.set({ error: err ?? new Error('load failed') });
@@ -109,7 +118,14 @@ export class Store {
 
   reloadMeetings(): void {
     void this.api.get<{ items: Meeting[] }>('/api/v1/meetings').then(items)
-      .then((meetings) => this.set({ meetings }))
+      .then((meetings) => {
+        this.set({ meetings });
+        // Sites of a live meeting whose box is offline: does their media still flow?
+        const now = Date.now();
+        const offline = new Set(this.s.devices.filter((d) => !d.online).map((d) => d.siteId));
+        const ids = meetings.filter((m) => meetingLive(m, now) && [m.chairSiteId, ...m.siteIds].some((s) => offline.has(s))).map((m) => m.id);
+        if (ids.length > 0) this.loadMedia(ids);
+      })
       .catch((err: unknown) => { if (err instanceof ApiError && err.status === 404) this.set({ meetings: null }); });
   }
 
@@ -147,6 +163,8 @@ export class Store {
       case 'hello':
         return;
       case 'presence':
+        if (e.reason === 'revoked') return this.dropRevoked(e.deviceId, e.siteId);
+        if (!e.online) this.mediaCheckSoon(e.siteId);
         return this.patchDevice(e.deviceId, { online: e.online, lastSeenAt: e.at, ...this.presenceChange(e.deviceId, e.online, e.at) });
       case 'birth':
         return this.patchDevice(e.deviceId, {
@@ -216,6 +234,34 @@ export class Store {
     void once();
   }
 
+  /** A decommissioned box leaves the live list; its site reads "decommissioned" unless another box is there. */
+  private dropRevoked(deviceId: string, siteId: string): void {
+    this.set({ devices: this.s.devices.filter((d) => d.id !== deviceId), revokedSites: new Set([...this.s.revokedSites, siteId]) });
+  }
+
+  /**
+   * A box dropped off: if its site is in a live meeting, ask the meeting's
+   * figures whether its media still flows ("agent down, media up"). Once per
+   * burst, and only for sites in a live meeting.
+   */
+  private mediaCheckSoon(siteId: string): void {
+    const now = Date.now();
+    const live = (this.s.meetings ?? []).filter((m) => meetingLive(m, now) && (m.chairSiteId === siteId || m.siteIds.includes(siteId)));
+    for (const m of live) this.pendingMedia.add(m.id);
+    if (live.length === 0 || this.mediaTimer !== undefined) return;
+    this.mediaTimer = setTimeout(() => { this.mediaTimer = undefined; this.loadMedia([...this.pendingMedia]); this.pendingMedia.clear(); }, 1000);
+  }
+
+  /** The edges' figures of these meetings: each site with media flowing, and when it was seen. */
+  private loadMedia(meetingIds: readonly string[]): void {
+    void Promise.all(meetingIds.map((id) => this.api.get<MeetingDetail>(`/api/v1/meetings/${encodeURIComponent(id)}`).catch(() => null)))
+      .then((details) => {
+        const seen = new Map(this.s.mediaSeen);
+        for (const d of details) for (const st of d?.stats ?? []) if (st.at && (st.bitrateBps ?? 0) > 0) seen.set(st.siteId, st.at);
+        this.set({ mediaSeen: seen });
+      });
+  }
+
   /** A change to a device we know; an unknown one (just enrolled) reloads the list. */
   private patchDevice(id: string, patch: Partial<Device>): void {
     const d = this.s.devices.find((x) => x.id === id);
@@ -261,6 +307,7 @@ export class Store {
 
   reloadDevicesSoon(): void {
     clearTimeout(this.deviceReload);
+    clearTimeout(this.mediaTimer);
     this.deviceReload = setTimeout(() => {
       void this.api.get<{ items: Device[] }>('/api/v1/devices').then(items).then((devices) => this.set({ devices })).catch(() => {});
     }, 250);

@@ -7,7 +7,7 @@ import { Modal } from '../components/Modal.js';
 import { useI18n } from '../i18n/i18n.js';
 import { errorText } from '../i18n/errors.js';
 import { alertMeeting } from '../state/alert-meeting.js';
-import { groupAlerts, outageSites, type AlertRow } from '../state/derive.js';
+import { groupAlerts, outageSites, type AlertRow, type SiteState } from '../state/derive.js';
 import { hrefSite, useApp, useNow, useSnapshot } from '../state/hooks.js';
 import { useFleetModel } from '../state/model.js';
 
@@ -19,6 +19,9 @@ export function AlertsView() {
   const rows = useMemo(() => groupAlerts(snap.alerts), [snap.alerts]);
   const open = rows.filter((r) => !r.alert.resolvedAt);
   const shown = showResolved ? rows : open;
+  const m = useFleetModel();
+  // "Every site is working" only when it is true: a decommissioned box or an agent down opens no alert.
+  const quiet = [...m.states.values()].every((s) => !QUIET_STATES.includes(s));
 
   return (
     <div class="page alerts-page">
@@ -30,9 +33,32 @@ export function AlertsView() {
           <span>{t('alerts.showResolved')}</span>
         </label>
       </header>
-      {shown.length === 0 ? <p class="empty good-empty">{t('alerts.none')}</p> : <AlertTable rows={shown} onAck={setAcking} />}
+      <NoAlertStates />
+      {shown.length === 0 ? <p class="empty good-empty">{t(quiet ? 'alerts.none' : 'alerts.noneOpen')}</p> : <AlertTable rows={shown} onAck={setAcking} />}
       {acking && <AckDialog alert={acking} onClose={() => setAcking(null)} />}
     </div>
+  );
+}
+
+/** States that open no alert of their own but are not "working normally". */
+const QUIET_STATES: readonly SiteState[] = ['revoked', 'media-only', 'offline'];
+
+/** Sites in a state no open alert speaks for (decommissioned, agent down with media up), with the same words as the grid. */
+function NoAlertStates() {
+  const { t } = useI18n();
+  const m = useFleetModel();
+  const listed = m.sites.filter((s) => { const st = m.states.get(s.id); return st === 'revoked' || st === 'media-only'; });
+  if (listed.length === 0) return null;
+  return (
+    <section class="card" data-testid="alert-states">
+      <h2>{t('alerts.otherStates')}</h2>
+      <ul class="chips">
+        {listed.map((s) => {
+          const st = m.states.get(s.id)!;
+          return <li key={s.id} class={`chip st-${st}`} data-site={s.id} data-state={st}><span class={`dot st-${st}`} aria-hidden="true" /><a href={hrefSite(s.id)}>{s.name}</a> · {t(`state.${st}`)}</li>;
+        })}
+      </ul>
+    </section>
   );
 }
 

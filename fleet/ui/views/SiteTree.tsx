@@ -4,7 +4,7 @@
 // reads, rather than an ARIA tree that would need its own keyboard model.
 import { useState } from 'preact/hooks';
 import { useI18n } from '../i18n/i18n.js';
-import { countStates } from '../state/derive.js';
+import { countStates, up, withBox } from '../state/derive.js';
 import { hrefSite } from '../state/hooks.js';
 import { districtShort, useFleetModel } from '../state/model.js';
 
@@ -25,7 +25,7 @@ export function SiteTree(props: { selected: string | null; onSelect(key: string 
       <div class={`tree-row root${props.selected === null ? ' on' : ''}`}>
         <span class="chev" />
         <button type="button" class="tree-label" aria-pressed={props.selected === null} onClick={() => props.onSelect(null)}>{m.areaName ?? t('grid.all')}</button>
-        <TreeCount up={all.total - all.nobox - all.offline} of={all.total - all.nobox} down={all.offline} />
+        <TreeCount up={up(all)} of={withBox(all)} down={all.offline} />
       </div>
       <ul class="tree-groups">
         {m.groups.map((g) => {
@@ -42,7 +42,7 @@ export function SiteTree(props: { selected: string | null; onSelect(key: string 
                   onClick={() => props.onSelect(props.selected === g.key ? null : g.key)}>
                   {g.name ? districtShort(g.name) : t('group.province')}
                 </button>
-                <TreeCount up={c.total - c.nobox - c.offline} of={c.total - c.nobox} down={c.offline} />
+                <TreeCount up={up(c)} of={withBox(c)} down={c.offline} />
               </div>
               {isOpen && (
                 <ul class="tree-leaves">

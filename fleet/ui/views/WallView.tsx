@@ -5,14 +5,14 @@
 // enabled the alert sound (browsers block sound until a click).
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useI18n } from '../i18n/i18n.js';
-import { countStates, SITE_STATES, type SiteState } from '../state/derive.js';
+import { countStates, SITE_STATES, up, withBox, type SiteState } from '../state/derive.js';
 import type { Chime } from '../state/chime.js';
 import { hrefSite } from '../state/hooks.js';
 import { shortName, useFleetModel } from '../state/model.js';
 import { fitFontSize } from './wall-fit.js';
 
 /** States that need someone to act, listed beside the blocks with the group they are in. */
-const LISTED: readonly SiteState[] = ['offline', 'degraded'];
+const LISTED: readonly SiteState[] = ['offline', 'media-only', 'degraded'];
 
 export function WallView(props: { chime: Chime; onEnableSound(): void }) {
   const { t } = useI18n();
@@ -58,7 +58,7 @@ export function WallView(props: { chime: Chime; onEnableSound(): void }) {
               <h2 class="wall-head">
                 <span class="wall-name" title={group.name ?? t('group.province')}>{group.name ?? t('group.province')}</span>
                 {counts.offline > 0 && <span class="wall-down">{t('wall.down', { n: counts.offline })}</span>}
-                <span class="wall-count">{counts.total - counts.nobox - counts.offline}/{counts.total - counts.nobox}</span>
+                <span class="wall-count">{up(counts)}/{withBox(counts)}</span>
               </h2>
               <ul class="wall-cells">
                 {group.sites.map((s) => {
