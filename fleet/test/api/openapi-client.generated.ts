@@ -1509,6 +1509,7 @@ export interface operations {
                             url: string;
                             username: string;
                             password: string;
+                            urls?: string[];
                         };
                     };
                 };

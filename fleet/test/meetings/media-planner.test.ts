@@ -1,7 +1,7 @@
 import t from 'tap';
 import { mediaPlanCodec } from '@diemcau/shared';
 import { planCascade } from '../../src/meetings/cascade.js';
-import { linkTokens, mediaPlans, type MediaDirectory, type PlannedMeeting } from '../../src/meetings/media-plan.js';
+import { linkTokens, mediaPlans, type MediaDirectory, type PlannedMeeting } from '../../src/meetings/media-planner.js';
 import { CORE, edgesFor, province } from './builders.js';
 
 const p = province();

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { Counter } from 'prom-client';
-import { DiemcauError, EnrollRequestSchema, EnrollResponseSchema } from '@diemcau/shared';
+import { DiemcauError, EnrolRequestSchema, EnrolResponseSchema } from '@diemcau/shared';
 import { EnrolRefused, enrolDevice } from '../devices/enrol.js';
 import { FailureLimiter } from './failure-limiter.js';
 
-export const enrollRoutes: FastifyPluginAsyncTypebox = async (app) => {
+export const enrolRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { fleet } = app;
   const limiter = new FailureLimiter(fleet.config.enrollMaxFailuresPerMin, 60_000);
   const registers = [fleet.metrics.registry];
@@ -24,9 +24,9 @@ export const enrollRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'A token makes a new device in its site and never adopts a device that has the same serial. ' +
           'A device keeps its id across a re-image only through a pre-registration of its serial for its own site; ' +
           'enrolling spends that pre-registration. A revoked device is never brought back.',
-        body: EnrollRequestSchema,
+        body: EnrolRequestSchema,
         response: {
-          200: EnrollResponseSchema,
+          200: EnrolResponseSchema,
           400: Type.Ref('Error'),
           401: Type.Ref('Error'),
           404: Type.Ref('Error'),

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { indexSites, type Site } from '@diemcau/shared';
 import type { DeviceRef } from '../../src/devices/device-ref.js';
-import { expandSubtree, operatorCovers, planIssue, type IssueRequest, type Operator } from '../../src/commands/plan.js';
+import { expandSubtree, operatorCovers, planIssue, type IssueRequest, type Operator } from '../../src/commands/planner.js';
 
 const site = (id: string, kind: Site['kind'], parentId: string | null = null): Site => ({ id, name: id, kind, parentId });
 const sites = [

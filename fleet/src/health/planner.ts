@@ -57,7 +57,7 @@ function peripheralCondition(name: 'camera' | 'microphone' | 'display', state: P
     type,
     // Without camera, microphone or TV the site cannot take part in a meeting,
     // so how urgent this is depends on when its next meeting is: warning here,
-    // raised to critical near a meeting (alerts/meeting-escalation.ts).
+    // raised to critical near a meeting (alerts/escalation-planner.ts).
     severity: 'warning',
     message: `${LABEL[name]} ${state === 'missing' ? 'not found' : 'faulty'} (${what})`,
     details: { peripheral: name, state, ...(reason ? { reason: reason.code } : {}) },

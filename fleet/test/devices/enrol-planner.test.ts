@@ -1,5 +1,5 @@
 import t from 'tap';
-import { planEnrolment, type EnrolFacts } from '../../src/devices/enrol-plan.js';
+import { planEnrolment, type EnrolFacts } from '../../src/devices/enrol-planner.js';
 import { canonicalSerial } from '../../src/devices/serial.js';
 
 // The enrolment rule as a table: who a box becomes, given what the registry holds.

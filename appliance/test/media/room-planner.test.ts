@@ -2,7 +2,7 @@
 // and what the chair's controls mean for this edge's microphone.
 import t from 'tap';
 import type { MediaMeeting, MediaPlan } from '@diemcau/shared';
-import { acceptPlan, micOpen, planRooms } from '../../src/media/plan.js';
+import { acceptPlan, micOpen, planRooms } from '../../src/media/room-planner.js';
 
 const TOKEN = 'x'.repeat(24);
 const meeting = (id: string, over: Partial<MediaMeeting> = {}): MediaMeeting => ({

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { EnrollRequest, EnrollResponse } from '@diemcau/shared';
+import type { EnrolRequest, EnrolResponse } from '@diemcau/shared';
 
 // A real fastify endpoint speaking the enrolment protocol, standing in for the
 // fleet where a test needs only that: tokens are single-use, the issued MQTT
 // credentials go into `credentials` for the test broker to check.
 
-export interface EnrollServer {
+export interface EnrolServer {
   url: string;
   app: FastifyInstance;
   credentials: Map<string, string>;
-  requests: EnrollRequest[];
+  requests: EnrolRequest[];
   /** Tokens minted through the API, with their uses. */
   minted: { siteId: string; uses: number }[];
   /** Returns a fresh single-use token for `siteId`. */
@@ -20,21 +20,21 @@ export interface EnrollServer {
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
-export async function startEnrollServer(opts: {
+export async function startEnrolServer(opts: {
   mqttUrl: () => string;
   credentials?: Map<string, string>;
   sites?: string[];
   /** The first N enrolments spend their token's use and then answer 503, as a fleet whose answer was lost would. */
   loseAnswers?: number;
-}): Promise<EnrollServer> {
+}): Promise<EnrolServer> {
   let lose = opts.loseAnswers ?? 0;
   const credentials = opts.credentials ?? new Map<string, string>();
   const tokens = new Map<string, string>();
   const uses = new Map<string, number>();
-  const requests: EnrollRequest[] = [];
+  const requests: EnrolRequest[] = [];
   let n = 0;
   const app = Fastify({ logger: false });
-  app.post<{ Body: EnrollRequest }>('/api/v1/enroll', async (req, reply) => {
+  app.post<{ Body: EnrolRequest }>('/api/v1/enroll', async (req, reply) => {
     requests.push(req.body);
     const siteId = req.body.token ? tokens.get(req.body.token) : undefined;
     if (!siteId) return reply.code(401).send({ code: 'FLEET_ERR_TOKEN_INVALID', message: 'enrolment token is unknown, used up or expired' });
@@ -48,7 +48,7 @@ export async function startEnrollServer(opts: {
     const deviceId = `dev-${++n}-${randomBytes(3).toString('hex')}`;
     const password = randomBytes(12).toString('hex');
     credentials.set(deviceId, password);
-    const res: EnrollResponse = { deviceId, siteId, siteName: `Site ${siteId}`, mqtt: { url: opts.mqttUrl(), username: deviceId, password } };
+    const res: EnrolResponse = { deviceId, siteId, siteName: `Site ${siteId}`, mqtt: { url: opts.mqttUrl(), username: deviceId, password } };
     return res;
   });
   // The two operator calls the simulator makes.

@@ -7,7 +7,7 @@ import {
   type AlertFact,
   type EscalationStep,
   type MeetingFact,
-} from '../../src/alerts/meeting-escalation.js';
+} from '../../src/alerts/escalation-planner.js';
 
 const MIN = 60_000;
 const NOW = Date.parse('2026-11-23T06:30:00Z');

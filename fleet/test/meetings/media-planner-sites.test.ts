@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap';
 import { mediaPlanCodec, type MediaPlan } from '@diemcau/shared';
 import { planCascade, type CascadePlan } from '../../src/meetings/cascade.js';
-import { linkTokens, mediaPlans, sitesBelow, type MediaDirectory, type PlannedMeeting } from '../../src/meetings/media-plan.js';
+import { linkTokens, mediaPlans, sitesBelow, type MediaDirectory, type PlannedMeeting } from '../../src/meetings/media-planner.js';
 import { CORE, edgesFor, province } from './builders.js';
 
 const p = province();

@@ -1,4 +1,4 @@
-import { codec, DiemcauError, EnrollResponseSchema, type EnrollRequest, type EnrollResponse } from '@diemcau/shared';
+import { codec, DiemcauError, EnrolResponseSchema, type EnrolRequest, type EnrolResponse } from '@diemcau/shared';
 import { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';
 import { postJson, type PostResult } from './http-post.js';
 
@@ -8,11 +8,11 @@ import { postJson, type PostResult } from './http-post.js';
 // Enrolment is not idempotent: a request that timed out here may still have
 // used up one use of the token on the fleet, so the timeout is generous.
 
-const responseCodec = codec(EnrollResponseSchema);
+const responseCodec = codec(EnrolResponseSchema);
 
-export interface EnrollOptions {
+export interface EnrolOptions {
   fleetUrl: string;
-  request: EnrollRequest;
+  request: EnrolRequest;
   signal?: AbortSignal;
   backoff?: BackoffPolicy;
   /** Called before each wait, so the caller can log why. */
@@ -24,7 +24,7 @@ export interface EnrollOptions {
 
 class Retryable extends Error {}
 
-async function enrollOnce(opts: EnrollOptions): Promise<EnrollResponse> {
+async function enrolOnce(opts: EnrolOptions): Promise<EnrolResponse> {
   const url = `${opts.fleetUrl.replace(/\/+$/, '')}/api/v1/enroll`;
   let res: PostResult;
   try {
@@ -46,11 +46,11 @@ async function enrollOnce(opts: EnrollOptions): Promise<EnrollResponse> {
 }
 
 /** Enrols, retrying transient failures until it works, `signal` aborts, or the fleet says no. */
-export async function enroll(opts: EnrollOptions): Promise<EnrollResponse> {
+export async function enrol(opts: EnrolOptions): Promise<EnrolResponse> {
   for (let attempt = 0; ; attempt++) {
     if (opts.signal?.aborted) throw new DiemcauError('APPL_ERR_ENROLL', 'aborted');
     try {
-      return await enrollOnce(opts);
+      return await enrolOnce(opts);
     } catch (err) {
       if (!(err instanceof Retryable)) throw err;
       const delayMs = backoffDelay(attempt, opts.backoff);

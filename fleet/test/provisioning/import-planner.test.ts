@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Site } from '@diemcau/shared';
-import { planSiteImport } from '../../src/provisioning/import-plan.js';
+import { planSiteImport } from '../../src/provisioning/import-planner.js';
 
 const district = (id: string, name = id): Site => ({ id, name, kind: 'district', parentId: null });
 const commune = (id: string, parentId: string, name = id): Site => ({ id, name, kind: 'commune', parentId });

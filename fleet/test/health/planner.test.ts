@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { Peripherals, Telemetry } from '@diemcau/shared';
 import type { HealthAlertType } from '../../src/alerts/alert-types.js';
-import { planPeripherals, planTelemetry } from '../../src/health/rules.js';
+import { planPeripherals, planTelemetry } from '../../src/health/planner.js';
 
 const all = (over: Partial<Peripherals> = {}): Peripherals => ({ camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'ok', ...over });
 const none = new Set<HealthAlertType>();

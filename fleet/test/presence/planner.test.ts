@@ -1,5 +1,5 @@
 import t from 'tap';
-import { emptyRulesState, forgetDevice, planPresence, type AlertAction, type PresenceRef, type RulesConfig, type RulesState } from '../../src/presence/rules.js';
+import { emptyRulesState, forgetDevice, planPresence, type AlertAction, type PresenceRef, type RulesConfig, type RulesState } from '../../src/presence/planner.js';
 
 const cfg: RulesConfig = {
   offlineDebounceMs: 300,

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { devicesPerSite, parseTokensFile, planDevices, sliceBounds } from '../../src/sim/plan.js';
+import { devicesPerSite, parseTokensFile, planDevices, sliceBounds } from '../../src/sim/planner.js';
 
 t.test('devices go round-robin over the sites, each with its own folder', async (t) => {
   const plan = planDevices(['a', 'b', 'c'], 7);

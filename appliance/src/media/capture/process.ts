@@ -1,6 +1,7 @@
-// The one owner of an ffmpeg child process: spawns it, keeps the tail of its
-// stderr for error messages, turns an unexpected exit into a typed error and
-// closes it idempotently (SIGTERM, then SIGKILL if it lingers).
+// The one owner of a capture child process (ffmpeg for the sound, GStreamer for
+// the picture): spawns it, keeps the tail of its stderr for error messages,
+// turns an unexpected exit into a typed error and closes it idempotently
+// (SIGTERM, then SIGKILL if it lingers).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { Logger } from 'pino';
@@ -11,18 +12,18 @@ const STDERR_LINES = 20;
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p)) ?? null;
 const KILL_AFTER_MS = 2000;
 
-export interface FfmpegOptions {
-  /** Binary to run; overridable for hosts where ffmpeg is elsewhere. */
+export interface CaptureProcessOptions {
+  /** Binary to run (ffmpeg, gst-launch-1.0); overridable for hosts where it is elsewhere. */
   bin: string;
   args: string[];
   log: Logger;
   /** What this process is for, in logs and errors ("ingest site-12"). */
   label: string;
-  /** Called with each line ffmpeg writes on file descriptor 3 (the level print of ffmpeg/args.ts). */
+  /** Called with each line the process writes on file descriptor 3 (ffmpeg's level print, ffmpeg/args.ts). */
   onFd3Line?: (line: string) => void;
 }
 
-export class FfmpegProcess {
+export class CaptureProcess {
   /** 'exit' fires once; `error` is null only when close() asked for it. */
   readonly events = new Events<{ exit: [DiemcauError | null] }>();
   private readonly child: ChildProcess;
@@ -31,9 +32,9 @@ export class FfmpegProcess {
   private exited = false;
   private readonly exitPromise: Promise<void>;
 
-  constructor(private readonly opts: FfmpegOptions) {
-    const args = ['-nostdin', '-hide_banner', '-loglevel', 'warning', ...opts.args];
-    // With setpriv, the kernel kills ffmpeg if the edge dies without closing it
+  constructor(private readonly opts: CaptureProcessOptions) {
+    const args = opts.args;
+    // With setpriv, the kernel kills the capture if the edge dies without closing it
     // (SIGKILL, crash): no orphaned encoder keeps the camera busy.
     this.child = spawn(SETPRIV ? SETPRIV : opts.bin, SETPRIV ? ['--pdeathsig', 'KILL', '--', opts.bin, ...args] : args, {
       stdio: ['ignore', 'ignore', 'pipe', opts.onFd3Line ? 'pipe' : 'ignore'],
@@ -62,13 +63,13 @@ export class FfmpegProcess {
       this.child.on('exit', (code, signal) => {
         const err = this.closing
           ? null
-          : new DiemcauError('APPL_ERR_MEDIA', `${opts.label}: ffmpeg exited (${code ?? signal}): ${this.stderrTail.at(-1) ?? 'no output'}`, {
+          : new DiemcauError('APPL_ERR_MEDIA', `${opts.label}: ${opts.bin} exited (${code ?? signal}): ${this.stderrTail.at(-1) ?? 'no output'}`, {
               details: { code, signal, stderr: [...this.stderrTail] },
             });
         this.finish(err, resolve);
       });
     });
-    opts.log.debug({ pid: this.child.pid, label: opts.label }, 'ffmpeg started');
+    opts.log.debug({ pid: this.child.pid, label: opts.label, bin: opts.bin }, 'capture process started');
   }
 
   get pid(): number | undefined { return this.child.pid; }
@@ -96,7 +97,7 @@ export class FfmpegProcess {
   private finish(err: DiemcauError | null, resolve: () => void): void {
     if (this.exited) return;
     this.exited = true;
-    if (err) this.opts.log.warn({ err, label: this.opts.label }, 'ffmpeg exited unexpectedly');
+    if (err) this.opts.log.warn({ err, label: this.opts.label }, 'capture process exited unexpectedly');
     this.events.emit('exit', err);
     resolve();
   }

@@ -6,7 +6,7 @@ import '../api/types.js';
 import { deviceForRequest } from '../api/auth.js';
 import { SelfTestOut } from '../api/schemas.js';
 import { createHealthMonitor, type HealthMonitor } from './monitor.js';
-import type { TelemetryThresholds } from './rules.js';
+import type { TelemetryThresholds } from './planner.js';
 import { createSelfTestStore, HEALTH_MIGRATIONS } from './self-tests.js';
 
 // The room-hardware health area as one fastify plugin: self-test history,

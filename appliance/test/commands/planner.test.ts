@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Command } from '@diemcau/shared';
-import { decide, prunable, recoverInterrupted, type StoredEntry } from '../../src/commands/decide.js';
+import { decide, prunable, recoverInterrupted, type StoredEntry } from '../../src/commands/planner.js';
 
 const now = new Date('2026-01-01T00:10:00.000Z');
 const cmd = (over: Partial<Command> = {}): Command => ({
