@@ -22,13 +22,13 @@ execFileSync(process.execPath, [path.join(root, 'fleet', 'scripts', 'build-ui.mj
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const allowed = new Set(ALLOWED_TERMS);
 
-interface Violation { id: string; impact: string | null; nodes: string[] }
+interface Violation { id: string; impact: string | null; nodes: string[]; why: string }
 
 /** axe-core inside the page (evaluated, since the page's policy allows no injected script tag). */
 async function axe(page: Page): Promise<Violation[]> {
   if ((await page.evaluate('typeof window.axe')) !== 'object') await page.evaluate(AXE);
   return page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({
-    id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')),
+    id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')), why: v.nodes[0]?.failureSummary ?? '',
   })))`);
 }
 

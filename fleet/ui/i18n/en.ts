@@ -118,7 +118,8 @@ export const en: Record<keyof typeof vi, string> = {
   'site.address': 'Address',
   'site.contact': 'Contact',
 
-  'device.title': 'Box {id}',
+  'device.box': 'Box',
+  'device.simulated': 'Simulated (no real hardware)',
   'device.notFound': 'This device does not exist, or you may not see it.',
   'device.lastSeen': 'Last seen',
   'device.agent': 'Agent version',

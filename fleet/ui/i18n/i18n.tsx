@@ -23,7 +23,10 @@ export function I18nProvider(props: { children: ComponentChildren }) {
     setLangState(l);
   }), [lang]);
   // boot.js set it before the first paint from the same saved choice; this keeps it in step.
-  useEffect(() => { document.documentElement.lang = lang; }, [lang]);
+  useEffect(() => {
+    document.documentElement.lang = lang;
+    document.title = `${value.t('app.name')} · ${value.t('app.tagline')}`;
+  }, [lang]);
   return <I18nContext.Provider value={value}>{props.children}</I18nContext.Provider>;
 }
 

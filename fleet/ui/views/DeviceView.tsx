@@ -64,12 +64,12 @@ export function DeviceView(props: { id: string }) {
       <Breadcrumb items={[
         ...(parent ? [{ href: hrefSite(parent.id), label: parent.name }] : []),
         ...(site ? [{ href: hrefSite(site.id), label: site.name }] : []),
-        { label: device.id },
+        { label: device.id, code: true },
       ]} />
       <header class="page-head">
         <h1>{site?.name ?? device.siteId}</h1>
         <StatePill state={st} large />
-        <span class="mono muted">{t('device.title', { id: device.id })}</span>
+        <span class="muted">{t('device.box')} <span class="mono" translate={false}>{device.id}</span></span>
       </header>
 
       <section class="card">
@@ -83,8 +83,8 @@ export function DeviceView(props: { id: string }) {
           <dl class="facts">
             <dt>{t('device.lastSeen')}</dt><dd title={i18n.time(device.lastSeenAt)}>{i18n.ago(device.lastSeenAt, now)}</dd>
             {device.agentVersion && <><dt>{t('device.agent')}</dt><dd class="mono">{device.agentVersion}</dd></>}
-            {device.os && <><dt>{t('device.os')}</dt><dd>{device.os}</dd></>}
-            {device.hardware && <><dt>{t('device.hardware')}</dt><dd>{device.hardware}</dd></>}
+            {device.os && <><dt>{t('device.os')}</dt><dd translate={false}>{device.os}</dd></>}
+            {device.hardware && <><dt>{t('device.hardware')}</dt><dd>{device.hardware === 'simulated' ? t('device.simulated') : <span translate={false}>{device.hardware}</span>}</dd></>}
             {tel && <><dt>{t('device.uptime')}</dt><dd>{i18n.duration(tel.uptimeSec * 1000)}</dd></>}
             {tel && <><dt>{t('device.memory')}</dt><dd><Usage used={tel.memory.usedBytes} total={tel.memory.totalBytes} i18n={i18n} /></dd></>}
             {tel && <><dt>{t('device.disk')}</dt><dd><Usage used={tel.disk.usedBytes} total={tel.disk.totalBytes} i18n={i18n} /></dd></>}

@@ -46,6 +46,7 @@ export function Overview() {
         <SiteTree selected={filter.group} onSelect={(group) => setFilter({ group })} />
       </aside>
       <section class="grid-panel">
+        <h1 class="sr-only">{t('nav.overview')}</h1>
         <div class="summary" role="group" aria-label={t('filter.state')}>
           {SITE_STATES.filter((s) => total[s] > 0 || s === 'offline' || s === 'online').map((s) => (
             <button type="button" key={s} class={`stat st-${s}${total[s] > 0 ? ' nonzero' : ''}${filter.states.includes(s) ? ' on' : ''}`}

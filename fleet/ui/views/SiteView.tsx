@@ -55,7 +55,7 @@ export function SiteView(props: { id: string }) {
             {boxes.map((d) => (
               <a key={d.id} class={`box-card st-${deviceState(d, state === 'media-only')}`} href={hrefDevice(d.id)} data-device={d.id}>
                 <StatePill state={deviceState(d, state === 'media-only')} />
-                <strong class="mono">{d.id}</strong>
+                <strong class="mono" translate={false}>{d.id}</strong>
                 <span class="muted">{t('device.lastSeen')}: {i18n.ago(d.lastSeenAt, now)}</span>
                 {d.agentVersion && <span class="muted">{t('device.agent')}: {d.agentVersion}</span>}
               </a>

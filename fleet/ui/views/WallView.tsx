@@ -43,6 +43,7 @@ export function WallView(props: { chime: Chime; onEnableSound(): void }) {
 
   return (
     <div class="wall" ref={wall} data-testid="wall" data-font={font ?? ''} data-chimes={props.chime.played}>
+      <h1 class="sr-only">{t('nav.wall')}</h1>
       {!audible && props.chime.available && (
         <div class="wall-banner" role="alert" data-testid="sound-banner">
           <span>{t('wall.soundBlocked')}</span>

@@ -2,12 +2,18 @@ import type { Page } from 'playwright-core';
 
 // What a page says, as words, for the language checks: visible text and the
 // text of title, aria-label, placeholder and alt attributes, leaving out
-// elements marked as another language (lang="...") than the page's.
+// elements marked as another language (lang="...") than the page's or as
+// no language (translate="no": ids, product names).
 
 export const pageWords = (page: Page): Promise<string[]> => page.evaluate(`(() => {
   const lang = document.documentElement.lang;
   const out = [];
-  const other = (el) => { const l = el.closest('[lang]'); return l && l !== document.documentElement && l.getAttribute('lang') !== lang; };
+  // Another language, or no language at all (translate="no": ids, product names).
+  const other = (el) => {
+    if (el.closest('[translate="no"]')) return true;
+    const l = el.closest('[lang]');
+    return l && l !== document.documentElement && l.getAttribute('lang') !== lang;
+  };
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     const el = n.parentElement;
