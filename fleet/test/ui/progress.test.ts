@@ -25,6 +25,7 @@ const box = (online: boolean, presenceMs: number, sample?: { atMs: number; uptim
 
 t.test('a reboot goes through its stages and is done only when the uptime restarted', async (t) => {
   t.equal(rebootProgress(reboot('delivered'), box(true, -3_600_000), T0).stage, 'sending');
+  t.equal(rebootProgress(reboot('delivered'), box(false, 500), T0 + 600).stage, 'offline', 'delivered, then dropped off before its answer arrived');
   t.equal(rebootProgress(reboot('succeeded'), box(true, -3_600_000), T0 + 500).stage, 'restarting', 'accepted, still connected');
   t.equal(rebootProgress(reboot('succeeded'), box(false, 800), T0 + 1000).stage, 'offline', 'dropped off after accepting');
   t.equal(rebootProgress(reboot('succeeded'), box(true, 40_000, { atMs: -60_000, uptimeSec: 86_400 }), T0 + 41_000).stage, 'reconnected', 'back, no sample since');

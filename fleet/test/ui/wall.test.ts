@@ -32,7 +32,7 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
     const page = b.page;
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text()); });
     await signIn(page, sf.url, ADMIN_TOKEN);
     await page.goto(`${sf.url}/#/wall`);
     await waitUntil(page, `document.querySelectorAll('.wcell[data-state=online]').length === ${sf.sites.length - noBox.size}`, 30_000);

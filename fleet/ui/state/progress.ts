@@ -37,9 +37,12 @@ export function acceptedAt(c: CommandView): string | undefined {
 }
 
 export function rebootProgress(c: CommandView, d: Device | undefined, now: number): RebootProgress {
-  if (c.status === 'queued' || c.status === 'delivered') return { stage: 'sending' };
-  if (c.status !== 'succeeded') return { stage: 'failed' };
-  const accepted = acceptedAt(c);
+  if (c.status === 'queued') return { stage: 'sending' };
+  if (c.status !== 'succeeded' && c.status !== 'delivered') return { stage: 'failed' };
+  // Delivered with no answer yet: the answer may be on its way, or the box
+  // went down before sending it; either way it counts from the delivery.
+  const accepted = c.status === 'delivered' ? c.deliveredAt ?? undefined : acceptedAt(c);
+  if (c.status === 'delivered' && (!d || d.online || !d.presenceAt || !accepted || Date.parse(d.presenceAt) < Date.parse(accepted) - SKEW_MS)) return { stage: 'sending' };
   const t0 = accepted ? Date.parse(accepted) : NaN;
   if (!d || Number.isNaN(t0)) return { stage: 'restarting', ...(accepted ? { since: accepted } : {}) };
   const changed = d.presenceAt ? Date.parse(d.presenceAt) : NaN;

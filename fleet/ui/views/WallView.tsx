@@ -17,7 +17,7 @@ const LISTED: readonly SiteState[] = ['offline', 'media-only', 'degraded'];
 export function WallView(props: { chime: Chime; onEnableSound(): void }) {
   const { t } = useI18n();
   const m = useFleetModel();
-  const audible = useAudible(props.chime);
+  const { audible, played } = useChime(props.chime);
   const wall = useRef<HTMLDivElement>(null);
   const blocks = useRef<HTMLDivElement>(null);
 
@@ -42,7 +42,7 @@ export function WallView(props: { chime: Chime; onEnableSound(): void }) {
   }, [m.sites.length, m.groups.length, audible]);
 
   return (
-    <div class="wall" ref={wall} data-testid="wall" data-font={font ?? ''} data-chimes={props.chime.played}>
+    <div class="wall" ref={wall} data-testid="wall" data-font={font ?? ''} data-chimes={played}>
       <h1 class="sr-only">{t('nav.wall')}</h1>
       {!audible && props.chime.available && (
         <div class="wall-banner" role="alert" data-testid="sound-banner">
@@ -99,9 +99,10 @@ export function WallView(props: { chime: Chime; onEnableSound(): void }) {
   );
 }
 
-/** Re-renders when the browser lets the chime play (or stops it). */
-function useAudible(chime: Chime): boolean {
-  const [audible, setAudible] = useState(chime.audible);
-  useEffect(() => chime.subscribe(() => setAudible(chime.audible)), [chime]);
-  return audible;
+/** Whether the chime can be heard, and how many it played; re-renders on either. */
+function useChime(chime: Chime): { audible: boolean; played: number } {
+  const read = () => ({ audible: chime.audible, played: chime.played });
+  const [state, setState] = useState(read);
+  useEffect(() => chime.subscribe(() => setState(read())), [chime]);
+  return state;
 }

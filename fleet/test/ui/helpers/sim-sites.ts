@@ -115,7 +115,8 @@ export async function startSimFleet(config: Record<string, unknown> = {}): Promi
       client.stream.destroy();
       client.end(true);
       const bootedAt = Date.now();
-      setTimeout(() => { if (devices.get(siteId) === dev) void connect(bootedAt).catch(() => {}); }, 1500);
+      // A real box is away for a minute or two; three seconds keep the test short but visible.
+      setTimeout(() => { if (devices.get(siteId) === dev) void connect(bootedAt).catch(() => {}); }, 3000);
     };
     await connect(null);
     const client = dev.client;
