@@ -15,10 +15,10 @@ const reboot = (status: CommandView['status'], acceptedMs = 0): CommandView => (
   result: status === 'queued' || status === 'delivered' ? null : { v: 1, commandId: 'c1', status, at: iso(acceptedMs) },
 } as CommandView);
 
-const box = (online: boolean, presenceMs: number, sample?: { atMs: number; uptimeSec: number }): Device => ({
+const box = (online: boolean, presenceMs: number, sample?: { atMs: number; uptimeSec: number; lagMs?: number }): Device => ({
   id: 'd1', siteId: 's1', serial: null, online, lastSeenAt: iso(presenceMs), presenceAt: iso(presenceMs), agentVersion: null, os: null, model: null, hardware: null, peripherals: null, enrolledAt: iso(-86_400_000),
   telemetry: sample ? {
-    seq: 1, at: iso(sample.atMs), receivedAt: iso(sample.atMs),
+    seq: 1, at: iso(sample.atMs), receivedAt: iso(sample.atMs + (sample.lagMs ?? 0)),
     data: { v: 1, seq: 1, at: iso(sample.atMs), cpu: { loadPercent: 5 }, memory: { usedBytes: 1, totalBytes: 2 }, disk: { usedBytes: 1, totalBytes: 2 }, network: { rxBytesPerSec: 0, txBytesPerSec: 0 }, uptimeSec: sample.uptimeSec },
   } : null,
 } as Device);
@@ -34,6 +34,8 @@ t.test('a reboot goes through its stages and is done only when the uptime restar
   t.equal(rebootProgress(reboot('succeeded'), box(true, 40_000, { atMs: 42_000, uptimeSec: 86_400 }), T0 + 43_000).stage, 'not-restarted',
     'reconnected, but the uptime says the box never restarted');
   t.equal(rebootProgress(reboot('succeeded'), box(true, -3_600_000), T0 + REBOOT_RETURN_MS + 1).stage, 'no-return', 'never seen go');
+  t.equal(rebootProgress(reboot('succeeded'), box(true, 4_000, { atMs: 2_000, uptimeSec: 86_400 }), T0 + 5_000).stage, 'reconnected',
+    'a sample that arrived before the box came back is not its first since');
   t.equal(rebootProgress(reboot('failed'), box(true, -3_600_000), T0).stage, 'failed');
   t.equal(rebootProgress(reboot('expired'), box(true, -3_600_000), T0).stage, 'failed');
 });

@@ -33,7 +33,7 @@ const SKEW_MS = 5_000;
 export const REBOOT_RETURN_MS = 10 * 60_000;
 
 export function acceptedAt(c: CommandView): string | undefined {
-  return c.result?.at ?? c.completedAt ?? undefined;
+  return c.completedAt ?? c.result?.at ?? undefined; // the fleet's clock first, as presenceAt is
 }
 
 export function rebootProgress(c: CommandView, d: Device | undefined, now: number): RebootProgress {
@@ -51,10 +51,13 @@ export function rebootProgress(c: CommandView, d: Device | undefined, now: numbe
   if (!changedSince) {
     return now - t0 > REBOOT_RETURN_MS ? { stage: 'no-return', since: accepted! } : { stage: 'restarting', since: accepted! };
   }
-  // Online again after accepting: did it restart? Its first sample since says so.
+  // Online again after accepting: did it restart? Its first sample since says
+  // so. "Since" by the fleet's clock (when the sample arrived), as presenceAt
+  // is: a sample sent just before the reboot must not pass for the first after it.
   const sample = d.telemetry?.data;
+  const received = d.telemetry ? Date.parse(d.telemetry.receivedAt) : NaN;
   const sampleAt = sample ? Date.parse(sample.at) : NaN;
-  if (!sample || Number.isNaN(sampleAt) || sampleAt < changed - SKEW_MS) return { stage: 'reconnected', since: d.presenceAt! };
+  if (!sample || Number.isNaN(sampleAt) || Number.isNaN(received) || received < changed) return { stage: 'reconnected', since: d.presenceAt! };
   const bootedAt = sampleAt - sample.uptimeSec * 1000;
   if (bootedAt >= t0 - SKEW_MS) return { stage: 'back', since: d.presenceAt!, uptimeSec: sample.uptimeSec };
   return { stage: 'not-restarted', since: d.presenceAt! };

@@ -225,7 +225,7 @@ export class Store {
         const d = await this.api.get<Device>(`/api/v1/devices/${encodeURIComponent(id)}`);
         const cur = this.s.devices.find((x) => x.id === id);
         if (cur) this.upsertDevice({ ...cur, telemetry: d.telemetry ?? null });
-        if (d.telemetry && Date.parse(d.telemetry.data.at) >= Date.parse(since) - 5_000) { this.rebooting.delete(id); return; }
+        if (d.telemetry && Date.parse(d.telemetry.receivedAt) >= Date.parse(since)) { this.rebooting.delete(id); return; }
       } catch { /* try again below */ }
       if (++tries >= 40 || this.closed) return;
       const t = setTimeout(() => { this.timers.delete(t); void once(); }, 1500);
