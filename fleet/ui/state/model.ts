@@ -28,7 +28,8 @@ export interface FleetModel {
   helpSites: Set<string>;
 }
 
-const MEDIA_FRESH_MS = 60_000;
+// Longer than the page's once-a-minute refresh of meetings, so a site does not flicker between refreshes.
+const MEDIA_FRESH_MS = 90_000;
 
 export function useFleetModel(): FleetModel {
   const snap = useSnapshot();
@@ -63,7 +64,7 @@ export function useFleetModel(): FleetModel {
   }, [sites, hierarchy, areaRoot]);
   return useMemo(() => {
     const bySite = devicesBySite(devices);
-    // Media seen within the last minute counts as flowing: the edges report every few seconds.
+    // Media seen lately counts as flowing: the edges report every few seconds, the page asks once a minute.
     const mediaUp = (id: string): boolean => {
       const at = snap.mediaSeen.get(id);
       return at !== undefined && now - Date.parse(at) < MEDIA_FRESH_MS && meetingSites.has(id);

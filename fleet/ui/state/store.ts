@@ -252,12 +252,24 @@ export class Store {
     this.mediaTimer = setTimeout(() => { this.mediaTimer = undefined; this.loadMedia([...this.pendingMedia]); this.pendingMedia.clear(); }, 1000);
   }
 
-  /** The edges' figures of these meetings: each site with media flowing, and when it was seen. */
+  /**
+   * The edges' figures of these meetings: a site whose upstream edge still
+   * receives its media (from the upstream's own, fresh report) has media
+   * flowing whatever its agent says; noted with when the page learnt it.
+   */
   private loadMedia(meetingIds: readonly string[]): void {
     void Promise.all(meetingIds.map((id) => this.api.get<MeetingDetail>(`/api/v1/meetings/${encodeURIComponent(id)}`).catch(() => null)))
       .then((details) => {
         const seen = new Map(this.s.mediaSeen);
-        for (const d of details) for (const st of d?.stats ?? []) if (st.at && (st.bitrateBps ?? 0) > 0) seen.set(st.siteId, st.at);
+        const at = new Date().toISOString();
+        for (const d of details) {
+          for (const st of d?.stats ?? []) {
+            // `seenUpstream` comes with the fleets that report it; older ones leave it out.
+            const upstream = (st as Partial<{ seenUpstream: { state: string; recvBps: number } | null }>).seenUpstream;
+            if (upstream?.state === 'connected' && upstream.recvBps > 0) seen.set(st.siteId, at);
+            else seen.delete(st.siteId);
+          }
+        }
         this.set({ mediaSeen: seen });
       });
   }
