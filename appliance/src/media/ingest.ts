@@ -11,7 +11,7 @@ import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DiemcauError } from '@diemcau/shared';
 import { INGEST, ingestRtpParameters, type PlainIn, type RoomRouter, type Stream } from './adapter/index.js';
-import { Events } from './events.js';
+import { Events } from '@diemcau/shared';
 import { gstVideoArgs } from './capture/gst-args.js';
 import { CaptureProcess } from './capture/process.js';
 import { ingestArgs, type CaptureConfig } from './ffmpeg/args.js';

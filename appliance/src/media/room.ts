@@ -19,7 +19,7 @@ import type { LinkAnswer, LinkOffer } from './link/protocol.js';
 import { UpstreamLink } from './link/upstream.js';
 import { micOpen } from './room-planner.js';
 import { kioskLayout, type Layout } from './layout.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../backoff.js';
 import { featuredSites, forwards, nextSpeakers } from './forwarding.js';
 import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
 import { PeerSet } from './peers.js';
