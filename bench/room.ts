@@ -7,7 +7,7 @@
 //      hop: the edge resumes the camera and asks for a keyframe), until the
 //      first keyframe packet;
 //   3. encoder CPU at 1080p30 H.264 (the room kit's format), for each sender.
-// Echo cancellation is measured by `npm run bench:echo`.
+//   4. echo cancellation in a simulated room (bench/echo.ts).
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
@@ -18,6 +18,7 @@ import { MediaWorker, type Outlet, type PlainOut, type RoomRouter } from '../app
 import type { CaptureConfig } from '../appliance/src/media/ffmpeg/args.js';
 import { LocalIngest } from '../appliance/src/media/ingest.js';
 import { isKeyframePacket } from '../appliance/src/media/rtp/keyframe.js';
+import { printEcho } from './echo.js';
 
 const TRIALS = Number(process.env['BENCH_TRIALS'] ?? 12);
 const log = pino({ level: 'warn' });
@@ -139,6 +140,7 @@ async function main(): Promise<void> {
   } finally {
     worker.close();
   }
+  printEcho();
   console.log(`\nload at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; ${Math.round((Date.now() - started) / 1000)} s`);
 }
 

@@ -19,7 +19,17 @@ export const EnrolResponseSchema = Type.Object({
   deviceId: Type.String(),
   siteId: SiteIdSchema,
   siteName: Type.String(),
-  mqtt: Type.Object({ url: Type.String(), username: Type.String(), password: Type.String() }),
+  mqtt: Type.Object({
+    url: Type.String(),
+    username: Type.String(),
+    password: Type.String(),
+    /**
+     * Every broker of a fleet that runs as several nodes, `url` first. The
+     * box fails over between them with jittered backoff; absent on a single
+     * node (and from fleets that predate it).
+     */
+    urls: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { minItems: 1, maxItems: 16 })),
+  }),
 });
 export type EnrolResponse = Static<typeof EnrolResponseSchema>;
 

@@ -69,6 +69,8 @@ export class Agent {
     const router = new ChannelRouter(identity.deviceId, alog.child({ module: 'router' }));
     const session = new MqttSession({
       url: config.mqttUrl ?? identity.mqtt.url,
+      // An override names one broker on purpose: no failover list then.
+      urls: config.mqttUrl ? undefined : identity.mqtt.urls,
       deviceId: identity.deviceId,
       username: identity.mqtt.username,
       password: identity.mqtt.password,

@@ -42,7 +42,7 @@ export const EdgeConfigSchema = Type.Object({
   ffmpegBin: Type.String({ default: 'ffmpeg' }),
   videoSender: Type.Union([Type.Literal('gstreamer'), Type.Literal('ffmpeg')], { default: 'gstreamer' }),
   gstLaunchBin: Type.String({ default: 'gst-launch-1.0' }),
-  cameraFormat: Type.Union([Type.Literal('mjpeg'), Type.Literal('h264'), Type.Literal('raw')], { default: 'mjpeg' }),
+  cameraFormat: Type.Union([Type.Literal('auto'), Type.Literal('mjpeg'), Type.Literal('h264'), Type.Literal('raw')], { default: 'auto' }),
   /** A media plan file to apply at start and whenever it changes (the core, demos). */
   planFile: Type.Optional(Type.String({ minLength: 1 })),
   logLevel: Type.String({ default: 'info' }),
@@ -161,7 +161,7 @@ const DESCRIPTIONS: Record<keyof EdgeConfig, string> = {
   ffmpegBin: 'ffmpeg that captures the room (the agent reads the same name)',
   videoSender: 'who sends the camera: gstreamer answers keyframe requests (a new speaker or a joining TV gets a picture at once); ffmpeg waits for its next periodic keyframe',
   gstLaunchBin: 'gst-launch-1.0 that sends the camera',
-  cameraFormat: "what a real camera is asked for: mjpeg or h264 carry 1080p30 over USB 2, raw only a few frames a second (`npm run check:room` on the box says what the camera offers)",
+  cameraFormat: "what a real camera is asked for: auto asks the camera and takes the capture size and rate in MJPEG, else its H.264, else raw (raw 1080p over USB 2 gives about 5 frames a second); `npm run check:room` on the box prints what the camera offers and what auto picks",
   planFile: 'a media plan file applied at start and whenever it changes (the core, demos)',
   logLevel: 'pino log level',
   dataDir: "the agent's data dir: the kiosk page reads the box's identity from it",

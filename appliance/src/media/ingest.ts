@@ -9,9 +9,9 @@
 // senders send from new ports).
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { DiemcauError } from '@diemcau/shared';
 import { INGEST, ingestRtpParameters, type PlainIn, type RoomRouter, type Stream } from './adapter/index.js';
-import { Events } from '@diemcau/shared';
+import { Events, type DiemcauError } from '@diemcau/shared';
+import { chooseCameraMode, probeCamera, type CameraFormat } from './capture/camera-formats.js';
 import { gstVideoArgs } from './capture/gst-args.js';
 import { CaptureProcess } from './capture/process.js';
 import { ingestArgs, type CaptureConfig } from './ffmpeg/args.js';
@@ -49,6 +49,26 @@ export class LocalIngest {
     }
   }
 
+  /**
+   * The camera's format, size and rate: as set, or with 'auto' as the camera
+   * offers (capture/camera-formats.ts). A camera that cannot be asked gets
+   * MJPEG, which nearly every USB camera speaks.
+   */
+  private static async cameraMode(o: IngestOptions): Promise<{ capture: CaptureConfig; format: CameraFormat }> {
+    const c = o.capture;
+    if (c.hardware !== 'real' || c.videoSender !== 'gstreamer') return { capture: c, format: 'raw' };
+    if (c.cameraFormat !== 'auto') return { capture: c, format: c.cameraFormat };
+    const probe = await probeCamera(c.videoDevice);
+    const choice = chooseCameraMode(probe.modes, c);
+    if (!choice.mode) {
+      o.log.warn({ device: c.videoDevice, error: probe.error, reason: choice.reason }, 'camera formats unknown; asking for MJPEG');
+      return { capture: c, format: 'mjpeg' };
+    }
+    const m = choice.mode;
+    (choice.exact ? o.log.info.bind(o.log) : o.log.warn.bind(o.log))({ device: c.videoDevice, mode: m, reason: choice.reason }, 'camera mode chosen');
+    return { capture: { ...c, width: m.width, height: m.height, fps: m.fps }, format: m.format };
+  }
+
   static async start(o: IngestOptions): Promise<LocalIngest> {
     const info = { siteId: o.siteId, originEdgeId: o.edgeId };
     const cname = `${o.edgeId}/${o.siteId}`;
@@ -68,9 +88,10 @@ export class LocalIngest {
       if (gst) {
         const rtcp = await RtcpRelay.open({ ip: vt.tuple.ip, port: videoTarget.rtcpPort }, vSsrc, o.log);
         relays.push(rtcp);
+        const camera = await LocalIngest.cameraMode(o);
         senders.push({ role: 'video', process: new CaptureProcess({
           bin: o.capture.gstLaunchBin, log: o.log, label: `camera ${o.siteId}`,
-          args: gstVideoArgs(o.capture, o.siteId, { rtp: videoTarget, rtcp: { sendPort: rtcp.port, recvPort: rtcp.senderPort } }),
+          args: gstVideoArgs(camera.capture, o.siteId, { rtp: videoTarget, rtcp: { sendPort: rtcp.port, recvPort: rtcp.senderPort } }, camera.format),
         }) });
       }
       const args = ingestArgs(

@@ -22,6 +22,8 @@ import {
 } from './escalation-planner.js';
 
 export interface EscalationOptions {
+  /** In a cluster, only the leader escalates (the embedded node always does). */
+  isLeader?: () => boolean;
   alerts: AlertService;
   /** Meetings live now or starting within `withinMin` minutes (the meetings area's `upcoming`). */
   meetings(withinMin: number): readonly MeetingFact[];
@@ -66,7 +68,7 @@ export class MeetingEscalation implements AlertPolicy {
 
   /** One pass over the open alerts; returns the steps carried out. */
   run(): EscalationStep[] {
-    if (this.closed) return [];
+    if (this.closed || this.o.isLeader?.() === false) return [];
     try {
       const meetings = this.o.meetings(this.o.leadMin);
       const facts = this.o.alerts

@@ -38,6 +38,7 @@ async function escalationArea(app: FastifyInstance, opts: EscalationPluginOption
     log,
     leadMin: ctx.config.meetingAlertLeadMin,
     intervalMs: opts.intervalMs ?? 30_000,
+    isLeader: () => ctx.leadership.isLeader,
     onStep: (s) => steps.inc({ action: s.action }),
   });
   const offs = [ctx.alerts.usePolicy(escalation), meetings.service.onSync?.(() => escalation.poke()) ?? (() => undefined)];

@@ -108,6 +108,9 @@ export async function enrolDevice(fleet: FleetContext, req: EnrolRequest, mqttHo
   // A fleet with certificates serves MQTT over TLS only.
   const scheme = fleet.config.tlsCert !== undefined ? 'mqtts' : 'mqtt';
   const url = fleet.config.publicMqttUrl ?? `${scheme}://${mqttHost}:${fleet.broker.port}`;
+  // A cluster: every node's broker, the one the box reached us by first.
+  const others = fleet.config.publicMqttUrls?.split(',').filter((u) => u !== url) ?? [];
+  const mqtt = { url, username: deviceId, password, ...(others.length > 0 ? { urls: [url, ...others] } : {}) };
   const site = fleet.sites.get(siteId)!;
-  return { deviceId, siteId, siteName: site.name, mqtt: { url, username: deviceId, password }, reenrolled, by, serial };
+  return { deviceId, siteId, siteName: site.name, mqtt, reenrolled, by, serial };
 }

@@ -32,6 +32,8 @@ export interface MeetingsOptions {
   now?: () => number;
   /** Off in tests that drive sync() themselves. */
   timer?: boolean;
+  /** In a cluster, only the leader's clock publishes plans (API changes publish on the node that made them). */
+  isLeader?: () => boolean;
 }
 
 export interface Meetings {
@@ -96,6 +98,7 @@ export function createMeetings(opts: MeetingsOptions): Meetings {
     timer.unref();
   }
   const tick = () => {
+    if (opts.isLeader?.() === false) return schedule();
     // sync() re-aims the timer itself, also when it fails.
     service.sync().catch((err: unknown) => log.error({ err }, 'meeting plan sync failed'));
   };

@@ -31,6 +31,7 @@ export const meetingsPlugin = fp<MeetingsPluginOptions>(
       ports: { sites: () => fleet.sites.all(), siteIndex: () => fleet.sites.siteIndex(), devices: () => fleet.repos.devices.list() },
       log: fleet.log,
       config: { ...fleet.config.meetings, ...opts.config },
+      isLeader: () => fleet.leadership.isLeader,
     });
     app.decorate('meetings', meetings);
     registerMetrics(fleet.metrics.registry, meetings);

@@ -94,6 +94,7 @@ async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<vo
     driver,
     log,
     tickMs: cfg.tickMs,
+    isLeader: () => ctx.leadership.isLeader,
     onChange: () => ctx.events.emit('rollouts-changed', { at: new Date().toISOString() }),
     ports: {
       sites: () => ctx.sites.all(),

@@ -4,15 +4,14 @@
 // (through rtp/rtcp-relay.ts) and turns a PLI or FIR into a force-key-unit
 // event, so a new speaker's picture or a TV that joins late gets a keyframe in
 // tens of milliseconds instead of waiting for the next periodic one.
-//   real:      a V4L2 camera, in the format the edge is set to ask it for
+//   real:      a V4L2 camera, in the mode chosen by capture/camera-formats.ts
 //   simulated: a moving test pattern with a band in the site's own colour
 //              (the same band as ffmpeg/args.ts, so a receiver can tell whose
 //              stream it got)
 import { INGEST } from '../adapter/index.js';
 import { bandHeight, siteColour, type CaptureConfig, type RtpTarget } from '../ffmpeg/args.js';
+import type { CameraFormat } from './camera-formats.js';
 
-/** What the camera gives: compressed formats need no USB 3 at 1080p30. */
-export type CameraFormat = CaptureConfig['cameraFormat'];
 
 export interface GstVideoTargets {
   /** The edge's video transport (RTP) and the SSRC it expects. */
@@ -76,7 +75,7 @@ function encoder(cfg: CaptureConfig, ssrc: number): string[] {
  * One gst-launch-1.0 process: camera → encoder → payloader → rtpbin, RTP to the
  * edge's transport, RTCP out through the relay and the edge's feedback back in.
  */
-export function gstVideoArgs(cfg: CaptureConfig, siteId: string, t: GstVideoTargets, camera: CameraFormat = cfg.cameraFormat): string[] {
+export function gstVideoArgs(cfg: CaptureConfig, siteId: string, t: GstVideoTargets, camera: CameraFormat): string[] {
   const udpOut = (port: number): string[] => ['udpsink', 'host=127.0.0.1', `port=${port}`, 'sync=false', 'async=false'];
   const src = source(cfg, siteId, camera);
   return [

@@ -8,6 +8,7 @@
 // descriptor 3, for the audio level the edge writes into each packet.
 import { createHash } from 'node:crypto';
 import { INGEST, type VideoCodec } from '../adapter/index.js';
+import type { CameraFormat } from '../capture/camera-formats.js';
 
 export interface CaptureConfig {
   hardware: 'real' | 'simulated';
@@ -25,8 +26,8 @@ export interface CaptureConfig {
   videoSender: 'gstreamer' | 'ffmpeg';
   /** gst-launch-1.0 to run when GStreamer sends the picture. */
   gstLaunchBin: string;
-  /** What a real camera is asked for (GStreamer only): compressed formats carry 1080p30 over USB 2. */
-  cameraFormat: 'h264' | 'mjpeg' | 'raw';
+  /** What a real camera is asked for (GStreamer only); 'auto' asks the camera what it offers. */
+  cameraFormat: CameraFormat | 'auto';
 }
 
 export interface RtpTarget {

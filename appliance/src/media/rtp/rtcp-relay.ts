@@ -7,8 +7,9 @@
 // passed to the port where the sender's rtpbin listens. Its rtpsession turns a
 // PLI into a force-key-unit event and the encoder starts a new picture at once.
 // Anything that is not RTCP is dropped and counted.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import type { Logger } from 'pino';
+import { bindLocal } from './udp.js';
 
 /** RTCP packet types 192–223 (RFC 5761 §4), version 2. */
 export function isRtcp(msg: Buffer): boolean {
@@ -34,18 +35,6 @@ export function emptyReceiverReport(ssrc: number): Buffer {
   const b = Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 0]);
   b.writeUInt32BE(ssrc >>> 0, 4);
   return b;
-}
-
-async function bindLocal(): Promise<dgram.Socket> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, '127.0.0.1', () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
-  return socket;
 }
 
 export class RtcpRelay {
