@@ -7,7 +7,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { DiemcauError } from '@diemcau/shared';
 import '../api/types.js';
 import type { MeetingsConfig } from './config.js';
-import { createMeetings, type Meetings } from './index.js';
+import { createMeetings, type Meetings } from './compose.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -31,6 +31,7 @@ export const meetingsPlugin = fp<MeetingsPluginOptions>(
       ports: { sites: () => fleet.sites.all(), siteIndex: () => fleet.sites.siteIndex(), devices: () => fleet.repos.devices.list() },
       log: fleet.log,
       config: { ...fleet.config.meetings, ...opts.config },
+      isLeader: () => fleet.leadership.isLeader,
     });
     app.decorate('meetings', meetings);
     registerMetrics(fleet.metrics.registry, meetings);

@@ -5,7 +5,7 @@ import type { AlertService } from '../alerts/service.js';
 import type { FleetEvents, PresenceReason } from '../events.js';
 import type { FleetMetrics } from '../metrics.js';
 import type { SiteDirectory } from '../sites.js';
-import { emptyRulesState, forgetDevice, keys, planPresence, type AlertAction, type DeviceRef, type RuleInput, type RulesConfig } from './rules.js';
+import { emptyRulesState, forgetDevice, keys, planPresence, type AlertAction, type PresenceRef, type RuleInput, type RulesConfig } from './planner.js';
 import { SessionTable, type PresenceTransition, type SessionStart } from './sessions.js';
 
 /** Why a session ended, as the broker saw it. */
@@ -37,7 +37,7 @@ export interface TrackerOptions {
  */
 export class PresenceTracker {
   private readonly table = new SessionTable();
-  private readonly refs = new Map<string, DeviceRef>();
+  private readonly refs = new Map<string, PresenceRef>();
   /** Devices per relay group, for the outage threshold. */
   private readonly groupSizes = new Map<string, number>();
   private readonly rules = emptyRulesState();
@@ -124,7 +124,7 @@ export class PresenceTracker {
   remember(deviceId: string, siteId: string): void {
     const old = this.refs.get(deviceId);
     if (old?.groupId) this.groupSizes.set(old.groupId, (this.groupSizes.get(old.groupId) ?? 1) - 1);
-    const ref: DeviceRef = { deviceId, siteId, groupId: this.o.sites.relayGroupOf(siteId)?.id ?? null };
+    const ref: PresenceRef = { deviceId, siteId, groupId: this.o.sites.relayGroupOf(siteId)?.id ?? null };
     this.refs.set(deviceId, ref);
     if (ref.groupId) this.groupSizes.set(ref.groupId, (this.groupSizes.get(ref.groupId) ?? 0) + 1);
   }
@@ -217,7 +217,7 @@ export class PresenceTracker {
     this.plan({ kind: 'presence', device: ref, online, at });
   }
 
-  private lookup(deviceId: string): DeviceRef | undefined {
+  private lookup(deviceId: string): PresenceRef | undefined {
     const d = this.o.devices.get(deviceId);
     if (!d || d.revokedAt !== null) return undefined;
     this.remember(d.id, d.siteId);

@@ -8,7 +8,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the registry answers; devices online, MQTT clients, uptime */
+        /** Liveness: the registry answers; devices online (fleet-wide), this node's MQTT device sessions, its name and whether it leads, uptime */
         get: operations["getHealth"];
         put?: never;
         post?: never;
@@ -793,6 +793,8 @@ export interface operations {
                         status: "ok";
                         devicesOnline: number;
                         mqttClients: number;
+                        node: string;
+                        leader: boolean;
                         uptimeSec: number;
                     };
                 };
@@ -1455,6 +1457,7 @@ export interface operations {
                             url: string;
                             username: string;
                             password: string;
+                            urls?: string[];
                         };
                     };
                 };
@@ -1595,7 +1598,7 @@ export interface operations {
                         items: {
                             id: string;
                             name: string;
-                            role: "admin" | "area-operator" | "district-operator" | "viewer";
+                            role: "admin" | "area-operator" | "viewer" | "district-operator";
                             area: ({
                                 /** @enum {string} */
                                 kind: "subtree";
@@ -1651,7 +1654,7 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    role: "admin" | "area-operator" | "district-operator" | "viewer";
+                    role: "admin" | "area-operator" | "viewer" | "district-operator";
                     area?: {
                         /** @enum {string} */
                         kind: "subtree";
@@ -1676,7 +1679,7 @@ export interface operations {
                     "application/json": {
                         id: string;
                         name: string;
-                        role: "admin" | "area-operator" | "district-operator" | "viewer";
+                        role: "admin" | "area-operator" | "viewer" | "district-operator";
                         area: ({
                             /** @enum {string} */
                             kind: "subtree";
