@@ -279,7 +279,7 @@ export class MeetingRoom implements BridgeHost {
 
   // ---- stats and lifecycle -------------------------------------------------------
 
-  listStreams(): Array<{ id: string; kind: string; siteId: string; originEdgeId: string; paused: boolean; via: string | null }> {
+  listStreams(): Array<{ id: string; kind: 'audio' | 'video'; siteId: string; originEdgeId: string; paused: boolean; via: string | null }> {
     return [...this.streams.values()].map(({ stream, via }) => ({
       id: stream.id, kind: stream.kind, siteId: stream.info.siteId, originEdgeId: stream.info.originEdgeId, paused: stream.paused, via: via?.peerEdgeId ?? null,
     }));
