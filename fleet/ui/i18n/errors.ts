@@ -30,6 +30,7 @@ export const ERROR_TEXT: Record<string, Entry> = {
   FLEET_ERR_NO_TARGETS: { vi: 'Không có hộp nào để gửi lệnh.', en: 'There is no box to send the command to.' },
   FLEET_ERR_MEETING_SITE_BUSY: { vi: 'Một điểm cầu đã có cuộc họp khác vào giờ đó.', en: 'A site already has another meeting at that time.' },
   FLEET_ERR_MEETING_CAPACITY: { vi: 'Máy chủ truyền hình không còn đủ năng lực cho cuộc họp vào giờ đó.', en: 'A media server has no capacity left for the meeting at that time.' },
+  FLEET_ERR_BACKUP: { vi: 'Không sao lưu hoặc khôi phục được dữ liệu.', en: 'The backup could not be made or restored.' },
   FLEET_ERR_MEETING_ENDED: { vi: 'Cuộc họp đã kết thúc.', en: 'The meeting has ended.' },
   APPL_ERR_CONFIG: { vi: 'Cấu hình của hộp không hợp lệ.', en: "The box's configuration is not valid." },
   APPL_ERR_ENROLL: { vi: 'Hộp không đăng ký được.', en: 'The box could not enrol.' },
