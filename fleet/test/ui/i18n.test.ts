@@ -37,7 +37,7 @@ t.test('audit entries read as sentences, not machine names', async (t) => {
   const cases: [AuditEntry, string, string][] = [
     [entry('command.reboot', 'queued'), 'Lệnh «Khởi động lại hộp»', 'đã xếp hàng chờ gửi'],
     [entry('command.reboot.result', 'succeeded'), 'Kết quả lệnh «Khởi động lại hộp»', 'Thành công'],
-    [entry('command.restart-media', 'refused'), 'Lệnh «Khởi động lại media»', 'bị từ chối'],
+    [entry('command.restart-media', 'refused'), 'Lệnh «Khởi động lại phần truyền hình»', 'bị từ chối'],
     [entry('device.enrol', 'ok'), 'Hộp đăng ký vào hệ thống', 'thành công'],
     [entry('DELETE /api/v1/devices/:id', '204'), 'Thu hồi hộp', 'thành công'],
     [entry('POST /api/v1/something/new', '403'), 'Thao tác khác (tạo mới)', 'bị từ chối (mã 403)'],
