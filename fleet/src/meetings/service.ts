@@ -231,9 +231,11 @@ export class MeetingService {
         this.log.warn({ meetingId: m.id, err }, 'meeting cannot be planned; left out');
       }
     }
+    const names = new Map(this.ports.sites().map((s) => [s.id, s.name]));
     const { plans, waiting, dropped } = mediaPlans(planned, {
       signalUrlOf: (edgeId) => (edgeId === this.cfg.coreEdgeId && this.cfg.coreSignalUrl) || this.urls.get(edgeId) || null,
       tokenFor: this.tokenFor,
+      siteNameOf: (siteId) => names.get(siteId),
     });
     if (waiting.length > 0) this.log.debug({ waiting: waiting.length }, 'edges waiting for an upstream address');
     if (dropped.length > 0) this.log.warn({ dropped }, 'edge plans over the protocol limit; scheduled meetings wait');
