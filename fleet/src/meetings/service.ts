@@ -266,6 +266,11 @@ export class MeetingService {
     return times.length > 0 ? Math.min(...times) : null;
   }
 
+  /** A meeting the operator may chair now (not ended, its chair within the operator's area). */
+  forChair(op: MeetingOperator, id: string): MeetingRecord {
+    return this.openMeeting(op, id);
+  }
+
   private openMeeting(op: MeetingOperator, id: string): MeetingRecord {
     const m = this.get(op, id);
     this.assertMayAct(op, this.siteIndex(), [m.chairSiteId]);
