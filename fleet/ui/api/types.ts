@@ -169,11 +169,22 @@ export interface MeetingSiteStats {
   rttMs: number | null;
   linkState: string | null;
   activeSpeakerSiteId: string | null;
+  audioBps?: number | null;
+  videoBps?: number | null;
+  recvBps?: number | null;
+  /** The room's edge as its upstream sees it (media may flow while the box's agent is down). */
+  seenUpstream?: { state: string; recvBps: number } | null;
+  pathRttMs?: number | null;
 }
+
+export interface SpeakRequest { siteId: string; at: string; source: string }
 
 export interface MeetingDetail extends Meeting {
   cascade: { hostEdgeId: string; coreLinks: number; links: number; unreachableSiteIds: string[] };
   stats: MeetingSiteStats[];
+  rollCallSiteId?: string | null;
+  /** Rooms asking to speak, in the order they asked. */
+  requests?: SpeakRequest[];
 }
 
 export interface RingProgress { ring: number; name: string; total: number; pending: number; inFlight: number; succeeded: number; failed: number }
