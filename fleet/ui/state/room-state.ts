@@ -88,7 +88,8 @@ export function roomStates(d: MeetingDetail, siteStates: ReadonlyMap<string, Sit
       chair,
       floor,
       rollCall: d.rollCallSiteId === siteId,
-      speaking: speaker === siteId,
+      // The last voice the edges heard stays "speaker" until another is heard: a closed microphone is not speaking.
+      speaking: speaker === siteId && !((d.mutedAll ?? false) && !chair && !floor),
       quality: s && s.at !== null ? quality(s) : null,
     };
   });

@@ -9,7 +9,7 @@ import type { MeetingDetail } from '../api/types.js';
 import { useI18n, type MsgKey } from '../i18n/i18n.js';
 import { useApp } from '../state/hooks.js';
 import { useFleetModel } from '../state/model.js';
-import { currentSpeaker, nextInRollCall, roomStates, type RoomState } from '../state/room-state.js';
+import { nextInRollCall, roomStates, type RoomState } from '../state/room-state.js';
 
 type Control = { path: 'mute-all'; body: { muted: boolean } } | { path: 'floor' | 'roll-call'; body: { siteId: string | null } };
 
@@ -50,7 +50,7 @@ export function ChairConsole(props: { detail: MeetingDetail; onChanged(): void }
   const listed = new Set(groups.flatMap((g) => g.sites.map((s) => s.id)));
   const strays = rooms.filter((r) => !listed.has(r.siteId)).map((r) => r.siteId);
   const order = [...groups.flatMap((g) => g.sites.map((s) => s.id)), ...strays].filter((id) => id !== d.chairSiteId);
-  const speaker = currentSpeaker(d.stats);
+  const speaker = rooms.find((r) => r.speaking)?.siteId ?? null;
   const rollIndex = d.rollCallSiteId ? order.indexOf(d.rollCallSiteId) : -1;
   const requests = d.requests ?? [];
 
@@ -64,6 +64,23 @@ export function ChairConsole(props: { detail: MeetingDetail; onChanged(): void }
           <div class="chair-now-name" data-testid="chair-floor">{d.floorSiteId ? nameOf(d.floorSiteId) : <span class="muted">{t('chair.noFloor')}</span>}</div>
           {d.floorSiteId && (
             <button type="button" class="btn" disabled={busy} data-testid="take-floor" onClick={() => control({ path: 'floor', body: { siteId: null } })}>{t('chair.takeFloor')}</button>
+          )}
+        </div>
+
+        <div class="chair-box" data-testid="requests">
+          <h2>{t('chair.requests')} {requests.length > 0 && <span class="badge">{requests.length}</span>}</h2>
+          {requests.length === 0 ? <p class="muted">{t('chair.requests.none')}</p> : (
+            <ul class="chair-requests">
+              {requests.map((r) => (
+                <li key={r.siteId} data-site={r.siteId}>
+                  <div><strong>{nameOf(r.siteId)}</strong><div class="muted small">{t('chair.request.at', { time: time(r.at) })}</div></div>
+                  <div class="chair-row">
+                    <button type="button" class="btn primary" disabled={busy} data-testid="grant" onClick={() => control({ path: 'floor', body: { siteId: r.siteId } })}>{t('chair.giveFloor')}</button>
+                    <button type="button" class="btn" disabled={busy} onClick={() => run(() => api.del(`${base}/requests/${encodeURIComponent(r.siteId)}`))}>{t('chair.request.dismiss')}</button>
+                  </div>
+                </li>
+              ))}
+            </ul>
           )}
         </div>
 
@@ -94,23 +111,6 @@ export function ChairConsole(props: { detail: MeetingDetail; onChanged(): void }
               <button type="button" class="btn wide" disabled={busy || order.length === 0} data-testid="roll-call-start"
                 onClick={() => control({ path: 'roll-call', body: { siteId: nextInRollCall(order, null, 1) } })}>{t('chair.rollCall.start')}</button>
             </>
-          )}
-        </div>
-
-        <div class="chair-box" data-testid="requests">
-          <h2>{t('chair.requests')} {requests.length > 0 && <span class="badge">{requests.length}</span>}</h2>
-          {requests.length === 0 ? <p class="muted">{t('chair.requests.none')}</p> : (
-            <ul class="chair-requests">
-              {requests.map((r) => (
-                <li key={r.siteId} data-site={r.siteId}>
-                  <div><strong>{nameOf(r.siteId)}</strong><div class="muted small">{t('chair.request.at', { time: time(r.at) })}</div></div>
-                  <div class="chair-row">
-                    <button type="button" class="btn primary" disabled={busy} data-testid="grant" onClick={() => control({ path: 'floor', body: { siteId: r.siteId } })}>{t('chair.giveFloor')}</button>
-                    <button type="button" class="btn" disabled={busy} onClick={() => run(() => api.del(`${base}/requests/${encodeURIComponent(r.siteId)}`))}>{t('chair.request.dismiss')}</button>
-                  </div>
-                </li>
-              ))}
-            </ul>
           )}
         </div>
 

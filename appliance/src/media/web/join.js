@@ -69,10 +69,11 @@ async function join() {
       const c = await api('POST', `${peerPath}/consume`, { transportId: recv.id, producerId: s.id, rtpCapabilities: device.rtpCapabilities });
       const consumer = await recv.consume({ id: c.id, producerId: c.producerId, kind: c.kind, rtpParameters: c.rtpParameters });
       const el = document.createElement(c.kind === 'video' ? 'video' : 'audio');
-      el.autoplay = true;
       // The TV plays the meeting's sound; a laptop in the same room must not (echo).
       // Pictures carry no sound, so they are muted everywhere and always allowed to play.
       el.muted = !kiosk || c.kind === 'video';
+      // Sound starts through play() alone, so a browser that refuses it is noticed (play() below).
+      el.autoplay = el.muted;
       el.playsInline = true;
       el.dataset.siteId = c.siteId;
       el.srcObject = new MediaStream([consumer.track]);
