@@ -22,6 +22,16 @@ const TOP_LEVEL = {
   adminToken: Type.Optional(Type.String({ minLength: 16, maxLength: 256, ...D('an admin bearer token that always works; unset: one is generated on first start and printed once') })),
   webhookUrl: Type.Optional(Type.String({ pattern: '^https?://', ...D('alert changes are POSTed here as JSON, retried with backoff') })),
   publicMqttUrl: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', ...D("broker URL told to enrolled boxes; unset: the host they reached the API by, and the MQTT port") })),
+  publicMqttUrls: Type.Optional(Type.String({
+    pattern: '^(mqtts?|wss?|tcp|ssl)://[^,\\s]+(,(mqtts?|wss?|tcp|ssl)://[^,\\s]+)*$',
+    ...D('cluster: every node\'s broker URL, comma-separated, told to boxes at enrolment and on every connect; a box fails over between them (first: publicMqttUrl, or the one it enrolled by)'),
+  })),
+  // Cluster (fleet/src/cluster/): unset redisUrl is the embedded single node.
+  redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://', ...D('cluster: the Redis (a database of its own) that joins the brokers, carries presence, leadership and the live feed between nodes; unset: one embedded node') })),
+  nodeId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', ...D("cluster: this node's name (unset: host name and process id); each start is told apart by a suffix") })),
+  clusterHeartbeatMs: Type.Integer({ minimum: 100, default: 1000, ...D('cluster: how often each node says it is alive') }),
+  clusterNodeTimeoutMs: Type.Integer({ minimum: 500, default: 5000, ...D('cluster: a node silent this long is dead: its sessions end and a fleet-node-down alert opens') }),
+  leaderLeaseMs: Type.Integer({ minimum: 500, default: 5000, ...D('cluster: the leader lease (renewed at a third of it); another node takes over within this long after the leader dies') }),
   logLevel: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', ...D('pino log level') },
@@ -37,7 +47,7 @@ const TOP_LEVEL = {
   }),
   enrollMaxFailuresPerMin: Type.Integer({ minimum: 0, default: 20, ...D('failed enrolments allowed per client address per minute (0 = no limit)') }),
   metricsPublic: Type.Boolean({ default: false, ...D('serve /metrics without a token (for a scraper on a trusted network); otherwise any operator token, a viewer token will do') }),
-  // Alert rules (presence/rules.ts says what each does).
+  // Alert rules (presence/planner.ts says what each does).
   offlineDebounceMs: Ms(300, 'an offline shorter than this opens no alert'),
   flapWindowMs: Ms(5 * 60_000, 'transitions are counted over this window for flapping'),
   flapThreshold: Type.Integer({ minimum: 2, default: 6, ...D('transitions in the window that make a device flapping') }),
@@ -86,6 +96,12 @@ export const ENV_NAMES: Record<keyof typeof TOP_LEVEL, string> = {
   adminToken: 'DIEMCAU_ADMIN_TOKEN',
   webhookUrl: 'DIEMCAU_WEBHOOK_URL',
   publicMqttUrl: 'DIEMCAU_PUBLIC_MQTT_URL',
+  publicMqttUrls: 'DIEMCAU_PUBLIC_MQTT_URLS',
+  redisUrl: 'DIEMCAU_REDIS_URL',
+  nodeId: 'DIEMCAU_NODE_ID',
+  clusterHeartbeatMs: 'DIEMCAU_CLUSTER_HEARTBEAT_MS',
+  clusterNodeTimeoutMs: 'DIEMCAU_CLUSTER_NODE_TIMEOUT_MS',
+  leaderLeaseMs: 'DIEMCAU_LEADER_LEASE_MS',
   logLevel: 'DIEMCAU_LOG_LEVEL',
   maxPacketBytes: 'DIEMCAU_MAX_PACKET_BYTES',
   telemetryKeep: 'DIEMCAU_TELEMETRY_KEEP',

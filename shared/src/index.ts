@@ -7,7 +7,7 @@ export * from './sites.js';
 export * from './hierarchy.js';
 export * from './presence.js';
 export * from './telemetry.js';
-export * from './enrollment.js';
+export * from './enrolment.js';
 export * from './commands.js';
 export * from './bootstrap.js';
 export * from './media.js';

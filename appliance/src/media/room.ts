@@ -17,7 +17,7 @@ import { PipeBridge, type BridgeHost, type BridgeLimits } from './link/bridge.js
 import { DownstreamLink } from './link/downstream.js';
 import type { LinkAnswer, LinkOffer } from './link/protocol.js';
 import { UpstreamLink } from './link/upstream.js';
-import { micOpen } from './plan.js';
+import { micOpen } from './room-planner.js';
 import { kioskView, type KioskView } from './layout.js';
 import { Backoff } from './backoff.js';
 import { featuredSites, forwards, nextSpeakers } from './forwarding.js';

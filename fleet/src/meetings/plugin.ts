@@ -7,7 +7,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { DiemcauError } from '@diemcau/shared';
 import '../api/types.js';
 import type { MeetingsConfig } from './config.js';
-import { createMeetings, type Meetings } from './index.js';
+import { createMeetings, type Meetings } from './compose.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -33,6 +33,7 @@ export const meetingsPlugin = fp<MeetingsPluginOptions>(
       log: fleet.log,
       config: { ...fleet.config.meetings, ...opts.config },
       onChange: changed,
+      isLeader: () => fleet.leadership.isLeader,
     });
     app.decorate('meetings', meetings);
     registerMetrics(fleet.metrics.registry, meetings);
@@ -46,7 +47,7 @@ export const meetingsPlugin = fp<MeetingsPluginOptions>(
       scope.addHook('onResponse', async (req, reply) => {
         if (req.method !== 'GET' && reply.statusCode < 300) changed();
       });
-      meetings.routes(scope, (req) => {
+      await meetings.routes(scope, (req) => {
         if (!req.operator) throw new DiemcauError('FLEET_ERR_UNAUTHORIZED', 'bearer token required');
         return req.operator;
       });

@@ -1,6 +1,6 @@
 // Meetings as the API and the other areas see them: create, read, chair
 // controls, end, and "is this site busy". Decisions are in cascade.ts,
-// schedule.ts and media-plan.ts; this file gathers the facts, stores, and
+// schedule.ts and media-planner.ts; this file gathers the facts, stores, and
 // hands the desired per-edge plans to the publisher.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -8,7 +8,7 @@ import { DiemcauError, indexSites, type Site, type SiteIndex } from '@diemcau/sh
 import { describeArea, mayAct, outsideScope, siteScopeOf, type AccessSubject } from '../access.js';
 import { planCascade, type CascadePlan, type EdgeDirectory } from './cascade.js';
 import type { MeetingsConfig } from './config.js';
-import { linkTokens, mediaPlans, type PlannedMeeting } from './media-plan.js';
+import { linkTokens, mediaPlans, type PlannedMeeting } from './media-planner.js';
 import { effectiveEnd, meetingState, type MeetingRecord } from './model.js';
 import type { PlanPublisher } from './publisher.js';
 import type { MeetingsRepo } from './repository.js';

@@ -7,7 +7,7 @@ import { currentSpeaker, nextInRollCall, quality, roomLink, roomStates } from '.
 import type { SiteState } from '../../ui/state/derive.js';
 
 const stats = (siteId: string, extra: Partial<MeetingSiteStats> = {}): MeetingSiteStats => ({
-  siteId, edgeId: `e-${siteId}`, at: '2026-12-03T08:00:00Z', bitrateBps: 1_032_000, lossRate: 0, jitterMs: 4, rttMs: 20,
+  siteId, edgeId: `e-${siteId}`, at: '2026-12-03T08:00:00Z', bitrateBps: 1_032_000, lossRate: 0, jitterMs: 4, rttMs: 20, pathRttMs: 20,
   linkState: 'connected', activeSpeakerSiteId: null, audioBps: 32_000, videoBps: 1_000_000, recvBps: 900_000, seenUpstream: null, ...extra,
 });
 const none = (siteId: string, extra: Partial<MeetingSiteStats> = {}): MeetingSiteStats =>
@@ -34,7 +34,8 @@ t.test('the console\'s rooms: chair, floor, mute-all, speaker, sending and recei
   const d: MeetingDetail = {
     id: 'm', title: 'x', state: 'live', chairSiteId: 'chair', siteIds: ['chair', 'a', 'b', 'c'], startsAt: '', endsAt: '', endedAt: null,
     mutedAll: true, floorSiteId: 'a', rollCallSiteId: null,
-    cascade: { hostEdgeId: 'core', coreLinks: 2, links: 4, unreachableSiteIds: [] },
+    cascade: { hostEdgeId: 'core', coreLinks: 2, links: 4, unreachableSiteIds: [], edges: [] },
+    createdBy: null, requests: [],
     stats: [
       stats('chair', { activeSpeakerSiteId: 'a' }), stats('a', { activeSpeakerSiteId: 'a' }),
       stats('b', { audioBps: 0, activeSpeakerSiteId: 'chair' }), none('c', { seenUpstream: { state: 'connected', recvBps: 700_000 } }),

@@ -4,7 +4,7 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
   commandCodec, deviceEventCodec, deviceTopic, healthCodec, presenceCodec, telemetryCodec,
-  type CommandResult, type EnrollResponse, type Peripherals, type SelfTestResult, type Site, type Telemetry,
+  type CommandResult, type EnrolResponse, type Peripherals, type SelfTestResult, type Site, type Telemetry,
 } from '@diemcau/shared';
 import { buildFleet, type Fleet } from '../../../src/index.js';
 
@@ -75,7 +75,7 @@ export async function startSimFleet(config: Record<string, unknown> = {}): Promi
       body: JSON.stringify({ token, hardware: { serial: `sim-${siteId}`, agentVersion: '0.1.0-sim', os: 'Debian GNU/Linux 12' } }),
     });
     if (!res.ok) throw new Error(`enrol ${siteId}: ${res.status} ${await res.text()}`);
-    const e = (await res.json()) as EnrollResponse;
+    const e = (await res.json()) as EnrolResponse;
     const presence = (state: 'online' | 'offline') => presenceCodec.encode({
       v: 1, state, at: new Date().toISOString(), agentVersion: '0.1.0-sim', os: 'Debian GNU/Linux 12', hardware: 'simulated', peripherals,
     });
