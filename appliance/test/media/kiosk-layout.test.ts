@@ -48,12 +48,17 @@ t.test('the TV lays out 1 to 4 large pictures and thumbnails without running off
   // Debian's headless Chromium does not enforce that policy (measured: with
   // --autoplay-policy=document-user-activation-required an AudioContext runs and an
   // unmuted play() resolves), so the page gets the browser's rule itself: an unmuted
-  // play() is refused with NotAllowedError until the document has had a user activation.
+  // play() is refused with NotAllowedError until the screen has been clicked or a key pressed.
   const { page } = await launchChromium(t, []);
   await page.addInitScript(`(() => {
+    let activated = false;
+    const activate = () => { activated = true; };
+    addEventListener('pointerdown', activate, true);
+    addEventListener('keydown', activate, true);
+    window.__autoplayRule = true;
     const play = HTMLMediaElement.prototype.play;
     HTMLMediaElement.prototype.play = function () {
-      if (!this.muted && !navigator.userActivation.hasBeenActive) return Promise.reject(new DOMException('play() failed because the user did not interact with the document first', 'NotAllowedError'));
+      if (!this.muted && !activated) return Promise.reject(new DOMException('play() failed because the user did not interact with the document first', 'NotAllowedError'));
       return play.call(this);
     };
   })()`);
@@ -65,7 +70,7 @@ t.test('the TV lays out 1 to 4 large pictures and thumbnails without running off
   const frame = page.mainFrame();
   const blocked = frame.locator('#blocked');
   await blocked.waitFor({ state: 'visible', timeout: 60_000 }).catch(async (err: unknown) => {
-    const s = await frame.evaluate('JSON.stringify({ error: window.diemcau?.error, joined: window.diemcau?.joined, layout: window.diemcau?.layout, consumed: Object.values(window.diemcau?.consumed ?? {}).map((c) => c.kind + ":" + c.siteId), audio: [...document.querySelectorAll("audio")].map((a) => a.muted + "/" + a.paused) })');
+    const s = await frame.evaluate('JSON.stringify({ rule: window.__autoplayRule, error: window.diemcau?.error, joined: window.diemcau?.joined, layout: window.diemcau?.layout, consumed: Object.values(window.diemcau?.consumed ?? {}).map((c) => c.kind + ":" + c.siteId), audio: [...document.querySelectorAll("audio")].map((a) => a.muted + "/" + a.paused) })');
     throw new Error(`${String(err)}; TV state ${s}; page errors ${errors.join('; ')}`);
   });
   t.match(await blocked.innerText(), /Trình duyệt đang chặn phát âm thanh/, 'the TV says sound is blocked, in Vietnamese');
