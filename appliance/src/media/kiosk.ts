@@ -8,12 +8,10 @@
 // The state carries the TV's token (browser-peer routes only, never the admin
 // token), so it is only answered to this box itself.
 import fs from 'node:fs';
-import type http from 'node:http';
 import path from 'node:path';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { MediaPlan } from '@diemcau/shared';
-import { DiemcauError } from '@diemcau/shared';
-import { sendJson, sendText } from './http.js';
-import type { Route } from './server.js';
+import { KioskStateSchema, Text, refusals } from './api/schemas.js';
 
 export interface KioskState {
   v: 1;
@@ -71,20 +69,28 @@ export function kioskState(s: KioskSource): KioskState {
   return { v: 1, enrolled: site !== null, site, connected, identify, meeting };
 }
 
-function isLoopback(req: http.IncomingMessage): boolean {
-  const a = req.socket.remoteAddress ?? '';
-  return a === '127.0.0.1' || a === '::1' || a === '::ffff:127.0.0.1';
+/**
+ * The page and its state, for this box only (`local` access: a loopback
+ * source, api/access.ts): the state names the TV's token.
+ */
+export function kioskRoutes(s: KioskSource): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    const schema = { operationId: 'getKioskPage', tags: ['kiosk'], summary: "The TV's page (this box only)", response: { 200: Text(HTML, 'The page'), ...refusals(401) } };
+    app.get('/kiosk', { config: { access: 'local' }, schema }, async (_req, reply) => reply.type(HTML).header('cache-control', 'no-store').send(KIOSK_HTML));
+    // The same page with a trailing slash, as a typed URL may have it; documented once.
+    app.get('/kiosk/', { config: { access: 'local' }, schema: { ...schema, operationId: 'getKioskPageSlash', hide: true } },
+      async (_req, reply) => reply.type(HTML).header('cache-control', 'no-store').send(KIOSK_HTML));
+    app.get('/kiosk/state', {
+      config: { access: 'local' },
+      schema: {
+        operationId: 'getKioskState', tags: ['kiosk'], summary: "What the TV shows: the site, the fleet link, the identify card, the live meeting (this box only)",
+        response: { 200: KioskStateSchema, ...refusals(401) },
+      },
+    }, async (_req, reply) => reply.header('cache-control', 'no-store').send(kioskState(s)));
+  };
 }
 
-export function kioskRoutes(s: KioskSource): Route[] {
-  const local = (req: http.IncomingMessage): void => {
-    if (!isLoopback(req)) throw new DiemcauError('APPL_ERR_MEDIA_UNAUTHORIZED', 'the kiosk is only served to this box');
-  };
-  return [
-    { method: 'GET', path: /^\/kiosk\/?$/, handler: async (req, res) => { local(req); sendText(res, 'text/html; charset=utf-8', KIOSK_HTML); } },
-    { method: 'GET', path: /^\/kiosk\/state$/, handler: async (req, res) => { local(req); sendJson(res, 200, kioskState(s)); } },
-  ];
-}
+const HTML = 'text/html; charset=utf-8';
 
 export const KIOSK_HTML = `<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><title>Điểm cầu</title>

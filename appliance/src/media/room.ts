@@ -19,7 +19,7 @@ import type { LinkAnswer, LinkOffer } from './link/protocol.js';
 import { UpstreamLink } from './link/upstream.js';
 import { micOpen } from './room-planner.js';
 import { kioskView, type KioskView } from './layout.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../backoff.js';
 import { featuredSites, forwards, nextSpeakers } from './forwarding.js';
 import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
 import { PeerSet } from './peers.js';
@@ -279,7 +279,7 @@ export class MeetingRoom implements BridgeHost {
 
   // ---- stats and lifecycle -------------------------------------------------------
 
-  listStreams(): Array<{ id: string; kind: string; siteId: string; originEdgeId: string; paused: boolean; via: string | null }> {
+  listStreams(): Array<{ id: string; kind: 'audio' | 'video'; siteId: string; originEdgeId: string; paused: boolean; via: string | null }> {
     return [...this.streams.values()].map(({ stream, via }) => ({
       id: stream.id, kind: stream.kind, siteId: stream.info.siteId, originEdgeId: stream.info.originEdgeId, paused: stream.paused, via: via?.peerEdgeId ?? null,
     }));

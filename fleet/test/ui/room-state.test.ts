@@ -21,6 +21,7 @@ t.test('link in words', async (t) => {
   t.equal(roomLink(none('a', { seenUpstream: { state: 'connected', recvBps: 800_000 } }), 'offline'), 'agent-down-media-up', 'the agent died, the media still flows');
   t.equal(roomLink(none('a', { seenUpstream: { state: 'connected', recvBps: 0 } }), 'offline'), 'offline', 'nothing arrives: offline');
   t.equal(roomLink(none('a', { edgeId: null }), 'nobox'), 'no-box');
+  t.equal(roomLink(none('a'), 'media-only'), 'agent-down-media-up', 'the dashboard already knows the agent is down and the edge up');
 });
 
 t.test('quality from loss, jitter and round trip', async (t) => {

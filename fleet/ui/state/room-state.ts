@@ -60,7 +60,9 @@ export function currentSpeaker(stats: readonly MeetingSiteStats[]): string | nul
 
 export function roomLink(s: MeetingSiteStats | undefined, site: SiteState): RoomLink {
   const flowsUp = (s?.seenUpstream?.recvBps ?? 0) > 0;
-  if (site === 'nobox') return 'no-box';
+  if (site === 'nobox' || site === 'revoked') return 'no-box';
+  // The dashboard's own "media only" (the edge's presence without the agent's) says the same as the upstream's view.
+  if (site === 'media-only') return 'agent-down-media-up';
   if (site === 'offline') return flowsUp ? 'agent-down-media-up' : 'offline';
   if (!s || s.edgeId === null) return 'no-box';
   if (s.at === null) return flowsUp ? 'in-meeting' : 'no-report';

@@ -6,6 +6,7 @@ import type { Meeting, MeetingDetail } from '../api/types.js';
 import { Breadcrumb } from '../components/Breadcrumb.js';
 import { ChairConsole } from './ChairConsole.js';
 import { useI18n, type MsgKey } from '../i18n/i18n.js';
+import { errorText } from '../i18n/errors.js';
 import { meetingLive } from '../state/derive.js';
 import { hrefSite, useApp, useNow, useSnapshot } from '../state/hooks.js';
 import { useFleetModel } from '../state/model.js';
@@ -65,7 +66,7 @@ export function MeetingDetailView(props: { id: string }) {
     let live = true;
     api.get<MeetingDetail>(`/api/v1/meetings/${encodeURIComponent(props.id)}`)
       .then((d) => { if (live) { setDetail(d); setError(null); } })
-      .catch((err: unknown) => { if (live) setError(err instanceof ApiError && err.status === 404 ? t('meet.notFound') : String(err)); });
+      .catch((err: unknown) => { if (live) setError(err instanceof ApiError && err.status === 404 ? t('meet.notFound') : errorText(i18n.lang, err)); });
     return () => { live = false; };
   }, [api, props.id, tick, bump, meetingsNow]);
   if (!detail) return <div class="page"><p class="empty">{error ?? t('common.loading')}</p></div>;
