@@ -69,4 +69,5 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
 
   'GET /api/v1/events': 'streamEvents',
   'GET /api/v1/ui/session': 'getSession',
+  'GET /api/v1/ui/operator-names': 'listOperatorNames',
 };

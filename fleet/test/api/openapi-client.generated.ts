@@ -721,6 +721,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ui/operator-names": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operators' names by id, so the pages name who sent a command */
+        get: operations["listOperatorNames"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts/{id}/ack": {
         parameters: {
             query?: never;
@@ -1073,6 +1090,8 @@ export interface operations {
                 /** @description a relay group's id: devices of the sites behind its hub */
                 relayGroup?: string;
                 online?: boolean;
+                /** @description true: the decommissioned devices instead (a site whose box was revoked is not a site that never had one) */
+                revoked?: boolean;
             };
             header?: never;
             path?: never;
@@ -1105,6 +1124,7 @@ export interface operations {
                                 gpio: "ok" | "missing" | "fault" | "unknown";
                             } | null;
                             enrolledAt: string;
+                            revokedAt: string | null;
                             telemetry: {
                                 seq: number;
                                 at: string;
@@ -1203,6 +1223,7 @@ export interface operations {
                             gpio: "ok" | "missing" | "fault" | "unknown";
                         } | null;
                         enrolledAt: string;
+                        revokedAt: string | null;
                         telemetry: {
                             seq: number;
                             at: string;
@@ -5068,6 +5089,40 @@ export interface operations {
                             groupId: string;
                         }) | (never | null);
                         districtId: string | null;
+                    };
+                };
+            };
+            /** @description No bearer token, or one that is unknown or revoked (FLEET_ERR_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listOperatorNames: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            name: string;
+                        }[];
                     };
                 };
             };

@@ -5,6 +5,7 @@ import { ApiError } from '../api/client.js';
 import type { Meeting, MeetingDetail } from '../api/types.js';
 import { Breadcrumb } from '../components/Breadcrumb.js';
 import { useI18n } from '../i18n/i18n.js';
+import { errorText } from '../i18n/errors.js';
 import { meetingLive } from '../state/derive.js';
 import { hrefSite, useApp, useNow, useSnapshot } from '../state/hooks.js';
 import { useFleetModel } from '../state/model.js';
@@ -60,7 +61,7 @@ export function MeetingDetailView(props: { id: string }) {
     let live = true;
     api.get<MeetingDetail>(`/api/v1/meetings/${encodeURIComponent(props.id)}`)
       .then((d) => { if (live) { setDetail(d); setError(null); } })
-      .catch((err: unknown) => { if (live) setError(err instanceof ApiError && err.status === 404 ? t('meet.notFound') : String(err)); });
+      .catch((err: unknown) => { if (live) setError(err instanceof ApiError && err.status === 404 ? t('meet.notFound') : errorText(i18n.lang, err)); });
     return () => { live = false; };
   }, [api, props.id, tick]);
   if (!detail) return <div class="page"><p class="empty">{error ?? t('common.loading')}</p></div>;
@@ -88,7 +89,7 @@ export function MeetingDetailView(props: { id: string }) {
               return (
                 <tr key={id}>
                   <td><span class={`dot st-${st}`} /> <a href={hrefSite(id)}>{m.siteById.get(id)?.name ?? id}</a>{id === detail.chairSiteId && <span class="sub">{t('meet.chair')}</span>}</td>
-                  <td>{s?.linkState ?? '—'}</td>
+                  <td>{s?.linkState ? i18n.tx('link', s.linkState, t('link.unknown')) : '—'}</td>
                   <td>{s?.bitrateBps == null ? '—' : fmt(s.bitrateBps / 1e6, 2, ' Mbit/s')}</td>
                   <td class={lossy ? 'bad-text' : ''}>{s?.lossRate == null ? '—' : fmt(s.lossRate * 100, 1, ' %')}</td>
                   <td>{fmt(s?.jitterMs ?? null, 0, ' ms')}</td>
