@@ -1,4 +1,5 @@
 import type { vi } from './vi.js';
+import { chairEn } from './chair.js';
 
 export const en: Record<keyof typeof vi, string> = {
   'app.name': 'Diemcau',
@@ -282,4 +283,6 @@ export const en: Record<keyof typeof vi, string> = {
   'common.loading': 'Loading…',
   'common.never': 'never',
   'common.retry': 'Retry',
+  // The chair's console (i18n/chair.ts).
+  ...chairEn,
 };

@@ -1,5 +1,7 @@
 // Vietnamese, the default. Keys are grouped by screen; en.ts must have the same keys
 // (its type says so), so a missing translation is a type error, not a blank label.
+import { chairVi } from './chair.js';
+
 export const vi = {
   'app.name': 'Điểm cầu',
   'app.tagline': 'Quản lý hệ thống giao ban điện tử',
@@ -282,4 +284,6 @@ export const vi = {
   'common.loading': 'Đang tải…',
   'common.never': 'chưa bao giờ',
   'common.retry': 'Thử lại',
+  // The chair's console (i18n/chair.ts).
+  ...chairVi,
 } as const;
