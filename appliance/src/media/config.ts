@@ -7,6 +7,7 @@ import { DiemcauError, loadSettings, settingsMarkdown, type Env } from '@diemcau
 import { parseCidrList } from './addresses.js';
 import type { CaptureConfig } from './ffmpeg/args.js';
 import type { PeerLimits } from './limits.js';
+import { MIN_PORTS_PER_WORKER, workerSlices } from './adapter/slices.js';
 
 const Port = (def: number) => Type.Integer({ minimum: 0, maximum: 65535, default: def });
 
@@ -215,11 +216,13 @@ function crossChecks(cfg: EdgeConfig): string[] {
   if (cfg.maxPeersPerToken > cfg.maxPeers) problems.push('DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN is above DIEMCAU_EDGE_MAX_PEERS');
   const ports = cfg.rtcMaxPort - cfg.rtcMinPort + 1;
   const perToken = cfg.maxPeersPerToken * cfg.maxTransportsPerPeer;
-  // Each worker takes its own slice of the ports (adapter/pool.ts); unset, the pool runs as many as fit.
-  const workers = cfg.workers ?? 1;
-  if (Math.floor(ports / workers) < 8) problems.push(`DIEMCAU_EDGE_WORKERS: ${workers} workers cannot share ${ports} RTP ports (at least 8 each)`);
-  if (perToken * 2 > ports) {
-    problems.push(`DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN x DIEMCAU_EDGE_MAX_TRANSPORTS_PER_PEER (${perToken}) is more than half the ${ports} RTP ports: one join token could take them all`);
+  // Each worker takes its own slice of the ports (adapter/slices.ts); unset, the pool runs as many as fit.
+  // A meeting's browsers get their transports on one worker, so a token is held to half of one slice, not of the whole range.
+  const { count: workers, smallest: slice } = workerSlices(cfg.rtcMinPort, cfg.rtcMaxPort, cfg.workers);
+  if (slice < MIN_PORTS_PER_WORKER) {
+    problems.push(`DIEMCAU_EDGE_WORKERS: ${workers} workers cannot share ${ports} RTP ports (at least ${MIN_PORTS_PER_WORKER} each)`);
+  } else if (perToken * 2 > slice) {
+    problems.push(`DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN x DIEMCAU_EDGE_MAX_TRANSPORTS_PER_PEER (${perToken}) is more than half of one worker's ${slice} RTP ports (${ports} shared by ${workers} workers): one join token could take them all`);
   }
   if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) {
     problems.push(cfg.tlsCert === undefined ? 'DIEMCAU_EDGE_TLS_CERT: required with DIEMCAU_EDGE_TLS_KEY' : 'DIEMCAU_EDGE_TLS_KEY: required with DIEMCAU_EDGE_TLS_CERT');

@@ -145,10 +145,22 @@ export interface RouterDump {
   webRtc: WebRtcState[];
 }
 
+/** A transport's share of its router's load: itself, and its consumers or the consumers it is expected to hold. */
+interface TransportLoad {
+  consumers: number;
+  expected: number;
+}
+const weight = (t: TransportLoad): number => 1 + Math.max(t.consumers, t.expected);
+
 /** A router of the meeting and what it holds, for placing transports and piping streams. */
 interface Part extends RouterPart {
-  /** Transports plus consumers on this router (the spanning measure). */
+  /**
+   * Transports plus consumers on this router (the spanning measure), a link's
+   * expected consumers counted from the start: a cascade link is made when the
+   * meeting starts and its consumers come later, one per stream it carries.
+   */
   load: number;
+  loads: Map<string, TransportLoad>;
   /** Transports on this router. */
   transports: Set<string>;
   /** Producers present on this router, original or piped in. */
@@ -196,15 +208,22 @@ export class RoomRouter {
   }
 
   private addPart(r: RouterPart): Part {
-    const part: Part = { ...r, load: 0, transports: new Set(), producers: new Set(), piping: new Map() };
+    const part: Part = { ...r, load: 0, loads: new Map(), transports: new Set(), producers: new Set(), piping: new Map() };
     this.parts.push(part);
     r.router.observer.on('newtransport', (tr: types.Transport) => {
-      part.load++;
+      const tl: TransportLoad = { consumers: 0, expected: 0 };
+      const change = (fn: () => void): void => {
+        const before = weight(tl);
+        fn();
+        part.load += weight(tl) - before;
+      };
+      part.load += weight(tl);
+      part.loads.set(tr.id, tl);
       part.transports.add(tr.id);
-      tr.observer.on('close', () => { part.load--; part.transports.delete(tr.id); });
+      tr.observer.on('close', () => { part.load -= weight(tl); part.loads.delete(tr.id); part.transports.delete(tr.id); });
       tr.observer.on('newconsumer', (c: types.Consumer) => {
-        part.load++;
-        c.observer.on('close', () => { part.load--; });
+        change(() => tl.consumers++);
+        c.observer.on('close', () => change(() => tl.consumers--));
       });
       tr.observer.on('newproducer', (p: types.Producer) => {
         part.producers.add(p.id);
@@ -271,9 +290,16 @@ export class RoomRouter {
     await pending;
   }
 
-  async createPipe(listen: ListenOptions): Promise<PipeLink> {
+  /** A cascade link's transport; `expectedConsumers`: the streams it will carry out (plan.ts expectedLinkConsumers). */
+  async createPipe(listen: ListenOptions, expectedConsumers = 0): Promise<PipeLink> {
     const part = await this.place();
-    return this.routeFor(part, new PipeLink(await part.router.createPipeTransport({ listenInfo: listenInfo(listen, 'udp', part.ctx.portRange), enableSrtp: true })));
+    const tr = await part.router.createPipeTransport({ listenInfo: listenInfo(listen, 'udp', part.ctx.portRange), enableSrtp: true });
+    const tl = part.loads.get(tr.id);
+    if (tl && expectedConsumers > tl.expected) {
+      part.load += Math.max(tl.consumers, expectedConsumers) - Math.max(tl.consumers, tl.expected);
+      tl.expected = expectedConsumers;
+    }
+    return this.routeFor(part, new PipeLink(tr));
   }
 
   /** Two ports (RTP, RTCP) that accept whatever a local sender sends first. */
