@@ -169,7 +169,7 @@ const DESCRIPTIONS: Record<keyof EdgeConfig, string> = {
   maxConnections: 'signalling sockets open at once',
   maxConnectionsPerAddress: "signalling sockets from one address (a district's NAT carries its communes)",
   peerIdleMs: 'a peer that connected no transport within this time is closed',
-  workers: 'mediasoup workers (one process, one core each), each with a slice of the RTP ports; unset: one per core',
+  workers: 'mediasoup workers (one process, one core each), each with a slice of the RTP ports; unset: one per core, as many as the range has twice a join token\'s transports for',
   workerSpanAt: 'transports plus consumers of one meeting on one worker beyond which it spans another worker',
   tlsCert: "signalling over HTTPS: a certificate issued by the province's CA (with the key)",
   tlsKey: 'the private key of that certificate',
@@ -208,6 +208,15 @@ export function edgeSettingsTable(): string {
   return settingsMarkdown(EdgeSettingsSchema);
 }
 
+/**
+ * The fewest RTP ports one worker's slice may have: twice what one join token's
+ * transports may hold (so one token cannot take a worker's ports). With
+ * DIEMCAU_EDGE_WORKERS unset, the pool runs no more workers than that allows.
+ */
+export function portsPerWorker(cfg: Pick<EdgeConfig, 'maxPeersPerToken' | 'maxTransportsPerPeer'>): number {
+  return Math.max(MIN_PORTS_PER_WORKER, 2 * cfg.maxPeersPerToken * cfg.maxTransportsPerPeer);
+}
+
 /** Rules between settings; each broken one is listed. */
 function crossChecks(cfg: EdgeConfig): string[] {
   const problems: string[] = [];
@@ -218,7 +227,7 @@ function crossChecks(cfg: EdgeConfig): string[] {
   const perToken = cfg.maxPeersPerToken * cfg.maxTransportsPerPeer;
   // Each worker takes its own slice of the ports (adapter/slices.ts); unset, the pool runs as many as fit.
   // A meeting's browsers get their transports on one worker, so a token is held to half of one slice, not of the whole range.
-  const { count: workers, smallest: slice } = workerSlices(cfg.rtcMinPort, cfg.rtcMaxPort, cfg.workers);
+  const { count: workers, smallest: slice } = workerSlices(cfg.rtcMinPort, cfg.rtcMaxPort, cfg.workers, portsPerWorker(cfg));
   if (slice < MIN_PORTS_PER_WORKER) {
     problems.push(`DIEMCAU_EDGE_WORKERS: ${workers} workers cannot share ${ports} RTP ports (at least ${MIN_PORTS_PER_WORKER} each)`);
   } else if (perToken * 2 > slice) {

@@ -286,6 +286,9 @@ export class MeetingRoom implements BridgeHost {
     }));
   }
 
+  /** The meeting's most recent speaker as this edge knows it (the host's decision, passed down). */
+  get activeSpeakerSiteId(): string | null { return this.speakers[0] ?? null; }
+
   /** What this room's TV shows now. */
   layout(): Layout {
     const m = this.meeting;

@@ -165,6 +165,8 @@ interface Part extends RouterPart {
   transports: Set<string>;
   /** Producers present on this router, original or piped in. */
   producers: Set<string>;
+  /** Every producer and consumer on this router, for traffic(). */
+  live: { producers: Set<types.Producer>; consumers: Set<types.Consumer> };
   /** Streams being piped in now, so two consumers of one stream pipe it once. */
   piping: Map<string, Promise<void>>;
 }
@@ -208,7 +210,7 @@ export class RoomRouter {
   }
 
   private addPart(r: RouterPart): Part {
-    const part: Part = { ...r, load: 0, loads: new Map(), transports: new Set(), producers: new Set(), piping: new Map() };
+    const part: Part = { ...r, load: 0, loads: new Map(), transports: new Set(), producers: new Set(), live: { producers: new Set(), consumers: new Set() }, piping: new Map() };
     this.parts.push(part);
     r.router.observer.on('newtransport', (tr: types.Transport) => {
       const tl: TransportLoad = { consumers: 0, expected: 0 };
@@ -223,13 +225,16 @@ export class RoomRouter {
       tr.observer.on('close', () => { part.load -= weight(tl); part.loads.delete(tr.id); part.transports.delete(tr.id); });
       tr.observer.on('newconsumer', (c: types.Consumer) => {
         change(() => tl.consumers++);
-        c.observer.on('close', () => change(() => tl.consumers--));
+        part.live.consumers.add(c);
+        c.observer.on('close', () => { change(() => tl.consumers--); part.live.consumers.delete(c); });
       });
       tr.observer.on('newproducer', (p: types.Producer) => {
         part.producers.add(p.id);
+        part.live.producers.add(p);
         if (!this.origin.has(p.id)) this.origin.set(p.id, part);
         p.observer.on('close', () => {
           part.producers.delete(p.id);
+          part.live.producers.delete(p);
           if (this.origin.get(p.id) === part) this.origin.delete(p.id);
         });
       });
@@ -358,6 +363,23 @@ export class RoomRouter {
       consumerIds: dumps.flatMap((d) => d.mapProducerIdConsumerIds.flatMap((e) => e.values)),
       webRtc: [...this.webRtcPorts].filter((p) => !p.closed).map((p) => p.state),
     };
+  }
+
+  /**
+   * RTP packets this meeting's routers took in (every producer's count) and
+   * sent out (every consumer that is not paused), so far. One worker request
+   * per stream: for benchmarks and diagnostics, not for a stats loop.
+   */
+  async traffic(): Promise<{ packetsIn: number; packetsOut: number; producers: number; consumers: number }> {
+    const open = this.parts.filter((p) => !p.router.closed);
+    const producers = open.flatMap((p) => [...p.live.producers]).filter((p) => !p.closed);
+    const consumers = open.flatMap((p) => [...p.live.consumers]).filter((c) => !c.closed);
+    const count = (list: Array<{ type: string; packetCount?: number }>, type: string): number =>
+      list.filter((x) => x.type === type).reduce((n, x) => n + (x.packetCount ?? 0), 0);
+    const ins = await Promise.all(producers.map((p) => p.getStats().then((l) => count(l, 'inbound-rtp'), () => 0)));
+    const flowing = consumers.filter((c) => !c.paused && !c.producerPaused);
+    const outs = await Promise.all(flowing.map((c) => c.getStats().then((l) => count(l, 'outbound-rtp'), () => 0)));
+    return { packetsIn: ins.reduce((a, b) => a + b, 0), packetsOut: outs.reduce((a, b) => a + b, 0), producers: producers.length, consumers: consumers.length };
   }
 
   close(): void { this.primary.router.close(); }

@@ -29,6 +29,8 @@ export interface PoolOptions extends WorkerOptions {
   workers?: number;
   /** Transports plus consumers on one router beyond which a meeting spans another worker. */
   spanAt?: number;
+  /** With workers unset, no more workers than the range has this many ports each for (config.ts portsPerWorker). */
+  minPortsPerWorker?: number;
 }
 
 export const DEFAULT_SPAN_AT = 1000;
@@ -92,7 +94,7 @@ export class MediaWorkers {
       throw new DiemcauError('APPL_ERR_CONFIG', `workers must be a whole number of at least 1 (got ${opts.workers})`);
     }
     // Unset, a many-core machine with a narrow port range runs fewer workers rather than failing.
-    const { count, slices, smallest } = workerSlices(opts.rtcMinPort, opts.rtcMaxPort, opts.workers);
+    const { count, slices, smallest } = workerSlices(opts.rtcMinPort, opts.rtcMaxPort, opts.workers, opts.minPortsPerWorker);
     if (smallest < MIN_PORTS_PER_WORKER) {
       throw new DiemcauError('APPL_ERR_CONFIG', `${total} RTP ports cannot be shared by ${count} workers (at least ${MIN_PORTS_PER_WORKER} each)`);
     }
