@@ -177,7 +177,7 @@ class Monitor {
     if (this.probing) return; // one probe at a time; a slow answer is recorded by its length
     this.probing = true;
     const t0 = Date.now();
-    fetch(`${this.base}/healthz`, { signal: AbortSignal.timeout(5000) })
+    void fetch(`${this.base}/healthz`, { signal: AbortSignal.timeout(5000) })
       .then((r) => r.ok)
       .catch(() => false)
       .then((ok) => {

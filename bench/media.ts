@@ -104,7 +104,7 @@ async function phaseLatency(): Promise<void> {
     const here = taps[hop]!.arrivals;
     const deltas: number[] = [];
     let matched = 0;
-    for (const [k, t0] of origin) {
+    for (const k of origin.keys()) {
       const t = here.get(k);
       if (t === undefined) continue;
       matched++;
@@ -183,7 +183,6 @@ async function phaseEgress(): Promise<void> {
     const samples: number[] = [];
     let perSite = 0;
     let flowing = 0;
-    let announced = 0;
     for (let i = 0; i < 5; i++) {
       const st = await core.stats();
       const links = st.meetings[0]!.links;
@@ -193,7 +192,7 @@ async function phaseEgress(): Promise<void> {
       perSite = src.meetings[0]!.local.reduce((s, l) => s + l.bitrateBps, 0);
       await sleep(1000);
     }
-    announced = (await core.dump()).rooms[0]!.consumerIds.length;
+    const announced = (await core.dump()).rooms[0]!.consumerIds.length;
     const egress = median(samples);
     const links = (await core.stats()).meetings[0]!.links.length;
     console.log(`   ${label}: ${links} links at the core, ${flowing} of ${announced} offered streams flowing, core egress ${(egress / 1e6).toFixed(2)} Mbit/s ` +

@@ -16,12 +16,14 @@ export const OPERATOR_ROLES = ['admin', 'area-operator', 'viewer'] as const;
 export type OperatorRole = (typeof OPERATOR_ROLES)[number];
 
 /** Role names accepted in stored rows and API input for the same role. */
-const ROLE_ALIASES: Readonly<Record<string, OperatorRole>> = { 'district-operator': 'area-operator' };
+export const ROLE_ALIASES = { 'district-operator': 'area-operator' } as const satisfies Readonly<Record<string, OperatorRole>>;
+/** Every name accepted for a role: the roles and their older names. */
+export const ROLE_NAMES = [...OPERATOR_ROLES, ...(Object.keys(ROLE_ALIASES) as (keyof typeof ROLE_ALIASES)[])] as const;
 
 /** The role a stored or requested name means, or null for a name this fleet does not know. */
 export function canonicalRole(name: string): OperatorRole | null {
   if ((OPERATOR_ROLES as readonly string[]).includes(name)) return name as OperatorRole;
-  return ROLE_ALIASES[name] ?? null;
+  return (ROLE_ALIASES as Readonly<Record<string, OperatorRole>>)[name] ?? null;
 }
 
 export type OperatorArea = { kind: 'subtree'; siteId: string } | { kind: 'relay-group'; groupId: string };

@@ -17,6 +17,9 @@ import { WebhookNotifier } from './alerts/webhook.js';
 import { AlertService } from './alerts/service.js';
 import { PresenceTracker } from './presence/tracker.js';
 import { wirePresence } from './presence/wire.js';
+import { LocalPresenceFeed } from './presence/feed.js';
+import { Cluster } from './cluster/index.js';
+import { ALWAYS_LEADER } from './cluster/leadership.js';
 import { TelemetryWriter } from './telemetry/writer.js';
 import { ensureAdmin } from './operators/bootstrap.js';
 import type { FleetContext } from './context.js';
@@ -78,7 +81,21 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     const metrics = createMetrics();
     const events = new FleetEvents(log.child({ module: 'events' }));
 
+    // Cluster mode is configuration only: with a Redis, this node joins the others.
+    const cluster = config.redisUrl
+      ? new Cluster({
+          redisUrl: config.redisUrl,
+          name: config.nodeId,
+          heartbeatMs: config.clusterHeartbeatMs,
+          nodeTimeoutMs: config.clusterNodeTimeoutMs,
+          leaseMs: config.leaderLeaseMs,
+          log: log.child({ module: 'cluster' }),
+        })
+      : undefined;
+    if (cluster) cleanups.push(() => cluster.close());
     const broker = await FleetBroker.start({
+      nodeId: cluster?.nodeId ?? 'local',
+      redisUrl: config.redisUrl,
       host: config.host,
       port: config.mqttPort,
       maxPacketBytes: config.maxPacketBytes,
@@ -95,6 +112,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
       log: log.child({ module: 'broker' }),
     });
     cleanups.push(() => broker.close());
+    if (cluster) broker.relayDisconnects(cluster.bus);
     const ingest = new IngestRouter(broker, metrics, log.child({ module: 'ingest' }));
 
     const webhook = config.webhookUrl
@@ -128,13 +146,16 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     });
     presence.start();
     cleanups.push(() => presence.stop());
-    wirePresence(broker, ingest, presence);
+    wirePresence(broker, ingest, presence, cluster?.feed ?? new LocalPresenceFeed());
+    if (cluster) await cluster.start(presence, alerts);
+    else presence.lead(); // one node: it always leads
+    const leadership = cluster?.leadership ?? ALWAYS_LEADER;
 
     const telemetry = new TelemetryWriter(repos.telemetry, metrics, log.child({ module: 'telemetry' }), config.telemetryFlushMs);
     cleanups.push(() => telemetry.close());
     ingest.on('telemetry', (deviceId, sample, meta) => telemetry.add(deviceId, sample, meta.receivedAt));
 
-    const fleet: FleetContext = { config, log, db, repos, broker, ingest, events, alerts, sites, presence, metrics };
+    const fleet: FleetContext = { config, log, db, repos, broker, ingest, events, alerts, sites, presence, metrics, leadership, bus: cluster?.bus };
 
     // Request lines are off: 10,000 boxes enrolling would drown the log; errors are still logged.
     // With certificates configured the API is HTTPS only: there is no plain listener to fall back to.
@@ -179,8 +200,10 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
       // the registry still work; the registry closes last.
       closing ??= (async () => {
         presence.stop();
+        cluster?.leave();
         await http.close();
         await broker.close();
+        await cluster?.close();
         telemetry.close();
         webhook?.close();
         events.clear();

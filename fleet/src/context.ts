@@ -9,6 +9,8 @@ import type { AlertService } from './alerts/service.js';
 import type { SiteDirectory } from './sites.js';
 import type { PresenceTracker } from './presence/tracker.js';
 import type { FleetMetrics } from './metrics.js';
+import type { Leadership } from './cluster/leadership.js';
+import type { ClusterBus } from './cluster/bus.js';
 
 /**
  * Everything a feature module may use, handed to its fastify plugin as
@@ -28,4 +30,8 @@ export interface FleetContext {
   sites: SiteDirectory;
   presence: PresenceTracker;
   metrics: FleetMetrics;
+  /** Whether this node runs the singleton work (timers that decide, drive or escalate); the embedded node always does. */
+  leadership: Leadership;
+  /** To and from the other nodes of a cluster; undefined for the embedded single node. */
+  bus?: ClusterBus | undefined;
 }

@@ -20,7 +20,13 @@ export interface FleetEventMap {
   'operator-revoked': { operatorId: string };
 }
 
-export type PresenceReason = 'connected' | 'birth' | 'will' | 'disconnected' | 'keepalive-timeout' | 'startup-grace' | 'revoked';
+/**
+ * Why presence changed. 'birth' and 'will' are no longer emitted (a session's
+ * start and end decide presence; presence/sessions.ts) and stay in the union
+ * for subscribers that still name them. 'node-lost': the fleet node holding
+ * the session died.
+ */
+export type PresenceReason = 'connected' | 'birth' | 'will' | 'disconnected' | 'keepalive-timeout' | 'startup-grace' | 'revoked' | 'node-lost';
 
 export type FleetEventName = keyof FleetEventMap;
 type Listener<K extends FleetEventName> = (payload: FleetEventMap[K]) => void;

@@ -9,7 +9,8 @@
 // DIEMCAU_FLEET_URL / DIEMCAU_OPERATOR_TOKEN.
 import fs from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { EnrollmentTokenResponseSchema, KINDS_2022, SiteKindRegistry, type Site, type SiteKindDef } from '@diemcau/shared';
+import type { EnrollmentTokenResponseSchema} from '@diemcau/shared';
+import { KINDS_2022, SiteKindRegistry, type Site, type SiteKindDef } from '@diemcau/shared';
 import type { Static } from '@sinclair/typebox';
 import { writeBootstrap } from './bootstrap-writer.js';
 import { FleetClient } from './fleet-client.js';

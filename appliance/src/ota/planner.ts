@@ -66,7 +66,7 @@ const sameRelease = (a: DesiredRelease, b: DesiredRelease): boolean =>
   a.version === b.version && a.manifest.signature === b.manifest.signature;
 
 export function planNext(input: PlanInput): Step {
-  const { journal: j, desired, limits } = input;
+  const { journal: j, desired } = input;
   // The fleet hears about an outcome before anything else happens: a failed
   // box that silently tried again would hide the failure from the rollout.
   if (j.outcome && !j.outcome.reported) return { action: 'report' };

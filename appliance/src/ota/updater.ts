@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { desiredWithReleaseCodec, type DesiredRelease, type OtaState } from '@diemcau/shared';
 import { OtaExecutor, type ExecutorDeps } from './executor.js';
-import { finish, type JournalFile } from './journal.js';
+import { finish } from './journal.js';
 import type { Layout } from './layout.js';
 import { DEFAULT_LIMITS, planNext, type PlanLimits, type Step } from './planner.js';
 import type { DiskProbe } from './disk.js';

@@ -16,7 +16,7 @@ t.test('kiosk page: not enrolled, enrolled, identify card, live meeting', async 
   const edge = await spawnEdge({ edgeId: 'd-kiosk', hardware: 'simulated', env: { DIEMCAU_DATA_DIR: dataDir } });
   t.teardown(() => edge.kill());
 
-  const { browser, page } = await launchChromium(t, ['--autoplay-policy=no-user-gesture-required']);
+  const { page } = await launchChromium(t, ['--autoplay-policy=no-user-gesture-required']);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`${edge.url}/kiosk`);

@@ -10,10 +10,10 @@
 //    before is kept in `details.escalatedFrom`, which is what lowers it later;
 //  - a district outage is critical anyway: it only lists the meetings of its
 //    offline sites in `details.meetings`.
-import type { AlertSeverity } from '../db/alerts-repo.js';
+import { isAlertSeverity, type AlertSeverity, type AlertType } from './alert-types.js';
 
 /** Alert types about one site that can no longer take part in a meeting. */
-export const ESCALATED_TYPES: ReadonlySet<string> = new Set([
+export const ESCALATED_TYPES: ReadonlySet<string> = new Set<AlertType>([
   'device-offline',
   'flapping',
   'camera-missing',
@@ -24,7 +24,7 @@ export const ESCALATED_TYPES: ReadonlySet<string> = new Set([
   'display-disconnected',
 ]);
 /** Alert types about many sites at once: they list the meetings, their severity stays. */
-export const INCIDENT_TYPES: ReadonlySet<string> = new Set(['district-outage']);
+export const INCIDENT_TYPES: ReadonlySet<string> = new Set<AlertType>(['district-outage']);
 
 export const isEscalated = (type: string): boolean => ESCALATED_TYPES.has(type) || INCIDENT_TYPES.has(type);
 
@@ -98,7 +98,6 @@ export function meetingRef(m: MeetingFact, now: number): MeetingRef {
 }
 
 const RANK: Record<AlertSeverity, number> = { info: 0, warning: 1, critical: 2 };
-const isSeverity = (v: unknown): v is AlertSeverity => v === 'info' || v === 'warning' || v === 'critical';
 
 /**
  * What one alert should say given the meetings: its severity and details.
@@ -116,7 +115,7 @@ export function desiredAlert(a: AlertFact, meetings: readonly MeetingFact[], now
     return { severity: a.severity, details };
   }
 
-  const from = isSeverity(details.escalatedFrom) ? details.escalatedFrom : null;
+  const from = isAlertSeverity(details.escalatedFrom) ? details.escalatedFrom : null;
   if (stake.length > 0) {
     details.meeting = meetingRef(stake[0]!, now);
     if (from === null && RANK[a.severity] < RANK.critical) details.escalatedFrom = a.severity;

@@ -1,5 +1,6 @@
 import { Type, type TSchema } from '@sinclair/typebox';
-import { PeripheralsSchema, SiteKindSchema, SiteIdSchema, TelemetrySchema } from '@diemcau/shared';
+import { LabelSchema, PeripheralsSchema, RelayGroupSchema, SelfTestResultSchema, SiteKindDefSchema, SiteKindSchema, SiteIdSchema, TelemetrySchema } from '@diemcau/shared';
+import { ROLE_NAMES } from '../access.js';
 
 // HTTP response schemas: they document the API (OpenAPI at /docs) and make
 // fastify serialise with a compiled stringifier that drops anything unlisted.
@@ -69,7 +70,7 @@ export const AlertOut = Type.Object({
 });
 
 /** 'district-operator' is accepted as the older name of 'area-operator' and answered as the new one. */
-export const OperatorRoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('area-operator'), Type.Literal('district-operator'), Type.Literal('viewer')]);
+export const OperatorRoleSchema = Type.Union(ROLE_NAMES.map((r) => Type.Literal(r)));
 
 /** An area operator's area: a subtree (a site and everything under it) or a relay group of the dataset. */
 export const OperatorAreaSchema = Type.Union([
@@ -86,6 +87,23 @@ export const OperatorOut = Type.Object({
   districtId: Nullable(Type.String()),
   createdAt: Type.String(),
 });
+
+/** GET /hierarchy: the registry's dataset, its kinds and relay groups. */
+export const HierarchyOut = Type.Object({
+  dataset: Nullable(Type.String()),
+  name: Nullable(LabelSchema),
+  kinds: Type.Array(SiteKindDefSchema),
+  relayGroups: Type.Array(RelayGroupSchema),
+});
+
+/** GET /ui/session: who the token belongs to. */
+export const SessionOut = Type.Object({ id: Type.String(), name: Type.String(), role: Type.String(), area: Nullable(OperatorAreaSchema), districtId: Nullable(Type.String()) });
+
+/** An alert's acknowledgement (POST /alerts/{id}/ack, GET /alert-acks, the live feed). */
+export const AckOut = Type.Object({ alertId: Type.Integer(), at: Type.String(), by: Nullable(Type.String()), note: Type.String() });
+
+/** One stored self-test (GET /devices/{id}/self-tests). */
+export const SelfTestOut = Type.Object({ id: Type.Integer(), deviceId: Type.String(), commandId: Nullable(Type.String()), receivedAt: Type.String(), result: SelfTestResultSchema });
 
 export const AuditOut = Type.Object({
   id: Type.Integer(),

@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DiemcauError, EnrollmentTokenResponseSchema, LabelSchema, RelayGroupSchema, SiteIdSchema, SiteKindDefSchema, validateRelayGroups } from '@diemcau/shared';
+import { DiemcauError, EnrollmentTokenResponseSchema, RelayGroupSchema, SiteIdSchema, validateRelayGroups } from '@diemcau/shared';
 import { newSecret } from '../db/secrets.js';
 import { assertSiteAccess, siteScope } from './auth.js';
-import { authErrors, ListOf, SiteOut } from './schemas.js';
+import { authErrors, HierarchyOut, ListOf, SiteOut } from './schemas.js';
 
 export const sitesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -35,12 +35,7 @@ export const sitesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['sites'],
         summary: "The registry's dataset: its site kinds with their labels, and its relay groups (an area operator sees the groups and sites of its area)",
         response: {
-          200: Type.Object({
-            dataset: Type.Union([Type.String(), Type.Null()]),
-            name: Type.Union([LabelSchema, Type.Null()]),
-            kinds: Type.Array(SiteKindDefSchema),
-            relayGroups: Type.Array(RelayGroupSchema),
-          }),
+          200: HierarchyOut,
           ...authErrors,
         },
       },

@@ -1,5 +1,6 @@
 import type { FleetContext } from '../context.js';
-import type { Operator, OperatorRole } from '../db/operators-repo.js';
+import type { OperatorRole } from '../access.js';
+import type { Operator } from '../db/operators-repo.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

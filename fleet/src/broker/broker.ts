@@ -3,6 +3,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Duplex } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { indexedMemoryPersistence } from './retained-index.js';
+import { redisBackend } from './redis-backend.js';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { canDeviceSubscribe } from '@diemcau/shared';
@@ -39,7 +40,16 @@ export interface BrokerOptions {
   maxLoginsPerDevicePerMin?: number;
   /** Refused logins per second from one address past which its new connections wait SLOW_MS before being served; 0 = never. */
   slowAfterRefusalsPerSec?: number;
+  /** This node's name in the fleet (unique per process start); sessions are named after it. */
+  nodeId?: string;
+  /** Join the other fleet nodes through this Redis (redis-backend.ts); unset: the embedded in-memory broker. */
+  redisUrl?: string | undefined;
 }
+
+/** A device's MQTT session on this node began (CONNACK sent, still open) or ended (its connection closed). */
+export type SessionEvent =
+  | { kind: 'start'; deviceId: string; sessionId: string; nodeId: string }
+  | { kind: 'end'; deviceId: string; sessionId: string; nodeId: string; keepaliveExpired: boolean };
 
 /** Defaults for a broker built without the fleet's settings (the settings schema has the same). */
 const DEFAULT_LIMITS = {
@@ -74,7 +84,12 @@ function authError(code: number, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
 }
 
-const fingerprint = (password: Buffer): string => createHash('sha256').update(password).digest('hex');
+/**
+ * What a verified login is remembered by: the password and the stored hash it
+ * matched. A re-enrolment on another node of a cluster changes the stored
+ * hash, so the old password stops working here too without a message.
+ */
+const fingerprint = (password: Buffer, stored: string): string => createHash('sha256').update(stored).update('\n').update(password).digest('hex');
 
 /**
  * The embedded aedes broker on its own TCP server. Every client is a device
@@ -117,10 +132,18 @@ export class FleetBroker {
   /** One log line per address and minute for connections over the cap or slowed. */
   private readonly addressLogged = new FailureLimiter(1, 60_000);
   private closing: Promise<void> | undefined;
+  /** Closed after aedes (aedes does not close its persistence: the Redis one holds connections). */
+  private persistence: { destroy?(): unknown } | undefined;
+  private relay: { publish(topic: string, payload: unknown): void } | undefined;
+  private readonly sessionListeners = new Set<(e: SessionEvent) => void>();
+  /** Clients whose keepalive expired: their session's end says so. */
+  private readonly expired = new WeakSet<Client>();
+  readonly nodeId: string;
   port = 0;
 
   private constructor(aedes: Aedes, private readonly opts: BrokerOptions) {
     this.aedes = aedes;
+    this.nodeId = opts.nodeId ?? 'local';
     this.throttle = new LoginThrottle({
       maxFailuresPerPair: opts.maxFailuresPerMin ?? 0,
       maxFailedIdsPerAddress: opts.maxFailedIdsPerAddress ?? DEFAULT_LIMITS.maxFailedIdsPerAddress,
@@ -140,11 +163,13 @@ export class FleetBroker {
   }
 
   static async start(opts: BrokerOptions): Promise<FleetBroker> {
+    const shared = opts.redisUrl ? redisBackend(opts.redisUrl) : undefined;
     const aedes = await Aedes.createBroker({
+      ...(shared ? { mq: shared.mq, id: opts.nodeId } : {}),
       keepaliveLimit: 600,
       maxClientsIdLength: 64,
       concurrency: 1000,
-      persistence: indexedMemoryPersistence(),
+      persistence: shared?.persistence ?? indexedMemoryPersistence(),
       connectTimeout: opts.connectTimeoutMs ?? DEFAULT_LIMITS.connectTimeoutMs,
       // Devices are refused QoS 2 (limits.ts) before aedes stores anything;
       // this is aedes' own bound behind that, in case a path ever lets one by.
@@ -153,6 +178,7 @@ export class FleetBroker {
       queueLimit: 16,
     });
     const broker = new FleetBroker(aedes, opts);
+    broker.persistence = shared?.persistence as { destroy?(): unknown } | undefined;
     broker.installHooks();
     await broker.listen();
     return broker;
@@ -176,8 +202,45 @@ export class FleetBroker {
     return new Promise((resolve, reject) => this.aedes.publish(packet, (err) => (err ? reject(err) : resolve())));
   }
 
-  /** Forgets a cached password and drops the device's connection (revocation, re-enrolment). */
+  /** Sessions of devices on this node, as they start and end. A throwing listener is logged. */
+  onSession(listener: (e: SessionEvent) => void): () => void {
+    this.sessionListeners.add(listener);
+    return () => this.sessionListeners.delete(listener);
+  }
+
+  /** Devices with a live session on this node: what the broker really holds. */
+  get sessionCount(): number {
+    return this.live.size;
+  }
+
+  private emitSession(e: SessionEvent): void {
+    for (const l of [...this.sessionListeners]) {
+      try {
+        l(e);
+      } catch (err) {
+        this.opts.log.error({ err, kind: e.kind, deviceId: e.deviceId }, 'session listener failed');
+      }
+    }
+  }
+
+  /**
+   * In a cluster the device may be connected to another node: a disconnect
+   * asked here is also sent to the others (cluster/bus.ts), and theirs come here.
+   */
+  relayDisconnects(bus: { publish(topic: string, payload: unknown): void; subscribe(topic: string, h: (payload: unknown) => void): () => void }): void {
+    this.relay = bus;
+    bus.subscribe('disconnect-device', (id) => {
+      if (typeof id === 'string') this.dropLocal(id);
+    });
+  }
+
+  /** Forgets a cached password and drops the device's connection (revocation, re-enrolment), on every node. */
   disconnectDevice(deviceId: string): boolean {
+    this.relay?.publish('disconnect-device', deviceId);
+    return this.dropLocal(deviceId);
+  }
+
+  private dropLocal(deviceId: string): boolean {
     this.verified.delete(deviceId);
     const clients = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
     const found = [this.live.get(deviceId), clients[deviceId]].filter((c): c is Client => c !== undefined && !c.closed);
@@ -213,7 +276,7 @@ export class FleetBroker {
       if (client.id !== username) return fail('client-id-mismatch', NOT_AUTHORIZED);
       const stored = devices.credentials(username);
       if (!stored) return fail('unknown-device', BAD_CREDENTIALS);
-      const fp = fingerprint(password);
+      const fp = fingerprint(password, stored);
       const accept = () => {
         const now = Date.now();
         this.throttle.succeeded(remote, now);
@@ -283,14 +346,24 @@ export class FleetBroker {
       done(null, sub);
     };
 
+    // A session lasts from CONNACK to the close of its own connection stream.
+    // aedes' clientDisconnect is not used for the end: it is not emitted for a
+    // client whose map entry a late close of its predecessor removed (same
+    // client id), which left devices counted online for good.
     this.aedes.on('clientReady', (client) => {
       const conn = this.connections.get(client);
-      if (conn) this.live.set(conn.deviceId, client);
+      const stream = client.conn as Duplex;
+      if (!conn || client.closed || stream.destroyed) return;
+      this.live.set(conn.deviceId, client);
+      const sessionId = `${this.nodeId}:${conn.connId}`;
+      const { deviceId } = conn;
+      stream.once('close', () => {
+        if (this.live.get(deviceId) === client) this.live.delete(deviceId);
+        this.emitSession({ kind: 'end', deviceId, sessionId, nodeId: this.nodeId, keepaliveExpired: this.expired.has(client) });
+      });
+      this.emitSession({ kind: 'start', deviceId, sessionId, nodeId: this.nodeId });
     });
-    this.aedes.on('clientDisconnect', (client) => {
-      const conn = this.connections.get(client);
-      if (conn && this.live.get(conn.deviceId) === client) this.live.delete(conn.deviceId);
-    });
+    this.aedes.on('keepaliveTimeout', (client) => this.expired.add(client));
     this.aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'));
     this.aedes.on('connectionError', (client, err) => {
       if (err.message === 'connect did not arrive in time') {
@@ -420,6 +493,7 @@ export class FleetBroker {
         for (const s of this.sockets) s.destroy();
       });
       await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+      if (this.opts.redisUrl) await Promise.resolve(this.persistence?.destroy?.()).catch(() => undefined);
     })();
     return this.closing;
   }

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { DiemcauError } from '@diemcau/shared';
+import { deviceRef } from '../devices/device-ref.js';
 import { createDispatcher, type Dispatcher } from './dispatcher.js';
 import { isTerminal } from './lifecycle.js';
 import { commandMetrics } from './metrics.js';
@@ -74,10 +75,10 @@ async function commandsArea(app: FastifyInstance, opts: CommandsPluginOptions): 
     ports: {
       sites: () => ctx.sites.all(),
       siteIndex: () => ctx.sites.siteIndex(),
-      devices: () => ctx.repos.devices.list().filter((d) => d.revokedAt === null),
+      devices: () => ctx.repos.devices.list().filter((d) => d.revokedAt === null).map(deviceRef),
       device: (id) => {
         const d = ctx.repos.devices.get(id);
-        return d && d.revokedAt === null ? d : undefined;
+        return d && d.revokedAt === null ? deviceRef(d) : undefined;
       },
       liveSites: (ids) => opts.liveSites?.(ids) ?? app.meetings.service.busySites(ids),
       audit: ctx.repos.audit,

@@ -1,5 +1,6 @@
 import { subtreeIds, type CommandType, type SiteIndex } from '@diemcau/shared';
 import { canSeeSite, mayAct, type AccessSubject } from '../access.js';
+import type { DeviceRef } from '../devices/device-ref.js';
 
 // Deciding what an operator's request turns into, before anything is stored:
 // who may send it, which devices it reaches, and whether it is safe now.
@@ -9,11 +10,6 @@ import { canSeeSite, mayAct, type AccessSubject } from '../access.js';
 export interface Operator extends AccessSubject {
   id: string;
   name?: string;
-}
-
-export interface DeviceRef {
-  id: string;
-  siteId: string;
 }
 
 /** Commands that break a meeting in progress at the site. */
@@ -47,7 +43,7 @@ export function expandSubtree(index: SiteIndex, devices: readonly DeviceRef[], r
   const sites = new Set(subtreeIds(index, rootSiteId));
   return devices
     .filter((d) => sites.has(d.siteId))
-    .sort((a, b) => a.siteId.localeCompare(b.siteId) || a.id.localeCompare(b.id));
+    .sort((a, b) => a.siteId.localeCompare(b.siteId) || a.deviceId.localeCompare(b.deviceId));
 }
 
 export interface PlanInput {
@@ -83,5 +79,5 @@ export function planIssue({ operator, index, targets, request, liveSites, rootSi
       sites: inMeeting,
     };
   }
-  return { ok: true, drafts: targets.map((t) => ({ deviceId: t.id, siteId: t.siteId })), forcedSites: inMeeting };
+  return { ok: true, drafts: targets.map((t) => ({ deviceId: t.deviceId, siteId: t.siteId })), forcedSites: inMeeting };
 }

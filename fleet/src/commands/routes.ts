@@ -2,9 +2,10 @@ import type {} from '@fastify/swagger'; // adds tags/summary to route schemas
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import '../api/types.js';
 import { Type, type Static } from '@sinclair/typebox';
-import { CommandResultSchema, CommandTypeSchema } from '@diemcau/shared';
-import { COMMAND_STATES, type CommandRecord } from './lifecycle.js';
+import { CommandTypeSchema } from '@diemcau/shared';
+import type { CommandRecord } from './lifecycle.js';
 import type { Operator } from './plan.js';
+import { CommandViewSchema } from './schemas.js';
 import type { CommandService } from './service.js';
 
 // HTTP face of the commands module, registered under /api/v1. Auth happens
@@ -25,25 +26,6 @@ export const CommandRequestSchema = Type.Object(
   { additionalProperties: false },
 );
 export type CommandRequest = Static<typeof CommandRequestSchema>;
-
-export const CommandViewSchema = Type.Object({
-  id: Type.String(),
-  batchId: Type.Union([Type.String(), Type.Null()]),
-  deviceId: Type.String(),
-  siteId: Type.String(),
-  type: CommandTypeSchema,
-  params: Type.Record(Type.String(), Type.Unknown()),
-  issuedBy: Type.String(),
-  issuedAt: Type.String(),
-  expiresAt: Type.String(),
-  force: Type.Union([Type.Object({ reason: Type.String() }), Type.Null()]),
-  status: Type.Union(COMMAND_STATES.map((s) => Type.Literal(s))),
-  attempts: Type.Integer(),
-  lastSentAt: Type.Union([Type.String(), Type.Null()]),
-  deliveredAt: Type.Union([Type.String(), Type.Null()]),
-  completedAt: Type.Union([Type.String(), Type.Null()]),
-  result: Type.Union([CommandResultSchema, Type.Null()]),
-});
 
 const BatchSchema = Type.Object({
   batchId: Type.String(),

@@ -1,7 +1,9 @@
+import type { AlertSeverity } from '../alerts/alert-types.js';
 import type { FleetDb } from './database.js';
 
+export type { AlertSeverity };
+
 export type AlertState = 'open' | 'resolved';
-export type AlertSeverity = 'info' | 'warning' | 'critical';
 
 export interface Alert {
   id: number;

@@ -1,6 +1,6 @@
 import type { FleetDb } from './database.js';
 import { tokenHash } from './secrets.js';
-import { canonicalRole, OPERATOR_ROLES, type OperatorArea, type OperatorRole } from '../access.js';
+import { canonicalRole, type OperatorArea, type OperatorRole } from '../access.js';
 
 export { OPERATOR_ROLES, type OperatorRole } from '../access.js';
 

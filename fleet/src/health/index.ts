@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type {} from '@fastify/swagger';
 import { Type } from '@sinclair/typebox';
-import { deviceEventCodec, healthCodec, DiemcauError, SelfTestResultSchema } from '@diemcau/shared';
+import { deviceEventCodec, healthCodec, DiemcauError } from '@diemcau/shared';
 import '../api/types.js';
 import { deviceForRequest } from '../api/auth.js';
+import { SelfTestOut } from '../api/schemas.js';
 import { createHealthMonitor, type HealthMonitor } from './monitor.js';
 import type { TelemetryThresholds } from './rules.js';
 import { createSelfTestStore, HEALTH_MIGRATIONS } from './self-tests.js';
@@ -48,11 +49,7 @@ export async function healthPlugin(app: FastifyInstance, opts: HealthPluginOptio
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
         querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 20 })) }),
         response: {
-          200: Type.Object({
-            items: Type.Array(
-              Type.Object({ id: Type.Integer(), deviceId: Type.String(), commandId: Type.Union([Type.String(), Type.Null()]), receivedAt: Type.String(), result: SelfTestResultSchema }),
-            ),
-          }),
+          200: Type.Object({ items: Type.Array(SelfTestOut) }),
           403: ErrorSchema,
           404: ErrorSchema,
         },

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { DeviceEvent, HealthMessage, Telemetry } from '@diemcau/shared';
 import type { AlertService } from '../alerts/service.js';
 import type { Alert } from '../db/alerts-repo.js';
-import { HEALTH_ALERT_TYPES, isHealthAlertType, planPeripherals, planTelemetry, type HealthAlertType, type HealthDiff, type TelemetryThresholds } from './rules.js';
+import { isHealthAlertType, type HealthAlertType } from '../alerts/alert-types.js';
+import { planPeripherals, planTelemetry, type HealthDiff, type TelemetryThresholds } from './rules.js';
 import type { SelfTestStore } from './self-tests.js';
 
 // Applies the health rules to what devices say and keeps the alerts in step.
@@ -109,4 +110,3 @@ export function createHealthMonitor(opts: HealthMonitorOptions): HealthMonitor {
   };
 }
 
-export { HEALTH_ALERT_TYPES };

@@ -1,4 +1,5 @@
 import type { PeripheralName, PeripheralReason, Peripherals, PeripheralState, Telemetry } from '@diemcau/shared';
+import type { AlertSeverity, HealthAlertType } from '../alerts/alert-types.js';
 
 // Which health alerts should be open for one device, given what it just said.
 // Pure: the caller passes the alert types open now and applies the diff.
@@ -10,25 +11,9 @@ import type { PeripheralName, PeripheralReason, Peripherals, PeripheralState, Te
 // closes camera-missing but not camera-fault (a black picture needs a capture
 // to be seen), while a report saying "camera missing" closes both.
 
-export const HEALTH_ALERT_TYPES = [
-  'camera-missing',
-  'camera-fault',
-  'microphone-missing',
-  'microphone-silent',
-  'microphone-fault',
-  'display-disconnected',
-  'disk-nearly-full',
-  'overheating',
-  'help-requested',
-] as const;
-export type HealthAlertType = (typeof HEALTH_ALERT_TYPES)[number];
-export const isHealthAlertType = (t: string): t is HealthAlertType => (HEALTH_ALERT_TYPES as readonly string[]).includes(t);
-
-export type Severity = 'info' | 'warning' | 'critical';
-
 export interface Condition {
   type: HealthAlertType;
-  severity: Severity;
+  severity: AlertSeverity;
   message: string;
   details: Record<string, unknown>;
 }

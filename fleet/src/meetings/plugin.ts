@@ -45,7 +45,7 @@ export const meetingsPlugin = fp<MeetingsPluginOptions>(
       scope.addHook('onResponse', async (req, reply) => {
         if (req.method !== 'GET' && reply.statusCode < 300) changed();
       });
-      meetings.routes(scope, (req) => {
+      await meetings.routes(scope, (req) => {
         if (!req.operator) throw new DiemcauError('FLEET_ERR_UNAUTHORIZED', 'bearer token required');
         return req.operator;
       });

@@ -3,8 +3,9 @@
 import type {} from '@fastify/swagger'; // adds tags/summary to route schemas
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { MeetingStateSchema, MediaRoleSchema, SiteIdSchema } from '@diemcau/shared';
+import { SiteIdSchema } from '@diemcau/shared';
 import type { CascadePlan } from './cascade.js';
+import { CascadeSchema, MeetingCreatedSchema, MeetingDetailSchema, MeetingSchema } from './schemas.js';
 import { meetingState, type MeetingRecord } from './model.js';
 import type { ChairControl, MeetingOperator, MeetingService } from './service.js';
 import type { LiveStats } from './stats.js';
@@ -24,54 +25,6 @@ export const CreateMeetingSchema = Type.Object(
   { additionalProperties: false },
 );
 export type CreateMeetingBody = Static<typeof CreateMeetingSchema>;
-
-const MeetingSchema = Type.Object({
-  id: Type.String(),
-  title: Type.String(),
-  state: MeetingStateSchema,
-  chairSiteId: Type.String(),
-  siteIds: Type.Array(Type.String()),
-  startsAt: Type.String(),
-  endsAt: Type.String(),
-  endedAt: Nullable(Type.String()),
-  mutedAll: Type.Boolean(),
-  floorSiteId: Nullable(Type.String()),
-  rollCallSiteId: Nullable(Type.String()),
-  createdBy: Nullable(Type.String()),
-});
-
-const CascadeSchema = Type.Object({
-  hostEdgeId: Type.String(),
-  /** Pipe links ending at the province's core (0 for a district's own meeting). */
-  coreLinks: Type.Integer(),
-  links: Type.Integer(),
-  unreachableSiteIds: Type.Array(Type.String()),
-  edges: Type.Array(
-    Type.Object({
-      edgeId: Type.String(),
-      role: MediaRoleSchema,
-      localSiteId: Nullable(Type.String()),
-      upstreamEdgeId: Nullable(Type.String()),
-      downstreamEdgeIds: Type.Array(Type.String()),
-    }),
-  ),
-});
-
-const SiteStatsSchema = Type.Object({
-  siteId: Type.String(),
-  edgeId: Nullable(Type.String()),
-  at: Nullable(Type.String()),
-  bitrateBps: Nullable(Type.Number()),
-  lossRate: Nullable(Type.Number()),
-  jitterMs: Nullable(Type.Number()),
-  rttMs: Nullable(Type.Number()),
-  pathRttMs: Nullable(Type.Number()),
-  linkState: Nullable(Type.String()),
-  activeSpeakerSiteId: Nullable(Type.String()),
-});
-
-const MeetingDetailSchema = Type.Composite([MeetingSchema, Type.Object({ cascade: CascadeSchema, stats: Type.Array(SiteStatsSchema) })]);
-const MeetingCreatedSchema = Type.Composite([MeetingSchema, Type.Object({ cascade: CascadeSchema })]);
 
 const ErrorSchema = Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) });
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };

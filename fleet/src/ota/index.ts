@@ -8,6 +8,7 @@ import { Counter, Gauge } from 'prom-client';
 import { otaStatusCodec } from '@diemcau/shared';
 import '../api/types.js';
 import { loadTrustedKeys, otaConfig, type OtaConfig } from './config.js';
+import { deviceRef } from '../devices/device-ref.js';
 import type { RolloutDriver } from './driver.js';
 import { createMqttDriver } from './mqtt-driver.js';
 import { ReleaseService } from './releases.js';
@@ -99,7 +100,7 @@ async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<vo
         ctx.repos.devices
           .list()
           .filter((d) => d.revokedAt === null)
-          .map((d) => ({ deviceId: d.id, siteId: d.siteId, agentVersion: d.agentVersion ?? null })),
+          .map((d) => ({ ...deviceRef(d), agentVersion: d.agentVersion ?? null })),
       busySites: (ids, withinMin) => app.meetings.service.busySites(ids, withinMin),
       // A week ahead: a rollout's rings rarely take longer.
       meetings: () => app.meetings.service.upcoming(7 * 24 * 60).map((m) => ({ id: m.id, title: m.title, siteIds: m.siteIds })),

@@ -3,12 +3,8 @@
 // the network (relay groups: hubs first, then each group) or any subtree; planRollout() decides, at one moment, who is told to
 // update next, who has gone silent, and whether the rollout must stop.
 import { relayGroupOf, subtreeIds, type SiteIndex } from '@diemcau/shared';
+import type { DeviceRef } from '../devices/device-ref.js';
 import type { RingProgress, RolloutDevice, RolloutSpec, RolloutState, Window } from './rollout-model.js';
-
-export interface DeviceRef {
-  deviceId: string;
-  siteId: string;
-}
 
 /**
  * Each device of the rollout's subtree lands in the first ring whose

@@ -8,11 +8,10 @@ import type {} from '@fastify/swagger';
 import fs from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import {
   DiemcauError,
   OtaStatusSchema,
-  ReleaseManifestSchema,
   SignedManifestSchema,
   VersionSchema,
   parseByteRange,
@@ -20,9 +19,10 @@ import {
 } from '@diemcau/shared';
 import '../api/types.js';
 import { deviceForRequest, siteScope } from '../api/auth.js';
-import { DEVICE_STATES, ROLLOUT_STATES, RolloutSpecSchema, type RolloutSpec } from './rollout-model.js';
+import { RolloutSpecSchema, type RolloutSpec } from './rollout-model.js';
 import type { ReleaseService } from './releases.js';
 import type { RolloutService } from './rollout-service.js';
+import { ReleaseOut, RolloutOut } from './schemas.js';
 import type { OtaStore, ReleaseRecord } from './store.js';
 
 export interface OtaRoutesOptions {
@@ -37,58 +37,9 @@ const VersionParams = Type.Object({ version: VersionSchema });
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const AbortBody = Type.Object({ reason: Type.String({ minLength: 3, maxLength: 500 }) }, { additionalProperties: false });
 
-// Response schemas: they document the answers and make fastify serialise with
+// Response schemas (schemas.ts): they document the answers and make fastify serialise with
 // a compiled stringifier that drops anything unlisted (api/schemas.ts).
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const ErrorRef = Type.Ref('Error');
-const Literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
-
-const ReleaseOut = Type.Object({
-  version: VersionSchema,
-  manifest: ReleaseManifestSchema,
-  keyId: Type.String(),
-  artifactReady: Type.Boolean({ description: 'the artifact is uploaded and matches the manifest: boxes may fetch it' }),
-  uploadedAt: Type.String(),
-  uploadedBy: Nullable(Type.String()),
-});
-
-const RingProgressOut = Type.Object({
-  ring: Type.Integer(),
-  name: Type.String(),
-  total: Type.Integer(),
-  pending: Type.Integer(),
-  inFlight: Type.Integer(),
-  succeeded: Type.Integer(),
-  failed: Type.Integer(),
-  skipped: Type.Integer(),
-});
-
-const RolloutDeviceOut = Type.Object({
-  deviceId: Type.String(),
-  siteId: Type.String(),
-  ring: Type.Integer(),
-  state: Literals(DEVICE_STATES),
-  dispatchedAt: Nullable(Type.Integer({ description: 'when the fleet set its desired release (ms since the epoch)' })),
-  lastReportAt: Nullable(Type.Integer({ description: 'last word from it about this release (ms since the epoch)' })),
-  reason: Nullable(Type.String()),
-});
-
-const RolloutOut = Type.Object({
-  id: Type.String(),
-  spec: RolloutSpecSchema,
-  state: Literals(ROLLOUT_STATES),
-  reason: Nullable(Type.String()),
-  createdAt: Type.String(),
-  createdBy: Nullable(Type.String()),
-  updatedAt: Type.String(),
-  rings: Type.Array(RingProgressOut),
-  currentRing: Nullable(Type.Integer()),
-  skippedBusy: Type.Array(Type.String(), { description: 'sites left alone for now: a meeting is live or about to start' }),
-  devices: Type.Optional(Type.Array(RolloutDeviceOut, { description: 'every device of the rollout, with ?devices=true' })),
-  warnings: Type.Optional(
-    Type.Array(Type.String(), { description: 'at creation: scheduled meetings whose edges would be on releases that cannot link (mediaLink in the manifests)' }),
-  ),
-});
 
 /** Answers of the rollout state changes (pause, resume, abort). */
 const rolloutChange = { 200: RolloutOut, 404: ErrorRef, 409: ErrorRef };

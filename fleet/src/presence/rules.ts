@@ -6,6 +6,8 @@
 // The state is a plain object the caller owns and passes back each time; the
 // planner updates it in place rather than copying it, because at 10,000
 // devices a copy per presence change would cost more than the rules do.
+import type { DeviceRef } from '../devices/device-ref.js';
+import type { AlertSeverity, PresenceAlertType } from '../alerts/alert-types.js';
 
 export interface RulesConfig {
   /** An offline shorter than this opens no alert (a restart, a blip). Short: crash → alert must stay ~1 s. */
@@ -22,9 +24,8 @@ export interface RulesConfig {
   districtMinDevices: number;
 }
 
-export interface DeviceRef {
-  deviceId: string;
-  siteId: string;
+/** A device as the presence rules see it. */
+export interface PresenceRef extends DeviceRef {
   /**
    * The relay group the site's edge links through (a district centre's box, a
    * regional hub): its devices share one uplink, so they drop together. Null
@@ -33,24 +34,22 @@ export interface DeviceRef {
   groupId: string | null;
 }
 
-/** 'district-outage' is a relay group's outage; the name stays for stored alerts and subscribers. */
-export type AlertType = 'device-offline' | 'flapping' | 'district-outage';
 
 export type AlertAction =
   | {
       action: 'open';
-      type: AlertType;
+      type: PresenceAlertType;
       key: string;
       siteId: string;
       deviceId: string | null;
-      severity: 'warning' | 'critical';
+      severity: Exclude<AlertSeverity, 'info'>;
       details: Record<string, unknown>;
     }
   | { action: 'update'; key: string; details: Record<string, unknown> }
   | { action: 'resolve'; key: string; resolution: string };
 
 export type RuleInput =
-  | { kind: 'presence'; device: DeviceRef; online: boolean; at: number }
+  | { kind: 'presence'; device: PresenceRef; online: boolean; at: number }
   | { kind: 'tick'; at: number };
 
 export interface PlanContext {
@@ -61,7 +60,7 @@ export interface PlanContext {
 }
 
 interface DeviceState {
-  ref: DeviceRef;
+  ref: PresenceRef;
   online: boolean;
   /** Times of recent transitions, oldest first, pruned to the flap window. */
   transitions: number[];
@@ -112,7 +111,7 @@ export function planPresence(state: RulesState, input: RuleInput, cfg: RulesConf
 
 function onPresence(
   state: RulesState,
-  ref: DeviceRef,
+  ref: PresenceRef,
   online: boolean,
   at: number,
   cfg: RulesConfig,

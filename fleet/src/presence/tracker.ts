@@ -5,13 +5,11 @@ import type { AlertService } from '../alerts/service.js';
 import type { FleetEvents, PresenceReason } from '../events.js';
 import type { FleetMetrics } from '../metrics.js';
 import type { SiteDirectory } from '../sites.js';
-import { emptyRulesState, forgetDevice, keys, planPresence, type AlertAction, type DeviceRef, type RuleInput, type RulesConfig } from './rules.js';
+import { emptyRulesState, forgetDevice, keys, planPresence, type AlertAction, type PresenceRef, type RuleInput, type RulesConfig } from './rules.js';
+import { SessionTable, type PresenceTransition, type SessionStart } from './sessions.js';
 
-interface Live {
-  online: boolean;
-  /** The connection that made it online; a late event from an older one is ignored. */
-  connId: number;
-}
+/** Why a session ended, as the broker saw it. */
+export type SessionEndReason = 'disconnected' | 'keepalive-timeout' | 'node-lost';
 
 export interface TrackerOptions {
   devices: DevicesRepo;
@@ -27,63 +25,106 @@ export interface TrackerOptions {
 }
 
 /**
- * The executor around the presence rules: turns broker signals (connect,
- * disconnect, keepalive expiry, birth, will) into device state in the
+ * The executor around the presence rules: turns the broker's sessions (on
+ * this node, or on every node of a cluster) into device state in the
  * registry and events on the bus, runs the planner and carries out its alert
  * actions, and keeps the one timer the planner asks for.
+ *
+ * Online is decided by the session table alone (sessions.ts). Every node
+ * keeps the table, so any node answers "is it online" and "how many"; only the
+ * leader writes presence to the registry, emits presence events and runs the
+ * alert rules (in the embedded mode the single node always leads).
  */
 export class PresenceTracker {
-  private readonly live = new Map<string, Live>();
-  private readonly refs = new Map<string, DeviceRef>();
+  private readonly table = new SessionTable();
+  private readonly refs = new Map<string, PresenceRef>();
   /** Devices per relay group, for the outage threshold. */
   private readonly groupSizes = new Map<string, number>();
   private readonly rules = emptyRulesState();
   private timer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private onlineCount = 0;
+  private leading = false;
+  /** Devices the registry had online when this node took the lead and that have no session yet. */
+  private awaited = new Set<string>();
   private readonly now: () => number;
 
   constructor(private readonly o: TrackerOptions) {
     this.now = o.now ?? Date.now;
   }
 
-  /**
-   * Loads what the registry knows: the devices, and what was open when the
-   * fleet last stopped. Devices that were online get startupGraceMs to come
-   * back before they count as dropped.
-   */
+  /** Loads the devices; presence work waits for lead(). */
   start(): void {
     for (const d of this.o.devices.list()) this.remember(d.id, d.siteId);
-    const wereOnline = this.o.devices.resetPresence();
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /**
+   * This node leads from now on: it takes over what the registry says was
+   * online and what alerts are open. Devices online in the registry without a
+   * session anywhere get startupGraceMs to come back before they count as
+   * dropped (after a whole fleet restart); in a cluster the sessions of the
+   * other nodes are already in the table, so a box that merely moved is no
+   * outage.
+   */
+  lead(graceMs = this.o.startupGraceMs): void {
+    if (this.leading || this.stopped) return;
+    this.leading = true;
+    const wereOnline = new Set(this.o.devices.resetPresence());
     const now = this.now();
-    // Alerts still open from before the restart: keep device-offline ones
-    // (the device is still believed down), let the rules find the rest again.
+    const iso = new Date(now).toISOString();
+    // Alerts still open from before: keep device-offline ones (the device is
+    // still believed down), let the rules find the rest again.
     for (const a of this.o.alerts.list({ state: 'open', limit: 100_000 })) {
       if (a.type === 'device-offline' && a.deviceId && this.refs.has(a.deviceId)) {
         this.plan({ kind: 'presence', device: this.refs.get(a.deviceId)!, online: true, at: now });
-        this.markRestoredOffline(a.deviceId, now);
+        this.plan({ kind: 'presence', device: this.refs.get(a.deviceId)!, online: false, at: now - this.o.rules.offlineDebounceMs });
       } else if (a.type === 'flapping' || a.type === 'district-outage') {
-        this.o.alerts.resolve(a.key, 'fleet restarted; rules re-evaluated');
+        this.o.alerts.resolve(a.key, 'fleet leader changed; rules re-evaluated');
       }
     }
-    for (const id of wereOnline) {
-      const ref = this.refs.get(id);
-      if (ref) this.plan({ kind: 'presence', device: ref, online: true, at: now });
+    for (const [deviceId, ref] of this.refs) {
+      if (this.table.isOnline(deviceId)) {
+        this.o.devices.setPresence(deviceId, true, iso);
+        if (!wereOnline.has(deviceId)) this.o.events.emit('device-presence', { deviceId, siteId: ref.siteId, online: true, at: iso, reason: 'connected' });
+        this.plan({ kind: 'presence', device: ref, online: true, at: now });
+      } else if (wereOnline.has(deviceId)) {
+        this.awaited.add(deviceId);
+        this.plan({ kind: 'presence', device: ref, online: true, at: now });
+      }
     }
-    if (wereOnline.length > 0) {
+    this.o.metrics.devicesOnline.set(this.table.online);
+    if (this.awaited.size > 0) {
       this.graceTimer = setTimeout(() => {
-        for (const id of wereOnline) if (!this.live.get(id)?.online) this.change(id, false, 'startup-grace', 0);
-      }, this.o.startupGraceMs);
+        const late = [...this.awaited];
+        this.awaited.clear();
+        for (const id of late) if (!this.table.isOnline(id)) this.apply(id, false, 'startup-grace');
+      }, graceMs);
       this.graceTimer.unref();
     }
+  }
+
+  /** Another node leads now: stop deciding (the table stays current). */
+  follow(): void {
+    if (!this.leading) return;
+    this.leading = false;
+    this.awaited.clear();
+    if (this.timer) clearTimeout(this.timer);
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.timer = undefined;
+    this.graceTimer = undefined;
+    // The rules' memory belongs to the leader; a later lead() rebuilds it.
+    Object.assign(this.rules, emptyRulesState());
   }
 
   /** A device enrolled or moved: its site decides its relay group. */
   remember(deviceId: string, siteId: string): void {
     const old = this.refs.get(deviceId);
     if (old?.groupId) this.groupSizes.set(old.groupId, (this.groupSizes.get(old.groupId) ?? 1) - 1);
-    const ref: DeviceRef = { deviceId, siteId, groupId: this.o.sites.relayGroupOf(siteId)?.id ?? null };
+    const ref: PresenceRef = { deviceId, siteId, groupId: this.o.sites.relayGroupOf(siteId)?.id ?? null };
     this.refs.set(deviceId, ref);
     if (ref.groupId) this.groupSizes.set(ref.groupId, (this.groupSizes.get(ref.groupId) ?? 0) + 1);
   }
@@ -92,71 +133,82 @@ export class PresenceTracker {
   forget(deviceId: string): void {
     const ref = this.refs.get(deviceId);
     if (!ref) return;
-    const { actions, wakeAt } = forgetDevice(this.rules, deviceId, this.now(), this.o.rules);
-    for (const a of actions) this.apply(a);
-    this.schedule(wakeAt);
-    if (this.live.get(deviceId)?.online) {
-      this.onlineCount -= 1;
-      this.o.metrics.devicesOnline.set(this.onlineCount);
-      this.o.events.emit('device-presence', { deviceId, siteId: ref.siteId, online: false, at: new Date(this.now()).toISOString(), reason: 'revoked' });
+    if (this.leading) {
+      const { actions, wakeAt } = forgetDevice(this.rules, deviceId, this.now(), this.o.rules);
+      for (const a of actions) this.act(a);
+      this.schedule(wakeAt);
     }
-    this.live.delete(deviceId);
+    if (this.table.forget(deviceId)) {
+      this.o.metrics.devicesOnline.set(this.table.online);
+      if (this.leading) this.o.events.emit('device-presence', { deviceId, siteId: ref.siteId, online: false, at: new Date(this.now()).toISOString(), reason: 'revoked' });
+    }
+    this.awaited.delete(deviceId);
     this.refs.delete(deviceId);
     if (ref.groupId) this.groupSizes.set(ref.groupId, (this.groupSizes.get(ref.groupId) ?? 1) - 1);
   }
 
   isOnline(deviceId: string): boolean {
-    return this.live.get(deviceId)?.online === true;
+    return this.table.isOnline(deviceId);
   }
 
   get online(): number {
-    return this.onlineCount;
+    return this.table.online;
   }
 
-  connected(deviceId: string, connId: number): void {
-    this.change(deviceId, true, 'connected', connId);
-  }
-
-  disconnected(deviceId: string, connId: number, keepaliveExpired: boolean): void {
-    const cur = this.live.get(deviceId);
-    if (cur && cur.connId !== connId) return; // an older connection, already replaced
-    this.change(deviceId, false, keepaliveExpired ? 'keepalive-timeout' : 'disconnected', connId);
-  }
-
-  /** The retained birth ("online", versions, peripherals) or the will / goodbye ("offline"). */
-  presenceMessage(deviceId: string, connId: number, p: Presence): void {
+  /** A session began on some node (its CONNACK went out and it was still open). */
+  sessionStarted(s: SessionStart): void {
     if (this.stopped) return;
-    if (p.state === 'online') {
-      this.o.devices.setBirth(deviceId, { agentVersion: p.agentVersion, os: p.os, hardware: p.hardware, peripherals: p.peripherals });
-      const ref = this.refs.get(deviceId);
-      this.o.events.emit('device-birth', {
-        deviceId,
-        siteId: ref?.siteId ?? '',
-        agentVersion: p.agentVersion,
-        peripherals: p.peripherals,
-        at: new Date(this.now()).toISOString(),
-      });
-      this.change(deviceId, true, 'birth', connId);
-      return;
-    }
-    const cur = this.live.get(deviceId);
-    if (cur && cur.connId !== connId) return;
-    this.change(deviceId, false, 'will', connId);
+    if (!this.refs.has(s.deviceId) && !this.lookup(s.deviceId)) return;
+    this.transition(this.table.start(s), 'connected');
   }
 
-  private change(deviceId: string, online: boolean, reason: PresenceReason, connId: number): void {
+  /** A session ended: its connection closed, or its node is gone. */
+  sessionEnded(sessionId: string, deviceId: string, reason: SessionEndReason): void {
     if (this.stopped) return;
-    const ref = this.refs.get(deviceId) ?? this.lookup(deviceId);
-    if (!ref) return;
-    const cur = this.live.get(deviceId);
-    if (cur?.online === online) {
-      if (online) cur.connId = connId;
-      return;
-    }
-    this.live.set(deviceId, { online, connId });
-    this.onlineCount += online ? 1 : -1;
-    if (!cur && !online) this.onlineCount += 1; // was never counted as online
-    this.o.metrics.devicesOnline.set(this.onlineCount);
+    this.transition(this.table.end(sessionId, deviceId), reason);
+  }
+
+  /** A node died or left: every session it held has ended. */
+  nodeLost(nodeId: string): void {
+    if (this.stopped) return;
+    for (const t of this.table.endNode(nodeId)) this.transition(t, 'node-lost');
+  }
+
+  /** Nodes that hold sessions in the table. */
+  sessionNodes(): Set<string> {
+    return this.table.nodes();
+  }
+
+  /**
+   * The retained birth carries versions and peripherals; it never makes a
+   * device online by itself (only a live session does: a birth can arrive
+   * after its connection is gone). The "offline" will or goodbye changes
+   * nothing either: the session's end follows it.
+   */
+  presenceMessage(deviceId: string, p: Presence): void {
+    if (this.stopped || p.state !== 'online') return;
+    this.o.devices.setBirth(deviceId, { agentVersion: p.agentVersion, os: p.os, hardware: p.hardware, peripherals: p.peripherals });
+    const ref = this.refs.get(deviceId);
+    this.o.events.emit('device-birth', {
+      deviceId,
+      siteId: ref?.siteId ?? '',
+      agentVersion: p.agentVersion,
+      peripherals: p.peripherals,
+      at: new Date(this.now()).toISOString(),
+    });
+  }
+
+  private transition(t: PresenceTransition | null, reason: PresenceReason): void {
+    if (!t) return;
+    this.o.metrics.devicesOnline.set(this.table.online);
+    if (t.online) this.awaited.delete(t.deviceId);
+    if (this.leading) this.apply(t.deviceId, t.online, reason);
+  }
+
+  /** The leader's half of a change: the registry, the bus, the rules. */
+  private apply(deviceId: string, online: boolean, reason: PresenceReason): void {
+    const ref = this.refs.get(deviceId);
+    if (!ref || !this.leading) return;
     const at = this.now();
     const iso = new Date(at).toISOString();
     this.o.devices.setPresence(deviceId, online, iso);
@@ -165,17 +217,11 @@ export class PresenceTracker {
     this.plan({ kind: 'presence', device: ref, online, at });
   }
 
-  private lookup(deviceId: string): DeviceRef | undefined {
+  private lookup(deviceId: string): PresenceRef | undefined {
     const d = this.o.devices.get(deviceId);
     if (!d || d.revokedAt !== null) return undefined;
     this.remember(d.id, d.siteId);
     return this.refs.get(deviceId);
-  }
-
-  /** A device-offline alert survived a restart: tell the rules it is down and alerted. */
-  private markRestoredOffline(deviceId: string, at: number): void {
-    const ref = this.refs.get(deviceId)!;
-    this.plan({ kind: 'presence', device: ref, online: false, at: at - this.o.rules.offlineDebounceMs });
   }
 
   private plan(input: RuleInput): void {
@@ -186,11 +232,11 @@ export class PresenceTracker {
         return g ? { hubSiteId: g.hubSiteId, name: g.name, sites: g.siteIds.filter((s) => s !== g.hubSiteId).length } : undefined;
       },
     });
-    for (const a of actions) this.apply(a);
+    for (const a of actions) this.act(a);
     this.schedule(wakeAt);
   }
 
-  private apply(a: AlertAction): void {
+  private act(a: AlertAction): void {
     try {
       if (a.action === 'open') {
         this.o.alerts.open({ type: a.type, key: a.key, siteId: a.siteId, deviceId: a.deviceId, severity: a.severity, details: a.details });
@@ -207,7 +253,7 @@ export class PresenceTracker {
   private schedule(wakeAt: number | null): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (wakeAt === null || this.stopped) return;
+    if (wakeAt === null || this.stopped || !this.leading) return;
     this.timer = setTimeout(() => this.plan({ kind: 'tick', at: this.now() }), Math.max(0, wakeAt - this.now()));
   }
 

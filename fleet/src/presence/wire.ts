@@ -1,23 +1,19 @@
-import type { Client } from 'aedes';
 import type { FleetBroker } from '../broker/broker.js';
 import type { IngestRouter } from '../broker/ingest.js';
+import type { PresenceFeed } from './feed.js';
 import type { PresenceTracker } from './tracker.js';
 
 /**
- * Connects the tracker to the broker: a device is online from its CONNACK
- * (its birth follows with the details), offline when its connection ends,
- * by keepalive expiry (aedes waits 1.5 × keepalive), or by its will.
+ * Connects the tracker to the broker through the feed: this node's sessions
+ * go out on the feed, every node's sessions come back from it (in a cluster,
+ * a box on another node is online here too). A device is online while it
+ * holds a session anywhere; its birth only brings the details.
  */
-export function wirePresence(broker: FleetBroker, ingest: IngestRouter, tracker: PresenceTracker): void {
-  const expired = new WeakSet<Client>();
-  broker.aedes.on('clientReady', (client) => {
-    const conn = broker.connectionOf(client);
-    if (conn) tracker.connected(conn.deviceId, conn.connId);
+export function wirePresence(broker: FleetBroker, ingest: IngestRouter, tracker: PresenceTracker, feed: PresenceFeed): void {
+  feed.onEvent((e) => {
+    if (e.kind === 'start') tracker.sessionStarted(e);
+    else tracker.sessionEnded(e.sessionId, e.deviceId, e.keepaliveExpired ? 'keepalive-timeout' : 'disconnected');
   });
-  broker.aedes.on('keepaliveTimeout', (client) => expired.add(client));
-  broker.aedes.on('clientDisconnect', (client) => {
-    const conn = broker.connectionOf(client);
-    if (conn) tracker.disconnected(conn.deviceId, conn.connId, expired.has(client));
-  });
-  ingest.on('presence', (deviceId, presence, meta) => tracker.presenceMessage(deviceId, meta.connId, presence));
+  broker.onSession((e) => feed.publish(e));
+  ingest.on('presence', (deviceId, presence) => tracker.presenceMessage(deviceId, presence));
 }

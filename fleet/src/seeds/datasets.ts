@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import {
@@ -17,13 +16,14 @@ import {
   type Site,
 } from '@diemcau/shared';
 import { yenBaiSites } from './yen-bai.js';
+import { fleetPackageDir } from '../package-dir.js';
 
 // The datasets the fleet ships: the seeds' 2022 network and its two-tier
 // version, made from it by a mapping file. Both JSON files are generated
 // (scripts/make-datasets.ts) and a test checks they still match.
 
 /** The folder of the shipped datasets; a name given to the fleet is a file here. */
-export const DATASETS_DIR = fileURLToPath(new URL('../../datasets/', import.meta.url));
+export const DATASETS_DIR = path.join(fleetPackageDir(), 'datasets') + path.sep;
 export const DEFAULT_DATASET = 'yen-bai-2022';
 
 const datasetCodec = codec(HierarchyDatasetSchema);

@@ -2,11 +2,12 @@ import { healthCodec } from '@diemcau/shared';
 import type { IngestRouter } from '../broker/ingest.js';
 import type { FleetEvents } from '../events.js';
 import type { StreamHub } from './event-stream.js';
+import type { UiSink } from './cluster-relay.js';
 
 // From the fleet's bus to the dashboards' streams. Only what the page needs
 // goes out, in the shape of ui-events.ts, so the bus can change without
 // breaking browsers that are already open.
-export function wireBus(events: FleetEvents, hub: StreamHub): () => void {
+export function wireBus(events: FleetEvents, hub: UiSink): () => void {
   const offs = [
     events.on('device-presence', (p) => hub.publish({ type: 'presence', deviceId: p.deviceId, siteId: p.siteId, online: p.online, at: p.at, reason: p.reason })),
     events.on('device-birth', (p) => hub.publish({
@@ -29,7 +30,12 @@ export function wireBus(events: FleetEvents, hub: StreamHub): () => void {
  * self-tests (to the main streams: rare and small), and telemetry (to the
  * device streams only: one page watches one box, nobody gets every sample).
  */
-export function wireIngest(ingest: IngestRouter, siteOf: (deviceId: string) => string | undefined, hub: StreamHub, deviceHub: StreamHub): () => void {
+export function wireIngest(
+  ingest: IngestRouter,
+  siteOf: (deviceId: string) => string | undefined,
+  hub: UiSink,
+  deviceHub: UiSink & { size?: number },
+): () => void {
   const offs = [
     ingest.on('health', healthCodec, (deviceId, msg) => {
       const siteId = siteOf(deviceId);
@@ -38,7 +44,7 @@ export function wireIngest(ingest: IngestRouter, siteOf: (deviceId: string) => s
       else deviceHub.publish({ type: 'self-test', deviceId, siteId, at: msg.finishedAt, ok: msg.ok });
     }),
     ingest.on('telemetry', (deviceId, sample) => {
-      if (deviceHub.size === 0) return; // nobody is looking: skip the registry lookup
+      if (deviceHub.size === 0) return; // nobody is looking here (and no other node to tell): skip the registry lookup
       const siteId = siteOf(deviceId);
       if (siteId) deviceHub.publish({ type: 'telemetry', deviceId, siteId, sample });
     }),

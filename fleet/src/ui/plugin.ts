@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { Gauge, type Registry } from 'prom-client';
@@ -8,19 +7,21 @@ import { Type } from '@sinclair/typebox';
 import { DiemcauError } from '@diemcau/shared';
 import type { Operator } from '../db/operators-repo.js';
 import { deviceForRequest } from '../api/auth.js';
-import { OperatorAreaSchema } from '../api/schemas.js';
+import { AckOut, SessionOut } from '../api/schemas.js';
 import { siteScopeOf } from '../access.js';
 import type { Alert } from '../db/alerts-repo.js';
 import { AckStore } from './acks.js';
 import { StreamHub } from './event-stream.js';
 import { wireBus, wireIngest } from './bus-wiring.js';
+import { relayed } from './cluster-relay.js';
 import type { Viewer } from './ui-events.js';
+import { fleetPackageDir } from '../package-dir.js';
 
 // The operators' dashboard: the bundle built by fleet/scripts/build-ui.mjs at
 // `/`, the live feed at GET /api/v1/events (server-sent events from the fleet's
 // event bus, filtered to what the operator may see), and alert acknowledgements.
 
-const DEFAULT_BUILD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'public', 'build');
+const DEFAULT_BUILD_DIR = path.join(fleetPackageDir(), 'public', 'build');
 
 export interface UiPluginOptions {
   /** Where the bundle is; default: the fleet tree's `ui.buildDir`, else fleet/public/build. */
@@ -35,16 +36,26 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
   const hub = new StreamHub({ log, heartbeatMs: opts.heartbeatMs });
   const acks = new AckStore(ctx.db);
   const deviceHub = new StreamHub({ log, heartbeatMs: opts.heartbeatMs });
-  const unwire = wireBus(ctx.events, hub);
-  // A revoked token keeps nothing open: its streams end at once (they were opened under the operator's id).
-  const unRevoke = ctx.events.on('operator-revoked', ({ operatorId }) => {
+  // In a cluster, events of every node reach this node's streams (cluster-relay.ts).
+  const main = relayed(hub, 'main', ctx.bus);
+  const devices = relayed(deviceHub, 'device', ctx.bus);
+  const unwire = wireBus(ctx.events, main.sink);
+  // A revoked token keeps nothing open: its streams end at once (they were opened under the operator's id), on every node.
+  const endStreams = (operatorId: string): void => {
     const ended = hub.end(operatorId) + deviceHub.end(operatorId);
     if (ended > 0) log.info({ operatorId, ended }, 'live feed closed: operator revoked');
+  };
+  const unRevoke = ctx.events.on('operator-revoked', ({ operatorId }) => {
+    endStreams(operatorId);
+    ctx.bus?.publish('operator-revoked', operatorId);
   });
-  const unIngest = wireIngest(ctx.ingest, (id) => ctx.repos.devices.get(id)?.siteId, hub, deviceHub);
+  const unRevokeRemote = ctx.bus?.subscribe('operator-revoked', (id) => typeof id === 'string' && endStreams(id));
+  // Telemetry goes to device streams only; with other nodes, one of them may be watching.
+  const deviceSink = ctx.bus ? devices.sink : deviceHub;
+  const unIngest = wireIngest(ctx.ingest, (id) => ctx.repos.devices.get(id)?.siteId, main.sink, deviceSink);
   registerMetrics(ctx.metrics.registry, hub);
   app.addHook('preClose', async () => { hub.close(); deviceHub.close(); });
-  app.addHook('onClose', async () => { unwire(); unIngest(); unRevoke(); });
+  app.addHook('onClose', async () => { unwire(); unIngest(); unRevoke(); unRevokeRemote?.(); main.off(); devices.off(); });
 
   // --- the bundle -----------------------------------------------------------
   // serve:false: files are sent by the two routes below, which are public (the
@@ -105,7 +116,7 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     schema: {
       tags: ['dashboard'],
       summary: 'Who the token belongs to: name, role and area (districtId: the area\'s root site when it is a subtree)',
-      response: { 200: Type.Object({ id: Type.String(), name: Type.String(), role: Type.String(), area: Type.Union([OperatorAreaSchema, Type.Null()]), districtId: Type.Union([Type.String(), Type.Null()]) }) },
+      response: { 200: SessionOut },
     },
   }, async (req) => {
     const op = operatorOf(req);
@@ -123,8 +134,6 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     return scope === null || (siteId !== null && scope.has(siteId));
   };
 
-  const AckSchema = Type.Object({ alertId: Type.Integer(), at: Type.String(), by: Type.Union([Type.String(), Type.Null()]), note: Type.String() });
-
   app.post<{ Params: { id: number }; Body: { note?: string } }>('/api/v1/alerts/:id/ack', {
     config: { roles: ['admin', 'area-operator'] },
     schema: {
@@ -132,7 +141,7 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
       summary: 'Acknowledge an alert with a note (seen, someone is on it)',
       params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
       body: Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
-      response: { 200: AckSchema },
+      response: { 200: AckOut },
     },
   }, async (req) => {
     const op = operatorOf(req);
@@ -149,7 +158,7 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
       tags: ['alerts'],
       summary: 'Acknowledgements of the most recent alerts',
       querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000, default: 1000 })) }),
-      response: { 200: Type.Object({ items: Type.Array(AckSchema) }) },
+      response: { 200: Type.Object({ items: Type.Array(AckOut) }) },
     },
   }, async (req) => {
     const op = operatorOf(req);

@@ -1,32 +1,8 @@
 // What the dashboard receives on GET /api/v1/events, and the pure rules that
 // turn fleet bus events into it and decide who may see each one. Plain types
 // only: the browser bundle imports them too (type-only).
-
-export interface UiPeripherals {
-  camera: string;
-  microphone: string;
-  display: string;
-  gpio: string;
-}
-
-export interface UiAlert {
-  id: number | string;
-  type: string;
-  key?: string;
-  severity?: string;
-  state?: string;
-  siteId: string | null;
-  deviceId: string | null;
-  message?: string | null;
-  details?: Record<string, unknown> | null;
-  openedAt: string;
-  updatedAt?: string;
-  resolvedAt: string | null;
-  resolution?: string | null;
-  acknowledgedAt?: string | null;
-  acknowledgedBy?: string | null;
-  ackNote?: string | null;
-}
+import type { Peripherals, Telemetry } from '@diemcau/shared';
+import type { AlertView, CommandViewData } from '../api/http-types.js';
 
 export interface UiAck {
   alertId: number;
@@ -35,39 +11,17 @@ export interface UiAck {
   note: string;
 }
 
-export interface UiCommand {
-  id: string;
-  deviceId: string;
-  siteId: string;
-  type: string;
-  status: string;
-  issuedAt: string;
-  issuedBy?: string | null;
-  completedAt?: string | null;
-  result?: { status: string; at?: string; output?: unknown; error?: { code: string; message: string } } | null;
-}
-
-export interface UiTelemetry {
-  seq: number;
-  at: string;
-  cpu: { loadPercent: number; temperatureC?: number };
-  memory: { usedBytes: number; totalBytes: number };
-  disk: { usedBytes: number; totalBytes: number };
-  network: { rxBytesPerSec: number; txBytesPerSec: number };
-  uptimeSec: number;
-}
-
 export type UiEvent =
   | { type: 'hello'; at: string }
   | { type: 'presence'; deviceId: string; siteId: string; online: boolean; at: string; reason?: string }
-  | { type: 'birth'; deviceId: string; siteId: string; at: string; agentVersion?: string; peripherals?: UiPeripherals }
-  | { type: 'peripherals'; deviceId: string; siteId: string; at: string; peripherals: UiPeripherals }
+  | { type: 'birth'; deviceId: string; siteId: string; at: string; agentVersion?: string; peripherals?: Peripherals }
+  | { type: 'peripherals'; deviceId: string; siteId: string; at: string; peripherals: Peripherals }
   | { type: 'enrolled'; deviceId: string; siteId: string }
-  | { type: 'alert'; alert: UiAlert }
+  | { type: 'alert'; alert: AlertView }
   | { type: 'ack'; ack: UiAck; siteId: string | null }
-  | { type: 'command'; command: UiCommand }
+  | { type: 'command'; command: CommandViewData }
   // Only on a device's own stream (GET /api/v1/devices/:id/live), for its page's charts.
-  | { type: 'telemetry'; deviceId: string; siteId: string; sample: UiTelemetry }
+  | { type: 'telemetry'; deviceId: string; siteId: string; sample: Telemetry }
   | { type: 'self-test'; deviceId: string; siteId: string; at: string; ok: boolean }
   // Meetings changed: the page fetches the list again (the API filters it by operator).
   | { type: 'meetings'; at: string }

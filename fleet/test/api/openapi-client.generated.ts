@@ -1595,7 +1595,7 @@ export interface operations {
                         items: {
                             id: string;
                             name: string;
-                            role: "admin" | "area-operator" | "district-operator" | "viewer";
+                            role: "admin" | "area-operator" | "viewer" | "district-operator";
                             area: ({
                                 /** @enum {string} */
                                 kind: "subtree";
@@ -1651,7 +1651,7 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    role: "admin" | "area-operator" | "district-operator" | "viewer";
+                    role: "admin" | "area-operator" | "viewer" | "district-operator";
                     area?: {
                         /** @enum {string} */
                         kind: "subtree";
@@ -1676,7 +1676,7 @@ export interface operations {
                     "application/json": {
                         id: string;
                         name: string;
-                        role: "admin" | "area-operator" | "district-operator" | "viewer";
+                        role: "admin" | "area-operator" | "viewer" | "district-operator";
                         area: ({
                             /** @enum {string} */
                             kind: "subtree";

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { indexSites, type Site } from '@diemcau/shared';
-import { expandSubtree, operatorCovers, planIssue, type DeviceRef, type IssueRequest, type Operator } from '../../src/commands/plan.js';
+import type { DeviceRef } from '../../src/devices/device-ref.js';
+import { expandSubtree, operatorCovers, planIssue, type IssueRequest, type Operator } from '../../src/commands/plan.js';
 
 const site = (id: string, kind: Site['kind'], parentId: string | null = null): Site => ({ id, name: id, kind, parentId });
 const sites = [
@@ -13,12 +14,12 @@ const sites = [
 ];
 const index = indexSites(sites);
 const devices: DeviceRef[] = [
-  { id: 'd-tinh', siteId: 'ubnd-tinh' },
-  { id: 'd-lucyen', siteId: 'h-lucyen' },
-  { id: 'd-anphu', siteId: 'x-an-phu' },
-  { id: 'd-minhxuan', siteId: 'x-minh-xuan' },
-  { id: 'd-minhxuan-2', siteId: 'x-minh-xuan' },
-  { id: 'd-dongan', siteId: 'x-dong-an' },
+  { deviceId: 'd-tinh', siteId: 'ubnd-tinh' },
+  { deviceId: 'd-lucyen', siteId: 'h-lucyen' },
+  { deviceId: 'd-anphu', siteId: 'x-an-phu' },
+  { deviceId: 'd-minhxuan', siteId: 'x-minh-xuan' },
+  { deviceId: 'd-minhxuan-2', siteId: 'x-minh-xuan' },
+  { deviceId: 'd-dongan', siteId: 'x-dong-an' },
 ];
 const admin: Operator = { id: 'admin', role: 'admin', area: null };
 const lucYen: Operator = { id: 'op-ly', role: 'district-operator', area: { kind: 'subtree', siteId: 'h-lucyen' } };
@@ -26,8 +27,8 @@ const viewer: Operator = { id: 'v', role: 'viewer', area: null };
 const req = (over: Partial<IssueRequest> = {}): IssueRequest => ({ type: 'reboot', params: {}, ttlSec: 600, force: null, ...over });
 
 t.test('a district subtree is the district box and every commune box under it', async (t) => {
-  t.same(expandSubtree(index, devices, 'h-lucyen').map((d) => d.id), ['d-lucyen', 'd-anphu', 'd-minhxuan', 'd-minhxuan-2']);
-  t.same(expandSubtree(index, devices, 'x-dong-an').map((d) => d.id), ['d-dongan']);
+  t.same(expandSubtree(index, devices, 'h-lucyen').map((d) => d.deviceId), ['d-lucyen', 'd-anphu', 'd-minhxuan', 'd-minhxuan-2']);
+  t.same(expandSubtree(index, devices, 'x-dong-an').map((d) => d.deviceId), ['d-dongan']);
   t.same(expandSubtree(index, devices, 'nowhere'), []);
 });
 

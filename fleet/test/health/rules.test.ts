@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { Peripherals, Telemetry } from '@diemcau/shared';
-import { planPeripherals, planTelemetry, type HealthAlertType } from '../../src/health/rules.js';
+import type { HealthAlertType } from '../../src/alerts/alert-types.js';
+import { planPeripherals, planTelemetry } from '../../src/health/rules.js';
 
 const all = (over: Partial<Peripherals> = {}): Peripherals => ({ camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'ok', ...over });
 const none = new Set<HealthAlertType>();

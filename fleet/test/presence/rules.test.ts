@@ -1,5 +1,5 @@
 import t from 'tap';
-import { emptyRulesState, forgetDevice, planPresence, type AlertAction, type DeviceRef, type RulesConfig, type RulesState } from '../../src/presence/rules.js';
+import { emptyRulesState, forgetDevice, planPresence, type AlertAction, type PresenceRef, type RulesConfig, type RulesState } from '../../src/presence/rules.js';
 
 const cfg: RulesConfig = {
   offlineDebounceMs: 300,
@@ -13,8 +13,8 @@ const cfg: RulesConfig = {
 /** A small world: devices d0..dN in district "dist" (size N) and one province-level device. */
 function world(districtSize = 10) {
   const state: RulesState = emptyRulesState();
-  const dev = (i: number): DeviceRef => ({ deviceId: `d${i}`, siteId: `dist-c${i}`, groupId: 'dist' });
-  const province: DeviceRef = { deviceId: 'p1', siteId: 'yb-dept-health', groupId: null };
+  const dev = (i: number): PresenceRef => ({ deviceId: `d${i}`, siteId: `dist-c${i}`, groupId: 'dist' });
+  const province: PresenceRef = { deviceId: 'p1', siteId: 'yb-dept-health', groupId: null };
   const ctx = { groupSize: () => districtSize };
   const all: AlertAction[] = [];
   const step = (input: Parameters<typeof planPresence>[1]) => {
@@ -22,8 +22,8 @@ function world(districtSize = 10) {
     all.push(...plan.actions);
     return plan;
   };
-  const up = (ref: DeviceRef, at: number) => step({ kind: 'presence', device: ref, online: true, at });
-  const down = (ref: DeviceRef, at: number) => step({ kind: 'presence', device: ref, online: false, at });
+  const up = (ref: PresenceRef, at: number) => step({ kind: 'presence', device: ref, online: true, at });
+  const down = (ref: PresenceRef, at: number) => step({ kind: 'presence', device: ref, online: false, at });
   const tick = (at: number) => step({ kind: 'tick', at });
   return { state, dev, province, up, down, tick, all };
 }
@@ -178,7 +178,7 @@ t.test("a relay group's outage is raised at its hub's site and says how many sit
   const state: RulesState = emptyRulesState();
   // Two tiers: the group's id is no site; its hub is a commune's box.
   const ctx = { groupSize: () => 5, groupInfo: (id: string) => (id === 'hub-tram-tau' ? { hubSiteId: 'tt-tram-tau', name: 'Cụm Trạm Tấu', sites: 11 } : undefined) };
-  const ref = (i: number): DeviceRef => ({ deviceId: `t${i}`, siteId: `xa-${i}`, groupId: 'hub-tram-tau' });
+  const ref = (i: number): PresenceRef => ({ deviceId: `t${i}`, siteId: `xa-${i}`, groupId: 'hub-tram-tau' });
   const all: AlertAction[] = [];
   for (let i = 0; i < 5; i++) planPresence(state, { kind: 'presence', device: ref(i), online: true, at: 0 }, cfg, ctx);
   for (let i = 0; i < 4; i++) all.push(...planPresence(state, { kind: 'presence', device: ref(i), online: false, at: 1000 + i }, cfg, ctx).actions);

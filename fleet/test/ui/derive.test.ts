@@ -15,10 +15,15 @@ const SITES: Site[] = [
   site('d2', 'district', null, 'Huyện Trạm Tấu'),
   site('c3', 'commune', 'd2', 'Xã Bản Mù'),
 ];
-const dev = (id: string, siteId: string, online = true, extra: Partial<Device> = {}): Device =>
-  ({ id, siteId, online, lastSeenAt: null, ...extra });
-const alert = (id: number, type: string, openedAt: string, extra: Partial<Alert> = {}): Alert =>
-  ({ id, type, siteId: null, deviceId: null, openedAt, resolvedAt: null, ...extra });
+// Whole answers, as the server's schemas have them (api/http-types.ts).
+const dev = (id: string, siteId: string, online = true, extra: Partial<Device> = {}): Device => ({
+  id, siteId, online, lastSeenAt: null, serial: null, presenceAt: null, agentVersion: null, os: null, model: null, hardware: null,
+  peripherals: null, enrolledAt: '2026-11-01T00:00:00.000Z', telemetry: null, ...extra,
+});
+const alert = (id: number, type: string, openedAt: string, extra: Partial<Alert> = {}): Alert => ({
+  id, type, key: `${type}:${id}`, severity: 'warning', state: 'open', siteId: null, deviceId: null, message: null, details: null,
+  openedAt, updatedAt: openedAt, resolvedAt: null, resolution: null, ...extra,
+});
 
 t.test('two tiers: every site at the top, grouped by the relay groups the fleet sends, labels from the dataset', async (t) => {
   // The same places after 2025: no district level, the former centre kept as an ordinary site and the hub.

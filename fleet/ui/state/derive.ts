@@ -120,14 +120,12 @@ export interface Group {
   sites: Site[];
 }
 
-/** The 2022 kinds' order, for a fleet that does not send its kinds. */
-const FALLBACK_KIND_ORDER = ['party-committee', 'peoples-council', 'peoples-committee', 'party-board', 'department', 'district', 'commune'];
-
 /** Sites in no group first, then each group (its hub, then the rest by kind and name). */
 export function groupSites(sites: readonly Site[], hierarchy?: Hierarchy | null): Group[] {
   const keys = groupKeys(sites, hierarchy);
   const byId = new Map(sites.map((s) => [s.id, s]));
-  const order = hierarchy?.kinds.map((k) => k.id) ?? FALLBACK_KIND_ORDER;
+  // Kinds are the dataset's (GET /api/v1/hierarchy), in its order; until it has loaded, by name alone.
+  const order = hierarchy?.kinds.map((k) => k.id) ?? [];
   const rank = (k: SiteKind): number => (order.includes(k) ? order.indexOf(k) : order.length);
   const groups = new Map<string, Group>();
   groups.set(PROVINCE, { key: PROVINCE, name: null, head: null, actOn: null, sites: [] });

@@ -49,11 +49,11 @@ export function CommandTable(props: { commands: CommandView[] }) {
       <thead><tr><th>{t('cmd.col.when')}</th><th>{t('cmd.col.type')}</th><th>{t('cmd.col.by')}</th><th>{t('cmd.col.status')}</th></tr></thead>
       <tbody>
         {props.commands.map((c) => {
-          const err = c.result?.error ?? c.error;
+          const err = c.result?.error;
           const cls = FINAL_OK.has(c.status) ? 'good' : FINAL_BAD.has(c.status) ? 'bad' : 'wait';
           return (
             <tr key={c.id} data-command={c.id} data-type={c.type} data-status={c.status}>
-              <td>{i18n.time(c.issuedAt ?? c.createdAt)}</td>
+              <td>{i18n.time(c.issuedAt)}</td>
               <td>{tx('cmd', c.type)}</td>
               <td class="muted">{c.issuedBy && op && c.issuedBy === op.id && op.name ? op.name : c.issuedBy ?? '—'}</td>
               <td>

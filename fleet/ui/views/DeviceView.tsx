@@ -203,8 +203,8 @@ function SelfTests(props: { items: SelfTestResult[]; i18n: I18n }) {
   return (
     <ul class="selftests">
       {props.items.slice(0, 5).map((r, i) => (
-        <li key={r.id ?? i} class={r.ok ? 'ok' : 'bad'}>
-          <strong>{r.ok ? '✓' : '✗'} {props.i18n.time(r.finishedAt ?? r.at ?? r.startedAt)}</strong>
+        <li key={i} class={r.ok ? 'ok' : 'bad'}>
+          <strong>{r.ok ? '✓' : '✗'} {props.i18n.time(r.finishedAt)}</strong>
           <span class="chips">
             {PERIPHERALS.map((p) => {
               const c = r[p];
@@ -228,5 +228,5 @@ function mergeCommands(fetched: readonly CommandView[], live: readonly CommandVi
   const byId = new Map<string, CommandView>();
   for (const c of fetched) byId.set(c.id, c);
   for (const c of live) if (c.deviceId === deviceId) byId.set(c.id, { ...byId.get(c.id), ...c });
-  return [...byId.values()].sort((a, b) => Date.parse(b.issuedAt ?? b.createdAt ?? '') - Date.parse(a.issuedAt ?? a.createdAt ?? ''));
+  return [...byId.values()].sort((a, b) => Date.parse(b.issuedAt) - Date.parse(a.issuedAt));
 }

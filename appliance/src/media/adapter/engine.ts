@@ -5,7 +5,8 @@ import type { types } from 'mediasoup';
 import { DiemcauError } from '@diemcau/shared';
 import { Events } from '../events.js';
 import { ROUTER_CODECS } from './codecs.js';
-import { PipeLink, PlainIn, PlainOut, Stream, WebRtcPort, type RtpCapabilities, type StreamRoute, type WebRtcState } from './handles.js';
+import type { Stream} from './handles.js';
+import { PipeLink, PlainIn, PlainOut, WebRtcPort, type RtpCapabilities, type StreamRoute, type WebRtcState } from './handles.js';
 
 export const MEDIASOUP_VERSION = mediasoup.version;
 /** The worker binary mediasoup runs (read when mediasoup is loaded; scripts/setup.mjs puts it there). */

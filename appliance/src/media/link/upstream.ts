@@ -61,7 +61,7 @@ export class UpstreamLink {
       let link: UpstreamLink | null = null;
       const bridge = new PipeBridge(pipe, o.upstream.edgeId, 'up', o.host, (ev) => link?.enqueue(ev), o.log, o.limits);
       link = new UpstreamLink(bridge, answer.value.linkId, o);
-      link.readEvents();
+      void link.readEvents(); // reports its own failure and closes the link
       return link;
     } catch (err) {
       pipe.close();

@@ -1,0 +1,112 @@
+// The fleet as N nodes on one Redis: the composition of the cluster's parts
+// for app.ts. The broker joins the others by itself (broker/redis-backend.ts);
+// here: the presence feed, the leader lease, the node heartbeats and the
+// node-down alert, and the bus the live feed travels on.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { AlertService } from '../alerts/service.js';
+import type { PresenceTracker } from '../presence/tracker.js';
+import { RedisClusterBus } from './bus.js';
+import { LeaderLease } from './leader-lease.js';
+import { NodeWatch } from './nodes.js';
+import { RedisPresenceFeed } from './redis-presence-feed.js';
+
+export interface ClusterOptions {
+  redisUrl: string;
+  /** The configured name of this node; unset: host name and process id. */
+  name?: string | undefined;
+  heartbeatMs: number;
+  nodeTimeoutMs: number;
+  leaseMs: number;
+  log: Logger;
+}
+
+export const NODE_DOWN_ALERT = 'fleet-node-down';
+const nodeDownKey = (name: string): string => `${NODE_DOWN_ALERT}:${name}`;
+/** A node id is its name and a suffix per start: `fleet-a~3f9c`. */
+export const nodeName = (nodeId: string): string => nodeId.split('~')[0]!;
+
+export class Cluster {
+  readonly nodeId: string;
+  readonly feed: RedisPresenceFeed;
+  readonly bus: RedisClusterBus;
+  readonly leadership: LeaderLease;
+  private readonly cmd: Redis;
+  private readonly sub: Redis;
+  private watch: NodeWatch | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly o: ClusterOptions) {
+    const name = o.name ?? `${hostname()}-${process.pid}`;
+    this.nodeId = `${name}~${randomBytes(3).toString('hex')}`;
+    const redisOpts = { maxRetriesPerRequest: 2, enableOfflineQueue: true };
+    this.cmd = new Redis(o.redisUrl, redisOpts);
+    this.sub = new Redis(o.redisUrl, redisOpts);
+    for (const r of [this.cmd, this.sub]) r.on('error', (err: Error) => o.log.warn({ err: err.message }, 'Redis connection error'));
+    this.feed = new RedisPresenceFeed(this.cmd, this.sub, o.log.child({ part: 'presence-feed' }));
+    this.bus = new RedisClusterBus(this.nodeId, this.cmd, this.sub, o.log.child({ part: 'bus' }));
+    this.leadership = new LeaderLease({ redis: this.cmd, nodeId: this.nodeId, leaseMs: o.leaseMs, log: o.log });
+  }
+
+  /**
+   * Joins: loads every node's sessions into the tracker (after subscribing,
+   * so nothing falls between), then heartbeats and competes for the lead.
+   */
+  async start(tracker: PresenceTracker, alerts: AlertService): Promise<void> {
+    await Promise.all([this.feed.whenReady(), this.bus.whenReady()]);
+    this.feed.onNodeLost((nodeId) => tracker.nodeLost(nodeId));
+    for (const s of await this.feed.snapshot()) tracker.sessionStarted(s);
+    this.leadership.onChange((leading) => (leading ? tracker.lead() : tracker.follow()));
+    this.watch = new NodeWatch({
+      redis: this.cmd,
+      nodeId: this.nodeId,
+      heartbeatMs: this.o.heartbeatMs,
+      timeoutMs: this.o.nodeTimeoutMs,
+      log: this.o.log,
+      isLeader: () => this.leadership.isLeader,
+      onDead: async (nodeId, graceful) => {
+        await this.feed.nodeLost(nodeId);
+        if (graceful) return;
+        const name = nodeName(nodeId);
+        alerts.open({
+          type: NODE_DOWN_ALERT,
+          key: nodeDownKey(name),
+          siteId: null,
+          deviceId: null,
+          severity: 'critical',
+          message: `fleet node ${name} stopped answering; its boxes reconnect to the other nodes`,
+          details: { node: name, nodeId },
+        });
+      },
+      onAlive: (nodeIds) => {
+        const names = new Set(nodeIds.map(nodeName));
+        for (const a of alerts.list({ state: 'open', type: NODE_DOWN_ALERT, limit: 1000 })) {
+          const name = a.key.slice(NODE_DOWN_ALERT.length + 1);
+          if (names.has(name)) alerts.resolve(a.key, `fleet node ${name} is back`);
+        }
+      },
+    });
+    await this.watch.start();
+    this.leadership.start();
+  }
+
+  /** Before the broker closes: the ends of this node's sessions are not announced (boxes are moving). */
+  leave(): void {
+    this.feed.leaving = true;
+  }
+
+  /** After the broker closed: stop beating (marked left), hand back the lease, disconnect. Safe twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.feed.leaving = true;
+      await this.watch?.close();
+      await this.leadership.close();
+      await this.feed.close();
+      this.cmd.disconnect();
+      this.sub.disconnect();
+    })();
+    return this.closing;
+  }
+}

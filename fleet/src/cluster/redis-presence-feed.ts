@@ -1,0 +1,111 @@
+// Sessions of every node, through Redis. Each node keeps its live sessions
+// in a hash of its own (diemcau:sessions:<node>: session id -> device id)
+// and announces each start and end on one channel, in order. A node that
+// starts, or takes the lead, subscribes first and then loads every hash
+// (snapshot()): an event seen twice changes nothing, and an end seen before
+// its start is remembered by the session table (presence/sessions.ts).
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { SessionEvent } from '../broker/broker.js';
+import type { PresenceFeed } from '../presence/feed.js';
+import type { SessionStart } from '../presence/sessions.js';
+
+export const PRESENCE_CHANNEL = 'diemcau:presence';
+export const sessionsKey = (nodeId: string): string => `diemcau:sessions:${nodeId}`;
+export const NODES_KEY = 'diemcau:nodes';
+
+/** What travels on the channel: a session event, or a node's sessions all ended at once. */
+export type FeedMessage = SessionEvent | { kind: 'node-lost'; nodeId: string };
+
+function parse(raw: string): FeedMessage | undefined {
+  try {
+    const m = JSON.parse(raw) as Partial<Record<string, unknown>>;
+    if (m.kind === 'node-lost' && typeof m.nodeId === 'string') return { kind: 'node-lost', nodeId: m.nodeId };
+    if ((m.kind === 'start' || m.kind === 'end') && typeof m.deviceId === 'string' && typeof m.sessionId === 'string' && typeof m.nodeId === 'string') {
+      return m.kind === 'start'
+        ? { kind: 'start', deviceId: m.deviceId, sessionId: m.sessionId, nodeId: m.nodeId }
+        : { kind: 'end', deviceId: m.deviceId, sessionId: m.sessionId, nodeId: m.nodeId, keepaliveExpired: m.keepaliveExpired === true };
+    }
+  } catch {
+    // counted below
+  }
+  return undefined;
+}
+
+export class RedisPresenceFeed implements PresenceFeed {
+  private readonly handlers: Array<(e: SessionEvent) => void> = [];
+  private readonly lostHandlers: Array<(nodeId: string) => void> = [];
+  private readonly ready: Promise<unknown>;
+
+  /** `pub` runs commands; `sub` is a connection of its own in subscriber mode. */
+  constructor(private readonly pub: Redis, private readonly sub: Redis, private readonly log: Logger) {
+    this.sub.on('message', (channel: string, raw: string) => {
+      if (channel !== PRESENCE_CHANNEL) return;
+      const m = parse(raw);
+      if (!m) return this.log.warn({ channel }, 'unreadable presence message from the cluster; dropped');
+      if (m.kind === 'node-lost') return this.each(this.lostHandlers, m.nodeId);
+      this.each(this.handlers, m);
+    });
+    this.ready = this.sub.subscribe(PRESENCE_CHANNEL);
+  }
+
+  /** Resolves once the channel is subscribed (before it, events of other nodes would be missed). */
+  whenReady(): Promise<unknown> {
+    return this.ready;
+  }
+
+  /**
+   * Set when this node stops gracefully: the ends of its sessions are not
+   * announced (its boxes are moving to other nodes); the leader ends what
+   * is left of them after the node's timeout (nodes.ts).
+   */
+  leaving = false;
+
+  publish(e: SessionEvent): void {
+    if (this.leaving && e.kind === 'end') return;
+    const key = sessionsKey(e.nodeId);
+    const multi = this.pub.multi();
+    if (e.kind === 'start') multi.hset(key, e.sessionId, e.deviceId);
+    else multi.hdel(key, e.sessionId);
+    multi.publish(PRESENCE_CHANNEL, JSON.stringify(e));
+    multi.exec().catch((err: unknown) => this.log.error({ err, kind: e.kind, deviceId: e.deviceId }, 'session event not written to Redis'));
+  }
+
+  /** Announces that a node's sessions have all ended (the leader found it dead). */
+  async nodeLost(nodeId: string): Promise<void> {
+    await this.pub.multi().del(sessionsKey(nodeId)).publish(PRESENCE_CHANNEL, JSON.stringify({ kind: 'node-lost', nodeId })).exec();
+  }
+
+  onEvent(handler: (e: SessionEvent) => void): void {
+    this.handlers.push(handler);
+  }
+
+  onNodeLost(handler: (nodeId: string) => void): void {
+    this.lostHandlers.push(handler);
+  }
+
+  async snapshot(): Promise<SessionStart[]> {
+    await this.ready;
+    const nodes = await this.pub.hkeys(NODES_KEY);
+    const out: SessionStart[] = [];
+    for (const nodeId of nodes) {
+      const sessions = await this.pub.hgetall(sessionsKey(nodeId));
+      for (const [sessionId, deviceId] of Object.entries(sessions)) out.push({ sessionId, deviceId, nodeId });
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.sub.unsubscribe(PRESENCE_CHANNEL).catch(() => undefined);
+  }
+
+  private each<T>(handlers: Array<(x: T) => void>, x: T): void {
+    for (const h of handlers) {
+      try {
+        h(x);
+      } catch (err) {
+        this.log.error({ err }, 'presence feed handler failed');
+      }
+    }
+  }
+}

@@ -1,0 +1,56 @@
+// The meetings API's answers as TypeBox schemas: the routes serialise with
+// them, OpenAPI documents them, and the dashboard reads their static types
+// (api/http-types.ts). No fastify or Node import here, so the browser's
+// typecheck can follow it.
+import { Type, type TSchema } from '@sinclair/typebox';
+import { MeetingStateSchema, MediaRoleSchema } from '@diemcau/shared';
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const MeetingSchema = Type.Object({
+  id: Type.String(),
+  title: Type.String(),
+  state: MeetingStateSchema,
+  chairSiteId: Type.String(),
+  siteIds: Type.Array(Type.String()),
+  startsAt: Type.String(),
+  endsAt: Type.String(),
+  endedAt: Nullable(Type.String()),
+  mutedAll: Type.Boolean(),
+  floorSiteId: Nullable(Type.String()),
+  rollCallSiteId: Nullable(Type.String()),
+  createdBy: Nullable(Type.String()),
+});
+
+export const CascadeSchema = Type.Object({
+  hostEdgeId: Type.String(),
+  /** Pipe links ending at the province's core (0 for a district's own meeting). */
+  coreLinks: Type.Integer(),
+  links: Type.Integer(),
+  unreachableSiteIds: Type.Array(Type.String()),
+  edges: Type.Array(
+    Type.Object({
+      edgeId: Type.String(),
+      role: MediaRoleSchema,
+      localSiteId: Nullable(Type.String()),
+      upstreamEdgeId: Nullable(Type.String()),
+      downstreamEdgeIds: Type.Array(Type.String()),
+    }),
+  ),
+});
+
+export const SiteStatsSchema = Type.Object({
+  siteId: Type.String(),
+  edgeId: Nullable(Type.String()),
+  at: Nullable(Type.String()),
+  bitrateBps: Nullable(Type.Number()),
+  lossRate: Nullable(Type.Number()),
+  jitterMs: Nullable(Type.Number()),
+  rttMs: Nullable(Type.Number()),
+  pathRttMs: Nullable(Type.Number()),
+  linkState: Nullable(Type.String()),
+  activeSpeakerSiteId: Nullable(Type.String()),
+});
+
+export const MeetingDetailSchema = Type.Composite([MeetingSchema, Type.Object({ cascade: CascadeSchema, stats: Type.Array(SiteStatsSchema) })]);
+export const MeetingCreatedSchema = Type.Composite([MeetingSchema, Type.Object({ cascade: CascadeSchema })]);
