@@ -18,6 +18,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import dgram from 'node:dgram';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { ingestRtpParameters, type Stream } from '../appliance/src/media/adapter/index.js';
 import { loadEdgeConfig, peerLimits } from '../appliance/src/media/config.js';
@@ -39,6 +40,11 @@ const limits = { ...peerLimits(loadEdgeConfig({ DIEMCAU_EDGE_ID: 'bench', DIEMCA
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ms = (a: number, b: number): string => `${Math.round(b - a)} ms`;
 const load = (): string => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+// Every edge's Node side shares this one event loop: when it stalls past the links' heartbeat
+// timeout (link/protocol.ts), links drop and reconnect, which a real box (one edge each) never sees.
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
+const lag = (): string => `event loop delay p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`;
 
 function cpuSeconds(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -117,6 +123,7 @@ async function main(): Promise<void> {
     console.log(`meeting start -> every room sending (its two streams announced at the core): ${ms(t0, tAtCore)}`);
     console.log(`meeting start -> every room receiving (the chair's camera flowing into all ${sites.length} rooms): ${ms(t0, tChair)}`);
     console.log(`meeting start -> every edge knows the whole roster (${want} streams announced at each of ${net.nodes.length} edges): ${ms(t0, tAll)}`);
+    console.log(`this process while the meeting started: ${lag()}; RSS ${rssMb(process.pid).toFixed(0)} MB`);
 
     await until('the core names the first speaker', async () => (net.core.edge.room(M)!.activeSpeakerSiteId === speakerA.siteId ? true : null), 60_000)
       .catch(() => console.log(`(the core had not named ${speakerA.siteId} within 60 s: it names ${net.core.edge.room(M)!.activeSpeakerSiteId ?? 'nobody'})`));
@@ -156,6 +163,7 @@ async function window(nodes: Node[], core: Node, largest: Node, farthest: Node, 
   const cpu0 = new Map([...pids.values()].flat().map((pid) => [pid, cpuSeconds(pid)]));
   const sent0 = replay.sent;
   const m0 = machine();
+  loopDelay.reset();
   await sleep(WINDOW_MS);
   const cpu1 = new Map([...cpu0.keys()].map((pid) => [pid, cpuSeconds(pid)]));
   const m1 = machine();
@@ -177,6 +185,8 @@ async function window(nodes: Node[], core: Node, largest: Node, farthest: Node, 
   const others = Math.max(0, busy - total);
   const bound = busy > cores * 90 ? `the machine's ${cores} cores (busy ${busy.toFixed(0)}%: this bench ${total.toFixed(0)}%, other work ${others.toFixed(0)}%)` : `nothing saturated (machine busy ${busy.toFixed(0)}% of ${cores * 100}%: this bench ${total.toFixed(0)}%, other work ${others.toFixed(0)}%)`;
   console.log(`bound by: ${bound}`);
+  const receiving = nodes.filter((n) => n.siteId && n.edge.room(M)?.listStreams().some((s) => s.kind === 'video' && !s.paused && s.via !== null)).length;
+  console.log(`rooms receiving a camera at the end of the window: ${receiving} of ${nodes.length - 1}; ${lag()} (over the window)`);
   console.log('\n| edge | producers | consumers | packets in /s | packets out /s | links | egress kbit/s, sum of links | per link min / median / max kbit/s |');
   console.log('|---|---|---|---|---|---|---|---|');
   measured.forEach((n, i) => {
@@ -195,8 +205,9 @@ async function window(nodes: Node[], core: Node, largest: Node, farthest: Node, 
 async function speakerChange(core: Node, farthest: Node, replay: Replayer, next: Node[], sockets: dgram.Socket[]): Promise<void> {
   const room = core.edge.room(M)!;
   for (const speaker of next) {
-    const there = farthest.edge.room(M)!.listStreams().find((s) => s.siteId === speaker.siteId && s.kind === 'video');
-    if (!there) throw new Error(`${speaker.siteId}'s camera is not announced at ${farthest.edgeId}`);
+    // Its link may be reconnecting (see loopDelay): wait for the camera to be announced again.
+    const there = await until(`${speaker.siteId}'s camera announced at ${farthest.edgeId}`, async () =>
+      farthest.edge.room(M)?.listStreams().find((s) => s.siteId === speaker.siteId && s.kind === 'video'), 120_000);
     const sock = dgram.createSocket('udp4');
     sockets.push(sock);
     let first = 0;
