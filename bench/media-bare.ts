@@ -54,7 +54,7 @@ const count = (l: Array<{ type: string; packetCount?: number }>, type: string): 
 
 async function ours(): Promise<Rig> {
   const limits = peerLimits(loadEdgeConfig({ DIEMCAU_EDGE_ID: 'x', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(24) }));
-  const start = (edgeId: string) => Edge.start({ edgeId, role: 'site', listen: { listenIp: '127.0.0.1' }, capture: null, ffmpegBin: 'ffmpeg', worker: { ...range(100), workers: 1, logLevel: 'none' }, log, limits, tapAllow: '127.0.0.1' });
+  const start = (edgeId: string) => Edge.start({ edgeId, role: 'site', listen: { listenIp: '127.0.0.1' }, capture: null, ffmpegBin: 'ffmpeg', worker: { ...range(1000), workers: 1, logLevel: 'none' }, log, limits, tapAllow: '127.0.0.1' });
   const [near, far] = [await start('near'), await start('far')];
   const server = new SignalServer({ edge: far, adminToken: token() + token(), joinToken: token() + token(), host: '127.0.0.1', port: 0, log });
   const url = await server.listen();

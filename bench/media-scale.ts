@@ -114,14 +114,15 @@ async function main(): Promise<void> {
     console.log(`clip: ${clip.length} VP8 packets, ${replay.clipKbps} kbit/s, replayed into each of ${feeds.length} rooms with a 50 packet/s microphone`);
 
     const want = 2 * sites.length;
+    console.log(`\nmeeting start -> every edge has its plan applied (rooms and links opening): ${ms(t0, tPlans)}; every room's camera and microphone produced: ${ms(t0, tRooms)}`);
     const tAtCore = await until('every room announced at the core', async () => (net.core.edge.room(M)!.listStreams().length >= want ? performance.now() : null), 300_000);
+    console.log(`meeting start -> every room sending (its two streams announced at the core): ${ms(t0, tAtCore)}`);
     const chairFlows = (n: Node): boolean => n === chair || n.edge.room(M)?.listStreams().some((s) => s.siteId === chair.siteId && s.kind === 'video' && !s.paused) === true;
     const tChair = await until('the chair\'s camera flowing into every room', async () => (sites.every(chairFlows) ? performance.now() : null), 300_000);
-    const tAll = await until('every stream announced at every edge', async () =>
-      (net.nodes.every((n) => (n.edge.room(M)?.listStreams().length ?? 0) >= want) ? performance.now() : null), 300_000);
-    console.log(`\nmeeting start -> every edge has its plan applied (rooms and links opening): ${ms(t0, tPlans)}; every room's camera and microphone produced: ${ms(t0, tRooms)}`);
-    console.log(`meeting start -> every room sending (its two streams announced at the core): ${ms(t0, tAtCore)}`);
     console.log(`meeting start -> every room receiving (the chair's camera flowing into all ${sites.length} rooms): ${ms(t0, tChair)}`);
+    const knows = (): number => net.nodes.filter((n) => (n.edge.room(M)?.listStreams().length ?? 0) >= want).length;
+    const tAll = await until('every stream announced at every edge', async () => (knows() === net.nodes.length ? performance.now() : null), 300_000)
+      .catch(() => { console.log(`(after 300 s more, ${knows()} of ${net.nodes.length} edges knew the whole roster: links dropped and re-announced, see the event loop delay)`); return NaN; });
     console.log(`meeting start -> every edge knows the whole roster (${want} streams announced at each of ${net.nodes.length} edges): ${ms(t0, tAll)}`);
     console.log(`this process while the meeting started: ${lag()}; RSS ${rssMb(process.pid).toFixed(0)} MB`);
 
