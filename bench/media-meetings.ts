@@ -75,6 +75,7 @@ async function main(): Promise<void> {
     const tPlans = performance.now();
     const feeds: Feed[] = [];
     let ssrc = 0x20000;
+    let replay: Replayer | null = null;
     const feed = async (siteIds: Set<string>): Promise<void> => {
       for (const n of net.nodes.filter((x) => siteIds.has(x.siteId))) {
         const m = n.edge.currentPlan?.meetings.find((x) => x.localSiteId === n.siteId);
@@ -85,12 +86,15 @@ async function main(): Promise<void> {
         const [a, v] = [ssrc++, ssrc++];
         room.addStream(await input.produce({ kind: 'audio', rtpParameters: ingestRtpParameters('audio', 'vp8', a, n.edgeId), info }), null);
         room.addStream(await input.produce({ kind: 'video', rtpParameters: ingestRtpParameters('video', 'vp8', v, n.edgeId), info }), null);
-        feeds.push({ siteId: n.siteId, port: input.tuple.port, ssrcA: a, ssrcV: v, offset: Math.random() * 4000 });
+        const f = { siteId: n.siteId, port: input.tuple.port, ssrcA: a, ssrcV: v, offset: Math.random() * 4000 };
+        feeds.push(f);
+        replay?.add(f);
       }
     };
     await feed(new Set(day.flatMap((s) => s.siteIds)));
-    let replay = new Replayer(feeds, clip);
+    replay = new Replayer(feeds, clip);
     replayers.push(replay);
+    const replayer = replay;
     const announced = (list: DaySpec[]) => net.nodes.every((n) => (n.edge.currentPlan?.meetings ?? []).filter((m) => list.some((s) => s.id === m.meetingId)).every((m) => {
       const want = 2 * list.find((s) => s.id === m.meetingId)!.siteIds.length;
       return (n.edge.room(m.meetingId)?.listStreams().length ?? 0) >= want;
@@ -101,10 +105,10 @@ async function main(): Promise<void> {
       await sleep(2000);
       const pids = Object.values(pools).flat();
       const c0 = new Map(pids.map((pid) => [pid, cpuSeconds(pid)]));
-      const s0 = replay.sent;
+      const s0 = replayer.sent;
       await sleep(WINDOW_MS);
       const cpu = new Map(pids.map((pid) => [pid, ((cpuSeconds(pid) - c0.get(pid)!) * 100000) / WINDOW_MS]));
-      console.log(`\n${label}: replayed ${Math.round(((replay.sent - s0) * 1000) / WINDOW_MS)} packets/s into ${feeds.length} rooms; load average ${load()}`);
+      console.log(`\n${label}: replayed ${Math.round(((replayer.sent - s0) * 1000) / WINDOW_MS)} packets/s into ${feeds.length} rooms; load average ${load()}`);
       console.log('| workers | CPU % of one core, each | RSS MB | rooms (routers) on them |');
       console.log('|---|---|---|---|');
       for (const [name, list] of Object.entries(pools)) {
@@ -118,13 +122,10 @@ async function main(): Promise<void> {
     console.log(`per meeting on average: ${(workerCpu(before) / day.length).toFixed(2)}% of a core in workers, ${((rss1 - rss0) / day.length).toFixed(1)} MB (workers and Node, over the idle edges)`);
 
     // One more meeting: the held-back relay group's communes meet.
-    replay.close();
     const t1 = performance.now();
     const more = plansFor(net, specs, 2);
     await Promise.all(net.nodes.map((n) => n.edge.applyPlan(more.get(n.edgeId)!)));
     await feed(new Set(extra.siteIds));
-    replay = new Replayer(feeds, clip);
-    replayers.push(replay);
     await until('the extra meeting announced', async () => (announced([extra]) ? true : null), 120_000);
     console.log(`\none more meeting (${extra.id}: ${extra.siteIds.length} communes, hosted at ${net.largest.edgeId}) open and announced after ${Math.round(performance.now() - t1)} ms`);
     const after = await measure(`${specs.length} meetings`);

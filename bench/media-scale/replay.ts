@@ -53,7 +53,7 @@ function voice(n: number): number {
   return phase >= 12 ? audioLevelByte(-70) : audioLevelByte(-10 - ((n * 7919) % 23));
 }
 
-/** Sends every feed's camera and microphone on a 20 ms tick from one socket. */
+/** Sends every feed's camera and microphone on a 20 ms tick from one socket (the rooms' inputs accept their first sender only). */
 export class Replayer {
   sent = 0;
   /** The site whose microphone carries a voice level; every other one is silent. */
@@ -61,21 +61,19 @@ export class Replayer {
   private readonly sock = dgram.createSocket('udp4');
   private readonly timer: NodeJS.Timeout;
   private readonly clipMs: number;
+  private readonly started = performance.now();
+  private readonly state: Array<{ feed: Feed; cursor: number; vseq: number }> = [];
+  private closed = false;
 
-  constructor(private readonly feeds: Feed[], private readonly clip: ClipPacket[]) {
+  constructor(feeds: Feed[], private readonly clip: ClipPacket[]) {
     this.clipMs = clip[clip.length - 1]!.at + 67;
-    const started = performance.now();
-    // Each site starts at its own offset (no burst of the clip's first part).
-    const cursor = feeds.map((f) => {
-      const k = clip.findIndex((c) => c.at >= f.offset);
-      return k < 0 ? clip.length : k;
-    });
-    const vseq = feeds.map(() => 0);
+    for (const f of feeds) this.add(f);
     let seq = 0;
     this.timer = setInterval(() => {
-      const now = performance.now() - started;
+      const now = performance.now() - this.started;
       seq++;
-      feeds.forEach((f, i) => {
+      for (const st of this.state) {
+        const f = st.feed;
         const a = Buffer.alloc(12 + 80);
         a[0] = 0x80;
         a[1] = INGEST.opus.payloadType;
@@ -86,26 +84,35 @@ export class Replayer {
         this.sent++;
         const pos = now + f.offset;
         for (;;) {
-          const k = cursor[i]!;
-          const loop = Math.floor(k / clip.length);
-          const c = clip[k % clip.length]!;
+          const loop = Math.floor(st.cursor / clip.length);
+          const c = clip[st.cursor % clip.length]!;
           if (loop * this.clipMs + c.at > pos) break;
           const p = Buffer.from(c.packet);
-          p.writeUInt16BE(vseq[i]! & 0xffff, 2);
+          p.writeUInt16BE(st.vseq & 0xffff, 2);
           p.writeUInt32BE(((loop * this.clipMs + c.at) * 90) >>> 0, 4);
           p.writeUInt32BE(f.ssrcV, 8);
           this.sock.send(p, f.port, '127.0.0.1');
-          vseq[i]!++;
-          cursor[i]!++;
+          st.vseq++;
+          st.cursor++;
           this.sent++;
         }
-      });
+      }
     }, 20);
+  }
+
+  /** One more room; it starts at its own offset in the clip (no burst of the clip's first part). */
+  add(feed: Feed): void {
+    const pos = performance.now() - this.started + feed.offset;
+    const loops = Math.floor(pos / this.clipMs);
+    const k = this.clip.findIndex((c) => c.at >= pos - loops * this.clipMs);
+    this.state.push({ feed, cursor: loops * this.clip.length + (k < 0 ? this.clip.length : k), vseq: 0 });
   }
 
   get clipKbps(): number { return Math.round((this.clip.reduce((n, c) => n + c.packet.length, 0) * 8) / this.clipMs); }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     clearInterval(this.timer);
     this.sock.close();
   }
