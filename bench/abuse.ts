@@ -32,7 +32,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
-import { deviceTopic, type EnrollResponse } from '@diemcau/shared';
+import { deviceTopic, type EnrolResponse } from '@diemcau/shared';
 import { RawClient } from '../fleet/test/broker/raw-client.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -79,11 +79,11 @@ export interface AbuseContext {
    * has its own, so that the login-rate refusals one phase earns do not
    * hide what the next one tries.
    */
-  abuser: EnrollResponse;
+  abuser: EnrolResponse;
   /** The second good box, which logs in for the first time during the login flood. */
-  late: EnrollResponse;
+  late: EnrolResponse;
   good: GoodBox;
-  enrol(siteId: string): Promise<EnrollResponse>;
+  enrol(siteId: string): Promise<EnrolResponse>;
   say(msg: string): void;
 }
 
@@ -200,9 +200,9 @@ export class GoodBox {
   sent = 0;
   failed = 0;
   private timer: NodeJS.Timeout | undefined;
-  private constructor(readonly client: MqttClient, readonly creds: EnrollResponse) {}
+  private constructor(readonly client: MqttClient, readonly creds: EnrolResponse) {}
 
-  static async connect(creds: EnrollResponse, port: number): Promise<GoodBox> {
+  static async connect(creds: EnrolResponse, port: number): Promise<GoodBox> {
     const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
       clientId: creds.deviceId,
       username: creds.mqtt.username,
@@ -253,7 +253,7 @@ const telemetry = (seq: number): string =>
 
 // ---------------------------------------------------------------- the abuser's phases
 
-const login = (c: EnrollResponse, extra: { clean?: boolean } = {}) => ({
+const login = (c: EnrolResponse, extra: { clean?: boolean } = {}) => ({
   clientId: c.deviceId,
   username: c.deviceId,
   password: Buffer.from(c.mqtt.password),
@@ -521,9 +521,9 @@ async function main(): Promise<void> {
       if (i > 300) throw new Error('fleet did not start in 60 s');
       await sleep(200);
     }
-    const enrol = async (siteId: string): Promise<EnrollResponse> => {
+    const enrol = async (siteId: string): Promise<EnrolResponse> => {
       const tok = await api<{ token: string }>(base, `/api/v1/sites/${siteId}/enrollment-tokens`, {});
-      const res = await api<EnrollResponse>(base, '/api/v1/enroll', { token: tok.token, hardware: { agentVersion: '0.1.0' } }, null);
+      const res = await api<EnrolResponse>(base, '/api/v1/enroll', { token: tok.token, hardware: { agentVersion: '0.1.0' } }, null);
       return { ...res, mqtt: { ...res.mqtt, url: `mqtt://127.0.0.1:${mqttPort}` } };
     };
     const sites = (await api<{ items: { id: string }[] }>(base, '/api/v1/sites')).items;

@@ -16,7 +16,7 @@ import { ingestRtpParameters } from '../appliance/src/media/adapter/index.js';
 import { loadEdgeConfig, peerLimits } from '../appliance/src/media/config.js';
 import { until } from '../appliance/test/media/helpers.js';
 import { planCascade } from '../fleet/src/meetings/cascade.js';
-import { linkTokens, mediaPlans, type PlannedMeeting } from '../fleet/src/meetings/media-plan.js';
+import { linkTokens, mediaPlans, type PlannedMeeting } from '../fleet/src/meetings/media-planner.js';
 import { busyDay, type DaySpec } from './media-scale/meetings.js';
 import { recordClip, Replayer, type Feed } from './media-scale/replay.js';
 import { loadRoster, startNetwork, type Network } from './media-scale/roster.js';

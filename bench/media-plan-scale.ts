@@ -1,13 +1,13 @@
 // The plan at the seeds' scale (`npm run bench:media:plan`): the fleet's
 // cascade planner (fleet/src/meetings/cascade.ts) and the media plans it sends
-// (media-plan.ts, one retained MQTT message per edge) for the Yên Bái roster,
+// (media-planner.ts, one retained MQTT message per edge) for the Yên Bái roster,
 // every site with a box: one 210-site meeting, and a busy day of 97 meetings
 // (bench/media-scale/meetings.ts). Pure functions, no network: time to plan
 // (median of BENCH_RUNS, default 21) and the size of each edge's retained plan.
 import os from 'node:os';
 import { indexSites, type RelayGroup, type Site } from '@diemcau/shared';
 import { planCascade, type CascadePlan } from '../fleet/src/meetings/cascade.js';
-import { linkTokens, mediaPlans, type PlannedMeeting } from '../fleet/src/meetings/media-plan.js';
+import { linkTokens, mediaPlans, type PlannedMeeting } from '../fleet/src/meetings/media-planner.js';
 import { loadRoster } from './media-scale/roster.js';
 import { busyDay, type DaySpec } from './media-scale/meetings.js';
 import fs from 'node:fs';

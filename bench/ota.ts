@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { signManifest, type ReleaseManifest, type Site } from '@diemcau/shared';
 import { buildFleet } from '../fleet/src/app.js';
-import type { OtaHandles } from '../fleet/src/ota/index.js';
+import type { OtaHandles } from '../fleet/src/ota/plugin.js';
 import { yenBaiSites } from '../fleet/src/seeds/yen-bai.js';
 import { ArtifactCache } from '../appliance/src/ota/cache-server.js';
 import { download } from '../appliance/src/ota/download.js';

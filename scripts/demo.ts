@@ -73,9 +73,8 @@ async function getJson<T>(url: string, token?: string): Promise<T | undefined> {
   }
 }
 
-/** ffmpeg as the edges will find it (DIEMCAU_FFMPEG_BIN, else on the PATH); undefined when missing. */
-function findFfmpeg(): string | undefined {
-  const bin = env.DIEMCAU_FFMPEG_BIN ?? 'ffmpeg';
+/** A program as the edges will find it (a path, else on the PATH); undefined when missing. */
+function findCommand(bin: string): string | undefined {
   if (bin.includes('/')) return fs.existsSync(bin) ? bin : undefined;
   return (env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, bin)).find((f) => fs.existsSync(f));
 }
@@ -165,11 +164,16 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000));
   }
   say(`all ${want} sites online after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
-  const ffmpeg = withMedia ? findFfmpeg() : 'none';
+  const ffmpeg = withMedia ? findCommand(env.DIEMCAU_FFMPEG_BIN ?? 'ffmpeg') : 'none';
   if (withMedia && !ffmpeg) {
     say('no live meeting: ffmpeg is not installed, and the simulated rooms encode their camera and microphone with it');
     say('install it with `sudo apt-get install ffmpeg` (or set DIEMCAU_FFMPEG_BIN), then run the demo again');
   } else if (withMedia) {
+    if (env.DIEMCAU_EDGE_VIDEO_SENDER !== 'ffmpeg' && !findCommand(env.DIEMCAU_GST_LAUNCH_BIN ?? 'gst-launch-1.0')) {
+      say('GStreamer is not installed: ffmpeg sends the cameras too, so a new speaker\'s picture waits for its next keyframe (up to 2 s)');
+      say('for pictures at once: sudo apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly');
+      env.DIEMCAU_EDGE_VIDEO_SENDER = 'ffmpeg';
+    }
     say(`starting the province's core edge and four media boxes; logs: ${path.join(logDir, 'edge-*.log')}, ${path.join(logDir, 'box-*.log')}`);
     media = await startMediaDemo({
       base, token, dataDir, edgePort, say,

@@ -5,4 +5,4 @@ export { loadConfig, readConfig, dataPaths, type AgentConfig } from './config.js
 export { DiskQueue, MemoryQueue, type DurableQueue } from './queue/index.js';
 export { SimulatedCollector, SystemCollector, type TelemetryCollector } from './telemetry/index.js';
 export { startSimulation, type Simulation, type SimulationOptions, type SimAgent } from './sim/simulation.js';
-export { planDevices, parseTokensFile, sliceBounds } from './sim/plan.js';
+export { planDevices, parseTokensFile, sliceBounds } from './sim/planner.js';

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { Type, type Static } from '@sinclair/typebox';
 import { loadSettings, settingsProblems } from '@diemcau/shared';
-import { parseTokensFile, sliceBounds } from './sim/plan.js';
+import { parseTokensFile, sliceBounds } from './sim/planner.js';
 import { startSimulation, type Simulation } from './sim/simulation.js';
 
 const USAGE = `usage: npm run simulate -- [options]

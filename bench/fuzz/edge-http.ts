@@ -14,16 +14,17 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { Type, type TSchema } from '@sinclair/typebox';
+import type { TSchema } from '@sinclair/typebox';
 import { MediaPlanSchema, type MediaPlan } from '@diemcau/shared';
 import { LinkEventBatchSchema, LinkOfferSchema } from '../../appliance/src/media/link/protocol.js';
+import { ConnectBody, ConsumeBody, ProduceBody, TapBody } from '../../appliance/src/media/api/schemas.js';
 import { spawnEdge, tempDir, token, type EdgeProc } from '../../appliance/test/media/helpers.js';
 import { arbitraryOf } from './arbitrary.js';
 import type { FuzzOutcome } from './codecs.js';
 import { pool, rawRequest, spellingArbitrary, spellingTable, type RawResponse } from './url-spellings.js';
 
 export type Credential = 'none' | 'garbage' | 'join' | 'kiosk' | 'admin' | 'link' | 'otherLink';
-/** Who may open a route: server.ts's admin(), joined() and linked() wrappers, and the public pages. */
+/** Who may open a route: the edge's access classes (appliance/src/media/api/access.ts; `local` counts as public from loopback). */
 type Access = 'public' | 'admin' | 'joined' | 'link';
 
 interface EdgeRoute { method: string; path: string; access: Access }
@@ -44,7 +45,7 @@ const refusedFor: Record<Access, Credential[]> = {
 };
 
 /**
- * The edge's routes (server.ts's header comment, link/protocol.ts, kiosk.ts)
+ * The edge's routes (its OpenAPI document, GET /media/v1/openapi.json)
  * with real ids, so a credential let through would reach a real object.
  */
 function edgeRoutes(ids: { peerId: string; transportId: string; linkId: string }): EdgeRoute[] {
@@ -52,6 +53,7 @@ function edgeRoutes(ids: { peerId: string; transportId: string; linkId: string }
   const p = `${m}/peers/${ids.peerId}`;
   return [
     { method: 'GET', path: '/media/v1/health', access: 'public' },
+    { method: 'GET', path: '/media/v1/openapi.json', access: 'public' },
     { method: 'GET', path: '/media/v1/join', access: 'public' },
     { method: 'GET', path: '/media/v1/join.js', access: 'public' },
     { method: 'GET', path: '/kiosk', access: 'public' },
@@ -129,14 +131,6 @@ function bodies(schema: TSchema, fix: (v: Record<string, unknown>) => Record<str
     { weight: 1, arbitrary: fc.constant<Body>({ payload: undefined, contentType: undefined }) },
   );
 }
-
-// The shapes server.ts reads (its codecs are module-private): generators only, the edge checks.
-const Obj = Type.Object({}, { additionalProperties: true });
-const TapBody = Type.Object({ producerId: Type.String({ minLength: 1, maxLength: 64 }), ip: Type.String({ minLength: 1, maxLength: 64 }),
-  port: Type.Integer({ minimum: 1, maximum: 65535 }), rtcpPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })) });
-const ConnectBody = Type.Object({ dtlsParameters: Obj });
-const ProduceBody = Type.Object({ transportId: Type.String({ maxLength: 64 }), kind: Type.Union([Type.Literal('audio'), Type.Literal('video')]), rtpParameters: Obj });
-const ConsumeBody = Type.Object({ transportId: Type.String({ maxLength: 64 }), producerId: Type.String({ maxLength: 64 }), rtpCapabilities: Obj });
 
 interface BodyRoute { name: string; method: string; path: string; credential: Credential; arb: fc.Arbitrary<Body> }
 

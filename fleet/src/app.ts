@@ -7,7 +7,7 @@ import { loadTlsFiles } from './tls.js';
 import { createLogger } from './log.js';
 import { FleetDb } from './db/database.js';
 import { createRepos } from './db/repos.js';
-import { loadDataset, seedSitesIfEmpty } from './seeds/index.js';
+import { loadDataset, seedSitesIfEmpty } from './seeds/seed.js';
 import { SiteDirectory } from './sites.js';
 import { createMetrics } from './metrics.js';
 import { FleetEvents } from './events.js';
@@ -23,20 +23,21 @@ import { ALWAYS_LEADER } from './cluster/leadership.js';
 import { TelemetryWriter } from './telemetry/writer.js';
 import { ensureAdmin } from './operators/bootstrap.js';
 import type { FleetContext } from './context.js';
-import { installApiBase } from './api/index.js';
+import { installApiBase } from './api/plugin.js';
 import { healthRoutes } from './api/health.js';
 import { sitesRoutes } from './api/sites.js';
 import { devicesRoutes } from './api/devices.js';
-import { enrollRoutes } from './api/enroll.js';
+import { enrolRoutes } from './api/enrol.js';
 import { alertsRoutes } from './api/alerts.js';
 import { operatorsRoutes } from './api/operators.js';
 import { provisioningRoutes } from './api/provisioning.js';
-import { commandsPlugin, type CommandsPluginOptions } from './commands/index.js';
-import { healthPlugin, type HealthPluginOptions } from './health/index.js';
+import { commandsPlugin, type CommandsPluginOptions } from './commands/plugin.js';
+import { healthPlugin, type HealthPluginOptions } from './health/plugin.js';
 import { meetingsPlugin } from './meetings/plugin.js';
-import { meetingEscalationPlugin, type EscalationPluginOptions } from './alerts/escalation-plugin.js';
-import { otaPlugin, type OtaPluginOptions } from './ota/index.js';
+import { meetingEscalationPlugin, type EscalationPluginOptions } from './alerts/plugin.js';
+import { otaPlugin, type OtaPluginOptions } from './ota/plugin.js';
 import { uiPlugin } from './ui/plugin.js';
+import { deliveryPlugin } from './ui/delivery.js';
 
 export const FLEET_VERSION = '0.1.0';
 
@@ -47,7 +48,7 @@ export interface BuildFleetOptions {
   commands?: CommandsPluginOptions;
   health?: HealthPluginOptions;
   ota?: OtaPluginOptions;
-  /** Alerts raised near meetings (alerts/escalation-plugin.ts). */
+  /** Alerts raised near meetings (alerts/plugin.ts). */
   escalation?: EscalationPluginOptions;
 }
 
@@ -166,12 +167,13 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     });
     cleanups.push(() => http.close());
     await installApiBase(http, fleet, FLEET_VERSION);
+    await http.register(deliveryPlugin);
     await http.register(healthRoutes);
     await http.register(
       async (api) => {
         await api.register(sitesRoutes);
         await api.register(devicesRoutes);
-        await api.register(enrollRoutes);
+        await api.register(enrolRoutes);
         await api.register(alertsRoutes);
         await api.register(operatorsRoutes);
         await api.register(provisioningRoutes);

@@ -47,7 +47,7 @@ const TOP_LEVEL = {
   }),
   enrollMaxFailuresPerMin: Type.Integer({ minimum: 0, default: 20, ...D('failed enrolments allowed per client address per minute (0 = no limit)') }),
   metricsPublic: Type.Boolean({ default: false, ...D('serve /metrics without a token (for a scraper on a trusted network); otherwise any operator token, a viewer token will do') }),
-  // Alert rules (presence/rules.ts says what each does).
+  // Alert rules (presence/planner.ts says what each does).
   offlineDebounceMs: Ms(300, 'an offline shorter than this opens no alert'),
   flapWindowMs: Ms(5 * 60_000, 'transitions are counted over this window for flapping'),
   flapThreshold: Type.Integer({ minimum: 2, default: 6, ...D('transitions in the window that make a device flapping') }),

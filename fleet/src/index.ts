@@ -5,4 +5,4 @@ export type { FleetContext } from './context.js';
 export type { FleetEventMap, FleetEventName, PresenceReason } from './events.js';
 export type { Alert } from './db/alerts-repo.js';
 export type { Migration } from './db/migrations.js';
-export { yenBaiSites } from './seeds/index.js';
+export { yenBaiSites } from './seeds/seed.js';

@@ -9,10 +9,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Fastify from 'fastify';
 import { parse as parseYaml } from 'yaml';
 import { bundleAgent } from '../../provisioning/src/release/bundle.js';
 import { loadEdgeConfig } from '../../appliance/src/media/config.js';
 import { kioskRoutes } from '../../appliance/src/media/kiosk.js';
+import { installSchemas } from '../../appliance/src/media/api/schemas.js';
 import { repo } from './vm.js';
 
 const debian = path.join(repo, 'images', 'debian');
@@ -23,10 +25,16 @@ const exec = (u: string) => [...u.matchAll(/^ExecStart(?:Pre)?=-?(.*(?:\\\n.*)*)
 
 // The edge's signalling port as its config defaults it, and the kiosk's path as its routes match it.
 const edgePort = loadEdgeConfig({ DIEMCAU_EDGE_ID: 'e1', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20) }).port;
-const kioskServed = (url: URL): boolean =>
-  kioskRoutes({ dataDir: os.tmpdir(), kioskDir: os.tmpdir(), joinToken: 'j'.repeat(20), plan: () => null }).some(
-    (r) => r.method === 'GET' && r.path.test(url.pathname),
-  );
+const kioskServed = async (url: URL): Promise<boolean> => {
+  const app = Fastify();
+  installSchemas(app);
+  try {
+    await app.register(kioskRoutes({ dataDir: os.tmpdir(), kioskDir: os.tmpdir(), joinToken: 'j'.repeat(20), plan: () => null }));
+    return (await app.inject({ method: 'GET', url: url.pathname })).statusCode === 200;
+  } finally {
+    await app.close();
+  }
+};
 
 let bundled: string[] = [];
 t.before(async () => {
@@ -54,7 +62,7 @@ t.test('the units run files the release bundle produces, with the Node the image
 t.test('the kiosk opens the page the edge serves, on the edge\'s port', async (t) => {
   const url = new URL(/http:\/\/127\.0\.0\.1:\d+\/\S*/.exec(unit('diemcau-kiosk.service'))![0]);
   t.equal(Number(url.port), edgePort, 'the edge\'s default port');
-  t.ok(kioskServed(url), `the edge serves ${url.pathname}`);
+  t.ok(await kioskServed(url), `the edge serves ${url.pathname}`);
 });
 
 t.test('the polkit rule names the units the image installs', async (t) => {
@@ -96,7 +104,7 @@ t.test('balena: compose services match the agent and edge as they are', async (t
   const kiosk = new URL(s.kiosk!.environment!.LAUNCH_URL!);
   t.equal(Number(kiosk.port), edgePort, 'the kiosk opens the edge\'s port');
   t.equal(String(edgePort), s.edge!.environment!.DIEMCAU_EDGE_PORT, 'the port the edge is given');
-  t.ok(kioskServed(kiosk), `the edge serves ${kiosk.pathname}`);
+  t.ok(await kioskServed(kiosk), `the edge serves ${kiosk.pathname}`);
 
   // The Dockerfile's COPY sources exist; both stages are Node 20 (the box's major).
   const docker = read(balena, 'Dockerfile');

@@ -9,7 +9,7 @@
 // DIEMCAU_FLEET_URL / DIEMCAU_OPERATOR_TOKEN.
 import fs from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { EnrollmentTokenResponseSchema} from '@diemcau/shared';
+import type { EnrolmentTokenResponseSchema} from '@diemcau/shared';
 import { KINDS_2022, SiteKindRegistry, type Site, type SiteKindDef } from '@diemcau/shared';
 import type { Static } from '@sinclair/typebox';
 import { writeBootstrap } from './bootstrap-writer.js';
@@ -72,7 +72,7 @@ export async function runCli(argv: string[], out: (line: string) => void = conso
       const siteId = args[0];
       if (!siteId) break;
       const uses = Number(values.uses);
-      const minted = await fleet.request<Static<typeof EnrollmentTokenResponseSchema>>(
+      const minted = await fleet.request<Static<typeof EnrolmentTokenResponseSchema>>(
         'POST',
         `/api/v1/sites/${encodeURIComponent(siteId)}/enrollment-tokens`,
         { uses },

@@ -2,12 +2,15 @@
 // its topic, its schema and the static type from the same definition.
 export * from './errors.js';
 export * from './codec.js';
+export * from './events.js';
+export * from './atomic-file.js';
+export * from './http-errors.js';
 export * from './topics.js';
 export * from './sites.js';
 export * from './hierarchy.js';
 export * from './presence.js';
 export * from './telemetry.js';
-export * from './enrollment.js';
+export * from './enrolment.js';
 export * from './commands.js';
 export * from './bootstrap.js';
 export * from './media.js';

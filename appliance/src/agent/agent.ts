@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { DiemcauError, type DevicePublishChannel, type EnrollRequest, type Peripherals } from '@diemcau/shared';
+import { DiemcauError, type DevicePublishChannel, type EnrolRequest, type Peripherals } from '@diemcau/shared';
 import { dataPaths, type AgentConfig } from '../config.js';
 import { DiskQueue } from '../queue/index.js';
 import { SeqStore, TelemetrySampler, type TelemetryCollector } from '../telemetry/index.js';
 import { DurablePublisher } from './durable.js';
-import { enroll } from './enroll.js';
+import { enrol } from './enrol.js';
 import { loadIdentity, saveIdentity, type Identity } from './identity.js';
 import { ChannelRouter } from './router.js';
 import { MqttSession } from './session.js';
@@ -57,7 +57,7 @@ export class Agent {
     await fs.promises.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const osName = deps.osName ?? `${os.type()} ${os.release()}`;
     const caFromFile = await readCaFile(config.caFile);
-    const identity = (await loadIdentity(paths.identity)) ?? (await enrollAndSave(deps, paths.identity, osName, caFromFile, signal));
+    const identity = (await loadIdentity(paths.identity)) ?? (await enrolAndSave(deps, paths.identity, osName, caFromFile, signal));
     const alog = log.child({ deviceId: identity.deviceId });
 
     const queue = await DiskQueue.open({
@@ -69,6 +69,8 @@ export class Agent {
     const router = new ChannelRouter(identity.deviceId, alog.child({ module: 'router' }));
     const session = new MqttSession({
       url: config.mqttUrl ?? identity.mqtt.url,
+      // An override names one broker on purpose: no failover list then.
+      urls: config.mqttUrl ? undefined : identity.mqtt.urls,
       deviceId: identity.deviceId,
       username: identity.mqtt.username,
       password: identity.mqtt.password,
@@ -148,7 +150,7 @@ async function readCaFile(file: string | undefined): Promise<string | undefined>
   }
 }
 
-async function enrollAndSave(deps: AgentDeps, file: string, osName: string, caFromFile: string | undefined, signal?: AbortSignal): Promise<Identity> {
+async function enrolAndSave(deps: AgentDeps, file: string, osName: string, caFromFile: string | undefined, signal?: AbortSignal): Promise<Identity> {
   const { config, log } = deps;
   let fleetUrl = config.fleetUrl;
   let token = config.enrollToken;
@@ -163,7 +165,7 @@ async function enrollAndSave(deps: AgentDeps, file: string, osName: string, caFr
   const ca = caFromFile ?? bootstrapCa;
   const serial = config.serial ?? (await deps.serial?.().catch(() => undefined));
   if (!token && !serial) throw new DiemcauError('APPL_ERR_NO_BOOTSTRAP', 'neither an enrolment token nor a serial number');
-  const request: EnrollRequest = {
+  const request: EnrolRequest = {
     ...(token ? { token } : {}),
     hardware: {
       ...(serial ? { serial: serial.slice(0, 128) } : {}),
@@ -174,7 +176,7 @@ async function enrollAndSave(deps: AgentDeps, file: string, osName: string, caFr
   };
   const elog = log.child({ module: 'enroll' });
   elog.info({ fleetUrl, with: token ? 'token' : 'serial' }, 'enrolling');
-  const res = await enroll({
+  const res = await enrol({
     fleetUrl,
     request,
     signal,

@@ -1,12 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { codec, DiemcauError, EnrollResponseSchema, type EnrollResponse } from '@diemcau/shared';
-import { writeFileAtomic } from './atomic-file.js';
+import { codec, DiemcauError, EnrolResponseSchema, writeFileAtomic, type EnrolResponse } from '@diemcau/shared';
 
 // What enrolment gave this box, kept in the data dir so a restart (or a power
 // cut right after enrolling) never enrols again: the token is single-use.
 
-export interface Identity extends EnrollResponse {
+export interface Identity extends EnrolResponse {
   v: 1;
   fleetUrl: string;
   enrolledAt: string;
@@ -14,7 +13,7 @@ export interface Identity extends EnrollResponse {
   caCert?: string;
 }
 // The enrolment answer's schema checks the part that matters (ids and credentials).
-const responseCodec = codec(EnrollResponseSchema);
+const responseCodec = codec(EnrolResponseSchema);
 
 function decodeIdentity(text: string): { ok: true; value: Identity } | { ok: false; reason: string } {
   const r = responseCodec.decode(text);

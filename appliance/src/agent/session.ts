@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, type MqttClient } from 'mqtt';
 import { DEVICE_SUBSCRIBE, deviceTopic, presenceCodec, type DevicePublishChannel, type Presence } from '@diemcau/shared';
-import { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';
+import { backoffDelay, sleep, type BackoffPolicy } from '../backoff.js';
 import type { ChannelRouter } from './router.js';
 
 // The device's MQTT connection. This module is the only owner of the client.
@@ -25,6 +25,12 @@ export interface SessionLog {
 
 export interface SessionOptions {
   url: string;
+  /**
+   * Every broker of a fleet that runs as several nodes (`url` among them).
+   * An attempt that gets no CONNACK moves to the next one after the usual
+   * jittered backoff; a session that ends retries its own broker first.
+   */
+  urls?: readonly string[] | undefined;
   deviceId: string;
   username: string;
   password: string;
@@ -55,10 +61,18 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   private readonly stop = new AbortController();
   private loop: Promise<void> | undefined;
   private connectedNow = false;
+  private readonly urls: readonly string[];
+  private urlIndex = 0;
   connects = 0;
 
   constructor(private readonly opts: SessionOptions) {
     super();
+    this.urls = [opts.url, ...(opts.urls ?? []).filter((u) => u !== opts.url)];
+  }
+
+  /** The broker the next attempt goes to. */
+  get url(): string {
+    return this.urls[this.urlIndex]!;
   }
 
   get connected(): boolean {
@@ -114,6 +128,10 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       const reachedBroker = await this.connectOnce();
       if (this.closed) break;
       if (reachedBroker) attempt = 0;
+      else if (this.urls.length > 1) {
+        this.urlIndex = (this.urlIndex + 1) % this.urls.length;
+        this.opts.log.info({ url: this.url }, 'broker unreachable; trying the next one');
+      }
       const delay = backoffDelay(attempt++, this.opts.backoff);
       this.opts.log.debug({ delayMs: delay }, 'reconnecting after delay');
       await sleep(delay, this.stop.signal);
@@ -125,7 +143,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     const { deviceId } = this.opts;
     const presenceTopic = deviceTopic(deviceId, 'presence');
     const will: Presence = { v: 1, state: 'offline', at: new Date().toISOString() };
-    const client = connect(this.opts.url, {
+    const client = connect(this.url, {
       clientId: deviceId,
       username: this.opts.username,
       password: this.opts.password,

@@ -1,6 +1,6 @@
 import { commandCodec, isDiemcauError, type Command, type CommandResult } from '@diemcau/shared';
 import type { Log } from '../devices/types.js';
-import { decide, prunable, recoverInterrupted } from './decide.js';
+import { decide, prunable, recoverInterrupted } from './planner.js';
 import type { IdempotencyStore } from './store.js';
 
 // Runs commands from the fleet at most once each. Everything goes through the

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomicSync } from '../agent/atomic-file.js';
-import type { StoredEntry } from './decide.js';
+import { writeFileAtomicSync } from '@diemcau/shared';
+import type { StoredEntry } from './planner.js';
 
 // The idempotency store: one small JSON file per command id under
 // {dataDir}/commands. Writes are atomic (write, fsync, rename) and synchronous,

@@ -41,6 +41,9 @@ export const EdgeConfigSchema = Type.Object({
   /** Simulated microphone only: a tone at the site's own pitch that rises and falls like speech, or silence. */
   simVoice: Type.Union([Type.Literal('tone'), Type.Literal('silent')], { default: 'tone' }),
   ffmpegBin: Type.String({ default: 'ffmpeg' }),
+  videoSender: Type.Union([Type.Literal('gstreamer'), Type.Literal('ffmpeg')], { default: 'gstreamer' }),
+  gstLaunchBin: Type.String({ default: 'gst-launch-1.0' }),
+  cameraFormat: Type.Union([Type.Literal('auto'), Type.Literal('mjpeg'), Type.Literal('h264'), Type.Literal('raw')], { default: 'auto' }),
   /** A media plan file to apply at start and whenever it changes (the core, demos). */
   planFile: Type.Optional(Type.String({ minLength: 1 })),
   logLevel: Type.String({ default: 'info' }),
@@ -109,6 +112,9 @@ const ENV: Record<keyof EdgeConfig, string> = {
   audioKbps: 'DIEMCAU_EDGE_AUDIO_KBPS',
   simVoice: 'DIEMCAU_EDGE_SIM_VOICE',
   ffmpegBin: 'DIEMCAU_FFMPEG_BIN',
+  videoSender: 'DIEMCAU_EDGE_VIDEO_SENDER',
+  gstLaunchBin: 'DIEMCAU_GST_LAUNCH_BIN',
+  cameraFormat: 'DIEMCAU_EDGE_CAMERA_FORMAT',
   planFile: 'DIEMCAU_EDGE_PLAN_FILE',
   logLevel: 'DIEMCAU_LOG_LEVEL',
   dataDir: 'DIEMCAU_DATA_DIR',
@@ -154,6 +160,9 @@ const DESCRIPTIONS: Record<keyof EdgeConfig, string> = {
   audioKbps: 'audio bitrate',
   simVoice: 'simulated microphone: a tone rising and falling like speech, or `silent`',
   ffmpegBin: 'ffmpeg that captures the room (the agent reads the same name)',
+  videoSender: 'who sends the camera: gstreamer answers keyframe requests (a new speaker or a joining TV gets a picture at once); ffmpeg waits for its next periodic keyframe',
+  gstLaunchBin: 'gst-launch-1.0 that sends the camera',
+  cameraFormat: "what a real camera is asked for: auto asks the camera and takes the capture size and rate in MJPEG, else its H.264, else raw (raw 1080p over USB 2 gives about 5 frames a second); `npm run check:room` on the box prints what the camera offers and what auto picks",
   planFile: 'a media plan file applied at start and whenever it changes (the core, demos)',
   logLevel: 'pino log level',
   dataDir: "the agent's data dir: the kiosk page reads the box's identity from it",
@@ -268,6 +277,9 @@ export function captureConfig(cfg: EdgeConfig): CaptureConfig | null {
     videoKbps: cfg.videoKbps ?? (real ? 2500 : 300),
     audioKbps: cfg.audioKbps,
     voice: cfg.simVoice,
+    videoSender: cfg.videoSender,
+    gstLaunchBin: cfg.gstLaunchBin,
+    cameraFormat: cfg.cameraFormat,
   };
 }
 

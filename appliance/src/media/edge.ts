@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { MediaMeeting, MediaPlan, MediaStats } from '@diemcau/shared';
 import { MediaWorkers, type ListenOptions, type PoolOptions, type Tenant, type WorkerDeath, type WorkerPlacement } from './adapter/index.js';
 import type { CaptureConfig } from './ffmpeg/args.js';
-import { acceptPlan, planRooms, type PlanVerdict } from './plan.js';
+import { acceptPlan, planRooms, type PlanVerdict } from './room-planner.js';
 import { MeetingRoom } from './room.js';
 import type { BlockList } from 'node:net';
 import { parseCidrList, type Lookup } from './addresses.js';

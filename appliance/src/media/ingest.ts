@@ -1,18 +1,23 @@
 // The room's camera and microphone entering a meeting's router: two comedia
-// PlainTransports fed by one ffmpeg process. The microphone's packets pass a
-// small relay that writes the measured level into each (rtp/level-relay.ts),
-// so the host's speaker observer hears this room. If ffmpeg dies the ingest reports
-// 'failed' and the room starts a fresh one (new transports: comedia locks on
-// the first sender's address, and a new ffmpeg sends from new ports).
+// PlainTransports. ffmpeg sends the sound, and the picture too when the edge is
+// set to; by default GStreamer sends the picture, because it answers keyframe
+// requests (capture/gst-args.ts), with its RTCP through rtp/rtcp-relay.ts. The
+// microphone's packets pass a small relay that writes the measured level into
+// each (rtp/level-relay.ts), so the host's speaker observer hears this room. If
+// a sender dies the ingest reports 'failed' and the room starts a fresh one
+// (new transports: comedia locks on the first sender's address, and new
+// senders send from new ports).
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { DiemcauError } from '@diemcau/shared';
 import { INGEST, ingestRtpParameters, type PlainIn, type RoomRouter, type Stream } from './adapter/index.js';
-import { Events } from './events.js';
+import { Events, type DiemcauError } from '@diemcau/shared';
+import { chooseCameraMode, probeCamera, type CameraFormat } from './capture/camera-formats.js';
+import { gstVideoArgs } from './capture/gst-args.js';
+import { CaptureProcess } from './capture/process.js';
 import { ingestArgs, type CaptureConfig } from './ffmpeg/args.js';
-import { FfmpegProcess } from './ffmpeg/process.js';
 import { parseLevelLine } from './rtp/audio-level.js';
 import { LevelRelay } from './rtp/level-relay.js';
+import { RtcpRelay } from './rtp/rtcp-relay.js';
 
 export interface IngestOptions {
   router: RoomRouter;
@@ -23,6 +28,9 @@ export interface IngestOptions {
   log: Logger;
 }
 
+/** A capture process and what it sends: ffmpeg sends the picture too when GStreamer does not. */
+interface Sender { role: 'video' | 'audio' | 'video+audio'; process: CaptureProcess }
+
 export class LocalIngest {
   readonly events = new Events<{ failed: [DiemcauError] }>();
   private closed = false;
@@ -31,12 +39,34 @@ export class LocalIngest {
     readonly video: Stream,
     readonly audio: Stream,
     private readonly transports: PlainIn[],
-    private readonly relay: LevelRelay,
-    private readonly ffmpeg: FfmpegProcess,
+    private readonly relays: { close(): void }[],
+    private readonly senders: Sender[],
   ) {
-    ffmpeg.events.on('exit', (err) => {
-      if (err && !this.closed) this.events.emit('failed', err);
-    });
+    for (const { process: sender } of senders) {
+      sender.events.on('exit', (err) => {
+        if (err && !this.closed) this.events.emit('failed', err);
+      });
+    }
+  }
+
+  /**
+   * The camera's format, size and rate: as set, or with 'auto' as the camera
+   * offers (capture/camera-formats.ts). A camera that cannot be asked gets
+   * MJPEG, which nearly every USB camera speaks.
+   */
+  private static async cameraMode(o: IngestOptions): Promise<{ capture: CaptureConfig; format: CameraFormat }> {
+    const c = o.capture;
+    if (c.hardware !== 'real' || c.videoSender !== 'gstreamer') return { capture: c, format: 'raw' };
+    if (c.cameraFormat !== 'auto') return { capture: c, format: c.cameraFormat };
+    const probe = await probeCamera(c.videoDevice);
+    const choice = chooseCameraMode(probe.modes, c);
+    if (!choice.mode) {
+      o.log.warn({ device: c.videoDevice, error: probe.error, reason: choice.reason }, 'camera formats unknown; asking for MJPEG');
+      return { capture: c, format: 'mjpeg' };
+    }
+    const m = choice.mode;
+    (choice.exact ? o.log.info.bind(o.log) : o.log.warn.bind(o.log))({ device: c.videoDevice, mode: m, reason: choice.reason }, 'camera mode chosen');
+    return { capture: { ...c, width: m.width, height: m.height, fps: m.fps }, format: m.format };
   }
 
   static async start(o: IngestOptions): Promise<LocalIngest> {
@@ -44,32 +74,45 @@ export class LocalIngest {
     const cname = `${o.edgeId}/${o.siteId}`;
     const vt = await o.router.createPlainIn('127.0.0.1');
     const at = await o.router.createPlainIn('127.0.0.1').catch((err: unknown) => { vt.close(); throw err; });
-    let relay: LevelRelay | null = null;
+    const relays: { close(): void }[] = [];
+    const senders: Sender[] = [];
     try {
-      relay = await LevelRelay.open(at.tuple, INGEST.audioLevelExtId, o.log);
-      const levels = relay;
+      const levels = await LevelRelay.open(at.tuple, INGEST.audioLevelExtId, o.log);
+      relays.push(levels);
       const vSsrc = randomInt(1, 2 ** 31);
       const aSsrc = randomInt(1, 2 ** 31);
       const video = await vt.produce({ kind: 'video', rtpParameters: ingestRtpParameters('video', o.capture.videoCodec, vSsrc, cname), info });
       const audio = await at.produce({ kind: 'audio', rtpParameters: ingestRtpParameters('audio', o.capture.videoCodec, aSsrc, cname), info });
+      const videoTarget = { ip: vt.tuple.ip, port: vt.tuple.port, rtcpPort: vt.rtcpPort ?? vt.tuple.port + 1, ssrc: vSsrc };
+      const gst = o.capture.videoSender === 'gstreamer';
+      if (gst) {
+        const rtcp = await RtcpRelay.open({ ip: vt.tuple.ip, port: videoTarget.rtcpPort }, vSsrc, o.log);
+        relays.push(rtcp);
+        const camera = await LocalIngest.cameraMode(o);
+        senders.push({ role: 'video', process: new CaptureProcess({
+          bin: o.capture.gstLaunchBin, log: o.log, label: `camera ${o.siteId}`,
+          args: gstVideoArgs(camera.capture, o.siteId, { rtp: videoTarget, rtcp: { sendPort: rtcp.port, recvPort: rtcp.senderPort } }, camera.format),
+        }) });
+      }
       const args = ingestArgs(
         o.capture,
         o.siteId,
-        { ip: vt.tuple.ip, port: vt.tuple.port, rtcpPort: vt.rtcpPort ?? vt.tuple.port + 1, ssrc: vSsrc },
+        gst ? null : videoTarget,
         // RTP through the relay; RTCP straight to the transport.
-        { ip: '127.0.0.1', port: relay.port, rtcpPort: at.rtcpPort ?? at.tuple.port + 1, ssrc: aSsrc },
+        { ip: '127.0.0.1', port: levels.port, rtcpPort: at.rtcpPort ?? at.tuple.port + 1, ssrc: aSsrc },
       );
-      const ffmpeg = new FfmpegProcess({
-        bin: o.ffmpegBin, args, log: o.log, label: `ingest ${o.siteId}`,
+      senders.push({ role: gst ? 'audio' : 'video+audio', process: new CaptureProcess({
+        bin: o.ffmpegBin, args: ['-nostdin', '-hide_banner', '-loglevel', 'warning', ...args], log: o.log, label: `ingest ${o.siteId}`,
         onFd3Line: (line) => {
           const db = parseLevelLine(line);
           if (db !== null) levels.setLevel(db);
         },
-      });
-      o.log.info({ siteId: o.siteId, video: video.id, audio: audio.id, hardware: o.capture.hardware }, 'local ingest started');
-      return new LocalIngest(video, audio, [vt, at], relay, ffmpeg);
+      }) });
+      o.log.info({ siteId: o.siteId, video: video.id, audio: audio.id, hardware: o.capture.hardware, videoSender: o.capture.videoSender }, 'local ingest started');
+      return new LocalIngest(video, audio, [vt, at], relays, senders);
     } catch (err) {
-      relay?.close();
+      await Promise.all(senders.map((s) => s.process.close()));
+      for (const r of relays) r.close();
       vt.close();
       at.close();
       throw err;
@@ -77,6 +120,15 @@ export class LocalIngest {
   }
 
   get streams(): Stream[] { return [this.video, this.audio]; }
+
+  /** The capture processes, for figures (CPU per sender) and diagnostics. */
+  processes(): { role: 'video' | 'audio'; pid: number }[] {
+    return this.senders.flatMap((s) => {
+      const pid = s.process.pid;
+      if (pid === undefined) return [];
+      return s.role === 'video+audio' ? [{ role: 'video' as const, pid }, { role: 'audio' as const, pid }] : [{ role: s.role, pid }];
+    });
+  }
 
   /** Chair controls act here: a muted room's microphone is paused at its source edge. */
   async setMicOpen(open: boolean): Promise<void> {
@@ -88,8 +140,8 @@ export class LocalIngest {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.ffmpeg.close();
-    this.relay.close();
+    await Promise.all(this.senders.map((s) => s.process.close()));
+    for (const r of this.relays) r.close();
     for (const t of this.transports) t.close();
   }
 }

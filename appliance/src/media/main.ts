@@ -52,9 +52,9 @@ async function main(): Promise<void> {
   const kioskToken = cfg.role === 'site' ? randomBytes(24).toString('base64url') : undefined;
   const kiosk = kioskToken
     ? kioskRoutes({ dataDir: cfg.dataDir, kioskDir: cfg.kioskDir ?? path.join(cfg.dataDir, 'kiosk'), joinToken: kioskToken, plan: () => edge.currentPlan })
-    : [];
+    : undefined;
   const server = new SignalServer({ edge, adminToken: cfg.adminToken, joinToken: cfg.joinToken, ...(kioskToken ? { kioskToken } : {}), ...(tls ? { tls } : {}),
-    maxConnections: cfg.maxConnections, maxConnectionsPerAddress: cfg.maxConnectionsPerAddress, host: cfg.host, port: cfg.port, log: log.child({ module: 'signal' }), extraRoutes: kiosk });
+    maxConnections: cfg.maxConnections, maxConnectionsPerAddress: cfg.maxConnectionsPerAddress, host: cfg.host, port: cfg.port, log: log.child({ module: 'signal' }), ...(kiosk ? { extraRoutes: kiosk } : {}) });
   const url = await server.listen();
   // Tests and the agent read this line to learn the URL (port 0 in tests).
   log.info({ url, workerPid: edge.workerPid, tls: tls !== undefined, limits: peerLimits(cfg), tapAllow: cfg.tapAllow }, 'edge listening');

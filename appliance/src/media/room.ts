@@ -17,9 +17,9 @@ import { PipeBridge, type BridgeHost, type BridgeLimits } from './link/bridge.js
 import { DownstreamLink } from './link/downstream.js';
 import type { LinkAnswer, LinkOffer } from './link/protocol.js';
 import { UpstreamLink } from './link/upstream.js';
-import { expectedLinkConsumers, micOpen } from './plan.js';
-import { kioskLayout, type Layout } from './layout.js';
-import { Backoff } from './backoff.js';
+import { expectedLinkConsumers, micOpen } from './room-planner.js';
+import { kioskView, type KioskView } from './layout.js';
+import { Backoff } from '../backoff.js';
 import { featuredSites, forwards, nextSpeakers } from './forwarding.js';
 import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
 import { PeerSet } from './peers.js';
@@ -280,7 +280,7 @@ export class MeetingRoom implements BridgeHost {
 
   // ---- stats and lifecycle -------------------------------------------------------
 
-  listStreams(): Array<{ id: string; kind: string; siteId: string; originEdgeId: string; paused: boolean; via: string | null }> {
+  listStreams(): Array<{ id: string; kind: 'audio' | 'video'; siteId: string; originEdgeId: string; paused: boolean; via: string | null }> {
     return [...this.streams.values()].map(({ stream, via }) => ({
       id: stream.id, kind: stream.kind, siteId: stream.info.siteId, originEdgeId: stream.info.originEdgeId, paused: stream.paused, via: via?.peerEdgeId ?? null,
     }));
@@ -290,14 +290,10 @@ export class MeetingRoom implements BridgeHost {
   get activeSpeakerSiteId(): string | null { return this.speakers[0] ?? null; }
 
   /** What this room's TV shows now. */
-  layout(): Layout {
-    const m = this.meeting;
+  layout(): KioskView {
     // Cameras that reach this room now: held-back ones would show a frozen picture.
     const videoSites = [...this.streams.values()].filter((e) => e.stream.kind === 'video' && !e.stream.paused).map((e) => e.stream.info.siteId);
-    return kioskLayout({
-      localSiteId: m.localSiteId, chairSiteId: m.chairSiteId, floorSiteId: m.floorSiteId, rollCallSiteId: m.rollCallSiteId,
-      activeSpeakerSiteId: this.speakers[0] ?? null, videoSites,
-    });
+    return kioskView(this.meeting, this.speakers, videoSites);
   }
 
   async stats(): Promise<MeetingMediaStats> {

@@ -7,7 +7,7 @@ import { loadIdentity } from '../agent/identity.js';
 import { dataPaths, loadConfig } from '../config.js';
 import { SimulatedCollector } from '../telemetry/index.js';
 import { fleetApi } from './fleet-api.js';
-import { devicesPerSite, planDevices, type SimDevicePlan } from './plan.js';
+import { devicesPerSite, planDevices, type SimDevicePlan } from './planner.js';
 import { attachSimCommands, type SimCommands } from '../commands/sim.js';
 
 // Many agents in one process: the same Agent as on a box, with simulated

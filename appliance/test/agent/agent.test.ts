@@ -8,7 +8,7 @@ import { Agent } from '../../src/agent/index.js';
 import { loadConfig } from '../../src/config.js';
 import { SimulatedCollector } from '../../src/telemetry/index.js';
 import { startBroker, type Published, type TestBroker } from '../helpers/broker.js';
-import { startEnrollServer, type EnrollServer } from '../helpers/enroll-server.js';
+import { startEnrolServer, type EnrolServer } from '../helpers/enrol-server.js';
 
 // The agent against a real aedes broker and a real HTTP enrolment endpoint.
 
@@ -16,7 +16,7 @@ const PERIPHERALS: Peripherals = { camera: 'ok', microphone: 'ok', display: 'ok'
 
 interface Rig {
   broker: TestBroker;
-  enrollServer: EnrollServer;
+  enrolServer: EnrolServer;
   dataDir: string;
   published: Published[];
   credentials: Map<string, string>;
@@ -28,14 +28,14 @@ async function rig(t: Test): Promise<Rig> {
   const broker = await startBroker({ credentials, published });
   const r: Rig = {
     broker,
-    enrollServer: await startEnrollServer({ mqttUrl: () => r.broker.url, credentials }),
+    enrolServer: await startEnrolServer({ mqttUrl: () => r.broker.url, credentials }),
     dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-agent-')),
     published,
     credentials,
   };
   t.teardown(async () => {
     await r.broker.close();
-    await r.enrollServer.close();
+    await r.enrolServer.close();
     fs.rmSync(r.dataDir, { recursive: true, force: true });
   });
   return r;
@@ -44,7 +44,7 @@ async function rig(t: Test): Promise<Rig> {
 function startAgent(t: Test, r: Rig, env: Record<string, string> = {}): Promise<Agent> {
   const config = loadConfig({
     env: {
-      DIEMCAU_FLEET_URL: r.enrollServer.url,
+      DIEMCAU_FLEET_URL: r.enrolServer.url,
       DIEMCAU_DATA_DIR: r.dataDir,
       DIEMCAU_HARDWARE: 'simulated',
       DIEMCAU_TELEMETRY_INTERVAL_SEC: '1',
@@ -76,7 +76,7 @@ const presences = (all: Published[], deviceId: string) =>
 
 t.test('enrols once, keeps its identity private, announces itself and sends numbered telemetry', async (t) => {
   const r = await rig(t);
-  const token = r.enrollServer.mint('xa-a');
+  const token = r.enrolServer.mint('xa-a');
   const agent = await startAgent(t, r, { DIEMCAU_ENROLL_TOKEN: token });
   const id = agent.identity.deviceId;
   t.equal(agent.identity.siteId, 'xa-a');
@@ -102,7 +102,7 @@ t.test('enrols once, keeps its identity private, announces itself and sends numb
   const before = samples(r.published, id).length;
   const again = await startAgent(t, r, { DIEMCAU_ENROLL_TOKEN: token });
   t.equal(again.identity.deviceId, id);
-  t.equal(r.enrollServer.requests.length, 1, 'enrolled exactly once');
+  t.equal(r.enrolServer.requests.length, 1, 'enrolled exactly once');
   await r.broker.waitFor((all) => samples(all, id).length >= before + 2, 'samples after restart');
   const seqs = samples(r.published, id).map((s) => s.seq);
   t.same(seqs, seqs.map((_, i) => i), 'sequence continues across the restart without reuse or gap');
@@ -110,7 +110,7 @@ t.test('enrols once, keeps its identity private, announces itself and sends numb
 
 t.test('a cut connection makes the broker publish the retained will; the agent comes back by itself', async (t) => {
   const r = await rig(t);
-  const agent = await startAgent(t, r, { DIEMCAU_ENROLL_TOKEN: r.enrollServer.mint('xa-b') });
+  const agent = await startAgent(t, r, { DIEMCAU_ENROLL_TOKEN: r.enrolServer.mint('xa-b') });
   const id = agent.identity.deviceId;
   await r.broker.waitFor((all) => presences(all, id).length >= 1, 'birth');
   agent.session.dropConnection();
@@ -121,7 +121,7 @@ t.test('a cut connection makes the broker publish the retained will; the agent c
 
 t.test('while the broker is down telemetry waits on disk and arrives complete and in order', async (t) => {
   const r = await rig(t);
-  const agent = await startAgent(t, r, { DIEMCAU_ENROLL_TOKEN: r.enrollServer.mint('xa-c') });
+  const agent = await startAgent(t, r, { DIEMCAU_ENROLL_TOKEN: r.enrolServer.mint('xa-c') });
   const id = agent.identity.deviceId;
   await r.broker.waitFor((all) => samples(all, id).length >= 1, 'first sample');
   const port = r.broker.port;
@@ -139,7 +139,7 @@ t.test('while the broker is down telemetry waits on disk and arrives complete an
 
 t.test('incoming channels reach their handler; a failing handler does not stop the agent', async (t) => {
   const r = await rig(t);
-  const agent = await startAgent(t, r, { DIEMCAU_ENROLL_TOKEN: r.enrollServer.mint('xa-d') });
+  const agent = await startAgent(t, r, { DIEMCAU_ENROLL_TOKEN: r.enrolServer.mint('xa-d') });
   const id = agent.identity.deviceId;
   const got: string[] = [];
   agent.router.on('commands', (payload) => {
@@ -159,7 +159,7 @@ t.test('incoming channels reach their handler; a failing handler does not stop t
 
 t.test('publishDurable goes through the queue and rejects oversized payloads', async (t) => {
   const r = await rig(t);
-  const agent = await startAgent(t, r, { DIEMCAU_ENROLL_TOKEN: r.enrollServer.mint('xa-e'), DIEMCAU_TELEMETRY_INTERVAL_SEC: '3600' });
+  const agent = await startAgent(t, r, { DIEMCAU_ENROLL_TOKEN: r.enrolServer.mint('xa-e'), DIEMCAU_TELEMETRY_INTERVAL_SEC: '3600' });
   const id = agent.identity.deviceId;
   await agent.publishDurable('command-results', '{"v":1,"commandId":"c1"}');
   await r.broker.waitFor((all) => all.some((p) => p.topic === deviceTopic(id, 'command-results')), 'command result');
@@ -174,7 +174,7 @@ t.test('a refused token is final: a clear error, nothing stored', async (t) => {
 
 t.test('close() finishes even when the broker stops answering mid-delivery', async (t) => {
   const r = await rig(t);
-  const agent = await startAgent(t, r, { DIEMCAU_ENROLL_TOKEN: r.enrollServer.mint('xa-f') });
+  const agent = await startAgent(t, r, { DIEMCAU_ENROLL_TOKEN: r.enrolServer.mint('xa-f') });
   const id = agent.identity.deviceId;
   await r.broker.waitFor((all) => samples(all, id).length >= 1, 'first sample');
   r.broker.freeze();
@@ -190,7 +190,7 @@ t.test('close() finishes even when the broker stops answering mid-delivery', asy
 t.test('a full queue drops the oldest and the next delivered sample says how many', async (t) => {
   const r = await rig(t);
   const agent = await startAgent(t, r, {
-    DIEMCAU_ENROLL_TOKEN: r.enrollServer.mint('xa-g'),
+    DIEMCAU_ENROLL_TOKEN: r.enrolServer.mint('xa-g'),
     DIEMCAU_TELEMETRY_INTERVAL_SEC: '3600',
     DIEMCAU_QUEUE_MAX_RECORDS: '10',
   });

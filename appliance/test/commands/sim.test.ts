@@ -8,7 +8,7 @@ import t from 'tap';
 import { commandResultCodec, deviceTopic, presenceCodec, type Command } from '@diemcau/shared';
 import { startSimulation } from '../../src/sim/simulation.js';
 import { startBroker, type Published } from '../helpers/broker.js';
-import { startEnrollServer, TEST_ADMIN_TOKEN } from '../helpers/enroll-server.js';
+import { startEnrolServer, TEST_ADMIN_TOKEN } from '../helpers/enrol-server.js';
 
 const cmd = (id: string, type: Command['type'], params: Record<string, unknown> = {}): string =>
   JSON.stringify({ v: 1, id, type, params, issuedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 60_000).toISOString() } satisfies Command);
@@ -17,7 +17,7 @@ t.test('simulated agents run commands; restart-agent restarts the instance, whic
   const credentials = new Map<string, string>();
   const published: Published[] = [];
   const broker = await startBroker({ credentials, published });
-  const fleet = await startEnrollServer({ mqttUrl: () => broker.url, credentials, sites: ['s-1', 's-2'] });
+  const fleet = await startEnrolServer({ mqttUrl: () => broker.url, credentials, sites: ['s-1', 's-2'] });
   const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-simcmd-'));
   const sim = await startSimulation({ fleetUrl: fleet.url, adminToken: TEST_ADMIN_TOKEN, devices: 2, dataRoot, telemetryIntervalSec: 60, keepaliveSec: 10, log: pino({ level: 'silent' }) });
   t.teardown(async () => {

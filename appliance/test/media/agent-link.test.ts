@@ -10,7 +10,7 @@ import { edgeLinkFromEnv, linkEdge } from '../../src/media/agent-link.js';
 import { writeKioskLink } from '../../src/media/kiosk-link.js';
 import { SimulatedCollector } from '../../src/telemetry/index.js';
 import { startBroker, type Published } from '../helpers/broker.js';
-import { startEnrollServer } from '../helpers/enroll-server.js';
+import { startEnrolServer } from '../helpers/enrol-server.js';
 import { spawnEdge, token, until } from './helpers.js';
 
 // A real agent session (aedes broker, enrolment over HTTP) beside a real edge
@@ -39,18 +39,18 @@ t.test('a plan retained on the broker reaches the edge; stats go out; mediaUrl i
   const credentials = new Map<string, string>();
   const published: Published[] = [];
   const broker = await startBroker({ credentials, published });
-  const enrollServer = await startEnrollServer({ mqttUrl: () => broker.url, credentials });
+  const enrolServer = await startEnrolServer({ mqttUrl: () => broker.url, credentials });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-agentedge-'));
   t.teardown(async () => {
     await broker.close();
-    await enrollServer.close();
+    await enrolServer.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
   // Enrol first: the box's edge is named after its device id.
-  const env = { DIEMCAU_FLEET_URL: enrollServer.url, DIEMCAU_DATA_DIR: dataDir, DIEMCAU_HARDWARE: 'simulated', DIEMCAU_KEEPALIVE_SEC: '5', DIEMCAU_TELEMETRY_INTERVAL_SEC: '60' };
+  const env = { DIEMCAU_FLEET_URL: enrolServer.url, DIEMCAU_DATA_DIR: dataDir, DIEMCAU_HARDWARE: 'simulated', DIEMCAU_KEEPALIVE_SEC: '5', DIEMCAU_TELEMETRY_INTERVAL_SEC: '60' };
   const log = pino({ level: 'silent' });
   const start = (mediaUrl?: string): Promise<Agent> => Agent.start({
-    config: loadConfig({ env: { ...env, DIEMCAU_ENROLL_TOKEN: enrollServer.mint('xa-a') } }),
+    config: loadConfig({ env: { ...env, DIEMCAU_ENROLL_TOKEN: enrolServer.mint('xa-a') } }),
     log, collector: new SimulatedCollector('test'), agentVersion: '9.9.9-test',
     peripherals: async () => ({ camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'missing' }),
     ...(mediaUrl ? { mediaUrl } : {}),

@@ -2,8 +2,10 @@
 import t from 'tap';
 import { bandHeight, ingestArgs, LEVEL_FILTER, siteColour, siteToneHz, type CaptureConfig } from '../../src/media/ffmpeg/args.js';
 import { captureConfig, loadEdgeConfig } from '../../src/media/config.js';
+import { gstVideoArgs, KEYFRAME_INTERVAL_S } from '../../src/media/capture/gst-args.js';
 
-const sim: CaptureConfig = { hardware: 'simulated', videoDevice: '/dev/video0', audioDevice: 'default', width: 320, height: 240, fps: 15, videoCodec: 'vp8', videoKbps: 300, audioKbps: 32, voice: 'tone' };
+const sim: CaptureConfig = { hardware: 'simulated', videoDevice: '/dev/video0', audioDevice: 'default', width: 320, height: 240, fps: 15, videoCodec: 'vp8', videoKbps: 300, audioKbps: 32, voice: 'tone',
+  videoSender: 'ffmpeg', gstLaunchBin: 'gst-launch-1.0', cameraFormat: 'auto' };
 const v = { ip: '127.0.0.1', port: 40000, rtcpPort: 40001, ssrc: 1111 };
 const a = { ip: '127.0.0.1', port: 40002, rtcpPort: 40003, ssrc: 2222 };
 
@@ -34,6 +36,32 @@ t.test('real capture: V4L2 + ALSA, H.264 by default at 1080p30', async (t) => {
   t.match(args, /-f alsa .* -i default/);
   t.match(args, /-c:v libx264 .* -payload_type 102/);
   t.notMatch(args, /-f lavfi/, 'no test source');
+});
+
+t.test('GStreamer sends the picture by default; ffmpeg then sends only the sound', async (t) => {
+  const cfg = captureConfig(loadEdgeConfig({ DIEMCAU_EDGE_ID: 'e1', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20) }))!;
+  t.equal(cfg.videoSender, 'gstreamer');
+  t.equal(cfg.cameraFormat, 'auto', 'the camera is asked what it offers');
+  const audioOnly = ingestArgs(cfg, 'site-a', null, a).join(' ');
+  t.notMatch(audioOnly, /v4l2|-c:v|0:v:0/, 'ffmpeg leaves the camera alone');
+  t.match(audioOnly, /-f alsa .* -i default -map 0:a:0 -filter:a/, 'the microphone is its only input');
+
+  const rtcp = { sendPort: 41000, recvPort: 41001 };
+  const real = gstVideoArgs(cfg, 'site-a', { rtp: v, rtcp }, 'mjpeg').join(' ');
+  t.match(real, /v4l2src device=\/dev\/video0 .* ! image\/jpeg,width=1920,height=1080,framerate=30\/1 ! jpegdec/);
+  t.match(real, /x264enc .* key-int-max=300 .* rtph264pay pt=102 ssrc=1111/, `a keyframe every ${KEYFRAME_INTERVAL_S} s at most, the rest on request`);
+  t.match(real, /rtp\.send_rtp_src_0 ! udpsink host=127\.0\.0\.1 port=40000 /, 'RTP straight to the transport');
+  t.match(real, /rtp\.send_rtcp_src_0 ! udpsink host=127\.0\.0\.1 port=41000 /, 'RTCP out through the relay');
+  t.match(real, /udpsrc address=127\.0\.0\.1 port=41001 ! rtp\.recv_rtcp_sink_0/, "the edge's feedback (PLI, FIR) in");
+  t.match(gstVideoArgs(cfg, 'site-a', { rtp: v, rtcp }, 'h264').join(' '), /video\/x-h264,width=1920.* ! h264parse ! avdec_h264/);
+  t.match(gstVideoArgs(cfg, 'site-a', { rtp: v, rtcp }, 'raw').join(' '), /v4l2src .* ! video\/x-raw,width=1920,height=1080,framerate=30\/1 ! videoconvert/);
+
+  const simulated = gstVideoArgs(sim, 'site-a', { rtp: v, rtcp }, 'raw').join(' ');
+  const [r, g, b] = siteColour('site-a').map((c) => c.toString(16).padStart(2, '0'));
+  t.match(simulated, new RegExp(`compositor name=mix sink_1::ypos=${240 - bandHeight(240)}`), 'the band sits at the bottom');
+  t.match(simulated, new RegExp(`foreground-color=0xff${r}${g}${b}`), "the band is in the site's colour");
+  t.match(simulated, /vp8enc .* keyframe-max-dist=150 .* rtpvp8pay pt=101 ssrc=1111/);
+  t.notMatch(simulated, /v4l2src/, 'no real device is touched');
 });
 
 t.test('edge config', async (t) => {

@@ -5,7 +5,8 @@ import t from 'tap';
 import { ingestArgs, LEVEL_FILTER, type CaptureConfig } from '../../src/media/ffmpeg/args.js';
 import { audioLevelByte, parseLevelLine, withAudioLevel } from '../../src/media/rtp/audio-level.js';
 
-const SIM: CaptureConfig = { hardware: 'simulated', videoDevice: '', audioDevice: '', width: 320, height: 240, fps: 15, videoCodec: 'vp8', videoKbps: 300, audioKbps: 32, voice: 'tone' };
+const SIM: CaptureConfig = { hardware: 'simulated', videoDevice: '', audioDevice: '', width: 320, height: 240, fps: 15, videoCodec: 'vp8', videoKbps: 300, audioKbps: 32, voice: 'tone',
+  videoSender: 'ffmpeg', gstLaunchBin: 'gst-launch-1.0', cameraFormat: 'mjpeg' };
 const RTP = { ip: '127.0.0.1', port: 40000, rtcpPort: 40001, ssrc: 1 };
 
 const rtp = (payload: number[], first = 0x80, csrc: number[] = []): Buffer =>

@@ -146,7 +146,7 @@ export function node(edge: EdgeProc, siteId: string | null, parent: Node | null)
   return { edge, siteId, parent, acceptToken: token() };
 }
 
-/** The sites at or below a node of the tree (what media-plan.ts names for it). */
+/** The sites at or below a node of the tree (what media-planner.ts names for it). */
 export function sitesBelow(n: Node, nodes: Node[]): string[] {
   const out = n.siteId === null ? [] : [n.siteId];
   for (const c of nodes) if (c.parent === n) out.push(...sitesBelow(c, nodes));

@@ -6,13 +6,13 @@ import t from 'tap';
 import { deviceTopic, presenceCodec } from '@diemcau/shared';
 import { startSimulation } from '../../src/sim/simulation.js';
 import { startBroker, type Published } from '../helpers/broker.js';
-import { startEnrollServer, TEST_ADMIN_TOKEN } from '../helpers/enroll-server.js';
+import { startEnrolServer, TEST_ADMIN_TOKEN } from '../helpers/enrol-server.js';
 
 t.test('many agents in one process: tokens minted per site, each device online, a re-run does not enrol again', async (t) => {
   const credentials = new Map<string, string>();
   const published: Published[] = [];
   const broker = await startBroker({ credentials, published });
-  const fleet = await startEnrollServer({ mqttUrl: () => broker.url, credentials, sites: ['s-1', 's-2', 's-3'] });
+  const fleet = await startEnrolServer({ mqttUrl: () => broker.url, credentials, sites: ['s-1', 's-2', 's-3'] });
   const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-sim-'));
   t.teardown(async () => {
     await broker.close();
@@ -68,7 +68,7 @@ t.test('many agents in one process: tokens minted per site, each device online, 
 t.test('a token spent by a lost answer is replaced: every box still enrols', async (t) => {
   const credentials = new Map<string, string>();
   const broker = await startBroker({ credentials });
-  const fleet = await startEnrollServer({ mqttUrl: () => broker.url, credentials, sites: ['s-1'], loseAnswers: 1 });
+  const fleet = await startEnrolServer({ mqttUrl: () => broker.url, credentials, sites: ['s-1'], loseAnswers: 1 });
   const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-sim-'));
   t.teardown(async () => {
     await broker.close();
@@ -93,7 +93,7 @@ t.test('a token spent by a lost answer is replaced: every box still enrols', asy
 t.test('slices of one plan in separate simulations: each runs its own devices, together the whole fleet', async (t) => {
   const credentials = new Map<string, string>();
   const broker = await startBroker({ credentials });
-  const fleet = await startEnrollServer({ mqttUrl: () => broker.url, credentials, sites: ['s-1', 's-2', 's-3'] });
+  const fleet = await startEnrolServer({ mqttUrl: () => broker.url, credentials, sites: ['s-1', 's-2', 's-3'] });
   const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-sim-'));
   t.teardown(async () => {
     await broker.close();

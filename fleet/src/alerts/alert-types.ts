@@ -1,6 +1,6 @@
 // The alerts' vocabulary: every alert type the fleet raises and the
-// severities an alert can have. The rules that raise them (presence/rules.ts,
-// health/rules.ts), the escalation near meetings, the store, the HTTP schemas
+// severities an alert can have. The rules that raise them (presence/planner.ts,
+// health/planner.ts), the escalation near meetings, the store, the HTTP schemas
 // and the dashboard (type-only) all name them from here, so a new type is
 // added in one place and a misspelt one is a compile error.
 //

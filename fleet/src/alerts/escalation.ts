@@ -1,4 +1,4 @@
-// The executor around the meeting escalation planner (meeting-escalation.ts):
+// The executor around the meeting escalation planner (escalation-planner.ts):
 // gathers the open alerts and the meetings near now, runs the planner and
 // carries out its steps as alert updates (so the dashboard stream and the
 // webhook see them as changes of the same alert). It runs on a tick, because a
@@ -19,9 +19,11 @@ import {
   type AlertFact,
   type EscalationStep,
   type MeetingFact,
-} from './meeting-escalation.js';
+} from './escalation-planner.js';
 
 export interface EscalationOptions {
+  /** In a cluster, only the leader escalates (the embedded node always does). */
+  isLeader?: () => boolean;
   alerts: AlertService;
   /** Meetings live now or starting within `withinMin` minutes (the meetings area's `upcoming`). */
   meetings(withinMin: number): readonly MeetingFact[];
@@ -66,7 +68,7 @@ export class MeetingEscalation implements AlertPolicy {
 
   /** One pass over the open alerts; returns the steps carried out. */
   run(): EscalationStep[] {
-    if (this.closed) return [];
+    if (this.closed || this.o.isLeader?.() === false) return [];
     try {
       const meetings = this.o.meetings(this.o.leadMin);
       const facts = this.o.alerts

@@ -50,7 +50,7 @@ export function bearerToken(header: string | undefined): string | undefined {
  * anonymous scanner cannot tell which routes exist. Viewers may only read;
  * `config.roles` narrows a route further.
  *
- * Registered first on the root instance (api/index.ts), before any route or
+ * Registered first on the root instance (api/plugin.ts), before any route or
  * plugin, so every encapsulated plugin (swagger-ui, ota, meetings, commands,
  * the dashboard) inherits the hooks: fastify copies a parent's hooks when a
  * child is created, so a plugin registered earlier would escape them.

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { DiemcauError, isDiemcauError, type ErrorCode } from '@diemcau/shared';
+import { DiemcauError, toHttpError, type HttpErrorTable } from '@diemcau/shared';
 
 /**
  * Every error leaves as `{ code, message }` with a stable DiemcauError code.
@@ -21,23 +21,20 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 }
 
-const BY_STATUS: Record<number, ErrorCode> = {
-  400: 'FLEET_ERR_BAD_REQUEST',
-  401: 'FLEET_ERR_UNAUTHORIZED',
-  403: 'FLEET_ERR_FORBIDDEN',
-  404: 'FLEET_ERR_NOT_FOUND',
-  409: 'FLEET_ERR_CONFLICT',
-  413: 'PROTO_ERR_TOO_LARGE',
-  415: 'FLEET_ERR_BAD_REQUEST',
-  429: 'FLEET_ERR_RATE_LIMITED',
+/** The fleet's codes for fastify's own refusals (the rule is shared/src/http-errors.ts). */
+const FLEET_HTTP_ERRORS: HttpErrorTable = {
+  byStatus: {
+    400: 'FLEET_ERR_BAD_REQUEST',
+    401: 'FLEET_ERR_UNAUTHORIZED',
+    403: 'FLEET_ERR_FORBIDDEN',
+    404: 'FLEET_ERR_NOT_FOUND',
+    409: 'FLEET_ERR_CONFLICT',
+    413: 'PROTO_ERR_TOO_LARGE',
+    415: 'FLEET_ERR_BAD_REQUEST',
+    429: 'FLEET_ERR_RATE_LIMITED',
+  },
+  invalid: 'FLEET_ERR_BAD_REQUEST',
+  internal: 'FLEET_ERR_INTERNAL',
 };
 
-export function toDiemcauError(err: unknown): DiemcauError {
-  if (isDiemcauError(err)) return err;
-  const fe = err as Partial<FastifyError>;
-  if (fe.validation) return new DiemcauError('FLEET_ERR_BAD_REQUEST', fe.message, { cause: err });
-  const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
-  const code = BY_STATUS[status];
-  if (code && status < 500) return new DiemcauError(code, fe.message, { cause: err });
-  return new DiemcauError('FLEET_ERR_INTERNAL', undefined, { cause: err });
-}
+export const toDiemcauError = (err: unknown): DiemcauError => toHttpError(err, FLEET_HTTP_ERRORS);

@@ -8,9 +8,16 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { public: true },
       schema: {
         tags: ['health'],
-        summary: 'Liveness: the registry answers; devices online, MQTT clients, uptime',
+        summary: "Liveness: the registry answers; devices online (fleet-wide), this node's MQTT device sessions, its name and whether it leads, uptime",
         response: {
-          200: Type.Object({ status: Type.Literal('ok'), devicesOnline: Type.Integer(), mqttClients: Type.Integer(), uptimeSec: Type.Number() }),
+          200: Type.Object({
+            status: Type.Literal('ok'),
+            devicesOnline: Type.Integer(),
+            mqttClients: Type.Integer(),
+            node: Type.String(),
+            leader: Type.Boolean(),
+            uptimeSec: Type.Number(),
+          }),
         },
       },
     },
@@ -19,7 +26,10 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return {
         status: 'ok' as const,
         devicesOnline: app.fleet.presence.online,
-        mqttClients: app.fleet.broker.aedes.connectedClients,
+        // The sessions this node holds (aedes' own count drifts when a box takes over its closing session).
+        mqttClients: app.fleet.broker.sessionCount,
+        node: app.fleet.broker.nodeId,
+        leader: app.fleet.leadership.isLeader,
         uptimeSec: Math.round(process.uptime()),
       };
     },

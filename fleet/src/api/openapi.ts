@@ -136,7 +136,7 @@ export interface OpenApiOptions {
   version: string;
 }
 
-/** The options @fastify/swagger is registered with (api/index.ts). */
+/** The options @fastify/swagger is registered with (api/plugin.ts). */
 export function swaggerOptions(o: OpenApiOptions): FastifyDynamicSwaggerOptions {
   return {
     openapi: {

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DiemcauError, SiteIdSchema, SiteSchema } from '@diemcau/shared';
 import { canonicalSerial, SERIAL_MAX } from '../devices/serial.js';
-import { planSiteImport } from '../provisioning/import-plan.js';
+import { planSiteImport } from '../provisioning/import-planner.js';
 import { assertSiteAccess, siteScope } from './auth.js';
 import { authErrors, ListOf, SiteOut } from './schemas.js';
 

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DiemcauError, EnrollmentTokenResponseSchema, RelayGroupSchema, SiteIdSchema, validateRelayGroups } from '@diemcau/shared';
+import { DiemcauError, EnrolmentTokenResponseSchema, RelayGroupSchema, SiteIdSchema, validateRelayGroups } from '@diemcau/shared';
 import { newSecret } from '../db/secrets.js';
 import { assertSiteAccess, siteScope } from './auth.js';
 import { authErrors, HierarchyOut, ListOf, SiteOut } from './schemas.js';
@@ -103,7 +103,7 @@ export const sitesRoutes: FastifyPluginAsyncTypebox = async (app) => {
           ),
         ),
         response: {
-          201: Type.Composite([EnrollmentTokenResponseSchema, Type.Object({ siteId: Type.String(), uses: Type.Integer() })]),
+          201: Type.Composite([EnrolmentTokenResponseSchema, Type.Object({ siteId: Type.String(), uses: Type.Integer() })]),
           ...authErrors,
           404: Type.Ref('Error'),
         },

@@ -4,7 +4,7 @@ import '../api/types.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { CommandTypeSchema } from '@diemcau/shared';
 import type { CommandRecord } from './lifecycle.js';
-import type { Operator } from './plan.js';
+import type { Operator } from './planner.js';
 import { CommandViewSchema } from './schemas.js';
 import type { CommandService } from './service.js';
 

@@ -3,13 +3,13 @@ import type { Logger } from 'pino';
 import { DiemcauError, indexSites, setConfigParamsCodec, type Site, type SiteIndex } from '@diemcau/shared';
 import type { CommandRecord } from './lifecycle.js';
 import type { DeviceRef } from '../devices/device-ref.js';
-import { operatorCovers, planIssue, expandSubtree, type IssueRequest, type Operator } from './plan.js';
+import { operatorCovers, planIssue, expandSubtree, type IssueRequest, type Operator } from './planner.js';
 import type { CommandStore } from './store.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { NewAuditEntry } from '../db/audit-repo.js';
 
 // Turning an operator's request into stored, audited, dispatched commands.
-// The decisions are in plan.ts; this file only gathers the facts and does the I/O.
+// The decisions are in planner.ts; this file only gathers the facts and does the I/O.
 
 /** The spine's audit log (AuditRepo fits). */
 export interface AuditSink {

@@ -1,11 +1,11 @@
-import { DiemcauError, type EnrollRequest, type EnrollResponse } from '@diemcau/shared';
+import { DiemcauError, type EnrolRequest, type EnrolResponse } from '@diemcau/shared';
 import type { FleetContext } from '../context.js';
 import { hashPassword, newId, newSecret } from '../db/secrets.js';
 import { isArmed } from '../db/enrollment-repo.js';
-import { planEnrolment, type EnrolFacts, type EnrolPlan, type RefusalReason } from './enrol-plan.js';
+import { planEnrolment, type EnrolFacts, type EnrolPlan, type RefusalReason } from './enrol-planner.js';
 import { canonicalSerial } from './serial.js';
 
-export interface EnrolOutcome extends EnrollResponse {
+export interface EnrolOutcome extends EnrolResponse {
   reenrolled: boolean;
   by: 'token' | 'serial';
   serial: string | null;
@@ -25,13 +25,13 @@ export class EnrolRefused extends DiemcauError {
 }
 
 /**
- * A box joins, by the rule in enrol-plan.ts. The decision is made twice: once
+ * A box joins, by the rule in enrol-planner.ts. The decision is made twice: once
  * before the password hash (a refusal costs no scrypt), and again inside the
  * one transaction that spends the token or the pre-registration and writes
  * the device, so that racing enrolments see each other and a refusal spends
  * nothing.
  */
-export async function enrolDevice(fleet: FleetContext, req: EnrollRequest, mqttHost: string): Promise<EnrolOutcome> {
+export async function enrolDevice(fleet: FleetContext, req: EnrolRequest, mqttHost: string): Promise<EnrolOutcome> {
   const { repos } = fleet;
   let serial: string | null = null;
   if (req.hardware.serial !== undefined) {
@@ -108,6 +108,9 @@ export async function enrolDevice(fleet: FleetContext, req: EnrollRequest, mqttH
   // A fleet with certificates serves MQTT over TLS only.
   const scheme = fleet.config.tlsCert !== undefined ? 'mqtts' : 'mqtt';
   const url = fleet.config.publicMqttUrl ?? `${scheme}://${mqttHost}:${fleet.broker.port}`;
+  // A cluster: every node's broker, the one the box reached us by first.
+  const others = fleet.config.publicMqttUrls?.split(',').filter((u) => u !== url) ?? [];
+  const mqtt = { url, username: deviceId, password, ...(others.length > 0 ? { urls: [url, ...others] } : {}) };
   const site = fleet.sites.get(siteId)!;
-  return { deviceId, siteId, siteName: site.name, mqtt: { url, username: deviceId, password }, reenrolled, by, serial };
+  return { deviceId, siteId, siteName: site.name, mqtt, reenrolled, by, serial };
 }

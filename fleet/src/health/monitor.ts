@@ -3,7 +3,7 @@ import type { DeviceEvent, HealthMessage, Telemetry } from '@diemcau/shared';
 import type { AlertService } from '../alerts/service.js';
 import type { Alert } from '../db/alerts-repo.js';
 import { isHealthAlertType, type HealthAlertType } from '../alerts/alert-types.js';
-import { planPeripherals, planTelemetry, type HealthDiff, type TelemetryThresholds } from './rules.js';
+import { planPeripherals, planTelemetry, type HealthDiff, type TelemetryThresholds } from './planner.js';
 import type { SelfTestStore } from './self-tests.js';
 
 // Applies the health rules to what devices say and keeps the alerts in step.

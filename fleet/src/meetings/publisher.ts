@@ -5,7 +5,7 @@
 // API calls never hand out the same revision.
 import type { Logger } from 'pino';
 import { deviceTopic, mediaPlanCodec, type MediaPlan } from '@diemcau/shared';
-import type { MediaPlanBody } from './media-plan.js';
+import type { MediaPlanBody } from './media-planner.js';
 import type { MeetingsRepo, PublishedPlan } from './repository.js';
 
 /** Publishes retained with QoS 1; resolves once the broker has it. */

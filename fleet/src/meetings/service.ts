@@ -1,6 +1,6 @@
 // Meetings as the API and the other areas see them: create, read, chair
 // controls, end, and "is this site busy". Decisions are in cascade.ts,
-// schedule.ts and media-plan.ts; this file gathers the facts, stores, and
+// schedule.ts and media-planner.ts; this file gathers the facts, stores, and
 // hands the desired per-edge plans to the publisher.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -8,7 +8,7 @@ import { DiemcauError, indexSites, type Site, type SiteIndex } from '@diemcau/sh
 import { describeArea, mayAct, outsideScope, siteScopeOf, type AccessSubject } from '../access.js';
 import { planCascade, type CascadePlan, type EdgeDirectory } from './cascade.js';
 import type { MeetingsConfig } from './config.js';
-import { linkTokens, mediaPlans, type PlannedMeeting } from './media-plan.js';
+import { linkTokens, mediaPlans, type PlannedMeeting } from './media-planner.js';
 import { effectiveEnd, meetingState, type MeetingRecord } from './model.js';
 import type { PlanPublisher } from './publisher.js';
 import type { MeetingsRepo } from './repository.js';
@@ -231,9 +231,11 @@ export class MeetingService {
         this.log.warn({ meetingId: m.id, err }, 'meeting cannot be planned; left out');
       }
     }
+    const names = new Map(this.ports.sites().map((s) => [s.id, s.name]));
     const { plans, waiting, dropped } = mediaPlans(planned, {
       signalUrlOf: (edgeId) => (edgeId === this.cfg.coreEdgeId && this.cfg.coreSignalUrl) || this.urls.get(edgeId) || null,
       tokenFor: this.tokenFor,
+      siteNameOf: (siteId) => names.get(siteId),
     });
     if (waiting.length > 0) this.log.debug({ waiting: waiting.length }, 'edges waiting for an upstream address');
     if (dropped.length > 0) this.log.warn({ dropped }, 'edge plans over the protocol limit; scheduled meetings wait');
@@ -262,6 +264,11 @@ export class MeetingService {
       .flatMap((m) => [m.startsAt - lead, m.startsAt, effectiveEnd(m)])
       .filter((t) => t > now);
     return times.length > 0 ? Math.min(...times) : null;
+  }
+
+  /** A meeting the operator may chair now (not ended, its chair within the operator's area). */
+  forChair(op: MeetingOperator, id: string): MeetingRecord {
+    return this.openMeeting(op, id);
   }
 
   private openMeeting(op: MeetingOperator, id: string): MeetingRecord {

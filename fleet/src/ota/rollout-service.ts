@@ -30,6 +30,8 @@ export interface RolloutServiceOptions {
   driver: RolloutDriver;
   ports: RolloutPorts;
   log: Logger;
+  /** In a cluster, only the leader drives rollouts; a follower's ticks do nothing (the leader's timer picks its changes up). */
+  isLeader?: () => boolean;
   /** 0 = no timer (tests call tick()). */
   tickMs?: number;
   /** Something about the rollouts changed (the dashboards reload); called at most once a second. */
@@ -215,7 +217,7 @@ export class RolloutService {
   }
 
   private async tickNow(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.o.isLeader?.() === false) return;
     for (const r of this.o.store.activeRollouts()) {
       const release = this.o.releases.ready(r.spec.release);
       let devices = this.o.store.devices(r.id);

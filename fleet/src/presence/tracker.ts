@@ -5,7 +5,7 @@ import type { AlertService } from '../alerts/service.js';
 import type { FleetEvents, PresenceReason } from '../events.js';
 import type { FleetMetrics } from '../metrics.js';
 import type { SiteDirectory } from '../sites.js';
-import { emptyRulesState, forgetDevice, keys, planPresence, type AlertAction, type PresenceRef, type RuleInput, type RulesConfig } from './rules.js';
+import { emptyRulesState, forgetDevice, keys, planPresence, type AlertAction, type PresenceRef, type RuleInput, type RulesConfig } from './planner.js';
 import { SessionTable, type PresenceTransition, type SessionStart } from './sessions.js';
 
 /** Why a session ended, as the broker saw it. */

@@ -4,7 +4,7 @@ import t from 'tap';
 import createClient from 'openapi-fetch';
 import openapiTS, { astToString } from 'openapi-typescript';
 import type { paths } from './openapi-client.generated.js';
-import { deviceTopic, type EnrollResponse, type OtaStatus } from '@diemcau/shared';
+import { deviceTopic, type EnrolResponse, type OtaStatus } from '@diemcau/shared';
 import { ADMIN_TOKEN, connectDevice, startTestFleet, waitFor } from '../helpers/fleet.js';
 
 // A client generated from the fleet's OpenAPI document works against a real
@@ -84,7 +84,7 @@ t.test('the generated client lists sites, mints a token, enrols, lists devices a
   const releases = await admin.GET('/api/v1/releases');
   t.same(releases.data?.items, [], 'no release yet');
   // The box reports an update over MQTT; its last report comes back through the client.
-  const box = await connectDevice(t, enrolled.data as EnrollResponse);
+  const box = await connectDevice(t, enrolled.data as EnrolResponse);
   const report: OtaStatus = { v: 1, at: new Date().toISOString(), state: 'downloading', current: '0.1.0', target: '0.2.0', progress: { bytes: 10, total: 100 } };
   await box.publishAsync(deviceTopic(deviceId ?? '', 'ota'), JSON.stringify(report), { qos: 1 });
   const ota = await waitFor(async () => (await admin.GET('/api/v1/devices/{id}/ota', { params: { path: { id: deviceId ?? '' } } })).data, 10_000, 'the OTA report');

@@ -6,9 +6,9 @@
 import Fastify from 'fastify';
 import fp from 'fastify-plugin';
 import t from 'tap';
-import { commandsPlugin } from '../../src/commands/index.js';
-import { otaPlugin } from '../../src/ota/index.js';
-import { meetingEscalationPlugin } from '../../src/alerts/escalation-plugin.js';
+import { commandsPlugin } from '../../src/commands/plugin.js';
+import { otaPlugin } from '../../src/ota/plugin.js';
+import { meetingEscalationPlugin } from '../../src/alerts/plugin.js';
 import { meetingsPlugin } from '../../src/meetings/plugin.js';
 
 /** A scope with the shared context plugin's name; the areas never run, so its value is never read. */

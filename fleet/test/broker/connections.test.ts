@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { MqttClient } from 'mqtt';
-import type { EnrollResponse } from '@diemcau/shared';
+import type { EnrolResponse } from '@diemcau/shared';
 import { connectDevice, startTestFleet, type TestFleet } from '../helpers/fleet.js';
 import { RawClient } from './raw-client.js';
 
@@ -17,7 +17,7 @@ const metric = async (api: TestFleet['api'], line: RegExp): Promise<number> => {
   return m ? Number(m.split(' ').pop()) : 0;
 };
 
-const creds = (a: EnrollResponse, password = a.mqtt.password) => ({ clientId: a.deviceId, username: a.deviceId, password: Buffer.from(password) });
+const creds = (a: EnrolResponse, password = a.mqtt.password) => ({ clientId: a.deviceId, username: a.deviceId, password: Buffer.from(password) });
 
 type Teardown = { teardown(fn: () => unknown): void };
 

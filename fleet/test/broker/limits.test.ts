@@ -3,7 +3,7 @@
 // outlive the box, retained messages, wills. Each is refused before anything
 // is stored, counted and logged, and the box can come back and work normally.
 import t from 'tap';
-import { deviceTopic, type EnrollResponse } from '@diemcau/shared';
+import { deviceTopic, type EnrolResponse } from '@diemcau/shared';
 import { connectDevice, presence, startTestFleet, telemetry, type TestFleet } from '../helpers/fleet.js';
 import type { MqttClient } from 'mqtt';
 import { RawClient } from './raw-client.js';
@@ -14,7 +14,7 @@ const metric = async (api: TestFleet['api'], line: RegExp): Promise<number> => {
   return m ? Number(m.split(' ').pop()) : 0;
 };
 
-const creds = (a: EnrollResponse) => ({ clientId: a.deviceId, username: a.deviceId, password: Buffer.from(a.mqtt.password) });
+const creds = (a: EnrolResponse) => ({ clientId: a.deviceId, username: a.deviceId, password: Buffer.from(a.mqtt.password) });
 
 async function open(t: { teardown(fn: () => unknown): void }, fleet: TestFleet['fleet']): Promise<RawClient> {
   const c = await RawClient.open(fleet.mqttPort);

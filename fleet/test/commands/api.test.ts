@@ -2,7 +2,7 @@
 // MQTT clients standing in for devices (they PUBACK and answer like an agent).
 import t from 'tap';
 import type { MqttClient } from 'mqtt';
-import { deviceTopic, type Command, type EnrollResponse, type Site } from '@diemcau/shared';
+import { deviceTopic, type Command, type EnrolResponse, type Site } from '@diemcau/shared';
 import { connectDevice, startTestFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
 
 interface CommandView {
@@ -23,7 +23,7 @@ interface AuditItem {
 }
 
 /** A device that collects the commands it hears after subscribing. */
-async function listen(t: Parameters<typeof connectDevice>[0], creds: EnrollResponse): Promise<{ client: MqttClient; heard: Command[] }> {
+async function listen(t: Parameters<typeof connectDevice>[0], creds: EnrolResponse): Promise<{ client: MqttClient; heard: Command[] }> {
   const client = await connectDevice(t, creds);
   const heard: Command[] = [];
   client.on('message', (_topic, payload) => heard.push(JSON.parse(payload.toString()) as Command));

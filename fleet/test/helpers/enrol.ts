@@ -1,7 +1,7 @@
 // Enrolment tests' helpers: one MQTT login attempt against the real broker,
 // operators of each role, and a metric read from /metrics.
 import mqtt, { type MqttClient } from 'mqtt';
-import { deviceTopic, type EnrollResponse } from '@diemcau/shared';
+import { deviceTopic, type EnrolResponse } from '@diemcau/shared';
 import { telemetry, type TestFleet } from './fleet.js';
 
 /**
@@ -10,7 +10,7 @@ import { telemetry, type TestFleet } from './fleet.js';
  * client id, so a successful attempt takes over the device's session: check
  * a session before probing its credentials.
  */
-export function loginAttempt(creds: EnrollResponse): Promise<string> {
+export function loginAttempt(creds: EnrolResponse): Promise<string> {
   return mqttAttempt(creds.mqtt.url, { clientId: creds.deviceId, username: creds.mqtt.username, password: creds.mqtt.password });
 }
 
@@ -42,11 +42,11 @@ export async function mintToken(api: TestFleet['api'], siteId: string, token?: s
   return r.body.token;
 }
 
-export type EnrolAnswer = { status: number; body: EnrollResponse & { code?: string; message?: string } };
+export type EnrolAnswer = { status: number; body: EnrolResponse & { code?: string; message?: string } };
 
 /** POST /enroll as a box does: no operator token. */
 export function enrolRaw(api: TestFleet['api'], body: { token?: string; hardware: Record<string, string> }): Promise<EnrolAnswer> {
-  return api<EnrollResponse & { code?: string; message?: string }>('POST', '/api/v1/enroll', { body, token: null });
+  return api<EnrolResponse & { code?: string; message?: string }>('POST', '/api/v1/enroll', { body, token: null });
 }
 
 export async function metricValue(api: TestFleet['api'], line: RegExp): Promise<number> {

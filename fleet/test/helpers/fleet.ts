@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { deviceTopic, type EnrollResponse, type Presence, type Telemetry } from '@diemcau/shared';
+import { deviceTopic, type EnrolResponse, type Presence, type Telemetry } from '@diemcau/shared';
 import { buildFleet, type Fleet } from '../../src/app.js';
 import type { FleetConfig } from '../../src/config.js';
 
@@ -21,7 +21,7 @@ export interface TestFleet {
   /** inject() with the admin token unless another is given; the JSON body parsed. */
   api<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, opts?: { body?: unknown; token?: string | null }): Promise<{ status: number; body: T }>;
   /** Mints a token for the site and enrols a box with it over HTTP. */
-  enrol(siteId: string, hardware?: Record<string, string>): Promise<EnrollResponse>;
+  enrol(siteId: string, hardware?: Record<string, string>): Promise<EnrolResponse>;
 }
 
 export async function startTestFleet(
@@ -50,7 +50,7 @@ export async function startTestFleet(
   const enrol: TestFleet['enrol'] = async (siteId, hardware = {}) => {
     const tok = await api<{ token: string }>('POST', `/api/v1/sites/${siteId}/enrollment-tokens`, { body: {} });
     if (tok.status !== 201) throw new Error(`token: ${tok.status} ${JSON.stringify(tok.body)}`);
-    const res = await api<EnrollResponse>('POST', '/api/v1/enroll', { body: { token: tok.body.token, hardware: { agentVersion: '0.1.0', ...hardware } }, token: null });
+    const res = await api<EnrolResponse>('POST', '/api/v1/enroll', { body: { token: tok.body.token, hardware: { agentVersion: '0.1.0', ...hardware } }, token: null });
     if (res.status !== 200) throw new Error(`enrol: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body;
   };
@@ -74,7 +74,7 @@ export const telemetry = (seq: number): Telemetry => ({
 /** Connects like the agent does: own credentials, retained will "offline", then a retained birth. */
 export async function connectDevice(
   t: Teardown,
-  creds: EnrollResponse,
+  creds: EnrolResponse,
   opts: { birth?: boolean; keepalive?: number } = {},
 ): Promise<MqttClient> {
   const client = mqtt.connect(creds.mqtt.url, {

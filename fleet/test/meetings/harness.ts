@@ -16,7 +16,7 @@ import { hashPassword } from '../../src/db/secrets.js';
 import { SitesRepo } from '../../src/db/sites-repo.js';
 import { createMetrics } from '../../src/metrics.js';
 import { yenBaiSites } from '../../src/seeds/yen-bai.js';
-import { createMeetings, type Meetings, type MeetingOperator, type MeetingsConfig } from '../../src/meetings/index.js';
+import { createMeetings, type Meetings, type MeetingOperator, type MeetingsConfig } from '../../src/meetings/compose.js';
 
 export const OPERATORS: Record<string, MeetingOperator> = {
   admin: { id: 'op-admin', role: 'admin', area: null },

@@ -8,9 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
-import { deviceTopic, desiredWithReleaseCodec, signManifest, type EnrollResponse, type OtaStatus, type ReleaseManifest } from '@diemcau/shared';
+import { deviceTopic, desiredWithReleaseCodec, signManifest, type EnrolResponse, type OtaStatus, type ReleaseManifest } from '@diemcau/shared';
 import { buildFleet, type Fleet } from '../../src/app.js';
-import type { OtaHandles, OtaPluginOptions } from '../../src/ota/index.js';
+import type { OtaHandles, OtaPluginOptions } from '../../src/ota/plugin.js';
 import { ADMIN_TOKEN, connectDevice, presence } from '../helpers/fleet.js';
 
 interface Teardown {
@@ -22,7 +22,7 @@ export interface OtaFleet {
   ota: OtaHandles;
   keys: { keyId: string; privateKeyPem: string };
   api<T = unknown>(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T; raw: Buffer; headers: Record<string, unknown> }>;
-  enrol(siteId: string): Promise<EnrollResponse>;
+  enrol(siteId: string): Promise<EnrolResponse>;
 }
 
 export async function startOtaFleet(t: Teardown, ota: OtaPluginOptions = {}): Promise<OtaFleet> {
@@ -52,7 +52,7 @@ export async function startOtaFleet(t: Teardown, ota: OtaPluginOptions = {}): Pr
   };
   const enrol: OtaFleet['enrol'] = async (siteId) => {
     const tok = await api<{ token: string }>('POST', `/api/v1/sites/${siteId}/enrollment-tokens`, {});
-    const res = await api<EnrollResponse>('POST', '/api/v1/enroll', { token: tok.body.token, hardware: { agentVersion: '0.1.0' } });
+    const res = await api<EnrolResponse>('POST', '/api/v1/enroll', { token: tok.body.token, hardware: { agentVersion: '0.1.0' } });
     if (res.status !== 200) throw new Error(`enrol ${siteId}: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body;
   };
@@ -106,7 +106,7 @@ export interface SimAgent {
 export async function simAgent(
   t: Teardown,
   f: OtaFleet,
-  creds: EnrollResponse,
+  creds: EnrolResponse,
   behaviour: (version: string) => 'ok' | 'fail' | 'refuse-downgrade',
   startVersion = '0.1.0',
 ): Promise<SimAgent> {

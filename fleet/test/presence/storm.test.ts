@@ -5,7 +5,7 @@
 // the connects, births and closes in.
 import t from 'tap';
 import mqtt, { type MqttClient } from 'mqtt';
-import { DEVICE_SUBSCRIBE, deviceTopic, type EnrollResponse } from '@diemcau/shared';
+import { DEVICE_SUBSCRIBE, deviceTopic, type EnrolResponse } from '@diemcau/shared';
 import { presence, startTestFleet, waitFor } from '../helpers/fleet.js';
 import { RawClient } from '../broker/raw-client.js';
 
@@ -22,7 +22,7 @@ const STORM_LIMITS = {
   mqttMaxFailedIdsPerAddress: 0,
 };
 
-function connect(port: number, d: EnrollResponse): MqttClient {
+function connect(port: number, d: EnrolResponse): MqttClient {
   return track(mqtt.connect(`mqtt://127.0.0.1:${port}`, {
     clientId: d.deviceId,
     username: d.mqtt.username,
@@ -43,12 +43,12 @@ const settled = (c: MqttClient): Promise<boolean> =>
   });
 
 /** What the agent does on every connect: its three subscriptions, then its retained birth. */
-async function setUp(c: MqttClient, d: EnrollResponse): Promise<void> {
+async function setUp(c: MqttClient, d: EnrolResponse): Promise<void> {
   await c.subscribeAsync(DEVICE_SUBSCRIBE.map((ch) => deviceTopic(d.deviceId, ch)), { qos: 1 });
   await c.publishAsync(deviceTopic(d.deviceId, 'presence'), presence('online', { agentVersion: '0.1.0' }), { qos: 1, retain: true });
 }
 
-const login = (d: EnrollResponse) => ({
+const login = (d: EnrolResponse) => ({
   clientId: d.deviceId,
   username: d.mqtt.username,
   password: Buffer.from(d.mqtt.password),
@@ -57,7 +57,7 @@ const login = (d: EnrollResponse) => ({
 });
 
 /** The agent's set-up, packet by packet: SUBSCRIBE, then the birth at QoS 1. */
-async function rawSetUp(c: RawClient, d: EnrollResponse): Promise<void> {
+async function rawSetUp(c: RawClient, d: EnrolResponse): Promise<void> {
   c.send({ cmd: 'subscribe', messageId: 1, subscriptions: DEVICE_SUBSCRIBE.map((ch) => ({ topic: deviceTopic(d.deviceId, ch), qos: 1 as const })) });
   await c.next('suback', 20_000);
   c.send({ cmd: 'publish', messageId: 2, topic: deviceTopic(d.deviceId, 'presence'), payload: Buffer.from(presence('online', { agentVersion: '0.1.0' })), qos: 1, retain: true, dup: false });
@@ -78,7 +78,7 @@ function track(c: MqttClient): MqttClient {
 t.test('after a collapsed reconnect storm the online count is what the broker holds', async (t) => {
   const { fleet, enrol } = await startTestFleet(t, { ...STORM_LIMITS, offlineDebounceMs: 200 });
   const sites = fleet.repos.sites.list().map((s) => s.id);
-  const boxes: EnrollResponse[] = [];
+  const boxes: EnrolResponse[] = [];
   for (let i = 0; i < DEVICES; i++) boxes.push(await enrol(sites[i % sites.length]!));
   t.comment(`enrolled ${DEVICES}`);
   const live = new Set<MqttClient>();

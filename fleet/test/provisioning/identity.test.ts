@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { EnrollResponse } from '@diemcau/shared';
+import type { EnrolResponse } from '@diemcau/shared';
 import { connectDevice, startTestFleet, waitFor } from '../helpers/fleet.js';
 import { mqttAttempt } from '../helpers/enrol.js';
 
@@ -16,13 +16,13 @@ const metric = async (api: Awaited<ReturnType<typeof startTestFleet>>['api'], li
 
 const attempt = mqttAttempt;
 
-const asDevice = (creds: EnrollResponse) => ({ clientId: creds.deviceId, username: creds.mqtt.username, password: creds.mqtt.password });
+const asDevice = (creds: EnrolResponse) => ({ clientId: creds.deviceId, username: creds.mqtt.username, password: creds.mqtt.password });
 
 t.test('a re-imaged box re-enrols by serial as the same device; its old credentials die at once', async (t) => {
   const { api, fleet } = await startTestFleet(t);
   fleet.repos.enrollment.registerSerial('SN-REIMAGE', 'yb-van-yen');
   const enrol = async () => {
-    const r = await api<EnrollResponse>('POST', '/api/v1/enroll', { token: null, body: { hardware: { serial: 'SN-REIMAGE' } } });
+    const r = await api<EnrolResponse>('POST', '/api/v1/enroll', { token: null, body: { hardware: { serial: 'SN-REIMAGE' } } });
     t.equal(r.status, 200);
     return r.body;
   };

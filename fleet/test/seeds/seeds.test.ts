@@ -1,7 +1,7 @@
 import t from 'tap';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { SiteSchema, validateHierarchy, type SiteKind } from '@diemcau/shared';
-import { yenBaiSites } from '../../src/seeds/index.js';
+import { yenBaiSites } from '../../src/seeds/seed.js';
 import { startTestFleet } from '../helpers/fleet.js';
 
 t.test('the seeds are the 210 sites of Yên Bái in a valid hierarchy', async (t) => {

@@ -1,5 +1,5 @@
 // What the alerts table says about a meeting an alert was raised for. Pure,
-// over the alert's details as the fleet writes them (alerts/meeting-escalation.ts).
+// over the alert's details as the fleet writes them (alerts/escalation-planner.ts).
 import type { Alert } from '../api/types.js';
 
 /** The meeting an alert is raised for (`details.meeting`, or an outage's first of `details.meetings`). */

@@ -39,7 +39,10 @@ export function ingestRtpParameters(kind: 'audio' | 'video', videoCodec: VideoCo
   const codec = videoCodec === 'h264'
     ? { ...INGEST.h264, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f' } }
     : { ...INGEST.vp8 };
-  return { codecs: [codec], encodings: [{ ssrc }], rtcp: { cname, reducedSize: false } };
+  // The edge may ask the sender for a keyframe (a TV joins, a speaker's camera
+  // resumes): GStreamer answers a PLI or FIR at once, ffmpeg ignores both.
+  const rtcpFeedback = [{ type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }];
+  return { codecs: [{ ...codec, rtcpFeedback }], encodings: [{ ssrc }], rtcp: { cname, reducedSize: false } };
 }
 
 /** Codec name, clock rate and channels of the first codec, e.g. for an SDP rtpmap line. */

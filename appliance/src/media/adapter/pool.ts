@@ -17,8 +17,8 @@
 // its transports use its own port range, and 'died' says whose they were.
 import type { types } from 'mediasoup';
 import { DiemcauError } from '@diemcau/shared';
-import { Backoff } from '../backoff.js';
-import { Events } from '../events.js';
+import { Backoff } from '../../backoff.js';
+import { Events } from '@diemcau/shared';
 import { MediaWorker, RoomRouter, type RouterPart, type WorkerOptions } from './engine.js';
 import { MIN_PORTS_PER_WORKER, workerSlices } from './slices.js';
 

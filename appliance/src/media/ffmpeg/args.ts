@@ -8,6 +8,7 @@
 // descriptor 3, for the audio level the edge writes into each packet.
 import { createHash } from 'node:crypto';
 import { INGEST, type VideoCodec } from '../adapter/index.js';
+import type { CameraFormat } from '../capture/camera-formats.js';
 
 export interface CaptureConfig {
   hardware: 'real' | 'simulated';
@@ -21,6 +22,12 @@ export interface CaptureConfig {
   audioKbps: number;
   /** Simulated microphone: a tone that rises and falls like speech, or a room where nobody speaks. */
   voice: 'tone' | 'silent';
+  /** Who sends the picture: GStreamer answers keyframe requests, ffmpeg does not. */
+  videoSender: 'gstreamer' | 'ffmpeg';
+  /** gst-launch-1.0 to run when GStreamer sends the picture. */
+  gstLaunchBin: string;
+  /** What a real camera is asked for (GStreamer only); 'auto' asks the camera what it offers. */
+  cameraFormat: CameraFormat | 'auto';
 }
 
 export interface RtpTarget {
@@ -55,17 +62,17 @@ export const bandHeight = (height: number): number => Math.max(16, Math.round(he
  */
 const SYLLABLES = "volume='if(isnan(t),0,pow(abs(sin(2*PI*1.3*t)),3))':eval=frame";
 
-function inputs(cfg: CaptureConfig, siteId: string): string[] {
+function inputs(cfg: CaptureConfig, siteId: string, withVideo: boolean): string[] {
   if (cfg.hardware === 'real') {
     return [
-      '-f', 'v4l2', '-framerate', String(cfg.fps), '-video_size', `${cfg.width}x${cfg.height}`, '-i', cfg.videoDevice,
+      ...(withVideo ? ['-f', 'v4l2', '-framerate', String(cfg.fps), '-video_size', `${cfg.width}x${cfg.height}`, '-i', cfg.videoDevice] : []),
       '-f', 'alsa', '-ac', '2', '-ar', '48000', '-i', cfg.audioDevice,
     ];
   }
   const band = bandHeight(cfg.height);
   const video = `testsrc2=size=${cfg.width}x${cfg.height}:rate=${cfg.fps},drawbox=x=0:y=${cfg.height - band}:w=${cfg.width}:h=${band}:color=${hex(siteColour(siteId))}:t=fill`;
   const audio = cfg.voice === 'silent' ? 'anullsrc=r=48000:cl=mono' : `sine=frequency=${siteToneHz(siteId)}:sample_rate=48000,${SYLLABLES}`;
-  return ['-re', '-f', 'lavfi', '-i', video, '-f', 'lavfi', '-i', audio];
+  return ['-re', ...(withVideo ? ['-f', 'lavfi', '-i', video] : []), '-f', 'lavfi', '-i', audio];
 }
 
 function videoEncoder(cfg: CaptureConfig): string[] {
@@ -90,12 +97,15 @@ export const LEVEL_FILTER = `asetnsamples=n=960:p=0,astats=metadata=1:reset=1:me
 
 const rtpUrl = (t: RtpTarget): string => `rtp://${t.ip}:${t.port}?rtcpport=${t.rtcpPort}&pkt_size=1200`;
 
-/** One ffmpeg process sending the room's picture and sound to two RTP targets. */
-export function ingestArgs(cfg: CaptureConfig, siteId: string, video: RtpTarget, audio: RtpTarget): string[] {
+/**
+ * One ffmpeg process sending the room's sound, and its picture too unless
+ * `video` is null (GStreamer sends the picture: capture/gst-args.ts).
+ */
+export function ingestArgs(cfg: CaptureConfig, siteId: string, video: RtpTarget | null, audio: RtpTarget): string[] {
   return [
-    ...inputs(cfg, siteId),
-    '-map', '0:v:0', ...videoEncoder(cfg), '-ssrc', String(video.ssrc), '-f', 'rtp', rtpUrl(video),
-    '-map', '1:a:0', '-filter:a', LEVEL_FILTER, '-c:a', 'libopus', '-ac', '2', '-ar', '48000', '-b:a', `${cfg.audioKbps}k`, '-application', 'voip',
+    ...inputs(cfg, siteId, video !== null),
+    ...(video ? ['-map', '0:v:0', ...videoEncoder(cfg), '-ssrc', String(video.ssrc), '-f', 'rtp', rtpUrl(video)] : []),
+    '-map', video ? '1:a:0' : '0:a:0', '-filter:a', LEVEL_FILTER, '-c:a', 'libopus', '-ac', '2', '-ar', '48000', '-b:a', `${cfg.audioKbps}k`, '-application', 'voip',
     '-payload_type', String(INGEST.opus.payloadType), '-ssrc', String(audio.ssrc), '-f', 'rtp', rtpUrl(audio),
   ];
 }

@@ -2,7 +2,8 @@
 // room's microphone: each packet leaves with the latest measured level in its
 // header (audio-level.ts). Fifty packets a second; anything that is not RTP is
 // dropped and counted.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
+import { bindLocal } from './udp.js';
 import type { Logger } from 'pino';
 import { audioLevelByte, withAudioLevel } from './audio-level.js';
 
@@ -24,15 +25,7 @@ export class LevelRelay {
   }
 
   static async open(target: { ip: string; port: number }, extId: number, log: Logger): Promise<LevelRelay> {
-    const socket = dgram.createSocket('udp4');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, '127.0.0.1', () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    return new LevelRelay(socket, target, extId, log);
+    return new LevelRelay(await bindLocal(), target, extId, log);
   }
 
   /** Where ffmpeg sends the microphone's RTP. */

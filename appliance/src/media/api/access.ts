@@ -1,0 +1,170 @@
+// Who may call which route of the edge, decided on the route fastify MATCHED
+// (its `config.access`), never on the path as spelled: percent-encodings,
+// dot segments and absolute-form targets land on a route or on none. A route
+// registered without an access class stops the edge at start (onRoute), and
+// a request that reaches one anyway is refused: fail closed.
+//
+//   public   anyone (health, the join page and its script, the API document)
+//   local    this box only, by its loopback source address (the TV's kiosk page)
+//   admin    the edge's admin token, which never leaves the box (the agent, tests)
+//   browser  the join token, the TV's own token, or the admin token (browser-peer
+//            routes); the request is labelled with which one, for its peer budget
+//   link     the meeting's link token from the plan; once a link exists, only from
+//            the address its offer was admitted from (link/admission.ts)
+//
+// Routes under /media/v1/meetings/:meetingId find their room here, after the
+// token for admin and browser routes and before it for link routes (the link
+// token belongs to the meeting), so a body is never read for a closed door.
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { DiemcauError } from '@diemcau/shared';
+import type { Edge } from '../edge.js';
+import type { DownstreamLink } from '../link/downstream.js';
+import type { MeetingRoom } from '../room.js';
+
+export type Access = 'public' | 'local' | 'admin' | 'browser' | 'link';
+export const ACCESS_CLASSES: readonly Access[] = ['public', 'local', 'admin', 'browser', 'link'];
+
+/** Which credential opened a browser-peer route: a label for the budget, never the secret. */
+export type PeerToken = 'join' | 'kiosk' | 'admin';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the edge's route (api/access.ts). Required on every edge route. */
+    access?: Access;
+  }
+  interface FastifyRequest {
+    /** The meeting's room, on routes under /media/v1/meetings/:meetingId. */
+    room: MeetingRoom | null;
+    /** The downstream link, on routes under .../links/:linkId. */
+    link: DownstreamLink | null;
+    /** On browser-peer routes: which token opened it. */
+    peerToken: PeerToken | null;
+  }
+}
+
+export interface Tokens {
+  admin: string;
+  /** Browsers in the room (the join page's URL). Never the admin token. */
+  join: string;
+  /** The TV's own (the kiosk page, answered to this box only), with its own share of the peer budget. */
+  kiosk?: string;
+}
+
+/** The `Authorization: Bearer <token>` credential, or null. */
+export function bearer(req: FastifyRequest): string | null {
+  const h = req.headers.authorization;
+  return h?.startsWith('Bearer ') ? h.slice(7) : null;
+}
+
+/** Compared in constant time; a missing value matches nothing. */
+export function sameToken(given: string | null, expected: string | null | undefined): boolean {
+  if (given === null || expected === null || expected === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
+const unauthorized = (detail: string): DiemcauError => new DiemcauError('APPL_ERR_MEDIA_UNAUTHORIZED', detail);
+
+/** Installs the access hook on the edge's root instance, before any route (hooks reach only later plugins). */
+export function installAccess(app: FastifyInstance, edge: Edge, tokens: Tokens): void {
+  if (sameToken(tokens.join, tokens.admin))
+    throw new DiemcauError('APPL_ERR_CONFIG', 'the join token must differ from the admin token');
+  app.decorateRequest('room', null);
+  app.decorateRequest('link', null);
+  app.decorateRequest('peerToken', null);
+
+  app.addHook('onRoute', (route) => {
+    const access = route.config?.access;
+    if (access === undefined || !ACCESS_CLASSES.includes(access)) {
+      throw new DiemcauError('APPL_ERR_CONFIG', `route ${String(route.method)} ${route.url} names no access class`);
+    }
+  });
+
+  const roomOf = (req: FastifyRequest): MeetingRoom | null => {
+    const id = (req.params as { meetingId?: string }).meetingId;
+    if (id === undefined) return null;
+    const room = edge.room(id);
+    if (!room) throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', 'meeting is not open on this edge');
+    return room;
+  };
+
+  const peerTokenOf = (req: FastifyRequest): PeerToken => {
+    const given = bearer(req);
+    if (sameToken(given, tokens.join)) return 'join';
+    if (sameToken(given, tokens.kiosk)) return 'kiosk';
+    if (sameToken(given, tokens.admin)) return 'admin';
+    throw unauthorized('join token required');
+  };
+
+  // Link requests after the offer come from the address the offer was admitted from.
+  const linkOf = (req: FastifyRequest, room: MeetingRoom): DownstreamLink | null => {
+    const linkId = (req.params as { linkId?: string }).linkId;
+    if (linkId === undefined) return null;
+    const link = room.downstreamLink(linkId);
+    if (!link) throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', 'no such link');
+    const source = req.socket.remoteAddress;
+    if (!link.allows(source)) {
+      throw edge.refusals.refuse(
+        'APPL_ERR_MEDIA_FORBIDDEN',
+        'link-source-not-named',
+        `link ${link.id} is not used from ${source ?? 'an unknown address'}`,
+        { meetingId: room.id, peer: link.peerEdgeId, source },
+      );
+    }
+    return link;
+  };
+
+  // Named: the route-table test finds it on every route.
+  app.addHook('onRequest', async function edgeAccess(req) {
+    if (req.is404) return; // answered by the not-found handler: no route, nothing to open
+    const access = req.routeOptions.config.access;
+    switch (access) {
+      case 'public':
+        return;
+      case 'local':
+        if (!isLoopback(req.socket.remoteAddress)) throw unauthorized('the kiosk is only served to this box');
+        return;
+      case 'admin':
+        if (!sameToken(bearer(req), tokens.admin)) throw unauthorized('admin token required');
+        req.room = roomOf(req);
+        return;
+      case 'browser':
+        req.peerToken = peerTokenOf(req);
+        req.room = roomOf(req);
+        return;
+      case 'link': {
+        const room = roomOf(req);
+        if (!room) throw unauthorized('link routes belong to a meeting');
+        // The link token is per meeting: only edges given it by the plan may link in.
+        if (!sameToken(bearer(req), room.meeting.acceptToken)) throw unauthorized('bad link token for this meeting');
+        req.room = room;
+        req.link = linkOf(req, room);
+        return;
+      }
+      default:
+        throw unauthorized('route has no access rule');
+    }
+  });
+}
+
+/** The room the access hook found; routes under a meeting always have one. */
+export function roomOf(req: FastifyRequest): MeetingRoom {
+  if (!req.room) throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', 'meeting is not open on this edge');
+  return req.room;
+}
+
+export function linkOf(req: FastifyRequest): DownstreamLink {
+  if (!req.link) throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', 'no such link');
+  return req.link;
+}
+
+export function peerTokenOf(req: FastifyRequest): PeerToken {
+  if (!req.peerToken) throw unauthorized('join token required');
+  return req.peerToken;
+}

@@ -1,0 +1,142 @@
+// Composition of the meetings area: tables, planner service, retained plan
+// publisher, stats ingest, the reconcile timer and the HTTP routes.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { deviceEventCodec, mediaPlanCodec, mediaStatsCodec, writeFileAtomicSync } from '@diemcau/shared';
+import type { IngestRouter } from '../broker/ingest.js';
+import type { FleetDb } from '../db/database.js';
+import { meetingsConfig, type MeetingsConfig } from './config.js';
+import { PlanPublisher, type PlanSink, type RetainedPublish } from './publisher.js';
+import { MeetingsRepo } from './repository.js';
+import { SpeakRequests } from './requests.js';
+import { meetingRoutes } from './routes.js';
+import { MeetingService, type MeetingOperator, type MeetingPorts } from './service.js';
+import { LiveStats } from './stats.js';
+
+export { planCascade, type CascadePlan, type EdgeDirectory, type MeetingSpec } from './cascade.js';
+export { busyMeetingForSite, checkSchedule, type CapacityConfig } from './schedule.js';
+export { mediaPlans, linkTokens } from './media-planner.js';
+export { meetingsConfig, type MeetingsConfig } from './config.js';
+export type { MeetingService, MeetingOperator, MeetingPorts } from './service.js';
+export type { MeetingRecord } from './model.js';
+
+export interface MeetingsOptions {
+  db: FleetDb;
+  /** The broker's fleet-side publish, bound: `(t, p) => broker.publish(t, p, { qos: 1, retain: true })`. */
+  publish: RetainedPublish;
+  ingest: IngestRouter;
+  ports: MeetingPorts;
+  log: Logger;
+  config?: Partial<MeetingsConfig>;
+  now?: () => number;
+  /** Off in tests that drive sync() themselves. */
+  timer?: boolean;
+  /** In a cluster, only the leader's clock publishes plans (API changes publish on the node that made them). */
+  isLeader?: () => boolean;
+  /** Something the dashboards show changed outside a request (a room asked to speak). */
+  onChange?: () => void;
+}
+
+export interface Meetings {
+  readonly service: MeetingService;
+  readonly stats: LiveStats;
+  readonly requests: SpeakRequests;
+  readonly publisher: PlanPublisher;
+  readonly config: MeetingsConfig;
+  /** Registers /api/v1/meetings on a fastify instance. */
+  routes(app: FastifyInstance, operatorOf: (req: FastifyRequest) => MeetingOperator): Promise<void>;
+  /** Publishes the plans once at start (retained plans may predate a restart). */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Writes the core's plans to a file, atomically (a rename), so its watcher never reads half a plan. */
+function corePlanWriter(file: string, coreEdgeId: string, log: Logger): PlanSink {
+  return (plan) => {
+    if (plan.edgeId !== coreEdgeId) return;
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileAtomicSync(file, mediaPlanCodec.encode(plan), { mode: 0o644 });
+    } catch (err) {
+      log.error({ err, file }, 'cannot write the core plan file');
+    }
+  };
+}
+
+export function createMeetings(opts: MeetingsOptions): Meetings {
+  const config = meetingsConfig(opts.config);
+  const now = opts.now ?? Date.now;
+  const log = opts.log.child({ module: 'meetings' });
+  const repo = new MeetingsRepo(opts.db);
+  const corePlan = config.corePlanFile ? corePlanWriter(config.corePlanFile, config.coreEdgeId, log) : undefined;
+  const publisher = new PlanPublisher(repo, opts.publish, log, now, corePlan);
+  // A new or changed meeting may bring the next transition closer: every
+  // pass re-aims the timer.
+  const service = new MeetingService(config, repo, publisher, opts.ports, log, now, () => schedule());
+  const stats = new LiveStats(log, now, config.statsStaleMs);
+  const requests = new SpeakRequests(log);
+  service.onSync(() => requests.keepOnly(new Set(service.upcoming(0).map((m) => m.id))));
+
+  const unsubscribe = [
+    opts.ingest.on('media-stats', mediaStatsCodec, (deviceId, report) => {
+      stats.record(deviceId, report);
+    }),
+    // The help button during a live meeting is the room asking to speak (the
+    // health area still opens its call-back alert for the same press).
+    opts.ingest.on('events', deviceEventCodec, (deviceId, ev) => {
+      if (ev.kind !== 'help-requested') return;
+      const siteId = opts.ports.devices().find((d) => d.id === deviceId)?.siteId;
+      if (siteId === undefined) return;
+      const meeting = service.busyMeeting(siteId);
+      if (requests.ask(meeting?.id ?? null, { siteId, at: ev.at, source: ev.source })) opts.onChange?.();
+    }),
+    opts.ingest.on('presence', (deviceId, p) => {
+      if (p.state === 'online' && p.mediaUrl) return void service.setMediaUrl(deviceId, p.mediaUrl).catch((err: unknown) => log.warn({ err, deviceId }, 'media url update failed'));
+    }),
+  ];
+
+  // Plans change by the clock too (a meeting starts, ends, enters the lead
+  // window): wake at the next such moment, and at least every interval to
+  // pick up new devices and addresses.
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  function schedule(): void {
+    if (closed || opts.timer === false) return;
+    if (timer) clearTimeout(timer);
+    const next = service.nextTransition();
+    const wait = Math.min(config.reconcileIntervalMs, next === null ? Infinity : Math.max(0, next - now()) + 5);
+    timer = setTimeout(tick, wait);
+    timer.unref();
+  }
+  const tick = () => {
+    if (opts.isLeader?.() === false) return schedule();
+    // sync() re-aims the timer itself, also when it fails.
+    service.sync().catch((err: unknown) => log.error({ err }, 'meeting plan sync failed'));
+  };
+
+  return {
+    service,
+    stats,
+    requests,
+    publisher,
+    config,
+    routes: (app, operatorOf) => meetingRoutes(app, { service, stats, requests, coreEdgeId: config.coreEdgeId, operatorOf, now }),
+    async start() {
+      if (!config.coreSignalUrl) {
+        log.warn('DIEMCAU_CORE_SIGNAL_URL is not set: edges that link to the core wait until the core announces an address');
+      }
+      // The file may be gone (new server, cleaned tmp): write what the core should run now.
+      corePlan?.(publisher.current(config.coreEdgeId) ?? { v: 1, revision: 0, edgeId: config.coreEdgeId, meetings: [] });
+      await service.sync();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (timer) clearTimeout(timer);
+      for (const off of unsubscribe) off();
+      await publisher.idle();
+    },
+  };
+}
