@@ -2,6 +2,7 @@
 // its topic, its schema and the static type from the same definition.
 export * from './errors.js';
 export * from './codec.js';
+export * from './events.js';
 export * from './http-errors.js';
 export * from './topics.js';
 export * from './sites.js';

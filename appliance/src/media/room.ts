@@ -18,8 +18,8 @@ import { DownstreamLink } from './link/downstream.js';
 import type { LinkAnswer, LinkOffer } from './link/protocol.js';
 import { UpstreamLink } from './link/upstream.js';
 import { micOpen } from './room-planner.js';
-import { kioskLayout, type Layout } from './layout.js';
-import { Backoff } from './backoff.js';
+import { kioskView, type KioskView } from './layout.js';
+import { Backoff } from '../backoff.js';
 import { featuredSites, forwards, nextSpeakers } from './forwarding.js';
 import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
 import { PeerSet } from './peers.js';
@@ -286,14 +286,10 @@ export class MeetingRoom implements BridgeHost {
   }
 
   /** What this room's TV shows now. */
-  layout(): Layout {
-    const m = this.meeting;
+  layout(): KioskView {
     // Cameras that reach this room now: held-back ones would show a frozen picture.
     const videoSites = [...this.streams.values()].filter((e) => e.stream.kind === 'video' && !e.stream.paused).map((e) => e.stream.info.siteId);
-    return kioskLayout({
-      localSiteId: m.localSiteId, chairSiteId: m.chairSiteId, floorSiteId: m.floorSiteId, rollCallSiteId: m.rollCallSiteId,
-      activeSpeakerSiteId: this.speakers[0] ?? null, videoSites,
-    });
+    return kioskView(this.meeting, this.speakers, videoSites);
   }
 
   async stats(): Promise<MeetingMediaStats> {

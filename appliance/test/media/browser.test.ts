@@ -58,8 +58,8 @@ t.test('a browser joins on the core and meets a commune', async (t) => {
   const tv = await browser.newPage();
   await tv.goto(`${cA.url}/media/v1/join?meeting=${M}&view=kiosk&token=${encodeURIComponent(cA.joinToken)}`);
   const tvLayout = await until('the TV lays out the guest', async () => {
-    const s = await tv.evaluate(() => (globalThis as unknown as { diemcau: { layout?: { large: string[]; small: string[] }; produced: string[] } }).diemcau);
-    return s.layout && s.layout.large.length > 0 ? { ...s.layout, produced: s.produced.length } : null;
+    const s = await tv.evaluate(() => (globalThis as unknown as { diemcau: { layout?: { large: string[]; small: string[]; self: string | null }; produced: string[] } }).diemcau);
+    return s.layout && s.layout.large.length > 0 ? { large: s.layout.large, small: s.layout.small, self: s.layout.self, produced: s.produced.length } : null;
   });
   t.same(tvLayout, { large: ['core.web1'], small: [], self: 'site-a', produced: 0 }, 'the TV shows the guest large and publishes nothing');
   const tvFrames = await until('frames on the TV', async () => {

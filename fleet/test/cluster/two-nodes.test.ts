@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import mqtt from 'mqtt';
+import { Redis } from 'ioredis';
 import { deviceTopic, type EnrolResponse } from '@diemcau/shared';
 import { buildFleet, type Fleet } from '../../src/app.js';
 import { ADMIN_TOKEN, connectDevice, waitFor } from '../helpers/fleet.js';
@@ -67,6 +68,11 @@ t.test('two nodes on one Redis act as one fleet', async (t) => {
   await a.close();
   await waitFor(() => b.leadership.isLeader, 5000, 'node B takes the lead');
   t.ok(b.presence.isOnline(box.deviceId), 'the box on node B stays online');
+  // A graceful stop is no outage: past the node timeout, node A is gone without an alert.
+  const r = new Redis(redis.url);
+  t.teardown(() => r.disconnect());
+  await waitFor(async () => (await r.hkeys('diemcau:nodes')).every((n) => !n.startsWith('node-a')), 10_000, 'node A forgotten by the leader');
+  t.same(b.alerts.list({ state: 'open', type: 'fleet-node-down' }), [], 'no alert for a node that stopped gracefully');
   const retained = async (fleet: Fleet): Promise<string> => {
     const c = mqtt.connect(`mqtt://127.0.0.1:${fleet.mqttPort}`, { clientId: box.deviceId, username: box.mqtt.username, password: box.mqtt.password, reconnectPeriod: 0 });
     t.teardown(() => c.end(true));

@@ -3,7 +3,7 @@
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import { DiemcauError } from '@diemcau/shared';
-import { Events } from '../events.js';
+import { Events } from '@diemcau/shared';
 import { ROUTER_CODECS } from './codecs.js';
 import type { Stream} from './handles.js';
 import { PipeLink, PlainIn, PlainOut, WebRtcPort, type RtpCapabilities, type StreamRoute, type WebRtcState } from './handles.js';

@@ -14,8 +14,8 @@
 import os from 'node:os';
 import type { types } from 'mediasoup';
 import { DiemcauError } from '@diemcau/shared';
-import { Backoff } from '../backoff.js';
-import { Events } from '../events.js';
+import { Backoff } from '../../backoff.js';
+import { Events } from '@diemcau/shared';
 import { MediaWorker, RoomRouter, type RouterPart, type WorkerOptions } from './engine.js';
 
 export interface PoolOptions extends WorkerOptions {

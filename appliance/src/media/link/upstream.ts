@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { DiemcauError, type MediaUpstream } from '@diemcau/shared';
 import type { ListenOptions, RoomRouter } from '../adapter/index.js';
-import { Events } from '../events.js';
+import { Events } from '@diemcau/shared';
 import { admitAnswer } from './admission.js';
 import { PipeBridge, type BridgeHost, type BridgeLimits } from './bridge.js';
 import { signalCall, signalRequest } from '../signal-client.js';
