@@ -3,6 +3,8 @@
 #   diemcau-server all     the fleet server and the province's core media edge (default)
 #   diemcau-server fleet   the fleet server alone (a second node, or the edge in its own container)
 #   diemcau-server edge    the core edge alone
+#   diemcau-server backup --out FILE    an online backup of this node's data volume (SQLite)
+#   diemcau-server restore --from FILE  into an empty data volume, before the fleet first starts
 # With `all`, when either program exits the other is stopped too and the
 # container exits with the first one's status, so the orchestrator restarts both.
 set -euo pipefail
@@ -31,6 +33,7 @@ edge() {
 }
 
 case "${1:-all}" in
+  backup | restore) exec node --enable-source-maps "$here/fleet/dist/backup.mjs" "$@" ;;
   fleet) fleet ;;
   edge) edge ;;
   all)
@@ -48,5 +51,5 @@ case "${1:-all}" in
     # Stopped from outside (docker stop): the fleet's own status; else the status of the one that died.
     if [ "$stopping" = 1 ]; then exit "$fleet_status"; fi
     exit "$status" ;;
-  *) echo "usage: diemcau-server all|fleet|edge" >&2; exit 2 ;;
+  *) echo "usage: diemcau-server all|fleet|edge|backup|restore" >&2; exit 2 ;;
 esac

@@ -31,6 +31,7 @@ const log = (msg) => process.stderr.write(`[build] ${msg}\n`);
 /** The programs: entry, output, and the dev packages each may import only on a path the build makes dead. */
 const PROGRAMS = [
   { name: 'fleet', entry: 'fleet/src/main.ts', out: 'fleet/dist/main.mjs', devAllowed: {} },
+  { name: 'backup', entry: 'fleet/src/backup/main.ts', out: 'fleet/dist/backup.mjs', devAllowed: {} },
   {
     name: 'edge',
     entry: 'appliance/src/media/main.ts',
@@ -78,9 +79,10 @@ function devOnlyPackages() {
 const started = Date.now();
 const devOnly = devOnlyPackages();
 const problems = [];
+for (const dir of new Set(PROGRAMS.map((p) => path.dirname(p.out))))
+  fs.rmSync(path.join(root, dir), { recursive: true, force: true });
 for (const p of PROGRAMS) {
   const seen = new Set();
-  fs.rmSync(path.join(root, path.dirname(p.out)), { recursive: true, force: true });
   await esbuild.build({
     entryPoints: [path.join(root, p.entry)],
     outfile: path.join(root, p.out),

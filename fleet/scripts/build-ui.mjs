@@ -34,7 +34,8 @@ const options = {
 };
 
 fs.mkdirSync(outDir, { recursive: true });
-fs.copyFileSync(path.join(uiDir, 'index.html'), path.join(outDir, 'index.html'));
+// The page and its blocking boot script (the language before the first paint) go as they are.
+for (const f of ['index.html', 'boot.js']) fs.copyFileSync(path.join(uiDir, f), path.join(outDir, f));
 
 if (watch) {
   const ctx = await esbuild.context(options);

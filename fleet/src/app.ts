@@ -38,6 +38,7 @@ import { meetingsPlugin } from './meetings/plugin.js';
 import { meetingEscalationPlugin, type EscalationPluginOptions } from './alerts/plugin.js';
 import { otaPlugin, type OtaPluginOptions } from './ota/plugin.js';
 import { uiPlugin } from './ui/plugin.js';
+import { deliveryPlugin } from './ui/delivery.js';
 
 export const FLEET_VERSION = '0.1.0';
 
@@ -169,6 +170,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     });
     cleanups.push(() => http.close());
     await installApiBase(http, fleet, FLEET_VERSION);
+    await http.register(deliveryPlugin);
     await http.register(healthRoutes);
     await http.register(
       async (api) => {

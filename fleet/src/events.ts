@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Alert } from './db/alerts-repo.js';
-import type { Peripherals } from '@diemcau/shared';
+import { Events, type Peripherals } from '@diemcau/shared';
 
 /** What happens in the fleet, for in-process listeners (the dashboard's SSE, commands, OTA...). */
 export interface FleetEventMap {
@@ -29,48 +29,18 @@ export interface FleetEventMap {
 export type PresenceReason = 'connected' | 'birth' | 'will' | 'disconnected' | 'keepalive-timeout' | 'startup-grace' | 'revoked' | 'node-lost';
 
 export type FleetEventName = keyof FleetEventMap;
-type Listener<K extends FleetEventName> = (payload: FleetEventMap[K]) => void;
 
 /**
- * A typed, synchronous event bus. A listener that throws is logged and the
- * others still run: one broken dashboard stream must not stop presence.
+ * The fleet's typed, synchronous event bus (the shared emitter, one payload per
+ * event). A listener that throws is logged and the others still run: one
+ * broken dashboard stream must not stop presence.
  */
-export class FleetEvents {
-  private readonly listeners = new Map<FleetEventName, Set<Listener<FleetEventName>>>();
-
-  constructor(private readonly log: Logger) {}
-
-  on<K extends FleetEventName>(event: K, listener: Listener<K>): () => void {
-    let set = this.listeners.get(event);
-    if (!set) {
-      set = new Set();
-      this.listeners.set(event, set);
-    }
-    set.add(listener as Listener<FleetEventName>);
-    return () => this.off(event, listener);
-  }
-
-  off<K extends FleetEventName>(event: K, listener: Listener<K>): void {
-    this.listeners.get(event)?.delete(listener as Listener<FleetEventName>);
-  }
-
-  emit<K extends FleetEventName>(event: K, payload: FleetEventMap[K]): void {
-    const set = this.listeners.get(event);
-    if (!set) return;
-    for (const l of [...set]) {
-      try {
-        (l as Listener<K>)(payload);
-      } catch (err) {
-        this.log.error({ err, event }, 'event listener threw');
-      }
-    }
-  }
-
-  listenerCount(event: FleetEventName): number {
-    return this.listeners.get(event)?.size ?? 0;
+export class FleetEvents extends Events<{ [K in FleetEventName]: [FleetEventMap[K]] }> {
+  constructor(log: Logger) {
+    super((err, event) => log.error({ err, event }, 'event listener threw'));
   }
 
   clear(): void {
-    this.listeners.clear();
+    this.removeAll();
   }
 }

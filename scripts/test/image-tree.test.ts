@@ -303,6 +303,22 @@ process.on('exit', () => fs.appendFileSync(${JSON.stringify(probeOut)}, Object.k
     fs.existsSync(path.join(dataDir, 'core-edge-admin-token')),
     "the core edge's admin token was made in the data volume",
   );
+  // The compiled backup program, run the way `docker exec <container> diemcau-server backup` runs it.
+  const archive = path.join(scratch, 'backup.tar.gz');
+  const backup = spawnSync(
+    'env',
+    [
+      '-i',
+      ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      path.join(imageRoot, 'usr/local/bin/diemcau-server'),
+      'backup',
+      '--out',
+      archive,
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  t.equal(backup.status, 0, 'diemcau-server backup works from the image', { output: backup.stderr.slice(-2000) });
+  t.ok(fs.existsSync(archive), 'and writes its archive');
 
   child.kill('SIGTERM');
   t.equal(await exited, 0, "SIGTERM stops both, and the entry point exits with the fleet's clean status");

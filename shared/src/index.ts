@@ -2,6 +2,8 @@
 // its topic, its schema and the static type from the same definition.
 export * from './errors.js';
 export * from './codec.js';
+export * from './events.js';
+export * from './atomic-file.js';
 export * from './http-errors.js';
 export * from './topics.js';
 export * from './sites.js';

@@ -87,6 +87,13 @@ export const MediaMeetingSchema = Type.Object({
   /** Chair's "mute all": every microphone but the chair's (and the floor's) is paused. */
   mutedAll: Type.Boolean(),
   state: MeetingStateSchema,
+  /**
+   * Names of the meeting's sites, for the captions on the room's TV. Given only
+   * to an edge with a room (localSiteId set): a site is in one meeting at a
+   * time, so this stays one meeting's roster; the core relays and has no TV.
+   * Absent: the TV captions pictures with site ids.
+   */
+  siteNames: Type.Optional(Type.Record(Id, Type.String({ maxLength: 200 }))),
 });
 export type MediaMeeting = Static<typeof MediaMeetingSchema>;
 

@@ -1,6 +1,6 @@
 import { DiemcauError, MAX_PAYLOAD_BYTES, type DevicePublishChannel } from '@diemcau/shared';
 import type { DurableQueue, QueueHead } from '../queue/index.js';
-import { sleep } from './backoff.js';
+import { sleep } from '../backoff.js';
 import type { MqttSession } from './session.js';
 
 // publishDurable(): the way to send anything the fleet must not miss

@@ -1,5 +1,5 @@
 import { codec, DiemcauError, EnrolResponseSchema, type EnrolRequest, type EnrolResponse } from '@diemcau/shared';
-import { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';
+import { backoffDelay, sleep, type BackoffPolicy } from '../backoff.js';
 import { postJson, type PostResult } from './http-post.js';
 
 // Enrolment over HTTP(S). A box often boots before its link is up, so network

@@ -5,4 +5,4 @@ export { DurablePublisher } from './durable.js';
 export { enrol } from './enrol.js';
 export { loadIdentity, saveIdentity, type Identity } from './identity.js';
 export { readAgentVersion } from './version.js';
-export { backoffDelay } from './backoff.js';
+export { backoffDelay } from '../backoff.js';

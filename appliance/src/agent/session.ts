@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, type MqttClient } from 'mqtt';
 import { DEVICE_SUBSCRIBE, deviceTopic, presenceCodec, type DevicePublishChannel, type Presence } from '@diemcau/shared';
-import { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';
+import { backoffDelay, sleep, type BackoffPolicy } from '../backoff.js';
 import type { ChannelRouter } from './router.js';
 
 // The device's MQTT connection. This module is the only owner of the client.

@@ -9,9 +9,8 @@
 // senders send from new ports).
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { DiemcauError } from '@diemcau/shared';
 import { INGEST, ingestRtpParameters, type PlainIn, type RoomRouter, type Stream } from './adapter/index.js';
-import { Events } from './events.js';
+import { Events, type DiemcauError } from '@diemcau/shared';
 import { chooseCameraMode, probeCamera, type CameraFormat } from './capture/camera-formats.js';
 import { gstVideoArgs } from './capture/gst-args.js';
 import { CaptureProcess } from './capture/process.js';

@@ -3,7 +3,8 @@
 // Before a meeting it shows the site's name and whether the box is enrolled and
 // has heard from the fleet, in Vietnamese and English; the identify command's
 // card ({kioskDir}/identify.json, written by the agent) full-screen until it
-// expires; during a live meeting the join page's kiosk view for that meeting.
+// expires, or in a corner during a meeting so the room still sees the picture;
+// during a live meeting the join page's kiosk view for that meeting.
 // The state carries the TV's token (browser-peer routes only, never the admin
 // token), so it is only answered to this box itself.
 import fs from 'node:fs';
@@ -100,6 +101,8 @@ html,body{margin:0;height:100%;background:#0b2545;color:#fff;font-family:"Noto S
 .vi{font-size:4vh}.en{font-size:3vh;opacity:.75;margin-top:1vh}
 #card{background:#f4d35e;color:#0b2545}
 #card .name{font-size:8vh;font-weight:700}#card .code{font-size:16vh;font-weight:800;letter-spacing:1vw}
+#card.corner{inset:auto 2vw 24vh auto;width:26vw;height:auto;padding:2vh 1vw;border-radius:1.2vh;box-shadow:0 1vh 3vh rgba(0,0,0,.5);z-index:3}
+#card.corner .name{font-size:3.4vh}#card.corner .code{font-size:7vh}
 iframe{position:absolute;inset:0;width:100%;height:100%;border:0;background:#000}
 [hidden]{display:none!important}
 </style></head><body>
@@ -118,7 +121,7 @@ async function tick() {
   if (!s.enrolled) say('Thiết bị chưa được đăng ký. Vui lòng cắm USB cấu hình.', 'This box is not enrolled yet. Please insert the setup USB stick.');
   else if (s.connected === false) say('Mất kết nối với trung tâm. Đang thử lại…', 'No connection to the fleet. Retrying…');
   else if (!s.connected) say('Đã đăng ký. Đang kết nối với hệ thống…', 'Enrolled. Connecting to the fleet…');
-  else say('Sẵn sàng. Chưa có cuộc họp.', 'Ready. No meeting right now.');
+  else say('Sẵn sàng. Hiện chưa có cuộc họp; màn hình tự chuyển vào cuộc họp khi bắt đầu.', 'Ready. No meeting right now; the screen joins the meeting by itself when it starts.');
   const m = $('meeting');
   if (s.meeting) {
     if (m.getAttribute('src') !== s.meeting.joinUrl) m.setAttribute('src', s.meeting.joinUrl);
@@ -126,6 +129,8 @@ async function tick() {
   } else if (!m.hidden) { m.hidden = true; m.removeAttribute('src'); }
   $('idle').hidden = !!s.meeting;
   $('card').hidden = !s.identify;
+  // During a meeting the card must not cover the picture the room is following.
+  $('card').classList.toggle('corner', !!s.meeting);
   if (s.identify) { $('cardName').textContent = s.identify.siteName; $('cardCode').textContent = s.identify.code; }
 }
 tick(); setInterval(tick, 2000);

@@ -1,8 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DiemcauError } from '@diemcau/shared';
-import { fsyncDir, writeFileAtomic } from '../agent/atomic-file.js';
-import { Listeners } from './listeners.js';
+import { DiemcauError, fsyncDir, writeFileAtomic, Events } from '@diemcau/shared';
 import { encodeRecord, parseSegment, parseSegmentName, parseState, segmentName, type QueueState } from './segment-format.js';
 import type { DurableQueue, QueueHead, QueueOptions, QueueRecord, QueueStats } from './types.js';
 
@@ -56,7 +54,8 @@ export class DiskQueue implements DurableQueue {
   private droppedTotal = 0;
   private appendedTotal = 0;
   private ackedTotal = 0;
-  private readonly listeners = new Listeners();
+  /** A listener's bug must not lose a record that is already stored: its error is dropped. */
+  private readonly listeners = new Events<{ append: [] }>();
   private readonly segmentRecords: number;
 
   private constructor(private readonly opts: DiskQueueOptions) {
@@ -134,7 +133,7 @@ export class DiskQueue implements DurableQueue {
       this.records.push(rec);
       this.appendedTotal++;
       await this.enforceBound();
-      this.listeners.emit();
+      this.listeners.emit('append');
     });
   }
 
@@ -167,13 +166,13 @@ export class DiskQueue implements DurableQueue {
   }
 
   onAppend(listener: () => void): () => void {
-    return this.listeners.add(listener);
+    return this.listeners.on('append', listener);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.listeners.clear();
+    this.listeners.removeAll();
     await this.chain.catch(() => undefined);
   }
 

@@ -1,5 +1,5 @@
 import type { DurableQueue, QueueHead, QueueOptions, QueueRecord, QueueStats } from './types.js';
-import { Listeners } from './listeners.js';
+import { Events } from '@diemcau/shared';
 
 /**
  * The same contract without the disk: for tests of code above the queue, and
@@ -14,7 +14,8 @@ export class MemoryQueue implements DurableQueue {
   private appendedTotal = 0;
   private ackedTotal = 0;
   private closed = false;
-  private readonly listeners = new Listeners();
+  /** A listener's bug must not lose a record that is already stored: its error is dropped. */
+  private readonly listeners = new Events<{ append: [] }>();
 
   constructor(private readonly opts: QueueOptions) {}
 
@@ -28,7 +29,7 @@ export class MemoryQueue implements DurableQueue {
       this.pendingDropped += over;
       this.droppedTotal += over;
     }
-    this.listeners.emit();
+    this.listeners.emit('append');
   }
 
   peek(): QueueHead | undefined {
@@ -55,11 +56,11 @@ export class MemoryQueue implements DurableQueue {
   }
 
   onAppend(listener: () => void): () => void {
-    return this.listeners.add(listener);
+    return this.listeners.on('append', listener);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    this.listeners.clear();
+    this.listeners.removeAll();
   }
 }

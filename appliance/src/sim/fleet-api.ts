@@ -1,4 +1,4 @@
-import { backoffDelay, sleep } from '../agent/backoff.js';
+import { backoffDelay, sleep } from '../backoff.js';
 
 // The few operator calls the simulator makes, as an operator's script would:
 // list the sites, mint an enrolment token per site. Transient failures (the

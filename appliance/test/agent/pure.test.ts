@@ -1,5 +1,5 @@
 import t from 'tap';
-import { backoffDelay } from '../../src/agent/backoff.js';
+import { backoffDelay } from '../../src/backoff.js';
 import { decorateTelemetry } from '../../src/agent/decorate.js';
 import { clampPercent, pickMount } from '../../src/telemetry/system-collector.js';
 

@@ -20,6 +20,7 @@ const out = (d: DeviceRecord) => ({
   hardware: d.hardware,
   peripherals: d.peripherals,
   enrolledAt: d.enrolledAt,
+  revokedAt: d.revokedAt,
   telemetry: d.latest,
 });
 
@@ -35,12 +36,13 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
           district: Type.Optional(Type.String({ description: 'any site id: devices of it and every site below it (named when that was a district)' })),
           relayGroup: Type.Optional(Type.String({ description: "a relay group's id: devices of the sites behind its hub" })),
           online: Type.Optional(Type.Boolean()),
+          revoked: Type.Optional(Type.Boolean({ description: 'true: the decommissioned devices instead (a site whose box was revoked is not a site that never had one)' })),
         }),
         response: { 200: ListOf(DeviceOut), ...authErrors },
       },
     },
     async (request) => {
-      const { siteId, district, relayGroup, online } = request.query;
+      const { siteId, district, relayGroup, online, revoked } = request.query;
       const scope = siteScope(app, request);
       if (siteId !== undefined) assertSiteAccess(app, request, siteId);
       let within: Set<string> | null = null;
@@ -55,8 +57,7 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         // An area operator narrows to the part of the group it may see (the scope filter below).
         within = new Set(within ? members.filter((id) => within!.has(id)) : members);
       }
-      const items = app.fleet.repos.devices
-        .list()
+      const items = (revoked === true ? app.fleet.repos.devices.listRevoked() : app.fleet.repos.devices.list())
         .filter((d) => (scope ? scope.has(d.siteId) : true))
         .filter((d) => (siteId === undefined ? true : d.siteId === siteId))
         .filter((d) => (within ? within.has(d.siteId) : true))

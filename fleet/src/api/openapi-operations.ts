@@ -48,6 +48,7 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'POST /api/v1/meetings/:id/floor': 'giveMeetingFloor',
   'POST /api/v1/meetings/:id/roll-call': 'setMeetingRollCall',
   'POST /api/v1/meetings/:id/end': 'endMeeting',
+  'DELETE /api/v1/meetings/:id/requests/:siteId': 'dismissSpeakRequest',
 
   'POST /api/v1/devices/:id/commands': 'sendDeviceCommand',
   'GET /api/v1/devices/:id/commands': 'listDeviceCommands',
@@ -69,4 +70,5 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
 
   'GET /api/v1/events': 'streamEvents',
   'GET /api/v1/ui/session': 'getSession',
+  'GET /api/v1/ui/operator-names': 'listOperatorNames',
 };

@@ -47,6 +47,8 @@ export const DeviceOut = Type.Object({
   hardware: Nullable(Type.String()),
   peripherals: Nullable(PeripheralsSchema),
   enrolledAt: Type.String(),
+  /** When the device was decommissioned; only revoked devices (GET /devices?revoked=true) have one. */
+  revokedAt: Nullable(Type.String()),
   /** The newest telemetry sample, or null before the first. */
   telemetry: Nullable(TelemetrySampleOut),
 });

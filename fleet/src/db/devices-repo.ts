@@ -83,6 +83,7 @@ export class DevicesRepo {
     const s = db.sql;
     this.stmts = {
       all: s.prepare(`SELECT ${COLS} FROM devices WHERE revoked_at IS NULL ORDER BY site_id, id`),
+      revoked: s.prepare(`SELECT ${COLS} FROM devices WHERE revoked_at IS NOT NULL ORDER BY site_id, id`),
       get: s.prepare(`SELECT ${COLS} FROM devices WHERE id = ?`),
       liveBySerial: s.prepare(`SELECT ${COLS} FROM devices WHERE serial = ? AND revoked_at IS NULL`),
       passwordHash: s.prepare('SELECT password_hash, revoked_at FROM devices WHERE id = ?'),
@@ -105,6 +106,11 @@ export class DevicesRepo {
 
   list(): DeviceRecord[] {
     return (this.stmts.all.all() as DeviceRow[]).map(toDevice);
+  }
+
+  /** Decommissioned devices: kept so every page can say a site's box was revoked rather than never installed. */
+  listRevoked(): DeviceRecord[] {
+    return (this.stmts.revoked.all() as DeviceRow[]).map(toDevice);
   }
 
   get(id: string): DeviceRecord | undefined {

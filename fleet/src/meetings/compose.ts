@@ -1,15 +1,16 @@
 // Composition of the meetings area: tables, planner service, retained plan
 // publisher, stats ingest, the reconcile timer and the HTTP routes.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { mediaPlanCodec, mediaStatsCodec } from '@diemcau/shared';
+import { deviceEventCodec, mediaPlanCodec, mediaStatsCodec, writeFileAtomicSync } from '@diemcau/shared';
 import type { IngestRouter } from '../broker/ingest.js';
 import type { FleetDb } from '../db/database.js';
 import { meetingsConfig, type MeetingsConfig } from './config.js';
 import { PlanPublisher, type PlanSink, type RetainedPublish } from './publisher.js';
 import { MeetingsRepo } from './repository.js';
+import { SpeakRequests } from './requests.js';
 import { meetingRoutes } from './routes.js';
 import { MeetingService, type MeetingOperator, type MeetingPorts } from './service.js';
 import { LiveStats } from './stats.js';
@@ -34,11 +35,14 @@ export interface MeetingsOptions {
   timer?: boolean;
   /** In a cluster, only the leader's clock publishes plans (API changes publish on the node that made them). */
   isLeader?: () => boolean;
+  /** Something the dashboards show changed outside a request (a room asked to speak). */
+  onChange?: () => void;
 }
 
 export interface Meetings {
   readonly service: MeetingService;
   readonly stats: LiveStats;
+  readonly requests: SpeakRequests;
   readonly publisher: PlanPublisher;
   readonly config: MeetingsConfig;
   /** Registers /api/v1/meetings on a fastify instance. */
@@ -52,11 +56,9 @@ export interface Meetings {
 function corePlanWriter(file: string, coreEdgeId: string, log: Logger): PlanSink {
   return (plan) => {
     if (plan.edgeId !== coreEdgeId) return;
-    const tmp = `${file}.${process.pid}.tmp`;
     try {
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(tmp, mediaPlanCodec.encode(plan));
-      renameSync(tmp, file);
+      writeFileAtomicSync(file, mediaPlanCodec.encode(plan), { mode: 0o644 });
     } catch (err) {
       log.error({ err, file }, 'cannot write the core plan file');
     }
@@ -74,10 +76,21 @@ export function createMeetings(opts: MeetingsOptions): Meetings {
   // pass re-aims the timer.
   const service = new MeetingService(config, repo, publisher, opts.ports, log, now, () => schedule());
   const stats = new LiveStats(log, now, config.statsStaleMs);
+  const requests = new SpeakRequests(log);
+  service.onSync(() => requests.keepOnly(new Set(service.upcoming(0).map((m) => m.id))));
 
   const unsubscribe = [
     opts.ingest.on('media-stats', mediaStatsCodec, (deviceId, report) => {
       stats.record(deviceId, report);
+    }),
+    // The help button during a live meeting is the room asking to speak (the
+    // health area still opens its call-back alert for the same press).
+    opts.ingest.on('events', deviceEventCodec, (deviceId, ev) => {
+      if (ev.kind !== 'help-requested') return;
+      const siteId = opts.ports.devices().find((d) => d.id === deviceId)?.siteId;
+      if (siteId === undefined) return;
+      const meeting = service.busyMeeting(siteId);
+      if (requests.ask(meeting?.id ?? null, { siteId, at: ev.at, source: ev.source })) opts.onChange?.();
     }),
     opts.ingest.on('presence', (deviceId, p) => {
       if (p.state === 'online' && p.mediaUrl) return void service.setMediaUrl(deviceId, p.mediaUrl).catch((err: unknown) => log.warn({ err, deviceId }, 'media url update failed'));
@@ -106,9 +119,10 @@ export function createMeetings(opts: MeetingsOptions): Meetings {
   return {
     service,
     stats,
+    requests,
     publisher,
     config,
-    routes: (app, operatorOf) => meetingRoutes(app, { service, stats, coreEdgeId: config.coreEdgeId, operatorOf, now }),
+    routes: (app, operatorOf) => meetingRoutes(app, { service, stats, requests, coreEdgeId: config.coreEdgeId, operatorOf, now }),
     async start() {
       if (!config.coreSignalUrl) {
         log.warn('DIEMCAU_CORE_SIGNAL_URL is not set: edges that link to the core wait until the core announces an address');

@@ -22,6 +22,19 @@ export interface MediaDirectory {
   signalUrlOf(edgeId: string): string | null;
   /** The secret an upstream edge accepts for one meeting; see linkTokens(). */
   tokenFor(meetingId: string, upstreamEdgeId: string): string;
+  /** A site's name for the TVs' captions; absent or undefined: the TVs show ids. */
+  siteNameOf?(siteId: string): string | undefined;
+}
+
+/** The names of a meeting's sites (those the directory knows). */
+function namesOf(siteIds: readonly string[], dir: MediaDirectory): Record<string, string> | undefined {
+  if (!dir.siteNameOf) return undefined;
+  const out: Record<string, string> = {};
+  for (const id of siteIds) {
+    const name = dir.siteNameOf(id);
+    if (name !== undefined) out[id] = name.slice(0, 200);
+  }
+  return out;
 }
 
 /** A plan entry left out because its upstream's address is not known yet. */
@@ -138,6 +151,7 @@ export function mediaPlans(
         rollCallSiteId: m.rollCallSiteId,
         mutedAll: m.mutedAll,
         state: m.state,
+        ...(entry.localSiteId !== null && dir.siteNameOf ? { siteNames: namesOf(m.plan.siteIds, dir) } : {}),
       });
       byEdge.set(entry.edgeId, list);
     }

@@ -24,6 +24,7 @@ export interface MeetingsPluginOptions {
 export const meetingsPlugin = fp<MeetingsPluginOptions>(
   async (app: FastifyInstance, opts) => {
     const { fleet } = app;
+    const changed = (): void => fleet.events.emit('meetings-changed', { at: new Date().toISOString() });
     const meetings = createMeetings({
       db: fleet.db,
       publish: (topic, payload) => fleet.broker.publish(topic, payload, { qos: 1, retain: true }),
@@ -31,6 +32,7 @@ export const meetingsPlugin = fp<MeetingsPluginOptions>(
       ports: { sites: () => fleet.sites.all(), siteIndex: () => fleet.sites.siteIndex(), devices: () => fleet.repos.devices.list() },
       log: fleet.log,
       config: { ...fleet.config.meetings, ...opts.config },
+      onChange: changed,
       isLeader: () => fleet.leadership.isLeader,
     });
     app.decorate('meetings', meetings);
@@ -40,7 +42,6 @@ export const meetingsPlugin = fp<MeetingsPluginOptions>(
     await meetings.start();
     // The dashboards hear of every change: what the API changed, and what the
     // clock did (a meeting starting or ending publishes new plans).
-    const changed = (): void => fleet.events.emit('meetings-changed', { at: new Date().toISOString() });
     meetings.service.onSync((published) => { if (published.length > 0) changed(); });
     await app.register(async (scope) => {
       scope.addHook('onResponse', async (req, reply) => {
@@ -82,5 +83,6 @@ function registerMetrics(registry: Registry, m: Meetings): void {
   counterFrom(registry, 'diemcau_meeting_plans_published_total', 'Media plans published to edges (retained)', () => m.publisher.counters.published);
   counterFrom(registry, 'diemcau_meeting_plan_failures_total', 'Media plans not published (broker error or schema bug)', () => m.publisher.counters.failed);
   counterFrom(registry, 'diemcau_media_stats_accepted_total', 'media-stats reports taken in', () => m.stats.counters.accepted);
+  counterFrom(registry, 'diemcau_speak_requests_total', 'Requests to speak taken in (help button during a live meeting)', () => m.requests.counters.accepted);
   counterFrom(registry, 'diemcau_media_stats_rejected_total', 'media-stats reports refused (an edge speaking for another)', () => m.stats.counters.rejected);
 }

@@ -3,11 +3,12 @@
 import type {} from '@fastify/swagger'; // adds tags/summary to route schemas
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { SiteIdSchema } from '@diemcau/shared';
+import { DiemcauError, SiteIdSchema } from '@diemcau/shared';
 import type { CascadePlan } from './cascade.js';
 import { CascadeSchema, MeetingCreatedSchema, MeetingDetailSchema, MeetingSchema } from './schemas.js';
 import { meetingState, type MeetingRecord } from './model.js';
 import type { ChairControl, MeetingOperator, MeetingService } from './service.js';
+import type { SpeakRequests } from './requests.js';
 import type { LiveStats } from './stats.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -62,13 +63,14 @@ export function cascadeView(plan: CascadePlan, coreEdgeId: string): Static<typeo
 export interface MeetingRoutesOptions {
   service: MeetingService;
   stats: LiveStats;
+  requests: SpeakRequests;
   coreEdgeId: string;
   operatorOf: (req: FastifyRequest) => MeetingOperator;
   now: () => number;
 }
 
 export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOptions): Promise<void> {
-  const { service, stats, operatorOf, now } = opts;
+  const { service, stats, requests, operatorOf, now } = opts;
   const tags = ['meetings'];
 
   app.post<{ Body: CreateMeetingBody }>(
@@ -112,7 +114,7 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
     {
       schema: {
         tags,
-        summary: 'One meeting with its cascade and live per-site media stats (bitrate, loss, jitter, RTT)',
+        summary: 'One meeting with its cascade, live per-site media stats (bitrate by kind, loss, jitter, RTT, the upstream\'s view) and the rooms asking to speak',
         params: IdParams,
         response: { 200: MeetingDetailSchema, ...errors },
       },
@@ -120,7 +122,7 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
     async (req) => {
       const m = service.get(operatorOf(req), req.params.id);
       const plan = service.plan(m);
-      return { ...meetingView(m, now()), cascade: cascadeView(plan, opts.coreEdgeId), stats: stats.forMeeting(plan) };
+      return { ...meetingView(m, now()), cascade: cascadeView(plan, opts.coreEdgeId), stats: stats.forMeeting(plan), requests: [...requests.list(m.id)] };
     },
   );
 
@@ -129,7 +131,13 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
     app.post<{ Params: { id: string }; Body: Static<S> }>(
       `/meetings/:id/${path}`,
       { schema: { tags, summary, params: IdParams, body, response: { 200: MeetingSchema, ...errors } } },
-      async (req) => meetingView(await service.control(operatorOf(req), req.params.id, toControl(req.body)), now()),
+      async (req) => {
+        const c = toControl(req.body);
+        const m = await service.control(operatorOf(req), req.params.id, c);
+        // Giving a room the floor answers its request to speak.
+        if (c.action === 'floor' && c.siteId !== null) requests.settle(m.id, c.siteId);
+        return meetingView(m, now());
+      },
     );
   control(
     'mute-all',
@@ -148,6 +156,23 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
     'Roll call: show one site to everyone; null ends the roll call',
     Type.Object({ siteId: Nullable(SiteIdSchema) }, { additionalProperties: false }),
     (b) => ({ action: 'roll-call', siteId: b.siteId }),
+  );
+
+  app.delete<{ Params: { id: string; siteId: string } }>(
+    '/meetings/:id/requests/:siteId',
+    {
+      schema: {
+        tags,
+        summary: "Set a room's request to speak aside without giving it the floor",
+        params: Type.Object({ id: Type.String({ maxLength: 64 }), siteId: SiteIdSchema }),
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
+    async (req, reply) => {
+      const m = service.forChair(operatorOf(req), req.params.id);
+      if (!requests.settle(m.id, req.params.siteId)) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `no request to speak from ${req.params.siteId}`);
+      return reply.code(204).send(null);
+    },
   );
 
   app.post<{ Params: { id: string } }>(

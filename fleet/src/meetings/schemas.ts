@@ -50,7 +50,19 @@ export const SiteStatsSchema = Type.Object({
   pathRttMs: Nullable(Type.Number()),
   linkState: Nullable(Type.String()),
   activeSpeakerSiteId: Nullable(Type.String()),
+  /** What the room sends by kind, and what reaches it (the chair's console). */
+  audioBps: Nullable(Type.Number()),
+  videoBps: Nullable(Type.Number()),
+  recvBps: Nullable(Type.Number()),
+  /** The room's edge as its upstream sees it: media may flow while the box's agent is down. */
+  seenUpstream: Nullable(Type.Object({ state: Type.String(), recvBps: Type.Number() })),
 });
 
-export const MeetingDetailSchema = Type.Composite([MeetingSchema, Type.Object({ cascade: CascadeSchema, stats: Type.Array(SiteStatsSchema) })]);
+/** A room asking to speak (its box's help button during the meeting), in the order asked. */
+export const SpeakRequestSchema = Type.Object({ siteId: Type.String(), at: Type.String(), source: Type.String() });
+
+export const MeetingDetailSchema = Type.Composite([
+  MeetingSchema,
+  Type.Object({ cascade: CascadeSchema, stats: Type.Array(SiteStatsSchema), requests: Type.Array(SpeakRequestSchema) }),
+]);
 export const MeetingCreatedSchema = Type.Composite([MeetingSchema, Type.Object({ cascade: CascadeSchema })]);

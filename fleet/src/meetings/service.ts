@@ -231,9 +231,11 @@ export class MeetingService {
         this.log.warn({ meetingId: m.id, err }, 'meeting cannot be planned; left out');
       }
     }
+    const names = new Map(this.ports.sites().map((s) => [s.id, s.name]));
     const { plans, waiting, dropped } = mediaPlans(planned, {
       signalUrlOf: (edgeId) => (edgeId === this.cfg.coreEdgeId && this.cfg.coreSignalUrl) || this.urls.get(edgeId) || null,
       tokenFor: this.tokenFor,
+      siteNameOf: (siteId) => names.get(siteId),
     });
     if (waiting.length > 0) this.log.debug({ waiting: waiting.length }, 'edges waiting for an upstream address');
     if (dropped.length > 0) this.log.warn({ dropped }, 'edge plans over the protocol limit; scheduled meetings wait');
@@ -262,6 +264,11 @@ export class MeetingService {
       .flatMap((m) => [m.startsAt - lead, m.startsAt, effectiveEnd(m)])
       .filter((t) => t > now);
     return times.length > 0 ? Math.min(...times) : null;
+  }
+
+  /** A meeting the operator may chair now (not ended, its chair within the operator's area). */
+  forChair(op: MeetingOperator, id: string): MeetingRecord {
+    return this.openMeeting(op, id);
   }
 
   private openMeeting(op: MeetingOperator, id: string): MeetingRecord {

@@ -22,6 +22,17 @@ export interface SiteMediaStats {
   pathRttMs: number | null;
   linkState: 'connecting' | 'connected' | 'failed' | null;
   activeSpeakerSiteId: string | null;
+  /** What the room sends, by kind: a closed microphone or a held-back camera reads 0. */
+  audioBps: number | null;
+  videoBps: number | null;
+  /** What reaches the room's edge from the rest of the meeting (its link up, or for the host its links down). */
+  recvBps: number | null;
+  /**
+   * The room's edge as its upstream sees it, from the upstream's own report:
+   * media can still flow from a box whose agent (which carries the box's own
+   * reports) has died. Null for the host or when the upstream has no fresh report.
+   */
+  seenUpstream: { state: 'connecting' | 'connected' | 'failed'; recvBps: number } | null;
 }
 
 interface Received {
@@ -40,6 +51,10 @@ const empty = (siteId: string, edgeId: string | null): SiteMediaStats => ({
   pathRttMs: null,
   linkState: null,
   activeSpeakerSiteId: null,
+  audioBps: null,
+  videoBps: null,
+  recvBps: null,
+  seenUpstream: null,
 });
 
 /** Pure: per-site stats of one meeting from the edges' newest reports. */
@@ -66,11 +81,17 @@ export function siteStats(
     }
     return total;
   };
+  const seenUpstream = (entry: CascadePlan['entries'][number]): SiteMediaStats['seenUpstream'] => {
+    const down = entry.upstreamEdgeId === null ? undefined : fresh(entry.upstreamEdgeId)?.links.find((l) => l.direction === 'down' && l.peerEdgeId === entry.edgeId);
+    return down ? { state: down.state, recvBps: down.recvBitrateBps } : null;
+  };
+  const byKind = (local: readonly { kind: string; bitrateBps: number }[], kind: string): number =>
+    local.filter((s) => s.kind === kind).reduce((sum, s) => sum + s.bitrateBps, 0);
   return plan.siteIds.map((siteId) => {
     const entry = edgeOfSite.get(siteId);
     if (!entry) return empty(siteId, null);
     const m = fresh(entry.edgeId);
-    if (!m) return empty(siteId, entry.edgeId);
+    if (!m) return { ...empty(siteId, entry.edgeId), seenUpstream: seenUpstream(entry) };
     const up = m.links.find((l) => l.direction === 'up') ?? null;
     const local = m.local.filter((s) => s.siteId === siteId);
     const losses = [...local.map((s) => s.lossRate), ...(up ? [up.lossRate] : [])];
@@ -86,6 +107,10 @@ export function siteStats(
       pathRttMs: entry.upstreamEdgeId === null ? 0 : pathRtt(entry.edgeId),
       linkState: up?.state ?? null,
       activeSpeakerSiteId: m.activeSpeakerSiteId,
+      audioBps: byKind(local, 'audio'),
+      videoBps: byKind(local, 'video'),
+      recvBps: up ? up.recvBitrateBps : m.links.filter((l) => l.direction === 'down').reduce((sum, l) => sum + l.recvBitrateBps, 0),
+      seenUpstream: seenUpstream(entry),
     };
   });
 }

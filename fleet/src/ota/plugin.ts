@@ -7,7 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge } from 'prom-client';
 import { otaStatusCodec } from '@diemcau/shared';
 import '../api/types.js';
-import { loadTrustedKeys, otaConfig, type OtaConfig } from './config.js';
+import { createBalenaDriver } from './balena-driver.js';
+import { balenaSettings, loadTrustedKeys, otaConfig, type OtaConfig } from './config.js';
 import { deviceRef } from '../devices/device-ref.js';
 import type { RolloutDriver } from './driver.js';
 import { createMqttDriver } from './mqtt-driver.js';
@@ -22,7 +23,7 @@ export type { RolloutDriver } from './driver.js';
 export interface OtaPluginOptions {
   /** Overrides of the fleet tree's `ota` section (tests, the bench); the environment is main.ts's. */
   config?: Partial<Record<keyof OtaConfig, unknown>>;
-  /** Replaces the MQTT driver (e.g. the balena driver). */
+  /** Replaces the driver the settings choose (tests, the bench). */
   driver?: RolloutDriver;
   /** Receives the module's handles (tests, the bench). */
   expose?: (handles: OtaHandles) => void;
@@ -71,6 +72,7 @@ async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<vo
   const fleetUrl = (): string | null => cfg.publicUrl ?? null;
   const driver =
     opts.driver ??
+    (cfg.driver === 'balena' ? await createBalenaDriver({ ...balenaSettings(cfg), log: log.child({ driver: 'balena' }) }) : null) ??
     createMqttDriver({
       publish: (topic, payload, o) => ctx.broker.publish(topic, payload, o),
       onlineIds: () => new Set(ctx.repos.devices.list().filter((d) => d.online && d.revokedAt === null).map((d) => d.id)),

@@ -11,6 +11,7 @@ import { AckOut, SessionOut } from '../api/schemas.js';
 import { siteScopeOf } from '../access.js';
 import type { Alert } from '../db/alerts-repo.js';
 import { AckStore } from './acks.js';
+import { dashboardHeaders } from './delivery.js';
 import { StreamHub } from './event-stream.js';
 import { wireBus, wireIngest } from './bus-wiring.js';
 import { relayed } from './cluster-relay.js';
@@ -68,7 +69,7 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     if (!fs.existsSync(path.join(buildDir, 'index.html'))) {
       return reply.code(503).type('text/plain').send('The dashboard is not built: run `node fleet/scripts/build-ui.mjs`.\n');
     }
-    return reply.header('cache-control', 'no-cache').sendFile('index.html');
+    return dashboardHeaders(reply).header('cache-control', 'no-cache').sendFile('index.html');
   });
   app.get<{ Params: { '*': string } }>('/ui/*', { config: { public: true }, schema: { hide: true } }, (req, reply) => {
     // A public route: only plain file paths inside the bundle. A dot segment
@@ -76,7 +77,7 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     // probe, answered like any missing file rather than with send's 403.
     const file = req.params['*'];
     if (/(^|[\\/])\.\.?([\\/]|$)|[\\\0]/.test(file)) throw new DiemcauError('FLEET_ERR_NOT_FOUND', 'no such file');
-    return reply.header('cache-control', 'no-cache').sendFile(file);
+    return dashboardHeaders(reply).header('cache-control', 'no-cache').sendFile(file);
   });
 
   // --- live feed ------------------------------------------------------------
@@ -121,6 +122,23 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
   }, async (req) => {
     const op = operatorOf(req);
     return { id: op.id, name: op.name, role: op.role, area: op.area, districtId: op.districtId };
+  });
+
+  // Names only (no role, area or token): a command's sender and an audit
+  // entry's author read as people, not ids, on every page.
+  app.get('/api/v1/ui/operator-names', {
+    schema: {
+      tags: ['dashboard'],
+      summary: "Operators' names by id, so the pages name who sent a command",
+      response: { 200: Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })) }) },
+    },
+  }, async (req) => {
+    const op = operatorOf(req);
+    // Promise.resolve: the registry's reads may be synchronous or not, depending on the store.
+    const all = await Promise.resolve(ctx.repos.operators.list());
+    const items = all.map((o) => ({ id: o.id, name: o.name }));
+    if (!items.some((o) => o.id === op.id)) items.push({ id: op.id, name: op.name });
+    return { items };
   });
 
   // --- acknowledgements -------------------------------------------------------

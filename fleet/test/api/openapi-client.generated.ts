@@ -324,7 +324,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One meeting with its cascade and live per-site media stats (bitrate, loss, jitter, RTT) */
+        /** One meeting with its cascade, live per-site media stats (bitrate by kind, loss, jitter, RTT, the upstream's view) and the rooms asking to speak */
         get: operations["getMeeting"];
         put?: never;
         post?: never;
@@ -380,6 +380,23 @@ export interface paths {
         /** Roll call: show one site to everyone; null ends the roll call */
         post: operations["setMeetingRollCall"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meetings/{id}/requests/{siteId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Set a room's request to speak aside without giving it the floor */
+        delete: operations["dismissSpeakRequest"];
         options?: never;
         head?: never;
         patch?: never;
@@ -713,6 +730,23 @@ export interface paths {
         };
         /** Who the token belongs to: name, role and area (districtId: the area's root site when it is a subtree) */
         get: operations["getSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ui/operator-names": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operators' names by id, so the pages name who sent a command */
+        get: operations["listOperatorNames"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1073,6 +1107,8 @@ export interface operations {
                 /** @description a relay group's id: devices of the sites behind its hub */
                 relayGroup?: string;
                 online?: boolean;
+                /** @description true: the decommissioned devices instead (a site whose box was revoked is not a site that never had one) */
+                revoked?: boolean;
             };
             header?: never;
             path?: never;
@@ -1105,6 +1141,7 @@ export interface operations {
                                 gpio: "ok" | "missing" | "fault" | "unknown";
                             } | null;
                             enrolledAt: string;
+                            revokedAt: string | null;
                             telemetry: {
                                 seq: number;
                                 at: string;
@@ -1203,6 +1240,7 @@ export interface operations {
                             gpio: "ok" | "missing" | "fault" | "unknown";
                         } | null;
                         enrolledAt: string;
+                        revokedAt: string | null;
                         telemetry: {
                             seq: number;
                             at: string;
@@ -2408,6 +2446,18 @@ export interface operations {
                             pathRttMs: number | null;
                             linkState: string | null;
                             activeSpeakerSiteId: string | null;
+                            audioBps: number | null;
+                            videoBps: number | null;
+                            recvBps: number | null;
+                            seenUpstream: {
+                                state: string;
+                                recvBps: number;
+                            } | null;
+                        }[];
+                        requests: {
+                            siteId: string;
+                            at: string;
+                            source: string;
                         }[];
                     };
                 };
@@ -2669,6 +2719,72 @@ export interface operations {
                         createdBy: string | null;
                     };
                 };
+            };
+            /** @description The request does not match the schema, or breaks a rule of this operation (FLEET_ERR_BAD_REQUEST) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No bearer token, or one that is unknown or revoked (FLEET_ERR_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or none this operator may see (FLEET_ERR_NOT_FOUND and the like) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (FLEET_ERR_CONFLICT and the like) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    dismissSpeakRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                siteId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request does not match the schema, or breaks a rule of this operation (FLEET_ERR_BAD_REQUEST) */
             400: {
@@ -5068,6 +5184,40 @@ export interface operations {
                             groupId: string;
                         }) | (never | null);
                         districtId: string | null;
+                    };
+                };
+            };
+            /** @description No bearer token, or one that is unknown or revoked (FLEET_ERR_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listOperatorNames: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            name: string;
+                        }[];
                     };
                 };
             };

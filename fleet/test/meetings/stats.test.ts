@@ -62,3 +62,23 @@ t.test('the host site is zero hops from the host', async (t) => {
   const stats = siteStats(d, new Map([['e-huyen-2', at(0, report('e-huyen-2', 'huyen-2', null))]]), 0, 30_000);
   t.match(stats[0], { siteId: 'huyen-2', pathRttMs: 0, rttMs: null });
 });
+
+t.test('a room whose box sends no report of its own: its upstream still says whether its media arrives', async (t) => {
+  // The commune's agent is dead (no report of its own); its district relays what still comes up.
+  const district = report('e-huyen-1', 'huyen-1', 35);
+  const relay = {
+    ...district,
+    meetings: [{
+      ...district.meetings[0]!, localSiteId: null, local: [],
+      links: [
+        ...district.meetings[0]!.links,
+        { peerEdgeId: `e-${commune}`, direction: 'down' as const, state: 'connected' as const, sendBitrateBps: 500_000, recvBitrateBps: 820_000, sendStreams: 2, recvStreams: 2, packetsLost: 0, lossRate: 0, jitterMs: 2, rttMs: 18 },
+      ],
+    }],
+  };
+  const reports = new Map([['e-huyen-1', at(1000, relay)], ['e-ubnd', at(1000, report('e-ubnd', 'ubnd', 12))]]);
+  const c = siteStats(plan, reports, 2000, 30_000).find((s) => s.siteId === commune)!;
+  t.match(c, { at: null, bitrateBps: null, seenUpstream: { state: 'connected', recvBps: 820_000 } }, 'no figures of its own, but its media flows');
+  const ubnd = siteStats(plan, reports, 2000, 30_000).find((s) => s.siteId === 'ubnd')!;
+  t.match(ubnd, { audioBps: 32_000, videoBps: 1_000_000, recvBps: 1 }, 'a room with its own report: what it sends by kind and what it receives');
+});

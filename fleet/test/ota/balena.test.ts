@@ -1,9 +1,12 @@
 // The rollout planner driving devices through balena-sdk 22 (pin to a
 // release, reboot, read online state and the running release), against a
 // local STAND-IN for the balena API endpoints the sdk calls: not balenaCloud.
+// The fleet builds the driver from its settings (DIEMCAU_OTA_DRIVER=balena),
+// as main.ts does.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import t from 'tap';
-import { pino } from 'pino';
-import { createBalenaDriver } from '../../src/ota/balena-driver.js';
 import { startBalenaStandin } from './balena-standin.js';
 import { publishRelease, startOtaFleet } from './harness.js';
 
@@ -11,8 +14,13 @@ const standin = await startBalenaStandin({ token: 'balena-api-key', appSlug: 'ye
 t.teardown(() => standin.close());
 standin.releases.push({ id: 501, commit: 'a'.repeat(32), raw_version: '0.1.0', status: 'success' }, { id: 502, commit: 'b'.repeat(32), raw_version: '1.1.0', status: 'success' });
 
-const driver = await createBalenaDriver({ apiUrl: standin.url, token: 'balena-api-key', application: 'yenbai/diemcau-agent', reboot: true, log: pino({ level: 'silent' }) });
-const f = await startOtaFleet(t, { driver });
+const secrets = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-balena-'));
+t.teardown(() => fs.rmSync(secrets, { recursive: true, force: true }));
+const tokenFile = path.join(secrets, 'balena-token');
+fs.writeFileSync(tokenFile, 'balena-api-key\n', { mode: 0o600 });
+const f = await startOtaFleet(t, {
+  config: { driver: 'balena', balenaApiUrl: standin.url, balenaTokenFile: tokenFile, balenaFleet: 'yenbai/diemcau-agent', balenaReboot: true },
+});
 const communes = f.fleet.sites.all().filter((s) => s.parentId === 'yb-van-chan').slice(0, 6);
 const broken = new Set<string>();
 for (const [i, s] of communes.entries()) {
@@ -75,4 +83,8 @@ t.test('a rollout pins, reboots and reads back through balena-sdk', async (t) =>
     v = (await f.api<View>('GET', `/api/v1/rollouts/${res.body.id}`)).body;
   }
   t.equal(v!.state, 'completed', 'completed once the last device came online and updated');
+});
+
+t.test('the balena driver without its fleet and key: the fleet does not start, and says what is missing', async (t) => {
+  await t.rejects(startOtaFleet(t, { config: { driver: 'balena' } }), { code: 'FLEET_ERR_CONFIG', message: /DIEMCAU_OTA_BALENA_FLEET is not set; DIEMCAU_OTA_BALENA_TOKEN_FILE is not set/ });
 });

@@ -25,7 +25,7 @@ t.test('the bundle is built into the given directory with everything it needs', 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-ui-build-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   execFileSync(process.execPath, [path.join(root, 'fleet', 'scripts', 'build-ui.mjs')], { env: { ...process.env, DIEMCAU_UI_OUT_DIR: dir }, stdio: 'ignore' });
-  for (const f of ['index.html', 'app.js', 'app.css']) t.ok(fs.existsSync(path.join(dir, f)), f);
+  for (const f of ['index.html', 'boot.js', 'app.js', 'app.css']) t.ok(fs.existsSync(path.join(dir, f)), f);
   const html = fs.readFileSync(path.join(dir, 'index.html'), 'utf8');
   t.match(html, /src="\/ui\/app\.js"/);
   const css = fs.readFileSync(path.join(dir, 'app.css'), 'utf8');

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { ADMIN_TOKEN, startSimFleet } from './helpers/sim-sites.js';
+import { waitUntil } from './helpers/page-checks.js';
 import { openBrowser, signIn } from './helpers/browser.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -58,9 +59,7 @@ t.test("a hub's uplink dropping is one outage row, at the hub, expanding to the 
   await page.click('[data-testid=nav-alerts]');
   const outage = page.locator('tbody[data-type=district-outage]');
   await outage.waitFor({ timeout: 20_000 });
-  await page.waitForFunction(
-    `document.querySelector('tbody[data-type=district-outage] .what .sub')?.textContent?.startsWith('${behind.length} ')`,
-    undefined, { timeout: 20_000 });
+  await waitUntil(page, `document.querySelector('tbody[data-type=district-outage] .what .sub')?.textContent?.startsWith('${behind.length} ')`, 20_000);
   t.equal(await outage.count(), 1, 'one row for the group');
   const alerts = await sf.api<{ items: { type: string; siteId: string; details: Record<string, unknown> }[] }>('GET', '/api/v1/alerts?state=open&type=district-outage');
   t.match(alerts.items[0], { siteId: mcc.hubSiteId, details: { relayGroup: mcc.name, sitesBehind: behind.length } });

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import type { Peripherals } from '@diemcau/shared';
 import { ADMIN_TOKEN, startSimFleet } from './helpers/sim-sites.js';
+import { smallText, topbarRows, waitUntil } from './helpers/page-checks.js';
 import { openBrowser, screenshot, signIn } from './helpers/browser.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -40,7 +41,7 @@ const sameDocument = async () => (await page.evaluate('window.__sameDocument ===
 
 t.test('the grid shows all 210 sites, coloured by state, with counts', async (t) => {
   await page.waitForSelector('.tile');
-  await page.waitForFunction(`document.querySelectorAll('.tile[data-state=online]').length >= ${210 - noBox.size - brokenCamera.size}`);
+  await waitUntil(page, `document.querySelectorAll('.tile[data-state=online]').length >= ${210 - noBox.size - brokenCamera.size}`);
   t.equal(await page.locator('.tile').count(), 210, 'one tile per site');
   t.equal(await page.locator('.tile[data-state=nobox]').count(), noBox.size, 'sites without a box');
   t.equal(await page.locator('.tile[data-state=degraded]').count(), brokenCamera.size, 'sites with a broken camera');
@@ -121,9 +122,7 @@ t.test('a district outage shows as one grouped row that expands to its sites', a
   const outage = page.locator(`tbody[data-type=district-outage]`);
   await outage.waitFor({ timeout: 20_000 });
   // Every member is dropped; wait until the incident lists them all.
-  await page.waitForFunction(
-    `document.querySelector('tbody[data-type=district-outage] .what .sub')?.textContent?.startsWith('${members.length} ')`,
-    undefined, { timeout: 20_000 });
+  await waitUntil(page, `document.querySelector('tbody[data-type=district-outage] .what .sub')?.textContent?.startsWith('${members.length} ')`, 20_000);
   t.equal(await outage.count(), 1, 'one row for the whole district');
   const memberNames = new Set(members.map((m) => m.name));
   const openOffline = await page.locator('tbody.is-open[data-type=device-offline] td:nth-child(3) a').allTextContents();
@@ -146,11 +145,26 @@ t.test('a reboot issued from the device page reaches the device and its result a
   t.pass('live telemetry on the chart');
   await page.click('.actions [data-action=reboot]');
   t.equal(await page.getAttribute('[data-testid=confirm-count]', 'data-count'), '1', 'the confirmation names one box');
+  t.equal(await page.locator('[data-testid=meeting-warning]').count(), 0, 'no meeting there, no warning');
+  // Every stage the dialog shows, in order (a transient one would slip past a polling wait).
+  await page.evaluate(`window.__stages = []; new MutationObserver(() => {
+    const el = document.querySelector('[data-testid=reboot-stage]');
+    const s = el && el.dataset.stage + (el.querySelector('.steps li:nth-child(4).done') ? ':done' : '');
+    if (s && window.__stages[window.__stages.length - 1] !== s) window.__stages.push(s);
+  }).observe(document.body, { subtree: true, childList: true, attributes: true })`);
   await page.click('[data-testid=confirm-send]');
   await page.waitForSelector('[data-testid=command-sent]');
+  // Accepted is not done: the box drops off, comes back, and its uptime starts again.
+  await page.waitForSelector('[data-testid=reboot-stage][data-stage=back]', { timeout: 30_000 });
+  const stages = (await page.evaluate('window.__stages')) as string[];
+  t.ok(stages.includes('offline'), `the box was seen switched off (${stages.join(' → ')})`);
+  t.equal(stages[stages.length - 1], 'back:done', 'done only when back');
+  t.notOk(stages.slice(0, -1).some((s) => s.endsWith(':done')), 'never counted as done before');
+  t.match(await page.textContent('[data-testid=reboot-stage]'), /khởi động lại xong, chạy được \d+ giây/, 'back, with its new uptime');
   await page.click('dialog .modal-actions .btn');
-  await page.waitForSelector('tr[data-type=reboot][data-status=succeeded]', { timeout: 20_000 });
+  await page.waitForSelector('tr[data-type=reboot][data-status=succeeded][data-stage=back]', { timeout: 20_000 });
   t.same(dev.commands, ['reboot'], 'the simulated box received exactly one reboot');
+  t.match(await page.textContent('tr[data-type=reboot] td:nth-child(3)'), /admin/, "the sender's name, not an id");
   // A self-test's findings appear in their card when the box reports them.
   await page.click('.actions [data-action=self-test]');
   await page.click('[data-testid=confirm-send]');
@@ -224,15 +238,27 @@ t.test('meetings: a live meeting is listed, its sites show as in a meeting, its 
   const dev = sf.devices.get(member.id)!;
   await page.goto(`${sf.url}/#/devices/${dev.deviceId}`);
   await page.click('.actions [data-action=reboot]');
+  // The first confirmation already names the meeting, and asks for a reason.
+  const warning = page.locator('[data-testid=meeting-warning]');
+  await warning.waitFor();
+  t.match(await warning.textContent(), /Đang họp: “Giao ban trực tuyến tháng 11”/, 'the live meeting, by its title');
+  t.match(await warning.textContent(), new RegExp(`chủ trì: ${chair.name}`), 'and its chair, by name');
+  t.ok(await page.isChecked('dialog input[type=checkbox]'), 'forcing is offered from the start');
+  t.ok(await page.isDisabled('[data-testid=confirm-send]'), 'nothing goes without a reason');
+  // Sent without forcing, the fleet refuses: the page says so in Vietnamese, not the server's English.
+  await page.uncheck('dialog input[type=checkbox]');
   await page.click('[data-testid=confirm-send]');
-  await page.locator('dialog .form-error').waitFor();
+  const refusal = page.locator('[data-testid=command-error]');
+  await refusal.waitFor();
+  t.match(await refusal.textContent(), /^Điểm cầu đang họp: lệnh bị từ chối/);
+  t.notMatch(await refusal.textContent(), /meeting|force|live/i, 'no English');
   t.ok(await page.isChecked('dialog input[type=checkbox]'), 'the refusal offers to force');
   t.same(dev.commands, [], 'nothing reached the box');
   await page.fill('dialog .field input', 'Máy treo, chủ trì đồng ý khởi động lại');
   await page.click('[data-testid=confirm-send]');
   await page.waitForSelector('[data-testid=command-sent]');
   await page.click('dialog .modal-actions .btn');
-  await page.waitForSelector('tr[data-type=reboot][data-status=succeeded]', { timeout: 20_000 });
+  await page.waitForSelector('tr[data-type=reboot][data-status=succeeded][data-stage=back]', { timeout: 30_000 });
   t.same(dev.commands, ['reboot'], 'the forced reboot reached the box');
 });
 
@@ -252,6 +278,9 @@ t.test('a district operator sees only that district, live', async (t) => {
   const shown = await b.page.locator('.tile').evaluateAll((els) => els.map((e) => e.getAttribute('data-site')));
   t.equal(shown.length, own.size, 'every site of the district');
   t.same(shown.filter((id) => !own.has(id ?? '')), [], 'no site of another district');
+  t.equal(await topbarRows(b.page), 1, 'the top bar is one row on the tablet');
+  t.same(await smallText(b.page), [], 'no text under 12 px on the tablet');
+  t.equal(await b.page.textContent('.tree-row.root .tree-label'), homeDistrict.name, "the tree's root is the operator's district, not the province");
   await screenshot(b.page, 'grid-district-operator-tablet');
   // An outage elsewhere never reaches this operator's page, while one in his district does.
   const elsewhere = communesOf(districts[4]!.id)[0]!;

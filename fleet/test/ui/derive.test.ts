@@ -18,7 +18,7 @@ const SITES: Site[] = [
 // Whole answers, as the server's schemas have them (api/http-types.ts).
 const dev = (id: string, siteId: string, online = true, extra: Partial<Device> = {}): Device => ({
   id, siteId, online, lastSeenAt: null, serial: null, presenceAt: null, agentVersion: null, os: null, model: null, hardware: null,
-  peripherals: null, enrolledAt: '2026-11-01T00:00:00.000Z', telemetry: null, ...extra,
+  peripherals: null, enrolledAt: '2026-11-01T00:00:00.000Z', revokedAt: null, telemetry: null, ...extra,
 });
 const alert = (id: number, type: string, openedAt: string, extra: Partial<Alert> = {}): Alert => ({
   id, type, key: `${type}:${id}`, severity: 'warning', state: 'open', siteId: null, deviceId: null, message: null, details: null,

@@ -4,6 +4,8 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import http from 'node:http';
+import zlib from 'node:zlib';
 import t from 'tap';
 import type { UiEvent } from '../../src/ui/ui-events.js';
 import { startSimFleet } from './helpers/sim-sites.js';
@@ -43,6 +45,46 @@ t.test('the page loads from the fleet alone', async (t) => {
     // fetch() resolves the dot segments itself: then no route matches and an anonymous caller gets 401.
     t.ok([401, 403, 404].includes((await fetch(`${sf.url}${p}`)).status), `nothing outside the bundle: ${p}`);
   }
+});
+
+/** A raw GET (fetch would decompress on its own and hide what travelled). */
+function rawGet(p: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http.get(`${sf.url}${p}`, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+t.test('the page travels compressed, under a strict policy, with its icon', async (t) => {
+  const page = await rawGet('/');
+  const csp = String(page.headers['content-security-policy']);
+  t.match(csp, /default-src 'none'/);
+  t.match(csp, /script-src 'self'(;|$)/, 'scripts from the fleet only');
+  t.notMatch(csp, /unsafe-inline|unsafe-eval|\*|https?:/, 'no inline code, no eval, no outside address');
+  t.equal(page.headers['x-content-type-options'], 'nosniff');
+  const icon = await rawGet('/favicon.ico');
+  t.equal(icon.status, 200, '/favicon.ico without a token');
+  t.equal(icon.headers['content-type'], 'image/x-icon');
+  t.same([...icon.body.subarray(0, 4)], [0, 0, 1, 0], 'an ICO file');
+  t.same([...icon.body.subarray(22, 26)], [0x89, 0x50, 0x4e, 0x47], 'holding a PNG');
+
+  const plainJs = await rawGet('/ui/app.js');
+  const js = await rawGet('/ui/app.js', { 'accept-encoding': 'gzip' });
+  t.equal(js.headers['content-encoding'], 'gzip');
+  t.equal(zlib.gunzipSync(js.body).length, plainJs.body.length, 'the same bundle');
+  t.ok(js.body.length < plainJs.body.length / 2, `bundle ${plainJs.body.length} B → ${js.body.length} B`);
+
+  const auth = { authorization: 'Bearer ui-test-admin-token-0123456789' };
+  const plainList = await rawGet('/api/v1/sites', auth);
+  const list = await rawGet('/api/v1/sites', { ...auth, 'accept-encoding': 'br, gzip' });
+  t.equal(list.headers['content-encoding'], 'br', 'brotli when offered');
+  t.same(JSON.parse(zlib.brotliDecompressSync(list.body).toString()), JSON.parse(plainList.body.toString()));
+  t.ok(list.body.length < plainList.body.length / 3, `site list ${plainList.body.length} B → ${list.body.length} B`);
+  t.equal(plainList.headers['content-encoding'], undefined, 'plain for a client that asks for nothing else');
 });
 
 t.test('the feed needs a token', async (t) => {

@@ -22,6 +22,7 @@ export class ApiError extends Error {
 export interface Api {
   get<T>(path: string, signal?: AbortSignal): Promise<T>;
   post<T>(path: string, body: unknown): Promise<T>;
+  del<T>(path: string): Promise<T>;
   readonly token: string;
 }
 
@@ -48,6 +49,7 @@ export function createApi(token: string, onUnauthorized: () => void, base = ''):
     token,
     get: (path, signal) => call('GET', path, undefined, signal),
     post: (path, body) => call('POST', path, body),
+    del: (path) => call('DELETE', path),
   };
 }
 

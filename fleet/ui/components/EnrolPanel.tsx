@@ -4,11 +4,12 @@ import QRCode from 'qrcode';
 import { useState } from 'preact/hooks';
 import type { Site } from '../api/types.js';
 import { useI18n } from '../i18n/i18n.js';
+import { errorText } from '../i18n/errors.js';
 import { useApp, useSnapshot } from '../state/hooks.js';
 
 interface Minted { token: string; expiresAt: string; qrSvg: string }
 
-export function EnrolPanel(props: { site: Site }) {
+export function EnrolPanel(props: { site: Site ; revoked?: boolean }) {
   const i18n = useI18n();
   const { t } = i18n;
   const { api } = useApp();
@@ -27,7 +28,7 @@ export function EnrolPanel(props: { site: Site }) {
       const qrSvg = await QRCode.toString(JSON.stringify(bootstrap), { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
       setMinted({ ...out, qrSvg });
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(errorText(i18n.lang, err));
     } finally {
       setBusy(false);
     }
@@ -35,7 +36,7 @@ export function EnrolPanel(props: { site: Site }) {
 
   return (
     <div class="enrol">
-      <p class="muted">{t('site.noBox')}</p>
+      {!props.revoked && <p class="muted">{t('site.noBox')}</p>}
       {minted ? (
         <div class="enrol-out" data-testid="enrol-token">
           <div class="qr" dangerouslySetInnerHTML={{ __html: minted.qrSvg }} />

@@ -11,7 +11,7 @@ export function LangSwitch() {
     <div class="seg" role="group" aria-label={t('top.language')}>
       {LANGS.map((l) => (
         <button type="button" key={l.lang} class={l.lang === lang ? 'on' : ''} aria-pressed={l.lang === lang}
-          title={l.title} data-lang={l.lang} onClick={() => setLang(l.lang)}>{l.label}</button>
+          title={l.title} lang={l.lang} data-lang={l.lang} onClick={() => setLang(l.lang)}>{l.label}</button>
       ))}
     </div>
   );

@@ -1,66 +1,10 @@
 // Vietnamese by default, English on request; the choice is kept in the browser.
 import { createContext, type ComponentChildren } from 'preact';
-import { useContext, useMemo, useState } from 'preact/hooks';
-import { en } from './en.js';
-import { vi } from './vi.js';
+import { useContext, useEffect, useMemo, useState } from 'preact/hooks';
+import { makeI18n, type I18n, type Lang } from './core.js';
 
-export type Lang = 'vi' | 'en';
-export type MsgKey = keyof typeof vi;
-const DICTS: Record<Lang, Record<MsgKey, string>> = { vi, en };
+export type { I18n, Lang, MsgKey } from './core.js';
 const STORAGE_KEY = 'diemcau.lang';
-
-export interface I18n {
-  lang: Lang;
-  setLang(lang: Lang): void;
-  t(key: MsgKey, params?: Record<string, string | number>): string;
-  /** A message key that is only known at run time (an alert type, a command status). */
-  tx(prefix: string, key: string, fallback?: string): string;
-  time(iso: string | null | undefined): string;
-  ago(iso: string | null | undefined, now?: number): string;
-  duration(ms: number): string;
-  num(n: number, digits?: number): string;
-}
-
-export function makeI18n(lang: Lang, setLang: (l: Lang) => void): I18n {
-  const dict = DICTS[lang];
-  const locale = lang === 'vi' ? 'vi-VN' : 'en-GB';
-  const dateFmt = new Intl.DateTimeFormat(locale, { dateStyle: 'short', timeStyle: 'medium' });
-  const rel = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
-  const t = (key: MsgKey, params?: Record<string, string | number>): string => {
-    const s = dict[key] ?? key;
-    return params ? s.replace(/\{(\w+)\}/g, (_, k: string) => String(params[k] ?? `{${k}}`)) : s;
-  };
-  const duration = (ms: number): string => {
-    const s = Math.max(0, Math.round(ms / 1000));
-    if (s < 60) return lang === 'vi' ? `${s} giây` : `${s} s`;
-    const m = Math.floor(s / 60);
-    if (m < 60) return lang === 'vi' ? `${m} phút` : `${m} min`;
-    const h = Math.floor(m / 60);
-    if (h < 48) return lang === 'vi' ? `${h} giờ ${m % 60} phút` : `${h} h ${m % 60} min`;
-    return lang === 'vi' ? `${Math.floor(h / 24)} ngày` : `${Math.floor(h / 24)} days`;
-  };
-  return {
-    lang,
-    setLang,
-    t,
-    tx(prefix, key, fallback) {
-      const full = `${prefix}.${key}` as MsgKey;
-      return full in dict ? dict[full] : fallback ?? key;
-    },
-    time: (iso) => (iso ? dateFmt.format(new Date(iso)) : t('common.never')),
-    ago(iso, now = Date.now()) {
-      if (!iso) return t('common.never');
-      const secs = Math.round((Date.parse(iso) - now) / 1000);
-      const abs = Math.abs(secs);
-      if (abs < 60) return rel.format(secs, 'second');
-      if (abs < 3600) return rel.format(Math.round(secs / 60), 'minute');
-      if (abs < 86400) return rel.format(Math.round(secs / 3600), 'hour');
-      return rel.format(Math.round(secs / 86400), 'day');
-    },
-    duration,
-    num: (n, digits = 0) => n.toLocaleString(locale, { maximumFractionDigits: digits }),
-  };
-}
 
 const I18nContext = createContext<I18n>(makeI18n('vi', () => {}));
 
@@ -76,9 +20,13 @@ export function I18nProvider(props: { children: ComponentChildren }) {
   const [lang, setLangState] = useState<Lang>(initialLang);
   const value = useMemo(() => makeI18n(lang, (l) => {
     try { localStorage.setItem(STORAGE_KEY, l); } catch { /* not kept, still switched */ }
-    document.documentElement.lang = l;
     setLangState(l);
   }), [lang]);
+  // boot.js set it before the first paint from the same saved choice; this keeps it in step.
+  useEffect(() => {
+    document.documentElement.lang = lang;
+    document.title = `${value.t('app.name')} · ${value.t('app.tagline')}`;
+  }, [lang]);
   return <I18nContext.Provider value={value}>{props.children}</I18nContext.Provider>;
 }
 

@@ -3,8 +3,15 @@
 // No DOM and no fetch here, so fleet/test/ui/derive.test.ts checks them in Node.
 import type { Alert, Device, Hierarchy, Meeting, Peripherals, PeripheralState, Site, SiteKind } from '../api/types.js';
 
-export type SiteState = 'online' | 'degraded' | 'offline' | 'updating' | 'meeting' | 'nobox';
-export const SITE_STATES: readonly SiteState[] = ['offline', 'degraded', 'updating', 'meeting', 'online', 'nobox'];
+/**
+ * One state per site, the same on every page, live or reloaded:
+ * - `media-only`: the box's agent is down (offline to the fleet) but its
+ *   room's media still reaches the meeting (the edge's figures say so);
+ * - `revoked`: the site's box was decommissioned and none replaced it;
+ * - `nobox`: never had a box (none enrolled yet).
+ */
+export type SiteState = 'online' | 'degraded' | 'offline' | 'media-only' | 'updating' | 'meeting' | 'revoked' | 'nobox';
+export const SITE_STATES: readonly SiteState[] = ['offline', 'media-only', 'degraded', 'updating', 'meeting', 'online', 'revoked', 'nobox'];
 
 /** The key the grid and tree use for sites in no group (province-level bodies, sites linking straight to the core). */
 export const PROVINCE = 'province';
@@ -48,8 +55,8 @@ export function withOverrides(devices: readonly Device[], overrides: ReadonlyMap
   });
 }
 
-export function deviceState(d: Device): Exclude<SiteState, 'nobox'> {
-  if (!d.online) return 'offline';
+export function deviceState(d: Device, mediaUp = false): Exclude<SiteState, 'nobox' | 'revoked'> {
+  if (!d.online) return mediaUp ? 'media-only' : 'offline';
   if (d.updating) return 'updating';
   if (d.inMeeting) return 'meeting';
   if (peripheralProblem(d)) return 'degraded';
@@ -58,11 +65,19 @@ export function deviceState(d: Device): Exclude<SiteState, 'nobox'> {
 
 // A site with several boxes shows the worst of them: an operator must see the
 // one that is down, not the one that is up.
-const WORST_FIRST: readonly SiteState[] = ['offline', 'degraded', 'updating', 'meeting', 'online'];
+const WORST_FIRST: readonly SiteState[] = ['offline', 'media-only', 'degraded', 'updating', 'meeting', 'online'];
 
-export function siteState(devices: readonly Device[] | undefined): SiteState {
-  if (!devices || devices.length === 0) return 'nobox';
-  const states = new Set<SiteState>(devices.map(deviceState));
+/** What else is known of a site besides its live boxes. */
+export interface SiteFacts {
+  /** A box of the site was decommissioned. */
+  revoked?: boolean;
+  /** The site's media reached its meeting lately, whatever its agent says. */
+  mediaUp?: boolean;
+}
+
+export function siteState(devices: readonly Device[] | undefined, facts: SiteFacts = {}): SiteState {
+  if (!devices || devices.length === 0) return facts.revoked ? 'revoked' : 'nobox';
+  const states = new Set<SiteState>(devices.map((d) => deviceState(d, facts.mediaUp)));
   return WORST_FIRST.find((s) => states.has(s)) ?? 'online';
 }
 
@@ -151,8 +166,13 @@ export function groupSites(sites: readonly Site[], hierarchy?: Hierarchy | null)
 export type Counts = Record<SiteState, number> & { total: number };
 
 export function emptyCounts(): Counts {
-  return { online: 0, degraded: 0, offline: 0, updating: 0, meeting: 0, nobox: 0, total: 0 };
+  return { online: 0, degraded: 0, offline: 0, 'media-only': 0, updating: 0, meeting: 0, revoked: 0, nobox: 0, total: 0 };
 }
+
+/** Sites that have a box now (not never-enrolled, not decommissioned). */
+export const withBox = (c: Counts): number => c.total - c.nobox - c.revoked;
+/** Sites whose box is up and reporting. */
+export const up = (c: Counts): number => c.online + c.degraded + c.meeting + c.updating;
 
 export function countStates(sites: readonly Site[], states: ReadonlyMap<string, SiteState>): Counts {
   const c = emptyCounts();
@@ -287,4 +307,25 @@ export function sitesInMeeting(meetings: readonly Meeting[] | null, now: number)
     for (const s of m.siteIds) out.add(s);
   }
   return out;
+}
+
+export interface MeetingHit { meeting: Meeting; live: boolean; siteIds: string[] }
+
+/**
+ * Meetings that these sites take part in (as chair or member) that are on
+ * now or start within `soonMs`: what a disruptive action would interrupt.
+ * Live ones first, then by start.
+ */
+export function meetingsAt(siteIds: readonly string[], meetings: readonly Meeting[] | null, now: number, soonMs: number): MeetingHit[] {
+  const wanted = new Set(siteIds);
+  const out: MeetingHit[] = [];
+  for (const m of meetings ?? []) {
+    if (m.endedAt || m.state === 'ended') continue;
+    const live = meetingLive(m, now);
+    const start = Date.parse(m.startsAt);
+    if (!live && !(start > now && start - now <= soonMs)) continue;
+    const hit = [...new Set([m.chairSiteId, ...m.siteIds])].filter((s) => wanted.has(s));
+    if (hit.length > 0) out.push({ meeting: m, live, siteIds: hit });
+  }
+  return out.sort((a, b) => Number(b.live) - Number(a.live) || Date.parse(a.meeting.startsAt) - Date.parse(b.meeting.startsAt));
 }

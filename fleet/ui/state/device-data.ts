@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, items, type Api } from '../api/client.js';
 import type { AuditEntry, CommandView, Device, OtaReport, SelfTestResult, TelemetryRow, TelemetrySample } from '../api/types.js';
 
-export type Part<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'unavailable' } | { state: 'error'; message: string };
+export type Part<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'unavailable' } | { state: 'forbidden' } | { state: 'error'; error: unknown };
 
 export interface DeviceData {
   device: Part<Device>;
@@ -21,8 +21,9 @@ async function part<T>(p: Promise<T>): Promise<Part<T>> {
     return { state: 'ok', value: await p };
   } catch (err) {
     // 404: no such route on this fleet (yet); 403: not for this role (the audit log is for admins).
-    if (err instanceof ApiError && (err.status === 404 || err.status === 403)) return { state: 'unavailable' };
-    return { state: 'error', message: err instanceof Error ? err.message : String(err) };
+    if (err instanceof ApiError && err.status === 404) return { state: 'unavailable' };
+    if (err instanceof ApiError && err.status === 403) return { state: 'forbidden' };
+    return { state: 'error', error: err };
   }
 }
 

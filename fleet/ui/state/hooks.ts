@@ -25,6 +25,7 @@ export function useSnapshot(): Snapshot {
 
 export type Route =
   | { name: 'overview' }
+  | { name: 'wall' }
   | { name: 'alerts' }
   | { name: 'meetings' }
   | { name: 'rollouts' }
@@ -35,6 +36,7 @@ export type Route =
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   if (parts[0] === 'alerts') return { name: 'alerts' };
+  if (parts[0] === 'wall') return { name: 'wall' };
   if (parts[0] === 'rollouts') return { name: 'rollouts' };
   if (parts[0] === 'meetings') return parts[1] ? { name: 'meeting', id: parts[1] } : { name: 'meetings' };
   if (parts[0] === 'sites' && parts[1]) return { name: 'site', id: parts[1] };

@@ -4,7 +4,7 @@ import type { Device, Site } from '../api/types.js';
 import type { Lang } from '../i18n/i18n.js';
 import { en } from '../i18n/en.js';
 import { vi } from '../i18n/vi.js';
-import { devicesBySite, groupKeys, groupSites, peripheralOverrides, siteState, sitesInMeeting, withOverrides, type Group, type SiteState } from './derive.js';
+import { devicesBySite, groupKeys, PROVINCE, groupSites, peripheralOverrides, siteState, sitesInMeeting, withOverrides, type Group, type SiteState } from './derive.js';
 import { useNow, useSnapshot } from './hooks.js';
 
 export interface FleetModel {
@@ -22,9 +22,14 @@ export interface FleetModel {
   kinds: string[];
   /** A kind's label from the dataset, else the page's own, else the id. */
   kindLabel(kind: string, lang: Lang): string;
+  /** The name of the area an area operator sees (its root site), null for the whole province. */
+  areaName: string | null;
   /** Sites whose "call the province" button was pressed and nobody has called back yet. */
   helpSites: Set<string>;
 }
+
+// Longer than the page's once-a-minute refresh of meetings, so a site does not flicker between refreshes.
+const MEDIA_FRESH_MS = 90_000;
 
 export function useFleetModel(): FleetModel {
   const snap = useSnapshot();
@@ -38,8 +43,11 @@ export function useFleetModel(): FleetModel {
       ? { ...d, inMeeting: meetingSites.has(d.siteId), updating: snap.updating.has(d.id) } : d)),
   [snap.devices, overrides, meetingSites, snap.updating]);
   const hierarchy = snap.hierarchy;
+  // An area operator's page is about the area: its sites in no group are the area's, not the province's.
+  const areaRoot = snap.operator?.districtId ?? null;
   const structure = useMemo(() => {
     const labels = new Map((hierarchy?.kinds ?? []).map((k) => [k.id, k.label]));
+    const areaName = areaRoot ? sites.find((s) => s.id === areaRoot)?.name ?? null : null;
     const kinds = hierarchy?.kinds.map((k) => k.id) ?? [...new Set(sites.map((s) => s.kind))];
     const kindLabel = (kind: string, lang: Lang): string => {
       const own = (lang === 'vi' ? vi : en) as Record<string, string>;
@@ -48,20 +56,26 @@ export function useFleetModel(): FleetModel {
     return {
       siteById: new Map(sites.map((s) => [s.id, s])),
       groupOf: groupKeys(sites, hierarchy),
-      groups: groupSites(sites, hierarchy),
+      groups: groupSites(sites, hierarchy).map((g) => (g.key === PROVINCE && areaName ? { ...g, name: areaName } : g)),
+      areaName,
       kinds,
       kindLabel,
     };
-  }, [sites, hierarchy]);
+  }, [sites, hierarchy, areaRoot]);
   return useMemo(() => {
     const bySite = devicesBySite(devices);
-    const states = new Map(sites.map((s) => [s.id, siteState(bySite.get(s.id))]));
+    // Media seen lately counts as flowing: the edges report every few seconds, the page asks once a minute.
+    const mediaUp = (id: string): boolean => {
+      const at = snap.mediaSeen.get(id);
+      return at !== undefined && now - Date.parse(at) < MEDIA_FRESH_MS && meetingSites.has(id);
+    };
+    const states = new Map(sites.map((s) => [s.id, siteState(bySite.get(s.id), { revoked: snap.revokedSites.has(s.id), mediaUp: mediaUp(s.id) })]));
     return {
       sites, devices, ...structure, bySite, states, helpSites,
       deviceById: new Map(devices.map((d) => [d.id, d])),
       siteOfDevice: new Map(devices.map((d) => [d.id, d.siteId])),
     };
-  }, [sites, devices, structure, helpSites]);
+  }, [sites, devices, structure, helpSites, snap.revokedSites, snap.mediaSeen, now, meetingSites]);
 }
 
 /**

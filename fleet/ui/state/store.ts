@@ -1,11 +1,13 @@
 // The dashboard's one source of truth: the snapshot loaded over HTTP, kept
 // current by the event feed. Views subscribe and re-render; nothing polls.
 import { ApiError, items, type Api } from '../api/client.js';
-import type { Alert, AlertAck, CommandView, Device, FleetEvent, Hierarchy, Meeting, Operator, Rollout, Site, TelemetrySample } from '../api/types.js';
+import type { Alert, AlertAck, CommandView, Device, FleetEvent, Hierarchy, Meeting, MeetingDetail, Operator, Rollout, Site, TelemetrySample } from '../api/types.js';
+import { meetingLive } from './derive.js';
 
 export interface Snapshot {
   loaded: boolean;
-  error: string | null;
+  /** Why the last load failed (an ApiError or a network error); the page words it (i18n/errors.ts). */
+  error: unknown;
   live: boolean;
   operator: Operator | null;
   sites: Site[];
@@ -27,6 +29,12 @@ export interface Snapshot {
   rollouts: Rollout[] | null;
   /** Devices updating now (in flight in a running rollout). */
   updating: ReadonlySet<string>;
+  /** Operators' names by id, so pages say who sent a command rather than an id. */
+  names: ReadonlyMap<string, string>;
+  /** Sites with a decommissioned box (GET /api/v1/devices?revoked=true, then the feed). */
+  revokedSites: ReadonlySet<string>;
+  /** Per site, when its media last reached a live meeting (the edges' figures), whatever its agent says. */
+  mediaSeen: ReadonlyMap<string, string>;
 }
 
 type Listener = (s: Snapshot) => void;
@@ -37,13 +45,16 @@ const TERMINAL = new Set(['succeeded', 'failed', 'rejected', 'expired']);
 export class Store {
   private s: Snapshot = {
     loaded: false, error: null, live: false, operator: null, sites: [], hierarchy: null, devices: [], alerts: [], commands: [],
-    telemetry: {}, unseenAlerts: 0, ackSupported: true, meetings: null, rollouts: null, updating: new Set(),
+    telemetry: {}, unseenAlerts: 0, ackSupported: true, meetings: null, rollouts: null, updating: new Set(), names: new Map(), revokedSites: new Set(), mediaSeen: new Map(),
   };
   private listeners = new Set<Listener>();
   private alertReload: ReturnType<typeof setTimeout> | undefined;
   private deviceReload: ReturnType<typeof setTimeout> | undefined;
   private viewingAlerts = false;
   private readonly tracked = new Set<string>();
+  private readonly rebooting = new Set<string>();
+  private readonly pendingMedia = new Set<string>();
+  private mediaTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private closed = false;
   private meetingTimer: ReturnType<typeof setInterval> | undefined;
@@ -64,17 +75,21 @@ export class Store {
 
   async load(): Promise<void> {
     try {
-      const [sites, devices, alerts, operator, hierarchy] = await Promise.all([
+      const [sites, devices, alerts, operator, hierarchy, operatorNames, revoked] = await Promise.all([
         this.api.get<{ items: Site[] }>('/api/v1/sites').then(items),
         this.api.get<{ items: Device[] }>('/api/v1/devices').then(items),
         this.fetchAlerts(),
         this.api.get<Operator>('/api/v1/ui/session').catch(() => null),
         this.api.get<Hierarchy>('/api/v1/hierarchy').catch(() => null),
+        this.api.get<{ items: { id: string; name: string }[] }>('/api/v1/ui/operator-names').then(items).catch(() => []),
+        this.api.get<{ items: Device[] }>('/api/v1/devices?revoked=true').then(items).catch(() => [] as Device[]),
       ]);
-      this.set({ loaded: true, error: null, sites, hierarchy, devices, alerts, operator: operator ?? this.s.operator });
+      const names = new Map(operatorNames.map((o) => [o.id, o.name]));
+      const revokedSites = new Set(revoked.map((d) => d.siteId));
+      this.set({ loaded: true, error: null, sites, hierarchy, devices, alerts, names, revokedSites, operator: operator ?? this.s.operator });
       this.startMeetingRefresh();
     } catch (err) {
-      this.set({ error: err instanceof Error ? err.message : String(err) });
+      this.set({ error: err ?? new Error('load failed') });
     }
   }
 
@@ -103,7 +118,14 @@ export class Store {
 
   reloadMeetings(): void {
     void this.api.get<{ items: Meeting[] }>('/api/v1/meetings').then(items)
-      .then((meetings) => this.set({ meetings }))
+      .then((meetings) => {
+        this.set({ meetings });
+        // Sites of a live meeting whose box is offline: does their media still flow?
+        const now = Date.now();
+        const offline = new Set(this.s.devices.filter((d) => !d.online).map((d) => d.siteId));
+        const ids = meetings.filter((m) => meetingLive(m, now) && [m.chairSiteId, ...m.siteIds].some((s) => offline.has(s))).map((m) => m.id);
+        if (ids.length > 0) this.loadMedia(ids);
+      })
       .catch((err: unknown) => { if (err instanceof ApiError && err.status === 404) this.set({ meetings: null }); });
   }
 
@@ -141,10 +163,12 @@ export class Store {
       case 'hello':
         return;
       case 'presence':
-        return this.patchDevice(e.deviceId, { online: e.online, lastSeenAt: e.at });
+        if (e.reason === 'revoked') return this.dropRevoked(e.deviceId, e.siteId);
+        if (!e.online) this.mediaCheckSoon(e.siteId);
+        return this.patchDevice(e.deviceId, { online: e.online, lastSeenAt: e.at, ...this.presenceChange(e.deviceId, e.online, e.at) });
       case 'birth':
         return this.patchDevice(e.deviceId, {
-          online: true, lastSeenAt: e.at,
+          online: true, lastSeenAt: e.at, ...this.presenceChange(e.deviceId, true, e.at),
           ...(e.agentVersion !== undefined ? { agentVersion: e.agentVersion } : {}),
           ...(e.peripherals !== undefined ? { peripherals: e.peripherals as Device['peripherals'] } : {}),
         });
@@ -172,6 +196,81 @@ export class Store {
       case 'rollouts':
         return this.reloadRollouts();
     }
+  }
+
+  /**
+   * `presenceAt` moves only when the box goes from online to offline or back,
+   * as the registry's does; a box that comes back while a reboot of it is
+   * followed has its first sample since fetched (the uptime that proves it restarted).
+   */
+  private presenceChange(id: string, online: boolean, at: string): Partial<Device> {
+    const d = this.s.devices.find((x) => x.id === id);
+    if (d && d.online === online) return {};
+    if (online && this.rebooting.has(id)) this.fetchFreshSample(id, at);
+    return { presenceAt: at };
+  }
+
+  /** Follows a box the operator told to reboot until it is back (or two minutes pass). */
+  followReboot(deviceId: string): void {
+    this.rebooting.add(deviceId);
+    const t = setTimeout(() => { this.timers.delete(t); this.rebooting.delete(deviceId); }, 10 * 60_000);
+    this.timers.add(t);
+  }
+
+  /** The box's newest sample, until one is newer than `since` (its first after coming back): at most 40 tries, 1.5 s apart. */
+  private fetchFreshSample(id: string, since: string): void {
+    let tries = 0;
+    const once = async (): Promise<void> => {
+      try {
+        const d = await this.api.get<Device>(`/api/v1/devices/${encodeURIComponent(id)}`);
+        const cur = this.s.devices.find((x) => x.id === id);
+        if (cur) this.upsertDevice({ ...cur, telemetry: d.telemetry ?? null });
+        if (d.telemetry && Date.parse(d.telemetry.receivedAt) >= Date.parse(since)) { this.rebooting.delete(id); return; }
+      } catch { /* try again below */ }
+      if (++tries >= 40 || this.closed) return;
+      const t = setTimeout(() => { this.timers.delete(t); void once(); }, 1500);
+      this.timers.add(t);
+    };
+    void once();
+  }
+
+  /** A decommissioned box leaves the live list; its site reads "decommissioned" unless another box is there. */
+  private dropRevoked(deviceId: string, siteId: string): void {
+    this.set({ devices: this.s.devices.filter((d) => d.id !== deviceId), revokedSites: new Set([...this.s.revokedSites, siteId]) });
+  }
+
+  /**
+   * A box dropped off: if its site is in a live meeting, ask the meeting's
+   * figures whether its media still flows ("agent down, media up"). Once per
+   * burst, and only for sites in a live meeting.
+   */
+  private mediaCheckSoon(siteId: string): void {
+    const now = Date.now();
+    const live = (this.s.meetings ?? []).filter((m) => meetingLive(m, now) && (m.chairSiteId === siteId || m.siteIds.includes(siteId)));
+    for (const m of live) this.pendingMedia.add(m.id);
+    if (live.length === 0 || this.mediaTimer !== undefined) return;
+    this.mediaTimer = setTimeout(() => { this.mediaTimer = undefined; this.loadMedia([...this.pendingMedia]); this.pendingMedia.clear(); }, 1000);
+  }
+
+  /**
+   * The edges' figures of these meetings: a site whose upstream edge still
+   * receives its media (from the upstream's own, fresh report) has media
+   * flowing whatever its agent says; noted with when the page learnt it.
+   */
+  private loadMedia(meetingIds: readonly string[]): void {
+    void Promise.all(meetingIds.map((id) => this.api.get<MeetingDetail>(`/api/v1/meetings/${encodeURIComponent(id)}`).catch(() => null)))
+      .then((details) => {
+        const seen = new Map(this.s.mediaSeen);
+        const at = new Date().toISOString();
+        for (const d of details) {
+          for (const st of d?.stats ?? []) {
+            const upstream = st.seenUpstream;
+            if (upstream?.state === 'connected' && upstream.recvBps > 0) seen.set(st.siteId, at);
+            else seen.delete(st.siteId);
+          }
+        }
+        this.set({ mediaSeen: seen });
+      });
   }
 
   /** A change to a device we know; an unknown one (just enrolled) reloads the list. */
@@ -219,6 +318,7 @@ export class Store {
 
   reloadDevicesSoon(): void {
     clearTimeout(this.deviceReload);
+    clearTimeout(this.mediaTimer);
     this.deviceReload = setTimeout(() => {
       void this.api.get<{ items: Device[] }>('/api/v1/devices').then(items).then((devices) => this.set({ devices })).catch(() => {});
     }, 250);

@@ -2,11 +2,12 @@
 // to its sites; each open alert can be acknowledged with a note.
 import { useMemo, useState } from 'preact/hooks';
 import type { Alert, Site } from '../api/types.js';
-import { alertFamily, alertLabel } from '../components/alertText.js';
+import { alertFamily, alertDetail, alertLabel } from '../components/alertText.js';
 import { Modal } from '../components/Modal.js';
 import { useI18n } from '../i18n/i18n.js';
+import { errorText } from '../i18n/errors.js';
 import { alertMeeting } from '../state/alert-meeting.js';
-import { groupAlerts, outageSites, type AlertRow } from '../state/derive.js';
+import { groupAlerts, outageSites, type AlertRow, type SiteState } from '../state/derive.js';
 import { hrefSite, useApp, useNow, useSnapshot } from '../state/hooks.js';
 import { useFleetModel } from '../state/model.js';
 
@@ -18,6 +19,9 @@ export function AlertsView() {
   const rows = useMemo(() => groupAlerts(snap.alerts), [snap.alerts]);
   const open = rows.filter((r) => !r.alert.resolvedAt);
   const shown = showResolved ? rows : open;
+  const m = useFleetModel();
+  // "Every site is working" only when it is true: a decommissioned box or an agent down opens no alert.
+  const quiet = [...m.states.values()].every((s) => !QUIET_STATES.includes(s));
 
   return (
     <div class="page alerts-page">
@@ -29,9 +33,32 @@ export function AlertsView() {
           <span>{t('alerts.showResolved')}</span>
         </label>
       </header>
-      {shown.length === 0 ? <p class="empty good-empty">{t('alerts.none')}</p> : <AlertTable rows={shown} onAck={setAcking} />}
+      <NoAlertStates />
+      {shown.length === 0 ? <p class="empty good-empty">{t(quiet ? 'alerts.none' : 'alerts.noneOpen')}</p> : <AlertTable rows={shown} onAck={setAcking} />}
       {acking && <AckDialog alert={acking} onClose={() => setAcking(null)} />}
     </div>
+  );
+}
+
+/** States that open no alert of their own but are not "working normally". */
+const QUIET_STATES: readonly SiteState[] = ['revoked', 'media-only', 'offline'];
+
+/** Sites in a state no open alert speaks for (decommissioned, agent down with media up), with the same words as the grid. */
+function NoAlertStates() {
+  const { t } = useI18n();
+  const m = useFleetModel();
+  const listed = m.sites.filter((s) => { const st = m.states.get(s.id); return st === 'revoked' || st === 'media-only'; });
+  if (listed.length === 0) return null;
+  return (
+    <section class="card" data-testid="alert-states">
+      <h2>{t('alerts.otherStates')}</h2>
+      <ul class="chips">
+        {listed.map((s) => {
+          const st = m.states.get(s.id)!;
+          return <li key={s.id} class={`chip st-${st}`} data-site={s.id} data-state={st}><span class={`dot st-${st}`} aria-hidden="true" /><a href={hrefSite(s.id)}>{s.name}</a> · {t(`state.${st}`)}</li>;
+        })}
+      </ul>
+    </section>
   );
 }
 
@@ -78,7 +105,7 @@ function AlertRowView(props: { row: AlertRow; onAck?(a: Alert): void; compact?: 
           )}
           <strong>{alertLabel(i18n, a)}</strong>
           {outage && <span class="sub">{t('alerts.outageSites', { n: siteIds.length, down: downCount(a, siteIds.length) })}</span>}
-          {a.message && !outage && <span class="sub">{a.message}</span>}
+          {!outage && alertDetail(i18n, a) && <span class="sub">{alertDetail(i18n, a)}</span>}
           {meeting && (
             <span class="sub meeting-line" data-testid="alert-meeting">
               {meeting.live ? t('alerts.meetingLive', { title: meeting.title }) : t('alerts.meetingSoon', { title: meeting.title, time: i18n.time(meeting.startsAt) })}
@@ -135,7 +162,7 @@ function AckDialog(props: { alert: Alert; onClose(): void }) {
       await store.acknowledge(String(props.alert.id), note.trim());
       props.onClose();
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(errorText(i18n.lang, err));
     } finally {
       setBusy(false);
     }

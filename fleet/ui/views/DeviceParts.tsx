@@ -3,7 +3,10 @@ import { useMemo } from 'preact/hooks';
 import type { CommandView } from '../api/types.js';
 import { alertLabel } from '../components/alertText.js';
 import { useI18n } from '../i18n/i18n.js';
-import { useSnapshot } from '../state/hooks.js';
+import { useNow, useSnapshot } from '../state/hooks.js';
+import { useFleetModel } from '../state/model.js';
+import { rebootProgress, type RebootStage } from '../state/progress.js';
+import { errorText } from '../i18n/errors.js';
 
 interface HistoryEntry { at: string; kind: 'down' | 'up' | 'other'; label: string }
 
@@ -39,26 +42,33 @@ export function History(props: { deviceId: string }) {
 
 const FINAL_OK = new Set(['succeeded']);
 const FINAL_BAD = new Set(['failed', 'rejected', 'expired']);
+const REBOOT_BAD: ReadonlySet<RebootStage> = new Set(['failed', 'no-return', 'not-restarted']);
 
 export function CommandTable(props: { commands: CommandView[] }) {
   const i18n = useI18n();
-  const op = useSnapshot().operator;
-  const { t, tx } = i18n;
+  const snap = useSnapshot();
+  const m = useFleetModel();
+  const now = useNow(5_000);
+  const { t, tx, lang } = i18n;
   return (
     <table class="table commands" data-testid="commands">
       <thead><tr><th>{t('cmd.col.when')}</th><th>{t('cmd.col.type')}</th><th>{t('cmd.col.by')}</th><th>{t('cmd.col.status')}</th></tr></thead>
       <tbody>
         {props.commands.map((c) => {
           const err = c.result?.error;
-          const cls = FINAL_OK.has(c.status) ? 'good' : FINAL_BAD.has(c.status) ? 'bad' : 'wait';
+          // A reboot is done when the box is back with a fresh uptime, not when it accepted.
+          const reboot = c.type === 'reboot' ? rebootProgress(c, m.deviceById.get(c.deviceId), now) : null;
+          const ok = reboot ? reboot.stage === 'back' : FINAL_OK.has(c.status);
+          const bad = reboot ? REBOOT_BAD.has(reboot.stage) : FINAL_BAD.has(c.status);
+          const cls = ok ? 'good' : bad ? 'bad' : 'wait';
           return (
-            <tr key={c.id} data-command={c.id} data-type={c.type} data-status={c.status}>
+            <tr key={c.id} data-command={c.id} data-type={c.type} data-status={c.status} data-stage={reboot?.stage}>
               <td>{i18n.time(c.issuedAt)}</td>
               <td>{tx('cmd', c.type)}</td>
-              <td class="muted">{c.issuedBy && op && c.issuedBy === op.id && op.name ? op.name : c.issuedBy ?? '—'}</td>
+              <td class="muted">{c.issuedBy ? snap.names.get(c.issuedBy) ?? t('device.someone') : '—'}</td>
               <td>
-                <span class={`status ${cls}`}>{tx('cmdStatus', c.status)}</span>
-                {err && <span class="sub">{err.code}: {err.message}</span>}
+                <span class={`status ${cls}`}>{reboot && c.status === 'succeeded' ? t(`reboot.line.${reboot.stage}`, { uptime: i18n.duration((reboot.uptimeSec ?? 0) * 1000) }) : tx('cmdStatus', c.status)}</span>
+                {err && <span class="sub">{errorText(lang, err)}</span>}
               </td>
             </tr>
           );

@@ -8,8 +8,11 @@ import { Breadcrumb } from '../components/Breadcrumb.js';
 import { Chart } from '../components/Chart.js';
 import { StatePill } from '../components/StatePill.js';
 import { useI18n, type I18n } from '../i18n/i18n.js';
+import { auditAction, auditOutcome } from '../i18n/audit.js';
+import { errorText } from '../i18n/errors.js';
 import { useDeviceData, type Part } from '../state/device-data.js';
 import { deviceState } from '../state/derive.js';
+import { otaSteps } from '../state/progress.js';
 import { hrefSite, useApp, useNow, useSnapshot } from '../state/hooks.js';
 import { useFleetModel } from '../state/model.js';
 import { CommandTable, History } from './DeviceParts.js';
@@ -61,12 +64,12 @@ export function DeviceView(props: { id: string }) {
       <Breadcrumb items={[
         ...(parent ? [{ href: hrefSite(parent.id), label: parent.name }] : []),
         ...(site ? [{ href: hrefSite(site.id), label: site.name }] : []),
-        { label: device.id },
+        { label: device.id, code: true },
       ]} />
       <header class="page-head">
         <h1>{site?.name ?? device.siteId}</h1>
         <StatePill state={st} large />
-        <span class="mono muted">{t('device.title', { id: device.id })}</span>
+        <span class="muted">{t('device.box')} <span class="mono" translate={false}>{device.id}</span></span>
       </header>
 
       <section class="card">
@@ -80,8 +83,8 @@ export function DeviceView(props: { id: string }) {
           <dl class="facts">
             <dt>{t('device.lastSeen')}</dt><dd title={i18n.time(device.lastSeenAt)}>{i18n.ago(device.lastSeenAt, now)}</dd>
             {device.agentVersion && <><dt>{t('device.agent')}</dt><dd class="mono">{device.agentVersion}</dd></>}
-            {device.os && <><dt>{t('device.os')}</dt><dd>{device.os}</dd></>}
-            {device.hardware && <><dt>{t('device.hardware')}</dt><dd>{device.hardware}</dd></>}
+            {device.os && <><dt>{t('device.os')}</dt><dd translate={false}>{device.os}</dd></>}
+            {device.hardware && <><dt>{t('device.hardware')}</dt><dd>{device.hardware === 'simulated' ? t('device.simulated') : <span translate={false}>{device.hardware}</span>}</dd></>}
             {tel && <><dt>{t('device.uptime')}</dt><dd>{i18n.duration(tel.uptimeSec * 1000)}</dd></>}
             {tel && <><dt>{t('device.memory')}</dt><dd><Usage used={tel.memory.usedBytes} total={tel.memory.totalBytes} i18n={i18n} /></dd></>}
             {tel && <><dt>{t('device.disk')}</dt><dd><Usage used={tel.disk.usedBytes} total={tel.disk.totalBytes} i18n={i18n} /></dd></>}
@@ -128,7 +131,7 @@ export function DeviceView(props: { id: string }) {
         <h2>{t('device.audit')}</h2>
         <PartView part={data.audit} empty={t('device.noAudit')} render={(v) => (
           <table class="table"><tbody>{v.map((e, i) => (
-            <tr key={e.id ?? i}><td>{i18n.time(e.at)}</td><td>{e.operatorName ?? (e.operatorId === null ? t('device.byBox') : '—')}</td><td class="mono">{e.action}</td><td>{e.outcome ?? ''}</td></tr>
+            <tr key={e.id ?? i} data-action={e.action}><td>{i18n.time(e.at)}</td><td>{e.operatorName ?? (e.operatorId === null ? t('device.byBox') : snap.names.get(e.operatorId) ?? t('device.someone'))}</td><td>{auditAction(i18n, e)}</td><td>{auditOutcome(i18n, e)}</td></tr>
           ))}</tbody></table>
         )} />
       </section>
@@ -136,34 +139,46 @@ export function DeviceView(props: { id: string }) {
   );
 }
 
-/** The last update report; a refusal for missing packages names them, since only someone at the box (or a new image) can fix it. */
+/**
+ * The last update report as the steps the box goes through (download, check,
+ * install, switch, health check, done), where it is or where it stopped; a
+ * refusal for missing packages names them, since only someone at the box (or
+ * a new image) can fix it.
+ */
 function OtaLine(props: { r: OtaReport; i18n: I18n }) {
-  const { t } = props.i18n;
+  const { t, tx, lang } = props.i18n;
   const { r } = props;
   const unmet = r.error?.code === 'APPL_ERR_OTA_REQUIREMENTS' ? (r.error.unmet ?? []) : null;
+  const steps = otaSteps(r);
   return (
     <>
-      <span class="mono">{r.state}{r.target ? ` → ${r.target}` : ''}</span>
+      <span>{tx('otaState', r.state)}{r.target ? ` · ${t('ota.release', { v: r.target })}` : ''}</span>
+      {steps && (
+        <ol class="steps" data-testid="ota-steps">
+          {steps.map((s) => <li key={s.step} class={s.state} data-step={s.step} data-step-state={s.state}>{tx('otaState', s.step)}</li>)}
+        </ol>
+      )}
       {unmet && (
         <p class="form-error" data-ota-unmet>
           {t('device.otaRequirements', {
             v: r.target ?? '?',
-            missing: unmet.map((u) => (u.have === null ? u.name : `${u.name} ${u.have} < ${u.need ?? '?'}`)).join(', ') || r.error!.message,
+            missing: unmet.map((u) => (u.have === null ? u.name : `${u.name} ${u.have} < ${u.need ?? '?'}`)).join(', ') || errorText(lang, r.error),
           })}
           <br /><span class="muted">{t('device.otaRequirementsHint')}</span>
         </p>
       )}
-      {r.error && !unmet && <p class="muted mono">{r.error.code}: {r.error.message}</p>}
+      {r.error && !unmet && <p class="form-error">{errorText(lang, r.error)}</p>}
     </>
   );
 }
 
 function PartView<T extends unknown[]>(props: { part: Part<T>; empty: string; render(v: T): preact.JSX.Element }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const p = props.part;
   if (p.state === 'loading') return <p class="muted">{t('common.loading')}</p>;
   if (p.state === 'unavailable') return <p class="muted">{t('device.unavailable')}</p>;
-  if (p.state === 'error') return <p class="form-error">{t('common.error', { msg: p.message })}</p>;
+  if (p.state === 'forbidden') return <p class="muted">{t('device.forbidden')}</p>;
+  if (p.state === 'error') return <p class="form-error">{t('common.error', { msg: errorText(lang, p.error) })}</p>;
   return p.value.length === 0 ? <p class="muted">{props.empty}</p> : props.render(p.value);
 }
 

@@ -4,10 +4,13 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from '../api/client.js';
 import type { Meeting, MeetingDetail } from '../api/types.js';
 import { Breadcrumb } from '../components/Breadcrumb.js';
-import { useI18n } from '../i18n/i18n.js';
+import { ChairConsole } from './ChairConsole.js';
+import { useI18n, type MsgKey } from '../i18n/i18n.js';
+import { errorText } from '../i18n/errors.js';
 import { meetingLive } from '../state/derive.js';
 import { hrefSite, useApp, useNow, useSnapshot } from '../state/hooks.js';
 import { useFleetModel } from '../state/model.js';
+import { roomLink } from '../state/room-state.js';
 
 export const hrefMeeting = (id: string): string => `#/meetings/${encodeURIComponent(id)}`;
 
@@ -54,15 +57,18 @@ export function MeetingDetailView(props: { id: string }) {
   // Media figures change by the second while a meeting is on: the open page
   // refreshes this one meeting every 5 s; nothing else polls.
   const tick = useNow(5_000);
+  // A chair's action, or any change another operator made (the event feed reloads the list), fetches at once.
+  const [bump, setBump] = useState(0);
+  const meetingsNow = useSnapshot().meetings;
   const [detail, setDetail] = useState<MeetingDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
     api.get<MeetingDetail>(`/api/v1/meetings/${encodeURIComponent(props.id)}`)
       .then((d) => { if (live) { setDetail(d); setError(null); } })
-      .catch((err: unknown) => { if (live) setError(err instanceof ApiError && err.status === 404 ? t('meet.notFound') : String(err)); });
+      .catch((err: unknown) => { if (live) setError(err instanceof ApiError && err.status === 404 ? t('meet.notFound') : errorText(i18n.lang, err)); });
     return () => { live = false; };
-  }, [api, props.id, tick]);
+  }, [api, props.id, tick, bump, meetingsNow]);
   if (!detail) return <div class="page"><p class="empty">{error ?? t('common.loading')}</p></div>;
   const stats = new Map(detail.stats.map((s) => [s.siteId, s]));
   const sites = [...new Set([detail.chairSiteId, ...detail.siteIds])];
@@ -75,7 +81,9 @@ export function MeetingDetailView(props: { id: string }) {
         <span class={`pill large ${meetingLive(detail, Date.now()) ? 'st-meeting' : 'st-nobox'}`}><span class="dot" />{t(`meet.${detail.state}` as 'meet.live')}</span>
         <span class="muted">{i18n.time(detail.startsAt)} – {i18n.time(detail.endsAt)}</span>
       </header>
-      <section class="card">
+      {detail.state === 'live' && <ChairConsole detail={detail} onChanged={() => setBump((n) => n + 1)} />}
+      <details class="card" open>
+        <summary>{t('chair.details')}</summary>
         <p class="muted">{t('meet.cascade', { links: detail.cascade.links, core: detail.cascade.coreLinks })}
           {detail.cascade.unreachableSiteIds.length > 0 && <strong class="bad-text"> · {t('meet.unreachable', { n: detail.cascade.unreachableSiteIds.length })}</strong>}</p>
         <table class="table" data-testid="meeting-stats">
@@ -88,7 +96,7 @@ export function MeetingDetailView(props: { id: string }) {
               return (
                 <tr key={id}>
                   <td><span class={`dot st-${st}`} /> <a href={hrefSite(id)}>{m.siteById.get(id)?.name ?? id}</a>{id === detail.chairSiteId && <span class="sub">{t('meet.chair')}</span>}</td>
-                  <td>{s?.linkState ?? '—'}</td>
+                  <td>{t(`chair.link.${roomLink(s, st)}` as MsgKey)}</td>
                   <td>{s?.bitrateBps == null ? '—' : fmt(s.bitrateBps / 1e6, 2, ' Mbit/s')}</td>
                   <td class={lossy ? 'bad-text' : ''}>{s?.lossRate == null ? '—' : fmt(s.lossRate * 100, 1, ' %')}</td>
                   <td>{fmt(s?.jitterMs ?? null, 0, ' ms')}</td>
@@ -98,7 +106,7 @@ export function MeetingDetailView(props: { id: string }) {
             })}
           </tbody>
         </table>
-      </section>
+      </details>
     </div>
   );
 }

@@ -5,7 +5,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { SiteKind } from '../api/types.js';
 import { Actions } from '../components/Actions.js';
 import { useI18n } from '../i18n/i18n.js';
-import { countStates, matchSite, NO_FILTER, SITE_STATES, type Counts, type SiteFilter, type SiteState } from '../state/derive.js';
+import { countStates, matchSite, up, withBox, NO_FILTER, SITE_STATES, type Counts, type SiteFilter, type SiteState } from '../state/derive.js';
 import { hrefSite } from '../state/hooks.js';
 import { shortName, useFleetModel } from '../state/model.js';
 import { SiteTree } from './SiteTree.js';
@@ -46,6 +46,7 @@ export function Overview() {
         <SiteTree selected={filter.group} onSelect={(group) => setFilter({ group })} />
       </aside>
       <section class="grid-panel">
+        <h1 class="sr-only">{t('nav.overview')}</h1>
         <div class="summary" role="group" aria-label={t('filter.state')}>
           {SITE_STATES.filter((s) => total[s] > 0 || s === 'offline' || s === 'online').map((s) => (
             <button type="button" key={s} class={`stat st-${s}${total[s] > 0 ? ' nonzero' : ''}${filter.states.includes(s) ? ' on' : ''}`}
@@ -78,7 +79,7 @@ export function Overview() {
               <h2>{group.head ? <a href={hrefSite(group.head.id)}>{group.name}</a> : group.name ?? t('group.province')}</h2>
               <CountBar counts={counts} />
               <span class="district-count" data-testid={`district-count-${group.key}`}>
-                {counts.online + counts.degraded + counts.meeting + counts.updating}/{counts.total - counts.nobox}
+                {up(counts)}/{withBox(counts)}
               </span>
               {group.actOn && <Actions compact target={{ kind: 'site', siteId: group.actOn.id, name: group.actOn.name }} />}
             </header>

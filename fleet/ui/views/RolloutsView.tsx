@@ -4,7 +4,9 @@ import { useEffect, useState } from 'preact/hooks';
 import type { RingProgress, Rollout } from '../api/types.js';
 import { Modal } from '../components/Modal.js';
 import { useI18n } from '../i18n/i18n.js';
-import { useApp, useSnapshot } from '../state/hooks.js';
+import { useApp, useNow, useSnapshot } from '../state/hooks.js';
+import { devicesUnder, meetingsAt } from '../state/derive.js';
+import { errorText } from '../i18n/errors.js';
 import { useFleetModel } from '../state/model.js';
 
 const STATE_CLASS: Record<Rollout['state'], string> = { running: 'st-updating', paused: 'st-degraded', aborted: 'st-offline', completed: 'st-online' };
@@ -19,7 +21,8 @@ export function RolloutsView() {
   const [error, setError] = useState<string | null>(null);
   useEffect(() => store.reloadRollouts(), [store]);
   const isAdmin = snap.operator?.role === 'admin';
-  const act = (id: string, action: 'pause' | 'resume') => store.rolloutAction(id, action).catch((e: unknown) => setError(String(e)));
+  const [resuming, setResuming] = useState<Rollout | null>(null);
+  const act = (id: string, action: 'pause' | 'resume') => store.rolloutAction(id, action).catch((e: unknown) => setError(errorText(i18n.lang, e)));
   const list = snap.rollouts ?? [];
   return (
     <div class="page">
@@ -35,7 +38,7 @@ export function RolloutsView() {
             {isAdmin && (
               <span class="push-right actions">
                 {r.state === 'running' && <button class="btn small" onClick={() => void act(r.id, 'pause')}>{t('ota.pause')}</button>}
-                {r.state === 'paused' && <button class="btn small" onClick={() => void act(r.id, 'resume')}>{t('ota.resume')}</button>}
+                {r.state === 'paused' && <button class="btn small" data-testid="resume" onClick={() => setResuming(r)}>{t('ota.resume')}</button>}
                 {(r.state === 'running' || r.state === 'paused') && <button class="btn small danger" onClick={() => setAborting(r)}>{t('ota.abort')}</button>}
               </span>
             )}
@@ -48,7 +51,45 @@ export function RolloutsView() {
         </section>
       ))}
       {aborting && <AbortDialog rollout={aborting} onClose={() => setAborting(null)} />}
+      {resuming && <ResumeDialog rollout={resuming} onResume={() => { void act(resuming.id, 'resume'); setResuming(null); }} onClose={() => setResuming(null)} />}
     </div>
+  );
+}
+
+/**
+ * Resuming sends updates out again: the confirmation names the meetings on
+ * now or within half an hour in the rollout's area. The fleet holds back the
+ * boxes of a live meeting by itself; an imminent one is the operator's call.
+ */
+function ResumeDialog(props: { rollout: Rollout; onResume(): void; onClose(): void }) {
+  const i18n = useI18n();
+  const { t } = i18n;
+  const snap = useSnapshot();
+  const m = useFleetModel();
+  const now = useNow(15_000);
+  const root = props.rollout.spec.rootSiteId;
+  const area = root ? devicesUnder(root, snap.sites, snap.devices).map((d) => d.siteId) : snap.sites.map((s) => s.id);
+  const hits = meetingsAt(area, snap.meetings, now, 30 * 60_000);
+  const name = (id: string) => m.siteById.get(id)?.name ?? id;
+  return (
+    <Modal title={t('ota.resumeTitle', { v: props.rollout.spec.release })} onClose={props.onClose}>
+      {hits.length > 0 && (
+        <div class={`banner ${hits.some((h) => h.live) ? 'error' : 'warn'}`} role="alert" data-testid="meeting-warning">
+          {hits.map((h) => (
+            <p key={h.meeting.id}>{t(h.live ? 'cmd.meetingLive' : 'cmd.meetingSoon', {
+              title: h.meeting.title, time: i18n.time(h.meeting.startsAt), chair: name(h.meeting.chairSiteId),
+              sites: h.siteIds.map(name).slice(0, 3).join(', ') + (h.siteIds.length > 3 ? ` (+${h.siteIds.length - 3})` : ''),
+            })}</p>
+          ))}
+          <p>{t('cmd.interrupts.update')} {t('ota.heldBack')}</p>
+        </div>
+      )}
+      <p>{t('ota.resumeBody')}</p>
+      <div class="modal-actions">
+        <button type="button" class="btn ghost" onClick={props.onClose}>{t('cmd.cancel')}</button>
+        <button type="button" class={`btn ${hits.length > 0 ? 'danger' : 'primary'}`} data-testid="resume-confirm" onClick={props.onResume}>{t('ota.resume')}</button>
+      </div>
+    </Modal>
   );
 }
 

@@ -3,6 +3,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { LangSwitch } from '../components/LangSwitch.js';
 import { Logo } from '../components/Logo.js';
+import { errorText } from '../i18n/errors.js';
 import { useI18n } from '../i18n/i18n.js';
 import { meetingLive, openAlertCount } from '../state/derive.js';
 import { useApp, useNow, useRoute, useSnapshot } from '../state/hooks.js';
@@ -12,11 +13,13 @@ import { MeetingDetailView, MeetingsView } from './MeetingsView.js';
 import { RolloutsView } from './RolloutsView.js';
 import { Overview } from './Overview.js';
 import { SiteView } from './SiteView.js';
+import { WallView } from './WallView.js';
+import { Chime } from '../state/chime.js';
 
 const SOUND_KEY = 'diemcau.sound';
 
 export function Shell() {
-  const { t, tx } = useI18n();
+  const { t, tx, lang } = useI18n();
   const { store, signOut } = useApp();
   const snap = useSnapshot();
   const route = useRoute();
@@ -25,17 +28,21 @@ export function Shell() {
   const runningRollouts = (snap.rollouts ?? []).filter((r) => r.state === 'running').length;
   const liveMeetings = (snap.meetings ?? []).filter((m) => meetingLive(m, now)).length;
   const [sound, setSound] = useState(() => { try { return localStorage.getItem(SOUND_KEY) === 'on'; } catch { return false; } });
-  useBeepOnNew(snap.unseenAlerts, sound);
+  const chime = useMemo(() => new Chime(), []);
+  useEffect(() => () => chime.close(), [chime]);
+  // The wall always sounds: that is what it is for (it shows a banner while the browser blocks it).
+  useBeepOnNew(snap.unseenAlerts, sound || route.name === 'wall', chime);
 
   useEffect(() => {
     store.setViewingAlerts(route.name === 'alerts');
   }, [route.name, store]);
 
-  const toggleSound = () => {
-    const next = !sound;
+  const saveSound = (next: boolean) => {
     setSound(next);
     try { localStorage.setItem(SOUND_KEY, next ? 'on' : 'off'); } catch { /* not kept */ }
   };
+  // Turning sound on is a click: the one moment the browser lets the page unlock its audio.
+  const toggleSound = () => { if (!sound) void chime.unlock(); saveSound(!sound); };
   const op = snap.operator;
 
   return (
@@ -45,6 +52,7 @@ export function Shell() {
         <a class="brand" href="#/"><Logo /><span class="brand-name">{t('app.name')}</span></a>
         <nav class="nav">
           <a href="#/" data-testid="nav-overview" class={route.name === 'overview' || route.name === 'site' || route.name === 'device' ? 'on' : ''}>{t('nav.overview')}</a>
+          <a href="#/wall" data-testid="nav-wall" class={route.name === 'wall' ? 'on' : ''}>{t('nav.wall')}</a>
           <a href="#/alerts" class={route.name === 'alerts' ? 'on' : ''} data-testid="nav-alerts">
             {t('nav.alerts')}
             {open > 0 && <span class={`badge${snap.unseenAlerts > 0 ? ' pulse' : ''}`} data-testid="alert-badge"
@@ -72,14 +80,15 @@ export function Shell() {
           </button>
           <LangSwitch />
           {op && <span class="who" title={op.name ?? ''}>{op.name ? `${op.name} · ` : ''}{tx('role', op.role)}</span>}
-          <button type="button" class="btn ghost small" onClick={signOut}>{t('top.signout')}</button>
+          <button type="button" class="btn ghost small" title={op?.name ?? undefined} onClick={signOut}>{t('top.signout')}</button>
         </div>
       </header>
-      <main id="main" class="main">
-        {snap.error && !snap.loaded && <div class="banner error" role="alert">{t('common.error', { msg: snap.error })}
+      <main id="main" class={`main${route.name === 'wall' ? ' is-wall' : ''}`}>
+        {snap.error !== null && !snap.loaded && <div class="banner error" role="alert">{t('common.error', { msg: errorText(lang, snap.error) })}
           <button class="btn small" onClick={() => void store.load()}>{t('common.retry')}</button></div>}
-        {!snap.loaded && !snap.error && <div class="loading">{t('common.loading')}</div>}
+        {!snap.loaded && snap.error === null && <div class="loading">{t('common.loading')}</div>}
         {snap.loaded && route.name === 'overview' && <Overview />}
+        {snap.loaded && route.name === 'wall' && <WallView chime={chime} onEnableSound={() => saveSound(true)} />}
         {snap.loaded && route.name === 'alerts' && <AlertsView />}
         {snap.loaded && route.name === 'site' && <SiteView id={route.id} />}
         {snap.loaded && route.name === 'device' && <DeviceView id={route.id} />}
@@ -91,28 +100,14 @@ export function Shell() {
   );
 }
 
-/** A short two-tone chime when an alert opens, if the operator turned sound on. */
-function useBeepOnNew(unseen: number, enabled: boolean): void {
+/** The chime when an alert opens, if sound is on for this page. */
+function useBeepOnNew(unseen: number, enabled: boolean, chime: Chime): void {
   const last = useRef(unseen);
   useEffect(() => {
     const grew = unseen > last.current;
     last.current = unseen;
-    if (!grew || !enabled) return;
-    try {
-      const ctx = new AudioContext();
-      [880, 660].forEach((f, i) => {
-        const osc = ctx.createOscillator();
-        const gain = ctx.createGain();
-        osc.frequency.value = f;
-        gain.gain.setValueAtTime(0.15, ctx.currentTime + i * 0.18);
-        gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + i * 0.18 + 0.16);
-        osc.connect(gain).connect(ctx.destination);
-        osc.start(ctx.currentTime + i * 0.18);
-        osc.stop(ctx.currentTime + i * 0.18 + 0.17);
-      });
-      setTimeout(() => void ctx.close(), 800);
-    } catch { /* no audio device: the badge still shows */ }
-  }, [unseen, enabled]);
+    if (grew && enabled) chime.play();
+  }, [unseen, enabled, chime]);
 }
 
 function BellIcon(props: { muted: boolean }) {

@@ -31,7 +31,7 @@ export function SignIn(props: { onSignedIn(token: string, remember: boolean): vo
   };
 
   return (
-    <div class="signin">
+    <main class="signin">
       <div class="signin-lang"><LangSwitch /></div>
       <form class="signin-card" onSubmit={submit}>
         <div class="signin-brand"><Logo size={44} /><div><h1>{t('app.name')}</h1><p>{t('app.tagline')}</p></div></div>
@@ -49,6 +49,6 @@ export function SignIn(props: { onSignedIn(token: string, remember: boolean): vo
         {error && <p class="form-error" role="alert">{error}</p>}
         <button class="btn primary wide" type="submit" disabled={busy || !token.trim()}>{t('signin.submit')}</button>
       </form>
-    </div>
+    </main>
   );
 }

@@ -49,12 +49,13 @@ export function SiteView(props: { id: string }) {
 
       <section class="card">
         <h2>{t('site.devices')}</h2>
-        {boxes.length === 0 ? <EnrolPanel site={site} /> : (
+        {boxes.length === 0 && state === 'revoked' && <p class="muted" data-testid="site-revoked">{t('site.revoked')}</p>}
+        {boxes.length === 0 ? <EnrolPanel site={site} revoked={state === 'revoked'} /> : (
           <div class="box-list">
             {boxes.map((d) => (
-              <a key={d.id} class={`box-card st-${deviceState(d)}`} href={hrefDevice(d.id)} data-device={d.id}>
-                <StatePill state={deviceState(d)} />
-                <strong class="mono">{d.id}</strong>
+              <a key={d.id} class={`box-card st-${deviceState(d, state === 'media-only')}`} href={hrefDevice(d.id)} data-device={d.id}>
+                <StatePill state={deviceState(d, state === 'media-only')} />
+                <strong class="mono" translate={false}>{d.id}</strong>
                 <span class="muted">{t('device.lastSeen')}: {i18n.ago(d.lastSeenAt, now)}</span>
                 {d.agentVersion && <span class="muted">{t('device.agent')}: {d.agentVersion}</span>}
               </a>

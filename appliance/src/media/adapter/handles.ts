@@ -2,7 +2,7 @@
 // edge sees only these classes and plain data, so moving to a newer mediasoup
 // (listen infos instead of listen IPs, typed stats, ...) changes this folder only.
 import type { types } from 'mediasoup';
-import { Events } from '../events.js';
+import { Events } from '@diemcau/shared';
 
 export type MediaKind = 'audio' | 'video';
 /** Opaque RTP parameters: produced by one side, handed to the other unchanged. */

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { DiemcauError } from '@diemcau/shared';
-import { Events } from '../events.js';
+import { Events } from '@diemcau/shared';
 
 const STDERR_LINES = 20;
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p)) ?? null;

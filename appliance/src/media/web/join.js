@@ -69,13 +69,17 @@ async function join() {
       const c = await api('POST', `${peerPath}/consume`, { transportId: recv.id, producerId: s.id, rtpCapabilities: device.rtpCapabilities });
       const consumer = await recv.consume({ id: c.id, producerId: c.producerId, kind: c.kind, rtpParameters: c.rtpParameters });
       const el = document.createElement(c.kind === 'video' ? 'video' : 'audio');
-      el.autoplay = true;
       // The TV plays the meeting's sound; a laptop in the same room must not (echo).
-      el.muted = !kiosk;
+      // Pictures carry no sound, so they are muted everywhere and always allowed to play.
+      el.muted = !kiosk || c.kind === 'video';
+      // Sound starts through play() alone, so a browser that refuses it is noticed (play() below).
+      el.autoplay = el.muted;
       el.playsInline = true;
       el.dataset.siteId = c.siteId;
       el.srcObject = new MediaStream([consumer.track]);
-      grid.appendChild(el);
+      if (kiosk && c.kind === 'video') tv.add(c.siteId, el);
+      else grid.appendChild(el);
+      play(el);
       await api('POST', `${peerPath}/consumers/${c.id}/resume`, {});
       state.consumed[s.id] = { kind: c.kind, siteId: c.siteId, consumer };
     }
@@ -83,10 +87,7 @@ async function join() {
   const applyLayout = async () => {
     const layout = await api('GET', `${peerPath}/layout`);
     state.layout = layout;
-    for (const el of grid.querySelectorAll('video')) {
-      const site = el.dataset.siteId;
-      el.className = layout.large.includes(site) ? 'large' : layout.small.includes(site) ? 'small' : 'hidden';
-    }
+    tv.show(layout);
   };
   state.joined = true;
   for (;;) {
@@ -95,6 +96,89 @@ async function join() {
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
+
+// ---- the TV ------------------------------------------------------------------
+
+const $ = (id) => document.getElementById(id);
+
+/** A browser that blocks autoplay (no click on this screen yet) gets a message, and a click or key plays everything. */
+const blocked = new Set();
+function play(el) {
+  el.play?.().then(() => unblock(el), (err) => {
+    if (err?.name !== 'NotAllowedError') return;
+    blocked.add(el);
+    state.blocked = true;
+    $('blocked').hidden = false;
+  });
+}
+function unblock(el) {
+  blocked.delete(el);
+  if (blocked.size === 0) { state.blocked = false; $('blocked').hidden = true; }
+}
+const retry = () => { for (const el of [...blocked]) el.play().then(() => unblock(el), () => {}); };
+addEventListener('pointerdown', retry);
+addEventListener('keydown', retry);
+
+/** Thumbnails in the row below the large pictures; past this many, the last place says how many more. */
+const MAX_SMALL = 6;
+const TAG = { chair: 'Chủ trì', floor: 'Được phát biểu', speaking: 'Đang nói', rollCall: 'Điểm danh' };
+
+const tv = {
+  tiles: new Map(),
+  add(siteId, video) {
+    const fig = document.createElement('figure');
+    fig.className = 'tile';
+    fig.dataset.siteId = siteId;
+    const cap = document.createElement('figcaption');
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = siteId;
+    const tag = document.createElement('span');
+    tag.className = 'tag';
+    cap.append(name, tag);
+    fig.append(video, cap);
+    $('hold').appendChild(fig);
+    this.tiles.set(siteId, fig);
+  },
+  show(l) {
+    const names = l.names ?? {};
+    const nameOf = (id) => names[id] ?? id;
+    $('title').textContent = l.title ?? '';
+    const selfMuted = l.mutedAll && l.self !== null && l.self !== l.chairSiteId && l.self !== l.floorSiteId;
+    $('notice').textContent = l.rollCallSiteId !== null
+      ? `Điểm danh: ${nameOf(l.rollCallSiteId)}`
+      : selfMuted ? 'Micrô phòng này đang tắt theo yêu cầu của chủ trì'
+        : l.mutedAll ? 'Chủ trì đã tắt micrô các điểm cầu' : '';
+    const large = l.large.filter((id) => this.tiles.has(id));
+    const small = l.small.filter((id) => this.tiles.has(id));
+    const stage = $('stage');
+    const strip = $('strip');
+    const hold = $('hold');
+    stage.dataset.n = String(large.length);
+    for (const [id, fig] of this.tiles) {
+      if (!large.includes(id) && !small.includes(id) && fig.parentElement !== hold) hold.appendChild(fig);
+      fig.querySelector('.name').textContent = nameOf(id);
+      fig.querySelector('.tag').textContent = id === l.rollCallSiteId ? TAG.rollCall : id === l.floorSiteId ? TAG.floor
+        : id === l.speakerSiteId ? TAG.speaking : id === l.chairSiteId ? TAG.chair : '';
+      fig.classList.toggle('speaking', id === l.speakerSiteId || id === l.floorSiteId);
+    }
+    // Appending moves a tile in one task, so its video keeps playing.
+    if (large.length === 0) {
+      if (!$('wait')) { const w = document.createElement('div'); w.id = 'wait'; w.textContent = 'Đang chờ hình từ các điểm cầu…'; stage.appendChild(w); }
+    } else $('wait')?.remove();
+    for (const id of large) stage.appendChild(this.tiles.get(id));
+    const shown = small.length > MAX_SMALL ? small.slice(0, MAX_SMALL - 1) : small;
+    for (const id of small.slice(shown.length)) hold.appendChild(this.tiles.get(id));
+    strip.querySelector('.more')?.remove();
+    for (const id of shown) strip.appendChild(this.tiles.get(id));
+    if (shown.length < small.length) {
+      const more = document.createElement('div');
+      more.className = 'more';
+      more.textContent = `+${small.length - shown.length} điểm cầu`;
+      strip.appendChild(more);
+    }
+  },
+};
 
 /** Frames decoded so far per site, for the kiosk's health check and tests. */
 window.diemcauFrames = async () => {
@@ -107,4 +191,7 @@ window.diemcauFrames = async () => {
   return out;
 };
 
-join().catch((err) => { state.error = String(err && err.stack || err); });
+join().catch((err) => {
+  state.error = String(err && err.stack || err);
+  if (kiosk) { $('title').textContent = 'Không vào được cuộc họp trên thiết bị này'; $('notice').textContent = 'Đang chờ thiết bị thử lại…'; }
+});

@@ -12,14 +12,14 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-export async function openBrowser(opts: { width?: number; height?: number } = {}): Promise<TestBrowser> {
+export async function openBrowser(opts: { width?: number; height?: number; args?: readonly string[] } = {}): Promise<TestBrowser> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-quic',
+      '--disable-component-update', '--disable-sync', '--disable-quic', ...(opts.args ?? []),
     ],
     viewport: { width: opts.width ?? 1440, height: opts.height ?? 900 },
     locale: 'vi-VN',

@@ -79,24 +79,47 @@ export async function startSimFleet(config: Record<string, unknown> = {}): Promi
     const presence = (state: 'online' | 'offline') => presenceCodec.encode({
       v: 1, state, at: new Date().toISOString(), agentVersion: '0.1.0-sim', os: 'Debian GNU/Linux 12', hardware: 'simulated', peripherals,
     });
-    const client = mqtt.connect(`mqtt://127.0.0.1:${fleet.mqttPort}`, {
-      clientId: e.deviceId, username: e.mqtt.username, password: e.mqtt.password, keepalive: 10, reconnectPeriod: 0,
-      will: { topic: deviceTopic(e.deviceId, 'presence'), payload: Buffer.from(presence('offline')), qos: 1, retain: true },
-    });
-    await new Promise<void>((resolve, reject) => { client.once('connect', () => resolve()); client.once('error', reject); });
-    const dev: SimDevice = { deviceId: e.deviceId, siteId, client, commands: [] };
+    const dev: SimDevice = { deviceId: e.deviceId, siteId, client: undefined as unknown as MqttClient, commands: [] };
     devices.set(siteId, dev);
-    await client.subscribeAsync(deviceTopic(e.deviceId, 'commands'), { qos: 1 });
-    client.on('message', (_topic, payload) => {
-      const cmd = commandCodec.decode(payload.toString());
-      if (!cmd.ok) return;
-      dev.commands.push(cmd.value.type);
-      // A self-test also reports its findings on 'health', as the agent does.
-      if (cmd.value.type === 'self-test') void client.publishAsync(deviceTopic(e.deviceId, 'health'), healthCodec.encode(selfTest(cmd.value.id, peripherals)), { qos: 1 });
-      const result: CommandResult = { v: 1, commandId: cmd.value.id, status: 'succeeded', at: new Date().toISOString(), output: { simulated: true } };
-      void client.publishAsync(deviceTopic(e.deviceId, 'command-results'), JSON.stringify(result), { qos: 1 });
-    });
-    await client.publishAsync(deviceTopic(e.deviceId, 'presence'), presence('online'), { qos: 1, retain: true });
+    // Connects (again after a reboot), answers commands as the agent does, and says it is online.
+    let boots = 0;
+    const connect = async (bootedAt: number | null): Promise<void> => {
+      const client = mqtt.connect(`mqtt://127.0.0.1:${fleet.mqttPort}`, {
+        clientId: e.deviceId, username: e.mqtt.username, password: e.mqtt.password, keepalive: 10, reconnectPeriod: 0,
+        will: { topic: deviceTopic(e.deviceId, 'presence'), payload: Buffer.from(presence('offline')), qos: 1, retain: true },
+      });
+      await new Promise<void>((resolve, reject) => { client.once('connect', () => resolve()); client.once('error', reject); });
+      dev.client = client;
+      await client.subscribeAsync(deviceTopic(e.deviceId, 'commands'), { qos: 1 });
+      client.on('message', (_topic, payload) => {
+        const cmd = commandCodec.decode(payload.toString());
+        if (!cmd.ok) return;
+        dev.commands.push(cmd.value.type);
+        // A self-test also reports its findings on 'health', as the agent does.
+        if (cmd.value.type === 'self-test') void client.publishAsync(deviceTopic(e.deviceId, 'health'), healthCodec.encode(selfTest(cmd.value.id, peripherals)), { qos: 1 });
+        const result: CommandResult = { v: 1, commandId: cmd.value.id, status: 'succeeded', at: new Date().toISOString(), output: { simulated: true } };
+        void client.publishAsync(deviceTopic(e.deviceId, 'command-results'), JSON.stringify(result), { qos: 1 }).then(() => {
+          // A reboot as a box does it: the accepted request, then the power goes
+          // (the socket drops, the broker publishes the will), then a fresh boot.
+          if (cmd.value.type === 'reboot') setTimeout(() => reboot(client), 300);
+        });
+      });
+      await client.publishAsync(deviceTopic(e.deviceId, 'presence'), presence('online'), { qos: 1, retain: true });
+      if (bootedAt === null) return;
+      // After a boot the agent's first sample carries the new, short uptime.
+      const uptimeSec = Math.round((Date.now() - bootedAt) / 1000);
+      await client.publishAsync(deviceTopic(e.deviceId, 'telemetry'), telemetryCodec.encode({ ...sampleAt(1000 + ++boots, new Date(), 10), uptimeSec }), { qos: 1 });
+    };
+    const reboot = (client: MqttClient): void => {
+      if (devices.get(siteId) !== dev || dev.client !== client) return; // killed or closed meanwhile
+      client.stream.destroy();
+      client.end(true);
+      const bootedAt = Date.now();
+      // A real box is away for a minute or two; three seconds keep the test short but visible.
+      setTimeout(() => { if (devices.get(siteId) === dev) void connect(bootedAt).catch(() => {}); }, 3000);
+    };
+    await connect(null);
+    const client = dev.client;
     const now = Date.now();
     for (let seq = 0; seq < 12; seq++) {
       const sample = sampleAt(seq, new Date(now - (11 - seq) * 10_000), 12 + 8 * Math.sin(seq / 2) + (seq % 3) * 3);

@@ -1,6 +1,7 @@
-// Pure: how long to wait before attempt n (0-based). Exponential with full
-// jitter, so 210 boxes that lost the same link do not all come back in the
-// same millisecond when it returns.
+// One backoff for every retry on the box (enrolment, MQTT, the fleet API, the
+// media edge's links and workers). Pure: how long to wait before attempt n
+// (0-based). Exponential with full jitter, so 210 boxes that lost the same
+// link do not all come back in the same millisecond when it returns.
 
 export interface BackoffPolicy {
   initialMs: number;
@@ -28,4 +29,27 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * The same policy with its attempt count kept: for loops that reconnect or
+ * restart a process, and call reset() once it is up again.
+ */
+export class Backoff {
+  private attempt = 0;
+  private readonly policy: BackoffPolicy;
+
+  constructor(initialMs = 500, maxMs = 10_000) {
+    this.policy = { initialMs, maxMs, factor: 2 };
+  }
+
+  next(): number {
+    const ms = backoffDelay(this.attempt, this.policy);
+    this.attempt = Math.min(this.attempt + 1, 16);
+    return ms;
+  }
+
+  reset(): void {
+    this.attempt = 0;
+  }
 }

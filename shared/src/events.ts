@@ -1,5 +1,7 @@
-// A small typed event emitter. Listeners run synchronously; one that throws is
-// reported to `onListenerError` and never breaks the emitter or the edge.
+// The one typed event emitter of both programs (the fleet's bus, the media
+// edge's handles, the agent's queues). Listeners run synchronously; one that
+// throws is reported to `onListenerError` and never breaks the emitter, the
+// others still run, and the emitting code goes on.
 export type EventMap = Record<string, unknown[]>;
 type Listener<A extends unknown[]> = (...args: A) => void;
 // Stored type-erased; on()/emit() keep the types at the edges.
@@ -39,6 +41,10 @@ export class Events<M extends EventMap> {
         this.onListenerError(err, String(event));
       }
     }
+  }
+
+  listenerCount(event: keyof M): number {
+    return this.listeners.get(event)?.size ?? 0;
   }
 
   removeAll(): void {
