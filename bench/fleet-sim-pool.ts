@@ -18,6 +18,8 @@ export interface WorkerSettings {
   telemetryIntervalSec: number;
   keepaliveSec: number;
   concurrency: number;
+  /** Broker to connect to instead of the one the fleet hands out (enrolled boxes only: the mosquitto reference run). */
+  mqttUrl?: string;
 }
 
 export type ToWorker = { type: 'crash'; id: number; indexes: number[]; gapMs: number };
@@ -52,7 +54,10 @@ interface Worker {
 
 export class SimPool {
   private readonly workers: Worker[] = [];
-  private readonly pending = new Map<number, { resolve: (cuts: { deviceId: string; at: number }[]) => void; reject: (err: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (cuts: { deviceId: string; at: number }[]) => void; reject: (err: Error) => void }
+  >();
   private nextId = 1;
   private closed = false;
 
@@ -62,14 +67,23 @@ export class SimPool {
       const slice = sliceBounds(settings.devices, k, procs);
       const log = path.join(logDir, `sim-${k}.log`);
       const out = fs.openSync(log, 'a');
-      const own: WorkerSettings = { ...settings, slice, concurrency: Math.max(1, Math.ceil(settings.concurrency / procs)) };
+      const own: WorkerSettings = {
+        ...settings,
+        slice,
+        concurrency: Math.max(1, Math.ceil(settings.concurrency / procs)),
+      };
       const proc = fork(entry, [JSON.stringify(own)], {
         cwd,
         execArgv: ['--import', 'tsx'],
         stdio: ['ignore', out, out, 'ipc'],
       });
       fs.closeSync(out);
-      const w: Worker = { proc, slice, log, progress: { started: 0, total: slice.to - slice.from, connected: 0, reconnects: 0, lagP99Ms: 0, lagMaxMs: 0 } };
+      const w: Worker = {
+        proc,
+        slice,
+        log,
+        progress: { started: 0, total: slice.to - slice.from, connected: 0, reconnects: 0, lagP99Ms: 0, lagMaxMs: 0 },
+      };
       proc.on('message', (m) => this.onMessage(w, m as FromWorker));
       proc.on('exit', (code, signal) => {
         if (this.closed) return;

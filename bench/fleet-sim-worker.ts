@@ -80,6 +80,7 @@ startSimulation({
   telemetryIntervalSec: settings.telemetryIntervalSec,
   keepaliveSec: settings.keepaliveSec,
   concurrency: settings.concurrency,
+  ...(settings.mqttUrl ? { mqttUrl: settings.mqttUrl } : {}),
   queueMaxRecords: 100,
   // Warnings say why sessions drop (keepalive, connect timeouts); they go to this worker's log file.
   log: pino({ level: 'warn' }),

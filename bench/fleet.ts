@@ -9,8 +9,12 @@
 //   - fleet CPU (% of one core) and RSS in steady state
 //   - crash → alert latency p50/p99: agents whose socket is cut without DISCONNECT
 //   - silent loss → alert latency: real agent processes frozen with SIGSTOP
+//   - the reference: Debian's mosquitto (started here on a free port, minimal config, anonymous)
+//     under the same load: the same enrolled agents, re-run with their broker URL pointed at it;
+//     its CPU beside the fleet's, per process (--no-mosquitto leaves it out)
+//   - what else was running on the machine, at the start and before each measurement window
 // Everything runs on 127.0.0.1, ephemeral ports, a temp dir removed at the end.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -37,6 +41,7 @@ const { values } = parseArgs({
     // Default: a process per 2,500 devices, at most one per core (the fleet needs CPU too).
     'sim-procs': { type: 'string' },
     'keep-data': { type: 'boolean', default: false },
+    'no-mosquitto': { type: 'boolean', default: false },
   },
 });
 const N = Number(values.devices);
@@ -45,7 +50,10 @@ const intervalSec = Number(values['telemetry-interval']);
 const crashCount = Math.min(Number(values.crash), N);
 const silentCount = Number(values.silent);
 const steadySec = Number(values['steady-sec']);
-const simProcs = Math.max(1, Math.min(N, Number(values['sim-procs'] ?? Math.min(os.cpus().length, Math.ceil(N / 2500)))));
+const simProcs = Math.max(
+  1,
+  Math.min(N, Number(values['sim-procs'] ?? Math.min(os.cpus().length, Math.ceil(N / 2500)))),
+);
 const say = (msg: string): void => void process.stdout.write(`[bench] ${msg}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -71,7 +79,10 @@ function spawnNode(entry: string, env: Record<string, string>, logFile: string):
 async function api<T>(base: string, p: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
   const res = await fetch(`${base}${p}`, {
     method: init.method ?? 'GET',
-    headers: { authorization: `Bearer ${ADMIN}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${ADMIN}`,
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
     signal: AbortSignal.timeout(30_000),
   });
@@ -101,13 +112,20 @@ interface Alert {
 }
 
 /** Waits for a device-offline alert per device (or a district incident naming it); returns openedAt per device. */
-async function waitAlerts(base: string, ids: Set<string>, timeoutMs: number): Promise<Map<string, { at: number; type: string }>> {
+async function waitAlerts(
+  base: string,
+  ids: Set<string>,
+  timeoutMs: number,
+): Promise<Map<string, { at: number; type: string }>> {
   const found = new Map<string, { at: number; type: string }>();
   const end = Date.now() + timeoutMs;
   while (found.size < ids.size && Date.now() < end) {
     const { items } = await api<{ items: Alert[] }>(base, '/api/v1/alerts?state=open');
     for (const a of items) {
-      const named = a.deviceId && ids.has(a.deviceId) ? [a.deviceId] : [...ids].filter((id) => JSON.stringify(a.details ?? '').includes(id));
+      const named =
+        a.deviceId && ids.has(a.deviceId)
+          ? [a.deviceId]
+          : [...ids].filter((id) => JSON.stringify(a.details ?? '').includes(id));
       for (const id of named) if (!found.has(id)) found.set(id, { at: Date.parse(a.openedAt), type: a.type });
     }
     await sleep(200);
@@ -134,6 +152,46 @@ class CpuMeter {
 }
 
 const load1 = (): string => os.loadavg()[0]!.toFixed(2);
+
+/** The busiest processes over one second (top's second sample), ours included: what else shared the cores. */
+function busiest(n = 6): string {
+  try {
+    const out = execFileSync('top', ['-b', '-n', '2', '-d', '1', '-w', '200'], { encoding: 'utf8' });
+    const block = out.slice(out.lastIndexOf('PID USER'));
+    return block
+      .split('\n')
+      .slice(1, n + 1)
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f.length >= 12)
+      .map((f) => `${f[11]}(${f[0]}) ${f[8]}%`)
+      .join(', ');
+  } catch {
+    return 'top unavailable';
+  }
+}
+
+/** Debian's mosquitto on a free port: a listener on 127.0.0.1, anonymous, no persistence, no log file. */
+async function startMosquitto(dir: string): Promise<{ proc: ChildProcess; url: string }> {
+  const port = await freePort();
+  const conf = path.join(dir, 'mosquitto.conf');
+  fs.writeFileSync(
+    conf,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_keepalive 65535\nlog_dest stderr\nlog_type error\nlog_type warning\n`,
+  );
+  const out = fs.openSync(path.join(dir, 'mosquitto.log'), 'a');
+  const proc = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: ['ignore', out, out] });
+  fs.closeSync(out);
+  for (let i = 0; i < 100; i++) {
+    if (proc.exitCode !== null)
+      throw new Error(`mosquitto exited: ${fs.readFileSync(path.join(dir, 'mosquitto.log'), 'utf8').slice(-1000)}`);
+    const up = await new Promise<boolean>((r) => {
+      const c = net.connect(port, '127.0.0.1', () => (c.end(), r(true))).once('error', () => r(false));
+    });
+    if (up) return { proc, url: `mqtt://127.0.0.1:${port}` };
+    await sleep(100);
+  }
+  throw new Error('mosquitto did not listen within 10 s');
+}
 
 async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-bench-'));
@@ -164,7 +222,10 @@ async function main(): Promise<void> {
     say(
       `N=${N} keepalive=${keepaliveSec}s telemetry every ${intervalSec}s; ${simProcs} simulator process${simProcs === 1 ? '' : 'es'}; ` +
         `no cap on MQTT connections per address (all boxes are on 127.0.0.1); ` +
-        `host ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; data in ${tmp} (simulated boxes in ${simRoot})`,
+        `host ${os.cpus().length} cores, load ${os
+          .loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}; data in ${tmp} (simulated boxes in ${simRoot})`,
     );
     const fleet = spawnNode(
       'fleet/src/main.ts',
@@ -183,11 +244,19 @@ async function main(): Promise<void> {
     children.push(fleet);
     const t0 = Date.now();
     for (;;) {
-      if (fleet.exitCode !== null) throw new Error(`fleet exited: ${fs.readFileSync(path.join(tmp, 'fleet.log'), 'utf8').slice(-2000)}`);
-      if (await fetch(`${base}/healthz`).then((r) => r.ok).catch(() => false)) break;
+      if (fleet.exitCode !== null)
+        throw new Error(`fleet exited: ${fs.readFileSync(path.join(tmp, 'fleet.log'), 'utf8').slice(-2000)}`);
+      if (
+        await fetch(`${base}/healthz`)
+          .then((r) => r.ok)
+          .catch(() => false)
+      )
+        break;
       await sleep(200);
     }
-    say(`fleet up in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${fleet.pid})`);
+    say(
+      `fleet up in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${fleet.pid}); busiest processes now: ${busiest()}`,
+    );
 
     // 1. Start the simulator processes; time until the fleet reports all N online and the agents agree.
     const tStart = Date.now();
@@ -206,7 +275,9 @@ async function main(): Promise<void> {
       },
       tmp,
     );
-    say(`simulators: pids ${pool.pids.join(', ')}, ${Math.ceil(Number(values.concurrency) / simProcs)} boxes starting at once in each`);
+    say(
+      `simulators: pids ${pool.pids.join(', ')}, ${Math.ceil(Number(values.concurrency) / simProcs)} boxes starting at once in each`,
+    );
     const cpu = new CpuMeter();
     cpu.sample(fleet.pid!);
     for (const pid of pool.pids) cpu.sample(pid);
@@ -221,7 +292,8 @@ async function main(): Promise<void> {
     while (online < N || agentsUp < N) {
       const failed = pool.failure();
       if (failed) throw new Error(`a simulator failed: ${failed}`);
-      if (fleet.exitCode !== null) throw new Error(`fleet exited: ${fs.readFileSync(path.join(tmp, 'fleet.log'), 'utf8').slice(-2000)}`);
+      if (fleet.exitCode !== null)
+        throw new Error(`fleet exited: ${fs.readFileSync(path.join(tmp, 'fleet.log'), 'utf8').slice(-2000)}`);
       const h = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(10_000) })
         .then((r) => r.json() as Promise<{ devicesOnline: number }>)
         .catch(() => undefined);
@@ -258,6 +330,7 @@ async function main(): Promise<void> {
 
     // 2. Steady state: fleet CPU and RSS over a window with telemetry flowing.
     await sleep(Math.min(10_000, intervalSec * 1000));
+    say(`busiest processes before the window: ${busiest()}`);
     const a = procStats(fleet.pid!);
     const simA = pool.pids.map((pid) => procStats(pid));
     const reconnectsA = pool.progress().reconnects;
@@ -265,6 +338,7 @@ async function main(): Promise<void> {
     const b = procStats(fleet.pid!);
     const simB = pool.pids.map((pid) => procStats(pid));
     const fleetCpuPct = ((b.cpuSec - a.cpuSec) / steadySec) * 100;
+    const fleetSimPct = simB.reduce((x, s, i) => x + ((s.cpuSec - simA[i]!.cpuSec) / steadySec) * 100, 0);
     const simPct = simB.map((s, i) => ((s.cpuSec - simA[i]!.cpuSec) / steadySec) * 100);
     const sp = pool.progress();
     say(
@@ -276,7 +350,9 @@ async function main(): Promise<void> {
 
     // 3. Crash → alert: cut the socket of agents spread over the sites (no DISCONNECT, no reconnect).
     const step = Math.max(1, Math.floor(N / Math.max(1, crashCount)));
-    const victims = Array.from({ length: N }, (_, i) => i).filter((i) => i % step === 0).slice(0, crashCount);
+    const victims = Array.from({ length: N }, (_, i) => i)
+      .filter((i) => i % step === 0)
+      .slice(0, crashCount);
     const crashedAt = await pool.crash(victims, 20);
     const crashAlerts = await waitAlerts(base, new Set(crashedAt.keys()), 60_000);
     const crashLat = [...crashAlerts].map(([id, a]) => a.at - crashedAt.get(id)!);
@@ -286,16 +362,27 @@ async function main(): Promise<void> {
     );
 
     // 4. Silent loss: real agent processes frozen with SIGSTOP (socket stays open, nothing sent).
-    const sites = (await api<{ items: { id: string; kind: string; parentId: string | null }[] }>(base, '/api/v1/sites')).items.filter(
-      (s) => s.parentId === null && s.kind !== 'district',
-    );
+    const sites = (
+      await api<{ items: { id: string; kind: string; parentId: string | null }[] }>(base, '/api/v1/sites')
+    ).items.filter((s) => s.parentId === null && s.kind !== 'district');
     const frozen: { proc: ChildProcess; id: string }[] = [];
     for (let i = 0; i < silentCount; i++) {
-      const { token } = await api<{ token: string }>(base, `/api/v1/sites/${sites[i % sites.length]!.id}/enrollment-tokens`, { method: 'POST', body: { uses: 1 } });
+      const { token } = await api<{ token: string }>(
+        base,
+        `/api/v1/sites/${sites[i % sites.length]!.id}/enrollment-tokens`,
+        { method: 'POST', body: { uses: 1 } },
+      );
       const dir = path.join(tmp, `silent-${i}`);
       const proc = spawnNode(
         'appliance/src/main.ts',
-        { DIEMCAU_FLEET_URL: base, DIEMCAU_ENROLL_TOKEN: token, DIEMCAU_DATA_DIR: dir, DIEMCAU_HARDWARE: 'simulated', DIEMCAU_KEEPALIVE_SEC: String(keepaliveSec), DIEMCAU_LOG_LEVEL: 'warn' },
+        {
+          DIEMCAU_FLEET_URL: base,
+          DIEMCAU_ENROLL_TOKEN: token,
+          DIEMCAU_DATA_DIR: dir,
+          DIEMCAU_HARDWARE: 'simulated',
+          DIEMCAU_KEEPALIVE_SEC: String(keepaliveSec),
+          DIEMCAU_LOG_LEVEL: 'warn',
+        },
         path.join(tmp, `silent-${i}.log`),
       );
       children.push(proc);
@@ -305,7 +392,12 @@ async function main(): Promise<void> {
       const file = path.join(tmp, `silent-${i}`, 'identity.json');
       while (!fs.existsSync(file)) await sleep(200);
       f.id = (JSON.parse(fs.readFileSync(file, 'utf8')) as { deviceId: string }).deviceId;
-      while (!(await api<{ online: boolean }>(base, `/api/v1/devices/${f.id}`).then((d) => d.online).catch(() => false))) await sleep(200);
+      while (
+        !(await api<{ online: boolean }>(base, `/api/v1/devices/${f.id}`)
+          .then((d) => d.online)
+          .catch(() => false))
+      )
+        await sleep(200);
     }
     const stoppedAt = new Map<string, number>();
     for (const f of frozen) {
@@ -320,6 +412,64 @@ async function main(): Promise<void> {
     );
     const end = procStats(fleet.pid!);
     say(`fleet RSS at the end ${end.rssMiB.toFixed(0)} MiB`);
+
+    // 5. The reference: the same agents (enrolled above, so they need the fleet only to list sites)
+    // on mosquitto. The fleet keeps running, idle, and its CPU is printed too.
+    if (!values['no-mosquitto'] && fs.existsSync('/usr/sbin/mosquitto')) {
+      pool.close();
+      for (const f of frozen) f.proc.kill('SIGKILL');
+      const mosq = await startMosquitto(tmp);
+      children.push(mosq.proc);
+      // `mosquitto -h` prints its version first and exits with 3.
+      const version = spawnSync('/usr/sbin/mosquitto', ['-h'], { encoding: 'utf8' }).stdout.split('\n')[0];
+      const refPool = new SimPool(
+        path.join(root, 'bench/fleet-sim-worker.ts'),
+        root,
+        simProcs,
+        {
+          fleetUrl: base,
+          adminToken: ADMIN,
+          devices: N,
+          dataRoot: simRoot,
+          telemetryIntervalSec: intervalSec,
+          keepaliveSec,
+          concurrency: Number(values.concurrency),
+          mqttUrl: mosq.url,
+        },
+        tmp,
+      );
+      pool = refPool;
+      const tRef = Date.now();
+      while (refPool.progress().connected < N) {
+        const failed = refPool.failure();
+        if (failed) throw new Error(`a simulator failed: ${failed}`);
+        if (Date.now() - tRef > 1_800_000) throw new Error('not every agent connected to mosquitto within 30 min');
+        await sleep(250);
+      }
+      say(
+        `MOSQUITTO (${version}, pid ${mosq.proc.pid}): ${N} agents connected in ${((Date.now() - tRef) / 1000).toFixed(1)} s`,
+      );
+      await sleep(Math.min(10_000, intervalSec * 1000));
+      say(`busiest processes before the window: ${busiest()}`);
+      const ma = procStats(mosq.proc.pid!);
+      const fa = procStats(fleet.pid!);
+      const sa = refPool.pids.map((pid) => procStats(pid));
+      await sleep(steadySec * 1000);
+      const mb = procStats(mosq.proc.pid!);
+      const fb = procStats(fleet.pid!);
+      const sb = refPool.pids.map((pid) => procStats(pid));
+      const mosqPct = ((mb.cpuSec - ma.cpuSec) / steadySec) * 100;
+      const simPct = sb.map((x, i) => ((x.cpuSec - sa[i]!.cpuSec) / steadySec) * 100);
+      say(
+        `STEADY on mosquitto: mosquitto CPU ${mosqPct.toFixed(1)}% of one core, RSS ${mb.rssMiB.toFixed(0)} MiB; ` +
+          `simulators ${simPct.reduce((x, y) => x + y, 0).toFixed(1)}% [${simPct.map((x) => x.toFixed(0)).join('+')}]; ` +
+          `the fleet, idle meanwhile, ${(((fb.cpuSec - fa.cpuSec) / steadySec) * 100).toFixed(1)}%; load ${load1()}`,
+      );
+      say(
+        `FLEET vs MOSQUITTO (same agents, same ${steadySec} s window length): fleet ${fleetCpuPct.toFixed(1)}% vs mosquitto ${mosqPct.toFixed(1)}% ` +
+          `of one core = ${(fleetCpuPct / mosqPct).toFixed(1)}x (goal <= 4x); simulators ${fleetSimPct.toFixed(0)}% vs ${simPct.reduce((x, y) => x + y, 0).toFixed(0)}%`,
+      );
+    }
   } finally {
     await cleanup();
   }

@@ -1,132 +1,62 @@
-// Media at scale, a first cut (`npm run bench:media:scale`): one meeting of N
-// sites, every site a real instance of the edge code (Edge, its MeetingRoom,
-// its router on a real mediasoup worker, cascade links over HTTP signalling
-// and SRTP pipe transports), all edges in this process, each with its own
-// worker process (the core: BENCH_CORE_WORKERS, default 1) in its own slice
-// of ports. Sites are NOT packed several to a worker yet: the cascade keeps a
-// stream's producer id from edge to edge, and one mediasoup worker refuses a
-// second producer with an id it has ("Channel request handler with ID ...
-// already exists"), so two edges of one meeting cannot share a worker as the
-// code stands. Hence the default of 16 sites (BENCH_SITES).
-// Shape: the chair's province-level site under the core, BENCH_DISTRICTS
-// districts (default 3) under the core, communes under the districts, the
-// first district (d0, the relay measured) with the most.
-// Rooms are fed by replayed RTP instead of encoders: one short VP8 clip that
-// ffmpeg encodes once at the start (160x120, 15 fps, ~80 kbit/s), replayed by
-// this process with each site's SSRC, and 20 ms Opus-sized audio packets; so
-// the workers measured are relays, not encoders. Every box sends its
-// microphone (closed ones arrive at a paused producer, as with the real
-// ingest); the chair and two speakers are open.
-// Printed: time from the plans to every stream announced at every edge, and
-// to the chair's camera flowing at the farthest commune; then over a window,
-// per worker CPU and RSS, producers and consumers at the core and the largest
-// district, and egress per link there.
-// Not measured yet (issue 16): speaker-change time, roll call (all
-// microphones open), 210 sites, 100 meetings at once, the plan's size and
-// time, and the side-by-side against a bare mediasoup pipe hop.
-import dgram from 'node:dgram';
+// Media at the seeds' scale (`npm run bench:media:scale`): the whole Yên Bái
+// 2022 roster (210 sites) in one meeting, every site a real instance of the
+// edge code (Edge, its MeetingRoom, its own router, cascade links over HTTP
+// signalling and SRTP pipe transports) in this process, packed onto a few
+// mediasoup workers (bench/media-scale/roster.ts says how), fed by replayed
+// pre-encoded RTP (bench/media-scale/replay.ts).
+//
+// Phases: (1) meeting start with the chair and 2 speakers' microphones open:
+// time to every room announced at the core and to every room receiving the
+// chair's camera, then a window of worker CPU, RSS, producers, consumers,
+// packets in and out and egress per link at the core and the largest relay,
+// and a speaker change timed from the core's decision to the new speaker's
+// packets at the farthest commune; (2) roll call: every microphone open, the
+// same window, and speaker changes again.
+//
+// BENCH_COMMUNES_PER_DISTRICT (all), BENCH_CORE_WORKERS (default 2), BENCH_PACK_WORKERS (2), BENCH_SPAN_AT (core,
+// default 4000), BENCH_WINDOW_MS (8000), BENCH_PHASES ('open,rollcall').
 import fs from 'node:fs';
 import os from 'node:os';
-import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
-import type { MediaMeeting, MediaPlan } from '@diemcau/shared';
 import { ingestRtpParameters, type Stream } from '../appliance/src/media/adapter/index.js';
 import { loadEdgeConfig, peerLimits } from '../appliance/src/media/config.js';
-import { Edge } from '../appliance/src/media/edge.js';
-import { SignalServer } from '../appliance/src/media/server.js';
 import { until } from '../appliance/test/media/helpers.js';
+import { loadRoster, planFor, startNetwork, type Node } from './media-scale/roster.js';
+import { recordClip, Replayer, type Feed } from './media-scale/replay.js';
 
 const env = process.env;
-const SITES = Number(env['BENCH_SITES'] ?? 16);
-const DISTRICTS = Number(env['BENCH_DISTRICTS'] ?? 3);
-const CORE_WORKERS = Number(env['BENCH_CORE_WORKERS'] ?? 1);
-/** Transports + consumers of the meeting on one of the core's workers before it spans the next (DIEMCAU_EDGE_WORKER_SPAN_AT). */
-const SPAN_AT = Number(env['BENCH_SPAN_AT'] ?? 1000);
-const WINDOW_MS = Number(env['BENCH_WINDOW_MS'] ?? 10_000);
-const M = 'scale';
-const COMMUNES = SITES - 1 - DISTRICTS;
-if (!(COMMUNES >= DISTRICTS && DISTRICTS >= 1)) throw new Error('BENCH_SITES must leave at least one commune per district');
+const CORE_WORKERS = Number(env['BENCH_CORE_WORKERS'] ?? 2);
+const PACK_WORKERS = Number(env['BENCH_PACK_WORKERS'] ?? 2);
+const SPAN_AT = Number(env['BENCH_SPAN_AT'] ?? 4000);
+const WINDOW_MS = Number(env['BENCH_WINDOW_MS'] ?? 8000);
+const PHASES = (env['BENCH_PHASES'] ?? 'open,rollcall').split(',');
+const M = 'plenary';
 
 const log = pino({ level: env['BENCH_LOG'] ?? 'silent' }, process.stderr);
-const limits = peerLimits(loadEdgeConfig({ DIEMCAU_EDGE_ID: 'bench', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(24), DIEMCAU_EDGE_RTC_MIN_PORT: '20000', DIEMCAU_EDGE_RTC_MAX_PORT: '29999' }));
+// Links per edge and streams per link sized for 210 sites (the defaults fit a real district).
+const limits = { ...peerLimits(loadEdgeConfig({ DIEMCAU_EDGE_ID: 'bench', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(24) })), maxStreamsPerLink: 1024 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ms = (a: number, b: number): string => `${Math.round(b - a)} ms`;
+const load = (): string => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+// Every edge's Node side shares this one event loop: when it stalls past the links' heartbeat
+// timeout (link/protocol.ts), links drop and reconnect, which a real box (one edge each) never sees.
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
+const lag = (): string => `event loop delay p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`;
 
-// ---- the replayed clip ---------------------------------------------------------
-
-/** VP8 RTP packets of a short clip, as ffmpeg sends them, with their offsets in ms. */
-async function recordClip(): Promise<Array<{ at: number; packet: Buffer }>> {
-  const sock = dgram.createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-  const packets: Buffer[] = [];
-  sock.on('message', (m) => packets.push(Buffer.from(m)));
-  const ff = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=15', '-t', '4',
-    '-c:v', 'libvpx', '-b:v', '100k', '-deadline', 'realtime', '-cpu-used', '8', '-g', '30', '-an',
-    '-f', 'rtp', '-payload_type', '101', `rtp://127.0.0.1:${sock.address().port}?pkt_size=1200`], { stdio: 'ignore' });
-  await new Promise((r) => ff.on('exit', r));
-  await sleep(200);
-  sock.close();
-  if (packets.length === 0) throw new Error('ffmpeg produced no RTP');
-  const ts0 = packets[0]!.readUInt32BE(4);
-  return packets.map((p) => ({ at: ((p.readUInt32BE(4) - ts0) >>> 0) / 90, packet: p }));
-}
-
-// ---- edges ---------------------------------------------------------------------
-
-interface Site {
-  edgeId: string;
-  siteId: string;
-  kind: 'core' | 'chair' | 'district' | 'commune';
-  parent: Site | null;
-  edge: Edge;
-  server: SignalServer | null;
-  url: string;
-  acceptToken: string;
-}
-
-const token = (): string => Math.random().toString(36).slice(2).padEnd(20, 'x');
-
-let nextPorts = 20000;
-async function startSite(edgeId: string, kind: Site['kind'], parent: Site | null, serves: boolean): Promise<Site> {
-  const workers = kind === 'core' ? CORE_WORKERS : 1;
-  const rtcMinPort = nextPorts;
-  nextPorts += 100 * workers;
-  const edge = await Edge.start({
-    edgeId, role: kind === 'core' ? 'core' : 'site', listen: { listenIp: '127.0.0.1' }, capture: null, ffmpegBin: 'ffmpeg',
-    worker: { rtcMinPort, rtcMaxPort: rtcMinPort + 100 * workers - 1, workers, spanAt: SPAN_AT, logLevel: 'none' }, log, limits, tapAllow: '127.0.0.1',
-  });
-  let server: SignalServer | null = null;
-  let url = '';
-  if (serves) {
-    server = new SignalServer({ edge, adminToken: token() + token(), joinToken: token() + token(), host: '127.0.0.1', port: 0, log });
-    url = await server.listen();
-  }
-  return { edgeId, siteId: kind === 'core' ? '' : `site-${edgeId}`, kind, parent, edge, server, url, acceptToken: token() + token() };
-}
-
-function subtree(s: Site, all: Site[]): Site[] {
-  return [s, ...all.filter((c) => c.parent === s).flatMap((c) => subtree(c, all))];
-}
-
-function planFor(s: Site, all: Site[], chair: Site): MediaPlan {
-  const children = all.filter((c) => c.parent === s);
-  const meeting: MediaMeeting = {
-    meetingId: M, title: 'scale', role: s.parent === null ? 'host' : children.length ? 'relay' : 'leaf',
-    upstream: s.parent ? { edgeId: s.parent.edgeId, signalUrl: s.parent.url, linkToken: s.parent.acceptToken } : null,
-    acceptToken: children.length ? s.acceptToken : null,
-    // Each downstream edge may bring up the streams of its subtree only.
-    downstream: children.map((c) => ({ edgeId: c.edgeId, addresses: ['127.0.0.1'], siteIds: subtree(c, all).map((x) => x.siteId) })),
-    localSiteId: s.kind === 'core' ? null : s.siteId, chairSiteId: chair.siteId,
-    // No floor and no mute-all: which microphones are open is the replayer's choice (below).
-    floorSiteId: null, rollCallSiteId: null, mutedAll: false, state: 'live',
-  };
-  return { v: 1, revision: 1, edgeId: s.edgeId, meetings: [meeting] };
-}
-
-/** CPU seconds used so far by a process (utime + stime from /proc). */
 function cpuSeconds(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+/** Busy and total jiffies of the whole machine (every core), from /proc/stat. */
+function machine(): { busy: number; total: number } {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
 }
 
 function rssMb(pid: number): number {
@@ -135,147 +65,170 @@ function rssMb(pid: number): number {
 }
 
 async function main(): Promise<void> {
-  console.log(`bench:media:scale: ${SITES} sites (1 chair at the core, ${DISTRICTS} districts, ${COMMUNES} communes) in one meeting; ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  // BENCH_COMMUNES_PER_DISTRICT: a smaller roster for a quick look (the first n communes of each district).
+  const cut = env['BENCH_COMMUNES_PER_DISTRICT'] ? Number(env['BENCH_COMMUNES_PER_DISTRICT']) : Infinity;
+  const seen = new Map<string, number>();
+  const roster = loadRoster().filter((s) => s.kind !== 'commune' || (seen.set(s.parentId!, (seen.get(s.parentId!) ?? 0) + 1).get(s.parentId!)! <= cut));
+  console.log(`bench:media:scale: the Yên Bái 2022 roster, ${roster.length} sites in one meeting; ${os.availableParallelism()} cores; load average ${load()}`);
   const clip = await recordClip();
-  const clipMs = clip[clip.length - 1]!.at + 67;
-  const clipBytes = clip.reduce((n, c) => n + c.packet.length, 0);
-  console.log(`clip: ${clip.length} VP8 packets over ${(clipMs / 1000).toFixed(1)} s (${Math.round((clipBytes * 8) / clipMs)} kbit/s), replayed per site`);
-
-  const sites: Site[] = [];
-  const senders: dgram.Socket[] = [];
+  const net = await startNetwork(roster, { coreWorkers: CORE_WORKERS, packedWorkers: PACK_WORKERS, spanAt: SPAN_AT, log, limits });
+  const replayers: Replayer[] = [];
+  const sockets: dgram.Socket[] = [];
   try {
-    const core = await startSite('core', 'core', null, true);
-    const chair = await startSite('chair', 'chair', core, false);
-    sites.push(core, chair);
-    const districts: Site[] = [];
-    for (let d = 0; d < DISTRICTS; d++) districts.push(await startSite(`d${d}`, 'district', core, true));
-    sites.push(...districts);
-    // District 0 is the largest relay: it takes the remainder.
-    const per = Math.floor(COMMUNES / DISTRICTS);
-    for (let c = 0; c < COMMUNES; c++) {
-      const d = c < COMMUNES - per * (DISTRICTS - 1) ? 0 : 1 + Math.floor((c - (COMMUNES - per * (DISTRICTS - 1))) / per);
-      sites.push(await startSite(`c${c}`, 'commune', districts[d]!, false));
-    }
-    const speakers = [districts[1] ?? districts[0]!, sites[sites.length - 1]!];
-    const farthest = sites.filter((s) => s.kind === 'commune' && s.parent === districts[0]).at(-1)!;
+    const sites = net.nodes.filter((n) => n.kind !== 'core');
+    const count = (k: Node['kind']): number => sites.filter((n) => n.kind === k).length;
+    console.log(`edges: the core (${CORE_WORKERS} workers, span at ${SPAN_AT}), ${count('province')} province-level sites and ${count('district')} districts under it, ${count('commune')} communes under their districts`);
+    console.log(`packing: the core on its own ${CORE_WORKERS} workers; the largest relay (${net.largest.edgeId}, ${net.largest.children.length} communes) alone on 1 worker; the other ${sites.length - 1} edges share ${PACK_WORKERS} workers (least-loaded placement), each edge with its own 12 ports (40 for a district); all ${net.nodes.length} edges' Node side in this process (pid ${process.pid})`);
+    const chair = sites.find((n) => n.siteId === 'yb-peoples-committee') ?? sites[0]!;
+    const districts = sites.filter((n) => n.kind === 'district');
+    const smallest = [...districts].sort((a, b) => a.children.length - b.children.length)[0]!;
+    const farthest = net.largest.children.at(-1)!;
+    // Speakers: a district first, then communes of the smallest district (their picture crosses the whole cascade).
+    const speakerA = districts.find((d) => d !== net.largest)!;
+    const later = smallest.children.slice(-4);
+    const openAtStart = new Set([chair.siteId, speakerA.siteId, later[0]!.siteId]);
 
-    // Meeting starts: every edge gets its plan.
+    // ---- meeting start ----
     const t0 = performance.now();
-    await Promise.all(sites.map((s) => s.edge.applyPlan(planFor(s, sites, chair))));
-
-    // Each site's room gets its replayed camera and microphone, as the local ingest would.
-    const feeds: Array<{ ssrcA: number; ssrcV: number; port: number; offset: number }> = [];
-    let nextSsrc = 0x10000;
-    const streamsBySite = new Map<string, { audio: Stream; video: Stream }>();
-    for (const s of sites) {
-      if (s.kind === 'core') continue;
-      const room = s.edge.room(M)!;
+    await Promise.all(net.nodes.map((n) => n.edge.applyPlan(planFor(n, M, chair.siteId))));
+    const tPlans = performance.now();
+    const feeds: Feed[] = [];
+    const mics = new Map<string, Stream>();
+    let ssrc = 0x10000;
+    for (const n of sites) {
+      const room = n.edge.room(M)!;
       const input = await room.router.createPlainIn('127.0.0.1');
-      const [ssrcA, ssrcV] = [nextSsrc++, nextSsrc++];
-      const info = { siteId: s.siteId, originEdgeId: s.edgeId };
-      const open = s === chair || speakers.includes(s);
-      const audio = await input.produce({ kind: 'audio', rtpParameters: ingestRtpParameters('audio', 'vp8', ssrcA, s.edgeId), info, paused: !open });
-      const video = await input.produce({ kind: 'video', rtpParameters: ingestRtpParameters('video', 'vp8', ssrcV, s.edgeId), info });
+      const info = { siteId: n.siteId, originEdgeId: n.edgeId };
+      const [ssrcA, ssrcV] = [ssrc++, ssrc++];
+      const audio = await input.produce({ kind: 'audio', rtpParameters: ingestRtpParameters('audio', 'vp8', ssrcA, n.edgeId), info, paused: !openAtStart.has(n.siteId) });
+      const video = await input.produce({ kind: 'video', rtpParameters: ingestRtpParameters('video', 'vp8', ssrcV, n.edgeId), info });
       room.addStream(audio, null);
       room.addStream(video, null);
-      streamsBySite.set(s.siteId, { audio, video });
-      feeds.push({ ssrcA, ssrcV, port: input.tuple.port, offset: Math.random() * clipMs });
+      mics.set(n.siteId, audio);
+      feeds.push({ siteId: n.siteId, port: input.tuple.port, ssrcA, ssrcV, offset: Math.random() * 4000 });
     }
+    const tRooms = performance.now();
+    const replay = new Replayer(feeds, clip);
+    replayers.push(replay);
+    replay.loud = speakerA.siteId;
+    console.log(`clip: ${clip.length} VP8 packets, ${replay.clipKbps} kbit/s, replayed into each of ${feeds.length} rooms with a 50 packet/s microphone`);
 
-    // The replayer: one socket, 20 ms ticks, each site's clip from its own offset.
-    const sock = dgram.createSocket('udp4');
-    senders.push(sock);
-    const started = performance.now();
-    let seq = 0;
-    let sent = 0;
-    const cursor = feeds.map(() => 0);
-    const vseq = feeds.map(() => 0);
-    const tick = setInterval(() => {
-      const now = performance.now() - started;
-      seq++;
-      feeds.forEach((f, i) => {
-        const a = Buffer.alloc(12 + 80);
-        a[0] = 0x80; a[1] = 100; a.writeUInt16BE(seq & 0xffff, 2); a.writeUInt32BE((seq * 960) >>> 0, 4); a.writeUInt32BE(f.ssrcA, 8);
-        sock.send(a, f.port, '127.0.0.1');
-        sent++;
-        const pos = now + f.offset;
-        const loop = Math.floor(pos / clipMs);
-        while (true) {
-          const k = cursor[i]!;
-          const c = clip[k % clip.length]!;
-          const due = Math.floor(k / clip.length) * clipMs + c.at;
-          if (due > pos || Math.floor(k / clip.length) > loop) break;
-          const p = Buffer.from(c.packet);
-          p.writeUInt16BE(vseq[i]! & 0xffff, 2);
-          p.writeUInt32BE(((Math.floor(k / clip.length) * clipMs + c.at) * 90) >>> 0, 4);
-          p.writeUInt32BE(f.ssrcV, 8);
-          sock.send(p, f.port, '127.0.0.1');
-          vseq[i]!++;
-          cursor[i]!++;
-          sent++;
-        }
-      });
-    }, 20);
+    const want = 2 * sites.length;
+    console.log(`\nmeeting start -> every edge has its plan applied (rooms and links opening): ${ms(t0, tPlans)}; every room's camera and microphone produced: ${ms(t0, tRooms)}`);
+    const tAtCore = await until('every room announced at the core', async () => (net.core.edge.room(M)!.listStreams().length >= want ? performance.now() : null), 300_000);
+    console.log(`meeting start -> every room sending (its two streams announced at the core): ${ms(t0, tAtCore)}`);
+    const chairFlows = (n: Node): boolean => n === chair || n.edge.room(M)?.listStreams().some((s) => s.siteId === chair.siteId && s.kind === 'video' && !s.paused) === true;
+    const tChair = await until('the chair\'s camera flowing into every room', async () => (sites.every(chairFlows) ? performance.now() : null), 300_000);
+    console.log(`meeting start -> every room receiving (the chair's camera flowing into all ${sites.length} rooms): ${ms(t0, tChair)}`);
+    const knows = (): number => net.nodes.filter((n) => (n.edge.room(M)?.listStreams().length ?? 0) >= want).length;
+    const tAll = await until('every stream announced at every edge', async () => (knows() === net.nodes.length ? performance.now() : null), 300_000)
+      .catch(() => { console.log(`(after 300 s more, ${knows()} of ${net.nodes.length} edges knew the whole roster: links dropped and re-announced, see the event loop delay)`); return NaN; });
+    console.log(`meeting start -> every edge knows the whole roster (${want} streams announced at each of ${net.nodes.length} edges): ${ms(t0, tAll)}`);
+    console.log(`this process while the meeting started: ${lag()}; RSS ${rssMb(process.pid).toFixed(0)} MB`);
 
-    const want = 2 * (sites.length - 1);
-    const progress = setInterval(() => process.stderr.write(`announced: ${sites.map((s) => s.edge.room(M)?.listStreams().length ?? -1).join(' ')}\n`), 5000);
-    const tAnnounced = await until('every stream announced at every edge', async () =>
-      sites.every((s) => (s.edge.room(M)?.listStreams().length ?? 0) >= want) ? performance.now() : null, 300_000);
-    clearInterval(progress);
-    // The chair's camera at the farthest commune, through a tap (plain RTP out).
-    const tapSock = dgram.createSocket('udp4');
-    senders.push(tapSock);
-    let firstAt = 0;
-    tapSock.on('message', () => { if (!firstAt) firstAt = performance.now(); });
-    await new Promise<void>((r) => tapSock.bind(0, '127.0.0.1', () => r()));
-    const chairVideoAtFar = farthest.edge.room(M)!.listStreams().find((x) => x.siteId === chair.siteId && x.kind === 'video')!;
-    await farthest.edge.room(M)!.createTap({ producerId: chairVideoAtFar.id, ip: '127.0.0.1', port: tapSock.address().port });
-    await until('the chair\'s camera at the farthest commune', async () => (firstAt ? true : null), 120_000);
-    console.log(`core: ${CORE_WORKERS} worker(s), the meeting's routers there on ${core.edge.room(M)!.router.workerPids.length} of them (span at ${SPAN_AT})`);
-    console.log(`meeting start -> every stream announced at all ${sites.length} edges: ${Math.round(tAnnounced - t0)} ms`);
-    console.log(`meeting start -> the chair's camera flowing at the farthest commune (${farthest.edgeId}, behind d0): ${Math.round(firstAt - t0)} ms (tap opened once all was announced)`);
-
-    // Steady state.
-    await sleep(2000);
-    const groups: Array<[string, number[]]> = [
-      ['core', core.edge.workerPids],
-      ['largest district d0', districts[0]!.edge.workerPids],
-      ['farthest commune', farthest.edge.workerPids],
-      [`all ${sites.length} edges together`, sites.flatMap((s) => s.edge.workerPids)],
-    ];
-    const before = new Map(groups.flatMap(([, pids]) => pids).map((pid) => [pid, cpuSeconds(pid)]));
-    const sent0 = sent;
-    await sleep(WINDOW_MS);
-    const after = new Map([...before.keys()].map((pid) => [pid, cpuSeconds(pid)]));
-    const rate = ((sent - sent0) * 1000) / WINDOW_MS;
-    clearInterval(tick);
-    console.log(`\nreplayed into the sites: ${Math.round(rate)} packets/s (${feeds.length} cameras + ${feeds.length} microphones, 3 open) over ${WINDOW_MS / 1000} s`);
-    console.log('\n| workers | of | CPU % of a core (sum) | RSS MB (sum) |');
-    console.log('|---|---|---|---|');
-    for (const [name, pids] of groups) {
-      const cpu = pids.reduce((n, pid) => n + (after.get(pid)! - before.get(pid)!), 0) * 100000 / WINDOW_MS;
-      const rss = pids.reduce((n, pid) => n + rssMb(pid), 0);
-      console.log(`| ${pids.length} | ${name} | ${cpu.toFixed(1)} | ${rss.toFixed(1)} |`);
+    await until('the core names the first speaker', async () => (net.core.edge.room(M)!.activeSpeakerSiteId === speakerA.siteId ? true : null), 60_000)
+      .catch(() => console.log(`(the core had not named ${speakerA.siteId} within 60 s: it names ${net.core.edge.room(M)!.activeSpeakerSiteId ?? 'nobody'})`));
+    for (const phase of PHASES) {
+      if (phase === 'rollcall') {
+        // Roll call: every microphone opens at its source, as the ingest does when the plan says so.
+        const tOpen = performance.now();
+        await Promise.all([...mics.values()].map((m) => m.resume()));
+        const allOpen = (n: Node): boolean => (n.edge.room(M)?.listStreams().filter((s) => s.kind === 'audio' && !s.paused).length ?? 0) >= sites.length;
+        const tFlow = await until('every microphone flowing into every edge', async () => (net.nodes.every(allOpen) ? performance.now() : null), 120_000).catch(() => null);
+        console.log(`\n## roll call: all ${sites.length} microphones open (${tFlow ? `every edge receiving all of them after ${ms(tOpen, tFlow)}` : 'not every edge reached all of them within 120 s'})`);
+      } else {
+        console.log(`\n## chair + 2 speakers open (${[...openAtStart].join(', ')})`);
+      }
+      await sleep(2000);
+      await window(net.nodes, net.core, net.largest, farthest, replay);
+      await speakerChange(net.core, farthest, replay, phase === 'rollcall' ? later.slice(1, 3) : [later[0]!], sockets);
     }
-    console.log(`| - | this process, pid ${process.pid} (every edge's Node side, the replayer) | - | ${rssMb(process.pid).toFixed(1)} |`);
-
-    console.log('\n| edge | producers | consumers | transports | links | egress kbit/s (sum of links) | max egress on one link kbit/s | streams sent on links |');
-    console.log('|---|---|---|---|---|---|---|---|');
-    for (const s of [core, districts[0]!, farthest]) {
-      const d = (await s.edge.dump()).rooms[0]!;
-      const st = (await s.edge.stats()).meetings[0]!;
-      const egress = st.links.reduce((n, l) => n + l.sendBitrateBps, 0);
-      const maxLink = Math.max(...st.links.map((l) => l.sendBitrateBps));
-      const streams = st.links.reduce((n, l) => n + l.sendStreams, 0);
-      console.log(`| ${s.edgeId} | ${d.producerIds.length} | ${d.consumerIds.length} | ${d.transportIds.length} | ${st.links.length} | ${Math.round(egress / 1000)} | ${Math.round(maxLink / 1000)} | ${streams} |`);
-    }
-    console.log('\nnot measured here: speaker change, roll call (all microphones open), 100 meetings, plan size and time, the bare-mediasoup comparison.');
   } finally {
-    for (const s of senders) s.close();
-    for (const s of [...sites].reverse()) {
-      await s.server?.close();
-      await s.edge.close();
-    }
+    for (const r of replayers) r.close();
+    for (const s of sockets) s.close();
+    console.log(`\nload average at the end: ${load()}`);
+    await net.close();
+  }
+}
+
+/** CPU, RSS, producers, consumers, packets and egress over one window. */
+async function window(nodes: Node[], core: Node, largest: Node, farthest: Node, replay: Replayer): Promise<void> {
+  const pids = new Map<string, number[]>([
+    ['core', core.edge.workerPids],
+    [`largest relay ${largest.edgeId}`, largest.edge.workerPids],
+    [`packed (the other ${nodes.filter((n) => n.pool === 'packed').length} edges)`, [...new Set(nodes.filter((n) => n.pool === 'packed').flatMap((n) => n.edge.workerPids))]],
+    [`Node: every edge's signalling and links, the replayer`, [process.pid]],
+  ]);
+  const measured = [core, largest, farthest];
+  const t0 = await Promise.all(measured.map((n) => n.edge.room(M)!.router.traffic()));
+  const cpu0 = new Map([...pids.values()].flat().map((pid) => [pid, cpuSeconds(pid)]));
+  const sent0 = replay.sent;
+  const m0 = machine();
+  loopDelay.reset();
+  await sleep(WINDOW_MS);
+  const cpu1 = new Map([...cpu0.keys()].map((pid) => [pid, cpuSeconds(pid)]));
+  const m1 = machine();
+  const t1 = await Promise.all(measured.map((n) => n.edge.room(M)!.router.traffic()));
+  const stats = await Promise.all(measured.map((n) => n.edge.stats()));
+  const secs = WINDOW_MS / 1000;
+  console.log(`replayed into the rooms: ${Math.round((replay.sent - sent0) / secs)} packets/s; load average ${load()}`);
+  console.log('\n| process | pids | CPU % of one core | RSS MB |');
+  console.log('|---|---|---|---|');
+  let total = 0;
+  for (const [name, list] of pids) {
+    const cpu = list.reduce((n, pid) => n + (cpu1.get(pid)! - cpu0.get(pid)!), 0) * 100 / secs;
+    total += cpu;
+    const each = list.map((pid) => `${Math.round((cpu1.get(pid)! - cpu0.get(pid)!) * 100 / secs)}%`).join(' + ');
+    console.log(`| ${name} | ${list.length} | ${cpu.toFixed(0)}${list.length > 1 ? ` (${each})` : ''} | ${list.reduce((n, pid) => n + rssMb(pid), 0).toFixed(0)} |`);
+  }
+  const cores = os.availableParallelism();
+  const busy = ((m1.busy - m0.busy) / (m1.total - m0.total)) * 100 * cores;
+  const others = Math.max(0, busy - total);
+  const bound = busy > cores * 90 ? `the machine's ${cores} cores (busy ${busy.toFixed(0)}%: this bench ${total.toFixed(0)}%, other work ${others.toFixed(0)}%)` : `nothing saturated (machine busy ${busy.toFixed(0)}% of ${cores * 100}%: this bench ${total.toFixed(0)}%, other work ${others.toFixed(0)}%)`;
+  console.log(`bound by: ${bound}`);
+  const receiving = nodes.filter((n) => n.siteId && n.edge.room(M)?.listStreams().some((s) => s.kind === 'video' && !s.paused && s.via !== null)).length;
+  console.log(`rooms receiving a camera at the end of the window: ${receiving} of ${nodes.length - 1}; ${lag()} (over the window)`);
+  console.log('\n| edge | producers | consumers | packets in /s | packets out /s | links | egress kbit/s, sum of links | per link min / median / max kbit/s |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  measured.forEach((n, i) => {
+    const links = stats[i]!.meetings[0]!.links.filter((l) => l.direction === 'down' || n === farthest).map((l) => l.sendBitrateBps / 1000).sort((a, b) => a - b);
+    const sum = links.reduce((a, b) => a + b, 0);
+    const pick = (q: number): number => Math.round(links[Math.min(links.length - 1, Math.floor(q * links.length))] ?? 0);
+    console.log(`| ${n.edgeId} | ${t1[i]!.producers} | ${t1[i]!.consumers} | ${Math.round((t1[i]!.packetsIn - t0[i]!.packetsIn) / secs)} | ${Math.round((t1[i]!.packetsOut - t0[i]!.packetsOut) / secs)} | ${links.length} | ${Math.round(sum)} | ${pick(0)} / ${pick(0.5)} / ${pick(1)} |`);
+  });
+}
+
+/**
+ * The bench makes a new site loud; the core's observer names it (the core's
+ * decision, read from the host's room) and its camera starts to flow down the
+ * cascade: timed until its first packet leaves a tap at the farthest commune.
+ */
+async function speakerChange(core: Node, farthest: Node, replay: Replayer, next: Node[], sockets: dgram.Socket[]): Promise<void> {
+  const room = core.edge.room(M)!;
+  for (const speaker of next) {
+    // Its link may be reconnecting (see loopDelay): wait for the camera to be announced again.
+    const there = await until(`${speaker.siteId}'s camera announced at ${farthest.edgeId}`, async () =>
+      farthest.edge.room(M)?.listStreams().find((s) => s.siteId === speaker.siteId && s.kind === 'video'), 120_000);
+    const sock = dgram.createSocket('udp4');
+    sockets.push(sock);
+    let first = 0;
+    sock.on('message', (m) => { if (!first && m.length > 100) first = performance.now(); });
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    await farthest.edge.room(M)!.createTap({ producerId: there.id, ip: '127.0.0.1', port: sock.address().port, rtcpPort: sock.address().port });
+    await sleep(500);
+    const was = first ? 'flowing already' : 'held back';
+    const tLoud = performance.now();
+    replay.loud = speaker.siteId;
+    let tDecision = 0;
+    await until('the core names the new speaker', async () => {
+      for (let i = 0; i < 100 && !tDecision; i++) {
+        if (room.activeSpeakerSiteId === speaker.siteId) tDecision = performance.now();
+        else await sleep(2);
+      }
+      return tDecision || null;
+    }, 30_000);
+    await until(`${speaker.siteId}'s packets at ${farthest.edgeId}`, async () => first || null, 30_000);
+    console.log(`speaker change to ${speaker.siteId} (camera ${was} before): the core decided ${ms(tLoud, tDecision)} after the voice began; its packets at the farthest commune ${farthest.edgeId} ${ms(tDecision, first)} after the core's decision`);
   }
 }
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { agentSettingsTable } from '../appliance/src/config.js';
 import { configTable as fleetSettingsTable } from '../fleet/src/config.js';
 import { edgeSettingsTable } from '../appliance/src/media/config.js';
+import { provisioningSettingsTable } from '../provisioning/src/settings.js';
 
 export const README = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'README.md');
 
@@ -16,6 +17,7 @@ export const TABLES: Record<string, () => string> = {
   fleet: fleetSettingsTable,
   agent: agentSettingsTable,
   edge: edgeSettingsTable,
+  provisioning: provisioningSettingsTable,
 };
 
 const markers = (name: string): [string, string] => [`<!-- settings:${name}:start (npm run docs:settings) -->`, `<!-- settings:${name}:end -->`];

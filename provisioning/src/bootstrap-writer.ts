@@ -4,7 +4,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import QRCode from 'qrcode';
-import { BOOTSTRAP_FILE_NAME, bootstrapCodec, type Bootstrap } from '@diemcau/shared';
+import { BOOTSTRAP_FILE_NAME, bootstrapCodec, writeFileAtomic, type Bootstrap } from '@diemcau/shared';
 
 export interface WrittenBootstrap {
   file: string;
@@ -19,8 +19,7 @@ export async function writeBootstrap(dir: string, bootstrap: Bootstrap): Promise
   await fs.mkdir(dir, { recursive: true });
   const file = path.join(dir, BOOTSTRAP_FILE_NAME);
   // Write then rename, so a stick pulled out mid-write never holds half a file.
-  await fs.writeFile(`${file}.tmp`, text, { mode: 0o600 });
-  await fs.rename(`${file}.tmp`, file);
+  await writeFileAtomic(file, text, { mode: 0o600, fsync: true });
   const compact = JSON.stringify(bootstrap);
   const png = path.join(dir, `${bootstrap.siteId ?? 'bootstrap'}-qr.png`);
   await QRCode.toFile(png, compact, { errorCorrectionLevel: 'M', margin: 2, width: 480 });

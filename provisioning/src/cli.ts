@@ -14,6 +14,7 @@ import { KINDS_2022, SiteKindRegistry, type Site, type SiteKindDef } from '@diem
 import type { Static } from '@sinclair/typebox';
 import { writeBootstrap } from './bootstrap-writer.js';
 import { FleetClient } from './fleet-client.js';
+import type { ProvisioningSettings } from './settings.js';
 import { formatOf, parseSitesFile } from './sites-file.js';
 
 const USAGE = `usage:
@@ -23,16 +24,16 @@ const USAGE = `usage:
 options: --fleet URL (DIEMCAU_FLEET_URL)  --token OPERATOR_TOKEN (DIEMCAU_OPERATOR_TOKEN)
 An https fleet signed by the province's own CA: NODE_EXTRA_CA_CERTS=CA.pem for this tool.`;
 
-export async function runCli(argv: string[], out: (line: string) => void = console.log): Promise<number> {
+export async function runCli(argv: string[], settings: Pick<ProvisioningSettings, 'fleetUrl' | 'operatorToken' | 'caFile'> = {}, out: (line: string) => void = console.log): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
-      fleet: { type: 'string', default: process.env.DIEMCAU_FLEET_URL },
-      token: { type: 'string', default: process.env.DIEMCAU_OPERATOR_TOKEN },
+      fleet: { type: 'string', ...(settings.fleetUrl ? { default: settings.fleetUrl } : {}) },
+      token: { type: 'string', ...(settings.operatorToken ? { default: settings.operatorToken } : {}) },
       out: { type: 'string', default: '.' },
       uses: { type: 'string', default: '1' },
-      ca: { type: 'string', default: process.env.DIEMCAU_CA_FILE },
+      ca: { type: 'string', ...(settings.caFile ? { default: settings.caFile } : {}) },
       help: { type: 'boolean', short: 'h' },
     },
   });

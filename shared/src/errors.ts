@@ -60,6 +60,9 @@ export const ERRORS = {
   APPL_ERR_OTA_DOWNGRADE: { message: 'release is older than the running version and is not a signed rollback from it', status: 409 },
   APPL_ERR_OTA_REQUIREMENTS: { message: 'the box lacks what the release needs (Debian packages, architecture or Node ABI)', status: 409 },
   APPL_ERR_BOOTSTRAP_PIN: { message: 'bootstrap names a fleet or CA other than the one pinned in the image', status: 403 },
+
+  // Provisioning tools (the operator's CLI, the release builder)
+  PROV_ERR_CONFIG: { message: 'invalid configuration', status: 500 },
 } as const satisfies Record<string, { message: string; status: number }>;
 
 export type ErrorCode = keyof typeof ERRORS;

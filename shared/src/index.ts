@@ -3,6 +3,7 @@
 export * from './errors.js';
 export * from './codec.js';
 export * from './events.js';
+export * from './atomic-file.js';
 export * from './http-errors.js';
 export * from './topics.js';
 export * from './sites.js';

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { codec, DiemcauError, EnrolResponseSchema, type EnrolResponse } from '@diemcau/shared';
-import { writeFileAtomic } from './atomic-file.js';
+import { codec, DiemcauError, EnrolResponseSchema, writeFileAtomic, type EnrolResponse } from '@diemcau/shared';
 
 // What enrolment gave this box, kept in the data dir so a restart (or a power
 // cut right after enrolling) never enrols again: the token is single-use.

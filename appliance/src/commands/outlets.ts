@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { loadSettings, settingsSection, type Env } from '@diemcau/shared';
-import { writeFileAtomicSync } from '../agent/atomic-file.js';
+import { loadSettings, settingsSection, writeFileAtomicSync, type Env } from '@diemcau/shared';
 import { ProcessRunner } from '../devices/process-runner.js';
 import type { Log } from '../devices/types.js';
 import type { IdentifyCard } from './handlers.js';

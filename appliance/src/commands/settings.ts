@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import { SetConfigParamsSchema, type SetConfigParams } from '@diemcau/shared';
+import { SetConfigParamsSchema, writeFileAtomicSync, type SetConfigParams } from '@diemcau/shared';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { writeFileAtomicSync } from '../agent/atomic-file.js';
 
 // Settings the fleet may change at run time with 'set-config'. They override
 // the agent's start-up config, live in {dataDir}/settings.json so they survive

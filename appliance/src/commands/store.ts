@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomicSync } from '../agent/atomic-file.js';
+import { writeFileAtomicSync } from '@diemcau/shared';
 import type { StoredEntry } from './planner.js';
 
 // The idempotency store: one small JSON file per command id under

@@ -7,6 +7,7 @@ import { DiemcauError, loadSettings, settingsMarkdown, type Env } from '@diemcau
 import { parseCidrList } from './addresses.js';
 import type { CaptureConfig } from './ffmpeg/args.js';
 import type { PeerLimits } from './limits.js';
+import { MIN_PORTS_PER_WORKER, workerSlices } from './adapter/slices.js';
 
 const Port = (def: number) => Type.Integer({ minimum: 0, maximum: 65535, default: def });
 
@@ -177,7 +178,7 @@ const DESCRIPTIONS: Record<keyof EdgeConfig, string> = {
   maxConnections: 'signalling sockets open at once',
   maxConnectionsPerAddress: "signalling sockets from one address (a district's NAT carries its communes)",
   peerIdleMs: 'a peer that connected no transport within this time is closed',
-  workers: 'mediasoup workers (one process, one core each), each with a slice of the RTP ports; unset: one per core',
+  workers: 'mediasoup workers (one process, one core each), each with a slice of the RTP ports; unset: one per core, as many as the range has twice a join token\'s transports for',
   workerSpanAt: 'transports plus consumers of one meeting on one worker beyond which it spans another worker',
   tlsCert: "signalling over HTTPS: a certificate issued by the province's CA (with the key)",
   tlsKey: 'the private key of that certificate',
@@ -216,6 +217,15 @@ export function edgeSettingsTable(): string {
   return settingsMarkdown(EdgeSettingsSchema);
 }
 
+/**
+ * The fewest RTP ports one worker's slice may have: twice what one join token's
+ * transports may hold (so one token cannot take a worker's ports). With
+ * DIEMCAU_EDGE_WORKERS unset, the pool runs no more workers than that allows.
+ */
+export function portsPerWorker(cfg: Pick<EdgeConfig, 'maxPeersPerToken' | 'maxTransportsPerPeer'>): number {
+  return Math.max(MIN_PORTS_PER_WORKER, 2 * cfg.maxPeersPerToken * cfg.maxTransportsPerPeer);
+}
+
 /** Rules between settings; each broken one is listed. */
 function crossChecks(cfg: EdgeConfig): string[] {
   const problems: string[] = [];
@@ -224,11 +234,13 @@ function crossChecks(cfg: EdgeConfig): string[] {
   if (cfg.maxPeersPerToken > cfg.maxPeers) problems.push('DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN is above DIEMCAU_EDGE_MAX_PEERS');
   const ports = cfg.rtcMaxPort - cfg.rtcMinPort + 1;
   const perToken = cfg.maxPeersPerToken * cfg.maxTransportsPerPeer;
-  // Each worker takes its own slice of the ports (adapter/pool.ts); unset, the pool runs as many as fit.
-  const workers = cfg.workers ?? 1;
-  if (Math.floor(ports / workers) < 8) problems.push(`DIEMCAU_EDGE_WORKERS: ${workers} workers cannot share ${ports} RTP ports (at least 8 each)`);
-  if (perToken * 2 > ports) {
-    problems.push(`DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN x DIEMCAU_EDGE_MAX_TRANSPORTS_PER_PEER (${perToken}) is more than half the ${ports} RTP ports: one join token could take them all`);
+  // Each worker takes its own slice of the ports (adapter/slices.ts); unset, the pool runs as many as fit.
+  // A meeting's browsers get their transports on one worker, so a token is held to half of one slice, not of the whole range.
+  const { count: workers, smallest: slice } = workerSlices(cfg.rtcMinPort, cfg.rtcMaxPort, cfg.workers, portsPerWorker(cfg));
+  if (slice < MIN_PORTS_PER_WORKER) {
+    problems.push(`DIEMCAU_EDGE_WORKERS: ${workers} workers cannot share ${ports} RTP ports (at least ${MIN_PORTS_PER_WORKER} each)`);
+  } else if (perToken * 2 > slice) {
+    problems.push(`DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN x DIEMCAU_EDGE_MAX_TRANSPORTS_PER_PEER (${perToken}) is more than half of one worker's ${slice} RTP ports (${ports} shared by ${workers} workers): one join token could take them all`);
   }
   if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) {
     problems.push(cfg.tlsCert === undefined ? 'DIEMCAU_EDGE_TLS_CERT: required with DIEMCAU_EDGE_TLS_KEY' : 'DIEMCAU_EDGE_TLS_KEY: required with DIEMCAU_EDGE_TLS_CERT');

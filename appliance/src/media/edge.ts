@@ -4,9 +4,12 @@
 // on the province's server (role 'core', usually without). If a worker dies,
 // the rooms with a router on it go with it and open again from the plan on the
 // workers left; a new worker takes the dead one's place.
+// An edge may instead share a pool with other edges of the same process (a
+// test or a benchmark packing many sites): it then neither starts nor closes
+// the workers, and its transports take its own port range on them.
 import type { Logger } from 'pino';
 import type { MediaMeeting, MediaPlan, MediaStats } from '@diemcau/shared';
-import { MediaWorkers, type ListenOptions, type PoolOptions, type WorkerDeath, type WorkerPlacement } from './adapter/index.js';
+import { MediaWorkers, type ListenOptions, type PoolOptions, type Tenant, type WorkerDeath, type WorkerPlacement } from './adapter/index.js';
 import type { CaptureConfig } from './ffmpeg/args.js';
 import { acceptPlan, planRooms, type PlanVerdict } from './room-planner.js';
 import { MeetingRoom } from './room.js';
@@ -20,8 +23,8 @@ export interface EdgeOptions {
   listen: ListenOptions;
   capture: CaptureConfig | null;
   ffmpegBin: string;
-  /** Ports, log level, workers (default one per core) and when a meeting spans workers. */
-  worker: PoolOptions;
+  /** Ports, log level, workers (default one per core) and when a meeting spans workers; or a pool shared with other edges. */
+  worker: PoolOptions | SharedWorkers;
   log: Logger;
   limits: PeerLimits;
   /** Where taps may send: addresses or CIDRs, comma-separated (config tapAllow). */
@@ -32,8 +35,16 @@ export interface EdgeOptions {
   lookup?: Lookup;
 }
 
+/** Workers owned elsewhere; this edge's transports take `ports` on them (the workers' own slices when unset). */
+export interface SharedWorkers {
+  shared: MediaWorkers;
+  ports?: { min: number; max: number };
+}
+
 export class Edge {
   private workers: MediaWorkers | null = null;
+  private tenant: Tenant | undefined;
+  private readonly unlisten: Array<() => void> = [];
   private readonly rooms = new Map<string, MeetingRoom>();
   private plan: MediaPlan | null = null;
   // Plans apply one at a time, in arrival order.
@@ -70,23 +81,35 @@ export class Edge {
   get workerPlacement(): WorkerPlacement[] { return this.workers?.placement() ?? []; }
   room(meetingId: string): MeetingRoom | undefined { return this.rooms.get(meetingId); }
 
+  private get owned(): boolean { return !('shared' in this.opts.worker); }
+
   private async startWorker(): Promise<void> {
-    const workers = await MediaWorkers.start(this.opts.worker);
+    const w = this.opts.worker;
+    let workers: MediaWorkers;
+    if ('shared' in w) {
+      workers = w.shared;
+      this.tenant = { id: this.edgeId, ...(w.ports ? { ports: w.ports } : {}) };
+    } else {
+      workers = await MediaWorkers.start(w);
+    }
     this.workers = workers;
-    workers.events.on('died', (d) => this.onWorkerDied(d));
-    workers.events.on('replaced', ({ slot, pid }) => {
-      this.opts.log.info({ slot, pid }, 'mediasoup worker replaced');
-      if (this.plan) void this.enqueue(() => this.reconcile());
-    });
-    workers.events.on('replaceFailed', ({ slot, error }) => this.opts.log.error({ err: error, slot }, 'worker restart failed'));
-    this.opts.log.info({ pids: workers.pids, spanAt: workers.spanAt }, 'mediasoup workers started');
+    this.unlisten.push(
+      workers.events.on('died', (d) => this.onWorkerDied(d)),
+      workers.events.on('replaced', ({ slot, pid }) => {
+        this.opts.log.info({ slot, pid }, 'mediasoup worker replaced');
+        if (this.plan) void this.enqueue(() => this.reconcile());
+      }),
+      workers.events.on('replaceFailed', ({ slot, error }) => this.opts.log.error({ err: error, slot }, 'worker restart failed')),
+    );
+    this.opts.log.info({ pids: workers.pids, spanAt: workers.spanAt, shared: !this.owned }, 'mediasoup workers started');
   }
 
   // Only the meetings with a router on the dead worker close; they open again
   // from the plan on the workers left (or on the replacement, when none is).
   private onWorkerDied(d: WorkerDeath): void {
-    this.opts.log.error({ err: d.error, pid: d.pid, slot: d.slot, meetingIds: d.meetingIds }, 'mediasoup worker died; restarting');
-    const rooms = d.meetingIds.flatMap((id) => {
+    const mine = d.meetings.filter((m) => m.tenant === (this.tenant?.id ?? '')).map((m) => m.meetingId);
+    this.opts.log.error({ err: d.error, pid: d.pid, slot: d.slot, meetingIds: mine }, 'mediasoup worker died; restarting');
+    const rooms = mine.flatMap((id) => {
       const room = this.rooms.get(id);
       this.rooms.delete(id);
       return room ? [room] : [];
@@ -134,7 +157,7 @@ export class Edge {
         case 'open':
           try {
             this.rooms.set(step.meeting.meetingId, await MeetingRoom.open(step.meeting, {
-              ...this.opts, worker: workers.forMeeting(step.meeting.meetingId), log: this.opts.log, refusals: this.refusals, budget: this.budget, tapAllow: this.tapAllow,
+              ...this.opts, worker: workers.forMeeting(step.meeting.meetingId, this.tenant), log: this.opts.log, refusals: this.refusals, budget: this.budget, tapAllow: this.tapAllow,
             }));
           } catch (err) {
             // One meeting failing to open must not stop the others.
@@ -170,7 +193,8 @@ export class Edge {
     await this.chain;
     await Promise.all([...this.rooms.values()].map((r) => r.close()));
     this.rooms.clear();
-    this.workers?.close();
+    for (const off of this.unlisten) off();
+    if (this.owned) this.workers?.close();
     this.opts.log.info('edge closed');
   }
 }

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { writeFileAtomicSync } from '@diemcau/shared';
 
 export interface KioskLinkFile { v: 1; connected: boolean; at: string }
 
@@ -20,8 +21,7 @@ export function writeKioskLink(o: { dir: string; session: ConnectionEvents; conn
       fs.mkdirSync(o.dir, { recursive: true, mode: 0o755 });
       const file = path.join(o.dir, 'link.json');
       const body: KioskLinkFile = { v: 1, connected, at: new Date().toISOString() };
-      fs.writeFileSync(`${file}.tmp`, JSON.stringify(body), { mode: 0o644 });
-      fs.renameSync(`${file}.tmp`, file);
+      writeFileAtomicSync(file, JSON.stringify(body), { mode: 0o644 });
     } catch (err) {
       o.log.debug({ err }, 'kiosk link state not written');
     }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { mediaPlanCodec } from '@diemcau/shared';
-import { captureConfig, loadEdgeSettings, peerLimits } from './config.js';
+import { captureConfig, loadEdgeSettings, peerLimits, portsPerWorker } from './config.js';
 import { loadEdgeTls, loadTrustedCa } from './tls.js';
 import { Edge } from './edge.js';
 import { SignalServer } from './server.js';
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     listen: { listenIp: cfg.listenIp, ...(cfg.announcedIp ? { announcedIp: cfg.announcedIp } : {}) },
     capture: captureConfig(cfg),
     ffmpegBin: cfg.ffmpegBin,
-    worker: { rtcMinPort: cfg.rtcMinPort, rtcMaxPort: cfg.rtcMaxPort, ...(cfg.workers ? { workers: cfg.workers } : {}), spanAt: cfg.workerSpanAt },
+    worker: { rtcMinPort: cfg.rtcMinPort, rtcMaxPort: cfg.rtcMaxPort, ...(cfg.workers ? { workers: cfg.workers } : {}), spanAt: cfg.workerSpanAt, minPortsPerWorker: portsPerWorker(cfg) },
     log: log.child({ module: 'edge' }),
     limits: peerLimits(cfg),
     tapAllow: cfg.tapAllow,

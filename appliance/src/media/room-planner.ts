@@ -65,3 +65,20 @@ export function micOpen(m: MediaMeeting): boolean {
   if (m.floorSiteId !== null) return site === m.floorSiteId;
   return !m.mutedAll;
 }
+
+/** Streams each site sends (camera and microphone). */
+const STREAMS_PER_SITE = 2;
+
+/**
+ * What one link of this edge will carry out, as far as the plan says: every
+ * stream of the sites on this edge's other side of it (its local room and the
+ * sites behind its other downstream links; what comes from the upstream is not
+ * in the plan and is left out). `peerEdgeId` null: the upstream link. The
+ * router places the link's transport by it (a meeting spanning workers), since
+ * the consumers a link will hold arrive only after it is made.
+ */
+export function expectedLinkConsumers(m: MediaMeeting, peerEdgeId: string | null): number {
+  let sites = m.localSiteId === null ? 0 : 1;
+  for (const d of m.downstream ?? []) if (d.edgeId !== peerEdgeId) sites += d.siteIds?.length ?? 1;
+  return sites * STREAMS_PER_SITE;
+}

@@ -17,7 +17,7 @@ import { PipeBridge, type BridgeHost, type BridgeLimits } from './link/bridge.js
 import { DownstreamLink } from './link/downstream.js';
 import type { LinkAnswer, LinkOffer } from './link/protocol.js';
 import { UpstreamLink } from './link/upstream.js';
-import { micOpen } from './room-planner.js';
+import { expectedLinkConsumers, micOpen } from './room-planner.js';
 import { kioskView, type KioskView } from './layout.js';
 import { Backoff } from '../backoff.js';
 import { featuredSites, forwards, nextSpeakers } from './forwarding.js';
@@ -185,7 +185,7 @@ export class MeetingRoom implements BridgeHost {
     // One link per downstream edge: a new offer (a reconnect) replaces the old
     // one, so repeated offers cannot pile up pipe transports.
     for (const l of [...this.downstream.values()]) if (l.peerEdgeId === offer.edgeId) l.close();
-    const pipe = await this.router.createPipe(this.deps.listen);
+    const pipe = await this.router.createPipe(this.deps.listen, expectedLinkConsumers(this.meeting, offer.edgeId));
     try {
       await pipe.connect({ ip: offer.ip, port: offer.port, srtp: offer.srtp });
     } catch (err) {
@@ -215,6 +215,7 @@ export class MeetingRoom implements BridgeHost {
     try {
       const link = await UpstreamLink.open({
         router: this.router, listen: this.deps.listen, meetingId: this.id, upstream: up, edgeId: this.deps.edgeId, host: this, log: this.log.child({ peer: up.edgeId }),
+        expectedConsumers: expectedLinkConsumers(this.meeting, null),
         ...(this.deps.trustedCa ? { ca: this.deps.trustedCa } : {}),
         limits: this.bridgeLimits,
       });
@@ -284,6 +285,9 @@ export class MeetingRoom implements BridgeHost {
       id: stream.id, kind: stream.kind, siteId: stream.info.siteId, originEdgeId: stream.info.originEdgeId, paused: stream.paused, via: via?.peerEdgeId ?? null,
     }));
   }
+
+  /** The meeting's most recent speaker as this edge knows it (the host's decision, passed down). */
+  get activeSpeakerSiteId(): string | null { return this.speakers[0] ?? null; }
 
   /** What this room's TV shows now. */
   layout(): KioskView {

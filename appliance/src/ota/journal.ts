@@ -3,8 +3,7 @@
 // disk, so a kill or a power cut at any point leaves a record the next start
 // can finish or undo. The planner reads it; only the executor writes it.
 import fs from 'node:fs';
-import { compareVersions, type DesiredRelease, type ReleaseManifest, type UnmetRequirement } from '@diemcau/shared';
-import { writeFileAtomic } from '../agent/atomic-file.js';
+import { compareVersions, writeFileAtomic, type DesiredRelease, type ReleaseManifest, type UnmetRequirement } from '@diemcau/shared';
 
 export type Phase =
   | 'idle' // nothing in flight

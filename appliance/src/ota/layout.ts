@@ -10,8 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { DiemcauError } from '@diemcau/shared';
-import { fsyncDir } from '../agent/atomic-file.js';
+import { DiemcauError, fsyncDir } from '@diemcau/shared';
 
 const run = promisify(execFile);
 

@@ -1,8 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DiemcauError } from '@diemcau/shared';
-import { fsyncDir, writeFileAtomic } from '../agent/atomic-file.js';
-import { Events } from '@diemcau/shared';
+import { DiemcauError, fsyncDir, writeFileAtomic, Events } from '@diemcau/shared';
 import { encodeRecord, parseSegment, parseSegmentName, parseState, segmentName, type QueueState } from './segment-format.js';
 import type { DurableQueue, QueueHead, QueueOptions, QueueRecord, QueueStats } from './types.js';
 

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { writeFileAtomic } from '../agent/atomic-file.js';
+import { writeFileAtomic } from '@diemcau/shared';
 
 // The telemetry sequence number, kept across restarts. next() saves n+1
 // before handing out n: a crash between the two can skip a number (a sample

@@ -7,6 +7,7 @@
 // GET /media/v1/health and GET /media/v1/join.js. They take no input and no
 // token, so there is no 4xx they can answer, and documenting one they never
 // give would make the contract lie. Every other operation is held to it.
+import http from 'node:http';
 import t from 'tap';
 import { Ajv } from 'ajv';
 import { createConfig, lintFromString, type NormalizedProblem } from '@redocly/openapi-core';
@@ -135,6 +136,27 @@ t.test('every operation is documented whole, and the edge agrees on who needs a 
     else t.equal(res.status, 401, `${method} ${path} without a token: 401`);
     if (op.security?.length !== 0) t.ok(op.responses['401'], `${method} ${path} documents its 401`);
   }
+
+  // The kiosk needs no token but answers this box only: from another host
+  // (127.0.0.2 stands for one; Linux routes all of 127/8 to this box) it is a
+  // documented 401.
+  const fromElsewhere = (p: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const u = new URL(edge.url);
+      const req = http.get(
+        { host: u.hostname, port: Number(u.port), path: p, localAddress: '127.0.0.2', agent: false },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.once('error', reject);
+    });
+  for (const p of ['/kiosk', '/kiosk/state']) {
+    t.equal(await fromElsewhere(p), 401, `GET ${p} from another host: 401`);
+    t.ok(doc.paths[p]?.['get']?.responses['401'], `GET ${p} documents its 401`);
+  }
+  t.equal(await fromElsewhere('/media/v1/health'), 200, 'while the public routes answer anyone');
 });
 
 t.test('live answers match the schemas the document gives for them', async (t) => {

@@ -142,6 +142,11 @@ t.test('limits are settings validated at start', async (t) => {
   t.throws(() => loadEdgeConfig({ ...base, DIEMCAU_EDGE_MAX_PEERS: '10', DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN: '20' }), /PER_TOKEN is above/);
   t.throws(() => loadEdgeConfig({ ...base, DIEMCAU_EDGE_RTC_MIN_PORT: '40000', DIEMCAU_EDGE_RTC_MAX_PORT: '40099' }), /one join token could take them all/,
     'a join token may not hold more than half the RTP ports');
+  // 50 peers x 4 transports: within half of 1000 ports, not within half of one worker's 250.
+  const wide = { ...base, DIEMCAU_EDGE_RTC_MIN_PORT: '40000', DIEMCAU_EDGE_RTC_MAX_PORT: '40999' };
+  t.equal(loadEdgeConfig({ ...wide, DIEMCAU_EDGE_WORKERS: '1' }).workers, 1, 'one worker: the token is held to half of the whole range');
+  t.throws(() => loadEdgeConfig({ ...wide, DIEMCAU_EDGE_WORKERS: '4' }), /half of one worker's 250 RTP ports/,
+    'four workers: the token is held to half of one worker\'s slice');
   t.throws(() => loadEdgeConfig({ ...base, DIEMCAU_EDGE_TAP_ALLOW: '127.0.0.1,not-an-address,10.0.0.0/99' }), /not-an-address, 10\.0\.0\.0\/99/);
   t.throws(() => loadEdgeConfig({ ...base, DIEMCAU_EDGE_TLS_CERT: '/x.pem' }), /DIEMCAU_EDGE_TLS_KEY: required/, 'half a TLS configuration');
 });

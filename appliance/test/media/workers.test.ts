@@ -134,6 +134,19 @@ t.test('a meeting past spanAt spans a second worker, and RTP sent into one worke
   t.same(pool.placement().map((w) => w.load), [0, 0], 'no router, transport or consumer left on either worker');
 });
 
+t.test('cascade links made when a meeting starts spread over the workers by the streams they will carry', async (t) => {
+  const pool = await MediaWorkers.start({ ...ports(100), workers: 2, spanAt: 8, logLevel: 'none' });
+  t.teardown(() => pool.close());
+  const router = await pool.createRouter('links');
+  // Three links, each to carry 8 streams out: none has a consumer yet.
+  const links = [];
+  for (let i = 0; i < 3; i++) links.push(await router.createPipe({ listenIp: '127.0.0.1' }, 8));
+  const [a, b] = pool.pids as [number, number];
+  t.equal(router.workerOf(links[0]!.id), a, 'the first link on the meeting\'s first worker');
+  t.equal(router.workerOf(links[1]!.id), b, 'the second on the other worker: the first is full with the first link\'s streams');
+  t.same(router.workerPids.sort(), [a, b].sort(), 'the meeting spans both workers before any stream flows');
+});
+
 t.test('a killed worker takes only its meetings down; they come back from the plan', async (t) => {
   const edge = await startEdge(t, 2);
   const ids = ['k1', 'k2', 'k3', 'k4'];

@@ -19,18 +19,18 @@ export const PRESENCE_ALERT_TYPES = [
 ] as const;
 export type PresenceAlertType = (typeof PRESENCE_ALERT_TYPES)[number];
 
-/** From the room's hardware and the host, as the box reports them. */
-export const HEALTH_ALERT_TYPES = [
+/** The room's camera, microphone or TV gone or failing: the site cannot take part in a meeting. */
+export const ROOM_ALERT_TYPES = [
   'camera-missing',
   'camera-fault',
   'microphone-missing',
   'microphone-silent',
   'microphone-fault',
   'display-disconnected',
-  'disk-nearly-full',
-  'overheating',
-  'help-requested',
 ] as const;
+
+/** From the room's hardware and the host, as the box reports them. */
+export const HEALTH_ALERT_TYPES = [...ROOM_ALERT_TYPES, 'disk-nearly-full', 'overheating', 'help-requested'] as const;
 export type HealthAlertType = (typeof HEALTH_ALERT_TYPES)[number];
 export const isHealthAlertType = (t: string): t is HealthAlertType => (HEALTH_ALERT_TYPES as readonly string[]).includes(t);
 

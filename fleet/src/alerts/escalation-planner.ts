@@ -10,19 +10,10 @@
 //    before is kept in `details.escalatedFrom`, which is what lowers it later;
 //  - a district outage is critical anyway: it only lists the meetings of its
 //    offline sites in `details.meetings`.
-import { isAlertSeverity, type AlertSeverity, type AlertType } from './alert-types.js';
+import { isAlertSeverity, ROOM_ALERT_TYPES, type AlertSeverity, type AlertType } from './alert-types.js';
 
 /** Alert types about one site that can no longer take part in a meeting. */
-export const ESCALATED_TYPES: ReadonlySet<string> = new Set<AlertType>([
-  'device-offline',
-  'flapping',
-  'camera-missing',
-  'camera-fault',
-  'microphone-missing',
-  'microphone-silent',
-  'microphone-fault',
-  'display-disconnected',
-]);
+export const ESCALATED_TYPES: ReadonlySet<string> = new Set<AlertType>(['device-offline', 'flapping', ...ROOM_ALERT_TYPES]);
 /** Alert types about many sites at once: they list the meetings, their severity stays. */
 export const INCIDENT_TYPES: ReadonlySet<string> = new Set<AlertType>(['district-outage']);
 

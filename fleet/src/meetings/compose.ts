@@ -1,10 +1,10 @@
 // Composition of the meetings area: tables, planner service, retained plan
 // publisher, stats ingest, the reconcile timer and the HTTP routes.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { deviceEventCodec, mediaPlanCodec, mediaStatsCodec } from '@diemcau/shared';
+import { deviceEventCodec, mediaPlanCodec, mediaStatsCodec, writeFileAtomicSync } from '@diemcau/shared';
 import type { IngestRouter } from '../broker/ingest.js';
 import type { FleetDb } from '../db/database.js';
 import { meetingsConfig, type MeetingsConfig } from './config.js';
@@ -56,11 +56,9 @@ export interface Meetings {
 function corePlanWriter(file: string, coreEdgeId: string, log: Logger): PlanSink {
   return (plan) => {
     if (plan.edgeId !== coreEdgeId) return;
-    const tmp = `${file}.${process.pid}.tmp`;
     try {
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(tmp, mediaPlanCodec.encode(plan));
-      renameSync(tmp, file);
+      writeFileAtomicSync(file, mediaPlanCodec.encode(plan), { mode: 0o644 });
     } catch (err) {
       log.error({ err, file }, 'cannot write the core plan file');
     }

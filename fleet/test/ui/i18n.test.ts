@@ -16,7 +16,11 @@ t.test('every error code of the registry has words in both languages', async (t)
   const missing = Object.keys(ERRORS).filter((code) => !ERROR_TEXT[code]?.vi || !ERROR_TEXT[code]?.en);
   t.same(missing, []);
   for (const code of Object.keys(ERRORS)) {
-    t.not(errorText('vi', { code, status: 400 }), ERRORS[code as keyof typeof ERRORS].message, `${code} is not the server's text`);
+    t.not(
+      errorText('vi', { code, status: 400 }),
+      ERRORS[code as keyof typeof ERRORS].message,
+      `${code} is not the server's text`,
+    );
   }
 });
 
@@ -29,11 +33,23 @@ t.test('an answer without a known code is worded by its status, and a network fa
 
 t.test('every command and update step has a label in both languages', async (t) => {
   const keys = [...COMMAND_TYPES.map((c) => `cmd.${c}`), ...OTA_STATES.map((s) => `otaState.${s}`)];
-  t.same(keys.filter((k) => !(k in vi) || !(k in en)), []);
+  t.same(
+    keys.filter((k) => !(k in vi) || !(k in en)),
+    [],
+  );
 });
 
 t.test('audit entries read as sentences, not machine names', async (t) => {
-  const entry = (action: string, outcome: string | null): AuditEntry => ({ id: 1, at: '2026-12-03T01:00:00.000Z', operatorId: 'op-1', operatorName: null, action, target: 'device:d1', outcome, details: null });
+  const entry = (action: string, outcome: string | null): AuditEntry => ({
+    id: 1,
+    at: '2026-12-03T01:00:00.000Z',
+    operatorId: 'op-1',
+    operatorName: null,
+    action,
+    target: 'device:d1',
+    outcome,
+    details: null,
+  });
   const cases: [AuditEntry, string, string][] = [
     [entry('command.reboot', 'queued'), 'Lệnh «Khởi động lại hộp»', 'đã xếp hàng chờ gửi'],
     [entry('command.reboot.result', 'succeeded'), 'Kết quả lệnh «Khởi động lại hộp»', 'Thành công'],

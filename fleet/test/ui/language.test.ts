@@ -22,7 +22,12 @@ execFileSync(process.execPath, [path.join(root, 'fleet', 'scripts', 'build-ui.mj
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const allowed = new Set(ALLOWED_TERMS);
 
-interface Violation { id: string; impact: string | null; nodes: string[]; why: string }
+interface Violation {
+  id: string;
+  impact: string | null;
+  nodes: string[];
+  why: string;
+}
 
 /** axe-core inside the page (evaluated, since the page's policy allows no injected script tag). */
 async function axe(page: Page): Promise<Violation[]> {
@@ -36,13 +41,23 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
   t.test(`every page, both languages, dataset ${dataset}`, async (t) => {
     const sf = await startSimFleet({ dataset, districtWindowMs: 60_000 });
     t.teardown(() => sf.close());
-    const { relayGroups, kinds } = await sf.api<{ relayGroups: { id: string; name: string; siteIds: string[] }[]; kinds: { label: { vi: string; en: string } }[] }>('GET', '/api/v1/hierarchy');
+    const { relayGroups, kinds } = await sf.api<{
+      relayGroups: { id: string; name: string; siteIds: string[] }[];
+      kinds: { label: { vi: string; en: string } }[];
+    }>('GET', '/api/v1/hierarchy');
     const group = relayGroups[1]!;
-    const bodies = sf.sites.filter((s) => s.parentId === null && !relayGroups.some((g) => g.siteIds.includes(s.id))).slice(0, 4);
+    const bodies = sf.sites
+      .filter((s) => s.parentId === null && !relayGroups.some((g) => g.siteIds.includes(s.id)))
+      .slice(0, 4);
     await sf.online([...group.siteIds, ...bodies.map((s) => s.id)]);
     const chair = bodies[0]!;
     const members = group.siteIds.slice(1, 4);
-    const meeting = await sf.api<{ id: string }>('POST', '/api/v1/meetings', { title: 'Giao ban trực tuyến quý IV', chairSiteId: chair.id, siteIds: members, durationMin: 60 });
+    const meeting = await sf.api<{ id: string }>('POST', '/api/v1/meetings', {
+      title: 'Giao ban trực tuyến quý IV',
+      chairSiteId: chair.id,
+      siteIds: members,
+      durationMin: 60,
+    });
     const victim = group.siteIds[5]!;
     sf.kill(victim);
     await sf.pressHelp(group.siteIds[6]!);
@@ -53,14 +68,26 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
 
     // Names are data, in whatever language they were given: sites, groups, kinds, people, meetings.
     const operators = await sf.api<{ items: { name: string }[] }>('GET', '/api/v1/operators');
-    const data = new Set([
-      ...sf.sites.map((s) => s.name), ...relayGroups.map((g) => g.name), ...kinds.flatMap((k) => [k.label.vi, k.label.en]),
-      ...operators.items.map((o) => o.name), 'admin (DIEMCAU_ADMIN_TOKEN)', 'Giao ban trực tuyến quý IV',
-    ].flatMap(tokens));
+    const data = new Set(
+      [
+        ...sf.sites.map((s) => s.name),
+        ...relayGroups.map((g) => g.name),
+        ...kinds.flatMap((k) => [k.label.vi, k.label.en]),
+        ...operators.items.map((o) => o.name),
+        'admin (DIEMCAU_ADMIN_TOKEN)',
+        'Giao ban trực tuyến quý IV',
+      ].flatMap(tokens),
+    );
 
     const pages: [string, string][] = [
-      ['overview', '#/'], ['wall', '#/wall'], ['alerts', '#/alerts'], ['site', `#/sites/${group.siteIds[0]}`],
-      ['device', `#/devices/${device.deviceId}`], ['meetings', '#/meetings'], ['meeting', `#/meetings/${meeting.id}`], ['rollouts', '#/rollouts'],
+      ['overview', '#/'],
+      ['wall', '#/wall'],
+      ['alerts', '#/alerts'],
+      ['site', `#/sites/${group.siteIds[0]}`],
+      ['device', `#/devices/${device.deviceId}`],
+      ['meetings', '#/meetings'],
+      ['meeting', `#/meetings/${meeting.id}`],
+      ['rollouts', '#/rollouts'],
     ];
 
     const b = await openBrowser({ width: 1920, height: 1080 });
@@ -70,7 +97,9 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
     page.on('pageerror', (e) => errors.push(String(e)));
     // A refused or missing resource is an answer the page handles (an update report not sent yet,
     // the audit log for a viewer); a policy violation or a script error is not.
-    page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+    });
     // What <html lang> says when the document is parsed, before the bundle runs.
     await page.addInitScript(`document.addEventListener('readystatechange', () => {
       if (document.readyState === 'interactive') window.__firstLang = document.documentElement.lang;
@@ -79,7 +108,9 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
     for (const lang of ['vi', 'en'] as const) {
       t.test(`the sign-in page in ${lang}`, async (t) => {
         await page.goto(`${sf.url}/`);
-        await page.evaluate(`localStorage.clear(); sessionStorage.clear(); localStorage.setItem('diemcau.lang', '${lang}')`);
+        await page.evaluate(
+          `localStorage.clear(); sessionStorage.clear(); localStorage.setItem('diemcau.lang', '${lang}')`,
+        );
         await page.reload();
         await page.waitForSelector('input[name=token]');
         t.equal(await page.evaluate('window.__firstLang'), lang, '<html lang> right at the first paint');
@@ -90,7 +121,10 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
         for (const [name, hash] of pages) {
           await page.goto(`${sf.url}/${hash}`);
           await page.waitForSelector('main .page, main .overview, main .wall, main .empty');
-          await waitUntil(page, `document.querySelector('.loading') === null && !document.body.textContent.includes('${lang === 'vi' ? 'Đang tải' : 'Loading'}')`);
+          await waitUntil(
+            page,
+            `document.querySelector('.loading') === null && !document.body.textContent.includes('${lang === 'vi' ? 'Đang tải' : 'Loading'}')`,
+          );
           if (name === 'device') await page.waitForSelector('[data-testid=commands] tr[data-type=identify]');
           await t.test(name, (t) => checkPage(t, page, lang, data));
         }
@@ -112,7 +146,12 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
 async function checkPage(t: Test, page: Page, lang: 'vi' | 'en', data: ReadonlySet<string>): Promise<void> {
   t.equal(await page.evaluate('document.documentElement.lang'), lang, '<html lang>');
   const words = [...new Set((await pageWords(page)).flatMap(tokens))].filter((w) => !data.has(w) && !allowed.has(w));
-  if (lang === 'vi') t.same(words.filter((w) => !couldBeVietnamese(w)), [], 'no English words');
+  if (lang === 'vi')
+    t.same(
+      words.filter((w) => !couldBeVietnamese(w)),
+      [],
+      'no English words',
+    );
   else t.same(words.filter(hasVietnameseMarks), [], 'no Vietnamese words');
   t.same(await axe(page), [], 'axe-core: no violations');
   t.same(await smallText(page), [], 'no text under 12 px');

@@ -14,13 +14,17 @@ import { openBrowser, signIn } from './helpers/browser.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 execFileSync(process.execPath, [path.join(root, 'fleet', 'scripts', 'build-ui.mjs')], { stdio: 'inherit' });
 
-const stateOf = (page: Page, selector: string, siteId: string) => page.getAttribute(`${selector}[data-site="${siteId}"]`, 'data-state');
+const stateOf = (page: Page, selector: string, siteId: string) =>
+  page.getAttribute(`${selector}[data-site="${siteId}"]`, 'data-state');
 
 for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
   t.test(`states, dataset ${dataset}`, async (t) => {
     const sf = await startSimFleet({ dataset });
     t.teardown(() => sf.close());
-    const { relayGroups } = await sf.api<{ relayGroups: { id: string; siteIds: string[] }[] }>('GET', '/api/v1/hierarchy');
+    const { relayGroups } = await sf.api<{ relayGroups: { id: string; siteIds: string[] }[] }>(
+      'GET',
+      '/api/v1/hierarchy',
+    );
     const ids = relayGroups[3]!.siteIds;
     const [revoked, offline, never] = [ids[1]!, ids[2]!, ids[3]!];
     await sf.online(ids.filter((id) => id !== never));
@@ -42,15 +46,31 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
     const expected = { [revoked]: 'revoked', [offline]: 'offline', [never]: 'nobox' };
     const everyPage = async (t: Test, when: string) => {
       await page.goto(`${sf.url}/#/`);
-      for (const [id, st] of Object.entries(expected)) t.equal(await stateOf(page, '.tile', id), st, `${when}, grid: ${st}`);
+      for (const [id, st] of Object.entries(expected))
+        t.equal(await stateOf(page, '.tile', id), st, `${when}, grid: ${st}`);
       await page.goto(`${sf.url}/#/wall`);
       await page.waitForSelector('.wcell');
-      for (const [id, st] of Object.entries(expected)) t.equal(await stateOf(page, '.wcell', id), st, `${when}, wall: ${st}`);
+      for (const [id, st] of Object.entries(expected))
+        t.equal(await stateOf(page, '.wcell', id), st, `${when}, wall: ${st}`);
       await page.goto(`${sf.url}/#/alerts`);
       await page.waitForSelector('[data-testid=alert-states]');
-      t.equal(await stateOf(page, '[data-testid=alert-states] li', revoked), 'revoked', `${when}, alerts: the decommissioned site is listed`);
-      t.notMatch(await page.textContent('main'), /Mọi điểm cầu hoạt động bình thường/, `${when}, alerts: not "all normal"`);
-      t.equal(await page.locator('tbody[data-type=device-offline]', { hasText: sf.sites.find((s) => s.id === offline)!.name }).count(), 1, `${when}, alerts: the offline site has its alert`);
+      t.equal(
+        await stateOf(page, '[data-testid=alert-states] li', revoked),
+        'revoked',
+        `${when}, alerts: the decommissioned site is listed`,
+      );
+      t.notMatch(
+        await page.textContent('main'),
+        /Mọi điểm cầu hoạt động bình thường/,
+        `${when}, alerts: not "all normal"`,
+      );
+      t.equal(
+        await page
+          .locator('tbody[data-type=device-offline]', { hasText: sf.sites.find((s) => s.id === offline)!.name })
+          .count(),
+        1,
+        `${when}, alerts: the offline site has its alert`,
+      );
       await page.goto(`${sf.url}/#/sites/${revoked}`);
       await page.waitForSelector('[data-testid=site-revoked]');
       t.match(await page.textContent('.page-head .pill'), /Hộp đã thu hồi/, `${when}, site page: decommissioned`);

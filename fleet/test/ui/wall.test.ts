@@ -14,7 +14,12 @@ import { layout, offScreen, smallText, topbarRows, waitUntil } from './helpers/p
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 execFileSync(process.execPath, [path.join(root, 'fleet', 'scripts', 'build-ui.mjs')], { stdio: 'inherit' });
 
-interface Group { id: string; name: string; hubSiteId: string; siteIds: string[] }
+interface Group {
+  id: string;
+  name: string;
+  hubSiteId: string;
+  siteIds: string[];
+}
 
 for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
   t.test(`the wall, dataset ${dataset}`, async (t) => {
@@ -27,19 +32,33 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
     const down = group.siteIds.filter((id) => id !== group.hubSiteId && !noBox.has(id)).slice(0, 2);
 
     // Sound needs a click here, as in a real browser on a wall screen.
-    const b = await openBrowser({ width: 1920, height: 1080, args: ['--autoplay-policy=document-user-activation-required'] });
+    const b = await openBrowser({
+      width: 1920,
+      height: 1080,
+      args: ['--autoplay-policy=document-user-activation-required'],
+    });
     t.teardown(() => b.close());
     const page = b.page;
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+    });
     await signIn(page, sf.url, ADMIN_TOKEN);
     await page.goto(`${sf.url}/#/wall`);
-    await waitUntil(page, `document.querySelectorAll('.wcell[data-state=online]').length === ${sf.sites.length - noBox.size}`, 30_000);
+    await waitUntil(
+      page,
+      `document.querySelectorAll('.wcell[data-state=online]').length === ${sf.sites.length - noBox.size}`,
+      30_000,
+    );
 
     t.test('1920×1080: every site on one screen, no scrolling', async (t) => {
       t.equal(await page.locator('.wcell').count(), sf.sites.length, 'one cell per site');
-      t.equal(await page.locator('.wall-block').count(), relayGroups.length + 1, 'a block per group and one for the province bodies');
+      t.equal(
+        await page.locator('.wall-block').count(),
+        relayGroups.length + 1,
+        'a block per group and one for the province bodies',
+      );
       const l = await layout(page);
       t.ok(l.scrollHeight <= l.innerHeight, `no vertical scroll (${l.scrollHeight} ≤ ${l.innerHeight})`);
       t.ok(l.scrollWidth <= l.innerWidth, 'no horizontal scroll');
@@ -48,7 +67,11 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
       const hub = page.locator(`.wcell[data-site="${group.hubSiteId}"]`);
       const hubSite = sf.sites.find((s) => s.id === group.hubSiteId)!;
       t.match(await hub.getAttribute('title'), hubSite.name, 'the full name on hover');
-      t.equal(await page.locator(`.wall-block[data-group="${group.id}"] .wall-name`).textContent(), group.name, "the group's name heads its block");
+      t.equal(
+        await page.locator(`.wall-block[data-group="${group.id}"] .wall-name`).textContent(),
+        group.name,
+        "the group's name heads its block",
+      );
     });
 
     t.test('the sound banner stays until someone enables sound, then alerts chime', async (t) => {
@@ -66,7 +89,8 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
       for (const id of down) sf.kill(id);
       await waitUntil(fresh, `Number(document.querySelector('[data-testid=wall]').dataset.chimes) > 0`, 15_000);
       t.pass('a chime played for the new alerts');
-      for (const id of down) await page.waitForSelector(`.wcell[data-site="${id}"][data-state=offline]`, { timeout: 15_000 });
+      for (const id of down)
+        await page.waitForSelector(`.wcell[data-site="${id}"][data-state=offline]`, { timeout: 15_000 });
       const listed = page.locator('[data-testid=wall-list-offline] li');
       t.equal(await listed.count(), down.length, 'the offline sites are listed');
       t.match(await listed.first().textContent(), group.name, "with their group's name");

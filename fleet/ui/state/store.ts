@@ -264,8 +264,7 @@ export class Store {
         const at = new Date().toISOString();
         for (const d of details) {
           for (const st of d?.stats ?? []) {
-            // `seenUpstream` comes with the fleets that report it; older ones leave it out.
-            const upstream = (st as Partial<{ seenUpstream: { state: string; recvBps: number } | null }>).seenUpstream;
+            const upstream = st.seenUpstream;
             if (upstream?.state === 'connected' && upstream.recvBps > 0) seen.set(st.siteId, at);
             else seen.delete(st.siteId);
           }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildRelease, parseRollbackFrom, uploadRelease } from './build.js';
+import { loadProvisioningSettings } from '../settings.js';
 import { readSigningKey } from './keys.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -26,7 +27,8 @@ const { values } = parseArgs({
   },
 });
 
-const keyFile = values.key ?? process.env.DIEMCAU_RELEASE_KEY;
+const settings = loadProvisioningSettings(process.env);
+const keyFile = values.key ?? settings.releaseKey;
 if (!keyFile) {
   process.stderr.write('release:build: give the signing key with --key <file> or DIEMCAU_RELEASE_KEY (make one with npm run release:keygen)\n');
   process.exit(2);
@@ -40,8 +42,8 @@ try {
   process.stderr.write(`release:build: --rollback-from: ${(err as Error).message}\n`);
   process.exit(2);
 }
-const key = readSigningKey(keyFile, values['key-id'] ?? process.env.DIEMCAU_RELEASE_KEY_ID);
-const out = path.resolve(values.out ?? process.env.DIEMCAU_RELEASE_OUT ?? path.join(repo, 'dist', 'releases'));
+const key = readSigningKey(keyFile, values['key-id'] ?? settings.releaseKeyId);
+const out = path.resolve(values.out ?? settings.releaseOut ?? path.join(repo, 'dist', 'releases'));
 
 const r = await buildRelease({
   entry: path.resolve(values.entry ?? path.join(appliance, 'src', 'main.ts')),
@@ -58,9 +60,9 @@ if (allowDowngradeFrom) process.stdout.write(`emergency rollback: boxes on ${all
 process.stdout.write(
   `release ${r.manifest.version}: ${r.artifactFile} (${r.manifest.size} bytes, sha256 ${r.manifest.sha256})\nsigned manifest (key ${key.keyId}): ${r.manifestFile}\n`,
 );
-const fleet = values.upload ?? process.env.DIEMCAU_FLEET_URL;
-if (values.upload !== undefined || (fleet && process.env.DIEMCAU_FLEET_TOKEN)) {
-  const token = values.token ?? process.env.DIEMCAU_FLEET_TOKEN;
+const fleet = values.upload ?? settings.fleetUrl;
+if (values.upload !== undefined || (fleet && settings.fleetToken)) {
+  const token = values.token ?? settings.fleetToken;
   if (!fleet || !token) {
     process.stderr.write('release:build: uploading needs --upload <fleet URL> and --token (or DIEMCAU_FLEET_TOKEN)\n');
     process.exit(2);

@@ -146,14 +146,28 @@ export interface RouterDump {
   webRtc: WebRtcState[];
 }
 
+/** A transport's share of its router's load: itself, and its consumers or the consumers it is expected to hold. */
+interface TransportLoad {
+  consumers: number;
+  expected: number;
+}
+const weight = (t: TransportLoad): number => 1 + Math.max(t.consumers, t.expected);
+
 /** A router of the meeting and what it holds, for placing transports and piping streams. */
 interface Part extends RouterPart {
-  /** Transports plus consumers on this router (the spanning measure). */
+  /**
+   * Transports plus consumers on this router (the spanning measure), a link's
+   * expected consumers counted from the start: a cascade link is made when the
+   * meeting starts and its consumers come later, one per stream it carries.
+   */
   load: number;
+  loads: Map<string, TransportLoad>;
   /** Transports on this router. */
   transports: Set<string>;
   /** Producers present on this router, original or piped in. */
   producers: Set<string>;
+  /** Every producer and consumer on this router, for traffic(). */
+  live: { producers: Set<types.Producer>; consumers: Set<types.Consumer> };
   /** Streams being piped in now, so two consumers of one stream pipe it once. */
   piping: Map<string, Promise<void>>;
 }
@@ -197,21 +211,31 @@ export class RoomRouter {
   }
 
   private addPart(r: RouterPart): Part {
-    const part: Part = { ...r, load: 0, transports: new Set(), producers: new Set(), piping: new Map() };
+    const part: Part = { ...r, load: 0, loads: new Map(), transports: new Set(), producers: new Set(), live: { producers: new Set(), consumers: new Set() }, piping: new Map() };
     this.parts.push(part);
     r.router.observer.on('newtransport', (tr: types.Transport) => {
-      part.load++;
+      const tl: TransportLoad = { consumers: 0, expected: 0 };
+      const change = (fn: () => void): void => {
+        const before = weight(tl);
+        fn();
+        part.load += weight(tl) - before;
+      };
+      part.load += weight(tl);
+      part.loads.set(tr.id, tl);
       part.transports.add(tr.id);
-      tr.observer.on('close', () => { part.load--; part.transports.delete(tr.id); });
+      tr.observer.on('close', () => { part.load -= weight(tl); part.loads.delete(tr.id); part.transports.delete(tr.id); });
       tr.observer.on('newconsumer', (c: types.Consumer) => {
-        part.load++;
-        c.observer.on('close', () => { part.load--; });
+        change(() => tl.consumers++);
+        part.live.consumers.add(c);
+        c.observer.on('close', () => { change(() => tl.consumers--); part.live.consumers.delete(c); });
       });
       tr.observer.on('newproducer', (p: types.Producer) => {
         part.producers.add(p.id);
+        part.live.producers.add(p);
         if (!this.origin.has(p.id)) this.origin.set(p.id, part);
         p.observer.on('close', () => {
           part.producers.delete(p.id);
+          part.live.producers.delete(p);
           if (this.origin.get(p.id) === part) this.origin.delete(p.id);
         });
       });
@@ -272,9 +296,16 @@ export class RoomRouter {
     await pending;
   }
 
-  async createPipe(listen: ListenOptions): Promise<PipeLink> {
+  /** A cascade link's transport; `expectedConsumers`: the streams it will carry out (plan.ts expectedLinkConsumers). */
+  async createPipe(listen: ListenOptions, expectedConsumers = 0): Promise<PipeLink> {
     const part = await this.place();
-    return this.routeFor(part, new PipeLink(await part.router.createPipeTransport({ listenInfo: listenInfo(listen, 'udp', part.ctx.portRange), enableSrtp: true })));
+    const tr = await part.router.createPipeTransport({ listenInfo: listenInfo(listen, 'udp', part.ctx.portRange), enableSrtp: true });
+    const tl = part.loads.get(tr.id);
+    if (tl && expectedConsumers > tl.expected) {
+      part.load += Math.max(tl.consumers, expectedConsumers) - Math.max(tl.consumers, tl.expected);
+      tl.expected = expectedConsumers;
+    }
+    return this.routeFor(part, new PipeLink(tr));
   }
 
   /** Two ports (RTP, RTCP) that accept whatever a local sender sends first. */
@@ -333,6 +364,23 @@ export class RoomRouter {
       consumerIds: dumps.flatMap((d) => d.mapProducerIdConsumerIds.flatMap((e) => e.values)),
       webRtc: [...this.webRtcPorts].filter((p) => !p.closed).map((p) => p.state),
     };
+  }
+
+  /**
+   * RTP packets this meeting's routers took in (every producer's count) and
+   * sent out (every consumer that is not paused), so far. One worker request
+   * per stream: for benchmarks and diagnostics, not for a stats loop.
+   */
+  async traffic(): Promise<{ packetsIn: number; packetsOut: number; producers: number; consumers: number }> {
+    const open = this.parts.filter((p) => !p.router.closed);
+    const producers = open.flatMap((p) => [...p.live.producers]).filter((p) => !p.closed);
+    const consumers = open.flatMap((p) => [...p.live.consumers]).filter((c) => !c.closed);
+    const count = (list: Array<{ type: string; packetCount?: number }>, type: string): number =>
+      list.filter((x) => x.type === type).reduce((n, x) => n + (x.packetCount ?? 0), 0);
+    const ins = await Promise.all(producers.map((p) => p.getStats().then((l) => count(l, 'inbound-rtp'), () => 0)));
+    const flowing = consumers.filter((c) => !c.paused && !c.producerPaused);
+    const outs = await Promise.all(flowing.map((c) => c.getStats().then((l) => count(l, 'outbound-rtp'), () => 0)));
+    return { packetsIn: ins.reduce((a, b) => a + b, 0), packetsOut: outs.reduce((a, b) => a + b, 0), producers: producers.length, consumers: consumers.length };
   }
 
   close(): void { this.primary.router.close(); }

@@ -19,5 +19,5 @@ export {
   type TransportStats,
   type ProduceOptions,
 } from './handles.js';
-export { MediaWorkers, MIN_PORTS_PER_WORKER, DEFAULT_SPAN_AT, type PoolOptions, type WorkerDeath, type WorkerPlacement, type RouterSource } from './pool.js';
+export { MediaWorkers, MIN_PORTS_PER_WORKER, DEFAULT_SPAN_AT, type PoolOptions, type WorkerDeath, type WorkerPlacement, type RouterSource, type Tenant, type TenantMeeting } from './pool.js';
 export { INGEST, ROUTER_CODECS, ingestRtpParameters, firstCodec, type VideoCodec } from './codecs.js';

@@ -11,22 +11,28 @@
 //
 // A worker that dies takes only the meetings with a router on it: 'died' names
 // them, and a new worker replaces the dead one in the same port slice.
-import os from 'node:os';
+//
+// Several edges may share one pool (tenants: a test or a benchmark packing
+// many sites' edges into one process). Each tenant's meetings are its own,
+// its transports use its own port range, and 'died' says whose they were.
 import type { types } from 'mediasoup';
 import { DiemcauError } from '@diemcau/shared';
 import { Backoff } from '../../backoff.js';
 import { Events } from '@diemcau/shared';
 import { MediaWorker, RoomRouter, type RouterPart, type WorkerOptions } from './engine.js';
+import { MIN_PORTS_PER_WORKER, workerSlices } from './slices.js';
+
+export { MIN_PORTS_PER_WORKER };
 
 export interface PoolOptions extends WorkerOptions {
   /** Workers to run; default one per core (os.availableParallelism()), as many as the port range allows. */
   workers?: number;
   /** Transports plus consumers on one router beyond which a meeting spans another worker. */
   spanAt?: number;
+  /** With workers unset, no more workers than the range has this many ports each for (config.ts portsPerWorker). */
+  minPortsPerWorker?: number;
 }
 
-/** The fewest RTP ports a worker's slice may have (a WebRtcServer takes two, each meeting's links more). */
-export const MIN_PORTS_PER_WORKER = 8;
 export const DEFAULT_SPAN_AT = 1000;
 
 export interface WorkerDeath {
@@ -36,6 +42,19 @@ export interface WorkerDeath {
   error: DiemcauError;
   /** Meetings that had a router on the dead worker: they are broken and must be opened again. */
   meetingIds: string[];
+  /** The same, with the tenant each belongs to ('' for the pool's own edge). */
+  meetings: TenantMeeting[];
+}
+
+export interface TenantMeeting {
+  tenant: string;
+  meetingId: string;
+}
+
+/** An edge sharing the pool: its name, and the ports its transports take (the worker's slice when unset). */
+export interface Tenant {
+  id: string;
+  ports?: types.TransportPortRange;
 }
 
 /** Where the pool stands, for stats, tests and benchmarks. */
@@ -57,8 +76,8 @@ interface Slot {
   ports: types.TransportPortRange;
   worker: MediaWorker | null;
   load: number;
-  /** Meeting id -> routers it has on this worker. */
-  meetings: Map<string, number>;
+  /** Tenant and meeting -> routers it has on this worker. */
+  meetings: Map<string, { who: TenantMeeting; routers: number }>;
   backoff: Backoff;
   timer: NodeJS.Timeout | null;
 }
@@ -71,17 +90,17 @@ export class MediaWorkers {
 
   static async start(opts: PoolOptions): Promise<MediaWorkers> {
     const total = opts.rtcMaxPort - opts.rtcMinPort + 1;
+    if (opts.workers !== undefined && (!Number.isInteger(opts.workers) || opts.workers < 1)) {
+      throw new DiemcauError('APPL_ERR_CONFIG', `workers must be a whole number of at least 1 (got ${opts.workers})`);
+    }
     // Unset, a many-core machine with a narrow port range runs fewer workers rather than failing.
-    const count = opts.workers ?? Math.max(1, Math.min(os.availableParallelism(), Math.floor(total / MIN_PORTS_PER_WORKER)));
-    if (!Number.isInteger(count) || count < 1) throw new DiemcauError('APPL_ERR_CONFIG', `workers must be a whole number of at least 1 (got ${count})`);
-    const each = Math.floor(total / count);
-    if (each < MIN_PORTS_PER_WORKER) {
+    const { count, slices, smallest } = workerSlices(opts.rtcMinPort, opts.rtcMaxPort, opts.workers, opts.minPortsPerWorker);
+    if (smallest < MIN_PORTS_PER_WORKER) {
       throw new DiemcauError('APPL_ERR_CONFIG', `${total} RTP ports cannot be shared by ${count} workers (at least ${MIN_PORTS_PER_WORKER} each)`);
     }
-    const slots: Slot[] = Array.from({ length: count }, (_, index) => ({
+    const slots: Slot[] = slices.map((ports, index) => ({
       index,
-      // Contiguous slices; the last one takes the remainder.
-      ports: { min: opts.rtcMinPort + index * each, max: index === count - 1 ? opts.rtcMaxPort : opts.rtcMinPort + (index + 1) * each - 1 },
+      ports,
       worker: null, load: 0, meetings: new Map(), backoff: new Backoff(250, 10_000), timer: null,
     }));
     const pool = new MediaWorkers(slots, opts, opts.spanAt ?? DEFAULT_SPAN_AT);
@@ -106,7 +125,8 @@ export class MediaWorkers {
 
   placement(): WorkerPlacement[] {
     return this.slots.map((s) => ({
-      slot: s.index, pid: s.worker && !s.worker.isClosed ? s.worker.pid : null, ports: { ...s.ports }, load: s.load, meetingIds: [...s.meetings.keys()].sort(),
+      slot: s.index, pid: s.worker && !s.worker.isClosed ? s.worker.pid : null, ports: { ...s.ports }, load: s.load,
+      meetingIds: [...s.meetings.values()].map((m) => (m.who.tenant ? `${m.who.tenant}/${m.who.meetingId}` : m.who.meetingId)).sort(),
     }));
   }
 
@@ -117,20 +137,21 @@ export class MediaWorkers {
   }
 
   /** The router source for one meeting: its rooms call createRouter() as they would on one worker. */
-  forMeeting(meetingId: string): RouterSource {
-    return { createRouter: () => this.createRouter(meetingId) };
+  forMeeting(meetingId: string, tenant?: Tenant): RouterSource {
+    return { createRouter: () => this.createRouter(meetingId, tenant) };
   }
 
   /** A meeting's router on the least-loaded worker, able to span the others. */
-  async createRouter(meetingId: string): Promise<RoomRouter> {
+  async createRouter(meetingId: string, tenant?: Tenant): Promise<RoomRouter> {
     const slot = this.leastLoaded([]);
     if (!slot) throw new DiemcauError('APPL_ERR_MEDIA', 'no mediasoup worker is running');
-    const part = await this.openOn(slot, meetingId);
+    const who = { tenant: tenant?.id ?? '', meetingId };
+    const part = await this.openOn(slot, who, tenant?.ports);
     return new RoomRouter(part, {
       spanAt: this.spanAt,
       extend: async (usedPids) => {
         const other = this.leastLoaded(usedPids);
-        return other ? this.openOn(other, meetingId) : null;
+        return other ? this.openOn(other, who, tenant?.ports) : null;
       },
     });
   }
@@ -145,12 +166,17 @@ export class MediaWorkers {
     return best;
   }
 
-  private async openOn(slot: Slot, meetingId: string): Promise<RouterPart> {
+  private async openOn(slot: Slot, who: TenantMeeting, ports?: types.TransportPortRange): Promise<RouterPart> {
     const worker = slot.worker;
     if (!worker || worker.isClosed) throw new DiemcauError('APPL_ERR_MEDIA', 'the chosen mediasoup worker has stopped');
-    const part = await worker.openRouter();
+    const opened = await worker.openRouter();
+    // A tenant's transports take its own ports; its browsers share the worker's WebRtcServer.
+    const part = ports ? { ...opened, ctx: { ...opened.ctx, portRange: { ...ports } } } : opened;
+    const key = `${who.tenant}\n${who.meetingId}`;
     slot.load++;
-    slot.meetings.set(meetingId, (slot.meetings.get(meetingId) ?? 0) + 1);
+    const entry = slot.meetings.get(key) ?? { who, routers: 0 };
+    entry.routers++;
+    slot.meetings.set(key, entry);
     part.router.observer.on('newtransport', (tr: types.Transport) => {
       slot.load++;
       tr.observer.on('close', () => { slot.load--; });
@@ -163,9 +189,8 @@ export class MediaWorkers {
       // A dying worker closes its routers first: keep its meetings for the 'died' report.
       if (worker.died) return;
       slot.load--;
-      const n = (slot.meetings.get(meetingId) ?? 1) - 1;
-      if (n <= 0) slot.meetings.delete(meetingId);
-      else slot.meetings.set(meetingId, n);
+      const e = slot.meetings.get(key);
+      if (e && --e.routers <= 0) slot.meetings.delete(key);
     });
     return part;
   }
@@ -181,11 +206,12 @@ export class MediaWorkers {
 
   private onDied(slot: Slot, worker: MediaWorker, error: DiemcauError): void {
     if (slot.worker !== worker) return;
-    const meetingIds = [...slot.meetings.keys()].sort();
+    const meetings = [...slot.meetings.values()].map((m) => m.who);
+    const meetingIds = [...new Set(meetings.map((m) => m.meetingId))].sort();
     slot.worker = null;
     slot.meetings = new Map();
     slot.load = 0;
-    this.events.emit('died', { pid: worker.pid, slot: slot.index, error, meetingIds });
+    this.events.emit('died', { pid: worker.pid, slot: slot.index, error, meetingIds, meetings });
     this.scheduleReplace(slot);
   }
 

@@ -71,6 +71,16 @@ function isLoopback(address: string | undefined): boolean {
 
 const unauthorized = (detail: string): DiemcauError => new DiemcauError('APPL_ERR_MEDIA_UNAUTHORIZED', detail);
 
+/** A route registered without a known access class is an error at start, never an open door. */
+export function requireAccessClass(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const access = route.config?.access;
+    if (access === undefined || !ACCESS_CLASSES.includes(access)) {
+      throw new DiemcauError('APPL_ERR_CONFIG', `route ${String(route.method)} ${route.url} names no access class`);
+    }
+  });
+}
+
 /** Installs the access hook on the edge's root instance, before any route (hooks reach only later plugins). */
 export function installAccess(app: FastifyInstance, edge: Edge, tokens: Tokens): void {
   if (sameToken(tokens.join, tokens.admin))
@@ -79,12 +89,7 @@ export function installAccess(app: FastifyInstance, edge: Edge, tokens: Tokens):
   app.decorateRequest('link', null);
   app.decorateRequest('peerToken', null);
 
-  app.addHook('onRoute', (route) => {
-    const access = route.config?.access;
-    if (access === undefined || !ACCESS_CLASSES.includes(access)) {
-      throw new DiemcauError('APPL_ERR_CONFIG', `route ${String(route.method)} ${route.url} names no access class`);
-    }
-  });
+  requireAccessClass(app);
 
   const roomOf = (req: FastifyRequest): MeetingRoom | null => {
     const id = (req.params as { meetingId?: string }).meetingId;

@@ -1,9 +1,13 @@
 // One end of a cascade link, the same code on both edges. What goes out: a
 // stream of this router is consumed on the pipe transport and announced to the
-// peer ('produce' with the producer's id and the consumer's RTP parameters);
+// peer ('produce' with our producer's id and the consumer's RTP parameters);
 // its pause/resume/close follow. What comes in: the peer's announcements are
-// produced on our pipe transport with the same id, so a stream keeps one id
-// across the whole cascade, and paused/resumed/closed in step.
+// produced on our pipe transport under an id of our own, and paused/resumed/
+// closed in step. The id on the wire is the sender's own producer id and names
+// the stream on that link only: each edge maps it to its local producer. A
+// stream therefore has a different id at every edge, so several edges of one
+// meeting can share a mediasoup worker (a worker refuses a second producer
+// under an id it already has); the site and origin edge travel with it.
 //
 // Selective forwarding: the host decides per stream whether it flows now
 // (forwarding.ts). A stream held back is paused on our side of the pipe, so it
@@ -58,7 +62,10 @@ interface Out {
 
 export class PipeBridge {
   private readonly outlets = new Map<string, Out>();
+  /** Streams the peer sent us, by the id the peer announced them under (the link's stream id). */
   private readonly incoming = new Map<string, Stream>();
+  /** The local ids of those streams: never offered back over the link they came in on. */
+  private readonly incomingLocal = new Set<string>();
   // Incoming events run one at a time, in order: a 'pause' must not overtake
   // the 'produce' it refers to.
   private inbox: Promise<void> = Promise.resolve();
@@ -86,7 +93,7 @@ export class PipeBridge {
 
   /** Sends one of our streams across (once; a second offer of the same stream is ignored). */
   async offer(stream: Stream): Promise<void> {
-    if (this.isClosed || stream.closed || this.outlets.has(stream.id) || this.incoming.has(stream.id)) return;
+    if (this.isClosed || stream.closed || this.outlets.has(stream.id) || this.incomingLocal.has(stream.id)) return;
     let outlet: Outlet;
     try {
       outlet = await this.pipe.consume(stream.id);
@@ -188,15 +195,19 @@ export class PipeBridge {
             { peer: this.peerEdgeId, linkId: this.id, producerId: ev.producerId });
           return;
         }
+        // mediasoup picks the local id; the peer's id stays the key on this link.
         const stream = await this.pipe.produce({
-          id: ev.producerId,
           kind: ev.kind,
           rtpParameters: ev.rtpParameters as unknown as RtpParameters,
           paused: ev.paused,
           info: { siteId: ev.siteId, originEdgeId: ev.originEdgeId },
         });
-        this.incoming.set(stream.id, stream);
-        stream.events.on('close', () => this.incoming.delete(stream.id));
+        this.incoming.set(ev.producerId, stream);
+        this.incomingLocal.add(stream.id);
+        stream.events.on('close', () => {
+          if (this.incoming.get(ev.producerId) === stream) this.incoming.delete(ev.producerId);
+          this.incomingLocal.delete(stream.id);
+        });
         this.host.addStream(stream, this);
         return;
       }
@@ -222,10 +233,10 @@ export class PipeBridge {
    * announce are closed (and with them every copy and consumer downstream).
    */
   readmit(): void {
-    for (const stream of [...this.incoming.values()]) {
+    for (const [wireId, stream] of [...this.incoming]) {
       const admitted = this.host.admitSite(stream.info.siteId, this);
       if (admitted.ok) continue;
-      this.refuseSite(admitted, { producerId: stream.id, siteId: stream.info.siteId, originEdgeId: stream.info.originEdgeId, kind: stream.kind, admittedBefore: true });
+      this.refuseSite(admitted, { producerId: wireId, localId: stream.id, siteId: stream.info.siteId, originEdgeId: stream.info.originEdgeId, kind: stream.kind, admittedBefore: true });
       stream.close();
     }
   }

@@ -22,6 +22,8 @@ export interface UpstreamOptions {
   /** PEM of the CA the upstream's certificate must chain to (https signal URLs). */
   ca?: string;
   limits?: BridgeLimits;
+  /** Streams the link will carry up (places its transport when the meeting spans workers). */
+  expectedConsumers?: number;
 }
 
 const REQUEST_TIMEOUT_MS = 5000;
@@ -42,7 +44,7 @@ export class UpstreamLink {
   ) {}
 
   static async open(o: UpstreamOptions): Promise<UpstreamLink> {
-    const pipe = await o.router.createPipe(o.listen);
+    const pipe = await o.router.createPipe(o.listen, o.expectedConsumers ?? 0);
     try {
       const srtp = pipe.srtp;
       if (!srtp) throw new DiemcauError('APPL_ERR_MEDIA', 'pipe transport has no SRTP key');

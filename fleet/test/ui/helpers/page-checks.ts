@@ -10,14 +10,16 @@ export interface Layout {
   scrollHeight: number;
 }
 
-export const layout = (page: Page): Promise<Layout> => page.evaluate(`({
+export const layout = (page: Page): Promise<Layout> =>
+  page.evaluate(`({
   innerWidth, innerHeight,
   scrollWidth: document.documentElement.scrollWidth,
   scrollHeight: document.documentElement.scrollHeight,
 })`);
 
 /** Visible text under `px` CSS pixels: each as "font-size: text". */
-export const smallText = (page: Page, px = 12): Promise<string[]> => page.evaluate(`(() => {
+export const smallText = (page: Page, px = 12): Promise<string[]> =>
+  page.evaluate(`(() => {
   const out = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
@@ -33,14 +35,16 @@ export const smallText = (page: Page, px = 12): Promise<string[]> => page.evalua
 })()`);
 
 /** How many distinct rows the top bar's direct parts sit on (1 when nothing wrapped). */
-export const topbarRows = (page: Page): Promise<number> => page.evaluate(`(() => {
+export const topbarRows = (page: Page): Promise<number> =>
+  page.evaluate(`(() => {
   const bar = document.querySelector('.topbar');
   const tops = [...bar.children].map((c) => { const r = c.getBoundingClientRect(); return Math.round(r.top + r.height / 2); });
   return new Set(tops.map((t) => Math.round(t / 12))).size;
 })()`);
 
 /** Elements (by data-site) whose box ends below the window or past its right edge. */
-export const offScreen = (page: Page, selector: string): Promise<string[]> => page.evaluate(`(() => {
+export const offScreen = (page: Page, selector: string): Promise<string[]> =>
+  page.evaluate(`(() => {
   return [...document.querySelectorAll(${JSON.stringify(selector)})].filter((e) => {
     const r = e.getBoundingClientRect();
     return r.bottom > innerHeight || r.right > innerWidth || r.width === 0;

@@ -5,7 +5,8 @@ import type { Page } from 'playwright-core';
 // elements marked as another language (lang="...") than the page's or as
 // no language (translate="no": ids, product names).
 
-export const pageWords = (page: Page): Promise<string[]> => page.evaluate(`(() => {
+export const pageWords = (page: Page): Promise<string[]> =>
+  page.evaluate(`(() => {
   const lang = document.documentElement.lang;
   const out = [];
   // Another language, or no language at all (translate="no": ids, product names).
@@ -41,7 +42,10 @@ export function tokens(text: string): string[] {
 const SYLLABLE = /^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx])?[aeiouy]{1,3}(ng|nh|ch|[cmnpt])?$/;
 
 export function couldBeVietnamese(word: string): boolean {
-  const plain = word.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/đ/g, 'd');
+  const plain = word
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/đ/g, 'd');
   if (plain !== word.replace(/đ/g, 'd')) return true; // it had Vietnamese marks
   return SYLLABLE.test(plain);
 }

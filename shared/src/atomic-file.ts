@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-// Write-then-rename: a reader (or the agent after a power cut) sees the old
-// file or the new one, never half of one. The fsync of the file before the
+// Write-then-rename, for every program that writes a file another reads: a
+// reader (or the agent after a power cut) sees the old file or the new one,
+// never half of one. The fsync of the file before the
 // rename and of the directory after it is what makes the rename durable.
 
 export interface AtomicWriteOptions {
