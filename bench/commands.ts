@@ -66,11 +66,11 @@ async function main(): Promise<void> {
       return ids;
     };
     // Read straight from the registry: polling the API for every command would load the very loop we measure.
-    const rows = fleet.db.sql.prepare<[], { id: string; status: string; issued_at: string; completed_at: string | null }>('SELECT id, status, issued_at, completed_at FROM commands');
+    const rows = () => fleet.db.all<{ id: string; status: string; issued_at: string; completed_at: string | null }>('SELECT id, status, issued_at, completed_at FROM commands');
     const waitAll = async (ids: string[]): Promise<Cmd[]> => {
       const want = new Set(ids);
       for (;;) {
-        const all = rows.all().filter((r) => want.has(r.id)).map((r) => ({ id: r.id, status: r.status, issuedAt: r.issued_at, completedAt: r.completed_at }));
+        const all = (await rows()).filter((r) => want.has(r.id)).map((r) => ({ id: r.id, status: r.status, issuedAt: r.issued_at, completedAt: r.completed_at }));
         if (all.length === ids.length && all.every((c) => c.completedAt !== null)) return all;
         await new Promise((r) => setTimeout(r, 50));
       }

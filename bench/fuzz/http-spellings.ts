@@ -120,13 +120,18 @@ export function verdict(c: SpellingCase, res: RawResponse, publicPrefixes: reado
 }
 
 /** A digest of the registry's content, leaving out the audit rows of refusals the run itself causes. */
-export function stateDigest(fleet: Fleet): string {
-  const sql = fleet.db.sql;
-  const tables = (sql.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
+export async function stateDigest(fleet: Fleet): Promise<string> {
+  const { db } = fleet;
+  const listing =
+    db.dialect === 'sqlite'
+      ? `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`
+      : `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`;
+  const tables = (await db.all<{ name: string }>(listing)).map((r) => r.name);
   const h = createHash('sha256');
   for (const name of tables) {
     const where = name === 'audit_log' ? ` WHERE action <> 'http.refused' AND outcome NOT IN ('401', '403')` : '';
-    h.update(name).update(JSON.stringify(sql.prepare(`SELECT * FROM "${name}"${where}`).all()));
+    // A stable order, so the digest does not depend on the engine's row order.
+    h.update(name).update(JSON.stringify(await db.all(`SELECT * FROM "${name}"${where} ORDER BY 1`)));
   }
   return h.digest('hex');
 }
@@ -185,11 +190,11 @@ export async function fuzzUrlSpellings(runs: number, progress: (line: string) =>
     const prefixes = publicPrefixes(fleet);
     const table = tableCases(targets);
     const random = fc.sample(caseArbitrary(targets), { numRuns: runs, seed });
-    const before = stateDigest(fleet);
+    const before = await stateDigest(fleet);
     const started = Date.now();
     const r = await runCases(fleet.httpPort, [...table, ...random], viewer.token, prefixes);
     const ms = Date.now() - started;
-    const changed = stateDigest(fleet) !== before;
+    const changed = (await stateDigest(fleet)) !== before;
     const twoxx = Object.entries(r.byStatus).filter(([s]) => s.startsWith('2')).reduce((n, [, v]) => n + v, 0);
     progress(`URL spellings: ${targets.length} protected route methods, ${table.length} table + ${random.length} random cases (seed ${seed}), ${r.sent} requests in ${ms} ms (${Math.round((r.sent * 1000) / ms)}/s)`);
     progress(`URL spellings by status: ${Object.entries(r.byStatus).map(([s, n]) => `${s}: ${n}`).join(', ')}; registry ${changed ? 'CHANGED' : 'unchanged'}`);

@@ -1,11 +1,10 @@
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { loadConfig, type FleetConfig } from './config.js';
 import { loadTlsFiles } from './tls.js';
 import { createLogger } from './log.js';
-import { FleetDb } from './db/database.js';
+import { openFleetDb } from './db/open.js';
 import { createRepos } from './db/repos.js';
 import { loadDataset, seedSitesIfEmpty } from './seeds/seed.js';
 import { SiteDirectory } from './sites.js';
@@ -74,12 +73,12 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
   const cleanups: Array<() => unknown> = [];
   try {
     if (config.dbFile !== ':memory:') mkdirSync(config.dataDir, { recursive: true });
-    const db = new FleetDb(config.dbFile === ':memory:' ? ':memory:' : resolve(config.dataDir, config.dbFile), log.child({ module: 'db' }));
+    const db = await openFleetDb(config, log.child({ module: 'db' }));
     cleanups.push(() => db.close());
     const repos = createRepos(db, { telemetryKeep: config.telemetryKeep });
-    seedSitesIfEmpty(db, repos, loadDataset(config.dataset), log.child({ module: 'seeds' }));
-    const generatedAdminToken = ensureAdmin(repos.operators, config.adminToken, log.child({ module: 'operators' }));
-    const sites = new SiteDirectory(repos.sites, repos.hierarchy);
+    await seedSitesIfEmpty(db, repos, loadDataset(config.dataset), log.child({ module: 'seeds' }));
+    const generatedAdminToken = await ensureAdmin(repos.operators, config.adminToken, log.child({ module: 'operators' }));
+    const sites = await SiteDirectory.load(repos.sites, repos.hierarchy);
     const metrics = createMetrics();
     const events = new FleetEvents(log.child({ module: 'events' }));
 
@@ -146,11 +145,11 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
       },
       startupGraceMs: config.startupGraceMs,
     });
-    presence.start();
+    await presence.start();
     cleanups.push(() => presence.stop());
     wirePresence(broker, ingest, presence, cluster?.feed ?? new LocalPresenceFeed());
     if (cluster) await cluster.start(presence, alerts);
-    else presence.lead(); // one node: it always leads
+    else await presence.lead(); // one node: it always leads
     const leadership = cluster?.leadership ?? ALWAYS_LEADER;
 
     const telemetry = new TelemetryWriter(repos.telemetry, metrics, log.child({ module: 'telemetry' }), config.telemetryFlushMs);
@@ -196,23 +195,26 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     await http.listen({ port: config.httpPort, host: config.host });
     const addr = http.server.address();
     const httpPort = typeof addr === 'object' && addr ? addr.port : config.httpPort;
-    log.info({ httpPort, mqttPort: broker.port, host: config.host, dataDir: config.dataDir, tls: tls !== undefined }, 'fleet listening');
+    log.info({ httpPort, mqttPort: broker.port, host: config.host, dataDir: config.dataDir, registry: db.dialect, tls: tls !== undefined }, 'fleet listening');
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {
       // Order matters: presence stops first so the broker's goodbyes at
       // shutdown open no alerts; modules close (onClose) while the broker and
-      // the registry still work; the registry closes last.
+      // the registry still work; what was asked of the registry is written
+      // before it closes, last.
       closing ??= (async () => {
         presence.stop();
         cluster?.leave();
         await http.close();
         await broker.close();
         await cluster?.close();
-        telemetry.close();
+        await telemetry.close();
+        await presence.idle();
+        await alerts.idle();
         webhook?.close();
         events.clear();
-        db.close();
+        await db.close();
         log.info('fleet stopped');
       })();
       return closing;

@@ -13,16 +13,21 @@ export class SiteDirectory {
   private stored: StoredHierarchy | undefined;
   private registry = new SiteKindRegistry(KINDS_2022);
 
-  constructor(
+  private constructor(
     private readonly repo: SitesRepo,
     private readonly hierarchy?: HierarchyRepo,
-  ) {
-    this.reload();
+  ) {}
+
+  /** Loaded from the registry; call reload() after changing it. */
+  static async load(repo: SitesRepo, hierarchy?: HierarchyRepo): Promise<SiteDirectory> {
+    const d = new SiteDirectory(repo, hierarchy);
+    await d.reload();
+    return d;
   }
 
-  reload(): void {
-    this.list = this.repo.list();
-    this.stored = this.hierarchy?.get();
+  async reload(): Promise<void> {
+    this.list = await this.repo.list();
+    this.stored = await this.hierarchy?.get();
     if (this.stored) this.registry = new SiteKindRegistry(this.stored.kinds);
     // Relay groups naming a site the registry no longer has drop that site.
     const known = new Set(this.list.map((s) => s.id));

@@ -26,8 +26,8 @@ export interface EscalationOptions {
   isLeader?: () => boolean;
   alerts: AlertService;
   /** Meetings live now or starting within `withinMin` minutes (the meetings area's `upcoming`). */
-  meetings(withinMin: number): readonly MeetingFact[];
-  siteOfDevice(deviceId: string): string | undefined;
+  meetings(withinMin: number): Promise<readonly MeetingFact[]>;
+  siteOfDevice(deviceId: string): Promise<string | undefined>;
   log: Logger;
   leadMin: number;
   /** How often the alerts are checked against the clock. */
@@ -51,8 +51,8 @@ export class MeetingEscalation implements AlertPolicy {
   /** Checks the open alerts once now (meetings may have come near while the fleet was down), then on the interval. */
   start(): void {
     if (this.closed || this.timer) return;
-    this.run();
-    this.timer = setInterval(() => this.run(), this.o.intervalMs);
+    void this.run();
+    this.timer = setInterval(() => void this.run(), this.o.intervalMs);
     this.timer.unref();
   }
 
@@ -61,22 +61,21 @@ export class MeetingEscalation implements AlertPolicy {
     if (this.closed || this.soon) return;
     this.soon = setTimeout(() => {
       this.soon = undefined;
-      this.run();
+      void this.run();
     }, 0);
     this.soon.unref();
   }
 
-  /** One pass over the open alerts; returns the steps carried out. */
-  run(): EscalationStep[] {
+  /** One pass over the open alerts; returns the steps carried out. Never rejects. */
+  async run(): Promise<EscalationStep[]> {
     if (this.closed || this.o.isLeader?.() === false) return [];
     try {
-      const meetings = this.o.meetings(this.o.leadMin);
-      const facts = this.o.alerts
-        .list({ state: 'open', limit: 100_000 })
-        .filter((a) => isEscalated(a.type))
-        .map((a) => this.fact(a));
+      const meetings = await this.o.meetings(this.o.leadMin);
+      const open = (await this.o.alerts.list({ state: 'open', limit: 100_000 })).filter((a) => isEscalated(a.type));
+      const facts: AlertFact[] = [];
+      for (const a of open) facts.push(await this.fact(a));
       const steps = planEscalation(facts, meetings, this.now(), this.cfg());
-      for (const s of steps) this.apply(s);
+      for (const s of steps) await this.apply(s);
       return steps;
     } catch (err) {
       this.o.log.error({ err }, 'meeting escalation pass failed');
@@ -85,10 +84,10 @@ export class MeetingEscalation implements AlertPolicy {
   }
 
   /** AlertPolicy: an alert opened near its site's meeting opens critical, naming the meeting. */
-  opening(a: NewAlert): NewAlert {
+  async opening(a: NewAlert): Promise<NewAlert> {
     if (!isEscalated(a.type)) return a;
-    const fact = this.fact({ key: a.key, type: a.type, severity: a.severity ?? 'warning', siteId: a.siteId ?? null, deviceId: a.deviceId ?? null, details: a.details ?? null });
-    const want = desiredAlert(fact, this.o.meetings(this.o.leadMin), this.now(), this.cfg());
+    const fact = await this.fact({ key: a.key, type: a.type, severity: a.severity ?? 'warning', siteId: a.siteId ?? null, deviceId: a.deviceId ?? null, details: a.details ?? null });
+    const want = desiredAlert(fact, await this.o.meetings(this.o.leadMin), this.now(), this.cfg());
     if (want.severity !== fact.severity) this.o.log.info({ key: a.key, severity: want.severity, meeting: want.details.meeting }, 'alert opens raised: its meeting is near');
     return { ...a, severity: want.severity, details: want.details };
   }
@@ -117,9 +116,9 @@ export class MeetingEscalation implements AlertPolicy {
     return { leadMs: this.o.leadMin * 60_000 };
   }
 
-  private apply(s: EscalationStep): void {
+  private async apply(s: EscalationStep): Promise<void> {
     try {
-      const updated = this.o.alerts.update(s.key, { severity: s.severity, details: s.details }, { asIs: true });
+      const updated = await this.o.alerts.update(s.key, { severity: s.severity, details: s.details }, { asIs: true });
       if (!updated) return; // resolved meanwhile
       this.o.log.info({ key: s.key, action: s.action, severity: s.severity, meeting: s.details.meeting ?? s.details.lastMeeting }, 'alert severity follows its meeting');
       this.o.onStep?.(s);
@@ -129,14 +128,15 @@ export class MeetingEscalation implements AlertPolicy {
   }
 
   /** Which sites an alert is about: its own site, or an incident's offline boxes' sites. */
-  private fact(a: Pick<Alert, 'key' | 'type' | 'severity' | 'siteId' | 'deviceId' | 'details'>): AlertFact {
+  private async fact(a: Pick<Alert, 'key' | 'type' | 'severity' | 'siteId' | 'deviceId' | 'details'>): Promise<AlertFact> {
     let siteIds: string[];
     if (INCIDENT_TYPES.has(a.type)) {
       const ids = a.details?.offline ?? a.details?.devices;
       const devices = Array.isArray(ids) ? ids.filter((x): x is string => typeof x === 'string') : [];
-      siteIds = [...new Set(devices.map((d) => this.o.siteOfDevice(d)).filter((s): s is string => s !== undefined))];
+      const sites = await Promise.all(devices.map((d) => this.o.siteOfDevice(d)));
+      siteIds = [...new Set(sites.filter((s): s is string => s !== undefined))];
     } else {
-      const site = a.siteId ?? (a.deviceId ? this.o.siteOfDevice(a.deviceId) : undefined);
+      const site = a.siteId ?? (a.deviceId ? await this.o.siteOfDevice(a.deviceId) : undefined);
       siteIds = site ? [site] : [];
     }
     return { key: a.key, type: a.type, severity: a.severity, siteIds, details: a.details };

@@ -34,7 +34,7 @@ async function escalationArea(app: FastifyInstance, opts: EscalationPluginOption
   const escalation = new MeetingEscalation({
     alerts: ctx.alerts,
     meetings: (withinMin) => meetings.service.upcoming(withinMin),
-    siteOfDevice: (id) => ctx.repos.devices.get(id)?.siteId,
+    siteOfDevice: async (id) => (await ctx.repos.devices.get(id))?.siteId,
     log,
     leadMin: ctx.config.meetingAlertLeadMin,
     intervalMs: opts.intervalMs ?? 30_000,

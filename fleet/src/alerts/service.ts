@@ -3,6 +3,7 @@ import type { Alert, AlertSeverity, AlertsRepo, NewAlert } from '../db/alerts-re
 import type { FleetEvents } from '../events.js';
 import type { FleetMetrics } from '../metrics.js';
 import type { WebhookNotifier } from './webhook.js';
+import { KeyedSerial } from '../keyed-serial.js';
 
 /**
  * A rule that shapes alerts on their way in, whoever raises them: the
@@ -11,7 +12,7 @@ import type { WebhookNotifier } from './webhook.js';
  * details.
  */
 export interface AlertPolicy {
-  opening(a: NewAlert): NewAlert;
+  opening(a: NewAlert): Promise<NewAlert>;
   updating(current: Alert, details: Record<string, unknown>): Record<string, unknown>;
 }
 
@@ -21,10 +22,12 @@ type AlertPatch = { details?: Record<string, unknown>; message?: string; severit
  * The one way to open, update and resolve alerts, whoever raises them
  * (presence rules, peripheral health, OTA): stores them, tells the event bus
  * (dashboard) and the webhook. Opening an alert whose key is already open is
- * a no-op, so callers may repeat themselves.
+ * a no-op, so callers may repeat themselves. Changes to one key run in the
+ * order they were asked for (each is several queries).
  */
 export class AlertService {
   private policy: AlertPolicy | undefined;
+  private readonly byKey = new KeyedSerial();
 
   constructor(
     private readonly repo: AlertsRepo,
@@ -42,11 +45,15 @@ export class AlertService {
     };
   }
 
-  open(a: NewAlert): Alert {
+  open(a: NewAlert): Promise<Alert> {
+    return this.byKey.run(a.key, () => this.openNow(a));
+  }
+
+  private async openNow(a: NewAlert): Promise<Alert> {
     // An alert already open under the key stays as it is: the policy only
     // shapes new ones (and its own updates keep the open ones right).
-    const shaped = this.policy && !this.repo.getOpen(a.key) ? this.shapeNew(a) : a;
-    const { alert, created } = this.repo.open(shaped);
+    const shaped = this.policy && !(await this.repo.getOpen(a.key)) ? await this.shapeNew(a) : a;
+    const { alert, created } = await this.repo.open(shaped);
     if (created) {
       this.metrics.alertsOpened.inc({ type: alert.type });
       this.log.info({ alertId: alert.id, type: alert.type, key: alert.key, severity: alert.severity, deviceId: alert.deviceId, siteId: alert.siteId }, 'alert opened');
@@ -61,13 +68,17 @@ export class AlertService {
    * (the policy's own updates) the details are stored exactly as given;
    * otherwise the policy keeps its keys in them.
    */
-  update(key: string, patch: AlertPatch, opts: { asIs?: boolean } = {}): Alert | undefined {
+  update(key: string, patch: AlertPatch, opts: { asIs?: boolean } = {}): Promise<Alert | undefined> {
+    return this.byKey.run(key, () => this.updateNow(key, patch, opts));
+  }
+
+  private async updateNow(key: string, patch: AlertPatch, opts: { asIs?: boolean }): Promise<Alert | undefined> {
     let p = patch;
     if (this.policy && patch.details && !opts.asIs) {
-      const current = this.repo.getOpen(key);
+      const current = await this.repo.getOpen(key);
       if (current) p = { ...patch, details: this.keepPolicyKeys(current, patch.details) };
     }
-    const alert = this.repo.update(key, p);
+    const alert = await this.repo.update(key, p);
     if (alert) {
       this.events.emit('alert-updated', alert);
       this.webhook?.notify('alert-updated', alert);
@@ -75,8 +86,12 @@ export class AlertService {
     return alert;
   }
 
-  resolve(key: string, resolution: string): Alert | undefined {
-    const alert = this.repo.resolve(key, resolution);
+  resolve(key: string, resolution: string): Promise<Alert | undefined> {
+    return this.byKey.run(key, () => this.resolveNow(key, resolution));
+  }
+
+  private async resolveNow(key: string, resolution: string): Promise<Alert | undefined> {
+    const alert = await this.repo.resolve(key, resolution);
     if (alert) {
       this.log.info({ alertId: alert.id, type: alert.type, key, resolution }, 'alert resolved');
       this.events.emit('alert-resolved', alert);
@@ -94,9 +109,9 @@ export class AlertService {
     }
   }
 
-  private shapeNew(a: NewAlert): NewAlert {
+  private async shapeNew(a: NewAlert): Promise<NewAlert> {
     try {
-      return this.policy!.opening(a);
+      return await this.policy!.opening(a);
     } catch (err) {
       // A failing policy must not cost the alert itself.
       this.log.error({ err, key: a.key }, 'alert policy failed; opened as raised');
@@ -104,11 +119,16 @@ export class AlertService {
     }
   }
 
-  isOpen(key: string): boolean {
-    return this.repo.getOpen(key) !== undefined;
+  async isOpen(key: string): Promise<boolean> {
+    return (await this.repo.getOpen(key)) !== undefined;
   }
 
-  list(q: Parameters<AlertsRepo['list']>[0]): Alert[] {
+  list(q: Parameters<AlertsRepo['list']>[0]): Promise<Alert[]> {
     return this.repo.list(q);
+  }
+
+  /** Resolves when every change asked for so far is stored (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.byKey.idle();
   }
 }

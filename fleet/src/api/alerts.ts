@@ -21,9 +21,7 @@ export const alertsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const scope = siteScope(app, request);
-      const items = app.fleet.alerts
-        .list(request.query)
-        .filter((a) => (scope ? a.siteId !== null && scope.has(a.siteId) : true));
+      const items = (await app.fleet.alerts.list(request.query)).filter((a) => (scope ? a.siteId !== null && scope.has(a.siteId) : true));
       return { items };
     },
   );

@@ -93,7 +93,7 @@ export const authPlugin = fp(
       const cfg = request.routeOptions.config;
       if (!request.is404 && cfg.public === true) return;
       const token = bearerToken(request.headers.authorization);
-      const operator = token ? app.fleet.repos.operators.byToken(token) : undefined;
+      const operator = token ? await app.fleet.repos.operators.byToken(token) : undefined;
       if (!operator) {
         request.refusalReason = token ? 'bad-token' : 'no-token';
         throw new DiemcauError('FLEET_ERR_UNAUTHORIZED', token ? 'unknown or revoked token' : 'bearer token required');
@@ -111,21 +111,21 @@ export const authPlugin = fp(
 
     const refusals = new RefusalAggregator();
     const ownRows = new MinuteBudget(OWN_REFUSAL_ROWS_PER_MIN);
-    const writeRows = (rows: ReturnType<RefusalAggregator['drain']>): void => {
+    const writeRows = async (rows: ReturnType<RefusalAggregator['drain']>): Promise<void> => {
       for (const row of rows) {
         try {
-          app.fleet.repos.audit.record(row);
+          await app.fleet.repos.audit.record(row);
         } catch (err) {
           app.log.error({ err }, 'audit write failed');
         }
       }
     };
     // A quiet minute after a burst is still written within a minute or so.
-    const timer = setInterval(() => writeRows(refusals.flushIfDue(Date.now())), 15_000);
+    const timer = setInterval(() => void writeRows(refusals.flushIfDue(Date.now())), 15_000);
     timer.unref();
     app.addHook('onClose', async () => {
       clearInterval(timer);
-      writeRows(refusals.drain());
+      await writeRows(refusals.drain());
     });
 
     app.addHook('onResponse', async (request, reply) => {
@@ -144,7 +144,7 @@ export const authPlugin = fp(
         !READ_METHODS.has(request.method) &&
         !request.is404 &&
         (!refused || ownRows.take(op.id, Date.now()));
-      if (written) auditWrite(app, request, reply, op);
+      if (written) await auditWrite(app, request, reply, op);
       if (status !== 401 && status !== 403) return;
       const reason = request.refusalReason ?? 'handler';
       app.fleet.metrics.httpAuthRefused.inc({ status: String(status), reason });
@@ -157,15 +157,15 @@ export const authPlugin = fp(
         ...(request.is404 ? { path: request.url } : {}),
         operatorId: op?.id ?? null,
       };
-      writeRows(refusals.add(refusal, Date.now()));
+      await writeRows(refusals.add(refusal, Date.now()));
     });
   },
   { name: 'diemcau-auth', dependencies: ['diemcau-context'] },
 );
 
-function auditWrite(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, op: Operator): void {
+async function auditWrite(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, op: Operator): Promise<void> {
   try {
-    app.fleet.repos.audit.record({
+    await app.fleet.repos.audit.record({
       operatorId: op.id,
       operatorName: op.name,
       action: `${request.method} ${request.routeOptions.url ?? '?'}`,
@@ -201,8 +201,8 @@ export function assertSiteAccess(app: FastifyInstance, request: FastifyRequest, 
 }
 
 /** The device, or 404; 403 when it sits outside the operator's area. */
-export function deviceForRequest(app: FastifyInstance, request: FastifyRequest, deviceId: string) {
-  const device = app.fleet.repos.devices.get(deviceId);
+export async function deviceForRequest(app: FastifyInstance, request: FastifyRequest, deviceId: string) {
+  const device = await app.fleet.repos.devices.get(deviceId);
   if (!device || device.revokedAt) throw new DiemcauError('FLEET_ERR_UNKNOWN_DEVICE', deviceId);
   assertSiteAccess(app, request, device.siteId);
   return device;

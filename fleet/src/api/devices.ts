@@ -57,7 +57,7 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         // An area operator narrows to the part of the group it may see (the scope filter below).
         within = new Set(within ? members.filter((id) => within!.has(id)) : members);
       }
-      const items = (revoked === true ? app.fleet.repos.devices.listRevoked() : app.fleet.repos.devices.list())
+      const items = (revoked === true ? await app.fleet.repos.devices.listRevoked() : await app.fleet.repos.devices.list())
         .filter((d) => (scope ? scope.has(d.siteId) : true))
         .filter((d) => (siteId === undefined ? true : d.siteId === siteId))
         .filter((d) => (within ? within.has(d.siteId) : true))
@@ -78,7 +78,7 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const d = deviceForRequest(app, request, request.params.id);
+      const d = await deviceForRequest(app, request, request.params.id);
       return { ...out(d), siteName: app.fleet.sites.get(d.siteId)?.name ?? d.siteId };
     },
   );
@@ -95,9 +95,8 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const d = deviceForRequest(app, request, request.params.id);
-      const items = app.fleet.repos.telemetry
-        .latest(d.id, request.query.limit)
+      const d = await deviceForRequest(app, request, request.params.id);
+      const items = (await app.fleet.repos.telemetry.latest(d.id, request.query.limit))
         .map((s) => ({ seq: s.seq, at: s.at, receivedAt: s.receivedAt, data: s.data }));
       return { items };
     },
@@ -115,8 +114,8 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const d = deviceForRequest(app, request, request.params.id);
-      app.fleet.repos.devices.revoke(d.id);
+      const d = await deviceForRequest(app, request, request.params.id);
+      await app.fleet.repos.devices.revoke(d.id);
       app.fleet.presence.forget(d.id); // before the disconnect, so it opens no offline alert
       app.fleet.broker.disconnectDevice(d.id);
       request.auditTarget = `device:${d.id}`;

@@ -47,7 +47,7 @@ export const enrolRoutes: FastifyPluginAsyncTypebox = async (app) => {
       try {
         const res = await enrolDevice(fleet, request.body, host);
         enrolled.inc({ by: res.by, kind: res.reenrolled ? 'reimage' : 'new' });
-        fleet.repos.audit.record({
+        await fleet.repos.audit.record({
           operatorId: null,
           operatorName: null,
           action: res.reenrolled ? 'device.reenrol' : 'device.enrol',
@@ -69,7 +69,7 @@ export const enrolRoutes: FastifyPluginAsyncTypebox = async (app) => {
         // each is audited. Credential-less guesses are only counted and
         // logged, so that they cannot flood the audit log.
         if (err.credentialed) {
-          fleet.repos.audit.record({
+          await fleet.repos.audit.record({
             operatorId: null,
             operatorName: null,
             action: 'device.enrol',

@@ -22,7 +22,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async () => {
-      app.fleet.db.sql.prepare('SELECT 1').get(); // the registry answers
+      await app.fleet.db.ping(); // the registry answers
       return {
         status: 'ok' as const,
         devicesOnline: app.fleet.presence.online,

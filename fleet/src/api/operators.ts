@@ -40,7 +40,7 @@ export const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw new DiemcauError('FLEET_ERR_BAD_REQUEST', 'an area (or districtId) is only for area operators');
       }
       const token = newSecret(32);
-      const op = app.fleet.repos.operators.create({ id: newId('op', 6), name, role, area }, token);
+      const op = await app.fleet.repos.operators.create({ id: newId('op', 6), name, role, area }, token);
       request.auditTarget = `operator:${op.id}`;
       request.auditDetails = { name, role, area: op.area };
       return reply.status(201).send({ ...op, token });
@@ -50,7 +50,7 @@ export const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/operators',
     { config: { roles: ['admin'] }, schema: { tags: ['operators'], summary: 'Operators not revoked (their tokens are never shown again)', response: { 200: ListOf(OperatorOut), ...authErrors } } },
-    async () => ({ items: app.fleet.repos.operators.list() }),
+    async () => ({ items: await app.fleet.repos.operators.list() }),
   );
 
   app.delete(
@@ -65,7 +65,7 @@ export const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      if (!app.fleet.repos.operators.revoke(request.params.id)) throw new DiemcauError('FLEET_ERR_NOT_FOUND', request.params.id);
+      if (!(await app.fleet.repos.operators.revoke(request.params.id))) throw new DiemcauError('FLEET_ERR_NOT_FOUND', request.params.id);
       app.fleet.events.emit('operator-revoked', { operatorId: request.params.id });
       return reply.status(204).send(null);
     },
@@ -87,6 +87,6 @@ export const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: ListOf(AuditOut), ...authErrors },
       },
     },
-    async (request) => ({ items: app.fleet.repos.audit.list(request.query) }),
+    async (request) => ({ items: await app.fleet.repos.audit.list(request.query) }),
   );
 };

@@ -52,15 +52,15 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { repos, sites } = app.fleet;
-      const plan = planSiteImport(repos.sites.list(), request.body.sites, sites.kinds());
+      const plan = planSiteImport(await repos.sites.list(), request.body.sites, sites.kinds());
       request.auditTarget = 'sites';
       if (!plan.ok) {
         request.auditDetails = { problems: plan.problems.slice(0, 20) };
         throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `nothing imported: ${plan.problems.slice(0, 5).join('; ')}`, { details: plan.problems });
       }
       // One transaction: a failure half way (a constraint, a full disk) leaves the registry as it was.
-      repos.sites.upsertMany([...plan.create, ...plan.update]);
-      sites.reload();
+      await repos.sites.upsertMany([...plan.create, ...plan.update]);
+      await sites.reload();
       const counts = { created: plan.create.length, updated: plan.update.length, unchanged: plan.unchanged.length };
       request.auditDetails = counts;
       return counts;
@@ -114,12 +114,12 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox = async (app) => {
       assertSiteAccess(app, request, siteId);
       const { enrollment, devices } = app.fleet.repos;
       // Moving a serial out of a district is as much an action there as into one.
-      const before = enrollment.getSerial(serial);
+      const before = await enrollment.getSerial(serial);
       if (before) assertSiteAccess(app, request, before.siteId);
       // A serial bound to a live device is that device's: only someone who
       // may act on the device may arm it, and only for the device's own site
       // (a pre-registration re-images a box, it never moves one).
-      const live = devices.liveBySerial(serial);
+      const live = await devices.liveBySerial(serial);
       if (live) {
         assertSiteAccess(app, request, live.siteId);
         if (live.siteId !== siteId) {
@@ -130,14 +130,14 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox = async (app) => {
         }
       }
       const ttlSec = request.body.ttlSec ?? app.fleet.config.preregistrationTtlSec;
-      enrollment.registerSerial(serial, siteId, note ?? null, new Date(Date.now() + ttlSec * 1000));
+      await enrollment.registerSerial(serial, siteId, note ?? null, new Date(Date.now() + ttlSec * 1000));
       request.auditDetails = {
         siteId,
         ...(before && before.siteId !== siteId ? { from: before.siteId } : {}),
         ...(before?.usedAt ? { rearmed: true } : {}),
         ...(live ? { reimages: live.id } : {}),
       };
-      return reply.status(201).send(enrollment.getSerial(serial)!);
+      return reply.status(201).send((await enrollment.getSerial(serial))!);
     },
   );
 
@@ -156,8 +156,7 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const scope = siteScope(app, request);
       const { siteId } = request.query;
-      const items = app.fleet.repos.enrollment
-        .listSerials()
+      const items = (await app.fleet.repos.enrollment.listSerials())
         .filter((r) => (scope ? scope.has(r.siteId) : true))
         .filter((r) => (siteId === undefined ? true : r.siteId === siteId));
       return { items };
@@ -177,10 +176,10 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { enrollment } = app.fleet.repos;
       const serial = serialParam(request.params.serial);
-      const r = enrollment.getSerial(serial);
+      const r = await enrollment.getSerial(serial);
       if (!r) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `serial ${serial} is not pre-registered`);
       assertSiteAccess(app, request, r.siteId);
-      enrollment.unregisterSerial(r.serial);
+      await enrollment.unregisterSerial(r.serial);
       request.auditTarget = `serial:${r.serial}`;
       return reply.status(204).send(null);
     },

@@ -71,16 +71,16 @@ export const sitesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         request.auditDetails = { problems: problems.slice(0, 20) };
         throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `relay groups unchanged: ${problems.slice(0, 5).join('; ')}`, { details: problems });
       }
-      const stored = repos.hierarchy.get();
-      repos.hierarchy.put({
+      const stored = await repos.hierarchy.get();
+      await repos.hierarchy.put({
         dataset: stored?.dataset ?? 'registry',
         name: stored?.name ?? { vi: 'Sổ đăng ký', en: 'Registry' },
         kinds: stored?.kinds ?? sites.kinds().list(),
         relayGroups,
       });
-      sites.reload();
+      await sites.reload();
       // Outage correlation counts devices per group: tell it where each box is now.
-      for (const d of repos.devices.list()) if (!d.revokedAt) app.fleet.presence.remember(d.id, d.siteId);
+      for (const d of await repos.devices.list()) if (!d.revokedAt) app.fleet.presence.remember(d.id, d.siteId);
       request.auditDetails = { relayGroups: relayGroups.map((g) => ({ id: g.id, hubSiteId: g.hubSiteId, sites: g.siteIds.length })) };
       return { relayGroups: relayGroups.length };
     },
@@ -116,7 +116,7 @@ export const sitesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const ttl = request.body?.ttlSeconds ?? app.fleet.config.enrollmentTokenTtlSec;
       const token = newSecret(24);
       const expiresAt = new Date(Date.now() + ttl * 1000);
-      app.fleet.repos.enrollment.createToken(siteId, token, uses, expiresAt, request.operator?.id ?? null);
+      await app.fleet.repos.enrollment.createToken(siteId, token, uses, expiresAt, request.operator?.id ?? null);
       request.auditTarget = `site:${siteId}`;
       request.auditDetails = { uses, expiresAt: expiresAt.toISOString() };
       return reply.status(201).send({ token, expiresAt: expiresAt.toISOString(), siteId, uses });

@@ -287,43 +287,51 @@ export class FleetBroker {
       // The client id must be the device id: otherwise one box could take
       // over (and so disconnect) another box's session.
       if (client.id !== username) return fail('client-id-mismatch', NOT_AUTHORIZED);
-      const stored = devices.credentials(username);
-      if (!stored) return fail('unknown-device', BAD_CREDENTIALS);
-      const fp = fingerprint(password, stored);
-      const accept = () => {
-        const now = Date.now();
-        this.throttle.succeeded(remote, now);
-        if (this.logins.blocked(username, now)) {
-          this.refusals.fail(remote, now);
-          this.limitsHit.inc({ limit: 'login-rate' });
-          metrics.mqttAuthFailures.inc({ reason: 'login-rate' });
-          if (!this.loginRateLogged.blocked(username, now)) {
-            this.loginRateLogged.fail(username, now);
-            log.warn({ deviceId: username, remote, limit: 'login-rate' }, 'device logs in too often; refused until the minute is over');
-          }
-          return done(authError(NOT_AUTHORIZED, 'login-rate'), false);
-        }
-        this.logins.fail(username, now);
-        // client.clean and client._will are set by aedes before it asks us.
-        const { clean, _will: will } = client as Client & { _will?: PublishPacket | null };
-        const refusal = connectRefusal(username, { clean, will }, { maxRetainedBytes: this.maxRetainedBytes });
-        if (refusal) return refuse(refusal);
-        this.connections.set(client, { deviceId: username, connId: this.nextConnId++ });
-        done(null, true);
-      };
-      if (this.verified.get(username) === fp) return accept();
-      // The same wrong password again (a box left with old credentials): no scrypt for it.
-      const digest = LoginThrottle.digest(stored, password);
-      if (this.throttle.isKnownBad(remote, username, digest)) return fail('repeated-password', BAD_CREDENTIALS, digest);
-      verifyPassword(password.toString('utf8'), stored).then(
-        (ok) => {
-          if (!ok) return fail('bad-password', BAD_CREDENTIALS, digest);
-          this.verified.set(username, fp);
-          accept();
+      // The registry may be a network away (PostgreSQL): the rest runs when it answers.
+      devices.credentials(username).then(
+        (stored) => {
+          if (!stored) return fail('unknown-device', BAD_CREDENTIALS);
+          const fp = fingerprint(password, stored);
+          const accept = () => {
+            const now = Date.now();
+            this.throttle.succeeded(remote, now);
+            if (this.logins.blocked(username, now)) {
+              this.refusals.fail(remote, now);
+              this.limitsHit.inc({ limit: 'login-rate' });
+              metrics.mqttAuthFailures.inc({ reason: 'login-rate' });
+              if (!this.loginRateLogged.blocked(username, now)) {
+                this.loginRateLogged.fail(username, now);
+                log.warn({ deviceId: username, remote, limit: 'login-rate' }, 'device logs in too often; refused until the minute is over');
+              }
+              return done(authError(NOT_AUTHORIZED, 'login-rate'), false);
+            }
+            this.logins.fail(username, now);
+            // client.clean and client._will are set by aedes before it asks us.
+            const { clean, _will: will } = client as Client & { _will?: PublishPacket | null };
+            const refusal = connectRefusal(username, { clean, will }, { maxRetainedBytes: this.maxRetainedBytes });
+            if (refusal) return refuse(refusal);
+            this.connections.set(client, { deviceId: username, connId: this.nextConnId++ });
+            done(null, true);
+          };
+          if (this.verified.get(username) === fp) return accept();
+          // The same wrong password again (a box left with old credentials): no scrypt for it.
+          const digest = LoginThrottle.digest(stored, password);
+          if (this.throttle.isKnownBad(remote, username, digest)) return fail('repeated-password', BAD_CREDENTIALS, digest);
+          verifyPassword(password.toString('utf8'), stored).then(
+            (ok) => {
+              if (!ok) return fail('bad-password', BAD_CREDENTIALS, digest);
+              this.verified.set(username, fp);
+              accept();
+            },
+            (err: unknown) => {
+              log.error({ err, deviceId: username }, 'password verification failed');
+              fail('verify-error', BAD_CREDENTIALS);
+            },
+          );
         },
         (err: unknown) => {
-          log.error({ err, deviceId: username }, 'password verification failed');
-          fail('verify-error', BAD_CREDENTIALS);
+          log.error({ err, deviceId: username }, 'device credentials look-up failed');
+          fail('registry-error', BAD_CREDENTIALS);
         },
       );
     };

@@ -58,7 +58,10 @@ export class Cluster {
     await Promise.all([this.feed.whenReady(), this.bus.whenReady()]);
     this.feed.onNodeLost((nodeId) => tracker.nodeLost(nodeId));
     for (const s of await this.feed.snapshot()) tracker.sessionStarted(s);
-    this.leadership.onChange((leading) => (leading ? tracker.lead() : tracker.follow()));
+    this.leadership.onChange((leading) => {
+      if (!leading) return tracker.follow();
+      tracker.lead().catch((err: unknown) => this.o.log.error({ err }, 'taking the lead failed: the registry did not answer'));
+    });
     this.watch = new NodeWatch({
       redis: this.cmd,
       nodeId: this.nodeId,
@@ -70,7 +73,7 @@ export class Cluster {
         await this.feed.nodeLost(nodeId);
         if (graceful) return;
         const name = nodeName(nodeId);
-        alerts.open({
+        await alerts.open({
           type: NODE_DOWN_ALERT,
           key: nodeDownKey(name),
           siteId: null,
@@ -80,11 +83,11 @@ export class Cluster {
           details: { node: name, nodeId },
         });
       },
-      onAlive: (nodeIds) => {
+      onAlive: async (nodeIds) => {
         const names = new Set(nodeIds.map(nodeName));
-        for (const a of alerts.list({ state: 'open', type: NODE_DOWN_ALERT, limit: 1000 })) {
+        for (const a of await alerts.list({ state: 'open', type: NODE_DOWN_ALERT, limit: 1000 })) {
           const name = a.key.slice(NODE_DOWN_ALERT.length + 1);
-          if (names.has(name)) alerts.resolve(a.key, `fleet node ${name} is back`);
+          if (names.has(name)) await alerts.resolve(a.key, `fleet node ${name} is back`);
         }
       },
     });

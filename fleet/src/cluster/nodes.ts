@@ -19,7 +19,7 @@ export interface NodeWatchOptions {
   /** A node was found dead, or gone after a graceful stop (called on the leader, once per node). */
   onDead: (nodeId: string, graceful: boolean) => Promise<void>;
   /** Nodes alive now, after each round of the leader (for resolving alerts). */
-  onAlive?: (nodeIds: string[]) => void;
+  onAlive?: (nodeIds: string[]) => Promise<void>;
 }
 
 export class NodeWatch {
@@ -70,7 +70,7 @@ export class NodeWatch {
       else this.o.log.warn({ nodeId, silentMs: now - at }, 'fleet node is silent; declared dead');
       await this.o.onDead(nodeId, graceful);
     }
-    this.o.onAlive?.([...this.seen.keys()]);
+    await this.o.onAlive?.([...this.seen.keys()]);
   }
 
   /**

@@ -2,7 +2,7 @@ import type { Aedes, Client, PublishPacket, PubrelPacket, Subscription } from 'a
 import type { Logger } from 'pino';
 import { commandCodec, deviceTopic, parseDeviceTopic, type Command, type CommandResult } from '@diemcau/shared';
 import { applyEvent, planDelivery, type CommandEvent, type CommandRecord, type Transition } from './lifecycle.js';
-import type { CommandStore } from './store.js';
+import type { CommandsRepo } from './repo.js';
 
 // The one owner of command traffic on the broker. It publishes with QoS 1,
 // marks a command delivered once it is handed to the device's live session
@@ -22,20 +22,20 @@ export interface DispatcherCounters {
 
 export interface Dispatcher {
   /** Publishes fresh commands (the device may be offline: then they wait for its next subscribe). */
-  send(records: readonly CommandRecord[]): void;
+  send(records: readonly CommandRecord[]): Promise<void>;
   /** Expires or re-sends everything open for one device. */
-  flushDevice(deviceId: string): void;
+  flushDevice(deviceId: string): Promise<void>;
   /** Ingest handler for 'command-results' (already decoded; the device id is the authenticated one). */
-  handleResult(deviceId: string, result: CommandResult): void;
+  handleResult(deviceId: string, result: CommandResult): Promise<void>;
   /** Marks every open command past its expiry as expired. */
-  sweep(): number;
+  sweep(): Promise<number>;
   readonly counters: DispatcherCounters;
   close(): void;
 }
 
 export interface DispatcherOptions {
   broker: Aedes;
-  store: CommandStore;
+  store: CommandsRepo;
   log: Logger;
   /** Called after every stored change (audit, health, API watchers). */
   onChange?: (record: CommandRecord, event: CommandEvent) => void;
@@ -60,15 +60,23 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   const counters: DispatcherCounters = { published: 0, acked: 0, results: 0, duplicateResults: 0, unknownResults: 0, expired: 0 };
   let closed = false;
 
-  const apply = (rec: CommandRecord, ev: CommandEvent): Transition => {
-    const t = applyEvent(rec, ev);
-    if (!t.changed) return t;
-    store.update(t.next);
+  // One state change: the command as stored now, the event applied, the
+  // result written, in one transaction under the command's lock, so that a
+  // result and a late PUBACK (or two fleet nodes) never write over each other.
+  const apply = async (id: string, ev: CommandEvent): Promise<Transition | undefined> => {
+    const t = await store.transaction(async () => {
+      const rec = await store.get(id);
+      if (!rec) return undefined;
+      const t = applyEvent(rec, ev);
+      if (t.changed) await store.update(t.next);
+      return t;
+    }, `command:${id}`);
+    if (!t?.changed) return t;
     try {
       opts.onChange?.(t.next, ev);
     } catch (err) {
       // A failing observer (audit, alerts) must not stop delivery.
-      log.error({ err, commandId: rec.id }, 'command observer failed');
+      log.error({ err, commandId: id }, 'command observer failed');
     }
     return t;
   };
@@ -79,7 +87,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     return clients[deviceId]?.subscriptions?.[topic] !== undefined;
   };
 
-  const publish = (rec: CommandRecord): void => {
+  const publish = async (rec: CommandRecord): Promise<void> => {
     if (closed) return;
     const topic = deviceTopic(rec.deviceId, 'commands');
     const packet = {
@@ -90,7 +98,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       retain: false,
       dup: false,
     };
-    apply(rec, { kind: 'sent', at: now() });
+    await apply(rec.id, { kind: 'sent', at: now() });
     counters.published++;
     const live = liveSubscriber(rec.deviceId, topic);
     broker.publish(packet, (err) => {
@@ -103,18 +111,17 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       // Handed to a live, subscribed session is therefore 'delivered'; if the
       // link dies before the PUBACK, the next subscribe sends it again anyway.
       if (!live || closed) return;
-      const fresh = store.get(rec.id);
-      if (fresh) apply(fresh, { kind: 'acked', at: now() });
+      apply(rec.id, { kind: 'acked', at: now() }).catch((e: unknown) => log.error({ err: e, commandId: rec.id }, 'marking a command delivered failed'));
     });
   };
 
-  const flushDevice = (deviceId: string): void => {
-    const plan = planDelivery(store.openForDevice(deviceId), now());
+  const flushDevice = async (deviceId: string): Promise<void> => {
+    const plan = planDelivery(await store.openForDevice(deviceId), now());
     for (const r of plan.expire) {
-      apply(r, { kind: 'expire', at: now() });
+      await apply(r.id, { kind: 'expire', at: now() });
       counters.expired++;
     }
-    for (const r of plan.send) publish(r);
+    for (const r of plan.send) await publish(r);
     if (plan.send.length > 0) log.info({ deviceId, count: plan.send.length }, 'commands sent to device');
   };
 
@@ -125,11 +132,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       if (p && p.channel === 'commands') devices.add(p.deviceId);
     }
     for (const id of devices) {
-      try {
-        flushDevice(id);
-      } catch (err) {
-        log.error({ err, deviceId: id, clientId: client?.id }, 'flushing commands failed');
-      }
+      flushDevice(id).catch((err: unknown) => log.error({ err, deviceId: id, clientId: client?.id }, 'flushing commands failed'));
     }
   };
 
@@ -140,21 +143,24 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     if (!p || p.channel !== 'commands') return;
     const decoded = commandCodec.decode(packet.payload as Buffer);
     if (!decoded.ok) return;
-    const rec = store.get(decoded.value.id);
-    if (!rec) return;
-    counters.acked++;
-    apply(rec, { kind: 'acked', at: now() });
-    log.debug({ commandId: rec.id, clientId: client?.id }, 'command acknowledged by device');
+    const id = decoded.value.id;
+    apply(id, { kind: 'acked', at: now() })
+      .then((t) => {
+        if (!t) return;
+        counters.acked++;
+        log.debug({ commandId: id, clientId: client?.id }, 'command acknowledged by device');
+      })
+      .catch((err: unknown) => log.error({ err, commandId: id }, 'recording an acknowledgement failed'));
   };
 
-  const handleResult = (deviceId: string, result: CommandResult): void => {
-    const rec = store.get(result.commandId);
+  const handleResult = async (deviceId: string, result: CommandResult): Promise<void> => {
+    const rec = await store.get(result.commandId);
     if (!rec || rec.deviceId !== deviceId) {
       counters.unknownResults++;
       log.warn({ deviceId, commandId: result.commandId }, 'result for a command this device was not sent');
       return;
     }
-    if (!apply(rec, { kind: 'result', result, at: now() }).changed) {
+    if (!(await apply(rec.id, { kind: 'result', result, at: now() }))?.changed) {
       counters.duplicateResults++;
       return;
     }
@@ -162,15 +168,17 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     log.info({ deviceId, commandId: rec.id, type: rec.type, status: result.status }, 'command result');
   };
 
-  const sweep = (): number => {
+  const sweep = async (): Promise<number> => {
     let n = 0;
     for (;;) {
-      const due = store.dueToExpire(now(), 500);
+      const due = await store.dueToExpire(now(), 500);
       if (due.length === 0) break;
+      const before = n;
       for (const r of due) {
-        apply(r, { kind: 'expire', at: now() });
-        n++;
+        if ((await apply(r.id, { kind: 'expire', at: now() }))?.changed) n++;
       }
+      // Rows that did not change would come back for ever.
+      if (n === before) break;
     }
     counters.expired += n;
     if (n > 0) log.info({ count: n }, 'commands expired without a result');
@@ -181,16 +189,14 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   broker.on('ack', onAck);
   const interval = opts.sweepIntervalMs ?? 10_000;
   const timer = interval > 0 ? setInterval(() => {
-    try {
-      sweep();
-    } catch (err) {
-      log.error({ err }, 'command expiry sweep failed');
-    }
+    sweep().catch((err: unknown) => log.error({ err }, 'command expiry sweep failed'));
   }, interval) : null;
   timer?.unref();
 
   return {
-    send: (records) => records.forEach(publish),
+    send: async (records) => {
+      for (const r of records) await publish(r);
+    },
     flushDevice,
     handleResult,
     sweep,

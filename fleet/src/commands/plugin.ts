@@ -7,17 +7,17 @@ import { isTerminal } from './lifecycle.js';
 import { commandMetrics } from './metrics.js';
 import { commandRoutes } from './routes.js';
 import { createCommandService, resultAuditEntry, type CommandService } from './service.js';
-import { COMMAND_MIGRATIONS, createCommandStore, type CommandStore } from './store.js';
+import { COMMAND_MIGRATIONS, CommandsRepo } from './repo.js';
 
 // The commands area as one fastify plugin over the spine's context
 // (app.fleet): its table, its broker hooks, its ingest handler and its routes.
 
-export { COMMAND_MIGRATIONS } from './store.js';
+export { COMMAND_MIGRATIONS } from './repo.js';
 export type { CommandRecord, CommandState } from './lifecycle.js';
 
 export interface CommandsPluginOptions {
   /** Which of these sites have a live meeting now (the meetings area's busySites). */
-  liveSites?: (siteIds: readonly string[]) => ReadonlySet<string>;
+  liveSites?: (siteIds: readonly string[]) => Promise<ReadonlySet<string>>;
   /** Lifetime of a command that names none; long enough to outlast a commune's link outage. */
   defaultTtlSec?: number;
   /** 0 disables the expiry timer (tests call sweep()). */
@@ -29,7 +29,7 @@ export interface CommandsPluginOptions {
 export interface CommandsHandles {
   service: CommandService;
   dispatcher: Dispatcher;
-  store: CommandStore;
+  store: CommandsRepo;
 }
 
 export const DEFAULT_COMMAND_TTL_SEC = 24 * 3600;
@@ -48,8 +48,8 @@ export const commandsPlugin = fp<CommandsPluginOptions>(commandsArea, {
 async function commandsArea(app: FastifyInstance, opts: CommandsPluginOptions): Promise<void> {
   const ctx = app.fleet;
   const log = ctx.log.child({ module: 'commands' });
-  ctx.db.migrate(COMMAND_MIGRATIONS);
-  const store = createCommandStore(ctx.db.sql);
+  await ctx.db.migrate(COMMAND_MIGRATIONS);
+  const store = new CommandsRepo(ctx.db);
   let dispatcherRef: Dispatcher | undefined;
   const metrics = commandMetrics(ctx.metrics.registry, () => dispatcherRef);
 
@@ -61,12 +61,14 @@ async function commandsArea(app: FastifyInstance, opts: CommandsPluginOptions): 
     onChange: (record, event) => {
       metrics.changed(record, event);
       if ((event.kind === 'result' || event.kind === 'expire') && isTerminal(record.status)) {
-        ctx.repos.audit.record(resultAuditEntry(record));
+        ctx.repos.audit.record(resultAuditEntry(record)).catch((err: unknown) => log.error({ err, commandId: record.id }, 'auditing a command result failed'));
       }
     },
   });
   dispatcherRef = dispatcher;
-  const unIngest = ctx.ingest.on('command-results', (deviceId, result) => dispatcher.handleResult(deviceId, result));
+  const unIngest = ctx.ingest.on('command-results', (deviceId, result) => {
+    dispatcher.handleResult(deviceId, result).catch((err: unknown) => log.error({ err, deviceId }, 'storing a command result failed'));
+  });
 
   const service = createCommandService({
     store,
@@ -75,9 +77,9 @@ async function commandsArea(app: FastifyInstance, opts: CommandsPluginOptions): 
     ports: {
       sites: () => ctx.sites.all(),
       siteIndex: () => ctx.sites.siteIndex(),
-      devices: () => ctx.repos.devices.list().filter((d) => d.revokedAt === null).map(deviceRef),
-      device: (id) => {
-        const d = ctx.repos.devices.get(id);
+      devices: async () => (await ctx.repos.devices.list()).filter((d) => d.revokedAt === null).map(deviceRef),
+      device: async (id) => {
+        const d = await ctx.repos.devices.get(id);
         return d && d.revokedAt === null ? deviceRef(d) : undefined;
       },
       liveSites: (ids) => opts.liveSites?.(ids) ?? app.meetings.service.busySites(ids),

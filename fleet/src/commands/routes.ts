@@ -66,7 +66,7 @@ export async function commandRoutes(app: FastifyInstance, opts: CommandRoutesOpt
       },
     },
     async (req, reply) => {
-      const out = service.issue(operatorOf(req), { kind: 'device', deviceId: req.params.id }, toRequest(req.body));
+      const out = await service.issue(operatorOf(req), { kind: 'device', deviceId: req.params.id }, toRequest(req.body));
       req.auditDetails = { type: req.body.type, commandIds: out.commands.map((c) => c.id), ...(req.body.force ? { forceReason: req.body.force.reason } : {}) };
       return reply.code(202).send(view(out.commands[0]!));
     },
@@ -84,7 +84,7 @@ export async function commandRoutes(app: FastifyInstance, opts: CommandRoutesOpt
       },
     },
     async (req, reply) => {
-      const out = service.issue(operatorOf(req), { kind: 'site', siteId: req.params.id }, toRequest(req.body));
+      const out = await service.issue(operatorOf(req), { kind: 'site', siteId: req.params.id }, toRequest(req.body));
       req.auditDetails = { type: req.body.type, batchId: out.batchId, devices: out.commands.length, ...(req.body.force ? { forceReason: req.body.force.reason } : {}) };
       return reply.code(202).send({
         batchId: out.batchId!,
@@ -105,7 +105,7 @@ export async function commandRoutes(app: FastifyInstance, opts: CommandRoutesOpt
         response: { 200: CommandViewSchema, ...errors },
       },
     },
-    async (req) => view(service.get(operatorOf(req), req.params.id)),
+    async (req) => view(await service.get(operatorOf(req), req.params.id)),
   );
 
   app.get<{ Params: { id: string } }>(
@@ -118,7 +118,7 @@ export async function commandRoutes(app: FastifyInstance, opts: CommandRoutesOpt
         response: { 200: Type.Object({ items: Type.Array(CommandViewSchema) }), ...errors },
       },
     },
-    async (req) => ({ items: service.listBatch(operatorOf(req), req.params.id).map(view) }),
+    async (req) => ({ items: (await service.listBatch(operatorOf(req), req.params.id)).map(view) }),
   );
 
   app.get<{ Params: { id: string }; Querystring: { limit?: number } }>(
@@ -132,6 +132,6 @@ export async function commandRoutes(app: FastifyInstance, opts: CommandRoutesOpt
         response: { 200: Type.Object({ items: Type.Array(CommandViewSchema) }), ...errors },
       },
     },
-    async (req) => ({ items: service.listForDevice(operatorOf(req), req.params.id, req.query.limit ?? 50).map(view) }),
+    async (req) => ({ items: (await service.listForDevice(operatorOf(req), req.params.id, req.query.limit ?? 50)).map(view) }),
   );
 }

@@ -4,7 +4,7 @@ import { DiemcauError, indexSites, setConfigParamsCodec, type Site, type SiteInd
 import type { CommandRecord } from './lifecycle.js';
 import type { DeviceRef } from '../devices/device-ref.js';
 import { operatorCovers, planIssue, expandSubtree, type IssueRequest, type Operator } from './planner.js';
-import type { CommandStore } from './store.js';
+import type { CommandsRepo } from './repo.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { NewAuditEntry } from '../db/audit-repo.js';
 
@@ -13,7 +13,7 @@ import type { NewAuditEntry } from '../db/audit-repo.js';
 
 /** The spine's audit log (AuditRepo fits). */
 export interface AuditSink {
-  record(entry: NewAuditEntry): unknown;
+  record(entry: NewAuditEntry): Promise<unknown>;
 }
 
 /** What the commands module needs from the rest of the fleet. */
@@ -21,10 +21,10 @@ export interface CommandPorts {
   sites(): readonly Site[];
   /** The hierarchy with the dataset's relay groups (an operator's area may be one); absent: indexed from sites(). */
   siteIndex?(): SiteIndex;
-  devices(): readonly DeviceRef[];
-  device(id: string): DeviceRef | undefined;
+  devices(): Promise<readonly DeviceRef[]>;
+  device(id: string): Promise<DeviceRef | undefined>;
   /** Which of these sites have a meeting in progress right now. */
-  liveSites(siteIds: readonly string[]): ReadonlySet<string>;
+  liveSites(siteIds: readonly string[]): Promise<ReadonlySet<string>>;
   audit: AuditSink;
 }
 
@@ -36,15 +36,15 @@ export interface IssueOutcome {
 }
 
 export interface CommandService {
-  issue(operator: Operator, target: Target, request: IssueRequest): IssueOutcome;
+  issue(operator: Operator, target: Target, request: IssueRequest): Promise<IssueOutcome>;
   /** A command the operator may see, or a typed error. */
-  get(operator: Operator, id: string): CommandRecord;
-  listForDevice(operator: Operator, deviceId: string, limit: number): CommandRecord[];
-  listBatch(operator: Operator, batchId: string): CommandRecord[];
+  get(operator: Operator, id: string): Promise<CommandRecord>;
+  listForDevice(operator: Operator, deviceId: string, limit: number): Promise<CommandRecord[]>;
+  listBatch(operator: Operator, batchId: string): Promise<CommandRecord[]>;
 }
 
 export function createCommandService(opts: {
-  store: CommandStore;
+  store: CommandsRepo;
   dispatcher: Dispatcher;
   ports: CommandPorts;
   log: Logger;
@@ -56,7 +56,7 @@ export function createCommandService(opts: {
 
   const visible = (op: Operator, siteId: string): boolean => operatorCovers(op, ports.siteIndex?.() ?? indexSites(ports.sites()), siteId);
 
-  const issue = (operator: Operator, target: Target, request: IssueRequest): IssueOutcome => {
+  const issue = async (operator: Operator, target: Target, request: IssueRequest): Promise<IssueOutcome> => {
     if (request.type === 'set-config') {
       // Same schema as the device's: a typo is refused now, not hours later from a commune.
       const checked = setConfigParamsCodec.check(request.params);
@@ -66,18 +66,18 @@ export function createCommandService(opts: {
     const index = ports.siteIndex?.() ?? indexSites(sites);
     let targets: DeviceRef[];
     if (target.kind === 'device') {
-      const d = ports.device(target.deviceId);
+      const d = await ports.device(target.deviceId);
       if (!d) throw new DiemcauError('FLEET_ERR_UNKNOWN_DEVICE', target.deviceId);
       targets = [d];
     } else {
       if (!index.byId.has(target.siteId)) throw new DiemcauError('FLEET_ERR_UNKNOWN_SITE', target.siteId);
-      targets = expandSubtree(index, ports.devices(), target.siteId);
+      targets = expandSubtree(index, await ports.devices(), target.siteId);
     }
-    const live = ports.liveSites([...new Set(targets.map((t) => t.siteId))]);
+    const live = await ports.liveSites([...new Set(targets.map((t) => t.siteId))]);
     const plan = planIssue({ operator, index, targets, request, liveSites: live, ...(target.kind === 'site' ? { rootSiteId: target.siteId } : {}) });
     if (!plan.ok) {
       // Refusals are audited too: a refused reboot during a meeting is worth knowing about.
-      ports.audit.record({
+      await ports.audit.record({
         operatorId: operator.id,
         operatorName: operator.name ?? null,
         action: `command.${request.type}`,
@@ -109,11 +109,11 @@ export function createCommandService(opts: {
       completedAt: null,
       result: null,
     }));
-    store.transaction(() => {
-      store.insertMany(records);
-      records.forEach((r) => opts.metrics?.issued(r));
+    // The commands and their audit rows are one commit: none is queued unaudited.
+    await store.transaction(async () => {
+      await store.insertMany(records);
       for (const r of records) {
-        ports.audit.record({
+        await ports.audit.record({
           operatorId: operator.id,
           operatorName: operator.name ?? null,
           action: `command.${r.type}`,
@@ -130,28 +130,30 @@ export function createCommandService(opts: {
         });
       }
     });
+    records.forEach((r) => opts.metrics?.issued(r));
     log.info({ operator: operator.id, type: request.type, count: records.length, batchId, forced: request.force !== null }, 'commands issued');
-    store.transaction(() => dispatcher.send(records));
-    return { batchId, commands: records.map((r) => store.get(r.id) ?? r) };
+    await store.transaction(() => dispatcher.send(records));
+    const stored = await Promise.all(records.map(async (r) => (await store.get(r.id)) ?? r));
+    return { batchId, commands: stored };
   };
 
   return {
     issue,
-    get(operator, id) {
-      const rec = store.get(id);
+    async get(operator, id) {
+      const rec = await store.get(id);
       // Same answer for "no such command" and "not yours": ids do not leak across districts.
       if (!rec || !visible(operator, rec.siteId)) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `command ${id}`);
       return rec;
     },
-    listForDevice(operator, deviceId, limit) {
-      const d = ports.device(deviceId);
+    async listForDevice(operator, deviceId, limit) {
+      const d = await ports.device(deviceId);
       if (!d) throw new DiemcauError('FLEET_ERR_UNKNOWN_DEVICE', deviceId);
       if (!visible(operator, d.siteId)) throw new DiemcauError('FLEET_ERR_FORBIDDEN', `device ${deviceId} is outside the operator's area`);
       return store.listByDevice(deviceId, limit);
     },
-    listBatch(operator, batchId) {
+    async listBatch(operator, batchId) {
       const index = ports.siteIndex?.() ?? indexSites(ports.sites());
-      const recs = store.listByBatch(batchId).filter((r) => operatorCovers(operator, index, r.siteId));
+      const recs = (await store.listByBatch(batchId)).filter((r) => operatorCovers(operator, index, r.siteId));
       if (recs.length === 0) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `batch ${batchId}`);
       return recs;
     },

@@ -65,41 +65,29 @@ const toAlert = (r: AlertRow): Alert => ({
 });
 
 export class AlertsRepo {
-  private readonly stmts;
+  constructor(private readonly db: FleetDb) {}
 
-  constructor(private readonly db: FleetDb) {
-    const s = db.sql;
-    this.stmts = {
-      openByKey: s.prepare(`SELECT * FROM alerts WHERE key = ? AND state = 'open'`),
-      get: s.prepare('SELECT * FROM alerts WHERE id = ?'),
-      insert: s.prepare(`INSERT INTO alerts (type, key, severity, state, site_id, device_id, message, details, opened_at, updated_at)
-        VALUES (@type, @key, @severity, 'open', @siteId, @deviceId, @message, @details, @now, @now)`),
-      update: s.prepare(`UPDATE alerts SET details = @details, message = COALESCE(@message, message),
-        severity = COALESCE(@severity, severity), updated_at = @now WHERE id = @id`),
-      resolve: s.prepare(`UPDATE alerts SET state = 'resolved', resolved_at = @now, updated_at = @now, resolution = @resolution
-        WHERE id = @id AND state = 'open'`),
-      list: s.prepare(`SELECT * FROM alerts WHERE (@state IS NULL OR state = @state) AND (@type IS NULL OR type = @type)
-        AND (@deviceId IS NULL OR device_id = @deviceId) ORDER BY id DESC LIMIT @limit`),
-      openCount: s.prepare(`SELECT COUNT(*) AS n FROM alerts WHERE state = 'open'`),
-    };
-  }
-
-  getOpen(key: string): Alert | undefined {
-    const r = this.stmts.openByKey.get(key) as AlertRow | undefined;
+  async getOpen(key: string): Promise<Alert | undefined> {
+    const r = await this.db.get<AlertRow>(`SELECT * FROM alerts WHERE key = ? AND state = 'open'`, [key]);
     return r ? toAlert(r) : undefined;
   }
 
-  get(id: number): Alert | undefined {
-    const r = this.stmts.get.get(id) as AlertRow | undefined;
+  async get(id: number): Promise<Alert | undefined> {
+    const r = await this.db.get<AlertRow>('SELECT * FROM alerts WHERE id = ?', [id]);
     return r ? toAlert(r) : undefined;
   }
 
-  /** Opens an alert, or returns the one already open under the same key (created=false). */
-  open(a: NewAlert): { alert: Alert; created: boolean } {
-    return this.db.tx(() => {
-      const existing = this.getOpen(a.key);
-      if (existing) return { alert: existing, created: false };
-      const r = this.stmts.insert.run({
+  /**
+   * Opens an alert, or returns the one already open under the same key
+   * (created=false). The partial unique index decides, not a read before the
+   * write: two fleet nodes opening the same key at once open it once.
+   */
+  async open(a: NewAlert): Promise<{ alert: Alert; created: boolean }> {
+    const row = await this.db.get<AlertRow>(
+      `INSERT INTO alerts (type, key, severity, state, site_id, device_id, message, details, opened_at, updated_at)
+       VALUES (@type, @key, @severity, 'open', @siteId, @deviceId, @message, @details, @now, @now)
+       ON CONFLICT (key) WHERE state = 'open' DO NOTHING RETURNING *`,
+      {
         type: a.type,
         key: a.key,
         severity: a.severity ?? 'warning',
@@ -108,42 +96,62 @@ export class AlertsRepo {
         message: a.message ?? null,
         details: a.details === undefined ? null : JSON.stringify(a.details),
         now: new Date().toISOString(),
-      });
-      return { alert: this.get(Number(r.lastInsertRowid))!, created: true };
-    });
+      },
+    );
+    if (row) return { alert: toAlert(row), created: true };
+    const existing = await this.getOpen(a.key);
+    if (existing) return { alert: existing, created: false };
+    // Resolved between our insert and our read: open it again, as a new condition.
+    return this.open(a);
   }
 
-  update(key: string, patch: { details?: Record<string, unknown>; message?: string; severity?: AlertSeverity }): Alert | undefined {
-    const open = this.getOpen(key);
+  async update(
+    key: string,
+    patch: { details?: Record<string, unknown>; message?: string; severity?: AlertSeverity },
+  ): Promise<Alert | undefined> {
+    const open = await this.getOpen(key);
     if (!open) return undefined;
-    this.stmts.update.run({
-      id: open.id,
-      details: JSON.stringify(patch.details ?? open.details ?? {}),
-      message: patch.message ?? null,
-      severity: patch.severity ?? null,
-      now: new Date().toISOString(),
-    });
-    return this.get(open.id);
+    const row = await this.db.get<AlertRow>(
+      `UPDATE alerts SET details = @details, message = COALESCE(@message, message),
+         severity = COALESCE(@severity, severity), updated_at = @now WHERE id = @id RETURNING *`,
+      {
+        id: open.id,
+        details: JSON.stringify(patch.details ?? open.details ?? {}),
+        message: patch.message ?? null,
+        severity: patch.severity ?? null,
+        now: new Date().toISOString(),
+      },
+    );
+    return row ? toAlert(row) : undefined;
   }
 
-  resolve(key: string, resolution: string): Alert | undefined {
-    const open = this.getOpen(key);
-    if (!open) return undefined;
-    this.stmts.resolve.run({ id: open.id, resolution, now: new Date().toISOString() });
-    return this.get(open.id);
+  async resolve(key: string, resolution: string): Promise<Alert | undefined> {
+    const row = await this.db.get<AlertRow>(
+      `UPDATE alerts SET state = 'resolved', resolved_at = @now, updated_at = @now, resolution = @resolution
+       WHERE key = @key AND state = 'open' RETURNING *`,
+      { key, resolution, now: new Date().toISOString() },
+    );
+    return row ? toAlert(row) : undefined;
   }
 
-  list(q: { state?: AlertState | undefined; type?: string | undefined; deviceId?: string | undefined; limit?: number | undefined } = {}): Alert[] {
-    const rows = this.stmts.list.all({
-      state: q.state ?? null,
-      type: q.type ?? null,
-      deviceId: q.deviceId ?? null,
-      limit: q.limit ?? 500,
-    }) as AlertRow[];
+  /** Filters left out are NULL; the casts tell PostgreSQL their type where nothing else does. */
+  async list(
+    q: {
+      state?: AlertState | undefined;
+      type?: string | undefined;
+      deviceId?: string | undefined;
+      limit?: number | undefined;
+    } = {},
+  ): Promise<Alert[]> {
+    const rows = await this.db.all<AlertRow>(
+      `SELECT * FROM alerts WHERE (CAST(@state AS TEXT) IS NULL OR state = @state) AND (CAST(@type AS TEXT) IS NULL OR type = @type)
+         AND (CAST(@deviceId AS TEXT) IS NULL OR device_id = @deviceId) ORDER BY id DESC LIMIT @limit`,
+      { state: q.state ?? null, type: q.type ?? null, deviceId: q.deviceId ?? null, limit: q.limit ?? 500 },
+    );
     return rows.map(toAlert);
   }
 
-  openCount(): number {
-    return (this.stmts.openCount.get() as { n: number }).n;
+  async openCount(): Promise<number> {
+    return (await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM alerts WHERE state = 'open'`))!.n;
   }
 }

@@ -36,40 +36,39 @@ interface AuditRow {
 
 /** Append-only log of who did what to whom, when, and how it ended. */
 export class AuditRepo {
-  private readonly stmts;
+  constructor(private readonly db: FleetDb) {}
 
-  constructor(db: FleetDb) {
-    const s = db.sql;
-    this.stmts = {
-      insert: s.prepare(`INSERT INTO audit_log (at, operator_id, operator_name, action, target, outcome, details)
-        VALUES (?, ?, ?, ?, ?, ?, ?)`),
-      list: s.prepare(`SELECT * FROM audit_log WHERE (@target IS NULL OR target = @target)
-        AND (@operatorId IS NULL OR operator_id = @operatorId) AND (@before IS NULL OR id < @before)
-        ORDER BY id DESC LIMIT @limit`),
-    };
-  }
-
-  record(e: NewAuditEntry): number {
-    const r = this.stmts.insert.run(
-      new Date().toISOString(),
-      e.operatorId,
-      e.operatorName,
-      e.action,
-      e.target ?? null,
-      e.outcome ?? null,
-      e.details === undefined ? null : JSON.stringify(e.details),
+  async record(e: NewAuditEntry): Promise<number> {
+    const r = await this.db.get<{ id: number }>(
+      `INSERT INTO audit_log (at, operator_id, operator_name, action, target, outcome, details) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      [
+        new Date().toISOString(),
+        e.operatorId,
+        e.operatorName,
+        e.action,
+        e.target ?? null,
+        e.outcome ?? null,
+        e.details === undefined ? null : JSON.stringify(e.details),
+      ],
     );
-    return Number(r.lastInsertRowid);
+    return r!.id;
   }
 
   /** Newest first. */
-  list(q: { target?: string | undefined; operatorId?: string | undefined; before?: number | undefined; limit?: number | undefined } = {}): AuditEntry[] {
-    const rows = this.stmts.list.all({
-      target: q.target ?? null,
-      operatorId: q.operatorId ?? null,
-      before: q.before ?? null,
-      limit: q.limit ?? 100,
-    }) as AuditRow[];
+  async list(
+    q: {
+      target?: string | undefined;
+      operatorId?: string | undefined;
+      before?: number | undefined;
+      limit?: number | undefined;
+    } = {},
+  ): Promise<AuditEntry[]> {
+    const rows = await this.db.all<AuditRow>(
+      `SELECT * FROM audit_log WHERE (CAST(@target AS TEXT) IS NULL OR target = @target)
+         AND (CAST(@operatorId AS TEXT) IS NULL OR operator_id = @operatorId) AND (CAST(@before AS BIGINT) IS NULL OR id < @before)
+       ORDER BY id DESC LIMIT @limit`,
+      { target: q.target ?? null, operatorId: q.operatorId ?? null, before: q.before ?? null, limit: q.limit ?? 100 },
+    );
     return rows.map((r) => ({
       id: r.id,
       at: r.at,

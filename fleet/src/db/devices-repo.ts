@@ -77,122 +77,145 @@ export interface NewDevice {
 }
 
 export class DevicesRepo {
-  private readonly stmts;
+  constructor(private readonly db: FleetDb) {}
 
-  constructor(db: FleetDb) {
-    const s = db.sql;
-    this.stmts = {
-      all: s.prepare(`SELECT ${COLS} FROM devices WHERE revoked_at IS NULL ORDER BY site_id, id`),
-      revoked: s.prepare(`SELECT ${COLS} FROM devices WHERE revoked_at IS NOT NULL ORDER BY site_id, id`),
-      get: s.prepare(`SELECT ${COLS} FROM devices WHERE id = ?`),
-      liveBySerial: s.prepare(`SELECT ${COLS} FROM devices WHERE serial = ? AND revoked_at IS NULL`),
-      passwordHash: s.prepare('SELECT password_hash, revoked_at FROM devices WHERE id = ?'),
-      insert: s.prepare(`INSERT INTO devices (id, site_id, serial, password_hash, model, os, agent_version, enrolled_at, enrol_token_id)
-        VALUES (@id, @siteId, @serial, @passwordHash, @model, @os, @agentVersion, @now, @enrolTokenId)`),
-      enrolToken: s.prepare('SELECT enrol_token_id FROM devices WHERE id = ?'),
-      // Never moves a device to another site, never brings a revoked one back.
-      reenrol: s.prepare(`UPDATE devices SET password_hash = @passwordHash, model = @model, os = @os,
-        agent_version = COALESCE(@agentVersion, agent_version), enrolled_at = @now, enrol_token_id = @enrolTokenId
-        WHERE id = @id AND site_id = @siteId AND revoked_at IS NULL`),
-      presence: s.prepare('UPDATE devices SET online = ?, presence_at = ?, last_seen_at = ? WHERE id = ?'),
-      birth: s.prepare(`UPDATE devices SET agent_version = COALESCE(@agentVersion, agent_version), os = COALESCE(@os, os),
-        hardware = COALESCE(@hardware, hardware), peripherals = COALESCE(@peripherals, peripherals) WHERE id = @id`),
-      seen: s.prepare('UPDATE devices SET last_seen_at = ? WHERE id = ?'),
-      allOffline: s.prepare('UPDATE devices SET online = 0 WHERE online = 1'),
-      onlineIds: s.prepare('SELECT id FROM devices WHERE online = 1 AND revoked_at IS NULL'),
-      revoke: s.prepare('UPDATE devices SET revoked_at = ?, online = 0 WHERE id = ? AND revoked_at IS NULL'),
-    };
-  }
-
-  list(): DeviceRecord[] {
-    return (this.stmts.all.all() as DeviceRow[]).map(toDevice);
+  async list(): Promise<DeviceRecord[]> {
+    return (
+      await this.db.all<DeviceRow>(`SELECT ${COLS} FROM devices WHERE revoked_at IS NULL ORDER BY site_id, id`)
+    ).map(toDevice);
   }
 
   /** Decommissioned devices: kept so every page can say a site's box was revoked rather than never installed. */
-  listRevoked(): DeviceRecord[] {
-    return (this.stmts.revoked.all() as DeviceRow[]).map(toDevice);
+  async listRevoked(): Promise<DeviceRecord[]> {
+    return (await this.db.all<DeviceRow>(`SELECT ${COLS} FROM devices WHERE revoked_at IS NOT NULL ORDER BY site_id, id`)).map(toDevice);
   }
 
-  get(id: string): DeviceRecord | undefined {
-    const r = this.stmts.get.get(id) as DeviceRow | undefined;
+  async get(id: string): Promise<DeviceRecord | undefined> {
+    const r = await this.db.get<DeviceRow>(`SELECT ${COLS} FROM devices WHERE id = ?`, [id]);
     return r ? toDevice(r) : undefined;
   }
 
   /** The live (not revoked) device with this serial: a revoked device no longer owns its serial. */
-  liveBySerial(serial: string): DeviceRecord | undefined {
-    const r = this.stmts.liveBySerial.get(serial) as DeviceRow | undefined;
+  async liveBySerial(serial: string): Promise<DeviceRecord | undefined> {
+    const r = await this.db.get<DeviceRow>(`SELECT ${COLS} FROM devices WHERE serial = ? AND revoked_at IS NULL`, [
+      serial,
+    ]);
     return r ? toDevice(r) : undefined;
   }
 
   /** The stored scrypt hash of a device that may connect (not revoked), if any. */
-  credentials(id: string): string | undefined {
-    const r = this.stmts.passwordHash.get(id) as { password_hash: string; revoked_at: string | null } | undefined;
+  async credentials(id: string): Promise<string | undefined> {
+    const r = await this.db.get<{ password_hash: string; revoked_at: string | null }>(
+      'SELECT password_hash, revoked_at FROM devices WHERE id = ?',
+      [id],
+    );
     return r && r.revoked_at === null ? r.password_hash : undefined;
   }
 
-  insert(d: NewDevice): void {
-    this.stmts.insert.run({
-      id: d.id,
-      siteId: d.siteId,
-      serial: d.serial,
-      passwordHash: d.passwordHash,
-      model: d.model ?? null,
-      os: d.os ?? null,
-      agentVersion: d.agentVersion ?? null,
-      now: new Date().toISOString(),
-      enrolTokenId: d.enrolTokenId ?? null,
-    });
+  async insert(d: NewDevice): Promise<void> {
+    await this.db.run(
+      `INSERT INTO devices (id, site_id, serial, password_hash, model, os, agent_version, enrolled_at, enrol_token_id)
+       VALUES (@id, @siteId, @serial, @passwordHash, @model, @os, @agentVersion, @now, @enrolTokenId)`,
+      {
+        id: d.id,
+        siteId: d.siteId,
+        serial: d.serial,
+        passwordHash: d.passwordHash,
+        model: d.model ?? null,
+        os: d.os ?? null,
+        agentVersion: d.agentVersion ?? null,
+        now: new Date().toISOString(),
+        enrolTokenId: d.enrolTokenId ?? null,
+      },
+    );
   }
 
   /** The enrolment token that enrolled the device, if it was a token. */
-  enrolTokenOf(id: string): number | null {
-    const r = this.stmts.enrolToken.get(id) as { enrol_token_id: number | null } | undefined;
+  async enrolTokenOf(id: string): Promise<number | null> {
+    const r = await this.db.get<{ enrol_token_id: number | null }>('SELECT enrol_token_id FROM devices WHERE id = ?', [
+      id,
+    ]);
     return r?.enrol_token_id ?? null;
   }
 
   /**
    * A box re-imaged through a pre-registration keeps its id and gets new
    * credentials. False when the device is not live at that site (then nothing changed).
+   * Never moves a device to another site, never brings a revoked one back.
    */
-  reenrol(d: NewDevice): boolean {
-    return this.stmts.reenrol.run({
-      id: d.id,
-      siteId: d.siteId,
-      passwordHash: d.passwordHash,
-      model: d.model ?? null,
-      os: d.os ?? null,
-      agentVersion: d.agentVersion ?? null,
-      now: new Date().toISOString(),
-      enrolTokenId: d.enrolTokenId ?? null,
-    }).changes === 1;
+  async reenrol(d: NewDevice): Promise<boolean> {
+    const r = await this.db.run(
+      `UPDATE devices SET password_hash = @passwordHash, model = @model, os = @os,
+         agent_version = COALESCE(@agentVersion, agent_version), enrolled_at = @now, enrol_token_id = @enrolTokenId
+       WHERE id = @id AND site_id = @siteId AND revoked_at IS NULL`,
+      {
+        id: d.id,
+        siteId: d.siteId,
+        passwordHash: d.passwordHash,
+        model: d.model ?? null,
+        os: d.os ?? null,
+        agentVersion: d.agentVersion ?? null,
+        now: new Date().toISOString(),
+        enrolTokenId: d.enrolTokenId ?? null,
+      },
+    );
+    return r.changes === 1;
   }
 
-  setPresence(id: string, online: boolean, at: string): void {
-    this.stmts.presence.run(online ? 1 : 0, at, at, id);
-  }
-
-  setBirth(id: string, b: { agentVersion?: string | undefined; os?: string | undefined; hardware?: string | undefined; peripherals?: Peripherals | undefined }): void {
-    this.stmts.birth.run({
+  async setPresence(id: string, online: boolean, at: string): Promise<void> {
+    await this.db.run('UPDATE devices SET online = ?, presence_at = ?, last_seen_at = ? WHERE id = ?', [
+      online ? 1 : 0,
+      at,
+      at,
       id,
-      agentVersion: b.agentVersion ?? null,
-      os: b.os ?? null,
-      hardware: b.hardware ?? null,
-      peripherals: b.peripherals ? JSON.stringify(b.peripherals) : null,
-    });
+    ]);
   }
 
-  touch(id: string, at: string): void {
-    this.stmts.seen.run(at, id);
+  async setBirth(
+    id: string,
+    b: {
+      agentVersion?: string | undefined;
+      os?: string | undefined;
+      hardware?: string | undefined;
+      peripherals?: Peripherals | undefined;
+    },
+  ): Promise<void> {
+    await this.db.run(
+      `UPDATE devices SET agent_version = COALESCE(@agentVersion, agent_version), os = COALESCE(@os, os),
+         hardware = COALESCE(@hardware, hardware), peripherals = COALESCE(@peripherals, peripherals) WHERE id = @id`,
+      {
+        id,
+        agentVersion: b.agentVersion ?? null,
+        os: b.os ?? null,
+        hardware: b.hardware ?? null,
+        peripherals: b.peripherals ? JSON.stringify(b.peripherals) : null,
+      },
+    );
+  }
+
+  async touch(id: string, at: string): Promise<void> {
+    await this.db.run('UPDATE devices SET last_seen_at = ? WHERE id = ?', [at, id]);
   }
 
   /** Ids that were online when the fleet last stopped; then all marked offline. */
-  resetPresence(): string[] {
-    const ids = (this.stmts.onlineIds.all() as { id: string }[]).map((r) => r.id);
-    this.stmts.allOffline.run();
-    return ids;
+  async resetPresence(): Promise<string[]> {
+    return this.db.tx(async () => {
+      const ids = (
+        await this.db.all<{ id: string }>('SELECT id FROM devices WHERE online = 1 AND revoked_at IS NULL')
+      ).map((r) => r.id);
+      await this.db.run('UPDATE devices SET online = 0 WHERE online = 1');
+      return ids;
+    });
   }
 
-  revoke(id: string): boolean {
-    return this.stmts.revoke.run(new Date().toISOString(), id).changes === 1;
+  async revoke(id: string): Promise<boolean> {
+    return (
+      (
+        await this.db.run('UPDATE devices SET revoked_at = ?, online = 0 WHERE id = ? AND revoked_at IS NULL', [
+          new Date().toISOString(),
+          id,
+        ])
+      ).changes === 1
+    );
   }
 }

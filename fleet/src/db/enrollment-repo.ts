@@ -22,7 +22,14 @@ export interface SerialRecord {
   armedUntil: string | null;
 }
 
-interface SerialRow { serial: string; site_id: string; note: string | null; device_id: string | null; used_at: string | null; armed_until: string | null }
+interface SerialRow {
+  serial: string;
+  site_id: string;
+  note: string | null;
+  device_id: string | null;
+  used_at: string | null;
+  armed_until: string | null;
+}
 
 const toSerial = (r: SerialRow): SerialRecord => ({
   serial: r.serial,
@@ -37,32 +44,39 @@ const toSerial = (r: SerialRow): SerialRecord => ({
 export const isArmed = (r: SerialRecord, now = new Date()): boolean =>
   r.usedAt === null && (r.armedUntil === null || Date.parse(r.armedUntil) > now.getTime());
 
+interface TokenRow {
+  id: number;
+  site_id: string;
+  uses_left: number;
+  expires_at: string;
+  created_at: string;
+  created_by: string | null;
+}
+
+const SERIAL_COLS = 'serial, site_id, note, device_id, used_at, armed_until';
+
 /** Enrolment tokens (stored as hashes, counted, expiring) and pre-registered serials. */
 export class EnrollmentRepo {
-  private readonly stmts;
+  constructor(private readonly db: FleetDb) {}
 
-  constructor(private readonly db: FleetDb) {
-    const s = db.sql;
-    this.stmts = {
-      insertToken: s.prepare(`INSERT INTO enrollment_tokens (site_id, token_hash, uses_left, expires_at, created_at, created_by)
-        VALUES (?, ?, ?, ?, ?, ?)`),
-      findToken: s.prepare(`SELECT id, site_id, uses_left, expires_at, created_at, created_by FROM enrollment_tokens
-        WHERE token_hash = ?`),
-      useToken: s.prepare('UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE id = ? AND uses_left > 0'),
-      purge: s.prepare('DELETE FROM enrollment_tokens WHERE expires_at < ? OR uses_left <= 0'),
-      // Registering again re-arms: one more box may enrol by this serial.
-      upsertSerial: s.prepare(`INSERT INTO device_serials (serial, site_id, note, created_at, armed_until) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT(serial) DO UPDATE SET site_id = excluded.site_id, note = excluded.note, used_at = NULL, armed_until = excluded.armed_until`),
-      getSerial: s.prepare('SELECT serial, site_id, note, device_id, used_at, armed_until FROM device_serials WHERE serial = ?'),
-      listSerials: s.prepare('SELECT serial, site_id, note, device_id, used_at, armed_until FROM device_serials ORDER BY serial'),
-      // Only an armed row is spent, so two enrolments racing on one arming cannot both succeed.
-      spendSerial: s.prepare('UPDATE device_serials SET device_id = ?, used_at = ? WHERE serial = ? AND used_at IS NULL'),
-      deleteSerial: s.prepare('DELETE FROM device_serials WHERE serial = ?'),
-    };
+  async createToken(
+    siteId: string,
+    token: string,
+    uses: number,
+    expiresAt: Date,
+    createdBy: string | null,
+  ): Promise<void> {
+    await this.db.run(
+      `INSERT INTO enrollment_tokens (site_id, token_hash, uses_left, expires_at, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)`,
+      [siteId, tokenHash(token), uses, expiresAt.toISOString(), new Date().toISOString(), createdBy],
+    );
   }
 
-  createToken(siteId: string, token: string, uses: number, expiresAt: Date, createdBy: string | null): void {
-    this.stmts.insertToken.run(siteId, tokenHash(token), uses, expiresAt.toISOString(), new Date().toISOString(), createdBy);
+  private findToken(token: string): Promise<TokenRow | undefined> {
+    return this.db.get<TokenRow>(
+      'SELECT id, site_id, uses_left, expires_at, created_at, created_by FROM enrollment_tokens WHERE token_hash = ?',
+      [tokenHash(token)],
+    );
   }
 
   /**
@@ -70,14 +84,24 @@ export class EnrollmentRepo {
    * the token is unknown, used up or expired (callers cannot tell which: an
    * attacker learns nothing).
    */
-  consumeToken(token: string, now = new Date()): EnrollmentTokenRecord | undefined {
-    return this.db.tx(() => {
-      const r = this.stmts.findToken.get(tokenHash(token)) as
-        | { id: number; site_id: string; uses_left: number; expires_at: string; created_at: string; created_by: string | null }
-        | undefined;
+  consumeToken(token: string, now = new Date()): Promise<EnrollmentTokenRecord | undefined> {
+    return this.db.tx(async () => {
+      const r = await this.findToken(token);
       if (!r || r.uses_left <= 0 || Date.parse(r.expires_at) <= now.getTime()) return undefined;
-      if (this.stmts.useToken.run(r.id).changes !== 1) return undefined;
-      return { id: r.id, siteId: r.site_id, usesLeft: r.uses_left - 1, expiresAt: r.expires_at, createdAt: r.created_at, createdBy: r.created_by };
+      // Only a token with a use left is spent, so two enrolments racing on its last use cannot both succeed.
+      const spent = await this.db.run(
+        'UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE id = ? AND uses_left > 0',
+        [r.id],
+      );
+      if (spent.changes !== 1) return undefined;
+      return {
+        id: r.id,
+        siteId: r.site_id,
+        usesLeft: r.uses_left - 1,
+        expiresAt: r.expires_at,
+        createdAt: r.created_at,
+        createdBy: r.created_by,
+      };
     });
   }
 
@@ -86,12 +110,17 @@ export class EnrollmentRepo {
    * decides before it pays for a password hash, then spends the token in the
    * same transaction that writes the device (a refusal leaves it unspent).
    */
-  peekToken(token: string, now = new Date()): EnrollmentTokenRecord | undefined {
-    const r = this.stmts.findToken.get(tokenHash(token)) as
-      | { id: number; site_id: string; uses_left: number; expires_at: string; created_at: string; created_by: string | null }
-      | undefined;
+  async peekToken(token: string, now = new Date()): Promise<EnrollmentTokenRecord | undefined> {
+    const r = await this.findToken(token);
     if (!r || r.uses_left <= 0 || Date.parse(r.expires_at) <= now.getTime()) return undefined;
-    return { id: r.id, siteId: r.site_id, usesLeft: r.uses_left, expiresAt: r.expires_at, createdAt: r.created_at, createdBy: r.created_by };
+    return {
+      id: r.id,
+      siteId: r.site_id,
+      usesLeft: r.uses_left,
+      expiresAt: r.expires_at,
+      createdAt: r.created_at,
+      createdBy: r.created_by,
+    };
   }
 
   /**
@@ -99,38 +128,56 @@ export class EnrollmentRepo {
    * else undefined. Enrolment lets it retry for the box whose answer was lost
    * (devices/enrol-plan.ts); it never enrols anything new.
    */
-  spentToken(token: string, now = new Date()): { id: number; siteId: string } | undefined {
-    const r = this.stmts.findToken.get(tokenHash(token)) as { id: number; site_id: string; uses_left: number; expires_at: string } | undefined;
+  async spentToken(token: string, now = new Date()): Promise<{ id: number; siteId: string } | undefined> {
+    const r = await this.findToken(token);
     if (!r || r.uses_left > 0 || Date.parse(r.expires_at) <= now.getTime()) return undefined;
     return { id: r.id, siteId: r.site_id };
   }
 
   /** Drops spent and expired tokens; returns how many. */
-  purge(now = new Date()): number {
-    return this.stmts.purge.run(now.toISOString()).changes;
+  async purge(now = new Date()): Promise<number> {
+    return (
+      await this.db.run('DELETE FROM enrollment_tokens WHERE expires_at < ? OR uses_left <= 0', [now.toISOString()])
+    ).changes;
   }
 
-  /** Lists (or re-arms) a serial; callers pass it canonical (devices/serial.ts). */
-  registerSerial(serial: string, siteId: string, note: string | null = null, armedUntil: Date | null = null): void {
-    this.stmts.upsertSerial.run(serial, siteId, note, new Date().toISOString(), armedUntil?.toISOString() ?? null);
+  /** Lists (or re-arms) a serial; callers pass it canonical (devices/serial.ts). Registering again re-arms: one more box may enrol by it. */
+  async registerSerial(
+    serial: string,
+    siteId: string,
+    note: string | null = null,
+    armedUntil: Date | null = null,
+  ): Promise<void> {
+    await this.db.run(
+      `INSERT INTO device_serials (serial, site_id, note, created_at, armed_until) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(serial) DO UPDATE SET site_id = excluded.site_id, note = excluded.note, used_at = NULL, armed_until = excluded.armed_until`,
+      [serial, siteId, note, new Date().toISOString(), armedUntil?.toISOString() ?? null],
+    );
   }
 
-  getSerial(serial: string): SerialRecord | undefined {
-    const r = this.stmts.getSerial.get(serial) as SerialRow | undefined;
+  async getSerial(serial: string): Promise<SerialRecord | undefined> {
+    const r = await this.db.get<SerialRow>(`SELECT ${SERIAL_COLS} FROM device_serials WHERE serial = ?`, [serial]);
     return r ? toSerial(r) : undefined;
   }
 
-  listSerials(): SerialRecord[] {
-    return (this.stmts.listSerials.all() as SerialRow[]).map(toSerial);
+  async listSerials(): Promise<SerialRecord[]> {
+    return (await this.db.all<SerialRow>(`SELECT ${SERIAL_COLS} FROM device_serials ORDER BY serial`)).map(toSerial);
   }
 
-  /** Spends an armed pre-registration on the device that enrolled by it; false when it was not armed. */
-  spendSerial(serial: string, deviceId: string, now = new Date()): boolean {
-    return this.stmts.spendSerial.run(deviceId, now.toISOString(), serial).changes === 1;
+  /**
+   * Spends an armed pre-registration on the device that enrolled by it; false when it was not armed.
+   * Only an armed row is spent, so two enrolments racing on one arming cannot both succeed.
+   */
+  async spendSerial(serial: string, deviceId: string, now = new Date()): Promise<boolean> {
+    const r = await this.db.run(
+      'UPDATE device_serials SET device_id = ?, used_at = ? WHERE serial = ? AND used_at IS NULL',
+      [deviceId, now.toISOString(), serial],
+    );
+    return r.changes === 1;
   }
 
   /** Forgets a pre-registration; an already enrolled box keeps working. True when it existed. */
-  unregisterSerial(serial: string): boolean {
-    return this.stmts.deleteSerial.run(serial).changes === 1;
+  async unregisterSerial(serial: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM device_serials WHERE serial = ?', [serial])).changes === 1;
   }
 }

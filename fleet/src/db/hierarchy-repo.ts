@@ -18,21 +18,10 @@ interface Row {
 }
 
 export class HierarchyRepo {
-  private readonly stmts;
+  constructor(private readonly db: FleetDb) {}
 
-  constructor(db: FleetDb) {
-    const s = db.sql;
-    this.stmts = {
-      get: s.prepare('SELECT dataset, name, kinds, relay_groups FROM hierarchy WHERE id = 1'),
-      put: s.prepare(`
-        INSERT INTO hierarchy (id, dataset, name, kinds, relay_groups, updated_at) VALUES (1, ?, ?, ?, ?, ?)
-        ON CONFLICT(id) DO UPDATE SET dataset = excluded.dataset, name = excluded.name, kinds = excluded.kinds,
-          relay_groups = excluded.relay_groups, updated_at = excluded.updated_at`),
-    };
-  }
-
-  get(): StoredHierarchy | undefined {
-    const r = this.stmts.get.get() as Row | undefined;
+  async get(): Promise<StoredHierarchy | undefined> {
+    const r = await this.db.get<Row>('SELECT dataset, name, kinds, relay_groups FROM hierarchy WHERE id = 1');
     if (!r) return undefined;
     // Written only by put() from a validated dataset.
     return {
@@ -43,7 +32,18 @@ export class HierarchyRepo {
     };
   }
 
-  put(h: StoredHierarchy): void {
-    this.stmts.put.run(h.dataset, JSON.stringify(h.name), JSON.stringify(h.kinds), h.relayGroups === null ? null : JSON.stringify(h.relayGroups), new Date().toISOString());
+  async put(h: StoredHierarchy): Promise<void> {
+    await this.db.run(
+      `INSERT INTO hierarchy (id, dataset, name, kinds, relay_groups, updated_at) VALUES (1, ?, ?, ?, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET dataset = excluded.dataset, name = excluded.name, kinds = excluded.kinds,
+         relay_groups = excluded.relay_groups, updated_at = excluded.updated_at`,
+      [
+        h.dataset,
+        JSON.stringify(h.name),
+        JSON.stringify(h.kinds),
+        h.relayGroups === null ? null : JSON.stringify(h.relayGroups),
+        new Date().toISOString(),
+      ],
+    );
   }
 }

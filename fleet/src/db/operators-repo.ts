@@ -32,7 +32,13 @@ interface OperatorRow {
 const toOperator = (r: OperatorRow): Operator => {
   const role = canonicalRole(r.role);
   const area: OperatorArea | null =
-    role !== 'area-operator' ? null : r.area_group !== null ? { kind: 'relay-group', groupId: r.area_group } : r.district_id !== null ? { kind: 'subtree', siteId: r.district_id } : null;
+    role !== 'area-operator'
+      ? null
+      : r.area_group !== null
+        ? { kind: 'relay-group', groupId: r.area_group }
+        : r.district_id !== null
+          ? { kind: 'subtree', siteId: r.district_id }
+          : null;
   return {
     id: r.id,
     name: r.name,
@@ -46,43 +52,52 @@ const toOperator = (r: OperatorRow): Operator => {
 const COLUMNS = 'id, name, role, district_id, area_group, created_at';
 
 export class OperatorsRepo {
-  private readonly stmts;
-
-  constructor(db: FleetDb) {
-    const s = db.sql;
-    this.stmts = {
-      insert: s.prepare(`INSERT INTO operators (id, name, role, district_id, area_group, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-      byToken: s.prepare(`SELECT ${COLUMNS} FROM operators WHERE token_hash = ? AND revoked_at IS NULL`),
-      list: s.prepare(`SELECT ${COLUMNS} FROM operators WHERE revoked_at IS NULL ORDER BY created_at`),
-      countAdmins: s.prepare(`SELECT COUNT(*) AS n FROM operators WHERE role = 'admin' AND revoked_at IS NULL`),
-      revoke: s.prepare('UPDATE operators SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
-    };
-  }
+  constructor(private readonly db: FleetDb) {}
 
   /** `districtId` is the older spelling of a subtree area; `area` wins when both are given. */
-  create(op: { id: string; name: string; role: OperatorRole; districtId?: string | null; area?: OperatorArea | null }, token: string): Operator {
+  async create(
+    op: { id: string; name: string; role: OperatorRole; districtId?: string | null; area?: OperatorArea | null },
+    token: string,
+  ): Promise<Operator> {
     const createdAt = new Date().toISOString();
     const area: OperatorArea | null = op.area ?? (op.districtId ? { kind: 'subtree', siteId: op.districtId } : null);
     const siteRoot = area?.kind === 'subtree' ? area.siteId : null;
     const group = area?.kind === 'relay-group' ? area.groupId : null;
-    this.stmts.insert.run(op.id, op.name, op.role, siteRoot, group, tokenHash(token), createdAt);
+    await this.db.run(
+      `INSERT INTO operators (id, name, role, district_id, area_group, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      [op.id, op.name, op.role, siteRoot, group, tokenHash(token), createdAt],
+    );
     return { id: op.id, name: op.name, role: op.role, area, districtId: siteRoot, createdAt };
   }
 
-  byToken(token: string): Operator | undefined {
-    const r = this.stmts.byToken.get(tokenHash(token)) as OperatorRow | undefined;
+  async byToken(token: string): Promise<Operator | undefined> {
+    const r = await this.db.get<OperatorRow>(
+      `SELECT ${COLUMNS} FROM operators WHERE token_hash = ? AND revoked_at IS NULL`,
+      [tokenHash(token)],
+    );
     return r ? toOperator(r) : undefined;
   }
 
-  list(): Operator[] {
-    return (this.stmts.list.all() as OperatorRow[]).map(toOperator);
+  async list(): Promise<Operator[]> {
+    return (
+      await this.db.all<OperatorRow>(`SELECT ${COLUMNS} FROM operators WHERE revoked_at IS NULL ORDER BY created_at`)
+    ).map(toOperator);
   }
 
-  adminCount(): number {
-    return (this.stmts.countAdmins.get() as { n: number }).n;
+  async adminCount(): Promise<number> {
+    return (await this.db.get<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM operators WHERE role = 'admin' AND revoked_at IS NULL`,
+    ))!.n;
   }
 
-  revoke(id: string): boolean {
-    return this.stmts.revoke.run(new Date().toISOString(), id).changes === 1;
+  async revoke(id: string): Promise<boolean> {
+    return (
+      (
+        await this.db.run('UPDATE operators SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [
+          new Date().toISOString(),
+          id,
+        ])
+      ).changes === 1
+    );
   }
 }

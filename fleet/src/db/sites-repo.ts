@@ -19,54 +19,48 @@ const toSite = (r: SiteRow): Site => ({
   ...(r.contact === null ? {} : { contact: r.contact }),
 });
 
+const COLS = 'id, name, kind, parent_id, address, contact';
+
 export class SitesRepo {
-  private readonly stmts;
+  constructor(private readonly db: FleetDb) {}
 
-  constructor(private readonly db: FleetDb) {
-    const s = db.sql;
-    this.stmts = {
-      all: s.prepare('SELECT id, name, kind, parent_id, address, contact FROM sites ORDER BY id'),
-      get: s.prepare('SELECT id, name, kind, parent_id, address, contact FROM sites WHERE id = ?'),
-      count: s.prepare('SELECT COUNT(*) AS n FROM sites'),
-      upsert: s.prepare(`
-        INSERT INTO sites (id, name, kind, parent_id, address, contact, created_at, updated_at)
-        VALUES (@id, @name, @kind, @parentId, @address, @contact, @now, @now)
-        ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, parent_id = excluded.parent_id,
-          address = excluded.address, contact = excluded.contact, updated_at = excluded.updated_at`),
-    };
+  async list(): Promise<Site[]> {
+    return (await this.db.all<SiteRow>(`SELECT ${COLS} FROM sites ORDER BY id`)).map(toSite);
   }
 
-  list(): Site[] {
-    return (this.stmts.all.all() as SiteRow[]).map(toSite);
-  }
-
-  get(id: string): Site | undefined {
-    const r = this.stmts.get.get(id) as SiteRow | undefined;
+  async get(id: string): Promise<Site | undefined> {
+    const r = await this.db.get<SiteRow>(`SELECT ${COLS} FROM sites WHERE id = ?`, [id]);
     return r ? toSite(r) : undefined;
   }
 
-  count(): number {
-    return (this.stmts.count.get() as { n: number }).n;
+  async count(): Promise<number> {
+    return (await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM sites'))!.n;
   }
 
   /**
    * Inserts or updates every site in one transaction, parents first so the
    * foreign keys hold. Nothing is written if any row fails.
    */
-  upsertMany(sites: readonly Site[]): void {
+  async upsertMany(sites: readonly Site[]): Promise<void> {
     const now = new Date().toISOString();
     const ordered = parentsFirst(sites);
-    this.db.tx(() => {
+    await this.db.tx(async () => {
       for (const site of ordered) {
-        this.stmts.upsert.run({
-          id: site.id,
-          name: site.name,
-          kind: site.kind,
-          parentId: site.parentId,
-          address: site.address ?? null,
-          contact: site.contact ?? null,
-          now,
-        });
+        await this.db.run(
+          `INSERT INTO sites (id, name, kind, parent_id, address, contact, created_at, updated_at)
+           VALUES (@id, @name, @kind, @parentId, @address, @contact, @now, @now)
+           ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, parent_id = excluded.parent_id,
+             address = excluded.address, contact = excluded.contact, updated_at = excluded.updated_at`,
+          {
+            id: site.id,
+            name: site.name,
+            kind: site.kind,
+            parentId: site.parentId,
+            address: site.address ?? null,
+            contact: site.contact ?? null,
+            now,
+          },
+        );
       }
     });
   }

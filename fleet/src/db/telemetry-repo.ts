@@ -18,59 +18,78 @@ export interface PendingSample {
 /**
  * Telemetry samples, keyed by (device, seq): a sample delivered twice (QoS 1
  * redelivery, the agent's queue replayed after a reconnect) is stored once.
+ * Retention is bounded: each device keeps its newest `keep` samples, pruned
+ * every keep/10 inserts (pruning every insert would double the writes).
  */
 export class TelemetryRepo {
-  private readonly stmts;
-  /** Inserts per device since its last prune; pruning every insert would double the writes. */
+  /** Inserts per device since its last prune. */
   private readonly sincePrune = new Map<string, number>();
 
-  constructor(private readonly db: FleetDb, private readonly keep: number) {
-    const s = db.sql;
-    this.stmts = {
-      insert: s.prepare('INSERT OR IGNORE INTO telemetry (device_id, seq, at, received_at, data) VALUES (?, ?, ?, ?, ?)'),
-      touch: s.prepare('UPDATE devices SET last_seen_at = ? WHERE id = ?'),
-      // Only a newer sample replaces the latest: the queue replayed after a reconnect delivers old ones last.
-      latestOnDevice: s.prepare(`UPDATE devices SET latest_seq = @seq, latest_telemetry = @data, latest_received_at = @receivedAt
-        WHERE id = @id AND (latest_seq IS NULL OR latest_seq < @seq)`),
-      prune: s.prepare(`DELETE FROM telemetry WHERE device_id = @id AND seq <= (
-        SELECT seq FROM telemetry WHERE device_id = @id ORDER BY seq DESC LIMIT 1 OFFSET @keep)`),
-      latest: s.prepare('SELECT device_id, seq, at, received_at, data FROM telemetry WHERE device_id = ? ORDER BY seq DESC LIMIT ?'),
-    };
-  }
+  constructor(
+    private readonly db: FleetDb,
+    private readonly keep: number,
+  ) {}
 
   /** Writes a batch in one transaction; returns how many were new. */
-  insertBatch(batch: readonly PendingSample[]): number {
-    return this.db.tx(() => {
+  insertBatch(batch: readonly PendingSample[]): Promise<number> {
+    return this.db.tx(async () => {
       let inserted = 0;
       const touched = new Map<string, string>();
       const newest = new Map<string, { seq: number; data: string; receivedAt: string }>();
+      const counted = new Map<string, number>();
       for (const p of batch) {
         const data = JSON.stringify(p.sample);
-        const r = this.stmts.insert.run(p.deviceId, p.sample.seq, p.sample.at, p.receivedAt, data);
+        const r = await this.db.run(
+          'INSERT INTO telemetry (device_id, seq, at, received_at, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+          [p.deviceId, p.sample.seq, p.sample.at, p.receivedAt, data],
+        );
         if (r.changes === 0) continue;
         inserted += 1;
         touched.set(p.deviceId, p.receivedAt);
         const cur = newest.get(p.deviceId);
-        if (!cur || cur.seq < p.sample.seq) newest.set(p.deviceId, { seq: p.sample.seq, data, receivedAt: p.receivedAt });
-        const n = (this.sincePrune.get(p.deviceId) ?? 0) + 1;
-        this.sincePrune.set(p.deviceId, n);
+        if (!cur || cur.seq < p.sample.seq)
+          newest.set(p.deviceId, { seq: p.sample.seq, data, receivedAt: p.receivedAt });
+        counted.set(p.deviceId, (counted.get(p.deviceId) ?? 0) + 1);
       }
-      for (const [id, n] of newest) this.stmts.latestOnDevice.run({ id, seq: n.seq, data: n.data, receivedAt: n.receivedAt });
+      // Only a newer sample replaces the latest: the queue replayed after a reconnect delivers old ones last.
+      for (const [id, n] of newest) {
+        await this.db.run(
+          `UPDATE devices SET latest_seq = @seq, latest_telemetry = @data, latest_received_at = @receivedAt
+           WHERE id = @id AND (latest_seq IS NULL OR latest_seq < @seq)`,
+          { id, seq: n.seq, data: n.data, receivedAt: n.receivedAt },
+        );
+      }
+      const due: string[] = [];
       for (const [id, at] of touched) {
-        this.stmts.touch.run(at, id);
-        const n = this.sincePrune.get(id) ?? 0;
-        if (n >= Math.max(1, Math.ceil(this.keep / 10))) {
-          this.stmts.prune.run({ id, keep: this.keep });
-          this.sincePrune.set(id, 0);
-        }
+        await this.db.run('UPDATE devices SET last_seen_at = ? WHERE id = ?', [at, id]);
+        const n = (this.sincePrune.get(id) ?? 0) + (counted.get(id) ?? 0);
+        if (n >= Math.max(1, Math.ceil(this.keep / 10))) due.push(id);
+        else this.sincePrune.set(id, n);
+      }
+      for (const id of due) {
+        await this.db.run(
+          `DELETE FROM telemetry WHERE device_id = @id AND seq <= (
+             SELECT seq FROM telemetry WHERE device_id = @id ORDER BY seq DESC LIMIT 1 OFFSET @keep)`,
+          { id, keep: this.keep },
+        );
+        this.sincePrune.set(id, 0);
       }
       return inserted;
     });
   }
 
   /** Newest first. */
-  latest(deviceId: string, limit: number): TelemetrySample[] {
-    const rows = this.stmts.latest.all(deviceId, limit) as { device_id: string; seq: number; at: string; received_at: string; data: string }[];
-    return rows.map((r) => ({ deviceId: r.device_id, seq: r.seq, at: r.at, receivedAt: r.received_at, data: JSON.parse(r.data) as Telemetry }));
+  async latest(deviceId: string, limit: number): Promise<TelemetrySample[]> {
+    const rows = await this.db.all<{ device_id: string; seq: number; at: string; received_at: string; data: string }>(
+      'SELECT device_id, seq, at, received_at, data FROM telemetry WHERE device_id = ? ORDER BY seq DESC LIMIT ?',
+      [deviceId, limit],
+    );
+    return rows.map((r) => ({
+      deviceId: r.device_id,
+      seq: r.seq,
+      at: r.at,
+      receivedAt: r.received_at,
+      data: JSON.parse(r.data) as Telemetry,
+    }));
   }
 }

@@ -39,39 +39,41 @@ export async function enrolDevice(fleet: FleetContext, req: EnrolRequest, mqttHo
     if (!c.ok) throw new EnrolRefused('bad-serial', false, null, 'FLEET_ERR_BAD_REQUEST', `${c.problem}; set DIEMCAU_SERIAL on the box to override`);
     serial = c.serial;
   }
-  const facts = (): EnrolFacts => {
-    const live = serial === null ? undefined : repos.devices.liveBySerial(serial);
-    const pre = serial === null ? undefined : repos.enrollment.getSerial(serial);
+  const facts = async (): Promise<EnrolFacts> => {
+    const live = serial === null ? undefined : await repos.devices.liveBySerial(serial);
+    const pre = serial === null ? undefined : await repos.enrollment.getSerial(serial);
     let token: EnrolFacts['token'];
     if (req.token !== undefined) {
-      const usable = repos.enrollment.peekToken(req.token);
-      const spent = usable ? undefined : repos.enrollment.spentToken(req.token);
+      const usable = await repos.enrollment.peekToken(req.token);
+      const spent = usable ? undefined : await repos.enrollment.spentToken(req.token);
       token = usable ? { siteId: usable.siteId, id: usable.id } : spent ? { siteId: spent.siteId, spent: true, id: spent.id } : null;
     }
     return {
       token,
       serial,
       prereg: pre ? { siteId: pre.siteId, armed: isArmed(pre) } : null,
-      live: live ? { id: live.id, siteId: live.siteId, neverSeen: live.lastSeenAt === null, enrolTokenId: repos.devices.enrolTokenOf(live.id) } : null,
+      live: live ? { id: live.id, siteId: live.siteId, neverSeen: live.lastSeenAt === null, enrolTokenId: await repos.devices.enrolTokenOf(live.id) } : null,
     };
   };
   const refusal = (p: EnrolPlan & { action: 'refuse' }) => new EnrolRefused(p.reason, p.credentialed, serial, p.code, p.message);
 
-  const first = planEnrolment(facts());
+  const first = planEnrolment(await facts());
   if (first.action === 'refuse') throw refusal(first);
 
   const password = newSecret(24);
   const passwordHash = await hashPassword(password);
 
-  // Synchronous from here to the commit: no other request runs in between.
-  const plan = fleet.db.tx((): Exclude<EnrolPlan, { action: 'refuse' }> & { deviceId: string } => {
-    const p = planEnrolment(facts());
+  // One transaction from the second decision to the commit, and one
+  // enrolment at a time (fleet-wide under PostgreSQL): racing enrolments see
+  // each other's writes, and a refusal spends nothing.
+  const plan = await fleet.db.tx(async (): Promise<Exclude<EnrolPlan, { action: 'refuse' }> & { deviceId: string }> => {
+    const p = planEnrolment(await facts());
     if (p.action === 'refuse') throw refusal(p);
     if (!fleet.sites.get(p.siteId)) throw new EnrolRefused('unknown-site', true, serial, 'FLEET_ERR_UNKNOWN_SITE', p.siteId);
     const isRetry = p.action === 'reimage' && p.retry === true;
     let enrolTokenId: number | null = null;
     if (p.by === 'token') {
-      const spent = isRetry ? repos.enrollment.spentToken(req.token!) : repos.enrollment.consumeToken(req.token!);
+      const spent = isRetry ? await repos.enrollment.spentToken(req.token!) : await repos.enrollment.consumeToken(req.token!);
       if (!spent) throw new EnrolRefused('token-invalid', false, serial, 'FLEET_ERR_TOKEN_INVALID', 'ask an operator for a new one');
       enrolTokenId = spent.id;
     }
@@ -87,16 +89,16 @@ export async function enrolDevice(fleet: FleetContext, req: EnrolRequest, mqttHo
     };
     if (p.action === 'reimage') {
       // The planner checked site and revocation; the statement checks them again.
-      if (!repos.devices.reenrol(record)) throw new DiemcauError('FLEET_ERR_INTERNAL', `device ${record.id} changed during enrolment`);
+      if (!(await repos.devices.reenrol(record))) throw new DiemcauError('FLEET_ERR_INTERNAL', `device ${record.id} changed during enrolment`);
     } else {
-      repos.devices.insert(record);
+      await repos.devices.insert(record);
     }
     const spend = (p.action === 'reimage' && !isRetry) || (p.action === 'create' && p.spendPrereg);
-    if (spend && serial !== null && !repos.enrollment.spendSerial(serial, record.id)) {
+    if (spend && serial !== null && !(await repos.enrollment.spendSerial(serial, record.id))) {
       throw new DiemcauError('FLEET_ERR_INTERNAL', `pre-registration of ${serial} changed during enrolment`);
     }
     return { ...p, deviceId: record.id };
-  });
+  }, { lock: 'enrolment' });
 
   const reenrolled = plan.action === 'reimage';
   const { deviceId, siteId, by } = plan;

@@ -7,7 +7,7 @@ import { deviceForRequest } from '../api/auth.js';
 import { SelfTestOut } from '../api/schemas.js';
 import { createHealthMonitor, type HealthMonitor } from './monitor.js';
 import type { TelemetryThresholds } from './planner.js';
-import { createSelfTestStore, HEALTH_MIGRATIONS } from './self-tests.js';
+import { SelfTestsRepo, HEALTH_MIGRATIONS } from './self-tests.js';
 
 // The room-hardware health area as one fastify plugin: self-test history,
 // alerts from 'health', 'events' and telemetry, and its routes under /api/v1.
@@ -23,17 +23,20 @@ const ErrorSchema = Type.Object({ code: Type.String(), message: Type.String(), d
 
 export async function healthPlugin(app: FastifyInstance, opts: HealthPluginOptions): Promise<void> {
   const ctx = app.fleet;
-  ctx.db.migrate(HEALTH_MIGRATIONS);
-  const selfTests = createSelfTestStore(ctx.db.sql, opts.keepPerDevice ?? 200);
-  const monitor = createHealthMonitor({
+  await ctx.db.migrate(HEALTH_MIGRATIONS);
+  const selfTests = new SelfTestsRepo(ctx.db, opts.keepPerDevice ?? 200);
+  const log = ctx.log.child({ module: 'health' });
+  const monitor = await createHealthMonitor({
     alerts: ctx.alerts,
     selfTests,
-    siteOf: (id) => ctx.repos.devices.get(id)?.siteId,
-    log: ctx.log.child({ module: 'health' }),
+    siteOf: async (id) => (await ctx.repos.devices.get(id))?.siteId,
+    log,
     ...(opts.thresholds ? { thresholds: opts.thresholds } : {}),
   });
   const offs = [
-    ctx.ingest.on('health', healthCodec, (deviceId, msg, meta) => monitor.onHealth(deviceId, msg, meta.receivedAt)),
+    ctx.ingest.on('health', healthCodec, (deviceId, msg, meta) => {
+      monitor.onHealth(deviceId, msg, meta.receivedAt).catch((err: unknown) => log.error({ err, deviceId }, 'storing a health message failed'));
+    }),
     ctx.ingest.on('events', deviceEventCodec, (deviceId, ev) => monitor.onEvent(deviceId, ev)),
     ctx.ingest.on('telemetry', (deviceId, t) => monitor.onTelemetry(deviceId, t)),
     ctx.events.on('alert-resolved', (a) => monitor.onAlertResolved(a)),
@@ -56,8 +59,8 @@ export async function healthPlugin(app: FastifyInstance, opts: HealthPluginOptio
       },
     },
     async (req) => {
-      deviceForRequest(app, req, req.params.id);
-      return { items: selfTests.list(req.params.id, req.query.limit ?? 20) };
+      await deviceForRequest(app, req, req.params.id);
+      return { items: await selfTests.list(req.params.id, req.query.limit ?? 20) };
     },
   );
 
@@ -72,8 +75,8 @@ export async function healthPlugin(app: FastifyInstance, opts: HealthPluginOptio
       },
     },
     async (req) => {
-      deviceForRequest(app, req, req.params.id);
-      const a = monitor.resolveHelp(req.params.id, req.operator?.name ?? req.operator?.id ?? 'operator');
+      await deviceForRequest(app, req, req.params.id);
+      const a = await monitor.resolveHelp(req.params.id, req.operator?.name ?? req.operator?.id ?? 'operator');
       if (!a) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `no open help request from ${req.params.id}`);
       return { alertId: a.id, resolvedAt: a.resolvedAt };
     },

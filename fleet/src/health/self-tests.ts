@@ -1,5 +1,5 @@
-import type Database from 'better-sqlite3';
 import type { SelfTestResult } from '@diemcau/shared';
+import type { FleetDb } from '../db/database.js';
 import type { Migration } from '../db/migrations.js';
 
 // Self-test history per device: every result a device publishes on 'health',
@@ -34,37 +34,47 @@ export interface StoredSelfTest {
   result: SelfTestResult;
 }
 
-export interface SelfTestStore {
-  /** False when the same result was stored already. */
-  add(deviceId: string, result: SelfTestResult, receivedAt: string): boolean;
-  list(deviceId: string, limit: number): StoredSelfTest[];
-}
+/** Each device keeps its newest `keepPerDevice` results. */
+export class SelfTestsRepo {
+  constructor(
+    private readonly db: FleetDb,
+    private readonly keepPerDevice: number,
+  ) {}
 
-export function createSelfTestStore(db: Database.Database, keepPerDevice: number): SelfTestStore {
-  const insert = db.prepare(
-    `INSERT OR IGNORE INTO self_tests (device_id, command_id, started_at, finished_at, ok, received_at, data)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const prune = db.prepare(
-    `DELETE FROM self_tests WHERE device_id = ? AND id <= (SELECT id FROM self_tests WHERE device_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
-  );
-  const list = db.prepare<[string, number], { id: number; device_id: string; command_id: string | null; received_at: string; data: string }>(
-    'SELECT id, device_id, command_id, received_at, data FROM self_tests WHERE device_id = ? ORDER BY finished_at DESC, id DESC LIMIT ?',
-  );
-  return {
-    add(deviceId, r, receivedAt) {
-      const res = insert.run(deviceId, r.commandId ?? null, r.startedAt, r.finishedAt, r.ok ? 1 : 0, receivedAt, JSON.stringify(r));
+  /** False when the same result was stored already. */
+  add(deviceId: string, r: SelfTestResult, receivedAt: string): Promise<boolean> {
+    return this.db.tx(async () => {
+      const res = await this.db.run(
+        `INSERT INTO self_tests (device_id, command_id, started_at, finished_at, ok, received_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO NOTHING`,
+        [deviceId, r.commandId ?? null, r.startedAt, r.finishedAt, r.ok ? 1 : 0, receivedAt, JSON.stringify(r)],
+      );
       if (res.changes === 0) return false;
-      prune.run(deviceId, deviceId, keepPerDevice);
+      await this.db.run(
+        `DELETE FROM self_tests WHERE device_id = ? AND id <= (SELECT id FROM self_tests WHERE device_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+        [deviceId, deviceId, this.keepPerDevice],
+      );
       return true;
-    },
-    list: (deviceId, limit) =>
-      list.all(deviceId, limit).map((row) => ({
-        id: row.id,
-        deviceId: row.device_id,
-        commandId: row.command_id,
-        receivedAt: row.received_at,
-        result: JSON.parse(row.data) as SelfTestResult,
-      })),
-  };
+    });
+  }
+
+  async list(deviceId: string, limit: number): Promise<StoredSelfTest[]> {
+    const rows = await this.db.all<{
+      id: number;
+      device_id: string;
+      command_id: string | null;
+      received_at: string;
+      data: string;
+    }>(
+      'SELECT id, device_id, command_id, received_at, data FROM self_tests WHERE device_id = ? ORDER BY finished_at DESC, id DESC LIMIT ?',
+      [deviceId, limit],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      deviceId: row.device_id,
+      commandId: row.command_id,
+      receivedAt: row.received_at,
+      result: JSON.parse(row.data) as SelfTestResult,
+    }));
+  }
 }

@@ -65,19 +65,24 @@ function corePlanWriter(file: string, coreEdgeId: string, log: Logger): PlanSink
   };
 }
 
-export function createMeetings(opts: MeetingsOptions): Meetings {
+export async function createMeetings(opts: MeetingsOptions): Promise<Meetings> {
   const config = meetingsConfig(opts.config);
   const now = opts.now ?? Date.now;
   const log = opts.log.child({ module: 'meetings' });
-  const repo = new MeetingsRepo(opts.db);
+  const repo = await MeetingsRepo.open(opts.db);
   const corePlan = config.corePlanFile ? corePlanWriter(config.corePlanFile, config.coreEdgeId, log) : undefined;
-  const publisher = new PlanPublisher(repo, opts.publish, log, now, corePlan);
+  const publisher = await PlanPublisher.open(repo, opts.publish, log, now, corePlan);
   // A new or changed meeting may bring the next transition closer: every
   // pass re-aims the timer.
-  const service = new MeetingService(config, repo, publisher, opts.ports, log, now, () => schedule());
+  const service = await MeetingService.open(config, repo, publisher, opts.ports, log, now, () => schedule());
   const stats = new LiveStats(log, now, config.statsStaleMs);
   const requests = new SpeakRequests(log);
-  service.onSync(() => requests.keepOnly(new Set(service.upcoming(0).map((m) => m.id))));
+  service.onSync(() => {
+    service
+      .upcoming(0)
+      .then((live) => requests.keepOnly(new Set(live.map((m) => m.id))))
+      .catch((err: unknown) => log.warn({ err }, 'cannot read the live meetings for the requests to speak'));
+  });
 
   const unsubscribe = [
     opts.ingest.on('media-stats', mediaStatsCodec, (deviceId, report) => {
@@ -87,10 +92,13 @@ export function createMeetings(opts: MeetingsOptions): Meetings {
     // health area still opens its call-back alert for the same press).
     opts.ingest.on('events', deviceEventCodec, (deviceId, ev) => {
       if (ev.kind !== 'help-requested') return;
-      const siteId = opts.ports.devices().find((d) => d.id === deviceId)?.siteId;
-      if (siteId === undefined) return;
-      const meeting = service.busyMeeting(siteId);
-      if (requests.ask(meeting?.id ?? null, { siteId, at: ev.at, source: ev.source })) opts.onChange?.();
+      const ask = async (): Promise<void> => {
+        const siteId = (await opts.ports.devices()).find((d) => d.id === deviceId)?.siteId;
+        if (siteId === undefined) return;
+        const meeting = await service.busyMeeting(siteId);
+        if (requests.ask(meeting?.id ?? null, { siteId, at: ev.at, source: ev.source })) opts.onChange?.();
+      };
+      ask().catch((err: unknown) => log.warn({ err, deviceId }, 'request to speak not taken'));
     }),
     opts.ingest.on('presence', (deviceId, p) => {
       if (p.state === 'online' && p.mediaUrl) return void service.setMediaUrl(deviceId, p.mediaUrl).catch((err: unknown) => log.warn({ err, deviceId }, 'media url update failed'));
@@ -104,11 +112,19 @@ export function createMeetings(opts: MeetingsOptions): Meetings {
   let closed = false;
   function schedule(): void {
     if (closed || opts.timer === false) return;
-    if (timer) clearTimeout(timer);
-    const next = service.nextTransition();
-    const wait = Math.min(config.reconcileIntervalMs, next === null ? Infinity : Math.max(0, next - now()) + 5);
-    timer = setTimeout(tick, wait);
-    timer.unref();
+    void service
+      .nextTransition()
+      .catch((err: unknown) => {
+        log.error({ err }, 'cannot read the next meeting transition; trying again at the interval');
+        return null;
+      })
+      .then((next) => {
+        if (closed) return;
+        if (timer) clearTimeout(timer);
+        const wait = Math.min(config.reconcileIntervalMs, next === null ? Infinity : Math.max(0, next - now()) + 5);
+        timer = setTimeout(tick, wait);
+        timer.unref();
+      });
   }
   const tick = () => {
     if (opts.isLeader?.() === false) return schedule();

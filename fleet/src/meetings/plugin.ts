@@ -25,7 +25,7 @@ export const meetingsPlugin = fp<MeetingsPluginOptions>(
   async (app: FastifyInstance, opts) => {
     const { fleet } = app;
     const changed = (): void => fleet.events.emit('meetings-changed', { at: new Date().toISOString() });
-    const meetings = createMeetings({
+    const meetings = await createMeetings({
       db: fleet.db,
       publish: (topic, payload) => fleet.broker.publish(topic, payload, { qos: 1, retain: true }),
       ingest: fleet.ingest,
@@ -76,8 +76,8 @@ function registerMetrics(registry: Registry, m: Meetings): void {
     name: 'diemcau_meetings_live',
     help: 'Meetings live now',
     registers: [registry],
-    collect() {
-      this.set(m.service.liveCount());
+    async collect() {
+      this.set(await m.service.liveCount());
     },
   });
   counterFrom(registry, 'diemcau_meeting_plans_published_total', 'Media plans published to edges (retained)', () => m.publisher.counters.published);

@@ -26,15 +26,21 @@ export class PlanPublisher {
   private chain: Promise<unknown> = Promise.resolve();
   readonly counters: PublishCounters = { published: 0, failed: 0 };
 
-  constructor(
+  private constructor(
     private readonly repo: MeetingsRepo,
     private readonly publish: RetainedPublish,
     private readonly log: Logger,
     private readonly now: () => number,
-    private readonly sink: PlanSink = () => {},
+    private readonly sink: PlanSink,
+    stored: readonly PublishedPlan[],
   ) {
-    this.last = new Map(repo.publishedPlans().map((p) => [p.edgeId, p]));
+    this.last = new Map(stored.map((p) => [p.edgeId, p]));
     this.unsent = new Set(this.last.keys());
+  }
+
+  /** Starts from the plans recorded as published (revisions keep growing across restarts). */
+  static async open(repo: MeetingsRepo, publish: RetainedPublish, log: Logger, now: () => number, sink: PlanSink = () => {}): Promise<PlanPublisher> {
+    return new PlanPublisher(repo, publish, log, now, sink, await repo.publishedPlans());
   }
 
   /** Brings every edge's retained plan in line with `desired`; returns the edges published. */
@@ -82,7 +88,7 @@ export class PlanPublisher {
       }
       this.unsent.delete(edgeId);
       const record = { edgeId, revision: message.revision, body: text };
-      this.repo.savePublished(record, this.now());
+      await this.repo.savePublished(record, this.now());
       this.last.set(edgeId, record);
       this.counters.published += 1;
       this.sink(message);

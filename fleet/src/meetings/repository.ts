@@ -88,8 +88,10 @@ const toRecord = (r: MeetingRow): MeetingRecord => ({
 });
 
 // Site ids match ^[a-z0-9-]+$, so a comma-joined list is unambiguous.
-const SELECT = `SELECT m.*, COALESCE((SELECT group_concat(site_id, ',') FROM meeting_sites s WHERE s.meeting_id = m.id), '') AS site_ids
-  FROM meetings m`;
+const selectFrom = (db: FleetDb): string => {
+  const agg = db.dialect === 'postgres' ? "string_agg(site_id, ',')" : "group_concat(site_id, ',')";
+  return `SELECT m.*, COALESCE((SELECT ${agg} FROM meeting_sites s WHERE s.meeting_id = m.id), '') AS site_ids FROM meetings m`;
+};
 
 export interface PublishedPlan {
   edgeId: string;
@@ -98,92 +100,108 @@ export interface PublishedPlan {
 }
 
 export class MeetingsRepo {
-  private readonly stmts;
+  private readonly select: string;
 
-  constructor(private readonly db: FleetDb) {
-    db.migrate(MEETINGS_MIGRATIONS);
-    const s = db.sql;
-    this.stmts = {
-      insert: s.prepare(`INSERT INTO meetings (id, title, chair_site_id, starts_at, ends_at, ended_at, muted_all,
-        floor_site_id, roll_call_site_id, created_at, created_by)
-        VALUES (@id, @title, @chairSiteId, @startsAt, @endsAt, NULL, 0, NULL, NULL, @createdAt, @createdBy)`),
-      insertSite: s.prepare('INSERT INTO meeting_sites (meeting_id, site_id) VALUES (?, ?)'),
-      get: s.prepare(`${SELECT} WHERE m.id = ?`),
-      // Not ended before `from`, and not starting after `to`.
-      window: s.prepare(`${SELECT} WHERE m.ends_at > @from AND (m.ended_at IS NULL OR m.ended_at > @from)
-        AND m.starts_at < @to ORDER BY m.starts_at, m.id`),
-      recent: s.prepare(`${SELECT} ORDER BY m.starts_at DESC, m.id LIMIT ?`),
-      controls: s.prepare(`UPDATE meetings SET muted_all = @mutedAll, floor_site_id = @floorSiteId,
-        roll_call_site_id = @rollCallSiteId WHERE id = @id`),
-      end: s.prepare('UPDATE meetings SET ended_at = ? WHERE id = ? AND ended_at IS NULL'),
-      published: s.prepare('SELECT edge_id AS edgeId, revision, body FROM meeting_media_plans'),
-      savePublished: s.prepare(`INSERT INTO meeting_media_plans (edge_id, revision, body, published_at) VALUES (?, ?, ?, ?)
-        ON CONFLICT(edge_id) DO UPDATE SET revision = excluded.revision, body = excluded.body, published_at = excluded.published_at`),
-      setUrl: s.prepare(`INSERT INTO meeting_edge_urls (device_id, media_url, updated_at) VALUES (?, ?, ?)
-        ON CONFLICT(device_id) DO UPDATE SET media_url = excluded.media_url, updated_at = excluded.updated_at`),
-      urls: s.prepare('SELECT device_id AS deviceId, media_url AS url FROM meeting_edge_urls'),
-      secret: s.prepare('SELECT value FROM meeting_secrets WHERE name = ?'),
-      saveSecret: s.prepare('INSERT OR IGNORE INTO meeting_secrets (name, value) VALUES (?, ?)'),
-    };
+  private constructor(private readonly db: FleetDb) {
+    this.select = selectFrom(db);
   }
 
-  insert(m: MeetingRecord): void {
-    this.db.tx(() => {
-      this.stmts.insert.run({
-        id: m.id,
-        title: m.title,
-        chairSiteId: m.chairSiteId,
-        startsAt: iso(m.startsAt),
-        endsAt: iso(m.endsAt),
-        createdAt: iso(m.createdAt),
-        createdBy: m.createdBy,
-      });
-      for (const siteId of m.siteIds) this.stmts.insertSite.run(m.id, siteId);
+  /** Applies the meetings' migrations first. */
+  static async open(db: FleetDb): Promise<MeetingsRepo> {
+    await db.migrate(MEETINGS_MIGRATIONS);
+    return new MeetingsRepo(db);
+  }
+
+  insert(m: MeetingRecord): Promise<void> {
+    return this.db.tx(async () => {
+      await this.db.run(
+        `INSERT INTO meetings (id, title, chair_site_id, starts_at, ends_at, ended_at, muted_all, floor_site_id, roll_call_site_id, created_at, created_by)
+         VALUES (@id, @title, @chairSiteId, @startsAt, @endsAt, NULL, 0, NULL, NULL, @createdAt, @createdBy)`,
+        {
+          id: m.id,
+          title: m.title,
+          chairSiteId: m.chairSiteId,
+          startsAt: iso(m.startsAt),
+          endsAt: iso(m.endsAt),
+          createdAt: iso(m.createdAt),
+          createdBy: m.createdBy,
+        },
+      );
+      for (const siteId of m.siteIds)
+        await this.db.run('INSERT INTO meeting_sites (meeting_id, site_id) VALUES (?, ?)', [m.id, siteId]);
     });
   }
 
-  get(id: string): MeetingRecord | undefined {
-    const r = this.stmts.get.get(id) as MeetingRow | undefined;
+  async get(id: string): Promise<MeetingRecord | undefined> {
+    const r = await this.db.get<MeetingRow>(`${this.select} WHERE m.id = ?`, [id]);
     return r ? toRecord(r) : undefined;
   }
 
-  /** Meetings whose window meets [from, to): still running at `from` and starting before `to`. */
-  inWindow(from: number, to: number): MeetingRecord[] {
-    return (this.stmts.window.all({ from: iso(from), to: iso(to) }) as MeetingRow[]).map(toRecord);
+  /** Meetings whose window meets [from, to): still running at `from` (not ended before it) and starting before `to`. */
+  async inWindow(from: number, to: number): Promise<MeetingRecord[]> {
+    const rows = await this.db.all<MeetingRow>(
+      `${this.select} WHERE m.ends_at > @from AND (m.ended_at IS NULL OR m.ended_at > @from) AND m.starts_at < @to ORDER BY m.starts_at, m.id`,
+      { from: iso(from), to: iso(to) },
+    );
+    return rows.map(toRecord);
   }
 
-  recent(limit: number): MeetingRecord[] {
-    return (this.stmts.recent.all(limit) as MeetingRow[]).map(toRecord);
+  async recent(limit: number): Promise<MeetingRecord[]> {
+    return (await this.db.all<MeetingRow>(`${this.select} ORDER BY m.starts_at DESC, m.id LIMIT ?`, [limit])).map(
+      toRecord,
+    );
   }
 
-  setControls(id: string, c: Pick<MeetingRecord, 'mutedAll' | 'floorSiteId' | 'rollCallSiteId'>): void {
-    this.stmts.controls.run({ id, mutedAll: c.mutedAll ? 1 : 0, floorSiteId: c.floorSiteId, rollCallSiteId: c.rollCallSiteId });
+  async setControls(id: string, c: Pick<MeetingRecord, 'mutedAll' | 'floorSiteId' | 'rollCallSiteId'>): Promise<void> {
+    await this.db.run(
+      'UPDATE meetings SET muted_all = @mutedAll, floor_site_id = @floorSiteId, roll_call_site_id = @rollCallSiteId WHERE id = @id',
+      {
+        id,
+        mutedAll: c.mutedAll ? 1 : 0,
+        floorSiteId: c.floorSiteId,
+        rollCallSiteId: c.rollCallSiteId,
+      },
+    );
   }
 
   /** False when it had ended already. */
-  end(id: string, at: number): boolean {
-    return this.stmts.end.run(iso(at), id).changes === 1;
+  async end(id: string, at: number): Promise<boolean> {
+    return (
+      (await this.db.run('UPDATE meetings SET ended_at = ? WHERE id = ? AND ended_at IS NULL', [iso(at), id]))
+        .changes === 1
+    );
   }
 
-  publishedPlans(): PublishedPlan[] {
-    return this.stmts.published.all() as PublishedPlan[];
+  publishedPlans(): Promise<PublishedPlan[]> {
+    return this.db.all<PublishedPlan>('SELECT edge_id AS "edgeId", revision, body FROM meeting_media_plans');
   }
 
-  savePublished(p: PublishedPlan, at: number): void {
-    this.stmts.savePublished.run(p.edgeId, p.revision, p.body, iso(at));
+  async savePublished(p: PublishedPlan, at: number): Promise<void> {
+    await this.db.run(
+      `INSERT INTO meeting_media_plans (edge_id, revision, body, published_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT(edge_id) DO UPDATE SET revision = excluded.revision, body = excluded.body, published_at = excluded.published_at`,
+      [p.edgeId, p.revision, p.body, iso(at)],
+    );
   }
 
-  setMediaUrl(deviceId: string, url: string, at: number): void {
-    this.stmts.setUrl.run(deviceId, url, iso(at));
+  async setMediaUrl(deviceId: string, url: string, at: number): Promise<void> {
+    await this.db.run(
+      `INSERT INTO meeting_edge_urls (device_id, media_url, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT(device_id) DO UPDATE SET media_url = excluded.media_url, updated_at = excluded.updated_at`,
+      [deviceId, url, iso(at)],
+    );
   }
 
-  mediaUrls(): Map<string, string> {
-    return new Map((this.stmts.urls.all() as { deviceId: string; url: string }[]).map((r) => [r.deviceId, r.url]));
+  async mediaUrls(): Promise<Map<string, string>> {
+    const rows = await this.db.all<{ deviceId: string; url: string }>(
+      'SELECT device_id AS "deviceId", media_url AS url FROM meeting_edge_urls',
+    );
+    return new Map(rows.map((r) => [r.deviceId, r.url]));
   }
 
-  /** A secret created once and kept (link tokens must survive a restart). */
-  secret(name: string, make: () => string): string {
-    this.stmts.saveSecret.run(name, make());
-    return (this.stmts.secret.get(name) as { value: string }).value;
+  /** A secret created once and kept (link tokens must survive a restart); the first fleet node to ask makes it. */
+  async secret(name: string, make: () => string): Promise<string> {
+    await this.db.run('INSERT INTO meeting_secrets (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING', [name, make()]);
+    return (await this.db.get<{ value: string }>('SELECT value FROM meeting_secrets WHERE name = ?', [name]))!.value;
   }
 }

@@ -103,7 +103,7 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
       },
     },
     async (req) => {
-      const items = service.list(operatorOf(req), { active: req.query.active ?? true, limit: req.query.limit ?? 100 });
+      const items = await service.list(operatorOf(req), { active: req.query.active ?? true, limit: req.query.limit ?? 100 });
       const t = now();
       return { items: items.map((m) => meetingView(m, t)) };
     },
@@ -120,8 +120,8 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
       },
     },
     async (req) => {
-      const m = service.get(operatorOf(req), req.params.id);
-      const plan = service.plan(m);
+      const m = await service.get(operatorOf(req), req.params.id);
+      const plan = service.plan(m, await service.directory());
       return { ...meetingView(m, now()), cascade: cascadeView(plan, opts.coreEdgeId), stats: stats.forMeeting(plan), requests: [...requests.list(m.id)] };
     },
   );
@@ -169,7 +169,7 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
       },
     },
     async (req, reply) => {
-      const m = service.forChair(operatorOf(req), req.params.id);
+      const m = await service.forChair(operatorOf(req), req.params.id);
       if (!requests.settle(m.id, req.params.siteId)) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `no request to speak from ${req.params.siteId}`);
       return reply.code(204).send(null);
     },

@@ -8,16 +8,16 @@ import { newSecret } from '../db/secrets.js';
  * one). Otherwise the first start generates one and returns it so that main
  * prints it once; only its hash is kept.
  */
-export function ensureAdmin(repo: OperatorsRepo, adminToken: string | undefined, log: Logger): string | undefined {
+export async function ensureAdmin(repo: OperatorsRepo, adminToken: string | undefined, log: Logger): Promise<string | undefined> {
   if (adminToken !== undefined) {
-    if (!repo.byToken(adminToken)) {
-      repo.create({ id: `op-admin-${Date.now().toString(36)}`, name: 'admin (DIEMCAU_ADMIN_TOKEN)', role: 'admin', districtId: null }, adminToken);
+    if (!(await repo.byToken(adminToken))) {
+      await repo.create({ id: `op-admin-${Date.now().toString(36)}`, name: 'admin (DIEMCAU_ADMIN_TOKEN)', role: 'admin', districtId: null }, adminToken);
       log.info('admin operator created from DIEMCAU_ADMIN_TOKEN');
     }
     return undefined;
   }
-  if (repo.adminCount() > 0) return undefined;
+  if ((await repo.adminCount()) > 0) return undefined;
   const token = newSecret(32);
-  repo.create({ id: 'op-admin', name: 'admin', role: 'admin', districtId: null }, token);
+  await repo.create({ id: 'op-admin', name: 'admin', role: 'admin', districtId: null }, token);
   return token;
 }

@@ -9,7 +9,7 @@ import { getSdk, type BalenaSDK } from 'balena-sdk';
 import type { Logger } from 'pino';
 import { DiemcauError } from '@diemcau/shared';
 import type { DeviceReport, RolloutDriver } from './driver.js';
-import type { ReleaseRecord } from './store.js';
+import type { ReleaseRecord } from './repo.js';
 
 export interface BalenaDriverOptions {
   /** e.g. https://api.balena-cloud.com/ or an openBalena API URL. */

@@ -2,7 +2,7 @@
 // carries it out: the MQTT driver retains a desired release on each box's
 // 'desired' channel and hears back on 'ota' (push), the balena driver pins a
 // device to a balena release and reads its state back (pull).
-import type { ReleaseRecord } from './store.js';
+import type { ReleaseRecord } from './repo.js';
 
 export interface DispatchTarget {
   deviceId: string;

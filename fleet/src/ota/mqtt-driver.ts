@@ -5,19 +5,19 @@
 // province's link once per district and a dead cache costs only a retry.
 import { deviceTopic, type DesiredRelease } from '@diemcau/shared';
 import type { DispatchTarget, RolloutDriver } from './driver.js';
-import type { ReleaseRecord } from './store.js';
+import type { ReleaseRecord } from './repo.js';
 
 export interface MqttDriverPorts {
   publish(topic: string, payload: string, opts: { qos: 1; retain: true }): Promise<void>;
   /** Ids of the devices connected now. */
-  onlineIds(): ReadonlySet<string>;
+  onlineIds(): Promise<ReadonlySet<string>>;
   /**
    * Base URL of the fleet's HTTP as boxes reach it; null sends a path that
    * each box resolves against the fleet URL it enrolled with.
    */
   fleetUrl(): string | null;
   /** Base URL of a cache the box should try first (its district box's), or null. */
-  cacheFor(target: DispatchTarget): string | null;
+  cacheFor(target: DispatchTarget): Promise<string | null>;
 }
 
 export const artifactPath = (version: string): string => `/api/v1/releases/${encodeURIComponent(version)}/artifact`;
@@ -38,7 +38,7 @@ export function createMqttDriver(ports: MqttDriverPorts): RolloutDriver {
     name: 'mqtt',
     async dispatch(target, release, ctx) {
       const path = artifactPath(release.version);
-      const cache = ports.cacheFor(target);
+      const cache = await ports.cacheFor(target);
       const base = ports.fleetUrl();
       const urls = [...(cache ? [`${cache.replace(/\/$/, '')}${path}`] : []), base ? `${base.replace(/\/$/, '')}${path}` : path];
       const body = { v: 1, release: desiredRelease(release, urls, ctx) };
@@ -48,7 +48,7 @@ export function createMqttDriver(ports: MqttDriverPorts): RolloutDriver {
       await ports.publish(deviceTopic(target.deviceId, 'desired'), JSON.stringify({ v: 1, release: null }), { qos: 1, retain: true });
     },
     async online(ids) {
-      const on = ports.onlineIds();
+      const on = await ports.onlineIds();
       return new Set(ids.filter((id) => on.has(id)));
     },
   };

@@ -15,9 +15,9 @@ import { createMqttDriver } from './mqtt-driver.js';
 import { ReleaseService } from './releases.js';
 import { RolloutService } from './rollout-service.js';
 import { otaRoutes } from './routes.js';
-import { OTA_MIGRATIONS, OtaStore } from './store.js';
+import { OTA_MIGRATIONS, OtaRepo } from './repo.js';
 
-export { OTA_MIGRATIONS } from './store.js';
+export { OTA_MIGRATIONS } from './repo.js';
 export type { RolloutDriver } from './driver.js';
 
 export interface OtaPluginOptions {
@@ -30,7 +30,7 @@ export interface OtaPluginOptions {
 }
 
 export interface OtaHandles {
-  store: OtaStore;
+  store: OtaRepo;
   releases: ReleaseService;
   rollouts: RolloutService;
   stats: { artifactBytesSent: number };
@@ -47,8 +47,8 @@ async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<vo
   const ctx = app.fleet;
   const log = ctx.log.child({ module: 'ota' });
   const cfg = otaConfig({ ...ctx.config.ota, ...opts.config });
-  ctx.db.migrate(OTA_MIGRATIONS);
-  const store = new OtaStore(ctx.db.sql);
+  await ctx.db.migrate(OTA_MIGRATIONS);
+  const store = new OtaRepo(ctx.db);
   const trusted = loadTrustedKeys(cfg.trustedKeysFile);
   if (trusted.length === 0) log.warn('no trusted release keys configured (DIEMCAU_OTA_TRUSTED_KEYS): every release upload will be refused');
   const releases = new ReleaseService(store, path.resolve(ctx.config.dataDir, 'releases'), () => trusted, log);
@@ -61,9 +61,9 @@ async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<vo
     help: 'Devices of running or paused rollouts, by state',
     labelNames: ['state'],
     registers,
-    collect() {
+    async collect() {
       this.reset();
-      for (const r of store.activeRollouts()) for (const d of store.devices(r.id)) this.inc({ state: d.state });
+      for (const r of await store.activeRollouts()) for (const d of await store.devices(r.id)) this.inc({ state: d.state });
     },
   });
 
@@ -75,15 +75,15 @@ async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<vo
     (cfg.driver === 'balena' ? await createBalenaDriver({ ...balenaSettings(cfg), log: log.child({ driver: 'balena' }) }) : null) ??
     createMqttDriver({
       publish: (topic, payload, o) => ctx.broker.publish(topic, payload, o),
-      onlineIds: () => new Set(ctx.repos.devices.list().filter((d) => d.online && d.revokedAt === null).map((d) => d.id)),
+      onlineIds: async () => new Set((await ctx.repos.devices.list()).filter((d) => d.online && d.revokedAt === null).map((d) => d.id)),
       fleetUrl,
-      cacheFor: (target) => {
+      cacheFor: async (target) => {
         if (!cfg.districtCaches) return null;
         // The cache on the box the site relays through (its relay group's hub).
         const hub = ctx.sites.relayGroupOf(target.siteId)?.hubSiteId ?? null;
         if (!hub || hub === target.siteId) return null;
-        const caches = store.cacheUrls();
-        const box = ctx.repos.devices.list().find((d) => d.siteId === hub && d.online && caches.has(d.id));
+        const caches = await store.cacheUrls();
+        const box = (await ctx.repos.devices.list()).find((d) => d.siteId === hub && d.online && caches.has(d.id));
         return box ? caches.get(box.id)! : null;
       },
     });
@@ -99,19 +99,18 @@ async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<vo
     ports: {
       sites: () => ctx.sites.all(),
       siteIndex: () => ctx.sites.siteIndex(),
-      devices: () =>
-        ctx.repos.devices
-          .list()
+      devices: async () =>
+        (await ctx.repos.devices.list())
           .filter((d) => d.revokedAt === null)
           .map((d) => ({ ...deviceRef(d), agentVersion: d.agentVersion ?? null })),
       busySites: (ids, withinMin) => app.meetings.service.busySites(ids, withinMin),
       // A week ahead: a rollout's rings rarely take longer.
-      meetings: () => app.meetings.service.upcoming(7 * 24 * 60).map((m) => ({ id: m.id, title: m.title, siteIds: m.siteIds })),
+      meetings: async () => (await app.meetings.service.upcoming(7 * 24 * 60)).map((m) => ({ id: m.id, title: m.title, siteIds: m.siteIds })),
     },
   });
   const unIngest = ctx.ingest.on('ota', otaStatusCodec, (deviceId, status, meta) => {
     reports.inc({ state: status.state });
-    rollouts.handleStatus(deviceId, status, meta.receivedAt);
+    rollouts.handleStatus(deviceId, status, meta.receivedAt).catch((err: unknown) => log.error({ err, deviceId }, 'storing an OTA report failed'));
   });
 
   await app.register(otaRoutes, {

@@ -10,18 +10,18 @@ import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { DiemcauError, compareVersions, verifyManifest, type SignedManifest, type TrustedKey } from '@diemcau/shared';
-import type { OtaStore, ReleaseRecord } from './store.js';
+import type { OtaRepo, ReleaseRecord } from './repo.js';
 
 export class ReleaseService {
   constructor(
-    private readonly store: OtaStore,
+    private readonly store: OtaRepo,
     private readonly dir: string,
     private readonly trusted: () => readonly TrustedKey[],
     private readonly log: Logger,
   ) {}
 
   /** Registers a signed manifest; the artifact follows with putArtifact(). */
-  register(signed: SignedManifest, by: string | null): ReleaseRecord {
+  async register(signed: SignedManifest, by: string | null): Promise<ReleaseRecord> {
     let manifest;
     try {
       manifest = verifyManifest(signed, this.trusted());
@@ -30,7 +30,7 @@ export class ReleaseService {
     }
     // One version, one content: boxes skip a version they already run, so a
     // second build under the same number would reach some boxes and not others.
-    const existing = this.store.release(manifest.version);
+    const existing = await this.store.release(manifest.version);
     if (existing) {
       if (existing.signed.payload === signed.payload) return existing;
       this.log.warn({ version: manifest.version, by }, 'release refused: the version exists with other contents');
@@ -39,7 +39,7 @@ export class ReleaseService {
     // Releases only move forward: an old, validly signed release replayed by
     // whoever holds an admin token must not become installable again. An
     // emergency rollback is the release manager's decision, signed into the manifest.
-    const newest = this.newest();
+    const newest = await this.newest();
     if (newest && compareVersions(manifest.version, newest.version) < 0 && !manifest.allowDowngradeFrom) {
       this.log.warn({ version: manifest.version, newest: newest.version, by }, 'release refused: older than the newest accepted');
       throw new DiemcauError(
@@ -47,15 +47,15 @@ export class ReleaseService {
         `release ${manifest.version} is older than ${newest.version}; sign it with allowDowngradeFrom (release:build --rollback-from) to roll back`,
       );
     }
-    this.store.putRelease({ version: manifest.version, signed, manifest, uploadedAt: new Date().toISOString(), uploadedBy: by });
+    await this.store.putRelease({ version: manifest.version, signed, manifest, uploadedAt: new Date().toISOString(), uploadedBy: by });
     this.log.info({ version: manifest.version, size: manifest.size, keyId: signed.keyId }, 'release registered');
-    return this.store.release(manifest.version)!;
+    return (await this.store.release(manifest.version))!;
   }
 
   /** The highest version registered (the fleet carries one line of releases: the site agent's). */
-  newest(): ReleaseRecord | undefined {
+  async newest(): Promise<ReleaseRecord | undefined> {
     let best: ReleaseRecord | undefined;
-    for (const r of this.store.releases()) if (!best || compareVersions(r.version, best.version) > 0) best = r;
+    for (const r of await this.store.releases()) if (!best || compareVersions(r.version, best.version) > 0) best = r;
     return best;
   }
 
@@ -65,7 +65,7 @@ export class ReleaseService {
 
   /** Streams the artifact in; kept only when its size and hash match the manifest. */
   async putArtifact(version: string, body: Readable): Promise<ReleaseRecord> {
-    const r = this.store.release(version);
+    const r = await this.store.release(version);
     if (!r) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `release ${version}`);
     if (r.artifactReady) throw new DiemcauError('FLEET_ERR_CONFLICT', `release ${version} already has its artifact`);
     const final = this.artifactPath(r);
@@ -93,13 +93,13 @@ export class ReleaseService {
       await fs.promises.rm(tmp, { force: true });
       throw err;
     }
-    this.store.markArtifactReady(version);
+    await this.store.markArtifactReady(version);
     this.log.info({ version, size }, 'release artifact stored');
-    return this.store.release(version)!;
+    return (await this.store.release(version))!;
   }
 
-  ready(version: string): ReleaseRecord {
-    const r = this.store.release(version);
+  async ready(version: string): Promise<ReleaseRecord> {
+    const r = await this.store.release(version);
     if (!r || !r.artifactReady) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `release ${version} (or its artifact)`);
     return r;
   }

@@ -9,7 +9,7 @@ import type { DeviceRef } from '../devices/device-ref.js';
 import { assignRings, planRollout, ringProgress } from './rollout-planner.js';
 import type { RingProgress, RolloutDevice, RolloutSpec } from './rollout-model.js';
 import type { ReleaseService } from './releases.js';
-import type { OtaStore, RolloutRecord } from './store.js';
+import type { OtaRepo, RolloutRecord } from './repo.js';
 import { mixedMeetingWarnings, type CompatMeeting } from './media-compat.js';
 
 export interface RolloutPorts {
@@ -17,15 +17,15 @@ export interface RolloutPorts {
   /** The hierarchy with the dataset's relay groups; absent: indexed from sites() (relay groups derived). */
   siteIndex?(): SiteIndex;
   /** Enrolled, not revoked devices, with the agent version they last announced. */
-  devices(): readonly (DeviceRef & { agentVersion: string | null })[];
+  devices(): Promise<readonly (DeviceRef & { agentVersion: string | null })[]>;
   /** Sites with a meeting live now or starting within `withinMin` minutes. */
-  busySites(siteIds: readonly string[], withinMin: number): ReadonlySet<string>;
+  busySites(siteIds: readonly string[], withinMin: number): Promise<ReadonlySet<string>>;
   /** Meetings live or scheduled ahead (the media-link check); absent: not checked. */
-  meetings?(): readonly CompatMeeting[];
+  meetings?(): Promise<readonly CompatMeeting[]>;
 }
 
 export interface RolloutServiceOptions {
-  store: OtaStore;
+  store: OtaRepo;
   releases: ReleaseService;
   driver: RolloutDriver;
   ports: RolloutPorts;
@@ -69,14 +69,32 @@ export class RolloutService {
     }
   }
 
-  create(spec: RolloutSpec, by: string | null): RolloutView {
-    const release = this.o.releases.ready(spec.release);
+  /**
+   * Operators' changes, devices' reports and planning rounds take turns:
+   * each reads the rollout, decides and writes, and none sees another's
+   * half-written state.
+   */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const out = this.chain.then(fn);
+    this.chain = out.then(
+      () => undefined,
+      () => undefined,
+    );
+    return out;
+  }
+
+  create(spec: RolloutSpec, by: string | null): Promise<RolloutView> {
+    return this.serial(() => this.createNow(spec, by));
+  }
+
+  private async createNow(spec: RolloutSpec, by: string | null): Promise<RolloutView> {
+    const release = await this.o.releases.ready(spec.release);
     // The release manager's signed rollback away from a version withdraws it; boxes refuse it again anyway.
-    const withdrawnBy = this.o.store.releases().find((r) => r.manifest.allowDowngradeFrom?.some((v) => compareVersions(v, spec.release) === 0));
+    const withdrawnBy = (await this.o.store.releases()).find((r) => r.manifest.allowDowngradeFrom?.some((v) => compareVersions(v, spec.release) === 0));
     if (withdrawnBy) {
       throw new DiemcauError('FLEET_ERR_CONFLICT', `release ${spec.release} was withdrawn by the signed rollback ${withdrawnBy.version}; publish a newer release`);
     }
-    const active = this.o.store.activeRollouts();
+    const active = await this.o.store.activeRollouts();
     if (active.length > 0) throw new DiemcauError('FLEET_ERR_CONFLICT', `rollout ${active[0]!.id} is still ${active[0]!.state}`);
     const index = this.o.ports.siteIndex?.() ?? indexSites(this.o.ports.sites());
     if (spec.rootSiteId && !index.byId.has(spec.rootSiteId)) throw new DiemcauError('FLEET_ERR_UNKNOWN_SITE', spec.rootSiteId);
@@ -87,7 +105,7 @@ export class RolloutService {
         throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `ring ${r.name}: no relay group ${r.select.groupId}`);
       }
     }
-    const all = this.o.ports.devices();
+    const all = await this.o.ports.devices();
     const versions = new Map(all.map((d) => [d.deviceId, d.agentVersion]));
     const devices = assignRings(spec, index, all).map((d) => {
       const current = versions.get(d.deviceId) ?? null;
@@ -104,7 +122,7 @@ export class RolloutService {
     }
     const at = new Date(this.now()).toISOString();
     const record: RolloutRecord = { id: randomUUID(), spec, state: 'running', reason: null, createdAt: at, createdBy: by, updatedAt: at };
-    this.o.store.createRollout(record, devices);
+    await this.o.store.createRollout(record, devices);
     this.changed();
     this.o.log.info({ rollout: record.id, release: spec.release, devices: devices.length, skippedNewer: skipped.length }, 'rollout created');
     const warnings = this.o.ports.meetings
@@ -112,70 +130,74 @@ export class RolloutService {
           release: release.manifest,
           ringNames: spec.rings.map((r) => r.name),
           devices: devices.map((d) => ({ siteId: d.siteId, ring: d.ring, state: d.state, current: versions.get(d.deviceId) ?? null })),
-          manifests: new Map(this.o.store.releases().map((r) => [r.version, r.manifest])),
+          manifests: new Map((await this.o.store.releases()).map((r) => [r.version, r.manifest])),
           sitesCurrent: new Map(all.map((d) => [d.siteId, d.agentVersion])),
-          meetings: this.o.ports.meetings(),
+          meetings: await this.o.ports.meetings(),
         })
       : [];
     for (const w of warnings) this.o.log.warn({ rollout: record.id }, w);
     void this.tick();
-    return { ...this.view(record.id), ...(warnings.length > 0 ? { warnings } : {}) };
+    return { ...(await this.view(record.id)), ...(warnings.length > 0 ? { warnings } : {}) };
   }
 
-  pause(id: string): RolloutView {
-    return this.transition(id, ['running'], 'paused', 'paused by an operator');
+  pause(id: string): Promise<RolloutView> {
+    return this.serial(() => this.transition(id, ['running'], 'paused', 'paused by an operator'));
   }
 
-  resume(id: string): RolloutView {
-    const v = this.transition(id, ['paused'], 'running', null);
+  async resume(id: string): Promise<RolloutView> {
+    const v = await this.serial(() => this.transition(id, ['paused'], 'running', null));
     void this.tick();
     return v;
   }
 
-  abort(id: string, reason: string): RolloutView {
-    const v = this.transition(id, ['running', 'paused'], 'aborted', reason);
-    void this.withdraw(id);
+  async abort(id: string, reason: string): Promise<RolloutView> {
+    const v = await this.serial(() => this.transition(id, ['running', 'paused'], 'aborted', reason));
+    void this.serial(() => this.withdraw(id));
     return v;
   }
 
   /** After an abort: devices told to update that have not finished are told to stop. */
   private async withdraw(id: string): Promise<void> {
     if (!this.o.driver.cancel) return;
-    for (const d of this.o.store.devices(id).filter((x) => x.state === 'in-flight')) {
+    for (const d of (await this.o.store.devices(id)).filter((x) => x.state === 'in-flight')) {
       await this.o.driver.cancel(d).catch((err: unknown) => this.o.log.warn({ err, rollout: id, deviceId: d.deviceId }, 'withdrawing the release failed'));
     }
   }
 
-  private transition(id: string, from: RolloutRecord['state'][], to: RolloutRecord['state'], reason: string | null): RolloutView {
-    const r = this.get(id);
+  private async transition(id: string, from: RolloutRecord['state'][], to: RolloutRecord['state'], reason: string | null): Promise<RolloutView> {
+    const r = await this.get(id);
     if (!from.includes(r.state)) throw new DiemcauError('FLEET_ERR_ROLLOUT_STATE', `rollout is ${r.state}`);
-    this.o.store.setRolloutState(id, to, reason, new Date(this.now()).toISOString());
+    await this.o.store.setRolloutState(id, to, reason, new Date(this.now()).toISOString());
     this.changed();
     this.o.log.info({ rollout: id, from: r.state, to, reason }, 'rollout state changed');
     return this.view(id);
   }
 
-  private get(id: string): RolloutRecord {
-    const r = this.o.store.rollout(id);
+  private async get(id: string): Promise<RolloutRecord> {
+    const r = await this.o.store.rollout(id);
     if (!r) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `rollout ${id}`);
     return r;
   }
 
-  view(id: string, withDevices = false): RolloutView {
-    const r = this.get(id);
-    const devices = this.o.store.devices(id);
+  async view(id: string, withDevices = false): Promise<RolloutView> {
+    const r = await this.get(id);
+    const devices = await this.o.store.devices(id);
     const last = this.last.get(id) ?? { currentRing: null, skippedBusy: [] };
     return { ...r, rings: ringProgress(r.spec, devices), ...last, ...(withDevices ? { devices } : {}) };
   }
 
-  list(): RolloutView[] {
-    return this.o.store.rollouts().map((r) => this.view(r.id));
+  async list(): Promise<RolloutView[]> {
+    return Promise.all((await this.o.store.rollouts()).map((r) => this.view(r.id)));
   }
 
   /** A device's report on its 'ota' channel. */
-  handleStatus(deviceId: string, status: OtaStatus, receivedAt: string): void {
+  handleStatus(deviceId: string, status: OtaStatus, receivedAt: string): Promise<void> {
+    return this.serial(() => this.statusNow(deviceId, status, receivedAt));
+  }
+
+  private async statusNow(deviceId: string, status: OtaStatus, receivedAt: string): Promise<void> {
     this.counters.reports++;
-    this.o.store.putStatus(deviceId, status, receivedAt);
+    await this.o.store.putStatus(deviceId, status, receivedAt);
     if (!status.target) return;
     const reason = `${status.state}: ${status.error?.code ?? ''} ${status.error?.message ?? ''}`.trim();
     // A box refusing a downgrade did not fail the release: the fleet's idea of its version was stale.
@@ -190,45 +212,44 @@ export class RolloutService {
             ? { state: 'failed', reason }
             : { state: 'in-progress' };
     let matched = false;
-    for (const r of this.o.store.activeRollouts()) {
+    for (const r of await this.o.store.activeRollouts()) {
       if (r.spec.release !== status.target || (status.rolloutId && status.rolloutId !== r.id)) continue;
-      const d = this.o.store.devices(r.id).find((x) => x.deviceId === deviceId);
+      const d = (await this.o.store.devices(r.id)).find((x) => x.deviceId === deviceId);
       if (!d) continue;
       matched = true;
-      this.apply(r.id, d, report);
+      await this.apply(r.id, d, report);
     }
     if (!matched) this.counters.unmatchedReports++;
     else if (report.state !== 'in-progress') void this.tick();
   }
 
-  private apply(rolloutId: string, d: RolloutDevice, report: DeviceReport): void {
+  private async apply(rolloutId: string, d: RolloutDevice, report: DeviceReport): Promise<void> {
     // A late report does not undo an outcome already counted (e.g. after a silent timeout).
     if (d.state === 'succeeded' || d.state === 'skipped' || (d.state === 'failed' && report.state !== 'succeeded')) return;
     const now = this.now();
-    if (report.state === 'in-progress') this.o.store.updateDevice(rolloutId, { ...d, state: d.state === 'pending' ? 'pending' : 'in-flight', lastReportAt: now });
-    else this.o.store.updateDevice(rolloutId, { ...d, state: report.state, lastReportAt: now, reason: report.reason ?? null });
+    if (report.state === 'in-progress') await this.o.store.updateDevice(rolloutId, { ...d, state: d.state === 'pending' ? 'pending' : 'in-flight', lastReportAt: now });
+    else await this.o.store.updateDevice(rolloutId, { ...d, state: report.state, lastReportAt: now, reason: report.reason ?? null });
     this.changed();
   }
 
   /** One planning round for every active rollout; calls are queued, never overlapped. */
   tick(): Promise<void> {
-    this.chain = this.chain.then(() => this.tickNow()).catch((err: unknown) => this.o.log.error({ err }, 'rollout tick failed'));
-    return this.chain;
+    return this.serial(() => this.tickNow()).catch((err: unknown) => this.o.log.error({ err }, 'rollout tick failed'));
   }
 
   private async tickNow(): Promise<void> {
     if (this.closed || this.o.isLeader?.() === false) return;
-    for (const r of this.o.store.activeRollouts()) {
-      const release = this.o.releases.ready(r.spec.release);
-      let devices = this.o.store.devices(r.id);
+    for (const r of await this.o.store.activeRollouts()) {
+      const release = await this.o.releases.ready(r.spec.release);
+      let devices = await this.o.store.devices(r.id);
       const ids = devices.map((d) => d.deviceId);
       if (this.o.driver.poll) {
         const reports = await this.o.driver.poll(ids.filter((id) => devices.find((d) => d.deviceId === id)?.state === 'in-flight'), release);
         for (const d of devices) {
           const rep = reports.get(d.deviceId);
-          if (rep) this.apply(r.id, d, rep);
+          if (rep) await this.apply(r.id, d, rep);
         }
-        devices = this.o.store.devices(r.id);
+        devices = await this.o.store.devices(r.id);
       }
       const siteIds = [...new Set(devices.map((d) => d.siteId))];
       const plan = planRollout({
@@ -236,36 +257,36 @@ export class RolloutService {
         state: r.state,
         devices,
         online: await this.o.driver.online(ids),
-        busySites: this.o.ports.busySites(siteIds, r.spec.meetingLeadMin),
+        busySites: await this.o.ports.busySites(siteIds, r.spec.meetingLeadMin),
         now: this.now(),
       });
       this.last.set(r.id, { currentRing: plan.currentRing, skippedBusy: plan.skippedBusy });
       for (const id of plan.timedOut) {
         const d = devices.find((x) => x.deviceId === id)!;
-        this.o.store.updateDevice(r.id, { ...d, state: 'failed', reason: 'silent past the timeout' });
+        await this.o.store.updateDevice(r.id, { ...d, state: 'failed', reason: 'silent past the timeout' });
         this.changed();
       }
       if (plan.state !== r.state) {
-        this.o.store.setRolloutState(r.id, plan.state, plan.reason, new Date(this.now()).toISOString());
+        await this.o.store.setRolloutState(r.id, plan.state, plan.reason, new Date(this.now()).toISOString());
         this.changed();
         this.o.log.warn({ rollout: r.id, state: plan.state, reason: plan.reason }, 'rollout state changed by the planner');
         if (plan.state === 'aborted') await this.withdraw(r.id);
       }
       // Versions move while a rollout waits (a box updated by hand, or by an
       // earlier rollout): check again just before telling anyone.
-      const now = plan.dispatch.length > 0 ? new Map(this.o.ports.devices().map((d) => [d.deviceId, d.agentVersion])) : new Map<string, string | null>();
+      const now = plan.dispatch.length > 0 ? new Map((await this.o.ports.devices()).map((d) => [d.deviceId, d.agentVersion])) : new Map<string, string | null>();
       for (const id of plan.dispatch) {
         const d = devices.find((x) => x.deviceId === id)!;
         const refusal = downgradeRefusal(release.manifest, now.get(id) ?? null);
         if (refusal) {
-          this.o.store.updateDevice(r.id, { ...d, state: 'skipped', reason: refusal });
+          await this.o.store.updateDevice(r.id, { ...d, state: 'skipped', reason: refusal });
           this.changed();
           this.o.log.info({ rollout: r.id, deviceId: id, reason: refusal }, 'device skipped: it runs a newer version');
           continue;
         }
         try {
           await this.o.driver.dispatch(d, release, { rolloutId: r.id, ...(r.spec.bandwidthLimit ? { bandwidthLimit: r.spec.bandwidthLimit } : {}) });
-          this.o.store.updateDevice(r.id, { ...d, state: 'in-flight', dispatchedAt: this.now() });
+          await this.o.store.updateDevice(r.id, { ...d, state: 'in-flight', dispatchedAt: this.now() });
           this.changed();
           this.counters.dispatched++;
         } catch (err) {

@@ -23,12 +23,12 @@ import { RolloutSpecSchema, type RolloutSpec } from './rollout-model.js';
 import type { ReleaseService } from './releases.js';
 import type { RolloutService } from './rollout-service.js';
 import { ReleaseOut, RolloutOut } from './schemas.js';
-import type { OtaStore, ReleaseRecord } from './store.js';
+import type { OtaRepo, ReleaseRecord } from './repo.js';
 
 export interface OtaRoutesOptions {
   releases: ReleaseService;
   rollouts: RolloutService;
-  store: OtaStore;
+  store: OtaRepo;
   /** Counts artifact bytes sent (the bench reads it; so does the metrics endpoint). */
   onArtifactBytes: (n: number) => void;
 }
@@ -64,7 +64,7 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
     '/releases',
     { schema: { tags: ['ota'], summary: 'Releases known to the fleet', response: { 200: Type.Object({ items: Type.Array(ReleaseOut) }) } } },
     async () => ({
-      items: opts.store.releases().map(releaseView),
+      items: (await opts.store.releases()).map(releaseView),
     }),
   );
 
@@ -84,7 +84,7 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
       },
     },
     async (req, reply) => {
-      const r = releases.register(req.body, who(req));
+      const r = await releases.register(req.body, who(req));
       req.auditDetails = { version: r.version, keyId: r.signed.keyId };
       return reply.status(201).send(releaseView(r));
     },
@@ -115,7 +115,7 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
     '/releases/:version',
     { schema: { tags: ['ota'], summary: 'One release', params: VersionParams, response: { 200: ReleaseOut, 404: ErrorRef } } },
     async (req) => {
-      const r = opts.store.release(req.params.version);
+      const r = await opts.store.release(req.params.version);
       if (!r) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `release ${req.params.version}`);
       return releaseView(r);
     },
@@ -138,7 +138,7 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
       },
     },
     async (req, reply) => {
-      const r = releases.ready(req.params.version);
+      const r = await releases.ready(req.params.version);
       const file = releases.artifactPath(r);
       const size = r.manifest.size;
       const range = parseByteRange(req.headers.range, size);
@@ -158,7 +158,7 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
   app.get(
     '/rollouts',
     { schema: { tags: ['ota'], summary: 'Rollouts, newest first, with per-ring progress', response: { 200: Type.Object({ items: Type.Array(RolloutOut) }) } } },
-    async (req) => ({ items: rollouts.list().filter((v) => rolloutVisible(app, req, v)) }),
+    async (req) => ({ items: (await rollouts.list()).filter((v) => rolloutVisible(app, req, v)) }),
   );
 
   app.post<{ Body: RolloutSpec }>(
@@ -177,7 +177,7 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
       },
     },
     async (req, reply) => {
-      const v = rollouts.create(req.body, who(req));
+      const v = await rollouts.create(req.body, who(req));
       req.auditTarget = `rollout:${v.id}`;
       req.auditDetails = { release: v.spec.release, rootSiteId: v.spec.rootSiteId ?? null };
       return reply.status(201).send(v);
@@ -196,7 +196,7 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
       },
     },
     async (req) => {
-      const v = rollouts.view(req.params.id, req.query.devices === true);
+      const v = await rollouts.view(req.params.id, req.query.devices === true);
       // An area operator sees rollouts over its sites (or the whole province), and of their devices only its own.
       if (!rolloutVisible(app, req, v)) throw new DiemcauError('FLEET_ERR_NOT_FOUND', req.params.id);
       const scope = siteScope(app, req);
@@ -238,8 +238,8 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
       },
     },
     async (req) => {
-      deviceForRequest(app, req, req.params.id);
-      const s = opts.store.status(req.params.id);
+      await deviceForRequest(app, req, req.params.id);
+      const s = await opts.store.status(req.params.id);
       if (!s) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `no OTA report from ${req.params.id}`);
       return s;
     },

@@ -7,6 +7,7 @@ import type { FleetMetrics } from '../metrics.js';
 import type { SiteDirectory } from '../sites.js';
 import { emptyRulesState, forgetDevice, keys, planPresence, type AlertAction, type PresenceRef, type RuleInput, type RulesConfig } from './planner.js';
 import { SessionTable, type PresenceTransition, type SessionStart } from './sessions.js';
+import { KeyedSerial } from '../keyed-serial.js';
 
 /** Why a session ended, as the broker saw it. */
 export type SessionEndReason = 'disconnected' | 'keepalive-timeout' | 'node-lost';
@@ -48,14 +49,20 @@ export class PresenceTracker {
   /** Devices the registry had online when this node took the lead and that have no session yet. */
   private awaited = new Set<string>();
   private readonly now: () => number;
+  /** Registry writes and look-ups, in order per device (the rules themselves run at once, in memory). */
+  private readonly perDevice = new KeyedSerial();
+  /** Devices whose session signals wait behind a registry look-up. */
+  private readonly looking = new Set<string>();
+  /** Counts follow() calls: a lead() still reading the registry when one comes gives up. */
+  private epoch = 0;
 
   constructor(private readonly o: TrackerOptions) {
     this.now = o.now ?? Date.now;
   }
 
   /** Loads the devices; presence work waits for lead(). */
-  start(): void {
-    for (const d of this.o.devices.list()) this.remember(d.id, d.siteId);
+  async start(): Promise<void> {
+    for (const d of await this.o.devices.list()) this.remember(d.id, d.siteId);
   }
 
   get isLeader(): boolean {
@@ -70,25 +77,30 @@ export class PresenceTracker {
    * other nodes are already in the table, so a box that merely moved is no
    * outage.
    */
-  lead(graceMs = this.o.startupGraceMs): void {
+  async lead(graceMs = this.o.startupGraceMs): Promise<void> {
     if (this.leading || this.stopped) return;
+    // The registry is read first and the lead taken after, with nothing in
+    // between: no change of this node can slip between the reset and the take-over.
+    const epoch = this.epoch;
+    const wereOnline = new Set(await this.o.devices.resetPresence());
+    const open = await this.o.alerts.list({ state: 'open', limit: 100_000 });
+    if (this.leading || this.stopped || epoch !== this.epoch) return;
     this.leading = true;
-    const wereOnline = new Set(this.o.devices.resetPresence());
     const now = this.now();
     const iso = new Date(now).toISOString();
     // Alerts still open from before: keep device-offline ones (the device is
     // still believed down), let the rules find the rest again.
-    for (const a of this.o.alerts.list({ state: 'open', limit: 100_000 })) {
+    for (const a of open) {
       if (a.type === 'device-offline' && a.deviceId && this.refs.has(a.deviceId)) {
         this.plan({ kind: 'presence', device: this.refs.get(a.deviceId)!, online: true, at: now });
         this.plan({ kind: 'presence', device: this.refs.get(a.deviceId)!, online: false, at: now - this.o.rules.offlineDebounceMs });
       } else if (a.type === 'flapping' || a.type === 'district-outage') {
-        this.o.alerts.resolve(a.key, 'fleet leader changed; rules re-evaluated');
+        this.act({ action: 'resolve', key: a.key, resolution: 'fleet leader changed; rules re-evaluated' });
       }
     }
     for (const [deviceId, ref] of this.refs) {
       if (this.table.isOnline(deviceId)) {
-        this.o.devices.setPresence(deviceId, true, iso);
+        this.write(deviceId, () => this.o.devices.setPresence(deviceId, true, iso));
         if (!wereOnline.has(deviceId)) this.o.events.emit('device-presence', { deviceId, siteId: ref.siteId, online: true, at: iso, reason: 'connected' });
         this.plan({ kind: 'presence', device: ref, online: true, at: now });
       } else if (wereOnline.has(deviceId)) {
@@ -109,6 +121,7 @@ export class PresenceTracker {
 
   /** Another node leads now: stop deciding (the table stays current). */
   follow(): void {
+    this.epoch += 1;
     if (!this.leading) return;
     this.leading = false;
     this.awaited.clear();
@@ -158,14 +171,37 @@ export class PresenceTracker {
   /** A session began on some node (its CONNACK went out and it was still open). */
   sessionStarted(s: SessionStart): void {
     if (this.stopped) return;
-    if (!this.refs.has(s.deviceId) && !this.lookup(s.deviceId)) return;
-    this.transition(this.table.start(s), 'connected');
+    if (this.refs.has(s.deviceId) && !this.looking.has(s.deviceId)) return this.transition(this.table.start(s), 'connected');
+    // Not in memory (enrolled through another node, or racing its own
+    // enrolment): ask the registry; this device's later signals wait behind the answer.
+    this.behindLookup(s.deviceId, () => {
+      if (this.refs.has(s.deviceId)) this.transition(this.table.start(s), 'connected');
+    });
   }
 
   /** A session ended: its connection closed, or its node is gone. */
   sessionEnded(sessionId: string, deviceId: string, reason: SessionEndReason): void {
     if (this.stopped) return;
+    if (this.looking.has(deviceId)) return this.behindLookup(deviceId, () => this.transition(this.table.end(sessionId, deviceId), reason));
     this.transition(this.table.end(sessionId, deviceId), reason);
+  }
+
+  private behindLookup(deviceId: string, then: () => void): void {
+    this.looking.add(deviceId);
+    this.perDevice
+      .run(deviceId, async () => {
+        if (!this.refs.has(deviceId)) await this.lookup(deviceId);
+      })
+      .then(
+        () => {
+          this.looking.delete(deviceId);
+          if (!this.stopped) then();
+        },
+        (err: unknown) => {
+          this.looking.delete(deviceId);
+          this.o.log.error({ err, deviceId }, 'device look-up failed; its session signal is dropped');
+        },
+      );
   }
 
   /** A node died or left: every session it held has ended. */
@@ -187,7 +223,7 @@ export class PresenceTracker {
    */
   presenceMessage(deviceId: string, p: Presence): void {
     if (this.stopped || p.state !== 'online') return;
-    this.o.devices.setBirth(deviceId, { agentVersion: p.agentVersion, os: p.os, hardware: p.hardware, peripherals: p.peripherals });
+    this.write(deviceId, () => this.o.devices.setBirth(deviceId, { agentVersion: p.agentVersion, os: p.os, hardware: p.hardware, peripherals: p.peripherals }));
     const ref = this.refs.get(deviceId);
     this.o.events.emit('device-birth', {
       deviceId,
@@ -211,14 +247,24 @@ export class PresenceTracker {
     if (!ref || !this.leading) return;
     const at = this.now();
     const iso = new Date(at).toISOString();
-    this.o.devices.setPresence(deviceId, online, iso);
+    this.write(deviceId, () => this.o.devices.setPresence(deviceId, online, iso));
     this.o.log.debug({ deviceId, online, reason }, 'presence changed');
     this.o.events.emit('device-presence', { deviceId, siteId: ref.siteId, online, at: iso, reason });
     this.plan({ kind: 'presence', device: ref, online, at });
   }
 
-  private lookup(deviceId: string): PresenceRef | undefined {
-    const d = this.o.devices.get(deviceId);
+  /** A registry write for one device, after that device's earlier ones. */
+  private write(deviceId: string, fn: () => Promise<void>): void {
+    this.perDevice.run(deviceId, fn).catch((err: unknown) => this.o.log.error({ err, deviceId }, 'presence write failed'));
+  }
+
+  /** Resolves when every registry write asked for so far is done. */
+  idle(): Promise<void> {
+    return this.perDevice.idle();
+  }
+
+  private async lookup(deviceId: string): Promise<PresenceRef | undefined> {
+    const d = await this.o.devices.get(deviceId);
     if (!d || d.revokedAt !== null) return undefined;
     this.remember(d.id, d.siteId);
     return this.refs.get(deviceId);
@@ -236,18 +282,15 @@ export class PresenceTracker {
     this.schedule(wakeAt);
   }
 
+  /** The alert service keeps the actions on one key in the order given here. */
   private act(a: AlertAction): void {
-    try {
-      if (a.action === 'open') {
-        this.o.alerts.open({ type: a.type, key: a.key, siteId: a.siteId, deviceId: a.deviceId, severity: a.severity, details: a.details });
-      } else if (a.action === 'update') {
-        this.o.alerts.update(a.key, { details: a.details });
-      } else {
-        this.o.alerts.resolve(a.key, a.resolution);
-      }
-    } catch (err) {
-      this.o.log.error({ err, action: a }, 'alert action failed');
-    }
+    const done =
+      a.action === 'open'
+        ? this.o.alerts.open({ type: a.type, key: a.key, siteId: a.siteId, deviceId: a.deviceId, severity: a.severity, details: a.details })
+        : a.action === 'update'
+          ? this.o.alerts.update(a.key, { details: a.details })
+          : this.o.alerts.resolve(a.key, a.resolution);
+    done.catch((err: unknown) => this.o.log.error({ err, action: a }, 'alert action failed'));
   }
 
   private schedule(wakeAt: number | null): void {

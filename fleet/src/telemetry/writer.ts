@@ -14,6 +14,8 @@ export class TelemetryWriter {
   private waiters: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Batches being written; close() waits for them. */
+  private readonly writing = new Set<Promise<void>>();
 
   constructor(
     private readonly repo: TelemetryRepo,
@@ -26,8 +28,8 @@ export class TelemetryWriter {
   add(deviceId: string, sample: Telemetry, receivedAt: string): void {
     if (this.closed) return;
     this.batch.push({ deviceId, sample, receivedAt });
-    if (this.batch.length >= this.maxBatch) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.flushMs);
+    if (this.batch.length >= this.maxBatch) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
   }
 
   /**
@@ -39,28 +41,32 @@ export class TelemetryWriter {
   afterNextFlush(done: () => void): void {
     if (this.closed) return done();
     this.waiters.push(done);
-    this.timer ??= setTimeout(() => this.flush(), this.flushMs);
+    this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
   }
 
-  /** Writes what is buffered now. */
-  flush(): void {
+  /** Writes what is buffered now; resolves when it is stored (or its failure logged). Never rejects. */
+  flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const waiters = this.waiters;
     this.waiters = [];
-    try {
-      this.write();
-    } finally {
+    if (this.batch.length === 0) {
       for (const w of waiters) w();
+      return Promise.resolve();
     }
-  }
-
-  private write(): void {
-    if (this.batch.length === 0) return;
     const batch = this.batch;
     this.batch = [];
+    const done = this.write(batch).finally(() => {
+      for (const w of waiters) w();
+    });
+    this.writing.add(done);
+    void done.then(() => this.writing.delete(done));
+    return done;
+  }
+
+  private async write(batch: PendingSample[]): Promise<void> {
     try {
-      const inserted = this.repo.insertBatch(batch);
+      const inserted = await this.repo.insertBatch(batch);
       this.metrics.telemetryStored.inc(inserted);
       if (inserted < batch.length) this.metrics.telemetryDuplicates.inc(batch.length - inserted);
     } catch (err) {
@@ -68,9 +74,11 @@ export class TelemetryWriter {
     }
   }
 
-  close(): void {
+  /** Writes what is buffered and waits for every batch in flight. */
+  async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
+    void this.flush();
     this.closed = true;
+    await Promise.all([...this.writing]);
   }
 }

@@ -25,35 +25,34 @@ export const ACK_MIGRATIONS = [
 interface AckRow { alert_id: number; at: string; operator_name: string | null; note: string }
 const toAck = (r: AckRow): UiAck => ({ alertId: r.alert_id, at: r.at, by: r.operator_name, note: r.note });
 
-export class AckStore {
-  private readonly stmts;
+export class AcksRepo {
+  private constructor(private readonly db: FleetDb) {}
 
-  constructor(db: FleetDb) {
-    db.migrate(ACK_MIGRATIONS);
-    const s = db.sql;
-    this.stmts = {
-      // A second ack replaces the first: the newest note is the one that matters.
-      upsert: s.prepare(`INSERT INTO ui_alert_acks (alert_id, at, operator_id, operator_name, note) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT(alert_id) DO UPDATE SET at = excluded.at, operator_id = excluded.operator_id,
-        operator_name = excluded.operator_name, note = excluded.note`),
-      get: s.prepare('SELECT alert_id, at, operator_name, note FROM ui_alert_acks WHERE alert_id = ?'),
-      recent: s.prepare('SELECT alert_id, at, operator_name, note FROM ui_alert_acks ORDER BY alert_id DESC LIMIT ?'),
-    };
+  /** Applies the acks' migration first. */
+  static async open(db: FleetDb): Promise<AcksRepo> {
+    await db.migrate(ACK_MIGRATIONS);
+    return new AcksRepo(db);
   }
 
-  acknowledge(alertId: number, by: { id: string; name: string } | null, note: string): UiAck {
+  async acknowledge(alertId: number, by: { id: string; name: string } | null, note: string): Promise<UiAck> {
     const at = new Date().toISOString();
-    this.stmts.upsert.run(alertId, at, by?.id ?? null, by?.name ?? null, note);
+    // A second ack replaces the first: the newest note is the one that matters.
+    await this.db.run(
+      `INSERT INTO ui_alert_acks (alert_id, at, operator_id, operator_name, note) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(alert_id) DO UPDATE SET at = excluded.at, operator_id = excluded.operator_id,
+       operator_name = excluded.operator_name, note = excluded.note`,
+      [alertId, at, by?.id ?? null, by?.name ?? null, note],
+    );
     return { alertId, at, by: by?.name ?? null, note };
   }
 
-  get(alertId: number): UiAck | undefined {
-    const r = this.stmts.get.get(alertId) as AckRow | undefined;
+  async get(alertId: number): Promise<UiAck | undefined> {
+    const r = await this.db.get<AckRow>('SELECT alert_id, at, operator_name, note FROM ui_alert_acks WHERE alert_id = ?', [alertId]);
     return r ? toAck(r) : undefined;
   }
 
   /** The acks of the newest alerts; the dashboard joins them to the alert list. */
-  recent(limit: number): UiAck[] {
-    return (this.stmts.recent.all(limit) as AckRow[]).map(toAck);
+  async recent(limit: number): Promise<UiAck[]> {
+    return (await this.db.all<AckRow>('SELECT alert_id, at, operator_name, note FROM ui_alert_acks ORDER BY alert_id DESC LIMIT ?', [limit])).map(toAck);
   }
 }

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { healthCodec } from '@diemcau/shared';
 import type { IngestRouter } from '../broker/ingest.js';
 import type { FleetEvents } from '../events.js';
@@ -32,21 +33,29 @@ export function wireBus(events: FleetEvents, hub: UiSink): () => void {
  */
 export function wireIngest(
   ingest: IngestRouter,
-  siteOf: (deviceId: string) => string | undefined,
+  siteOf: (deviceId: string) => Promise<string | undefined>,
   hub: UiSink,
   deviceHub: UiSink & { size?: number },
+  log: Logger,
 ): () => void {
+  const failed = (err: unknown): void => log.warn({ err }, 'device look-up for the live feed failed');
   const offs = [
     ingest.on('health', healthCodec, (deviceId, msg) => {
-      const siteId = siteOf(deviceId);
-      if (!siteId) return;
-      if (msg.kind === 'peripherals') hub.publish({ type: 'peripherals', deviceId, siteId, at: msg.at, peripherals: msg.peripherals });
-      else deviceHub.publish({ type: 'self-test', deviceId, siteId, at: msg.finishedAt, ok: msg.ok });
+      siteOf(deviceId)
+        .then((siteId) => {
+          if (!siteId) return;
+          if (msg.kind === 'peripherals') hub.publish({ type: 'peripherals', deviceId, siteId, at: msg.at, peripherals: msg.peripherals });
+          else deviceHub.publish({ type: 'self-test', deviceId, siteId, at: msg.finishedAt, ok: msg.ok });
+        })
+        .catch(failed);
     }),
     ingest.on('telemetry', (deviceId, sample) => {
       if (deviceHub.size === 0) return; // nobody is looking here (and no other node to tell): skip the registry lookup
-      const siteId = siteOf(deviceId);
-      if (siteId) deviceHub.publish({ type: 'telemetry', deviceId, siteId, sample });
+      siteOf(deviceId)
+        .then((siteId) => {
+          if (siteId) deviceHub.publish({ type: 'telemetry', deviceId, siteId, sample });
+        })
+        .catch(failed);
     }),
   ];
   return () => { for (const off of offs) off(); };

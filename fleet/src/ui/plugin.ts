@@ -10,7 +10,7 @@ import { deviceForRequest } from '../api/auth.js';
 import { AckOut, SessionOut } from '../api/schemas.js';
 import { siteScopeOf } from '../access.js';
 import type { Alert } from '../db/alerts-repo.js';
-import { AckStore } from './acks.js';
+import { AcksRepo } from './acks.js';
 import { dashboardHeaders } from './delivery.js';
 import { StreamHub } from './event-stream.js';
 import { wireBus, wireIngest } from './bus-wiring.js';
@@ -35,7 +35,7 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
   const log = ctx.log.child({ module: 'ui' });
   const buildDir = path.resolve(opts.buildDir ?? ctx.config.ui.buildDir ?? DEFAULT_BUILD_DIR);
   const hub = new StreamHub({ log, heartbeatMs: opts.heartbeatMs });
-  const acks = new AckStore(ctx.db);
+  const acks = await AcksRepo.open(ctx.db);
   const deviceHub = new StreamHub({ log, heartbeatMs: opts.heartbeatMs });
   // In a cluster, events of every node reach this node's streams (cluster-relay.ts).
   const main = relayed(hub, 'main', ctx.bus);
@@ -53,7 +53,7 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
   const unRevokeRemote = ctx.bus?.subscribe('operator-revoked', (id) => typeof id === 'string' && endStreams(id));
   // Telemetry goes to device streams only; with other nodes, one of them may be watching.
   const deviceSink = ctx.bus ? devices.sink : deviceHub;
-  const unIngest = wireIngest(ctx.ingest, (id) => ctx.repos.devices.get(id)?.siteId, main.sink, deviceSink);
+  const unIngest = wireIngest(ctx.ingest, async (id) => (await ctx.repos.devices.get(id))?.siteId, main.sink, deviceSink, log);
   registerMetrics(ctx.metrics.registry, hub);
   app.addHook('preClose', async () => { hub.close(); deviceHub.close(); });
   app.addHook('onClose', async () => { unwire(); unIngest(); unRevoke(); unRevokeRemote?.(); main.off(); devices.off(); });
@@ -106,9 +106,9 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
       params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
       response: { 200: EventStream, 403: Type.Ref('Error'), 404: Type.Ref('Error') },
     },
-  }, (req, reply) => {
+  }, async (req, reply) => {
     const op = operatorOf(req);
-    const device = deviceForRequest(app, req, req.params.id); // 404 unknown, 403 outside the area
+    const device = await deviceForRequest(app, req, req.params.id); // 404 unknown, 403 outside the area
     reply.hijack();
     deviceHub.attach(reply.raw, viewerOf(app, op), op.id, (e) => 'deviceId' in e && e.deviceId === device.id);
   });
@@ -142,8 +142,8 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
   });
 
   // --- acknowledgements -------------------------------------------------------
-  const visibleAlert = (op: Operator, id: number): Alert => {
-    const alert = ctx.repos.alerts.get(id);
+  const visibleAlert = async (op: Operator, id: number): Promise<Alert> => {
+    const alert = await ctx.repos.alerts.get(id);
     if (!alert || !canSee(op, alert.siteId)) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `alert ${id}`);
     return alert;
   };
@@ -163,8 +163,8 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     },
   }, async (req) => {
     const op = operatorOf(req);
-    const alert = visibleAlert(op, req.params.id);
-    const ack = acks.acknowledge(alert.id, { id: op.id, name: op.name }, (req.body.note ?? '').trim());
+    const alert = await visibleAlert(op, req.params.id);
+    const ack = await acks.acknowledge(alert.id, { id: op.id, name: op.name }, (req.body.note ?? '').trim());
     req.auditTarget = `alert:${alert.id}`;
     req.auditDetails = { note: ack.note, type: alert.type, siteId: alert.siteId };
     hub.publish({ type: 'ack', ack, siteId: alert.siteId });
@@ -181,11 +181,13 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
   }, async (req) => {
     const op = operatorOf(req);
     const all = siteScopeOf(app.fleet.sites.siteIndex(), op) === null;
-    const items = acks.recent(req.query.limit ?? 1000).filter((a) => {
-      if (all) return true;
-      const alert = ctx.repos.alerts.get(a.alertId);
-      return alert !== undefined && canSee(op, alert.siteId);
-    });
+    const recent = await acks.recent(req.query.limit ?? 1000);
+    if (all) return { items: recent };
+    const items = [];
+    for (const a of recent) {
+      const alert = await ctx.repos.alerts.get(a.alertId);
+      if (alert !== undefined && canSee(op, alert.siteId)) items.push(a);
+    }
     return { items };
   });
 }

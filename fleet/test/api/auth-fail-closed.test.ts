@@ -9,7 +9,7 @@ import { rawRequest } from '../../../bench/fuzz/url-spellings.js';
 // inject() and over a raw socket (absolute form, which inject normalises).
 
 const NEW_ADMIN = JSON.stringify({ name: 'intruder', role: 'admin' });
-const operatorCount = (f: TestFleet): number => f.fleet.repos.operators.list().length;
+const operatorCount = async (f: TestFleet): Promise<number> => (await f.fleet.repos.operators.list()).length;
 
 /** Every route the fleet may serve without a token. A new one must be added here on purpose. */
 const PUBLIC_ROUTES = [
@@ -28,23 +28,23 @@ const PUBLIC_ROUTES = [
 
 t.test('a percent-encoded path does not skip the token check', async (t) => {
   const f = await startTestFleet(t);
-  const before = operatorCount(f);
+  const before = await operatorCount(f);
   const res = await f.fleet.http.inject({ method: 'POST', url: '/%61pi/v1/operators', headers: { 'content-type': 'application/json' }, payload: NEW_ADMIN });
   t.equal(res.statusCode, 401, 'POST /%61pi/v1/operators without a token');
   t.equal((await f.fleet.http.inject({ method: 'GET', url: '/%61pi/v1/audit' })).statusCode, 401, 'the audit log stays closed');
   t.equal((await f.fleet.http.inject({ method: 'GET', url: '/api/v1/%64evices' })).statusCode, 401);
-  t.equal(operatorCount(f), before, 'no operator created');
+  t.equal(await operatorCount(f), before, 'no operator created');
 });
 
 t.test('absolute-form and encoded targets over a real socket are refused', async (t) => {
   const f = await startTestFleet(t);
-  const before = operatorCount(f);
+  const before = await operatorCount(f);
   for (const target of ['http://fleet/api/v1/operators', 'HTTP://fleet/api/v1/operators', 'https://x:1/api/v1/operators', '/%61pi/v1/operators', '/api/v1/%6Fperators']) {
     const res = await rawRequest(f.fleet.httpPort, { method: 'POST', target, headers: { 'content-type': 'application/json' }, body: NEW_ADMIN });
     t.equal(res.status, 401, `POST ${target}`);
     t.match(res.body, /FLEET_ERR_UNAUTHORIZED/);
   }
-  t.equal(operatorCount(f), before, 'no operator created');
+  t.equal(await operatorCount(f), before, 'no operator created');
   const ok = await rawRequest(f.fleet.httpPort, { method: 'GET', target: 'http://fleet/api/v1/operators', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   t.equal(ok.status, 200, 'the same absolute-form target with a token reaches the route');
 });
@@ -115,7 +115,7 @@ t.test('relatives: bearer scheme, query tokens, HEAD/OPTIONS, method override, C
   t.notOk(cross.headers['access-control-allow-origin'], 'no CORS grant to another origin');
 
   const viewer = await f.api<{ token: string }>('POST', '/api/v1/operators', { body: { name: 'V', role: 'viewer' } });
-  const before = operatorCount(f);
+  const before = await operatorCount(f);
   for (const header of ['x-http-method-override', 'x-method-override', 'x-http-method']) {
     const res = await f.fleet.http.inject({
       method: 'GET',
@@ -125,7 +125,7 @@ t.test('relatives: bearer scheme, query tokens, HEAD/OPTIONS, method override, C
     });
     t.equal(res.statusCode, 403, `${header}: a viewer's GET stays a GET (admins only)`);
   }
-  t.equal(operatorCount(f), before);
+  t.equal(await operatorCount(f), before);
 
   // The live feed over real HTTP: no stream opens without a token.
   const base = `http://127.0.0.1:${f.fleet.httpPort}`;
@@ -165,12 +165,12 @@ t.test('writes are audited one by one; refusals in aggregate, one row per source
     const url = r.url.replace(/:\w+/g, 'zz-none').replace(/\*$/, 'zz-none');
     await f.fleet.http.inject({ method: r.method as 'POST', url, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload: '{}' });
   }
-  const audited = new Set(f.fleet.repos.audit.list({ limit: 1000 }).map((e) => e.action));
+  const audited = new Set((await f.fleet.repos.audit.list({ limit: 1000 })).map((e) => e.action));
   const missing = writes.map((r) => `${r.method} ${r.url}`).filter((a) => !audited.has(a));
   t.same(missing, [], `all ${writes.length} write route methods audited`);
 
   const viewer = await f.api<{ id: string; token: string }>('POST', '/api/v1/operators', { body: { name: 'V', role: 'viewer' } });
-  const rowsBefore = f.fleet.repos.audit.list({ limit: 1000 }).length;
+  const rowsBefore = (await f.fleet.repos.audit.list({ limit: 1000 })).length;
   // The budget and the aggregate are per minute of the wall clock: start the
   // burst early in a minute so it does not straddle two (it takes a second or two).
   const intoMinute = Date.now() % 60_000;
@@ -183,7 +183,7 @@ t.test('writes are audited one by one; refusals in aggregate, one row per source
   await f.api('GET', '/api/v1/nothing-here', { token: null });
   const minuteOf = Math.floor(Date.now() / 60_000);
   t.equal(minuteOf, burstMinute, 'the burst stayed within one minute');
-  const own = f.fleet.repos.audit.list({ limit: 1000 }).slice(0, -rowsBefore || undefined);
+  const own = (await f.fleet.repos.audit.list({ limit: 1000 })).slice(0, -rowsBefore || undefined);
   t.equal(own.length, 20, "no row per refusal: only the viewer's first 20 refused writes of the minute have their own");
   t.ok(own.every((e) => e.operatorId === viewer.body.id && e.outcome === '403'));
 

@@ -134,7 +134,7 @@ t.test('a registry keeps the hierarchy it was seeded with; one from before datas
   const first = await startTestFleet({ teardown: () => undefined }, { dataset: 'yen-bai-two-tier' });
   const op = await operator(first, { role: 'area-operator', area: { kind: 'relay-group', groupId: 'hub-tram-tau' } });
   // A registry written before the hierarchy table: the row is not there.
-  first.fleet.db.sql.exec('DELETE FROM hierarchy');
+  await first.fleet.db.exec('DELETE FROM hierarchy');
   await first.fleet.close();
 
   // Restarted: the sites stay (the operator's import owns them) and the configured dataset's

@@ -52,18 +52,18 @@ t.test('an enrolment token is single-use by default and stored hashed', async (t
   const second = await api<{ code: string }>('POST', '/api/v1/enroll', { body: { token: tok.body.token, hardware: {} }, token: null });
   t.equal(second.status, 401);
   t.equal(second.body.code, 'FLEET_ERR_TOKEN_INVALID');
-  const stored = fleet.db.sql.prepare('SELECT token_hash FROM enrollment_tokens').all() as { token_hash: string }[];
+  const stored = await fleet.db.all<{ token_hash: string }>('SELECT token_hash FROM enrollment_tokens');
   t.notOk(stored.some((r) => r.token_hash === tok.body.token), 'token not stored in clear');
 });
 
 t.test('a pre-registered serial enrols without a token; re-armed, a re-imaged box keeps its id', async (t) => {
   const { api, fleet } = await startTestFleet(t);
-  fleet.repos.enrollment.registerSerial('SN-42', 'yb-tram-tau-ban-cong');
+  await fleet.repos.enrollment.registerSerial('SN-42', 'yb-tram-tau-ban-cong');
   const a = await api<{ deviceId: string; siteId: string; mqtt: { password: string } }>('POST', '/api/v1/enroll', { body: { hardware: { serial: 'SN-42' } }, token: null });
   t.equal(a.status, 200);
   t.equal(a.body.siteId, 'yb-tram-tau-ban-cong');
   t.equal((await api('POST', '/api/v1/enroll', { body: { hardware: { serial: 'SN-42' } }, token: null })).status, 401, 'spent: the serial alone does not enrol twice');
-  fleet.repos.enrollment.registerSerial('SN-42', 'yb-tram-tau-ban-cong'); // an operator re-arms it for the re-image
+  await fleet.repos.enrollment.registerSerial('SN-42', 'yb-tram-tau-ban-cong'); // an operator re-arms it for the re-image
   const b = await api<{ deviceId: string; mqtt: { password: string } }>('POST', '/api/v1/enroll', { body: { hardware: { serial: 'SN-42' } }, token: null });
   t.equal(b.body.deviceId, a.body.deviceId, 'same device');
   t.not(b.body.mqtt.password, a.body.mqtt.password, 'new credentials');

@@ -73,7 +73,7 @@ t.test('viewers get no serial from the API or the live feed; operators do', asyn
 
   // An alert that names the box's serial in its details (none does today; a later rule might):
   // the admin's feed carries it, the viewer's carries the alert without it.
-  fleet.alerts.open({ type: 'test-hardware-swap', key: `test-swap:${creds.deviceId}`, siteId: SITE, deviceId: creds.deviceId, details: { serial: SERIAL, was: 'serial:SN-OLD-1' } });
+  await fleet.alerts.open({ type: 'test-hardware-swap', key: `test-swap:${creds.deviceId}`, siteId: SITE, deviceId: creds.deviceId, details: { serial: SERIAL, was: 'serial:SN-OLD-1' } });
   const seen = (feed: typeof viewerFeed) => feed.events.find((e) => e.type === 'alert' && e.alert.type === 'test-hardware-swap');
   const forAdmin = await waitFor(() => seen(adminFeed), 10_000, 'the alert on the admin feed');
   const forViewer = await waitFor(() => seen(viewerFeed), 10_000, 'the alert on the viewer feed');

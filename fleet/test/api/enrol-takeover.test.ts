@@ -84,7 +84,7 @@ t.test('a pre-registration re-images only a device of its own site', async (t) =
   t.equal(moved.status, 409);
   t.equal(moved.body.code, 'FLEET_ERR_SERIAL_IN_USE');
   // Even if such a row got into the registry (an older fleet wrote it), enrolment refuses it.
-  fleet.repos.enrollment.registerSerial('SN-MOVE', CITY_2);
+  await fleet.repos.enrollment.registerSerial('SN-MOVE', CITY_2);
   const res = await enrolRaw(api, { hardware: { serial: 'SN-MOVE' } });
   t.equal(res.status, 409);
   t.equal(await loginAttempt(real), 'connected');
@@ -190,8 +190,8 @@ t.test('one single-use token or one arming raced by many enrolments enrols exact
   t.same(same.map((a) => a.status).sort(), [200, 409, 409, 409, 409, 409, 409, 409]);
   const unspent = await Promise.all(tokens.map((tk, i) => enrolRaw(api, { token: tk, hardware: { serial: `SN-RACE-U${i}` } })));
   t.same(unspent.map((a) => a.status).sort(), [200, 200, 200, 200, 200, 200, 200, 401], 'the refused tokens were not spent');
-  const count = fleet.db.sql.prepare("SELECT COUNT(*) AS n FROM devices WHERE serial LIKE 'SN-RACE%'").get() as { n: number };
-  t.equal(count.n, 10);
+  const count = await fleet.db.get<{ n: number }>("SELECT COUNT(*) AS n FROM devices WHERE serial LIKE 'SN-RACE%'");
+  t.equal(count?.n, 10);
 });
 
 t.test('serials: one spelling whatever the case, width or spaces; invisible or over-long ones refused', async (t) => {
@@ -231,7 +231,7 @@ t.test('a failure after the token is checked spends nothing: the token is used w
   const token = await mintToken(api, CITY);
   // The registry refuses this one device row, as a full disk or a constraint would, after the
   // token has been found good.
-  fleet.db.sql.exec(`CREATE TRIGGER test_refuse_row BEFORE INSERT ON devices WHEN NEW.serial = 'SN-FAIL'
+  await fleet.db.exec(`CREATE TRIGGER test_refuse_row BEFORE INSERT ON devices WHEN NEW.serial = 'SN-FAIL'
     BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
   const failed = await enrolRaw(api, { token, hardware: { serial: 'SN-FAIL' } });
   t.equal(failed.status, 500);
@@ -241,6 +241,6 @@ t.test('a failure after the token is checked spends nothing: the token is used w
   // The same holds for a pre-registration.
   t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-FAIL', siteId: CITY } })).status, 201);
   t.equal((await enrolRaw(api, { hardware: { serial: 'SN-FAIL' } })).status, 500);
-  fleet.db.sql.exec('DROP TRIGGER test_refuse_row');
+  await fleet.db.exec('DROP TRIGGER test_refuse_row');
   t.equal((await enrolRaw(api, { hardware: { serial: 'SN-FAIL' } })).status, 200, 'the pre-registration is still armed');
 });

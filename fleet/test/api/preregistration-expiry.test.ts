@@ -21,7 +21,7 @@ t.test('an expired pre-registration enrols nothing and reserves nothing; re-armi
   t.ok(Date.parse(byDefault.body.armedUntil) > Date.now() + 29 * 24 * 3600_000, 'thirty days by default');
 
   // The hour passes (the clock in the registry is moved, not the test's).
-  fleet.db.sql.prepare("UPDATE device_serials SET armed_until = ? WHERE serial = 'SN-EXP-1'").run(new Date(Date.now() - 1000).toISOString());
+  await fleet.db.run("UPDATE device_serials SET armed_until = ? WHERE serial = 'SN-EXP-1'", [new Date(Date.now() - 1000).toISOString()]);
   const late = await enrolRaw(api, { hardware: { serial: 'SN-EXP-1' } });
   t.equal(late.status, 401, 'the serial alone no longer enrols');
   t.match(late.body.message, /expired/);

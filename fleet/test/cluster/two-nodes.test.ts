@@ -72,7 +72,7 @@ t.test('two nodes on one Redis act as one fleet', async (t) => {
   const r = new Redis(redis.url);
   t.teardown(() => r.disconnect());
   await waitFor(async () => (await r.hkeys('diemcau:nodes')).every((n) => !n.startsWith('node-a')), 10_000, 'node A forgotten by the leader');
-  t.same(b.alerts.list({ state: 'open', type: 'fleet-node-down' }), [], 'no alert for a node that stopped gracefully');
+  t.same(await b.alerts.list({ state: 'open', type: 'fleet-node-down' }), [], 'no alert for a node that stopped gracefully');
   const retained = async (fleet: Fleet): Promise<string> => {
     const c = mqtt.connect(`mqtt://127.0.0.1:${fleet.mqttPort}`, { clientId: box.deviceId, username: box.mqtt.username, password: box.mqtt.password, reconnectPeriod: 0 });
     t.teardown(() => c.end(true));

@@ -6,19 +6,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { Aedes } from 'aedes';
 import pino from 'pino';
-import { FleetDb } from '../../src/db/database.js';
+import { SqliteDb } from '../../src/db/sqlite.js';
 import { createDispatcher } from '../../src/commands/dispatcher.js';
 import type { CommandRecord } from '../../src/commands/lifecycle.js';
-import { COMMAND_MIGRATIONS, createCommandStore } from '../../src/commands/store.js';
+import { COMMAND_MIGRATIONS, CommandsRepo } from '../../src/commands/repo.js';
 
 const log = pino({ level: 'silent' });
 
 async function setup(t: { teardown(fn: () => unknown): void }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-dispatch-'));
-  const db = new FleetDb(path.join(dir, 'fleet.sqlite'), log);
-  db.migrate(COMMAND_MIGRATIONS);
+  const db = await SqliteDb.open(path.join(dir, 'fleet.sqlite'), log);
+  await db.migrate(COMMAND_MIGRATIONS);
   const broker = await Aedes.createBroker();
-  const store = createCommandStore(db.sql);
+  const store = new CommandsRepo(db);
   let clock = new Date('2026-03-01T08:00:00.000Z');
   const changes: string[] = [];
   const dispatcher = createDispatcher({
@@ -32,7 +32,7 @@ async function setup(t: { teardown(fn: () => unknown): void }) {
   t.teardown(async () => {
     dispatcher.close();
     await new Promise<void>((r) => broker.close(() => r()));
-    db.close();
+    await db.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
   return { store, dispatcher, changes, advance: (ms: number) => (clock = new Date(clock.getTime() + ms)), now: () => clock };
@@ -60,17 +60,17 @@ const record = (id: string, deviceId: string, issuedAt: Date, ttlMs: number): Co
 t.test('a command nobody answers expires at its time, not before', async (t) => {
   const { store, dispatcher, advance, now, changes } = await setup(t);
   const rec = record('c1', 'dev-1', now(), 60_000);
-  store.insertMany([rec]);
-  dispatcher.send([rec]);
-  t.equal(store.get('c1')!.attempts, 1);
-  t.equal(store.get('c1')!.status, 'queued', 'no subscriber: not delivered');
+  await store.insertMany([rec]);
+  await dispatcher.send([rec]);
+  t.equal((await store.get('c1'))!.attempts, 1);
+  t.equal((await store.get('c1'))!.status, 'queued', 'no subscriber: not delivered');
   advance(59_000);
-  t.equal(dispatcher.sweep(), 0);
+  t.equal(await dispatcher.sweep(), 0);
   advance(1_000);
-  t.equal(dispatcher.sweep(), 1);
-  t.equal(store.get('c1')!.status, 'expired');
+  t.equal(await dispatcher.sweep(), 1);
+  t.equal((await store.get('c1'))!.status, 'expired');
   t.ok(changes.includes('c1:expire:expired'), 'observers hear the expiry (audit)');
-  t.equal(dispatcher.sweep(), 0, 'expired once');
+  t.equal(await dispatcher.sweep(), 0, 'expired once');
 });
 
 t.test('a reconnect re-sends open commands and expires stale ones instead of sending them', async (t) => {
@@ -78,28 +78,28 @@ t.test('a reconnect re-sends open commands and expires stale ones instead of sen
   const fresh = record('fresh', 'dev-2', now(), 3_600_000);
   const stale = record('stale', 'dev-2', now(), 10_000);
   const done = { ...record('done', 'dev-2', now(), 3_600_000), status: 'succeeded' as const };
-  store.insertMany([fresh, stale, done]);
+  await store.insertMany([fresh, stale, done]);
   advance(20_000);
-  dispatcher.flushDevice('dev-2');
-  t.equal(store.get('fresh')!.attempts, 1, 'sent');
-  t.equal(store.get('stale')!.status, 'expired');
-  t.equal(store.get('stale')!.attempts, 0, 'never sent once stale');
-  t.equal(store.get('done')!.attempts, 0, 'finished commands stay quiet');
+  await dispatcher.flushDevice('dev-2');
+  t.equal((await store.get('fresh'))!.attempts, 1, 'sent');
+  t.equal((await store.get('stale'))!.status, 'expired');
+  t.equal((await store.get('stale'))!.attempts, 0, 'never sent once stale');
+  t.equal((await store.get('done'))!.attempts, 0, 'finished commands stay quiet');
 });
 
 t.test('results: the first one counts, a late one still replaces the fleet\'s expiry, strangers are ignored', async (t) => {
   const { store, dispatcher, advance, now } = await setup(t);
   const rec = record('c3', 'dev-3', now(), 10_000);
-  store.insertMany([rec]);
+  await store.insertMany([rec]);
   advance(11_000);
-  dispatcher.sweep();
-  t.equal(store.get('c3')!.status, 'expired');
-  dispatcher.handleResult('dev-9', { v: 1, commandId: 'c3', status: 'succeeded', at: now().toISOString() });
-  t.equal(store.get('c3')!.status, 'expired', 'another device cannot answer it');
+  await dispatcher.sweep();
+  t.equal((await store.get('c3'))!.status, 'expired');
+  await dispatcher.handleResult('dev-9', { v: 1, commandId: 'c3', status: 'succeeded', at: now().toISOString() });
+  t.equal((await store.get('c3'))!.status, 'expired', 'another device cannot answer it');
   t.equal(dispatcher.counters.unknownResults, 1);
-  dispatcher.handleResult('dev-3', { v: 1, commandId: 'c3', status: 'succeeded', at: now().toISOString() });
-  t.equal(store.get('c3')!.status, 'succeeded', 'the device ran it before expiry; its word counts');
-  dispatcher.handleResult('dev-3', { v: 1, commandId: 'c3', status: 'failed', at: now().toISOString() });
-  t.equal(store.get('c3')!.status, 'succeeded');
+  await dispatcher.handleResult('dev-3', { v: 1, commandId: 'c3', status: 'succeeded', at: now().toISOString() });
+  t.equal((await store.get('c3'))!.status, 'succeeded', 'the device ran it before expiry; its word counts');
+  await dispatcher.handleResult('dev-3', { v: 1, commandId: 'c3', status: 'failed', at: now().toISOString() });
+  t.equal((await store.get('c3'))!.status, 'succeeded');
   t.equal(dispatcher.counters.duplicateResults, 1);
 });

@@ -8,6 +8,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { deviceTopic, type EnrolResponse, type Presence, type Telemetry } from '@diemcau/shared';
 import { buildFleet, type Fleet } from '../../src/app.js';
 import type { FleetConfig } from '../../src/config.js';
+import { registrySettings } from './registry.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
@@ -30,7 +31,7 @@ export async function startTestFleet(
   dataDir = mkdtempSync(join(tmpdir(), 'diemcau-fleet-')),
 ): Promise<TestFleet> {
   const fleet = await buildFleet({
-    config: { httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir, adminToken: ADMIN_TOKEN, logLevel: 'silent', ...config },
+    config: { httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir, adminToken: ADMIN_TOKEN, logLevel: 'silent', ...(await registrySettings(dataDir)), ...config },
   });
   t.teardown(async () => {
     await fleet.close();

@@ -184,8 +184,8 @@ t.test('meetings over the API, plans over MQTT', async (t) => {
   });
 
   await t.test('busy query for reboots and rollouts', async (t) => {
-    t.equal(h.meetings.service.busyMeeting(communeA)?.id, provinceId);
-    t.same([...h.meetings.service.busySites([communeA, 'no-such-site'])], [communeA]);
+    t.equal((await h.meetings.service.busyMeeting(communeA))?.id, provinceId);
+    t.same([...(await h.meetings.service.busySites([communeA, 'no-such-site']))], [communeA]);
   });
 
   await t.test('ending a meeting empties the boxes\' plans and frees the sites', async (t) => {
@@ -195,7 +195,7 @@ t.test('meetings over the API, plans over MQTT', async (t) => {
     t.equal(res.json().state, 'ended');
     const plan = await planWhere(box, h.deviceOf(communeA), (p) => p.meetings.length === 0);
     t.same(plan.meetings, []);
-    t.equal(h.meetings.service.busyMeeting(communeA), null);
+    t.equal(await h.meetings.service.busyMeeting(communeA), null);
     const again = await post(h, `/api/v1/meetings/${provinceId}/mute-all`, { muted: false });
     t.equal(again.statusCode, 409);
     t.equal(again.json().code, 'FLEET_ERR_MEETING_ENDED');
@@ -228,8 +228,8 @@ t.test('meetings over the API, plans over MQTT', async (t) => {
     t.equal(res.json().state, 'scheduled');
     const id = res.json().id as string;
     t.same(h.meetings.publisher.current(h.deviceOf(otherDistrict))?.meetings ?? [], [], 'not yet: outside the lead time');
-    t.equal(h.meetings.service.busyMeeting(otherCommune, 10), null);
-    t.equal(h.meetings.service.busyMeeting(otherCommune, 45)?.id, id, 'refuses reboots 45 minutes ahead');
+    t.equal(await h.meetings.service.busyMeeting(otherCommune, 10), null);
+    t.equal((await h.meetings.service.busyMeeting(otherCommune, 45))?.id, id, 'refuses reboots 45 minutes ahead');
     h.clock.t = startsAt - 10 * 60_000;
     await h.meetings.service.sync();
     await planWhere(box, h.deviceOf(otherDistrict), (p) => p.meetings[0]?.state === 'scheduled');

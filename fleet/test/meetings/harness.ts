@@ -10,7 +10,8 @@ import pino from 'pino';
 import { DiemcauError, type Site } from '@diemcau/shared';
 import { FleetBroker } from '../../src/broker/broker.js';
 import { IngestRouter } from '../../src/broker/ingest.js';
-import { FleetDb } from '../../src/db/database.js';
+import type { FleetDb } from '../../src/db/database.js';
+import { SqliteDb } from '../../src/db/sqlite.js';
 import { DevicesRepo } from '../../src/db/devices-repo.js';
 import { hashPassword } from '../../src/db/secrets.js';
 import { SitesRepo } from '../../src/db/sites-repo.js';
@@ -52,16 +53,16 @@ export async function harness(opts: {
 }): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'diemcau-meetings-'));
   const log = pino({ level: 'silent' });
-  const db = new FleetDb(join(dir, 'fleet.sqlite'), log);
+  const db = await SqliteDb.open(join(dir, 'fleet.sqlite'), log);
   const sitesRepo = new SitesRepo(db);
   const devicesRepo = new DevicesRepo(db);
   const sites = yenBaiSites();
-  sitesRepo.upsertMany(sites);
+  await sitesRepo.upsertMany(sites);
   const deviceOf = (siteId: string) => `box-${siteId}`.slice(0, 64);
   // scrypt only for the boxes that log in; the others never do.
   const hash = await hashPassword(PASSWORD);
   for (const s of sites) {
-    devicesRepo.insert({ id: deviceOf(s.id), siteId: s.id, serial: null, passwordHash: opts.online.includes(s.id) ? hash : 'unused' });
+    await devicesRepo.insert({ id: deviceOf(s.id), siteId: s.id, serial: null, passwordHash: opts.online.includes(s.id) ? hash : 'unused' });
   }
   const metrics = createMetrics();
   const broker = await FleetBroker.start({ host: '127.0.0.1', port: 0, maxPacketBytes: 300_000, devices: devicesRepo, metrics, log });
@@ -74,13 +75,13 @@ export async function harness(opts: {
       db,
       publish: (topic, payload) => broker.publish(topic, payload, { qos: 1, retain: true }),
       ingest,
-      ports: { sites: () => sitesRepo.list(), devices: () => devicesRepo.list() },
+      ports: { sites: () => sites, devices: () => devicesRepo.list() },
       log,
       config: { coreSignalUrl: 'http://127.0.0.1:4443', corePlanFile: join(dir, 'core', 'plan.json'), ...opts.config },
       now: opts.realTime ? Date.now : () => clock.t,
       timer: opts.realTime === true,
     });
-  let meetings = make();
+  let meetings = await make();
   await meetings.start();
 
   const buildApp = async (m: Meetings) => {
@@ -133,7 +134,7 @@ export async function harness(opts: {
     async restart() {
       await app.close();
       await meetings.close();
-      meetings = make();
+      meetings = await make();
       await meetings.start();
       app = await buildApp(meetings);
     },
@@ -142,7 +143,7 @@ export async function harness(opts: {
       await app.close();
       await meetings.close();
       await broker.close();
-      db.close();
+      await db.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -63,7 +63,10 @@ await t.test('rollout: boxes newer than the release are skipped with the reason'
   const middle = await at(communes[2]!, '1.1.1');
   const agents = [newer, older, middle];
   await waitFor(
-    () => agents.every((a) => f.fleet.repos.devices.get(a.deviceId)?.online && f.fleet.repos.devices.get(a.deviceId)?.agentVersion === a.version),
+    async () => {
+      const rows = await Promise.all(agents.map((a) => f.fleet.repos.devices.get(a.deviceId)));
+      return agents.every((a, i) => rows[i]?.online && rows[i]?.agentVersion === a.version);
+    },
     10_000,
     'boxes online with their versions',
   );
@@ -97,7 +100,7 @@ await t.test('rollout: boxes newer than the release are skipped with the reason'
   t.equal(state(v1, older).state, 'succeeded', 'an older box upgrades');
   t.equal(newer.version, '1.1.1');
   t.equal(older.version, '1.1.1');
-  await waitFor(() => agents.every((a) => f.fleet.repos.devices.get(a.deviceId)?.agentVersion === '1.1.1'), 10_000, 'the new version announced');
+  await waitFor(async () => (await Promise.all(agents.map((a) => f.fleet.repos.devices.get(a.deviceId)))).every((d) => d?.agentVersion === '1.1.1'), 10_000, 'the new version announced');
 
   // 1.1.0 over boxes now on 1.1.1: older than every one of them, and no rollback.
   const r2 = await f.api<{ code: string; message: string }>('POST', '/api/v1/rollouts', spec('1.1.0', communes.slice(0, 3)));
@@ -107,7 +110,7 @@ await t.test('rollout: boxes newer than the release are skipped with the reason'
 
   // 1.1.0 where one box still runs an older version: that one updates, the others are skipped, with the reason.
   const oldest = await at(communes[3]!, '1.0.0');
-  await waitFor(() => f.fleet.repos.devices.get(oldest.deviceId)?.agentVersion === '1.0.0', 10_000, 'fourth box');
+  await waitFor(async () => (await f.fleet.repos.devices.get(oldest.deviceId))?.agentVersion === '1.0.0', 10_000, 'fourth box');
   const r3 = await f.api<View>('POST', '/api/v1/rollouts', spec('1.1.0', communes.slice(0, 4)));
   t.equal(r3.status, 201);
   const v3 = await finish(r3.body.id);
@@ -136,7 +139,7 @@ await t.test('rollout: a box that comes online on a newer version after the roll
   });
   t.equal(created.status, 201, 'the box was older when the rollout began');
   const late = await simAgent(t, f, creds, () => 'ok', '1.3.0');
-  await waitFor(() => f.fleet.repos.devices.get(late.deviceId)?.agentVersion === '1.3.0', 10_000, 'late box online on 1.3.0');
+  await waitFor(async () => (await f.fleet.repos.devices.get(late.deviceId))?.agentVersion === '1.3.0', 10_000, 'late box online on 1.3.0');
   const d = await waitFor(async () => {
     await f.ota.rollouts.tick();
     const v = (await f.api<{ state: string; devices: { state: string; reason: string }[] }>('GET', `/api/v1/rollouts/${created.body.id}?devices=true`)).body;
@@ -150,7 +153,7 @@ await t.test("a box's own refusal counts as skipped, not as a failed update", as
   // The fleet's idea of the box's version is stale (its last birth said 1.0.0); the box knows better.
   const commune = f.fleet.sites.all().filter((s) => s.parentId === 'yb-tram-tau')[1]!.id;
   const box = await simAgent(t, f, await f.enrol(commune), () => 'refuse-downgrade', '1.0.0');
-  await waitFor(() => f.fleet.repos.devices.get(box.deviceId)?.agentVersion === '1.0.0', 10_000, 'box online');
+  await waitFor(async () => (await f.fleet.repos.devices.get(box.deviceId))?.agentVersion === '1.0.0', 10_000, 'box online');
   box.version = '1.3.0'; // updated behind the fleet's back, not announced yet
   const created = await f.api<{ id: string }>('POST', '/api/v1/rollouts', {
     release: '1.1.0',

@@ -35,7 +35,7 @@ await t.test('rollout creation warns about a meeting its rings would split', asy
   const nl = all.filter((s) => s.parentId === 'yb-nghia-lo').map((s) => s.id);
   const [a, b] = [nl[0]!, nl[1]!];
   const agents = [await simAgent(t, f, await f.enrol(a), () => 'ok', '1.0.0'), await simAgent(t, f, await f.enrol(b), () => 'ok', '1.0.0')];
-  await waitFor(() => agents.every((x) => f.fleet.repos.devices.get(x.deviceId)?.agentVersion === '1.0.0'), 10_000, 'boxes on 1.0.0');
+  await waitFor(async () => (await Promise.all(agents.map((x) => f.fleet.repos.devices.get(x.deviceId)))).every((d) => d?.agentVersion === '1.0.0'), 10_000, 'boxes on 1.0.0');
   await publishRelease(f, '2.0.0', undefined, gcm);
   const meeting = await f.api<{ id: string }>('POST', '/api/v1/meetings', { title: 'Giao ban tuần', chairSiteId: a, siteIds: [a, b] });
   t.equal(meeting.status, 201);

@@ -18,7 +18,7 @@ for (const siteId of siteIds) {
   agents.push(await simAgent(t, f, creds, (v) => (v === '1.2.0' && failing.has(siteId) ? 'fail' : 'ok')));
 }
 const bySite = (id: string) => agents.find((a) => a.siteId === id)!;
-await waitFor(() => f.fleet.repos.devices.list().filter((d) => d.online).length === agents.length, 10_000, 'agents online');
+await waitFor(async () => (await f.fleet.repos.devices.list()).filter((d) => d.online).length === agents.length, 10_000, 'agents online');
 t.equal(agents.length, 43, 'three districts of simulated agents');
 
 interface View {

@@ -20,7 +20,7 @@ const asDevice = (creds: EnrolResponse) => ({ clientId: creds.deviceId, username
 
 t.test('a re-imaged box re-enrols by serial as the same device; its old credentials die at once', async (t) => {
   const { api, fleet } = await startTestFleet(t);
-  fleet.repos.enrollment.registerSerial('SN-REIMAGE', 'yb-van-yen');
+  await fleet.repos.enrollment.registerSerial('SN-REIMAGE', 'yb-van-yen');
   const enrol = async () => {
     const r = await api<EnrolResponse>('POST', '/api/v1/enroll', { token: null, body: { hardware: { serial: 'SN-REIMAGE' } } });
     t.equal(r.status, 200);

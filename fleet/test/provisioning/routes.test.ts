@@ -10,14 +10,14 @@ const sites: Site[] = [
 
 t.test('importing sites is idempotent, all or nothing, admin only and audited', async (t) => {
   const { api, fleet } = await startTestFleet(t);
-  const before = fleet.repos.sites.count();
+  const before = await fleet.repos.sites.count();
   const first = await api('POST', '/api/v1/sites/import', { body: { sites } });
   t.equal(first.status, 200);
   t.same(first.body, { created: 3, updated: 0, unchanged: 0 });
   t.same((await api('POST', '/api/v1/sites/import', { body: { sites } })).body, { created: 0, updated: 0, unchanged: 3 }, 'same list again changes nothing');
   const renamed = sites.map((s) => (s.id === 'hg-commune-b' ? { ...s, name: 'Xã Bê' } : s));
   t.same((await api('POST', '/api/v1/sites/import', { body: { sites: renamed } })).body, { created: 0, updated: 1, unchanged: 2 });
-  t.equal(fleet.repos.sites.count(), before + 3);
+  t.equal(await fleet.repos.sites.count(), before + 3);
 
   const one = await api<Site>('GET', '/api/v1/sites/hg-commune-a');
   t.same(one.body, sites[1], 'GET one site, optional fields included');
@@ -31,7 +31,7 @@ t.test('importing sites is idempotent, all or nothing, admin only and audited', 
   t.equal(bad.body.code, 'FLEET_ERR_BAD_REQUEST');
   t.match(bad.body.details, [/hg-c has parent hg-commune-a/]);
   t.equal((await api('GET', '/api/v1/sites/hg-new')).status, 404, 'the good row of a bad list is not imported');
-  t.equal(fleet.repos.sites.count(), before + 3);
+  t.equal(await fleet.repos.sites.count(), before + 3);
 
   const op = await api<{ token: string }>('POST', '/api/v1/operators', { body: { name: 'D', role: 'district-operator', districtId: 'hg-district' } });
   t.equal((await api('POST', '/api/v1/sites/import', { body: { sites }, token: op.body.token })).status, 403, 'district operators cannot import');

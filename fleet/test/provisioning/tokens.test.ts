@@ -17,9 +17,9 @@ t.test('a token stops working when it expires, and only its hash is stored', asy
   const tok = await api<{ token: string; expiresAt: string }>('POST', '/api/v1/sites/yb-city/enrollment-tokens', { body: { uses: 5, ttlSeconds: 60 } });
   t.ok(Math.abs(Date.parse(tok.body.expiresAt) - Date.now() - 60_000) < 30_000, 'expires in a minute');
   const later = new Date(Date.parse(tok.body.expiresAt) + 1);
-  t.equal(fleet.repos.enrollment.consumeToken(tok.body.token, later), undefined, 'refused after expiry');
-  t.ok(fleet.repos.enrollment.consumeToken(tok.body.token), 'still good before');
-  const dump = JSON.stringify(fleet.db.sql.prepare('SELECT * FROM enrollment_tokens').all());
+  t.equal(await fleet.repos.enrollment.consumeToken(tok.body.token, later), undefined, 'refused after expiry');
+  t.ok(await fleet.repos.enrollment.consumeToken(tok.body.token), 'still good before');
+  const dump = JSON.stringify(await fleet.db.all('SELECT * FROM enrollment_tokens'));
   t.notMatch(dump, tok.body.token, 'the token itself is nowhere in the table');
   t.equal((await api('POST', '/api/v1/sites/yb-city/enrollment-tokens', { body: { uses: 0 } })).status, 400, 'zero uses is not a token');
 });

@@ -1,0 +1,206 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { TxContext, type Dialect, type FleetDb, type RunResult, type SqlParams, type TxOptions } from './database.js';
+import { CORE_MIGRATIONS, sqlFor, type Migration } from './migrations.js';
+
+/**
+ * The registry in PostgreSQL, for a cluster of fleet nodes: a pool of
+ * connections, each transaction on one of them. The repositories' SQL is the
+ * same as SQLite's; `?` and `@name` placeholders become `$n` here (placeholders.ts).
+ */
+export interface PostgresOptions {
+  url: string;
+  /** Connections in the pool (each fleet node has its own pool). */
+  poolSize: number;
+}
+
+// BIGINT (counts, ids, timestamps in ms) comes back as a JS number: none of ours reaches 2^53.
+const INT8 = 20;
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+// Which transactions take turns (TxOptions.lock): one advisory lock per name, hashed by the server.
+const LOCK_SQL = 'SELECT pg_advisory_xact_lock(hashtext($1))';
+// Migrations from several nodes starting at once run one node at a time.
+const MIGRATION_LOCK = 'diemcau-migrations';
+
+export class PostgresDb implements FleetDb {
+  readonly dialect: Dialect = 'postgres';
+  private readonly pool: pg.Pool;
+  private readonly txs = new TxContext<pg.PoolClient>();
+  private closed = false;
+
+  private constructor(
+    opts: PostgresOptions,
+    private readonly log: Logger,
+  ) {
+    this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize, types });
+    // An idle connection that the server drops (restart, failover) must not crash the fleet.
+    this.pool.on('error', (err) => this.log.warn({ err }, 'idle PostgreSQL connection lost'));
+  }
+
+  /** Connects, creates the migrations table if needed and applies the core migrations. */
+  static async open(opts: PostgresOptions, log: Logger): Promise<PostgresDb> {
+    const db = new PostgresDb(opts, log);
+    try {
+      await db.tx(
+        () => db.exec('CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)'),
+        { lock: MIGRATION_LOCK },
+      );
+      await db.migrate(CORE_MIGRATIONS);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return db;
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  async all<T>(sql: string, params?: SqlParams): Promise<T[]> {
+    return (await this.query(sql, params)).rows as T[];
+  }
+
+  async get<T>(sql: string, params?: SqlParams): Promise<T | undefined> {
+    return (await this.query(sql, params)).rows[0] as T | undefined;
+  }
+
+  async run(sql: string, params?: SqlParams): Promise<RunResult> {
+    return { changes: (await this.query(sql, params)).rowCount ?? 0 };
+  }
+
+  async exec(sql: string): Promise<void> {
+    // No parameters: the simple protocol, which takes several statements.
+    const frame = this.txs.current();
+    if (frame) await this.txs.track(frame, frame.conn.query(sql));
+    else await this.pool.query(sql);
+  }
+
+  async tx<T>(fn: () => Promise<T>, opts: TxOptions = {}): Promise<T> {
+    const outer = this.txs.current();
+    if (outer) {
+      return this.txs.nested(
+        outer,
+        (s) => this.exec(s),
+        async () => {
+          if (opts.lock !== undefined) await outer.conn.query(LOCK_SQL, [opts.lock]);
+          return fn();
+        },
+      );
+    }
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      try {
+        if (opts.lock !== undefined) await client.query(LOCK_SQL, [opts.lock]);
+        const { out } = await this.txs.run(client, fn);
+        await client.query('COMMIT');
+        return out;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((e: unknown) => {
+          // The connection is in an unknown state: it leaves the pool.
+          broken = true;
+          this.log.warn({ err: e }, 'rollback failed');
+        });
+        throw err;
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async migrate(migrations: readonly Migration[]): Promise<void> {
+    for (const m of migrations) {
+      const done = await this.tx(
+        async () => {
+          // Checked under the lock: another node may have applied it meanwhile.
+          if (await this.get('SELECT 1 FROM migrations WHERE name = ?', [m.name])) return false;
+          await this.exec(sqlFor(m, 'postgres'));
+          await this.run('INSERT INTO migrations (name, applied_at) VALUES (?, ?)', [m.name, new Date().toISOString()]);
+          return true;
+        },
+        { lock: MIGRATION_LOCK },
+      );
+      if (done) this.log.info({ migration: m.name }, 'migration applied');
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  private query(sql: string, params: SqlParams | undefined): Promise<pg.QueryResult> {
+    const { text, values } = toPositional(sql, params);
+    const frame = this.txs.current();
+    if (frame) return this.txs.track(frame, frame.conn.query(text, values));
+    return this.pool.query(text, values);
+  }
+}
+
+interface Compiled {
+  text: string;
+  /** For named parameters: the name of each $n, in order. */
+  names: string[] | null;
+}
+
+const compiled = new Map<string, Compiled>();
+
+/**
+ * `?` (with an array) or `@name` (with an object) to PostgreSQL's `$n`; a
+ * name used twice is one parameter. Quoted text ('…', "…") is left alone.
+ * Compiled once per statement text.
+ */
+export function toPositional(sql: string, params: SqlParams | undefined): { text: string; values: unknown[] } {
+  let c = compiled.get(sql);
+  if (!c) {
+    c = compile(sql);
+    compiled.set(sql, c);
+  }
+  if (params === undefined) return { text: c.text, values: [] };
+  if (Array.isArray(params)) return { text: c.text, values: params as unknown[] };
+  const named = params as Readonly<Record<string, unknown>>;
+  return {
+    text: c.text,
+    values: (c.names ?? []).map((n) => {
+      if (!(n in named)) throw new Error(`SQL parameter @${n} has no value`);
+      return named[n];
+    }),
+  };
+}
+
+function compile(sql: string): Compiled {
+  let out = '';
+  let positional = 0;
+  const names: string[] = [];
+  for (let i = 0; i < sql.length; i++) {
+    const ch = sql[i]!;
+    if (ch === "'" || ch === '"') {
+      const end = sql.indexOf(ch, i + 1);
+      const stop = end === -1 ? sql.length : end + 1;
+      out += sql.slice(i, stop);
+      i = stop - 1;
+    } else if (ch === '?') {
+      out += `$${++positional}`;
+    } else if (ch === '@' && /[A-Za-z_]/.test(sql[i + 1] ?? '')) {
+      const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(sql.slice(i + 1))!;
+      let k = names.indexOf(m[0]);
+      if (k === -1) k = names.push(m[0]) - 1;
+      out += `$${k + 1}`;
+      i += m[0].length;
+    } else {
+      out += ch;
+    }
+  }
+  return { text: out, names: names.length > 0 ? names : null };
+}

@@ -1,0 +1,153 @@
+import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { TxContext, type Dialect, type FleetDb, type RunResult, type SqlParams, type TxOptions } from './database.js';
+import { CORE_MIGRATIONS, sqlFor, type Migration } from './migrations.js';
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+/**
+ * The embedded registry: one SQLite file through better-sqlite3. WAL with
+ * synchronous=NORMAL: a commit is not fsynced (the WAL is at checkpoints),
+ * so 10,000 devices' telemetry does not turn into an fsync storm; a power
+ * cut can lose the last commits but never corrupts the file. Writers batch
+ * into transactions on top of that.
+ *
+ * better-sqlite3 is synchronous and has one connection, so a transaction
+ * that awaits between its statements must keep everyone else out until it
+ * ends: queries from outside it wait at the gate (FIFO), which is what
+ * keeps an enrolment or a command fan-out atomic.
+ */
+export class SqliteDb implements FleetDb {
+  readonly dialect: Dialect = 'sqlite';
+  /** The raw handle, for SQLite-only work (online backup, tests' fixtures). */
+  readonly sql: Database.Database;
+  private readonly statements = new Map<string, Statement>();
+  private readonly txs = new TxContext<null>();
+  /** Resolves when the open transaction ends; undefined when none is open. */
+  private gate: Promise<void> | undefined;
+  private closed = false;
+
+  private constructor(
+    file: string,
+    private readonly log: Logger,
+    readonly: boolean,
+  ) {
+    this.sql = new Database(file, readonly ? { readonly: true, fileMustExist: true } : {});
+    this.sql.pragma('busy_timeout = 5000');
+    if (readonly) return;
+    this.sql.pragma('journal_mode = WAL');
+    this.sql.pragma('synchronous = NORMAL');
+    this.sql.pragma('foreign_keys = ON');
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`);
+  }
+
+  /** Opens (creating if needed) the file and applies the core migrations. */
+  static async open(file: string, log: Logger): Promise<SqliteDb> {
+    const db = new SqliteDb(file, log, false);
+    try {
+      await db.migrate(CORE_MIGRATIONS);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return db;
+  }
+
+  /** An existing registry file as it is, read only, nothing migrated (the importer's source). */
+  static openReadOnly(file: string, log: Logger): SqliteDb {
+    return new SqliteDb(file, log, true);
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  async all<T>(sql: string, params?: SqlParams): Promise<T[]> {
+    await this.turn();
+    return this.prepare(sql).all(...bind(params)) as T[];
+  }
+
+  async get<T>(sql: string, params?: SqlParams): Promise<T | undefined> {
+    await this.turn();
+    return this.prepare(sql).get(...bind(params)) as T | undefined;
+  }
+
+  async run(sql: string, params?: SqlParams): Promise<RunResult> {
+    await this.turn();
+    return { changes: this.prepare(sql).run(...bind(params)).changes };
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.turn();
+    this.sql.exec(sql);
+  }
+
+  async tx<T>(fn: () => Promise<T>, _opts: TxOptions = {}): Promise<T> {
+    const outer = this.txs.current();
+    if (outer) return this.txs.nested(outer, async (s) => void this.sql.exec(s), fn);
+    while (this.gate) await this.gate;
+    let open!: () => void;
+    this.gate = new Promise((resolve) => (open = resolve));
+    try {
+      // IMMEDIATE: take the write lock now, so a second process on the file waits here, not at the first write.
+      this.sql.exec('BEGIN IMMEDIATE');
+      try {
+        const { out } = await this.txs.run(null, fn);
+        this.sql.exec('COMMIT');
+        return out;
+      } catch (err) {
+        if (this.sql.inTransaction) this.sql.exec('ROLLBACK');
+        throw err;
+      }
+    } finally {
+      this.gate = undefined;
+      open();
+    }
+  }
+
+  async migrate(migrations: readonly Migration[]): Promise<void> {
+    const applied = new Set((await this.all<{ name: string }>('SELECT name FROM migrations')).map((r) => r.name));
+    for (const m of migrations) {
+      if (applied.has(m.name)) continue;
+      await this.tx(async () => {
+        this.sql.exec(sqlFor(m, 'sqlite'));
+        await this.run('INSERT INTO migrations (name, applied_at) VALUES (?, ?)', [m.name, new Date().toISOString()]);
+      });
+      this.log.info({ migration: m.name }, 'migration applied');
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.get('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    while (this.gate) await this.gate;
+    this.closed = true;
+    try {
+      if (!this.sql.readonly) this.sql.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      this.log.warn({ err }, 'checkpoint on close failed');
+    }
+    this.sql.close();
+  }
+
+  /** Waits while another chain's transaction is open; a query inside it goes straight on. */
+  private async turn(): Promise<void> {
+    if (this.txs.current()) return;
+    while (this.gate) await this.gate;
+  }
+
+  private prepare(sql: string): Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.sql.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+}
+
+const bind = (params: SqlParams | undefined): unknown[] =>
+  params === undefined ? [] : Array.isArray(params) ? [...params] : [params];
