@@ -18,6 +18,7 @@ const PUBLIC_ROUTES = [
   'GET /api/v1/releases/:version/artifact',
   'GET /',
   'GET /ui/*',
+  'GET /favicon.ico',
   'GET /docs/',
   'GET /docs/json',
   'GET /docs/yaml',

@@ -37,7 +37,7 @@ interface Document {
 
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options']);
 /** Routes deliberately left out of the document: the dashboard's files, the document itself, the scrape target. */
-const UNDOCUMENTED = /^GET (\/|\/ui\/\*|\/metrics|\/docs(\/.*)?)$/;
+const UNDOCUMENTED = /^GET (\/|\/ui\/\*|\/favicon\.ico|\/metrics|\/docs(\/.*)?)$/;
 
 async function load(t: Test): Promise<{ f: TestFleet; doc: Document; ops: { key: string; method: string; path: string; op: Operation }[] }> {
   const f = await startTestFleet(t);

@@ -32,6 +32,7 @@ export const ERROR_TEXT: Record<string, Entry> = {
   FLEET_ERR_MEETING_CAPACITY: { vi: 'Máy chủ truyền hình không còn đủ năng lực cho cuộc họp vào giờ đó.', en: 'A media server has no capacity left for the meeting at that time.' },
   FLEET_ERR_BACKUP: { vi: 'Không sao lưu hoặc khôi phục được dữ liệu.', en: 'The backup could not be made or restored.' },
   FLEET_ERR_MEETING_ENDED: { vi: 'Cuộc họp đã kết thúc.', en: 'The meeting has ended.' },
+  PROV_ERR_CONFIG: { vi: 'Cấu hình của công cụ cài đặt không hợp lệ.', en: 'The provisioning tool is not configured correctly.' },
   APPL_ERR_CONFIG: { vi: 'Cấu hình của hộp không hợp lệ.', en: "The box's configuration is not valid." },
   APPL_ERR_ENROLL: { vi: 'Hộp không đăng ký được.', en: 'The box could not enrol.' },
   APPL_ERR_NO_BOOTSTRAP: { vi: 'Hộp chưa có thông tin khởi tạo (địa chỉ máy chủ và mã đăng ký).', en: 'The box has no bootstrap (server address and enrolment code).' },
