@@ -5,10 +5,28 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const readonly = (names) => Object.fromEntries(names.map((n) => [n, 'readonly']));
-const nodeGlobals = readonly(['process', 'console', 'URL', 'Buffer', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval']);
+const nodeGlobals = readonly([
+  'process',
+  'console',
+  'URL',
+  'Buffer',
+  'setTimeout',
+  'clearTimeout',
+  'setInterval',
+  'clearInterval',
+]);
 const browserGlobals = readonly([
-  'window', 'document', 'location', 'navigator', 'fetch', 'URLSearchParams', 'MediaStream', 'addEventListener',
-  'setTimeout', 'clearTimeout', 'console',
+  'window',
+  'document',
+  'location',
+  'navigator',
+  'fetch',
+  'URLSearchParams',
+  'MediaStream',
+  'addEventListener',
+  'setTimeout',
+  'clearTimeout',
+  'console',
 ]);
 
 export default tseslint.config(
@@ -42,8 +60,14 @@ export default tseslint.config(
           ],
         },
       ],
-      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-misused-promises': [
+        'error',
+        { checksVoidReturn: { arguments: false, attributes: false } },
+      ],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       // import('x').T stays allowed for optional modules loaded lazily (onoff on a real box).
       '@typescript-eslint/consistent-type-imports': ['error', { disallowTypeAnnotations: false }],
       // A default assigned before a try whose catch leaves it is how we write fallbacks.

@@ -28,17 +28,25 @@ const CONSUMERS = arg('consumers', 30_000);
 const OFFERS = arg('offers', 3000);
 const CONCURRENCY = arg('concurrency', 50);
 const LIMITS = {
-  DIEMCAU_EDGE_MAX_PEERS: '200', DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN: '50', DIEMCAU_EDGE_MAX_TRANSPORTS_PER_PEER: '4',
-  DIEMCAU_EDGE_MAX_PRODUCERS_PER_PEER: '4', DIEMCAU_EDGE_MAX_CONSUMERS_PER_PEER: '512', DIEMCAU_EDGE_MAX_CONSUMERS_PER_TOKEN: '2048',
+  DIEMCAU_EDGE_MAX_PEERS: '200',
+  DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN: '50',
+  DIEMCAU_EDGE_MAX_TRANSPORTS_PER_PEER: '4',
+  DIEMCAU_EDGE_MAX_PRODUCERS_PER_PEER: '4',
+  DIEMCAU_EDGE_MAX_CONSUMERS_PER_PEER: '512',
+  DIEMCAU_EDGE_MAX_CONSUMERS_PER_TOKEN: '2048',
   DIEMCAU_EDGE_PEER_IDLE_MS: '8000',
   // The default 10,000 ports; a join token may hold at most half of them.
-  DIEMCAU_EDGE_RTC_MIN_PORT: '40000', DIEMCAU_EDGE_RTC_MAX_PORT: '49999',
+  DIEMCAU_EDGE_RTC_MIN_PORT: '40000',
+  DIEMCAU_EDGE_RTC_MAX_PORT: '49999',
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TICK = 100; // clock ticks per second on Linux (/proc/<pid>/stat)
 
-interface Sample { rssMiB: number; cpuSec: number }
+interface Sample {
+  rssMiB: number;
+  cpuSec: number;
+}
 function sample(pid: number): Sample {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -55,39 +63,74 @@ function sample(pid: number): Sample {
 async function flood(n: number, task: (i: number) => Promise<number>): Promise<Map<number | string, number>> {
   const counts = new Map<number | string, number>();
   let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < n) {
-      const i = next++;
-      const status = await task(i).catch((err: unknown) => `error ${(err as Error).message.slice(0, 40)}`);
-      counts.set(status, (counts.get(status) ?? 0) + 1);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < n) {
+        const i = next++;
+        const status = await task(i).catch((err: unknown) => `error ${(err as Error).message.slice(0, 40)}`);
+        counts.set(status, (counts.get(status) ?? 0) + 1);
+      }
+    }),
+  );
   return counts;
 }
 
-const show = (m: Map<number | string, number>): string => [...m].sort().map(([k, v]) => `${k}: ${v}`).join(', ');
+const show = (m: Map<number | string, number>): string =>
+  [...m]
+    .sort()
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
 
 async function main(): Promise<void> {
   const accept = token();
   const edge: EdgeProc = await spawnEdge({ edgeId: 'core', role: 'core', env: LIMITS });
-  const stopping = async () => { await edge.kill(); };
+  const stopping = async () => {
+    await edge.kill();
+  };
   process.once('SIGINT', () => void stopping().finally(() => process.exit(130)));
   try {
-    await edge.plan({ v: 1, revision: 1, edgeId: 'core', meetings: [{
-      meetingId: M, title: 'abuse', role: 'host', upstream: null, acceptToken: accept,
-      localSiteId: null, chairSiteId: 'so-1', floorSiteId: null, rollCallSiteId: null, mutedAll: false, state: 'live',
-      downstream: [{ edgeId: 'cA', addresses: ['127.0.0.1'], rtpPorts: { min: 50000, max: 50999 } }],
-    }] });
-    const call = async <T = unknown>(tok: string, method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> => {
+    await edge.plan({
+      v: 1,
+      revision: 1,
+      edgeId: 'core',
+      meetings: [
+        {
+          meetingId: M,
+          title: 'abuse',
+          role: 'host',
+          upstream: null,
+          acceptToken: accept,
+          localSiteId: null,
+          chairSiteId: 'so-1',
+          floorSiteId: null,
+          rollCallSiteId: null,
+          mutedAll: false,
+          state: 'live',
+          downstream: [{ edgeId: 'cA', addresses: ['127.0.0.1'], rtpPorts: { min: 50000, max: 50999 } }],
+        },
+      ],
+    });
+    const call = async <T = unknown>(
+      tok: string,
+      method: string,
+      p: string,
+      body?: unknown,
+    ): Promise<{ status: number; body: T }> => {
       const r = await fetch(edge.url + p, {
-        method, headers: { authorization: `Bearer ${tok}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: AbortSignal.timeout(15_000),
+        method,
+        headers: {
+          authorization: `Bearer ${tok}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(15_000),
       });
       const text = await r.text();
       return { status: r.status, body: (text ? JSON.parse(text) : null) as T };
     };
     const base = `/media/v1/meetings/${M}`;
-    const join = (method: string, p: string, body?: unknown) => call<{ peerId?: string; id?: string; rtpCapabilities?: unknown }>(edge.joinToken, method, base + p, body);
+    const join = (method: string, p: string, body?: unknown) =>
+      call<{ peerId?: string; id?: string; rtpCapabilities?: unknown }>(edge.joinToken, method, base + p, body);
     const workerPid = edge.workerPid;
     const both = (): { edge: Sample; worker: Sample } => ({ edge: sample(edge.proc.pid!), worker: sample(workerPid) });
 
@@ -95,10 +138,19 @@ async function main(): Promise<void> {
     const good = await join('POST', '/peers', {});
     const goodId = good.body.peerId!;
     const goodT = await join('POST', `/peers/${goodId}/transports`, {});
-    const dtls = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: Array.from({ length: 32 }, () => 'AB').join(':') }] };
+    const dtls = {
+      role: 'client',
+      fingerprints: [{ algorithm: 'sha-256', value: Array.from({ length: 32 }, () => 'AB').join(':') }],
+    };
     await join('POST', `/peers/${goodId}/transports/${goodT.body.id}/connect`, { dtlsParameters: dtls });
-    const mic = await join('POST', `/peers/${goodId}/produce`, { transportId: goodT.body.id, kind: 'audio',
-      rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }], encodings: [{ ssrc: 4242 }] } });
+    const mic = await join('POST', `/peers/${goodId}/produce`, {
+      transportId: goodT.body.id,
+      kind: 'audio',
+      rtpParameters: {
+        codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }],
+        encodings: [{ ssrc: 4242 }],
+      },
+    });
     const micId = mic.body.id!;
     const caps = good.body.rtpCapabilities;
     await sleep(1000);
@@ -116,19 +168,26 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         const h = await call(edge.adminToken, 'GET', '/media/v1/health').catch(() => ({ status: 0 }));
         health.worstMs = Math.max(health.worstMs, performance.now() - t0);
-        if (h.status === 200) health.ok++; else health.bad++;
+        if (h.status === 200) health.ok++;
+        else health.bad++;
         const g = await join('GET', `/peers/${goodId}/streams`).catch(() => ({ status: 0 }));
-        if (g.status === 200) goodPeer.ok++; else goodPeer.bad++;
+        if (g.status === 200) goodPeer.ok++;
+        else goodPeer.bad++;
         await sleep(250);
       }
     })();
 
-    const peersHeld = async (): Promise<number> => (await call<{ peers: number }>(edge.adminToken, 'GET', '/media/v1/refusals')).body.peers;
+    const peersHeld = async (): Promise<number> =>
+      (await call<{ peers: number }>(edge.adminToken, 'GET', '/media/v1/refusals')).body.peers;
     const t0 = performance.now();
     const peers = await flood(PEERS, async () => (await join('POST', '/peers', {})).status);
     const heldAfterFlood = await peersHeld();
     const reapStart = performance.now();
-    const reaped = await until('flood peers reaped', async () => ((await peersHeld()) <= 1 ? true : null), 60_000).catch(() => false);
+    const reaped = await until(
+      'flood peers reaped',
+      async () => ((await peersHeld()) <= 1 ? true : null),
+      60_000,
+    ).catch(() => false);
     const reapSec = (performance.now() - reapStart) / 1000;
 
     // The smarter attacker connects each peer, so the reaper leaves it alone.
@@ -144,12 +203,22 @@ async function main(): Promise<void> {
       }
       return r.status;
     });
-    const transports = await flood(attackers.length * TRANSPORTS, async (i) => (await join('POST', `/peers/${attackers[i % attackers.length]!}/transports`, {})).status);
+    const transports = await flood(
+      attackers.length * TRANSPORTS,
+      async (i) => (await join('POST', `/peers/${attackers[i % attackers.length]!}/transports`, {})).status,
+    );
     const streams = [micId];
-    const opus = (ssrc: number) => ({ codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }], encodings: [{ ssrc }] });
+    const opus = (ssrc: number) => ({
+      codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }],
+      encodings: [{ ssrc }],
+    });
     const producers = await flood(attackers.length * 10, async (i) => {
       const [peer, transportId] = transportIds[i % transportIds.length]!;
-      const r = await join('POST', `/peers/${peer}/produce`, { transportId, kind: 'audio', rtpParameters: opus(10_000 + i) });
+      const r = await join('POST', `/peers/${peer}/produce`, {
+        transportId,
+        kind: 'audio',
+        rtpParameters: opus(10_000 + i),
+      });
       if (r.body.id) streams.push(r.body.id);
       return r.status;
     });
@@ -161,13 +230,27 @@ async function main(): Promise<void> {
     });
     const targets = ['10.0.0.1', '0.0.0.0', '::', '::1', '255.255.255.255', '239.1.1.1', '127.0.0.1', '8.8.8.8'];
     const srtp = { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64: 'YTdkNjE1ZmQ0ZDI0YmVlNjZkMzA3OWJmNzE2OWRm' };
-    const offers = await flood(OFFERS, async (i) => (await call(accept, 'POST', `${base}/links`, {
-      // Every fourth names the real downstream edge, the others invent one.
-      v: 1, edgeId: i % 4 === 0 ? 'cA' : `x${i}`, ip: targets[i % targets.length], port: i % 3 === 0 ? 50010 : 1 + (i % 65535), srtp,
-    })).status);
+    const offers = await flood(
+      OFFERS,
+      async (i) =>
+        (
+          await call(accept, 'POST', `${base}/links`, {
+            // Every fourth names the real downstream edge, the others invent one.
+            v: 1,
+            edgeId: i % 4 === 0 ? 'cA' : `x${i}`,
+            ip: targets[i % targets.length],
+            port: i % 3 === 0 ? 50010 : 1 + (i % 65535),
+            srtp,
+          })
+        ).status,
+    );
     const floodSec = (performance.now() - t0) / 1000;
     const during = both();
-    const duringDump = await call<{ rooms: Array<{ transportIds: string[]; consumerIds: string[] }> }>(edge.adminToken, 'GET', '/media/v1/dump');
+    const duringDump = await call<{ rooms: Array<{ transportIds: string[]; consumerIds: string[] }> }>(
+      edge.adminToken,
+      'GET',
+      '/media/v1/dump',
+    );
 
     // The attacker leaves.
     await flood(attackers.length, async (i) => (await join('DELETE', `/peers/${attackers[i]}`)).status);
@@ -177,15 +260,28 @@ async function main(): Promise<void> {
     const after = both();
     const newcomer = await join('POST', '/peers', {});
     const goodAlive = (await join('GET', `/peers/${goodId}/streams`)).status === 200;
-    const refusals = await call<{ byReason: Record<string, number>; peers: number }>(edge.adminToken, 'GET', '/media/v1/refusals');
-    const dump = await call<{ rooms: Array<{ transportIds: string[]; consumerIds: string[] }> }>(edge.adminToken, 'GET', '/media/v1/dump');
+    const refusals = await call<{ byReason: Record<string, number>; peers: number }>(
+      edge.adminToken,
+      'GET',
+      '/media/v1/refusals',
+    );
+    const dump = await call<{ rooms: Array<{ transportIds: string[]; consumerIds: string[] }> }>(
+      edge.adminToken,
+      'GET',
+      '/media/v1/dump',
+    );
 
     const row = (name: string, s: { edge: Sample; worker: Sample }): string =>
       `${name.padEnd(8)} edge RSS ${s.edge.rssMiB.toFixed(1).padStart(6)} MiB, CPU ${s.edge.cpuSec.toFixed(2).padStart(6)} s | worker RSS ${s.worker.rssMiB.toFixed(1).padStart(6)} MiB, CPU ${s.worker.cpuSec.toFixed(2).padStart(6)} s`;
     const out = [
-      `limits set: ${Object.entries(LIMITS).map(([k, v]) => `${k.replace('DIEMCAU_EDGE_', '')}=${v}`).join(' ')}`,
+      `limits set: ${Object.entries(LIMITS)
+        .map(([k, v]) => `${k.replace('DIEMCAU_EDGE_', '')}=${v}`)
+        .join(' ')}`,
       `flood: ${PEERS} peers, ${TRANSPORTS} transports per peer got, ${CONSUMERS} consumes across them, ${OFFERS} bogus link offers; ${CONCURRENCY} at a time; ${floodSec.toFixed(1)} s`,
-      row('before', before), row('peak', peak), row('end', during), row('after', after),
+      row('before', before),
+      row('peak', peak),
+      row('end', during),
+      row('after', after),
       `growth at peak: ${(peak.edge.rssMiB + peak.worker.rssMiB - before.edge.rssMiB - before.worker.rssMiB).toFixed(1)} MiB; after: ${(after.edge.rssMiB + after.worker.rssMiB - before.edge.rssMiB - before.worker.rssMiB).toFixed(1)} MiB`,
       `peers (never connecting): ${show(peers)}; held ${heldAfterFlood}, reaped ${reaped ? `within ${reapSec.toFixed(1)} s` : 'not within 60 s'}`,
       `peers (connecting):       ${show(smartPeers)}`,

@@ -122,7 +122,10 @@ class Monitor {
   private readonly windows = new Set<Window>();
   private probing = false;
 
-  constructor(private readonly pid: number, private readonly base: string) {}
+  constructor(
+    private readonly pid: number,
+    private readonly base: string,
+  ) {}
 
   start(): void {
     this.timer = setInterval(() => this.tick(), 250);
@@ -200,7 +203,10 @@ export class GoodBox {
   sent = 0;
   failed = 0;
   private timer: NodeJS.Timeout | undefined;
-  private constructor(readonly client: MqttClient, readonly creds: EnrolResponse) {}
+  private constructor(
+    readonly client: MqttClient,
+    readonly creds: EnrolResponse,
+  ) {}
 
   static async connect(creds: EnrolResponse, port: number): Promise<GoodBox> {
     const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
@@ -210,7 +216,12 @@ export class GoodBox {
       keepalive: 10,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
-      will: { topic: deviceTopic(creds.deviceId, 'presence'), payload: Buffer.from(presence('offline')), qos: 1, retain: true },
+      will: {
+        topic: deviceTopic(creds.deviceId, 'presence'),
+        payload: Buffer.from(presence('offline')),
+        qos: 1,
+        retain: true,
+      },
     });
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());
@@ -222,7 +233,9 @@ export class GoodBox {
     let seq = 0;
     box.timer = setInterval(() => {
       box.sent++;
-      client.publishAsync(deviceTopic(creds.deviceId, 'telemetry'), telemetry(++seq), { qos: 1 }).catch(() => box.failed++);
+      client
+        .publishAsync(deviceTopic(creds.deviceId, 'telemetry'), telemetry(++seq), { qos: 1 })
+        .catch(() => box.failed++);
     }, 1000);
     return box;
   }
@@ -314,7 +327,11 @@ const retained: AbusePhase = {
       { what: 'presence 64 KiB', topic: own, payload: presence('online', 64 * 1024) },
       { what: 'telemetry', topic: deviceTopic(ctx.abuser.deviceId, 'telemetry'), payload: telemetry(1) },
       { what: 'events', topic: deviceTopic(ctx.abuser.deviceId, 'events'), payload: '{"v":1}'.padEnd(200_000, ' ') },
-      { what: "good box's presence", topic: deviceTopic(ctx.good.creds.deviceId, 'presence'), payload: presence('offline') },
+      {
+        what: "good box's presence",
+        topic: deviceTopic(ctx.good.creds.deviceId, 'presence'),
+        payload: presence('offline'),
+      },
     ];
     const kept = new Map<string, number>();
     const cut = new Map<string, number>();
@@ -327,7 +344,15 @@ const retained: AbusePhase = {
         continue;
       }
       for (let i = 0; i < 20 && !c.isClosed; i++) {
-        c.send({ cmd: 'publish', topic: t.topic, payload: Buffer.from(t.payload), qos: 1, messageId: i + 1, retain: true, dup: false });
+        c.send({
+          cmd: 'publish',
+          topic: t.topic,
+          payload: Buffer.from(t.payload),
+          qos: 1,
+          messageId: i + 1,
+          retain: true,
+          dup: false,
+        });
       }
       const gone = await Promise.race([c.closed.then(() => true), sleep(300).then(() => false)]);
       const map = gone ? cut : kept;
@@ -351,7 +376,9 @@ const idle: AbusePhase = {
     while (Date.now() < deadline) {
       // Top up to twice the cap, then see how many the fleet kept.
       const batch = await Promise.all(
-        Array.from({ length: Math.max(0, cap * 2 - held.size) }, () => RawClient.open(ctx.mqttPort).catch(() => undefined)),
+        Array.from({ length: Math.max(0, cap * 2 - held.size) }, () =>
+          RawClient.open(ctx.mqttPort).catch(() => undefined),
+        ),
       );
       for (const c of batch) {
         if (!c) continue;
@@ -409,10 +436,13 @@ const loginFlood: AbusePhase = {
     await lanes(32, deadline, async (lane) => {
       const kind = lane % 4;
       const o =
-        kind === 0 ? { clientId: good, username: good, password: randomBytes(18) } // a new guess: costs a scrypt
-        : kind === 1 ? { clientId: good, username: good, password: Buffer.from('the-old-password') } // a stale box
-        : kind === 2 ? { clientId: 'dev-revoked', username: 'dev-revoked', password: Buffer.from('x') } // a revoked box
-        : { clientId: `dev-made-up-${lane}`, username: `dev-made-up-${lane}`, password: randomBytes(8) };
+        kind === 0
+          ? { clientId: good, username: good, password: randomBytes(18) } // a new guess: costs a scrypt
+          : kind === 1
+            ? { clientId: good, username: good, password: Buffer.from('the-old-password') } // a stale box
+            : kind === 2
+              ? { clientId: 'dev-revoked', username: 'dev-revoked', password: Buffer.from('x') } // a revoked box
+              : { clientId: `dev-made-up-${lane}`, username: `dev-made-up-${lane}`, password: randomBytes(8) };
       const c = await RawClient.open(ctx.mqttPort);
       const rc = await c.login(o);
       const key = rc === 'closed' ? 'cut before CONNACK' : `CONNACK ${rc}`;
@@ -438,7 +468,8 @@ async function runEdgeBench(timeoutMs: number): Promise<string> {
   say('edge: bench/abuse-edge.ts');
   const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   const relay = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) process.stdout.write(`[abuse:edge] ${line}\n`);
+    for (const line of chunk.toString('utf8').split('\n'))
+      if (line.trim()) process.stdout.write(`[abuse:edge] ${line}\n`);
   };
   child.stdout.on('data', relay);
   child.stderr.on('data', relay);
@@ -461,7 +492,10 @@ async function freePort(): Promise<number> {
 async function api<T>(base: string, p: string, body?: unknown, token: string | null = ADMIN): Promise<T> {
   const res = await fetch(`${base}${p}`, {
     method: body === undefined ? 'GET' : 'POST',
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(30_000),
   });
@@ -495,8 +529,14 @@ async function main(): Promise<void> {
   try {
     const [httpPort, mqttPort] = [await freePort(), await freePort()];
     const base = `http://127.0.0.1:${httpPort}`;
-    say(`limits: ${Object.entries(LIMITS).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-    say(`each phase ${phaseSec} s; fleet node options: ${values['fleet-node-options'] || '(none)'}; host ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(2)}; fleet log in ${tmp}`);
+    say(
+      `limits: ${Object.entries(LIMITS)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
+    say(
+      `each phase ${phaseSec} s; fleet node options: ${values['fleet-node-options'] || '(none)'}; host ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(2)}; fleet log in ${tmp}`,
+    );
     const logFile = path.join(tmp, 'fleet.log');
     const out = fs.openSync(logFile, 'a');
     fleet = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'fleet/src/main.ts')], {
@@ -517,13 +557,23 @@ async function main(): Promise<void> {
     fs.closeSync(out);
     for (let i = 0; ; i++) {
       if (fleet.exitCode !== null) throw new Error(`fleet exited: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
-      if (await fetch(`${base}/healthz`).then((r) => r.ok).catch(() => false)) break;
+      if (
+        await fetch(`${base}/healthz`)
+          .then((r) => r.ok)
+          .catch(() => false)
+      )
+        break;
       if (i > 300) throw new Error('fleet did not start in 60 s');
       await sleep(200);
     }
     const enrol = async (siteId: string): Promise<EnrolResponse> => {
       const tok = await api<{ token: string }>(base, `/api/v1/sites/${siteId}/enrollment-tokens`, {});
-      const res = await api<EnrolResponse>(base, '/api/v1/enroll', { token: tok.token, hardware: { agentVersion: '0.1.0' } }, null);
+      const res = await api<EnrolResponse>(
+        base,
+        '/api/v1/enroll',
+        { token: tok.token, hardware: { agentVersion: '0.1.0' } },
+        null,
+      );
       return { ...res, mqtt: { ...res.mqtt, url: `mqtt://127.0.0.1:${mqttPort}` } };
     };
     const sites = (await api<{ items: { id: string }[] }>(base, '/api/v1/sites')).items;
@@ -533,14 +583,26 @@ async function main(): Promise<void> {
     boxes.push(good);
     monitor = new Monitor(fleet.pid!, base);
     monitor.start();
-    const ctx: AbuseContext = { base, mqttPort, adminToken: ADMIN, phaseMs: phaseSec * 1000, abuser, late: lateCreds, good, enrol, say };
+    const ctx: AbuseContext = {
+      base,
+      mqttPort,
+      adminToken: ADMIN,
+      phaseMs: phaseSec * 1000,
+      abuser,
+      late: lateCreds,
+      good,
+      enrol,
+      say,
+    };
 
     await sleep(3000); // settle: the fleet's start-up garbage is collected, the good box is in
     const whole = monitor.open();
     const settled = monitor.open();
     await sleep(2000);
     const before = monitor.close(settled);
-    say(`before: fleet RSS ${before.rssNow.toFixed(1)} MiB (${await heap(base)}), CPU ${before.cpuPct.toFixed(1)}%; good box ${good.state}`);
+    say(
+      `before: fleet RSS ${before.rssNow.toFixed(1)} MiB (${await heap(base)}), CPU ${before.cpuPct.toFixed(1)}%; good box ${good.state}`,
+    );
 
     const rows: string[] = [];
     const wanted = values.phases?.split(',');
@@ -562,13 +624,21 @@ async function main(): Promise<void> {
     const all = monitor.close(whole);
     const growth = all.rssPeak - before.rssNow;
     const metrics = await api<string>(base, '/metrics');
-    const counters = metrics.split('\n').filter((l) => /^diemcau_mqtt_(limits|auth_failures|acl_denied|oversize_packets)_total/.test(l));
+    const counters = metrics
+      .split('\n')
+      .filter((l) => /^diemcau_mqtt_(limits|auth_failures|acl_denied|oversize_packets)_total/.test(l));
     const logBytes = fs.statSync(logFile).size;
 
     say('---- summary');
-    say(`limits: ${Object.entries(LIMITS).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    say(
+      `limits: ${Object.entries(LIMITS)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
     for (const r of rows) say(r);
-    say(`fleet RSS: before ${before.rssNow.toFixed(1)} MiB, peak ${all.rssPeak.toFixed(1)} MiB (+${growth.toFixed(1)}), 10 s after ${after.rssNow.toFixed(1)} MiB (+${(after.rssNow - before.rssNow).toFixed(1)}; ${await heap(base)}); CPU after ${after.cpuPct.toFixed(1)}%`);
+    say(
+      `fleet RSS: before ${before.rssNow.toFixed(1)} MiB, peak ${all.rssPeak.toFixed(1)} MiB (+${growth.toFixed(1)}), 10 s after ${after.rssNow.toFixed(1)} MiB (+${(after.rssNow - before.rssNow).toFixed(1)}; ${await heap(base)}); CPU after ${after.cpuPct.toFixed(1)}%`,
+    );
     say(`/healthz over the whole run: ${all.health}`);
     say(`good box: ${good.state}`);
     say(`fleet counters: ${counters.join('; ')}`);

@@ -52,7 +52,10 @@ function start(cmd: string, args: string[], env: Record<string, string>, logFile
 }
 
 async function api<T>(base: string, p: string): Promise<T> {
-  const res = await fetch(`${base}${p}`, { headers: { authorization: `Bearer ${ADMIN}` }, signal: AbortSignal.timeout(30_000) });
+  const res = await fetch(`${base}${p}`, {
+    headers: { authorization: `Bearer ${ADMIN}` },
+    signal: AbortSignal.timeout(30_000),
+  });
   if (!res.ok) throw new Error(`${p}: ${res.status}`);
   return (await res.json()) as T;
 }
@@ -65,7 +68,11 @@ function procStats(pid: number): { cpuSec: number; rssMiB: number } {
   return { cpuSec: ticks / 100, rssMiB: rssKb / 1024 };
 }
 
-interface Health { devicesOnline: number; mqttClients: number; leader: boolean }
+interface Health {
+  devicesOnline: number;
+  mqttClients: number;
+  leader: boolean;
+}
 const health = (base: string): Promise<Health | undefined> => api<Health>(base, '/healthz').catch(() => undefined);
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
@@ -80,21 +87,49 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
 async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-bench-cluster-'));
   const log = (name: string): string => path.join(tmp, `${name}.log`);
-  say(`${N} boxes over 2 nodes; host ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; logs in ${tmp}`);
+  say(
+    `${N} boxes over 2 nodes; host ${os.cpus().length} cores, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; logs in ${tmp}`,
+  );
   const redisPort = await freePort();
-  const redis = start('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', tmp, '--save', '', '--appendonly', 'no'], {}, log('redis'));
+  const redis = start(
+    'redis-server',
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', tmp, '--save', '', '--appendonly', 'no'],
+    {},
+    log('redis'),
+  );
   await sleep(300);
   const ports = { a: [await freePort(), await freePort()] as const, b: [await freePort(), await freePort()] as const };
   const urls = `mqtt://127.0.0.1:${ports.a[1]},mqtt://127.0.0.1:${ports.b[1]}`;
-  const limits = { DIEMCAU_MQTT_MAX_LOGINS_PER_DEVICE_PER_MIN: '0', DIEMCAU_MQTT_SLOW_AFTER_REFUSALS_PER_SEC: '0', DIEMCAU_MQTT_MAX_CONNECTIONS_PER_ADDRESS: '0', DIEMCAU_ENROLL_MAX_FAILURES_PER_MIN: '0' };
+  const limits = {
+    DIEMCAU_MQTT_MAX_LOGINS_PER_DEVICE_PER_MIN: '0',
+    DIEMCAU_MQTT_SLOW_AFTER_REFUSALS_PER_SEC: '0',
+    DIEMCAU_MQTT_MAX_CONNECTIONS_PER_ADDRESS: '0',
+    DIEMCAU_ENROLL_MAX_FAILURES_PER_MIN: '0',
+  };
   say(`limits set for boxes that all come from 127.0.0.1: ${JSON.stringify(limits)}`);
   const node = async (name: 'a' | 'b') => {
     const [http, mqtt] = ports[name];
-    const child = start(process.execPath, ['--import', 'tsx', 'fleet/src/main.ts'], {
-      DIEMCAU_HTTP_PORT: String(http), DIEMCAU_MQTT_PORT: String(mqtt), DIEMCAU_HOST: '127.0.0.1', DIEMCAU_DATA_DIR: path.join(tmp, 'fleet'),
-      DIEMCAU_ADMIN_TOKEN: ADMIN, DIEMCAU_LOG_LEVEL: 'warn', DIEMCAU_REDIS_URL: `redis://127.0.0.1:${redisPort}`, DIEMCAU_NODE_ID: `node-${name}`,
-      DIEMCAU_PUBLIC_MQTT_URL: `mqtt://127.0.0.1:${mqtt}`, DIEMCAU_PUBLIC_MQTT_URLS: urls, ...limits,
-    }, log(`node-${name}`));
+    const child = start(
+      process.execPath,
+      ['--import', 'tsx', 'fleet/src/main.ts'],
+      {
+        DIEMCAU_HTTP_PORT: String(http),
+        DIEMCAU_MQTT_PORT: String(mqtt),
+        DIEMCAU_HOST: '127.0.0.1',
+        DIEMCAU_DATA_DIR: path.join(tmp, 'fleet'),
+        DIEMCAU_ADMIN_TOKEN: ADMIN,
+        DIEMCAU_LOG_LEVEL: 'warn',
+        DIEMCAU_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        DIEMCAU_NODE_ID: `node-${name}`,
+        DIEMCAU_PUBLIC_MQTT_URL: `mqtt://127.0.0.1:${mqtt}`,
+        DIEMCAU_PUBLIC_MQTT_URLS: urls,
+        ...limits,
+      },
+      log(`node-${name}`),
+    );
     const base = `http://127.0.0.1:${http}`;
     await until(`node ${name} up`, async () => (await health(base)) !== undefined, 120_000);
     return { name, base, child };
@@ -103,33 +138,77 @@ async function main(): Promise<void> {
   const b = await node('b');
   const t0 = Date.now();
   const sims = [a, b].map((n) =>
-    start(process.execPath, ['--import', 'tsx', 'appliance/src/sim.ts', '--fleet-url', n.base, '--admin-token', ADMIN, '--devices', String(N / 2),
-      '--data-dir', path.join(tmp, `sim-${n.name}`), '--telemetry-interval', values['telemetry-interval']!, '--keepalive', values.keepalive!,
-      '--concurrency', '25', '--log-level', 'error'], {}, log(`sim-${n.name}`)),
+    start(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'appliance/src/sim.ts',
+        '--fleet-url',
+        n.base,
+        '--admin-token',
+        ADMIN,
+        '--devices',
+        String(N / 2),
+        '--data-dir',
+        path.join(tmp, `sim-${n.name}`),
+        '--telemetry-interval',
+        values['telemetry-interval']!,
+        '--keepalive',
+        values.keepalive!,
+        '--concurrency',
+        '25',
+        '--log-level',
+        'error',
+      ],
+      {},
+      log(`sim-${n.name}`),
+    ),
   );
   await until('all online', async () => (await health(a.base))?.devicesOnline === N, 1_800_000);
-  say(`all ${N} online ${((Date.now() - t0) / 1000).toFixed(1)} s after the simulators started (enrolment included); load ${load1()}`);
+  say(
+    `all ${N} online ${((Date.now() - t0) / 1000).toFixed(1)} s after the simulators started (enrolment included); load ${load1()}`,
+  );
 
-  const procs: Array<[string, ChildProcess]> = [['node-a', a.child], ['node-b', b.child], ['redis', redis], ['sim-a', sims[0]!], ['sim-b', sims[1]!]];
+  const procs: Array<[string, ChildProcess]> = [
+    ['node-a', a.child],
+    ['node-b', b.child],
+    ['redis', redis],
+    ['sim-a', sims[0]!],
+    ['sim-b', sims[1]!],
+  ];
   const s0 = procs.map(([, c]) => procStats(c.pid!));
   await sleep(steadySec * 1000);
   const s1 = procs.map(([, c]) => procStats(c.pid!));
   say(`steady state over ${steadySec} s (load ${load1()}):`);
-  procs.forEach(([name], i) => say(`  ${name.padEnd(7)} CPU ${(((s1[i]!.cpuSec - s0[i]!.cpuSec) / steadySec) * 100).toFixed(1)}% of a core, RSS ${s1[i]!.rssMiB.toFixed(0)} MiB`));
+  procs.forEach(([name], i) =>
+    say(
+      `  ${name.padEnd(7)} CPU ${(((s1[i]!.cpuSec - s0[i]!.cpuSec) / steadySec) * 100).toFixed(1)}% of a core, RSS ${s1[i]!.rssMiB.toFixed(0)} MiB`,
+    ),
+  );
 
   const [ha, hb] = [await health(a.base), await health(b.base)];
   const [leader, survivor] = ha?.leader ? [a, b] : [b, a];
   say(`boxes per node: a ${ha?.mqttClients}, b ${hb?.mqttClients}; leader node-${leader.name}`);
-  const alertsBefore = (await api<{ items: Array<{ id: number }> }>(survivor.base, '/api/v1/alerts?limit=5000')).items.length;
+  const alertsBefore = (await api<{ items: Array<{ id: number }> }>(survivor.base, '/api/v1/alerts?limit=5000')).items
+    .length;
   leader.child.kill('SIGKILL');
   const killedAt = Date.now();
-  const back = await until('every box on the survivor', async () => {
-    const h = await health(survivor.base);
-    return h?.mqttClients === N && h.devicesOnline === N;
-  }, 600_000);
-  say(`killed the leader (node-${leader.name}, ${leader === a ? ha?.mqttClients : hb?.mqttClients} boxes): all ${N} connected to node-${survivor.name} and online ${back.toFixed(1)} s later; load ${load1()}`);
+  const back = await until(
+    'every box on the survivor',
+    async () => {
+      const h = await health(survivor.base);
+      return h?.mqttClients === N && h.devicesOnline === N;
+    },
+    600_000,
+  );
+  say(
+    `killed the leader (node-${leader.name}, ${leader === a ? ha?.mqttClients : hb?.mqttClients} boxes): all ${N} connected to node-${survivor.name} and online ${back.toFixed(1)} s later; load ${load1()}`,
+  );
   const led = await until('the survivor leads', async () => (await health(survivor.base))?.leader === true, 60_000);
-  say(`the survivor leads ${((Date.now() - killedAt) / 1000 - led).toFixed(1)}–${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
+  say(
+    `the survivor leads ${((Date.now() - killedAt) / 1000 - led).toFixed(1)}–${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`,
+  );
   await sleep(10_000); // past the node timeout: the dead node's sessions end, its alert opens
   const alerts = (await api<{ items: Array<{ type: string }> }>(survivor.base, '/api/v1/alerts?limit=5000')).items;
   const byType = new Map<string, number>();
@@ -140,17 +219,27 @@ async function main(): Promise<void> {
   let samples = 0;
   const where: string[] = [];
   for (const d of devices) {
-    const items = (await api<{ items: Array<{ seq: number; receivedAt: string }> }>(survivor.base, `/api/v1/devices/${d.id}/telemetry?limit=10000`)).items.sort((x, y) => x.seq - y.seq);
+    const items = (
+      await api<{ items: Array<{ seq: number; receivedAt: string }> }>(
+        survivor.base,
+        `/api/v1/devices/${d.id}/telemetry?limit=10000`,
+      )
+    ).items.sort((x, y) => x.seq - y.seq);
     samples += items.length;
     for (let i = 1; i < items.length; i++) {
       const missing = items[i]!.seq - items[i - 1]!.seq - 1;
       if (missing <= 0) continue;
       gaps += missing;
       // Relative to the kill: a gap far from it is not the failover's.
-      if (where.length < 5) where.push(`${missing} after seq ${items[i - 1]!.seq} (received ${((Date.parse(items[i - 1]!.receivedAt) - killedAt) / 1000).toFixed(1)} s from the kill)`);
+      if (where.length < 5)
+        where.push(
+          `${missing} after seq ${items[i - 1]!.seq} (received ${((Date.parse(items[i - 1]!.receivedAt) - killedAt) / 1000).toFixed(1)} s from the kill)`,
+        );
     }
   }
-  say(`telemetry: ${samples} samples stored for ${devices.length} boxes, ${gaps} missing from their sequences${where.length ? `: ${where.join('; ')}` : ''}`);
+  say(
+    `telemetry: ${samples} samples stored for ${devices.length} boxes, ${gaps} missing from their sequences${where.length ? `: ${where.join('; ')}` : ''}`,
+  );
   say('not measured here: 10,000 boxes (2 shared cores), a rolling restart, PostgreSQL as the store');
   fs.rmSync(tmp, { recursive: true, force: true });
 }

@@ -84,12 +84,22 @@ function convolve(x: Float32Array, h: Float32Array, delay: number): Float32Array
 
 function writeWav(file: string, x: Float32Array): void {
   const data = Buffer.alloc(x.length * 2);
-  for (let i = 0; i < x.length; i++) data.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(x[i]! * 32767))), i * 2);
+  for (let i = 0; i < x.length; i++)
+    data.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(x[i]! * 32767))), i * 2);
   const h = Buffer.alloc(44);
-  h.write('RIFF', 0); h.writeUInt32LE(36 + data.length, 4); h.write('WAVE', 8);
-  h.write('fmt ', 12); h.writeUInt32LE(16, 16); h.writeUInt16LE(1, 20); h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(RATE, 24); h.writeUInt32LE(RATE * 2, 28); h.writeUInt16LE(2, 32); h.writeUInt16LE(16, 34);
-  h.write('data', 36); h.writeUInt32LE(data.length, 40);
+  h.write('RIFF', 0);
+  h.writeUInt32LE(36 + data.length, 4);
+  h.write('WAVE', 8);
+  h.write('fmt ', 12);
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(RATE, 24);
+  h.writeUInt32LE(RATE * 2, 28);
+  h.writeUInt16LE(2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write('data', 36);
+  h.writeUInt32LE(data.length, 40);
   fs.writeFileSync(file, Buffer.concat([h, data]));
 }
 
@@ -132,7 +142,10 @@ function align(out: Float32Array, near: Float32Array): Float32Array {
   for (let lag = 0; lag <= RATE / 10; lag++) {
     let s = 0;
     for (let i = a!; i < b!; i += 2) s += (out[i + lag] ?? 0) * near[i]!;
-    if (s > best) { best = s; bestLag = lag; }
+    if (s > best) {
+      best = s;
+      bestLag = lag;
+    }
   }
   return out.subarray(bestLag);
 }
@@ -162,20 +175,60 @@ export function measureEcho(cancel = true): EchoFigures {
     // it is played, the canceller the microphone as it is captured. Only the
     // canceller works on the signal: noise suppression, gain control and the
     // high-pass filter are off, so they cannot take credit for the figure.
-    execFileSync('gst-launch-1.0', [
-      '-q',
-      'filesrc', `location=${farWav}`, '!', 'wavparse', '!', 'audioconvert', '!', caps, '!', 'webrtcechoprobe', 'name=probe', '!', 'fakesink', 'sync=true',
-      'filesrc', `location=${micWav}`, '!', 'wavparse', '!', 'audioconvert', '!', caps, '!', 'identity', 'sync=true', '!',
-      'webrtcdsp', 'probe=probe', `echo-cancel=${cancel}`, 'noise-suppression=false', 'gain-control=false', 'high-pass-filter=false', '!',
-      'wavenc', '!', 'filesink', `location=${outWav}`,
-    ], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
+    execFileSync(
+      'gst-launch-1.0',
+      [
+        '-q',
+        'filesrc',
+        `location=${farWav}`,
+        '!',
+        'wavparse',
+        '!',
+        'audioconvert',
+        '!',
+        caps,
+        '!',
+        'webrtcechoprobe',
+        'name=probe',
+        '!',
+        'fakesink',
+        'sync=true',
+        'filesrc',
+        `location=${micWav}`,
+        '!',
+        'wavparse',
+        '!',
+        'audioconvert',
+        '!',
+        caps,
+        '!',
+        'identity',
+        'sync=true',
+        '!',
+        'webrtcdsp',
+        'probe=probe',
+        `echo-cancel=${cancel}`,
+        'noise-suppression=false',
+        'gain-control=false',
+        'high-pass-filter=false',
+        '!',
+        'wavenc',
+        '!',
+        'filesink',
+        `location=${outWav}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 },
+    );
     const out = align(readWav(outWav), near);
     // While both talk, the room's voice is what of `near` is in the output
     // (least squares), and the echo is what is left.
     const [a, b] = SEGMENTS.doubleTalk.map((x) => Math.round(x * RATE));
     let on = 0;
     let nn = 0;
-    for (let i = a!; i < b!; i++) { on += out[i]! * near[i]!; nn += near[i]! * near[i]!; }
+    for (let i = a!; i < b!; i++) {
+      on += out[i]! * near[i]!;
+      nn += near[i]! * near[i]!;
+    }
     const g = on / nn;
     const rest = out.map((v, i) => v - g * near[i]!);
     return {
@@ -193,8 +246,10 @@ export function measureEcho(cancel = true): EchoFigures {
 /** Prints both runs; `npm run bench:room` calls this last. */
 export function printEcho(): void {
   const f = (x: number): string => `${x >= 0 ? ' ' : ''}${x.toFixed(1)} dB`;
-  console.log('\n4. echo: the far end played on the TV, back through a modelled room (40 ms playback delay, 2.7 m, RT60 0.35 s) into the microphone, 16 kHz:');
-  console.log('   how much lower the far end is in what the room sends, and what happens to the room\'s own voice:');
+  console.log(
+    '\n4. echo: the far end played on the TV, back through a modelled room (40 ms playback delay, 2.7 m, RT60 0.35 s) into the microphone, 16 kHz:',
+  );
+  console.log("   how much lower the far end is in what the room sends, and what happens to the room's own voice:");
   console.log('                                     canceller on   off (control)');
   const on = measureEcho(true);
   const off = measureEcho(false);

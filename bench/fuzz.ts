@@ -12,7 +12,8 @@ import { fuzzEdgeHttp } from './fuzz/edge-http.js';
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10000' }, only: { type: 'string' } } });
 const runs = Number(values.runs);
 const only = values.only;
-if (only !== undefined && !['codecs', 'fleet', 'edge'].includes(only)) throw new Error(`--only takes codecs, fleet or edge, not ${only}`);
+if (only !== undefined && !['codecs', 'fleet', 'edge'].includes(only))
+  throw new Error(`--only takes codecs, fleet or edge, not ${only}`);
 const part = (name: string): boolean => only === undefined || only === name;
 const log = (line: string): boolean => process.stderr.write(`fuzz: ${line}\n`);
 

@@ -36,15 +36,23 @@ const M = 'plenary';
 
 const log = pino({ level: env['BENCH_LOG'] ?? 'silent' }, process.stderr);
 // Links per edge and streams per link sized for 210 sites (the defaults fit a real district).
-const limits = { ...peerLimits(loadEdgeConfig({ DIEMCAU_EDGE_ID: 'bench', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(24) })), maxStreamsPerLink: 1024 };
+const limits = {
+  ...peerLimits(loadEdgeConfig({ DIEMCAU_EDGE_ID: 'bench', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(24) })),
+  maxStreamsPerLink: 1024,
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ms = (a: number, b: number): string => `${Math.round(b - a)} ms`;
-const load = (): string => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+const load = (): string =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 // Every edge's Node side shares this one event loop: when it stalls past the links' heartbeat
 // timeout (link/protocol.ts), links drop and reconnect, which a real box (one edge each) never sees.
 const loopDelay = monitorEventLoopDelay({ resolution: 20 });
 loopDelay.enable();
-const lag = (): string => `event loop delay p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`;
+const lag = (): string =>
+  `event loop delay p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`;
 
 function cpuSeconds(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -68,17 +76,31 @@ async function main(): Promise<void> {
   // BENCH_COMMUNES_PER_DISTRICT: a smaller roster for a quick look (the first n communes of each district).
   const cut = env['BENCH_COMMUNES_PER_DISTRICT'] ? Number(env['BENCH_COMMUNES_PER_DISTRICT']) : Infinity;
   const seen = new Map<string, number>();
-  const roster = loadRoster().filter((s) => s.kind !== 'commune' || (seen.set(s.parentId!, (seen.get(s.parentId!) ?? 0) + 1).get(s.parentId!)! <= cut));
-  console.log(`bench:media:scale: the Yên Bái 2022 roster, ${roster.length} sites in one meeting; ${os.availableParallelism()} cores; load average ${load()}`);
+  const roster = loadRoster().filter(
+    (s) => s.kind !== 'commune' || seen.set(s.parentId!, (seen.get(s.parentId!) ?? 0) + 1).get(s.parentId!)! <= cut,
+  );
+  console.log(
+    `bench:media:scale: the Yên Bái 2022 roster, ${roster.length} sites in one meeting; ${os.availableParallelism()} cores; load average ${load()}`,
+  );
   const clip = await recordClip();
-  const net = await startNetwork(roster, { coreWorkers: CORE_WORKERS, packedWorkers: PACK_WORKERS, spanAt: SPAN_AT, log, limits });
+  const net = await startNetwork(roster, {
+    coreWorkers: CORE_WORKERS,
+    packedWorkers: PACK_WORKERS,
+    spanAt: SPAN_AT,
+    log,
+    limits,
+  });
   const replayers: Replayer[] = [];
   const sockets: dgram.Socket[] = [];
   try {
     const sites = net.nodes.filter((n) => n.kind !== 'core');
     const count = (k: Node['kind']): number => sites.filter((n) => n.kind === k).length;
-    console.log(`edges: the core (${CORE_WORKERS} workers, span at ${SPAN_AT}), ${count('province')} province-level sites and ${count('district')} districts under it, ${count('commune')} communes under their districts`);
-    console.log(`packing: the core on its own ${CORE_WORKERS} workers; the largest relay (${net.largest.edgeId}, ${net.largest.children.length} communes) alone on 1 worker; the other ${sites.length - 1} edges share ${PACK_WORKERS} workers (least-loaded placement), each edge with its own 12 ports (40 for a district); all ${net.nodes.length} edges' Node side in this process (pid ${process.pid})`);
+    console.log(
+      `edges: the core (${CORE_WORKERS} workers, span at ${SPAN_AT}), ${count('province')} province-level sites and ${count('district')} districts under it, ${count('commune')} communes under their districts`,
+    );
+    console.log(
+      `packing: the core on its own ${CORE_WORKERS} workers; the largest relay (${net.largest.edgeId}, ${net.largest.children.length} communes) alone on 1 worker; the other ${sites.length - 1} edges share ${PACK_WORKERS} workers (least-loaded placement), each edge with its own 12 ports (40 for a district); all ${net.nodes.length} edges' Node side in this process (pid ${process.pid})`,
+    );
     const chair = sites.find((n) => n.siteId === 'yb-peoples-committee') ?? sites[0]!;
     const districts = sites.filter((n) => n.kind === 'district');
     const smallest = [...districts].sort((a, b) => a.children.length - b.children.length)[0]!;
@@ -100,8 +122,17 @@ async function main(): Promise<void> {
       const input = await room.router.createPlainIn('127.0.0.1');
       const info = { siteId: n.siteId, originEdgeId: n.edgeId };
       const [ssrcA, ssrcV] = [ssrc++, ssrc++];
-      const audio = await input.produce({ kind: 'audio', rtpParameters: ingestRtpParameters('audio', 'vp8', ssrcA, n.edgeId), info, paused: !openAtStart.has(n.siteId) });
-      const video = await input.produce({ kind: 'video', rtpParameters: ingestRtpParameters('video', 'vp8', ssrcV, n.edgeId), info });
+      const audio = await input.produce({
+        kind: 'audio',
+        rtpParameters: ingestRtpParameters('audio', 'vp8', ssrcA, n.edgeId),
+        info,
+        paused: !openAtStart.has(n.siteId),
+      });
+      const video = await input.produce({
+        kind: 'video',
+        rtpParameters: ingestRtpParameters('video', 'vp8', ssrcV, n.edgeId),
+        info,
+      });
       room.addStream(audio, null);
       room.addStream(video, null);
       mics.set(n.siteId, audio);
@@ -111,31 +142,77 @@ async function main(): Promise<void> {
     const replay = new Replayer(feeds, clip);
     replayers.push(replay);
     replay.loud = speakerA.siteId;
-    console.log(`clip: ${clip.length} VP8 packets, ${replay.clipKbps} kbit/s, replayed into each of ${feeds.length} rooms with a 50 packet/s microphone`);
+    console.log(
+      `clip: ${clip.length} VP8 packets, ${replay.clipKbps} kbit/s, replayed into each of ${feeds.length} rooms with a 50 packet/s microphone`,
+    );
 
     const want = 2 * sites.length;
-    console.log(`\nmeeting start -> every edge has its plan applied (rooms and links opening): ${ms(t0, tPlans)}; every room's camera and microphone produced: ${ms(t0, tRooms)}`);
-    const tAtCore = await until('every room announced at the core', async () => (net.core.edge.room(M)!.listStreams().length >= want ? performance.now() : null), 300_000);
+    console.log(
+      `\nmeeting start -> every edge has its plan applied (rooms and links opening): ${ms(t0, tPlans)}; every room's camera and microphone produced: ${ms(t0, tRooms)}`,
+    );
+    const tAtCore = await until(
+      'every room announced at the core',
+      async () => (net.core.edge.room(M)!.listStreams().length >= want ? performance.now() : null),
+      300_000,
+    );
     console.log(`meeting start -> every room sending (its two streams announced at the core): ${ms(t0, tAtCore)}`);
-    const chairFlows = (n: Node): boolean => n === chair || n.edge.room(M)?.listStreams().some((s) => s.siteId === chair.siteId && s.kind === 'video' && !s.paused) === true;
-    const tChair = await until('the chair\'s camera flowing into every room', async () => (sites.every(chairFlows) ? performance.now() : null), 300_000);
-    console.log(`meeting start -> every room receiving (the chair's camera flowing into all ${sites.length} rooms): ${ms(t0, tChair)}`);
+    const chairFlows = (n: Node): boolean =>
+      n === chair ||
+      n.edge
+        .room(M)
+        ?.listStreams()
+        .some((s) => s.siteId === chair.siteId && s.kind === 'video' && !s.paused) === true;
+    const tChair = await until(
+      "the chair's camera flowing into every room",
+      async () => (sites.every(chairFlows) ? performance.now() : null),
+      300_000,
+    );
+    console.log(
+      `meeting start -> every room receiving (the chair's camera flowing into all ${sites.length} rooms): ${ms(t0, tChair)}`,
+    );
     const knows = (): number => net.nodes.filter((n) => (n.edge.room(M)?.listStreams().length ?? 0) >= want).length;
-    const tAll = await until('every stream announced at every edge', async () => (knows() === net.nodes.length ? performance.now() : null), 300_000)
-      .catch(() => { console.log(`(after 300 s more, ${knows()} of ${net.nodes.length} edges knew the whole roster: links dropped and re-announced, see the event loop delay)`); return NaN; });
-    console.log(`meeting start -> every edge knows the whole roster (${want} streams announced at each of ${net.nodes.length} edges): ${ms(t0, tAll)}`);
+    const tAll = await until(
+      'every stream announced at every edge',
+      async () => (knows() === net.nodes.length ? performance.now() : null),
+      300_000,
+    ).catch(() => {
+      console.log(
+        `(after 300 s more, ${knows()} of ${net.nodes.length} edges knew the whole roster: links dropped and re-announced, see the event loop delay)`,
+      );
+      return NaN;
+    });
+    console.log(
+      `meeting start -> every edge knows the whole roster (${want} streams announced at each of ${net.nodes.length} edges): ${ms(t0, tAll)}`,
+    );
     console.log(`this process while the meeting started: ${lag()}; RSS ${rssMb(process.pid).toFixed(0)} MB`);
 
-    await until('the core names the first speaker', async () => (net.core.edge.room(M)!.activeSpeakerSiteId === speakerA.siteId ? true : null), 60_000)
-      .catch(() => console.log(`(the core had not named ${speakerA.siteId} within 60 s: it names ${net.core.edge.room(M)!.activeSpeakerSiteId ?? 'nobody'})`));
+    await until(
+      'the core names the first speaker',
+      async () => (net.core.edge.room(M)!.activeSpeakerSiteId === speakerA.siteId ? true : null),
+      60_000,
+    ).catch(() =>
+      console.log(
+        `(the core had not named ${speakerA.siteId} within 60 s: it names ${net.core.edge.room(M)!.activeSpeakerSiteId ?? 'nobody'})`,
+      ),
+    );
     for (const phase of PHASES) {
       if (phase === 'rollcall') {
         // Roll call: every microphone opens at its source, as the ingest does when the plan says so.
         const tOpen = performance.now();
         await Promise.all([...mics.values()].map((m) => m.resume()));
-        const allOpen = (n: Node): boolean => (n.edge.room(M)?.listStreams().filter((s) => s.kind === 'audio' && !s.paused).length ?? 0) >= sites.length;
-        const tFlow = await until('every microphone flowing into every edge', async () => (net.nodes.every(allOpen) ? performance.now() : null), 120_000).catch(() => null);
-        console.log(`\n## roll call: all ${sites.length} microphones open (${tFlow ? `every edge receiving all of them after ${ms(tOpen, tFlow)}` : 'not every edge reached all of them within 120 s'})`);
+        const allOpen = (n: Node): boolean =>
+          (n.edge
+            .room(M)
+            ?.listStreams()
+            .filter((s) => s.kind === 'audio' && !s.paused).length ?? 0) >= sites.length;
+        const tFlow = await until(
+          'every microphone flowing into every edge',
+          async () => (net.nodes.every(allOpen) ? performance.now() : null),
+          120_000,
+        ).catch(() => null);
+        console.log(
+          `\n## roll call: all ${sites.length} microphones open (${tFlow ? `every edge receiving all of them after ${ms(tOpen, tFlow)}` : 'not every edge reached all of them within 120 s'})`,
+        );
       } else {
         console.log(`\n## chair + 2 speakers open (${[...openAtStart].join(', ')})`);
       }
@@ -156,7 +233,10 @@ async function window(nodes: Node[], core: Node, largest: Node, farthest: Node, 
   const pids = new Map<string, number[]>([
     ['core', core.edge.workerPids],
     [`largest relay ${largest.edgeId}`, largest.edge.workerPids],
-    [`packed (the other ${nodes.filter((n) => n.pool === 'packed').length} edges)`, [...new Set(nodes.filter((n) => n.pool === 'packed').flatMap((n) => n.edge.workerPids))]],
+    [
+      `packed (the other ${nodes.filter((n) => n.pool === 'packed').length} edges)`,
+      [...new Set(nodes.filter((n) => n.pool === 'packed').flatMap((n) => n.edge.workerPids))],
+    ],
     [`Node: every edge's signalling and links, the replayer`, [process.pid]],
   ]);
   const measured = [core, largest, farthest];
@@ -176,25 +256,46 @@ async function window(nodes: Node[], core: Node, largest: Node, farthest: Node, 
   console.log('|---|---|---|---|');
   let total = 0;
   for (const [name, list] of pids) {
-    const cpu = list.reduce((n, pid) => n + (cpu1.get(pid)! - cpu0.get(pid)!), 0) * 100 / secs;
+    const cpu = (list.reduce((n, pid) => n + (cpu1.get(pid)! - cpu0.get(pid)!), 0) * 100) / secs;
     total += cpu;
-    const each = list.map((pid) => `${Math.round((cpu1.get(pid)! - cpu0.get(pid)!) * 100 / secs)}%`).join(' + ');
-    console.log(`| ${name} | ${list.length} | ${cpu.toFixed(0)}${list.length > 1 ? ` (${each})` : ''} | ${list.reduce((n, pid) => n + rssMb(pid), 0).toFixed(0)} |`);
+    const each = list.map((pid) => `${Math.round(((cpu1.get(pid)! - cpu0.get(pid)!) * 100) / secs)}%`).join(' + ');
+    console.log(
+      `| ${name} | ${list.length} | ${cpu.toFixed(0)}${list.length > 1 ? ` (${each})` : ''} | ${list.reduce((n, pid) => n + rssMb(pid), 0).toFixed(0)} |`,
+    );
   }
   const cores = os.availableParallelism();
   const busy = ((m1.busy - m0.busy) / (m1.total - m0.total)) * 100 * cores;
   const others = Math.max(0, busy - total);
-  const bound = busy > cores * 90 ? `the machine's ${cores} cores (busy ${busy.toFixed(0)}%: this bench ${total.toFixed(0)}%, other work ${others.toFixed(0)}%)` : `nothing saturated (machine busy ${busy.toFixed(0)}% of ${cores * 100}%: this bench ${total.toFixed(0)}%, other work ${others.toFixed(0)}%)`;
+  const bound =
+    busy > cores * 90
+      ? `the machine's ${cores} cores (busy ${busy.toFixed(0)}%: this bench ${total.toFixed(0)}%, other work ${others.toFixed(0)}%)`
+      : `nothing saturated (machine busy ${busy.toFixed(0)}% of ${cores * 100}%: this bench ${total.toFixed(0)}%, other work ${others.toFixed(0)}%)`;
   console.log(`bound by: ${bound}`);
-  const receiving = nodes.filter((n) => n.siteId && n.edge.room(M)?.listStreams().some((s) => s.kind === 'video' && !s.paused && s.via !== null)).length;
-  console.log(`rooms receiving a camera at the end of the window: ${receiving} of ${nodes.length - 1}; ${lag()} (over the window)`);
-  console.log('\n| edge | producers | consumers | packets in /s | packets out /s | links | egress kbit/s, sum of links | per link min / median / max kbit/s |');
+  const receiving = nodes.filter(
+    (n) =>
+      n.siteId &&
+      n.edge
+        .room(M)
+        ?.listStreams()
+        .some((s) => s.kind === 'video' && !s.paused && s.via !== null),
+  ).length;
+  console.log(
+    `rooms receiving a camera at the end of the window: ${receiving} of ${nodes.length - 1}; ${lag()} (over the window)`,
+  );
+  console.log(
+    '\n| edge | producers | consumers | packets in /s | packets out /s | links | egress kbit/s, sum of links | per link min / median / max kbit/s |',
+  );
   console.log('|---|---|---|---|---|---|---|---|');
   measured.forEach((n, i) => {
-    const links = stats[i]!.meetings[0]!.links.filter((l) => l.direction === 'down' || n === farthest).map((l) => l.sendBitrateBps / 1000).sort((a, b) => a - b);
+    const links = stats[i]!.meetings[0]!.links.filter((l) => l.direction === 'down' || n === farthest)
+      .map((l) => l.sendBitrateBps / 1000)
+      .sort((a, b) => a - b);
     const sum = links.reduce((a, b) => a + b, 0);
-    const pick = (q: number): number => Math.round(links[Math.min(links.length - 1, Math.floor(q * links.length))] ?? 0);
-    console.log(`| ${n.edgeId} | ${t1[i]!.producers} | ${t1[i]!.consumers} | ${Math.round((t1[i]!.packetsIn - t0[i]!.packetsIn) / secs)} | ${Math.round((t1[i]!.packetsOut - t0[i]!.packetsOut) / secs)} | ${links.length} | ${Math.round(sum)} | ${pick(0)} / ${pick(0.5)} / ${pick(1)} |`);
+    const pick = (q: number): number =>
+      Math.round(links[Math.min(links.length - 1, Math.floor(q * links.length))] ?? 0);
+    console.log(
+      `| ${n.edgeId} | ${t1[i]!.producers} | ${t1[i]!.consumers} | ${Math.round((t1[i]!.packetsIn - t0[i]!.packetsIn) / secs)} | ${Math.round((t1[i]!.packetsOut - t0[i]!.packetsOut) / secs)} | ${links.length} | ${Math.round(sum)} | ${pick(0)} / ${pick(0.5)} / ${pick(1)} |`,
+    );
   });
 }
 
@@ -203,36 +304,62 @@ async function window(nodes: Node[], core: Node, largest: Node, farthest: Node, 
  * decision, read from the host's room) and its camera starts to flow down the
  * cascade: timed until its first packet leaves a tap at the farthest commune.
  */
-async function speakerChange(core: Node, farthest: Node, replay: Replayer, next: Node[], sockets: dgram.Socket[]): Promise<void> {
+async function speakerChange(
+  core: Node,
+  farthest: Node,
+  replay: Replayer,
+  next: Node[],
+  sockets: dgram.Socket[],
+): Promise<void> {
   const room = core.edge.room(M)!;
   for (const speaker of next) {
     // Its link may be reconnecting (see loopDelay): wait for the camera to be announced again.
-    const there = await until(`${speaker.siteId}'s camera announced at ${farthest.edgeId}`, async () =>
-      farthest.edge.room(M)?.listStreams().find((s) => s.siteId === speaker.siteId && s.kind === 'video'), 120_000);
+    const there = await until(
+      `${speaker.siteId}'s camera announced at ${farthest.edgeId}`,
+      async () =>
+        farthest.edge
+          .room(M)
+          ?.listStreams()
+          .find((s) => s.siteId === speaker.siteId && s.kind === 'video'),
+      120_000,
+    );
     const sock = dgram.createSocket('udp4');
     sockets.push(sock);
     let first = 0;
-    sock.on('message', (m) => { if (!first && m.length > 100) first = performance.now(); });
+    sock.on('message', (m) => {
+      if (!first && m.length > 100) first = performance.now();
+    });
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-    await farthest.edge.room(M)!.createTap({ producerId: there.id, ip: '127.0.0.1', port: sock.address().port, rtcpPort: sock.address().port });
+    await farthest.edge
+      .room(M)!
+      .createTap({ producerId: there.id, ip: '127.0.0.1', port: sock.address().port, rtcpPort: sock.address().port });
     await sleep(500);
     const was = first ? 'flowing already' : 'held back';
     const tLoud = performance.now();
     replay.loud = speaker.siteId;
     let tDecision = 0;
-    await until('the core names the new speaker', async () => {
-      for (let i = 0; i < 100 && !tDecision; i++) {
-        if (room.activeSpeakerSiteId === speaker.siteId) tDecision = performance.now();
-        else await sleep(2);
-      }
-      return tDecision || null;
-    }, 30_000);
+    await until(
+      'the core names the new speaker',
+      async () => {
+        for (let i = 0; i < 100 && !tDecision; i++) {
+          if (room.activeSpeakerSiteId === speaker.siteId) tDecision = performance.now();
+          else await sleep(2);
+        }
+        return tDecision || null;
+      },
+      30_000,
+    );
     await until(`${speaker.siteId}'s packets at ${farthest.edgeId}`, async () => first || null, 30_000);
-    console.log(`speaker change to ${speaker.siteId} (camera ${was} before): the core decided ${ms(tLoud, tDecision)} after the voice began; its packets at the farthest commune ${farthest.edgeId} ${ms(tDecision, first)} after the core's decision`);
+    console.log(
+      `speaker change to ${speaker.siteId} (camera ${was} before): the core decided ${ms(tLoud, tDecision)} after the voice began; its packets at the farthest commune ${farthest.edgeId} ${ms(tDecision, first)} after the core's decision`,
+    );
   }
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -14,14 +14,27 @@ import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { MEDIASOUP_VERSION, MEDIASOUP_WORKER_BIN } from '../appliance/src/media/adapter/index.js';
 import { RECENT_SPEAKERS } from '../appliance/src/media/forwarding.js';
-import { freeUdpPair, node, plansFor, spawnEdge, until, type EdgeProc, type Node } from '../appliance/test/media/helpers.js';
+import {
+  freeUdpPair,
+  node,
+  plansFor,
+  spawnEdge,
+  until,
+  type EdgeProc,
+  type Node,
+} from '../appliance/test/media/helpers.js';
 
 const M = 'bench';
 const WINDOW_MS = Number(process.env['BENCH_WINDOW_MS'] ?? 10_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const edges: EdgeProc[] = [];
 const start = async (edgeId: string, sim: boolean, env: Record<string, string> = {}): Promise<EdgeProc> => {
-  const e = await spawnEdge({ edgeId, role: edgeId === 'core' ? 'core' : 'site', hardware: sim ? 'simulated' : 'none', env });
+  const e = await spawnEdge({
+    edgeId,
+    role: edgeId === 'core' ? 'core' : 'site',
+    hardware: sim ? 'simulated' : 'none',
+    env,
+  });
   edges.push(e);
   return e;
 };
@@ -50,7 +63,10 @@ function payloadKey(b: Buffer): string | null {
 }
 
 /** Receives a tap of one stream and remembers when each payload first arrived. */
-async function tapArrivals(edge: EdgeProc, producerId: string): Promise<{ arrivals: Map<string, number>; readyAt: number; close(): Promise<void> }> {
+async function tapArrivals(
+  edge: EdgeProc,
+  producerId: string,
+): Promise<{ arrivals: Map<string, number>; readyAt: number; close(): Promise<void> }> {
   const port = await freeUdpPair();
   const sock = dgram.createSocket('udp4');
   const rtcp = dgram.createSocket('udp4');
@@ -61,7 +77,11 @@ async function tapArrivals(edge: EdgeProc, producerId: string): Promise<{ arriva
   });
   await new Promise<void>((r) => sock.bind(port, '127.0.0.1', () => r()));
   await new Promise<void>((r) => rtcp.bind(port + 1, '127.0.0.1', () => r()));
-  const tap = await edge.api<{ tapId: string }>('POST', `/media/v1/meetings/${M}/taps`, { producerId, ip: '127.0.0.1', port });
+  const tap = await edge.api<{ tapId: string }>('POST', `/media/v1/meetings/${M}/taps`, {
+    producerId,
+    ip: '127.0.0.1',
+    port,
+  });
   if (tap.status !== 201) throw new Error(`tap at ${edge.edgeId}: ${tap.status}`);
   return {
     arrivals,
@@ -82,12 +102,20 @@ function cpuSeconds(pid: number): number {
 }
 
 async function phaseLatency(): Promise<void> {
-  const [core, d1, d2, cA, cB] = await Promise.all([start('core', false), start('d1', false), start('d2', false), start('cA', true), start('cB', false)]);
+  const [core, d1, d2, cA, cB] = await Promise.all([
+    start('core', false),
+    start('d1', false),
+    start('d2', false),
+    start('cA', true),
+    start('cB', false),
+  ]);
   const nCore = node(core, null, null);
   const nD1 = node(d1, null, nCore);
   const nD2 = node(d2, null, nCore);
   await applyPlans([nCore, nD1, nD2, node(cA, 'site-a', nD1), node(cB, 'site-b', nD2)], 'site-a');
-  const video = await until('cA video at cB', async () => (await cB.streams(M)).find((s) => s.kind === 'video' && s.siteId === 'site-a'));
+  const video = await until('cA video at cB', async () =>
+    (await cB.streams(M)).find((s) => s.kind === 'video' && s.siteId === 'site-a'),
+  );
   const chain = [cA, d1, core, d2, cB];
   const taps = await Promise.all(chain.map((e) => tapArrivals(e, video.id)));
   const cpu0 = chain.map((e) => cpuSeconds(e.workerPid));
@@ -97,7 +125,9 @@ async function phaseLatency(): Promise<void> {
   // Count only packets sent once every tap was listening (the taps start one after another).
   const from = Math.max(...taps.map((t) => t.readyAt)) + 500;
   const origin = new Map([...taps[0]!.arrivals].filter(([, at]) => at >= from));
-  console.log(`\n1. Cascade latency, one commune's video (VP8 320x240/15fps ~300 kbit/s), ${WINDOW_MS / 1000}s, loopback`);
+  console.log(
+    `\n1. Cascade latency, one commune's video (VP8 320x240/15fps ~300 kbit/s), ${WINDOW_MS / 1000}s, loopback`,
+  );
   console.log(`   ${origin.size} packets left cA once every tap listened`);
   for (let hop = 1; hop < chain.length; hop++) {
     const prev = taps[hop - 1]!.arrivals;
@@ -112,19 +142,28 @@ async function phaseLatency(): Promise<void> {
       if (tp !== undefined) deltas.push(t - tp);
     }
     const lost = origin.size - matched;
-    console.log(`   hop ${hop} ${chain[hop - 1]!.edgeId} -> ${chain[hop]!.edgeId}: added latency median ${median(deltas).toFixed(3)} ms, p95 ${pct(deltas, 95).toFixed(3)} ms; ` +
-      `lost since cA ${lost}/${origin.size} (${((100 * lost) / Math.max(1, origin.size)).toFixed(2)}%)`);
+    console.log(
+      `   hop ${hop} ${chain[hop - 1]!.edgeId} -> ${chain[hop]!.edgeId}: added latency median ${median(deltas).toFixed(3)} ms, p95 ${pct(deltas, 95).toFixed(3)} ms; ` +
+        `lost since cA ${lost}/${origin.size} (${((100 * lost) / Math.max(1, origin.size)).toFixed(2)}%)`,
+    );
   }
   const total: number[] = [];
   for (const [k, t0] of origin) {
     const t = taps[chain.length - 1]!.arrivals.get(k);
     if (t !== undefined) total.push(t - t0);
   }
-  console.log(`   end to end cA -> cB (4 hops): median ${median(total).toFixed(3)} ms, p95 ${pct(total, 95).toFixed(3)} ms`);
-  console.log(`   worker CPU over the window: ${chain.map((e, i) => `${e.edgeId} ${((100 * (cpu1[i]! - cpu0[i]!)) / (WINDOW_MS / 1000)).toFixed(1)}%`).join(', ')}`);
+  console.log(
+    `   end to end cA -> cB (4 hops): median ${median(total).toFixed(3)} ms, p95 ${pct(total, 95).toFixed(3)} ms`,
+  );
+  console.log(
+    `   worker CPU over the window: ${chain.map((e, i) => `${e.edgeId} ${((100 * (cpu1[i]! - cpu0[i]!)) / (WINDOW_MS / 1000)).toFixed(1)}%`).join(', ')}`,
+  );
   const s = await cB.stats();
   const up = s.meetings[0]?.links.find((l) => l.direction === 'up');
-  if (up) console.log(`   cB's own report of its upstream link: loss ${(up.lossRate * 100).toFixed(2)}%, jitter ${up.jitterMs.toFixed(2)} ms, rtt ${up.rttMs ?? 'n/a'} ms`);
+  if (up)
+    console.log(
+      `   cB's own report of its upstream link: loss ${(up.lossRate * 100).toFixed(2)}%, jitter ${up.jitterMs.toFixed(2)} ms, rtt ${up.rttMs ?? 'n/a'} ms`,
+    );
   await stopAll();
 }
 
@@ -152,16 +191,29 @@ async function phaseCpu(): Promise<void> {
     rows.push({ n, cpu: (100 * (c1 - c0)) / (WINDOW_MS / 1000), streams: 2 * n });
     console.log(`   N=${n}: ${2 * n} forwarded streams, relay worker ${rows.at(-1)!.cpu.toFixed(2)}% of one core`);
   }
-  const [a, b] = rows as [typeof rows[0], typeof rows[0]];
-  console.log(`   marginal cost: ${((b.cpu - a.cpu) / (b.streams - a.streams)).toFixed(3)}% of one core per forwarded stream (audio+video average, ~170 kbit/s each)`);
+  const [a, b] = rows as [(typeof rows)[0], (typeof rows)[0]];
+  console.log(
+    `   marginal cost: ${((b.cpu - a.cpu) / (b.streams - a.streams)).toFixed(3)}% of one core per forwarded stream (audio+video average, ~170 kbit/s each)`,
+  );
   await stopAll();
 }
 
 async function phaseEgress(): Promise<void> {
   // Smaller pictures: seven simulated rooms on two cores.
-  const small = { DIEMCAU_EDGE_WIDTH: '160', DIEMCAU_EDGE_HEIGHT: '120', DIEMCAU_EDGE_FPS: '10', DIEMCAU_EDGE_VIDEO_KBPS: '100', DIEMCAU_EDGE_AUDIO_KBPS: '24' };
-  console.log(`\n3. Core egress, cascade vs star (scaled down: 7 sites sending 160x120/10fps ~100 kbit/s video + 24 kbit/s audio)`);
-  const measure = async (label: string, shape: 'cascade' | 'star'): Promise<{ egress: number; perSite: number; flowing: number; announced: number }> => {
+  const small = {
+    DIEMCAU_EDGE_WIDTH: '160',
+    DIEMCAU_EDGE_HEIGHT: '120',
+    DIEMCAU_EDGE_FPS: '10',
+    DIEMCAU_EDGE_VIDEO_KBPS: '100',
+    DIEMCAU_EDGE_AUDIO_KBPS: '24',
+  };
+  console.log(
+    `\n3. Core egress, cascade vs star (scaled down: 7 sites sending 160x120/10fps ~100 kbit/s video + 24 kbit/s audio)`,
+  );
+  const measure = async (
+    label: string,
+    shape: 'cascade' | 'star',
+  ): Promise<{ egress: number; perSite: number; flowing: number; announced: number }> => {
     const core = await start('core', false);
     const ids = ['d1', 'c11', 'c12', 'd2', 'c21', 'c22', 'p1'];
     const e = new Map<string, EdgeProc>();
@@ -176,9 +228,17 @@ async function phaseEgress(): Promise<void> {
       nodes.push(n);
     }
     await applyPlans(nodes, 'site-p1');
-    await until(`${label}: all streams at the core`, async () => ((await core.streams(M)).length === 14 ? true : null), 60_000);
+    await until(
+      `${label}: all streams at the core`,
+      async () => ((await core.streams(M)).length === 14 ? true : null),
+      60_000,
+    );
     // Let the core hear the rooms and name its speakers.
-    await until(`${label}: a speaker named`, async () => ((await core.stats()).meetings[0]?.activeSpeakerSiteId ? true : null), 30_000);
+    await until(
+      `${label}: a speaker named`,
+      async () => ((await core.stats()).meetings[0]?.activeSpeakerSiteId ? true : null),
+      30_000,
+    );
     await sleep(3000);
     const samples: number[] = [];
     let perSite = 0;
@@ -195,8 +255,10 @@ async function phaseEgress(): Promise<void> {
     const announced = (await core.dump()).rooms[0]!.consumerIds.length;
     const egress = median(samples);
     const links = (await core.stats()).meetings[0]!.links.length;
-    console.log(`   ${label}: ${links} links at the core, ${flowing} of ${announced} offered streams flowing, core egress ${(egress / 1e6).toFixed(2)} Mbit/s ` +
-      `(one site sends ${(perSite / 1e3).toFixed(0)} kbit/s)`);
+    console.log(
+      `   ${label}: ${links} links at the core, ${flowing} of ${announced} offered streams flowing, core egress ${(egress / 1e6).toFixed(2)} Mbit/s ` +
+        `(one site sends ${(perSite / 1e3).toFixed(0)} kbit/s)`,
+    );
     await stopAll();
     return { egress, perSite, flowing, announced };
   };
@@ -215,17 +277,27 @@ async function phaseEgress(): Promise<void> {
   const project = (openMics: number): string => {
     // Upper bound: every featured camera and open microphone crosses every link.
     const perLink = featured * videoBps + openMics * audioBps;
-    return `${openMics} open microphones: cascade ${(links * perLink / 1e6).toFixed(0)} Mbit/s on ${links} links, star ${(sites * perLink / 1e6).toFixed(0)} Mbit/s on ${sites}`;
+    return `${openMics} open microphones: cascade ${((links * perLink) / 1e6).toFixed(0)} Mbit/s on ${links} links, star ${((sites * perLink) / 1e6).toFixed(0)} Mbit/s on ${sites}`;
   };
-  const everything = (direct * (sites - 1) + Array.from({ length: districts }, (_, i) => sites - 1 - (Math.floor(173 / districts) + (i < 173 % districts ? 1 : 0))).reduce((a, b) => a + b, 0)) * (videoBps + audioBps);
-  console.log(`   projected 210-site meeting at 2.5 Mbit/s a camera, ${featured} featured cameras (chair + ${RECENT_SPEAKERS} recent speakers):`);
+  const everything =
+    (direct * (sites - 1) +
+      Array.from(
+        { length: districts },
+        (_, i) => sites - 1 - (Math.floor(173 / districts) + (i < 173 % districts ? 1 : 0)),
+      ).reduce((a, b) => a + b, 0)) *
+    (videoBps + audioBps);
+  console.log(
+    `   projected 210-site meeting at 2.5 Mbit/s a camera, ${featured} featured cameras (chair + ${RECENT_SPEAKERS} recent speakers):`,
+  );
   console.log(`     ${project(2)} (chair + floor, after "mute all")`);
   console.log(`     ${project(sites)} (every microphone open)`);
   console.log(`     forwarding every camera everywhere instead: ${(everything / 1e9).toFixed(1)} Gbit/s from the core`);
 }
 
 // Which worker the figures are for: the version, and the OpenSSL it runs on.
-const libssl = /libssl\.so\.\S+ => (\S+)/.exec(execFileSync('ldd', [MEDIASOUP_WORKER_BIN], { encoding: 'utf8' }))?.[1] ?? 'statically linked';
+const libssl =
+  /libssl\.so\.\S+ => (\S+)/.exec(execFileSync('ldd', [MEDIASOUP_WORKER_BIN], { encoding: 'utf8' }))?.[1] ??
+  'statically linked';
 console.log(`mediasoup ${MEDIASOUP_VERSION}, worker linking ${libssl}`);
 
 try {

@@ -21,7 +21,9 @@ import { yenBaiSites } from '../fleet/src/seeds/yen-bai.js';
 import { ArtifactCache } from '../appliance/src/ota/cache-server.js';
 import { download } from '../appliance/src/ota/download.js';
 
-const { values } = parseArgs({ options: { size: { type: 'string', default: String(1024 * 1024) }, concurrency: { type: 'string', default: '32' } } });
+const { values } = parseArgs({
+  options: { size: { type: 'string', default: String(1024 * 1024) }, concurrency: { type: 'string', default: '32' } },
+});
 const SIZE = Number(values.size);
 const CONCURRENCY = Number(values.concurrency);
 const ADMIN = 'bench-admin-token-0123456789abcdef';
@@ -31,11 +33,21 @@ const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(2)} MiB`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-bench-ota-'));
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const keysFile = path.join(dir, 'trusted.json');
-fs.writeFileSync(keysFile, JSON.stringify([{ keyId: 'bench', publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }]));
+fs.writeFileSync(
+  keysFile,
+  JSON.stringify([{ keyId: 'bench', publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }]),
+);
 
 let ota!: OtaHandles;
 const fleet = await buildFleet({
-  config: { httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir: path.join(dir, 'fleet'), adminToken: ADMIN, logLevel: 'silent' },
+  config: {
+    httpPort: 0,
+    mqttPort: 0,
+    host: '127.0.0.1',
+    dataDir: path.join(dir, 'fleet'),
+    adminToken: ADMIN,
+    logLevel: 'silent',
+  },
   ota: { config: { trustedKeysFile: keysFile, tickMs: 0 }, expose: (h) => (ota = h) },
 });
 const caches: ArtifactCache[] = [];
@@ -57,8 +69,14 @@ try {
   const auth = { authorization: `Bearer ${ADMIN}` };
   const signed = signManifest(manifest, 'bench', privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   const reg = await fleet.http.inject({ method: 'POST', url: '/api/v1/releases', headers: auth, payload: signed });
-  const up = await fleet.http.inject({ method: 'PUT', url: '/api/v1/releases/1.0.1/artifact', headers: { ...auth, 'content-type': 'application/octet-stream' }, payload: bytes });
-  if (reg.statusCode !== 201 || up.statusCode !== 200) throw new Error(`release upload failed: ${reg.statusCode} ${up.statusCode}`);
+  const up = await fleet.http.inject({
+    method: 'PUT',
+    url: '/api/v1/releases/1.0.1/artifact',
+    headers: { ...auth, 'content-type': 'application/octet-stream' },
+    payload: bytes,
+  });
+  if (reg.statusCode !== 201 || up.statusCode !== 200)
+    throw new Error(`release upload failed: ${reg.statusCode} ${up.statusCode}`);
   const fleetUrl = `http://127.0.0.1:${fleet.httpPort}`;
   const artifactPath = '/api/v1/releases/1.0.1/artifact';
 
@@ -88,13 +106,19 @@ try {
   let t0 = Date.now();
   await pool(sites.map(() => `${fleetUrl}${artifactPath}`));
   const direct = ota.stats.artifactBytesSent - before;
-  say(`without district caches: fleet sent ${direct} bytes (${mb(direct)}) = ${(direct / SIZE).toFixed(2)} artifacts, ${Date.now() - t0} ms`);
+  say(
+    `without district caches: fleet sent ${direct} bytes (${mb(direct)}) = ${(direct / SIZE).toFixed(2)} artifacts, ${Date.now() - t0} ms`,
+  );
 
   // 2. Through district caches.
   const districts = sites.filter((s) => s.kind === 'district');
   const cacheUrl = new Map<string, string>();
   for (const d of districts) {
-    const c = new ArtifactCache({ dir: path.join(dir, 'cache', d.id), upstream: fleetUrl, logger: pino({ level: 'silent' }) });
+    const c = new ArtifactCache({
+      dir: path.join(dir, 'cache', d.id),
+      upstream: fleetUrl,
+      logger: pino({ level: 'silent' }),
+    });
     caches.push(c);
     cacheUrl.set(d.id, await c.listen());
   }
@@ -155,7 +179,9 @@ try {
   await download({ urls: [`${fleetUrl}${artifactPath}`], dest, size: SIZE, bandwidthLimit: limit });
   const secs = (Date.now() - t1) / 1000;
   fs.rmSync(dest);
-  say(`bandwidth limit ${limit / 1024} KiB/s: ${mb(SIZE)} in ${secs.toFixed(2)} s = ${(SIZE / 1024 / secs).toFixed(0)} KiB/s`);
+  say(
+    `bandwidth limit ${limit / 1024} KiB/s: ${mb(SIZE)} in ${secs.toFixed(2)} s = ${(SIZE / 1024 / secs).toFixed(0)} KiB/s`,
+  );
   say('');
   say('(extra bytes after a resume are what the fleet had already pushed into the socket when the link dropped)');
 } finally {

@@ -31,9 +31,18 @@ const ms = (x: number): string => `${Math.round(x)} ms`;
 
 type Sender = CaptureConfig['videoSender'];
 const capture = (videoSender: Sender, size: 'sim' | 'fullhd'): CaptureConfig => ({
-  hardware: 'simulated', videoDevice: '', audioDevice: '', voice: 'tone', audioKbps: 32, videoCodec: 'h264',
-  gstLaunchBin: 'gst-launch-1.0', cameraFormat: 'raw', videoSender,
-  ...(size === 'sim' ? { width: 320, height: 240, fps: 15, videoKbps: 300 } : { width: 1920, height: 1080, fps: 30, videoKbps: 2500 }),
+  hardware: 'simulated',
+  videoDevice: '',
+  audioDevice: '',
+  voice: 'tone',
+  audioKbps: 32,
+  videoCodec: 'h264',
+  gstLaunchBin: 'gst-launch-1.0',
+  cameraFormat: 'raw',
+  videoSender,
+  ...(size === 'sim'
+    ? { width: 320, height: 240, fps: 15, videoKbps: 300 }
+    : { width: 1920, height: 1080, fps: 30, videoKbps: 2500 }),
 });
 
 /** A receiver on loopback: a plain transport out of the router, recording keyframe packets. */
@@ -43,10 +52,20 @@ async function receiver(router: RoomRouter): Promise<{ out: PlainOut; keyframes:
   await new Promise<void>((r) => rtp.bind(0, '127.0.0.1', r));
   await new Promise<void>((r) => rtcp.bind(0, '127.0.0.1', r));
   const keyframes: number[] = [];
-  rtp.on('message', (m) => { if (isKeyframePacket(m, 'h264')) keyframes.push(performance.now()); });
+  rtp.on('message', (m) => {
+    if (isKeyframePacket(m, 'h264')) keyframes.push(performance.now());
+  });
   const out = await router.createPlainOut('127.0.0.1');
   await out.connect({ ip: '127.0.0.1', port: rtp.address().port, rtcpPort: rtcp.address().port });
-  return { out, keyframes, close: () => { out.close(); rtp.close(); rtcp.close(); } };
+  return {
+    out,
+    keyframes,
+    close: () => {
+      out.close();
+      rtp.close();
+      rtcp.close();
+    },
+  };
 }
 
 async function firstKeyframeAfter(keyframes: number[], t0: number, limitMs: number): Promise<number> {
@@ -61,7 +80,14 @@ async function firstKeyframeAfter(keyframes: number[], t0: number, limitMs: numb
 
 async function pictureTimes(worker: MediaWorker, sender: Sender): Promise<{ join: number[]; sw: number[] }> {
   const router = await worker.createRouter();
-  const ingest = await LocalIngest.start({ router, capture: capture(sender, 'sim'), ffmpegBin: 'ffmpeg', siteId: 'bench-room', edgeId: 'bench', log });
+  const ingest = await LocalIngest.start({
+    router,
+    capture: capture(sender, 'sim'),
+    ffmpegBin: 'ffmpeg',
+    siteId: 'bench-room',
+    edgeId: 'bench',
+    log,
+  });
   try {
     const flowEnd = Date.now() + 20_000;
     while ((await ingest.video.stats()).packets === 0 && Date.now() < flowEnd) await sleep(50);
@@ -99,49 +125,90 @@ async function pictureTimes(worker: MediaWorker, sender: Sender): Promise<{ join
  * shell that runs the tool reports its reaped child's CPU time from /proc.
  */
 function encoderCpuAt30fps(clip: string, frames: number, sender: Sender): number {
-  const cmd = sender === 'ffmpeg'
-    ? `ffmpeg -nostdin -loglevel error -i ${clip} -c:v libx264 -preset ultrafast -tune zerolatency -profile:v baseline -b:v 2500k -f null -`
-    : `gst-launch-1.0 -q filesrc location=${clip} ! y4mdec ! x264enc tune=zerolatency speed-preset=ultrafast bitrate=2500 key-int-max=300 ! video/x-h264,profile=constrained-baseline ! fakesink`;
-  const out = execFileSync('sh', ['-c', `${cmd} >/dev/null && read s < /proc/$$/stat && echo "$s"`], { encoding: 'utf8' });
+  const cmd =
+    sender === 'ffmpeg'
+      ? `ffmpeg -nostdin -loglevel error -i ${clip} -c:v libx264 -preset ultrafast -tune zerolatency -profile:v baseline -b:v 2500k -f null -`
+      : `gst-launch-1.0 -q filesrc location=${clip} ! y4mdec ! x264enc tune=zerolatency speed-preset=ultrafast bitrate=2500 key-int-max=300 ! video/x-h264,profile=constrained-baseline ! fakesink`;
+  const out = execFileSync('sh', ['-c', `${cmd} >/dev/null && read s < /proc/$$/stat && echo "$s"`], {
+    encoding: 'utf8',
+  });
   const fields = out.trim().split(') ')[1]!.split(' ');
   const ticks = Number(fields[13]) + Number(fields[14]); // cutime + cstime, in clock ticks (100 a second on Linux)
-  return ((ticks / 100) / frames) * 30 * 100;
+  return (ticks / 100 / frames) * 30 * 100;
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
-  console.log(`bench:room on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown cpu'}), load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${TRIALS} trials each`);
+  console.log(
+    `bench:room on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown cpu'}), load ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}, ${TRIALS} trials each`,
+  );
   const worker = await MediaWorker.start({ rtcMinPort: 52_000, rtcMaxPort: 52_999 });
   try {
     const senders: Sender[] = ['gstreamer', 'ffmpeg'];
-    console.log('\n1-2. first decodable picture (first keyframe packet), simulated camera 320x240/15 fps H.264 300 kbit/s:');
+    console.log(
+      '\n1-2. first decodable picture (first keyframe packet), simulated camera 320x240/15 fps H.264 300 kbit/s:',
+    );
     for (const s of senders) {
       const r = await pictureTimes(worker, s);
-      const lost = (xs: number[]): string => { const n = xs.filter((x) => Number.isNaN(x)).length; return n ? ` (${n} with no keyframe within 5 s)` : ''; };
-      console.log(`   ${s.padEnd(9)} join   p50 ${ms(pct(r.join.filter(Number.isFinite), 50))}  p95 ${ms(pct(r.join.filter(Number.isFinite), 95))}${lost(r.join)}`);
-      console.log(`   ${s.padEnd(9)} switch p50 ${ms(pct(r.sw.filter(Number.isFinite), 50))}  p95 ${ms(pct(r.sw.filter(Number.isFinite), 95))}${lost(r.sw)}`);
+      const lost = (xs: number[]): string => {
+        const n = xs.filter((x) => Number.isNaN(x)).length;
+        return n ? ` (${n} with no keyframe within 5 s)` : '';
+      };
+      console.log(
+        `   ${s.padEnd(9)} join   p50 ${ms(pct(r.join.filter(Number.isFinite), 50))}  p95 ${ms(pct(r.join.filter(Number.isFinite), 95))}${lost(r.join)}`,
+      );
+      console.log(
+        `   ${s.padEnd(9)} switch p50 ${ms(pct(r.sw.filter(Number.isFinite), 50))}  p95 ${ms(pct(r.sw.filter(Number.isFinite), 95))}${lost(r.sw)}`,
+      );
       if (process.env['BENCH_RAW']) console.log('   raw', JSON.stringify(r));
     }
-    console.log('\n3. encoder CPU at 1080p30 H.264 2.5 Mbit/s (software x264, ultrafast, zerolatency; % of one core, same clip for both):');
+    console.log(
+      '\n3. encoder CPU at 1080p30 H.264 2.5 Mbit/s (software x264, ultrafast, zerolatency; % of one core, same clip for both):',
+    );
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-room-'));
     try {
       const clip = path.join(dir, 'clip.y4m');
       const frames = 90;
-      execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=30', '-frames:v', String(frames), '-pix_fmt', 'yuv420p', clip]);
+      execFileSync('ffmpeg', [
+        '-nostdin',
+        '-loglevel',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=1920x1080:rate=30',
+        '-frames:v',
+        String(frames),
+        '-pix_fmt',
+        'yuv420p',
+        clip,
+      ]);
       for (const s of senders) {
         const runs = [0, 1, 2].map(() => encoderCpuAt30fps(clip, frames, s));
-        console.log(`   ${s.padEnd(9)} ${pct(runs, 50).toFixed(0)} % (median of 3: ${runs.map((r) => r.toFixed(0)).join(', ')})`);
+        console.log(
+          `   ${s.padEnd(9)} ${pct(runs, 50).toFixed(0)} % (median of 3: ${runs.map((r) => r.toFixed(0)).join(', ')})`,
+        );
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
     const vaapi = fs.existsSync('/dev/dri/renderD128');
-    console.log(`   VAAPI: ${vaapi ? 'a render node exists; not measured by this bench' : 'no GPU render node on this machine (/dev/dri/renderD128), hardware encoding not measured'}`);
+    console.log(
+      `   VAAPI: ${vaapi ? 'a render node exists; not measured by this bench' : 'no GPU render node on this machine (/dev/dri/renderD128), hardware encoding not measured'}`,
+    );
   } finally {
     worker.close();
   }
   printEcho();
-  console.log(`\nload at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; ${Math.round((Date.now() - started) / 1000)} s`);
+  console.log(
+    `\nload at the end ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}; ${Math.round((Date.now() - started) / 1000)} s`,
+  );
 }
 
 await main();

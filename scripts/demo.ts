@@ -66,7 +66,10 @@ async function stopChild(c: ChildProcess | undefined, graceMs: number): Promise<
 
 async function getJson<T>(url: string, token?: string): Promise<T | undefined> {
   try {
-    const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(5000) });
+    const res = await fetch(url, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      signal: AbortSignal.timeout(5000),
+    });
     return res.ok ? ((await res.json()) as T) : undefined;
   } catch {
     return undefined;
@@ -76,7 +79,10 @@ async function getJson<T>(url: string, token?: string): Promise<T | undefined> {
 /** A program as the edges will find it (a path, else on the PATH); undefined when missing. */
 function findCommand(bin: string): string | undefined {
   if (bin.includes('/')) return fs.existsSync(bin) ? bin : undefined;
-  return (env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, bin)).find((f) => fs.existsSync(f));
+  return (env.PATH ?? '')
+    .split(path.delimiter)
+    .map((d) => path.join(d, bin))
+    .find((f) => fs.existsSync(f));
 }
 
 /** Set once a stop has begun; from then on the stop alone decides the exit code. */
@@ -115,7 +121,9 @@ async function main(): Promise<void> {
     }
   });
 
-  say(`starting the fleet server with the ${dataset} hierarchy (HTTP ${httpPort}, MQTT ${mqttPort}, data ${dataDir}); log: ${path.join(logDir, 'fleet.log')}`);
+  say(
+    `starting the fleet server with the ${dataset} hierarchy (HTTP ${httpPort}, MQTT ${mqttPort}, data ${dataDir}); log: ${path.join(logDir, 'fleet.log')}`,
+  );
   fleet = start('fleet', 'fleet/src/main.ts', [], {
     DIEMCAU_HTTP_PORT: String(httpPort),
     DIEMCAU_MQTT_PORT: String(mqttPort),
@@ -140,7 +148,9 @@ async function main(): Promise<void> {
   }
   const sites = await getJson<{ items: unknown[] }>(`${base}/api/v1/sites`, token);
   const want = Number(env.DIEMCAU_DEMO_DEVICES ?? sites?.items.length ?? 210);
-  say(`fleet up after ${((Date.now() - t0) / 1000).toFixed(1)} s; starting ${want} simulated boxes; log: ${path.join(logDir, 'sim.log')}`);
+  say(
+    `fleet up after ${((Date.now() - t0) / 1000).toFixed(1)} s; starting ${want} simulated boxes; log: ${path.join(logDir, 'sim.log')}`,
+  );
   sim = start(
     'sim',
     'appliance/src/sim.ts',
@@ -170,13 +180,23 @@ async function main(): Promise<void> {
     say('install it with `sudo apt-get install ffmpeg` (or set DIEMCAU_FFMPEG_BIN), then run the demo again');
   } else if (withMedia) {
     if (env.DIEMCAU_EDGE_VIDEO_SENDER !== 'ffmpeg' && !findCommand(env.DIEMCAU_GST_LAUNCH_BIN ?? 'gst-launch-1.0')) {
-      say('GStreamer is not installed: ffmpeg sends the cameras too, so a new speaker\'s picture waits for its next keyframe (up to 2 s)');
-      say('for pictures at once: sudo apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly');
+      say(
+        "GStreamer is not installed: ffmpeg sends the cameras too, so a new speaker's picture waits for its next keyframe (up to 2 s)",
+      );
+      say(
+        'for pictures at once: sudo apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly',
+      );
       env.DIEMCAU_EDGE_VIDEO_SENDER = 'ffmpeg';
     }
-    say(`starting the province's core edge and four media boxes; logs: ${path.join(logDir, 'edge-*.log')}, ${path.join(logDir, 'box-*.log')}`);
+    say(
+      `starting the province's core edge and four media boxes; logs: ${path.join(logDir, 'edge-*.log')}, ${path.join(logDir, 'box-*.log')}`,
+    );
     media = await startMediaDemo({
-      base, token, dataDir, edgePort, say,
+      base,
+      token,
+      dataDir,
+      edgePort,
+      say,
       start: (name, script, extra) => {
         if (stopping) throw new Error('stopping');
         const child = start(name, script, [], extra);

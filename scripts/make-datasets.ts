@@ -8,7 +8,9 @@ import { applyTierMapping, DATASETS_DIR, TierMappingSchema, yenBai2022 } from '.
 
 export function shippedDatasets(): Record<string, unknown> {
   const base = yenBai2022();
-  const r = codec(TierMappingSchema).check(JSON.parse(readFileSync(path.join(DATASETS_DIR, 'yen-bai-two-tier.mapping.json'), 'utf8')));
+  const r = codec(TierMappingSchema).check(
+    JSON.parse(readFileSync(path.join(DATASETS_DIR, 'yen-bai-two-tier.mapping.json'), 'utf8')),
+  );
   if (!r.ok) throw r.error;
   const mapping = r.value;
   return { 'yen-bai-2022': base, 'yen-bai-two-tier': applyTierMapping(base, mapping) };

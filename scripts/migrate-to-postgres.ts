@@ -42,7 +42,8 @@ async function main(): Promise<number> {
     return 0;
   }
   out('Written:');
-  for (const [table, n] of Object.entries(outcome.result.written)) out(`  ${table.padEnd(24)} ${String(n).padStart(9)} rows`);
+  for (const [table, n] of Object.entries(outcome.result.written))
+    out(`  ${table.padEnd(24)} ${String(n).padStart(9)} rows`);
   out(`Done: ${outcome.result.totalRows} rows in one transaction. Start the fleet with DIEMCAU_DATABASE_URL set.`);
   return 0;
 }
@@ -50,8 +51,12 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (isDiemcauError(err) && err.code === 'FLEET_ERR_CONFIG') process.stderr.write(`invalid configuration:\n  ${(settingsProblems(err) ?? [err.message]).join('\n  ')}\n`);
-    else process.stderr.write(`migrate-to-postgres failed, nothing was written: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (isDiemcauError(err) && err.code === 'FLEET_ERR_CONFIG')
+      process.stderr.write(`invalid configuration:\n  ${(settingsProblems(err) ?? [err.message]).join('\n  ')}\n`);
+    else
+      process.stderr.write(
+        `migrate-to-postgres failed, nothing was written: ${err instanceof Error ? err.message : String(err)}\n`,
+      );
     process.exit(1);
   },
 );

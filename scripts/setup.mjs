@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cacheRoot = path.join(
-  process.env.DIEMCAU_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'diemcau'),
+  process.env.DIEMCAU_CACHE_DIR ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'diemcau'),
 );
 const log = (msg) => process.stderr.write(`[setup] ${msg}\n`);
 
@@ -52,7 +53,11 @@ async function setupAddon(name, binary, minutes) {
   if (!fs.existsSync(cached)) {
     log(`building ${name} ${pkgVersion(dir)} from source (${minutes})`);
     const nodeGyp = path.join(pkgDir('node-gyp'), 'bin', 'node-gyp.js');
-    run(process.execPath, [nodeGyp, 'rebuild', '--release', '--loglevel=warn', `--jobs=${os.cpus().length}`, ...nodedirArgs()], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+    run(
+      process.execPath,
+      [nodeGyp, 'rebuild', '--release', '--loglevel=warn', `--jobs=${os.cpus().length}`, ...nodedirArgs()],
+      { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     fs.mkdirSync(path.dirname(cached), { recursive: true });
     fs.copyFileSync(target, cached);
     return;
@@ -68,8 +73,19 @@ const MS_PATCH_DIR = path.join(root, 'scripts', 'mediasoup-patches');
 // liburing is switched on for kernels >= 6, and Debian's liburing 2.3 lacks
 // functions the worker uses; the build must not depend on the build host's kernel.
 const MESON_OPTIONS = ['--buildtype=release', '-Dms_disable_liburing=true', '--wrap-mode=nodownload'];
-const MS_APT = 'libssl-dev libuv1-dev libsrtp2-dev libusrsctp-dev libabsl-dev flatbuffers-compiler libflatbuffers-dev meson ninja-build pkg-config patch';
-const MS_PKGCONFIG = ['openssl', 'libuv', 'libsrtp2', 'usrsctp', 'flatbuffers', 'absl_flat_hash_map', 'absl_btree', 'absl_strings', 'absl_optional'];
+const MS_APT =
+  'libssl-dev libuv1-dev libsrtp2-dev libusrsctp-dev libabsl-dev flatbuffers-compiler libflatbuffers-dev meson ninja-build pkg-config patch';
+const MS_PKGCONFIG = [
+  'openssl',
+  'libuv',
+  'libsrtp2',
+  'usrsctp',
+  'flatbuffers',
+  'absl_flat_hash_map',
+  'absl_btree',
+  'absl_strings',
+  'absl_optional',
+];
 
 const hasCommand = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 
@@ -77,13 +93,18 @@ const hasCommand = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio
 function missingBuildDeps() {
   const missing = ['meson', 'ninja', 'pkg-config', 'flatc', 'patch', 'c++'].filter((c) => !hasCommand(c));
   if (hasCommand('pkg-config')) {
-    missing.push(...MS_PKGCONFIG.filter((m) => spawnSync('pkg-config', ['--exists', m]).status !== 0).map((m) => `${m}.pc`));
+    missing.push(
+      ...MS_PKGCONFIG.filter((m) => spawnSync('pkg-config', ['--exists', m]).status !== 0).map((m) => `${m}.pc`),
+    );
   }
   return missing;
 }
 
 function mediasoupPatches() {
-  return fs.readdirSync(MS_PATCH_DIR).filter((f) => f.endsWith('.patch')).sort();
+  return fs
+    .readdirSync(MS_PATCH_DIR)
+    .filter((f) => f.endsWith('.patch'))
+    .sort();
 }
 
 function mediasoupPatchId() {
@@ -112,7 +133,11 @@ function runLogged(label, cmd, args, opts, logFile) {
     const timer = setInterval(() => {
       log(`${label}: ${Math.round((Date.now() - started) / 1000)}s${step ? `, ${step}` : ''} (warnings in ${logFile})`);
     }, 30_000);
-    child.on('error', (err) => { clearInterval(timer); out.end(); reject(err); });
+    child.on('error', (err) => {
+      clearInterval(timer);
+      out.end();
+      reject(err);
+    });
     child.on('close', (code, signal) => {
       clearInterval(timer);
       out.end(() => {
@@ -151,19 +176,38 @@ async function setupMediasoupWorker() {
     fs.mkdirSync(buildDir, { recursive: true });
     fs.rmSync(logFile, { force: true });
     const started = Date.now();
-    log(`building the mediasoup ${version} worker from its package sources against Debian's libraries (about 5 min on two cores)`);
-    fs.cpSync(path.join(dir, 'worker'), srcDir, { recursive: true, filter: (src) => !src.startsWith(path.join(dir, 'worker', 'out')) });
+    log(
+      `building the mediasoup ${version} worker from its package sources against Debian's libraries (about 5 min on two cores)`,
+    );
+    fs.cpSync(path.join(dir, 'worker'), srcDir, {
+      recursive: true,
+      filter: (src) => !src.startsWith(path.join(dir, 'worker', 'out')),
+    });
     for (const p of mediasoupPatches()) {
-      const r = spawnSync('patch', ['-p1', '--forward', '--batch', '--no-backup-if-mismatch', '-s', '-d', srcDir],
-        { input: fs.readFileSync(path.join(MS_PATCH_DIR, p)), stdio: ['pipe', 'pipe', 'pipe'] });
+      const r = spawnSync('patch', ['-p1', '--forward', '--batch', '--no-backup-if-mismatch', '-s', '-d', srcDir], {
+        input: fs.readFileSync(path.join(MS_PATCH_DIR, p)),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       if (r.status !== 0) throw new Error(`${p} does not apply to mediasoup ${version}: ${r.stdout}${r.stderr}`);
     }
     fs.copyFileSync(path.join(MS_PATCH_DIR, 'srtp.h'), path.join(srcDir, 'include', 'srtp.h'));
-    await runLogged('mediasoup worker (configure)', 'meson', ['setup', outDir, ...MESON_OPTIONS], { cwd: srcDir }, logFile);
+    await runLogged(
+      'mediasoup worker (configure)',
+      'meson',
+      ['setup', outDir, ...MESON_OPTIONS],
+      { cwd: srcDir },
+      logFile,
+    );
     const jobs = String(Math.max(1, os.cpus().length));
     // The generated flatbuffers headers first: libwebrtc includes them but its
     // target does not depend on them, so a parallel build races otherwise.
-    await runLogged('mediasoup worker (flatbuffers headers)', 'ninja', ['-C', outDir, '-j', jobs, 'fbs/FBS'], {}, logFile);
+    await runLogged(
+      'mediasoup worker (flatbuffers headers)',
+      'ninja',
+      ['-C', outDir, '-j', jobs, 'fbs/FBS'],
+      {},
+      logFile,
+    );
     await runLogged('mediasoup worker', 'ninja', ['-C', outDir, '-j', jobs, 'mediasoup-worker'], {}, logFile);
     const built = path.join(outDir, 'mediasoup-worker');
     if (hasCommand('strip')) run('strip', ['--strip-unneeded', built]);

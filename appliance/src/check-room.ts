@@ -32,7 +32,9 @@ function summarise(modes: CameraMode[]): string {
     if (!list.includes(size)) list.push(size);
     byFourcc.set(m.fourcc, list);
   }
-  return [...byFourcc].map(([f, sizes]) => `${f} ${sizes.slice(0, 6).join(', ')}${sizes.length > 6 ? ', …' : ''}`).join('; ');
+  return [...byFourcc]
+    .map(([f, sizes]) => `${f} ${sizes.slice(0, 6).join(', ')}${sizes.length > 6 ? ', …' : ''}`)
+    .join('; ');
 }
 
 async function main(): Promise<number> {
@@ -55,13 +57,18 @@ async function main(): Promise<number> {
     }
     for (const cam of cameras) {
       const probe = await probeCamera(cam.node);
-      say(`  ${cam.node} "${cam.name}": ${probe.error ? `cannot list its formats (${probe.error})` : summarise(probe.modes) || 'no format we can use'}`);
+      say(
+        `  ${cam.node} "${cam.name}": ${probe.error ? `cannot list its formats (${probe.error})` : summarise(probe.modes) || 'no format we can use'}`,
+      );
       const choice = chooseCameraMode(probe.modes, WANT);
-      if (choice.mode) say(`  the box will capture ${modeText(choice.mode)}${choice.exact ? '' : ` (${choice.reason})`}`);
+      if (choice.mode)
+        say(`  the box will capture ${modeText(choice.mode)}${choice.exact ? '' : ` (${choice.reason})`}`);
     }
     if (cameras.length > 0) {
       const picture = await hw.camera.check();
-      say(`  picture from ${picture.device ?? cameras[0]!.node}: ${picture.state}${picture.reason ? ` (${picture.reason.message})` : ''}`);
+      say(
+        `  picture from ${picture.device ?? cameras[0]!.node}: ${picture.state}${picture.reason ? ` (${picture.reason.message})` : ''}`,
+      );
       ok &&= picture.state === 'ok';
     }
 
@@ -74,7 +81,9 @@ async function main(): Promise<number> {
       for (const m of mics) say(`  ${m.id} "${m.name}"`);
       const sound = await hw.microphone.check();
       const level = sound.measured ? `, peak ${sound.measured.peakDbfs.toFixed(0)} dBFS` : '';
-      say(`  recording from ${sound.device ?? mics[0]!.id}: ${sound.state}${sound.reason ? ` (${sound.reason.message})` : ''}${level}`);
+      say(
+        `  recording from ${sound.device ?? mics[0]!.id}: ${sound.state}${sound.reason ? ` (${sound.reason.message})` : ''}${level}`,
+      );
       ok &&= sound.state === 'ok';
     }
 
@@ -87,10 +96,14 @@ async function main(): Promise<number> {
 
     say('Encoding and sound processing');
     const vaapi = fs.existsSync('/dev/dri/renderD128') && (hasElement('vah264enc') || hasElement('vaapih264enc'));
-    say(`  H.264 encoder: ${vaapi ? 'VAAPI (the GPU)' : 'software x264 (about 30 % of one core at 1080p30; no VAAPI encoder on this box)'}`);
+    say(
+      `  H.264 encoder: ${vaapi ? 'VAAPI (the GPU)' : 'software x264 (about 30 % of one core at 1080p30; no VAAPI encoder on this box)'}`,
+    );
     const x264 = hasElement('x264enc');
     say(`  GStreamer x264enc: ${x264 ? 'yes' : 'MISSING (apt-get install gstreamer1.0-plugins-ugly)'}`);
-    say(`  WebRTC echo canceller (webrtcdsp): ${hasElement('webrtcdsp') ? 'yes' : 'MISSING (apt-get install gstreamer1.0-plugins-bad)'}`);
+    say(
+      `  WebRTC echo canceller (webrtcdsp): ${hasElement('webrtcdsp') ? 'yes' : 'MISSING (apt-get install gstreamer1.0-plugins-bad)'}`,
+    );
     ok &&= x264;
   } finally {
     await hw.close();

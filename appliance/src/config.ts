@@ -23,24 +23,89 @@ export type HardwareKind = 'real' | 'simulated';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-const Str = (env: string, flag: string, description: string) => Type.Optional(Type.String({ minLength: 1, env, flag, description }));
+const Str = (env: string, flag: string, description: string) =>
+  Type.Optional(Type.String({ minLength: 1, env, flag, description }));
 const Int = (env: string, flag: string, def: number, minimum: number, maximum: number, description: string) =>
   Type.Integer({ minimum, maximum, default: def, env, flag, description });
 
 export const AgentConfigSchema = Type.Object({
-  fleetUrl: Type.Optional(Type.String({ pattern: '^https?://', env: 'DIEMCAU_FLEET_URL', flag: 'fleet-url', description: 'the fleet; unset: the bootstrap search (USB stick, `/boot`, `/etc/diemcau`)' })),
-  enrollToken: Str('DIEMCAU_ENROLL_TOKEN', 'enroll-token', "enrolment token; unset: enrol by the box's hardware serial"),
+  fleetUrl: Type.Optional(
+    Type.String({
+      pattern: '^https?://',
+      env: 'DIEMCAU_FLEET_URL',
+      flag: 'fleet-url',
+      description: 'the fleet; unset: the bootstrap search (USB stick, `/boot`, `/etc/diemcau`)',
+    }),
+  ),
+  enrollToken: Str(
+    'DIEMCAU_ENROLL_TOKEN',
+    'enroll-token',
+    "enrolment token; unset: enrol by the box's hardware serial",
+  ),
   serial: Str('DIEMCAU_SERIAL', 'serial', 'override the DMI serial'),
-  mqttUrl: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?)://', env: 'DIEMCAU_MQTT_URL', flag: 'mqtt-url', description: 'override the broker URL the fleet hands out (e.g. behind NAT or a proxy)' })),
-  caFile: Str('DIEMCAU_CA_FILE', 'ca-file', "PEM file of the CA that signed the fleet's certificate; overrides the bootstrap's"),
-  dataDir: Type.String({ minLength: 1, default: '/var/lib/diemcau', env: 'DIEMCAU_DATA_DIR', flag: 'data-dir', description: 'identity, queue, command store, update journal' }),
-  hardware: Type.Union([Type.Literal('real'), Type.Literal('simulated')], { default: 'real', env: 'DIEMCAU_HARDWARE', flag: 'hardware', description: '`real` or `simulated` camera, microphone, TV, GPIO and reboot' }),
-  telemetryIntervalSec: Int('DIEMCAU_TELEMETRY_INTERVAL_SEC', 'telemetry-interval', 10, 1, 3600, 'telemetry period (also changed remotely by `set-config`)'),
-  keepaliveSec: Int('DIEMCAU_KEEPALIVE_SEC', 'keepalive', 10, 2, 600, 'MQTT keepalive; silent loss is detected after about 1.5x this'),
-  queueMaxRecords: Int('DIEMCAU_QUEUE_MAX_RECORDS', 'queue-max', 50_000, 10, 10_000_000, 'on-disk queue bound; the oldest are dropped and counted'),
+  mqttUrl: Type.Optional(
+    Type.String({
+      pattern: '^(mqtts?|wss?)://',
+      env: 'DIEMCAU_MQTT_URL',
+      flag: 'mqtt-url',
+      description: 'override the broker URL the fleet hands out (e.g. behind NAT or a proxy)',
+    }),
+  ),
+  caFile: Str(
+    'DIEMCAU_CA_FILE',
+    'ca-file',
+    "PEM file of the CA that signed the fleet's certificate; overrides the bootstrap's",
+  ),
+  dataDir: Type.String({
+    minLength: 1,
+    default: '/var/lib/diemcau',
+    env: 'DIEMCAU_DATA_DIR',
+    flag: 'data-dir',
+    description: 'identity, queue, command store, update journal',
+  }),
+  hardware: Type.Union([Type.Literal('real'), Type.Literal('simulated')], {
+    default: 'real',
+    env: 'DIEMCAU_HARDWARE',
+    flag: 'hardware',
+    description: '`real` or `simulated` camera, microphone, TV, GPIO and reboot',
+  }),
+  telemetryIntervalSec: Int(
+    'DIEMCAU_TELEMETRY_INTERVAL_SEC',
+    'telemetry-interval',
+    10,
+    1,
+    3600,
+    'telemetry period (also changed remotely by `set-config`)',
+  ),
+  keepaliveSec: Int(
+    'DIEMCAU_KEEPALIVE_SEC',
+    'keepalive',
+    10,
+    2,
+    600,
+    'MQTT keepalive; silent loss is detected after about 1.5x this',
+  ),
+  queueMaxRecords: Int(
+    'DIEMCAU_QUEUE_MAX_RECORDS',
+    'queue-max',
+    50_000,
+    10,
+    10_000_000,
+    'on-disk queue bound; the oldest are dropped and counted',
+  ),
   // Real boxes fsync (one sample per 10 s costs nothing); simulated fleets of thousands do not.
-  queueFsync: Type.Optional(Type.Boolean({ env: 'DIEMCAU_QUEUE_FSYNC', flag: 'queue-fsync', docDefault: 'on for real hardware', description: 'fsync every queued record: survives power loss, not just a process crash' })),
-  logLevel: Type.Union(LEVELS.map((l) => Type.Literal(l)), { default: 'info', env: 'DIEMCAU_LOG_LEVEL', flag: 'log-level', description: 'pino log level' }),
+  queueFsync: Type.Optional(
+    Type.Boolean({
+      env: 'DIEMCAU_QUEUE_FSYNC',
+      flag: 'queue-fsync',
+      docDefault: 'on for real hardware',
+      description: 'fsync every queued record: survives power loss, not just a process crash',
+    }),
+  ),
+  logLevel: Type.Union(
+    LEVELS.map((l) => Type.Literal(l)),
+    { default: 'info', env: 'DIEMCAU_LOG_LEVEL', flag: 'log-level', description: 'pino log level' },
+  ),
   devices: DevicesSettingsSchema,
   edge: EdgeLinkSettingsSchema,
   ota: OtaSettingsSchema,
@@ -88,7 +153,10 @@ export function agentSettingsTable(): string {
 }
 
 /** The I/O half: finds and reads the optional JSON file, then validates everything. */
-export function readConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): { config: AgentConfig; warnings: string[] } {
+export function readConfig(
+  env: NodeJS.ProcessEnv,
+  argv: readonly string[],
+): { config: AgentConfig; warnings: string[] } {
   const i = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
   const filePath = i === -1 ? env.DIEMCAU_CONFIG : argv[i]!.includes('=') ? argv[i]!.split('=', 2)[1] : argv[i + 1];
   let file: Record<string, unknown> | undefined;

@@ -5,9 +5,24 @@ import { pino } from 'pino';
 import { settingsProblems } from '@diemcau/shared';
 import { Agent, readAgentVersion } from './agent/index.js';
 import { discoverBootstrap, searchFrom } from './bootstrap/discover.js';
-import { AGENT_RESTART_EXIT_CODE, bindSettings, createAgentCommands, fileKiosk, outletsFrom, systemdMedia, type AgentCommands } from './commands/index.js';
+import {
+  AGENT_RESTART_EXIT_CODE,
+  bindSettings,
+  createAgentCommands,
+  fileKiosk,
+  outletsFrom,
+  systemdMedia,
+  type AgentCommands,
+} from './commands/index.js';
 import { readConfig, type AgentConfig } from './config.js';
-import { createHardware, createHealthMonitor, hardwareOptionsFrom, type Hardware, type HardwareOptions, type HealthMonitor } from './devices/index.js';
+import {
+  createHardware,
+  createHealthMonitor,
+  hardwareOptionsFrom,
+  type Hardware,
+  type HardwareOptions,
+  type HealthMonitor,
+} from './devices/index.js';
 import { SimulatedCollector, SystemCollector } from './telemetry/index.js';
 import { startAgentOta, type AgentOta } from './ota/agent-ota.js';
 import { otaAgentConfig, type OtaAgentConfig } from './ota/config.js';
@@ -38,7 +53,13 @@ function settingsOrExit(): Settings {
     problems.push(...hw.problems);
     const edgeConfig = edgeLinkFrom(config.edge, config.hardware, config.caFile);
     if (edgeConfig.kind === 'invalid') problems.push(...edgeConfig.problems);
-    settings = { config, warnings, hardwareOptions: hw.options, edgeConfig, otaConfig: otaAgentConfig(config.ota, config.dataDir) };
+    settings = {
+      config,
+      warnings,
+      hardwareOptions: hw.options,
+      edgeConfig,
+      otaConfig: otaAgentConfig(config.ota, config.dataDir),
+    };
   } catch (err) {
     problems.push(...(settingsProblems(err) ?? [(err as Error).message]));
   }
@@ -84,7 +105,10 @@ async function main(): Promise<void> {
 
   hardware = await createHardware({ kind: config.hardware, log, options: hardwareOptions });
   const hw = hardware;
-  const collector = config.hardware === 'simulated' ? new SimulatedCollector(config.dataDir) : new SystemCollector({ dataDir: config.dataDir });
+  const collector =
+    config.hardware === 'simulated'
+      ? new SimulatedCollector(config.dataDir)
+      : new SystemCollector({ dataDir: config.dataDir });
   log.info({ hardware: config.hardware, dataDir: config.dataDir, agentVersion }, 'starting');
 
   agent = await Agent.start(
@@ -101,7 +125,9 @@ async function main(): Promise<void> {
         if (config.hardware !== 'real' && config.devices.simSerial === undefined) return undefined;
         const serial = (await hw.host.summary()).serial.trim();
         // DMI says this on boards whose vendor never set one: useless as an identity.
-        return serial === '' || /^(unknown|default string|to be filled by o\.e\.m\.|0+)$/i.test(serial) ? undefined : serial;
+        return serial === '' || /^(unknown|default string|to be filled by o\.e\.m\.|0+)$/i.test(serial)
+          ? undefined
+          : serial;
       },
       bootstrap: async () => {
         const r = await discoverBootstrap(searchFrom(config.bootstrap, config));
@@ -123,7 +149,8 @@ async function main(): Promise<void> {
     fsync: config.queueFsync,
     hardware: hw,
     // A real box restarts its edge's unit and writes the identify card for the kiosk page.
-    media: config.hardware === 'simulated' ? null : systemdMedia({ unit: outlets.unit, systemctl: outlets.systemctl, log }),
+    media:
+      config.hardware === 'simulated' ? null : systemdMedia({ unit: outlets.unit, systemctl: outlets.systemctl, log }),
     kiosk: fileKiosk(outlets.kioskDir),
     site: () => ({ deviceId: a.identity.deviceId, siteName: a.identity.siteName }),
     publishDurable: (channel, payload) => a.publishDurable(channel, payload),
@@ -135,13 +162,20 @@ async function main(): Promise<void> {
   // The media plan in, the edge's stats out (or one log line saying there is no edge).
   edge = linkEdge({ agent: a, config: edgeConfig, log });
   // The TV's page says whether the box reaches the fleet (real boxes only: the simulator has no TV).
-  if (config.hardware === 'real') writeKioskLink({ dir: outlets.kioskDir, session: a.session, connected: a.connected, log });
-  bindSettings(cmds.settings, { telemetryIntervalSec: (sec) => a.setTelemetryInterval(sec), logLevel: (level) => (log.level = level) });
+  if (config.hardware === 'real')
+    writeKioskLink({ dir: outlets.kioskDir, session: a.session, connected: a.connected, log });
+  bindSettings(cmds.settings, {
+    telemetryIntervalSec: (sec) => a.setTelemetryInterval(sec),
+    logLevel: (level) => (log.level = level),
+  });
   monitor = createHealthMonitor({
     hardware: hw,
     intervalMs: HEALTH_POLL_MS,
     log,
-    onReport: (report) => void a.publishDurable('health', JSON.stringify(report)).catch((err: unknown) => log.warn({ err }, 'health report not queued')),
+    onReport: (report) =>
+      void a
+        .publishDurable('health', JSON.stringify(report))
+        .catch((err: unknown) => log.warn({ err }, 'health report not queued')),
   });
   // Over-the-air updates: the desired release in, 'ota' reports out, the self-test as health gate.
   ota = await startAgentOta({

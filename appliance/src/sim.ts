@@ -27,9 +27,25 @@ const USAGE = `usage: npm run simulate -- [options]
 // The simulator's settings that also come from the environment; the flags
 // above win (given as values), and everything is checked together.
 const SimSettingsSchema = Type.Object({
-  fleetUrl: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8080', env: 'DIEMCAU_FLEET_URL', description: 'fleet HTTP base' }),
-  adminToken: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_ADMIN_TOKEN', description: 'operator token to list sites and mint tokens' })),
-  dataDir: Type.String({ minLength: 1, default: 'data/sim', env: 'DIEMCAU_SIM_DATA_DIR', description: 'one folder per box below it' }),
+  fleetUrl: Type.String({
+    pattern: '^https?://',
+    default: 'http://127.0.0.1:8080',
+    env: 'DIEMCAU_FLEET_URL',
+    description: 'fleet HTTP base',
+  }),
+  adminToken: Type.Optional(
+    Type.String({
+      minLength: 1,
+      env: 'DIEMCAU_ADMIN_TOKEN',
+      description: 'operator token to list sites and mint tokens',
+    }),
+  ),
+  dataDir: Type.String({
+    minLength: 1,
+    default: 'data/sim',
+    env: 'DIEMCAU_SIM_DATA_DIR',
+    description: 'one folder per box below it',
+  }),
 });
 
 function intArg(name: string, v: string | undefined, min: number, problems: string[]): number | undefined {
@@ -77,8 +93,10 @@ async function main(): Promise<void> {
   const keepaliveSec = intArg('keepalive', values.keepalive, 2, problems) ?? 10;
   const concurrency = intArg('concurrency', values.concurrency, 1, problems) ?? 50;
   const slicePart = values.slice === undefined ? undefined : /^(\d+)\/(\d+)$/.exec(values.slice);
-  if (slicePart === null || (slicePart && Number(slicePart[1]) >= Number(slicePart[2]))) problems.push('--slice must be K/N with 0 <= K < N');
-  if (slicePart && devicesArg === undefined && sites === undefined) problems.push('--slice needs --devices or --sites (every part must plan the same boxes)');
+  if (slicePart === null || (slicePart && Number(slicePart[1]) >= Number(slicePart[2])))
+    problems.push('--slice must be K/N with 0 <= K < N');
+  if (slicePart && devicesArg === undefined && sites === undefined)
+    problems.push('--slice needs --devices or --sites (every part must plan the same boxes)');
   let tokens: Map<string, string[]> | undefined;
   if (values['tokens-file']) {
     try {
@@ -116,7 +134,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop());
 
   const total = devicesArg ?? sites;
-  const slice = slicePart && total !== undefined ? sliceBounds(total, Number(slicePart[1]), Number(slicePart[2])) : undefined;
+  const slice =
+    slicePart && total !== undefined ? sliceBounds(total, Number(slicePart[1]), Number(slicePart[2])) : undefined;
   const started = Date.now();
   let lastReport = 0;
   sim = await startSimulation({
@@ -140,9 +159,14 @@ async function main(): Promise<void> {
       }
     },
   });
-  process.stderr.write(`[sim] ${sim.agents.length} agents started in ${((Date.now() - started) / 1000).toFixed(1)} s (data in ${dataRoot})\n`);
+  process.stderr.write(
+    `[sim] ${sim.agents.length} agents started in ${((Date.now() - started) / 1000).toFixed(1)} s (data in ${dataRoot})\n`,
+  );
   const s = sim;
-  const timer = setInterval(() => process.stderr.write(`[sim] connected ${s.connectedCount()}/${s.agents.length}\n`), 10_000);
+  const timer = setInterval(
+    () => process.stderr.write(`[sim] connected ${s.connectedCount()}/${s.agents.length}\n`),
+    10_000,
+  );
   timer.unref();
   // Keep the process alive while agents run (their timers are unref'd where possible).
   setInterval(() => undefined, 1 << 30);

@@ -11,14 +11,19 @@ t.test('a box with no camera, microphone or TV is not ready, and says why', asyn
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   for (const d of ['sys', 'proc', 'dev']) fs.mkdirSync(path.join(root, d));
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '../src/check-room.ts')], {
-    env: { ...process.env, DIEMCAU_SYSFS_ROOT: `${root}/sys`, DIEMCAU_PROCFS_ROOT: `${root}/proc`, DIEMCAU_DEV_ROOT: `${root}/dev` },
+    env: {
+      ...process.env,
+      DIEMCAU_SYSFS_ROOT: `${root}/sys`,
+      DIEMCAU_PROCFS_ROOT: `${root}/proc`,
+      DIEMCAU_DEV_ROOT: `${root}/dev`,
+    },
     encoding: 'utf8',
     timeout: 120_000,
   });
   t.equal(r.status, 1, r.stderr);
-  t.match(r.stdout, /Camera\n  none found: plug the camera in/);
-  t.match(r.stdout, /Microphone\n  none found/);
-  t.match(r.stdout, /TV\n  no HDMI connector found/);
+  t.match(r.stdout, /Camera\n {2}none found: plug the camera in/);
+  t.match(r.stdout, /Microphone\n {2}none found/);
+  t.match(r.stdout, /TV\n {2}no HDMI connector found/);
   t.match(r.stdout, /H\.264 encoder: software x264/);
   t.match(r.stdout, /WebRTC echo canceller \(webrtcdsp\): yes/, 'the image carries the canceller');
   t.match(r.stdout, /This room is not ready/);

@@ -29,7 +29,12 @@ t.test('flags beat environment, environment beats the file', async (t) => {
 t.test('every problem is listed at once', async (t) => {
   try {
     loadConfig({
-      env: { DIEMCAU_FLEET_URL: 'ftp://x', DIEMCAU_HARDWARE: 'virtual', DIEMCAU_KEEPALIVE_SEC: '1', DIEMCAU_QUEUE_FSYNC: 'maybe' },
+      env: {
+        DIEMCAU_FLEET_URL: 'ftp://x',
+        DIEMCAU_HARDWARE: 'virtual',
+        DIEMCAU_KEEPALIVE_SEC: '1',
+        DIEMCAU_QUEUE_FSYNC: 'maybe',
+      },
       argv: ['--nope', 'x', 'stray'],
       file: { colour: 'blue' },
     });
@@ -50,6 +55,13 @@ t.test('every problem is listed at once', async (t) => {
 t.test('flag syntax', async (t) => {
   const problems: string[] = [];
   const m = parseFlags(['--a', '1', '--b=2', '--c'], new Set(['a', 'b', 'c']), problems);
-  t.same([...m], [['a', '1'], ['b', '2'], ['c', 'true']]);
+  t.same(
+    [...m],
+    [
+      ['a', '1'],
+      ['b', '2'],
+      ['c', 'true'],
+    ],
+  );
   t.same(problems, []);
 });

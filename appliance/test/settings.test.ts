@@ -28,7 +28,14 @@ t.test('every section at once: one error lists the top level, OTA, edge and hard
     t.equal(e.code, 'APPL_ERR_CONFIG');
     const text = e.details.problems.join('\n');
     t.equal(e.details.problems.length, 6, text);
-    for (const name of ['DIEMCAU_KEEPALIVE_SEC', 'DIEMCAU_OTA_HEALTH_TIMEOUT_SEC', 'DIEMCAU_OTA_CACHE_PORT', 'DIEMCAU_EDGE_URL', 'DIEMCAU_GPIO_LED', 'DIEMCAU_SIM_FAULTS']) {
+    for (const name of [
+      'DIEMCAU_KEEPALIVE_SEC',
+      'DIEMCAU_OTA_HEALTH_TIMEOUT_SEC',
+      'DIEMCAU_OTA_CACHE_PORT',
+      'DIEMCAU_EDGE_URL',
+      'DIEMCAU_GPIO_LED',
+      'DIEMCAU_SIM_FAULTS',
+    ]) {
       t.match(text, name);
     }
     t.match(text, /camera-on-fire/);
@@ -36,7 +43,10 @@ t.test('every section at once: one error lists the top level, OTA, edge and hard
 });
 
 t.test('sections default, and a JSON file may set them nested', async (t) => {
-  const { config } = loadAgentSettings({ env: { DIEMCAU_DATA_DIR: '/srv/box' }, file: { ota: { cachePort: 8081 }, edge: { mode: 'none' } } });
+  const { config } = loadAgentSettings({
+    env: { DIEMCAU_DATA_DIR: '/srv/box' },
+    file: { ota: { cachePort: 8081 }, edge: { mode: 'none' } },
+  });
   t.equal(config.ota.cachePort, 8081);
   t.equal(config.ota.root, '/opt/diemcau');
   t.equal(config.edge.mode, 'none');

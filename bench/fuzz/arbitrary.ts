@@ -8,7 +8,9 @@ type S = TSchema & Record<string, unknown>;
 
 function stringArb(s: S): fc.Arbitrary<string> {
   if (s.format === 'date-time') {
-    return fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
+    return fc
+      .date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true })
+      .map((d) => d.toISOString());
   }
   const minLength = (s.minLength as number | undefined) ?? 0;
   const maxLength = Math.min((s.maxLength as number | undefined) ?? 40, 80);
@@ -24,8 +26,12 @@ function numberArb(s: S, integer: boolean): fc.Arbitrary<number> {
   const min = (s.minimum as number | undefined) ?? (s.exclusiveMinimum as number | undefined) ?? -1e6;
   const max = (s.maximum as number | undefined) ?? (s.exclusiveMaximum as number | undefined) ?? 1e9;
   return integer
-    ? fc.integer({ min: Math.ceil(min), max: Math.floor(max) }).filter((n) => n !== s.exclusiveMinimum && n !== s.exclusiveMaximum)
-    : fc.double({ min, max, noNaN: true, noDefaultInfinity: true }).filter((n) => n !== s.exclusiveMinimum && n !== s.exclusiveMaximum);
+    ? fc
+        .integer({ min: Math.ceil(min), max: Math.floor(max) })
+        .filter((n) => n !== s.exclusiveMinimum && n !== s.exclusiveMaximum)
+    : fc
+        .double({ min, max, noNaN: true, noDefaultInfinity: true })
+        .filter((n) => n !== s.exclusiveMinimum && n !== s.exclusiveMaximum);
 }
 
 export function arbitraryOf(schema: TSchema): fc.Arbitrary<unknown> {

@@ -27,14 +27,16 @@ export function protocolCodecs(): [string, Codec<TSchema>][] {
 /** Payload generators: valid messages, near-valid ones (one field replaced or added), raw bytes, any JSON. */
 function payloads(schema: TSchema): fc.Arbitrary<Buffer | string> {
   const valid = arbitraryOf(schema);
-  const nearValid = fc.tuple(valid, fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 })).map(([v, key, value]) => {
-    if (typeof v !== 'object' || v === null) return JSON.stringify(value);
-    const copy = { ...(v as Record<string, unknown>) };
-    const keys = Object.keys(copy);
-    const target = keys.length > 0 && key.length % 2 === 0 ? keys[key.length % keys.length]! : key;
-    copy[target] = value;
-    return JSON.stringify(copy);
-  });
+  const nearValid = fc
+    .tuple(valid, fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }))
+    .map(([v, key, value]) => {
+      if (typeof v !== 'object' || v === null) return JSON.stringify(value);
+      const copy = { ...(v as Record<string, unknown>) };
+      const keys = Object.keys(copy);
+      const target = keys.length > 0 && key.length % 2 === 0 ? keys[key.length % keys.length]! : key;
+      copy[target] = value;
+      return JSON.stringify(copy);
+    });
   return fc.oneof(
     { weight: 3, arbitrary: valid.map((v) => JSON.stringify(v)) },
     { weight: 3, arbitrary: nearValid },

@@ -27,9 +27,17 @@ export type Credential = 'none' | 'garbage' | 'join' | 'kiosk' | 'admin' | 'link
 /** Who may open a route: the edge's access classes (appliance/src/media/api/access.ts; `local` counts as public from loopback). */
 type Access = 'public' | 'admin' | 'joined' | 'link';
 
-interface EdgeRoute { method: string; path: string; access: Access }
+interface EdgeRoute {
+  method: string;
+  path: string;
+  access: Access;
+}
 
-export interface EdgeCase { route: EdgeRoute; spelling: string; credential: Credential }
+export interface EdgeCase {
+  route: EdgeRoute;
+  spelling: string;
+  credential: Credential;
+}
 
 const MEETING = 'm-fuzz';
 const OTHER = 'm-other';
@@ -103,53 +111,113 @@ function edgeSpellings(path: string): string[] {
 }
 
 const casesOf = (routes: readonly EdgeRoute[], spell: (path: string) => string[]): EdgeCase[] =>
-  routes.flatMap((route) => spell(route.path).flatMap((spelling) => refusedFor[route.access].map((credential) => ({ route, spelling, credential }))));
+  routes.flatMap((route) =>
+    spell(route.path).flatMap((spelling) =>
+      refusedFor[route.access].map((credential) => ({ route, spelling, credential })),
+    ),
+  );
 
 const caseArbitrary = (routes: readonly EdgeRoute[]): fc.Arbitrary<EdgeCase> =>
   fc.constantFrom(...routes).chain((route) =>
-    fc.record({ route: fc.constant(route), spelling: spellingArbitrary(route.path), credential: fc.constantFrom(...refusedFor[route.access]) }));
+    fc.record({
+      route: fc.constant(route),
+      spelling: spellingArbitrary(route.path),
+      credential: fc.constantFrom(...refusedFor[route.access]),
+    }),
+  );
 
 /** Bodies: valid by the schema, one field off, any JSON, text, bytes, wrong content type, none. */
-interface Body { payload: string | undefined; contentType: string | undefined }
+interface Body {
+  payload: string | undefined;
+  contentType: string | undefined;
+}
 function bodies(schema: TSchema, fix: (v: Record<string, unknown>) => Record<string, unknown>): fc.Arbitrary<Body> {
   const json = (v: unknown): Body => ({ payload: JSON.stringify(v), contentType: 'application/json' });
-  const valid = arbitraryOf(schema).map((v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? fix(v as Record<string, unknown>) : v));
-  const nearValid = fc.tuple(valid, fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 })).map(([v, key, value]) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return json(value);
-    const copy = { ...(v as Record<string, unknown>) };
-    const keys = Object.keys(copy);
-    copy[keys.length > 0 && key.length % 2 === 0 ? keys[key.length % keys.length]! : key] = value;
-    return json(copy);
-  });
+  const valid = arbitraryOf(schema).map((v) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? fix(v as Record<string, unknown>) : v,
+  );
+  const nearValid = fc
+    .tuple(valid, fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }))
+    .map(([v, key, value]) => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return json(value);
+      const copy = { ...(v as Record<string, unknown>) };
+      const keys = Object.keys(copy);
+      copy[keys.length > 0 && key.length % 2 === 0 ? keys[key.length % keys.length]! : key] = value;
+      return json(copy);
+    });
   return fc.oneof(
     { weight: 4, arbitrary: valid.map(json) },
     { weight: 4, arbitrary: nearValid },
     { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map(json) },
-    { weight: 1, arbitrary: fc.string({ maxLength: 200 }).map((s) => ({ payload: s, contentType: 'application/json' })) },
-    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }).map((b) => ({ payload: Buffer.from(b).toString('latin1'), contentType: 'application/json' })) },
+    {
+      weight: 1,
+      arbitrary: fc.string({ maxLength: 200 }).map((s) => ({ payload: s, contentType: 'application/json' })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .uint8Array({ maxLength: 300 })
+        .map((b) => ({ payload: Buffer.from(b).toString('latin1'), contentType: 'application/json' })),
+    },
     { weight: 1, arbitrary: valid.map((v) => ({ payload: JSON.stringify(v), contentType: 'text/plain' })) },
     { weight: 1, arbitrary: fc.constant<Body>({ payload: undefined, contentType: undefined }) },
   );
 }
 
-interface BodyRoute { name: string; method: string; path: string; credential: Credential; arb: fc.Arbitrary<Body> }
+interface BodyRoute {
+  name: string;
+  method: string;
+  path: string;
+  credential: Credential;
+  arb: fc.Arbitrary<Body>;
+}
 
 function bodyRoutes(ids: { peerId: string; transportId: string; linkId: string }, edgeId: string): BodyRoute[] {
   const m = `/media/v1/meetings/${MEETING}`;
   const p = `${m}/peers/${ids.peerId}`;
   // Half the generated bodies name the real transport, so they reach the worker and not only a 404.
   const realTransport = (v: Record<string, unknown>): Record<string, unknown> =>
-    (String(v['transportId'] ?? '').length % 2 === 0 ? { ...v, transportId: ids.transportId } : v);
+    String(v['transportId'] ?? '').length % 2 === 0 ? { ...v, transportId: ids.transportId } : v;
   const keep = (v: Record<string, unknown>): Record<string, unknown> => v;
   return [
     // A plan for another edge id: refused whole (409), never applied, so the meeting stays up.
-    { name: 'PUT /plan', method: 'PUT', path: '/media/v1/plan', credential: 'admin', arb: bodies(MediaPlanSchema, (v) => ({ ...v, edgeId: v['edgeId'] === edgeId ? `${edgeId}x` : v['edgeId'] })) },
+    {
+      name: 'PUT /plan',
+      method: 'PUT',
+      path: '/media/v1/plan',
+      credential: 'admin',
+      arb: bodies(MediaPlanSchema, (v) => ({ ...v, edgeId: v['edgeId'] === edgeId ? `${edgeId}x` : v['edgeId'] })),
+    },
     { name: 'POST taps', method: 'POST', path: `${m}/taps`, credential: 'admin', arb: bodies(TapBody, keep) },
-    { name: 'POST transports/connect', method: 'POST', path: `${p}/transports/${ids.transportId}/connect`, credential: 'join', arb: bodies(ConnectBody, keep) },
-    { name: 'POST produce', method: 'POST', path: `${p}/produce`, credential: 'join', arb: bodies(ProduceBody, realTransport) },
-    { name: 'POST consume', method: 'POST', path: `${p}/consume`, credential: 'kiosk', arb: bodies(ConsumeBody, realTransport) },
+    {
+      name: 'POST transports/connect',
+      method: 'POST',
+      path: `${p}/transports/${ids.transportId}/connect`,
+      credential: 'join',
+      arb: bodies(ConnectBody, keep),
+    },
+    {
+      name: 'POST produce',
+      method: 'POST',
+      path: `${p}/produce`,
+      credential: 'join',
+      arb: bodies(ProduceBody, realTransport),
+    },
+    {
+      name: 'POST consume',
+      method: 'POST',
+      path: `${p}/consume`,
+      credential: 'kiosk',
+      arb: bodies(ConsumeBody, realTransport),
+    },
     { name: 'POST links', method: 'POST', path: `${m}/links`, credential: 'link', arb: bodies(LinkOfferSchema, keep) },
-    { name: 'POST links/events', method: 'POST', path: `${m}/links/${ids.linkId}/events`, credential: 'link', arb: bodies(LinkEventBatchSchema, keep) },
+    {
+      name: 'POST links/events',
+      method: 'POST',
+      path: `${m}/links/${ids.linkId}/events`,
+      credential: 'link',
+      arb: bodies(LinkEventBatchSchema, keep),
+    },
   ];
 }
 
@@ -184,34 +252,76 @@ export interface EdgeFuzzResult {
   exitedWith: number | string | null;
 }
 
-interface Tokens { admin: string; join: string; kiosk: string; link: string; otherLink: string }
+interface Tokens {
+  admin: string;
+  join: string;
+  kiosk: string;
+  link: string;
+  otherLink: string;
+}
 
 const tokenFor = (c: Credential, t: Tokens): string | undefined =>
   c === 'none' ? undefined : c === 'garbage' ? 'garbage-0123456789abcdef-garbage' : t[c];
 
-async function setUp(edge: EdgeProc, t: Omit<Tokens, 'kiosk' | 'join' | 'admin'>): Promise<{ kiosk: string; peerId: string; transportId: string; linkId: string }> {
+async function setUp(
+  edge: EdgeProc,
+  t: Omit<Tokens, 'kiosk' | 'join' | 'admin'>,
+): Promise<{ kiosk: string; peerId: string; transportId: string; linkId: string }> {
   const meeting = (meetingId: string, acceptToken: string): MediaPlan['meetings'][number] => ({
-    meetingId, title: `giao ban ${meetingId}`, role: 'host', upstream: null, acceptToken,
+    meetingId,
+    title: `giao ban ${meetingId}`,
+    role: 'host',
+    upstream: null,
+    acceptToken,
     downstream: [{ edgeId: DOWN_EDGE, addresses: ['127.0.0.1'], siteIds: ['xa-b'] }],
-    localSiteId: 'xa-a', chairSiteId: 'xa-a', floorSiteId: null, rollCallSiteId: null, mutedAll: false, state: 'live',
+    localSiteId: 'xa-a',
+    chairSiteId: 'xa-a',
+    floorSiteId: null,
+    rollCallSiteId: null,
+    mutedAll: false,
+    state: 'live',
   });
   // The live meeting first (the TV joins the first live one), then another whose link token must open nothing here.
-  await edge.plan({ v: 1, revision: 1, edgeId: edge.edgeId, meetings: [meeting(MEETING, t.link), meeting(OTHER, t.otherLink)] });
+  await edge.plan({
+    v: 1,
+    revision: 1,
+    edgeId: edge.edgeId,
+    meetings: [meeting(MEETING, t.link), meeting(OTHER, t.otherLink)],
+  });
   const base = new URL(edge.url);
   const port = Number(base.port);
-  const state = JSON.parse((await rawRequest(port, { method: 'GET', target: '/kiosk/state' })).body) as { meeting: { joinUrl: string } | null };
+  const state = JSON.parse((await rawRequest(port, { method: 'GET', target: '/kiosk/state' })).body) as {
+    meeting: { joinUrl: string } | null;
+  };
   const kiosk = new URL(state.meeting?.joinUrl ?? '/', edge.url).searchParams.get('token') ?? '';
   if (!kiosk) throw new Error('the kiosk state named no TV token');
   const call = async (method: string, p: string, tok: string, body?: unknown): Promise<RawResponse> => {
-    const r = await rawRequest(port, { method, target: p, headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+    const r = await rawRequest(port, {
+      method,
+      target: p,
+      headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body ?? {}),
+    });
     if (r.status >= 300) throw new Error(`${method} ${p} -> ${r.status} ${r.body}`);
     return r;
   };
-  const { peerId } = JSON.parse((await call('POST', `/media/v1/meetings/${MEETING}/peers`, edge.joinToken)).body) as { peerId: string };
-  const { id: transportId } = JSON.parse((await call('POST', `/media/v1/meetings/${MEETING}/peers/${peerId}/transports`, edge.joinToken)).body) as { id: string };
+  const { peerId } = JSON.parse((await call('POST', `/media/v1/meetings/${MEETING}/peers`, edge.joinToken)).body) as {
+    peerId: string;
+  };
+  const { id: transportId } = JSON.parse(
+    (await call('POST', `/media/v1/meetings/${MEETING}/peers/${peerId}/transports`, edge.joinToken)).body,
+  ) as { id: string };
   // A link as the downstream edge would open it (its offer names loopback, which the plan names).
-  const offer = { v: 1, edgeId: DOWN_EDGE, ip: '127.0.0.1', port: 40_000, srtp: { cryptoSuite: 'AEAD_AES_256_GCM', keyBase64: randomBytes(44).toString('base64') } };
-  const { linkId } = JSON.parse((await call('POST', `/media/v1/meetings/${MEETING}/links`, t.link, offer)).body) as { linkId: string };
+  const offer = {
+    v: 1,
+    edgeId: DOWN_EDGE,
+    ip: '127.0.0.1',
+    port: 40_000,
+    srtp: { cryptoSuite: 'AEAD_AES_256_GCM', keyBase64: randomBytes(44).toString('base64') },
+  };
+  const { linkId } = JSON.parse((await call('POST', `/media/v1/meetings/${MEETING}/links`, t.link, offer)).body) as {
+    linkId: string;
+  };
   return { kiosk, peerId, transportId, linkId };
 }
 
@@ -224,7 +334,8 @@ export async function runEdgeFuzz(o: EdgeFuzzOptions): Promise<EdgeFuzzResult> {
   const progress = o.progress ?? (() => undefined);
   const dataDir = tempDir('diemcau-fuzz-edge-');
   const edge = await spawnEdge({
-    edgeId: 'e-fuzz', role: 'site',
+    edgeId: 'e-fuzz',
+    role: 'site',
     // The fuzz opens peers and links from loopback: the default caps stay, the log stays quiet.
     env: { DIEMCAU_DATA_DIR: dataDir, LOG_LEVEL: process.env['EDGE_LOG_LEVEL'] ?? 'info' },
   });
@@ -246,23 +357,35 @@ export async function runEdgeFuzz(o: EdgeFuzzOptions): Promise<EdgeFuzzResult> {
     const table = [...casesOf(routes, spellingTable), ...own];
     const random = fc.sample(caseArbitrary(routes), { numRuns: o.spellingRuns, seed: o.seed });
     // The slice keeps a sixth for the edge's own spellings, so it still guards what they once broke.
-    const cases = o.limit === undefined ? [...table, ...random]
-      : [...spread(own, Math.floor(o.limit / 6)), ...spread([...table, ...random], o.limit - Math.floor(o.limit / 6))];
+    const cases =
+      o.limit === undefined
+        ? [...table, ...random]
+        : [
+            ...spread(own, Math.floor(o.limit / 6)),
+            ...spread([...table, ...random], o.limit - Math.floor(o.limit / 6)),
+          ];
     let started = Date.now();
     await pool(cases, 8, async (c) => {
       const tok = tokenFor(c.credential, tokens);
       const hasBody = !['GET', 'DELETE'].includes(c.route.method);
       const res = await rawRequest(port, {
-        method: c.route.method, target: c.spelling,
-        headers: { ...(tok ? { authorization: `Bearer ${tok}` } : {}), ...(hasBody ? { 'content-type': 'application/json' } : {}) },
+        method: c.route.method,
+        target: c.spelling,
+        headers: {
+          ...(tok ? { authorization: `Bearer ${tok}` } : {}),
+          ...(hasBody ? { 'content-type': 'application/json' } : {}),
+        },
         ...(hasBody ? { body: '{}' } : {}),
       });
       count(res.status);
-      const wrong = (res.status >= 200 && res.status < 300 && c.route.access !== 'public') || res.status >= 500 || res.status === 0;
+      const wrong =
+        (res.status >= 200 && res.status < 300 && c.route.access !== 'public') || res.status >= 500 || res.status === 0;
       if (wrong) fail(`${c.route.method} ${c.spelling} (${c.credential}) -> ${res.status} ${res.body.slice(0, 160)}`);
     });
     const spellingMs = Date.now() - started;
-    progress(`edge URL spellings: ${routes.length} routes, ${cases.length} requests (${table.length} table, ${random.length} random, seed ${o.seed}) in ${spellingMs} ms`);
+    progress(
+      `edge URL spellings: ${routes.length} routes, ${cases.length} requests (${table.length} table, ${random.length} random, seed ${o.seed}) in ${spellingMs} ms`,
+    );
 
     // Part 2: bodies with the credential that opens the route.
     started = Date.now();
@@ -271,14 +394,22 @@ export async function runEdgeFuzz(o: EdgeFuzzOptions): Promise<EdgeFuzzResult> {
       const sample = fc.sample(r.arb, { numRuns: o.bodyRuns, seed: o.seed });
       await pool(sample, 4, async (b) => {
         const tok = tokenFor(r.credential, tokens)!;
-        const res = await rawRequest(port, {
-          method: r.method, target: r.path,
-          headers: { authorization: `Bearer ${tok}`, ...(b.contentType ? { 'content-type': b.contentType } : {}) },
-          ...(b.payload === undefined ? {} : { body: b.payload }),
-        }, 15_000);
+        const res = await rawRequest(
+          port,
+          {
+            method: r.method,
+            target: r.path,
+            headers: { authorization: `Bearer ${tok}`, ...(b.contentType ? { 'content-type': b.contentType } : {}) },
+            ...(b.payload === undefined ? {} : { body: b.payload }),
+          },
+          15_000,
+        );
         bodiesSent++;
         count(res.status);
-        if (res.status >= 500 || res.status === 0) fail(`${r.name} (${r.credential}) ${String(b.payload).slice(0, 160)} -> ${res.status} ${res.body.slice(0, 160)}`);
+        if (res.status >= 500 || res.status === 0)
+          fail(
+            `${r.name} (${r.credential}) ${String(b.payload).slice(0, 160)} -> ${res.status} ${res.body.slice(0, 160)}`,
+          );
       });
     }
     progress(`edge bodies: ${bodiesSent} requests on 7 body routes in ${Date.now() - started} ms`);
@@ -286,25 +417,52 @@ export async function runEdgeFuzz(o: EdgeFuzzOptions): Promise<EdgeFuzzResult> {
     const health = await rawRequest(port, { method: 'GET', target: '/media/v1/health' });
     const exitedWith = edge.proc.exitCode ?? edge.proc.signalCode ?? null;
     if (health.status !== 200) {
-      const last = edge.logs.filter((l) => !l.includes("request refused") && !l.includes("request failed")).slice(-4).join(' | ');
-      failures.unshift(`the edge no longer answers /media/v1/health (${health.status}); exit ${String(exitedWith)}; last errors: ${last.slice(0, 1500)}`);
+      const last = edge.logs
+        .filter((l) => !l.includes('request refused') && !l.includes('request failed'))
+        .slice(-4)
+        .join(' | ');
+      failures.unshift(
+        `the edge no longer answers /media/v1/health (${health.status}); exit ${String(exitedWith)}; last errors: ${last.slice(0, 1500)}`,
+      );
     }
     const rssAfterKiB = { edge: rssKiB(edge.proc.pid!), worker: rssKiB(edge.workerPid) };
     // The edge logs each 5xx with its cause: the last few name what to fix.
-    for (const line of edge.logs.filter((l) => l.includes('"request failed"')).slice(-2)) if (failures.length > 0) failures.push(`edge log: ${line.slice(0, 700)}`);
-    return { routes: routes.length, sent: cases.length + bodiesSent, byStatus, failures, rssBeforeKiB, rssAfterKiB, healthAfter: health.status, exitedWith };
+    for (const line of edge.logs.filter((l) => l.includes('"request failed"')).slice(-2))
+      if (failures.length > 0) failures.push(`edge log: ${line.slice(0, 700)}`);
+    return {
+      routes: routes.length,
+      sent: cases.length + bodiesSent,
+      byStatus,
+      failures,
+      rssBeforeKiB,
+      rssAfterKiB,
+      healthAfter: health.status,
+      exitedWith,
+    };
   } finally {
     await edge.kill();
   }
 }
 
 /** `npm run fuzz`'s edge part: one row for the fuzz table, figures on stderr. */
-export async function fuzzEdgeHttp(runs: number, progress: (line: string) => void, seed = Date.now() % 2 ** 31): Promise<FuzzOutcome> {
+export async function fuzzEdgeHttp(
+  runs: number,
+  progress: (line: string) => void,
+  seed = Date.now() % 2 ** 31,
+): Promise<FuzzOutcome> {
   const r = await runEdgeFuzz({ spellingRuns: runs, bodyRuns: Math.max(50, Math.floor(runs / 10)), seed, progress });
   const mib = (k: number): string => (k / 1024).toFixed(1);
-  progress(`edge by status: ${Object.entries(r.byStatus).map(([s, n]) => `${s}: ${n}`).join(', ')}`);
-  progress(`edge RSS before/after: process ${mib(r.rssBeforeKiB.edge)}/${mib(r.rssAfterKiB.edge)} MiB, worker ${mib(r.rssBeforeKiB.worker)}/${mib(r.rssAfterKiB.worker)} MiB; health after ${r.healthAfter}`);
-  const twoxx = Object.entries(r.byStatus).filter(([s]) => s.startsWith('2')).reduce((n, [, v]) => n + v, 0);
+  progress(
+    `edge by status: ${Object.entries(r.byStatus)
+      .map(([s, n]) => `${s}: ${n}`)
+      .join(', ')}`,
+  );
+  progress(
+    `edge RSS before/after: process ${mib(r.rssBeforeKiB.edge)}/${mib(r.rssAfterKiB.edge)} MiB, worker ${mib(r.rssBeforeKiB.worker)}/${mib(r.rssAfterKiB.worker)} MiB; health after ${r.healthAfter}`,
+  );
+  const twoxx = Object.entries(r.byStatus)
+    .filter(([s]) => s.startsWith('2'))
+    .reduce((n, [, v]) => n + v, 0);
   return {
     name: `edge HTTP (${r.routes} routes, spellings + bodies)`,
     runs: r.sent,

@@ -57,14 +57,23 @@ function fillParams(url: string, ids: Ids): string {
 export function protectedTargets(fleet: Fleet, ids: Ids): ProtectedTarget[] {
   const doc = fleet.http.swagger() as unknown as Parameters<typeof bodyRoutes>[0];
   const resolve = (ref: string): JsonSchema | undefined => doc.components?.schemas?.[ref.split('/').pop()!];
-  const schemas = new Map(bodyRoutes(doc).map((r) => [`${r.method.toUpperCase()} ${r.path.replace(/\{(\w+)\}/g, ':$1')}`, r.schema]));
-  const known = { siteId: fc.constant('yb-city'), chairSiteId: fc.constant('yb-city'), districtId: fc.constant('yb-yen-binh'), siteIds: fc.constant(['yb-city']) };
+  const schemas = new Map(
+    bodyRoutes(doc).map((r) => [`${r.method.toUpperCase()} ${r.path.replace(/\{(\w+)\}/g, ':$1')}`, r.schema]),
+  );
+  const known = {
+    siteId: fc.constant('yb-city'),
+    chairSiteId: fc.constant('yb-city'),
+    districtId: fc.constant('yb-yen-binh'),
+    siteIds: fc.constant(['yb-city']),
+  };
   return fleet.http
     .routeAccess()
     .filter((r) => !r.public)
     .map((route) => {
       const schema = schemas.get(`${route.method} ${route.url}`);
-      const body = schema ? JSON.stringify(fc.sample(arbitraryFromJsonSchema(schema, resolve, known), { numRuns: 1, seed: 7 })[0]) : undefined;
+      const body = schema
+        ? JSON.stringify(fc.sample(arbitraryFromJsonSchema(schema, resolve, known), { numRuns: 1, seed: 7 })[0])
+        : undefined;
       return { route, path: fillParams(route.url, ids), body };
     });
 }
@@ -78,17 +87,23 @@ export function tableCases(targets: readonly ProtectedTarget[]): SpellingCase[] 
   );
 }
 
-export const credentialsFor = (t: ProtectedTarget): Credential[] => (READS.has(t.route.method) ? ['none', 'garbage'] : ['none', 'garbage', 'viewer']);
+export const credentialsFor = (t: ProtectedTarget): Credential[] =>
+  READS.has(t.route.method) ? ['none', 'garbage'] : ['none', 'garbage', 'viewer'];
 
 /** Random cases: any target, any mix of spelling moves, any credential that applies. */
 export function caseArbitrary(targets: readonly ProtectedTarget[]): fc.Arbitrary<SpellingCase> {
-  return fc
-    .constantFrom(...targets)
-    .chain((target) => fc.record({ target: fc.constant(target), spelling: spellingArbitrary(target.path), credential: fc.constantFrom(...credentialsFor(target)) }));
+  return fc.constantFrom(...targets).chain((target) =>
+    fc.record({
+      target: fc.constant(target),
+      spelling: spellingArbitrary(target.path),
+      credential: fc.constantFrom(...credentialsFor(target)),
+    }),
+  );
 }
 
 export async function send(port: number, c: SpellingCase, viewerToken: string): Promise<RawResponse> {
-  const token = c.credential === 'none' ? undefined : c.credential === 'viewer' ? viewerToken : 'garbage-0123456789abcdef-garbage';
+  const token =
+    c.credential === 'none' ? undefined : c.credential === 'viewer' ? viewerToken : 'garbage-0123456789abcdef-garbage';
   return rawRequest(port, {
     method: c.target.route.method,
     target: c.spelling,
@@ -115,7 +130,11 @@ export function verdict(c: SpellingCase, res: RawResponse, publicPrefixes: reado
   const path = c.spelling.replace(/^[a-z]+:\/\/[^/]*/i, '');
   const notFound = code === 'FLEET_ERR_NOT_FOUND' || (c.target.route.method === 'HEAD' && res.body === '');
   if (res.status === 404 && notFound && publicPrefixes.some((p) => path.startsWith(p))) return undefined;
-  if (res.status === 400 && (code === undefined || (code === 'FLEET_ERR_BAD_REQUEST' && /not a valid url|bad url/i.test(res.body)))) return undefined;
+  if (
+    res.status === 400 &&
+    (code === undefined || (code === 'FLEET_ERR_BAD_REQUEST' && /not a valid url|bad url/i.test(res.body)))
+  )
+    return undefined;
   return `${c.target.route.method} ${c.spelling} (${c.credential}) -> ${res.status} ${res.body.slice(0, 160)}`;
 }
 
@@ -148,8 +167,14 @@ export interface SpellingRunResult {
  * caller checks the registry's digest around it.
  */
 /** Path prefixes of the public wildcard routes (`/ui/`, `/docs/static/`). */
-export const publicPrefixes = (fleet: Fleet): string[] =>
-  [...new Set(fleet.http.routeAccess().filter((r) => r.public && r.url.endsWith('*')).map((r) => r.url.slice(0, -1)))];
+export const publicPrefixes = (fleet: Fleet): string[] => [
+  ...new Set(
+    fleet.http
+      .routeAccess()
+      .filter((r) => r.public && r.url.endsWith('*'))
+      .map((r) => r.url.slice(0, -1)),
+  ),
+];
 
 export async function runCases(
   port: number,
@@ -174,16 +199,35 @@ export async function runCases(
  * case plus `runs` random ones. One row for the fuzz table: accepted = 2xx
  * answers (must be 0), failures = wrong answers plus a changed registry.
  */
-export async function fuzzUrlSpellings(runs: number, progress: (line: string) => void, seed = Date.now() % 2 ** 31): Promise<FuzzOutcome> {
+export async function fuzzUrlSpellings(
+  runs: number,
+  progress: (line: string) => void,
+  seed = Date.now() % 2 ** 31,
+): Promise<FuzzOutcome> {
   const dataDir = mkdtempSync(join(tmpdir(), 'diemcau-fuzz-urls-'));
   const admin = 'fuzz-admin-token-0123456789abcdef';
   const fleet = await buildFleet({
-    config: { httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir, adminToken: admin, logLevel: 'silent', enrollMaxFailuresPerMin: 0 },
+    config: {
+      httpPort: 0,
+      mqttPort: 0,
+      host: '127.0.0.1',
+      dataDir,
+      adminToken: admin,
+      logLevel: 'silent',
+      enrollMaxFailuresPerMin: 0,
+    },
   });
   try {
     const call = async <T>(method: 'POST', url: string, payload: object, token?: string): Promise<T> =>
-      (await fleet.http.inject({ method, url, payload, headers: token ? { authorization: `Bearer ${token}` } : {} })).json<T>();
-    const viewer = await call<{ id: string; token: string }>('POST', '/api/v1/operators', { name: 'fuzz viewer', role: 'viewer' }, admin);
+      (
+        await fleet.http.inject({ method, url, payload, headers: token ? { authorization: `Bearer ${token}` } : {} })
+      ).json<T>();
+    const viewer = await call<{ id: string; token: string }>(
+      'POST',
+      '/api/v1/operators',
+      { name: 'fuzz viewer', role: 'viewer' },
+      admin,
+    );
     const tok = await call<{ token: string }>('POST', '/api/v1/sites/yb-city/enrollment-tokens', {}, admin);
     const device = await call<{ deviceId: string }>('POST', '/api/v1/enroll', { token: tok.token, hardware: {} });
     const targets = protectedTargets(fleet, { deviceId: device.deviceId, operatorId: viewer.id });
@@ -195,9 +239,17 @@ export async function fuzzUrlSpellings(runs: number, progress: (line: string) =>
     const r = await runCases(fleet.httpPort, [...table, ...random], viewer.token, prefixes);
     const ms = Date.now() - started;
     const changed = (await stateDigest(fleet)) !== before;
-    const twoxx = Object.entries(r.byStatus).filter(([s]) => s.startsWith('2')).reduce((n, [, v]) => n + v, 0);
-    progress(`URL spellings: ${targets.length} protected route methods, ${table.length} table + ${random.length} random cases (seed ${seed}), ${r.sent} requests in ${ms} ms (${Math.round((r.sent * 1000) / ms)}/s)`);
-    progress(`URL spellings by status: ${Object.entries(r.byStatus).map(([s, n]) => `${s}: ${n}`).join(', ')}; registry ${changed ? 'CHANGED' : 'unchanged'}`);
+    const twoxx = Object.entries(r.byStatus)
+      .filter(([s]) => s.startsWith('2'))
+      .reduce((n, [, v]) => n + v, 0);
+    progress(
+      `URL spellings: ${targets.length} protected route methods, ${table.length} table + ${random.length} random cases (seed ${seed}), ${r.sent} requests in ${ms} ms (${Math.round((r.sent * 1000) / ms)}/s)`,
+    );
+    progress(
+      `URL spellings by status: ${Object.entries(r.byStatus)
+        .map(([s, n]) => `${s}: ${n}`)
+        .join(', ')}; registry ${changed ? 'CHANGED' : 'unchanged'}`,
+    );
     return {
       name: `URL spellings (${targets.length} protected routes)`,
       runs: r.sent,

@@ -29,7 +29,10 @@ interface Body {
 }
 
 interface OpenApiDoc {
-  paths: Record<string, Partial<Record<string, { requestBody?: { content?: Record<string, { schema?: JsonSchema }> } }>>>;
+  paths: Record<
+    string,
+    Partial<Record<string, { requestBody?: { content?: Record<string, { schema?: JsonSchema }> } }>>
+  >;
   components?: { schemas?: Record<string, JsonSchema> };
 }
 
@@ -44,22 +47,36 @@ export function bodyRoutes(doc: OpenApiDoc): BodyRoute[] {
   return out;
 }
 
-function bodies(schema: JsonSchema, resolve: (ref: string) => JsonSchema | undefined, known: KnownValues): fc.Arbitrary<Body> {
+function bodies(
+  schema: JsonSchema,
+  resolve: (ref: string) => JsonSchema | undefined,
+  known: KnownValues,
+): fc.Arbitrary<Body> {
   const json = (v: unknown): Body => ({ payload: JSON.stringify(v), contentType: 'application/json' });
   const valid = arbitraryFromJsonSchema(schema, resolve, known);
-  const nearValid = fc.tuple(valid, fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 })).map(([v, key, value]) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return json(value);
-    const copy = { ...(v as Record<string, unknown>) };
-    const keys = Object.keys(copy);
-    copy[keys.length > 0 && key.length % 2 === 0 ? keys[key.length % keys.length]! : key] = value;
-    return json(copy);
-  });
+  const nearValid = fc
+    .tuple(valid, fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }))
+    .map(([v, key, value]) => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return json(value);
+      const copy = { ...(v as Record<string, unknown>) };
+      const keys = Object.keys(copy);
+      copy[keys.length > 0 && key.length % 2 === 0 ? keys[key.length % keys.length]! : key] = value;
+      return json(copy);
+    });
   return fc.oneof(
     { weight: 4, arbitrary: valid.map(json) },
     { weight: 4, arbitrary: nearValid },
     { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map(json) },
-    { weight: 1, arbitrary: fc.string({ maxLength: 200 }).map((s) => ({ payload: s, contentType: 'application/json' })) },
-    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }).map((b) => ({ payload: Buffer.from(b), contentType: 'application/json' })) },
+    {
+      weight: 1,
+      arbitrary: fc.string({ maxLength: 200 }).map((s) => ({ payload: s, contentType: 'application/json' })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .uint8Array({ maxLength: 300 })
+        .map((b) => ({ payload: Buffer.from(b), contentType: 'application/json' })),
+    },
     { weight: 1, arbitrary: valid.map((v) => ({ payload: JSON.stringify(v), contentType: 'text/plain' })) },
     { weight: 1, arbitrary: fc.constant<Body>({ payload: undefined, contentType: undefined }) },
   );
@@ -67,8 +84,17 @@ function bodies(schema: JsonSchema, resolve: (ref: string) => JsonSchema | undef
 
 /** Real ids for path parameters, so bodies reach the handlers and not only a 404. */
 async function pathValues(fleet: Fleet): Promise<(path: string) => string> {
-  const tok = await fleet.http.inject({ method: 'POST', url: '/api/v1/sites/yb-city/enrollment-tokens', headers: { authorization: `Bearer ${ADMIN}` }, payload: {} });
-  const enrolled = await fleet.http.inject({ method: 'POST', url: '/api/v1/enroll', payload: { token: tok.json<{ token: string }>().token, hardware: {} } });
+  const tok = await fleet.http.inject({
+    method: 'POST',
+    url: '/api/v1/sites/yb-city/enrollment-tokens',
+    headers: { authorization: `Bearer ${ADMIN}` },
+    payload: {},
+  });
+  const enrolled = await fleet.http.inject({
+    method: 'POST',
+    url: '/api/v1/enroll',
+    payload: { token: tok.json<{ token: string }>().token, hardware: {} },
+  });
   const deviceId = enrolled.json<{ deviceId: string }>().deviceId;
   return (path) =>
     path.replace(/\{(\w+)\}/g, (_m, name: string) => {
@@ -79,13 +105,25 @@ async function pathValues(fleet: Fleet): Promise<(path: string) => string> {
     });
 }
 
-export async function fuzzHttpBodies(runs: number, progress: (line: string) => void, seed?: number): Promise<FuzzOutcome[]> {
+export async function fuzzHttpBodies(
+  runs: number,
+  progress: (line: string) => void,
+  seed?: number,
+): Promise<FuzzOutcome[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'diemcau-fuzz-http-'));
   let unhandled = 0;
   const onUnhandled = (): void => void unhandled++;
   process.on('unhandledRejection', onUnhandled);
   const fleet = await buildFleet({
-    config: { httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir, adminToken: ADMIN, logLevel: 'silent', enrollMaxFailuresPerMin: 0 },
+    config: {
+      httpPort: 0,
+      mqttPort: 0,
+      host: '127.0.0.1',
+      dataDir,
+      adminToken: ADMIN,
+      logLevel: 'silent',
+      enrollMaxFailuresPerMin: 0,
+    },
   });
   const rows: FuzzOutcome[] = [];
   try {
@@ -97,7 +135,12 @@ export async function fuzzHttpBodies(runs: number, progress: (line: string) => v
     const known: KnownValues = {
       siteId: site,
       chairSiteId: site,
-      districtId: fc.constantFrom(...fleet.sites.all().filter((s) => s.kind === 'district').map((s) => s.id)),
+      districtId: fc.constantFrom(
+        ...fleet.sites
+          .all()
+          .filter((s) => s.kind === 'district')
+          .map((s) => s.id),
+      ),
       siteIds: fc.uniqueArray(site, { minLength: 1, maxLength: 6 }),
     };
     for (const route of bodyRoutes(doc)) {
@@ -111,7 +154,10 @@ export async function fuzzHttpBodies(runs: number, progress: (line: string) => v
           const res = await fleet.http.inject({
             method: route.method.toUpperCase() as 'POST',
             url,
-            headers: { authorization: `Bearer ${ADMIN}`, ...(body.contentType ? { 'content-type': body.contentType } : {}) },
+            headers: {
+              authorization: `Bearer ${ADMIN}`,
+              ...(body.contentType ? { 'content-type': body.contentType } : {}),
+            },
             ...(body.payload === undefined ? {} : { payload: body.payload }),
           });
           if (res.statusCode >= 500) throw new Error(`HTTP ${res.statusCode}: ${res.body.slice(0, 200)}`);
@@ -135,7 +181,15 @@ export async function fuzzHttpBodies(runs: number, progress: (line: string) => v
       progress(`${name} ${runs} cases in ${Date.now() - started} ms`);
     }
     const health = await fleet.http.inject({ method: 'GET', url: '/healthz' });
-    if (health.statusCode !== 200) rows.push({ name: 'fleet health after fuzzing', runs: 1, accepted: 0, rejected: 1, failures: 1, firstFailure: health.body });
+    if (health.statusCode !== 200)
+      rows.push({
+        name: 'fleet health after fuzzing',
+        runs: 1,
+        accepted: 0,
+        rejected: 1,
+        failures: 1,
+        firstFailure: health.body,
+      });
   } finally {
     process.off('unhandledRejection', onUnhandled);
     await fleet.close();

@@ -11,7 +11,9 @@ function stringArb(s: JsonSchema): fc.Arbitrary<string> {
   const minLength = (s.minLength as number | undefined) ?? 0;
   const maxLength = (s.maxLength as number | undefined) ?? Infinity;
   if (s.format === 'date-time') {
-    return fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
+    return fc
+      .date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true })
+      .map((d) => d.toISOString());
   }
   if (typeof s.pattern === 'string') {
     return fc.stringMatching(new RegExp(s.pattern)).filter((v) => v.length >= minLength && v.length <= maxLength);
@@ -24,7 +26,9 @@ function numberArb(s: JsonSchema, integer: boolean): fc.Arbitrary<number> {
   const exMax = s.exclusiveMaximum as number | undefined;
   const min = (s.minimum as number | undefined) ?? exMin ?? -1e6;
   const max = (s.maximum as number | undefined) ?? exMax ?? 1e9;
-  const base = integer ? fc.integer({ min: Math.ceil(min), max: Math.floor(max) }) : fc.double({ min, max, noNaN: true, noDefaultInfinity: true });
+  const base = integer
+    ? fc.integer({ min: Math.ceil(min), max: Math.floor(max) })
+    : fc.double({ min, max, noNaN: true, noDefaultInfinity: true });
   return base.filter((n) => n !== exMin && n !== exMax);
 }
 
@@ -87,7 +91,10 @@ export function arbitraryFromJsonSchema(
         const props = (schema.properties ?? {}) as Record<string, unknown>;
         const required = ((schema.required as string[] | undefined) ?? []).filter((k) => k in props);
         const model: Record<string, fc.Arbitrary<unknown>> = {};
-        for (const [k, v] of Object.entries(props)) model[k] = known[k] ? fc.oneof({ weight: 3, arbitrary: known[k] }, { weight: 1, arbitrary: next(v) }) : next(v);
+        for (const [k, v] of Object.entries(props))
+          model[k] = known[k]
+            ? fc.oneof({ weight: 3, arbitrary: known[k] }, { weight: 1, arbitrary: next(v) })
+            : next(v);
         arb = fc.record(model, { requiredKeys: required });
         break;
       }

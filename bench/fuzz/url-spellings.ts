@@ -16,7 +16,27 @@ const replaceAt = (s: string, i: number, by: string): string => s.slice(0, i) + 
 const slashIndexes = (path: string): number[] => [...path].flatMap((c, i) => (c === '/' ? [i] : []));
 
 /** Characters put after the path: each must land on the same route, on no route, or be refused. */
-export const TRAILERS = ['', '/', '?', '#', ';', '%00', '%2f', '%2F', '%20', '?x=1', '#/../x', ';x=1', '/.', '/..', '%3f', '%23', '\\', '.', '~'];
+export const TRAILERS = [
+  '',
+  '/',
+  '?',
+  '#',
+  ';',
+  '%00',
+  '%2f',
+  '%2F',
+  '%20',
+  '?x=1',
+  '#/../x',
+  ';x=1',
+  '/.',
+  '/..',
+  '%3f',
+  '%23',
+  '\\',
+  '.',
+  '~',
+];
 
 /**
  * The fixed table: a handful of spellings of each kind for `path` (which must
@@ -61,7 +81,8 @@ export function spellingTable(path: string): string[] {
   out.add(path.toUpperCase());
   if (segs[0]) out.add(path.replace(segs[0], segs[0].toUpperCase()));
   // Absolute form.
-  for (const base of ['http://h', 'HTTP://H', 'https://h', 'http://u@h:80', 'HtTp://127.0.0.1']) out.add(`${base}${path}`);
+  for (const base of ['http://h', 'HTTP://H', 'https://h', 'http://u@h:80', 'HtTp://127.0.0.1'])
+    out.add(`${base}${path}`);
   // Trailing characters.
   for (const tail of TRAILERS) out.add(`${path}${tail}`);
   return [...out];
@@ -95,7 +116,16 @@ export function spellingArbitrary(path: string): fc.Arbitrary<string> {
         } else if (letters.length > 0) {
           const i = letters[m.i % letters.length]!;
           const c = path[i]!;
-          edits.set(i, m.k === 'pct' ? pct(c, m.lower) : m.k === 'pct2' ? `%25${pct(c, m.lower).slice(1)}` : c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase());
+          edits.set(
+            i,
+            m.k === 'pct'
+              ? pct(c, m.lower)
+              : m.k === 'pct2'
+                ? `%25${pct(c, m.lower).slice(1)}`
+                : c === c.toUpperCase()
+                  ? c.toLowerCase()
+                  : c.toUpperCase(),
+          );
         }
       }
       let s = path;
@@ -144,7 +174,8 @@ export function rawRequest(
     const body = req.body ?? '';
     const lines = [`${req.method} ${req.target} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close'];
     for (const [k, v] of Object.entries(req.headers ?? {})) lines.push(`${k}: ${v}`);
-    if (body.length > 0 || !['GET', 'HEAD', 'OPTIONS'].includes(req.method)) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
+    if (body.length > 0 || !['GET', 'HEAD', 'OPTIONS'].includes(req.method))
+      lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
     sock.write(`${lines.join('\r\n')}\r\n\r\n${body}`);
   });
 }

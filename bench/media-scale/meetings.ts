@@ -25,9 +25,25 @@ function pairs(ids: string[]): string[][] {
 export function busyDay(roster: RosterSite[]): DaySpec[] {
   const of = (...kinds: string[]): string[] => roster.filter((s) => kinds.includes(s.kind)).map((s) => s.id);
   const leadership = of('party-committee', 'peoples-council', 'peoples-committee');
-  const plenary: DaySpec = { id: 'plenary', kind: 'plenary', chairSiteId: 'yb-peoples-committee', siteIds: [...leadership, ...of('district')] };
-  const province = pairs(of('party-board', 'department')).map((ids, i) => ({ id: `province-${i}`, kind: 'province' as const, chairSiteId: ids[0]!, siteIds: ids }));
+  const plenary: DaySpec = {
+    id: 'plenary',
+    kind: 'plenary',
+    chairSiteId: 'yb-peoples-committee',
+    siteIds: [...leadership, ...of('district')],
+  };
+  const province = pairs(of('party-board', 'department')).map((ids, i) => ({
+    id: `province-${i}`,
+    kind: 'province' as const,
+    chairSiteId: ids[0]!,
+    siteIds: ids,
+  }));
   const groups = of('district').flatMap((d) =>
-    pairs(roster.filter((s) => s.parentId === d).map((s) => s.id)).map((ids, i) => ({ id: `${d}-${i}`, kind: 'relay group' as const, chairSiteId: ids[0]!, siteIds: ids })));
+    pairs(roster.filter((s) => s.parentId === d).map((s) => s.id)).map((ids, i) => ({
+      id: `${d}-${i}`,
+      kind: 'relay group' as const,
+      chairSiteId: ids[0]!,
+      siteIds: ids,
+    })),
+  );
   return [plenary, ...province, ...groups];
 }

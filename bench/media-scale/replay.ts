@@ -22,9 +22,37 @@ export async function recordClip(): Promise<ClipPacket[]> {
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   const packets: Buffer[] = [];
   sock.on('message', (m) => packets.push(Buffer.from(m)));
-  const ff = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=15', '-t', '4',
-    '-c:v', 'libvpx', '-b:v', '100k', '-deadline', 'realtime', '-cpu-used', '8', '-g', '30', '-an',
-    '-f', 'rtp', '-payload_type', String(INGEST.vp8.payloadType), `rtp://127.0.0.1:${sock.address().port}?pkt_size=1200`], { stdio: 'ignore' });
+  const ff = spawn(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=160x120:rate=15',
+      '-t',
+      '4',
+      '-c:v',
+      'libvpx',
+      '-b:v',
+      '100k',
+      '-deadline',
+      'realtime',
+      '-cpu-used',
+      '8',
+      '-g',
+      '30',
+      '-an',
+      '-f',
+      'rtp',
+      '-payload_type',
+      String(INGEST.vp8.payloadType),
+      `rtp://127.0.0.1:${sock.address().port}?pkt_size=1200`,
+    ],
+    { stdio: 'ignore' },
+  );
   await new Promise((r) => ff.on('exit', r));
   await sleep(200);
   sock.close();
@@ -65,7 +93,10 @@ export class Replayer {
   private readonly state: Array<{ feed: Feed; cursor: number; vseq: number }> = [];
   private closed = false;
 
-  constructor(feeds: Feed[], private readonly clip: ClipPacket[]) {
+  constructor(
+    feeds: Feed[],
+    private readonly clip: ClipPacket[],
+  ) {
     this.clipMs = clip[clip.length - 1]!.at + 67;
     for (const f of feeds) this.add(f);
     let seq = 0;
@@ -80,7 +111,11 @@ export class Replayer {
         a.writeUInt16BE(seq & 0xffff, 2);
         a.writeUInt32BE((seq * 960) >>> 0, 4);
         a.writeUInt32BE(f.ssrcA, 8);
-        this.sock.send(withAudioLevel(a, INGEST.audioLevelExtId, f.siteId === this.loud ? voice(seq) : SILENT)!, f.port, '127.0.0.1');
+        this.sock.send(
+          withAudioLevel(a, INGEST.audioLevelExtId, f.siteId === this.loud ? voice(seq) : SILENT)!,
+          f.port,
+          '127.0.0.1',
+        );
         this.sent++;
         const pos = now + f.offset;
         for (;;) {
@@ -108,7 +143,9 @@ export class Replayer {
     this.state.push({ feed, cursor: loops * this.clip.length + (k < 0 ? this.clip.length : k), vseq: 0 });
   }
 
-  get clipKbps(): number { return Math.round((this.clip.reduce((n, c) => n + c.packet.length, 0) * 8) / this.clipMs); }
+  get clipKbps(): number {
+    return Math.round((this.clip.reduce((n, c) => n + c.packet.length, 0) * 8) / this.clipMs);
+  }
 
   close(): void {
     if (this.closed) return;

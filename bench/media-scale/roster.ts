@@ -25,7 +25,9 @@ export interface RosterSite {
 }
 
 export function loadRoster(): RosterSite[] {
-  const data = JSON.parse(fs.readFileSync(path.join(root, 'fleet/datasets/yen-bai-2022.json'), 'utf8')) as { sites: RosterSite[] };
+  const data = JSON.parse(fs.readFileSync(path.join(root, 'fleet/datasets/yen-bai-2022.json'), 'utf8')) as {
+    sites: RosterSite[];
+  };
   return data.sites;
 }
 
@@ -68,9 +70,20 @@ export async function startNetwork(roster: RosterSite[], o: NetworkOptions): Pro
   const largestId = districts[0]!.id;
   // Port plan: the core 20000-20999, the largest relay 21000-21199, the packed pool's own slice
   // 21200-21299 (its browsers' WebRtcServer), then a range per packed edge from 22000.
-  const core = await MediaWorkers.start({ rtcMinPort: 20000, rtcMaxPort: 20999, workers: o.coreWorkers, spanAt: o.spanAt, logLevel: 'none' });
+  const core = await MediaWorkers.start({
+    rtcMinPort: 20000,
+    rtcMaxPort: 20999,
+    workers: o.coreWorkers,
+    spanAt: o.spanAt,
+    logLevel: 'none',
+  });
   const largest = await MediaWorkers.start({ rtcMinPort: 21000, rtcMaxPort: 21199, workers: 1, logLevel: 'none' });
-  const packed = await MediaWorkers.start({ rtcMinPort: 21200, rtcMaxPort: 21299, workers: o.packedWorkers, logLevel: 'none' });
+  const packed = await MediaWorkers.start({
+    rtcMinPort: 21200,
+    rtcMaxPort: 21299,
+    workers: o.packedWorkers,
+    logLevel: 'none',
+  });
   const pools = { core, largest, packed };
   const nodes: Node[] = [];
   let nextPorts = 22000;
@@ -78,30 +91,65 @@ export async function startNetwork(roster: RosterSite[], o: NetworkOptions): Pro
     const pool: Node['pool'] = kind === 'core' ? 'core' : edgeId === largestId ? 'largest relay' : 'packed';
     // A relay needs a port per downstream link; a leaf its link, its room's input and a tap.
     const width = kind === 'district' ? 40 : 12;
-    const worker = pool === 'core' ? { shared: core } : pool === 'largest relay' ? { shared: largest } : { shared: packed, ports: { min: nextPorts, max: nextPorts + width - 1 } };
+    const worker =
+      pool === 'core'
+        ? { shared: core }
+        : pool === 'largest relay'
+          ? { shared: largest }
+          : { shared: packed, ports: { min: nextPorts, max: nextPorts + width - 1 } };
     if (pool === 'packed') nextPorts += width;
     const edge = await Edge.start({
-      edgeId, role: kind === 'core' ? 'core' : 'site', listen: { listenIp: '127.0.0.1' }, capture: null, ffmpegBin: 'ffmpeg',
-      worker, log: o.log, limits: o.limits, tapAllow: '127.0.0.1',
+      edgeId,
+      role: kind === 'core' ? 'core' : 'site',
+      listen: { listenIp: '127.0.0.1' },
+      capture: null,
+      ffmpegBin: 'ffmpeg',
+      worker,
+      log: o.log,
+      limits: o.limits,
+      tapAllow: '127.0.0.1',
     });
     let server: SignalServer | null = null;
     let url = '';
     if (kind === 'core' || kind === 'district') {
-      server = new SignalServer({ edge, adminToken: token() + token(), joinToken: token() + token(), host: '127.0.0.1', port: 0, log: o.log });
+      server = new SignalServer({
+        edge,
+        adminToken: token() + token(),
+        joinToken: token() + token(),
+        host: '127.0.0.1',
+        port: 0,
+        log: o.log,
+      });
       url = await server.listen();
     }
-    const node: Node = { edgeId, siteId, kind, parent, children: [], edge, server, url, acceptToken: token() + token(), pool };
+    const node: Node = {
+      edgeId,
+      siteId,
+      kind,
+      parent,
+      children: [],
+      edge,
+      server,
+      url,
+      acceptToken: token() + token(),
+      pool,
+    };
     parent?.children.push(node);
     nodes.push(node);
     return node;
   };
   const coreNode = await start('core', '', 'core', null);
-  for (const s of roster.filter((x) => x.parentId === null && x.kind !== 'district')) await start(s.id, s.id, 'province', coreNode);
+  for (const s of roster.filter((x) => x.parentId === null && x.kind !== 'district'))
+    await start(s.id, s.id, 'province', coreNode);
   const byId = new Map<string, Node>();
   for (const d of districts) byId.set(d.id, await start(d.id, d.id, 'district', coreNode));
-  for (const s of roster.filter((x) => x.kind === 'commune')) await start(s.id, s.id, 'commune', byId.get(s.parentId!)!);
+  for (const s of roster.filter((x) => x.kind === 'commune'))
+    await start(s.id, s.id, 'commune', byId.get(s.parentId!)!);
   return {
-    core: coreNode, nodes, largest: byId.get(largestId)!, pools,
+    core: coreNode,
+    nodes,
+    largest: byId.get(largestId)!,
+    pools,
     close: async () => {
       for (const n of [...nodes].reverse()) {
         await n.server?.close();
@@ -119,13 +167,19 @@ function subtree(n: Node): string[] {
 /** Each edge's plan for the meeting: its upstream, the edges below it and the sites each may bring. */
 export function planFor(n: Node, meetingId: string, chairSiteId: string): MediaPlan {
   const meeting: MediaMeeting = {
-    meetingId, title: meetingId, role: n.parent === null ? 'host' : n.children.length ? 'relay' : 'leaf',
+    meetingId,
+    title: meetingId,
+    role: n.parent === null ? 'host' : n.children.length ? 'relay' : 'leaf',
     upstream: n.parent ? { edgeId: n.parent.edgeId, signalUrl: n.parent.url, linkToken: n.parent.acceptToken } : null,
     acceptToken: n.children.length ? n.acceptToken : null,
     downstream: n.children.map((c) => ({ edgeId: c.edgeId, addresses: ['127.0.0.1'], siteIds: subtree(c) })),
-    localSiteId: n.siteId || null, chairSiteId,
+    localSiteId: n.siteId || null,
+    chairSiteId,
     // Which microphones are open is the replayer's choice (it pauses and resumes them at their source).
-    floorSiteId: null, rollCallSiteId: null, mutedAll: false, state: 'live',
+    floorSiteId: null,
+    rollCallSiteId: null,
+    mutedAll: false,
+    state: 'live',
   };
   return { v: 1, revision: 1, edgeId: n.edgeId, meetings: [meeting] };
 }

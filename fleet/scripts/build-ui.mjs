@@ -44,5 +44,7 @@ if (watch) {
 } else {
   const started = Date.now();
   await esbuild.build(options);
-  process.stderr.write(`[build-ui] dashboard bundled into ${path.relative(process.cwd(), outDir) || '.'} in ${Date.now() - started} ms\n`);
+  process.stderr.write(
+    `[build-ui] dashboard bundled into ${path.relative(process.cwd(), outDir) || '.'} in ${Date.now() - started} ms\n`,
+  );
 }

@@ -16,7 +16,9 @@ export const OPERATOR_ROLES = ['admin', 'area-operator', 'viewer'] as const;
 export type OperatorRole = (typeof OPERATOR_ROLES)[number];
 
 /** Role names accepted in stored rows and API input for the same role. */
-export const ROLE_ALIASES = { 'district-operator': 'area-operator' } as const satisfies Readonly<Record<string, OperatorRole>>;
+export const ROLE_ALIASES = { 'district-operator': 'area-operator' } as const satisfies Readonly<
+  Record<string, OperatorRole>
+>;
 /** Every name accepted for a role: the roles and their older names. */
 export const ROLE_NAMES = [...OPERATOR_ROLES, ...(Object.keys(ROLE_ALIASES) as (keyof typeof ROLE_ALIASES)[])] as const;
 
@@ -77,7 +79,11 @@ export function canSeeSite(index: SiteIndex, op: AccessSubject | null | undefine
 }
 
 /** The sites of `siteIds` the operator may not see, in the order given. */
-export function outsideScope(index: SiteIndex, op: AccessSubject | null | undefined, siteIds: readonly string[]): string[] {
+export function outsideScope(
+  index: SiteIndex,
+  op: AccessSubject | null | undefined,
+  siteIds: readonly string[],
+): string[] {
   const scope = siteScopeOf(index, op);
   return scope === null ? [] : siteIds.filter((id) => !scope.has(id));
 }

@@ -77,7 +77,11 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     cleanups.push(() => db.close());
     const repos = createRepos(db, { telemetryKeep: config.telemetryKeep });
     await seedSitesIfEmpty(db, repos, loadDataset(config.dataset), log.child({ module: 'seeds' }));
-    const generatedAdminToken = await ensureAdmin(repos.operators, config.adminToken, log.child({ module: 'operators' }));
+    const generatedAdminToken = await ensureAdmin(
+      repos.operators,
+      config.adminToken,
+      log.child({ module: 'operators' }),
+    );
     const sites = await SiteDirectory.load(repos.sites, repos.hierarchy);
     const metrics = createMetrics();
     const events = new FleetEvents(log.child({ module: 'events' }));
@@ -152,13 +156,36 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     else await presence.lead(); // one node: it always leads
     const leadership = cluster?.leadership ?? ALWAYS_LEADER;
 
-    const telemetry = new TelemetryWriter(repos.telemetry, metrics, log.child({ module: 'telemetry' }), config.telemetryFlushMs);
+    const telemetry = new TelemetryWriter(
+      repos.telemetry,
+      metrics,
+      log.child({ module: 'telemetry' }),
+      config.telemetryFlushMs,
+    );
     cleanups.push(() => telemetry.close());
     ingest.on('telemetry', (deviceId, sample, meta) => telemetry.add(deviceId, sample, meta.receivedAt));
     // In a cluster a node may be killed at any moment: a sample is acknowledged once it is stored.
-    if (cluster) broker.holdAcks((topic) => parseDeviceTopic(topic)?.channel === 'telemetry', (done) => telemetry.afterNextFlush(done));
+    if (cluster)
+      broker.holdAcks(
+        (topic) => parseDeviceTopic(topic)?.channel === 'telemetry',
+        (done) => telemetry.afterNextFlush(done),
+      );
 
-    const fleet: FleetContext = { config, log, db, repos, broker, ingest, events, alerts, sites, presence, metrics, leadership, bus: cluster?.bus };
+    const fleet: FleetContext = {
+      config,
+      log,
+      db,
+      repos,
+      broker,
+      ingest,
+      events,
+      alerts,
+      sites,
+      presence,
+      metrics,
+      leadership,
+      bus: cluster?.bus,
+    };
 
     // Request lines are off: 10,000 boxes enrolling would drown the log; errors are still logged.
     // With certificates configured the API is HTTPS only: there is no plain listener to fall back to.
@@ -195,7 +222,17 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     await http.listen({ port: config.httpPort, host: config.host });
     const addr = http.server.address();
     const httpPort = typeof addr === 'object' && addr ? addr.port : config.httpPort;
-    log.info({ httpPort, mqttPort: broker.port, host: config.host, dataDir: config.dataDir, registry: db.dialect, tls: tls !== undefined }, 'fleet listening');
+    log.info(
+      {
+        httpPort,
+        mqttPort: broker.port,
+        host: config.host,
+        dataDir: config.dataDir,
+        registry: db.dialect,
+        tls: tls !== undefined,
+      },
+      'fleet listening',
+    );
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {

@@ -9,7 +9,8 @@ import { UiConfigSchema } from './ui/config.js';
 // ui) from app.fleet.config. Defaults live in the schema so that the docs
 // (README table, `npm run docs:settings`) and the code cannot disagree.
 const D = (description: string) => ({ description });
-const Port = (def: number, description: string) => Type.Integer({ minimum: 0, maximum: 65535, default: def, description });
+const Port = (def: number, description: string) =>
+  Type.Integer({ minimum: 0, maximum: 65535, default: def, description });
 const Ms = (def: number, description: string) => Type.Integer({ minimum: 0, default: def, description });
 
 const TOP_LEVEL = {
@@ -17,72 +18,209 @@ const TOP_LEVEL = {
   mqttPort: Port(1883, 'embedded MQTT broker (0 = any free port)'),
   host: Type.String({ minLength: 1, default: '0.0.0.0', ...D('address both servers listen on') }),
   dataDir: Type.String({ minLength: 1, default: './data', ...D('where the registry (SQLite) and other state live') }),
-  dataset: Type.String({ minLength: 1, default: 'yen-bai-2022', ...D('hierarchy dataset an empty registry is seeded from: yen-bai-2022, yen-bai-two-tier or a JSON file (fleet/datasets/README.md)') }),
-  dbFile: Type.String({ minLength: 1, default: 'fleet.sqlite', ...D("registry file name inside the data dir (':memory:' for throwaway runs)") }),
+  dataset: Type.String({
+    minLength: 1,
+    default: 'yen-bai-2022',
+    ...D(
+      'hierarchy dataset an empty registry is seeded from: yen-bai-2022, yen-bai-two-tier or a JSON file (fleet/datasets/README.md)',
+    ),
+  }),
+  dbFile: Type.String({
+    minLength: 1,
+    default: 'fleet.sqlite',
+    ...D("registry file name inside the data dir (':memory:' for throwaway runs)"),
+  }),
   databaseUrl: Type.Optional(
-    Type.String({ pattern: '^postgres(ql)?://', ...D('PostgreSQL as the registry (cluster mode), e.g. postgres://fleet@db:5432/diemcau; unset: the embedded SQLite file') }),
+    Type.String({
+      pattern: '^postgres(ql)?://',
+      ...D(
+        'PostgreSQL as the registry (cluster mode), e.g. postgres://fleet@db:5432/diemcau; unset: the embedded SQLite file',
+      ),
+    }),
   ),
-  databasePoolSize: Type.Integer({ minimum: 1, maximum: 200, default: 10, ...D('PostgreSQL connections per fleet node') }),
-  adminToken: Type.Optional(Type.String({ minLength: 16, maxLength: 256, ...D('an admin bearer token that always works; unset: one is generated on first start and printed once') })),
-  webhookUrl: Type.Optional(Type.String({ pattern: '^https?://', ...D('alert changes are POSTed here as JSON, retried with backoff') })),
-  publicMqttUrl: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', ...D("broker URL told to enrolled boxes; unset: the host they reached the API by, and the MQTT port") })),
-  publicMqttUrls: Type.Optional(Type.String({
-    pattern: '^(mqtts?|wss?|tcp|ssl)://[^,\\s]+(,(mqtts?|wss?|tcp|ssl)://[^,\\s]+)*$',
-    ...D('cluster: every node\'s broker URL, comma-separated, told to boxes at enrolment and on every connect; a box fails over between them (first: publicMqttUrl, or the one it enrolled by)'),
-  })),
+  databasePoolSize: Type.Integer({
+    minimum: 1,
+    maximum: 200,
+    default: 10,
+    ...D('PostgreSQL connections per fleet node'),
+  }),
+  adminToken: Type.Optional(
+    Type.String({
+      minLength: 16,
+      maxLength: 256,
+      ...D('an admin bearer token that always works; unset: one is generated on first start and printed once'),
+    }),
+  ),
+  webhookUrl: Type.Optional(
+    Type.String({ pattern: '^https?://', ...D('alert changes are POSTed here as JSON, retried with backoff') }),
+  ),
+  publicMqttUrl: Type.Optional(
+    Type.String({
+      pattern: '^(mqtts?|wss?|tcp|ssl)://',
+      ...D('broker URL told to enrolled boxes; unset: the host they reached the API by, and the MQTT port'),
+    }),
+  ),
+  publicMqttUrls: Type.Optional(
+    Type.String({
+      pattern: '^(mqtts?|wss?|tcp|ssl)://[^,\\s]+(,(mqtts?|wss?|tcp|ssl)://[^,\\s]+)*$',
+      ...D(
+        "cluster: every node's broker URL, comma-separated, told to boxes at enrolment and on every connect; a box fails over between them (first: publicMqttUrl, or the one it enrolled by)",
+      ),
+    }),
+  ),
   // Cluster (fleet/src/cluster/): unset redisUrl is the embedded single node.
-  redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://', ...D('cluster: the Redis (a database of its own) that joins the brokers, carries presence, leadership and the live feed between nodes; unset: one embedded node') })),
-  nodeId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', ...D("cluster: this node's name (unset: host name and process id); each start is told apart by a suffix") })),
-  clusterHeartbeatMs: Type.Integer({ minimum: 100, default: 1000, ...D('cluster: how often each node says it is alive') }),
-  clusterNodeTimeoutMs: Type.Integer({ minimum: 500, default: 5000, ...D('cluster: a node silent this long is dead: its sessions end and a fleet-node-down alert opens') }),
-  leaderLeaseMs: Type.Integer({ minimum: 500, default: 5000, ...D('cluster: the leader lease (renewed at a third of it); another node takes over within this long after the leader dies') }),
+  redisUrl: Type.Optional(
+    Type.String({
+      pattern: '^rediss?://',
+      ...D(
+        'cluster: the Redis (a database of its own) that joins the brokers, carries presence, leadership and the live feed between nodes; unset: one embedded node',
+      ),
+    }),
+  ),
+  nodeId: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z0-9._-]{1,64}$',
+      ...D("cluster: this node's name (unset: host name and process id); each start is told apart by a suffix"),
+    }),
+  ),
+  clusterHeartbeatMs: Type.Integer({
+    minimum: 100,
+    default: 1000,
+    ...D('cluster: how often each node says it is alive'),
+  }),
+  clusterNodeTimeoutMs: Type.Integer({
+    minimum: 500,
+    default: 5000,
+    ...D('cluster: a node silent this long is dead: its sessions end and a fleet-node-down alert opens'),
+  }),
+  leaderLeaseMs: Type.Integer({
+    minimum: 500,
+    default: 5000,
+    ...D(
+      'cluster: the leader lease (renewed at a third of it); another node takes over within this long after the leader dies',
+    ),
+  }),
   logLevel: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', ...D('pino log level') },
   ),
-  maxPacketBytes: Type.Integer({ minimum: 1024, default: 256 * 1024 + 1024, ...D('largest MQTT packet accepted; a bigger one closes the connection') }),
+  maxPacketBytes: Type.Integer({
+    minimum: 1024,
+    default: 256 * 1024 + 1024,
+    ...D('largest MQTT packet accepted; a bigger one closes the connection'),
+  }),
   telemetryKeep: Type.Integer({ minimum: 1, default: 2000, ...D('telemetry samples kept per device') }),
   telemetryFlushMs: Ms(200, 'telemetry is written in one transaction per this interval'),
-  enrollmentTokenTtlSec: Type.Integer({ minimum: 60, default: 7 * 24 * 3600, ...D('default lifetime of an enrolment token') }),
+  enrollmentTokenTtlSec: Type.Integer({
+    minimum: 60,
+    default: 7 * 24 * 3600,
+    ...D('default lifetime of an enrolment token'),
+  }),
   preregistrationTtlSec: Type.Integer({
     minimum: 60,
     default: 30 * 24 * 3600,
-    ...D("default time a pre-registered serial stays armed (the serial is printed on the box: whoever knows it may enrol in its place meanwhile)"),
+    ...D(
+      'default time a pre-registered serial stays armed (the serial is printed on the box: whoever knows it may enrol in its place meanwhile)',
+    ),
   }),
-  enrollMaxFailuresPerMin: Type.Integer({ minimum: 0, default: 20, ...D('failed enrolments allowed per client address per minute (0 = no limit)') }),
-  metricsPublic: Type.Boolean({ default: false, ...D('serve /metrics without a token (for a scraper on a trusted network); otherwise any operator token, a viewer token will do') }),
+  enrollMaxFailuresPerMin: Type.Integer({
+    minimum: 0,
+    default: 20,
+    ...D('failed enrolments allowed per client address per minute (0 = no limit)'),
+  }),
+  metricsPublic: Type.Boolean({
+    default: false,
+    ...D(
+      'serve /metrics without a token (for a scraper on a trusted network); otherwise any operator token, a viewer token will do',
+    ),
+  }),
   // Alert rules (presence/planner.ts says what each does).
   offlineDebounceMs: Ms(300, 'an offline shorter than this opens no alert'),
   flapWindowMs: Ms(5 * 60_000, 'transitions are counted over this window for flapping'),
-  flapThreshold: Type.Integer({ minimum: 2, default: 6, ...D('transitions in the window that make a device flapping') }),
-  districtWindowMs: Ms(30_000, 'drops within this window are correlated per relay group (a district centre, a regional hub)'),
-  districtFraction: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.6, ...D("share of a relay group's devices that must drop for one outage incident") }),
+  flapThreshold: Type.Integer({
+    minimum: 2,
+    default: 6,
+    ...D('transitions in the window that make a device flapping'),
+  }),
+  districtWindowMs: Ms(
+    30_000,
+    'drops within this window are correlated per relay group (a district centre, a regional hub)',
+  ),
+  districtFraction: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 1,
+    default: 0.6,
+    ...D("share of a relay group's devices that must drop for one outage incident"),
+  }),
   districtMinDevices: Type.Integer({ minimum: 2, default: 3, ...D('and never fewer devices than this') }),
   startupGraceMs: Ms(30_000, 'after a fleet restart, boxes that were online get this long to reconnect before alerts'),
-  meetingAlertLeadMin: Type.Integer({ minimum: 0, default: 60, ...D("a site's alerts turn critical this many minutes before its meeting starts, and while it is live") }),
+  meetingAlertLeadMin: Type.Integer({
+    minimum: 0,
+    default: 60,
+    ...D("a site's alerts turn critical this many minutes before its meeting starts, and while it is live"),
+  }),
   webhookMaxAttempts: Type.Integer({ minimum: 1, default: 8, ...D('webhook attempts per notification') }),
   webhookBaseDelayMs: Ms(500, 'first webhook retry delay, doubled per attempt'),
   // With cert and key set, MQTT is served over TLS and the API over HTTPS, and nothing in plain text.
-  tlsCert: Type.Optional(Type.String({ minLength: 1, ...D('PEM certificate (chain) of the fleet; with the key: MQTT over TLS and HTTPS only') })),
+  tlsCert: Type.Optional(
+    Type.String({
+      minLength: 1,
+      ...D('PEM certificate (chain) of the fleet; with the key: MQTT over TLS and HTTPS only'),
+    }),
+  ),
   tlsKey: Type.Optional(Type.String({ minLength: 1, ...D('PEM private key of tlsCert') })),
-  tlsCa: Type.Optional(Type.String({ minLength: 1, ...D('extra CA certificates (PEM) for the TLS servers, e.g. the intermediate that signed the certificate') })),
+  tlsCa: Type.Optional(
+    Type.String({
+      minLength: 1,
+      ...D('extra CA certificates (PEM) for the TLS servers, e.g. the intermediate that signed the certificate'),
+    }),
+  ),
   // Limits per peer on the broker (broker/limits.ts, broker/login-throttle.ts). Sized for a NAT with a
   // district's boxes behind one address; benchmarks that connect thousands of boxes from 127.0.0.1 set them.
   mqttMaxFailuresPerMin: Type.Integer({
     minimum: 0,
     default: 30,
-    ...D('refused MQTT logins per client address and device id per minute before they are no longer logged one by one (a password that verifies is never refused); 0 = log every one'),
+    ...D(
+      'refused MQTT logins per client address and device id per minute before they are no longer logged one by one (a password that verifies is never refused); 0 = log every one',
+    ),
   }),
   mqttMaxFailedIdsPerAddress: Type.Integer({
     minimum: 0,
     default: 100,
-    ...D('different real devices refusing wrong passwords from one address in a minute before that address is cut at accept (made-up ids never count), unless a box logged in from it in that minute; 0 = never'),
+    ...D(
+      'different real devices refusing wrong passwords from one address in a minute before that address is cut at accept (made-up ids never count), unless a box logged in from it in that minute; 0 = never',
+    ),
   }),
-  mqttMaxConnectionsPerAddress: Type.Integer({ minimum: 0, default: 1024, ...D('open MQTT connections per client address (a NAT with many boxes counts as one); 0 = no cap') }),
-  mqttConnectTimeoutMs: Type.Integer({ minimum: 100, default: 10_000, ...D('a connection that sends no CONNECT (or TLS handshake) within this time is closed') }),
-  mqttMaxRetainedBytes: Type.Integer({ minimum: 256, maximum: 256 * 1024, default: 8192, ...D("largest retained message a device may leave (its presence, the only topic it may retain on)") }),
-  mqttSlowAfterRefusalsPerSec: Type.Integer({ minimum: 0, default: 20, ...D('refused MQTT logins per second from one address past which its new connections are served a second late (nobody is refused for it); 0 = never') }),
-  mqttMaxLoginsPerDevicePerMin: Type.Integer({ minimum: 0, default: 60, ...D("logins per device per minute; past it that device's logins are refused until the minute is over (the agent's backoff stays well below); 0 = no limit") }),
+  mqttMaxConnectionsPerAddress: Type.Integer({
+    minimum: 0,
+    default: 1024,
+    ...D('open MQTT connections per client address (a NAT with many boxes counts as one); 0 = no cap'),
+  }),
+  mqttConnectTimeoutMs: Type.Integer({
+    minimum: 100,
+    default: 10_000,
+    ...D('a connection that sends no CONNECT (or TLS handshake) within this time is closed'),
+  }),
+  mqttMaxRetainedBytes: Type.Integer({
+    minimum: 256,
+    maximum: 256 * 1024,
+    default: 8192,
+    ...D('largest retained message a device may leave (its presence, the only topic it may retain on)'),
+  }),
+  mqttSlowAfterRefusalsPerSec: Type.Integer({
+    minimum: 0,
+    default: 20,
+    ...D(
+      'refused MQTT logins per second from one address past which its new connections are served a second late (nobody is refused for it); 0 = never',
+    ),
+  }),
+  mqttMaxLoginsPerDevicePerMin: Type.Integer({
+    minimum: 0,
+    default: 60,
+    ...D(
+      "logins per device per minute; past it that device's logins are refused until the minute is over (the agent's backoff stays well below); 0 = no limit",
+    ),
+  }),
 };
 
 /**
@@ -140,7 +278,9 @@ export const ENV_NAMES: Record<keyof typeof TOP_LEVEL, string> = {
 
 /** Attaches each top-level setting's variable to its schema, where the loader and the docs read it. */
 function withEnv<P extends Record<string, TSchema>>(props: P, names: Record<keyof P, string>): P {
-  return Object.fromEntries(Object.entries(props).map(([k, schema]) => [k, { ...schema, env: names[k] }])) as unknown as P;
+  return Object.fromEntries(
+    Object.entries(props).map(([k, schema]) => [k, { ...schema, env: names[k] }]),
+  ) as unknown as P;
 }
 
 export const FleetConfigSchema = Type.Object({

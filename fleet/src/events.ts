@@ -7,7 +7,13 @@ export interface FleetEventMap {
   /** A device's connection state changed (not debounced: the alert rules do that). */
   'device-presence': { deviceId: string; siteId: string; online: boolean; at: string; reason: PresenceReason };
   /** A device's birth message arrived: versions and peripherals. */
-  'device-birth': { deviceId: string; siteId: string; agentVersion?: string | undefined; peripherals?: Peripherals | undefined; at: string };
+  'device-birth': {
+    deviceId: string;
+    siteId: string;
+    agentVersion?: string | undefined;
+    peripherals?: Peripherals | undefined;
+    at: string;
+  };
   'device-enrolled': { deviceId: string; siteId: string; reenrolled: boolean };
   'alert-opened': Alert;
   'alert-updated': Alert;
@@ -26,7 +32,8 @@ export interface FleetEventMap {
  * for subscribers that still name them. 'node-lost': the fleet node holding
  * the session died.
  */
-export type PresenceReason = 'connected' | 'birth' | 'will' | 'disconnected' | 'keepalive-timeout' | 'startup-grace' | 'revoked' | 'node-lost';
+export type PresenceReason =
+  'connected' | 'birth' | 'will' | 'disconnected' | 'keepalive-timeout' | 'startup-grace' | 'revoked' | 'node-lost';
 
 export type FleetEventName = keyof FleetEventMap;
 

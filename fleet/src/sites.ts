@@ -1,4 +1,13 @@
-import { indexSites, relayGroupOf, SiteKindRegistry, subtreeIds, KINDS_2022, type RelayGroup, type Site, type SiteIndex } from '@diemcau/shared';
+import {
+  indexSites,
+  relayGroupOf,
+  SiteKindRegistry,
+  subtreeIds,
+  KINDS_2022,
+  type RelayGroup,
+  type Site,
+  type SiteIndex,
+} from '@diemcau/shared';
 import type { SitesRepo } from './db/sites-repo.js';
 import type { HierarchyRepo, StoredHierarchy } from './db/hierarchy-repo.js';
 

@@ -36,6 +36,7 @@ export function loadTlsFiles(config: Pick<FleetConfig, 'tlsCert' | 'tlsKey' | 't
   const cert = read(tlsCert, 'tlsCert (DIEMCAU_TLS_CERT)');
   const key = read(tlsKey, 'tlsKey (DIEMCAU_TLS_KEY)');
   const ca = read(tlsCa, 'tlsCa (DIEMCAU_TLS_CA)');
-  if (problems.length > 0 || !cert || !key) throw new DiemcauError('FLEET_ERR_CONFIG', problems.join('; '), { details: problems });
+  if (problems.length > 0 || !cert || !key)
+    throw new DiemcauError('FLEET_ERR_CONFIG', problems.join('; '), { details: problems });
   return { cert, key, ...(ca ? { ca } : {}) };
 }

@@ -15,10 +15,23 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ADMIN_TOKEN, bootVm, pickAccel, putOnEsp, makeStick, repo, startFleet, waitFor, type FleetProcess, type Vm } from './vm.js';
+import {
+  ADMIN_TOKEN,
+  bootVm,
+  pickAccel,
+  putOnEsp,
+  makeStick,
+  repo,
+  startFleet,
+  waitFor,
+  type FleetProcess,
+  type Vm,
+} from './vm.js';
 
 const run = promisify(execFile);
-const version = (JSON.parse(fs.readFileSync(path.join(repo, 'appliance', 'package.json'), 'utf8')) as { version: string }).version;
+const version = (
+  JSON.parse(fs.readFileSync(path.join(repo, 'appliance', 'package.json'), 'utf8')) as { version: string }
+).version;
 const image = process.env.DIEMCAU_IMAGE ?? path.join(repo, 'dist', 'image', `diemcau-box-${version}.img`);
 const { accel, why } = await pickAccel();
 const kvm = accel === 'kvm';
@@ -44,7 +57,9 @@ const figures: string[] = [];
 if (!fs.existsSync(image)) {
   t.fail(`no image at ${image}: build it with npm run image:build (root, Debian 12)`);
 } else {
-  t.comment(`image ${image} (${(fs.statSync(image).size / 2 ** 20).toFixed(0)} MiB), ${kvm ? 'KVM' : `software emulation (${why})`}`);
+  t.comment(
+    `image ${image} (${(fs.statSync(image).size / 2 ** 20).toFixed(0)} MiB), ${kvm ? 'KVM' : `software emulation (${why})`}`,
+  );
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-image-test-'));
   t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
 
@@ -62,10 +77,26 @@ if (!fs.existsSync(image)) {
     const dir = path.join(work, 'stick');
     fs.mkdirSync(dir);
     // What the operator does: provision token writes the stick's file.
-    await run(process.execPath, ['--import', 'tsx', path.join(repo, 'provisioning', 'src', 'main.ts'), 'token', 'xa-mot', '--out', dir, '--fleet', fleet.hostUrl, '--token', ADMIN_TOKEN], {
-      cwd: repo,
-      timeout: 60_000,
-    });
+    await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(repo, 'provisioning', 'src', 'main.ts'),
+        'token',
+        'xa-mot',
+        '--out',
+        dir,
+        '--fleet',
+        fleet.hostUrl,
+        '--token',
+        ADMIN_TOKEN,
+      ],
+      {
+        cwd: repo,
+        timeout: 60_000,
+      },
+    );
     const file = path.join(dir, 'diemcau-bootstrap.json');
     const bootstrap = JSON.parse(fs.readFileSync(file, 'utf8')) as { fleetUrl: string; token?: string };
     t.ok(bootstrap.token, 'the bootstrap carries a token');
@@ -100,7 +131,8 @@ if (!fs.existsSync(image)) {
   });
 
   t.teardown(() => {
-    if (figures.length > 0) process.stdout.write(`\n# image test figures\n${figures.map((f) => `#   ${f}`).join('\n')}\n`);
+    if (figures.length > 0)
+      process.stdout.write(`\n# image test figures\n${figures.map((f) => `#   ${f}`).join('\n')}\n`);
   });
 }
 
@@ -150,7 +182,9 @@ async function checkBox(t: Test, fleet: FleetProcess, vm: Vm, siteId: string, la
       2000,
     );
   } catch (err) {
-    const status = await vm.qga.exec('/usr/bin/systemctl', ['status', '--no-pager', '--lines=15', ...UNITS]).catch((e: Error) => ({ out: e.message }));
+    const status = await vm.qga
+      .exec('/usr/bin/systemctl', ['status', '--no-pager', '--lines=15', ...UNITS])
+      .catch((e: Error) => ({ out: e.message }));
     t.comment(`systemctl status:\n${status.out}`);
     throw err;
   }
@@ -159,7 +193,7 @@ async function checkBox(t: Test, fleet: FleetProcess, vm: Vm, siteId: string, la
   const again = await vm.qga.exec('/usr/bin/systemctl', ['show', '--property=NRestarts', '--value', ...UNITS]);
   t.comment(`restarts since boot (agent, edge, kiosk): ${again.out.split('\n').filter(Boolean).join(', ')}`);
   const current = await vm.qga.exec('/usr/bin/readlink', ['/opt/diemcau/current']);
-  t.equal(current.out.trim(), `versions/${version}`, 'current → versions/<v>, the updater\'s layout');
+  t.equal(current.out.trim(), `versions/${version}`, "current → versions/<v>, the updater's layout");
 
   const sent = await fleet.api<CommandView>('POST', `/api/v1/devices/${device.id}/commands`, { type: 'identify' });
   t.equal(sent.status, 202, 'identify accepted');

@@ -21,7 +21,8 @@ const debian = path.join(repo, 'images', 'debian');
 const balena = path.join(repo, 'images', 'balena');
 const read = (...p: string[]) => fs.readFileSync(path.join(...p), 'utf8');
 const unit = (name: string) => read(debian, 'systemd', name);
-const exec = (u: string) => [...u.matchAll(/^ExecStart(?:Pre)?=-?(.*(?:\\\n.*)*)$/gm)].map((m) => m[1]!.replace(/\\\n/g, ' '));
+const exec = (u: string) =>
+  [...u.matchAll(/^ExecStart(?:Pre)?=-?(.*(?:\\\n.*)*)$/gm)].map((m) => m[1]!.replace(/\\\n/g, ' '));
 
 // The edge's signalling port as its config defaults it, and the kiosk's path as its routes match it.
 const edgePort = loadEdgeConfig({ DIEMCAU_EDGE_ID: 'e1', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20) }).port;
@@ -29,7 +30,9 @@ const kioskServed = async (url: URL): Promise<boolean> => {
   const app = Fastify();
   installSchemas(app);
   try {
-    await app.register(kioskRoutes({ dataDir: os.tmpdir(), kioskDir: os.tmpdir(), joinToken: 'j'.repeat(20), plan: () => null }));
+    await app.register(
+      kioskRoutes({ dataDir: os.tmpdir(), kioskDir: os.tmpdir(), joinToken: 'j'.repeat(20), plan: () => null }),
+    );
     return (await app.inject({ method: 'GET', url: url.pathname })).statusCode === 200;
   } finally {
     await app.close();
@@ -41,7 +44,14 @@ t.before(async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-bundle-'));
   try {
     const appliance = path.join(repo, 'appliance');
-    bundled = (await bundleAgent({ entry: path.join(appliance, 'src', 'main.ts'), outDir: out, workspaceDir: appliance, version: '0.0.0-check' })).files;
+    bundled = (
+      await bundleAgent({
+        entry: path.join(appliance, 'src', 'main.ts'),
+        outDir: out,
+        workspaceDir: appliance,
+        version: '0.0.0-check',
+      })
+    ).files;
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
@@ -59,29 +69,38 @@ t.test('the units run files the release bundle produces, with the Node the image
   t.match(read(debian, 'build-rootfs.sh'), /ln -sfn \.\.\/local\/bin\/node "\$out\/usr\/bin\/node"/);
 });
 
-t.test('the kiosk opens the page the edge serves, on the edge\'s port', async (t) => {
+t.test("the kiosk opens the page the edge serves, on the edge's port", async (t) => {
   const url = new URL(/http:\/\/127\.0\.0\.1:\d+\/\S*/.exec(unit('diemcau-kiosk.service'))![0]);
-  t.equal(Number(url.port), edgePort, 'the edge\'s default port');
+  t.equal(Number(url.port), edgePort, "the edge's default port");
   t.ok(await kioskServed(url), `the edge serves ${url.pathname}`);
 });
 
 t.test('the polkit rule names the units the image installs', async (t) => {
   const rule = read(debian, 'polkit-diemcau.rules');
   const pattern = new RegExp(/\/(\^diemcau-[^/]+\$)\//.exec(rule)![1]!);
-  for (const u of ['diemcau-agent.service', 'diemcau-edge.service', 'diemcau-kiosk.service']) t.ok(pattern.test(u), `${u} may be restarted by the agent`);
+  for (const u of ['diemcau-agent.service', 'diemcau-edge.service', 'diemcau-kiosk.service'])
+    t.ok(pattern.test(u), `${u} may be restarted by the agent`);
   t.notOk(pattern.test('ssh.service'), 'and nothing else');
   const installed = read(debian, 'build-rootfs.sh');
-  for (const u of fs.readdirSync(path.join(debian, 'systemd')).filter((f) => f !== 'diemcau-fleet.service')) t.match(installed, u, `build-rootfs.sh installs ${u}`);
+  for (const u of fs.readdirSync(path.join(debian, 'systemd')).filter((f) => f !== 'diemcau-fleet.service'))
+    t.match(installed, u, `build-rootfs.sh installs ${u}`);
 });
 
-t.test('the versions layout is the updater\'s: relative current link into versions/', async (t) => {
+t.test("the versions layout is the updater's: relative current link into versions/", async (t) => {
   const s = read(debian, 'build-rootfs.sh');
   t.match(s, /ln -sfn "versions\/\$version" "\$out\/opt\/diemcau\/current"/);
-  t.match(read(repo, 'appliance', 'src', 'ota', 'layout.ts'), /symlink\(path\.join\('versions', version\)/, 'the updater writes the same form');
+  t.match(
+    read(repo, 'appliance', 'src', 'ota', 'layout.ts'),
+    /symlink\(path\.join\('versions', version\)/,
+    'the updater writes the same form',
+  );
 });
 
-t.test('the mediasoup worker\'s run-time libraries are in the image and the balena containers', async (t) => {
-  const pkgs = read(debian, 'packages.txt').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+t.test("the mediasoup worker's run-time libraries are in the image and the balena containers", async (t) => {
+  const pkgs = read(debian, 'packages.txt')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const docker = read(balena, 'Dockerfile');
   for (const lib of ['libssl3', 'libuv1', 'libsrtp2-1', 'libusrsctp2', 'libabsl20220623', 'ffmpeg']) {
     t.ok(pkgs.includes(lib), `packages.txt has ${lib}`);
@@ -91,7 +110,15 @@ t.test('the mediasoup worker\'s run-time libraries are in the image and the bale
 
 t.test('balena: compose services match the agent and edge as they are', async (t) => {
   const compose = parseYaml(read(balena, 'docker-compose.yml')) as {
-    services: Record<string, { build?: { context: string; dockerfile: string }; command?: string[]; environment?: Record<string, string>; volumes?: string[] }>;
+    services: Record<
+      string,
+      {
+        build?: { context: string; dockerfile: string };
+        command?: string[];
+        environment?: Record<string, string>;
+        volumes?: string[];
+      }
+    >;
   };
   const s = compose.services;
   t.same(Object.keys(s).sort(), ['agent', 'edge', 'kiosk']);
@@ -102,7 +129,7 @@ t.test('balena: compose services match the agent and edge as they are', async (t
     t.ok(s[name]!.volumes?.includes('diemcau-data:/data'), `${name} shares /data`);
   }
   const kiosk = new URL(s.kiosk!.environment!.LAUNCH_URL!);
-  t.equal(Number(kiosk.port), edgePort, 'the kiosk opens the edge\'s port');
+  t.equal(Number(kiosk.port), edgePort, "the kiosk opens the edge's port");
   t.equal(String(edgePort), s.edge!.environment!.DIEMCAU_EDGE_PORT, 'the port the edge is given');
   t.ok(await kioskServed(kiosk), `the edge serves ${kiosk.pathname}`);
 
@@ -110,11 +137,13 @@ t.test('balena: compose services match the agent and edge as they are', async (t
   const docker = read(balena, 'Dockerfile');
   t.match(docker, /^FROM node:20-bookworm AS build$/m);
   t.match(docker, /^FROM node:20-bookworm-slim$/m);
-  for (const m of docker.matchAll(/^COPY (?!--from)(\S+) /gm)) t.ok(fs.existsSync(path.join(repo, m[1]!)), `COPY ${m[1]} exists`);
+  for (const m of docker.matchAll(/^COPY (?!--from)(\S+) /gm))
+    t.ok(fs.existsSync(path.join(repo, m[1]!)), `COPY ${m[1]} exists`);
 
   // The entry point runs the bundle's files; each command is one it knows.
   const start = read(balena, 'start.sh');
-  for (const f of [...start.matchAll(/\/opt\/diemcau\/current\/([\w.-]+)/g)].map((m) => m[1]!)) t.ok(bundled.includes(f), `start.sh runs ${f}, which the bundle has`);
+  for (const f of [...start.matchAll(/\/opt\/diemcau\/current\/([\w.-]+)/g)].map((m) => m[1]!))
+    t.ok(bundled.includes(f), `start.sh runs ${f}, which the bundle has`);
   for (const name of ['agent', 'edge']) t.match(start, new RegExp(`^\\s+${name}\\)$`, 'm'), `start.sh handles ${name}`);
 });
 
@@ -122,14 +151,19 @@ t.test('balena: the entry point makes one edge token, shared by both containers'
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-start-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const envFile = path.join(dir, 'edge.env');
-  const runStart = () => spawnSync('sh', [path.join(balena, 'start.sh'), 'no-such-service'], { env: { ...process.env, DIEMCAU_EDGE_ENV_FILE: envFile }, encoding: 'utf8', timeout: 10_000 });
+  const runStart = () =>
+    spawnSync('sh', [path.join(balena, 'start.sh'), 'no-such-service'], {
+      env: { ...process.env, DIEMCAU_EDGE_ENV_FILE: envFile },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
   const first = runStart();
   t.equal(first.status, 2, 'an unknown service is refused');
   t.match(first.stderr, /usage: diemcau-start agent\|edge/);
   const token = fs.readFileSync(envFile, 'utf8');
   t.match(token, /^DIEMCAU_EDGE_ADMIN_TOKEN=[0-9a-f]{48}\n$/);
   runStart();
-  t.equal(fs.readFileSync(envFile, 'utf8'), token, 'the second container keeps the first one\'s token');
+  t.equal(fs.readFileSync(envFile, 'utf8'), token, "the second container keeps the first one's token");
   t.same(fs.readdirSync(dir), ['edge.env'], 'no temporary file left');
 });
 
@@ -139,6 +173,9 @@ t.test('balena: docker-compose validates the file (where installed)', async (t) 
     t.comment('docker-compose is not installed: the compose schema check is skipped (apt-get install docker-compose)');
     return;
   }
-  const out = execFileSync('docker-compose', ['-f', path.join(balena, 'docker-compose.yml'), 'config', '--services'], { encoding: 'utf8', timeout: 30_000 });
+  const out = execFileSync('docker-compose', ['-f', path.join(balena, 'docker-compose.yml'), 'config', '--services'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   t.same(out.trim().split('\n').sort(), ['agent', 'edge', 'kiosk']);
 });

@@ -21,7 +21,12 @@ export interface Teardown {
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until fn returns a value (not undefined), at most timeoutMs. */
-export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string, everyMs = 1000): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  what: string,
+  everyMs = 1000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -31,7 +36,10 @@ export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefine
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+      );
     await sleep(everyMs);
   }
 }
@@ -59,7 +67,11 @@ export interface FleetProcess {
 }
 
 /** `tsx fleet/src/main.ts` on ephemeral ports on 127.0.0.1, its log kept for failures. */
-export async function startFleet(t: Teardown, dataDir: string, env: Record<string, string> = {}): Promise<FleetProcess> {
+export async function startFleet(
+  t: Teardown,
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<FleetProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'fleet', 'src', 'main.ts')], {
     cwd: repo,
     env: {
@@ -87,14 +99,17 @@ export async function startFleet(t: Teardown, dataDir: string, env: Record<strin
         if (logLines.length < 5000) logLines.push(line);
         try {
           const rec = JSON.parse(line) as { msg?: string; httpPort?: number; mqttPort?: number };
-          if (rec.msg === 'fleet listening' && rec.httpPort && rec.mqttPort) resolve({ httpPort: rec.httpPort, mqttPort: rec.mqttPort });
+          if (rec.msg === 'fleet listening' && rec.httpPort && rec.mqttPort)
+            resolve({ httpPort: rec.httpPort, mqttPort: rec.mqttPort });
         } catch {
           // not JSON: kept in logLines only
         }
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => logLines.push(chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`the fleet exited (${code}) before listening:\n${logLines.slice(-20).join('\n')}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`the fleet exited (${code}) before listening:\n${logLines.slice(-20).join('\n')}`)),
+    );
   });
   const timeout = sleep(60_000).then(() => {
     throw new Error('the fleet did not listen within 60 s');
@@ -104,12 +119,18 @@ export async function startFleet(t: Teardown, dataDir: string, env: Record<strin
   const api: FleetProcess['api'] = async (method, url, body) => {
     const res = await fetch(`${hostUrl}${url}`, {
       method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(10_000),
     });
     const text = await res.text();
-    return { status: res.status, body: (text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text) as never };
+    return {
+      status: res.status,
+      body: (text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text) as never,
+    };
   };
   return { child, httpPort, mqttPort, hostUrl, guestUrl: `http://${HOST_FROM_GUEST}:${httpPort}`, api, logLines };
 }
@@ -118,12 +139,15 @@ export async function startFleet(t: Teardown, dataDir: string, env: Record<strin
 export function makeStick(file: string, files: Record<string, string>): void {
   fs.rmSync(file, { force: true });
   execFileSync('mkfs.fat', ['-C', '-n', 'DIEMCAU', file, String(16 * 1024)], { stdio: 'ignore' });
-  for (const [name, src] of Object.entries(files)) execFileSync('mcopy', ['-i', file, src, `::/${name}`], { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
+  for (const [name, src] of Object.entries(files))
+    execFileSync('mcopy', ['-i', file, src, `::/${name}`], { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
 }
 
 /** Copies a file onto the disk image's EFI system partition (the first, at 1 MiB; /boot/firmware on the box). */
 export function putOnEsp(img: string, src: string, name: string): void {
-  execFileSync('mcopy', ['-o', '-i', `${img}@@1M`, src, `::/${name}`], { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
+  execFileSync('mcopy', ['-o', '-i', `${img}@@1M`, src, `::/${name}`], {
+    env: { ...process.env, MTOOLS_SKIP_CHECK: '1' },
+  });
 }
 
 export function ovmf(): { code: string; vars: string } {
@@ -156,17 +180,36 @@ export async function pickAccel(): Promise<{ accel: 'kvm' | 'tcg'; why: string }
   if (forced === 'kvm' || forced === 'tcg') return { accel: forced, why: 'DIEMCAU_IMAGE_ACCEL' };
   if (!hasKvmDevice()) return { accel: 'tcg', why: 'no /dev/kvm' };
   const fw = ovmf();
-  const child = spawn('qemu-system-x86_64', [
-    '-machine', 'q35,accel=kvm', '-cpu', 'host,-arch-capabilities', '-m', '256', '-nodefaults', '-display', 'none', '-monitor', 'none',
-    '-drive', `if=pflash,format=raw,readonly=on,snapshot=on,file=${fw.code}`, '-drive', `if=pflash,format=raw,snapshot=on,file=${fw.vars}`,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    'qemu-system-x86_64',
+    [
+      '-machine',
+      'q35,accel=kvm',
+      '-cpu',
+      'host,-arch-capabilities',
+      '-m',
+      '256',
+      '-nodefaults',
+      '-display',
+      'none',
+      '-monitor',
+      'none',
+      '-drive',
+      `if=pflash,format=raw,readonly=on,snapshot=on,file=${fw.code}`,
+      '-drive',
+      `if=pflash,format=raw,snapshot=on,file=${fw.vars}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   await Promise.race([exited, sleep(6000)]);
   const failed = child.exitCode !== null || /KVM internal error|emulation failure/.test(err);
   await stopChild(child, 2000);
-  return failed ? { accel: 'tcg', why: `/dev/kvm cannot run the firmware (${err.split('\n')[0]?.slice(0, 80) || 'qemu exited'})` } : { accel: 'kvm', why: '/dev/kvm' };
+  return failed
+    ? { accel: 'tcg', why: `/dev/kvm cannot run the firmware (${err.split('\n')[0]?.slice(0, 80) || 'qemu exited'})` }
+    : { accel: 'kvm', why: '/dev/kvm' };
 }
 
 export interface VmOptions {
@@ -197,35 +240,60 @@ export function bootVm(t: Teardown, o: VmOptions): Vm {
   const consoleLog = path.join(o.dir, 'console.log');
   const kvm = o.accel === 'kvm';
   const args = [
-    '-name', 'diemcau-box',
-    '-machine', `q35,accel=${kvm ? 'kvm' : 'tcg'}`,
+    '-name',
+    'diemcau-box',
+    '-machine',
+    `q35,accel=${kvm ? 'kvm' : 'tcg'}`,
     // Without arch-capabilities: nested KVM (a VM as build host) refuses to set that MSR.
-    '-cpu', kvm ? 'host,-arch-capabilities' : 'max',
-    '-smp', '2',
-    '-m', String(o.memoryMiB ?? 2048),
+    '-cpu',
+    kvm ? 'host,-arch-capabilities' : 'max',
+    '-smp',
+    '2',
+    '-m',
+    String(o.memoryMiB ?? 2048),
     '-nodefaults',
     '-no-user-config',
-    '-display', 'none',
-    '-drive', `if=pflash,format=raw,readonly=on,file=${fw.code}`,
-    '-drive', `if=pflash,format=raw,file=${vars}`,
-    '-drive', `file=${o.disk},format=${o.diskFormat},if=virtio,cache=unsafe`,
+    '-display',
+    'none',
+    '-drive',
+    `if=pflash,format=raw,readonly=on,file=${fw.code}`,
+    '-drive',
+    `if=pflash,format=raw,file=${vars}`,
+    '-drive',
+    `file=${o.disk},format=${o.diskFormat},if=virtio,cache=unsafe`,
     // The box's DMI serial, as on a mini-PC's board.
-    '-smbios', `type=1,manufacturer=Diemcau,product=VM,serial=${o.serial}`,
+    '-smbios',
+    `type=1,manufacturer=Diemcau,product=VM,serial=${o.serial}`,
     // User networking only: the guest's traffic ends on the host's loopback (10.0.2.2).
-    '-netdev', 'user,id=n0',
-    '-device', 'virtio-net-pci,netdev=n0',
+    '-netdev',
+    'user,id=n0',
+    '-device',
+    'virtio-net-pci,netdev=n0',
     // A screen for cage (virtio-gpu gives a DRM device) and a keyboard.
-    '-device', 'virtio-gpu-pci',
-    '-device', 'qemu-xhci,id=xhci',
-    '-device', 'usb-kbd,bus=xhci.0',
-    '-chardev', `socket,id=qga,path=${qgaSock},server=on,wait=off`,
-    '-device', 'virtio-serial-pci',
-    '-device', 'virtserialport,chardev=qga,name=org.qemu.guest_agent.0',
-    '-serial', `file:${consoleLog}`,
-    '-monitor', 'none',
+    '-device',
+    'virtio-gpu-pci',
+    '-device',
+    'qemu-xhci,id=xhci',
+    '-device',
+    'usb-kbd,bus=xhci.0',
+    '-chardev',
+    `socket,id=qga,path=${qgaSock},server=on,wait=off`,
+    '-device',
+    'virtio-serial-pci',
+    '-device',
+    'virtserialport,chardev=qga,name=org.qemu.guest_agent.0',
+    '-serial',
+    `file:${consoleLog}`,
+    '-monitor',
+    'none',
   ];
   if (o.stick) {
-    args.push('-drive', `if=none,id=stick,format=raw,file=${o.stick}`, '-device', 'usb-storage,bus=xhci.0,drive=stick,removable=on');
+    args.push(
+      '-drive',
+      `if=none,id=stick,format=raw,file=${o.stick}`,
+      '-device',
+      'usb-storage,bus=xhci.0,drive=stick,removable=on',
+    );
   }
   const startedAt = Date.now();
   const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -329,18 +397,23 @@ export class GuestAgent {
   /** Runs a program in the guest; its exit code and output. */
   async exec(file: string, args: string[], timeoutMs = 30_000): Promise<{ code: number; out: string; err: string }> {
     await this.sync();
-    const started = await this.request({ execute: 'guest-exec', arguments: { path: file, arg: args, 'capture-output': true } }, 20_000);
+    const started = await this.request(
+      { execute: 'guest-exec', arguments: { path: file, arg: args, 'capture-output': true } },
+      20_000,
+    );
     if (started.error) throw new Error(`guest-exec ${file}: ${started.error.desc}`);
     const pid = (started.return as { pid: number }).pid;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const st = await this.request({ execute: 'guest-exec-status', arguments: { pid } }, 20_000);
-      const r = st.return as { exited: boolean; exitcode?: number; 'out-data'?: string; 'err-data'?: string } | undefined;
+      const r = st.return as
+        { exited: boolean; exitcode?: number; 'out-data'?: string; 'err-data'?: string } | undefined;
       if (r?.exited) {
         const dec = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString() : '');
         return { code: r.exitcode ?? -1, out: dec(r['out-data']), err: dec(r['err-data']) };
       }
-      if (Date.now() > deadline) throw new Error(`guest-exec ${file} ${args.join(' ')}: still running after ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`guest-exec ${file} ${args.join(' ')}: still running after ${timeoutMs} ms`);
       await sleep(300);
     }
   }

@@ -9,7 +9,7 @@
 // DIEMCAU_FLEET_URL / DIEMCAU_OPERATOR_TOKEN.
 import fs from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { EnrolmentTokenResponseSchema} from '@diemcau/shared';
+import type { EnrolmentTokenResponseSchema } from '@diemcau/shared';
 import { KINDS_2022, SiteKindRegistry, type Site, type SiteKindDef } from '@diemcau/shared';
 import type { Static } from '@sinclair/typebox';
 import { writeBootstrap } from './bootstrap-writer.js';
@@ -24,7 +24,11 @@ const USAGE = `usage:
 options: --fleet URL (DIEMCAU_FLEET_URL)  --token OPERATOR_TOKEN (DIEMCAU_OPERATOR_TOKEN)
 An https fleet signed by the province's own CA: NODE_EXTRA_CA_CERTS=CA.pem for this tool.`;
 
-export async function runCli(argv: string[], settings: Pick<ProvisioningSettings, 'fleetUrl' | 'operatorToken' | 'caFile'> = {}, out: (line: string) => void = console.log): Promise<number> {
+export async function runCli(
+  argv: string[],
+  settings: Pick<ProvisioningSettings, 'fleetUrl' | 'operatorToken' | 'caFile'> = {},
+  out: (line: string) => void = console.log,
+): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -63,10 +67,16 @@ export async function runCli(argv: string[], settings: Pick<ProvisioningSettings
         out(`nothing imported: ${parsed.problems.length} problem(s)`);
         return 1;
       }
-      const r = await fleet.request<{ created: number; updated: number; unchanged: number }>('POST', '/api/v1/sites/import', {
-        sites: parsed.sites satisfies Site[],
-      });
-      out(`imported ${parsed.sites.length} sites: ${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged`);
+      const r = await fleet.request<{ created: number; updated: number; unchanged: number }>(
+        'POST',
+        '/api/v1/sites/import',
+        {
+          sites: parsed.sites satisfies Site[],
+        },
+      );
+      out(
+        `imported ${parsed.sites.length} sites: ${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged`,
+      );
       return 0;
     }
     case 'token': {
@@ -100,7 +110,9 @@ export async function runCli(argv: string[], settings: Pick<ProvisioningSettings
       if (!serial || !siteId) break;
       // The fleet answers with the serial in the one spelling it keeps.
       const r = await fleet.request<{ serial?: string }>('POST', '/api/v1/preregistrations', { serial, siteId });
-      out(`box ${r.serial ?? serial} will enrol into ${siteId} when it first comes online (once; run this again for a re-imaged box to keep its device id)`);
+      out(
+        `box ${r.serial ?? serial} will enrol into ${siteId} when it first comes online (once; run this again for a re-imaged box to keep its device id)`,
+      );
       return 0;
     }
   }

@@ -6,14 +6,61 @@ import { Type, type Static } from '@sinclair/typebox';
 import { loadSettings, settingsMarkdown, type Env } from '@diemcau/shared';
 
 export const ProvisioningSettingsSchema = Type.Object({
-  fleetUrl: Type.Optional(Type.String({ pattern: '^https?://', env: 'DIEMCAU_FLEET_URL', description: "the fleet's base URL (--fleet; release:build --upload)" })),
-  operatorToken: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_OPERATOR_TOKEN', description: "provision: an operator's bearer token (--token)" })),
-  caFile: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_CA_FILE', description: "provision token: the fleet's CA (PEM) to put in the bootstrap (--ca)" })),
-  releaseKey: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_RELEASE_KEY', description: 'release:build: the signing key file (--key)' })),
-  releaseKeyId: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_RELEASE_KEY_ID', description: 'release:build: the key id (--key-id; default: derived from the key)' })),
-  releaseOut: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_RELEASE_OUT', description: 'release:build: where releases are written (--out; default dist/releases)' })),
-  fleetToken: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_FLEET_TOKEN', description: 'release:build: the operator token to upload with (--token); with DIEMCAU_FLEET_URL set, uploads' })),
-  releaseKeyDir: Type.String({ minLength: 1, default: 'release-keys', env: 'DIEMCAU_RELEASE_KEY_DIR', description: 'release:keygen: where the key pair is written (--out)' }),
+  fleetUrl: Type.Optional(
+    Type.String({
+      pattern: '^https?://',
+      env: 'DIEMCAU_FLEET_URL',
+      description: "the fleet's base URL (--fleet; release:build --upload)",
+    }),
+  ),
+  operatorToken: Type.Optional(
+    Type.String({
+      minLength: 1,
+      env: 'DIEMCAU_OPERATOR_TOKEN',
+      description: "provision: an operator's bearer token (--token)",
+    }),
+  ),
+  caFile: Type.Optional(
+    Type.String({
+      minLength: 1,
+      env: 'DIEMCAU_CA_FILE',
+      description: "provision token: the fleet's CA (PEM) to put in the bootstrap (--ca)",
+    }),
+  ),
+  releaseKey: Type.Optional(
+    Type.String({
+      minLength: 1,
+      env: 'DIEMCAU_RELEASE_KEY',
+      description: 'release:build: the signing key file (--key)',
+    }),
+  ),
+  releaseKeyId: Type.Optional(
+    Type.String({
+      minLength: 1,
+      env: 'DIEMCAU_RELEASE_KEY_ID',
+      description: 'release:build: the key id (--key-id; default: derived from the key)',
+    }),
+  ),
+  releaseOut: Type.Optional(
+    Type.String({
+      minLength: 1,
+      env: 'DIEMCAU_RELEASE_OUT',
+      description: 'release:build: where releases are written (--out; default dist/releases)',
+    }),
+  ),
+  fleetToken: Type.Optional(
+    Type.String({
+      minLength: 1,
+      env: 'DIEMCAU_FLEET_TOKEN',
+      description: 'release:build: the operator token to upload with (--token); with DIEMCAU_FLEET_URL set, uploads',
+    }),
+  ),
+  releaseKeyDir: Type.String({
+    minLength: 1,
+    default: 'release-keys',
+    env: 'DIEMCAU_RELEASE_KEY_DIR',
+    description: 'release:keygen: where the key pair is written (--out)',
+  }),
 });
 export type ProvisioningSettings = Static<typeof ProvisioningSettingsSchema>;
 

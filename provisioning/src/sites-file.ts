@@ -68,12 +68,23 @@ function toSite(row: RawRow, kinds: SiteKindRegistry): Site | RowProblem {
   if (!r.ok) return { line: row.line, message: r.error.message };
   // The kinds are the registry's data now, so the schema takes any id; a kind
   // the target fleet does not know is still this row's problem.
-  if (!kinds.has(r.value.kind)) return { line: row.line, message: `unknown kind ${r.value.kind} (known: ${kinds.list().map((k) => k.id).join(', ')})` };
+  if (!kinds.has(r.value.kind))
+    return {
+      line: row.line,
+      message: `unknown kind ${r.value.kind} (known: ${kinds
+        .list()
+        .map((k) => k.id)
+        .join(', ')})`,
+    };
   return r.value;
 }
 
 /** `kinds`: the target fleet's site kinds; without them, the 2022 network's. */
-export function parseSitesFile(text: string, format: 'csv' | 'json', kinds: SiteKindRegistry = new SiteKindRegistry(KINDS_2022)): SitesFileResult {
+export function parseSitesFile(
+  text: string,
+  format: 'csv' | 'json',
+  kinds: SiteKindRegistry = new SiteKindRegistry(KINDS_2022),
+): SitesFileResult {
   const rows = format === 'csv' ? fromCsv(text) : fromJson(text);
   if (isProblems(rows)) return { ok: false, problems: rows };
   const problems: RowProblem[] = [];
@@ -96,4 +107,5 @@ export function parseSitesFile(text: string, format: 'csv' | 'json', kinds: Site
   return problems.length > 0 ? { ok: false, problems } : { ok: true, sites };
 }
 
-export const formatOf = (fileName: string): 'csv' | 'json' => (fileName.toLowerCase().endsWith('.json') ? 'json' : 'csv');
+export const formatOf = (fileName: string): 'csv' | 'json' =>
+  fileName.toLowerCase().endsWith('.json') ? 'json' : 'csv';

@@ -11,9 +11,13 @@ import type { Test } from 'tap';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-const free = (port: number): Promise<boolean> => new Promise((resolve) => {
-  const s = net.createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-});
+const free = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = net
+      .createServer()
+      .once('error', () => resolve(false))
+      .listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
 async function freeRun(n: number): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const base = 20000 + Math.floor(Math.random() * 20000);
@@ -22,7 +26,11 @@ async function freeRun(n: number): Promise<number> {
   }
   throw new Error('no run of free ports');
 }
-export const answers = async (url: string): Promise<boolean> => fetch(url, { signal: AbortSignal.timeout(2000) }).then(() => true, () => false);
+export const answers = async (url: string): Promise<boolean> =>
+  fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+    () => true,
+    () => false,
+  );
 
 /** Processes whose environment names this run's data dir: what the demo started and left behind. */
 export function processesOf(dataDir: string): number[] {
@@ -63,30 +71,50 @@ export function startDemo(t: Test, devices: number) {
     const demo = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/demo.ts')], {
       cwd: root,
       env: {
-        ...process.env, DIEMCAU_HTTP_PORT: String(base), DIEMCAU_MQTT_PORT: String(base + 1), DIEMCAU_DEMO_EDGE_PORT: String(base + 2),
-        DIEMCAU_DATA_DIR: dataDir, DIEMCAU_DEMO_DEVICES: String(devices),
+        ...process.env,
+        DIEMCAU_HTTP_PORT: String(base),
+        DIEMCAU_MQTT_PORT: String(base + 1),
+        DIEMCAU_DEMO_EDGE_PORT: String(base + 2),
+        DIEMCAU_DATA_DIR: dataDir,
+        DIEMCAU_DEMO_DEVICES: String(devices),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((r) => demo.once('exit', (code) => r(code)));
     t.teardown(() => {
       if (demo.exitCode === null) demo.kill('SIGKILL');
-      for (const pid of processesOf(dataDir)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      for (const pid of processesOf(dataDir))
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
     });
     let out = '';
     const waiters: Array<() => void> = [];
-    const onData = (d: string) => { out += d; for (const w of waiters) w(); };
+    const onData = (d: string) => {
+      out += d;
+      for (const w of waiters) w();
+    };
     demo.stderr.setEncoding('utf8').on('data', onData);
     demo.stdout.setEncoding('utf8').on('data', onData);
     /** True once the output contains `text`; false if the demo exits first or 4 minutes pass. */
-    const until = (text: string): Promise<boolean> => new Promise((resolve) => {
-      const check = () => { if (out.includes(text)) { clearTimeout(timer); resolve(true); } };
-      const timer = setTimeout(() => resolve(false), 240_000);
-      waiters.push(check);
-      check();
-      void exited.then(() => { clearTimeout(timer); resolve(out.includes(text)); });
-    });
+    const until = (text: string): Promise<boolean> =>
+      new Promise((resolve) => {
+        const check = () => {
+          if (out.includes(text)) {
+            clearTimeout(timer);
+            resolve(true);
+          }
+        };
+        const timer = setTimeout(() => resolve(false), 240_000);
+        waiters.push(check);
+        check();
+        void exited.then(() => {
+          clearTimeout(timer);
+          resolve(out.includes(text));
+        });
+      });
     return { demo, exited, until, dataDir, output: () => out, http: base, edge: base + 2 };
   });
 }
-

@@ -16,12 +16,25 @@ t.test('npm run demo: fleet, boxes, a live meeting with media; Ctrl-C stops it a
 
   const token = /admin token: (\S+)/.exec(out)![1]!;
   const meetingId = /#\/meetings\/(\S+)/.exec(out)![1]!;
-  const meeting = (await (await fetch(`http://127.0.0.1:${http}/api/v1/meetings/${meetingId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
-    state: string; cascade: { hostEdgeId: string; coreLinks: number }; stats: Array<{ bitrateBps: number | null; linkState: string | null }>;
+  const meeting = (await (
+    await fetch(`http://127.0.0.1:${http}/api/v1/meetings/${meetingId}`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+  ).json()) as {
+    state: string;
+    cascade: { hostEdgeId: string; coreLinks: number };
+    stats: Array<{ bitrateBps: number | null; linkState: string | null }>;
   };
   t.equal(meeting.state, 'live');
-  t.same([meeting.cascade.hostEdgeId, meeting.cascade.coreLinks], ['core', 2], 'hosted on the core: the people\'s committee and the district link to it');
-  t.ok(meeting.stats.length === 4 && meeting.stats.every((s) => (s.bitrateBps ?? 0) > 0 && s.linkState === 'connected'), 'live stats for the four rooms');
+  t.same(
+    [meeting.cascade.hostEdgeId, meeting.cascade.coreLinks],
+    ['core', 2],
+    "hosted on the core: the people's committee and the district link to it",
+  );
+  t.ok(
+    meeting.stats.length === 4 && meeting.stats.every((s) => (s.bitrateBps ?? 0) > 0 && s.linkState === 'connected'),
+    'live stats for the four rooms',
+  );
   const tv = await fetch(`http://127.0.0.1:${edge + 4}/kiosk`);
   t.equal(tv.status, 200, 'a commune box serves its TV page');
 

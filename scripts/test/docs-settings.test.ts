@@ -14,16 +14,26 @@ t.test('the README settings tables are what npm run docs:settings writes', async
 t.test('the tables hold every program and section', async (t) => {
   for (const name of ['fleet', 'agent', 'edge', 'provisioning']) t.ok(TABLES[name], name);
   const fleet = TABLES.fleet!();
-  for (const v of ['DIEMCAU_HTTP_PORT', 'DIEMCAU_CORE_SIGNAL_URL', 'DIEMCAU_OTA_TRUSTED_KEYS', 'DIEMCAU_UI_DIR']) t.match(fleet, `\`${v}\``);
+  for (const v of ['DIEMCAU_HTTP_PORT', 'DIEMCAU_CORE_SIGNAL_URL', 'DIEMCAU_OTA_TRUSTED_KEYS', 'DIEMCAU_UI_DIR'])
+    t.match(fleet, `\`${v}\``);
   const agent = TABLES.agent!();
-  for (const v of ['DIEMCAU_FLEET_URL', 'DIEMCAU_OTA_HEALTH_TIMEOUT_SEC', 'DIEMCAU_EDGE_URL', 'DIEMCAU_FFMPEG_BIN', 'DIEMCAU_BOOTSTRAP_DIRS']) t.match(agent, `\`${v}\``);
+  for (const v of [
+    'DIEMCAU_FLEET_URL',
+    'DIEMCAU_OTA_HEALTH_TIMEOUT_SEC',
+    'DIEMCAU_EDGE_URL',
+    'DIEMCAU_FFMPEG_BIN',
+    'DIEMCAU_BOOTSTRAP_DIRS',
+  ])
+    t.match(agent, `\`${v}\``);
   t.match(agent, '(formerly `DIEMCAU_FFMPEG`)');
   t.match(TABLES.edge!(), '(formerly `LOG_LEVEL`)');
-  for (const v of ['DIEMCAU_OPERATOR_TOKEN', 'DIEMCAU_RELEASE_KEY', 'DIEMCAU_FLEET_TOKEN']) t.match(TABLES.provisioning!(), `\`${v}\``);
+  for (const v of ['DIEMCAU_OPERATOR_TOKEN', 'DIEMCAU_RELEASE_KEY', 'DIEMCAU_FLEET_TOKEN'])
+    t.match(TABLES.provisioning!(), `\`${v}\``);
 });
 
 t.test('rendering touches only what lies between the markers', async (t) => {
-  const text = 'intro\n<!-- settings:fleet:start (npm run docs:settings) -->\nold\n<!-- settings:fleet:end -->\nmiddle\n' +
+  const text =
+    'intro\n<!-- settings:fleet:start (npm run docs:settings) -->\nold\n<!-- settings:fleet:end -->\nmiddle\n' +
     '<!-- settings:agent:start (npm run docs:settings) -->\n<!-- settings:agent:end -->\n' +
     '<!-- settings:edge:start (npm run docs:settings) -->\n<!-- settings:edge:end -->\n' +
     '<!-- settings:provisioning:start (npm run docs:settings) -->\n<!-- settings:provisioning:end -->\noutro\n';

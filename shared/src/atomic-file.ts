@@ -11,7 +11,11 @@ export interface AtomicWriteOptions {
   fsync?: boolean;
 }
 
-export async function writeFileAtomic(file: string, data: string | Buffer, opts: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  data: string | Buffer,
+  opts: AtomicWriteOptions = {},
+): Promise<void> {
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   const fh = await fs.promises.open(tmp, 'w', opts.mode ?? 0o600);
   try {

@@ -31,7 +31,9 @@ export const BOOTSTRAP_FILE_NAME = 'diemcau-bootstrap.json';
  */
 export const FleetPinSchema = Type.Object({
   v: Type.Literal(1),
-  fleetUrls: Type.Optional(Type.Array(Type.String({ pattern: '^https?://', maxLength: 500 }), { minItems: 1, maxItems: 16 })),
+  fleetUrls: Type.Optional(
+    Type.Array(Type.String({ pattern: '^https?://', maxLength: 500 }), { minItems: 1, maxItems: 16 }),
+  ),
   /** PEM of the province CA that signs the fleet's certificate. */
   caCert: Type.Optional(Type.String({ minLength: 1, maxLength: 20_000 })),
 });

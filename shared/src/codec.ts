@@ -31,8 +31,16 @@ export function codec<S extends TSchema>(schema: S): Codec<S> {
   const compiled: TypeCheck<S> = TypeCompiler.Compile(schema);
   const check = (value: unknown): Decoded<Static<S>> => {
     if (compiled.Check(value)) return { ok: true, value };
-    if (typeof value === 'object' && value !== null && 'v' in value && (value as { v: unknown }).v !== PROTOCOL_VERSION) {
-      return { ok: false, error: new DiemcauError('PROTO_ERR_VERSION', `got ${JSON.stringify((value as { v: unknown }).v)}`) };
+    if (
+      typeof value === 'object' &&
+      value !== null &&
+      'v' in value &&
+      (value as { v: unknown }).v !== PROTOCOL_VERSION
+    ) {
+      return {
+        ok: false,
+        error: new DiemcauError('PROTO_ERR_VERSION', `got ${JSON.stringify((value as { v: unknown }).v)}`),
+      };
     }
     const first = compiled.Errors(value).First();
     const where = first ? `${first.path || '/'}: ${first.message}` : 'invalid';

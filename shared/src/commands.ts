@@ -1,7 +1,14 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { codec } from './codec.js';
 
-export const COMMAND_TYPES = ['reboot', 'restart-agent', 'restart-media', 'identify', 'self-test', 'set-config'] as const;
+export const COMMAND_TYPES = [
+  'reboot',
+  'restart-agent',
+  'restart-media',
+  'identify',
+  'self-test',
+  'set-config',
+] as const;
 export type CommandType = (typeof COMMAND_TYPES)[number];
 export const CommandTypeSchema = Type.Union(COMMAND_TYPES.map((t) => Type.Literal(t)));
 

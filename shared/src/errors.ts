@@ -23,9 +23,15 @@ export const ERRORS = {
   FLEET_ERR_RATE_LIMITED: { message: 'too many requests', status: 429 },
   FLEET_ERR_CONFIG: { message: 'invalid configuration', status: 500 },
   FLEET_ERR_INTERNAL: { message: 'internal error', status: 500 },
-  FLEET_ERR_RELEASE_INVALID: { message: 'release is not signed by a trusted key or does not match its manifest', status: 400 },
+  FLEET_ERR_RELEASE_INVALID: {
+    message: 'release is not signed by a trusted key or does not match its manifest',
+    status: 400,
+  },
   FLEET_ERR_ROLLOUT_STATE: { message: 'rollout cannot do that in its current state', status: 409 },
-  FLEET_ERR_RELEASE_DOWNGRADE: { message: 'release is older than one already accepted and is not a signed rollback', status: 409 },
+  FLEET_ERR_RELEASE_DOWNGRADE: {
+    message: 'release is older than one already accepted and is not a signed rollback',
+    status: 409,
+  },
   FLEET_ERR_SITE_IN_MEETING: { message: 'a meeting is live at the site; force with a reason to override', status: 409 },
   FLEET_ERR_NO_TARGETS: { message: 'no device to send the command to', status: 409 },
   FLEET_ERR_MEETING_SITE_BUSY: { message: 'a site is already in another meeting at that time', status: 409 },
@@ -57,9 +63,18 @@ export const ERRORS = {
   APPL_ERR_OTA_INSTALL: { message: 'installing the release failed', status: 500 },
   APPL_ERR_OTA_HEALTH: { message: 'new version failed its health gate', status: 500 },
   APPL_ERR_OTA_INCOMPATIBLE: { message: 'release needs a newer agent', status: 409 },
-  APPL_ERR_OTA_DOWNGRADE: { message: 'release is older than the running version and is not a signed rollback from it', status: 409 },
-  APPL_ERR_OTA_REQUIREMENTS: { message: 'the box lacks what the release needs (Debian packages, architecture or Node ABI)', status: 409 },
-  APPL_ERR_BOOTSTRAP_PIN: { message: 'bootstrap names a fleet or CA other than the one pinned in the image', status: 403 },
+  APPL_ERR_OTA_DOWNGRADE: {
+    message: 'release is older than the running version and is not a signed rollback from it',
+    status: 409,
+  },
+  APPL_ERR_OTA_REQUIREMENTS: {
+    message: 'the box lacks what the release needs (Debian packages, architecture or Node ABI)',
+    status: 409,
+  },
+  APPL_ERR_BOOTSTRAP_PIN: {
+    message: 'bootstrap names a fleet or CA other than the one pinned in the image',
+    status: 403,
+  },
 
   // Provisioning tools (the operator's CLI, the release builder)
   PROV_ERR_CONFIG: { message: 'invalid configuration', status: 500 },

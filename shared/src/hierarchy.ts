@@ -100,7 +100,8 @@ export class SiteKindRegistry {
     }
     for (const k of kinds) {
       for (const p of k.parents) if (!ids.has(p)) out.push(`kind ${k.id} names unknown parent kind ${p}`);
-      if (k.parents.length === 0 && k.topLevel === false) out.push(`kind ${k.id} can be placed nowhere (no parents, not top-level)`);
+      if (k.parents.length === 0 && k.topLevel === false)
+        out.push(`kind ${k.id} can be placed nowhere (no parents, not top-level)`);
     }
     return out;
   }
@@ -111,7 +112,10 @@ export class SiteKindRegistry {
 }
 
 /** Problems that make a set of sites an invalid hierarchy under these kinds; empty when valid. */
-export function validateHierarchy(sites: readonly Site[], kinds: SiteKindRegistry = new SiteKindRegistry(KINDS_2022)): string[] {
+export function validateHierarchy(
+  sites: readonly Site[],
+  kinds: SiteKindRegistry = new SiteKindRegistry(KINDS_2022),
+): string[] {
   const problems: string[] = [];
   const byId = new Map<string, Site>();
   for (const s of sites) {
@@ -130,7 +134,11 @@ export function validateHierarchy(sites: readonly Site[], kinds: SiteKindRegistr
     }
     const parent = byId.get(s.parentId);
     if (!parent) {
-      problems.push(kind.parents.length > 0 ? `${s.kind} ${s.id} needs a ${kind.parents.join(' or ')} parent` : `${s.kind} ${s.id} has unknown parent ${s.parentId}`);
+      problems.push(
+        kind.parents.length > 0
+          ? `${s.kind} ${s.id} needs a ${kind.parents.join(' or ')} parent`
+          : `${s.kind} ${s.id} has unknown parent ${s.parentId}`,
+      );
     } else if (!kind.parents.includes(parent.kind)) {
       problems.push(
         kind.parents.length > 0
@@ -164,7 +172,8 @@ export function validateRelayGroups(groups: readonly RelayGroup[], siteIds: Read
     if (ids.has(g.id)) problems.push(`relay group ${g.id} is declared twice`);
     ids.add(g.id);
     if (!siteIds.has(g.hubSiteId)) problems.push(`relay group ${g.id} has unknown hub site ${g.hubSiteId}`);
-    if (!g.siteIds.includes(g.hubSiteId)) problems.push(`relay group ${g.id}: its hub ${g.hubSiteId} must be one of its sites`);
+    if (!g.siteIds.includes(g.hubSiteId))
+      problems.push(`relay group ${g.id}: its hub ${g.hubSiteId} must be one of its sites`);
     for (const s of g.siteIds) {
       if (!siteIds.has(s)) problems.push(`relay group ${g.id} lists unknown site ${s}`);
       const other = memberOf.get(s);
@@ -183,4 +192,3 @@ export function validateDataset(d: HierarchyDataset): string[] {
   if (d.relayGroups) problems.push(...validateRelayGroups(d.relayGroups, new Set(d.sites.map((s) => s.id))));
   return problems;
 }
-

@@ -51,9 +51,17 @@ export type MediaUpstream = Static<typeof MediaUpstreamSchema>;
 export const MediaDownstreamSchema = Type.Object({
   edgeId: Id,
   /** IP addresses or host names (resolved by the upstream when the offer comes). */
-  addresses: Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$' }), { minItems: 1, maxItems: 4 }),
+  addresses: Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$' }), {
+    minItems: 1,
+    maxItems: 4,
+  }),
   /** The downstream's RTP port range, when known; otherwise any port from 1024 up. */
-  rtpPorts: Type.Optional(Type.Object({ min: Type.Integer({ minimum: 1024, maximum: 65535 }), max: Type.Integer({ minimum: 1024, maximum: 65535 }) })),
+  rtpPorts: Type.Optional(
+    Type.Object({
+      min: Type.Integer({ minimum: 1024, maximum: 65535 }),
+      max: Type.Integer({ minimum: 1024, maximum: 65535 }),
+    }),
+  ),
   /**
    * The participating sites whose streams may come up through this edge: its
    * subtree in the meeting's cascade (its own site included). The upstream

@@ -13,7 +13,10 @@ import { DiemcauError } from './errors.js';
 // keys releases by this string, and "1.02.0" must not be a second "1.2.0").
 const NUM = '(?:0|[1-9]\\d*)';
 const PRE_ID = `(?:${NUM}|\\d*[A-Za-z-][0-9A-Za-z-]*)`;
-export const VersionSchema = Type.String({ pattern: `^${NUM}\\.${NUM}\\.${NUM}(?:-${PRE_ID}(?:\\.${PRE_ID})*)?$`, maxLength: 64 });
+export const VersionSchema = Type.String({
+  pattern: `^${NUM}\\.${NUM}\\.${NUM}(?:-${PRE_ID}(?:\\.${PRE_ID})*)?$`,
+  maxLength: 64,
+});
 const Sha256Schema = Type.String({ pattern: '^[0-9a-f]{64}$' });
 
 /** A Debian package by its binary name (e.g. libsrtp2-1), optionally at least a version (dpkg's ordering). */
@@ -81,7 +84,9 @@ export const ReleaseManifestSchema = Type.Object({
    * field, all of which carried mediasoup 3.8.
    */
   mediaLink: Type.Optional(
-    Type.Object({ srtpSuites: Type.Array(Type.String({ pattern: '^[A-Z0-9_]{1,40}$' }), { minItems: 1, maxItems: 4 }) }),
+    Type.Object({
+      srtpSuites: Type.Array(Type.String({ pattern: '^[A-Z0-9_]{1,40}$' }), { minItems: 1, maxItems: 4 }),
+    }),
   ),
   notes: Type.Optional(Type.String({ maxLength: 2000 })),
   /**
@@ -172,7 +177,10 @@ export const otaStatusCodec = codec(OtaStatusSchema);
 export const LEGACY_MEDIA_LINK_SUITES: readonly string[] = ['AES_CM_128_HMAC_SHA1_80'];
 
 /** Can edges on these two releases link? They must share an SRTP suite on their pipes. */
-export function mediaLinksCompatible(a: Pick<ReleaseManifest, 'mediaLink'>, b: Pick<ReleaseManifest, 'mediaLink'>): boolean {
+export function mediaLinksCompatible(
+  a: Pick<ReleaseManifest, 'mediaLink'>,
+  b: Pick<ReleaseManifest, 'mediaLink'>,
+): boolean {
   const sa = a.mediaLink?.srtpSuites ?? LEGACY_MEDIA_LINK_SUITES;
   const sb = b.mediaLink?.srtpSuites ?? LEGACY_MEDIA_LINK_SUITES;
   return sa.some((x) => sb.includes(x));
@@ -227,7 +235,11 @@ export function compareVersions(a: string, b: string): number {
  * stands. Returns why it is refused, or null when allowed. `current` null (a
  * box that has not said) leaves the decision to the box.
  */
-export function downgradeRefusal(manifest: ReleaseManifest, current: string | null, highest: string | null = null): string | null {
+export function downgradeRefusal(
+  manifest: ReleaseManifest,
+  current: string | null,
+  highest: string | null = null,
+): string | null {
   if (current === null) return null;
   const from = manifest.allowDowngradeFrom;
   if (from?.some((v) => compareVersions(v, current) === 0)) return null;
@@ -275,7 +287,8 @@ export function verifyManifest(signed: SignedManifest, trusted: readonly Trusted
   const ok = verify(null, Buffer.from(signed.payload, 'utf8'), pub, Buffer.from(signed.signature, 'base64'));
   if (!ok) throw new DiemcauError('APPL_ERR_OTA_SIGNATURE', `signature does not match (key ${signed.keyId})`);
   const parsed = releaseManifestCodec.decode(signed.payload);
-  if (!parsed.ok) throw new DiemcauError('APPL_ERR_OTA_SIGNATURE', 'signed payload is not a manifest', { cause: parsed.error });
+  if (!parsed.ok)
+    throw new DiemcauError('APPL_ERR_OTA_SIGNATURE', 'signed payload is not a manifest', { cause: parsed.error });
   return parsed.value;
 }
 
@@ -292,7 +305,10 @@ export function keyIdOf(publicKeyPem: string): string {
  * is absent or not a single byte range (serve the whole file), 'unsatisfiable'
  * for a range past the end (416).
  */
-export function parseByteRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
+export function parseByteRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | null | 'unsatisfiable' {
   if (!header) return null;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m || (m[1] === '' && m[2] === '')) return null;

@@ -74,7 +74,8 @@ export function listSettings(schema: TObject, prefix: string[] = []): SettingInf
   return out;
 }
 
-const hasOwn = (o: unknown, k: string): o is Record<string, unknown> => typeof o === 'object' && o !== null && Object.prototype.hasOwnProperty.call(o, k);
+const hasOwn = (o: unknown, k: string): o is Record<string, unknown> =>
+  typeof o === 'object' && o !== null && Object.prototype.hasOwnProperty.call(o, k);
 
 function getAt(tree: unknown, path: string[]): { found: boolean; value?: unknown } {
   let cur: unknown = tree;
@@ -120,18 +121,27 @@ function fromString(schema: Opts, raw: string): unknown {
       return text;
     case 'Union': {
       // A number or a word (a GPIO line or "none"): a number when it reads as one.
-      const numeric = ((schema as { anyOf?: TSchema[] }).anyOf ?? []).some((m) => m[Kind] === 'Integer' || m[Kind] === 'Number');
+      const numeric = ((schema as { anyOf?: TSchema[] }).anyOf ?? []).some(
+        (m) => m[Kind] === 'Integer' || m[Kind] === 'Number',
+      );
       return numeric && /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
     }
     case 'Array':
-      return text.split(schema.envSeparator ?? ',').map((s) => s.trim()).filter((s) => s !== '');
+      return text
+        .split(schema.envSeparator ?? ',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
     default:
       return text;
   }
 }
 
 /** Reads `--name value` / `--name=value` / `--name`; unknown flags and stray words are problems. */
-export function parseFlags(argv: readonly string[], known: ReadonlySet<string>, problems: string[]): Map<string, string> {
+export function parseFlags(
+  argv: readonly string[],
+  known: ReadonlySet<string>,
+  problems: string[],
+): Map<string, string> {
   const out = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -157,12 +167,19 @@ export function parseFlags(argv: readonly string[], known: ReadonlySet<string>, 
  * `{ problems, warnings }`, with every problem, each naming the variable (or
  * flag, or file key) the bad value came from.
  */
-export function loadSettings<T extends TObject>(schema: T, src: SettingsSources, errorCode: ErrorCode): LoadedSettings<Static<T>> {
+export function loadSettings<T extends TObject>(
+  schema: T,
+  src: SettingsSources,
+  errorCode: ErrorCode,
+): LoadedSettings<Static<T>> {
   const problems: string[] = [];
   const warnings: string[] = [];
   const env = src.env ?? {};
   const settings = listSettings(schema);
-  const flagNames = new Set([...settings.flatMap((s) => (s.schema.flag ? [s.schema.flag] : [])), ...(src.extraFlags ?? [])]);
+  const flagNames = new Set([
+    ...settings.flatMap((s) => (s.schema.flag ? [s.schema.flag] : [])),
+    ...(src.extraFlags ?? []),
+  ]);
   const flags = parseFlags(src.argv ?? [], flagNames, problems);
   problems.push(...unknownKeys(schema, src.file).map((k) => `config file: unknown key ${JSON.stringify(k)}`));
   problems.push(...unknownKeys(schema, src.values).map((k) => `${k}: unknown setting`));
@@ -216,7 +233,9 @@ export function loadSettings<T extends TObject>(schema: T, src: SettingsSources,
     if (seen.has(dotted)) continue;
     seen.add(dotted);
     const source = where.get(dotted) ?? s?.schema.env;
-    problems.push(`${dotted}${source && source !== dotted ? ` (${source})` : ''}: ${describe(e.schema) ?? e.message}, got ${JSON.stringify(e.value)}`);
+    problems.push(
+      `${dotted}${source && source !== dotted ? ` (${source})` : ''}: ${describe(e.schema) ?? e.message}, got ${JSON.stringify(e.value)}`,
+    );
   }
   if (problems.length > 0) throw new DiemcauError(errorCode, problems.join('; '), { details: { problems, warnings } });
   return { settings: value as Static<T>, warnings };
@@ -226,7 +245,13 @@ export function loadSettings<T extends TObject>(schema: T, src: SettingsSources,
 function describe(schema: TSchema): string | undefined {
   if (schema[Kind] !== 'Union') return undefined;
   const choices = ((schema as { anyOf?: TSchema[] }).anyOf ?? []).map((m) =>
-    m[Kind] === 'Literal' ? JSON.stringify((m as { const?: unknown }).const) : m[Kind] === 'Integer' ? 'an integer' : m[Kind] === 'Number' ? 'a number' : String(m[Kind]),
+    m[Kind] === 'Literal'
+      ? JSON.stringify((m as { const?: unknown }).const)
+      : m[Kind] === 'Integer'
+        ? 'an integer'
+        : m[Kind] === 'Number'
+          ? 'a number'
+          : String(m[Kind]),
   );
   return `must be one of ${choices.join(', ')}`;
 }

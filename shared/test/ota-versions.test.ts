@@ -52,7 +52,10 @@ t.test('a version has one spelling: leading zeros are refused by the schema', as
     t.notOk(releaseManifestCodec.check({ ...base, version: v }).ok, `${v} refused`);
   }
   t.ok(releaseManifestCodec.check({ ...base, version: '1.2.0-rc.1' }).ok, 'pre-releases allowed');
-  t.ok(releaseManifestCodec.check({ ...base, allowDowngradeFrom: ['1.3.0'] }).ok, 'a rollback names the versions it may replace');
+  t.ok(
+    releaseManifestCodec.check({ ...base, allowDowngradeFrom: ['1.3.0'] }).ok,
+    'a rollback names the versions it may replace',
+  );
   t.notOk(releaseManifestCodec.check({ ...base, allowDowngradeFrom: [] }).ok, 'an empty rollback list is refused');
 });
 
@@ -75,12 +78,27 @@ t.test('downgrade rule', async (t) => {
   t.match(downgradeRefusal(m('1.1.0'), '1.2.0'), /1\.1\.0 is older than 1\.2\.0.*not a signed rollback/);
   t.match(downgradeRefusal(m('1.9.0'), '1.10.0'), /older/, 'numeric, not text, comparison');
   t.match(downgradeRefusal(m('1.0.0-rc.1'), '1.0.0'), /older/, 'a pre-release is older than its release');
-  t.equal(downgradeRefusal(m('1.1.0', ['1.3.0', '1.2.0']), '1.2.0'), null, 'a signed rollback from the version the box runs');
-  t.match(downgradeRefusal(m('1.1.0', ['1.3.0']), '1.2.0'), /rollback covers only 1\.3\.0/, 'a rollback is not a licence to replace every newer version');
+  t.equal(
+    downgradeRefusal(m('1.1.0', ['1.3.0', '1.2.0']), '1.2.0'),
+    null,
+    'a signed rollback from the version the box runs',
+  );
+  t.match(
+    downgradeRefusal(m('1.1.0', ['1.3.0']), '1.2.0'),
+    /rollback covers only 1\.3\.0/,
+    'a rollback is not a licence to replace every newer version',
+  );
   // A box rolled back from 1.3.0 to 1.1.1: neither 1.3.0 nor 1.2.0 may come back by replay.
-  t.match(downgradeRefusal(m('1.3.0'), '1.1.1', '1.3.0'), /not newer than 1\.3\.0, which this box ran before it was rolled back to 1\.1\.1/);
+  t.match(
+    downgradeRefusal(m('1.3.0'), '1.1.1', '1.3.0'),
+    /not newer than 1\.3\.0, which this box ran before it was rolled back to 1\.1\.1/,
+  );
   t.match(downgradeRefusal(m('1.2.0'), '1.1.1', '1.3.0'), /not newer than 1\.3\.0/);
   t.equal(downgradeRefusal(m('1.3.1'), '1.1.1', '1.3.0'), null, 'a newer release moves it on');
-  t.equal(downgradeRefusal(m('1.0.0', ['1.1.1']), '1.1.1', '1.3.0'), null, 'as does another rollback signed from where it stands');
+  t.equal(
+    downgradeRefusal(m('1.0.0', ['1.1.1']), '1.1.1', '1.3.0'),
+    null,
+    'as does another rollback signed from where it stands',
+  );
   t.equal(downgradeRefusal(m('1.2.0'), '1.1.1', '1.1.1'), null, 'highest no higher than current: the plain rule');
 });

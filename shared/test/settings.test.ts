@@ -4,14 +4,31 @@ import { listSettings, loadSettings, settingsMarkdown, settingsProblems, setting
 
 // A small program's tree: top-level settings, one section, a code-only object.
 const Schema = Type.Object({
-  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, env: 'X_PORT', flag: 'port', description: 'where to listen' }),
-  logLevel: Type.Union([Type.Literal('info'), Type.Literal('warn')], { default: 'info', env: 'X_LOG_LEVEL', envDeprecated: ['LOG_LEVEL'], description: 'log level' }),
+  port: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 8080,
+    env: 'X_PORT',
+    flag: 'port',
+    description: 'where to listen',
+  }),
+  logLevel: Type.Union([Type.Literal('info'), Type.Literal('warn')], {
+    default: 'info',
+    env: 'X_LOG_LEVEL',
+    envDeprecated: ['LOG_LEVEL'],
+    description: 'log level',
+  }),
   url: Type.Optional(Type.String({ pattern: '^https?://', env: 'X_URL', description: 'upstream | maybe' })),
   ota: settingsSection(
     {
       tickMs: Type.Integer({ minimum: 0, default: 5000, env: 'X_OTA_TICK_MS', description: 'tick' }),
       caches: Type.Boolean({ default: true, env: 'X_OTA_CACHES', description: 'district caches' }),
-      dirs: Type.Array(Type.String(), { default: ['/a', '/b'], env: 'X_OTA_DIRS', envSeparator: ':', description: 'search path' }),
+      dirs: Type.Array(Type.String(), {
+        default: ['/a', '/b'],
+        env: 'X_OTA_DIRS',
+        envSeparator: ':',
+        description: 'search path',
+      }),
       limits: Type.Object({ n: Type.Integer({ minimum: 1 }) }, { default: { n: 3 } }),
     },
     'updates',
@@ -29,7 +46,11 @@ const problemsOf = (fn: () => unknown): string[] => {
 
 t.test('defaults fill the whole tree, sections included', async (t) => {
   const { settings, warnings } = loadSettings(Schema, {}, 'FLEET_ERR_CONFIG');
-  t.same(settings, { port: 8080, logLevel: 'info', ota: { tickMs: 5000, caches: true, dirs: ['/a', '/b'], limits: { n: 3 } } });
+  t.same(settings, {
+    port: 8080,
+    logLevel: 'info',
+    ota: { tickMs: 5000, caches: true, dirs: ['/a', '/b'], limits: { n: 3 } },
+  });
   t.same(warnings, []);
 });
 
@@ -50,7 +71,11 @@ t.test('strings are converted once; later sources win: file < env < flags < valu
   t.same(settings.ota.dirs, ['/c', '/d']);
   t.same(settings.ota.limits, { n: 9 }, 'a code-only setting from the file');
   t.equal(settings.url, undefined, 'a blank variable counts as unset');
-  const computed = loadSettings(Schema, { defaults: { url: 'http://computed', port: 5 }, env: { X_PORT: '6' } }, 'FLEET_ERR_CONFIG').settings;
+  const computed = loadSettings(
+    Schema,
+    { defaults: { url: 'http://computed', port: 5 }, env: { X_PORT: '6' } },
+    'FLEET_ERR_CONFIG',
+  ).settings;
   t.equal(computed.url, 'http://computed', 'a default computed at start fills in');
   t.equal(computed.port, 6, 'and anything given beats it');
 });
@@ -91,7 +116,11 @@ t.test('a deprecated name is read with a warning; beside the new one it is ignor
   const both = loadSettings(Schema, { env: { LOG_LEVEL: 'warn', X_LOG_LEVEL: 'info' } }, 'FLEET_ERR_CONFIG');
   t.equal(both.settings.logLevel, 'info', 'the new name wins');
   t.match(both.warnings[0], /LOG_LEVEL is deprecated and ignored/);
-  t.match(problemsOf(() => loadSettings(Schema, { env: { LOG_LEVEL: 'loud' } }, 'FLEET_ERR_CONFIG')).join(), /logLevel \(LOG_LEVEL\)/, 'a bad old value names the old variable');
+  t.match(
+    problemsOf(() => loadSettings(Schema, { env: { LOG_LEVEL: 'loud' } }, 'FLEET_ERR_CONFIG')).join(),
+    /logLevel \(LOG_LEVEL\)/,
+    'a bad old value names the old variable',
+  );
 });
 
 t.test('the docs come from the schema: a table per section, defaults, flags, former names', async (t) => {
@@ -102,5 +131,8 @@ t.test('the docs come from the schema: a table per section, defaults, flags, for
   t.match(md, '**ota**: updates');
   t.match(md, '| `X_OTA_DIRS` | `/a:/b` | search path |');
   t.notMatch(md, 'limits', 'code-only settings are not in the table');
-  t.same(listSettings(Schema).map((s) => s.path.join('.')), ['port', 'logLevel', 'url', 'ota.tickMs', 'ota.caches', 'ota.dirs', 'ota.limits']);
+  t.same(
+    listSettings(Schema).map((s) => s.path.join('.')),
+    ['port', 'logLevel', 'url', 'ota.tickMs', 'ota.caches', 'ota.dirs', 'ota.limits'],
+  );
 });

@@ -57,7 +57,8 @@ export class Agent {
     await fs.promises.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const osName = deps.osName ?? `${os.type()} ${os.release()}`;
     const caFromFile = await readCaFile(config.caFile);
-    const identity = (await loadIdentity(paths.identity)) ?? (await enrolAndSave(deps, paths.identity, osName, caFromFile, signal));
+    const identity =
+      (await loadIdentity(paths.identity)) ?? (await enrolAndSave(deps, paths.identity, osName, caFromFile, signal));
     const alog = log.child({ deviceId: identity.deviceId });
 
     const queue = await DiskQueue.open({
@@ -118,7 +119,12 @@ export class Agent {
   }
 
   stats(): { queue: ReturnType<DiskQueue['stats']>; sent: number; connects: number; samplerFailures: number } {
-    return { queue: this.queue.stats(), sent: this.publisher.stats().sent, connects: this.session.connects, samplerFailures: this.sampler.failures };
+    return {
+      queue: this.queue.stats(),
+      sent: this.publisher.stats().sent,
+      connects: this.session.connects,
+      samplerFailures: this.sampler.failures,
+    };
   }
 
   /**
@@ -150,7 +156,13 @@ async function readCaFile(file: string | undefined): Promise<string | undefined>
   }
 }
 
-async function enrolAndSave(deps: AgentDeps, file: string, osName: string, caFromFile: string | undefined, signal?: AbortSignal): Promise<Identity> {
+async function enrolAndSave(
+  deps: AgentDeps,
+  file: string,
+  osName: string,
+  caFromFile: string | undefined,
+  signal?: AbortSignal,
+): Promise<Identity> {
   const { config, log } = deps;
   let fleetUrl = config.fleetUrl;
   let token = config.enrollToken;
@@ -164,12 +176,16 @@ async function enrolAndSave(deps: AgentDeps, file: string, osName: string, caFro
   }
   const ca = caFromFile ?? bootstrapCa;
   const serial = config.serial ?? (await deps.serial?.().catch(() => undefined));
-  if (!token && !serial) throw new DiemcauError('APPL_ERR_NO_BOOTSTRAP', 'neither an enrolment token nor a serial number');
+  if (!token && !serial)
+    throw new DiemcauError('APPL_ERR_NO_BOOTSTRAP', 'neither an enrolment token nor a serial number');
   const request: EnrolRequest = {
     ...(token ? { token } : {}),
     hardware: {
       ...(serial ? { serial: serial.slice(0, 128) } : {}),
-      model: config.hardware === 'simulated' ? 'simulated' : `${os.arch()} ${os.cpus()[0]?.model ?? ''}`.trim().slice(0, 200),
+      model:
+        config.hardware === 'simulated'
+          ? 'simulated'
+          : `${os.arch()} ${os.cpus()[0]?.model ?? ''}`.trim().slice(0, 200),
       os: osName.slice(0, 200),
       agentVersion: deps.agentVersion,
     },

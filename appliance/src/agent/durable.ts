@@ -81,7 +81,10 @@ export class DurablePublisher {
         // Lost connection mid-send is normal: the record stays and goes again after reconnect.
         if (++attempts >= MAX_ATTEMPTS) {
           this.counts.poisoned++;
-          this.log.warn({ index: head.index, channel: head.channel, err: { message: (err as Error).message } }, 'record failed every send; dropped');
+          this.log.warn(
+            { index: head.index, channel: head.channel, err: { message: (err as Error).message } },
+            'record failed every send; dropped',
+          );
           await this.queue.ack(head.index);
           continue;
         }

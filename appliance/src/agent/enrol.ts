@@ -37,7 +37,9 @@ async function enrolOnce(opts: EnrolOptions): Promise<EnrolResponse> {
   const { body } = res;
   if (res.status >= 500 || res.status === 429) throw new Retryable(`${url}: HTTP ${res.status} ${body.slice(0, 200)}`);
   if (res.status < 200 || res.status >= 300) {
-    throw new DiemcauError('APPL_ERR_ENROLL', `HTTP ${res.status} ${body.slice(0, 500)}`, { details: { status: res.status } });
+    throw new DiemcauError('APPL_ERR_ENROLL', `HTTP ${res.status} ${body.slice(0, 500)}`, {
+      details: { status: res.status },
+    });
   }
   const r = responseCodec.decode(body);
   // A fleet answering garbage is probably mid-upgrade: try again later.

@@ -36,7 +36,10 @@ export async function loadIdentity(file: string): Promise<Identity | undefined> 
   }
   const r = decodeIdentity(text);
   if (!r.ok) {
-    throw new DiemcauError('APPL_ERR_CONFIG', `${file} is damaged (${r.reason}); remove it to enrol again with a new token`);
+    throw new DiemcauError(
+      'APPL_ERR_CONFIG',
+      `${file} is damaged (${r.reason}); remove it to enrol again with a new token`,
+    );
   }
   return r.value;
 }

@@ -29,7 +29,8 @@ export class ChannelRouter {
 
   /** One handler per channel: a second registration is a wiring bug, so it throws. Returns an unregister function. */
   on(channel: DeviceSubscribeChannel, handler: ChannelHandler): () => void {
-    if (!(DEVICE_SUBSCRIBE as readonly string[]).includes(channel)) throw new Error(`${channel} is not a channel a device hears`);
+    if (!(DEVICE_SUBSCRIBE as readonly string[]).includes(channel))
+      throw new Error(`${channel} is not a channel a device hears`);
     if (this.handlers.has(channel)) throw new Error(`channel ${channel} already has a handler`);
     this.handlers.set(channel, handler);
     return () => {

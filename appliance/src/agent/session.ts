@@ -1,6 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { connect, type MqttClient } from 'mqtt';
-import { DEVICE_SUBSCRIBE, deviceTopic, presenceCodec, type DevicePublishChannel, type Presence } from '@diemcau/shared';
+import {
+  DEVICE_SUBSCRIBE,
+  deviceTopic,
+  presenceCodec,
+  type DevicePublishChannel,
+  type Presence,
+} from '@diemcau/shared';
 import { backoffDelay, sleep, type BackoffPolicy } from '../backoff.js';
 import type { ChannelRouter } from './router.js';
 
@@ -166,7 +172,9 @@ export class MqttSession extends EventEmitter<SessionEvents> {
         void this.onConnected(client);
       });
       client.on('message', (topic, payload, packet) => this.opts.router.dispatch(topic, payload, packet.retain));
-      client.on('error', (err) => this.opts.log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, 'mqtt error'));
+      client.on('error', (err) =>
+        this.opts.log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, 'mqtt error'),
+      );
       client.once('close', () => {
         if (this.connectedNow) {
           this.connectedNow = false;
@@ -190,7 +198,10 @@ export class MqttSession extends EventEmitter<SessionEvents> {
         { qos: 1 },
       );
       const birth: Presence = { v: 1, state: 'online', at: new Date().toISOString(), ...(await this.opts.birth()) };
-      await client.publishAsync(deviceTopic(deviceId, 'presence'), presenceCodec.encode(birth), { qos: 1, retain: true });
+      await client.publishAsync(deviceTopic(deviceId, 'presence'), presenceCodec.encode(birth), {
+        qos: 1,
+        retain: true,
+      });
     } catch (err) {
       // Without subscriptions and birth the fleet sees a half-present device: start over.
       this.opts.log.warn({ err: { message: (err as Error).message } }, 'session setup failed; reconnecting');
@@ -225,7 +236,10 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     if (client && this.connectedNow && opts.graceful) {
       const offline: Presence = { v: 1, state: 'offline', at: new Date().toISOString() };
       await Promise.race([
-        client.publishAsync(deviceTopic(this.opts.deviceId, 'presence'), presenceCodec.encode(offline), { qos: 1, retain: true }),
+        client.publishAsync(deviceTopic(this.opts.deviceId, 'presence'), presenceCodec.encode(offline), {
+          qos: 1,
+          retain: true,
+        }),
         sleep(2000),
       ]).catch(() => undefined);
       // A clean end waits for in-flight acks; a broker that stopped answering gets 3 s.

@@ -6,8 +6,12 @@ export function readAgentVersion(): string {
   // versions/<v>/package.json beside the bundled agent.mjs.
   for (const rel of ['./package.json', '../../package.json']) {
     try {
-      const pkg = JSON.parse(fs.readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
-      if (typeof pkg.version === 'string' && (pkg.name === 'diemcau-agent' || pkg.name === '@diemcau/appliance')) return pkg.version;
+      const pkg = JSON.parse(fs.readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: unknown;
+        version?: unknown;
+      };
+      if (typeof pkg.version === 'string' && (pkg.name === 'diemcau-agent' || pkg.name === '@diemcau/appliance'))
+        return pkg.version;
     } catch {
       // Not there: try the next place.
     }

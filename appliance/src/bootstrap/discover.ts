@@ -129,16 +129,34 @@ export async function discoverBootstrap(search: BootstrapSearch): Promise<Discov
 /** The `bootstrap` section of the agent's tree: where the bootstrap file is looked for. */
 export const BootstrapSettingsSchema = settingsSection(
   {
-    removableRoots: Type.Array(Type.String({ minLength: 1 }), { default: DEFAULT_SEARCH.removableRoots, env: 'DIEMCAU_BOOTSTRAP_REMOVABLE_ROOTS', envSeparator: ':', description: 'folders whose subfolders are mount points of removable media (colon-separated)' }),
-    dirs: Type.Array(Type.String({ minLength: 1 }), { default: DEFAULT_SEARCH.fixedDirs, env: 'DIEMCAU_BOOTSTRAP_DIRS', envSeparator: ':', description: 'folders that may hold the bootstrap file directly (colon-separated)' }),
-    pinFile: Type.String({ minLength: 1, default: DEFAULT_SEARCH.pinFile ?? '', env: 'DIEMCAU_BOOTSTRAP_PIN', description: "the image's fleet pin" }),
+    removableRoots: Type.Array(Type.String({ minLength: 1 }), {
+      default: DEFAULT_SEARCH.removableRoots,
+      env: 'DIEMCAU_BOOTSTRAP_REMOVABLE_ROOTS',
+      envSeparator: ':',
+      description: 'folders whose subfolders are mount points of removable media (colon-separated)',
+    }),
+    dirs: Type.Array(Type.String({ minLength: 1 }), {
+      default: DEFAULT_SEARCH.fixedDirs,
+      env: 'DIEMCAU_BOOTSTRAP_DIRS',
+      envSeparator: ':',
+      description: 'folders that may hold the bootstrap file directly (colon-separated)',
+    }),
+    pinFile: Type.String({
+      minLength: 1,
+      default: DEFAULT_SEARCH.pinFile ?? '',
+      env: 'DIEMCAU_BOOTSTRAP_PIN',
+      description: "the image's fleet pin",
+    }),
   },
   'finding the bootstrap file (USB stick, /boot, /etc/diemcau)',
 );
 export type BootstrapSettings = Static<typeof BootstrapSettingsSchema>;
 
 /** The search from the tree: its section, and the fleet URL and token the agent was given. */
-export function searchFrom(s: BootstrapSettings, given: { fleetUrl?: string | undefined; enrollToken?: string | undefined }): BootstrapSearch {
+export function searchFrom(
+  s: BootstrapSettings,
+  given: { fleetUrl?: string | undefined; enrollToken?: string | undefined },
+): BootstrapSearch {
   return {
     removableRoots: s.removableRoots,
     fixedDirs: s.dirs,
@@ -151,5 +169,8 @@ const SectionOnly = Type.Object({ bootstrap: BootstrapSettingsSchema });
 
 /** The search from an env object (tests): its section, and DIEMCAU_FLEET_URL/DIEMCAU_ENROLL_TOKEN as given. */
 export function searchFromEnv(env: NodeJS.ProcessEnv): BootstrapSearch {
-  return searchFrom(loadSettings(SectionOnly, { env }, 'APPL_ERR_CONFIG').settings.bootstrap, { fleetUrl: env.DIEMCAU_FLEET_URL, enrollToken: env.DIEMCAU_ENROLL_TOKEN });
+  return searchFrom(loadSettings(SectionOnly, { env }, 'APPL_ERR_CONFIG').settings.bootstrap, {
+    fleetUrl: env.DIEMCAU_FLEET_URL,
+    enrollToken: env.DIEMCAU_ENROLL_TOKEN,
+  });
 }

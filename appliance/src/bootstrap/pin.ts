@@ -21,9 +21,12 @@ export async function loadPin(file: string | null): Promise<PinLoad> {
   }
   const r = fleetPinCodec.decode(text);
   if (!r.ok) return { kind: 'broken', reason: `the pin is invalid: ${r.error.message}` };
-  if (!r.value.fleetUrls && !r.value.caCert) return { kind: 'broken', reason: 'the pin is invalid: it names neither a fleet nor a CA' };
-  if (r.value.caCert && fingerprints(r.value.caCert) === null) return { kind: 'broken', reason: 'the pin is invalid: its CA is not a PEM certificate' };
-  for (const u of r.value.fleetUrls ?? []) if (origin(u) === null) return { kind: 'broken', reason: `the pin is invalid: ${u} is not a URL` };
+  if (!r.value.fleetUrls && !r.value.caCert)
+    return { kind: 'broken', reason: 'the pin is invalid: it names neither a fleet nor a CA' };
+  if (r.value.caCert && fingerprints(r.value.caCert) === null)
+    return { kind: 'broken', reason: 'the pin is invalid: its CA is not a PEM certificate' };
+  for (const u of r.value.fleetUrls ?? [])
+    if (origin(u) === null) return { kind: 'broken', reason: `the pin is invalid: ${u} is not a URL` };
   return { kind: 'pin', pin: r.value };
 }
 
@@ -51,18 +54,26 @@ function fingerprints(pem: string): Set<string> | null {
  * The bootstrap as the box will use it under the pin (the pinned CA put in),
  * or why it is refused.
  */
-export function applyPin(b: Bootstrap, pin: FleetPin): { ok: true; bootstrap: Bootstrap } | { ok: false; reason: string } {
+export function applyPin(
+  b: Bootstrap,
+  pin: FleetPin,
+): { ok: true; bootstrap: Bootstrap } | { ok: false; reason: string } {
   const at = origin(b.fleetUrl);
   if (at === null) return { ok: false, reason: `${b.fleetUrl} is not a URL` };
   if (pin.fleetUrls && !pin.fleetUrls.some((u) => origin(u) === at)) {
-    return { ok: false, reason: `${at} is not the fleet pinned in the image (${pin.fleetUrls.map((u) => origin(u)).join(', ')})` };
+    return {
+      ok: false,
+      reason: `${at} is not the fleet pinned in the image (${pin.fleetUrls.map((u) => origin(u)).join(', ')})`,
+    };
   }
   if (!pin.caCert) return { ok: true, bootstrap: b };
-  if (!at.startsWith('https:')) return { ok: false, reason: `${at} is plain HTTP; the image pins a CA, so only HTTPS is accepted` };
+  if (!at.startsWith('https:'))
+    return { ok: false, reason: `${at} is plain HTTP; the image pins a CA, so only HTTPS is accepted` };
   if (b.caCert !== undefined) {
     const theirs = fingerprints(b.caCert);
     const ours = fingerprints(pin.caCert)!;
-    if (theirs === null || [...theirs].some((f) => !ours.has(f))) return { ok: false, reason: 'its CA is not the CA pinned in the image' };
+    if (theirs === null || [...theirs].some((f) => !ours.has(f)))
+      return { ok: false, reason: 'its CA is not the CA pinned in the image' };
   }
   return { ok: true, bootstrap: { ...b, caCert: pin.caCert } };
 }

@@ -100,7 +100,13 @@ export function createCommandExecutor(opts: ExecutorOptions): CommandExecutor {
       case 'run':
         break;
     }
-    store.put({ state: 'running', id: cmd.id, type: cmd.type, startedAt: now().toISOString(), expiresAt: cmd.expiresAt });
+    store.put({
+      state: 'running',
+      id: cmd.id,
+      type: cmd.type,
+      startedAt: now().toISOString(),
+      expiresAt: cmd.expiresAt,
+    });
     counters.ran++;
     log.info({ commandId: cmd.id, type: cmd.type, forced: cmd.force?.reason }, 'running command');
     let outcome: HandlerOutcome;
@@ -109,7 +115,9 @@ export function createCommandExecutor(opts: ExecutorOptions): CommandExecutor {
     } catch (err) {
       outcome = {
         status: 'failed',
-        error: isDiemcauError(err) ? { code: err.code, message: err.message } : { code: 'APPL_ERR_COMMAND', message: (err as Error)?.message ?? String(err) },
+        error: isDiemcauError(err)
+          ? { code: err.code, message: err.message }
+          : { code: 'APPL_ERR_COMMAND', message: (err as Error)?.message ?? String(err) },
       };
       log.warn({ err, commandId: cmd.id, type: cmd.type }, 'command handler failed');
     }
@@ -125,7 +133,13 @@ export function createCommandExecutor(opts: ExecutorOptions): CommandExecutor {
       return;
     }
     if (typeof id !== 'string' || id.length === 0 || id.length > 64 || store.get(id)) return;
-    await publish({ v: 1, commandId: id, status: 'rejected', at: now().toISOString(), error: { code: 'PROTO_ERR_SCHEMA', message } });
+    await publish({
+      v: 1,
+      commandId: id,
+      status: 'rejected',
+      at: now().toISOString(),
+      error: { code: 'PROTO_ERR_SCHEMA', message },
+    });
   };
 
   return {
@@ -140,7 +154,9 @@ export function createCommandExecutor(opts: ExecutorOptions): CommandExecutor {
         chain = chain.then(() => answerUndecodable(payload, decoded.error.message)).catch(() => undefined);
         return chain;
       }
-      chain = chain.then(() => run(decoded.value)).catch((err: unknown) => log.error({ err }, 'command pipeline failed'));
+      chain = chain
+        .then(() => run(decoded.value))
+        .catch((err: unknown) => log.error({ err }, 'command pipeline failed'));
       return chain;
     },
     async recover() {
@@ -149,7 +165,10 @@ export function createCommandExecutor(opts: ExecutorOptions): CommandExecutor {
         if (entry.state === 'running') {
           const result = recoverInterrupted(entry, at);
           store.put({ state: 'done', id: entry.id, type: entry.type, result, expiresAt: entry.expiresAt });
-          log.info({ commandId: entry.id, type: entry.type, status: result.status }, 'command interrupted by a restart answered');
+          log.info(
+            { commandId: entry.id, type: entry.type, status: result.status },
+            'command interrupted by a restart answered',
+          );
           await publish(result);
         } else if (prunable(entry, at, opts.pruneMarginMs ?? 3_600_000)) {
           store.remove(entry.id);

@@ -41,7 +41,10 @@ export function shortCode(deviceId: string): string {
 
 const reasonOf = (cmd: Command) => `command ${cmd.id}${cmd.force ? ` (forced: ${cmd.force.reason})` : ''}`;
 
-const rejected = (message: string): HandlerOutcome => ({ status: 'rejected', error: { code: 'APPL_ERR_COMMAND_PARAMS', message } });
+const rejected = (message: string): HandlerOutcome => ({
+  status: 'rejected',
+  error: { code: 'APPL_ERR_COMMAND_PARAMS', message },
+});
 
 export function createHandlers(deps: CommandDeps): HandlerMap {
   return {
@@ -60,23 +63,33 @@ export function createHandlers(deps: CommandDeps): HandlerMap {
       };
     },
     async 'restart-media'(cmd) {
-      if (!deps.media) return { status: 'rejected', error: { code: 'APPL_ERR_MEDIA', message: 'this box runs no media edge' } };
+      if (!deps.media)
+        return { status: 'rejected', error: { code: 'APPL_ERR_MEDIA', message: 'this box runs no media edge' } };
       await deps.media.restart(reasonOf(cmd));
       return { status: 'succeeded', output: { restarted: 'media' } };
     },
     async identify(cmd) {
       const ms = deps.identifyMs ?? IDENTIFY_MS;
       const { deviceId, siteName } = deps.site();
-      const code = typeof cmd.params.code === 'string' && /^[A-Z0-9]{2,8}$/.test(cmd.params.code) ? cmd.params.code : shortCode(deviceId);
+      const code =
+        typeof cmd.params.code === 'string' && /^[A-Z0-9]{2,8}$/.test(cmd.params.code)
+          ? cmd.params.code
+          : shortCode(deviceId);
       const card: IdentifyCard = { siteName, code, ms };
       // The card and the LED run for `ms` on their own; the command answers when both started.
       const [hw] = await Promise.all([deps.hardware.identify(ms), deps.kiosk?.showIdentify(card)]);
-      return { status: 'succeeded', output: { siteName, code, ms, tv: hw.tv, led: hw.led, kiosk: deps.kiosk !== null } };
+      return {
+        status: 'succeeded',
+        output: { siteName, code, ms, tv: hw.tv, led: hw.led, kiosk: deps.kiosk !== null },
+      };
     },
     async 'self-test'(cmd) {
       const result = await deps.hardware.selfTest({ commandId: cmd.id, withHost: true });
       await deps.publishHealth(result);
-      const outcome: HandlerOutcome = { status: 'succeeded', output: { ok: result.ok, peripherals: result.peripherals, finishedAt: result.finishedAt } };
+      const outcome: HandlerOutcome = {
+        status: 'succeeded',
+        output: { ok: result.ok, peripherals: result.peripherals, finishedAt: result.finishedAt },
+      };
       return outcome;
     },
     async 'set-config'(cmd) {

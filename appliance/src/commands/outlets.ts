@@ -18,7 +18,12 @@ export interface MediaRestarter {
 }
 
 /** `systemctl restart <unit>`; waits for the restart job, so a failing edge fails the command. */
-export function systemdMedia(opts: { systemctl: string; unit: string; runner?: ProcessRunner; log: Log }): MediaRestarter {
+export function systemdMedia(opts: {
+  systemctl: string;
+  unit: string;
+  runner?: ProcessRunner;
+  log: Log;
+}): MediaRestarter {
   // Owned here unless given: closing it kills a systemctl still running at shutdown.
   const runner = opts.runner ?? new ProcessRunner();
   return {
@@ -35,14 +40,30 @@ export function systemdMedia(opts: { systemctl: string; unit: string; runner?: P
 /** The `outlets` section of the agent's tree (systemctl is the devices section's). */
 export const OutletsSettingsSchema = settingsSection(
   {
-    mediaUnit: Type.String({ minLength: 1, default: DEFAULT_MEDIA_UNIT, env: 'DIEMCAU_MEDIA_UNIT', description: 'systemd unit of the media edge, restarted by "restart media"' }),
-    kioskDir: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_KIOSK_DIR', docDefault: '`<data dir>/kiosk`', description: 'where the TV kiosk page reads the identify card and the link state' })),
+    mediaUnit: Type.String({
+      minLength: 1,
+      default: DEFAULT_MEDIA_UNIT,
+      env: 'DIEMCAU_MEDIA_UNIT',
+      description: 'systemd unit of the media edge, restarted by "restart media"',
+    }),
+    kioskDir: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'DIEMCAU_KIOSK_DIR',
+        docDefault: '`<data dir>/kiosk`',
+        description: 'where the TV kiosk page reads the identify card and the link state',
+      }),
+    ),
   },
   'where commands leave the agent: the media unit, the kiosk files',
 );
 export type OutletsSettings = Static<typeof OutletsSettingsSchema>;
 
-export function outletsFrom(s: OutletsSettings, dataDir: string, systemctl: string): { unit: string; systemctl: string; kioskDir: string } {
+export function outletsFrom(
+  s: OutletsSettings,
+  dataDir: string,
+  systemctl: string,
+): { unit: string; systemctl: string; kioskDir: string } {
   return { unit: s.mediaUnit, systemctl, kioskDir: path.resolve(s.kioskDir ?? path.join(dataDir, 'kiosk')) };
 }
 
@@ -70,7 +91,12 @@ export function fileKiosk(dir: string, now: () => Date = () => new Date()) {
     showIdentify(card: IdentifyCard): void {
       fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
       const at = now();
-      const body: KioskCardFile = { v: 1, ...card, shownAt: at.toISOString(), until: new Date(at.getTime() + card.ms).toISOString() };
+      const body: KioskCardFile = {
+        v: 1,
+        ...card,
+        shownAt: at.toISOString(),
+        until: new Date(at.getTime() + card.ms).toISOString(),
+      };
       // World-readable: the kiosk runs as its own user.
       writeFileAtomicSync(path.join(dir, 'identify.json'), JSON.stringify(body), { mode: 0o644 });
     },

@@ -45,7 +45,13 @@ export const RESTARTING_TYPES: ReadonlySet<Command['type']> = new Set(['reboot',
 /** The answer for a command the agent was running when it stopped. */
 export function recoverInterrupted(entry: Extract<StoredEntry, { state: 'running' }>, now: Date): CommandResult {
   if (RESTARTING_TYPES.has(entry.type)) {
-    return { v: 1, commandId: entry.id, status: 'succeeded', at: now.toISOString(), output: { restartedAt: now.toISOString() } };
+    return {
+      v: 1,
+      commandId: entry.id,
+      status: 'succeeded',
+      at: now.toISOString(),
+      output: { restartedAt: now.toISOString() },
+    };
   }
   // Not run again: it may have half-happened, and at-most-once is the promise.
   return {
@@ -53,7 +59,10 @@ export function recoverInterrupted(entry: Extract<StoredEntry, { state: 'running
     commandId: entry.id,
     status: 'failed',
     at: now.toISOString(),
-    error: { code: 'APPL_ERR_COMMAND_INTERRUPTED', message: `the agent stopped while running ${entry.type} (started ${entry.startedAt})` },
+    error: {
+      code: 'APPL_ERR_COMMAND_INTERRUPTED',
+      message: `the agent stopped while running ${entry.type} (started ${entry.startedAt})`,
+    },
   };
 }
 

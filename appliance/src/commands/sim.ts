@@ -28,7 +28,8 @@ export async function attachSimCommands(opts: {
 }): Promise<SimCommands> {
   const { entry, log } = opts;
   let hw: Promise<Hardware> | undefined;
-  const hardware = () => (hw ??= createHardware({ kind: 'simulated', log, options: { capture: { seconds: 0.2, warmupSeconds: 0 } } }));
+  const hardware = () =>
+    (hw ??= createHardware({ kind: 'simulated', log, options: { capture: { seconds: 0.2, warmupSeconds: 0 } } }));
   let restarts = 0;
   let closed = false;
   let detach = () => {};
@@ -68,7 +69,9 @@ export async function attachSimCommands(opts: {
   });
   const attach = () => {
     const offCommands = entry.agent.router.on('commands', (payload) => commands.onMessage(payload));
-    const offSettings = bindSettings(commands.settings, { telemetryIntervalSec: (sec) => entry.agent.setTelemetryInterval(sec) });
+    const offSettings = bindSettings(commands.settings, {
+      telemetryIntervalSec: (sec) => entry.agent.setTelemetryInterval(sec),
+    });
     detach = () => {
       offCommands();
       offSettings();

@@ -29,7 +29,11 @@ export interface PictureVerdict {
  * Judges `frames` 8-bit grey frames of `frameSize` bytes laid end to end (what
  * `ffmpeg -f rawvideo -pix_fmt gray` writes). A trailing partial frame is ignored.
  */
-export function judgePicture(raw: Uint8Array, frameSize: number, t: PictureThresholds = DEFAULT_PICTURE): PictureVerdict {
+export function judgePicture(
+  raw: Uint8Array,
+  frameSize: number,
+  t: PictureThresholds = DEFAULT_PICTURE,
+): PictureVerdict {
   const frames = frameSize > 0 ? Math.floor(raw.length / frameSize) : 0;
   if (frames === 0) return { frames: 0, meanLuma: 0, maxFrameDiff: 0, black: false, frozen: false };
   let sum = 0;

@@ -53,37 +53,141 @@ export function withDefaults(partial: DeepPartial<HardwareOptions> = {}): Hardwa
   };
 }
 
-export type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? Partial<T[K]> : T[K] };
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? Partial<T[K]> : T[K];
+};
 
 // The defaults are DEFAULT_HARDWARE's (an unset key keeps it); the docs show them from there.
 const shown = (v: unknown): string => `\`${v === null ? 'none' : String(v)}\``;
 const D = DEFAULT_HARDWARE;
 const Pin = (env: string, def: number | null, description: string) =>
-  Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 1023 }), Type.Literal('none')], { env, docDefault: shown(def), description: `${description} (a GPIO line, or none)` }));
-const Low = (env: string, def: boolean, description: string) => Type.Optional(Type.Boolean({ env, docDefault: shown(def), description }));
+  Type.Optional(
+    Type.Union([Type.Integer({ minimum: 0, maximum: 1023 }), Type.Literal('none')], {
+      env,
+      docDefault: shown(def),
+      description: `${description} (a GPIO line, or none)`,
+    }),
+  );
+const Low = (env: string, def: boolean, description: string) =>
+  Type.Optional(Type.Boolean({ env, docDefault: shown(def), description }));
 
 /** The `devices` section of the agent's tree; unset keys keep DEFAULT_HARDWARE. */
 export const DevicesSettingsSchema = settingsSection(
   {
-    sysfsRoot: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_SYSFS_ROOT', docDefault: shown(D.roots.sys), description: 'sysfs root (tests point it at fixture trees)' })),
-    procfsRoot: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_PROCFS_ROOT', docDefault: shown(D.roots.proc), description: 'procfs root' })),
-    devRoot: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_DEV_ROOT', docDefault: shown(D.roots.dev), description: 'device nodes root' })),
-    ffmpeg: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_FFMPEG_BIN', envDeprecated: ['DIEMCAU_FFMPEG'], docDefault: shown(D.bin.ffmpeg), description: 'ffmpeg for the camera and microphone checks (the edge reads the same name)' })),
-    cecClient: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_CEC_CLIENT', docDefault: shown(D.bin.cecClient), description: 'HDMI-CEC tool for the TV' })),
-    systemctl: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_SYSTEMCTL', docDefault: shown(D.bin.systemctl), description: 'systemctl used to restart units' })),
-    agentUnit: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_AGENT_UNIT', docDefault: shown(D.agentUnit), description: 'unit restarted by "restart agent"' })),
-    captureSeconds: Type.Optional(Type.Number({ minimum: 0.2, maximum: 10, env: 'DIEMCAU_CAPTURE_SECONDS', docDefault: shown(D.capture.seconds), description: 'camera and microphone sample length' })),
-    captureWarmupSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 10, env: 'DIEMCAU_CAPTURE_WARMUP_SECONDS', docDefault: shown(D.capture.warmupSeconds), description: 'discarded before sampling' })),
-    micSilenceDbfs: Type.Optional(Type.Number({ minimum: -120, maximum: 0, env: 'DIEMCAU_MIC_SILENCE_DBFS', docDefault: shown(D.sound.silenceDbfs), description: 'below this the microphone counts as silent' })),
+    sysfsRoot: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'DIEMCAU_SYSFS_ROOT',
+        docDefault: shown(D.roots.sys),
+        description: 'sysfs root (tests point it at fixture trees)',
+      }),
+    ),
+    procfsRoot: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'DIEMCAU_PROCFS_ROOT',
+        docDefault: shown(D.roots.proc),
+        description: 'procfs root',
+      }),
+    ),
+    devRoot: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'DIEMCAU_DEV_ROOT',
+        docDefault: shown(D.roots.dev),
+        description: 'device nodes root',
+      }),
+    ),
+    ffmpeg: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'DIEMCAU_FFMPEG_BIN',
+        envDeprecated: ['DIEMCAU_FFMPEG'],
+        docDefault: shown(D.bin.ffmpeg),
+        description: 'ffmpeg for the camera and microphone checks (the edge reads the same name)',
+      }),
+    ),
+    cecClient: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'DIEMCAU_CEC_CLIENT',
+        docDefault: shown(D.bin.cecClient),
+        description: 'HDMI-CEC tool for the TV',
+      }),
+    ),
+    systemctl: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'DIEMCAU_SYSTEMCTL',
+        docDefault: shown(D.bin.systemctl),
+        description: 'systemctl used to restart units',
+      }),
+    ),
+    agentUnit: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'DIEMCAU_AGENT_UNIT',
+        docDefault: shown(D.agentUnit),
+        description: 'unit restarted by "restart agent"',
+      }),
+    ),
+    captureSeconds: Type.Optional(
+      Type.Number({
+        minimum: 0.2,
+        maximum: 10,
+        env: 'DIEMCAU_CAPTURE_SECONDS',
+        docDefault: shown(D.capture.seconds),
+        description: 'camera and microphone sample length',
+      }),
+    ),
+    captureWarmupSeconds: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 10,
+        env: 'DIEMCAU_CAPTURE_WARMUP_SECONDS',
+        docDefault: shown(D.capture.warmupSeconds),
+        description: 'discarded before sampling',
+      }),
+    ),
+    micSilenceDbfs: Type.Optional(
+      Type.Number({
+        minimum: -120,
+        maximum: 0,
+        env: 'DIEMCAU_MIC_SILENCE_DBFS',
+        docDefault: shown(D.sound.silenceDbfs),
+        description: 'below this the microphone counts as silent',
+      }),
+    ),
     gpioLed: Pin('DIEMCAU_GPIO_LED', D.pins.led, 'status LED'),
     gpioHelpButton: Pin('DIEMCAU_GPIO_HELP_BUTTON', D.pins.helpButton, 'help button'),
     gpioTvRelay: Pin('DIEMCAU_GPIO_TV_RELAY', D.pins.tvRelay, 'TV power relay'),
     gpioLedActiveLow: Low('DIEMCAU_GPIO_LED_ACTIVE_LOW', D.pins.ledActiveLow, 'the LED lights on a low line'),
     gpioButtonActiveLow: Low('DIEMCAU_GPIO_BUTTON_ACTIVE_LOW', D.pins.buttonActiveLow, 'the button pulls the line low'),
     gpioRelayActiveLow: Low('DIEMCAU_GPIO_RELAY_ACTIVE_LOW', D.pins.relayActiveLow, 'the relay closes on a low line'),
-    gpioRelayOffMs: Type.Optional(Type.Integer({ minimum: 500, maximum: 60_000, env: 'DIEMCAU_GPIO_RELAY_OFF_MS', docDefault: shown(D.pins.relayOffMs), description: 'how long a power cycle keeps the TV off' })),
-    simFaults: Type.Optional(Type.Array(Type.Union(FAULTS.map((f) => Type.Literal(f))), { env: 'DIEMCAU_SIM_FAULTS', docDefault: '(none)', description: 'simulated hardware: faults present from the start, comma-separated' })),
-    simSerial: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_SIM_SERIAL', description: "simulated hardware: the serial the host reports, sent at enrolment like a box's DMI serial (unset: none sent)" })),
+    gpioRelayOffMs: Type.Optional(
+      Type.Integer({
+        minimum: 500,
+        maximum: 60_000,
+        env: 'DIEMCAU_GPIO_RELAY_OFF_MS',
+        docDefault: shown(D.pins.relayOffMs),
+        description: 'how long a power cycle keeps the TV off',
+      }),
+    ),
+    simFaults: Type.Optional(
+      Type.Array(Type.Union(FAULTS.map((f) => Type.Literal(f))), {
+        env: 'DIEMCAU_SIM_FAULTS',
+        docDefault: '(none)',
+        description: 'simulated hardware: faults present from the start, comma-separated',
+      }),
+    ),
+    simSerial: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'DIEMCAU_SIM_SERIAL',
+        description:
+          "simulated hardware: the serial the host reports, sent at enrolment like a box's DMI serial (unset: none sent)",
+      }),
+    ),
   },
   "the box's hardware: host paths, tools, capture, GPIO (devices/README.md)",
 );

@@ -10,9 +10,24 @@ import { createRealHost } from './real/host.js';
 import { createRealMicrophone } from './real/microphone.js';
 import { createRealPower } from './real/power.js';
 import { quickSnapshot, runSelfTest, type LastVerdict, type Parts } from './selftest.js';
-import { createSimCamera, createSimDisplay, createSimHost, createSimMicrophone, createSimPower } from './simulated/devices.js';
+import {
+  createSimCamera,
+  createSimDisplay,
+  createSimHost,
+  createSimMicrophone,
+  createSimPower,
+} from './simulated/devices.js';
 import { FaultSet, type FaultInjector } from './simulated/faults.js';
-import type { Camera, CameraDevice, Hardware, HardwareKind, Log, Microphone, MicrophoneDevice, PowerRequest } from './types.js';
+import type {
+  Camera,
+  CameraDevice,
+  Hardware,
+  HardwareKind,
+  Log,
+  Microphone,
+  MicrophoneDevice,
+  PowerRequest,
+} from './types.js';
 
 // The composition of the room's hardware: one call builds the real or the
 // simulated set, as config says, and hands back everything the agent needs.
@@ -48,14 +63,35 @@ export async function createHardware(opts: CreateHardwareOptions): Promise<Hardw
   return opts.kind === 'simulated' ? createSimulated(o, log, clock) : createReal(o, log, clock, opts.real ?? {});
 }
 
-async function createReal(o: HardwareOptions, log: Log, clock: Clock, real: NonNullable<CreateHardwareOptions['real']>): Promise<Hardware> {
+async function createReal(
+  o: HardwareOptions,
+  log: Log,
+  clock: Clock,
+  real: NonNullable<CreateHardwareOptions['real']>,
+): Promise<Hardware> {
   const runner = new ProcessRunner();
   const timing = o.capture;
   const parts: Parts = {
     kind: 'real',
     log,
-    camera: createRealCamera({ roots: o.roots, ffmpeg: o.bin.ffmpeg, runner, log, timing, thresholds: o.picture, input: real.cameraInput }),
-    microphone: createRealMicrophone({ roots: o.roots, ffmpeg: o.bin.ffmpeg, runner, log, timing, thresholds: o.sound, input: real.microphoneInput }),
+    camera: createRealCamera({
+      roots: o.roots,
+      ffmpeg: o.bin.ffmpeg,
+      runner,
+      log,
+      timing,
+      thresholds: o.picture,
+      input: real.cameraInput,
+    }),
+    microphone: createRealMicrophone({
+      roots: o.roots,
+      ffmpeg: o.bin.ffmpeg,
+      runner,
+      log,
+      timing,
+      thresholds: o.sound,
+      input: real.microphoneInput,
+    }),
     display: createRealDisplay({ roots: o.roots, cec: createCec({ bin: o.bin.cecClient, runner, log }), log }),
     gpio: createGpio({ pins: o.pins, factory: real.pins ?? (await realPins(o)), clock, log, source: 'button' }),
     host: createRealHost(log),
@@ -99,7 +135,12 @@ function createSimulated(o: HardwareOptions, log: Log, clock: Clock): SimulatedH
   return Object.assign(hw, { kind: 'simulated' as const, faults, pins, powerRequests: power.requests });
 }
 
-function assemble(parts: Parts, power: Hardware['power'], faults: FaultInjector | null, closeRunner: () => void): Hardware {
+function assemble(
+  parts: Parts,
+  power: Hardware['power'],
+  faults: FaultInjector | null,
+  closeRunner: () => void,
+): Hardware {
   // Capture faults stay visible in quick snapshots until the next capture (see quickState).
   const last: { camera: LastVerdict | null; microphone: LastVerdict | null } = { camera: null, microphone: null };
   const camera: Camera = {

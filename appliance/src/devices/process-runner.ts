@@ -105,7 +105,14 @@ function lastLine(text: string): string {
   return lines[lines.length - 1] ?? '';
 }
 
-function fail(failure: RunFailure, command: string, detail: string, code?: number | null, stderr?: string, cause?: unknown) {
+function fail(
+  failure: RunFailure,
+  command: string,
+  detail: string,
+  code?: number | null,
+  stderr?: string,
+  cause?: unknown,
+) {
   const details: RunErrorDetails = { failure, command, code, stderr: stderr?.slice(-500) };
   return new DiemcauError('APPL_ERR_HARDWARE', `${command}: ${detail}`, { cause, details });
 }

@@ -7,7 +7,17 @@ import type {
   PeripheralReason,
   SelfTestResult,
 } from '@diemcau/shared';
-import type { Camera, Display, Gpio, HardwareKind, Host, Log, Microphone, PeripheralsSnapshot, SelfTestOptions } from './types.js';
+import type {
+  Camera,
+  Display,
+  Gpio,
+  HardwareKind,
+  Host,
+  Log,
+  Microphone,
+  PeripheralsSnapshot,
+  SelfTestOptions,
+} from './types.js';
 import { roomReady, snapshotOf } from './verdicts.js';
 
 // The self-test runs every check at once (camera and microphone capture in
@@ -30,7 +40,12 @@ const crashed = (err: unknown): PeripheralReason => ({
   message: `check failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 500),
 });
 
-async function guard<T>(log: Log, what: string, run: () => Promise<T>, fallback: (r: PeripheralReason) => T): Promise<T> {
+async function guard<T>(
+  log: Log,
+  what: string,
+  run: () => Promise<T>,
+  fallback: (r: PeripheralReason) => T,
+): Promise<T> {
   try {
     return await run();
   } catch (err) {
@@ -43,12 +58,32 @@ export async function runSelfTest(parts: Parts, opts: SelfTestOptions = {}): Pro
   const log = parts.log.child({ part: 'self-test' });
   const startedAt = new Date().toISOString();
   const [camera, microphone, display, host] = await Promise.all([
-    guard<CameraHealth>(log, 'camera', () => parts.camera.check(), (reason) => ({ state: 'fault', reason, devices: [] })),
-    guard<MicrophoneHealth>(log, 'microphone', () => parts.microphone.check(), (reason) => ({ state: 'fault', reason, devices: [] })),
-    guard<DisplayHealth>(log, 'display', () => parts.display.check(), (reason) => ({ state: 'fault', reason, connectors: [], power: 'unknown' })),
+    guard<CameraHealth>(
+      log,
+      'camera',
+      () => parts.camera.check(),
+      (reason) => ({ state: 'fault', reason, devices: [] }),
+    ),
+    guard<MicrophoneHealth>(
+      log,
+      'microphone',
+      () => parts.microphone.check(),
+      (reason) => ({ state: 'fault', reason, devices: [] }),
+    ),
+    guard<DisplayHealth>(
+      log,
+      'display',
+      () => parts.display.check(),
+      (reason) => ({ state: 'fault', reason, connectors: [], power: 'unknown' }),
+    ),
     opts.withHost === false
       ? Promise.resolve(undefined)
-      : guard<HostSummary | undefined>(log, 'host', () => parts.host.summary(), () => undefined),
+      : guard<HostSummary | undefined>(
+          log,
+          'host',
+          () => parts.host.summary(),
+          () => undefined,
+        ),
   ]);
   const gpio: GpioHealth = parts.gpio.health();
   const { peripherals } = snapshotOf({ camera, microphone, display, gpio });
@@ -87,8 +122,10 @@ export function quickState(
   firstDevice: string | undefined,
   last: LastVerdict | null,
 ): { state: CameraHealth['state']; reason?: PeripheralReason } {
-  if (firstDevice === undefined) return { state: 'missing', reason: { code: 'none-found', message: 'no device found' } };
-  if (last && last.device === firstDevice && last.state === 'fault' && last.reason) return { state: 'fault', reason: last.reason };
+  if (firstDevice === undefined)
+    return { state: 'missing', reason: { code: 'none-found', message: 'no device found' } };
+  if (last && last.device === firstDevice && last.state === 'fault' && last.reason)
+    return { state: 'fault', reason: last.reason };
   return { state: 'ok' };
 }
 
@@ -99,7 +136,12 @@ export async function quickSnapshot(
   const [cams, mics, display] = await Promise.all([
     parts.camera.list().catch(() => []),
     parts.microphone.list().catch(() => []),
-    parts.display.check({ power: false }).catch((err: unknown): DisplayHealth => ({ state: 'unknown', reason: crashed(err), connectors: [], power: 'unknown' })),
+    parts.display.check({ power: false }).catch((err: unknown): DisplayHealth => ({
+      state: 'unknown',
+      reason: crashed(err),
+      connectors: [],
+      power: 'unknown',
+    })),
   ]);
   const camera = quickState(cams[0]?.node, last.camera);
   const microphone = quickState(mics[0]?.id, last.microphone);

@@ -16,7 +16,10 @@ import type { CameraDevice, MicrophoneDevice, PeripheralsSnapshot } from './type
 // same for real and simulated hardware, so a simulated fault produces exactly
 // the report a real one would.
 
-const reason = (code: PeripheralReasonCode, message: string): PeripheralReason => ({ code, message: message.slice(0, 500) });
+const reason = (code: PeripheralReasonCode, message: string): PeripheralReason => ({
+  code,
+  message: message.slice(0, 500),
+});
 
 /** A failed capture as a reason: missing tool, timeout, or the device refused. */
 export function captureFailure(what: string, err: unknown): PeripheralReason {
@@ -26,7 +29,8 @@ export function captureFailure(what: string, err: unknown): PeripheralReason {
   if (failure === 'not-installed') return reason('error', `cannot capture the ${what}: ${msg}`);
   // During a meeting the media edge holds the device; that says nothing about its health.
   const stderr = (err as { details?: { stderr?: string } }).details?.stderr ?? '';
-  if (/resource busy|device busy/i.test(`${msg}\n${stderr}`)) return reason('busy', `the ${what} is in use by another program`);
+  if (/resource busy|device busy/i.test(`${msg}\n${stderr}`))
+    return reason('busy', `the ${what} is in use by another program`);
   return reason('open-failed', `cannot capture the ${what}: ${msg}`);
 }
 
@@ -48,10 +52,24 @@ export function cameraHealth(f: CameraFindings): CameraHealth {
   if (f.failure) return { ...base, state: failureState(f.failure), reason: f.failure };
   const v = f.verdict;
   if (!v) return { ...base, state: 'ok' };
-  const measured = { frames: v.frames, meanLuma: v.meanLuma, maxFrameDiff: v.maxFrameDiff, black: v.black, frozen: v.frozen };
-  if (v.frames === 0) return { ...base, measured, state: 'fault', reason: reason('open-failed', 'camera delivered no frames') };
-  if (v.black) return { ...base, measured, state: 'fault', reason: reason('black', `picture is black (mean luma ${v.meanLuma})`) };
-  if (v.frozen) return { ...base, measured, state: 'fault', reason: reason('frozen', `picture is frozen (${v.frames} identical frames)`) };
+  const measured = {
+    frames: v.frames,
+    meanLuma: v.meanLuma,
+    maxFrameDiff: v.maxFrameDiff,
+    black: v.black,
+    frozen: v.frozen,
+  };
+  if (v.frames === 0)
+    return { ...base, measured, state: 'fault', reason: reason('open-failed', 'camera delivered no frames') };
+  if (v.black)
+    return { ...base, measured, state: 'fault', reason: reason('black', `picture is black (mean luma ${v.meanLuma})`) };
+  if (v.frozen)
+    return {
+      ...base,
+      measured,
+      state: 'fault',
+      reason: reason('frozen', `picture is frozen (${v.frames} identical frames)`),
+    };
   return { ...base, measured, state: 'ok' };
 }
 
@@ -65,21 +83,36 @@ export interface MicrophoneFindings {
 export function microphoneHealth(f: MicrophoneFindings): MicrophoneHealth {
   const devices = f.devices.slice(0, 32).map((d) => ({ id: d.id.slice(0, 200), name: d.name.slice(0, 200) }));
   const base = { devices, ...(f.device ? { device: f.device } : {}) };
-  if (f.devices.length === 0) return { state: 'missing', reason: reason('none-found', 'no capture sound device found'), devices };
+  if (f.devices.length === 0)
+    return { state: 'missing', reason: reason('none-found', 'no capture sound device found'), devices };
   if (f.failure) return { ...base, state: failureState(f.failure), reason: f.failure };
   const v = f.verdict;
   if (!v) return { ...base, state: 'ok' };
   const measured = { ...v };
-  if (v.seconds === 0) return { ...base, measured, state: 'fault', reason: reason('open-failed', 'microphone delivered no samples') };
-  if (v.clipping) return { ...base, measured, state: 'fault', reason: reason('clipping', `microphone is clipping (peak ${v.peakDbfs} dBFS)`) };
-  if (v.silent) return { ...base, measured, state: 'fault', reason: reason('silent', `microphone is silent (${v.rmsDbfs} dBFS RMS)`) };
+  if (v.seconds === 0)
+    return { ...base, measured, state: 'fault', reason: reason('open-failed', 'microphone delivered no samples') };
+  if (v.clipping)
+    return {
+      ...base,
+      measured,
+      state: 'fault',
+      reason: reason('clipping', `microphone is clipping (peak ${v.peakDbfs} dBFS)`),
+    };
+  if (v.silent)
+    return {
+      ...base,
+      measured,
+      state: 'fault',
+      reason: reason('silent', `microphone is silent (${v.rmsDbfs} dBFS RMS)`),
+    };
   return { ...base, measured, state: 'ok' };
 }
 
 export function displayHealth(all: DrmConnector[], power: TvPower): DisplayHealth {
   const connectors = all.slice(0, 16);
   const base = { connectors, power };
-  if (connectors.length === 0) return { ...base, state: 'missing', reason: reason('none-found', 'no display connector (no DRM driver)') };
+  if (connectors.length === 0)
+    return { ...base, state: 'missing', reason: reason('none-found', 'no display connector (no DRM driver)') };
   const connected = connectors.filter((c) => c.status === 'connected');
   if (connected.length === 0) {
     if (connectors.every((c) => c.status === 'unknown')) return { ...base, state: 'unknown' };

@@ -69,7 +69,8 @@ export class AddressSet {
 
 export type Lookup = (host: string) => Promise<string[]>;
 
-export const systemLookup: Lookup = async (host) => (await dns.promises.lookup(host, { all: true })).map((a) => a.address);
+export const systemLookup: Lookup = async (host) =>
+  (await dns.promises.lookup(host, { all: true })).map((a) => a.address);
 
 /**
  * The IP addresses a plan's names stand for. IP literals stand for
@@ -100,7 +101,10 @@ export function parseCidrList(text: string): { list: net.BlockList; entries: str
   const list = new net.BlockList();
   const entries: string[] = [];
   const bad: string[] = [];
-  for (const raw of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [addr, bits] = raw.split('/');
     const n = addr ? normalizeIp(addr) : null;
     const max = n?.family === 'ipv4' ? 32 : 128;

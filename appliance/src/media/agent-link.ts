@@ -7,7 +7,14 @@
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { Type, type Static } from '@sinclair/typebox';
-import { loadSettings, settingsProblems, settingsSection, type DeviceSubscribeChannel, type DevicePublishChannel, type Env } from '@diemcau/shared';
+import {
+  loadSettings,
+  settingsProblems,
+  settingsSection,
+  type DeviceSubscribeChannel,
+  type DevicePublishChannel,
+  type Env,
+} from '@diemcau/shared';
 import { EdgeClient } from './client.js';
 
 export type EdgeLinkConfig =
@@ -42,11 +49,40 @@ function readEnvFile(file: string): Record<string, string> | null {
 /** The `edge` section of the agent's tree: which media edge beside the box. */
 export const EdgeLinkSettingsSchema = settingsSection(
   {
-    mode: Type.Union([Type.Literal('auto'), Type.Literal('none')], { default: 'auto', env: 'DIEMCAU_EDGE', description: 'none: this box has no media edge' }),
-    url: Type.Optional(Type.String({ pattern: '^https?://[^/]+', env: 'DIEMCAU_EDGE_URL', docDefault: '`http://127.0.0.1:<DIEMCAU_EDGE_PORT>` on real hardware', description: "the local media edge's API (simulated boxes have none unless set)" })),
-    adminToken: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_EDGE_ADMIN_TOKEN', docDefault: "from the edge's env file", description: "the edge's admin token" })),
-    publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^/]+', env: 'DIEMCAU_EDGE_PUBLIC_URL', description: 'the edge as other edges reach it' })),
-    envFile: Type.String({ minLength: 1, default: DEFAULT_EDGE_ENV_FILE, env: 'DIEMCAU_EDGE_ENV_FILE', description: "the edge's settings file (systemd EnvironmentFile): its port and admin token when not set here" }),
+    mode: Type.Union([Type.Literal('auto'), Type.Literal('none')], {
+      default: 'auto',
+      env: 'DIEMCAU_EDGE',
+      description: 'none: this box has no media edge',
+    }),
+    url: Type.Optional(
+      Type.String({
+        pattern: '^https?://[^/]+',
+        env: 'DIEMCAU_EDGE_URL',
+        docDefault: '`http://127.0.0.1:<DIEMCAU_EDGE_PORT>` on real hardware',
+        description: "the local media edge's API (simulated boxes have none unless set)",
+      }),
+    ),
+    adminToken: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'DIEMCAU_EDGE_ADMIN_TOKEN',
+        docDefault: "from the edge's env file",
+        description: "the edge's admin token",
+      }),
+    ),
+    publicUrl: Type.Optional(
+      Type.String({
+        pattern: '^https?://[^/]+',
+        env: 'DIEMCAU_EDGE_PUBLIC_URL',
+        description: 'the edge as other edges reach it',
+      }),
+    ),
+    envFile: Type.String({
+      minLength: 1,
+      default: DEFAULT_EDGE_ENV_FILE,
+      env: 'DIEMCAU_EDGE_ENV_FILE',
+      description: "the edge's settings file (systemd EnvironmentFile): its port and admin token when not set here",
+    }),
   },
   'the media edge beside the box',
 );
@@ -68,7 +104,10 @@ export function edgeLinkFrom(s: EdgeLinkSettings, hardware: 'real' | 'simulated'
   adminToken ??= edgeEnv.DIEMCAU_EDGE_ADMIN_TOKEN?.trim() || undefined;
   const problems: string[] = [];
   if (!/^https?:\/\/[^/]+/.test(url)) problems.push(`DIEMCAU_EDGE_URL: not an http(s) URL: ${url}`);
-  if (!adminToken) problems.push(`DIEMCAU_EDGE_ADMIN_TOKEN: not set, nor in ${s.envFile} (DIEMCAU_EDGE=none for a box without a media edge)`);
+  if (!adminToken)
+    problems.push(
+      `DIEMCAU_EDGE_ADMIN_TOKEN: not set, nor in ${s.envFile} (DIEMCAU_EDGE=none for a box without a media edge)`,
+    );
   const publicUrl = s.publicUrl ?? null;
   let ca: string | undefined;
   if (caFile) {
@@ -80,7 +119,13 @@ export function edgeLinkFrom(s: EdgeLinkSettings, hardware: 'real' | 'simulated'
     }
   }
   if (problems.length > 0 || !adminToken) return { kind: 'invalid', problems };
-  return { kind: 'edge', url: url.replace(/\/+$/, ''), adminToken, publicUrl: publicUrl?.replace(/\/+$/, '') ?? null, ...(ca ? { ca } : {}) };
+  return {
+    kind: 'edge',
+    url: url.replace(/\/+$/, ''),
+    adminToken,
+    publicUrl: publicUrl?.replace(/\/+$/, '') ?? null,
+    ...(ca ? { ca } : {}),
+  };
 }
 
 const SectionOnly = Type.Object({ edge: EdgeLinkSettingsSchema });
@@ -109,10 +154,18 @@ export interface EdgeLink {
 }
 
 /** Routes plans to the edge and its stats to the fleet; with no edge, says so once and does nothing. */
-export function linkEdge(o: { agent: LinkableAgent; config: EdgeLinkConfig; log: Logger; statsIntervalMs?: number }): EdgeLink {
+export function linkEdge(o: {
+  agent: LinkableAgent;
+  config: EdgeLinkConfig;
+  log: Logger;
+  statsIntervalMs?: number;
+}): EdgeLink {
   const log = o.log.child({ module: 'edge-link' });
   if (o.config.kind !== 'edge') {
-    log.info({ reason: o.config.kind === 'none' ? o.config.reason : o.config.problems }, 'no media edge on this box; media plans are ignored');
+    log.info(
+      { reason: o.config.kind === 'none' ? o.config.reason : o.config.problems },
+      'no media edge on this box; media plans are ignored',
+    );
     return { client: null, close: () => {} };
   }
   const ca = o.config.ca ?? o.agent.identity?.caCert;
@@ -123,13 +176,17 @@ export function linkEdge(o: { agent: LinkableAgent; config: EdgeLinkConfig; log:
     log,
     statsIntervalMs: o.statsIntervalMs,
     // Stats are a live view: lost ones are not worth queueing on disk.
-    publishStats: (json) => o.agent.session.publish('media-stats', json, { qos: 0 }).catch((err: unknown) => log.debug({ err }, 'media stats not sent')),
+    publishStats: (json) =>
+      o.agent.session
+        .publish('media-stats', json, { qos: 0 })
+        .catch((err: unknown) => log.debug({ err }, 'media stats not sent')),
   });
   const off = o.agent.router.on('media', (payload) => client.forwardPlan(payload));
   client.start();
   log.info({ url: o.config.url, publicUrl: o.config.publicUrl }, 'media edge linked');
   // Without it the fleet cannot point other edges here: this box can only be a leaf.
-  if (!o.config.publicUrl) log.warn('DIEMCAU_EDGE_PUBLIC_URL not set: no mediaUrl in the birth, other edges cannot link to this one');
+  if (!o.config.publicUrl)
+    log.warn('DIEMCAU_EDGE_PUBLIC_URL not set: no mediaUrl in the birth, other edges cannot link to this one');
   let closed = false;
   return {
     client,

@@ -51,7 +51,9 @@ export class EdgeClient {
     }
     const plan = decoded.value;
     if (this.latest && plan.revision < this.latest.revision) {
-      this.refuse(new DiemcauError('APPL_ERR_MEDIA_CONFLICT', `plan ${plan.revision} is older than ${this.latest.revision}`));
+      this.refuse(
+        new DiemcauError('APPL_ERR_MEDIA_CONFLICT', `plan ${plan.revision} is older than ${this.latest.revision}`),
+      );
       return Promise.resolve();
     }
     this.latest = plan;
@@ -66,7 +68,9 @@ export class EdgeClient {
         this.unreachable = false;
         if (res.status === 200) return;
         if (plan === this.latest) this.latestRefused = true;
-        this.refuse(new DiemcauError('APPL_ERR_MEDIA_CONFLICT', `edge refused plan ${plan.revision}: ${res.text.slice(0, 200)}`));
+        this.refuse(
+          new DiemcauError('APPL_ERR_MEDIA_CONFLICT', `edge refused plan ${plan.revision}: ${res.text.slice(0, 200)}`),
+        );
       } catch (err) {
         // Not up yet, or restarting: the next stats tick hands the plan over again.
         const error = new DiemcauError('APPL_ERR_MEDIA', 'edge unreachable', { cause: err });
@@ -103,11 +107,16 @@ export class EdgeClient {
     }
     // A fresh edge (started late, restarted) runs no plan, or an older one.
     if (this.latest && !this.latestRefused && s.revision < this.latest.revision) {
-      this.o.log.info({ edgeRevision: s.revision, revision: this.latest.revision }, 'edge lacks the newest media plan: handing it over again');
+      this.o.log.info(
+        { edgeRevision: s.revision, revision: this.latest.revision },
+        'edge lacks the newest media plan: handing it over again',
+      );
       await this.push(this.latest);
     }
     if (this.o.publishStats && s.meetings.length > 0) {
-      await Promise.resolve(this.o.publishStats(mediaStatsCodec.encode(s))).catch((err: unknown) => this.o.log.debug({ err }, 'media stats not published'));
+      await Promise.resolve(this.o.publishStats(mediaStatsCodec.encode(s))).catch((err: unknown) =>
+        this.o.log.debug({ err }, 'media stats not published'),
+      );
     }
   }
 
@@ -125,7 +134,10 @@ export class EdgeClient {
   private async call(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
     return signalCall(this.o.url + path, {
       method,
-      headers: { authorization: `Bearer ${this.o.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${this.o.adminToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       ...(this.o.ca ? { ca: this.o.ca } : {}),
       timeoutMs: 5000,

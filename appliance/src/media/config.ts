@@ -43,7 +43,9 @@ export const EdgeConfigSchema = Type.Object({
   ffmpegBin: Type.String({ default: 'ffmpeg' }),
   videoSender: Type.Union([Type.Literal('gstreamer'), Type.Literal('ffmpeg')], { default: 'gstreamer' }),
   gstLaunchBin: Type.String({ default: 'gst-launch-1.0' }),
-  cameraFormat: Type.Union([Type.Literal('auto'), Type.Literal('mjpeg'), Type.Literal('h264'), Type.Literal('raw')], { default: 'auto' }),
+  cameraFormat: Type.Union([Type.Literal('auto'), Type.Literal('mjpeg'), Type.Literal('h264'), Type.Literal('raw')], {
+    default: 'auto',
+  }),
   /** A media plan file to apply at start and whenever it changes (the core, demos). */
   planFile: Type.Optional(Type.String({ minLength: 1 })),
   logLevel: Type.String({ default: 'info' }),
@@ -139,12 +141,14 @@ const ENV: Record<keyof EdgeConfig, string> = {
 
 /** What each setting does, for the README's table (npm run docs:settings); a key without one does not compile. */
 const DESCRIPTIONS: Record<keyof EdgeConfig, string> = {
-  edgeId: "the edge's id on the broker; unset on a site: the box's device id from the agent's identity (`unenrolled` until then)",
+  edgeId:
+    "the edge's id on the broker; unset on a site: the box's device id from the agent's identity (`unenrolled` until then)",
   role: '`site` (a box with its room) or `core` (the province server)',
   host: 'signalling API address',
   port: 'signalling API port (0 = any free port)',
   adminToken: 'token of the agent and other edges (plans, links, taps, stats)',
-  joinToken: 'token of browsers in the room (browser-peer routes only); unset: a random one at start; never the admin token',
+  joinToken:
+    'token of browsers in the room (browser-peer routes only); unset: a random one at start; never the admin token',
   listenIp: 'where the worker binds RTP',
   announcedIp: 'the address peers are told to send RTP to (behind NAT)',
   rtcMinPort: 'lowest RTP port',
@@ -160,9 +164,11 @@ const DESCRIPTIONS: Record<keyof EdgeConfig, string> = {
   audioKbps: 'audio bitrate',
   simVoice: 'simulated microphone: a tone rising and falling like speech, or `silent`',
   ffmpegBin: 'ffmpeg that captures the room (the agent reads the same name)',
-  videoSender: 'who sends the camera: gstreamer answers keyframe requests (a new speaker or a joining TV gets a picture at once); ffmpeg waits for its next periodic keyframe',
+  videoSender:
+    'who sends the camera: gstreamer answers keyframe requests (a new speaker or a joining TV gets a picture at once); ffmpeg waits for its next periodic keyframe',
   gstLaunchBin: 'gst-launch-1.0 that sends the camera',
-  cameraFormat: "what a real camera is asked for: auto asks the camera and takes the capture size and rate in MJPEG, else its H.264, else raw (raw 1080p over USB 2 gives about 5 frames a second); `npm run check:room` on the box prints what the camera offers and what auto picks",
+  cameraFormat:
+    'what a real camera is asked for: auto asks the camera and takes the capture size and rate in MJPEG, else its H.264, else raw (raw 1080p over USB 2 gives about 5 frames a second); `npm run check:room` on the box prints what the camera offers and what auto picks',
   planFile: 'a media plan file applied at start and whenever it changes (the core, demos)',
   logLevel: 'pino log level',
   dataDir: "the agent's data dir: the kiosk page reads the box's identity from it",
@@ -178,7 +184,8 @@ const DESCRIPTIONS: Record<keyof EdgeConfig, string> = {
   maxConnections: 'signalling sockets open at once',
   maxConnectionsPerAddress: "signalling sockets from one address (a district's NAT carries its communes)",
   peerIdleMs: 'a peer that connected no transport within this time is closed',
-  workers: 'mediasoup workers (one process, one core each), each with a slice of the RTP ports; unset: one per core, as many as the range has twice a join token\'s transports for',
+  workers:
+    "mediasoup workers (one process, one core each), each with a slice of the RTP ports; unset: one per core, as many as the range has twice a join token's transports for",
   workerSpanAt: 'transports plus consumers of one meeting on one worker beyond which it spans another worker',
   tlsCert: "signalling over HTTPS: a certificate issued by the province's CA (with the key)",
   tlsKey: 'the private key of that certificate',
@@ -193,7 +200,15 @@ export const EdgeSettingsSchema = Type.Object(
   Object.fromEntries(
     Object.entries(EdgeConfigSchema.properties).map(([k, schema]) => {
       const key = k as keyof EdgeConfig;
-      return [k, { ...schema, env: ENV[key], description: DESCRIPTIONS[key], ...(DEPRECATED[key] ? { envDeprecated: DEPRECATED[key] } : {}) }];
+      return [
+        k,
+        {
+          ...schema,
+          env: ENV[key],
+          description: DESCRIPTIONS[key],
+          ...(DEPRECATED[key] ? { envDeprecated: DEPRECATED[key] } : {}),
+        },
+      ];
     }),
   ) as unknown as typeof EdgeConfigSchema.properties,
 );
@@ -204,7 +219,8 @@ export function loadEdgeSettings(env: Env): { config: EdgeConfig; warnings: stri
   const defaults = { joinToken: randomBytes(24).toString('base64url') };
   const { settings, warnings } = loadSettings(EdgeSettingsSchema, { env, defaults }, 'APPL_ERR_CONFIG');
   const problems = crossChecks(settings);
-  if (problems.length > 0) throw new DiemcauError('APPL_ERR_CONFIG', problems.join('; '), { details: { problems, warnings } });
+  if (problems.length > 0)
+    throw new DiemcauError('APPL_ERR_CONFIG', problems.join('; '), { details: { problems, warnings } });
   return { config: settings, warnings };
 }
 
@@ -230,20 +246,35 @@ export function portsPerWorker(cfg: Pick<EdgeConfig, 'maxPeersPerToken' | 'maxTr
 function crossChecks(cfg: EdgeConfig): string[] {
   const problems: string[] = [];
   if (cfg.rtcMinPort > cfg.rtcMaxPort) problems.push('DIEMCAU_EDGE_RTC_MIN_PORT is above DIEMCAU_EDGE_RTC_MAX_PORT');
-  if (sameSecret(cfg.joinToken, cfg.adminToken)) problems.push('DIEMCAU_EDGE_JOIN_TOKEN must differ from DIEMCAU_EDGE_ADMIN_TOKEN (browsers see the join token)');
-  if (cfg.maxPeersPerToken > cfg.maxPeers) problems.push('DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN is above DIEMCAU_EDGE_MAX_PEERS');
+  if (sameSecret(cfg.joinToken, cfg.adminToken))
+    problems.push('DIEMCAU_EDGE_JOIN_TOKEN must differ from DIEMCAU_EDGE_ADMIN_TOKEN (browsers see the join token)');
+  if (cfg.maxPeersPerToken > cfg.maxPeers)
+    problems.push('DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN is above DIEMCAU_EDGE_MAX_PEERS');
   const ports = cfg.rtcMaxPort - cfg.rtcMinPort + 1;
   const perToken = cfg.maxPeersPerToken * cfg.maxTransportsPerPeer;
   // Each worker takes its own slice of the ports (adapter/slices.ts); unset, the pool runs as many as fit.
   // A meeting's browsers get their transports on one worker, so a token is held to half of one slice, not of the whole range.
-  const { count: workers, smallest: slice } = workerSlices(cfg.rtcMinPort, cfg.rtcMaxPort, cfg.workers, portsPerWorker(cfg));
+  const { count: workers, smallest: slice } = workerSlices(
+    cfg.rtcMinPort,
+    cfg.rtcMaxPort,
+    cfg.workers,
+    portsPerWorker(cfg),
+  );
   if (slice < MIN_PORTS_PER_WORKER) {
-    problems.push(`DIEMCAU_EDGE_WORKERS: ${workers} workers cannot share ${ports} RTP ports (at least ${MIN_PORTS_PER_WORKER} each)`);
+    problems.push(
+      `DIEMCAU_EDGE_WORKERS: ${workers} workers cannot share ${ports} RTP ports (at least ${MIN_PORTS_PER_WORKER} each)`,
+    );
   } else if (perToken * 2 > slice) {
-    problems.push(`DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN x DIEMCAU_EDGE_MAX_TRANSPORTS_PER_PEER (${perToken}) is more than half of one worker's ${slice} RTP ports (${ports} shared by ${workers} workers): one join token could take them all`);
+    problems.push(
+      `DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN x DIEMCAU_EDGE_MAX_TRANSPORTS_PER_PEER (${perToken}) is more than half of one worker's ${slice} RTP ports (${ports} shared by ${workers} workers): one join token could take them all`,
+    );
   }
   if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) {
-    problems.push(cfg.tlsCert === undefined ? 'DIEMCAU_EDGE_TLS_CERT: required with DIEMCAU_EDGE_TLS_KEY' : 'DIEMCAU_EDGE_TLS_KEY: required with DIEMCAU_EDGE_TLS_CERT');
+    problems.push(
+      cfg.tlsCert === undefined
+        ? 'DIEMCAU_EDGE_TLS_CERT: required with DIEMCAU_EDGE_TLS_KEY'
+        : 'DIEMCAU_EDGE_TLS_KEY: required with DIEMCAU_EDGE_TLS_CERT',
+    );
   }
   try {
     parseCidrList(cfg.tapAllow);

@@ -9,7 +9,14 @@
 // the workers, and its transports take its own port range on them.
 import type { Logger } from 'pino';
 import type { MediaMeeting, MediaPlan, MediaStats } from '@diemcau/shared';
-import { MediaWorkers, type ListenOptions, type PoolOptions, type Tenant, type WorkerDeath, type WorkerPlacement } from './adapter/index.js';
+import {
+  MediaWorkers,
+  type ListenOptions,
+  type PoolOptions,
+  type Tenant,
+  type WorkerDeath,
+  type WorkerPlacement,
+} from './adapter/index.js';
 import type { CaptureConfig } from './ffmpeg/args.js';
 import { acceptPlan, planRooms, type PlanVerdict } from './room-planner.js';
 import { MeetingRoom } from './room.js';
@@ -70,18 +77,34 @@ export class Edge {
     return edge;
   }
 
-  get edgeId(): string { return this.opts.edgeId; }
-  get revision(): number | null { return this.plan?.revision ?? null; }
+  get edgeId(): string {
+    return this.opts.edgeId;
+  }
+  get revision(): number | null {
+    return this.plan?.revision ?? null;
+  }
   /** The plan in force (the kiosk page shows its live meeting). */
-  get currentPlan(): MediaPlan | null { return this.plan; }
+  get currentPlan(): MediaPlan | null {
+    return this.plan;
+  }
   /** The first worker's pid (health, logs; null while it is replaced); workerPids lists them all. */
-  get workerPid(): number | null { return this.workers?.firstPid ?? null; }
-  get workerPids(): number[] { return this.workers?.pids ?? []; }
+  get workerPid(): number | null {
+    return this.workers?.firstPid ?? null;
+  }
+  get workerPids(): number[] {
+    return this.workers?.pids ?? [];
+  }
   /** Each worker's ports, load and meetings. */
-  get workerPlacement(): WorkerPlacement[] { return this.workers?.placement() ?? []; }
-  room(meetingId: string): MeetingRoom | undefined { return this.rooms.get(meetingId); }
+  get workerPlacement(): WorkerPlacement[] {
+    return this.workers?.placement() ?? [];
+  }
+  room(meetingId: string): MeetingRoom | undefined {
+    return this.rooms.get(meetingId);
+  }
 
-  private get owned(): boolean { return !('shared' in this.opts.worker); }
+  private get owned(): boolean {
+    return !('shared' in this.opts.worker);
+  }
 
   private async startWorker(): Promise<void> {
     const w = this.opts.worker;
@@ -99,16 +122,24 @@ export class Edge {
         this.opts.log.info({ slot, pid }, 'mediasoup worker replaced');
         if (this.plan) void this.enqueue(() => this.reconcile());
       }),
-      workers.events.on('replaceFailed', ({ slot, error }) => this.opts.log.error({ err: error, slot }, 'worker restart failed')),
+      workers.events.on('replaceFailed', ({ slot, error }) =>
+        this.opts.log.error({ err: error, slot }, 'worker restart failed'),
+      ),
     );
-    this.opts.log.info({ pids: workers.pids, spanAt: workers.spanAt, shared: !this.owned }, 'mediasoup workers started');
+    this.opts.log.info(
+      { pids: workers.pids, spanAt: workers.spanAt, shared: !this.owned },
+      'mediasoup workers started',
+    );
   }
 
   // Only the meetings with a router on the dead worker close; they open again
   // from the plan on the workers left (or on the replacement, when none is).
   private onWorkerDied(d: WorkerDeath): void {
     const mine = d.meetings.filter((m) => m.tenant === (this.tenant?.id ?? '')).map((m) => m.meetingId);
-    this.opts.log.error({ err: d.error, pid: d.pid, slot: d.slot, meetingIds: mine }, 'mediasoup worker died; restarting');
+    this.opts.log.error(
+      { err: d.error, pid: d.pid, slot: d.slot, meetingIds: mine },
+      'mediasoup worker died; restarting',
+    );
     const rooms = mine.flatMap((id) => {
       const room = this.rooms.get(id);
       this.rooms.delete(id);
@@ -156,9 +187,17 @@ export class Edge {
         }
         case 'open':
           try {
-            this.rooms.set(step.meeting.meetingId, await MeetingRoom.open(step.meeting, {
-              ...this.opts, worker: workers.forMeeting(step.meeting.meetingId, this.tenant), log: this.opts.log, refusals: this.refusals, budget: this.budget, tapAllow: this.tapAllow,
-            }));
+            this.rooms.set(
+              step.meeting.meetingId,
+              await MeetingRoom.open(step.meeting, {
+                ...this.opts,
+                worker: workers.forMeeting(step.meeting.meetingId, this.tenant),
+                log: this.opts.log,
+                refusals: this.refusals,
+                budget: this.budget,
+                tapAllow: this.tapAllow,
+              }),
+            );
           } catch (err) {
             // One meeting failing to open must not stop the others.
             this.opts.log.error({ err, meetingId: step.meeting.meetingId }, 'cannot open room');
@@ -177,14 +216,30 @@ export class Edge {
   }
 
   /** The worker's view of every room, for leak checks and debugging. */
-  async dump(): Promise<{ workerPid: number | null; workerPids: number[]; rooms: Array<{ meetingId: string; workerPids: number[]; transportIds: string[]; producerIds: string[]; consumerIds: string[] }> }> {
-    const rooms = await Promise.all([...this.rooms.values()].map(async (r) => ({ meetingId: r.id, workerPids: r.router.workerPids, ...(await r.router.dump()) })));
+  async dump(): Promise<{
+    workerPid: number | null;
+    workerPids: number[];
+    rooms: Array<{
+      meetingId: string;
+      workerPids: number[];
+      transportIds: string[];
+      producerIds: string[];
+      consumerIds: string[];
+    }>;
+  }> {
+    const rooms = await Promise.all(
+      [...this.rooms.values()].map(async (r) => ({
+        meetingId: r.id,
+        workerPids: r.router.workerPids,
+        ...(await r.router.dump()),
+      })),
+    );
     return { workerPid: this.workerPid, workerPids: this.workerPids, rooms };
   }
 
   async workerCpuSeconds(): Promise<number> {
     // Every worker's together: one meeting may span several.
-    return (await this.workers?.usage() ?? []).reduce((sum, u) => sum + u.cpuSeconds, 0);
+    return ((await this.workers?.usage()) ?? []).reduce((sum, u) => sum + u.cpuSeconds, 0);
   }
 
   async close(): Promise<void> {
@@ -198,4 +253,3 @@ export class Edge {
     this.opts.log.info('edge closed');
   }
 }
-

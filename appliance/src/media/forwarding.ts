@@ -19,7 +19,10 @@ import type { MediaMeeting } from '@diemcau/shared';
 export const RECENT_SPEAKERS = 2;
 
 /** Sites whose cameras cross the links now. */
-export function featuredSites(m: Pick<MediaMeeting, 'chairSiteId' | 'floorSiteId' | 'rollCallSiteId'>, speakers: readonly string[]): Set<string> {
+export function featuredSites(
+  m: Pick<MediaMeeting, 'chairSiteId' | 'floorSiteId' | 'rollCallSiteId'>,
+  speakers: readonly string[],
+): Set<string> {
   const out = new Set<string>([m.chairSiteId]);
   if (m.floorSiteId !== null) out.add(m.floorSiteId);
   if (m.rollCallSiteId !== null) out.add(m.rollCallSiteId);

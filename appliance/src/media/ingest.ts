@@ -29,7 +29,10 @@ export interface IngestOptions {
 }
 
 /** A capture process and what it sends: ffmpeg sends the picture too when GStreamer does not. */
-interface Sender { role: 'video' | 'audio' | 'video+audio'; process: CaptureProcess }
+interface Sender {
+  role: 'video' | 'audio' | 'video+audio';
+  process: CaptureProcess;
+}
 
 export class LocalIngest {
   readonly events = new Events<{ failed: [DiemcauError] }>();
@@ -61,11 +64,17 @@ export class LocalIngest {
     const probe = await probeCamera(c.videoDevice);
     const choice = chooseCameraMode(probe.modes, c);
     if (!choice.mode) {
-      o.log.warn({ device: c.videoDevice, error: probe.error, reason: choice.reason }, 'camera formats unknown; asking for MJPEG');
+      o.log.warn(
+        { device: c.videoDevice, error: probe.error, reason: choice.reason },
+        'camera formats unknown; asking for MJPEG',
+      );
       return { capture: c, format: 'mjpeg' };
     }
     const m = choice.mode;
-    (choice.exact ? o.log.info.bind(o.log) : o.log.warn.bind(o.log))({ device: c.videoDevice, mode: m, reason: choice.reason }, 'camera mode chosen');
+    (choice.exact ? o.log.info.bind(o.log) : o.log.warn.bind(o.log))(
+      { device: c.videoDevice, mode: m, reason: choice.reason },
+      'camera mode chosen',
+    );
     return { capture: { ...c, width: m.width, height: m.height, fps: m.fps }, format: m.format };
   }
 
@@ -73,7 +82,10 @@ export class LocalIngest {
     const info = { siteId: o.siteId, originEdgeId: o.edgeId };
     const cname = `${o.edgeId}/${o.siteId}`;
     const vt = await o.router.createPlainIn('127.0.0.1');
-    const at = await o.router.createPlainIn('127.0.0.1').catch((err: unknown) => { vt.close(); throw err; });
+    const at = await o.router.createPlainIn('127.0.0.1').catch((err: unknown) => {
+      vt.close();
+      throw err;
+    });
     const relays: { close(): void }[] = [];
     const senders: Sender[] = [];
     try {
@@ -81,18 +93,41 @@ export class LocalIngest {
       relays.push(levels);
       const vSsrc = randomInt(1, 2 ** 31);
       const aSsrc = randomInt(1, 2 ** 31);
-      const video = await vt.produce({ kind: 'video', rtpParameters: ingestRtpParameters('video', o.capture.videoCodec, vSsrc, cname), info });
-      const audio = await at.produce({ kind: 'audio', rtpParameters: ingestRtpParameters('audio', o.capture.videoCodec, aSsrc, cname), info });
-      const videoTarget = { ip: vt.tuple.ip, port: vt.tuple.port, rtcpPort: vt.rtcpPort ?? vt.tuple.port + 1, ssrc: vSsrc };
+      const video = await vt.produce({
+        kind: 'video',
+        rtpParameters: ingestRtpParameters('video', o.capture.videoCodec, vSsrc, cname),
+        info,
+      });
+      const audio = await at.produce({
+        kind: 'audio',
+        rtpParameters: ingestRtpParameters('audio', o.capture.videoCodec, aSsrc, cname),
+        info,
+      });
+      const videoTarget = {
+        ip: vt.tuple.ip,
+        port: vt.tuple.port,
+        rtcpPort: vt.rtcpPort ?? vt.tuple.port + 1,
+        ssrc: vSsrc,
+      };
       const gst = o.capture.videoSender === 'gstreamer';
       if (gst) {
         const rtcp = await RtcpRelay.open({ ip: vt.tuple.ip, port: videoTarget.rtcpPort }, vSsrc, o.log);
         relays.push(rtcp);
         const camera = await LocalIngest.cameraMode(o);
-        senders.push({ role: 'video', process: new CaptureProcess({
-          bin: o.capture.gstLaunchBin, log: o.log, label: `camera ${o.siteId}`,
-          args: gstVideoArgs(camera.capture, o.siteId, { rtp: videoTarget, rtcp: { sendPort: rtcp.port, recvPort: rtcp.senderPort } }, camera.format),
-        }) });
+        senders.push({
+          role: 'video',
+          process: new CaptureProcess({
+            bin: o.capture.gstLaunchBin,
+            log: o.log,
+            label: `camera ${o.siteId}`,
+            args: gstVideoArgs(
+              camera.capture,
+              o.siteId,
+              { rtp: videoTarget, rtcp: { sendPort: rtcp.port, recvPort: rtcp.senderPort } },
+              camera.format,
+            ),
+          }),
+        });
       }
       const args = ingestArgs(
         o.capture,
@@ -101,14 +136,29 @@ export class LocalIngest {
         // RTP through the relay; RTCP straight to the transport.
         { ip: '127.0.0.1', port: levels.port, rtcpPort: at.rtcpPort ?? at.tuple.port + 1, ssrc: aSsrc },
       );
-      senders.push({ role: gst ? 'audio' : 'video+audio', process: new CaptureProcess({
-        bin: o.ffmpegBin, args: ['-nostdin', '-hide_banner', '-loglevel', 'warning', ...args], log: o.log, label: `ingest ${o.siteId}`,
-        onFd3Line: (line) => {
-          const db = parseLevelLine(line);
-          if (db !== null) levels.setLevel(db);
+      senders.push({
+        role: gst ? 'audio' : 'video+audio',
+        process: new CaptureProcess({
+          bin: o.ffmpegBin,
+          args: ['-nostdin', '-hide_banner', '-loglevel', 'warning', ...args],
+          log: o.log,
+          label: `ingest ${o.siteId}`,
+          onFd3Line: (line) => {
+            const db = parseLevelLine(line);
+            if (db !== null) levels.setLevel(db);
+          },
+        }),
+      });
+      o.log.info(
+        {
+          siteId: o.siteId,
+          video: video.id,
+          audio: audio.id,
+          hardware: o.capture.hardware,
+          videoSender: o.capture.videoSender,
         },
-      }) });
-      o.log.info({ siteId: o.siteId, video: video.id, audio: audio.id, hardware: o.capture.hardware, videoSender: o.capture.videoSender }, 'local ingest started');
+        'local ingest started',
+      );
       return new LocalIngest(video, audio, [vt, at], relays, senders);
     } catch (err) {
       await Promise.all(senders.map((s) => s.process.close()));
@@ -119,14 +169,21 @@ export class LocalIngest {
     }
   }
 
-  get streams(): Stream[] { return [this.video, this.audio]; }
+  get streams(): Stream[] {
+    return [this.video, this.audio];
+  }
 
   /** The capture processes, for figures (CPU per sender) and diagnostics. */
   processes(): { role: 'video' | 'audio'; pid: number }[] {
     return this.senders.flatMap((s) => {
       const pid = s.process.pid;
       if (pid === undefined) return [];
-      return s.role === 'video+audio' ? [{ role: 'video' as const, pid }, { role: 'audio' as const, pid }] : [{ role: s.role, pid }];
+      return s.role === 'video+audio'
+        ? [
+            { role: 'video' as const, pid },
+            { role: 'audio' as const, pid },
+          ]
+        : [{ role: s.role, pid }];
     });
   }
 

@@ -7,7 +7,11 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { writeFileAtomicSync } from '@diemcau/shared';
 
-export interface KioskLinkFile { v: 1; connected: boolean; at: string }
+export interface KioskLinkFile {
+  v: 1;
+  connected: boolean;
+  at: string;
+}
 
 export interface ConnectionEvents {
   on(event: 'connected' | 'disconnected', fn: () => void): unknown;
@@ -15,7 +19,12 @@ export interface ConnectionEvents {
 }
 
 /** Writes link.json now and on each (dis)connect; returns an idempotent close. */
-export function writeKioskLink(o: { dir: string; session: ConnectionEvents; connected: boolean; log: Logger }): () => void {
+export function writeKioskLink(o: {
+  dir: string;
+  session: ConnectionEvents;
+  connected: boolean;
+  log: Logger;
+}): () => void {
   const write = (connected: boolean): void => {
     try {
       fs.mkdirSync(o.dir, { recursive: true, mode: 0o755 });

@@ -52,9 +52,10 @@ export function kioskState(s: KioskSource): KioskState {
   const site = deviceId && siteId ? { deviceId, siteId, siteName: siteName ?? siteId } : null;
   const card = readJson(path.join(s.kioskDir, 'identify.json'));
   const until = str(card?.until);
-  const identify = card && until && Date.parse(until) > now.getTime()
-    ? { siteName: str(card.siteName) ?? site?.siteName ?? '', code: str(card.code) ?? '', until }
-    : null;
+  const identify =
+    card && until && Date.parse(until) > now.getTime()
+      ? { siteName: str(card.siteName) ?? site?.siteName ?? '', code: str(card.code) ?? '', until }
+      : null;
   const plan = s.plan();
   const link = readJson(path.join(s.kioskDir, 'link.json'));
   const connected = typeof link?.connected === 'boolean' ? link.connected : plan !== null ? true : null;
@@ -75,18 +76,34 @@ export function kioskState(s: KioskSource): KioskState {
  */
 export function kioskRoutes(s: KioskSource): FastifyPluginAsyncTypebox {
   return async (app) => {
-    const schema = { operationId: 'getKioskPage', tags: ['kiosk'], summary: "The TV's page (this box only)", response: { 200: Text(HTML, 'The page'), ...refusals(401) } };
-    app.get('/kiosk', { config: { access: 'local' }, schema }, async (_req, reply) => reply.type(HTML).header('cache-control', 'no-store').send(KIOSK_HTML));
+    const schema = {
+      operationId: 'getKioskPage',
+      tags: ['kiosk'],
+      summary: "The TV's page (this box only)",
+      response: { 200: Text(HTML, 'The page'), ...refusals(401) },
+    };
+    app.get('/kiosk', { config: { access: 'local' }, schema }, async (_req, reply) =>
+      reply.type(HTML).header('cache-control', 'no-store').send(KIOSK_HTML),
+    );
     // The same page with a trailing slash, as a typed URL may have it; documented once.
-    app.get('/kiosk/', { config: { access: 'local' }, schema: { ...schema, operationId: 'getKioskPageSlash', hide: true } },
-      async (_req, reply) => reply.type(HTML).header('cache-control', 'no-store').send(KIOSK_HTML));
-    app.get('/kiosk/state', {
-      config: { access: 'local' },
-      schema: {
-        operationId: 'getKioskState', tags: ['kiosk'], summary: "What the TV shows: the site, the fleet link, the identify card, the live meeting (this box only)",
-        response: { 200: KioskStateSchema, ...refusals(401) },
+    app.get(
+      '/kiosk/',
+      { config: { access: 'local' }, schema: { ...schema, operationId: 'getKioskPageSlash', hide: true } },
+      async (_req, reply) => reply.type(HTML).header('cache-control', 'no-store').send(KIOSK_HTML),
+    );
+    app.get(
+      '/kiosk/state',
+      {
+        config: { access: 'local' },
+        schema: {
+          operationId: 'getKioskState',
+          tags: ['kiosk'],
+          summary: 'What the TV shows: the site, the fleet link, the identify card, the live meeting (this box only)',
+          response: { 200: KioskStateSchema, ...refusals(401) },
+        },
       },
-    }, async (_req, reply) => reply.header('cache-control', 'no-store').send(kioskState(s)));
+      async (_req, reply) => reply.header('cache-control', 'no-store').send(kioskState(s)),
+    );
   };
 }
 

@@ -31,7 +31,9 @@ export function kioskLayout(i: LayoutInput): Layout {
   let large: string[];
   if (i.rollCallSiteId !== null && present.has(i.rollCallSiteId)) large = [i.rollCallSiteId];
   else {
-    large = [...new Set([i.chairSiteId, i.floorSiteId, ...i.speakers])].filter((s): s is string => s !== null && present.has(s)).slice(0, MAX_LARGE);
+    large = [...new Set([i.chairSiteId, i.floorSiteId, ...i.speakers])]
+      .filter((s): s is string => s !== null && present.has(s))
+      .slice(0, MAX_LARGE);
     if (large.length === 0 && others.length > 0) large = [others[0]!];
   }
   return { large, small: others.filter((s) => !large.includes(s)), self: i.localSiteId };
@@ -52,7 +54,12 @@ export interface KioskView extends Layout {
 
 export function kioskView(m: MediaMeeting, speakers: readonly string[], videoSites: string[]): KioskView {
   const layout = kioskLayout({
-    localSiteId: m.localSiteId, chairSiteId: m.chairSiteId, floorSiteId: m.floorSiteId, rollCallSiteId: m.rollCallSiteId, speakers, videoSites,
+    localSiteId: m.localSiteId,
+    chairSiteId: m.chairSiteId,
+    floorSiteId: m.floorSiteId,
+    rollCallSiteId: m.rollCallSiteId,
+    speakers,
+    videoSites,
   });
   const speaker = speakers[0] ?? null;
   return {

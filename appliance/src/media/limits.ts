@@ -44,8 +44,12 @@ export class Refusals {
     this.log.info({ reason, ...fields }, detail);
   }
 
-  count(reason: string): number { return this.counts.get(reason) ?? 0; }
-  snapshot(): Record<string, number> { return Object.fromEntries(this.counts); }
+  count(reason: string): number {
+    return this.counts.get(reason) ?? 0;
+  }
+  snapshot(): Record<string, number> {
+    return Object.fromEntries(this.counts);
+  }
 }
 
 /**
@@ -59,18 +63,33 @@ export class PeerBudget {
   private readonly consumersByToken = new Map<string, number>();
   private total = 0;
 
-  constructor(private readonly limits: PeerLimits, private readonly refusals: Refusals) {}
+  constructor(
+    private readonly limits: PeerLimits,
+    private readonly refusals: Refusals,
+  ) {}
 
-  get peers(): number { return this.total; }
+  get peers(): number {
+    return this.total;
+  }
 
   /** `token` names the credential (never the secret itself). Throws a counted 429 when full. */
   take(token: string): void {
     const mine = this.byToken.get(token) ?? 0;
     if (mine >= this.limits.maxPeersPerToken) {
-      throw this.refusals.refuse('APPL_ERR_MEDIA_LIMIT', 'peers-per-token', `this token already holds ${mine} peers (limit ${this.limits.maxPeersPerToken})`, { token });
+      throw this.refusals.refuse(
+        'APPL_ERR_MEDIA_LIMIT',
+        'peers-per-token',
+        `this token already holds ${mine} peers (limit ${this.limits.maxPeersPerToken})`,
+        { token },
+      );
     }
     if (this.total >= this.limits.maxPeers) {
-      throw this.refusals.refuse('APPL_ERR_MEDIA_LIMIT', 'peers-total', `the edge already holds ${this.total} peers (limit ${this.limits.maxPeers})`, { token });
+      throw this.refusals.refuse(
+        'APPL_ERR_MEDIA_LIMIT',
+        'peers-total',
+        `the edge already holds ${this.total} peers (limit ${this.limits.maxPeers})`,
+        { token },
+      );
     }
     this.byToken.set(token, mine + 1);
     this.total += 1;
@@ -83,7 +102,12 @@ export class PeerBudget {
   takeConsumer(token: string): void {
     const mine = this.consumersByToken.get(token) ?? 0;
     if (mine >= this.limits.maxConsumersPerToken) {
-      throw this.refusals.refuse('APPL_ERR_MEDIA_LIMIT', 'consumers-per-token', `this token's peers already hold ${mine} consumers (limit ${this.limits.maxConsumersPerToken})`, { token });
+      throw this.refusals.refuse(
+        'APPL_ERR_MEDIA_LIMIT',
+        'consumers-per-token',
+        `this token's peers already hold ${mine} consumers (limit ${this.limits.maxConsumersPerToken})`,
+        { token },
+      );
     }
     this.consumersByToken.set(token, mine + 1);
   }

@@ -22,9 +22,14 @@ async function main(): Promise<void> {
   // A site's edge is named after its box's device id, known only once the agent
   // has enrolled: without DIEMCAU_EDGE_ID it is taken from the agent's identity
   // (and until then the edge runs as 'unenrolled', serving the kiosk page).
-  const siteEdgeId = process.env.DIEMCAU_EDGE_ID?.trim() || process.env.DIEMCAU_EDGE_ROLE?.trim() === 'core' ? null : identityDeviceId(process.env);
+  const siteEdgeId =
+    process.env.DIEMCAU_EDGE_ID?.trim() || process.env.DIEMCAU_EDGE_ROLE?.trim() === 'core'
+      ? null
+      : identityDeviceId(process.env);
   try {
-    ({ config: cfg, warnings } = loadEdgeSettings(siteEdgeId === null ? process.env : { ...process.env, DIEMCAU_EDGE_ID: siteEdgeId ?? UNENROLLED }));
+    ({ config: cfg, warnings } = loadEdgeSettings(
+      siteEdgeId === null ? process.env : { ...process.env, DIEMCAU_EDGE_ID: siteEdgeId ?? UNENROLLED },
+    ));
     tls = loadEdgeTls(cfg);
     trustedCa = loadTrustedCa(cfg);
   } catch (err) {
@@ -41,7 +46,13 @@ async function main(): Promise<void> {
     listen: { listenIp: cfg.listenIp, ...(cfg.announcedIp ? { announcedIp: cfg.announcedIp } : {}) },
     capture: captureConfig(cfg),
     ffmpegBin: cfg.ffmpegBin,
-    worker: { rtcMinPort: cfg.rtcMinPort, rtcMaxPort: cfg.rtcMaxPort, ...(cfg.workers ? { workers: cfg.workers } : {}), spanAt: cfg.workerSpanAt, minPortsPerWorker: portsPerWorker(cfg) },
+    worker: {
+      rtcMinPort: cfg.rtcMinPort,
+      rtcMaxPort: cfg.rtcMaxPort,
+      ...(cfg.workers ? { workers: cfg.workers } : {}),
+      spanAt: cfg.workerSpanAt,
+      minPortsPerWorker: portsPerWorker(cfg),
+    },
     log: log.child({ module: 'edge' }),
     limits: peerLimits(cfg),
     tapAllow: cfg.tapAllow,
@@ -51,13 +62,32 @@ async function main(): Promise<void> {
   // of its own, made now and shown only to this box, never the admin token.
   const kioskToken = cfg.role === 'site' ? randomBytes(24).toString('base64url') : undefined;
   const kiosk = kioskToken
-    ? kioskRoutes({ dataDir: cfg.dataDir, kioskDir: cfg.kioskDir ?? path.join(cfg.dataDir, 'kiosk'), joinToken: kioskToken, plan: () => edge.currentPlan })
+    ? kioskRoutes({
+        dataDir: cfg.dataDir,
+        kioskDir: cfg.kioskDir ?? path.join(cfg.dataDir, 'kiosk'),
+        joinToken: kioskToken,
+        plan: () => edge.currentPlan,
+      })
     : undefined;
-  const server = new SignalServer({ edge, adminToken: cfg.adminToken, joinToken: cfg.joinToken, ...(kioskToken ? { kioskToken } : {}), ...(tls ? { tls } : {}),
-    maxConnections: cfg.maxConnections, maxConnectionsPerAddress: cfg.maxConnectionsPerAddress, host: cfg.host, port: cfg.port, log: log.child({ module: 'signal' }), ...(kiosk ? { extraRoutes: kiosk } : {}) });
+  const server = new SignalServer({
+    edge,
+    adminToken: cfg.adminToken,
+    joinToken: cfg.joinToken,
+    ...(kioskToken ? { kioskToken } : {}),
+    ...(tls ? { tls } : {}),
+    maxConnections: cfg.maxConnections,
+    maxConnectionsPerAddress: cfg.maxConnectionsPerAddress,
+    host: cfg.host,
+    port: cfg.port,
+    log: log.child({ module: 'signal' }),
+    ...(kiosk ? { extraRoutes: kiosk } : {}),
+  });
   const url = await server.listen();
   // Tests and the agent read this line to learn the URL (port 0 in tests).
-  log.info({ url, workerPid: edge.workerPid, tls: tls !== undefined, limits: peerLimits(cfg), tapAllow: cfg.tapAllow }, 'edge listening');
+  log.info(
+    { url, workerPid: edge.workerPid, tls: tls !== undefined, limits: peerLimits(cfg), tapAllow: cfg.tapAllow },
+    'edge listening',
+  );
 
   const planFile = cfg.planFile;
   if (planFile) {
@@ -105,7 +135,8 @@ const UNENROLLED = 'unenrolled';
 function identityDeviceId(env: NodeJS.ProcessEnv): string | undefined {
   try {
     const dataDir = env.DIEMCAU_DATA_DIR?.trim() || '/var/lib/diemcau';
-    const id = (JSON.parse(fs.readFileSync(path.join(dataDir, 'identity.json'), 'utf8')) as { deviceId?: unknown }).deviceId;
+    const id = (JSON.parse(fs.readFileSync(path.join(dataDir, 'identity.json'), 'utf8')) as { deviceId?: unknown })
+      .deviceId;
     return typeof id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(id) ? id : undefined;
   } catch {
     return undefined;

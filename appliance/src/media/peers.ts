@@ -12,7 +12,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DiemcauError } from '@diemcau/shared';
-import type { ListenOptions, Outlet, RoomRouter, RtpParameters, Stream, StreamInfo, WebRtcParams, WebRtcPort } from './adapter/index.js';
+import type {
+  ListenOptions,
+  Outlet,
+  RoomRouter,
+  RtpParameters,
+  Stream,
+  StreamInfo,
+  WebRtcParams,
+  WebRtcPort,
+} from './adapter/index.js';
 import type { PeerBudget, PeerLimits, Refusals } from './limits.js';
 
 /**
@@ -24,7 +33,8 @@ async function browserParams<T>(field: string, call: () => Promise<T>): Promise<
   try {
     return await call();
   } catch (err) {
-    if (err instanceof TypeError) throw new DiemcauError('PROTO_ERR_SCHEMA', `${field}: ${err.message}`.slice(0, 200), { cause: err });
+    if (err instanceof TypeError)
+      throw new DiemcauError('PROTO_ERR_SCHEMA', `${field}: ${err.message}`.slice(0, 200), { cause: err });
     throw err;
   }
 }
@@ -74,20 +84,32 @@ export class PeerSet {
 
   constructor(private readonly o: PeerSetOptions) {}
 
-  get size(): number { return this.peers.size; }
+  get size(): number {
+    return this.peers.size;
+  }
 
   create(token: string): { peerId: string; rtpCapabilities: unknown } {
     this.o.budget.take(token);
     const id = randomUUID();
     this.count += 1;
     const peer: Peer = {
-      id, token, siteId: `${this.o.siteOf()}.web${this.count}`.slice(0, 64), transports: new Map(), outlets: new Map(), producers: new Set(), consuming: new Set(),
-      pending: { transports: 0, producers: 0, consumers: 0 }, idle: null,
+      id,
+      token,
+      siteId: `${this.o.siteOf()}.web${this.count}`.slice(0, 64),
+      transports: new Map(),
+      outlets: new Map(),
+      producers: new Set(),
+      consuming: new Set(),
+      pending: { transports: 0, producers: 0, consumers: 0 },
+      idle: null,
     };
     // A peer that never connects holds its share (and maybe ports) for nothing.
     peer.idle = setTimeout(() => {
       peer.idle = null;
-      this.o.refusals.note('peer-idle', 'browser connected no transport in time; closed', { peerId: id, afterMs: this.o.limits.peerIdleMs });
+      this.o.refusals.note('peer-idle', 'browser connected no transport in time; closed', {
+        peerId: id,
+        afterMs: this.o.limits.peerIdleMs,
+      });
       this.close(id);
     }, this.o.limits.peerIdleMs);
     peer.idle.unref();
@@ -98,7 +120,9 @@ export class PeerSet {
 
   async createTransport(peerId: string): Promise<WebRtcParams> {
     const peer = this.peer(peerId);
-    const t = await this.within(peer, 'transports', peer.transports.size, this.o.limits.maxTransportsPerPeer, () => this.o.router.createWebRtc(this.o.listen));
+    const t = await this.within(peer, 'transports', peer.transports.size, this.o.limits.maxTransportsPerPeer, () =>
+      this.o.router.createWebRtc(this.o.listen),
+    );
     if (!this.peers.has(peerId)) {
       t.close();
       throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', `no peer ${peerId}`);
@@ -119,19 +143,32 @@ export class PeerSet {
     peer.idle = null;
   }
 
-  async produce(peerId: string, transportId: string, kind: 'audio' | 'video', rtpParameters: unknown): Promise<{ id: string }> {
+  async produce(
+    peerId: string,
+    transportId: string,
+    kind: 'audio' | 'video',
+    rtpParameters: unknown,
+  ): Promise<{ id: string }> {
     const peer = this.peer(peerId);
     const info: StreamInfo = { siteId: peer.siteId, originEdgeId: this.o.edgeId };
     const transport = this.transport(peerId, transportId);
-    const stream = await this.within(peer, 'producers', peer.producers.size, this.o.limits.maxProducersPerPeer,
-      () => browserParams('rtpParameters', () => transport.produce({ kind, rtpParameters: rtpParameters as RtpParameters, info })));
+    const stream = await this.within(peer, 'producers', peer.producers.size, this.o.limits.maxProducersPerPeer, () =>
+      browserParams('rtpParameters', () =>
+        transport.produce({ kind, rtpParameters: rtpParameters as RtpParameters, info }),
+      ),
+    );
     peer.producers.add(stream.id);
     stream.events.on('close', () => peer.producers.delete(stream.id));
     this.o.addStream(stream);
     return { id: stream.id };
   }
 
-  async consume(peerId: string, transportId: string, producerId: string, rtpCapabilities: unknown): Promise<ConsumeAnswer> {
+  async consume(
+    peerId: string,
+    transportId: string,
+    producerId: string,
+    rtpCapabilities: unknown,
+  ): Promise<ConsumeAnswer> {
     const peer = this.peer(peerId);
     const stream = this.o.findStream(producerId);
     if (!stream) throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', `no stream ${producerId}`);
@@ -141,19 +178,30 @@ export class PeerSet {
     const transport = this.transport(peerId, transportId);
     // A browser shows each stream once: the same one again is a flood, not a viewer.
     if (peer.consuming.has(producerId)) {
-      throw this.o.refusals.refuse('APPL_ERR_MEDIA_CONFLICT', 'consumer-duplicate', `this peer already consumes ${producerId}`, { peerId });
+      throw this.o.refusals.refuse(
+        'APPL_ERR_MEDIA_CONFLICT',
+        'consumer-duplicate',
+        `this peer already consumes ${producerId}`,
+        { peerId },
+      );
     }
-    const outlet = await this.within(peer, 'consumers', peer.outlets.size, this.o.limits.maxConsumersPerPeer, async () => {
-      this.o.budget.takeConsumer(peer.token);
-      peer.consuming.add(producerId);
-      try {
-        return await browserParams('rtpCapabilities', () => transport.consume(producerId, rtpCapabilities));
-      } catch (err) {
-        this.o.budget.giveConsumer(peer.token);
-        peer.consuming.delete(producerId);
-        throw err;
-      }
-    });
+    const outlet = await this.within(
+      peer,
+      'consumers',
+      peer.outlets.size,
+      this.o.limits.maxConsumersPerPeer,
+      async () => {
+        this.o.budget.takeConsumer(peer.token);
+        peer.consuming.add(producerId);
+        try {
+          return await browserParams('rtpCapabilities', () => transport.consume(producerId, rtpCapabilities));
+        } catch (err) {
+          this.o.budget.giveConsumer(peer.token);
+          peer.consuming.delete(producerId);
+          throw err;
+        }
+      },
+    );
     peer.outlets.set(outlet.id, outlet);
     // However it closes (peer left, stream ended, transport closed), its share goes back.
     outlet.events.on('close', () => {
@@ -161,7 +209,13 @@ export class PeerSet {
       peer.consuming.delete(producerId);
       this.o.budget.giveConsumer(peer.token);
     });
-    return { id: outlet.id, producerId, kind: outlet.kind, rtpParameters: outlet.rtpParameters, siteId: stream.info.siteId };
+    return {
+      id: outlet.id,
+      producerId,
+      kind: outlet.kind,
+      rtpParameters: outlet.rtpParameters,
+      siteId: stream.info.siteId,
+    };
   }
 
   async resume(peerId: string, consumerId: string): Promise<void> {
@@ -189,7 +243,12 @@ export class PeerSet {
   /** Runs `make` if the peer holds fewer than `max` of `what` (those under way included); a counted 429 otherwise. */
   private async within<T>(peer: Peer, what: Counted, held: number, max: number, make: () => Promise<T>): Promise<T> {
     if (held + peer.pending[what] >= max) {
-      throw this.o.refusals.refuse('APPL_ERR_MEDIA_LIMIT', `${what}-per-peer`, `this peer already holds ${held + peer.pending[what]} ${what} (limit ${max})`, { peerId: peer.id });
+      throw this.o.refusals.refuse(
+        'APPL_ERR_MEDIA_LIMIT',
+        `${what}-per-peer`,
+        `this peer already holds ${held + peer.pending[what]} ${what} (limit ${max})`,
+        { peerId: peer.id },
+      );
     }
     peer.pending[what] += 1;
     try {

@@ -10,7 +10,14 @@ export type RoomStep =
 
 /** Fields that decide how a room is built: a change means close and open again. */
 const structural = (m: MediaMeeting): string =>
-  JSON.stringify([m.role, m.upstream?.edgeId ?? null, m.upstream?.signalUrl ?? null, m.upstream?.linkToken ?? null, m.acceptToken, m.localSiteId]);
+  JSON.stringify([
+    m.role,
+    m.upstream?.edgeId ?? null,
+    m.upstream?.signalUrl ?? null,
+    m.upstream?.linkToken ?? null,
+    m.acceptToken,
+    m.localSiteId,
+  ]);
 
 /** Fields that a running room follows in place (who may link below it, too: a new commune's address arrives mid-meeting). */
 const controls = (m: MediaMeeting): string =>
@@ -49,7 +56,8 @@ export function acceptPlan(edgeId: string, runningRevision: number | null, plan:
   for (const m of plan.meetings) {
     if (ids.has(m.meetingId)) return { ok: false, reason: `meeting ${m.meetingId} listed twice` };
     ids.add(m.meetingId);
-    if ((m.role === 'host') !== (m.upstream === null)) return { ok: false, reason: `meeting ${m.meetingId}: a host has no upstream, others need one` };
+    if ((m.role === 'host') !== (m.upstream === null))
+      return { ok: false, reason: `meeting ${m.meetingId}: a host has no upstream, others need one` };
   }
   return { ok: true };
 }

@@ -84,9 +84,16 @@ export class MeetingRoom implements BridgeHost {
     this.featured = featuredSites(meeting, this.speakers);
     this.taps = new TapSet(router, (id) => this.streams.get(id)?.stream, deps.tapAllow, deps.refusals, log);
     this.peers = new PeerSet({
-      router, listen: deps.listen, edgeId: deps.edgeId, siteOf: () => this.meeting.localSiteId ?? deps.edgeId,
-      findStream: (id) => this.streams.get(id)?.stream, addStream: (s) => this.addStream(s, null),
-      limits: deps.limits, budget: deps.budget, refusals: deps.refusals, log,
+      router,
+      listen: deps.listen,
+      edgeId: deps.edgeId,
+      siteOf: () => this.meeting.localSiteId ?? deps.edgeId,
+      findStream: (id) => this.streams.get(id)?.stream,
+      addStream: (s) => this.addStream(s, null),
+      limits: deps.limits,
+      budget: deps.budget,
+      refusals: deps.refusals,
+      log,
     });
   }
 
@@ -94,7 +101,10 @@ export class MeetingRoom implements BridgeHost {
     const log = deps.log.child({ meetingId: meeting.meetingId, role: meeting.role });
     const router = await deps.worker.createRouter();
     let room: MeetingRoom | null = null;
-    const speaker = meeting.upstream === null ? await router.createSpeakerObserver((producerId) => room?.onSpeaker(producerId)) : null;
+    const speaker =
+      meeting.upstream === null
+        ? await router.createSpeakerObserver((producerId) => room?.onSpeaker(producerId))
+        : null;
     room = new MeetingRoom(meeting, router, speaker, deps, log);
     if (meeting.localSiteId && deps.capture) void room.startIngest();
     if (meeting.upstream) void room.connectUpstream();
@@ -102,9 +112,15 @@ export class MeetingRoom implements BridgeHost {
     return room;
   }
 
-  get id(): string { return this.meeting.meetingId; }
-  private get bridgeLimits(): BridgeLimits { return { maxStreams: this.deps.limits.maxStreamsPerLink, refusals: this.deps.refusals }; }
-  get isClosed(): boolean { return this.closed; }
+  get id(): string {
+    return this.meeting.meetingId;
+  }
+  private get bridgeLimits(): BridgeLimits {
+    return { maxStreams: this.deps.limits.maxStreamsPerLink, refusals: this.deps.refusals };
+  }
+  get isClosed(): boolean {
+    return this.closed;
+  }
 
   // ---- streams and forwarding ----------------------------------------------
 
@@ -176,10 +192,18 @@ export class MeetingRoom implements BridgeHost {
    */
   async acceptLink(offer: LinkOffer, source: string | undefined): Promise<LinkAnswer> {
     if (this.closed) throw new DiemcauError('APPL_ERR_MEDIA_CONFLICT', 'meeting is closing');
-    const admission = await admitLink(this.meeting.downstream, { edgeId: offer.edgeId, ip: offer.ip, port: offer.port, source }, this.deps.lookup);
+    const admission = await admitLink(
+      this.meeting.downstream,
+      { edgeId: offer.edgeId, ip: offer.ip, port: offer.port, source },
+      this.deps.lookup,
+    );
     if (!admission.ok) {
-      throw this.deps.refusals.refuse('APPL_ERR_MEDIA_FORBIDDEN', admission.reason, admission.detail,
-        { meetingId: this.id, peer: offer.edgeId, source, target: `${offer.ip}:${offer.port}` });
+      throw this.deps.refusals.refuse('APPL_ERR_MEDIA_FORBIDDEN', admission.reason, admission.detail, {
+        meetingId: this.id,
+        peer: offer.edgeId,
+        source,
+        target: `${offer.ip}:${offer.port}`,
+      });
     }
     if (this.closed) throw new DiemcauError('APPL_ERR_MEDIA_CONFLICT', 'meeting is closing');
     // One link per downstream edge: a new offer (a reconnect) replaces the old
@@ -193,7 +217,15 @@ export class MeetingRoom implements BridgeHost {
       throw new DiemcauError('APPL_ERR_MEDIA_CONFLICT', 'cannot connect the pipe to the offered tuple', { cause: err });
     }
     const link = new DownstreamLink(offer.edgeId, admission.allowed, this.log, () => this.downstream.delete(pipe.id));
-    link.bridge = new PipeBridge(pipe, offer.edgeId, 'down', this, link.send, this.log.child({ peer: offer.edgeId }), this.bridgeLimits);
+    link.bridge = new PipeBridge(
+      pipe,
+      offer.edgeId,
+      'down',
+      this,
+      link.send,
+      this.log.child({ peer: offer.edgeId }),
+      this.bridgeLimits,
+    );
     this.downstream.set(pipe.id, link);
     // A bridge that closes itself (an event flood) takes the link's event stream with it.
     pipe.events.on('close', () => link.close());
@@ -207,14 +239,22 @@ export class MeetingRoom implements BridgeHost {
     return { v: 1, linkId: pipe.id, edgeId: this.deps.edgeId, ...pipe.tuple, srtp };
   }
 
-  downstreamLink(linkId: string): DownstreamLink | undefined { return this.downstream.get(linkId); }
+  downstreamLink(linkId: string): DownstreamLink | undefined {
+    return this.downstream.get(linkId);
+  }
 
   private async connectUpstream(): Promise<void> {
     const up = this.meeting.upstream;
     if (this.closed || !up) return;
     try {
       const link = await UpstreamLink.open({
-        router: this.router, listen: this.deps.listen, meetingId: this.id, upstream: up, edgeId: this.deps.edgeId, host: this, log: this.log.child({ peer: up.edgeId }),
+        router: this.router,
+        listen: this.deps.listen,
+        meetingId: this.id,
+        upstream: up,
+        edgeId: this.deps.edgeId,
+        host: this,
+        log: this.log.child({ peer: up.edgeId }),
         expectedConsumers: expectedLinkConsumers(this.meeting, null),
         ...(this.deps.trustedCa ? { ca: this.deps.trustedCa } : {}),
         limits: this.bridgeLimits,
@@ -242,7 +282,12 @@ export class MeetingRoom implements BridgeHost {
     if (this.closed || !site || !this.deps.capture) return;
     try {
       const ingest = await LocalIngest.start({
-        router: this.router, capture: this.deps.capture, ffmpegBin: this.deps.ffmpegBin, siteId: site, edgeId: this.deps.edgeId, log: this.log,
+        router: this.router,
+        capture: this.deps.capture,
+        ffmpegBin: this.deps.ffmpegBin,
+        siteId: site,
+        edgeId: this.deps.edgeId,
+        log: this.log,
       });
       if (this.closed) return void ingest.close();
       this.ingest = ingest;
@@ -274,25 +319,47 @@ export class MeetingRoom implements BridgeHost {
 
   // ---- taps (plain RTP out) --------------------------------------------------
 
-  createTap(req: TapRequest): Promise<TapAnswer> { return this.taps.create(req); }
-  closeTap(tapId: string): boolean { return this.taps.close(tapId); }
-  get tapOutlets(): PlainOut[] { return this.taps.transports; }
+  createTap(req: TapRequest): Promise<TapAnswer> {
+    return this.taps.create(req);
+  }
+  closeTap(tapId: string): boolean {
+    return this.taps.close(tapId);
+  }
+  get tapOutlets(): PlainOut[] {
+    return this.taps.transports;
+  }
 
   // ---- stats and lifecycle -------------------------------------------------------
 
-  listStreams(): Array<{ id: string; kind: 'audio' | 'video'; siteId: string; originEdgeId: string; paused: boolean; via: string | null }> {
+  listStreams(): Array<{
+    id: string;
+    kind: 'audio' | 'video';
+    siteId: string;
+    originEdgeId: string;
+    paused: boolean;
+    via: string | null;
+  }> {
     return [...this.streams.values()].map(({ stream, via }) => ({
-      id: stream.id, kind: stream.kind, siteId: stream.info.siteId, originEdgeId: stream.info.originEdgeId, paused: stream.paused, via: via?.peerEdgeId ?? null,
+      id: stream.id,
+      kind: stream.kind,
+      siteId: stream.info.siteId,
+      originEdgeId: stream.info.originEdgeId,
+      paused: stream.paused,
+      via: via?.peerEdgeId ?? null,
     }));
   }
 
   /** The meeting's most recent speaker as this edge knows it (the host's decision, passed down). */
-  get activeSpeakerSiteId(): string | null { return this.speakers[0] ?? null; }
+  get activeSpeakerSiteId(): string | null {
+    return this.speakers[0] ?? null;
+  }
 
   /** What this room's TV shows now. */
   layout(): KioskView {
     // Cameras that reach this room now: held-back ones would show a frozen picture.
-    const videoSites = [...this.streams.values()].filter((e) => e.stream.kind === 'video' && !e.stream.paused).map((e) => e.stream.info.siteId);
+    const videoSites = [...this.streams.values()]
+      .filter((e) => e.stream.kind === 'video' && !e.stream.paused)
+      .map((e) => e.stream.info.siteId);
     return kioskView(this.meeting, this.speakers, videoSites);
   }
 
@@ -301,10 +368,25 @@ export class MeetingRoom implements BridgeHost {
     for (const s of this.ingest?.streams ?? []) {
       const st = await s.stats();
       const total = st.packets + st.packetsLost;
-      local.push({ kind: s.kind, siteId: s.info.siteId, bitrateBps: st.bitrateBps, packets: st.packets, packetsLost: st.packetsLost, lossRate: total ? st.packetsLost / total : 0, jitterMs: st.jitterMs });
+      local.push({
+        kind: s.kind,
+        siteId: s.info.siteId,
+        bitrateBps: st.bitrateBps,
+        packets: st.packets,
+        packetsLost: st.packetsLost,
+        lossRate: total ? st.packetsLost / total : 0,
+        jitterMs: st.jitterMs,
+      });
     }
     const links = await Promise.all([...this.bridges].map((b) => b.stats()));
-    return { meetingId: this.id, role: this.meeting.role, localSiteId: this.meeting.localSiteId, local, links, activeSpeakerSiteId: this.speakers[0] ?? null };
+    return {
+      meetingId: this.id,
+      role: this.meeting.role,
+      localSiteId: this.meeting.localSiteId,
+      local,
+      links,
+      activeSpeakerSiteId: this.speakers[0] ?? null,
+    };
   }
 
   private later(ms: number, fn: () => Promise<void>): void {

@@ -47,7 +47,12 @@ export function signalRequest(url: string, o: SignalRequest): Promise<SignalResp
     else if (u.protocol === 'http:') req = http.request(u, opts, onResponse);
     else return reject(new DiemcauError('APPL_ERR_MEDIA', `not an http(s) URL: ${url}`));
     // Until the headers arrive; an event stream's body is watched by its reader.
-    const timer = o.timeoutMs ? setTimeout(() => req.destroy(new DiemcauError('APPL_ERR_MEDIA', `${o.method} ${u.pathname} timed out`)), o.timeoutMs) : null;
+    const timer = o.timeoutMs
+      ? setTimeout(
+          () => req.destroy(new DiemcauError('APPL_ERR_MEDIA', `${o.method} ${u.pathname} timed out`)),
+          o.timeoutMs,
+        )
+      : null;
     req.once('error', (err) => {
       if (timer) clearTimeout(timer);
       reject(err);
@@ -57,7 +62,10 @@ export function signalRequest(url: string, o: SignalRequest): Promise<SignalResp
 }
 
 /** A whole JSON-or-empty exchange: status and text, the body read to its end. */
-export async function signalCall(url: string, o: SignalRequest & { timeoutMs: number }): Promise<{ status: number; text: string }> {
+export async function signalCall(
+  url: string,
+  o: SignalRequest & { timeoutMs: number },
+): Promise<{ status: number; text: string }> {
   // The whole exchange, body included, within the time.
   const timeout = AbortSignal.timeout(o.timeoutMs);
   const res = await signalRequest(url, { ...o, signal: o.signal ? AbortSignal.any([o.signal, timeout]) : timeout });

@@ -37,14 +37,27 @@ export class TapSet {
     private readonly log: Logger,
   ) {}
 
-  get transports(): PlainOut[] { return [...this.taps.values()]; }
+  get transports(): PlainOut[] {
+    return [...this.taps.values()];
+  }
 
   async create(req: TapRequest): Promise<TapAnswer> {
     // Even the admin token cannot aim a meeting at an arbitrary host: only where the box's settings allow.
     const kind = addressKind(req.ip);
-    if (neverAllowed(kind)) throw this.refusals.refuse('APPL_ERR_MEDIA_FORBIDDEN', `tap-target-${kind}`, `a tap cannot send to ${req.ip} (${kind})`, { to: req.ip });
+    if (neverAllowed(kind))
+      throw this.refusals.refuse(
+        'APPL_ERR_MEDIA_FORBIDDEN',
+        `tap-target-${kind}`,
+        `a tap cannot send to ${req.ip} (${kind})`,
+        { to: req.ip },
+      );
     if (!inCidrList(this.allow, req.ip)) {
-      throw this.refusals.refuse('APPL_ERR_MEDIA_FORBIDDEN', 'tap-target-not-allowed', `taps may not send to ${req.ip} (DIEMCAU_EDGE_TAP_ALLOW)`, { to: req.ip });
+      throw this.refusals.refuse(
+        'APPL_ERR_MEDIA_FORBIDDEN',
+        'tap-target-not-allowed',
+        `taps may not send to ${req.ip} (DIEMCAU_EDGE_TAP_ALLOW)`,
+        { to: req.ip },
+      );
     }
     const stream = this.findStream(req.producerId);
     if (!stream) throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', `no stream ${req.producerId} in this meeting`);
@@ -59,10 +72,17 @@ export class TapSet {
       // A decoder that joins mid-stream needs a key frame to start from.
       setTimeout(() => void outlet.requestKeyFrame().catch(() => {}), 200).unref();
       this.log.info({ tapId, producerId: stream.id, to: `${req.ip}:${req.port}` }, 'tap opened');
-      return { tapId, kind: stream.kind, siteId: stream.info.siteId, sdp: receiverSdp(stream.kind, outlet.rtpParameters, req.ip, req.port) };
+      return {
+        tapId,
+        kind: stream.kind,
+        siteId: stream.info.siteId,
+        sdp: receiverSdp(stream.kind, outlet.rtpParameters, req.ip, req.port),
+      };
     } catch (err) {
       out.close();
-      throw err instanceof DiemcauError ? err : new DiemcauError('APPL_ERR_MEDIA_CONFLICT', 'cannot open tap', { cause: err });
+      throw err instanceof DiemcauError
+        ? err
+        : new DiemcauError('APPL_ERR_MEDIA_CONFLICT', 'cannot open tap', { cause: err });
     }
   }
 

@@ -33,7 +33,8 @@ export function loadEdgeTls(cfg: Pick<EdgeConfig, 'tlsCert' | 'tlsKey'>): EdgeTl
   if (cfg.tlsKey === undefined) problems.push('DIEMCAU_EDGE_TLS_KEY: required with DIEMCAU_EDGE_TLS_CERT');
   const cert = cfg.tlsCert === undefined ? undefined : readPem(cfg.tlsCert, 'DIEMCAU_EDGE_TLS_CERT', problems);
   const key = cfg.tlsKey === undefined ? undefined : readPem(cfg.tlsKey, 'DIEMCAU_EDGE_TLS_KEY', problems);
-  if (problems.length > 0 || !cert || !key) throw new DiemcauError('APPL_ERR_CONFIG', problems.join('; '), { details: problems });
+  if (problems.length > 0 || !cert || !key)
+    throw new DiemcauError('APPL_ERR_CONFIG', problems.join('; '), { details: problems });
   return { cert, key };
 }
 
@@ -47,7 +48,8 @@ export function loadTrustedCa(cfg: Pick<EdgeConfig, 'caFile' | 'dataDir'>): stri
   if (cfg.caFile !== undefined) {
     const problems: string[] = [];
     const pem = readPem(cfg.caFile, 'DIEMCAU_CA_FILE', problems);
-    if (problems.length > 0 || !pem) throw new DiemcauError('APPL_ERR_CONFIG', problems.join('; '), { details: problems });
+    if (problems.length > 0 || !pem)
+      throw new DiemcauError('APPL_ERR_CONFIG', problems.join('; '), { details: problems });
     return pem.toString('utf8');
   }
   try {

@@ -51,7 +51,13 @@ export async function startAgentOta(d: AgentOtaDeps): Promise<AgentOta> {
   let cache: ArtifactCache | null = null;
   let cacheUrl: string | null = null;
   if (config.cachePort !== null) {
-    cache = new ArtifactCache({ dir: path.join(config.stateDir, 'cache'), upstream: d.agent.identity.fleetUrl, host: config.cacheHost, port: config.cachePort, logger: log });
+    cache = new ArtifactCache({
+      dir: path.join(config.stateDir, 'cache'),
+      upstream: d.agent.identity.fleetUrl,
+      host: config.cacheHost,
+      port: config.cachePort,
+      logger: log,
+    });
     const bound = await cache.listen();
     cacheUrl = config.cacheUrl ?? bound;
     log.info({ cacheUrl }, 'serving release artifacts to communes');
@@ -97,7 +103,10 @@ export async function startAgentOta(d: AgentOtaDeps): Promise<AgentOta> {
     health: {
       async connected(signal) {
         if (d.agent.session.connected) return true;
-        await Promise.race([d.agent.session.waitConnected(), new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
+        await Promise.race([
+          d.agent.session.waitConnected(),
+          new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true })),
+        ]);
         return d.agent.session.connected;
       },
       async selfTest() {

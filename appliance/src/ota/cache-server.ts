@@ -107,7 +107,8 @@ function headSize(url: string): Promise<number> {
     const req = http.request(url, { method: 'HEAD' }, (res) => {
       res.resume();
       const len = Number(res.headers['content-length']);
-      if (res.statusCode !== 200 || !Number.isFinite(len) || len <= 0) reject(new Error(`HEAD ${url}: HTTP ${res.statusCode}`));
+      if (res.statusCode !== 200 || !Number.isFinite(len) || len <= 0)
+        reject(new Error(`HEAD ${url}: HTTP ${res.statusCode}`));
       else resolve(len);
     });
     req.on('error', reject);

@@ -7,15 +7,68 @@ import { loadSettings, settingsSection, type Env } from '@diemcau/shared';
 
 export const OtaSettingsSchema = settingsSection(
   {
-    root: Type.String({ minLength: 1, default: '/opt/diemcau', env: 'DIEMCAU_OTA_ROOT', description: 'where versions/, current and previous live (the unit runs current/agent.mjs)' }),
-    stateDir: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_OTA_STATE_DIR', docDefault: '`<data dir>/ota`', description: 'update journal and downloads' })),
-    trustedKeysFile: Type.String({ minLength: 1, default: '/etc/diemcau/trusted-keys.json', env: 'DIEMCAU_OTA_TRUSTED_KEYS', description: 'JSON [{ keyId, publicKeyPem }] or one PEM public key: the only keys releases may be signed with' }),
-    healthTimeoutSec: Type.Integer({ minimum: 5, default: 300, env: 'DIEMCAU_OTA_HEALTH_TIMEOUT_SEC', description: 'a new version must reconnect and pass its self-test within this' }),
-    cachePort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, env: 'DIEMCAU_OTA_CACHE_PORT', description: 'a district box serves release artifacts to its communes on this port (unset: no cache)' })),
-    cacheHost: Type.String({ minLength: 1, default: '127.0.0.1', env: 'DIEMCAU_OTA_CACHE_HOST', description: 'address the cache listens on' }),
-    cacheUrl: Type.Optional(Type.String({ pattern: '^https?://', env: 'DIEMCAU_OTA_CACHE_URL', description: "the URL communes use for this box's cache (default http://<host>:<port>)" })),
-    freeBytes: Type.Optional(Type.Integer({ minimum: 0, env: 'DIEMCAU_OTA_FREE_BYTES', description: 'simulated free disk in bytes (tests, demo); unset: ask the filesystem' })),
-    packagesFile: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_OTA_PACKAGES_FILE', description: "simulated installed Debian packages, lines '<package> <version>' (simulated hardware, tests); unset: ask dpkg-query" })),
+    root: Type.String({
+      minLength: 1,
+      default: '/opt/diemcau',
+      env: 'DIEMCAU_OTA_ROOT',
+      description: 'where versions/, current and previous live (the unit runs current/agent.mjs)',
+    }),
+    stateDir: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'DIEMCAU_OTA_STATE_DIR',
+        docDefault: '`<data dir>/ota`',
+        description: 'update journal and downloads',
+      }),
+    ),
+    trustedKeysFile: Type.String({
+      minLength: 1,
+      default: '/etc/diemcau/trusted-keys.json',
+      env: 'DIEMCAU_OTA_TRUSTED_KEYS',
+      description: 'JSON [{ keyId, publicKeyPem }] or one PEM public key: the only keys releases may be signed with',
+    }),
+    healthTimeoutSec: Type.Integer({
+      minimum: 5,
+      default: 300,
+      env: 'DIEMCAU_OTA_HEALTH_TIMEOUT_SEC',
+      description: 'a new version must reconnect and pass its self-test within this',
+    }),
+    cachePort: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 65535,
+        env: 'DIEMCAU_OTA_CACHE_PORT',
+        description: 'a district box serves release artifacts to its communes on this port (unset: no cache)',
+      }),
+    ),
+    cacheHost: Type.String({
+      minLength: 1,
+      default: '127.0.0.1',
+      env: 'DIEMCAU_OTA_CACHE_HOST',
+      description: 'address the cache listens on',
+    }),
+    cacheUrl: Type.Optional(
+      Type.String({
+        pattern: '^https?://',
+        env: 'DIEMCAU_OTA_CACHE_URL',
+        description: "the URL communes use for this box's cache (default http://<host>:<port>)",
+      }),
+    ),
+    freeBytes: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        env: 'DIEMCAU_OTA_FREE_BYTES',
+        description: 'simulated free disk in bytes (tests, demo); unset: ask the filesystem',
+      }),
+    ),
+    packagesFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'DIEMCAU_OTA_PACKAGES_FILE',
+        description:
+          "simulated installed Debian packages, lines '<package> <version>' (simulated hardware, tests); unset: ask dpkg-query",
+      }),
+    ),
   },
   'over-the-air updates on the box',
 );

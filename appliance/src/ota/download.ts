@@ -97,7 +97,11 @@ async function fetchInto(url: string, opts: DownloadOptions): Promise<number> {
 function get(url: string, offset: number, opts: DownloadOptions): Promise<http.IncomingMessage> {
   const mod = url.startsWith('https:') ? https : http;
   return new Promise((resolve, reject) => {
-    const req = mod.get(url, { headers: offset > 0 ? { Range: `bytes=${offset}-` } : {}, signal: opts.signal }, resolve);
+    const req = mod.get(
+      url,
+      { headers: offset > 0 ? { Range: `bytes=${offset}-` } : {}, signal: opts.signal },
+      resolve,
+    );
     req.on('error', reject);
     req.setTimeout(opts.idleTimeoutMs ?? 30_000, () => req.destroy(new Error('idle timeout')));
   });

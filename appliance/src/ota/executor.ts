@@ -5,7 +5,16 @@
 import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { DiemcauError, desiredReleaseCodec, verifyManifest, type DesiredRelease, type OtaState, type OtaStatus, type ReleaseManifest, type TrustedKey } from '@diemcau/shared';
+import {
+  DiemcauError,
+  desiredReleaseCodec,
+  verifyManifest,
+  type DesiredRelease,
+  type OtaState,
+  type OtaStatus,
+  type ReleaseManifest,
+  type TrustedKey,
+} from '@diemcau/shared';
 import { finish, type Journal, type JournalFile } from './journal.js';
 import type { Layout } from './layout.js';
 import type { Step } from './planner.js';
@@ -21,7 +30,8 @@ export interface Reporter {
  * Named points where a test can stop the process (kill -9) to prove the
  * journal recovers from there. The agent passes none.
  */
-export type Checkpoint = 'download-progress' | 'verified' | 'installed' | 'switch-started' | 'switched' | 'health-check';
+export type Checkpoint =
+  'download-progress' | 'verified' | 'installed' | 'switch-started' | 'switched' | 'health-check';
 
 export interface ExecutorDeps {
   layout: Layout;
@@ -81,7 +91,12 @@ export class OtaExecutor {
         const state = o.result;
         const base = this.status({ ...j, target: null }, state);
         await this.d.reporter.report(
-          { ...base, target: o.version, ...(o.error ? { error: o.error } : {}), ...(o.rolloutId ? { rolloutId: o.rolloutId } : {}) },
+          {
+            ...base,
+            target: o.version,
+            ...(o.error ? { error: o.error } : {}),
+            ...(o.rolloutId ? { rolloutId: o.rolloutId } : {}),
+          },
           true,
         );
         await journal.save({ ...j, outcome: { ...o, reported: true } });
@@ -94,13 +109,20 @@ export class OtaExecutor {
         let manifest;
         try {
           manifest = verifyManifest(d.value.manifest, this.d.trustedKeys);
-          if (manifest.version !== d.value.version) throw new DiemcauError('APPL_ERR_OTA_SIGNATURE', 'desired version differs from the signed one');
+          if (manifest.version !== d.value.version)
+            throw new DiemcauError('APPL_ERR_OTA_SIGNATURE', 'desired version differs from the signed one');
         } catch (err) {
           const e = err instanceof DiemcauError ? err : new DiemcauError('APPL_ERR_OTA_SIGNATURE', String(err));
           log.warn({ version: d.value.version, code: e.code }, e.message);
           // Record the claimed release as failed so it is not fetched again and again.
           const claimed = { desired: d.value, manifest: claimedManifest(d.value) };
-          await journal.save(finish({ ...j, target: claimed }, { version: d.value.version, result: 'failed', error: { code: e.code, message: e.message } }, this.now()));
+          await journal.save(
+            finish(
+              { ...j, target: claimed },
+              { version: d.value.version, result: 'failed', error: { code: e.code, message: e.message } },
+              this.now(),
+            ),
+          );
           return;
         }
         log.info({ version: manifest.version, size: manifest.size }, 'accepted release');
@@ -118,7 +140,9 @@ export class OtaExecutor {
         log.warn({ code: step.code }, step.message);
         if (j.target) await layout.removeDownload(j.target.manifest.version);
         const error = { code: step.code, message: step.message, ...(step.unmet ? { unmet: step.unmet } : {}) };
-        await journal.save(finish(j, { version: j.target?.manifest.version ?? 'unknown', result: 'failed', error }, this.now()));
+        await journal.save(
+          finish(j, { version: j.target?.manifest.version ?? 'unknown', result: 'failed', error }, this.now()),
+        );
         await layout.prune();
         return;
       }
@@ -197,7 +221,9 @@ export class OtaExecutor {
     } catch (err) {
       const e = err as DiemcauError;
       await this.d.layout.removeDownload(m.version);
-      await this.d.journal.save(finish(j, { version: m.version, result: 'failed', error: { code: e.code, message: e.message } }, this.now()));
+      await this.d.journal.save(
+        finish(j, { version: m.version, result: 'failed', error: { code: e.code, message: e.message } }, this.now()),
+      );
       return;
     }
     const file = this.d.layout.artifactPath(m.version);
@@ -217,14 +243,21 @@ export class OtaExecutor {
     const v = j.target!.manifest.version;
     // `from` is fixed the first time through; a resumed switch must not take the new version as its origin.
     const from = j.phase === 'switching' ? j.from : layout.readLink('current');
-    if (j.phase !== 'switching') await this.d.beforeSwitch?.().catch((err: unknown) => this.d.logger.warn({ err }, 'before-switch hook failed'));
+    if (j.phase !== 'switching')
+      await this.d.beforeSwitch?.().catch((err: unknown) => this.d.logger.warn({ err }, 'before-switch hook failed'));
     const switching: Journal = { ...j, phase: 'switching', from };
     await journal.save(switching);
     await this.progress(switching, 'switching');
     await this.checkpoint('switch-started');
     if (from && from !== v) await layout.setLink('previous', from);
     await layout.setLink('current', v);
-    await journal.save({ ...switching, phase: 'trial', bootAttempts: 0, trialStartedAt: this.now().toISOString(), health: null });
+    await journal.save({
+      ...switching,
+      phase: 'trial',
+      bootAttempts: 0,
+      trialStartedAt: this.now().toISOString(),
+      health: null,
+    });
     await this.checkpoint('switched');
   }
 

@@ -17,10 +17,17 @@ export async function runHealthGate(checks: HealthChecks, timeoutMs: number): Pr
   const ac = new AbortController();
   const timeout = sleep(timeoutMs, 'timeout' as const, { signal: ac.signal }).catch(() => 'aborted' as const);
   const gate = (async (): Promise<HealthResult> => {
-    if (!(await checks.connected(ac.signal))) return { ok: false, code: 'APPL_ERR_OTA_HEALTH', message: 'did not reconnect to the fleet' };
+    if (!(await checks.connected(ac.signal)))
+      return { ok: false, code: 'APPL_ERR_OTA_HEALTH', message: 'did not reconnect to the fleet' };
     const failure = await checks.selfTest(ac.signal);
-    return failure === null ? { ok: true } : { ok: false, code: 'APPL_ERR_OTA_HEALTH', message: `self-test failed: ${failure}` };
-  })().catch((err: unknown): HealthResult => ({ ok: false, code: 'APPL_ERR_OTA_HEALTH', message: `health check threw: ${(err as Error).message}` }));
+    return failure === null
+      ? { ok: true }
+      : { ok: false, code: 'APPL_ERR_OTA_HEALTH', message: `self-test failed: ${failure}` };
+  })().catch((err: unknown): HealthResult => ({
+    ok: false,
+    code: 'APPL_ERR_OTA_HEALTH',
+    message: `health check threw: ${(err as Error).message}`,
+  }));
   try {
     const first = await Promise.race([gate, timeout]);
     if (first === 'timeout' || first === 'aborted') {

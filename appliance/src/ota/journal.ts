@@ -3,7 +3,13 @@
 // disk, so a kill or a power cut at any point leaves a record the next start
 // can finish or undo. The planner reads it; only the executor writes it.
 import fs from 'node:fs';
-import { compareVersions, writeFileAtomic, type DesiredRelease, type ReleaseManifest, type UnmetRequirement } from '@diemcau/shared';
+import {
+  compareVersions,
+  writeFileAtomic,
+  type DesiredRelease,
+  type ReleaseManifest,
+  type UnmetRequirement,
+} from '@diemcau/shared';
 
 export type Phase =
   | 'idle' // nothing in flight
@@ -88,10 +94,22 @@ export function finish(j: Journal, outcome: Omit<Outcome, 'reported' | 'at' | 'r
   const failed =
     outcome.result === 'committed' || !j.target
       ? j.failed
-      : [...j.failed.filter((f) => f.version !== j.target!.manifest.version), { version: j.target.manifest.version, sha256: j.target.manifest.sha256, ...(outcome.error ? { code: outcome.error.code } : {}) }].slice(-20);
+      : [
+          ...j.failed.filter((f) => f.version !== j.target!.manifest.version),
+          {
+            version: j.target.manifest.version,
+            sha256: j.target.manifest.sha256,
+            ...(outcome.error ? { code: outcome.error.code } : {}),
+          },
+        ].slice(-20);
   // A commit moves the box from `from` to the new version: both have run here.
   const highest = outcome.result === 'committed' ? highestOf(j.highest, j.from, outcome.version) : j.highest;
-  return { ...emptyJournal(), failed, highest, outcome: { ...outcome, ...(rolloutId ? { rolloutId } : {}), at: now.toISOString(), reported: false } };
+  return {
+    ...emptyJournal(),
+    failed,
+    highest,
+    outcome: { ...outcome, ...(rolloutId ? { rolloutId } : {}), at: now.toISOString(), reported: false },
+  };
 }
 
 export class JournalFile {

@@ -88,12 +88,15 @@ export class Layout {
 
   /** Keeps current, previous and `keep`; removes other versions, staging dirs and downloads. */
   async prune(keep: readonly string[] = []): Promise<void> {
-    const wanted = new Set([this.readLink('current'), this.readLink('previous'), ...keep].filter((v): v is string => v !== null));
+    const wanted = new Set(
+      [this.readLink('current'), this.readLink('previous'), ...keep].filter((v): v is string => v !== null),
+    );
     for (const name of await fs.promises.readdir(this.versionsDir)) {
       if (!wanted.has(name)) await fs.promises.rm(path.join(this.versionsDir, name), { recursive: true, force: true });
     }
     for (const name of await fs.promises.readdir(this.downloadsDir)) {
-      if (!keep.some((v) => name.startsWith(`${v}.`))) await fs.promises.rm(path.join(this.downloadsDir, name), { force: true });
+      if (!keep.some((v) => name.startsWith(`${v}.`)))
+        await fs.promises.rm(path.join(this.downloadsDir, name), { force: true });
     }
   }
 

@@ -38,12 +38,22 @@ export const dpkgProbe = (bin = 'dpkg-query'): PackageProbe => ({
     new Promise((resolve, reject) => {
       if (names.length === 0) return resolve(new Map());
       // Exit 1 with "no packages found matching X" on stderr when one is unknown: the others are still listed.
-      execFile(bin, ['-W', `-f=${FORMAT}`, '--', ...names], { timeout: 30_000, maxBuffer: 1024 * 1024 }, (err, stdout) => {
-        const code = (err as { code?: unknown } | null)?.code;
-        if (err && code !== 1) return reject(new DiemcauError('APPL_ERR_OTA_REQUIREMENTS', `cannot list installed packages with ${bin}`, { cause: err }));
-        const all = parsePackageList(stdout);
-        resolve(new Map([...all].filter(([n]) => names.includes(n))));
-      });
+      execFile(
+        bin,
+        ['-W', `-f=${FORMAT}`, '--', ...names],
+        { timeout: 30_000, maxBuffer: 1024 * 1024 },
+        (err, stdout) => {
+          const code = (err as { code?: unknown } | null)?.code;
+          if (err && code !== 1)
+            return reject(
+              new DiemcauError('APPL_ERR_OTA_REQUIREMENTS', `cannot list installed packages with ${bin}`, {
+                cause: err,
+              }),
+            );
+          const all = parsePackageList(stdout);
+          resolve(new Map([...all].filter(([n]) => names.includes(n))));
+        },
+      );
     }),
 });
 
@@ -54,7 +64,9 @@ export const listedProbe = (file: string): PackageProbe => ({
     try {
       text = await fs.promises.readFile(file, 'utf8');
     } catch (err) {
-      throw new DiemcauError('APPL_ERR_OTA_REQUIREMENTS', `cannot read the simulated package list ${file}`, { cause: err });
+      throw new DiemcauError('APPL_ERR_OTA_REQUIREMENTS', `cannot read the simulated package list ${file}`, {
+        cause: err,
+      });
     }
     const all = parsePackageList(text);
     return new Map([...all].filter(([n]) => names.includes(n)));

@@ -84,7 +84,8 @@ export function planNext(input: PlanInput): Step {
       return planStaging(input);
     case 'idle':
       if (!desired || desired.version === input.current) return { action: 'noop' };
-      if (j.failed.some((f) => f.version === desired.version && desiredSha(desired) === f.sha256)) return { action: 'noop' };
+      if (j.failed.some((f) => f.version === desired.version && desiredSha(desired) === f.sha256))
+        return { action: 'noop' };
       return { action: 'accept' };
   }
 }
@@ -96,11 +97,19 @@ function planTrial(input: PlanInput): Step {
   if (j.health?.ok) return { action: 'commit' };
   if (j.health && !j.health.ok) return { action: 'rollback', code: j.health.code, message: j.health.message };
   if (j.bootAttempts > limits.maxBootAttempts) {
-    return { action: 'rollback', code: 'APPL_ERR_OTA_HEALTH', message: `no healthy start in ${limits.maxBootAttempts} attempts` };
+    return {
+      action: 'rollback',
+      code: 'APPL_ERR_OTA_HEALTH',
+      message: `no healthy start in ${limits.maxBootAttempts} attempts`,
+    };
   }
   const started = j.trialStartedAt ? Date.parse(j.trialStartedAt) : input.now;
   if (input.now - started > limits.trialTimeoutMs) {
-    return { action: 'rollback', code: 'APPL_ERR_OTA_HEALTH', message: `not healthy within ${limits.trialTimeoutMs} ms of the switch` };
+    return {
+      action: 'rollback',
+      code: 'APPL_ERR_OTA_HEALTH',
+      message: `not healthy within ${limits.trialTimeoutMs} ms of the switch`,
+    };
   }
   return { action: 'health-check' };
 }
@@ -109,14 +118,19 @@ function planStaging(input: PlanInput): Step {
   const { journal: j, desired, limits } = input;
   const target = j.target;
   if (!target) return { action: 'abandon', reason: 'journal has no target' };
-  if (!desired || !sameRelease(desired, target.desired)) return { action: 'abandon', reason: 'desired release changed' };
+  if (!desired || !sameRelease(desired, target.desired))
+    return { action: 'abandon', reason: 'desired release changed' };
   const m = target.manifest;
   // The box keeps the version rule itself, from the manifest it verified, so
   // a fleet (or whoever holds its admin token) cannot replay an old release.
   const refusal = downgradeRefusal(m, input.current, j.highest);
   if (refusal) return { action: 'fail', code: 'APPL_ERR_OTA_DOWNGRADE', message: refusal };
   if (compareVersions(input.agentVersion, m.minAgentVersion) < 0) {
-    return { action: 'fail', code: 'APPL_ERR_OTA_INCOMPATIBLE', message: `needs agent ${m.minAgentVersion}, running ${input.agentVersion}` };
+    return {
+      action: 'fail',
+      code: 'APPL_ERR_OTA_INCOMPATIBLE',
+      message: `needs agent ${m.minAgentVersion}, running ${input.agentVersion}`,
+    };
   }
   if (j.phase === 'downloading') {
     // Before a byte is fetched: a release whose worker cannot load here would only roll back after the switch.
@@ -125,7 +139,16 @@ function planStaging(input: PlanInput): Step {
       const unmet = unmetRequirements(m.requires, facts);
       if (unmet.length > 0) {
         const why = facts.packages === null ? ' (the installed packages could not be listed)' : '';
-        return { action: 'fail', code: 'APPL_ERR_OTA_REQUIREMENTS', message: `release ${m.version} needs what this box lacks: ${describeUnmet(unmet, facts.packages !== null)}${why}`.slice(0, 1000), unmet };
+        return {
+          action: 'fail',
+          code: 'APPL_ERR_OTA_REQUIREMENTS',
+          message:
+            `release ${m.version} needs what this box lacks: ${describeUnmet(unmet, facts.packages !== null)}${why}`.slice(
+              0,
+              1000,
+            ),
+          unmet,
+        };
       }
     }
     if (j.hashFailures >= limits.maxHashFailures) {
@@ -134,7 +157,11 @@ function planStaging(input: PlanInput): Step {
     // Free disk first: the rest of the download, the unpacked copy and a reserve.
     const needed = Math.max(0, m.size - input.downloaded) + m.unpackedSize + limits.reserveBytes;
     if (input.freeBytes < needed) {
-      return { action: 'fail', code: 'APPL_ERR_OTA_DISK', message: `needs ${needed} bytes free, has ${input.freeBytes}` };
+      return {
+        action: 'fail',
+        code: 'APPL_ERR_OTA_DISK',
+        message: `needs ${needed} bytes free, has ${input.freeBytes}`,
+      };
     }
     return input.downloaded < m.size ? { action: 'download' } : { action: 'verify' };
   }

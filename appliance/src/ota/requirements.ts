@@ -15,8 +15,10 @@ export interface BoxFacts {
 export function unmetRequirements(requires: ReleaseRequirements | undefined, box: BoxFacts): UnmetRequirement[] {
   if (!requires) return [];
   const unmet: UnmetRequirement[] = [];
-  if (requires.arch !== undefined && requires.arch !== box.arch) unmet.push({ kind: 'arch', name: 'arch', need: requires.arch, have: box.arch });
-  if (requires.nodeAbi !== undefined && requires.nodeAbi !== box.nodeAbi) unmet.push({ kind: 'node-abi', name: 'node-abi', need: requires.nodeAbi, have: box.nodeAbi });
+  if (requires.arch !== undefined && requires.arch !== box.arch)
+    unmet.push({ kind: 'arch', name: 'arch', need: requires.arch, have: box.arch });
+  if (requires.nodeAbi !== undefined && requires.nodeAbi !== box.nodeAbi)
+    unmet.push({ kind: 'node-abi', name: 'node-abi', need: requires.nodeAbi, have: box.nodeAbi });
   for (const r of requires.debian) {
     const have = box.packages?.get(r.package) ?? null;
     if (have === null || (r.minVersion !== undefined && compareDebianVersions(have, r.minVersion) < 0)) {
@@ -56,7 +58,9 @@ function splitVersion(v: string): { epoch: number; upstream: string; revision: s
   const epoch = colon > 0 ? Number.parseInt(v.slice(0, colon), 10) || 0 : 0;
   const rest = colon > 0 ? v.slice(colon + 1) : v;
   const dash = rest.lastIndexOf('-');
-  return dash < 0 ? { epoch, upstream: rest, revision: '' } : { epoch, upstream: rest.slice(0, dash), revision: rest.slice(dash + 1) };
+  return dash < 0
+    ? { epoch, upstream: rest, revision: '' }
+    : { epoch, upstream: rest.slice(0, dash), revision: rest.slice(dash + 1) };
 }
 
 /** dpkg's `order()`: '~' lowest, then the end of the string, then letters, then everything else. */

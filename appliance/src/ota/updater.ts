@@ -112,10 +112,15 @@ export class Updater {
       await journal.save({ ...j, bootAttempts, lastInvocation: invocationId ?? null });
       return 'trial';
     }
-    const reason = { code: 'APPL_ERR_OTA_HEALTH', message: `no healthy start in ${this.limits.maxBootAttempts} attempts` };
+    const reason = {
+      code: 'APPL_ERR_OTA_HEALTH',
+      message: `no healthy start in ${this.limits.maxBootAttempts} attempts`,
+    };
     await journal.save({ ...j, phase: 'rolling-back', rollbackReason: reason });
     if (j.from) await layout.setLink('current', j.from);
-    await journal.save(finish(j, { version: j.target.manifest.version, result: 'rolled-back', error: reason }, new Date()));
+    await journal.save(
+      finish(j, { version: j.target.manifest.version, result: 'rolled-back', error: reason }, new Date()),
+    );
     this.log.warn({ version: j.target.manifest.version, from: j.from }, 'rolled back at start: crash loop');
     return 'rolled-back';
   }
@@ -135,7 +140,12 @@ export class Updater {
         this.log.warn({ step: step.action, err }, 'update step failed; retrying');
         const j = this.o.journal.load();
         await this.o.reporter
-          .report(this.exec.status(j, STEP_STATE[step.action] ?? 'idle', { error: { code: (err as { code?: string }).code ?? 'APPL_ERR_OTA', message: (err as Error).message } }), false)
+          .report(
+            this.exec.status(j, STEP_STATE[step.action] ?? 'idle', {
+              error: { code: (err as { code?: string }).code ?? 'APPL_ERR_OTA', message: (err as Error).message },
+            }),
+            false,
+          )
           .catch(() => undefined);
         await this.sleep(delay);
         delay = Math.min(delay * 2, this.o.backoff?.maxMs ?? 300_000);
@@ -173,7 +183,8 @@ export class Updater {
     const { layout } = this.o;
     const v = j.target?.manifest.version;
     const current = layout.readLink('current');
-    if (this.desired === undefined && j.phase === 'idle' && !(j.outcome && !j.outcome.reported)) return { action: 'noop' };
+    if (this.desired === undefined && j.phase === 'idle' && !(j.outcome && !j.outcome.reported))
+      return { action: 'noop' };
     const requires = j.phase === 'downloading' ? j.target?.manifest.requires : undefined;
     return planNext({
       ...(requires ? { box: await this.boxFacts(requires.debian.map((r) => r.package)) } : {}),

@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DiemcauError, fsyncDir, writeFileAtomic, Events } from '@diemcau/shared';
-import { encodeRecord, parseSegment, parseSegmentName, parseState, segmentName, type QueueState } from './segment-format.js';
+import {
+  encodeRecord,
+  parseSegment,
+  parseSegmentName,
+  parseState,
+  segmentName,
+  type QueueState,
+} from './segment-format.js';
 import type { DurableQueue, QueueHead, QueueOptions, QueueRecord, QueueStats } from './types.js';
 
 // Append-only segment files plus a committed offset (state.json).
@@ -76,10 +83,12 @@ export class DiskQueue implements DurableQueue {
   private async recover(): Promise<void> {
     const { dir } = this.opts;
     await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
-    const stateText = await fs.promises.readFile(path.join(dir, STATE_FILE), 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      throw err;
-    });
+    const stateText = await fs.promises
+      .readFile(path.join(dir, STATE_FILE), 'utf8')
+      .catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
     this.state = parseState(stateText);
     const names = (await fs.promises.readdir(dir))
       .map((name) => ({ name, first: parseSegmentName(name) }))
@@ -95,7 +104,8 @@ export class DiskQueue implements DurableQueue {
         this.warn('queue segment had a torn last line; cut off', { file, bytes: buf.length - parsed.validBytes });
         if (i === names.length - 1) await fs.promises.truncate(file, parsed.validBytes);
       }
-      if (parsed.corruptLines > 0) this.warn('queue segment had unreadable lines; skipped', { file, lines: parsed.corruptLines });
+      if (parsed.corruptLines > 0)
+        this.warn('queue segment had unreadable lines; skipped', { file, lines: parsed.corruptLines });
       for (const rec of parsed.records) {
         if (rec.index <= last) continue; // never deliver out of order
         last = rec.index;

@@ -8,7 +8,8 @@ import type { QueueRecord } from './types.js';
 export const SEGMENT_PREFIX = 'seg-';
 export const SEGMENT_SUFFIX = '.log';
 
-export const segmentName = (firstIndex: number): string => `${SEGMENT_PREFIX}${String(firstIndex).padStart(16, '0')}${SEGMENT_SUFFIX}`;
+export const segmentName = (firstIndex: number): string =>
+  `${SEGMENT_PREFIX}${String(firstIndex).padStart(16, '0')}${SEGMENT_SUFFIX}`;
 
 export function parseSegmentName(name: string): number | null {
   if (!name.startsWith(SEGMENT_PREFIX) || !name.endsWith(SEGMENT_SUFFIX)) return null;
@@ -16,7 +17,8 @@ export function parseSegmentName(name: string): number | null {
   return /^\d{16}$/.test(digits) ? Number(digits) : null;
 }
 
-export const encodeRecord = (r: QueueRecord): string => `${JSON.stringify({ i: r.index, c: r.channel, p: r.payload })}\n`;
+export const encodeRecord = (r: QueueRecord): string =>
+  `${JSON.stringify({ i: r.index, c: r.channel, p: r.payload })}\n`;
 
 export interface ParsedSegment {
   records: QueueRecord[];

@@ -26,7 +26,10 @@ export function fleetApi(fleetUrl: string, adminToken: string, signal?: AbortSig
       try {
         const res = await fetch(`${base}${path}`, {
           method,
-          headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          headers: {
+            authorization: `Bearer ${adminToken}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal,
         });
@@ -38,7 +41,8 @@ export function fleetApi(fleetUrl: string, adminToken: string, signal?: AbortSig
         text = (err as Error).message;
       }
       const transient = status === 0 || status === 429 || status >= 500;
-      if (!transient || attempt >= 8) throw new Error(`${method} ${path}: ${status || 'no answer'} ${text.slice(0, 300)}`);
+      if (!transient || attempt >= 8)
+        throw new Error(`${method} ${path}: ${status || 'no answer'} ${text.slice(0, 300)}`);
       await sleep(backoffDelay(attempt, { initialMs: 250, maxMs: 5000, factor: 2 }), signal);
     }
   }
@@ -48,7 +52,9 @@ export function fleetApi(fleetUrl: string, adminToken: string, signal?: AbortSig
       return r.items;
     },
     async mintToken(siteId, uses) {
-      const r = await call<{ token: string }>('POST', `/api/v1/sites/${encodeURIComponent(siteId)}/enrollment-tokens`, { uses });
+      const r = await call<{ token: string }>('POST', `/api/v1/sites/${encodeURIComponent(siteId)}/enrollment-tokens`, {
+        uses,
+      });
       return r.token;
     },
   };

@@ -24,7 +24,8 @@ export function planDevices(siteIds: readonly string[], devices: number): SimDev
  * each running one part, with sizes differing by at most one.
  */
 export function sliceBounds(total: number, k: number, n: number): { from: number; to: number } {
-  if (!Number.isInteger(n) || n < 1 || !Number.isInteger(k) || k < 0 || k >= n) throw new Error(`no slice ${k} of ${n}`);
+  if (!Number.isInteger(n) || n < 1 || !Number.isInteger(k) || k < 0 || k >= n)
+    throw new Error(`no slice ${k} of ${n}`);
   return { from: Math.floor((total * k) / n), to: Math.floor((total * (k + 1)) / n) };
 }
 
@@ -49,7 +50,8 @@ export function parseTokensFile(text: string): Map<string, string[]> {
     if (!Array.isArray(rows)) throw new Error('tokens file: expected an array');
     for (const [i, row] of rows.entries()) {
       const r = row as { siteId?: unknown; token?: unknown };
-      if (typeof r.siteId !== 'string' || typeof r.token !== 'string') throw new Error(`tokens file: entry ${i} needs siteId and token`);
+      if (typeof r.siteId !== 'string' || typeof r.token !== 'string')
+        throw new Error(`tokens file: entry ${i} needs siteId and token`);
       add(r.siteId, r.token);
     }
     return out;

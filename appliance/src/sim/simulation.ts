@@ -89,19 +89,20 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
     });
     // An enrolled box ignores the token; a new one gets its site's token.
     let token = enrolled ? undefined : tokenFor(p);
-    const bootWith = (t: string | undefined) => Agent.start(
-      {
-        config: t ? { ...config, enrollToken: t } : config,
-        log: opts.log.child({ sim: p.index }),
-        collector: new SimulatedCollector(p.dirName),
-        agentVersion: 'sim',
-        peripherals: async () => SIM_PERIPHERALS,
-        // Spread samples over the interval so 10,000 agents do not tick together.
-        firstSampleDelayMs: Math.floor(Math.random() * opts.telemetryIntervalSec * 1000),
-        osName: 'simulated',
-      },
-      opts.signal,
-    );
+    const bootWith = (t: string | undefined) =>
+      Agent.start(
+        {
+          config: t ? { ...config, enrollToken: t } : config,
+          log: opts.log.child({ sim: p.index }),
+          collector: new SimulatedCollector(p.dirName),
+          agentVersion: 'sim',
+          peripherals: async () => SIM_PERIPHERALS,
+          // Spread samples over the interval so 10,000 agents do not tick together.
+          firstSampleDelayMs: Math.floor(Math.random() * opts.telemetryIntervalSec * 1000),
+          osName: 'simulated',
+        },
+        opts.signal,
+      );
     const boot = async (): Promise<Agent> => {
       try {
         return await bootWith(token);
@@ -130,10 +131,12 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
   const close = async (c: { graceful: boolean } = { graceful: true }): Promise<void> => {
     // In batches: 10,000 graceful closes at once would flood the broker with "offline".
     for (let i = 0; i < agents.length; i += 500) {
-      await Promise.all(agents.slice(i, i + 500).map(async (a) => {
-        await a.commands?.close();
-        await a.agent.close(c);
-      }));
+      await Promise.all(
+        agents.slice(i, i + 500).map(async (a) => {
+          await a.commands?.close();
+          await a.agent.close(c);
+        }),
+      );
     }
   };
   try {
@@ -156,10 +159,12 @@ async function waitConnected(agent: Agent, ms: number): Promise<void> {
 async function resolveSites(opts: SimulationOptions): Promise<string[]> {
   let ids: string[];
   if (opts.tokens) ids = [...opts.tokens.keys()];
-  else if (opts.adminToken) ids = (await fleetApi(opts.fleetUrl, opts.adminToken, opts.signal).listSites()).map((s) => s.id);
+  else if (opts.adminToken)
+    ids = (await fleetApi(opts.fleetUrl, opts.adminToken, opts.signal).listSites()).map((s) => s.id);
   else ids = await enrolledSites(opts.dataRoot);
   if (opts.sites !== undefined) ids = ids.slice(0, opts.sites);
-  if (ids.length === 0) throw new Error('no sites: give an admin token, a tokens file, or a data root of enrolled devices');
+  if (ids.length === 0)
+    throw new Error('no sites: give an admin token, a tokens file, or a data root of enrolled devices');
   return ids;
 }
 
@@ -186,16 +191,20 @@ async function tokenSource(opts: SimulationOptions, plan: SimDevicePlan[]): Prom
   }
   const pending: SimDevicePlan[] = [];
   for (const p of plan) {
-    if (!(await loadIdentity(dataPaths(path.join(opts.dataRoot, p.dirName)).identity).catch(() => undefined))) pending.push(p);
+    if (!(await loadIdentity(dataPaths(path.join(opts.dataRoot, p.dirName)).identity).catch(() => undefined)))
+      pending.push(p);
   }
   const minted = new Map<string, string>();
   if (pending.length > 0) {
-    if (!opts.adminToken) throw new Error(`${pending.length} devices need enrolment: give an admin token or a tokens file`);
+    if (!opts.adminToken)
+      throw new Error(`${pending.length} devices need enrolment: give an admin token or a tokens file`);
     const api = fleetApi(opts.fleetUrl, opts.adminToken, opts.signal);
     const perSite = [...devicesPerSite(pending)];
     // A few mints at a time: the fleet hashes each token, and 210 in parallel gains nothing.
     for (let i = 0; i < perSite.length; i += 10) {
-      await Promise.all(perSite.slice(i, i + 10).map(async ([siteId, uses]) => minted.set(siteId, await api.mintToken(siteId, uses))));
+      await Promise.all(
+        perSite.slice(i, i + 10).map(async ([siteId, uses]) => minted.set(siteId, await api.mintToken(siteId, uses))),
+      );
     }
   }
   return (p) => {

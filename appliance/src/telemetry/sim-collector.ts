@@ -38,7 +38,10 @@ export class SimulatedCollector implements TelemetryCollector {
       cpu: { loadPercent: Math.round(this.load * 10) / 10, temperatureC: Math.round((40 + this.load / 4) * 10) / 10 },
       memory: { usedBytes: Math.round(this.memUsed), totalBytes: 8 * GiB },
       disk: { usedBytes: 31 * GiB + Math.round(this.random() * GiB), totalBytes: 128 * GiB },
-      network: { rxBytesPerSec: Math.round(this.random() * 200_000), txBytesPerSec: Math.round(this.random() * 150_000) },
+      network: {
+        rxBytesPerSec: Math.round(this.random() * 200_000),
+        txBytesPerSec: Math.round(this.random() * 150_000),
+      },
       uptimeSec: this.bootUptimeSec + Math.floor((Date.now() - this.startedAt) / 1000),
     };
   }

@@ -68,4 +68,5 @@ export function pickMount<T extends { mount: string }>(disks: readonly T[], dir:
   return best ?? disks.find((d) => d.mount === '/');
 }
 
-export const clampPercent = (n: number): number => (Number.isFinite(n) ? Math.min(100, Math.max(0, Math.round(n * 10) / 10)) : 0);
+export const clampPercent = (n: number): number =>
+  Number.isFinite(n) ? Math.min(100, Math.max(0, Math.round(n * 10) / 10)) : 0;

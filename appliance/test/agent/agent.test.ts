@@ -65,14 +65,18 @@ function startAgent(t: Test, r: Rig, env: Record<string, string> = {}): Promise<
 }
 
 const samples = (all: Published[], deviceId: string): Telemetry[] =>
-  all.filter((p) => p.topic === deviceTopic(deviceId, 'telemetry')).map((p) => {
-    const r = telemetryCodec.decode(p.payload);
-    if (!r.ok) throw r.error;
-    return r.value;
-  });
+  all
+    .filter((p) => p.topic === deviceTopic(deviceId, 'telemetry'))
+    .map((p) => {
+      const r = telemetryCodec.decode(p.payload);
+      if (!r.ok) throw r.error;
+      return r.value;
+    });
 
 const presences = (all: Published[], deviceId: string) =>
-  all.filter((p) => p.topic === deviceTopic(deviceId, 'presence')).map((p) => ({ ...presenceCodec.decode(p.payload), retain: p.retain }));
+  all
+    .filter((p) => p.topic === deviceTopic(deviceId, 'presence'))
+    .map((p) => ({ ...presenceCodec.decode(p.payload), retain: p.retain }));
 
 t.test('enrols once, keeps its identity private, announces itself and sends numbered telemetry', async (t) => {
   const r = await rig(t);
@@ -93,7 +97,12 @@ t.test('enrols once, keeps its identity private, announces itself and sends numb
     t.same(birth.value.peripherals, PERIPHERALS);
     t.ok(birth.value.os);
   }
-  t.same(samples(r.published, id).slice(0, 2).map((s) => s.seq), [0, 1]);
+  t.same(
+    samples(r.published, id)
+      .slice(0, 2)
+      .map((s) => s.seq),
+    [0, 1],
+  );
 
   // A restart reuses the identity: no second enrolment (the token is spent anyway).
   await agent.close();
@@ -105,7 +114,11 @@ t.test('enrols once, keeps its identity private, announces itself and sends numb
   t.equal(r.enrolServer.requests.length, 1, 'enrolled exactly once');
   await r.broker.waitFor((all) => samples(all, id).length >= before + 2, 'samples after restart');
   const seqs = samples(r.published, id).map((s) => s.seq);
-  t.same(seqs, seqs.map((_, i) => i), 'sequence continues across the restart without reuse or gap');
+  t.same(
+    seqs,
+    seqs.map((_, i) => i),
+    'sequence continues across the restart without reuse or gap',
+  );
 });
 
 t.test('a cut connection makes the broker publish the retained will; the agent comes back by itself', async (t) => {
@@ -115,7 +128,10 @@ t.test('a cut connection makes the broker publish the retained will; the agent c
   await r.broker.waitFor((all) => presences(all, id).length >= 1, 'birth');
   agent.session.dropConnection();
   await r.broker.waitFor((all) => presences(all, id).some((p) => p.ok && p.value.state === 'offline'), 'will');
-  await r.broker.waitFor((all) => presences(all, id).filter((p) => p.ok && p.value.state === 'online').length >= 2, 'second birth');
+  await r.broker.waitFor(
+    (all) => presences(all, id).filter((p) => p.ok && p.value.state === 'online').length >= 2,
+    'second birth',
+  );
   t.pass('will then a new birth');
 });
 
@@ -132,9 +148,17 @@ t.test('while the broker is down telemetry waits on disk and arrives complete an
   const target = agent.stats().queue.appendedTotal + 1;
   await r.broker.waitFor((all) => new Set(samples(all, id).map((s) => s.seq)).size >= target, 'backlog delivered');
   const seqs = [...new Set(samples(r.published, id).map((s) => s.seq))];
-  t.same(seqs, seqs.map((_, i) => i), 'no sequence number missing');
+  t.same(
+    seqs,
+    seqs.map((_, i) => i),
+    'no sequence number missing',
+  );
   const delivered = samples(r.published, id).map((s) => s.seq);
-  t.same(delivered, [...delivered].sort((a, b) => a - b), 'delivered in order');
+  t.same(
+    delivered,
+    [...delivered].sort((a, b) => a - b),
+    'delivered in order',
+  );
 });
 
 t.test('incoming channels reach their handler; a failing handler does not stop the agent', async (t) => {
@@ -159,7 +183,10 @@ t.test('incoming channels reach their handler; a failing handler does not stop t
 
 t.test('publishDurable goes through the queue and rejects oversized payloads', async (t) => {
   const r = await rig(t);
-  const agent = await startAgent(t, r, { DIEMCAU_ENROLL_TOKEN: r.enrolServer.mint('xa-e'), DIEMCAU_TELEMETRY_INTERVAL_SEC: '3600' });
+  const agent = await startAgent(t, r, {
+    DIEMCAU_ENROLL_TOKEN: r.enrolServer.mint('xa-e'),
+    DIEMCAU_TELEMETRY_INTERVAL_SEC: '3600',
+  });
   const id = agent.identity.deviceId;
   await agent.publishDurable('command-results', '{"v":1,"commandId":"c1"}');
   await r.broker.waitFor((all) => all.some((p) => p.topic === deviceTopic(id, 'command-results')), 'command result');
@@ -204,7 +231,11 @@ t.test('a full queue drops the oldest and the next delivered sample says how man
   r.broker = await startBroker({ port, credentials: r.credentials, published: r.published });
   await r.broker.waitFor((all) => samples(all, id).some((s) => s.seq === 124), 'backlog delivered');
   const after = samples(r.published, id).filter((s) => s.seq >= 100);
-  t.same(after.map((s) => s.seq), [115, 116, 117, 118, 119, 120, 121, 122, 123, 124], 'the newest ten, in order');
+  t.same(
+    after.map((s) => s.seq),
+    [115, 116, 117, 118, 119, 120, 121, 122, 123, 124],
+    'the newest ten, in order',
+  );
   t.equal(after[0]!.dropped, 15, 'the first one delivered carries the count');
   t.notOk(after[1]!.dropped, 'only that one');
 });

@@ -63,5 +63,8 @@ t.test('a box moves to the other broker when its own dies', async (t) => {
   await a.close();
   await moved;
   t.equal(s.url, b.url, 'then on the other one');
-  await b.waitFor((all) => all.some((p) => p.topic.endsWith('/presence') && p.payload.includes('"online"')), 'its birth on the other broker');
+  await b.waitFor(
+    (all) => all.some((p) => p.topic.endsWith('/presence') && p.payload.includes('"online"')),
+    'its birth on the other broker',
+  );
 });

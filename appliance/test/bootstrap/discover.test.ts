@@ -15,18 +15,29 @@ async function tree(t: Test) {
   await Promise.all([media, boot, etc].map((d) => fs.mkdir(d, { recursive: true })));
   // The image's pin lives here; absent unless a test writes it.
   const pin = path.join(etc, 'fleet-pin.json');
-  const env = { DIEMCAU_BOOTSTRAP_REMOVABLE_ROOTS: media, DIEMCAU_BOOTSTRAP_DIRS: `${boot}:${etc}`, DIEMCAU_BOOTSTRAP_PIN: pin };
+  const env = {
+    DIEMCAU_BOOTSTRAP_REMOVABLE_ROOTS: media,
+    DIEMCAU_BOOTSTRAP_DIRS: `${boot}:${etc}`,
+    DIEMCAU_BOOTSTRAP_PIN: pin,
+  };
   return { root, media, boot, etc, pin, env };
 }
 
 const write = async (dir: string, content: unknown) => {
   await fs.mkdir(dir, { recursive: true });
-  await fs.writeFile(path.join(dir, BOOTSTRAP_FILE_NAME), typeof content === 'string' ? content : JSON.stringify(content));
+  await fs.writeFile(
+    path.join(dir, BOOTSTRAP_FILE_NAME),
+    typeof content === 'string' ? content : JSON.stringify(content),
+  );
 };
 
 t.test('no pin in the image (a generic image): a USB stick wins over /boot and the environment', async (t) => {
   const d = await tree(t);
-  await write(path.join(d.media, 'clerk', 'USB'), { v: 1, fleetUrl: 'http://fleet.local:8080', token: 'usb-token-123' });
+  await write(path.join(d.media, 'clerk', 'USB'), {
+    v: 1,
+    fleetUrl: 'http://fleet.local:8080',
+    token: 'usb-token-123',
+  });
   await write(d.boot, { v: 1, fleetUrl: 'http://fleet.local:8080', token: 'boot-token-123' });
   const r = await discoverBootstrap(searchFromEnv({ ...d.env, DIEMCAU_FLEET_URL: 'http://env:1' }));
   t.equal(r.found?.bootstrap.token, 'usb-token-123');
@@ -49,8 +60,13 @@ t.test('the environment is the last resort, and nothing found says so', async (t
   const d = await tree(t);
   const none = await discoverBootstrap(searchFromEnv(d.env));
   t.equal(none.found, null);
-  const env = await discoverBootstrap(searchFromEnv({ ...d.env, DIEMCAU_FLEET_URL: 'http://127.0.0.1:9', DIEMCAU_ENROLL_TOKEN: 'env-token-123' }));
-  t.same(env.found, { bootstrap: { v: 1, fleetUrl: 'http://127.0.0.1:9', token: 'env-token-123' }, source: { kind: 'env' } });
+  const env = await discoverBootstrap(
+    searchFromEnv({ ...d.env, DIEMCAU_FLEET_URL: 'http://127.0.0.1:9', DIEMCAU_ENROLL_TOKEN: 'env-token-123' }),
+  );
+  t.same(env.found, {
+    bootstrap: { v: 1, fleetUrl: 'http://127.0.0.1:9', token: 'env-token-123' },
+    source: { kind: 'env' },
+  });
   const bad = await discoverBootstrap(searchFromEnv({ ...d.env, DIEMCAU_FLEET_URL: 'ftp://nope' }));
   t.equal(bad.found, null);
   t.equal(bad.rejected[0]!.file, 'environment');
@@ -66,7 +82,7 @@ await Promise.all(['province', 'attacker'].map((n) => fs.mkdir(path.join(certsDi
 const provinceCa = makeCerts(path.join(certsDir, 'province')).caPem;
 const attackerCa = makeCerts(path.join(certsDir, 'attacker')).caPem;
 
-t.test('pinned fleet: a stick naming another fleet is refused and counted; the image\'s own file is used', async (t) => {
+t.test("pinned fleet: a stick naming another fleet is refused and counted; the image's own file is used", async (t) => {
   const d = await tree(t);
   await fs.writeFile(d.pin, JSON.stringify({ v: 1, fleetUrls: [PROVINCE] }));
   await write(path.join(d.media, 'STICK'), { v: 1, fleetUrl: ATTACKER, token: 'attacker-token-1' });
@@ -77,37 +93,72 @@ t.test('pinned fleet: a stick naming another fleet is refused and counted; the i
   t.equal(r.found?.bootstrap.fleetUrl, PROVINCE, 'the pinned fleet, from /etc/diemcau');
   t.equal(r.found?.bootstrap.token, undefined, 'no token from anywhere else');
   t.same(r.counts, { invalid: 0, refusedByPin: 2 });
-  t.match(r.rejected, [
-    { file: path.join(d.media, 'STICK', BOOTSTRAP_FILE_NAME), code: 'APPL_ERR_BOOTSTRAP_PIN', reason: /fleet\.attacker\.example.*not the fleet pinned/ },
-    { file: path.join(d.boot, BOOTSTRAP_FILE_NAME), code: 'APPL_ERR_BOOTSTRAP_PIN', reason: /http:\/\/fleet\.province\.example/ },
-  ], 'another host, and the same host in plain HTTP, are other fleets');
+  t.match(
+    r.rejected,
+    [
+      {
+        file: path.join(d.media, 'STICK', BOOTSTRAP_FILE_NAME),
+        code: 'APPL_ERR_BOOTSTRAP_PIN',
+        reason: /fleet\.attacker\.example.*not the fleet pinned/,
+      },
+      {
+        file: path.join(d.boot, BOOTSTRAP_FILE_NAME),
+        code: 'APPL_ERR_BOOTSTRAP_PIN',
+        reason: /http:\/\/fleet\.province\.example/,
+      },
+    ],
+    'another host, and the same host in plain HTTP, are other fleets',
+  );
 });
 
-t.test('pinned fleet: the commune\'s stick for the pinned fleet is used (its token, any spelling of the URL)', async (t) => {
-  const d = await tree(t);
-  await fs.writeFile(d.pin, JSON.stringify({ v: 1, fleetUrls: [PROVINCE], caCert: provinceCa }));
-  await write(path.join(d.media, 'clerk', 'USB'), { v: 1, fleetUrl: 'https://FLEET.province.example:443/', token: 'commune-token-1', caCert: provinceCa.replace(/\n/g, '\r\n') });
-  await write(d.etc, { v: 1, fleetUrl: PROVINCE });
-  const r = await discoverBootstrap(searchFromEnv(d.env));
-  t.equal(r.found?.bootstrap.token, 'commune-token-1', 'the stick still comes first among files that match the pin');
-  t.equal(r.found?.bootstrap.caCert, provinceCa, 'the pinned CA is the one the box trusts');
-  t.same(r.counts, { invalid: 0, refusedByPin: 0 });
-});
+t.test(
+  "pinned fleet: the commune's stick for the pinned fleet is used (its token, any spelling of the URL)",
+  async (t) => {
+    const d = await tree(t);
+    await fs.writeFile(d.pin, JSON.stringify({ v: 1, fleetUrls: [PROVINCE], caCert: provinceCa }));
+    await write(path.join(d.media, 'clerk', 'USB'), {
+      v: 1,
+      fleetUrl: 'https://FLEET.province.example:443/',
+      token: 'commune-token-1',
+      caCert: provinceCa.replace(/\n/g, '\r\n'),
+    });
+    await write(d.etc, { v: 1, fleetUrl: PROVINCE });
+    const r = await discoverBootstrap(searchFromEnv(d.env));
+    t.equal(r.found?.bootstrap.token, 'commune-token-1', 'the stick still comes first among files that match the pin');
+    t.equal(r.found?.bootstrap.caCert, provinceCa, 'the pinned CA is the one the box trusts');
+    t.same(r.counts, { invalid: 0, refusedByPin: 0 });
+  },
+);
 
-t.test('pinned CA: a stick carrying another CA, or plain HTTP, is refused; one without a CA gets the pinned one', async (t) => {
-  const d = await tree(t);
-  await fs.writeFile(d.pin, JSON.stringify({ v: 1, caCert: provinceCa }));
-  await write(path.join(d.media, 'A'), { v: 1, fleetUrl: PROVINCE, token: 'attacker-token-1', caCert: attackerCa });
-  await write(path.join(d.media, 'B'), { v: 1, fleetUrl: 'http://10.0.0.66:8080', token: 'attacker-token-2' });
-  await write(path.join(d.media, 'C'), { v: 1, fleetUrl: 'https://fleet2.province.example', token: 'commune-token-2' });
-  const r = await discoverBootstrap(searchFromEnv(d.env));
-  t.match(r.rejected, [
-    { file: path.join(d.media, 'A', BOOTSTRAP_FILE_NAME), code: 'APPL_ERR_BOOTSTRAP_PIN', reason: /CA .*not the CA pinned/ },
-    { file: path.join(d.media, 'B', BOOTSTRAP_FILE_NAME), code: 'APPL_ERR_BOOTSTRAP_PIN', reason: /plain HTTP/ },
-  ]);
-  t.equal(r.found?.bootstrap.token, 'commune-token-2', 'any HTTPS fleet is reachable only with a certificate from the pinned CA');
-  t.equal(r.found?.bootstrap.caCert, provinceCa);
-});
+t.test(
+  'pinned CA: a stick carrying another CA, or plain HTTP, is refused; one without a CA gets the pinned one',
+  async (t) => {
+    const d = await tree(t);
+    await fs.writeFile(d.pin, JSON.stringify({ v: 1, caCert: provinceCa }));
+    await write(path.join(d.media, 'A'), { v: 1, fleetUrl: PROVINCE, token: 'attacker-token-1', caCert: attackerCa });
+    await write(path.join(d.media, 'B'), { v: 1, fleetUrl: 'http://10.0.0.66:8080', token: 'attacker-token-2' });
+    await write(path.join(d.media, 'C'), {
+      v: 1,
+      fleetUrl: 'https://fleet2.province.example',
+      token: 'commune-token-2',
+    });
+    const r = await discoverBootstrap(searchFromEnv(d.env));
+    t.match(r.rejected, [
+      {
+        file: path.join(d.media, 'A', BOOTSTRAP_FILE_NAME),
+        code: 'APPL_ERR_BOOTSTRAP_PIN',
+        reason: /CA .*not the CA pinned/,
+      },
+      { file: path.join(d.media, 'B', BOOTSTRAP_FILE_NAME), code: 'APPL_ERR_BOOTSTRAP_PIN', reason: /plain HTTP/ },
+    ]);
+    t.equal(
+      r.found?.bootstrap.token,
+      'commune-token-2',
+      'any HTTPS fleet is reachable only with a certificate from the pinned CA',
+    );
+    t.equal(r.found?.bootstrap.caCert, provinceCa);
+  },
+);
 
 t.test('a damaged pin fails closed: nothing is used, not even the environment', async (t) => {
   const d = await tree(t);
@@ -128,6 +179,8 @@ t.test('the environment obeys the pin too', async (t) => {
   const bad = await discoverBootstrap(searchFromEnv({ ...d.env, DIEMCAU_FLEET_URL: ATTACKER }));
   t.equal(bad.found, null);
   t.match(bad.rejected, [{ file: 'environment', code: 'APPL_ERR_BOOTSTRAP_PIN' }]);
-  const good = await discoverBootstrap(searchFromEnv({ ...d.env, DIEMCAU_FLEET_URL: `${PROVINCE}/`, DIEMCAU_ENROLL_TOKEN: 'env-token-123' }));
+  const good = await discoverBootstrap(
+    searchFromEnv({ ...d.env, DIEMCAU_FLEET_URL: `${PROVINCE}/`, DIEMCAU_ENROLL_TOKEN: 'env-token-123' }),
+  );
   t.equal(good.found?.bootstrap.token, 'env-token-123');
 });

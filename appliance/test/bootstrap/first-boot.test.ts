@@ -52,7 +52,9 @@ function image(name: string, etcBootstrap?: object) {
 }
 
 const onlineAt = async (f: Fleet, siteId: string, deviceId: string) =>
-  (await f.api<{ items: { id: string; online: boolean }[] }>('GET', `/api/v1/devices?siteId=${siteId}`)).items.find((d) => d.id === deviceId && d.online);
+  (await f.api<{ items: { id: string; online: boolean }[] }>('GET', `/api/v1/devices?siteId=${siteId}`)).items.find(
+    (d) => d.id === deviceId && d.online,
+  );
 
 const sites = (await fleet.api<{ items: { id: string; parentId: string | null }[] }>('GET', '/api/v1/sites')).items;
 const [siteA, siteB] = sites.filter((s) => s.parentId !== null).map((s) => s.id);
@@ -61,17 +63,28 @@ t.test("someone else's stick is refused; the box enrols into the pinned fleet", 
   await fleet.api('POST', '/api/v1/preregistrations', { serial: 'SN-PIN-0001', siteId: siteA });
   const box = image('box-a', { fleetUrl: fleet.url });
   writeBootstrap(path.join(box.media, 'clerk', 'STICK'), { fleetUrl: attackerUrl, token: 'attacker-token-0001' });
-  const agent = startAgent(t, { fleetUrl: '', dataDir: box.dataDir, env: { ...box.env, DIEMCAU_SIM_SERIAL: 'SN-PIN-0001' } });
+  const agent = startAgent(t, {
+    fleetUrl: '',
+    dataDir: box.dataDir,
+    env: { ...box.env, DIEMCAU_SIM_SERIAL: 'SN-PIN-0001' },
+  });
   const id = await agent.deviceId();
   await until('box A online at its site', () => onlineAt(fleet, siteA!, id));
   t.same(attackerHits, [], 'the other fleet never heard from the box');
-  t.match(agent.output(), /"code":"APPL_ERR_BOOTSTRAP_PIN"[^\n]*bootstrap file rejected|bootstrap file rejected[^\n]*"code":"APPL_ERR_BOOTSTRAP_PIN"/, 'the refusal is logged with its code');
+  t.match(
+    agent.output(),
+    /"code":"APPL_ERR_BOOTSTRAP_PIN"[^\n]*bootstrap file rejected|bootstrap file rejected[^\n]*"code":"APPL_ERR_BOOTSTRAP_PIN"/,
+    'the refusal is logged with its code',
+  );
   t.match(agent.output(), /is not the fleet pinned in the image/);
 });
 
 t.test("the commune's stick for the pinned fleet is used; once enrolled, a new stick changes nothing", async (t) => {
   const box = image('box-b');
-  writeBootstrap(path.join(box.media, 'clerk', 'DIEMCAU'), { fleetUrl: fleet.url, token: await mintToken(fleet, siteB!) });
+  writeBootstrap(path.join(box.media, 'clerk', 'DIEMCAU'), {
+    fleetUrl: fleet.url,
+    token: await mintToken(fleet, siteB!),
+  });
   const first = startAgent(t, { fleetUrl: '', dataDir: box.dataDir, env: box.env });
   const id = await first.deviceId();
   await until('box B online', () => onlineAt(fleet, siteB!, id));
@@ -81,9 +94,22 @@ t.test("the commune's stick for the pinned fleet is used; once enrolled, a new s
   // Later someone swaps the stick for one naming another fleet, and even the pin is gone.
   fs.rmSync(path.join(box.media, 'clerk'), { recursive: true });
   writeBootstrap(path.join(box.media, 'intruder', 'STICK'), { fleetUrl: attackerUrl, token: 'attacker-token-0002' });
-  const again = startAgent(t, { fleetUrl: '', dataDir: box.dataDir, env: { ...box.env, DIEMCAU_BOOTSTRAP_PIN: path.join(root, 'no-pin.json') } });
-  await until('box B back online', async () => (await fleet.api<{ online: boolean }>('GET', `/api/v1/devices/${id}`)).online && again.output().includes('agent running'));
-  t.equal((JSON.parse(fs.readFileSync(path.join(box.dataDir, 'identity.json'), 'utf8')) as { deviceId: string }).deviceId, id, 'same identity');
+  const again = startAgent(t, {
+    fleetUrl: '',
+    dataDir: box.dataDir,
+    env: { ...box.env, DIEMCAU_BOOTSTRAP_PIN: path.join(root, 'no-pin.json') },
+  });
+  await until(
+    'box B back online',
+    async () =>
+      (await fleet.api<{ online: boolean }>('GET', `/api/v1/devices/${id}`)).online &&
+      again.output().includes('agent running'),
+  );
+  t.equal(
+    (JSON.parse(fs.readFileSync(path.join(box.dataDir, 'identity.json'), 'utf8')) as { deviceId: string }).deviceId,
+    id,
+    'same identity',
+  );
   t.same(attackerHits, [], 'no enrolment anywhere else');
   t.notMatch(again.output(), /"msg":"enrolling"/, 'it did not enrol again');
 });

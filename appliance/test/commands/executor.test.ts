@@ -23,7 +23,10 @@ function build(dir: string, handler: (cmd: Command) => Promise<HandlerOutcome>) 
     return handler(cmd);
   };
   const handlers = Object.fromEntries(
-    (['reboot', 'restart-agent', 'restart-media', 'identify', 'self-test', 'set-config'] as const).map((k) => [k, wrapped]),
+    (['reboot', 'restart-agent', 'restart-media', 'identify', 'self-test', 'set-config'] as const).map((k) => [
+      k,
+      wrapped,
+    ]),
   ) as HandlerMap;
   const executor = createCommandExecutor({
     store: createIdempotencyStore(path.join(dir, 'commands'), { fsync: false }),
@@ -115,9 +118,15 @@ t.test('the after-action runs only once the result is queued', async (t) => {
   const order: string[] = [];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-exec-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const handler = async (_cmd: Command): Promise<HandlerOutcome> => ({ status: 'succeeded', after: () => order.push('restart') });
+  const handler = async (_cmd: Command): Promise<HandlerOutcome> => ({
+    status: 'succeeded',
+    after: () => order.push('restart'),
+  });
   const handlers = Object.fromEntries(
-    (['reboot', 'restart-agent', 'restart-media', 'identify', 'self-test', 'set-config'] as const).map((k) => [k, handler]),
+    (['reboot', 'restart-agent', 'restart-media', 'identify', 'self-test', 'set-config'] as const).map((k) => [
+      k,
+      handler,
+    ]),
   ) as HandlerMap;
   const executor = createCommandExecutor({
     store: createIdempotencyStore(path.join(dir, 'commands'), { fsync: false }),

@@ -6,7 +6,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { commandResultCodec, healthCodec, type Command, type CommandResult, type SelfTestResult } from '@diemcau/shared';
+import {
+  commandResultCodec,
+  healthCodec,
+  type Command,
+  type CommandResult,
+  type SelfTestResult,
+} from '@diemcau/shared';
 import { createHardware } from '../../src/devices/index.js';
 import { createAgentCommands, type IdentifyCard } from '../../src/commands/index.js';
 import { shortCode } from '../../src/commands/handlers.js';
@@ -15,7 +21,11 @@ const log = pino({ level: 'silent' });
 
 async function setup(t: Test, opts: { media?: boolean } = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-cmds-'));
-  const hardware = await createHardware({ kind: 'simulated', log, options: { capture: { seconds: 0.2, warmupSeconds: 0 } } });
+  const hardware = await createHardware({
+    kind: 'simulated',
+    log,
+    options: { capture: { seconds: 0.2, warmupSeconds: 0 } },
+  });
   const sent: { channel: string; payload: string }[] = [];
   const cards: IdentifyCard[] = [];
   const restarts: string[] = [];
@@ -38,14 +48,24 @@ async function setup(t: Test, opts: { media?: boolean } = {}) {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
   const results = (): CommandResult[] =>
-    sent.filter((s) => s.channel === 'command-results').map((s) => {
-      const d = commandResultCodec.decode(s.payload);
-      if (!d.ok) throw d.error;
-      return d.value;
-    });
+    sent
+      .filter((s) => s.channel === 'command-results')
+      .map((s) => {
+        const d = commandResultCodec.decode(s.payload);
+        if (!d.ok) throw d.error;
+        return d.value;
+      });
   const run = async (type: Command['type'], params: Record<string, unknown> = {}, extra: Partial<Command> = {}) => {
     const id = `cmd-${type}-${Math.random().toString(36).slice(2, 8)}`;
-    const c: Command = { v: 1, id, type, params, issuedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 60_000).toISOString(), ...extra };
+    const c: Command = {
+      v: 1,
+      id,
+      type,
+      params,
+      issuedAt: new Date().toISOString(),
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      ...extra,
+    };
     await cmds.onMessage(Buffer.from(JSON.stringify(c)));
     return results().find((r) => r.commandId === id)!;
   };
@@ -84,7 +104,11 @@ t.test('set-config: validated, stored, announced; a bad one is rejected with eve
   const ok = await s.run('set-config', { telemetryIntervalSec: 30 });
   t.equal(ok.status, 'succeeded');
   t.same(heard, [{ telemetryIntervalSec: 30 }]);
-  t.same(JSON.parse(fs.readFileSync(path.join(s.dataDir, 'settings.json'), 'utf8')), { telemetryIntervalSec: 30 }, 'survives a restart');
+  t.same(
+    JSON.parse(fs.readFileSync(path.join(s.dataDir, 'settings.json'), 'utf8')),
+    { telemetryIntervalSec: 30 },
+    'survives a restart',
+  );
   const bad = await s.run('set-config', { telemetryIntervalSec: 0, wifiPassword: 'x' });
   t.equal(bad.status, 'rejected');
   t.equal(bad.error?.code, 'APPL_ERR_COMMAND_PARAMS');
@@ -121,10 +145,16 @@ t.test('settings reach their targets at start (they outlive restarts) and on eve
   const { createSettingsStore, bindSettings } = await import('../../src/commands/settings.js');
   const reopened = createSettingsStore(path.join(s.dataDir, 'settings.json'));
   const seen: unknown[] = [];
-  const off = bindSettings(reopened, { telemetryIntervalSec: (sec) => seen.push(['interval', sec]), logLevel: (l) => seen.push(['level', l]) });
+  const off = bindSettings(reopened, {
+    telemetryIntervalSec: (sec) => seen.push(['interval', sec]),
+    logLevel: (l) => seen.push(['level', l]),
+  });
   t.same(seen, [['interval', 45]], 'the stored interval applies when the agent starts again');
   reopened.apply({ logLevel: 'debug' });
-  t.same(seen.slice(1), [['interval', 45], ['level', 'debug']]);
+  t.same(seen.slice(1), [
+    ['interval', 45],
+    ['level', 'debug'],
+  ]);
   off();
   reopened.apply({ telemetryIntervalSec: 5 });
   t.equal(seen.length, 3, 'unbound: no more calls');

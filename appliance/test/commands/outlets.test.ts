@@ -16,11 +16,22 @@ const log = pino({ level: 'silent' });
 function fakeSystemctl(dir: string, exitCode: number): { bin: string; calls: () => string[] } {
   const record = path.join(dir, 'calls.txt');
   const bin = path.join(dir, 'systemctl');
-  fs.writeFileSync(bin, `#!/bin/sh\necho "$@" >> ${JSON.stringify(record)}\n[ ${exitCode} -eq 0 ] || echo "Job for unit failed" >&2\nexit ${exitCode}\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    bin,
+    `#!/bin/sh\necho "$@" >> ${JSON.stringify(record)}\n[ ${exitCode} -eq 0 ] || echo "Job for unit failed" >&2\nexit ${exitCode}\n`,
+    { mode: 0o755 },
+  );
   return { bin, calls: () => (fs.existsSync(record) ? fs.readFileSync(record, 'utf8').trim().split('\n') : []) };
 }
 
-const cmd = (type: Command['type']): Command => ({ v: 1, id: `c-${type}`, type, params: {}, issuedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 60_000).toISOString() });
+const cmd = (type: Command['type']): Command => ({
+  v: 1,
+  id: `c-${type}`,
+  type,
+  params: {},
+  issuedAt: new Date().toISOString(),
+  expiresAt: new Date(Date.now() + 60_000).toISOString(),
+});
 
 t.test('restart-media asks systemd to restart the edge unit; a failed restart fails the command', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-outlets-'));
@@ -32,7 +43,13 @@ t.test('restart-media asks systemd to restart the edge unit; a failed restart fa
   const ok = fakeSystemctl(dir, 0);
   const deps = (media: ReturnType<typeof systemdMedia>) =>
     createHandlers({
-      hardware: { power: { reboot: async () => {}, restartAgent: async () => {}, onRequest: () => () => {} }, selfTest: async () => { throw new Error('unused'); }, identify: async () => ({ tv: 'unsupported', led: false }) },
+      hardware: {
+        power: { reboot: async () => {}, restartAgent: async () => {}, onRequest: () => () => {} },
+        selfTest: async () => {
+          throw new Error('unused');
+        },
+        identify: async () => ({ tv: 'unsupported', led: false }),
+      },
       media,
       kiosk: null,
       site: () => ({ deviceId: 'd', siteName: 's' }),
@@ -43,15 +60,23 @@ t.test('restart-media asks systemd to restart the edge unit; a failed restart fa
   const { unit, kioskDir } = outletsFromEnv({}, '/var/lib/diemcau');
   t.equal(kioskDir, '/var/lib/diemcau/kiosk');
   t.equal(unit, 'diemcau-edge.service');
-  const good = await deps(systemdMedia({ systemctl: ok.bin, unit, runner, log }))['restart-media'](cmd('restart-media'));
+  const good = await deps(systemdMedia({ systemctl: ok.bin, unit, runner, log }))['restart-media'](
+    cmd('restart-media'),
+  );
   t.equal(good.status, 'succeeded');
   t.same(ok.calls(), ['restart diemcau-edge.service']);
 
   const badDir = fs.mkdtempSync(path.join(dir, 'bad-'));
   const bad = fakeSystemctl(badDir, 1);
-  await t.rejects(deps(systemdMedia({ systemctl: bad.bin, unit: 'x.service', runner, log }))['restart-media'](cmd('restart-media')), 'the executor turns this into a failed result');
+  await t.rejects(
+    deps(systemdMedia({ systemctl: bad.bin, unit: 'x.service', runner, log }))['restart-media'](cmd('restart-media')),
+    'the executor turns this into a failed result',
+  );
   t.same(bad.calls(), ['restart x.service']);
-  t.match(outletsFromEnv({ DIEMCAU_MEDIA_UNIT: 'edge2.service', DIEMCAU_SYSTEMCTL: '/bin/sc' }, '/d'), { unit: 'edge2.service', systemctl: '/bin/sc' });
+  t.match(outletsFromEnv({ DIEMCAU_MEDIA_UNIT: 'edge2.service', DIEMCAU_SYSTEMCTL: '/bin/sc' }, '/d'), {
+    unit: 'edge2.service',
+    systemctl: '/bin/sc',
+  });
 });
 
 t.test('the identify card file says what to show and until when', async (t) => {

@@ -77,7 +77,11 @@ t.test('black, frozen and moving pictures from generated video', async (t) => {
 });
 
 t.test('edge cases of the pure judgements', async (t) => {
-  t.same(judgePicture(new Uint8Array(10), 100), { frames: 0, meanLuma: 0, maxFrameDiff: 0, black: false, frozen: false }, 'a partial frame is no frame');
+  t.same(
+    judgePicture(new Uint8Array(10), 100),
+    { frames: 0, meanLuma: 0, maxFrameDiff: 0, black: false, frozen: false },
+    'a partial frame is no frame',
+  );
   const one = judgePicture(new Uint8Array(100).fill(128), 100);
   t.notOk(one.frozen, 'one frame cannot be frozen');
   // A dark but textured room is not black.

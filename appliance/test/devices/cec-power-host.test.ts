@@ -28,7 +28,10 @@ t.test('no cec-client: TV power is unsupported, said once', async (t) => {
   t.teardown(() => runner.close());
   const log = recordingLog();
   const dir = await tempDir(t);
-  const sys = await writeTree(path.join(dir, 'sys'), { 'class/drm/card0-HDMI-A-1/status': 'connected\n', 'class/drm/card0-HDMI-A-1/modes': '1920x1080\n' });
+  const sys = await writeTree(path.join(dir, 'sys'), {
+    'class/drm/card0-HDMI-A-1/status': 'connected\n',
+    'class/drm/card0-HDMI-A-1/modes': '1920x1080\n',
+  });
   const cec = createCec({ bin: path.join(dir, 'no-cec-client'), runner, log });
   const display = createRealDisplay({ roots: { sys, proc: dir, dev: dir }, cec, log });
   t.equal(await display.setPower(true), 'unsupported');
@@ -74,7 +77,11 @@ echo "args: $*" >&2`,
   t.equal(await display.power(), 'standby');
 
   const noAdapter = await writeScript(path.join(dir, 'cec-none'), 'echo "autodetect FAILED"; exit 1');
-  const d2 = createRealDisplay({ roots: { sys, proc: dir, dev: dir }, cec: createCec({ bin: noAdapter, runner, log }), log });
+  const d2 = createRealDisplay({
+    roots: { sys, proc: dir, dev: dir },
+    cec: createCec({ bin: noAdapter, runner, log }),
+    log,
+  });
   t.equal(await d2.setPower(true), 'unsupported', 'cec-client without an adapter');
 });
 

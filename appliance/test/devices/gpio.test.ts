@@ -9,7 +9,14 @@ import { ManualClock, recordingLog } from './helpers.js';
 // GPIO logic through its pin interface, with a clock stepped by hand: which
 // levels the LED shows and when, what the button and the relay do.
 
-const PINS: GpioPins = { ...DEFAULT_PINS, led: 17, helpButton: 27, tvRelay: 22, helpCooldownMs: 30_000, relayOffMs: 5_000 };
+const PINS: GpioPins = {
+  ...DEFAULT_PINS,
+  led: 17,
+  helpButton: 27,
+  tvRelay: 22,
+  helpCooldownMs: 30_000,
+  relayOffMs: 5_000,
+};
 
 function setup(pins: GpioPins = PINS) {
   const clock = new ManualClock();
@@ -39,11 +46,17 @@ t.test('LED patterns: steady, slow blink, double blink', async (t) => {
   t.equal(level, 1);
   t.equal(clock.pending(), 0, 'a steady light needs no timer');
   led.set('enrolling'); // 500 on, 500 off
-  t.same(sample(clock, () => level, [0, 499, 500, 999, 1000, 1500]), [1, 1, 0, 0, 1, 0]);
+  t.same(
+    sample(clock, () => level, [0, 499, 500, 999, 1000, 1500]),
+    [1, 1, 0, 0, 1, 0],
+  );
   const c2 = new ManualClock();
   const led2 = new LedPlayer((v) => (level = v), c2);
   led2.set('error'); // 150 on, 150 off, 150 on, 1050 off
-  t.same(sample(c2, () => level, [0, 160, 310, 460, 1400, 1500]), [1, 0, 1, 0, 0, 1]);
+  t.same(
+    sample(c2, () => level, [0, 160, 310, 460, 1400, 1500]),
+    [1, 0, 1, 0, 0, 1],
+  );
   led.close();
   led2.close();
   t.equal(clock.pending() + c2.pending(), 0, 'close stops every timer');
@@ -122,7 +135,13 @@ t.test('no relay wired: power cycle is unsupported', async (t) => {
 
 t.test('no GPIO on the host: said once, then every call is a quiet no-op', async (t) => {
   const log = recordingLog();
-  const gpio = createGpio({ pins: PINS, factory: unavailablePins('host has no GPIO'), clock: new ManualClock(), log, source: 'button' });
+  const gpio = createGpio({
+    pins: PINS,
+    factory: unavailablePins('host has no GPIO'),
+    clock: new ManualClock(),
+    log,
+    source: 'button',
+  });
   gpio.setLed('online');
   gpio.flashLed('identify', 1000);
   t.equal(await gpio.powerCycleTv(), 'unsupported');
@@ -138,7 +157,13 @@ t.test('no GPIO on the host: said once, then every call is a quiet no-op', async
 
 t.test('no pins configured counts as no GPIO', async (t) => {
   const log = recordingLog();
-  const gpio = createGpio({ pins: DEFAULT_PINS, factory: new MemoryPins(), clock: new ManualClock(), log, source: 'button' });
+  const gpio = createGpio({
+    pins: DEFAULT_PINS,
+    factory: new MemoryPins(),
+    clock: new ManualClock(),
+    log,
+    source: 'button',
+  });
   t.equal(gpio.health().reason?.message, 'no GPIO pins configured');
 });
 
@@ -154,7 +179,11 @@ t.test('status pattern: the most urgent state wins', async (t) => {
   t.equal(statusPattern(base), 'online');
   t.equal(statusPattern({ ...base, roomReady: false }), 'error', 'online but the room is not ready');
   t.equal(statusPattern({ ...base, phase: 'offline' }), 'offline');
-  t.equal(statusPattern({ ...base, phase: 'connecting', roomReady: false }), 'offline', 'the link first: the room is checked once online');
+  t.equal(
+    statusPattern({ ...base, phase: 'connecting', roomReady: false }),
+    'offline',
+    'the link first: the room is checked once online',
+  );
   t.equal(statusPattern({ ...base, phase: 'enrolling' }), 'enrolling');
   t.equal(statusPattern({ ...base, phase: 'offline', updating: true }), 'updating');
   t.equal(statusPattern({ ...base, updating: true, failed: true }), 'error');
@@ -168,7 +197,12 @@ t.test('a wired pin that cannot be opened is a fault; a failing LED never throws
     output: (pin, o) => {
       if (pin === 22) throw new Error('EACCES: permission denied, open /sys/class/gpio/export');
       const p = memory.output(pin, o);
-      return { write: () => { throw new Error('EIO'); }, close: p.close };
+      return {
+        write: () => {
+          throw new Error('EIO');
+        },
+        close: p.close,
+      };
     },
     input: (pin) => memory.input(pin),
   };

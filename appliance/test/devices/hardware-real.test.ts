@@ -29,7 +29,7 @@ t.test('shared suite: real hardware', async (t) => {
       'sys/class/drm/card0-HDMI-A-1/status': world.tv === 'disconnected' ? 'disconnected\n' : 'connected\n',
       'sys/class/drm/card0-HDMI-A-1/enabled': world.tv === 'disconnected' ? 'disabled\n' : 'enabled\n',
       'sys/class/drm/card0-HDMI-A-1/modes': world.tv === 'disconnected' ? '' : '1920x1080\n1280x720\n',
-      'tv': world.tv === 'standby' ? 'standby' : 'on',
+      tv: world.tv === 'standby' ? 'standby' : 'on',
     };
     if (world.camera !== 'absent') {
       tree['sys/class/video4linux/video0/name'] = 'USB Camera\n';
@@ -82,7 +82,10 @@ t.test('real capture from a device that cannot be opened is a fault, not a crash
   const hw = await createHardware({
     kind: 'real',
     log: recordingLog(),
-    options: { roots: { sys: path.join(root, 'sys'), proc: path.join(root, 'proc'), dev: path.join(root, 'dev') }, capture: { warmupSeconds: 0 } },
+    options: {
+      roots: { sys: path.join(root, 'sys'), proc: path.join(root, 'proc'), dev: path.join(root, 'dev') },
+      capture: { warmupSeconds: 0 },
+    },
   });
   t.teardown(() => hw.close());
   // /dev/video0 under the fixture root does not exist, and there is no ALSA device hw:0,0 here.

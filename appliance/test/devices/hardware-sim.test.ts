@@ -29,7 +29,12 @@ t.test('shared suite: simulated hardware', async (t) => {
 });
 
 t.test('faults change at runtime and clear again', async (t) => {
-  const hw = await createHardware({ kind: 'simulated', log: recordingLog(), clock: new ManualClock(), options: { simulated: { faults: ['mic-muted'], serial: 'SIM-42' } } });
+  const hw = await createHardware({
+    kind: 'simulated',
+    log: recordingLog(),
+    clock: new ManualClock(),
+    options: { simulated: { faults: ['mic-muted'], serial: 'SIM-42' } },
+  });
   t.teardown(() => hw.close());
   t.same(hw.faults.active(), ['mic-muted'], 'faults from config are there from the start');
   t.equal((await hw.host.summary()).serial, 'SIM-42');

@@ -46,7 +46,10 @@ export function hardwareSuite(t: Test, make: MakeRoom): void {
     t.ok(r.camera.measured!.frames >= 2);
     t.equal(r.camera.measured!.black, false);
     t.equal(r.camera.measured!.frozen, false);
-    t.ok(r.microphone.measured!.rmsDbfs > -40 && r.microphone.measured!.rmsDbfs < -10, `speech at ${r.microphone.measured!.rmsDbfs} dBFS`);
+    t.ok(
+      r.microphone.measured!.rmsDbfs > -40 && r.microphone.measured!.rmsDbfs < -10,
+      `speech at ${r.microphone.measured!.rmsDbfs} dBFS`,
+    );
     t.equal(r.display.power, 'on');
     t.ok(r.display.connectors.some((c) => c.status === 'connected' && c.mode === '1920x1080'));
     t.ok(r.host && r.host.os.length > 0, 'host summary included');
@@ -116,7 +119,13 @@ export function hardwareSuite(t: Test, make: MakeRoom): void {
     hw.power.onRequest((r) => reqs.push(r));
     await hw.power.reboot('operator: test');
     await hw.power.restartAgent('settings');
-    t.same(reqs.map((r) => [r.action, r.reason]), [['reboot', 'operator: test'], ['restart-agent', 'settings']]);
+    t.same(
+      reqs.map((r) => [r.action, r.reason]),
+      [
+        ['reboot', 'operator: test'],
+        ['restart-agent', 'settings'],
+      ],
+    );
     await hw.close();
     await hw.close();
   });

@@ -75,7 +75,8 @@ export interface Entry {
 
 export function recordingLog(entries: Entry[] = []): Log & { entries: Entry[] } {
   const make = (bindings: object): Log & { entries: Entry[] } => {
-    const at = (level: string) => (obj: object, msg?: string) => void entries.push({ level, obj: { ...bindings, ...obj }, msg });
+    const at = (level: string) => (obj: object, msg?: string) =>
+      void entries.push({ level, obj: { ...bindings, ...obj }, msg });
     return {
       entries,
       info: at('info'),
@@ -117,7 +118,8 @@ export class ManualClock implements Clock {
     const end = this.t + ms;
     for (;;) {
       let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.timers) if (e[1].at <= end && (!next || e[1].at < next[1].at || (e[1].at === next[1].at && e[0] < next[0]))) next = e;
+      for (const e of this.timers)
+        if (e[1].at <= end && (!next || e[1].at < next[1].at || (e[1].at === next[1].at && e[0] < next[0]))) next = e;
       if (!next) break;
       this.timers.delete(next[0]);
       this.t = next[1].at;

@@ -18,7 +18,13 @@ t.test('reports the first state, each change, and nothing in between', async (t)
   const hw = await createHardware({ kind: 'simulated', log: recordingLog(), clock });
   t.teardown(() => hw.close());
   const reports: PeripheralsReport[] = [];
-  const monitor = createHealthMonitor({ hardware: hw, intervalMs: 30_000, log: recordingLog(), clock, onReport: (r) => reports.push(r) });
+  const monitor = createHealthMonitor({
+    hardware: hw,
+    intervalMs: 30_000,
+    log: recordingLog(),
+    clock,
+    onReport: (r) => reports.push(r),
+  });
   t.teardown(() => monitor.close());
   await settle();
   t.equal(reports.length, 1, 'first poll reports');
@@ -42,7 +48,11 @@ t.test('reports the first state, each change, and nothing in between', async (t)
   hw.faults.clear();
   await settle();
   await monitor.poll();
-  t.same(reports[reports.length - 1]!.peripherals, { camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'ok' }, 'resolved');
+  t.same(
+    reports[reports.length - 1]!.peripherals,
+    { camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'ok' },
+    'resolved',
+  );
   t.same(monitor.current(), reports[reports.length - 1]!.peripherals);
 
   monitor.close();
@@ -65,7 +75,13 @@ t.test('real hardware: a TV unplugged between polls is seen by the next interval
   });
   t.teardown(() => hw.close());
   const reports: PeripheralsReport[] = [];
-  const monitor = createHealthMonitor({ hardware: hw, intervalMs: 10_000, log: recordingLog(), clock, onReport: (r) => reports.push(r) });
+  const monitor = createHealthMonitor({
+    hardware: hw,
+    intervalMs: 10_000,
+    log: recordingLog(),
+    clock,
+    onReport: (r) => reports.push(r),
+  });
   t.teardown(() => monitor.close());
   await monitor.poll();
   t.equal(reports.length, 1);
@@ -77,7 +93,8 @@ t.test('real hardware: a TV unplugged between polls is seen by the next interval
   t.equal(reports.length, 1, 'not before the interval');
   clock.advance(1);
   // The poll reads real files: give the disk time on a busy machine (a bound, not a timing check).
-  for (const end = Date.now() + 10_000; reports.length < 2 && Date.now() < end;) await new Promise((r) => setTimeout(r, 10));
+  for (const end = Date.now() + 10_000; reports.length < 2 && Date.now() < end;)
+    await new Promise((r) => setTimeout(r, 10));
   t.equal(reports.length, 2, 'the interval poll saw the change');
   t.equal(reports[1]!.peripherals.display, 'missing');
   t.equal(reports[1]!.reasons.display?.code, 'disconnected');
@@ -90,7 +107,10 @@ t.test('a throwing report listener does not stop the monitor', async (t) => {
   const log = recordingLog();
   let calls = 0;
   const monitor = createHealthMonitor({
-    hardware: hw, intervalMs: 1000, log, clock,
+    hardware: hw,
+    intervalMs: 1000,
+    log,
+    clock,
     onReport: () => {
       calls++;
       throw new Error('publish failed');

@@ -23,7 +23,9 @@ t.test('output, exit codes and typed failures', async (t) => {
   const slow = await runner.run('sleep', ['30'], { timeoutMs: 200 }).catch((e: unknown) => e);
   t.equal(runFailure(slow), 'timeout');
 
-  const big = await runner.run('head', ['-c', '100000', '/dev/zero'], { timeoutMs: 10_000, maxStdoutBytes: 1000 }).catch((e: unknown) => e);
+  const big = await runner
+    .run('head', ['-c', '100000', '/dev/zero'], { timeoutMs: 10_000, maxStdoutBytes: 1000 })
+    .catch((e: unknown) => e);
   t.equal(runFailure(big), 'too-much-output');
   t.equal(runFailure(new Error('plain')), null);
 });

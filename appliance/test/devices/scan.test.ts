@@ -1,13 +1,25 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { DEFAULT_ROOTS, parseAsoundCards, parseAsoundPcm, parseConnector, scanAlsa, scanDrm, scanV4l2 } from '../../src/devices/real/scan.js';
+import {
+  DEFAULT_ROOTS,
+  parseAsoundCards,
+  parseAsoundPcm,
+  parseConnector,
+  scanAlsa,
+  scanDrm,
+  scanV4l2,
+} from '../../src/devices/real/scan.js';
 import { tempDir, writeTree } from './helpers.js';
 
 // V4L2, ALSA and DRM parsing on fixture sysfs/procfs trees shaped like the
 // ones a mini-PC with a USB camera, a USB microphone and an HDMI TV has.
 
-const roots = (root: string) => ({ sys: path.join(root, 'sys'), proc: path.join(root, 'proc'), dev: path.join(root, 'dev') });
+const roots = (root: string) => ({
+  sys: path.join(root, 'sys'),
+  proc: path.join(root, 'proc'),
+  dev: path.join(root, 'dev'),
+});
 
 t.test('a host with no camera, sound card or DRM reports none, without error', async (t) => {
   const r = roots(await tempDir(t));
@@ -76,7 +88,11 @@ t.test('ALSA: capture PCMs from /proc/asound with card names', async (t) => {
   await writeTree(r.proc, { 'asound/cards': CARDS, 'asound/pcm': PCM });
   t.same(await scanAlsa(r), expected);
   t.same(parseAsoundPcm('00-03: HDMI 0 : HDMI 0 : playback 1\n', cards), [], 'playback only: no microphone');
-  t.same(parseAsoundPcm('02-00: X : X : capture 1\n', cards), [{ id: 'hw:2,0', name: 'X' }], 'unknown card: PCM name alone');
+  t.same(
+    parseAsoundPcm('02-00: X : X : capture 1\n', cards),
+    [{ id: 'hw:2,0', name: 'X' }],
+    'unknown card: PCM name alone',
+  );
 });
 
 t.test('DRM: HDMI connector status, enabled and preferred mode', async (t) => {
@@ -98,5 +114,10 @@ t.test('DRM: HDMI connector status, enabled and preferred mode', async (t) => {
     { name: 'card0-HDMI-A-1', status: 'connected', enabled: true, mode: '1920x1080' },
     { name: 'card0-HDMI-A-2', status: 'disconnected', enabled: false, mode: null },
   ]);
-  t.same(parseConnector('card1-HDMI-A-1', 'weird', null, null), { name: 'card1-HDMI-A-1', status: 'unknown', enabled: null, mode: null });
+  t.same(parseConnector('card1-HDMI-A-1', 'weird', null, null), {
+    name: 'card1-HDMI-A-1',
+    status: 'unknown',
+    enabled: null,
+    mode: null,
+  });
 });

@@ -30,7 +30,9 @@ t.test('stopping the fleet for a while and starting it again loses no telemetry'
   );
   const ids = await Promise.all(agents.map((a) => a.deviceId()));
   const stored = async (id: string): Promise<number[]> =>
-    (await fleet.api<{ items: Sample[] }>('GET', `/api/v1/devices/${id}/telemetry?limit=10000`)).items.map((s) => s.seq);
+    (await fleet.api<{ items: Sample[] }>('GET', `/api/v1/devices/${id}/telemetry?limit=10000`)).items.map(
+      (s) => s.seq,
+    );
   for (const id of ids) await until(`telemetry from ${id}`, async () => (await stored(id)).length >= 2);
 
   const { httpPort, mqttPort } = fleet;

@@ -15,7 +15,12 @@ t.test('kill -9 opens device-offline, the restart resolves it; SIGSTOP opens it 
 
   const dirA = path.join(root, 'agent-a');
   const a = startAgent(t, { fleetUrl: fleet.url, dataDir: dirA, token: await mintToken(fleet, siteA!), env });
-  const b = startAgent(t, { fleetUrl: fleet.url, dataDir: path.join(root, 'agent-b'), token: await mintToken(fleet, siteB!), env });
+  const b = startAgent(t, {
+    fleetUrl: fleet.url,
+    dataDir: path.join(root, 'agent-b'),
+    token: await mintToken(fleet, siteB!),
+    env,
+  });
   const idA = await a.deviceId();
   const idB = await b.deviceId();
   await until('both online', async () => (await isOnline(fleet, idA)) && (await isOnline(fleet, idB)));
@@ -35,7 +40,9 @@ t.test('kill -9 opens device-offline, the restart resolves it; SIGSTOP opens it 
   // Restart with the same data dir: same identity, no token needed, alert resolved.
   const a2 = startAgent(t, { fleetUrl: fleet.url, dataDir: dirA, env });
   t.equal(await a2.deviceId(), idA, 'same device after restart');
-  await until('the alert to resolve', async () => (await alertsFor(fleet, 'resolved', idA)).some((x) => x.id === opened.id));
+  await until('the alert to resolve', async () =>
+    (await alertsFor(fleet, 'resolved', idA)).some((x) => x.id === opened.id),
+  );
   t.same(
     (await alertsFor(fleet, 'open', idA)).filter((x) => x.type === 'device-offline'),
     [],
@@ -52,6 +59,8 @@ t.test('kill -9 opens device-offline, the restart resolves it; SIGSTOP opens it 
   );
   t.equal(silent.siteId, siteB);
   b.kill('SIGCONT');
-  await until('the frozen agent to come back', async () => (await alertsFor(fleet, 'resolved', idB)).some((x) => x.id === silent.id));
+  await until('the frozen agent to come back', async () =>
+    (await alertsFor(fleet, 'resolved', idB)).some((x) => x.id === silent.id),
+  );
   t.pass('resolved after the agent thawed and reconnected');
 });

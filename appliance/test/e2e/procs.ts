@@ -57,7 +57,12 @@ export function tempDir(t: Test, prefix: string): string {
   return dir;
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 120_000, everyMs = 200): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 120_000,
+  everyMs = 200,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn().catch(() => undefined);
@@ -95,7 +100,10 @@ export async function startFleet(
     'the fleet to listen',
     async () => {
       if (proc.child.exitCode !== null) throw new Error(`fleet exited: ${proc.output().slice(-2000)}`);
-      const line = proc.output().split('\n').find((l) => l.includes('"fleet listening"'));
+      const line = proc
+        .output()
+        .split('\n')
+        .find((l) => l.includes('"fleet listening"'));
       if (!line) return undefined;
       const j = JSON.parse(line) as { httpPort: number; mqttPort: number };
       return { httpPort: j.httpPort, mqttPort: j.mqttPort };
@@ -113,7 +121,10 @@ export async function startFleet(
     async api<T>(method: string, p: string, body?: unknown): Promise<T> {
       const res = await fetch(`${url}${p}`, {
         method,
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${ADMIN_TOKEN}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await res.text();
@@ -133,7 +144,10 @@ export interface AgentProc extends Proc {
 }
 
 /** Starts `appliance/src/main.ts` with simulated hardware, as `npm run appliance` would. */
-export function startAgent(t: Test, opts: { fleetUrl: string; dataDir: string; token?: string; env?: Record<string, string> }): AgentProc {
+export function startAgent(
+  t: Test,
+  opts: { fleetUrl: string; dataDir: string; token?: string; env?: Record<string, string> },
+): AgentProc {
   const proc = startProgram(t, 'appliance/src/main.ts', {
     DIEMCAU_FLEET_URL: opts.fleetUrl,
     DIEMCAU_DATA_DIR: opts.dataDir,
@@ -174,8 +188,13 @@ export async function mintToken(fleet: Fleet, siteId: string): Promise<string> {
 
 /** Province-level sites (no district): one box down there is never a district outage. */
 export async function provinceSites(fleet: Fleet, n: number): Promise<string[]> {
-  const sites = (await fleet.api<{ items: { id: string; kind: string; parentId: string | null }[] }>('GET', '/api/v1/sites')).items;
-  return sites.filter((s) => s.parentId === null && s.kind !== 'district').slice(0, n).map((s) => s.id);
+  const sites = (
+    await fleet.api<{ items: { id: string; kind: string; parentId: string | null }[] }>('GET', '/api/v1/sites')
+  ).items;
+  return sites
+    .filter((s) => s.parentId === null && s.kind !== 'district')
+    .slice(0, n)
+    .map((s) => s.id);
 }
 
 export const isOnline = async (fleet: Fleet, deviceId: string): Promise<boolean> =>

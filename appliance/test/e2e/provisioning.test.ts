@@ -16,16 +16,24 @@ tn-xa-hai,Xã Hai,commune,tn-district,,0912 345 678
 `;
 
 async function provision(t: Parameters<typeof startProgram>[0], fleet: Fleet, args: string[]): Promise<string> {
-  const cli = startProgram(t, 'provisioning/src/main.ts', { DIEMCAU_FLEET_URL: fleet.url, DIEMCAU_OPERATOR_TOKEN: ADMIN_TOKEN }, args);
+  const cli = startProgram(
+    t,
+    'provisioning/src/main.ts',
+    { DIEMCAU_FLEET_URL: fleet.url, DIEMCAU_OPERATOR_TOKEN: ADMIN_TOKEN },
+    args,
+  );
   const { code } = await cli.exited;
   if (code !== 0) throw new Error(`provision ${args.join(' ')} exited ${code}: ${cli.output().slice(-1500)}`);
   return cli.output();
 }
 
 const deviceAt = async (fleet: Fleet, siteId: string, deviceId: string) =>
-  (await fleet.api<{ items: { id: string; online: boolean; serial: string | null }[] }>('GET', `/api/v1/devices?siteId=${siteId}`)).items.find(
-    (d) => d.id === deviceId && d.online,
-  );
+  (
+    await fleet.api<{ items: { id: string; online: boolean; serial: string | null }[] }>(
+      'GET',
+      `/api/v1/devices?siteId=${siteId}`,
+    )
+  ).items.find((d) => d.id === deviceId && d.online);
 
 t.test('import sites, pre-register a serial, a box enrols by serial; another from a USB stick', async (t) => {
   const root = tempDir(t, 'e2e-provisioning');
@@ -34,18 +42,29 @@ t.test('import sites, pre-register a serial, a box enrols by serial; another fro
   fs.writeFileSync(csv, CSV);
 
   t.match(await provision(t, fleet, ['import', csv]), /imported 3 sites: 3 created, 0 updated, 0 unchanged/);
-  t.match(await provision(t, fleet, ['import', csv]), /0 created, 0 updated, 3 unchanged/, 'importing again changes nothing');
+  t.match(
+    await provision(t, fleet, ['import', csv]),
+    /0 created, 0 updated, 3 unchanged/,
+    'importing again changes nothing',
+  );
   const site = await fleet.api<{ name: string; parentId: string; contact?: string }>('GET', '/api/v1/sites/tn-xa-hai');
   t.same(site, { id: 'tn-xa-hai', name: 'Xã Hai', kind: 'commune', parentId: 'tn-district', contact: '0912 345 678' });
 
   // Pre-registered: no token anywhere, only the hardware serial.
-  t.match(await provision(t, fleet, ['preregister', 'SN-TN-0001', 'tn-xa-mot']), /SN-TN-0001 will enrol into tn-xa-mot/);
+  t.match(
+    await provision(t, fleet, ['preregister', 'SN-TN-0001', 'tn-xa-mot']),
+    /SN-TN-0001 will enrol into tn-xa-mot/,
+  );
   const noBootstrapDirs = path.join(root, 'nothing-here');
   fs.mkdirSync(noBootstrapDirs);
   const boxA = startAgent(t, {
     fleetUrl: fleet.url,
     dataDir: path.join(root, 'box-a'),
-    env: { DIEMCAU_SIM_SERIAL: 'SN-TN-0001', DIEMCAU_BOOTSTRAP_REMOVABLE_ROOTS: noBootstrapDirs, DIEMCAU_BOOTSTRAP_DIRS: noBootstrapDirs },
+    env: {
+      DIEMCAU_SIM_SERIAL: 'SN-TN-0001',
+      DIEMCAU_BOOTSTRAP_REMOVABLE_ROOTS: noBootstrapDirs,
+      DIEMCAU_BOOTSTRAP_DIRS: noBootstrapDirs,
+    },
   });
   const idA = await boxA.deviceId();
   const a = await until('box A online under Xã Một', () => deviceAt(fleet, 'tn-xa-mot', idA));
@@ -64,10 +83,18 @@ t.test('import sites, pre-register a serial, a box enrols by serial; another fro
   });
   const idB = await boxB.deviceId();
   await until('box B online under Xã Hai', () => deviceAt(fleet, 'tn-xa-hai', idB));
-  t.match(boxB.output(), /"source":\{"kind":"file","file":"[^"]*clerk\/DIEMCAU\/diemcau-bootstrap\.json"\}/, 'bootstrap read from the stick');
+  t.match(
+    boxB.output(),
+    /"source":\{"kind":"file","file":"[^"]*clerk\/DIEMCAU\/diemcau-bootstrap\.json"\}/,
+    'bootstrap read from the stick',
+  );
 
   // The new district's operator sees its boxes and nothing outside.
-  const op = await fleet.api<{ token: string }>('POST', '/api/v1/operators', { name: 'TN', role: 'district-operator', districtId: 'tn-district' });
+  const op = await fleet.api<{ token: string }>('POST', '/api/v1/operators', {
+    name: 'TN',
+    role: 'district-operator',
+    districtId: 'tn-district',
+  });
   const asOp = (p: string) => fetch(`${fleet.url}${p}`, { headers: { authorization: `Bearer ${op.token}` } });
   const theirs = (await (await asOp('/api/v1/devices')).json()) as { items: { id: string }[] };
   t.same(theirs.items.map((d) => d.id).sort(), [idA, idB].sort());

@@ -4,7 +4,16 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import t from 'tap';
 import { makeCerts } from './certs.js';
-import { ADMIN_TOKEN, provinceSites, startAgent, startFleet, startProgram, tempDir, until, type Fleet } from './procs.js';
+import {
+  ADMIN_TOKEN,
+  provinceSites,
+  startAgent,
+  startFleet,
+  startProgram,
+  tempDir,
+  until,
+  type Fleet,
+} from './procs.js';
 
 // The fleet with certificate files configured serves MQTT over TLS and the API
 // over HTTPS, and nothing in plain text. A box whose USB stick carries the
@@ -26,7 +35,13 @@ function httpsJson<T>(url: string, ca: string, method = 'GET'): Promise<{ status
 /** What a plain MQTT client gets from the port: never a CONNACK. */
 function plainMqtt(port: number): Promise<string> {
   return new Promise((resolve) => {
-    const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { clientId: 'plain', username: 'x', password: 'y', reconnectPeriod: 0, connectTimeout: 5000 });
+    const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+      clientId: 'plain',
+      username: 'x',
+      password: 'y',
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+    });
     const done = (what: string) => {
       c.end(true);
       resolve(what);
@@ -48,29 +63,49 @@ t.test('agent and fleet over TLS only: HTTPS enrolment, mqtts session, plain por
   const health = await httpsJson<{ status: string }>(`${base}/healthz`, certs.caPem);
   t.equal(health.body.status, 'ok', 'HTTPS answers with the CA trusted');
 
-  const plainHttp = await fetch(`http://127.0.0.1:${fleetProc.httpPort}/healthz`).then((r) => r.status, (err: Error) => err.message);
+  const plainHttp = await fetch(`http://127.0.0.1:${fleetProc.httpPort}/healthz`).then(
+    (r) => r.status,
+    (err: Error) => err.message,
+  );
   t.not(plainHttp, 200, `plain HTTP gets no answer (${plainHttp})`);
   t.not(await plainMqtt(fleetProc.mqttPort), 'connected', 'plain MQTT gets no session');
   const metrics = await new Promise<string>((resolve, reject) => {
-    https.get(`${base}/metrics`, { ca: certs.caPem, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve(text));
-    }).on('error', reject);
+    https
+      .get(`${base}/metrics`, { ca: certs.caPem, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve(text));
+      })
+      .on('error', reject);
   });
-  t.match(metrics, /diemcau_mqtt_auth_failures_total\{reason="tls-handshake"\} [1-9]/, 'the plain MQTT attempt is counted');
+  t.match(
+    metrics,
+    /diemcau_mqtt_auth_failures_total\{reason="tls-handshake"\} [1-9]/,
+    'the plain MQTT attempt is counted',
+  );
 
   // The operator mints a token over HTTPS; the CA goes onto the stick with it.
-  const [siteId] = await provinceSites({ ...fleetProc, api: async (_m, p) => (await httpsJson(`${base}${p}`, certs.caPem)).body as never }, 1);
+  const [siteId] = await provinceSites(
+    { ...fleetProc, api: async (_m, p) => (await httpsJson(`${base}${p}`, certs.caPem)).body as never },
+    1,
+  );
   const stick = path.join(root, 'media', 'clerk', 'STICK');
-  const cli = startProgram(t, 'provisioning/src/main.ts', {
-    DIEMCAU_FLEET_URL: base,
-    DIEMCAU_OPERATOR_TOKEN: ADMIN_TOKEN,
-    NODE_EXTRA_CA_CERTS: certs.caFile,
-  }, ['token', siteId!, '--out', stick, '--ca', certs.caFile]);
+  const cli = startProgram(
+    t,
+    'provisioning/src/main.ts',
+    {
+      DIEMCAU_FLEET_URL: base,
+      DIEMCAU_OPERATOR_TOKEN: ADMIN_TOKEN,
+      NODE_EXTRA_CA_CERTS: certs.caFile,
+    },
+    ['token', siteId!, '--out', stick, '--ca', certs.caFile],
+  );
   const cliExit = await cli.exited;
   t.equal(cliExit.code, 0, cliExit.code === 0 ? 'provision token wrote the stick' : cli.output().slice(-1000));
-  const bootstrap = JSON.parse(fs.readFileSync(path.join(stick, 'diemcau-bootstrap.json'), 'utf8')) as { fleetUrl: string; caCert?: string };
+  const bootstrap = JSON.parse(fs.readFileSync(path.join(stick, 'diemcau-bootstrap.json'), 'utf8')) as {
+    fleetUrl: string;
+    caCert?: string;
+  };
   t.equal(bootstrap.fleetUrl, base);
   t.equal(bootstrap.caCert, certs.caPem, 'the CA travels on the stick');
 
@@ -82,7 +117,10 @@ t.test('agent and fleet over TLS only: HTTPS enrolment, mqtts session, plain por
     env: { DIEMCAU_BOOTSTRAP_REMOVABLE_ROOTS: path.join(root, 'media'), DIEMCAU_BOOTSTRAP_DIRS: noFixedDirs },
   });
   const deviceId = await agent.deviceId();
-  const identity = JSON.parse(fs.readFileSync(path.join(agent.dataDir, 'identity.json'), 'utf8')) as { mqtt: { url: string }; siteId: string };
+  const identity = JSON.parse(fs.readFileSync(path.join(agent.dataDir, 'identity.json'), 'utf8')) as {
+    mqtt: { url: string };
+    siteId: string;
+  };
   t.match(identity.mqtt.url, /^mqtts:\/\/127\.0\.0\.1:\d+$/, 'the fleet hands out its TLS broker');
   t.equal(identity.siteId, siteId);
   const dev = await until('the box online over mqtts', async () => {
@@ -93,19 +131,26 @@ t.test('agent and fleet over TLS only: HTTPS enrolment, mqtts session, plain por
 
   // A box that does not know the CA refuses the fleet's certificate and keeps retrying.
   const tokenRes = await new Promise<string>((resolve, reject) => {
-    const req = https.request(`${base}/api/v1/sites/${siteId}/enrollment-tokens`, {
-      method: 'POST',
-      ca: certs.caPem,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve((JSON.parse(text) as { token: string }).token));
-    });
+    const req = https.request(
+      `${base}/api/v1/sites/${siteId}/enrollment-tokens`,
+      {
+        method: 'POST',
+        ca: certs.caPem,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve((JSON.parse(text) as { token: string }).token));
+      },
+    );
     req.on('error', reject);
     req.end('{}');
   });
   const stranger = startAgent(t, { fleetUrl: base, token: tokenRes, dataDir: path.join(root, 'stranger') });
-  await until('the stranger to refuse the certificate', async () => /enrolment failed; retrying/.test(stranger.output()) && /certificate/i.test(stranger.output()));
+  await until(
+    'the stranger to refuse the certificate',
+    async () => /enrolment failed; retrying/.test(stranger.output()) && /certificate/i.test(stranger.output()),
+  );
   t.notOk(fs.existsSync(path.join(stranger.dataDir, 'identity.json')), 'no enrolment without the CA');
 });

@@ -27,13 +27,18 @@ export interface TestBroker {
   close(): Promise<void>;
 }
 
-export async function startBroker(opts: { port?: number; credentials: Map<string, string>; published?: Published[] }): Promise<TestBroker> {
+export async function startBroker(opts: {
+  port?: number;
+  credentials: Map<string, string>;
+  published?: Published[];
+}): Promise<TestBroker> {
   const published = opts.published ?? [];
   const frozen = { value: false };
   const held: (() => void)[] = [];
   const aedes = await Aedes.createBroker({
     authenticate: (client, username, password, done) => {
-      const ok = username !== undefined && client.id === username && opts.credentials.get(username) === password?.toString();
+      const ok =
+        username !== undefined && client.id === username && opts.credentials.get(username) === password?.toString();
       if (ok) return done(null, true);
       const err = Object.assign(new Error('bad credentials'), { returnCode: 4 as const });
       done(err, null);
@@ -50,7 +55,12 @@ export async function startBroker(opts: { port?: number; credentials: Map<string
   });
   aedes.on('publish', (packet, client) => {
     if (!client) return; // broker-internal ($SYS) and our own injections
-    published.push({ topic: packet.topic, payload: packet.payload.toString(), retain: packet.retain, clientId: client.id });
+    published.push({
+      topic: packet.topic,
+      payload: packet.payload.toString(),
+      retain: packet.retain,
+      clientId: client.id,
+    });
   });
   const server = net.createServer(aedes.handle);
   const sockets = new Set<net.Socket>();
@@ -78,7 +88,9 @@ export async function startBroker(opts: { port?: number; credentials: Map<string
     },
     publish(topic, payload, retain = false) {
       return new Promise((resolve, reject) =>
-        aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain, dup: false }, (err) => (err ? reject(err) : resolve())),
+        aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain, dup: false }, (err) =>
+          err ? reject(err) : resolve(),
+        ),
       );
     },
     freeze() {

@@ -37,7 +37,10 @@ export async function startEnrolServer(opts: {
   app.post<{ Body: EnrolRequest }>('/api/v1/enroll', async (req, reply) => {
     requests.push(req.body);
     const siteId = req.body.token ? tokens.get(req.body.token) : undefined;
-    if (!siteId) return reply.code(401).send({ code: 'FLEET_ERR_TOKEN_INVALID', message: 'enrolment token is unknown, used up or expired' });
+    if (!siteId)
+      return reply
+        .code(401)
+        .send({ code: 'FLEET_ERR_TOKEN_INVALID', message: 'enrolment token is unknown, used up or expired' });
     const left = (uses.get(req.body.token!) ?? 1) - 1;
     if (left <= 0) tokens.delete(req.body.token!);
     else uses.set(req.body.token!, left);
@@ -48,7 +51,12 @@ export async function startEnrolServer(opts: {
     const deviceId = `dev-${++n}-${randomBytes(3).toString('hex')}`;
     const password = randomBytes(12).toString('hex');
     credentials.set(deviceId, password);
-    const res: EnrolResponse = { deviceId, siteId, siteName: `Site ${siteId}`, mqtt: { url: opts.mqttUrl(), username: deviceId, password } };
+    const res: EnrolResponse = {
+      deviceId,
+      siteId,
+      siteName: `Site ${siteId}`,
+      mqtt: { url: opts.mqttUrl(), username: deviceId, password },
+    };
     return res;
   });
   // The two operator calls the simulator makes.
@@ -57,14 +65,17 @@ export async function startEnrolServer(opts: {
     if (!admin(req.headers.authorization)) return reply.code(401).send({ code: 'FLEET_ERR_UNAUTHORIZED' });
     return { items: (opts.sites ?? []).map((id) => ({ id, name: `Site ${id}`, kind: 'commune', parentId: null })) };
   });
-  app.post<{ Params: { siteId: string }; Body: { uses?: number } | undefined }>('/api/v1/sites/:siteId/enrollment-tokens', async (req, reply) => {
-    if (!admin(req.headers.authorization)) return reply.code(401).send({ code: 'FLEET_ERR_UNAUTHORIZED' });
-    const t = randomBytes(16).toString('hex');
-    tokens.set(t, req.params.siteId);
-    uses.set(t, req.body?.uses ?? 1);
-    minted.push({ siteId: req.params.siteId, uses: req.body?.uses ?? 1 });
-    return reply.code(201).send({ token: t, expiresAt: new Date(Date.now() + 3600_000).toISOString() });
-  });
+  app.post<{ Params: { siteId: string }; Body: { uses?: number } | undefined }>(
+    '/api/v1/sites/:siteId/enrollment-tokens',
+    async (req, reply) => {
+      if (!admin(req.headers.authorization)) return reply.code(401).send({ code: 'FLEET_ERR_UNAUTHORIZED' });
+      const t = randomBytes(16).toString('hex');
+      tokens.set(t, req.params.siteId);
+      uses.set(t, req.body?.uses ?? 1);
+      minted.push({ siteId: req.params.siteId, uses: req.body?.uses ?? 1 });
+      return reply.code(201).send({ token: t, expiresAt: new Date(Date.now() + 3600_000).toISOString() });
+    },
+  );
   const minted: { siteId: string; uses: number }[] = [];
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {

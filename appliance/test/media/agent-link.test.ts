@@ -23,7 +23,10 @@ t.test('config: explicit, from the edge env file, none for simulated boxes, prob
   const file = path.join(dir, 'edge.env');
   fs.writeFileSync(file, '# edge\nDIEMCAU_EDGE_PORT=7500\nDIEMCAU_EDGE_ADMIN_TOKEN="abcdefghijklmnopqrst"\n');
   t.same(edgeLinkFromEnv({ DIEMCAU_EDGE_ENV_FILE: file, DIEMCAU_EDGE_PUBLIC_URL: 'https://10.1.2.3:7443/' }, 'real'), {
-    kind: 'edge', url: 'http://127.0.0.1:7500', adminToken: 'abcdefghijklmnopqrst', publicUrl: 'https://10.1.2.3:7443',
+    kind: 'edge',
+    url: 'http://127.0.0.1:7500',
+    adminToken: 'abcdefghijklmnopqrst',
+    publicUrl: 'https://10.1.2.3:7443',
   });
   t.equal(edgeLinkFromEnv({}, 'simulated').kind, 'none');
   t.equal(edgeLinkFromEnv({ DIEMCAU_EDGE: 'none' }, 'real').kind, 'none');
@@ -47,14 +50,23 @@ t.test('a plan retained on the broker reaches the edge; stats go out; mediaUrl i
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
   // Enrol first: the box's edge is named after its device id.
-  const env = { DIEMCAU_FLEET_URL: enrolServer.url, DIEMCAU_DATA_DIR: dataDir, DIEMCAU_HARDWARE: 'simulated', DIEMCAU_KEEPALIVE_SEC: '5', DIEMCAU_TELEMETRY_INTERVAL_SEC: '60' };
+  const env = {
+    DIEMCAU_FLEET_URL: enrolServer.url,
+    DIEMCAU_DATA_DIR: dataDir,
+    DIEMCAU_HARDWARE: 'simulated',
+    DIEMCAU_KEEPALIVE_SEC: '5',
+    DIEMCAU_TELEMETRY_INTERVAL_SEC: '60',
+  };
   const log = pino({ level: 'silent' });
-  const start = (mediaUrl?: string): Promise<Agent> => Agent.start({
-    config: loadConfig({ env: { ...env, DIEMCAU_ENROLL_TOKEN: enrolServer.mint('xa-a') } }),
-    log, collector: new SimulatedCollector('test'), agentVersion: '9.9.9-test',
-    peripherals: async () => ({ camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'missing' }),
-    ...(mediaUrl ? { mediaUrl } : {}),
-  });
+  const start = (mediaUrl?: string): Promise<Agent> =>
+    Agent.start({
+      config: loadConfig({ env: { ...env, DIEMCAU_ENROLL_TOKEN: enrolServer.mint('xa-a') } }),
+      log,
+      collector: new SimulatedCollector('test'),
+      agentVersion: '9.9.9-test',
+      peripherals: async () => ({ camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'missing' }),
+      ...(mediaUrl ? { mediaUrl } : {}),
+    });
   const first = await start();
   const deviceId = first.identity.deviceId;
   await first.close({ graceful: true });
@@ -62,14 +74,22 @@ t.test('a plan retained on the broker reaches the edge; stats go out; mediaUrl i
 
   const edge = await spawnEdge({ edgeId: deviceId, hardware: 'simulated' });
   t.teardown(() => edge.kill());
-  const config = edgeLinkFromEnv({ DIEMCAU_EDGE_URL: edge.url, DIEMCAU_EDGE_ADMIN_TOKEN: edge.adminToken, DIEMCAU_EDGE_PUBLIC_URL: 'http://10.9.8.7:7443' }, 'simulated');
+  const config = edgeLinkFromEnv(
+    {
+      DIEMCAU_EDGE_URL: edge.url,
+      DIEMCAU_EDGE_ADMIN_TOKEN: edge.adminToken,
+      DIEMCAU_EDGE_PUBLIC_URL: 'http://10.9.8.7:7443',
+    },
+    'simulated',
+  );
   t.equal(config.kind, 'edge');
-  const agent = await start(config.kind === 'edge' ? config.publicUrl ?? undefined : undefined);
+  const agent = await start(config.kind === 'edge' ? (config.publicUrl ?? undefined) : undefined);
   t.teardown(() => agent.close({ graceful: false }));
   const link = linkEdge({ agent, config, log, statsIntervalMs: 200 });
   t.teardown(() => link.close());
 
-  const isBirth = (p: Published): boolean => p.topic === deviceTopic(deviceId, 'presence') && p.payload.includes('"online"');
+  const isBirth = (p: Published): boolean =>
+    p.topic === deviceTopic(deviceId, 'presence') && p.payload.includes('"online"');
   await broker.waitFor((all) => all.some(isBirth), 'birth');
   const birth = presenceCodec.decode(published.find(isBirth)!.payload);
   t.equal(birth.ok ? birth.value.mediaUrl : undefined, 'http://10.9.8.7:7443', 'the birth names the edge');
@@ -77,14 +97,29 @@ t.test('a plan retained on the broker reaches the edge; stats go out; mediaUrl i
   // The kiosk's link state follows the real session.
   const kioskDir = path.join(dataDir, 'kiosk');
   t.teardown(writeKioskLink({ dir: kioskDir, session: agent.session, connected: agent.connected, log }));
-  await until('link.json says connected', async () => fs.readFileSync(path.join(kioskDir, 'link.json'), 'utf8').includes('"connected":true'));
+  await until('link.json says connected', async () =>
+    fs.readFileSync(path.join(kioskDir, 'link.json'), 'utf8').includes('"connected":true'),
+  );
 
   const plan: MediaPlan = {
-    v: 1, revision: 3, edgeId: deviceId,
-    meetings: [{
-      meetingId: 'm-agent-1', title: 'giao ban', role: 'host', upstream: null, acceptToken: token(),
-      localSiteId: 'xa-a', chairSiteId: 'xa-a', floorSiteId: null, rollCallSiteId: null, mutedAll: false, state: 'live',
-    }],
+    v: 1,
+    revision: 3,
+    edgeId: deviceId,
+    meetings: [
+      {
+        meetingId: 'm-agent-1',
+        title: 'giao ban',
+        role: 'host',
+        upstream: null,
+        acceptToken: token(),
+        localSiteId: 'xa-a',
+        chairSiteId: 'xa-a',
+        floorSiteId: null,
+        rollCallSiteId: null,
+        mutedAll: false,
+        state: 'live',
+      },
+    ],
   };
   await broker.publish(deviceTopic(deviceId, 'media'), JSON.stringify(plan), true);
   const stats = await until('the edge to run the meeting', async () => {

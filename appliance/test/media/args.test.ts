@@ -1,11 +1,31 @@
 // ffmpeg command lines and edge config, checked without running anything.
 import t from 'tap';
-import { bandHeight, ingestArgs, LEVEL_FILTER, siteColour, siteToneHz, type CaptureConfig } from '../../src/media/ffmpeg/args.js';
+import {
+  bandHeight,
+  ingestArgs,
+  LEVEL_FILTER,
+  siteColour,
+  siteToneHz,
+  type CaptureConfig,
+} from '../../src/media/ffmpeg/args.js';
 import { captureConfig, loadEdgeConfig } from '../../src/media/config.js';
 import { gstVideoArgs, KEYFRAME_INTERVAL_S } from '../../src/media/capture/gst-args.js';
 
-const sim: CaptureConfig = { hardware: 'simulated', videoDevice: '/dev/video0', audioDevice: 'default', width: 320, height: 240, fps: 15, videoCodec: 'vp8', videoKbps: 300, audioKbps: 32, voice: 'tone',
-  videoSender: 'ffmpeg', gstLaunchBin: 'gst-launch-1.0', cameraFormat: 'auto' };
+const sim: CaptureConfig = {
+  hardware: 'simulated',
+  videoDevice: '/dev/video0',
+  audioDevice: 'default',
+  width: 320,
+  height: 240,
+  fps: 15,
+  videoCodec: 'vp8',
+  videoKbps: 300,
+  audioKbps: 32,
+  voice: 'tone',
+  videoSender: 'ffmpeg',
+  gstLaunchBin: 'gst-launch-1.0',
+  cameraFormat: 'auto',
+};
 const v = { ip: '127.0.0.1', port: 40000, rtcpPort: 40001, ssrc: 1111 };
 const a = { ip: '127.0.0.1', port: 40002, rtcpPort: 40003, ssrc: 2222 };
 
@@ -22,7 +42,10 @@ t.test('simulated capture: pattern and tone of the site', async (t) => {
     t.notOk(c[0] === c[1] && c[1] === c[2], `${id}'s colour is not grey`);
   }
   t.equal(bandHeight(240) % 2, 0, 'band height is even (yuv420p)');
-  t.ok(args.includes(`-map 1:a:0 -filter:a ${LEVEL_FILTER} -c:a libopus`), 'the microphone level is measured and printed on fd 3');
+  t.ok(
+    args.includes(`-map 1:a:0 -filter:a ${LEVEL_FILTER} -c:a libopus`),
+    'the microphone level is measured and printed on fd 3',
+  );
   const silent = ingestArgs({ ...sim, voice: 'silent' }, 'site-a', v, a).join(' ');
   t.match(silent, /anullsrc/, 'a silent room sends silence');
   t.notMatch(silent, /sine=/);
@@ -30,7 +53,11 @@ t.test('simulated capture: pattern and tone of the site', async (t) => {
 
 t.test('real capture: V4L2 + ALSA, H.264 by default at 1080p30', async (t) => {
   const cfg = captureConfig(loadEdgeConfig({ DIEMCAU_EDGE_ID: 'e1', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20) }))!;
-  t.same([cfg.hardware, cfg.width, cfg.height, cfg.fps, cfg.videoCodec], ['real', 1920, 1080, 30, 'h264'], 'real hardware unless told otherwise');
+  t.same(
+    [cfg.hardware, cfg.width, cfg.height, cfg.fps, cfg.videoCodec],
+    ['real', 1920, 1080, 30, 'h264'],
+    'real hardware unless told otherwise',
+  );
   const args = ingestArgs(cfg, 'site-a', v, a).join(' ');
   t.match(args, /-f v4l2 -framerate 30 -video_size 1920x1080 -i \/dev\/video0/);
   t.match(args, /-f alsa .* -i default/);
@@ -49,29 +76,83 @@ t.test('GStreamer sends the picture by default; ffmpeg then sends only the sound
   const rtcp = { sendPort: 41000, recvPort: 41001 };
   const real = gstVideoArgs(cfg, 'site-a', { rtp: v, rtcp }, 'mjpeg').join(' ');
   t.match(real, /v4l2src device=\/dev\/video0 .* ! image\/jpeg,width=1920,height=1080,framerate=30\/1 ! jpegdec/);
-  t.match(real, /x264enc .* key-int-max=300 .* rtph264pay pt=102 ssrc=1111/, `a keyframe every ${KEYFRAME_INTERVAL_S} s at most, the rest on request`);
+  t.match(
+    real,
+    /x264enc .* key-int-max=300 .* rtph264pay pt=102 ssrc=1111/,
+    `a keyframe every ${KEYFRAME_INTERVAL_S} s at most, the rest on request`,
+  );
   t.match(real, /rtp\.send_rtp_src_0 ! udpsink host=127\.0\.0\.1 port=40000 /, 'RTP straight to the transport');
   t.match(real, /rtp\.send_rtcp_src_0 ! udpsink host=127\.0\.0\.1 port=41000 /, 'RTCP out through the relay');
   t.match(real, /udpsrc address=127\.0\.0\.1 port=41001 ! rtp\.recv_rtcp_sink_0/, "the edge's feedback (PLI, FIR) in");
-  t.match(gstVideoArgs(cfg, 'site-a', { rtp: v, rtcp }, 'h264').join(' '), /video\/x-h264,width=1920.* ! h264parse ! avdec_h264/);
-  t.match(gstVideoArgs(cfg, 'site-a', { rtp: v, rtcp }, 'raw').join(' '), /v4l2src .* ! video\/x-raw,width=1920,height=1080,framerate=30\/1 ! videoconvert/);
+  t.match(
+    gstVideoArgs(cfg, 'site-a', { rtp: v, rtcp }, 'h264').join(' '),
+    /video\/x-h264,width=1920.* ! h264parse ! avdec_h264/,
+  );
+  t.match(
+    gstVideoArgs(cfg, 'site-a', { rtp: v, rtcp }, 'raw').join(' '),
+    /v4l2src .* ! video\/x-raw,width=1920,height=1080,framerate=30\/1 ! videoconvert/,
+  );
 
   const simulated = gstVideoArgs(sim, 'site-a', { rtp: v, rtcp }, 'raw').join(' ');
   const [r, g, b] = siteColour('site-a').map((c) => c.toString(16).padStart(2, '0'));
-  t.match(simulated, new RegExp(`compositor name=mix sink_1::ypos=${240 - bandHeight(240)}`), 'the band sits at the bottom');
+  t.match(
+    simulated,
+    new RegExp(`compositor name=mix sink_1::ypos=${240 - bandHeight(240)}`),
+    'the band sits at the bottom',
+  );
   t.match(simulated, new RegExp(`foreground-color=0xff${r}${g}${b}`), "the band is in the site's colour");
   t.match(simulated, /vp8enc .* keyframe-max-dist=150 .* rtpvp8pay pt=101 ssrc=1111/);
   t.notMatch(simulated, /v4l2src/, 'no real device is touched');
 });
 
 t.test('edge config', async (t) => {
-  t.throws(() => loadEdgeConfig({}), /DIEMCAU_EDGE_ID.*DIEMCAU_EDGE_ADMIN_TOKEN|DIEMCAU_EDGE_ADMIN_TOKEN.*DIEMCAU_EDGE_ID/, 'every missing value is reported at once');
-  t.throws(() => loadEdgeConfig({ DIEMCAU_EDGE_ID: 'e1', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20), DIEMCAU_EDGE_PORT: 'x' }), /DIEMCAU_EDGE_PORT/);
-  t.throws(() => loadEdgeConfig({ DIEMCAU_EDGE_ID: 'e1', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20), DIEMCAU_EDGE_RTC_MIN_PORT: '5000', DIEMCAU_EDGE_RTC_MAX_PORT: '4000' }), /RTC_MIN_PORT/);
-  const core = loadEdgeConfig({ DIEMCAU_EDGE_ID: 'core', DIEMCAU_EDGE_ROLE: 'core', DIEMCAU_EDGE_HARDWARE: 'none', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20), DIEMCAU_EDGE_PORT: '0' });
+  t.throws(
+    () => loadEdgeConfig({}),
+    /DIEMCAU_EDGE_ID.*DIEMCAU_EDGE_ADMIN_TOKEN|DIEMCAU_EDGE_ADMIN_TOKEN.*DIEMCAU_EDGE_ID/,
+    'every missing value is reported at once',
+  );
+  t.throws(
+    () => loadEdgeConfig({ DIEMCAU_EDGE_ID: 'e1', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20), DIEMCAU_EDGE_PORT: 'x' }),
+    /DIEMCAU_EDGE_PORT/,
+  );
+  t.throws(
+    () =>
+      loadEdgeConfig({
+        DIEMCAU_EDGE_ID: 'e1',
+        DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20),
+        DIEMCAU_EDGE_RTC_MIN_PORT: '5000',
+        DIEMCAU_EDGE_RTC_MAX_PORT: '4000',
+      }),
+    /RTC_MIN_PORT/,
+  );
+  const core = loadEdgeConfig({
+    DIEMCAU_EDGE_ID: 'core',
+    DIEMCAU_EDGE_ROLE: 'core',
+    DIEMCAU_EDGE_HARDWARE: 'none',
+    DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20),
+    DIEMCAU_EDGE_PORT: '0',
+  });
   t.equal(core.port, 0);
   t.equal(captureConfig(core), null, 'the core has no room of its own');
-  const simCfg = captureConfig(loadEdgeConfig({ DIEMCAU_EDGE_ID: 'e1', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20), DIEMCAU_EDGE_HARDWARE: 'simulated' }))!;
-  t.same([simCfg.width, simCfg.height, simCfg.videoCodec, simCfg.voice], [320, 240, 'vp8', 'tone'], 'simulated capture is scaled down');
-  t.throws(() => loadEdgeConfig({ DIEMCAU_EDGE_ID: 'e1', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20), DIEMCAU_EDGE_SIM_VOICE: 'loud' }), /DIEMCAU_EDGE_SIM_VOICE/);
+  const simCfg = captureConfig(
+    loadEdgeConfig({
+      DIEMCAU_EDGE_ID: 'e1',
+      DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20),
+      DIEMCAU_EDGE_HARDWARE: 'simulated',
+    }),
+  )!;
+  t.same(
+    [simCfg.width, simCfg.height, simCfg.videoCodec, simCfg.voice],
+    [320, 240, 'vp8', 'tone'],
+    'simulated capture is scaled down',
+  );
+  t.throws(
+    () =>
+      loadEdgeConfig({
+        DIEMCAU_EDGE_ID: 'e1',
+        DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20),
+        DIEMCAU_EDGE_SIM_VOICE: 'loud',
+      }),
+    /DIEMCAU_EDGE_SIM_VOICE/,
+  );
 });

@@ -5,12 +5,40 @@ import t from 'tap';
 import { ingestArgs, LEVEL_FILTER, type CaptureConfig } from '../../src/media/ffmpeg/args.js';
 import { audioLevelByte, parseLevelLine, withAudioLevel } from '../../src/media/rtp/audio-level.js';
 
-const SIM: CaptureConfig = { hardware: 'simulated', videoDevice: '', audioDevice: '', width: 320, height: 240, fps: 15, videoCodec: 'vp8', videoKbps: 300, audioKbps: 32, voice: 'tone',
-  videoSender: 'ffmpeg', gstLaunchBin: 'gst-launch-1.0', cameraFormat: 'mjpeg' };
+const SIM: CaptureConfig = {
+  hardware: 'simulated',
+  videoDevice: '',
+  audioDevice: '',
+  width: 320,
+  height: 240,
+  fps: 15,
+  videoCodec: 'vp8',
+  videoKbps: 300,
+  audioKbps: 32,
+  voice: 'tone',
+  videoSender: 'ffmpeg',
+  gstLaunchBin: 'gst-launch-1.0',
+  cameraFormat: 'mjpeg',
+};
 const RTP = { ip: '127.0.0.1', port: 40000, rtcpPort: 40001, ssrc: 1 };
 
 const rtp = (payload: number[], first = 0x80, csrc: number[] = []): Buffer =>
-  Buffer.from([first | csrc.length, 100, 0, 7, 0, 0, 0, 9, 0, 0, 0x12, 0x34, ...csrc.flatMap((c) => [0, 0, 0, c]), ...payload]);
+  Buffer.from([
+    first | csrc.length,
+    100,
+    0,
+    7,
+    0,
+    0,
+    0,
+    9,
+    0,
+    0,
+    0x12,
+    0x34,
+    ...csrc.flatMap((c) => [0, 0, 0, c]),
+    ...payload,
+  ]);
 
 t.test('level lines and bytes', async (t) => {
   t.equal(parseLevelLine('lavfi.astats.Overall.RMS_level=-27.075733'), -27.075733);
@@ -26,7 +54,11 @@ t.test('level lines and bytes', async (t) => {
 t.test('one-byte header extension in an RTP packet', async (t) => {
   const out = withAudioLevel(rtp([1, 2, 3]), 1, 0x80 | 30)!;
   t.equal(out[0]! & 0x10, 0x10, 'X bit set');
-  t.same([...out.subarray(12, 20)], [0xbe, 0xde, 0, 1, 0x10, 0x80 | 30, 0, 0], 'profile, one word, id 1 length 1, the level');
+  t.same(
+    [...out.subarray(12, 20)],
+    [0xbe, 0xde, 0, 1, 0x10, 0x80 | 30, 0, 0],
+    'profile, one word, id 1 length 1, the level',
+  );
   t.same([...out.subarray(20)], [1, 2, 3], 'payload unchanged');
   t.same([...out.subarray(1, 12)], [...rtp([1, 2, 3]).subarray(1, 12)], 'rest of the header unchanged');
   const withCsrc = withAudioLevel(rtp([9], 0x80, [5]), 1, 40)!;
@@ -38,26 +70,51 @@ t.test('one-byte header extension in an RTP packet', async (t) => {
   t.equal(withAudioLevel(rtp([], 0x80, [1, 2]).subarray(0, 14), 1, 40), null, 'truncated CSRC list');
 });
 
-t.test('ffmpeg prints the level (the ingest\'s own filter) of a tone and of silence', async (t) => {
+t.test("ffmpeg prints the level (the ingest's own filter) of a tone and of silence", async (t) => {
   const levels = async (source: string): Promise<number[]> => {
-    const ff = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', source, '-t', '1',
-      '-filter:a', LEVEL_FILTER,
-      '-f', 'null', '-'];
+    const ff = [
+      '-hide_banner',
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      source,
+      '-t',
+      '1',
+      '-filter:a',
+      LEVEL_FILTER,
+      '-f',
+      'null',
+      '-',
+    ];
     const p = spawn('ffmpeg', ff, { stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
     let text = '';
-    p.stdio[3]!.on('data', (d: Buffer) => { text += d.toString(); });
+    p.stdio[3]!.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
     await new Promise((r) => p.on('close', r));
-    return text.split('\n').map(parseLevelLine).filter((x): x is number => x !== null);
+    return text
+      .split('\n')
+      .map(parseLevelLine)
+      .filter((x): x is number => x !== null);
   };
   const tone = await levels('sine=frequency=440:sample_rate=48000');
   t.ok(tone.length >= 45, `${tone.length} levels for 1 s (20 ms each)`);
-  t.ok(tone.every((l) => l > -30 && l < 0), 'a tone reads as voice');
+  t.ok(
+    tone.every((l) => l > -30 && l < 0),
+    'a tone reads as voice',
+  );
   // The simulated room's voice, as the ingest builds it, rises and falls:
   // the speaker observer ignores a level that never changes.
   const args = ingestArgs(SIM, 'site-a', RTP, RTP);
   const voice = await levels(args[args.lastIndexOf('-i') + 1]!);
   const finite = voice.filter(Number.isFinite);
-  t.ok(Math.max(...finite) - Math.min(...finite) > 20, `the simulated voice spans ${Math.round(Math.min(...finite))}..${Math.round(Math.max(...finite))} dBFS`);
+  t.ok(
+    Math.max(...finite) - Math.min(...finite) > 20,
+    `the simulated voice spans ${Math.round(Math.min(...finite))}..${Math.round(Math.max(...finite))} dBFS`,
+  );
   const silence = await levels('anullsrc=r=48000:cl=mono');
   t.ok(silence.length >= 45 && silence.every((l) => l === -Infinity), 'silence reads -inf');
 });

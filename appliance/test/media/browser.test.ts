@@ -8,7 +8,9 @@ const M = 'm-web';
 
 t.test('a browser joins on the core and meets a commune', async (t) => {
   const edges: EdgeProc[] = [];
-  t.teardown(async () => { await Promise.all(edges.map((e) => e.kill())); });
+  t.teardown(async () => {
+    await Promise.all(edges.map((e) => e.kill()));
+  });
   const core = await spawnEdge({ edgeId: 'core', role: 'core' });
   edges.push(core);
   const cA = await spawnEdge({ edgeId: 'cA', hardware: 'simulated' });
@@ -17,42 +19,75 @@ t.test('a browser joins on the core and meets a commune', async (t) => {
   for (const [n, p] of plansFor(M, [nCore, node(cA, 'site-a', nCore)], 'site-a')) await n.edge.plan(p);
   await until('cA at the core', async () => ((await core.streams(M)).length === 2 ? true : null));
 
-  const { browser, page } = await launchChromium(t, ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
+  const { browser, page } = await launchChromium(t, [
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+  ]);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`${core.url}/media/v1/join?meeting=${M}&token=${encodeURIComponent(core.joinToken)}`);
 
   type State = { joined: boolean; error: string | null; peerId: string | null; produced: string[] };
-  const state = await until('browser joined and publishing', async () => {
-    const s = await page.evaluate(() => (globalThis as unknown as { diemcau: State }).diemcau);
-    if (s?.error) throw new Error(s.error);
-    return s?.joined && s.produced.length === 2 ? s : null;
-  }, 45_000).catch((err: unknown) => { throw new Error(`${String(err)}; page errors: ${errors.join('; ')}`); });
+  const state = await until(
+    'browser joined and publishing',
+    async () => {
+      const s = await page.evaluate(() => (globalThis as unknown as { diemcau: State }).diemcau);
+      if (s?.error) throw new Error(s.error);
+      return s?.joined && s.produced.length === 2 ? s : null;
+    },
+    45_000,
+  ).catch((err: unknown) => {
+    throw new Error(`${String(err)}; page errors: ${errors.join('; ')}`);
+  });
 
   // The commune's picture is decoded in the browser.
-  const frames = await until('frames from site-a decoded in the browser', async () => {
-    const f = await page.evaluate(() => (globalThis as unknown as { diemcauFrames: () => Promise<Record<string, number>> }).diemcauFrames());
-    return (f['site-a'] ?? 0) > 5 ? f : null;
-  }, 45_000);
+  const frames = await until(
+    'frames from site-a decoded in the browser',
+    async () => {
+      const f = await page.evaluate(() =>
+        (globalThis as unknown as { diemcauFrames: () => Promise<Record<string, number>> }).diemcauFrames(),
+      );
+      return (f['site-a'] ?? 0) > 5 ? f : null;
+    },
+    45_000,
+  );
   t.ok(frames['site-a']! > 5, `browser decoded ${frames['site-a']} frames of site-a`);
 
   // DTLS completed between Chromium and the core's worker (Debian's OpenSSL 3): the
   // worker's own view of the browser's transports (send and receive).
   type WebRtcState = { id: string; iceState: string; dtlsState: string };
-  const webRtc = await until('DTLS connected with Chromium', async () => {
-    const d = await core.api<{ rooms: Array<{ meetingId: string; webRtc?: WebRtcState[] }> }>('GET', '/media/v1/dump');
-    const w = d.body.rooms.find((r) => r.meetingId === M)?.webRtc ?? [];
-    return w.length === 2 && w.every((s) => s.dtlsState === 'connected') ? w : null;
-  }, 30_000);
-  t.same(webRtc.map((s) => s.dtlsState), ['connected', 'connected'], 'both of the browser\'s transports completed DTLS with the worker');
-  t.ok(webRtc.every((s) => s.iceState === 'connected' || s.iceState === 'completed'), 'over ICE');
+  const webRtc = await until(
+    'DTLS connected with Chromium',
+    async () => {
+      const d = await core.api<{ rooms: Array<{ meetingId: string; webRtc?: WebRtcState[] }> }>(
+        'GET',
+        '/media/v1/dump',
+      );
+      const w = d.body.rooms.find((r) => r.meetingId === M)?.webRtc ?? [];
+      return w.length === 2 && w.every((s) => s.dtlsState === 'connected') ? w : null;
+    },
+    30_000,
+  );
+  t.same(
+    webRtc.map((s) => s.dtlsState),
+    ['connected', 'connected'],
+    "both of the browser's transports completed DTLS with the worker",
+  );
+  t.ok(
+    webRtc.every((s) => s.iceState === 'connected' || s.iceState === 'completed'),
+    'over ICE',
+  );
 
   // The browser's camera and microphone are streams of the meeting, forwarded down to the commune.
   const atCore = (await core.streams(M)).filter((s) => state.produced.includes(s.id));
-  t.same(atCore.map((s) => s.kind).sort(), ['audio', 'video'], 'the core holds the browser\'s two streams');
-  t.ok(atCore.every((s) => s.siteId === 'core.web1' && s.via === null), 'as a local guest of the core');
+  t.same(atCore.map((s) => s.kind).sort(), ['audio', 'video'], "the core holds the browser's two streams");
+  t.ok(
+    atCore.every((s) => s.siteId === 'core.web1' && s.via === null),
+    'as a local guest of the core',
+  );
   // cA has ids of its own for them (link/bridge.ts): the guest's site names them.
-  const guest = (l: Array<{ siteId: string; originEdgeId: string }>) => l.filter((s) => s.siteId === 'core.web1' && s.originEdgeId === 'core');
+  const guest = (l: Array<{ siteId: string; originEdgeId: string }>) =>
+    l.filter((s) => s.siteId === 'core.web1' && s.originEdgeId === 'core');
   await until('browser streams at cA', async () => (guest(await cA.streams(M)).length === 2 ? true : null));
   t.pass('cA receives the browser over the cascade');
 
@@ -60,23 +95,58 @@ t.test('a browser joins on the core and meets a commune', async (t) => {
   const tv = await browser.newPage();
   await tv.goto(`${cA.url}/media/v1/join?meeting=${M}&view=kiosk&token=${encodeURIComponent(cA.joinToken)}`);
   const tvLayout = await until('the TV lays out the guest', async () => {
-    const s = await tv.evaluate(() => (globalThis as unknown as { diemcau: { layout?: { large: string[]; small: string[]; self: string | null }; produced: string[] } }).diemcau);
-    return s.layout && s.layout.large.length > 0 ? { large: s.layout.large, small: s.layout.small, self: s.layout.self, produced: s.produced.length } : null;
+    const s = await tv.evaluate(
+      () =>
+        (
+          globalThis as unknown as {
+            diemcau: { layout?: { large: string[]; small: string[]; self: string | null }; produced: string[] };
+          }
+        ).diemcau,
+    );
+    return s.layout && s.layout.large.length > 0
+      ? { large: s.layout.large, small: s.layout.small, self: s.layout.self, produced: s.produced.length }
+      : null;
   });
-  t.same(tvLayout, { large: ['core.web1'], small: [], self: 'site-a', produced: 0 }, 'the TV shows the guest large and publishes nothing');
-  const tvFrames = await until('frames on the TV', async () => {
-    const f = await tv.evaluate(() => (globalThis as unknown as { diemcauFrames: () => Promise<Record<string, number>> }).diemcauFrames());
-    return (f['core.web1'] ?? 0) > 5 ? f : null;
-  }, 45_000);
+  t.same(
+    tvLayout,
+    { large: ['core.web1'], small: [], self: 'site-a', produced: 0 },
+    'the TV shows the guest large and publishes nothing',
+  );
+  const tvFrames = await until(
+    'frames on the TV',
+    async () => {
+      const f = await tv.evaluate(() =>
+        (globalThis as unknown as { diemcauFrames: () => Promise<Record<string, number>> }).diemcauFrames(),
+      );
+      return (f['core.web1'] ?? 0) > 5 ? f : null;
+    },
+    45_000,
+  );
   t.notOk('site-a' in tvFrames, 'and never receives its own room');
-  const tvConsumed = await tv.evaluate(() => Object.values((globalThis as unknown as { diemcau: { consumed: Record<string, { siteId?: string }> } }).diemcau.consumed).map((c) => c.siteId));
+  const tvConsumed = await tv.evaluate(() =>
+    Object.values(
+      (globalThis as unknown as { diemcau: { consumed: Record<string, { siteId?: string }> } }).diemcau.consumed,
+    ).map((c) => c.siteId),
+  );
   t.notOk(tvConsumed.includes('site-a'), 'not even its sound (no echo)');
   await tv.close();
 
   // Closing the tab (the page says goodbye on pagehide) closes its streams everywhere.
   await page.close({ runBeforeUnload: true });
-  await until('browser streams gone at cA', async () => (guest(await cA.streams(M)).length === 0 ? true : null), 45_000);
+  await until(
+    'browser streams gone at cA',
+    async () => (guest(await cA.streams(M)).length === 0 ? true : null),
+    45_000,
+  );
   t.pass('its streams are gone at cA once the tab is closed');
-  t.equal((await core.api('DELETE', `/media/v1/meetings/${M}/peers/${state.peerId}`)).status, 404, 'and the core has already forgotten the peer');
-  t.equal((await core.dump()).rooms[0]!.transportIds.length, 1, 'no WebRTC transport left at the core, only the link to cA');
+  t.equal(
+    (await core.api('DELETE', `/media/v1/meetings/${M}/peers/${state.peerId}`)).status,
+    404,
+    'and the core has already forgotten the peer',
+  );
+  t.equal(
+    (await core.dump()).rooms[0]!.transportIds.length,
+    1,
+    'no WebRTC transport left at the core, only the link to cA',
+  );
 });

@@ -24,16 +24,26 @@ const H = 240;
 
 t.test('a commune stream crosses the cascade to another commune, when featured', async (t) => {
   const edges: EdgeProc[] = [];
-  t.teardown(async () => { await Promise.all(edges.map((e) => e.kill('SIGKILL'))); });
+  t.teardown(async () => {
+    await Promise.all(edges.map((e) => e.kill('SIGKILL')));
+  });
   const start = async (edgeId: string, voice: 'tone' | 'silent' | null): Promise<EdgeProc> => {
     const e = await spawnEdge({
-      edgeId, role: edgeId === 'core' ? 'core' : 'site', hardware: voice ? 'simulated' : 'none', env: voice ? { DIEMCAU_EDGE_SIM_VOICE: voice } : {},
+      edgeId,
+      role: edgeId === 'core' ? 'core' : 'site',
+      hardware: voice ? 'simulated' : 'none',
+      env: voice ? { DIEMCAU_EDGE_SIM_VOICE: voice } : {},
     });
     edges.push(e);
     return e;
   };
   const [core, d1, d2, cA, cA2, cB] = await Promise.all([
-    start('core', null), start('d1', null), start('d2', null), start('cA', 'tone'), start('cA2', 'silent'), start('cB', 'silent'),
+    start('core', null),
+    start('d1', null),
+    start('d2', null),
+    start('cA', 'tone'),
+    start('cA2', 'silent'),
+    start('cB', 'silent'),
   ]);
   const nCore = node(core, null, null);
   const nD1 = node(d1, null, nCore);
@@ -42,7 +52,8 @@ t.test('a commune stream crosses the cascade to another commune, when featured',
   const apply = async (revision: number, extra = {}): Promise<void> => {
     for (const [n, p] of plansFor(M, nodes, 'site-b', revision, extra)) await n.edge.plan(p);
   };
-  const at = async (e: EdgeProc, siteId: string, kind: string) => (await e.streams(M)).find((s) => s.siteId === siteId && s.kind === kind);
+  const at = async (e: EdgeProc, siteId: string, kind: string) =>
+    (await e.streams(M)).find((s) => s.siteId === siteId && s.kind === kind);
   const decodesAs = async (e: EdgeProc, producerId: string, siteId: string): Promise<void> => {
     const d = await decodeTap(e, M, producerId, { width: W, height: H, frames: 8 });
     t.ok(d.frames >= 1, `decoded ${d.frames} frames at ${e.edgeId}`);
@@ -58,8 +69,15 @@ t.test('a commune stream crosses the cascade to another commune, when featured',
     const l = (await cB.streams(M)).filter((s) => s.siteId === 'site-a' || s.siteId === 'site-a2');
     return l.length === 4 ? l : null;
   });
-  t.ok(atB.every((s) => s.via === 'd2'), 'they came in over the link to d2');
-  t.same(atB.filter((s) => s.siteId === 'site-a').map((s) => s.originEdgeId), ['cA', 'cA'], 'origin edge travels with the stream');
+  t.ok(
+    atB.every((s) => s.via === 'd2'),
+    'they came in over the link to d2',
+  );
+  t.same(
+    atB.filter((s) => s.siteId === 'site-a').map((s) => s.originEdgeId),
+    ['cA', 'cA'],
+    'origin edge travels with the stream',
+  );
   const videoA = atB.find((s) => s.siteId === 'site-a' && s.kind === 'video')!;
   const videoA2 = atB.find((s) => s.siteId === 'site-a2' && s.kind === 'video')!;
   // Each edge has its own id for the stream (link/bridge.ts maps the peer's), so edges can share a worker.
@@ -69,71 +87,106 @@ t.test('a commune stream crosses the cascade to another commune, when featured',
   }
 
   // Nothing of theirs flows: cameras not featured, microphones closed by the chair.
-  t.ok(atB.every((s) => s.paused), 'site-a and site-a2 arrive paused at cB');
+  t.ok(
+    atB.every((s) => s.paused),
+    'site-a and site-a2 arrive paused at cB',
+  );
   const d1Up = await until('d1 sends nothing up', async () => {
     const up = (await d1.stats()).meetings[0]?.links.find((l) => l.direction === 'up');
     return up && up.sendStreams === 0 ? up : null;
   });
   t.equal(d1Up.peerEdgeId, 'core');
-  const quiet = await until('nothing but the chair\'s streams enters cB', async () => {
+  const quiet = await until("nothing but the chair's streams enters cB", async () => {
     const up = (await cB.stats()).meetings[0]?.links.find((l) => l.direction === 'up');
     // the chair's own room is all that flows, and it flows upwards from cB
     return up && up.recvStreams === 0 && up.sendStreams === 2 ? up : null;
   });
-  t.ok(quiet.recvBitrateBps < 30_000, `held-back cameras cost cB's line nothing (${Math.round(quiet.recvBitrateBps / 1000)} kbit/s in)`);
+  t.ok(
+    quiet.recvBitrateBps < 30_000,
+    `held-back cameras cost cB's line nothing (${Math.round(quiet.recvBitrateBps / 1000)} kbit/s in)`,
+  );
 
   // Roll call of site-a2: its camera flows to everyone, site-a's stays back.
   await apply(2, { mutedAll: true, rollCallSiteId: 'site-a2' });
-  await until('site-a2 video flowing at cB', async () => ((await at(cB, 'site-a2', 'video'))?.paused === false ? true : null));
+  await until('site-a2 video flowing at cB', async () =>
+    (await at(cB, 'site-a2', 'video'))?.paused === false ? true : null,
+  );
   await decodesAs(cB, videoA2.id, 'site-a2');
-  t.equal((await at(cB, 'site-a', 'video'))?.paused, true, 'site-a\'s camera is still held back');
+  t.equal((await at(cB, 'site-a', 'video'))?.paused, true, "site-a's camera is still held back");
   // Once per link, and only what is featured.
   const coreLinks = new Map((await core.stats()).meetings[0]!.links.map((l) => [l.peerEdgeId, l]));
-  t.equal(coreLinks.get('d1')!.recvStreams, 1, 'core receives one stream from d1: site-a2\'s camera');
-  t.equal(coreLinks.get('d1')!.sendStreams, 2, 'and sends cB\'s two (the chair) down to d1 once, for two communes');
+  t.equal(coreLinks.get('d1')!.recvStreams, 1, "core receives one stream from d1: site-a2's camera");
+  t.equal(coreLinks.get('d1')!.sendStreams, 2, "and sends cB's two (the chair) down to d1 once, for two communes");
   const d1Down = await until('d1 fans out', async () => {
-    const m = new Map((await d1.stats()).meetings[0]!.links.filter((l) => l.direction === 'down').map((l) => [l.peerEdgeId, l.sendStreams]));
+    const m = new Map(
+      (await d1.stats()).meetings[0]!.links.filter((l) => l.direction === 'down').map((l) => [
+        l.peerEdgeId,
+        l.sendStreams,
+      ]),
+    );
     return m.get('cA') === 3 ? m : null;
   });
-  t.equal(d1Down.get('cA'), 3, 'd1 sends cA the chair\'s two and its sibling site-a2\'s camera (never via the core)');
-  t.equal(d1Down.get('cA2'), 2, 'and cA2 the chair\'s two only');
+  t.equal(d1Down.get('cA'), 3, "d1 sends cA the chair's two and its sibling site-a2's camera (never via the core)");
+  t.equal(d1Down.get('cA2'), 2, "and cA2 the chair's two only");
   const coreDump = (await core.dump()).rooms[0]!;
   t.equal(coreDump.producerIds.length, 6, 'core knows all 6 streams (3 rooms x audio+video)');
   t.equal(coreDump.consumerIds.length, 6, 'each offered once, to the other district');
 
   // Roll call over: site-a2's camera goes back.
   await apply(3, { mutedAll: true });
-  await until('site-a2 video held back again', async () => ((await at(cB, 'site-a2', 'video'))?.paused === true ? true : null));
+  await until('site-a2 video held back again', async () =>
+    (await at(cB, 'site-a2', 'video'))?.paused === true ? true : null,
+  );
 
   // Microphones open: site-a's tone reaches the core, which names it the
   // speaker; its camera starts to flow without any plan saying so.
   await apply(4, { mutedAll: false });
-  await until('site-a audio flowing at cB', async () => ((await at(cB, 'site-a', 'audio'))?.paused === false ? true : null));
-  const heard = await until('the core names site-a the speaker', async () => {
-    const s = (await core.stats()).meetings[0];
-    return s?.activeSpeakerSiteId === 'site-a' ? s : null;
-  }, 30_000).catch((err: unknown) => {
+  await until('site-a audio flowing at cB', async () =>
+    (await at(cB, 'site-a', 'audio'))?.paused === false ? true : null,
+  );
+  const heard = await until(
+    'the core names site-a the speaker',
+    async () => {
+      const s = (await core.stats()).meetings[0];
+      return s?.activeSpeakerSiteId === 'site-a' ? s : null;
+    },
+    30_000,
+  ).catch((err: unknown) => {
     t.comment(core.logs.filter((l) => /speaker|pause|resume/.test(l)).join('\n'));
     throw err;
   });
   t.equal(heard.activeSpeakerSiteId, 'site-a');
-  await until('cB follows the core', async () => ((await cB.stats()).meetings[0]?.activeSpeakerSiteId === 'site-a' ? true : null));
-  await until('site-a video flowing at cB', async () => ((await at(cB, 'site-a', 'video'))?.paused === false ? true : null));
+  await until('cB follows the core', async () =>
+    (await cB.stats()).meetings[0]?.activeSpeakerSiteId === 'site-a' ? true : null,
+  );
+  await until('site-a video flowing at cB', async () =>
+    (await at(cB, 'site-a', 'video'))?.paused === false ? true : null,
+  );
   await decodesAs(cB, videoA.id, 'site-a');
   const peer = await cB.api<{ peerId: string }>('POST', `/media/v1/meetings/${M}/peers`);
-  const layout = await cB.api<{ large: string[]; small: string[]; self: string }>('GET', `/media/v1/meetings/${M}/peers/${peer.body.peerId}/layout`);
-  t.same([layout.body.large, layout.body.self], [['site-a'], 'site-b'], 'the chair\'s TV shows the speaker large');
+  const layout = await cB.api<{ large: string[]; small: string[]; self: string }>(
+    'GET',
+    `/media/v1/meetings/${M}/peers/${peer.body.peerId}/layout`,
+  );
+  t.same([layout.body.large, layout.body.self], [['site-a'], 'site-b'], "the chair's TV shows the speaker large");
   // site-a2 may be a thumbnail: the observer can name a silent room for a moment when the microphones open.
   const flowing = new Set((await cB.streams(M)).filter((s) => s.kind === 'video' && !s.paused).map((s) => s.siteId));
-  t.ok(layout.body.small.every((s) => flowing.has(s)), `no frozen thumbnail of a held-back camera (small: ${layout.body.small.join(', ') || 'none'})`);
+  t.ok(
+    layout.body.small.every((s) => flowing.has(s)),
+    `no frozen thumbnail of a held-back camera (small: ${layout.body.small.join(', ') || 'none'})`,
+  );
 
   // A commune leaves cleanly: d1 drops its link, nothing else changes.
   await cA2.kill('SIGTERM');
-  await until('d1 down to one downstream link', async () => ((await d1.stats()).meetings[0]!.links.filter((l) => l.direction === 'down').length === 1 ? true : null));
+  await until('d1 down to one downstream link', async () =>
+    (await d1.stats()).meetings[0]!.links.filter((l) => l.direction === 'down').length === 1 ? true : null,
+  );
 
   // Kill the district mid-stream: everything that crossed it goes away everywhere.
   await d1.kill('SIGKILL');
-  await until('cA streams gone at cB', async () => ((await cB.streams(M)).every((s) => s.siteId !== 'site-a') ? true : null));
+  await until('cA streams gone at cB', async () =>
+    (await cB.streams(M)).every((s) => s.siteId !== 'site-a') ? true : null,
+  );
   const after = await until('core cleaned up', async () => {
     const d = (await core.dump()).rooms[0]!;
     return d.transportIds.length === 1 && d.producerIds.length === 2 && d.consumerIds.length === 0 ? d : null;
@@ -145,5 +198,5 @@ t.test('a commune stream crosses the cascade to another commune, when featured',
     return d.transportIds.length === 3 && d.producerIds.length === 2 ? d : null;
   });
   t.equal(bDump.consumerIds.length, 2, 'cB still sends its own two streams up');
-  t.equal((await d2.dump()).rooms[0]!.producerIds.length, 2, 'd2 holds only cB\'s streams');
+  t.equal((await d2.dump()).rooms[0]!.producerIds.length, 2, "d2 holds only cB's streams");
 });

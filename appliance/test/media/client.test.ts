@@ -11,7 +11,15 @@ t.test('EdgeClient forwards plans and reads stats', async (t) => {
   const edge = await spawnEdge({ edgeId: 'core', role: 'core' });
   t.teardown(() => edge.kill());
   const published: string[] = [];
-  const client = new EdgeClient({ url: edge.url, adminToken: edge.adminToken, log: pino({ level: 'silent' }), publishStats: (j) => { published.push(j); }, statsIntervalMs: 200 });
+  const client = new EdgeClient({
+    url: edge.url,
+    adminToken: edge.adminToken,
+    log: pino({ level: 'silent' }),
+    publishStats: (j) => {
+      published.push(j);
+    },
+    statsIntervalMs: 200,
+  });
   t.teardown(() => client.close());
 
   const [plan] = [...plansFor('m1', [node(edge, null, null)], 'site-x', 3).values()];
@@ -21,13 +29,21 @@ t.test('EdgeClient forwards plans and reads stats', async (t) => {
   await client.forwardPlan('{"v":1');
   await client.forwardPlan(JSON.stringify({ ...plan, v: 9 }));
   await client.forwardPlan(JSON.stringify({ ...plan, revision: 2 }));
-  t.same(Object.fromEntries(client.refused), { PROTO_ERR_NOT_JSON: 1, PROTO_ERR_VERSION: 1, APPL_ERR_MEDIA_CONFLICT: 1 }, 'refusals counted by code');
+  t.same(
+    Object.fromEntries(client.refused),
+    { PROTO_ERR_NOT_JSON: 1, PROTO_ERR_VERSION: 1, APPL_ERR_MEDIA_CONFLICT: 1 },
+    'refusals counted by code',
+  );
   t.equal((await edge.dump()).rooms.length, 1, 'the meeting still runs');
 
   client.start();
   await new Promise((r) => setTimeout(r, 1000));
   t.ok(published.length > 0, 'stats published while a meeting runs');
-  const last = JSON.parse(published.at(-1)!) as { edgeId: string; revision: number; meetings: Array<{ meetingId: string }> };
+  const last = JSON.parse(published.at(-1)!) as {
+    edgeId: string;
+    revision: number;
+    meetings: Array<{ meetingId: string }>;
+  };
   t.same([last.edgeId, last.revision, last.meetings[0]?.meetingId], ['core', 3, 'm1']);
 
   await client.forwardPlan(JSON.stringify({ ...plan, revision: 4, meetings: [] }));
@@ -43,29 +59,52 @@ t.test('an edge that starts late or restarts gets the newest plan again', async 
     });
   });
   const adminToken = token();
-  const client = new EdgeClient({ url: `http://127.0.0.1:${port}`, adminToken, log: pino({ level: 'silent' }), statsIntervalMs: 200 });
+  const client = new EdgeClient({
+    url: `http://127.0.0.1:${port}`,
+    adminToken,
+    log: pino({ level: 'silent' }),
+    statsIntervalMs: 200,
+  });
   t.teardown(() => client.close());
   const plan: MediaPlan = {
-    v: 1, revision: 7, edgeId: 'core',
-    meetings: [{
-      meetingId: 'm1', title: 'm1', role: 'host', upstream: null, acceptToken: null, localSiteId: null,
-      chairSiteId: 'site-x', floorSiteId: null, rollCallSiteId: null, mutedAll: false, state: 'live',
-    }],
+    v: 1,
+    revision: 7,
+    edgeId: 'core',
+    meetings: [
+      {
+        meetingId: 'm1',
+        title: 'm1',
+        role: 'host',
+        upstream: null,
+        acceptToken: null,
+        localSiteId: null,
+        chairSiteId: 'site-x',
+        floorSiteId: null,
+        rollCallSiteId: null,
+        mutedAll: false,
+        state: 'live',
+      },
+    ],
   };
   // The box's agent got the retained plan before its edge was up.
   await client.forwardPlan(JSON.stringify(plan));
   t.equal(client.refused.get('APPL_ERR_MEDIA'), 1, 'the edge was unreachable');
   client.start();
 
-  const spawnAt = () => spawnEdge({ edgeId: 'core', role: 'core', adminToken, env: { DIEMCAU_EDGE_PORT: String(port) } });
+  const spawnAt = () =>
+    spawnEdge({ edgeId: 'core', role: 'core', adminToken, env: { DIEMCAU_EDGE_PORT: String(port) } });
   let edge = await spawnAt();
   t.teardown(() => edge.kill('SIGKILL'));
-  await until('the late edge runs the meeting', async () => ((await edge.dump()).rooms[0]?.meetingId === 'm1' ? true : null));
+  await until('the late edge runs the meeting', async () =>
+    (await edge.dump()).rooms[0]?.meetingId === 'm1' ? true : null,
+  );
   t.pass('the plan reached the edge without a new MQTT message');
 
   // The edge crashes and is started again (systemd): it comes back empty and is handed the plan.
   await edge.kill('SIGKILL');
   edge = await spawnAt();
-  await until('the restarted edge runs the meeting again', async () => ((await edge.dump()).rooms[0]?.meetingId === 'm1' ? true : null));
+  await until('the restarted edge runs the meeting again', async () =>
+    (await edge.dump()).rooms[0]?.meetingId === 'm1' ? true : null,
+  );
   t.equal((await edge.stats()).revision, 7, 'at the newest revision');
 });

@@ -29,8 +29,14 @@ export interface EdgeProc {
   logs: string[];
   api<T = unknown>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }>;
   plan(plan: MediaPlan): Promise<void>;
-  streams(meetingId: string): Promise<Array<{ id: string; kind: string; siteId: string; originEdgeId: string; paused: boolean; via: string | null }>>;
-  dump(): Promise<{ rooms: Array<{ meetingId: string; transportIds: string[]; producerIds: string[]; consumerIds: string[] }> }>;
+  streams(
+    meetingId: string,
+  ): Promise<
+    Array<{ id: string; kind: string; siteId: string; originEdgeId: string; paused: boolean; via: string | null }>
+  >;
+  dump(): Promise<{
+    rooms: Array<{ meetingId: string; transportIds: string[]; producerIds: string[]; consumerIds: string[] }>;
+  }>;
   stats(): Promise<MediaStats>;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -93,21 +99,33 @@ export async function spawnEdge(o: EdgeSpawn): Promise<EdgeProc> {
         try {
           const j = JSON.parse(line) as { msg?: string; url?: string; workerPid?: number };
           if (j.msg === 'edge listening' && j.url) resolve({ url: j.url, workerPid: j.workerPid ?? 0 });
-        } catch { /* not JSON */ }
+        } catch {
+          /* not JSON */
+        }
       }
     });
-    proc.once('exit', (code) => reject(new Error(`edge ${o.edgeId} exited (${code}) before listening:\n${logs.join('\n')}`)));
-    setTimeout(() => reject(new Error(`edge ${o.edgeId} did not report listening (LOG_LEVEL above info?):\n${logs.join('\n')}`)), 90_000).unref();
+    proc.once('exit', (code) =>
+      reject(new Error(`edge ${o.edgeId} exited (${code}) before listening:\n${logs.join('\n')}`)),
+    );
+    setTimeout(
+      () => reject(new Error(`edge ${o.edgeId} did not report listening (LOG_LEVEL above info?):\n${logs.join('\n')}`)),
+      90_000,
+    ).unref();
   });
   const { url, workerPid } = await listening.catch((err: unknown) => {
     proc.kill('SIGKILL');
     throw err;
   });
-  const exited = new Promise<void>((resolve) => (proc.exitCode !== null ? resolve() : proc.once('exit', () => resolve())));
+  const exited = new Promise<void>((resolve) =>
+    proc.exitCode !== null ? resolve() : proc.once('exit', () => resolve()),
+  );
   const api = async <T>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> => {
     const res = await signalCall(url + p, {
       method,
-      headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${adminToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       ...(o.ca ? { ca: o.ca } : {}),
       timeoutMs: 15_000,
@@ -120,8 +138,17 @@ export async function spawnEdge(o: EdgeSpawn): Promise<EdgeProc> {
     return r.body;
   };
   return {
-    edgeId: o.edgeId, url, adminToken, joinToken, proc, workerPid, logs, api,
-    plan: async (plan) => { await must('PUT', '/media/v1/plan', plan); },
+    edgeId: o.edgeId,
+    url,
+    adminToken,
+    joinToken,
+    proc,
+    workerPid,
+    logs,
+    api,
+    plan: async (plan) => {
+      await must('PUT', '/media/v1/plan', plan);
+    },
     streams: (m) => must('GET', `/media/v1/meetings/${m}/streams`),
     dump: () => must('GET', '/media/v1/dump'),
     stats: () => must('GET', '/media/v1/stats'),
@@ -154,19 +181,36 @@ export function sitesBelow(n: Node, nodes: Node[]): string[] {
 }
 
 /** The plan each edge of a cascade tree gets for one live meeting. */
-export function plansFor(meetingId: string, nodes: Node[], chairSiteId: string, revision = 1, extra: Partial<MediaMeeting> = {}): Map<Node, MediaPlan> {
+export function plansFor(
+  meetingId: string,
+  nodes: Node[],
+  chairSiteId: string,
+  revision = 1,
+  extra: Partial<MediaMeeting> = {},
+): Map<Node, MediaPlan> {
   const hasChildren = new Set(nodes.map((n) => n.parent).filter((p): p is Node => p !== null));
   const out = new Map<Node, MediaPlan>();
   for (const n of nodes) {
     const role = n.parent === null ? 'host' : hasChildren.has(n) ? 'relay' : 'leaf';
     const meeting: MediaMeeting = {
-      meetingId, title: `meeting ${meetingId}`, role,
-      upstream: n.parent ? { edgeId: n.parent.edge.edgeId, signalUrl: n.parent.edge.url, linkToken: n.parent.acceptToken } : null,
+      meetingId,
+      title: `meeting ${meetingId}`,
+      role,
+      upstream: n.parent
+        ? { edgeId: n.parent.edge.edgeId, signalUrl: n.parent.edge.url, linkToken: n.parent.acceptToken }
+        : null,
       acceptToken: hasChildren.has(n) ? n.acceptToken : null,
       // Every edge runs on this machine: the plan names loopback for its children explicitly.
       // Each child may bring in the sites of its subtree, as the fleet plans it.
-      downstream: nodes.filter((c) => c.parent === n).map((c) => ({ edgeId: c.edge.edgeId, addresses: ['127.0.0.1'], siteIds: sitesBelow(c, nodes) })),
-      localSiteId: n.siteId, chairSiteId, floorSiteId: null, rollCallSiteId: null, mutedAll: false, state: 'live',
+      downstream: nodes
+        .filter((c) => c.parent === n)
+        .map((c) => ({ edgeId: c.edge.edgeId, addresses: ['127.0.0.1'], siteIds: sitesBelow(c, nodes) })),
+      localSiteId: n.siteId,
+      chairSiteId,
+      floorSiteId: null,
+      rollCallSiteId: null,
+      mutedAll: false,
+      state: 'live',
       ...extra,
     };
     out.set(n, { v: 1, revision, edgeId: n.edge.edgeId, meetings: [meeting] });
@@ -176,7 +220,11 @@ export function plansFor(meetingId: string, nodes: Node[], chairSiteId: string, 
 
 // ---- waiting -----------------------------------------------------------------
 
-export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < end) {
@@ -202,7 +250,10 @@ export async function freeUdpPair(): Promise<number> {
     a.close();
     if (port % 2 !== 0 || port >= 65534) continue;
     const b = dgram.createSocket('udp4');
-    const ok = await new Promise<boolean>((r) => { b.once('error', () => r(false)); b.bind(port + 1, '127.0.0.1', () => r(true)); });
+    const ok = await new Promise<boolean>((r) => {
+      b.once('error', () => r(false));
+      b.bind(port + 1, '127.0.0.1', () => r(true));
+    });
     b.close();
     if (ok) return port;
   }
@@ -222,14 +273,26 @@ export { root };
  * goes away at teardown; never a downloaded browser. `extraArgs` add fake
  * devices or autoplay.
  */
-export async function launchChromium(t: { teardown(fn: () => unknown): void }, extraArgs: string[]): Promise<{ browser: BrowserContext; page: Page }> {
+export async function launchChromium(
+  t: { teardown(fn: () => unknown): void },
+  extraArgs: string[],
+): Promise<{ browser: BrowserContext; page: Page }> {
   const profile = tempDir('diemcau-chromium-');
   t.teardown(() => fs.rmSync(profile, { recursive: true, force: true }));
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-quic', ...extraArgs],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+      ...extraArgs,
+    ],
   });
   t.teardown(() => browser.close());
   return { browser, page: browser.pages()[0] ?? (await browser.newPage()) };
@@ -240,18 +303,32 @@ export async function launchChromium(t: { teardown(fn: () => unknown): void }, e
  * port, plus these settings) and waits for it to exit: for settings it must
  * refuse. Returns its exit code (null if it ran for a minute) and its stderr.
  */
-export async function edgeStartRefused(t: { teardown(fn: () => void): void }, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+export async function edgeStartRefused(
+  t: { teardown(fn: () => void): void },
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'appliance/src/media/main.ts')], {
-    cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, DIEMCAU_EDGE_ROLE: 'core', DIEMCAU_EDGE_HARDWARE: 'none', DIEMCAU_EDGE_PORT: '0', ...env },
   });
-  t.teardown(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
+  t.teardown(() => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  });
   let stderr = '';
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
   proc.stdout!.resume();
   const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); resolve(null); }, 60_000);
-    proc.once('exit', (c) => { clearTimeout(timer); resolve(c); });
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      resolve(null);
+    }, 60_000);
+    proc.once('exit', (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
   });
   return { code, stderr };
 }

@@ -19,8 +19,19 @@ const rtcMinPort = 50_000 + (process.pid % 50) * 100;
 const PORTS = { rtcMinPort, rtcMaxPort: rtcMinPort + 99 };
 
 const capture = (videoCodec: CaptureConfig['videoCodec']): CaptureConfig => ({
-  hardware: 'simulated', videoDevice: '', audioDevice: '', width: 320, height: 240, fps: 15, videoCodec, videoKbps: 300, audioKbps: 32,
-  voice: 'tone', videoSender: 'gstreamer', gstLaunchBin: 'gst-launch-1.0', cameraFormat: 'raw',
+  hardware: 'simulated',
+  videoDevice: '',
+  audioDevice: '',
+  width: 320,
+  height: 240,
+  fps: 15,
+  videoCodec,
+  videoKbps: 300,
+  audioKbps: 32,
+  voice: 'tone',
+  videoSender: 'gstreamer',
+  gstLaunchBin: 'gst-launch-1.0',
+  cameraFormat: 'raw',
 });
 
 for (const codec of ['h264', 'vp8'] as const) {
@@ -28,16 +39,28 @@ for (const codec of ['h264', 'vp8'] as const) {
     const worker = await MediaWorker.start(PORTS);
     t.teardown(() => worker.close());
     const router = await worker.createRouter();
-    const ingest = await LocalIngest.start({ router, capture: capture(codec), ffmpegBin: 'ffmpeg', siteId: 'site-k', edgeId: 'e-k', log });
+    const ingest = await LocalIngest.start({
+      router,
+      capture: capture(codec),
+      ffmpegBin: 'ffmpeg',
+      siteId: 'site-k',
+      edgeId: 'e-k',
+      log,
+    });
     t.teardown(() => ingest.close());
     let failed: unknown = null;
-    ingest.events.on('failed', (err) => { failed = err; });
+    ingest.events.on('failed', (err) => {
+      failed = err;
+    });
 
     const sink = dgram.createSocket('udp4');
     const sinkRtcp = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', resolve));
     await new Promise<void>((resolve) => sinkRtcp.bind(0, '127.0.0.1', resolve));
-    t.teardown(() => { sink.close(); sinkRtcp.close(); });
+    t.teardown(() => {
+      sink.close();
+      sinkRtcp.close();
+    });
     const keyframes: number[] = [];
     let packets = 0;
     sink.on('message', (msg) => {
@@ -60,8 +83,10 @@ for (const codec of ['h264', 'vp8'] as const) {
     const askedAt = Date.now();
     await outlet.requestKeyFrame();
     await until('a keyframe for the repeated request', async () => keyframes.some((k) => k >= askedAt), 3000);
-    t.ok(Date.now() - firstPacketAt < KEYFRAME_INTERVAL_S * 1000,
-      'both keyframes came before the next periodic one could have (they were asked for)');
+    t.ok(
+      Date.now() - firstPacketAt < KEYFRAME_INTERVAL_S * 1000,
+      'both keyframes came before the next periodic one could have (they were asked for)',
+    );
     t.equal(failed, null, 'no sender died');
   });
 }

@@ -28,7 +28,16 @@ t.test('kiosk page: not enrolled, enrolled, identify card, live meeting', async 
   t.match(await text('#en'), /not enrolled/);
 
   // The agent enrols: its identity file appears in the data dir.
-  fs.writeFileSync(path.join(dataDir, 'identity.json'), JSON.stringify({ v: 1, deviceId: 'd-kiosk', siteId: 'xa-an-binh', siteName: 'UBND xã An Bình', mqtt: { url: 'mqtt://x', username: 'd-kiosk', password: 'secret' } }));
+  fs.writeFileSync(
+    path.join(dataDir, 'identity.json'),
+    JSON.stringify({
+      v: 1,
+      deviceId: 'd-kiosk',
+      siteId: 'xa-an-binh',
+      siteName: 'UBND xã An Bình',
+      mqtt: { url: 'mqtt://x', username: 'd-kiosk', password: 'secret' },
+    }),
+  );
   await until('site name', async () => (await text('#site')) === 'UBND xã An Bình');
   t.match(await text('#vi'), /Đang kết nối/);
   t.notMatch(await page.content(), /secret/, 'identity secrets never reach the page');
@@ -37,24 +46,65 @@ t.test('kiosk page: not enrolled, enrolled, identify card, live meeting', async 
   const kioskDir = path.join(dataDir, 'kiosk');
   fs.mkdirSync(kioskDir);
   const until15s = new Date(Date.now() + 15_000).toISOString();
-  fs.writeFileSync(path.join(kioskDir, 'identify.json'), JSON.stringify({ v: 1, siteName: 'UBND xã An Bình', code: '4827', ms: 15000, shownAt: new Date().toISOString(), until: until15s }));
+  fs.writeFileSync(
+    path.join(kioskDir, 'identify.json'),
+    JSON.stringify({
+      v: 1,
+      siteName: 'UBND xã An Bình',
+      code: '4827',
+      ms: 15000,
+      shownAt: new Date().toISOString(),
+      until: until15s,
+    }),
+  );
   await until('identify card', async () => (await visible('#card')) && (await text('#cardCode')) === '4827');
   // An expired card is not shown.
-  fs.writeFileSync(path.join(kioskDir, 'identify.json'), JSON.stringify({ v: 1, siteName: 'x', code: '4827', ms: 1, shownAt: new Date(0).toISOString(), until: new Date(1).toISOString() }));
+  fs.writeFileSync(
+    path.join(kioskDir, 'identify.json'),
+    JSON.stringify({
+      v: 1,
+      siteName: 'x',
+      code: '4827',
+      ms: 1,
+      shownAt: new Date(0).toISOString(),
+      until: new Date(1).toISOString(),
+    }),
+  );
   await until('card gone', async () => !(await visible('#card')));
 
   // The agent's link state, as it writes it.
-  fs.writeFileSync(path.join(kioskDir, 'link.json'), JSON.stringify({ v: 1, connected: false, at: new Date().toISOString() }));
+  fs.writeFileSync(
+    path.join(kioskDir, 'link.json'),
+    JSON.stringify({ v: 1, connected: false, at: new Date().toISOString() }),
+  );
   await until('offline message', async () => (await text('#en')).includes('No connection to the fleet'));
   writeKioskLink({ dir: kioskDir, session: new EventEmitter(), connected: true, log: pino({ level: 'silent' }) });
   await until('ready message', async () => (await text('#vi')).includes('Sẵn sàng'));
 
   // A live meeting in the plan: the TV shows the join page's kiosk view.
-  await edge.plan({ v: 1, revision: 1, edgeId: 'd-kiosk', meetings: [{
-    meetingId: 'm-tv', title: 'giao ban', role: 'host', upstream: null, acceptToken: token(),
-    localSiteId: 'xa-an-binh', chairSiteId: 'xa-an-binh', floorSiteId: null, rollCallSiteId: null, mutedAll: false, state: 'live',
-  }] });
-  const src = await until('meeting iframe', async () => ((await visible('#meeting')) ? page.locator('#meeting').getAttribute('src') : null));
+  await edge.plan({
+    v: 1,
+    revision: 1,
+    edgeId: 'd-kiosk',
+    meetings: [
+      {
+        meetingId: 'm-tv',
+        title: 'giao ban',
+        role: 'host',
+        upstream: null,
+        acceptToken: token(),
+        localSiteId: 'xa-an-binh',
+        chairSiteId: 'xa-an-binh',
+        floorSiteId: null,
+        rollCallSiteId: null,
+        mutedAll: false,
+        state: 'live',
+      },
+    ],
+  });
+  const src = await until('meeting iframe', async () =>
+    (await visible('#meeting')) ? page.locator('#meeting').getAttribute('src') : null,
+  );
   t.match(src, /\/media\/v1\/join\?meeting=m-tv&token=[^&]+&view=kiosk$/);
   t.notOk(await visible('#idle'));
   const frame = page.frameLocator('#meeting');
@@ -74,7 +124,10 @@ t.test('a site edge with no DIEMCAU_EDGE_ID takes the device id once the agent h
   t.teardown(() => before.kill());
   t.equal((await before.stats()).edgeId, 'unenrolled');
   const exited = new Promise<number | null>((r) => before.proc.once('exit', (code) => r(code)));
-  fs.writeFileSync(path.join(dataDir, 'identity.json'), JSON.stringify({ v: 1, deviceId: 'd-enrolled-1', siteId: 'xa-b', siteName: 'Xã B' }));
+  fs.writeFileSync(
+    path.join(dataDir, 'identity.json'),
+    JSON.stringify({ v: 1, deviceId: 'd-enrolled-1', siteId: 'xa-b', siteName: 'Xã B' }),
+  );
   t.equal(await exited, 0, 'exits so systemd restarts it under its device id');
   const after = await spawnEdge({ edgeId: 'ignored', env: { DIEMCAU_EDGE_ID: '', DIEMCAU_DATA_DIR: dataDir } });
   t.teardown(() => after.kill());

@@ -14,26 +14,56 @@ export interface Decoded {
   sdp: string;
 }
 
-export async function decodeTap(edge: EdgeProc, meetingId: string, producerId: string, opts: { width: number; height: number; frames: number }): Promise<Decoded> {
+export async function decodeTap(
+  edge: EdgeProc,
+  meetingId: string,
+  producerId: string,
+  opts: { width: number; height: number; frames: number },
+): Promise<Decoded> {
   const port = await freeUdpPair();
   const dir = tempDir('diemcau-tap-');
   try {
-    const tap = await edge.api<{ tapId: string; sdp: string }>('POST', `/media/v1/meetings/${meetingId}/taps`, { producerId, ip: '127.0.0.1', port });
+    const tap = await edge.api<{ tapId: string; sdp: string }>('POST', `/media/v1/meetings/${meetingId}/taps`, {
+      producerId,
+      ip: '127.0.0.1',
+      port,
+    });
     if (tap.status !== 201) throw new Error(`tap refused: ${tap.status} ${JSON.stringify(tap.body)}`);
     const sdpFile = path.join(dir, 'tap.sdp');
     fs.writeFileSync(sdpFile, tap.body.sdp);
     const { width, height } = opts;
     const band = bandHeight(height);
     const frameBytes = width * band * 3;
-    const ff = spawn('ffmpeg', [
-      '-nostdin', '-hide_banner', '-loglevel', 'error', '-protocol_whitelist', 'file,udp,rtp', '-i', sdpFile,
-      '-an', '-frames:v', String(opts.frames), '-vf', `scale=${width}:${height},crop=${width}:${band}:0:${height - band}`,
-      '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const ff = spawn(
+      'ffmpeg',
+      [
+        '-nostdin',
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-protocol_whitelist',
+        'file,udp,rtp',
+        '-i',
+        sdpFile,
+        '-an',
+        '-frames:v',
+        String(opts.frames),
+        '-vf',
+        `scale=${width}:${height},crop=${width}:${band}:0:${height - band}`,
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgb24',
+        'pipe:1',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const chunks: Buffer[] = [];
     let err = '';
     ff.stdout.on('data', (c: Buffer) => chunks.push(c));
-    ff.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    ff.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+    });
     const timer = setTimeout(() => ff.kill('SIGKILL'), 30_000);
     const code = await new Promise<number | null>((r) => ff.on('exit', (c) => r(c)));
     clearTimeout(timer);
@@ -53,4 +83,4 @@ export async function decodeTap(edge: EdgeProc, meetingId: string, producerId: s
 
 /** Whether a decoded colour is the site's (each channel on the right side of mid-grey). */
 export const sameColour = (got: [number, number, number], want: [number, number, number]): boolean =>
-  got.every((v, i) => (v > 128) === (want[i]! > 128) && Math.abs(v - want[i]!) < 60);
+  got.every((v, i) => v > 128 === want[i]! > 128 && Math.abs(v - want[i]!) < 60);

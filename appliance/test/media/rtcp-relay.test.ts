@@ -6,10 +6,8 @@ import { asksForKeyframe, emptyReceiverReport, isRtcp, RtcpRelay } from '../../s
 import { until } from './helpers.js';
 
 /** A receiver report (201) followed by a feedback message (206) of the given FMT. */
-const compound = (fmt: number): Buffer => Buffer.from([
-  0x80, 201, 0, 1, 0, 0, 0, 1,
-  0x80 | fmt, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2,
-]);
+const compound = (fmt: number): Buffer =>
+  Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 1, 0x80 | fmt, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2]);
 
 t.test('PLI and FIR are keyframe requests; other RTCP and RTP are not', async (t) => {
   t.ok(asksForKeyframe(compound(1)), 'PLI inside a compound packet');
@@ -30,12 +28,19 @@ t.test('reports go to the transport, its feedback to the sender, junk nowhere', 
   const transport = await bind();
   const atTransport: Buffer[] = [];
   transport.on('message', (m) => atTransport.push(m));
-  const relay = await RtcpRelay.open({ ip: '127.0.0.1', port: transport.address().port }, 0xabcdef, pino({ level: 'silent' }));
+  const relay = await RtcpRelay.open(
+    { ip: '127.0.0.1', port: transport.address().port },
+    0xabcdef,
+    pino({ level: 'silent' }),
+  );
   t.teardown(() => relay.close());
   const sender = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => sender.bind(relay.senderPort, '127.0.0.1', resolve));
   t.teardown(() => sender.close());
-  await until('the relay speaks first, so the transport knows where to send feedback', async () => atTransport.length === 1);
+  await until(
+    'the relay speaks first, so the transport knows where to send feedback',
+    async () => atTransport.length === 1,
+  );
   t.same(atTransport.shift(), emptyReceiverReport(0xabcdef));
   const atSender: Buffer[] = [];
   sender.on('message', (m) => atSender.push(m));

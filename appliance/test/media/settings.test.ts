@@ -24,11 +24,18 @@ t.test('every bad or missing value in one error', async (t) => {
   } catch (err) {
     message = (err as Error).message;
   }
-  for (const v of ['DIEMCAU_EDGE_ID', 'DIEMCAU_EDGE_ADMIN_TOKEN', 'DIEMCAU_EDGE_PORT', 'DIEMCAU_EDGE_MAX_PEERS']) t.match(message, v);
+  for (const v of ['DIEMCAU_EDGE_ID', 'DIEMCAU_EDGE_ADMIN_TOKEN', 'DIEMCAU_EDGE_PORT', 'DIEMCAU_EDGE_MAX_PEERS'])
+    t.match(message, v);
 });
 
 t.test('the table names every variable, with the ffmpeg name the agent shares', async (t) => {
   const table = edgeSettingsTable();
-  for (const v of ['DIEMCAU_EDGE_ID', 'DIEMCAU_EDGE_ADMIN_TOKEN', 'DIEMCAU_FFMPEG_BIN', 'DIEMCAU_EDGE_MAX_CONNECTIONS_PER_ADDRESS']) t.match(table, `\`${v}\``);
+  for (const v of [
+    'DIEMCAU_EDGE_ID',
+    'DIEMCAU_EDGE_ADMIN_TOKEN',
+    'DIEMCAU_FFMPEG_BIN',
+    'DIEMCAU_EDGE_MAX_CONNECTIONS_PER_ADDRESS',
+  ])
+    t.match(table, `\`${v}\``);
   t.match(table, '| `DIEMCAU_LOG_LEVEL` | `info` | pino log level (formerly `LOG_LEVEL`) |');
 });

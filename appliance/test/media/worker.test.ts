@@ -37,21 +37,25 @@ t.test('mediasoup 3.19 or later', async (t) => {
   t.ok(major! > 3 || (major === 3 && minor! >= 19), `mediasoup ${MEDIASOUP_VERSION}`);
 });
 
-t.test('the worker links Debian\'s OpenSSL 3, not a bundled OpenSSL 1.1', async (t) => {
+t.test("the worker links Debian's OpenSSL 3, not a bundled OpenSSL 1.1", async (t) => {
   const ldd = execFileSync('ldd', [MEDIASOUP_WORKER_BIN], { encoding: 'utf8' });
   t.match(ldd, /\blibssl\.so\.3 => \/\S+/, 'libssl.so.3 resolved');
   t.match(ldd, /\blibcrypto\.so\.3 => \/\S+/, 'libcrypto.so.3 resolved');
-  for (const lib of ['libsrtp2.so.1', 'libuv.so.1', 'libusrsctp.so.2']) t.match(ldd, new RegExp(`\\b${lib.replace(/\./g, '\\.')} => /`), `${lib} resolved`);
+  for (const lib of ['libsrtp2.so.1', 'libuv.so.1', 'libusrsctp.so.2'])
+    t.match(ldd, new RegExp(`\\b${lib.replace(/\./g, '\\.')} => /`), `${lib} resolved`);
   t.notMatch(ldd, /not found/, 'every library is found');
   // 3.8's worker carried OpenSSL 1.1.1 statically; its version string gave it away.
   t.notOk(fs.readFileSync(MEDIASOUP_WORKER_BIN).includes('OpenSSL 1.1.1'), 'no OpenSSL 1.1.1 inside the binary');
 });
 
-t.test('a running worker has Debian\'s libssl.so.3 loaded', async (t) => {
+t.test("a running worker has Debian's libssl.so.3 loaded", async (t) => {
   const worker = await MediaWorker.start(ports());
   t.teardown(() => worker.close());
   const maps = fs.readFileSync(`/proc/${worker.pid}/maps`, 'utf8');
-  const libssl = maps.split('\n').map((l) => l.split(/\s+/)[5]).find((p) => p && /\/libssl\.so\.3$/.test(p));
+  const libssl = maps
+    .split('\n')
+    .map((l) => l.split(/\s+/)[5])
+    .find((p) => p && /\/libssl\.so\.3$/.test(p));
   t.ok(libssl, `libssl.so.3 mapped (${libssl})`);
   // dpkg names the package that owns the file (Debian: libssl3).
   const owner = execFileSync('dpkg', ['-S', fs.realpathSync(libssl!)], { encoding: 'utf8' });
@@ -60,12 +64,19 @@ t.test('a running worker has Debian\'s libssl.so.3 loaded', async (t) => {
 
 t.test('RTP crosses an SRTP pipe between two workers (AEAD_AES_256_GCM via libsrtp2)', async (t) => {
   const [wA, wB] = [await MediaWorker.start(ports()), await MediaWorker.start(ports())];
-  t.teardown(() => { wA.close(); wB.close(); });
+  t.teardown(() => {
+    wA.close();
+    wB.close();
+  });
   const [rA, rB] = [await wA.createRouter(), await wB.createRouter()];
 
   const input = await rA.createPlainIn('127.0.0.1');
   const ssrc = 0x1234abcd;
-  const stream = await input.produce({ kind: 'audio', rtpParameters: ingestRtpParameters('audio', 'vp8', ssrc, 'worker-test'), info: INFO });
+  const stream = await input.produce({
+    kind: 'audio',
+    rtpParameters: ingestRtpParameters('audio', 'vp8', ssrc, 'worker-test'),
+    info: INFO,
+  });
 
   const [pA, pB] = [await rA.createPipe(LISTEN), await rB.createPipe(LISTEN)];
   t.equal(pA.srtp?.cryptoSuite, 'AEAD_AES_256_GCM', 'the link is encrypted with AES-256-GCM');
@@ -76,11 +87,17 @@ t.test('RTP crosses an SRTP pipe between two workers (AEAD_AES_256_GCM via libsr
 
   const sink = dgram.createSocket('udp4');
   const rtcpSink = dgram.createSocket('udp4');
-  t.teardown(() => { sink.close(); rtcpSink.close(); });
+  t.teardown(() => {
+    sink.close();
+    rtcpSink.close();
+  });
   await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
   await new Promise<void>((r) => rtcpSink.bind(0, '127.0.0.1', () => r()));
   const received = new Set<string>();
-  sink.on('message', (m) => { const p = rtpPayload(m); if (p) received.add(p.toString('hex')); });
+  sink.on('message', (m) => {
+    const p = rtpPayload(m);
+    if (p) received.add(p.toString('hex'));
+  });
   const out = await rB.createPlainOut('127.0.0.1');
   await out.connect({ ip: '127.0.0.1', port: sink.address().port, rtcpPort: rtcpSink.address().port });
   await out.consume(piped.id, rB.rtpCapabilities);
@@ -103,22 +120,36 @@ t.test('RTP crosses an SRTP pipe between two workers (AEAD_AES_256_GCM via libsr
     seq++;
     sender.send(Buffer.concat([header, payload]), input.tuple.port, '127.0.0.1');
   };
-  const got = await until('RTP through the SRTP pipe', async () => {
-    for (let i = 0; i < 5; i++) send();
-    return received.size >= 20 ? received.size : null;
-  }, 20_000);
+  const got = await until(
+    'RTP through the SRTP pipe',
+    async () => {
+      for (let i = 0; i < 5; i++) send();
+      return received.size >= 20 ? received.size : null;
+    },
+    20_000,
+  );
   t.ok(got >= 20, `${got} packets arrived`);
-  t.ok([...received].every((p) => payloads.includes(p)), 'each with the payload that was sent, unchanged');
+  t.ok(
+    [...received].every((p) => payloads.includes(p)),
+    'each with the payload that was sent, unchanged',
+  );
   t.ok((await pB.stats()).bytesReceived > 0, 'the pipe counts what it decrypted');
 });
 
 t.test('a pipe given the wrong key passes nothing on', async (t) => {
   const [wA, wB] = [await MediaWorker.start(ports()), await MediaWorker.start(ports())];
-  t.teardown(() => { wA.close(); wB.close(); });
+  t.teardown(() => {
+    wA.close();
+    wB.close();
+  });
   const [rA, rB] = [await wA.createRouter(), await wB.createRouter()];
   const input = await rA.createPlainIn('127.0.0.1');
   const ssrc = 0x2345bcde;
-  const stream = await input.produce({ kind: 'audio', rtpParameters: ingestRtpParameters('audio', 'vp8', ssrc, 'worker-test'), info: INFO });
+  const stream = await input.produce({
+    kind: 'audio',
+    rtpParameters: ingestRtpParameters('audio', 'vp8', ssrc, 'worker-test'),
+    info: INFO,
+  });
   const [pA, pB] = [await rA.createPipe(LISTEN), await rB.createPipe(LISTEN)];
   const key = Buffer.from(pA.srtp!.keyBase64, 'base64');
   key[0] = key[0]! ^ 0xff;
@@ -157,10 +188,18 @@ t.test('browsers on one worker share one WebRTC port (a WebRtcServer)', async (t
     const [port] = [...used];
     t.ok(port! >= range.rtcMinPort && port! <= range.rtcMaxPort, `${proto} port ${port} is in the edge's RTC range`);
   }
-  t.same(transports.map((tr) => tr.state.dtlsState), ['new', 'new', 'new'], 'no DTLS before a browser connects');
-  t.equal((await r1.dump()).webRtc.length, 2, 'the router\'s dump lists its browsers\' transports');
+  t.same(
+    transports.map((tr) => tr.state.dtlsState),
+    ['new', 'new', 'new'],
+    'no DTLS before a browser connects',
+  );
+  t.equal((await r1.dump()).webRtc.length, 2, "the router's dump lists its browsers' transports");
   transports[0]!.close();
   t.equal((await r1.dump()).webRtc.length, 1, 'and forgets a closed one');
   const again = await r2.createWebRtc(LISTEN);
-  t.equal((again.params.iceCandidates as Candidate[])[0]!.port, candidates[0]![0]!.port, 'the port outlives the transports that used it');
+  t.equal(
+    (again.params.iceCandidates as Candidate[])[0]!.port,
+    candidates[0]![0]!.port,
+    'the port outlives the transports that used it',
+  );
 });

@@ -45,14 +45,25 @@ const env = {
   DIEMCAU_OTA_CACHE_PORT: '0',
   DIEMCAU_OTA_HEALTH_TIMEOUT_SEC: '10',
 };
-const selfTest = async () => ({ ok: false, peripherals: { camera: 'missing', microphone: 'ok', display: 'ok', gpio: 'unknown' } });
+const selfTest = async () => ({
+  ok: false,
+  peripherals: { camera: 'missing', microphone: 'ok', display: 'ok', gpio: 'unknown' },
+});
 const log = pino({ level: process.env.TEST_LOG ?? 'silent' });
 
 t.test('first start: takes the desired release, switches, asks for a restart', async (t) => {
   const { port, deliver } = makePort();
   let restarted: (reason: string) => void = () => undefined;
   const restart = new Promise<string>((resolve) => (restarted = resolve));
-  const ota = await startAgentOta({ agent: port, selfTest, restart: (r) => restarted(r), agentVersion: '1.0.0', config: otaConfigFromEnv(env, dir), invocationId: undefined, log });
+  const ota = await startAgentOta({
+    agent: port,
+    selfTest,
+    restart: (r) => restarted(r),
+    agentVersion: '1.0.0',
+    config: otaConfigFromEnv(env, dir),
+    invocationId: undefined,
+    log,
+  });
   t.ok(ota.updater, 'updates are on: the box has the layout');
   deliver({ v: 2, nonsense: true });
   t.equal(ota.updater!.counters.rejectedDesired, 1, 'a bad desired message is counted, not fatal');
@@ -62,7 +73,10 @@ t.test('first start: takes the desired release, switches, asks for a restart', a
   await ota.close();
   t.equal(fs.readlinkSync(path.join(box.root, 'current')), path.join('versions', '1.1.0'));
   t.ok(fs.existsSync(path.join(box.state, 'health-baseline.json')), 'baseline recorded before the switch');
-  t.ok(reports.some((r) => r.state === 'downloading' && r.rolloutId === 'r-1'), 'progress reported');
+  t.ok(
+    reports.some((r) => r.state === 'downloading' && r.rolloutId === 'r-1'),
+    'progress reported',
+  );
   t.ok(typeof reports.at(-1)?.cacheUrl === 'string', 'reports carry the cache URL');
 
   const cacheUrl = String(reports.at(-1)!.cacheUrl);
@@ -73,7 +87,15 @@ t.test('first start: takes the desired release, switches, asks for a restart', a
 t.test('second start: the new version passes its gate and commits', async (t) => {
   const { port } = makePort();
   let restarts = 0;
-  const ota = await startAgentOta({ agent: port, selfTest, restart: () => restarts++, agentVersion: '1.1.0', config: otaConfigFromEnv(env, dir), invocationId: undefined, log });
+  const ota = await startAgentOta({
+    agent: port,
+    selfTest,
+    restart: () => restarts++,
+    agentVersion: '1.1.0',
+    config: otaConfigFromEnv(env, dir),
+    invocationId: undefined,
+    log,
+  });
   const committed = await new Promise<Record<string, unknown>>((resolve) => {
     const iv = setInterval(() => {
       const r = reports.find((x) => x.state === 'committed');
@@ -83,9 +105,13 @@ t.test('second start: the new version passes its gate and commits', async (t) =>
       }
     }, 20);
   });
-  t.match(committed, { target: '1.1.0', current: '1.1.0', rolloutId: 'r-1' }, 'committed and reported, camera missing before and after');
+  t.match(
+    committed,
+    { target: '1.1.0', current: '1.1.0', rolloutId: 'r-1' },
+    'committed and reported, camera missing before and after',
+  );
   t.equal(restarts, 0);
-  t.ok(ota.cache, "a district box runs the cache");
+  t.ok(ota.cache, 'a district box runs the cache');
   const cache = await fetch(`${String(reports.at(-1)!.cacheUrl)}/api/v1/releases/1.1.0/artifact`);
   t.equal(cache.status, 200, 'the district cache serves communes');
   t.equal(Buffer.from(await cache.arrayBuffer()).length, next.manifest.size);

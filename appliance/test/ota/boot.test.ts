@@ -48,10 +48,18 @@ t.test('past the limit, ota-boot rolls back before the agent starts', async (t) 
     env: { ...process.env, DIEMCAU_OTA_ROOT: box.root, DIEMCAU_OTA_STATE_DIR: box.state, INVOCATION_ID: 'start-4' },
     stdio: 'pipe',
   });
-  t.equal(fs.readlinkSync(path.join(box.root, 'current')), path.join('versions', '1.0.0'), 'current points at the old version again');
+  t.equal(
+    fs.readlinkSync(path.join(box.root, 'current')),
+    path.join('versions', '1.0.0'),
+    'current points at the old version again',
+  );
   const j = journal.load();
   t.equal(j.phase, 'idle');
-  t.match(j.outcome, { version: '1.1.0', result: 'rolled-back', reported: false, error: { code: 'APPL_ERR_OTA_HEALTH' } }, 'the agent will report why');
+  t.match(
+    j.outcome,
+    { version: '1.1.0', result: 'rolled-back', reported: false, error: { code: 'APPL_ERR_OTA_HEALTH' } },
+    'the agent will report why',
+  );
 });
 
 t.test('one start is counted once', async (t) => {

@@ -16,7 +16,11 @@ const origin = await startOrigin();
 t.teardown(() => origin.close());
 const a = buildArtifact(dir, '2.0.0', { padBytes: 512 * 1024 });
 origin.add(a);
-const cache = new ArtifactCache({ dir: path.join(dir, 'cache'), upstream: origin.url, logger: pino({ level: 'silent' }) });
+const cache = new ArtifactCache({
+  dir: path.join(dir, 'cache'),
+  upstream: origin.url,
+  logger: pino({ level: 'silent' }),
+});
 t.teardown(() => cache.close());
 const base = await cache.listen();
 const url = `${base}/api/v1/releases/2.0.0/artifact`;
@@ -47,7 +51,11 @@ t.test('a commune resumes from the cache with a range', async (t) => {
 
 t.test('a dead cache falls through to the next source', async (t) => {
   const dest = path.join(dir, 'fallback.tar.gz');
-  const r = await download({ urls: ['http://127.0.0.1:9/api/v1/releases/2.0.0/artifact', origin.artifactUrl('2.0.0')], dest, size: a.manifest.size });
+  const r = await download({
+    urls: ['http://127.0.0.1:9/api/v1/releases/2.0.0/artifact', origin.artifactUrl('2.0.0')],
+    dest,
+    size: a.manifest.size,
+  });
   t.equal(r.source, origin.artifactUrl('2.0.0'));
   t.equal(sha(dest), a.manifest.sha256);
 });

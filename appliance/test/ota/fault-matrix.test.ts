@@ -7,7 +7,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { signManifest } from '@diemcau/shared';
-import { boxHealth, buildArtifact, desiredFor, makeBox, makeKeys, readOutbox, runBox, startOrigin, tmpDir, type Box } from './harness.js';
+import {
+  boxHealth,
+  buildArtifact,
+  desiredFor,
+  makeBox,
+  makeKeys,
+  readOutbox,
+  runBox,
+  startOrigin,
+  tmpDir,
+  type Box,
+} from './harness.js';
 
 // About thirty real process starts: seconds on an idle machine, minutes on a
 // loaded build server, so this file gets more than the suite's default.
@@ -55,10 +66,34 @@ const scenarios: Scenario[] = [
       t.ok((starts[0] ?? 0) >= good.manifest.size * 0.3, `resumed at byte ${starts[0]} of ${good.manifest.size}`);
     },
   },
-  { name: 'killed after verify', desired: goodDesired, pauses: ['verified'], expectVersion: '1.1.0', expectOutcome: 'committed' },
-  { name: 'killed after install', desired: goodDesired, pauses: ['installed'], expectVersion: '1.1.0', expectOutcome: 'committed' },
-  { name: 'killed during switch', desired: goodDesired, pauses: ['switch-started'], expectVersion: '1.1.0', expectOutcome: 'committed' },
-  { name: 'killed right after switch', desired: goodDesired, pauses: ['switched'], expectVersion: '1.1.0', expectOutcome: 'committed' },
+  {
+    name: 'killed after verify',
+    desired: goodDesired,
+    pauses: ['verified'],
+    expectVersion: '1.1.0',
+    expectOutcome: 'committed',
+  },
+  {
+    name: 'killed after install',
+    desired: goodDesired,
+    pauses: ['installed'],
+    expectVersion: '1.1.0',
+    expectOutcome: 'committed',
+  },
+  {
+    name: 'killed during switch',
+    desired: goodDesired,
+    pauses: ['switch-started'],
+    expectVersion: '1.1.0',
+    expectOutcome: 'committed',
+  },
+  {
+    name: 'killed right after switch',
+    desired: goodDesired,
+    pauses: ['switched'],
+    expectVersion: '1.1.0',
+    expectOutcome: 'committed',
+  },
   {
     name: 'power off in first start after switch',
     desired: goodDesired,
@@ -88,7 +123,10 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'signed by an untrusted key',
-    desired: () => ({ ...goodDesired(), manifest: signManifest(good.manifest, stranger.keyId, stranger.privateKeyPem) }),
+    desired: () => ({
+      ...goodDesired(),
+      manifest: signManifest(good.manifest, stranger.keyId, stranger.privateKeyPem),
+    }),
     expectVersion: '1.0.0',
     expectOutcome: 'failed',
     expectCode: 'APPL_ERR_OTA_SIGNATURE',
@@ -100,7 +138,8 @@ const scenarios: Scenario[] = [
     expectVersion: '1.0.0',
     expectOutcome: 'failed',
     expectCode: 'APPL_ERR_OTA_DISK',
-    check: (box) => t.equal(fs.readdirSync(path.join(box.state, 'downloads')).length, 0, 'disk full: no partial download left'),
+    check: (box) =>
+      t.equal(fs.readdirSync(path.join(box.state, 'downloads')).length, 0, 'disk full: no partial download left'),
   },
   {
     name: 'new version fails health gate',
@@ -133,7 +172,15 @@ for (const s of scenarios) {
     const outcomes = readOutbox(box).filter((r) => r.durable);
     const last = outcomes.at(-1);
     const code = (last?.error as { code?: string } | undefined)?.code;
-    rows.push([s.name, log.kills.join('+') || '-', String(log.starts), health.version, health.working ? 'yes' : 'NO', String(last?.state ?? '-'), code ?? '-']);
+    rows.push([
+      s.name,
+      log.kills.join('+') || '-',
+      String(log.starts),
+      health.version,
+      health.working ? 'yes' : 'NO',
+      String(last?.state ?? '-'),
+      code ?? '-',
+    ]);
 
     t.equal(log.kills.length, (s.pauses ?? []).filter(Boolean).length, 'killed at every planned point');
     t.equal(health.version, s.expectVersion, 'ends on the expected version');
@@ -143,7 +190,11 @@ for (const s of scenarios) {
     const journal = JSON.parse(fs.readFileSync(path.join(box.state, 'ota-journal.json'), 'utf8')) as { phase: string };
     t.equal(journal.phase, 'idle', 'journal is idle');
     if (s.expectOutcome === 'committed') {
-      t.equal(fs.readlinkSync(path.join(box.root, 'previous')), path.join('versions', '1.0.0'), 'previous version kept for rollback');
+      t.equal(
+        fs.readlinkSync(path.join(box.root, 'previous')),
+        path.join('versions', '1.0.0'),
+        'previous version kept for rollback',
+      );
     }
     s.check?.(box);
   });

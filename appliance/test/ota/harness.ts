@@ -10,7 +10,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { parseByteRange, signManifest, type DesiredRelease, type ReleaseManifest, type TrustedKey } from '@diemcau/shared';
+import {
+  parseByteRange,
+  signManifest,
+  type DesiredRelease,
+  type ReleaseManifest,
+  type TrustedKey,
+} from '@diemcau/shared';
 
 export interface Keys {
   keyId: string;
@@ -34,7 +40,11 @@ export interface Artifact {
 }
 
 /** A release whose agent.mjs passes (or fails) `--self-test`, padded with incompressible bytes. */
-export function buildArtifact(dir: string, version: string, opts: { selfTestOk?: boolean; padBytes?: number } = {}): Artifact {
+export function buildArtifact(
+  dir: string,
+  version: string,
+  opts: { selfTestOk?: boolean; padBytes?: number } = {},
+): Artifact {
   const src = fs.mkdtempSync(path.join(dir, `src-${version}-`));
   const ok = opts.selfTestOk ?? true;
   fs.writeFileSync(
@@ -62,8 +72,19 @@ export function buildArtifact(dir: string, version: string, opts: { selfTestOk?:
   return { version, file, manifest };
 }
 
-export function desiredFor(a: Artifact, keys: Keys, urls: string[], extra: Partial<DesiredRelease> = {}): DesiredRelease {
-  return { v: 1, version: a.version, manifest: signManifest(a.manifest, keys.keyId, keys.privateKeyPem), urls, ...extra };
+export function desiredFor(
+  a: Artifact,
+  keys: Keys,
+  urls: string[],
+  extra: Partial<DesiredRelease> = {},
+): DesiredRelease {
+  return {
+    v: 1,
+    version: a.version,
+    manifest: signManifest(a.manifest, keys.keyId, keys.privateKeyPem),
+    urls,
+    ...extra,
+  };
 }
 
 export interface Origin {
@@ -99,7 +120,11 @@ export async function startOrigin(): Promise<Origin> {
     const { start, end } = r ?? { start: 0, end: data.length - 1 };
     if (r && req.method !== 'HEAD') rangeStarts.set(version, [...(rangeStarts.get(version) ?? []), start]);
     const body = data.subarray(start, end + 1);
-    res.writeHead(r ? 206 : 200, { 'Content-Length': body.length, 'Accept-Ranges': 'bytes', ...(r ? { 'Content-Range': `bytes ${start}-${end}/${data.length}` } : {}) });
+    res.writeHead(r ? 206 : 200, {
+      'Content-Length': body.length,
+      'Accept-Ranges': 'bytes',
+      ...(r ? { 'Content-Range': `bytes ${start}-${end}/${data.length}` } : {}),
+    });
     if (req.method === 'HEAD') return void res.end();
     bytesSent.set(version, (bytesSent.get(version) ?? 0) + body.length);
     res.end(body);
@@ -141,7 +166,14 @@ export function makeBox(parent: string, name: string, base: Artifact, trusted: T
   fs.symlinkSync(path.join('versions', base.version), path.join(root, 'current'));
   const keysFile = path.join(dir, 'keys.json');
   fs.writeFileSync(keysFile, JSON.stringify(trusted));
-  return { dir, root, state, outbox: path.join(dir, 'outbox.jsonl'), keysFile, desiredFile: path.join(dir, 'desired.json') };
+  return {
+    dir,
+    root,
+    state,
+    outbox: path.join(dir, 'outbox.jsonl'),
+    keysFile,
+    desiredFile: path.join(dir, 'desired.json'),
+  };
 }
 
 const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'box.ts');
@@ -181,7 +213,12 @@ export interface RunLog {
  * kill -9s it when it pauses at a named checkpoint (`pauses` says at which
  * checkpoint to stop on each start; undefined entries run freely).
  */
-export async function runBox(box: Box, fleetUrl: string, pauses: (string | undefined)[] = [], extraEnv: Record<string, string> = {}): Promise<RunLog> {
+export async function runBox(
+  box: Box,
+  fleetUrl: string,
+  pauses: (string | undefined)[] = [],
+  extraEnv: Record<string, string> = {},
+): Promise<RunLog> {
   const log: RunLog = { starts: 0, kills: [] };
   const program = await boxProgram();
   for (let i = 0; i < 12; i++) {
@@ -235,7 +272,9 @@ export function readOutbox(box: Box): Array<Record<string, unknown> & { durable:
 export function boxHealth(box: Box): { version: string; working: boolean } {
   const version = path.basename(fs.readlinkSync(path.join(box.root, 'current')));
   try {
-    const r = execFileSync(process.execPath, [path.join(box.root, 'current', 'agent.mjs'), '--self-test'], { stdio: 'pipe' }).toString();
+    const r = execFileSync(process.execPath, [path.join(box.root, 'current', 'agent.mjs'), '--self-test'], {
+      stdio: 'pipe',
+    }).toString();
     return { version, working: r.trim() === 'ok' };
   } catch {
     return { version, working: false };

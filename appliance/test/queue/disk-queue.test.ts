@@ -13,7 +13,9 @@ function tempDir(t: Test): string {
 
 for (const fsync of [false, true]) {
   t.test(`contract (fsync ${fsync})`, async (t) => {
-    queueContract(t, async (maxRecords) => DiskQueue.open({ dir: path.join(tempDir(t), 'q'), maxRecords, fsync, segmentRecords: 4 }));
+    queueContract(t, async (maxRecords) =>
+      DiskQueue.open({ dir: path.join(tempDir(t), 'q'), maxRecords, fsync, segmentRecords: 4 }),
+    );
   });
 }
 
@@ -51,7 +53,11 @@ t.test('consumed segments are deleted, the directory does not grow', async (t) =
   await q.ack(q.peek()!.index);
   t.equal(fs.readdirSync(dir).filter((f) => f.startsWith('seg-')).length, 3, 'first segment gone');
   await drain(q);
-  t.same(fs.readdirSync(dir).filter((f) => f.startsWith('seg-')), [], 'all consumed');
+  t.same(
+    fs.readdirSync(dir).filter((f) => f.startsWith('seg-')),
+    [],
+    'all consumed',
+  );
   await q.close();
 });
 

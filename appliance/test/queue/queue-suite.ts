@@ -87,7 +87,10 @@ export function queueContract(t: Test, make: (maxRecords: number) => Promise<Dur
       out.push(Number(h.payload));
       await q.ack(h.index);
     }
-    t.same(out, Array.from({ length: 50 }, (_, i) => i));
+    t.same(
+      out,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     await q.close();
   });
 

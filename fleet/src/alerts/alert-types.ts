@@ -32,7 +32,8 @@ export const ROOM_ALERT_TYPES = [
 /** From the room's hardware and the host, as the box reports them. */
 export const HEALTH_ALERT_TYPES = [...ROOM_ALERT_TYPES, 'disk-nearly-full', 'overheating', 'help-requested'] as const;
 export type HealthAlertType = (typeof HEALTH_ALERT_TYPES)[number];
-export const isHealthAlertType = (t: string): t is HealthAlertType => (HEALTH_ALERT_TYPES as readonly string[]).includes(t);
+export const isHealthAlertType = (t: string): t is HealthAlertType =>
+  (HEALTH_ALERT_TYPES as readonly string[]).includes(t);
 
 export const ALERT_TYPES = [...PRESENCE_ALERT_TYPES, ...HEALTH_ALERT_TYPES] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];

@@ -13,7 +13,11 @@
 import { isAlertSeverity, ROOM_ALERT_TYPES, type AlertSeverity, type AlertType } from './alert-types.js';
 
 /** Alert types about one site that can no longer take part in a meeting. */
-export const ESCALATED_TYPES: ReadonlySet<string> = new Set<AlertType>(['device-offline', 'flapping', ...ROOM_ALERT_TYPES]);
+export const ESCALATED_TYPES: ReadonlySet<string> = new Set<AlertType>([
+  'device-offline',
+  'flapping',
+  ...ROOM_ALERT_TYPES,
+]);
 /** Alert types about many sites at once: they list the meetings, their severity stays. */
 export const INCIDENT_TYPES: ReadonlySet<string> = new Set<AlertType>(['district-outage']);
 
@@ -70,7 +74,12 @@ export interface EscalationStep {
 const end = (m: MeetingFact): number => (m.endedAt === null ? m.endsAt : Math.min(m.endsAt, m.endedAt));
 
 /** Meetings of these sites that are live or start within the lead: live first, then the soonest. */
-export function meetingsAtStake(meetings: readonly MeetingFact[], siteIds: readonly string[], now: number, cfg: EscalationConfig): MeetingFact[] {
+export function meetingsAtStake(
+  meetings: readonly MeetingFact[],
+  siteIds: readonly string[],
+  now: number,
+  cfg: EscalationConfig,
+): MeetingFact[] {
   if (siteIds.length === 0) return [];
   const sites = new Set(siteIds);
   return meetings
@@ -95,7 +104,12 @@ const RANK: Record<AlertSeverity, number> = { info: 0, warning: 1, critical: 2 }
  * Used for an alert being opened (so it opens critical rather than being
  * raised a moment later) and for the ones already open.
  */
-export function desiredAlert(a: AlertFact, meetings: readonly MeetingFact[], now: number, cfg: EscalationConfig): { severity: AlertSeverity; details: Record<string, unknown> } {
+export function desiredAlert(
+  a: AlertFact,
+  meetings: readonly MeetingFact[],
+  now: number,
+  cfg: EscalationConfig,
+): { severity: AlertSeverity; details: Record<string, unknown> } {
   const details: Record<string, unknown> = { ...(a.details ?? {}) };
   if (!isEscalated(a.type)) return { severity: a.severity, details };
   const stake = meetingsAtStake(meetings, a.siteIds, now, cfg);
@@ -125,7 +139,12 @@ export function desiredAlert(a: AlertFact, meetings: readonly MeetingFact[], now
 }
 
 /** The changes to make to the open alerts; empty when every alert already says the right thing. */
-export function planEscalation(alerts: readonly AlertFact[], meetings: readonly MeetingFact[], now: number, cfg: EscalationConfig): EscalationStep[] {
+export function planEscalation(
+  alerts: readonly AlertFact[],
+  meetings: readonly MeetingFact[],
+  now: number,
+  cfg: EscalationConfig,
+): EscalationStep[] {
   const steps: EscalationStep[] = [];
   for (const a of alerts) {
     if (!isEscalated(a.type)) continue;

@@ -86,9 +86,20 @@ export class MeetingEscalation implements AlertPolicy {
   /** AlertPolicy: an alert opened near its site's meeting opens critical, naming the meeting. */
   async opening(a: NewAlert): Promise<NewAlert> {
     if (!isEscalated(a.type)) return a;
-    const fact = await this.fact({ key: a.key, type: a.type, severity: a.severity ?? 'warning', siteId: a.siteId ?? null, deviceId: a.deviceId ?? null, details: a.details ?? null });
+    const fact = await this.fact({
+      key: a.key,
+      type: a.type,
+      severity: a.severity ?? 'warning',
+      siteId: a.siteId ?? null,
+      deviceId: a.deviceId ?? null,
+      details: a.details ?? null,
+    });
     const want = desiredAlert(fact, await this.o.meetings(this.o.leadMin), this.now(), this.cfg());
-    if (want.severity !== fact.severity) this.o.log.info({ key: a.key, severity: want.severity, meeting: want.details.meeting }, 'alert opens raised: its meeting is near');
+    if (want.severity !== fact.severity)
+      this.o.log.info(
+        { key: a.key, severity: want.severity, meeting: want.details.meeting },
+        'alert opens raised: its meeting is near',
+      );
     return { ...a, severity: want.severity, details: want.details };
   }
 
@@ -120,7 +131,10 @@ export class MeetingEscalation implements AlertPolicy {
     try {
       const updated = await this.o.alerts.update(s.key, { severity: s.severity, details: s.details }, { asIs: true });
       if (!updated) return; // resolved meanwhile
-      this.o.log.info({ key: s.key, action: s.action, severity: s.severity, meeting: s.details.meeting ?? s.details.lastMeeting }, 'alert severity follows its meeting');
+      this.o.log.info(
+        { key: s.key, action: s.action, severity: s.severity, meeting: s.details.meeting ?? s.details.lastMeeting },
+        'alert severity follows its meeting',
+      );
       this.o.onStep?.(s);
     } catch (err) {
       this.o.log.error({ err, step: s }, 'escalation step failed');
@@ -128,7 +142,9 @@ export class MeetingEscalation implements AlertPolicy {
   }
 
   /** Which sites an alert is about: its own site, or an incident's offline boxes' sites. */
-  private async fact(a: Pick<Alert, 'key' | 'type' | 'severity' | 'siteId' | 'deviceId' | 'details'>): Promise<AlertFact> {
+  private async fact(
+    a: Pick<Alert, 'key' | 'type' | 'severity' | 'siteId' | 'deviceId' | 'details'>,
+  ): Promise<AlertFact> {
     let siteIds: string[];
     if (INCIDENT_TYPES.has(a.type)) {
       const ids = a.details?.offline ?? a.details?.devices;

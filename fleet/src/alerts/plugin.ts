@@ -41,7 +41,10 @@ async function escalationArea(app: FastifyInstance, opts: EscalationPluginOption
     isLeader: () => ctx.leadership.isLeader,
     onStep: (s) => steps.inc({ action: s.action }),
   });
-  const offs = [ctx.alerts.usePolicy(escalation), meetings.service.onSync?.(() => escalation.poke()) ?? (() => undefined)];
+  const offs = [
+    ctx.alerts.usePolicy(escalation),
+    meetings.service.onSync?.(() => escalation.poke()) ?? (() => undefined),
+  ];
   app.addHook('onClose', async () => {
     for (const off of offs) off();
     escalation.close();

@@ -56,7 +56,17 @@ export class AlertService {
     const { alert, created } = await this.repo.open(shaped);
     if (created) {
       this.metrics.alertsOpened.inc({ type: alert.type });
-      this.log.info({ alertId: alert.id, type: alert.type, key: alert.key, severity: alert.severity, deviceId: alert.deviceId, siteId: alert.siteId }, 'alert opened');
+      this.log.info(
+        {
+          alertId: alert.id,
+          type: alert.type,
+          key: alert.key,
+          severity: alert.severity,
+          deviceId: alert.deviceId,
+          siteId: alert.siteId,
+        },
+        'alert opened',
+      );
       this.events.emit('alert-opened', alert);
       this.webhook?.notify('alert-opened', alert);
     }

@@ -84,7 +84,12 @@ export class WebhookNotifier {
     this.inflight = ac;
     const timeout = setTimeout(() => ac.abort(), this.opts.timeoutMs ?? 5000);
     try {
-      const res = await fetch(this.opts.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: ac.signal });
+      const res = await fetch(this.opts.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        signal: ac.signal,
+      });
       await res.arrayBuffer().catch(() => undefined);
       if (!res.ok) this.opts.log.warn({ status: res.status }, 'webhook receiver refused');
       return res.ok;

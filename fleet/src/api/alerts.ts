@@ -21,7 +21,9 @@ export const alertsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const scope = siteScope(app, request);
-      const items = (await app.fleet.alerts.list(request.query)).filter((a) => (scope ? a.siteId !== null && scope.has(a.siteId) : true));
+      const items = (await app.fleet.alerts.list(request.query)).filter((a) =>
+        scope ? a.siteId !== null && scope.has(a.siteId) : true,
+      );
       return { items };
     },
   );

@@ -153,7 +153,7 @@ export const authPlugin = fp(
         source: request.ip,
         status,
         reason,
-        route: `${request.method} ${request.is404 ? '(no route)' : request.routeOptions.url ?? '?'}`,
+        route: `${request.method} ${request.is404 ? '(no route)' : (request.routeOptions.url ?? '?')}`,
         ...(request.is404 ? { path: request.url } : {}),
         operatorId: op?.id ?? null,
       };
@@ -163,7 +163,12 @@ export const authPlugin = fp(
   { name: 'diemcau-auth', dependencies: ['diemcau-context'] },
 );
 
-async function auditWrite(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, op: Operator): Promise<void> {
+async function auditWrite(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  op: Operator,
+): Promise<void> {
   try {
     await app.fleet.repos.audit.record({
       operatorId: op.id,

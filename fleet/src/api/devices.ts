@@ -33,10 +33,21 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Enrolled devices with their latest telemetry, filtered by site, subtree, relay group or presence',
         querystring: Type.Object({
           siteId: Type.Optional(Type.String()),
-          district: Type.Optional(Type.String({ description: 'any site id: devices of it and every site below it (named when that was a district)' })),
-          relayGroup: Type.Optional(Type.String({ description: "a relay group's id: devices of the sites behind its hub" })),
+          district: Type.Optional(
+            Type.String({
+              description: 'any site id: devices of it and every site below it (named when that was a district)',
+            }),
+          ),
+          relayGroup: Type.Optional(
+            Type.String({ description: "a relay group's id: devices of the sites behind its hub" }),
+          ),
           online: Type.Optional(Type.Boolean()),
-          revoked: Type.Optional(Type.Boolean({ description: 'true: the decommissioned devices instead (a site whose box was revoked is not a site that never had one)' })),
+          revoked: Type.Optional(
+            Type.Boolean({
+              description:
+                'true: the decommissioned devices instead (a site whose box was revoked is not a site that never had one)',
+            }),
+          ),
         }),
         response: { 200: ListOf(DeviceOut), ...authErrors },
       },
@@ -52,12 +63,18 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         within = new Set(app.fleet.sites.subtree(district));
       }
       if (relayGroup !== undefined) {
-        if (!app.fleet.sites.relayGroup(relayGroup)) throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `no relay group ${relayGroup}`);
-        const members = app.fleet.sites.all().filter((s) => app.fleet.sites.relayGroupOf(s.id)?.id === relayGroup).map((s) => s.id);
+        if (!app.fleet.sites.relayGroup(relayGroup))
+          throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `no relay group ${relayGroup}`);
+        const members = app.fleet.sites
+          .all()
+          .filter((s) => app.fleet.sites.relayGroupOf(s.id)?.id === relayGroup)
+          .map((s) => s.id);
         // An area operator narrows to the part of the group it may see (the scope filter below).
         within = new Set(within ? members.filter((id) => within!.has(id)) : members);
       }
-      const items = (revoked === true ? await app.fleet.repos.devices.listRevoked() : await app.fleet.repos.devices.list())
+      const items = (
+        revoked === true ? await app.fleet.repos.devices.listRevoked() : await app.fleet.repos.devices.list()
+      )
         .filter((d) => (scope ? scope.has(d.siteId) : true))
         .filter((d) => (siteId === undefined ? true : d.siteId === siteId))
         .filter((d) => (within ? within.has(d.siteId) : true))
@@ -96,8 +113,12 @@ export const devicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const d = await deviceForRequest(app, request, request.params.id);
-      const items = (await app.fleet.repos.telemetry.latest(d.id, request.query.limit))
-        .map((s) => ({ seq: s.seq, at: s.at, receivedAt: s.receivedAt, data: s.data }));
+      const items = (await app.fleet.repos.telemetry.latest(d.id, request.query.limit)).map((s) => ({
+        seq: s.seq,
+        at: s.at,
+        receivedAt: s.receivedAt,
+        data: s.data,
+      }));
       return { items };
     },
   );

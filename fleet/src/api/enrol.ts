@@ -9,8 +9,18 @@ export const enrolRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { fleet } = app;
   const limiter = new FailureLimiter(fleet.config.enrollMaxFailuresPerMin, 60_000);
   const registers = [fleet.metrics.registry];
-  const enrolled = new Counter({ name: 'diemcau_enrolments_total', help: 'Boxes enrolled, by path (token, serial) and kind (new, reimage)', labelNames: ['by', 'kind'], registers });
-  const refused = new Counter({ name: 'diemcau_enrolments_refused_total', help: 'Enrolments refused, by reason', labelNames: ['reason'], registers });
+  const enrolled = new Counter({
+    name: 'diemcau_enrolments_total',
+    help: 'Boxes enrolled, by path (token, serial) and kind (new, reimage)',
+    labelNames: ['by', 'kind'],
+    registers,
+  });
+  const refused = new Counter({
+    name: 'diemcau_enrolments_refused_total',
+    help: 'Enrolments refused, by reason',
+    labelNames: ['reason'],
+    registers,
+  });
   const log = fleet.log.child({ module: 'enrol' });
 
   app.post(

@@ -8,7 +8,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { public: true },
       schema: {
         tags: ['health'],
-        summary: "Liveness: the registry answers; devices online (fleet-wide), this node's MQTT device sessions, its name and whether it leads, uptime",
+        summary:
+          "Liveness: the registry answers; devices online (fleet-wide), this node's MQTT device sessions, its name and whether it leads, uptime",
         response: {
           200: Type.Object({
             status: Type.Literal('ok'),
@@ -37,8 +38,12 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   // Metrics name sites' counts, memory and refusal rates: an operator's (a
   // viewer token for the scraper) unless DIEMCAU_METRICS_PUBLIC says otherwise.
-  app.get('/metrics', { config: { public: app.fleet.config.metricsPublic }, schema: { tags: ['health'], hide: true } }, async (_request, reply) => {
-    const { registry } = app.fleet.metrics;
-    return reply.type(registry.contentType).send(await registry.metrics());
-  });
+  app.get(
+    '/metrics',
+    { config: { public: app.fleet.config.metricsPublic }, schema: { tags: ['health'], hide: true } },
+    async (_request, reply) => {
+      const { registry } = app.fleet.metrics;
+      return reply.type(registry.contentType).send(await registry.metrics());
+    },
+  );
 };

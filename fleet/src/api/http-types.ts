@@ -9,9 +9,28 @@ import type { OtaStatus } from '@diemcau/shared';
 import type { CommandViewSchema } from '../commands/schemas.js';
 import type { MeetingDetailSchema, MeetingSchema, SiteStatsSchema } from '../meetings/schemas.js';
 import type { RingProgressOut, RolloutOut } from '../ota/schemas.js';
-import type { AckOut, AlertOut, AuditOut, DeviceOut, HierarchyOut, SelfTestOut, SessionOut, SiteOut, TelemetrySampleOut } from './schemas.js';
+import type {
+  AckOut,
+  AlertOut,
+  AuditOut,
+  DeviceOut,
+  HierarchyOut,
+  SelfTestOut,
+  SessionOut,
+  SiteOut,
+  TelemetrySampleOut,
+} from './schemas.js';
 
-export type { CommandType, Label, Peripherals, PeripheralState, RelayGroup, SiteKind, SiteKindDef, Telemetry } from '@diemcau/shared';
+export type {
+  CommandType,
+  Label,
+  Peripherals,
+  PeripheralState,
+  RelayGroup,
+  SiteKind,
+  SiteKindDef,
+  Telemetry,
+} from '@diemcau/shared';
 export type { OperatorArea, OperatorRole } from '../access.js';
 export type { AlertSeverity, AlertType } from '../alerts/alert-types.js';
 

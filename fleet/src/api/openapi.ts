@@ -32,7 +32,8 @@ const ANSWERS: Record<string, string> = {
   '202': 'Accepted: it is carried out after this answer',
   '204': 'Done; no body',
 };
-const PUBLIC_401 = 'The credential the request carries (not a bearer token) is unknown, spent or expired (FLEET_ERR_UNAUTHORIZED)';
+const PUBLIC_401 =
+  'The credential the request carries (not a bearer token) is unknown, spent or expired (FLEET_ERR_UNAUTHORIZED)';
 
 /**
  * What the route's own schema leaves out and the server does anyway. A
@@ -80,7 +81,9 @@ function isErrorSchema(s: unknown): boolean {
   const o = s as { $ref?: unknown; type?: unknown; properties?: Record<string, unknown> } | null;
   if (o === null || typeof o !== 'object') return false;
   if (o.$ref === 'Error') return true;
-  const keys = Object.keys(o.properties ?? {}).sort().join(',');
+  const keys = Object.keys(o.properties ?? {})
+    .sort()
+    .join(',');
   return o.type === 'object' && (keys === 'code,message' || keys === 'code,details,message');
 }
 
@@ -114,7 +117,10 @@ export const transformRoute: SwaggerTransform = ({ schema, url, route }) => {
 function callerView(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(callerView);
   if (schema === null || typeof schema !== 'object') return schema;
-  const o = schema as Record<string, unknown> & { required?: unknown; properties?: Record<string, { default?: unknown }> };
+  const o = schema as Record<string, unknown> & {
+    required?: unknown;
+    properties?: Record<string, { default?: unknown }>;
+  };
   const out: Record<string, unknown> = { ...o };
   for (const key of ['properties', 'patternProperties']) {
     const props = o[key] as Record<string, unknown> | undefined;

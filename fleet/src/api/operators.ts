@@ -29,13 +29,21 @@ export const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { name, districtId } = request.body;
       const role = canonicalRole(request.body.role);
       if (role === null) throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `unknown role ${request.body.role}`);
-      if (request.body.area && districtId !== undefined) throw new DiemcauError('FLEET_ERR_BAD_REQUEST', 'give area or districtId, not both');
-      const area: OperatorArea | null = request.body.area ?? (districtId === undefined ? null : { kind: 'subtree', siteId: districtId });
+      if (request.body.area && districtId !== undefined)
+        throw new DiemcauError('FLEET_ERR_BAD_REQUEST', 'give area or districtId, not both');
+      const area: OperatorArea | null =
+        request.body.area ?? (districtId === undefined ? null : { kind: 'subtree', siteId: districtId });
       if (role === 'area-operator') {
         // Any site of the hierarchy roots an area now, whatever its kind.
-        if (!area) throw new DiemcauError('FLEET_ERR_BAD_REQUEST', 'an area operator needs an area: { kind: subtree, siteId } or { kind: relay-group, groupId }');
-        if (area.kind === 'subtree' && !app.fleet.sites.get(area.siteId)) throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `no site ${area.siteId}`);
-        if (area.kind === 'relay-group' && !app.fleet.sites.relayGroup(area.groupId)) throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `no relay group ${area.groupId}`);
+        if (!area)
+          throw new DiemcauError(
+            'FLEET_ERR_BAD_REQUEST',
+            'an area operator needs an area: { kind: subtree, siteId } or { kind: relay-group, groupId }',
+          );
+        if (area.kind === 'subtree' && !app.fleet.sites.get(area.siteId))
+          throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `no site ${area.siteId}`);
+        if (area.kind === 'relay-group' && !app.fleet.sites.relayGroup(area.groupId))
+          throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `no relay group ${area.groupId}`);
       } else if (area) {
         throw new DiemcauError('FLEET_ERR_BAD_REQUEST', 'an area (or districtId) is only for area operators');
       }
@@ -49,7 +57,14 @@ export const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/operators',
-    { config: { roles: ['admin'] }, schema: { tags: ['operators'], summary: 'Operators not revoked (their tokens are never shown again)', response: { 200: ListOf(OperatorOut), ...authErrors } } },
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['operators'],
+        summary: 'Operators not revoked (their tokens are never shown again)',
+        response: { 200: ListOf(OperatorOut), ...authErrors },
+      },
+    },
     async () => ({ items: await app.fleet.repos.operators.list() }),
   );
 
@@ -59,13 +74,14 @@ export const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { roles: ['admin'] },
       schema: {
         tags: ['operators'],
-        summary: "Revoke an operator: its token stops working at once",
+        summary: 'Revoke an operator: its token stops working at once',
         params: Type.Object({ id: Type.String() }),
         response: { 204: Type.Null(), ...authErrors, 404: Type.Ref('Error') },
       },
     },
     async (request, reply) => {
-      if (!(await app.fleet.repos.operators.revoke(request.params.id))) throw new DiemcauError('FLEET_ERR_NOT_FOUND', request.params.id);
+      if (!(await app.fleet.repos.operators.revoke(request.params.id)))
+        throw new DiemcauError('FLEET_ERR_NOT_FOUND', request.params.id);
       app.fleet.events.emit('operator-revoked', { operatorId: request.params.id });
       return reply.status(204).send(null);
     },

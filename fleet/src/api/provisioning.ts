@@ -13,7 +13,8 @@ import { authErrors, ListOf, SiteOut } from './schemas.js';
 const Serial = Type.String({
   minLength: 1,
   maxLength: SERIAL_MAX,
-  description: 'hardware serial as DMI reports it; stored in one spelling (NFKC, spaces collapsed, upper case), printable ASCII only',
+  description:
+    'hardware serial as DMI reports it; stored in one spelling (NFKC, spaces collapsed, upper case), printable ASCII only',
 });
 
 const PreregistrationOut = Type.Object({
@@ -43,7 +44,10 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['sites'],
         summary: 'Create or update many sites at once; all or nothing, idempotent',
-        body: Type.Object({ sites: Type.Array(SiteSchema, { minItems: 1, maxItems: 20_000 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { sites: Type.Array(SiteSchema, { minItems: 1, maxItems: 20_000 }) },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({ created: Type.Integer(), updated: Type.Integer(), unchanged: Type.Integer() }),
           ...authErrors,
@@ -56,7 +60,9 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox = async (app) => {
       request.auditTarget = 'sites';
       if (!plan.ok) {
         request.auditDetails = { problems: plan.problems.slice(0, 20) };
-        throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `nothing imported: ${plan.problems.slice(0, 5).join('; ')}`, { details: plan.problems });
+        throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `nothing imported: ${plan.problems.slice(0, 5).join('; ')}`, {
+          details: plan.problems,
+        });
       }
       // One transaction: a failure half way (a constraint, a full disk) leaves the registry as it was.
       await repos.sites.upsertMany([...plan.create, ...plan.update]);
@@ -168,7 +174,8 @@ export const provisioningRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['enrolment'],
-        summary: 'Forget a pre-registered serial: it no longer enrols by itself (an enrolled box keeps its credentials; revoke the device to stop it)',
+        summary:
+          'Forget a pre-registered serial: it no longer enrols by itself (an enrolled box keeps its credentials; revoke the device to stop it)',
         params: Type.Object({ serial: Serial }),
         response: { 204: Type.Null(), ...authErrors, 404: Type.Ref('Error') },
       },

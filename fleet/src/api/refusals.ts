@@ -76,7 +76,16 @@ export class RefusalAggregator {
       if (this.buckets.size >= this.limits.maxSources) key = OVERFLOW;
       bucket = this.buckets.get(key);
       if (!bucket) {
-        bucket = { count: 0, byStatus: {}, reasons: {}, routes: new Map(), otherRoutes: 0, samples: [], operators: new Set(), sources: 0 };
+        bucket = {
+          count: 0,
+          byStatus: {},
+          reasons: {},
+          routes: new Map(),
+          otherRoutes: 0,
+          samples: [],
+          operators: new Set(),
+          sources: 0,
+        };
         this.buckets.set(key, bucket);
       }
       if (key === OVERFLOW) bucket.sources++;
@@ -88,7 +97,8 @@ export class RefusalAggregator {
     if (seen !== undefined) bucket.routes.set(r.route, seen + 1);
     else if (bucket.routes.size < this.limits.maxRoutes) bucket.routes.set(r.route, 1);
     else bucket.otherRoutes++;
-    if (r.path !== undefined && bucket.samples.length < this.limits.maxSamples) bucket.samples.push(r.path.slice(0, SAMPLE_CHARS));
+    if (r.path !== undefined && bucket.samples.length < this.limits.maxSamples)
+      bucket.samples.push(r.path.slice(0, SAMPLE_CHARS));
     if (r.operatorId && bucket.operators.size < this.limits.maxRoutes) bucket.operators.add(r.operatorId);
     return done;
   }

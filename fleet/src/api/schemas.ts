@@ -1,11 +1,23 @@
 import { Type, type TSchema } from '@sinclair/typebox';
-import { LabelSchema, PeripheralsSchema, RelayGroupSchema, SelfTestResultSchema, SiteKindDefSchema, SiteKindSchema, SiteIdSchema, TelemetrySchema } from '@diemcau/shared';
+import {
+  LabelSchema,
+  PeripheralsSchema,
+  RelayGroupSchema,
+  SelfTestResultSchema,
+  SiteKindDefSchema,
+  SiteKindSchema,
+  SiteIdSchema,
+  TelemetrySchema,
+} from '@diemcau/shared';
 import { ROLE_NAMES } from '../access.js';
 
 // HTTP response schemas: they document the API (OpenAPI at /docs) and make
 // fastify serialise with a compiled stringifier that drops anything unlisted.
 
-export const ErrorSchema = Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) }, { $id: 'Error' });
+export const ErrorSchema = Type.Object(
+  { code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) },
+  { $id: 'Error' },
+);
 
 export const ListOf = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item) });
 
@@ -99,13 +111,30 @@ export const HierarchyOut = Type.Object({
 });
 
 /** GET /ui/session: who the token belongs to. */
-export const SessionOut = Type.Object({ id: Type.String(), name: Type.String(), role: Type.String(), area: Nullable(OperatorAreaSchema), districtId: Nullable(Type.String()) });
+export const SessionOut = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  role: Type.String(),
+  area: Nullable(OperatorAreaSchema),
+  districtId: Nullable(Type.String()),
+});
 
 /** An alert's acknowledgement (POST /alerts/{id}/ack, GET /alert-acks, the live feed). */
-export const AckOut = Type.Object({ alertId: Type.Integer(), at: Type.String(), by: Nullable(Type.String()), note: Type.String() });
+export const AckOut = Type.Object({
+  alertId: Type.Integer(),
+  at: Type.String(),
+  by: Nullable(Type.String()),
+  note: Type.String(),
+});
 
 /** One stored self-test (GET /devices/{id}/self-tests). */
-export const SelfTestOut = Type.Object({ id: Type.Integer(), deviceId: Type.String(), commandId: Nullable(Type.String()), receivedAt: Type.String(), result: SelfTestResultSchema });
+export const SelfTestOut = Type.Object({
+  id: Type.Integer(),
+  deviceId: Type.String(),
+  commandId: Nullable(Type.String()),
+  receivedAt: Type.String(),
+  result: SelfTestResultSchema,
+});
 
 export const AuditOut = Type.Object({
   id: Type.Integer(),

@@ -1,6 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DiemcauError, EnrolmentTokenResponseSchema, RelayGroupSchema, SiteIdSchema, validateRelayGroups } from '@diemcau/shared';
+import {
+  DiemcauError,
+  EnrolmentTokenResponseSchema,
+  RelayGroupSchema,
+  SiteIdSchema,
+  validateRelayGroups,
+} from '@diemcau/shared';
 import { newSecret } from '../db/secrets.js';
 import { assertSiteAccess, siteScope } from './auth.js';
 import { authErrors, HierarchyOut, ListOf, SiteOut } from './schemas.js';
@@ -33,7 +39,8 @@ export const sitesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['sites'],
-        summary: "The registry's dataset: its site kinds with their labels, and its relay groups (an area operator sees the groups and sites of its area)",
+        summary:
+          "The registry's dataset: its site kinds with their labels, and its relay groups (an area operator sees the groups and sites of its area)",
         response: {
           200: HierarchyOut,
           ...authErrors,
@@ -47,7 +54,12 @@ export const sitesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .relayGroups()
         .map((g) => (scope ? { ...g, siteIds: g.siteIds.filter((id) => scope.has(id)) } : g))
         .filter((g) => g.siteIds.length > 0);
-      return { dataset: ds?.dataset ?? null, name: ds?.name ?? null, kinds: app.fleet.sites.kinds().list(), relayGroups };
+      return {
+        dataset: ds?.dataset ?? null,
+        name: ds?.name ?? null,
+        kinds: app.fleet.sites.kinds().list(),
+        relayGroups,
+      };
     },
   );
 
@@ -57,8 +69,12 @@ export const sitesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { roles: ['admin'] },
       schema: {
         tags: ['sites'],
-        summary: 'Replace the relay groups (which sites link through which hub): checked whole against the registry, audited; meetings planned from now on follow them',
-        body: Type.Object({ relayGroups: Type.Array(RelayGroupSchema, { maxItems: 10_000 }) }, { additionalProperties: false }),
+        summary:
+          'Replace the relay groups (which sites link through which hub): checked whole against the registry, audited; meetings planned from now on follow them',
+        body: Type.Object(
+          { relayGroups: Type.Array(RelayGroupSchema, { maxItems: 10_000 }) },
+          { additionalProperties: false },
+        ),
         response: { 200: Type.Object({ relayGroups: Type.Integer() }), ...authErrors, 400: Type.Ref('Error') },
       },
     },
@@ -69,7 +85,9 @@ export const sitesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       request.auditTarget = 'hierarchy';
       if (problems.length > 0) {
         request.auditDetails = { problems: problems.slice(0, 20) };
-        throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `relay groups unchanged: ${problems.slice(0, 5).join('; ')}`, { details: problems });
+        throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `relay groups unchanged: ${problems.slice(0, 5).join('; ')}`, {
+          details: problems,
+        });
       }
       const stored = await repos.hierarchy.get();
       await repos.hierarchy.put({
@@ -81,7 +99,9 @@ export const sitesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       await sites.reload();
       // Outage correlation counts devices per group: tell it where each box is now.
       for (const d of await repos.devices.list()) if (!d.revokedAt) app.fleet.presence.remember(d.id, d.siteId);
-      request.auditDetails = { relayGroups: relayGroups.map((g) => ({ id: g.id, hubSiteId: g.hubSiteId, sites: g.siteIds.length })) };
+      request.auditDetails = {
+        relayGroups: relayGroups.map((g) => ({ id: g.id, hubSiteId: g.hubSiteId, sites: g.siteIds.length })),
+      };
       return { relayGroups: relayGroups.length };
     },
   );
@@ -96,14 +116,22 @@ export const sitesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: Type.Optional(
           Type.Object(
             {
-              uses: Type.Integer({ minimum: 1, maximum: 10_000, default: 1, description: 'how many boxes may enrol with it' }),
+              uses: Type.Integer({
+                minimum: 1,
+                maximum: 10_000,
+                default: 1,
+                description: 'how many boxes may enrol with it',
+              }),
               ttlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 365 * 24 * 3600 })),
             },
             { additionalProperties: false },
           ),
         ),
         response: {
-          201: Type.Composite([EnrolmentTokenResponseSchema, Type.Object({ siteId: Type.String(), uses: Type.Integer() })]),
+          201: Type.Composite([
+            EnrolmentTokenResponseSchema,
+            Type.Object({ siteId: Type.String(), uses: Type.Integer() }),
+          ]),
           ...authErrors,
           404: Type.Ref('Error'),
         },

@@ -89,7 +89,8 @@ function authError(code: number, message: string): AuthenticateError {
  * matched. A re-enrolment on another node of a cluster changes the stored
  * hash, so the old password stops working here too without a message.
  */
-const fingerprint = (password: Buffer, stored: string): string => createHash('sha256').update(stored).update('\n').update(password).digest('hex');
+const fingerprint = (password: Buffer, stored: string): string =>
+  createHash('sha256').update(stored).update('\n').update(password).digest('hex');
 
 /**
  * The embedded aedes broker on its own TCP server. Every client is a device
@@ -141,7 +142,10 @@ export class FleetBroker {
   readonly nodeId: string;
   port = 0;
 
-  private constructor(aedes: Aedes, private readonly opts: BrokerOptions) {
+  private constructor(
+    aedes: Aedes,
+    private readonly opts: BrokerOptions,
+  ) {
     this.aedes = aedes;
     this.nodeId = opts.nodeId ?? 'local';
     this.throttle = new LoginThrottle({
@@ -153,7 +157,11 @@ export class FleetBroker {
     this.maxRetainedBytes = opts.maxRetainedBytes ?? DEFAULT_LIMITS.maxRetainedBytes;
     this.refusals = new FailureLimiter(opts.slowAfterRefusalsPerSec ?? DEFAULT_LIMITS.slowAfterRefusalsPerSec, 1000);
     // Keyed by device: sized for the largest fleets so that no device is forgotten mid-minute.
-    this.logins = new FailureLimiter(opts.maxLoginsPerDevicePerMin ?? DEFAULT_LIMITS.maxLoginsPerDevicePerMin, 60_000, 100_000);
+    this.logins = new FailureLimiter(
+      opts.maxLoginsPerDevicePerMin ?? DEFAULT_LIMITS.maxLoginsPerDevicePerMin,
+      60_000,
+      100_000,
+    );
     this.limitsHit = new Counter({
       name: 'diemcau_mqtt_limits_total',
       help: 'MQTT connections closed or refused for reaching a per-peer limit, by limit',
@@ -240,7 +248,10 @@ export class FleetBroker {
    * In a cluster the device may be connected to another node: a disconnect
    * asked here is also sent to the others (cluster/bus.ts), and theirs come here.
    */
-  relayDisconnects(bus: { publish(topic: string, payload: unknown): void; subscribe(topic: string, h: (payload: unknown) => void): () => void }): void {
+  relayDisconnects(bus: {
+    publish(topic: string, payload: unknown): void;
+    subscribe(topic: string, h: (payload: unknown) => void): () => void;
+  }): void {
     this.relay = bus;
     bus.subscribe('disconnect-device', (id) => {
       if (typeof id === 'string') this.dropLocal(id);
@@ -301,7 +312,10 @@ export class FleetBroker {
               metrics.mqttAuthFailures.inc({ reason: 'login-rate' });
               if (!this.loginRateLogged.blocked(username, now)) {
                 this.loginRateLogged.fail(username, now);
-                log.warn({ deviceId: username, remote, limit: 'login-rate' }, 'device logs in too often; refused until the minute is over');
+                log.warn(
+                  { deviceId: username, remote, limit: 'login-rate' },
+                  'device logs in too often; refused until the minute is over',
+                );
               }
               return done(authError(NOT_AUTHORIZED, 'login-rate'), false);
             }
@@ -316,7 +330,8 @@ export class FleetBroker {
           if (this.verified.get(username) === fp) return accept();
           // The same wrong password again (a box left with old credentials): no scrypt for it.
           const digest = LoginThrottle.digest(stored, password);
-          if (this.throttle.isKnownBad(remote, username, digest)) return fail('repeated-password', BAD_CREDENTIALS, digest);
+          if (this.throttle.isKnownBad(remote, username, digest))
+            return fail('repeated-password', BAD_CREDENTIALS, digest);
           verifyPassword(password.toString('utf8'), stored).then(
             (ok) => {
               if (!ok) return fail('bad-password', BAD_CREDENTIALS, digest);
@@ -342,7 +357,13 @@ export class FleetBroker {
       const conn = this.connectionOf(client);
       const refusal = conn ? publishRefusal(conn.deviceId, packet, { maxRetainedBytes: this.maxRetainedBytes }) : 'acl';
       if (refusal === null) return done(null);
-      const ctx = { deviceId: conn?.deviceId, topic: packet.topic, qos: packet.qos, retain: packet.retain, bytes: packet.payload.length };
+      const ctx = {
+        deviceId: conn?.deviceId,
+        topic: packet.topic,
+        qos: packet.qos,
+        retain: packet.retain,
+        bytes: packet.payload.length,
+      };
       if (refusal === 'acl') {
         metrics.mqttDenied.inc({ kind: 'publish' });
         log.warn(ctx, 'publish outside own topics refused');
@@ -380,12 +401,20 @@ export class FleetBroker {
       const { deviceId } = conn;
       stream.once('close', () => {
         if (this.live.get(deviceId) === client) this.live.delete(deviceId);
-        this.emitSession({ kind: 'end', deviceId, sessionId, nodeId: this.nodeId, keepaliveExpired: this.expired.has(client) });
+        this.emitSession({
+          kind: 'end',
+          deviceId,
+          sessionId,
+          nodeId: this.nodeId,
+          keepaliveExpired: this.expired.has(client),
+        });
       });
       this.emitSession({ kind: 'start', deviceId, sessionId, nodeId: this.nodeId });
     });
     this.aedes.on('keepaliveTimeout', (client) => this.expired.add(client));
-    this.aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'));
+    this.aedes.on('clientError', (client, err) =>
+      log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'),
+    );
     this.aedes.on('connectionError', (client, err) => {
       if (err.message === 'connect did not arrive in time') {
         this.limitsHit.inc({ limit: 'connect-timeout' });
@@ -411,7 +440,11 @@ export class FleetBroker {
       }
       if (!this.slots.take(remote)) {
         this.limitsHit.inc({ limit: 'connections-per-address' });
-        if (this.logOnce(`cap ${remote}`)) log.warn({ remote, open: this.slots.count(remote) }, 'MQTT connections per address at the cap; new ones closed (logged once a minute)');
+        if (this.logOnce(`cap ${remote}`))
+          log.warn(
+            { remote, open: this.slots.count(remote) },
+            'MQTT connections per address at the cap; new ones closed (logged once a minute)',
+          );
         raw.destroy();
         return false;
       }
@@ -425,7 +458,11 @@ export class FleetBroker {
       if (socket.destroyed) return;
       if (!this.refusals.blocked(remote, Date.now())) return serve(socket);
       this.limitsHit.inc({ limit: 'slowed' });
-      if (this.logOnce(`slow ${remote}`)) log.warn({ remote }, 'MQTT logins refused fast from this address; its new connections wait a second (logged once a minute)');
+      if (this.logOnce(`slow ${remote}`))
+        log.warn(
+          { remote },
+          'MQTT logins refused fast from this address; its new connections wait a second (logged once a minute)',
+        );
       socket.pause();
       this.sockets.add(socket);
       const timer = setTimeout(() => {
@@ -448,11 +485,17 @@ export class FleetBroker {
       const drop = (err?: Error) => {
         if (err instanceof OversizePacketError) {
           metrics.mqttOversize.inc();
-          log.warn({ remote: socket.remoteAddress, announced: err.announced }, 'MQTT packet over the size limit; connection closed');
+          log.warn(
+            { remote: socket.remoteAddress, announced: err.announced },
+            'MQTT packet over the size limit; connection closed',
+          );
         } else if (err instanceof QoS2PublishError) {
           this.limitsHit.inc({ limit: 'qos2' });
           const deviceId = this.connectionOf((conn as Duplex & { client?: Client }).client ?? null)?.deviceId;
-          log.warn({ remote: socket.remoteAddress, deviceId, limit: 'qos2' }, 'QoS 2 publish refused before its body was read; connection closed');
+          log.warn(
+            { remote: socket.remoteAddress, deviceId, limit: 'qos2' },
+            'QoS 2 publish refused before its body was read; connection closed',
+          );
         }
         socket.destroy();
         conn.destroy();
@@ -471,7 +514,14 @@ export class FleetBroker {
     };
     const { tls } = this.opts;
     if (tls) {
-      const server = createTlsServer({ ...tls, minVersion: 'TLSv1.2', handshakeTimeout: this.opts.connectTimeoutMs ?? DEFAULT_LIMITS.connectTimeoutMs }, onSocket);
+      const server = createTlsServer(
+        {
+          ...tls,
+          minVersion: 'TLSv1.2',
+          handshakeTimeout: this.opts.connectTimeoutMs ?? DEFAULT_LIMITS.connectTimeoutMs,
+        },
+        onSocket,
+      );
       server.on('connection', admit);
       // Plain MQTT, a wrong CA or a port scan on the TLS port: refused and counted, never logged in.
       server.on('tlsClientError', (err, socket) => {

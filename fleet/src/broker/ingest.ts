@@ -45,7 +45,11 @@ interface Route {
 export class IngestRouter {
   private readonly routes = new Map<string, Route>();
 
-  constructor(private readonly broker: FleetBroker, private readonly metrics: FleetMetrics, private readonly log: Logger) {
+  constructor(
+    private readonly broker: FleetBroker,
+    private readonly metrics: FleetMetrics,
+    private readonly log: Logger,
+  ) {
     broker.aedes.on('publish', (packet, client) => this.onPublish(packet.topic, packet.payload, packet.retain, client));
   }
 
@@ -90,7 +94,10 @@ export class IngestRouter {
     const decoded = route.codec.decode(payload);
     if (!decoded.ok) {
       this.metrics.mqttRejected.inc({ reason: decoded.error.code, channel });
-      this.log.warn({ deviceId: conn.deviceId, topic, code: decoded.error.code, reason: decoded.error.message }, 'device message rejected');
+      this.log.warn(
+        { deviceId: conn.deviceId, topic, code: decoded.error.code, reason: decoded.error.message },
+        'device message rejected',
+      );
       return;
     }
     this.metrics.mqttMessages.inc({ channel });

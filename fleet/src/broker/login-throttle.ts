@@ -52,7 +52,13 @@ export class LoginThrottle {
   /** The digest that identifies one password against one stored hash (a new hash makes old digests useless). */
   static digest(stored: string, password: Buffer): string {
     // 96 bits are plenty to tell a box's few wrong passwords apart, and keep the table small.
-    return createHash('sha256').update(stored).update('\n').update(password).digest().subarray(0, 12).toString('base64');
+    return createHash('sha256')
+      .update(stored)
+      .update('\n')
+      .update(password)
+      .digest()
+      .subarray(0, 12)
+      .toString('base64');
   }
 
   /** Cut this address's new connections at accept? */

@@ -73,7 +73,10 @@ export class QoS2PublishError extends Error {
 }
 
 export class OversizePacketError extends Error {
-  constructor(readonly announced: number, readonly limit: number) {
+  constructor(
+    readonly announced: number,
+    readonly limit: number,
+  ) {
     super(`MQTT packet of ${announced} bytes exceeds the limit of ${limit}`);
     this.name = 'OversizePacketError';
   }

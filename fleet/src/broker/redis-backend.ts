@@ -23,7 +23,9 @@ import type { MQEmitter } from 'mqemitter';
 const require = createRequire(import.meta.url);
 
 // Both are CommonJS factories whose typings do not describe the factory call.
-const mqemitterRedis = require('mqemitter-redis') as (opts: { connectionString: string }) => MQEmitter & { close(cb: () => void): void };
+const mqemitterRedis = require('mqemitter-redis') as (opts: {
+  connectionString: string;
+}) => MQEmitter & { close(cb: () => void): void };
 const redisPersistence = require('aedes-persistence-redis') as (opts: Record<string, unknown>) => AedesPersistence;
 
 export interface RedisBackend {

@@ -11,7 +11,10 @@ import { Readable } from 'node:stream';
 import persistenceModule, { type AedesPersistence } from 'aedes-persistence';
 
 /** A retained PUBLISH as aedes stores it (the persistence's own packet type also covers CONNECT). */
-interface Packet { topic: string; payload: Buffer }
+interface Packet {
+  topic: string;
+  payload: Buffer;
+}
 
 // A CommonJS module whose export is the factory; its types say `export default`.
 const memory = persistenceModule as unknown as () => AedesPersistence;
@@ -37,6 +40,7 @@ export function indexedMemoryPersistence(): AedesPersistence {
     }
   };
   p.createRetainedStream = (pattern) => (hasWildcard(pattern) ? scanOne(pattern) : Readable.from(exact([pattern])));
-  p.createRetainedStreamCombi = (patterns) => (patterns.some(hasWildcard) ? scanMany(patterns) : Readable.from(exact(patterns)));
+  p.createRetainedStreamCombi = (patterns) =>
+    patterns.some(hasWildcard) ? scanMany(patterns) : Readable.from(exact(patterns));
   return p;
 }

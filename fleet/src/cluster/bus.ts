@@ -21,7 +21,12 @@ export class RedisClusterBus implements ClusterBus {
   private readonly ready: Promise<unknown>;
   private dropped = 0;
 
-  constructor(readonly nodeId: string, private readonly pub: Redis, sub: Redis, private readonly log: Logger) {
+  constructor(
+    readonly nodeId: string,
+    private readonly pub: Redis,
+    sub: Redis,
+    private readonly log: Logger,
+  ) {
     sub.on('message', (channel: string, raw: string) => {
       if (channel === CHANNEL) this.deliver(raw);
     });

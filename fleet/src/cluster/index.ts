@@ -44,7 +44,8 @@ export class Cluster {
     const redisOpts = { maxRetriesPerRequest: 2, enableOfflineQueue: true };
     this.cmd = new Redis(o.redisUrl, redisOpts);
     this.sub = new Redis(o.redisUrl, redisOpts);
-    for (const r of [this.cmd, this.sub]) r.on('error', (err: Error) => o.log.warn({ err: err.message }, 'Redis connection error'));
+    for (const r of [this.cmd, this.sub])
+      r.on('error', (err: Error) => o.log.warn({ err: err.message }, 'Redis connection error'));
     this.feed = new RedisPresenceFeed(this.cmd, this.sub, o.log.child({ part: 'presence-feed' }));
     this.bus = new RedisClusterBus(this.nodeId, this.cmd, this.sub, o.log.child({ part: 'bus' }));
     this.leadership = new LeaderLease({ redis: this.cmd, nodeId: this.nodeId, leaseMs: o.leaseMs, log: o.log });
@@ -60,7 +61,9 @@ export class Cluster {
     for (const s of await this.feed.snapshot()) tracker.sessionStarted(s);
     this.leadership.onChange((leading) => {
       if (!leading) return tracker.follow();
-      tracker.lead().catch((err: unknown) => this.o.log.error({ err }, 'taking the lead failed: the registry did not answer'));
+      tracker
+        .lead()
+        .catch((err: unknown) => this.o.log.error({ err }, 'taking the lead failed: the registry did not answer'));
     });
     this.watch = new NodeWatch({
       redis: this.cmd,

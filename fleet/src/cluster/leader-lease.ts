@@ -71,7 +71,10 @@ export class LeaderLease implements Leadership {
   private set(leading: boolean): void {
     if (leading === this.leading) return;
     this.leading = leading;
-    this.o.log.info({ nodeId: this.o.nodeId, leading }, leading ? 'this node leads the fleet' : 'this node no longer leads the fleet');
+    this.o.log.info(
+      { nodeId: this.o.nodeId, leading },
+      leading ? 'this node leads the fleet' : 'this node no longer leads the fleet',
+    );
     for (const l of [...this.listeners]) {
       try {
         l(leading);

@@ -21,10 +21,21 @@ function parse(raw: string): FeedMessage | undefined {
   try {
     const m = JSON.parse(raw) as Partial<Record<string, unknown>>;
     if (m.kind === 'node-lost' && typeof m.nodeId === 'string') return { kind: 'node-lost', nodeId: m.nodeId };
-    if ((m.kind === 'start' || m.kind === 'end') && typeof m.deviceId === 'string' && typeof m.sessionId === 'string' && typeof m.nodeId === 'string') {
+    if (
+      (m.kind === 'start' || m.kind === 'end') &&
+      typeof m.deviceId === 'string' &&
+      typeof m.sessionId === 'string' &&
+      typeof m.nodeId === 'string'
+    ) {
       return m.kind === 'start'
         ? { kind: 'start', deviceId: m.deviceId, sessionId: m.sessionId, nodeId: m.nodeId }
-        : { kind: 'end', deviceId: m.deviceId, sessionId: m.sessionId, nodeId: m.nodeId, keepaliveExpired: m.keepaliveExpired === true };
+        : {
+            kind: 'end',
+            deviceId: m.deviceId,
+            sessionId: m.sessionId,
+            nodeId: m.nodeId,
+            keepaliveExpired: m.keepaliveExpired === true,
+          };
     }
   } catch {
     // counted below
@@ -38,7 +49,11 @@ export class RedisPresenceFeed implements PresenceFeed {
   private readonly ready: Promise<unknown>;
 
   /** `pub` runs commands; `sub` is a connection of its own in subscriber mode. */
-  constructor(private readonly pub: Redis, private readonly sub: Redis, private readonly log: Logger) {
+  constructor(
+    private readonly pub: Redis,
+    private readonly sub: Redis,
+    private readonly log: Logger,
+  ) {
     this.sub.on('message', (channel: string, raw: string) => {
       if (channel !== PRESENCE_CHANNEL) return;
       const m = parse(raw);
@@ -68,12 +83,20 @@ export class RedisPresenceFeed implements PresenceFeed {
     if (e.kind === 'start') multi.hset(key, e.sessionId, e.deviceId);
     else multi.hdel(key, e.sessionId);
     multi.publish(PRESENCE_CHANNEL, JSON.stringify(e));
-    multi.exec().catch((err: unknown) => this.log.error({ err, kind: e.kind, deviceId: e.deviceId }, 'session event not written to Redis'));
+    multi
+      .exec()
+      .catch((err: unknown) =>
+        this.log.error({ err, kind: e.kind, deviceId: e.deviceId }, 'session event not written to Redis'),
+      );
   }
 
   /** Announces that a node's sessions have all ended (the leader found it dead). */
   async nodeLost(nodeId: string): Promise<void> {
-    await this.pub.multi().del(sessionsKey(nodeId)).publish(PRESENCE_CHANNEL, JSON.stringify({ kind: 'node-lost', nodeId })).exec();
+    await this.pub
+      .multi()
+      .del(sessionsKey(nodeId))
+      .publish(PRESENCE_CHANNEL, JSON.stringify({ kind: 'node-lost', nodeId }))
+      .exec();
   }
 
   onEvent(handler: (e: SessionEvent) => void): void {

@@ -57,7 +57,14 @@ export const toWire = (r: CommandRecord): Command => ({
 export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   const { broker, store, log } = opts;
   const now = () => (opts.now ? opts.now() : new Date()).toISOString();
-  const counters: DispatcherCounters = { published: 0, acked: 0, results: 0, duplicateResults: 0, unknownResults: 0, expired: 0 };
+  const counters: DispatcherCounters = {
+    published: 0,
+    acked: 0,
+    results: 0,
+    duplicateResults: 0,
+    unknownResults: 0,
+    expired: 0,
+  };
   let closed = false;
 
   // One state change: the command as stored now, the event applied, the
@@ -83,7 +90,9 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
 
   // Is the device's session connected and subscribed to its commands topic now?
   const liveSubscriber = (deviceId: string, topic: string): boolean => {
-    const clients = (broker as unknown as { clients: Record<string, { subscriptions?: Record<string, unknown> } | undefined> }).clients;
+    const clients = (
+      broker as unknown as { clients: Record<string, { subscriptions?: Record<string, unknown> } | undefined> }
+    ).clients;
     return clients[deviceId]?.subscriptions?.[topic] !== undefined;
   };
 
@@ -103,7 +112,10 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     const live = liveSubscriber(rec.deviceId, topic);
     broker.publish(packet, (err) => {
       if (err) {
-        log.warn({ err, commandId: rec.id, deviceId: rec.deviceId }, 'command publish failed; re-sent on next subscribe');
+        log.warn(
+          { err, commandId: rec.id, deviceId: rec.deviceId },
+          'command publish failed; re-sent on next subscribe',
+        );
         return;
       }
       // Agents use clean sessions, for which aedes keeps no outgoing packet and
@@ -111,7 +123,9 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       // Handed to a live, subscribed session is therefore 'delivered'; if the
       // link dies before the PUBACK, the next subscribe sends it again anyway.
       if (!live || closed) return;
-      apply(rec.id, { kind: 'acked', at: now() }).catch((e: unknown) => log.error({ err: e, commandId: rec.id }, 'marking a command delivered failed'));
+      apply(rec.id, { kind: 'acked', at: now() }).catch((e: unknown) =>
+        log.error({ err: e, commandId: rec.id }, 'marking a command delivered failed'),
+      );
     });
   };
 
@@ -132,7 +146,9 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       if (p && p.channel === 'commands') devices.add(p.deviceId);
     }
     for (const id of devices) {
-      flushDevice(id).catch((err: unknown) => log.error({ err, deviceId: id, clientId: client?.id }, 'flushing commands failed'));
+      flushDevice(id).catch((err: unknown) =>
+        log.error({ err, deviceId: id, clientId: client?.id }, 'flushing commands failed'),
+      );
     }
   };
 
@@ -188,9 +204,12 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   broker.on('subscribe', onSubscribe);
   broker.on('ack', onAck);
   const interval = opts.sweepIntervalMs ?? 10_000;
-  const timer = interval > 0 ? setInterval(() => {
-    sweep().catch((err: unknown) => log.error({ err }, 'command expiry sweep failed'));
-  }, interval) : null;
+  const timer =
+    interval > 0
+      ? setInterval(() => {
+          sweep().catch((err: unknown) => log.error({ err }, 'command expiry sweep failed'));
+        }, interval)
+      : null;
   timer?.unref();
 
   return {

@@ -46,7 +46,11 @@ export interface Transition {
   ignored?: 'terminal' | 'duplicate-result' | 'not-yet-expired';
 }
 
-const same = (rec: CommandRecord, ignored: Transition['ignored']): Transition => ({ next: rec, changed: false, ignored });
+const same = (rec: CommandRecord, ignored: Transition['ignored']): Transition => ({
+  next: rec,
+  changed: false,
+  ignored,
+});
 
 export function applyEvent(rec: CommandRecord, ev: CommandEvent): Transition {
   switch (ev.kind) {

@@ -8,9 +8,24 @@ import type { Dispatcher } from './dispatcher.js';
 
 export function commandMetrics(registry: Registry, dispatcher: () => Dispatcher | undefined) {
   const r = [registry];
-  const issued = new Counter({ name: 'diemcau_commands_issued_total', help: 'Commands stored for delivery, by type', labelNames: ['type'], registers: r });
-  const refused = new Counter({ name: 'diemcau_commands_refused_total', help: 'Command requests refused, by code', labelNames: ['code'], registers: r });
-  const finished = new Counter({ name: 'diemcau_commands_finished_total', help: 'Commands that ended, by type and status', labelNames: ['type', 'status'], registers: r });
+  const issued = new Counter({
+    name: 'diemcau_commands_issued_total',
+    help: 'Commands stored for delivery, by type',
+    labelNames: ['type'],
+    registers: r,
+  });
+  const refused = new Counter({
+    name: 'diemcau_commands_refused_total',
+    help: 'Command requests refused, by code',
+    labelNames: ['code'],
+    registers: r,
+  });
+  const finished = new Counter({
+    name: 'diemcau_commands_finished_total',
+    help: 'Commands that ended, by type and status',
+    labelNames: ['type', 'status'],
+    registers: r,
+  });
   new Counter({
     name: 'diemcau_command_results_ignored_total',
     help: 'Results not applied: duplicates of an answered command, or for a command the device was not sent',

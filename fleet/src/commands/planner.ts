@@ -29,7 +29,12 @@ export interface CommandDraft {
 
 export type IssuePlan =
   | { ok: true; drafts: CommandDraft[]; forcedSites: string[] }
-  | { ok: false; code: 'FLEET_ERR_FORBIDDEN' | 'FLEET_ERR_SITE_IN_MEETING' | 'FLEET_ERR_NO_TARGETS'; detail: string; sites?: string[] };
+  | {
+      ok: false;
+      code: 'FLEET_ERR_FORBIDDEN' | 'FLEET_ERR_SITE_IN_MEETING' | 'FLEET_ERR_NO_TARGETS';
+      detail: string;
+      sites?: string[];
+    };
 
 /** Is this site inside the operator's area? (Sending is checked separately by canSend.) */
 export function operatorCovers(op: Operator, index: SiteIndex, siteId: string): boolean {
@@ -58,17 +63,31 @@ export interface PlanInput {
 }
 
 export function planIssue({ operator, index, targets, request, liveSites, rootSiteId }: PlanInput): IssuePlan {
-  if (!canSend(operator)) return { ok: false, code: 'FLEET_ERR_FORBIDDEN', detail: `role ${operator.role} cannot send commands` };
+  if (!canSend(operator))
+    return { ok: false, code: 'FLEET_ERR_FORBIDDEN', detail: `role ${operator.role} cannot send commands` };
   if (rootSiteId !== undefined && !operatorCovers(operator, index, rootSiteId)) {
-    return { ok: false, code: 'FLEET_ERR_FORBIDDEN', detail: `site ${rootSiteId} is outside the operator's area`, sites: [rootSiteId] };
+    return {
+      ok: false,
+      code: 'FLEET_ERR_FORBIDDEN',
+      detail: `site ${rootSiteId} is outside the operator's area`,
+      sites: [rootSiteId],
+    };
   }
   const outside = [...new Set(targets.filter((t) => !operatorCovers(operator, index, t.siteId)).map((t) => t.siteId))];
   if (outside.length > 0) {
-    return { ok: false, code: 'FLEET_ERR_FORBIDDEN', detail: `sites outside the operator's area: ${outside.join(', ')}`, sites: outside };
+    return {
+      ok: false,
+      code: 'FLEET_ERR_FORBIDDEN',
+      detail: `sites outside the operator's area: ${outside.join(', ')}`,
+      sites: outside,
+    };
   }
-  if (targets.length === 0) return { ok: false, code: 'FLEET_ERR_NO_TARGETS', detail: 'no device on that site or below it' };
+  if (targets.length === 0)
+    return { ok: false, code: 'FLEET_ERR_NO_TARGETS', detail: 'no device on that site or below it' };
 
-  const inMeeting = DISRUPTIVE.has(request.type) ? [...new Set(targets.filter((t) => liveSites.has(t.siteId)).map((t) => t.siteId))].sort() : [];
+  const inMeeting = DISRUPTIVE.has(request.type)
+    ? [...new Set(targets.filter((t) => liveSites.has(t.siteId)).map((t) => t.siteId))].sort()
+    : [];
   // All or nothing: half a district rebooting while the rest waits is harder to
   // reason about than one refusal that names the sites; the operator can force.
   if (inMeeting.length > 0 && request.force === null) {

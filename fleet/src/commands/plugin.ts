@@ -61,13 +61,17 @@ async function commandsArea(app: FastifyInstance, opts: CommandsPluginOptions): 
     onChange: (record, event) => {
       metrics.changed(record, event);
       if ((event.kind === 'result' || event.kind === 'expire') && isTerminal(record.status)) {
-        ctx.repos.audit.record(resultAuditEntry(record)).catch((err: unknown) => log.error({ err, commandId: record.id }, 'auditing a command result failed'));
+        ctx.repos.audit
+          .record(resultAuditEntry(record))
+          .catch((err: unknown) => log.error({ err, commandId: record.id }, 'auditing a command result failed'));
       }
     },
   });
   dispatcherRef = dispatcher;
   const unIngest = ctx.ingest.on('command-results', (deviceId, result) => {
-    dispatcher.handleResult(deviceId, result).catch((err: unknown) => log.error({ err, deviceId }, 'storing a command result failed'));
+    dispatcher
+      .handleResult(deviceId, result)
+      .catch((err: unknown) => log.error({ err, deviceId }, 'storing a command result failed'));
   });
 
   const service = createCommandService({

@@ -21,7 +21,9 @@ export const CommandRequestSchema = Type.Object(
     params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     /** Seconds until the command expires undelivered; defaults to the fleet's setting. */
     ttlSec: Type.Optional(Type.Integer({ minimum: 10, maximum: MAX_TTL_SEC })),
-    force: Type.Optional(Type.Object({ reason: Type.String({ minLength: 3, maxLength: 500 }) }, { additionalProperties: false })),
+    force: Type.Optional(
+      Type.Object({ reason: Type.String({ minLength: 3, maxLength: 500 }) }, { additionalProperties: false }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -31,10 +33,16 @@ const BatchSchema = Type.Object({
   batchId: Type.String(),
   siteId: Type.String(),
   type: CommandTypeSchema,
-  items: Type.Array(Type.Object({ commandId: Type.String(), deviceId: Type.String(), siteId: Type.String(), status: Type.String() })),
+  items: Type.Array(
+    Type.Object({ commandId: Type.String(), deviceId: Type.String(), siteId: Type.String(), status: Type.String() }),
+  ),
 });
 
-const ErrorSchema = Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) });
+const ErrorSchema = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  details: Type.Optional(Type.Unknown()),
+});
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
 
 const view = (r: CommandRecord) => r;
@@ -66,8 +74,16 @@ export async function commandRoutes(app: FastifyInstance, opts: CommandRoutesOpt
       },
     },
     async (req, reply) => {
-      const out = await service.issue(operatorOf(req), { kind: 'device', deviceId: req.params.id }, toRequest(req.body));
-      req.auditDetails = { type: req.body.type, commandIds: out.commands.map((c) => c.id), ...(req.body.force ? { forceReason: req.body.force.reason } : {}) };
+      const out = await service.issue(
+        operatorOf(req),
+        { kind: 'device', deviceId: req.params.id },
+        toRequest(req.body),
+      );
+      req.auditDetails = {
+        type: req.body.type,
+        commandIds: out.commands.map((c) => c.id),
+        ...(req.body.force ? { forceReason: req.body.force.reason } : {}),
+      };
       return reply.code(202).send(view(out.commands[0]!));
     },
   );
@@ -85,7 +101,12 @@ export async function commandRoutes(app: FastifyInstance, opts: CommandRoutesOpt
     },
     async (req, reply) => {
       const out = await service.issue(operatorOf(req), { kind: 'site', siteId: req.params.id }, toRequest(req.body));
-      req.auditDetails = { type: req.body.type, batchId: out.batchId, devices: out.commands.length, ...(req.body.force ? { forceReason: req.body.force.reason } : {}) };
+      req.auditDetails = {
+        type: req.body.type,
+        batchId: out.batchId,
+        devices: out.commands.length,
+        ...(req.body.force ? { forceReason: req.body.force.reason } : {}),
+      };
       return reply.code(202).send({
         batchId: out.batchId!,
         siteId: req.params.id,
@@ -100,7 +121,7 @@ export async function commandRoutes(app: FastifyInstance, opts: CommandRoutesOpt
     {
       schema: {
         tags: ['commands'],
-        summary: 'One command with its delivery state and the device\'s result',
+        summary: "One command with its delivery state and the device's result",
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
         response: { 200: CommandViewSchema, ...errors },
       },
@@ -132,6 +153,8 @@ export async function commandRoutes(app: FastifyInstance, opts: CommandRoutesOpt
         response: { 200: Type.Object({ items: Type.Array(CommandViewSchema) }), ...errors },
       },
     },
-    async (req) => ({ items: (await service.listForDevice(operatorOf(req), req.params.id, req.query.limit ?? 50)).map(view) }),
+    async (req) => ({
+      items: (await service.listForDevice(operatorOf(req), req.params.id, req.query.limit ?? 50)).map(view),
+    }),
   );
 }

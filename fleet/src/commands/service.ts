@@ -54,7 +54,8 @@ export function createCommandService(opts: {
   const { store, dispatcher, ports, log } = opts;
   const clock = () => (opts.now ? opts.now() : new Date());
 
-  const visible = (op: Operator, siteId: string): boolean => operatorCovers(op, ports.siteIndex?.() ?? indexSites(ports.sites()), siteId);
+  const visible = (op: Operator, siteId: string): boolean =>
+    operatorCovers(op, ports.siteIndex?.() ?? indexSites(ports.sites()), siteId);
 
   const issue = async (operator: Operator, target: Target, request: IssueRequest): Promise<IssueOutcome> => {
     if (request.type === 'set-config') {
@@ -74,7 +75,14 @@ export function createCommandService(opts: {
       targets = expandSubtree(index, await ports.devices(), target.siteId);
     }
     const live = await ports.liveSites([...new Set(targets.map((t) => t.siteId))]);
-    const plan = planIssue({ operator, index, targets, request, liveSites: live, ...(target.kind === 'site' ? { rootSiteId: target.siteId } : {}) });
+    const plan = planIssue({
+      operator,
+      index,
+      targets,
+      request,
+      liveSites: live,
+      ...(target.kind === 'site' ? { rootSiteId: target.siteId } : {}),
+    });
     if (!plan.ok) {
       // Refusals are audited too: a refused reboot during a meeting is worth knowing about.
       await ports.audit.record({
@@ -83,7 +91,12 @@ export function createCommandService(opts: {
         action: `command.${request.type}`,
         target: target.kind === 'device' ? `device:${target.deviceId}` : `site:${target.siteId}`,
         outcome: 'refused',
-        details: { code: plan.code, reason: plan.detail, sites: plan.sites ?? [], ...(request.force ? { forceReason: request.force.reason } : {}) },
+        details: {
+          code: plan.code,
+          reason: plan.detail,
+          sites: plan.sites ?? [],
+          ...(request.force ? { forceReason: request.force.reason } : {}),
+        },
       });
       opts.metrics?.refused(plan.code);
       throw new DiemcauError(plan.code, plan.detail, { details: { sites: plan.sites ?? [] } });
@@ -131,7 +144,10 @@ export function createCommandService(opts: {
       }
     });
     records.forEach((r) => opts.metrics?.issued(r));
-    log.info({ operator: operator.id, type: request.type, count: records.length, batchId, forced: request.force !== null }, 'commands issued');
+    log.info(
+      { operator: operator.id, type: request.type, count: records.length, batchId, forced: request.force !== null },
+      'commands issued',
+    );
     await store.transaction(() => dispatcher.send(records));
     const stored = await Promise.all(records.map(async (r) => (await store.get(r.id)) ?? r));
     return { batchId, commands: stored };
@@ -148,7 +164,8 @@ export function createCommandService(opts: {
     async listForDevice(operator, deviceId, limit) {
       const d = await ports.device(deviceId);
       if (!d) throw new DiemcauError('FLEET_ERR_UNKNOWN_DEVICE', deviceId);
-      if (!visible(operator, d.siteId)) throw new DiemcauError('FLEET_ERR_FORBIDDEN', `device ${deviceId} is outside the operator's area`);
+      if (!visible(operator, d.siteId))
+        throw new DiemcauError('FLEET_ERR_FORBIDDEN', `device ${deviceId} is outside the operator's area`);
       return store.listByDevice(deviceId, limit);
     },
     async listBatch(operator, batchId) {

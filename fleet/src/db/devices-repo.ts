@@ -87,7 +87,9 @@ export class DevicesRepo {
 
   /** Decommissioned devices: kept so every page can say a site's box was revoked rather than never installed. */
   async listRevoked(): Promise<DeviceRecord[]> {
-    return (await this.db.all<DeviceRow>(`SELECT ${COLS} FROM devices WHERE revoked_at IS NOT NULL ORDER BY site_id, id`)).map(toDevice);
+    return (
+      await this.db.all<DeviceRow>(`SELECT ${COLS} FROM devices WHERE revoked_at IS NOT NULL ORDER BY site_id, id`)
+    ).map(toDevice);
   }
 
   async get(id: string): Promise<DeviceRecord | undefined> {

@@ -44,8 +44,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const [, n, r, p, saltB64, keyB64] = parts as [string, string, string, string, string, string];
   const expected = Buffer.from(keyB64, 'base64');
   const key = await new Promise<Buffer>((resolve, reject) => {
-    scrypt(password, Buffer.from(saltB64, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p) }, (err, k) =>
-      err ? reject(err) : resolve(k),
+    scrypt(
+      password,
+      Buffer.from(saltB64, 'base64'),
+      expected.length,
+      { N: Number(n), r: Number(r), p: Number(p) },
+      (err, k) => (err ? reject(err) : resolve(k)),
     );
   });
   return key.length === expected.length && timingSafeEqual(key, expected);

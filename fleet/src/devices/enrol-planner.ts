@@ -69,10 +69,12 @@ export type EnrolPlan =
 
 // Unknown and spent pre-registrations get the same answer: whoever probes
 // serials learns nothing about which ones the fleet knows.
-const NOT_PREREGISTERED = 'serial is not pre-registered (or its pre-registration was used or expired; an operator can pre-register it again)';
+const NOT_PREREGISTERED =
+  'serial is not pre-registered (or its pre-registration was used or expired; an operator can pre-register it again)';
 
 export function planEnrolment(f: EnrolFacts): EnrolPlan {
-  if (f.token === null) return refuse('token-invalid', 'FLEET_ERR_TOKEN_INVALID', 'ask an operator for a new one', false);
+  if (f.token === null)
+    return refuse('token-invalid', 'FLEET_ERR_TOKEN_INVALID', 'ask an operator for a new one', false);
   if (f.token?.spent === true) {
     // Spent: good only for the box whose answer was lost: the device this very token enrolled, never logged in.
     const own = f.live !== null && f.live.enrolTokenId != null && f.live.enrolTokenId === f.token.id;
@@ -80,11 +82,13 @@ export function planEnrolment(f: EnrolFacts): EnrolPlan {
     return refuse('token-invalid', 'FLEET_ERR_TOKEN_INVALID', 'ask an operator for a new one', false);
   }
   if (f.token !== undefined) return planWithToken(f.token.siteId, f);
-  if (f.serial === null) return refuse('no-credential', 'FLEET_ERR_TOKEN_INVALID', 'a token or a pre-registered serial is needed', false);
+  if (f.serial === null)
+    return refuse('no-credential', 'FLEET_ERR_TOKEN_INVALID', 'a token or a pre-registered serial is needed', false);
   if (!f.prereg) return refuse('serial-not-preregistered', 'FLEET_ERR_TOKEN_INVALID', NOT_PREREGISTERED, false);
   if (!f.prereg.armed) return refuse('preregistration-used', 'FLEET_ERR_TOKEN_INVALID', NOT_PREREGISTERED, false);
   if (f.live) {
-    if (f.live.siteId === f.prereg.siteId) return { action: 'reimage', siteId: f.live.siteId, deviceId: f.live.id, by: 'serial' };
+    if (f.live.siteId === f.prereg.siteId)
+      return { action: 'reimage', siteId: f.live.siteId, deviceId: f.live.id, by: 'serial' };
     return refuse(
       'preregistration-other-site',
       'FLEET_ERR_SERIAL_IN_USE',
@@ -100,7 +104,12 @@ function planWithToken(siteId: string, f: EnrolFacts): EnrolPlan {
   const armedHere = f.prereg?.armed === true && f.prereg.siteId === siteId;
   if (f.live) {
     if (f.live.siteId !== siteId) {
-      return refuse('serial-other-site', 'FLEET_ERR_SERIAL_IN_USE', 'this serial belongs to a device enrolled at another site; an operator there must revoke it first', true);
+      return refuse(
+        'serial-other-site',
+        'FLEET_ERR_SERIAL_IN_USE',
+        'this serial belongs to a device enrolled at another site; an operator there must revoke it first',
+        true,
+      );
     }
     if (armedHere) return { action: 'reimage', siteId, deviceId: f.live.id, by: 'token' };
     return refuse(
@@ -111,7 +120,12 @@ function planWithToken(siteId: string, f: EnrolFacts): EnrolPlan {
     );
   }
   if (f.prereg?.armed === true && f.prereg.siteId !== siteId) {
-    return refuse('serial-reserved', 'FLEET_ERR_SERIAL_IN_USE', 'this serial is pre-registered for another site; an operator must delete or change that pre-registration first', true);
+    return refuse(
+      'serial-reserved',
+      'FLEET_ERR_SERIAL_IN_USE',
+      'this serial is pre-registered for another site; an operator must delete or change that pre-registration first',
+      true,
+    );
   }
   return { action: 'create', siteId, by: 'token', spendPrereg: armedHere };
 }
@@ -120,6 +134,11 @@ function retry(live: { id: string; siteId: string }): EnrolPlan {
   return { action: 'reimage', siteId: live.siteId, deviceId: live.id, by: 'token', retry: true };
 }
 
-function refuse(reason: RefusalReason, code: 'FLEET_ERR_TOKEN_INVALID' | 'FLEET_ERR_SERIAL_IN_USE', message: string, credentialed: boolean): EnrolPlan {
+function refuse(
+  reason: RefusalReason,
+  code: 'FLEET_ERR_TOKEN_INVALID' | 'FLEET_ERR_SERIAL_IN_USE',
+  message: string,
+  credentialed: boolean,
+): EnrolPlan {
   return { action: 'refuse', reason, code, message, credentialed };
 }

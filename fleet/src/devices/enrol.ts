@@ -36,7 +36,14 @@ export async function enrolDevice(fleet: FleetContext, req: EnrolRequest, mqttHo
   let serial: string | null = null;
   if (req.hardware.serial !== undefined) {
     const c = canonicalSerial(req.hardware.serial);
-    if (!c.ok) throw new EnrolRefused('bad-serial', false, null, 'FLEET_ERR_BAD_REQUEST', `${c.problem}; set DIEMCAU_SERIAL on the box to override`);
+    if (!c.ok)
+      throw new EnrolRefused(
+        'bad-serial',
+        false,
+        null,
+        'FLEET_ERR_BAD_REQUEST',
+        `${c.problem}; set DIEMCAU_SERIAL on the box to override`,
+      );
     serial = c.serial;
   }
   const facts = async (): Promise<EnrolFacts> => {
@@ -46,16 +53,28 @@ export async function enrolDevice(fleet: FleetContext, req: EnrolRequest, mqttHo
     if (req.token !== undefined) {
       const usable = await repos.enrollment.peekToken(req.token);
       const spent = usable ? undefined : await repos.enrollment.spentToken(req.token);
-      token = usable ? { siteId: usable.siteId, id: usable.id } : spent ? { siteId: spent.siteId, spent: true, id: spent.id } : null;
+      token = usable
+        ? { siteId: usable.siteId, id: usable.id }
+        : spent
+          ? { siteId: spent.siteId, spent: true, id: spent.id }
+          : null;
     }
     return {
       token,
       serial,
       prereg: pre ? { siteId: pre.siteId, armed: isArmed(pre) } : null,
-      live: live ? { id: live.id, siteId: live.siteId, neverSeen: live.lastSeenAt === null, enrolTokenId: await repos.devices.enrolTokenOf(live.id) } : null,
+      live: live
+        ? {
+            id: live.id,
+            siteId: live.siteId,
+            neverSeen: live.lastSeenAt === null,
+            enrolTokenId: await repos.devices.enrolTokenOf(live.id),
+          }
+        : null,
     };
   };
-  const refusal = (p: EnrolPlan & { action: 'refuse' }) => new EnrolRefused(p.reason, p.credentialed, serial, p.code, p.message);
+  const refusal = (p: EnrolPlan & { action: 'refuse' }) =>
+    new EnrolRefused(p.reason, p.credentialed, serial, p.code, p.message);
 
   const first = planEnrolment(await facts());
   if (first.action === 'refuse') throw refusal(first);
@@ -66,39 +85,53 @@ export async function enrolDevice(fleet: FleetContext, req: EnrolRequest, mqttHo
   // One transaction from the second decision to the commit, and one
   // enrolment at a time (fleet-wide under PostgreSQL): racing enrolments see
   // each other's writes, and a refusal spends nothing.
-  const plan = await fleet.db.tx(async (): Promise<Exclude<EnrolPlan, { action: 'refuse' }> & { deviceId: string }> => {
-    const p = planEnrolment(await facts());
-    if (p.action === 'refuse') throw refusal(p);
-    if (!fleet.sites.get(p.siteId)) throw new EnrolRefused('unknown-site', true, serial, 'FLEET_ERR_UNKNOWN_SITE', p.siteId);
-    const isRetry = p.action === 'reimage' && p.retry === true;
-    let enrolTokenId: number | null = null;
-    if (p.by === 'token') {
-      const spent = isRetry ? await repos.enrollment.spentToken(req.token!) : await repos.enrollment.consumeToken(req.token!);
-      if (!spent) throw new EnrolRefused('token-invalid', false, serial, 'FLEET_ERR_TOKEN_INVALID', 'ask an operator for a new one');
-      enrolTokenId = spent.id;
-    }
-    const record = {
-      enrolTokenId,
-      id: p.action === 'reimage' ? p.deviceId : newId('dev', 8),
-      siteId: p.siteId,
-      serial,
-      passwordHash,
-      model: req.hardware.model,
-      os: req.hardware.os,
-      agentVersion: req.hardware.agentVersion,
-    };
-    if (p.action === 'reimage') {
-      // The planner checked site and revocation; the statement checks them again.
-      if (!(await repos.devices.reenrol(record))) throw new DiemcauError('FLEET_ERR_INTERNAL', `device ${record.id} changed during enrolment`);
-    } else {
-      await repos.devices.insert(record);
-    }
-    const spend = (p.action === 'reimage' && !isRetry) || (p.action === 'create' && p.spendPrereg);
-    if (spend && serial !== null && !(await repos.enrollment.spendSerial(serial, record.id))) {
-      throw new DiemcauError('FLEET_ERR_INTERNAL', `pre-registration of ${serial} changed during enrolment`);
-    }
-    return { ...p, deviceId: record.id };
-  }, { lock: 'enrolment' });
+  const plan = await fleet.db.tx(
+    async (): Promise<Exclude<EnrolPlan, { action: 'refuse' }> & { deviceId: string }> => {
+      const p = planEnrolment(await facts());
+      if (p.action === 'refuse') throw refusal(p);
+      if (!fleet.sites.get(p.siteId))
+        throw new EnrolRefused('unknown-site', true, serial, 'FLEET_ERR_UNKNOWN_SITE', p.siteId);
+      const isRetry = p.action === 'reimage' && p.retry === true;
+      let enrolTokenId: number | null = null;
+      if (p.by === 'token') {
+        const spent = isRetry
+          ? await repos.enrollment.spentToken(req.token!)
+          : await repos.enrollment.consumeToken(req.token!);
+        if (!spent)
+          throw new EnrolRefused(
+            'token-invalid',
+            false,
+            serial,
+            'FLEET_ERR_TOKEN_INVALID',
+            'ask an operator for a new one',
+          );
+        enrolTokenId = spent.id;
+      }
+      const record = {
+        enrolTokenId,
+        id: p.action === 'reimage' ? p.deviceId : newId('dev', 8),
+        siteId: p.siteId,
+        serial,
+        passwordHash,
+        model: req.hardware.model,
+        os: req.hardware.os,
+        agentVersion: req.hardware.agentVersion,
+      };
+      if (p.action === 'reimage') {
+        // The planner checked site and revocation; the statement checks them again.
+        if (!(await repos.devices.reenrol(record)))
+          throw new DiemcauError('FLEET_ERR_INTERNAL', `device ${record.id} changed during enrolment`);
+      } else {
+        await repos.devices.insert(record);
+      }
+      const spend = (p.action === 'reimage' && !isRetry) || (p.action === 'create' && p.spendPrereg);
+      if (spend && serial !== null && !(await repos.enrollment.spendSerial(serial, record.id))) {
+        throw new DiemcauError('FLEET_ERR_INTERNAL', `pre-registration of ${serial} changed during enrolment`);
+      }
+      return { ...p, deviceId: record.id };
+    },
+    { lock: 'enrolment' },
+  );
 
   const reenrolled = plan.action === 'reimage';
   const { deviceId, siteId, by } = plan;

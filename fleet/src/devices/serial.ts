@@ -17,9 +17,13 @@ export function canonicalSerial(raw: string): SerialCheck {
   // non-ASCII is refused below anyway.
   const s = raw.normalize('NFKC').trim().replace(/\s+/g, ' ').toUpperCase();
   if (s.length === 0) return { ok: false, problem: 'serial is empty' };
-  if (s.length > SERIAL_MAX) return { ok: false, problem: `serial is longer than ${SERIAL_MAX} characters once normalised` };
+  if (s.length > SERIAL_MAX)
+    return { ok: false, problem: `serial is longer than ${SERIAL_MAX} characters once normalised` };
   if (!PRINTABLE_ASCII.test(s)) {
-    return { ok: false, problem: 'serial must be printable ASCII (letters, digits, punctuation, single spaces) after Unicode NFKC' };
+    return {
+      ok: false,
+      problem: 'serial must be printable ASCII (letters, digits, punctuation, single spaces) after Unicode NFKC',
+    };
   }
   return { ok: true, serial: s };
 }

@@ -49,7 +49,8 @@ export async function createHealthMonitor(opts: HealthMonitorOptions): Promise<H
     return s;
   };
   for (const a of await alerts.list({ state: 'open', limit: 1_000_000 })) {
-    if (a.deviceId && isHealthAlertType(a.type) && a.key === healthAlertKey(a.type, a.deviceId)) setFor(a.deviceId).add(a.type);
+    if (a.deviceId && isHealthAlertType(a.type) && a.key === healthAlertKey(a.type, a.deviceId))
+      setFor(a.deviceId).add(a.type);
   }
 
   const apply = (deviceId: string, diff: HealthDiff, resolution: string): void => {
@@ -60,7 +61,15 @@ export async function createHealthMonitor(opts: HealthMonitorOptions): Promise<H
     later(deviceId, async () => {
       const siteId = diff.open.length > 0 ? ((await opts.siteOf(deviceId)) ?? null) : null;
       for (const c of diff.open) {
-        await alerts.open({ type: c.type, key: healthAlertKey(c.type, deviceId), severity: c.severity, deviceId, siteId, message: c.message, details: c.details });
+        await alerts.open({
+          type: c.type,
+          key: healthAlertKey(c.type, deviceId),
+          severity: c.severity,
+          deviceId,
+          siteId,
+          message: c.message,
+          details: c.details,
+        });
       }
       for (const t of diff.resolve) await alerts.resolve(healthAlertKey(t, deviceId), resolution);
     });
@@ -88,13 +97,26 @@ export async function createHealthMonitor(opts: HealthMonitorOptions): Promise<H
       const key = healthAlertKey('help-requested', deviceId);
       if (setFor(deviceId).has('help-requested')) {
         // Pressed again while open: keep one alert, note the press.
-        later(deviceId, () => alerts.update(key, { details: { lastEventId: ev.id, lastPressedAt: ev.at, source: ev.source } }));
+        later(deviceId, () =>
+          alerts.update(key, { details: { lastEventId: ev.id, lastPressedAt: ev.at, source: ev.source } }),
+        );
         return;
       }
-      apply(deviceId, {
-        open: [{ type: 'help-requested', severity: 'critical', message: 'the site asks the province to call', details: { eventId: ev.id, pressedAt: ev.at, source: ev.source } }],
-        resolve: [],
-      }, '');
+      apply(
+        deviceId,
+        {
+          open: [
+            {
+              type: 'help-requested',
+              severity: 'critical',
+              message: 'the site asks the province to call',
+              details: { eventId: ev.id, pressedAt: ev.at, source: ev.source },
+            },
+          ],
+          resolve: [],
+        },
+        '',
+      );
     },
     onTelemetry(deviceId, t) {
       const diff = planTelemetry(t, setFor(deviceId), opts.thresholds);
@@ -105,10 +127,11 @@ export async function createHealthMonitor(opts: HealthMonitorOptions): Promise<H
     },
     resolveHelp(deviceId, by) {
       open.get(deviceId)?.delete('help-requested');
-      return perDevice.run(deviceId, () => alerts.resolve(healthAlertKey('help-requested', deviceId), `answered by ${by}`));
+      return perDevice.run(deviceId, () =>
+        alerts.resolve(healthAlertKey('help-requested', deviceId), `answered by ${by}`),
+      );
     },
     openFor: (deviceId) => new Set(open.get(deviceId) ?? []),
     idle: () => perDevice.idle(),
   };
 }
-

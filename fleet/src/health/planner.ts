@@ -39,7 +39,10 @@ const CAPTURE: Record<'camera' | 'microphone' | 'display', HealthAlertType[]> = 
   display: [],
 };
 
-function faultType(name: 'camera' | 'microphone' | 'display', reason: PeripheralReason | undefined): HealthAlertType | null {
+function faultType(
+  name: 'camera' | 'microphone' | 'display',
+  reason: PeripheralReason | undefined,
+): HealthAlertType | null {
   if (name === 'camera') return 'camera-fault';
   if (name === 'microphone') return reason?.code === 'silent' ? 'microphone-silent' : 'microphone-fault';
   // A TV in standby between meetings is normal; a TV on no connector is not.
@@ -49,7 +52,11 @@ function faultType(name: 'camera' | 'microphone' | 'display', reason: Peripheral
 
 const LABEL = { camera: 'camera', microphone: 'microphone', display: 'TV' } as const;
 
-function peripheralCondition(name: 'camera' | 'microphone' | 'display', state: PeripheralState, reason: PeripheralReason | undefined): Condition | null {
+function peripheralCondition(
+  name: 'camera' | 'microphone' | 'display',
+  state: PeripheralState,
+  reason: PeripheralReason | undefined,
+): Condition | null {
   const type = state === 'missing' ? MISSING[name] : state === 'fault' ? faultType(name, reason) : null;
   if (!type) return null;
   const what = reason ? `${reason.code}: ${reason.message}` : state;
@@ -98,17 +105,31 @@ export interface TelemetryThresholds {
   tempResolveC: number;
 }
 
-export const DEFAULT_THRESHOLDS: TelemetryThresholds = { diskOpenRatio: 0.9, diskResolveRatio: 0.85, tempOpenC: 85, tempResolveC: 80 };
+export const DEFAULT_THRESHOLDS: TelemetryThresholds = {
+  diskOpenRatio: 0.9,
+  diskResolveRatio: 0.85,
+  tempOpenC: 85,
+  tempResolveC: 80,
+};
 
 /** Disk and temperature, with hysteresis so a value hovering at the line does not flap. */
-export function planTelemetry(t: Telemetry, openNow: ReadonlySet<HealthAlertType>, th: TelemetryThresholds = DEFAULT_THRESHOLDS): HealthDiff {
+export function planTelemetry(
+  t: Telemetry,
+  openNow: ReadonlySet<HealthAlertType>,
+  th: TelemetryThresholds = DEFAULT_THRESHOLDS,
+): HealthDiff {
   const open: Condition[] = [];
   const resolve: HealthAlertType[] = [];
   if (t.disk.totalBytes > 0) {
     const ratio = t.disk.usedBytes / t.disk.totalBytes;
     const pct = Math.round(ratio * 1000) / 10;
     if (!openNow.has('disk-nearly-full') && ratio >= th.diskOpenRatio) {
-      open.push({ type: 'disk-nearly-full', severity: 'warning', message: `disk ${pct}% full`, details: { usedRatio: ratio, usedBytes: t.disk.usedBytes, totalBytes: t.disk.totalBytes } });
+      open.push({
+        type: 'disk-nearly-full',
+        severity: 'warning',
+        message: `disk ${pct}% full`,
+        details: { usedRatio: ratio, usedBytes: t.disk.usedBytes, totalBytes: t.disk.totalBytes },
+      });
     } else if (openNow.has('disk-nearly-full') && ratio < th.diskResolveRatio) {
       resolve.push('disk-nearly-full');
     }
@@ -116,7 +137,12 @@ export function planTelemetry(t: Telemetry, openNow: ReadonlySet<HealthAlertType
   const temp = t.cpu.temperatureC;
   if (temp !== undefined) {
     if (!openNow.has('overheating') && temp >= th.tempOpenC) {
-      open.push({ type: 'overheating', severity: 'critical', message: `CPU at ${temp} °C`, details: { temperatureC: temp } });
+      open.push({
+        type: 'overheating',
+        severity: 'critical',
+        message: `CPU at ${temp} °C`,
+        details: { temperatureC: temp },
+      });
     } else if (openNow.has('overheating') && temp < th.tempResolveC) {
       resolve.push('overheating');
     }

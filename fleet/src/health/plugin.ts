@@ -19,7 +19,11 @@ export interface HealthPluginOptions {
   expose?: (monitor: HealthMonitor) => void;
 }
 
-const ErrorSchema = Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) });
+const ErrorSchema = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  details: Type.Optional(Type.Unknown()),
+});
 
 export async function healthPlugin(app: FastifyInstance, opts: HealthPluginOptions): Promise<void> {
   const ctx = app.fleet;
@@ -35,7 +39,9 @@ export async function healthPlugin(app: FastifyInstance, opts: HealthPluginOptio
   });
   const offs = [
     ctx.ingest.on('health', healthCodec, (deviceId, msg, meta) => {
-      monitor.onHealth(deviceId, msg, meta.receivedAt).catch((err: unknown) => log.error({ err, deviceId }, 'storing a health message failed'));
+      monitor
+        .onHealth(deviceId, msg, meta.receivedAt)
+        .catch((err: unknown) => log.error({ err, deviceId }, 'storing a health message failed'));
     }),
     ctx.ingest.on('events', deviceEventCodec, (deviceId, ev) => monitor.onEvent(deviceId, ev)),
     ctx.ingest.on('telemetry', (deviceId, t) => monitor.onTelemetry(deviceId, t)),
@@ -71,7 +77,11 @@ export async function healthPlugin(app: FastifyInstance, opts: HealthPluginOptio
         tags: ['health'],
         summary: "Close a site's help request once the province has called back",
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
-        response: { 200: Type.Object({ alertId: Type.Integer(), resolvedAt: Type.Union([Type.String(), Type.Null()]) }), 403: ErrorSchema, 404: ErrorSchema },
+        response: {
+          200: Type.Object({ alertId: Type.Integer(), resolvedAt: Type.Union([Type.String(), Type.Null()]) }),
+          403: ErrorSchema,
+          404: ErrorSchema,
+        },
       },
     },
     async (req) => {

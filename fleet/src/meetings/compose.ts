@@ -101,7 +101,10 @@ export async function createMeetings(opts: MeetingsOptions): Promise<Meetings> {
       ask().catch((err: unknown) => log.warn({ err, deviceId }, 'request to speak not taken'));
     }),
     opts.ingest.on('presence', (deviceId, p) => {
-      if (p.state === 'online' && p.mediaUrl) return void service.setMediaUrl(deviceId, p.mediaUrl).catch((err: unknown) => log.warn({ err, deviceId }, 'media url update failed'));
+      if (p.state === 'online' && p.mediaUrl)
+        return void service
+          .setMediaUrl(deviceId, p.mediaUrl)
+          .catch((err: unknown) => log.warn({ err, deviceId }, 'media url update failed'));
     }),
   ];
 
@@ -138,13 +141,18 @@ export async function createMeetings(opts: MeetingsOptions): Promise<Meetings> {
     requests,
     publisher,
     config,
-    routes: (app, operatorOf) => meetingRoutes(app, { service, stats, requests, coreEdgeId: config.coreEdgeId, operatorOf, now }),
+    routes: (app, operatorOf) =>
+      meetingRoutes(app, { service, stats, requests, coreEdgeId: config.coreEdgeId, operatorOf, now }),
     async start() {
       if (!config.coreSignalUrl) {
-        log.warn('DIEMCAU_CORE_SIGNAL_URL is not set: edges that link to the core wait until the core announces an address');
+        log.warn(
+          'DIEMCAU_CORE_SIGNAL_URL is not set: edges that link to the core wait until the core announces an address',
+        );
       }
       // The file may be gone (new server, cleaned tmp): write what the core should run now.
-      corePlan?.(publisher.current(config.coreEdgeId) ?? { v: 1, revision: 0, edgeId: config.coreEdgeId, meetings: [] });
+      corePlan?.(
+        publisher.current(config.coreEdgeId) ?? { v: 1, revision: 0, edgeId: config.coreEdgeId, meetings: [] },
+      );
       await service.sync();
     },
     async close() {

@@ -3,7 +3,13 @@
 // secret always give the same messages, so the publisher can compare bodies
 // and publish only what changed.
 import { createHmac } from 'node:crypto';
-import { MediaPlanSchema, type MediaDownstream, type MediaMeeting, type MediaPlan, type MeetingState } from '@diemcau/shared';
+import {
+  MediaPlanSchema,
+  type MediaDownstream,
+  type MediaMeeting,
+  type MediaPlan,
+  type MeetingState,
+} from '@diemcau/shared';
 import type { CascadePlan } from './cascade.js';
 
 export interface PlannedMeeting {
@@ -64,7 +70,11 @@ export function linkTokens(secret: string): (meetingId: string, upstreamEdgeId: 
  * sending media to, any other address. An edge that announced no address is
  * left out (its offers are refused and counted by the upstream) until it does.
  */
-function namedDownstream(edgeIds: readonly string[], dir: MediaDirectory, sitesBelow: ReadonlyMap<string, readonly string[]>): MediaDownstream[] {
+function namedDownstream(
+  edgeIds: readonly string[],
+  dir: MediaDirectory,
+  sitesBelow: ReadonlyMap<string, readonly string[]>,
+): MediaDownstream[] {
   const out: MediaDownstream[] = [];
   for (const edgeId of edgeIds) {
     const url = dir.signalUrlOf(edgeId);
@@ -135,7 +145,11 @@ export function mediaPlans(
           waiting.push({ meetingId: m.meetingId, edgeId: entry.edgeId, upstreamEdgeId: entry.upstreamEdgeId });
           continue;
         }
-        upstream = { edgeId: entry.upstreamEdgeId, signalUrl, linkToken: dir.tokenFor(m.meetingId, entry.upstreamEdgeId) };
+        upstream = {
+          edgeId: entry.upstreamEdgeId,
+          signalUrl,
+          linkToken: dir.tokenFor(m.meetingId, entry.upstreamEdgeId),
+        };
       }
       const list = byEdge.get(entry.edgeId) ?? [];
       list.push({
@@ -163,10 +177,14 @@ export function mediaPlans(
     // their lead time come on top: those wait rather than break the plan.
     let kept = list;
     if (list.length > MAX_MEETINGS_PER_PLAN) {
-      kept = [...list.filter((m) => m.state === 'live'), ...list.filter((m) => m.state !== 'live')].slice(0, MAX_MEETINGS_PER_PLAN);
+      kept = [...list.filter((m) => m.state === 'live'), ...list.filter((m) => m.state !== 'live')].slice(
+        0,
+        MAX_MEETINGS_PER_PLAN,
+      );
       const keptIds = new Set(kept.map((m) => m.meetingId));
       for (const m of list) {
-        if (!keptIds.has(m.meetingId)) dropped.push({ meetingId: m.meetingId, edgeId, upstreamEdgeId: m.upstream?.edgeId ?? edgeId });
+        if (!keptIds.has(m.meetingId))
+          dropped.push({ meetingId: m.meetingId, edgeId, upstreamEdgeId: m.upstream?.edgeId ?? edgeId });
       }
       kept.sort((a, b) => (a.meetingId < b.meetingId ? -1 : 1));
     }

@@ -28,4 +28,5 @@ export function meetingState(m: MeetingRecord, now: number): MeetingState {
 }
 
 /** Where the window really closes: the planned end, or earlier when ended by hand. */
-export const effectiveEnd = (m: MeetingRecord): number => (m.endedAt === null ? m.endsAt : Math.min(m.endsAt, m.endedAt));
+export const effectiveEnd = (m: MeetingRecord): number =>
+  m.endedAt === null ? m.endsAt : Math.min(m.endsAt, m.endedAt);

@@ -29,7 +29,11 @@ export const meetingsPlugin = fp<MeetingsPluginOptions>(
       db: fleet.db,
       publish: (topic, payload) => fleet.broker.publish(topic, payload, { qos: 1, retain: true }),
       ingest: fleet.ingest,
-      ports: { sites: () => fleet.sites.all(), siteIndex: () => fleet.sites.siteIndex(), devices: () => fleet.repos.devices.list() },
+      ports: {
+        sites: () => fleet.sites.all(),
+        siteIndex: () => fleet.sites.siteIndex(),
+        devices: () => fleet.repos.devices.list(),
+      },
       log: fleet.log,
       config: { ...fleet.config.meetings, ...opts.config },
       onChange: changed,
@@ -42,7 +46,9 @@ export const meetingsPlugin = fp<MeetingsPluginOptions>(
     await meetings.start();
     // The dashboards hear of every change: what the API changed, and what the
     // clock did (a meeting starting or ending publishes new plans).
-    meetings.service.onSync((published) => { if (published.length > 0) changed(); });
+    meetings.service.onSync((published) => {
+      if (published.length > 0) changed();
+    });
     await app.register(async (scope) => {
       scope.addHook('onResponse', async (req, reply) => {
         if (req.method !== 'GET' && reply.statusCode < 300) changed();
@@ -80,9 +86,34 @@ function registerMetrics(registry: Registry, m: Meetings): void {
       this.set(await m.service.liveCount());
     },
   });
-  counterFrom(registry, 'diemcau_meeting_plans_published_total', 'Media plans published to edges (retained)', () => m.publisher.counters.published);
-  counterFrom(registry, 'diemcau_meeting_plan_failures_total', 'Media plans not published (broker error or schema bug)', () => m.publisher.counters.failed);
-  counterFrom(registry, 'diemcau_media_stats_accepted_total', 'media-stats reports taken in', () => m.stats.counters.accepted);
-  counterFrom(registry, 'diemcau_speak_requests_total', 'Requests to speak taken in (help button during a live meeting)', () => m.requests.counters.accepted);
-  counterFrom(registry, 'diemcau_media_stats_rejected_total', 'media-stats reports refused (an edge speaking for another)', () => m.stats.counters.rejected);
+  counterFrom(
+    registry,
+    'diemcau_meeting_plans_published_total',
+    'Media plans published to edges (retained)',
+    () => m.publisher.counters.published,
+  );
+  counterFrom(
+    registry,
+    'diemcau_meeting_plan_failures_total',
+    'Media plans not published (broker error or schema bug)',
+    () => m.publisher.counters.failed,
+  );
+  counterFrom(
+    registry,
+    'diemcau_media_stats_accepted_total',
+    'media-stats reports taken in',
+    () => m.stats.counters.accepted,
+  );
+  counterFrom(
+    registry,
+    'diemcau_speak_requests_total',
+    'Requests to speak taken in (help button during a live meeting)',
+    () => m.requests.counters.accepted,
+  );
+  counterFrom(
+    registry,
+    'diemcau_media_stats_rejected_total',
+    'media-stats reports refused (an edge speaking for another)',
+    () => m.stats.counters.rejected,
+  );
 }

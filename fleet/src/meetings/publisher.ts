@@ -39,7 +39,13 @@ export class PlanPublisher {
   }
 
   /** Starts from the plans recorded as published (revisions keep growing across restarts). */
-  static async open(repo: MeetingsRepo, publish: RetainedPublish, log: Logger, now: () => number, sink: PlanSink = () => {}): Promise<PlanPublisher> {
+  static async open(
+    repo: MeetingsRepo,
+    publish: RetainedPublish,
+    log: Logger,
+    now: () => number,
+    sink: PlanSink = () => {},
+  ): Promise<PlanPublisher> {
     return new PlanPublisher(repo, publish, log, now, sink, await repo.publishedPlans());
   }
 
@@ -70,7 +76,12 @@ export class PlanPublisher {
       const prev = this.last.get(edgeId);
       const same = prev?.body === text;
       if (same && !this.unsent.has(edgeId)) continue;
-      const message: MediaPlan = { v: 1, revision: (prev?.revision ?? 0) + (same ? 0 : 1), edgeId, meetings: body.meetings };
+      const message: MediaPlan = {
+        v: 1,
+        revision: (prev?.revision ?? 0) + (same ? 0 : 1),
+        edgeId,
+        meetings: body.meetings,
+      };
       const checked = mediaPlanCodec.check(message);
       if (!checked.ok) {
         // A bug on our side, not the edge's: keep the old plan and say why.

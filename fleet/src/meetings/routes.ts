@@ -5,7 +5,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { DiemcauError, SiteIdSchema } from '@diemcau/shared';
 import type { CascadePlan } from './cascade.js';
-import { CascadeSchema, MeetingCreatedSchema, MeetingDetailSchema, MeetingSchema } from './schemas.js';
+import type { CascadeSchema } from './schemas.js';
+import { MeetingCreatedSchema, MeetingDetailSchema, MeetingSchema } from './schemas.js';
 import { meetingState, type MeetingRecord } from './model.js';
 import type { ChairControl, MeetingOperator, MeetingService } from './service.js';
 import type { SpeakRequests } from './requests.js';
@@ -27,7 +28,11 @@ export const CreateMeetingSchema = Type.Object(
 );
 export type CreateMeetingBody = Static<typeof CreateMeetingSchema>;
 
-const ErrorSchema = Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) });
+const ErrorSchema = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  details: Type.Optional(Type.Unknown()),
+});
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
@@ -103,7 +108,10 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
       },
     },
     async (req) => {
-      const items = await service.list(operatorOf(req), { active: req.query.active ?? true, limit: req.query.limit ?? 100 });
+      const items = await service.list(operatorOf(req), {
+        active: req.query.active ?? true,
+        limit: req.query.limit ?? 100,
+      });
       const t = now();
       return { items: items.map((m) => meetingView(m, t)) };
     },
@@ -114,7 +122,8 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
     {
       schema: {
         tags,
-        summary: 'One meeting with its cascade, live per-site media stats (bitrate by kind, loss, jitter, RTT, the upstream\'s view) and the rooms asking to speak',
+        summary:
+          "One meeting with its cascade, live per-site media stats (bitrate by kind, loss, jitter, RTT, the upstream's view) and the rooms asking to speak",
         params: IdParams,
         response: { 200: MeetingDetailSchema, ...errors },
       },
@@ -122,12 +131,22 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
     async (req) => {
       const m = await service.get(operatorOf(req), req.params.id);
       const plan = service.plan(m, await service.directory());
-      return { ...meetingView(m, now()), cascade: cascadeView(plan, opts.coreEdgeId), stats: stats.forMeeting(plan), requests: [...requests.list(m.id)] };
+      return {
+        ...meetingView(m, now()),
+        cascade: cascadeView(plan, opts.coreEdgeId),
+        stats: stats.forMeeting(plan),
+        requests: [...requests.list(m.id)],
+      };
     },
   );
 
   // Chair controls: one route each, all answering with the meeting as it now is.
-  const control = <S extends TSchema>(path: string, summary: string, body: S, toControl: (b: Static<S>) => ChairControl) =>
+  const control = <S extends TSchema>(
+    path: string,
+    summary: string,
+    body: S,
+    toControl: (b: Static<S>) => ChairControl,
+  ) =>
     app.post<{ Params: { id: string }; Body: Static<S> }>(
       `/meetings/:id/${path}`,
       { schema: { tags, summary, params: IdParams, body, response: { 200: MeetingSchema, ...errors } } },
@@ -170,7 +189,8 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
     },
     async (req, reply) => {
       const m = await service.forChair(operatorOf(req), req.params.id);
-      if (!requests.settle(m.id, req.params.siteId)) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `no request to speak from ${req.params.siteId}`);
+      if (!requests.settle(m.id, req.params.siteId))
+        throw new DiemcauError('FLEET_ERR_NOT_FOUND', `no request to speak from ${req.params.siteId}`);
       return reply.code(204).send(null);
     },
   );

@@ -68,7 +68,9 @@ export function siteStats(
   const byEdge = new Map(plan.entries.map((e) => [e.edgeId, e]));
   const fresh = (edgeId: string) => {
     const got = reports.get(edgeId);
-    return got && now - got.receivedAt <= staleMs ? got.report.meetings.find((x) => x.meetingId === plan.meetingId) : undefined;
+    return got && now - got.receivedAt <= staleMs
+      ? got.report.meetings.find((x) => x.meetingId === plan.meetingId)
+      : undefined;
   };
   // A commune 200 km out sees the chair over two or three hops; what matters
   // to it is the whole way, not only its own link.
@@ -82,7 +84,10 @@ export function siteStats(
     return total;
   };
   const seenUpstream = (entry: CascadePlan['entries'][number]): SiteMediaStats['seenUpstream'] => {
-    const down = entry.upstreamEdgeId === null ? undefined : fresh(entry.upstreamEdgeId)?.links.find((l) => l.direction === 'down' && l.peerEdgeId === entry.edgeId);
+    const down =
+      entry.upstreamEdgeId === null
+        ? undefined
+        : fresh(entry.upstreamEdgeId)?.links.find((l) => l.direction === 'down' && l.peerEdgeId === entry.edgeId);
     return down ? { state: down.state, recvBps: down.recvBitrateBps } : null;
   };
   const byKind = (local: readonly { kind: string; bitrateBps: number }[], kind: string): number =>
@@ -109,7 +114,9 @@ export function siteStats(
       activeSpeakerSiteId: m.activeSpeakerSiteId,
       audioBps: byKind(local, 'audio'),
       videoBps: byKind(local, 'video'),
-      recvBps: up ? up.recvBitrateBps : m.links.filter((l) => l.direction === 'down').reduce((sum, l) => sum + l.recvBitrateBps, 0),
+      recvBps: up
+        ? up.recvBitrateBps
+        : m.links.filter((l) => l.direction === 'down').reduce((sum, l) => sum + l.recvBitrateBps, 0),
       seenUpstream: seenUpstream(entry),
     };
   });

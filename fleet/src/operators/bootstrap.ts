@@ -8,10 +8,22 @@ import { newSecret } from '../db/secrets.js';
  * one). Otherwise the first start generates one and returns it so that main
  * prints it once; only its hash is kept.
  */
-export async function ensureAdmin(repo: OperatorsRepo, adminToken: string | undefined, log: Logger): Promise<string | undefined> {
+export async function ensureAdmin(
+  repo: OperatorsRepo,
+  adminToken: string | undefined,
+  log: Logger,
+): Promise<string | undefined> {
   if (adminToken !== undefined) {
     if (!(await repo.byToken(adminToken))) {
-      await repo.create({ id: `op-admin-${Date.now().toString(36)}`, name: 'admin (DIEMCAU_ADMIN_TOKEN)', role: 'admin', districtId: null }, adminToken);
+      await repo.create(
+        {
+          id: `op-admin-${Date.now().toString(36)}`,
+          name: 'admin (DIEMCAU_ADMIN_TOKEN)',
+          role: 'admin',
+          districtId: null,
+        },
+        adminToken,
+      );
       log.info('admin operator created from DIEMCAU_ADMIN_TOKEN');
     }
     return undefined;

@@ -39,7 +39,10 @@ export async function createBalenaDriver(o: BalenaDriverOptions): Promise<Rollou
     if (known !== undefined) return known;
     let rel: { id: number };
     try {
-      rel = (await sdk.models.release.get({ application: o.application, rawVersion: version }, { $select: ['id'] })) as { id: number };
+      rel = (await sdk.models.release.get(
+        { application: o.application, rawVersion: version },
+        { $select: ['id'] },
+      )) as { id: number };
     } catch (err) {
       throw new DiemcauError('FLEET_ERR_NOT_FOUND', `balena release ${version} in ${o.application}`, { cause: err });
     }
@@ -77,7 +80,8 @@ export async function createBalenaDriver(o: BalenaDriverOptions): Promise<Rollou
         })) as unknown as { update_status: string | null; is_running__release: { id: number }[] };
         const running = d.is_running__release[0]?.id;
         if (running === want) out.set(id, { state: 'succeeded' });
-        else if (d.update_status && FAILED_STATUS.has(d.update_status)) out.set(id, { state: 'failed', reason: `balena update ${d.update_status}` });
+        else if (d.update_status && FAILED_STATUS.has(d.update_status))
+          out.set(id, { state: 'failed', reason: `balena update ${d.update_status}` });
         else out.set(id, { state: 'in-progress' });
       }
       return out;

@@ -17,7 +17,11 @@ export interface DeviceReport {
 
 export interface RolloutDriver {
   readonly name: string;
-  dispatch(target: DispatchTarget, release: ReleaseRecord, ctx: { rolloutId: string; bandwidthLimit?: number }): Promise<void>;
+  dispatch(
+    target: DispatchTarget,
+    release: ReleaseRecord,
+    ctx: { rolloutId: string; bandwidthLimit?: number },
+  ): Promise<void>;
   /**
    * Withdraws the release from a device that has not finished (the rollout
    * was aborted): a box still downloading drops it, one already switched

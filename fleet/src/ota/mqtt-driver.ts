@@ -22,7 +22,11 @@ export interface MqttDriverPorts {
 
 export const artifactPath = (version: string): string => `/api/v1/releases/${encodeURIComponent(version)}/artifact`;
 
-export function desiredRelease(release: ReleaseRecord, urls: string[], ctx: { rolloutId: string; bandwidthLimit?: number }): DesiredRelease {
+export function desiredRelease(
+  release: ReleaseRecord,
+  urls: string[],
+  ctx: { rolloutId: string; bandwidthLimit?: number },
+): DesiredRelease {
   return {
     v: 1,
     version: release.version,
@@ -40,12 +44,18 @@ export function createMqttDriver(ports: MqttDriverPorts): RolloutDriver {
       const path = artifactPath(release.version);
       const cache = await ports.cacheFor(target);
       const base = ports.fleetUrl();
-      const urls = [...(cache ? [`${cache.replace(/\/$/, '')}${path}`] : []), base ? `${base.replace(/\/$/, '')}${path}` : path];
+      const urls = [
+        ...(cache ? [`${cache.replace(/\/$/, '')}${path}`] : []),
+        base ? `${base.replace(/\/$/, '')}${path}` : path,
+      ];
       const body = { v: 1, release: desiredRelease(release, urls, ctx) };
       await ports.publish(deviceTopic(target.deviceId, 'desired'), JSON.stringify(body), { qos: 1, retain: true });
     },
     async cancel(target) {
-      await ports.publish(deviceTopic(target.deviceId, 'desired'), JSON.stringify({ v: 1, release: null }), { qos: 1, retain: true });
+      await ports.publish(deviceTopic(target.deviceId, 'desired'), JSON.stringify({ v: 1, release: null }), {
+        qos: 1,
+        retain: true,
+      });
     },
     async online(ids) {
       const on = await ports.onlineIds();

@@ -41,7 +41,11 @@ export interface OtaHandles {
  * meetings area: declared as a dependency, a fleet built without it fails at
  * start instead of treating every site as free. Encapsulated all the same.
  */
-export const otaPlugin = fp<OtaPluginOptions>(otaArea, { name: 'diemcau-ota', dependencies: ['diemcau-context', 'diemcau-meetings'], encapsulate: true });
+export const otaPlugin = fp<OtaPluginOptions>(otaArea, {
+  name: 'diemcau-ota',
+  dependencies: ['diemcau-context', 'diemcau-meetings'],
+  encapsulate: true,
+});
 
 async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<void> {
   const ctx = app.fleet;
@@ -50,12 +54,22 @@ async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<vo
   await ctx.db.migrate(OTA_MIGRATIONS);
   const store = new OtaRepo(ctx.db);
   const trusted = loadTrustedKeys(cfg.trustedKeysFile);
-  if (trusted.length === 0) log.warn('no trusted release keys configured (DIEMCAU_OTA_TRUSTED_KEYS): every release upload will be refused');
+  if (trusted.length === 0)
+    log.warn('no trusted release keys configured (DIEMCAU_OTA_TRUSTED_KEYS): every release upload will be refused');
   const releases = new ReleaseService(store, path.resolve(ctx.config.dataDir, 'releases'), () => trusted, log);
   const stats = { artifactBytesSent: 0 };
   const registers = [ctx.metrics.registry];
-  const bytesSent = new Counter({ name: 'diemcau_ota_artifact_bytes_sent_total', help: 'Release artifact bytes sent by the fleet (district caches serve the rest)', registers });
-  const reports = new Counter({ name: 'diemcau_ota_reports_total', help: 'OTA status reports from devices, by state', labelNames: ['state'], registers });
+  const bytesSent = new Counter({
+    name: 'diemcau_ota_artifact_bytes_sent_total',
+    help: 'Release artifact bytes sent by the fleet (district caches serve the rest)',
+    registers,
+  });
+  const reports = new Counter({
+    name: 'diemcau_ota_reports_total',
+    help: 'OTA status reports from devices, by state',
+    labelNames: ['state'],
+    registers,
+  });
   new Gauge({
     name: 'diemcau_ota_rollout_devices',
     help: 'Devices of running or paused rollouts, by state',
@@ -63,7 +77,8 @@ async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<vo
     registers,
     async collect() {
       this.reset();
-      for (const r of await store.activeRollouts()) for (const d of await store.devices(r.id)) this.inc({ state: d.state });
+      for (const r of await store.activeRollouts())
+        for (const d of await store.devices(r.id)) this.inc({ state: d.state });
     },
   });
 
@@ -72,10 +87,13 @@ async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<vo
   const fleetUrl = (): string | null => cfg.publicUrl ?? null;
   const driver =
     opts.driver ??
-    (cfg.driver === 'balena' ? await createBalenaDriver({ ...balenaSettings(cfg), log: log.child({ driver: 'balena' }) }) : null) ??
+    (cfg.driver === 'balena'
+      ? await createBalenaDriver({ ...balenaSettings(cfg), log: log.child({ driver: 'balena' }) })
+      : null) ??
     createMqttDriver({
       publish: (topic, payload, o) => ctx.broker.publish(topic, payload, o),
-      onlineIds: async () => new Set((await ctx.repos.devices.list()).filter((d) => d.online && d.revokedAt === null).map((d) => d.id)),
+      onlineIds: async () =>
+        new Set((await ctx.repos.devices.list()).filter((d) => d.online && d.revokedAt === null).map((d) => d.id)),
       fleetUrl,
       cacheFor: async (target) => {
         if (!cfg.districtCaches) return null;
@@ -105,12 +123,19 @@ async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<vo
           .map((d) => ({ ...deviceRef(d), agentVersion: d.agentVersion ?? null })),
       busySites: (ids, withinMin) => app.meetings.service.busySites(ids, withinMin),
       // A week ahead: a rollout's rings rarely take longer.
-      meetings: async () => (await app.meetings.service.upcoming(7 * 24 * 60)).map((m) => ({ id: m.id, title: m.title, siteIds: m.siteIds })),
+      meetings: async () =>
+        (await app.meetings.service.upcoming(7 * 24 * 60)).map((m) => ({
+          id: m.id,
+          title: m.title,
+          siteIds: m.siteIds,
+        })),
     },
   });
   const unIngest = ctx.ingest.on('ota', otaStatusCodec, (deviceId, status, meta) => {
     reports.inc({ state: status.state });
-    rollouts.handleStatus(deviceId, status, meta.receivedAt).catch((err: unknown) => log.error({ err, deviceId }, 'storing an OTA report failed'));
+    rollouts
+      .handleStatus(deviceId, status, meta.receivedAt)
+      .catch((err: unknown) => log.error({ err, deviceId }, 'storing an OTA report failed'));
   });
 
   await app.register(otaRoutes, {

@@ -41,13 +41,22 @@ export class ReleaseService {
     // emergency rollback is the release manager's decision, signed into the manifest.
     const newest = await this.newest();
     if (newest && compareVersions(manifest.version, newest.version) < 0 && !manifest.allowDowngradeFrom) {
-      this.log.warn({ version: manifest.version, newest: newest.version, by }, 'release refused: older than the newest accepted');
+      this.log.warn(
+        { version: manifest.version, newest: newest.version, by },
+        'release refused: older than the newest accepted',
+      );
       throw new DiemcauError(
         'FLEET_ERR_RELEASE_DOWNGRADE',
         `release ${manifest.version} is older than ${newest.version}; sign it with allowDowngradeFrom (release:build --rollback-from) to roll back`,
       );
     }
-    await this.store.putRelease({ version: manifest.version, signed, manifest, uploadedAt: new Date().toISOString(), uploadedBy: by });
+    await this.store.putRelease({
+      version: manifest.version,
+      signed,
+      manifest,
+      uploadedAt: new Date().toISOString(),
+      uploadedBy: by,
+    });
     this.log.info({ version: manifest.version, size: manifest.size, keyId: signed.keyId }, 'release registered');
     return (await this.store.release(manifest.version))!;
   }
@@ -77,7 +86,10 @@ export class ReleaseService {
     const meter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         size += chunk.length;
-        if (size > limit) return cb(new DiemcauError('FLEET_ERR_RELEASE_INVALID', `artifact is larger than the manifest's ${limit} bytes`));
+        if (size > limit)
+          return cb(
+            new DiemcauError('FLEET_ERR_RELEASE_INVALID', `artifact is larger than the manifest's ${limit} bytes`),
+          );
         hash.update(chunk);
         cb(null, chunk);
       },
@@ -86,7 +98,10 @@ export class ReleaseService {
       await pipeline(body, meter, fs.createWriteStream(tmp));
       const sha = hash.digest('hex');
       if (size !== limit || sha !== r.manifest.sha256) {
-        throw new DiemcauError('FLEET_ERR_RELEASE_INVALID', `artifact is ${size} bytes with sha256 ${sha}; manifest says ${limit} and ${r.manifest.sha256}`);
+        throw new DiemcauError(
+          'FLEET_ERR_RELEASE_INVALID',
+          `artifact is ${size} bytes with sha256 ${sha}; manifest says ${limit} and ${r.manifest.sha256}`,
+        );
       }
       await fs.promises.rename(tmp, final);
     } catch (err) {

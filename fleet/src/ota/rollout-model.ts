@@ -6,7 +6,10 @@ import { SiteIdSchema, VersionSchema } from '@diemcau/shared';
 
 export const RingSelectorSchema = Type.Union([
   /** Named sites (e.g. pilot communes near the province). */
-  Type.Object({ kind: Type.Literal('sites'), siteIds: Type.Array(SiteIdSchema, { minItems: 1, maxItems: 500 }) }, { additionalProperties: false }),
+  Type.Object(
+    { kind: Type.Literal('sites'), siteIds: Type.Array(SiteIdSchema, { minItems: 1, maxItems: 500 }) },
+    { additionalProperties: false },
+  ),
   /** Every site behind one relay group's hub (a district centre's box, a regional hub), the hub included. */
   Type.Object({ kind: Type.Literal('relay-group'), groupId: SiteIdSchema }, { additionalProperties: false }),
   /** A site and every site below it, at any depth. */

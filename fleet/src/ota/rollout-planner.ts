@@ -21,7 +21,9 @@ export function assignRings(spec: RolloutSpec, index: SiteIndex, devices: readon
     if (!s) subtrees.set(id, (s = new Set(subtreeIds(index, id))));
     return s;
   };
-  for (const d of [...devices].sort((a, b) => a.siteId.localeCompare(b.siteId) || a.deviceId.localeCompare(b.deviceId))) {
+  for (const d of [...devices].sort(
+    (a, b) => a.siteId.localeCompare(b.siteId) || a.deviceId.localeCompare(b.deviceId),
+  )) {
     if (inScope && !inScope.has(d.siteId)) continue;
     const ring = spec.rings.findIndex((r) => {
       switch (r.select.kind) {
@@ -81,7 +83,9 @@ export function planRollout(input: PlanInput): RolloutPlan {
     .map((d) => d.deviceId);
   const gone = new Set(timedOut);
   // The rest of the plan sees the timed-out devices as failed already.
-  const devices = input.devices.map((d) => (gone.has(d.deviceId) ? { ...d, state: 'failed' as const, reason: 'silent' } : d));
+  const devices = input.devices.map((d) =>
+    gone.has(d.deviceId) ? { ...d, state: 'failed' as const, reason: 'silent' } : d,
+  );
   const insideWindow = inWindows(spec.windows, spec.utcOffsetMin, now);
   const base = { timedOut, dispatch: [] as string[], skippedBusy: [] as string[], insideWindow };
 
@@ -94,7 +98,8 @@ export function planRollout(input: PlanInput): RolloutPlan {
   // The current ring is the first with devices still to finish. Offline
   // pending devices do not hold a ring back: they are picked up whenever
   // they come back, even while a later ring is running.
-  const unfinished = (d: RolloutDevice): boolean => d.state === 'in-flight' || (d.state === 'pending' && input.online.has(d.deviceId));
+  const unfinished = (d: RolloutDevice): boolean =>
+    d.state === 'in-flight' || (d.state === 'pending' && input.online.has(d.deviceId));
   const currentRing = spec.rings.findIndex((_, i) => devices.some((d) => d.ring === i && unfinished(d)));
   if (devices.every((d) => d.state === 'succeeded' || d.state === 'failed' || d.state === 'skipped')) {
     return { ...base, state: 'completed', reason: null, currentRing: null };
@@ -110,7 +115,9 @@ export function planRollout(input: PlanInput): RolloutPlan {
   let room = ring.maxInFlight - devices.filter((d) => d.state === 'in-flight').length;
   const dispatch: string[] = [];
   const skippedBusy: string[] = [];
-  const candidates = devices.filter((d) => d.state === 'pending' && d.ring <= currentRing && input.online.has(d.deviceId));
+  const candidates = devices.filter(
+    (d) => d.state === 'pending' && d.ring <= currentRing && input.online.has(d.deviceId),
+  );
   for (const d of candidates.sort((a, b) => a.ring - b.ring)) {
     if (input.busySites.has(d.siteId)) {
       skippedBusy.push(d.deviceId);
@@ -135,7 +142,10 @@ export function abortReason(spec: RolloutSpec, devices: readonly RolloutDevice[]
     return null;
   };
   for (let i = 0; i < spec.rings.length; i++) {
-    const r = check(`ring ${spec.rings[i]!.name}`, devices.filter((d) => d.ring === i));
+    const r = check(
+      `ring ${spec.rings[i]!.name}`,
+      devices.filter((d) => d.ring === i),
+    );
     if (r) return r;
   }
   return check('rollout', devices);

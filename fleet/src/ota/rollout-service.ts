@@ -3,7 +3,15 @@
 // Ticks never overlap; a driver error leaves the device pending for the next.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { DiemcauError, compareVersions, downgradeRefusal, indexSites, type OtaStatus, type Site, type SiteIndex } from '@diemcau/shared';
+import {
+  DiemcauError,
+  compareVersions,
+  downgradeRefusal,
+  indexSites,
+  type OtaStatus,
+  type Site,
+  type SiteIndex,
+} from '@diemcau/shared';
 import type { RolloutDriver, DeviceReport } from './driver.js';
 import type { DeviceRef } from '../devices/device-ref.js';
 import { assignRings, planRollout, ringProgress } from './rollout-planner.js';
@@ -90,18 +98,36 @@ export class RolloutService {
   private async createNow(spec: RolloutSpec, by: string | null): Promise<RolloutView> {
     const release = await this.o.releases.ready(spec.release);
     // The release manager's signed rollback away from a version withdraws it; boxes refuse it again anyway.
-    const withdrawnBy = (await this.o.store.releases()).find((r) => r.manifest.allowDowngradeFrom?.some((v) => compareVersions(v, spec.release) === 0));
+    const withdrawnBy = (await this.o.store.releases()).find((r) =>
+      r.manifest.allowDowngradeFrom?.some((v) => compareVersions(v, spec.release) === 0),
+    );
     if (withdrawnBy) {
-      throw new DiemcauError('FLEET_ERR_CONFLICT', `release ${spec.release} was withdrawn by the signed rollback ${withdrawnBy.version}; publish a newer release`);
+      throw new DiemcauError(
+        'FLEET_ERR_CONFLICT',
+        `release ${spec.release} was withdrawn by the signed rollback ${withdrawnBy.version}; publish a newer release`,
+      );
     }
     const active = await this.o.store.activeRollouts();
-    if (active.length > 0) throw new DiemcauError('FLEET_ERR_CONFLICT', `rollout ${active[0]!.id} is still ${active[0]!.state}`);
+    if (active.length > 0)
+      throw new DiemcauError('FLEET_ERR_CONFLICT', `rollout ${active[0]!.id} is still ${active[0]!.state}`);
     const index = this.o.ports.siteIndex?.() ?? indexSites(this.o.ports.sites());
-    if (spec.rootSiteId && !index.byId.has(spec.rootSiteId)) throw new DiemcauError('FLEET_ERR_UNKNOWN_SITE', spec.rootSiteId);
+    if (spec.rootSiteId && !index.byId.has(spec.rootSiteId))
+      throw new DiemcauError('FLEET_ERR_UNKNOWN_SITE', spec.rootSiteId);
     for (const r of spec.rings) {
-      const ids = r.select.kind === 'sites' ? r.select.siteIds : r.select.kind === 'district' ? [r.select.districtId] : r.select.kind === 'subtree' ? [r.select.siteId] : [];
-      for (const id of ids) if (!index.byId.has(id)) throw new DiemcauError('FLEET_ERR_UNKNOWN_SITE', `${id} (ring ${r.name})`);
-      if (r.select.kind === 'relay-group' && !index.relayGroups.some((g) => g.id === (r.select as { groupId: string }).groupId)) {
+      const ids =
+        r.select.kind === 'sites'
+          ? r.select.siteIds
+          : r.select.kind === 'district'
+            ? [r.select.districtId]
+            : r.select.kind === 'subtree'
+              ? [r.select.siteId]
+              : [];
+      for (const id of ids)
+        if (!index.byId.has(id)) throw new DiemcauError('FLEET_ERR_UNKNOWN_SITE', `${id} (ring ${r.name})`);
+      if (
+        r.select.kind === 'relay-group' &&
+        !index.relayGroups.some((g) => g.id === (r.select as { groupId: string }).groupId)
+      ) {
         throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `ring ${r.name}: no relay group ${r.select.groupId}`);
       }
     }
@@ -118,18 +144,37 @@ export class RolloutService {
     if (devices.length === 0) throw new DiemcauError('FLEET_ERR_NO_TARGETS', 'no device in the rollout');
     const skipped = devices.filter((d) => d.state === 'skipped');
     if (skipped.length > 0 && devices.every((d) => d.state !== 'pending')) {
-      throw new DiemcauError('FLEET_ERR_RELEASE_DOWNGRADE', `every box to update runs a newer version: ${skipped[0]!.reason}${skipped.length > 1 ? ` (and ${skipped.length - 1} more)` : ''}`);
+      throw new DiemcauError(
+        'FLEET_ERR_RELEASE_DOWNGRADE',
+        `every box to update runs a newer version: ${skipped[0]!.reason}${skipped.length > 1 ? ` (and ${skipped.length - 1} more)` : ''}`,
+      );
     }
     const at = new Date(this.now()).toISOString();
-    const record: RolloutRecord = { id: randomUUID(), spec, state: 'running', reason: null, createdAt: at, createdBy: by, updatedAt: at };
+    const record: RolloutRecord = {
+      id: randomUUID(),
+      spec,
+      state: 'running',
+      reason: null,
+      createdAt: at,
+      createdBy: by,
+      updatedAt: at,
+    };
     await this.o.store.createRollout(record, devices);
     this.changed();
-    this.o.log.info({ rollout: record.id, release: spec.release, devices: devices.length, skippedNewer: skipped.length }, 'rollout created');
+    this.o.log.info(
+      { rollout: record.id, release: spec.release, devices: devices.length, skippedNewer: skipped.length },
+      'rollout created',
+    );
     const warnings = this.o.ports.meetings
       ? mixedMeetingWarnings({
           release: release.manifest,
           ringNames: spec.rings.map((r) => r.name),
-          devices: devices.map((d) => ({ siteId: d.siteId, ring: d.ring, state: d.state, current: versions.get(d.deviceId) ?? null })),
+          devices: devices.map((d) => ({
+            siteId: d.siteId,
+            ring: d.ring,
+            state: d.state,
+            current: versions.get(d.deviceId) ?? null,
+          })),
           manifests: new Map((await this.o.store.releases()).map((r) => [r.version, r.manifest])),
           sitesCurrent: new Map(all.map((d) => [d.siteId, d.agentVersion])),
           meetings: await this.o.ports.meetings(),
@@ -160,11 +205,20 @@ export class RolloutService {
   private async withdraw(id: string): Promise<void> {
     if (!this.o.driver.cancel) return;
     for (const d of (await this.o.store.devices(id)).filter((x) => x.state === 'in-flight')) {
-      await this.o.driver.cancel(d).catch((err: unknown) => this.o.log.warn({ err, rollout: id, deviceId: d.deviceId }, 'withdrawing the release failed'));
+      await this.o.driver
+        .cancel(d)
+        .catch((err: unknown) =>
+          this.o.log.warn({ err, rollout: id, deviceId: d.deviceId }, 'withdrawing the release failed'),
+        );
     }
   }
 
-  private async transition(id: string, from: RolloutRecord['state'][], to: RolloutRecord['state'], reason: string | null): Promise<RolloutView> {
+  private async transition(
+    id: string,
+    from: RolloutRecord['state'][],
+    to: RolloutRecord['state'],
+    reason: string | null,
+  ): Promise<RolloutView> {
     const r = await this.get(id);
     if (!from.includes(r.state)) throw new DiemcauError('FLEET_ERR_ROLLOUT_STATE', `rollout is ${r.state}`);
     await this.o.store.setRolloutState(id, to, reason, new Date(this.now()).toISOString());
@@ -202,7 +256,9 @@ export class RolloutService {
     const reason = `${status.state}: ${status.error?.code ?? ''} ${status.error?.message ?? ''}`.trim();
     // A box refusing a downgrade did not fail the release: the fleet's idea of its version was stale.
     // One lacking the release's Debian libraries keeps running what it has: skipped, with the missing ones as reason.
-    const refused = status.state === 'failed' && (status.error?.code === 'APPL_ERR_OTA_DOWNGRADE' || status.error?.code === 'APPL_ERR_OTA_REQUIREMENTS');
+    const refused =
+      status.state === 'failed' &&
+      (status.error?.code === 'APPL_ERR_OTA_DOWNGRADE' || status.error?.code === 'APPL_ERR_OTA_REQUIREMENTS');
     const report: DeviceReport =
       status.state === 'committed'
         ? { state: 'succeeded' }
@@ -225,10 +281,22 @@ export class RolloutService {
 
   private async apply(rolloutId: string, d: RolloutDevice, report: DeviceReport): Promise<void> {
     // A late report does not undo an outcome already counted (e.g. after a silent timeout).
-    if (d.state === 'succeeded' || d.state === 'skipped' || (d.state === 'failed' && report.state !== 'succeeded')) return;
+    if (d.state === 'succeeded' || d.state === 'skipped' || (d.state === 'failed' && report.state !== 'succeeded'))
+      return;
     const now = this.now();
-    if (report.state === 'in-progress') await this.o.store.updateDevice(rolloutId, { ...d, state: d.state === 'pending' ? 'pending' : 'in-flight', lastReportAt: now });
-    else await this.o.store.updateDevice(rolloutId, { ...d, state: report.state, lastReportAt: now, reason: report.reason ?? null });
+    if (report.state === 'in-progress')
+      await this.o.store.updateDevice(rolloutId, {
+        ...d,
+        state: d.state === 'pending' ? 'pending' : 'in-flight',
+        lastReportAt: now,
+      });
+    else
+      await this.o.store.updateDevice(rolloutId, {
+        ...d,
+        state: report.state,
+        lastReportAt: now,
+        reason: report.reason ?? null,
+      });
     this.changed();
   }
 
@@ -244,7 +312,10 @@ export class RolloutService {
       let devices = await this.o.store.devices(r.id);
       const ids = devices.map((d) => d.deviceId);
       if (this.o.driver.poll) {
-        const reports = await this.o.driver.poll(ids.filter((id) => devices.find((d) => d.deviceId === id)?.state === 'in-flight'), release);
+        const reports = await this.o.driver.poll(
+          ids.filter((id) => devices.find((d) => d.deviceId === id)?.state === 'in-flight'),
+          release,
+        );
         for (const d of devices) {
           const rep = reports.get(d.deviceId);
           if (rep) await this.apply(r.id, d, rep);
@@ -269,12 +340,18 @@ export class RolloutService {
       if (plan.state !== r.state) {
         await this.o.store.setRolloutState(r.id, plan.state, plan.reason, new Date(this.now()).toISOString());
         this.changed();
-        this.o.log.warn({ rollout: r.id, state: plan.state, reason: plan.reason }, 'rollout state changed by the planner');
+        this.o.log.warn(
+          { rollout: r.id, state: plan.state, reason: plan.reason },
+          'rollout state changed by the planner',
+        );
         if (plan.state === 'aborted') await this.withdraw(r.id);
       }
       // Versions move while a rollout waits (a box updated by hand, or by an
       // earlier rollout): check again just before telling anyone.
-      const now = plan.dispatch.length > 0 ? new Map((await this.o.ports.devices()).map((d) => [d.deviceId, d.agentVersion])) : new Map<string, string | null>();
+      const now =
+        plan.dispatch.length > 0
+          ? new Map((await this.o.ports.devices()).map((d) => [d.deviceId, d.agentVersion]))
+          : new Map<string, string | null>();
       for (const id of plan.dispatch) {
         const d = devices.find((x) => x.deviceId === id)!;
         const refusal = downgradeRefusal(release.manifest, now.get(id) ?? null);
@@ -285,7 +362,10 @@ export class RolloutService {
           continue;
         }
         try {
-          await this.o.driver.dispatch(d, release, { rolloutId: r.id, ...(r.spec.bandwidthLimit ? { bandwidthLimit: r.spec.bandwidthLimit } : {}) });
+          await this.o.driver.dispatch(d, release, {
+            rolloutId: r.id,
+            ...(r.spec.bandwidthLimit ? { bandwidthLimit: r.spec.bandwidthLimit } : {}),
+          });
           await this.o.store.updateDevice(r.id, { ...d, state: 'in-flight', dispatchedAt: this.now() });
           this.changed();
           this.counters.dispatched++;

@@ -35,7 +35,10 @@ export interface OtaRoutesOptions {
 
 const VersionParams = Type.Object({ version: VersionSchema });
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
-const AbortBody = Type.Object({ reason: Type.String({ minLength: 3, maxLength: 500 }) }, { additionalProperties: false });
+const AbortBody = Type.Object(
+  { reason: Type.String({ minLength: 3, maxLength: 500 }) },
+  { additionalProperties: false },
+);
 
 // Response schemas (schemas.ts): they document the answers and make fastify serialise with
 // a compiled stringifier that drops anything unlisted (api/schemas.ts).
@@ -62,7 +65,13 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
 
   app.get(
     '/releases',
-    { schema: { tags: ['ota'], summary: 'Releases known to the fleet', response: { 200: Type.Object({ items: Type.Array(ReleaseOut) }) } } },
+    {
+      schema: {
+        tags: ['ota'],
+        summary: 'Releases known to the fleet',
+        response: { 200: Type.Object({ items: Type.Array(ReleaseOut) }) },
+      },
+    },
     async () => ({
       items: (await opts.store.releases()).map(releaseView),
     }),
@@ -113,7 +122,14 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
 
   app.get<{ Params: Static<typeof VersionParams> }>(
     '/releases/:version',
-    { schema: { tags: ['ota'], summary: 'One release', params: VersionParams, response: { 200: ReleaseOut, 404: ErrorRef } } },
+    {
+      schema: {
+        tags: ['ota'],
+        summary: 'One release',
+        params: VersionParams,
+        response: { 200: ReleaseOut, 404: ErrorRef },
+      },
+    },
     async (req) => {
       const r = await opts.store.release(req.params.version);
       if (!r) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `release ${req.params.version}`);
@@ -130,8 +146,14 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
         summary: 'Download an artifact (supports Range: bytes=N-)',
         params: VersionParams,
         response: {
-          200: { description: 'The whole artifact', content: { 'application/gzip': { schema: Type.String({ format: 'binary' }) } } },
-          206: { description: 'The bytes asked for (Content-Range says which)', content: { 'application/gzip': { schema: Type.String({ format: 'binary' }) } } },
+          200: {
+            description: 'The whole artifact',
+            content: { 'application/gzip': { schema: Type.String({ format: 'binary' }) } },
+          },
+          206: {
+            description: 'The bytes asked for (Content-Range says which)',
+            content: { 'application/gzip': { schema: Type.String({ format: 'binary' }) } },
+          },
           404: ErrorRef,
           416: { description: 'The range starts past the end (Content-Range: bytes */size)', type: 'null' },
         },
@@ -142,7 +164,10 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
       const file = releases.artifactPath(r);
       const size = r.manifest.size;
       const range = parseByteRange(req.headers.range, size);
-      void reply.header('Accept-Ranges', 'bytes').header('Content-Type', 'application/gzip').header('ETag', `"${r.manifest.sha256}"`);
+      void reply
+        .header('Accept-Ranges', 'bytes')
+        .header('Content-Type', 'application/gzip')
+        .header('ETag', `"${r.manifest.sha256}"`);
       if (range === 'unsatisfiable') return reply.status(416).header('Content-Range', `bytes */${size}`).send();
       const { start, end } = range ?? { start: 0, end: size - 1 };
       void reply.header('Content-Length', String(end - start + 1));
@@ -157,7 +182,13 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
 
   app.get(
     '/rollouts',
-    { schema: { tags: ['ota'], summary: 'Rollouts, newest first, with per-ring progress', response: { 200: Type.Object({ items: Type.Array(RolloutOut) }) } } },
+    {
+      schema: {
+        tags: ['ota'],
+        summary: 'Rollouts, newest first, with per-ring progress',
+        response: { 200: Type.Object({ items: Type.Array(RolloutOut) }) },
+      },
+    },
     async (req) => ({ items: (await rollouts.list()).filter((v) => rolloutVisible(app, req, v)) }),
   );
 
@@ -208,20 +239,34 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
     '/rollouts/:id/pause',
     {
       config: { roles: ['admin'] },
-      schema: { tags: ['ota'], summary: 'Pause: nobody new starts; updates in flight finish', params: IdParams, response: rolloutChange },
+      schema: {
+        tags: ['ota'],
+        summary: 'Pause: nobody new starts; updates in flight finish',
+        params: IdParams,
+        response: rolloutChange,
+      },
     },
     async (req) => rollouts.pause(req.params.id),
   );
   app.post<{ Params: Static<typeof IdParams> }>(
     '/rollouts/:id/resume',
-    { config: { roles: ['admin'] }, schema: { tags: ['ota'], summary: 'Resume a paused rollout', params: IdParams, response: rolloutChange } },
+    {
+      config: { roles: ['admin'] },
+      schema: { tags: ['ota'], summary: 'Resume a paused rollout', params: IdParams, response: rolloutChange },
+    },
     async (req) => rollouts.resume(req.params.id),
   );
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof AbortBody> }>(
     '/rollouts/:id/abort',
     {
       config: { roles: ['admin'] },
-      schema: { tags: ['ota'], summary: 'Abort: nobody new starts, for good', params: IdParams, body: AbortBody, response: rolloutChange },
+      schema: {
+        tags: ['ota'],
+        summary: 'Abort: nobody new starts, for good',
+        params: IdParams,
+        body: AbortBody,
+        response: rolloutChange,
+      },
     },
     async (req) => rollouts.abort(req.params.id, req.body.reason),
   );
@@ -247,7 +292,11 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
 }
 
 /** Whether the operator's area has sites in the rollout's subtree (the whole province when it names none). */
-function rolloutVisible(app: FastifyInstance, req: FastifyRequest, v: { spec: { rootSiteId?: string | undefined } }): boolean {
+function rolloutVisible(
+  app: FastifyInstance,
+  req: FastifyRequest,
+  v: { spec: { rootSiteId?: string | undefined } },
+): boolean {
   const scope = siteScope(app, req);
   if (scope === null) return true;
   if (v.spec.rootSiteId === undefined) return scope.size > 0;

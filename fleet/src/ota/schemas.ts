@@ -49,9 +49,16 @@ export const RolloutOut = Type.Object({
   updatedAt: Type.String(),
   rings: Type.Array(RingProgressOut),
   currentRing: Nullable(Type.Integer()),
-  skippedBusy: Type.Array(Type.String(), { description: 'sites left alone for now: a meeting is live or about to start' }),
-  devices: Type.Optional(Type.Array(RolloutDeviceOut, { description: 'every device of the rollout, with ?devices=true' })),
+  skippedBusy: Type.Array(Type.String(), {
+    description: 'sites left alone for now: a meeting is live or about to start',
+  }),
+  devices: Type.Optional(
+    Type.Array(RolloutDeviceOut, { description: 'every device of the rollout, with ?devices=true' }),
+  ),
   warnings: Type.Optional(
-    Type.Array(Type.String(), { description: 'at creation: scheduled meetings whose edges would be on releases that cannot link (mediaLink in the manifests)' }),
+    Type.Array(Type.String(), {
+      description:
+        'at creation: scheduled meetings whose edges would be on releases that cannot link (mediaLink in the manifests)',
+    }),
   ),
 });

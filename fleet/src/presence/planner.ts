@@ -34,7 +34,6 @@ export interface PresenceRef extends DeviceRef {
   groupId: string | null;
 }
 
-
 export type AlertAction =
   | {
       action: 'open';
@@ -49,8 +48,7 @@ export type AlertAction =
   | { action: 'resolve'; key: string; resolution: string };
 
 export type RuleInput =
-  | { kind: 'presence'; device: PresenceRef; online: boolean; at: number }
-  | { kind: 'tick'; at: number };
+  { kind: 'presence'; device: PresenceRef; online: boolean; at: number } | { kind: 'tick'; at: number };
 
 export interface PlanContext {
   /** How many devices the relay group has in all (online or not). */
@@ -122,7 +120,15 @@ function onPresence(
   if (!dev) {
     // First sight. Online is the normal start; an unseen device reported
     // offline (after a fleet restart) is a drop from an assumed online.
-    dev = { ref, online: true, transitions: [], pendingOfflineAt: null, offlineAlert: false, flapping: false, inIncident: false };
+    dev = {
+      ref,
+      online: true,
+      transitions: [],
+      pendingOfflineAt: null,
+      offlineAlert: false,
+      flapping: false,
+      inIncident: false,
+    };
     state.devices.set(ref.deviceId, dev);
     if (online) return;
   }
@@ -177,7 +183,14 @@ export function forgetDevice(state: RulesState, deviceId: string, at: number, cf
   return { actions: out, wakeAt: nextWake(state, cfg) };
 }
 
-function wentDown(state: RulesState, dev: DeviceState, at: number, cfg: RulesConfig, ctx: PlanContext, out: AlertAction[]): void {
+function wentDown(
+  state: RulesState,
+  dev: DeviceState,
+  at: number,
+  cfg: RulesConfig,
+  ctx: PlanContext,
+  out: AlertAction[],
+): void {
   const { deviceId, groupId } = dev.ref;
   if (groupId !== null) {
     const group = groupState(state, groupId);
@@ -201,7 +214,14 @@ function wentDown(state: RulesState, dev: DeviceState, at: number, cfg: RulesCon
   }
 }
 
-function openIncident(state: RulesState, group: GroupState, groupId: string, members: string[], out: AlertAction[], ctx: PlanContext): void {
+function openIncident(
+  state: RulesState,
+  group: GroupState,
+  groupId: string,
+  members: string[],
+  out: AlertAction[],
+  ctx: PlanContext,
+): void {
   group.incident = new Set(members);
   group.info = ctx.groupInfo?.(groupId) ?? null;
   for (const id of members) {
@@ -245,7 +265,14 @@ function cameBack(state: RulesState, dev: DeviceState, at: number, cfg: RulesCon
 }
 
 /** After a member left the incident: keep it (updated) or close it and hand stragglers their own alerts. */
-function settleIncident(state: RulesState, group: GroupState, groupId: string, at: number, cfg: RulesConfig, out: AlertAction[]): void {
+function settleIncident(
+  state: RulesState,
+  group: GroupState,
+  groupId: string,
+  at: number,
+  cfg: RulesConfig,
+  out: AlertAction[],
+): void {
   if (!group.incident) return;
   const stillDown = [...group.incident].filter((id) => state.devices.get(id)?.inIncident === true);
   if (stillDown.length >= cfg.districtMinDevices) {
@@ -306,7 +333,9 @@ function nextWake(state: RulesState, cfg: RulesConfig): number | null {
   for (const id of state.watched) {
     const dev = state.devices.get(id);
     if (!dev) continue;
-    const t = dev.flapping ? (dev.transitions[dev.transitions.length - 1] ?? 0) + cfg.flapWindowMs : dev.pendingOfflineAt;
+    const t = dev.flapping
+      ? (dev.transitions[dev.transitions.length - 1] ?? 0) + cfg.flapWindowMs
+      : dev.pendingOfflineAt;
     if (t !== null && (next === null || t < next)) next = t;
   }
   return next;

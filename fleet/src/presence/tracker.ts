@@ -5,7 +5,16 @@ import type { AlertService } from '../alerts/service.js';
 import type { FleetEvents, PresenceReason } from '../events.js';
 import type { FleetMetrics } from '../metrics.js';
 import type { SiteDirectory } from '../sites.js';
-import { emptyRulesState, forgetDevice, keys, planPresence, type AlertAction, type PresenceRef, type RuleInput, type RulesConfig } from './planner.js';
+import {
+  emptyRulesState,
+  forgetDevice,
+  keys,
+  planPresence,
+  type AlertAction,
+  type PresenceRef,
+  type RuleInput,
+  type RulesConfig,
+} from './planner.js';
 import { SessionTable, type PresenceTransition, type SessionStart } from './sessions.js';
 import { KeyedSerial } from '../keyed-serial.js';
 
@@ -93,7 +102,12 @@ export class PresenceTracker {
     for (const a of open) {
       if (a.type === 'device-offline' && a.deviceId && this.refs.has(a.deviceId)) {
         this.plan({ kind: 'presence', device: this.refs.get(a.deviceId)!, online: true, at: now });
-        this.plan({ kind: 'presence', device: this.refs.get(a.deviceId)!, online: false, at: now - this.o.rules.offlineDebounceMs });
+        this.plan({
+          kind: 'presence',
+          device: this.refs.get(a.deviceId)!,
+          online: false,
+          at: now - this.o.rules.offlineDebounceMs,
+        });
       } else if (a.type === 'flapping' || a.type === 'district-outage') {
         this.act({ action: 'resolve', key: a.key, resolution: 'fleet leader changed; rules re-evaluated' });
       }
@@ -101,7 +115,14 @@ export class PresenceTracker {
     for (const [deviceId, ref] of this.refs) {
       if (this.table.isOnline(deviceId)) {
         this.write(deviceId, () => this.o.devices.setPresence(deviceId, true, iso));
-        if (!wereOnline.has(deviceId)) this.o.events.emit('device-presence', { deviceId, siteId: ref.siteId, online: true, at: iso, reason: 'connected' });
+        if (!wereOnline.has(deviceId))
+          this.o.events.emit('device-presence', {
+            deviceId,
+            siteId: ref.siteId,
+            online: true,
+            at: iso,
+            reason: 'connected',
+          });
         this.plan({ kind: 'presence', device: ref, online: true, at: now });
       } else if (wereOnline.has(deviceId)) {
         this.awaited.add(deviceId);
@@ -153,7 +174,14 @@ export class PresenceTracker {
     }
     if (this.table.forget(deviceId)) {
       this.o.metrics.devicesOnline.set(this.table.online);
-      if (this.leading) this.o.events.emit('device-presence', { deviceId, siteId: ref.siteId, online: false, at: new Date(this.now()).toISOString(), reason: 'revoked' });
+      if (this.leading)
+        this.o.events.emit('device-presence', {
+          deviceId,
+          siteId: ref.siteId,
+          online: false,
+          at: new Date(this.now()).toISOString(),
+          reason: 'revoked',
+        });
     }
     this.awaited.delete(deviceId);
     this.refs.delete(deviceId);
@@ -171,7 +199,8 @@ export class PresenceTracker {
   /** A session began on some node (its CONNACK went out and it was still open). */
   sessionStarted(s: SessionStart): void {
     if (this.stopped) return;
-    if (this.refs.has(s.deviceId) && !this.looking.has(s.deviceId)) return this.transition(this.table.start(s), 'connected');
+    if (this.refs.has(s.deviceId) && !this.looking.has(s.deviceId))
+      return this.transition(this.table.start(s), 'connected');
     // Not in memory (enrolled through another node, or racing its own
     // enrolment): ask the registry; this device's later signals wait behind the answer.
     this.behindLookup(s.deviceId, () => {
@@ -182,7 +211,8 @@ export class PresenceTracker {
   /** A session ended: its connection closed, or its node is gone. */
   sessionEnded(sessionId: string, deviceId: string, reason: SessionEndReason): void {
     if (this.stopped) return;
-    if (this.looking.has(deviceId)) return this.behindLookup(deviceId, () => this.transition(this.table.end(sessionId, deviceId), reason));
+    if (this.looking.has(deviceId))
+      return this.behindLookup(deviceId, () => this.transition(this.table.end(sessionId, deviceId), reason));
     this.transition(this.table.end(sessionId, deviceId), reason);
   }
 
@@ -223,7 +253,14 @@ export class PresenceTracker {
    */
   presenceMessage(deviceId: string, p: Presence): void {
     if (this.stopped || p.state !== 'online') return;
-    this.write(deviceId, () => this.o.devices.setBirth(deviceId, { agentVersion: p.agentVersion, os: p.os, hardware: p.hardware, peripherals: p.peripherals }));
+    this.write(deviceId, () =>
+      this.o.devices.setBirth(deviceId, {
+        agentVersion: p.agentVersion,
+        os: p.os,
+        hardware: p.hardware,
+        peripherals: p.peripherals,
+      }),
+    );
     const ref = this.refs.get(deviceId);
     this.o.events.emit('device-birth', {
       deviceId,
@@ -255,7 +292,9 @@ export class PresenceTracker {
 
   /** A registry write for one device, after that device's earlier ones. */
   private write(deviceId: string, fn: () => Promise<void>): void {
-    this.perDevice.run(deviceId, fn).catch((err: unknown) => this.o.log.error({ err, deviceId }, 'presence write failed'));
+    this.perDevice
+      .run(deviceId, fn)
+      .catch((err: unknown) => this.o.log.error({ err, deviceId }, 'presence write failed'));
   }
 
   /** Resolves when every registry write asked for so far is done. */
@@ -275,7 +314,9 @@ export class PresenceTracker {
       groupSize: (id) => this.groupSizes.get(id) ?? 0,
       groupInfo: (id) => {
         const g = this.o.sites.relayGroup(id);
-        return g ? { hubSiteId: g.hubSiteId, name: g.name, sites: g.siteIds.filter((s) => s !== g.hubSiteId).length } : undefined;
+        return g
+          ? { hubSiteId: g.hubSiteId, name: g.name, sites: g.siteIds.filter((s) => s !== g.hubSiteId).length }
+          : undefined;
       },
     });
     for (const a of actions) this.act(a);
@@ -286,7 +327,14 @@ export class PresenceTracker {
   private act(a: AlertAction): void {
     const done =
       a.action === 'open'
-        ? this.o.alerts.open({ type: a.type, key: a.key, siteId: a.siteId, deviceId: a.deviceId, severity: a.severity, details: a.details })
+        ? this.o.alerts.open({
+            type: a.type,
+            key: a.key,
+            siteId: a.siteId,
+            deviceId: a.deviceId,
+            severity: a.severity,
+            details: a.details,
+          })
         : a.action === 'update'
           ? this.o.alerts.update(a.key, { details: a.details })
           : this.o.alerts.resolve(a.key, a.resolution);

@@ -9,7 +9,12 @@ import type { PresenceTracker } from './tracker.js';
  * a box on another node is online here too). A device is online while it
  * holds a session anywhere; its birth only brings the details.
  */
-export function wirePresence(broker: FleetBroker, ingest: IngestRouter, tracker: PresenceTracker, feed: PresenceFeed): void {
+export function wirePresence(
+  broker: FleetBroker,
+  ingest: IngestRouter,
+  tracker: PresenceTracker,
+  feed: PresenceFeed,
+): void {
   feed.onEvent((e) => {
     if (e.kind === 'start') tracker.sessionStarted(e);
     else tracker.sessionEnded(e.sessionId, e.deviceId, e.keepaliveExpired ? 'keepalive-timeout' : 'disconnected');

@@ -7,8 +7,7 @@ import { validateHierarchy, type Site, type SiteKindRegistry } from '@diemcau/sh
 // district's own list must not wipe the rest of the province).
 
 export type ImportPlan =
-  | { ok: true; create: Site[]; update: Site[]; unchanged: Site[] }
-  | { ok: false; problems: string[] };
+  { ok: true; create: Site[]; update: Site[]; unchanged: Site[] } | { ok: false; problems: string[] };
 
 /** Compares the fields an import controls; absent optional fields count as empty. */
 export function sameSite(a: Site, b: Site): boolean {
@@ -22,7 +21,11 @@ export function sameSite(a: Site, b: Site): boolean {
 }
 
 /** `kinds`: the registry's site kinds (from its dataset); without it, the 2022 network's. */
-export function planSiteImport(existing: readonly Site[], incoming: readonly Site[], kinds?: SiteKindRegistry): ImportPlan {
+export function planSiteImport(
+  existing: readonly Site[],
+  incoming: readonly Site[],
+  kinds?: SiteKindRegistry,
+): ImportPlan {
   const problems: string[] = [];
   const seen = new Set<string>();
   for (const s of incoming) {

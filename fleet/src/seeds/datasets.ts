@@ -67,8 +67,16 @@ export const TierMappingSchema = Type.Object(
       Type.Object(
         {
           siteId: SiteIdSchema,
-          keepAs: Type.Optional(Type.Object({ kind: SiteKindIdSchema, name: Type.String({ minLength: 1 }) }, { additionalProperties: false })),
-          relayGroup: Type.Object({ id: SiteIdSchema, name: Type.String({ minLength: 1 }), hubSiteId: SiteIdSchema }, { additionalProperties: false }),
+          keepAs: Type.Optional(
+            Type.Object(
+              { kind: SiteKindIdSchema, name: Type.String({ minLength: 1 }) },
+              { additionalProperties: false },
+            ),
+          ),
+          relayGroup: Type.Object(
+            { id: SiteIdSchema, name: Type.String({ minLength: 1 }), hubSiteId: SiteIdSchema },
+            { additionalProperties: false },
+          ),
         },
         { additionalProperties: false },
       ),
@@ -104,7 +112,10 @@ export function applyTierMapping(from: HierarchyDataset, m: TierMapping): Hierar
   });
   const out: HierarchyDataset = { v: 1, id: m.id, name: m.name, kinds: m.kinds, sites, relayGroups };
   problems.push(...validateDataset(out));
-  if (problems.length > 0) throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `mapping ${m.id}: ${problems.join('; ')}`, { details: { problems } });
+  if (problems.length > 0)
+    throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `mapping ${m.id}: ${problems.join('; ')}`, {
+      details: { problems },
+    });
   return out;
 }
 
@@ -120,14 +131,18 @@ export function parseDataset(text: string, source: string): HierarchyDataset {
   if (!r.ok) throw new DiemcauError('FLEET_ERR_CONFIG', `dataset ${source}: ${r.error.message}`, { cause: r.error });
   const problems = validateDataset(r.value);
   if (problems.length > 0) {
-    throw new DiemcauError('FLEET_ERR_CONFIG', `dataset ${source} is invalid: ${problems.join('; ')}`, { details: { problems } });
+    throw new DiemcauError('FLEET_ERR_CONFIG', `dataset ${source} is invalid: ${problems.join('; ')}`, {
+      details: { problems },
+    });
   }
   return r.value;
 }
 
 /** A shipped dataset by name (`yen-bai-2022`, `yen-bai-two-tier`) or a JSON file by path. */
 export function loadDataset(nameOrFile: string): HierarchyDataset {
-  const file = /^[a-z0-9][a-z0-9-]*$/.test(nameOrFile) ? path.join(DATASETS_DIR, `${nameOrFile}.json`) : path.resolve(nameOrFile);
+  const file = /^[a-z0-9][a-z0-9-]*$/.test(nameOrFile)
+    ? path.join(DATASETS_DIR, `${nameOrFile}.json`)
+    : path.resolve(nameOrFile);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -13,9 +13,19 @@ export { DEFAULT_DATASET, loadDataset } from './datasets.js';
  * from then on. A registry from before datasets (sites, no kinds) gets the
  * dataset's kinds and relay groups when they fit its sites, else the 2022 kinds.
  */
-export async function seedSitesIfEmpty(db: FleetDb, repos: Pick<Repos, 'sites' | 'hierarchy'>, dataset: HierarchyDataset, log: Logger): Promise<number> {
+export async function seedSitesIfEmpty(
+  db: FleetDb,
+  repos: Pick<Repos, 'sites' | 'hierarchy'>,
+  dataset: HierarchyDataset,
+  log: Logger,
+): Promise<number> {
   const stored = await repos.hierarchy.get();
-  const fromDataset = { dataset: dataset.id, name: dataset.name, kinds: dataset.kinds, relayGroups: dataset.relayGroups ?? null };
+  const fromDataset = {
+    dataset: dataset.id,
+    name: dataset.name,
+    kinds: dataset.kinds,
+    relayGroups: dataset.relayGroups ?? null,
+  };
   // Under the lock, so two fleet nodes starting on an empty PostgreSQL seed it once.
   const seeded = await db.tx(
     async () => {
@@ -27,11 +37,18 @@ export async function seedSitesIfEmpty(db: FleetDb, repos: Pick<Repos, 'sites' |
     { lock: 'seed-sites' },
   );
   if (seeded) {
-    log.info({ dataset: dataset.id, sites: dataset.sites.length, relayGroups: dataset.relayGroups?.length ?? 'derived' }, 'registry seeded from the dataset');
+    log.info(
+      { dataset: dataset.id, sites: dataset.sites.length, relayGroups: dataset.relayGroups?.length ?? 'derived' },
+      'registry seeded from the dataset',
+    );
     return dataset.sites.length;
   }
   if (stored) {
-    if (stored.dataset !== dataset.id) log.warn({ registry: stored.dataset, configured: dataset.id }, 'the registry keeps the hierarchy it was seeded with');
+    if (stored.dataset !== dataset.id)
+      log.warn(
+        { registry: stored.dataset, configured: dataset.id },
+        'the registry keeps the hierarchy it was seeded with',
+      );
     return 0;
   }
   const sites = await repos.sites.list();
@@ -41,11 +58,22 @@ export async function seedSitesIfEmpty(db: FleetDb, repos: Pick<Repos, 'sites' |
   if (fits(dataset.kinds) && (dataset.relayGroups ?? []).every((g) => g.siteIds.every((id) => known.has(id)))) {
     await repos.hierarchy.put(fromDataset);
   } else if (fits(KINDS_2022)) {
-    await repos.hierarchy.put({ dataset: 'legacy-2022', name: { vi: 'Sổ đăng ký cũ', en: 'Earlier registry' }, kinds: [...KINDS_2022], relayGroups: null });
+    await repos.hierarchy.put({
+      dataset: 'legacy-2022',
+      name: { vi: 'Sổ đăng ký cũ', en: 'Earlier registry' },
+      kinds: [...KINDS_2022],
+      relayGroups: null,
+    });
   } else {
     const missing = [...kinds].filter((k) => !new SiteKindRegistry(dataset.kinds).has(k));
-    throw new DiemcauError('FLEET_ERR_CONFIG', `the registry's site kinds ${missing.join(', ')} are not in dataset ${dataset.id}`);
+    throw new DiemcauError(
+      'FLEET_ERR_CONFIG',
+      `the registry's site kinds ${missing.join(', ')} are not in dataset ${dataset.id}`,
+    );
   }
-  log.info({ dataset: (await repos.hierarchy.get())?.dataset }, 'site kinds and relay groups recorded for an existing registry');
+  log.info(
+    { dataset: (await repos.hierarchy.get())?.dataset },
+    'site kinds and relay groups recorded for an existing registry',
+  );
   return 0;
 }

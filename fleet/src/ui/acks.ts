@@ -22,7 +22,12 @@ export const ACK_MIGRATIONS = [
   },
 ];
 
-interface AckRow { alert_id: number; at: string; operator_name: string | null; note: string }
+interface AckRow {
+  alert_id: number;
+  at: string;
+  operator_name: string | null;
+  note: string;
+}
 const toAck = (r: AckRow): UiAck => ({ alertId: r.alert_id, at: r.at, by: r.operator_name, note: r.note });
 
 export class AcksRepo {
@@ -47,12 +52,20 @@ export class AcksRepo {
   }
 
   async get(alertId: number): Promise<UiAck | undefined> {
-    const r = await this.db.get<AckRow>('SELECT alert_id, at, operator_name, note FROM ui_alert_acks WHERE alert_id = ?', [alertId]);
+    const r = await this.db.get<AckRow>(
+      'SELECT alert_id, at, operator_name, note FROM ui_alert_acks WHERE alert_id = ?',
+      [alertId],
+    );
     return r ? toAck(r) : undefined;
   }
 
   /** The acks of the newest alerts; the dashboard joins them to the alert list. */
   async recent(limit: number): Promise<UiAck[]> {
-    return (await this.db.all<AckRow>('SELECT alert_id, at, operator_name, note FROM ui_alert_acks ORDER BY alert_id DESC LIMIT ?', [limit])).map(toAck);
+    return (
+      await this.db.all<AckRow>(
+        'SELECT alert_id, at, operator_name, note FROM ui_alert_acks ORDER BY alert_id DESC LIMIT ?',
+        [limit],
+      )
+    ).map(toAck);
   }
 }

@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import { healthCodec } from '@diemcau/shared';
 import type { IngestRouter } from '../broker/ingest.js';
 import type { FleetEvents } from '../events.js';
-import type { StreamHub } from './event-stream.js';
 import type { UiSink } from './cluster-relay.js';
 
 // From the fleet's bus to the dashboards' streams. Only what the page needs
@@ -10,12 +9,26 @@ import type { UiSink } from './cluster-relay.js';
 // breaking browsers that are already open.
 export function wireBus(events: FleetEvents, hub: UiSink): () => void {
   const offs = [
-    events.on('device-presence', (p) => hub.publish({ type: 'presence', deviceId: p.deviceId, siteId: p.siteId, online: p.online, at: p.at, reason: p.reason })),
-    events.on('device-birth', (p) => hub.publish({
-      type: 'birth', deviceId: p.deviceId, siteId: p.siteId, at: p.at,
-      ...(p.agentVersion !== undefined ? { agentVersion: p.agentVersion } : {}),
-      ...(p.peripherals !== undefined ? { peripherals: p.peripherals } : {}),
-    })),
+    events.on('device-presence', (p) =>
+      hub.publish({
+        type: 'presence',
+        deviceId: p.deviceId,
+        siteId: p.siteId,
+        online: p.online,
+        at: p.at,
+        reason: p.reason,
+      }),
+    ),
+    events.on('device-birth', (p) =>
+      hub.publish({
+        type: 'birth',
+        deviceId: p.deviceId,
+        siteId: p.siteId,
+        at: p.at,
+        ...(p.agentVersion !== undefined ? { agentVersion: p.agentVersion } : {}),
+        ...(p.peripherals !== undefined ? { peripherals: p.peripherals } : {}),
+      }),
+    ),
     events.on('device-enrolled', (p) => hub.publish({ type: 'enrolled', deviceId: p.deviceId, siteId: p.siteId })),
     events.on('alert-opened', (a) => hub.publish({ type: 'alert', alert: a })),
     events.on('alert-updated', (a) => hub.publish({ type: 'alert', alert: a })),
@@ -23,7 +36,9 @@ export function wireBus(events: FleetEvents, hub: UiSink): () => void {
     events.on('meetings-changed', (p) => hub.publish({ type: 'meetings', at: p.at })),
     events.on('rollouts-changed', (p) => hub.publish({ type: 'rollouts', at: p.at })),
   ];
-  return () => { for (const off of offs) off(); };
+  return () => {
+    for (const off of offs) off();
+  };
 }
 
 /**
@@ -44,7 +59,8 @@ export function wireIngest(
       siteOf(deviceId)
         .then((siteId) => {
           if (!siteId) return;
-          if (msg.kind === 'peripherals') hub.publish({ type: 'peripherals', deviceId, siteId, at: msg.at, peripherals: msg.peripherals });
+          if (msg.kind === 'peripherals')
+            hub.publish({ type: 'peripherals', deviceId, siteId, at: msg.at, peripherals: msg.peripherals });
           else deviceHub.publish({ type: 'self-test', deviceId, siteId, at: msg.finishedAt, ok: msg.ok });
         })
         .catch(failed);
@@ -58,5 +74,7 @@ export function wireIngest(
         .catch(failed);
     }),
   ];
-  return () => { for (const off of offs) off(); };
+  return () => {
+    for (const off of offs) off();
+  };
 }

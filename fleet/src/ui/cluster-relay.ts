@@ -19,7 +19,8 @@ export function relayed(hub: StreamHub, name: string, bus: ClusterBus | undefine
   const topic = `ui:${name}`;
   // Events from other nodes were built by the same code; the hub's viewer filter still applies to them.
   const off = bus.subscribe(topic, (payload) => {
-    if (payload && typeof payload === 'object' && typeof (payload as { type?: unknown }).type === 'string') hub.publish(payload as UiEvent);
+    if (payload && typeof payload === 'object' && typeof (payload as { type?: unknown }).type === 'string')
+      hub.publish(payload as UiEvent);
   });
   return {
     sink: {

@@ -4,7 +4,14 @@ import { settingsSection } from '@diemcau/shared';
 
 export const UiConfigSchema = settingsSection(
   {
-    buildDir: Type.Optional(Type.String({ minLength: 1, env: 'DIEMCAU_UI_DIR', docDefault: '`fleet/public/build`', description: 'where the dashboard bundle is (built by `node fleet/scripts/build-ui.mjs`)' })),
+    buildDir: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'DIEMCAU_UI_DIR',
+        docDefault: '`fleet/public/build`',
+        description: 'where the dashboard bundle is (built by `node fleet/scripts/build-ui.mjs`)',
+      }),
+    ),
   },
   "the operators' dashboard",
 );

@@ -19,7 +19,12 @@ export interface StreamHubOptions {
   maxPerLabel?: number;
 }
 
-interface Client { res: ServerResponse; viewer: Viewer; label: string; accept: (e: UiEvent) => boolean }
+interface Client {
+  res: ServerResponse;
+  viewer: Viewer;
+  label: string;
+  accept: (e: UiEvent) => boolean;
+}
 
 export class StreamHub {
   private readonly clients = new Set<Client>();
@@ -52,7 +57,12 @@ export class StreamHub {
       this.stats.refused++;
       this.opts.log.warn({ client: label, open }, 'dashboard stream refused: too many open for this operator');
       res.writeHead(429, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ code: 'FLEET_ERR_RATE_LIMITED', message: `at most ${open} live streams per operator; close one first` }));
+      res.end(
+        JSON.stringify({
+          code: 'FLEET_ERR_RATE_LIMITED',
+          message: `at most ${open} live streams per operator; close one first`,
+        }),
+      );
       return;
     }
     res.writeHead(200, {

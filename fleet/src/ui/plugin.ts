@@ -53,10 +53,26 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
   const unRevokeRemote = ctx.bus?.subscribe('operator-revoked', (id) => typeof id === 'string' && endStreams(id));
   // Telemetry goes to device streams only; with other nodes, one of them may be watching.
   const deviceSink = ctx.bus ? devices.sink : deviceHub;
-  const unIngest = wireIngest(ctx.ingest, async (id) => (await ctx.repos.devices.get(id))?.siteId, main.sink, deviceSink, log);
+  const unIngest = wireIngest(
+    ctx.ingest,
+    async (id) => (await ctx.repos.devices.get(id))?.siteId,
+    main.sink,
+    deviceSink,
+    log,
+  );
   registerMetrics(ctx.metrics.registry, hub);
-  app.addHook('preClose', async () => { hub.close(); deviceHub.close(); });
-  app.addHook('onClose', async () => { unwire(); unIngest(); unRevoke(); unRevokeRemote?.(); main.off(); devices.off(); });
+  app.addHook('preClose', async () => {
+    hub.close();
+    deviceHub.close();
+  });
+  app.addHook('onClose', async () => {
+    unwire();
+    unIngest();
+    unRevoke();
+    unRevokeRemote?.();
+    main.off();
+    devices.off();
+  });
 
   // --- the bundle -----------------------------------------------------------
   // serve:false: files are sent by the two routes below, which are public (the
@@ -67,7 +83,10 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
   }
   app.get('/', { config: { public: true }, schema: { hide: true } }, (_req, reply) => {
     if (!fs.existsSync(path.join(buildDir, 'index.html'))) {
-      return reply.code(503).type('text/plain').send('The dashboard is not built: run `node fleet/scripts/build-ui.mjs`.\n');
+      return reply
+        .code(503)
+        .type('text/plain')
+        .send('The dashboard is not built: run `node fleet/scripts/build-ui.mjs`.\n');
     }
     return dashboardHeaders(reply).header('cache-control', 'no-cache').sendFile('index.html');
   });
@@ -87,59 +106,76 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     description: 'Server-sent events, one JSON object per `data:` line; the stream stays open',
     content: { 'text/event-stream': { schema: Type.String() } },
   };
-  app.get('/api/v1/events', {
-    schema: {
-      tags: ['dashboard'],
-      summary: 'Live presence, alert and command changes as server-sent events, limited to what the operator may see',
-      response: { 200: EventStream },
+  app.get(
+    '/api/v1/events',
+    {
+      schema: {
+        tags: ['dashboard'],
+        summary: 'Live presence, alert and command changes as server-sent events, limited to what the operator may see',
+        response: { 200: EventStream },
+      },
     },
-  }, (req, reply) => {
-    const op = operatorOf(req);
-    reply.hijack();
-    hub.attach(reply.raw, viewerOf(app, op), op.id);
-  });
+    (req, reply) => {
+      const op = operatorOf(req);
+      reply.hijack();
+      hub.attach(reply.raw, viewerOf(app, op), op.id);
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/api/v1/devices/:id/live', {
-    schema: {
-      tags: ['dashboard'],
-      summary: "One device's telemetry samples and self-tests as server-sent events, for its page",
-      params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
-      response: { 200: EventStream, 403: Type.Ref('Error'), 404: Type.Ref('Error') },
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/devices/:id/live',
+    {
+      schema: {
+        tags: ['dashboard'],
+        summary: "One device's telemetry samples and self-tests as server-sent events, for its page",
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        response: { 200: EventStream, 403: Type.Ref('Error'), 404: Type.Ref('Error') },
+      },
     },
-  }, async (req, reply) => {
-    const op = operatorOf(req);
-    const device = await deviceForRequest(app, req, req.params.id); // 404 unknown, 403 outside the area
-    reply.hijack();
-    deviceHub.attach(reply.raw, viewerOf(app, op), op.id, (e) => 'deviceId' in e && e.deviceId === device.id);
-  });
+    async (req, reply) => {
+      const op = operatorOf(req);
+      const device = await deviceForRequest(app, req, req.params.id); // 404 unknown, 403 outside the area
+      reply.hijack();
+      deviceHub.attach(reply.raw, viewerOf(app, op), op.id, (e) => 'deviceId' in e && e.deviceId === device.id);
+    },
+  );
 
-  app.get('/api/v1/ui/session', {
-    schema: {
-      tags: ['dashboard'],
-      summary: 'Who the token belongs to: name, role and area (districtId: the area\'s root site when it is a subtree)',
-      response: { 200: SessionOut },
+  app.get(
+    '/api/v1/ui/session',
+    {
+      schema: {
+        tags: ['dashboard'],
+        summary:
+          "Who the token belongs to: name, role and area (districtId: the area's root site when it is a subtree)",
+        response: { 200: SessionOut },
+      },
     },
-  }, async (req) => {
-    const op = operatorOf(req);
-    return { id: op.id, name: op.name, role: op.role, area: op.area, districtId: op.districtId };
-  });
+    async (req) => {
+      const op = operatorOf(req);
+      return { id: op.id, name: op.name, role: op.role, area: op.area, districtId: op.districtId };
+    },
+  );
 
   // Names only (no role, area or token): a command's sender and an audit
   // entry's author read as people, not ids, on every page.
-  app.get('/api/v1/ui/operator-names', {
-    schema: {
-      tags: ['dashboard'],
-      summary: "Operators' names by id, so the pages name who sent a command",
-      response: { 200: Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })) }) },
+  app.get(
+    '/api/v1/ui/operator-names',
+    {
+      schema: {
+        tags: ['dashboard'],
+        summary: "Operators' names by id, so the pages name who sent a command",
+        response: { 200: Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })) }) },
+      },
     },
-  }, async (req) => {
-    const op = operatorOf(req);
-    // Promise.resolve: the registry's reads may be synchronous or not, depending on the store.
-    const all = await Promise.resolve(ctx.repos.operators.list());
-    const items = all.map((o) => ({ id: o.id, name: o.name }));
-    if (!items.some((o) => o.id === op.id)) items.push({ id: op.id, name: op.name });
-    return { items };
-  });
+    async (req) => {
+      const op = operatorOf(req);
+      // Promise.resolve: the registry's reads may be synchronous or not, depending on the store.
+      const all = await Promise.resolve(ctx.repos.operators.list());
+      const items = all.map((o) => ({ id: o.id, name: o.name }));
+      if (!items.some((o) => o.id === op.id)) items.push({ id: op.id, name: op.name });
+      return { items };
+    },
+  );
 
   // --- acknowledgements -------------------------------------------------------
   const visibleAlert = async (op: Operator, id: number): Promise<Alert> => {
@@ -152,52 +188,81 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     return scope === null || (siteId !== null && scope.has(siteId));
   };
 
-  app.post<{ Params: { id: number }; Body: { note?: string } }>('/api/v1/alerts/:id/ack', {
-    config: { roles: ['admin', 'area-operator'] },
-    schema: {
-      tags: ['alerts'],
-      summary: 'Acknowledge an alert with a note (seen, someone is on it)',
-      params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
-      body: Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
-      response: { 200: AckOut },
+  app.post<{ Params: { id: number }; Body: { note?: string } }>(
+    '/api/v1/alerts/:id/ack',
+    {
+      config: { roles: ['admin', 'area-operator'] },
+      schema: {
+        tags: ['alerts'],
+        summary: 'Acknowledge an alert with a note (seen, someone is on it)',
+        params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+        body: Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
+        response: { 200: AckOut },
+      },
     },
-  }, async (req) => {
-    const op = operatorOf(req);
-    const alert = await visibleAlert(op, req.params.id);
-    const ack = await acks.acknowledge(alert.id, { id: op.id, name: op.name }, (req.body.note ?? '').trim());
-    req.auditTarget = `alert:${alert.id}`;
-    req.auditDetails = { note: ack.note, type: alert.type, siteId: alert.siteId };
-    hub.publish({ type: 'ack', ack, siteId: alert.siteId });
-    return ack;
-  });
+    async (req) => {
+      const op = operatorOf(req);
+      const alert = await visibleAlert(op, req.params.id);
+      const ack = await acks.acknowledge(alert.id, { id: op.id, name: op.name }, (req.body.note ?? '').trim());
+      req.auditTarget = `alert:${alert.id}`;
+      req.auditDetails = { note: ack.note, type: alert.type, siteId: alert.siteId };
+      hub.publish({ type: 'ack', ack, siteId: alert.siteId });
+      return ack;
+    },
+  );
 
-  app.get<{ Querystring: { limit?: number } }>('/api/v1/alert-acks', {
-    schema: {
-      tags: ['alerts'],
-      summary: 'Acknowledgements of the most recent alerts',
-      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000, default: 1000 })) }),
-      response: { 200: Type.Object({ items: Type.Array(AckOut) }) },
+  app.get<{ Querystring: { limit?: number } }>(
+    '/api/v1/alert-acks',
+    {
+      schema: {
+        tags: ['alerts'],
+        summary: 'Acknowledgements of the most recent alerts',
+        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000, default: 1000 })) }),
+        response: { 200: Type.Object({ items: Type.Array(AckOut) }) },
+      },
     },
-  }, async (req) => {
-    const op = operatorOf(req);
-    const all = siteScopeOf(app.fleet.sites.siteIndex(), op) === null;
-    const recent = await acks.recent(req.query.limit ?? 1000);
-    if (all) return { items: recent };
-    const items = [];
-    for (const a of recent) {
-      const alert = await ctx.repos.alerts.get(a.alertId);
-      if (alert !== undefined && canSee(op, alert.siteId)) items.push(a);
-    }
-    return { items };
-  });
+    async (req) => {
+      const op = operatorOf(req);
+      const all = siteScopeOf(app.fleet.sites.siteIndex(), op) === null;
+      const recent = await acks.recent(req.query.limit ?? 1000);
+      if (all) return { items: recent };
+      const items = [];
+      for (const a of recent) {
+        const alert = await ctx.repos.alerts.get(a.alertId);
+        if (alert !== undefined && canSee(op, alert.siteId)) items.push(a);
+      }
+      return { items };
+    },
+  );
 }
 
 /** Open dashboards and what they were sent, read when /metrics is scraped. */
 function registerMetrics(registry: Registry, hub: StreamHub): void {
   const registers = [registry];
-  new Gauge({ name: 'diemcau_dashboard_streams', help: 'Open dashboard event streams', registers, collect() { this.set(hub.size); } });
-  new Gauge({ name: 'diemcau_dashboard_events_sent', help: 'Events written to dashboard streams since start', registers, collect() { this.set(hub.stats.sent); } });
-  new Gauge({ name: 'diemcau_dashboard_streams_dropped', help: 'Dashboard streams cut off for not reading', registers, collect() { this.set(hub.stats.dropped); } });
+  new Gauge({
+    name: 'diemcau_dashboard_streams',
+    help: 'Open dashboard event streams',
+    registers,
+    collect() {
+      this.set(hub.size);
+    },
+  });
+  new Gauge({
+    name: 'diemcau_dashboard_events_sent',
+    help: 'Events written to dashboard streams since start',
+    registers,
+    collect() {
+      this.set(hub.stats.sent);
+    },
+  });
+  new Gauge({
+    name: 'diemcau_dashboard_streams_dropped',
+    help: 'Dashboard streams cut off for not reading',
+    registers,
+    collect() {
+      this.set(hub.stats.dropped);
+    },
+  });
 }
 
 function operatorOf(req: FastifyRequest): Operator {
@@ -207,4 +272,7 @@ function operatorOf(req: FastifyRequest): Operator {
 
 // The API's rule (access.ts): only area operators are limited, to their
 // area; one without an area sees nothing.
-const viewerOf = (app: FastifyInstance, op: Operator): Viewer => ({ scope: siteScopeOf(app.fleet.sites.siteIndex(), op), hideSerials: op.role === 'viewer' });
+const viewerOf = (app: FastifyInstance, op: Operator): Viewer => ({
+  scope: siteScopeOf(app.fleet.sites.siteIndex(), op),
+  hideSerials: op.role === 'viewer',
+});

@@ -31,13 +31,20 @@ export type UiEvent =
 /** The site an event is about; null for events about the province as a whole. */
 export function eventSite(e: UiEvent): string | null {
   switch (e.type) {
-    case 'hello': return null;
-    case 'meetings': return null;
-    case 'rollouts': return null;
-    case 'alert': return e.alert.siteId;
-    case 'ack': return e.siteId;
-    case 'command': return e.command.siteId;
-    default: return e.siteId;
+    case 'hello':
+      return null;
+    case 'meetings':
+      return null;
+    case 'rollouts':
+      return null;
+    case 'alert':
+      return e.alert.siteId;
+    case 'ack':
+      return e.siteId;
+    case 'command':
+      return e.command.siteId;
+    default:
+      return e.siteId;
   }
 }
 

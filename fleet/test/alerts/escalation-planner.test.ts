@@ -44,7 +44,13 @@ t.test('a warning whose site meets within the lead time is raised, naming the me
     severity: 'critical',
     details: {
       since: '2026-11-23T06:00:00.000Z',
-      meeting: { id: 'mtg-1', title: 'Giao ban tỉnh', startsAt: '2026-11-23T07:00:00.000Z', endsAt: '2026-11-23T09:00:00.000Z', state: 'scheduled' },
+      meeting: {
+        id: 'mtg-1',
+        title: 'Giao ban tỉnh',
+        startsAt: '2026-11-23T07:00:00.000Z',
+        endsAt: '2026-11-23T09:00:00.000Z',
+        state: 'scheduled',
+      },
       escalatedFrom: 'warning',
     },
   });
@@ -55,7 +61,11 @@ t.test('a meeting further than the lead time, or without the site, changes nothi
   t.same(planEscalation([alert()], [meeting({ startsAt: NOW + 61 * MIN })], NOW, cfg), [], 'starts in 61 min');
   t.same(planEscalation([alert()], [meeting({ siteIds: ['site-b', 'site-c'] })], NOW, cfg), [], 'other sites');
   t.same(planEscalation([alert()], [], NOW, cfg), [], 'no meetings');
-  t.same(planEscalation([alert()], [meeting({ startsAt: NOW + 30 * MIN })], NOW, { leadMs: 0 }), [], 'lead 0: only live meetings count');
+  t.same(
+    planEscalation([alert()], [meeting({ startsAt: NOW + 30 * MIN })], NOW, { leadMs: 0 }),
+    [],
+    'lead 0: only live meetings count',
+  );
 });
 
 t.test('a live meeting raises too; the live one is named before a later one', async (t) => {
@@ -95,7 +105,12 @@ t.test('when the meeting ends, the alert goes back to warning and keeps the meet
 });
 
 t.test('an alert that was critical already gets the meeting but is never lowered below critical', async (t) => {
-  const crit = alert({ key: 'camera-fault:dev-a', type: 'camera-fault', severity: 'critical', details: { peripheral: 'camera' } });
+  const crit = alert({
+    key: 'camera-fault:dev-a',
+    type: 'camera-fault',
+    severity: 'critical',
+    details: { peripheral: 'camera' },
+  });
   const [step] = planEscalation([crit], [meeting()], NOW, cfg);
   t.equal(step?.action, 'refresh');
   t.equal(step?.details.escalatedFrom, undefined);
@@ -105,27 +120,64 @@ t.test('an alert that was critical already gets the meeting but is never lowered
   t.same(Object.keys(end!.details).sort(), ['lastMeeting', 'peripheral']);
 });
 
-t.test('camera, microphone, TV and flapping alerts are raised; disk, heat and help requests are not touched', async (t) => {
-  const types = ['flapping', 'camera-missing', 'camera-fault', 'microphone-missing', 'microphone-silent', 'microphone-fault', 'display-disconnected'];
-  const raised = planEscalation(types.map((type) => alert({ type, key: `${type}:dev-a` })), [meeting()], NOW, cfg);
-  t.same(raised.map((s) => s.key), types.map((type) => `${type}:dev-a`));
-  t.ok(raised.every((s) => s.severity === 'critical'));
-  const others = ['disk-nearly-full', 'overheating', 'help-requested', 'ota-failed'].map((type) => alert({ type, key: `${type}:dev-a` }));
-  t.same(planEscalation(others, [meeting()], NOW, cfg), []);
-});
+t.test(
+  'camera, microphone, TV and flapping alerts are raised; disk, heat and help requests are not touched',
+  async (t) => {
+    const types = [
+      'flapping',
+      'camera-missing',
+      'camera-fault',
+      'microphone-missing',
+      'microphone-silent',
+      'microphone-fault',
+      'display-disconnected',
+    ];
+    const raised = planEscalation(
+      types.map((type) => alert({ type, key: `${type}:dev-a` })),
+      [meeting()],
+      NOW,
+      cfg,
+    );
+    t.same(
+      raised.map((s) => s.key),
+      types.map((type) => `${type}:dev-a`),
+    );
+    t.ok(raised.every((s) => s.severity === 'critical'));
+    const others = ['disk-nearly-full', 'overheating', 'help-requested', 'ota-failed'].map((type) =>
+      alert({ type, key: `${type}:dev-a` }),
+    );
+    t.same(planEscalation(others, [meeting()], NOW, cfg), []);
+  },
+);
 
 t.test('an alert without a known site is left alone', async (t) => {
   t.same(planEscalation([alert({ siteIds: [] })], [meeting()], NOW, cfg), []);
 });
 
 t.test('a district outage stays critical and lists the meetings of its offline sites', async (t) => {
-  const incident = alert({ key: 'district-outage:dist', type: 'district-outage', severity: 'critical', siteIds: ['site-b', 'site-x'], details: { devices: ['d1', 'd2'], offline: ['d1', 'd2'], offlineCount: 2 } });
-  const other = meeting({ id: 'mtg-0', title: 'Họp huyện', siteIds: ['site-x'], startsAt: NOW - 5 * MIN, endsAt: NOW + 55 * MIN });
+  const incident = alert({
+    key: 'district-outage:dist',
+    type: 'district-outage',
+    severity: 'critical',
+    siteIds: ['site-b', 'site-x'],
+    details: { devices: ['d1', 'd2'], offline: ['d1', 'd2'], offlineCount: 2 },
+  });
+  const other = meeting({
+    id: 'mtg-0',
+    title: 'Họp huyện',
+    siteIds: ['site-x'],
+    startsAt: NOW - 5 * MIN,
+    endsAt: NOW + 55 * MIN,
+  });
   const unrelated = meeting({ id: 'mtg-9', siteIds: ['site-z'] });
   const [step] = planEscalation([incident], [meeting(), other, unrelated], NOW, cfg);
   t.equal(step?.action, 'refresh');
   t.equal(step?.severity, 'critical');
-  t.same((step?.details.meetings as { id: string }[]).map((m) => m.id), ['mtg-0', 'mtg-1'], 'live first, then the soonest; unrelated left out');
+  t.same(
+    (step?.details.meetings as { id: string }[]).map((m) => m.id),
+    ['mtg-0', 'mtg-1'],
+    'live first, then the soonest; unrelated left out',
+  );
   t.equal(step?.details.offlineCount, 2, 'its own details kept');
   const updated = after(incident, step!);
   t.same(planEscalation([updated], [meeting(), other], NOW, cfg), [], 'stable');
@@ -138,5 +190,9 @@ t.test('an alert being opened near a meeting opens critical', async (t) => {
   const want = desiredAlert(alert({ details: { since: 'x' } }), [meeting({ startsAt: NOW - MIN })], NOW, cfg);
   t.equal(want.severity, 'critical');
   t.match(want.details, { since: 'x', escalatedFrom: 'warning', meeting: { id: 'mtg-1', state: 'live' } });
-  t.same(desiredAlert(alert(), [], NOW, cfg), { severity: 'warning', details: alert().details }, 'no meeting: as raised');
+  t.same(
+    desiredAlert(alert(), [], NOW, cfg),
+    { severity: 'warning', details: alert().details },
+    'no meeting: as raised',
+  );
 });

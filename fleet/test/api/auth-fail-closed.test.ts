@@ -30,9 +30,18 @@ const PUBLIC_ROUTES = [
 t.test('a percent-encoded path does not skip the token check', async (t) => {
   const f = await startTestFleet(t);
   const before = await operatorCount(f);
-  const res = await f.fleet.http.inject({ method: 'POST', url: '/%61pi/v1/operators', headers: { 'content-type': 'application/json' }, payload: NEW_ADMIN });
+  const res = await f.fleet.http.inject({
+    method: 'POST',
+    url: '/%61pi/v1/operators',
+    headers: { 'content-type': 'application/json' },
+    payload: NEW_ADMIN,
+  });
   t.equal(res.statusCode, 401, 'POST /%61pi/v1/operators without a token');
-  t.equal((await f.fleet.http.inject({ method: 'GET', url: '/%61pi/v1/audit' })).statusCode, 401, 'the audit log stays closed');
+  t.equal(
+    (await f.fleet.http.inject({ method: 'GET', url: '/%61pi/v1/audit' })).statusCode,
+    401,
+    'the audit log stays closed',
+  );
   t.equal((await f.fleet.http.inject({ method: 'GET', url: '/api/v1/%64evices' })).statusCode, 401);
   t.equal(await operatorCount(f), before, 'no operator created');
 });
@@ -40,13 +49,28 @@ t.test('a percent-encoded path does not skip the token check', async (t) => {
 t.test('absolute-form and encoded targets over a real socket are refused', async (t) => {
   const f = await startTestFleet(t);
   const before = await operatorCount(f);
-  for (const target of ['http://fleet/api/v1/operators', 'HTTP://fleet/api/v1/operators', 'https://x:1/api/v1/operators', '/%61pi/v1/operators', '/api/v1/%6Fperators']) {
-    const res = await rawRequest(f.fleet.httpPort, { method: 'POST', target, headers: { 'content-type': 'application/json' }, body: NEW_ADMIN });
+  for (const target of [
+    'http://fleet/api/v1/operators',
+    'HTTP://fleet/api/v1/operators',
+    'https://x:1/api/v1/operators',
+    '/%61pi/v1/operators',
+    '/api/v1/%6Fperators',
+  ]) {
+    const res = await rawRequest(f.fleet.httpPort, {
+      method: 'POST',
+      target,
+      headers: { 'content-type': 'application/json' },
+      body: NEW_ADMIN,
+    });
     t.equal(res.status, 401, `POST ${target}`);
     t.match(res.body, /FLEET_ERR_UNAUTHORIZED/);
   }
   t.equal(await operatorCount(f), before, 'no operator created');
-  const ok = await rawRequest(f.fleet.httpPort, { method: 'GET', target: 'http://fleet/api/v1/operators', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  const ok = await rawRequest(f.fleet.httpPort, {
+    method: 'GET',
+    target: 'http://fleet/api/v1/operators',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
   t.equal(ok.status, 200, 'the same absolute-form target with a token reaches the route');
 });
 
@@ -54,17 +78,41 @@ t.test('public routes are exactly the ones marked public', async (t) => {
   const f = await startTestFleet(t);
   const routes = f.fleet.http.routeAccess();
   t.ok(routes.length > 60, `${routes.length} route methods registered`);
-  const open = [...new Set(routes.filter((r) => r.public && r.method !== 'HEAD').map((r) => `${r.method} ${r.url}`))].sort();
+  const open = [
+    ...new Set(routes.filter((r) => r.public && r.method !== 'HEAD').map((r) => `${r.method} ${r.url}`)),
+  ].sort();
   t.same(open, [...PUBLIC_ROUTES].sort(), 'no route is public by accident');
-  t.ok(routes.some((r) => r.url === '/api/v1/rollouts/:id/abort' && !r.public), 'plugin routes (ota) are listed');
-  t.ok(routes.some((r) => r.url === '/api/v1/events' && !r.public), 'the live feed is listed');
-  t.ok(routes.some((r) => r.url.startsWith('/docs/static/') && r.public), "swagger-ui's own routes are listed");
+  t.ok(
+    routes.some((r) => r.url === '/api/v1/rollouts/:id/abort' && !r.public),
+    'plugin routes (ota) are listed',
+  );
+  t.ok(
+    routes.some((r) => r.url === '/api/v1/events' && !r.public),
+    'the live feed is listed',
+  );
+  t.ok(
+    routes.some((r) => r.url.startsWith('/docs/static/') && r.public),
+    "swagger-ui's own routes are listed",
+  );
 
   t.equal((await f.api('GET', '/healthz', { token: null })).status, 200);
   t.equal((await f.api('GET', '/docs/json', { token: null })).status, 200);
-  t.equal((await f.api('POST', '/api/v1/enroll', { token: null, body: {} })).status, 400, 'enrolment reaches its handler (and its own checks)');
-  for (const target of ['/ui/../../package.json', '/ui/%2e%2e/%2E%2E/package.json', '/ui/..%2f..%2fpackage.json', '/ui/..\\..\\package.json']) {
-    t.equal((await rawRequest(f.fleet.httpPort, { method: 'GET', target })).status, 404, `the public file route serves nothing outside the bundle: ${target}`);
+  t.equal(
+    (await f.api('POST', '/api/v1/enroll', { token: null, body: {} })).status,
+    400,
+    'enrolment reaches its handler (and its own checks)',
+  );
+  for (const target of [
+    '/ui/../../package.json',
+    '/ui/%2e%2e/%2E%2E/package.json',
+    '/ui/..%2f..%2fpackage.json',
+    '/ui/..\\..\\package.json',
+  ]) {
+    t.equal(
+      (await rawRequest(f.fleet.httpPort, { method: 'GET', target })).status,
+      404,
+      `the public file route serves nothing outside the bundle: ${target}`,
+    );
   }
 });
 
@@ -99,17 +147,41 @@ t.test('every protected route answers 401 without a token, and unknown routes to
 
 t.test('relatives: bearer scheme, query tokens, HEAD/OPTIONS, method override, CORS, the live feed', async (t) => {
   const f = await startTestFleet(t);
-  const get = (headers: Record<string, string>, url = '/api/v1/sites') => f.fleet.http.inject({ method: 'GET', url, headers });
-  t.equal((await get({ authorization: `bearer ${ADMIN_TOKEN}` })).statusCode, 200, 'scheme is case-insensitive (RFC 9110)');
+  const get = (headers: Record<string, string>, url = '/api/v1/sites') =>
+    f.fleet.http.inject({ method: 'GET', url, headers });
+  t.equal(
+    (await get({ authorization: `bearer ${ADMIN_TOKEN}` })).statusCode,
+    200,
+    'scheme is case-insensitive (RFC 9110)',
+  );
   t.equal((await get({ authorization: `BEARER   ${ADMIN_TOKEN}` })).statusCode, 200);
-  for (const authorization of [`Basic ${ADMIN_TOKEN}`, `Bearer ${ADMIN_TOKEN} extra`, `Bearer`, `${ADMIN_TOKEN}`, `Bearer ${ADMIN_TOKEN}x`, `Token ${ADMIN_TOKEN}`]) {
-    t.equal((await get({ authorization })).statusCode, 401, `refused: ${authorization.replace(ADMIN_TOKEN, '<token>')}`);
+  for (const authorization of [
+    `Basic ${ADMIN_TOKEN}`,
+    `Bearer ${ADMIN_TOKEN} extra`,
+    `Bearer`,
+    `${ADMIN_TOKEN}`,
+    `Bearer ${ADMIN_TOKEN}x`,
+    `Token ${ADMIN_TOKEN}`,
+  ]) {
+    t.equal(
+      (await get({ authorization })).statusCode,
+      401,
+      `refused: ${authorization.replace(ADMIN_TOKEN, '<token>')}`,
+    );
   }
   for (const q of ['token', 'access_token', 'authorization', 'bearer']) {
     t.equal((await get({}, `/api/v1/sites?${q}=${ADMIN_TOKEN}`)).statusCode, 401, `no token from ?${q}=`);
   }
-  t.equal((await f.fleet.http.inject({ method: 'HEAD', url: '/api/v1/operators' })).statusCode, 401, 'HEAD on a protected route');
-  const pre = await f.fleet.http.inject({ method: 'OPTIONS', url: '/api/v1/operators', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' } });
+  t.equal(
+    (await f.fleet.http.inject({ method: 'HEAD', url: '/api/v1/operators' })).statusCode,
+    401,
+    'HEAD on a protected route',
+  );
+  const pre = await f.fleet.http.inject({
+    method: 'OPTIONS',
+    url: '/api/v1/operators',
+    headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' },
+  });
   t.equal(pre.statusCode, 401, 'a CORS preflight is refused');
   t.notOk(pre.headers['access-control-allow-origin'], 'no CORS grant');
   const cross = await get({ authorization: `Bearer ${ADMIN_TOKEN}`, origin: 'http://evil.example' });
@@ -144,7 +216,9 @@ t.test('relatives: bearer scheme, query tokens, HEAD/OPTIONS, method override, C
 t.test('/metrics needs an operator unless DIEMCAU_METRICS_PUBLIC is set', async (t) => {
   const f = await startTestFleet(t);
   t.equal((await f.api('GET', '/metrics', { token: null })).status, 401);
-  const viewer = await f.api<{ token: string }>('POST', '/api/v1/operators', { body: { name: 'Prometheus', role: 'viewer' } });
+  const viewer = await f.api<{ token: string }>('POST', '/api/v1/operators', {
+    body: { name: 'Prometheus', role: 'viewer' },
+  });
   const m = await f.api<string>('GET', '/metrics', { token: viewer.body.token });
   t.equal(m.status, 200, "a viewer's token will do for the scraper");
   t.match(m.body, /^diemcau_http_auth_refused_total\{status="401",reason="no-token"\} 1$/m, 'the refusal was counted');
@@ -164,13 +238,20 @@ t.test('writes are audited one by one; refusals in aggregate, one row per source
   const writes = f.fleet.http.routeAccess().filter((r) => !r.public && !['GET', 'HEAD', 'OPTIONS'].includes(r.method));
   for (const r of writes) {
     const url = r.url.replace(/:\w+/g, 'zz-none').replace(/\*$/, 'zz-none');
-    await f.fleet.http.inject({ method: r.method as 'POST', url, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload: '{}' });
+    await f.fleet.http.inject({
+      method: r.method as 'POST',
+      url,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      payload: '{}',
+    });
   }
   const audited = new Set((await f.fleet.repos.audit.list({ limit: 1000 })).map((e) => e.action));
   const missing = writes.map((r) => `${r.method} ${r.url}`).filter((a) => !audited.has(a));
   t.same(missing, [], `all ${writes.length} write route methods audited`);
 
-  const viewer = await f.api<{ id: string; token: string }>('POST', '/api/v1/operators', { body: { name: 'V', role: 'viewer' } });
+  const viewer = await f.api<{ id: string; token: string }>('POST', '/api/v1/operators', {
+    body: { name: 'V', role: 'viewer' },
+  });
   const rowsBefore = (await f.fleet.repos.audit.list({ limit: 1000 })).length;
   // The budget and the aggregate are per minute of the wall clock: start the
   // burst early in a minute so it does not straddle two (it takes a second or two).
@@ -178,9 +259,15 @@ t.test('writes are audited one by one; refusals in aggregate, one row per source
   if (intoMinute > 35_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 50));
   const burstMinute = Math.floor(Date.now() / 60_000);
   for (let i = 0; i < 200; i++) {
-    await f.fleet.http.inject({ method: 'POST', url: i % 2 ? '/api/v1/operators' : '/%61pi/v1/audit', payload: NEW_ADMIN, headers: { 'content-type': 'application/json' } });
+    await f.fleet.http.inject({
+      method: 'POST',
+      url: i % 2 ? '/api/v1/operators' : '/%61pi/v1/audit',
+      payload: NEW_ADMIN,
+      headers: { 'content-type': 'application/json' },
+    });
   }
-  for (let i = 0; i < 50; i++) await f.api('POST', '/api/v1/sites/yb-city/enrollment-tokens', { token: viewer.body.token, body: {} });
+  for (let i = 0; i < 50; i++)
+    await f.api('POST', '/api/v1/sites/yb-city/enrollment-tokens', { token: viewer.body.token, body: {} });
   await f.api('GET', '/api/v1/nothing-here', { token: null });
   const minuteOf = Math.floor(Date.now() / 60_000);
   t.equal(minuteOf, burstMinute, 'the burst stayed within one minute');
@@ -192,12 +279,30 @@ t.test('writes are audited one by one; refusals in aggregate, one row per source
   await f.fleet.close();
   const db = new Database(join(f.dataDir, 'fleet.sqlite'), { readonly: true });
   t.teardown(() => db.close());
-  const rows = db.prepare(`SELECT * FROM audit_log WHERE action = 'http.refused'`).all() as { target: string; details: string; at: string }[];
+  const rows = db.prepare(`SELECT * FROM audit_log WHERE action = 'http.refused'`).all() as {
+    target: string;
+    details: string;
+    at: string;
+  }[];
   const minutes = new Set(rows.map((r) => (JSON.parse(r.details) as { minute: string }).minute));
   t.ok(rows.length >= 1 && rows.length <= 2 && minutes.size === rows.length, `${rows.length} row(s), one per minute`);
   t.ok(Math.floor(Date.parse([...minutes].at(-1)!) / 60_000) <= minuteOf);
-  const total = rows.map((r) => JSON.parse(r.details) as { count: number; byStatus: Record<string, number>; reasons: Record<string, number>; routes: Record<string, number>; paths?: string[]; operators?: string[] });
-  t.equal(total.reduce((n, d) => n + d.count, 0), 231, '200 anonymous, 30 viewer writes past the 20 with own rows, 1 unknown path');
+  const total = rows.map(
+    (r) =>
+      JSON.parse(r.details) as {
+        count: number;
+        byStatus: Record<string, number>;
+        reasons: Record<string, number>;
+        routes: Record<string, number>;
+        paths?: string[];
+        operators?: string[];
+      },
+  );
+  t.equal(
+    total.reduce((n, d) => n + d.count, 0),
+    231,
+    '200 anonymous, 30 viewer writes past the 20 with own rows, 1 unknown path',
+  );
   t.equal(rows[0]!.target, 'source:127.0.0.1');
   const merged = total.reduce<Record<string, number>>((acc, d) => {
     for (const [k, v] of Object.entries(d.routes)) acc[k] = (acc[k] ?? 0) + v;
@@ -206,11 +311,17 @@ t.test('writes are audited one by one; refusals in aggregate, one row per source
   t.equal(merged['POST /api/v1/operators'], 100);
   t.equal(merged['POST /api/v1/audit'], undefined, 'the audit route has no POST: /%61pi/v1/audit is no route');
   t.equal(merged['POST /api/v1/sites/:siteId/enrollment-tokens'], 30);
-  t.ok(total.some((d) => d.operators?.includes(viewer.body.id)), "the viewer's id is named");
+  t.ok(
+    total.some((d) => d.operators?.includes(viewer.body.id)),
+    "the viewer's id is named",
+  );
   const reasons = total.reduce<Record<string, number>>((acc, d) => {
     for (const [k, v] of Object.entries(d.reasons)) acc[k] = (acc[k] ?? 0) + v;
     return acc;
   }, {});
   t.same(reasons, { 'no-token': 201, 'viewer-write': 30 });
-  t.ok(total.some((d) => d.paths?.includes('/%61pi/v1/audit')), 'what was probed on no route is kept (a few, shortened)');
+  t.ok(
+    total.some((d) => d.paths?.includes('/%61pi/v1/audit')),
+    'what was probed on no route is kept (a few, shortened)',
+  );
 });

@@ -24,17 +24,29 @@ t.test('a district operator acts only inside its district', async (t) => {
   t.equal(sites.body.items.length, 13, 'the district and its 12 communes and township');
   t.ok(sites.body.items.every((s) => s.id.startsWith('yb-tram-tau')));
 
-  t.equal((await api('POST', '/api/v1/sites/yb-tram-tau-xa-ho/enrollment-tokens', { token, body: {} })).status, 201, 'inside: allowed');
+  t.equal(
+    (await api('POST', '/api/v1/sites/yb-tram-tau-xa-ho/enrollment-tokens', { token, body: {} })).status,
+    201,
+    'inside: allowed',
+  );
   const denied = await api<{ code: string }>('POST', '/api/v1/sites/yb-luc-yen/enrollment-tokens', { token, body: {} });
   t.equal(denied.status, 403);
   t.equal(denied.body.code, 'FLEET_ERR_FORBIDDEN');
 
   const devices = await api<{ items: { id: string }[] }>('GET', '/api/v1/devices', { token });
-  t.same(devices.body.items.map((d) => d.id), [inside.deviceId], 'only its devices listed');
+  t.same(
+    devices.body.items.map((d) => d.id),
+    [inside.deviceId],
+    'only its devices listed',
+  );
   t.equal((await api('GET', `/api/v1/devices/${inside.deviceId}`, { token })).status, 200);
   t.equal((await api('GET', `/api/v1/devices/${outside.deviceId}`, { token })).status, 403);
   t.equal((await api('GET', `/api/v1/devices/${outside.deviceId}/telemetry`, { token })).status, 403);
-  t.equal((await api('POST', '/api/v1/operators', { token, body: { name: 'x', role: 'admin' } })).status, 403, 'cannot make operators');
+  t.equal(
+    (await api('POST', '/api/v1/operators', { token, body: { name: 'x', role: 'admin' } })).status,
+    403,
+    'cannot make operators',
+  );
 });
 
 t.test('a viewer reads everything and writes nothing', async (t) => {
@@ -48,23 +60,53 @@ t.test('a viewer reads everything and writes nothing', async (t) => {
 
 t.test('operator creation is validated', async (t) => {
   const { api } = await startTestFleet(t);
-  t.equal((await api('POST', '/api/v1/operators', { body: { name: 'x', role: 'district-operator' } })).status, 400, 'needs a district');
+  t.equal(
+    (await api('POST', '/api/v1/operators', { body: { name: 'x', role: 'district-operator' } })).status,
+    400,
+    'needs a district',
+  );
   // Any site roots an area now (a commune, a former district, a department), but it must exist.
-  t.equal((await api('POST', '/api/v1/operators', { body: { name: 'x', role: 'district-operator', districtId: 'yb-city-phuong-dong-tam' } })).status, 201, 'a commune is an area');
-  t.equal((await api('POST', '/api/v1/operators', { body: { name: 'x', role: 'district-operator', districtId: 'yb-nowhere' } })).status, 400, 'an unknown site is not');
+  t.equal(
+    (
+      await api('POST', '/api/v1/operators', {
+        body: { name: 'x', role: 'district-operator', districtId: 'yb-city-phuong-dong-tam' },
+      })
+    ).status,
+    201,
+    'a commune is an area',
+  );
+  t.equal(
+    (
+      await api('POST', '/api/v1/operators', {
+        body: { name: 'x', role: 'district-operator', districtId: 'yb-nowhere' },
+      })
+    ).status,
+    400,
+    'an unknown site is not',
+  );
   t.equal((await api('POST', '/api/v1/operators', { body: { name: 'x', role: 'root' } })).status, 400);
 });
 
 t.test('every operator write is in the audit log, refusals included', async (t) => {
   const { api } = await startTestFleet(t);
-  const op = await api<{ id: string; token: string }>('POST', '/api/v1/operators', { body: { name: 'Yên Bình IT', role: 'district-operator', districtId: 'yb-yen-binh' } });
+  const op = await api<{ id: string; token: string }>('POST', '/api/v1/operators', {
+    body: { name: 'Yên Bình IT', role: 'district-operator', districtId: 'yb-yen-binh' },
+  });
   await api('POST', '/api/v1/sites/yb-yen-binh/enrollment-tokens', { token: op.body.token, body: { uses: 5 } });
   await api('POST', '/api/v1/sites/yb-city/enrollment-tokens', { token: op.body.token, body: {} });
-  const log = await api<{ items: { operatorName: string; action: string; target: string; outcome: string; details: unknown }[] }>('GET', '/api/v1/audit');
+  const log = await api<{
+    items: { operatorName: string; action: string; target: string; outcome: string; details: unknown }[];
+  }>('GET', '/api/v1/audit');
   t.equal(log.status, 200);
   const [refused, minted, created] = log.body.items;
   t.match(created, { action: 'POST /api/v1/operators', outcome: '201', target: `operator:${op.body.id}` });
-  t.match(minted, { operatorName: 'Yên Bình IT', action: 'POST /api/v1/sites/:siteId/enrollment-tokens', target: 'site:yb-yen-binh', outcome: '201', details: { uses: 5 } });
+  t.match(minted, {
+    operatorName: 'Yên Bình IT',
+    action: 'POST /api/v1/sites/:siteId/enrollment-tokens',
+    target: 'site:yb-yen-binh',
+    outcome: '201',
+    details: { uses: 5 },
+  });
   t.match(refused, { operatorName: 'Yên Bình IT', target: 'siteId:yb-city', outcome: '403' });
   t.equal((await api('GET', '/api/v1/audit', { token: op.body.token })).status, 403, 'only admins read the audit log');
 });
@@ -73,7 +115,13 @@ t.test('the OpenAPI document is served at /docs', async (t) => {
   const { api } = await startTestFleet(t);
   const doc = await api<{ openapi: string; paths: Record<string, unknown> }>('GET', '/docs/json', { token: null });
   t.equal(doc.status, 200);
-  for (const p of ['/api/v1/enroll', '/api/v1/devices', '/api/v1/devices/{id}/telemetry', '/api/v1/alerts', '/api/v1/sites/{siteId}/enrollment-tokens']) {
+  for (const p of [
+    '/api/v1/enroll',
+    '/api/v1/devices',
+    '/api/v1/devices/{id}/telemetry',
+    '/api/v1/alerts',
+    '/api/v1/sites/{siteId}/enrollment-tokens',
+  ]) {
     t.ok(doc.body.paths[p], p);
   }
 });

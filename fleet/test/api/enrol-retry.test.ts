@@ -26,7 +26,11 @@ t.test('a spent token enrols its own device again until that device logs in', as
   t.equal(devices.body.items.filter((d) => d.id === first.body.deviceId).length, 1);
 
   // Another serial with the spent token: nothing.
-  t.equal((await enrolRaw(api, { token, hardware: { serial: 'SN-LOST-OTHER' } })).status, 401, 'a spent token enrols nothing new');
+  t.equal(
+    (await enrolRaw(api, { token, hardware: { serial: 'SN-LOST-OTHER' } })).status,
+    401,
+    'a spent token enrols nothing new',
+  );
 
   // The box logs in: from now on a replay of the token is refused and the session stays.
   const client = await connectDevice(t, again.body);
@@ -39,21 +43,35 @@ t.test('a spent token enrols its own device again until that device logs in', as
   t.notOk(kicked, 'its session was not cut');
 });
 
-t.test('a spent token never takes over a device it did not enrol, and a spent pre-registration never enrols again', async (t) => {
-  const { api } = await startTestFleet(t);
-  // The victim enrolled by its serial and has not logged in yet.
-  t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-VICTIM', siteId: SITE } })).status, 201);
-  const victim = await enrolRaw(api, { hardware: { serial: 'SN-VICTIM' } });
-  t.equal(victim.status, 200);
-  // Someone holds a token of the same site, spent on a box of their own (or on none).
-  const token = await mintToken(api, SITE);
-  t.equal((await enrolRaw(api, { token, hardware: { serial: 'SN-MINE' } })).status, 200);
-  const steal = await enrolRaw(api, { token, hardware: { serial: ' sn-victim ' } });
-  t.equal(steal.status, 401, 'the spent token gets nothing for a device it did not enrol');
-  const bare = await mintToken(api, SITE);
-  t.equal((await enrolRaw(api, { token: bare, hardware: {} })).status, 200);
-  t.equal((await enrolRaw(api, { token: bare, hardware: { serial: 'SN-VICTIM' } })).status, 401, 'nor a token spent on a box without a serial');
-  // The serial is printed on the box: its spent arming never enrols again, even before the first login.
-  t.equal((await enrolRaw(api, { hardware: { serial: 'SN-VICTIM' } })).status, 401, 'a spent pre-registration enrols nothing');
-  t.equal(await loginAttempt(victim.body), 'connected', 'the victim still logs in');
-});
+t.test(
+  'a spent token never takes over a device it did not enrol, and a spent pre-registration never enrols again',
+  async (t) => {
+    const { api } = await startTestFleet(t);
+    // The victim enrolled by its serial and has not logged in yet.
+    t.equal(
+      (await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-VICTIM', siteId: SITE } })).status,
+      201,
+    );
+    const victim = await enrolRaw(api, { hardware: { serial: 'SN-VICTIM' } });
+    t.equal(victim.status, 200);
+    // Someone holds a token of the same site, spent on a box of their own (or on none).
+    const token = await mintToken(api, SITE);
+    t.equal((await enrolRaw(api, { token, hardware: { serial: 'SN-MINE' } })).status, 200);
+    const steal = await enrolRaw(api, { token, hardware: { serial: ' sn-victim ' } });
+    t.equal(steal.status, 401, 'the spent token gets nothing for a device it did not enrol');
+    const bare = await mintToken(api, SITE);
+    t.equal((await enrolRaw(api, { token: bare, hardware: {} })).status, 200);
+    t.equal(
+      (await enrolRaw(api, { token: bare, hardware: { serial: 'SN-VICTIM' } })).status,
+      401,
+      'nor a token spent on a box without a serial',
+    );
+    // The serial is printed on the box: its spent arming never enrols again, even before the first login.
+    t.equal(
+      (await enrolRaw(api, { hardware: { serial: 'SN-VICTIM' } })).status,
+      401,
+      'a spent pre-registration enrols nothing',
+    );
+    t.equal(await loginAttempt(victim.body), 'connected', 'the victim still logs in');
+  },
+);

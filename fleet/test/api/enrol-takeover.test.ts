@@ -24,7 +24,11 @@ t.test('a token from another district plus a box serial is refused; the real box
   const res = await enrolRaw(api, { token, hardware: { serial: 'SN-VICTIM' } });
   t.equal(res.status, 409, 'refused');
   t.equal(res.body.code, 'FLEET_ERR_SERIAL_IN_USE');
-  t.notMatch(res.body.message ?? '', new RegExp(`${CITY}|${real.deviceId}`), 'the answer does not say where the box is');
+  t.notMatch(
+    res.body.message ?? '',
+    new RegExp(`${CITY}|${real.deviceId}`),
+    'the answer does not say where the box is',
+  );
 
   const dev = await api<{ siteId: string }>('GET', `/api/v1/devices/${real.deviceId}`);
   t.equal(dev.body.siteId, CITY, 'the device did not move');
@@ -36,51 +40,79 @@ t.test('a token from another district plus a box serial is refused; the real box
   t.equal(own.status, 200, 'a refused attempt did not use the token');
   t.equal(own.body.siteId, TRAM_TAU);
   t.not(own.body.deviceId, real.deviceId);
-  t.equal(await metricValue(api, /^diemcau_enrolments_refused_total\{reason="serial-other-site"\}/), 1, 'the refusal is counted');
-  const audit = await api<{ items: { action: string; outcome: string; details: { reason?: string } }[] }>('GET', '/api/v1/audit?target=serial:SN-VICTIM');
-  t.match(audit.body.items[0], { action: 'device.enrol', outcome: 'refused', details: { reason: 'serial-other-site' } }, 'and audited');
-});
-
-t.test('a token for the same site does not adopt a live device either; re-imaging keeps the id only through a pre-registration', async (t) => {
-  const { api, enrol } = await startTestFleet(t);
-  const real = await enrol(CITY, { serial: 'SN-SAME' });
-  const client = await connectDevice(t, real);
-  const token = await mintToken(api, CITY);
-  const res = await enrolRaw(api, { token, hardware: { serial: 'SN-SAME' } });
-  t.equal(res.status, 409);
-  t.equal(res.body.code, 'FLEET_ERR_SERIAL_IN_USE');
-  t.match(res.body.message, /pre-register/, 'the answer says how to re-image');
-  t.ok(await sessionAlive(client, real.deviceId, 1), 'the real session was not cut');
-
-  // The operator re-arms the serial for the same site: the re-imaged box keeps its id.
-  t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-SAME', siteId: CITY } })).status, 201);
-  const kicked = closed(client);
-  kicked.catch(() => undefined); // awaited below; a rejection before then is not unhandled
-  const again = await enrolRaw(api, { token, hardware: { serial: 'SN-SAME' } });
-  t.equal(again.status, 200);
-  t.equal(again.body.deviceId, real.deviceId, 'same device id');
-  await kicked;
-  t.match(await loginAttempt(real), /^refused/, 'the old credentials are void');
-  t.equal(await loginAttempt(again.body), 'connected');
-  // The arming is spent: the serial alone does not re-enrol it a second time.
-  t.equal((await enrolRaw(api, { hardware: { serial: 'SN-SAME' } })).status, 401);
-  t.equal(await loginAttempt(again.body), 'connected', 'and the box is not locked out');
-  const audit = await api<{ items: { action: string; details: { by: string } }[] }>('GET', `/api/v1/audit?target=device:${real.deviceId}`);
-  t.match(audit.body.items.map((a) => a.action), ['device.reenrol', 'device.enrol']);
-  t.match(audit.body.items[0], { action: 'device.reenrol', details: { by: 'token', serial: 'SN-SAME', siteId: CITY } });
-  const armed = await api<{ items: { action: string; outcome: string; details: unknown }[] }>('GET', '/api/v1/audit?target=serial:SN-SAME');
+  t.equal(
+    await metricValue(api, /^diemcau_enrolments_refused_total\{reason="serial-other-site"\}/),
+    1,
+    'the refusal is counted',
+  );
+  const audit = await api<{ items: { action: string; outcome: string; details: { reason?: string } }[] }>(
+    'GET',
+    '/api/v1/audit?target=serial:SN-VICTIM',
+  );
   t.match(
-    armed.body.items.find((a) => a.action === 'POST /api/v1/preregistrations'),
-    { outcome: '201', details: { siteId: CITY, reimages: real.deviceId } },
-    'the arming says which device it re-images',
+    audit.body.items[0],
+    { action: 'device.enrol', outcome: 'refused', details: { reason: 'serial-other-site' } },
+    'and audited',
   );
 });
+
+t.test(
+  'a token for the same site does not adopt a live device either; re-imaging keeps the id only through a pre-registration',
+  async (t) => {
+    const { api, enrol } = await startTestFleet(t);
+    const real = await enrol(CITY, { serial: 'SN-SAME' });
+    const client = await connectDevice(t, real);
+    const token = await mintToken(api, CITY);
+    const res = await enrolRaw(api, { token, hardware: { serial: 'SN-SAME' } });
+    t.equal(res.status, 409);
+    t.equal(res.body.code, 'FLEET_ERR_SERIAL_IN_USE');
+    t.match(res.body.message, /pre-register/, 'the answer says how to re-image');
+    t.ok(await sessionAlive(client, real.deviceId, 1), 'the real session was not cut');
+
+    // The operator re-arms the serial for the same site: the re-imaged box keeps its id.
+    t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-SAME', siteId: CITY } })).status, 201);
+    const kicked = closed(client);
+    kicked.catch(() => undefined); // awaited below; a rejection before then is not unhandled
+    const again = await enrolRaw(api, { token, hardware: { serial: 'SN-SAME' } });
+    t.equal(again.status, 200);
+    t.equal(again.body.deviceId, real.deviceId, 'same device id');
+    await kicked;
+    t.match(await loginAttempt(real), /^refused/, 'the old credentials are void');
+    t.equal(await loginAttempt(again.body), 'connected');
+    // The arming is spent: the serial alone does not re-enrol it a second time.
+    t.equal((await enrolRaw(api, { hardware: { serial: 'SN-SAME' } })).status, 401);
+    t.equal(await loginAttempt(again.body), 'connected', 'and the box is not locked out');
+    const audit = await api<{ items: { action: string; details: { by: string } }[] }>(
+      'GET',
+      `/api/v1/audit?target=device:${real.deviceId}`,
+    );
+    t.match(
+      audit.body.items.map((a) => a.action),
+      ['device.reenrol', 'device.enrol'],
+    );
+    t.match(audit.body.items[0], {
+      action: 'device.reenrol',
+      details: { by: 'token', serial: 'SN-SAME', siteId: CITY },
+    });
+    const armed = await api<{ items: { action: string; outcome: string; details: unknown }[] }>(
+      'GET',
+      '/api/v1/audit?target=serial:SN-SAME',
+    );
+    t.match(
+      armed.body.items.find((a) => a.action === 'POST /api/v1/preregistrations'),
+      { outcome: '201', details: { siteId: CITY, reimages: real.deviceId } },
+      'the arming says which device it re-images',
+    );
+  },
+);
 
 t.test('a pre-registration re-images only a device of its own site', async (t) => {
   const { api, enrol, fleet } = await startTestFleet(t);
   const real = await enrol(CITY, { serial: 'SN-MOVE' });
   // Pointing the serial at another site is refused even to an admin: moving a box is revoke, then enrol.
-  const moved = await api<{ code: string }>('POST', '/api/v1/preregistrations', { body: { serial: 'SN-MOVE', siteId: CITY_2 } });
+  const moved = await api<{ code: string }>('POST', '/api/v1/preregistrations', {
+    body: { serial: 'SN-MOVE', siteId: CITY_2 },
+  });
   t.equal(moved.status, 409);
   t.equal(moved.body.code, 'FLEET_ERR_SERIAL_IN_USE');
   // Even if such a row got into the registry (an older fleet wrote it), enrolment refuses it.
@@ -91,36 +123,72 @@ t.test('a pre-registration re-images only a device of its own site', async (t) =
   t.equal((await api<{ siteId: string }>('GET', `/api/v1/devices/${real.deviceId}`)).body.siteId, CITY);
 });
 
-t.test('a district operator cannot pre-register a serial bound outside its district, so no token-less takeover', async (t) => {
-  const { api, enrol } = await startTestFleet(t);
-  const real = await enrol(CITY, { serial: 'SN-CITY-1' });
-  const client = await connectDevice(t, real);
-  const op = await operator(api, 'district-operator', 'yb-tram-tau');
-  const pre = await api<{ code: string }>('POST', '/api/v1/preregistrations', { token: op, body: { serial: 'SN-CITY-1', siteId: TRAM_TAU } });
-  t.equal(pre.status, 403, 'the serial is bound to a device outside its district');
-  const res = await enrolRaw(api, { hardware: { serial: 'SN-CITY-1' } });
-  t.equal(res.status, 401, 'no token-less enrolment');
-  t.ok(await sessionAlive(client, real.deviceId, 1), 'the real session was not cut');
-  t.equal(await loginAttempt(real), 'connected');
-  // Spelled differently, the serial is the same box.
-  t.equal((await api('POST', '/api/v1/preregistrations', { token: op, body: { serial: ' sn-city-1 ', siteId: TRAM_TAU } })).status, 403);
-  t.equal((await api('POST', '/api/v1/preregistrations', { token: op, body: { serial: 'ＳＮ-ＣＩＴＹ-１', siteId: TRAM_TAU } })).status, 403, 'full-width forms too');
+t.test(
+  'a district operator cannot pre-register a serial bound outside its district, so no token-less takeover',
+  async (t) => {
+    const { api, enrol } = await startTestFleet(t);
+    const real = await enrol(CITY, { serial: 'SN-CITY-1' });
+    const client = await connectDevice(t, real);
+    const op = await operator(api, 'district-operator', 'yb-tram-tau');
+    const pre = await api<{ code: string }>('POST', '/api/v1/preregistrations', {
+      token: op,
+      body: { serial: 'SN-CITY-1', siteId: TRAM_TAU },
+    });
+    t.equal(pre.status, 403, 'the serial is bound to a device outside its district');
+    const res = await enrolRaw(api, { hardware: { serial: 'SN-CITY-1' } });
+    t.equal(res.status, 401, 'no token-less enrolment');
+    t.ok(await sessionAlive(client, real.deviceId, 1), 'the real session was not cut');
+    t.equal(await loginAttempt(real), 'connected');
+    // Spelled differently, the serial is the same box.
+    t.equal(
+      (await api('POST', '/api/v1/preregistrations', { token: op, body: { serial: ' sn-city-1 ', siteId: TRAM_TAU } }))
+        .status,
+      403,
+    );
+    t.equal(
+      (
+        await api('POST', '/api/v1/preregistrations', {
+          token: op,
+          body: { serial: 'ＳＮ-ＣＩＴＹ-１', siteId: TRAM_TAU },
+        })
+      ).status,
+      403,
+      'full-width forms too',
+    );
 
-  // Out of scope also: a serial pre-registered for another district, its deletion, tokens for its sites.
-  t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-CITY-2', siteId: CITY } })).status, 201);
-  t.equal((await api('POST', '/api/v1/preregistrations', { token: op, body: { serial: 'SN-CITY-2', siteId: TRAM_TAU } })).status, 403);
-  t.equal((await api('DELETE', '/api/v1/preregistrations/SN-CITY-2', { token: op })).status, 403);
-  t.equal((await api('DELETE', '/api/v1/preregistrations/sn-city-2', { token: op })).status, 403, 'whatever the spelling');
-  t.equal((await api('POST', `/api/v1/sites/${CITY}/enrollment-tokens`, { token: op, body: {} })).status, 403);
-  // In scope it works, and the serial is stored in one spelling.
-  const mine = await api<{ serial: string }>('POST', '/api/v1/preregistrations', { token: op, body: { serial: '  tt-0001 ', siteId: TRAM_TAU } });
-  t.equal(mine.status, 201);
-  t.equal(mine.body.serial, 'TT-0001');
-});
+    // Out of scope also: a serial pre-registered for another district, its deletion, tokens for its sites.
+    t.equal(
+      (await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-CITY-2', siteId: CITY } })).status,
+      201,
+    );
+    t.equal(
+      (await api('POST', '/api/v1/preregistrations', { token: op, body: { serial: 'SN-CITY-2', siteId: TRAM_TAU } }))
+        .status,
+      403,
+    );
+    t.equal((await api('DELETE', '/api/v1/preregistrations/SN-CITY-2', { token: op })).status, 403);
+    t.equal(
+      (await api('DELETE', '/api/v1/preregistrations/sn-city-2', { token: op })).status,
+      403,
+      'whatever the spelling',
+    );
+    t.equal((await api('POST', `/api/v1/sites/${CITY}/enrollment-tokens`, { token: op, body: {} })).status, 403);
+    // In scope it works, and the serial is stored in one spelling.
+    const mine = await api<{ serial: string }>('POST', '/api/v1/preregistrations', {
+      token: op,
+      body: { serial: '  tt-0001 ', siteId: TRAM_TAU },
+    });
+    t.equal(mine.status, 201);
+    t.equal(mine.body.serial, 'TT-0001');
+  },
+);
 
 t.test('a token cannot claim a serial pre-registered for another site (a box still on its way)', async (t) => {
   const { api } = await startTestFleet(t);
-  t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-PENDING', siteId: CITY } })).status, 201);
+  t.equal(
+    (await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-PENDING', siteId: CITY } })).status,
+    201,
+  );
   const token = await mintToken(api, TRAM_TAU);
   const res = await enrolRaw(api, { token, hardware: { serial: 'SN-PENDING' } });
   t.equal(res.status, 409);
@@ -129,13 +197,22 @@ t.test('a token cannot claim a serial pre-registered for another site (a box sti
   t.equal(box.status, 200, 'the real box still enrols by its serial');
   t.equal(box.body.siteId, CITY);
   // A token and the pre-registration of the same site together: one new device, both spent.
-  t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-BOTH', siteId: TRAM_TAU } })).status, 201);
+  t.equal(
+    (await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-BOTH', siteId: TRAM_TAU } })).status,
+    201,
+  );
   const both = await enrolRaw(api, { token, hardware: { serial: 'SN-BOTH' } });
   t.equal(both.status, 200);
   t.equal(both.body.siteId, TRAM_TAU);
   t.equal((await enrolRaw(api, { hardware: { serial: 'SN-BOTH' } })).status, 401, 'the pre-registration is spent');
-  const list = await api<{ items: { serial: string; deviceId: string | null; usedAt: string | null }[] }>('GET', '/api/v1/preregistrations');
-  t.match(list.body.items.find((r) => r.serial === 'SN-BOTH'), { deviceId: both.body.deviceId, usedAt: String });
+  const list = await api<{ items: { serial: string; deviceId: string | null; usedAt: string | null }[] }>(
+    'GET',
+    '/api/v1/preregistrations',
+  );
+  t.match(
+    list.body.items.find((r) => r.serial === 'SN-BOTH'),
+    { deviceId: both.body.deviceId, usedAt: String },
+  );
 });
 
 t.test('a pre-registered serial enrols once; a second enrolment by serial alone cannot lock the box out', async (t) => {
@@ -164,7 +241,11 @@ t.test('a revoked device stays revoked: neither its serial nor a token brings it
   const byToken = await enrolRaw(api, { token, hardware: { serial: 'SN-GONE' } });
   t.equal(byToken.status, 200, 'a token enrols the hardware as a new device');
   t.not(byToken.body.deviceId, first.body.deviceId, 'not the revoked one');
-  t.equal((await api('GET', `/api/v1/devices/${first.body.deviceId}`)).status, 404, 'the revoked device is still revoked');
+  t.equal(
+    (await api('GET', `/api/v1/devices/${first.body.deviceId}`)).status,
+    404,
+    'the revoked device is still revoked',
+  );
   t.match(await loginAttempt(first.body), /^refused/);
   const row = (await api<{ items: { id: string }[] }>('GET', '/api/v1/devices')).body.items.map((d) => d.id);
   t.same(row, [byToken.body.deviceId]);
@@ -179,17 +260,27 @@ t.test('one single-use token or one arming raced by many enrolments enrols exact
   // No failure limit: the 21 refusals below all come from one address.
   const { api, fleet } = await startTestFleet(t, { enrollMaxFailuresPerMin: 0 });
   const token = await mintToken(api, CITY);
-  const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => enrolRaw(api, { token, hardware: { serial: `SN-RACE-${i}` } })));
+  const answers = await Promise.all(
+    Array.from({ length: 8 }, (_, i) => enrolRaw(api, { token, hardware: { serial: `SN-RACE-${i}` } })),
+  );
   t.same(answers.map((a) => a.status).sort(), [200, 401, 401, 401, 401, 401, 401, 401]);
   t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-RACE-P', siteId: CITY } })).status, 201);
-  const byPre = await Promise.all(Array.from({ length: 8 }, () => enrolRaw(api, { hardware: { serial: 'SN-RACE-P' } })));
+  const byPre = await Promise.all(
+    Array.from({ length: 8 }, () => enrolRaw(api, { hardware: { serial: 'SN-RACE-P' } })),
+  );
   t.same(byPre.map((a) => a.status).sort(), [200, 401, 401, 401, 401, 401, 401, 401]);
   // Eight tokens for one serial at one site: one device, the others told it is in use.
   const tokens = await Promise.all(Array.from({ length: 8 }, () => mintToken(api, CITY)));
   const same = await Promise.all(tokens.map((tk) => enrolRaw(api, { token: tk, hardware: { serial: 'SN-RACE-T' } })));
   t.same(same.map((a) => a.status).sort(), [200, 409, 409, 409, 409, 409, 409, 409]);
-  const unspent = await Promise.all(tokens.map((tk, i) => enrolRaw(api, { token: tk, hardware: { serial: `SN-RACE-U${i}` } })));
-  t.same(unspent.map((a) => a.status).sort(), [200, 200, 200, 200, 200, 200, 200, 401], 'the refused tokens were not spent');
+  const unspent = await Promise.all(
+    tokens.map((tk, i) => enrolRaw(api, { token: tk, hardware: { serial: `SN-RACE-U${i}` } })),
+  );
+  t.same(
+    unspent.map((a) => a.status).sort(),
+    [200, 200, 200, 200, 200, 200, 200, 401],
+    'the refused tokens were not spent',
+  );
   const count = await fleet.db.get<{ n: number }>("SELECT COUNT(*) AS n FROM devices WHERE serial LIKE 'SN-RACE%'");
   t.equal(count?.n, 10);
 });
@@ -210,8 +301,15 @@ t.test('serials: one spelling whatever the case, width or spaces; invisible or o
   }
   t.equal((await enrolRaw(api, { token, hardware: { serial: 'X'.repeat(129) } })).status, 400, 'too long');
   // NFKC can lengthen a string: the limit holds after it.
-  t.equal((await enrolRaw(api, { token, hardware: { serial: '\u3392'.repeat(50) } })).status, 400, 'too long once normalised');
-  t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'AB-12\u200b34', siteId: CITY } })).status, 400);
+  t.equal(
+    (await enrolRaw(api, { token, hardware: { serial: '\u3392'.repeat(50) } })).status,
+    400,
+    'too long once normalised',
+  );
+  t.equal(
+    (await api('POST', '/api/v1/preregistrations', { body: { serial: 'AB-12\u200b34', siteId: CITY } })).status,
+    400,
+  );
   t.equal(await loginAttempt(real), 'connected');
   const ok = await enrolRaw(api, { token, hardware: { serial: 'tt-ok-1' } });
   t.equal(ok.status, 200, 'the token was spent by none of the refusals');
@@ -222,25 +320,40 @@ t.test('many refusals from one address are throttled', async (t) => {
   await enrol(CITY, { serial: 'SN-T' });
   const token = await mintToken(api, TRAM_TAU);
   for (let i = 0; i < 3; i++) t.equal((await enrolRaw(api, { token, hardware: { serial: 'SN-T' } })).status, 409);
-  t.equal((await enrolRaw(api, { token, hardware: { serial: 'SN-T' } })).status, 429, 'probing serials with a good token is throttled too');
-  await waitFor(async () => (await metricValue(api, /^diemcau_enrolments_refused_total\{reason="rate-limited"\}/)) === 1, 2000, 'counted');
+  t.equal(
+    (await enrolRaw(api, { token, hardware: { serial: 'SN-T' } })).status,
+    429,
+    'probing serials with a good token is throttled too',
+  );
+  await waitFor(
+    async () => (await metricValue(api, /^diemcau_enrolments_refused_total\{reason="rate-limited"\}/)) === 1,
+    2000,
+    'counted',
+  );
 });
 
-t.test('a failure after the token is checked spends nothing: the token is used with the device or not at all', async (t) => {
-  const { api, fleet } = await startTestFleet(t);
-  const token = await mintToken(api, CITY);
-  // The registry refuses this one device row, as a full disk or a constraint would, after the
-  // token has been found good.
-  await fleet.db.exec(`CREATE TRIGGER test_refuse_row BEFORE INSERT ON devices WHEN NEW.serial = 'SN-FAIL'
+t.test(
+  'a failure after the token is checked spends nothing: the token is used with the device or not at all',
+  async (t) => {
+    const { api, fleet } = await startTestFleet(t);
+    const token = await mintToken(api, CITY);
+    // The registry refuses this one device row, as a full disk or a constraint would, after the
+    // token has been found good.
+    await fleet.db.exec(`CREATE TRIGGER test_refuse_row BEFORE INSERT ON devices WHEN NEW.serial = 'SN-FAIL'
     BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
-  const failed = await enrolRaw(api, { token, hardware: { serial: 'SN-FAIL' } });
-  t.equal(failed.status, 500);
-  const ok = await enrolRaw(api, { token, hardware: { serial: 'SN-AFTER' } });
-  t.equal(ok.status, 200, 'the token still enrols one box');
-  t.equal((await enrolRaw(api, { token, hardware: { serial: 'SN-AFTER-2' } })).status, 401, 'and only one');
-  // The same holds for a pre-registration.
-  t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-FAIL', siteId: CITY } })).status, 201);
-  t.equal((await enrolRaw(api, { hardware: { serial: 'SN-FAIL' } })).status, 500);
-  await fleet.db.exec('DROP TRIGGER test_refuse_row');
-  t.equal((await enrolRaw(api, { hardware: { serial: 'SN-FAIL' } })).status, 200, 'the pre-registration is still armed');
-});
+    const failed = await enrolRaw(api, { token, hardware: { serial: 'SN-FAIL' } });
+    t.equal(failed.status, 500);
+    const ok = await enrolRaw(api, { token, hardware: { serial: 'SN-AFTER' } });
+    t.equal(ok.status, 200, 'the token still enrols one box');
+    t.equal((await enrolRaw(api, { token, hardware: { serial: 'SN-AFTER-2' } })).status, 401, 'and only one');
+    // The same holds for a pre-registration.
+    t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-FAIL', siteId: CITY } })).status, 201);
+    t.equal((await enrolRaw(api, { hardware: { serial: 'SN-FAIL' } })).status, 500);
+    await fleet.db.exec('DROP TRIGGER test_refuse_row');
+    t.equal(
+      (await enrolRaw(api, { hardware: { serial: 'SN-FAIL' } })).status,
+      200,
+      'the pre-registration is still armed',
+    );
+  },
+);

@@ -39,7 +39,9 @@ const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'optio
 /** Routes deliberately left out of the document: the dashboard's files, the document itself, the scrape target. */
 const UNDOCUMENTED = /^GET (\/|\/ui\/\*|\/favicon\.ico|\/metrics|\/docs(\/.*)?)$/;
 
-async function load(t: Test): Promise<{ f: TestFleet; doc: Document; ops: { key: string; method: string; path: string; op: Operation }[] }> {
+async function load(
+  t: Test,
+): Promise<{ f: TestFleet; doc: Document; ops: { key: string; method: string; path: string; op: Operation }[] }> {
   const f = await startTestFleet(t);
   const res = await f.api('GET', '/docs/json', { token: null });
   t.equal(res.status, 200);
@@ -80,14 +82,18 @@ t.test('every operation has an operationId, a summary, a 2xx schema and its refu
       gap(key, 'documented, but the server has no such route');
       continue;
     }
-    if (!op.operationId || !/^[a-z][A-Za-z0-9]*$/.test(op.operationId)) gap(key, `no camelCase operationId (${op.operationId ?? 'none'})`);
+    if (!op.operationId || !/^[a-z][A-Za-z0-9]*$/.test(op.operationId))
+      gap(key, `no camelCase operationId (${op.operationId ?? 'none'})`);
     else if (ids.has(op.operationId)) gap(key, `operationId ${op.operationId} also names ${ids.get(op.operationId)}`);
     else ids.set(op.operationId, key);
     if (!op.summary) gap(key, 'no summary');
 
     const ok = Object.entries(op.responses).filter(([status]) => /^2\d\d$/.test(status));
-    const withSchema = ok.filter(([status, r]) => status === '204' || Object.values(r.content ?? {}).some((c) => c.schema !== undefined));
-    if (withSchema.length === 0) gap(key, `no 2xx answer with a schema (has ${ok.map(([s]) => s).join(',') || 'none'})`);
+    const withSchema = ok.filter(
+      ([status, r]) => status === '204' || Object.values(r.content ?? {}).some((c) => c.schema !== undefined),
+    );
+    if (withSchema.length === 0)
+      gap(key, `no 2xx answer with a schema (has ${ok.map(([s]) => s).join(',') || 'none'})`);
 
     if (route.public) {
       if (JSON.stringify(op.security) !== '[]') gap(key, 'public, but security is not []');
@@ -96,11 +102,14 @@ t.test('every operation has an operationId, a summary, a 2xx schema and its refu
       if (op.security !== undefined) gap(key, 'protected, but overrides the bearer requirement');
       if (!isErrorRef(op.responses['401'])) gap(key, 'protected, but no 401 with the Error schema');
       const canRefuse = route.roles !== undefined || !['GET', 'HEAD', 'OPTIONS'].includes(method);
-      if (canRefuse && !isErrorRef(op.responses['403'])) gap(key, `refuses by role or viewer write, but no 403 with the Error schema`);
+      if (canRefuse && !isErrorRef(op.responses['403']))
+        gap(key, `refuses by role or viewer write, but no 403 with the Error schema`);
     }
-    if ((op.parameters ?? []).length > 0 && !isErrorRef(op.responses['400'])) gap(key, 'takes parameters, but no 400 with the Error schema');
+    if ((op.parameters ?? []).length > 0 && !isErrorRef(op.responses['400']))
+      gap(key, 'takes parameters, but no 400 with the Error schema');
     for (const p of op.parameters ?? []) {
-      if (p.in === 'query' && p.schema?.default !== undefined && p.required) gap(key, `${p.name} has a default, yet is required`);
+      if (p.in === 'query' && p.schema?.default !== undefined && p.required)
+        gap(key, `${p.name} has a default, yet is required`);
     }
     for (const [status, r] of Object.entries(op.responses)) {
       if (!r.description || r.description === 'Default Response') gap(key, `${status} is not described`);
@@ -131,7 +140,11 @@ t.test('the document says who needs a token, and the server agrees', async (t) =
   // answer 401 (before any handler runs), the public ones never do.
   for (const { key, method, path, op } of ops) {
     const url = path.replace(/\{[^}]+\}/g, '1.0.0');
-    const res = await f.fleet.http.inject({ method: method as 'GET', url, ...(method === 'GET' ? {} : { payload: {} }) });
+    const res = await f.fleet.http.inject({
+      method: method as 'GET',
+      url,
+      ...(method === 'GET' ? {} : { payload: {} }),
+    });
     if (op.security === undefined) t.equal(res.statusCode, 401, `${key} without a token: 401`);
     else t.not(res.statusCode, 401, `${key} without a token: not refused for it (${res.statusCode})`);
   }
@@ -139,7 +152,8 @@ t.test('the document says who needs a token, and the server agrees', async (t) =
 
 t.test('optional query parameters are documented as optional', async (t) => {
   const { ops } = await load(t);
-  const param = (key: string, name: string) => ops.find((o) => o.key === key)?.op.parameters?.find((p) => p.name === name);
+  const param = (key: string, name: string) =>
+    ops.find((o) => o.key === key)?.op.parameters?.find((p) => p.name === name);
   for (const key of ['GET /api/v1/alerts', 'GET /api/v1/audit', 'GET /api/v1/devices/{id}/telemetry']) {
     const limit = param(key, 'limit');
     t.ok(limit, `${key} documents limit`);
@@ -150,11 +164,19 @@ t.test('optional query parameters are documented as optional', async (t) => {
 
   // Body fields with a default, at any depth, are optional to the caller too.
   const body = (key: string) => {
-    const op = ops.find((o) => o.key === key)?.op as { requestBody?: { content: Record<string, { schema: BodySchema }> } } | undefined;
+    const op = ops.find((o) => o.key === key)?.op as
+      { requestBody?: { content: Record<string, { schema: BodySchema }> } } | undefined;
     return op?.requestBody?.content['application/json']?.schema;
   };
-  t.notOk(body('POST /api/v1/sites/{siteId}/enrollment-tokens')?.required?.includes('uses'), "an enrolment token's uses has a default");
+  t.notOk(
+    body('POST /api/v1/sites/{siteId}/enrollment-tokens')?.required?.includes('uses'),
+    "an enrolment token's uses has a default",
+  );
   const rollout = body('POST /api/v1/rollouts');
-  t.same(rollout?.required, ['release', 'rings', 'abort'], 'a rollout needs its release, rings and abort rule; the rest has defaults');
+  t.same(
+    rollout?.required,
+    ['release', 'rings', 'abort'],
+    'a rollout needs its release, rings and abort rule; the rest has defaults',
+  );
   t.same(rollout?.properties?.abort?.required ?? [], [], 'and the abort rule is all defaults');
 });

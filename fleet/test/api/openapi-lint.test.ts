@@ -20,7 +20,8 @@ async function lint(source: string): Promise<NormalizedProblem[]> {
   return problems.filter((p) => !ALLOWED.has(`${p.ruleId} ${p.location[0]?.pointer ?? ''}`));
 }
 
-const describe = (p: NormalizedProblem): string => `${p.severity} ${p.ruleId}: ${p.message} at ${p.location[0]?.pointer ?? '?'}`;
+const describe = (p: NormalizedProblem): string =>
+  `${p.severity} ${p.ruleId}: ${p.message} at ${p.location[0]?.pointer ?? '?'}`;
 
 t.test("the served document passes the linter's recommended rules", async (t) => {
   const f = await startTestFleet(t);

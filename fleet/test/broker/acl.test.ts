@@ -17,7 +17,11 @@ t.test('a device cannot publish or subscribe under another device', async (t) =>
   const clientA = await connectDevice(t, a);
 
   // A subscribes to B's commands: refused with a negative SUBACK.
-  await t.rejects(clientA.subscribeAsync(deviceTopic(b.deviceId, 'commands'), { qos: 1 }), { message: /Subscribe error/ }, 'subscription refused (SUBACK 0x80)');
+  await t.rejects(
+    clientA.subscribeAsync(deviceTopic(b.deviceId, 'commands'), { qos: 1 }),
+    { message: /Subscribe error/ },
+    'subscription refused (SUBACK 0x80)',
+  );
   let leaked = 0;
   clientA.on('message', () => leaked++);
   await fleet.broker.publish(deviceTopic(b.deviceId, 'commands'), '{"for":"b"}');
@@ -32,7 +36,11 @@ t.test('a device cannot publish or subscribe under another device', async (t) =>
     const r = await api<{ items: { seq: number }[] }>('GET', `/api/v1/devices/${b.deviceId}/telemetry`);
     return r.body.items.length > 0 ? r.body.items : undefined;
   });
-  t.same(samples.map((s) => s.seq), [7], 'nothing from A got through');
+  t.same(
+    samples.map((s) => s.seq),
+    [7],
+    'nothing from A got through',
+  );
   t.equal(leaked, 0, 'A heard nothing for B');
   t.ok((await metric(api, /^diemcau_mqtt_acl_denied_total\{kind="publish"\}/)) >= 1, 'publish denial counted');
   t.ok((await metric(api, /^diemcau_mqtt_acl_denied_total\{kind="subscribe"\}/)) >= 1, 'subscribe denial counted');
@@ -51,15 +59,31 @@ t.test('anonymous, wrong password, unknown device and borrowed client ids are re
       });
       c.once('error', (err) => {
         c.end(true);
-        resolve((err as Error & { code?: number }).code === undefined ? err.message : `code ${(err as { code?: number }).code}`);
+        resolve(
+          (err as Error & { code?: number }).code === undefined
+            ? err.message
+            : `code ${(err as { code?: number }).code}`,
+        );
       });
     });
   t.not(await attempt({ clientId: 'anon' }), 'connected', 'anonymous');
-  t.not(await attempt({ clientId: a.deviceId, username: a.deviceId, password: 'wrong-password' }), 'connected', 'wrong password');
+  t.not(
+    await attempt({ clientId: a.deviceId, username: a.deviceId, password: 'wrong-password' }),
+    'connected',
+    'wrong password',
+  );
   t.not(await attempt({ clientId: 'dev-none', username: 'dev-none', password: 'x' }), 'connected', 'unknown device');
-  t.not(await attempt({ clientId: 'other', username: a.deviceId, password: a.mqtt.password }), 'connected', 'client id must be the device id');
+  t.not(
+    await attempt({ clientId: 'other', username: a.deviceId, password: a.mqtt.password }),
+    'connected',
+    'client id must be the device id',
+  );
   t.equal(fleet.presence.online, 0, 'refused clients never counted as online');
-  t.equal(await attempt({ clientId: a.deviceId, username: a.deviceId, password: a.mqtt.password }), 'connected', 'the right credentials work');
+  t.equal(
+    await attempt({ clientId: a.deviceId, username: a.deviceId, password: a.mqtt.password }),
+    'connected',
+    'the right credentials work',
+  );
   for (const reason of ['anonymous', 'bad-password', 'unknown-device', 'client-id-mismatch']) {
     t.equal(await metric(api, new RegExp(`^diemcau_mqtt_auth_failures_total\\{reason="${reason}"\\}`)), 1, reason);
   }

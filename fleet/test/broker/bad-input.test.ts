@@ -3,7 +3,8 @@ import { deviceTopic } from '@diemcau/shared';
 import { connectDevice, startTestFleet, telemetry, waitFor } from '../helpers/fleet.js';
 import { closed, connectPacket, firstBytes, publishHeader, rawConnect } from '../helpers/raw-mqtt.js';
 
-const metricsText = async (api: Awaited<ReturnType<typeof startTestFleet>>['api']) => (await api<string>('GET', '/metrics')).body;
+const metricsText = async (api: Awaited<ReturnType<typeof startTestFleet>>['api']) =>
+  (await api<string>('GET', '/metrics')).body;
 
 t.test('malformed device payloads are rejected with a reason, counted, and the server keeps going', async (t) => {
   const { api, enrol } = await startTestFleet(t);
@@ -30,7 +31,11 @@ t.test('malformed device payloads are rejected with a reason, counted, and the s
     const r = await api<{ items: { seq: number }[] }>('GET', `/api/v1/devices/${a.deviceId}/telemetry`);
     return r.body.items.length > 0 ? r.body.items : undefined;
   });
-  t.same(samples.map((s) => s.seq), [5], 'only the valid sample is stored');
+  t.same(
+    samples.map((s) => s.seq),
+    [5],
+    'only the valid sample is stored',
+  );
   t.equal((await api('GET', '/healthz', { token: null })).status, 200);
 });
 
@@ -53,7 +58,10 @@ t.test('an oversized packet closes that connection before it is buffered, and is
 
 t.test('bad HTTP bodies get { code, message } and are counted', async (t) => {
   const { api } = await startTestFleet(t);
-  const r1 = await api<{ code: string; message: string }>('POST', '/api/v1/enroll', { body: { hardware: 'nope' }, token: null });
+  const r1 = await api<{ code: string; message: string }>('POST', '/api/v1/enroll', {
+    body: { hardware: 'nope' },
+    token: null,
+  });
   t.equal(r1.status, 400);
   t.equal(r1.body.code, 'FLEET_ERR_BAD_REQUEST');
   t.type(r1.body.message, 'string');

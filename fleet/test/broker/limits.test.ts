@@ -14,7 +14,11 @@ const metric = async (api: TestFleet['api'], line: RegExp): Promise<number> => {
   return m ? Number(m.split(' ').pop()) : 0;
 };
 
-const creds = (a: EnrolResponse) => ({ clientId: a.deviceId, username: a.deviceId, password: Buffer.from(a.mqtt.password) });
+const creds = (a: EnrolResponse) => ({
+  clientId: a.deviceId,
+  username: a.deviceId,
+  password: Buffer.from(a.mqtt.password),
+});
 
 async function open(t: { teardown(fn: () => unknown): void }, fleet: TestFleet['fleet']): Promise<RawClient> {
   const c = await RawClient.open(fleet.mqttPort);
@@ -41,7 +45,8 @@ interface Store {
   incomingGetPacket(client: { id: string }, packet: { messageId: number }): Promise<unknown>;
   createRetainedStream(pattern: string): AsyncIterable<{ payload: Buffer }>;
 }
-const store = (fleet: TestFleet['fleet']): Store => (fleet.broker.aedes as unknown as { persistence: Store }).persistence;
+const store = (fleet: TestFleet['fleet']): Store =>
+  (fleet.broker.aedes as unknown as { persistence: Store }).persistence;
 
 /** The retained messages the broker holds for one exact topic. */
 async function retained(fleet: TestFleet['fleet'], topic: string): Promise<Buffer[]> {
@@ -57,7 +62,15 @@ t.test('QoS 2 without PUBREL: refused at the first such publish, nothing stored,
   t.equal(await c.login(creds(a)), 0, 'the box logs in with its own credentials');
   const topic = deviceTopic(a.deviceId, 'telemetry');
   for (let id = 1; id <= 50; id++) {
-    c.send({ cmd: 'publish', topic, payload: Buffer.alloc(4096, 0x20), qos: 2, messageId: id, retain: false, dup: false });
+    c.send({
+      cmd: 'publish',
+      topic,
+      payload: Buffer.alloc(4096, 0x20),
+      qos: 2,
+      messageId: id,
+      retain: false,
+      dup: false,
+    });
   }
   t.ok(await hangsUp(c), 'the connection is closed');
   t.equal(c.received.filter((p) => p.cmd === 'pubrec').length, 0, 'no PUBREC: the broker never took one in');
@@ -103,11 +116,15 @@ t.test('retained messages: only on its own presence, and small', async (t) => {
   again.publish(presenceTopic, presence('online', { os: 'x'.repeat(190) }).padEnd(4096, ' '), { qos: 1, retain: true });
   t.ok(await gone2, 'the box is disconnected');
   // What is retained now is the box's will ("offline"), not the oversized message.
-  t.match((await retained(fleet, presenceTopic))[0]?.toString(), /"offline"/, 'the oversized presence was not retained');
+  t.match(
+    (await retained(fleet, presenceTopic))[0]?.toString(),
+    /"offline"/,
+    'the oversized presence was not retained',
+  );
   t.equal(await metric(api, /^diemcau_mqtt_limits_total\{limit="retained-bytes"\}/), 1);
 });
 
-t.test("a will goes by the publish rules: own presence, QoS 0/1, small", async (t) => {
+t.test('a will goes by the publish rules: own presence, QoS 0/1, small', async (t) => {
   const { api, enrol, fleet } = await startTestFleet(t, { mqttMaxRetainedBytes: 2048 });
   const a = await enrol('yb-city');
   const b = await enrol('yb-city');
@@ -115,15 +132,31 @@ t.test("a will goes by the publish rules: own presence, QoS 0/1, small", async (
     { topic: deviceTopic(b.deviceId, 'presence'), payload: presence('offline'), qos: 1 as const, retain: true },
     { topic: deviceTopic(a.deviceId, 'telemetry'), payload: presence('offline'), qos: 1 as const, retain: true },
     { topic: deviceTopic(a.deviceId, 'presence'), payload: presence('offline'), qos: 2 as const, retain: true },
-    { topic: deviceTopic(a.deviceId, 'presence'), payload: presence('offline').padEnd(4096, ' '), qos: 1 as const, retain: true },
+    {
+      topic: deviceTopic(a.deviceId, 'presence'),
+      payload: presence('offline').padEnd(4096, ' '),
+      qos: 1 as const,
+      retain: true,
+    },
   ];
   for (const will of wills) {
     const c = await open(t, fleet);
-    t.equal(await c.login({ ...creds(a), will }), 5, `refused: ${will.topic.split('/').slice(3).join('/')} qos ${will.qos} ${will.payload.length} bytes`);
+    t.equal(
+      await c.login({ ...creds(a), will }),
+      5,
+      `refused: ${will.topic.split('/').slice(3).join('/')} qos ${will.qos} ${will.payload.length} bytes`,
+    );
   }
   t.equal(await metric(api, /^diemcau_mqtt_auth_failures_total\{reason="bad-will"\}/), wills.length, 'counted');
   const ok = await open(t, fleet);
-  t.equal(await ok.login({ ...creds(a), will: { topic: deviceTopic(a.deviceId, 'presence'), payload: presence('offline'), qos: 1, retain: true } }), 0, "the agent's will is fine");
+  t.equal(
+    await ok.login({
+      ...creds(a),
+      will: { topic: deviceTopic(a.deviceId, 'presence'), payload: presence('offline'), qos: 1, retain: true },
+    }),
+    0,
+    "the agent's will is fine",
+  );
 });
 
 t.test('a box logging in over and over is refused for the rest of the minute; other boxes are not', async (t) => {
@@ -152,7 +185,7 @@ t.test('a QoS 2 PUBLISH is cut at its first byte: its body is never read into th
   const topic = Buffer.from(deviceTopic(a.deviceId, 'telemetry'));
   const len = 2 + topic.length + 2 + 200 * 1024;
   const header = [0x34];
-  for (let n = len; ; ) {
+  for (let n = len; ;) {
     const byte = n % 128;
     n = Math.floor(n / 128);
     header.push(n > 0 ? byte | 0x80 : byte);

@@ -41,7 +41,10 @@ t.test('a refused password is remembered per device and address, most recent kep
   }
   t.ok(throttle.isKnownBad('10.0.0.1', 'dev-a', stale), 'the stale password stays known among many guesses');
   t.notOk(throttle.isKnownBad('10.0.0.2', 'dev-a', stale), 'per address');
-  t.notOk(throttle.isKnownBad('10.0.0.1', 'dev-a', LoginThrottle.digest('scrypt$hash-2', Buffer.from('old'))), 'new credentials make old digests useless');
+  t.notOk(
+    throttle.isKnownBad('10.0.0.1', 'dev-a', LoginThrottle.digest('scrypt$hash-2', Buffer.from('old'))),
+    'new credentials make old digests useless',
+  );
   t.equal(throttle.failed('10.0.0.1', 'dev-b', 200), true, 'a fresh pair is logged');
   throttle.failed('10.0.0.1', 'dev-b', 201);
   throttle.failed('10.0.0.1', 'dev-b', 202);

@@ -51,7 +51,7 @@ export class RawClient {
   async login(o: Omit<IConnectPacket, 'cmd'>, timeoutMs = 5000): Promise<number | 'closed'> {
     this.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, keepalive: 30, clean: true, ...o });
     const ack = await this.next('connack', timeoutMs);
-    return ack ? (ack as IConnackPacket).returnCode ?? 0 : 'closed';
+    return ack ? ((ack as IConnackPacket).returnCode ?? 0) : 'closed';
   }
 
   /** The next packet of this kind (already received ones count), or undefined when the connection closed or time ran out. */

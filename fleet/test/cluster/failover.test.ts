@@ -25,7 +25,11 @@ interface Proc {
 }
 
 function run(t: Teardown, args: string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
@@ -50,9 +54,21 @@ async function get<T>(node: Node, path: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-interface Health { devicesOnline: number; mqttClients: number; leader: boolean; node: string }
-interface Device { id: string; online: boolean }
-interface Alert { type: string; key: string; deviceId: string | null }
+interface Health {
+  devicesOnline: number;
+  mqttClients: number;
+  leader: boolean;
+  node: string;
+}
+interface Device {
+  id: string;
+  online: boolean;
+}
+interface Alert {
+  type: string;
+  key: string;
+  deviceId: string | null;
+}
 
 t.test('kill -9 of the leader: every box back on the other node, nothing lost, one alert', async (t) => {
   const redis = await startRedis(t);
@@ -64,31 +80,79 @@ t.test('kill -9 of the leader: every box back on the other node, nothing lost, o
   const startNode = async (name: 'a' | 'b'): Promise<Node> => {
     const [http, mqtt] = ports[name] as [number, number];
     const proc = run(t, ['fleet/src/main.ts'], {
-      DIEMCAU_HTTP_PORT: String(http), DIEMCAU_MQTT_PORT: String(mqtt), DIEMCAU_HOST: '127.0.0.1',
-      DIEMCAU_DATA_DIR: dataDir, DIEMCAU_ADMIN_TOKEN: ADMIN_TOKEN, DIEMCAU_LOG_LEVEL: 'warn',
-      DIEMCAU_REDIS_URL: redis.url, DIEMCAU_NODE_ID: `node-${name}`,
-      DIEMCAU_PUBLIC_MQTT_URL: `mqtt://127.0.0.1:${mqtt}`, DIEMCAU_PUBLIC_MQTT_URLS: urls,
-      DIEMCAU_CLUSTER_HEARTBEAT_MS: '500', DIEMCAU_CLUSTER_NODE_TIMEOUT_MS: '6000', DIEMCAU_LEADER_LEASE_MS: '3000',
+      DIEMCAU_HTTP_PORT: String(http),
+      DIEMCAU_MQTT_PORT: String(mqtt),
+      DIEMCAU_HOST: '127.0.0.1',
+      DIEMCAU_DATA_DIR: dataDir,
+      DIEMCAU_ADMIN_TOKEN: ADMIN_TOKEN,
+      DIEMCAU_LOG_LEVEL: 'warn',
+      DIEMCAU_REDIS_URL: redis.url,
+      DIEMCAU_NODE_ID: `node-${name}`,
+      DIEMCAU_PUBLIC_MQTT_URL: `mqtt://127.0.0.1:${mqtt}`,
+      DIEMCAU_PUBLIC_MQTT_URLS: urls,
+      DIEMCAU_CLUSTER_HEARTBEAT_MS: '500',
+      DIEMCAU_CLUSTER_NODE_TIMEOUT_MS: '6000',
+      DIEMCAU_LEADER_LEASE_MS: '3000',
       // Every box logs in from 127.0.0.1.
-      DIEMCAU_MQTT_MAX_LOGINS_PER_DEVICE_PER_MIN: '0', DIEMCAU_MQTT_SLOW_AFTER_REFUSALS_PER_SEC: '0',
+      DIEMCAU_MQTT_MAX_LOGINS_PER_DEVICE_PER_MIN: '0',
+      DIEMCAU_MQTT_SLOW_AFTER_REFUSALS_PER_SEC: '0',
     });
     const node: Node = { name, base: `http://127.0.0.1:${http}`, mqttUrl: `mqtt://127.0.0.1:${mqtt}`, proc };
-    await waitFor(() => get<Health>(node, '/healthz').then((h) => h.node.length > 0, () => false), 60_000, `node ${name} up\n${proc.output()}`);
+    await waitFor(
+      () =>
+        get<Health>(node, '/healthz').then(
+          (h) => h.node.length > 0,
+          () => false,
+        ),
+      60_000,
+      `node ${name} up\n${proc.output()}`,
+    );
     return node;
   };
   // One after the other: the first seeds the registry.
   const a = await startNode('a');
   const b = await startNode('b');
   const sims = [a, b].map((n) =>
-    run(t, ['appliance/src/sim.ts', '--fleet-url', n.base, '--admin-token', ADMIN_TOKEN, '--devices', String(BOXES_PER_NODE), '--sites', String(BOXES_PER_NODE),
-      '--data-dir', join(dataDir, `sim-${n.name}`), '--telemetry-interval', '1', '--keepalive', '5', '--log-level', 'error'], {}),
+    run(
+      t,
+      [
+        'appliance/src/sim.ts',
+        '--fleet-url',
+        n.base,
+        '--admin-token',
+        ADMIN_TOKEN,
+        '--devices',
+        String(BOXES_PER_NODE),
+        '--sites',
+        String(BOXES_PER_NODE),
+        '--data-dir',
+        join(dataDir, `sim-${n.name}`),
+        '--telemetry-interval',
+        '1',
+        '--keepalive',
+        '5',
+        '--log-level',
+        'error',
+      ],
+      {},
+    ),
   );
   const total = 2 * BOXES_PER_NODE;
-  await waitFor(() => get<Health>(a, '/healthz').then((h) => h.devicesOnline === total, () => false), 120_000, `all ${total} online\n${sims.map((s) => s.output()).join('\n')}`);
+  await waitFor(
+    () =>
+      get<Health>(a, '/healthz').then(
+        (h) => h.devicesOnline === total,
+        () => false,
+      ),
+    120_000,
+    `all ${total} online\n${sims.map((s) => s.output()).join('\n')}`,
+  );
   const [ha, hb] = [await get<Health>(a, '/healthz'), await get<Health>(b, '/healthz')];
   t.equal(Number(ha.leader) + Number(hb.leader), 1, 'one leader');
   const [leader, survivor] = ha.leader ? [a, b] : [b, a];
-  t.comment(`boxes: ${JSON.stringify({ a: (await get<{ mqttClients: number }>(a, '/healthz')).mqttClients, b: (await get<{ mqttClients: number }>(b, '/healthz')).mqttClients })}; leader ${leader.name}`);
+  t.comment(
+    `boxes: ${JSON.stringify({ a: (await get<{ mqttClients: number }>(a, '/healthz')).mqttClients, b: (await get<{ mqttClients: number }>(b, '/healthz')).mqttClients })}; leader ${leader.name}`,
+  );
   const devices = (await get<{ items: Device[] }>(survivor, '/api/v1/devices?limit=1000')).items;
   t.equal(devices.length, total);
 
@@ -96,26 +160,63 @@ t.test('kill -9 of the leader: every box back on the other node, nothing lost, o
   await leader.proc.exited;
   const killedAt = Date.now();
   // A command for every box during the failover (some are moving right now).
-  const sent = await Promise.all(devices.map(async (d) => {
-    const res = await fetch(`${survivor.base}/api/v1/devices/${d.id}/commands`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'identify' }) });
-    return { deviceId: d.id, id: ((await res.json()) as { id: string }).id };
-  }));
+  const sent = await Promise.all(
+    devices.map(async (d) => {
+      const res = await fetch(`${survivor.base}/api/v1/devices/${d.id}/commands`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'identify' }),
+      });
+      return { deviceId: d.id, id: ((await res.json()) as { id: string }).id };
+    }),
+  );
 
-  await waitFor(() => get<Health>(survivor, '/healthz').then((h) => h.leader, () => false), 20_000, 'the survivor leads');
-  await waitFor(async () => {
-    const alerts = (await get<{ items: Alert[] }>(survivor, '/api/v1/alerts?state=open')).items;
-    return alerts.some((x) => x.type === 'fleet-node-down');
-  }, 30_000, 'the node-down alert');
-  await waitFor(() => get<Health>(survivor, '/healthz').then((h) => h.mqttClients === total && h.devicesOnline === total, () => false), 60_000, 'every box on the survivor');
-  t.comment(`all ${total} boxes connected to the survivor ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
+  await waitFor(
+    () =>
+      get<Health>(survivor, '/healthz').then(
+        (h) => h.leader,
+        () => false,
+      ),
+    20_000,
+    'the survivor leads',
+  );
+  await waitFor(
+    async () => {
+      const alerts = (await get<{ items: Alert[] }>(survivor, '/api/v1/alerts?state=open')).items;
+      return alerts.some((x) => x.type === 'fleet-node-down');
+    },
+    30_000,
+    'the node-down alert',
+  );
+  await waitFor(
+    () =>
+      get<Health>(survivor, '/healthz').then(
+        (h) => h.mqttClients === total && h.devicesOnline === total,
+        () => false,
+      ),
+    60_000,
+    'every box on the survivor',
+  );
+  t.comment(
+    `all ${total} boxes connected to the survivor ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`,
+  );
   const after = (await get<{ items: Device[] }>(survivor, '/api/v1/devices?limit=1000')).items;
   t.equal(after.filter((d) => d.online).length, total, 'every box online in the registry');
 
   for (const s of sent) {
-    await waitFor(async () => {
-      const cmds = (await get<{ items: Array<{ id: string; status: string }> }>(survivor, `/api/v1/devices/${s.deviceId}/commands`)).items;
-      return cmds.find((c) => c.id === s.id && c.status === 'succeeded');
-    }, 60_000, `command ${s.id} answered`);
+    await waitFor(
+      async () => {
+        const cmds = (
+          await get<{ items: Array<{ id: string; status: string }> }>(
+            survivor,
+            `/api/v1/devices/${s.deviceId}/commands`,
+          )
+        ).items;
+        return cmds.find((c) => c.id === s.id && c.status === 'succeeded');
+      },
+      60_000,
+      `command ${s.id} answered`,
+    );
   }
   t.pass('every command sent during the failover was answered');
 
@@ -123,12 +224,26 @@ t.test('kill -9 of the leader: every box back on the other node, nothing lost, o
   await new Promise((r) => setTimeout(r, 3000));
   let gaps = 0;
   for (const d of devices) {
-    const seqs = (await get<{ items: Array<{ seq: number }> }>(survivor, `/api/v1/devices/${d.id}/telemetry?limit=10000`)).items.map((x) => x.seq).sort((x, y) => x - y);
+    const seqs = (
+      await get<{ items: Array<{ seq: number }> }>(survivor, `/api/v1/devices/${d.id}/telemetry?limit=10000`)
+    ).items
+      .map((x) => x.seq)
+      .sort((x, y) => x - y);
     for (let i = 1; i < seqs.length; i++) if (seqs[i] !== seqs[i - 1]! + 1) gaps++;
   }
   t.equal(gaps, 0, 'no telemetry sequence gap');
 
   const alerts = (await get<{ items: Alert[] }>(survivor, '/api/v1/alerts?limit=1000')).items;
-  t.same(alerts.filter((x) => x.type === 'device-offline' || x.type === 'flapping' || x.type === 'district-outage').map((x) => x.key), [], 'no offline alert for boxes that moved');
-  t.same(alerts.filter((x) => x.type === 'fleet-node-down').map((x) => x.key), [`fleet-node-down:node-${leader.name}`], 'one alert for the dead node');
+  t.same(
+    alerts
+      .filter((x) => x.type === 'device-offline' || x.type === 'flapping' || x.type === 'district-outage')
+      .map((x) => x.key),
+    [],
+    'no offline alert for boxes that moved',
+  );
+  t.same(
+    alerts.filter((x) => x.type === 'fleet-node-down').map((x) => x.key),
+    [`fleet-node-down:node-${leader.name}`],
+    'one alert for the dead node',
+  );
 });

@@ -19,8 +19,17 @@ type Teardown = { teardown(fn: () => unknown): void };
 async function startNode(t: Teardown, redisUrl: string, dataDir: string, name: string): Promise<Fleet> {
   const fleet = await buildFleet({
     config: {
-      httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir, adminToken: ADMIN_TOKEN, logLevel: 'silent',
-      redisUrl, nodeId: name, clusterHeartbeatMs: 200, clusterNodeTimeoutMs: 3000, leaderLeaseMs: 3000,
+      httpPort: 0,
+      mqttPort: 0,
+      host: '127.0.0.1',
+      dataDir,
+      adminToken: ADMIN_TOKEN,
+      logLevel: 'silent',
+      redisUrl,
+      nodeId: name,
+      clusterHeartbeatMs: 200,
+      clusterNodeTimeoutMs: 3000,
+      leaderLeaseMs: 3000,
     },
   });
   t.teardown(() => fleet.close());
@@ -29,14 +38,26 @@ async function startNode(t: Teardown, redisUrl: string, dataDir: string, name: s
 
 async function enrol(fleet: Fleet, siteId: string): Promise<EnrolResponse> {
   const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
-  const tok = await fleet.http.inject({ method: 'POST', url: `/api/v1/sites/${siteId}/enrollment-tokens`, headers: auth, payload: {} });
-  const res = await fleet.http.inject({ method: 'POST', url: '/api/v1/enroll', payload: { token: tok.json<{ token: string }>().token, hardware: { agentVersion: '0.1.0' } } });
+  const tok = await fleet.http.inject({
+    method: 'POST',
+    url: `/api/v1/sites/${siteId}/enrollment-tokens`,
+    headers: auth,
+    payload: {},
+  });
+  const res = await fleet.http.inject({
+    method: 'POST',
+    url: '/api/v1/enroll',
+    payload: { token: tok.json<{ token: string }>().token, hardware: { agentVersion: '0.1.0' } },
+  });
   if (res.statusCode !== 200) throw new Error(`enrol: ${res.statusCode} ${res.body}`);
   return res.json<EnrolResponse>();
 }
 
 /** The box's credentials pointed at one node's broker. */
-const at = (fleet: Fleet, e: EnrolResponse): EnrolResponse => ({ ...e, mqtt: { ...e.mqtt, url: `mqtt://127.0.0.1:${fleet.mqttPort}` } });
+const at = (fleet: Fleet, e: EnrolResponse): EnrolResponse => ({
+  ...e,
+  mqtt: { ...e.mqtt, url: `mqtt://127.0.0.1:${fleet.mqttPort}` },
+});
 
 t.test('two nodes on one Redis act as one fleet', async (t) => {
   const redis = await startRedis(t);
@@ -52,14 +73,24 @@ t.test('two nodes on one Redis act as one fleet', async (t) => {
   const feed = readEvents(`http://127.0.0.1:${a.httpPort}`, ADMIN_TOKEN);
   t.teardown(() => feed.stop());
   const client = await connectDevice(t, at(b, box));
-  await waitFor(() => a.presence.isOnline(box.deviceId) && b.presence.isOnline(box.deviceId), 5000, 'online on both nodes');
+  await waitFor(
+    () => a.presence.isOnline(box.deviceId) && b.presence.isOnline(box.deviceId),
+    5000,
+    'online on both nodes',
+  );
   t.equal(a.presence.online, 1);
   t.equal(b.presence.online, 1);
-  await waitFor(() => feed.events.some((e) => e.type === 'presence' && e.deviceId === box.deviceId && e.online), 5000, "the box's presence (decided by the leader) in node A's live feed");
+  await waitFor(
+    () => feed.events.some((e) => e.type === 'presence' && e.deviceId === box.deviceId && e.online),
+    5000,
+    "the box's presence (decided by the leader) in node A's live feed",
+  );
 
   // A message published on node A reaches the box on node B.
   await client.subscribeAsync(deviceTopic(box.deviceId, 'commands'), { qos: 1 });
-  const got = new Promise<string>((resolve) => client.on('message', (topic, payload) => topic.endsWith('/commands') && resolve(payload.toString())));
+  const got = new Promise<string>((resolve) =>
+    client.on('message', (topic, payload) => topic.endsWith('/commands') && resolve(payload.toString())),
+  );
   await a.broker.publish(deviceTopic(box.deviceId, 'commands'), '{"probe":1}', { qos: 1 });
   t.equal(await got, '{"probe":1}', 'delivered across nodes');
 
@@ -71,13 +102,31 @@ t.test('two nodes on one Redis act as one fleet', async (t) => {
   // A graceful stop is no outage: past the node timeout, node A is gone without an alert.
   const r = new Redis(redis.url);
   t.teardown(() => r.disconnect());
-  await waitFor(async () => (await r.hkeys('diemcau:nodes')).every((n) => !n.startsWith('node-a')), 10_000, 'node A forgotten by the leader');
-  t.same(await b.alerts.list({ state: 'open', type: 'fleet-node-down' }), [], 'no alert for a node that stopped gracefully');
+  await waitFor(
+    async () => (await r.hkeys('diemcau:nodes')).every((n) => !n.startsWith('node-a')),
+    10_000,
+    'node A forgotten by the leader',
+  );
+  t.same(
+    await b.alerts.list({ state: 'open', type: 'fleet-node-down' }),
+    [],
+    'no alert for a node that stopped gracefully',
+  );
   const retained = async (fleet: Fleet): Promise<string> => {
-    const c = mqtt.connect(`mqtt://127.0.0.1:${fleet.mqttPort}`, { clientId: box.deviceId, username: box.mqtt.username, password: box.mqtt.password, reconnectPeriod: 0 });
+    const c = mqtt.connect(`mqtt://127.0.0.1:${fleet.mqttPort}`, {
+      clientId: box.deviceId,
+      username: box.mqtt.username,
+      password: box.mqtt.password,
+      reconnectPeriod: 0,
+    });
     t.teardown(() => c.end(true));
-    await new Promise<void>((resolve, reject) => { c.once('connect', () => resolve()); c.once('error', reject); });
-    const msg = new Promise<string>((resolve) => c.on('message', (topic, payload) => topic.endsWith('/desired') && resolve(payload.toString())));
+    await new Promise<void>((resolve, reject) => {
+      c.once('connect', () => resolve());
+      c.once('error', reject);
+    });
+    const msg = new Promise<string>((resolve) =>
+      c.on('message', (topic, payload) => topic.endsWith('/desired') && resolve(payload.toString())),
+    );
     await c.subscribeAsync(deviceTopic(box.deviceId, 'desired'), { qos: 1 });
     const v = await msg;
     c.end(true);

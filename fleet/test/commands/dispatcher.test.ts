@@ -35,7 +35,13 @@ async function setup(t: { teardown(fn: () => unknown): void }) {
     await db.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  return { store, dispatcher, changes, advance: (ms: number) => (clock = new Date(clock.getTime() + ms)), now: () => clock };
+  return {
+    store,
+    dispatcher,
+    changes,
+    advance: (ms: number) => (clock = new Date(clock.getTime() + ms)),
+    now: () => clock,
+  };
 }
 
 const record = (id: string, deviceId: string, issuedAt: Date, ttlMs: number): CommandRecord => ({
@@ -87,19 +93,22 @@ t.test('a reconnect re-sends open commands and expires stale ones instead of sen
   t.equal((await store.get('done'))!.attempts, 0, 'finished commands stay quiet');
 });
 
-t.test('results: the first one counts, a late one still replaces the fleet\'s expiry, strangers are ignored', async (t) => {
-  const { store, dispatcher, advance, now } = await setup(t);
-  const rec = record('c3', 'dev-3', now(), 10_000);
-  await store.insertMany([rec]);
-  advance(11_000);
-  await dispatcher.sweep();
-  t.equal((await store.get('c3'))!.status, 'expired');
-  await dispatcher.handleResult('dev-9', { v: 1, commandId: 'c3', status: 'succeeded', at: now().toISOString() });
-  t.equal((await store.get('c3'))!.status, 'expired', 'another device cannot answer it');
-  t.equal(dispatcher.counters.unknownResults, 1);
-  await dispatcher.handleResult('dev-3', { v: 1, commandId: 'c3', status: 'succeeded', at: now().toISOString() });
-  t.equal((await store.get('c3'))!.status, 'succeeded', 'the device ran it before expiry; its word counts');
-  await dispatcher.handleResult('dev-3', { v: 1, commandId: 'c3', status: 'failed', at: now().toISOString() });
-  t.equal((await store.get('c3'))!.status, 'succeeded');
-  t.equal(dispatcher.counters.duplicateResults, 1);
-});
+t.test(
+  "results: the first one counts, a late one still replaces the fleet's expiry, strangers are ignored",
+  async (t) => {
+    const { store, dispatcher, advance, now } = await setup(t);
+    const rec = record('c3', 'dev-3', now(), 10_000);
+    await store.insertMany([rec]);
+    advance(11_000);
+    await dispatcher.sweep();
+    t.equal((await store.get('c3'))!.status, 'expired');
+    await dispatcher.handleResult('dev-9', { v: 1, commandId: 'c3', status: 'succeeded', at: now().toISOString() });
+    t.equal((await store.get('c3'))!.status, 'expired', 'another device cannot answer it');
+    t.equal(dispatcher.counters.unknownResults, 1);
+    await dispatcher.handleResult('dev-3', { v: 1, commandId: 'c3', status: 'succeeded', at: now().toISOString() });
+    t.equal((await store.get('c3'))!.status, 'succeeded', 'the device ran it before expiry; its word counts');
+    await dispatcher.handleResult('dev-3', { v: 1, commandId: 'c3', status: 'failed', at: now().toISOString() });
+    t.equal((await store.get('c3'))!.status, 'succeeded');
+    t.equal(dispatcher.counters.duplicateResults, 1);
+  },
+);

@@ -21,7 +21,12 @@ const rec = (over: Partial<CommandRecord> = {}): CommandRecord => ({
   result: null,
   ...over,
 });
-const result = (status: CommandResult['status'], commandId = 'cmd_1'): CommandResult => ({ v: 1, commandId, status, at: '2026-01-01T00:10:00.000Z' });
+const result = (status: CommandResult['status'], commandId = 'cmd_1'): CommandResult => ({
+  v: 1,
+  commandId,
+  status,
+  at: '2026-01-01T00:10:00.000Z',
+});
 
 t.test('queued → delivered → succeeded', async (t) => {
   let r = rec();
@@ -39,7 +44,11 @@ t.test('queued → delivered → succeeded', async (t) => {
 
 t.test('every device verdict ends the command', async (t) => {
   for (const s of ['succeeded', 'failed', 'rejected', 'expired'] as const) {
-    const out = applyEvent(rec({ status: 'delivered' }), { kind: 'result', result: result(s), at: '2026-01-01T00:00:05.000Z' });
+    const out = applyEvent(rec({ status: 'delivered' }), {
+      kind: 'result',
+      result: result(s),
+      at: '2026-01-01T00:00:05.000Z',
+    });
     t.equal(out.next.status, s);
     t.same(out.next.result, result(s));
   }
@@ -70,7 +79,7 @@ t.test('expiry only after expiresAt and only while open', async (t) => {
   t.notOk(applyEvent(done, { kind: 'expire', at: '2026-01-02T00:00:00.000Z' }).changed);
 });
 
-t.test('a late device result replaces the fleet\'s own expiry', async (t) => {
+t.test("a late device result replaces the fleet's own expiry", async (t) => {
   const expired = applyEvent(rec({ status: 'delivered' }), { kind: 'expire', at: '2026-01-01T01:00:00.000Z' }).next;
   const late = applyEvent(expired, { kind: 'result', result: result('succeeded'), at: '2026-01-01T01:05:00.000Z' });
   t.ok(late.changed);
@@ -82,7 +91,10 @@ t.test('terminal commands are not re-sent or re-acked', async (t) => {
   t.notOk(applyEvent(done, { kind: 'sent', at: '2026-01-01T00:00:01.000Z' }).changed);
   t.notOk(applyEvent(done, { kind: 'acked', at: '2026-01-01T00:00:01.000Z' }).changed);
   const delivered = rec({ status: 'delivered' });
-  t.notOk(applyEvent(delivered, { kind: 'acked', at: '2026-01-01T00:00:01.000Z' }).changed, 'second PUBACK of a re-send');
+  t.notOk(
+    applyEvent(delivered, { kind: 'acked', at: '2026-01-01T00:00:01.000Z' }).changed,
+    'second PUBACK of a re-send',
+  );
 });
 
 t.test('planDelivery re-sends open commands oldest first and expires stale ones', async (t) => {
@@ -95,6 +107,12 @@ t.test('planDelivery re-sends open commands oldest first and expires stale ones'
     ],
     '2026-01-01T00:45:00.000Z',
   );
-  t.same(plan.send.map((r) => r.id), ['a', 'b']);
-  t.same(plan.expire.map((r) => r.id), ['old']);
+  t.same(
+    plan.send.map((r) => r.id),
+    ['a', 'b'],
+  );
+  t.same(
+    plan.expire.map((r) => r.id),
+    ['old'],
+  );
 });

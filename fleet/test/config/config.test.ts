@@ -52,7 +52,8 @@ t.test('every problem is listed at once, with its variable name', async (t) => {
     t.equal(e.code, 'FLEET_ERR_CONFIG');
     const text = e.details.problems.join('\n');
     t.equal(e.details.problems.length, 7, text);
-    for (const name of ['DIEMCAU_HTTP_PORT', 'DIEMCAU_MQTT_PORT', 'DIEMCAU_WEBHOOK_URL', 'DIEMCAU_ADMIN_TOKEN']) t.match(text, name);
+    for (const name of ['DIEMCAU_HTTP_PORT', 'DIEMCAU_MQTT_PORT', 'DIEMCAU_WEBHOOK_URL', 'DIEMCAU_ADMIN_TOKEN'])
+      t.match(text, name);
     t.match(text, /meetings\.maxSitesPerMeeting \(DIEMCAU_MEETING_MAX_SITES\)/);
     t.match(text, /ota\.tickMs \(DIEMCAU_OTA_TICK_MS\)/);
     t.match(text, /ota\.publicUrl \(DIEMCAU_OTA_PUBLIC_URL\)/);
@@ -64,5 +65,11 @@ t.test('the README table comes from the schema: every variable, its default', as
   const table = configTable();
   for (const name of Object.values(ENV_NAMES)) t.match(table, `\`${name}\``);
   t.match(table, '| `DIEMCAU_HTTP_PORT` | `8080` |');
-  for (const name of ['DIEMCAU_CORE_SIGNAL_URL', 'DIEMCAU_MEETING_MAX_SITES', 'DIEMCAU_OTA_TRUSTED_KEYS', 'DIEMCAU_UI_DIR']) t.match(table, `\`${name}\``);
+  for (const name of [
+    'DIEMCAU_CORE_SIGNAL_URL',
+    'DIEMCAU_MEETING_MAX_SITES',
+    'DIEMCAU_OTA_TRUSTED_KEYS',
+    'DIEMCAU_UI_DIR',
+  ])
+    t.match(table, `\`${name}\``);
 });

@@ -9,37 +9,40 @@ import t from 'tap';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-t.test('npm start with bad settings in three sections: exit 2, every problem listed, no registry created', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-fleet-main-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'fleet/src/main.ts')], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      DIEMCAU_DATA_DIR: dir,
-      DIEMCAU_HOST: '127.0.0.1',
-      DIEMCAU_HTTP_PORT: 'eighty',
-      DIEMCAU_MQTT_PORT: '0',
-      DIEMCAU_MEETING_PLAN_LEAD_MIN: '-1',
-      DIEMCAU_OTA_PUBLIC_URL: 'fleet.local',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => void child.kill('SIGKILL'));
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => resolve(null), 60_000);
-    child.on('exit', (c) => {
-      clearTimeout(timer);
-      resolve(c);
+t.test(
+  'npm start with bad settings in three sections: exit 2, every problem listed, no registry created',
+  async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-fleet-main-'));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'fleet/src/main.ts')], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        DIEMCAU_DATA_DIR: dir,
+        DIEMCAU_HOST: '127.0.0.1',
+        DIEMCAU_HTTP_PORT: 'eighty',
+        DIEMCAU_MQTT_PORT: '0',
+        DIEMCAU_MEETING_PLAN_LEAD_MIN: '-1',
+        DIEMCAU_OTA_PUBLIC_URL: 'fleet.local',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-  });
-  t.equal(code, 2, stderr);
-  t.match(stderr, /invalid configuration/);
-  t.match(stderr, /httpPort \(DIEMCAU_HTTP_PORT\)/);
-  t.match(stderr, /meetings\.planLeadMin \(DIEMCAU_MEETING_PLAN_LEAD_MIN\)/);
-  t.match(stderr, /ota\.publicUrl \(DIEMCAU_OTA_PUBLIC_URL\)/);
-  t.same(fs.readdirSync(dir), [], 'nothing written: the fleet never started');
-});
+    t.teardown(() => void child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), 60_000);
+      child.on('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    t.equal(code, 2, stderr);
+    t.match(stderr, /invalid configuration/);
+    t.match(stderr, /httpPort \(DIEMCAU_HTTP_PORT\)/);
+    t.match(stderr, /meetings\.planLeadMin \(DIEMCAU_MEETING_PLAN_LEAD_MIN\)/);
+    t.match(stderr, /ota\.publicUrl \(DIEMCAU_OTA_PUBLIC_URL\)/);
+    t.same(fs.readdirSync(dir), [], 'nothing written: the fleet never started');
+  },
+);

@@ -6,47 +6,127 @@ import { canonicalSerial } from '../../src/devices/serial.js';
 
 const A = 'site-a';
 const B = 'site-b';
-const facts = (f: Partial<EnrolFacts>): EnrolFacts => ({ token: undefined, serial: 'SN-1', prereg: null, live: null, ...f });
+const facts = (f: Partial<EnrolFacts>): EnrolFacts => ({
+  token: undefined,
+  serial: 'SN-1',
+  prereg: null,
+  live: null,
+  ...f,
+});
 
 const cases: Array<[string, Partial<EnrolFacts>, string]> = [
   // With a token
   ['token, no serial: a new device', { token: { siteId: A }, serial: null }, `create ${A} token`],
   ['token, unknown serial: a new device', { token: { siteId: A } }, `create ${A} token`],
-  ['token, serial live elsewhere: refused', { token: { siteId: A }, live: { id: 'd1', siteId: B } }, 'refuse serial-other-site'],
+  [
+    'token, serial live elsewhere: refused',
+    { token: { siteId: A }, live: { id: 'd1', siteId: B } },
+    'refuse serial-other-site',
+  ],
   ['token, serial live here: refused', { token: { siteId: A }, live: { id: 'd1', siteId: A } }, 'refuse serial-in-use'],
-  ['token, serial live here, armed here: re-image', { token: { siteId: A }, live: { id: 'd1', siteId: A }, prereg: { siteId: A, armed: true } }, `reimage ${A} d1 token`],
-  ['token, serial live here, arming spent: refused', { token: { siteId: A }, live: { id: 'd1', siteId: A }, prereg: { siteId: A, armed: false } }, 'refuse serial-in-use'],
-  ['token, serial live elsewhere, armed here: refused', { token: { siteId: A }, live: { id: 'd1', siteId: B }, prereg: { siteId: A, armed: true } }, 'refuse serial-other-site'],
-  ['token, serial armed elsewhere: refused', { token: { siteId: A }, prereg: { siteId: B, armed: true } }, 'refuse serial-reserved'],
-  ['token, serial armed here: new device, arming spent', { token: { siteId: A }, prereg: { siteId: A, armed: true } }, `create ${A} token spend`],
-  ['token, spent arming elsewhere, no live device: a new device', { token: { siteId: A }, prereg: { siteId: B, armed: false } }, `create ${A} token`],
-  ['bad token: refused whatever the serial', { token: null, prereg: { siteId: A, armed: true } }, 'refuse token-invalid'],
+  [
+    'token, serial live here, armed here: re-image',
+    { token: { siteId: A }, live: { id: 'd1', siteId: A }, prereg: { siteId: A, armed: true } },
+    `reimage ${A} d1 token`,
+  ],
+  [
+    'token, serial live here, arming spent: refused',
+    { token: { siteId: A }, live: { id: 'd1', siteId: A }, prereg: { siteId: A, armed: false } },
+    'refuse serial-in-use',
+  ],
+  [
+    'token, serial live elsewhere, armed here: refused',
+    { token: { siteId: A }, live: { id: 'd1', siteId: B }, prereg: { siteId: A, armed: true } },
+    'refuse serial-other-site',
+  ],
+  [
+    'token, serial armed elsewhere: refused',
+    { token: { siteId: A }, prereg: { siteId: B, armed: true } },
+    'refuse serial-reserved',
+  ],
+  [
+    'token, serial armed here: new device, arming spent',
+    { token: { siteId: A }, prereg: { siteId: A, armed: true } },
+    `create ${A} token spend`,
+  ],
+  [
+    'token, spent arming elsewhere, no live device: a new device',
+    { token: { siteId: A }, prereg: { siteId: B, armed: false } },
+    `create ${A} token`,
+  ],
+  [
+    'bad token: refused whatever the serial',
+    { token: null, prereg: { siteId: A, armed: true } },
+    'refuse token-invalid',
+  ],
   // Without a token
   ['nothing at all: refused', { serial: null }, 'refuse no-credential'],
   ['serial not listed: refused', {}, 'refuse serial-not-preregistered'],
   ['serial armed: a new device', { prereg: { siteId: A, armed: true } }, `create ${A} serial spend`],
   ['serial spent: refused', { prereg: { siteId: A, armed: false } }, 'refuse preregistration-used'],
-  ['serial spent, device live: refused (no lock-out)', { prereg: { siteId: A, armed: false }, live: { id: 'd1', siteId: A } }, 'refuse preregistration-used'],
-  ['serial armed, device live at that site: re-image', { prereg: { siteId: A, armed: true }, live: { id: 'd1', siteId: A } }, `reimage ${A} d1 serial`],
-  ['serial armed, device live elsewhere: refused', { prereg: { siteId: A, armed: true }, live: { id: 'd1', siteId: B } }, 'refuse preregistration-other-site'],
+  [
+    'serial spent, device live: refused (no lock-out)',
+    { prereg: { siteId: A, armed: false }, live: { id: 'd1', siteId: A } },
+    'refuse preregistration-used',
+  ],
+  [
+    'serial armed, device live at that site: re-image',
+    { prereg: { siteId: A, armed: true }, live: { id: 'd1', siteId: A } },
+    `reimage ${A} d1 serial`,
+  ],
+  [
+    'serial armed, device live elsewhere: refused',
+    { prereg: { siteId: A, armed: true }, live: { id: 'd1', siteId: B } },
+    'refuse preregistration-other-site',
+  ],
   // A lost answer: a spent token enrols again only the device it enrolled, until that device first logs in.
-  ['spent token, its own device never logged in: retry', { token: { siteId: A, spent: true, id: 7 }, live: { id: 'd1', siteId: A, neverSeen: true, enrolTokenId: 7 } }, `reimage ${A} d1 token retry`],
-  ['spent token, an unseen device another token enrolled: refused', { token: { siteId: A, spent: true, id: 7 }, live: { id: 'd1', siteId: A, neverSeen: true, enrolTokenId: 8 } }, 'refuse token-invalid'],
-  ['spent token, an unseen device enrolled by serial: refused', { token: { siteId: A, spent: true, id: 7 }, live: { id: 'd1', siteId: A, neverSeen: true, enrolTokenId: null } }, 'refuse token-invalid'],
-  ['spent token, its device has logged in: refused', { token: { siteId: A, spent: true, id: 7 }, live: { id: 'd1', siteId: A, neverSeen: false, enrolTokenId: 7 } }, 'refuse token-invalid'],
-  ['spent token, no device with this serial: refused', { token: { siteId: A, spent: true, id: 7 } }, 'refuse token-invalid'],
-  ['spent token, no serial: refused', { token: { siteId: A, spent: true, id: 7 }, serial: null }, 'refuse token-invalid'],
+  [
+    'spent token, its own device never logged in: retry',
+    { token: { siteId: A, spent: true, id: 7 }, live: { id: 'd1', siteId: A, neverSeen: true, enrolTokenId: 7 } },
+    `reimage ${A} d1 token retry`,
+  ],
+  [
+    'spent token, an unseen device another token enrolled: refused',
+    { token: { siteId: A, spent: true, id: 7 }, live: { id: 'd1', siteId: A, neverSeen: true, enrolTokenId: 8 } },
+    'refuse token-invalid',
+  ],
+  [
+    'spent token, an unseen device enrolled by serial: refused',
+    { token: { siteId: A, spent: true, id: 7 }, live: { id: 'd1', siteId: A, neverSeen: true, enrolTokenId: null } },
+    'refuse token-invalid',
+  ],
+  [
+    'spent token, its device has logged in: refused',
+    { token: { siteId: A, spent: true, id: 7 }, live: { id: 'd1', siteId: A, neverSeen: false, enrolTokenId: 7 } },
+    'refuse token-invalid',
+  ],
+  [
+    'spent token, no device with this serial: refused',
+    { token: { siteId: A, spent: true, id: 7 } },
+    'refuse token-invalid',
+  ],
+  [
+    'spent token, no serial: refused',
+    { token: { siteId: A, spent: true, id: 7 }, serial: null },
+    'refuse token-invalid',
+  ],
   // The serial is printed on the box: a spent arming never enrols again, whatever the device did since.
-  ['spent arming, its device never logged in: refused', { prereg: { siteId: A, armed: false }, live: { id: 'd1', siteId: A, neverSeen: true } }, 'refuse preregistration-used'],
+  [
+    'spent arming, its device never logged in: refused',
+    { prereg: { siteId: A, armed: false }, live: { id: 'd1', siteId: A, neverSeen: true } },
+    'refuse preregistration-used',
+  ],
 ];
 
 for (const [name, f, want] of cases) {
   t.test(name, async (t) => {
     const p = planEnrolment(facts(f));
     const got =
-      p.action === 'refuse' ? `refuse ${p.reason}`
-      : p.action === 'reimage' ? `reimage ${p.siteId} ${p.deviceId} ${p.by}${p.retry ? ' retry' : ''}`
-      : `create ${p.siteId} ${p.by}${p.spendPrereg ? ' spend' : ''}`;
+      p.action === 'refuse'
+        ? `refuse ${p.reason}`
+        : p.action === 'reimage'
+          ? `reimage ${p.siteId} ${p.deviceId} ${p.by}${p.retry ? ' retry' : ''}`
+          : `create ${p.siteId} ${p.by}${p.spendPrereg ? ' spend' : ''}`;
     t.equal(got, want);
   });
 }

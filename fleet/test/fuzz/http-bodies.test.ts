@@ -9,6 +9,12 @@ t.test('no body on any route with a body schema gets a 5xx or crashes the fleet'
   const rows = await fuzzHttpBodies(100, () => undefined, 20261123);
   t.ok(rows.length >= 5, `${rows.length} routes with a body schema fuzzed`);
   for (const r of rows) t.equal(r.failures, 0, `${r.name}${r.firstFailure ? `: ${r.firstFailure}` : ''}`);
-  t.ok(rows.some((r) => r.name === 'POST /sites/import') && rows.some((r) => r.name === 'POST /preregistrations'), 'the provisioning routes are among them');
-  t.ok(rows.some((r) => r.accepted > 0), 'valid bodies reach the handlers');
+  t.ok(
+    rows.some((r) => r.name === 'POST /sites/import') && rows.some((r) => r.name === 'POST /preregistrations'),
+    'the provisioning routes are among them',
+  );
+  t.ok(
+    rows.some((r) => r.accepted > 0),
+    'valid bodies reach the handlers',
+  );
 });

@@ -3,35 +3,76 @@ import type { Peripherals, Telemetry } from '@diemcau/shared';
 import type { HealthAlertType } from '../../src/alerts/alert-types.js';
 import { planPeripherals, planTelemetry } from '../../src/health/planner.js';
 
-const all = (over: Partial<Peripherals> = {}): Peripherals => ({ camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'ok', ...over });
+const all = (over: Partial<Peripherals> = {}): Peripherals => ({
+  camera: 'ok',
+  microphone: 'ok',
+  display: 'ok',
+  gpio: 'ok',
+  ...over,
+});
 const none = new Set<HealthAlertType>();
 const types = (d: { open: { type: string }[] }) => d.open.map((c) => c.type).sort();
 
 t.test('an unplugged camera and a disconnected TV open their alerts', async (t) => {
-  const d = planPeripherals('report', all({ camera: 'missing', display: 'fault' }), { display: { code: 'disconnected', message: 'no HDMI' } }, none);
+  const d = planPeripherals(
+    'report',
+    all({ camera: 'missing', display: 'fault' }),
+    { display: { code: 'disconnected', message: 'no HDMI' } },
+    none,
+  );
   t.same(types(d), ['camera-missing', 'display-disconnected']);
   t.same(d.resolve, []);
 });
 
 t.test('a silent microphone is a self-test finding, and only a self-test clears it', async (t) => {
-  const silent = planPeripherals('self-test', all({ microphone: 'fault' }), { microphone: { code: 'silent', message: '-90 dBFS' } }, none);
+  const silent = planPeripherals(
+    'self-test',
+    all({ microphone: 'fault' }),
+    { microphone: { code: 'silent', message: '-90 dBFS' } },
+    none,
+  );
   t.same(types(silent), ['microphone-silent']);
   const open = new Set<HealthAlertType>(['microphone-silent']);
   t.same(planPeripherals('report', all(), {}, open).resolve, [], 'an enumeration report cannot hear silence');
   t.same(planPeripherals('self-test', all(), {}, open).resolve, ['microphone-silent']);
-  t.same(planPeripherals('report', all({ microphone: 'missing' }), {}, open), { open: [{ type: 'microphone-missing', severity: 'warning', message: 'microphone not found (missing)', details: { peripheral: 'microphone', state: 'missing' } }], resolve: ['microphone-silent'] }, 'unplugged: it is missing, not silent');
+  t.same(
+    planPeripherals('report', all({ microphone: 'missing' }), {}, open),
+    {
+      open: [
+        {
+          type: 'microphone-missing',
+          severity: 'warning',
+          message: 'microphone not found (missing)',
+          details: { peripheral: 'microphone', state: 'missing' },
+        },
+      ],
+      resolve: ['microphone-silent'],
+    },
+    'unplugged: it is missing, not silent',
+  );
 });
 
-t.test('a camera back after being unplugged resolves camera-missing; black picture stays until a self-test', async (t) => {
-  const open = new Set<HealthAlertType>(['camera-missing', 'camera-fault']);
-  t.same(planPeripherals('report', all(), {}, open).resolve, ['camera-missing']);
-  t.same(planPeripherals('self-test', all(), {}, open).resolve.sort(), ['camera-fault', 'camera-missing']);
-});
+t.test(
+  'a camera back after being unplugged resolves camera-missing; black picture stays until a self-test',
+  async (t) => {
+    const open = new Set<HealthAlertType>(['camera-missing', 'camera-fault']);
+    t.same(planPeripherals('report', all(), {}, open).resolve, ['camera-missing']);
+    t.same(planPeripherals('self-test', all(), {}, open).resolve.sort(), ['camera-fault', 'camera-missing']);
+  },
+);
 
 t.test('unknown says nothing; a TV in standby is not an alert; open alerts are not opened twice', async (t) => {
   const open = new Set<HealthAlertType>(['camera-missing']);
   t.same(planPeripherals('report', all({ camera: 'unknown' }), {}, open), { open: [], resolve: [] });
-  t.same(planPeripherals('report', all({ display: 'fault' }), { display: { code: 'standby', message: 'CEC standby' } }, none), { open: [], resolve: [] });
+  t.same(
+    planPeripherals(
+      'report',
+      all({ display: 'fault' }),
+      { display: { code: 'standby', message: 'CEC standby' } },
+      none,
+    ),
+    { open: [], resolve: [] },
+  );
   t.same(planPeripherals('report', all({ camera: 'missing' }), {}, open), { open: [], resolve: [] });
 });
 

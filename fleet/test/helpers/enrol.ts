@@ -11,7 +11,11 @@ import { telemetry, type TestFleet } from './fleet.js';
  * a session before probing its credentials.
  */
 export function loginAttempt(creds: EnrolResponse): Promise<string> {
-  return mqttAttempt(creds.mqtt.url, { clientId: creds.deviceId, username: creds.mqtt.username, password: creds.mqtt.password });
+  return mqttAttempt(creds.mqtt.url, {
+    clientId: creds.deviceId,
+    username: creds.mqtt.username,
+    password: creds.mqtt.password,
+  });
 }
 
 /** One connection attempt with any options: 'connected', the CONNACK refusal, or 'closed' when cut before any CONNACK. */
@@ -28,7 +32,11 @@ export function mqttAttempt(url: string, opts: mqtt.IClientOptions): Promise<str
   });
 }
 
-export async function operator(api: TestFleet['api'], role: 'district-operator' | 'viewer' | 'admin', districtId?: string): Promise<string> {
+export async function operator(
+  api: TestFleet['api'],
+  role: 'district-operator' | 'viewer' | 'admin',
+  districtId?: string,
+): Promise<string> {
   const r = await api<{ token: string }>('POST', '/api/v1/operators', {
     body: { name: `${role}-${districtId ?? 'all'}`, role, ...(districtId ? { districtId } : {}) },
   });
@@ -37,7 +45,10 @@ export async function operator(api: TestFleet['api'], role: 'district-operator' 
 }
 
 export async function mintToken(api: TestFleet['api'], siteId: string, token?: string, uses = 1): Promise<string> {
-  const r = await api<{ token: string }>('POST', `/api/v1/sites/${siteId}/enrollment-tokens`, { body: { uses }, ...(token ? { token } : {}) });
+  const r = await api<{ token: string }>('POST', `/api/v1/sites/${siteId}/enrollment-tokens`, {
+    body: { uses },
+    ...(token ? { token } : {}),
+  });
   if (r.status !== 201) throw new Error(`token: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.token;
 }
@@ -45,7 +56,10 @@ export async function mintToken(api: TestFleet['api'], siteId: string, token?: s
 export type EnrolAnswer = { status: number; body: EnrolResponse & { code?: string; message?: string } };
 
 /** POST /enroll as a box does: no operator token. */
-export function enrolRaw(api: TestFleet['api'], body: { token?: string; hardware: Record<string, string> }): Promise<EnrolAnswer> {
+export function enrolRaw(
+  api: TestFleet['api'],
+  body: { token?: string; hardware: Record<string, string> },
+): Promise<EnrolAnswer> {
   return api<EnrolResponse & { code?: string; message?: string }>('POST', '/api/v1/enroll', { body, token: null });
 }
 

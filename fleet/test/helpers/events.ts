@@ -6,7 +6,10 @@ export function readEvents(baseUrl: string, token: string): { events: UiEvent[];
   const events: UiEvent[] = [];
   const ctrl = new AbortController();
   const done = (async () => {
-    const res = await fetch(`${baseUrl}/api/v1/events`, { headers: { authorization: `Bearer ${token}` }, signal: ctrl.signal });
+    const res = await fetch(`${baseUrl}/api/v1/events`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: ctrl.signal,
+    });
     if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
     const dec = new TextDecoder();
     let buf = '';
@@ -15,7 +18,10 @@ export function readEvents(baseUrl: string, token: string): { events: UiEvent[];
         buf += dec.decode(chunk as Uint8Array, { stream: true });
         let cut: number;
         while ((cut = buf.indexOf('\n\n')) >= 0) {
-          const data = buf.slice(0, cut).split('\n').find((l) => l.startsWith('data: '));
+          const data = buf
+            .slice(0, cut)
+            .split('\n')
+            .find((l) => l.startsWith('data: '));
           buf = buf.slice(cut + 2);
           if (data) events.push(JSON.parse(data.slice(6)) as UiEvent);
         }
@@ -24,5 +30,11 @@ export function readEvents(baseUrl: string, token: string): { events: UiEvent[];
       // aborted by stop()
     }
   })();
-  return { events, stop: async () => { ctrl.abort(); await done; } };
+  return {
+    events,
+    stop: async () => {
+      ctrl.abort();
+      await done;
+    },
+  };
 }

@@ -20,7 +20,11 @@ export interface TestFleet {
   fleet: Fleet;
   dataDir: string;
   /** inject() with the admin token unless another is given; the JSON body parsed. */
-  api<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, opts?: { body?: unknown; token?: string | null }): Promise<{ status: number; body: T }>;
+  api<T = unknown>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    url: string,
+    opts?: { body?: unknown; token?: string | null },
+  ): Promise<{ status: number; body: T }>;
   /** Mints a token for the site and enrols a box with it over HTTP. */
   enrol(siteId: string, hardware?: Record<string, string>): Promise<EnrolResponse>;
 }
@@ -31,7 +35,16 @@ export async function startTestFleet(
   dataDir = mkdtempSync(join(tmpdir(), 'diemcau-fleet-')),
 ): Promise<TestFleet> {
   const fleet = await buildFleet({
-    config: { httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir, adminToken: ADMIN_TOKEN, logLevel: 'silent', ...(await registrySettings(dataDir)), ...config },
+    config: {
+      httpPort: 0,
+      mqttPort: 0,
+      host: '127.0.0.1',
+      dataDir,
+      adminToken: ADMIN_TOKEN,
+      logLevel: 'silent',
+      ...(await registrySettings(dataDir)),
+      ...config,
+    },
   });
   t.teardown(async () => {
     await fleet.close();
@@ -51,7 +64,10 @@ export async function startTestFleet(
   const enrol: TestFleet['enrol'] = async (siteId, hardware = {}) => {
     const tok = await api<{ token: string }>('POST', `/api/v1/sites/${siteId}/enrollment-tokens`, { body: {} });
     if (tok.status !== 201) throw new Error(`token: ${tok.status} ${JSON.stringify(tok.body)}`);
-    const res = await api<EnrolResponse>('POST', '/api/v1/enroll', { body: { token: tok.body.token, hardware: { agentVersion: '0.1.0', ...hardware } }, token: null });
+    const res = await api<EnrolResponse>('POST', '/api/v1/enroll', {
+      body: { token: tok.body.token, hardware: { agentVersion: '0.1.0', ...hardware } },
+      token: null,
+    });
     if (res.status !== 200) throw new Error(`enrol: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body;
   };
@@ -84,7 +100,12 @@ export async function connectDevice(
     password: creds.mqtt.password,
     keepalive: opts.keepalive ?? 10,
     reconnectPeriod: 0,
-    will: { topic: deviceTopic(creds.deviceId, 'presence'), payload: Buffer.from(presence('offline')), qos: 1, retain: true },
+    will: {
+      topic: deviceTopic(creds.deviceId, 'presence'),
+      payload: Buffer.from(presence('offline')),
+      qos: 1,
+      retain: true,
+    },
   });
   t.teardown(() => client.end(true));
   await new Promise<void>((resolve, reject) => {
@@ -92,18 +113,26 @@ export async function connectDevice(
     client.once('error', reject);
   });
   if (opts.birth !== false) {
-    await client.publishAsync(deviceTopic(creds.deviceId, 'presence'), presence('online', {
-      agentVersion: '0.1.0',
-      os: 'Debian 12',
-      hardware: 'simulated',
-      peripherals: { camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'unknown' },
-    }), { qos: 1, retain: true });
+    await client.publishAsync(
+      deviceTopic(creds.deviceId, 'presence'),
+      presence('online', {
+        agentVersion: '0.1.0',
+        os: 'Debian 12',
+        hardware: 'simulated',
+        peripherals: { camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'unknown' },
+      }),
+      { qos: 1, retain: true },
+    );
   }
   return client;
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the time is up. */
-export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

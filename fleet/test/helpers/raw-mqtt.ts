@@ -23,7 +23,14 @@ export function remainingLength(n: number): Buffer {
 export function connectPacket(o: { clientId: string; username: string; password: string; keepalive: number }): Buffer {
   const keep = Buffer.alloc(2);
   keep.writeUInt16BE(o.keepalive);
-  const body = Buffer.concat([str('MQTT'), Buffer.from([4, 0x80 | 0x40 | 0x02]), keep, str(o.clientId), str(o.username), str(o.password)]);
+  const body = Buffer.concat([
+    str('MQTT'),
+    Buffer.from([4, 0x80 | 0x40 | 0x02]),
+    keep,
+    str(o.clientId),
+    str(o.username),
+    str(o.password),
+  ]);
   return Buffer.concat([Buffer.from([0x10]), remainingLength(body.length), body]);
 }
 

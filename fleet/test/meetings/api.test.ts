@@ -44,7 +44,13 @@ t.test('meetings over the API, plans over MQTT', async (t) => {
 
   const h = await harness({
     online: [district, communeA, otherDistrict],
-    addOperators: { [`op-${district}`]: { id: `op-${district}`, role: 'district-operator', area: { kind: 'subtree', siteId: district } } },
+    addOperators: {
+      [`op-${district}`]: {
+        id: `op-${district}`,
+        role: 'district-operator',
+        area: { kind: 'subtree', siteId: district },
+      },
+    },
   });
   t.teardown(() => h.close());
   const core = h.meetings.config.coreEdgeId;
@@ -85,15 +91,26 @@ t.test('meetings over the API, plans over MQTT', async (t) => {
       upstream: { edgeId: h.deviceOf(district), signalUrl: 'http://10.9.0.1:4443' },
     });
     const districtPlan = await planWhere(districtBox, h.deviceOf(district), (p) => p.meetings.length === 1);
-    t.match(districtPlan.meetings[0], { role: 'relay', upstream: { edgeId: core, signalUrl: 'http://127.0.0.1:4443' } });
-    t.equal(m.upstream!.linkToken, districtPlan.meetings[0]!.acceptToken, 'the commune holds the key its district accepts');
+    t.match(districtPlan.meetings[0], {
+      role: 'relay',
+      upstream: { edgeId: core, signalUrl: 'http://127.0.0.1:4443' },
+    });
+    t.equal(
+      m.upstream!.linkToken,
+      districtPlan.meetings[0]!.acceptToken,
+      'the commune holds the key its district accepts',
+    );
 
     // The core edge on the fleet's server reads its plan from a file.
     const corePlan = mediaPlanCodec.decode(await readFile(join(h.dir, 'core', 'plan.json')));
     t.ok(corePlan.ok);
     if (corePlan.ok) {
       t.match(corePlan.value.meetings, [{ meetingId: provinceId, role: 'host', upstream: null, localSiteId: null }]);
-      t.equal(corePlan.value.meetings[0]!.acceptToken, districtPlan.meetings[0]!.upstream!.linkToken, 'the core accepts the district');
+      t.equal(
+        corePlan.value.meetings[0]!.acceptToken,
+        districtPlan.meetings[0]!.upstream!.linkToken,
+        'the core accepts the district',
+      );
       t.same(corePlan.value, h.meetings.publisher.current(core), 'the file holds what was published');
     }
   });
@@ -106,13 +123,22 @@ t.test('meetings over the API, plans over MQTT', async (t) => {
   });
 
   await t.test('unknown sites and bad bodies are refused with a reason', async (t) => {
-    const unknown = await post(h, '/api/v1/meetings', { title: 'x', chairSiteId: 'no-such-site', siteIds: [department] });
+    const unknown = await post(h, '/api/v1/meetings', {
+      title: 'x',
+      chairSiteId: 'no-such-site',
+      siteIds: [department],
+    });
     t.equal(unknown.statusCode, 404);
     t.equal(unknown.json().code, 'FLEET_ERR_UNKNOWN_SITE');
     t.same(unknown.json().details, { siteIds: ['no-such-site'] });
     const bad = await post(h, '/api/v1/meetings', { chairSiteId: department, siteIds: [] });
     t.equal(bad.statusCode, 400);
-    const viewer = await post(h, '/api/v1/meetings', { title: 'x', chairSiteId: department, siteIds: [], startsAt: new Date(h.clock.t + 3 * 3600_000).toISOString() }, 'viewer');
+    const viewer = await post(
+      h,
+      '/api/v1/meetings',
+      { title: 'x', chairSiteId: department, siteIds: [], startsAt: new Date(h.clock.t + 3 * 3600_000).toISOString() },
+      'viewer',
+    );
     t.equal(viewer.statusCode, 403);
   });
 
@@ -147,40 +173,85 @@ t.test('meetings over the API, plans over MQTT', async (t) => {
           role: 'relay',
           localSiteId: district,
           local: [
-            { kind: 'video', siteId: district, bitrateBps: 2_000_000, packets: 900, packetsLost: 9, lossRate: 0.01, jitterMs: 4 },
-            { kind: 'audio', siteId: district, bitrateBps: 48_000, packets: 250, packetsLost: 0, lossRate: 0, jitterMs: 2 },
+            {
+              kind: 'video',
+              siteId: district,
+              bitrateBps: 2_000_000,
+              packets: 900,
+              packetsLost: 9,
+              lossRate: 0.01,
+              jitterMs: 4,
+            },
+            {
+              kind: 'audio',
+              siteId: district,
+              bitrateBps: 48_000,
+              packets: 250,
+              packetsLost: 0,
+              lossRate: 0,
+              jitterMs: 2,
+            },
           ],
           links: [
-            { peerEdgeId: core, direction: 'up', state: 'connected', sendBitrateBps: 2_100_000, recvBitrateBps: 3_000_000, sendStreams: 2, recvStreams: 4, packetsLost: 30, lossRate: 0.02, jitterMs: 7, rttMs: 35 },
+            {
+              peerEdgeId: core,
+              direction: 'up',
+              state: 'connected',
+              sendBitrateBps: 2_100_000,
+              recvBitrateBps: 3_000_000,
+              sendStreams: 2,
+              recvStreams: 4,
+              packetsLost: 30,
+              lossRate: 0.02,
+              jitterMs: 7,
+              rttMs: 35,
+            },
           ],
           activeSpeakerSiteId: 'yb-peoples-committee',
         },
       ],
     };
     t.ok(mediaStatsCodec.check(report).ok);
-    await districtBox.publishAsync(deviceTopic(h.deviceOf(district), 'media-stats'), JSON.stringify(report), { qos: 1 });
+    await districtBox.publishAsync(deviceTopic(h.deviceOf(district), 'media-stats'), JSON.stringify(report), {
+      qos: 1,
+    });
     // A box claiming another edge's stats is refused.
-    await districtBox.publishAsync(deviceTopic(h.deviceOf(district), 'media-stats'), JSON.stringify({ ...report, edgeId: 'box-other' }), { qos: 1 });
+    await districtBox.publishAsync(
+      deviceTopic(h.deviceOf(district), 'media-stats'),
+      JSON.stringify({ ...report, edgeId: 'box-other' }),
+      { qos: 1 },
+    );
     await t.resolves(h.meetings.publisher.idle());
     const res = await get(h, `/api/v1/meetings/${provinceId}`);
     t.equal(res.statusCode, 200);
     const stats = res.json().stats as Array<Record<string, unknown>>;
     t.equal(stats.length, 210);
-    t.match(stats.find((s) => s.siteId === district), {
-      edgeId: h.deviceOf(district),
-      bitrateBps: 2_048_000,
-      lossRate: 0.02,
-      jitterMs: 7,
-      rttMs: 35,
-      pathRttMs: 35,
-      linkState: 'connected',
-      activeSpeakerSiteId: 'yb-peoples-committee',
-    });
-    t.match(stats.find((s) => s.siteId === communeA), { bitrateBps: null, rttMs: null }, 'no report, no numbers');
+    t.match(
+      stats.find((s) => s.siteId === district),
+      {
+        edgeId: h.deviceOf(district),
+        bitrateBps: 2_048_000,
+        lossRate: 0.02,
+        jitterMs: 7,
+        rttMs: 35,
+        pathRttMs: 35,
+        linkState: 'connected',
+        activeSpeakerSiteId: 'yb-peoples-committee',
+      },
+    );
+    t.match(
+      stats.find((s) => s.siteId === communeA),
+      { bitrateBps: null, rttMs: null },
+      'no report, no numbers',
+    );
     t.equal(h.meetings.stats.counters.rejected, 1);
     h.clock.t += 60_000;
     const stale = (await get(h, `/api/v1/meetings/${provinceId}`)).json().stats as Array<Record<string, unknown>>;
-    t.match(stale.find((s) => s.siteId === district), { bitrateBps: null }, 'stale reports are not shown as live');
+    t.match(
+      stale.find((s) => s.siteId === district),
+      { bitrateBps: null },
+      'stale reports are not shown as live',
+    );
   });
 
   await t.test('busy query for reboots and rollouts', async (t) => {
@@ -188,7 +259,7 @@ t.test('meetings over the API, plans over MQTT', async (t) => {
     t.same([...(await h.meetings.service.busySites([communeA, 'no-such-site']))], [communeA]);
   });
 
-  await t.test('ending a meeting empties the boxes\' plans and frees the sites', async (t) => {
+  await t.test("ending a meeting empties the boxes' plans and frees the sites", async (t) => {
     const box = await h.connect(communeA);
     const res = await post(h, `/api/v1/meetings/${provinceId}/end`, {});
     t.equal(res.statusCode, 200);
@@ -203,14 +274,29 @@ t.test('meetings over the API, plans over MQTT', async (t) => {
 
   await t.test("a district's own meeting never touches the core", async (t) => {
     const coreBefore = h.meetings.publisher.current(core);
-    const res = await post(h, '/api/v1/meetings', { title: 'Giao ban huyện', chairSiteId: district, siteIds: communes }, `op-${district}`);
+    const res = await post(
+      h,
+      '/api/v1/meetings',
+      { title: 'Giao ban huyện', chairSiteId: district, siteIds: communes },
+      `op-${district}`,
+    );
     t.equal(res.statusCode, 201, res.statusCode === 201 ? 'created' : res.body);
     t.equal(res.json().cascade.hostEdgeId, h.deviceOf(district));
     t.equal(res.json().cascade.coreLinks, 0);
     t.same(h.meetings.publisher.current(core), coreBefore, "the core's plan did not change");
     const plan = await planWhere(districtBox, h.deviceOf(district), (p) => p.meetings.length === 1);
     t.match(plan.meetings[0], { role: 'host', upstream: null, localSiteId: district });
-    const outside = await post(h, '/api/v1/meetings', { title: 'x', chairSiteId: district, siteIds: [otherCommune], startsAt: new Date(h.clock.t + 3 * 3600_000).toISOString() }, `op-${district}`);
+    const outside = await post(
+      h,
+      '/api/v1/meetings',
+      {
+        title: 'x',
+        chairSiteId: district,
+        siteIds: [otherCommune],
+        startsAt: new Date(h.clock.t + 3 * 3600_000).toISOString(),
+      },
+      `op-${district}`,
+    );
     t.equal(outside.statusCode, 403, 'a district operator stays inside the district');
   });
 
@@ -227,7 +313,11 @@ t.test('meetings over the API, plans over MQTT', async (t) => {
     t.equal(res.statusCode, 201);
     t.equal(res.json().state, 'scheduled');
     const id = res.json().id as string;
-    t.same(h.meetings.publisher.current(h.deviceOf(otherDistrict))?.meetings ?? [], [], 'not yet: outside the lead time');
+    t.same(
+      h.meetings.publisher.current(h.deviceOf(otherDistrict))?.meetings ?? [],
+      [],
+      'not yet: outside the lead time',
+    );
     t.equal(await h.meetings.service.busyMeeting(otherCommune, 10), null);
     t.equal((await h.meetings.service.busyMeeting(otherCommune, 45))?.id, id, 'refuses reboots 45 minutes ahead');
     h.clock.t = startsAt - 10 * 60_000;
@@ -251,7 +341,9 @@ t.test('meetings over the API, plans over MQTT', async (t) => {
     const box = await h.connect(otherDistrict);
     const again = await planWhere(box, edge, (p) => p.meetings.length === 1);
     t.equal(again.revision, before, 'the plan is retained again after the restart, unchanged');
-    const id = ((await get(h, '/api/v1/meetings')).json().items as Array<{ id: string; chairSiteId: string }>).find((m) => m.chairSiteId === otherDistrict)!.id;
+    const id = ((await get(h, '/api/v1/meetings')).json().items as Array<{ id: string; chairSiteId: string }>).find(
+      (m) => m.chairSiteId === otherDistrict,
+    )!.id;
     await post(h, `/api/v1/meetings/${id}/end`, {});
     t.ok(h.meetings.publisher.current(edge)!.revision > before);
   });

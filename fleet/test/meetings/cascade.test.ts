@@ -24,7 +24,13 @@ t.test('a 210-site meeting puts 9 district links and 28 direct sites on the core
     t.equal(de.role, 'relay');
     t.equal(de.upstreamEdgeId, CORE);
     t.equal(de.localSiteId, d);
-    t.same(de.downstreamEdgeIds, p.communesOf.get(d)!.map((c) => `e-${c}`).sort());
+    t.same(
+      de.downstreamEdgeIds,
+      p.communesOf
+        .get(d)!
+        .map((c) => `e-${c}`)
+        .sort(),
+    );
   }
   const commune = p.communesOf.get('huyen-3')![4]!;
   t.match(entry(plan, `e-${commune}`), { role: 'leaf', upstreamEdgeId: 'e-huyen-3', downstreamEdgeIds: [] });
@@ -64,7 +70,9 @@ t.test('a meeting within one commune stays at that commune', async (t) => {
   const plan = planCascade(p.index, edges, { id: 'm', chairSiteId: c, siteIds: [c, c] });
   t.equal(plan.hostEdgeId, `e-${c}`);
   t.same(plan.links, []);
-  t.same(plan.entries, [{ edgeId: `e-${c}`, role: 'host', localSiteId: c, upstreamEdgeId: null, downstreamEdgeIds: [] }]);
+  t.same(plan.entries, [
+    { edgeId: `e-${c}`, role: 'host', localSiteId: c, upstreamEdgeId: null, downstreamEdgeIds: [] },
+  ]);
 });
 
 t.test('communes of two districts meet through both district edges and the core', async (t) => {
@@ -86,7 +94,9 @@ t.test('a department meeting a commune goes through the core', async (t) => {
 });
 
 t.test('unknown sites are an error that names them', async (t) => {
-  const err = t.throws(() => planCascade(p.index, edges, { id: 'm', chairSiteId: 'nope', siteIds: ['so-1', 'also-nope'] }));
+  const err = t.throws(() =>
+    planCascade(p.index, edges, { id: 'm', chairSiteId: 'nope', siteIds: ['so-1', 'also-nope'] }),
+  );
   t.ok(err instanceof DiemcauError);
   t.equal((err as DiemcauError).code, 'FLEET_ERR_UNKNOWN_SITE');
   t.same((err as DiemcauError).details, { siteIds: ['also-nope', 'nope'] });

@@ -30,17 +30,34 @@ t.test('a district meeting in the running fleet', async (t) => {
   const communes = sites.filter((s) => s.parentId === district.id);
   // The district also has a spare box that runs no media edge: the meeting must
   // be hosted on the one that does, although plain "lowest id" would pick the spare.
-  const [spareBox, districtBox] = [await f.enrol(district.id), await f.enrol(district.id)].sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1)) as [Awaited<ReturnType<typeof f.enrol>>, Awaited<ReturnType<typeof f.enrol>>];
+  const [spareBox, districtBox] = [await f.enrol(district.id), await f.enrol(district.id)].sort((a, b) =>
+    a.deviceId < b.deviceId ? -1 : 1,
+  ) as [Awaited<ReturnType<typeof f.enrol>>, Awaited<ReturnType<typeof f.enrol>>];
   await connectDevice(t, spareBox);
   const communeBox = await f.enrol(communes[0]!.id);
 
   const dClient = await connectDevice(t, districtBox);
-  await dClient.publishAsync(deviceTopic(districtBox.deviceId, 'presence'), presence('online', { mediaUrl: 'http://10.20.0.1:4443' }), { qos: 1, retain: true });
+  await dClient.publishAsync(
+    deviceTopic(districtBox.deviceId, 'presence'),
+    presence('online', { mediaUrl: 'http://10.20.0.1:4443' }),
+    { qos: 1, retain: true },
+  );
   const cClient = await connectDevice(t, communeBox);
 
-  t.equal((await f.api('POST', '/api/v1/meetings', { body: { title: 'x', chairSiteId: district.id, siteIds: [] }, token: null })).status, 401);
+  t.equal(
+    (
+      await f.api('POST', '/api/v1/meetings', {
+        body: { title: 'x', chairSiteId: district.id, siteIds: [] },
+        token: null,
+      })
+    ).status,
+    401,
+  );
 
-  const created = await f.api<{ id: string; cascade: { hostEdgeId: string; coreLinks: number; unreachableSiteIds: string[] } }>('POST', '/api/v1/meetings', {
+  const created = await f.api<{
+    id: string;
+    cascade: { hostEdgeId: string; coreLinks: number; unreachableSiteIds: string[] };
+  }>('POST', '/api/v1/meetings', {
     body: { title: 'Giao ban huyện', chairSiteId: district.id, siteIds: communes.map((c) => c.id) },
   });
   t.equal(created.status, 201);
@@ -50,7 +67,11 @@ t.test('a district meeting in the running fleet', async (t) => {
 
   const plan = await planWhere(cClient, communeBox.deviceId, (p) => p.meetings.length === 1);
   const hostPlan = await planWhere(dClient, districtBox.deviceId, (p) => p.meetings.length === 1);
-  t.match(plan.meetings[0], { meetingId: created.body.id, role: 'leaf', upstream: { edgeId: districtBox.deviceId, signalUrl: 'http://10.20.0.1:4443' } });
+  t.match(plan.meetings[0], {
+    meetingId: created.body.id,
+    role: 'leaf',
+    upstream: { edgeId: districtBox.deviceId, signalUrl: 'http://10.20.0.1:4443' },
+  });
   t.match(hostPlan.meetings[0], { role: 'host', upstream: null, localSiteId: district.id });
   t.equal(plan.meetings[0]!.upstream!.linkToken, hostPlan.meetings[0]!.acceptToken);
 
@@ -59,7 +80,9 @@ t.test('a district meeting in the running fleet', async (t) => {
   t.match(metrics, /^diemcau_meeting_plans_published_total [1-9]/m);
 
   // The commands area asks the meetings area before a reboot.
-  const refused = await f.api<{ code: string }>('POST', `/api/v1/devices/${communeBox.deviceId}/commands`, { body: { type: 'reboot' } });
+  const refused = await f.api<{ code: string }>('POST', `/api/v1/devices/${communeBox.deviceId}/commands`, {
+    body: { type: 'reboot' },
+  });
   t.equal(refused.status, 409);
   t.equal(refused.body.code, 'FLEET_ERR_SITE_IN_MEETING');
 

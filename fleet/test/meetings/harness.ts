@@ -17,7 +17,12 @@ import { hashPassword } from '../../src/db/secrets.js';
 import { SitesRepo } from '../../src/db/sites-repo.js';
 import { createMetrics } from '../../src/metrics.js';
 import { yenBaiSites } from '../../src/seeds/yen-bai.js';
-import { createMeetings, type Meetings, type MeetingOperator, type MeetingsConfig } from '../../src/meetings/compose.js';
+import {
+  createMeetings,
+  type Meetings,
+  type MeetingOperator,
+  type MeetingsConfig,
+} from '../../src/meetings/compose.js';
 
 export const OPERATORS: Record<string, MeetingOperator> = {
   admin: { id: 'op-admin', role: 'admin', area: null },
@@ -62,10 +67,22 @@ export async function harness(opts: {
   // scrypt only for the boxes that log in; the others never do.
   const hash = await hashPassword(PASSWORD);
   for (const s of sites) {
-    await devicesRepo.insert({ id: deviceOf(s.id), siteId: s.id, serial: null, passwordHash: opts.online.includes(s.id) ? hash : 'unused' });
+    await devicesRepo.insert({
+      id: deviceOf(s.id),
+      siteId: s.id,
+      serial: null,
+      passwordHash: opts.online.includes(s.id) ? hash : 'unused',
+    });
   }
   const metrics = createMetrics();
-  const broker = await FleetBroker.start({ host: '127.0.0.1', port: 0, maxPacketBytes: 300_000, devices: devicesRepo, metrics, log });
+  const broker = await FleetBroker.start({
+    host: '127.0.0.1',
+    port: 0,
+    maxPacketBytes: 300_000,
+    devices: devicesRepo,
+    metrics,
+    log,
+  });
   const ingest = new IngestRouter(broker, metrics, log);
   const clock = { t: Date.parse('2026-11-23T08:00:00Z') };
   const operators = { ...OPERATORS, ...opts.addOperators };
@@ -89,7 +106,8 @@ export async function harness(opts: {
     app.setErrorHandler((err, _req, reply) => {
       if (err instanceof DiemcauError) return reply.code(err.statusCode).send(err.toJSON());
       const e = err as { validation?: unknown; statusCode?: number; message?: string };
-      if (e.validation) return reply.code(400).send({ code: 'FLEET_ERR_BAD_REQUEST', message: e.message ?? 'bad request' });
+      if (e.validation)
+        return reply.code(400).send({ code: 'FLEET_ERR_BAD_REQUEST', message: e.message ?? 'bad request' });
       return reply.code(500).send({ code: 'FLEET_ERR_INTERNAL', message: String(err) });
     });
     await app.register(

@@ -13,7 +13,13 @@ const a = p.communesOf.get('huyen-1')![0]!;
 const b = p.communesOf.get('huyen-1')![1]!;
 
 const meeting: PlannedMeeting = {
-  meetingId: 'm1', title: 'm1', state: 'live', chairSiteId: 'so-1', floorSiteId: null, rollCallSiteId: null, mutedAll: false,
+  meetingId: 'm1',
+  title: 'm1',
+  state: 'live',
+  chairSiteId: 'so-1',
+  floorSiteId: null,
+  rollCallSiteId: null,
+  mutedAll: false,
   plan: planCascade(p.index, edges, { id: 'm1', chairSiteId: 'so-1', siteIds: [a, b] }),
 };
 const urls: Record<string, string> = {
@@ -25,14 +31,27 @@ const urls: Record<string, string> = {
 };
 
 t.test('each upstream plan names its downstream edges at their announced addresses', async (t) => {
-  const { plans } = mediaPlans([meeting], { signalUrlOf: (id) => urls[id] ?? null, tokenFor: linkTokens('test-secret-test-secret') });
+  const { plans } = mediaPlans([meeting], {
+    signalUrlOf: (id) => urls[id] ?? null,
+    tokenFor: linkTokens('test-secret-test-secret'),
+  });
   const district = plans.get('e-huyen-1')!.meetings[0]!;
-  t.same(district.downstream, [{ edgeId: `e-${a}`, addresses: ['10.1.5.7'], siteIds: [a] }], 'the commune with an address is named; the one without is not');
+  t.same(
+    district.downstream,
+    [{ edgeId: `e-${a}`, addresses: ['10.1.5.7'], siteIds: [a] }],
+    'the commune with an address is named; the one without is not',
+  );
   const core = plans.get(CORE)!.meetings[0]!;
   // The district brings in both communes: b links through it once it has an address.
-  t.same(core.downstream, [{ edgeId: 'e-huyen-1', addresses: ['10.1.0.2'], siteIds: [a, b].sort() }, { edgeId: 'e-so-1', addresses: ['fd00::12'], siteIds: ['so-1'] }]
-    .sort((x, y) => (x.edgeId < y.edgeId ? -1 : 1)),
-    'IPv6 addresses without their brackets');
+  t.same(
+    core.downstream,
+    [
+      { edgeId: 'e-huyen-1', addresses: ['10.1.0.2'], siteIds: [a, b].sort() },
+      { edgeId: 'e-so-1', addresses: ['fd00::12'], siteIds: ['so-1'] },
+    ].sort((x, y) => (x.edgeId < y.edgeId ? -1 : 1)),
+    'IPv6 addresses without their brackets',
+  );
   t.same(plans.get(`e-${a}`)!.meetings[0]!.downstream, [], 'a leaf names nobody');
-  for (const [edgeId, body] of plans) t.ok(mediaPlanCodec.check({ ...body, revision: 1 }).ok, `${edgeId} plan matches the schema`);
+  for (const [edgeId, body] of plans)
+    t.ok(mediaPlanCodec.check({ ...body, revision: 1 }).ok, `${edgeId} plan matches the schema`);
 });

@@ -9,7 +9,12 @@ const edges = edgesFor(p.sites);
 const a = p.communesOf.get('huyen-1')![0]!;
 const b = p.communesOf.get('huyen-2')![0]!;
 
-const planned = (id: string, chair: string, siteIds: string[], extra: Partial<PlannedMeeting> = {}): PlannedMeeting => ({
+const planned = (
+  id: string,
+  chair: string,
+  siteIds: string[],
+  extra: Partial<PlannedMeeting> = {},
+): PlannedMeeting => ({
   meetingId: id,
   title: `Meeting ${id}`,
   state: 'live',
@@ -36,9 +41,22 @@ t.test('every edge of a cascade gets a valid plan whose tokens pair up', async (
     t.equal(body.edgeId, edgeId);
   }
   const core = plans.get(CORE)!.meetings[0]!;
-  t.match(core, { role: 'host', upstream: null, localSiteId: null, mutedAll: true, floorSiteId: a, rollCallSiteId: b, chairSiteId: 'so-1', state: 'live' });
+  t.match(core, {
+    role: 'host',
+    upstream: null,
+    localSiteId: null,
+    mutedAll: true,
+    floorSiteId: a,
+    rollCallSiteId: b,
+    chairSiteId: 'so-1',
+    state: 'live',
+  });
   const district = plans.get('e-huyen-1')!.meetings[0]!;
-  t.match(district, { role: 'relay', localSiteId: null, upstream: { edgeId: CORE, signalUrl: `http://${CORE}.example:4443` } });
+  t.match(district, {
+    role: 'relay',
+    localSiteId: null,
+    upstream: { edgeId: CORE, signalUrl: `http://${CORE}.example:4443` },
+  });
   t.equal(district.upstream!.linkToken, core.acceptToken, 'the district presents what the core accepts');
   const leaf = plans.get(`e-${a}`)!.meetings[0]!;
   t.equal(leaf.acceptToken, null, 'nothing links below a leaf');
@@ -57,7 +75,10 @@ t.test('an edge in two meetings gets both, in a stable order', async (t) => {
   const c = p.communesOf.get('huyen-1')![1]!;
   const ms = [planned('m2', 'so-1', [a]), planned('m1', 'so-2', [c])];
   const { plans } = mediaPlans(ms, dir());
-  t.same(plans.get('e-huyen-1')!.meetings.map((x) => x.meetingId), ['m1', 'm2']);
+  t.same(
+    plans.get('e-huyen-1')!.meetings.map((x) => x.meetingId),
+    ['m1', 'm2'],
+  );
   t.same(mediaPlans([...ms].reverse(), dir()).plans, plans);
 });
 
@@ -75,12 +96,21 @@ t.test('an edge never gets more meetings than the protocol allows; live ones fir
     ms.push(planned(`m${String(i).padStart(3, '0')}`, dep, [], { state: i < 7 ? 'scheduled' : 'live' }));
   }
   // Every meeting of one department alone is hosted at its own box; make them meet the core instead.
-  const wide = ms.map((m, i) => ({ ...m, plan: planCascade(p.index, edges, { id: m.meetingId, chairSiteId: m.chairSiteId, siteIds: [p.boards[i % 6]!] }) }));
+  const wide = ms.map((m, i) => ({
+    ...m,
+    plan: planCascade(p.index, edges, { id: m.meetingId, chairSiteId: m.chairSiteId, siteIds: [p.boards[i % 6]!] }),
+  }));
   const { plans, dropped } = mediaPlans(wide, dir());
   const core = plans.get(CORE)!;
   t.equal(core.meetings.length, 100);
   t.ok(mediaPlanCodec.check({ ...core, revision: 1 }).ok);
   t.equal(dropped.length, 5);
-  t.ok(dropped.every((d) => d.edgeId === CORE && Number(d.meetingId.slice(1)) < 7), 'only scheduled ones wait');
-  t.ok(core.meetings.every((m, i, all) => i === 0 || all[i - 1]!.meetingId < m.meetingId), 'still in a stable order');
+  t.ok(
+    dropped.every((d) => d.edgeId === CORE && Number(d.meetingId.slice(1)) < 7),
+    'only scheduled ones wait',
+  );
+  t.ok(
+    core.meetings.every((m, i, all) => i === 0 || all[i - 1]!.meetingId < m.meetingId),
+    'still in a stable order',
+  );
 });

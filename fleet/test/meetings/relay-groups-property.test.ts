@@ -41,10 +41,20 @@ const world: fc.Arbitrary<World> = fc
     const id = (i: number) => `s${i}`;
     const sites: Site[] = Array.from({ length: n }, (_, i) => {
       const p = parents[i];
-      return { id: id(i), name: id(i), kind: 'unit', parentId: i === 0 || p === null || p === undefined ? null : id(p % i) };
+      return {
+        id: id(i),
+        name: id(i),
+        kind: 'unit',
+        parentId: i === 0 || p === null || p === undefined ? null : id(p % i),
+      };
     });
     // Hubs are the first sites of each group; the rest join a group at random or stay unlisted.
-    const groups: RelayGroup[] = Array.from({ length: groupCount }, (_, g) => ({ id: `g${g}`, name: `G${g}`, hubSiteId: id(g), siteIds: [id(g)] }));
+    const groups: RelayGroup[] = Array.from({ length: groupCount }, (_, g) => ({
+      id: `g${g}`,
+      name: `G${g}`,
+      hubSiteId: id(g),
+      siteIds: [id(g)],
+    }));
     for (let i = groupCount; i < n; i++) {
       const m = membership[i]!;
       if (m >= 0 && groupCount > 0) groups[m % groupCount]!.siteIds.push(id(i));
@@ -64,13 +74,29 @@ function groupOf(w: World, siteId: string): RelayGroup | null {
   return null;
 }
 
-const figures = { meetings: 0, coreHosted: 0, participants: 0, coreEgress: 0, maxParticipants: 0, maxEgress: 0, sites: 0, groups: 0 };
+const figures = {
+  meetings: 0,
+  coreHosted: 0,
+  participants: 0,
+  coreEgress: 0,
+  maxParticipants: 0,
+  maxEgress: 0,
+  sites: 0,
+  groups: 0,
+};
 
 t.test("the core's egress is one link per relay group with participants, plus direct sites", async (t) => {
   fc.assert(
     fc.property(world, (w) => {
-      const edges: EdgeDirectory = { coreEdgeId: CORE, edgeOfSite: new Map(w.sites.filter((s) => !w.withoutBox.has(s.id)).map((s) => [s.id, `e-${s.id}`])) };
-      const plan = planCascade(indexSites(w.sites, w.groups), edges, { id: 'm', chairSiteId: w.meeting[0]!, siteIds: w.meeting });
+      const edges: EdgeDirectory = {
+        coreEdgeId: CORE,
+        edgeOfSite: new Map(w.sites.filter((s) => !w.withoutBox.has(s.id)).map((s) => [s.id, `e-${s.id}`])),
+      };
+      const plan = planCascade(indexSites(w.sites, w.groups), edges, {
+        id: 'm',
+        chairSiteId: w.meeting[0]!,
+        siteIds: w.meeting,
+      });
       const reachable = plan.siteIds.filter((s) => edges.edgeOfSite.has(s));
       const groupsWith = new Set<string>();
       let direct = 0;
@@ -95,7 +121,11 @@ t.test("the core's egress is one link per relay group with participants, plus di
       }
       // Hosted below the core: one participant alone, or every participant behind one hub.
       const one = new Set(reachable.map((s) => groupOf(w, s)?.id ?? `direct:${s}`));
-      return reachable.length <= 1 || (one.size === 1 && groupsWith.size === 1 && direct === 0) || (core === undefined && egress === 0 && one.size <= 1);
+      return (
+        reachable.length <= 1 ||
+        (one.size === 1 && groupsWith.size === 1 && direct === 0) ||
+        (core === undefined && egress === 0 && one.size <= 1)
+      );
     }),
     { numRuns: 500, seed: 20250701 },
   );
@@ -109,18 +139,33 @@ t.test("the core's egress is one link per relay group with participants, plus di
 
 t.test('with no level at all (every site at the top), one copy per hub still reaches each group', async (t) => {
   // 100 communes, all top-level, behind 9 hubs: the two-tier province.
-  const sites: Site[] = Array.from({ length: 109 }, (_, i) => ({ id: `c${i}`, name: `c${i}`, kind: 'commune', parentId: null }));
+  const sites: Site[] = Array.from({ length: 109 }, (_, i) => ({
+    id: `c${i}`,
+    name: `c${i}`,
+    kind: 'commune',
+    parentId: null,
+  }));
   const groups: RelayGroup[] = Array.from({ length: 9 }, (_, g) => ({
     id: `hub${g}`,
     name: `Hub ${g}`,
     hubSiteId: `c${g}`,
-    siteIds: [`c${g}`, ...sites.slice(9).filter((_, i) => i % 9 === g).map((s) => s.id)],
+    siteIds: [
+      `c${g}`,
+      ...sites
+        .slice(9)
+        .filter((_, i) => i % 9 === g)
+        .map((s) => s.id),
+    ],
   }));
   const edges: EdgeDirectory = { coreEdgeId: CORE, edgeOfSite: new Map(sites.map((s) => [s.id, `e-${s.id}`])) };
   const communes = sites.slice(9).map((s) => s.id);
   const plan = planCascade(indexSites(sites, groups), edges, { id: 'm', chairSiteId: communes[0]!, siteIds: communes });
   t.equal(plan.hostEdgeId, CORE);
-  t.equal(plan.entries.find((e) => e.edgeId === CORE)?.downstreamEdgeIds.length, 9, '9 links on the core for 100 communes');
+  t.equal(
+    plan.entries.find((e) => e.edgeId === CORE)?.downstreamEdgeIds.length,
+    9,
+    '9 links on the core for 100 communes',
+  );
   // Without the relay groups the same tree would put 100 links on the core.
   const flat = planCascade(indexSites(sites, []), edges, { id: 'm', chairSiteId: communes[0]!, siteIds: communes });
   t.equal(flat.entries.find((e) => e.edgeId === CORE)?.downstreamEdgeIds.length, 100);

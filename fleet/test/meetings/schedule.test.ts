@@ -1,13 +1,22 @@
 import t from 'tap';
 import { planCascade, type MeetingSpec } from '../../src/meetings/cascade.js';
-import { busyMeetingForSite, checkSchedule, describeProblems, type CapacityConfig, type TimedPlan } from '../../src/meetings/schedule.js';
+import {
+  busyMeetingForSite,
+  checkSchedule,
+  describeProblems,
+  type CapacityConfig,
+  type TimedPlan,
+} from '../../src/meetings/schedule.js';
 import { CORE, edgesFor, province } from './builders.js';
 
 const p = province();
 const edges = edgesFor(p.sites);
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-11-23T08:00:00Z');
-const capacity: CapacityConfig = { core: { maxMeetings: 100, maxLinks: 1000 }, edge: { maxMeetings: 24, maxLinks: 64 } };
+const capacity: CapacityConfig = {
+  core: { maxMeetings: 100, maxLinks: 1000 },
+  edge: { maxMeetings: 24, maxLinks: 64 },
+};
 
 const timed = (spec: MeetingSpec, startsAt = T0, endsAt = T0 + 2 * HOUR): TimedPlan => ({
   meetingId: spec.id,

@@ -13,9 +13,17 @@ const call = (h: Harness, method: 'GET' | 'POST' | 'DELETE', url: string, payloa
 
 let seq = 0;
 const press = (h: Harness, box: MqttClient, siteId: string) =>
-  box.publishAsync(deviceTopic(h.deviceOf(siteId), 'events'), deviceEventCodec.encode({
-    v: 1, kind: 'help-requested', id: `ev-${++seq}`, at: new Date(h.clock.t).toISOString(), source: 'button',
-  }), { qos: 1 });
+  box.publishAsync(
+    deviceTopic(h.deviceOf(siteId), 'events'),
+    deviceEventCodec.encode({
+      v: 1,
+      kind: 'help-requested',
+      id: `ev-${++seq}`,
+      at: new Date(h.clock.t).toISOString(),
+      source: 'button',
+    }),
+    { qos: 1 },
+  );
 
 /** The meeting's requests once `want` holds (the press crosses the broker asynchronously); bounded. */
 async function requestsWhen(h: Harness, id: string, want: (siteIds: string[]) => boolean): Promise<string[]> {
@@ -32,9 +40,15 @@ async function requestsWhen(h: Harness, id: string, want: (siteIds: string[]) =>
 t.test('pure list: one request per site, first ask keeps its place', async (t) => {
   const a = { siteId: 'a', at: '2026-12-03T08:00:00Z', source: 'button' as const };
   const list = addRequest(addRequest([], a), { ...a, siteId: 'b' });
-  t.same(list.map((r) => r.siteId), ['a', 'b']);
+  t.same(
+    list.map((r) => r.siteId),
+    ['a', 'b'],
+  );
   t.equal(addRequest(list, { ...a, at: 'later' }), list, 'asking again changes nothing');
-  t.same(dropRequest(list, 'a').map((r) => r.siteId), ['b']);
+  t.same(
+    dropRequest(list, 'a').map((r) => r.siteId),
+    ['b'],
+  );
   t.equal(dropRequest(list, 'zz'), list);
 });
 
@@ -50,9 +64,16 @@ t.test('help button during a meeting: shown, granted with the floor, set aside',
 
   // The district's box announces its edge, so its communes' boxes get their plans.
   const districtBox = await h.connect(district.id);
-  await districtBox.publishAsync(deviceTopic(h.deviceOf(district.id), 'presence'),
-    JSON.stringify({ v: 1, state: 'online', at: new Date(h.clock.t).toISOString(), mediaUrl: 'http://10.9.0.1:4443' }), { qos: 1, retain: true });
-  const created = await call(h, 'POST', '/api/v1/meetings', { title: 'Giao ban huyện', chairSiteId: district.id, siteIds: [communeA!.id, communeB!.id] });
+  await districtBox.publishAsync(
+    deviceTopic(h.deviceOf(district.id), 'presence'),
+    JSON.stringify({ v: 1, state: 'online', at: new Date(h.clock.t).toISOString(), mediaUrl: 'http://10.9.0.1:4443' }),
+    { qos: 1, retain: true },
+  );
+  const created = await call(h, 'POST', '/api/v1/meetings', {
+    title: 'Giao ban huyện',
+    chairSiteId: district.id,
+    siteIds: [communeA!.id, communeB!.id],
+  });
   t.equal(created.statusCode, 201, created.body);
   const id = created.json().id as string;
 
@@ -64,7 +85,11 @@ t.test('help button during a meeting: shown, granted with the floor, set aside',
   await press(h, boxB, communeB!.id);
   await press(h, boxA, communeA!.id);
   await press(h, boxB, communeB!.id);
-  t.same(await requestsWhen(h, id, (l) => l.length === 2), [communeB!.id, communeA!.id], 'in the order asked, once each; the outsider is in no meeting');
+  t.same(
+    await requestsWhen(h, id, (l) => l.length === 2),
+    [communeB!.id, communeA!.id],
+    'in the order asked, once each; the outsider is in no meeting',
+  );
   t.equal(h.meetings.requests.counters.outsideMeeting, 1, 'the press outside a meeting is counted, not listed');
 
   const floor = await call(h, 'POST', `/api/v1/meetings/${id}/floor`, { siteId: communeB!.id });
@@ -72,10 +97,18 @@ t.test('help button during a meeting: shown, granted with the floor, set aside',
   t.equal(floor.json().floorSiteId, communeB!.id);
   t.same(await requestsWhen(h, id, (l) => l.length === 1), [communeA!.id], 'the floor answers the request');
 
-  t.equal((await call(h, 'DELETE', `/api/v1/meetings/${id}/requests/${communeA!.id}`, undefined, 'viewer')).statusCode, 403, 'a viewer cannot answer');
+  t.equal(
+    (await call(h, 'DELETE', `/api/v1/meetings/${id}/requests/${communeA!.id}`, undefined, 'viewer')).statusCode,
+    403,
+    'a viewer cannot answer',
+  );
   t.equal((await call(h, 'DELETE', `/api/v1/meetings/${id}/requests/${communeA!.id}`)).statusCode, 204);
   t.same(await requestsWhen(h, id, (l) => l.length === 0), [], 'set aside');
-  t.equal((await call(h, 'DELETE', `/api/v1/meetings/${id}/requests/${communeA!.id}`)).statusCode, 404, 'nothing left to set aside');
+  t.equal(
+    (await call(h, 'DELETE', `/api/v1/meetings/${id}/requests/${communeA!.id}`)).statusCode,
+    404,
+    'nothing left to set aside',
+  );
 
   // The rooms' TVs caption pictures with names: the plan of a room's box names the meeting's sites.
   const plan = await new Promise<MediaPlan>((resolve, reject) => {
@@ -83,11 +116,18 @@ t.test('help button during a meeting: shown, granted with the floor, set aside',
     const guard = setTimeout(() => reject(new Error('no plan')), 10_000);
     boxA.on('message', (got, payload) => {
       const d = mediaPlanCodec.decode(payload);
-      if (got === topic && d.ok && d.value.meetings.length === 1) { clearTimeout(guard); resolve(d.value); }
+      if (got === topic && d.ok && d.value.meetings.length === 1) {
+        clearTimeout(guard);
+        resolve(d.value);
+      }
     });
     void boxA.subscribeAsync(topic, { qos: 1 });
   });
-  t.same(plan.meetings[0]!.siteNames, { [district.id]: district.name, [communeA!.id]: communeA!.name, [communeB!.id]: communeB!.name });
+  t.same(plan.meetings[0]!.siteNames, {
+    [district.id]: district.name,
+    [communeA!.id]: communeA!.name,
+    [communeB!.id]: communeB!.name,
+  });
 
   const ended = await call(h, 'POST', `/api/v1/meetings/${id}/end`);
   t.equal(ended.statusCode, 200);

@@ -9,7 +9,11 @@ t.test('a scheduled meeting goes live by itself', async (t) => {
   const probe = await harness({ online: [] });
   const district = probe.sites.find((s) => s.kind === 'district')!.id;
   await probe.close();
-  const h = await harness({ online: [district], realTime: true, config: { planLeadMin: 0, reconcileIntervalMs: 600_000 } });
+  const h = await harness({
+    online: [district],
+    realTime: true,
+    config: { planLeadMin: 0, reconcileIntervalMs: 600_000 },
+  });
   t.teardown(() => h.close());
 
   const box = await h.connect(district);
@@ -29,7 +33,13 @@ t.test('a scheduled meeting goes live by itself', async (t) => {
   const res = await h.app.inject({
     method: 'POST',
     url: '/api/v1/meetings',
-    payload: { title: 'Soon', chairSiteId: district, siteIds: [], startsAt: new Date(Date.now() + 1500).toISOString(), durationMin: 5 },
+    payload: {
+      title: 'Soon',
+      chairSiteId: district,
+      siteIds: [],
+      startsAt: new Date(Date.now() + 1500).toISOString(),
+      durationMin: 5,
+    },
   });
   t.equal(res.statusCode, 201);
   t.equal(res.json().state, 'scheduled');

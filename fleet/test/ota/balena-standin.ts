@@ -61,12 +61,19 @@ export async function startBalenaStandin(opts: { token: string; appSlug: string 
 
   const deviceRow = (d: StandinDevice, select: string[] | null, expand: string | null): Record<string, unknown> => {
     const nav = (id: number | null) => (id === null ? null : { __id: id });
-    const full: Record<string, unknown> = { ...d, belongs_to__application: { __id: app.id }, is_pinned_on__release: nav(d.is_pinned_on__release), is_running__release: nav(d.is_running__release) };
+    const full: Record<string, unknown> = {
+      ...d,
+      belongs_to__application: { __id: app.id },
+      is_pinned_on__release: nav(d.is_pinned_on__release),
+      is_running__release: nav(d.is_running__release),
+    };
     // $expand=is_running__release($select=id,commit) returns the related rows inline.
     const ex = expand ? /^(\w+)(?:\(\$select=([\w,]+)\))?$/.exec(expand) : null;
     if (ex && ex[1] === 'is_running__release') {
       const rel = s.releases.find((r) => r.id === d.is_running__release);
-      full.is_running__release = rel ? [pick(rel as unknown as Record<string, unknown>, ex[2] ? ex[2].split(',') : null)] : [];
+      full.is_running__release = rel
+        ? [pick(rel as unknown as Record<string, unknown>, ex[2] ? ex[2].split(',') : null)]
+        : [];
     }
     return pick(full, select && ex ? [...select, ex[1]!] : select);
   };
@@ -78,7 +85,9 @@ export async function startBalenaStandin(opts: { token: string; appSlug: string 
       const url = new URL(req.url ?? '/', 'http://standin');
       s.log.push(`${req.method} ${decodeURIComponent(url.pathname + url.search)}`);
       const send = (status: number, value: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' }).end(value === undefined ? '' : JSON.stringify(value));
+        res
+          .writeHead(status, { 'content-type': 'application/json' })
+          .end(value === undefined ? '' : JSON.stringify(value));
       };
       if (req.headers.authorization !== `Bearer ${opts.token}`) return send(401, { error: 'unauthorized' });
       const filter = url.searchParams.get('$filter') ?? '';
@@ -96,7 +105,10 @@ export async function startBalenaStandin(opts: { token: string; appSlug: string 
         const c = /commit eq ('(?:[^']|'')*')/.exec(filter);
         const id = byKey ?? /\bid eq (\d+)/.exec(filter);
         const rows = s.releases.filter(
-          (r) => (!v || r.raw_version === quoted(v[1]!)) && (!c || r.commit === quoted(c[1]!)) && (!id || r.id === Number(id[1])),
+          (r) =>
+            (!v || r.raw_version === quoted(v[1]!)) &&
+            (!c || r.commit === quoted(c[1]!)) &&
+            (!id || r.id === Number(id[1])),
         );
         return send(200, { d: rows.map((r) => pick({ ...r, belongs_to__application: { __id: app.id } }, select)) });
       }
@@ -107,7 +119,9 @@ export async function startBalenaStandin(opts: { token: string; appSlug: string 
         return send(200, { d: rows.map((d) => deviceRow(d, select, expand)) });
       }
       if (url.pathname === '/v7/device' && req.method === 'PATCH') {
-        const ids = /\bid in \(([\d,]+)\)/.exec(filter)?.[1]?.split(',').map(Number) ?? (/\bid eq (\d+)/.exec(filter) ? [Number(/\bid eq (\d+)/.exec(filter)![1])] : []);
+        const ids =
+          /\bid in \(([\d,]+)\)/.exec(filter)?.[1]?.split(',').map(Number) ??
+          (/\bid eq (\d+)/.exec(filter) ? [Number(/\bid eq (\d+)/.exec(filter)![1])] : []);
         const patch = JSON.parse(body || '{}') as { is_pinned_on__release?: number | null };
         for (const d of s.devices.values()) {
           if (!ids.includes(d.id)) continue;

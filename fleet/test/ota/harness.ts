@@ -8,7 +8,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
-import { deviceTopic, desiredWithReleaseCodec, signManifest, type EnrolResponse, type OtaStatus, type ReleaseManifest } from '@diemcau/shared';
+import {
+  deviceTopic,
+  desiredWithReleaseCodec,
+  signManifest,
+  type EnrolResponse,
+  type OtaStatus,
+  type ReleaseManifest,
+} from '@diemcau/shared';
 import { buildFleet, type Fleet } from '../../src/app.js';
 import type { OtaHandles, OtaPluginOptions } from '../../src/ota/plugin.js';
 import { ADMIN_TOKEN, connectDevice, presence } from '../helpers/fleet.js';
@@ -21,7 +28,12 @@ export interface OtaFleet {
   fleet: Fleet;
   ota: OtaHandles;
   keys: { keyId: string; privateKeyPem: string };
-  api<T = unknown>(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T; raw: Buffer; headers: Record<string, unknown> }>;
+  api<T = unknown>(
+    method: 'GET' | 'POST' | 'PUT',
+    url: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: T; raw: Buffer; headers: Record<string, unknown> }>;
   enrol(siteId: string): Promise<EnrolResponse>;
 }
 
@@ -30,7 +42,10 @@ export async function startOtaFleet(t: Teardown, ota: OtaPluginOptions = {}): Pr
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const keys = { keyId: 'release-2026', privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
   const keysFile = path.join(dataDir, 'trusted.json');
-  fs.writeFileSync(keysFile, JSON.stringify([{ keyId: keys.keyId, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }]));
+  fs.writeFileSync(
+    keysFile,
+    JSON.stringify([{ keyId: keys.keyId, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }]),
+  );
   let handles: OtaHandles | undefined;
   const fleet = await buildFleet({
     config: { httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir, adminToken: ADMIN_TOKEN, logLevel: 'silent' },
@@ -48,11 +63,19 @@ export async function startOtaFleet(t: Teardown, ota: OtaPluginOptions = {}): Pr
       ...(body === undefined ? {} : { payload: body as Buffer }),
     });
     const ct = String(res.headers['content-type'] ?? '');
-    return { status: res.statusCode, body: (ct.includes('json') ? res.json() : res.body) as never, raw: res.rawPayload, headers: res.headers };
+    return {
+      status: res.statusCode,
+      body: (ct.includes('json') ? res.json() : res.body) as never,
+      raw: res.rawPayload,
+      headers: res.headers,
+    };
   };
   const enrol: OtaFleet['enrol'] = async (siteId) => {
     const tok = await api<{ token: string }>('POST', `/api/v1/sites/${siteId}/enrollment-tokens`, {});
-    const res = await api<EnrolResponse>('POST', '/api/v1/enroll', { token: tok.body.token, hardware: { agentVersion: '0.1.0' } });
+    const res = await api<EnrolResponse>('POST', '/api/v1/enroll', {
+      token: tok.body.token,
+      hardware: { agentVersion: '0.1.0' },
+    });
     if (res.status !== 200) throw new Error(`enrol ${siteId}: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body;
   };
@@ -77,11 +100,18 @@ export function makeManifest(version: string, bytes: Buffer, extra: Partial<Rele
 }
 
 /** Builds, signs, registers and uploads a release through the API. */
-export async function publishRelease(f: OtaFleet, version: string, bytes = randomBytes(64 * 1024), extra: Partial<ReleaseManifest> = {}): Promise<ReleaseManifest> {
+export async function publishRelease(
+  f: OtaFleet,
+  version: string,
+  bytes = randomBytes(64 * 1024),
+  extra: Partial<ReleaseManifest> = {},
+): Promise<ReleaseManifest> {
   const manifest = makeManifest(version, bytes, extra);
   const reg = await f.api('POST', '/api/v1/releases', signManifest(manifest, f.keys.keyId, f.keys.privateKeyPem));
   if (reg.status !== 201) throw new Error(`register: ${reg.status} ${JSON.stringify(reg.body)}`);
-  const up = await f.api('PUT', `/api/v1/releases/${version}/artifact`, bytes, { 'content-type': 'application/octet-stream' });
+  const up = await f.api('PUT', `/api/v1/releases/${version}/artifact`, bytes, {
+    'content-type': 'application/octet-stream',
+  });
   if (up.status !== 200) throw new Error(`upload: ${up.status} ${JSON.stringify(up.body)}`);
   return manifest;
 }
@@ -111,13 +141,29 @@ export async function simAgent(
   startVersion = '0.1.0',
 ): Promise<SimAgent> {
   const client = await connectDevice(t, creds);
-  const agent: SimAgent = { deviceId: creds.deviceId, siteId: creds.siteId, client, desired: [], withdrawn: 0, version: startVersion };
+  const agent: SimAgent = {
+    deviceId: creds.deviceId,
+    siteId: creds.siteId,
+    client,
+    desired: [],
+    withdrawn: 0,
+    version: startVersion,
+  };
   if (startVersion !== '0.1.0') {
-    const birth = presence('online', { agentVersion: startVersion, os: 'Debian 12', hardware: 'simulated', peripherals: { camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'unknown' } });
+    const birth = presence('online', {
+      agentVersion: startVersion,
+      os: 'Debian 12',
+      hardware: 'simulated',
+      peripherals: { camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'unknown' },
+    });
     await client.publishAsync(deviceTopic(agent.deviceId, 'presence'), birth, { qos: 1, retain: true });
   }
   const report = (s: Omit<OtaStatus, 'v' | 'at' | 'current'>): Promise<unknown> =>
-    client.publishAsync(deviceTopic(agent.deviceId, 'ota'), JSON.stringify({ v: 1, at: new Date().toISOString(), current: agent.version, ...s }), { qos: 1 });
+    client.publishAsync(
+      deviceTopic(agent.deviceId, 'ota'),
+      JSON.stringify({ v: 1, at: new Date().toISOString(), current: agent.version, ...s }),
+      { qos: 1 },
+    );
   client.on('message', (_topic, payload) => {
     const d = desiredWithReleaseCodec.decode(payload);
     if (d.ok && d.value.release === null) agent.withdrawn++;
@@ -126,27 +172,53 @@ export async function simAgent(
     agent.desired.push({ version: rel.version, at: Date.now(), urls: rel.urls });
     void (async () => {
       const manifest = JSON.parse(rel.manifest.payload) as ReleaseManifest;
-      await report({ state: 'downloading', target: rel.version, rolloutId: rel.rolloutId!, progress: { bytes: 0, total: manifest.size } });
+      await report({
+        state: 'downloading',
+        target: rel.version,
+        rolloutId: rel.rolloutId!,
+        progress: { bytes: 0, total: manifest.size },
+      });
       // Like the updater: a path is resolved against the fleet URL the box enrolled with.
-      const body = Buffer.from(await (await fetch(new URL(rel.urls.at(-1)!, `http://127.0.0.1:${f.fleet.httpPort}`))).arrayBuffer());
+      const body = Buffer.from(
+        await (await fetch(new URL(rel.urls.at(-1)!, `http://127.0.0.1:${f.fleet.httpPort}`))).arrayBuffer(),
+      );
       const sha = createHash('sha256').update(body).digest('hex');
       if (sha !== manifest.sha256) {
-        await report({ state: 'failed', target: rel.version, rolloutId: rel.rolloutId!, error: { code: 'APPL_ERR_OTA_HASH', message: 'mismatch' } });
+        await report({
+          state: 'failed',
+          target: rel.version,
+          rolloutId: rel.rolloutId!,
+          error: { code: 'APPL_ERR_OTA_HASH', message: 'mismatch' },
+        });
       } else if (behaviour(rel.version) === 'refuse-downgrade') {
         // What the box's updater reports when the release is older than what it runs.
         const message = `release ${rel.version} is older than ${agent.version} and is not a signed rollback`;
-        await report({ state: 'failed', target: rel.version, rolloutId: rel.rolloutId!, error: { code: 'APPL_ERR_OTA_DOWNGRADE', message } });
+        await report({
+          state: 'failed',
+          target: rel.version,
+          rolloutId: rel.rolloutId!,
+          error: { code: 'APPL_ERR_OTA_DOWNGRADE', message },
+        });
       } else if (behaviour(rel.version) === 'fail') {
-        await report({ state: 'rolled-back', target: rel.version, rolloutId: rel.rolloutId!, error: { code: 'APPL_ERR_OTA_HEALTH', message: 'self-test failed: camera' } });
+        await report({
+          state: 'rolled-back',
+          target: rel.version,
+          rolloutId: rel.rolloutId!,
+          error: { code: 'APPL_ERR_OTA_HEALTH', message: 'self-test failed: camera' },
+        });
       } else {
         agent.version = rel.version;
         await report({ state: 'committed', target: rel.version, rolloutId: rel.rolloutId! });
         // The new version's first birth, as the restarted agent announces it.
-        const birth = presence('online', { agentVersion: rel.version, os: 'Debian 12', hardware: 'simulated', peripherals: { camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'unknown' } });
+        const birth = presence('online', {
+          agentVersion: rel.version,
+          os: 'Debian 12',
+          hardware: 'simulated',
+          peripherals: { camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'unknown' },
+        });
         await client.publishAsync(deviceTopic(agent.deviceId, 'presence'), birth, { qos: 1, retain: true });
       }
     })().catch(() => undefined); // the client closed at teardown mid-report
-
   });
   await client.subscribeAsync(deviceTopic(agent.deviceId, 'desired'), { qos: 1 });
   return agent;

@@ -10,7 +10,10 @@ import { publishRelease, simAgent, startOtaFleet, type SimAgent } from './harnes
 
 const f = await startOtaFleet(t);
 const all = f.fleet.sites.all();
-const siteIds = ['yb-nghia-lo', 'yb-tram-tau', 'yb-mu-cang-chai'].flatMap((d) => [d, ...all.filter((s) => s.parentId === d).map((s) => s.id)]);
+const siteIds = ['yb-nghia-lo', 'yb-tram-tau', 'yb-mu-cang-chai'].flatMap((d) => [
+  d,
+  ...all.filter((s) => s.parentId === d).map((s) => s.id),
+]);
 const failing = new Set<string>();
 const agents: SimAgent[] = [];
 for (const siteId of siteIds) {
@@ -18,7 +21,11 @@ for (const siteId of siteIds) {
   agents.push(await simAgent(t, f, creds, (v) => (v === '1.2.0' && failing.has(siteId) ? 'fail' : 'ok')));
 }
 const bySite = (id: string) => agents.find((a) => a.siteId === id)!;
-await waitFor(async () => (await f.fleet.repos.devices.list()).filter((d) => d.online).length === agents.length, 10_000, 'agents online');
+await waitFor(
+  async () => (await f.fleet.repos.devices.list()).filter((d) => d.online).length === agents.length,
+  10_000,
+  'agents online',
+);
 t.equal(agents.length, 43, 'three districts of simulated agents');
 
 interface View {
@@ -32,11 +39,15 @@ interface View {
 const view = async (id: string) => (await f.api<View>('GET', `/api/v1/rollouts/${id}`)).body;
 /** Plans again until `check` holds (reports also trigger rounds). */
 const until = async (id: string, check: (v: View) => boolean, what: string) =>
-  waitFor(async () => {
-    await f.ota.rollouts.tick();
-    const v = await view(id);
-    return check(v) ? v : undefined;
-  }, 20_000, what);
+  waitFor(
+    async () => {
+      await f.ota.rollouts.tick();
+      const v = await view(id);
+      return check(v) ? v : undefined;
+    },
+    20_000,
+    what,
+  );
 
 // The dashboards' live feed: rollouts changing must reach it.
 const feed = readEvents(`http://127.0.0.1:${f.fleet.httpPort}`, ADMIN_TOKEN);
@@ -47,7 +58,11 @@ await t.test('a site in a live meeting is skipped until the meeting ends', async
   await publishRelease(f, '1.1.0');
   const nl = all.filter((s) => s.parentId === 'yb-nghia-lo').map((s) => s.id);
   const [pilotA, pilotB] = [nl[0]!, nl[1]!];
-  const meeting = await f.api<{ id: string }>('POST', '/api/v1/meetings', { title: 'Giao ban', chairSiteId: 'yb-nghia-lo', siteIds: [pilotB] });
+  const meeting = await f.api<{ id: string }>('POST', '/api/v1/meetings', {
+    title: 'Giao ban',
+    chairSiteId: 'yb-nghia-lo',
+    siteIds: [pilotB],
+  });
   t.equal(meeting.status, 201, 'meeting live at one pilot site');
 
   const created = await f.api<View>('POST', '/api/v1/rollouts', {
@@ -69,13 +84,24 @@ await t.test('a site in a live meeting is skipped until the meeting ends', async
   t.same(v.skippedBusy, [bySite(pilotB).deviceId], 'pilot B skipped: it is in a meeting');
   t.equal(v.currentRing, 0, 'the district ring waits for the pilot ring');
   t.same(bySite(pilotB).desired, [], 'pilot B was never told to update during the meeting');
-  t.ok(agents.filter((a) => nl.includes(a.siteId) && a.siteId !== pilotA).every((a) => a.desired.length === 0), 'nobody in the next ring was told either');
+  t.ok(
+    agents.filter((a) => nl.includes(a.siteId) && a.siteId !== pilotA).every((a) => a.desired.length === 0),
+    'nobody in the next ring was told either',
+  );
 
   const ended = await f.api('POST', `/api/v1/meetings/${meeting.body.id}/end`);
   t.equal(ended.status, 200, 'meeting ended');
   v = await until(id, (v) => v.state === 'completed', 'rollout completed');
-  t.same(bySite(pilotB).desired.map((d) => d.version), ['1.1.0'], 'pilot B updated after the meeting');
-  t.same(bySite(pilotB).desired[0]!.urls, ['/api/v1/releases/1.1.0/artifact'], 'no public URL configured: a path the box resolves against its fleet URL');
+  t.same(
+    bySite(pilotB).desired.map((d) => d.version),
+    ['1.1.0'],
+    'pilot B updated after the meeting',
+  );
+  t.same(
+    bySite(pilotB).desired[0]!.urls,
+    ['/api/v1/releases/1.1.0/artifact'],
+    'no public URL configured: a path the box resolves against its fleet URL',
+  );
   t.same(
     v.rings.map((r) => [r.name, r.total, r.succeeded, r.failed]),
     [
@@ -85,10 +111,19 @@ await t.test('a site in a live meeting is skipped until the meeting ends', async
     'per-ring progress',
   );
   await waitFor(() => rolloutEvents() >= 1, 5000, 'rollout changes on the live feed');
-  t.ok(rolloutEvents() < 15, `the dashboards heard of it ${rolloutEvents()} times (at most once a second), not once for each of the 15 boxes' reports`);
+  t.ok(
+    rolloutEvents() < 15,
+    `the dashboards heard of it ${rolloutEvents()} times (at most once a second), not once for each of the 15 boxes' reports`,
+  );
   const inDistrict = agents.filter((a) => a.siteId === 'yb-nghia-lo' || nl.includes(a.siteId));
-  t.ok(inDistrict.every((a) => a.version === '1.1.0'), 'every box of the subtree runs 1.1.0');
-  t.ok(agents.filter((a) => !inDistrict.includes(a)).every((a) => a.desired.length === 0), 'boxes outside the subtree untouched');
+  t.ok(
+    inDistrict.every((a) => a.version === '1.1.0'),
+    'every box of the subtree runs 1.1.0',
+  );
+  t.ok(
+    agents.filter((a) => !inDistrict.includes(a)).every((a) => a.desired.length === 0),
+    'boxes outside the subtree untouched',
+  );
 });
 
 await t.test('a ring whose failure rate passes the criterion stops the rollout', async (t) => {
@@ -111,18 +146,34 @@ await t.test('a ring whose failure rate passes the criterion stops the rollout',
   t.equal(created.status, 201, 'rollout created');
   const v = await until(created.body.id, (v) => v.state === 'aborted', 'rollout aborted');
   // The failing ring's rate, or the whole rollout's (the pilot counts in it), whichever passes first.
-  t.match(v.reason, /^(ring tram-tau|rollout): \d+ of \d+ finished devices failed/, `stopped by the failure rate: ${v.reason}`);
+  t.match(
+    v.reason,
+    /^(ring tram-tau|rollout): \d+ of \d+ finished devices failed/,
+    `stopped by the failure rate: ${v.reason}`,
+  );
   const ring = v.rings[1]!;
   const finished = v.rings.reduce((n, r) => n + r.failed + r.succeeded, 0);
   const failed = v.rings.reduce((n, r) => n + r.failed, 0);
   t.ok(failed / finished > 0.25 && finished >= 4, `criterion met over enough devices (${failed} of ${finished})`);
-  t.equal(failed, ring.failed, 'the failures are the ring\'s');
+  t.equal(failed, ring.failed, "the failures are the ring's");
   t.ok(ring.failed + ring.succeeded + ring.inFlight <= 6, `stopped early: ${JSON.stringify(ring)}`);
   t.equal(v.rings[2]!.succeeded + v.rings[2]!.inFlight + v.rings[2]!.failed, 0, 'the next ring never started');
   const outside = agents.filter((a) => a.siteId !== 'yb-tram-tau' && !tt.includes(a.siteId));
-  t.ok(outside.every((a) => !a.desired.some((d) => d.version === '1.2.0')), 'no box outside the failing ring was told to update');
-  const inFlight = (await f.api<{ devices: { deviceId: string; state: string }[] }>('GET', `/api/v1/rollouts/${created.body.id}?devices=true`)).body.devices.filter((d) => d.state === 'in-flight');
-  await waitFor(() => inFlight.every((d) => agents.find((a) => a.deviceId === d.deviceId)!.withdrawn > 0), 5000, 'withdrawal');
+  t.ok(
+    outside.every((a) => !a.desired.some((d) => d.version === '1.2.0')),
+    'no box outside the failing ring was told to update',
+  );
+  const inFlight = (
+    await f.api<{ devices: { deviceId: string; state: string }[] }>(
+      'GET',
+      `/api/v1/rollouts/${created.body.id}?devices=true`,
+    )
+  ).body.devices.filter((d) => d.state === 'in-flight');
+  await waitFor(
+    () => inFlight.every((d) => agents.find((a) => a.deviceId === d.deviceId)!.withdrawn > 0),
+    5000,
+    'withdrawal',
+  );
   t.pass(`the release was withdrawn from the ${inFlight.length} devices still in flight`);
   // Nothing more happens after an abort, whatever reports still arrive.
   await f.ota.rollouts.tick();

@@ -2,10 +2,22 @@
 // capacity, meetings, windows, silence and the abort criterion.
 import t from 'tap';
 import { indexSites, type Site } from '@diemcau/shared';
-import { abortReason, assignRings, inWindows, planRollout, ringProgress, type PlanInput } from '../../src/ota/rollout-planner.js';
+import {
+  abortReason,
+  assignRings,
+  inWindows,
+  planRollout,
+  ringProgress,
+  type PlanInput,
+} from '../../src/ota/rollout-planner.js';
 import type { RolloutDevice, RolloutSpec } from '../../src/ota/rollout-model.js';
 
-const site = (id: string, kind: Site['kind'], parentId: string | null = null): Site => ({ id, name: id, kind, parentId });
+const site = (id: string, kind: Site['kind'], parentId: string | null = null): Site => ({
+  id,
+  name: id,
+  kind,
+  parentId,
+});
 const sites: Site[] = [
   site('ubnd-tinh', 'peoples-committee'),
   site('huyen-a', 'district'),
@@ -55,7 +67,11 @@ t.test('rings follow the hierarchy', async (t) => {
   t.equal(ringOf('xa-a2'), 1);
   t.equal(ringOf('xa-b1'), 2, 'everything else');
   t.equal(ringOf('ubnd-tinh'), 2);
-  const sub = assignRings(spec({ rootSiteId: 'huyen-b', rings: [{ name: 'all', select: { kind: 'rest' }, maxInFlight: 1 }] }), index, devices);
+  const sub = assignRings(
+    spec({ rootSiteId: 'huyen-b', rings: [{ name: 'all', select: { kind: 'rest' }, maxInFlight: 1 }] }),
+    index,
+    devices,
+  );
   t.same(sub.map((d) => d.siteId).sort(), ['huyen-b', 'xa-b1', 'xa-b2'], 'a subtree');
 });
 
@@ -92,7 +108,11 @@ t.test('silent devices count as failed and the failure rate stops the rollout', 
   t.match(p.reason, /ring huyen-a: 2 of 2/);
   t.same(p.dispatch, []);
   const recent = set(ds, ['dev-xa-a2'], { lastReportAt: NOW - 60_000 });
-  t.same(planRollout(input({ devices: recent })).timedOut, ['dev-huyen-a'], 'a device still reporting progress is not silent');
+  t.same(
+    planRollout(input({ devices: recent })).timedOut,
+    ['dev-huyen-a'],
+    'a device still reporting progress is not silent',
+  );
 });
 
 t.test('abort criterion needs enough finished devices', async (t) => {
@@ -110,9 +130,18 @@ t.test('pause, windows, offline devices, completion', async (t) => {
   const p = planRollout(input({ devices: ds, spec: night }));
   t.equal(p.insideWindow, false);
   t.same(p.dispatch, [], 'outside the window');
-  t.same(planRollout(input({ devices: ds, spec: night, now: Date.parse('2026-03-02T16:30:00Z') })).dispatch, ['dev-xa-a1'], '23:30 local');
-  t.ok(inWindows([{ start: '22:00', end: '05:00', days: [1] }], 420, Date.parse('2026-03-02T20:00:00Z')), '03:00 Tuesday belongs to Monday night');
-  const offlinePilot = planRollout(input({ devices: ds, online: new Set([...allOnline].filter((id) => id !== 'dev-xa-a1')) }));
+  t.same(
+    planRollout(input({ devices: ds, spec: night, now: Date.parse('2026-03-02T16:30:00Z') })).dispatch,
+    ['dev-xa-a1'],
+    '23:30 local',
+  );
+  t.ok(
+    inWindows([{ start: '22:00', end: '05:00', days: [1] }], 420, Date.parse('2026-03-02T20:00:00Z')),
+    '03:00 Tuesday belongs to Monday night',
+  );
+  const offlinePilot = planRollout(
+    input({ devices: ds, online: new Set([...allOnline].filter((id) => id !== 'dev-xa-a1')) }),
+  );
   t.equal(offlinePilot.currentRing, 1, 'an offline pilot does not hold the rollout');
   const done = ds.map((d) => ({ ...d, state: 'succeeded' as const }));
   t.equal(planRollout(input({ devices: done })).state, 'completed');
@@ -124,7 +153,14 @@ t.test('pause, windows, offline devices, completion', async (t) => {
 
 t.test('rings follow relay groups, not levels: the hubs first, then a group, then any subtree', async (t) => {
   // Two tiers: every commune at the top; hub-a relays for xa-a1..3 through the box at xa-a1.
-  const flat: Site[] = [site('ubnd-tinh', 'peoples-committee'), site('xa-a1', 'commune'), site('xa-a2', 'commune'), site('xa-a3', 'commune'), site('xa-b1', 'commune'), site('xa-b2', 'commune', 'xa-b1')];
+  const flat: Site[] = [
+    site('ubnd-tinh', 'peoples-committee'),
+    site('xa-a1', 'commune'),
+    site('xa-a2', 'commune'),
+    site('xa-a3', 'commune'),
+    site('xa-b1', 'commune'),
+    site('xa-b2', 'commune', 'xa-b1'),
+  ];
   const flatIndex = indexSites(flat, [
     { id: 'hub-a', name: 'Cụm A', hubSiteId: 'xa-a1', siteIds: ['xa-a1', 'xa-a2', 'xa-a3'] },
     { id: 'hub-b', name: 'Cụm B', hubSiteId: 'xa-b1', siteIds: ['xa-b1'] },
@@ -145,6 +181,10 @@ t.test('rings follow relay groups, not levels: the hubs first, then a group, the
   const ringOf = Object.fromEntries(rings.map((d) => [d.siteId, d.ring]));
   t.same(ringOf, { 'xa-a1': 0, 'xa-b1': 0, 'xa-a2': 1, 'xa-a3': 1, 'xa-b2': 2, 'ubnd-tinh': 3 });
   // The older selector names a hub: in 2022 a district and its communes.
-  const legacy = assignRings(spec({ rings: [{ name: 'd', select: { kind: 'district', districtId: 'huyen-a' }, maxInFlight: 1 }] }), index, devices);
+  const legacy = assignRings(
+    spec({ rings: [{ name: 'd', select: { kind: 'district', districtId: 'huyen-a' }, maxInFlight: 1 }] }),
+    index,
+    devices,
+  );
   t.same(legacy.map((d) => d.siteId).sort(), ['huyen-a', 'xa-a1', 'xa-a2', 'xa-a3']);
 });

@@ -29,14 +29,40 @@ await t.test("an area operator reads neither another area's rollout nor another 
   const province = await f.api<{ id: string }>('POST', '/api/v1/rollouts', spec());
   t.equal(province.status, 201, 'and one over the whole province');
 
-  const op = await f.api<{ token: string }>('POST', '/api/v1/operators', { name: 'Trạm Tấu', role: 'district-operator', districtId: 'yb-tram-tau' });
+  const op = await f.api<{ token: string }>('POST', '/api/v1/operators', {
+    name: 'Trạm Tấu',
+    role: 'district-operator',
+    districtId: 'yb-tram-tau',
+  });
   const as = { authorization: `Bearer ${op.body.token}` };
   const list = await f.api<{ items: { id: string }[] }>('GET', '/api/v1/rollouts', undefined, as);
-  t.same(list.body.items.map((r) => r.id), [province.body.id], "the other area's rollout is not listed");
-  t.equal((await f.api('GET', `/api/v1/rollouts/${other.body.id}?devices=true`, undefined, as)).status, 404, 'nor readable');
-  const seen = await f.api<{ devices: { siteId: string }[] }>('GET', `/api/v1/rollouts/${province.body.id}?devices=true`, undefined, as);
+  t.same(
+    list.body.items.map((r) => r.id),
+    [province.body.id],
+    "the other area's rollout is not listed",
+  );
+  t.equal(
+    (await f.api('GET', `/api/v1/rollouts/${other.body.id}?devices=true`, undefined, as)).status,
+    404,
+    'nor readable',
+  );
+  const seen = await f.api<{ devices: { siteId: string }[] }>(
+    'GET',
+    `/api/v1/rollouts/${province.body.id}?devices=true`,
+    undefined,
+    as,
+  );
   t.equal(seen.status, 200);
-  t.ok(seen.body.devices.length > 0 && seen.body.devices.every((d) => d.siteId === mine), 'of the province-wide one, only its own devices');
-  const admin = await f.api<{ devices: { siteId: string }[] }>('GET', `/api/v1/rollouts/${province.body.id}?devices=true`);
-  t.ok(admin.body.devices.some((d) => d.siteId === theirSite), 'an admin sees every device');
+  t.ok(
+    seen.body.devices.length > 0 && seen.body.devices.every((d) => d.siteId === mine),
+    'of the province-wide one, only its own devices',
+  );
+  const admin = await f.api<{ devices: { siteId: string }[] }>(
+    'GET',
+    `/api/v1/rollouts/${province.body.id}?devices=true`,
+  );
+  t.ok(
+    admin.body.devices.some((d) => d.siteId === theirSite),
+    'an admin sees every device',
+  );
 });

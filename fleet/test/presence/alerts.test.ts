@@ -23,19 +23,27 @@ t.test('a killed connection opens device-offline; reconnecting resolves it', asy
   await waitFor(() => fleet.presence.isOnline(a.deviceId), 5000, 'online');
 
   client.stream.destroy(); // a crash: no DISCONNECT, the broker publishes the will
-  const open = await waitFor(async () => {
-    const r = await api<{ items: AlertBody[] }>('GET', '/api/v1/alerts?state=open');
-    return r.body.items.find((x) => x.type === 'device-offline' && x.deviceId === a.deviceId);
-  }, 5000, 'device-offline alert');
+  const open = await waitFor(
+    async () => {
+      const r = await api<{ items: AlertBody[] }>('GET', '/api/v1/alerts?state=open');
+      return r.body.items.find((x) => x.type === 'device-offline' && x.deviceId === a.deviceId);
+    },
+    5000,
+    'device-offline alert',
+  );
   t.equal(open.siteId, 'yb-mu-cang-chai-che-tao');
   const dev = await api<{ online: boolean }>('GET', `/api/v1/devices/${a.deviceId}`);
   t.equal(dev.body.online, false);
 
   await connectDevice(t, a);
-  const resolved = await waitFor(async () => {
-    const r = await api<{ items: AlertBody[] }>('GET', '/api/v1/alerts?state=resolved');
-    return r.body.items.find((x) => x.id === open.id);
-  }, 5000, 'resolved');
+  const resolved = await waitFor(
+    async () => {
+      const r = await api<{ items: AlertBody[] }>('GET', '/api/v1/alerts?state=resolved');
+      return r.body.items.find((x) => x.id === open.id);
+    },
+    5000,
+    'resolved',
+  );
   t.type(resolved.resolvedAt, 'string');
   t.same((await api<{ items: unknown[] }>('GET', '/api/v1/alerts?state=open')).body.items, []);
   t.same(
@@ -55,10 +63,14 @@ t.test('a silent link (no packets at all) is noticed by keepalive expiry', async
   sock.write(connectPacket({ clientId: a.deviceId, username: a.deviceId, password: a.mqtt.password, keepalive: 1 }));
   t.equal((await connack)[3], 0, 'accepted');
   await waitFor(() => fleet.presence.isOnline(a.deviceId), 5000, 'online');
-  const alert = await waitFor(async () => {
-    const r = await api<{ items: AlertBody[] }>('GET', '/api/v1/alerts?state=open&type=device-offline');
-    return r.body.items.find((x) => x.deviceId === a.deviceId);
-  }, 10_000, 'keepalive alert');
+  const alert = await waitFor(
+    async () => {
+      const r = await api<{ items: AlertBody[] }>('GET', '/api/v1/alerts?state=open&type=device-offline');
+      return r.body.items.find((x) => x.deviceId === a.deviceId);
+    },
+    10_000,
+    'keepalive alert',
+  );
   t.ok(alert);
 });
 
@@ -96,18 +108,31 @@ t.test('a restart keeps open alerts and resolves them when the device returns', 
   const a = await first.enrol('yb-city');
   const client = await connectDevice(t, a);
   client.stream.destroy();
-  await waitFor(async () => (await first.api<{ items: unknown[] }>('GET', '/api/v1/alerts?state=open')).body.items.length === 1, 5000);
+  await waitFor(
+    async () => (await first.api<{ items: unknown[] }>('GET', '/api/v1/alerts?state=open')).body.items.length === 1,
+    5000,
+  );
   await first.fleet.close();
   const second = await startTestFleet(t, {}, first.dataDir);
   const creds = { ...a, mqtt: { ...a.mqtt, url: `mqtt://127.0.0.1:${second.fleet.mqttPort}` } };
   await connectDevice(t, creds);
-  await waitFor(async () => (await second.api<{ items: unknown[] }>('GET', '/api/v1/alerts?state=open')).body.items.length === 0, 5000, 'resolved after restart');
+  await waitFor(
+    async () => (await second.api<{ items: unknown[] }>('GET', '/api/v1/alerts?state=open')).body.items.length === 0,
+    5000,
+    'resolved after restart',
+  );
   t.pass('resolved');
 });
 
 t.test('most of a district dropping at once is one district-outage incident', async (t) => {
   const { api, enrol } = await startTestFleet(t);
-  const communes = ['yb-tram-tau-ban-cong', 'yb-tram-tau-ban-mu', 'yb-tram-tau-hat-luu', 'yb-tram-tau-lang-nhi', 'yb-tram-tau-pa-hu'];
+  const communes = [
+    'yb-tram-tau-ban-cong',
+    'yb-tram-tau-ban-mu',
+    'yb-tram-tau-hat-luu',
+    'yb-tram-tau-lang-nhi',
+    'yb-tram-tau-pa-hu',
+  ];
   const boxes = [];
   for (const site of communes) {
     const creds = await enrol(site);
@@ -115,14 +140,31 @@ t.test('most of a district dropping at once is one district-outage incident', as
   }
   // The district's link drops: 4 of its 5 boxes vanish together.
   for (const b of boxes.slice(0, 4)) b.client.stream.destroy();
-  const incident = await waitFor(async () => {
-    const r = await api<{ items: (AlertBody & { details: { devices: string[] } })[] }>('GET', '/api/v1/alerts?state=open');
-    const i = r.body.items.find((a) => a.type === 'district-outage');
-    return i && i.details.devices.length === 4 ? { incident: i, all: r.body.items } : undefined;
-  }, 5000, 'district-outage with 4 devices');
+  const incident = await waitFor(
+    async () => {
+      const r = await api<{ items: (AlertBody & { details: { devices: string[] } })[] }>(
+        'GET',
+        '/api/v1/alerts?state=open',
+      );
+      const i = r.body.items.find((a) => a.type === 'district-outage');
+      return i && i.details.devices.length === 4 ? { incident: i, all: r.body.items } : undefined;
+    },
+    5000,
+    'district-outage with 4 devices',
+  );
   t.equal(incident.incident.siteId, 'yb-tram-tau');
-  t.same(incident.incident.details.devices.sort(), boxes.slice(0, 4).map((b) => b.creds.deviceId).sort());
-  t.same(incident.all.filter((a) => a.type === 'device-offline'), [], 'no per-device alerts left open');
+  t.same(
+    incident.incident.details.devices.sort(),
+    boxes
+      .slice(0, 4)
+      .map((b) => b.creds.deviceId)
+      .sort(),
+  );
+  t.same(
+    incident.all.filter((a) => a.type === 'device-offline'),
+    [],
+    'no per-device alerts left open',
+  );
 });
 
 t.test('a device that was online when the fleet stopped and never returns is alerted after the grace', async (t) => {
@@ -132,10 +174,18 @@ t.test('a device that was online when the fleet stopped and never returns is ale
   await waitFor(() => first.fleet.presence.isOnline(a.deviceId), 5000, 'online');
   await first.fleet.close(); // the box stays silent from now on
   const second = await startTestFleet(t, { startupGraceMs: 300 }, first.dataDir);
-  t.same((await second.api<{ items: unknown[] }>('GET', '/api/v1/alerts?state=open')).body.items, [], 'nothing at start');
-  const alert = await waitFor(async () => {
-    const r = await second.api<{ items: AlertBody[] }>('GET', '/api/v1/alerts?state=open');
-    return r.body.items.find((x) => x.deviceId === a.deviceId);
-  }, 5000, 'grace alert');
+  t.same(
+    (await second.api<{ items: unknown[] }>('GET', '/api/v1/alerts?state=open')).body.items,
+    [],
+    'nothing at start',
+  );
+  const alert = await waitFor(
+    async () => {
+      const r = await second.api<{ items: AlertBody[] }>('GET', '/api/v1/alerts?state=open');
+      return r.body.items.find((x) => x.deviceId === a.deviceId);
+    },
+    5000,
+    'grace alert',
+  );
   t.equal(alert.type, 'device-offline');
 });

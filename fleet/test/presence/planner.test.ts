@@ -1,5 +1,13 @@
 import t from 'tap';
-import { emptyRulesState, forgetDevice, planPresence, type AlertAction, type PresenceRef, type RulesConfig, type RulesState } from '../../src/presence/planner.js';
+import {
+  emptyRulesState,
+  forgetDevice,
+  planPresence,
+  type AlertAction,
+  type PresenceRef,
+  type RulesConfig,
+  type RulesState,
+} from '../../src/presence/planner.js';
 
 const cfg: RulesConfig = {
   offlineDebounceMs: 300,
@@ -29,7 +37,10 @@ function world(districtSize = 10) {
 }
 
 const opened = (actions: AlertAction[], type?: string) =>
-  actions.filter((a): a is Extract<AlertAction, { action: 'open' }> => a.action === 'open' && (type === undefined || a.type === type));
+  actions.filter(
+    (a): a is Extract<AlertAction, { action: 'open' }> =>
+      a.action === 'open' && (type === undefined || a.type === type),
+  );
 
 t.test('a crash opens device-offline after the debounce, and returning resolves it', async (t) => {
   const w = world();
@@ -122,9 +133,15 @@ t.test('a district incident resolves when the district is back; stragglers get t
   for (let i = 0; i < 8; i++) w.down(w.dev(i), 1000 + i);
   t.equal(opened(w.all, 'district-outage').length, 1);
   for (let i = 0; i < 5; i++) w.up(w.dev(i), 60_000 + i);
-  t.notOk(w.all.some((a) => a.action === 'resolve' && a.key === 'district-outage:dist'), '3 still down: the incident stays');
+  t.notOk(
+    w.all.some((a) => a.action === 'resolve' && a.key === 'district-outage:dist'),
+    '3 still down: the incident stays',
+  );
   w.up(w.dev(5), 61_000);
-  t.ok(w.all.some((a) => a.action === 'resolve' && a.key === 'district-outage:dist'), 'below 3 down: resolved');
+  t.ok(
+    w.all.some((a) => a.action === 'resolve' && a.key === 'district-outage:dist'),
+    'below 3 down: resolved',
+  );
   w.tick(61_000);
   const own = opened(w.all, 'device-offline').map((a) => a.deviceId);
   t.same(own, ['d6', 'd7'], 'those still down are alerted on their own');
@@ -147,7 +164,10 @@ t.test('province-level devices are never correlated', async (t) => {
   w.up(w.province, 0);
   w.down(w.province, 10);
   w.tick(1000);
-  t.same(opened(w.all).map((a) => a.type), ['device-offline']);
+  t.same(
+    opened(w.all).map((a) => a.type),
+    ['device-offline'],
+  );
 });
 
 t.test('a small district needs at least districtMinDevices drops', async (t) => {
@@ -157,7 +177,11 @@ t.test('a small district needs at least districtMinDevices drops', async (t) => 
   w.down(w.dev(0), 100);
   w.down(w.dev(1), 100);
   w.tick(1000);
-  t.same(opened(w.all).map((a) => a.type), ['device-offline', 'device-offline'], '2 of 2 is 100% but below the minimum of 3');
+  t.same(
+    opened(w.all).map((a) => a.type),
+    ['device-offline', 'device-offline'],
+    '2 of 2 is 100% but below the minimum of 3',
+  );
 });
 
 t.test('a revoked device closes its alerts and leaves its district incident', async (t) => {
@@ -170,19 +194,36 @@ t.test('a revoked device closes its alerts and leaves its district incident', as
   t.equal(plan.wakeAt, 200, 'the two left get their own alerts at once');
   const own = opened(w.tick(200).actions, 'device-offline').map((a) => a.deviceId);
   t.same(own, ['d1', 'd2']);
-  t.same(forgetDevice(w.state, 'd1', 300, cfg).actions, [{ action: 'resolve', key: 'device-offline:d1', resolution: 'device revoked' }]);
+  t.same(forgetDevice(w.state, 'd1', 300, cfg).actions, [
+    { action: 'resolve', key: 'device-offline:d1', resolution: 'device revoked' },
+  ]);
   t.notOk(w.state.devices.has('d1'));
 });
 
 t.test("a relay group's outage is raised at its hub's site and says how many sites are behind it", async (t) => {
   const state: RulesState = emptyRulesState();
   // Two tiers: the group's id is no site; its hub is a commune's box.
-  const ctx = { groupSize: () => 5, groupInfo: (id: string) => (id === 'hub-tram-tau' ? { hubSiteId: 'tt-tram-tau', name: 'Cụm Trạm Tấu', sites: 11 } : undefined) };
+  const ctx = {
+    groupSize: () => 5,
+    groupInfo: (id: string) =>
+      id === 'hub-tram-tau' ? { hubSiteId: 'tt-tram-tau', name: 'Cụm Trạm Tấu', sites: 11 } : undefined,
+  };
   const ref = (i: number): PresenceRef => ({ deviceId: `t${i}`, siteId: `xa-${i}`, groupId: 'hub-tram-tau' });
   const all: AlertAction[] = [];
   for (let i = 0; i < 5; i++) planPresence(state, { kind: 'presence', device: ref(i), online: true, at: 0 }, cfg, ctx);
-  for (let i = 0; i < 4; i++) all.push(...planPresence(state, { kind: 'presence', device: ref(i), online: false, at: 1000 + i }, cfg, ctx).actions);
+  for (let i = 0; i < 4; i++)
+    all.push(
+      ...planPresence(state, { kind: 'presence', device: ref(i), online: false, at: 1000 + i }, cfg, ctx).actions,
+    );
   const incident = opened(all, 'district-outage');
   t.equal(incident.length, 1);
-  t.match(incident[0], { key: 'district-outage:hub-tram-tau', siteId: 'tt-tram-tau', details: { relayGroup: 'Cụm Trạm Tấu', hubSiteId: 'tt-tram-tau', sitesBehind: 11, offlineCount: 3 } }, 'opened at the third drop (3 of 5)');
+  t.match(
+    incident[0],
+    {
+      key: 'district-outage:hub-tram-tau',
+      siteId: 'tt-tram-tau',
+      details: { relayGroup: 'Cụm Trạm Tấu', hubSiteId: 'tt-tram-tau', sitesBehind: 11, offlineCount: 3 },
+    },
+    'opened at the third drop (3 of 5)',
+  );
 });

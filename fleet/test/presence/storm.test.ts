@@ -23,15 +23,22 @@ const STORM_LIMITS = {
 };
 
 function connect(port: number, d: EnrolResponse): MqttClient {
-  return track(mqtt.connect(`mqtt://127.0.0.1:${port}`, {
-    clientId: d.deviceId,
-    username: d.mqtt.username,
-    password: d.mqtt.password,
-    keepalive: 30,
-    reconnectPeriod: 0,
-    connectTimeout: 20_000,
-    will: { topic: deviceTopic(d.deviceId, 'presence'), payload: Buffer.from(presence('offline')), qos: 1, retain: true },
-  }));
+  return track(
+    mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+      clientId: d.deviceId,
+      username: d.mqtt.username,
+      password: d.mqtt.password,
+      keepalive: 30,
+      reconnectPeriod: 0,
+      connectTimeout: 20_000,
+      will: {
+        topic: deviceTopic(d.deviceId, 'presence'),
+        payload: Buffer.from(presence('offline')),
+        qos: 1,
+        retain: true,
+      },
+    }),
+  );
 }
 
 /** Resolves when the client is connected, or closed without getting there. */
@@ -44,8 +51,14 @@ const settled = (c: MqttClient): Promise<boolean> =>
 
 /** What the agent does on every connect: its three subscriptions, then its retained birth. */
 async function setUp(c: MqttClient, d: EnrolResponse): Promise<void> {
-  await c.subscribeAsync(DEVICE_SUBSCRIBE.map((ch) => deviceTopic(d.deviceId, ch)), { qos: 1 });
-  await c.publishAsync(deviceTopic(d.deviceId, 'presence'), presence('online', { agentVersion: '0.1.0' }), { qos: 1, retain: true });
+  await c.subscribeAsync(
+    DEVICE_SUBSCRIBE.map((ch) => deviceTopic(d.deviceId, ch)),
+    { qos: 1 },
+  );
+  await c.publishAsync(deviceTopic(d.deviceId, 'presence'), presence('online', { agentVersion: '0.1.0' }), {
+    qos: 1,
+    retain: true,
+  });
 }
 
 const login = (d: EnrolResponse) => ({
@@ -53,25 +66,38 @@ const login = (d: EnrolResponse) => ({
   username: d.mqtt.username,
   password: Buffer.from(d.mqtt.password),
   keepalive: 30,
-  will: { topic: deviceTopic(d.deviceId, 'presence'), payload: Buffer.from(presence('offline')), qos: 1 as const, retain: true },
+  will: {
+    topic: deviceTopic(d.deviceId, 'presence'),
+    payload: Buffer.from(presence('offline')),
+    qos: 1 as const,
+    retain: true,
+  },
 });
 
 /** The agent's set-up, packet by packet: SUBSCRIBE, then the birth at QoS 1. */
 async function rawSetUp(c: RawClient, d: EnrolResponse): Promise<void> {
-  c.send({ cmd: 'subscribe', messageId: 1, subscriptions: DEVICE_SUBSCRIBE.map((ch) => ({ topic: deviceTopic(d.deviceId, ch), qos: 1 as const })) });
+  c.send({
+    cmd: 'subscribe',
+    messageId: 1,
+    subscriptions: DEVICE_SUBSCRIBE.map((ch) => ({ topic: deviceTopic(d.deviceId, ch), qos: 1 as const })),
+  });
   await c.next('suback', 20_000);
-  c.send({ cmd: 'publish', messageId: 2, topic: deviceTopic(d.deviceId, 'presence'), payload: Buffer.from(presence('online', { agentVersion: '0.1.0' })), qos: 1, retain: true, dup: false });
+  c.send({
+    cmd: 'publish',
+    messageId: 2,
+    topic: deviceTopic(d.deviceId, 'presence'),
+    payload: Buffer.from(presence('online', { agentVersion: '0.1.0' })),
+    qos: 1,
+    retain: true,
+    dup: false,
+  });
   await c.next('puback', 20_000);
 }
 
-/** Resolves once the client's connection is closed (at once if it already is). */
-function closed(c: MqttClient): Promise<void> {
-  const done = c as MqttClient & { closedOnce?: Promise<void> };
-  return done.closedOnce ?? Promise.resolve();
-}
-
 function track(c: MqttClient): MqttClient {
-  (c as MqttClient & { closedOnce?: Promise<void> }).closedOnce = new Promise((resolve) => c.once('close', () => resolve()));
+  (c as MqttClient & { closedOnce?: Promise<void> }).closedOnce = new Promise((resolve) =>
+    c.once('close', () => resolve()),
+  );
   return c;
 }
 
@@ -92,19 +118,21 @@ t.test('after a collapsed reconnect storm the online count is what the broker ho
     // Each box: a connection that sends its birth and is cut the moment it is
     // written (a link that collapses under the storm), and a second one for
     // the same box that takes over while the first may still be closing.
-    await Promise.all(boxes.map(async (d) => {
-      const first = await RawClient.open(fleet.mqttPort);
-      raw.add(first);
-      if ((await first.login(login(d), 20_000)) !== 0) return;
-      await rawSetUp(first, d);
-      // The link collapses and the box is straight back: its new CONNECT
-      // reaches the broker together with the old connection's end.
-      const second = await RawClient.open(fleet.mqttPort);
-      raw.add(second);
-      first.close();
-      if ((await second.login(login(d), 20_000)) === 0) await rawSetUp(second, d);
-      second.close();
-    }));
+    await Promise.all(
+      boxes.map(async (d) => {
+        const first = await RawClient.open(fleet.mqttPort);
+        raw.add(first);
+        if ((await first.login(login(d), 20_000)) !== 0) return;
+        await rawSetUp(first, d);
+        // The link collapses and the box is straight back: its new CONNECT
+        // reaches the broker together with the old connection's end.
+        const second = await RawClient.open(fleet.mqttPort);
+        raw.add(second);
+        first.close();
+        if ((await second.login(login(d), 20_000)) === 0) await rawSetUp(second, d);
+        second.close();
+      }),
+    );
     await Promise.all([...raw].map((c) => c.closed));
     raw.clear();
     t.comment(`round ${round + 1}: online ${fleet.presence.online}`);
@@ -121,7 +149,14 @@ t.test('after a collapsed reconnect storm the online count is what the broker ho
   const kept = boxes.slice(0, KEEP).map((d) => {
     const c = connect(fleet.mqttPort, d);
     live.add(c);
-    return settled(c).then(async (ok) => ok && (await setUp(c, d).then(() => true, () => false)));
+    return settled(c).then(
+      async (ok) =>
+        ok &&
+        (await setUp(c, d).then(
+          () => true,
+          () => false,
+        )),
+    );
   });
   t.equal((await Promise.all(kept)).filter(Boolean).length, KEEP, 'the kept boxes are connected');
 
@@ -132,7 +167,14 @@ t.test('after a collapsed reconnect storm the online count is what the broker ho
   t.equal(fleet.presence.online, brokerHolds(), 'presence counts what the broker holds');
   t.equal(fleet.presence.online, KEEP);
   const onlineIds = boxes.filter((d) => fleet.presence.isOnline(d.deviceId)).map((d) => d.deviceId);
-  t.same(onlineIds.sort(), boxes.slice(0, KEEP).map((d) => d.deviceId).sort(), 'exactly the kept boxes are online');
+  t.same(
+    onlineIds.sort(),
+    boxes
+      .slice(0, KEEP)
+      .map((d) => d.deviceId)
+      .sort(),
+    'exactly the kept boxes are online',
+  );
   await fleet.presence.idle();
   const stored = (await fleet.repos.devices.list()).filter((d) => d.online).length;
   t.equal(stored, KEEP, 'the registry says the same');

@@ -16,13 +16,20 @@ const metric = async (api: Awaited<ReturnType<typeof startTestFleet>>['api'], li
 
 const attempt = mqttAttempt;
 
-const asDevice = (creds: EnrolResponse) => ({ clientId: creds.deviceId, username: creds.mqtt.username, password: creds.mqtt.password });
+const asDevice = (creds: EnrolResponse) => ({
+  clientId: creds.deviceId,
+  username: creds.mqtt.username,
+  password: creds.mqtt.password,
+});
 
 t.test('a re-imaged box re-enrols by serial as the same device; its old credentials die at once', async (t) => {
   const { api, fleet } = await startTestFleet(t);
   await fleet.repos.enrollment.registerSerial('SN-REIMAGE', 'yb-van-yen');
   const enrol = async () => {
-    const r = await api<EnrolResponse>('POST', '/api/v1/enroll', { token: null, body: { hardware: { serial: 'SN-REIMAGE' } } });
+    const r = await api<EnrolResponse>('POST', '/api/v1/enroll', {
+      token: null,
+      body: { hardware: { serial: 'SN-REIMAGE' } },
+    });
     t.equal(r.status, 200);
     return r.body;
   };
@@ -31,7 +38,10 @@ t.test('a re-imaged box re-enrols by serial as the same device; its old credenti
   const kicked = new Promise<void>((resolve) => oldClient.once('close', () => resolve()));
 
   // The box was wiped; an operator registers its serial again, and it enrols again.
-  t.equal((await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-REIMAGE', siteId: 'yb-van-yen' } })).status, 201);
+  t.equal(
+    (await api('POST', '/api/v1/preregistrations', { body: { serial: 'SN-REIMAGE', siteId: 'yb-van-yen' } })).status,
+    201,
+  );
   const second = await enrol();
   t.equal(second.deviceId, first.deviceId, 'same device id');
   t.not(second.mqtt.password, first.mqtt.password, 'new credentials');
@@ -71,7 +81,11 @@ t.test('failed guesses at a box password never lock out its right password from 
   const a = await enrol('yb-city');
   const url = a.mqtt.url;
   for (let i = 0; i < 5; i++) {
-    t.match(await attempt(url, { ...asDevice(a), password: `guess-${i}` }), /^refused/, `guess ${i} refused by CONNACK`);
+    t.match(
+      await attempt(url, { ...asDevice(a), password: `guess-${i}` }),
+      /^refused/,
+      `guess ${i} refused by CONNACK`,
+    );
   }
   t.equal(await attempt(url, asDevice(a)), 'connected', 'the right credentials from that address still log in');
   t.equal(await metric(api, /^diemcau_mqtt_auth_failures_total\{reason="bad-password"\}/), 5, 'every refusal counted');

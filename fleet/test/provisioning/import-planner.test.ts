@@ -7,12 +7,26 @@ const commune = (id: string, parentId: string, name = id): Site => ({ id, name, 
 
 t.test('new, changed and identical rows are told apart', async (t) => {
   const existing = [district('d1'), commune('c1', 'd1')];
-  const plan = planSiteImport(existing, [district('d1'), commune('c1', 'd1', 'Renamed'), district('d2'), commune('c2', 'd2')]);
+  const plan = planSiteImport(existing, [
+    district('d1'),
+    commune('c1', 'd1', 'Renamed'),
+    district('d2'),
+    commune('c2', 'd2'),
+  ]);
   t.ok(plan.ok);
   if (!plan.ok) return;
-  t.same(plan.create.map((s) => s.id), ['d2', 'c2']);
-  t.same(plan.update.map((s) => s.id), ['c1']);
-  t.same(plan.unchanged.map((s) => s.id), ['d1']);
+  t.same(
+    plan.create.map((s) => s.id),
+    ['d2', 'c2'],
+  );
+  t.same(
+    plan.update.map((s) => s.id),
+    ['c1'],
+  );
+  t.same(
+    plan.unchanged.map((s) => s.id),
+    ['d1'],
+  );
 });
 
 t.test('an absent optional field equals an empty one', async (t) => {

@@ -24,9 +24,17 @@ t.test('upgrading a registry: bound pre-registrations are spent, revoked devices
     old.prepare('INSERT INTO migrations VALUES (?, ?)').run(m.name, new Date().toISOString());
   }
   const now = new Date().toISOString();
-  old.prepare("INSERT INTO sites (id, name, kind, created_at, updated_at) VALUES ('s1', 'S1', 'commune', ?, ?)").run(now, now);
-  old.prepare("INSERT INTO devices (id, site_id, serial, password_hash, enrolled_at, revoked_at) VALUES ('dev-old', 's1', 'SN-1', 'x', ?, ?)").run(now, now);
-  old.prepare("INSERT INTO device_serials (serial, site_id, created_at, device_id) VALUES ('SN-1', 's1', ?, 'dev-old')").run(now);
+  old
+    .prepare("INSERT INTO sites (id, name, kind, created_at, updated_at) VALUES ('s1', 'S1', 'commune', ?, ?)")
+    .run(now, now);
+  old
+    .prepare(
+      "INSERT INTO devices (id, site_id, serial, password_hash, enrolled_at, revoked_at) VALUES ('dev-old', 's1', 'SN-1', 'x', ?, ?)",
+    )
+    .run(now, now);
+  old
+    .prepare("INSERT INTO device_serials (serial, site_id, created_at, device_id) VALUES ('SN-1', 's1', ?, 'dev-old')")
+    .run(now);
   old.prepare("INSERT INTO device_serials (serial, site_id, created_at) VALUES ('SN-2', 's1', ?)").run(now);
   old.close();
 
@@ -39,7 +47,15 @@ t.test('upgrading a registry: bound pre-registrations are spent, revoked devices
   t.equal(await devices.liveBySerial('SN-1'), undefined, 'a revoked device owns no serial');
   await devices.insert({ id: 'dev-new', siteId: 's1', serial: 'SN-1', passwordHash: 'y' });
   t.equal((await devices.liveBySerial('SN-1'))?.id, 'dev-new', 'the hardware enrolled again as a new device');
-  await t.rejects(devices.insert({ id: 'dev-dup', siteId: 's1', serial: 'SN-1', passwordHash: 'z' }), /UNIQUE/, 'one live device per serial');
-  t.equal(await devices.reenrol({ id: 'dev-old', siteId: 's1', serial: 'SN-1', passwordHash: 'w' }), false, 're-enrolling a revoked device changes nothing');
+  await t.rejects(
+    devices.insert({ id: 'dev-dup', siteId: 's1', serial: 'SN-1', passwordHash: 'z' }),
+    /UNIQUE/,
+    'one live device per serial',
+  );
+  t.equal(
+    await devices.reenrol({ id: 'dev-old', siteId: 's1', serial: 'SN-1', passwordHash: 'w' }),
+    false,
+    're-enrolling a revoked device changes nothing',
+  );
   t.ok((await devices.get('dev-old'))?.revokedAt, 'still revoked');
 });

@@ -29,12 +29,25 @@ t.test('half a configuration or unreadable files are config errors, all listed',
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const notPem = join(dir, 'cert.txt');
   writeFileSync(notPem, 'hello');
-  t.match(problemsOf(() => loadTlsFiles({ tlsCert: notPem })), [/tlsKey \(DIEMCAU_TLS_KEY\): required/, /not a PEM file/]);
+  t.match(
+    problemsOf(() => loadTlsFiles({ tlsCert: notPem })),
+    [/tlsKey \(DIEMCAU_TLS_KEY\): required/, /not a PEM file/],
+  );
   const missing = problemsOf(() => loadTlsFiles({ tlsCert: join(dir, 'nope.pem'), tlsKey: join(dir, 'nope.key') }));
   t.equal(missing.length, 2);
   t.match(missing.join('\n'), /cannot read .*nope\.pem \(ENOENT\)/);
   await t.rejects(
-    buildFleet({ config: { httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir: dir, dbFile: ':memory:', logLevel: 'silent', tlsKey: join(dir, 'k.pem') } }),
+    buildFleet({
+      config: {
+        httpPort: 0,
+        mqttPort: 0,
+        host: '127.0.0.1',
+        dataDir: dir,
+        dbFile: ':memory:',
+        logLevel: 'silent',
+        tlsKey: join(dir, 'k.pem'),
+      },
+    }),
     { code: 'FLEET_ERR_CONFIG' },
     'the fleet does not start',
   );

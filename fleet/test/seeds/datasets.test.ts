@@ -9,7 +9,11 @@ import { datasetText, shippedDatasets } from '../../../scripts/make-datasets.js'
 
 t.test('the shipped JSON files are what the seeds and the mapping make', async (t) => {
   for (const [name, d] of Object.entries(shippedDatasets())) {
-    t.equal(readFileSync(path.join(DATASETS_DIR, `${name}.json`), 'utf8'), datasetText(d), `${name}.json is up to date (npx tsx scripts/make-datasets.ts)`);
+    t.equal(
+      readFileSync(path.join(DATASETS_DIR, `${name}.json`), 'utf8'),
+      datasetText(d),
+      `${name}.json is up to date (npx tsx scripts/make-datasets.ts)`,
+    );
   }
 });
 
@@ -34,7 +38,10 @@ t.test('yen-bai-two-tier: every 2022 commune kept, at the top, behind the hub of
   for (const c of old.sites.filter((s) => s.kind === 'commune')) {
     const now = index.byId.get(c.id);
     t.equal(now?.parentId, null, `${c.id} at the top`);
-    t.equal(relayGroupOf(index, c.id)?.name.replace('Cụm ', ''), relayGroupOf(oldIndex, c.id)?.name.replace(/^(Huyện|Thị xã|Thành phố) /, ''));
+    t.equal(
+      relayGroupOf(index, c.id)?.name.replace('Cụm ', ''),
+      relayGroupOf(oldIndex, c.id)?.name.replace(/^(Huyện|Thị xã|Thành phố) /, ''),
+    );
   }
   t.equal(d.relayGroups?.length, 9);
 });
@@ -62,22 +69,35 @@ t.test('a dataset is checked whole; every problem is named', async (t) => {
   t.match(validateDataset(bad), [/kind commune is declared twice/, /unknown parent kind nowhere/]);
 
   const tree = base();
-  tree.sites.push({ id: 'v1', name: 'V', kind: 'village', parentId: 'c1' }, { id: 'r2', name: 'R2', kind: 'region', parentId: 'c1' });
+  tree.sites.push(
+    { id: 'v1', name: 'V', kind: 'village', parentId: 'c1' },
+    { id: 'r2', name: 'R2', kind: 'region', parentId: 'c1' },
+  );
   tree.sites[1] = { ...tree.sites[1]!, parentId: 'r2' };
   const problems = validateDataset(tree);
   t.ok(problems.includes('site v1 has unknown kind village'));
   t.ok(problems.includes('region r2 must have no parent'));
-  t.ok(problems.some((p) => /its own ancestor/.test(p)), 'a cycle');
+  t.ok(
+    problems.some((p) => /its own ancestor/.test(p)),
+    'a cycle',
+  );
 
   const groups = base();
   groups.relayGroups!.push({ id: 'g2', name: 'G2', hubSiteId: 'r1', siteIds: ['c1', 'zz'] });
-  t.match(validateDataset(groups), [/hub r1 must be one of its sites/, /site c1 is in relay groups g1 and g2/, /unknown site zz/]);
+  t.match(validateDataset(groups), [
+    /hub r1 must be one of its sites/,
+    /site c1 is in relay groups g1 and g2/,
+    /unknown site zz/,
+  ]);
 });
 
 t.test('a bad dataset stops the fleet at start with a clear error', async (t) => {
   t.throws(() => parseDataset('{', 'x.json'), { code: 'FLEET_ERR_CONFIG', message: /x.json is not JSON/ });
   t.throws(() => parseDataset(JSON.stringify({ ...base(), v: 2 }), 'x.json'), DiemcauError);
   const invalid = { ...base(), relayGroups: [{ id: 'g1', name: 'G1', hubSiteId: 'r1', siteIds: ['c1'] }] };
-  t.throws(() => parseDataset(JSON.stringify(invalid), 'x.json'), { code: 'FLEET_ERR_CONFIG', message: /hub r1 must be one of its sites/ });
+  t.throws(() => parseDataset(JSON.stringify(invalid), 'x.json'), {
+    code: 'FLEET_ERR_CONFIG',
+    message: /hub r1 must be one of its sites/,
+  });
   t.throws(() => loadDataset('no-such-dataset'), { code: 'FLEET_ERR_CONFIG', message: /cannot read/ });
 });

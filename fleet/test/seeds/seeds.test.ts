@@ -13,12 +13,33 @@ t.test('the seeds are the 210 sites of Yên Bái in a valid hierarchy', async (t
   t.same(invalid, [], 'every site matches SiteSchema (ids included)');
   const count = (k: SiteKind) => sites.filter((s) => s.kind === k).length;
   t.same(
-    { pc: count('party-committee'), hd: count('peoples-council'), ub: count('peoples-committee'), boards: count('party-board'), depts: count('department'), districts: count('district'), communes: count('commune') },
+    {
+      pc: count('party-committee'),
+      hd: count('peoples-council'),
+      ub: count('peoples-committee'),
+      boards: count('party-board'),
+      depts: count('department'),
+      districts: count('district'),
+      communes: count('commune'),
+    },
     { pc: 1, hd: 1, ub: 1, boards: 6, depts: 19, districts: 9, communes: 173 },
   );
   t.same(
-    sites.filter((s) => s.kind === 'district').map((s) => s.id).sort(),
-    ['yb-city', 'yb-luc-yen', 'yb-mu-cang-chai', 'yb-nghia-lo', 'yb-tram-tau', 'yb-tran-yen', 'yb-van-chan', 'yb-van-yen', 'yb-yen-binh'],
+    sites
+      .filter((s) => s.kind === 'district')
+      .map((s) => s.id)
+      .sort(),
+    [
+      'yb-city',
+      'yb-luc-yen',
+      'yb-mu-cang-chai',
+      'yb-nghia-lo',
+      'yb-tram-tau',
+      'yb-tran-yen',
+      'yb-van-chan',
+      'yb-van-yen',
+      'yb-yen-binh',
+    ],
   );
   t.same(yenBaiSites(), sites, 'stable: the same ids every time');
 });

@@ -24,7 +24,10 @@ t.test('fleet/ui typechecks', async (t) => {
 t.test('the bundle is built into the given directory with everything it needs', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-ui-build-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  execFileSync(process.execPath, [path.join(root, 'fleet', 'scripts', 'build-ui.mjs')], { env: { ...process.env, DIEMCAU_UI_OUT_DIR: dir }, stdio: 'ignore' });
+  execFileSync(process.execPath, [path.join(root, 'fleet', 'scripts', 'build-ui.mjs')], {
+    env: { ...process.env, DIEMCAU_UI_OUT_DIR: dir },
+    stdio: 'ignore',
+  });
   for (const f of ['index.html', 'boot.js', 'app.js', 'app.css']) t.ok(fs.existsSync(path.join(dir, f)), f);
   const html = fs.readFileSync(path.join(dir, 'index.html'), 'utf8');
   t.match(html, /src="\/ui\/app\.js"/);

@@ -22,7 +22,11 @@ const inA = sf.sites.find((s) => s.parentId === dA.id)!;
 const inB = sf.sites.find((s) => s.parentId === dB.id)!;
 await sf.online([inA.id, inB.id]);
 
-const opA = await sf.api<{ token: string }>('POST', '/api/v1/operators', { name: 'A', role: 'district-operator', districtId: dA.id });
+const opA = await sf.api<{ token: string }>('POST', '/api/v1/operators', {
+  name: 'A',
+  role: 'district-operator',
+  districtId: dA.id,
+});
 const viewer = await sf.api<{ token: string }>('POST', '/api/v1/operators', { name: 'V', role: 'viewer' });
 
 /** Reads the event stream into an array until stopped. */
@@ -48,14 +52,21 @@ t.test('the page loads from the fleet alone', async (t) => {
 });
 
 /** A raw GET (fetch would decompress on its own and hide what travelled). */
-function rawGet(p: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+function rawGet(
+  p: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    http.get(`${sf.url}${p}`, { headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    }).on('error', reject);
+    http
+      .get(`${sf.url}${p}`, { headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      })
+      .on('error', reject);
   });
 }
 
@@ -91,17 +102,30 @@ t.test('the feed needs a token', async (t) => {
   t.equal((await fetch(`${sf.url}/api/v1/events`)).status, 401);
 });
 
-t.test('a district operator\'s feed carries only his district', async (t) => {
+t.test("a district operator's feed carries only his district", async (t) => {
   const admin = listen('ui-test-admin-token-0123456789');
   const a = listen(opA.token);
   await until(() => admin.events.length > 0 && a.events.length > 0, 'hello');
-  t.match(await (await fetch(`${sf.url}/metrics`, { headers: { authorization: 'Bearer ui-test-admin-token-0123456789' } })).text(), /^diemcau_dashboard_streams 2$/m, 'open streams counted in /metrics');
+  t.match(
+    await (
+      await fetch(`${sf.url}/metrics`, { headers: { authorization: 'Bearer ui-test-admin-token-0123456789' } })
+    ).text(),
+    /^diemcau_dashboard_streams 2$/m,
+    'open streams counted in /metrics',
+  );
   sf.kill(inB.id);
   sf.kill(inA.id);
-  const offlineAlert = (e: UiEvent, siteId: string) => e.type === 'alert' && e.alert.type === 'device-offline' && e.alert.siteId === siteId;
-  await until(() => admin.events.some((e) => offlineAlert(e, inA.id)) && admin.events.some((e) => offlineAlert(e, inB.id)), 'both alerts on the admin feed');
+  const offlineAlert = (e: UiEvent, siteId: string) =>
+    e.type === 'alert' && e.alert.type === 'device-offline' && e.alert.siteId === siteId;
+  await until(
+    () => admin.events.some((e) => offlineAlert(e, inA.id)) && admin.events.some((e) => offlineAlert(e, inB.id)),
+    'both alerts on the admin feed',
+  );
   await until(() => a.events.some((e) => offlineAlert(e, inA.id)), 'own alert on the district feed');
-  t.ok(a.events.some((e) => e.type === 'presence' && e.siteId === inA.id && !e.online), 'own presence change');
+  t.ok(
+    a.events.some((e) => e.type === 'presence' && e.siteId === inA.id && !e.online),
+    'own presence change',
+  );
   const leaked = a.events.filter((e) => JSON.stringify(e).includes(inB.id));
   t.same(leaked, [], 'nothing about the other district');
   await admin.stop();
@@ -113,7 +137,11 @@ t.test('a meeting made or ended reaches every dashboard as "fetch the meetings a
   const a = listen(opA.token);
   await until(() => admin.events.length > 0 && a.events.length > 0, 'hello');
   const count = (l: { events: UiEvent[] }) => l.events.filter((e) => e.type === 'meetings').length;
-  const made = await sf.api<{ id: string }>('POST', '/api/v1/meetings', { title: 'Giao ban', chairSiteId: dB.id, siteIds: [inB.id] });
+  const made = await sf.api<{ id: string }>('POST', '/api/v1/meetings', {
+    title: 'Giao ban',
+    chairSiteId: dB.id,
+    siteIds: [inB.id],
+  });
   await until(() => count(admin) >= 1 && count(a) >= 1, 'the change on both feeds');
   t.pass('the district operator hears of it too: the event carries no data, the list API filters');
   const before = count(admin);
@@ -129,23 +157,36 @@ t.test('a device stream carries its samples, only to those who may see the devic
   const siteA = [...sf.devices.values()].find((d) => sf.fleet.sites.isWithin(d.siteId, dA.id))!;
   const status = async (token: string) => {
     const ctrl = new AbortController();
-    const res = await fetch(`${sf.url}/api/v1/devices/${siteA.deviceId}/live`, { headers: { authorization: `Bearer ${token}` }, signal: ctrl.signal });
+    const res = await fetch(`${sf.url}/api/v1/devices/${siteA.deviceId}/live`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: ctrl.signal,
+    });
     ctrl.abort();
     return res.status;
   };
-  const opB = await sf.api<{ token: string }>('POST', '/api/v1/operators', { name: 'B', role: 'district-operator', districtId: dB.id });
-  t.equal(await status(opB.token), 403, 'another district\'s operator');
+  const opB = await sf.api<{ token: string }>('POST', '/api/v1/operators', {
+    name: 'B',
+    role: 'district-operator',
+    districtId: dB.id,
+  });
+  t.equal(await status(opB.token), 403, "another district's operator");
   const events: UiEvent[] = [];
   const ctrl = new AbortController();
-  const res = await fetch(`${sf.url}/api/v1/devices/${siteA.deviceId}/live`, { headers: { authorization: `Bearer ${opA.token}` }, signal: ctrl.signal });
+  const res = await fetch(`${sf.url}/api/v1/devices/${siteA.deviceId}/live`, {
+    headers: { authorization: `Bearer ${opA.token}` },
+    signal: ctrl.signal,
+  });
   t.equal(res.status, 200);
   const reading = (async () => {
     const dec = new TextDecoder();
     try {
       for await (const chunk of res.body!) {
-        for (const line of dec.decode(chunk as Uint8Array).split('\n')) if (line.startsWith('data: ')) events.push(JSON.parse(line.slice(6)) as UiEvent);
+        for (const line of dec.decode(chunk as Uint8Array).split('\n'))
+          if (line.startsWith('data: ')) events.push(JSON.parse(line.slice(6)) as UiEvent);
       }
-    } catch { /* aborted */ }
+    } catch {
+      /* aborted */
+    }
   })();
   await until(() => events.some((e) => e.type === 'hello'), 'hello');
   await sf.sample(siteA.siteId, 99, 42);
@@ -160,17 +201,26 @@ t.test('acknowledging: operators may, viewers may not, nobody outside his distri
   const alerts = (await sf.api<{ items: { id: number; siteId: string }[] }>('GET', '/api/v1/alerts?state=open')).items;
   const alertB = alerts.find((a) => a.siteId === inB.id)!;
   const alertA = alerts.find((a) => a.siteId === inA.id)!;
-  const post = (id: number, token: string) => fetch(`${sf.url}/api/v1/alerts/${id}/ack`, {
-    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ note: 'on it' }),
-  });
+  const post = (id: number, token: string) =>
+    fetch(`${sf.url}/api/v1/alerts/${id}/ack`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ note: 'on it' }),
+    });
   t.equal((await post(alertA.id, viewer.token)).status, 403, 'viewer');
-  t.equal((await post(alertB.id, opA.token)).status, 404, 'another district\'s alert does not exist for him');
+  t.equal((await post(alertB.id, opA.token)).status, 404, "another district's alert does not exist for him");
   const ok = await post(alertA.id, opA.token);
   t.equal(ok.status, 200);
   t.match(await ok.json(), { alertId: alertA.id, by: 'A', note: 'on it' });
   const listA = await sf.api<{ items: { alertId: number }[] }>('GET', '/api/v1/alert-acks', undefined, opA.token);
-  t.same(listA.items.map((x) => x.alertId), [alertA.id]);
-  const audit = await sf.api<{ items: { action: string; target: string }[] }>('GET', `/api/v1/audit?target=alert:${alertA.id}`);
+  t.same(
+    listA.items.map((x) => x.alertId),
+    [alertA.id],
+  );
+  const audit = await sf.api<{ items: { action: string; target: string }[] }>(
+    'GET',
+    `/api/v1/audit?target=alert:${alertA.id}`,
+  );
   t.equal(audit.items[0]?.action, 'POST /api/v1/alerts/:id/ack', 'audited');
 });
 

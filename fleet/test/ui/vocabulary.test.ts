@@ -6,13 +6,33 @@
 // both languages, so a new one never shows up as a raw id.
 import t from 'tap';
 import type { Static } from '@sinclair/typebox';
-import { OPERATOR_ROLES, ROLE_NAMES, type OperatorArea, type OperatorRole } from '../../src/access.js';
-import { ALERT_SEVERITIES, ALERT_TYPES, type AlertSeverity } from '../../src/alerts/alert-types.js';
-import type { AlertOut, DeviceOut, HierarchyOut, OperatorAreaSchema, OperatorRoleSchema, SessionOut, SiteOut } from '../../src/api/schemas.js';
+import type { OPERATOR_ROLES } from '../../src/access.js';
+import { ROLE_NAMES, type OperatorArea, type OperatorRole } from '../../src/access.js';
+import type { ALERT_SEVERITIES } from '../../src/alerts/alert-types.js';
+import { ALERT_TYPES, type AlertSeverity } from '../../src/alerts/alert-types.js';
+import type {
+  AlertOut,
+  DeviceOut,
+  HierarchyOut,
+  OperatorAreaSchema,
+  OperatorRoleSchema,
+  SessionOut,
+  SiteOut,
+} from '../../src/api/schemas.js';
 import type { CommandViewSchema } from '../../src/commands/schemas.js';
 import type { MeetingDetailSchema, MeetingSchema } from '../../src/meetings/schemas.js';
 import type { RolloutOut } from '../../src/ota/schemas.js';
-import type { Alert, CommandView, Device, Hierarchy, Meeting, MeetingDetail, Operator, Rollout, Site } from '../../ui/api/types.js';
+import type {
+  Alert,
+  CommandView,
+  Device,
+  Hierarchy,
+  Meeting,
+  MeetingDetail,
+  Operator,
+  Rollout,
+  Site,
+} from '../../ui/api/types.js';
 import { en } from '../../ui/i18n/en.js';
 import { vi } from '../../ui/i18n/vi.js';
 
@@ -49,5 +69,6 @@ t.test('every alert type the fleet raises has a family and a label in both langu
 });
 
 t.test('every role name the API accepts has a label in both languages', async (t) => {
-  for (const role of ROLE_NAMES) for (const { lang, dict } of labels) t.ok(dict[`role.${role}`], `${lang}: role.${role}`);
+  for (const role of ROLE_NAMES)
+    for (const { lang, dict } of labels) t.ok(dict[`role.${role}`], `${lang}: role.${role}`);
 });

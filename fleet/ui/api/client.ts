@@ -15,7 +15,10 @@ export class ApiError extends Error {
   }
   /** The server does not have this route (yet): the page hides the feature. */
   get unsupported(): boolean {
-    return this.status === 404 && (this.code === undefined || this.code === 'FST_ERR_NOT_FOUND' || ROUTE_MISSING.test(this.message));
+    return (
+      this.status === 404 &&
+      (this.code === undefined || this.code === 'FST_ERR_NOT_FOUND' || ROUTE_MISSING.test(this.message))
+    );
   }
 }
 
@@ -26,17 +29,30 @@ export interface Api {
   readonly token: string;
 }
 
-interface ErrorBody { message?: string; code?: string; error?: string }
+interface ErrorBody {
+  message?: string;
+  code?: string;
+  error?: string;
+}
 
 export function createApi(token: string, onUnauthorized: () => void, base = ''): Api {
   async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    const res = await fetch(base + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+    });
     if (res.status === 401) onUnauthorized();
     if (!res.ok) {
       let info: ErrorBody = {};
-      try { info = (await res.json()) as ErrorBody; } catch { /* not JSON */ }
+      try {
+        info = (await res.json()) as ErrorBody;
+      } catch {
+        /* not JSON */
+      }
       // A 404 on a route that exists carries the fleet's own error code; a
       // missing route carries fastify's (or none).
       const code = info.code ?? (info.message?.startsWith('Route ') ? 'FST_ERR_NOT_FOUND' : undefined);

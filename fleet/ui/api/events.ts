@@ -4,7 +4,9 @@
 // reloads its snapshot on every (re)connect so nothing missed stays missing.
 import type { FleetEvent } from './types.js';
 
-export interface EventFeed { close(): void }
+export interface EventFeed {
+  close(): void;
+}
 
 export interface FeedHandlers {
   onEvent(e: FleetEvent): void;
@@ -22,8 +24,14 @@ export function openEventFeed(token: string, h: FeedHandlers, path = '/api/v1/ev
   async function connect(): Promise<void> {
     ctrl = new AbortController();
     try {
-      const res = await fetch(path, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: ctrl.signal });
-      if (res.status === 401) { h.onUnauthorized(); return; }
+      const res = await fetch(path, {
+        headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+        signal: ctrl.signal,
+      });
+      if (res.status === 401) {
+        h.onUnauthorized();
+        return;
+      }
       if (!res.ok || !res.body) throw new Error(`events: HTTP ${res.status}`);
       delay = 1000;
       h.onOpen();
@@ -49,7 +57,11 @@ export function openEventFeed(token: string, h: FeedHandlers, path = '/api/v1/ev
   }
 
   function dispatch(block: string): void {
-    const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+    const data = block
+      .split('\n')
+      .filter((l) => l.startsWith('data:'))
+      .map((l) => l.slice(5).trimStart())
+      .join('\n');
     if (!data) return; // a comment line (keep-alive)
     try {
       h.onEvent(JSON.parse(data) as FleetEvent);

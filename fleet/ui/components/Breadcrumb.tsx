@@ -8,9 +8,18 @@ export function Breadcrumb(props: { items: { href?: string; label: string; code?
     <nav class="crumbs" aria-label={t('nav.breadcrumb')}>
       {all.map((it, i) => (
         <span key={i}>
-          {i > 0 && <span class="sep" aria-hidden="true">›</span>}
-          {it.href && i < all.length - 1 ? <a href={it.href}>{it.label}</a>
-            : <span aria-current="page" {...(it.code ? { translate: false, class: 'mono' } : {})}>{it.label}</span>}
+          {i > 0 && (
+            <span class="sep" aria-hidden="true">
+              ›
+            </span>
+          )}
+          {it.href && i < all.length - 1 ? (
+            <a href={it.href}>{it.label}</a>
+          ) : (
+            <span aria-current="page" {...(it.code ? { translate: false, class: 'mono' } : {})}>
+              {it.label}
+            </span>
+          )}
         </span>
       ))}
     </nav>

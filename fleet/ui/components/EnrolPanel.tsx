@@ -7,9 +7,13 @@ import { useI18n } from '../i18n/i18n.js';
 import { errorText } from '../i18n/errors.js';
 import { useApp, useSnapshot } from '../state/hooks.js';
 
-interface Minted { token: string; expiresAt: string; qrSvg: string }
+interface Minted {
+  token: string;
+  expiresAt: string;
+  qrSvg: string;
+}
 
-export function EnrolPanel(props: { site: Site ; revoked?: boolean }) {
+export function EnrolPanel(props: { site: Site; revoked?: boolean }) {
   const i18n = useI18n();
   const { t } = i18n;
   const { api } = useApp();
@@ -23,9 +27,21 @@ export function EnrolPanel(props: { site: Site ; revoked?: boolean }) {
     setError(null);
     try {
       const out = await api.post<{ token: string; expiresAt: string }>(
-        `/api/v1/sites/${encodeURIComponent(props.site.id)}/enrollment-tokens`, {});
-      const bootstrap = { v: 1, fleetUrl: location.origin, token: out.token, siteId: props.site.id, siteName: props.site.name };
-      const qrSvg = await QRCode.toString(JSON.stringify(bootstrap), { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+        `/api/v1/sites/${encodeURIComponent(props.site.id)}/enrollment-tokens`,
+        {},
+      );
+      const bootstrap = {
+        v: 1,
+        fleetUrl: location.origin,
+        token: out.token,
+        siteId: props.site.id,
+        siteName: props.site.name,
+      };
+      const qrSvg = await QRCode.toString(JSON.stringify(bootstrap), {
+        type: 'svg',
+        errorCorrectionLevel: 'M',
+        margin: 2,
+      });
       setMinted({ ...out, qrSvg });
     } catch (err) {
       setError(errorText(i18n.lang, err));
@@ -46,10 +62,18 @@ export function EnrolPanel(props: { site: Site ; revoked?: boolean }) {
             <div class="muted small">{t('site.enrolExpires', { time: i18n.time(minted.expiresAt) })}</div>
           </div>
         </div>
-      ) : snap.operator?.role !== 'viewer' && (
-        <button type="button" class="btn primary" disabled={busy} onClick={() => void mint()}>{t('site.enrol')}</button>
+      ) : (
+        snap.operator?.role !== 'viewer' && (
+          <button type="button" class="btn primary" disabled={busy} onClick={() => void mint()}>
+            {t('site.enrol')}
+          </button>
+        )
       )}
-      {error && <p class="form-error" role="alert">{error}</p>}
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
     </div>
   );
 }

@@ -10,8 +10,18 @@ export function LangSwitch() {
   return (
     <div class="seg" role="group" aria-label={t('top.language')}>
       {LANGS.map((l) => (
-        <button type="button" key={l.lang} class={l.lang === lang ? 'on' : ''} aria-pressed={l.lang === lang}
-          title={l.title} lang={l.lang} data-lang={l.lang} onClick={() => setLang(l.lang)}>{l.label}</button>
+        <button
+          type="button"
+          key={l.lang}
+          class={l.lang === lang ? 'on' : ''}
+          aria-pressed={l.lang === lang}
+          title={l.title}
+          lang={l.lang}
+          data-lang={l.lang}
+          onClick={() => setLang(l.lang)}
+        >
+          {l.label}
+        </button>
       ))}
     </div>
   );

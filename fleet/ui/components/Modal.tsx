@@ -16,7 +16,9 @@ export function Modal(props: { title: string; onClose(): void; children: Compone
     <dialog ref={ref} class="modal" onClose={props.onClose} onCancel={props.onClose} aria-label={props.title}>
       <header class="modal-head">
         <h2>{props.title}</h2>
-        <button type="button" class="icon-btn" aria-label={t('common.close')} onClick={props.onClose}>✕</button>
+        <button type="button" class="icon-btn" aria-label={t('common.close')} onClick={props.onClose}>
+          ✕
+        </button>
       </header>
       <div class="modal-body">{props.children}</div>
     </dialog>

@@ -32,8 +32,10 @@ export function alertDetail(i18n: I18n, a: Alert): string | null {
       const c = num(d.temperatureC);
       return c === null ? null : i18n.t('alertSub.temperature', { c: i18n.num(c, 1) });
     }
-    case 'help-requested': return i18n.t('alertSub.help');
-    case 'microphone-silent': return i18n.t('alertSub.silent');
+    case 'help-requested':
+      return i18n.t('alertSub.help');
+    case 'microphone-silent':
+      return i18n.t('alertSub.silent');
   }
   if (/-(missing|disconnected)$/.test(a.type)) return i18n.t('alertSub.missing');
   if (/-fault$/.test(a.type)) return i18n.t('alertSub.fault');

@@ -11,7 +11,10 @@ const ROUTES: Record<string, Entry> = {
   'POST /api/v1/devices/:id/commands': { vi: 'Gửi lệnh tới hộp', en: 'Sent a command to the box' },
   'POST /api/v1/sites/:id/commands': { vi: 'Gửi lệnh tới cả đơn vị', en: 'Sent a command to a whole unit' },
   'DELETE /api/v1/devices/:id': { vi: 'Thu hồi hộp', en: 'Decommissioned the box' },
-  'POST /api/v1/devices/:id/help/resolve': { vi: 'Đã gọi lại điểm cầu xin hỗ trợ', en: 'Called back a site that asked for help' },
+  'POST /api/v1/devices/:id/help/resolve': {
+    vi: 'Đã gọi lại điểm cầu xin hỗ trợ',
+    en: 'Called back a site that asked for help',
+  },
   'POST /api/v1/alerts/:id/ack': { vi: 'Xác nhận cảnh báo', en: 'Acknowledged an alert' },
   'POST /api/v1/sites/:siteId/enrollment-tokens': { vi: 'Tạo mã đăng ký hộp', en: 'Created an enrolment code' },
   'POST /api/v1/sites/import': { vi: 'Nhập danh sách điểm cầu', en: 'Imported sites' },
@@ -55,14 +58,20 @@ export function auditAction(i18n: I18n, e: AuditEntry): string {
   const cmd = /^command\.([a-z-]+)(\.result)?$/.exec(e.action);
   if (cmd) {
     const name = tx('cmd', cmd[1]!);
-    return cmd[2] ? (lang === 'vi' ? `Kết quả lệnh «${name}»` : `Result of “${name}”`) : (lang === 'vi' ? `Lệnh «${name}»` : `Command “${name}”`);
+    return cmd[2]
+      ? lang === 'vi'
+        ? `Kết quả lệnh «${name}»`
+        : `Result of “${name}”`
+      : lang === 'vi'
+        ? `Lệnh «${name}»`
+        : `Command “${name}”`;
   }
   const fixed = FIXED[e.action];
   if (fixed) return fixed[lang];
   const route = ROUTES[e.action];
   if (route) return route[lang];
   const method = METHOD[e.action.split(' ')[0] ?? ''];
-  return method ? method[lang] : (lang === 'vi' ? 'Thao tác khác' : 'Other action');
+  return method ? method[lang] : lang === 'vi' ? 'Thao tác khác' : 'Other action';
 }
 
 /** How it ended: a command's status, an HTTP status, or the fleet's own words. */
@@ -75,7 +84,13 @@ export function auditOutcome(i18n: I18n, e: AuditEntry): string {
   if (/^\d{3}$/.test(o)) {
     const n = Number(o);
     if (n < 300) return OUTCOME.ok![lang];
-    return n < 500 ? (lang === 'vi' ? `bị từ chối (mã ${o})` : `refused (code ${o})`) : (lang === 'vi' ? `lỗi máy chủ (mã ${o})` : `server error (code ${o})`);
+    return n < 500
+      ? lang === 'vi'
+        ? `bị từ chối (mã ${o})`
+        : `refused (code ${o})`
+      : lang === 'vi'
+        ? `lỗi máy chủ (mã ${o})`
+        : `server error (code ${o})`;
   }
   const refused = /^(\d+) refused$/.exec(o);
   if (refused) return lang === 'vi' ? `${refused[1]} lần bị từ chối` : `${refused[1]} refused`;

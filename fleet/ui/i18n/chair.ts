@@ -78,7 +78,7 @@ export const chairEn: Record<keyof typeof chairVi, string> = {
   'chair.request.dismiss': 'Set aside',
   'chair.request.at': 'pressed at {time}',
   'chair.end': 'End the meeting',
-  'chair.end.confirm': 'End «{title}» for all {n} sites? The rooms\' TVs go back to their idle screen.',
+  'chair.end.confirm': "End «{title}» for all {n} sites? The rooms' TVs go back to their idle screen.",
   'chair.end.yes': 'End it',
   'chair.cancel': 'No',
   'chair.roster': 'Sites',

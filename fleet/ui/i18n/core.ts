@@ -43,7 +43,7 @@ export function makeI18n(lang: Lang, setLang: (l: Lang) => void): I18n {
     t,
     tx(prefix, key, fallback) {
       const full = `${prefix}.${key}` as MsgKey;
-      return full in dict ? dict[full] : fallback ?? key;
+      return full in dict ? dict[full] : (fallback ?? key);
     },
     time: (iso) => (iso ? dateFmt.format(new Date(iso)) : t('common.never')),
     ago(iso, now = Date.now()) {
@@ -59,4 +59,3 @@ export function makeI18n(lang: Lang, setLang: (l: Lang) => void): I18n {
     num: (n, digits = 0) => n.toLocaleString(locale, { maximumFractionDigits: digits }),
   };
 }
-

@@ -140,7 +140,8 @@ export const en: Record<keyof typeof vi, string> = {
   'device.ota': 'Update',
   'device.otaNone': 'No update reported yet.',
   'device.otaRequirements': 'The box refused {v}: missing {missing}',
-  'device.otaRequirementsHint': 'Install these Debian packages on the box (or flash a newer image); it checks again when it restarts.',
+  'device.otaRequirementsHint':
+    'Install these Debian packages on the box (or flash a newer image); it checks again when it restarts.',
   'device.commands': 'Commands',
   'device.noCommands': 'No commands yet.',
   'device.audit': 'Audit log',
@@ -204,7 +205,8 @@ export const en: Record<keyof typeof vi, string> = {
   'cmd.meetingLive': 'In a meeting now: “{title}” (chaired by {chair}) with {sites}.',
   'cmd.meetingSoon': 'Meeting soon: “{title}” starts at {time} (chaired by {chair}) with {sites}.',
   'cmd.interrupts.reboot': 'Restarting the box cuts the room’s picture and sound for one to two minutes.',
-  'cmd.interrupts.restart-agent': 'Restarting the management software cuts the box off from the province for a few seconds; picture and sound go on.',
+  'cmd.interrupts.restart-agent':
+    'Restarting the management software cuts the box off from the province for a few seconds; picture and sound go on.',
   'cmd.interrupts.restart-media': 'Restarting the media service cuts the room’s picture and sound for a few seconds.',
   'cmd.interrupts.identify': 'Identify shows a notice on the room’s TV for 15 seconds.',
   'cmd.interrupts.update': 'Updating restarts the box’s software: the room loses picture and sound for a few minutes.',

@@ -12,16 +12,26 @@ export function initialLang(): Lang {
   try {
     const saved = localStorage.getItem(STORAGE_KEY);
     if (saved === 'en' || saved === 'vi') return saved;
-  } catch { /* storage blocked: Vietnamese */ }
+  } catch {
+    /* storage blocked: Vietnamese */
+  }
   return 'vi';
 }
 
 export function I18nProvider(props: { children: ComponentChildren }) {
   const [lang, setLangState] = useState<Lang>(initialLang);
-  const value = useMemo(() => makeI18n(lang, (l) => {
-    try { localStorage.setItem(STORAGE_KEY, l); } catch { /* not kept, still switched */ }
-    setLangState(l);
-  }), [lang]);
+  const value = useMemo(
+    () =>
+      makeI18n(lang, (l) => {
+        try {
+          localStorage.setItem(STORAGE_KEY, l);
+        } catch {
+          /* not kept, still switched */
+        }
+        setLangState(l);
+      }),
+    [lang],
+  );
   // boot.js set it before the first paint from the same saved choice; this keeps it in step.
   useEffect(() => {
     document.documentElement.lang = lang;

@@ -141,7 +141,8 @@ export const vi = {
   'device.ota': 'Cập nhật',
   'device.otaNone': 'Chưa báo cáo lần cập nhật nào.',
   'device.otaRequirements': 'Hộp từ chối bản {v}: thiếu gói {missing}',
-  'device.otaRequirementsHint': 'Cài các gói Debian này lên hộp (hoặc nạp ảnh đĩa mới); hộp sẽ thử lại khi khởi động lại.',
+  'device.otaRequirementsHint':
+    'Cài các gói Debian này lên hộp (hoặc nạp ảnh đĩa mới); hộp sẽ thử lại khi khởi động lại.',
   'device.commands': 'Lệnh đã gửi',
   'device.noCommands': 'Chưa có lệnh nào.',
   'device.audit': 'Nhật ký thao tác',
@@ -205,7 +206,8 @@ export const vi = {
   'cmd.meetingLive': 'Đang họp: “{title}” (chủ trì: {chair}) có {sites} tham dự.',
   'cmd.meetingSoon': 'Sắp họp: “{title}” bắt đầu lúc {time} (chủ trì: {chair}), có {sites} tham dự.',
   'cmd.interrupts.reboot': 'Khởi động lại hộp làm điểm cầu mất hình và tiếng khoảng một đến hai phút.',
-  'cmd.interrupts.restart-agent': 'Khởi động lại phần mềm quản lý làm hộp mất kết nối với tỉnh trong ít giây; hình và tiếng vẫn tiếp tục.',
+  'cmd.interrupts.restart-agent':
+    'Khởi động lại phần mềm quản lý làm hộp mất kết nối với tỉnh trong ít giây; hình và tiếng vẫn tiếp tục.',
   'cmd.interrupts.restart-media': 'Khởi động lại phần truyền hình làm điểm cầu mất hình và tiếng trong ít giây.',
   'cmd.interrupts.identify': 'Nhận diện hiện thông báo trên TV của phòng họp trong 15 giây.',
   'cmd.interrupts.update': 'Cập nhật làm hộp khởi động lại phần mềm, điểm cầu mất hình và tiếng trong ít phút.',

@@ -15,17 +15,27 @@ export class Chime {
     try {
       this.ctx = new AudioContext();
       this.ctx.addEventListener('statechange', () => this.notify());
-    } catch { this.ctx = null; /* no audio device: the badge and the wall still show alerts */ }
+    } catch {
+      this.ctx = null; /* no audio device: the badge and the wall still show alerts */
+    }
   }
 
   /** True when a chime would be heard now; false while the browser blocks sound or there is no audio. */
-  get audible(): boolean { return this.ctx?.state === 'running'; }
-  get available(): boolean { return this.ctx !== null; }
+  get audible(): boolean {
+    return this.ctx?.state === 'running';
+  }
+  get available(): boolean {
+    return this.ctx !== null;
+  }
 
   /** Must run inside a click handler: that click is what lets the page make sound. */
   async unlock(): Promise<void> {
     if (!this.ctx) return;
-    try { await this.ctx.resume(); } catch { /* still blocked: the banner stays */ }
+    try {
+      await this.ctx.resume();
+    } catch {
+      /* still blocked: the banner stays */
+    }
     this.notify();
   }
 

@@ -11,7 +11,16 @@ import type { Alert, Device, Hierarchy, Meeting, Peripherals, PeripheralState, S
  * - `nobox`: never had a box (none enrolled yet).
  */
 export type SiteState = 'online' | 'degraded' | 'offline' | 'media-only' | 'updating' | 'meeting' | 'revoked' | 'nobox';
-export const SITE_STATES: readonly SiteState[] = ['offline', 'media-only', 'degraded', 'updating', 'meeting', 'online', 'revoked', 'nobox'];
+export const SITE_STATES: readonly SiteState[] = [
+  'offline',
+  'media-only',
+  'degraded',
+  'updating',
+  'meeting',
+  'online',
+  'revoked',
+  'nobox',
+];
 
 /** The key the grid and tree use for sites in no group (province-level bodies, sites linking straight to the core). */
 export const PROVINCE = 'province';
@@ -19,9 +28,14 @@ export const PROVINCE = 'province';
 export function peripheralProblem(d: Device): boolean {
   const p = d.peripherals;
   if (!p) return false;
-  return p.camera === 'missing' || p.camera === 'fault'
-    || p.microphone === 'missing' || p.microphone === 'fault'
-    || p.display === 'missing' || p.display === 'fault';
+  return (
+    p.camera === 'missing' ||
+    p.camera === 'fault' ||
+    p.microphone === 'missing' ||
+    p.microphone === 'fault' ||
+    p.display === 'missing' ||
+    p.display === 'fault'
+  );
 }
 
 // The registry keeps the peripherals of the last birth; later changes arrive as
@@ -47,7 +61,10 @@ export function peripheralOverrides(alerts: readonly Alert[]): Map<string, Parti
 
 const UNKNOWN: Peripherals = { camera: 'unknown', microphone: 'unknown', display: 'unknown', gpio: 'unknown' };
 
-export function withOverrides(devices: readonly Device[], overrides: ReadonlyMap<string, Partial<Peripherals>>): Device[] {
+export function withOverrides(
+  devices: readonly Device[],
+  overrides: ReadonlyMap<string, Partial<Peripherals>>,
+): Device[] {
   if (overrides.size === 0) return [...devices];
   return devices.map((d) => {
     const o = overrides.get(d.id);
@@ -97,12 +114,17 @@ export function devicesBySite(devices: readonly Device[]): Map<string, Device[]>
  * district in 2022, a former district centre's box after 2025), or, from a
  * fleet that lists none, every top-level site with sites below it.
  */
-function groupDefs(sites: readonly Site[], hierarchy?: Hierarchy | null): { key: string; name: string; hubId: string; members: string[] }[] {
+function groupDefs(
+  sites: readonly Site[],
+  hierarchy?: Hierarchy | null,
+): { key: string; name: string; hubId: string; members: string[] }[] {
   if (hierarchy && hierarchy.relayGroups.length > 0) {
     return hierarchy.relayGroups.map((g) => ({ key: g.id, name: g.name, hubId: g.hubSiteId, members: g.siteIds }));
   }
   const parents = new Set(sites.map((s) => s.parentId).filter((p): p is string => p !== null));
-  return sites.filter((s) => s.parentId === null && parents.has(s.id)).map((s) => ({ key: s.id, name: s.name, hubId: s.id, members: [s.id] }));
+  return sites
+    .filter((s) => s.parentId === null && parents.has(s.id))
+    .map((s) => ({ key: s.id, name: s.name, hubId: s.id, members: [s.id] }));
 }
 
 /** Group key (PROVINCE or a group's key) of every site: the group listing it, else its nearest listed ancestor's. */
@@ -116,7 +138,10 @@ export function groupKeys(sites: readonly Site[], hierarchy?: Hierarchy | null):
     let key = PROVINCE;
     for (let hops = 0; cur && hops <= sites.length; hops++) {
       const k = listed.get(cur.id);
-      if (k !== undefined) { key = k; break; }
+      if (k !== undefined) {
+        key = k;
+        break;
+      }
       cur = cur.parentId ? byId.get(cur.parentId) : undefined;
     }
     out.set(s.id, key);
@@ -150,15 +175,29 @@ export function groupSites(sites: readonly Site[], hierarchy?: Hierarchy | null)
   }
   for (const s of sites) groups.get(keys.get(s.id) ?? PROVINCE)!.sites.push(s);
   const under = (s: Site, root: string): boolean => {
-    for (let cur: Site | undefined = s, hops = 0; cur && hops <= sites.length; hops++, cur = cur.parentId ? byId.get(cur.parentId) : undefined) {
+    for (
+      let cur: Site | undefined = s, hops = 0;
+      cur && hops <= sites.length;
+      hops++, cur = cur.parentId ? byId.get(cur.parentId) : undefined
+    ) {
       if (cur.id === root) return true;
     }
     return false;
   };
   for (const g of groups.values()) {
     const head = g.head;
-    g.sites.sort((a, b) => Number(b.id === head?.id) - Number(a.id === head?.id) || rank(a.kind) - rank(b.kind) || a.name.localeCompare(b.name, 'vi'));
-    if (head && g.sites.every((s) => under(s, head.id)) && sites.filter((s) => under(s, head.id)).length === g.sites.length) g.actOn = head;
+    g.sites.sort(
+      (a, b) =>
+        Number(b.id === head?.id) - Number(a.id === head?.id) ||
+        rank(a.kind) - rank(b.kind) ||
+        a.name.localeCompare(b.name, 'vi'),
+    );
+    if (
+      head &&
+      g.sites.every((s) => under(s, head.id)) &&
+      sites.filter((s) => under(s, head.id)).length === g.sites.length
+    )
+      g.actOn = head;
   }
   return [...groups.values()].filter((g) => g.sites.length > 0);
 }
@@ -166,7 +205,17 @@ export function groupSites(sites: readonly Site[], hierarchy?: Hierarchy | null)
 export type Counts = Record<SiteState, number> & { total: number };
 
 export function emptyCounts(): Counts {
-  return { online: 0, degraded: 0, offline: 0, 'media-only': 0, updating: 0, meeting: 0, revoked: 0, nobox: 0, total: 0 };
+  return {
+    online: 0,
+    degraded: 0,
+    offline: 0,
+    'media-only': 0,
+    updating: 0,
+    meeting: 0,
+    revoked: 0,
+    nobox: 0,
+    total: 0,
+  };
 }
 
 /** Sites that have a box now (not never-enrolled, not decommissioned). */
@@ -185,7 +234,12 @@ export function countStates(sites: readonly Site[], states: ReadonlyMap<string, 
 
 /** Lower case, without Vietnamese diacritics: "Mù Cang Chải" matches "mu cang chai". */
 export function fold(text: string): string {
-  return text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/đ/g, 'd').replace(/Đ/g, 'd').toLowerCase();
+  return text
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/đ/g, 'd')
+    .replace(/Đ/g, 'd')
+    .toLowerCase();
 }
 
 export interface SiteFilter {
@@ -197,12 +251,7 @@ export interface SiteFilter {
 
 export const NO_FILTER: SiteFilter = { group: null, states: [], kind: null, query: '' };
 
-export function matchSite(
-  site: Site,
-  filter: SiteFilter,
-  state: SiteState,
-  groupKey: string,
-): boolean {
+export function matchSite(site: Site, filter: SiteFilter, state: SiteState, groupKey: string): boolean {
   if (filter.group !== null && filter.group !== groupKey) return false;
   if (filter.states.length > 0 && !filter.states.includes(state)) return false;
   if (filter.kind !== null && site.kind !== filter.kind) return false;
@@ -230,7 +279,9 @@ function stringList(v: unknown): string[] {
  * (`details.devices`); the page shows sites, so each device is mapped to its site.
  */
 export function outageSites(a: Alert, siteOfDevice: ReadonlyMap<string, string>): string[] {
-  const ids = stringList(a.details?.devices).map((d) => siteOfDevice.get(d)).filter((s): s is string => s !== undefined);
+  const ids = stringList(a.details?.devices)
+    .map((d) => siteOfDevice.get(d))
+    .filter((s): s is string => s !== undefined);
   return [...new Set([...ids, ...stringList(a.details?.sites)])];
 }
 
@@ -263,9 +314,10 @@ export function groupAlerts(alerts: readonly Alert[]): AlertRow[] {
   const rows: AlertRow[] = outages.map((o) => o.row);
   for (const a of sorted) {
     if (a.type === 'district-outage') continue;
-    const parent = a.type === 'device-offline' && a.deviceId
-      ? outages.find((o) => o.devices.has(a.deviceId!) && overlaps(a, o.row.alert))
-      : undefined;
+    const parent =
+      a.type === 'device-offline' && a.deviceId
+        ? outages.find((o) => o.devices.has(a.deviceId!) && overlaps(a, o.row.alert))
+        : undefined;
     if (parent) parent.row.children.push(a);
     else rows.push({ alert: a, children: [] });
   }
@@ -309,14 +361,23 @@ export function sitesInMeeting(meetings: readonly Meeting[] | null, now: number)
   return out;
 }
 
-export interface MeetingHit { meeting: Meeting; live: boolean; siteIds: string[] }
+export interface MeetingHit {
+  meeting: Meeting;
+  live: boolean;
+  siteIds: string[];
+}
 
 /**
  * Meetings that these sites take part in (as chair or member) that are on
  * now or start within `soonMs`: what a disruptive action would interrupt.
  * Live ones first, then by start.
  */
-export function meetingsAt(siteIds: readonly string[], meetings: readonly Meeting[] | null, now: number, soonMs: number): MeetingHit[] {
+export function meetingsAt(
+  siteIds: readonly string[],
+  meetings: readonly Meeting[] | null,
+  now: number,
+  soonMs: number,
+): MeetingHit[] {
   const wanted = new Set(siteIds);
   const out: MeetingHit[] = [];
   for (const m of meetings ?? []) {
@@ -327,5 +388,7 @@ export function meetingsAt(siteIds: readonly string[], meetings: readonly Meetin
     const hit = [...new Set([m.chairSiteId, ...m.siteIds])].filter((s) => wanted.has(s));
     if (hit.length > 0) out.push({ meeting: m, live, siteIds: hit });
   }
-  return out.sort((a, b) => Number(b.live) - Number(a.live) || Date.parse(a.meeting.startsAt) - Date.parse(b.meeting.startsAt));
+  return out.sort(
+    (a, b) => Number(b.live) - Number(a.live) || Date.parse(a.meeting.startsAt) - Date.parse(b.meeting.startsAt),
+  );
 }

@@ -2,9 +2,22 @@
 // a fleet without a route (yet) leaves that card saying so instead of failing.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, items, type Api } from '../api/client.js';
-import type { AuditEntry, CommandView, Device, OtaReport, SelfTestResult, TelemetryRow, TelemetrySample } from '../api/types.js';
+import type {
+  AuditEntry,
+  CommandView,
+  Device,
+  OtaReport,
+  SelfTestResult,
+  TelemetryRow,
+  TelemetrySample,
+} from '../api/types.js';
 
-export type Part<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'unavailable' } | { state: 'forbidden' } | { state: 'error'; error: unknown };
+export type Part<T> =
+  | { state: 'loading' }
+  | { state: 'ok'; value: T }
+  | { state: 'unavailable' }
+  | { state: 'forbidden' }
+  | { state: 'error'; error: unknown };
 
 export interface DeviceData {
   device: Part<Device>;
@@ -27,7 +40,14 @@ async function part<T>(p: Promise<T>): Promise<Part<T>> {
   }
 }
 
-const LOADING: DeviceData = { device: { state: 'loading' }, telemetry: { state: 'loading' }, commands: { state: 'loading' }, selfTests: { state: 'loading' }, audit: { state: 'loading' }, ota: { state: 'loading' } };
+const LOADING: DeviceData = {
+  device: { state: 'loading' },
+  telemetry: { state: 'loading' },
+  commands: { state: 'loading' },
+  selfTests: { state: 'loading' },
+  audit: { state: 'loading' },
+  ota: { state: 'loading' },
+};
 
 export function useDeviceData(api: Api, id: string, reloadKey: number): DeviceData {
   const [data, setData] = useState<DeviceData>(LOADING);
@@ -36,17 +56,33 @@ export function useDeviceData(api: Api, id: string, reloadKey: number): DeviceDa
     const enc = encodeURIComponent(id);
     void Promise.all([
       part(api.get<Device>(`/api/v1/devices/${enc}`)),
-      part(api.get<{ items: TelemetryRow[] }>(`/api/v1/devices/${enc}/telemetry?limit=720`).then(items)
-        .then((rows) => rows.map((r): TelemetrySample => ({ ...r.data, seq: r.seq })))),
+      part(
+        api
+          .get<{ items: TelemetryRow[] }>(`/api/v1/devices/${enc}/telemetry?limit=720`)
+          .then(items)
+          .then((rows) => rows.map((r): TelemetrySample => ({ ...r.data, seq: r.seq }))),
+      ),
       part(api.get<{ items: CommandView[] }>(`/api/v1/devices/${enc}/commands?limit=50`).then(items)),
-      part(api.get<{ items: { result: SelfTestResult; receivedAt: string }[] }>(`/api/v1/devices/${enc}/self-tests?limit=10`).then(items)
-        .then((rows) => rows.map((r) => ({ ...r.result, at: r.receivedAt })))),
-      part(api.get<{ items: AuditEntry[] }>(`/api/v1/audit?target=${encodeURIComponent(`device:${id}`)}&limit=50`).then(items)),
+      part(
+        api
+          .get<{ items: { result: SelfTestResult; receivedAt: string }[] }>(
+            `/api/v1/devices/${enc}/self-tests?limit=10`,
+          )
+          .then(items)
+          .then((rows) => rows.map((r) => ({ ...r.result, at: r.receivedAt }))),
+      ),
+      part(
+        api
+          .get<{ items: AuditEntry[] }>(`/api/v1/audit?target=${encodeURIComponent(`device:${id}`)}&limit=50`)
+          .then(items),
+      ),
       part(api.get<OtaReport>(`/api/v1/devices/${enc}/ota`)),
     ]).then(([device, telemetry, commands, selfTests, audit, ota]) => {
       if (live) setData({ device, telemetry, commands, selfTests, audit, ota });
     });
-    return () => { live = false; };
+    return () => {
+      live = false;
+    };
   }, [api, id, reloadKey]);
   return data;
 }

@@ -4,7 +4,11 @@ import { useContext, useEffect, useState } from 'preact/hooks';
 import type { Api } from '../api/client.js';
 import type { Snapshot, Store } from './store.js';
 
-export interface AppContext { store: Store; api: Api; signOut(): void }
+export interface AppContext {
+  store: Store;
+  api: Api;
+  signOut(): void;
+}
 export const AppCtx = createContext<AppContext | null>(null);
 
 export function useApp(): AppContext {
@@ -50,7 +54,10 @@ export const hrefDevice = (id: string): string => `#/devices/${encodeURIComponen
 export function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(location.hash));
   useEffect(() => {
-    const on = () => { setRoute(parseRoute(location.hash)); window.scrollTo(0, 0); };
+    const on = () => {
+      setRoute(parseRoute(location.hash));
+      window.scrollTo(0, 0);
+    };
     window.addEventListener('hashchange', on);
     return () => window.removeEventListener('hashchange', on);
   }, []);

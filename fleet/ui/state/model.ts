@@ -4,7 +4,18 @@ import type { Device, Site } from '../api/types.js';
 import type { Lang } from '../i18n/i18n.js';
 import { en } from '../i18n/en.js';
 import { vi } from '../i18n/vi.js';
-import { devicesBySite, groupKeys, PROVINCE, groupSites, peripheralOverrides, siteState, sitesInMeeting, withOverrides, type Group, type SiteState } from './derive.js';
+import {
+  devicesBySite,
+  groupKeys,
+  PROVINCE,
+  groupSites,
+  peripheralOverrides,
+  siteState,
+  sitesInMeeting,
+  withOverrides,
+  type Group,
+  type SiteState,
+} from './derive.js';
 import { useNow, useSnapshot } from './hooks.js';
 
 export interface FleetModel {
@@ -35,19 +46,27 @@ export function useFleetModel(): FleetModel {
   const snap = useSnapshot();
   const { sites, alerts } = snap;
   const overrides = useMemo(() => peripheralOverrides(alerts), [alerts]);
-  const helpSites = useMemo(() => new Set(alerts.filter((a) => a.type === 'help-requested' && !a.resolvedAt && a.siteId).map((a) => a.siteId!)), [alerts]);
+  const helpSites = useMemo(
+    () => new Set(alerts.filter((a) => a.type === 'help-requested' && !a.resolvedAt && a.siteId).map((a) => a.siteId!)),
+    [alerts],
+  );
   const now = useNow(30_000);
   const meetingSites = useMemo(() => sitesInMeeting(snap.meetings, now), [snap.meetings, now]);
-  const devices = useMemo(() => withOverrides(snap.devices, overrides)
-    .map((d) => (meetingSites.has(d.siteId) || snap.updating.has(d.id)
-      ? { ...d, inMeeting: meetingSites.has(d.siteId), updating: snap.updating.has(d.id) } : d)),
-  [snap.devices, overrides, meetingSites, snap.updating]);
+  const devices = useMemo(
+    () =>
+      withOverrides(snap.devices, overrides).map((d) =>
+        meetingSites.has(d.siteId) || snap.updating.has(d.id)
+          ? { ...d, inMeeting: meetingSites.has(d.siteId), updating: snap.updating.has(d.id) }
+          : d,
+      ),
+    [snap.devices, overrides, meetingSites, snap.updating],
+  );
   const hierarchy = snap.hierarchy;
   // An area operator's page is about the area: its sites in no group are the area's, not the province's.
   const areaRoot = snap.operator?.districtId ?? null;
   const structure = useMemo(() => {
     const labels = new Map((hierarchy?.kinds ?? []).map((k) => [k.id, k.label]));
-    const areaName = areaRoot ? sites.find((s) => s.id === areaRoot)?.name ?? null : null;
+    const areaName = areaRoot ? (sites.find((s) => s.id === areaRoot)?.name ?? null) : null;
     const kinds = hierarchy?.kinds.map((k) => k.id) ?? [...new Set(sites.map((s) => s.kind))];
     const kindLabel = (kind: string, lang: Lang): string => {
       const own = (lang === 'vi' ? vi : en) as Record<string, string>;
@@ -69,9 +88,19 @@ export function useFleetModel(): FleetModel {
       const at = snap.mediaSeen.get(id);
       return at !== undefined && now - Date.parse(at) < MEDIA_FRESH_MS && meetingSites.has(id);
     };
-    const states = new Map(sites.map((s) => [s.id, siteState(bySite.get(s.id), { revoked: snap.revokedSites.has(s.id), mediaUp: mediaUp(s.id) })]));
+    const states = new Map(
+      sites.map((s) => [
+        s.id,
+        siteState(bySite.get(s.id), { revoked: snap.revokedSites.has(s.id), mediaUp: mediaUp(s.id) }),
+      ]),
+    );
     return {
-      sites, devices, ...structure, bySite, states, helpSites,
+      sites,
+      devices,
+      ...structure,
+      bySite,
+      states,
+      helpSites,
       deviceById: new Map(devices.map((d) => [d.id, d])),
       siteOfDevice: new Map(devices.map((d) => [d.id, d.siteId])),
     };

@@ -41,15 +41,22 @@ export function rebootProgress(c: CommandView, d: Device | undefined, now: numbe
   if (c.status !== 'succeeded' && c.status !== 'delivered') return { stage: 'failed' };
   // Delivered with no answer yet: the answer may be on its way, or the box
   // went down before sending it; either way it counts from the delivery.
-  const accepted = c.status === 'delivered' ? c.deliveredAt ?? undefined : acceptedAt(c);
-  if (c.status === 'delivered' && (!d || d.online || !d.presenceAt || !accepted || Date.parse(d.presenceAt) < Date.parse(accepted) - SKEW_MS)) return { stage: 'sending' };
+  const accepted = c.status === 'delivered' ? (c.deliveredAt ?? undefined) : acceptedAt(c);
+  if (
+    c.status === 'delivered' &&
+    (!d || d.online || !d.presenceAt || !accepted || Date.parse(d.presenceAt) < Date.parse(accepted) - SKEW_MS)
+  )
+    return { stage: 'sending' };
   const t0 = accepted ? Date.parse(accepted) : NaN;
   if (!d || Number.isNaN(t0)) return { stage: 'restarting', ...(accepted ? { since: accepted } : {}) };
   const changed = d.presenceAt ? Date.parse(d.presenceAt) : NaN;
   const changedSince = !Number.isNaN(changed) && changed >= t0 - SKEW_MS;
-  if (!d.online) return changedSince ? { stage: 'offline', since: d.presenceAt! } : { stage: 'restarting', since: accepted! };
+  if (!d.online)
+    return changedSince ? { stage: 'offline', since: d.presenceAt! } : { stage: 'restarting', since: accepted! };
   if (!changedSince) {
-    return now - t0 > REBOOT_RETURN_MS ? { stage: 'no-return', since: accepted! } : { stage: 'restarting', since: accepted! };
+    return now - t0 > REBOOT_RETURN_MS
+      ? { stage: 'no-return', since: accepted! }
+      : { stage: 'restarting', since: accepted! };
   }
   // Online again after accepting: did it restart? Its first sample since says
   // so. "Since" by the fleet's clock (when the sample arrived), as presenceAt
@@ -57,7 +64,8 @@ export function rebootProgress(c: CommandView, d: Device | undefined, now: numbe
   const sample = d.telemetry?.data;
   const received = d.telemetry ? Date.parse(d.telemetry.receivedAt) : NaN;
   const sampleAt = sample ? Date.parse(sample.at) : NaN;
-  if (!sample || Number.isNaN(sampleAt) || Number.isNaN(received) || received < changed) return { stage: 'reconnected', since: d.presenceAt! };
+  if (!sample || Number.isNaN(sampleAt) || Number.isNaN(received) || received < changed)
+    return { stage: 'reconnected', since: d.presenceAt! };
   const bootedAt = sampleAt - sample.uptimeSec * 1000;
   if (bootedAt >= t0 - SKEW_MS) return { stage: 'back', since: d.presenceAt!, uptimeSec: sample.uptimeSec };
   return { stage: 'not-restarted', since: d.presenceAt! };
@@ -66,7 +74,10 @@ export function rebootProgress(c: CommandView, d: Device | undefined, now: numbe
 /** The steps an update goes through on the box, in order (shared/src/ota.ts OTA_STATES). */
 export const OTA_STEPS = ['downloading', 'verifying', 'installing', 'switching', 'health-check', 'committed'] as const;
 
-export interface OtaStep { step: (typeof OTA_STEPS)[number]; state: 'done' | 'now' | 'todo' | 'failed' }
+export interface OtaStep {
+  step: (typeof OTA_STEPS)[number];
+  state: 'done' | 'now' | 'todo' | 'failed';
+}
 
 /** The update's steps with where the box is: done, now, still to do, or where it failed. */
 export function otaSteps(r: OtaReport): OtaStep[] | null {

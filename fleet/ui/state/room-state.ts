@@ -16,7 +16,8 @@ import type { SiteState } from './derive.js';
  * - `no-report`: the box is online but its edge has sent no figures yet;
  * - `no-box`: the site has no box (or none with a media edge).
  */
-export type RoomLink = 'in-meeting' | 'connecting' | 'link-failed' | 'agent-down-media-up' | 'offline' | 'no-report' | 'no-box';
+export type RoomLink =
+  'in-meeting' | 'connecting' | 'link-failed' | 'agent-down-media-up' | 'offline' | 'no-report' | 'no-box';
 
 export type Quality = 'good' | 'fair' | 'poor';
 
@@ -52,7 +53,8 @@ export function quality(s: Pick<MeetingSiteStats, 'lossRate' | 'jitterMs' | 'rtt
 /** The speaker the edges agree on: the one most rooms report (the host's observer sends it down every link). */
 export function currentSpeaker(stats: readonly MeetingSiteStats[]): string | null {
   const votes = new Map<string, number>();
-  for (const s of stats) if (s.activeSpeakerSiteId) votes.set(s.activeSpeakerSiteId, (votes.get(s.activeSpeakerSiteId) ?? 0) + 1);
+  for (const s of stats)
+    if (s.activeSpeakerSiteId) votes.set(s.activeSpeakerSiteId, (votes.get(s.activeSpeakerSiteId) ?? 0) + 1);
   let best: string | null = null;
   for (const [id, n] of votes) if (best === null || n > votes.get(best)!) best = id;
   return best;

@@ -1,7 +1,20 @@
 // The dashboard's one source of truth: the snapshot loaded over HTTP, kept
 // current by the event feed. Views subscribe and re-render; nothing polls.
 import { ApiError, items, type Api } from '../api/client.js';
-import type { Alert, AlertAck, CommandView, Device, FleetEvent, Hierarchy, Meeting, MeetingDetail, Operator, Rollout, Site, TelemetrySample } from '../api/types.js';
+import type {
+  Alert,
+  AlertAck,
+  CommandView,
+  Device,
+  FleetEvent,
+  Hierarchy,
+  Meeting,
+  MeetingDetail,
+  Operator,
+  Rollout,
+  Site,
+  TelemetrySample,
+} from '../api/types.js';
 import { meetingLive } from './derive.js';
 
 export interface Snapshot {
@@ -44,8 +57,24 @@ const TERMINAL = new Set(['succeeded', 'failed', 'rejected', 'expired']);
 
 export class Store {
   private s: Snapshot = {
-    loaded: false, error: null, live: false, operator: null, sites: [], hierarchy: null, devices: [], alerts: [], commands: [],
-    telemetry: {}, unseenAlerts: 0, ackSupported: true, meetings: null, rollouts: null, updating: new Set(), names: new Map(), revokedSites: new Set(), mediaSeen: new Map(),
+    loaded: false,
+    error: null,
+    live: false,
+    operator: null,
+    sites: [],
+    hierarchy: null,
+    devices: [],
+    alerts: [],
+    commands: [],
+    telemetry: {},
+    unseenAlerts: 0,
+    ackSupported: true,
+    meetings: null,
+    rollouts: null,
+    updating: new Set(),
+    names: new Map(),
+    revokedSites: new Set(),
+    mediaSeen: new Map(),
   };
   private listeners = new Set<Listener>();
   private alertReload: ReturnType<typeof setTimeout> | undefined;
@@ -61,7 +90,9 @@ export class Store {
 
   constructor(private readonly api: Api) {}
 
-  get snapshot(): Snapshot { return this.s; }
+  get snapshot(): Snapshot {
+    return this.s;
+  }
 
   subscribe(fn: Listener): () => void {
     this.listeners.add(fn);
@@ -81,12 +112,28 @@ export class Store {
         this.fetchAlerts(),
         this.api.get<Operator>('/api/v1/ui/session').catch(() => null),
         this.api.get<Hierarchy>('/api/v1/hierarchy').catch(() => null),
-        this.api.get<{ items: { id: string; name: string }[] }>('/api/v1/ui/operator-names').then(items).catch(() => []),
-        this.api.get<{ items: Device[] }>('/api/v1/devices?revoked=true').then(items).catch(() => [] as Device[]),
+        this.api
+          .get<{ items: { id: string; name: string }[] }>('/api/v1/ui/operator-names')
+          .then(items)
+          .catch(() => []),
+        this.api
+          .get<{ items: Device[] }>('/api/v1/devices?revoked=true')
+          .then(items)
+          .catch(() => [] as Device[]),
       ]);
       const names = new Map(operatorNames.map((o) => [o.id, o.name]));
       const revokedSites = new Set(revoked.map((d) => d.siteId));
-      this.set({ loaded: true, error: null, sites, hierarchy, devices, alerts, names, revokedSites, operator: operator ?? this.s.operator });
+      this.set({
+        loaded: true,
+        error: null,
+        sites,
+        hierarchy,
+        devices,
+        alerts,
+        names,
+        revokedSites,
+        operator: operator ?? this.s.operator,
+      });
       this.startMeetingRefresh();
     } catch (err) {
       this.set({ error: err ?? new Error('load failed') });
@@ -98,7 +145,10 @@ export class Store {
       this.api.get<{ items: Alert[] }>('/api/v1/alerts?state=open').then(items),
       this.api.get<{ items: Alert[] }>(`/api/v1/alerts?state=resolved&limit=${ALERT_PAGE}`).then(items),
       // Acknowledgements live beside the alerts (fleet/src/ui/acks.ts); a fleet without them still lists alerts.
-      this.api.get<{ items: AlertAck[] }>('/api/v1/alert-acks').then(items).catch(() => [] as AlertAck[]),
+      this.api
+        .get<{ items: AlertAck[] }>('/api/v1/alert-acks')
+        .then(items)
+        .catch(() => [] as AlertAck[]),
     ]);
     const byAlert = new Map(acks.map((a) => [String(a.alertId), a]));
     return [...open, ...resolved].map((a) => withAck(a, byAlert.get(String(a.id))));
@@ -111,22 +161,31 @@ export class Store {
    */
   private startMeetingRefresh(): void {
     if (this.meetingTimer !== undefined) return;
-    const both = () => { this.reloadMeetings(); this.reloadRollouts(); };
+    const both = () => {
+      this.reloadMeetings();
+      this.reloadRollouts();
+    };
     both();
     this.meetingTimer = setInterval(both, 60_000);
   }
 
   reloadMeetings(): void {
-    void this.api.get<{ items: Meeting[] }>('/api/v1/meetings').then(items)
+    void this.api
+      .get<{ items: Meeting[] }>('/api/v1/meetings')
+      .then(items)
       .then((meetings) => {
         this.set({ meetings });
         // Sites of a live meeting whose box is offline: does their media still flow?
         const now = Date.now();
         const offline = new Set(this.s.devices.filter((d) => !d.online).map((d) => d.siteId));
-        const ids = meetings.filter((m) => meetingLive(m, now) && [m.chairSiteId, ...m.siteIds].some((s) => offline.has(s))).map((m) => m.id);
+        const ids = meetings
+          .filter((m) => meetingLive(m, now) && [m.chairSiteId, ...m.siteIds].some((s) => offline.has(s)))
+          .map((m) => m.id);
         if (ids.length > 0) this.loadMedia(ids);
       })
-      .catch((err: unknown) => { if (err instanceof ApiError && err.status === 404) this.set({ meetings: null }); });
+      .catch((err: unknown) => {
+        if (err instanceof ApiError && err.status === 404) this.set({ meetings: null });
+      });
   }
 
   /** Rollouts, and for the running ones which devices are updating right now. */
@@ -135,8 +194,12 @@ export class Store {
       try {
         const rollouts = await this.api.get<{ items: Rollout[] }>('/api/v1/rollouts').then(items);
         const running = rollouts.filter((r) => r.state === 'running');
-        const detailed = await Promise.all(running.map((r) => this.api.get<Rollout>(`/api/v1/rollouts/${encodeURIComponent(r.id)}?devices=true`)));
-        const updating = new Set(detailed.flatMap((r) => (r.devices ?? []).filter((d) => d.state === 'in-flight').map((d) => d.deviceId)));
+        const detailed = await Promise.all(
+          running.map((r) => this.api.get<Rollout>(`/api/v1/rollouts/${encodeURIComponent(r.id)}?devices=true`)),
+        );
+        const updating = new Set(
+          detailed.flatMap((r) => (r.devices ?? []).filter((d) => d.state === 'in-flight').map((d) => d.deviceId)),
+        );
         this.set({ rollouts, updating });
       } catch (err) {
         if (err instanceof ApiError && err.status === 404) this.set({ rollouts: null });
@@ -165,10 +228,16 @@ export class Store {
       case 'presence':
         if (e.reason === 'revoked') return this.dropRevoked(e.deviceId, e.siteId);
         if (!e.online) this.mediaCheckSoon(e.siteId);
-        return this.patchDevice(e.deviceId, { online: e.online, lastSeenAt: e.at, ...this.presenceChange(e.deviceId, e.online, e.at) });
+        return this.patchDevice(e.deviceId, {
+          online: e.online,
+          lastSeenAt: e.at,
+          ...this.presenceChange(e.deviceId, e.online, e.at),
+        });
       case 'birth':
         return this.patchDevice(e.deviceId, {
-          online: true, lastSeenAt: e.at, ...this.presenceChange(e.deviceId, true, e.at),
+          online: true,
+          lastSeenAt: e.at,
+          ...this.presenceChange(e.deviceId, true, e.at),
           ...(e.agentVersion !== undefined ? { agentVersion: e.agentVersion } : {}),
           ...(e.peripherals !== undefined ? { peripherals: e.peripherals as Device['peripherals'] } : {}),
         });
@@ -213,7 +282,10 @@ export class Store {
   /** Follows a box the operator told to reboot until it is back (or two minutes pass). */
   followReboot(deviceId: string): void {
     this.rebooting.add(deviceId);
-    const t = setTimeout(() => { this.timers.delete(t); this.rebooting.delete(deviceId); }, 10 * 60_000);
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      this.rebooting.delete(deviceId);
+    }, 10 * 60_000);
     this.timers.add(t);
   }
 
@@ -225,10 +297,18 @@ export class Store {
         const d = await this.api.get<Device>(`/api/v1/devices/${encodeURIComponent(id)}`);
         const cur = this.s.devices.find((x) => x.id === id);
         if (cur) this.upsertDevice({ ...cur, telemetry: d.telemetry ?? null });
-        if (d.telemetry && Date.parse(d.telemetry.receivedAt) >= Date.parse(since)) { this.rebooting.delete(id); return; }
-      } catch { /* try again below */ }
+        if (d.telemetry && Date.parse(d.telemetry.receivedAt) >= Date.parse(since)) {
+          this.rebooting.delete(id);
+          return;
+        }
+      } catch {
+        /* try again below */
+      }
       if (++tries >= 40 || this.closed) return;
-      const t = setTimeout(() => { this.timers.delete(t); void once(); }, 1500);
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        void once();
+      }, 1500);
       this.timers.add(t);
     };
     void once();
@@ -236,7 +316,10 @@ export class Store {
 
   /** A decommissioned box leaves the live list; its site reads "decommissioned" unless another box is there. */
   private dropRevoked(deviceId: string, siteId: string): void {
-    this.set({ devices: this.s.devices.filter((d) => d.id !== deviceId), revokedSites: new Set([...this.s.revokedSites, siteId]) });
+    this.set({
+      devices: this.s.devices.filter((d) => d.id !== deviceId),
+      revokedSites: new Set([...this.s.revokedSites, siteId]),
+    });
   }
 
   /**
@@ -246,10 +329,16 @@ export class Store {
    */
   private mediaCheckSoon(siteId: string): void {
     const now = Date.now();
-    const live = (this.s.meetings ?? []).filter((m) => meetingLive(m, now) && (m.chairSiteId === siteId || m.siteIds.includes(siteId)));
+    const live = (this.s.meetings ?? []).filter(
+      (m) => meetingLive(m, now) && (m.chairSiteId === siteId || m.siteIds.includes(siteId)),
+    );
     for (const m of live) this.pendingMedia.add(m.id);
     if (live.length === 0 || this.mediaTimer !== undefined) return;
-    this.mediaTimer = setTimeout(() => { this.mediaTimer = undefined; this.loadMedia([...this.pendingMedia]); this.pendingMedia.clear(); }, 1000);
+    this.mediaTimer = setTimeout(() => {
+      this.mediaTimer = undefined;
+      this.loadMedia([...this.pendingMedia]);
+      this.pendingMedia.clear();
+    }, 1000);
   }
 
   /**
@@ -258,19 +347,22 @@ export class Store {
    * flowing whatever its agent says; noted with when the page learnt it.
    */
   private loadMedia(meetingIds: readonly string[]): void {
-    void Promise.all(meetingIds.map((id) => this.api.get<MeetingDetail>(`/api/v1/meetings/${encodeURIComponent(id)}`).catch(() => null)))
-      .then((details) => {
-        const seen = new Map(this.s.mediaSeen);
-        const at = new Date().toISOString();
-        for (const d of details) {
-          for (const st of d?.stats ?? []) {
-            const upstream = st.seenUpstream;
-            if (upstream?.state === 'connected' && upstream.recvBps > 0) seen.set(st.siteId, at);
-            else seen.delete(st.siteId);
-          }
+    void Promise.all(
+      meetingIds.map((id) =>
+        this.api.get<MeetingDetail>(`/api/v1/meetings/${encodeURIComponent(id)}`).catch(() => null),
+      ),
+    ).then((details) => {
+      const seen = new Map(this.s.mediaSeen);
+      const at = new Date().toISOString();
+      for (const d of details) {
+        for (const st of d?.stats ?? []) {
+          const upstream = st.seenUpstream;
+          if (upstream?.state === 'connected' && upstream.recvBps > 0) seen.set(st.siteId, at);
+          else seen.delete(st.siteId);
         }
-        this.set({ mediaSeen: seen });
-      });
+      }
+      this.set({ mediaSeen: seen });
+    });
   }
 
   /** A change to a device we know; an unknown one (just enrolled) reloads the list. */
@@ -312,7 +404,9 @@ export class Store {
   reloadAlertsSoon(): void {
     clearTimeout(this.alertReload);
     this.alertReload = setTimeout(() => {
-      void this.fetchAlerts().then((alerts) => this.set({ alerts })).catch(() => {});
+      void this.fetchAlerts()
+        .then((alerts) => this.set({ alerts }))
+        .catch(() => {});
     }, 250);
   }
 
@@ -320,7 +414,11 @@ export class Store {
     clearTimeout(this.deviceReload);
     clearTimeout(this.mediaTimer);
     this.deviceReload = setTimeout(() => {
-      void this.api.get<{ items: Device[] }>('/api/v1/devices').then(items).then((devices) => this.set({ devices })).catch(() => {});
+      void this.api
+        .get<{ items: Device[] }>('/api/v1/devices')
+        .then(items)
+        .then((devices) => this.set({ devices }))
+        .catch(() => {});
     }, 250);
   }
 
@@ -336,7 +434,9 @@ export class Store {
   }
 
   trackBatch(batchId: string): void {
-    this.track(`/api/v1/command-batches/${encodeURIComponent(batchId)}`, (path) => this.api.get<{ items: CommandView[] }>(path).then(items));
+    this.track(`/api/v1/command-batches/${encodeURIComponent(batchId)}`, (path) =>
+      this.api.get<{ items: CommandView[] }>(path).then(items),
+    );
   }
 
   private track(path: string, fetchAll: (path: string) => Promise<CommandView[]>): void {
@@ -347,10 +447,21 @@ export class Store {
       try {
         const list = await fetchAll(path);
         for (const c of list) this.upsertCommand(c);
-        if (list.every((c) => TERMINAL.has(c.status))) { this.tracked.delete(path); return; }
-      } catch { /* keep trying until the deadline */ }
-      if (Date.now() - started > 120_000 || this.closed) { this.tracked.delete(path); return; }
-      const t = setTimeout(() => { this.timers.delete(t); void poll(); }, 1500);
+        if (list.every((c) => TERMINAL.has(c.status))) {
+          this.tracked.delete(path);
+          return;
+        }
+      } catch {
+        /* keep trying until the deadline */
+      }
+      if (Date.now() - started > 120_000 || this.closed) {
+        this.tracked.delete(path);
+        return;
+      }
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        void poll();
+      }, 1500);
       this.timers.add(t);
     };
     void poll();
@@ -382,5 +493,7 @@ function withAck(a: Alert, ack: AlertAck | undefined): Alert {
 }
 
 function ackFields(a: Alert | undefined): Partial<Alert> {
-  return a?.acknowledgedAt ? { acknowledgedAt: a.acknowledgedAt, acknowledgedBy: a.acknowledgedBy ?? null, ackNote: a.ackNote ?? null } : {};
+  return a?.acknowledgedAt
+    ? { acknowledgedAt: a.acknowledgedAt, acknowledgedBy: a.acknowledgedBy ?? null, ackNote: a.ackNote ?? null }
+    : {};
 }

@@ -27,14 +27,24 @@ export function AlertsView() {
     <div class="page alerts-page">
       <header class="page-head">
         <h1>{t('alerts.title')}</h1>
-        <span class={`count-chip${open.length ? ' bad' : ' good'}`} data-testid="open-count">{t('alerts.openCount', { n: open.length })}</span>
+        <span class={`count-chip${open.length ? ' bad' : ' good'}`} data-testid="open-count">
+          {t('alerts.openCount', { n: open.length })}
+        </span>
         <label class="check push-right">
-          <input type="checkbox" checked={showResolved} onChange={(e) => setShowResolved((e.target as HTMLInputElement).checked)} />
+          <input
+            type="checkbox"
+            checked={showResolved}
+            onChange={(e) => setShowResolved((e.target as HTMLInputElement).checked)}
+          />
           <span>{t('alerts.showResolved')}</span>
         </label>
       </header>
       <NoAlertStates />
-      {shown.length === 0 ? <p class="empty good-empty">{t(quiet ? 'alerts.none' : 'alerts.noneOpen')}</p> : <AlertTable rows={shown} onAck={setAcking} />}
+      {shown.length === 0 ? (
+        <p class="empty good-empty">{t(quiet ? 'alerts.none' : 'alerts.noneOpen')}</p>
+      ) : (
+        <AlertTable rows={shown} onAck={setAcking} />
+      )}
       {acking && <AckDialog alert={acking} onClose={() => setAcking(null)} />}
     </div>
   );
@@ -47,7 +57,10 @@ const QUIET_STATES: readonly SiteState[] = ['revoked', 'media-only', 'offline'];
 function NoAlertStates() {
   const { t } = useI18n();
   const m = useFleetModel();
-  const listed = m.sites.filter((s) => { const st = m.states.get(s.id); return st === 'revoked' || st === 'media-only'; });
+  const listed = m.sites.filter((s) => {
+    const st = m.states.get(s.id);
+    return st === 'revoked' || st === 'media-only';
+  });
   if (listed.length === 0) return null;
   return (
     <section class="card" data-testid="alert-states">
@@ -55,7 +68,12 @@ function NoAlertStates() {
       <ul class="chips">
         {listed.map((s) => {
           const st = m.states.get(s.id)!;
-          return <li key={s.id} class={`chip st-${st}`} data-site={s.id} data-state={st}><span class={`dot st-${st}`} aria-hidden="true" /><a href={hrefSite(s.id)}>{s.name}</a> · {t(`state.${st}`)}</li>;
+          return (
+            <li key={s.id} class={`chip st-${st}`} data-site={s.id} data-state={st}>
+              <span class={`dot st-${st}`} aria-hidden="true" />
+              <a href={hrefSite(s.id)}>{s.name}</a> · {t(`state.${st}`)}
+            </li>
+          );
         })}
       </ul>
     </section>
@@ -68,11 +86,17 @@ export function AlertTable(props: { rows: AlertRow[]; onAck?(a: Alert): void; co
     <table class="table alerts" data-testid="alerts-table">
       <thead>
         <tr>
-          <th>{t('alerts.col.state')}</th><th>{t('alerts.col.what')}</th><th>{t('alerts.col.where')}</th>
-          <th>{t('alerts.col.opened')}</th><th>{t('alerts.col.duration')}</th>{!props.compact && <th>{t('alerts.col.ack')}</th>}
+          <th>{t('alerts.col.state')}</th>
+          <th>{t('alerts.col.what')}</th>
+          <th>{t('alerts.col.where')}</th>
+          <th>{t('alerts.col.opened')}</th>
+          <th>{t('alerts.col.duration')}</th>
+          {!props.compact && <th>{t('alerts.col.ack')}</th>}
         </tr>
       </thead>
-      {props.rows.map((r) => <AlertRowView key={r.alert.id} row={r} onAck={props.onAck} compact={props.compact} />)}
+      {props.rows.map((r) => (
+        <AlertRowView key={r.alert.id} row={r} onAck={props.onAck} compact={props.compact} />
+      ))}
     </table>
   );
 }
@@ -86,7 +110,13 @@ function AlertRowView(props: { row: AlertRow; onAck?(a: Alert): void; compact?: 
   const a = props.row.alert;
   const isOpen = !a.resolvedAt;
   const outage = a.type === 'district-outage';
-  const siteIds = outage ? [...new Set([...outageSites(a, m.siteOfDevice), ...props.row.children.map((c) => c.siteId ?? '')].filter(Boolean))] : [];
+  const siteIds = outage
+    ? [
+        ...new Set(
+          [...outageSites(a, m.siteOfDevice), ...props.row.children.map((c) => c.siteId ?? '')].filter(Boolean),
+        ),
+      ]
+    : [];
   const site = a.siteId ? m.siteById.get(a.siteId) : undefined;
   // Where the site hangs, whatever the level above it is called.
   const parent = site?.parentId ? m.siteById.get(site.parentId) : undefined;
@@ -95,20 +125,43 @@ function AlertRowView(props: { row: AlertRow; onAck?(a: Alert): void; compact?: 
   const meeting = isOpen ? alertMeeting(a) : null;
 
   return (
-    <tbody class={`alert-group${isOpen ? ' is-open' : ' is-resolved'} fam-${alertFamily(a.type)}${a.severity === 'critical' ? ' sev-critical' : ''}`} data-alert={a.id} data-type={a.type}>
+    <tbody
+      class={`alert-group${isOpen ? ' is-open' : ' is-resolved'} fam-${alertFamily(a.type)}${a.severity === 'critical' ? ' sev-critical' : ''}`}
+      data-alert={a.id}
+      data-type={a.type}
+    >
       <tr>
-        <td><span class={`pill ${isOpen ? 'st-offline' : 'st-resolved'}`}><span class="dot" />{isOpen ? t('alerts.open') : t('alerts.resolved')}</span></td>
+        <td>
+          <span class={`pill ${isOpen ? 'st-offline' : 'st-resolved'}`}>
+            <span class="dot" />
+            {isOpen ? t('alerts.open') : t('alerts.resolved')}
+          </span>
+        </td>
         <td class="what">
           {outage && (
-            <button type="button" class={`chev${expanded ? ' open' : ''}`} aria-expanded={expanded} aria-label={t('alerts.expand')}
-              data-testid="expand" onClick={() => setExpanded(!expanded)}>▸</button>
+            <button
+              type="button"
+              class={`chev${expanded ? ' open' : ''}`}
+              aria-expanded={expanded}
+              aria-label={t('alerts.expand')}
+              data-testid="expand"
+              onClick={() => setExpanded(!expanded)}
+            >
+              ▸
+            </button>
           )}
           <strong>{alertLabel(i18n, a)}</strong>
-          {outage && <span class="sub">{t('alerts.outageSites', { n: siteIds.length, down: downCount(a, siteIds.length) })}</span>}
+          {outage && (
+            <span class="sub">
+              {t('alerts.outageSites', { n: siteIds.length, down: downCount(a, siteIds.length) })}
+            </span>
+          )}
           {!outage && alertDetail(i18n, a) && <span class="sub">{alertDetail(i18n, a)}</span>}
           {meeting && (
             <span class="sub meeting-line" data-testid="alert-meeting">
-              {meeting.live ? t('alerts.meetingLive', { title: meeting.title }) : t('alerts.meetingSoon', { title: meeting.title, time: i18n.time(meeting.startsAt) })}
+              {meeting.live
+                ? t('alerts.meetingLive', { title: meeting.title })
+                : t('alerts.meetingSoon', { title: meeting.title, time: i18n.time(meeting.startsAt) })}
             </span>
           )}
         </td>
@@ -116,15 +169,22 @@ function AlertRowView(props: { row: AlertRow; onAck?(a: Alert): void; compact?: 
           {site ? <a href={hrefSite(site.id)}>{site.name}</a> : '—'}
           {parent && <span class="sub">{parent.name}</span>}
         </td>
-        <td><span title={i18n.time(a.openedAt)}>{i18n.ago(a.openedAt, now)}</span></td>
+        <td>
+          <span title={i18n.time(a.openedAt)}>{i18n.ago(a.openedAt, now)}</span>
+        </td>
         <td>{i18n.duration(end - Date.parse(a.openedAt))}</td>
         {!props.compact && (
           <td class="ack">
             {a.acknowledgedAt ? (
-              <span class="acked" title={i18n.time(a.acknowledgedAt)}>✓ {t('alerts.acked')}{a.acknowledgedBy ? ` · ${a.acknowledgedBy}` : ''}
-                {a.ackNote && <span class="sub">“{a.ackNote}”</span>}</span>
+              <span class="acked" title={i18n.time(a.acknowledgedAt)}>
+                ✓ {t('alerts.acked')}
+                {a.acknowledgedBy ? ` · ${a.acknowledgedBy}` : ''}
+                {a.ackNote && <span class="sub">“{a.ackNote}”</span>}
+              </span>
             ) : isOpen && props.onAck ? (
-              <button type="button" class="btn small" data-testid="ack" onClick={() => props.onAck!(a)}>{t('alerts.ack')}</button>
+              <button type="button" class="btn small" data-testid="ack" onClick={() => props.onAck!(a)}>
+                {t('alerts.ack')}
+              </button>
             ) : null}
             {isOpen && a.type === 'help-requested' && a.deviceId && <CalledBack deviceId={a.deviceId} />}
           </td>
@@ -137,7 +197,14 @@ function AlertRowView(props: { row: AlertRow; onAck?(a: Alert): void; compact?: 
               {sortOutageSites(siteIds, m.siteById, a.siteId).map((id) => {
                 const s = m.siteById.get(id);
                 const st = m.states.get(id) ?? 'nobox';
-                return <li key={id}><a href={hrefSite(id)} class={`chip st-${st}`}><span class="dot" />{s?.name ?? id}</a></li>;
+                return (
+                  <li key={id}>
+                    <a href={hrefSite(id)} class={`chip st-${st}`}>
+                      <span class="dot" />
+                      {s?.name ?? id}
+                    </a>
+                  </li>
+                );
               })}
             </ul>
           </td>
@@ -169,17 +236,40 @@ function AckDialog(props: { alert: Alert; onClose(): void }) {
   };
   return (
     <Modal title={t('alerts.ackTitle')} onClose={props.onClose}>
-      <p><strong>{alertLabel(i18n, props.alert)}</strong> · {i18n.time(props.alert.openedAt)}</p>
-      {!snap.ackSupported ? <p class="form-error">{t('alerts.ackUnsupported')}</p> : (
+      <p>
+        <strong>{alertLabel(i18n, props.alert)}</strong> · {i18n.time(props.alert.openedAt)}
+      </p>
+      {!snap.ackSupported ? (
+        <p class="form-error">{t('alerts.ackUnsupported')}</p>
+      ) : (
         <>
           <label class="field">
             <span>{t('alerts.ackNote')}</span>
-            <textarea rows={3} maxLength={500} value={note} onInput={(e) => setNote((e.target as HTMLTextAreaElement).value)} />
+            <textarea
+              rows={3}
+              maxLength={500}
+              value={note}
+              onInput={(e) => setNote((e.target as HTMLTextAreaElement).value)}
+            />
           </label>
-          {error && <p class="form-error" role="alert">{error}</p>}
+          {error && (
+            <p class="form-error" role="alert">
+              {error}
+            </p>
+          )}
           <div class="modal-actions">
-            <button type="button" class="btn ghost" onClick={props.onClose}>{t('cmd.cancel')}</button>
-            <button type="button" class="btn primary" data-testid="ack-save" disabled={busy} onClick={() => void save()}>{t('alerts.ackSave')}</button>
+            <button type="button" class="btn ghost" onClick={props.onClose}>
+              {t('cmd.cancel')}
+            </button>
+            <button
+              type="button"
+              class="btn primary"
+              data-testid="ack-save"
+              disabled={busy}
+              onClick={() => void save()}
+            >
+              {t('alerts.ackSave')}
+            </button>
           </div>
         </>
       )}
@@ -190,7 +280,9 @@ function AckDialog(props: { alert: Alert; onClose(): void }) {
 /** The hub (the alert's site) first, then the sites behind it by name. */
 function sortOutageSites(ids: string[], byId: ReadonlyMap<string, Site>, hubId: string | null): string[] {
   const rank = (id: string) => (id === hubId ? 0 : 1);
-  return [...ids].sort((a, b) => rank(a) - rank(b) || (byId.get(a)?.name ?? a).localeCompare(byId.get(b)?.name ?? b, 'vi'));
+  return [...ids].sort(
+    (a, b) => rank(a) - rank(b) || (byId.get(a)?.name ?? a).localeCompare(byId.get(b)?.name ?? b, 'vi'),
+  );
 }
 
 /** Closes a help request once someone at the province has called the site back. */
@@ -198,12 +290,16 @@ function CalledBack(props: { deviceId: string }) {
   const { t } = useI18n();
   const { api, store } = useApp();
   const [error, setError] = useState<string | null>(null);
-  const done = () => api.post(`/api/v1/devices/${encodeURIComponent(props.deviceId)}/help/resolve`, {})
-    .then(() => store.reloadAlertsSoon())
-    .catch((e: unknown) => setError(String(e)));
+  const done = () =>
+    api
+      .post(`/api/v1/devices/${encodeURIComponent(props.deviceId)}/help/resolve`, {})
+      .then(() => store.reloadAlertsSoon())
+      .catch((e: unknown) => setError(String(e)));
   return (
     <>
-      <button type="button" class="btn small primary help-done" onClick={() => void done()}>{t('alerts.calledBack')}</button>
+      <button type="button" class="btn small primary help-done" onClick={() => void done()}>
+        {t('alerts.calledBack')}
+      </button>
       {error && <span class="sub bad-text">{error}</span>}
     </>
   );

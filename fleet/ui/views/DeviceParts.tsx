@@ -8,7 +8,11 @@ import { useFleetModel } from '../state/model.js';
 import { rebootProgress, type RebootStage } from '../state/progress.js';
 import { errorText } from '../i18n/errors.js';
 
-interface HistoryEntry { at: string; kind: 'down' | 'up' | 'other'; label: string }
+interface HistoryEntry {
+  at: string;
+  kind: 'down' | 'up' | 'other';
+  label: string;
+}
 
 /**
  * What happened to the box, newest first, from its alerts: an offline alert's
@@ -27,7 +31,8 @@ export function History(props: { deviceId: string }) {
         if (a.resolvedAt) out.push({ at: a.resolvedAt, kind: 'up', label: t('device.cameBack') });
       } else {
         out.push({ at: a.openedAt, kind: 'other', label: alertLabel(i18n, a) });
-        if (a.resolvedAt) out.push({ at: a.resolvedAt, kind: 'up', label: `${alertLabel(i18n, a)} · ${t('alerts.resolved')}` });
+        if (a.resolvedAt)
+          out.push({ at: a.resolvedAt, kind: 'up', label: `${alertLabel(i18n, a)} · ${t('alerts.resolved')}` });
       }
     }
     return out.sort((a, b) => Date.parse(b.at) - Date.parse(a.at)).slice(0, 30);
@@ -35,7 +40,12 @@ export function History(props: { deviceId: string }) {
   if (entries.length === 0) return <p class="muted">{t('device.noHistory')}</p>;
   return (
     <ol class="timeline" data-testid="history">
-      {entries.map((e, i) => <li key={i} class={`tl-${e.kind}`}><span class="tl-time">{i18n.time(e.at)}</span><span>{e.label}</span></li>)}
+      {entries.map((e, i) => (
+        <li key={i} class={`tl-${e.kind}`}>
+          <span class="tl-time">{i18n.time(e.at)}</span>
+          <span>{e.label}</span>
+        </li>
+      ))}
     </ol>
   );
 }
@@ -52,7 +62,14 @@ export function CommandTable(props: { commands: CommandView[] }) {
   const { t, tx, lang } = i18n;
   return (
     <table class="table commands" data-testid="commands">
-      <thead><tr><th>{t('cmd.col.when')}</th><th>{t('cmd.col.type')}</th><th>{t('cmd.col.by')}</th><th>{t('cmd.col.status')}</th></tr></thead>
+      <thead>
+        <tr>
+          <th>{t('cmd.col.when')}</th>
+          <th>{t('cmd.col.type')}</th>
+          <th>{t('cmd.col.by')}</th>
+          <th>{t('cmd.col.status')}</th>
+        </tr>
+      </thead>
       <tbody>
         {props.commands.map((c) => {
           const err = c.result?.error;
@@ -65,9 +82,13 @@ export function CommandTable(props: { commands: CommandView[] }) {
             <tr key={c.id} data-command={c.id} data-type={c.type} data-status={c.status} data-stage={reboot?.stage}>
               <td>{i18n.time(c.issuedAt)}</td>
               <td>{tx('cmd', c.type)}</td>
-              <td class="muted">{c.issuedBy ? snap.names.get(c.issuedBy) ?? t('device.someone') : '—'}</td>
+              <td class="muted">{c.issuedBy ? (snap.names.get(c.issuedBy) ?? t('device.someone')) : '—'}</td>
               <td>
-                <span class={`status ${cls}`}>{reboot && c.status === 'succeeded' ? t(`reboot.line.${reboot.stage}`, { uptime: i18n.duration((reboot.uptimeSec ?? 0) * 1000) }) : tx('cmdStatus', c.status)}</span>
+                <span class={`status ${cls}`}>
+                  {reboot && c.status === 'succeeded'
+                    ? t(`reboot.line.${reboot.stage}`, { uptime: i18n.duration((reboot.uptimeSec ?? 0) * 1000) })
+                    : tx('cmdStatus', c.status)}
+                </span>
                 {err && <span class="sub">{errorText(lang, err)}</span>}
               </td>
             </tr>

@@ -31,28 +31,40 @@ export function DeviceView(props: { id: string }) {
   const [reload, setReload] = useState(0);
   const { store } = useApp();
   useEffect(() => {
-    const feed = openEventFeed(api.token, {
-      onEvent: (e) => {
-        if (e.type === 'telemetry') store.addTelemetry(e.deviceId, e.sample);
-        else if (e.type === 'self-test') setReload((n) => n + 1);
+    const feed = openEventFeed(
+      api.token,
+      {
+        onEvent: (e) => {
+          if (e.type === 'telemetry') store.addTelemetry(e.deviceId, e.sample);
+          else if (e.type === 'self-test') setReload((n) => n + 1);
+        },
+        onOpen: () => {},
+        onDown: () => {},
+        onUnauthorized: () => {},
       },
-      onOpen: () => {},
-      onDown: () => {},
-      onUnauthorized: () => {},
-    }, `/api/v1/devices/${encodeURIComponent(props.id)}/live`);
+      `/api/v1/devices/${encodeURIComponent(props.id)}/live`,
+    );
     return () => feed.close();
   }, [api, store, props.id]);
   const data = useDeviceData(api, props.id, reload);
   const live = m.deviceById.get(props.id);
   const device: Device | undefined = data.device.state === 'ok' ? { ...data.device.value, ...live } : live;
 
-  const samples = useMemo(() => mergeSamples(data.telemetry.state === 'ok' ? data.telemetry.value : [], snap.telemetry[props.id] ?? []),
-    [data.telemetry, snap.telemetry[props.id]]);
-  const commands = useMemo(() => mergeCommands(data.commands.state === 'ok' ? data.commands.value : [], snap.commands, props.id),
-    [data.commands, snap.commands, props.id]);
+  const samples = useMemo(
+    () => mergeSamples(data.telemetry.state === 'ok' ? data.telemetry.value : [], snap.telemetry[props.id] ?? []),
+    [data.telemetry, snap.telemetry[props.id]],
+  );
+  const commands = useMemo(
+    () => mergeCommands(data.commands.state === 'ok' ? data.commands.value : [], snap.commands, props.id),
+    [data.commands, snap.commands, props.id],
+  );
 
   if (!device) {
-    return <div class="page"><p class="empty">{data.device.state === 'loading' ? t('common.loading') : t('device.notFound')}</p></div>;
+    return (
+      <div class="page">
+        <p class="empty">{data.device.state === 'loading' ? t('common.loading') : t('device.notFound')}</p>
+      </div>
+    );
   }
   const site = m.siteById.get(device.siteId);
   const parent = site?.parentId ? m.siteById.get(site.parentId) : undefined;
@@ -61,15 +73,22 @@ export function DeviceView(props: { id: string }) {
 
   return (
     <div class="page device-page" data-device-page={device.id}>
-      <Breadcrumb items={[
-        ...(parent ? [{ href: hrefSite(parent.id), label: parent.name }] : []),
-        ...(site ? [{ href: hrefSite(site.id), label: site.name }] : []),
-        { label: device.id, code: true },
-      ]} />
+      <Breadcrumb
+        items={[
+          ...(parent ? [{ href: hrefSite(parent.id), label: parent.name }] : []),
+          ...(site ? [{ href: hrefSite(site.id), label: site.name }] : []),
+          { label: device.id, code: true },
+        ]}
+      />
       <header class="page-head">
         <h1>{site?.name ?? device.siteId}</h1>
         <StatePill state={st} large />
-        <span class="muted">{t('device.box')} <span class="mono" translate={false}>{device.id}</span></span>
+        <span class="muted">
+          {t('device.box')}{' '}
+          <span class="mono" translate={false}>
+            {device.id}
+          </span>
+        </span>
       </header>
 
       <section class="card">
@@ -81,15 +100,61 @@ export function DeviceView(props: { id: string }) {
         <section class="card">
           <h2>{t('device.info')}</h2>
           <dl class="facts">
-            <dt>{t('device.lastSeen')}</dt><dd title={i18n.time(device.lastSeenAt)}>{i18n.ago(device.lastSeenAt, now)}</dd>
-            {device.agentVersion && <><dt>{t('device.agent')}</dt><dd class="mono">{device.agentVersion}</dd></>}
-            {device.os && <><dt>{t('device.os')}</dt><dd translate={false}>{device.os}</dd></>}
-            {device.hardware && <><dt>{t('device.hardware')}</dt><dd>{device.hardware === 'simulated' ? t('device.simulated') : <span translate={false}>{device.hardware}</span>}</dd></>}
-            {tel && <><dt>{t('device.uptime')}</dt><dd>{i18n.duration(tel.uptimeSec * 1000)}</dd></>}
-            {tel && <><dt>{t('device.memory')}</dt><dd><Usage used={tel.memory.usedBytes} total={tel.memory.totalBytes} i18n={i18n} /></dd></>}
-            {tel && <><dt>{t('device.disk')}</dt><dd><Usage used={tel.disk.usedBytes} total={tel.disk.totalBytes} i18n={i18n} /></dd></>}
-            <dt>{t('device.ota')}</dt><dd data-ota-state={data.ota.state === 'ok' ? data.ota.value.state : 'none'}>
-              {data.ota.state === 'ok' ? <OtaLine r={data.ota.value} i18n={i18n} /> : <span class="muted">{t('device.otaNone')}</span>}
+            <dt>{t('device.lastSeen')}</dt>
+            <dd title={i18n.time(device.lastSeenAt)}>{i18n.ago(device.lastSeenAt, now)}</dd>
+            {device.agentVersion && (
+              <>
+                <dt>{t('device.agent')}</dt>
+                <dd class="mono">{device.agentVersion}</dd>
+              </>
+            )}
+            {device.os && (
+              <>
+                <dt>{t('device.os')}</dt>
+                <dd translate={false}>{device.os}</dd>
+              </>
+            )}
+            {device.hardware && (
+              <>
+                <dt>{t('device.hardware')}</dt>
+                <dd>
+                  {device.hardware === 'simulated' ? (
+                    t('device.simulated')
+                  ) : (
+                    <span translate={false}>{device.hardware}</span>
+                  )}
+                </dd>
+              </>
+            )}
+            {tel && (
+              <>
+                <dt>{t('device.uptime')}</dt>
+                <dd>{i18n.duration(tel.uptimeSec * 1000)}</dd>
+              </>
+            )}
+            {tel && (
+              <>
+                <dt>{t('device.memory')}</dt>
+                <dd>
+                  <Usage used={tel.memory.usedBytes} total={tel.memory.totalBytes} i18n={i18n} />
+                </dd>
+              </>
+            )}
+            {tel && (
+              <>
+                <dt>{t('device.disk')}</dt>
+                <dd>
+                  <Usage used={tel.disk.usedBytes} total={tel.disk.totalBytes} i18n={i18n} />
+                </dd>
+              </>
+            )}
+            <dt>{t('device.ota')}</dt>
+            <dd data-ota-state={data.ota.state === 'ok' ? data.ota.value.state : 'none'}>
+              {data.ota.state === 'ok' ? (
+                <OtaLine r={data.ota.value} i18n={i18n} />
+              ) : (
+                <span class="muted">{t('device.otaNone')}</span>
+              )}
             </dd>
           </dl>
         </section>
@@ -98,7 +163,13 @@ export function DeviceView(props: { id: string }) {
           <ul class="periph">
             {PERIPHERALS.map((p) => {
               const s = device.peripherals?.[p] ?? 'unknown';
-              return <li key={p} class={`periph-${s}`} data-peripheral={p} data-pstate={s}><span class="dot" /><span>{t(`periph.${p}`)}</span><strong>{t(`periph.${s}`)}</strong></li>;
+              return (
+                <li key={p} class={`periph-${s}`} data-peripheral={p} data-pstate={s}>
+                  <span class="dot" />
+                  <span>{t(`periph.${p}`)}</span>
+                  <strong>{t(`periph.${s}`)}</strong>
+                </li>
+              );
             })}
           </ul>
         </section>
@@ -106,7 +177,11 @@ export function DeviceView(props: { id: string }) {
 
       <section class="card">
         <h2>{t('device.telemetry')}</h2>
-        {samples.length === 0 ? <p class="muted">{t('device.noTelemetry')}</p> : <Charts samples={samples} i18n={i18n} />}
+        {samples.length === 0 ? (
+          <p class="muted">{t('device.noTelemetry')}</p>
+        ) : (
+          <Charts samples={samples} i18n={i18n} />
+        )}
       </section>
 
       <div class="cols">
@@ -116,24 +191,50 @@ export function DeviceView(props: { id: string }) {
         </section>
         <section class="card">
           <h2>{t('device.selfTests')}</h2>
-          <PartView part={data.selfTests} empty={t('device.noSelfTests')} render={(v) => <SelfTests items={v} i18n={i18n} />} />
+          <PartView
+            part={data.selfTests}
+            empty={t('device.noSelfTests')}
+            render={(v) => <SelfTests items={v} i18n={i18n} />}
+          />
         </section>
       </div>
 
       <section class="card">
         <h2>{t('device.commands')}</h2>
-        {data.commands.state === 'unavailable' && commands.length === 0
-          ? <p class="muted">{t('device.unavailable')}</p>
-          : commands.length === 0 ? <p class="muted">{t('device.noCommands')}</p> : <CommandTable commands={commands} />}
+        {data.commands.state === 'unavailable' && commands.length === 0 ? (
+          <p class="muted">{t('device.unavailable')}</p>
+        ) : commands.length === 0 ? (
+          <p class="muted">{t('device.noCommands')}</p>
+        ) : (
+          <CommandTable commands={commands} />
+        )}
       </section>
 
       <section class="card">
         <h2>{t('device.audit')}</h2>
-        <PartView part={data.audit} empty={t('device.noAudit')} render={(v) => (
-          <table class="table"><tbody>{v.map((e, i) => (
-            <tr key={e.id ?? i} data-action={e.action}><td>{i18n.time(e.at)}</td><td>{e.operatorName ?? (e.operatorId === null ? t('device.byBox') : snap.names.get(e.operatorId) ?? t('device.someone'))}</td><td>{auditAction(i18n, e)}</td><td>{auditOutcome(i18n, e)}</td></tr>
-          ))}</tbody></table>
-        )} />
+        <PartView
+          part={data.audit}
+          empty={t('device.noAudit')}
+          render={(v) => (
+            <table class="table">
+              <tbody>
+                {v.map((e, i) => (
+                  <tr key={e.id ?? i} data-action={e.action}>
+                    <td>{i18n.time(e.at)}</td>
+                    <td>
+                      {e.operatorName ??
+                        (e.operatorId === null
+                          ? t('device.byBox')
+                          : (snap.names.get(e.operatorId) ?? t('device.someone')))}
+                    </td>
+                    <td>{auditAction(i18n, e)}</td>
+                    <td>{auditOutcome(i18n, e)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        />
       </section>
     </div>
   );
@@ -152,19 +253,29 @@ function OtaLine(props: { r: OtaReport; i18n: I18n }) {
   const steps = otaSteps(r);
   return (
     <>
-      <span>{tx('otaState', r.state)}{r.target ? ` · ${t('ota.release', { v: r.target })}` : ''}</span>
+      <span>
+        {tx('otaState', r.state)}
+        {r.target ? ` · ${t('ota.release', { v: r.target })}` : ''}
+      </span>
       {steps && (
         <ol class="steps" data-testid="ota-steps">
-          {steps.map((s) => <li key={s.step} class={s.state} data-step={s.step} data-step-state={s.state}>{tx('otaState', s.step)}</li>)}
+          {steps.map((s) => (
+            <li key={s.step} class={s.state} data-step={s.step} data-step-state={s.state}>
+              {tx('otaState', s.step)}
+            </li>
+          ))}
         </ol>
       )}
       {unmet && (
         <p class="form-error" data-ota-unmet>
           {t('device.otaRequirements', {
             v: r.target ?? '?',
-            missing: unmet.map((u) => (u.have === null ? u.name : `${u.name} ${u.have} < ${u.need ?? '?'}`)).join(', ') || errorText(lang, r.error),
+            missing:
+              unmet.map((u) => (u.have === null ? u.name : `${u.name} ${u.have} < ${u.need ?? '?'}`)).join(', ') ||
+              errorText(lang, r.error),
           })}
-          <br /><span class="muted">{t('device.otaRequirementsHint')}</span>
+          <br />
+          <span class="muted">{t('device.otaRequirementsHint')}</span>
         </p>
       )}
       {r.error && !unmet && <p class="form-error">{errorText(lang, r.error)}</p>}
@@ -187,7 +298,9 @@ function Usage(props: { used: number; total: number; i18n: I18n }) {
   const gb = (b: number) => props.i18n.num(b / 2 ** 30, 1);
   return (
     <span class="usage">
-      <span class="usage-bar"><span class={pct > 90 ? 'hot' : ''} style={{ width: `${pct}%` }} /></span>
+      <span class="usage-bar">
+        <span class={pct > 90 ? 'hot' : ''} style={{ width: `${pct}%` }} />
+      </span>
       {gb(props.used)} / {gb(props.total)} GiB
     </span>
   );
@@ -198,11 +311,17 @@ function Charts(props: { samples: TelemetrySample[]; i18n: I18n }) {
   const s = props.samples;
   const times = useMemo(() => s.map((x) => Date.parse(x.at) / 1000), [s]);
   const cpu = useMemo(() => [{ label: 'CPU', color: '#2563eb', values: s.map((x) => x.cpu.loadPercent) }], [s]);
-  const temp = useMemo(() => [{ label: '°C', color: '#dc2626', values: s.map((x) => x.cpu.temperatureC ?? null) }], [s]);
-  const net = useMemo(() => [
-    { label: t('chart.rx'), color: '#059669', values: s.map((x) => x.network.rxBytesPerSec / 1024) },
-    { label: t('chart.tx'), color: '#7c3aed', values: s.map((x) => x.network.txBytesPerSec / 1024) },
-  ], [s, t]);
+  const temp = useMemo(
+    () => [{ label: '°C', color: '#dc2626', values: s.map((x) => x.cpu.temperatureC ?? null) }],
+    [s],
+  );
+  const net = useMemo(
+    () => [
+      { label: t('chart.rx'), color: '#059669', values: s.map((x) => x.network.rxBytesPerSec / 1024) },
+      { label: t('chart.tx'), color: '#7c3aed', values: s.map((x) => x.network.txBytesPerSec / 1024) },
+    ],
+    [s, t],
+  );
   const hasTemp = s.some((x) => x.cpu.temperatureC !== undefined);
   return (
     <div class="charts">
@@ -219,12 +338,19 @@ function SelfTests(props: { items: SelfTestResult[]; i18n: I18n }) {
     <ul class="selftests">
       {props.items.slice(0, 5).map((r, i) => (
         <li key={i} class={r.ok ? 'ok' : 'bad'}>
-          <strong>{r.ok ? '✓' : '✗'} {props.i18n.time(r.finishedAt)}</strong>
+          <strong>
+            {r.ok ? '✓' : '✗'} {props.i18n.time(r.finishedAt)}
+          </strong>
           <span class="chips">
             {PERIPHERALS.map((p) => {
               const c = r[p];
               const s = c?.state ?? r.peripherals?.[p] ?? 'unknown';
-              return <span key={p} class={`chip periph-${s}`} title={c?.reason?.message}><span class="dot" />{t(`periph.${p}`)}: {t(`periph.${s}`)}</span>;
+              return (
+                <span key={p} class={`chip periph-${s}`} title={c?.reason?.message}>
+                  <span class="dot" />
+                  {t(`periph.${p}`)}: {t(`periph.${s}`)}
+                </span>
+              );
             })}
           </span>
         </li>

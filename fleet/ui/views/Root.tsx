@@ -12,17 +12,30 @@ import { SignIn } from './SignIn.js';
 const TOKEN_KEY = 'diemcau.token';
 
 function savedToken(): string | null {
-  try { return sessionStorage.getItem(TOKEN_KEY) ?? localStorage.getItem(TOKEN_KEY); } catch { return null; }
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) ?? localStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
 }
 
 export function Root() {
   const [token, setToken] = useState<string | null>(savedToken);
   const signIn = (t: string, remember: boolean) => {
-    try { (remember ? localStorage : sessionStorage).setItem(TOKEN_KEY, t); } catch { /* kept in memory only */ }
+    try {
+      (remember ? localStorage : sessionStorage).setItem(TOKEN_KEY, t);
+    } catch {
+      /* kept in memory only */
+    }
     setToken(t);
   };
   const signOut = () => {
-    try { localStorage.removeItem(TOKEN_KEY); sessionStorage.removeItem(TOKEN_KEY); } catch { /* nothing kept */ }
+    try {
+      localStorage.removeItem(TOKEN_KEY);
+      sessionStorage.removeItem(TOKEN_KEY);
+    } catch {
+      /* nothing kept */
+    }
     setToken(null);
   };
   if (!token) return <SignIn onSignedIn={signIn} />;
@@ -42,15 +55,24 @@ function Session(props: { token: string; signOut(): void }) {
     const feed = openEventFeed(props.token, {
       onEvent: (e) => store.apply(e),
       // Every (re)connect reloads the snapshot: events missed while down are not replayed.
-      onOpen: () => { store.setLive(true); if (!first) void store.load(); first = false; },
+      onOpen: () => {
+        store.setLive(true);
+        if (!first) void store.load();
+        first = false;
+      },
       onDown: () => store.setLive(false),
       onUnauthorized: props.signOut,
     });
     void store.load();
-    return () => { feed.close(); store.close(); };
+    return () => {
+      feed.close();
+      store.close();
+    };
   }, [ctx]);
 
-  useEffect(() => { document.title = `${t('app.name')} · ${t('app.tagline')}`; }, [t]);
+  useEffect(() => {
+    document.title = `${t('app.name')} · ${t('app.tagline')}`;
+  }, [t]);
 
   return (
     <AppCtx.Provider value={ctx}>

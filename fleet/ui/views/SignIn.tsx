@@ -32,22 +32,46 @@ export function SignIn(props: { onSignedIn(token: string, remember: boolean): vo
 
   return (
     <main class="signin">
-      <div class="signin-lang"><LangSwitch /></div>
+      <div class="signin-lang">
+        <LangSwitch />
+      </div>
       <form class="signin-card" onSubmit={submit}>
-        <div class="signin-brand"><Logo size={44} /><div><h1>{t('app.name')}</h1><p>{t('app.tagline')}</p></div></div>
+        <div class="signin-brand">
+          <Logo size={44} />
+          <div>
+            <h1>{t('app.name')}</h1>
+            <p>{t('app.tagline')}</p>
+          </div>
+        </div>
         <h2>{t('signin.title')}</h2>
         <p class="muted">{t('signin.lead')}</p>
         <label class="field">
           <span>{t('signin.token')}</span>
-          <input name="token" type="password" autocomplete="current-password" autofocus value={token}
-            onInput={(e) => setToken((e.target as HTMLInputElement).value)} />
+          <input
+            name="token"
+            type="password"
+            autocomplete="current-password"
+            autofocus
+            value={token}
+            onInput={(e) => setToken((e.target as HTMLInputElement).value)}
+          />
         </label>
         <label class="check">
-          <input type="checkbox" checked={remember} onChange={(e) => setRemember((e.target as HTMLInputElement).checked)} />
+          <input
+            type="checkbox"
+            checked={remember}
+            onChange={(e) => setRemember((e.target as HTMLInputElement).checked)}
+          />
           <span>{t('signin.remember')}</span>
         </label>
-        {error && <p class="form-error" role="alert">{error}</p>}
-        <button class="btn primary wide" type="submit" disabled={busy || !token.trim()}>{t('signin.submit')}</button>
+        {error && (
+          <p class="form-error" role="alert">
+            {error}
+          </p>
+        )}
+        <button class="btn primary wide" type="submit" disabled={busy || !token.trim()}>
+          {t('signin.submit')}
+        </button>
       </form>
     </main>
   );

@@ -12,19 +12,30 @@ export function SiteTree(props: { selected: string | null; onSelect(key: string 
   const { t } = useI18n();
   const m = useFleetModel();
   const [open, setOpen] = useState<Set<string>>(new Set());
-  const toggle = (key: string) => setOpen((o) => {
-    const n = new Set(o);
-    if (n.has(key)) n.delete(key); else n.add(key);
-    return n;
-  });
+  const toggle = (key: string) =>
+    setOpen((o) => {
+      const n = new Set(o);
+      if (n.has(key)) n.delete(key);
+      else n.add(key);
+      return n;
+    });
   const all = countStates(m.sites, m.states);
 
   return (
     <nav class="tree" aria-labelledby="tree-title">
-      <h2 class="panel-title" id="tree-title">{t('grid.tree')}</h2>
+      <h2 class="panel-title" id="tree-title">
+        {t('grid.tree')}
+      </h2>
       <div class={`tree-row root${props.selected === null ? ' on' : ''}`}>
         <span class="chev" />
-        <button type="button" class="tree-label" aria-pressed={props.selected === null} onClick={() => props.onSelect(null)}>{m.areaName ?? t('grid.all')}</button>
+        <button
+          type="button"
+          class="tree-label"
+          aria-pressed={props.selected === null}
+          onClick={() => props.onSelect(null)}
+        >
+          {m.areaName ?? t('grid.all')}
+        </button>
         <TreeCount up={up(all)} of={withBox(all)} down={all.offline} />
       </div>
       <ul class="tree-groups">
@@ -36,10 +47,22 @@ export function SiteTree(props: { selected: string | null; onSelect(key: string 
           return (
             <li key={g.key}>
               <div class={`tree-row${props.selected === g.key ? ' on' : ''}`} data-tree={g.key}>
-                <button type="button" class={`chev${isOpen ? ' open' : ''}`} aria-expanded={isOpen} aria-label={t('grid.expand', { name })}
-                  onClick={() => toggle(g.key)}>▸</button>
-                <button type="button" class="tree-label" aria-pressed={props.selected === g.key} title={name}
-                  onClick={() => props.onSelect(props.selected === g.key ? null : g.key)}>
+                <button
+                  type="button"
+                  class={`chev${isOpen ? ' open' : ''}`}
+                  aria-expanded={isOpen}
+                  aria-label={t('grid.expand', { name })}
+                  onClick={() => toggle(g.key)}
+                >
+                  ▸
+                </button>
+                <button
+                  type="button"
+                  class="tree-label"
+                  aria-pressed={props.selected === g.key}
+                  title={name}
+                  onClick={() => props.onSelect(props.selected === g.key ? null : g.key)}
+                >
                   {g.name ? districtShort(g.name) : t('group.province')}
                 </button>
                 <TreeCount up={up(c)} of={withBox(c)} down={c.offline} />
@@ -50,7 +73,10 @@ export function SiteTree(props: { selected: string | null; onSelect(key: string 
                     const st = m.states.get(s.id) ?? 'nobox';
                     return (
                       <li key={s.id}>
-                        <a href={hrefSite(s.id)} class="tree-leaf" title={`${s.name} · ${t(`state.${st}`)}`}><span class={`dot st-${st}`} aria-hidden="true" />{s.name}</a>
+                        <a href={hrefSite(s.id)} class="tree-leaf" title={`${s.name} · ${t(`state.${st}`)}`}>
+                          <span class={`dot st-${st}`} aria-hidden="true" />
+                          {s.name}
+                        </a>
                       </li>
                     );
                   })}
@@ -68,7 +94,9 @@ function TreeCount(props: { up: number; of: number; down: number }) {
   return (
     <span class="tree-count">
       {props.down > 0 && <span class="down">{props.down}</span>}
-      <span>{props.up}/{props.of}</span>
+      <span>
+        {props.up}/{props.of}
+      </span>
     </span>
   );
 }

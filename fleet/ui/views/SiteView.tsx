@@ -21,43 +21,90 @@ export function SiteView(props: { id: string }) {
   const boxes = m.bySite.get(props.id) ?? [];
   const children = useMemo(() => m.sites.filter((s) => s.parentId === props.id), [m.sites, props.id]);
   const underCount = useMemo(() => devicesUnder(props.id, m.sites, m.devices).length, [props.id, m.sites, m.devices]);
-  const alerts = useMemo(() => groupAlerts(snap.alerts.filter((a) => a.siteId === props.id || outageSites(a, m.siteOfDevice).includes(props.id))),
-    [snap.alerts, props.id, m.siteOfDevice]);
+  const alerts = useMemo(
+    () =>
+      groupAlerts(
+        snap.alerts.filter((a) => a.siteId === props.id || outageSites(a, m.siteOfDevice).includes(props.id)),
+      ),
+    [snap.alerts, props.id, m.siteOfDevice],
+  );
 
-  if (!site) return <div class="page"><p class="empty">{t('site.notFound')}</p></div>;
+  if (!site)
+    return (
+      <div class="page">
+        <p class="empty">{t('site.notFound')}</p>
+      </div>
+    );
   const state = m.states.get(site.id) ?? 'nobox';
   const parent = site.parentId ? m.siteById.get(site.parentId) : undefined;
 
   return (
     <div class="page site-page" data-site-page={site.id}>
-      <Breadcrumb items={[...(parent ? [{ href: hrefSite(parent.id), label: parent.name }] : []), { label: site.name }]} />
+      <Breadcrumb
+        items={[...(parent ? [{ href: hrefSite(parent.id), label: parent.name }] : []), { label: site.name }]}
+      />
       <header class="page-head">
         <h1>{site.name}</h1>
         <StatePill state={state} large />
         <span class="kind muted">{m.kindLabel(site.kind, i18n.lang)}</span>
       </header>
       {(site.address || site.contact) && (
-        <p class="muted">{site.address && <>{t('site.address')}: {site.address}. </>}{site.contact && <>{t('site.contact')}: {site.contact}</>}</p>
+        <p class="muted">
+          {site.address && (
+            <>
+              {t('site.address')}: {site.address}.{' '}
+            </>
+          )}
+          {site.contact && (
+            <>
+              {t('site.contact')}: {site.contact}
+            </>
+          )}
+        </p>
       )}
 
       {underCount > 0 && (
         <section class="card">
-          <h2>{t('cmd.actions')} <span class="muted small">· {children.length > 0 ? t('grid.actions', { name: site.name }) : site.name}</span></h2>
+          <h2>
+            {t('cmd.actions')}{' '}
+            <span class="muted small">
+              · {children.length > 0 ? t('grid.actions', { name: site.name }) : site.name}
+            </span>
+          </h2>
           <Actions target={{ kind: 'site', siteId: site.id, name: site.name }} />
         </section>
       )}
 
       <section class="card">
         <h2>{t('site.devices')}</h2>
-        {boxes.length === 0 && state === 'revoked' && <p class="muted" data-testid="site-revoked">{t('site.revoked')}</p>}
-        {boxes.length === 0 ? <EnrolPanel site={site} revoked={state === 'revoked'} /> : (
+        {boxes.length === 0 && state === 'revoked' && (
+          <p class="muted" data-testid="site-revoked">
+            {t('site.revoked')}
+          </p>
+        )}
+        {boxes.length === 0 ? (
+          <EnrolPanel site={site} revoked={state === 'revoked'} />
+        ) : (
           <div class="box-list">
             {boxes.map((d) => (
-              <a key={d.id} class={`box-card st-${deviceState(d, state === 'media-only')}`} href={hrefDevice(d.id)} data-device={d.id}>
+              <a
+                key={d.id}
+                class={`box-card st-${deviceState(d, state === 'media-only')}`}
+                href={hrefDevice(d.id)}
+                data-device={d.id}
+              >
                 <StatePill state={deviceState(d, state === 'media-only')} />
-                <strong class="mono" translate={false}>{d.id}</strong>
-                <span class="muted">{t('device.lastSeen')}: {i18n.ago(d.lastSeenAt, now)}</span>
-                {d.agentVersion && <span class="muted">{t('device.agent')}: {d.agentVersion}</span>}
+                <strong class="mono" translate={false}>
+                  {d.id}
+                </strong>
+                <span class="muted">
+                  {t('device.lastSeen')}: {i18n.ago(d.lastSeenAt, now)}
+                </span>
+                {d.agentVersion && (
+                  <span class="muted">
+                    {t('device.agent')}: {d.agentVersion}
+                  </span>
+                )}
               </a>
             ))}
           </div>
@@ -66,7 +113,9 @@ export function SiteView(props: { id: string }) {
 
       {children.length > 0 && (
         <section class="card">
-          <h2>{t('site.children')} <span class="muted small">· {t('grid.sites', { n: children.length })}</span></h2>
+          <h2>
+            {t('site.children')} <span class="muted small">· {t('grid.sites', { n: children.length })}</span>
+          </h2>
           <div class="tiles">
             {children.map((c) => {
               const st = m.states.get(c.id) ?? 'nobox';
@@ -83,7 +132,11 @@ export function SiteView(props: { id: string }) {
 
       <section class="card">
         <h2>{t('site.alerts')}</h2>
-        {alerts.length === 0 ? <p class="muted">{t('site.noAlerts')}</p> : <AlertTable rows={alerts.slice(0, 50)} compact />}
+        {alerts.length === 0 ? (
+          <p class="muted">{t('site.noAlerts')}</p>
+        ) : (
+          <AlertTable rows={alerts.slice(0, 50)} compact />
+        )}
       </section>
     </div>
   );

@@ -21,12 +21,23 @@ export function WallView(props: { chime: Chime; onEnableSound(): void }) {
   const wall = useRef<HTMLDivElement>(null);
   const blocks = useRef<HTMLDivElement>(null);
 
-  const groups = useMemo(() => m.groups.map((g) => ({ group: g, counts: countStates(g.sites, m.states) })), [m.groups, m.states]);
+  const groups = useMemo(
+    () => m.groups.map((g) => ({ group: g, counts: countStates(g.sites, m.states) })),
+    [m.groups, m.states],
+  );
   const total = useMemo(() => countStates(m.sites, m.states), [m.sites, m.states]);
-  const listed = useMemo(() => LISTED.map((state) => ({
-    state,
-    rows: m.groups.flatMap((g) => g.sites.filter((s) => m.states.get(s.id) === state).map((s) => ({ site: s, group: g.name ?? t('group.province') }))),
-  })), [m.groups, m.states, t]);
+  const listed = useMemo(
+    () =>
+      LISTED.map((state) => ({
+        state,
+        rows: m.groups.flatMap((g) =>
+          g.sites
+            .filter((s) => m.states.get(s.id) === state)
+            .map((s) => ({ site: s, group: g.name ?? t('group.province') })),
+        ),
+      })),
+    [m.groups, m.states, t],
+  );
 
   // The biggest type that still fits the screen; again when the screen, the
   // number of sites or the banner changes (not on every state change: colours
@@ -47,7 +58,15 @@ export function WallView(props: { chime: Chime; onEnableSound(): void }) {
       {!audible && props.chime.available && (
         <div class="wall-banner" role="alert" data-testid="sound-banner">
           <span>{t('wall.soundBlocked')}</span>
-          <button type="button" class="btn primary" data-testid="enable-sound" onClick={() => { void props.chime.unlock(); props.onEnableSound(); }}>
+          <button
+            type="button"
+            class="btn primary"
+            data-testid="enable-sound"
+            onClick={() => {
+              void props.chime.unlock();
+              props.onEnableSound();
+            }}
+          >
             {t('wall.enableSound')}
           </button>
         </div>
@@ -55,11 +74,20 @@ export function WallView(props: { chime: Chime; onEnableSound(): void }) {
       <div class="wall-body">
         <div class="wall-blocks" ref={blocks}>
           {groups.map(({ group, counts }) => (
-            <section class="wall-block" key={group.key} data-group={group.key} aria-label={group.name ?? t('group.province')}>
+            <section
+              class="wall-block"
+              key={group.key}
+              data-group={group.key}
+              aria-label={group.name ?? t('group.province')}
+            >
               <h2 class="wall-head">
-                <span class="wall-name" title={group.name ?? t('group.province')}>{group.name ?? t('group.province')}</span>
+                <span class="wall-name" title={group.name ?? t('group.province')}>
+                  {group.name ?? t('group.province')}
+                </span>
                 {counts.offline > 0 && <span class="wall-down">{t('wall.down', { n: counts.offline })}</span>}
-                <span class="wall-count">{up(counts)}/{withBox(counts)}</span>
+                <span class="wall-count">
+                  {up(counts)}/{withBox(counts)}
+                </span>
               </h2>
               <ul class="wall-cells">
                 {group.sites.map((s) => {
@@ -67,8 +95,16 @@ export function WallView(props: { chime: Chime; onEnableSound(): void }) {
                   const full = `${s.name} · ${t(`state.${st}`)}`;
                   return (
                     <li key={s.id}>
-                      <a class={`wcell st-${st}${s.id === group.head?.id ? ' is-hub' : ''}`} href={hrefSite(s.id)} data-site={s.id} data-state={st}
-                        title={full} aria-label={full}>{shortName(s.name)}</a>
+                      <a
+                        class={`wcell st-${st}${s.id === group.head?.id ? ' is-hub' : ''}`}
+                        href={hrefSite(s.id)}
+                        data-site={s.id}
+                        data-state={st}
+                        title={full}
+                        aria-label={full}
+                      >
+                        {shortName(s.name)}
+                      </a>
                     </li>
                   );
                 })}
@@ -79,19 +115,28 @@ export function WallView(props: { chime: Chime; onEnableSound(): void }) {
         <aside class="wall-side" aria-label={t('wall.needsAction')}>
           <ul class="wall-totals">
             {SITE_STATES.filter((s) => total[s] > 0).map((s) => (
-              <li key={s} class={`st-${s}`} data-testid={`wall-count-${s}`}><span class="n">{total[s]}</span> {t(`state.${s}`)}</li>
+              <li key={s} class={`st-${s}`} data-testid={`wall-count-${s}`}>
+                <span class="n">{total[s]}</span> {t(`state.${s}`)}
+              </li>
             ))}
           </ul>
-          {listed.map(({ state, rows }) => rows.length > 0 && (
-            <section key={state} class={`wall-list st-${state}`} data-testid={`wall-list-${state}`}>
-              <h2>{t(`state.${state}`)} ({rows.length})</h2>
-              <ol>
-                {rows.map(({ site, group }) => (
-                  <li key={site.id} data-site={site.id}><a href={hrefSite(site.id)}>{site.name}</a> <span class="wall-group">{group}</span></li>
-                ))}
-              </ol>
-            </section>
-          ))}
+          {listed.map(
+            ({ state, rows }) =>
+              rows.length > 0 && (
+                <section key={state} class={`wall-list st-${state}`} data-testid={`wall-list-${state}`}>
+                  <h2>
+                    {t(`state.${state}`)} ({rows.length})
+                  </h2>
+                  <ol>
+                    {rows.map(({ site, group }) => (
+                      <li key={site.id} data-site={site.id}>
+                        <a href={hrefSite(site.id)}>{site.name}</a> <span class="wall-group">{group}</span>
+                      </li>
+                    ))}
+                  </ol>
+                </section>
+              ),
+          )}
           {total.offline + total.degraded === 0 && <p class="wall-ok">{t('wall.allGood')}</p>}
         </aside>
       </div>

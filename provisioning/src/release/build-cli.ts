@@ -30,11 +30,15 @@ const { values } = parseArgs({
 const settings = loadProvisioningSettings(process.env);
 const keyFile = values.key ?? settings.releaseKey;
 if (!keyFile) {
-  process.stderr.write('release:build: give the signing key with --key <file> or DIEMCAU_RELEASE_KEY (make one with npm run release:keygen)\n');
+  process.stderr.write(
+    'release:build: give the signing key with --key <file> or DIEMCAU_RELEASE_KEY (make one with npm run release:keygen)\n',
+  );
   process.exit(2);
 }
 const appliance = path.join(repo, 'appliance');
-const version = values.version ?? (JSON.parse(fs.readFileSync(path.join(appliance, 'package.json'), 'utf8')) as { version: string }).version;
+const version =
+  values.version ??
+  (JSON.parse(fs.readFileSync(path.join(appliance, 'package.json'), 'utf8')) as { version: string }).version;
 let allowDowngradeFrom: string[] | undefined;
 try {
   allowDowngradeFrom = parseRollbackFrom(values['rollback-from'], version);
@@ -56,7 +60,10 @@ const r = await buildRelease({
   ...(values.notes ? { notes: values.notes } : {}),
   ...(allowDowngradeFrom ? { allowDowngradeFrom } : {}),
 });
-if (allowDowngradeFrom) process.stdout.write(`emergency rollback: boxes on ${allowDowngradeFrom.join(', ')} may take ${r.manifest.version}\n`);
+if (allowDowngradeFrom)
+  process.stdout.write(
+    `emergency rollback: boxes on ${allowDowngradeFrom.join(', ')} may take ${r.manifest.version}\n`,
+  );
 process.stdout.write(
   `release ${r.manifest.version}: ${r.artifactFile} (${r.manifest.size} bytes, sha256 ${r.manifest.sha256})\nsigned manifest (key ${key.keyId}): ${r.manifestFile}\n`,
 );

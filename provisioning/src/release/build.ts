@@ -36,7 +36,8 @@ export function parseRollbackFrom(arg: string | undefined, version: string): str
   const valid = codec(VersionSchema);
   for (const v of list) {
     if (!valid.check(v).ok) throw new Error(`${v} is not a version (x.y.z, no leading zeros)`);
-    if (compareVersions(v, version) <= 0) throw new Error(`${v} is not newer than ${version}: a rollback replaces newer versions only`);
+    if (compareVersions(v, version) <= 0)
+      throw new Error(`${v} is not newer than ${version}: a rollback replaces newer versions only`);
   }
   return [...new Set(list)];
 }
@@ -44,7 +45,12 @@ export function parseRollbackFrom(arg: string | undefined, version: string): str
 export async function buildRelease(o: BuildOptions): Promise<PackagedRelease> {
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-release-'));
   try {
-    const bundle = await bundleAgent({ entry: o.entry, outDir: staging, workspaceDir: o.workspaceDir, version: o.version });
+    const bundle = await bundleAgent({
+      entry: o.entry,
+      outDir: staging,
+      workspaceDir: o.workspaceDir,
+      version: o.version,
+    });
     return packageRelease({
       stagingDir: staging,
       outDir: o.outDir,
@@ -66,10 +72,20 @@ export async function buildRelease(o: BuildOptions): Promise<PackagedRelease> {
 }
 
 /** Registers the signed manifest, then streams the artifact: POST /api/v1/releases, PUT …/artifact. */
-export async function uploadRelease(fleetUrl: string, token: string, signed: SignedManifest, artifactFile: string, version: string): Promise<void> {
+export async function uploadRelease(
+  fleetUrl: string,
+  token: string,
+  signed: SignedManifest,
+  artifactFile: string,
+  version: string,
+): Promise<void> {
   const base = fleetUrl.replace(/\/$/, '');
   const auth = { authorization: `Bearer ${token}` };
-  const reg = await fetch(`${base}/api/v1/releases`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(signed) });
+  const reg = await fetch(`${base}/api/v1/releases`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify(signed),
+  });
   if (reg.status !== 201) throw new Error(`registering ${version}: HTTP ${reg.status} ${await reg.text()}`);
   const body = fs.readFileSync(artifactFile);
   const put = await fetch(`${base}/api/v1/releases/${encodeURIComponent(version)}/artifact`, {

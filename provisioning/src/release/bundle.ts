@@ -20,10 +20,20 @@ export interface BundleResult {
   mediaLink?: { srtpSuites: string[] };
 }
 
-export async function bundleAgent(opts: { entry: string; outDir: string; workspaceDir: string; version: string }): Promise<BundleResult> {
-  const pkg = JSON.parse(fs.readFileSync(path.join(opts.workspaceDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+export async function bundleAgent(opts: {
+  entry: string;
+  outDir: string;
+  workspaceDir: string;
+  version: string;
+}): Promise<BundleResult> {
+  const pkg = JSON.parse(fs.readFileSync(path.join(opts.workspaceDir, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
   const deps = pkg.dependencies ?? {};
-  const native = NATIVE_MODULES.filter((m) => m in deps).map((name) => ({ name, version: installedVersion(opts.workspaceDir, name) ?? deps[name]! }));
+  const native = NATIVE_MODULES.filter((m) => m in deps).map((name) => ({
+    name,
+    version: installedVersion(opts.workspaceDir, name) ?? deps[name]!,
+  }));
   const common = {
     bundle: true,
     platform: 'node' as const,
@@ -31,11 +41,14 @@ export async function bundleAgent(opts: { entry: string; outDir: string; workspa
     target: 'node20',
     logLevel: 'error' as const,
     // CommonJS dependencies inside an ESM bundle still call require().
-    banner: { js: "import { createRequire as __diemcauRequire } from 'node:module'; const require = __diemcauRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __diemcauRequire } from 'node:module'; const require = __diemcauRequire(import.meta.url);",
+    },
   };
   // The pre-start boot check, small and separate so it runs even when the agent cannot load.
   const bootEntry = path.join(opts.workspaceDir, 'src', 'ota', 'boot-main.ts');
-  if (fs.existsSync(bootEntry)) await build({ ...common, entryPoints: [bootEntry], outfile: path.join(opts.outDir, 'ota-boot.mjs') });
+  if (fs.existsSync(bootEntry))
+    await build({ ...common, entryPoints: [bootEntry], outfile: path.join(opts.outDir, 'ota-boot.mjs') });
   await build({
     ...common,
     entryPoints: [opts.entry],
@@ -43,14 +56,28 @@ export async function bundleAgent(opts: { entry: string; outDir: string; workspa
     sourcemap: 'linked',
     external: native.map((n) => n.name),
   });
-  await bundleEdge(opts.workspaceDir, opts.outDir, native.map((n) => n.name), common);
+  await bundleEdge(
+    opts.workspaceDir,
+    opts.outDir,
+    native.map((n) => n.name),
+    common,
+  );
   fs.writeFileSync(
     path.join(opts.outDir, 'package.json'),
     `${JSON.stringify({ name: 'diemcau-agent', version: opts.version, private: true, type: 'module', main: 'agent.mjs', dependencies: Object.fromEntries(native.map((n) => [n.name, n.version])) }, null, 2)}\n`,
   );
-  const copied = copyNatives(opts.workspaceDir, opts.outDir, native.map((n) => n.name));
+  const copied = copyNatives(
+    opts.workspaceDir,
+    opts.outDir,
+    native.map((n) => n.name),
+  );
   const mediaLink = mediaLinkFor(copied);
-  return { files: fs.readdirSync(opts.outDir), native, requires: requirementsFor(copied), ...(mediaLink ? { mediaLink } : {}) };
+  return {
+    files: fs.readdirSync(opts.outDir),
+    native,
+    requires: requirementsFor(copied),
+    ...(mediaLink ? { mediaLink } : {}),
+  };
 }
 
 /**
@@ -58,11 +85,22 @@ export async function bundleAgent(opts: { entry: string; outDir: string; workspa
  * browser script, bundled now so the box never runs esbuild. The edge looks
  * for join.bundle.js beside itself (appliance/src/media/web/page.ts).
  */
-async function bundleEdge(workspaceDir: string, outDir: string, external: string[], common: BuildOptions): Promise<void> {
+async function bundleEdge(
+  workspaceDir: string,
+  outDir: string,
+  external: string[],
+  common: BuildOptions,
+): Promise<void> {
   const edgeEntry = path.join(workspaceDir, 'src', 'media', 'main.ts');
   if (!fs.existsSync(edgeEntry)) return;
   // esbuild stays external: the edge only imports it when join.bundle.js is missing (development).
-  await build({ ...common, entryPoints: [edgeEntry], outfile: path.join(outDir, 'edge.mjs'), sourcemap: 'linked', external: [...external, 'esbuild'] });
+  await build({
+    ...common,
+    entryPoints: [edgeEntry],
+    outfile: path.join(outDir, 'edge.mjs'),
+    sourcemap: 'linked',
+    external: [...external, 'esbuild'],
+  });
   await build({
     entryPoints: [path.join(workspaceDir, 'src', 'media', 'web', 'join.js')],
     outfile: path.join(outDir, 'join.bundle.js'),

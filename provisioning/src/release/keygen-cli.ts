@@ -9,4 +9,6 @@ import { generateReleaseKey } from './keys.js';
 const { values } = parseArgs({ options: { out: { type: 'string' }, name: { type: 'string' } } });
 const settings = loadProvisioningSettings(process.env);
 const k = generateReleaseKey(values.out ?? settings.releaseKeyDir, values.name ?? 'release-signing');
-process.stdout.write(`key ${k.keyId}\n  private: ${k.privateKeyFile} (keep offline)\n  public:  ${k.publicKeyFile}\n  trusted: ${k.trustedKeysFile}\n`);
+process.stdout.write(
+  `key ${k.keyId}\n  private: ${k.privateKeyFile} (keep offline)\n  public:  ${k.publicKeyFile}\n  trusted: ${k.trustedKeysFile}\n`,
+);

@@ -24,7 +24,9 @@ export function generateReleaseKey(outDir: string, name = 'release-signing'): Ge
   const publicKeyFile = path.join(outDir, `${name}.pub.pem`);
   fs.writeFileSync(publicKeyFile, publicKeyPem);
   const trustedKeysFile = path.join(outDir, 'trusted-keys.json');
-  const trusted: TrustedKey[] = fs.existsSync(trustedKeysFile) ? (JSON.parse(fs.readFileSync(trustedKeysFile, 'utf8')) as TrustedKey[]) : [];
+  const trusted: TrustedKey[] = fs.existsSync(trustedKeysFile)
+    ? (JSON.parse(fs.readFileSync(trustedKeysFile, 'utf8')) as TrustedKey[])
+    : [];
   fs.writeFileSync(trustedKeysFile, `${JSON.stringify([...trusted, { keyId, publicKeyPem }], null, 2)}\n`);
   return { keyId, privateKeyFile, publicKeyFile, trustedKeysFile };
 }

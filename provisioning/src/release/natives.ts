@@ -33,7 +33,12 @@ const BUILD_ONLY = new Set(['prebuild-install', 'nan', 'node-gyp']);
 /** Files of no use at run time: sources, build intermediates, types, maps, tests. */
 function keep(rel: string): boolean {
   const parts = rel.split(path.sep);
-  if (parts.some((p) => p === 'obj.target' || p === '.deps' || p === 'deps' || p === 'test' || p === 'tests' || p === 'docs')) return false;
+  if (
+    parts.some(
+      (p) => p === 'obj.target' || p === '.deps' || p === 'deps' || p === 'test' || p === 'tests' || p === 'docs',
+    )
+  )
+    return false;
   if (/\.(d\.ts|d\.mts|map|c|cc|cpp|h|hpp|gyp|gypi|mk|o|a)$/.test(rel)) return false;
   if (parts.at(-1) === 'test_extension.node') return false;
   return true;
@@ -59,7 +64,10 @@ export function copyNatives(workspaceDir: string, outDir: string, names: readonl
     seen.add(name);
     const dir = packageDir(from, name);
     if (!dir) throw new Error(`${name} is not installed (needed at run time by the release's native parts)`);
-    const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string; dependencies?: Record<string, string> };
+    const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+      version: string;
+      dependencies?: Record<string, string>;
+    };
     const target = path.join(dest, name);
     if (name === 'mediasoup') copyMediasoup(dir, target);
     else fs.cpSync(dir, target, { recursive: true, filter: (src) => keep(path.relative(dir, src)) });
@@ -74,14 +82,20 @@ export function copyNatives(workspaceDir: string, outDir: string, names: readonl
 function copyMediasoup(dir: string, target: string): void {
   const bin = path.join('worker', 'out', 'Release', 'mediasoup-worker');
   if (!fs.existsSync(path.join(dir, bin))) {
-    throw new Error(`the mediasoup worker is not built (${path.join(dir, bin)} is missing): run node scripts/setup.mjs first`);
+    throw new Error(
+      `the mediasoup worker is not built (${path.join(dir, bin)} is missing): run node scripts/setup.mjs first`,
+    );
   }
-  fs.cpSync(dir, target, { recursive: true, filter: (src) => {
-    const rel = path.relative(dir, src);
-    if (rel === 'worker' || rel === path.join('worker', 'out') || rel === path.dirname(bin) || rel === bin) return true;
-    if (rel.startsWith(`worker${path.sep}`)) return false;
-    return keep(rel);
-  } });
+  fs.cpSync(dir, target, {
+    recursive: true,
+    filter: (src) => {
+      const rel = path.relative(dir, src);
+      if (rel === 'worker' || rel === path.join('worker', 'out') || rel === path.dirname(bin) || rel === bin)
+        return true;
+      if (rel.startsWith(`worker${path.sep}`)) return false;
+      return keep(rel);
+    },
+  });
 }
 
 /** Node's lookup: <from>/node_modules/<name>, then each parent's. */

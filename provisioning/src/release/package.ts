@@ -5,7 +5,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { releaseManifestCodec, signManifest, type ReleaseManifest, type ReleaseRequirements, type SignedManifest } from '@diemcau/shared';
+import {
+  releaseManifestCodec,
+  signManifest,
+  type ReleaseManifest,
+  type ReleaseRequirements,
+  type SignedManifest,
+} from '@diemcau/shared';
 
 export interface PackageOptions {
   stagingDir: string;
@@ -43,7 +49,18 @@ export function packageRelease(o: PackageOptions): PackagedRelease {
   const artifact = `diemcau-agent-${o.version}.tar.gz`;
   const artifactFile = path.join(o.outDir, artifact);
   const mtime = `@${Math.floor(o.created.getTime() / 1000)}`;
-  execFileSync('tar', ['--sort=name', `--mtime=${mtime}`, '--owner=0', '--group=0', '--numeric-owner', '-czf', artifactFile, '-C', o.stagingDir, '.']);
+  execFileSync('tar', [
+    '--sort=name',
+    `--mtime=${mtime}`,
+    '--owner=0',
+    '--group=0',
+    '--numeric-owner',
+    '-czf',
+    artifactFile,
+    '-C',
+    o.stagingDir,
+    '.',
+  ]);
   const bytes = fs.readFileSync(artifactFile);
   // Every file, node_modules included: the box checks its free disk against this.
   const unpackedSize = treeSize(o.stagingDir);

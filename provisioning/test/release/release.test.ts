@@ -51,21 +51,53 @@ t.test('manifest is signed and true to the artifact', async (t) => {
   t.equal(m.size, bytes.length);
   t.equal(m.sha256, createHash('sha256').update(bytes).digest('hex'));
   t.equal(m.entry, 'agent.mjs');
-  t.ok(m.native.some((n) => n.name === 'mediasoup'), 'native modules listed, not bundled');
-  t.throws(() => verifyManifest({ ...signed, payload: signed.payload.replace('0.9.0', '0.9.1') }, trusted), { code: 'APPL_ERR_OTA_SIGNATURE' }, 'edited manifest refused');
+  t.ok(
+    m.native.some((n) => n.name === 'mediasoup'),
+    'native modules listed, not bundled',
+  );
+  t.throws(
+    () => verifyManifest({ ...signed, payload: signed.payload.replace('0.9.0', '0.9.1') }, trusted),
+    { code: 'APPL_ERR_OTA_SIGNATURE' },
+    'edited manifest refused',
+  );
   const other = generateReleaseKey(path.join(dir, 'other-keys'));
-  t.throws(() => verifyManifest(signed, JSON.parse(fs.readFileSync(other.trustedKeysFile, 'utf8')) as TrustedKey[]), { code: 'APPL_ERR_OTA_SIGNATURE' }, 'untrusted key refused');
+  t.throws(
+    () => verifyManifest(signed, JSON.parse(fs.readFileSync(other.trustedKeysFile, 'utf8')) as TrustedKey[]),
+    { code: 'APPL_ERR_OTA_SIGNATURE' },
+    'untrusted key refused',
+  );
 });
 
 t.test('artifact unpacks to a loadable agent', async (t) => {
   const x = path.join(dir, 'x');
   fs.mkdirSync(x);
   execFileSync('tar', ['-xzf', r.artifactFile, '-C', x]);
-  t.same(fs.readdirSync(x).sort(), ['agent.mjs', 'agent.mjs.map', 'edge.mjs', 'edge.mjs.map', 'join.bundle.js', 'manifest.json', 'node_modules', 'ota-boot.mjs', 'package.json']);
+  t.same(fs.readdirSync(x).sort(), [
+    'agent.mjs',
+    'agent.mjs.map',
+    'edge.mjs',
+    'edge.mjs.map',
+    'join.bundle.js',
+    'manifest.json',
+    'node_modules',
+    'ota-boot.mjs',
+    'package.json',
+  ]);
   execFileSync(process.execPath, ['--check', path.join(x, 'agent.mjs')]);
   // The pre-start check runs on a box without the layout and still exits 0 (it must never block the agent).
-  execFileSync(process.execPath, [path.join(x, 'ota-boot.mjs')], { env: { ...process.env, DIEMCAU_OTA_ROOT: path.join(dir, 'no-root'), DIEMCAU_OTA_STATE_DIR: path.join(dir, 'no-state') }, stdio: 'pipe' });
-  t.match(JSON.parse(fs.readFileSync(path.join(x, 'manifest.json'), 'utf8')), { version: '0.9.0', entry: 'agent.mjs' }, 'an image builder can read the version inside');
+  execFileSync(process.execPath, [path.join(x, 'ota-boot.mjs')], {
+    env: {
+      ...process.env,
+      DIEMCAU_OTA_ROOT: path.join(dir, 'no-root'),
+      DIEMCAU_OTA_STATE_DIR: path.join(dir, 'no-state'),
+    },
+    stdio: 'pipe',
+  });
+  t.match(
+    JSON.parse(fs.readFileSync(path.join(x, 'manifest.json'), 'utf8')),
+    { version: '0.9.0', entry: 'agent.mjs' },
+    'an image builder can read the version inside',
+  );
 });
 
 t.test('the unpacked edge.mjs runs and serves the join script with no esbuild installed', async (t) => {
@@ -76,16 +108,27 @@ t.test('the unpacked edge.mjs runs and serves the join script with no esbuild in
   const proc = spawn(process.execPath, [path.join(x, 'edge.mjs')], {
     cwd: x,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH, DIEMCAU_EDGE_ID: 'edge-release', DIEMCAU_EDGE_ROLE: 'site', DIEMCAU_EDGE_HOST: '127.0.0.1', DIEMCAU_EDGE_PORT: '0',
-      DIEMCAU_EDGE_ADMIN_TOKEN: 'release-test-admin-token', DIEMCAU_EDGE_HARDWARE: 'none', DIEMCAU_DATA_DIR: path.join(dir, 'edge-data') },
+    env: {
+      PATH: process.env.PATH,
+      DIEMCAU_EDGE_ID: 'edge-release',
+      DIEMCAU_EDGE_ROLE: 'site',
+      DIEMCAU_EDGE_HOST: '127.0.0.1',
+      DIEMCAU_EDGE_PORT: '0',
+      DIEMCAU_EDGE_ADMIN_TOKEN: 'release-test-admin-token',
+      DIEMCAU_EDGE_HARDWARE: 'none',
+      DIEMCAU_DATA_DIR: path.join(dir, 'edge-data'),
+    },
   });
-  t.teardown(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
+  t.teardown(() => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  });
   let out = '';
   proc.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
   const url = await new Promise<string>((resolve, reject) => {
     proc.stdout.setEncoding('utf8').on('data', (d: string) => {
       out += d;
-      const m = /"url":"(http:[^"]+)"[^\n]*"msg":"edge listening"|"msg":"edge listening"[^\n]*"url":"(http:[^"]+)"/.exec(out);
+      const m =
+        /"url":"(http:[^"]+)"[^\n]*"msg":"edge listening"|"msg":"edge listening"[^\n]*"url":"(http:[^"]+)"/.exec(out);
       if (m) resolve((m[1] ?? m[2])!);
     });
     proc.once('exit', (code) => reject(new Error(`edge.mjs exited ${code}:\n${out}`)));
@@ -110,22 +153,39 @@ t.test('the natives travel in the release, and the manifest names the libraries 
   const worker = path.join(x, 'node_modules', 'mediasoup', 'worker', 'out', 'Release', 'mediasoup-worker');
   t.ok(fs.statSync(worker).mode & 0o111, 'the mediasoup worker, executable, inside the release');
   t.same(fs.readdirSync(path.join(x, 'node_modules', 'mediasoup', 'worker')), ['out'], "none of the worker's sources");
-  for (const n of r.manifest.native) t.ok(fs.existsSync(path.join(x, 'node_modules', n.name, 'package.json')), `${n.name} ${n.version} inside the release`);
+  for (const n of r.manifest.native)
+    t.ok(
+      fs.existsSync(path.join(x, 'node_modules', n.name, 'package.json')),
+      `${n.name} ${n.version} inside the release`,
+    );
   t.ok(fs.existsSync(path.join(x, 'node_modules', 'epoll', 'build', 'Release', 'epoll.node')), "onoff's epoll addon");
   // Node resolves the agent's imports inside its own version folder first.
   const req = createRequire(path.join(x, 'agent.mjs'));
   t.ok(req.resolve('mediasoup').startsWith(`${x}${path.sep}`), 'mediasoup resolves inside the version folder');
-  const probe = execFileSync(process.execPath, ['-e', "console.log(typeof require('epoll').Epoll, require.resolve('epoll'))"], { cwd: x, encoding: 'utf8' });
+  const probe = execFileSync(
+    process.execPath,
+    ['-e', "console.log(typeof require('epoll').Epoll, require.resolve('epoll'))"],
+    { cwd: x, encoding: 'utf8' },
+  );
   t.match(probe.trim(), new RegExp(`^function ${x}/`), 'the copied epoll addon loads from the release');
 
   const m = r.manifest;
   t.same(m.requires?.arch, process.arch);
   t.same(m.requires?.nodeAbi, process.versions.modules);
   const named = new Set(m.requires?.debian.map((d) => d.package));
-  for (const p of ['libssl3', 'libuv1', 'libsrtp2-1', 'libusrsctp2', 'libabsl20220623']) t.ok(named.has(p), `the manifest names ${p}`);
-  t.match(JSON.parse(fs.readFileSync(path.join(x, 'manifest.json'), 'utf8')), { requires: m.requires }, 'and the copy inside the tarball');
+  for (const p of ['libssl3', 'libuv1', 'libsrtp2-1', 'libusrsctp2', 'libabsl20220623'])
+    t.ok(named.has(p), `the manifest names ${p}`);
+  t.match(
+    JSON.parse(fs.readFileSync(path.join(x, 'manifest.json'), 'utf8')),
+    { requires: m.requires },
+    'and the copy inside the tarball',
+  );
   t.ok(m.unpackedSize > fs.statSync(worker).size, 'unpacked size counts the natives');
-  t.same(m.mediaLink, { srtpSuites: ['AEAD_AES_256_GCM'] }, 'mediasoup 3.19 pipes speak AES-256-GCM only: the manifest says so');
+  t.same(
+    m.mediaLink,
+    { srtpSuites: ['AEAD_AES_256_GCM'] },
+    'mediasoup 3.19 pipes speak AES-256-GCM only: the manifest says so',
+  );
 
   // Every library the worker links comes from a package the manifest names,
   // or from the base system (libc, libstdc++, libgcc) or as a dependency of a
@@ -140,14 +200,19 @@ t.test('the natives travel in the release, and the manifest names the libraries 
   }
   const base = new Set(['libc6', 'libstdc++6', 'libgcc-s1', 'libnss3', 'libnspr4']);
   const libs = [...ldd.matchAll(/=> (\/\S+)/g)].map((mm) => mm[1]!);
-  t.ok(libs.some((l) => /libssl\.so\.3$/.test(l)), 'the worker links OpenSSL 3');
+  t.ok(
+    libs.some((l) => /libssl\.so\.3$/.test(l)),
+    'the worker links OpenSSL 3',
+  );
   for (const lib of libs) {
     // dpkg records one spelling of a path (merged /usr: /lib or /usr/lib): try both.
     const spellings = [lib, fs.realpathSync(lib), lib.replace(/^\/usr\//, '/'), `/usr${lib}`];
     let owner = '';
     for (const p of spellings) {
       try {
-        owner = execFileSync('dpkg', ['-S', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(':')[0]!;
+        owner = execFileSync('dpkg', ['-S', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(
+          ':',
+        )[0]!;
         break;
       } catch {
         // the next spelling

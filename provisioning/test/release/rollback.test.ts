@@ -23,7 +23,11 @@ const signing = readSigningKey(key.privateKeyFile);
 t.test('the versions a rollback may replace: newer than the release, well formed', async (t) => {
   t.same(parseRollbackFrom('1.3.0, 1.3.1', '1.1.0'), ['1.3.0', '1.3.1']);
   t.equal(parseRollbackFrom(undefined, '1.1.0'), undefined, 'no flag: an ordinary release');
-  t.throws(() => parseRollbackFrom('1.0.0', '1.1.0'), /1\.0\.0 is not newer than 1\.1\.0/, 'a rollback goes back, never forward');
+  t.throws(
+    () => parseRollbackFrom('1.0.0', '1.1.0'),
+    /1\.0\.0 is not newer than 1\.1\.0/,
+    'a rollback goes back, never forward',
+  );
   t.throws(() => parseRollbackFrom('1.1.0', '1.1.0'), /not newer/);
   t.throws(() => parseRollbackFrom('1.03.0', '1.1.0'), /not a version/);
   t.throws(() => parseRollbackFrom(' , ', '1.1.0'), /at least one version/);
@@ -56,7 +60,19 @@ t.test('the list is signed into the manifest', async (t) => {
 t.test('the CLI refuses a bad --rollback-from before building', async (t) => {
   const r = spawnSync(
     process.execPath,
-    ['--import', 'tsx', path.join(repo, 'provisioning/src/release/build-cli.ts'), '--key', key.privateKeyFile, '--version', '1.1.0', '--rollback-from', '1.0.0', '--out', path.join(dir, 'cli-out')],
+    [
+      '--import',
+      'tsx',
+      path.join(repo, 'provisioning/src/release/build-cli.ts'),
+      '--key',
+      key.privateKeyFile,
+      '--version',
+      '1.1.0',
+      '--rollback-from',
+      '1.0.0',
+      '--out',
+      path.join(dir, 'cli-out'),
+    ],
     { cwd: repo, encoding: 'utf8', timeout: 120_000 },
   );
   t.equal(r.status, 2, `exit 2: ${r.stderr}`);

@@ -98,7 +98,9 @@ export function createGpio(opts: {
     }
     if (pins.helpButton !== null) {
       const n = pins.helpButton;
-      button = open('help button', () => factory.input(n, { activeLow: pins.buttonActiveLow, debounceMs: pins.buttonDebounceMs }));
+      button = open('help button', () =>
+        factory.input(n, { activeLow: pins.buttonActiveLow, debounceMs: pins.buttonDebounceMs }),
+      );
       button?.watch((v) => onButton(v));
     }
   }
@@ -108,7 +110,13 @@ export function createGpio(opts: {
     const now = clock.now();
     if (now - lastHelp < pins.helpCooldownMs) return;
     lastHelp = now;
-    const event: HelpRequestedEvent = { v: 1, kind: 'help-requested', id: randomUUID(), at: new Date(now).toISOString(), source: opts.source };
+    const event: HelpRequestedEvent = {
+      v: 1,
+      kind: 'help-requested',
+      id: randomUUID(),
+      at: new Date(now).toISOString(),
+      source: opts.source,
+    };
     log.info({ id: event.id }, 'help button pressed');
     led?.flash('identify', 3_000); // the person who pressed sees that it worked
     for (const l of listeners) {
@@ -152,7 +160,8 @@ export function createGpio(opts: {
       const base = { led: led?.pattern ?? 'off', helpButton: button !== null, tvRelay: relay !== null };
       const why = unavailable();
       if (why) return { ...base, state: 'missing', reason: { code: 'unavailable', message: why } };
-      if (failed.length > 0) return { ...base, state: 'fault', reason: { code: 'open-failed', message: failed.join('; ').slice(0, 500) } };
+      if (failed.length > 0)
+        return { ...base, state: 'fault', reason: { code: 'open-failed', message: failed.join('; ').slice(0, 500) } };
       return { ...base, state: 'ok' };
     },
     /** Leaves the relay closed (TV powered) and the LED off. */

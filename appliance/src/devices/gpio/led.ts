@@ -11,11 +11,28 @@ export type Step = readonly [Level, number];
 export const PATTERNS: Record<LedPatternName, readonly Step[]> = {
   off: [[0, 0]],
   online: [[1, 0]],
-  enrolling: [[1, 500], [0, 500]],
-  offline: [[1, 100], [0, 1900]],
-  updating: [[1, 120], [0, 120]],
-  error: [[1, 150], [0, 150], [1, 150], [0, 1050]],
-  identify: [[1, 60], [0, 60]],
+  enrolling: [
+    [1, 500],
+    [0, 500],
+  ],
+  offline: [
+    [1, 100],
+    [0, 1900],
+  ],
+  updating: [
+    [1, 120],
+    [0, 120],
+  ],
+  error: [
+    [1, 150],
+    [0, 150],
+    [1, 150],
+    [0, 1050],
+  ],
+  identify: [
+    [1, 60],
+    [0, 60],
+  ],
 };
 
 /** Plays patterns on one output; `flash` overlays a pattern for a while, then resumes the base. */

@@ -26,7 +26,7 @@ export async function createOnoffPins(): Promise<PinFactory> {
     output(pin, { activeLow, initial }): OutputPin {
       // 'high'/'low' set the level glitch-free at export (a relay must not click at start);
       // the kernel applies them as raw levels, so active-low is folded in here.
-      const g: OnoffGpio = new Gpio(pin, initial === 1 !== activeLow ? 'high' : 'low', 'none', { activeLow });
+      const g: OnoffGpio = new Gpio(pin, (initial === 1) !== activeLow ? 'high' : 'low', 'none', { activeLow });
       return { write: (v: Level) => g.writeSync(v), close: () => g.unexport() };
     },
     input(pin, { activeLow, debounceMs }): InputPin {

@@ -39,13 +39,22 @@ export const v4l2Input = (d: CameraDevice): string[] => ['-f', 'v4l2', '-i', d.n
 export function pictureArgs(input: string[], timing: Pick<CaptureTiming, 'seconds' | 'warmupSeconds'>): string[] {
   const warm = timing.warmupSeconds > 0 ? ['-ss', String(timing.warmupSeconds)] : [];
   return [
-    '-hide_banner', '-nostdin', '-loglevel', 'error',
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
     ...input,
     ...warm,
-    '-t', String(timing.seconds),
+    '-t',
+    String(timing.seconds),
     '-an',
-    '-vf', `fps=${FPS},scale=${FRAME_W}:${FRAME_H},format=gray`,
-    '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1',
+    '-vf',
+    `fps=${FPS},scale=${FRAME_W}:${FRAME_H},format=gray`,
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'gray',
+    'pipe:1',
   ];
 }
 

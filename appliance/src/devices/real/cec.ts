@@ -38,7 +38,10 @@ export function createCec(opts: { bin: string; runner: ProcessRunner; log: Log; 
   return {
     async send(command) {
       try {
-        const r = await opts.runner.spawn(opts.bin, ['-s', '-d', '1'], { input: `${command}\n`, timeoutMs: opts.timeoutMs ?? 15_000 });
+        const r = await opts.runner.spawn(opts.bin, ['-s', '-d', '1'], {
+          input: `${command}\n`,
+          timeoutMs: opts.timeoutMs ?? 15_000,
+        });
         const output = `${r.stdout.toString('utf8')}\n${r.stderr}`;
         if (cecNoAdapter(output)) return unsupported('no CEC adapter found');
         return { ok: true, output };

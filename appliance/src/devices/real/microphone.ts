@@ -32,12 +32,24 @@ export const alsaInput = (d: MicrophoneDevice): string[] => ['-f', 'alsa', '-i',
 export function soundArgs(input: string[], timing: Pick<CaptureTiming, 'seconds' | 'warmupSeconds'>): string[] {
   const warm = timing.warmupSeconds > 0 ? ['-ss', String(timing.warmupSeconds)] : [];
   return [
-    '-hide_banner', '-nostdin', '-loglevel', 'error',
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
     ...input,
     ...warm,
-    '-t', String(timing.seconds),
-    '-vn', '-ac', '1', '-ar', String(SAMPLE_RATE),
-    '-f', 's16le', '-acodec', 'pcm_s16le', 'pipe:1',
+    '-t',
+    String(timing.seconds),
+    '-vn',
+    '-ac',
+    '1',
+    '-ar',
+    String(SAMPLE_RATE),
+    '-f',
+    's16le',
+    '-acodec',
+    'pcm_s16le',
+    'pipe:1',
   ];
 }
 

@@ -5,7 +5,12 @@ import type { Log, Power, PowerRequest } from '../types.js';
 // systemctl would otherwise wait for the stop of the very process that runs
 // it and be killed half-way.
 
-export function createRealPower(opts: { systemctl: string; agentUnit: string; runner: ProcessRunner; log: Log }): Power {
+export function createRealPower(opts: {
+  systemctl: string;
+  agentUnit: string;
+  runner: ProcessRunner;
+  log: Log;
+}): Power {
   const log = opts.log.child({ device: 'power' });
   const listeners = new Set<(r: PowerRequest) => void>();
   const request = async (action: PowerRequest['action'], reason: string, args: string[]) => {

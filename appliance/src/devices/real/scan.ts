@@ -74,7 +74,10 @@ export function parseAsoundCards(text: string): Map<number, AsoundCard> {
     const [, num, rest] = m as unknown as [string, string, string];
     // "driver - long name": the long name is what a technician recognises.
     const dash = rest.indexOf(' - ');
-    cards.set(Number(num), dash === -1 ? { driver: '', name: rest } : { driver: rest.slice(0, dash), name: rest.slice(dash + 3) });
+    cards.set(
+      Number(num),
+      dash === -1 ? { driver: '', name: rest } : { driver: rest.slice(0, dash), name: rest.slice(dash + 3) },
+    );
   }
   return cards;
 }
@@ -123,10 +126,18 @@ export interface DrmConnector {
 // route their HDMI socket through a DP connector.
 const CONNECTOR = /^card\d+-(HDMI-A|DP|DVI-[DIA])-\d+$/;
 
-export function parseConnector(name: string, status: string | null, enabled: string | null, modes: string | null): DrmConnector {
+export function parseConnector(
+  name: string,
+  status: string | null,
+  enabled: string | null,
+  modes: string | null,
+): DrmConnector {
   const s = status === 'connected' || status === 'disconnected' ? status : 'unknown';
   const e = enabled === 'enabled' ? true : enabled === 'disabled' ? false : null;
-  const first = (modes ?? '').split('\n').map((l) => l.trim()).find((l) => l !== '');
+  const first = (modes ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '');
   return { name, status: s, enabled: e, mode: first ?? null };
 }
 

@@ -15,7 +15,8 @@ import { synthPicture, synthSound } from './signals.js';
 const FRAMES = 5;
 
 export function createSimCamera(faults: FaultInjector, thresholds: PictureThresholds): Camera {
-  const list = async () => (faults.has('camera-unplugged') ? [] : [{ node: '/dev/video0', name: 'Simulated USB camera' }]);
+  const list = async () =>
+    faults.has('camera-unplugged') ? [] : [{ node: '/dev/video0', name: 'Simulated USB camera' }];
   return {
     list,
     async check() {
@@ -52,7 +53,8 @@ export function createSimDisplay(faults: FaultInjector): Display {
       mode: faults.has('tv-disconnected') ? null : '1920x1080',
     },
   ];
-  const power = async (): Promise<TvPower> => (faults.has('tv-disconnected') ? 'unknown' : faults.has('tv-off') ? 'standby' : 'on');
+  const power = async (): Promise<TvPower> =>
+    faults.has('tv-disconnected') ? 'unknown' : faults.has('tv-off') ? 'standby' : 'on';
   return {
     async check() {
       return displayHealth(connectors(), await power());

@@ -27,7 +27,12 @@ export const INGEST = {
 export type VideoCodec = 'vp8' | 'h264';
 
 /** RTP parameters of what the local ffmpeg sends, for producing it into a router. */
-export function ingestRtpParameters(kind: 'audio' | 'video', videoCodec: VideoCodec, ssrc: number, cname: string): types.RtpParameters {
+export function ingestRtpParameters(
+  kind: 'audio' | 'video',
+  videoCodec: VideoCodec,
+  ssrc: number,
+  cname: string,
+): types.RtpParameters {
   if (kind === 'audio') {
     return {
       codecs: [{ ...INGEST.opus, parameters: { 'sprop-stereo': 1 } }],
@@ -36,19 +41,37 @@ export function ingestRtpParameters(kind: 'audio' | 'video', videoCodec: VideoCo
       rtcp: { cname, reducedSize: false },
     };
   }
-  const codec = videoCodec === 'h264'
-    ? { ...INGEST.h264, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f' } }
-    : { ...INGEST.vp8 };
+  const codec =
+    videoCodec === 'h264'
+      ? { ...INGEST.h264, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f' } }
+      : { ...INGEST.vp8 };
   // The edge may ask the sender for a keyframe (a TV joins, a speaker's camera
   // resumes): GStreamer answers a PLI or FIR at once, ffmpeg ignores both.
-  const rtcpFeedback = [{ type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }];
+  const rtcpFeedback = [
+    { type: 'nack', parameter: 'pli' },
+    { type: 'ccm', parameter: 'fir' },
+  ];
   return { codecs: [{ ...codec, rtcpFeedback }], encodings: [{ ssrc }], rtcp: { cname, reducedSize: false } };
 }
 
 /** Codec name, clock rate and channels of the first codec, e.g. for an SDP rtpmap line. */
-export function firstCodec(p: types.RtpParameters): { payloadType: number; name: string; clockRate: number; channels?: number; fmtp: string } {
+export function firstCodec(p: types.RtpParameters): {
+  payloadType: number;
+  name: string;
+  clockRate: number;
+  channels?: number;
+  fmtp: string;
+} {
   const c = p.codecs[0];
   if (!c) throw new Error('RTP parameters without a codec');
-  const fmtp = Object.entries(c.parameters ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(';');
-  return { payloadType: c.payloadType, name: c.mimeType.split('/')[1] ?? c.mimeType, clockRate: c.clockRate, ...(c.channels ? { channels: c.channels } : {}), fmtp };
+  const fmtp = Object.entries(c.parameters ?? {})
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(';');
+  return {
+    payloadType: c.payloadType,
+    name: c.mimeType.split('/')[1] ?? c.mimeType,
+    clockRate: c.clockRate,
+    ...(c.channels ? { channels: c.channels } : {}),
+    fmtp,
+  };
 }

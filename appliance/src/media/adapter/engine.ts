@@ -5,8 +5,16 @@ import type { types } from 'mediasoup';
 import { DiemcauError } from '@diemcau/shared';
 import { Events } from '@diemcau/shared';
 import { ROUTER_CODECS } from './codecs.js';
-import type { Stream} from './handles.js';
-import { PipeLink, PlainIn, PlainOut, WebRtcPort, type RtpCapabilities, type StreamRoute, type WebRtcState } from './handles.js';
+import type { Stream } from './handles.js';
+import {
+  PipeLink,
+  PlainIn,
+  PlainOut,
+  WebRtcPort,
+  type RtpCapabilities,
+  type StreamRoute,
+  type WebRtcState,
+} from './handles.js';
 
 export const MEDIASOUP_VERSION = mediasoup.version;
 /** The worker binary mediasoup runs (read when mediasoup is loaded; scripts/setup.mjs puts it there). */
@@ -63,10 +71,16 @@ export class MediaWorker {
   /** One WebRtcServer per listen address, made on the first browser's transport. */
   private readonly webRtcServers = new Map<string, Promise<types.WebRtcServer>>();
 
-  private constructor(private readonly worker: types.Worker, private readonly portRange: types.TransportPortRange) {
+  private constructor(
+    private readonly worker: types.Worker,
+    private readonly portRange: types.TransportPortRange,
+  ) {
     worker.on('died', (err: Error) => {
       this.closed = true;
-      this.events.emit('died', new DiemcauError('APPL_ERR_MEDIA', `mediasoup worker ${worker.pid} died`, { cause: err }));
+      this.events.emit(
+        'died',
+        new DiemcauError('APPL_ERR_MEDIA', `mediasoup worker ${worker.pid} died`, { cause: err }),
+      );
     });
   }
 
@@ -76,14 +90,22 @@ export class MediaWorker {
       const worker = await mediasoup.createWorker({ logLevel: opts.logLevel ?? 'warn' });
       return new MediaWorker(worker, { min: opts.rtcMinPort, max: opts.rtcMaxPort });
     } catch (err) {
-      throw new DiemcauError('APPL_ERR_MEDIA', 'cannot start the mediasoup worker (run "node scripts/setup.mjs")', { cause: err });
+      throw new DiemcauError('APPL_ERR_MEDIA', 'cannot start the mediasoup worker (run "node scripts/setup.mjs")', {
+        cause: err,
+      });
     }
   }
 
-  get pid(): number { return this.worker.pid; }
-  get isClosed(): boolean { return this.closed || this.worker.closed; }
+  get pid(): number {
+    return this.worker.pid;
+  }
+  get isClosed(): boolean {
+    return this.closed || this.worker.closed;
+  }
   /** The process ended on its own (mediasoup closes its routers just before saying so). */
-  get died(): boolean { return this.worker.died; }
+  get died(): boolean {
+    return this.worker.died;
+  }
 
   async createRouter(): Promise<RoomRouter> {
     return new RoomRouter(await this.openRouter(), null);
@@ -93,11 +115,17 @@ export class MediaWorker {
   async openRouter(): Promise<RouterPart> {
     if (this.isClosed) throw new DiemcauError('APPL_ERR_MEDIA', 'worker is closed');
     const router = await this.worker.createRouter({ mediaCodecs: ROUTER_CODECS });
-    return { router, ctx: { portRange: this.portRange, webRtcServer: (l) => this.webRtcServer(l) }, pid: this.worker.pid };
+    return {
+      router,
+      ctx: { portRange: this.portRange, webRtcServer: (l) => this.webRtcServer(l) },
+      pid: this.worker.pid,
+    };
   }
 
   /** The port range of this worker's transports. */
-  get ports(): types.TransportPortRange { return { ...this.portRange }; }
+  get ports(): types.TransportPortRange {
+    return { ...this.portRange };
+  }
 
   async usage(): Promise<WorkerUsage> {
     const u = await this.worker.getResourceUsage();
@@ -132,7 +160,11 @@ export class MediaWorker {
   }
 }
 
-function listenInfo(l: ListenOptions, protocol: 'udp' | 'tcp', portRange: types.TransportPortRange): types.TransportListenInfo {
+function listenInfo(
+  l: ListenOptions,
+  protocol: 'udp' | 'tcp',
+  portRange: types.TransportPortRange,
+): types.TransportListenInfo {
   return { protocol, ip: l.listenIp, ...(l.announcedIp ? { announcedAddress: l.announcedIp } : {}), portRange };
 }
 
@@ -189,7 +221,10 @@ export class RoomRouter {
   private readonly origin = new Map<string, Part>();
   private extending: Promise<Part | null> | null = null;
 
-  constructor(primary: RouterPart, private readonly span: SpanPolicy | null) {
+  constructor(
+    primary: RouterPart,
+    private readonly span: SpanPolicy | null,
+  ) {
     this.addPart(primary);
     primary.router.observer.on('close', () => {
       // The meeting goes with its first router: the others only served it.
@@ -198,12 +233,22 @@ export class RoomRouter {
     });
   }
 
-  private get primary(): Part { return this.parts[0]!; }
-  get id(): string { return this.primary.router.id; }
-  get closed(): boolean { return this.primary.router.closed; }
-  get rtpCapabilities(): RtpCapabilities { return this.primary.router.rtpCapabilities; }
+  private get primary(): Part {
+    return this.parts[0]!;
+  }
+  get id(): string {
+    return this.primary.router.id;
+  }
+  get closed(): boolean {
+    return this.primary.router.closed;
+  }
+  get rtpCapabilities(): RtpCapabilities {
+    return this.primary.router.rtpCapabilities;
+  }
   /** The worker processes this meeting uses, its first router's first. */
-  get workerPids(): number[] { return this.parts.filter((p) => !p.router.closed).map((p) => p.pid); }
+  get workerPids(): number[] {
+    return this.parts.filter((p) => !p.router.closed).map((p) => p.pid);
+  }
 
   /** The worker process a transport of this meeting runs on. */
   workerOf(transportId: string): number | undefined {
@@ -211,7 +256,15 @@ export class RoomRouter {
   }
 
   private addPart(r: RouterPart): Part {
-    const part: Part = { ...r, load: 0, loads: new Map(), transports: new Set(), producers: new Set(), live: { producers: new Set(), consumers: new Set() }, piping: new Map() };
+    const part: Part = {
+      ...r,
+      load: 0,
+      loads: new Map(),
+      transports: new Set(),
+      producers: new Set(),
+      live: { producers: new Set(), consumers: new Set() },
+      piping: new Map(),
+    };
     this.parts.push(part);
     r.router.observer.on('newtransport', (tr: types.Transport) => {
       const tl: TransportLoad = { consumers: 0, expected: 0 };
@@ -223,11 +276,18 @@ export class RoomRouter {
       part.load += weight(tl);
       part.loads.set(tr.id, tl);
       part.transports.add(tr.id);
-      tr.observer.on('close', () => { part.load -= weight(tl); part.loads.delete(tr.id); part.transports.delete(tr.id); });
+      tr.observer.on('close', () => {
+        part.load -= weight(tl);
+        part.loads.delete(tr.id);
+        part.transports.delete(tr.id);
+      });
       tr.observer.on('newconsumer', (c: types.Consumer) => {
         change(() => tl.consumers++);
         part.live.consumers.add(c);
-        c.observer.on('close', () => { change(() => tl.consumers--); part.live.consumers.delete(c); });
+        c.observer.on('close', () => {
+          change(() => tl.consumers--);
+          part.live.consumers.delete(c);
+        });
       });
       tr.observer.on('newproducer', (p: types.Producer) => {
         part.producers.add(p.id);
@@ -251,20 +311,23 @@ export class RoomRouter {
   private async place(): Promise<Part> {
     const open = this.parts.filter((p) => !p.router.closed);
     const first = open[0];
-    if (!first) throw new DiemcauError('APPL_ERR_MEDIA', 'the meeting\'s router is closed');
+    if (!first) throw new DiemcauError('APPL_ERR_MEDIA', "the meeting's router is closed");
     if (!this.span || first.load < this.span.spanAt) return first;
     const spanAt = this.span.spanAt;
     const roomy = open.filter((p) => p.load < spanAt).sort((a, b) => a.load - b.load)[0];
     if (roomy) return roomy;
     if (!this.extending) {
       const span = this.span;
-      this.extending = span.extend(open.map((p) => p.pid))
+      this.extending = span
+        .extend(open.map((p) => p.pid))
         .then((r) => {
           if (r && !this.closed) return this.addPart(r);
           r?.router.close();
           return null;
         })
-        .finally(() => { this.extending = null; });
+        .finally(() => {
+          this.extending = null;
+        });
     }
     const added = await this.extending;
     return added ?? open.sort((a, b) => a.load - b.load)[0]!;
@@ -285,7 +348,9 @@ export class RoomRouter {
       if (!from || from === part) return;
       pending = from.router
         .pipeToRouter({
-          producerId, router: part.router, enableSrtp: false,
+          producerId,
+          router: part.router,
+          enableSrtp: false,
           // Loopback between two workers of this box, in the sending worker's ports.
           listenInfo: { protocol: 'udp', ip: '127.0.0.1', portRange: from.ctx.portRange },
         })
@@ -299,7 +364,10 @@ export class RoomRouter {
   /** A cascade link's transport; `expectedConsumers`: the streams it will carry out (plan.ts expectedLinkConsumers). */
   async createPipe(listen: ListenOptions, expectedConsumers = 0): Promise<PipeLink> {
     const part = await this.place();
-    const tr = await part.router.createPipeTransport({ listenInfo: listenInfo(listen, 'udp', part.ctx.portRange), enableSrtp: true });
+    const tr = await part.router.createPipeTransport({
+      listenInfo: listenInfo(listen, 'udp', part.ctx.portRange),
+      enableSrtp: true,
+    });
     const tl = part.loads.get(tr.id);
     if (tl && expectedConsumers > tl.expected) {
       part.load += Math.max(tl.consumers, expectedConsumers) - Math.max(tl.consumers, tl.expected);
@@ -311,18 +379,41 @@ export class RoomRouter {
   /** Two ports (RTP, RTCP) that accept whatever a local sender sends first. */
   async createPlainIn(listenIp: string): Promise<PlainIn> {
     const part = await this.place();
-    return this.routeFor(part, new PlainIn(await part.router.createPlainTransport({ listenInfo: listenInfo({ listenIp }, 'udp', part.ctx.portRange), rtcpMux: false, comedia: true })));
+    return this.routeFor(
+      part,
+      new PlainIn(
+        await part.router.createPlainTransport({
+          listenInfo: listenInfo({ listenIp }, 'udp', part.ctx.portRange),
+          rtcpMux: false,
+          comedia: true,
+        }),
+      ),
+    );
   }
 
   async createPlainOut(listenIp: string): Promise<PlainOut> {
     const part = await this.place();
-    return this.routeFor(part, new PlainOut(await part.router.createPlainTransport({ listenInfo: listenInfo({ listenIp }, 'udp', part.ctx.portRange), rtcpMux: false, comedia: false })));
+    return this.routeFor(
+      part,
+      new PlainOut(
+        await part.router.createPlainTransport({
+          listenInfo: listenInfo({ listenIp }, 'udp', part.ctx.portRange),
+          rtcpMux: false,
+          comedia: false,
+        }),
+      ),
+    );
   }
 
   async createWebRtc(listen: ListenOptions): Promise<WebRtcPort> {
     const part = await this.place();
     const webRtcServer = await part.ctx.webRtcServer(listen);
-    const port = this.routeFor(part, new WebRtcPort(await part.router.createWebRtcTransport({ webRtcServer, enableUdp: true, enableTcp: true, preferUdp: true })));
+    const port = this.routeFor(
+      part,
+      new WebRtcPort(
+        await part.router.createWebRtcTransport({ webRtcServer, enableUdp: true, enableTcp: true, preferUdp: true }),
+      ),
+    );
     this.webRtcPorts.add(port);
     port.events.on('close', () => this.webRtcPorts.delete(port));
     return port;
@@ -332,7 +423,9 @@ export class RoomRouter {
    * Dominant speaker among the audio streams added to it. Returns a function
    * that adds a stream and the observer's close.
    */
-  async createSpeakerObserver(onSpeaker: (producerId: string) => void): Promise<{ add(s: Stream): void; close(): void }> {
+  async createSpeakerObserver(
+    onSpeaker: (producerId: string) => void,
+  ): Promise<{ add(s: Stream): void; close(): void }> {
     const primary = this.primary;
     const observer = await primary.router.createActiveSpeakerObserver({ interval: 300 });
     observer.on('dominantspeaker', ({ producer }) => onSpeaker(producer.id));
@@ -341,7 +434,9 @@ export class RoomRouter {
         if (s.kind !== 'audio' || observer.closed) return;
         // A stream that closed meanwhile is simply not observed. One that
         // entered on another router of the meeting is piped to the first.
-        this.ensure(s.id, primary).then(() => observer.addProducer({ producerId: s.id })).catch(() => {});
+        this.ensure(s.id, primary)
+          .then(() => observer.addProducer({ producerId: s.id }))
+          .catch(() => {});
       },
       close: () => observer.close(),
     };
@@ -377,11 +472,32 @@ export class RoomRouter {
     const consumers = open.flatMap((p) => [...p.live.consumers]).filter((c) => !c.closed);
     const count = (list: Array<{ type: string; packetCount?: number }>, type: string): number =>
       list.filter((x) => x.type === type).reduce((n, x) => n + (x.packetCount ?? 0), 0);
-    const ins = await Promise.all(producers.map((p) => p.getStats().then((l) => count(l, 'inbound-rtp'), () => 0)));
+    const ins = await Promise.all(
+      producers.map((p) =>
+        p.getStats().then(
+          (l) => count(l, 'inbound-rtp'),
+          () => 0,
+        ),
+      ),
+    );
     const flowing = consumers.filter((c) => !c.paused && !c.producerPaused);
-    const outs = await Promise.all(flowing.map((c) => c.getStats().then((l) => count(l, 'outbound-rtp'), () => 0)));
-    return { packetsIn: ins.reduce((a, b) => a + b, 0), packetsOut: outs.reduce((a, b) => a + b, 0), producers: producers.length, consumers: consumers.length };
+    const outs = await Promise.all(
+      flowing.map((c) =>
+        c.getStats().then(
+          (l) => count(l, 'outbound-rtp'),
+          () => 0,
+        ),
+      ),
+    );
+    return {
+      packetsIn: ins.reduce((a, b) => a + b, 0),
+      packetsOut: outs.reduce((a, b) => a + b, 0),
+      producers: producers.length,
+      consumers: consumers.length,
+    };
   }
 
-  close(): void { this.primary.router.close(); }
+  close(): void {
+    this.primary.router.close();
+  }
 }

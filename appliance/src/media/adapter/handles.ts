@@ -30,7 +30,10 @@ export interface RtpStreamStats {
   jitterMs: number;
 }
 
-function sumStats(list: Array<{ bitrate: number; packetCount: number; packetsLost: number; jitter?: number }>, clockRate: number): RtpStreamStats {
+function sumStats(
+  list: Array<{ bitrate: number; packetCount: number; packetsLost: number; jitter?: number }>,
+  clockRate: number,
+): RtpStreamStats {
   let bitrateBps = 0;
   let packets = 0;
   let packetsLost = 0;
@@ -55,17 +58,37 @@ export class Stream {
     producer.observer.on('pause', () => this.events.emit('pause'));
     producer.observer.on('resume', () => this.events.emit('resume'));
   }
-  get id(): string { return this.producer.id; }
-  get kind(): MediaKind { return this.producer.kind; }
-  get paused(): boolean { return this.producer.paused; }
-  get closed(): boolean { return this.producer.closed; }
-  get info(): StreamInfo { return this.producer.appData; }
-  get rtpParameters(): RtpParameters { return this.producer.rtpParameters; }
+  get id(): string {
+    return this.producer.id;
+  }
+  get kind(): MediaKind {
+    return this.producer.kind;
+  }
+  get paused(): boolean {
+    return this.producer.paused;
+  }
+  get closed(): boolean {
+    return this.producer.closed;
+  }
+  get info(): StreamInfo {
+    return this.producer.appData;
+  }
+  get rtpParameters(): RtpParameters {
+    return this.producer.rtpParameters;
+  }
   /** mediasoup's own handle, for observers within this folder. */
-  get raw(): types.Producer<StreamInfo> { return this.producer; }
-  pause(): Promise<void> { return this.producer.closed ? Promise.resolve() : this.producer.pause(); }
-  resume(): Promise<void> { return this.producer.closed ? Promise.resolve() : this.producer.resume(); }
-  close(): void { this.producer.close(); }
+  get raw(): types.Producer<StreamInfo> {
+    return this.producer;
+  }
+  pause(): Promise<void> {
+    return this.producer.closed ? Promise.resolve() : this.producer.pause();
+  }
+  resume(): Promise<void> {
+    return this.producer.closed ? Promise.resolve() : this.producer.resume();
+  }
+  close(): void {
+    this.producer.close();
+  }
   async stats(): Promise<RtpStreamStats> {
     if (this.producer.closed) return { bitrateBps: 0, packets: 0, packetsLost: 0, jitterMs: 0 };
     const list = (await this.producer.getStats()).filter((s) => s.type === 'inbound-rtp');
@@ -82,18 +105,40 @@ export class Outlet {
     consumer.on('producerpause', () => this.events.emit('producerpause'));
     consumer.on('producerresume', () => this.events.emit('producerresume'));
   }
-  get id(): string { return this.consumer.id; }
-  get producerId(): string { return this.consumer.producerId; }
-  get kind(): MediaKind { return this.consumer.kind; }
-  get producerPaused(): boolean { return this.consumer.producerPaused; }
+  get id(): string {
+    return this.consumer.id;
+  }
+  get producerId(): string {
+    return this.consumer.producerId;
+  }
+  get kind(): MediaKind {
+    return this.consumer.kind;
+  }
+  get producerPaused(): boolean {
+    return this.consumer.producerPaused;
+  }
   /** Held back by this edge (sends nothing whatever the stream does). */
-  get paused(): boolean { return this.consumer.paused; }
-  get closed(): boolean { return this.consumer.closed; }
-  get rtpParameters(): RtpParameters { return this.consumer.rtpParameters; }
-  pause(): Promise<void> { return this.consumer.closed ? Promise.resolve() : this.consumer.pause(); }
-  resume(): Promise<void> { return this.consumer.closed ? Promise.resolve() : this.consumer.resume(); }
-  requestKeyFrame(): Promise<void> { return this.consumer.closed ? Promise.resolve() : this.consumer.requestKeyFrame(); }
-  close(): void { this.consumer.close(); }
+  get paused(): boolean {
+    return this.consumer.paused;
+  }
+  get closed(): boolean {
+    return this.consumer.closed;
+  }
+  get rtpParameters(): RtpParameters {
+    return this.consumer.rtpParameters;
+  }
+  pause(): Promise<void> {
+    return this.consumer.closed ? Promise.resolve() : this.consumer.pause();
+  }
+  resume(): Promise<void> {
+    return this.consumer.closed ? Promise.resolve() : this.consumer.resume();
+  }
+  requestKeyFrame(): Promise<void> {
+    return this.consumer.closed ? Promise.resolve() : this.consumer.requestKeyFrame();
+  }
+  close(): void {
+    this.consumer.close();
+  }
   async stats(): Promise<RtpStreamStats> {
     if (this.consumer.closed) return { bitrateBps: 0, packets: 0, packetsLost: 0, jitterMs: 0 };
     // A consumer reports its own outbound stream, and the producer's inbound one.
@@ -133,9 +178,15 @@ abstract class TransportHandle<T extends types.Transport> {
   constructor(protected readonly transport: T) {
     transport.observer.on('close', () => this.events.emit('close'));
   }
-  get id(): string { return this.transport.id; }
-  get closed(): boolean { return this.transport.closed; }
-  close(): void { this.transport.close(); }
+  get id(): string {
+    return this.transport.id;
+  }
+  get closed(): boolean {
+    return this.transport.closed;
+  }
+  close(): void {
+    this.transport.close();
+  }
   async produce(opts: ProduceOptions): Promise<Stream> {
     const producer = await this.transport.produce<StreamInfo>({
       ...(opts.id ? { id: opts.id } : {}),
@@ -151,17 +202,30 @@ abstract class TransportHandle<T extends types.Transport> {
     // Every transport's stats extend the base ones; the generic Transport type says unknown[].
     const s = ((await this.transport.getStats()) as types.BaseTransportStats[])[0];
     if (!s) return { sendBitrateBps: 0, recvBitrateBps: 0, bytesSent: 0, bytesReceived: 0 };
-    return { sendBitrateBps: s.sendBitrate, recvBitrateBps: s.recvBitrate, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived };
+    return {
+      sendBitrateBps: s.sendBitrate,
+      recvBitrateBps: s.recvBitrate,
+      bytesSent: s.bytesSent,
+      bytesReceived: s.bytesReceived,
+    };
   }
 }
 
 /** One side of a cascade link between two edges (usually on different hosts). */
 export class PipeLink extends TransportHandle<types.PipeTransport> {
-  get tuple(): Tuple { return { ip: this.transport.tuple.localAddress, port: this.transport.tuple.localPort }; }
+  get tuple(): Tuple {
+    return { ip: this.transport.tuple.localAddress, port: this.transport.tuple.localPort };
+  }
   /** Our SRTP key for this link (links cross the province's network encrypted). */
-  get srtp(): LinkSrtp | undefined { return this.transport.srtpParameters; }
+  get srtp(): LinkSrtp | undefined {
+    return this.transport.srtpParameters;
+  }
   connect(remote: Tuple & { srtp?: LinkSrtp }): Promise<void> {
-    return this.transport.connect({ ip: remote.ip, port: remote.port, ...(remote.srtp ? { srtpParameters: remote.srtp } : {}) });
+    return this.transport.connect({
+      ip: remote.ip,
+      port: remote.port,
+      ...(remote.srtp ? { srtpParameters: remote.srtp } : {}),
+    });
   }
   async consume(producerId: string): Promise<Outlet> {
     await this.route?.ensure(producerId);
@@ -171,14 +235,22 @@ export class PipeLink extends TransportHandle<types.PipeTransport> {
 
 /** RTP in from a local sender (ffmpeg); the first packet fixes the remote address (comedia). */
 export class PlainIn extends TransportHandle<types.PlainTransport> {
-  get tuple(): Tuple { return { ip: this.transport.tuple.localAddress, port: this.transport.tuple.localPort }; }
-  get rtcpPort(): number | undefined { return this.transport.rtcpTuple?.localPort; }
+  get tuple(): Tuple {
+    return { ip: this.transport.tuple.localAddress, port: this.transport.tuple.localPort };
+  }
+  get rtcpPort(): number | undefined {
+    return this.transport.rtcpTuple?.localPort;
+  }
 }
 
 /** RTP out to a fixed address (a recorder, a decoder for the TV, a test). */
 export class PlainOut extends TransportHandle<types.PlainTransport> {
   connect(remote: Tuple & { rtcpPort?: number }): Promise<void> {
-    return this.transport.connect({ ip: remote.ip, port: remote.port, ...(remote.rtcpPort ? { rtcpPort: remote.rtcpPort } : {}) });
+    return this.transport.connect({
+      ip: remote.ip,
+      port: remote.port,
+      ...(remote.rtcpPort ? { rtcpPort: remote.rtcpPort } : {}),
+    });
   }
   async consume(producerId: string, rtpCapabilities: RtpCapabilities): Promise<Outlet> {
     await this.route?.ensure(producerId);
@@ -223,11 +295,18 @@ export class WebRtcPort extends TransportHandle<types.WebRtcTransport> {
         this.iceTimer.unref();
       }
     });
-    this.events.on('close', () => { if (this.iceTimer) clearTimeout(this.iceTimer); });
+    this.events.on('close', () => {
+      if (this.iceTimer) clearTimeout(this.iceTimer);
+    });
   }
 
   get params(): WebRtcParams {
-    return { id: this.transport.id, iceParameters: this.transport.iceParameters, iceCandidates: this.transport.iceCandidates, dtlsParameters: this.transport.dtlsParameters };
+    return {
+      id: this.transport.id,
+      iceParameters: this.transport.iceParameters,
+      iceCandidates: this.transport.iceCandidates,
+      dtlsParameters: this.transport.dtlsParameters,
+    };
   }
   get state(): WebRtcState {
     return { id: this.transport.id, iceState: this.transport.iceState, dtlsState: this.transport.dtlsState };
@@ -238,6 +317,8 @@ export class WebRtcPort extends TransportHandle<types.WebRtcTransport> {
   /** Starts paused: the browser resumes once its track is wired (mediasoup's advice). */
   async consume(producerId: string, rtpCapabilities: unknown): Promise<Outlet> {
     await this.route?.ensure(producerId);
-    return new Outlet(await this.transport.consume({ producerId, rtpCapabilities: rtpCapabilities as RtpCapabilities, paused: true }));
+    return new Outlet(
+      await this.transport.consume({ producerId, rtpCapabilities: rtpCapabilities as RtpCapabilities, paused: true }),
+    );
   }
 }

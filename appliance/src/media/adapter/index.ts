@@ -1,5 +1,14 @@
 // The media engine as the edge sees it. Nothing outside this folder imports mediasoup.
-export { MediaWorker, RoomRouter, MEDIASOUP_VERSION, MEDIASOUP_WORKER_BIN, type WorkerOptions, type ListenOptions, type WorkerUsage, type RouterDump } from './engine.js';
+export {
+  MediaWorker,
+  RoomRouter,
+  MEDIASOUP_VERSION,
+  MEDIASOUP_WORKER_BIN,
+  type WorkerOptions,
+  type ListenOptions,
+  type WorkerUsage,
+  type RouterDump,
+} from './engine.js';
 export {
   Stream,
   Outlet,
@@ -19,5 +28,15 @@ export {
   type TransportStats,
   type ProduceOptions,
 } from './handles.js';
-export { MediaWorkers, MIN_PORTS_PER_WORKER, DEFAULT_SPAN_AT, type PoolOptions, type WorkerDeath, type WorkerPlacement, type RouterSource, type Tenant, type TenantMeeting } from './pool.js';
+export {
+  MediaWorkers,
+  MIN_PORTS_PER_WORKER,
+  DEFAULT_SPAN_AT,
+  type PoolOptions,
+  type WorkerDeath,
+  type WorkerPlacement,
+  type RouterSource,
+  type Tenant,
+  type TenantMeeting,
+} from './pool.js';
 export { INGEST, ROUTER_CODECS, ingestRtpParameters, firstCodec, type VideoCodec } from './codecs.js';

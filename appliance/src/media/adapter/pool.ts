@@ -83,10 +83,18 @@ interface Slot {
 }
 
 export class MediaWorkers {
-  readonly events = new Events<{ died: [WorkerDeath]; replaced: [{ slot: number; pid: number }]; replaceFailed: [{ slot: number; error: unknown }] }>();
+  readonly events = new Events<{
+    died: [WorkerDeath];
+    replaced: [{ slot: number; pid: number }];
+    replaceFailed: [{ slot: number; error: unknown }];
+  }>();
   private closed = false;
 
-  private constructor(private readonly slots: Slot[], private readonly opts: PoolOptions, readonly spanAt: number) {}
+  private constructor(
+    private readonly slots: Slot[],
+    private readonly opts: PoolOptions,
+    readonly spanAt: number,
+  ) {}
 
   static async start(opts: PoolOptions): Promise<MediaWorkers> {
     const total = opts.rtcMaxPort - opts.rtcMinPort + 1;
@@ -94,14 +102,26 @@ export class MediaWorkers {
       throw new DiemcauError('APPL_ERR_CONFIG', `workers must be a whole number of at least 1 (got ${opts.workers})`);
     }
     // Unset, a many-core machine with a narrow port range runs fewer workers rather than failing.
-    const { count, slices, smallest } = workerSlices(opts.rtcMinPort, opts.rtcMaxPort, opts.workers, opts.minPortsPerWorker);
+    const { count, slices, smallest } = workerSlices(
+      opts.rtcMinPort,
+      opts.rtcMaxPort,
+      opts.workers,
+      opts.minPortsPerWorker,
+    );
     if (smallest < MIN_PORTS_PER_WORKER) {
-      throw new DiemcauError('APPL_ERR_CONFIG', `${total} RTP ports cannot be shared by ${count} workers (at least ${MIN_PORTS_PER_WORKER} each)`);
+      throw new DiemcauError(
+        'APPL_ERR_CONFIG',
+        `${total} RTP ports cannot be shared by ${count} workers (at least ${MIN_PORTS_PER_WORKER} each)`,
+      );
     }
     const slots: Slot[] = slices.map((ports, index) => ({
       index,
       ports,
-      worker: null, load: 0, meetings: new Map(), backoff: new Backoff(250, 10_000), timer: null,
+      worker: null,
+      load: 0,
+      meetings: new Map(),
+      backoff: new Backoff(250, 10_000),
+      timer: null,
     }));
     const pool = new MediaWorkers(slots, opts, opts.spanAt ?? DEFAULT_SPAN_AT);
     try {
@@ -113,10 +133,16 @@ export class MediaWorkers {
     return pool;
   }
 
-  get size(): number { return this.slots.length; }
+  get size(): number {
+    return this.slots.length;
+  }
   /** Live workers' pids, by slot. */
-  get pids(): number[] { return this.slots.flatMap((s) => (s.worker && !s.worker.isClosed ? [s.worker.pid] : [])); }
-  get alive(): number { return this.pids.length; }
+  get pids(): number[] {
+    return this.slots.flatMap((s) => (s.worker && !s.worker.isClosed ? [s.worker.pid] : []));
+  }
+  get alive(): number {
+    return this.pids.length;
+  }
   /** The first slot's worker (null while it is being replaced): the pid health reports. */
   get firstPid(): number | null {
     const w = this.slots[0]?.worker;
@@ -125,15 +151,22 @@ export class MediaWorkers {
 
   placement(): WorkerPlacement[] {
     return this.slots.map((s) => ({
-      slot: s.index, pid: s.worker && !s.worker.isClosed ? s.worker.pid : null, ports: { ...s.ports }, load: s.load,
-      meetingIds: [...s.meetings.values()].map((m) => (m.who.tenant ? `${m.who.tenant}/${m.who.meetingId}` : m.who.meetingId)).sort(),
+      slot: s.index,
+      pid: s.worker && !s.worker.isClosed ? s.worker.pid : null,
+      ports: { ...s.ports },
+      load: s.load,
+      meetingIds: [...s.meetings.values()]
+        .map((m) => (m.who.tenant ? `${m.who.tenant}/${m.who.meetingId}` : m.who.meetingId))
+        .sort(),
     }));
   }
 
   /** CPU seconds per live worker. */
   async usage(): Promise<Array<{ slot: number; pid: number; cpuSeconds: number }>> {
     const live = this.slots.filter((s) => s.worker && !s.worker.isClosed);
-    return Promise.all(live.map(async (s) => ({ slot: s.index, pid: s.worker!.pid, cpuSeconds: (await s.worker!.usage()).cpuSeconds })));
+    return Promise.all(
+      live.map(async (s) => ({ slot: s.index, pid: s.worker!.pid, cpuSeconds: (await s.worker!.usage()).cpuSeconds })),
+    );
   }
 
   /** The router source for one meeting: its rooms call createRouter() as they would on one worker. */
@@ -179,10 +212,14 @@ export class MediaWorkers {
     slot.meetings.set(key, entry);
     part.router.observer.on('newtransport', (tr: types.Transport) => {
       slot.load++;
-      tr.observer.on('close', () => { slot.load--; });
+      tr.observer.on('close', () => {
+        slot.load--;
+      });
       tr.observer.on('newconsumer', (c: types.Consumer) => {
         slot.load++;
-        c.observer.on('close', () => { slot.load--; });
+        c.observer.on('close', () => {
+          slot.load--;
+        });
       });
     });
     part.router.observer.on('close', () => {

@@ -17,11 +17,19 @@ export interface PortSlice {
  * has `minPerWorker` ports for (at least one); the caller checks `smallest`.
  */
 export function workerSlices(
-  min: number, max: number, workers?: number, minPerWorker = MIN_PORTS_PER_WORKER, cores = os.availableParallelism(),
+  min: number,
+  max: number,
+  workers?: number,
+  minPerWorker = MIN_PORTS_PER_WORKER,
+  cores = os.availableParallelism(),
 ): { count: number; slices: PortSlice[]; smallest: number } {
   const total = max - min + 1;
-  const count = workers ?? Math.max(1, Math.min(cores, Math.floor(total / Math.max(minPerWorker, MIN_PORTS_PER_WORKER))));
+  const count =
+    workers ?? Math.max(1, Math.min(cores, Math.floor(total / Math.max(minPerWorker, MIN_PORTS_PER_WORKER))));
   const each = Math.floor(total / count);
-  const slices = Array.from({ length: count }, (_, i) => ({ min: min + i * each, max: i === count - 1 ? max : min + (i + 1) * each - 1 }));
+  const slices = Array.from({ length: count }, (_, i) => ({
+    min: min + i * each,
+    max: i === count - 1 ? max : min + (i + 1) * each - 1,
+  }));
   return { count, slices, smallest: each };
 }

@@ -16,7 +16,15 @@ export interface CameraMode {
   fps: number;
 }
 
-const FORMAT_OF: Record<string, CameraFormat> = { MJPG: 'mjpeg', JPEG: 'mjpeg', H264: 'h264', YUYV: 'raw', NV12: 'raw', YU12: 'raw', UYVY: 'raw' };
+const FORMAT_OF: Record<string, CameraFormat> = {
+  MJPG: 'mjpeg',
+  JPEG: 'mjpeg',
+  H264: 'h264',
+  YUYV: 'raw',
+  NV12: 'raw',
+  YU12: 'raw',
+  UYVY: 'raw',
+};
 
 /** Every (format, size, frame rate) the camera lists; formats we cannot take are left out. */
 export function parseV4l2Formats(text: string): CameraMode[] {
@@ -62,7 +70,10 @@ export interface CameraChoice {
  * for a face that talks (15 fps or the wanted rate if lower), the one with the
  * most pixels a second: a smaller picture in motion beats a full-size slide show.
  */
-export function chooseCameraMode(modes: readonly CameraMode[], want: { width: number; height: number; fps: number }): CameraChoice {
+export function chooseCameraMode(
+  modes: readonly CameraMode[],
+  want: { width: number; height: number; fps: number },
+): CameraChoice {
   if (modes.length === 0) return { mode: null, exact: false, reason: 'the camera lists no format we can use' };
   const exact = modes
     .filter((m) => m.width === want.width && m.height === want.height && m.fps >= want.fps)
@@ -89,7 +100,11 @@ export function chooseCameraMode(modes: readonly CameraMode[], want: { width: nu
 export function probeCamera(device: string, bin = 'v4l2-ctl'): Promise<{ modes: CameraMode[]; error: string | null }> {
   return new Promise((resolve) => {
     execFile(bin, ['-d', device, '--list-formats-ext'], { timeout: 5000 }, (err, stdout) => {
-      resolve(err ? { modes: [], error: err.message.split('\n')[0] ?? String(err) } : { modes: parseV4l2Formats(stdout), error: null });
+      resolve(
+        err
+          ? { modes: [], error: err.message.split('\n')[0] ?? String(err) }
+          : { modes: parseV4l2Formats(stdout), error: null },
+      );
     });
   });
 }

@@ -12,7 +12,6 @@ import { INGEST } from '../adapter/index.js';
 import { bandHeight, siteColour, type CaptureConfig, type RtpTarget } from '../ffmpeg/args.js';
 import type { CameraFormat } from './camera-formats.js';
 
-
 export interface GstVideoTargets {
   /** The edge's video transport (RTP) and the SSRC it expects. */
   rtp: RtpTarget;
@@ -37,20 +36,57 @@ function source(cfg: CaptureConfig, siteId: string, camera: CameraFormat): { cha
   if (cfg.hardware === 'real') {
     const dev = `v4l2src device=${cfg.videoDevice} do-timestamp=true`;
     const i420 = ['videoconvert', '!', 'video/x-raw,format=I420'];
-    if (camera === 'mjpeg') return { chain: [dev, '!', `image/jpeg,width=${w},height=${h},framerate=${fps}/1`, '!', 'jpegdec', '!', ...i420], branches: [] };
+    if (camera === 'mjpeg')
+      return {
+        chain: [dev, '!', `image/jpeg,width=${w},height=${h},framerate=${fps}/1`, '!', 'jpegdec', '!', ...i420],
+        branches: [],
+      };
     if (camera === 'h264') {
-      return { chain: [dev, '!', `video/x-h264,width=${w},height=${h},framerate=${fps}/1`, '!', 'h264parse', '!', 'avdec_h264', '!', ...i420], branches: [] };
+      return {
+        chain: [
+          dev,
+          '!',
+          `video/x-h264,width=${w},height=${h},framerate=${fps}/1`,
+          '!',
+          'h264parse',
+          '!',
+          'avdec_h264',
+          '!',
+          ...i420,
+        ],
+        branches: [],
+      };
     }
     return { chain: [dev, '!', raw, '!', ...i420], branches: [] };
   }
   const band = bandHeight(h);
   return {
-    chain: ['compositor', 'name=mix', `sink_1::ypos=${h - band}`, '!', 'videoconvert', '!', `video/x-raw,format=I420,width=${w},height=${h},framerate=${fps}/1`],
+    chain: [
+      'compositor',
+      'name=mix',
+      `sink_1::ypos=${h - band}`,
+      '!',
+      'videoconvert',
+      '!',
+      `video/x-raw,format=I420,width=${w},height=${h},framerate=${fps}/1`,
+    ],
     branches: [
       // The pattern moves (ball), so every frame differs and a frozen picture shows.
-      'videotestsrc', 'is-live=true', 'pattern=ball', '!', raw, '!', 'mix.sink_0',
-      'videotestsrc', 'is-live=true', 'pattern=solid-color', `foreground-color=${argb(siteColour(siteId))}`, '!',
-      `video/x-raw,width=${w},height=${band},framerate=${fps}/1`, '!', 'mix.sink_1',
+      'videotestsrc',
+      'is-live=true',
+      'pattern=ball',
+      '!',
+      raw,
+      '!',
+      'mix.sink_0',
+      'videotestsrc',
+      'is-live=true',
+      'pattern=solid-color',
+      `foreground-color=${argb(siteColour(siteId))}`,
+      '!',
+      `video/x-raw,width=${w},height=${band},framerate=${fps}/1`,
+      '!',
+      'mix.sink_1',
     ],
   };
 }
@@ -59,15 +95,37 @@ function encoder(cfg: CaptureConfig, ssrc: number): string[] {
   const gop = cfg.fps * KEYFRAME_INTERVAL_S;
   if (cfg.videoCodec === 'h264') {
     return [
-      'x264enc', 'tune=zerolatency', 'speed-preset=ultrafast', `bitrate=${cfg.videoKbps}`, `vbv-buf-capacity=${1000}`, `key-int-max=${gop}`, '!',
-      'video/x-h264,profile=constrained-baseline', '!',
-      'rtph264pay', `pt=${INGEST.h264.payloadType}`, `ssrc=${ssrc}`, 'config-interval=-1', 'aggregate-mode=zero-latency', 'mtu=1200',
+      'x264enc',
+      'tune=zerolatency',
+      'speed-preset=ultrafast',
+      `bitrate=${cfg.videoKbps}`,
+      `vbv-buf-capacity=${1000}`,
+      `key-int-max=${gop}`,
+      '!',
+      'video/x-h264,profile=constrained-baseline',
+      '!',
+      'rtph264pay',
+      `pt=${INGEST.h264.payloadType}`,
+      `ssrc=${ssrc}`,
+      'config-interval=-1',
+      'aggregate-mode=zero-latency',
+      'mtu=1200',
     ];
   }
   return [
-    'vp8enc', 'deadline=1', 'cpu-used=8', 'lag-in-frames=0', 'error-resilient=partitions', `target-bitrate=${cfg.videoKbps * 1000}`,
-    `keyframe-max-dist=${gop}`, '!',
-    'rtpvp8pay', `pt=${INGEST.vp8.payloadType}`, `ssrc=${ssrc}`, 'picture-id-mode=15-bit', 'mtu=1200',
+    'vp8enc',
+    'deadline=1',
+    'cpu-used=8',
+    'lag-in-frames=0',
+    'error-resilient=partitions',
+    `target-bitrate=${cfg.videoKbps * 1000}`,
+    `keyframe-max-dist=${gop}`,
+    '!',
+    'rtpvp8pay',
+    `pt=${INGEST.vp8.payloadType}`,
+    `ssrc=${ssrc}`,
+    'picture-id-mode=15-bit',
+    'mtu=1200',
   ];
 }
 
@@ -79,13 +137,34 @@ export function gstVideoArgs(cfg: CaptureConfig, siteId: string, t: GstVideoTarg
   const udpOut = (port: number): string[] => ['udpsink', 'host=127.0.0.1', `port=${port}`, 'sync=false', 'async=false'];
   const src = source(cfg, siteId, camera);
   return [
-    '-q', '-e',
-    'rtpbin', 'name=rtp',
-    ...src.chain, '!', 'queue', 'max-size-buffers=2', 'leaky=downstream', '!',
-    ...encoder(cfg, t.rtp.ssrc), '!', 'rtp.send_rtp_sink_0',
-    'rtp.send_rtp_src_0', '!', 'udpsink', `host=${t.rtp.ip}`, `port=${t.rtp.port}`, 'sync=false', 'async=false',
-    'rtp.send_rtcp_src_0', '!', ...udpOut(t.rtcp.sendPort),
-    'udpsrc', 'address=127.0.0.1', `port=${t.rtcp.recvPort}`, '!', 'rtp.recv_rtcp_sink_0',
+    '-q',
+    '-e',
+    'rtpbin',
+    'name=rtp',
+    ...src.chain,
+    '!',
+    'queue',
+    'max-size-buffers=2',
+    'leaky=downstream',
+    '!',
+    ...encoder(cfg, t.rtp.ssrc),
+    '!',
+    'rtp.send_rtp_sink_0',
+    'rtp.send_rtp_src_0',
+    '!',
+    'udpsink',
+    `host=${t.rtp.ip}`,
+    `port=${t.rtp.port}`,
+    'sync=false',
+    'async=false',
+    'rtp.send_rtcp_src_0',
+    '!',
+    ...udpOut(t.rtcp.sendPort),
+    'udpsrc',
+    'address=127.0.0.1',
+    `port=${t.rtcp.recvPort}`,
+    '!',
+    'rtp.recv_rtcp_sink_0',
     ...src.branches,
   ];
 }

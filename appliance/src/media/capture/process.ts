@@ -36,9 +36,13 @@ export class CaptureProcess {
     const args = opts.args;
     // With setpriv, the kernel kills the capture if the edge dies without closing it
     // (SIGKILL, crash): no orphaned encoder keeps the camera busy.
-    this.child = spawn(SETPRIV ? SETPRIV : opts.bin, SETPRIV ? ['--pdeathsig', 'KILL', '--', opts.bin, ...args] : args, {
-      stdio: ['ignore', 'ignore', 'pipe', opts.onFd3Line ? 'pipe' : 'ignore'],
-    });
+    this.child = spawn(
+      SETPRIV ? SETPRIV : opts.bin,
+      SETPRIV ? ['--pdeathsig', 'KILL', '--', opts.bin, ...args] : args,
+      {
+        stdio: ['ignore', 'ignore', 'pipe', opts.onFd3Line ? 'pipe' : 'ignore'],
+      },
+    );
     const fd3 = this.child.stdio[3];
     if (opts.onFd3Line && fd3 && 'setEncoding' in fd3) {
       const onLine = opts.onFd3Line;
@@ -59,22 +63,37 @@ export class CaptureProcess {
     });
     this.exitPromise = new Promise((resolve) => {
       // 'error' covers a missing binary (ENOENT): no 'exit' follows it.
-      this.child.on('error', (err) => this.finish(new DiemcauError('APPL_ERR_MEDIA', `${opts.label}: cannot run ${opts.bin}`, { cause: err }), resolve));
+      this.child.on('error', (err) =>
+        this.finish(
+          new DiemcauError('APPL_ERR_MEDIA', `${opts.label}: cannot run ${opts.bin}`, { cause: err }),
+          resolve,
+        ),
+      );
       this.child.on('exit', (code, signal) => {
         const err = this.closing
           ? null
-          : new DiemcauError('APPL_ERR_MEDIA', `${opts.label}: ${opts.bin} exited (${code ?? signal}): ${this.stderrTail.at(-1) ?? 'no output'}`, {
-              details: { code, signal, stderr: [...this.stderrTail] },
-            });
+          : new DiemcauError(
+              'APPL_ERR_MEDIA',
+              `${opts.label}: ${opts.bin} exited (${code ?? signal}): ${this.stderrTail.at(-1) ?? 'no output'}`,
+              {
+                details: { code, signal, stderr: [...this.stderrTail] },
+              },
+            );
         this.finish(err, resolve);
       });
     });
     opts.log.debug({ pid: this.child.pid, label: opts.label, bin: opts.bin }, 'capture process started');
   }
 
-  get pid(): number | undefined { return this.child.pid; }
-  get running(): boolean { return !this.exited; }
-  get stderr(): readonly string[] { return this.stderrTail; }
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+  get running(): boolean {
+    return !this.exited;
+  }
+  get stderr(): readonly string[] {
+    return this.stderrTail;
+  }
 
   /** Stops the process; resolves once it has exited. Safe to call many times. */
   async close(): Promise<void> {

@@ -48,7 +48,8 @@ export function siteColour(siteId: string): [number, number, number] {
   return rgb;
 }
 
-export const siteToneHz = (siteId: string): number => 300 + (createHash('sha256').update(siteId).digest().readUInt16BE(4) % 600);
+export const siteToneHz = (siteId: string): number =>
+  300 + (createHash('sha256').update(siteId).digest().readUInt16BE(4) % 600);
 
 const hex = (rgb: [number, number, number]): string => '0x' + rgb.map((c) => c.toString(16).padStart(2, '0')).join('');
 
@@ -65,13 +66,34 @@ const SYLLABLES = "volume='if(isnan(t),0,pow(abs(sin(2*PI*1.3*t)),3))':eval=fram
 function inputs(cfg: CaptureConfig, siteId: string, withVideo: boolean): string[] {
   if (cfg.hardware === 'real') {
     return [
-      ...(withVideo ? ['-f', 'v4l2', '-framerate', String(cfg.fps), '-video_size', `${cfg.width}x${cfg.height}`, '-i', cfg.videoDevice] : []),
-      '-f', 'alsa', '-ac', '2', '-ar', '48000', '-i', cfg.audioDevice,
+      ...(withVideo
+        ? [
+            '-f',
+            'v4l2',
+            '-framerate',
+            String(cfg.fps),
+            '-video_size',
+            `${cfg.width}x${cfg.height}`,
+            '-i',
+            cfg.videoDevice,
+          ]
+        : []),
+      '-f',
+      'alsa',
+      '-ac',
+      '2',
+      '-ar',
+      '48000',
+      '-i',
+      cfg.audioDevice,
     ];
   }
   const band = bandHeight(cfg.height);
   const video = `testsrc2=size=${cfg.width}x${cfg.height}:rate=${cfg.fps},drawbox=x=0:y=${cfg.height - band}:w=${cfg.width}:h=${band}:color=${hex(siteColour(siteId))}:t=fill`;
-  const audio = cfg.voice === 'silent' ? 'anullsrc=r=48000:cl=mono' : `sine=frequency=${siteToneHz(siteId)}:sample_rate=48000,${SYLLABLES}`;
+  const audio =
+    cfg.voice === 'silent'
+      ? 'anullsrc=r=48000:cl=mono'
+      : `sine=frequency=${siteToneHz(siteId)}:sample_rate=48000,${SYLLABLES}`;
   return ['-re', ...(withVideo ? ['-f', 'lavfi', '-i', video] : []), '-f', 'lavfi', '-i', audio];
 }
 
@@ -79,11 +101,45 @@ function videoEncoder(cfg: CaptureConfig): string[] {
   const gop = String(cfg.fps * 2);
   const rate = ['-b:v', `${cfg.videoKbps}k`, '-maxrate', `${cfg.videoKbps}k`, '-bufsize', `${cfg.videoKbps * 2}k`];
   if (cfg.videoCodec === 'h264') {
-    return ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-g', gop, ...rate,
-      '-payload_type', String(INGEST.h264.payloadType)];
+    return [
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-profile:v',
+      'baseline',
+      '-pix_fmt',
+      'yuv420p',
+      '-g',
+      gop,
+      ...rate,
+      '-payload_type',
+      String(INGEST.h264.payloadType),
+    ];
   }
-  return ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-lag-in-frames', '0', '-auto-alt-ref', '0', '-error-resilient', '1',
-    '-pix_fmt', 'yuv420p', '-g', gop, ...rate, '-payload_type', String(INGEST.vp8.payloadType)];
+  return [
+    '-c:v',
+    'libvpx',
+    '-deadline',
+    'realtime',
+    '-cpu-used',
+    '8',
+    '-lag-in-frames',
+    '0',
+    '-auto-alt-ref',
+    '0',
+    '-error-resilient',
+    '1',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    gop,
+    ...rate,
+    '-payload_type',
+    String(INGEST.vp8.payloadType),
+  ];
 }
 
 /** The key of ffmpeg's level print; each line reads `lavfi.astats.Overall.RMS_level=-27.1`. */
@@ -105,7 +161,26 @@ export function ingestArgs(cfg: CaptureConfig, siteId: string, video: RtpTarget 
   return [
     ...inputs(cfg, siteId, video !== null),
     ...(video ? ['-map', '0:v:0', ...videoEncoder(cfg), '-ssrc', String(video.ssrc), '-f', 'rtp', rtpUrl(video)] : []),
-    '-map', video ? '1:a:0' : '0:a:0', '-filter:a', LEVEL_FILTER, '-c:a', 'libopus', '-ac', '2', '-ar', '48000', '-b:a', `${cfg.audioKbps}k`, '-application', 'voip',
-    '-payload_type', String(INGEST.opus.payloadType), '-ssrc', String(audio.ssrc), '-f', 'rtp', rtpUrl(audio),
+    '-map',
+    video ? '1:a:0' : '0:a:0',
+    '-filter:a',
+    LEVEL_FILTER,
+    '-c:a',
+    'libopus',
+    '-ac',
+    '2',
+    '-ar',
+    '48000',
+    '-b:a',
+    `${cfg.audioKbps}k`,
+    '-application',
+    'voip',
+    '-payload_type',
+    String(INGEST.opus.payloadType),
+    '-ssrc',
+    String(audio.ssrc),
+    '-f',
+    'rtp',
+    rtpUrl(audio),
   ];
 }

@@ -6,9 +6,7 @@
 import type { MediaDownstream, MediaMeeting } from '@diemcau/shared';
 import { type AddressSet, addressKind, neverAllowed, resolveNamed, type Lookup } from '../addresses.js';
 
-export type Admission =
-  | { ok: true; allowed: AddressSet }
-  | { ok: false; reason: string; detail: string };
+export type Admission = { ok: true; allowed: AddressSet } | { ok: false; reason: string; detail: string };
 
 export interface OfferToCheck {
   edgeId: string;
@@ -22,23 +20,45 @@ export interface OfferToCheck {
 /** Ports below 1024 are system services, never a media edge's RTP port. */
 const MIN_RTP_PORT = 1024;
 
-export async function admitLink(named: readonly MediaDownstream[] | undefined, offer: OfferToCheck, lookup?: Lookup): Promise<Admission> {
+export async function admitLink(
+  named: readonly MediaDownstream[] | undefined,
+  offer: OfferToCheck,
+  lookup?: Lookup,
+): Promise<Admission> {
   const target = addressKind(offer.ip);
-  if (neverAllowed(target)) return { ok: false, reason: `link-target-${target}`, detail: `media cannot be sent to ${offer.ip} (${target})` };
+  if (neverAllowed(target))
+    return { ok: false, reason: `link-target-${target}`, detail: `media cannot be sent to ${offer.ip} (${target})` };
   const entry = named?.find((d) => d.edgeId === offer.edgeId);
-  if (!entry) return { ok: false, reason: 'link-edge-not-named', detail: `edge ${offer.edgeId} is not a downstream of this meeting in the plan` };
+  if (!entry)
+    return {
+      ok: false,
+      reason: 'link-edge-not-named',
+      detail: `edge ${offer.edgeId} is not a downstream of this meeting in the plan`,
+    };
   const allowed = await resolveNamed(entry.addresses, lookup);
   if (offer.source === undefined || !allowed.has(offer.source)) {
-    return { ok: false, reason: 'link-source-not-named', detail: `the offer for ${offer.edgeId} comes from ${offer.source ?? 'an unknown address'}, not from an address the plan names` };
+    return {
+      ok: false,
+      reason: 'link-source-not-named',
+      detail: `the offer for ${offer.edgeId} comes from ${offer.source ?? 'an unknown address'}, not from an address the plan names`,
+    };
   }
   if (!allowed.has(offer.ip)) {
     return target === 'loopback'
-      ? { ok: false, reason: 'link-target-loopback-not-named', detail: `loopback ${offer.ip} is not named for ${offer.edgeId}` }
+      ? {
+          ok: false,
+          reason: 'link-target-loopback-not-named',
+          detail: `loopback ${offer.ip} is not named for ${offer.edgeId}`,
+        }
       : { ok: false, reason: 'link-target-not-named', detail: `media for ${offer.edgeId} may not go to ${offer.ip}` };
   }
   const [min, max] = entry.rtpPorts ? [entry.rtpPorts.min, entry.rtpPorts.max] : [MIN_RTP_PORT, 65535];
   if (offer.port < min || offer.port > max) {
-    return { ok: false, reason: 'link-target-port', detail: `port ${offer.port} is outside ${min}-${max} for ${offer.edgeId}` };
+    return {
+      ok: false,
+      reason: 'link-target-port',
+      detail: `port ${offer.port} is outside ${min}-${max} for ${offer.edgeId}`,
+    };
   }
   return { ok: true, allowed };
 }
@@ -48,9 +68,18 @@ export async function admitLink(named: readonly MediaDownstream[] | undefined, o
  * room's media. Only to the upstream itself (the host of the signalling URL the
  * plan gives, resolved now), never to an address that stands for many or none.
  */
-export async function admitAnswer(signalUrl: string, answer: { ip: string; port: number }, lookup?: Lookup): Promise<Admission> {
+export async function admitAnswer(
+  signalUrl: string,
+  answer: { ip: string; port: number },
+  lookup?: Lookup,
+): Promise<Admission> {
   const target = addressKind(answer.ip);
-  if (neverAllowed(target)) return { ok: false, reason: `link-answer-target-${target}`, detail: `the upstream asks for media at ${answer.ip} (${target})` };
+  if (neverAllowed(target))
+    return {
+      ok: false,
+      reason: `link-answer-target-${target}`,
+      detail: `the upstream asks for media at ${answer.ip} (${target})`,
+    };
   let host: string;
   try {
     host = new URL(signalUrl).hostname.replace(/^\[(.*)\]$/, '$1');
@@ -59,9 +88,18 @@ export async function admitAnswer(signalUrl: string, answer: { ip: string; port:
   }
   const allowed = await resolveNamed([host], lookup);
   if (!allowed.has(answer.ip)) {
-    return { ok: false, reason: 'link-answer-target-not-upstream', detail: `the upstream at ${host} asks for media at ${answer.ip}, not at itself` };
+    return {
+      ok: false,
+      reason: 'link-answer-target-not-upstream',
+      detail: `the upstream at ${host} asks for media at ${answer.ip}, not at itself`,
+    };
   }
-  if (answer.port < MIN_RTP_PORT) return { ok: false, reason: 'link-answer-target-port', detail: `the upstream asks for media at port ${answer.port}` };
+  if (answer.port < MIN_RTP_PORT)
+    return {
+      ok: false,
+      reason: 'link-answer-target-port',
+      detail: `the upstream asks for media at port ${answer.port}`,
+    };
   return { ok: true, allowed };
 }
 
@@ -87,20 +125,46 @@ export type SiteAdmission = { ok: true } | { ok: false; reason: string; detail: 
  * upstream stays trusted for the rest of the meeting: it is the host's side of
  * the tree, closer to the chair, and it already decides the speakers.
  */
-export function admitSite(meeting: MediaMeeting, ownEdgeId: string, peer: { edgeId: string; direction: 'up' | 'down' }, siteId: string): SiteAdmission {
+export function admitSite(
+  meeting: MediaMeeting,
+  ownEdgeId: string,
+  peer: { edgeId: string; direction: 'up' | 'down' },
+  siteId: string,
+): SiteAdmission {
   if (peer.direction === 'down') {
     const entry = meeting.downstream?.find((d) => d.edgeId === peer.edgeId);
-    if (!entry) return { ok: false, reason: 'link-site-edge-not-named', detail: `edge ${peer.edgeId} is not a downstream of meeting ${meeting.meetingId} in the plan` };
+    if (!entry)
+      return {
+        ok: false,
+        reason: 'link-site-edge-not-named',
+        detail: `edge ${peer.edgeId} is not a downstream of meeting ${meeting.meetingId} in the plan`,
+      };
     if (siteId === peer.edgeId) return { ok: true };
     if (entry.siteIds === undefined) {
-      return { ok: false, reason: 'link-site-list-missing', detail: `the plan names no sites for ${peer.edgeId} (a fleet older than the site lists?): stream of ${siteId} refused` };
+      return {
+        ok: false,
+        reason: 'link-site-list-missing',
+        detail: `the plan names no sites for ${peer.edgeId} (a fleet older than the site lists?): stream of ${siteId} refused`,
+      };
     }
     if (!entry.siteIds.includes(siteId)) {
-      return { ok: false, reason: 'link-site-not-below', detail: `${peer.edgeId} announced a stream of site ${siteId}, which is not behind it in the plan` };
+      return {
+        ok: false,
+        reason: 'link-site-not-below',
+        detail: `${peer.edgeId} announced a stream of site ${siteId}, which is not behind it in the plan`,
+      };
     }
     return { ok: true };
   }
-  const own = siteId === ownEdgeId || siteId === meeting.localSiteId || (meeting.downstream ?? []).some((d) => d.edgeId === siteId || (d.siteIds?.includes(siteId) ?? false));
-  if (own) return { ok: false, reason: 'link-site-own-subtree', detail: `upstream ${peer.edgeId} announced a stream of site ${siteId}, which is this edge's own or below it` };
+  const own =
+    siteId === ownEdgeId ||
+    siteId === meeting.localSiteId ||
+    (meeting.downstream ?? []).some((d) => d.edgeId === siteId || (d.siteIds?.includes(siteId) ?? false));
+  if (own)
+    return {
+      ok: false,
+      reason: 'link-site-own-subtree',
+      detail: `upstream ${peer.edgeId} announced a stream of site ${siteId}, which is this edge's own or below it`,
+    };
   return { ok: true };
 }

@@ -88,8 +88,12 @@ export class PipeBridge {
     private readonly limits?: BridgeLimits,
   ) {}
 
-  get id(): string { return this.pipe.id; }
-  get isClosed(): boolean { return this.closed || this.pipe.closed; }
+  get id(): string {
+    return this.pipe.id;
+  }
+  get isClosed(): boolean {
+    return this.closed || this.pipe.closed;
+  }
 
   /** Sends one of our streams across (once; a second offer of the same stream is ignored). */
   async offer(stream: Stream): Promise<void> {
@@ -150,11 +154,13 @@ export class PipeBridge {
   }
 
   private serially(fn: () => Promise<void> | void): Promise<void> {
-    this.outbox = this.outbox.then(async () => {
-      if (!this.isClosed) await fn();
-    }).catch((err: unknown) => {
-      if (!this.isClosed) this.log.warn({ err }, 'link forwarding change failed');
-    });
+    this.outbox = this.outbox
+      .then(async () => {
+        if (!this.isClosed) await fn();
+      })
+      .catch((err: unknown) => {
+        if (!this.isClosed) this.log.warn({ err }, 'link forwarding change failed');
+      });
     return this.outbox;
   }
 
@@ -162,14 +168,23 @@ export class PipeBridge {
   receive(ev: LinkEvent): Promise<void> {
     if (this.inboxSize >= MAX_INBOX) {
       // A flood of events would hold memory without end: the link goes, the peer reconnects.
-      this.limits?.refusals.note('link-inbox-overflow', 'link events arrive faster than they are applied; link closed', { peer: this.peerEdgeId, linkId: this.id });
+      this.limits?.refusals.note(
+        'link-inbox-overflow',
+        'link events arrive faster than they are applied; link closed',
+        { peer: this.peerEdgeId, linkId: this.id },
+      );
       this.close();
       return this.inbox;
     }
     this.inboxSize += 1;
-    this.inbox = this.inbox.then(() => this.apply(ev)).catch((err: unknown) => {
-      this.log.warn({ err, event: ev.type }, 'link event failed');
-    }).finally(() => { this.inboxSize -= 1; });
+    this.inbox = this.inbox
+      .then(() => this.apply(ev))
+      .catch((err: unknown) => {
+        this.log.warn({ err, event: ev.type }, 'link event failed');
+      })
+      .finally(() => {
+        this.inboxSize -= 1;
+      });
     return this.inbox;
   }
 
@@ -182,17 +197,30 @@ export class PipeBridge {
         if (!admitted.ok) {
           // Counted and logged, not fatal: the peer may be a box with a stale
           // plan; its other streams still come in.
-          this.refuseSite(admitted, { producerId: ev.producerId, siteId: ev.siteId, originEdgeId: ev.originEdgeId, kind: ev.kind });
+          this.refuseSite(admitted, {
+            producerId: ev.producerId,
+            siteId: ev.siteId,
+            originEdgeId: ev.originEdgeId,
+            kind: ev.kind,
+          });
           if (++this.siteRefusals >= MAX_SITE_REFUSALS) {
-            this.limits?.refusals.note('link-site-refusals', `${this.peerEdgeId} announced ${this.siteRefusals} streams under sites it may not name; link closed`, { peer: this.peerEdgeId, linkId: this.id });
+            this.limits?.refusals.note(
+              'link-site-refusals',
+              `${this.peerEdgeId} announced ${this.siteRefusals} streams under sites it may not name; link closed`,
+              { peer: this.peerEdgeId, linkId: this.id },
+            );
             this.close();
           }
           return;
         }
         if (this.limits && this.incoming.size >= this.limits.maxStreams) {
           // Counted and logged, not fatal: the stream is simply not taken in.
-          this.limits.refusals.refuse('APPL_ERR_MEDIA_LIMIT', 'link-streams', `${this.peerEdgeId} announced more than ${this.limits.maxStreams} streams on one link`,
-            { peer: this.peerEdgeId, linkId: this.id, producerId: ev.producerId });
+          this.limits.refusals.refuse(
+            'APPL_ERR_MEDIA_LIMIT',
+            'link-streams',
+            `${this.peerEdgeId} announced more than ${this.limits.maxStreams} streams on one link`,
+            { peer: this.peerEdgeId, linkId: this.id, producerId: ev.producerId },
+          );
           return;
         }
         // mediasoup picks the local id; the peer's id stays the key on this link.
@@ -236,7 +264,14 @@ export class PipeBridge {
     for (const [wireId, stream] of [...this.incoming]) {
       const admitted = this.host.admitSite(stream.info.siteId, this);
       if (admitted.ok) continue;
-      this.refuseSite(admitted, { producerId: wireId, localId: stream.id, siteId: stream.info.siteId, originEdgeId: stream.info.originEdgeId, kind: stream.kind, admittedBefore: true });
+      this.refuseSite(admitted, {
+        producerId: wireId,
+        localId: stream.id,
+        siteId: stream.info.siteId,
+        originEdgeId: stream.info.originEdgeId,
+        kind: stream.kind,
+        admittedBefore: true,
+      });
       stream.close();
     }
   }
@@ -248,10 +283,16 @@ export class PipeBridge {
   }
 
   /** Streams flowing out over the link now (announced but paused ones do not count). */
-  get sendStreams(): number { return [...this.outlets.values()].filter((o) => !o.announcedPaused).length; }
+  get sendStreams(): number {
+    return [...this.outlets.values()].filter((o) => !o.announcedPaused).length;
+  }
   /** Streams flowing in over the link now. */
-  get recvStreams(): number { return [...this.incoming.values()].filter((s) => !s.paused).length; }
-  get incomingStreams(): Stream[] { return [...this.incoming.values()]; }
+  get recvStreams(): number {
+    return [...this.incoming.values()].filter((s) => !s.paused).length;
+  }
+  get incomingStreams(): Stream[] {
+    return [...this.incoming.values()];
+  }
 
   async stats(): Promise<LinkStats> {
     const t = await this.pipe.stats();

@@ -33,9 +33,13 @@ export class DownstreamLink {
     }, ATTACH_TIMEOUT_MS);
   }
 
-  get id(): string { return this.bridge.id; }
+  get id(): string {
+    return this.bridge.id;
+  }
 
-  allows(source: string | undefined): boolean { return source !== undefined && this.allowed.has(source); }
+  allows(source: string | undefined): boolean {
+    return source !== undefined && this.allowed.has(source);
+  }
 
   /** Used as the bridge's `send`. */
   readonly send = (ev: LinkEvent): void => {

@@ -18,7 +18,12 @@ const Uuid = Type.String({ minLength: 1, maxLength: 64 });
 // Each side's SRTP key for the link: RTP between edges is encrypted (mediasoup's
 // pipe transports use AEAD_AES_256_GCM; the worker checks the suite it is given).
 const Srtp = Type.Object({
-  cryptoSuite: Type.Union([Type.Literal('AEAD_AES_256_GCM'), Type.Literal('AEAD_AES_128_GCM'), Type.Literal('AES_CM_128_HMAC_SHA1_80'), Type.Literal('AES_CM_128_HMAC_SHA1_32')]),
+  cryptoSuite: Type.Union([
+    Type.Literal('AEAD_AES_256_GCM'),
+    Type.Literal('AEAD_AES_128_GCM'),
+    Type.Literal('AES_CM_128_HMAC_SHA1_80'),
+    Type.Literal('AES_CM_128_HMAC_SHA1_32'),
+  ]),
   keyBase64: Type.String({ minLength: 16, maxLength: 128 }),
 });
 
@@ -45,7 +50,10 @@ export const linkAnswerCodec = codec(LinkAnswerSchema);
 
 // RTP parameters are checked for shape here; the worker validates them fully.
 const RtpParametersShape = Type.Object({
-  codecs: Type.Array(Type.Object({ mimeType: Type.String(), payloadType: Type.Integer(), clockRate: Type.Integer() }), { minItems: 1, maxItems: 8 }),
+  codecs: Type.Array(Type.Object({ mimeType: Type.String(), payloadType: Type.Integer(), clockRate: Type.Integer() }), {
+    minItems: 1,
+    maxItems: 8,
+  }),
   encodings: Type.Array(Type.Object({}), { maxItems: 8 }),
 });
 export type WireRtpParameters = Static<typeof RtpParametersShape>;
@@ -60,7 +68,10 @@ export const LinkEventSchema = Type.Union([
     siteId: Id,
     originEdgeId: Id,
   }),
-  Type.Object({ type: Type.Union([Type.Literal('pause'), Type.Literal('resume'), Type.Literal('close')]), producerId: Uuid }),
+  Type.Object({
+    type: Type.Union([Type.Literal('pause'), Type.Literal('resume'), Type.Literal('close')]),
+    producerId: Uuid,
+  }),
   // Upstream to downstream only: the meeting's recent speakers, most recent
   // first, as the host heard them (see forwarding.ts).
   Type.Object({ type: Type.Literal('speakers'), siteIds: Type.Array(Id, { maxItems: 8 }) }),
@@ -70,13 +81,17 @@ export const LinkEventSchema = Type.Union([
 export type LinkEvent = Static<typeof LinkEventSchema>;
 export const linkEventCodec = codec(LinkEventSchema);
 
-export const LinkEventBatchSchema = Type.Object({ v: Type.Literal(1), events: Type.Array(LinkEventSchema, { maxItems: 256 }) });
+export const LinkEventBatchSchema = Type.Object({
+  v: Type.Literal(1),
+  events: Type.Array(LinkEventSchema, { maxItems: 256 }),
+});
 export type LinkEventBatch = Static<typeof LinkEventBatchSchema>;
 export const linkEventBatchCodec = codec(LinkEventBatchSchema);
 
 export const linkPaths = {
   links: (meetingId: string): string => `/media/v1/meetings/${encodeURIComponent(meetingId)}/links`,
-  link: (meetingId: string, linkId: string): string => `/media/v1/meetings/${encodeURIComponent(meetingId)}/links/${encodeURIComponent(linkId)}`,
+  link: (meetingId: string, linkId: string): string =>
+    `/media/v1/meetings/${encodeURIComponent(meetingId)}/links/${encodeURIComponent(linkId)}`,
   events: (meetingId: string, linkId: string): string => `${linkPaths.link(meetingId, linkId)}/events`,
 };
 

@@ -9,7 +9,14 @@ import { Events } from '@diemcau/shared';
 import { admitAnswer } from './admission.js';
 import { PipeBridge, type BridgeHost, type BridgeLimits } from './bridge.js';
 import { signalCall, signalRequest } from '../signal-client.js';
-import { HEARTBEAT_MS, HEARTBEAT_TIMEOUT_MS, linkAnswerCodec, linkEventCodec, linkPaths, type LinkEvent } from './protocol.js';
+import {
+  HEARTBEAT_MS,
+  HEARTBEAT_TIMEOUT_MS,
+  linkAnswerCodec,
+  linkEventCodec,
+  linkPaths,
+  type LinkEvent,
+} from './protocol.js';
 
 export interface UpstreamOptions {
   router: RoomRouter;
@@ -48,14 +55,23 @@ export class UpstreamLink {
     try {
       const srtp = pipe.srtp;
       if (!srtp) throw new DiemcauError('APPL_ERR_MEDIA', 'pipe transport has no SRTP key');
-      const res = await request(o, 'POST', linkPaths.links(o.meetingId), { v: 1, edgeId: o.edgeId, ...pipe.tuple, srtp });
+      const res = await request(o, 'POST', linkPaths.links(o.meetingId), {
+        v: 1,
+        edgeId: o.edgeId,
+        ...pipe.tuple,
+        srtp,
+      });
       const answer = linkAnswerCodec.check(res);
       if (!answer.ok) throw answer.error;
       const verdict = await admitAnswer(o.upstream.signalUrl, answer.value);
       if (!verdict.ok) {
         const detail = `${verdict.detail}; link not made`;
-        throw o.limits?.refusals.refuse('APPL_ERR_MEDIA_FORBIDDEN', verdict.reason, detail, { upstream: o.upstream.edgeId, target: `${answer.value.ip}:${answer.value.port}` })
-          ?? new DiemcauError('APPL_ERR_MEDIA_FORBIDDEN', detail);
+        throw (
+          o.limits?.refusals.refuse('APPL_ERR_MEDIA_FORBIDDEN', verdict.reason, detail, {
+            upstream: o.upstream.edgeId,
+            target: `${answer.value.ip}:${answer.value.port}`,
+          }) ?? new DiemcauError('APPL_ERR_MEDIA_FORBIDDEN', detail)
+        );
       }
       await pipe.connect({ ip: answer.value.ip, port: answer.value.port, srtp: answer.value.srtp });
       let link: UpstreamLink | null = null;
@@ -82,7 +98,13 @@ export class UpstreamLink {
     try {
       while (this.outbox.length > 0 && !this.closed) {
         const events = this.outbox.splice(0, 256);
-        await request(this.o, 'POST', linkPaths.events(this.o.meetingId, this.linkId), { v: 1, events }, this.abort.signal);
+        await request(
+          this.o,
+          'POST',
+          linkPaths.events(this.o.meetingId, this.linkId),
+          { v: 1, events },
+          this.abort.signal,
+        );
       }
     } catch (err) {
       this.fail(err);
@@ -133,9 +155,21 @@ export class UpstreamLink {
     this.kick();
     this.pinger = setInterval(() => {
       const t0 = performance.now();
-      request(this.o, 'POST', linkPaths.events(this.o.meetingId, this.linkId),
-        { v: 1, events: [{ type: 'ping', t: Date.now(), ...(this.bridge.rttMs === null ? {} : { rttMs: this.bridge.rttMs }) }] }, this.abort.signal)
-        .then(() => { this.bridge.rttMs = Math.round((performance.now() - t0) * 100) / 100; })
+      request(
+        this.o,
+        'POST',
+        linkPaths.events(this.o.meetingId, this.linkId),
+        {
+          v: 1,
+          events: [
+            { type: 'ping', t: Date.now(), ...(this.bridge.rttMs === null ? {} : { rttMs: this.bridge.rttMs }) },
+          ],
+        },
+        this.abort.signal,
+      )
+        .then(() => {
+          this.bridge.rttMs = Math.round((performance.now() - t0) * 100) / 100;
+        })
         .catch((err: unknown) => this.fail(err));
     }, HEARTBEAT_MS);
   }
@@ -143,12 +177,16 @@ export class UpstreamLink {
   // Restarts the watchdog: a silent upstream (no heartbeat) counts as gone.
   private kick(): void {
     if (this.watchdog) clearTimeout(this.watchdog);
-    this.watchdog = setTimeout(() => this.fail(new DiemcauError('APPL_ERR_MEDIA', 'upstream heartbeat timed out')), HEARTBEAT_TIMEOUT_MS);
+    this.watchdog = setTimeout(
+      () => this.fail(new DiemcauError('APPL_ERR_MEDIA', 'upstream heartbeat timed out')),
+      HEARTBEAT_TIMEOUT_MS,
+    );
   }
 
   private fail(err: unknown): void {
     if (this.closed) return;
-    const e = err instanceof DiemcauError ? err : new DiemcauError('APPL_ERR_MEDIA', 'upstream link failed', { cause: err });
+    const e =
+      err instanceof DiemcauError ? err : new DiemcauError('APPL_ERR_MEDIA', 'upstream link failed', { cause: err });
     this.o.log.warn({ err: e, upstream: this.o.upstream.edgeId }, 'upstream link down');
     this.shutdown(e);
   }
@@ -171,17 +209,27 @@ export class UpstreamLink {
 }
 
 /** One JSON request to the upstream's signalling API. */
-async function request(o: Pick<UpstreamOptions, 'upstream' | 'ca'>, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
+async function request(
+  o: Pick<UpstreamOptions, 'upstream' | 'ca'>,
+  method: string,
+  path: string,
+  body?: unknown,
+  signal?: AbortSignal,
+): Promise<unknown> {
   const up: MediaUpstream = o.upstream;
   const res = await signalCall(up.signalUrl + path, {
     method,
-    headers: { authorization: `Bearer ${up.linkToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${up.linkToken}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     ...(signal ? { signal } : {}),
     ...(o.ca ? { ca: o.ca } : {}),
     timeoutMs: REQUEST_TIMEOUT_MS,
   });
   const text = res.text;
-  if (res.status < 200 || res.status >= 300) throw new DiemcauError('APPL_ERR_MEDIA', `${method} ${path} answered ${res.status}: ${text.slice(0, 200)}`);
+  if (res.status < 200 || res.status >= 300)
+    throw new DiemcauError('APPL_ERR_MEDIA', `${method} ${path} answered ${res.status}: ${text.slice(0, 200)}`);
   return text ? (JSON.parse(text) as unknown) : null;
 }

@@ -29,15 +29,20 @@ export class LevelRelay {
   }
 
   /** Where ffmpeg sends the microphone's RTP. */
-  get port(): number { return this.socket.address().port; }
+  get port(): number {
+    return this.socket.address().port;
+  }
 
   /** The room's latest level, in dBFS. */
-  setLevel(dbfs: number): void { this.level = audioLevelByte(dbfs); }
+  setLevel(dbfs: number): void {
+    this.level = audioLevelByte(dbfs);
+  }
 
   private forward(msg: Buffer): void {
     const out = withAudioLevel(msg, this.extId, this.level);
     if (!out) {
-      if (this.dropped++ === 0) this.log.warn({ bytes: msg.length }, 'audio level relay dropped a packet that is not RTP');
+      if (this.dropped++ === 0)
+        this.log.warn({ bytes: msg.length }, 'audio level relay dropped a packet that is not RTP');
       return;
     }
     this.forwarded++;
@@ -45,6 +50,10 @@ export class LevelRelay {
   }
 
   close(): void {
-    try { this.socket.close(); } catch { /* already closed */ }
+    try {
+      this.socket.close();
+    } catch {
+      /* already closed */
+    }
   }
 }

@@ -21,7 +21,7 @@ export function isRtcp(msg: Buffer): boolean {
 /** The feedback messages that ask for a keyframe: PSFB (206) with FMT 1 (PLI) or 4 (FIR). */
 export function asksForKeyframe(msg: Buffer): boolean {
   // A compound packet: walk its parts by their length words.
-  for (let off = 0; off + 4 <= msg.length; ) {
+  for (let off = 0; off + 4 <= msg.length;) {
     const fmt = msg[off]! & 0x1f;
     const pt = msg[off + 1]!;
     if (pt === 206 && (fmt === 1 || fmt === 4)) return true;
@@ -77,11 +77,14 @@ export class RtcpRelay {
   }
 
   /** Where the sender sends its RTCP. */
-  get port(): number { return this.socket.address().port; }
+  get port(): number {
+    return this.socket.address().port;
+  }
 
   private forward(msg: Buffer, from: dgram.RemoteInfo): void {
     if (!isRtcp(msg)) {
-      if (this.dropped++ === 0) this.log.warn({ bytes: msg.length, from: from.port }, 'rtcp relay dropped a packet that is not RTCP');
+      if (this.dropped++ === 0)
+        this.log.warn({ bytes: msg.length, from: from.port }, 'rtcp relay dropped a packet that is not RTCP');
       return;
     }
     if (from.port === this.transport.port && from.address === this.transport.ip) {
@@ -95,6 +98,10 @@ export class RtcpRelay {
   }
 
   close(): void {
-    try { this.socket.close(); } catch { /* already closed */ }
+    try {
+      this.socket.close();
+    } catch {
+      /* already closed */
+    }
   }
 }

@@ -18,7 +18,10 @@ window.diemcau = state;
 async function api(method, path, body) {
   const res = await fetch(base + path, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -38,7 +41,9 @@ async function join() {
   const peerPath = `/peers/${peerId}`;
   // Say goodbye when the tab goes; the edge's transport watch is the backstop.
   addEventListener('pagehide', () => {
-    fetch(base + peerPath, { method: 'DELETE', keepalive: true, headers: { authorization: `Bearer ${token}` } }).catch(() => {});
+    fetch(base + peerPath, { method: 'DELETE', keepalive: true, headers: { authorization: `Bearer ${token}` } }).catch(
+      () => {},
+    );
   });
   const device = new Device();
   await device.load({ routerRtpCapabilities: rtpCapabilities });
@@ -46,10 +51,16 @@ async function join() {
   const send = device.createSendTransport(await api('POST', `${peerPath}/transports`, {}));
   wire(send, peerPath);
   send.on('produce', ({ kind, rtpParameters }, ok, fail) => {
-    api('POST', `${peerPath}/produce`, { transportId: send.id, kind, rtpParameters }).then(({ id }) => ok({ id }), fail);
+    api('POST', `${peerPath}/produce`, { transportId: send.id, kind, rtpParameters }).then(
+      ({ id }) => ok({ id }),
+      fail,
+    );
   });
   if (!kiosk) {
-    const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240, frameRate: 15 } });
+    const media = await navigator.mediaDevices.getUserMedia({
+      audio: true,
+      video: { width: 320, height: 240, frameRate: 15 },
+    });
     for (const track of media.getTracks()) {
       const producer = await send.produce({ track });
       state.produced.push(producer.id);
@@ -66,8 +77,17 @@ async function join() {
     for (const s of streams) {
       if (state.produced.includes(s.id) || state.consumed[s.id] || s.siteId === self) continue;
       state.consumed[s.id] = { pending: true };
-      const c = await api('POST', `${peerPath}/consume`, { transportId: recv.id, producerId: s.id, rtpCapabilities: device.rtpCapabilities });
-      const consumer = await recv.consume({ id: c.id, producerId: c.producerId, kind: c.kind, rtpParameters: c.rtpParameters });
+      const c = await api('POST', `${peerPath}/consume`, {
+        transportId: recv.id,
+        producerId: s.id,
+        rtpCapabilities: device.rtpCapabilities,
+      });
+      const consumer = await recv.consume({
+        id: c.id,
+        producerId: c.producerId,
+        kind: c.kind,
+        rtpParameters: c.rtpParameters,
+      });
       const el = document.createElement(c.kind === 'video' ? 'video' : 'audio');
       // The TV plays the meeting's sound; a laptop in the same room must not (echo).
       // Pictures carry no sound, so they are muted everywhere and always allowed to play.
@@ -91,8 +111,13 @@ async function join() {
   };
   state.joined = true;
   for (;;) {
-    await consumeNew().catch((err) => { state.error = String(err); });
-    if (kiosk) await applyLayout().catch((err) => { state.error = String(err); });
+    await consumeNew().catch((err) => {
+      state.error = String(err);
+    });
+    if (kiosk)
+      await applyLayout().catch((err) => {
+        state.error = String(err);
+      });
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
@@ -104,18 +129,30 @@ const $ = (id) => document.getElementById(id);
 /** A browser that blocks autoplay (no click on this screen yet) gets a message, and a click or key plays everything. */
 const blocked = new Set();
 function play(el) {
-  el.play?.().then(() => unblock(el), (err) => {
-    if (err?.name !== 'NotAllowedError') return;
-    blocked.add(el);
-    state.blocked = true;
-    $('blocked').hidden = false;
-  });
+  el.play?.().then(
+    () => unblock(el),
+    (err) => {
+      if (err?.name !== 'NotAllowedError') return;
+      blocked.add(el);
+      state.blocked = true;
+      $('blocked').hidden = false;
+    },
+  );
 }
 function unblock(el) {
   blocked.delete(el);
-  if (blocked.size === 0) { state.blocked = false; $('blocked').hidden = true; }
+  if (blocked.size === 0) {
+    state.blocked = false;
+    $('blocked').hidden = true;
+  }
 }
-const retry = () => { for (const el of [...blocked]) el.play().then(() => unblock(el), () => {}); };
+const retry = () => {
+  for (const el of [...blocked])
+    el.play().then(
+      () => unblock(el),
+      () => {},
+    );
+};
 addEventListener('pointerdown', retry);
 addEventListener('keydown', retry);
 
@@ -145,10 +182,14 @@ const tv = {
     const nameOf = (id) => names[id] ?? id;
     $('title').textContent = l.title ?? '';
     const selfMuted = l.mutedAll && l.self !== null && l.self !== l.chairSiteId && l.self !== l.floorSiteId;
-    $('notice').textContent = l.rollCallSiteId !== null
-      ? `Điểm danh: ${nameOf(l.rollCallSiteId)}`
-      : selfMuted ? 'Micrô phòng này đang tắt theo yêu cầu của chủ trì'
-        : l.mutedAll ? 'Chủ trì đã tắt micrô các điểm cầu' : '';
+    $('notice').textContent =
+      l.rollCallSiteId !== null
+        ? `Điểm danh: ${nameOf(l.rollCallSiteId)}`
+        : selfMuted
+          ? 'Micrô phòng này đang tắt theo yêu cầu của chủ trì'
+          : l.mutedAll
+            ? 'Chủ trì đã tắt micrô các điểm cầu'
+            : '';
     const large = l.large.filter((id) => this.tiles.has(id));
     const small = l.small.filter((id) => this.tiles.has(id));
     const stage = $('stage');
@@ -158,13 +199,26 @@ const tv = {
     for (const [id, fig] of this.tiles) {
       if (!large.includes(id) && !small.includes(id) && fig.parentElement !== hold) hold.appendChild(fig);
       fig.querySelector('.name').textContent = nameOf(id);
-      fig.querySelector('.tag').textContent = id === l.rollCallSiteId ? TAG.rollCall : id === l.floorSiteId ? TAG.floor
-        : id === l.speakerSiteId ? TAG.speaking : id === l.chairSiteId ? TAG.chair : '';
+      fig.querySelector('.tag').textContent =
+        id === l.rollCallSiteId
+          ? TAG.rollCall
+          : id === l.floorSiteId
+            ? TAG.floor
+            : id === l.speakerSiteId
+              ? TAG.speaking
+              : id === l.chairSiteId
+                ? TAG.chair
+                : '';
       fig.classList.toggle('speaking', id === l.speakerSiteId || id === l.floorSiteId);
     }
     // Appending moves a tile in one task, so its video keeps playing.
     if (large.length === 0) {
-      if (!$('wait')) { const w = document.createElement('div'); w.id = 'wait'; w.textContent = 'Đang chờ hình từ các điểm cầu…'; stage.appendChild(w); }
+      if (!$('wait')) {
+        const w = document.createElement('div');
+        w.id = 'wait';
+        w.textContent = 'Đang chờ hình từ các điểm cầu…';
+        stage.appendChild(w);
+      }
     } else $('wait')?.remove();
     for (const id of large) stage.appendChild(this.tiles.get(id));
     const shown = small.length > MAX_SMALL ? small.slice(0, MAX_SMALL - 1) : small;
@@ -186,12 +240,17 @@ window.diemcauFrames = async () => {
   for (const c of Object.values(state.consumed)) {
     if (!c.consumer || c.kind !== 'video') continue;
     const stats = await c.consumer.getStats();
-    stats.forEach((r) => { if (r.type === 'inbound-rtp') out[c.siteId] = (out[c.siteId] ?? 0) + (r.framesDecoded ?? 0); });
+    stats.forEach((r) => {
+      if (r.type === 'inbound-rtp') out[c.siteId] = (out[c.siteId] ?? 0) + (r.framesDecoded ?? 0);
+    });
   }
   return out;
 };
 
 join().catch((err) => {
-  state.error = String(err && err.stack || err);
-  if (kiosk) { $('title').textContent = 'Không vào được cuộc họp trên thiết bị này'; $('notice').textContent = 'Đang chờ thiết bị thử lại…'; }
+  state.error = String((err && err.stack) || err);
+  if (kiosk) {
+    $('title').textContent = 'Không vào được cuộc họp trên thiết bị này';
+    $('notice').textContent = 'Đang chờ thiết bị thử lại…';
+  }
 });

@@ -73,6 +73,8 @@ export function joinScript(): Promise<string> {
     return out.outputFiles[0]!.text;
   })();
   // A failed build is retried on the next request.
-  bundle.catch(() => { bundle = null; });
+  bundle.catch(() => {
+    bundle = null;
+  });
   return bundle;
 }

@@ -41,7 +41,10 @@ function readBatch(db: FleetDb, step: TableStep, after: unknown[] | null, limit:
   const cols = step.columns.map(quote).join(', ');
   const key = step.key.map(quote).join(', ');
   const where = after === null ? '' : `WHERE (${key}) > (${step.key.map(() => '?').join(', ')})`;
-  return db.all<Row>(`SELECT ${cols} FROM ${quote(step.table)} ${where} ORDER BY ${key} LIMIT ?`, [...(after ?? []), limit]);
+  return db.all<Row>(`SELECT ${cols} FROM ${quote(step.table)} ${where} ORDER BY ${key} LIMIT ?`, [
+    ...(after ?? []),
+    limit,
+  ]);
 }
 
 function writeRows(db: FleetDb, step: TableStep, rows: readonly Row[]): Promise<unknown> {
@@ -69,7 +72,12 @@ function parentsBeforeChildren(step: TableStep, rows: Row[], parentColumn: strin
   return out;
 }
 
-export async function executeImport(plan: ImportPlan, source: FleetDb, target: FleetDb, opts: ImportOptions = {}): Promise<ImportResult> {
+export async function executeImport(
+  plan: ImportPlan,
+  source: FleetDb,
+  target: FleetDb,
+  opts: ImportOptions = {},
+): Promise<ImportResult> {
   if (plan.problems.length > 0) throw new Error(`import refused: ${plan.problems.join('; ')}`);
   // PostgreSQL takes at most 65,535 parameters a statement.
   const widest = Math.max(1, ...plan.steps.map((s) => s.columns.length));
@@ -79,23 +87,27 @@ export async function executeImport(plan: ImportPlan, source: FleetDb, target: F
   await target.tx(async () => {
     for (const step of plan.steps) {
       let done = 0;
-      const report = (): void => opts.onProgress?.({ table: step.table, done, rows: step.rows, totalDone, totalRows: plan.totalRows });
-      const map = (rows: Row[]): Row[] => (opts.mapRow ? rows.map((r) => opts.mapRow!(step.table, r)).filter((r): r is Row => r !== null) : rows);
+      const report = (): void =>
+        opts.onProgress?.({ table: step.table, done, rows: step.rows, totalDone, totalRows: plan.totalRows });
+      const map = (rows: Row[]): Row[] =>
+        opts.mapRow ? rows.map((r) => opts.mapRow!(step.table, r)).filter((r): r is Row => r !== null) : rows;
       if (step.selfReferencing) {
         // Only the hierarchy refers to itself, and it is small: read it whole.
         const all: Row[] = [];
-        for (let after: unknown[] | null = null; ; ) {
+        for (let after: unknown[] | null = null; ;) {
           const rows = await readBatch(source, step, after, batch);
           all.push(...rows);
           if (rows.length < batch) break;
           after = step.key.map((k) => rows[rows.length - 1]![k]);
         }
-        const ordered = map(parentsBeforeChildren(step, all, step.columns.includes('parent_id') ? 'parent_id' : step.key[0]!));
+        const ordered = map(
+          parentsBeforeChildren(step, all, step.columns.includes('parent_id') ? 'parent_id' : step.key[0]!),
+        );
         for (let i = 0; i < ordered.length; i += batch) await writeRows(target, step, ordered.slice(i, i + batch));
         done = ordered.length;
         totalDone += all.length;
       } else {
-        for (let after: unknown[] | null = null; ; ) {
+        for (let after: unknown[] | null = null; ;) {
           const rows = await readBatch(source, step, after, batch);
           const mapped = map(rows);
           await writeRows(target, step, mapped);
@@ -120,6 +132,9 @@ async function advanceIdentity(db: FleetDb, table: string): Promise<void> {
     [table],
   );
   for (const { column_name: col } of ids) {
-    await db.get(`SELECT setval(pg_get_serial_sequence(?, ?), COALESCE((SELECT MAX(${quote(col)}) FROM ${quote(table)}), 0) + 1, false)`, [table, col]);
+    await db.get(
+      `SELECT setval(pg_get_serial_sequence(?, ?), COALESCE((SELECT MAX(${quote(col)}) FROM ${quote(table)}), 0) + 1, false)`,
+      [table, col],
+    );
   }
 }

@@ -6,15 +6,22 @@ import type { RegistryFacts } from './plan.js';
 // with columns, keys and foreign keys, rows per table, migrations applied.
 
 async function sqliteTables(db: FleetDb): Promise<TableInfo[]> {
-  const names = await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+  const names = await db.all<{ name: string }>(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+  );
   const out: TableInfo[] = [];
   for (const { name } of names) {
-    const cols = await db.all<{ name: string; pk: number }>(`SELECT name, pk FROM pragma_table_info(?) ORDER BY cid`, [name]);
+    const cols = await db.all<{ name: string; pk: number }>(`SELECT name, pk FROM pragma_table_info(?) ORDER BY cid`, [
+      name,
+    ]);
     const fks = await db.all<{ table: string }>(`SELECT "table" FROM pragma_foreign_key_list(?)`, [name]);
     out.push({
       name,
       columns: cols.map((c) => c.name),
-      key: cols.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name),
+      key: cols
+        .filter((c) => c.pk > 0)
+        .sort((a, b) => a.pk - b.pk)
+        .map((c) => c.name),
       references: [...new Set(fks.map((f) => f.table))],
     });
   }
@@ -50,6 +57,8 @@ export async function registryFacts(db: FleetDb): Promise<RegistryFacts> {
   const tables = db.dialect === 'sqlite' ? await sqliteTables(db) : await postgresTables(db);
   const counts: Record<string, number> = {};
   for (const t of tables) counts[t.name] = (await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM "${t.name}"`))!.n;
-  const migrations = tables.some((t) => t.name === 'migrations') ? (await db.all<{ name: string }>('SELECT name FROM migrations')).map((r) => r.name) : [];
+  const migrations = tables.some((t) => t.name === 'migrations')
+    ? (await db.all<{ name: string }>('SELECT name FROM migrations')).map((r) => r.name)
+    : [];
   return { tables, counts, migrations };
 }

@@ -31,8 +31,10 @@ export interface MoveOutcome {
 }
 
 export async function moveToPostgres(o: MoveOptions): Promise<MoveOutcome> {
-  if (o.config.databaseUrl === undefined) throw new Error('DIEMCAU_DATABASE_URL is not set: where should the registry go?');
-  if (o.config.dbFile === ':memory:') throw new Error('the registry is in memory (DIEMCAU_DB_FILE=:memory:): there is nothing to move');
+  if (o.config.databaseUrl === undefined)
+    throw new Error('DIEMCAU_DATABASE_URL is not set: where should the registry go?');
+  if (o.config.dbFile === ':memory:')
+    throw new Error('the registry is in memory (DIEMCAU_DB_FILE=:memory:): there is nothing to move');
   const file = resolve(o.config.dataDir, o.config.dbFile);
   const source = SqliteDb.openReadOnly(file, o.log);
   try {
@@ -42,7 +44,10 @@ export async function moveToPostgres(o: MoveOptions): Promise<MoveOutcome> {
       const plan = planImport('move', await registryFacts(source), await registryFacts(target));
       o.onPlan?.(plan, file);
       if (!o.apply || plan.problems.length > 0) return { source: file, plan, result: null };
-      const result = await executeImport(plan, source, target, { ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.batchRows ? { batchRows: o.batchRows } : {}) });
+      const result = await executeImport(plan, source, target, {
+        ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+        ...(o.batchRows ? { batchRows: o.batchRows } : {}),
+      });
       return { source: file, plan, result };
     } finally {
       await target.close();

@@ -49,7 +49,8 @@ export function planImport(mode: ImportMode, source: RegistryFacts, target: Regi
   const targetTables = new Map(target.tables.map((t) => [t.name, t]));
   const known = new Set(target.migrations);
   const unknown = source.migrations.filter((m) => !known.has(m));
-  if (unknown.length > 0) problems.push(`the source has migrations the target lacks (a newer fleet wrote it): ${unknown.join(', ')}`);
+  if (unknown.length > 0)
+    problems.push(`the source has migrations the target lacks (a newer fleet wrote it): ${unknown.join(', ')}`);
 
   const tables = source.tables.filter((t) => !OWN_TABLES.has(t.name));
   const ordered = parentsFirst(tables);
@@ -66,8 +67,16 @@ export function planImport(mode: ImportMode, source: RegistryFacts, target: Regi
     if (dropped.length > 0) problems.push(`table ${t.name}: the target has no column ${dropped.join(', ')}`);
     const rows = source.counts[t.name] ?? 0;
     // A move is into an empty registry: rows already there would mix two fleets' ids.
-    if (mode === 'move' && (target.counts[t.name] ?? 0) > 0) problems.push(`table ${t.name} in the target is not empty (${target.counts[t.name]} rows)`);
-    steps.push({ table: t.name, columns, key: t.key.filter((k) => columns.includes(k)), rows, selfReferencing: t.references.includes(t.name), dropped });
+    if (mode === 'move' && (target.counts[t.name] ?? 0) > 0)
+      problems.push(`table ${t.name} in the target is not empty (${target.counts[t.name]} rows)`);
+    steps.push({
+      table: t.name,
+      columns,
+      key: t.key.filter((k) => columns.includes(k)),
+      rows,
+      selfReferencing: t.references.includes(t.name),
+      dropped,
+    });
   }
   for (const s of steps) if (s.key.length === 0) problems.push(`table ${s.table} has no primary key to read it by`);
   return { mode, steps, problems, totalRows: steps.reduce((n, s) => n + s.rows, 0) };

@@ -12,14 +12,23 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-export async function openBrowser(opts: { width?: number; height?: number; args?: readonly string[] } = {}): Promise<TestBrowser> {
+export async function openBrowser(
+  opts: { width?: number; height?: number; args?: readonly string[] } = {},
+): Promise<TestBrowser> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-quic', ...(opts.args ?? []),
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+      ...(opts.args ?? []),
     ],
     viewport: { width: opts.width ?? 1440, height: opts.height ?? 900 },
     locale: 'vi-VN',
@@ -45,7 +54,15 @@ export async function signIn(page: Page, url: string, token: string): Promise<vo
 }
 
 /** Where screenshots go: committed, linked from the README. */
-export const SCREENSHOTS = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..', '..', 'docs', 'screenshots');
+export const SCREENSHOTS = path.resolve(
+  path.dirname(new URL(import.meta.url).pathname),
+  '..',
+  '..',
+  '..',
+  '..',
+  'docs',
+  'screenshots',
+);
 
 /**
  * Renders the page to a PNG. Only `npm run screenshots` (DIEMCAU_SCREENSHOTS=1)

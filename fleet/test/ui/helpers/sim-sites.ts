@@ -3,8 +3,18 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
-  commandCodec, deviceEventCodec, deviceTopic, healthCodec, presenceCodec, telemetryCodec,
-  type CommandResult, type EnrolResponse, type Peripherals, type SelfTestResult, type Site, type Telemetry,
+  commandCodec,
+  deviceEventCodec,
+  deviceTopic,
+  healthCodec,
+  presenceCodec,
+  telemetryCodec,
+  type CommandResult,
+  type EnrolResponse,
+  type Peripherals,
+  type SelfTestResult,
+  type Site,
+  type Telemetry,
 } from '@diemcau/shared';
 import { buildFleet, type Fleet } from '../../../src/index.js';
 
@@ -48,8 +58,15 @@ export async function startSimFleet(config: Record<string, unknown> = {}): Promi
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-ui-'));
   const fleet = await buildFleet({
     config: {
-      httpPort: 0, mqttPort: 0, host: '127.0.0.1', dataDir, adminToken: ADMIN_TOKEN, logLevel: 'warn',
-      offlineDebounceMs: 0, startupGraceMs: 0, ...config,
+      httpPort: 0,
+      mqttPort: 0,
+      host: '127.0.0.1',
+      dataDir,
+      adminToken: ADMIN_TOKEN,
+      logLevel: 'warn',
+      offlineDebounceMs: 0,
+      startupGraceMs: 0,
+      ...config,
     },
   });
   const url = `http://127.0.0.1:${fleet.httpPort}`;
@@ -58,7 +75,10 @@ export async function startSimFleet(config: Record<string, unknown> = {}): Promi
   async function api<T>(method: string, p: string, body?: unknown, token = ADMIN_TOKEN): Promise<T> {
     const res = await fetch(url + p, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
@@ -72,23 +92,45 @@ export async function startSimFleet(config: Record<string, unknown> = {}): Promi
     const res = await fetch(`${url}/api/v1/enroll`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token, hardware: { serial: `sim-${siteId}`, agentVersion: '0.1.0-sim', os: 'Debian GNU/Linux 12' } }),
+      body: JSON.stringify({
+        token,
+        hardware: { serial: `sim-${siteId}`, agentVersion: '0.1.0-sim', os: 'Debian GNU/Linux 12' },
+      }),
     });
     if (!res.ok) throw new Error(`enrol ${siteId}: ${res.status} ${await res.text()}`);
     const e = (await res.json()) as EnrolResponse;
-    const presence = (state: 'online' | 'offline') => presenceCodec.encode({
-      v: 1, state, at: new Date().toISOString(), agentVersion: '0.1.0-sim', os: 'Debian GNU/Linux 12', hardware: 'simulated', peripherals,
-    });
+    const presence = (state: 'online' | 'offline') =>
+      presenceCodec.encode({
+        v: 1,
+        state,
+        at: new Date().toISOString(),
+        agentVersion: '0.1.0-sim',
+        os: 'Debian GNU/Linux 12',
+        hardware: 'simulated',
+        peripherals,
+      });
     const dev: SimDevice = { deviceId: e.deviceId, siteId, client: undefined as unknown as MqttClient, commands: [] };
     devices.set(siteId, dev);
     // Connects (again after a reboot), answers commands as the agent does, and says it is online.
     let boots = 0;
     const connect = async (bootedAt: number | null): Promise<void> => {
       const client = mqtt.connect(`mqtt://127.0.0.1:${fleet.mqttPort}`, {
-        clientId: e.deviceId, username: e.mqtt.username, password: e.mqtt.password, keepalive: 10, reconnectPeriod: 0,
-        will: { topic: deviceTopic(e.deviceId, 'presence'), payload: Buffer.from(presence('offline')), qos: 1, retain: true },
+        clientId: e.deviceId,
+        username: e.mqtt.username,
+        password: e.mqtt.password,
+        keepalive: 10,
+        reconnectPeriod: 0,
+        will: {
+          topic: deviceTopic(e.deviceId, 'presence'),
+          payload: Buffer.from(presence('offline')),
+          qos: 1,
+          retain: true,
+        },
       });
-      await new Promise<void>((resolve, reject) => { client.once('connect', () => resolve()); client.once('error', reject); });
+      await new Promise<void>((resolve, reject) => {
+        client.once('connect', () => resolve());
+        client.once('error', reject);
+      });
       dev.client = client;
       await client.subscribeAsync(deviceTopic(e.deviceId, 'commands'), { qos: 1 });
       client.on('message', (_topic, payload) => {
@@ -96,19 +138,36 @@ export async function startSimFleet(config: Record<string, unknown> = {}): Promi
         if (!cmd.ok) return;
         dev.commands.push(cmd.value.type);
         // A self-test also reports its findings on 'health', as the agent does.
-        if (cmd.value.type === 'self-test') void client.publishAsync(deviceTopic(e.deviceId, 'health'), healthCodec.encode(selfTest(cmd.value.id, peripherals)), { qos: 1 });
-        const result: CommandResult = { v: 1, commandId: cmd.value.id, status: 'succeeded', at: new Date().toISOString(), output: { simulated: true } };
-        void client.publishAsync(deviceTopic(e.deviceId, 'command-results'), JSON.stringify(result), { qos: 1 }).then(() => {
-          // A reboot as a box does it: the accepted request, then the power goes
-          // (the socket drops, the broker publishes the will), then a fresh boot.
-          if (cmd.value.type === 'reboot') setTimeout(() => reboot(client), 300);
-        });
+        if (cmd.value.type === 'self-test')
+          void client.publishAsync(
+            deviceTopic(e.deviceId, 'health'),
+            healthCodec.encode(selfTest(cmd.value.id, peripherals)),
+            { qos: 1 },
+          );
+        const result: CommandResult = {
+          v: 1,
+          commandId: cmd.value.id,
+          status: 'succeeded',
+          at: new Date().toISOString(),
+          output: { simulated: true },
+        };
+        void client
+          .publishAsync(deviceTopic(e.deviceId, 'command-results'), JSON.stringify(result), { qos: 1 })
+          .then(() => {
+            // A reboot as a box does it: the accepted request, then the power goes
+            // (the socket drops, the broker publishes the will), then a fresh boot.
+            if (cmd.value.type === 'reboot') setTimeout(() => reboot(client), 300);
+          });
       });
       await client.publishAsync(deviceTopic(e.deviceId, 'presence'), presence('online'), { qos: 1, retain: true });
       if (bootedAt === null) return;
       // After a boot the agent's first sample carries the new, short uptime.
       const uptimeSec = Math.round((Date.now() - bootedAt) / 1000);
-      await client.publishAsync(deviceTopic(e.deviceId, 'telemetry'), telemetryCodec.encode({ ...sampleAt(1000 + ++boots, new Date(), 10), uptimeSec }), { qos: 1 });
+      await client.publishAsync(
+        deviceTopic(e.deviceId, 'telemetry'),
+        telemetryCodec.encode({ ...sampleAt(1000 + ++boots, new Date(), 10), uptimeSec }),
+        { qos: 1 },
+      );
     };
     const reboot = (client: MqttClient): void => {
       if (devices.get(siteId) !== dev || dev.client !== client) return; // killed or closed meanwhile
@@ -116,7 +175,9 @@ export async function startSimFleet(config: Record<string, unknown> = {}): Promi
       client.end(true);
       const bootedAt = Date.now();
       // A real box is away for a minute or two; three seconds keep the test short but visible.
-      setTimeout(() => { if (devices.get(siteId) === dev) void connect(bootedAt).catch(() => {}); }, 3000);
+      setTimeout(() => {
+        if (devices.get(siteId) === dev) void connect(bootedAt).catch(() => {});
+      }, 3000);
     };
     await connect(null);
     const client = dev.client;
@@ -134,26 +195,49 @@ export async function startSimFleet(config: Record<string, unknown> = {}): Promi
   };
 
   return {
-    fleet, url, sites, devices, api,
+    fleet,
+    url,
+    sites,
+    devices,
+    api,
     async online(siteIds, peripherals) {
       // A few at a time: enough to be quick, few enough not to trip rate limits.
       const queue = [...siteIds];
-      const worker = async () => { for (let id = queue.shift(); id; id = queue.shift()) await bringOnline(id, peripherals?.(id) ?? OK); };
+      const worker = async () => {
+        for (let id = queue.shift(); id; id = queue.shift()) await bringOnline(id, peripherals?.(id) ?? OK);
+      };
       await Promise.all(Array.from({ length: 8 }, worker));
     },
     async sample(siteId, seq, cpu) {
       const dev = must(siteId);
-      await dev.client.publishAsync(deviceTopic(dev.deviceId, 'telemetry'), telemetryCodec.encode(sampleAt(seq, new Date(), cpu)), { qos: 1 });
+      await dev.client.publishAsync(
+        deviceTopic(dev.deviceId, 'telemetry'),
+        telemetryCodec.encode(sampleAt(seq, new Date(), cpu)),
+        { qos: 1 },
+      );
     },
     async report(siteId, peripherals) {
       const dev = must(siteId);
-      const msg = healthCodec.encode({ v: 1, kind: 'peripherals', at: new Date().toISOString(), hardware: 'simulated', peripherals, reasons: {} });
+      const msg = healthCodec.encode({
+        v: 1,
+        kind: 'peripherals',
+        at: new Date().toISOString(),
+        hardware: 'simulated',
+        peripherals,
+        reasons: {},
+      });
       await dev.client.publishAsync(deviceTopic(dev.deviceId, 'health'), msg, { qos: 1 });
     },
     async pressHelp(siteId) {
       const dev = devices.get(siteId);
       if (!dev) throw new Error(`no simulated box at ${siteId}`);
-      const ev = deviceEventCodec.encode({ v: 1, kind: 'help-requested', id: `help-${Date.now()}`, at: new Date().toISOString(), source: 'simulated' });
+      const ev = deviceEventCodec.encode({
+        v: 1,
+        kind: 'help-requested',
+        id: `help-${Date.now()}`,
+        at: new Date().toISOString(),
+        source: 'simulated',
+      });
       await dev.client.publishAsync(deviceTopic(dev.deviceId, 'events'), ev, { qos: 1 });
     },
     kill(siteId) {
@@ -174,7 +258,9 @@ export async function startSimFleet(config: Record<string, unknown> = {}): Promi
 
 function sampleAt(seq: number, at: Date, cpu: number): Telemetry {
   return {
-    v: 1, seq, at: at.toISOString(),
+    v: 1,
+    seq,
+    at: at.toISOString(),
     cpu: { loadPercent: Math.min(100, cpu), temperatureC: 46 + (seq % 4) },
     memory: { usedBytes: 1.4 * 2 ** 30, totalBytes: 8 * 2 ** 30 },
     disk: { usedBytes: 21 * 2 ** 30, totalBytes: 118 * 2 ** 30 },
@@ -186,11 +272,29 @@ function sampleAt(seq: number, at: Date, cpu: number): Telemetry {
 function selfTest(commandId: string, p: Peripherals): SelfTestResult {
   const now = new Date();
   return {
-    v: 1, kind: 'self-test', commandId, startedAt: new Date(now.getTime() - 1500).toISOString(), finishedAt: now.toISOString(),
-    hardware: 'simulated', ok: p.camera === 'ok' && p.microphone === 'ok' && p.display === 'ok', peripherals: p,
-    camera: { state: p.camera, devices: [{ node: '/dev/video0', name: 'Simulated camera' }], measured: { frames: 25, meanLuma: 112, maxFrameDiff: 9, black: false, frozen: false } },
-    microphone: { state: p.microphone, devices: [{ id: 'hw:0', name: 'Simulated microphone' }], measured: { seconds: 1, peakDbfs: -9, rmsDbfs: -28, clippedRatio: 0, silent: false, clipping: false } },
-    display: { state: p.display, connectors: [{ name: 'HDMI-A-1', status: 'connected', enabled: true, mode: '1920x1080' }], power: 'on' },
+    v: 1,
+    kind: 'self-test',
+    commandId,
+    startedAt: new Date(now.getTime() - 1500).toISOString(),
+    finishedAt: now.toISOString(),
+    hardware: 'simulated',
+    ok: p.camera === 'ok' && p.microphone === 'ok' && p.display === 'ok',
+    peripherals: p,
+    camera: {
+      state: p.camera,
+      devices: [{ node: '/dev/video0', name: 'Simulated camera' }],
+      measured: { frames: 25, meanLuma: 112, maxFrameDiff: 9, black: false, frozen: false },
+    },
+    microphone: {
+      state: p.microphone,
+      devices: [{ id: 'hw:0', name: 'Simulated microphone' }],
+      measured: { seconds: 1, peakDbfs: -9, rmsDbfs: -28, clippedRatio: 0, silent: false, clipping: false },
+    },
+    display: {
+      state: p.display,
+      connectors: [{ name: 'HDMI-A-1', status: 'connected', enabled: true, mode: '1920x1080' }],
+      power: 'on',
+    },
     gpio: { state: p.gpio, led: 'online', helpButton: true, tvRelay: false },
   };
 }
