@@ -35,6 +35,7 @@ export default tseslint.config(
       '**/node_modules/**',
       'fleet/public/build/**',
       'fleet/test/api/openapi-client.generated.ts',
+      'appliance/test/media/edge-client.generated.ts',
       'appliance/src/media/web/vendor/**',
       'dist/**',
       '**/dist/**',
