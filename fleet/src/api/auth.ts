@@ -128,7 +128,9 @@ export const authPlugin = fp(
       await writeRows(refusals.drain());
     });
 
-    app.addHook('onResponse', async (request, reply) => {
+    // Before the answer leaves (onSend, not onResponse): a client that reads
+    // the audit log right after its write finds the row there.
+    app.addHook('onSend', async (request, reply, payload) => {
       const op = request.operator;
       // An operator's write to a route has its own row, whatever the outcome.
       // Refused by this hook (role, viewer), only the first few per operator
@@ -145,10 +147,10 @@ export const authPlugin = fp(
         !request.is404 &&
         (!refused || ownRows.take(op.id, Date.now()));
       if (written) await auditWrite(app, request, reply, op);
-      if (status !== 401 && status !== 403) return;
+      if (status !== 401 && status !== 403) return payload;
       const reason = request.refusalReason ?? 'handler';
       app.fleet.metrics.httpAuthRefused.inc({ status: String(status), reason });
-      if (written) return;
+      if (written) return payload;
       const refusal: Refusal = {
         source: request.ip,
         status,
@@ -158,6 +160,7 @@ export const authPlugin = fp(
         operatorId: op?.id ?? null,
       };
       await writeRows(refusals.add(refusal, Date.now()));
+      return payload;
     });
   },
   { name: 'diemcau-auth', dependencies: ['diemcau-context'] },
