@@ -21,6 +21,7 @@ import { expectedLinkConsumers, micOpen } from './room-planner.js';
 import { kioskView, type KioskView } from './layout.js';
 import { Backoff } from '../backoff.js';
 import { featuredSites, forwards, nextSpeakers } from './forwarding.js';
+import { layerOf, linkCarries, linkNeeds, receiverPicks, type LinkNeeds, type View } from './layers.js';
 import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
 import { PeerSet } from './peers.js';
 import type { BlockList } from 'node:net';
@@ -71,6 +72,9 @@ export class MeetingRoom implements BridgeHost {
   /** Host only: the producer its observer named last. */
   private dominant: string | null = null;
   private featured: Set<string>;
+  /** Per link, the layers its viewers show (layers.ts), worked out again when forwarding changes. */
+  private readonly needs = new Map<PipeBridge, LinkNeeds>();
+  private layersQueued = false;
   private closed = false;
 
   private constructor(
@@ -90,6 +94,7 @@ export class MeetingRoom implements BridgeHost {
       siteOf: () => this.meeting.localSiteId ?? deps.edgeId,
       findStream: (id) => this.streams.get(id)?.stream,
       addStream: (s) => this.addStream(s, null),
+      picks: (view) => this.picks(view),
       limits: deps.limits,
       budget: deps.budget,
       refusals: deps.refusals,
@@ -128,6 +133,11 @@ export class MeetingRoom implements BridgeHost {
     if (this.closed) return stream.close();
     this.streams.set(stream.id, { stream, via });
     stream.events.on('close', () => this.streams.delete(stream.id));
+    if (stream.kind === 'video') {
+      // Which layer each browser here gets depends on what flows in.
+      for (const ev of ['pause', 'resume', 'close'] as const) stream.events.on(ev, () => this.queueLayers());
+      this.queueLayers();
+    }
     if (this.speaker && stream.kind === 'audio') {
       this.speaker.add(stream);
       stream.events.on('resume', () => this.onResume(stream));
@@ -135,13 +145,65 @@ export class MeetingRoom implements BridgeHost {
     for (const b of this.bridges) if (b !== via) void b.offer(stream);
   }
 
-  forwards(stream: Stream): boolean {
-    return forwards(stream.kind, stream.info.siteId, this.featured);
+  forwards(stream: Stream, via: PipeBridge): boolean {
+    if (!forwards(stream.kind, stream.info.siteId, this.featured)) return false;
+    if (stream.kind === 'audio') return true;
+    const site = stream.info.siteId;
+    return linkCarries(this.linkNeeds(via), site, layerOf(stream.info), this.hasSmall(site));
+  }
+
+  // ---- layers (layers.ts): which picture of a camera goes where ----------------
+
+  private linkNeeds(via: PipeBridge): LinkNeeds {
+    let n = this.needs.get(via);
+    if (!n) {
+      // Down a link: the TVs of the sites the plan puts behind it. Up, or none named: unknown, both layers.
+      const named =
+        via.direction === 'up'
+          ? undefined
+          : (this.meeting.downstream ?? []).find((d) => d.edgeId === via.peerEdgeId)?.siteIds;
+      const viewers = named && named.length > 0 ? named : null;
+      n = linkNeeds(this.meeting, this.speakers, this.featured, viewers);
+      this.needs.set(via, n);
+    }
+    return n;
+  }
+
+  private hasSmall(siteId: string): boolean {
+    for (const { stream } of this.streams.values())
+      if (stream.kind === 'video' && stream.info.siteId === siteId && layerOf(stream.info) === 'small') return true;
+    return false;
+  }
+
+  /** Per site, the video stream a browser of this view gets now. */
+  private picks(view: View): Map<string, string> {
+    const video = [...this.streams.values()]
+      .filter((e) => e.stream.kind === 'video')
+      .map(({ stream }) => ({
+        id: stream.id,
+        siteId: stream.info.siteId,
+        layer: layerOf(stream.info),
+        paused: stream.paused,
+      }));
+    return receiverPicks(view, this.layout(), video);
+  }
+
+  // Many streams change at once (a speaker change resumes and pauses several): one pass after them.
+  private queueLayers(): void {
+    if (this.layersQueued || this.closed) return;
+    this.layersQueued = true;
+    setImmediate(() => {
+      this.layersQueued = false;
+      if (!this.closed) void this.peers.applyLayers();
+    });
   }
 
   private attachBridge(bridge: PipeBridge): void {
     this.bridges.add(bridge);
-    bridge.pipe.events.on('close', () => this.bridges.delete(bridge));
+    bridge.pipe.events.on('close', () => {
+      this.bridges.delete(bridge);
+      this.needs.delete(bridge);
+    });
     if (bridge.direction === 'down' && this.speakers.length > 0) bridge.sendSpeakers(this.speakers);
     for (const { stream, via } of this.streams.values()) if (via !== bridge) void bridge.offer(stream);
   }
@@ -180,7 +242,9 @@ export class MeetingRoom implements BridgeHost {
 
   private refreshForwarding(): void {
     this.featured = featuredSites(this.meeting, this.speakers);
+    this.needs.clear();
     for (const b of this.bridges) void b.refresh();
+    this.queueLayers();
   }
 
   // ---- links -----------------------------------------------------------------
@@ -338,6 +402,7 @@ export class MeetingRoom implements BridgeHost {
     originEdgeId: string;
     paused: boolean;
     via: string | null;
+    layer?: 'small';
   }> {
     return [...this.streams.values()].map(({ stream, via }) => ({
       id: stream.id,
@@ -346,6 +411,7 @@ export class MeetingRoom implements BridgeHost {
       originEdgeId: stream.info.originEdgeId,
       paused: stream.paused,
       via: via?.peerEdgeId ?? null,
+      ...(stream.info.layer === 'small' ? { layer: 'small' as const } : {}),
     }));
   }
 

@@ -15,6 +15,7 @@ import {
   Done,
   JoinQuery,
   Layout,
+  PeerViewQuery,
   MeetingParams,
   PeerCreated,
   PeerParams,
@@ -76,10 +77,11 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['browser'],
         summary: "Join the meeting's room as a browser peer; answers the router's RTP capabilities",
         params: MeetingParams,
+        querystring: PeerViewQuery,
         response: { 201: PeerCreated, ...refusals(400, 401, 404, 429) },
       },
     },
-    async (req, reply) => reply.status(201).send(roomOf(req).peers.create(peerTokenOf(req))),
+    async (req, reply) => reply.status(201).send(roomOf(req).peers.create(peerTokenOf(req), req.query.view ?? 'grid')),
   );
 
   app.post(
@@ -164,7 +166,10 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Layout, ...refusals(400, 401, 404) },
       },
     },
-    async (req) => roomOf(req).layout(),
+    async (req) => {
+      const room = roomOf(req);
+      return { ...room.layout(), show: Object.fromEntries(room.peers.shown(req.params.peerId)) };
+    },
   );
 
   app.post(

@@ -41,8 +41,8 @@ const MAX_SITE_REFUSALS = 64;
 export interface BridgeHost {
   /** A stream came in over the bridge. */
   addStream(stream: Stream, via: PipeBridge): void;
-  /** Whether one of our streams should flow across links now. */
-  forwards(stream: Stream): boolean;
+  /** Whether one of our streams should flow across this link now. */
+  forwards(stream: Stream, via: PipeBridge): boolean;
   /** The upstream told us the meeting's recent speakers. */
   setSpeakers(siteIds: string[], via: PipeBridge): void;
   /**
@@ -109,7 +109,7 @@ export class PipeBridge {
     if (this.isClosed) return outlet.close();
     return this.serially(async () => {
       // Held back before the first packet leaves, when not featured.
-      if (!this.host.forwards(stream)) await outlet.pause();
+      if (!this.host.forwards(stream, this)) await outlet.pause();
       const out: Out = { stream, outlet, announcedPaused: outlet.paused || outlet.producerPaused };
       this.outlets.set(stream.id, out);
       outlet.events.on('producerpause', () => void this.serially(() => this.sync(out)));
@@ -124,6 +124,7 @@ export class PipeBridge {
         paused: out.announcedPaused,
         siteId: stream.info.siteId,
         originEdgeId: stream.info.originEdgeId,
+        ...(stream.info.layer === 'small' ? { layer: 'small' as const } : {}),
       });
     });
   }
@@ -132,7 +133,7 @@ export class PipeBridge {
   refresh(): Promise<void> {
     return this.serially(async () => {
       for (const out of this.outlets.values()) {
-        const hold = !this.host.forwards(out.stream);
+        const hold = !this.host.forwards(out.stream, this);
         if (hold !== out.outlet.paused) await (hold ? out.outlet.pause() : out.outlet.resume());
         this.sync(out);
       }
@@ -228,7 +229,7 @@ export class PipeBridge {
           kind: ev.kind,
           rtpParameters: ev.rtpParameters as unknown as RtpParameters,
           paused: ev.paused,
-          info: { siteId: ev.siteId, originEdgeId: ev.originEdgeId },
+          info: { siteId: ev.siteId, originEdgeId: ev.originEdgeId, ...(ev.layer ? { layer: ev.layer } : {}) },
         });
         this.incoming.set(ev.producerId, stream);
         this.incomingLocal.add(stream.id);

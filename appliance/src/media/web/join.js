@@ -36,7 +36,8 @@ function wire(transport, peerPath) {
 }
 
 async function join() {
-  const { peerId, rtpCapabilities } = await api('POST', '/peers', {});
+  // The edge picks each camera's full or small picture by how this page shows it (layers.ts).
+  const { peerId, rtpCapabilities } = await api('POST', `/peers?view=${kiosk ? 'kiosk' : 'grid'}`, {});
   state.peerId = peerId;
   const peerPath = `/peers/${peerId}`;
   // Say goodbye when the tab goes; the edge's transport watch is the backstop.
@@ -96,28 +97,32 @@ async function join() {
       el.autoplay = el.muted;
       el.playsInline = true;
       el.dataset.siteId = c.siteId;
+      el.dataset.producerId = c.producerId;
       el.srcObject = new MediaStream([consumer.track]);
+      // A camera may come in two pictures (full and small): one element each, the edge's pick shown.
+      if (c.kind === 'video') el.hidden = state.layout?.show?.[c.siteId] !== c.producerId;
       if (kiosk && c.kind === 'video') tv.add(c.siteId, el);
       else grid.appendChild(el);
       play(el);
       await api('POST', `${peerPath}/consumers/${c.id}/resume`, {});
-      state.consumed[s.id] = { kind: c.kind, siteId: c.siteId, consumer };
+      state.consumed[s.id] = { kind: c.kind, siteId: c.siteId, consumer, el };
     }
   };
   const applyLayout = async () => {
     const layout = await api('GET', `${peerPath}/layout`);
     state.layout = layout;
-    tv.show(layout);
+    for (const c of Object.values(state.consumed))
+      if (c.kind === 'video' && c.el) c.el.hidden = layout.show?.[c.siteId] !== c.consumer.producerId;
+    if (kiosk) tv.show(layout);
   };
   state.joined = true;
   for (;;) {
     await consumeNew().catch((err) => {
       state.error = String(err);
     });
-    if (kiosk)
-      await applyLayout().catch((err) => {
-        state.error = String(err);
-      });
+    await applyLayout().catch((err) => {
+      state.error = String(err);
+    });
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
@@ -163,6 +168,11 @@ const TAG = { chair: 'Chủ trì', floor: 'Được phát biểu', speaking: 'Đ
 const tv = {
   tiles: new Map(),
   add(siteId, video) {
+    const had = this.tiles.get(siteId);
+    if (had) {
+      had.insertBefore(video, had.querySelector('figcaption'));
+      return;
+    }
     const fig = document.createElement('figure');
     fig.className = 'tile';
     fig.dataset.siteId = siteId;
@@ -243,6 +253,33 @@ window.diemcauFrames = async () => {
     stats.forEach((r) => {
       if (r.type === 'inbound-rtp') out[c.siteId] = (out[c.siteId] ?? 0) + (r.framesDecoded ?? 0);
     });
+  }
+  return out;
+};
+
+/** Per video stream received: its site, whether it is shown, frames decoded, keyframes and the last frame's size. */
+window.diemcauPictures = async () => {
+  const out = [];
+  for (const c of Object.values(state.consumed)) {
+    if (!c.consumer || c.kind !== 'video') continue;
+    const stats = await c.consumer.getStats();
+    const p = {
+      siteId: c.siteId,
+      producerId: c.consumer.producerId,
+      shown: !c.el.hidden,
+      frames: 0,
+      keyframes: 0,
+      width: 0,
+      height: 0,
+    };
+    stats.forEach((r) => {
+      if (r.type !== 'inbound-rtp') return;
+      p.frames += r.framesDecoded ?? 0;
+      p.keyframes += r.keyFramesDecoded ?? 0;
+      p.width = r.frameWidth ?? p.width;
+      p.height = r.frameHeight ?? p.height;
+    });
+    out.push(p);
   }
   return out;
 };
