@@ -157,7 +157,7 @@ export async function cascadeSwitch(log: Logger, switches: number, capture: Capt
     const coreRoom = core.edge.room(M)!;
     const times: number[] = [];
     let heldBefore = 0;
-    // Two warm-up turns make every speaker known to the observer; then each turn is timed.
+    // A first round makes every speaker known to the observer; then each turn is timed.
     for (let i = 0; i < switches + speakers.length; i++) {
       const k = i % speakers.length;
       const next = speakers[k]!;
