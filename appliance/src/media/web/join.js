@@ -238,11 +238,16 @@ const tv = {
         stage.appendChild(w);
       }
     } else $('wait')?.remove();
-    for (const id of large) stage.appendChild(this.tiles.get(id));
+    // Read four times a second: tiles already in place are left alone.
+    const inOrder = (parent, ids) => {
+      const cur = [...parent.querySelectorAll(':scope > .tile')].map((f) => f.dataset.siteId);
+      return cur.length === ids.length && cur.every((x, i) => x === ids[i]);
+    };
+    if (!inOrder(stage, large)) for (const id of large) stage.appendChild(this.tiles.get(id));
     const shown = small.length > MAX_SMALL ? small.slice(0, MAX_SMALL - 1) : small;
     for (const id of small.slice(shown.length)) hold.appendChild(this.tiles.get(id));
     strip.querySelector('.more')?.remove();
-    for (const id of shown) strip.appendChild(this.tiles.get(id));
+    if (!inOrder(strip, shown)) for (const id of shown) strip.appendChild(this.tiles.get(id));
     if (shown.length < small.length) {
       const more = document.createElement('div');
       more.className = 'more';
