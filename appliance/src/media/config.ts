@@ -73,7 +73,7 @@ export const EdgeConfigSchema = Type.Object({
   maxConsumersPerToken: Type.Integer({ minimum: 1, maximum: 100_000, default: 2048 }),
   /**
    * Streams another edge may announce over one link: every site behind it
-   * sends two (a 210-site meeting, 420) and each browser a few.
+   * sends two or three with its small picture (a 210-site meeting, 630) and each browser a few.
    */
   maxStreamsPerLink: Type.Integer({ minimum: 2, maximum: 10_000, default: 1024 }),
   /** Signalling sockets open at once, and from one address (a district's NAT carries its communes). */

@@ -23,7 +23,7 @@ import type { SiteAdmission } from './admission.js';
 
 /** What the peer edge may make us hold over one link. */
 export interface BridgeLimits {
-  /** Streams the peer may announce (every site behind it sends two, each browser a few). */
+  /** Streams the peer may announce (every site behind it sends two or three, each browser a few). */
   maxStreams: number;
   refusals: Refusals;
 }
