@@ -403,6 +403,11 @@ export class MeetingRoom implements BridgeHost {
     }));
   }
 
+  /** One stream of the room by its local id (what listStreams() names). */
+  stream(id: string): Stream | undefined {
+    return this.streams.get(id)?.stream;
+  }
+
   /** The meeting's most recent speaker as this edge knows it (the host's decision, passed down). */
   get activeSpeakerSiteId(): string | null {
     return this.speakers[0] ?? null;
