@@ -216,7 +216,8 @@ async function main(): Promise<void> {
       (n) => n.kind === 'commune' && n.parent !== net.largest && !openAtStart.has(n.siteId) && n !== chair,
     );
     let pick = 0;
-    const nextSpeaker = (): Node => pool[(pick++ * 37) % pool.length]!;
+    // A stride prime to the pool's size walks through it without repeats (148 communes with the whole roster).
+    const nextSpeaker = (): Node => pool[(pick++ * 29) % pool.length]!;
     const open = [speakerA, later[0]!];
     for (const phase of PHASES) {
       if (phase === 'rollcall') {
