@@ -1,11 +1,12 @@
 // One meeting on this edge: a router holding every stream of the meeting that
 // this edge sees, its links (one up, any number down) and the local room.
 //
-// Forwarding rule: every stream is offered to every link except the one it
-// came in on. The cascade is a tree, so each stream crosses each link exactly
+// Forwarding rule: every stream is a candidate for every link except the one
+// it came in on. The cascade is a tree, so a stream crosses each link at most
 // once, in one direction, however many sites sit behind the link. Which
-// offered streams actually flow is selective (forwarding.ts): audio always,
-// video for the featured sites only. The host (no upstream) picks the
+// candidates cross is selective (forwarding.ts flows()): only what someone
+// beyond the link receives, announced when first wanted; who is in the meeting
+// travels as a small roster (roster.ts). The host (no upstream) picks the
 // meeting's speakers with its ActiveSpeakerObserver and sends them down;
 // every other edge follows what its upstream says.
 import type { Logger } from 'pino';
@@ -20,8 +21,9 @@ import { UpstreamLink } from './link/upstream.js';
 import { expectedLinkConsumers, micOpen } from './room-planner.js';
 import { kioskView, type KioskView } from './layout.js';
 import { Backoff } from '../backoff.js';
-import { featuredSites, forwards, nextSpeakers } from './forwarding.js';
+import { featuredSites, flows, nextSpeakers, type LinkDirection } from './forwarding.js';
 import { layerOf, linkCarries, linkNeeds, receiverPicks, type LinkNeeds, type View } from './layers.js';
+import { RosterRelay, rosterOf, type RosterEntry } from './roster.js';
 import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
 import { PeerSet } from './peers.js';
 import type { BlockList } from 'node:net';
@@ -75,6 +77,7 @@ export class MeetingRoom implements BridgeHost {
   /** Per link, the layers its viewers show (layers.ts), worked out again when forwarding changes. */
   private readonly needs = new Map<PipeBridge, LinkNeeds>();
   private layersQueued = false;
+  private readonly roster: RosterRelay;
   private closed = false;
 
   private constructor(
@@ -86,6 +89,7 @@ export class MeetingRoom implements BridgeHost {
     private readonly log: Logger,
   ) {
     this.featured = featuredSites(meeting, this.speakers);
+    this.roster = this.rosterRelay(meeting.upstream === null, log);
     this.taps = new TapSet(router, (id) => this.streams.get(id)?.stream, deps.tapAllow, deps.refusals, log);
     this.peers = new PeerSet({
       router,
@@ -133,11 +137,8 @@ export class MeetingRoom implements BridgeHost {
     if (this.closed) return stream.close();
     this.streams.set(stream.id, { stream, via });
     stream.events.on('close', () => this.streams.delete(stream.id));
-    if (stream.kind === 'video') {
-      // Which layer each browser here gets depends on what flows in.
-      for (const ev of ['pause', 'resume', 'close'] as const) stream.events.on(ev, () => this.queueLayers());
-      this.queueLayers();
-    }
+    if (stream.kind === 'video') this.watchLayers(stream);
+    if (via === null) this.watchLocal(stream);
     if (this.speaker && stream.kind === 'audio') {
       this.speaker.add(stream);
       stream.events.on('resume', () => this.onResume(stream));
@@ -145,14 +146,17 @@ export class MeetingRoom implements BridgeHost {
     for (const b of this.bridges) if (b !== via) void b.offer(stream);
   }
 
-  forwards(stream: Stream, via: PipeBridge): boolean {
-    if (!forwards(stream.kind, stream.info.siteId, this.featured)) return false;
+  flows(stream: Stream, direction: LinkDirection): boolean {
+    return flows({ kind: stream.kind, siteId: stream.info.siteId, paused: stream.paused }, direction, this.featured);
+  }
+
+  // ---- layers (layers.ts): which picture of a camera goes where ----------------
+
+  carriesLayer(stream: Stream, via: PipeBridge): boolean {
     if (stream.kind === 'audio') return true;
     const site = stream.info.siteId;
     return linkCarries(this.linkNeeds(via), site, layerOf(stream.info), this.hasSmall(site));
   }
-
-  // ---- layers (layers.ts): which picture of a camera goes where ----------------
 
   private linkNeeds(via: PipeBridge): LinkNeeds {
     let n = this.needs.get(via);
@@ -173,6 +177,21 @@ export class MeetingRoom implements BridgeHost {
     for (const { stream } of this.streams.values())
       if (stream.kind === 'video' && stream.info.siteId === siteId && layerOf(stream.info) === 'small') return true;
     return false;
+  }
+
+  // Which layer each browser here gets depends on what flows in; and a camera's
+  // small picture arriving or going changes whether its full one must stand in
+  // for it on the links (linkCarries).
+  private watchLayers(stream: Stream): void {
+    for (const ev of ['pause', 'resume', 'close'] as const) stream.events.on(ev, () => this.queueLayers());
+    this.queueLayers();
+    if (layerOf(stream.info) === 'small') {
+      const resettle = (): void => {
+        if (!this.closed) for (const b of this.bridges) void b.refresh();
+      };
+      stream.events.on('close', resettle);
+      setImmediate(resettle);
+    }
   }
 
   /** Per site, the video stream a browser of this view gets now. */
@@ -203,8 +222,10 @@ export class MeetingRoom implements BridgeHost {
     bridge.pipe.events.on('close', () => {
       this.bridges.delete(bridge);
       this.needs.delete(bridge);
+      if (bridge.direction === 'down') this.roster.fromBelow(bridge.id, null);
     });
     if (bridge.direction === 'down' && this.speakers.length > 0) bridge.sendSpeakers(this.speakers);
+    this.linkRoster(bridge);
     for (const { stream, via } of this.streams.values()) if (via !== bridge) void bridge.offer(stream);
   }
 
@@ -381,6 +402,51 @@ export class MeetingRoom implements BridgeHost {
     await this.ingest?.setMicOpen(micOpen(meeting));
   }
 
+  // ---- roster (who is in the meeting, as data) -----------------------------
+
+  private rosterRelay(isHost: boolean, log: Logger): RosterRelay {
+    const local = (): RosterEntry[] =>
+      rosterOf(
+        [...this.streams.values()]
+          .filter((e) => e.via === null)
+          .map((e) => ({ kind: e.stream.kind, siteId: e.stream.info.siteId, paused: e.stream.paused })),
+      );
+    return new RosterRelay({
+      isHost,
+      local,
+      sendUp: (entries) => this.upstream?.bridge.sendRoster(entries),
+      sendDown: (entries) => {
+        for (const b of this.bridges) if (b.direction === 'down') b.sendRoster(entries);
+      },
+      log,
+    });
+  }
+
+  // A stream that starts here (the room, a browser) changes the roster as it opens, closes or goes.
+  private watchLocal(stream: Stream): void {
+    for (const ev of ['pause', 'resume', 'close'] as const) stream.events.on(ev, () => this.roster.changed());
+    this.roster.changed();
+  }
+
+  private linkRoster(bridge: PipeBridge): void {
+    if (bridge.direction === 'down') bridge.sendRoster(this.roster.meeting());
+    else this.roster.upstreamLinked();
+  }
+
+  setRoster(entries: RosterEntry[], via: PipeBridge): void {
+    if (via.direction === 'up') return this.roster.fromAbove(entries);
+    // A downstream edge speaks only for the sites the plan puts behind it.
+    this.roster.fromBelow(
+      via.id,
+      entries.filter((e) => this.admitSite(e.siteId, via).ok),
+    );
+  }
+
+  /** Who is in the meeting, as this edge knows it (sorted by site). */
+  rosterEntries(): RosterEntry[] {
+    return this.roster.meeting();
+  }
+
   // ---- taps (plain RTP out) --------------------------------------------------
 
   createTap(req: TapRequest): Promise<TapAnswer> {
@@ -413,6 +479,11 @@ export class MeetingRoom implements BridgeHost {
       via: via?.peerEdgeId ?? null,
       ...(stream.info.layer === 'small' ? { layer: 'small' as const } : {}),
     }));
+  }
+
+  /** One stream of the room by its local id (what listStreams() names). */
+  stream(id: string): Stream | undefined {
+    return this.streams.get(id)?.stream;
   }
 
   /** The meeting's most recent speaker as this edge knows it (the host's decision, passed down). */
@@ -476,6 +547,7 @@ export class MeetingRoom implements BridgeHost {
     this.taps.closeAll();
     this.peers.closeAll();
     this.speaker?.close();
+    this.roster.close();
     this.router.close();
     this.log.info('room closed');
   }

@@ -28,109 +28,98 @@ interface Picture {
   height: number;
 }
 
-t.test(
-  'a thumbnail gets the small picture, a large picture the full one, and a switch brings a keyframe',
-  async (t) => {
-    const edges: EdgeProc[] = [];
-    t.teardown(async () => {
-      await Promise.all(edges.map((e) => e.kill('SIGKILL')));
+const TITLE = 'a thumbnail gets the small picture, a large picture the full one, and a switch brings a keyframe';
+t.test(TITLE, async (t) => {
+  const edges: EdgeProc[] = [];
+  t.teardown(async () => {
+    await Promise.all(edges.map((e) => e.kill('SIGKILL')));
+  });
+  const spawn = async (edgeId: string, camera: boolean): Promise<EdgeProc> => {
+    const e = await spawnEdge({
+      edgeId,
+      hardware: camera ? 'simulated' : 'none',
+      env: camera ? { DIEMCAU_EDGE_SIM_VOICE: 'silent', DIEMCAU_EDGE_SMALL_KBPS: '60' } : {},
     });
-    const spawn = async (edgeId: string, camera: boolean): Promise<EdgeProc> => {
-      const e = await spawnEdge({
-        edgeId,
-        hardware: camera ? 'simulated' : 'none',
-        env: camera ? { DIEMCAU_EDGE_SIM_VOICE: 'silent', DIEMCAU_EDGE_SMALL_KBPS: '60' } : {},
-      });
-      edges.push(e);
-      return e;
-    };
-    const [chairEdge, floorEdge, tvEdge] = await Promise.all([
-      spawn('e-chair', true),
-      spawn('e-floor', true),
-      spawn('tv', false),
-    ]);
-    const host = node(chairEdge, 'chair', null);
-    const rooms: Node[] = [host, node(floorEdge, 'floor', host), node(tvEdge, 'tv-room', host)];
-    let revision = 0;
-    const apply = async (extra: Partial<MediaMeeting>): Promise<void> => {
-      revision += 1;
-      for (const [n, p] of plansFor(M, rooms, 'chair', revision, { mutedAll: true, ...extra })) await n.edge.plan(p);
-    };
-    await apply({ floorSiteId: 'floor' });
-    // Two rooms, each a microphone and two pictures, announced at the TV's box.
-    const floorAtTv = await until(
-      "the floor's two pictures at the TV's box",
+    edges.push(e);
+    return e;
+  };
+  const [chairEdge, floorEdge, tvEdge] = await Promise.all([
+    spawn('e-chair', true),
+    spawn('e-floor', true),
+    spawn('tv', false),
+  ]);
+  const host = node(chairEdge, 'chair', null);
+  const rooms: Node[] = [host, node(floorEdge, 'floor', host), node(tvEdge, 'tv-room', host)];
+  let revision = 0;
+  const apply = async (extra: Partial<MediaMeeting>): Promise<void> => {
+    revision += 1;
+    for (const [n, p] of plansFor(M, rooms, 'chair', revision, { mutedAll: true, ...extra })) await n.edge.plan(p);
+  };
+  type Listed = { id: string; kind: string; siteId: string; paused: boolean; layer?: string };
+  /** The floor's pictures that flow into the TV's box now (a link announces only what flows). */
+  const flowingAtTv = async (): Promise<Listed[]> =>
+    ((await tvEdge.streams(M)) as Listed[]).filter((s) => s.siteId === 'floor' && s.kind === 'video' && !s.paused);
+  const onlyAtTv = (what: string, layer: 'full' | 'small'): Promise<string> =>
+    until(
+      what,
       async () => {
-        const l = (await tvEdge.streams(M)).filter((s) => s.siteId === 'floor' && s.kind === 'video');
-        return l.length === 2 ? l : null;
+        const f = await flowingAtTv();
+        return f.length === 1 && (f[0]!.layer ?? 'full') === layer ? f[0]!.id : null;
       },
       90_000,
     );
-    const smallId = floorAtTv.find((s) => (s as { layer?: string }).layer === 'small')?.id;
-    const fullId = floorAtTv.find((s) => (s as { layer?: string }).layer === undefined)?.id;
-    t.ok(smallId && fullId, 'one full and one small picture of the floor');
-    /** Which of the floor's pictures the link to the TV's box lets through now. */
-    const flowingAtTv = async (): Promise<string[]> =>
-      (await tvEdge.streams(M)).filter((s) => s.siteId === 'floor' && s.kind === 'video' && !s.paused).map((s) => s.id);
 
-    const { page } = await launchChromium(t, []);
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(
-      `${tvEdge.url}/media/v1/join?meeting=${M}&token=${encodeURIComponent(tvEdge.joinToken)}&view=kiosk`,
-    );
-    const pictures = async (): Promise<Picture[]> =>
-      (await page.evaluate('window.diemcauPictures ? window.diemcauPictures() : []')) as Picture[];
-    const floorPicture = async (id: string): Promise<Picture | undefined> =>
-      (await pictures()).find((p) => p.producerId === id);
-    /** Waits until the picture of `id` is shown and decodes new frames of the given width. */
-    const decodes = async (what: string, id: string, width: number): Promise<Picture> => {
-      const before = (await floorPicture(id))?.frames ?? 0;
-      return until(
-        what,
-        async () => {
-          const p = await floorPicture(id);
-          return p && p.shown && p.frames > before + 5 && p.width === width ? p : null;
-        },
-        60_000,
-      ).catch(async (err: unknown) => {
-        throw new Error(`${String(err)}; pictures ${JSON.stringify(await pictures())}; errors ${errors.join('; ')}`);
-      });
-    };
+  await apply({ floorSiteId: 'floor' });
+  const fullId = await onlyAtTv("only the floor's full picture crosses to the TV that shows it large", 'full');
 
-    // 1. The floor is large on the TV: the full picture crosses the link and is decoded.
-    const large = await decodes('the floor large, in full (320 wide)', fullId!, 320);
-    t.equal(large.height, 240, 'the large picture is the full 320x240');
-    t.same(await flowingAtTv(), [fullId], 'only the full picture crosses to the TV that shows it large');
-
-    // 2. Roll call of the chair: the floor becomes a thumbnail and gets the small picture.
-    await apply({ floorSiteId: 'floor', rollCallSiteId: 'chair' });
-    const thumb = await decodes('the floor as a thumbnail, small (160 wide)', smallId!, 160);
-    t.equal(thumb.height, 120, 'the thumbnail is the 160x120 small picture');
-    await until('only the small picture crosses to the TV', async () => {
-      const f = await flowingAtTv();
-      return f.length === 1 && f[0] === smallId;
+  const { page } = await launchChromium(t, []);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${tvEdge.url}/media/v1/join?meeting=${M}&token=${encodeURIComponent(tvEdge.joinToken)}&view=kiosk`);
+  const pictures = async (): Promise<Picture[]> =>
+    (await page.evaluate('window.diemcauPictures ? window.diemcauPictures() : []')) as Picture[];
+  const floorPicture = async (id: string): Promise<Picture | undefined> =>
+    (await pictures()).find((p) => p.producerId === id);
+  /** Waits until the picture of `id` is shown and decodes new frames of the given width. */
+  const decodes = async (what: string, id: string, width: number): Promise<Picture> => {
+    const before = (await floorPicture(id))?.frames ?? 0;
+    return until(
+      what,
+      async () => {
+        const p = await floorPicture(id);
+        return p && p.shown && p.frames > before + 5 && p.width === width ? p : null;
+      },
+      60_000,
+    ).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}; pictures ${JSON.stringify(await pictures())}; errors ${errors.join('; ')}`);
     });
-    const heldFull = await floorPicture(fullId!);
-    await new Promise((r) => setTimeout(r, 1500));
-    t.ok(
-      (await floorPicture(fullId!))!.frames - heldFull!.frames <= 2,
-      'the full picture no longer reaches the TV while the floor is a thumbnail',
-    );
-    t.notOk((await floorPicture(fullId!))!.shown, 'and is not shown');
+  };
 
-    // 3. The roll call ends: the floor is large again, in full, starting with a new keyframe.
-    const keyframesBefore = (await floorPicture(fullId!))!.keyframes;
-    await apply({ floorSiteId: 'floor' });
-    const again = await decodes('the floor large again, in full', fullId!, 320);
-    t.ok(
-      again.keyframes > keyframesBefore,
-      `a new keyframe of the full picture (${keyframesBefore} -> ${again.keyframes})`,
-    );
-    await until('only the full picture crosses to the TV again', async () => {
-      const f = await flowingAtTv();
-      return f.length === 1 && f[0] === fullId;
-    });
-    t.same(errors, [], 'no page errors');
-  },
-);
+  // 1. The floor is large on the TV: only the full picture crosses the link, and is decoded.
+  const large = await decodes('the floor large, in full (320 wide)', fullId, 320);
+  t.equal(large.height, 240, 'the large picture is the full 320x240');
+  t.equal((await flowingAtTv()).length, 1, 'its small picture does not cross');
+
+  // 2. Roll call of the chair: the floor becomes a thumbnail and gets the small picture.
+  await apply({ floorSiteId: 'floor', rollCallSiteId: 'chair' });
+  const smallId = await onlyAtTv('then only its small picture crosses to the TV', 'small');
+  const thumb = await decodes('the floor as a thumbnail, small (160 wide)', smallId, 160);
+  t.equal(thumb.height, 120, 'the thumbnail is the 160x120 small picture');
+  const heldFull = await floorPicture(fullId);
+  await new Promise((r) => setTimeout(r, 1500));
+  t.ok(
+    (await floorPicture(fullId))!.frames - heldFull!.frames <= 2,
+    'the full picture no longer reaches the TV while the floor is a thumbnail',
+  );
+  t.notOk((await floorPicture(fullId))!.shown, 'and is not shown');
+
+  // 3. The roll call ends: the floor is large again, in full, starting with a new keyframe.
+  const keyframesBefore = (await floorPicture(fullId))!.keyframes;
+  await apply({ floorSiteId: 'floor' });
+  // Held back long enough, the link closed the full picture: it may come back as a new stream.
+  const fullAgain = await onlyAtTv('only the full picture crosses to the TV again', 'full');
+  const again = await decodes('the floor large again, in full', fullAgain, 320);
+  const before = fullAgain === fullId ? keyframesBefore : 0;
+  t.ok(again.keyframes > before, `a keyframe of the full picture starts it again (${before} -> ${again.keyframes})`);
+  t.same(errors, [], 'no page errors');
+});
