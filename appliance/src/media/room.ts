@@ -22,7 +22,7 @@ import { expectedLinkConsumers, micOpen } from './room-planner.js';
 import { kioskView, type KioskView } from './layout.js';
 import { Backoff } from '../backoff.js';
 import { featuredSites, flows, nextSpeakers, type LinkDirection } from './forwarding.js';
-import { layerOf, linkCarries, linkNeeds, receiverPicks, type LinkNeeds, type View } from './layers.js';
+import { RoomLayers } from './room-layers.js';
 import { RosterRelay, rosterOf, type RosterEntry } from './roster.js';
 import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
 import { PeerSet } from './peers.js';
@@ -74,9 +74,8 @@ export class MeetingRoom implements BridgeHost {
   /** Host only: the producer its observer named last. */
   private dominant: string | null = null;
   private featured: Set<string>;
-  /** Per link, the layers its viewers show (layers.ts), worked out again when forwarding changes. */
-  private readonly needs = new Map<PipeBridge, LinkNeeds>();
-  private layersQueued = false;
+  /** Which picture of each camera goes where (layers.ts). */
+  private readonly layers: RoomLayers;
   private readonly roster: RosterRelay;
   private closed = false;
 
@@ -89,6 +88,16 @@ export class MeetingRoom implements BridgeHost {
     private readonly log: Logger,
   ) {
     this.featured = featuredSites(meeting, this.speakers);
+    this.layers = new RoomLayers({
+      meeting: () => this.meeting,
+      speakers: () => this.speakers,
+      featured: () => this.featured,
+      streams: () => [...this.streams.values()].map((e) => e.stream),
+      layout: () => this.layout(),
+      bridges: () => this.bridges,
+      applyPeers: () => void this.peers.applyLayers(),
+      closed: () => this.closed,
+    });
     this.roster = this.rosterRelay(meeting.upstream === null, log);
     this.taps = new TapSet(router, (id) => this.streams.get(id)?.stream, deps.tapAllow, deps.refusals, log);
     this.peers = new PeerSet({
@@ -98,7 +107,7 @@ export class MeetingRoom implements BridgeHost {
       siteOf: () => this.meeting.localSiteId ?? deps.edgeId,
       findStream: (id) => this.streams.get(id)?.stream,
       addStream: (s) => this.addStream(s, null),
-      picks: (view) => this.picks(view),
+      picks: (view) => this.layers.picks(view),
       limits: deps.limits,
       budget: deps.budget,
       refusals: deps.refusals,
@@ -137,7 +146,7 @@ export class MeetingRoom implements BridgeHost {
     if (this.closed) return stream.close();
     this.streams.set(stream.id, { stream, via });
     stream.events.on('close', () => this.streams.delete(stream.id));
-    if (stream.kind === 'video') this.watchLayers(stream);
+    this.layers.watch(stream);
     if (via === null) this.watchLocal(stream);
     if (this.speaker && stream.kind === 'audio') {
       this.speaker.add(stream);
@@ -150,78 +159,15 @@ export class MeetingRoom implements BridgeHost {
     return flows({ kind: stream.kind, siteId: stream.info.siteId, paused: stream.paused }, direction, this.featured);
   }
 
-  // ---- layers (layers.ts): which picture of a camera goes where ----------------
-
   carriesLayer(stream: Stream, via: PipeBridge): boolean {
-    if (stream.kind === 'audio') return true;
-    const site = stream.info.siteId;
-    return linkCarries(this.linkNeeds(via), site, layerOf(stream.info), this.hasSmall(site));
-  }
-
-  private linkNeeds(via: PipeBridge): LinkNeeds {
-    let n = this.needs.get(via);
-    if (!n) {
-      // Down a link: the TVs of the sites the plan puts behind it. Up, or none named: unknown, both layers.
-      const named =
-        via.direction === 'up'
-          ? undefined
-          : (this.meeting.downstream ?? []).find((d) => d.edgeId === via.peerEdgeId)?.siteIds;
-      const viewers = named && named.length > 0 ? named : null;
-      n = linkNeeds(this.meeting, this.speakers, this.featured, viewers);
-      this.needs.set(via, n);
-    }
-    return n;
-  }
-
-  private hasSmall(siteId: string): boolean {
-    for (const { stream } of this.streams.values())
-      if (stream.kind === 'video' && stream.info.siteId === siteId && layerOf(stream.info) === 'small') return true;
-    return false;
-  }
-
-  // Which layer each browser here gets depends on what flows in; and a camera's
-  // small picture arriving or going changes whether its full one must stand in
-  // for it on the links (linkCarries).
-  private watchLayers(stream: Stream): void {
-    for (const ev of ['pause', 'resume', 'close'] as const) stream.events.on(ev, () => this.queueLayers());
-    this.queueLayers();
-    if (layerOf(stream.info) === 'small') {
-      const resettle = (): void => {
-        if (!this.closed) for (const b of this.bridges) void b.refresh();
-      };
-      stream.events.on('close', resettle);
-      setImmediate(resettle);
-    }
-  }
-
-  /** Per site, the video stream a browser of this view gets now. */
-  private picks(view: View): Map<string, string> {
-    const video = [...this.streams.values()]
-      .filter((e) => e.stream.kind === 'video')
-      .map(({ stream }) => ({
-        id: stream.id,
-        siteId: stream.info.siteId,
-        layer: layerOf(stream.info),
-        paused: stream.paused,
-      }));
-    return receiverPicks(view, this.layout(), video);
-  }
-
-  // Many streams change at once (a speaker change resumes and pauses several): one pass after them.
-  private queueLayers(): void {
-    if (this.layersQueued || this.closed) return;
-    this.layersQueued = true;
-    setImmediate(() => {
-      this.layersQueued = false;
-      if (!this.closed) void this.peers.applyLayers();
-    });
+    return this.layers.carries(stream, via);
   }
 
   private attachBridge(bridge: PipeBridge): void {
     this.bridges.add(bridge);
     bridge.pipe.events.on('close', () => {
       this.bridges.delete(bridge);
-      this.needs.delete(bridge);
+      this.layers.forget(bridge);
       if (bridge.direction === 'down') this.roster.fromBelow(bridge.id, null);
     });
     if (bridge.direction === 'down' && this.speakers.length > 0) bridge.sendSpeakers(this.speakers);
@@ -263,9 +209,8 @@ export class MeetingRoom implements BridgeHost {
 
   private refreshForwarding(): void {
     this.featured = featuredSites(this.meeting, this.speakers);
-    this.needs.clear();
+    this.layers.invalidate();
     for (const b of this.bridges) void b.refresh();
-    this.queueLayers();
   }
 
   // ---- links -----------------------------------------------------------------
