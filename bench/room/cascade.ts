@@ -15,6 +15,9 @@
 // speakers) until the core names it. Timed from the core naming the new
 // speaker (its room's decision, read in this process) to the first keyframe
 // packet of that speaker's full picture leaving a tap at c1, three links away.
+// The tap is made the moment c1 has the stream (polled every 2 ms): a TV's page
+// that polls for new streams adds its own polling interval to a stream that
+// was announced anew.
 import dgram from 'node:dgram';
 import type { Logger } from 'pino';
 import type { MediaMeeting, MediaPlan } from '@diemcau/shared';
@@ -66,8 +69,10 @@ function planFor(n: CNode, nodes: CNode[]): MediaPlan {
 export interface SwitchResult {
   /** ms from the core's decision to the first keyframe at c1, per switch (NaN: none within 5 s). */
   times: number[];
-  /** What each switch's camera was doing at c1 before (held back, as it should be). */
+  /** Switches whose camera was still announced at c1, held back (paused), when its turn came. */
   heldBefore: number;
+  /** Switches whose camera had been closed on the links (held back past the grace period) and was announced anew. */
+  announcedAnew: number;
   capture: string;
 }
 
@@ -139,55 +144,75 @@ export async function cascadeSwitch(log: Logger, switches: number, capture: Capt
         .room(M)
         ?.listStreams()
         .find((s) => s.siteId === siteId && s.kind === 'video' && s.layer === undefined);
-    for (const s of speakers)
-      await until(`${s.siteId}'s full picture announced at c1`, async () => atC1(s.siteId!), 90_000);
-    // A tap per speaker's full picture at c1, recording keyframe packets.
+    // One socket per speaker recording keyframe packets; a tap on its full picture at c1
+    // as soon as c1 has it (links announce only what flows, so it may be new at each turn).
     const keyframes = new Map<string, number[]>();
+    const ports = new Map<string, number>();
+    const tapped = new Set<string>();
     for (const s of speakers) {
       const sock = dgram.createSocket('udp4');
       sockets.push(sock);
       await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
       const list: number[] = [];
       keyframes.set(s.siteId!, list);
+      ports.set(s.siteId!, sock.address().port);
       sock.on('message', (m) => {
         if (isKeyframePacket(m, capture.videoCodec)) list.push(performance.now());
       });
-      await c1.edge.room(M)!.createTap({ producerId: atC1(s.siteId!)!.id, ip: '127.0.0.1', port: sock.address().port });
     }
     const coreRoom = core.edge.room(M)!;
+    const linked = async (n: CNode, count: number): Promise<boolean | null> =>
+      (await n.edge.room(M)!.stats()).links.filter((l) => l.state === 'connected').length === count || null;
+    await until('the core linked to its four edges', () => linked(core, 4), 60_000);
+    await until('d1 linked up and down', () => linked(d1, 2), 60_000);
     const times: number[] = [];
     let heldBefore = 0;
+    let announcedAnew = 0;
     // A first round makes every speaker known to the observer; then each turn is timed.
     for (let i = 0; i < switches + speakers.length; i++) {
       const k = i % speakers.length;
       const next = speakers[k]!;
+      const site = next.siteId!;
       const prev = ingests[(k + speakers.length - 1) % speakers.length]!;
-      if (atC1(next.siteId!)?.paused) heldBefore += i >= speakers.length ? 1 : 0;
+      const was = atC1(site);
+      const timed = i >= speakers.length;
+      if (timed && was) heldBefore += was.paused ? 1 : 0;
+      if (timed && !was) announcedAnew += 1;
       await prev.setMicOpen(false);
       await ingests[k]!.setMicOpen(true);
       let decided = 0;
       const end = performance.now() + 20_000;
       while (!decided && performance.now() < end) {
-        if (coreRoom.activeSpeakerSiteId === next.siteId) decided = performance.now();
+        if (coreRoom.activeSpeakerSiteId === site) decided = performance.now();
         else await sleep(2);
       }
-      if (!decided) throw new Error(`the core did not name ${next.siteId} within 20 s`);
-      const list = keyframes.get(next.siteId!)!;
+      if (!decided) throw new Error(`the core did not name ${site} within 20 s`);
+      const list = keyframes.get(site)!;
       const until5 = decided + 5000;
       let first = NaN;
       while (performance.now() < until5) {
+        const there = atC1(site);
+        if (there && !tapped.has(there.id)) {
+          tapped.add(there.id);
+          await c1.edge.room(M)!.createTap({ producerId: there.id, ip: '127.0.0.1', port: ports.get(site)! });
+        }
         const kf = list.find((x) => x >= decided);
         if (kf !== undefined) {
           first = kf - decided;
           break;
         }
-        await sleep(5);
+        await sleep(2);
       }
-      if (i >= speakers.length) times.push(first);
+      if (timed) times.push(first);
       // Let the picture settle before the next turn.
       await sleep(1200 + Math.random() * 800);
     }
-    return { times, heldBefore, capture: `${capture.width}x${capture.height}/${capture.fps} ${capture.videoCodec}` };
+    return {
+      times,
+      heldBefore,
+      announcedAnew,
+      capture: `${capture.width}x${capture.height}/${capture.fps} ${capture.videoCodec}`,
+    };
   } finally {
     for (const s of sockets) s.close();
     await Promise.all(ingests.map((i) => i.close()));
