@@ -27,6 +27,7 @@ import {
 import { SimulatedCollector, SystemCollector } from './telemetry/index.js';
 import { startAgentOta, type AgentOta } from './ota/agent-ota.js';
 import { otaAgentConfig, type OtaAgentConfig } from './ota/config.js';
+import { edgeFollowsCurrent } from './ota/edge-follow.js';
 import { edgeLinkFrom, linkEdge, type EdgeLink, type EdgeLinkConfig } from './media/agent-link.js';
 import { writeKioskLink } from './media/kiosk-link.js';
 import { ledPatternFor, type BoxState } from './status/box-status.js';
@@ -207,6 +208,21 @@ async function main(): Promise<void> {
     onStatus: (o) => status.setOta(o),
     log,
   });
+  // The edge runs what `current` points at too: after a switch or a rollback its unit is restarted.
+  if (config.hardware === 'real' && ota.updater) {
+    const media = systemdMedia({ unit: outlets.unit, systemctl: outlets.systemctl, log });
+    void edgeFollowsCurrent({
+      root: otaConfig.root,
+      procRoot: hardwareOptions.roots.proc,
+      systemctl: outlets.systemctl,
+      unit: outlets.unit,
+      restart: (reason) => media.restart(reason),
+      log,
+    })
+      .then((r) => log.info({ edge: r }, 'edge checked against the current version'))
+      .catch((err: unknown) => log.warn({ err }, 'edge not restarted onto the current version'))
+      .finally(() => media.close?.());
+  }
 }
 
 main().catch((err: unknown) => {

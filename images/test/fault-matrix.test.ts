@@ -8,6 +8,7 @@
 // DIEMCAU_FAULT_STEPS=name,name runs some steps only (each cut costs a boot:
 // about four minutes under software emulation). Prints one row per cut.
 import fs from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
 import { enrolledBox, missingImage, patch, since, version, type Box } from './scenario.js';
 import { sleep, waitFor } from './vm.js';
@@ -41,6 +42,20 @@ interface JournalView {
 }
 const journal = async (box: Box): Promise<JournalView> =>
   JSON.parse(await box.sh('cat /var/lib/diemcau/ota/journal.json 2>/dev/null || echo "{}"')) as JournalView;
+
+/** What the TV's page says, asked from inside the box (the page answers its own loopback only). */
+const kiosk = async (box: Box): Promise<string> => {
+  const out = await box.sh(
+    `/usr/bin/node -e "fetch('http://127.0.0.1:7443/kiosk/state').then(r=>r.json()).then(s=>console.log(s.status ?? 'no status'))" || echo unreachable`,
+  );
+  return out.trim();
+};
+
+/** The version directory the media edge runs from (its working directory). */
+const edgeRunsFrom = async (box: Box): Promise<string> =>
+  path.basename(
+    (await box.sh('readlink /proc/$(systemctl show -p MainPID --value diemcau-edge.service)/cwd || true')).trim(),
+  );
 
 const missing = missingImage();
 if (missing) {
@@ -81,6 +96,9 @@ if (missing) {
           1000,
         );
       const at = await journal(box);
+      // The TV says "updating" while the update is stopped (releases after the image's own tell it).
+      const tv = step.checkpoint && !step.reboot ? await kiosk(box) : '-';
+      if (i > 0 && step.checkpoint && !step.reboot) t.equal(tv, 'updating', `the TV says updating while ${step.name}`);
       const linksAtCut = await box.links();
       if (step.reboot) {
         // Cut while the kernel boots again: the console shows a second "Linux version".
@@ -112,11 +130,21 @@ if (missing) {
       );
       const links = await box.links();
       const unit = (await box.sh('systemctl is-active diemcau-agent || true')).trim();
+      // The edge follows the agent onto the new version (restarted at the trial start).
+      const edge = await waitFor(
+        async () => ((await edgeRunsFrom(box)) === to ? to : undefined),
+        120_000,
+        `the edge on ${to}`,
+        2000,
+      ).catch(() => edgeRunsFrom(box));
+      t.equal(edge, to, `the edge runs ${to} too`);
+      const tvAfter = await kiosk(box);
+      t.equal(tvAfter, 'online', 'the TV says online');
       const ok = settled.outcome?.result === 'committed' && links.current === to && unit === 'active';
       t.ok(ok, `cut while ${step.name}: back online on ${back.agentVersion}, then ${to} committed`);
       if (ok) recoveries++;
       rows.push(
-        `${step.name.padEnd(13)} journal ${at.phase.padEnd(11)} current ${linksAtCut.current.padEnd(6)} → online on ${back.agentVersion} in ${backS} s, ${to} committed ${since(rolloutAt)} s after its rollout`,
+        `${step.name.padEnd(13)} journal ${at.phase.padEnd(11)} current ${linksAtCut.current.padEnd(6)} TV ${tv.padEnd(9)} → online on ${back.agentVersion} in ${backS} s, ${to} committed ${since(rolloutAt)} s after its rollout`,
       );
       from = to;
     }
