@@ -14,6 +14,7 @@ export * from './enrolment.js';
 export * from './commands.js';
 export * from './bootstrap.js';
 export * from './media.js';
+export * from './join-link.js';
 export * from './ota.js';
 export * from './health.js';
 export * from './settings.js';

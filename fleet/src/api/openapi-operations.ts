@@ -49,6 +49,7 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'POST /api/v1/meetings/:id/roll-call': 'setMeetingRollCall',
   'POST /api/v1/meetings/:id/end': 'endMeeting',
   'DELETE /api/v1/meetings/:id/requests/:siteId': 'dismissSpeakRequest',
+  'POST /api/v1/meetings/:id/join-links': 'createJoinLink',
 
   'POST /api/v1/devices/:id/commands': 'sendDeviceCommand',
   'GET /api/v1/devices/:id/commands': 'listDeviceCommands',
