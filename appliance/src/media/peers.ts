@@ -121,6 +121,11 @@ export class PeerSet {
     return { peerId: id, participantId: peer.siteId, rtpCapabilities: this.o.router.rtpCapabilities };
   }
 
+  /** Participants present now (a request to speak from one that left is dropped). */
+  participants(): Set<string> {
+    return new Set([...this.peers.values()].map((p) => p.siteId));
+  }
+
   /** The site id a peer's streams carry (`<site>.web<n>`): how the meeting names this participant. */
   participantOf(peerId: string): string {
     return this.peer(peerId).siteId;

@@ -414,6 +414,8 @@ export class MeetingRoom implements BridgeHost {
       });
     }
     const links = await Promise.all([...this.bridges].map((b) => b.stats()));
+    const present = this.peers.participants();
+    for (const id of this.hands.keys()) if (!present.has(id)) this.hands.delete(id);
     return {
       meetingId: this.id,
       role: this.meeting.role,
