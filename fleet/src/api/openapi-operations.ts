@@ -10,6 +10,9 @@ export const operationKey = (method: string, url: string): string => `${method.t
 
 export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'GET /healthz': 'getHealth',
+  'GET /ca': 'getProvinceCaPage',
+  'GET /ca.crt': 'getProvinceCaCertificate',
+  'GET /ca.pem': 'getProvinceCaPem',
 
   'GET /api/v1/sites': 'listSites',
   'GET /api/v1/sites/:siteId': 'getSite',

@@ -9,7 +9,9 @@
 // 404 and say which setting is missing.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type {} from '@fastify/swagger';
 import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { DiemcauError } from '@diemcau/shared';
 
 export interface ProvinceCa {
@@ -64,14 +66,43 @@ export function provinceCaRoutes(ca: ProvinceCa | null): FastifyPluginAsync {
       if (!ca) throw new DiemcauError('FLEET_ERR_NOT_FOUND', 'no province CA is configured (DIEMCAU_PROVINCE_CA_FILE)');
       return ca;
     };
-    const open = { config: { public: true }, schema: { hide: true } };
-    app.get('/ca', open, async (_req, reply) => reply.type('text/html; charset=utf-8').send(page(need())));
-    app.get('/ca.crt', open, async (_req, reply) =>
-      reply
-        .type('application/x-x509-ca-cert')
-        .header('content-disposition', 'attachment; filename="diemcau-ca.crt"')
-        .send(need().der),
+    const file = (type: string, summary: string, description: string) => ({
+      config: { public: true },
+      schema: {
+        tags: ['health'],
+        summary,
+        response: {
+          200: { description, content: { [type]: { schema: Type.String() } } },
+          404: { description: 'No province CA is configured (DIEMCAU_PROVINCE_CA_FILE)', ...Type.Ref('Error') },
+        },
+      },
+    });
+    app.get(
+      '/ca',
+      file(
+        'text/html',
+        "A page for phones and tablets: install the province CA's certificate (Android and iOS steps, its SHA-256 fingerprint)",
+        'The page, in Vietnamese and English',
+      ),
+      async (_req, reply) => reply.type('text/html; charset=utf-8').send(page(need())),
     );
-    app.get('/ca.pem', open, async (_req, reply) => reply.type('application/x-pem-file').send(need().pem));
+    app.get(
+      '/ca.crt',
+      file(
+        'application/x-x509-ca-cert',
+        "The province CA's certificate as DER, what a phone's installer takes as a CA profile",
+        'The certificate (DER)',
+      ),
+      async (_req, reply) =>
+        reply
+          .type('application/x-x509-ca-cert')
+          .header('content-disposition', 'attachment; filename="diemcau-ca.crt"')
+          .send(need().der),
+    );
+    app.get(
+      '/ca.pem',
+      file('application/x-pem-file', "The province CA's certificate as PEM", 'The certificate (PEM)'),
+      async (_req, reply) => reply.type('application/x-pem-file').send(need().pem),
+    );
   };
 }
