@@ -28,7 +28,7 @@ const WHO: Record<Access, string> = {
 };
 
 /** Wording for an answer a route gives without describing it (swagger would say "Default Response"). */
-const ANSWERS: Record<string, string> = { '200': 'OK', '201': 'Created', '204': 'Done; no body' };
+const ANSWERS: Record<string, string> = { '200': 'OK', '201': 'Created', '202': 'Accepted', '204': 'Done; no body' };
 
 function described(responses: unknown): unknown {
   if (responses === null || typeof responses !== 'object') return responses;
