@@ -19,3 +19,4 @@ export * from './join-link.js';
 export * from './ota.js';
 export * from './health.js';
 export * from './settings.js';
+export * from './favicon.js';
