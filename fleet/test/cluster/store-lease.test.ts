@@ -25,7 +25,7 @@ async function setup(t: { teardown(fn: () => unknown): void }, leaseMs: number) 
 }
 
 t.test('one holder; the other takes over when the holder hands back or stops renewing', async (t) => {
-  const { db, lease } = await setup(t, 1500);
+  const { db, lease } = await setup(t, 6000);
   const a = lease('a');
   a.start();
   await waitFor(() => a.isLeader, 10_000, 'a leads');
@@ -33,7 +33,7 @@ t.test('one holder; the other takes over when the holder hands back or stops ren
   const changes: boolean[] = [];
   b.onChange((l) => changes.push(l));
   b.start();
-  await new Promise((r) => setTimeout(r, 2000));
+  await new Promise((r) => setTimeout(r, 3000));
   t.notOk(b.isLeader, 'b waits while a renews');
   t.equal(a.currentTerm, 1);
   await t.rejects(
@@ -44,7 +44,7 @@ t.test('one holder; the other takes over when the holder hands back or stops ren
   t.equal(await a.fence(async () => 'ran'), 'ran', "a's fence runs the work");
 
   await a.close();
-  await waitFor(() => b.isLeader, 5000, 'b takes over after a hands back');
+  await waitFor(() => b.isLeader, 10_000, 'b takes over after a hands back');
   t.equal(b.currentTerm, 2, 'a new term');
   t.same(changes, [true]);
   const row = await db.get<{ holder: string; term: number }>('SELECT holder, term FROM cluster_leader');
