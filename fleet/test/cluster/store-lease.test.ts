@@ -77,7 +77,7 @@ t.test('a node whose term has passed is refused by the store, whatever its clock
 t.test(
   'a leader stalled inside fenced work: its session ends after a lease, its work is undone, a new term begins',
   async (t) => {
-    const { db, lease } = await setup(t, 1500);
+    const { db, lease } = await setup(t, 2500);
     const a = lease('a');
     a.start();
     await waitFor(() => a.isLeader, 10_000, 'a leads');
@@ -95,7 +95,7 @@ t.test(
     // Either may win the new term (a competes again once it saw its renewal fail); the stalled work is never part of it.
     const next = await waitFor(
       () => [a, b].find((l) => l.isLeader && l.currentTerm === 2),
-      15_000,
+      30_000,
       'a new term once the server ended the stalled session',
     );
     t.ok(next, 'term 2 began');
