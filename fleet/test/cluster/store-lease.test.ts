@@ -94,11 +94,11 @@ t.test(
     stalled.catch(() => undefined);
     // Either may win the new term (a competes again once it saw its renewal fail); the stalled work is never part of it.
     const next = await waitFor(
-      () => [a, b].find((l) => l.isLeader && l.currentTerm === 2),
+      () => [a, b].find((l) => l.isLeader && l.currentTerm >= 2),
       30_000,
       'a new term once the server ended the stalled session',
     );
-    t.ok(next, 'term 2 began');
+    t.ok(next, 'a new term began');
     wake();
     await t.rejects(stalled, 'the woken leader cannot go on');
     t.same(await db.all('SELECT n FROM work'), [], "the stalled leader's writes are undone");
