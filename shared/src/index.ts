@@ -16,4 +16,5 @@ export * from './bootstrap.js';
 export * from './media.js';
 export * from './ota.js';
 export * from './health.js';
+export * from './readiness.js';
 export * from './settings.js';
