@@ -28,6 +28,7 @@ import { startAgentOta, type AgentOta } from './ota/agent-ota.js';
 import { otaAgentConfig, type OtaAgentConfig } from './ota/config.js';
 import { edgeLinkFrom, linkEdge, type EdgeLink, type EdgeLinkConfig } from './media/agent-link.js';
 import { writeKioskLink } from './media/kiosk-link.js';
+import { runProbe, startReadiness, type ReadinessRunner } from './readiness/index.js';
 
 const HEALTH_POLL_MS = 30_000;
 
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
   let monitor: HealthMonitor | undefined;
   let ota: AgentOta | undefined;
   let edge: EdgeLink | undefined;
+  let readiness: ReadinessRunner | undefined;
   let stopping: Promise<void> | undefined;
 
   const stop = (reason: string, code: number): Promise<void> =>
@@ -92,6 +94,7 @@ async function main(): Promise<void> {
       const force = setTimeout(() => process.exit(code || 1), 10_000);
       force.unref();
       monitor?.close();
+      readiness?.close();
       commands?.close();
       edge?.close();
       await ota?.close().catch((err: unknown) => log.warn({ err }, 'ota close failed'));
@@ -176,6 +179,14 @@ async function main(): Promise<void> {
       void a
         .publishDurable('health', JSON.stringify(report))
         .catch((err: unknown) => log.warn({ err }, 'health report not queued')),
+  });
+  // The readiness check before a meeting: the fleet's request in, the room's and the link's figures out.
+  readiness = startReadiness({
+    router: a.router,
+    publishDurable: (channel, payload) => a.publishDurable(channel, payload),
+    selfTest: () => hw.selfTest({ withHost: false }),
+    probe: (target) => runProbe(target),
+    log: log.child({ module: 'readiness' }),
   });
   // Over-the-air updates: the desired release in, 'ota' reports out, the self-test as health gate.
   ota = await startAgentOta({
