@@ -186,6 +186,7 @@ async function main(): Promise<void> {
     publishDurable: (channel, payload) => a.publishDurable(channel, payload),
     selfTest: () => hw.selfTest({ withHost: false }),
     probe: (target) => runProbe(target),
+    snapshot: () => hw.camera.lastFrame?.() ?? null,
     log: log.child({ module: 'readiness' }),
   });
   // Over-the-air updates: the desired release in, 'ota' reports out, the self-test as health gate.

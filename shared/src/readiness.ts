@@ -87,6 +87,17 @@ export const ReadinessReportSchema = Type.Object({
   display: PartSchema,
   /** Null when the request had no probe (the site hosts the meeting). */
   probe: Type.Union([ProbeResultSchema, Type.Null()]),
+  /**
+   * The room's picture as the camera check took it: small and grey (160×90
+   * luma bytes, base64), for the chair's roll call. Absent without a camera.
+   */
+  snapshot: Type.Optional(
+    Type.Object({
+      w: Type.Integer({ minimum: 1, maximum: 320 }),
+      h: Type.Integer({ minimum: 1, maximum: 240 }),
+      grey: Type.String({ maxLength: 110_000, pattern: '^[A-Za-z0-9+/]*={0,2}$' }),
+    }),
+  ),
 });
 export type ReadinessReport = Static<typeof ReadinessReportSchema>;
 export const readinessReportCodec = codec(ReadinessReportSchema);

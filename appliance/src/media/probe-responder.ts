@@ -37,7 +37,10 @@ const MAX_SOURCES = 4096;
 class Bucket {
   private level: number;
   private at: number;
-  constructor(private readonly perSec: number, now: number) {
+  constructor(
+    private readonly perSec: number,
+    now: number,
+  ) {
     this.level = perSec;
     this.at = now;
   }

@@ -20,6 +20,8 @@ export interface ReadinessDeps {
   publishDurable(channel: DevicePublishChannel, payload: string): Promise<void>;
   selfTest(): Promise<SelfTestResult>;
   probe(target: ProbeTarget): Promise<ProbeResult>;
+  /** The picture the self-test's camera check took, if any. */
+  snapshot?(): { w: number; h: number; grey: Uint8Array } | null;
   log: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
   now?: () => number;
 }
@@ -62,6 +64,9 @@ export function startReadiness(d: ReadinessDeps): ReadinessRunner {
       display: part(test.display),
       probe,
     };
+    const frame = d.snapshot?.() ?? null;
+    if (frame && frame.grey.length === frame.w * frame.h)
+      report.snapshot = { w: frame.w, h: frame.h, grey: Buffer.from(frame.grey).toString('base64') };
     d.log.info(
       { requestId: req.requestId, ok: test.ok, loss: probe?.lossRate, rttMs: probe?.rttMsP50 },
       'readiness check done',

@@ -4,7 +4,7 @@
 import type {} from '@fastify/swagger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { DiemcauError } from '@diemcau/shared';
+import { DiemcauError, SiteIdSchema } from '@diemcau/shared';
 import type { MeetingOperator, MeetingService } from '../meetings/service.js';
 import { meetingState } from '../meetings/model.js';
 import { READINESS_COLOURS } from './grade.js';
@@ -12,12 +12,19 @@ import type { ReadinessRow } from './repository.js';
 import type { ReadinessService } from './service.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-const ErrorSchema = Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) });
+const ErrorSchema = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  details: Type.Optional(Type.Unknown()),
+});
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
 const PartState = Type.Union(['ok', 'missing', 'fault', 'unknown'].map((s) => Type.Literal(s)));
 
 const ReasonSchema = Type.Object({
-  code: Type.String({ description: 'stable: camera, microphone, display, link-unreachable, link-loss, link-rtt, link-bandwidth, no-box, no-answer' }),
+  code: Type.String({
+    description:
+      'stable: camera, microphone, display, link-unreachable, link-loss, link-rtt, link-bandwidth, no-box, no-answer',
+  }),
   level: Type.Union([Type.Literal('amber'), Type.Literal('red')]),
   vi: Type.String({ description: 'the reason in Vietnamese' }),
   en: Type.String({ description: 'the reason in English' }),
@@ -140,6 +147,36 @@ export async function readinessRoutes(app: FastifyInstance, o: ReadinessRoutesOp
       },
     },
     async (req) => board(req.params.id, o.operatorOf(req)),
+  );
+
+  app.get<{ Params: { id: string; siteId: string } }>(
+    '/meetings/:id/readiness/:siteId/snapshot',
+    {
+      schema: {
+        tags,
+        summary:
+          "The room's picture from its readiness check (small and grey: w×h luma bytes, base64), for the chair's roll call",
+        params: Type.Object({ id: Type.String({ maxLength: 64 }), siteId: SiteIdSchema }),
+        response: {
+          200: Type.Object({
+            siteId: Type.String(),
+            at: Type.String({ format: 'date-time' }),
+            w: Type.Integer(),
+            h: Type.Integer(),
+            grey: Type.String(),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const m = await o.meetings.get(o.operatorOf(req), req.params.id);
+      const row = (await o.readiness.rows(m.id)).find((r) => r.siteId === req.params.siteId);
+      const snap = row?.report?.snapshot;
+      if (!row || !snap || row.reportedAt === null)
+        throw new DiemcauError('FLEET_ERR_NOT_FOUND', `no picture of ${req.params.siteId} in meeting ${m.id}`);
+      return { siteId: row.siteId, at: new Date(row.reportedAt).toISOString(), ...snap };
+    },
   );
 
   app.post<{ Params: { id: string } }>(
