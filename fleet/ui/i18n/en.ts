@@ -1,5 +1,6 @@
 import type { vi } from './vi.js';
 import { chairEn } from './chair.js';
+import { readinessEn } from './readiness.js';
 
 export const en: Record<keyof typeof vi, string> = {
   'app.name': 'Diemcau',
@@ -287,4 +288,5 @@ export const en: Record<keyof typeof vi, string> = {
   'common.retry': 'Retry',
   // The chair's console (i18n/chair.ts).
   ...chairEn,
+  ...readinessEn,
 };

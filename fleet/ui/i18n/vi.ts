@@ -1,6 +1,7 @@
 // Vietnamese, the default. Keys are grouped by screen; en.ts must have the same keys
 // (its type says so), so a missing translation is a type error, not a blank label.
 import { chairVi } from './chair.js';
+import { readinessVi } from './readiness.js';
 
 export const vi = {
   'app.name': 'Điểm cầu',
@@ -288,4 +289,6 @@ export const vi = {
   'common.retry': 'Thử lại',
   // The chair's console (i18n/chair.ts).
   ...chairVi,
+  // The readiness board and the roll call's room (i18n/readiness.ts).
+  ...readinessVi,
 } as const;
