@@ -10,6 +10,7 @@ import { enrol } from './enrol.js';
 import { loadIdentity, saveIdentity, type Identity } from './identity.js';
 import { ChannelRouter } from './router.js';
 import { MqttSession } from './session.js';
+import { BrokerListKeeper } from './broker-list.js';
 import { decorateTelemetry } from './decorate.js';
 
 // The agent's spine, wired: identity (enrol once) → on-disk queue → MQTT
@@ -68,7 +69,9 @@ export class Agent {
       onWarning: (msg, details) => alog.warn({ module: 'queue', ...details }, msg),
     });
     const router = new ChannelRouter(identity.deviceId, alog.child({ module: 'router' }));
-    const session = new MqttSession({
+    // The fleet's later broker lists (a node added), unless an override names one broker on purpose.
+    let brokers: BrokerListKeeper | undefined;
+    const session: MqttSession = new MqttSession({
       url: config.mqttUrl ?? identity.mqtt.url,
       // An override names one broker on purpose: no failover list then.
       urls: config.mqttUrl ? undefined : identity.mqtt.urls,
@@ -77,6 +80,7 @@ export class Agent {
       password: identity.mqtt.password,
       keepaliveSec: config.keepaliveSec,
       ca: caFromFile ?? identity.caCert,
+      ...(config.mqttUrl ? {} : { onBrokers: (payload: Buffer) => void brokers?.offer(payload) }),
       router,
       log: alog.child({ module: 'session' }),
       birth: async () => ({
@@ -87,6 +91,12 @@ export class Agent {
         ...(deps.mediaUrl ? { mediaUrl: deps.mediaUrl } : {}),
       }),
     });
+    brokers = new BrokerListKeeper(
+      identity,
+      (next) => saveIdentity(paths.identity, next),
+      (urls) => session.setUrls(urls),
+      alog.child({ module: 'brokers' }),
+    );
     const publisher = new DurablePublisher(queue, session, alog.child({ module: 'durable' }), decorateTelemetry);
     const sampler = new TelemetrySampler({
       intervalMs: config.telemetryIntervalSec * 1000,

@@ -1,5 +1,6 @@
 import { DiemcauError, type EnrolRequest, type EnrolResponse } from '@diemcau/shared';
 import type { FleetContext } from '../context.js';
+import { brokerUrls } from './broker-list.js';
 import { hashPassword, newId, newSecret } from '../db/secrets.js';
 import { isArmed } from '../db/enrollment-repo.js';
 import { planEnrolment, type EnrolFacts, type EnrolPlan, type RefusalReason } from './enrol-planner.js';
@@ -144,7 +145,7 @@ export async function enrolDevice(fleet: FleetContext, req: EnrolRequest, mqttHo
   const scheme = fleet.config.tlsCert !== undefined ? 'mqtts' : 'mqtt';
   const url = fleet.config.publicMqttUrl ?? `${scheme}://${mqttHost}:${fleet.broker.port}`;
   // A cluster: every node's broker, the one the box reached us by first.
-  const others = fleet.config.publicMqttUrls?.split(',').filter((u) => u !== url) ?? [];
+  const others = brokerUrls(fleet.config.publicMqttUrls).filter((u) => u !== url);
   const mqtt = { url, username: deviceId, password, ...(others.length > 0 ? { urls: [url, ...others] } : {}) };
   const site = fleet.sites.get(siteId)!;
   return { deviceId, siteId, siteName: site.name, mqtt, reenrolled, by, serial };

@@ -132,6 +132,18 @@ export const StreamList = Type.Array(
   }),
 );
 
+export const Roster = Type.Array(
+  Type.Object({
+    siteId: Type.String(),
+    mic: Type.Boolean({ description: 'Its microphone is open' }),
+    camera: Type.Boolean({ description: 'It has a camera in the meeting, shown or not' }),
+  }),
+  {
+    description:
+      'Who is in the meeting, as this edge knows it (streams cross a link only while someone beyond it receives them)',
+  },
+);
+
 export const TapAnswer = Type.Object({
   tapId: Type.String(),
   kind: MediaKindSchema,
