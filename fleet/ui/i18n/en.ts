@@ -104,6 +104,7 @@ export const en: Record<keyof typeof vi, string> = {
   'alert.disk': 'Disk nearly full',
   'alert.temperature': 'Overheating',
   'alert.help': 'Help requested',
+  'alert.readiness': 'Not ready for a meeting',
   'alert.other': 'Alert',
 
   'site.back': 'Overview',

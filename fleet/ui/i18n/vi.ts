@@ -105,6 +105,7 @@ export const vi = {
   'alert.disk': 'Ổ đĩa sắp đầy',
   'alert.temperature': 'Quá nhiệt',
   'alert.help': 'Yêu cầu hỗ trợ',
+  'alert.readiness': 'Chưa sẵn sàng họp',
   'alert.other': 'Cảnh báo',
 
   'site.back': 'Tổng quan',
