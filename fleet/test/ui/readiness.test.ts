@@ -135,7 +135,20 @@ t.test('the readiness board and the roll call in Chromium, in Vietnamese and Eng
     'one alert, for the red site',
   );
 
-  const data = new Set([...sf.sites.map((s) => s.name), 'Giao ban trực tuyến quý IV'].flatMap(tokens));
+  // Names are data, in whatever language they were given (as in language.test.ts).
+  const hierarchy = await sf.api<{ relayGroups: { name: string }[]; kinds: { label: { vi: string; en: string } }[] }>(
+    'GET',
+    '/api/v1/hierarchy',
+  );
+  const data = new Set(
+    [
+      ...sf.sites.map((s) => s.name),
+      ...hierarchy.relayGroups.map((g) => g.name),
+      ...hierarchy.kinds.flatMap((k) => [k.label.vi, k.label.en]),
+      'admin (DIEMCAU_ADMIN_TOKEN)',
+      'Giao ban trực tuyến quý IV',
+    ].flatMap(tokens),
+  );
   const b = await openBrowser({ width: 1024, height: 768 });
   t.teardown(() => b.close());
   const page = b.page;
@@ -186,10 +199,10 @@ t.test('the readiness board and the roll call in Chromium, in Vietnamese and Eng
   await page.reload();
   await page.waitForSelector('[data-testid=roll-call-room] canvas[data-testid=room-picture]');
   await waitUntil(page, `document.querySelector('[data-testid=room-quality]').textContent.includes('Cần lưu ý')`);
-  const pixel = await page.$eval('[data-testid=room-picture]', (c) => {
-    const canvas = c as HTMLCanvasElement;
-    return [canvas.width, canvas.height, canvas.getContext('2d')!.getImageData(80, 45, 1, 1).data[0]];
-  });
+  const pixel = await page.evaluate<number[]>(`(() => {
+    const c = document.querySelector('[data-testid=room-picture]');
+    return [c.width, c.height, c.getContext('2d').getImageData(80, 45, 1, 1).data[0]];
+  })()`);
   t.equal(pixel[0], 160, 'the picture is drawn at its size');
   t.ok(pixel[2]! > 20, `the room's picture is drawn (grey ${pixel[2]})`);
   t.match(
