@@ -17,7 +17,7 @@ import { AlertService } from './alerts/service.js';
 import { PresenceTracker } from './presence/tracker.js';
 import { wirePresence } from './presence/wire.js';
 import { LocalPresenceFeed } from './presence/feed.js';
-import { parseDeviceTopic } from '@diemcau/shared';
+import { parseDeviceTopic, telemetryCodec } from '@diemcau/shared';
 import { Cluster } from './cluster/index.js';
 import { ALWAYS_LEADER } from './cluster/leadership.js';
 import { TelemetryWriter } from './telemetry/writer.js';
@@ -167,12 +167,22 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
       config.telemetryFlushMs,
     );
     cleanups.push(() => telemetry.close());
-    ingest.on('telemetry', (deviceId, sample, meta) => telemetry.add(deviceId, sample, meta.receivedAt));
-    // In a cluster a node may be killed at any moment: a sample is acknowledged once it is stored.
+    ingest.on('telemetry', (deviceId, sample, meta) => {
+      if (!meta.stored) telemetry.add(deviceId, sample, meta.receivedAt);
+    });
+    // In a cluster a node may be killed at any moment: a sample is acknowledged
+    // once it is written, so one that a killed node took in and had not yet
+    // written was not acknowledged, and the box sends it again to another node.
     if (cluster)
       broker.holdAcks(
         (topic) => parseDeviceTopic(topic)?.channel === 'telemetry',
-        (done) => telemetry.afterNextFlush(done),
+        (deviceId, packet, release) => {
+          const decoded = telemetryCodec.decode(packet.payload);
+          // A bad sample is refused (counted, logged) by the ingest router after the ack.
+          if (!decoded.ok) return release();
+          telemetry.add(deviceId, decoded.value, new Date().toISOString());
+          telemetry.afterNextFlush(release);
+        },
       );
 
     const fleet: FleetContext = {

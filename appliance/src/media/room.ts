@@ -21,7 +21,7 @@ import { UpstreamLink } from './link/upstream.js';
 import { expectedLinkConsumers, micOpen } from './room-planner.js';
 import { kioskView, type KioskView } from './layout.js';
 import { Backoff } from '../backoff.js';
-import { featuredSites, flows, nextSpeakers, type LinkDirection } from './forwarding.js';
+import { featuredSites, flows, nextSpeakers } from './forwarding.js';
 import { RosterRelay, rosterOf, type RosterEntry } from './roster.js';
 import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
 import { PeerSet } from './peers.js';
@@ -140,8 +140,12 @@ export class MeetingRoom implements BridgeHost {
     for (const b of this.bridges) if (b !== via) void b.offer(stream);
   }
 
-  flows(stream: Stream, direction: LinkDirection): boolean {
-    return flows({ kind: stream.kind, siteId: stream.info.siteId, paused: stream.paused }, direction, this.featured);
+  flows(stream: Stream, via: PipeBridge): boolean {
+    return flows(
+      { kind: stream.kind, siteId: stream.info.siteId, paused: stream.paused },
+      via.direction,
+      this.featured,
+    );
   }
 
   private attachBridge(bridge: PipeBridge): void {

@@ -2131,6 +2131,13 @@ export interface operations {
                             title: string;
                             joinUrl: string;
                         } | null;
+                        /** @description What the box is doing; the status LED shows the same */
+                        status: "starting" | "enrolling" | "connecting" | "online" | "no-network" | "offline" | "updating" | "rolled-back" | "update-failed";
+                        update: {
+                            current: string;
+                            target: string | null;
+                            percent: number | null;
+                        } | null;
                     };
                 };
             };

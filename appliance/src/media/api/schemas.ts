@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { MediaKindSchema, codec } from '@diemcau/shared';
+import { BOX_STATES } from '../../status/box-status.js';
 
 /**
  * How the edge reads requests and writes answers. One rule for bodies,
@@ -182,6 +183,17 @@ export const KioskStateSchema = Type.Object({
   connected: Nullable(Type.Boolean({ description: "The agent's link to the fleet; null when unknown" })),
   identify: Nullable(Type.Object({ siteName: Type.String(), code: Type.String(), until: Type.String() })),
   meeting: Nullable(Type.Object({ meetingId: Type.String(), title: Type.String(), joinUrl: Type.String() })),
+  status: Type.Union(
+    BOX_STATES.map((s) => Type.Literal(s)),
+    { description: 'What the box is doing; the status LED shows the same' },
+  ),
+  update: Nullable(
+    Type.Object({
+      current: Type.String(),
+      target: Nullable(Type.String()),
+      percent: Nullable(Type.Integer({ minimum: 0, maximum: 100 })),
+    }),
+  ),
 });
 
 /** No body (204). */
