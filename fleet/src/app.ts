@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import { loadConfig, type FleetConfig } from './config.js';
 import { loadTlsFiles } from './tls.js';
+import { loadProvinceCa, provinceCaRoutes } from './api/province-ca.js';
 import { createLogger } from './log.js';
 import { openFleetDb } from './db/open.js';
 import { createRepos } from './db/repos.js';
@@ -70,6 +71,7 @@ export interface Fleet extends FleetContext {
 export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
   const config = loadConfig(opts.config);
   const tls = loadTlsFiles(config);
+  const provinceCa = loadProvinceCa(config.provinceCaFile);
   const log = opts.logger ?? createLogger(config.logLevel);
   const cleanups: Array<() => unknown> = [];
   try {
@@ -95,10 +97,12 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
           heartbeatMs: config.clusterHeartbeatMs,
           nodeTimeoutMs: config.clusterNodeTimeoutMs,
           leaseMs: config.leaderLeaseMs,
+          db,
           log: log.child({ module: 'cluster' }),
         })
       : undefined;
     if (cluster) cleanups.push(() => cluster.close());
+    const leadership = cluster?.leadership ?? ALWAYS_LEADER;
     const broker = await FleetBroker.start({
       nodeId: cluster?.nodeId ?? 'local',
       redisUrl: config.redisUrl,
@@ -150,13 +154,13 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
         districtMinDevices: config.districtMinDevices,
       },
       startupGraceMs: config.startupGraceMs,
+      fence: leadership.fence,
     });
     await presence.start();
     cleanups.push(() => presence.stop());
     wirePresence(broker, ingest, presence, cluster?.feed ?? new LocalPresenceFeed());
     if (cluster) await cluster.start(presence, alerts);
     else await presence.lead(); // one node: it always leads
-    const leadership = cluster?.leadership ?? ALWAYS_LEADER;
 
     const telemetry = new TelemetryWriter(
       repos.telemetry,
@@ -210,6 +214,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     await installApiBase(http, fleet, FLEET_VERSION);
     await http.register(deliveryPlugin);
     await http.register(healthRoutes);
+    await http.register(provinceCaRoutes(provinceCa));
     await http.register(
       async (api) => {
         await api.register(sitesRoutes);
