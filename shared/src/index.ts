@@ -18,3 +18,4 @@ export * from './media.js';
 export * from './ota.js';
 export * from './health.js';
 export * from './settings.js';
+export * from './favicon.js';

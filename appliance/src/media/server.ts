@@ -19,6 +19,7 @@ import type { Edge } from './edge.js';
 import { installAccess } from './api/access.js';
 import { adminRoutes } from './api/admin-routes.js';
 import { errorAnswers, installErrorHandling } from './api/errors.js';
+import { iconRoute } from './api/icon-route.js';
 import { linkRoutes } from './api/link-routes.js';
 import { installOpenApi } from './api/openapi.js';
 import { peerRoutes } from './api/peer-routes.js';
@@ -135,6 +136,7 @@ export class SignalServer {
       await this.app.register(adminRoutes, { edge: this.o.edge, refused: this.refused });
       await this.app.register(peerRoutes);
       await this.app.register(linkRoutes);
+      await this.app.register(iconRoute);
       if (this.o.extraRoutes) await this.app.register(this.o.extraRoutes);
       await this.app.ready();
     })();
