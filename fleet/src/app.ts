@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import { loadConfig, type FleetConfig } from './config.js';
 import { loadTlsFiles } from './tls.js';
+import { loadProvinceCa, provinceCaRoutes } from './api/province-ca.js';
 import { createLogger } from './log.js';
 import { openFleetDb } from './db/open.js';
 import { createRepos } from './db/repos.js';
@@ -70,6 +71,7 @@ export interface Fleet extends FleetContext {
 export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
   const config = loadConfig(opts.config);
   const tls = loadTlsFiles(config);
+  const provinceCa = loadProvinceCa(config.provinceCaFile);
   const log = opts.logger ?? createLogger(config.logLevel);
   const cleanups: Array<() => unknown> = [];
   try {
@@ -210,6 +212,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     await installApiBase(http, fleet, FLEET_VERSION);
     await http.register(deliveryPlugin);
     await http.register(healthRoutes);
+    await http.register(provinceCaRoutes(provinceCa));
     await http.register(
       async (api) => {
         await api.register(sitesRoutes);

@@ -3,8 +3,9 @@
 // GET /media/v1/openapi.json (api/openapi.ts); in short:
 //   - local clients (the agent, tests) use the edge's admin token, which never
 //     leaves the box: plan, stats, refusals, dump, streams, taps (api/admin-routes.ts);
-//   - browsers open the join page and then use the join token (the TV its own
-//     token) on the browser-peer routes, each bounded by limits.ts (api/peer-routes.ts);
+//   - browsers open the join page with a join link the fleet signed for the
+//     meeting and this edge's site, and use it (the TV its own token) on the
+//     browser-peer routes, each bounded by limits.ts (api/peer-routes.ts);
 //   - downstream edges use the meeting's link token, from the addresses the plan
 //     names for them (api/link-routes.ts, link/admission.ts);
 //   - the TV's kiosk page is answered to this box only (kiosk.ts).
@@ -28,8 +29,11 @@ import { installSchemas } from './api/schemas.js';
 export interface SignalServerOptions {
   edge: Edge;
   adminToken: string;
-  /** Token in the join page's URL (browsers in the room): browser-peer routes only. Never the admin token. */
-  joinToken: string;
+  /**
+   * A fixed token for browsers (an edge without a fleet: a lab, tests); unset,
+   * browsers join only by a fleet-signed join link. Never the admin token.
+   */
+  joinToken?: string;
   /**
    * The TV's own token (the kiosk page, answered to this box only): browser-peer
    * routes like the join token, with its own share of the peer budget, so the
@@ -97,7 +101,7 @@ export class SignalServer {
     installErrorHandling(this.app, answer);
     installAccess(this.app, o.edge, {
       admin: o.adminToken,
-      join: o.joinToken,
+      ...(o.joinToken ? { join: o.joinToken } : {}),
       ...(o.kioskToken ? { kiosk: o.kioskToken } : {}),
     });
     this.limitSockets(this.app.server);
