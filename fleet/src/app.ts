@@ -97,10 +97,12 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
           heartbeatMs: config.clusterHeartbeatMs,
           nodeTimeoutMs: config.clusterNodeTimeoutMs,
           leaseMs: config.leaderLeaseMs,
+          db,
           log: log.child({ module: 'cluster' }),
         })
       : undefined;
     if (cluster) cleanups.push(() => cluster.close());
+    const leadership = cluster?.leadership ?? ALWAYS_LEADER;
     const broker = await FleetBroker.start({
       nodeId: cluster?.nodeId ?? 'local',
       redisUrl: config.redisUrl,
@@ -152,13 +154,13 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
         districtMinDevices: config.districtMinDevices,
       },
       startupGraceMs: config.startupGraceMs,
+      fence: leadership.fence,
     });
     await presence.start();
     cleanups.push(() => presence.stop());
     wirePresence(broker, ingest, presence, cluster?.feed ?? new LocalPresenceFeed());
     if (cluster) await cluster.start(presence, alerts);
     else await presence.lead(); // one node: it always leads
-    const leadership = cluster?.leadership ?? ALWAYS_LEADER;
 
     const telemetry = new TelemetryWriter(
       repos.telemetry,
