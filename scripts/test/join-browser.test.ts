@@ -301,7 +301,26 @@ t.test(
     };
 
     const phone = await joinOn(PHONE);
-    await joinOn(TABLET);
+    const tablet = await joinOn(TABLET);
+
+    // Links misused as an attacker would, each explained on the page in words.
+    const chairLink = await f.api<{ link: string }>('POST', `/api/v1/meetings/${M}/join-links`, {
+      body: { siteId: district.id },
+    });
+    const own = new URL(await linkFor()).searchParams.get('link')!;
+    const [payload, sig] = own.split('.') as [string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as object;
+    const altered = `${Buffer.from(JSON.stringify({ ...claims, exp: 4_000_000_000 })).toString('base64url')}.${sig}`;
+    for (const [what, link, words] of [
+      ["the chair's link on the commune's edge", chairLink.body.link, 'dành cho điểm cầu khác'],
+      ['a link altered to last for ever', altered, 'không hợp lệ'],
+    ] as const) {
+      const page = await tablet.page.context().newPage();
+      await page.goto(`${room.edge.url}/media/v1/join?link=${link}`);
+      await page.locator('#refused:not([hidden])').waitFor();
+      t.match(await page.locator('#refused-vi').innerText(), words, `${what}: refused, and the page says why`);
+      await page.close();
+    }
 
     // The phone asks to speak.
     await phone.page.tap('#ask');
