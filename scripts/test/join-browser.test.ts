@@ -341,6 +341,7 @@ t.test(
     const request = chairPage.locator(`[data-testid=requests] li[data-site="${commune.id}"]`);
     await request.waitFor({ timeout: 30_000 });
     t.match(await request.innerText(), commune.name, "the request shows with the site's name");
+    t.match(await request.innerText(), /từ trình duyệt/, 'as asked from a browser');
     await request.locator('[data-testid=grant]').click();
     await request.waitFor({ state: 'detached' });
 
