@@ -38,6 +38,7 @@ import { healthPlugin, type HealthPluginOptions } from './health/plugin.js';
 import { meetingsPlugin } from './meetings/plugin.js';
 import { meetingEscalationPlugin, type EscalationPluginOptions } from './alerts/plugin.js';
 import { otaPlugin, type OtaPluginOptions } from './ota/plugin.js';
+import { readinessPlugin, type ReadinessPluginOptions } from './readiness/plugin.js';
 import { uiPlugin } from './ui/plugin.js';
 import { deliveryPlugin } from './ui/delivery.js';
 
@@ -50,6 +51,7 @@ export interface BuildFleetOptions {
   commands?: CommandsPluginOptions;
   health?: HealthPluginOptions;
   ota?: OtaPluginOptions;
+  readiness?: ReadinessPluginOptions;
   /** Alerts raised near meetings (alerts/plugin.ts). */
   escalation?: EscalationPluginOptions;
 }
@@ -97,10 +99,12 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
           heartbeatMs: config.clusterHeartbeatMs,
           nodeTimeoutMs: config.clusterNodeTimeoutMs,
           leaseMs: config.leaderLeaseMs,
+          db,
           log: log.child({ module: 'cluster' }),
         })
       : undefined;
     if (cluster) cleanups.push(() => cluster.close());
+    const leadership = cluster?.leadership ?? ALWAYS_LEADER;
     const broker = await FleetBroker.start({
       nodeId: cluster?.nodeId ?? 'local',
       redisUrl: config.redisUrl,
@@ -152,13 +156,13 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
         districtMinDevices: config.districtMinDevices,
       },
       startupGraceMs: config.startupGraceMs,
+      fence: leadership.fence,
     });
     await presence.start();
     cleanups.push(() => presence.stop());
     wirePresence(broker, ingest, presence, cluster?.feed ?? new LocalPresenceFeed());
     if (cluster) await cluster.start(presence, alerts);
     else await presence.lead(); // one node: it always leads
-    const leadership = cluster?.leadership ?? ALWAYS_LEADER;
 
     const telemetry = new TelemetryWriter(
       repos.telemetry,
@@ -226,6 +230,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
         await api.register(commandsPlugin, opts.commands ?? {});
         await api.register(healthPlugin, opts.health ?? {});
         await api.register(otaPlugin, opts.ota ?? {});
+        await api.register(readinessPlugin, opts.readiness ?? {});
         // Feature modules register here, one line each; they reach the fleet
         // through `app.fleet` (context.ts) and clean up in onClose hooks.
       },

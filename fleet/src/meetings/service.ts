@@ -50,6 +50,13 @@ export interface CreateMeeting {
   durationMin?: number;
 }
 
+/** A participant as the cascade places it (see MeetingService.paths). */
+export interface MeetingPath {
+  siteId: string;
+  deviceId: string | null;
+  upstream: { edgeId: string; signalUrl: string | null; token: string } | null;
+}
+
 export type ChairControl =
   | { action: 'mute-all'; muted: boolean }
   | { action: 'floor'; siteId: string | null }
@@ -170,27 +177,30 @@ export class MeetingService {
       createdAt: now,
       createdBy: op.id,
     };
-    const existing: TimedPlan[] = (await this.repo.inWindow(meeting.startsAt, meeting.endsAt)).flatMap((m) => {
-      try {
-        return [{ meetingId: m.id, startsAt: m.startsAt, endsAt: effectiveEnd(m), plan: this.plan(m, edges, index) }];
-      } catch {
-        return []; // a site of that meeting left the registry; sync() logs it
+    // The check and the insert are one step for the store: two fleet nodes (or two requests) creating
+    // meetings at the same moment take turns, so the second sees the first and no site is booked twice.
+    await this.repo.scheduling(async () => {
+      const existing: TimedPlan[] = (await this.repo.inWindow(meeting.startsAt, meeting.endsAt)).flatMap((m) => {
+        try {
+          return [{ meetingId: m.id, startsAt: m.startsAt, endsAt: effectiveEnd(m), plan: this.plan(m, edges, index) }];
+        } catch {
+          return []; // a site of that meeting left the registry; sync() logs it
+        }
+      });
+      const problems = checkSchedule(
+        existing,
+        { meetingId: id, startsAt: meeting.startsAt, endsAt: meeting.endsAt, plan },
+        this.cfg.capacity,
+        this.cfg.coreEdgeId,
+      );
+      if (problems.length > 0) {
+        const code = problems.some((p) => p.kind === 'site-conflict')
+          ? 'FLEET_ERR_MEETING_SITE_BUSY'
+          : 'FLEET_ERR_MEETING_CAPACITY';
+        throw new DiemcauError(code, describeProblems(problems), { details: { problems } });
       }
+      await this.repo.insert(meeting);
     });
-    const problems = checkSchedule(
-      existing,
-      { meetingId: id, startsAt: meeting.startsAt, endsAt: meeting.endsAt, plan },
-      this.cfg.capacity,
-      this.cfg.coreEdgeId,
-    );
-    if (problems.length > 0) {
-      const code = problems.some((p) => p.kind === 'site-conflict')
-        ? 'FLEET_ERR_MEETING_SITE_BUSY'
-        : 'FLEET_ERR_MEETING_CAPACITY';
-      throw new DiemcauError(code, describeProblems(problems), { details: { problems } });
-    }
-    // TODO: two fleet nodes creating meetings at once both pass the check above; the cost is an overbooked edge, caught at the next sync's log. A lock around check and insert closes it.
-    await this.repo.insert(meeting);
     this.log.info(
       { meetingId: id, sites: siteIds.length, host: plan.hostEdgeId, links: plan.links.length },
       'meeting created',
@@ -330,6 +340,33 @@ export class MeetingService {
     this.urls.set(deviceId, url);
     await this.repo.setMediaUrl(deviceId, url, this.now());
     await this.sync();
+  }
+
+  /**
+   * Each participant's box and the edge it will link to, with that edge's
+   * signalling URL (null while unknown) and the meeting's token there: what
+   * the readiness check probes. The host's edge has no upstream.
+   */
+  async paths(m: MeetingRecord): Promise<MeetingPath[]> {
+    const edges = await this.directory();
+    const plan = this.plan(m, edges);
+    const byEdge = new Map(plan.entries.map((e) => [e.edgeId, e]));
+    return plan.siteIds.map((siteId) => {
+      const edgeId = edges.edgeOfSite.get(siteId) ?? null;
+      const up = edgeId === null ? null : (byEdge.get(edgeId)?.upstreamEdgeId ?? null);
+      return {
+        siteId,
+        deviceId: edgeId,
+        upstream:
+          up === null
+            ? null
+            : {
+                edgeId: up,
+                signalUrl: (up === this.cfg.coreEdgeId && this.cfg.coreSignalUrl) || this.urls.get(up) || null,
+                token: this.tokenFor(m.id, up),
+              },
+      };
+    });
   }
 
   /** Recomputes every edge's plan and publishes the ones that changed. */
