@@ -10,6 +10,7 @@ import { enrol } from './enrol.js';
 import { loadIdentity, saveIdentity, type Identity } from './identity.js';
 import { ChannelRouter } from './router.js';
 import { MqttSession } from './session.js';
+import { MoveFollower } from './move.js';
 import { decorateTelemetry } from './decorate.js';
 
 // The agent's spine, wired: identity (enrol once) → on-disk queue → MQTT
@@ -39,8 +40,12 @@ export class Agent {
   private closed = false;
   private closing: Promise<void> | undefined;
 
+  /** Follows signed moves to another fleet (move.ts). */
+  move: MoveFollower | undefined;
+
   private constructor(
-    readonly identity: Identity,
+    /** What enrolment gave this box; replaced when it follows a move to another fleet. */
+    public identity: Identity,
     readonly session: MqttSession,
     readonly queue: DiskQueue,
     private readonly publisher: DurablePublisher,
@@ -97,6 +102,22 @@ export class Agent {
       log: alog.child({ module: 'telemetry' }),
     });
     const agent = new Agent(identity, session, queue, publisher, sampler, router);
+    const move = new MoveFollower({
+      identity: () => agent.identity,
+      save: async (next) => {
+        await saveIdentity(paths.identity, next);
+        agent.identity = next;
+      },
+      retarget: (urls, ca) => {
+        // An operator's broker override pins this box to one broker on purpose: it stays there.
+        if (config.mqttUrl) alog.warn({ urls }, 'moved, but DIEMCAU_MQTT_URL pins the broker; not switching');
+        else session.retarget(urls, ca ?? caFromFile);
+      },
+      report: (payload) => publisher.publishDurable('events', payload),
+      log: alog.child({ module: 'move' }),
+    });
+    agent.move = move;
+    router.on('move', (payload) => void move.handle(payload));
     session.start();
     publisher.start();
     sampler.start();
