@@ -38,6 +38,7 @@ async function main(): Promise<number> {
   const { settings } = loadFleetSettings(process.env);
   const log = createLogger(settings.logLevel === 'info' ? 'warn' : settings.logLevel);
   let lastShown = 0;
+  let lastKey = '';
   const started = Date.now();
   const outcome = await mergeFleet({
     config: settings,
@@ -62,7 +63,9 @@ async function main(): Promise<number> {
     },
     onProgress: (p) => {
       const now = Date.now();
-      if (p.done < p.rows && now - lastShown < 1000) return;
+      const key = `${p.table}:${p.done}`;
+      if (key === lastKey || (p.done < p.rows && now - lastShown < 1000)) return;
+      lastKey = key;
       lastShown = now;
       out(`  ${p.table}: ${p.done}/${p.rows} rows (${p.totalDone}/${p.totalRows} read in all)`);
     },
