@@ -81,7 +81,7 @@ export const fleetMoveRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return {
         fleetId,
         publicKey,
-        fleetUrl: `${request.protocol}://${request.hostname}`,
+        fleetUrl: `${request.protocol}://${request.host}`,
         mqttUrls: brokerUrls(fleet, host),
         ...(ca ? { caCert: ca } : {}),
       };
