@@ -26,9 +26,17 @@ const { values } = parseArgs({
     'telemetry-interval': { type: 'string', default: '10' },
     keepalive: { type: 'string', default: '10' },
     'steady-sec': { type: 'string', default: '20' },
+    // Simulator processes, shared out over the two nodes (one per node at least); at 10,000 boxes one
+    // process per 2,500 keeps each event loop short enough for the keepalives.
+    'sim-procs': { type: 'string' },
+    // Which node dies: the one that leads, or the one holding the most boxes.
+    kill: { type: 'string', default: 'leader' },
+    // Keep the logs and the registry (the temp dir) for a look afterwards.
+    'keep-data': { type: 'boolean', default: false },
   },
 });
 const N = Number(values.devices);
+const simProcs = Math.max(2, 2 * Math.ceil(Number(values['sim-procs'] ?? Math.ceil(N / 2500)) / 2));
 const steadySec = Number(values['steady-sec']);
 const say = (msg: string): void => void process.stdout.write(`[bench] ${msg}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -137,8 +145,11 @@ async function main(): Promise<void> {
   const a = await node('a');
   const b = await node('b');
   const t0 = Date.now();
-  const sims = [a, b].map((n) =>
-    start(
+  // Process i runs slice i/2 of its node's N/2 boxes (every box enrols through its own node).
+  const perNode = simProcs / 2;
+  const sims = Array.from({ length: simProcs }, (_, i) => {
+    const n = i % 2 === 0 ? a : b;
+    return start(
       process.execPath,
       [
         '--import',
@@ -150,6 +161,8 @@ async function main(): Promise<void> {
         ADMIN,
         '--devices',
         String(N / 2),
+        '--slice',
+        `${Math.floor(i / 2)}/${perNode}`,
         '--data-dir',
         path.join(tmp, `sim-${n.name}`),
         '--telemetry-interval',
@@ -157,14 +170,14 @@ async function main(): Promise<void> {
         '--keepalive',
         values.keepalive!,
         '--concurrency',
-        '25',
+        String(Math.max(1, Math.ceil(25 / perNode))),
         '--log-level',
-        'error',
+        'warn',
       ],
       {},
-      log(`sim-${n.name}`),
-    ),
-  );
+      log(`sim-${n.name}-${Math.floor(i / 2)}`),
+    );
+  });
   await until('all online', async () => (await health(a.base))?.devicesOnline === N, 1_800_000);
   say(
     `all ${N} online ${((Date.now() - t0) / 1000).toFixed(1)} s after the simulators started (enrolment included); load ${load1()}`,
@@ -174,8 +187,7 @@ async function main(): Promise<void> {
     ['node-a', a.child],
     ['node-b', b.child],
     ['redis', redis],
-    ['sim-a', sims[0]!],
-    ['sim-b', sims[1]!],
+    ...sims.map((c, i): [string, ChildProcess] => [`sim-${i % 2 === 0 ? 'a' : 'b'}${Math.floor(i / 2)}`, c]),
   ];
   const s0 = procs.map(([, c]) => procStats(c.pid!));
   await sleep(steadySec * 1000);
@@ -188,11 +200,16 @@ async function main(): Promise<void> {
   );
 
   const [ha, hb] = [await health(a.base), await health(b.base)];
-  const [leader, survivor] = ha?.leader ? [a, b] : [b, a];
-  say(`boxes per node: a ${ha?.mqttClients}, b ${hb?.mqttClients}; leader node-${leader.name}`);
+  const leaderNode = ha?.leader ? a : b;
+  const busiest = (ha?.mqttClients ?? 0) >= (hb?.mqttClients ?? 0) ? a : b;
+  const victim = values.kill === 'busiest' ? busiest : leaderNode;
+  const survivor = victim === a ? b : a;
+  say(
+    `boxes per node: a ${ha?.mqttClients}, b ${hb?.mqttClients}; leader node-${leaderNode.name}, killing node-${victim.name} (${values.kill})`,
+  );
   const alertsBefore = (await api<{ items: Array<{ id: number }> }>(survivor.base, '/api/v1/alerts?limit=5000')).items
     .length;
-  leader.child.kill('SIGKILL');
+  victim.child.kill('SIGKILL');
   const killedAt = Date.now();
   const back = await until(
     'every box on the survivor',
@@ -203,7 +220,7 @@ async function main(): Promise<void> {
     600_000,
   );
   say(
-    `killed the leader (node-${leader.name}, ${leader === a ? ha?.mqttClients : hb?.mqttClients} boxes): all ${N} connected to node-${survivor.name} and online ${back.toFixed(1)} s later; load ${load1()}`,
+    `killed node-${victim.name} (${victim === leaderNode ? 'the leader' : 'not leading'}, ${victim === a ? ha?.mqttClients : hb?.mqttClients} boxes): all ${N} connected to node-${survivor.name} and online ${back.toFixed(1)} s later; load ${load1()}`,
   );
   const led = await until('the survivor leads', async () => (await health(survivor.base))?.leader === true, 60_000);
   say(
@@ -241,7 +258,8 @@ async function main(): Promise<void> {
     `telemetry: ${samples} samples stored for ${devices.length} boxes, ${gaps} missing from their sequences${where.length ? `: ${where.join('; ')}` : ''}`,
   );
   say('not measured here: 10,000 boxes (2 shared cores), a rolling restart, PostgreSQL as the store');
-  fs.rmSync(tmp, { recursive: true, force: true });
+  if (values['keep-data']) say(`data and logs kept in ${tmp}`);
+  else fs.rmSync(tmp, { recursive: true, force: true });
 }
 
 main()

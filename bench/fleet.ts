@@ -42,6 +42,10 @@ const { values } = parseArgs({
     'sim-procs': { type: 'string' },
     'keep-data': { type: 'boolean', default: false },
     'no-mosquitto': { type: 'boolean', default: false },
+    // Writes a V8 CPU profile of the fleet (node --cpu-prof) to this folder; the
+    // fleet is stopped (SIGTERM) right after the steady window so the profile is
+    // written, and the window's bounds are printed in the profile's clock.
+    'cpu-prof': { type: 'string' },
   },
 });
 const N = Number(values.devices);
@@ -65,9 +69,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function spawnNode(entry: string, env: Record<string, string>, logFile: string): ChildProcess {
+function spawnNode(entry: string, env: Record<string, string>, logFile: string, nodeArgs: string[] = []): ChildProcess {
   const out = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(root, entry)], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', out, out],
@@ -240,6 +244,7 @@ async function main(): Promise<void> {
         DIEMCAU_MQTT_MAX_CONNECTIONS_PER_ADDRESS: '0',
       },
       path.join(tmp, 'fleet.log'),
+      values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-prof'])}`] : [],
     );
     children.push(fleet);
     const t0 = Date.now();
@@ -340,6 +345,7 @@ async function main(): Promise<void> {
     const fleetCpuPct = ((b.cpuSec - a.cpuSec) / steadySec) * 100;
     const fleetSimPct = simB.reduce((x, s, i) => x + ((s.cpuSec - simA[i]!.cpuSec) / steadySec) * 100, 0);
     const simPct = simB.map((s, i) => ((s.cpuSec - simA[i]!.cpuSec) / steadySec) * 100);
+    const windowEnd = Date.now();
     const sp = pool.progress();
     say(
       `STEADY: fleet CPU ${fleetCpuPct.toFixed(1)}% of one core, RSS ${b.rssMiB.toFixed(0)} MiB ` +
@@ -347,6 +353,17 @@ async function main(): Promise<void> {
         `RSS ${simB.reduce((x, s) => x + s.rssMiB, 0).toFixed(0)} MiB, loop lag p99 ${sp.lagP99Ms} ms, ` +
         `${sp.reconnects - reconnectsA} reconnects in the window; load ${load1()})`,
     );
+
+    if (values['cpu-prof']) {
+      // The profile is written when the fleet exits; its clock ends there.
+      fleet.kill('SIGTERM');
+      await new Promise((r) => fleet.once('exit', r));
+      const ago = (t: number): string => ((Date.now() - t) / 1000).toFixed(1);
+      say(
+        `CPU profile in ${values['cpu-prof']}: the steady window is from ${ago(windowEnd - steadySec * 1000)} s to ${ago(windowEnd)} s before the profile's end`,
+      );
+      return;
+    }
 
     // 3. Crash → alert: cut the socket of agents spread over the sites (no DISCONNECT, no reconnect).
     const step = Math.max(1, Math.floor(N / Math.max(1, crashCount)));

@@ -5,22 +5,27 @@
 // mediasoup workers (bench/media-scale/roster.ts says how), fed by replayed
 // pre-encoded RTP (bench/media-scale/replay.ts).
 //
+// Links carry only what someone beyond them receives (forwarding.ts flows());
+// who is in the meeting travels as the roster (roster.ts).
+//
 // Phases: (1) meeting start with the chair and 2 speakers' microphones open:
-// time to every room announced at the core and to every room receiving the
-// chair's camera, then a window of worker CPU, RSS, producers, consumers,
-// packets in and out and egress per link at the core and the largest relay,
-// and a speaker change timed from the core's decision to the new speaker's
-// packets at the farthest commune; (2) roll call: every microphone open, the
-// same window, and speaker changes again.
+// time to every room in the core's roster (sending) and to every room
+// receiving the chair's camera, then a window of worker CPU, RSS, producers,
+// consumers, packets in and out and egress per link at the core and the
+// largest relay, and BENCH_CHANGES speaker changes (the floor passes to a new
+// commune: its microphone opens, the oldest speaker's closes), each timed from
+// the core's decision to the new speaker's first microphone and camera packets
+// at the farthest commune; (2) roll call: every microphone open, the same
+// window, and speaker changes again (p50/p95 each).
 //
 // BENCH_COMMUNES_PER_DISTRICT (all), BENCH_CORE_WORKERS (default 2), BENCH_PACK_WORKERS (2), BENCH_SPAN_AT (core,
-// default 4000), BENCH_WINDOW_MS (8000), BENCH_PHASES ('open,rollcall').
+// default 4000), BENCH_WINDOW_MS (8000), BENCH_PHASES ('open,rollcall'), BENCH_CHANGES (6).
 import fs from 'node:fs';
 import os from 'node:os';
-import dgram from 'node:dgram';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { ingestRtpParameters, type Stream } from '../appliance/src/media/adapter/index.js';
+import type { MeetingRoom } from '../appliance/src/media/room.js';
 import { loadEdgeConfig, peerLimits } from '../appliance/src/media/config.js';
 import { until } from '../appliance/test/media/helpers.js';
 import { loadRoster, planFor, startNetwork, type Node } from './media-scale/roster.js';
@@ -32,6 +37,7 @@ const PACK_WORKERS = Number(env['BENCH_PACK_WORKERS'] ?? 2);
 const SPAN_AT = Number(env['BENCH_SPAN_AT'] ?? 4000);
 const WINDOW_MS = Number(env['BENCH_WINDOW_MS'] ?? 8000);
 const PHASES = (env['BENCH_PHASES'] ?? 'open,rollcall').split(',');
+const CHANGES = Number(env['BENCH_CHANGES'] ?? 6);
 const M = 'plenary';
 
 const log = pino({ level: env['BENCH_LOG'] ?? 'silent' }, process.stderr);
@@ -91,7 +97,6 @@ async function main(): Promise<void> {
     limits,
   });
   const replayers: Replayer[] = [];
-  const sockets: dgram.Socket[] = [];
   try {
     const sites = net.nodes.filter((n) => n.kind !== 'core');
     const count = (k: Node['kind']): number => sites.filter((n) => n.kind === k).length;
@@ -146,16 +151,28 @@ async function main(): Promise<void> {
       `clip: ${clip.length} VP8 packets, ${replay.clipKbps} kbit/s, replayed into each of ${feeds.length} rooms with a 50 packet/s microphone`,
     );
 
-    const want = 2 * sites.length;
     console.log(
       `\nmeeting start -> every edge has its plan applied (rooms and links opening): ${ms(t0, tPlans)}; every room's camera and microphone produced: ${ms(t0, tRooms)}`,
     );
+    const coreRoom = net.core.edge.room(M)!;
     const tAtCore = await until(
-      'every room announced at the core',
-      async () => (net.core.edge.room(M)!.listStreams().length >= want ? performance.now() : null),
+      "every room in the core's roster",
+      async () => (coreRoom.rosterEntries().filter((e) => e.camera).length >= sites.length ? performance.now() : null),
       300_000,
     );
-    console.log(`meeting start -> every room sending (its two streams announced at the core): ${ms(t0, tAtCore)}`);
+    const openMics = (n: Node): number =>
+      n.edge
+        .room(M)!
+        .listStreams()
+        .filter((s) => s.kind === 'audio' && !s.paused).length;
+    const tMics = await until(
+      'the open microphones flowing at the core',
+      async () => (openMics(net.core) >= openAtStart.size ? performance.now() : null),
+      300_000,
+    );
+    console.log(
+      `meeting start -> every room sending: all ${sites.length} in the core's roster ${ms(t0, tAtCore)}; the ${openAtStart.size} open microphones flowing at the core ${ms(t0, tMics)}`,
+    );
     const chairFlows = (n: Node): boolean =>
       n === chair ||
       n.edge
@@ -170,59 +187,79 @@ async function main(): Promise<void> {
     console.log(
       `meeting start -> every room receiving (the chair's camera flowing into all ${sites.length} rooms): ${ms(t0, tChair)}`,
     );
-    const knows = (): number => net.nodes.filter((n) => (n.edge.room(M)?.listStreams().length ?? 0) >= want).length;
+    const knows = (): number =>
+      net.nodes.filter((n) => (n.edge.room(M)?.rosterEntries().length ?? 0) >= sites.length).length;
     const tAll = await until(
-      'every stream announced at every edge',
+      'every edge knows the roster',
       async () => (knows() === net.nodes.length ? performance.now() : null),
       300_000,
     ).catch(() => {
-      console.log(
-        `(after 300 s more, ${knows()} of ${net.nodes.length} edges knew the whole roster: links dropped and re-announced, see the event loop delay)`,
-      );
+      console.log(`(after 300 s more, ${knows()} of ${net.nodes.length} edges knew the whole roster)`);
       return NaN;
     });
     console.log(
-      `meeting start -> every edge knows the whole roster (${want} streams announced at each of ${net.nodes.length} edges): ${ms(t0, tAll)}`,
+      `meeting start -> every edge knows who is in the meeting (the roster of ${sites.length} sites at each of ${net.nodes.length} edges): ${ms(t0, tAll)}`,
     );
     console.log(`this process while the meeting started: ${lag()}; RSS ${rssMb(process.pid).toFixed(0)} MB`);
 
     await until(
       'the core names the first speaker',
-      async () => (net.core.edge.room(M)!.activeSpeakerSiteId === speakerA.siteId ? true : null),
+      async () => (coreRoom.activeSpeakerSiteId === speakerA.siteId ? true : null),
       60_000,
     ).catch(() =>
       console.log(
-        `(the core had not named ${speakerA.siteId} within 60 s: it names ${net.core.edge.room(M)!.activeSpeakerSiteId ?? 'nobody'})`,
+        `(the core had not named ${speakerA.siteId} within 60 s: it names ${coreRoom.activeSpeakerSiteId ?? 'nobody'})`,
       ),
     );
+    // New speakers: communes outside the farthest commune's district, so that their picture crosses every level.
+    const pool = sites.filter(
+      (n) => n.kind === 'commune' && n.parent !== net.largest && !openAtStart.has(n.siteId) && n !== chair,
+    );
+    let pick = 0;
+    // A stride prime to the pool's size walks through it without repeats (148 communes with the whole roster).
+    const nextSpeaker = (): Node => pool[(pick++ * 29) % pool.length]!;
+    const open = [speakerA, later[0]!];
     for (const phase of PHASES) {
       if (phase === 'rollcall') {
         // Roll call: every microphone opens at its source, as the ingest does when the plan says so.
         const tOpen = performance.now();
         await Promise.all([...mics.values()].map((m) => m.resume()));
-        const allOpen = (n: Node): boolean =>
-          (n.edge
-            .room(M)
-            ?.listStreams()
-            .filter((s) => s.kind === 'audio' && !s.paused).length ?? 0) >= sites.length;
         const tFlow = await until(
-          'every microphone flowing into every edge',
-          async () => (net.nodes.every(allOpen) ? performance.now() : null),
+          'every microphone flowing into the core',
+          async () => (openMics(net.core) >= sites.length ? performance.now() : null),
           120_000,
         ).catch(() => null);
         console.log(
-          `\n## roll call: all ${sites.length} microphones open (${tFlow ? `every edge receiving all of them after ${ms(tOpen, tFlow)}` : 'not every edge reached all of them within 120 s'})`,
+          `\n## roll call: all ${sites.length} microphones open (${tFlow ? `all flowing into the core after ${ms(tOpen, tFlow)}` : 'not all at the core within 120 s'}; down the links only the featured ones)`,
         );
       } else {
         console.log(`\n## chair + 2 speakers open (${[...openAtStart].join(', ')})`);
       }
       await sleep(2000);
       await window(net.nodes, net.core, net.largest, farthest, replay);
-      await speakerChange(net.core, farthest, replay, phase === 'rollcall' ? later.slice(1, 3) : [later[0]!], sockets);
+      const changes: Array<{ audio: number; video: number; decided: number }> = [];
+      for (let i = 0; i < CHANGES; i++) {
+        const speaker = nextSpeaker();
+        if (phase !== 'rollcall') {
+          // The floor passes: the new speaker's microphone opens, the oldest open one closes.
+          await mics.get(speaker.siteId)!.resume();
+          await mics.get(open.shift()!.siteId)!.pause();
+          open.push(speaker);
+        }
+        const c = await speakerChange(coreRoom, farthest, replay, speaker);
+        if (c) changes.push(c);
+      }
+      const stat = (k: 'audio' | 'video' | 'decided'): string => {
+        const v = changes.map((c) => c[k]).sort((a, b) => a - b);
+        const q = (p: number): number => Math.round(v[Math.min(v.length - 1, Math.floor(p * v.length))] ?? NaN);
+        return `p50 ${q(0.5)} ms, p95 ${q(0.95)} ms`;
+      };
+      console.log(
+        `speaker changes (${changes.length} of ${CHANGES} completed): the core's decision after the voice began ${stat('decided')}; from the decision to the new speaker's first packets at the farthest commune ${farthest.edgeId}: microphone ${stat('audio')}, camera ${stat('video')}`,
+      );
     }
   } finally {
     for (const r of replayers) r.close();
-    for (const s of sockets) s.close();
     console.log(`\nload average at the end: ${load()}`);
     await net.close();
   }
@@ -301,59 +338,58 @@ async function window(nodes: Node[], core: Node, largest: Node, farthest: Node, 
 
 /**
  * The bench makes a new site loud; the core's observer names it (the core's
- * decision, read from the host's room) and its camera starts to flow down the
- * cascade: timed until its first packet leaves a tap at the farthest commune.
+ * decision, read from the host's room); its microphone and camera are then
+ * announced down the cascade on demand (they were not at the farthest commune
+ * before): timed until the first packet of each arrives there.
  */
 async function speakerChange(
-  core: Node,
+  core: MeetingRoom,
   farthest: Node,
   replay: Replayer,
-  next: Node[],
-  sockets: dgram.Socket[],
-): Promise<void> {
-  const room = core.edge.room(M)!;
-  for (const speaker of next) {
-    // Its link may be reconnecting (see loopDelay): wait for the camera to be announced again.
-    const there = await until(
-      `${speaker.siteId}'s camera announced at ${farthest.edgeId}`,
-      async () =>
-        farthest.edge
-          .room(M)
-          ?.listStreams()
-          .find((s) => s.siteId === speaker.siteId && s.kind === 'video'),
-      120_000,
-    );
-    const sock = dgram.createSocket('udp4');
-    sockets.push(sock);
-    let first = 0;
-    sock.on('message', (m) => {
-      if (!first && m.length > 100) first = performance.now();
-    });
-    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-    await farthest.edge
-      .room(M)!
-      .createTap({ producerId: there.id, ip: '127.0.0.1', port: sock.address().port, rtcpPort: sock.address().port });
-    await sleep(500);
-    const was = first ? 'flowing already' : 'held back';
-    const tLoud = performance.now();
-    replay.loud = speaker.siteId;
-    let tDecision = 0;
+  speaker: Node,
+): Promise<{ decided: number; audio: number; video: number } | null> {
+  const room = farthest.edge.room(M)!;
+  const before = room.listStreams().filter((s) => s.siteId === speaker.siteId).length;
+  const tLoud = performance.now();
+  replay.loud = speaker.siteId;
+  let tDecision = 0;
+  const first = { audio: 0, video: 0 };
+  try {
     await until(
       'the core names the new speaker',
       async () => {
         for (let i = 0; i < 100 && !tDecision; i++) {
-          if (room.activeSpeakerSiteId === speaker.siteId) tDecision = performance.now();
+          if (core.activeSpeakerSiteId === speaker.siteId) tDecision = performance.now();
           else await sleep(2);
         }
         return tDecision || null;
       },
       30_000,
     );
-    await until(`${speaker.siteId}'s packets at ${farthest.edgeId}`, async () => first || null, 30_000);
-    console.log(
-      `speaker change to ${speaker.siteId} (camera ${was} before): the core decided ${ms(tLoud, tDecision)} after the voice began; its packets at the farthest commune ${farthest.edgeId} ${ms(tDecision, first)} after the core's decision`,
+    // Poll the farthest commune's copies of the speaker's streams every few ms until each has counted a packet.
+    await until(
+      `${speaker.siteId}'s packets at ${farthest.edgeId}`,
+      async () => {
+        for (let i = 0; i < 200 && !(first.audio && first.video); i++) {
+          for (const s of room.listStreams()) {
+            if (s.siteId !== speaker.siteId || s.paused || first[s.kind]) continue;
+            const st = await room.stream(s.id)?.stats();
+            if (st && st.packets > 0) first[s.kind] = performance.now();
+          }
+          await sleep(3);
+        }
+        return first.audio && first.video ? true : null;
+      },
+      30_000,
     );
+  } catch (err) {
+    console.log(`speaker change to ${speaker.siteId} did not complete: ${String(err)}`);
+    return null;
   }
+  console.log(
+    `speaker change to ${speaker.siteId} (${before} of its streams at ${farthest.edgeId} before): the core decided ${ms(tLoud, tDecision)} after the voice began; first packets at ${farthest.edgeId} ${ms(tDecision, first.audio)} (microphone) / ${ms(tDecision, first.video)} (camera) after the decision`,
+  );
+  return { decided: tDecision - tLoud, audio: first.audio - tDecision, video: first.video - tDecision };
 }
 
 main().then(

@@ -19,6 +19,7 @@ import {
   createHardware,
   createHealthMonitor,
   hardwareOptionsFrom,
+  roomReady,
   type Hardware,
   type HardwareOptions,
   type HealthMonitor,
@@ -26,8 +27,11 @@ import {
 import { SimulatedCollector, SystemCollector } from './telemetry/index.js';
 import { startAgentOta, type AgentOta } from './ota/agent-ota.js';
 import { otaAgentConfig, type OtaAgentConfig } from './ota/config.js';
+import { edgeFollowsCurrent } from './ota/edge-follow.js';
 import { edgeLinkFrom, linkEdge, type EdgeLink, type EdgeLinkConfig } from './media/agent-link.js';
 import { writeKioskLink } from './media/kiosk-link.js';
+import { ledPatternFor, type BoxState } from './status/box-status.js';
+import { hasDefaultRoute } from './status/network.js';
 
 const HEALTH_POLL_MS = 30_000;
 
@@ -105,6 +109,8 @@ async function main(): Promise<void> {
 
   hardware = await createHardware({ kind: config.hardware, log, options: hardwareOptions });
   const hw = hardware;
+  // Until the agent is enrolled and connected, the LED says so.
+  hw.gpio.setLed('enrolling');
   const collector =
     config.hardware === 'simulated'
       ? new SimulatedCollector(config.dataDir)
@@ -161,9 +167,20 @@ async function main(): Promise<void> {
   await cmds.start();
   // The media plan in, the edge's stats out (or one log line saying there is no edge).
   edge = linkEdge({ agent: a, config: edgeConfig, log });
-  // The TV's page says whether the box reaches the fleet (real boxes only: the simulator has no TV).
-  if (config.hardware === 'real')
-    writeKioskLink({ dir: outlets.kioskDir, session: a.session, connected: a.connected, log });
+  // The TV's page (real boxes only: the simulator has no TV) and the status LED say what the box is doing.
+  let roomOk = true;
+  let boxNow: BoxState = 'connecting';
+  const status = writeKioskLink({
+    dir: config.hardware === 'real' ? outlets.kioskDir : null,
+    session: a.session,
+    connected: a.connected,
+    log,
+    network: () => hasDefaultRoute(hardwareOptions.roots.proc),
+    onState: (s) => {
+      boxNow = s;
+      hw.gpio.setLed(ledPatternFor(s, roomOk));
+    },
+  });
   bindSettings(cmds.settings, {
     telemetryIntervalSec: (sec) => a.setTelemetryInterval(sec),
     logLevel: (level) => (log.level = level),
@@ -172,10 +189,13 @@ async function main(): Promise<void> {
     hardware: hw,
     intervalMs: HEALTH_POLL_MS,
     log,
-    onReport: (report) =>
+    onReport: (report) => {
+      roomOk = roomReady(report.peripherals);
+      hw.gpio.setLed(ledPatternFor(boxNow, roomOk));
       void a
         .publishDurable('health', JSON.stringify(report))
-        .catch((err: unknown) => log.warn({ err }, 'health report not queued')),
+        .catch((err: unknown) => log.warn({ err }, 'health report not queued'));
+    },
   });
   // Over-the-air updates: the desired release in, 'ota' reports out, the self-test as health gate.
   ota = await startAgentOta({
@@ -185,8 +205,24 @@ async function main(): Promise<void> {
     agentVersion,
     config: otaConfig,
     invocationId: process.env.INVOCATION_ID,
+    onStatus: (o) => status.setOta(o),
     log,
   });
+  // The edge runs what `current` points at too: after a switch or a rollback its unit is restarted.
+  if (config.hardware === 'real' && ota.updater) {
+    const media = systemdMedia({ unit: outlets.unit, systemctl: outlets.systemctl, log });
+    void edgeFollowsCurrent({
+      root: otaConfig.root,
+      procRoot: hardwareOptions.roots.proc,
+      systemctl: outlets.systemctl,
+      unit: outlets.unit,
+      restart: (reason) => media.restart(reason),
+      log,
+    })
+      .then((r) => log.info({ edge: r }, 'edge checked against the current version'))
+      .catch((err: unknown) => log.warn({ err }, 'edge not restarted onto the current version'))
+      .finally(() => media.close?.());
+  }
 }
 
 main().catch((err: unknown) => {

@@ -21,6 +21,7 @@ import { parseDeviceTopic } from '@diemcau/shared';
 import { Cluster } from './cluster/index.js';
 import { ALWAYS_LEADER } from './cluster/leadership.js';
 import { TelemetryWriter } from './telemetry/writer.js';
+import { announceBrokers, brokerUrls } from './devices/broker-list.js';
 import { ensureAdmin } from './operators/bootstrap.js';
 import type { FleetContext } from './context.js';
 import { installApiBase } from './api/plugin.js';
@@ -123,6 +124,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     cleanups.push(() => broker.close());
     if (cluster) broker.relayDisconnects(cluster.bus);
     const ingest = new IngestRouter(broker, metrics, log.child({ module: 'ingest' }));
+    await announceBrokers(broker, brokerUrls(config.publicMqttUrls), log.child({ module: 'brokers' }));
 
     const webhook = config.webhookUrl
       ? new WebhookNotifier({

@@ -64,7 +64,7 @@ const TOP_LEVEL = {
     Type.String({
       pattern: '^(mqtts?|wss?|tcp|ssl)://[^,\\s]+(,(mqtts?|wss?|tcp|ssl)://[^,\\s]+)*$',
       ...D(
-        "cluster: every node's broker URL, comma-separated, told to boxes at enrolment and on every connect; a box fails over between them (first: publicMqttUrl, or the one it enrolled by)",
+        "cluster: every node's broker URL, comma-separated (the same on every node), told to boxes at enrolment and, for boxes enrolled before, announced by each node at start (retained, heard on every connect); a box stores it and fails over between them (first: publicMqttUrl, or the one it enrolled by)",
       ),
     }),
   ),

@@ -12,6 +12,7 @@ export * from './presence.js';
 export * from './telemetry.js';
 export * from './enrolment.js';
 export * from './fleet-move.js';
+export * from './brokers.js';
 export * from './commands.js';
 export * from './bootstrap.js';
 export * from './media.js';

@@ -23,6 +23,13 @@ export const DEVICE_SUBSCRIBE = [
   'move', // retained signed statement moving this box to another fleet (fleet-move.ts)
 ] as const;
 
+/**
+ * The one topic outside a device's prefix that a device may hear (never
+ * publish on): the fleet's broker list (brokers.ts), retained, the same for
+ * every box.
+ */
+export const BROKERS_TOPIC = 'diemcau/v1/fleet/brokers';
+
 export type DevicePublishChannel = (typeof DEVICE_PUBLISH)[number];
 export type DeviceSubscribeChannel = (typeof DEVICE_SUBSCRIBE)[number];
 export type Channel = DevicePublishChannel | DeviceSubscribeChannel;
@@ -61,6 +68,7 @@ export const canDevicePublish = (deviceId: string, topic: string): boolean => {
 };
 
 export const canDeviceSubscribe = (deviceId: string, filter: string): boolean => {
+  if (filter === BROKERS_TOPIC) return true;
   const p = parseDeviceTopic(filter);
   return p !== null && p.deviceId === deviceId && (DEVICE_SUBSCRIBE as readonly string[]).includes(p.channel);
 };

@@ -11,6 +11,7 @@ import { loadIdentity, saveIdentity, type Identity } from './identity.js';
 import { ChannelRouter } from './router.js';
 import { MqttSession } from './session.js';
 import { MoveFollower } from './move.js';
+import { BrokerListKeeper } from './broker-list.js';
 import { decorateTelemetry } from './decorate.js';
 
 // The agent's spine, wired: identity (enrol once) → on-disk queue → MQTT
@@ -73,7 +74,9 @@ export class Agent {
       onWarning: (msg, details) => alog.warn({ module: 'queue', ...details }, msg),
     });
     const router = new ChannelRouter(identity.deviceId, alog.child({ module: 'router' }));
-    const session = new MqttSession({
+    // The fleet's later broker lists (a node added), unless an override names one broker on purpose.
+    let brokers: BrokerListKeeper | undefined;
+    const session: MqttSession = new MqttSession({
       url: config.mqttUrl ?? identity.mqtt.url,
       // An override names one broker on purpose: no failover list then.
       urls: config.mqttUrl ? undefined : identity.mqtt.urls,
@@ -82,6 +85,7 @@ export class Agent {
       password: identity.mqtt.password,
       keepaliveSec: config.keepaliveSec,
       ca: caFromFile ?? identity.caCert,
+      ...(config.mqttUrl ? {} : { onBrokers: (payload: Buffer) => void brokers?.offer(payload) }),
       router,
       log: alog.child({ module: 'session' }),
       birth: async () => ({
@@ -92,6 +96,24 @@ export class Agent {
         ...(deps.mediaUrl ? { mediaUrl: deps.mediaUrl } : {}),
       }),
     });
+    // One writer of the identity file at a time: a broker list and a move both change it.
+    let writes: Promise<unknown> = Promise.resolve();
+    const writeIdentity = (next: Identity, still: () => boolean = () => true): Promise<void> => {
+      const w = writes.then(async () => {
+        if (!still()) throw new Error('the box moved to another fleet meanwhile');
+        await saveIdentity(paths.identity, next);
+        agent.identity = next;
+      });
+      writes = w.catch(() => undefined);
+      return w;
+    };
+    brokers = new BrokerListKeeper(
+      () => agent.identity,
+      // A list planned before a move is the old fleet's: it never lands on the new identity.
+      (next) => writeIdentity(next, () => agent.identity.mqtt.url === next.mqtt.url),
+      (urls) => session.setUrls(urls),
+      alog.child({ module: 'brokers' }),
+    );
     const publisher = new DurablePublisher(queue, session, alog.child({ module: 'durable' }), decorateTelemetry);
     const sampler = new TelemetrySampler({
       intervalMs: config.telemetryIntervalSec * 1000,
@@ -104,10 +126,7 @@ export class Agent {
     const agent = new Agent(identity, session, queue, publisher, sampler, router);
     const move = new MoveFollower({
       identity: () => agent.identity,
-      save: async (next) => {
-        await saveIdentity(paths.identity, next);
-        agent.identity = next;
-      },
+      save: (next) => writeIdentity(next),
       retarget: (urls, ca) => {
         // An operator's broker override pins this box to one broker on purpose: it stays there.
         if (config.mqttUrl) alog.warn({ urls }, 'moved, but DIEMCAU_MQTT_URL pins the broker; not switching');

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, type MqttClient } from 'mqtt';
 import {
+  BROKERS_TOPIC,
   DEVICE_SUBSCRIBE,
   deviceTopic,
   presenceCodec,
@@ -49,6 +50,11 @@ export interface SessionOptions {
   connectTimeoutMs?: number;
   /** PEM of the CA to trust for mqtts:// instead of the system store. */
   ca?: string | undefined;
+  /**
+   * The fleet's broker list (BROKERS_TOPIC), as it arrives on this
+   * connection; unset: the box does not ask for it (a broker named by an override).
+   */
+  onBrokers?: (payload: Buffer) => void;
 }
 
 interface SessionEvents {
@@ -101,6 +107,22 @@ export class MqttSession extends EventEmitter<SessionEvents> {
 
   get connected(): boolean {
     return this.connectedNow;
+  }
+
+  /** Every broker the session fails over between, the next one first. */
+  get brokers(): readonly string[] {
+    return [...this.urls.slice(this.urlIndex), ...this.urls.slice(0, this.urlIndex)];
+  }
+
+  /**
+   * A new broker list (the fleet's, accepted by broker-list.ts). The broker
+   * in use stays first, if it is still listed; the connection is not cut.
+   */
+  setUrls(urls: readonly string[]): void {
+    if (urls.length === 0) return;
+    const current = this.url;
+    this.urls = urls.includes(current) ? [current, ...urls.filter((u) => u !== current)] : [...urls];
+    this.urlIndex = 0;
   }
 
   start(): void {
@@ -189,7 +211,10 @@ export class MqttSession extends EventEmitter<SessionEvents> {
         this.connects++;
         void this.onConnected(client);
       });
-      client.on('message', (topic, payload, packet) => this.opts.router.dispatch(topic, payload, packet.retain));
+      client.on('message', (topic, payload, packet) => {
+        if (topic === BROKERS_TOPIC) this.opts.onBrokers?.(payload);
+        else this.opts.router.dispatch(topic, payload, packet.retain);
+      });
       client.on('error', (err) =>
         this.opts.log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, 'mqtt error'),
       );
@@ -215,6 +240,14 @@ export class MqttSession extends EventEmitter<SessionEvents> {
         DEVICE_SUBSCRIBE.map((c) => deviceTopic(deviceId, c)),
         { qos: 1 },
       );
+      // Apart, and not awaited: a fleet older than the broker list refuses
+      // the topic, and that must not fail the session.
+      if (this.opts.onBrokers)
+        client
+          .subscribeAsync(BROKERS_TOPIC, { qos: 1 })
+          .catch((err: unknown) =>
+            this.opts.log.debug({ err: { message: (err as Error).message } }, 'fleet does not offer a broker list'),
+          );
       const birth: Presence = { v: 1, state: 'online', at: new Date().toISOString(), ...(await this.opts.birth()) };
       await client.publishAsync(deviceTopic(deviceId, 'presence'), presenceCodec.encode(birth), {
         qos: 1,

@@ -1,18 +1,27 @@
 // Selective forwarding, as pure decisions. A 210-site meeting cannot send every
 // camera to every site: 209 Full HD pictures down a commune's line, and about
-// 19 Gbit/s out of the core. So every edge applies the same rule to every link:
+// 19 Gbit/s out of the core. Nor can every edge hold the whole roster as
+// streams: 210 sites x 2 streams announced at each of 210 edges is about
+// 88,000 producers, almost all paused, and their link messages alone stall an
+// edge. So a link carries only what someone beyond it receives (flows()):
 //
-// - audio always crosses (the chair's controls pause the microphones that
-//   must stay quiet at their source, so a closed microphone costs nothing),
-//   which also lets the host hear everyone and pick the active speaker;
-// - video crosses only for the featured sites: the chair, the floor, the site
-//   in roll call and the most recent speakers. Every other camera is announced
-//   (each edge knows the whole roster) but held back, paused at the edge that
-//   would send it, so it does not touch the network.
+// - down a link (towards the leaves): the featured sites' microphones and
+//   cameras: the chair, the floor, the site in roll call and the most recent
+//   speakers. That is what every TV shows, large or as a thumbnail;
+// - up a link (towards the host): the featured cameras, which the host sends
+//   on to everyone, and every open microphone, so that the host hears everyone
+//   and picks the speaker. A closed microphone (paused at its source by the
+//   chair's controls) and a camera nobody shows do not cross at all.
+//
+// A stream starts to cross when it is first wanted (link/bridge.ts announces
+// it then), is paused at the sending edge when it stops being wanted, and is
+// closed there after a grace period, so that a speaker who comes back soon
+// finds the way open. Who is in the meeting travels separately, as a small
+// roster (roster.ts), not as streams.
 //
 // The featured set is the same on every edge: the chair's controls arrive in
 // every edge's plan, and the speakers come from the host (the root of the
-// cascade, which receives every microphone) down the links.
+// cascade, which receives every open microphone) down the links.
 import type { MediaMeeting } from '@diemcau/shared';
 
 /** How many recent speakers are featured besides the chair, the floor and the roll call. */
@@ -30,9 +39,20 @@ export function featuredSites(
   return out;
 }
 
-/** Whether a stream of this kind from this site crosses a link now. */
-export function forwards(kind: 'audio' | 'video', siteId: string, featured: ReadonlySet<string>): boolean {
-  return kind === 'audio' || featured.has(siteId);
+/** Which way a link carries a stream: 'up' towards the host, 'down' towards the leaves. */
+export type LinkDirection = 'up' | 'down';
+
+/**
+ * Whether a stream crosses a link in this direction now. `paused`: the stream
+ * is paused where this edge has it (a closed microphone, or held back below).
+ */
+export function flows(
+  s: { kind: 'audio' | 'video'; siteId: string; paused: boolean },
+  direction: LinkDirection,
+  featured: ReadonlySet<string>,
+): boolean {
+  if (featured.has(s.siteId)) return true;
+  return direction === 'up' && s.kind === 'audio' && !s.paused;
 }
 
 /** The speakers list after `siteId` took over (most recent first, no repeats); the same list when nothing changed. */

@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { MediaPlan } from '@diemcau/shared';
 import { KioskStateSchema, Text, refusals } from './api/schemas.js';
+import { STATE_TEXT, boxState, type BoxState, type OtaView } from '../status/box-status.js';
 
 export interface KioskState {
   v: 1;
@@ -21,6 +22,10 @@ export interface KioskState {
   connected: boolean | null;
   identify: { siteName: string; code: string; until: string } | null;
   meeting: { meetingId: string; title: string; joinUrl: string } | null;
+  /** What the box is doing (status/box-status.ts): the page's sentence, the same word as the LED's. */
+  status: BoxState;
+  /** The update the sentence names: versions and download progress in percent. */
+  update: { current: string; target: string | null; percent: number | null } | null;
 }
 
 export interface KioskSource {
@@ -59,6 +64,17 @@ export function kioskState(s: KioskSource): KioskState {
   const plan = s.plan();
   const link = readJson(path.join(s.kioskDir, 'link.json'));
   const connected = typeof link?.connected === 'boolean' ? link.connected : plan !== null ? true : null;
+  const network = typeof link?.network === 'boolean' ? link.network : null;
+  const ota = otaOf(link?.ota);
+  const status = boxState({ enrolled: site !== null, connected, network, ota, now: now.getTime() });
+  const p = ota?.progress;
+  const update = ota
+    ? {
+        current: ota.current,
+        target: ota.target ?? null,
+        percent: ota.state === 'downloading' && p && p.total > 0 ? Math.floor((100 * p.bytes) / p.total) : null,
+      }
+    : null;
   const live = plan?.meetings.find((m) => m.state === 'live') ?? null;
   const meeting = live
     ? {
@@ -67,7 +83,27 @@ export function kioskState(s: KioskSource): KioskState {
         joinUrl: `/media/v1/join?meeting=${encodeURIComponent(live.meetingId)}&token=${encodeURIComponent(s.joinToken)}&view=kiosk`,
       }
     : null;
-  return { v: 1, enrolled: site !== null, site, connected, identify, meeting };
+  return { v: 1, enrolled: site !== null, site, connected, identify, meeting, status, update };
+}
+
+/** The updater's last report from link.json, if it reads as one. */
+function otaOf(v: unknown): OtaView | null {
+  if (!v || typeof v !== 'object') return null;
+  const o = v as Record<string, unknown>;
+  const state = str(o.state);
+  const current = str(o.current);
+  const at = str(o.at);
+  if (!state || !current || !at) return null;
+  const pr = o.progress as { bytes?: unknown; total?: unknown } | undefined;
+  return {
+    state: state as OtaView['state'],
+    current,
+    at,
+    ...(str(o.target) ? { target: str(o.target)! } : {}),
+    ...(pr && typeof pr.bytes === 'number' && typeof pr.total === 'number'
+      ? { progress: { bytes: pr.bytes, total: pr.total } }
+      : {}),
+  };
 }
 
 /**
@@ -121,24 +157,27 @@ html,body{margin:0;height:100%;background:#0b2545;color:#fff;font-family:"Noto S
 #card.corner{inset:auto 2vw 24vh auto;width:26vw;height:auto;padding:2vh 1vw;border-radius:1.2vh;box-shadow:0 1vh 3vh rgba(0,0,0,.5);z-index:3}
 #card.corner .name{font-size:3.4vh}#card.corner .code{font-size:7vh}
 iframe{position:absolute;inset:0;width:100%;height:100%;border:0;background:#000}
+body[data-state=updating]{background:#1d3557}body[data-state=no-network],body[data-state=offline]{background:#5c1a1b}
+body[data-state=rolled-back],body[data-state=update-failed]{background:#6b4f00}
 [hidden]{display:none!important}
 </style></head><body>
 <div id="idle"><div id="site">Điểm cầu</div><div class="vi" id="vi">Đang khởi động…</div><div class="en" id="en">Starting…</div></div>
 <iframe id="meeting" hidden allow="autoplay"></iframe>
 <div id="card" hidden><div class="name" id="cardName"></div><div class="code" id="cardCode"></div></div>
 <script>
+const TEXT = ${JSON.stringify(STATE_TEXT)};
 const $ = (id) => document.getElementById(id);
 function say(vi, en) { $('vi').textContent = vi; $('en').textContent = en; }
 async function tick() {
   let s;
   try { s = await (await fetch('/kiosk/state', { cache: 'no-store' })).json(); }
   catch { say('Mất kết nối với bộ xử lý hình ảnh', 'Media service not reachable'); $('meeting').hidden = true; $('card').hidden = true; $('idle').hidden = false; return; }
-  document.body.dataset.state = s.meeting ? 'meeting' : s.enrolled ? (s.connected ? 'ready' : 'enrolled') : 'unenrolled';
+  document.body.dataset.state = s.meeting ? 'meeting' : s.status;
   $('site').textContent = s.site ? s.site.siteName : 'Điểm cầu';
-  if (!s.enrolled) say('Thiết bị chưa được đăng ký. Vui lòng cắm USB cấu hình.', 'This box is not enrolled yet. Please insert the setup USB stick.');
-  else if (s.connected === false) say('Mất kết nối với trung tâm. Đang thử lại…', 'No connection to the fleet. Retrying…');
-  else if (!s.connected) say('Đã đăng ký. Đang kết nối với hệ thống…', 'Enrolled. Connecting to the fleet…');
-  else say('Sẵn sàng. Hiện chưa có cuộc họp; màn hình tự chuyển vào cuộc họp khi bắt đầu.', 'Ready. No meeting right now; the screen joins the meeting by itself when it starts.');
+  const u = s.update || {};
+  const fill = (text) => text.replace('{target}', u.target || '').replace('{current}', u.current || '').replace('{percent}', u.percent === null || u.percent === undefined ? '' : ', ' + u.percent + ' %');
+  const words = TEXT[s.status] || TEXT.starting;
+  say(fill(words.vi), fill(words.en));
   const m = $('meeting');
   if (s.meeting) {
     if (m.getAttribute('src') !== s.meeting.joinUrl) m.setAttribute('src', s.meeting.joinUrl);

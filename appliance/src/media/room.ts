@@ -1,11 +1,12 @@
 // One meeting on this edge: a router holding every stream of the meeting that
 // this edge sees, its links (one up, any number down) and the local room.
 //
-// Forwarding rule: every stream is offered to every link except the one it
-// came in on. The cascade is a tree, so each stream crosses each link exactly
+// Forwarding rule: every stream is a candidate for every link except the one
+// it came in on. The cascade is a tree, so a stream crosses each link at most
 // once, in one direction, however many sites sit behind the link. Which
-// offered streams actually flow is selective (forwarding.ts): audio always,
-// video for the featured sites only. The host (no upstream) picks the
+// candidates cross is selective (forwarding.ts flows()): only what someone
+// beyond the link receives, announced when first wanted; who is in the meeting
+// travels as a small roster (roster.ts). The host (no upstream) picks the
 // meeting's speakers with its ActiveSpeakerObserver and sends them down;
 // every other edge follows what its upstream says.
 import type { Logger } from 'pino';
@@ -20,7 +21,8 @@ import { UpstreamLink } from './link/upstream.js';
 import { expectedLinkConsumers, micOpen } from './room-planner.js';
 import { kioskView, type KioskView } from './layout.js';
 import { Backoff } from '../backoff.js';
-import { featuredSites, forwards, nextSpeakers } from './forwarding.js';
+import { featuredSites, flows, nextSpeakers, type LinkDirection } from './forwarding.js';
+import { RosterRelay, rosterOf, type RosterEntry } from './roster.js';
 import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
 import { PeerSet } from './peers.js';
 import type { BlockList } from 'node:net';
@@ -71,6 +73,7 @@ export class MeetingRoom implements BridgeHost {
   /** Host only: the producer its observer named last. */
   private dominant: string | null = null;
   private featured: Set<string>;
+  private readonly roster: RosterRelay;
   private closed = false;
 
   private constructor(
@@ -82,6 +85,7 @@ export class MeetingRoom implements BridgeHost {
     private readonly log: Logger,
   ) {
     this.featured = featuredSites(meeting, this.speakers);
+    this.roster = this.rosterRelay(meeting.upstream === null, log);
     this.taps = new TapSet(router, (id) => this.streams.get(id)?.stream, deps.tapAllow, deps.refusals, log);
     this.peers = new PeerSet({
       router,
@@ -128,6 +132,7 @@ export class MeetingRoom implements BridgeHost {
     if (this.closed) return stream.close();
     this.streams.set(stream.id, { stream, via });
     stream.events.on('close', () => this.streams.delete(stream.id));
+    if (via === null) this.watchLocal(stream);
     if (this.speaker && stream.kind === 'audio') {
       this.speaker.add(stream);
       stream.events.on('resume', () => this.onResume(stream));
@@ -135,14 +140,18 @@ export class MeetingRoom implements BridgeHost {
     for (const b of this.bridges) if (b !== via) void b.offer(stream);
   }
 
-  forwards(stream: Stream): boolean {
-    return forwards(stream.kind, stream.info.siteId, this.featured);
+  flows(stream: Stream, direction: LinkDirection): boolean {
+    return flows({ kind: stream.kind, siteId: stream.info.siteId, paused: stream.paused }, direction, this.featured);
   }
 
   private attachBridge(bridge: PipeBridge): void {
     this.bridges.add(bridge);
-    bridge.pipe.events.on('close', () => this.bridges.delete(bridge));
+    bridge.pipe.events.on('close', () => {
+      this.bridges.delete(bridge);
+      if (bridge.direction === 'down') this.roster.fromBelow(bridge.id, null);
+    });
     if (bridge.direction === 'down' && this.speakers.length > 0) bridge.sendSpeakers(this.speakers);
+    this.linkRoster(bridge);
     for (const { stream, via } of this.streams.values()) if (via !== bridge) void bridge.offer(stream);
   }
 
@@ -317,6 +326,51 @@ export class MeetingRoom implements BridgeHost {
     await this.ingest?.setMicOpen(micOpen(meeting));
   }
 
+  // ---- roster (who is in the meeting, as data) -----------------------------
+
+  private rosterRelay(isHost: boolean, log: Logger): RosterRelay {
+    const local = (): RosterEntry[] =>
+      rosterOf(
+        [...this.streams.values()]
+          .filter((e) => e.via === null)
+          .map((e) => ({ kind: e.stream.kind, siteId: e.stream.info.siteId, paused: e.stream.paused })),
+      );
+    return new RosterRelay({
+      isHost,
+      local,
+      sendUp: (entries) => this.upstream?.bridge.sendRoster(entries),
+      sendDown: (entries) => {
+        for (const b of this.bridges) if (b.direction === 'down') b.sendRoster(entries);
+      },
+      log,
+    });
+  }
+
+  // A stream that starts here (the room, a browser) changes the roster as it opens, closes or goes.
+  private watchLocal(stream: Stream): void {
+    for (const ev of ['pause', 'resume', 'close'] as const) stream.events.on(ev, () => this.roster.changed());
+    this.roster.changed();
+  }
+
+  private linkRoster(bridge: PipeBridge): void {
+    if (bridge.direction === 'down') bridge.sendRoster(this.roster.meeting());
+    else this.roster.upstreamLinked();
+  }
+
+  setRoster(entries: RosterEntry[], via: PipeBridge): void {
+    if (via.direction === 'up') return this.roster.fromAbove(entries);
+    // A downstream edge speaks only for the sites the plan puts behind it.
+    this.roster.fromBelow(
+      via.id,
+      entries.filter((e) => this.admitSite(e.siteId, via).ok),
+    );
+  }
+
+  /** Who is in the meeting, as this edge knows it (sorted by site). */
+  rosterEntries(): RosterEntry[] {
+    return this.roster.meeting();
+  }
+
   // ---- taps (plain RTP out) --------------------------------------------------
 
   createTap(req: TapRequest): Promise<TapAnswer> {
@@ -347,6 +401,11 @@ export class MeetingRoom implements BridgeHost {
       paused: stream.paused,
       via: via?.peerEdgeId ?? null,
     }));
+  }
+
+  /** One stream of the room by its local id (what listStreams() names). */
+  stream(id: string): Stream | undefined {
+    return this.streams.get(id)?.stream;
   }
 
   /** The meeting's most recent speaker as this edge knows it (the host's decision, passed down). */
@@ -410,6 +469,7 @@ export class MeetingRoom implements BridgeHost {
     this.taps.closeAll();
     this.peers.closeAll();
     this.speaker?.close();
+    this.roster.close();
     this.router.close();
     this.log.info('room closed');
   }

@@ -6,13 +6,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { keyIdOf, type TrustedKey } from '@diemcau/shared';
+import { keyIdOf, type OtaStatus, type TrustedKey } from '@diemcau/shared';
+import type { OtaView } from '../status/box-status.js';
 import { ArtifactCache } from './cache-server.js';
 import type { OtaAgentConfig } from './config.js';
 import { fixedProbe, statfsProbe } from './disk.js';
 import { JournalFile } from './journal.js';
 import { Layout } from './layout.js';
 import { dpkgProbe, listedProbe } from './packages.js';
+import { pauseAtCheckpoint } from './pause.js';
 import { Updater } from './updater.js';
 
 /** What OTA needs of the agent (Agent in agent/agent.ts has all of it). */
@@ -34,6 +36,8 @@ export interface AgentOtaDeps {
   config: OtaAgentConfig;
   /** systemd's id of this start (INVOCATION_ID), so the boot check counts each start once. */
   invocationId: string | undefined;
+  /** Every report of the updater, and the last outcome at start: the TV and the LED show them. */
+  onStatus?: (status: OtaView) => void;
   log: Logger;
 }
 
@@ -77,9 +81,33 @@ export async function startAgentOta(d: AgentOtaDeps): Promise<AgentOta> {
   const layout = new Layout(config.root, config.stateDir);
   await layout.ensure();
   const baselineFile = path.join(config.stateDir, 'health-baseline.json');
+  const tell = (s: OtaStatus): void => {
+    try {
+      d.onStatus?.({
+        state: s.state,
+        current: s.current,
+        at: s.at,
+        ...(s.target ? { target: s.target } : {}),
+        ...(s.progress ? { progress: s.progress } : {}),
+      });
+    } catch (err) {
+      log.warn({ err }, 'status listener failed');
+    }
+  };
+  const journal = new JournalFile(path.join(config.stateDir, 'journal.json'));
+  // The last outcome survives restarts (a rollback restarts the agent): the TV keeps telling it.
+  const last = journal.load().outcome;
+  if (last)
+    tell({
+      v: 1,
+      state: last.result,
+      current: layout.readLink('current') ?? d.agentVersion,
+      target: last.version,
+      at: last.at,
+    });
   updater = new Updater({
     layout,
-    journal: new JournalFile(path.join(config.stateDir, 'journal.json')),
+    journal,
     trustedKeys: trusted,
     disk: config.freeBytes !== null ? fixedProbe(config.freeBytes) : statfsProbe,
     packages: config.packagesFile !== null ? listedProbe(config.packagesFile) : dpkgProbe(),
@@ -90,9 +118,13 @@ export async function startAgentOta(d: AgentOtaDeps): Promise<AgentOta> {
     fleetUrl: d.agent.identity.fleetUrl,
     ...(cacheUrl ? { cacheUrl } : {}),
     logger: log,
+    ...(config.pauseFile !== null ? { checkpoint: pauseAtCheckpoint(config.pauseFile, log) } : {}),
     reporter: {
       // Outcomes go through the disk queue (they must reach the fleet); progress too, it is small and rare.
-      report: (status) => d.agent.publishDurable('ota', JSON.stringify(status)),
+      report: (status) => {
+        tell(status);
+        return d.agent.publishDurable('ota', JSON.stringify(status));
+      },
     },
     restart: async () => d.restart('switching version'),
     // The old version records what worked, so a camera broken before the update does not fail the new one.

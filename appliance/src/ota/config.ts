@@ -69,6 +69,14 @@ export const OtaSettingsSchema = settingsSection(
           "simulated installed Debian packages, lines '<package> <version>' (simulated hardware, tests); unset: ask dpkg-query",
       }),
     ),
+    pauseFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'DIEMCAU_OTA_PAUSE_FILE',
+        description:
+          'fault-injection tests only: a file naming an update checkpoint; the updater stops there once (unset on real boxes)',
+      }),
+    ),
   },
   'over-the-air updates on the box',
 );
@@ -92,6 +100,8 @@ export interface OtaAgentConfig {
   freeBytes: number | null;
   /** Simulated installed Debian packages ('<package> <version>' lines); unset = ask dpkg-query. */
   packagesFile: string | null;
+  /** Fault-injection tests: a file naming the checkpoint to stop at once (null: never stop). */
+  pauseFile: string | null;
 }
 
 /** The updater's settings from the tree's section; paths default under the data dir. */
@@ -106,6 +116,7 @@ export function otaAgentConfig(s: OtaSettings, dataDir: string): OtaAgentConfig 
     cacheUrl: s.cacheUrl ?? null,
     freeBytes: s.freeBytes ?? null,
     packagesFile: s.packagesFile ?? null,
+    pauseFile: s.pauseFile ?? null,
   };
 }
 

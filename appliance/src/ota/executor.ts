@@ -31,7 +31,15 @@ export interface Reporter {
  * journal recovers from there. The agent passes none.
  */
 export type Checkpoint =
-  'download-progress' | 'verified' | 'installed' | 'switch-started' | 'switched' | 'health-check';
+  | 'download-progress'
+  | 'verifying'
+  | 'verified'
+  | 'unpacked'
+  | 'installed'
+  | 'switch-started'
+  | 'previous-linked'
+  | 'switched'
+  | 'health-check';
 
 export interface ExecutorDeps {
   layout: Layout;
@@ -153,7 +161,8 @@ export class OtaExecutor {
       case 'install': {
         const m = j.target!.manifest;
         await this.progress(j, 'installing');
-        await layout.install(m.version, m.entry);
+        // 'unpacked': the staging dir is full but not yet renamed into versions/<v>.
+        await layout.install(m.version, m.entry, () => this.checkpoint('unpacked'));
         await journal.save({ ...j, phase: 'installed' });
         await this.checkpoint('installed');
         return;
@@ -215,6 +224,7 @@ export class OtaExecutor {
     const t = j.target!;
     const m = t.manifest;
     await this.progress(j, 'verifying');
+    await this.checkpoint('verifying');
     try {
       // Again, against the keys on this box now: a key revoked since accepting still counts.
       verifyManifest(t.desired.manifest, this.d.trustedKeys);
@@ -250,6 +260,7 @@ export class OtaExecutor {
     await this.progress(switching, 'switching');
     await this.checkpoint('switch-started');
     if (from && from !== v) await layout.setLink('previous', from);
+    await this.checkpoint('previous-linked');
     await layout.setLink('current', v);
     await journal.save({
       ...switching,

@@ -67,7 +67,7 @@ export class Layout {
    * Unpacks into versions/<v>.staging and renames it into place, so a kill
    * mid-unpack leaves only a staging dir that the next attempt wipes.
    */
-  async install(v: string, entry: string): Promise<void> {
+  async install(v: string, entry: string, beforeRename?: () => Promise<void>): Promise<void> {
     if (this.isInstalled(v)) return;
     const staging = `${this.versionDir(v)}.staging`;
     await fs.promises.rm(staging, { recursive: true, force: true });
@@ -82,6 +82,7 @@ export class Layout {
       await fs.promises.rm(staging, { recursive: true, force: true });
       throw new DiemcauError('APPL_ERR_OTA_INSTALL', `${v} has no ${entry}`);
     }
+    await beforeRename?.();
     await fs.promises.rename(staging, this.versionDir(v));
     await fsyncDir(this.versionsDir);
   }

@@ -121,6 +121,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/media/v1/meetings/{meetingId}/roster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who is in the meeting: every site, its microphone open or closed, whether it has a camera
+         * @description The admin token.
+         */
+        get: operations["getMeetingRoster"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/media/v1/meetings/{meetingId}/taps": {
         parameters: {
             query?: never;
@@ -803,6 +823,62 @@ export interface operations {
                         paused: boolean;
                         /** @description The link it arrived over; null when it came in here */
                         via: string | null;
+                    }[];
+                };
+            };
+            /** @description The body or parameters do not match the schema, or the body is not JSON (PROTO_ERR_SCHEMA, PROTO_ERR_NOT_JSON, PROTO_ERR_VERSION) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+            /** @description No token, or not one that opens this route (APPL_ERR_MEDIA_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+            /** @description No such meeting (open on this edge), peer, transport, consumer, stream, tap or link (APPL_ERR_MEDIA_NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+        };
+    };
+    getMeetingRoster: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The meeting id from the media plan */
+                meetingId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Who is in the meeting, as this edge knows it (streams cross a link only while someone beyond it receives them) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        siteId: string;
+                        /** @description Its microphone is open */
+                        mic: boolean;
+                        /** @description It has a camera in the meeting, shown or not */
+                        camera: boolean;
                     }[];
                 };
             };
@@ -1862,6 +1938,14 @@ export interface operations {
                         siteIds: string[];
                     } | {
                         /** @enum {string} */
+                        type: "roster";
+                        sites: {
+                            siteId: string;
+                            mic: boolean;
+                            camera: boolean;
+                        }[];
+                    } | {
+                        /** @enum {string} */
                         type: "ping";
                         t: number;
                         rttMs?: number;
@@ -2046,6 +2130,13 @@ export interface operations {
                             meetingId: string;
                             title: string;
                             joinUrl: string;
+                        } | null;
+                        /** @description What the box is doing; the status LED shows the same */
+                        status: "starting" | "enrolling" | "connecting" | "online" | "no-network" | "offline" | "updating" | "rolled-back" | "update-failed";
+                        update: {
+                            current: string;
+                            target: string | null;
+                            percent: number | null;
                         } | null;
                     };
                 };

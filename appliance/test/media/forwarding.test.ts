@@ -1,7 +1,7 @@
-// Selective forwarding as pure decisions: which cameras cross the links, and
+// Selective forwarding as pure decisions: which streams cross the links, each way, and
 // how the speakers list moves.
 import t from 'tap';
-import { featuredSites, forwards, nextSpeakers, RECENT_SPEAKERS } from '../../src/media/forwarding.js';
+import { featuredSites, flows, nextSpeakers, RECENT_SPEAKERS } from '../../src/media/forwarding.js';
 
 const m = { chairSiteId: 'chair', floorSiteId: null, rollCallSiteId: null };
 
@@ -20,16 +20,19 @@ t.test('featured sites', async (t) => {
   t.same([...featuredSites(m, ['chair', 's1'])].sort(), ['chair', 's1'], 'the chair speaking is not counted twice');
 });
 
-t.test('what crosses a link', async (t) => {
+t.test('what crosses a link, by direction', async (t) => {
   const featured = featuredSites(m, ['s1']);
-  t.equal(forwards('video', 'chair', featured), true);
-  t.equal(forwards('video', 's1', featured), true, "the speaker's camera");
-  t.equal(forwards('video', 'other', featured), false, 'any other camera is held back');
-  t.equal(
-    forwards('audio', 'other', featured),
-    true,
-    "every microphone crosses (the chair's controls pause them at the source)",
-  );
+  const s = (kind: 'audio' | 'video', siteId: string, paused = false) => ({ kind, siteId, paused });
+  for (const dir of ['up', 'down'] as const) {
+    t.equal(flows(s('video', 'chair'), dir, featured), true, `the chair's camera crosses ${dir}`);
+    t.equal(flows(s('audio', 's1'), dir, featured), true, `the speaker's microphone crosses ${dir}`);
+    t.equal(flows(s('video', 's1'), dir, featured), true, `the speaker's camera crosses ${dir}`);
+    t.equal(flows(s('video', 'other'), dir, featured), false, `a camera nobody shows does not cross ${dir}`);
+    t.equal(flows(s('audio', 'other', true), dir, featured), false, `a closed microphone does not cross ${dir}`);
+  }
+  t.equal(flows(s('audio', 'other'), 'up', featured), true, 'an open microphone goes up, for the host to hear');
+  t.equal(flows(s('audio', 'other'), 'down', featured), false, 'but not down: nobody below plays a site not featured');
+  t.equal(flows(s('audio', 'chair', true), 'down', featured), true, 'a featured stream crosses even while paused');
 });
 
 t.test('speakers list', async (t) => {

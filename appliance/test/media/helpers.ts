@@ -34,6 +34,7 @@ export interface EdgeProc {
   ): Promise<
     Array<{ id: string; kind: string; siteId: string; originEdgeId: string; paused: boolean; via: string | null }>
   >;
+  roster(meetingId: string): Promise<Array<{ siteId: string; mic: boolean; camera: boolean }>>;
   dump(): Promise<{
     rooms: Array<{ meetingId: string; transportIds: string[]; producerIds: string[]; consumerIds: string[] }>;
   }>;
@@ -150,6 +151,7 @@ export async function spawnEdge(o: EdgeSpawn): Promise<EdgeProc> {
       await must('PUT', '/media/v1/plan', plan);
     },
     streams: (m) => must('GET', `/media/v1/meetings/${m}/streams`),
+    roster: (m) => must('GET', `/media/v1/meetings/${m}/roster`),
     dump: () => must('GET', '/media/v1/dump'),
     stats: () => must('GET', '/media/v1/stats'),
     kill: async (signal = 'SIGTERM') => {

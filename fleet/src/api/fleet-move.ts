@@ -11,7 +11,7 @@ import {
   type FleetMoveEvent,
   type MoveStatement,
 } from '@diemcau/shared';
-import { brokerUrls } from '../devices/enrol.js';
+import { mqttUrlsFor } from '../devices/enrol.js';
 import { loadTlsFiles } from '../tls.js';
 import { authErrors } from './schemas.js';
 
@@ -82,7 +82,7 @@ export const fleetMoveRoutes: FastifyPluginAsyncTypebox = async (app) => {
         fleetId,
         publicKey,
         fleetUrl: `${request.protocol}://${request.host}`,
-        mqttUrls: brokerUrls(fleet, host),
+        mqttUrls: mqttUrlsFor(fleet, host),
         ...(ca ? { caCert: ca } : {}),
       };
     },

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { indexedMemoryPersistence } from './retained-index.js';
 import { redisBackend } from './redis-backend.js';
@@ -480,9 +480,7 @@ export class FleetBroker {
       metrics.mqttClients.inc();
       socket.setNoDelay(true);
       const guard = new PacketSizeGuard(maxPacketBytes);
-      const conn = Duplex.from({ readable: guard, writable: socket });
-      socket.pipe(guard);
-      const drop = (err?: Error) => {
+      const drop = (err: Error) => {
         if (err instanceof OversizePacketError) {
           metrics.mqttOversize.inc();
           log.warn(
@@ -491,26 +489,30 @@ export class FleetBroker {
           );
         } else if (err instanceof QoS2PublishError) {
           this.limitsHit.inc({ limit: 'qos2' });
-          const deviceId = this.connectionOf((conn as Duplex & { client?: Client }).client ?? null)?.deviceId;
+          const deviceId = this.connectionOf((socket as Socket & { client?: Client }).client ?? null)?.deviceId;
           log.warn(
             { remote: socket.remoteAddress, deviceId, limit: 'qos2' },
             'QoS 2 publish refused before its body was read; connection closed',
           );
         }
         socket.destroy();
-        conn.destroy();
       };
-      guard.on('error', drop);
       socket.on('error', () => socket.destroy());
       socket.on('close', () => {
         this.sockets.delete(socket);
         metrics.mqttClients.dec();
-        guard.destroy();
-        conn.destroy();
       });
-      conn.on('error', () => socket.destroy());
-      this.remotes.set(conn, remote);
-      this.aedes.handle(conn);
+      this.remotes.set(socket, remote);
+      this.aedes.handle(socket);
+      // aedes reads the socket with read(), which hands each chunk to 'data'
+      // listeners before aedes parses it: the guard sees every byte first and
+      // cuts the socket on the chunk that announces a packet over the limit.
+      // (Added after handle(): with aedes' 'readable' listener in place, this
+      // does not switch the socket to flowing mode.)
+      socket.on('data', (chunk: Buffer) => {
+        const err = guard.scan(chunk);
+        if (err) drop(err);
+      });
     };
     const { tls } = this.opts;
     if (tls) {

@@ -85,6 +85,17 @@ export class DevicesRepo {
     ).map(toDevice);
   }
 
+  /**
+   * Enrolled, not revoked devices by id and site only: for the planners that
+   * run every few seconds over the whole fleet (the meetings' edge
+   * directory), without reading each box's peripherals and latest telemetry.
+   */
+  async refs(): Promise<{ id: string; siteId: string }[]> {
+    return this.db.all<{ id: string; siteId: string }>(
+      'SELECT id, site_id AS "siteId" FROM devices WHERE revoked_at IS NULL ORDER BY site_id, id',
+    );
+  }
+
   /** Decommissioned devices: kept so every page can say a site's box was revoked rather than never installed. */
   async listRevoked(): Promise<DeviceRecord[]> {
     return (

@@ -15,6 +15,12 @@ export interface PendingSample {
   receivedAt: string;
 }
 
+/** Rows per multi-row INSERT: 5 parameters each, well inside both engines' limits; at most this many statement shapes. */
+const ROWS_PER_INSERT = 100;
+
+/** `(?, ?, ?, ?, ?), (?, ?, ?, ?, ?), …` for n rows. */
+const valuesList = (n: number): string => Array.from({ length: n }, () => '(?, ?, ?, ?, ?)').join(', ');
+
 /**
  * Telemetry samples, keyed by (device, seq): a sample delivered twice (QoS 1
  * redelivery, the agent's queue replayed after a reconnect) is stored once.
@@ -30,39 +36,56 @@ export class TelemetryRepo {
     private readonly keep: number,
   ) {}
 
-  /** Writes a batch in one transaction; returns how many were new. */
+  /**
+   * Writes a batch in one transaction; returns how many were new. Samples go
+   * in as multi-row INSERTs (ROWS_PER_INSERT a statement) that return what
+   * was new, and each device's row is touched once per batch: a statement per
+   * sample cost the embedded fleet a sixth of its CPU at 10,000 boxes, and a
+   * round trip per sample is worse against PostgreSQL.
+   */
   insertBatch(batch: readonly PendingSample[]): Promise<number> {
     return this.db.tx(async () => {
+      const rows = batch.map((p) => ({ p, data: JSON.stringify(p.sample) }));
+      const fresh = new Set<string>();
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+        const chunk = rows.slice(i, i + ROWS_PER_INSERT);
+        const params: Array<string | number> = [];
+        for (const { p, data } of chunk) params.push(p.deviceId, p.sample.seq, p.sample.at, p.receivedAt, data);
+        const inserted = await this.db.all<{ device_id: string; seq: number | string }>(
+          `INSERT INTO telemetry (device_id, seq, at, received_at, data) VALUES ${valuesList(chunk.length)}
+           ON CONFLICT DO NOTHING RETURNING device_id, seq`,
+          params,
+        );
+        for (const r of inserted) fresh.add(`${r.device_id}\n${Number(r.seq)}`);
+      }
+      // Per device: when it was last heard from, and its newest sample. Only
+      // a newer sample replaces the latest: the queue replayed after a
+      // reconnect delivers old ones last.
+      const perDevice = new Map<string, { seq: number; data: string; receivedAt: string; seenAt: string; n: number }>();
+      for (const { p, data } of rows) {
+        if (!fresh.delete(`${p.deviceId}\n${p.sample.seq}`)) continue; // a duplicate, in the store or in this batch
+        const cur = perDevice.get(p.deviceId);
+        if (!cur) {
+          perDevice.set(p.deviceId, { seq: p.sample.seq, data, receivedAt: p.receivedAt, seenAt: p.receivedAt, n: 1 });
+          continue;
+        }
+        cur.n += 1;
+        cur.seenAt = p.receivedAt;
+        if (cur.seq < p.sample.seq) Object.assign(cur, { seq: p.sample.seq, data, receivedAt: p.receivedAt });
+      }
       let inserted = 0;
-      const touched = new Map<string, string>();
-      const newest = new Map<string, { seq: number; data: string; receivedAt: string }>();
-      const counted = new Map<string, number>();
-      for (const p of batch) {
-        const data = JSON.stringify(p.sample);
-        const r = await this.db.run(
-          'INSERT INTO telemetry (device_id, seq, at, received_at, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-          [p.deviceId, p.sample.seq, p.sample.at, p.receivedAt, data],
-        );
-        if (r.changes === 0) continue;
-        inserted += 1;
-        touched.set(p.deviceId, p.receivedAt);
-        const cur = newest.get(p.deviceId);
-        if (!cur || cur.seq < p.sample.seq)
-          newest.set(p.deviceId, { seq: p.sample.seq, data, receivedAt: p.receivedAt });
-        counted.set(p.deviceId, (counted.get(p.deviceId) ?? 0) + 1);
-      }
-      // Only a newer sample replaces the latest: the queue replayed after a reconnect delivers old ones last.
-      for (const [id, n] of newest) {
-        await this.db.run(
-          `UPDATE devices SET latest_seq = @seq, latest_telemetry = @data, latest_received_at = @receivedAt
-           WHERE id = @id AND (latest_seq IS NULL OR latest_seq < @seq)`,
-          { id, seq: n.seq, data: n.data, receivedAt: n.receivedAt },
-        );
-      }
       const due: string[] = [];
-      for (const [id, at] of touched) {
-        await this.db.run('UPDATE devices SET last_seen_at = ? WHERE id = ?', [at, id]);
-        const n = (this.sincePrune.get(id) ?? 0) + (counted.get(id) ?? 0);
+      for (const [id, d] of perDevice) {
+        inserted += d.n;
+        await this.db.run(
+          `UPDATE devices SET last_seen_at = @seenAt,
+             latest_telemetry = CASE WHEN latest_seq IS NULL OR latest_seq < @seq THEN @data ELSE latest_telemetry END,
+             latest_received_at = CASE WHEN latest_seq IS NULL OR latest_seq < @seq THEN @receivedAt ELSE latest_received_at END,
+             latest_seq = CASE WHEN latest_seq IS NULL OR latest_seq < @seq THEN @seq ELSE latest_seq END
+           WHERE id = @id`,
+          { id, seq: d.seq, data: d.data, receivedAt: d.receivedAt, seenAt: d.seenAt },
+        );
+        const n = (this.sincePrune.get(id) ?? 0) + d.n;
         if (n >= Math.max(1, Math.ceil(this.keep / 10))) due.push(id);
         else this.sincePrune.set(id, n);
       }

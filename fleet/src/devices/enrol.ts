@@ -1,5 +1,6 @@
 import { DiemcauError, type EnrolRequest, type EnrolResponse } from '@diemcau/shared';
 import type { FleetContext } from '../context.js';
+import { brokerUrls } from './broker-list.js';
 import { hashPassword, newId, newSecret } from '../db/secrets.js';
 import { isArmed } from '../db/enrollment-repo.js';
 import { planEnrolment, type EnrolFacts, type EnrolPlan, type RefusalReason } from './enrol-planner.js';
@@ -28,11 +29,10 @@ export class EnrolRefused extends DiemcauError {
  * The brokers a box is told to use, the one it reached us by first: a fleet
  * with certificates serves MQTT over TLS only; a cluster lists every node's.
  */
-export function brokerUrls(fleet: Pick<FleetContext, 'config' | 'broker'>, host: string): string[] {
+export function mqttUrlsFor(fleet: Pick<FleetContext, 'config' | 'broker'>, host: string): string[] {
   const scheme = fleet.config.tlsCert !== undefined ? 'mqtts' : 'mqtt';
   const url = fleet.config.publicMqttUrl ?? `${scheme}://${host}:${fleet.broker.port}`;
-  const others = fleet.config.publicMqttUrls?.split(',').filter((u) => u !== url) ?? [];
-  return [url, ...others];
+  return [url, ...brokerUrls(fleet.config.publicMqttUrls).filter((u) => u !== url)];
 }
 
 /**
@@ -151,7 +151,7 @@ export async function enrolDevice(fleet: FleetContext, req: EnrolRequest, mqttHo
   fleet.events.emit('device-enrolled', { deviceId, siteId, reenrolled });
   fleet.log.info({ deviceId, siteId, serial, reenrolled, by }, 'device enrolled');
 
-  const [url, ...others] = brokerUrls(fleet, mqttHost);
+  const [url, ...others] = mqttUrlsFor(fleet, mqttHost);
   const mqtt = { url: url!, username: deviceId, password, ...(others.length > 0 ? { urls: [url!, ...others] } : {}) };
   const site = fleet.sites.get(siteId)!;
   const { fleetId, publicKey } = await repos.fleetKey.get();

@@ -32,7 +32,7 @@ export const meetingsPlugin = fp<MeetingsPluginOptions>(
       ports: {
         sites: () => fleet.sites.all(),
         siteIndex: () => fleet.sites.siteIndex(),
-        devices: () => fleet.repos.devices.list(),
+        devices: () => fleet.repos.devices.refs(),
       },
       log: fleet.log,
       config: { ...fleet.config.meetings, ...opts.config },

@@ -88,8 +88,9 @@ export class MeetingService {
    */
   async directory(): Promise<EdgeDirectory> {
     const edgeOfSite = new Map<string, string>();
-    const rank = (d: { id: string }): string => `${this.urls.has(d.id) ? 0 : 1}${d.id}`;
-    for (const d of [...(await this.ports.devices())].sort((a, b) => (rank(a) < rank(b) ? -1 : 1))) {
+    // Each device's rank once, not per comparison: this runs over the whole fleet every reconcile.
+    const ranked = (await this.ports.devices()).map((d) => ({ d, rank: `${this.urls.has(d.id) ? 0 : 1}${d.id}` }));
+    for (const { d } of ranked.sort((a, b) => (a.rank < b.rank ? -1 : 1))) {
       if (!edgeOfSite.has(d.siteId)) edgeOfSite.set(d.siteId, d.id);
     }
     return { coreEdgeId: this.cfg.coreEdgeId, edgeOfSite };

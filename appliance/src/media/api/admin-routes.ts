@@ -15,6 +15,7 @@ import {
   PlanAccepted,
   PlanRejected,
   Refusals,
+  Roster,
   StreamList,
   TapAnswer,
   TapBody,
@@ -126,6 +127,21 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       },
     },
     async (req) => roomOf(req).listStreams(),
+  );
+
+  app.get(
+    '/media/v1/meetings/:meetingId/roster',
+    {
+      config: { access: 'admin' },
+      schema: {
+        operationId: 'getMeetingRoster',
+        tags: ['edge'],
+        summary: 'Who is in the meeting: every site, its microphone open or closed, whether it has a camera',
+        params: MeetingParams,
+        response: { 200: Roster, ...refusals(400, 401, 404) },
+      },
+    },
+    async (req) => roomOf(req).rosterEntries(),
   );
 
   app.post(

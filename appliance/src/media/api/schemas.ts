@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { MediaKindSchema, codec } from '@diemcau/shared';
+import { BOX_STATES } from '../../status/box-status.js';
 
 /**
  * How the edge reads requests and writes answers. One rule for bodies,
@@ -132,6 +133,18 @@ export const StreamList = Type.Array(
   }),
 );
 
+export const Roster = Type.Array(
+  Type.Object({
+    siteId: Type.String(),
+    mic: Type.Boolean({ description: 'Its microphone is open' }),
+    camera: Type.Boolean({ description: 'It has a camera in the meeting, shown or not' }),
+  }),
+  {
+    description:
+      'Who is in the meeting, as this edge knows it (streams cross a link only while someone beyond it receives them)',
+  },
+);
+
 export const TapAnswer = Type.Object({
   tapId: Type.String(),
   kind: MediaKindSchema,
@@ -170,6 +183,17 @@ export const KioskStateSchema = Type.Object({
   connected: Nullable(Type.Boolean({ description: "The agent's link to the fleet; null when unknown" })),
   identify: Nullable(Type.Object({ siteName: Type.String(), code: Type.String(), until: Type.String() })),
   meeting: Nullable(Type.Object({ meetingId: Type.String(), title: Type.String(), joinUrl: Type.String() })),
+  status: Type.Union(
+    BOX_STATES.map((s) => Type.Literal(s)),
+    { description: 'What the box is doing; the status LED shows the same' },
+  ),
+  update: Nullable(
+    Type.Object({
+      current: Type.String(),
+      target: Nullable(Type.String()),
+      percent: Nullable(Type.Integer({ minimum: 0, maximum: 100 })),
+    }),
+  ),
 });
 
 /** No body (204). */

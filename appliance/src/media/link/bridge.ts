@@ -1,32 +1,42 @@
 // One end of a cascade link, the same code on both edges. What goes out: a
-// stream of this router is consumed on the pipe transport and announced to the
-// peer ('produce' with our producer's id and the consumer's RTP parameters);
-// its pause/resume/close follow. What comes in: the peer's announcements are
-// produced on our pipe transport under an id of our own, and paused/resumed/
-// closed in step. The id on the wire is the sender's own producer id and names
-// the stream on that link only: each edge maps it to its local producer. A
-// stream therefore has a different id at every edge, so several edges of one
-// meeting can share a mediasoup worker (a worker refuses a second producer
-// under an id it already has); the site and origin edge travel with it.
+// stream of this router that someone beyond the link receives is consumed on
+// the pipe transport and announced to the peer ('produce' with our producer's
+// id and the consumer's RTP parameters); its pause/resume/close follow. What
+// comes in: the peer's announcements are produced on our pipe transport under
+// an id of our own, and paused/resumed/closed in step. The id on the wire is
+// the sender's own producer id and names the stream on that link only: each
+// edge maps it to its local producer. A stream therefore has a different id at
+// every edge, so several edges of one meeting can share a mediasoup worker (a
+// worker refuses a second producer under an id it already has); the site and
+// origin edge travel with it.
 //
-// Selective forwarding: the host decides per stream whether it flows now
-// (forwarding.ts). A stream held back is paused on our side of the pipe, so it
-// sends nothing, and announced paused, so the peer's copy (and everything
-// downstream of it) reads paused too. The peer sees one "paused" whatever the
-// reason: a muted microphone or a camera that is not featured.
+// Only what flows (forwarding.ts flows()): every stream of the room is a
+// candidate for the link, but it is announced only once the host says it
+// crosses in this link's direction. One that stops crossing is paused on our
+// side of the pipe (announced paused, so the peer's copy and everything
+// downstream of it read paused too), and closed after a grace period
+// (reapAfterMs), which closes every copy beyond the link. The peer sees one
+// "paused" whatever the reason: a muted microphone or a camera not shown.
 import type { Logger } from 'pino';
 import type { LinkStats } from '@diemcau/shared';
 import type { Outlet, PipeLink, RtpParameters, Stream } from '../adapter/index.js';
 import type { Refusals } from '../limits.js';
 import type { LinkEvent, WireRtpParameters } from './protocol.js';
 import type { SiteAdmission } from './admission.js';
+import type { LinkDirection } from '../forwarding.js';
+import type { RosterEntry } from '../roster.js';
 
 /** What the peer edge may make us hold over one link. */
 export interface BridgeLimits {
   /** Streams the peer may announce (every site behind it sends two, each browser a few). */
   maxStreams: number;
   refusals: Refusals;
+  /** How long a stream nobody beyond the link receives stays announced (paused) before it is closed. */
+  reapAfterMs?: number;
 }
+
+/** A stream held back this long is closed on the link: a speaker who comes back sooner finds it open. */
+export const REAP_AFTER_MS = 6000;
 
 /** Events waiting to be applied: past this the peer sends faster than we apply, and the link is closed. */
 const MAX_INBOX = 4096;
@@ -41,10 +51,12 @@ const MAX_SITE_REFUSALS = 64;
 export interface BridgeHost {
   /** A stream came in over the bridge. */
   addStream(stream: Stream, via: PipeBridge): void;
-  /** Whether one of our streams should flow across links now. */
-  forwards(stream: Stream): boolean;
+  /** Whether one of our streams crosses a link in this direction now (forwarding.ts flows()). */
+  flows(stream: Stream, direction: LinkDirection): boolean;
   /** The upstream told us the meeting's recent speakers. */
   setSpeakers(siteIds: string[], via: PipeBridge): void;
+  /** The peer sent its roster (roster.ts): its side of the cascade from below, the meeting from above. */
+  setRoster(entries: RosterEntry[], via: PipeBridge): void;
   /**
    * Whether the peer behind `via` may announce streams of this site now
    * (admission.ts admitSite, against the current plan). A stream refused here
@@ -58,10 +70,16 @@ interface Out {
   outlet: Outlet;
   /** What the peer was last told: paused or not. */
   announcedPaused: boolean;
+  /** When we started holding it back (nobody beyond the link receives it); null while it flows. */
+  heldSince: number | null;
 }
 
 export class PipeBridge {
+  /** Streams of the room this link may carry, with what unsubscribes from them. */
+  private readonly candidates = new Map<string, { stream: Stream; off: () => void }>();
+  /** The candidates announced to the peer, flowing or held back. */
   private readonly outlets = new Map<string, Out>();
+  private readonly reaper: NodeJS.Timeout;
   /** Streams the peer sent us, by the id the peer announced them under (the link's stream id). */
   private readonly incoming = new Map<string, Stream>();
   /** The local ids of those streams: never offered back over the link they came in on. */
@@ -86,7 +104,13 @@ export class PipeBridge {
     private readonly send: (ev: LinkEvent) => void,
     private readonly log: Logger,
     private readonly limits?: BridgeLimits,
-  ) {}
+  ) {
+    const after = limits?.reapAfterMs ?? REAP_AFTER_MS;
+    this.reaper = setInterval(() => void this.serially(() => this.reap(after)), Math.max(50, after / 2));
+    this.reaper.unref();
+    // Its router closing closes the pipe: the reaper and the candidates' listeners go with it.
+    pipe.events.on('close', () => this.close());
+  }
 
   get id(): string {
     return this.pipe.id;
@@ -95,9 +119,57 @@ export class PipeBridge {
     return this.closed || this.pipe.closed;
   }
 
-  /** Sends one of our streams across (once; a second offer of the same stream is ignored). */
-  async offer(stream: Stream): Promise<void> {
-    if (this.isClosed || stream.closed || this.outlets.has(stream.id) || this.incomingLocal.has(stream.id)) return;
+  /**
+   * A stream of the room this link may carry (once; a second offer of the same
+   * stream is ignored). It crosses when the host says it flows, now or later.
+   */
+  offer(stream: Stream): Promise<void> {
+    if (this.isClosed || stream.closed || this.candidates.has(stream.id) || this.incomingLocal.has(stream.id))
+      return Promise.resolve();
+    // A microphone that opens or closes at its source may start or stop crossing.
+    const offs = [
+      stream.events.on('pause', () => void this.serially(() => this.settle(stream))),
+      stream.events.on('resume', () => void this.serially(() => this.settle(stream))),
+      stream.events.on('close', () => this.forget(stream.id)),
+    ];
+    this.candidates.set(stream.id, { stream, off: () => offs.forEach((off) => off()) });
+    return this.serially(() => this.settle(stream));
+  }
+
+  /** Forwarding changed (chair controls, speakers): open, hold back or let through each candidate. */
+  refresh(): Promise<void> {
+    return this.serially(async () => {
+      for (const { stream } of [...this.candidates.values()]) await this.settle(stream);
+    });
+  }
+
+  private forget(streamId: string): void {
+    this.candidates.get(streamId)?.off();
+    this.candidates.delete(streamId);
+  }
+
+  // Brings one candidate in line with the host's decision: announced and
+  // flowing, announced and held back, or (never wanted yet) not announced.
+  private async settle(stream: Stream): Promise<void> {
+    if (stream.closed || !this.candidates.has(stream.id)) return;
+    const wanted = this.host.flows(stream, this.direction);
+    const out = this.outlets.get(stream.id);
+    if (!out) {
+      if (wanted) await this.announce(stream);
+      return;
+    }
+    if (wanted) {
+      out.heldSince = null;
+      if (out.outlet.paused) await out.outlet.resume();
+    } else {
+      out.heldSince ??= performance.now();
+      if (!out.outlet.paused) await out.outlet.pause();
+    }
+    this.sync(out);
+  }
+
+  // Consumes the stream on the pipe and tells the peer: from here it crosses.
+  private async announce(stream: Stream): Promise<void> {
     let outlet: Outlet;
     try {
       outlet = await this.pipe.consume(stream.id);
@@ -107,36 +179,40 @@ export class PipeBridge {
       return;
     }
     if (this.isClosed) return outlet.close();
-    return this.serially(async () => {
-      // Held back before the first packet leaves, when not featured.
-      if (!this.host.forwards(stream)) await outlet.pause();
-      const out: Out = { stream, outlet, announcedPaused: outlet.paused || outlet.producerPaused };
-      this.outlets.set(stream.id, out);
-      outlet.events.on('producerpause', () => void this.serially(() => this.sync(out)));
-      outlet.events.on('producerresume', () => void this.serially(() => this.sync(out)));
-      outlet.events.on('producerclose', () => this.send({ type: 'close', producerId: stream.id }));
-      outlet.events.on('close', () => this.outlets.delete(stream.id));
-      this.send({
-        type: 'produce',
-        producerId: stream.id,
-        kind: stream.kind,
-        rtpParameters: outlet.rtpParameters as unknown as WireRtpParameters,
-        paused: out.announcedPaused,
-        siteId: stream.info.siteId,
-        originEdgeId: stream.info.originEdgeId,
-      });
+    const out: Out = { stream, outlet, announcedPaused: outlet.paused || outlet.producerPaused, heldSince: null };
+    this.outlets.set(stream.id, out);
+    outlet.events.on('producerpause', () => void this.serially(() => this.sync(out)));
+    outlet.events.on('producerresume', () => void this.serially(() => this.sync(out)));
+    outlet.events.on('producerclose', () => this.send({ type: 'close', producerId: stream.id }));
+    outlet.events.on('close', () => {
+      if (this.outlets.get(stream.id) === out) this.outlets.delete(stream.id);
+    });
+    this.send({
+      type: 'produce',
+      producerId: stream.id,
+      kind: stream.kind,
+      rtpParameters: outlet.rtpParameters as unknown as WireRtpParameters,
+      paused: out.announcedPaused,
+      siteId: stream.info.siteId,
+      originEdgeId: stream.info.originEdgeId,
     });
   }
 
-  /** Forwarding changed (chair controls, speakers): hold back or let through each of our streams. */
-  refresh(): Promise<void> {
-    return this.serially(async () => {
-      for (const out of this.outlets.values()) {
-        const hold = !this.host.forwards(out.stream);
-        if (hold !== out.outlet.paused) await (hold ? out.outlet.pause() : out.outlet.resume());
-        this.sync(out);
-      }
-    });
+  // Closes what has been held back for `after` ms: the peer closes its copy,
+  // and with it every copy and consumer beyond it. Announced anew if wanted again.
+  private reap(after: number): void {
+    const now = performance.now();
+    for (const out of [...this.outlets.values()]) {
+      if (out.heldSince === null || now - out.heldSince < after || out.outlet.closed) continue;
+      this.outlets.delete(out.stream.id);
+      out.outlet.close();
+      this.send({ type: 'close', producerId: out.stream.id });
+    }
+  }
+
+  /** Passes the roster on (roster.ts). */
+  sendRoster(entries: readonly RosterEntry[]): void {
+    if (!this.isClosed) this.send({ type: 'roster', sites: [...entries] });
   }
 
   /** Passes the meeting's speakers on to a downstream edge. */
@@ -250,6 +326,9 @@ export class PipeBridge {
         if (this.direction === 'up') this.host.setSpeakers(ev.siteIds, this);
         else this.log.warn({ peer: this.peerEdgeId }, 'speakers event from a downstream edge ignored');
         return;
+      case 'roster':
+        this.host.setRoster(ev.sites, this);
+        return;
       case 'ping':
         if (ev.rttMs !== undefined) this.rttMs = ev.rttMs;
         return;
@@ -290,6 +369,10 @@ export class PipeBridge {
   get recvStreams(): number {
     return [...this.incoming.values()].filter((s) => !s.paused).length;
   }
+  /** Streams announced out over the link, flowing or held back (not yet reaped). */
+  get announcedStreams(): number {
+    return this.outlets.size;
+  }
   get incomingStreams(): Stream[] {
     return [...this.incoming.values()];
   }
@@ -326,6 +409,8 @@ export class PipeBridge {
     if (this.closed) return;
     this.closed = true;
     this.state = 'failed';
+    clearInterval(this.reaper);
+    for (const id of [...this.candidates.keys()]) this.forget(id);
     this.pipe.close();
   }
 }

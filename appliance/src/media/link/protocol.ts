@@ -75,6 +75,12 @@ export const LinkEventSchema = Type.Union([
   // Upstream to downstream only: the meeting's recent speakers, most recent
   // first, as the host heard them (see forwarding.ts).
   Type.Object({ type: Type.Literal('speakers'), siteIds: Type.Array(Id, { maxItems: 8 }) }),
+  // Who is in the meeting (roster.ts): up a link, the sender's side of the
+  // cascade; down a link, the whole meeting. Replaces what was sent before.
+  Type.Object({
+    type: Type.Literal('roster'),
+    sites: Type.Array(Type.Object({ siteId: Id, mic: Type.Boolean(), camera: Type.Boolean() }), { maxItems: 4096 }),
+  }),
   // Heartbeat; the downstream edge sends its last measured round trip along.
   Type.Object({ type: Type.Literal('ping'), t: Type.Number(), rttMs: Type.Optional(Type.Number({ minimum: 0 })) }),
 ]);

@@ -1,0 +1,163 @@
+// `npm run test:image`, the power-cut fault matrix on the booted image: for
+// each step of an update, a newer signed release rolls out, the updater is
+// stopped at that step by its pause hook (a trigger file on the box, named
+// checkpoints in the executor), and the VM is killed outright: no shutdown,
+// whatever the guest had not written to its disk is lost. The same disk boots
+// again; the box must come back online on a working version (the old or the
+// new one), then settle on the new one with the update committed.
+// DIEMCAU_FAULT_STEPS=name,name runs some steps only (each cut costs a boot:
+// about four minutes under software emulation). Prints one row per cut.
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { enrolledBox, missingImage, patch, since, version, type Box } from './scenario.js';
+import { sleep, waitFor } from './vm.js';
+
+interface Step {
+  name: string;
+  /** The executor's checkpoint the updater stops at before the cut. */
+  checkpoint?: string;
+  /** Cut while the box reboots (after the stop, a reboot; the cut once the kernel boots again). */
+  reboot?: true;
+  /** Cut right after the journal records the commit. */
+  afterCommit?: true;
+}
+
+const ALL: Step[] = [
+  { name: 'downloading', checkpoint: 'download-progress' },
+  { name: 'verifying', checkpoint: 'verifying' },
+  { name: 'unpacking', checkpoint: 'unpacked' },
+  { name: 'link-swap', checkpoint: 'previous-linked' },
+  { name: 'restarting', checkpoint: 'switched' },
+  { name: 'rebooting', checkpoint: 'switched', reboot: true },
+  { name: 'boot-check', checkpoint: 'health-check' },
+  { name: 'after-commit', afterCommit: true },
+];
+const only = process.env.DIEMCAU_FAULT_STEPS?.split(',').map((s) => s.trim());
+const steps = only ? ALL.filter((s) => only.includes(s.name)) : ALL;
+
+interface JournalView {
+  phase: string;
+  outcome: { version: string; result: string } | null;
+}
+const journal = async (box: Box): Promise<JournalView> =>
+  JSON.parse(await box.sh('cat /var/lib/diemcau/ota/journal.json 2>/dev/null || echo "{}"')) as JournalView;
+
+/** What the TV's page says, asked from inside the box (the page answers its own loopback only). */
+const kiosk = async (box: Box): Promise<string> => {
+  const out = await box.sh(
+    `/usr/bin/node -e "fetch('http://127.0.0.1:7443/kiosk/state').then(r=>r.json()).then(s=>console.log(s.status ?? 'no status'))" || echo unreachable`,
+  );
+  return out.trim();
+};
+
+/** The version directory the media edge runs from (its working directory). */
+const edgeRunsFrom = async (box: Box): Promise<string> =>
+  path.basename(
+    (await box.sh('readlink /proc/$(systemctl show -p MainPID --value diemcau-edge.service)/cwd || true')).trim(),
+  );
+
+const missing = missingImage();
+if (missing) {
+  t.fail(missing);
+} else if (steps.length === 0) {
+  t.fail(`DIEMCAU_FAULT_STEPS names no step of ${ALL.map((s) => s.name).join(', ')}`);
+} else {
+  t.test('a power cut at each step of an update leaves a working box', async (t) => {
+    const box = await enrolledBox(t, 'DMC-FAULTS-0005');
+    // Built while the box boots; one newer release per cut.
+    const built = (async () => {
+      for (const [i] of steps.entries()) await box.release(patch(i + 1));
+    })();
+    built.catch(() => undefined);
+    const first = await box.online(() => true, box.bootMs, 'the box online');
+    t.equal(first.agentVersion, version, `online on ${version}`);
+    await built;
+
+    const rows: string[] = [];
+    let recoveries = 0;
+    let from = version;
+    for (const [i, step] of steps.entries()) {
+      const to = patch(i + 1);
+      if (step.checkpoint) await box.armPause(step.checkpoint);
+      const rolloutAt = Date.now();
+      await box.rollout(to);
+      if (step.checkpoint) await box.paused(box.bootMs);
+      if (step.afterCommit)
+        await waitFor(
+          async () => {
+            const j = await journal(box);
+            return j.phase === 'idle' && j.outcome?.version === to && j.outcome.result === 'committed'
+              ? true
+              : undefined;
+          },
+          box.bootMs,
+          `${to} committed`,
+          1000,
+        );
+      const at = await journal(box);
+      // The TV says "updating" while the update is stopped (releases after the image's own tell it).
+      const tv = step.checkpoint && !step.reboot ? await kiosk(box) : '-';
+      if (i > 0 && step.checkpoint && !step.reboot) t.equal(tv, 'updating', `the TV says updating while ${step.name}`);
+      const linksAtCut = await box.links();
+      if (step.reboot) {
+        // Cut while the kernel boots again: the console shows a second "Linux version".
+        const kernels = (): number => fs.readFileSync(box.vm.consoleLog, 'utf8').split('Linux version').length - 1;
+        const before = kernels();
+        await box.sh('systemctl reboot').catch(() => undefined);
+        await waitFor(async () => (kernels() > before ? true : undefined), 300_000, 'the reboot', 500);
+        await sleep(2000);
+      }
+      const cutAt = Date.now();
+      await box.powerCut();
+      await box.offline(120_000);
+      const back = await box.online(
+        (d) => d.agentVersion === from || d.agentVersion === to,
+        box.bootMs,
+        `the box online after the cut while ${step.name}`,
+      );
+      const backS = since(cutAt);
+      // Then the update finishes by itself: the new version, committed.
+      await box.online((d) => d.agentVersion === to, box.bootMs, `the box on ${to}`);
+      const settled = await waitFor(
+        async () => {
+          const j = await journal(box);
+          return j.phase === 'idle' && j.outcome?.version === to && j.outcome.result === 'committed' ? j : undefined;
+        },
+        box.bootMs,
+        `${to} committed after the cut`,
+        2000,
+      );
+      const links = await box.links();
+      const unit = (await box.sh('systemctl is-active diemcau-agent || true')).trim();
+      // The edge follows the agent onto the new version (restarted at the trial start).
+      const edge = await waitFor(
+        async () => ((await edgeRunsFrom(box)) === to ? to : undefined),
+        120_000,
+        `the edge on ${to}`,
+        2000,
+      ).catch(() => edgeRunsFrom(box));
+      t.equal(edge, to, `the edge runs ${to} too`);
+      const tvAfter = await kiosk(box);
+      t.equal(tvAfter, 'online', 'the TV says online');
+      const ok = settled.outcome?.result === 'committed' && links.current === to && unit === 'active';
+      t.ok(ok, `cut while ${step.name}: back online on ${back.agentVersion}, then ${to} committed`);
+      if (ok) recoveries++;
+      rows.push(
+        `${step.name.padEnd(13)} journal ${at.phase.padEnd(11)} current ${linksAtCut.current.padEnd(6)} TV ${tv.padEnd(9)} → online on ${back.agentVersion} in ${backS} s, ${to} committed ${since(rolloutAt)} s after its rollout`,
+      );
+      from = to;
+    }
+    const summary = `${steps.length} cuts, ${recoveries} recoveries (${box.accel.toUpperCase()}); not run: ${
+      ALL.filter((s) => !steps.includes(s))
+        .map((s) => s.name)
+        .join(', ') || 'none'
+    }`;
+    for (const r of rows) t.comment(r);
+    t.comment(summary);
+    t.teardown(
+      () =>
+        void process.stdout.write(`\n# image fault matrix\n${[...rows, summary].map((r) => `#   ${r}`).join('\n')}\n`),
+    );
+  });
+}

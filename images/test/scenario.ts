@@ -1,0 +1,232 @@
+// What the VM scenarios after enrolment share: a fleet with a district and
+// one commune, a box booted from a copy-on-write overlay of the image with a
+// stick, enrolled and online; releases built and uploaded as a release
+// manager does; rollouts; a power cut (the QEMU process killed) and a boot of
+// the same disk again; and the update journal's pause hook, set over the
+// guest agent, to cut the power at a known step of an update.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  ADMIN_TOKEN,
+  bootVm,
+  makeStick,
+  pickAccel,
+  repo,
+  startFleet,
+  waitFor,
+  type FleetProcess,
+  type Vm,
+} from './vm.js';
+
+const run = promisify(execFile);
+
+export const version = (
+  JSON.parse(fs.readFileSync(path.join(repo, 'appliance', 'package.json'), 'utf8')) as { version: string }
+).version;
+export const image = process.env.DIEMCAU_IMAGE ?? path.join(repo, 'dist', 'image', `diemcau-box-${version}.img`);
+const cacheRoot =
+  process.env.DIEMCAU_CACHE_DIR ??
+  path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'diemcau');
+/** The key the image's releases are signed with: the build's, or the development key image:build keeps. */
+export const releaseKey =
+  process.env.DIEMCAU_RELEASE_KEY ?? path.join(cacheRoot, 'image', 'dev-release-keys', 'dev-release.key');
+const trusted =
+  process.env.DIEMCAU_TRUSTED_KEYS ?? path.join(cacheRoot, 'image', 'dev-release-keys', 'trusted-keys.json');
+
+/** The n-th patch release after the image's version. */
+export const patch = (n: number): string =>
+  `${version.split('.').slice(0, 2).join('.')}.${Number(version.split('.')[2]) + n}`;
+
+export const missingImage = (): string | null =>
+  fs.existsSync(image) && fs.existsSync(releaseKey)
+    ? null
+    : `needs the image (${image}) and its signing key (${releaseKey}): npm run image:build`;
+
+export interface DeviceView {
+  id: string;
+  online: boolean;
+  agentVersion: string | null;
+}
+
+/** Where the pause hook's trigger lives on the box (the agent's own state dir). */
+export const PAUSE_FILE = '/var/lib/diemcau/ota/pause-at';
+
+interface Tap {
+  teardown(fn: () => unknown): void;
+  comment(...args: unknown[]): void;
+}
+
+export interface Box {
+  fleet: FleetProcess;
+  work: string;
+  accel: 'kvm' | 'tcg';
+  bootMs: number;
+  vm: Vm;
+  device(): Promise<DeviceView | undefined>;
+  /** Waits until the fleet shows the box online and `ok` accepts what it sees. */
+  online(ok: (d: DeviceView) => boolean, timeoutMs: number, what: string): Promise<DeviceView>;
+  offline(timeoutMs: number): Promise<void>;
+  /** Runs a shell line in the guest (as root, through the guest agent). */
+  sh(cmd: string, timeoutMs?: number): Promise<string>;
+  /** Kills the VM at once (a power cut), then boots the same disk again. */
+  powerCut(): Promise<void>;
+  /** Builds `v` (optionally from another entry) and uploads it to the fleet. */
+  release(v: string, entry?: string): Promise<void>;
+  rollout(v: string): Promise<string>;
+  rolloutState(id: string): Promise<string>;
+  /** The box's `current` and `previous` links, as versions. */
+  links(): Promise<{ current: string; previous: string }>;
+  /** Makes the updater stop once at `checkpoint`; restarts the agent so it reads the setting. */
+  armPause(checkpoint: string): Promise<void>;
+  /** Resolves once the updater stopped at the armed checkpoint. */
+  paused(timeoutMs: number): Promise<void>;
+}
+
+export async function enrolledBox(t: Tap, serial: string): Promise<Box> {
+  const { accel } = await pickAccel();
+  const bootMs = accel === 'kvm' ? 300_000 : 1_800_000;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-image-scenario-'));
+  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+  const fleet = await startFleet(t, path.join(work, 'fleet'), { DIEMCAU_OTA_TRUSTED_KEYS: trusted });
+  const imported = await fleet.api('POST', '/api/v1/sites/import', {
+    sites: [
+      { id: 'huyen-thu', name: 'Huyện Thử', kind: 'district', parentId: null },
+      { id: 'xa-ba', name: 'Xã Ba', kind: 'commune', parentId: 'huyen-thu' },
+    ],
+  });
+  if (imported.status !== 200) throw new Error(`site import: HTTP ${imported.status}`);
+
+  const dir = path.join(work, 'vm');
+  fs.mkdirSync(dir);
+  const tsx = (args: string[], timeout: number) =>
+    run(process.execPath, ['--import', 'tsx', ...args], { cwd: repo, timeout });
+  await tsx(
+    [
+      path.join(repo, 'provisioning', 'src', 'main.ts'),
+      'token',
+      'xa-ba',
+      '--out',
+      dir,
+      '--fleet',
+      fleet.hostUrl,
+      '--token',
+      ADMIN_TOKEN,
+    ],
+    60_000,
+  );
+  const file = path.join(dir, 'diemcau-bootstrap.json');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ ...(JSON.parse(fs.readFileSync(file, 'utf8')) as object), fleetUrl: fleet.guestUrl }),
+  );
+  const stick = path.join(dir, 'stick.img');
+  makeStick(stick, { 'diemcau-bootstrap.json': file });
+  const disk = path.join(dir, 'disk.qcow2');
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image, '-F', 'raw', disk], { timeout: 30_000 });
+  const boot = (): Vm => bootVm(t, { dir, disk, diskFormat: 'qcow2', serial, stick, accel });
+
+  const box: Box = {
+    fleet,
+    work,
+    accel,
+    bootMs,
+    vm: boot(),
+    device: async () => (await fleet.api<{ items: DeviceView[] }>('GET', '/api/v1/devices?siteId=xa-ba')).body.items[0],
+    online: async (ok, timeoutMs, what) =>
+      waitFor(
+        async () => {
+          const d = await box.device();
+          return d?.online && ok(d) ? d : undefined;
+        },
+        timeoutMs,
+        what,
+        1000,
+      ),
+    offline: async (timeoutMs) => {
+      await waitFor(
+        async () => ((await box.device())?.online === false ? true : undefined),
+        timeoutMs,
+        'the box offline',
+        500,
+      );
+    },
+    sh: async (cmd, timeoutMs = 30_000) => {
+      const r = await box.vm.qga.exec('/bin/sh', ['-c', cmd], timeoutMs);
+      if (r.code !== 0) throw new Error(`guest: ${cmd}: exit ${r.code}: ${r.err.trim()}`);
+      return r.out;
+    },
+    powerCut: async () => {
+      const old = box.vm;
+      old.qga.close();
+      const exited = new Promise<void>((r) => (old.child.exitCode !== null ? r() : old.child.once('exit', () => r())));
+      old.child.kill('SIGKILL');
+      await exited;
+      box.vm = boot();
+    },
+    release: async (v, entry) => {
+      await tsx(
+        [
+          path.join(repo, 'provisioning', 'src', 'release', 'build-cli.ts'),
+          '--key',
+          releaseKey,
+          '--version',
+          v,
+          '--out',
+          path.join(work, 'rel'),
+          '--upload',
+          fleet.hostUrl,
+          '--token',
+          ADMIN_TOKEN,
+          ...(entry ? ['--entry', entry] : []),
+        ],
+        180_000,
+      );
+    },
+    rollout: async (v) => {
+      const r = await fleet.api<{ id: string }>('POST', '/api/v1/rollouts', {
+        release: v,
+        rootSiteId: 'xa-ba',
+        rings: [{ name: 'all', select: { kind: 'rest' }, maxInFlight: 1 }],
+        abort: { maxFailureRate: 1, minDevices: 1 },
+        silentTimeoutMin: 30,
+        meetingLeadMin: 0,
+      });
+      if (r.status !== 201) throw new Error(`rollout of ${v}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body.id;
+    },
+    rolloutState: async (id) => (await fleet.api<{ state: string }>('GET', `/api/v1/rollouts/${id}`)).body.state,
+    links: async () => {
+      const [current = '', previous = ''] = (
+        await box.sh('readlink /opt/diemcau/current; readlink /opt/diemcau/previous || true')
+      )
+        .trim()
+        .split('\n')
+        .map((l) => path.basename(l));
+      return { current, previous };
+    },
+    armPause: async (checkpoint) => {
+      await box.sh(
+        `rm -f ${PAUSE_FILE}.hit && printf '%s\\n' '${checkpoint}' > ${PAUSE_FILE} && ` +
+          `grep -q DIEMCAU_OTA_PAUSE_FILE /etc/diemcau/agent.env 2>/dev/null || ` +
+          `{ echo DIEMCAU_OTA_PAUSE_FILE=${PAUSE_FILE} >> /etc/diemcau/agent.env && systemctl restart diemcau-agent; }; sync`,
+        120_000,
+      );
+    },
+    paused: async (timeoutMs) => {
+      await waitFor(
+        async () => ((await box.sh(`cat ${PAUSE_FILE}.hit 2>/dev/null || true`)).trim() ? true : undefined),
+        timeoutMs,
+        'the updater at its checkpoint',
+        2000,
+      );
+    },
+  };
+  t.comment(`accelerator: ${accel}`);
+  return box;
+}
+
+/** Seconds since `from`, one decimal. */
+export const since = (from: number): string => ((Date.now() - from) / 1000).toFixed(1);
