@@ -16,6 +16,8 @@ export * from './brokers.js';
 export * from './commands.js';
 export * from './bootstrap.js';
 export * from './media.js';
+export * from './join-link.js';
 export * from './ota.js';
 export * from './health.js';
 export * from './settings.js';
+export * from './favicon.js';

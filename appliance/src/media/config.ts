@@ -1,7 +1,7 @@
 // Edge configuration: read once from the environment by main.ts through the
 // shared settings loader, defaults in the schema, every problem reported at once. Simulated hardware is only ever chosen by
 // DIEMCAU_EDGE_HARDWARE=simulated: a real box never shows a test pattern by accident.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { DiemcauError, loadSettings, settingsMarkdown, type Env } from '@diemcau/shared';
 import { parseCidrList } from './addresses.js';
@@ -19,10 +19,11 @@ export const EdgeConfigSchema = Type.Object({
   port: Port(7443),
   adminToken: Type.String({ minLength: 16 }),
   /**
-   * Token for the join page (browsers in the room): browser-peer routes only.
-   * A random one is made at start when unset; it may never equal the admin token.
+   * A fixed token for browsers, for an edge without a fleet (a lab, tests,
+   * benchmarks): browser-peer routes only, never equal to the admin token.
+   * Unset (a box): browsers join only by a fleet-signed join link.
    */
-  joinToken: Type.String({ minLength: 16 }),
+  joinToken: Type.Optional(Type.String({ minLength: 16 })),
   /** RTP: where the worker binds, and what peers are told to send to. */
   listenIp: Type.String({ default: '127.0.0.1' }),
   announcedIp: Type.Optional(Type.String({ minLength: 1 })),
@@ -148,7 +149,7 @@ const DESCRIPTIONS: Record<keyof EdgeConfig, string> = {
   port: 'signalling API port (0 = any free port)',
   adminToken: 'token of the agent and other edges (plans, links, taps, stats)',
   joinToken:
-    'token of browsers in the room (browser-peer routes only); unset: a random one at start; never the admin token',
+    'a fixed token for browsers on an edge without a fleet (a lab, tests, benchmarks; browser-peer routes only; never the admin token); unset: browsers join only with a join link the fleet signed for the meeting and this site',
   listenIp: 'where the worker binds RTP',
   announcedIp: 'the address peers are told to send RTP to (behind NAT)',
   rtcMinPort: 'lowest RTP port',
@@ -215,9 +216,7 @@ export const EdgeSettingsSchema = Type.Object(
 
 /** The edge's settings and the deprecation warnings to log; throws APPL_ERR_CONFIG listing every problem. */
 export function loadEdgeSettings(env: Env): { config: EdgeConfig; warnings: string[] } {
-  // Never the admin token by default: the join token is shown to every browser in the room.
-  const defaults = { joinToken: randomBytes(24).toString('base64url') };
-  const { settings, warnings } = loadSettings(EdgeSettingsSchema, { env, defaults }, 'APPL_ERR_CONFIG');
+  const { settings, warnings } = loadSettings(EdgeSettingsSchema, { env }, 'APPL_ERR_CONFIG');
   const problems = crossChecks(settings);
   if (problems.length > 0)
     throw new DiemcauError('APPL_ERR_CONFIG', problems.join('; '), { details: { problems, warnings } });
@@ -246,7 +245,7 @@ export function portsPerWorker(cfg: Pick<EdgeConfig, 'maxPeersPerToken' | 'maxTr
 function crossChecks(cfg: EdgeConfig): string[] {
   const problems: string[] = [];
   if (cfg.rtcMinPort > cfg.rtcMaxPort) problems.push('DIEMCAU_EDGE_RTC_MIN_PORT is above DIEMCAU_EDGE_RTC_MAX_PORT');
-  if (sameSecret(cfg.joinToken, cfg.adminToken))
+  if (cfg.joinToken !== undefined && sameSecret(cfg.joinToken, cfg.adminToken))
     problems.push('DIEMCAU_EDGE_JOIN_TOKEN must differ from DIEMCAU_EDGE_ADMIN_TOKEN (browsers see the join token)');
   if (cfg.maxPeersPerToken > cfg.maxPeers)
     problems.push('DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN is above DIEMCAU_EDGE_MAX_PEERS');

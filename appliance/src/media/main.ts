@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   const server = new SignalServer({
     edge,
     adminToken: cfg.adminToken,
-    joinToken: cfg.joinToken,
+    ...(cfg.joinToken ? { joinToken: cfg.joinToken } : {}),
     ...(kioskToken ? { kioskToken } : {}),
     ...(tls ? { tls } : {}),
     maxConnections: cfg.maxConnections,

@@ -44,6 +44,8 @@ interface Peer {
   siteId: string;
   /** Which credential made it (a label, never the secret): its budget share. */
   token: string;
+  /** A join link's listener receives only; everyone else may send. */
+  mayProduce: boolean;
   transports: Map<string, WebRtcPort>;
   outlets: Map<string, Outlet>;
   producers: Set<string>;
@@ -88,13 +90,14 @@ export class PeerSet {
     return this.peers.size;
   }
 
-  create(token: string): { peerId: string; rtpCapabilities: unknown } {
+  create(token: string, mayProduce = true): { peerId: string; participantId: string; rtpCapabilities: unknown } {
     this.o.budget.take(token);
     const id = randomUUID();
     this.count += 1;
     const peer: Peer = {
       id,
       token,
+      mayProduce,
       siteId: `${this.o.siteOf()}.web${this.count}`.slice(0, 64),
       transports: new Map(),
       outlets: new Map(),
@@ -114,8 +117,18 @@ export class PeerSet {
     }, this.o.limits.peerIdleMs);
     peer.idle.unref();
     this.peers.set(id, peer);
-    this.o.log.info({ peerId: id }, 'browser joined');
-    return { peerId: id, rtpCapabilities: this.o.router.rtpCapabilities };
+    this.o.log.info({ peerId: id, participantId: peer.siteId }, 'browser joined');
+    return { peerId: id, participantId: peer.siteId, rtpCapabilities: this.o.router.rtpCapabilities };
+  }
+
+  /** Participants present now (a request to speak from one that left is dropped). */
+  participants(): Set<string> {
+    return new Set([...this.peers.values()].map((p) => p.siteId));
+  }
+
+  /** The site id a peer's streams carry (`<site>.web<n>`): how the meeting names this participant. */
+  participantOf(peerId: string): string {
+    return this.peer(peerId).siteId;
   }
 
   async createTransport(peerId: string): Promise<WebRtcParams> {
@@ -150,6 +163,11 @@ export class PeerSet {
     rtpParameters: unknown,
   ): Promise<{ id: string }> {
     const peer = this.peer(peerId);
+    if (!peer.mayProduce) {
+      throw this.o.refusals.refuse('APPL_ERR_MEDIA_FORBIDDEN', 'join-link-listener', 'a listener link only receives', {
+        peerId,
+      });
+    }
     const info: StreamInfo = { siteId: peer.siteId, originEdgeId: this.o.edgeId };
     const transport = this.transport(peerId, transportId);
     const stream = await this.within(peer, 'producers', peer.producers.size, this.o.limits.maxProducersPerPeer, () =>

@@ -21,7 +21,7 @@ import { UpstreamLink } from './link/upstream.js';
 import { expectedLinkConsumers, micOpen } from './room-planner.js';
 import { kioskView, type KioskView } from './layout.js';
 import { Backoff } from '../backoff.js';
-import { featuredSites, flows, nextSpeakers, type LinkDirection } from './forwarding.js';
+import { featuredSites, flows, nextSpeakers } from './forwarding.js';
 import { RosterRelay, rosterOf, type RosterEntry } from './roster.js';
 import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
 import { PeerSet } from './peers.js';
@@ -56,6 +56,9 @@ interface Entry {
   via: PipeBridge | null;
 }
 
+/** Browser requests to speak one room holds at once (the stats' limit). */
+const MAX_HANDS = 16;
+
 export class MeetingRoom implements BridgeHost {
   private readonly streams = new Map<string, Entry>();
   private readonly bridges = new Set<PipeBridge>();
@@ -73,6 +76,8 @@ export class MeetingRoom implements BridgeHost {
   /** Host only: the producer its observer named last. */
   private dominant: string | null = null;
   private featured: Set<string>;
+  /** Browser participants asking to speak (participant id → when), reported in the stats until answered. */
+  private readonly hands = new Map<string, string>();
   private readonly roster: RosterRelay;
   private closed = false;
 
@@ -140,8 +145,12 @@ export class MeetingRoom implements BridgeHost {
     for (const b of this.bridges) if (b !== via) void b.offer(stream);
   }
 
-  flows(stream: Stream, direction: LinkDirection): boolean {
-    return flows({ kind: stream.kind, siteId: stream.info.siteId, paused: stream.paused }, direction, this.featured);
+  flows(stream: Stream, via: PipeBridge): boolean {
+    return flows(
+      { kind: stream.kind, siteId: stream.info.siteId, paused: stream.paused },
+      via.direction,
+      this.featured,
+    );
   }
 
   private attachBridge(bridge: PipeBridge): void {
@@ -314,9 +323,39 @@ export class MeetingRoom implements BridgeHost {
     }
   }
 
+  // ---- requests to speak from browsers ----------------------------------------
+
+  /** A browser participant asks to speak (join page); its edge's stats carry it to the fleet. */
+  askToSpeak(peerId: string): { participantId: string; at: string } {
+    const participantId = this.peers.participantOf(peerId);
+    if (!this.hands.has(participantId)) {
+      if (this.hands.size >= MAX_HANDS)
+        throw this.deps.refusals.refuse(
+          'APPL_ERR_MEDIA_LIMIT',
+          'speak-requests',
+          'too many requests to speak waiting',
+          {
+            meetingId: this.id,
+          },
+        );
+      this.hands.set(participantId, new Date().toISOString());
+      this.log.info({ participantId }, 'browser asks to speak');
+    }
+    return { participantId, at: this.hands.get(participantId)! };
+  }
+
+  /** The participant's own view: waiting, holding the floor, or neither. */
+  speakState(peerId: string): 'waiting' | 'floor' | null {
+    const participantId = this.peers.participantOf(peerId);
+    if (this.meeting.floorParticipantId === participantId) return 'floor';
+    return this.hands.has(participantId) ? 'waiting' : null;
+  }
+
   /** Chair controls changed: follow them in place. */
   async update(meeting: MediaMeeting): Promise<void> {
     this.meeting = meeting;
+    // Granted: the participant holds the floor, its hand is down.
+    if (meeting.floorParticipantId) this.hands.delete(meeting.floorParticipantId);
     // An edge the plan no longer names loses its link (its addresses are checked again when it offers anew).
     const named = new Set((meeting.downstream ?? []).map((d) => d.edgeId));
     for (const l of [...this.downstream.values()]) if (!named.has(l.peerEdgeId)) l.close();
@@ -438,6 +477,8 @@ export class MeetingRoom implements BridgeHost {
       });
     }
     const links = await Promise.all([...this.bridges].map((b) => b.stats()));
+    const present = this.peers.participants();
+    for (const id of this.hands.keys()) if (!present.has(id)) this.hands.delete(id);
     return {
       meetingId: this.id,
       role: this.meeting.role,
@@ -445,6 +486,9 @@ export class MeetingRoom implements BridgeHost {
       local,
       links,
       activeSpeakerSiteId: this.speakers[0] ?? null,
+      ...(this.hands.size > 0
+        ? { speakRequests: [...this.hands].map(([participantId, at]) => ({ participantId, at })) }
+        : {}),
     };
   }
 
