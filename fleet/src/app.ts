@@ -39,6 +39,7 @@ import { healthPlugin, type HealthPluginOptions } from './health/plugin.js';
 import { meetingsPlugin } from './meetings/plugin.js';
 import { meetingEscalationPlugin, type EscalationPluginOptions } from './alerts/plugin.js';
 import { otaPlugin, type OtaPluginOptions } from './ota/plugin.js';
+import { readinessPlugin, type ReadinessPluginOptions } from './readiness/plugin.js';
 import { uiPlugin } from './ui/plugin.js';
 import { deliveryPlugin } from './ui/delivery.js';
 
@@ -51,6 +52,7 @@ export interface BuildFleetOptions {
   commands?: CommandsPluginOptions;
   health?: HealthPluginOptions;
   ota?: OtaPluginOptions;
+  readiness?: ReadinessPluginOptions;
   /** Alerts raised near meetings (alerts/plugin.ts). */
   escalation?: EscalationPluginOptions;
 }
@@ -233,6 +235,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
         await api.register(commandsPlugin, opts.commands ?? {});
         await api.register(healthPlugin, opts.health ?? {});
         await api.register(otaPlugin, opts.ota ?? {});
+        await api.register(readinessPlugin, opts.readiness ?? {});
         // Feature modules register here, one line each; they reach the fleet
         // through `app.fleet` (context.ts) and clean up in onClose hooks.
       },

@@ -2,6 +2,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { loadSettings, settingsMarkdown, type Env, type LoadedSettings } from '@diemcau/shared';
 import { MeetingsConfigSchema } from './meetings/config.js';
 import { OtaConfigSchema } from './ota/config.js';
+import { ReadinessConfigSchema } from './readiness/config.js';
 import { UiConfigSchema } from './ui/config.js';
 
 // The fleet's whole settings tree, validated once at start by main.ts, the
@@ -296,6 +297,7 @@ export const FleetConfigSchema = Type.Object({
   ...withEnv(TOP_LEVEL, ENV_NAMES),
   meetings: MeetingsConfigSchema,
   ota: OtaConfigSchema,
+  readiness: ReadinessConfigSchema,
   ui: UiConfigSchema,
 });
 export type FleetConfig = Static<typeof FleetConfigSchema>;

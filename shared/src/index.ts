@@ -19,5 +19,6 @@ export * from './media.js';
 export * from './join-link.js';
 export * from './ota.js';
 export * from './health.js';
+export * from './readiness.js';
 export * from './settings.js';
 export * from './favicon.js';

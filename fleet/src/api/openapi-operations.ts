@@ -56,6 +56,9 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'POST /api/v1/meetings/:id/roll-call': 'setMeetingRollCall',
   'POST /api/v1/meetings/:id/end': 'endMeeting',
   'DELETE /api/v1/meetings/:id/requests/:siteId': 'dismissSpeakRequest',
+  'GET /api/v1/meetings/:id/readiness': 'getMeetingReadiness',
+  'POST /api/v1/meetings/:id/readiness': 'checkMeetingReadiness',
+  'GET /api/v1/meetings/:id/readiness/:siteId/snapshot': 'getReadinessSnapshot',
   'POST /api/v1/meetings/:id/join-links': 'createJoinLink',
 
   'POST /api/v1/devices/:id/commands': 'sendDeviceCommand',

@@ -50,6 +50,13 @@ export interface CreateMeeting {
   durationMin?: number;
 }
 
+/** A participant as the cascade places it (see MeetingService.paths). */
+export interface MeetingPath {
+  siteId: string;
+  deviceId: string | null;
+  upstream: { edgeId: string; signalUrl: string | null; token: string } | null;
+}
+
 export type ChairControl =
   | { action: 'mute-all'; muted: boolean }
   | { action: 'floor'; siteId: string | null }
@@ -333,6 +340,33 @@ export class MeetingService {
     this.urls.set(deviceId, url);
     await this.repo.setMediaUrl(deviceId, url, this.now());
     await this.sync();
+  }
+
+  /**
+   * Each participant's box and the edge it will link to, with that edge's
+   * signalling URL (null while unknown) and the meeting's token there: what
+   * the readiness check probes. The host's edge has no upstream.
+   */
+  async paths(m: MeetingRecord): Promise<MeetingPath[]> {
+    const edges = await this.directory();
+    const plan = this.plan(m, edges);
+    const byEdge = new Map(plan.entries.map((e) => [e.edgeId, e]));
+    return plan.siteIds.map((siteId) => {
+      const edgeId = edges.edgeOfSite.get(siteId) ?? null;
+      const up = edgeId === null ? null : (byEdge.get(edgeId)?.upstreamEdgeId ?? null);
+      return {
+        siteId,
+        deviceId: edgeId,
+        upstream:
+          up === null
+            ? null
+            : {
+                edgeId: up,
+                signalUrl: (up === this.cfg.coreEdgeId && this.cfg.coreSignalUrl) || this.urls.get(up) || null,
+                token: this.tokenFor(m.id, up),
+              },
+      };
+    });
   }
 
   /** Recomputes every edge's plan and publishes the ones that changed. */
