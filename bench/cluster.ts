@@ -10,7 +10,7 @@
 // On 2 cores the simulators compete with the nodes: read the CPU lines to see
 // what bound the result. The registry is one SQLite file shared by both node
 // processes (one machine); the PostgreSQL store is not used here yet.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -33,6 +33,11 @@ const { values } = parseArgs({
     kill: { type: 'string', default: 'leader' },
     // Keep the logs and the registry (the temp dir) for a look afterwards.
     'keep-data': { type: 'boolean', default: false },
+    // Skip the rolling restart of both nodes after the kill.
+    'no-rolling': { type: 'boolean', default: false },
+    // The store of record: one SQLite file shared by both node processes, or a PostgreSQL
+    // (Debian's server, started here on a free port with its default durability settings).
+    store: { type: 'string', default: 'sqlite' },
   },
 });
 const N = Number(values.devices);
@@ -51,6 +56,7 @@ async function freePort(): Promise<number> {
 }
 
 const children: ChildProcess[] = [];
+let stopPostgres: (() => void) | undefined;
 function start(cmd: string, args: string[], env: Record<string, string>, logFile: string): ChildProcess {
   const out = fs.openSync(logFile, 'a');
   const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
@@ -74,6 +80,47 @@ function procStats(pid: number): { cpuSec: number; rssMiB: number } {
   const ticks = Number(fields[11]) + Number(fields[12]);
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
   return { cpuSec: ticks / 100, rssMiB: rssKb / 1024 };
+}
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const asPostgres = (bin: string, args: string[]): void =>
+  void execFileSync('runuser', ['-u', 'postgres', '--', path.join(PG_BIN, bin), ...args], { stdio: 'ignore' });
+
+/** A fresh PostgreSQL cluster in `dir` on a free port (loopback only); returns its URL, its postmaster and a stop. */
+async function startPostgres(dir: string): Promise<{ url: string; pid: number; stop: () => void }> {
+  execFileSync('chown', ['postgres:postgres', dir]);
+  const data = path.join(dir, 'data');
+  asPostgres('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C']);
+  const port = await freePort();
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200`;
+  asPostgres('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start']);
+  const pid = Number(fs.readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const stop = (): void => {
+    try {
+      asPostgres('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    } catch {
+      // already stopped
+    }
+  };
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, pid, stop };
+}
+
+/** CPU seconds and RSS of a process and all its children (PostgreSQL: the postmaster and its backends). */
+function groupStats(pid: number): { cpuSec: number; rssMiB: number } {
+  const total = { ...procStats(pid) };
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== pid) continue;
+      const s = procStats(Number(entry));
+      total.cpuSec += s.cpuSec;
+      total.rssMiB += s.rssMiB;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 interface Health {
@@ -109,6 +156,11 @@ async function main(): Promise<void> {
     log('redis'),
   );
   await sleep(300);
+  // Its own folder, beside ours (ours is private to root; the server runs as `postgres`).
+  const pgDir = values.store === 'postgres' ? fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-bench-pg-')) : undefined;
+  const pg = pgDir ? await startPostgres(pgDir) : undefined;
+  if (pg) stopPostgres = pg.stop;
+  say(`store: ${pg ? `PostgreSQL 15 (pid ${pg.pid}, default durability)` : 'one SQLite file shared by both nodes'}`);
   const ports = { a: [await freePort(), await freePort()] as const, b: [await freePort(), await freePort()] as const };
   const urls = `mqtt://127.0.0.1:${ports.a[1]},mqtt://127.0.0.1:${ports.b[1]}`;
   const limits = {
@@ -131,6 +183,7 @@ async function main(): Promise<void> {
         DIEMCAU_ADMIN_TOKEN: ADMIN,
         DIEMCAU_LOG_LEVEL: 'warn',
         DIEMCAU_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        ...(pg ? { DIEMCAU_DATABASE_URL: pg.url } : {}),
         DIEMCAU_NODE_ID: `node-${name}`,
         DIEMCAU_PUBLIC_MQTT_URL: `mqtt://127.0.0.1:${mqtt}`,
         DIEMCAU_PUBLIC_MQTT_URLS: urls,
@@ -190,14 +243,20 @@ async function main(): Promise<void> {
     ...sims.map((c, i): [string, ChildProcess] => [`sim-${i % 2 === 0 ? 'a' : 'b'}${Math.floor(i / 2)}`, c]),
   ];
   const s0 = procs.map(([, c]) => procStats(c.pid!));
+  const pg0 = pg ? groupStats(pg.pid) : undefined;
   await sleep(steadySec * 1000);
   const s1 = procs.map(([, c]) => procStats(c.pid!));
+  const pg1 = pg ? groupStats(pg.pid) : undefined;
   say(`steady state over ${steadySec} s (load ${load1()}):`);
   procs.forEach(([name], i) =>
     say(
       `  ${name.padEnd(7)} CPU ${(((s1[i]!.cpuSec - s0[i]!.cpuSec) / steadySec) * 100).toFixed(1)}% of a core, RSS ${s1[i]!.rssMiB.toFixed(0)} MiB`,
     ),
   );
+  if (pg0 && pg1)
+    say(
+      `  postgres CPU ${(((pg1.cpuSec - pg0.cpuSec) / steadySec) * 100).toFixed(1)}% of a core (postmaster and backends), RSS ${pg1.rssMiB.toFixed(0)} MiB (shared memory counted per process)`,
+    );
 
   const [ha, hb] = [await health(a.base), await health(b.base)];
   const leaderNode = ha?.leader ? a : b;
@@ -257,9 +316,79 @@ async function main(): Promise<void> {
   say(
     `telemetry: ${samples} samples stored for ${devices.length} boxes, ${gaps} missing from their sequences${where.length ? `: ${where.join('; ')}` : ''}`,
   );
-  say('not measured here: 10,000 boxes (2 shared cores), a rolling restart, PostgreSQL as the store');
-  if (values['keep-data']) say(`data and logs kept in ${tmp}`);
-  else fs.rmSync(tmp, { recursive: true, force: true });
+
+  // A rolling restart, as an upgrade does it: the dead node comes back, then
+  // each node in turn is stopped (SIGTERM), its boxes move to the other one,
+  // and it starts again. Every box only moves: no alert may open.
+  if (!values['no-rolling']) {
+    const nodes = { [victim.name]: await node(victim.name as 'a' | 'b'), [survivor.name]: survivor };
+    const alertIds = async (): Promise<Set<number>> =>
+      new Set(
+        (await api<{ items: Array<{ id: number }> }>(survivor.base, '/api/v1/alerts?limit=5000')).items.map(
+          (x) => x.id,
+        ),
+      );
+    await sleep(15_000); // the dead node's own alert resolves once it is back
+    const before = await alertIds();
+    for (const name of [survivor.name, victim.name]) {
+      const stopping = nodes[name]!;
+      const other = nodes[name === 'a' ? 'b' : 'a']!;
+      const t1 = Date.now();
+      stopping.child.kill('SIGTERM');
+      await new Promise((r) => (stopping.child.exitCode !== null ? r(null) : stopping.child.once('exit', r)));
+      const stopped = (Date.now() - t1) / 1000;
+      const moved = await until(
+        `every box on node-${other.name}`,
+        async () => {
+          const h = await health(other.base);
+          return h?.mqttClients === N && h.devicesOnline === N;
+        },
+        600_000,
+      );
+      nodes[name] = await node(name as 'a' | 'b');
+      say(
+        `rolling restart: node-${name} stopped in ${stopped.toFixed(1)} s, all ${N} on node-${other.name} and online ${moved.toFixed(1)} s after it exited, node-${name} back ${((Date.now() - t1) / 1000).toFixed(1)} s after the stop began; load ${load1()}`,
+      );
+    }
+    await sleep(15_000); // past the offline debounce: a box wrongly counted offline would have its alert by now
+    const opened = (
+      await api<{ items: Array<{ id: number; type: string; deviceId: string | null }> }>(
+        survivor.base,
+        '/api/v1/alerts?limit=5000',
+      )
+    ).items.filter((x) => !before.has(x.id));
+    const types = new Map<string, number>();
+    for (const x of opened) types.set(x.type, (types.get(x.type) ?? 0) + 1);
+    say(`alerts opened during the rolling restart: ${opened.length} ${JSON.stringify(Object.fromEntries(types))}`);
+
+    // The reconnect storm: both nodes killed at once and started again; every box comes back by itself.
+    const stormBefore = await alertIds();
+    const killed = Date.now();
+    for (const n of Object.values(nodes)) n.child.kill('SIGKILL');
+    await sleep(1000);
+    const [na, nb] = [await node('a'), await node('b')];
+    const up = (Date.now() - killed) / 1000;
+    const back = await until(
+      'every box back after the storm',
+      async () => {
+        const [x, y] = [await health(na.base), await health(nb.base)];
+        return (x?.mqttClients ?? 0) + (y?.mqttClients ?? 0) === N && x?.devicesOnline === N;
+      },
+      600_000,
+    );
+    await sleep(15_000);
+    const stormAlerts = (
+      await api<{ items: Array<{ id: number; type: string }> }>(na.base, '/api/v1/alerts?limit=5000')
+    ).items.filter((x) => !stormBefore.has(x.id));
+    const st = new Map<string, number>();
+    for (const x of stormAlerts) st.set(x.type, (st.get(x.type) ?? 0) + 1);
+    say(
+      `reconnect storm: both nodes killed, up again ${up.toFixed(1)} s later; all ${N} connected and online ${back.toFixed(1)} s after that (${(up + back).toFixed(1)} s from the kill); alerts opened: ${stormAlerts.length} ${JSON.stringify(Object.fromEntries(st))}; load ${load1()}`,
+    );
+  }
+  stopPostgres?.();
+  if (values['keep-data']) say(`data and logs kept in ${tmp}${pgDir ? ` and ${pgDir}` : ''}`);
+  else for (const d of [tmp, pgDir]) if (d) fs.rmSync(d, { recursive: true, force: true });
 }
 
 main()
@@ -269,4 +398,5 @@ main()
   })
   .finally(() => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    stopPostgres?.();
   });

@@ -122,11 +122,12 @@ async function main(): Promise<void> {
     const feeds: Feed[] = [];
     const mics = new Map<string, Stream>();
     let ssrc = 0x10000;
-    for (const n of sites) {
+    // Every room produces at once, as every box does when its plan arrives.
+    const produced = sites.map(async (n) => {
       const room = n.edge.room(M)!;
+      const [ssrcA, ssrcV] = [ssrc++, ssrc++];
       const input = await room.router.createPlainIn('127.0.0.1');
       const info = { siteId: n.siteId, originEdgeId: n.edgeId };
-      const [ssrcA, ssrcV] = [ssrc++, ssrc++];
       const audio = await input.produce({
         kind: 'audio',
         rtpParameters: ingestRtpParameters('audio', 'vp8', ssrcA, n.edgeId),
@@ -142,7 +143,8 @@ async function main(): Promise<void> {
       room.addStream(video, null);
       mics.set(n.siteId, audio);
       feeds.push({ siteId: n.siteId, port: input.tuple.port, ssrcA, ssrcV, offset: Math.random() * 4000 });
-    }
+    });
+    await Promise.all(produced);
     const tRooms = performance.now();
     const replay = new Replayer(feeds, clip);
     replayers.push(replay);

@@ -30,6 +30,7 @@ import { otaAgentConfig, type OtaAgentConfig } from './ota/config.js';
 import { edgeFollowsCurrent } from './ota/edge-follow.js';
 import { edgeLinkFrom, linkEdge, type EdgeLink, type EdgeLinkConfig } from './media/agent-link.js';
 import { writeKioskLink } from './media/kiosk-link.js';
+import { runProbe, startReadiness, type ReadinessRunner } from './readiness/index.js';
 import { ledPatternFor, type BoxState } from './status/box-status.js';
 import { hasDefaultRoute } from './status/network.js';
 
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
   let monitor: HealthMonitor | undefined;
   let ota: AgentOta | undefined;
   let edge: EdgeLink | undefined;
+  let readiness: ReadinessRunner | undefined;
   let stopping: Promise<void> | undefined;
 
   const stop = (reason: string, code: number): Promise<void> =>
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
       const force = setTimeout(() => process.exit(code || 1), 10_000);
       force.unref();
       monitor?.close();
+      readiness?.close();
       commands?.close();
       edge?.close();
       await ota?.close().catch((err: unknown) => log.warn({ err }, 'ota close failed'));
@@ -196,6 +199,15 @@ async function main(): Promise<void> {
         .publishDurable('health', JSON.stringify(report))
         .catch((err: unknown) => log.warn({ err }, 'health report not queued'));
     },
+  });
+  // The readiness check before a meeting: the fleet's request in, the room's and the link's figures out.
+  readiness = startReadiness({
+    router: a.router,
+    publishDurable: (channel, payload) => a.publishDurable(channel, payload),
+    selfTest: () => hw.selfTest({ withHost: false }),
+    probe: (target) => runProbe(target),
+    snapshot: () => hw.camera.lastFrame?.() ?? null,
+    log: log.child({ module: 'readiness' }),
   });
   // Over-the-air updates: the desired release in, 'ota' reports out, the self-test as health gate.
   ota = await startAgentOta({

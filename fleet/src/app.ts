@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import { loadConfig, type FleetConfig } from './config.js';
 import { loadTlsFiles } from './tls.js';
+import { loadProvinceCa, provinceCaRoutes } from './api/province-ca.js';
 import { createLogger } from './log.js';
 import { openFleetDb } from './db/open.js';
 import { createRepos } from './db/repos.js';
@@ -17,7 +18,7 @@ import { AlertService } from './alerts/service.js';
 import { PresenceTracker } from './presence/tracker.js';
 import { wirePresence } from './presence/wire.js';
 import { LocalPresenceFeed } from './presence/feed.js';
-import { parseDeviceTopic } from '@diemcau/shared';
+import { parseDeviceTopic, telemetryCodec } from '@diemcau/shared';
 import { Cluster } from './cluster/index.js';
 import { ALWAYS_LEADER } from './cluster/leadership.js';
 import { TelemetryWriter } from './telemetry/writer.js';
@@ -37,6 +38,7 @@ import { healthPlugin, type HealthPluginOptions } from './health/plugin.js';
 import { meetingsPlugin } from './meetings/plugin.js';
 import { meetingEscalationPlugin, type EscalationPluginOptions } from './alerts/plugin.js';
 import { otaPlugin, type OtaPluginOptions } from './ota/plugin.js';
+import { readinessPlugin, type ReadinessPluginOptions } from './readiness/plugin.js';
 import { uiPlugin } from './ui/plugin.js';
 import { deliveryPlugin } from './ui/delivery.js';
 
@@ -49,6 +51,7 @@ export interface BuildFleetOptions {
   commands?: CommandsPluginOptions;
   health?: HealthPluginOptions;
   ota?: OtaPluginOptions;
+  readiness?: ReadinessPluginOptions;
   /** Alerts raised near meetings (alerts/plugin.ts). */
   escalation?: EscalationPluginOptions;
 }
@@ -70,6 +73,7 @@ export interface Fleet extends FleetContext {
 export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
   const config = loadConfig(opts.config);
   const tls = loadTlsFiles(config);
+  const provinceCa = loadProvinceCa(config.provinceCaFile);
   const log = opts.logger ?? createLogger(config.logLevel);
   const cleanups: Array<() => unknown> = [];
   try {
@@ -95,10 +99,12 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
           heartbeatMs: config.clusterHeartbeatMs,
           nodeTimeoutMs: config.clusterNodeTimeoutMs,
           leaseMs: config.leaderLeaseMs,
+          db,
           log: log.child({ module: 'cluster' }),
         })
       : undefined;
     if (cluster) cleanups.push(() => cluster.close());
+    const leadership = cluster?.leadership ?? ALWAYS_LEADER;
     const broker = await FleetBroker.start({
       nodeId: cluster?.nodeId ?? 'local',
       redisUrl: config.redisUrl,
@@ -150,13 +156,13 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
         districtMinDevices: config.districtMinDevices,
       },
       startupGraceMs: config.startupGraceMs,
+      fence: leadership.fence,
     });
     await presence.start();
     cleanups.push(() => presence.stop());
     wirePresence(broker, ingest, presence, cluster?.feed ?? new LocalPresenceFeed());
     if (cluster) await cluster.start(presence, alerts);
     else await presence.lead(); // one node: it always leads
-    const leadership = cluster?.leadership ?? ALWAYS_LEADER;
 
     const telemetry = new TelemetryWriter(
       repos.telemetry,
@@ -165,12 +171,22 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
       config.telemetryFlushMs,
     );
     cleanups.push(() => telemetry.close());
-    ingest.on('telemetry', (deviceId, sample, meta) => telemetry.add(deviceId, sample, meta.receivedAt));
-    // In a cluster a node may be killed at any moment: a sample is acknowledged once it is stored.
+    ingest.on('telemetry', (deviceId, sample, meta) => {
+      if (!meta.stored) telemetry.add(deviceId, sample, meta.receivedAt);
+    });
+    // In a cluster a node may be killed at any moment: a sample is acknowledged
+    // once it is written, so one that a killed node took in and had not yet
+    // written was not acknowledged, and the box sends it again to another node.
     if (cluster)
       broker.holdAcks(
         (topic) => parseDeviceTopic(topic)?.channel === 'telemetry',
-        (done) => telemetry.afterNextFlush(done),
+        (deviceId, packet, release) => {
+          const decoded = telemetryCodec.decode(packet.payload);
+          // A bad sample is refused (counted, logged) by the ingest router after the ack.
+          if (!decoded.ok) return release();
+          telemetry.add(deviceId, decoded.value, new Date().toISOString());
+          telemetry.afterNextFlush(release);
+        },
       );
 
     const fleet: FleetContext = {
@@ -200,6 +216,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     await installApiBase(http, fleet, FLEET_VERSION);
     await http.register(deliveryPlugin);
     await http.register(healthRoutes);
+    await http.register(provinceCaRoutes(provinceCa));
     await http.register(
       async (api) => {
         await api.register(sitesRoutes);
@@ -213,6 +230,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
         await api.register(commandsPlugin, opts.commands ?? {});
         await api.register(healthPlugin, opts.health ?? {});
         await api.register(otaPlugin, opts.ota ?? {});
+        await api.register(readinessPlugin, opts.readiness ?? {});
         // Feature modules register here, one line each; they reach the fleet
         // through `app.fleet` (context.ts) and clean up in onClose hooks.
       },

@@ -2,6 +2,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { loadSettings, settingsMarkdown, type Env, type LoadedSettings } from '@diemcau/shared';
 import { MeetingsConfigSchema } from './meetings/config.js';
 import { OtaConfigSchema } from './ota/config.js';
+import { ReadinessConfigSchema } from './readiness/config.js';
 import { UiConfigSchema } from './ui/config.js';
 
 // The fleet's whole settings tree, validated once at start by main.ts, the
@@ -175,6 +176,14 @@ const TOP_LEVEL = {
       ...D('extra CA certificates (PEM) for the TLS servers, e.g. the intermediate that signed the certificate'),
     }),
   ),
+  provinceCaFile: Type.Optional(
+    Type.String({
+      minLength: 1,
+      ...D(
+        "the province CA's certificate (PEM; never its key) that issued the edges' certificates: served at /ca, /ca.crt and /ca.pem for phones and tablets to install before they open a join link",
+      ),
+    }),
+  ),
   // Limits per peer on the broker (broker/limits.ts, broker/login-throttle.ts). Sized for a NAT with a
   // district's boxes behind one address; benchmarks that connect thousands of boxes from 127.0.0.1 set them.
   mqttMaxFailuresPerMin: Type.Integer({
@@ -267,6 +276,7 @@ export const ENV_NAMES: Record<keyof typeof TOP_LEVEL, string> = {
   tlsCert: 'DIEMCAU_TLS_CERT',
   tlsKey: 'DIEMCAU_TLS_KEY',
   tlsCa: 'DIEMCAU_TLS_CA',
+  provinceCaFile: 'DIEMCAU_PROVINCE_CA_FILE',
   mqttMaxFailuresPerMin: 'DIEMCAU_MQTT_MAX_FAILURES_PER_MIN',
   mqttMaxFailedIdsPerAddress: 'DIEMCAU_MQTT_MAX_FAILED_IDS_PER_ADDRESS',
   mqttMaxConnectionsPerAddress: 'DIEMCAU_MQTT_MAX_CONNECTIONS_PER_ADDRESS',
@@ -287,6 +297,7 @@ export const FleetConfigSchema = Type.Object({
   ...withEnv(TOP_LEVEL, ENV_NAMES),
   meetings: MeetingsConfigSchema,
   ota: OtaConfigSchema,
+  readiness: ReadinessConfigSchema,
   ui: UiConfigSchema,
 });
 export type FleetConfig = Static<typeof FleetConfigSchema>;

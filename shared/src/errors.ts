@@ -38,6 +38,7 @@ export const ERRORS = {
   FLEET_ERR_MEETING_CAPACITY: { message: 'an edge has no capacity left for the meeting at that time', status: 409 },
   FLEET_ERR_MEETING_ENDED: { message: 'the meeting has ended', status: 409 },
   FLEET_ERR_BACKUP: { message: 'the backup cannot be made or restored', status: 500 },
+  FLEET_ERR_NOT_LEADER: { message: 'this fleet node no longer leads; the work is left to the leader', status: 503 },
 
   // Appliance agent
   APPL_ERR_CONFIG: { message: 'invalid configuration', status: 500 },

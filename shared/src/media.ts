@@ -90,6 +90,12 @@ export const MediaMeetingSchema = Type.Object({
   chairSiteId: Id,
   /** Site given the floor (its microphone is the only one open), if any. */
   floorSiteId: Type.Union([Id, Type.Null()]),
+  /**
+   * With the floor given to a site whose browser participant asked to speak
+   * from the join page: that participant (its streams' site id, e.g.
+   * `site-a.web2`). Its camera is featured and shown large with the floor's.
+   */
+  floorParticipantId: Type.Optional(Type.Union([Id, Type.Null()])),
   /** Site shown to everyone during a roll call, if any. */
   rollCallSiteId: Type.Union([Id, Type.Null()]),
   /** Chair's "mute all": every microphone but the chair's (and the floor's) is paused. */
@@ -111,6 +117,12 @@ export const MediaPlanSchema = Type.Object({
   revision: Type.Integer({ minimum: 0 }),
   edgeId: Id,
   meetings: Type.Array(MediaMeetingSchema, { maxItems: 100 }),
+  /**
+   * The fleet's join-link key (SPKI PEM of an ed25519 key, join-link.ts): the
+   * edge admits a browser with a link it signed for a meeting open here and
+   * this edge's site. Absent: no join link is accepted.
+   */
+  joinKey: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
 });
 export type MediaPlan = Static<typeof MediaPlanSchema>;
 export const mediaPlanCodec = codec(MediaPlanSchema);
@@ -161,6 +173,14 @@ export const MeetingMediaStatsSchema = Type.Object({
   links: Type.Array(LinkStatsSchema, { maxItems: 256 }),
   /** Site currently speaking loudest in this edge's view, if any. */
   activeSpeakerSiteId: Type.Union([Id, Type.Null()]),
+  /**
+   * Browser participants of this edge's room (joined by a join link) asking to
+   * speak, oldest first: the fleet shows them in the chair's console as the
+   * room's request. Absent: none.
+   */
+  speakRequests: Type.Optional(
+    Type.Array(Type.Object({ participantId: Id, at: Type.String({ format: 'date-time' }) }), { maxItems: 16 }),
+  ),
 });
 export type MeetingMediaStats = Static<typeof MeetingMediaStatsSchema>;
 

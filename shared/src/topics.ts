@@ -15,11 +15,13 @@ export const DEVICE_PUBLISH = [
   'ota', // update progress and outcome
   'media-stats', // per-meeting media statistics from the edge
   'media-edge', // the edge's own transport offers for cascade links
+  'readiness-report', // what the box measured for a readiness request
 ] as const;
 export const DEVICE_SUBSCRIBE = [
   'commands', // commands for this device
   'desired', // retained desired state (release, settings)
   'media', // retained media plan (meetings this edge takes part in)
+  'readiness', // retained readiness request (self-test and probe before a meeting)
 ] as const;
 
 /**

@@ -150,6 +150,7 @@ function assemble(
       last.camera = { device: h.device, state: h.state, reason: h.reason };
       return h;
     },
+    lastFrame: () => parts.camera.lastFrame?.() ?? null,
   };
   const microphone: Microphone = {
     list: () => parts.microphone.list(),

@@ -39,6 +39,15 @@ export interface Camera {
   list(): Promise<CameraDevice[]>;
   /** Grabs about a second of picture from the first camera and judges it. */
   check(): Promise<CameraHealth>;
+  /** The last picture the check took (small, grey), for the readiness check's snapshot of the room; null before one. */
+  lastFrame?(): GreyFrame | null;
+}
+
+/** One picture as the checks capture it: `w`×`h` bytes of luma, row by row. */
+export interface GreyFrame {
+  w: number;
+  h: number;
+  grey: Uint8Array;
 }
 
 export interface MicrophoneDevice {

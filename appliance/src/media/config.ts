@@ -1,7 +1,7 @@
 // Edge configuration: read once from the environment by main.ts through the
 // shared settings loader, defaults in the schema, every problem reported at once. Simulated hardware is only ever chosen by
 // DIEMCAU_EDGE_HARDWARE=simulated: a real box never shows a test pattern by accident.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { DiemcauError, loadSettings, settingsMarkdown, type Env } from '@diemcau/shared';
 import { parseCidrList } from './addresses.js';
@@ -19,10 +19,11 @@ export const EdgeConfigSchema = Type.Object({
   port: Port(7443),
   adminToken: Type.String({ minLength: 16 }),
   /**
-   * Token for the join page (browsers in the room): browser-peer routes only.
-   * A random one is made at start when unset; it may never equal the admin token.
+   * A fixed token for browsers, for an edge without a fleet (a lab, tests,
+   * benchmarks): browser-peer routes only, never equal to the admin token.
+   * Unset (a box): browsers join only by a fleet-signed join link.
    */
-  joinToken: Type.String({ minLength: 16 }),
+  joinToken: Type.Optional(Type.String({ minLength: 16 })),
   /** RTP: where the worker binds, and what peers are told to send to. */
   listenIp: Type.String({ default: '127.0.0.1' }),
   announcedIp: Type.Optional(Type.String({ minLength: 1 })),
@@ -37,6 +38,7 @@ export const EdgeConfigSchema = Type.Object({
   fps: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 })),
   videoCodec: Type.Optional(Type.Union([Type.Literal('vp8'), Type.Literal('h264')])),
   videoKbps: Type.Optional(Type.Integer({ minimum: 50, maximum: 8000 })),
+  smallKbps: Type.Optional(Type.Integer({ minimum: 0, maximum: 2000 })),
   audioKbps: Type.Integer({ minimum: 8, maximum: 256, default: 32 }),
   /** Simulated microphone only: a tone at the site's own pitch that rises and falls like speech, or silence. */
   simVoice: Type.Union([Type.Literal('tone'), Type.Literal('silent')], { default: 'tone' }),
@@ -72,7 +74,7 @@ export const EdgeConfigSchema = Type.Object({
   maxConsumersPerToken: Type.Integer({ minimum: 1, maximum: 100_000, default: 2048 }),
   /**
    * Streams another edge may announce over one link: every site behind it
-   * sends two (a 210-site meeting, 420) and each browser a few.
+   * sends two or three with its small picture (a 210-site meeting, 630) and each browser a few.
    */
   maxStreamsPerLink: Type.Integer({ minimum: 2, maximum: 10_000, default: 1024 }),
   /** Signalling sockets open at once, and from one address (a district's NAT carries its communes). */
@@ -111,6 +113,7 @@ const ENV: Record<keyof EdgeConfig, string> = {
   fps: 'DIEMCAU_EDGE_FPS',
   videoCodec: 'DIEMCAU_EDGE_VIDEO_CODEC',
   videoKbps: 'DIEMCAU_EDGE_VIDEO_KBPS',
+  smallKbps: 'DIEMCAU_EDGE_SMALL_KBPS',
   audioKbps: 'DIEMCAU_EDGE_AUDIO_KBPS',
   simVoice: 'DIEMCAU_EDGE_SIM_VOICE',
   ffmpegBin: 'DIEMCAU_FFMPEG_BIN',
@@ -148,7 +151,7 @@ const DESCRIPTIONS: Record<keyof EdgeConfig, string> = {
   port: 'signalling API port (0 = any free port)',
   adminToken: 'token of the agent and other edges (plans, links, taps, stats)',
   joinToken:
-    'token of browsers in the room (browser-peer routes only); unset: a random one at start; never the admin token',
+    'a fixed token for browsers on an edge without a fleet (a lab, tests, benchmarks; browser-peer routes only; never the admin token); unset: browsers join only with a join link the fleet signed for the meeting and this site',
   listenIp: 'where the worker binds RTP',
   announcedIp: 'the address peers are told to send RTP to (behind NAT)',
   rtcMinPort: 'lowest RTP port',
@@ -161,6 +164,8 @@ const DESCRIPTIONS: Record<keyof EdgeConfig, string> = {
   fps: 'capture frame rate; unset: 30 real, 15 simulated',
   videoCodec: '`vp8` or `h264`; unset: h264 real, vp8 simulated',
   videoKbps: 'video bitrate; unset: 2500 real, 300 simulated',
+  smallKbps:
+    'bitrate of the small picture the gstreamer sender adds for thumbnails (320x180 for a 1080p camera); 0: full size only; unset: 150 real, 0 simulated',
   audioKbps: 'audio bitrate',
   simVoice: 'simulated microphone: a tone rising and falling like speech, or `silent`',
   ffmpegBin: 'ffmpeg that captures the room (the agent reads the same name)',
@@ -215,9 +220,7 @@ export const EdgeSettingsSchema = Type.Object(
 
 /** The edge's settings and the deprecation warnings to log; throws APPL_ERR_CONFIG listing every problem. */
 export function loadEdgeSettings(env: Env): { config: EdgeConfig; warnings: string[] } {
-  // Never the admin token by default: the join token is shown to every browser in the room.
-  const defaults = { joinToken: randomBytes(24).toString('base64url') };
-  const { settings, warnings } = loadSettings(EdgeSettingsSchema, { env, defaults }, 'APPL_ERR_CONFIG');
+  const { settings, warnings } = loadSettings(EdgeSettingsSchema, { env }, 'APPL_ERR_CONFIG');
   const problems = crossChecks(settings);
   if (problems.length > 0)
     throw new DiemcauError('APPL_ERR_CONFIG', problems.join('; '), { details: { problems, warnings } });
@@ -246,7 +249,7 @@ export function portsPerWorker(cfg: Pick<EdgeConfig, 'maxPeersPerToken' | 'maxTr
 function crossChecks(cfg: EdgeConfig): string[] {
   const problems: string[] = [];
   if (cfg.rtcMinPort > cfg.rtcMaxPort) problems.push('DIEMCAU_EDGE_RTC_MIN_PORT is above DIEMCAU_EDGE_RTC_MAX_PORT');
-  if (sameSecret(cfg.joinToken, cfg.adminToken))
+  if (cfg.joinToken !== undefined && sameSecret(cfg.joinToken, cfg.adminToken))
     problems.push('DIEMCAU_EDGE_JOIN_TOKEN must differ from DIEMCAU_EDGE_ADMIN_TOKEN (browsers see the join token)');
   if (cfg.maxPeersPerToken > cfg.maxPeers)
     problems.push('DIEMCAU_EDGE_MAX_PEERS_PER_TOKEN is above DIEMCAU_EDGE_MAX_PEERS');
@@ -306,6 +309,8 @@ export function captureConfig(cfg: EdgeConfig): CaptureConfig | null {
     fps: cfg.fps ?? (real ? 30 : 15),
     videoCodec: cfg.videoCodec ?? (real ? 'h264' : 'vp8'),
     videoKbps: cfg.videoKbps ?? (real ? 2500 : 300),
+    // The simulated 320x240 rooms of the tests and demos send one size unless asked.
+    smallKbps: cfg.smallKbps ?? (real ? 150 : 0),
     audioKbps: cfg.audioKbps,
     voice: cfg.simVoice,
     videoSender: cfg.videoSender,

@@ -24,6 +24,8 @@ import type { BlockList } from 'node:net';
 import { parseCidrList, type Lookup } from './addresses.js';
 import { PeerBudget, Refusals, type PeerLimits } from './limits.js';
 
+const ENDED_KEPT = 256;
+
 export interface EdgeOptions {
   edgeId: string;
   role: 'site' | 'core';
@@ -53,6 +55,8 @@ export class Edge {
   private tenant: Tenant | undefined;
   private readonly unlisten: Array<() => void> = [];
   private readonly rooms = new Map<string, MeetingRoom>();
+  /** Meetings the plan closed here, the most recent ENDED_KEPT, so a refusal can say "ended". */
+  private readonly ended = new Set<string>();
   private plan: MediaPlan | null = null;
   // Plans apply one at a time, in arrival order.
   private chain: Promise<unknown> = Promise.resolve();
@@ -100,6 +104,10 @@ export class Edge {
   }
   room(meetingId: string): MeetingRoom | undefined {
     return this.rooms.get(meetingId);
+  }
+  /** Whether a meeting was open here and the plan has since closed it (a join link replayed after it ended). */
+  hasEnded(meetingId: string): boolean {
+    return this.ended.has(meetingId);
   }
 
   private get owned(): boolean {
@@ -182,10 +190,13 @@ export class Edge {
         case 'close': {
           const room = this.rooms.get(step.meetingId);
           this.rooms.delete(step.meetingId);
+          this.ended.add(step.meetingId);
+          if (this.ended.size > ENDED_KEPT) this.ended.delete(this.ended.values().next().value!);
           await room?.close();
           break;
         }
         case 'open':
+          this.ended.delete(step.meeting.meetingId);
           try {
             this.rooms.set(
               step.meeting.meetingId,

@@ -29,11 +29,13 @@ export const RECENT_SPEAKERS = 2;
 
 /** Sites whose cameras cross the links now. */
 export function featuredSites(
-  m: Pick<MediaMeeting, 'chairSiteId' | 'floorSiteId' | 'rollCallSiteId'>,
+  m: Pick<MediaMeeting, 'chairSiteId' | 'floorSiteId' | 'floorParticipantId' | 'rollCallSiteId'>,
   speakers: readonly string[],
 ): Set<string> {
   const out = new Set<string>([m.chairSiteId]);
   if (m.floorSiteId !== null) out.add(m.floorSiteId);
+  // A browser participant given the floor with its site (it asked from the join page).
+  if (m.floorParticipantId) out.add(m.floorParticipantId);
   if (m.rollCallSiteId !== null) out.add(m.rollCallSiteId);
   for (const s of speakers.slice(0, RECENT_SPEAKERS)) out.add(s);
   return out;

@@ -11,6 +11,8 @@ export interface LayoutInput {
   localSiteId: string | null;
   chairSiteId: string;
   floorSiteId: string | null;
+  /** A browser participant holding the floor with its site; large beside it. */
+  floorParticipantId?: string | null;
   rollCallSiteId: string | null;
   /** The meeting's recent speakers, most recent first (forwarding.ts). */
   speakers: readonly string[];
@@ -31,7 +33,7 @@ export function kioskLayout(i: LayoutInput): Layout {
   let large: string[];
   if (i.rollCallSiteId !== null && present.has(i.rollCallSiteId)) large = [i.rollCallSiteId];
   else {
-    large = [...new Set([i.chairSiteId, i.floorSiteId, ...i.speakers])]
+    large = [...new Set([i.chairSiteId, i.floorSiteId, i.floorParticipantId ?? null, ...i.speakers])]
       .filter((s): s is string => s !== null && present.has(s))
       .slice(0, MAX_LARGE);
     if (large.length === 0 && others.length > 0) large = [others[0]!];
@@ -44,6 +46,8 @@ export interface KioskView extends Layout {
   title: string;
   chairSiteId: string;
   floorSiteId: string | null;
+  /** The browser participant holding the floor with its site, if any. */
+  floorParticipantId: string | null;
   rollCallSiteId: string | null;
   mutedAll: boolean;
   /** The site speaking now, when it is another room (this room's TV does not mark itself). */
@@ -57,19 +61,26 @@ export function kioskView(m: MediaMeeting, speakers: readonly string[], videoSit
     localSiteId: m.localSiteId,
     chairSiteId: m.chairSiteId,
     floorSiteId: m.floorSiteId,
+    floorParticipantId: m.floorParticipantId ?? null,
     rollCallSiteId: m.rollCallSiteId,
     speakers,
     videoSites,
   });
   const speaker = speakers[0] ?? null;
+  const names = { ...(m.siteNames ?? {}) };
+  // A browser participant is captioned as its site's guest.
+  const guest = m.floorParticipantId ?? null;
+  const host = guest === null ? undefined : guest.slice(0, guest.lastIndexOf('.'));
+  if (guest !== null && host) names[guest] = `${names[host] ?? host} (trình duyệt)`;
   return {
     ...layout,
     title: m.title,
     chairSiteId: m.chairSiteId,
     floorSiteId: m.floorSiteId,
+    floorParticipantId: guest,
     rollCallSiteId: m.rollCallSiteId,
     mutedAll: m.mutedAll,
     speakerSiteId: speaker !== null && speaker !== m.localSiteId ? speaker : null,
-    names: m.siteNames ?? {},
+    names,
   };
 }

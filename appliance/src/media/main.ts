@@ -13,6 +13,7 @@ import { loadEdgeTls, loadTrustedCa } from './tls.js';
 import { Edge } from './edge.js';
 import { SignalServer } from './server.js';
 import { kioskRoutes } from './kiosk.js';
+import { ProbeResponder } from './probe-responder.js';
 
 async function main(): Promise<void> {
   let cfg;
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
   const server = new SignalServer({
     edge,
     adminToken: cfg.adminToken,
-    joinToken: cfg.joinToken,
+    ...(cfg.joinToken ? { joinToken: cfg.joinToken } : {}),
     ...(kioskToken ? { kioskToken } : {}),
     ...(tls ? { tls } : {}),
     maxConnections: cfg.maxConnections,
@@ -88,6 +89,18 @@ async function main(): Promise<void> {
     { url, workerPid: edge.workerPid, tls: tls !== undefined, limits: peerLimits(cfg), tapAllow: cfg.tapAllow },
     'edge listening',
   );
+  // The readiness probe's echo, on the same port number over UDP: boxes find it
+  // from the signalling URL the fleet gives them, with no address of its own.
+  const probe = await ProbeResponder.start({
+    host: cfg.host,
+    port: Number(new URL(url).port),
+    accepts: (token) => edge.currentPlan?.meetings.some((m) => m.acceptToken === token) ?? false,
+    log: log.child({ module: 'probe' }),
+  }).catch((err: unknown) => {
+    // The edge still carries meetings; only the readiness check cannot reach it.
+    log.warn({ err }, 'probe responder not started');
+    return undefined;
+  });
 
   const planFile = cfg.planFile;
   if (planFile) {
@@ -123,7 +136,7 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(1), 5000).unref();
     if (planFile) fs.unwatchFile(planFile);
     fs.unwatchFile(identityFile);
-    void Promise.all([server.close(), edge.close()]).finally(() => process.exit(0));
+    void Promise.all([server.close(), edge.close(), probe?.close()]).finally(() => process.exit(0));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

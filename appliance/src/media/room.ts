@@ -21,7 +21,8 @@ import { UpstreamLink } from './link/upstream.js';
 import { expectedLinkConsumers, micOpen } from './room-planner.js';
 import { kioskView, type KioskView } from './layout.js';
 import { Backoff } from '../backoff.js';
-import { featuredSites, flows, nextSpeakers, type LinkDirection } from './forwarding.js';
+import { featuredSites, flows, nextSpeakers } from './forwarding.js';
+import { RoomLayers } from './room-layers.js';
 import { RosterRelay, rosterOf, type RosterEntry } from './roster.js';
 import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
 import { PeerSet } from './peers.js';
@@ -56,6 +57,9 @@ interface Entry {
   via: PipeBridge | null;
 }
 
+/** Browser requests to speak one room holds at once (the stats' limit). */
+const MAX_HANDS = 16;
+
 export class MeetingRoom implements BridgeHost {
   private readonly streams = new Map<string, Entry>();
   private readonly bridges = new Set<PipeBridge>();
@@ -73,6 +77,10 @@ export class MeetingRoom implements BridgeHost {
   /** Host only: the producer its observer named last. */
   private dominant: string | null = null;
   private featured: Set<string>;
+  /** Which picture of each camera goes where (layers.ts). */
+  private readonly layers: RoomLayers;
+  /** Browser participants asking to speak (participant id → when), reported in the stats until answered. */
+  private readonly hands = new Map<string, string>();
   private readonly roster: RosterRelay;
   private closed = false;
 
@@ -85,6 +93,16 @@ export class MeetingRoom implements BridgeHost {
     private readonly log: Logger,
   ) {
     this.featured = featuredSites(meeting, this.speakers);
+    this.layers = new RoomLayers({
+      meeting: () => this.meeting,
+      speakers: () => this.speakers,
+      featured: () => this.featured,
+      streams: () => [...this.streams.values()].map((e) => e.stream),
+      layout: () => this.layout(),
+      bridges: () => this.bridges,
+      applyPeers: () => void this.peers.applyLayers(),
+      closed: () => this.closed,
+    });
     this.roster = this.rosterRelay(meeting.upstream === null, log);
     this.taps = new TapSet(router, (id) => this.streams.get(id)?.stream, deps.tapAllow, deps.refusals, log);
     this.peers = new PeerSet({
@@ -94,6 +112,7 @@ export class MeetingRoom implements BridgeHost {
       siteOf: () => this.meeting.localSiteId ?? deps.edgeId,
       findStream: (id) => this.streams.get(id)?.stream,
       addStream: (s) => this.addStream(s, null),
+      picks: (view) => this.layers.picks(view),
       limits: deps.limits,
       budget: deps.budget,
       refusals: deps.refusals,
@@ -132,6 +151,7 @@ export class MeetingRoom implements BridgeHost {
     if (this.closed) return stream.close();
     this.streams.set(stream.id, { stream, via });
     stream.events.on('close', () => this.streams.delete(stream.id));
+    this.layers.watch(stream);
     if (via === null) this.watchLocal(stream);
     if (this.speaker && stream.kind === 'audio') {
       this.speaker.add(stream);
@@ -140,14 +160,23 @@ export class MeetingRoom implements BridgeHost {
     for (const b of this.bridges) if (b !== via) void b.offer(stream);
   }
 
-  flows(stream: Stream, direction: LinkDirection): boolean {
-    return flows({ kind: stream.kind, siteId: stream.info.siteId, paused: stream.paused }, direction, this.featured);
+  flows(stream: Stream, via: PipeBridge): boolean {
+    return flows(
+      { kind: stream.kind, siteId: stream.info.siteId, paused: stream.paused },
+      via.direction,
+      this.featured,
+    );
+  }
+
+  carriesLayer(stream: Stream, via: PipeBridge): boolean {
+    return this.layers.carries(stream, via);
   }
 
   private attachBridge(bridge: PipeBridge): void {
     this.bridges.add(bridge);
     bridge.pipe.events.on('close', () => {
       this.bridges.delete(bridge);
+      this.layers.forget(bridge);
       if (bridge.direction === 'down') this.roster.fromBelow(bridge.id, null);
     });
     if (bridge.direction === 'down' && this.speakers.length > 0) bridge.sendSpeakers(this.speakers);
@@ -189,6 +218,7 @@ export class MeetingRoom implements BridgeHost {
 
   private refreshForwarding(): void {
     this.featured = featuredSites(this.meeting, this.speakers);
+    this.layers.invalidate();
     for (const b of this.bridges) void b.refresh();
   }
 
@@ -314,9 +344,39 @@ export class MeetingRoom implements BridgeHost {
     }
   }
 
+  // ---- requests to speak from browsers ----------------------------------------
+
+  /** A browser participant asks to speak (join page); its edge's stats carry it to the fleet. */
+  askToSpeak(peerId: string): { participantId: string; at: string } {
+    const participantId = this.peers.participantOf(peerId);
+    if (!this.hands.has(participantId)) {
+      if (this.hands.size >= MAX_HANDS)
+        throw this.deps.refusals.refuse(
+          'APPL_ERR_MEDIA_LIMIT',
+          'speak-requests',
+          'too many requests to speak waiting',
+          {
+            meetingId: this.id,
+          },
+        );
+      this.hands.set(participantId, new Date().toISOString());
+      this.log.info({ participantId }, 'browser asks to speak');
+    }
+    return { participantId, at: this.hands.get(participantId)! };
+  }
+
+  /** The participant's own view: waiting, holding the floor, or neither. */
+  speakState(peerId: string): 'waiting' | 'floor' | null {
+    const participantId = this.peers.participantOf(peerId);
+    if (this.meeting.floorParticipantId === participantId) return 'floor';
+    return this.hands.has(participantId) ? 'waiting' : null;
+  }
+
   /** Chair controls changed: follow them in place. */
   async update(meeting: MediaMeeting): Promise<void> {
     this.meeting = meeting;
+    // Granted: the participant holds the floor, its hand is down.
+    if (meeting.floorParticipantId) this.hands.delete(meeting.floorParticipantId);
     // An edge the plan no longer names loses its link (its addresses are checked again when it offers anew).
     const named = new Set((meeting.downstream ?? []).map((d) => d.edgeId));
     for (const l of [...this.downstream.values()]) if (!named.has(l.peerEdgeId)) l.close();
@@ -392,6 +452,7 @@ export class MeetingRoom implements BridgeHost {
     originEdgeId: string;
     paused: boolean;
     via: string | null;
+    layer?: 'small';
   }> {
     return [...this.streams.values()].map(({ stream, via }) => ({
       id: stream.id,
@@ -400,6 +461,7 @@ export class MeetingRoom implements BridgeHost {
       originEdgeId: stream.info.originEdgeId,
       paused: stream.paused,
       via: via?.peerEdgeId ?? null,
+      ...(stream.info.layer === 'small' ? { layer: 'small' as const } : {}),
     }));
   }
 
@@ -438,6 +500,8 @@ export class MeetingRoom implements BridgeHost {
       });
     }
     const links = await Promise.all([...this.bridges].map((b) => b.stats()));
+    const present = this.peers.participants();
+    for (const id of this.hands.keys()) if (!present.has(id)) this.hands.delete(id);
     return {
       meetingId: this.id,
       role: this.meeting.role,
@@ -445,6 +509,9 @@ export class MeetingRoom implements BridgeHost {
       local,
       links,
       activeSpeakerSiteId: this.speakers[0] ?? null,
+      ...(this.hands.size > 0
+        ? { speakRequests: [...this.hands].map(([participantId, at]) => ({ participantId, at })) }
+        : {}),
     };
   }
 

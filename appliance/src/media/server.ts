@@ -3,8 +3,9 @@
 // GET /media/v1/openapi.json (api/openapi.ts); in short:
 //   - local clients (the agent, tests) use the edge's admin token, which never
 //     leaves the box: plan, stats, refusals, dump, streams, taps (api/admin-routes.ts);
-//   - browsers open the join page and then use the join token (the TV its own
-//     token) on the browser-peer routes, each bounded by limits.ts (api/peer-routes.ts);
+//   - browsers open the join page with a join link the fleet signed for the
+//     meeting and this edge's site, and use it (the TV its own token) on the
+//     browser-peer routes, each bounded by limits.ts (api/peer-routes.ts);
 //   - downstream edges use the meeting's link token, from the addresses the plan
 //     names for them (api/link-routes.ts, link/admission.ts);
 //   - the TV's kiosk page is answered to this box only (kiosk.ts).
@@ -19,6 +20,7 @@ import type { Edge } from './edge.js';
 import { installAccess } from './api/access.js';
 import { adminRoutes } from './api/admin-routes.js';
 import { errorAnswers, installErrorHandling } from './api/errors.js';
+import { iconRoute } from './api/icon-route.js';
 import { linkRoutes } from './api/link-routes.js';
 import { installOpenApi } from './api/openapi.js';
 import { peerRoutes } from './api/peer-routes.js';
@@ -27,8 +29,11 @@ import { installSchemas } from './api/schemas.js';
 export interface SignalServerOptions {
   edge: Edge;
   adminToken: string;
-  /** Token in the join page's URL (browsers in the room): browser-peer routes only. Never the admin token. */
-  joinToken: string;
+  /**
+   * A fixed token for browsers (an edge without a fleet: a lab, tests); unset,
+   * browsers join only by a fleet-signed join link. Never the admin token.
+   */
+  joinToken?: string;
   /**
    * The TV's own token (the kiosk page, answered to this box only): browser-peer
    * routes like the join token, with its own share of the peer budget, so the
@@ -96,7 +101,7 @@ export class SignalServer {
     installErrorHandling(this.app, answer);
     installAccess(this.app, o.edge, {
       admin: o.adminToken,
-      join: o.joinToken,
+      ...(o.joinToken ? { join: o.joinToken } : {}),
       ...(o.kioskToken ? { kiosk: o.kioskToken } : {}),
     });
     this.limitSockets(this.app.server);
@@ -135,6 +140,7 @@ export class SignalServer {
       await this.app.register(adminRoutes, { edge: this.o.edge, refused: this.refused });
       await this.app.register(peerRoutes);
       await this.app.register(linkRoutes);
+      await this.app.register(iconRoute);
       if (this.o.extraRoutes) await this.app.register(this.o.extraRoutes);
       await this.app.ready();
     })();

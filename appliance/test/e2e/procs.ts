@@ -19,8 +19,17 @@ export interface Proc {
   kill(signal: NodeJS.Signals): void;
 }
 
-export function startProgram(t: Test, entry: string, env: Record<string, string>, args: string[] = []): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry), ...args], {
+/** `wrap`: a command the program runs under, e.g. `['ip', 'netns', 'exec', ns]` (a box behind a shaped link). */
+export function startProgram(
+  t: Test,
+  entry: string,
+  env: Record<string, string>,
+  args: string[] = [],
+  wrap: string[] = [],
+): Proc {
+  const argv = [process.execPath, '--import', 'tsx', path.join(ROOT, entry), ...args];
+  const [cmd, ...rest] = [...wrap, ...argv] as [string, ...string[]];
+  const child = spawn(cmd, rest, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -85,10 +94,11 @@ export interface Fleet {
 /** Starts `fleet/src/main.ts`; ports 0 on first start (read back from its log), fixed ones on a restart. */
 export async function startFleet(
   t: Test,
-  opts: { dataDir: string; httpPort?: number; mqttPort?: number; env?: Record<string, string> },
+  opts: { dataDir: string; httpPort?: number; mqttPort?: number; env?: Record<string, string>; host?: string },
 ): Promise<Fleet> {
+  const host = opts.host ?? '127.0.0.1';
   const proc = startProgram(t, 'fleet/src/main.ts', {
-    DIEMCAU_HOST: '127.0.0.1',
+    DIEMCAU_HOST: host,
     DIEMCAU_HTTP_PORT: String(opts.httpPort ?? 0),
     DIEMCAU_MQTT_PORT: String(opts.mqttPort ?? 0),
     DIEMCAU_DATA_DIR: opts.dataDir,
@@ -113,7 +123,7 @@ export async function startFleet(
     if (proc.child.exitCode !== null) throw new Error(`fleet exited early:\n${proc.output().slice(-3000)}`);
     throw err;
   });
-  const url = `http://127.0.0.1:${ports.httpPort}`;
+  const url = `http://${host}:${ports.httpPort}`;
   return {
     proc,
     ...ports,
@@ -146,16 +156,22 @@ export interface AgentProc extends Proc {
 /** Starts `appliance/src/main.ts` with simulated hardware, as `npm run appliance` would. */
 export function startAgent(
   t: Test,
-  opts: { fleetUrl: string; dataDir: string; token?: string; env?: Record<string, string> },
+  opts: { fleetUrl: string; dataDir: string; token?: string; env?: Record<string, string>; wrap?: string[] },
 ): AgentProc {
-  const proc = startProgram(t, 'appliance/src/main.ts', {
-    DIEMCAU_FLEET_URL: opts.fleetUrl,
-    DIEMCAU_DATA_DIR: opts.dataDir,
-    DIEMCAU_HARDWARE: 'simulated',
-    DIEMCAU_LOG_LEVEL: 'info',
-    ...(opts.token ? { DIEMCAU_ENROLL_TOKEN: opts.token } : {}),
-    ...opts.env,
-  });
+  const proc = startProgram(
+    t,
+    'appliance/src/main.ts',
+    {
+      DIEMCAU_FLEET_URL: opts.fleetUrl,
+      DIEMCAU_DATA_DIR: opts.dataDir,
+      DIEMCAU_HARDWARE: 'simulated',
+      DIEMCAU_LOG_LEVEL: 'info',
+      ...(opts.token ? { DIEMCAU_ENROLL_TOKEN: opts.token } : {}),
+      ...opts.env,
+    },
+    [],
+    opts.wrap ?? [],
+  );
   return {
     ...proc,
     dataDir: opts.dataDir,

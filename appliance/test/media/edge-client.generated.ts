@@ -189,7 +189,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The join page: a browser joins the meeting named in its query with the token named there
+         * The join page: a browser joins the meeting and site its join link names (or, for the TV, the meeting and token in the query)
          * @description No token.
          */
         get: operations["getJoinPage"];
@@ -232,9 +232,29 @@ export interface paths {
         put?: never;
         /**
          * Join the meeting's room as a browser peer; answers the router's RTP capabilities
-         * @description The join token, the TV's token or the admin token; each token has its own share of the peer limits.
+         * @description A join link the fleet signed for this meeting and this edge's site (401 when it is tampered with, expired or signed by another key; 403 when it names another meeting or site, or its meeting has ended here), the TV's token, the admin token, or a lab's fixed join token; each kind has its own share of the peer limits, join links and the fixed token together.
          */
         post: operations["joinPeer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/media/v1/meetings/{meetingId}/peers/{peerId}/speak": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask to speak: the chair's console shows the request (from this edge's stats, through the box's agent), and granting it gives this participant the floor with its site
+         * @description A join link the fleet signed for this meeting and this edge's site (401 when it is tampered with, expired or signed by another key; 403 when it names another meeting or site, or its meeting has ended here), the TV's token, the admin token, or a lab's fixed join token; each kind has its own share of the peer limits, join links and the fixed token together.
+         */
+        post: operations["askToSpeak"];
         delete?: never;
         options?: never;
         head?: never;
@@ -252,7 +272,7 @@ export interface paths {
         put?: never;
         /**
          * Open a WebRTC transport for the peer
-         * @description The join token, the TV's token or the admin token; each token has its own share of the peer limits.
+         * @description A join link the fleet signed for this meeting and this edge's site (401 when it is tampered with, expired or signed by another key; 403 when it names another meeting or site, or its meeting has ended here), the TV's token, the admin token, or a lab's fixed join token; each kind has its own share of the peer limits, join links and the fixed token together.
          */
         post: operations["createPeerTransport"];
         delete?: never;
@@ -272,7 +292,7 @@ export interface paths {
         put?: never;
         /**
          * Connect the transport with the browser's DTLS parameters
-         * @description The join token, the TV's token or the admin token; each token has its own share of the peer limits.
+         * @description A join link the fleet signed for this meeting and this edge's site (401 when it is tampered with, expired or signed by another key; 403 when it names another meeting or site, or its meeting has ended here), the TV's token, the admin token, or a lab's fixed join token; each kind has its own share of the peer limits, join links and the fixed token together.
          */
         post: operations["connectPeerTransport"];
         delete?: never;
@@ -292,7 +312,7 @@ export interface paths {
         put?: never;
         /**
          * Send the browser's camera or microphone into the room
-         * @description The join token, the TV's token or the admin token; each token has its own share of the peer limits.
+         * @description A join link the fleet signed for this meeting and this edge's site (401 when it is tampered with, expired or signed by another key; 403 when it names another meeting or site, or its meeting has ended here), the TV's token, the admin token, or a lab's fixed join token; each kind has its own share of the peer limits, join links and the fixed token together.
          */
         post: operations["producePeerStream"];
         delete?: never;
@@ -310,7 +330,7 @@ export interface paths {
         };
         /**
          * Streams the peer may consume
-         * @description The join token, the TV's token or the admin token; each token has its own share of the peer limits.
+         * @description A join link the fleet signed for this meeting and this edge's site (401 when it is tampered with, expired or signed by another key; 403 when it names another meeting or site, or its meeting has ended here), the TV's token, the admin token, or a lab's fixed join token; each kind has its own share of the peer limits, join links and the fixed token together.
          */
         get: operations["listPeerStreams"];
         put?: never;
@@ -330,7 +350,7 @@ export interface paths {
         };
         /**
          * Which sites the TV shows large and small (the kiosk view)
-         * @description The join token, the TV's token or the admin token; each token has its own share of the peer limits.
+         * @description A join link the fleet signed for this meeting and this edge's site (401 when it is tampered with, expired or signed by another key; 403 when it names another meeting or site, or its meeting has ended here), the TV's token, the admin token, or a lab's fixed join token; each kind has its own share of the peer limits, join links and the fixed token together.
          */
         get: operations["getPeerLayout"];
         put?: never;
@@ -352,7 +372,7 @@ export interface paths {
         put?: never;
         /**
          * Receive one stream of the room on a transport (starts paused)
-         * @description The join token, the TV's token or the admin token; each token has its own share of the peer limits.
+         * @description A join link the fleet signed for this meeting and this edge's site (401 when it is tampered with, expired or signed by another key; 403 when it names another meeting or site, or its meeting has ended here), the TV's token, the admin token, or a lab's fixed join token; each kind has its own share of the peer limits, join links and the fixed token together.
          */
         post: operations["consumePeerStream"];
         delete?: never;
@@ -372,7 +392,7 @@ export interface paths {
         put?: never;
         /**
          * Start a consumer once the browser is ready for it
-         * @description The join token, the TV's token or the admin token; each token has its own share of the peer limits.
+         * @description A join link the fleet signed for this meeting and this edge's site (401 when it is tampered with, expired or signed by another key; 403 when it names another meeting or site, or its meeting has ended here), the TV's token, the admin token, or a lab's fixed join token; each kind has its own share of the peer limits, join links and the fixed token together.
          */
         post: operations["resumePeerConsumer"];
         delete?: never;
@@ -393,7 +413,7 @@ export interface paths {
         post?: never;
         /**
          * Leave: close the peer and everything it holds
-         * @description The join token, the TV's token or the admin token; each token has its own share of the peer limits.
+         * @description A join link the fleet signed for this meeting and this edge's site (401 when it is tampered with, expired or signed by another key; 403 when it names another meeting or site, or its meeting has ended here), the TV's token, the admin token, or a lab's fixed join token; each kind has its own share of the peer limits, join links and the fixed token together.
          */
         delete: operations["leavePeer"];
         options?: never;
@@ -460,6 +480,26 @@ export interface paths {
          * @description The meeting's link token from the media plan, from an address the plan names for the downstream edge.
          */
         delete: operations["closeLink"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/favicon.ico": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The edge's icon (32×32, an ICO holding one PNG)
+         * @description No token.
+         */
+        get: operations["getFavicon"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -591,6 +631,7 @@ export interface operations {
                         localSiteId: string | null;
                         chairSiteId: string;
                         floorSiteId: string | null;
+                        floorParticipantId?: string | null;
                         rollCallSiteId: string | null;
                         mutedAll: boolean;
                         state: "scheduled" | "live" | "ended";
@@ -598,6 +639,7 @@ export interface operations {
                             [key: string]: string;
                         };
                     }[];
+                    joinKey?: string;
                 };
             };
         };
@@ -705,6 +747,11 @@ export interface operations {
                                 rttMs: number | null;
                             }[];
                             activeSpeakerSiteId: string | null;
+                            speakRequests?: {
+                                participantId: string;
+                                /** Format: date-time */
+                                at: string;
+                            }[];
                         }[];
                     };
                 };
@@ -823,6 +870,11 @@ export interface operations {
                         paused: boolean;
                         /** @description The link it arrived over; null when it came in here */
                         via: string | null;
+                        /**
+                         * @description A camera's small picture for thumbnails; absent: the full picture
+                         * @enum {string}
+                         */
+                        layer?: "small";
                     }[];
                 };
             };
@@ -1057,9 +1109,11 @@ export interface operations {
     getJoinPage: {
         parameters: {
             query?: {
-                /** @description The meeting to join */
+                /** @description A join link the fleet signed (POST /api/v1/meetings/{id}/join-links on the fleet): it names the meeting, the site, the role and the expiry, and the page sends it as a bearer token */
+                link?: string;
+                /** @description The meeting to join (with `token`; a link names its own) */
                 meeting?: string;
-                /** @description The join token (or the TV's), sent as a bearer token by the page */
+                /** @description The TV's token (or a lab's fixed join token), sent as a bearer token by the page */
                 token?: string;
                 /** @description `kiosk`: receive only, laid out for the TV */
                 view?: string;
@@ -1112,7 +1166,10 @@ export interface operations {
     };
     joinPeer: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `kiosk`: the TV (large pictures get a camera's full picture, thumbnails its small one); `grid` (default): equal tiles, each a camera's small picture */
+                view?: "kiosk" | "grid";
+            };
             header?: never;
             path: {
                 /** @description The meeting id from the media plan */
@@ -1130,6 +1187,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         peerId: string;
+                        /** @description How the meeting names this browser: its streams' site id, `<site>.web<n>` (the chair's console shows its requests to speak under it) */
+                        participantId: string;
                         /** @description The room router's RTP capabilities */
                         rtpCapabilities: unknown;
                     };
@@ -1146,6 +1205,88 @@ export interface operations {
             };
             /** @description No token, or not one that opens this route (APPL_ERR_MEDIA_UNAUTHORIZED) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+            /** @description Not allowed by the media plan or the edge settings; `reason` names the rule (APPL_ERR_MEDIA_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+            /** @description No such meeting (open on this edge), peer, transport, consumer, stream, tap or link (APPL_ERR_MEDIA_NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+            /** @description A limit of this edge is reached; `reason` names it (APPL_ERR_MEDIA_LIMIT) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+        };
+    };
+    askToSpeak: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The meeting id from the media plan */
+                meetingId: string;
+                peerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        participantId: string;
+                        /** @description When it first asked (ISO); asking again keeps the first time */
+                        at: string;
+                    };
+                };
+            };
+            /** @description The body or parameters do not match the schema, or the body is not JSON (PROTO_ERR_SCHEMA, PROTO_ERR_NOT_JSON, PROTO_ERR_VERSION) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+            /** @description No token, or not one that opens this route (APPL_ERR_MEDIA_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+            /** @description Not allowed by the media plan or the edge settings; `reason` names the rule (APPL_ERR_MEDIA_FORBIDDEN) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1221,6 +1362,15 @@ export interface operations {
                     "application/json": components["schemas"]["EdgeError"];
                 };
             };
+            /** @description Not allowed by the media plan or the edge settings; `reason` names the rule (APPL_ERR_MEDIA_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
             /** @description No such meeting (open on this edge), peer, transport, consumer, stream, tap or link (APPL_ERR_MEDIA_NOT_FOUND) */
             404: {
                 headers: {
@@ -1282,6 +1432,15 @@ export interface operations {
             };
             /** @description No token, or not one that opens this route (APPL_ERR_MEDIA_UNAUTHORIZED) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+            /** @description Not allowed by the media plan or the edge settings; `reason` names the rule (APPL_ERR_MEDIA_FORBIDDEN) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1371,6 +1530,15 @@ export interface operations {
                     "application/json": components["schemas"]["EdgeError"];
                 };
             };
+            /** @description Not allowed by the media plan or the edge settings; `reason` names the rule (APPL_ERR_MEDIA_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
             /** @description No such meeting (open on this edge), peer, transport, consumer, stream, tap or link (APPL_ERR_MEDIA_NOT_FOUND) */
             404: {
                 headers: {
@@ -1436,6 +1604,11 @@ export interface operations {
                         paused: boolean;
                         /** @description The link it arrived over; null when it came in here */
                         via: string | null;
+                        /**
+                         * @description A camera's small picture for thumbnails; absent: the full picture
+                         * @enum {string}
+                         */
+                        layer?: "small";
                     }[];
                 };
             };
@@ -1450,6 +1623,15 @@ export interface operations {
             };
             /** @description No token, or not one that opens this route (APPL_ERR_MEDIA_UNAUTHORIZED) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+            /** @description Not allowed by the media plan or the edge settings; `reason` names the rule (APPL_ERR_MEDIA_FORBIDDEN) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1488,12 +1670,18 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The browser participant holding the floor with its site, if any */
+                        floorParticipantId?: string | null;
                         /** @description Site ids shown large */
                         large: string[];
                         /** @description Site ids shown as thumbnails */
                         small: string[];
                         /** @description The room's own site: neither shown nor played */
                         self: string | null;
+                        /** @description Per site, the video stream this browser gets now: the edge's pick of the camera's full or small picture for where the browser shows it (the others of that site are held back for it) */
+                        show: {
+                            [key: string]: string;
+                        };
                     };
                 };
             };
@@ -1508,6 +1696,15 @@ export interface operations {
             };
             /** @description No token, or not one that opens this route (APPL_ERR_MEDIA_UNAUTHORIZED) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+            /** @description Not allowed by the media plan or the edge settings; `reason` names the rule (APPL_ERR_MEDIA_FORBIDDEN) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1577,6 +1774,15 @@ export interface operations {
             };
             /** @description No token, or not one that opens this route (APPL_ERR_MEDIA_UNAUTHORIZED) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+            /** @description Not allowed by the media plan or the edge settings; `reason` names the rule (APPL_ERR_MEDIA_FORBIDDEN) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1661,6 +1867,15 @@ export interface operations {
                     "application/json": components["schemas"]["EdgeError"];
                 };
             };
+            /** @description Not allowed by the media plan or the edge settings; `reason` names the rule (APPL_ERR_MEDIA_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
             /** @description No such meeting (open on this edge), peer, transport, consumer, stream, tap or link (APPL_ERR_MEDIA_NOT_FOUND) */
             404: {
                 headers: {
@@ -1703,6 +1918,15 @@ export interface operations {
             };
             /** @description No token, or not one that opens this route (APPL_ERR_MEDIA_UNAUTHORIZED) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+            /** @description Not allowed by the media plan or the edge settings; `reason` names the rule (APPL_ERR_MEDIA_FORBIDDEN) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1929,6 +2153,8 @@ export interface operations {
                         paused: boolean;
                         siteId: string;
                         originEdgeId: string;
+                        /** @enum {string} */
+                        layer?: "small";
                     } | {
                         type: "pause" | "resume" | "close";
                         producerId: string;
@@ -2062,6 +2288,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+        };
+    };
+    getFavicon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The icon */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/x-icon": string;
                 };
             };
         };

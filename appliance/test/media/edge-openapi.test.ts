@@ -3,8 +3,8 @@
 // it says who needs which token and the edge agrees, and live answers of the
 // edge (successes and refusals) match the schemas it documents for them.
 //
-// One rule is off for two operations: `operation-4xx-response` on
-// GET /media/v1/health and GET /media/v1/join.js. They take no input and no
+// One rule is off for three operations: `operation-4xx-response` on
+// GET /media/v1/health, GET /media/v1/join.js and GET /favicon.ico. They take no input and no
 // token, so there is no 4xx they can answer, and documenting one they never
 // give would make the contract lie. Every other operation is held to it.
 import http from 'node:http';
@@ -17,6 +17,7 @@ import { spawnEdge, tempDir, token, type EdgeProc } from './helpers.js';
 const ALLOWED = new Set([
   'operation-4xx-response #/paths/~1media~1v1~1health/get/responses',
   'operation-4xx-response #/paths/~1media~1v1~1join.js/get/responses',
+  'operation-4xx-response #/paths/~1favicon.ico/get/responses',
 ]);
 
 interface Operation {
@@ -101,7 +102,7 @@ t.test("the served document passes the linter's recommended rules", async (t) =>
 
 t.test('every operation is documented whole, and the edge agrees on who needs a token', async (t) => {
   const ops = operations();
-  t.equal(ops.length, 26, 'the 26 operations of the edge');
+  t.equal(ops.length, 27, 'the 27 operations of the edge');
   const gaps = ops.flatMap(({ method, path, op }) => [
     ...(op.operationId ? [] : [`${method} ${path}: no operationId`]),
     ...(op.summary ? [] : [`${method} ${path}: no summary`]),
@@ -117,8 +118,15 @@ t.test('every operation is documented whole, and the edge agrees on who needs a 
     .sort();
   t.same(
     open,
-    ['GET /kiosk', 'GET /kiosk/state', 'GET /media/v1/health', 'GET /media/v1/join', 'GET /media/v1/join.js'],
-    'public: health, the join page, the kiosk (this box only)',
+    [
+      'GET /favicon.ico',
+      'GET /kiosk',
+      'GET /kiosk/state',
+      'GET /media/v1/health',
+      'GET /media/v1/join',
+      'GET /media/v1/join.js',
+    ],
+    'public: health, the join page, the icon, the kiosk (this box only)',
   );
 
   // Each operation called without a token (from this box): those that name a
@@ -157,6 +165,12 @@ t.test('every operation is documented whole, and the edge agrees on who needs a 
     t.ok(doc.paths[p]?.['get']?.responses['401'], `GET ${p} documents its 401`);
   }
   t.equal(await fromElsewhere('/media/v1/health'), 200, 'while the public routes answer anyone');
+  t.equal(await fromElsewhere('/favicon.ico'), 200, 'the icon too');
+  const icon = await fetch(`${edge.url}/favicon.ico`);
+  const bytes = Buffer.from(await icon.arrayBuffer());
+  t.equal(icon.headers.get('content-type'), 'image/x-icon', 'the icon is an ICO');
+  t.same([bytes.readUInt16LE(2), bytes.readUInt16LE(4)], [1, 1], 'with one image');
+  t.equal(bytes.subarray(22, 26).toString('latin1'), '\x89PNG', 'a PNG, where its directory entry points');
 });
 
 t.test('live answers match the schemas the document gives for them', async (t) => {

@@ -82,7 +82,8 @@ t.test('the TV lays out 1 to 3 large pictures and thumbnails without running off
   const arrived = (n: number) =>
     until(
       `${n} rooms at the TV's box`,
-      async () => ((await host.edge.streams(M)).length === 2 * n ? true : null),
+      // From the roster: a room not shown and not speaking sends no stream to the TV's box.
+      async () => ((await host.edge.roster(M)).length === n ? true : null),
       90_000,
     );
   await arrived(3);
@@ -133,14 +134,17 @@ t.test('the TV lays out 1 to 3 large pictures and thumbnails without running off
   const view = () => frame.evaluate('window.diemcau && window.diemcau.layout') as Promise<View | undefined>;
   /** Waits for the layout, then for every large picture to show frames. */
   const layoutOf = async (what: string, ok: (v: View) => boolean): Promise<View> => {
+    let seen: View | undefined;
     const v = await until(
       what,
       async () => {
-        const got = await view();
-        return got && ok(got) ? got : null;
+        seen = await view();
+        return seen && ok(seen) ? seen : null;
       },
       90_000,
-    );
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}; the TV's last layout: ${JSON.stringify(seen)}`);
+    });
     await until(`${what}: pictures`, async () =>
       frame.evaluate(
         `[...document.querySelectorAll('#stage video')].length === ${v.large.length} && [...document.querySelectorAll('#stage video')].every((v) => v.videoWidth > 0)`,
@@ -208,10 +212,13 @@ t.test('the TV lays out 1 to 3 large pictures and thumbnails without running off
   );
   await shot(page, 'tv-3');
 
-  // TODO: four large pictures with real edges: the speaker observer does not reliably keep two
-  // speaking rooms as the recent speakers once the floor goes to a silent room, so this step is not
-  // run here; the four-picture grid is the same 2×2 frame as three (page.ts), and the choice of
-  // four is covered by layout.test.ts.
+  // TODO: four large pictures with real edges. Tried: the floor to a silent room with every
+  // microphone open, so the two rooms with tones should be the recent speakers. The TV showed
+  // chair, floor, s1: the host's log shows the observer named s1, then never s2, although s2
+  // spoke with the floor while s1's microphone was closed (three large above holds only because
+  // s2 has the floor). mediasoup's ActiveSpeakerObserver kept the silent s1 dominant; until the
+  // edge handles that (e.g. takes a closed microphone out of the observer), four large pictures
+  // are covered by layout.test.ts, and the 2×2 frame is the one three use (page.ts).
   await apply({ mutedAll: false, floorSiteId: 'floor', rollCallSiteId: 's1' });
   const roll = await layoutOf('the roll call', (v) => v.large.join() === 's1' && v.small.length >= 2);
   await onScreen('roll call with thumbnails', roll);

@@ -35,5 +35,8 @@ export type HealthAlertType = (typeof HEALTH_ALERT_TYPES)[number];
 export const isHealthAlertType = (t: string): t is HealthAlertType =>
   (HEALTH_ALERT_TYPES as readonly string[]).includes(t);
 
-export const ALERT_TYPES = [...PRESENCE_ALERT_TYPES, ...HEALTH_ALERT_TYPES] as const;
+/** From the readiness check before a meeting (readiness/service.ts): one per site and meeting, while red. */
+export const READINESS_ALERT_TYPES = ['site-not-ready'] as const;
+
+export const ALERT_TYPES = [...PRESENCE_ALERT_TYPES, ...HEALTH_ALERT_TYPES, ...READINESS_ALERT_TYPES] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];

@@ -8,6 +8,7 @@
 // It is also the alert service's policy: an alert opened while its site's
 // meeting is near opens critical at once, rather than warning and then raised.
 import type { Logger } from 'pino';
+import type { Fence } from '../cluster/leadership.js';
 import type { Alert, NewAlert } from '../db/alerts-repo.js';
 import type { AlertPolicy, AlertService } from './service.js';
 import {
@@ -24,6 +25,8 @@ import {
 export interface EscalationOptions {
   /** In a cluster, only the leader escalates (the embedded node always does). */
   isLeader?: () => boolean;
+  /** The leader's fence around each step (cluster/leadership.ts). */
+  fence?: Fence;
   alerts: AlertService;
   /** Meetings live now or starting within `withinMin` minutes (the meetings area's `upcoming`). */
   meetings(withinMin: number): Promise<readonly MeetingFact[]>;
@@ -129,7 +132,11 @@ export class MeetingEscalation implements AlertPolicy {
 
   private async apply(s: EscalationStep): Promise<void> {
     try {
-      const updated = await this.o.alerts.update(s.key, { severity: s.severity, details: s.details }, { asIs: true });
+      const updated = await this.o.alerts.update(
+        s.key,
+        { severity: s.severity, details: s.details },
+        { asIs: true, ...(this.o.fence ? { fence: this.o.fence } : {}) },
+      );
       if (!updated) return; // resolved meanwhile
       this.o.log.info(
         { key: s.key, action: s.action, severity: s.severity, meeting: s.details.meeting ?? s.details.lastMeeting },

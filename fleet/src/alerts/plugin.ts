@@ -39,6 +39,7 @@ async function escalationArea(app: FastifyInstance, opts: EscalationPluginOption
     leadMin: ctx.config.meetingAlertLeadMin,
     intervalMs: opts.intervalMs ?? 30_000,
     isLeader: () => ctx.leadership.isLeader,
+    fence: ctx.leadership.fence,
     onStep: (s) => steps.inc({ action: s.action }),
   });
   const offs = [

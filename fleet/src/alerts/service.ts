@@ -4,6 +4,7 @@ import type { FleetEvents } from '../events.js';
 import type { FleetMetrics } from '../metrics.js';
 import type { WebhookNotifier } from './webhook.js';
 import { KeyedSerial } from '../keyed-serial.js';
+import { UNFENCED, type Fence } from '../cluster/leadership.js';
 
 /**
  * A rule that shapes alerts on their way in, whoever raises them: the
@@ -17,6 +18,16 @@ export interface AlertPolicy {
 }
 
 type AlertPatch = { details?: Record<string, unknown>; message?: string; severity?: AlertSeverity };
+
+/**
+ * The leader's fence (cluster/leadership.ts) for changes that are leader
+ * work (presence rules, node-down, escalation): the change is stored only
+ * while this node leads, and the bus and the webhook hear of it only after
+ * it is stored, so a leader that lost the lead mid-way announces nothing.
+ */
+export interface ChangeOptions {
+  fence?: Fence;
+}
 
 /**
  * The one way to open, update and resolve alerts, whoever raises them
@@ -45,15 +56,17 @@ export class AlertService {
     };
   }
 
-  open(a: NewAlert): Promise<Alert> {
-    return this.byKey.run(a.key, () => this.openNow(a));
+  open(a: NewAlert, opts: ChangeOptions = {}): Promise<Alert> {
+    return this.byKey.run(a.key, () => this.openNow(a, opts.fence ?? UNFENCED));
   }
 
-  private async openNow(a: NewAlert): Promise<Alert> {
-    // An alert already open under the key stays as it is: the policy only
-    // shapes new ones (and its own updates keep the open ones right).
-    const shaped = this.policy && !(await this.repo.getOpen(a.key)) ? await this.shapeNew(a) : a;
-    const { alert, created } = await this.repo.open(shaped);
+  private async openNow(a: NewAlert, fence: Fence): Promise<Alert> {
+    const { alert, created } = await fence(async () => {
+      // An alert already open under the key stays as it is: the policy only
+      // shapes new ones (and its own updates keep the open ones right).
+      const shaped = this.policy && !(await this.repo.getOpen(a.key)) ? await this.shapeNew(a) : a;
+      return this.repo.open(shaped);
+    });
     if (created) {
       this.metrics.alertsOpened.inc({ type: alert.type });
       this.log.info(
@@ -78,17 +91,23 @@ export class AlertService {
    * (the policy's own updates) the details are stored exactly as given;
    * otherwise the policy keeps its keys in them.
    */
-  update(key: string, patch: AlertPatch, opts: { asIs?: boolean } = {}): Promise<Alert | undefined> {
+  update(key: string, patch: AlertPatch, opts: { asIs?: boolean } & ChangeOptions = {}): Promise<Alert | undefined> {
     return this.byKey.run(key, () => this.updateNow(key, patch, opts));
   }
 
-  private async updateNow(key: string, patch: AlertPatch, opts: { asIs?: boolean }): Promise<Alert | undefined> {
-    let p = patch;
-    if (this.policy && patch.details && !opts.asIs) {
-      const current = await this.repo.getOpen(key);
-      if (current) p = { ...patch, details: this.keepPolicyKeys(current, patch.details) };
-    }
-    const alert = await this.repo.update(key, p);
+  private async updateNow(
+    key: string,
+    patch: AlertPatch,
+    opts: { asIs?: boolean } & ChangeOptions,
+  ): Promise<Alert | undefined> {
+    const alert = await (opts.fence ?? UNFENCED)(async () => {
+      let p = patch;
+      if (this.policy && patch.details && !opts.asIs) {
+        const current = await this.repo.getOpen(key);
+        if (current) p = { ...patch, details: this.keepPolicyKeys(current, patch.details) };
+      }
+      return this.repo.update(key, p);
+    });
     if (alert) {
       this.events.emit('alert-updated', alert);
       this.webhook?.notify('alert-updated', alert);
@@ -96,12 +115,12 @@ export class AlertService {
     return alert;
   }
 
-  resolve(key: string, resolution: string): Promise<Alert | undefined> {
-    return this.byKey.run(key, () => this.resolveNow(key, resolution));
+  resolve(key: string, resolution: string, opts: ChangeOptions = {}): Promise<Alert | undefined> {
+    return this.byKey.run(key, () => this.resolveNow(key, resolution, opts.fence ?? UNFENCED));
   }
 
-  private async resolveNow(key: string, resolution: string): Promise<Alert | undefined> {
-    const alert = await this.repo.resolve(key, resolution);
+  private async resolveNow(key: string, resolution: string, fence: Fence): Promise<Alert | undefined> {
+    const alert = await fence(() => this.repo.resolve(key, resolution));
     if (alert) {
       this.log.info({ alertId: alert.id, type: alert.type, key, resolution }, 'alert resolved');
       this.events.emit('alert-resolved', alert);

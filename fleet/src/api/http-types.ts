@@ -48,6 +48,7 @@ export type CommandViewData = Static<typeof CommandViewSchema>;
 export type MeetingView = Static<typeof MeetingSchema>;
 export type MeetingDetailView = Static<typeof MeetingDetailSchema>;
 export type MeetingSiteStatsView = Static<typeof SiteStatsSchema>;
+export type { ReadinessBoard as ReadinessBoardView } from '../readiness/routes.js';
 export type RolloutView = Static<typeof RolloutOut>;
 export type RingProgressView = Static<typeof RingProgressOut>;
 /** A box's last OTA report (GET /devices/{id}/ota), as the box sent it. */

@@ -10,6 +10,9 @@ export const operationKey = (method: string, url: string): string => `${method.t
 
 export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'GET /healthz': 'getHealth',
+  'GET /ca': 'getProvinceCaPage',
+  'GET /ca.crt': 'getProvinceCaCertificate',
+  'GET /ca.pem': 'getProvinceCaPem',
 
   'GET /api/v1/sites': 'listSites',
   'GET /api/v1/sites/:siteId': 'getSite',
@@ -49,6 +52,10 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'POST /api/v1/meetings/:id/roll-call': 'setMeetingRollCall',
   'POST /api/v1/meetings/:id/end': 'endMeeting',
   'DELETE /api/v1/meetings/:id/requests/:siteId': 'dismissSpeakRequest',
+  'GET /api/v1/meetings/:id/readiness': 'getMeetingReadiness',
+  'POST /api/v1/meetings/:id/readiness': 'checkMeetingReadiness',
+  'GET /api/v1/meetings/:id/readiness/:siteId/snapshot': 'getReadinessSnapshot',
+  'POST /api/v1/meetings/:id/join-links': 'createJoinLink',
 
   'POST /api/v1/devices/:id/commands': 'sendDeviceCommand',
   'GET /api/v1/devices/:id/commands': 'listDeviceCommands',

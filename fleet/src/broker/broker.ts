@@ -139,6 +139,11 @@ export class FleetBroker {
   private readonly sessionListeners = new Set<(e: SessionEvent) => void>();
   /** Clients whose keepalive expired: their session's end says so. */
   private readonly expired = new WeakSet<Client>();
+  private ackHold:
+    | { matches: (topic: string) => boolean; store: (deviceId: string, p: PublishPacket, release: () => void) => void }
+    | undefined;
+  /** Publishes stored before their PUBACK. */
+  private readonly stored = new WeakSet<PublishPacket>();
   readonly nodeId: string;
   port = 0;
 
@@ -211,16 +216,24 @@ export class FleetBroker {
   }
 
   /**
-   * Holds the PUBACK of a device's QoS 1 publish on matching topics until
-   * `wait` calls back (aedes acknowledges once its `published` hook is done;
-   * the 'publish' handlers run right after that hook is entered).
+   * Takes in a device's QoS 1 publish on matching topics before it is
+   * acknowledged: `store(deviceId, packet, release)` keeps it and calls
+   * `release` once it is durable, and only then does aedes send the PUBACK.
+   * aedes acknowledges a QoS 1 publish before its `published` hook and the
+   * 'publish' handlers run, so holding the ack there held nothing: a node
+   * killed within a write interval lost samples it had already acknowledged.
+   * Such packets reach the 'publish' handlers too, flagged (`wasStored`).
    */
-  holdAcks(matches: (topic: string) => boolean, wait: (done: () => void) => void): void {
-    const previous = this.aedes.published.bind(this.aedes);
-    this.aedes.published = (packet, client, done) => {
-      if (!client || packet.qos === 0 || !matches(packet.topic)) return previous(packet, client, done);
-      previous(packet, client, (err) => (err ? done(err) : wait(() => done(null))));
-    };
+  holdAcks(
+    matches: (topic: string) => boolean,
+    store: (deviceId: string, packet: PublishPacket, release: () => void) => void,
+  ): void {
+    this.ackHold = { matches, store };
+  }
+
+  /** Whether a publish was stored before its PUBACK (holdAcks). */
+  wasStored(packet: PublishPacket): boolean {
+    return this.stored.has(packet);
   }
 
   /** Sessions of devices on this node, as they start and end. A throwing listener is logged. */
@@ -356,7 +369,19 @@ export class FleetBroker {
     this.aedes.authorizePublish = (client, packet, done) => {
       const conn = this.connectionOf(client);
       const refusal = conn ? publishRefusal(conn.deviceId, packet, { maxRetainedBytes: this.maxRetainedBytes }) : 'acl';
-      if (refusal === null) return done(null);
+      if (refusal === null) {
+        const hold = this.ackHold;
+        // aedes writes the PUBACK right after this says yes: what must be durable first is stored here.
+        if (!conn || !hold || packet.qos !== 1 || !hold.matches(packet.topic)) return done(null);
+        this.stored.add(packet);
+        let released = false;
+        return hold.store(conn.deviceId, packet, () => {
+          // After close the connection is gone (no PUBACK to send) and so is the shared persistence.
+          if (released || this.closing) return;
+          released = true;
+          done(null);
+        });
+      }
       const ctx = {
         deviceId: conn?.deviceId,
         topic: packet.topic,

@@ -1,5 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox';
-import type { Client } from 'aedes';
+import type { Client, PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import {
   commandResultCodec,
@@ -18,6 +18,8 @@ export interface IngestMeta {
   topic: string;
   retain: boolean;
   receivedAt: string;
+  /** Stored before it was acknowledged (FleetBroker.holdAcks): whoever stored it must not store it again. */
+  stored: boolean;
 }
 
 export type IngestHandler<T> = (deviceId: string, payload: T, meta: IngestMeta) => void | Promise<void>;
@@ -50,7 +52,7 @@ export class IngestRouter {
     private readonly metrics: FleetMetrics,
     private readonly log: Logger,
   ) {
-    broker.aedes.on('publish', (packet, client) => this.onPublish(packet.topic, packet.payload, packet.retain, client));
+    broker.aedes.on('publish', (packet, client) => this.onPublish(packet, client));
   }
 
   /**
@@ -80,7 +82,8 @@ export class IngestRouter {
     };
   }
 
-  private onPublish(topic: string, payload: Buffer | string, retain: boolean, client: Client | null): void {
+  private onPublish(packet: PublishPacket, client: Client | null): void {
+    const { topic, payload, retain } = packet;
     const conn = this.broker.connectionOf(client);
     if (!conn) return; // the fleet's own publishes and $SYS
     const parsed = parseDeviceTopic(topic);
@@ -101,7 +104,13 @@ export class IngestRouter {
       return;
     }
     this.metrics.mqttMessages.inc({ channel });
-    const meta: IngestMeta = { connId: conn.connId, topic, retain, receivedAt: new Date().toISOString() };
+    const meta: IngestMeta = {
+      connId: conn.connId,
+      topic,
+      retain,
+      receivedAt: new Date().toISOString(),
+      stored: this.broker.wasStored(packet),
+    };
     for (const h of route.handlers) {
       try {
         const r = h(conn.deviceId, decoded.value, meta);

@@ -9,7 +9,10 @@ import type { Logger } from 'pino';
 import type { AlertService } from '../alerts/service.js';
 import type { PresenceTracker } from '../presence/tracker.js';
 import { RedisClusterBus } from './bus.js';
+import type { FleetDb } from '../db/database.js';
 import { LeaderLease } from './leader-lease.js';
+import type { LeaderElection } from './leadership.js';
+import { StoreLease } from './store-lease.js';
 import { NodeWatch } from './nodes.js';
 import { RedisPresenceFeed } from './redis-presence-feed.js';
 
@@ -20,6 +23,8 @@ export interface ClusterOptions {
   heartbeatMs: number;
   nodeTimeoutMs: number;
   leaseMs: number;
+  /** The registry: with PostgreSQL it elects the leader (store-lease.ts), else a key in Redis does. */
+  db: FleetDb;
   log: Logger;
 }
 
@@ -32,7 +37,7 @@ export class Cluster {
   readonly nodeId: string;
   readonly feed: RedisPresenceFeed;
   readonly bus: RedisClusterBus;
-  readonly leadership: LeaderLease;
+  readonly leadership: LeaderElection;
   private readonly cmd: Redis;
   private readonly sub: Redis;
   private watch: NodeWatch | undefined;
@@ -48,7 +53,11 @@ export class Cluster {
       r.on('error', (err: Error) => o.log.warn({ err: err.message }, 'Redis connection error'));
     this.feed = new RedisPresenceFeed(this.cmd, this.sub, o.log.child({ part: 'presence-feed' }));
     this.bus = new RedisClusterBus(this.nodeId, this.cmd, this.sub, o.log.child({ part: 'bus' }));
-    this.leadership = new LeaderLease({ redis: this.cmd, nodeId: this.nodeId, leaseMs: o.leaseMs, log: o.log });
+    const lease = { nodeId: this.nodeId, leaseMs: o.leaseMs, log: o.log.child({ part: 'lease' }) };
+    this.leadership =
+      o.db.dialect === 'postgres'
+        ? new StoreLease({ ...lease, db: o.db })
+        : new LeaderLease({ ...lease, redis: this.cmd });
   }
 
   /**
@@ -76,21 +85,25 @@ export class Cluster {
         await this.feed.nodeLost(nodeId);
         if (graceful) return;
         const name = nodeName(nodeId);
-        await alerts.open({
-          type: NODE_DOWN_ALERT,
-          key: nodeDownKey(name),
-          siteId: null,
-          deviceId: null,
-          severity: 'critical',
-          message: `fleet node ${name} stopped answering; its boxes reconnect to the other nodes`,
-          details: { node: name, nodeId },
-        });
+        await alerts.open(
+          {
+            type: NODE_DOWN_ALERT,
+            key: nodeDownKey(name),
+            siteId: null,
+            deviceId: null,
+            severity: 'critical',
+            message: `fleet node ${name} stopped answering; its boxes reconnect to the other nodes`,
+            details: { node: name, nodeId },
+          },
+          { fence: this.leadership.fence },
+        );
       },
       onAlive: async (nodeIds) => {
         const names = new Set(nodeIds.map(nodeName));
         for (const a of await alerts.list({ state: 'open', type: NODE_DOWN_ALERT, limit: 1000 })) {
           const name = a.key.slice(NODE_DOWN_ALERT.length + 1);
-          if (names.has(name)) await alerts.resolve(a.key, `fleet node ${name} is back`);
+          if (names.has(name))
+            await alerts.resolve(a.key, `fleet node ${name} is back`, { fence: this.leadership.fence });
         }
       },
     });

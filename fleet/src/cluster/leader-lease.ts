@@ -4,9 +4,15 @@
 // before its lease could have run out, so two nodes never both believe they
 // lead while Redis' clock and theirs agree to within the margin. A node that
 // dies stops renewing; another takes the key within one lease.
+//
+// This is the lease of a cluster whose registry is a shared SQLite file; with
+// PostgreSQL the registry itself elects (store-lease.ts), which can also
+// fence the leader's writes. Here the fence is the holder's own clock: work
+// is refused once the lease may have run out, but a write already past that
+// check when the node stalls still lands.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Leadership } from './leadership.js';
+import { notLeader, type LeaderElection } from './leadership.js';
 
 const KEY = 'diemcau:leader';
 
@@ -21,7 +27,7 @@ export interface LeaderLeaseOptions {
   log: Logger;
 }
 
-export class LeaderLease implements Leadership {
+export class LeaderLease implements LeaderElection {
   private leading = false;
   private timer: NodeJS.Timeout | undefined;
   /** Local time by which the lease must have been renewed, or this node stops leading. */
@@ -39,6 +45,8 @@ export class LeaderLease implements Leadership {
   holder(): Promise<string | null> {
     return this.o.redis.get(KEY);
   }
+
+  readonly fence = <T>(fn: () => Promise<T>): Promise<T> => (this.isLeader ? fn() : Promise.reject(notLeader()));
 
   onChange(listener: (leading: boolean) => void): () => void {
     this.listeners.add(listener);

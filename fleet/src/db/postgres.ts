@@ -94,6 +94,13 @@ export class PostgresDb implements FleetDb {
     }
     const client = await this.pool.connect();
     let broken = false;
+    // The server may end the session mid-transaction (a restart, or a fence's idle timeout): the
+    // query in flight fails with the reason; the client's own error event must not crash the node.
+    const lost = (err: Error): void => {
+      broken = true;
+      this.log.warn({ err: err.message }, 'PostgreSQL connection lost inside a transaction');
+    };
+    client.on('error', lost);
     try {
       await client.query('BEGIN');
       try {
@@ -110,6 +117,7 @@ export class PostgresDb implements FleetDb {
         throw err;
       }
     } finally {
+      client.removeListener('error', lost);
       client.release(broken);
     }
   }

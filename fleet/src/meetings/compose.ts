@@ -4,7 +4,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { deviceEventCodec, mediaPlanCodec, mediaStatsCodec, writeFileAtomicSync } from '@diemcau/shared';
+import {
+  deviceEventCodec,
+  mediaPlanCodec,
+  mediaStatsCodec,
+  writeFileAtomicSync,
+  type MediaStats,
+} from '@diemcau/shared';
 import type { IngestRouter } from '../broker/ingest.js';
 import type { FleetDb } from '../db/database.js';
 import { meetingsConfig, type MeetingsConfig } from './config.js';
@@ -77,6 +83,7 @@ export async function createMeetings(opts: MeetingsOptions): Promise<Meetings> {
   const service = await MeetingService.open(config, repo, publisher, opts.ports, log, now, () => schedule());
   const stats = new LiveStats(log, now, config.statsStaleMs);
   const requests = new SpeakRequests(log);
+  service.floorParticipantOf = (meetingId, floorSiteId) => requests.floorParticipant(meetingId, floorSiteId);
   service.onSync(() => {
     service
       .upcoming(0)
@@ -86,7 +93,13 @@ export async function createMeetings(opts: MeetingsOptions): Promise<Meetings> {
 
   const unsubscribe = [
     opts.ingest.on('media-stats', mediaStatsCodec, (deviceId, report) => {
-      stats.record(deviceId, report);
+      if (!stats.record(deviceId, report)) return;
+      // Browser participants asking to speak, as their edge reports them.
+      const asking = report.meetings.filter((m) => (m.speakRequests?.length ?? 0) > 0);
+      if (asking.length === 0) return;
+      browserRequests(deviceId, asking).catch((err: unknown) =>
+        log.warn({ err, deviceId }, 'browser requests to speak not taken'),
+      );
     }),
     // The help button during a live meeting is the room asking to speak (the
     // health area still opens its call-back alert for the same press).
@@ -107,6 +120,27 @@ export async function createMeetings(opts: MeetingsOptions): Promise<Meetings> {
           .catch((err: unknown) => log.warn({ err, deviceId }, 'media url update failed'));
     }),
   ];
+
+  // An edge speaks only for its own box's site, and only in the live meeting that site is in.
+  async function browserRequests(deviceId: string, asking: MediaStats['meetings']): Promise<void> {
+    const siteId = (await opts.ports.devices()).find((d) => d.id === deviceId)?.siteId;
+    if (siteId === undefined) return;
+    const meeting = await service.busyMeeting(siteId);
+    let changed = false;
+    for (const m of asking) {
+      if (m.meetingId !== meeting?.id || m.localSiteId !== siteId) {
+        log.warn({ deviceId, meetingId: m.meetingId, claimed: m.localSiteId }, 'browser request to speak refused');
+        continue;
+      }
+      // The participant's id names its site (`<site>.web<n>`): one from another site is refused.
+      for (const r of m.speakRequests ?? []) {
+        if (!r.participantId.startsWith(`${siteId}.`)) continue;
+        changed =
+          requests.ask(meeting.id, { siteId, at: r.at, source: 'browser', participantId: r.participantId }) || changed;
+      }
+    }
+    if (changed) opts.onChange?.();
+  }
 
   // Plans change by the clock too (a meeting starts, ends, enters the lead
   // window): wake at the next such moment, and at least every interval to

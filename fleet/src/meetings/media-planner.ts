@@ -18,6 +18,8 @@ export interface PlannedMeeting {
   state: MeetingState;
   chairSiteId: string;
   floorSiteId: string | null;
+  /** A browser participant of the floor's site given the floor with it (requests.ts); absent or null: none. */
+  floorParticipantId?: string | null;
   rollCallSiteId: string | null;
   mutedAll: boolean;
   plan: CascadePlan;
@@ -162,6 +164,8 @@ export function mediaPlans(
         localSiteId: entry.localSiteId,
         chairSiteId: m.chairSiteId,
         floorSiteId: m.floorSiteId,
+        // Only when set: plans of meetings without one stay as they were.
+        ...(m.floorParticipantId ? { floorParticipantId: m.floorParticipantId } : {}),
         rollCallSiteId: m.rollCallSiteId,
         mutedAll: m.mutedAll,
         state: m.state,

@@ -35,7 +35,13 @@ export const meetingsPlugin = fp<MeetingsPluginOptions>(
         devices: () => fleet.repos.devices.refs(),
       },
       log: fleet.log,
-      config: { ...fleet.config.meetings, ...opts.config },
+      // Edges get a meeting's plan (and its link tokens) no later than the
+      // readiness check probes them.
+      config: {
+        ...fleet.config.meetings,
+        planLeadMin: Math.max(fleet.config.meetings.planLeadMin, fleet.config.readiness.leadMin),
+        ...opts.config,
+      },
       onChange: changed,
       isLeader: () => fleet.leadership.isLeader,
     });

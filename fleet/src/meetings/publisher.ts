@@ -81,6 +81,7 @@ export class PlanPublisher {
         revision: (prev?.revision ?? 0) + (same ? 0 : 1),
         edgeId,
         meetings: body.meetings,
+        ...(body.joinKey ? { joinKey: body.joinKey } : {}),
       };
       const checked = mediaPlanCodec.check(message);
       if (!checked.ok) {

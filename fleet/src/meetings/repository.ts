@@ -112,6 +112,15 @@ export class MeetingsRepo {
     return new MeetingsRepo(db);
   }
 
+  /**
+   * Runs fn (read the schedule, check, insert) as one transaction that takes
+   * turns with every other scheduling one: a PostgreSQL advisory lock held to
+   * the commit, across fleet nodes; SQLite's write lock, across processes.
+   */
+  scheduling<T>(fn: () => Promise<T>): Promise<T> {
+    return this.db.tx(fn, { lock: 'diemcau-meeting-schedule' });
+  }
+
   insert(m: MeetingRecord): Promise<void> {
     return this.db.tx(async () => {
       await this.db.run(

@@ -10,6 +10,7 @@ import { MeetingCreatedSchema, MeetingDetailSchema, MeetingSchema } from './sche
 import { meetingState, type MeetingRecord } from './model.js';
 import type { ChairControl, MeetingOperator, MeetingService } from './service.js';
 import type { SpeakRequests } from './requests.js';
+import { joinLinkRoute } from './join-link-route.js';
 import type { LiveStats } from './stats.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -152,9 +153,14 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
       { schema: { tags, summary, params: IdParams, body, response: { 200: MeetingSchema, ...errors } } },
       async (req) => {
         const c = toControl(req.body);
-        const m = await service.control(operatorOf(req), req.params.id, c);
-        // Giving a room the floor answers its request to speak.
-        if (c.action === 'floor' && c.siteId !== null) requests.settle(m.id, c.siteId);
+        const op = operatorOf(req);
+        // Giving a room the floor answers its request to speak; a browser's
+        // request gives its participant the floor too, in the plan the control publishes.
+        if (c.action === 'floor') {
+          const open = await service.forChair(op, req.params.id);
+          if (c.siteId === null || open.siteIds.includes(c.siteId)) requests.grant(open.id, c.siteId);
+        }
+        const m = await service.control(op, req.params.id, c);
         return meetingView(m, now());
       },
     );
@@ -194,6 +200,8 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
       return reply.code(204).send(null);
     },
   );
+
+  joinLinkRoute(app, { service, operatorOf, errors });
 
   app.post<{ Params: { id: string } }>(
     '/meetings/:id/end',

@@ -58,8 +58,31 @@ export const SiteStatsSchema = Type.Object({
   seenUpstream: Nullable(Type.Object({ state: Type.String(), recvBps: Type.Number() })),
 });
 
-/** A room asking to speak (its box's help button during the meeting), in the order asked. */
-export const SpeakRequestSchema = Type.Object({ siteId: Type.String(), at: Type.String(), source: Type.String() });
+/**
+ * A room asking to speak, in the order asked: its box's help button (source
+ * `button`) or a browser participant who joined at the site by a join link
+ * (source `browser`, with the participant's id).
+ */
+export const SpeakRequestSchema = Type.Object({
+  siteId: Type.String(),
+  at: Type.String(),
+  source: Type.String(),
+  participantId: Type.Optional(Type.String()),
+});
+
+/** A join link as issued (POST /api/v1/meetings/:id/join-links). */
+export const JoinLinkSchema = Type.Object({
+  /** The signed link: `<claims>.<signature>`, base64url. */
+  link: Type.String(),
+  /** The join page on the site's edge with the link in it; null while the edge has announced no address. */
+  url: Nullable(Type.String()),
+  meetingId: Type.String(),
+  siteId: Type.String(),
+  role: Type.Union([Type.Literal('participant'), Type.Literal('listener')]),
+  expiresAt: Type.String(),
+  /** The box whose edge admits it (the site's box); null when the site has none enrolled. */
+  edgeId: Nullable(Type.String()),
+});
 
 export const MeetingDetailSchema = Type.Composite([
   MeetingSchema,

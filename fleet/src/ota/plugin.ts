@@ -113,6 +113,7 @@ async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<vo
     log,
     tickMs: cfg.tickMs,
     isLeader: () => ctx.leadership.isLeader,
+    fence: ctx.leadership.fence,
     onChange: () => ctx.events.emit('rollouts-changed', { at: new Date().toISOString() }),
     ports: {
       sites: () => ctx.sites.all(),

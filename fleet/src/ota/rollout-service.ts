@@ -2,6 +2,7 @@
 // what to do, then carries the plan out through the driver and records it.
 // Ticks never overlap; a driver error leaves the device pending for the next.
 import { randomUUID } from 'node:crypto';
+import { isNotLeader, UNFENCED, type Fence } from '../cluster/leadership.js';
 import type { Logger } from 'pino';
 import {
   DiemcauError,
@@ -40,6 +41,8 @@ export interface RolloutServiceOptions {
   log: Logger;
   /** In a cluster, only the leader drives rollouts; a follower's ticks do nothing (the leader's timer picks its changes up). */
   isLeader?: () => boolean;
+  /** The leader's fence around each step the planner takes (cluster/leadership.ts): a leader that lost the lead takes none. */
+  fence?: Fence;
   /** 0 = no timer (tests call tick()). */
   tickMs?: number;
   /** Something about the rollouts changed (the dashboards reload); called at most once a second. */
@@ -302,7 +305,11 @@ export class RolloutService {
 
   /** One planning round for every active rollout; calls are queued, never overlapped. */
   tick(): Promise<void> {
-    return this.serial(() => this.tickNow()).catch((err: unknown) => this.o.log.error({ err }, 'rollout tick failed'));
+    return this.serial(() => this.tickNow()).catch((err: unknown) =>
+      isNotLeader(err)
+        ? this.o.log.warn('rollout tick stopped: this node no longer leads')
+        : this.o.log.error({ err }, 'rollout tick failed'),
+    );
   }
 
   private async tickNow(): Promise<void> {
@@ -332,13 +339,18 @@ export class RolloutService {
         now: this.now(),
       });
       this.last.set(r.id, { currentRing: plan.currentRing, skippedBusy: plan.skippedBusy });
+      const fence = this.o.fence ?? UNFENCED;
       for (const id of plan.timedOut) {
         const d = devices.find((x) => x.deviceId === id)!;
-        await this.o.store.updateDevice(r.id, { ...d, state: 'failed', reason: 'silent past the timeout' });
+        await fence(() =>
+          this.o.store.updateDevice(r.id, { ...d, state: 'failed', reason: 'silent past the timeout' }),
+        );
         this.changed();
       }
       if (plan.state !== r.state) {
-        await this.o.store.setRolloutState(r.id, plan.state, plan.reason, new Date(this.now()).toISOString());
+        await fence(() =>
+          this.o.store.setRolloutState(r.id, plan.state, plan.reason, new Date(this.now()).toISOString()),
+        );
         this.changed();
         this.o.log.warn(
           { rollout: r.id, state: plan.state, reason: plan.reason },
@@ -356,20 +368,25 @@ export class RolloutService {
         const d = devices.find((x) => x.deviceId === id)!;
         const refusal = downgradeRefusal(release.manifest, now.get(id) ?? null);
         if (refusal) {
-          await this.o.store.updateDevice(r.id, { ...d, state: 'skipped', reason: refusal });
+          await fence(() => this.o.store.updateDevice(r.id, { ...d, state: 'skipped', reason: refusal }));
           this.changed();
           this.o.log.info({ rollout: r.id, deviceId: id, reason: refusal }, 'device skipped: it runs a newer version');
           continue;
         }
         try {
-          await this.o.driver.dispatch(d, release, {
-            rolloutId: r.id,
-            ...(r.spec.bandwidthLimit ? { bandwidthLimit: r.spec.bandwidthLimit } : {}),
+          // The step is recorded in the same fenced transaction that checked the lead: a stalled
+          // leader that wakes after a takeover neither sends it nor records it.
+          await fence(async () => {
+            await this.o.driver.dispatch(d, release, {
+              rolloutId: r.id,
+              ...(r.spec.bandwidthLimit ? { bandwidthLimit: r.spec.bandwidthLimit } : {}),
+            });
+            await this.o.store.updateDevice(r.id, { ...d, state: 'in-flight', dispatchedAt: this.now() });
           });
-          await this.o.store.updateDevice(r.id, { ...d, state: 'in-flight', dispatchedAt: this.now() });
           this.changed();
           this.counters.dispatched++;
         } catch (err) {
+          if (isNotLeader(err)) throw err;
           this.counters.dispatchErrors++;
           this.o.log.warn({ err, rollout: r.id, deviceId: id }, 'dispatch failed; will retry');
         }

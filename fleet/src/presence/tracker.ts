@@ -17,6 +17,7 @@ import {
 } from './planner.js';
 import { SessionTable, type PresenceTransition, type SessionStart } from './sessions.js';
 import { KeyedSerial } from '../keyed-serial.js';
+import { isNotLeader, UNFENCED, type Fence } from '../cluster/leadership.js';
 
 /** Why a session ended, as the broker saw it. */
 export type SessionEndReason = 'disconnected' | 'keepalive-timeout' | 'node-lost';
@@ -30,6 +31,8 @@ export interface TrackerOptions {
   log: Logger;
   rules: RulesConfig;
   startupGraceMs: number;
+  /** The leader's fence around its registry writes and alert actions (cluster/leadership.ts); none: one node. */
+  fence?: Fence;
   /** Injected for tests of the executor; Date.now otherwise. */
   now?: () => number;
 }
@@ -58,6 +61,7 @@ export class PresenceTracker {
   /** Devices the registry had online when this node took the lead and that have no session yet. */
   private awaited = new Set<string>();
   private readonly now: () => number;
+  private readonly fence: Fence;
   /** Registry writes and look-ups, in order per device (the rules themselves run at once, in memory). */
   private readonly perDevice = new KeyedSerial();
   /** Devices whose session signals wait behind a registry look-up. */
@@ -67,6 +71,7 @@ export class PresenceTracker {
 
   constructor(private readonly o: TrackerOptions) {
     this.now = o.now ?? Date.now;
+    this.fence = o.fence ?? UNFENCED;
   }
 
   /** Loads the devices; presence work waits for lead(). */
@@ -91,7 +96,7 @@ export class PresenceTracker {
     // The registry is read first and the lead taken after, with nothing in
     // between: no change of this node can slip between the reset and the take-over.
     const epoch = this.epoch;
-    const wereOnline = new Set(await this.o.devices.resetPresence());
+    const wereOnline = new Set(await this.fence(() => this.o.devices.resetPresence()));
     const open = await this.o.alerts.list({ state: 'open', limit: 100_000 });
     if (this.leading || this.stopped || epoch !== this.epoch) return;
     this.leading = true;
@@ -114,7 +119,7 @@ export class PresenceTracker {
     }
     for (const [deviceId, ref] of this.refs) {
       if (this.table.isOnline(deviceId)) {
-        this.write(deviceId, () => this.o.devices.setPresence(deviceId, true, iso));
+        this.write(deviceId, () => this.fence(() => this.o.devices.setPresence(deviceId, true, iso)));
         if (!wereOnline.has(deviceId))
           this.o.events.emit('device-presence', {
             deviceId,
@@ -284,7 +289,7 @@ export class PresenceTracker {
     if (!ref || !this.leading) return;
     const at = this.now();
     const iso = new Date(at).toISOString();
-    this.write(deviceId, () => this.o.devices.setPresence(deviceId, online, iso));
+    this.write(deviceId, () => this.fence(() => this.o.devices.setPresence(deviceId, online, iso)));
     this.o.log.debug({ deviceId, online, reason }, 'presence changed');
     this.o.events.emit('device-presence', { deviceId, siteId: ref.siteId, online, at: iso, reason });
     this.plan({ kind: 'presence', device: ref, online, at });
@@ -294,7 +299,11 @@ export class PresenceTracker {
   private write(deviceId: string, fn: () => Promise<void>): void {
     this.perDevice
       .run(deviceId, fn)
-      .catch((err: unknown) => this.o.log.error({ err, deviceId }, 'presence write failed'));
+      .catch((err: unknown) =>
+        isNotLeader(err)
+          ? this.o.log.info({ deviceId }, 'presence write dropped: this node no longer leads')
+          : this.o.log.error({ err, deviceId }, 'presence write failed'),
+      );
   }
 
   /** Resolves when every registry write asked for so far is done. */
@@ -325,20 +334,28 @@ export class PresenceTracker {
 
   /** The alert service keeps the actions on one key in the order given here. */
   private act(a: AlertAction): void {
+    const fenced = { fence: this.fence };
     const done =
       a.action === 'open'
-        ? this.o.alerts.open({
-            type: a.type,
-            key: a.key,
-            siteId: a.siteId,
-            deviceId: a.deviceId,
-            severity: a.severity,
-            details: a.details,
-          })
+        ? this.o.alerts.open(
+            {
+              type: a.type,
+              key: a.key,
+              siteId: a.siteId,
+              deviceId: a.deviceId,
+              severity: a.severity,
+              details: a.details,
+            },
+            fenced,
+          )
         : a.action === 'update'
-          ? this.o.alerts.update(a.key, { details: a.details })
-          : this.o.alerts.resolve(a.key, a.resolution);
-    done.catch((err: unknown) => this.o.log.error({ err, action: a }, 'alert action failed'));
+          ? this.o.alerts.update(a.key, { details: a.details }, fenced)
+          : this.o.alerts.resolve(a.key, a.resolution, fenced);
+    done.catch((err: unknown) =>
+      isNotLeader(err)
+        ? this.o.log.warn({ action: a.action, key: a.key }, 'alert action refused: this node no longer leads')
+        : this.o.log.error({ err, action: a }, 'alert action failed'),
+    );
   }
 
   private schedule(wakeAt: number | null): void {

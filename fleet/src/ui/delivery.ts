@@ -2,7 +2,7 @@ import { constants as zlib } from 'node:zlib';
 import fp from 'fastify-plugin';
 import compress from '@fastify/compress';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { faviconIco } from './favicon.js';
+import { faviconIco } from '@diemcau/shared';
 
 // How the fleet's responses travel: compressed when the client accepts it (the
 // device list of 210 sites is ~160 KB of JSON, the bundle as much again; a

@@ -18,6 +18,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ca": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A page for phones and tablets: install the province CA's certificate (Android and iOS steps, its SHA-256 fingerprint) */
+        get: operations["getProvinceCaPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ca.crt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The province CA's certificate as DER, what a phone's installer takes as a CA profile */
+        get: operations["getProvinceCaCertificate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ca.pem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The province CA's certificate as PEM */
+        get: operations["getProvinceCaPem"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sites": {
         parameters: {
             query?: never;
@@ -402,6 +453,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/meetings/{id}/join-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A signed, expiring join link for one site of the meeting: a browser opens it on that site's edge (HTTPS with the province's CA) and joins as a participant or listener */
+        post: operations["createJoinLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/meetings/{id}/end": {
         parameters: {
             query?: never;
@@ -687,6 +755,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/meetings/{id}/readiness": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The readiness board of a meeting: each site's colour (green, amber, red) with its reasons in Vietnamese and English, and what its box measured (camera, microphone, TV, loss, round trip and bandwidth to its upstream edge) */
+        get: operations["getMeetingReadiness"];
+        put?: never;
+        /** Check every site of a meeting again now (after a room was fixed); staggered like the first round. Refused once the meeting has ended */
+        post: operations["checkMeetingReadiness"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meetings/{id}/readiness/{siteId}/snapshot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The room's picture from its readiness check (small and grey: w×h luma bytes, base64), for the chair's roll call */
+        get: operations["getReadinessSnapshot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events": {
         parameters: {
             query?: never;
@@ -831,6 +934,93 @@ export interface operations {
                         leader: boolean;
                         uptimeSec: number;
                     };
+                };
+            };
+        };
+    };
+    getProvinceCaPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page, in Vietnamese and English */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No province CA is configured (DIEMCAU_PROVINCE_CA_FILE) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getProvinceCaCertificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The certificate (DER) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-x509-ca-cert": string;
+                };
+            };
+            /** @description No province CA is configured (DIEMCAU_PROVINCE_CA_FILE) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getProvinceCaPem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The certificate (PEM) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-pem-file": string;
+                };
+            };
+            /** @description No province CA is configured (DIEMCAU_PROVINCE_CA_FILE) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -2458,6 +2648,7 @@ export interface operations {
                             siteId: string;
                             at: string;
                             source: string;
+                            participantId?: string;
                         }[];
                     };
                 };
@@ -2785,6 +2976,89 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request does not match the schema, or breaks a rule of this operation (FLEET_ERR_BAD_REQUEST) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No bearer token, or one that is unknown or revoked (FLEET_ERR_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or none this operator may see (FLEET_ERR_NOT_FOUND and the like) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (FLEET_ERR_CONFLICT and the like) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createJoinLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    siteId: string;
+                    role?: "participant" | "listener";
+                    ttlMin?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        link: string;
+                        url: string | null;
+                        meetingId: string;
+                        siteId: string;
+                        role: "participant" | "listener";
+                        expiresAt: string;
+                        edgeId: string | null;
+                    };
+                };
             };
             /** @description The request does not match the schema, or breaks a rule of this operation (FLEET_ERR_BAD_REQUEST) */
             400: {
@@ -5059,6 +5333,303 @@ export interface operations {
             };
             /** @description No such resource, or none this operator may see (FLEET_ERR_NOT_FOUND and the like) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMeetingReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        meetingId: string;
+                        title: string;
+                        state: "scheduled" | "live" | "ended";
+                        /** Format: date-time */
+                        startsAt: string;
+                        leadMin: number;
+                        counts: {
+                            pending: number;
+                            green: number;
+                            amber: number;
+                            red: number;
+                        };
+                        sites: {
+                            siteId: string;
+                            siteName: string;
+                            colour: "pending" | "green" | "amber" | "red";
+                            reasons: {
+                                /** @description stable: camera, microphone, display, link-unreachable, link-loss, link-rtt, link-bandwidth, no-box, no-answer */
+                                code: string;
+                                level: "amber" | "red";
+                                /** @description the reason in Vietnamese */
+                                vi: string;
+                                /** @description the reason in English */
+                                en: string;
+                            }[];
+                            /** Format: date-time */
+                            runAt: string | null;
+                            /** Format: date-time */
+                            reportedAt: string | null;
+                            measured: {
+                                camera: "ok" | "missing" | "fault" | "unknown";
+                                microphone: "ok" | "missing" | "fault" | "unknown";
+                                display: "ok" | "missing" | "fault" | "unknown";
+                                link: {
+                                    edgeId: string;
+                                    lossRate: number;
+                                    rttMsP50: number | null;
+                                    rttMsP95: number | null;
+                                    throughputKbps: number;
+                                    rateKbps: number;
+                                } | null;
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request does not match the schema, or breaks a rule of this operation (FLEET_ERR_BAD_REQUEST) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No bearer token, or one that is unknown or revoked (FLEET_ERR_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or none this operator may see (FLEET_ERR_NOT_FOUND and the like) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (FLEET_ERR_CONFLICT and the like) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    checkMeetingReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: it is carried out after this answer */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        meetingId: string;
+                        title: string;
+                        state: "scheduled" | "live" | "ended";
+                        /** Format: date-time */
+                        startsAt: string;
+                        leadMin: number;
+                        counts: {
+                            pending: number;
+                            green: number;
+                            amber: number;
+                            red: number;
+                        };
+                        sites: {
+                            siteId: string;
+                            siteName: string;
+                            colour: "pending" | "green" | "amber" | "red";
+                            reasons: {
+                                /** @description stable: camera, microphone, display, link-unreachable, link-loss, link-rtt, link-bandwidth, no-box, no-answer */
+                                code: string;
+                                level: "amber" | "red";
+                                /** @description the reason in Vietnamese */
+                                vi: string;
+                                /** @description the reason in English */
+                                en: string;
+                            }[];
+                            /** Format: date-time */
+                            runAt: string | null;
+                            /** Format: date-time */
+                            reportedAt: string | null;
+                            measured: {
+                                camera: "ok" | "missing" | "fault" | "unknown";
+                                microphone: "ok" | "missing" | "fault" | "unknown";
+                                display: "ok" | "missing" | "fault" | "unknown";
+                                link: {
+                                    edgeId: string;
+                                    lossRate: number;
+                                    rttMsP50: number | null;
+                                    rttMsP95: number | null;
+                                    throughputKbps: number;
+                                    rateKbps: number;
+                                } | null;
+                            } | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request does not match the schema, or breaks a rule of this operation (FLEET_ERR_BAD_REQUEST) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No bearer token, or one that is unknown or revoked (FLEET_ERR_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or none this operator may see (FLEET_ERR_NOT_FOUND and the like) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (FLEET_ERR_CONFLICT and the like) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getReadinessSnapshot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                siteId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        siteId: string;
+                        /** Format: date-time */
+                        at: string;
+                        w: number;
+                        h: number;
+                        grey: string;
+                    };
+                };
+            };
+            /** @description The request does not match the schema, or breaks a rule of this operation (FLEET_ERR_BAD_REQUEST) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No bearer token, or one that is unknown or revoked (FLEET_ERR_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or none this operator may see (FLEET_ERR_NOT_FOUND and the like) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (FLEET_ERR_CONFLICT and the like) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import type { Page } from 'playwright-core';
+import { deviceTopic, mediaStatsCodec, type MediaStats } from '@diemcau/shared';
 import { ADMIN_TOKEN, startSimFleet } from './helpers/sim-sites.js';
 import { openBrowser, signIn } from './helpers/browser.js';
 
@@ -82,6 +83,81 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
     await page.reload();
     await page.waitForSelector('.topbar');
     await t.test('after a reload', (t) => everyPage(t, 'reloaded'));
+
+    await t.test(
+      'agent down, media up: the box is offline to the fleet while its upstream still receives its room',
+      async (t) => {
+        const chair = sf.sites.find((s) => s.parentId === null && !relayGroups.some((g) => g.siteIds.includes(s.id)))!;
+        await sf.online([chair.id]);
+        const [member, other] = [ids[4]!, ids[5]!];
+        const meeting = await sf.api<{ id: string }>('POST', '/api/v1/meetings', {
+          title: 'Giao ban',
+          chairSiteId: chair.id,
+          siteIds: [member, other],
+          durationMin: 60,
+        });
+        const detail = await sf.api<{
+          cascade: { edges: { edgeId: string; localSiteId: string | null; upstreamEdgeId: string | null }[] };
+        }>('GET', `/api/v1/meetings/${meeting.id}`);
+        const leaf = detail.cascade.edges.find((e) => e.localSiteId === member)!;
+        const relay = [...sf.devices.values()].find((d) => d.deviceId === leaf.upstreamEdgeId);
+        t.ok(relay, `the site's media goes up through its group's hub box (${leaf.upstreamEdgeId})`);
+        if (!relay) return;
+        // The upstream box's own report, every 2 s as an edge sends it: it
+        // receives the member's room over a connected link. (One report alone
+        // goes stale after the fleet's 30 s, which a loaded machine can take.)
+        const report = (): MediaStats => ({
+          v: 1,
+          edgeId: relay.deviceId,
+          at: new Date().toISOString(),
+          revision: 1,
+          meetings: [
+            {
+              meetingId: meeting.id,
+              role: 'relay',
+              localSiteId: null,
+              local: [],
+              activeSpeakerSiteId: null,
+              links: [
+                {
+                  peerEdgeId: leaf.edgeId,
+                  direction: 'down',
+                  state: 'connected',
+                  sendBitrateBps: 900_000,
+                  recvBitrateBps: 1_600_000,
+                  sendStreams: 2,
+                  recvStreams: 2,
+                  packetsLost: 0,
+                  lossRate: 0,
+                  jitterMs: 4,
+                  rttMs: 12,
+                },
+              ],
+            },
+          ],
+        });
+        const publish = () =>
+          relay.client.publishAsync(deviceTopic(relay.deviceId, 'media-stats'), mediaStatsCodec.encode(report()), {
+            qos: 1,
+          });
+        await publish();
+        const reporting = setInterval(() => void publish().catch(() => undefined), 2000);
+        t.teardown(() => clearInterval(reporting));
+        await page.goto(`${sf.url}/#/`);
+        await page.waitForSelector(`.tile[data-site="${member}"][data-state=meeting]`, { timeout: 15_000 });
+        sf.kill(member);
+        await page.waitForSelector(`.tile[data-site="${member}"][data-state=media-only]`, { timeout: 15_000 });
+        t.pass('grid: agent down, media up');
+        await page.reload();
+        await page.waitForSelector(`.tile[data-site="${member}"][data-state=media-only]`, { timeout: 15_000 });
+        t.pass('the same after a reload');
+        await page.goto(`${sf.url}/#/wall`);
+        t.equal(await stateOf(page, '.wcell', member), 'media-only', 'wall');
+        await page.goto(`${sf.url}/#/alerts`);
+        await page.waitForSelector('[data-testid=alert-states]');
+        t.equal(await stateOf(page, '[data-testid=alert-states] li', member), 'media-only', 'alerts page');
+      },
+    );
     t.same(errors, [], 'no script errors');
   });
 }

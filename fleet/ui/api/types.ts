@@ -13,6 +13,7 @@ import type {
   MeetingDetailView,
   MeetingSiteStatsView,
   MeetingView,
+  ReadinessBoardView,
   OtaReportView,
   RingProgressView,
   RolloutView,
@@ -52,6 +53,16 @@ export type Operator = SessionView;
 export type SelfTestResult = SelfTestView['result'];
 export type Meeting = MeetingView;
 export type MeetingDetail = MeetingDetailView;
+export type ReadinessBoard = ReadinessBoardView;
+export type ReadinessSite = ReadinessBoardView['sites'][number];
+/** GET /api/v1/meetings/{id}/readiness/{siteId}/snapshot */
+export interface RoomSnapshot {
+  siteId: string;
+  at: string;
+  w: number;
+  h: number;
+  grey: string;
+}
 export type MeetingSiteStats = MeetingSiteStatsView;
 export type Rollout = RolloutView;
 export type RingProgress = RingProgressView;

@@ -13,6 +13,7 @@ const FAMILIES: [RegExp, string][] = [
   [/^disk/, 'disk'],
   [/(temp|heat)/, 'temperature'],
   [/^help/, 'help'],
+  [/^site-not-ready$/, 'readiness'],
 ];
 
 export function alertFamily(type: string): string {
@@ -36,6 +37,12 @@ export function alertDetail(i18n: I18n, a: Alert): string | null {
       return i18n.t('alertSub.help');
     case 'microphone-silent':
       return i18n.t('alertSub.silent');
+    case 'site-not-ready': {
+      // The fleet gives each reason in both languages (readiness/grade.ts).
+      const reasons = Array.isArray(d.reasons) ? (d.reasons as Record<string, unknown>[]) : [];
+      const words = reasons.map((r) => r[i18n.lang]).filter((w): w is string => typeof w === 'string');
+      return words.length > 0 ? words.join('; ') : null;
+    }
   }
   if (/-(missing|disconnected)$/.test(a.type)) return i18n.t('alertSub.missing');
   if (/-fault$/.test(a.type)) return i18n.t('alertSub.fault');

@@ -25,6 +25,10 @@ const ROUTES: Record<string, Entry> = {
   'DELETE /api/v1/operators/:id': { vi: 'Thu hồi tài khoản cán bộ', en: "Revoked an operator's access" },
   'POST /api/v1/meetings': { vi: 'Lên lịch cuộc họp', en: 'Scheduled a meeting' },
   'POST /api/v1/meetings/:id/end': { vi: 'Kết thúc cuộc họp', en: 'Ended a meeting' },
+  'POST /api/v1/meetings/:id/readiness': {
+    vi: 'Kiểm tra lại mức sẵn sàng của cuộc họp',
+    en: "Checked a meeting's readiness again",
+  },
   'POST /api/v1/releases': { vi: 'Tải lên bản phần mềm', en: 'Uploaded a release' },
   'POST /api/v1/rollouts': { vi: 'Bắt đầu đợt cập nhật', en: 'Started a rollout' },
   'POST /api/v1/rollouts/:id/pause': { vi: 'Tạm dừng đợt cập nhật', en: 'Paused a rollout' },

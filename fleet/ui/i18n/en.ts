@@ -1,5 +1,6 @@
 import type { vi } from './vi.js';
 import { chairEn } from './chair.js';
+import { readinessEn } from './readiness.js';
 
 export const en: Record<keyof typeof vi, string> = {
   'app.name': 'Diemcau',
@@ -103,6 +104,7 @@ export const en: Record<keyof typeof vi, string> = {
   'alert.disk': 'Disk nearly full',
   'alert.temperature': 'Overheating',
   'alert.help': 'Help requested',
+  'alert.readiness': 'Not ready for a meeting',
   'alert.other': 'Alert',
 
   'site.back': 'Overview',
@@ -287,4 +289,5 @@ export const en: Record<keyof typeof vi, string> = {
   'common.retry': 'Retry',
   // The chair's console (i18n/chair.ts).
   ...chairEn,
+  ...readinessEn,
 };

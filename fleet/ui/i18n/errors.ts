@@ -86,6 +86,10 @@ export const ERROR_TEXT: Record<string, Entry> = {
     en: 'The backup could not be made or restored.',
   },
   FLEET_ERR_MEETING_ENDED: { vi: 'Cuộc họp đã kết thúc.', en: 'The meeting has ended.' },
+  FLEET_ERR_NOT_LEADER: {
+    vi: 'Máy chủ này không còn điều phối hệ thống; việc được để lại cho máy chủ điều phối.',
+    en: 'This fleet node no longer leads; the work is left to the leader.',
+  },
   PROV_ERR_CONFIG: {
     vi: 'Cấu hình của công cụ cài đặt không hợp lệ.',
     en: 'The provisioning tool is not configured correctly.',

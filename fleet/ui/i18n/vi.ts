@@ -1,6 +1,7 @@
 // Vietnamese, the default. Keys are grouped by screen; en.ts must have the same keys
 // (its type says so), so a missing translation is a type error, not a blank label.
 import { chairVi } from './chair.js';
+import { readinessVi } from './readiness.js';
 
 export const vi = {
   'app.name': 'Điểm cầu',
@@ -104,6 +105,7 @@ export const vi = {
   'alert.disk': 'Ổ đĩa sắp đầy',
   'alert.temperature': 'Quá nhiệt',
   'alert.help': 'Yêu cầu hỗ trợ',
+  'alert.readiness': 'Chưa sẵn sàng họp',
   'alert.other': 'Cảnh báo',
 
   'site.back': 'Tổng quan',
@@ -288,4 +290,6 @@ export const vi = {
   'common.retry': 'Thử lại',
   // The chair's console (i18n/chair.ts).
   ...chairVi,
+  // The readiness board and the roll call's room (i18n/readiness.ts).
+  ...readinessVi,
 } as const;

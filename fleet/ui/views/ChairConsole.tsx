@@ -10,6 +10,7 @@ import { useI18n, type MsgKey } from '../i18n/i18n.js';
 import { useApp } from '../state/hooks.js';
 import { useFleetModel } from '../state/model.js';
 import { nextInRollCall, roomStates, type RoomState } from '../state/room-state.js';
+import { RollCallRoom } from './RollCallRoom.js';
 
 type Control =
   { path: 'mute-all'; body: { muted: boolean } } | { path: 'floor' | 'roll-call'; body: { siteId: string | null } };
@@ -58,6 +59,7 @@ export function ChairConsole(props: { detail: MeetingDetail; onChanged(): void }
   const speaker = rooms.find((r) => r.speaking)?.siteId ?? null;
   const rollIndex = d.rollCallSiteId ? order.indexOf(d.rollCallSiteId) : -1;
   const requests = d.requests ?? [];
+  const liveOf = (siteId: string) => d.stats.find((s) => s.siteId === siteId);
 
   return (
     <div class="chair" data-testid="chair-console">
@@ -144,6 +146,12 @@ export function ChairConsole(props: { detail: MeetingDetail; onChanged(): void }
                 {nameOf(d.rollCallSiteId)}
               </p>
               <RoomLine r={byId.get(d.rollCallSiteId)} />
+              <RollCallRoom
+                meetingId={d.id}
+                siteId={d.rollCallSiteId}
+                name={nameOf(d.rollCallSiteId)}
+                {...(liveOf(d.rollCallSiteId) ? { live: liveOf(d.rollCallSiteId)! } : {})}
+              />
               <p class="muted">{t('chair.rollCall.tv')}</p>
               <div class="chair-row">
                 <button

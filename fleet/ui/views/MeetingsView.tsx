@@ -5,6 +5,7 @@ import { ApiError } from '../api/client.js';
 import type { Meeting, MeetingDetail } from '../api/types.js';
 import { Breadcrumb } from '../components/Breadcrumb.js';
 import { ChairConsole } from './ChairConsole.js';
+import { ReadinessBoard } from './ReadinessBoard.js';
 import { useI18n, type MsgKey } from '../i18n/i18n.js';
 import { errorText } from '../i18n/errors.js';
 import { meetingLive } from '../state/derive.js';
@@ -128,6 +129,7 @@ export function MeetingDetailView(props: { id: string }) {
         </span>
       </header>
       {detail.state === 'live' && <ChairConsole detail={detail} onChanged={() => setBump((n) => n + 1)} />}
+      <ReadinessBoard meetingId={detail.id} />
       <details class="card" open>
         <summary>{t('chair.details')}</summary>
         <p class="muted">

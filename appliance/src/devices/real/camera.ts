@@ -1,6 +1,6 @@
-import { judgePicture, type PictureThresholds } from '../analysis.js';
+import { judgePicture, lastFrameOf, type PictureThresholds } from '../analysis.js';
 import type { ProcessRunner } from '../process-runner.js';
-import type { Camera, CameraDevice, Log } from '../types.js';
+import type { Camera, CameraDevice, GreyFrame, Log } from '../types.js';
 import { cameraHealth, captureFailure } from '../verdicts.js';
 import { scanV4l2, type ScanRoots } from './scan.js';
 
@@ -62,17 +62,21 @@ export function createRealCamera(opts: RealCameraOptions): Camera {
   const log = opts.log.child({ device: 'camera' });
   const input = opts.input ?? v4l2Input;
   const list = () => scanV4l2(opts.roots);
+  let last: GreyFrame | null = null;
   return {
     list,
+    lastFrame: () => last,
     async check() {
       const devices = await list();
       const first = devices[0];
+      last = null;
       if (!first) return cameraHealth({ devices });
       try {
         const { stdout } = await opts.runner.run(opts.ffmpeg, pictureArgs(input(first), opts.timing), {
           timeoutMs: opts.timing.timeoutMs,
           maxStdoutBytes: FRAME_W * FRAME_H * FPS * (opts.timing.seconds + 2),
         });
+        last = lastFrameOf(stdout, FRAME_W, FRAME_H);
         const verdict = judgePicture(stdout, FRAME_W * FRAME_H, opts.thresholds);
         return cameraHealth({ devices, device: first.node, verdict });
       } catch (err) {

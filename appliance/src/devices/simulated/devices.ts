@@ -1,9 +1,9 @@
 import type { HostSummary, TvPower } from '@diemcau/shared';
-import { judgePicture, judgeSound, type PictureThresholds, type SoundThresholds } from '../analysis.js';
+import { judgePicture, judgeSound, lastFrameOf, type PictureThresholds, type SoundThresholds } from '../analysis.js';
 import { FRAME_H, FRAME_W } from '../real/camera.js';
 import { SAMPLE_RATE } from '../real/microphone.js';
 import type { DrmConnector } from '../real/scan.js';
-import type { Camera, Display, Host, Microphone, Power, PowerRequest } from '../types.js';
+import type { Camera, Display, GreyFrame, Host, Microphone, Power, PowerRequest } from '../types.js';
 import { cameraHealth, displayHealth, microphoneHealth } from '../verdicts.js';
 import type { FaultInjector } from './faults.js';
 import { synthPicture, synthSound } from './signals.js';
@@ -17,15 +17,22 @@ const FRAMES = 5;
 export function createSimCamera(faults: FaultInjector, thresholds: PictureThresholds): Camera {
   const list = async () =>
     faults.has('camera-unplugged') ? [] : [{ node: '/dev/video0', name: 'Simulated USB camera' }];
+  let last: GreyFrame | null = null;
   return {
     list,
     async check() {
       const devices = await list();
-      if (devices.length === 0) return cameraHealth({ devices });
+      if (devices.length === 0) {
+        last = null;
+        return cameraHealth({ devices });
+      }
       const kind = faults.has('camera-black') ? 'black' : faults.has('camera-frozen') ? 'frozen' : 'live';
-      const verdict = judgePicture(synthPicture(kind, FRAME_W, FRAME_H, FRAMES), FRAME_W * FRAME_H, thresholds);
+      const frames = synthPicture(kind, FRAME_W, FRAME_H, FRAMES);
+      last = lastFrameOf(frames, FRAME_W, FRAME_H);
+      const verdict = judgePicture(frames, FRAME_W * FRAME_H, thresholds);
       return cameraHealth({ devices, device: devices[0]!.node, verdict });
     },
+    lastFrame: () => last,
   };
 }
 

@@ -7,8 +7,10 @@
 //   public   anyone (health, the join page and its script, the API document)
 //   local    this box only, by its loopback source address (the TV's kiosk page)
 //   admin    the edge's admin token, which never leaves the box (the agent, tests)
-//   browser  the join token, the TV's own token, or the admin token (browser-peer
-//            routes); the request is labelled with which one, for its peer budget
+//   browser  a join link the fleet signed for this meeting and this edge's site,
+//            the TV's own token, the admin token, or (a lab without a fleet, tests)
+//            the fixed join token when one is set (browser-peer routes); the
+//            request is labelled with which one, for its peer budget
 //   link     the meeting's link token from the plan; once a link exists, only from
 //            the address its offer was admitted from (link/admission.ts)
 //
@@ -17,7 +19,7 @@
 // token belongs to the meeting), so a body is never read for a closed door.
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { DiemcauError } from '@diemcau/shared';
+import { DiemcauError, verifyJoinLink, type JoinClaims } from '@diemcau/shared';
 import type { Edge } from '../edge.js';
 import type { DownstreamLink } from '../link/downstream.js';
 import type { MeetingRoom } from '../room.js';
@@ -40,13 +42,18 @@ declare module 'fastify' {
     link: DownstreamLink | null;
     /** On browser-peer routes: which token opened it. */
     peerToken: PeerToken | null;
+    /** On browser-peer routes opened by a join link: what the fleet signed. */
+    joinClaims: JoinClaims | null;
   }
 }
 
 export interface Tokens {
   admin: string;
-  /** Browsers in the room (the join page's URL). Never the admin token. */
-  join: string;
+  /**
+   * A fixed token for browsers, for an edge without a fleet (a lab, tests,
+   * benchmarks); unset: browsers join only by a fleet-signed join link. Never the admin token.
+   */
+  join?: string;
   /** The TV's own (the kiosk page, answered to this box only), with its own share of the peer budget. */
   kiosk?: string;
 }
@@ -83,11 +90,12 @@ export function requireAccessClass(app: FastifyInstance): void {
 
 /** Installs the access hook on the edge's root instance, before any route (hooks reach only later plugins). */
 export function installAccess(app: FastifyInstance, edge: Edge, tokens: Tokens): void {
-  if (sameToken(tokens.join, tokens.admin))
+  if (sameToken(tokens.join ?? null, tokens.admin))
     throw new DiemcauError('APPL_ERR_CONFIG', 'the join token must differ from the admin token');
   app.decorateRequest('room', null);
   app.decorateRequest('link', null);
   app.decorateRequest('peerToken', null);
+  app.decorateRequest('joinClaims', null);
 
   requireAccessClass(app);
 
@@ -104,7 +112,51 @@ export function installAccess(app: FastifyInstance, edge: Edge, tokens: Tokens):
     if (sameToken(given, tokens.join)) return 'join';
     if (sameToken(given, tokens.kiosk)) return 'kiosk';
     if (sameToken(given, tokens.admin)) return 'admin';
-    throw unauthorized('join token required');
+    // A join link shares the join budget: one link or many, browsers together stay within it.
+    if (given !== null && given.includes('.')) {
+      req.joinClaims = joinLinkOf(req, given);
+      return 'join';
+    }
+    throw unauthorized('a join link is required');
+  };
+
+  /**
+   * A join link opens only its own meeting, open on this edge, when this is
+   * the edge of its site. Each refusal is counted and says which rule.
+   */
+  const joinLinkOf = (req: FastifyRequest, link: string): JoinClaims => {
+    const meetingId = (req.params as { meetingId?: string }).meetingId;
+    const refuse = (code: 'APPL_ERR_MEDIA_UNAUTHORIZED' | 'APPL_ERR_MEDIA_FORBIDDEN', reason: string, detail: string) =>
+      edge.refusals.refuse(code, reason, detail, { meetingId, source: req.socket.remoteAddress });
+    const key = edge.currentPlan?.joinKey;
+    if (key === undefined)
+      throw refuse(
+        'APPL_ERR_MEDIA_UNAUTHORIZED',
+        'join-link-no-key',
+        'this edge has no join-link key from the fleet yet',
+      );
+    const check = verifyJoinLink(link, key, Date.now());
+    if (!check.ok) throw refuse('APPL_ERR_MEDIA_UNAUTHORIZED', check.reason, check.detail);
+    const c = check.claims;
+    if (c.meetingId !== meetingId)
+      throw refuse(
+        'APPL_ERR_MEDIA_FORBIDDEN',
+        'join-link-other-meeting',
+        `the join link is for meeting ${c.meetingId}`,
+      );
+    const room = edge.room(c.meetingId);
+    if (!room) {
+      const why = edge.hasEnded(c.meetingId) ? 'has ended' : 'is not open on this edge';
+      throw refuse('APPL_ERR_MEDIA_FORBIDDEN', 'join-link-meeting-closed', `meeting ${c.meetingId} ${why}`);
+    }
+    if (room.meeting.localSiteId !== c.siteId) {
+      throw refuse(
+        'APPL_ERR_MEDIA_FORBIDDEN',
+        'join-link-other-site',
+        `the join link is for site ${c.siteId}; this edge serves ${room.meeting.localSiteId ?? 'no site'}`,
+      );
+    }
+    return c;
   };
 
   // Link requests after the offer come from the address the offer was admitted from.

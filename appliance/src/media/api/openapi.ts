@@ -14,7 +14,7 @@ const SECURITY: Record<Access, Requirement> = {
   public: [],
   local: [],
   admin: [{ adminToken: [] }],
-  browser: [{ joinToken: [] }, { kioskToken: [] }, { adminToken: [] }],
+  browser: [{ joinLink: [] }, { kioskToken: [] }, { adminToken: [] }, { joinToken: [] }],
   link: [{ linkToken: [] }],
 };
 
@@ -22,12 +22,13 @@ const WHO: Record<Access, string> = {
   public: 'No token.',
   local: 'No token; answered only to this box (a loopback source address), 401 to anyone else.',
   admin: 'The admin token.',
-  browser: "The join token, the TV's token or the admin token; each token has its own share of the peer limits.",
+  browser:
+    "A join link the fleet signed for this meeting and this edge's site (401 when it is tampered with, expired or signed by another key; 403 when it names another meeting or site, or its meeting has ended here), the TV's token, the admin token, or a lab's fixed join token; each kind has its own share of the peer limits, join links and the fixed token together.",
   link: "The meeting's link token from the media plan, from an address the plan names for the downstream edge.",
 };
 
 /** Wording for an answer a route gives without describing it (swagger would say "Default Response"). */
-const ANSWERS: Record<string, string> = { '200': 'OK', '201': 'Created', '204': 'Done; no body' };
+const ANSWERS: Record<string, string> = { '200': 'OK', '201': 'Created', '202': 'Accepted', '204': 'Done; no body' };
 
 function described(responses: unknown): unknown {
   if (responses === null || typeof responses !== 'object') return responses;
@@ -76,7 +77,12 @@ export function swaggerOptions(version: string): FastifyDynamicSwaggerOptions {
       components: {
         securitySchemes: {
           adminToken: bearer('DIEMCAU_EDGE_ADMIN_TOKEN: the agent and local tools; never leaves the box'),
-          joinToken: bearer('DIEMCAU_EDGE_JOIN_TOKEN: browsers in the room (from the join link)'),
+          joinLink: bearer(
+            "A join link from the fleet (POST /api/v1/meetings/{id}/join-links): ed25519-signed claims naming the meeting, the site, the role (participant or listener) and the expiry, checked against the fleet's key in this edge's media plan (joinKey)",
+          ),
+          joinToken: bearer(
+            'DIEMCAU_EDGE_JOIN_TOKEN: a fixed token for browsers, only when set (an edge without a fleet: a lab, tests, benchmarks)',
+          ),
           kioskToken: bearer("The TV's own token, made at start and shown only to this box (GET /kiosk/state)"),
           linkToken: bearer("The meeting's link token (acceptToken in this edge's media plan)"),
         },

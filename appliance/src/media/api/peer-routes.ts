@@ -1,8 +1,9 @@
-// Browsers in the room: the join page (no token; it carries the join token
-// in its URL and sends it as a bearer token) and the browser-peer routes it
-// calls with mediasoup-client. These take the join token, the TV's token or
-// the admin token (api/access.ts); each is bounded by limits.ts (429 past a
-// limit, counted by reason).
+// Browsers in the room: the join page (no token; it carries a fleet-signed
+// join link in its URL and sends it as a bearer token) and the browser-peer
+// routes it calls with mediasoup-client. These take a join link for this
+// meeting and this edge's site, the TV's token or the admin token
+// (api/access.ts); each is bounded by limits.ts (429 past a limit, counted by
+// reason). A participant may ask to speak; the chair's console shows it.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DiemcauError } from '@diemcau/shared';
 import { JOIN_HTML, joinScript } from '../web/page.js';
@@ -15,11 +16,13 @@ import {
   Done,
   JoinQuery,
   Layout,
+  PeerViewQuery,
   MeetingParams,
   PeerCreated,
   PeerParams,
   ProduceBody,
   Produced,
+  SpeakAsked,
   StreamList,
   Text,
   TransportCreated,
@@ -38,7 +41,8 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         operationId: 'getJoinPage',
         tags: ['browser'],
-        summary: 'The join page: a browser joins the meeting named in its query with the token named there',
+        summary:
+          'The join page: a browser joins the meeting and site its join link names (or, for the TV, the meeting and token in the query)',
         querystring: JoinQuery,
         response: { 200: Text(html, 'The page'), ...refusals(400) },
       },
@@ -76,10 +80,39 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['browser'],
         summary: "Join the meeting's room as a browser peer; answers the router's RTP capabilities",
         params: MeetingParams,
-        response: { 201: PeerCreated, ...refusals(400, 401, 404, 429) },
+        querystring: PeerViewQuery,
+        response: { 201: PeerCreated, ...refusals(400, 401, 403, 404, 429) },
       },
     },
-    async (req, reply) => reply.status(201).send(roomOf(req).peers.create(peerTokenOf(req))),
+    async (req, reply) =>
+      reply
+        .status(201)
+        .send(
+          roomOf(req).peers.create(peerTokenOf(req), req.joinClaims?.role !== 'listener', req.query.view ?? 'grid'),
+        ),
+  );
+
+  app.post(
+    `${P}/speak`,
+    {
+      config: { access: 'browser' },
+      schema: {
+        operationId: 'askToSpeak',
+        tags: ['browser'],
+        summary:
+          "Ask to speak: the chair's console shows the request (from this edge's stats, through the box's agent), and granting it gives this participant the floor with its site",
+        params: PeerParams,
+        response: { 202: SpeakAsked, ...refusals(400, 401, 403, 404, 429) },
+      },
+    },
+    async (req, reply) => {
+      if (req.joinClaims?.role === 'listener') {
+        throw new DiemcauError('APPL_ERR_MEDIA_FORBIDDEN', 'a listener link cannot ask to speak', {
+          details: { reason: 'join-link-listener' },
+        });
+      }
+      return reply.status(202).send(roomOf(req).askToSpeak(req.params.peerId));
+    },
   );
 
   app.post(
@@ -91,7 +124,7 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['browser'],
         summary: 'Open a WebRTC transport for the peer',
         params: PeerParams,
-        response: { 201: TransportCreated, ...refusals(400, 401, 404, 429) },
+        response: { 201: TransportCreated, ...refusals(400, 401, 403, 404, 429) },
       },
     },
     async (req, reply) => reply.status(201).send(await roomOf(req).peers.createTransport(req.params.peerId)),
@@ -107,7 +140,7 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: "Connect the transport with the browser's DTLS parameters",
         params: TransportParams,
         body: ConnectBody,
-        response: { 204: Done, ...refusals(400, 401, 404, 409, 413) },
+        response: { 204: Done, ...refusals(400, 401, 403, 404, 409, 413) },
       },
     },
     async (req, reply) => {
@@ -126,7 +159,7 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: "Send the browser's camera or microphone into the room",
         params: PeerParams,
         body: ProduceBody,
-        response: { 201: Produced, ...refusals(400, 401, 404, 409, 413, 429) },
+        response: { 201: Produced, ...refusals(400, 401, 403, 404, 409, 413, 429) },
       },
     },
     async (req, reply) => {
@@ -146,7 +179,7 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['browser'],
         summary: 'Streams the peer may consume',
         params: PeerParams,
-        response: { 200: StreamList, ...refusals(400, 401, 404) },
+        response: { 200: StreamList, ...refusals(400, 401, 403, 404) },
       },
     },
     async (req) => roomOf(req).listStreams(),
@@ -161,10 +194,13 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['browser'],
         summary: 'Which sites the TV shows large and small (the kiosk view)',
         params: PeerParams,
-        response: { 200: Layout, ...refusals(400, 401, 404) },
+        response: { 200: Layout, ...refusals(400, 401, 403, 404) },
       },
     },
-    async (req) => roomOf(req).layout(),
+    async (req) => {
+      const room = roomOf(req);
+      return { ...room.layout(), show: Object.fromEntries(room.peers.shown(req.params.peerId)) };
+    },
   );
 
   app.post(
@@ -177,7 +213,7 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Receive one stream of the room on a transport (starts paused)',
         params: PeerParams,
         body: ConsumeBody,
-        response: { 201: Consumed, ...refusals(400, 401, 404, 409, 413, 429) },
+        response: { 201: Consumed, ...refusals(400, 401, 403, 404, 409, 413, 429) },
       },
     },
     async (req, reply) => {
@@ -197,7 +233,7 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['browser'],
         summary: 'Start a consumer once the browser is ready for it',
         params: ConsumerParams,
-        response: { 204: Done, ...refusals(400, 401, 404) },
+        response: { 204: Done, ...refusals(400, 401, 403, 404) },
       },
     },
     async (req, reply) => {
@@ -215,7 +251,7 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['browser'],
         summary: 'Leave: close the peer and everything it holds',
         params: PeerParams,
-        response: { 204: Done, ...refusals(400, 401, 404) },
+        response: { 204: Done, ...refusals(400, 401, 403, 404) },
       },
     },
     async (req, reply) => {

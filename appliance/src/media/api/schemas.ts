@@ -46,9 +46,17 @@ export const ConsumerParams = Type.Object({ meetingId: MeetingId, peerId: Type.S
 export const LinkParams = Type.Object({ meetingId: MeetingId, linkId: Type.String() });
 
 export const JoinQuery = Type.Object({
-  meeting: Type.Optional(Type.String({ description: 'The meeting to join' })),
+  link: Type.Optional(
+    Type.String({
+      description:
+        'A join link the fleet signed (POST /api/v1/meetings/{id}/join-links on the fleet): it names the meeting, the site, the role and the expiry, and the page sends it as a bearer token',
+    }),
+  ),
+  meeting: Type.Optional(Type.String({ description: 'The meeting to join (with `token`; a link names its own)' })),
   token: Type.Optional(
-    Type.String({ description: "The join token (or the TV's), sent as a bearer token by the page" }),
+    Type.String({
+      description: "The TV's token (or a lab's fixed join token), sent as a bearer token by the page",
+    }),
   ),
   view: Type.Optional(Type.String({ description: '`kiosk`: receive only, laid out for the TV' })),
 });
@@ -130,6 +138,9 @@ export const StreamList = Type.Array(
     originEdgeId: Type.String(),
     paused: Type.Boolean(),
     via: Nullable(Type.String({ description: 'The link it arrived over; null when it came in here' })),
+    layer: Type.Optional(
+      Type.Literal('small', { description: "A camera's small picture for thumbnails; absent: the full picture" }),
+    ),
   }),
 );
 
@@ -154,6 +165,10 @@ export const TapAnswer = Type.Object({
 
 export const PeerCreated = Type.Object({
   peerId: Type.String(),
+  participantId: Type.String({
+    description:
+      "How the meeting names this browser: its streams' site id, `<site>.web<n>` (the chair's console shows its requests to speak under it)",
+  }),
   rtpCapabilities: OpaqueOut("The room router's RTP capabilities"),
 });
 export const TransportCreated = Type.Object({
@@ -170,10 +185,30 @@ export const Consumed = Type.Object({
   rtpParameters: OpaqueOut('RTP parameters of the consumer'),
   siteId: Type.String(),
 });
+export const SpeakAsked = Type.Object({
+  participantId: Type.String(),
+  at: Type.String({ description: 'When it first asked (ISO); asking again keeps the first time' }),
+});
 export const Layout = Type.Object({
+  floorParticipantId: Type.Optional(
+    Nullable(Type.String({ description: 'The browser participant holding the floor with its site, if any' })),
+  ),
   large: Type.Array(Type.String(), { description: 'Site ids shown large' }),
   small: Type.Array(Type.String(), { description: 'Site ids shown as thumbnails' }),
   self: Nullable(Type.String({ description: "The room's own site: neither shown nor played" })),
+  show: Type.Record(Type.String(), Type.String(), {
+    description:
+      "Per site, the video stream this browser gets now: the edge's pick of the camera's full or small picture for where the browser shows it (the others of that site are held back for it)",
+  }),
+});
+
+export const PeerViewQuery = Type.Object({
+  view: Type.Optional(
+    Type.Union([Type.Literal('kiosk'), Type.Literal('grid')], {
+      description:
+        "`kiosk`: the TV (large pictures get a camera's full picture, thumbnails its small one); `grid` (default): equal tiles, each a camera's small picture",
+    }),
+  ),
 });
 
 export const KioskStateSchema = Type.Object({

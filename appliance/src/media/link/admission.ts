@@ -113,7 +113,8 @@ export type SiteAdmission = { ok: true } | { ok: false; reason: string; detail: 
  *
  * From a downstream edge: only the sites of its subtree, as the plan names
  * them (`siteIds`), or its own edge id (what a room with no site of its own
- * names its browsers' streams, peers.ts). A plan without the list (a fleet
+ * names its browsers' streams, peers.ts), and the browser participants of
+ * those (`<site>.web<n>`). A plan without the list (a fleet
  * older than it) admits nothing: failing open would hand the meeting to any
  * commune's box, and an old fleet sends no `downstream` at all, which already
  * refuses every link, so no working mixed-version setup is lost.
@@ -131,6 +132,9 @@ export function admitSite(
   peer: { edgeId: string; direction: 'up' | 'down' },
   siteId: string,
 ): SiteAdmission {
+  // A browser participant's streams carry its site's id and its own number
+  // (`<site>.web<n>`, peers.ts): admitted wherever its site would be.
+  const site = /^([^.]+)\.web\d+$/.exec(siteId)?.[1] ?? siteId;
   if (peer.direction === 'down') {
     const entry = meeting.downstream?.find((d) => d.edgeId === peer.edgeId);
     if (!entry)
@@ -139,7 +143,7 @@ export function admitSite(
         reason: 'link-site-edge-not-named',
         detail: `edge ${peer.edgeId} is not a downstream of meeting ${meeting.meetingId} in the plan`,
       };
-    if (siteId === peer.edgeId) return { ok: true };
+    if (site === peer.edgeId) return { ok: true };
     if (entry.siteIds === undefined) {
       return {
         ok: false,
@@ -147,7 +151,7 @@ export function admitSite(
         detail: `the plan names no sites for ${peer.edgeId} (a fleet older than the site lists?): stream of ${siteId} refused`,
       };
     }
-    if (!entry.siteIds.includes(siteId)) {
+    if (!entry.siteIds.includes(site)) {
       return {
         ok: false,
         reason: 'link-site-not-below',
@@ -157,9 +161,9 @@ export function admitSite(
     return { ok: true };
   }
   const own =
-    siteId === ownEdgeId ||
-    siteId === meeting.localSiteId ||
-    (meeting.downstream ?? []).some((d) => d.edgeId === siteId || (d.siteIds?.includes(siteId) ?? false));
+    site === ownEdgeId ||
+    site === meeting.localSiteId ||
+    (meeting.downstream ?? []).some((d) => d.edgeId === site || (d.siteIds?.includes(site) ?? false));
   if (own)
     return {
       ok: false,

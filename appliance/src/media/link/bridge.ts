@@ -23,12 +23,12 @@ import type { Outlet, PipeLink, RtpParameters, Stream } from '../adapter/index.j
 import type { Refusals } from '../limits.js';
 import type { LinkEvent, WireRtpParameters } from './protocol.js';
 import type { SiteAdmission } from './admission.js';
-import type { LinkDirection } from '../forwarding.js';
 import type { RosterEntry } from '../roster.js';
+import type { LinkDirection } from '../forwarding.js';
 
 /** What the peer edge may make us hold over one link. */
 export interface BridgeLimits {
-  /** Streams the peer may announce (every site behind it sends two, each browser a few). */
+  /** Streams the peer may announce (every site behind it sends two or three, each browser a few). */
   maxStreams: number;
   refusals: Refusals;
   /** How long a stream nobody beyond the link receives stays announced (paused) before it is closed. */
@@ -51,8 +51,13 @@ const MAX_SITE_REFUSALS = 64;
 export interface BridgeHost {
   /** A stream came in over the bridge. */
   addStream(stream: Stream, via: PipeBridge): void;
-  /** Whether one of our streams crosses a link in this direction now (forwarding.ts flows()). */
-  flows(stream: Stream, direction: LinkDirection): boolean;
+  /** Whether one of our streams crosses this link now (forwarding.ts flows(), by the link's direction). */
+  flows(stream: Stream, via: PipeBridge): boolean;
+  /**
+   * Of a camera that flows, whether this layer (full or small picture) crosses
+   * this link: what the TVs beyond it show (layers.ts). Always true for sound.
+   */
+  carriesLayer(stream: Stream, via: PipeBridge): boolean;
   /** The upstream told us the meeting's recent speakers. */
   setSpeakers(siteIds: string[], via: PipeBridge): void;
   /** The peer sent its roster (roster.ts): its side of the cascade from below, the meeting from above. */
@@ -99,7 +104,7 @@ export class PipeBridge {
   constructor(
     readonly pipe: PipeLink,
     readonly peerEdgeId: string,
-    readonly direction: 'up' | 'down',
+    readonly direction: LinkDirection,
     private readonly host: BridgeHost,
     private readonly send: (ev: LinkEvent) => void,
     private readonly log: Logger,
@@ -152,7 +157,7 @@ export class PipeBridge {
   // flowing, announced and held back, or (never wanted yet) not announced.
   private async settle(stream: Stream): Promise<void> {
     if (stream.closed || !this.candidates.has(stream.id)) return;
-    const wanted = this.host.flows(stream, this.direction);
+    const wanted = this.host.flows(stream, this) && this.host.carriesLayer(stream, this);
     const out = this.outlets.get(stream.id);
     if (!out) {
       if (wanted) await this.announce(stream);
@@ -195,6 +200,7 @@ export class PipeBridge {
       paused: out.announcedPaused,
       siteId: stream.info.siteId,
       originEdgeId: stream.info.originEdgeId,
+      ...(stream.info.layer === 'small' ? { layer: 'small' as const } : {}),
     });
   }
 
@@ -304,7 +310,7 @@ export class PipeBridge {
           kind: ev.kind,
           rtpParameters: ev.rtpParameters as unknown as RtpParameters,
           paused: ev.paused,
-          info: { siteId: ev.siteId, originEdgeId: ev.originEdgeId },
+          info: { siteId: ev.siteId, originEdgeId: ev.originEdgeId, ...(ev.layer ? { layer: ev.layer } : {}) },
         });
         this.incoming.set(ev.producerId, stream);
         this.incomingLocal.add(stream.id);

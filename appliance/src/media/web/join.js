@@ -1,18 +1,48 @@
 // The join page's script (browser; bundled by esbuild with mediasoup-client).
-// Joins the meeting named in the URL on this edge, publishes the camera and
-// microphone, and shows every other stream of the meeting. State is kept on
-// window.diemcau for the kiosk shell and tests.
+// A laptop, phone or tablet opens it with a join link the fleet signed
+// (?link=…: the meeting, the site, the role, the expiry); the TV with its own
+// token (?meeting=…&token=…&view=kiosk). It joins the meeting on this edge,
+// publishes the camera and microphone (a participant), shows the featured
+// sites laid out like the TV, and lets a participant ask to speak. State is
+// kept on window.diemcau for the kiosk shell and tests.
 import { Device } from 'mediasoup-client';
 
 const q = new URLSearchParams(location.search);
-const meetingId = q.get('meeting') ?? '';
-const token = q.get('token') ?? '';
+const link = q.get('link') ?? '';
+/** What the link says it is for (the edge checks it; this only names the meeting to call). */
+function claimsOf(l) {
+  try {
+    const b64 = l.split('.')[0].replace(/-/g, '+').replace(/_/g, '/');
+    const json = new window.TextDecoder().decode(Uint8Array.from(window.atob(b64), (ch) => ch.charCodeAt(0)));
+    return JSON.parse(json);
+  } catch {
+    return null;
+  }
+}
+const claims = link ? claimsOf(link) : null;
+const meetingId = claims?.meetingId ?? q.get('meeting') ?? '';
+const token = link || (q.get('token') ?? '');
 // The TV: receives only (the room's camera enters through ffmpeg) and follows the layout.
 const kiosk = q.get('view') === 'kiosk';
+// A guest by join link: the TV's frame, plus its own picture and controls.
+const guest = !kiosk && link !== '';
+const listener = claims?.role === 'listener';
 // The TV: the large pictures fill the screen, thumbnails in a row below (page.ts).
-if (kiosk) document.body.classList.add('kiosk');
+if (kiosk || guest) document.body.classList.add('kiosk');
+if (guest) document.body.classList.add('guest');
+const framed = kiosk || guest;
 const base = `/media/v1/meetings/${encodeURIComponent(meetingId)}`;
-const state = { joined: false, error: null, peerId: null, produced: [], consumed: {}, siteId: null };
+const state = {
+  joined: false,
+  error: null,
+  peerId: null,
+  participantId: null,
+  produced: [],
+  consumed: {},
+  siteId: null,
+  speak: null,
+  sound: false,
+};
 window.diemcau = state;
 
 async function api(method, path, body) {
@@ -25,8 +55,43 @@ async function api(method, path, body) {
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  if (!res.ok) {
+    const err = new Error(`${method} ${path}: ${res.status} ${text}`);
+    try {
+      err.reason = JSON.parse(text).reason;
+    } catch {
+      /* not the edge's error body */
+    }
+    throw err;
+  }
   return text ? JSON.parse(text) : null;
+}
+
+/** Why the edge refused, in words for the person holding the phone. */
+const REFUSED = {
+  'join-link-expired': ['Đường dẫn tham gia đã hết hạn.', 'This join link has expired.'],
+  'join-link-signature': [
+    'Đường dẫn tham gia không hợp lệ (không do hệ thống cấp hoặc đã bị sửa).',
+    'This join link is not valid (not issued by the fleet, or altered).',
+  ],
+  'join-link-malformed': ['Đường dẫn tham gia không đầy đủ.', 'This join link is incomplete.'],
+  'join-link-other-site': [
+    'Đường dẫn này dành cho điểm cầu khác.',
+    'This link is for another site: open it on that site’s address.',
+  ],
+  'join-link-other-meeting': ['Đường dẫn này dành cho cuộc họp khác.', 'This link is for another meeting.'],
+  'join-link-meeting-closed': [
+    'Cuộc họp đã kết thúc hoặc chưa bắt đầu.',
+    'The meeting has ended or has not started yet.',
+  ],
+  'join-link-no-key': ['Điểm cầu chưa sẵn sàng, xin thử lại sau.', 'The site is not ready yet; try again later.'],
+};
+function showRefusal(err) {
+  const words = REFUSED[err?.reason] ?? ['Không vào được cuộc họp.', 'Could not join the meeting.'];
+  state.refusal = err?.reason ?? null;
+  $('refused-vi').textContent = words[0];
+  $('refused-en').textContent = words[1];
+  $('refused').hidden = false;
 }
 
 function wire(transport, peerPath) {
@@ -36,8 +101,11 @@ function wire(transport, peerPath) {
 }
 
 async function join() {
-  const { peerId, rtpCapabilities } = await api('POST', '/peers', {});
+  if (guest && !claims) throw Object.assign(new Error('bad link'), { reason: 'join-link-malformed' });
+  // The edge picks each camera's full or small picture by how this page shows it (layers.ts).
+  const { peerId, participantId, rtpCapabilities } = await api('POST', `/peers?view=${framed ? 'kiosk' : 'grid'}`, {});
   state.peerId = peerId;
+  state.participantId = participantId;
   const peerPath = `/peers/${peerId}`;
   // Say goodbye when the tab goes; the edge's transport watch is the backstop.
   addEventListener('pagehide', () => {
@@ -56,7 +124,7 @@ async function join() {
       fail,
     );
   });
-  if (!kiosk) {
+  if (!kiosk && !listener) {
     const media = await navigator.mediaDevices.getUserMedia({
       audio: true,
       video: { width: 320, height: 240, frameRate: 15 },
@@ -67,6 +135,7 @@ async function join() {
     }
     document.getElementById('self').srcObject = media;
   }
+  if (guest) controls(peerPath);
 
   const recv = device.createRecvTransport(await api('POST', `${peerPath}/transports`, {}));
   wire(recv, peerPath);
@@ -89,37 +158,92 @@ async function join() {
         rtpParameters: c.rtpParameters,
       });
       const el = document.createElement(c.kind === 'video' ? 'video' : 'audio');
-      // The TV plays the meeting's sound; a laptop in the same room must not (echo).
+      // The TV plays the meeting's sound; a laptop in the same room must not (echo),
+      // so a guest hears it only once it turns the sound on.
       // Pictures carry no sound, so they are muted everywhere and always allowed to play.
-      el.muted = !kiosk || c.kind === 'video';
+      el.muted = c.kind === 'video' || !(kiosk || state.sound);
       // Sound starts through play() alone, so a browser that refuses it is noticed (play() below).
       el.autoplay = el.muted;
       el.playsInline = true;
       el.dataset.siteId = c.siteId;
+      el.dataset.producerId = c.producerId;
       el.srcObject = new MediaStream([consumer.track]);
-      if (kiosk && c.kind === 'video') tv.add(c.siteId, el);
+      // A camera may come in two pictures (full and small): one element each, the edge's pick shown.
+      if (c.kind === 'video') el.hidden = state.layout?.show?.[c.siteId] !== c.producerId;
+      if (framed && c.kind === 'video') tv.add(c.siteId, el);
       else grid.appendChild(el);
       play(el);
       await api('POST', `${peerPath}/consumers/${c.id}/resume`, {});
-      state.consumed[s.id] = { kind: c.kind, siteId: c.siteId, consumer };
+      state.consumed[s.id] = { kind: c.kind, siteId: c.siteId, consumer, el };
     }
   };
   const applyLayout = async () => {
     const layout = await api('GET', `${peerPath}/layout`);
     state.layout = layout;
-    tv.show(layout);
+    for (const c of Object.values(state.consumed))
+      if (c.kind === 'video' && c.el) c.el.hidden = layout.show?.[c.siteId] !== c.consumer.producerId;
+    if (framed) tv.show(layout);
+    if (guest) showSpeak(layout);
   };
   state.joined = true;
+  // The layout is read four times a second: a new speaker's picture (or the
+  // full picture the edge lets through when a thumbnail becomes large) shows
+  // within a quarter of a second of reaching this page.
+  void (async () => {
+    for (;;) {
+      await applyLayout().catch((err) => {
+        state.error = String(err);
+      });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
   for (;;) {
     await consumeNew().catch((err) => {
       state.error = String(err);
     });
-    if (kiosk)
-      await applyLayout().catch((err) => {
-        state.error = String(err);
-      });
     await new Promise((r) => setTimeout(r, 1000));
   }
+}
+
+// ---- a guest's controls: sound and asking to speak ------------------------------
+
+function controls(peerPath) {
+  $('controls').hidden = false;
+  $('sound').addEventListener('click', () => {
+    state.sound = !state.sound;
+    $('sound').textContent = state.sound ? 'Tắt âm thanh' : 'Bật âm thanh';
+    $('sound').setAttribute('aria-pressed', String(state.sound));
+    for (const el of document.querySelectorAll('audio')) {
+      el.muted = !state.sound;
+      if (state.sound) play(el);
+    }
+  });
+  if (listener) return;
+  $('ask').hidden = false;
+  $('ask').addEventListener('click', () => {
+    $('ask').disabled = true;
+    api('POST', `${peerPath}/speak`, {}).then(
+      () => {
+        state.speak = 'waiting';
+        $('speak').textContent = 'Đã xin phát biểu, chờ chủ trì cho phép';
+      },
+      (err) => {
+        $('ask').disabled = false;
+        state.error = String(err);
+      },
+    );
+  });
+}
+
+/** The chair granted this participant's request: it holds the floor with its site. */
+function showSpeak(layout) {
+  const floor = layout.floorParticipantId != null && layout.floorParticipantId === state.participantId;
+  if (floor) state.speak = 'floor';
+  else if (state.speak === 'floor') state.speak = null;
+  $('speak').textContent =
+    state.speak === 'floor' ? 'Bạn đang được phát biểu' : state.speak === 'waiting' ? $('speak').textContent : '';
+  $('ask').disabled = state.speak !== null;
+  document.body.classList.toggle('floor', floor);
 }
 
 // ---- the TV ------------------------------------------------------------------
@@ -163,6 +287,11 @@ const TAG = { chair: 'Chủ trì', floor: 'Được phát biểu', speaking: 'Đ
 const tv = {
   tiles: new Map(),
   add(siteId, video) {
+    const had = this.tiles.get(siteId);
+    if (had) {
+      had.insertBefore(video, had.querySelector('figcaption'));
+      return;
+    }
     const fig = document.createElement('figure');
     fig.className = 'tile';
     fig.dataset.siteId = siteId;
@@ -202,14 +331,14 @@ const tv = {
       fig.querySelector('.tag').textContent =
         id === l.rollCallSiteId
           ? TAG.rollCall
-          : id === l.floorSiteId
+          : id === l.floorSiteId || id === l.floorParticipantId
             ? TAG.floor
             : id === l.speakerSiteId
               ? TAG.speaking
               : id === l.chairSiteId
                 ? TAG.chair
                 : '';
-      fig.classList.toggle('speaking', id === l.speakerSiteId || id === l.floorSiteId);
+      fig.classList.toggle('speaking', id === l.speakerSiteId || id === l.floorSiteId || id === l.floorParticipantId);
     }
     // Appending moves a tile in one task, so its video keeps playing.
     if (large.length === 0) {
@@ -220,11 +349,16 @@ const tv = {
         stage.appendChild(w);
       }
     } else $('wait')?.remove();
-    for (const id of large) stage.appendChild(this.tiles.get(id));
+    // Read four times a second: tiles already in place are left alone.
+    const inOrder = (parent, ids) => {
+      const cur = [...parent.querySelectorAll(':scope > .tile')].map((f) => f.dataset.siteId);
+      return cur.length === ids.length && cur.every((x, i) => x === ids[i]);
+    };
+    if (!inOrder(stage, large)) for (const id of large) stage.appendChild(this.tiles.get(id));
     const shown = small.length > MAX_SMALL ? small.slice(0, MAX_SMALL - 1) : small;
     for (const id of small.slice(shown.length)) hold.appendChild(this.tiles.get(id));
     strip.querySelector('.more')?.remove();
-    for (const id of shown) strip.appendChild(this.tiles.get(id));
+    if (!inOrder(strip, shown)) for (const id of shown) strip.appendChild(this.tiles.get(id));
     if (shown.length < small.length) {
       const more = document.createElement('div');
       more.className = 'more';
@@ -247,8 +381,36 @@ window.diemcauFrames = async () => {
   return out;
 };
 
+/** Per video stream received: its site, whether it is shown, frames decoded, keyframes and the last frame's size. */
+window.diemcauPictures = async () => {
+  const out = [];
+  for (const c of Object.values(state.consumed)) {
+    if (!c.consumer || c.kind !== 'video') continue;
+    const stats = await c.consumer.getStats();
+    const p = {
+      siteId: c.siteId,
+      producerId: c.consumer.producerId,
+      shown: !c.el.hidden,
+      frames: 0,
+      keyframes: 0,
+      width: 0,
+      height: 0,
+    };
+    stats.forEach((r) => {
+      if (r.type !== 'inbound-rtp') return;
+      p.frames += r.framesDecoded ?? 0;
+      p.keyframes += r.keyFramesDecoded ?? 0;
+      p.width = r.frameWidth ?? p.width;
+      p.height = r.frameHeight ?? p.height;
+    });
+    out.push(p);
+  }
+  return out;
+};
+
 join().catch((err) => {
   state.error = String((err && err.stack) || err);
+  if (guest) showRefusal(err);
   if (kiosk) {
     $('title').textContent = 'Không vào được cuộc họp trên thiết bị này';
     $('notice').textContent = 'Đang chờ thiết bị thử lại…';

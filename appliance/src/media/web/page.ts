@@ -11,12 +11,15 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 // The TV (view=kiosk) has a fixed frame that never runs off screen: a bar with
 // the meeting's title and the chair's notices, one to four large pictures in a
 // grid, and at most six thumbnails in a row below; every picture is captioned
-// with its site's name. join.js fills it from the edge's layout.
+// with its site's name. join.js fills it from the edge's layout. A guest by
+// join link (a laptop, phone or tablet) gets the same frame with its own
+// picture, a bar with "sound" and "ask to speak", and stacked pictures when
+// the screen stands upright; a refused link is explained in words.
 export const JOIN_HTML = `<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Diemcau</title>
 <style>body{margin:0;background:#111;color:#eee;font:14px sans-serif}#grid{display:flex;flex-wrap:wrap;gap:4px}
-video{width:320px;height:240px;background:#000}#self{position:fixed;right:8px;bottom:8px;width:160px;height:120px}
+video{width:320px;height:240px;background:#000}video[hidden]{display:none}#self{position:fixed;right:8px;bottom:8px;width:160px;height:120px}
 #kiosk,#blocked{display:none}
 body.kiosk{background:#000;height:100vh;overflow:hidden;font-family:"Noto Sans",sans-serif}
 body.kiosk #grid,body.kiosk #self{display:none}
@@ -44,9 +47,24 @@ body.kiosk #kiosk{position:fixed;inset:0;display:grid;grid-template-rows:7vh min
 .more{display:flex;align-items:center;justify-content:center;background:#1b2a3f;color:#fff;font-size:3vh;border-radius:.8vh}
 #hold{display:none}
 body.kiosk #blocked:not([hidden]){position:fixed;inset:0;z-index:5;display:flex;flex-direction:column;align-items:center;justify-content:center;gap:2vh;text-align:center;background:rgba(11,37,69,.94);color:#fff;cursor:pointer;padding:0 8vw}
-#blocked .vi{font-size:4.6vh;font-weight:700}#blocked .en{font-size:3vh;opacity:.8}</style>
+#blocked .vi{font-size:4.6vh;font-weight:700}#blocked .en{font-size:3vh;opacity:.8}
+body.guest #kiosk{bottom:64px}
+body.guest #self{display:block;position:fixed;right:8px;bottom:72px;width:112px;height:84px;z-index:3;border:2px solid #fff;border-radius:8px;object-fit:cover}
+#controls{position:fixed;left:0;right:0;bottom:0;height:64px;display:flex;gap:8px;align-items:center;padding:0 8px;background:#0b2545;color:#fff;box-sizing:border-box}
+#controls[hidden]{display:none}
+#controls button{font:600 16px "Noto Sans",sans-serif;min-height:48px;padding:0 14px;border:0;border-radius:8px;background:#f4d35e;color:#0b2545}
+#controls button:disabled{opacity:.6}
+#speak{flex:1 1 auto;min-width:0;font-size:15px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+body.floor #controls{background:#1e6b34}
+#refused{position:fixed;inset:0;z-index:6;display:flex;flex-direction:column;align-items:center;justify-content:center;gap:12px;padding:0 8vw;text-align:center;background:#0b2545;color:#fff}
+#refused[hidden]{display:none}#refused-vi{font-size:22px;font-weight:700}#refused-en{font-size:16px;opacity:.85}
+@media (orientation:portrait){#stage[data-n="2"]{grid-template-columns:minmax(0,1fr);grid-template-rows:repeat(2,minmax(0,1fr))}
+#stage[data-n="3"],#stage[data-n="4"]{grid-template-columns:minmax(0,1fr);grid-template-rows:repeat(4,minmax(0,1fr))}
+#stage[data-n="3"] .tile:first-child{grid-row:auto}#strip>*{flex-basis:calc((100% - 2 * .6vh) / 3)}}</style>
 </head><body><div id="grid"></div><video id="self" autoplay muted playsinline></video>
 <div id="kiosk"><header id="bar"><span id="title"></span><span id="notice"></span></header><main id="stage" data-n="0"></main><div id="strip"></div><div id="hold"></div></div>
+<div id="controls" hidden><button id="sound" type="button" aria-pressed="false">Bật âm thanh</button><button id="ask" type="button" hidden>Xin phát biểu</button><span id="speak" role="status"></span></div>
+<div id="refused" role="alert" hidden><div id="refused-vi"></div><div id="refused-en"></div></div>
 <div id="blocked" role="alert" hidden><div class="vi">Trình duyệt đang chặn phát âm thanh cuộc họp.<br>Bấm vào màn hình hoặc nhấn một phím bất kỳ để nghe.</div><div class="en">The browser blocked the meeting's sound. Click the screen or press any key to listen.</div></div>
 <script type="module" src="/media/v1/join.js"></script></body></html>`;
 

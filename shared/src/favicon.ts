@@ -1,9 +1,10 @@
 import { deflateSync } from 'node:zlib';
 
-// The fleet's icon at /favicon.ico, where every browser asks for it whatever
-// the page says: a 32×32 red tile with a yellow star (the page's logo), drawn
-// here as pixels and wrapped as an ICO holding one PNG (Windows Vista and
-// every browser since read that), so no binary file lives in the tree.
+// The project's icon at /favicon.ico, on the fleet's dashboard and on every
+// edge's pages, where every browser asks for it whatever the page says: a
+// 32×32 red tile with a yellow star (the dashboard's logo), drawn here as
+// pixels and wrapped as an ICO holding one PNG (Windows Vista and every
+// browser since read that), so no binary file lives in the tree.
 
 const SIZE = 32;
 const RED = [0xb9, 0x1c, 0x1c] as const;

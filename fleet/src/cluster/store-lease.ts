@@ -1,0 +1,159 @@
+// The leader lease in PostgreSQL: one row (holder, term, expiry), the expiry
+// judged by the server's clock alone, so the nodes' clocks never have to
+// agree. A node takes the row when it has expired, raising the term by one;
+// the holder renews it every third of the lease, and stops leading at once
+// when it cannot, and in any case before the row could have expired.
+//
+// Why a row with a term rather than a session advisory lock: a lock lives as
+// long as its connection, and the connection of a leader that is stalled
+// (SIGSTOP, swapped out, a VM paused) stays open because its kernel still
+// answers for it, so the lock would outlive the leader's usefulness; and a
+// lock has no number to fence writes with, so "do I still lead" could be
+// asked only on that one connection. The term is the fencing token: every
+// piece of leader work runs in a transaction that first locks the row FOR
+// SHARE and checks holder, term and expiry (fence()). A takeover updates the
+// row, so it waits for fenced work in flight to commit, and fenced work
+// after it sees the new term and refuses: a stalled leader that wakes up
+// cannot act once more. A leader stalled inside a fenced transaction would
+// hold the row against the takeover: the transaction tells the server to end
+// its session when it sits idle for a lease.
+import type { Logger } from 'pino';
+import type { FleetDb } from '../db/database.js';
+import type { Migration } from '../db/migrations.js';
+import { notLeader, type LeaderElection } from './leadership.js';
+
+const ROW = 'fleet';
+
+export const LEASE_MIGRATIONS: Migration[] = [
+  {
+    name: 'cluster-001-leader-lease',
+    sql: `CREATE TABLE cluster_leader (name TEXT PRIMARY KEY, holder TEXT NOT NULL, term INTEGER NOT NULL, expires_at TEXT NOT NULL)`,
+    // The expiry is the server's time: only PostgreSQL elects through this row.
+    postgres: `CREATE TABLE cluster_leader (name TEXT PRIMARY KEY, holder TEXT NOT NULL, term BIGINT NOT NULL, expires_at TIMESTAMPTZ NOT NULL)`,
+  },
+];
+
+// Takes the row if it is free or expired; the term only ever grows.
+const ACQUIRE = `INSERT INTO cluster_leader (name, holder, term, expires_at)
+  VALUES (@name, @holder, 1, clock_timestamp() + CAST(@ms AS DOUBLE PRECISION) * interval '1 millisecond')
+  ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, term = cluster_leader.term + 1, expires_at = excluded.expires_at
+  WHERE cluster_leader.expires_at <= clock_timestamp()
+  RETURNING term`;
+// Renews only an unexpired lease of this holder and term: a lapse is a new term.
+const RENEW = `UPDATE cluster_leader SET expires_at = clock_timestamp() + CAST(@ms AS DOUBLE PRECISION) * interval '1 millisecond'
+  WHERE name = @name AND holder = @holder AND term = @term AND expires_at > clock_timestamp() RETURNING term`;
+const RELEASE = `UPDATE cluster_leader SET expires_at = clock_timestamp() WHERE name = @name AND holder = @holder AND term = @term`;
+// The fence: the row stays locked (shared) until the work commits; the
+// session ends if this transaction ever sits idle for a lease.
+const FENCE = `SELECT set_config('idle_in_transaction_session_timeout', @idleMs, true) AS set FROM cluster_leader
+  WHERE name = @name AND holder = @holder AND term = @term AND expires_at > clock_timestamp() FOR SHARE`;
+
+export interface StoreLeaseOptions {
+  db: FleetDb;
+  nodeId: string;
+  leaseMs: number;
+  log: Logger;
+}
+
+export class StoreLease implements LeaderElection {
+  private leading = false;
+  private term = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** Local time by which the lease must have been renewed, or this node stops leading. */
+  private validUntil = 0;
+  private readonly listeners = new Set<(leading: boolean) => void>();
+  private closed = false;
+  private ready: Promise<void> | undefined;
+
+  constructor(private readonly o: StoreLeaseOptions) {
+    if (o.db.dialect !== 'postgres') throw new Error('the store lease needs PostgreSQL');
+  }
+
+  get isLeader(): boolean {
+    return this.leading && Date.now() < this.validUntil;
+  }
+
+  /** The term this node leads in (0 before it ever led). */
+  get currentTerm(): number {
+    return this.term;
+  }
+
+  onChange(listener: (leading: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  readonly fence = <T>(fn: () => Promise<T>): Promise<T> => {
+    if (!this.isLeader) return Promise.reject(notLeader());
+    const term = this.term;
+    return this.o.db.tx(async () => {
+      const ok = await this.o.db.get(FENCE, {
+        name: ROW,
+        holder: this.o.nodeId,
+        term,
+        idleMs: String(this.o.leaseMs),
+      });
+      if (!ok) throw notLeader();
+      return fn();
+    });
+  };
+
+  start(): void {
+    this.ready ??= this.o.db.migrate(LEASE_MIGRATIONS);
+    void this.round();
+  }
+
+  private async round(): Promise<void> {
+    if (this.closed) return;
+    const { db, nodeId, leaseMs } = this.o;
+    const startedAt = Date.now();
+    try {
+      await this.ready;
+      const row = this.leading
+        ? await db.get<{ term: number }>(RENEW, { name: ROW, holder: nodeId, term: this.term, ms: leaseMs })
+        : await db.get<{ term: number }>(ACQUIRE, { name: ROW, holder: nodeId, ms: leaseMs });
+      // Counted from before the request: the row's expiry was set after it.
+      if (row) {
+        this.validUntil = startedAt + leaseMs - Math.ceil(leaseMs / 10);
+        if (!this.leading) this.term = row.term;
+      }
+      // A lapsed renewal means another term: stop leading first, then compete again.
+      this.set(row !== undefined && Date.now() < this.validUntil);
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, 'leader lease: PostgreSQL did not answer; not leading');
+      this.set(false);
+    }
+    if (this.closed) return;
+    const next = this.leading ? Math.floor(leaseMs / 3) : Math.floor(leaseMs / 5);
+    this.timer = setTimeout(() => void this.round(), Math.max(50, next));
+  }
+
+  private set(leading: boolean): void {
+    if (leading === this.leading) return;
+    this.leading = leading;
+    this.o.log.info(
+      { nodeId: this.o.nodeId, leading, term: this.term },
+      leading ? 'this node leads the fleet' : 'this node no longer leads the fleet',
+    );
+    for (const l of [...this.listeners]) {
+      try {
+        l(leading);
+      } catch (err) {
+        this.o.log.error({ err }, 'leadership listener failed');
+      }
+    }
+  }
+
+  /** Stops renewing and lets the lease lapse at once (a graceful stop: the next node takes over without waiting). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    const was = this.leading;
+    this.set(false);
+    if (was)
+      await this.o.db
+        .run(RELEASE, { name: ROW, holder: this.o.nodeId, term: this.term })
+        .catch((err: unknown) => this.o.log.warn({ err }, 'leader lease: could not hand the lease back'));
+  }
+}
