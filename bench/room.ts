@@ -6,8 +6,12 @@
 //   2. switch: a receiver's stream resumed (what a speaker change does at every
 //      hop: the edge resumes the camera and asks for a keyframe), until the
 //      first keyframe packet;
-//   3. encoder CPU at 1080p30 H.264 (the room kit's format), for each sender.
-//   4. echo cancellation in a simulated room (bench/echo.ts).
+//   3. encoder CPU at 1080p30 H.264 (the room kit's format), for each sender,
+//      and for GStreamer with the thumbnails' small picture added;
+//   4. thumbnails: the small picture's bitrate against the full one's, on the same clip;
+//   5. speaker switch across a whole cascade (core -> relay -> commune, real
+//      edges linked on loopback), bench/room/cascade.ts;
+//   6. echo cancellation in a simulated room (bench/echo.ts).
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
@@ -19,6 +23,8 @@ import type { CaptureConfig } from '../appliance/src/media/ffmpeg/args.js';
 import { LocalIngest } from '../appliance/src/media/ingest.js';
 import { isKeyframePacket } from '../appliance/src/media/rtp/keyframe.js';
 import { printEcho } from './echo.js';
+import { cascadeSwitch } from './room/cascade.js';
+import { twoLayerEncodeCmd, twoLayerSizes } from './room/layers.js';
 
 const TRIALS = Number(process.env['BENCH_TRIALS'] ?? 12);
 const log = pino({ level: 'warn' });
@@ -30,6 +36,8 @@ const pct = (xs: number[], p: number): number => {
 const ms = (x: number): string => `${Math.round(x)} ms`;
 
 type Sender = CaptureConfig['videoSender'];
+/** The encodes whose CPU is compared: each sender, and GStreamer with the small picture too. */
+type Encode = Sender | 'gstreamer, two layers';
 const capture = (videoSender: Sender, size: 'sim' | 'fullhd'): CaptureConfig => ({
   hardware: 'simulated',
   videoDevice: '',
@@ -124,11 +132,13 @@ async function pictureTimes(worker: MediaWorker, sender: Sender): Promise<{ join
  * CPU seconds per frame × 30 is the share of a core that 1080p30 costs. The
  * shell that runs the tool reports its reaped child's CPU time from /proc.
  */
-function encoderCpuAt30fps(clip: string, frames: number, sender: Sender): number {
+function encoderCpuAt30fps(clip: string, frames: number, sender: Encode): number {
   const cmd =
     sender === 'ffmpeg'
       ? `ffmpeg -nostdin -loglevel error -i ${clip} -c:v libx264 -preset ultrafast -tune zerolatency -profile:v baseline -b:v 2500k -f null -`
-      : `gst-launch-1.0 -q filesrc location=${clip} ! y4mdec ! x264enc tune=zerolatency speed-preset=ultrafast bitrate=2500 key-int-max=300 ! video/x-h264,profile=constrained-baseline ! fakesink`;
+      : sender === 'gstreamer'
+        ? `gst-launch-1.0 -q filesrc location=${clip} ! y4mdec ! x264enc tune=zerolatency speed-preset=ultrafast bitrate=2500 key-int-max=300 ! video/x-h264,profile=constrained-baseline ! fakesink`
+        : twoLayerEncodeCmd(clip);
   const out = execFileSync('sh', ['-c', `${cmd} >/dev/null && read s < /proc/$$/stat && echo "$s"`], {
     encoding: 'utf8',
   });
@@ -186,12 +196,17 @@ async function main(): Promise<void> {
         'yuv420p',
         clip,
       ]);
-      for (const s of senders) {
+      for (const s of [...senders, 'gstreamer, two layers' as const]) {
         const runs = [0, 1, 2].map(() => encoderCpuAt30fps(clip, frames, s));
         console.log(
-          `   ${s.padEnd(9)} ${pct(runs, 50).toFixed(0)} % (median of 3: ${runs.map((r) => r.toFixed(0)).join(', ')})`,
+          `   ${s.padEnd(21)} ${pct(runs, 50).toFixed(0)} % (median of 3: ${runs.map((r) => r.toFixed(0)).join(', ')})`,
         );
       }
+      // On the same clip, so the figure does not depend on how much CPU a loaded machine leaves a live sender.
+      const sizes = twoLayerSizes(clip, dir, frames);
+      console.log(
+        `\n4. thumbnails: the two-layer encode of the same clip (H.264, 2500 + 150 kbit/s targets): featured 1920x1080 ${sizes.fullKbps.toFixed(0)} kbit/s, thumbnail 320x180 ${sizes.smallKbps.toFixed(0)} kbit/s: a thumbnail costs ${((100 * sizes.smallKbps) / sizes.fullKbps).toFixed(1)} % of a featured picture`,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -202,6 +217,23 @@ async function main(): Promise<void> {
   } finally {
     worker.close();
   }
+  const cascadeCapture: CaptureConfig = {
+    ...capture('gstreamer', 'sim'),
+    width: 640,
+    height: 360,
+    fps: 30,
+    videoKbps: 800,
+    smallKbps: 150,
+  };
+  console.log(
+    `\n5. speaker switch across the cascade: core -> relay d1 -> commune c1 (the farthest TV), 3 rooms under the core taking turns, real edges on loopback sharing one worker, GStreamer two layers ${cascadeCapture.width}x${cascadeCapture.height}/${cascadeCapture.fps} H.264; from the core naming the new speaker to the first keyframe of its full picture leaving c1:`,
+  );
+  const sw = await cascadeSwitch(log, TRIALS, cascadeCapture);
+  const fine = sw.times.filter(Number.isFinite);
+  console.log(
+    `   p50 ${ms(pct(fine, 50))}  p95 ${ms(pct(fine, 95))}  max ${ms(Math.max(...fine))} over ${sw.times.length} switches (${sw.times.length - fine.length} with no keyframe within 5 s; before its turn the camera was held back at c1 ${sw.heldBefore} times and announced anew ${sw.announcedAnew} times; ${sw.unnamed} turns in which the core named nobody within 45 s)`,
+  );
+  if (process.env['BENCH_RAW']) console.log('   raw', JSON.stringify(sw.times.map(Math.round)));
   printEcho();
   console.log(
     `\nload at the end ${os

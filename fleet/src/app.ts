@@ -32,6 +32,7 @@ import { devicesRoutes } from './api/devices.js';
 import { enrolRoutes } from './api/enrol.js';
 import { alertsRoutes } from './api/alerts.js';
 import { operatorsRoutes } from './api/operators.js';
+import { fleetMoveRoutes } from './api/fleet-move.js';
 import { provisioningRoutes } from './api/provisioning.js';
 import { commandsPlugin, type CommandsPluginOptions } from './commands/plugin.js';
 import { healthPlugin, type HealthPluginOptions } from './health/plugin.js';
@@ -87,6 +88,9 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
       config.adminToken,
       log.child({ module: 'operators' }),
     );
+    // The fleet's key exists before the first box enrols (it is given out then).
+    const { fleetId } = await repos.fleetKey.get();
+    log.info({ fleetId }, 'fleet key');
     const sites = await SiteDirectory.load(repos.sites, repos.hierarchy);
     const metrics = createMetrics();
     const events = new FleetEvents(log.child({ module: 'events' }));
@@ -224,6 +228,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
         await api.register(enrolRoutes);
         await api.register(alertsRoutes);
         await api.register(operatorsRoutes);
+        await api.register(fleetMoveRoutes);
         await api.register(provisioningRoutes);
         await api.register(meetingsPlugin);
         await api.register(meetingEscalationPlugin, opts.escalation ?? {});

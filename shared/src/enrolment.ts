@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { SiteIdSchema } from './sites.js';
+import { FleetTrustSchema } from './fleet-move.js';
 
 export const HardwareInfoSchema = Type.Object({
   serial: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
@@ -30,6 +31,11 @@ export const EnrolResponseSchema = Type.Object({
      */
     urls: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { minItems: 1, maxItems: 16 })),
   }),
+  /**
+   * The fleet's public key: the box follows a move to another fleet only if
+   * this key signed it (fleet-move.ts). Absent from fleets that predate it.
+   */
+  trust: Type.Optional(FleetTrustSchema),
 });
 export type EnrolResponse = Static<typeof EnrolResponseSchema>;
 

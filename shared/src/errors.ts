@@ -72,6 +72,11 @@ export const ERRORS = {
     message: 'the box lacks what the release needs (Debian packages, architecture or Node ABI)',
     status: 409,
   },
+  APPL_ERR_MOVE_REFUSED: {
+    message:
+      "a move to another fleet was refused: not signed by this box's fleet, expired, for another box or replayed",
+    status: 403,
+  },
   APPL_ERR_BOOTSTRAP_PIN: {
     message: 'bootstrap names a fleet or CA other than the one pinned in the image',
     status: 403,

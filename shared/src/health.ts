@@ -185,6 +185,22 @@ export const HelpRequestedEventSchema = Type.Object({
 });
 export type HelpRequestedEvent = Static<typeof HelpRequestedEventSchema>;
 
-export const DeviceEventSchema = Type.Union([HelpRequestedEventSchema]);
+/** A box's answer to a move statement on its 'move' channel (fleet-move.ts): followed, or refused and why. */
+export const FleetMoveEventSchema = Type.Object({
+  v: Type.Literal(1),
+  kind: Type.Literal('fleet-move'),
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+  at: Type.String({ format: 'date-time' }),
+  outcome: Type.Union([Type.Literal('followed'), Type.Literal('refused')]),
+  moveId: Type.Optional(Type.String({ maxLength: 64 })),
+  /** A refusal's reason (MoveRefusal) and detail. */
+  reason: Type.Optional(Type.String({ maxLength: 32 })),
+  detail: Type.Optional(Type.String({ maxLength: 500 })),
+  /** Followed: the fleet the box went to. */
+  toFleetId: Type.Optional(Type.String({ maxLength: 64 })),
+});
+export type FleetMoveEvent = Static<typeof FleetMoveEventSchema>;
+
+export const DeviceEventSchema = Type.Union([HelpRequestedEventSchema, FleetMoveEventSchema]);
 export type DeviceEvent = Static<typeof DeviceEventSchema>;
 export const deviceEventCodec = codec(DeviceEventSchema);

@@ -11,6 +11,7 @@ export * from './hierarchy.js';
 export * from './presence.js';
 export * from './telemetry.js';
 export * from './enrolment.js';
+export * from './fleet-move.js';
 export * from './brokers.js';
 export * from './commands.js';
 export * from './bootstrap.js';

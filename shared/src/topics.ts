@@ -21,6 +21,7 @@ export const DEVICE_SUBSCRIBE = [
   'commands', // commands for this device
   'desired', // retained desired state (release, settings)
   'media', // retained media plan (meetings this edge takes part in)
+  'move', // retained signed statement moving this box to another fleet (fleet-move.ts)
   'readiness', // retained readiness request (self-test and probe before a meeting)
 ] as const;
 

@@ -10,6 +10,7 @@ import { enrol } from './enrol.js';
 import { loadIdentity, saveIdentity, type Identity } from './identity.js';
 import { ChannelRouter } from './router.js';
 import { MqttSession } from './session.js';
+import { MoveFollower } from './move.js';
 import { BrokerListKeeper } from './broker-list.js';
 import { decorateTelemetry } from './decorate.js';
 
@@ -40,8 +41,12 @@ export class Agent {
   private closed = false;
   private closing: Promise<void> | undefined;
 
+  /** Follows signed moves to another fleet (move.ts). */
+  move: MoveFollower | undefined;
+
   private constructor(
-    readonly identity: Identity,
+    /** What enrolment gave this box; replaced when it follows a move to another fleet. */
+    public identity: Identity,
     readonly session: MqttSession,
     readonly queue: DiskQueue,
     private readonly publisher: DurablePublisher,
@@ -91,9 +96,21 @@ export class Agent {
         ...(deps.mediaUrl ? { mediaUrl: deps.mediaUrl } : {}),
       }),
     });
+    // One writer of the identity file at a time: a broker list and a move both change it.
+    let writes: Promise<unknown> = Promise.resolve();
+    const writeIdentity = (next: Identity, still: () => boolean = () => true): Promise<void> => {
+      const w = writes.then(async () => {
+        if (!still()) throw new Error('the box moved to another fleet meanwhile');
+        await saveIdentity(paths.identity, next);
+        agent.identity = next;
+      });
+      writes = w.catch(() => undefined);
+      return w;
+    };
     brokers = new BrokerListKeeper(
-      identity,
-      (next) => saveIdentity(paths.identity, next),
+      () => agent.identity,
+      // A list planned before a move is the old fleet's: it never lands on the new identity.
+      (next) => writeIdentity(next, () => agent.identity.mqtt.url === next.mqtt.url),
       (urls) => session.setUrls(urls),
       alog.child({ module: 'brokers' }),
     );
@@ -107,6 +124,19 @@ export class Agent {
       log: alog.child({ module: 'telemetry' }),
     });
     const agent = new Agent(identity, session, queue, publisher, sampler, router);
+    const move = new MoveFollower({
+      identity: () => agent.identity,
+      save: (next) => writeIdentity(next),
+      retarget: (urls, ca) => {
+        // An operator's broker override pins this box to one broker on purpose: it stays there.
+        if (config.mqttUrl) alog.warn({ urls }, 'moved, but DIEMCAU_MQTT_URL pins the broker; not switching');
+        else session.retarget(urls, ca ?? caFromFile);
+      },
+      report: (payload) => publisher.publishDurable('events', payload),
+      log: alog.child({ module: 'move' }),
+    });
+    agent.move = move;
+    router.on('move', (payload) => void move.handle(payload));
     session.start();
     publisher.start();
     sampler.start();

@@ -63,7 +63,8 @@ export class BrokerListKeeper {
   refused = 0;
 
   constructor(
-    private readonly identity: Identity,
+    /** The identity now, or a getter for it (it changes when the box follows a move: agent/move.ts). */
+    private readonly identity: Identity | (() => Identity),
     private readonly save: (identity: Identity) => Promise<void>,
     private readonly apply: (urls: readonly string[]) => void,
     private readonly log: BrokerListLog,
@@ -83,7 +84,8 @@ export class BrokerListKeeper {
       this.log.warn({ code: decoded.error.code, reason: decoded.error.message }, 'broker list refused: unreadable');
       return;
     }
-    const { mqtt } = this.identity;
+    const me = typeof this.identity === 'function' ? this.identity() : this.identity;
+    const { mqtt } = me;
     const decision = planBrokerList(mqtt.url, mqtt.urls ?? [mqtt.url], decoded.value.urls);
     if (decision.action === 'keep') return;
     if (decision.action === 'refuse') {
@@ -91,14 +93,14 @@ export class BrokerListKeeper {
       this.log.warn({ reason: decision.reason, offered: decoded.value.urls }, 'broker list refused');
       return;
     }
-    const next: Identity = { ...this.identity, mqtt: { ...mqtt, urls: decision.urls } };
+    const next: Identity = { ...me, mqtt: { ...mqtt, urls: decision.urls } };
     try {
       await this.save(next);
     } catch (err) {
       this.log.warn({ err: { message: (err as Error).message } }, 'broker list not stored; not used');
       return;
     }
-    this.identity.mqtt.urls = decision.urls;
+    me.mqtt.urls = decision.urls;
     this.apply(decision.urls);
     this.log.info({ urls: decision.urls }, 'broker list from the fleet stored');
   }

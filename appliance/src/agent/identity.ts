@@ -1,6 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { codec, DiemcauError, EnrolResponseSchema, writeFileAtomic, type EnrolResponse } from '@diemcau/shared';
+import {
+  codec,
+  DiemcauError,
+  EnrolResponseSchema,
+  writeFileAtomic,
+  type EnrolResponse,
+  type MoveMemory,
+} from '@diemcau/shared';
 
 // What enrolment gave this box, kept in the data dir so a restart (or a power
 // cut right after enrolling) never enrols again: the token is single-use.
@@ -11,6 +18,8 @@ export interface Identity extends EnrolResponse {
   enrolledAt: string;
   /** The CA the bootstrap said to trust, kept so MQTT over TLS works after the stick is gone. */
   caCert?: string;
+  /** The last move to another fleet this box followed (agent/move.ts): an older statement is a replay. */
+  lastMove?: MoveMemory;
 }
 // The enrolment answer's schema checks the part that matters (ids and credentials).
 const responseCodec = codec(EnrolResponseSchema);

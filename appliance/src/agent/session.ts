@@ -75,11 +75,29 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   private connectedNow = false;
   private urls: readonly string[];
   private urlIndex = 0;
+  private ca: string | undefined;
   connects = 0;
 
   constructor(private readonly opts: SessionOptions) {
     super();
     this.urls = [opts.url, ...(opts.urls ?? []).filter((u) => u !== opts.url)];
+    this.ca = opts.ca;
+  }
+
+  /**
+   * Another fleet's brokers (and CA) from now on: a move the box has checked
+   * (move.ts). The current connection says "offline" and ends; the loop's
+   * next attempt goes to the first new broker. The on-disk queue is not
+   * touched: whatever the old broker did not acknowledge goes to the new one.
+   */
+  retarget(urls: readonly string[], ca: string | undefined): void {
+    if (urls.length === 0) throw new Error('retarget needs at least one broker');
+    this.urls = [...new Set(urls)];
+    this.urlIndex = 0;
+    this.ca = ca;
+    const client = this.client;
+    if (client && this.connectedNow) void this.leave(client);
+    else client?.stream?.destroy();
   }
 
   /** The broker the next attempt goes to. */
@@ -183,7 +201,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       queueQoSZero: false,
       resubscribe: false,
       will: { topic: presenceTopic, payload: Buffer.from(presenceCodec.encode(will)), qos: 1, retain: true },
-      ...(this.opts.ca ? { ca: this.opts.ca } : {}),
+      ...(this.ca ? { ca: this.ca } : {}),
     });
     this.client = client;
     let gotConnack = false;
@@ -247,6 +265,25 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.emitSafe('connected');
   }
 
+  /** Retained "offline" first (a clean DISCONNECT suppresses the will), then DISCONNECT. */
+  private async leave(client: MqttClient): Promise<void> {
+    const offline: Presence = { v: 1, state: 'offline', at: new Date().toISOString() };
+    await Promise.race([
+      client.publishAsync(deviceTopic(this.opts.deviceId, 'presence'), presenceCodec.encode(offline), {
+        qos: 1,
+        retain: true,
+      }),
+      sleep(2000),
+    ]).catch(() => undefined);
+    // A clean end waits for in-flight acks; a broker that stopped answering gets 3 s.
+    const ended = await Promise.race([
+      new Promise<boolean>((resolve) => client.end(false, {}, () => resolve(true))),
+      sleep(3000).then(() => false),
+    ]);
+    // end() is already under way and ignores a second call: cut the socket itself.
+    if (!ended) client.stream?.destroy();
+  }
+
   private emitSafe(event: keyof SessionEvents): void {
     for (const l of this.listeners(event)) {
       try {
@@ -267,21 +304,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.stop.abort();
     const client = this.client;
     if (client && this.connectedNow && opts.graceful) {
-      const offline: Presence = { v: 1, state: 'offline', at: new Date().toISOString() };
-      await Promise.race([
-        client.publishAsync(deviceTopic(this.opts.deviceId, 'presence'), presenceCodec.encode(offline), {
-          qos: 1,
-          retain: true,
-        }),
-        sleep(2000),
-      ]).catch(() => undefined);
-      // A clean end waits for in-flight acks; a broker that stopped answering gets 3 s.
-      const ended = await Promise.race([
-        new Promise<boolean>((resolve) => client.end(false, {}, () => resolve(true))),
-        sleep(3000).then(() => false),
-      ]);
-      // end() is already under way and ignores a second call: cut the socket itself.
-      if (!ended) client.stream?.destroy();
+      await this.leave(client);
     } else {
       client?.end(true);
     }

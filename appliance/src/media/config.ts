@@ -38,6 +38,7 @@ export const EdgeConfigSchema = Type.Object({
   fps: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 })),
   videoCodec: Type.Optional(Type.Union([Type.Literal('vp8'), Type.Literal('h264')])),
   videoKbps: Type.Optional(Type.Integer({ minimum: 50, maximum: 8000 })),
+  smallKbps: Type.Optional(Type.Integer({ minimum: 0, maximum: 2000 })),
   audioKbps: Type.Integer({ minimum: 8, maximum: 256, default: 32 }),
   /** Simulated microphone only: a tone at the site's own pitch that rises and falls like speech, or silence. */
   simVoice: Type.Union([Type.Literal('tone'), Type.Literal('silent')], { default: 'tone' }),
@@ -73,7 +74,7 @@ export const EdgeConfigSchema = Type.Object({
   maxConsumersPerToken: Type.Integer({ minimum: 1, maximum: 100_000, default: 2048 }),
   /**
    * Streams another edge may announce over one link: every site behind it
-   * sends two (a 210-site meeting, 420) and each browser a few.
+   * sends two or three with its small picture (a 210-site meeting, 630) and each browser a few.
    */
   maxStreamsPerLink: Type.Integer({ minimum: 2, maximum: 10_000, default: 1024 }),
   /** Signalling sockets open at once, and from one address (a district's NAT carries its communes). */
@@ -112,6 +113,7 @@ const ENV: Record<keyof EdgeConfig, string> = {
   fps: 'DIEMCAU_EDGE_FPS',
   videoCodec: 'DIEMCAU_EDGE_VIDEO_CODEC',
   videoKbps: 'DIEMCAU_EDGE_VIDEO_KBPS',
+  smallKbps: 'DIEMCAU_EDGE_SMALL_KBPS',
   audioKbps: 'DIEMCAU_EDGE_AUDIO_KBPS',
   simVoice: 'DIEMCAU_EDGE_SIM_VOICE',
   ffmpegBin: 'DIEMCAU_FFMPEG_BIN',
@@ -162,6 +164,8 @@ const DESCRIPTIONS: Record<keyof EdgeConfig, string> = {
   fps: 'capture frame rate; unset: 30 real, 15 simulated',
   videoCodec: '`vp8` or `h264`; unset: h264 real, vp8 simulated',
   videoKbps: 'video bitrate; unset: 2500 real, 300 simulated',
+  smallKbps:
+    'bitrate of the small picture the gstreamer sender adds for thumbnails (320x180 for a 1080p camera); 0: full size only; unset: 150 real, 0 simulated',
   audioKbps: 'audio bitrate',
   simVoice: 'simulated microphone: a tone rising and falling like speech, or `silent`',
   ffmpegBin: 'ffmpeg that captures the room (the agent reads the same name)',
@@ -305,6 +309,8 @@ export function captureConfig(cfg: EdgeConfig): CaptureConfig | null {
     fps: cfg.fps ?? (real ? 30 : 15),
     videoCodec: cfg.videoCodec ?? (real ? 'h264' : 'vp8'),
     videoKbps: cfg.videoKbps ?? (real ? 2500 : 300),
+    // The simulated 320x240 rooms of the tests and demos send one size unless asked.
+    smallKbps: cfg.smallKbps ?? (real ? 150 : 0),
     audioKbps: cfg.audioKbps,
     voice: cfg.simVoice,
     videoSender: cfg.videoSender,

@@ -9,10 +9,17 @@
 // senders send from new ports).
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
-import { INGEST, ingestRtpParameters, type PlainIn, type RoomRouter, type Stream } from './adapter/index.js';
+import {
+  INGEST,
+  ingestRtpParameters,
+  type PlainIn,
+  type RoomRouter,
+  type Stream,
+  type StreamInfo,
+} from './adapter/index.js';
 import { Events, type DiemcauError } from '@diemcau/shared';
 import { chooseCameraMode, probeCamera, type CameraFormat } from './capture/camera-formats.js';
-import { gstVideoArgs } from './capture/gst-args.js';
+import { gstVideoArgs, type GstVideoTargets } from './capture/gst-args.js';
 import { CaptureProcess } from './capture/process.js';
 import { ingestArgs, type CaptureConfig } from './ffmpeg/args.js';
 import { parseLevelLine } from './rtp/audio-level.js';
@@ -41,6 +48,8 @@ export class LocalIngest {
   private constructor(
     readonly video: Stream,
     readonly audio: Stream,
+    /** The camera's small picture for thumbnails (layers.ts); null when the sender sends one size only. */
+    readonly small: Stream | null,
     private readonly transports: PlainIn[],
     private readonly relays: { close(): void }[],
     private readonly senders: Sender[],
@@ -88,6 +97,7 @@ export class LocalIngest {
     });
     const relays: { close(): void }[] = [];
     const senders: Sender[] = [];
+    const transports: PlainIn[] = [vt, at];
     try {
       const levels = await LevelRelay.open(at.tuple, INGEST.audioLevelExtId, o.log);
       relays.push(levels);
@@ -110,10 +120,14 @@ export class LocalIngest {
         ssrc: vSsrc,
       };
       const gst = o.capture.videoSender === 'gstreamer';
+      let small: { stream: Stream; target: GstVideoTargets } | null = null;
       if (gst) {
         const rtcp = await RtcpRelay.open({ ip: vt.tuple.ip, port: videoTarget.rtcpPort }, vSsrc, o.log);
         relays.push(rtcp);
         const camera = await LocalIngest.cameraMode(o);
+        if (o.capture.smallKbps) {
+          small = await LocalIngest.smallLayer(o, camera.capture, info, cname, transports, relays);
+        }
         senders.push({
           role: 'video',
           process: new CaptureProcess({
@@ -125,6 +139,7 @@ export class LocalIngest {
               o.siteId,
               { rtp: videoTarget, rtcp: { sendPort: rtcp.port, recvPort: rtcp.senderPort } },
               camera.format,
+              small?.target ?? null,
             ),
           }),
         });
@@ -153,24 +168,58 @@ export class LocalIngest {
         {
           siteId: o.siteId,
           video: video.id,
+          small: small?.stream.id ?? null,
           audio: audio.id,
           hardware: o.capture.hardware,
           videoSender: o.capture.videoSender,
         },
         'local ingest started',
       );
-      return new LocalIngest(video, audio, [vt, at], relays, senders);
+      return new LocalIngest(video, audio, small?.stream ?? null, transports, relays, senders);
     } catch (err) {
       await Promise.all(senders.map((s) => s.process.close()));
       for (const r of relays) r.close();
-      vt.close();
-      at.close();
+      for (const t of transports) t.close();
       throw err;
     }
   }
 
+  /**
+   * The small picture's way in: a transport, a producer and an RTCP relay of
+   * its own, so its keyframe requests reach its own encoder (the sender's
+   * second rtpbin session). Whatever it opens goes into `transports` and
+   * `relays`, closed with the rest.
+   */
+  private static async smallLayer(
+    o: IngestOptions,
+    capture: CaptureConfig,
+    info: StreamInfo,
+    cname: string,
+    transports: PlainIn[],
+    relays: { close(): void }[],
+  ): Promise<{ stream: Stream; target: GstVideoTargets }> {
+    const st = await o.router.createPlainIn('127.0.0.1');
+    transports.push(st);
+    const ssrc = randomInt(1, 2 ** 31);
+    const rtcpPort = st.rtcpPort ?? st.tuple.port + 1;
+    const stream = await st.produce({
+      kind: 'video',
+      rtpParameters: ingestRtpParameters('video', capture.videoCodec, ssrc, cname),
+      info: { ...info, layer: 'small' },
+    });
+    const relay = await RtcpRelay.open({ ip: st.tuple.ip, port: rtcpPort }, ssrc, o.log);
+    relays.push(relay);
+    return {
+      stream,
+      target: {
+        rtp: { ip: st.tuple.ip, port: st.tuple.port, rtcpPort, ssrc },
+        rtcp: { sendPort: relay.port, recvPort: relay.senderPort },
+      },
+    };
+  }
+
   get streams(): Stream[] {
-    return [this.video, this.audio];
+    return this.small ? [this.video, this.small, this.audio] : [this.video, this.audio];
   }
 
   /** The capture processes, for figures (CPU per sender) and diagnostics. */

@@ -22,6 +22,7 @@ import type {
   WebRtcParams,
   WebRtcPort,
 } from './adapter/index.js';
+import type { View } from './layers.js';
 import type { PeerBudget, PeerLimits, Refusals } from './limits.js';
 
 /**
@@ -51,6 +52,10 @@ interface Peer {
   producers: Set<string>;
   /** Streams it consumes (producer ids): one consumer per stream. */
   consuming: Set<string>;
+  /** How it lays the meeting out: decides which picture of each camera it gets (layers.ts). */
+  view: View;
+  /** Its video consumers the browser has resumed: the edge holds back those of a layer it does not pick. */
+  ready: Set<Outlet>;
   /** Requests under way, counted against the limits with what exists. */
   pending: { transports: number; producers: number; consumers: number };
   idle: NodeJS.Timeout | null;
@@ -72,6 +77,8 @@ export interface PeerSetOptions {
   siteOf: () => string;
   findStream: (producerId: string) => Stream | undefined;
   addStream: (s: Stream) => void;
+  /** Per site, the video stream a browser of this view gets now (the room's pick, layers.ts). */
+  picks: (view: View) => Map<string, string>;
   limits: PeerLimits;
   budget: PeerBudget;
   refusals: Refusals;
@@ -83,6 +90,7 @@ type Counted = 'transports' | 'producers' | 'consumers';
 export class PeerSet {
   private readonly peers = new Map<string, Peer>();
   private count = 0;
+  private layering: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: PeerSetOptions) {}
 
@@ -90,7 +98,11 @@ export class PeerSet {
     return this.peers.size;
   }
 
-  create(token: string, mayProduce = true): { peerId: string; participantId: string; rtpCapabilities: unknown } {
+  create(
+    token: string,
+    mayProduce = true,
+    view: View = 'grid',
+  ): { peerId: string; participantId: string; rtpCapabilities: unknown } {
     this.o.budget.take(token);
     const id = randomUUID();
     this.count += 1;
@@ -103,6 +115,8 @@ export class PeerSet {
       outlets: new Map(),
       producers: new Set(),
       consuming: new Set(),
+      view,
+      ready: new Set(),
       pending: { transports: 0, producers: 0, consumers: 0 },
       idle: null,
     };
@@ -223,6 +237,7 @@ export class PeerSet {
     peer.outlets.set(outlet.id, outlet);
     // However it closes (peer left, stream ended, transport closed), its share goes back.
     outlet.events.on('close', () => {
+      peer.ready.delete(outlet);
       if (!peer.outlets.delete(outlet.id)) return;
       peer.consuming.delete(producerId);
       this.o.budget.giveConsumer(peer.token);
@@ -236,10 +251,59 @@ export class PeerSet {
     };
   }
 
+  /**
+   * The browser has wired the consumer's track. Sound flows at once; a picture
+   * flows if it is the layer the edge picks for this browser, and is held
+   * back otherwise (applyLayers lets it through when that changes).
+   */
   async resume(peerId: string, consumerId: string): Promise<void> {
-    const outlet = this.peer(peerId).outlets.get(consumerId);
+    const peer = this.peer(peerId);
+    const outlet = peer.outlets.get(consumerId);
     if (!outlet) throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', `no consumer ${consumerId}`);
-    await outlet.resume();
+    if (outlet.kind === 'audio') return outlet.resume();
+    peer.ready.add(outlet);
+    await this.layersOf(peer);
+  }
+
+  /** Per site, the video stream this browser gets now. */
+  shown(peerId: string): Map<string, string> {
+    return this.o.picks(this.peer(peerId).view);
+  }
+
+  /**
+   * Lets through, for every browser, the picture of each camera the edge picks
+   * for it, and holds back the other layer. Runs one pass at a time: a pause
+   * must not overtake the resume of an earlier pass.
+   */
+  applyLayers(): Promise<void> {
+    this.layering = this.layering
+      .then(async () => {
+        const byView = new Map<View, Map<string, string>>();
+        for (const peer of this.peers.values()) {
+          let picks = byView.get(peer.view);
+          if (!picks) byView.set(peer.view, (picks = this.o.picks(peer.view)));
+          await this.setLayers(peer, picks);
+        }
+      })
+      .catch((err: unknown) => this.o.log.warn({ err }, 'layer change failed'));
+    return this.layering;
+  }
+
+  private layersOf(peer: Peer): Promise<void> {
+    this.layering = this.layering
+      .then(() => this.setLayers(peer, this.o.picks(peer.view)))
+      .catch((err: unknown) => this.o.log.warn({ err, peerId: peer.id }, 'layer change failed'));
+    return this.layering;
+  }
+
+  private async setLayers(peer: Peer, picks: Map<string, string>): Promise<void> {
+    const picked = new Set(picks.values());
+    for (const outlet of peer.ready) {
+      const want = picked.has(outlet.producerId);
+      // A resumed video consumer asks its stream for a keyframe: the new layer shows at once.
+      if (want && outlet.paused) await outlet.resume();
+      else if (!want && !outlet.paused) await outlet.pause();
+    }
   }
 
   /** Closing a peer's transports closes its streams, here and across the cascade; its budget share is given back. */

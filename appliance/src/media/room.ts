@@ -22,6 +22,7 @@ import { expectedLinkConsumers, micOpen } from './room-planner.js';
 import { kioskView, type KioskView } from './layout.js';
 import { Backoff } from '../backoff.js';
 import { featuredSites, flows, nextSpeakers } from './forwarding.js';
+import { RoomLayers } from './room-layers.js';
 import { RosterRelay, rosterOf, type RosterEntry } from './roster.js';
 import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
 import { PeerSet } from './peers.js';
@@ -76,6 +77,8 @@ export class MeetingRoom implements BridgeHost {
   /** Host only: the producer its observer named last. */
   private dominant: string | null = null;
   private featured: Set<string>;
+  /** Which picture of each camera goes where (layers.ts). */
+  private readonly layers: RoomLayers;
   /** Browser participants asking to speak (participant id → when), reported in the stats until answered. */
   private readonly hands = new Map<string, string>();
   private readonly roster: RosterRelay;
@@ -90,6 +93,16 @@ export class MeetingRoom implements BridgeHost {
     private readonly log: Logger,
   ) {
     this.featured = featuredSites(meeting, this.speakers);
+    this.layers = new RoomLayers({
+      meeting: () => this.meeting,
+      speakers: () => this.speakers,
+      featured: () => this.featured,
+      streams: () => [...this.streams.values()].map((e) => e.stream),
+      layout: () => this.layout(),
+      bridges: () => this.bridges,
+      applyPeers: () => void this.peers.applyLayers(),
+      closed: () => this.closed,
+    });
     this.roster = this.rosterRelay(meeting.upstream === null, log);
     this.taps = new TapSet(router, (id) => this.streams.get(id)?.stream, deps.tapAllow, deps.refusals, log);
     this.peers = new PeerSet({
@@ -99,6 +112,7 @@ export class MeetingRoom implements BridgeHost {
       siteOf: () => this.meeting.localSiteId ?? deps.edgeId,
       findStream: (id) => this.streams.get(id)?.stream,
       addStream: (s) => this.addStream(s, null),
+      picks: (view) => this.layers.picks(view),
       limits: deps.limits,
       budget: deps.budget,
       refusals: deps.refusals,
@@ -137,6 +151,7 @@ export class MeetingRoom implements BridgeHost {
     if (this.closed) return stream.close();
     this.streams.set(stream.id, { stream, via });
     stream.events.on('close', () => this.streams.delete(stream.id));
+    this.layers.watch(stream);
     if (via === null) this.watchLocal(stream);
     if (this.speaker && stream.kind === 'audio') {
       this.speaker.add(stream);
@@ -153,10 +168,15 @@ export class MeetingRoom implements BridgeHost {
     );
   }
 
+  carriesLayer(stream: Stream, via: PipeBridge): boolean {
+    return this.layers.carries(stream, via);
+  }
+
   private attachBridge(bridge: PipeBridge): void {
     this.bridges.add(bridge);
     bridge.pipe.events.on('close', () => {
       this.bridges.delete(bridge);
+      this.layers.forget(bridge);
       if (bridge.direction === 'down') this.roster.fromBelow(bridge.id, null);
     });
     if (bridge.direction === 'down' && this.speakers.length > 0) bridge.sendSpeakers(this.speakers);
@@ -198,6 +218,7 @@ export class MeetingRoom implements BridgeHost {
 
   private refreshForwarding(): void {
     this.featured = featuredSites(this.meeting, this.speakers);
+    this.layers.invalidate();
     for (const b of this.bridges) void b.refresh();
   }
 
@@ -431,6 +452,7 @@ export class MeetingRoom implements BridgeHost {
     originEdgeId: string;
     paused: boolean;
     via: string | null;
+    layer?: 'small';
   }> {
     return [...this.streams.values()].map(({ stream, via }) => ({
       id: stream.id,
@@ -439,6 +461,7 @@ export class MeetingRoom implements BridgeHost {
       originEdgeId: stream.info.originEdgeId,
       paused: stream.paused,
       via: via?.peerEdgeId ?? null,
+      ...(stream.info.layer === 'small' ? { layer: 'small' as const } : {}),
     }));
   }
 

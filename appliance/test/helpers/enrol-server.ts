@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { EnrolRequest, EnrolResponse } from '@diemcau/shared';
+import type { EnrolRequest, EnrolResponse, FleetTrust } from '@diemcau/shared';
 
 // A real fastify endpoint speaking the enrolment protocol, standing in for the
 // fleet where a test needs only that: tokens are single-use, the issued MQTT
@@ -26,6 +26,8 @@ export async function startEnrolServer(opts: {
   sites?: string[];
   /** The first N enrolments spend their token's use and then answer 503, as a fleet whose answer was lost would. */
   loseAnswers?: number;
+  /** The fleet key handed to boxes (a move must be signed with it). */
+  trust?: FleetTrust;
 }): Promise<EnrolServer> {
   let lose = opts.loseAnswers ?? 0;
   const credentials = opts.credentials ?? new Map<string, string>();
@@ -56,6 +58,7 @@ export async function startEnrolServer(opts: {
       siteId,
       siteName: `Site ${siteId}`,
       mqtt: { url: opts.mqttUrl(), username: deviceId, password },
+      ...(opts.trust ? { trust: opts.trust } : {}),
     };
     return res;
   });

@@ -9,7 +9,7 @@ import {
   type CaptureConfig,
 } from '../../src/media/ffmpeg/args.js';
 import { captureConfig, loadEdgeConfig } from '../../src/media/config.js';
-import { gstVideoArgs, KEYFRAME_INTERVAL_S } from '../../src/media/capture/gst-args.js';
+import { gstVideoArgs, KEYFRAME_INTERVAL_S, smallLayerSize } from '../../src/media/capture/gst-args.js';
 
 const sim: CaptureConfig = {
   hardware: 'simulated',
@@ -103,6 +103,43 @@ t.test('GStreamer sends the picture by default; ffmpeg then sends only the sound
   t.match(simulated, new RegExp(`foreground-color=0xff${r}${g}${b}`), "the band is in the site's colour");
   t.match(simulated, /vp8enc .* keyframe-max-dist=150 .* rtpvp8pay pt=101 ssrc=1111/);
   t.notMatch(simulated, /v4l2src/, 'no real device is touched');
+});
+
+t.test('with a small layer GStreamer encodes the camera twice, each layer in its own RTP session', async (t) => {
+  const cfg = captureConfig(loadEdgeConfig({ DIEMCAU_EDGE_ID: 'e1', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20) }))!;
+  t.equal(cfg.smallKbps, 150, 'a real room sends a small picture by default');
+  t.same(smallLayerSize(1920, 1080), { width: 320, height: 180 }, '320x180 for a 1080p camera');
+  t.same(smallLayerSize(320, 240), { width: 160, height: 120 }, 'half of a small camera');
+  const full = { rtp: v, rtcp: { sendPort: 41000, recvPort: 41001 } };
+  const small = { rtp: { ...v, port: 40010, ssrc: 2222 }, rtcp: { sendPort: 41010, recvPort: 41011 } };
+  const args = gstVideoArgs(cfg, 'site-a', full, 'mjpeg', small).join(' ');
+  t.match(args, /jpegdec .* tee name=cam cam\. ! queue/, 'one camera, split');
+  t.match(args, /x264enc .* bitrate=2500 .* ssrc=1111 .* ! rtp\.send_rtp_sink_0/, 'the full picture in session 0');
+  t.match(
+    args,
+    /cam\. ! queue .* videoscale ! video\/x-raw,width=320,height=180 ! x264enc .* bitrate=150 .* ssrc=2222 .* ! rtp\.send_rtp_sink_1/,
+    'the small picture scaled and encoded at its own bitrate in session 1',
+  );
+  t.match(args, /rtp\.send_rtp_src_1 ! udpsink host=127\.0\.0\.1 port=40010 /, 'to its own transport');
+  t.match(args, /rtp\.send_rtcp_src_1 ! udpsink host=127\.0\.0\.1 port=41010 /, 'its RTCP through its own relay');
+  t.match(
+    args,
+    /udpsrc address=127\.0\.0\.1 port=41011 ! rtp\.recv_rtcp_sink_1/,
+    'its keyframe requests reach its own encoder',
+  );
+  t.notMatch(
+    gstVideoArgs({ ...cfg, smallKbps: 0 }, 'site-a', full, 'mjpeg', small).join(' '),
+    /tee|send_rtp_sink_1/,
+    'smallKbps 0: one picture',
+  );
+  const simCfg = captureConfig(
+    loadEdgeConfig({
+      DIEMCAU_EDGE_ID: 'e1',
+      DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(20),
+      DIEMCAU_EDGE_HARDWARE: 'simulated',
+    }),
+  )!;
+  t.equal(simCfg.smallKbps, 0, 'the simulated rooms send one picture unless asked');
 });
 
 t.test('edge config', async (t) => {

@@ -870,6 +870,11 @@ export interface operations {
                         paused: boolean;
                         /** @description The link it arrived over; null when it came in here */
                         via: string | null;
+                        /**
+                         * @description A camera's small picture for thumbnails; absent: the full picture
+                         * @enum {string}
+                         */
+                        layer?: "small";
                     }[];
                 };
             };
@@ -1161,7 +1166,10 @@ export interface operations {
     };
     joinPeer: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `kiosk`: the TV (large pictures get a camera's full picture, thumbnails its small one); `grid` (default): equal tiles, each a camera's small picture */
+                view?: "kiosk" | "grid";
+            };
             header?: never;
             path: {
                 /** @description The meeting id from the media plan */
@@ -1596,6 +1604,11 @@ export interface operations {
                         paused: boolean;
                         /** @description The link it arrived over; null when it came in here */
                         via: string | null;
+                        /**
+                         * @description A camera's small picture for thumbnails; absent: the full picture
+                         * @enum {string}
+                         */
+                        layer?: "small";
                     }[];
                 };
             };
@@ -1665,6 +1678,10 @@ export interface operations {
                         small: string[];
                         /** @description The room's own site: neither shown nor played */
                         self: string | null;
+                        /** @description Per site, the video stream this browser gets now: the edge's pick of the camera's full or small picture for where the browser shows it (the others of that site are held back for it) */
+                        show: {
+                            [key: string]: string;
+                        };
                     };
                 };
             };
@@ -2136,6 +2153,8 @@ export interface operations {
                         paused: boolean;
                         siteId: string;
                         originEdgeId: string;
+                        /** @enum {string} */
+                        layer?: "small";
                     } | {
                         type: "pause" | "resume" | "close";
                         producerId: string;

@@ -39,6 +39,10 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'POST /api/v1/alerts/:id/ack': 'acknowledgeAlert',
   'GET /api/v1/alert-acks': 'listAlertAcknowledgements',
 
+  'GET /api/v1/fleet/identity': 'getFleetIdentity',
+  'POST /api/v1/fleet/move-out': 'moveDevicesToAnotherFleet',
+  'POST /api/v1/registry/reload': 'reloadRegistry',
+
   'POST /api/v1/operators': 'createOperator',
   'GET /api/v1/operators': 'listOperators',
   'DELETE /api/v1/operators/:id': 'revokeOperator',

@@ -208,4 +208,19 @@ export const CORE_MIGRATIONS: Migration[] = [
     name: 'core-005-operator-areas',
     sql: `ALTER TABLE operators ADD COLUMN area_group TEXT;`,
   },
+  {
+    // The fleet's own ed25519 key (db/fleet-key-repo.ts): boxes get its
+    // public half at enrolment and follow a move to another fleet only when
+    // it is signed with the private half.
+    name: 'core-007-fleet-key',
+    sql: `
+      CREATE TABLE fleet_key (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        fleet_id TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        private_key TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -7,6 +7,7 @@ import { AlertsRepo } from './alerts-repo.js';
 import { OperatorsRepo } from './operators-repo.js';
 import { AuditRepo } from './audit-repo.js';
 import { HierarchyRepo } from './hierarchy-repo.js';
+import { FleetKeyRepo } from './fleet-key-repo.js';
 
 /** One repository per table family, all over the same connection. */
 export interface Repos {
@@ -18,6 +19,7 @@ export interface Repos {
   operators: OperatorsRepo;
   audit: AuditRepo;
   hierarchy: HierarchyRepo;
+  fleetKey: FleetKeyRepo;
 }
 
 export function createRepos(db: FleetDb, opts: { telemetryKeep: number }): Repos {
@@ -30,5 +32,6 @@ export function createRepos(db: FleetDb, opts: { telemetryKeep: number }): Repos
     operators: new OperatorsRepo(db),
     audit: new AuditRepo(db),
     hierarchy: new HierarchyRepo(db),
+    fleetKey: new FleetKeyRepo(db),
   };
 }

@@ -26,6 +26,16 @@ export class EnrolRefused extends DiemcauError {
 }
 
 /**
+ * The brokers a box is told to use, the one it reached us by first: a fleet
+ * with certificates serves MQTT over TLS only; a cluster lists every node's.
+ */
+export function mqttUrlsFor(fleet: Pick<FleetContext, 'config' | 'broker'>, host: string): string[] {
+  const scheme = fleet.config.tlsCert !== undefined ? 'mqtts' : 'mqtt';
+  const url = fleet.config.publicMqttUrl ?? `${scheme}://${host}:${fleet.broker.port}`;
+  return [url, ...brokerUrls(fleet.config.publicMqttUrls).filter((u) => u !== url)];
+}
+
+/**
  * A box joins, by the rule in enrol-planner.ts. The decision is made twice: once
  * before the password hash (a refusal costs no scrypt), and again inside the
  * one transaction that spends the token or the pre-registration and writes
@@ -141,12 +151,10 @@ export async function enrolDevice(fleet: FleetContext, req: EnrolRequest, mqttHo
   fleet.events.emit('device-enrolled', { deviceId, siteId, reenrolled });
   fleet.log.info({ deviceId, siteId, serial, reenrolled, by }, 'device enrolled');
 
-  // A fleet with certificates serves MQTT over TLS only.
-  const scheme = fleet.config.tlsCert !== undefined ? 'mqtts' : 'mqtt';
-  const url = fleet.config.publicMqttUrl ?? `${scheme}://${mqttHost}:${fleet.broker.port}`;
-  // A cluster: every node's broker, the one the box reached us by first.
-  const others = brokerUrls(fleet.config.publicMqttUrls).filter((u) => u !== url);
-  const mqtt = { url, username: deviceId, password, ...(others.length > 0 ? { urls: [url, ...others] } : {}) };
+  const [url, ...others] = mqttUrlsFor(fleet, mqttHost);
+  const mqtt = { url: url!, username: deviceId, password, ...(others.length > 0 ? { urls: [url!, ...others] } : {}) };
   const site = fleet.sites.get(siteId)!;
-  return { deviceId, siteId, siteName: site.name, mqtt, reenrolled, by, serial };
+  const { fleetId, publicKey } = await repos.fleetKey.get();
+  const trust = { fleetId, publicKey };
+  return { deviceId, siteId, siteName: site.name, mqtt, trust, reenrolled, by, serial };
 }

@@ -158,6 +158,10 @@ export const ERROR_TEXT: Record<string, Entry> = {
     vi: 'Hộp thiếu gói phần mềm mà bản cập nhật cần.',
     en: 'The box lacks packages the release needs.',
   },
+  APPL_ERR_MOVE_REFUSED: {
+    vi: 'Hộp từ chối chuyển sang hệ thống khác: lệnh chuyển không có chữ ký hợp lệ của hệ thống cũ, đã hết hạn, dành cho hộp khác hoặc đã dùng rồi.',
+    en: 'The box refused to move to another fleet: the move is not signed by its fleet, has expired, names another box or was used before.',
+  },
   APPL_ERR_BOOTSTRAP_PIN: {
     vi: 'Thông tin khởi tạo trỏ tới máy chủ khác máy chủ đã ghi trong ảnh đĩa.',
     en: 'The bootstrap names a server other than the one written in the image.',

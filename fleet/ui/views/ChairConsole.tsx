@@ -98,7 +98,9 @@ export function ChairConsole(props: { detail: MeetingDetail; onChanged(): void }
                 <li key={r.siteId} data-site={r.siteId}>
                   <div>
                     <strong>{nameOf(r.siteId)}</strong>
-                    <div class="muted small">{t('chair.request.at', { time: time(r.at) })}</div>
+                    <div class="muted small">
+                      {t(r.source === 'browser' ? 'chair.request.browser' : 'chair.request.at', { time: time(r.at) })}
+                    </div>
                   </div>
                   <div class="chair-row">
                     <button

@@ -13,6 +13,8 @@ export type RtpCapabilities = types.RtpCapabilities;
 export type StreamInfo = {
   siteId: string;
   originEdgeId: string;
+  /** Which picture of a room's camera (layers.ts); absent: the full one (and every microphone). */
+  layer?: 'full' | 'small';
 };
 
 /** A link's SRTP key. Pipe transports use AEAD_AES_256_GCM (mediasoup 3.10 and later). */

@@ -16,6 +16,7 @@ import {
   Done,
   JoinQuery,
   Layout,
+  PeerViewQuery,
   MeetingParams,
   PeerCreated,
   PeerParams,
@@ -79,11 +80,16 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['browser'],
         summary: "Join the meeting's room as a browser peer; answers the router's RTP capabilities",
         params: MeetingParams,
+        querystring: PeerViewQuery,
         response: { 201: PeerCreated, ...refusals(400, 401, 403, 404, 429) },
       },
     },
     async (req, reply) =>
-      reply.status(201).send(roomOf(req).peers.create(peerTokenOf(req), req.joinClaims?.role !== 'listener')),
+      reply
+        .status(201)
+        .send(
+          roomOf(req).peers.create(peerTokenOf(req), req.joinClaims?.role !== 'listener', req.query.view ?? 'grid'),
+        ),
   );
 
   app.post(
@@ -191,7 +197,10 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Layout, ...refusals(400, 401, 403, 404) },
       },
     },
-    async (req) => roomOf(req).layout(),
+    async (req) => {
+      const room = roomOf(req);
+      return { ...room.layout(), show: Object.fromEntries(room.peers.shown(req.params.peerId)) };
+    },
   );
 
   app.post(

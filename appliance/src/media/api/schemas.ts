@@ -138,6 +138,9 @@ export const StreamList = Type.Array(
     originEdgeId: Type.String(),
     paused: Type.Boolean(),
     via: Nullable(Type.String({ description: 'The link it arrived over; null when it came in here' })),
+    layer: Type.Optional(
+      Type.Literal('small', { description: "A camera's small picture for thumbnails; absent: the full picture" }),
+    ),
   }),
 );
 
@@ -193,6 +196,19 @@ export const Layout = Type.Object({
   large: Type.Array(Type.String(), { description: 'Site ids shown large' }),
   small: Type.Array(Type.String(), { description: 'Site ids shown as thumbnails' }),
   self: Nullable(Type.String({ description: "The room's own site: neither shown nor played" })),
+  show: Type.Record(Type.String(), Type.String(), {
+    description:
+      "Per site, the video stream this browser gets now: the edge's pick of the camera's full or small picture for where the browser shows it (the others of that site are held back for it)",
+  }),
+});
+
+export const PeerViewQuery = Type.Object({
+  view: Type.Optional(
+    Type.Union([Type.Literal('kiosk'), Type.Literal('grid')], {
+      description:
+        "`kiosk`: the TV (large pictures get a camera's full picture, thumbnails its small one); `grid` (default): equal tiles, each a camera's small picture",
+    }),
+  ),
 });
 
 export const KioskStateSchema = Type.Object({

@@ -12,6 +12,17 @@ import { INGEST } from '../adapter/index.js';
 import { bandHeight, siteColour, type CaptureConfig, type RtpTarget } from '../ffmpeg/args.js';
 import type { CameraFormat } from './camera-formats.js';
 
+/**
+ * The small picture's size: 320 wide at most (320x180 for a 16:9 camera), half
+ * the camera's width for a smaller one, the camera's shape kept, even sides
+ * (H.264 in 4:2:0 needs them).
+ */
+export function smallLayerSize(width: number, height: number): { width: number; height: number } {
+  const even = (n: number): number => Math.max(2, 2 * Math.round(n / 2));
+  const w = even(Math.min(320, width / 2));
+  return { width: w, height: even((w * height) / width) };
+}
+
 export interface GstVideoTargets {
   /** The edge's video transport (RTP) and the SSRC it expects. */
   rtp: RtpTarget;
@@ -91,14 +102,14 @@ function source(cfg: CaptureConfig, siteId: string, camera: CameraFormat): { cha
   };
 }
 
-function encoder(cfg: CaptureConfig, ssrc: number): string[] {
+function encoder(cfg: CaptureConfig, ssrc: number, kbps: number): string[] {
   const gop = cfg.fps * KEYFRAME_INTERVAL_S;
   if (cfg.videoCodec === 'h264') {
     return [
       'x264enc',
       'tune=zerolatency',
       'speed-preset=ultrafast',
-      `bitrate=${cfg.videoKbps}`,
+      `bitrate=${kbps}`,
       `vbv-buf-capacity=${1000}`,
       `key-int-max=${gop}`,
       '!',
@@ -118,7 +129,7 @@ function encoder(cfg: CaptureConfig, ssrc: number): string[] {
     'cpu-used=8',
     'lag-in-frames=0',
     'error-resilient=partitions',
-    `target-bitrate=${cfg.videoKbps * 1000}`,
+    `target-bitrate=${kbps * 1000}`,
     `keyframe-max-dist=${gop}`,
     '!',
     'rtpvp8pay',
@@ -130,41 +141,89 @@ function encoder(cfg: CaptureConfig, ssrc: number): string[] {
 }
 
 /**
- * One gst-launch-1.0 process: camera → encoder → payloader → rtpbin, RTP to the
- * edge's transport, RTCP out through the relay and the edge's feedback back in.
+ * One session of the sender's rtpbin: encoder → payloader → rtpbin, RTP to the
+ * edge's transport, RTCP out through its relay and the edge's feedback back
+ * in, so a keyframe request for this layer reaches this layer's encoder.
  */
-export function gstVideoArgs(cfg: CaptureConfig, siteId: string, t: GstVideoTargets, camera: CameraFormat): string[] {
-  const udpOut = (port: number): string[] => ['udpsink', 'host=127.0.0.1', `port=${port}`, 'sync=false', 'async=false'];
-  const src = source(cfg, siteId, camera);
-  return [
-    '-q',
-    '-e',
-    'rtpbin',
-    'name=rtp',
-    ...src.chain,
-    '!',
-    'queue',
-    'max-size-buffers=2',
-    'leaky=downstream',
-    '!',
-    ...encoder(cfg, t.rtp.ssrc),
-    '!',
-    'rtp.send_rtp_sink_0',
-    'rtp.send_rtp_src_0',
-    '!',
+function session(n: number, t: GstVideoTargets): { rtp: string[]; rest: string[] } {
+  const udpOut = (host: string, port: number): string[] => [
     'udpsink',
-    `host=${t.rtp.ip}`,
-    `port=${t.rtp.port}`,
+    `host=${host}`,
+    `port=${port}`,
     'sync=false',
     'async=false',
-    'rtp.send_rtcp_src_0',
+  ];
+  return {
+    rtp: [`rtp.send_rtp_sink_${n}`],
+    rest: [
+      `rtp.send_rtp_src_${n}`,
+      '!',
+      ...udpOut(t.rtp.ip, t.rtp.port),
+      `rtp.send_rtcp_src_${n}`,
+      '!',
+      ...udpOut('127.0.0.1', t.rtcp.sendPort),
+      'udpsrc',
+      'address=127.0.0.1',
+      `port=${t.rtcp.recvPort}`,
+      '!',
+      `rtp.recv_rtcp_sink_${n}`,
+    ],
+  };
+}
+
+const leakyQueue = ['queue', 'max-size-buffers=2', 'leaky=downstream', '!'];
+
+/**
+ * One gst-launch-1.0 process: camera → encoder → payloader → rtpbin. With
+ * `small` the camera is split (tee) and also scaled down and encoded a second
+ * time at `cfg.smallKbps` into a second rtpbin session: the thumbnails' layer
+ * (layers.ts), with its own SSRC, transport and keyframe requests.
+ */
+export function gstVideoArgs(
+  cfg: CaptureConfig,
+  siteId: string,
+  t: GstVideoTargets,
+  camera: CameraFormat,
+  small: GstVideoTargets | null = null,
+): string[] {
+  const src = source(cfg, siteId, camera);
+  const full = session(0, t);
+  const head = ['-q', '-e', 'rtpbin', 'name=rtp', ...src.chain, '!'];
+  if (!small || !cfg.smallKbps) {
+    return [
+      ...head,
+      ...leakyQueue,
+      ...encoder(cfg, t.rtp.ssrc, cfg.videoKbps),
+      '!',
+      ...full.rtp,
+      ...full.rest,
+      ...src.branches,
+    ];
+  }
+  const size = smallLayerSize(cfg.width, cfg.height);
+  const thumb = session(1, small);
+  return [
+    ...head,
+    'tee',
+    'name=cam',
+    'cam.',
     '!',
-    ...udpOut(t.rtcp.sendPort),
-    'udpsrc',
-    'address=127.0.0.1',
-    `port=${t.rtcp.recvPort}`,
+    ...leakyQueue,
+    ...encoder(cfg, t.rtp.ssrc, cfg.videoKbps),
     '!',
-    'rtp.recv_rtcp_sink_0',
+    ...full.rtp,
+    'cam.',
+    '!',
+    ...leakyQueue,
+    'videoscale',
+    '!',
+    `video/x-raw,width=${size.width},height=${size.height}`,
+    '!',
+    ...encoder(cfg, small.rtp.ssrc, cfg.smallKbps),
+    '!',
+    ...thumb.rtp,
+    ...full.rest,
+    ...thumb.rest,
     ...src.branches,
   ];
 }

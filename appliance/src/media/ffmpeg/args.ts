@@ -28,6 +28,11 @@ export interface CaptureConfig {
   gstLaunchBin: string;
   /** What a real camera is asked for (GStreamer only); 'auto' asks the camera what it offers. */
   cameraFormat: CameraFormat | 'auto';
+  /**
+   * Bitrate of the small picture for thumbnails (GStreamer only, layers.ts);
+   * 0 or absent: the camera is sent at full size only.
+   */
+  smallKbps?: number;
 }
 
 export interface RtpTarget {

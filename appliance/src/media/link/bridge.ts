@@ -28,7 +28,7 @@ import type { LinkDirection } from '../forwarding.js';
 
 /** What the peer edge may make us hold over one link. */
 export interface BridgeLimits {
-  /** Streams the peer may announce (every site behind it sends two, each browser a few). */
+  /** Streams the peer may announce (every site behind it sends two or three, each browser a few). */
   maxStreams: number;
   refusals: Refusals;
   /** How long a stream nobody beyond the link receives stays announced (paused) before it is closed. */
@@ -53,6 +53,11 @@ export interface BridgeHost {
   addStream(stream: Stream, via: PipeBridge): void;
   /** Whether one of our streams crosses this link now (forwarding.ts flows(), by the link's direction). */
   flows(stream: Stream, via: PipeBridge): boolean;
+  /**
+   * Of a camera that flows, whether this layer (full or small picture) crosses
+   * this link: what the TVs beyond it show (layers.ts). Always true for sound.
+   */
+  carriesLayer(stream: Stream, via: PipeBridge): boolean;
   /** The upstream told us the meeting's recent speakers. */
   setSpeakers(siteIds: string[], via: PipeBridge): void;
   /** The peer sent its roster (roster.ts): its side of the cascade from below, the meeting from above. */
@@ -152,7 +157,7 @@ export class PipeBridge {
   // flowing, announced and held back, or (never wanted yet) not announced.
   private async settle(stream: Stream): Promise<void> {
     if (stream.closed || !this.candidates.has(stream.id)) return;
-    const wanted = this.host.flows(stream, this);
+    const wanted = this.host.flows(stream, this) && this.host.carriesLayer(stream, this);
     const out = this.outlets.get(stream.id);
     if (!out) {
       if (wanted) await this.announce(stream);
@@ -195,6 +200,7 @@ export class PipeBridge {
       paused: out.announcedPaused,
       siteId: stream.info.siteId,
       originEdgeId: stream.info.originEdgeId,
+      ...(stream.info.layer === 'small' ? { layer: 'small' as const } : {}),
     });
   }
 
@@ -304,7 +310,7 @@ export class PipeBridge {
           kind: ev.kind,
           rtpParameters: ev.rtpParameters as unknown as RtpParameters,
           paused: ev.paused,
-          info: { siteId: ev.siteId, originEdgeId: ev.originEdgeId },
+          info: { siteId: ev.siteId, originEdgeId: ev.originEdgeId, ...(ev.layer ? { layer: ev.layer } : {}) },
         });
         this.incoming.set(ev.producerId, stream);
         this.incomingLocal.add(stream.id);

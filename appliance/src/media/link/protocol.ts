@@ -67,6 +67,8 @@ export const LinkEventSchema = Type.Union([
     paused: Type.Boolean(),
     siteId: Id,
     originEdgeId: Id,
+    // A camera's small picture (layers.ts); absent: the full one, as before layers existed.
+    layer: Type.Optional(Type.Literal('small')),
   }),
   Type.Object({
     type: Type.Union([Type.Literal('pause'), Type.Literal('resume'), Type.Literal('close')]),

@@ -102,7 +102,8 @@ function wire(transport, peerPath) {
 
 async function join() {
   if (guest && !claims) throw Object.assign(new Error('bad link'), { reason: 'join-link-malformed' });
-  const { peerId, participantId, rtpCapabilities } = await api('POST', '/peers', {});
+  // The edge picks each camera's full or small picture by how this page shows it (layers.ts).
+  const { peerId, participantId, rtpCapabilities } = await api('POST', `/peers?view=${framed ? 'kiosk' : 'grid'}`, {});
   state.peerId = peerId;
   state.participantId = participantId;
   const peerPath = `/peers/${peerId}`;
@@ -165,29 +166,41 @@ async function join() {
       el.autoplay = el.muted;
       el.playsInline = true;
       el.dataset.siteId = c.siteId;
+      el.dataset.producerId = c.producerId;
       el.srcObject = new MediaStream([consumer.track]);
+      // A camera may come in two pictures (full and small): one element each, the edge's pick shown.
+      if (c.kind === 'video') el.hidden = state.layout?.show?.[c.siteId] !== c.producerId;
       if (framed && c.kind === 'video') tv.add(c.siteId, el);
       else grid.appendChild(el);
       play(el);
       await api('POST', `${peerPath}/consumers/${c.id}/resume`, {});
-      state.consumed[s.id] = { kind: c.kind, siteId: c.siteId, consumer };
+      state.consumed[s.id] = { kind: c.kind, siteId: c.siteId, consumer, el };
     }
   };
   const applyLayout = async () => {
     const layout = await api('GET', `${peerPath}/layout`);
     state.layout = layout;
-    tv.show(layout);
+    for (const c of Object.values(state.consumed))
+      if (c.kind === 'video' && c.el) c.el.hidden = layout.show?.[c.siteId] !== c.consumer.producerId;
+    if (framed) tv.show(layout);
     if (guest) showSpeak(layout);
   };
   state.joined = true;
+  // The layout is read four times a second: a new speaker's picture (or the
+  // full picture the edge lets through when a thumbnail becomes large) shows
+  // within a quarter of a second of reaching this page.
+  void (async () => {
+    for (;;) {
+      await applyLayout().catch((err) => {
+        state.error = String(err);
+      });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
   for (;;) {
     await consumeNew().catch((err) => {
       state.error = String(err);
     });
-    if (framed)
-      await applyLayout().catch((err) => {
-        state.error = String(err);
-      });
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
@@ -274,6 +287,11 @@ const TAG = { chair: 'Chủ trì', floor: 'Được phát biểu', speaking: 'Đ
 const tv = {
   tiles: new Map(),
   add(siteId, video) {
+    const had = this.tiles.get(siteId);
+    if (had) {
+      had.insertBefore(video, had.querySelector('figcaption'));
+      return;
+    }
     const fig = document.createElement('figure');
     fig.className = 'tile';
     fig.dataset.siteId = siteId;
@@ -331,11 +349,16 @@ const tv = {
         stage.appendChild(w);
       }
     } else $('wait')?.remove();
-    for (const id of large) stage.appendChild(this.tiles.get(id));
+    // Read four times a second: tiles already in place are left alone.
+    const inOrder = (parent, ids) => {
+      const cur = [...parent.querySelectorAll(':scope > .tile')].map((f) => f.dataset.siteId);
+      return cur.length === ids.length && cur.every((x, i) => x === ids[i]);
+    };
+    if (!inOrder(stage, large)) for (const id of large) stage.appendChild(this.tiles.get(id));
     const shown = small.length > MAX_SMALL ? small.slice(0, MAX_SMALL - 1) : small;
     for (const id of small.slice(shown.length)) hold.appendChild(this.tiles.get(id));
     strip.querySelector('.more')?.remove();
-    for (const id of shown) strip.appendChild(this.tiles.get(id));
+    if (!inOrder(strip, shown)) for (const id of shown) strip.appendChild(this.tiles.get(id));
     if (shown.length < small.length) {
       const more = document.createElement('div');
       more.className = 'more';
@@ -354,6 +377,33 @@ window.diemcauFrames = async () => {
     stats.forEach((r) => {
       if (r.type === 'inbound-rtp') out[c.siteId] = (out[c.siteId] ?? 0) + (r.framesDecoded ?? 0);
     });
+  }
+  return out;
+};
+
+/** Per video stream received: its site, whether it is shown, frames decoded, keyframes and the last frame's size. */
+window.diemcauPictures = async () => {
+  const out = [];
+  for (const c of Object.values(state.consumed)) {
+    if (!c.consumer || c.kind !== 'video') continue;
+    const stats = await c.consumer.getStats();
+    const p = {
+      siteId: c.siteId,
+      producerId: c.consumer.producerId,
+      shown: !c.el.hidden,
+      frames: 0,
+      keyframes: 0,
+      width: 0,
+      height: 0,
+    };
+    stats.forEach((r) => {
+      if (r.type !== 'inbound-rtp') return;
+      p.frames += r.framesDecoded ?? 0;
+      p.keyframes += r.keyFramesDecoded ?? 0;
+      p.width = r.frameWidth ?? p.width;
+      p.height = r.frameHeight ?? p.height;
+    });
+    out.push(p);
   }
   return out;
 };

@@ -19,7 +19,7 @@ export const JOIN_HTML = `<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Diemcau</title>
 <style>body{margin:0;background:#111;color:#eee;font:14px sans-serif}#grid{display:flex;flex-wrap:wrap;gap:4px}
-video{width:320px;height:240px;background:#000}#self{position:fixed;right:8px;bottom:8px;width:160px;height:120px}
+video{width:320px;height:240px;background:#000}video[hidden]{display:none}#self{position:fixed;right:8px;bottom:8px;width:160px;height:120px}
 #kiosk,#blocked{display:none}
 body.kiosk{background:#000;height:100vh;overflow:hidden;font-family:"Noto Sans",sans-serif}
 body.kiosk #grid,body.kiosk #self{display:none}

@@ -24,6 +24,11 @@ export interface ImportOptions {
    * leaves it out. A move copies rows as they are.
    */
   mapRow?: (table: string, row: Record<string, unknown>) => Record<string, unknown> | null;
+  /**
+   * A row whose key the target has already: `fail` (the default) rolls the
+   * whole import back; `skip` leaves the target's row (a merge's second pass).
+   */
+  onConflict?: 'fail' | 'skip';
 }
 
 export interface ImportResult {
@@ -47,12 +52,18 @@ function readBatch(db: FleetDb, step: TableStep, after: unknown[] | null, limit:
   ]);
 }
 
-function writeRows(db: FleetDb, step: TableStep, rows: readonly Row[]): Promise<unknown> {
-  if (rows.length === 0) return Promise.resolve();
+/** Rows written (a skipped conflict is not). */
+async function writeRows(db: FleetDb, step: TableStep, rows: readonly Row[], skip: boolean): Promise<number> {
+  if (rows.length === 0) return 0;
   const cols = step.columns.map(quote).join(', ');
   const one = `(${step.columns.map(() => '?').join(', ')})`;
   const values = rows.flatMap((r) => step.columns.map((c) => r[c] ?? null));
-  return db.run(`INSERT INTO ${quote(step.table)} (${cols}) VALUES ${rows.map(() => one).join(', ')}`, values);
+  const conflict = skip ? ' ON CONFLICT DO NOTHING' : '';
+  const r = await db.run(
+    `INSERT INTO ${quote(step.table)} (${cols}) VALUES ${rows.map(() => one).join(', ')}${conflict}`,
+    values,
+  );
+  return r.changes;
 }
 
 /** A self-referencing table (sites and their parents): all its rows, parents before children. */
@@ -83,6 +94,7 @@ export async function executeImport(
   const widest = Math.max(1, ...plan.steps.map((s) => s.columns.length));
   const batch = Math.max(1, Math.min(opts.batchRows ?? 500, Math.floor(60_000 / widest)));
   const written: Record<string, number> = {};
+  const skip = opts.onConflict === 'skip';
   let totalDone = 0;
   await target.tx(async () => {
     for (const step of plan.steps) {
@@ -103,15 +115,13 @@ export async function executeImport(
         const ordered = map(
           parentsBeforeChildren(step, all, step.columns.includes('parent_id') ? 'parent_id' : step.key[0]!),
         );
-        for (let i = 0; i < ordered.length; i += batch) await writeRows(target, step, ordered.slice(i, i + batch));
-        done = ordered.length;
+        for (let i = 0; i < ordered.length; i += batch)
+          done += await writeRows(target, step, ordered.slice(i, i + batch), skip);
         totalDone += all.length;
       } else {
         for (let after: unknown[] | null = null; ;) {
           const rows = await readBatch(source, step, after, batch);
-          const mapped = map(rows);
-          await writeRows(target, step, mapped);
-          done += mapped.length;
+          done += await writeRows(target, step, map(rows), skip);
           totalDone += rows.length;
           report();
           if (rows.length < batch) break;

@@ -6,12 +6,23 @@ import { parentsFirst, type TableInfo } from './catalogue.js';
 // (executor.ts) carries the plan out in one transaction.
 //
 // One importer, two uses: `move` takes an embedded install's whole registry
-// into an empty PostgreSQL (npm run migrate-to-postgres); `merge` will take a
-// second fleet's registry into a running one (issue 14), where rows meet rows
-// already there and ids are mapped. Only `move` is planned today; a merge
-// adds its own checks here and a row mapping to each step.
+// into an empty PostgreSQL (npm run migrate-to-postgres); `merge` takes a
+// second fleet's registry into a running one (npm run merge-fleet), where
+// rows meet rows already there: each table has a rule (copied, with its rows
+// mapped by merge-rows.ts, or left out and why), a table without one stops
+// the merge, and the conflicts between the two registries are found by
+// merge-map.ts before anything is written.
 
-export type ImportMode = 'move';
+export type ImportMode = 'move' | 'merge';
+
+/** What a merge does with one table. */
+export type TableRule = { action: 'copy' } | { action: 'skip'; why: string };
+
+export interface SkippedTable {
+  table: string;
+  rows: number;
+  why: string;
+}
 
 export interface RegistryFacts {
   tables: TableInfo[];
@@ -39,20 +50,36 @@ export interface ImportPlan {
   /** Anything here and the import does not start. */
   problems: string[];
   totalRows: number;
+  /** Tables a merge leaves out, with their rows and why. */
+  skipped: SkippedTable[];
 }
 
 /** Bookkeeping tables that each side keeps for itself. */
 const OWN_TABLES = new Set(['migrations']);
 
-export function planImport(mode: ImportMode, source: RegistryFacts, target: RegistryFacts): ImportPlan {
+export function planImport(
+  mode: ImportMode,
+  source: RegistryFacts,
+  target: RegistryFacts,
+  rules: Readonly<Record<string, TableRule>> = {},
+): ImportPlan {
   const problems: string[] = [];
+  const skipped: SkippedTable[] = [];
   const targetTables = new Map(target.tables.map((t) => [t.name, t]));
   const known = new Set(target.migrations);
   const unknown = source.migrations.filter((m) => !known.has(m));
   if (unknown.length > 0)
     problems.push(`the source has migrations the target lacks (a newer fleet wrote it): ${unknown.join(', ')}`);
 
-  const tables = source.tables.filter((t) => !OWN_TABLES.has(t.name));
+  const tables = source.tables.filter((t) => {
+    if (OWN_TABLES.has(t.name)) return false;
+    if (mode === 'move') return true;
+    const rule = rules[t.name];
+    // Fail closed: a table nobody said how to merge (a newer area's) is not guessed at.
+    if (!rule) problems.push(`table ${t.name}: no rule says how to merge it`);
+    else if (rule.action === 'skip') skipped.push({ table: t.name, rows: source.counts[t.name] ?? 0, why: rule.why });
+    return rule?.action === 'copy';
+  });
   const ordered = parentsFirst(tables);
   if (!ordered) problems.push('the source tables reference each other in a cycle');
   const steps: TableStep[] = [];
@@ -79,5 +106,5 @@ export function planImport(mode: ImportMode, source: RegistryFacts, target: Regi
     });
   }
   for (const s of steps) if (s.key.length === 0) problems.push(`table ${s.table} has no primary key to read it by`);
-  return { mode, steps, problems, totalRows: steps.reduce((n, s) => n + s.rows, 0) };
+  return { mode, steps, problems, totalRows: steps.reduce((n, s) => n + s.rows, 0), skipped };
 }
