@@ -73,6 +73,8 @@ export interface SwitchResult {
   heldBefore: number;
   /** Switches whose camera had been closed on the links (held back past the grace period) and was announced anew. */
   announcedAnew: number;
+  /** Turns in which the core named nobody new within 45 s (not timed). */
+  unnamed: number;
   capture: string;
 }
 
@@ -168,6 +170,7 @@ export async function cascadeSwitch(log: Logger, switches: number, capture: Capt
     const times: number[] = [];
     let heldBefore = 0;
     let announcedAnew = 0;
+    let unnamed = 0;
     // A first round makes every speaker known to the observer; then each turn is timed.
     for (let i = 0; i < switches + speakers.length; i++) {
       const k = i % speakers.length;
@@ -181,12 +184,16 @@ export async function cascadeSwitch(log: Logger, switches: number, capture: Capt
       await prev.setMicOpen(false);
       await ingests[k]!.setMicOpen(true);
       let decided = 0;
-      const end = performance.now() + 20_000;
+      const end = performance.now() + 45_000;
       while (!decided && performance.now() < end) {
         if (coreRoom.activeSpeakerSiteId === site) decided = performance.now();
         else await sleep(2);
       }
-      if (!decided) throw new Error(`the core did not name ${site} within 20 s`);
+      if (!decided) {
+        // A loaded machine may starve the microphones' senders: counted, and the next turn goes on.
+        unnamed += 1;
+        continue;
+      }
       const list = keyframes.get(site)!;
       const until5 = decided + 5000;
       let first = NaN;
@@ -210,6 +217,7 @@ export async function cascadeSwitch(log: Logger, switches: number, capture: Capt
     return {
       times,
       heldBefore,
+      unnamed,
       announcedAnew,
       capture: `${capture.width}x${capture.height}/${capture.fps} ${capture.videoCodec}`,
     };
