@@ -97,8 +97,16 @@ if (missing) {
         );
       const at = await journal(box);
       // The TV says "updating" while the update is stopped (releases after the image's own tell it).
-      const tv = step.checkpoint && !step.reboot ? await kiosk(box) : '-';
-      if (i > 0 && step.checkpoint && !step.reboot) t.equal(tv, 'updating', `the TV says updating while ${step.name}`);
+      const tv =
+        i > 0 && step.checkpoint && !step.reboot
+          ? await waitFor(
+              async () => ((await kiosk(box)) === 'updating' ? 'updating' : undefined),
+              90_000,
+              'the TV',
+              3000,
+            ).catch(() => kiosk(box))
+          : '-';
+      if (tv !== '-') t.equal(tv, 'updating', `the TV says updating while ${step.name}`);
       const linksAtCut = await box.links();
       if (step.reboot) {
         // Cut while the kernel boots again: the console shows a second "Linux version".
@@ -138,7 +146,12 @@ if (missing) {
         2000,
       ).catch(() => edgeRunsFrom(box));
       t.equal(edge, to, `the edge runs ${to} too`);
-      const tvAfter = await kiosk(box);
+      const tvAfter = await waitFor(
+        async () => ((await kiosk(box)) === 'online' ? 'online' : undefined),
+        90_000,
+        'the TV online',
+        3000,
+      ).catch(() => kiosk(box));
       t.equal(tvAfter, 'online', 'the TV says online');
       const ok = settled.outcome?.result === 'committed' && links.current === to && unit === 'active';
       t.ok(ok, `cut while ${step.name}: back online on ${back.agentVersion}, then ${to} committed`);

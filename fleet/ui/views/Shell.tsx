@@ -64,7 +64,8 @@ export function Shell() {
         {t('nav.skip')}
       </a>
       <header class="topbar">
-        <a class="brand" href="#/">
+        {/* Its name stays when the words are hidden on a tablet (views.css), so the link is never nameless. */}
+        <a class="brand" href="#/" aria-label={t('app.name')}>
           <Logo />
           <span class="brand-name">{t('app.name')}</span>
         </a>

@@ -32,6 +32,8 @@ export const MERGE_RULES: Readonly<Record<string, TableRule>> = {
   meetings: skip("plan the other fleet's coming meetings again here: their edges and relays change"),
   meeting_sites: skip('goes with the meetings'),
   meeting_secrets: skip('this fleet keeps its own'),
+  meeting_readiness: skip('goes with the meetings'),
+  cluster_leader: skip("this fleet's own leadership"),
 };
 
 type Row = Record<string, unknown>;

@@ -1,0 +1,361 @@
+// Phones and tablets join a meeting by a fleet-issued join link, end to end:
+// the fleet (buildFleet, its broker and dashboard), two boxes' media edges
+// (real mediasoup workers) serving HTTPS with certificates from a throwaway
+// province CA, each box's agent link (the real appliance/src/media/agent-link.ts
+// over the box's own MQTT session), and Debian's Chromium with fake camera and
+// microphone. The browsers trust the CA the way a phone would after installing
+// the CA profile: in the NSS database of their HOME (certutil), with no flag that
+// loosens certificate checks or treats an insecure origin as secure.
+//
+// A phone (390x844, touch, mobile user agent) and a tablet (820x1180) each open
+// their link on the commune's edge, send camera and microphone (the edge
+// receives their packets: a tap counts them) and decode the chair's featured
+// picture. The phone asks to speak; the chair's console (the dashboard on a
+// 1024x768 tablet) shows the request and grants it; the phone reads that it has
+// the floor and its camera now crosses the cascade to the chair's edge.
+import { execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import t from 'tap';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { deviceTopic, type DeviceSubscribeChannel, type Site } from '@diemcau/shared';
+import { linkEdge } from '../../appliance/src/media/agent-link.js';
+import { spawnEdge, tempDir, until, type EdgeProc } from '../../appliance/test/media/helpers.js';
+import { ADMIN_TOKEN, connectDevice, presence, startTestFleet } from '../../fleet/test/helpers/fleet.js';
+import { CHROMIUM, signIn } from '../../fleet/test/ui/helpers/browser.js';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+execFileSync(process.execPath, [path.join(root, 'fleet', 'scripts', 'build-ui.mjs')], { stdio: 'inherit' });
+
+/** A province CA and a certificate it issued for 127.0.0.1 (openssl, as the province's IT centre would). */
+function provinceCa(dir: string): { ca: string; cert: string; key: string } {
+  const f = (x: string): string => path.join(dir, x);
+  const ossl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  ossl(
+    'req',
+    '-x509',
+    ...ec,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Diemcau test province CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+  );
+  ossl('req', ...ec, '-subj', '/CN=edge', '-keyout', f('edge.key'), '-out', f('edge.csr'));
+  fs.writeFileSync(f('ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  ossl(
+    'x509',
+    '-req',
+    '-in',
+    f('edge.csr'),
+    '-CA',
+    f('ca.pem'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    f('ext'),
+    '-out',
+    f('edge.pem'),
+  );
+  return { ca: f('ca.pem'), cert: f('edge.pem'), key: f('edge.key') };
+}
+
+/** A HOME whose NSS database trusts the CA for websites: what installing the CA profile does. */
+function homeTrusting(caPem: string): string {
+  const home = tempDir('diemcau-home-');
+  const db = `sql:${path.join(home, '.pki', 'nssdb')}`;
+  fs.mkdirSync(path.join(home, '.pki', 'nssdb'), { recursive: true });
+  execFileSync('certutil', ['-d', db, '-N', '--empty-password']);
+  execFileSync('certutil', ['-d', db, '-A', '-t', 'C,,', '-n', 'Diemcau province CA', '-i', caPem]);
+  return home;
+}
+
+interface Device {
+  name: string;
+  viewport: { width: number; height: number };
+  userAgent: string;
+}
+const PHONE: Device = {
+  name: 'phone',
+  viewport: { width: 390, height: 844 },
+  userAgent:
+    'Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36',
+};
+const TABLET: Device = {
+  name: 'tablet',
+  viewport: { width: 820, height: 1180 },
+  userAgent:
+    'Mozilla/5.0 (Linux; Android 14; SM-X210) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
+};
+
+async function openDevice(
+  tt: { teardown(fn: () => unknown): void },
+  d: Device,
+  home: string,
+): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const profile = tempDir('diemcau-chromium-');
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    // The CA is trusted through $HOME/.pki/nssdb, as on a desktop or a managed phone.
+    env: { ...process.env, HOME: home },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+    ],
+    viewport: d.viewport,
+    isMobile: true,
+    hasTouch: true,
+    deviceScaleFactor: 2,
+    userAgent: d.userAgent,
+    locale: 'vi-VN',
+  });
+  tt.teardown(async () => {
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return { context, page, errors };
+}
+
+/** Counts RTP packets a tap sends to a local UDP port. */
+async function packetCounter(tt: {
+  teardown(fn: () => unknown): void;
+}): Promise<{ port: number; count: () => number }> {
+  const sock = dgram.createSocket('udp4');
+  let n = 0;
+  sock.on('message', () => (n += 1));
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  tt.teardown(() => sock.close());
+  return { port: (sock.address() as AddressInfo).port, count: () => n };
+}
+
+interface PageState {
+  joined: boolean;
+  error: string | null;
+  participantId: string | null;
+  produced: string[];
+  speak: string | null;
+}
+
+t.test(
+  'a phone and a tablet join by link over HTTPS, send, see the chair, and the phone is given the floor',
+  async (t) => {
+    const dir = tempDir('diemcau-join-');
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const pki = provinceCa(dir);
+    const caPem = fs.readFileSync(pki.ca, 'utf8');
+    const home = homeTrusting(pki.ca);
+    t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
+
+    const f = await startTestFleet(t);
+    const fleetUrl = `http://127.0.0.1:${(f.fleet.http.server.address() as AddressInfo).port}`;
+    const sites = (await f.api<{ items: Site[] }>('GET', '/api/v1/sites')).body.items;
+    const district = sites.find((s) => s.kind === 'district')!;
+    const commune = sites.find((s) => s.parentId === district.id)!;
+
+    // Two boxes: the district (the chair, a simulated room) and a commune (no room of its own here).
+    const edges: EdgeProc[] = [];
+    t.teardown(() => Promise.all(edges.map((e) => e.kill())));
+    const box = async (siteId: string, hardware: 'simulated' | 'none') => {
+      const creds = await f.enrol(siteId);
+      const edge = await spawnEdge({
+        edgeId: creds.deviceId,
+        role: 'site',
+        hardware,
+        ca: caPem,
+        env: {
+          DIEMCAU_EDGE_TLS_CERT: pki.cert,
+          DIEMCAU_EDGE_TLS_KEY: pki.key,
+          DIEMCAU_CA_FILE: pki.ca,
+          // A box has no fixed join token: browsers come with the fleet's links.
+          DIEMCAU_EDGE_JOIN_TOKEN: '',
+          DIEMCAU_DATA_DIR: tempDir('diemcau-box-'),
+        },
+      });
+      edges.push(edge);
+      const mqtt = await connectDevice(t, creds);
+      // The agent's side, as on the box: plans in, stats out, over the box's own session.
+      const link = linkEdge({
+        agent: {
+          router: {
+            on(channel: DeviceSubscribeChannel, handler: (payload: Buffer) => void | Promise<void>) {
+              const topic = deviceTopic(creds.deviceId, channel);
+              const onMessage = (got: string, payload: Buffer) => void (got === topic && handler(payload));
+              mqtt.on('message', onMessage);
+              mqtt.subscribe(topic, { qos: 1 });
+              return () => mqtt.off('message', onMessage);
+            },
+          },
+          session: {
+            publish: async (channel, payload, opts) =>
+              void (await mqtt.publishAsync(deviceTopic(creds.deviceId, channel), payload, opts)),
+          },
+        },
+        config: { kind: 'edge', url: edge.url, adminToken: edge.adminToken, publicUrl: edge.url, ca: caPem },
+        log: pino({ level: 'silent' }),
+        statsIntervalMs: 500,
+      });
+      t.teardown(() => link.close());
+      await mqtt.publishAsync(deviceTopic(creds.deviceId, 'presence'), presence('online', { mediaUrl: edge.url }), {
+        qos: 1,
+        retain: true,
+      });
+      return { creds, edge };
+    };
+    const chair = await box(district.id, 'simulated');
+    const room = await box(commune.id, 'none');
+    t.match(room.edge.url, /^https:\/\/127\.0\.0\.1:/, 'the edges serve HTTPS');
+
+    const created = await f.api<{ id: string }>('POST', '/api/v1/meetings', {
+      body: { title: 'Giao ban trực tuyến', chairSiteId: district.id, siteIds: [commune.id] },
+    });
+    t.equal(created.status, 201);
+    const M = created.body.id;
+    await until(
+      "the chair's room at the commune's edge",
+      async () => (await room.edge.streams(M)).filter((s) => s.siteId === district.id).length === 2,
+    );
+
+    const linkFor = async (): Promise<string> => {
+      const r = await f.api<{ url: string | null }>('POST', `/api/v1/meetings/${M}/join-links`, {
+        body: { siteId: commune.id, ttlMin: 30 },
+      });
+      if (r.status !== 201 || !r.body.url) throw new Error(`join link: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body.url;
+    };
+
+    const joinOn = async (d: Device) => {
+      const { page, errors } = await openDevice(t, d, home);
+      const url = await linkFor();
+      t.match(
+        url,
+        new RegExp(`^${room.edge.url}/media/v1/join\\?link=`),
+        `${d.name}: the link opens the commune's edge`,
+      );
+      await page.goto(url);
+      t.equal(await page.evaluate('window.isSecureContext'), true, `${d.name}: a secure context (camera allowed)`);
+      const state = await until(
+        `${d.name} joined and sending`,
+        async () => {
+          const s = (await page.evaluate('window.diemcau')) as PageState | undefined;
+          if (s?.error) throw new Error(s.error);
+          return s?.joined && s.produced.length === 2 ? s : null;
+        },
+        60_000,
+      ).catch((err: unknown) => {
+        throw new Error(`${String(err)}; page errors: ${errors.join('; ')}`);
+      });
+      // The edge receives what the browser sends: a tap on each of its streams counts packets.
+      const mine = (await room.edge.streams(M)).filter((s) => s.siteId === state.participantId);
+      t.same(mine.map((s) => s.kind).sort(), ['audio', 'video'], `${d.name}: camera and microphone at the edge`);
+      for (const s of mine) {
+        const counter = await packetCounter(t);
+        const tap = await room.edge.api('POST', `/media/v1/meetings/${M}/taps`, {
+          producerId: s.id,
+          ip: '127.0.0.1',
+          port: counter.port,
+        });
+        t.equal(tap.status, 201);
+        await until(`${d.name}'s ${s.kind} packets`, async () => counter.count() >= 20, 30_000);
+        t.pass(`${d.name}: the edge receives its ${s.kind} packets`);
+      }
+      // The chair is featured: its picture is decoded and shown large.
+      await until(
+        `${d.name} decodes the chair`,
+        async () => {
+          const frames = (await page.evaluate('window.diemcauFrames()')) as Record<string, number>;
+          return (frames[district.id] ?? 0) > 5;
+        },
+        60_000,
+      );
+      await page.locator(`#stage .tile[data-site-id="${district.id}"]`).waitFor();
+      const width = (await page.evaluate('document.documentElement.scrollWidth')) as number;
+      t.ok(width <= d.viewport.width, `${d.name}: nothing runs off the screen (${width} px)`);
+      t.pass(`${d.name}: sees the chair's featured picture`);
+      return { page, state };
+    };
+
+    const phone = await joinOn(PHONE);
+    const tablet = await joinOn(TABLET);
+
+    // Links misused as an attacker would, each explained on the page in words.
+    const chairLink = await f.api<{ link: string }>('POST', `/api/v1/meetings/${M}/join-links`, {
+      body: { siteId: district.id },
+    });
+    const own = new URL(await linkFor()).searchParams.get('link')!;
+    const [payload, sig] = own.split('.') as [string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as object;
+    const altered = `${Buffer.from(JSON.stringify({ ...claims, exp: 4_000_000_000 })).toString('base64url')}.${sig}`;
+    for (const [what, link, words] of [
+      ["the chair's link on the commune's edge", chairLink.body.link, 'dành cho điểm cầu khác'],
+      ['a link altered to last for ever', altered, 'không hợp lệ'],
+    ] as const) {
+      const page = await tablet.page.context().newPage();
+      await page.goto(`${room.edge.url}/media/v1/join?link=${link}`);
+      await page.locator('#refused:not([hidden])').waitFor();
+      t.match(await page.locator('#refused-vi').innerText(), words, `${what}: refused, and the page says why`);
+      await page.close();
+    }
+
+    // The phone asks to speak.
+    await phone.page.tap('#ask');
+    await phone.page.locator('#speak', { hasText: 'chờ chủ trì' }).waitFor();
+
+    // The chair's console shows it, and the chair grants it.
+    const consoleB = await chromium.launchPersistentContext(tempDir('diemcau-chromium-'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+      viewport: { width: 1024, height: 768 },
+      locale: 'vi-VN',
+    });
+    t.teardown(() => consoleB.close());
+    const chairPage = consoleB.pages()[0] ?? (await consoleB.newPage());
+    await signIn(chairPage, fleetUrl, ADMIN_TOKEN);
+    await chairPage.goto(`${fleetUrl}/#/meetings/${M}`);
+    const request = chairPage.locator(`[data-testid=requests] li[data-site="${commune.id}"]`);
+    await request.waitFor({ timeout: 30_000 });
+    t.match(await request.innerText(), commune.name, "the request shows with the site's name");
+    t.match(await request.innerText(), /từ trình duyệt/, 'as asked from a browser');
+    await request.locator('[data-testid=grant]').click();
+    await request.waitFor({ state: 'detached' });
+
+    // The phone holds the floor, and its camera crosses to the chair's edge.
+    await phone.page.locator('#speak', { hasText: 'Bạn đang được phát biểu' }).waitFor({ timeout: 30_000 });
+    t.equal(((await phone.page.evaluate('window.diemcau')) as PageState).speak, 'floor');
+    await until(
+      "the phone's camera flowing at the chair's edge",
+      async () =>
+        (await chair.edge.streams(M)).some(
+          (s) => s.siteId === phone.state.participantId && s.kind === 'video' && !s.paused,
+        ),
+      30_000,
+    );
+    t.pass("granted: the phone's camera is featured across the cascade");
+  },
+);
