@@ -133,7 +133,11 @@ export function dbfs(amplitude: number): number {
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** The last whole frame of a capture (the room's snapshot), or null when not even one came. */
-export function lastFrameOf(frames: Uint8Array, w: number, h: number): { w: number; h: number; grey: Uint8Array } | null {
+export function lastFrameOf(
+  frames: Uint8Array,
+  w: number,
+  h: number,
+): { w: number; h: number; grey: Uint8Array } | null {
   const size = w * h;
   const n = Math.floor(frames.length / size);
   return n === 0 ? null : { w, h, grey: frames.slice((n - 1) * size, n * size) };
