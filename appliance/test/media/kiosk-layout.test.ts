@@ -145,9 +145,11 @@ t.test('the TV lays out 1 to 3 large pictures and thumbnails without running off
     ).catch((err: unknown) => {
       throw new Error(`${String(err)}; the TV's last layout: ${JSON.stringify(seen)}`);
     });
+    // The large pictures showing frames, and every thumbnail in the strip: a
+    // stream the edge announces anew reaches the page at its next poll.
     await until(`${what}: pictures`, async () =>
       frame.evaluate(
-        `[...document.querySelectorAll('#stage video')].length === ${v.large.length} && [...document.querySelectorAll('#stage video')].every((v) => v.videoWidth > 0)`,
+        `[...document.querySelectorAll('#stage video')].length === ${v.large.length} && [...document.querySelectorAll('#stage video')].every((v) => v.videoWidth > 0) && document.querySelectorAll('#strip .tile').length === ${v.small.length}`,
       ),
     );
     return v;

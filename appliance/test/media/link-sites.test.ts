@@ -159,16 +159,25 @@ t.test("an upstream cannot pose as the downstream edge's own room", async (t) =>
   const cY = await spawnEdge({ edgeId: 'cY2' });
   edges.push(cY);
   const accept = token();
-  // The upstream here takes cX2's streams of site-y in (as a compromised or
-  // mistaken upstream would) and passes them down to cY2, whose room is site-y.
+  // The upstream here takes cX2's streams of site-y in and, believing cY2 is
+  // site-z's edge, passes them down to cY2, whose room is site-y (as a
+  // compromised or mistaken upstream would).
+  // site-y has the floor, so its streams flow down every link (a link carries
+  // only what someone beyond it receives).
+  const floorY = (p: MediaPlan): MediaPlan => ({
+    ...p,
+    meetings: p.meetings.map((m) => ({ ...m, floorSiteId: 'site-y' })),
+  });
   await core.plan(
-    hostPlan(core, accept, [
-      { edgeId: 'cX2', addresses: ['127.0.0.1'], siteIds: ['site-x', 'site-y'] },
-      { edgeId: 'cY2', addresses: ['127.0.0.1'], siteIds: ['site-y'] },
-    ]),
+    floorY(
+      hostPlan(core, accept, [
+        { edgeId: 'cX2', addresses: ['127.0.0.1'], siteIds: ['site-x', 'site-y'] },
+        { edgeId: 'cY2', addresses: ['127.0.0.1'], siteIds: ['site-z'] },
+      ]),
+    ),
   );
-  await cX.plan(leafPlan(cX, core, accept, 'site-y'));
-  await cY.plan(leafPlan(cY, core, accept, 'site-y'));
+  await cX.plan(floorY(leafPlan(cX, core, accept, 'site-y')));
+  await cY.plan(floorY(leafPlan(cY, core, accept, 'site-y')));
   const atCore = await until('the core took the streams in', async () => {
     const l = (await core.streams(M)).filter((s) => s.via === 'cX2');
     return l.length === 2 ? l : null;

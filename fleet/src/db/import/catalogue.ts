@@ -4,6 +4,7 @@ import { OTA_MIGRATIONS } from '../../ota/repo.js';
 import { MEETINGS_MIGRATIONS } from '../../meetings/repository.js';
 import { HEALTH_MIGRATIONS } from '../../health/self-tests.js';
 import { ACK_MIGRATIONS } from '../../ui/acks.js';
+import { READINESS_MIGRATIONS } from '../../readiness/repository.js';
 
 /**
  * Every migration of the registry, core and areas, in the order a fleet
@@ -16,6 +17,7 @@ export const ALL_MIGRATIONS: readonly Migration[] = [
   ...MEETINGS_MIGRATIONS,
   ...HEALTH_MIGRATIONS,
   ...ACK_MIGRATIONS,
+  ...READINESS_MIGRATIONS,
 ];
 
 /** One table as the importer sees it: its columns, its key, and the tables its rows point at. */
