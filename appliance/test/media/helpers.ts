@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import type { MediaMeeting, MediaPlan, MediaStats } from '@diemcau/shared';
+import type { MediaDownstream, MediaMeeting, MediaPlan, MediaStats } from '@diemcau/shared';
 import { signalCall } from '../../src/media/signal-client.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -173,6 +173,36 @@ export interface Node {
 
 export function node(edge: EdgeProc, siteId: string | null, parent: Node | null): Node {
   return { edge, siteId, parent, acceptToken: token() };
+}
+
+export interface HostPlan {
+  meetingId: string;
+  chairSiteId: string;
+  /** The token downstream edges present. */
+  accept: string;
+  /** The edges that may link in, and from where; omitted: the plan has no list at all. */
+  downstream?: MediaDownstream[];
+  title?: string;
+  revision?: number;
+}
+
+/** The plan of a host edge (the core) for one live meeting: no upstream, no room of its own, links taken in. */
+export function hostPlan(edgeId: string, o: HostPlan): MediaPlan {
+  const meeting: MediaMeeting = {
+    meetingId: o.meetingId,
+    title: o.title ?? `meeting ${o.meetingId}`,
+    role: 'host',
+    upstream: null,
+    acceptToken: o.accept,
+    ...(o.downstream ? { downstream: o.downstream } : {}),
+    localSiteId: null,
+    chairSiteId: o.chairSiteId,
+    floorSiteId: null,
+    rollCallSiteId: null,
+    mutedAll: false,
+    state: 'live',
+  };
+  return { v: 1, revision: o.revision ?? 1, edgeId, meetings: [meeting] };
 }
 
 /** The sites at or below a node of the tree (what media-planner.ts names for it). */
