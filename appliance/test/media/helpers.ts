@@ -175,34 +175,35 @@ export function node(edge: EdgeProc, siteId: string | null, parent: Node | null)
   return { edge, siteId, parent, acceptToken: token() };
 }
 
-export interface HostPlan {
-  meetingId: string;
-  chairSiteId: string;
+/** A meeting's own fields: the meeting and its chair named, the rest (no floor, live) by default. */
+export type MeetingFields = Pick<MediaMeeting, 'meetingId' | 'chairSiteId'> &
+  Partial<Pick<MediaMeeting, 'title' | 'floorSiteId' | 'rollCallSiteId' | 'mutedAll' | 'state'>>;
+
+export interface HostPlan extends MeetingFields {
   /** The token downstream edges present. */
   accept: string;
   /** The edges that may link in, and from where; omitted: the plan has no list at all. */
   downstream?: MediaDownstream[];
-  title?: string;
   revision?: number;
 }
 
 /** The plan of a host edge (the core) for one live meeting: no upstream, no room of its own, links taken in. */
 export function hostPlan(edgeId: string, o: HostPlan): MediaPlan {
+  const { accept, downstream, revision = 1, ...fields } = o;
   const meeting: MediaMeeting = {
-    meetingId: o.meetingId,
-    title: o.title ?? `meeting ${o.meetingId}`,
-    role: 'host',
-    upstream: null,
-    acceptToken: o.accept,
-    ...(o.downstream ? { downstream: o.downstream } : {}),
-    localSiteId: null,
-    chairSiteId: o.chairSiteId,
+    title: `meeting ${fields.meetingId}`,
     floorSiteId: null,
     rollCallSiteId: null,
     mutedAll: false,
     state: 'live',
+    ...fields,
+    role: 'host',
+    upstream: null,
+    acceptToken: accept,
+    ...(downstream ? { downstream } : {}),
+    localSiteId: null,
   };
-  return { v: 1, revision: o.revision ?? 1, edgeId, meetings: [meeting] };
+  return { v: 1, revision, edgeId, meetings: [meeting] };
 }
 
 /** The sites at or below a node of the tree (what media-planner.ts names for it). */

@@ -31,9 +31,6 @@ const base = {
   state: 'live',
 } as const;
 
-// The core's plan: which downstream edges may link, bringing in which sites.
-const HOST = { meetingId: M, title: base.title, chairSiteId: CHAIR };
-
 function leafPlan(leaf: EdgeProc, core: EdgeProc, accept: string, localSiteId: string, revision = 1): MediaPlan {
   const meeting: MediaMeeting = {
     ...base,
@@ -70,7 +67,7 @@ t.test("a downstream edge announcing the chair's site is refused; its streams re
   const accept = token();
   const named = (edgeId: string, siteIds: string[]): MediaDownstream => ({ edgeId, addresses: ['127.0.0.1'], siteIds });
   await core.plan(
-    hostPlan(core.edgeId, { ...HOST, accept, downstream: [named('cX', ['site-x']), named('cY', ['site-y'])] }),
+    hostPlan(core.edgeId, { ...base, accept, downstream: [named('cX', ['site-x']), named('cY', ['site-y'])] }),
   );
   await cX.plan(leafPlan(cX, core, accept, CHAIR));
   await cY.plan(leafPlan(cY, core, accept, 'site-y'));
@@ -133,7 +130,7 @@ t.test("a downstream edge announcing the chair's site is refused; its streams re
 
   // A new plan that no longer puts site-y behind cY drops its streams at once.
   await core.plan(
-    hostPlan(core.edgeId, { ...HOST, accept, downstream: [named('cX', ['site-x']), named('cY', [])], revision: 2 }),
+    hostPlan(core.edgeId, { ...base, accept, downstream: [named('cX', ['site-x']), named('cY', [])], revision: 2 }),
   );
   await until(
     'site-y streams dropped by the new plan',
@@ -168,7 +165,7 @@ t.test("an upstream cannot pose as the downstream edge's own room", async (t) =>
   await core.plan(
     floorY(
       hostPlan(core.edgeId, {
-        ...HOST,
+        ...base,
         accept,
         downstream: [
           { edgeId: 'cX2', addresses: ['127.0.0.1'], siteIds: ['site-x', 'site-y'] },
@@ -207,7 +204,7 @@ t.test('a link that keeps announcing sites it may not name is closed', async (t)
   const accept = token();
   await core.plan(
     hostPlan(core.edgeId, {
-      ...HOST,
+      ...base,
       accept,
       downstream: [{ edgeId: 'cA', addresses: ['127.0.0.1'], siteIds: ['site-a'] }],
     }),
