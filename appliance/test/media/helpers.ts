@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { MediaDownstream, MediaMeeting, MediaPlan, MediaStats } from '@diemcau/shared';
+import { runToExit, type Exited } from '../../../shared/test/helpers/program.js';
 import { signalCall } from '../../src/media/signal-client.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -336,32 +337,12 @@ export async function launchChromium(
  * port, plus these settings) and waits for it to exit: for settings it must
  * refuse. Returns its exit code (null if it ran for a minute) and its stderr.
  */
-export async function edgeStartRefused(
-  t: { teardown(fn: () => void): void },
-  env: Record<string, string>,
-): Promise<{ code: number | null; stderr: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'appliance/src/media/main.ts')], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DIEMCAU_EDGE_ROLE: 'core', DIEMCAU_EDGE_HARDWARE: 'none', DIEMCAU_EDGE_PORT: '0', ...env },
+export function edgeStartRefused(t: { teardown(fn: () => void): void }, env: Record<string, string>): Promise<Exited> {
+  return runToExit(t, 'appliance/src/media/main.ts', {
+    ...process.env,
+    DIEMCAU_EDGE_ROLE: 'core',
+    DIEMCAU_EDGE_HARDWARE: 'none',
+    DIEMCAU_EDGE_PORT: '0',
+    ...env,
   });
-  t.teardown(() => {
-    if (proc.exitCode === null) proc.kill('SIGKILL');
-  });
-  let stderr = '';
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  proc.stdout!.resume();
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      resolve(null);
-    }, 60_000);
-    proc.once('exit', (c) => {
-      clearTimeout(timer);
-      resolve(c);
-    });
-  });
-  return { code, stderr };
 }
