@@ -43,6 +43,12 @@ const M = 'plenary';
 // The edges' warnings are counted per second (BENCH_LOG: also written to stderr at that level).
 const timeline = new Timeline(env['BENCH_LOG'] ?? 'silent');
 const log = timeline.log;
+// A run cut short (timeout(1) under the shared lock) still shows where its time went.
+process.once('SIGTERM', () => {
+  timeline.print();
+  console.log(`\nstopped by SIGTERM; load average ${load()}`);
+  process.exit(1);
+});
 // Links per edge and streams per link sized for 210 sites (the defaults fit a real district).
 const limits = {
   ...peerLimits(loadEdgeConfig({ DIEMCAU_EDGE_ID: 'bench', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(24) })),
