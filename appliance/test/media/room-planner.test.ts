@@ -2,7 +2,13 @@
 // and what the chair's controls mean for this edge's microphone.
 import t from 'tap';
 import type { MediaMeeting, MediaPlan } from '@diemcau/shared';
-import { acceptPlan, expectedLinkConsumers, micOpen, planRooms } from '../../src/media/room-planner.js';
+import {
+  acceptPlan,
+  expectedLinkConsumers,
+  micOpen,
+  participantMicOpen,
+  planRooms,
+} from '../../src/media/room-planner.js';
 
 const TOKEN = 'x'.repeat(24);
 const meeting = (id: string, over: Partial<MediaMeeting> = {}): MediaMeeting => ({
@@ -122,4 +128,31 @@ t.test('expectedLinkConsumers counts what flows, not the roster', async (t) => {
   t.equal(expectedLinkConsumers(host, 'a'), 2 * 3);
   const leaf = meeting('m');
   t.equal(expectedLinkConsumers(leaf, null), 1 + 2, 'a leaf sends its microphone and two pictures up');
+});
+
+t.test("participantMicOpen: a browser follows the chair's controls like a room", async (t) => {
+  const guest = 'site-a.web1';
+  t.equal(participantMicOpen(meeting('a'), guest), true, 'open by default');
+  t.equal(participantMicOpen(meeting('a', { mutedAll: true }), guest), false, 'mute all closes it');
+  t.equal(participantMicOpen(meeting('a', { mutedAll: true }), 'site-c.web2'), true, "but not one at the chair's site");
+  t.equal(
+    participantMicOpen(meeting('a', { floorSiteId: 'site-b' }), guest),
+    false,
+    'the floor given elsewhere closes it',
+  );
+  t.equal(
+    participantMicOpen(meeting('a', { floorSiteId: 'site-a' }), guest),
+    false,
+    "the floor given to its site is the room's box, not the laptop",
+  );
+  t.equal(
+    participantMicOpen(meeting('a', { floorSiteId: 'site-a', floorParticipantId: guest, mutedAll: true }), guest),
+    true,
+    'the floor given to the participant opens it, even after mute all',
+  );
+  t.equal(
+    participantMicOpen(meeting('a', { floorSiteId: 'site-a', floorParticipantId: 'site-a.web2' }), guest),
+    false,
+    'and closes the others',
+  );
 });
