@@ -79,7 +79,7 @@ if (missing) {
     let from = version;
     for (const [i, step] of steps.entries()) {
       const to = patch(i + 1);
-      if (step.checkpoint) await box.armPause(step.checkpoint);
+      if (step.checkpoint) await box.hooks({ pauseAt: step.checkpoint });
       const rolloutAt = Date.now();
       await box.rollout(to);
       if (step.checkpoint) await box.paused(box.bootMs);

@@ -3,12 +3,15 @@
 // stick, enrolled and online; releases built and uploaded as a release
 // manager does; rollouts; a power cut (the QEMU process killed) and a boot of
 // the same disk again; and the update journal's pause hook, set over the
-// guest agent, to cut the power at a known step of an update.
+// guest agent, to cut the power at a known step of an update; the status
+// LED on a simulated GPIO line (led.ts), sampled inside the box.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { LedPatternName } from '@diemcau/shared';
+import { LED_LINE, LED_UNIT, namePattern, sampleScript, type LedSample } from './led.js';
 import {
   ADMIN_TOKEN,
   bootVm,
@@ -49,7 +52,13 @@ export interface DeviceView {
   id: string;
   online: boolean;
   agentVersion: string | null;
+  /** From the box's birth: 'ok' or what is wrong, per peripheral. */
+  peripherals?: { camera: string; microphone: string; display: string } | null;
 }
+
+/** Whether the box's camera, microphone and TV all said ok (what the LED's "online" needs). */
+export const roomReady = (d: DeviceView): boolean =>
+  d.peripherals?.camera === 'ok' && d.peripherals.microphone === 'ok' && d.peripherals.display === 'ok';
 
 /** Where the pause hook's trigger lives on the box (the agent's own state dir). */
 export const PAUSE_FILE = '/var/lib/diemcau/ota/pause-at';
@@ -57,6 +66,7 @@ export const PAUSE_FILE = '/var/lib/diemcau/ota/pause-at';
 interface Tap {
   teardown(fn: () => unknown): void;
   comment(...args: unknown[]): void;
+  passing(): boolean;
 }
 
 export interface Box {
@@ -79,8 +89,14 @@ export interface Box {
   rolloutState(id: string): Promise<string>;
   /** The box's `current` and `previous` links, as versions. */
   links(): Promise<{ current: string; previous: string }>;
-  /** Makes the updater stop once at `checkpoint`; restarts the agent so it reads the setting. */
-  armPause(checkpoint: string): Promise<void>;
+  /**
+   * Test-only settings on the box (agent.env, never in the image): the
+   * updater stops once at `pauseAt`; `led` wires the status LED to a
+   * simulated GPIO line. Restarts the agent once when a setting is new.
+   */
+  hooks(o: { pauseAt?: string; led?: boolean }): Promise<void>;
+  /** The LED's pattern as the line's rhythm shows it inside the box (hooks({ led: true }) first). */
+  led(ms?: number): Promise<{ pattern: LedPatternName; sample: LedSample }>;
   /** Resolves once the updater stopped at the armed checkpoint. */
   paused(timeoutMs: number): Promise<void>;
 }
@@ -89,7 +105,16 @@ export async function enrolledBox(t: Tap, serial: string): Promise<Box> {
   const { accel } = await pickAccel();
   const bootMs = accel === 'kvm' ? 300_000 : 1_800_000;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-image-scenario-'));
-  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+  t.teardown(() => {
+    // A failed run keeps the box's serial console for the reader.
+    const consoleLog = path.join(work, 'vm', 'console.log');
+    if (!t.passing() && fs.existsSync(consoleLog)) {
+      const kept = path.join(os.tmpdir(), `diemcau-image-${serial}-console.log`);
+      fs.copyFileSync(consoleLog, kept);
+      process.stderr.write(`serial console kept in ${kept}\n`);
+    }
+    fs.rmSync(work, { recursive: true, force: true });
+  });
   const fleet = await startFleet(t, path.join(work, 'fleet'), { DIEMCAU_OTA_TRUSTED_KEYS: trusted });
   const imported = await fleet.api('POST', '/api/v1/sites/import', {
     sites: [
@@ -207,13 +232,36 @@ export async function enrolledBox(t: Tap, serial: string): Promise<Box> {
         .map((l) => path.basename(l));
       return { current, previous };
     },
-    armPause: async (checkpoint) => {
-      await box.sh(
-        `rm -f ${PAUSE_FILE}.hit && printf '%s\\n' '${checkpoint}' > ${PAUSE_FILE} && ` +
-          `grep -q DIEMCAU_OTA_PAUSE_FILE /etc/diemcau/agent.env 2>/dev/null || ` +
-          `{ echo DIEMCAU_OTA_PAUSE_FILE=${PAUSE_FILE} >> /etc/diemcau/agent.env && systemctl restart diemcau-agent; }; sync`,
-        120_000,
+    hooks: async ({ pauseAt, led }) => {
+      const env: string[] = [];
+      const steps: string[] = ['set -e'];
+      if (pauseAt) {
+        steps.push(`rm -f ${PAUSE_FILE}.hit`, `printf '%s\\n' '${pauseAt}' > ${PAUSE_FILE}`);
+        env.push(`DIEMCAU_OTA_PAUSE_FILE=${PAUSE_FILE}`);
+      }
+      if (led) {
+        steps.push(
+          `cat > /etc/systemd/system/diemcau-test-gpio.service <<'UNIT'\n${LED_UNIT}UNIT`,
+          'systemctl daemon-reload',
+          'systemctl enable --now diemcau-test-gpio.service',
+        );
+        env.push(`DIEMCAU_GPIO_LED=${LED_LINE}`);
+      }
+      steps.push(
+        'new=',
+        ...env.map(
+          (l) =>
+            `grep -qxF '${l}' /etc/diemcau/agent.env 2>/dev/null || { echo '${l}' >> /etc/diemcau/agent.env; new=1; }`,
+        ),
+        'sync',
+        '[ -z "$new" ] || systemctl restart diemcau-agent',
       );
+      await box.sh(steps.join('\n'), 120_000);
+    },
+    led: async (ms = 6000) => {
+      const out = await box.sh(`/usr/bin/node -e "${sampleScript(ms)}"`, ms + 60_000);
+      const sample = JSON.parse(out.trim().split('\n').pop() ?? '{}') as LedSample;
+      return { pattern: namePattern(sample), sample };
     },
     paused: async (timeoutMs) => {
       await waitFor(
