@@ -41,8 +41,7 @@ if (missing) {
 
     // A real reboot, before the new version has run at all.
     const rebootAt = Date.now();
-    await box.sh('systemctl reboot').catch(() => undefined);
-    await box.offline(180_000);
+    await box.reboot();
     const back = await box.online(
       (d) => d.agentVersion === version,
       box.bootMs,

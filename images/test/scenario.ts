@@ -17,6 +17,7 @@ import {
   bootVm,
   makeStick,
   pickAccel,
+  exitOf,
   repo,
   startFleet,
   waitFor,
@@ -52,6 +53,8 @@ export interface DeviceView {
   id: string;
   online: boolean;
   agentVersion: string | null;
+  /** When the fleet last saw it come online or go offline (the fleet's clock). */
+  presenceAt: string | null;
   /** From the box's birth: 'ok' or what is wrong, per peripheral. */
   peripherals?: { camera: string; microphone: string; display: string } | null;
 }
@@ -76,13 +79,22 @@ export interface Box {
   bootMs: number;
   vm: Vm;
   device(): Promise<DeviceView | undefined>;
-  /** Waits until the fleet shows the box online and `ok` accepts what it sees. */
+  /**
+   * Waits until the fleet shows the box online, having come online since
+   * this VM's power-on (not a presence left from before a reboot or a cut),
+   * and `ok` accepts what it sees.
+   */
   online(ok: (d: DeviceView) => boolean, timeoutMs: number, what: string): Promise<DeviceView>;
   offline(timeoutMs: number): Promise<void>;
   /** Runs a shell line in the guest (as root, through the guest agent). */
   sh(cmd: string, timeoutMs?: number): Promise<string>;
   /** Kills the VM at once (a power cut), then boots the same disk again. */
   powerCut(): Promise<void>;
+  /**
+   * A reboot asked of the box's systemd: a full shutdown, then the reset,
+   * which ends QEMU (-no-reboot); the same disk is powered on again at once.
+   */
+  reboot(): Promise<void>;
   /** Builds `v` (optionally from another entry) and uploads it to the fleet. */
   release(v: string, entry?: string): Promise<void>;
   rollout(v: string): Promise<string>;
@@ -92,9 +104,12 @@ export interface Box {
   /**
    * Test-only settings on the box (agent.env, never in the image): the
    * updater stops once at `pauseAt`; `led` wires the status LED to a
-   * simulated GPIO line. Restarts the agent once when a setting is new.
+   * simulated GPIO line; `kiosk: false` masks the TV's browser (cage and
+   * Chromium cost minutes of each boot under software emulation, and the
+   * updater does not depend on them). Restarts the agent once when a setting
+   * is new.
    */
-  hooks(o: { pauseAt?: string; led?: boolean }): Promise<void>;
+  hooks(o: { pauseAt?: string; led?: boolean; kiosk?: false }): Promise<void>;
   /** The LED's pattern as the line's rhythm shows it inside the box (hooks({ led: true }) first). */
   led(ms?: number): Promise<{ pattern: LedPatternName; sample: LedSample }>;
   /** Resolves once the updater stopped at the armed checkpoint. */
@@ -164,7 +179,8 @@ export async function enrolledBox(t: Tap, serial: string): Promise<Box> {
       waitFor(
         async () => {
           const d = await box.device();
-          return d?.online && ok(d) ? d : undefined;
+          const fresh = Date.parse(d?.presenceAt ?? '') >= box.vm.startedAt;
+          return d?.online && fresh && ok(d) ? d : undefined;
         },
         timeoutMs,
         what,
@@ -186,9 +202,18 @@ export async function enrolledBox(t: Tap, serial: string): Promise<Box> {
     powerCut: async () => {
       const old = box.vm;
       old.qga.close();
-      const exited = new Promise<void>((r) => (old.child.exitCode !== null ? r() : old.child.once('exit', () => r())));
+      const exited = exitOf(old.child, 30_000, 'QEMU killed');
       old.child.kill('SIGKILL');
       await exited;
+      box.vm = boot();
+    },
+    reboot: async () => {
+      const old = box.vm;
+      const exited = exitOf(old.child, box.bootMs, 'the box reset after systemctl reboot');
+      // The guest agent stops with the guest: its answer may never come.
+      await box.sh('systemctl reboot', 20_000).catch(() => undefined);
+      await exited;
+      old.qga.close();
       box.vm = boot();
     },
     release: async (v, entry) => {
@@ -232,9 +257,10 @@ export async function enrolledBox(t: Tap, serial: string): Promise<Box> {
         .map((l) => path.basename(l));
       return { current, previous };
     },
-    hooks: async ({ pauseAt, led }) => {
+    hooks: async ({ pauseAt, led, kiosk }) => {
       const env: string[] = [];
       const steps: string[] = ['set -e'];
+      if (kiosk === false) steps.push('systemctl mask --now diemcau-kiosk.service');
       if (pauseAt) {
         steps.push(`rm -f ${PAUSE_FILE}.hit`, `printf '%s\\n' '${pauseAt}' > ${PAUSE_FILE}`);
         env.push(`DIEMCAU_OTA_PAUSE_FILE=${PAUSE_FILE}`);

@@ -75,8 +75,7 @@ if (missing) {
 
     // A real reboot: the box comes back on the new version by itself.
     const rebootAt = Date.now();
-    await box.sh('systemctl reboot').catch(() => undefined);
-    await box.offline(180_000);
+    await box.reboot();
     const back = await box.online(() => true, box.bootMs, 'the box online again');
     const rebootS = since(rebootAt);
     t.equal(back.agentVersion, next, `back on ${next} after the reboot`);
