@@ -4,9 +4,12 @@
 // checkpoints in the executor), and the VM is killed outright: no shutdown,
 // whatever the guest had not written to its disk is lost. The same disk boots
 // again; the box must come back online on a working version (the old or the
-// new one), then settle on the new one with the update committed.
+// new one), then settle on the new one with the update committed. After
+// enrolment the TV's browser (cage, Chromium) is masked: the updater does not
+// depend on it, and under software emulation it costs minutes of every boot;
+// the TV's page itself (served by the edge) is still read.
 // DIEMCAU_FAULT_STEPS=name,name runs some steps only (each cut costs a boot:
-// about four minutes under software emulation). Prints one row per cut.
+// several minutes under software emulation). Prints one row per cut.
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
