@@ -19,11 +19,13 @@ interface Refusals {
   byReason: Record<string, number>;
 }
 
+// The honest commune has the floor, so its camera and microphone cross to the core
+// whoever the core's observer hears (a silent room is never named speaker).
 const base = {
   meetingId: M,
   title: 'giao ban',
   chairSiteId: CHAIR,
-  floorSiteId: null,
+  floorSiteId: 'site-y',
   rollCallSiteId: null,
   mutedAll: false,
   state: 'live',
