@@ -111,7 +111,7 @@ export interface Box {
    */
   hooks(o: { pauseAt?: string; led?: boolean; kiosk?: false }): Promise<void>;
   /** The LED's pattern as the line's rhythm shows it inside the box (hooks({ led: true }) first). */
-  led(ms?: number): Promise<{ pattern: LedPatternName; sample: LedSample }>;
+  led(ms?: number): Promise<{ pattern: LedPatternName; sample: LedSample; why?: string }>;
   /** Resolves once the updater stopped at the armed checkpoint. */
   paused(timeoutMs: number): Promise<void>;
 }
@@ -287,7 +287,16 @@ export async function enrolledBox(t: Tap, serial: string): Promise<Box> {
     led: async (ms = 6000) => {
       const out = await box.sh(`/usr/bin/node -e "${sampleScript(ms)}"`, ms + 60_000);
       const sample = JSON.parse(out.trim().split('\n').pop() ?? '{}') as LedSample;
-      return { pattern: namePattern(sample), sample };
+      const pattern = namePattern(sample);
+      if (pattern !== 'off') return { pattern, sample };
+      // A dark line: what the box says about it, for the reader of a failure.
+      const why = await box
+        .sh(
+          `findmnt -n /sys/class/gpio || echo 'no simulated line mounted'; ls -l /sys/class/gpio/gpio${LED_LINE}/ 2>&1; ` +
+            `grep GPIO /etc/diemcau/agent.env; journalctl -b -u diemcau-agent -o cat | grep -i -E 'gpio|led' | tail -4`,
+        )
+        .catch((err: Error) => err.message);
+      return { pattern, sample, why };
     },
     paused: async (timeoutMs) => {
       await waitFor(
