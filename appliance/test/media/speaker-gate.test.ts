@@ -151,7 +151,6 @@ t.test('a host on a real worker never names a silent open microphone, and names 
   });
 
   // The only microphone: the observer names it at once.
-  const t0 = performance.now();
   await mic('quiet', 0x6100);
   await until('the observer chooses the silent microphone', async () =>
     choices.some((c) => c.siteId === 'quiet') ? true : null,
@@ -170,10 +169,15 @@ t.test('a host on a real worker never names a silent open microphone, and names 
     async () => (room.activeSpeakerSiteId === 'talker' ? true : null),
     60_000,
   );
-  t.pass('a microphone that is heard and chosen is named');
-  t.comment(`named after ${performance.now() - t0} ms`);
+  t.pass('a microphone that is heard is named');
 
-  // The talker leaves: the observer's choice falls on the silent one that is left.
+  // The talker leaves once it is the observer's choice (it may have been named before, as the
+  // one heard while the observer's choice was silent): the choice falls on the silent one left.
+  await until(
+    'the observer chooses the talker',
+    async () => (choices.some((c) => c.siteId === 'talker') ? true : null),
+    60_000,
+  );
   const before = choices.length;
   feeds.find((f) => f.siteId === 'talker')!.stream.close();
   await until('the observer chooses again after the talker left', async () =>
@@ -181,5 +185,4 @@ t.test('a host on a real worker never names a silent open microphone, and names 
   );
   t.equal(room.activeSpeakerSiteId, 'talker', 'the talker stays the most recent speaker');
   t.same(named, ['talker'], 'only the talker was ever named');
-  t.comment(`done after ${performance.now() - t0} ms`);
 });
