@@ -11,7 +11,7 @@
 //   4. thumbnails: the small picture's bitrate against the full one's, on the same clip;
 //   5. speaker switch across a whole cascade (core -> relay -> commune, real
 //      edges linked on loopback), bench/room/cascade.ts;
-//   6. echo cancellation in a simulated room (bench/echo.ts).
+//   6. echo cancellation in a simulated room around the box's own canceller (bench/echo.ts).
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
@@ -234,7 +234,7 @@ async function main(): Promise<void> {
     `   p50 ${ms(pct(fine, 50))}  p95 ${ms(pct(fine, 95))}  max ${ms(Math.max(...fine))} over ${sw.times.length} switches (${sw.times.length - fine.length} with no keyframe within 5 s; before its turn the camera was held back at c1 ${sw.heldBefore} times and announced anew ${sw.announcedAnew} times; ${sw.unnamed} turns in which the core named nobody within 45 s)`,
   );
   if (process.env['BENCH_RAW']) console.log('   raw', JSON.stringify(sw.times.map(Math.round)));
-  printEcho();
+  await printEcho();
   console.log(
     `\nload at the end ${os
       .loadavg()
