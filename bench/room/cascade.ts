@@ -75,6 +75,8 @@ export interface SwitchResult {
   announcedAnew: number;
   /** Turns in which the core named nobody new within 45 s (not timed). */
   unnamed: number;
+  /** ms from the new speaker's microphone opening to the core naming it (it must be heard: speaker-gate.ts), per timed turn. */
+  naming: number[];
   capture: string;
 }
 
@@ -171,6 +173,7 @@ export async function cascadeSwitch(log: Logger, switches: number, capture: Capt
     let heldBefore = 0;
     let announcedAnew = 0;
     let unnamed = 0;
+    const naming: number[] = [];
     // A first round makes every speaker known to the observer; then each turn is timed.
     for (let i = 0; i < switches + speakers.length; i++) {
       const k = i % speakers.length;
@@ -183,6 +186,7 @@ export async function cascadeSwitch(log: Logger, switches: number, capture: Capt
       if (timed && !was) announcedAnew += 1;
       await prev.setMicOpen(false);
       await ingests[k]!.setMicOpen(true);
+      const opened = performance.now();
       let decided = 0;
       const end = performance.now() + 45_000;
       while (!decided && performance.now() < end) {
@@ -194,6 +198,7 @@ export async function cascadeSwitch(log: Logger, switches: number, capture: Capt
         unnamed += 1;
         continue;
       }
+      if (timed) naming.push(decided - opened);
       const list = keyframes.get(site)!;
       const until5 = decided + 5000;
       let first = NaN;
@@ -218,6 +223,7 @@ export async function cascadeSwitch(log: Logger, switches: number, capture: Capt
       times,
       heldBefore,
       unnamed,
+      naming,
       announcedAnew,
       capture: `${capture.width}x${capture.height}/${capture.fps} ${capture.videoCodec}`,
     };

@@ -102,6 +102,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
           name: config.nodeId,
           heartbeatMs: config.clusterHeartbeatMs,
           nodeTimeoutMs: config.clusterNodeTimeoutMs,
+          nodeStartTimeoutMs: config.clusterNodeStartTimeoutMs,
           leaseMs: config.leaderLeaseMs,
           db,
           log: log.child({ module: 'cluster' }),
@@ -245,6 +246,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     await http.register(uiPlugin);
 
     await http.listen({ port: config.httpPort, host: config.host });
+    cluster?.ready();
     const addr = http.server.address();
     const httpPort = typeof addr === 'object' && addr ? addr.port : config.httpPort;
     log.info(
@@ -267,7 +269,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
       // before it closes, last.
       closing ??= (async () => {
         presence.stop();
-        cluster?.leave();
+        await cluster?.leave();
         await http.close();
         await broker.close();
         await cluster?.close();

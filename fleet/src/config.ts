@@ -94,6 +94,13 @@ const TOP_LEVEL = {
     default: 5000,
     ...D('cluster: a node silent this long is dead: its sessions end and a fleet-node-down alert opens'),
   }),
+  clusterNodeStartTimeoutMs: Type.Integer({
+    minimum: 500,
+    default: 60000,
+    ...D(
+      'cluster: the same for a node that is still starting (building its API can hold its event loop for seconds on a busy machine)',
+    ),
+  }),
   leaderLeaseMs: Type.Integer({
     minimum: 500,
     default: 5000,
@@ -254,6 +261,7 @@ export const ENV_NAMES: Record<keyof typeof TOP_LEVEL, string> = {
   nodeId: 'DIEMCAU_NODE_ID',
   clusterHeartbeatMs: 'DIEMCAU_CLUSTER_HEARTBEAT_MS',
   clusterNodeTimeoutMs: 'DIEMCAU_CLUSTER_NODE_TIMEOUT_MS',
+  clusterNodeStartTimeoutMs: 'DIEMCAU_CLUSTER_NODE_START_TIMEOUT_MS',
   leaderLeaseMs: 'DIEMCAU_LEADER_LEASE_MS',
   logLevel: 'DIEMCAU_LOG_LEVEL',
   maxPacketBytes: 'DIEMCAU_MAX_PACKET_BYTES',

@@ -33,6 +33,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     fleet.log.info({ signal }, 'stopping');
+    // While the broker's Redis connections close, a library's write that it
+    // never awaited may be refused; the stop goes on (and the node has already
+    // told the cluster it is leaving).
+    process.on('unhandledRejection', (err) => fleet.log.warn({ err }, 'rejected while stopping; ignored'));
     fleet.close().then(
       () => process.exit(0),
       (err: unknown) => {

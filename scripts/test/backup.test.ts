@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { signManifest, type ReleaseManifest } from '@diemcau/shared';
-import { makeCerts } from '../../appliance/test/e2e/certs.js';
+import { makeCerts } from '../../appliance/test/helpers/certs.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BOXES = 12;

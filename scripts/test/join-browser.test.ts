@@ -23,56 +23,13 @@ import t from 'tap';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { deviceTopic, type DeviceSubscribeChannel, type Site } from '@diemcau/shared';
 import { linkEdge } from '../../appliance/src/media/agent-link.js';
+import { makeCerts } from '../../appliance/test/helpers/certs.js';
 import { spawnEdge, tempDir, until, type EdgeProc } from '../../appliance/test/media/helpers.js';
 import { ADMIN_TOKEN, connectDevice, presence, startTestFleet } from '../../fleet/test/helpers/fleet.js';
 import { CHROMIUM, signIn } from '../../fleet/test/ui/helpers/browser.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 execFileSync(process.execPath, [path.join(root, 'fleet', 'scripts', 'build-ui.mjs')], { stdio: 'inherit' });
-
-/** A province CA and a certificate it issued for 127.0.0.1 (openssl, as the province's IT centre would). */
-function provinceCa(dir: string): { ca: string; cert: string; key: string } {
-  const f = (x: string): string => path.join(dir, x);
-  const ossl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  ossl(
-    'req',
-    '-x509',
-    ...ec,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=Diemcau test province CA',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-    '-keyout',
-    f('ca.key'),
-    '-out',
-    f('ca.pem'),
-  );
-  ossl('req', ...ec, '-subj', '/CN=edge', '-keyout', f('edge.key'), '-out', f('edge.csr'));
-  fs.writeFileSync(f('ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  ossl(
-    'x509',
-    '-req',
-    '-in',
-    f('edge.csr'),
-    '-CA',
-    f('ca.pem'),
-    '-CAkey',
-    f('ca.key'),
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    f('ext'),
-    '-out',
-    f('edge.pem'),
-  );
-  return { ca: f('ca.pem'), cert: f('edge.pem'), key: f('edge.key') };
-}
 
 /** A HOME whose NSS database trusts the CA for websites: what installing the CA profile does. */
 function homeTrusting(caPem: string): string {
@@ -167,9 +124,9 @@ t.test(
   async (t) => {
     const dir = tempDir('diemcau-join-');
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const pki = provinceCa(dir);
-    const caPem = fs.readFileSync(pki.ca, 'utf8');
-    const home = homeTrusting(pki.ca);
+    const pki = makeCerts(dir, 'Diemcau test province CA');
+    const caPem = pki.caPem;
+    const home = homeTrusting(pki.caFile);
     t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
 
     const f = await startTestFleet(t);
@@ -189,9 +146,9 @@ t.test(
         hardware,
         ca: caPem,
         env: {
-          DIEMCAU_EDGE_TLS_CERT: pki.cert,
-          DIEMCAU_EDGE_TLS_KEY: pki.key,
-          DIEMCAU_CA_FILE: pki.ca,
+          DIEMCAU_EDGE_TLS_CERT: pki.certFile,
+          DIEMCAU_EDGE_TLS_KEY: pki.keyFile,
+          DIEMCAU_CA_FILE: pki.caFile,
           // A box has no fixed join token: browsers come with the fleet's links.
           DIEMCAU_EDGE_JOIN_TOKEN: '',
           DIEMCAU_DATA_DIR: tempDir('diemcau-box-'),

@@ -79,6 +79,8 @@ export interface PeerSetOptions {
   addStream: (s: Stream) => void;
   /** Per site, the video stream a browser of this view gets now (the room's pick, layers.ts). */
   picks: (view: View) => Map<string, string>;
+  /** Whether the chair's controls leave this participant's microphone open (room-planner.ts participantMicOpen). */
+  micOpen: (participantId: string) => boolean;
   limits: PeerLimits;
   budget: PeerBudget;
   refusals: Refusals;
@@ -191,6 +193,8 @@ export class PeerSet {
     );
     peer.producers.add(stream.id);
     stream.events.on('close', () => peer.producers.delete(stream.id));
+    // A microphone the chair has closed enters the meeting closed.
+    if (kind === 'audio' && !this.o.micOpen(peer.siteId)) await stream.pause();
     this.o.addStream(stream);
     return { id: stream.id };
   }
@@ -303,6 +307,23 @@ export class PeerSet {
       // A resumed video consumer asks its stream for a keyframe: the new layer shows at once.
       if (want && outlet.paused) await outlet.resume();
       else if (!want && !outlet.paused) await outlet.pause();
+    }
+  }
+
+  /**
+   * Opens or closes every browser's microphone as the chair's controls say
+   * (paused here, where it enters the meeting: it crosses no link and the
+   * host's observer does not hear it).
+   */
+  async applyMics(): Promise<void> {
+    for (const peer of this.peers.values()) {
+      const open = this.o.micOpen(peer.siteId);
+      for (const id of peer.producers) {
+        const s = this.o.findStream(id);
+        if (!s || s.kind !== 'audio' || s.paused !== open) continue;
+        await (open ? s.resume() : s.pause());
+        this.o.log.info({ participantId: peer.siteId, open }, 'browser microphone follows the chair');
+      }
     }
   }
 

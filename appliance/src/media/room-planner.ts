@@ -74,6 +74,20 @@ export function micOpen(m: MediaMeeting): boolean {
   return !m.mutedAll;
 }
 
+/**
+ * Is a browser participant's microphone open (a laptop, phone or tablet that
+ * joined by a join link; its id is `<site>.web<n>`, peers.ts)? The chair's
+ * controls hold for it as for a room: one given the floor itself speaks, and
+ * so does one at the chair's site; with the floor given to anyone else, or
+ * after "mute all", it is closed.
+ */
+export function participantMicOpen(m: MediaMeeting, participantId: string): boolean {
+  if (m.floorParticipantId === participantId) return true;
+  if (participantId.slice(0, participantId.lastIndexOf('.')) === m.chairSiteId) return true;
+  if (m.floorSiteId !== null || m.floorParticipantId) return false;
+  return !m.mutedAll;
+}
+
 /** Streams each site sends (camera and microphone). */
 const STREAMS_PER_SITE = 2;
 

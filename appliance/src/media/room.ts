@@ -7,8 +7,9 @@
 // candidates cross is selective (forwarding.ts flows()): only what someone
 // beyond the link receives, announced when first wanted; who is in the meeting
 // travels as a small roster (roster.ts). The host (no upstream) picks the
-// meeting's speakers with its ActiveSpeakerObserver and sends them down;
-// every other edge follows what its upstream says.
+// meeting's speakers with its ActiveSpeakerObserver, among the microphones it
+// hears (speaker-gate.ts), and sends them down; every other edge follows what
+// its upstream says.
 import type { Logger } from 'pino';
 import { DiemcauError, type MeetingMediaStats, type MediaMeeting, type StreamStats } from '@diemcau/shared';
 import type { ListenOptions, PlainOut, RoomRouter, RouterSource, Stream } from './adapter/index.js';
@@ -18,7 +19,7 @@ import { PipeBridge, type BridgeHost, type BridgeLimits } from './link/bridge.js
 import { DownstreamLink } from './link/downstream.js';
 import type { LinkAnswer, LinkOffer } from './link/protocol.js';
 import { UpstreamLink } from './link/upstream.js';
-import { expectedLinkConsumers, micOpen } from './room-planner.js';
+import { expectedLinkConsumers, micOpen, participantMicOpen } from './room-planner.js';
 import { kioskView, type KioskView } from './layout.js';
 import { Backoff } from '../backoff.js';
 import { featuredSites, flows, nextSpeakers } from './forwarding.js';
@@ -26,6 +27,8 @@ import { RoomLayers } from './room-layers.js';
 import { RosterRelay, rosterOf, type RosterEntry } from './roster.js';
 import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
 import { PeerSet } from './peers.js';
+import { SpeakerGate } from './speaker-gate.js';
+import { VOICE_THRESHOLD_DB } from './rtp/audio-level.js';
 import type { BlockList } from 'node:net';
 import type { Lookup } from './addresses.js';
 import { admitLink, admitSite, type SiteAdmission } from './link/admission.js';
@@ -74,8 +77,10 @@ export class MeetingRoom implements BridgeHost {
   readonly peers: PeerSet;
   /** The meeting's recent speakers, most recent first (forwarding.ts). */
   private speakers: readonly string[] = [];
-  /** Host only: the producer its observer named last. */
-  private dominant: string | null = null;
+  /** Host only: the observer's choice counts once that microphone is heard (speaker-gate.ts). */
+  private readonly gate = new SpeakerGate();
+  /** Host only: the sites its last level report heard, for the debug log when they change. */
+  private heardSites = '';
   private featured: Set<string>;
   /** Which picture of each camera goes where (layers.ts). */
   private readonly layers: RoomLayers;
@@ -113,6 +118,7 @@ export class MeetingRoom implements BridgeHost {
       findStream: (id) => this.streams.get(id)?.stream,
       addStream: (s) => this.addStream(s, null),
       picks: (view) => this.layers.picks(view),
+      micOpen: (participantId) => participantMicOpen(this.meeting, participantId),
       limits: deps.limits,
       budget: deps.budget,
       refusals: deps.refusals,
@@ -126,7 +132,11 @@ export class MeetingRoom implements BridgeHost {
     let room: MeetingRoom | null = null;
     const speaker =
       meeting.upstream === null
-        ? await router.createSpeakerObserver((producerId) => room?.onSpeaker(producerId))
+        ? await router.createSpeakerObserver({
+            thresholdDb: VOICE_THRESHOLD_DB,
+            dominant: (producerId) => room?.onDominant(producerId),
+            heard: (producerIds) => room?.onHeard(producerIds),
+          })
         : null;
     room = new MeetingRoom(meeting, router, speaker, deps, log);
     if (meeting.localSiteId && deps.capture) void room.startIngest();
@@ -155,7 +165,7 @@ export class MeetingRoom implements BridgeHost {
     if (via === null) this.watchLocal(stream);
     if (this.speaker && stream.kind === 'audio') {
       this.speaker.add(stream);
-      stream.events.on('resume', () => this.onResume(stream));
+      stream.events.on('close', () => this.gate.forget(stream.id));
     }
     for (const b of this.bridges) if (b !== via) void b.offer(stream);
   }
@@ -184,20 +194,30 @@ export class MeetingRoom implements BridgeHost {
     for (const { stream, via } of this.streams.values()) if (via !== bridge) void bridge.offer(stream);
   }
 
-  // The host's observer heard a new dominant speaker. With nobody speaking it
-  // still names someone (the first microphone it knows), which may be a muted
-  // one: a paused microphone never takes the floor.
-  private onSpeaker(producerId: string): void {
-    this.dominant = producerId;
-    const stream = this.streams.get(producerId)?.stream;
-    this.log.debug({ producerId, siteId: stream?.info.siteId ?? null }, 'dominant speaker');
-    if (stream && !stream.paused) this.followSpeakers(nextSpeakers(this.speakers, stream.info.siteId));
+  // The host's observer changed its choice: taken if that microphone is heard, else when it is.
+  private onDominant(producerId: string): void {
+    const named = this.gate.dominantSpeaker(producerId, performance.now());
+    const siteId = this.streams.get(producerId)?.stream.info.siteId ?? null;
+    this.log.debug({ producerId, siteId, heard: named !== null }, 'observer chose a speaker');
+    this.onSpeaker(named);
   }
 
-  // The observer names a speaker only when it changes: one it named while
-  // muted takes the floor when its microphone opens.
-  private onResume(stream: Stream): void {
-    if (stream.id === this.dominant) this.followSpeakers(nextSpeakers(this.speakers, stream.info.siteId));
+  private onHeard(producerIds: string[]): void {
+    const sites = producerIds.map((id) => this.streams.get(id)?.stream.info.siteId ?? id).join(',');
+    if (sites !== this.heardSites) this.log.debug({ sites }, 'heard');
+    this.heardSites = sites;
+    this.onSpeaker(this.gate.heard(producerIds, performance.now()));
+  }
+
+  // The gate named a speaker who is heard (null: nobody new). A paused
+  // microphone never takes the floor: it is named once it opens and is heard.
+  private onSpeaker(producerId: string | null): void {
+    if (producerId === null) return;
+    const stream = this.streams.get(producerId)?.stream;
+    if (!stream || stream.paused) return;
+    const next = nextSpeakers(this.speakers, stream.info.siteId);
+    if (next !== this.speakers) this.log.debug({ producerId, siteId: stream.info.siteId }, 'speaker heard');
+    this.followSpeakers(next);
   }
 
   admitSite(siteId: string, via: PipeBridge): SiteAdmission {
@@ -384,6 +404,7 @@ export class MeetingRoom implements BridgeHost {
     for (const b of this.bridges) b.readmit();
     this.refreshForwarding();
     await this.ingest?.setMicOpen(micOpen(meeting));
+    await this.peers.applyMics();
   }
 
   // ---- roster (who is in the meeting, as data) -----------------------------

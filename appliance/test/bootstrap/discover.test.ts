@@ -4,7 +4,7 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { BOOTSTRAP_FILE_NAME } from '@diemcau/shared';
 import { discoverBootstrap, searchFromEnv } from '../../src/bootstrap/discover.js';
-import { makeCerts } from '../e2e/certs.js';
+import { makeCerts } from '../helpers/certs.js';
 
 async function tree(t: Test) {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'diemcau-boot-'));

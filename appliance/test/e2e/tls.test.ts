@@ -3,7 +3,7 @@ import https from 'node:https';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import t from 'tap';
-import { makeCerts } from './certs.js';
+import { makeCerts } from '../helpers/certs.js';
 import {
   ADMIN_TOKEN,
   provinceSites,

@@ -16,7 +16,8 @@ t.test('a browser joins on the core and meets a commune', async (t) => {
   const cA = await spawnEdge({ edgeId: 'cA', hardware: 'simulated' });
   edges.push(cA);
   const nCore = node(core, null, null);
-  for (const [n, p] of plansFor(M, [nCore, node(cA, 'site-a', nCore)], 'site-a')) await n.edge.plan(p);
+  const rooms = [nCore, node(cA, 'site-a', nCore)];
+  for (const [n, p] of plansFor(M, rooms, 'site-a')) await n.edge.plan(p);
   await until('cA at the core', async () => ((await core.streams(M)).length === 2 ? true : null));
 
   const { browser, page } = await launchChromium(t, [
@@ -90,6 +91,18 @@ t.test('a browser joins on the core and meets a commune', async (t) => {
     l.filter((s) => s.siteId === 'core.web1' && s.originEdgeId === 'core');
   await until('browser streams at cA', async () => (guest(await cA.streams(M)).length === 2 ? true : null));
   t.pass('cA receives the browser over the cascade');
+
+  // "Mute all" closes the browser's microphone too, where it enters the meeting; lifting it opens it again.
+  const browserMic = async () =>
+    (await core.streams(M)).find((s) => state.produced.includes(s.id) && s.kind === 'audio');
+  for (const [n, p] of plansFor(M, rooms, 'site-a', 2, { mutedAll: true })) await n.edge.plan(p);
+  await until("the browser's microphone closed by mute all", async () => ((await browserMic())?.paused ? true : null));
+  t.pass("mute all pauses the browser's microphone at the core");
+  for (const [n, p] of plansFor(M, rooms, 'site-a', 3, { mutedAll: false })) await n.edge.plan(p);
+  await until("the browser's microphone open again", async () =>
+    (await browserMic())?.paused === false ? true : null,
+  );
+  t.pass('and the end of mute all resumes it');
 
   // The commune's TV (kiosk view on cA's own edge): shows the guest large, never its own room.
   const tv = await browser.newPage();

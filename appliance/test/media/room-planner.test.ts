@@ -2,7 +2,7 @@
 // and what the chair's controls mean for this edge's microphone.
 import t from 'tap';
 import type { MediaMeeting, MediaPlan } from '@diemcau/shared';
-import { acceptPlan, micOpen, planRooms } from '../../src/media/room-planner.js';
+import { acceptPlan, micOpen, participantMicOpen, planRooms } from '../../src/media/room-planner.js';
 
 const TOKEN = 'x'.repeat(24);
 const meeting = (id: string, over: Partial<MediaMeeting> = {}): MediaMeeting => ({
@@ -96,4 +96,31 @@ t.test('micOpen follows the chair', async (t) => {
   t.equal(micOpen(meeting('a', { floorSiteId: 'site-b' })), false, 'others wait while someone has the floor');
   t.equal(micOpen(meeting('a', { floorSiteId: 'site-b', localSiteId: 'site-c' })), true, 'the chair always speaks');
   t.equal(micOpen(meeting('a', { localSiteId: null })), false, 'an edge without a room has no microphone');
+});
+
+t.test("participantMicOpen: a browser follows the chair's controls like a room", async (t) => {
+  const guest = 'site-a.web1';
+  t.equal(participantMicOpen(meeting('a'), guest), true, 'open by default');
+  t.equal(participantMicOpen(meeting('a', { mutedAll: true }), guest), false, 'mute all closes it');
+  t.equal(participantMicOpen(meeting('a', { mutedAll: true }), 'site-c.web2'), true, "but not one at the chair's site");
+  t.equal(
+    participantMicOpen(meeting('a', { floorSiteId: 'site-b' }), guest),
+    false,
+    'the floor given elsewhere closes it',
+  );
+  t.equal(
+    participantMicOpen(meeting('a', { floorSiteId: 'site-a' }), guest),
+    false,
+    "the floor given to its site is the room's box, not the laptop",
+  );
+  t.equal(
+    participantMicOpen(meeting('a', { floorSiteId: 'site-a', floorParticipantId: guest, mutedAll: true }), guest),
+    true,
+    'the floor given to the participant opens it, even after mute all',
+  );
+  t.equal(
+    participantMicOpen(meeting('a', { floorSiteId: 'site-a', floorParticipantId: 'site-a.web2' }), guest),
+    false,
+    'and closes the others',
+  );
 });

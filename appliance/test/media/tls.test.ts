@@ -3,7 +3,6 @@
 // downstream edge links to an https upstream trusting the CA the box stored at
 // enrolment, the agent's client trusts DIEMCAU_CA_FILE, and a client that
 // does not trust the CA is refused. A half configuration refuses to start.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -11,78 +10,17 @@ import t from 'tap';
 import { EdgeClient } from '../../src/media/client.js';
 import { edgeLinkFromEnv } from '../../src/media/agent-link.js';
 import { signalCall } from '../../src/media/signal-client.js';
+import { makeCerts } from '../helpers/certs.js';
 import { edgeStartRefused, node, plansFor, spawnEdge, tempDir, until, type EdgeProc } from './helpers.js';
 
 const M = 'm-tls';
 
-/** A CA and a certificate it issued for 127.0.0.1. */
-function makeCa(dir: string, name: string): { caCert: string; cert: string; key: string } {
-  const f = (x: string): string => path.join(dir, `${name}-${x}`);
-  const ossl = (...args: string[]): void => {
-    execFileSync('openssl', args, { stdio: 'ignore' });
-  };
-  ossl(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${name} test CA`,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign',
-    '-keyout',
-    f('ca.key'),
-    '-out',
-    f('ca.pem'),
-  );
-  ossl(
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-subj',
-    '/CN=edge',
-    '-keyout',
-    f('edge.key'),
-    '-out',
-    f('edge.csr'),
-  );
-  fs.writeFileSync(f('ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  ossl(
-    'x509',
-    '-req',
-    '-in',
-    f('edge.csr'),
-    '-CA',
-    f('ca.pem'),
-    '-CAkey',
-    f('ca.key'),
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    f('ext'),
-    '-out',
-    f('edge.pem'),
-  );
-  return { caCert: f('ca.pem'), cert: f('edge.pem'), key: f('edge.key') };
-}
-
 t.test('edges signal over HTTPS with the province CA; a client that does not trust it is refused', async (t) => {
   const dir = tempDir('diemcau-edge-tls-');
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const province = makeCa(dir, 'province');
-  const rogue = makeCa(dir, 'rogue');
-  const caPem = fs.readFileSync(province.caCert, 'utf8');
+  const province = makeCerts(path.join(dir, 'province'), 'province test CA');
+  const rogue = makeCerts(path.join(dir, 'rogue'), 'rogue test CA');
+  const caPem = province.caPem;
   const edges: EdgeProc[] = [];
   t.teardown(async () => {
     await Promise.all(edges.map((e) => e.kill()));
@@ -92,7 +30,7 @@ t.test('edges signal over HTTPS with the province CA; a client that does not tru
     edgeId: 'core',
     role: 'core',
     ca: caPem,
-    env: { DIEMCAU_EDGE_TLS_CERT: province.cert, DIEMCAU_EDGE_TLS_KEY: province.key },
+    env: { DIEMCAU_EDGE_TLS_CERT: province.certFile, DIEMCAU_EDGE_TLS_KEY: province.keyFile },
   });
   edges.push(core);
   t.match(core.url, /^https:\/\/127\.0\.0\.1:\d+$/, 'the edge serves https');
@@ -105,7 +43,7 @@ t.test('edges signal over HTTPS with the province CA; a client that does not tru
   await t.rejects(
     signalCall(`${core.url}/media/v1/health`, {
       method: 'GET',
-      ca: fs.readFileSync(rogue.caCert, 'utf8'),
+      ca: rogue.caPem,
       timeoutMs: 5000,
     }),
     /self-signed|unable to verify|certificate/i,
@@ -123,7 +61,7 @@ t.test('edges signal over HTTPS with the province CA; a client that does not tru
   edges.push(cA);
   const cB = await spawnEdge({
     edgeId: 'cB',
-    env: { DIEMCAU_CA_FILE: rogue.caCert, DIEMCAU_DATA_DIR: tempDir('diemcau-edge-tls-b-') },
+    env: { DIEMCAU_CA_FILE: rogue.caFile, DIEMCAU_DATA_DIR: tempDir('diemcau-edge-tls-b-') },
   });
   edges.push(cB);
   const nCore = node(core, null, null);
@@ -153,7 +91,7 @@ t.test('edges signal over HTTPS with the province CA; a client that does not tru
 
   // The agent's client: DIEMCAU_CA_FILE read by the agent's edge link config.
   const config = edgeLinkFromEnv(
-    { DIEMCAU_EDGE_URL: core.url, DIEMCAU_EDGE_ADMIN_TOKEN: core.adminToken, DIEMCAU_CA_FILE: province.caCert },
+    { DIEMCAU_EDGE_URL: core.url, DIEMCAU_EDGE_ADMIN_TOKEN: core.adminToken, DIEMCAU_CA_FILE: province.caFile },
     'simulated',
   );
   t.equal(config.kind, 'edge');
@@ -186,7 +124,7 @@ t.test('edges signal over HTTPS with the province CA; a client that does not tru
 t.test('half a TLS configuration refuses to start', async (t) => {
   const dir = tempDir('diemcau-edge-tls-half-');
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const { cert } = makeCa(dir, 'half');
+  const { certFile: cert } = makeCerts(dir);
   const { code, stderr } = await edgeStartRefused(t, {
     DIEMCAU_EDGE_ID: 'e-half',
     DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(24),

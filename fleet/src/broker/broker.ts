@@ -582,14 +582,41 @@ export class FleetBroker {
     return true;
   }
 
+  /**
+   * A broker that stops is not a box that failed: no box's will ("offline",
+   * retained) is published for it, and each is removed from the persistence
+   * now, while it answers. Left to aedes, the will would be published and
+   * deleted while its Redis connections are already closing, and the Redis
+   * persistence's delete issues a write it never awaits: the rejected write
+   * ended the whole process (exit 1 on SIGTERM, a node that never said it
+   * left, a false node-down alert).
+   */
+  private async dropWills(): Promise<void> {
+    // Neither is in aedes' typings: its client table and its persistence's will store.
+    const { clients, persistence } = this.aedes as unknown as {
+      clients: Record<string, Client & { will: unknown; _will: unknown }>;
+      persistence: { delWill?(c: { id: string; brokerId: string }): Promise<unknown> };
+    };
+    const pending: Array<Promise<unknown>> = [];
+    for (const c of Object.values(clients)) {
+      if (!c.will) continue;
+      c.will = null;
+      c._will = null;
+      pending.push(
+        Promise.resolve(persistence.delWill?.({ id: c.id, brokerId: this.aedes.id })).catch(() => undefined),
+      );
+    }
+    await Promise.all(pending);
+  }
+
   /** Stops accepting, drops every connection, closes aedes. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await new Promise<void>((resolve) => {
-        if (!this.server?.listening) return resolve();
-        this.server.close(() => resolve());
-        for (const s of this.sockets) s.destroy();
-      });
+      const server = this.server;
+      const closed = new Promise<void>((resolve) => (server?.listening ? server.close(() => resolve()) : resolve()));
+      await this.dropWills();
+      for (const s of this.sockets) s.destroy();
+      await closed;
       await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
       if (this.opts.redisUrl) await Promise.resolve(this.persistence?.destroy?.()).catch(() => undefined);
     })();

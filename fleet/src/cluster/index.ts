@@ -22,6 +22,8 @@ export interface ClusterOptions {
   name?: string | undefined;
   heartbeatMs: number;
   nodeTimeoutMs: number;
+  /** How long a node still starting may be silent before it is dead. */
+  nodeStartTimeoutMs: number;
   leaseMs: number;
   /** The registry: with PostgreSQL it elects the leader (store-lease.ts), else a key in Redis does. */
   db: FleetDb;
@@ -79,6 +81,7 @@ export class Cluster {
       nodeId: this.nodeId,
       heartbeatMs: this.o.heartbeatMs,
       timeoutMs: this.o.nodeTimeoutMs,
+      startTimeoutMs: this.o.nodeStartTimeoutMs,
       log: this.o.log,
       isLeader: () => this.leadership.isLeader,
       onDead: async (nodeId, graceful) => {
@@ -111,9 +114,19 @@ export class Cluster {
     this.leadership.start();
   }
 
-  /** Before the broker closes: the ends of this node's sessions are not announced (boxes are moving). */
-  leave(): void {
+  /** Built and serving: from now on the ordinary node timeout applies to this node. */
+  ready(): void {
+    this.watch?.ready();
+  }
+
+  /**
+   * A graceful stop begins, before the broker closes: the ends of this
+   * node's sessions are not announced (its boxes are moving), and the other
+   * nodes are told it is leaving, so that it is never taken for dead.
+   */
+  async leave(): Promise<void> {
     this.feed.leaving = true;
+    await this.watch?.leave();
   }
 
   /** After the broker closed: stop beating (marked left), hand back the lease, disconnect. Safe twice. */

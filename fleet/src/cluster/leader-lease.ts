@@ -12,7 +12,8 @@
 // check when the node stalls still lands.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { notLeader, type LeaderElection } from './leadership.js';
+import { Lease } from './lease.js';
+import { notLeader } from './leadership.js';
 
 const KEY = 'diemcau:leader';
 
@@ -27,18 +28,9 @@ export interface LeaderLeaseOptions {
   log: Logger;
 }
 
-export class LeaderLease implements LeaderElection {
-  private leading = false;
-  private timer: NodeJS.Timeout | undefined;
-  /** Local time by which the lease must have been renewed, or this node stops leading. */
-  private validUntil = 0;
-  private readonly listeners = new Set<(leading: boolean) => void>();
-  private closed = false;
-
-  constructor(private readonly o: LeaderLeaseOptions) {}
-
-  get isLeader(): boolean {
-    return this.leading && Date.now() < this.validUntil;
+export class LeaderLease extends Lease {
+  constructor(private readonly o: LeaderLeaseOptions) {
+    super(o);
   }
 
   /** The current holder of the lease, if any. */
@@ -47,11 +39,6 @@ export class LeaderLease implements LeaderElection {
   }
 
   readonly fence = <T>(fn: () => Promise<T>): Promise<T> => (this.isLeader ? fn() : Promise.reject(notLeader()));
-
-  onChange(listener: (leading: boolean) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
 
   start(): void {
     void this.round();
@@ -65,40 +52,16 @@ export class LeaderLease implements LeaderElection {
       const ok = this.leading
         ? (await redis.eval(RENEW, 1, KEY, nodeId, String(leaseMs))) === 1
         : (await redis.set(KEY, nodeId, 'PX', leaseMs, 'NX')) === 'OK';
-      // Counted from before the request: the lease in Redis may have started then.
-      if (ok) this.validUntil = startedAt + leaseMs - Math.ceil(leaseMs / 10);
+      if (ok) this.held(startedAt);
       this.set(ok);
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'leader lease: Redis did not answer; not leading');
       this.set(false);
     }
-    if (this.closed) return;
-    this.timer = setTimeout(() => void this.round(), Math.max(50, Math.floor(leaseMs / 3)));
+    this.schedule(() => this.round(), Math.floor(leaseMs / 3));
   }
 
-  private set(leading: boolean): void {
-    if (leading === this.leading) return;
-    this.leading = leading;
-    this.o.log.info(
-      { nodeId: this.o.nodeId, leading },
-      leading ? 'this node leads the fleet' : 'this node no longer leads the fleet',
-    );
-    for (const l of [...this.listeners]) {
-      try {
-        l(leading);
-      } catch (err) {
-        this.o.log.error({ err }, 'leadership listener failed');
-      }
-    }
-  }
-
-  /** Stops renewing and hands the lease back at once (a graceful stop: the next node takes over without waiting). */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    const was = this.leading;
-    this.set(false);
-    if (was) await this.o.redis.eval(RELEASE, 1, KEY, this.o.nodeId).catch(() => undefined);
+  protected async release(): Promise<void> {
+    await this.o.redis.eval(RELEASE, 1, KEY, this.o.nodeId).catch(() => undefined);
   }
 }

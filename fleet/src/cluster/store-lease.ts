@@ -20,7 +20,8 @@
 import type { Logger } from 'pino';
 import type { FleetDb } from '../db/database.js';
 import type { Migration } from '../db/migrations.js';
-import { notLeader, type LeaderElection } from './leadership.js';
+import { Lease } from './lease.js';
+import { notLeader } from './leadership.js';
 
 const ROW = 'fleet';
 
@@ -55,32 +56,18 @@ export interface StoreLeaseOptions {
   log: Logger;
 }
 
-export class StoreLease implements LeaderElection {
-  private leading = false;
+export class StoreLease extends Lease {
   private term = 0;
-  private timer: NodeJS.Timeout | undefined;
-  /** Local time by which the lease must have been renewed, or this node stops leading. */
-  private validUntil = 0;
-  private readonly listeners = new Set<(leading: boolean) => void>();
-  private closed = false;
   private ready: Promise<void> | undefined;
 
   constructor(private readonly o: StoreLeaseOptions) {
+    super(o);
     if (o.db.dialect !== 'postgres') throw new Error('the store lease needs PostgreSQL');
-  }
-
-  get isLeader(): boolean {
-    return this.leading && Date.now() < this.validUntil;
   }
 
   /** The term this node leads in (0 before it ever led). */
   get currentTerm(): number {
     return this.term;
-  }
-
-  onChange(listener: (leading: boolean) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   readonly fence = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -112,48 +99,28 @@ export class StoreLease implements LeaderElection {
       const row = this.leading
         ? await db.get<{ term: number }>(RENEW, { name: ROW, holder: nodeId, term: this.term, ms: leaseMs })
         : await db.get<{ term: number }>(ACQUIRE, { name: ROW, holder: nodeId, ms: leaseMs });
-      // Counted from before the request: the row's expiry was set after it.
       if (row) {
-        this.validUntil = startedAt + leaseMs - Math.ceil(leaseMs / 10);
+        this.held(startedAt);
         if (!this.leading) this.term = row.term;
       }
       // A lapsed renewal means another term: stop leading first, then compete again.
-      this.set(row !== undefined && Date.now() < this.validUntil);
+      this.set(row !== undefined && this.isValid());
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'leader lease: PostgreSQL did not answer; not leading');
       this.set(false);
     }
-    if (this.closed) return;
-    const next = this.leading ? Math.floor(leaseMs / 3) : Math.floor(leaseMs / 5);
-    this.timer = setTimeout(() => void this.round(), Math.max(50, next));
+    this.schedule(() => this.round(), this.leading ? Math.floor(leaseMs / 3) : Math.floor(leaseMs / 5));
   }
 
-  private set(leading: boolean): void {
-    if (leading === this.leading) return;
-    this.leading = leading;
-    this.o.log.info(
-      { nodeId: this.o.nodeId, leading, term: this.term },
-      leading ? 'this node leads the fleet' : 'this node no longer leads the fleet',
+  protected override logFields(): Record<string, unknown> {
+    return { term: this.term };
+  }
+
+  /** Lets the row expire now, so the next node need not wait out the lease. */
+  protected release(): Promise<void> {
+    return this.o.db.run(RELEASE, { name: ROW, holder: this.o.nodeId, term: this.term }).then(
+      () => undefined,
+      (err: unknown) => this.o.log.warn({ err }, 'leader lease: could not hand the lease back'),
     );
-    for (const l of [...this.listeners]) {
-      try {
-        l(leading);
-      } catch (err) {
-        this.o.log.error({ err }, 'leadership listener failed');
-      }
-    }
-  }
-
-  /** Stops renewing and lets the lease lapse at once (a graceful stop: the next node takes over without waiting). */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    const was = this.leading;
-    this.set(false);
-    if (was)
-      await this.o.db
-        .run(RELEASE, { name: ROW, holder: this.o.nodeId, term: this.term })
-        .catch((err: unknown) => this.o.log.warn({ err }, 'leader lease: could not hand the lease back'));
   }
 }

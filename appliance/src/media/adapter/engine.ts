@@ -168,7 +168,17 @@ function listenInfo(
   return { protocol, ip: l.listenIp, ...(l.announcedIp ? { announcedAddress: l.announcedIp } : {}), portRange };
 }
 
-export type SpeakerEvents = { speaker: [Stream] };
+/** How often the level observer reports who was heard: at 50 packets a second, 15 packets a report (it needs 10). */
+const LEVEL_INTERVAL_MS = 300;
+/** Microphones one level report names at most, the loudest first (a roll call opens them all). */
+const LEVEL_MAX_ENTRIES = 64;
+
+export interface SpeakerHooks {
+  /** Average level (dBov) over a report above which a stream counts as heard. */
+  thresholdDb: number;
+  dominant(producerId: string): void;
+  heard(producerIds: string[]): void;
+}
 
 export interface RouterDump {
   transportIds: string[];
@@ -420,25 +430,40 @@ export class RoomRouter {
   }
 
   /**
-   * Dominant speaker among the audio streams added to it. Returns a function
-   * that adds a stream and the observer's close.
+   * Who speaks among the audio streams added to it: mediasoup's dominant
+   * speaker (`dominant`, when its choice changes) and, every
+   * LEVEL_INTERVAL_MS, the streams whose average level was above
+   * `thresholdDb` dBov, the loudest first (`heard`; once with none when all
+   * fall below). The room
+   * combines the two (speaker-gate.ts). Returns a function that adds a stream,
+   * and close.
    */
-  async createSpeakerObserver(
-    onSpeaker: (producerId: string) => void,
-  ): Promise<{ add(s: Stream): void; close(): void }> {
+  async createSpeakerObserver(hooks: SpeakerHooks): Promise<{ add(s: Stream): void; close(): void }> {
     const primary = this.primary;
     const observer = await primary.router.createActiveSpeakerObserver({ interval: 300 });
-    observer.on('dominantspeaker', ({ producer }) => onSpeaker(producer.id));
+    const levels = await primary.router.createAudioLevelObserver({
+      threshold: hooks.thresholdDb,
+      interval: LEVEL_INTERVAL_MS,
+      maxEntries: LEVEL_MAX_ENTRIES,
+    });
+    observer.on('dominantspeaker', ({ producer }) => hooks.dominant(producer.id));
+    levels.on('volumes', (volumes) => hooks.heard(volumes.map((v) => v.producer.id)));
+    levels.on('silence', () => hooks.heard([]));
     return {
       add: (s: Stream) => {
         if (s.kind !== 'audio' || observer.closed) return;
         // A stream that closed meanwhile is simply not observed. One that
         // entered on another router of the meeting is piped to the first.
         this.ensure(s.id, primary)
-          .then(() => observer.addProducer({ producerId: s.id }))
+          .then(() =>
+            Promise.all([observer.addProducer({ producerId: s.id }), levels.addProducer({ producerId: s.id })]),
+          )
           .catch(() => {});
       },
-      close: () => observer.close(),
+      close: () => {
+        observer.close();
+        levels.close();
+      },
     };
   }
 

@@ -8,6 +8,7 @@ export {
   type ListenOptions,
   type WorkerUsage,
   type RouterDump,
+  type SpeakerHooks,
 } from './engine.js';
 export {
   Stream,

@@ -8,8 +8,8 @@
 
 export const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 
-/** Below this level (dBov) a frame counts as silence: no voice flag. */
-const VOICE_THRESHOLD_DB = -50;
+/** Below this level (dBov) a frame counts as silence: no voice flag, and the host does not hear it speak (speaker-gate.ts). */
+export const VOICE_THRESHOLD_DB = -50;
 
 /**
  * Reads one line of ffmpeg's level print (`lavfi.astats.Overall.RMS_level=-27.1`).

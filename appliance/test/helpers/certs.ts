@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 // A throwaway certificate authority and a server certificate for 127.0.0.1,
-// made with the openssl command line as an operator would make them. EC keys:
-// the CA's PEM is small enough to travel in the bootstrap's QR code.
+// made with the openssl command line as an operator (the province's IT
+// centre) would make them. EC keys: the CA's PEM is small enough to travel in
+// the bootstrap's QR code.
 
 export interface TestCerts {
   caFile: string;
@@ -13,7 +14,9 @@ export interface TestCerts {
   caPem: string;
 }
 
-export function makeCerts(dir: string): TestCerts {
+/** Writes the CA and the server's certificate and key into dir (made if missing); caName tells two CAs apart. */
+export function makeCerts(dir: string, caName = 'Diemcau test CA'): TestCerts {
+  fs.mkdirSync(dir, { recursive: true });
   const f = (name: string) => path.join(dir, name);
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
@@ -28,7 +31,7 @@ export function makeCerts(dir: string): TestCerts {
     '-days',
     '2',
     '-subj',
-    '/CN=Diemcau test CA',
+    `/CN=${caName}`,
     '-addext',
     'basicConstraints=critical,CA:TRUE',
     '-addext',
