@@ -20,6 +20,7 @@ import { LinkEventBatchSchema, LinkOfferSchema } from '../../appliance/src/media
 import { ConnectBody, ConsumeBody, ProduceBody, TapBody } from '../../appliance/src/media/api/schemas.js';
 import { spawnEdge, tempDir, token, type EdgeProc } from '../../appliance/test/media/helpers.js';
 import { arbitraryOf } from './arbitrary.js';
+import { bodiesAround, type Body } from './bodies.js';
 import type { FuzzOutcome } from './codecs.js';
 import { pool, rawRequest, spellingArbitrary, spellingTable, type RawResponse } from './url-spellings.js';
 
@@ -126,42 +127,12 @@ const caseArbitrary = (routes: readonly EdgeRoute[]): fc.Arbitrary<EdgeCase> =>
     }),
   );
 
-/** Bodies: valid by the schema, one field off, any JSON, text, bytes, wrong content type, none. */
-interface Body {
-  payload: string | undefined;
-  contentType: string | undefined;
-}
+/** Bodies around a valid one (bodies.ts); the bytes go out as latin1 text. */
 function bodies(schema: TSchema, fix: (v: Record<string, unknown>) => Record<string, unknown>): fc.Arbitrary<Body> {
-  const json = (v: unknown): Body => ({ payload: JSON.stringify(v), contentType: 'application/json' });
   const valid = arbitraryOf(schema).map((v) =>
     typeof v === 'object' && v !== null && !Array.isArray(v) ? fix(v as Record<string, unknown>) : v,
   );
-  const nearValid = fc
-    .tuple(valid, fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }))
-    .map(([v, key, value]) => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return json(value);
-      const copy = { ...(v as Record<string, unknown>) };
-      const keys = Object.keys(copy);
-      copy[keys.length > 0 && key.length % 2 === 0 ? keys[key.length % keys.length]! : key] = value;
-      return json(copy);
-    });
-  return fc.oneof(
-    { weight: 4, arbitrary: valid.map(json) },
-    { weight: 4, arbitrary: nearValid },
-    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map(json) },
-    {
-      weight: 1,
-      arbitrary: fc.string({ maxLength: 200 }).map((s) => ({ payload: s, contentType: 'application/json' })),
-    },
-    {
-      weight: 1,
-      arbitrary: fc
-        .uint8Array({ maxLength: 300 })
-        .map((b) => ({ payload: Buffer.from(b).toString('latin1'), contentType: 'application/json' })),
-    },
-    { weight: 1, arbitrary: valid.map((v) => ({ payload: JSON.stringify(v), contentType: 'text/plain' })) },
-    { weight: 1, arbitrary: fc.constant<Body>({ payload: undefined, contentType: undefined }) },
-  );
+  return bodiesAround(valid, { nearDepth: 3, bytes: (b) => Buffer.from(b).toString('latin1') });
 }
 
 interface BodyRoute {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { buildFleet, type Fleet } from '../../fleet/src/app.js';
+import { bodiesAround, type Body as FuzzBody } from './bodies.js';
 import { arbitraryFromJsonSchema, type JsonSchema, type KnownValues } from './json-schema.js';
 import type { FuzzOutcome } from './codecs.js';
 
@@ -23,10 +24,7 @@ interface BodyRoute {
   schema: JsonSchema;
 }
 
-interface Body {
-  payload: string | Buffer | undefined;
-  contentType: string | undefined;
-}
+type Body = FuzzBody<Buffer>;
 
 interface OpenApiDoc {
   paths: Record<
@@ -52,34 +50,7 @@ function bodies(
   resolve: (ref: string) => JsonSchema | undefined,
   known: KnownValues,
 ): fc.Arbitrary<Body> {
-  const json = (v: unknown): Body => ({ payload: JSON.stringify(v), contentType: 'application/json' });
-  const valid = arbitraryFromJsonSchema(schema, resolve, known);
-  const nearValid = fc
-    .tuple(valid, fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }))
-    .map(([v, key, value]) => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return json(value);
-      const copy = { ...(v as Record<string, unknown>) };
-      const keys = Object.keys(copy);
-      copy[keys.length > 0 && key.length % 2 === 0 ? keys[key.length % keys.length]! : key] = value;
-      return json(copy);
-    });
-  return fc.oneof(
-    { weight: 4, arbitrary: valid.map(json) },
-    { weight: 4, arbitrary: nearValid },
-    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map(json) },
-    {
-      weight: 1,
-      arbitrary: fc.string({ maxLength: 200 }).map((s) => ({ payload: s, contentType: 'application/json' })),
-    },
-    {
-      weight: 1,
-      arbitrary: fc
-        .uint8Array({ maxLength: 300 })
-        .map((b) => ({ payload: Buffer.from(b), contentType: 'application/json' })),
-    },
-    { weight: 1, arbitrary: valid.map((v) => ({ payload: JSON.stringify(v), contentType: 'text/plain' })) },
-    { weight: 1, arbitrary: fc.constant<Body>({ payload: undefined, contentType: undefined }) },
-  );
+  return bodiesAround(arbitraryFromJsonSchema(schema, resolve, known), { nearDepth: 2, bytes: (b) => Buffer.from(b) });
 }
 
 /** Real ids for path parameters, so bodies reach the handlers and not only a 404. */
