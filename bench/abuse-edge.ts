@@ -15,7 +15,7 @@
 // (joined before the flood) stayed fine. The limits are set explicitly here
 // and printed; the idle reaper is shortened to show it at work.
 import fs from 'node:fs';
-import { spawnEdge, token, until, type EdgeProc } from '../appliance/test/media/helpers.js';
+import { hostPlan, spawnEdge, token, until, type EdgeProc } from '../appliance/test/media/helpers.js';
 
 const M = 'abuse';
 const arg = (name: string, def: number): number => {
@@ -89,27 +89,15 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stopping().finally(() => process.exit(130)));
   try {
-    await edge.plan({
-      v: 1,
-      revision: 1,
-      edgeId: 'core',
-      meetings: [
-        {
-          meetingId: M,
-          title: 'abuse',
-          role: 'host',
-          upstream: null,
-          acceptToken: accept,
-          localSiteId: null,
-          chairSiteId: 'so-1',
-          floorSiteId: null,
-          rollCallSiteId: null,
-          mutedAll: false,
-          state: 'live',
-          downstream: [{ edgeId: 'cA', addresses: ['127.0.0.1'], rtpPorts: { min: 50000, max: 50999 } }],
-        },
-      ],
-    });
+    await edge.plan(
+      hostPlan('core', {
+        meetingId: M,
+        chairSiteId: 'so-1',
+        title: 'abuse',
+        accept,
+        downstream: [{ edgeId: 'cA', addresses: ['127.0.0.1'], rtpPorts: { min: 50000, max: 50999 } }],
+      }),
+    );
     const call = async <T = unknown>(
       tok: string,
       method: string,

@@ -23,13 +23,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { pino } from 'pino';
 import { ingestRtpParameters, type Stream } from '../appliance/src/media/adapter/index.js';
 import type { MeetingRoom } from '../appliance/src/media/room.js';
 import { loadEdgeConfig, peerLimits } from '../appliance/src/media/config.js';
 import { until } from '../appliance/test/media/helpers.js';
 import { loadRoster, planFor, startNetwork, type Node } from './media-scale/roster.js';
 import { recordClip, Replayer, type Feed } from './media-scale/replay.js';
+import { Timeline } from './media-scale/timeline.js';
 
 const env = process.env;
 const CORE_WORKERS = Number(env['BENCH_CORE_WORKERS'] ?? 2);
@@ -40,7 +40,15 @@ const PHASES = (env['BENCH_PHASES'] ?? 'open,rollcall').split(',');
 const CHANGES = Number(env['BENCH_CHANGES'] ?? 6);
 const M = 'plenary';
 
-const log = pino({ level: env['BENCH_LOG'] ?? 'silent' }, process.stderr);
+// The edges' warnings are counted per second (BENCH_LOG: also written to stderr at that level).
+const timeline = new Timeline(env['BENCH_LOG'] ?? 'silent');
+const log = timeline.log;
+// A run cut short (timeout(1) under the shared lock) still shows where its time went.
+process.once('SIGTERM', () => {
+  timeline.print();
+  console.log(`\nstopped by SIGTERM; load average ${load()}`);
+  process.exit(1);
+});
 // Links per edge and streams per link sized for 210 sites (the defaults fit a real district).
 const limits = {
   ...peerLimits(loadEdgeConfig({ DIEMCAU_EDGE_ID: 'bench', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(24) })),
@@ -116,6 +124,7 @@ async function main(): Promise<void> {
     const openAtStart = new Set([chair.siteId, speakerA.siteId, later[0]!.siteId]);
 
     // ---- meeting start ----
+    timeline.mark('meeting starts');
     const t0 = performance.now();
     await Promise.all(net.nodes.map((n) => n.edge.applyPlan(planFor(n, M, chair.siteId))));
     const tPlans = performance.now();
@@ -146,6 +155,7 @@ async function main(): Promise<void> {
     });
     await Promise.all(produced);
     const tRooms = performance.now();
+    timeline.mark('every room produced');
     const replay = new Replayer(feeds, clip);
     replayers.push(replay);
     replay.loud = speakerA.siteId;
@@ -186,6 +196,7 @@ async function main(): Promise<void> {
       async () => (sites.every(chairFlows) ? performance.now() : null),
       300_000,
     );
+    timeline.mark('every room receiving the chair');
     console.log(
       `meeting start -> every room receiving (the chair's camera flowing into all ${sites.length} rooms): ${ms(t0, tChair)}`,
     );
@@ -221,7 +232,16 @@ async function main(): Promise<void> {
     // A stride prime to the pool's size walks through it without repeats (148 communes with the whole roster).
     const nextSpeaker = (): Node => pool[(pick++ * 29) % pool.length]!;
     const open = [speakerA, later[0]!];
+    // The core's decisions as they happen, for the timeline.
+    let named = coreRoom.activeSpeakerSiteId;
+    const watch = setInterval(() => {
+      if (coreRoom.activeSpeakerSiteId === named) return;
+      named = coreRoom.activeSpeakerSiteId;
+      timeline.mark(`the core names ${named ?? 'nobody'}`);
+    }, 50);
+    watch.unref();
     for (const phase of PHASES) {
+      timeline.mark(`phase ${phase}`);
       if (phase === 'rollcall') {
         // Roll call: every microphone opens at its source, as the ingest does when the plan says so.
         const tOpen = performance.now();
@@ -262,6 +282,8 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const r of replayers) r.close();
+    timeline.print();
+    timeline.close();
     console.log(`\nload average at the end: ${load()}`);
     await net.close();
   }
@@ -284,6 +306,7 @@ async function window(nodes: Node[], core: Node, largest: Node, farthest: Node, 
   const sent0 = replay.sent;
   const m0 = machine();
   loopDelay.reset();
+  timeline.mark('window');
   await sleep(WINDOW_MS);
   const cpu1 = new Map([...cpu0.keys()].map((pid) => [pid, cpuSeconds(pid)]));
   const m1 = machine();
@@ -354,6 +377,7 @@ async function speakerChange(
   const before = room.listStreams().filter((s) => s.siteId === speaker.siteId).length;
   const tLoud = performance.now();
   replay.loud = speaker.siteId;
+  timeline.mark(`${speaker.siteId} speaks`);
   let tDecision = 0;
   const first = { audio: 0, video: 0 };
   try {
@@ -385,6 +409,7 @@ async function speakerChange(
       30_000,
     );
   } catch (err) {
+    timeline.mark(`speaker change to ${speaker.siteId} did not complete`);
     console.log(`speaker change to ${speaker.siteId} did not complete: ${String(err)}`);
     return null;
   }

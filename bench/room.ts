@@ -11,7 +11,7 @@
 //   4. thumbnails: the small picture's bitrate against the full one's, on the same clip;
 //   5. speaker switch across a whole cascade (core -> relay -> commune, real
 //      edges linked on loopback), bench/room/cascade.ts;
-//   6. echo cancellation in a simulated room (bench/echo.ts).
+//   6. echo cancellation in a simulated room around the box's own canceller (bench/echo.ts).
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
@@ -237,7 +237,7 @@ async function main(): Promise<void> {
     `   before that, the core named the new speaker p50 ${ms(pct(sw.naming, 50))}  p95 ${ms(pct(sw.naming, 95))} after its microphone opened (named only once heard: speaker-gate.ts)`,
   );
   if (process.env['BENCH_RAW']) console.log('   raw', JSON.stringify(sw.times.map(Math.round)));
-  printEcho();
+  await printEcho();
   console.log(
     `\nload at the end ${os
       .loadavg()

@@ -100,10 +100,15 @@ const sha = (...parts) => {
   return h.digest('hex').slice(0, 12);
 };
 
-/** SOURCE_DATE_EPOCH: given, or the checkout's last commit time, so two builds of one commit agree. */
+/**
+ * SOURCE_DATE_EPOCH: given, or the time of the last commit that touched what
+ * the image is made of, so two builds of one commit agree, and a commit that
+ * changes only tests or the fleet leaves a built image up to date.
+ */
 function sourceDateEpoch() {
   if (process.env.SOURCE_DATE_EPOCH) return process.env.SOURCE_DATE_EPOCH;
-  const r = spawnSync('git', ['-C', repo, 'log', '-1', '--format=%ct'], { encoding: 'utf8' });
+  const inputs = ['appliance', 'shared', 'images/debian', 'package-lock.json', 'scripts/image-build.mjs'];
+  const r = spawnSync('git', ['-C', repo, 'log', '-1', '--format=%ct', '--', ...inputs], { encoding: 'utf8' });
   return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : String(Math.floor(Date.now() / 1000));
 }
 

@@ -1,14 +1,11 @@
 // The agent's one settings tree: every section (devices, edge, OTA, bootstrap,
 // outlets) read and checked together, before anything starts or enrols.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { runToExit } from '../../shared/test/helpers/program.js';
 import { loadAgentSettings } from '../src/config.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 t.test('every section at once: one error lists the top level, OTA, edge and hardware problems', async (t) => {
   try {
@@ -66,30 +63,16 @@ t.test('DIEMCAU_FFMPEG is read for one release, with a warning naming DIEMCAU_FF
 t.test('the agent program stops at start, before enrolling, listing a bad OTA value and a bad edge URL', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-agent-settings-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'appliance/src/main.ts')], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      DIEMCAU_HARDWARE: 'simulated',
-      DIEMCAU_DATA_DIR: dir,
-      // Nothing listens there: an agent that got as far as enrolling would retry forever.
-      DIEMCAU_FLEET_URL: 'http://127.0.0.1:9',
-      DIEMCAU_ENROLL_TOKEN: 'token-never-used-0123',
-      DIEMCAU_OTA_HEALTH_TIMEOUT_SEC: 'soon',
-      DIEMCAU_EDGE_URL: 'edge.local',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => void child.kill('SIGKILL'));
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => resolve(null), 60_000);
-    child.on('exit', (c) => {
-      clearTimeout(timer);
-      resolve(c);
-    });
+  const { code, stderr } = await runToExit(t, 'appliance/src/main.ts', {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    DIEMCAU_HARDWARE: 'simulated',
+    DIEMCAU_DATA_DIR: dir,
+    // Nothing listens there: an agent that got as far as enrolling would retry forever.
+    DIEMCAU_FLEET_URL: 'http://127.0.0.1:9',
+    DIEMCAU_ENROLL_TOKEN: 'token-never-used-0123',
+    DIEMCAU_OTA_HEALTH_TIMEOUT_SEC: 'soon',
+    DIEMCAU_EDGE_URL: 'edge.local',
   });
   t.equal(code, 2, `exits with the configuration code\n${stderr}`);
   t.match(stderr, /invalid configuration/);

@@ -161,7 +161,10 @@ const TOP_LEVEL = {
     ...D("share of a relay group's devices that must drop for one outage incident"),
   }),
   districtMinDevices: Type.Integer({ minimum: 2, default: 3, ...D('and never fewer devices than this') }),
-  startupGraceMs: Ms(30_000, 'after a fleet restart, boxes that were online get this long to reconnect before alerts'),
+  startupGraceMs: Ms(
+    30_000,
+    'after a fleet restart, or the death of the cluster node they were on, boxes get this long to reconnect before alerts; those still missing then are one fleet-reconnect incident (from DIEMCAU_DISTRICT_MIN_DEVICES boxes on)',
+  ),
   meetingAlertLeadMin: Type.Integer({
     minimum: 0,
     default: 60,

@@ -3,17 +3,21 @@
 // stick, enrolled and online; releases built and uploaded as a release
 // manager does; rollouts; a power cut (the QEMU process killed) and a boot of
 // the same disk again; and the update journal's pause hook, set over the
-// guest agent, to cut the power at a known step of an update.
+// guest agent, to cut the power at a known step of an update; the status
+// LED on a simulated GPIO line (led.ts), sampled inside the box.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { LedPatternName } from '@diemcau/shared';
+import { LED_LINE, LED_UNIT, namePattern, sampleScript, type LedSample } from './led.js';
 import {
   ADMIN_TOKEN,
   bootVm,
   makeStick,
   pickAccel,
+  exitOf,
   repo,
   startFleet,
   waitFor,
@@ -49,7 +53,15 @@ export interface DeviceView {
   id: string;
   online: boolean;
   agentVersion: string | null;
+  /** When the fleet last saw it come online or go offline (the fleet's clock). */
+  presenceAt: string | null;
+  /** From the box's birth: 'ok' or what is wrong, per peripheral. */
+  peripherals?: { camera: string; microphone: string; display: string } | null;
 }
+
+/** Whether the box's camera, microphone and TV all said ok (what the LED's "online" needs). */
+export const roomReady = (d: DeviceView): boolean =>
+  d.peripherals?.camera === 'ok' && d.peripherals.microphone === 'ok' && d.peripherals.display === 'ok';
 
 /** Where the pause hook's trigger lives on the box (the agent's own state dir). */
 export const PAUSE_FILE = '/var/lib/diemcau/ota/pause-at';
@@ -57,6 +69,7 @@ export const PAUSE_FILE = '/var/lib/diemcau/ota/pause-at';
 interface Tap {
   teardown(fn: () => unknown): void;
   comment(...args: unknown[]): void;
+  passing(): boolean;
 }
 
 export interface Box {
@@ -66,21 +79,39 @@ export interface Box {
   bootMs: number;
   vm: Vm;
   device(): Promise<DeviceView | undefined>;
-  /** Waits until the fleet shows the box online and `ok` accepts what it sees. */
+  /**
+   * Waits until the fleet shows the box online, having come online since
+   * this VM's power-on (not a presence left from before a reboot or a cut),
+   * and `ok` accepts what it sees.
+   */
   online(ok: (d: DeviceView) => boolean, timeoutMs: number, what: string): Promise<DeviceView>;
   offline(timeoutMs: number): Promise<void>;
   /** Runs a shell line in the guest (as root, through the guest agent). */
   sh(cmd: string, timeoutMs?: number): Promise<string>;
   /** Kills the VM at once (a power cut), then boots the same disk again. */
   powerCut(): Promise<void>;
+  /**
+   * A reboot asked of the box's systemd: a full shutdown, then the reset,
+   * which ends QEMU (-no-reboot); the same disk is powered on again at once.
+   */
+  reboot(): Promise<void>;
   /** Builds `v` (optionally from another entry) and uploads it to the fleet. */
   release(v: string, entry?: string): Promise<void>;
   rollout(v: string): Promise<string>;
   rolloutState(id: string): Promise<string>;
   /** The box's `current` and `previous` links, as versions. */
   links(): Promise<{ current: string; previous: string }>;
-  /** Makes the updater stop once at `checkpoint`; restarts the agent so it reads the setting. */
-  armPause(checkpoint: string): Promise<void>;
+  /**
+   * Test-only settings on the box (agent.env, never in the image): the
+   * updater stops once at `pauseAt`; `led` wires the status LED to a
+   * simulated GPIO line; `kiosk: false` masks the TV's browser (cage and
+   * Chromium cost minutes of each boot under software emulation, and the
+   * updater does not depend on them). Restarts the agent once when a setting
+   * is new.
+   */
+  hooks(o: { pauseAt?: string; led?: boolean; kiosk?: false }): Promise<void>;
+  /** The LED's pattern as the line's rhythm shows it inside the box (hooks({ led: true }) first). */
+  led(ms?: number): Promise<{ pattern: LedPatternName; sample: LedSample; why?: string }>;
   /** Resolves once the updater stopped at the armed checkpoint. */
   paused(timeoutMs: number): Promise<void>;
 }
@@ -89,7 +120,16 @@ export async function enrolledBox(t: Tap, serial: string): Promise<Box> {
   const { accel } = await pickAccel();
   const bootMs = accel === 'kvm' ? 300_000 : 1_800_000;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-image-scenario-'));
-  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+  t.teardown(() => {
+    // A failed run keeps the box's serial console for the reader.
+    const consoleLog = path.join(work, 'vm', 'console.log');
+    if (!t.passing() && fs.existsSync(consoleLog)) {
+      const kept = path.join(os.tmpdir(), `diemcau-image-${serial}-console.log`);
+      fs.copyFileSync(consoleLog, kept);
+      process.stderr.write(`serial console kept in ${kept}\n`);
+    }
+    fs.rmSync(work, { recursive: true, force: true });
+  });
   const fleet = await startFleet(t, path.join(work, 'fleet'), { DIEMCAU_OTA_TRUSTED_KEYS: trusted });
   const imported = await fleet.api('POST', '/api/v1/sites/import', {
     sites: [
@@ -139,7 +179,8 @@ export async function enrolledBox(t: Tap, serial: string): Promise<Box> {
       waitFor(
         async () => {
           const d = await box.device();
-          return d?.online && ok(d) ? d : undefined;
+          const fresh = Date.parse(d?.presenceAt ?? '') >= box.vm.startedAt;
+          return d?.online && fresh && ok(d) ? d : undefined;
         },
         timeoutMs,
         what,
@@ -161,9 +202,18 @@ export async function enrolledBox(t: Tap, serial: string): Promise<Box> {
     powerCut: async () => {
       const old = box.vm;
       old.qga.close();
-      const exited = new Promise<void>((r) => (old.child.exitCode !== null ? r() : old.child.once('exit', () => r())));
+      const exited = exitOf(old.child, 30_000, 'QEMU killed');
       old.child.kill('SIGKILL');
       await exited;
+      box.vm = boot();
+    },
+    reboot: async () => {
+      const old = box.vm;
+      const exited = exitOf(old.child, box.bootMs, 'the box reset after systemctl reboot');
+      // The guest agent stops with the guest: its answer may never come.
+      await box.sh('systemctl reboot', 20_000).catch(() => undefined);
+      await exited;
+      old.qga.close();
       box.vm = boot();
     },
     release: async (v, entry) => {
@@ -207,13 +257,46 @@ export async function enrolledBox(t: Tap, serial: string): Promise<Box> {
         .map((l) => path.basename(l));
       return { current, previous };
     },
-    armPause: async (checkpoint) => {
-      await box.sh(
-        `rm -f ${PAUSE_FILE}.hit && printf '%s\\n' '${checkpoint}' > ${PAUSE_FILE} && ` +
-          `grep -q DIEMCAU_OTA_PAUSE_FILE /etc/diemcau/agent.env 2>/dev/null || ` +
-          `{ echo DIEMCAU_OTA_PAUSE_FILE=${PAUSE_FILE} >> /etc/diemcau/agent.env && systemctl restart diemcau-agent; }; sync`,
-        120_000,
+    hooks: async ({ pauseAt, led, kiosk }) => {
+      const env: string[] = [];
+      const steps: string[] = ['set -e'];
+      if (kiosk === false) steps.push('systemctl mask --now diemcau-kiosk.service');
+      if (pauseAt) {
+        steps.push(`rm -f ${PAUSE_FILE}.hit`, `printf '%s\\n' '${pauseAt}' > ${PAUSE_FILE}`);
+        env.push(`DIEMCAU_OTA_PAUSE_FILE=${PAUSE_FILE}`);
+      }
+      if (led) {
+        steps.push(
+          `cat > /etc/systemd/system/diemcau-test-gpio.service <<'UNIT'\n${LED_UNIT}UNIT`,
+          'systemctl daemon-reload',
+          'systemctl enable --now diemcau-test-gpio.service',
+        );
+        env.push(`DIEMCAU_GPIO_LED=${LED_LINE}`);
+      }
+      steps.push(
+        'new=',
+        ...env.map(
+          (l) =>
+            `grep -qxF '${l}' /etc/diemcau/agent.env 2>/dev/null || { echo '${l}' >> /etc/diemcau/agent.env; new=1; }`,
+        ),
+        'sync',
+        '[ -z "$new" ] || systemctl restart diemcau-agent',
       );
+      await box.sh(steps.join('\n'), 120_000);
+    },
+    led: async (ms = 6000) => {
+      const out = await box.sh(`/usr/bin/node -e "${sampleScript(ms)}"`, ms + 60_000);
+      const sample = JSON.parse(out.trim().split('\n').pop() ?? '{}') as LedSample;
+      const pattern = namePattern(sample);
+      if (pattern !== 'off') return { pattern, sample };
+      // A dark line: what the box says about it, for the reader of a failure.
+      const why = await box
+        .sh(
+          `findmnt -n /sys/class/gpio || echo 'no simulated line mounted'; ls -l /sys/class/gpio/gpio${LED_LINE}/ 2>&1; ` +
+            `grep GPIO /etc/diemcau/agent.env; journalctl -b -u diemcau-agent -o cat | grep -i -E 'gpio|led' | tail -4`,
+        )
+        .catch((err: Error) => err.message);
+      return { pattern, sample, why };
     },
     paused: async (timeoutMs) => {
       await waitFor(

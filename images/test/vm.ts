@@ -44,6 +44,18 @@ export async function waitFor<T>(
   }
 }
 
+/** Resolves once the child has exited; rejects after timeoutMs (the child is left as it is). */
+export function exitOf(child: ChildProcess, timeoutMs: number, what: string): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: not within ${timeoutMs / 1000} s`)), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 /** Stops a child: SIGTERM, then SIGKILL after graceMs; resolves once it exited. */
 export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -238,6 +250,8 @@ export function bootVm(t: Teardown, o: VmOptions): Vm {
   const qgaSock = path.join(o.dir, 'qga.sock');
   fs.rmSync(qgaSock, { force: true });
   const consoleLog = path.join(o.dir, 'console.log');
+  // Each power-on's console starts empty: a reader never mistakes the last boot's lines for this one's.
+  fs.rmSync(consoleLog, { force: true });
   const kvm = o.accel === 'kvm';
   const args = [
     '-name',
@@ -286,6 +300,10 @@ export function bootVm(t: Teardown, o: VmOptions): Vm {
     `file:${consoleLog}`,
     '-monitor',
     'none',
+    // A reset the guest asks for (systemctl reboot) ends QEMU; the caller powers
+    // the same disk on again. Under TCG on a loaded host, OVMF's warm reset has
+    // hung with no output for minutes; a fresh QEMU is a clean, bounded reset.
+    '-no-reboot',
   ];
   if (o.stick) {
     args.push(

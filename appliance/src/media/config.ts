@@ -33,6 +33,11 @@ export const EdgeConfigSchema = Type.Object({
   hardware: Type.Union([Type.Literal('real'), Type.Literal('simulated'), Type.Literal('none')], { default: 'real' }),
   videoDevice: Type.String({ default: '/dev/video0' }),
   audioDevice: Type.String({ default: 'default' }),
+  echoCancel: Type.Union([Type.Literal('auto'), Type.Literal('off')], { default: 'auto' }),
+  // Both go into an ALSA device name (pipewire:SERVER=...,NODE=...): no commas or equals signs.
+  echoSource: Type.String({ pattern: '^[A-Za-z0-9._-]{1,128}$', default: 'diemcau-aec-source' }),
+  pipewireRemote: Type.String({ pattern: '^/[^,=\\s]{1,255}$', default: '/run/diemcau-audio/pipewire-0' }),
+  pwDumpBin: Type.String({ minLength: 1, default: 'pw-dump' }),
   width: Type.Optional(Type.Integer({ minimum: 16, maximum: 1920 })),
   height: Type.Optional(Type.Integer({ minimum: 16, maximum: 1080 })),
   fps: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 })),
@@ -108,6 +113,10 @@ const ENV: Record<keyof EdgeConfig, string> = {
   hardware: 'DIEMCAU_EDGE_HARDWARE',
   videoDevice: 'DIEMCAU_EDGE_VIDEO_DEVICE',
   audioDevice: 'DIEMCAU_EDGE_AUDIO_DEVICE',
+  echoCancel: 'DIEMCAU_EDGE_ECHO_CANCEL',
+  echoSource: 'DIEMCAU_EDGE_ECHO_SOURCE',
+  pipewireRemote: 'DIEMCAU_EDGE_PIPEWIRE_REMOTE',
+  pwDumpBin: 'DIEMCAU_PW_DUMP_BIN',
   width: 'DIEMCAU_EDGE_WIDTH',
   height: 'DIEMCAU_EDGE_HEIGHT',
   fps: 'DIEMCAU_EDGE_FPS',
@@ -158,7 +167,12 @@ const DESCRIPTIONS: Record<keyof EdgeConfig, string> = {
   rtcMaxPort: 'highest RTP port',
   hardware: '`real` camera and microphone, `simulated` test pattern and tone, or `none` (no room: the core)',
   videoDevice: 'V4L2 camera device',
-  audioDevice: 'ALSA capture device',
+  audioDevice: 'ALSA capture device (the raw microphone; used when the echo-cancelled source is off or missing)',
+  echoCancel:
+    "`auto`: a real room sends its microphone through the box's echo canceller (the TV's sound taken out) when the audio server offers the source, else the raw device with a warning in the log saying why; `off`: always the raw device",
+  echoSource: "the audio server's echo-cancelled microphone (PipeWire node, set up by the image)",
+  pipewireRemote: "the box's audio server (PipeWire socket)",
+  pwDumpBin: 'pw-dump that asks the audio server for the echo-cancelled source',
   width: 'capture width; unset: 1920 real, 320 simulated',
   height: 'capture height; unset: 1080 real, 240 simulated',
   fps: 'capture frame rate; unset: 30 real, 15 simulated',
@@ -316,6 +330,10 @@ export function captureConfig(cfg: EdgeConfig): CaptureConfig | null {
     videoSender: cfg.videoSender,
     gstLaunchBin: cfg.gstLaunchBin,
     cameraFormat: cfg.cameraFormat,
+    echoCancel:
+      real && cfg.echoCancel === 'auto'
+        ? { source: cfg.echoSource, remote: cfg.pipewireRemote, pwDumpBin: cfg.pwDumpBin }
+        : null,
   };
 }
 

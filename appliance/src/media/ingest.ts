@@ -20,6 +20,7 @@ import {
 import { Events, type DiemcauError } from '@diemcau/shared';
 import { chooseCameraMode, probeCamera, type CameraFormat } from './capture/camera-formats.js';
 import { gstVideoArgs, type GstVideoTargets } from './capture/gst-args.js';
+import { findMicrophone } from './capture/echo-source.js';
 import { CaptureProcess } from './capture/process.js';
 import { ingestArgs, type CaptureConfig } from './ffmpeg/args.js';
 import { parseLevelLine } from './rtp/audio-level.js';
@@ -87,6 +88,23 @@ export class LocalIngest {
     return { capture: { ...c, width: m.width, height: m.height, fps: m.fps }, format: m.format };
   }
 
+  /**
+   * A real room's microphone: the echo-cancelled source when the box's audio
+   * server has it (capture/echo-source.ts), the raw device otherwise, said in the log.
+   */
+  private static async microphone(o: IngestOptions): Promise<CaptureConfig> {
+    const c = o.capture;
+    if (c.hardware !== 'real') return c;
+    const mic = await findMicrophone(c.audioDevice, c.echoCancel ?? null);
+    if (mic.echoCancelled) o.log.info({ device: mic.device }, 'microphone: echo-cancelled source');
+    else
+      o.log.warn(
+        { device: mic.device, reason: mic.reason },
+        "microphone captured without echo cancellation: the TV's sound will be sent back to the other rooms",
+      );
+    return { ...c, audioDevice: mic.device };
+  }
+
   static async start(o: IngestOptions): Promise<LocalIngest> {
     const info = { siteId: o.siteId, originEdgeId: o.edgeId };
     const cname = `${o.edgeId}/${o.siteId}`;
@@ -145,7 +163,7 @@ export class LocalIngest {
         });
       }
       const args = ingestArgs(
-        o.capture,
+        await LocalIngest.microphone(o),
         o.siteId,
         gst ? null : videoTarget,
         // RTP through the relay; RTCP straight to the transport.

@@ -1,6 +1,7 @@
 // Pure decisions of the edge: which rooms to open, close or update for a new
 // media plan, and what the chair's controls mean for this edge's microphone.
 // The edge (edge.ts) executes the steps; these functions do no I/O.
+import { RECENT_SPEAKERS } from './forwarding.js';
 import type { MediaMeeting, MediaPlan } from '@diemcau/shared';
 
 export type RoomStep =
@@ -88,19 +89,26 @@ export function participantMicOpen(m: MediaMeeting, participantId: string): bool
   return !m.mutedAll;
 }
 
-/** Streams each site sends (camera and microphone). */
-const STREAMS_PER_SITE = 2;
+/** Sites featured at once at most (forwarding.ts featuredSites): the chair, the floor, the roll call, the recent speakers. */
+const MAX_FEATURED = 3 + RECENT_SPEAKERS;
+/** Streams a featured site sends over a link: its microphone, its camera and the camera's small picture (layers.ts). */
+const STREAMS_PER_FEATURED = 3;
 
 /**
- * What one link of this edge will carry out, as far as the plan says: every
- * stream of the sites on this edge's other side of it (its local room and the
- * sites behind its other downstream links; what comes from the upstream is not
- * in the plan and is left out). `peerEdgeId` null: the upstream link. The
- * router places the link's transport by it (a meeting spanning workers), since
- * the consumers a link will hold arrive only after it is made.
+ * What one link of this edge will carry out, as far as the plan says. A link
+ * carries only what flows (forwarding.ts): down, the featured sites' streams,
+ * wherever they come from; up, the featured cameras from this side and every
+ * open microphone of it (a roll call opens them all). This side: the local
+ * room and the sites behind the other downstream links. `peerEdgeId` null: the
+ * upstream link. The router places the link's transport by it (a meeting
+ * spanning workers), since the consumers a link will hold arrive only after it
+ * is made.
  */
 export function expectedLinkConsumers(m: MediaMeeting, peerEdgeId: string | null): number {
   let sites = m.localSiteId === null ? 0 : 1;
   for (const d of m.downstream ?? []) if (d.edgeId !== peerEdgeId) sites += d.siteIds?.length ?? 1;
-  return sites * STREAMS_PER_SITE;
+  if (peerEdgeId === null) return sites + Math.min(sites, MAX_FEATURED) * (STREAMS_PER_FEATURED - 1);
+  // Down: the featured sites may sit above this edge too (not in the plan), unless it is the host.
+  const featured = m.upstream === null ? Math.min(sites, MAX_FEATURED) : MAX_FEATURED;
+  return featured * STREAMS_PER_FEATURED;
 }

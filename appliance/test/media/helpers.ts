@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import type { MediaMeeting, MediaPlan, MediaStats } from '@diemcau/shared';
+import type { MediaDownstream, MediaMeeting, MediaPlan, MediaStats } from '@diemcau/shared';
+import { runToExit, type Exited } from '../../../shared/test/helpers/program.js';
 import { signalCall } from '../../src/media/signal-client.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -175,6 +176,37 @@ export function node(edge: EdgeProc, siteId: string | null, parent: Node | null)
   return { edge, siteId, parent, acceptToken: token() };
 }
 
+/** A meeting's own fields: the meeting and its chair named, the rest (no floor, live) by default. */
+export type MeetingFields = Pick<MediaMeeting, 'meetingId' | 'chairSiteId'> &
+  Partial<Pick<MediaMeeting, 'title' | 'floorSiteId' | 'rollCallSiteId' | 'mutedAll' | 'state'>>;
+
+export interface HostPlan extends MeetingFields {
+  /** The token downstream edges present. */
+  accept: string;
+  /** The edges that may link in, and from where; omitted: the plan has no list at all. */
+  downstream?: MediaDownstream[];
+  revision?: number;
+}
+
+/** The plan of a host edge (the core) for one live meeting: no upstream, no room of its own, links taken in. */
+export function hostPlan(edgeId: string, o: HostPlan): MediaPlan {
+  const { accept, downstream, revision = 1, ...fields } = o;
+  const meeting: MediaMeeting = {
+    title: `meeting ${fields.meetingId}`,
+    floorSiteId: null,
+    rollCallSiteId: null,
+    mutedAll: false,
+    state: 'live',
+    ...fields,
+    role: 'host',
+    upstream: null,
+    acceptToken: accept,
+    ...(downstream ? { downstream } : {}),
+    localSiteId: null,
+  };
+  return { v: 1, revision, edgeId, meetings: [meeting] };
+}
+
 /** The sites at or below a node of the tree (what media-planner.ts names for it). */
 export function sitesBelow(n: Node, nodes: Node[]): string[] {
   const out = n.siteId === null ? [] : [n.siteId];
@@ -305,32 +337,12 @@ export async function launchChromium(
  * port, plus these settings) and waits for it to exit: for settings it must
  * refuse. Returns its exit code (null if it ran for a minute) and its stderr.
  */
-export async function edgeStartRefused(
-  t: { teardown(fn: () => void): void },
-  env: Record<string, string>,
-): Promise<{ code: number | null; stderr: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'appliance/src/media/main.ts')], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DIEMCAU_EDGE_ROLE: 'core', DIEMCAU_EDGE_HARDWARE: 'none', DIEMCAU_EDGE_PORT: '0', ...env },
+export function edgeStartRefused(t: { teardown(fn: () => void): void }, env: Record<string, string>): Promise<Exited> {
+  return runToExit(t, 'appliance/src/media/main.ts', {
+    ...process.env,
+    DIEMCAU_EDGE_ROLE: 'core',
+    DIEMCAU_EDGE_HARDWARE: 'none',
+    DIEMCAU_EDGE_PORT: '0',
+    ...env,
   });
-  t.teardown(() => {
-    if (proc.exitCode === null) proc.kill('SIGKILL');
-  });
-  let stderr = '';
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  proc.stdout!.resume();
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      resolve(null);
-    }, 60_000);
-    proc.once('exit', (c) => {
-      clearTimeout(timer);
-      resolve(c);
-    });
-  });
-  return { code, stderr };
 }

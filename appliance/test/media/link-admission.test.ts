@@ -7,8 +7,7 @@
 // 127.0.0.0/8 to this machine, so a test can connect from another address.
 import http from 'node:http';
 import t from 'tap';
-import type { MediaMeeting, MediaPlan } from '@diemcau/shared';
-import { spawnEdge, token, until, type EdgeProc } from './helpers.js';
+import { hostPlan, spawnEdge, token, until, type EdgeProc } from './helpers.js';
 
 const M = 'm-admit';
 
@@ -67,18 +66,10 @@ t.test('link offers only from and to the addresses the plan names', async (t) =>
   const core: EdgeProc = await spawnEdge({ edgeId: 'core', role: 'core' });
   t.teardown(() => core.kill());
   const accept = token();
-  const meeting: MediaMeeting = {
+  const plan = hostPlan('core', {
     meetingId: M,
-    title: 'giao ban',
-    role: 'host',
-    upstream: null,
-    acceptToken: accept,
-    localSiteId: null,
     chairSiteId: 'so-1',
-    floorSiteId: null,
-    rollCallSiteId: null,
-    mutedAll: false,
-    state: 'live',
+    accept,
     downstream: [
       { edgeId: 'cA', addresses: ['127.0.0.1'], rtpPorts: { min: 40000, max: 40999 } },
       // A district somewhere else on the network: its offers must come from there.
@@ -86,8 +77,8 @@ t.test('link offers only from and to the addresses the plan names', async (t) =>
       // Named by a host name that resolves to loopback: that is the plan naming loopback.
       { edgeId: 'cL', addresses: ['localhost'] },
     ],
-  };
-  const plan: MediaPlan = { v: 1, revision: 1, edgeId: 'core', meetings: [meeting] };
+  });
+  const meeting = plan.meetings[0]!;
   await core.plan(plan);
   const links = `/media/v1/meetings/${M}/links`;
   const post = (body: unknown, from?: string) => call(core.url, 'POST', links, accept, body, from);
@@ -206,26 +197,8 @@ t.test('a plan with no downstream list accepts no link (fail closed)', async (t)
   const core = await spawnEdge({ edgeId: 'core2', role: 'core' });
   t.teardown(() => core.kill());
   const accept = token();
-  await core.plan({
-    v: 1,
-    revision: 1,
-    edgeId: 'core2',
-    meetings: [
-      {
-        meetingId: M,
-        title: 'x',
-        role: 'host',
-        upstream: null,
-        acceptToken: accept,
-        localSiteId: null,
-        chairSiteId: 'so-1',
-        floorSiteId: null,
-        rollCallSiteId: null,
-        mutedAll: false,
-        state: 'live',
-      },
-    ],
-  });
+  // No downstream list at all, not even an empty one.
+  await core.plan(hostPlan('core2', { meetingId: M, chairSiteId: 'so-1', accept }));
   const r = await call(core.url, 'POST', `/media/v1/meetings/${M}/links`, accept, offer('cA', '127.0.0.1', 40010));
   t.match(r, { status: 403, body: { reason: 'link-edge-not-named' } });
 });
@@ -234,29 +207,14 @@ t.test('a linked edge announces at most so many streams over its link', async (t
   const core = await spawnEdge({ edgeId: 'core3', role: 'core', env: { DIEMCAU_EDGE_MAX_STREAMS_PER_LINK: '3' } });
   t.teardown(() => core.kill());
   const accept = token();
-  await core.plan({
-    v: 1,
-    revision: 1,
-    edgeId: 'core3',
-    meetings: [
-      {
-        meetingId: M,
-        title: 'x',
-        role: 'host',
-        upstream: null,
-        acceptToken: accept,
-        localSiteId: null,
-        chairSiteId: 'so-1',
-        floorSiteId: null,
-        rollCallSiteId: null,
-        mutedAll: false,
-        state: 'live',
-        downstream: [
-          { edgeId: 'cA', addresses: ['127.0.0.1'], siteIds: Array.from({ length: 8 }, (_, i) => `xa-${i}`) },
-        ],
-      },
-    ],
-  });
+  await core.plan(
+    hostPlan('core3', {
+      meetingId: M,
+      chairSiteId: 'so-1',
+      accept,
+      downstream: [{ edgeId: 'cA', addresses: ['127.0.0.1'], siteIds: Array.from({ length: 8 }, (_, i) => `xa-${i}`) }],
+    }),
+  );
   const link = await call(core.url, 'POST', `/media/v1/meetings/${M}/links`, accept, offer('cA', '127.0.0.1', 40010));
   t.equal(link.status, 201);
   const events = Array.from({ length: 8 }, (_, i) => ({

@@ -10,7 +10,7 @@
 // says which sites each downstream brings in.
 import t from 'tap';
 import type { MediaDownstream, MediaMeeting, MediaPlan } from '@diemcau/shared';
-import { spawnEdge, token, until, type EdgeProc } from './helpers.js';
+import { hostPlan, spawnEdge, token, until, type EdgeProc } from './helpers.js';
 
 const M = 'm-sites';
 const CHAIR = 'site-b';
@@ -30,18 +30,6 @@ const base = {
   mutedAll: false,
   state: 'live',
 } as const;
-
-function hostPlan(core: EdgeProc, accept: string, downstream: MediaDownstream[], revision = 1): MediaPlan {
-  const meeting: MediaMeeting = {
-    ...base,
-    role: 'host',
-    upstream: null,
-    acceptToken: accept,
-    downstream,
-    localSiteId: null,
-  };
-  return { v: 1, revision, edgeId: core.edgeId, meetings: [meeting] };
-}
 
 function leafPlan(leaf: EdgeProc, core: EdgeProc, accept: string, localSiteId: string, revision = 1): MediaPlan {
   const meeting: MediaMeeting = {
@@ -78,7 +66,9 @@ t.test("a downstream edge announcing the chair's site is refused; its streams re
   const [core, cX, cY] = await Promise.all([start('core', null), start('cX', 'tone'), start('cY', 'silent')]);
   const accept = token();
   const named = (edgeId: string, siteIds: string[]): MediaDownstream => ({ edgeId, addresses: ['127.0.0.1'], siteIds });
-  await core.plan(hostPlan(core, accept, [named('cX', ['site-x']), named('cY', ['site-y'])]));
+  await core.plan(
+    hostPlan(core.edgeId, { ...base, accept, downstream: [named('cX', ['site-x']), named('cY', ['site-y'])] }),
+  );
   await cX.plan(leafPlan(cX, core, accept, CHAIR));
   await cY.plan(leafPlan(cY, core, accept, 'site-y'));
 
@@ -139,7 +129,9 @@ t.test("a downstream edge announcing the chair's site is refused; its streams re
   t.notOk(heard.has(CHAIR), `the chair is not taken to speak (heard: ${[...heard].join(', ')})`);
 
   // A new plan that no longer puts site-y behind cY drops its streams at once.
-  await core.plan(hostPlan(core, accept, [named('cX', ['site-x']), named('cY', [])], 2));
+  await core.plan(
+    hostPlan(core.edgeId, { ...base, accept, downstream: [named('cX', ['site-x']), named('cY', [])], revision: 2 }),
+  );
   await until(
     'site-y streams dropped by the new plan',
     async () => ((await core.streams(M)).some((s) => s.via === 'cY') ? null : true),
@@ -172,10 +164,14 @@ t.test("an upstream cannot pose as the downstream edge's own room", async (t) =>
   });
   await core.plan(
     floorY(
-      hostPlan(core, accept, [
-        { edgeId: 'cX2', addresses: ['127.0.0.1'], siteIds: ['site-x', 'site-y'] },
-        { edgeId: 'cY2', addresses: ['127.0.0.1'], siteIds: ['site-z'] },
-      ]),
+      hostPlan(core.edgeId, {
+        ...base,
+        accept,
+        downstream: [
+          { edgeId: 'cX2', addresses: ['127.0.0.1'], siteIds: ['site-x', 'site-y'] },
+          { edgeId: 'cY2', addresses: ['127.0.0.1'], siteIds: ['site-z'] },
+        ],
+      }),
     ),
   );
   await cX.plan(floorY(leafPlan(cX, core, accept, 'site-y')));
@@ -206,7 +202,13 @@ t.test('a link that keeps announcing sites it may not name is closed', async (t)
   const core = await spawnEdge({ edgeId: 'core3', role: 'core' });
   t.teardown(() => core.kill());
   const accept = token();
-  await core.plan(hostPlan(core, accept, [{ edgeId: 'cA', addresses: ['127.0.0.1'], siteIds: ['site-a'] }]));
+  await core.plan(
+    hostPlan(core.edgeId, {
+      ...base,
+      accept,
+      downstream: [{ edgeId: 'cA', addresses: ['127.0.0.1'], siteIds: ['site-a'] }],
+    }),
+  );
   const post = async (path: string, body: unknown): Promise<{ status: number; body: { linkId?: string } | null }> => {
     const res = await fetch(core.url + path, {
       method: 'POST',

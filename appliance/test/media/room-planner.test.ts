@@ -2,7 +2,13 @@
 // and what the chair's controls mean for this edge's microphone.
 import t from 'tap';
 import type { MediaMeeting, MediaPlan } from '@diemcau/shared';
-import { acceptPlan, micOpen, participantMicOpen, planRooms } from '../../src/media/room-planner.js';
+import {
+  acceptPlan,
+  expectedLinkConsumers,
+  micOpen,
+  participantMicOpen,
+  planRooms,
+} from '../../src/media/room-planner.js';
 
 const TOKEN = 'x'.repeat(24);
 const meeting = (id: string, over: Partial<MediaMeeting> = {}): MediaMeeting => ({
@@ -96,6 +102,32 @@ t.test('micOpen follows the chair', async (t) => {
   t.equal(micOpen(meeting('a', { floorSiteId: 'site-b' })), false, 'others wait while someone has the floor');
   t.equal(micOpen(meeting('a', { floorSiteId: 'site-b', localSiteId: 'site-c' })), true, 'the chair always speaks');
   t.equal(micOpen(meeting('a', { localSiteId: null })), false, 'an edge without a room has no microphone');
+});
+
+t.test('expectedLinkConsumers counts what flows, not the roster', async (t) => {
+  const communes = Array.from({ length: 25 }, (_, i) => `c${i}`);
+  const district = meeting('m', {
+    role: 'relay',
+    localSiteId: 'd',
+    downstream: communes.map((c) => ({ edgeId: c, addresses: ['127.0.0.1'], siteIds: [c] })),
+  });
+  // Up: all 26 microphones of this side (a roll call) and both pictures of at most 5 featured cameras.
+  t.equal(expectedLinkConsumers(district, null), 26 + 5 * 2);
+  // Down to one commune: the featured sites' microphone and two pictures, whatever the roster's size.
+  t.equal(expectedLinkConsumers(district, 'c0'), 5 * 3);
+  const host = meeting('m', {
+    role: 'host',
+    upstream: null,
+    localSiteId: null,
+    downstream: [
+      { edgeId: 'a', addresses: ['127.0.0.1'], siteIds: ['a'] },
+      { edgeId: 'b', addresses: ['127.0.0.1'], siteIds: ['b', 'b1'] },
+    ],
+  });
+  // The host knows every site: down to a, only b's two sites can be featured.
+  t.equal(expectedLinkConsumers(host, 'a'), 2 * 3);
+  const leaf = meeting('m');
+  t.equal(expectedLinkConsumers(leaf, null), 1 + 2, 'a leaf sends its microphone and two pictures up');
 });
 
 t.test("participantMicOpen: a browser follows the chair's controls like a room", async (t) => {

@@ -10,12 +10,14 @@ export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 export const isAlertSeverity = (v: unknown): v is AlertSeverity => (ALERT_SEVERITIES as readonly unknown[]).includes(v);
 
-/** From presence: a box gone, a box that keeps dropping, a relay group's outage. */
+/** From presence: a box gone, a box that keeps dropping, a relay group's outage, a reconnect that fell short. */
 export const PRESENCE_ALERT_TYPES = [
   'device-offline',
   'flapping',
   /** A relay group's outage; the name stays for stored alerts and subscribers. */
   'district-outage',
+  /** Boxes that did not reconnect within the grace after their node died or the fleet restarted: one incident. */
+  'fleet-reconnect',
 ] as const;
 export type PresenceAlertType = (typeof PRESENCE_ALERT_TYPES)[number];
 

@@ -84,10 +84,13 @@ export class Cluster {
       startTimeoutMs: this.o.nodeStartTimeoutMs,
       log: this.o.log,
       isLeader: () => this.leadership.isLeader,
-      onDead: async (nodeId, graceful) => {
+      onDead: async (nodeId, graceful, alive) => {
         await this.feed.nodeLost(nodeId);
         if (graceful) return;
         const name = nodeName(nodeId);
+        // Restarted (by systemd, say) before it was judged: back already, its boxes reconnecting.
+        if (alive.some((id) => nodeName(id) === name))
+          return this.o.log.warn({ nodeId }, 'fleet node died and is already back under its name; no alert');
         await alerts.open(
           {
             type: NODE_DOWN_ALERT,

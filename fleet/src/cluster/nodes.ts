@@ -68,8 +68,8 @@ export interface NodeWatchOptions {
   log: Logger;
   /** Only the leader judges; asked on every round. */
   isLeader: () => boolean;
-  /** A node was found dead, or gone after a graceful stop (called on the leader, once per node). */
-  onDead: (nodeId: string, graceful: boolean) => Promise<void>;
+  /** A node was found dead, or gone after a graceful stop (called on the leader, once per node), and the nodes alive. */
+  onDead: (nodeId: string, graceful: boolean, alive: string[]) => Promise<void>;
   /** Nodes alive now, after each round of the leader (for resolving alerts). */
   onAlive?: (nodeIds: string[]) => Promise<void>;
 }
@@ -132,7 +132,7 @@ export class NodeWatch {
       if ((await this.o.redis.hdel(NODES_KEY, nodeId)) !== 1) continue;
       if (graceful) this.o.log.info({ nodeId }, 'fleet node left; its remaining sessions end');
       else this.o.log.warn({ nodeId, silentMs }, 'fleet node is silent; declared dead');
-      await this.o.onDead(nodeId, graceful);
+      await this.o.onDead(nodeId, graceful, [...this.seen.keys()]);
     }
     await this.o.onAlive?.([...this.seen.keys()]);
   }

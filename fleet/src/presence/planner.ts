@@ -39,7 +39,8 @@ export type AlertAction =
       action: 'open';
       type: PresenceAlertType;
       key: string;
-      siteId: string;
+      /** Null for the fleet-wide reconnect incident. */
+      siteId: string | null;
       deviceId: string | null;
       severity: Exclude<AlertSeverity, 'info'>;
       details: Record<string, unknown>;
@@ -48,7 +49,14 @@ export type AlertAction =
   | { action: 'resolve'; key: string; resolution: string };
 
 export type RuleInput =
-  { kind: 'presence'; device: PresenceRef; online: boolean; at: number } | { kind: 'tick'; at: number };
+  | { kind: 'presence'; device: PresenceRef; online: boolean; at: number }
+  /**
+   * Boxes that lost their session all at once (their node died, the whole
+   * fleet restarted), were given a grace to reconnect, and are still missing
+   * at its end; `since` is when they dropped.
+   */
+  | { kind: 'late'; devices: PresenceRef[]; since: number; at: number }
+  | { kind: 'tick'; at: number };
 
 export interface PlanContext {
   /** How many devices the relay group has in all (online or not). */
@@ -67,6 +75,8 @@ interface DeviceState {
   flapping: boolean;
   /** Offline and counted in its relay group's open incident instead of its own alert. */
   inIncident: boolean;
+  /** Offline and counted in the fleet's reconnect incident instead of its own alert. */
+  inReconnect: boolean;
 }
 
 interface GroupState {
@@ -83,6 +93,8 @@ export interface RulesState {
   groups: Map<string, GroupState>;
   /** Devices with a debounce running or flapping: the only ones a tick looks at. */
   watched: Set<string>;
+  /** Members of the open reconnect incident (boxes late after a node's death or a restart), or null. */
+  reconnect: Set<string> | null;
 }
 
 export interface Plan {
@@ -91,18 +103,25 @@ export interface Plan {
   wakeAt: number | null;
 }
 
-export const emptyRulesState = (): RulesState => ({ devices: new Map(), groups: new Map(), watched: new Set() });
+export const emptyRulesState = (): RulesState => ({
+  devices: new Map(),
+  groups: new Map(),
+  watched: new Set(),
+  reconnect: null,
+});
 
 export const keys = {
   offline: (deviceId: string) => `device-offline:${deviceId}`,
   flapping: (deviceId: string) => `flapping:${deviceId}`,
   // The type keeps its first name: stored alerts, webhooks and dashboards filter on it.
   group: (groupId: string) => `district-outage:${groupId}`,
+  reconnect: () => 'fleet-reconnect',
 };
 
 export function planPresence(state: RulesState, input: RuleInput, cfg: RulesConfig, ctx: PlanContext): Plan {
   const actions: AlertAction[] = [];
   if (input.kind === 'presence') onPresence(state, input.device, input.online, input.at, cfg, ctx, actions);
+  if (input.kind === 'late') onLate(state, input.devices, input.since, cfg, ctx, actions);
   onTick(state, input.at, cfg, actions);
   return { actions, wakeAt: nextWake(state, cfg) };
 }
@@ -116,23 +135,11 @@ function onPresence(
   ctx: PlanContext,
   out: AlertAction[],
 ): void {
-  let dev = state.devices.get(ref.deviceId);
-  if (!dev) {
-    // First sight. Online is the normal start; an unseen device reported
-    // offline (after a fleet restart) is a drop from an assumed online.
-    dev = {
-      ref,
-      online: true,
-      transitions: [],
-      pendingOfflineAt: null,
-      offlineAlert: false,
-      flapping: false,
-      inIncident: false,
-    };
-    state.devices.set(ref.deviceId, dev);
-    if (online) return;
-  }
-  dev.ref = ref;
+  // First sight: online is the normal start; an unseen device reported
+  // offline (after a fleet restart) is a drop from an assumed online.
+  const known = state.devices.has(ref.deviceId);
+  const dev = deviceState(state, ref);
+  if (!known && online) return;
   if (dev.online === online) return; // repeated signal (will after disconnect, birth after connect)
   dev.online = online;
   dev.transitions.push(at);
@@ -162,6 +169,101 @@ function onPresence(
 }
 
 /**
+ * The end of a reconnect grace. A few late boxes are ordinary drops (their
+ * relay groups and debounce decide, from when they dropped); from
+ * districtMinDevices on they are one incident for the fleet, not one alert
+ * per box: a storm that outlasted the grace is one problem. A later late
+ * batch while the incident is open joins it.
+ */
+function onLate(
+  state: RulesState,
+  refs: PresenceRef[],
+  since: number,
+  cfg: RulesConfig,
+  ctx: PlanContext,
+  out: AlertAction[],
+): void {
+  const late = refs.filter((r) => state.devices.get(r.deviceId)?.online !== false);
+  if (late.length === 0) return;
+  if (late.length < cfg.districtMinDevices && state.reconnect === null) {
+    for (const r of late) onPresence(state, r, false, since, cfg, ctx, out);
+    return;
+  }
+  const opening = state.reconnect === null;
+  const members = (state.reconnect ??= new Set());
+  for (const ref of late) {
+    const dev = deviceState(state, ref);
+    dev.online = false;
+    dev.transitions.push(since);
+    dev.inReconnect = true;
+    dev.pendingOfflineAt = null;
+    if (!dev.flapping) state.watched.delete(ref.deviceId);
+    members.add(ref.deviceId);
+  }
+  out.push(
+    opening
+      ? {
+          action: 'open',
+          type: 'fleet-reconnect',
+          key: keys.reconnect(),
+          siteId: null,
+          deviceId: null,
+          severity: 'critical',
+          details: reconnectDetails(state, since),
+        }
+      : { action: 'update', key: keys.reconnect(), details: reconnectDetails(state, since) },
+  );
+}
+
+/** The rules' state of a device, created (online) at first sight. */
+function deviceState(state: RulesState, ref: PresenceRef): DeviceState {
+  let dev = state.devices.get(ref.deviceId);
+  if (!dev) {
+    dev = {
+      ref,
+      online: true,
+      transitions: [],
+      pendingOfflineAt: null,
+      offlineAlert: false,
+      flapping: false,
+      inIncident: false,
+      inReconnect: false,
+    };
+    state.devices.set(ref.deviceId, dev);
+  }
+  dev.ref = ref;
+  return dev;
+}
+
+function reconnectDetails(state: RulesState, since?: number): Record<string, unknown> {
+  const devices = [...(state.reconnect ?? [])].filter((id) => state.devices.get(id)?.inReconnect).sort();
+  return {
+    devices,
+    offlineCount: devices.length,
+    ...(since === undefined ? {} : { since: new Date(since).toISOString() }),
+  };
+}
+
+/** After a member came back or left: keep the reconnect incident (updated) or close it, stragglers on their own. */
+function settleReconnect(state: RulesState, at: number, cfg: RulesConfig, out: AlertAction[]): void {
+  if (!state.reconnect) return;
+  const stillDown = [...state.reconnect].filter((id) => state.devices.get(id)?.inReconnect === true);
+  if (stillDown.length >= cfg.districtMinDevices) {
+    out.push({ action: 'update', key: keys.reconnect(), details: reconnectDetails(state) });
+    return;
+  }
+  state.reconnect = null;
+  out.push({ action: 'resolve', key: keys.reconnect(), resolution: 'the boxes reconnected' });
+  for (const id of stillDown) {
+    const m = state.devices.get(id)!;
+    m.inReconnect = false;
+    if (m.flapping) continue;
+    m.pendingOfflineAt = at; // long past its debounce already
+    state.watched.add(id);
+  }
+}
+
+/**
  * A device leaves the fleet (revoked): its alerts close and it no longer
  * counts in its relay group's incident.
  */
@@ -173,6 +275,7 @@ export function forgetDevice(state: RulesState, deviceId: string, at: number, cf
     if (dev.flapping) out.push({ action: 'resolve', key: keys.flapping(deviceId), resolution: 'device revoked' });
     state.devices.delete(deviceId);
     state.watched.delete(deviceId);
+    if (state.reconnect?.delete(deviceId)) settleReconnect(state, at, cfg, out);
     const groupId = dev.ref.groupId;
     const group = groupId === null ? undefined : state.groups.get(groupId);
     if (group && groupId !== null) {
@@ -256,6 +359,10 @@ function cameBack(state: RulesState, dev: DeviceState, at: number, cfg: RulesCon
     dev.offlineAlert = false;
     out.push({ action: 'resolve', key: keys.offline(deviceId), resolution: 'device back online' });
   }
+  if (dev.inReconnect) {
+    dev.inReconnect = false;
+    settleReconnect(state, at, cfg, out);
+  }
   if (groupId === null) return;
   const group = groupState(state, groupId);
   group.down.delete(deviceId);
@@ -304,7 +411,7 @@ function onTick(state: RulesState, at: number, cfg: RulesConfig, out: AlertActio
       dev.flapping = false;
       dev.transitions = [];
       out.push({ action: 'resolve', key: keys.flapping(id), resolution: 'stable again' });
-      if (dev.online || dev.inIncident) {
+      if (dev.online || dev.inIncident || dev.inReconnect) {
         state.watched.delete(id);
         continue;
       }
@@ -313,7 +420,7 @@ function onTick(state: RulesState, at: number, cfg: RulesConfig, out: AlertActio
     if (dev.pendingOfflineAt !== null && dev.pendingOfflineAt <= at) {
       dev.pendingOfflineAt = null;
       state.watched.delete(id);
-      if (dev.online || dev.inIncident || dev.offlineAlert) continue;
+      if (dev.online || dev.inIncident || dev.inReconnect || dev.offlineAlert) continue;
       dev.offlineAlert = true;
       out.push({
         action: 'open',

@@ -58,8 +58,13 @@ export class PresenceTracker {
   private graceTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private leading = false;
-  /** Devices the registry had online when this node took the lead and that have no session yet. */
-  private awaited = new Set<string>();
+  /**
+   * Devices given a grace to reconnect, with when they dropped and when the
+   * grace ends: those the registry had online when this node took the lead
+   * and that have no session yet, and those whose node died under them.
+   */
+  private readonly awaited = new Map<string, { since: number; until: number }>();
+  private graceAt: number | undefined;
   private readonly now: () => number;
   private readonly fence: Fence;
   /** Registry writes and look-ups, in order per device (the rules themselves run at once, in memory). */
@@ -113,7 +118,7 @@ export class PresenceTracker {
           online: false,
           at: now - this.o.rules.offlineDebounceMs,
         });
-      } else if (a.type === 'flapping' || a.type === 'district-outage') {
+      } else if (a.type === 'flapping' || a.type === 'district-outage' || a.type === 'fleet-reconnect') {
         this.act({ action: 'resolve', key: a.key, resolution: 'fleet leader changed; rules re-evaluated' });
       }
     }
@@ -130,19 +135,50 @@ export class PresenceTracker {
           });
         this.plan({ kind: 'presence', device: ref, online: true, at: now });
       } else if (wereOnline.has(deviceId)) {
-        this.awaited.add(deviceId);
+        this.awaited.set(deviceId, { since: now, until: now + graceMs });
         this.plan({ kind: 'presence', device: ref, online: true, at: now });
       }
     }
     this.o.metrics.devicesOnline.set(this.table.online);
-    if (this.awaited.size > 0) {
-      this.graceTimer = setTimeout(() => {
-        const late = [...this.awaited];
-        this.awaited.clear();
-        for (const id of late) if (!this.table.isOnline(id)) this.apply(id, false, 'startup-grace');
-      }, graceMs);
-      this.graceTimer.unref();
+    this.scheduleGrace();
+  }
+
+  /** The next end of a grace, if any is running. */
+  private scheduleGrace(): void {
+    let next: number | undefined;
+    for (const { until } of this.awaited.values()) if (next === undefined || until < next) next = until;
+    if (next === this.graceAt) return;
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    this.graceAt = next;
+    if (next === undefined || !this.leading) return;
+    this.graceTimer = setTimeout(() => this.graceEnded(), Math.max(0, next - this.now()));
+    this.graceTimer.unref();
+  }
+
+  /**
+   * Boxes still missing at the end of their grace are offline now, all in one
+   * input to the rules (one incident for a storm that outlasted it, not an
+   * alert per box).
+   */
+  private graceEnded(): void {
+    this.graceTimer = undefined;
+    this.graceAt = undefined;
+    if (!this.leading || this.stopped) return;
+    const now = this.now();
+    const late: PresenceRef[] = [];
+    let since = now;
+    for (const [deviceId, a] of this.awaited) {
+      if (a.until > now) continue;
+      this.awaited.delete(deviceId);
+      const ref = this.refs.get(deviceId);
+      if (!ref || this.table.isOnline(deviceId)) continue;
+      this.record(deviceId, false, 'startup-grace');
+      late.push(ref);
+      since = Math.min(since, a.since);
     }
+    if (late.length > 0) this.plan({ kind: 'late', devices: late, since, at: now });
+    this.scheduleGrace();
   }
 
   /** Another node leads now: stop deciding (the table stays current). */
@@ -155,6 +191,7 @@ export class PresenceTracker {
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.timer = undefined;
     this.graceTimer = undefined;
+    this.graceAt = undefined;
     // The rules' memory belongs to the leader; a later lead() rebuilds it.
     Object.assign(this.rules, emptyRulesState());
   }
@@ -239,10 +276,24 @@ export class PresenceTracker {
       );
   }
 
-  /** A node died or left: every session it held has ended. */
+  /**
+   * A node died or left: every session it held has ended. Its boxes that
+   * have no session elsewhere yet are not offline at once: they get the
+   * startup grace to reconnect to another node (the agent's backoff, a
+   * storm of thousands at once), as after a restart of the whole fleet. The
+   * registry keeps them online meanwhile, so a leader that takes over
+   * during the grace awaits them too.
+   */
   nodeLost(nodeId: string): void {
     if (this.stopped) return;
-    for (const t of this.table.endNode(nodeId)) this.transition(t, 'node-lost');
+    const now = this.now();
+    for (const t of this.table.endNode(nodeId)) {
+      this.o.metrics.devicesOnline.set(this.table.online);
+      if (!t.online && this.leading && this.refs.has(t.deviceId))
+        this.awaited.set(t.deviceId, { since: now, until: now + this.o.startupGraceMs });
+      else this.transition(t, 'node-lost');
+    }
+    this.scheduleGrace();
   }
 
   /** Nodes that hold sessions in the table. */
@@ -287,12 +338,19 @@ export class PresenceTracker {
   private apply(deviceId: string, online: boolean, reason: PresenceReason): void {
     const ref = this.refs.get(deviceId);
     if (!ref || !this.leading) return;
+    const at = this.record(deviceId, online, reason);
+    this.plan({ kind: 'presence', device: ref, online, at });
+  }
+
+  /** The registry and the bus told of a change (the rules are the caller's). Returns its time. */
+  private record(deviceId: string, online: boolean, reason: PresenceReason): number {
     const at = this.now();
     const iso = new Date(at).toISOString();
     this.write(deviceId, () => this.fence(() => this.o.devices.setPresence(deviceId, online, iso)));
     this.o.log.debug({ deviceId, online, reason }, 'presence changed');
-    this.o.events.emit('device-presence', { deviceId, siteId: ref.siteId, online, at: iso, reason });
-    this.plan({ kind: 'presence', device: ref, online, at });
+    const siteId = this.refs.get(deviceId)?.siteId ?? '';
+    this.o.events.emit('device-presence', { deviceId, siteId, online, at: iso, reason });
+    return at;
   }
 
   /** A registry write for one device, after that device's earlier ones. */

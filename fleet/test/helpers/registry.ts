@@ -1,7 +1,7 @@
 // Which registry startTestFleet gives a fleet: the embedded SQLite file in its
 // data dir by default; with useRegistry(), a PostgreSQL database per data dir
 // (a test that restarts a fleet on the same data dir finds the same registry).
-// db/api-on-postgres.test.ts runs existing API tests that way. One process,
+// db/on-postgres/*.test.ts run existing API tests that way. One process,
 // one choice: set once, at the top of a file, before the tests load.
 let makeDatabaseUrl: (() => Promise<string>) | undefined;
 const byDataDir = new Map<string, Promise<string>>();

@@ -33,7 +33,7 @@ function world(districtSize = 10) {
   const up = (ref: PresenceRef, at: number) => step({ kind: 'presence', device: ref, online: true, at });
   const down = (ref: PresenceRef, at: number) => step({ kind: 'presence', device: ref, online: false, at });
   const tick = (at: number) => step({ kind: 'tick', at });
-  return { state, dev, province, up, down, tick, all };
+  return { state, dev, province, up, down, tick, step, all };
 }
 
 const opened = (actions: AlertAction[], type?: string) =>
@@ -226,4 +226,55 @@ t.test("a relay group's outage is raised at its hub's site and says how many sit
     },
     'opened at the third drop (3 of 5)',
   );
+});
+
+t.test('boxes late after a reconnect grace are one fleet-reconnect incident, not an alert each', async (t) => {
+  // Spread over many relay groups (each its own): no relay group's outage would gather them.
+  const w = world(100);
+  const boxes = Array.from({ length: 20 }, (_, i): PresenceRef => ({
+    deviceId: `b${i}`,
+    siteId: `s${i}`,
+    groupId: `g${i}`,
+  }));
+  for (const b of boxes) w.up(b, 0);
+  const late = w.step({ kind: 'late', devices: boxes.slice(0, 12), since: 1000, at: 31_000 });
+  t.same(
+    opened(late.actions).map((a) => [a.type, a.key, a.siteId]),
+    [['fleet-reconnect', 'fleet-reconnect', null]],
+    'one incident',
+  );
+  t.match(late.actions[0], { details: { offlineCount: 12, since: new Date(1000).toISOString() } });
+  w.tick(40_000);
+  t.same(opened(w.all, 'device-offline'), [], 'no box alerted on its own meanwhile');
+  for (let i = 0; i < 10; i++) w.up(boxes[i]!, 41_000 + i);
+  t.ok(
+    w.all.some((a) => a.action === 'resolve' && a.key === 'fleet-reconnect'),
+    'below districtMinDevices still missing: resolved',
+  );
+  w.tick(42_000);
+  t.same(
+    opened(w.all, 'device-offline').map((a) => a.deviceId),
+    ['b10', 'b11'],
+    'the two still missing have their own alerts',
+  );
+});
+
+t.test('a late batch joins the open reconnect incident; a few late boxes alone are ordinary drops', async (t) => {
+  const w = world(100);
+  const boxes = Array.from({ length: 6 }, (_, i): PresenceRef => ({
+    deviceId: `b${i}`,
+    siteId: `s${i}`,
+    groupId: null,
+  }));
+  for (const b of boxes) w.up(b, 0);
+  const two = w.step({ kind: 'late', devices: boxes.slice(0, 2), since: 1000, at: 31_000 });
+  t.same(
+    opened(two.actions).map((a) => a.key),
+    ['device-offline:b0', 'device-offline:b1'],
+    'two late boxes: their own alerts, their debounce long over',
+  );
+  w.step({ kind: 'late', devices: boxes.slice(2, 5), since: 2000, at: 32_000 });
+  const more = w.step({ kind: 'late', devices: [boxes[5]!, boxes[2]!], since: 3000, at: 33_000 });
+  t.same(opened(w.all, 'fleet-reconnect').length, 1, 'opened once');
+  t.match(more.actions, [{ action: 'update', key: 'fleet-reconnect', details: { offlineCount: 4 } }]);
 });

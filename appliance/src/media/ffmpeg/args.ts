@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { INGEST, type VideoCodec } from '../adapter/index.js';
 import type { CameraFormat } from '../capture/camera-formats.js';
+import type { EchoCancelSetting } from '../capture/echo-source.js';
 
 export interface CaptureConfig {
   hardware: 'real' | 'simulated';
@@ -33,6 +34,11 @@ export interface CaptureConfig {
    * 0 or absent: the camera is sent at full size only.
    */
   smallKbps?: number;
+  /**
+   * A real room's microphone through the box's echo canceller when the audio
+   * server offers it (capture/echo-source.ts); null or absent: `audioDevice` as it is.
+   */
+  echoCancel?: EchoCancelSetting | null;
 }
 
 export interface RtpTarget {
@@ -68,6 +74,21 @@ export const bandHeight = (height: number): number => Math.max(16, Math.round(he
  */
 const SYLLABLES = "volume='if(isnan(t),0,pow(abs(sin(2*PI*1.3*t)),3))':eval=frame";
 
+/**
+ * A real room's microphone: an ALSA device, which on a box with the echo
+ * canceller is PipeWire's echo-cancelled source (capture/echo-source.ts).
+ */
+export const microphoneInput = (cfg: Pick<CaptureConfig, 'audioDevice'>): string[] => [
+  '-f',
+  'alsa',
+  '-ac',
+  '2',
+  '-ar',
+  '48000',
+  '-i',
+  cfg.audioDevice,
+];
+
 function inputs(cfg: CaptureConfig, siteId: string, withVideo: boolean): string[] {
   if (cfg.hardware === 'real') {
     return [
@@ -83,14 +104,7 @@ function inputs(cfg: CaptureConfig, siteId: string, withVideo: boolean): string[
             cfg.videoDevice,
           ]
         : []),
-      '-f',
-      'alsa',
-      '-ac',
-      '2',
-      '-ar',
-      '48000',
-      '-i',
-      cfg.audioDevice,
+      ...microphoneInput(cfg),
     ];
   }
   const band = bandHeight(cfg.height);

@@ -1,0 +1,125 @@
+// What happened when, in a scale bench: every edge's Node side shares one
+// process, so a stall of that one event loop (this process starved of CPU by
+// the machine, or busy with its own work) shows up as link timeouts at every
+// edge at once. The timeline records, per second: the longest event-loop
+// stall, this process's CPU, and the edges' warnings by message (links that
+// went down, link offers that failed), so a figure can say whether it was
+// bound by the product or by this machine.
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
+
+interface Second {
+  /** Longest gap between two 50 ms ticks, minus the 50 ms. */
+  stallMs: number;
+  cpuMs: number;
+  warnings: Map<string, number>;
+}
+
+export class Timeline {
+  readonly log: Logger;
+  private readonly t0 = performance.now();
+  private readonly seconds = new Map<number, Second>();
+  private readonly marks: Array<{ at: number; what: string }> = [];
+  private readonly ticker: NodeJS.Timeout;
+  private lastTick = performance.now();
+  private lastCpu = process.cpuUsage();
+
+  /** `echo`: a pino level at which the edges' logs also go to stderr ('silent': counted only). */
+  constructor(echo: string) {
+    const count = (msg: string): void => this.count(msg);
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString('utf8').split('\n')) {
+          if (!line) continue;
+          try {
+            const rec = JSON.parse(line) as { level: number; msg?: string };
+            if (rec.level >= 40) count(rec.msg ?? '?');
+          } catch {
+            // not a log line
+          }
+        }
+        if (echo !== 'silent') process.stderr.write(chunk);
+        done();
+      },
+    });
+    // Warnings are always counted; more is written only when asked for.
+    const level = echo === 'silent' ? 'warn' : echo;
+    this.log = pino({ level }, sink);
+    this.ticker = setInterval(() => {
+      const now = performance.now();
+      const cpu = process.cpuUsage(this.lastCpu);
+      const s = this.second(now);
+      s.stallMs = Math.max(s.stallMs, now - this.lastTick - 50);
+      s.cpuMs += (cpu.user + cpu.system) / 1000;
+      this.lastTick = now;
+      this.lastCpu = process.cpuUsage();
+    }, 50);
+    this.ticker.unref();
+  }
+
+  private second(now = performance.now()): Second {
+    const k = Math.floor((now - this.t0) / 1000);
+    let s = this.seconds.get(k);
+    if (!s) {
+      s = { stallMs: 0, cpuMs: 0, warnings: new Map() };
+      this.seconds.set(k, s);
+    }
+    return s;
+  }
+
+  private count(msg: string): void {
+    const s = this.second();
+    s.warnings.set(msg, (s.warnings.get(msg) ?? 0) + 1);
+  }
+
+  /** A milestone of the bench (printed in the timeline). */
+  mark(what: string): void {
+    this.marks.push({ at: performance.now() - this.t0, what });
+  }
+
+  /** Warnings by message since `fromS` (seconds since the start). */
+  warnings(fromS = 0): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [k, s] of this.seconds)
+      if (k >= fromS) for (const [m, n] of s.warnings) out.set(m, (out.get(m) ?? 0) + n);
+    return out;
+  }
+
+  get nowS(): number {
+    return (performance.now() - this.t0) / 1000;
+  }
+
+  /**
+   * One line per `stepS` seconds: the longest stall, this process's CPU (% of
+   * one core) and the warnings, with the milestones between them.
+   */
+  print(stepS = 5): void {
+    const last = Math.max(0, ...this.seconds.keys());
+    console.log(`\ntimeline (every ${stepS} s: longest event-loop stall, this process's CPU, edges' warnings)`);
+    let m = 0;
+    for (let k = 0; k <= last; k += stepS) {
+      while (m < this.marks.length && this.marks[m]!.at < (k + stepS) * 1000) {
+        console.log(`  ${(this.marks[m]!.at / 1000).toFixed(1)} s: ${this.marks[m]!.what}`);
+        m++;
+      }
+      let stall = 0;
+      let cpu = 0;
+      const warn = new Map<string, number>();
+      for (let j = k; j < k + stepS; j++) {
+        const s = this.seconds.get(j);
+        if (!s) continue;
+        stall = Math.max(stall, s.stallMs);
+        cpu += s.cpuMs;
+        for (const [w, n] of s.warnings) warn.set(w, (warn.get(w) ?? 0) + n);
+      }
+      const ws = [...warn].map(([w, n]) => `${w} ×${n}`).join(', ');
+      console.log(
+        `  ${String(k).padStart(4)} s  stall ${String(Math.round(stall)).padStart(5)} ms  cpu ${String(Math.round(cpu / stepS / 10)).padStart(3)} %  ${ws}`,
+      );
+    }
+  }
+
+  close(): void {
+    clearInterval(this.ticker);
+  }
+}
