@@ -8,6 +8,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { pino } from 'pino';
 import { chooseCameraMode, probeCamera, type CameraMode } from './media/capture/camera-formats.js';
+import { findMicrophone } from './media/capture/echo-source.js';
+import { EdgeConfigSchema } from './media/config.js';
 import { createHardware, hardwareOptionsFromEnv } from './devices/index.js';
 
 const WANT = { width: 1920, height: 1080, fps: 30 };
@@ -101,8 +103,15 @@ async function main(): Promise<number> {
     );
     const x264 = hasElement('x264enc');
     say(`  GStreamer x264enc: ${x264 ? 'yes' : 'MISSING (apt-get install gstreamer1.0-plugins-ugly)'}`);
+    // The edge's own choice (capture/echo-source.ts), with the edge's default names.
+    const echo = EdgeConfigSchema.properties;
+    const mic = await findMicrophone('default', {
+      source: echo.echoSource.default,
+      remote: echo.pipewireRemote.default,
+      pwDumpBin: echo.pwDumpBin.default,
+    });
     say(
-      `  WebRTC echo canceller (webrtcdsp): ${hasElement('webrtcdsp') ? 'yes' : 'MISSING (apt-get install gstreamer1.0-plugins-bad)'}`,
+      `  WebRTC echo canceller (PipeWire ${echo.echoSource.default}): ${mic.echoCancelled ? 'yes, the room is sent without the TV' : `MISSING (${mic.reason}): the TV's sound will be sent back as echo`}`,
     );
     ok &&= x264;
   } finally {

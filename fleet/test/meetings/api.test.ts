@@ -3,29 +3,9 @@
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MqttClient } from 'mqtt';
-import { deviceTopic, mediaPlanCodec, mediaStatsCodec, type MediaPlan, type MediaStats } from '@diemcau/shared';
+import { deviceTopic, mediaPlanCodec, mediaStatsCodec, type MediaStats } from '@diemcau/shared';
 import { harness, type Harness } from './harness.js';
-
-/** Resolves with the first plan on the edge's media topic that satisfies `want`. */
-function planWhere(client: MqttClient, edgeId: string, want: (p: MediaPlan) => boolean): Promise<MediaPlan> {
-  const topic = deviceTopic(edgeId, 'media');
-  return new Promise((resolve, reject) => {
-    const guard = setTimeout(() => reject(new Error(`no matching plan for ${edgeId}`)), 10_000);
-    const onMessage = (got: string, payload: Buffer) => {
-      if (got !== topic) return;
-      const d = mediaPlanCodec.decode(payload);
-      if (!d.ok) return reject(d.error);
-      if (!want(d.value)) return;
-      clearTimeout(guard);
-      client.off('message', onMessage);
-      resolve(d.value);
-    };
-    client.on('message', onMessage);
-    // Subscribing (again) makes the broker send the retained plan.
-    client.unsubscribe(topic, () => client.subscribe(topic, { qos: 1 }));
-  });
-}
+import { planWhere } from '../helpers/plans.js';
 
 const post = (h: Harness, url: string, payload: unknown, operator = 'admin') =>
   h.app.inject({ method: 'POST', url, payload: payload as object, headers: { 'x-operator': operator } });

@@ -2,25 +2,9 @@
 // boxes enrolled over HTTP and logged in over MQTT, commands refusing a
 // reboot during the meeting, OpenAPI.
 import t from 'tap';
-import type { MqttClient } from 'mqtt';
-import { deviceTopic, mediaPlanCodec, type MediaPlan, type Site } from '@diemcau/shared';
+import { deviceTopic, type Site } from '@diemcau/shared';
 import { connectDevice, presence, startTestFleet } from '../helpers/fleet.js';
-
-function planWhere(client: MqttClient, edgeId: string, want: (p: MediaPlan) => boolean): Promise<MediaPlan> {
-  const topic = deviceTopic(edgeId, 'media');
-  return new Promise((resolve, reject) => {
-    const guard = setTimeout(() => reject(new Error(`no matching plan for ${edgeId}`)), 10_000);
-    const onMessage = (got: string, payload: Buffer) => {
-      const d = got === topic ? mediaPlanCodec.decode(payload) : null;
-      if (!d?.ok || !want(d.value)) return;
-      clearTimeout(guard);
-      client.off('message', onMessage);
-      resolve(d.value);
-    };
-    client.on('message', onMessage);
-    client.unsubscribe(topic, () => client.subscribe(topic, { qos: 1 }));
-  });
-}
+import { planWhere } from '../helpers/plans.js';
 
 t.test('a district meeting in the running fleet', async (t) => {
   const f = await startTestFleet(t);

@@ -4,34 +4,10 @@
 // up in its edge's stats, shown, granted (the plan names the participant) or
 // set aside for good.
 import t from 'tap';
-import type { MqttClient } from 'mqtt';
-import {
-  deviceTopic,
-  mediaPlanCodec,
-  mediaStatsCodec,
-  readJoinClaims,
-  verifyJoinLink,
-  type MediaPlan,
-  type Site,
-} from '@diemcau/shared';
+import { deviceTopic, mediaStatsCodec, readJoinClaims, verifyJoinLink, type Site } from '@diemcau/shared';
 import { connectDevice, presence, startTestFleet, waitFor } from '../helpers/fleet.js';
 import { operator } from '../helpers/enrol.js';
-
-function planWhere(client: MqttClient, edgeId: string, want: (p: MediaPlan) => boolean): Promise<MediaPlan> {
-  const topic = deviceTopic(edgeId, 'media');
-  return new Promise((resolve, reject) => {
-    const guard = setTimeout(() => reject(new Error(`no matching plan for ${edgeId}`)), 10_000);
-    const onMessage = (got: string, payload: Buffer) => {
-      const d = got === topic ? mediaPlanCodec.decode(payload) : null;
-      if (!d?.ok || !want(d.value)) return;
-      clearTimeout(guard);
-      client.off('message', onMessage);
-      resolve(d.value);
-    };
-    client.on('message', onMessage);
-    client.unsubscribe(topic, () => client.subscribe(topic, { qos: 1 }));
-  });
-}
+import { planWhere } from '../helpers/plans.js';
 
 interface Link {
   link: string;
