@@ -62,7 +62,7 @@ export async function printEcho(): Promise<void> {
     }
   }
   console.log(
-    `   (without the canceller the far end is in what is sent at the microphone's level: 0 dB lower; "heard" longer than ${FAR_SECONDS}/${NEAR_SECONDS} s means the loaded machine made the audio graph drop sound)`,
+    `   (without the canceller the far end is in what is sent at the microphone's level: 0 dB lower; "heard" is the voice plus its reverberation; a second longer than ${FAR_SECONDS}/${NEAR_SECONDS} s means the loaded machine made the audio graph drop sound, and the test takes again)`,
   );
 }
 
