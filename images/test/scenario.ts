@@ -175,9 +175,13 @@ export async function enrolledBox(t: Tap, serial: string): Promise<Box> {
     bootMs,
     vm: boot(),
     device: async () => (await fleet.api<{ items: DeviceView[] }>('GET', '/api/v1/devices?siteId=xa-ba')).body.items[0],
-    online: async (ok, timeoutMs, what) =>
-      waitFor(
+    online: async (ok, timeoutMs, what) => {
+      // A kernel that panicked never comes online: say so now rather than after the whole bound.
+      let panic: string | undefined;
+      const d = await waitFor(
         async () => {
+          panic = kernelPanic(box.vm.consoleLog);
+          if (panic) return null;
           const d = await box.device();
           const fresh = Date.parse(d?.presenceAt ?? '') >= box.vm.startedAt;
           return d?.online && fresh && ok(d) ? d : undefined;
@@ -185,7 +189,10 @@ export async function enrolledBox(t: Tap, serial: string): Promise<Box> {
         timeoutMs,
         what,
         1000,
-      ),
+      );
+      if (!d) throw new Error(`the box's kernel panicked while waiting for ${what}: ${panic}`);
+      return d;
+    },
     offline: async (timeoutMs) => {
       await waitFor(
         async () => ((await box.device())?.online === false ? true : undefined),
@@ -309,6 +316,21 @@ export async function enrolledBox(t: Tap, serial: string): Promise<Box> {
   };
   t.comment(`accelerator: ${accel}`);
   return box;
+}
+
+/**
+ * The panic line of the box's serial console, if its kernel panicked. Seen
+ * under software emulation on a starved host: "IO-APIC + timer doesn't work!"
+ * during early boot (the kernel's timer check ran out of time).
+ */
+function kernelPanic(consoleLog: string): string | undefined {
+  try {
+    const text = fs.readFileSync(consoleLog, 'utf8');
+    const at = text.indexOf('Kernel panic');
+    return at < 0 ? undefined : text.slice(at, at + 160).split('\n')[0];
+  } catch {
+    return undefined; // no console yet
+  }
 }
 
 /** Seconds since `from`, one decimal. */
