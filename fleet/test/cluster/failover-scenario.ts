@@ -8,13 +8,12 @@ import type { Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN_TOKEN, waitFor } from '../helpers/fleet.js';
+import { waitFor } from '../helpers/fleet.js';
 import { startRedis } from '../helpers/redis.js';
 import { startPostgres } from '../helpers/postgres.js';
-import { get, nodePorts, run, startNode, type Health, type Node } from '../helpers/cluster-nodes.js';
+import { auth, get, nodePorts, runSim, startNode, type Health, type Node } from '../helpers/cluster-nodes.js';
 
 const BOXES_PER_NODE = 12;
-const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 interface Device {
   id: string;
@@ -47,31 +46,7 @@ export async function failover(t: Test, store: 'sqlite' | 'postgres'): Promise<v
   // One after the other: the first seeds the registry.
   const a = await start('a');
   const b = await start('b');
-  const sims = [a, b].map((n) =>
-    run(
-      t,
-      [
-        'appliance/src/sim.ts',
-        '--fleet-url',
-        n.base,
-        '--admin-token',
-        ADMIN_TOKEN,
-        '--devices',
-        String(BOXES_PER_NODE),
-        '--sites',
-        String(BOXES_PER_NODE),
-        '--data-dir',
-        join(dataDir, `sim-${n.name}`),
-        '--telemetry-interval',
-        '1',
-        '--keepalive',
-        '5',
-        '--log-level',
-        'error',
-      ],
-      {},
-    ),
-  );
+  const sims = [a, b].map((n) => runSim(t, n, dataDir, BOXES_PER_NODE, 1));
   const total = 2 * BOXES_PER_NODE;
   await waitFor(
     () =>

@@ -8,10 +8,10 @@ import t from 'tap';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN_TOKEN, waitFor } from '../helpers/fleet.js';
+import { waitFor } from '../helpers/fleet.js';
 import { startRedis } from '../helpers/redis.js';
 import { startPostgres } from '../helpers/postgres.js';
-import { get, health, nodePorts, run, startNode, type Node, type Proc } from '../helpers/cluster-nodes.js';
+import { get, health, nodePorts, runSim, startNode, type Node, type Proc } from '../helpers/cluster-nodes.js';
 
 const BOXES_PER_SIM = 12;
 const TOTAL = 2 * BOXES_PER_SIM;
@@ -42,30 +42,7 @@ t.test('a reconnect storm: no alert for boxes back in the grace, one incident fo
       DIEMCAU_STARTUP_GRACE_MS: '20000',
     });
   const first = { a: await start('a'), b: await start('b') };
-  const sim = (n: Node): Proc =>
-    run(
-      t,
-      [
-        'appliance/src/sim.ts',
-        '--fleet-url',
-        n.base,
-        '--admin-token',
-        ADMIN_TOKEN,
-        '--devices',
-        String(BOXES_PER_SIM),
-        '--sites',
-        String(BOXES_PER_SIM),
-        '--data-dir',
-        join(dataDir, `sim-${n.name}`),
-        '--telemetry-interval',
-        '5',
-        '--keepalive',
-        '5',
-        '--log-level',
-        'error',
-      ],
-      {},
-    );
+  const sim = (n: Node): Proc => runSim(t, n, dataDir, BOXES_PER_SIM, 5);
   const sims = { a: sim(first.a), b: sim(first.b) };
   await waitFor(async () => (await health(first.a))?.devicesOnline === TOTAL, 120_000, `all ${TOTAL} online`);
   // Sim b's boxes, by the identities it stored for them.

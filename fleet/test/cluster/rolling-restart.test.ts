@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { ADMIN_TOKEN, waitFor } from '../helpers/fleet.js';
+import { waitFor } from '../helpers/fleet.js';
 import { startRedis } from '../helpers/redis.js';
 import { startPostgres } from '../helpers/postgres.js';
-import { get, health, nodePorts, run, startNode, type Node } from '../helpers/cluster-nodes.js';
+import { get, health, nodePorts, runSim, startNode, type Node } from '../helpers/cluster-nodes.js';
 
 const BOXES_PER_NODE = 6;
 const TOTAL = 2 * BOXES_PER_NODE;
@@ -44,30 +44,7 @@ t.test('rolling restart: SIGTERM opens no alert, SIGKILL opens one', async (t) =
       DIEMCAU_OFFLINE_DEBOUNCE_MS: '1000',
     });
   const nodes = { a: await start('a'), b: await start('b') };
-  for (const n of [nodes.a, nodes.b])
-    run(
-      t,
-      [
-        'appliance/src/sim.ts',
-        '--fleet-url',
-        n.base,
-        '--admin-token',
-        ADMIN_TOKEN,
-        '--devices',
-        String(BOXES_PER_NODE),
-        '--sites',
-        String(BOXES_PER_NODE),
-        '--data-dir',
-        join(dataDir, `sim-${n.name}`),
-        '--telemetry-interval',
-        '2',
-        '--keepalive',
-        '5',
-        '--log-level',
-        'error',
-      ],
-      {},
-    );
+  for (const n of [nodes.a, nodes.b]) runSim(t, n, dataDir, BOXES_PER_NODE, 2);
   const allOn = (n: Node, what: string): Promise<unknown> =>
     waitFor(
       async () => {

@@ -3,7 +3,7 @@
 // output is kept for failure messages, and every process is killed and
 // awaited at teardown, also when the test fails.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ADMIN_TOKEN, waitFor } from './fleet.js';
 import { freePort } from './redis.js';
 
@@ -34,6 +34,23 @@ export function run(t: Teardown, args: string[], env: Record<string, string>): P
     await exited;
   });
   return { child, output: () => out, exited };
+}
+
+/**
+ * The agent's simulator with `boxes` boxes (one site each) enrolled on `node`,
+ * its identities under dataDir/sim-<node>: the boxes of the cluster tests.
+ */
+export function runSim(
+  t: Teardown,
+  node: Pick<Node, 'base' | 'name'>,
+  dataDir: string,
+  boxes: number,
+  telemetryIntervalS: number,
+): Proc {
+  const args = ['--fleet-url', node.base, '--admin-token', ADMIN_TOKEN, '--devices', String(boxes)];
+  args.push('--sites', String(boxes), '--data-dir', join(dataDir, `sim-${node.name}`));
+  args.push('--telemetry-interval', String(telemetryIntervalS), '--keepalive', '5', '--log-level', 'error');
+  return run(t, ['appliance/src/sim.ts', ...args], {});
 }
 
 export interface Node {
