@@ -29,7 +29,7 @@ export function createHealthMonitor(opts: {
   let prevReasons = '';
   let timer: unknown = null;
   let running: Promise<PeripheralsReport | null> | null = null;
-  let again = false;
+  let queued: Promise<PeripheralsReport | null> | null = null;
   let closed = false;
 
   const once = async (): Promise<PeripheralsReport | null> => {
@@ -56,13 +56,10 @@ export function createHealthMonitor(opts: {
     return report;
   };
 
-  // One poll at a time; a request during a poll runs once more right after it.
-  const poll = (): Promise<PeripheralsReport | null> => {
-    if (closed) return Promise.resolve(null);
-    if (running) {
-      again = true;
-      return running;
-    }
+  // One poll at a time. A request during a poll is answered by one more poll
+  // right after it (one for all such requests): a caller always gets a poll
+  // that read the hardware after it asked.
+  const start = (): Promise<PeripheralsReport | null> => {
     running = once()
       .catch((err: unknown) => {
         log.error({ err }, 'peripheral poll failed');
@@ -70,12 +67,17 @@ export function createHealthMonitor(opts: {
       })
       .finally(() => {
         running = null;
-        if (again && !closed) {
-          again = false;
-          void poll();
-        }
       });
     return running;
+  };
+  const poll = (): Promise<PeripheralsReport | null> => {
+    if (closed) return Promise.resolve(null);
+    if (!running) return start();
+    queued ??= running.then(() => {
+      queued = null;
+      return closed ? null : (running ?? start());
+    });
+    return queued;
   };
 
   const schedule = () => {

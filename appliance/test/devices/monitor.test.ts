@@ -62,6 +62,28 @@ t.test('reports the first state, each change, and nothing in between', async (t)
   t.equal(await monitor.poll(), null, 'closed: no more polls');
 });
 
+t.test('a poll asked for during a poll answers with what the hardware said after the request', async (t) => {
+  const clock = new ManualClock();
+  const hw = await createHardware({ kind: 'simulated', log: recordingLog(), clock });
+  t.teardown(() => hw.close());
+  const reports: PeripheralsReport[] = [];
+  const monitor = createHealthMonitor({
+    hardware: hw,
+    intervalMs: 30_000,
+    log: recordingLog(),
+    clock,
+    onReport: (r) => reports.push(r),
+  });
+  t.teardown(() => monitor.close());
+  // The first poll is under way; the microphone goes while it runs.
+  hw.faults.inject('mic-unplugged');
+  const report = await monitor.poll();
+  t.equal(report?.peripherals.microphone, 'missing', 'not the answer of the poll that was already running');
+  t.equal(reports.length, 2, 'the first state, then the change');
+  await settle();
+  t.equal(reports.length, 2, 'the two requests during the poll made one more poll, not two');
+});
+
 t.test('real hardware: a TV unplugged between polls is seen by the next interval poll', async (t) => {
   const root = await tempDir(t);
   const status = path.join(root, 'sys/class/drm/card0-HDMI-A-1/status');
