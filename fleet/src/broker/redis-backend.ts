@@ -19,6 +19,7 @@
 import { createRequire } from 'node:module';
 import type { AedesPersistence } from 'aedes-persistence';
 import type { MQEmitter } from 'mqemitter';
+import { Redis, type RedisOptions } from 'ioredis';
 
 const require = createRequire(import.meta.url);
 
@@ -33,19 +34,40 @@ export interface RedisBackend {
   persistence: AedesPersistence;
 }
 
+/**
+ * The persistence's connection. aedes-persistence-redis 12 starts some list
+ * writes without awaiting them (LREM and RPUSH of the will and outgoing lists):
+ * on a connection that is closing (a node stopping, Redis gone) their refusal
+ * was an unhandled rejection, which ends a process. The commands are
+ * unchanged; their refusal is marked as seen here, and the command the
+ * library awaits next reports the same failure to aedes.
+ */
+function persistenceConnection(options: RedisOptions): Redis {
+  const conn = new Redis(options);
+  for (const name of ['lrem', 'rpush'] as const) {
+    const command = conn[name].bind(conn) as (...args: unknown[]) => Promise<number>;
+    conn[name] = ((...args: unknown[]) => {
+      const result = command(...args);
+      result.catch(() => undefined);
+      return result;
+    }) as never;
+  }
+  return conn;
+}
+
 export function redisBackend(url: string): RedisBackend {
   const u = new URL(url);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
+  const conn = persistenceConnection({
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 6379,
+    db,
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+  });
   return {
     mq: mqemitterRedis({ connectionString: url }),
-    persistence: redisPersistence({
-      host: u.hostname,
-      port: u.port ? Number(u.port) : 6379,
-      db,
-      ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-      ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-      // Boxes use clean sessions: nothing waits for them offline; this bounds a misuse.
-      maxSessionDelivery: 100,
-    }),
+    // Boxes use clean sessions: nothing waits for them offline; maxSessionDelivery bounds a misuse.
+    persistence: redisPersistence({ conn, maxSessionDelivery: 100 }),
   };
 }
