@@ -7,6 +7,7 @@ const FAMILIES: [RegExp, string][] = [
   [/^device-offline$/, 'device-offline'],
   [/^flapping$/, 'flapping'],
   [/^district-outage$/, 'district-outage'],
+  [/^fleet-reconnect$/, 'fleet-reconnect'],
   [/^camera/, 'camera'],
   [/^mic/, 'microphone'],
   [/^(display|tv)/, 'display'],

@@ -98,6 +98,7 @@ export const en: Record<keyof typeof vi, string> = {
   'alert.device-offline': 'Device offline',
   'alert.flapping': 'Flapping connection',
   'alert.district-outage': 'District outage',
+  'alert.fleet-reconnect': 'Not back after a server restart',
   'alert.camera': 'Camera problem',
   'alert.microphone': 'Microphone problem',
   'alert.display': 'Display problem',

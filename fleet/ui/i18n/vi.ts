@@ -99,6 +99,7 @@ export const vi = {
   'alert.device-offline': 'Mất kết nối',
   'alert.flapping': 'Kết nối chập chờn',
   'alert.district-outage': 'Sự cố toàn huyện',
+  'alert.fleet-reconnect': 'Chưa kết nối lại sau khi máy chủ khởi động lại',
   'alert.camera': 'Lỗi camera',
   'alert.microphone': 'Lỗi micro',
   'alert.display': 'Lỗi màn hình',
