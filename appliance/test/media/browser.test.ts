@@ -1,8 +1,10 @@
 // A browser joins a meeting on an edge (Debian's Chromium, fake camera and
 // microphone): it receives the commune's room across the cascade, decodes its
 // frames, and publishes its own camera and microphone, which reach the commune.
+import fs from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
-import { launchChromium, node, plansFor, spawnEdge, until, type EdgeProc } from './helpers.js';
+import { launchChromium, node, plansFor, spawnEdge, tempDir, until, type EdgeProc } from './helpers.js';
 
 const M = 'm-web';
 
@@ -20,9 +22,16 @@ t.test('a browser joins on the core and meets a commune', async (t) => {
   for (const [n, p] of plansFor(M, rooms, 'site-a')) await n.edge.plan(p);
   await until('cA at the core', async () => ((await core.streams(M)).length === 2 ? true : null));
 
+  // The guest speaks without a pause (Chromium's own fake microphone only beeps once a second),
+  // so the core hears it, names it speaker and sends it down to the commune.
+  const dir = tempDir('diemcau-voice-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const voice = path.join(dir, 'voice.wav');
+  fs.writeFileSync(voice, toneWav(2, 440, 0.25));
   const { browser, page } = await launchChromium(t, [
     '--use-fake-device-for-media-stream',
     '--use-fake-ui-for-media-stream',
+    `--use-file-for-fake-audio-capture=${voice}`,
   ]);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -163,3 +172,25 @@ t.test('a browser joins on the core and meets a commune', async (t) => {
     'no WebRTC transport left at the core, only the link to cA',
   );
 });
+
+/** A mono 16-bit 48 kHz WAV of a steady tone (Chromium loops it as the microphone). */
+function toneWav(seconds: number, hz: number, amplitude: number): Buffer {
+  const rate = 48_000;
+  const samples = seconds * rate;
+  const wav = Buffer.alloc(44 + samples * 2);
+  wav.write('RIFF', 0);
+  wav.writeUInt32LE(36 + samples * 2, 4);
+  wav.write('WAVEfmt ', 8);
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20); // PCM
+  wav.writeUInt16LE(1, 22); // mono
+  wav.writeUInt32LE(rate, 24);
+  wav.writeUInt32LE(rate * 2, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write('data', 36);
+  wav.writeUInt32LE(samples * 2, 40);
+  for (let i = 0; i < samples; i++)
+    wav.writeInt16LE(Math.round(amplitude * 32767 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + i * 2);
+  return wav;
+}
