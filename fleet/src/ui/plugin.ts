@@ -88,7 +88,10 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
         .type('text/plain')
         .send('The dashboard is not built: run `node fleet/scripts/build-ui.mjs`.\n');
     }
-    return dashboardHeaders(reply).header('cache-control', 'no-cache').sendFile('index.html');
+    // The page may frame the edges the fleet knows (the chair's roll-call picture); an edge
+    // that announces its address later is framed after the next reload.
+    const edges = app.hasDecorator('meetings') ? app.meetings.service.edgeOrigins() : [];
+    return dashboardHeaders(reply, edges).header('cache-control', 'no-cache').sendFile('index.html');
   });
   app.get<{ Params: { '*': string } }>('/ui/*', { config: { public: true }, schema: { hide: true } }, (req, reply) => {
     // A public route: only plain file paths inside the bundle. A dot segment
