@@ -28,6 +28,8 @@ export interface UiPluginOptions {
   /** Where the bundle is; default: the fleet tree's `ui.buildDir`, else fleet/public/build. */
   buildDir?: string;
   heartbeatMs?: number;
+  /** Origins of the edges' join pages the dashboard may frame (the chair's roll-call picture); none by default. */
+  frameOrigins?: () => readonly string[];
 }
 
 export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {}): Promise<void> {
@@ -90,8 +92,7 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     }
     // The page may frame the edges the fleet knows (the chair's roll-call picture); an edge
     // that announces its address later is framed after the next reload.
-    const edges = app.hasDecorator('meetings') ? app.meetings.service.edgeOrigins() : [];
-    return dashboardHeaders(reply, edges).header('cache-control', 'no-cache').sendFile('index.html');
+    return dashboardHeaders(reply, opts.frameOrigins?.() ?? []).header('cache-control', 'no-cache').sendFile('index.html');
   });
   app.get<{ Params: { '*': string } }>('/ui/*', { config: { public: true }, schema: { hide: true } }, (req, reply) => {
     // A public route: only plain file paths inside the bundle. A dot segment
