@@ -201,7 +201,7 @@ t.test(
     if (firstId !== tv.siteId)
       await tvUntil(`roll call of ${first}`, (l) => l.large.length === 1 && l.large[0] === firstId);
     await seesLive(t, page, firstId, first);
-    await screenshot(page, 'chair-roll-call');
+    await screenshot(page, 'chair-roll-call', true);
     await page.click('[data-testid=roll-call-next]');
     await page.locator('[data-testid=roll-call-site]', { hasNotText: first }).waitFor();
     const second = await page.locator('[data-testid=roll-call-site]').innerText();
@@ -230,10 +230,10 @@ t.test(
     t.equal(await officer.page.locator('iframe').count(), 0, 'with no frame on its page');
     await officer.close();
 
-    // Stopping the roll call removes the picture, and its page's peer leaves the chair's edge.
+    // Stopping the roll call removes the picture (its page leaves the chair's edge as it goes).
     await page.click('[data-testid=roll-call-stop]');
-    t.equal(await page.locator('iframe').count(), 0, 'the picture goes with the roll call');
     await page.locator('[data-testid=roll-call-start]').waitFor();
+    t.equal(await page.locator('iframe').count(), 0, 'the picture goes with the roll call');
 
     // Unmute and take the floor back: the TV's notice goes.
     await page.click('[data-testid=mute-all]');
@@ -266,12 +266,12 @@ async function seesLive(t: Test, page: Page, siteId: string, name: string): Prom
   while (Date.now() < end) {
     frame = page.frames().find((f) => f.url().includes('/media/v1/join?link='));
     watch = (await frame?.evaluate('window.diemcau && window.diemcau.watch').catch(() => undefined)) as
-      | Watch
-      | undefined;
+      Watch | undefined;
     if (frame && watch?.siteId === siteId && watch.status === 'receiving' && watch.frames > 0) break;
     await new Promise((r) => setTimeout(r, 250));
   }
-  if (!frame || watch?.siteId !== siteId) throw new Error(`the console never received ${siteId}: ${JSON.stringify(watch)}`);
+  if (!frame || watch?.siteId !== siteId)
+    throw new Error(`the console never received ${siteId}: ${JSON.stringify(watch)}`);
   const shown = (): Promise<Shown | null> =>
     frame.evaluate(`(() => {
       const v = document.getElementById('watch');
@@ -289,7 +289,10 @@ async function seesLive(t: Test, page: Page, siteId: string, name: string): Prom
   await new Promise((r) => setTimeout(r, 1500));
   const b = await shown();
   const later = (await frame.evaluate('window.diemcau.watch')) as Watch;
-  t.ok(a && b && b.time > a.time, `${name}'s picture plays on the console (${a?.time.toFixed(1)} → ${b?.time.toFixed(1)} s)`);
+  t.ok(
+    a && b && b.time > a.time,
+    `${name}'s picture plays on the console (${a?.time.toFixed(1)} → ${b?.time.toFixed(1)} s)`,
+  );
   t.ok(later.frames > framesA, `and its frames move (${framesA} → ${later.frames})`);
   t.ok(b && sameColour(b.band, siteColour(siteId)), `its band ${b?.band.join(',')} is ${name}'s colour`);
   await page.locator('[data-testid=room-live-picture][data-status=playing]').waitFor({ timeout: 30_000 });

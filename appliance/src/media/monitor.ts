@@ -33,7 +33,8 @@ export interface MonitorRefusal {
 /** Whether a monitor may consume the stream; null when it may, the reason when not. */
 export function monitorRefusal(a: MonitorAsk): MonitorRefusal | null {
   if (a.called === null) return { reason: 'monitor-no-roll-call', detail: 'no roll call is running' };
-  if (a.stream.kind !== 'video') return { reason: 'monitor-not-picture', detail: 'a monitor link receives pictures only' };
+  if (a.stream.kind !== 'video')
+    return { reason: 'monitor-not-picture', detail: 'a monitor link receives pictures only' };
   if (a.stream.siteId !== a.called) {
     return {
       reason: 'monitor-not-called',

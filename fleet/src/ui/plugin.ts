@@ -92,7 +92,9 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
     }
     // The page may frame the edges the fleet knows (the chair's roll-call picture); an edge
     // that announces its address later is framed after the next reload.
-    return dashboardHeaders(reply, opts.frameOrigins?.() ?? []).header('cache-control', 'no-cache').sendFile('index.html');
+    return dashboardHeaders(reply, opts.frameOrigins?.() ?? [])
+      .header('cache-control', 'no-cache')
+      .sendFile('index.html');
   });
   app.get<{ Params: { '*': string } }>('/ui/*', { config: { public: true }, schema: { hide: true } }, (req, reply) => {
     // A public route: only plain file paths inside the bundle. A dot segment

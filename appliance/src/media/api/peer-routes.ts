@@ -87,7 +87,9 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) =>
       reply
         .status(201)
-        .send(roomOf(req).peers.create(peerTokenOf(req), req.joinClaims?.role ?? 'participant', req.query.view ?? 'grid')),
+        .send(
+          roomOf(req).peers.create(peerTokenOf(req), req.joinClaims?.role ?? 'participant', req.query.view ?? 'grid'),
+        ),
   );
 
   app.post(

@@ -246,7 +246,12 @@ async function watch() {
         producerId: want,
         rtpCapabilities: device.rtpCapabilities,
       });
-      const consumer = await recv.consume({ id: c.id, producerId: c.producerId, kind: c.kind, rtpParameters: c.rtpParameters });
+      const consumer = await recv.consume({
+        id: c.id,
+        producerId: c.producerId,
+        kind: c.kind,
+        rtpParameters: c.rtpParameters,
+      });
       current = { id: c.id, producerId: c.producerId, siteId: c.siteId, consumer };
       video.srcObject = new MediaStream([consumer.track]);
       video.play?.().catch(() => {});
@@ -273,9 +278,11 @@ async function watch() {
     state.peerId = peerId;
     peerPath = `/peers/${peerId}`;
     addEventListener('pagehide', () => {
-      fetch(base + peerPath, { method: 'DELETE', keepalive: true, headers: { authorization: `Bearer ${token}` } }).catch(
-        () => {},
-      );
+      fetch(base + peerPath, {
+        method: 'DELETE',
+        keepalive: true,
+        headers: { authorization: `Bearer ${token}` },
+      }).catch(() => {});
     });
     device = new Device();
     await device.load({ routerRtpCapabilities: rtpCapabilities });
@@ -291,7 +298,11 @@ async function watch() {
   for (;;) {
     await step().catch((err) => {
       state.error = String(err);
-      state.watch = { ...state.watch, status: err?.reason?.startsWith('join-link') ? 'refused' : 'error', reason: err?.reason ?? null };
+      state.watch = {
+        ...state.watch,
+        status: err?.reason?.startsWith('join-link') ? 'refused' : 'error',
+        reason: err?.reason ?? null,
+      };
     });
     tell();
     await sleep(500);
