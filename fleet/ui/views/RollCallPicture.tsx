@@ -12,62 +12,7 @@ import { ApiError } from '../api/client.js';
 import type { RollCallPicture as PictureLink } from '../api/types.js';
 import { useI18n, type MsgKey } from '../i18n/i18n.js';
 import { useApp } from '../state/hooks.js';
-
-/** What the framed page says (appliance/src/media/web/join.js watch()); nothing in it is secret. */
-interface Report {
-  siteId: string | null;
-  status: 'joining' | 'receiving' | 'not-sending' | 'no-roll-call' | 'refused' | 'error';
-  frames: number;
-  reason: string | null;
-}
-
-export type PictureStatus =
-  | 'connecting'
-  | 'playing'
-  | 'switching'
-  | 'not-sending'
-  | 'unreachable'
-  | 'no-address'
-  | 'forbidden'
-  | 'refused'
-  | 'unavailable';
-
-/** A page silent this long is taken for an edge that cannot be reached (it reports every 0.5 s). */
-const SILENT_MS = 8_000;
-/** A picture whose frame count has not moved this long is a room that sends nothing. */
-const FROZEN_MS = 4_000;
-
-const STATUSES = new Set(['joining', 'receiving', 'not-sending', 'no-roll-call', 'refused', 'error']);
-function reportOf(data: unknown): Report | null {
-  if (typeof data !== 'object' || data === null) return null;
-  const d = data as Record<string, unknown>;
-  if (d.diemcau !== 'roll-call-picture' || typeof d.status !== 'string' || !STATUSES.has(d.status)) return null;
-  return {
-    siteId: typeof d.siteId === 'string' ? d.siteId : null,
-    status: d.status as Report['status'],
-    frames: typeof d.frames === 'number' && Number.isFinite(d.frames) ? d.frames : 0,
-    reason: typeof d.reason === 'string' ? d.reason : null,
-  };
-}
-
-/** What to tell the chair, from the page's last report and how old things are. */
-export function pictureStatus(
-  siteId: string,
-  r: Report | null,
-  ages: { sinceReport: number; sinceFrame: number; sinceSite: number; sinceOpen: number },
-): PictureStatus {
-  if (r === null) return ages.sinceOpen > SILENT_MS ? 'unreachable' : 'connecting';
-  if (ages.sinceReport > SILENT_MS) return 'unreachable';
-  if (r.status === 'refused') return 'refused';
-  if (r.status === 'joining' || r.status === 'error') return 'connecting';
-  if (r.siteId !== siteId) return 'switching';
-  if (r.status === 'not-sending') return 'not-sending';
-  if (r.status === 'receiving') {
-    if (ages.sinceFrame <= FROZEN_MS) return 'playing';
-    return ages.sinceSite <= FROZEN_MS ? 'connecting' : 'not-sending';
-  }
-  return 'connecting';
-}
+import { pictureStatus, reportOf, type PictureStatus, type Report } from '../state/picture-status.js';
 
 const WORDS: Record<PictureStatus, MsgKey> = {
   connecting: 'live.connecting',
@@ -124,7 +69,8 @@ export function RollCallPicture(props: { meetingId: string; siteId: string; name
       if (!r) return;
       const s = seen.current;
       const at = Date.now();
-      s.at = at;
+      // An edge that went away leaves its page running, reporting failed requests: silence, for the rules.
+      if (r.status !== 'error') s.at = at;
       if (r.siteId !== s.site) Object.assign(s, { site: r.siteId, siteAt: at, frames: 0, frameAt: 0 });
       if (r.frames > s.frames) s.frameAt = at;
       s.frames = r.frames;
@@ -159,7 +105,7 @@ export function RollCallPicture(props: { meetingId: string; siteId: string; name
           referrerpolicy="no-referrer"
         />
       )}
-      <figcaption class="room-live-note muted" role="status" data-status={status}>
+      <figcaption class="room-live-note muted" aria-live="polite" data-status={status}>
         {t(WORDS[status], { name: props.name })}
       </figcaption>
     </figure>
