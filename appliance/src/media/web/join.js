@@ -290,7 +290,9 @@ async function watch() {
     wire(recv, peerPath);
     state.joined = true;
   } catch (err) {
-    state.watch = { ...state.watch, status: 'refused', reason: err?.reason ?? null };
+    // A refused link is said as such; anything else (a full edge, no answer) reads as trouble reaching it.
+    const refused = typeof err?.reason === 'string' && err.reason.startsWith('join-link');
+    state.watch = { ...state.watch, status: refused ? 'refused' : 'error', reason: err?.reason ?? null };
     state.error = String(err);
     tell();
     throw err;
