@@ -3,8 +3,10 @@
 // (?link=…: the meeting, the site, the role, the expiry); the TV with its own
 // token (?meeting=…&token=…&view=kiosk). It joins the meeting on this edge,
 // publishes the camera and microphone (a participant), shows the featured
-// sites laid out like the TV, and lets a participant ask to speak. State is
-// kept on window.diemcau for the kiosk shell and tests.
+// sites laid out like the TV, and lets a participant ask to speak. The chair's
+// console frames it with a monitor link during a roll call: then it shows the
+// called room's picture only (watch() below). State is kept on window.diemcau
+// for the kiosk shell and tests.
 import { Device } from 'mediasoup-client';
 
 const q = new URLSearchParams(location.search);
@@ -24,8 +26,10 @@ const meetingId = claims?.meetingId ?? q.get('meeting') ?? '';
 const token = link || (q.get('token') ?? '');
 // The TV: receives only (the room's camera enters through ffmpeg) and follows the layout.
 const kiosk = q.get('view') === 'kiosk';
+// The chair's console during a roll call: the called room's picture, nothing else.
+const monitor = claims?.role === 'monitor';
 // A guest by join link: the TV's frame, plus its own picture and controls.
-const guest = !kiosk && link !== '';
+const guest = !kiosk && link !== '' && !monitor;
 const listener = claims?.role === 'listener';
 // The TV: the large pictures fill the screen, thumbnails in a row below (page.ts).
 if (kiosk || guest) document.body.classList.add('kiosk');
@@ -101,6 +105,7 @@ function wire(transport, peerPath) {
 }
 
 async function join() {
+  if (monitor) return watch();
   if (guest && !claims) throw Object.assign(new Error('bad link'), { reason: 'join-link-malformed' });
   // The edge picks each camera's full or small picture by how this page shows it (layers.ts).
   const { peerId, participantId, rtpCapabilities } = await api('POST', `/peers?view=${framed ? 'kiosk' : 'grid'}`, {});
@@ -202,6 +207,105 @@ async function join() {
       state.error = String(err);
     });
     await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+// ---- the chair's roll-call picture (a monitor link) -----------------------------
+
+/**
+ * Follows this edge's roll call: receives the called site's picture (the edge
+ * hands a monitor the small layer where it has one), and when the roll call
+ * moves on, closes that consumer before taking the next. Tells the console
+ * framing it what it shows twice a second (it carries no secret: the site,
+ * a status and a frame count), so the console can say when a room sends
+ * nothing and notice when this edge stops answering.
+ */
+async function watch() {
+  document.body.classList.add('monitor');
+  const video = $('watch');
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  state.watch = { siteId: null, producerId: null, status: 'joining', frames: 0, reason: null };
+  const tell = () => window.parent?.postMessage({ diemcau: 'roll-call-picture', ...state.watch }, '*');
+  let peerPath = null;
+  let current = null;
+  const step = async () => {
+    const layout = await api('GET', `${peerPath}/layout`);
+    const called = layout.rollCallSiteId;
+    const want = called === null ? undefined : layout.show?.[called];
+    if (current && current.producerId !== want) {
+      const old = current;
+      current = null;
+      old.consumer.close();
+      video.srcObject = null;
+      // The edge may have closed it already as the roll call moved on.
+      await api('DELETE', `${peerPath}/consumers/${old.id}`).catch(() => {});
+    }
+    if (!current && want !== undefined) {
+      const c = await api('POST', `${peerPath}/consume`, {
+        transportId: recv.id,
+        producerId: want,
+        rtpCapabilities: device.rtpCapabilities,
+      });
+      const consumer = await recv.consume({
+        id: c.id,
+        producerId: c.producerId,
+        kind: c.kind,
+        rtpParameters: c.rtpParameters,
+      });
+      current = { id: c.id, producerId: c.producerId, siteId: c.siteId, consumer };
+      video.srcObject = new MediaStream([consumer.track]);
+      video.play?.().catch(() => {});
+      await api('POST', `${peerPath}/consumers/${c.id}/resume`, {});
+    }
+    let frames = 0;
+    if (current)
+      (await current.consumer.getStats()).forEach((r) => {
+        if (r.type === 'inbound-rtp') frames += r.framesDecoded ?? 0;
+      });
+    video.hidden = current === null;
+    state.watch = {
+      siteId: called,
+      producerId: current?.producerId ?? null,
+      status: called === null ? 'no-roll-call' : current ? 'receiving' : 'not-sending',
+      frames,
+      reason: null,
+    };
+  };
+  let device;
+  let recv;
+  try {
+    const { peerId, rtpCapabilities } = await api('POST', '/peers', {});
+    state.peerId = peerId;
+    peerPath = `/peers/${peerId}`;
+    addEventListener('pagehide', () => {
+      fetch(base + peerPath, {
+        method: 'DELETE',
+        keepalive: true,
+        headers: { authorization: `Bearer ${token}` },
+      }).catch(() => {});
+    });
+    device = new Device();
+    await device.load({ routerRtpCapabilities: rtpCapabilities });
+    recv = device.createRecvTransport(await api('POST', `${peerPath}/transports`, {}));
+    wire(recv, peerPath);
+    state.joined = true;
+  } catch (err) {
+    state.watch = { ...state.watch, status: 'refused', reason: err?.reason ?? null };
+    state.error = String(err);
+    tell();
+    throw err;
+  }
+  for (;;) {
+    await step().catch((err) => {
+      state.error = String(err);
+      state.watch = {
+        ...state.watch,
+        status: err?.reason?.startsWith('join-link') ? 'refused' : 'error',
+        reason: err?.reason ?? null,
+      };
+    });
+    tell();
+    await sleep(500);
   }
 }
 
@@ -410,7 +514,7 @@ window.diemcauPictures = async () => {
 
 join().catch((err) => {
   state.error = String((err && err.stack) || err);
-  if (guest) showRefusal(err);
+  if (guest || monitor) showRefusal(err);
   if (kiosk) {
     $('title').textContent = 'Không vào được cuộc họp trên thiết bị này';
     $('notice').textContent = 'Đang chờ thiết bị thử lại…';

@@ -60,9 +60,12 @@ body.floor #controls{background:#1e6b34}
 #refused[hidden]{display:none}#refused-vi{font-size:22px;font-weight:700}#refused-en{font-size:16px;opacity:.85}
 @media (orientation:portrait){#stage[data-n="2"]{grid-template-columns:minmax(0,1fr);grid-template-rows:repeat(2,minmax(0,1fr))}
 #stage[data-n="3"],#stage[data-n="4"]{grid-template-columns:minmax(0,1fr);grid-template-rows:repeat(4,minmax(0,1fr))}
-#stage[data-n="3"] .tile:first-child{grid-row:auto}#strip>*{flex-basis:calc((100% - 2 * .6vh) / 3)}}</style>
+#stage[data-n="3"] .tile:first-child{grid-row:auto}#strip>*{flex-basis:calc((100% - 2 * .6vh) / 3)}}
+#watch{display:none}body.monitor{background:#000;overflow:hidden}body.monitor #grid,body.monitor #self{display:none}
+body.monitor #watch:not([hidden]){display:block;position:fixed;inset:0;width:100%;height:100%;object-fit:contain}</style>
 </head><body><div id="grid"></div><video id="self" autoplay muted playsinline></video>
 <div id="kiosk"><header id="bar"><span id="title"></span><span id="notice"></span></header><main id="stage" data-n="0"></main><div id="strip"></div><div id="hold"></div></div>
+<video id="watch" autoplay muted playsinline hidden></video>
 <div id="controls" hidden><button id="sound" type="button" aria-pressed="false">Bật âm thanh</button><button id="ask" type="button" hidden>Xin phát biểu</button><span id="speak" role="status"></span></div>
 <div id="refused" role="alert" hidden><div id="refused-vi"></div><div id="refused-en"></div></div>
 <div id="blocked" role="alert" hidden><div class="vi">Trình duyệt đang chặn phát âm thanh cuộc họp.<br>Bấm vào màn hình hoặc nhấn một phím bất kỳ để nghe.</div><div class="en">The browser blocked the meeting's sound. Click the screen or press any key to listen.</div></div>
