@@ -160,12 +160,22 @@ export async function startNetwork(roster: RosterSite[], o: NetworkOptions): Pro
   };
 }
 
-function subtree(n: Node): string[] {
+/** What a plan needs of an edge and its neighbours (Node here, TopoNode in topology.ts). */
+export interface PlanNode {
+  edgeId: string;
+  siteId: string;
+  url: string;
+  acceptToken: string;
+  parent: PlanNode | null;
+  children: PlanNode[];
+}
+
+function subtree(n: PlanNode): string[] {
   return [...(n.siteId ? [n.siteId] : []), ...n.children.flatMap(subtree)];
 }
 
 /** Each edge's plan for the meeting: its upstream, the edges below it and the sites each may bring. */
-export function planFor(n: Node, meetingId: string, chairSiteId: string): MediaPlan {
+export function planFor(n: PlanNode, meetingId: string, chairSiteId: string): MediaPlan {
   const meeting: MediaMeeting = {
     meetingId,
     title: meetingId,
