@@ -66,6 +66,8 @@ interface Peer {
   /** Requests under way, counted against the limits with what exists. */
   pending: { transports: number; producers: number; consumers: number };
   idle: NodeJS.Timeout | null;
+  /** A monitor's end: it watches no longer than the fleet's link allows. */
+  expiry: NodeJS.Timeout | null;
 }
 
 export interface ConsumeAnswer {
@@ -109,10 +111,12 @@ export class PeerSet {
     return this.peers.size;
   }
 
+  /** `expiresAtMs`: when the link that opened it expires (a monitor is closed then). */
   create(
     token: string,
     role: PeerRole = 'participant',
     view: View = 'grid',
+    expiresAtMs?: number,
   ): { peerId: string; participantId: string; rtpCapabilities: unknown } {
     this.o.budget.take(token);
     const id = randomUUID();
@@ -131,6 +135,7 @@ export class PeerSet {
       ready: new Set(),
       pending: { transports: 0, producers: 0, consumers: 0 },
       idle: null,
+      expiry: null,
     };
     // A peer that never connects holds its share (and maybe ports) for nothing.
     peer.idle = setTimeout(() => {
@@ -142,6 +147,20 @@ export class PeerSet {
       this.close(id);
     }, this.o.limits.peerIdleMs);
     peer.idle.unref();
+    // A link is checked on every request, but a picture flows without one: a
+    // monitor whose link expired would go on watching. The console asks for a
+    // fresh link when its page says so (a guest keeps its meeting: not here).
+    if (role === 'monitor' && expiresAtMs !== undefined) {
+      peer.expiry = setTimeout(
+        () => {
+          peer.expiry = null;
+          this.o.refusals.note('monitor-link-expired', "the monitor's link expired; closed", { peerId: id });
+          this.close(id);
+        },
+        Math.max(0, expiresAtMs - Date.now()),
+      );
+      peer.expiry.unref();
+    }
     this.peers.set(id, peer);
     this.o.log.info({ peerId: id, participantId: peer.siteId }, 'browser joined');
     return { peerId: id, participantId: peer.siteId, rtpCapabilities: this.o.router.rtpCapabilities };
@@ -376,6 +395,7 @@ export class PeerSet {
     if (!peer) return false;
     this.peers.delete(peerId);
     if (peer.idle) clearTimeout(peer.idle);
+    if (peer.expiry) clearTimeout(peer.expiry);
     this.o.budget.give(peer.token);
     for (const t of [...peer.transports.values()]) t.close();
     this.o.log.info({ peerId }, 'browser left');

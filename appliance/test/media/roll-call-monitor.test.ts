@@ -34,6 +34,7 @@ interface Watch {
   producerId: string | null;
   status: string;
   frames: number;
+  reason: string | null;
 }
 type Listed = { id: string; kind: string; siteId: string; paused: boolean; layer?: string };
 type Answer = { status: number; body: { reason?: string; message?: string } & Record<string, unknown> };
@@ -206,7 +207,13 @@ t.test(
 
     // A flood of monitors fills the monitors' own share and no more; guests keep theirs.
     const flood: number[] = [];
-    for (let i = 0; i < 12; i++) flood.push((await call(link(), 'POST', '/peers', {})).status);
+    const flooders: Array<[string, string]> = [];
+    for (let i = 0; i < 12; i++) {
+      const l = link();
+      const r = await call(l, 'POST', '/peers', {});
+      flood.push(r.status);
+      if (r.status === 201) flooders.push([l, String(r.body.peerId)]);
+    }
     t.ok(flood.includes(429), `monitors past their share are refused (${flood.join(',')})`);
     t.ok(flood.filter((s) => s === 201).length <= 8, 'at most the per-token share in all');
     const guest = signJoinLink(
@@ -214,6 +221,7 @@ t.test(
       fleetKey.privateKeyPem,
     );
     t.equal((await call(guest, 'POST', '/peers', {})).status, 201, 'a guest still joins: its share is its own');
+    for (const [l, id] of flooders) await call(l, 'DELETE', `/peers/${id}`);
 
     // Stale and misdirected links.
     const expired = await call(link({ iat: now - 3600, exp: now - 60 }), 'POST', '/peers', {});
@@ -237,6 +245,34 @@ t.test(
     const seenB = await showsLive('room-b', b.small);
     t.pass(`the page switched to room-b: ${seenB.frames} more frames`);
     t.ok(sameColour(seenB.band, siteColour('room-b')), `band ${seenB.band.join(',')} is room-b's colour`);
+
+    // A link that expires while it watches: the edge closes its peer (the picture flows
+    // without a request, so checking the link on requests alone would not end it).
+    const shortLived = link({ iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 15 });
+    const page2 = await browser.newPage();
+    page2.on('pageerror', (e) => errors.push(String(e)));
+    await page2.goto(`${chairEdge.url}/media/v1/join?link=${shortLived}`);
+    const watch2 = async (): Promise<Watch | undefined> =>
+      (await page2.evaluate('window.diemcau && window.diemcau.watch')) as Watch | undefined;
+    await until('the short-lived monitor receiving room-b', async () => {
+      const w = await watch2();
+      return w?.siteId === 'room-b' && w.status === 'receiving' && w.frames > 0 ? w : null;
+    });
+    const expiredAt = await until(
+      'the short-lived monitor told its link expired',
+      async () => {
+        const w = await watch2();
+        return w?.status === 'refused' ? w : null;
+      },
+      40_000,
+    );
+    t.equal(expiredAt.reason, 'join-link-expired', 'the page learns its link expired (the console asks for a new one)');
+    const closedOnExpiry = await chairEdge.api<{ byReason: Record<string, number> }>('GET', '/media/v1/refusals');
+    t.ok(
+      (closedOnExpiry.body.byReason['monitor-link-expired'] ?? 0) >= 1,
+      'and the edge closed its peer when it expired',
+    );
+    await page2.close();
 
     // The roll call ends: nothing to watch, and the edge holds no monitor picture.
     await apply({});
@@ -267,6 +303,7 @@ t.test(
       'transports-per-peer',
       'peers-per-token',
       'monitor-stepped',
+      'monitor-link-expired',
     ])
       t.ok((refused[reason] ?? 0) >= 1, `${reason} counted`);
     t.same(errors, [], 'no script error on the page');

@@ -1,8 +1,8 @@
 // What the chair's console says about the called room's live picture
 // (views/RollCallPicture.tsx), as pure rules: from the framed edge page's last
-// report (appliance/src/media/web/join.js watch()) and how old things are, the
+// report (appliance/src/media/web/watch.js) and how old things are, the
 // words to show. Tested without a browser (fleet/test/ui/picture-status.test.ts).
-/** What the framed page says (appliance/src/media/web/join.js watch()); nothing in it is secret. */
+/** What the framed page says (appliance/src/media/web/watch.js); nothing in it is secret. */
 export interface Report {
   siteId: string | null;
   status: 'joining' | 'receiving' | 'not-sending' | 'no-roll-call' | 'refused' | 'error';

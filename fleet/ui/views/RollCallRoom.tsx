@@ -72,9 +72,7 @@ export function RollCallRoom(props: { meetingId: string; siteId: string; name: s
             aria-label={t('room.picture', { name: props.name })}
             data-testid="room-picture"
           />
-        ) : (
-          <div class="room-picture" />
-        )}
+        ) : null}
         <figcaption class="muted">
           {snap ? t('room.pictureAt', { time: i18n.time(snap.at) }) : t('room.noPicture')}
         </figcaption>

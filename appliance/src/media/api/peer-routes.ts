@@ -88,7 +88,12 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       reply
         .status(201)
         .send(
-          roomOf(req).peers.create(peerTokenOf(req), req.joinClaims?.role ?? 'participant', req.query.view ?? 'grid'),
+          roomOf(req).peers.create(
+            peerTokenOf(req),
+            req.joinClaims?.role ?? 'participant',
+            req.query.view ?? 'grid',
+            req.joinClaims ? req.joinClaims.exp * 1000 : undefined,
+          ),
         ),
   );
 

@@ -14,7 +14,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 // with its site's name. join.js fills it from the edge's layout. A guest by
 // join link (a laptop, phone or tablet) gets the same frame with its own
 // picture, a bar with "sound" and "ask to speak", and stacked pictures when
-// the screen stands upright; a refused link is explained in words.
+// the screen stands upright; a refused link is explained in words. Opened
+// with a monitor link (the chair's console frames it during a roll call), it
+// shows the called room's picture alone, filling the frame (watch.js).
 export const JOIN_HTML = `<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Diemcau</title>
