@@ -119,6 +119,7 @@ export class MeetingRoom implements BridgeHost {
       addStream: (s) => this.addStream(s, null),
       picks: (view) => this.layers.picks(view),
       micOpen: (participantId) => participantMicOpen(this.meeting, participantId),
+      rollCallSiteId: () => this.meeting.rollCallSiteId,
       limits: deps.limits,
       budget: deps.budget,
       refusals: deps.refusals,
@@ -403,6 +404,8 @@ export class MeetingRoom implements BridgeHost {
     // The sites behind each link may have changed too: drop what is no longer admitted.
     for (const b of this.bridges) b.readmit();
     this.refreshForwarding();
+    // The chair's roll-call picture of the last room closes as the roll call moves on.
+    this.peers.applyRollCall();
     await this.ingest?.setMicOpen(micOpen(meeting));
     await this.peers.applyMics();
   }

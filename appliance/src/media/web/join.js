@@ -3,9 +3,12 @@
 // (?link=…: the meeting, the site, the role, the expiry); the TV with its own
 // token (?meeting=…&token=…&view=kiosk). It joins the meeting on this edge,
 // publishes the camera and microphone (a participant), shows the featured
-// sites laid out like the TV, and lets a participant ask to speak. State is
-// kept on window.diemcau for the kiosk shell and tests.
+// sites laid out like the TV, and lets a participant ask to speak. The chair's
+// console frames it with a monitor link during a roll call: then it shows the
+// called room's picture only (watch() below). State is kept on window.diemcau
+// for the kiosk shell and tests.
 import { Device } from 'mediasoup-client';
+import { watch } from './watch.js';
 
 const q = new URLSearchParams(location.search);
 const link = q.get('link') ?? '';
@@ -24,8 +27,10 @@ const meetingId = claims?.meetingId ?? q.get('meeting') ?? '';
 const token = link || (q.get('token') ?? '');
 // The TV: receives only (the room's camera enters through ffmpeg) and follows the layout.
 const kiosk = q.get('view') === 'kiosk';
+// The chair's console during a roll call: the called room's picture, nothing else.
+const monitor = claims?.role === 'monitor';
 // A guest by join link: the TV's frame, plus its own picture and controls.
-const guest = !kiosk && link !== '';
+const guest = !kiosk && link !== '' && !monitor;
 const listener = claims?.role === 'listener';
 // The TV: the large pictures fill the screen, thumbnails in a row below (page.ts).
 if (kiosk || guest) document.body.classList.add('kiosk');
@@ -101,6 +106,7 @@ function wire(transport, peerPath) {
 }
 
 async function join() {
+  if (monitor) return watch({ api, base, token, state, wire, $ });
   if (guest && !claims) throw Object.assign(new Error('bad link'), { reason: 'join-link-malformed' });
   // The edge picks each camera's full or small picture by how this page shows it (layers.ts).
   const { peerId, participantId, rtpCapabilities } = await api('POST', `/peers?view=${framed ? 'kiosk' : 'grid'}`, {});
@@ -410,7 +416,7 @@ window.diemcauPictures = async () => {
 
 join().catch((err) => {
   state.error = String((err && err.stack) || err);
-  if (guest) showRefusal(err);
+  if (guest || monitor) showRefusal(err);
   if (kiosk) {
     $('title').textContent = 'Không vào được cuộc họp trên thiết bị này';
     $('notice').textContent = 'Đang chờ thiết bị thử lại…';

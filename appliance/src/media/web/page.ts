@@ -14,7 +14,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 // with its site's name. join.js fills it from the edge's layout. A guest by
 // join link (a laptop, phone or tablet) gets the same frame with its own
 // picture, a bar with "sound" and "ask to speak", and stacked pictures when
-// the screen stands upright; a refused link is explained in words.
+// the screen stands upright; a refused link is explained in words. Opened
+// with a monitor link (the chair's console frames it during a roll call), it
+// shows the called room's picture alone, filling the frame (watch.js).
 export const JOIN_HTML = `<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Diemcau</title>
@@ -60,9 +62,12 @@ body.floor #controls{background:#1e6b34}
 #refused[hidden]{display:none}#refused-vi{font-size:22px;font-weight:700}#refused-en{font-size:16px;opacity:.85}
 @media (orientation:portrait){#stage[data-n="2"]{grid-template-columns:minmax(0,1fr);grid-template-rows:repeat(2,minmax(0,1fr))}
 #stage[data-n="3"],#stage[data-n="4"]{grid-template-columns:minmax(0,1fr);grid-template-rows:repeat(4,minmax(0,1fr))}
-#stage[data-n="3"] .tile:first-child{grid-row:auto}#strip>*{flex-basis:calc((100% - 2 * .6vh) / 3)}}</style>
+#stage[data-n="3"] .tile:first-child{grid-row:auto}#strip>*{flex-basis:calc((100% - 2 * .6vh) / 3)}}
+#watch{display:none}body.monitor{background:#000;overflow:hidden}body.monitor #grid,body.monitor #self{display:none}
+body.monitor #watch:not([hidden]){display:block;position:fixed;inset:0;width:100%;height:100%;object-fit:contain}</style>
 </head><body><div id="grid"></div><video id="self" autoplay muted playsinline></video>
 <div id="kiosk"><header id="bar"><span id="title"></span><span id="notice"></span></header><main id="stage" data-n="0"></main><div id="strip"></div><div id="hold"></div></div>
+<video id="watch" autoplay muted playsinline hidden></video>
 <div id="controls" hidden><button id="sound" type="button" aria-pressed="false">Bật âm thanh</button><button id="ask" type="button" hidden>Xin phát biểu</button><span id="speak" role="status"></span></div>
 <div id="refused" role="alert" hidden><div id="refused-vi"></div><div id="refused-en"></div></div>
 <div id="blocked" role="alert" hidden><div class="vi">Trình duyệt đang chặn phát âm thanh cuộc họp.<br>Bấm vào màn hình hoặc nhấn một phím bất kỳ để nghe.</div><div class="en">The browser blocked the meeting's sound. Click the screen or press any key to listen.</div></div>
