@@ -26,7 +26,7 @@ import os from 'node:os';
 import { loadRoster, planFor } from './media-scale/roster.js';
 import { recordClip } from './media-scale/replay.js';
 import { buildTopology, type TopoNode } from './media-scale/topology.js';
-import { Host, type Progress } from './media-scale/hosts.js';
+import { startHosts, type Host, type Progress } from './media-scale/hosts.js';
 import { printHosts, wallNow, type Snapshot } from './media-scale/timeline.js';
 import { load, quantiles, speakerChange, window, type Change } from './media-scale/measure.js';
 
@@ -91,30 +91,11 @@ async function main(): Promise<void> {
   );
   const topo = buildTopology(roster, HOSTS);
   const clip = await recordClip();
-  for (let k = 0; k < HOSTS; k++) hosts.push(new Host(k));
-  const started = await Promise.all(
-    hosts.map((h, k) =>
-      h.call('start', {
-        index: k,
-        t0,
-        coreWorkers: CORE_WORKERS,
-        spanAt: SPAN_AT,
-        packWorkers: PACK_WORKERS,
-        specs: topo.byHost[k]!.map(({ edgeId, siteId, kind, pool, serves, acceptToken }) => ({
-          edgeId,
-          siteId,
-          kind,
-          pool,
-          serves,
-          acceptToken,
-        })),
-        echo: env['BENCH_LOG'] ?? 'silent',
-      }),
-    ),
+  const { nodePids, pidsOf } = await startHosts(
+    topo,
+    { t0, coreWorkers: CORE_WORKERS, spanAt: SPAN_AT, packWorkers: PACK_WORKERS, echo: env['BENCH_LOG'] ?? 'silent' },
+    hosts,
   );
-  const pidsOf = new Map<string, number[]>();
-  started.forEach((s) => Object.entries(s.edges).forEach(([id, e]) => pidsOf.set(id, e.pids)));
-  for (const n of topo.nodes) n.url = started[n.host]!.edges[n.edgeId]!.url;
   const sites = topo.nodes.filter((n) => n.kind !== 'core');
   const count = (k: TopoNode['kind']): number => sites.filter((n) => n.kind === k).length;
   console.log(
@@ -127,7 +108,7 @@ async function main(): Promise<void> {
   topo.byHost.forEach((list, k) => {
     const ds = list.filter((n) => n.kind === 'district').map((n) => `${n.edgeId} (${n.children.length})`);
     console.log(
-      `  host ${k} (pid ${started[k]!.pid}): ${list.length} edges${list.includes(topo.core) ? `, the core on its own ${CORE_WORKERS} workers and the ${count('province')} province-level sites` : ''}${ds.length ? `, districts with their communes: ${ds.join(', ')}` : ''}${list.includes(topo.largest) ? `; the largest relay ${topo.largest.edgeId} alone on 1 worker` : ''}; ${packedPids(k).length} worker(s) shared by the other edges (12 ports each, 40 for a district)`,
+      `  host ${k} (pid ${nodePids[k]}): ${list.length} edges${list.includes(topo.core) ? `, the core on its own ${CORE_WORKERS} workers and the ${count('province')} province-level sites` : ''}${ds.length ? `, districts with their communes: ${ds.join(', ')}` : ''}${list.includes(topo.largest) ? `; the largest relay ${topo.largest.edgeId} alone on 1 worker` : ''}; ${packedPids(k).length} worker(s) shared by the other edges (12 ports each, 40 for a district)`,
     );
   });
   const chairNode = sites.find((n) => n.siteId === 'yb-peoples-committee') ?? sites[0]!;
@@ -146,7 +127,9 @@ async function main(): Promise<void> {
   const tPlans = wallNow();
   const b64 = clip.map((c) => ({ at: c.at, b64: c.packet.toString('base64') }));
   const produced = await Promise.all(
-    hosts.map((h, k) => h.call('produce', { open: openAtStart, clip: b64, ssrcBase: 0x10000 + k * 0x1000 })),
+    hosts.map((h, k) =>
+      h.call('produce', { siteIds: null, open: openAtStart, clip: b64, ssrcBase: 0x10000 + k * 0x1000 }),
+    ),
   );
   const tRooms = wallNow();
   mark('every room produced');
@@ -184,9 +167,9 @@ async function main(): Promise<void> {
       `host ${k}: workers of its ${list.filter((n) => n.pool === 'packed').length} packed edges`,
       packedPids(k),
     ]),
-    ...started.map((st, k): [string, number[]] => [
+    ...nodePids.map((pid, k): [string, number[]] => [
       `host ${k}: Node (its edges' signalling and links, its replayer)`,
-      [st.pid],
+      [pid],
     ]),
     ['main bench process (steering)', [process.pid]],
   ]);

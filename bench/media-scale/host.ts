@@ -15,7 +15,7 @@ import { loadEdgeConfig, peerLimits } from '../../appliance/src/media/config.js'
 import { Edge } from '../../appliance/src/media/edge.js';
 import { SignalServer } from '../../appliance/src/media/server.js';
 import { token } from '../../appliance/test/media/helpers.js';
-import { Replayer, type ClipPacket, type Feed } from './replay.js';
+import { Replayer, type Feed } from './replay.js';
 import { Timeline, wallNow } from './timeline.js';
 import { hostPortBase, type EdgeSpec } from './topology.js';
 import type { HostOps } from './hosts.js';
@@ -36,7 +36,7 @@ interface Held {
 
 let timeline: Timeline;
 const edges = new Map<string, Held>();
-const pools: MediaWorkers[] = [];
+const pools = new Map<EdgeSpec['pool'], MediaWorkers>();
 const mics = new Map<string, Stream>();
 let replay: Replayer | null = null;
 const loopDelay = monitorEventLoopDelay({ resolution: 20 });
@@ -72,15 +72,13 @@ const ops: HostOps = {
                 workers: packWorkers,
                 logLevel: 'none',
               });
-      pools.push(p);
+      pools.set(kind, p);
       return p;
     };
-    const byKind = new Map<EdgeSpec['pool'], MediaWorkers>();
     let next = base + 1300;
     const out: Record<string, { url: string; pids: number[] }> = {};
     for (const spec of specs) {
-      const shared = byKind.get(spec.pool) ?? (await pool(spec.pool));
-      byKind.set(spec.pool, shared);
+      const shared = pools.get(spec.pool) ?? (await pool(spec.pool));
       const width = spec.kind === 'district' ? 40 : 12;
       const worker = spec.pool === 'packed' ? { shared, ports: { min: next, max: next + width - 1 } } : { shared };
       if (spec.pool === 'packed') next += width;
@@ -116,13 +114,17 @@ const ops: HostOps = {
     return null;
   },
 
-  // Every room produces at once, as every box does when its plan arrives; then the replay starts.
-  async produce({ open, clip, ssrcBase }) {
+  // Every room (of `siteIds`, or all) produces at once, as every box does when its plan arrives; the replay
+  // starts with the first, and takes in later ones. Each site's room is the one of its meeting in its plan.
+  async produce({ siteIds, open, clip, ssrcBase }) {
     const feeds: Feed[] = [];
     let ssrc = ssrcBase;
+    const chosen = sites().filter((h) => !siteIds || siteIds.includes(h.spec.siteId));
     await Promise.all(
-      sites().map(async ({ spec }) => {
-        const r = room(spec.edgeId);
+      chosen.map(async ({ spec, edge }) => {
+        const m = edge.currentPlan?.meetings.find((x) => x.localSiteId === spec.siteId);
+        const r = m ? edge.room(m.meetingId) : undefined;
+        if (!r) return;
         const [ssrcA, ssrcV] = [ssrc++, ssrc++];
         const input = await r.router.createPlainIn('127.0.0.1');
         const info = { siteId: spec.siteId, originEdgeId: spec.edgeId };
@@ -130,7 +132,7 @@ const ops: HostOps = {
           kind: 'audio',
           rtpParameters: ingestRtpParameters('audio', 'vp8', ssrcA, spec.edgeId),
           info,
-          paused: !open.includes(spec.siteId),
+          paused: open !== null && !open.includes(spec.siteId),
         });
         const video = await input.produce({
           kind: 'video',
@@ -143,9 +145,29 @@ const ops: HostOps = {
         feeds.push({ siteId: spec.siteId, port: input.tuple.port, ssrcA, ssrcV, offset: Math.random() * 4000 });
       }),
     );
-    const packets: ClipPacket[] = clip.map((c) => ({ at: c.at, packet: Buffer.from(c.b64, 'base64') }));
-    replay = new Replayer(feeds, packets);
-    return { clipKbps: replay.clipKbps };
+    if (replay) for (const f of feeds) replay.add(f);
+    else
+      replay = new Replayer(
+        feeds,
+        clip.map((c) => ({ at: c.at, packet: Buffer.from(c.b64, 'base64') })),
+      );
+    return { clipKbps: replay.clipKbps, rooms: feeds.length };
+  },
+
+  // Whether every edge here knows every site of each of these meetings it is in (the roster: who is in it).
+  async announced({ want }) {
+    return [...edges.values()].every(({ edge }) =>
+      (edge.currentPlan?.meetings ?? [])
+        .filter((m) => want[m.meetingId] !== undefined)
+        .every((m) => (edge.room(m.meetingId)?.rosterEntries().length ?? 0) >= want[m.meetingId]!),
+    );
+  },
+
+  // Rooms (routers) on each worker of this host's pools, by pool.
+  async placement() {
+    const out: Record<string, Array<{ pid: number | null; rooms: number }>> = {};
+    for (const [kind, p] of pools) out[kind] = p.placement().map((w) => ({ pid: w.pid, rooms: w.meetingIds.length }));
+    return out;
   },
 
   async progress({ chairSiteId, rosterSize }) {
@@ -241,7 +263,7 @@ const ops: HostOps = {
       await h.server?.close();
       await h.edge.close();
     }
-    for (const p of pools) p.close();
+    for (const p of pools.values()) p.close();
     timeline.close();
     return null;
   },

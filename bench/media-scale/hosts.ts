@@ -5,7 +5,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MediaPlan } from '@diemcau/shared';
-import type { EdgeSpec } from './topology.js';
+import type { EdgeSpec, Topology } from './topology.js';
 import type { Snapshot } from './timeline.js';
 
 export interface Progress {
@@ -39,11 +39,15 @@ export interface HostOps {
     echo: string;
   }): Promise<{ pid: number; edges: Record<string, { url: string; pids: number[] }> }>;
   plans(a: { plans: MediaPlan[] }): Promise<null>;
+  /** `siteIds` null: every room of the host; `open` null: every microphone open. */
   produce(a: {
-    open: string[];
+    siteIds: string[] | null;
+    open: string[] | null;
     clip: Array<{ at: number; b64: string }>;
     ssrcBase: number;
-  }): Promise<{ clipKbps: number }>;
+  }): Promise<{ clipKbps: number; rooms: number }>;
+  announced(a: { want: Record<string, number> }): Promise<boolean>;
+  placement(a: Record<string, never>): Promise<Record<string, Array<{ pid: number | null; rooms: number }>>>;
   progress(a: { chairSiteId: string; rosterSize: number }): Promise<Progress>;
   mic(a: { siteIds: string[]; open: boolean }): Promise<null>;
   loud(a: { siteId: string | null }): Promise<null>;
@@ -115,4 +119,41 @@ export class Host {
     await gone;
     clearTimeout(timer);
   }
+}
+
+export interface Started {
+  hosts: Host[];
+  /** Each host's Node pid. */
+  nodePids: number[];
+  /** Each edge's worker pids. */
+  pidsOf: Map<string, number[]>;
+}
+
+/** Forks one host per share of the topology, starts its edges, and fills in their signalling URLs. */
+export async function startHosts(
+  topo: Topology,
+  o: { t0: number; coreWorkers: number; spanAt: number; packWorkers: number; echo: string },
+  into: Host[] = [],
+): Promise<Started> {
+  for (let k = 0; k < topo.byHost.length; k++) into.push(new Host(k));
+  const started = await Promise.all(
+    into.map((h, k) =>
+      h.call('start', {
+        ...o,
+        index: k,
+        specs: topo.byHost[k]!.map(({ edgeId, siteId, kind, pool, serves, acceptToken }) => ({
+          edgeId,
+          siteId,
+          kind,
+          pool,
+          serves,
+          acceptToken,
+        })),
+      }),
+    ),
+  );
+  const pidsOf = new Map<string, number[]>();
+  started.forEach((s) => Object.entries(s.edges).forEach(([id, e]) => pidsOf.set(id, e.pids)));
+  for (const n of topo.nodes) n.url = started[n.host]!.edges[n.edgeId]!.url;
+  return { hosts: into, nodePids: started.map((s) => s.pid), pidsOf };
 }

@@ -23,7 +23,6 @@ export class Timeline {
   readonly log: Logger;
   private readonly t0: number;
   private readonly seconds = new Map<number, Second>();
-  private readonly marks: Array<{ at: number; what: string }> = [];
   private readonly ticker: NodeJS.Timeout;
   private lastTick = performance.now();
   private lastCpu = process.cpuUsage();
@@ -77,56 +76,9 @@ export class Timeline {
     s.warnings.set(msg, (s.warnings.get(msg) ?? 0) + 1);
   }
 
-  /** A milestone of the bench (printed in the timeline). */
-  mark(what: string): void {
-    this.marks.push({ at: performance.now() - this.t0, what });
-  }
-
   /** Every second so far, as plain data (for the bench's main process to merge; see printHosts). */
   snapshot(): Array<[number, { stallMs: number; cpuMs: number; warnings: Array<[string, number]> }]> {
     return [...this.seconds].map(([k, s]) => [k, { stallMs: s.stallMs, cpuMs: s.cpuMs, warnings: [...s.warnings] }]);
-  }
-
-  /** Warnings by message since `fromS` (seconds since the start). */
-  warnings(fromS = 0): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const [k, s] of this.seconds)
-      if (k >= fromS) for (const [m, n] of s.warnings) out.set(m, (out.get(m) ?? 0) + n);
-    return out;
-  }
-
-  get nowS(): number {
-    return (performance.now() - this.t0) / 1000;
-  }
-
-  /**
-   * One line per `stepS` seconds: the longest stall, this process's CPU (% of
-   * one core) and the warnings, with the milestones between them.
-   */
-  print(stepS = 5): void {
-    const last = Math.max(0, ...this.seconds.keys());
-    console.log(`\ntimeline (every ${stepS} s: longest event-loop stall, this process's CPU, edges' warnings)`);
-    let m = 0;
-    for (let k = 0; k <= last; k += stepS) {
-      while (m < this.marks.length && this.marks[m]!.at < (k + stepS) * 1000) {
-        console.log(`  ${(this.marks[m]!.at / 1000).toFixed(1)} s: ${this.marks[m]!.what}`);
-        m++;
-      }
-      let stall = 0;
-      let cpu = 0;
-      const warn = new Map<string, number>();
-      for (let j = k; j < k + stepS; j++) {
-        const s = this.seconds.get(j);
-        if (!s) continue;
-        stall = Math.max(stall, s.stallMs);
-        cpu += s.cpuMs;
-        for (const [w, n] of s.warnings) warn.set(w, (warn.get(w) ?? 0) + n);
-      }
-      const ws = [...warn].map(([w, n]) => `${w} ×${n}`).join(', ');
-      console.log(
-        `  ${String(k).padStart(4)} s  stall ${String(Math.round(stall)).padStart(5)} ms  cpu ${String(Math.round(cpu / stepS / 10)).padStart(3)} %  ${ws}`,
-      );
-    }
   }
 
   close(): void {
