@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -176,7 +177,9 @@ export class FleetBroker {
   }
 
   static async start(opts: BrokerOptions): Promise<FleetBroker> {
-    const shared = opts.redisUrl ? redisBackend(opts.redisUrl) : undefined;
+    const shared = opts.redisUrl
+      ? redisBackend(opts.redisUrl, { log: opts.log.child({ part: 'broker-redis' }), registry: opts.metrics.registry })
+      : undefined;
     const aedes = await Aedes.createBroker({
       ...(shared ? { mq: shared.mq, id: opts.nodeId } : {}),
       keepaliveLimit: 600,
@@ -437,6 +440,12 @@ export class FleetBroker {
       this.emitSession({ kind: 'start', deviceId, sessionId, nodeId: this.nodeId });
     });
     this.aedes.on('keepaliveTimeout', (client) => this.expired.add(client));
+    // aedes' own failures (in a cluster: clearing the wills of dead nodes in
+    // Redis); with no listener an 'error' event would end the process.
+    // (aedes' typings omit the event it inherits from EventEmitter.)
+    (this.aedes as unknown as EventEmitter).on('error', (err: Error) =>
+      log.error({ err: err.message }, 'broker error'),
+    );
     this.aedes.on('clientError', (client, err) =>
       log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'),
     );

@@ -16,22 +16,33 @@
 // The fleet's Redis database should be its own: the persistence uses plain
 // key names (retained, clients, client:..., will...), the fleet's own keys
 // start with diemcau: (cluster/).
+import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type { AedesPersistence } from 'aedes-persistence';
 import type { MQEmitter } from 'mqemitter';
 import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
 
 const require = createRequire(import.meta.url);
 
 // Both are CommonJS factories whose typings do not describe the factory call.
 const mqemitterRedis = require('mqemitter-redis') as (opts: {
   connectionString: string;
-}) => MQEmitter & { close(cb: () => void): void };
+}) => MQEmitter & { close(cb: () => void): void; state: EventEmitter };
 const redisPersistence = require('aedes-persistence-redis') as (opts: Record<string, unknown>) => AedesPersistence;
 
 export interface RedisBackend {
   mq: MQEmitter;
   persistence: AedesPersistence;
+}
+
+/** Where a failure of Redis surfaced: the relay of messages between nodes, or the shared persistence. */
+export type RedisPart = 'messages' | 'persistence';
+
+export interface RedisBackendOptions {
+  log: Logger;
+  registry: Registry;
 }
 
 /**
@@ -55,7 +66,62 @@ function persistenceConnection(options: RedisOptions): Redis {
   return conn;
 }
 
-export function redisBackend(url: string): RedisBackend {
+/** The persistence's methods that answer with a stream of what Redis returns. */
+const STREAMS = ['createRetainedStream', 'createRetainedStreamCombi', 'outgoingStream', 'streamWill', 'getClientList'];
+
+/**
+ * aedes pipes some of these streams without listening for their errors (the
+ * retained messages sent on SUBSCRIBE): a read that Redis fails would be an
+ * uncaught 'error' event, which ends the process. Each stream the
+ * persistence returns has its failure reported here; whoever reads it still
+ * sees it end in that error.
+ */
+function reportStreamErrors(persistence: AedesPersistence, report: (err: Error) => void): void {
+  const methods = persistence as unknown as Record<string, unknown>;
+  for (const name of STREAMS) {
+    const method = methods[name];
+    if (typeof method !== 'function') continue;
+    methods[name] = (...args: unknown[]) => {
+      const stream = (method as (...a: unknown[]) => unknown).apply(persistence, args);
+      if (stream instanceof EventEmitter) stream.on('error', report);
+      return stream;
+    };
+  }
+}
+
+/**
+ * Counts every Redis failure by part and logs the first of a burst, then at
+ * most one line per part every LOG_EVERY_MS with how many came between (an
+ * outage fails every retry of every connection).
+ */
+function faultReporter(o: RedisBackendOptions): (part: RedisPart, err: Error) => void {
+  const counter = new Counter({
+    name: 'diemcau_redis_errors_total',
+    help: "Failures of the broker's Redis (connection errors, refused commands, failed reads), by part",
+    labelNames: ['part'],
+    registers: [o.registry],
+  });
+  const last = new Map<RedisPart, { at: number; since: number }>();
+  return (part, err) => {
+    counter.inc({ part });
+    const now = Date.now();
+    const seen = last.get(part);
+    if (seen && now - seen.at < LOG_EVERY_MS) {
+      seen.since++;
+      return;
+    }
+    last.set(part, { at: now, since: 0 });
+    o.log.error(
+      { part, err: err.message, ...(seen?.since ? { since: seen.since } : {}) },
+      "the broker's Redis failed; messages between nodes or stored sessions may be delayed until it answers",
+    );
+  };
+}
+
+const LOG_EVERY_MS = 10_000;
+
+export function redisBackend(url: string, o: RedisBackendOptions): RedisBackend {
+  const fault = faultReporter(o);
   const u = new URL(url);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
   const conn = persistenceConnection({
@@ -65,9 +131,13 @@ export function redisBackend(url: string): RedisBackend {
     ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
     ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
   });
-  return {
-    mq: mqemitterRedis({ connectionString: url }),
-    // Boxes use clean sessions: nothing waits for them offline; maxSessionDelivery bounds a misuse.
-    persistence: redisPersistence({ conn, maxSessionDelivery: 100 }),
-  };
+  conn.on('error', (err: Error) => fault('persistence', err));
+  const mq = mqemitterRedis({ connectionString: url });
+  // mqemitter-redis re-emits its connections' errors on `state`: with no
+  // listener there, the first refused reconnect would end the process.
+  mq.state.on('error', (err: Error) => fault('messages', err));
+  // Boxes use clean sessions: nothing waits for them offline; maxSessionDelivery bounds a misuse.
+  const persistence = redisPersistence({ conn, maxSessionDelivery: 100 });
+  reportStreamErrors(persistence, (err) => fault('persistence', err));
+  return { mq, persistence };
 }
