@@ -3,7 +3,8 @@
 // emitter nobody listened to, and aedes pipes the retained messages it reads
 // for a SUBSCRIBE without listening for the read's failure; either ended the
 // process at the first refused reconnect or failed read. The node counts the
-// failures, and once Redis answers again a command reaches a box through it.
+// failures, once Redis answers again a command reaches a box through it, and
+// it stops even while Redis is down.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +91,12 @@ t.test('a cluster node lives through a Redis outage and serves its boxes when Re
     headers: auth,
     payload: { type: 'identify' },
   });
-  t.equal(sent.statusCode, 202, sent.body);
+  t.equal(sent.statusCode, 202, 'the command is accepted');
   t.equal(await heard, deviceTopic(box.deviceId, 'commands'), 'a command reaches the box through Redis again');
+
+  // Redis gone again with messages waiting for it: the node still stops.
+  await redis.kill();
+  box2.publish(deviceTopic(box.deviceId, 'telemetry'), '{}', { qos: 0 });
+  await fleet.close();
+  t.pass('the node stopped while its Redis was down');
 });
