@@ -76,15 +76,22 @@ if (missing) {
       `systemd-run --unit=diemcau-test-record --uid=diemcau --gid=audio ` +
         `/usr/bin/ffmpeg -nostdin -loglevel error -f alsa -i pipewire:SERVER=${REMOTE},NODE=${AEC_SOURCE} -t 600 -f null -`,
     );
+    // The kernel's own view: who has each capture substream open.
+    const owners =
+      'for f in /proc/asound/card*/pcm*c/sub*/status; do pid=$(sed -n "s/^owner_pid *: *//p" $f); ' +
+      '[ -n "$pid" ] && echo "$f: $(cat /proc/$pid/comm)"; done; true';
     const held = await waitFor(
       async () => {
-        const who = (await box.sh('fuser -v /dev/snd/pcmC*c 2>&1 || true')).trim();
+        const who = (await box.sh(owners)).trim();
         return /pipewire/.test(who) ? who : undefined;
       },
       60_000,
       "the audio server holding the card's capture device",
       2000,
-    );
+    ).catch(async (err: Error) => {
+      t.comment(await box.sh('systemctl status --no-pager --lines=10 diemcau-test-record || true'));
+      throw err;
+    });
     t.comment(`capture device held:\n${held}`);
     t.pass("the audio server holds the card's capture device");
 

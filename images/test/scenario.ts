@@ -108,7 +108,7 @@ export interface Box {
   /**
    * Test-only settings on the box (agent.env, never in the image): the
    * updater stops once at `pauseAt`; `led` wires the status LED to a
-   * simulated GPIO line; `kiosk: false` masks the TV's browser (cage and
+   * simulated GPIO line; `kiosk: false` keeps the TV's browser off (cage and
    * Chromium cost minutes of each boot under software emulation, and the
    * updater does not depend on them). Restarts the agent once when a setting
    * is new.
@@ -280,7 +280,15 @@ export async function enrolledBox(t: Tap, serial: string): Promise<Box> {
     hooks: async ({ pauseAt, led, kiosk }) => {
       const env: string[] = [];
       const steps: string[] = ['set -e'];
-      if (kiosk === false) steps.push('systemctl mask --now diemcau-kiosk.service');
+      // The image's units live in /etc/systemd/system, where `systemctl mask` cannot put
+      // its link: a drop-in whose condition never holds keeps the unit from starting, across boots.
+      if (kiosk === false)
+        steps.push(
+          'mkdir -p /etc/systemd/system/diemcau-kiosk.service.d',
+          "printf '[Unit]\\nConditionPathExists=/nonexistent/image-test\\n' > /etc/systemd/system/diemcau-kiosk.service.d/image-test-off.conf",
+          'systemctl daemon-reload',
+          'systemctl stop diemcau-kiosk.service',
+        );
       if (pauseAt) {
         steps.push(`rm -f ${PAUSE_FILE}.hit`, `printf '%s\\n' '${pauseAt}' > ${PAUSE_FILE}`);
         env.push(`DIEMCAU_OTA_PAUSE_FILE=${PAUSE_FILE}`);
