@@ -43,9 +43,10 @@ RUN DIEMCAU_CACHE_DIR=/tmp/diemcau-cache node scripts/setup.mjs \
 
 # --- run: Node, the worker's shared libraries, ffmpeg; no compilers, no sources ---
 FROM node:20-bookworm-slim
-# ffmpeg for the core edge's rooms; the rest are what the mediasoup worker links at run time.
+# ffmpeg for the core edge's rooms; postgresql-client-15 for `diemcau-server backup|restore` of a
+# cluster's registry (pg_dump, pg_restore); the rest are what the mediasoup worker links at run time.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg tini libssl3 libuv1 libsrtp2-1 libusrsctp2 libabsl20220623 \
+ && apt-get install -y --no-install-recommends ffmpeg tini postgresql-client-15 libssl3 libuv1 libsrtp2-1 libusrsctp2 libabsl20220623 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/diemcau
 # The workspaces' package.json files stay: node_modules/@diemcau/* link to them, and the

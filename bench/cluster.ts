@@ -7,9 +7,11 @@
 //   - after the kill: time until every box is connected to the survivor and
 //     counted online, the alerts opened (device and node), telemetry lost
 //     (gaps in each box's sequence numbers)
+//   - while ramping, every 15 s: boxes enrolled and online, and the rate of each
+//     since the last line; at the end the average enrolment and connection rates
 // On 2 cores the simulators compete with the nodes: read the CPU lines to see
 // what bound the result. The registry is one SQLite file shared by both node
-// processes (one machine); the PostgreSQL store is not used here yet.
+// processes (one machine), or with --store postgres a PostgreSQL started here.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -231,9 +233,38 @@ async function main(): Promise<void> {
       log(`sim-${n.name}-${Math.floor(i / 2)}`),
     );
   });
-  await until('all online', async () => (await health(a.base))?.devicesOnline === N, 1_800_000);
+  // Progress while ramping: a box is enrolled once its simulator stored its identity.
+  const enrolled = (): number =>
+    ['a', 'b'].reduce((sum, n) => {
+      const dir = path.join(tmp, `sim-${n}`);
+      if (!fs.existsSync(dir)) return sum;
+      return sum + fs.readdirSync(dir).filter((d) => fs.existsSync(path.join(dir, d, 'identity.json'))).length;
+    }, 0);
+  let last = { at: t0, enrolled: 0, online: 0 };
+  let allEnrolledAt: number | undefined;
+  const ramp = setInterval(() => {
+    void (async () => {
+      const [ha, hb] = [await health(a.base), await health(b.base)];
+      const now = Date.now();
+      const e = enrolled();
+      const online = ha?.devicesOnline ?? last.online;
+      const dt = (now - last.at) / 1000;
+      if (e === N) allEnrolledAt ??= now;
+      say(
+        `  ${((now - t0) / 1000).toFixed(0)} s: ${e} enrolled (${((e - last.enrolled) / dt).toFixed(1)}/s), ${online} online (${((online - last.online) / dt).toFixed(1)}/s), sessions a ${ha?.mqttClients ?? '-'} b ${hb?.mqttClients ?? '-'}; load ${load1()}`,
+      );
+      last = { at: now, enrolled: e, online };
+    })();
+  }, 15_000);
+  try {
+    await until('all online', async () => (await health(a.base))?.devicesOnline === N, 1_800_000);
+  } finally {
+    clearInterval(ramp);
+  }
+  const rampSec = (Date.now() - t0) / 1000;
+  const enrolSec = ((allEnrolledAt ?? Date.now()) - t0) / 1000;
   say(
-    `all ${N} online ${((Date.now() - t0) / 1000).toFixed(1)} s after the simulators started (enrolment included); load ${load1()}`,
+    `all ${N} online ${rampSec.toFixed(1)} s after the simulators started (enrolment included): ${(N / rampSec).toFixed(1)} boxes/s on average; all enrolled by ${enrolSec.toFixed(0)} s (${(N / enrolSec).toFixed(1)}/s, to the 15 s line); load ${load1()}`,
   );
 
   const procs: Array<[string, ChildProcess]> = [

@@ -1,14 +1,18 @@
-// What happened when, in a scale bench: every edge's Node side shares one
-// process, so a stall of that one event loop (this process starved of CPU by
-// the machine, or busy with its own work) shows up as link timeouts at every
-// edge at once. The timeline records, per second: the longest event-loop
+// What happened when, in a scale bench: many edges' Node side shares each
+// bench process, so a stall of one event loop (the process starved of CPU by
+// the machine, or busy with its own work) shows up as link timeouts at all its
+// edges at once. The timeline records, per second: the longest event-loop
 // stall, this process's CPU, and the edges' warnings by message (links that
 // went down, link offers that failed), so a figure can say whether it was
-// bound by the product or by this machine.
+// bound by the product or by this machine. Seconds count from a wall-clock
+// start the bench's processes share (wallNow()), so their timelines line up.
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 
-interface Second {
+/** Milliseconds on a clock every process of the machine shares, with performance.now()'s resolution. */
+export const wallNow = (): number => performance.timeOrigin + performance.now();
+
+export interface Second {
   /** Longest gap between two 50 ms ticks, minus the 50 ms. */
   stallMs: number;
   cpuMs: number;
@@ -17,15 +21,15 @@ interface Second {
 
 export class Timeline {
   readonly log: Logger;
-  private readonly t0 = performance.now();
+  private readonly t0: number;
   private readonly seconds = new Map<number, Second>();
-  private readonly marks: Array<{ at: number; what: string }> = [];
   private readonly ticker: NodeJS.Timeout;
   private lastTick = performance.now();
   private lastCpu = process.cpuUsage();
 
   /** `echo`: a pino level at which the edges' logs also go to stderr ('silent': counted only). */
-  constructor(echo: string) {
+  constructor(echo: string, t0 = wallNow()) {
+    this.t0 = t0 - performance.timeOrigin;
     const count = (msg: string): void => this.count(msg);
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
@@ -72,54 +76,49 @@ export class Timeline {
     s.warnings.set(msg, (s.warnings.get(msg) ?? 0) + 1);
   }
 
-  /** A milestone of the bench (printed in the timeline). */
-  mark(what: string): void {
-    this.marks.push({ at: performance.now() - this.t0, what });
+  /** Every second so far, as plain data (for the bench's main process to merge; see printHosts). */
+  snapshot(): Array<[number, { stallMs: number; cpuMs: number; warnings: Array<[string, number]> }]> {
+    return [...this.seconds].map(([k, s]) => [k, { stallMs: s.stallMs, cpuMs: s.cpuMs, warnings: [...s.warnings] }]);
   }
 
-  /** Warnings by message since `fromS` (seconds since the start). */
-  warnings(fromS = 0): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const [k, s] of this.seconds)
-      if (k >= fromS) for (const [m, n] of s.warnings) out.set(m, (out.get(m) ?? 0) + n);
-    return out;
+  close(): void {
+    clearInterval(this.ticker);
   }
+}
 
-  get nowS(): number {
-    return (performance.now() - this.t0) / 1000;
-  }
+export type Snapshot = ReturnType<Timeline['snapshot']>;
 
-  /**
-   * One line per `stepS` seconds: the longest stall, this process's CPU (% of
-   * one core) and the warnings, with the milestones between them.
-   */
-  print(stepS = 5): void {
-    const last = Math.max(0, ...this.seconds.keys());
-    console.log(`\ntimeline (every ${stepS} s: longest event-loop stall, this process's CPU, edges' warnings)`);
-    let m = 0;
-    for (let k = 0; k <= last; k += stepS) {
-      while (m < this.marks.length && this.marks[m]!.at < (k + stepS) * 1000) {
-        console.log(`  ${(this.marks[m]!.at / 1000).toFixed(1)} s: ${this.marks[m]!.what}`);
-        m++;
-      }
+/**
+ * One line per `stepS` seconds for several processes' timelines: each one's
+ * longest stall and CPU (% of one core), the warnings summed, with the
+ * milestones (seconds since the shared start) between them.
+ */
+export function printHosts(marks: Array<{ at: number; what: string }>, hosts: Snapshot[], stepS = 5): void {
+  const maps = hosts.map((h) => new Map(h));
+  const last = Math.max(0, ...hosts.flatMap((h) => h.map(([k]) => k)));
+  console.log(
+    `\ntimeline (every ${stepS} s, per bench process: longest event-loop stall / CPU % of one core; the edges' warnings)`,
+  );
+  let m = 0;
+  for (let k = 0; k <= last; k += stepS) {
+    while (m < marks.length && marks[m]!.at < k + stepS) {
+      console.log(`  ${marks[m]!.at.toFixed(1)} s: ${marks[m]!.what}`);
+      m++;
+    }
+    const warn = new Map<string, number>();
+    const cols = maps.map((map) => {
       let stall = 0;
       let cpu = 0;
-      const warn = new Map<string, number>();
       for (let j = k; j < k + stepS; j++) {
-        const s = this.seconds.get(j);
+        const s = map.get(j);
         if (!s) continue;
         stall = Math.max(stall, s.stallMs);
         cpu += s.cpuMs;
         for (const [w, n] of s.warnings) warn.set(w, (warn.get(w) ?? 0) + n);
       }
-      const ws = [...warn].map(([w, n]) => `${w} ×${n}`).join(', ');
-      console.log(
-        `  ${String(k).padStart(4)} s  stall ${String(Math.round(stall)).padStart(5)} ms  cpu ${String(Math.round(cpu / stepS / 10)).padStart(3)} %  ${ws}`,
-      );
-    }
-  }
-
-  close(): void {
-    clearInterval(this.ticker);
+      return `${String(Math.round(stall)).padStart(5)} ms/${String(Math.round(cpu / stepS / 10)).padStart(3)} %`;
+    });
+    const ws = [...warn].map(([w, n]) => `${w} ×${n}`).join(', ');
+    console.log(`  ${String(k).padStart(4)} s  ${cols.join('  ')}  ${ws}`);
   }
 }

@@ -222,6 +222,8 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     await http.register(deliveryPlugin);
     await http.register(healthRoutes);
     await http.register(provinceCaRoutes(provinceCa));
+    // The edges the dashboard may frame (the chair's roll-call picture), known to the meetings area.
+    let edgeOrigins: () => readonly string[] = () => [];
     await http.register(
       async (api) => {
         await api.register(sitesRoutes);
@@ -232,6 +234,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
         await api.register(fleetMoveRoutes);
         await api.register(provisioningRoutes);
         await api.register(meetingsPlugin);
+        edgeOrigins = () => api.meetings.service.edgeOrigins();
         await api.register(meetingEscalationPlugin, opts.escalation ?? {});
         await api.register(commandsPlugin, opts.commands ?? {});
         await api.register(healthPlugin, opts.health ?? {});
@@ -243,7 +246,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
       { prefix: '/api/v1' },
     );
     // Feature modules outside /api/v1 (dashboard pages, SSE streams) register here.
-    await http.register(uiPlugin);
+    await http.register(uiPlugin, { frameOrigins: () => edgeOrigins() });
 
     await http.listen({ port: config.httpPort, host: config.host });
     cluster?.ready();

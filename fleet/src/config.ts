@@ -45,6 +45,14 @@ const TOP_LEVEL = {
     default: 10,
     ...D('PostgreSQL connections per fleet node'),
   }),
+  pgToolsDir: Type.Optional(
+    Type.String({
+      minLength: 1,
+      ...D(
+        "backup and restore of a PostgreSQL registry: the folder with pg_dump and pg_restore (of the server's major version or later); unset: the PATH, then /usr/lib/postgresql/15/bin",
+      ),
+    }),
+  ),
   adminToken: Type.Optional(
     Type.String({
       minLength: 16,
@@ -256,6 +264,7 @@ export const ENV_NAMES: Record<keyof typeof TOP_LEVEL, string> = {
   dbFile: 'DIEMCAU_DB_FILE',
   databaseUrl: 'DIEMCAU_DATABASE_URL',
   databasePoolSize: 'DIEMCAU_DATABASE_POOL_SIZE',
+  pgToolsDir: 'DIEMCAU_PG_TOOLS_DIR',
   adminToken: 'DIEMCAU_ADMIN_TOKEN',
   webhookUrl: 'DIEMCAU_WEBHOOK_URL',
   publicMqttUrl: 'DIEMCAU_PUBLIC_MQTT_URL',

@@ -11,6 +11,7 @@
 // DIEMCAU_FAULT_STEPS=name,name runs some steps only (each cut costs a boot:
 // several minutes under software emulation). Prints one row per cut.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { enrolledBox, missingImage, patch, since, version, type Box } from './scenario.js';
@@ -163,9 +164,11 @@ if (missing) {
       const ok = settled.outcome?.result === 'committed' && links.current === to && unit === 'active';
       t.ok(ok, `cut while ${step.name}: back online on ${back.agentVersion}, then ${to} committed`);
       if (ok) recoveries++;
-      rows.push(
-        `${step.name.padEnd(13)} journal ${at.phase.padEnd(11)} current ${linksAtCut.current.padEnd(6)} TV ${tv.padEnd(9)} → online on ${back.agentVersion} in ${backS} s, ${to} committed ${since(rolloutAt)} s after its rollout`,
-      );
+      const row = `${step.name.padEnd(13)} journal ${at.phase.padEnd(11)} current ${linksAtCut.current.padEnd(6)} TV ${tv.padEnd(9)} → online on ${back.agentVersion} in ${backS} s, ${to} committed ${since(rolloutAt)} s after its rollout (load ${os.loadavg()[0]!.toFixed(1)})`;
+      rows.push(row);
+      // Each cut as it ends: a long run stopped part-way still tells what it showed.
+      t.comment(`cut ${i + 1} of ${steps.length}: ${row}`);
+      process.stderr.write(`# fault matrix, cut ${i + 1} of ${steps.length}: ${row}\n`);
       from = to;
     }
     const summary = `${steps.length} cuts, ${recoveries} recoveries (${box.accel.toUpperCase()}); not run: ${
@@ -173,7 +176,6 @@ if (missing) {
         .map((s) => s.name)
         .join(', ') || 'none'
     }`;
-    for (const r of rows) t.comment(r);
     t.comment(summary);
     t.teardown(
       () =>

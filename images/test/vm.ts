@@ -286,6 +286,14 @@ export function bootVm(t: Teardown, o: VmOptions): Vm {
     // A screen for cage (virtio-gpu gives a DRM device) and a keyboard.
     '-device',
     'virtio-gpu-pci',
+    // Onboard sound, as on a mini-PC: an HD Audio codec with a line-in, which
+    // the box's audio server opens. No host audio behind it: the input records silence.
+    '-audiodev',
+    'none,id=snd0',
+    '-device',
+    'ich9-intel-hda',
+    '-device',
+    'hda-duplex,audiodev=snd0',
     '-device',
     'qemu-xhci,id=xhci',
     '-device',

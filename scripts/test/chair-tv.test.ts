@@ -4,17 +4,34 @@
 // on a 1024×768 tablet, sees the roster in words, mutes all, gives the floor to
 // one commune and then to another commune that pressed its help button, and runs a
 // roll call; the commune's TV follows each step (names on the pictures, the
-// floor marked, the chair's mute written on the screen). Screenshots of the
-// console and of the TV are written by `npm run screenshots`.
+// floor marked, the chair's mute written on the screen). During the roll call
+// the console shows the called room live (its picture moving, in its own
+// colour band) and switches as the chair steps; an operator who may see the
+// meeting but not chair it gets no picture. Screenshots of the console and of
+// the TV are written by `npm run screenshots`.
 import mqtt from 'mqtt';
-import t from 'tap';
+import t, { type Test } from 'tap';
+import type { Frame, Page } from 'playwright-core';
 import { deviceEventCodec, deviceTopic } from '@diemcau/shared';
+import { siteColour } from '../../appliance/src/media/ffmpeg/args.js';
+import { sameColour } from '../../appliance/test/media/receiver.js';
 import { openBrowser, screenshot, signIn } from '../../fleet/test/ui/helpers/browser.js';
 import { startDemo } from './demo-run.js';
 
 interface SiteRow {
   id: string;
   name: string;
+  parentId: string | null;
+}
+interface Watch {
+  siteId: string | null;
+  status: string;
+  frames: number;
+}
+interface Shown {
+  time: number;
+  w: number;
+  band: [number, number, number];
 }
 interface Detail {
   siteIds: string[];
@@ -43,7 +60,8 @@ t.test(
     const base = `http://127.0.0.1:${demo.http}`;
     const api = async <T>(p: string): Promise<T> =>
       (await (await fetch(base + p, { headers: { authorization: `Bearer ${token}` } })).json()) as T;
-    const names = new Map((await api<{ items: SiteRow[] }>('/api/v1/sites')).items.map((s) => [s.id, s.name]));
+    const siteRows = (await api<{ items: SiteRow[] }>('/api/v1/sites')).items;
+    const names = new Map(siteRows.map((s) => [s.id, s.name]));
     const meeting = await api<Detail>(`/api/v1/meetings/${meetingId}`);
     // demo-media.ts: the chair, a relay group's hub, and two sites behind it, on the core's next ports in that order.
     const rooms = [meeting.chairSiteId, ...meeting.siteIds.filter((s) => s !== meeting.chairSiteId)];
@@ -176,16 +194,46 @@ t.test(
     await tvUntil(`${floorB} large with the floor`, (l) => l.floorSiteId === floorB && l.large.includes(floorB));
     t.same((await api<Detail>(`/api/v1/meetings/${meetingId}`)).requests, [], 'granted: no request left');
 
-    // Roll call: one site on every TV, stepping through the roster.
+    // Roll call: one site on every TV, stepping through the roster; the console shows the called room live.
     await page.click('[data-testid=roll-call-start]');
     const first = await page.locator('[data-testid=roll-call-site]').innerText();
     const firstId = [...names].find(([, n]) => n === first)![0];
     if (firstId !== tv.siteId)
       await tvUntil(`roll call of ${first}`, (l) => l.large.length === 1 && l.large[0] === firstId);
+    await seesLive(t, page, firstId, first);
+    await screenshot(page, 'chair-roll-call', true);
     await page.click('[data-testid=roll-call-next]');
     await page.locator('[data-testid=roll-call-site]', { hasNotText: first }).waitFor();
+    const second = await page.locator('[data-testid=roll-call-site]').innerText();
+    await seesLive(t, page, [...names].find(([, n]) => n === second)![0], second);
+
+    // An operator of the hub's district sees the meeting (its sites are in it) but does not chair it: no picture.
+    const hubDistrict = siteRows.find((s) => s.id === rooms[1])!;
+    const districtId = hubDistrict.parentId ?? hubDistrict.id;
+    const other = await post<{ token: string }>('/api/v1/operators', {
+      name: 'district officer',
+      role: 'district-operator',
+      districtId,
+    });
+    const refused = await fetch(`${base}/api/v1/meetings/${meetingId}/roll-call/picture`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${other.token}` },
+    });
+    t.equal(refused.status, 403, "another area's operator gets no picture link");
+    const officer = await openBrowser({ width: 1024, height: 768 });
+    t.teardown(() => officer.close());
+    await signIn(officer.page, base, other.token);
+    await officer.page.goto(`${base}/#/meetings/${meetingId}`);
+    const denied = officer.page.locator('[data-testid=room-live-picture][data-status=forbidden]');
+    await denied.waitFor({ timeout: 30_000 });
+    t.match(await denied.innerText(), /không được xem hình/, 'and is told so, in Vietnamese');
+    t.equal(await officer.page.locator('iframe').count(), 0, 'with no frame on its page');
+    await officer.close();
+
+    // Stopping the roll call removes the picture (its page leaves the chair's edge as it goes).
     await page.click('[data-testid=roll-call-stop]');
     await page.locator('[data-testid=roll-call-start]').waitFor();
+    t.equal(await page.locator('iframe').count(), 0, 'the picture goes with the roll call');
 
     // Unmute and take the floor back: the TV's notice goes.
     await page.click('[data-testid=mute-all]');
@@ -205,3 +253,52 @@ t.test(
     t.equal(await demo.exited, 0, 'the demo stops cleanly');
   },
 );
+
+/**
+ * Waits until the console shows `siteId` live: the page framed from the chair's
+ * edge receives it, its frames and playback time move, its band is the site's
+ * colour, and the console says so in words.
+ */
+async function seesLive(t: Test, page: Page, siteId: string, name: string): Promise<void> {
+  const end = Date.now() + 90_000;
+  let watch: Watch | undefined;
+  let frame: Frame | undefined;
+  while (Date.now() < end) {
+    frame = page.frames().find((f) => f.url().includes('/media/v1/join?link='));
+    watch = (await frame?.evaluate('window.diemcau && window.diemcau.watch').catch(() => undefined)) as
+      Watch | undefined;
+    if (frame && watch?.siteId === siteId && watch.status === 'receiving' && watch.frames > 0) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  if (!frame || watch?.siteId !== siteId)
+    throw new Error(`the console never received ${siteId}: ${JSON.stringify(watch)}`);
+  const shown = (): Promise<Shown | null> =>
+    frame.evaluate(`(() => {
+      const v = document.getElementById('watch');
+      if (!v || v.hidden || !v.videoWidth) return null;
+      const c = document.createElement('canvas');
+      c.width = v.videoWidth; c.height = v.videoHeight;
+      const g = c.getContext('2d');
+      g.drawImage(v, 0, 0);
+      const d = g.getImageData(Math.floor(c.width / 2), Math.floor(c.height * 0.93), 1, 1).data;
+      return { time: v.currentTime, w: v.videoWidth, band: [d[0], d[1], d[2]] };
+    })()`) as Promise<Shown | null>;
+  let a: Shown | null = null;
+  while (Date.now() < end && !(a = await shown())) await new Promise((r) => setTimeout(r, 250));
+  const framesA = watch.frames;
+  await new Promise((r) => setTimeout(r, 1500));
+  const b = await shown();
+  const later = (await frame.evaluate('window.diemcau.watch')) as Watch;
+  t.ok(
+    a && b && b.time > a.time,
+    `${name}'s picture plays on the console (${a?.time.toFixed(1)} → ${b?.time.toFixed(1)} s)`,
+  );
+  t.ok(later.frames > framesA, `and its frames move (${framesA} → ${later.frames})`);
+  t.ok(b && sameColour(b.band, siteColour(siteId)), `its band ${b?.band.join(',')} is ${name}'s colour`);
+  await page.locator('[data-testid=room-live-picture][data-status=playing]').waitFor({ timeout: 30_000 });
+  t.match(
+    await page.locator('[data-testid=room-live-picture] figcaption').innerText(),
+    `Đang xem trực tiếp ${name}`,
+    'the console says it is live',
+  );
+}

@@ -21,12 +21,22 @@ const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]
 export const JoinRoleSchema = Type.Union([Type.Literal('participant'), Type.Literal('listener')]);
 export type JoinRole = Static<typeof JoinRoleSchema>;
 
+/**
+ * What a link may be for. Besides the two roles an operator asks for, the
+ * fleet signs `monitor` links itself, for the chair's console during a roll
+ * call: it receives the picture of the site being called and nothing else
+ * (one video stream, no sound, never sends). An edge that does not know the
+ * role refuses the link as malformed: fail closed.
+ */
+export const JoinClaimRoleSchema = Type.Union([JoinRoleSchema, Type.Literal('monitor')]);
+export type JoinClaimRole = Static<typeof JoinClaimRoleSchema>;
+
 export const JoinClaimsSchema = Type.Object(
   {
     v: Type.Literal(1),
     meetingId: Id,
     siteId: Id,
-    role: JoinRoleSchema,
+    role: JoinClaimRoleSchema,
     /** Issued and expires, epoch seconds. */
     iat: Type.Integer({ minimum: 0 }),
     exp: Type.Integer({ minimum: 0 }),

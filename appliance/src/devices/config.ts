@@ -13,7 +13,9 @@ import { FAULTS, type FaultName } from './simulated/faults.js';
 
 export interface HardwareOptions {
   roots: ScanRoots;
-  bin: { ffmpeg: string; cecClient: string; systemctl: string };
+  bin: { ffmpeg: string; cecClient: string; systemctl: string; pwDump: string };
+  /** The box's audio server (PipeWire socket) the microphone check records through when it has the card; null: never. */
+  audioServer: string | null;
   /** systemd unit restarted by "restart agent". */
   agentUnit: string;
   capture: CaptureTiming;
@@ -26,7 +28,8 @@ export interface HardwareOptions {
 
 export const DEFAULT_HARDWARE: HardwareOptions = {
   roots: DEFAULT_ROOTS,
-  bin: { ffmpeg: 'ffmpeg', cecClient: 'cec-client', systemctl: 'systemctl' },
+  bin: { ffmpeg: 'ffmpeg', cecClient: 'cec-client', systemctl: 'systemctl', pwDump: 'pw-dump' },
+  audioServer: '/run/diemcau-audio/pipewire-0',
   agentUnit: 'diemcau-agent.service',
   capture: { seconds: 1, warmupSeconds: 0.5, timeoutMs: 15_000 },
   picture: DEFAULT_PICTURE,
@@ -41,6 +44,7 @@ export function withDefaults(partial: DeepPartial<HardwareOptions> = {}): Hardwa
   return {
     roots: { ...d.roots, ...partial.roots },
     bin: { ...d.bin, ...partial.bin },
+    audioServer: partial.audioServer === undefined ? d.audioServer : partial.audioServer,
     agentUnit: partial.agentUnit ?? d.agentUnit,
     capture: { ...d.capture, ...partial.capture },
     picture: { ...d.picture, ...partial.picture },
@@ -105,6 +109,22 @@ export const DevicesSettingsSchema = settingsSection(
         envDeprecated: ['DIEMCAU_FFMPEG'],
         docDefault: shown(D.bin.ffmpeg),
         description: 'ffmpeg for the camera and microphone checks (the edge reads the same name)',
+      }),
+    ),
+    audioServer: Type.Optional(
+      Type.Union([Type.String({ pattern: '^/[^,=\\s]{1,255}$' }), Type.Literal('none')], {
+        env: 'DIEMCAU_AUDIO_SERVER',
+        docDefault: shown(D.audioServer),
+        description:
+          "the box's audio server (PipeWire socket): the microphone check records through it when it has the card, which it holds while the edge records (none: always the ALSA device)",
+      }),
+    ),
+    pwDump: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'DIEMCAU_PW_DUMP_BIN',
+        docDefault: shown(D.bin.pwDump),
+        description: "pw-dump that asks the audio server for the card's microphone (the edge reads the same name)",
       }),
     ),
     cecClient: Type.Optional(
@@ -200,7 +220,8 @@ export function hardwareOptionsFrom(s: DevicesSettings): { options: HardwareOpti
   const pin = (v: number | 'none' | undefined): number | null | undefined => (v === 'none' ? null : v);
   const options = withDefaults({
     roots: defined({ sys: s.sysfsRoot, proc: s.procfsRoot, dev: s.devRoot }),
-    bin: defined({ ffmpeg: s.ffmpeg, cecClient: s.cecClient, systemctl: s.systemctl }),
+    bin: defined({ ffmpeg: s.ffmpeg, cecClient: s.cecClient, systemctl: s.systemctl, pwDump: s.pwDump }),
+    ...(s.audioServer === undefined ? {} : { audioServer: s.audioServer === 'none' ? null : s.audioServer }),
     agentUnit: s.agentUnit,
     capture: defined({ seconds: s.captureSeconds, warmupSeconds: s.captureWarmupSeconds }),
     sound: defined({ silenceDbfs: s.micSilenceDbfs }),

@@ -91,6 +91,7 @@ async function createReal(
       timing,
       thresholds: o.sound,
       input: real.microphoneInput,
+      audioServer: o.audioServer ? { remote: o.audioServer, pwDump: o.bin.pwDump } : null,
     }),
     display: createRealDisplay({ roots: o.roots, cec: createCec({ bin: o.bin.cecClient, runner, log }), log }),
     gpio: createGpio({ pins: o.pins, factory: real.pins ?? (await realPins(o)), clock, log, source: 'button' }),

@@ -22,8 +22,15 @@ import type {
   WebRtcParams,
   WebRtcPort,
 } from './adapter/index.js';
-import type { View } from './layers.js';
+import { layerOf, type View } from './layers.js';
 import type { PeerBudget, PeerLimits, Refusals } from './limits.js';
+import {
+  MONITOR_MAX_CONSUMERS,
+  MONITOR_MAX_TRANSPORTS,
+  monitorRefusal,
+  monitorStale,
+  type PeerRole,
+} from './monitor.js';
 
 /**
  * Runs a worker call on parameters a browser sent. mediasoup checks them and
@@ -45,8 +52,8 @@ interface Peer {
   siteId: string;
   /** Which credential made it (a label, never the secret): its budget share. */
   token: string;
-  /** A join link's listener receives only; everyone else may send. */
-  mayProduce: boolean;
+  /** A join link's listener and the chair's monitor receive only; everyone else may send. */
+  role: PeerRole;
   transports: Map<string, WebRtcPort>;
   outlets: Map<string, Outlet>;
   producers: Set<string>;
@@ -59,6 +66,8 @@ interface Peer {
   /** Requests under way, counted against the limits with what exists. */
   pending: { transports: number; producers: number; consumers: number };
   idle: NodeJS.Timeout | null;
+  /** A monitor's end: it watches no longer than the fleet's link allows. */
+  expiry: NodeJS.Timeout | null;
 }
 
 export interface ConsumeAnswer {
@@ -81,6 +90,8 @@ export interface PeerSetOptions {
   picks: (view: View) => Map<string, string>;
   /** Whether the chair's controls leave this participant's microphone open (room-planner.ts participantMicOpen). */
   micOpen: (participantId: string) => boolean;
+  /** The site the roll call has reached, as this edge's plan says: all a monitor may watch (monitor.ts). */
+  rollCallSiteId: () => string | null;
   limits: PeerLimits;
   budget: PeerBudget;
   refusals: Refusals;
@@ -100,10 +111,12 @@ export class PeerSet {
     return this.peers.size;
   }
 
+  /** `expiresAtMs`: when the link that opened it expires (a monitor is closed then). */
   create(
     token: string,
-    mayProduce = true,
+    role: PeerRole = 'participant',
     view: View = 'grid',
+    expiresAtMs?: number,
   ): { peerId: string; participantId: string; rtpCapabilities: unknown } {
     this.o.budget.take(token);
     const id = randomUUID();
@@ -111,16 +124,18 @@ export class PeerSet {
     const peer: Peer = {
       id,
       token,
-      mayProduce,
+      role,
+      // A monitor lays nothing out: it gets the layer a grid gets (the small one where present).
+      view: role === 'monitor' ? 'grid' : view,
       siteId: `${this.o.siteOf()}.web${this.count}`.slice(0, 64),
       transports: new Map(),
       outlets: new Map(),
       producers: new Set(),
       consuming: new Set(),
-      view,
       ready: new Set(),
       pending: { transports: 0, producers: 0, consumers: 0 },
       idle: null,
+      expiry: null,
     };
     // A peer that never connects holds its share (and maybe ports) for nothing.
     peer.idle = setTimeout(() => {
@@ -132,6 +147,20 @@ export class PeerSet {
       this.close(id);
     }, this.o.limits.peerIdleMs);
     peer.idle.unref();
+    // A link is checked on every request, but a picture flows without one: a
+    // monitor whose link expired would go on watching. The console asks for a
+    // fresh link when its page says so (a guest keeps its meeting: not here).
+    if (role === 'monitor' && expiresAtMs !== undefined) {
+      peer.expiry = setTimeout(
+        () => {
+          peer.expiry = null;
+          this.o.refusals.note('monitor-link-expired', "the monitor's link expired; closed", { peerId: id });
+          this.close(id);
+        },
+        Math.max(0, expiresAtMs - Date.now()),
+      );
+      peer.expiry.unref();
+    }
     this.peers.set(id, peer);
     this.o.log.info({ peerId: id, participantId: peer.siteId }, 'browser joined');
     return { peerId: id, participantId: peer.siteId, rtpCapabilities: this.o.router.rtpCapabilities };
@@ -149,7 +178,8 @@ export class PeerSet {
 
   async createTransport(peerId: string): Promise<WebRtcParams> {
     const peer = this.peer(peerId);
-    const t = await this.within(peer, 'transports', peer.transports.size, this.o.limits.maxTransportsPerPeer, () =>
+    const max = peer.role === 'monitor' ? MONITOR_MAX_TRANSPORTS : this.o.limits.maxTransportsPerPeer;
+    const t = await this.within(peer, 'transports', peer.transports.size, max, () =>
       this.o.router.createWebRtc(this.o.listen),
     );
     if (!this.peers.has(peerId)) {
@@ -179,10 +209,13 @@ export class PeerSet {
     rtpParameters: unknown,
   ): Promise<{ id: string }> {
     const peer = this.peer(peerId);
-    if (!peer.mayProduce) {
-      throw this.o.refusals.refuse('APPL_ERR_MEDIA_FORBIDDEN', 'join-link-listener', 'a listener link only receives', {
-        peerId,
-      });
+    if (peer.role !== 'participant') {
+      throw this.o.refusals.refuse(
+        'APPL_ERR_MEDIA_FORBIDDEN',
+        `join-link-${peer.role}`,
+        `a ${peer.role} link only receives`,
+        { peerId },
+      );
     }
     const info: StreamInfo = { siteId: peer.siteId, originEdgeId: this.o.edgeId };
     const transport = this.transport(peerId, transportId);
@@ -211,6 +244,7 @@ export class PeerSet {
     if (!this.o.router.canConsume(producerId, rtpCapabilities as Parameters<RoomRouter['canConsume']>[1])) {
       throw new DiemcauError('APPL_ERR_MEDIA_CONFLICT', 'this browser cannot decode that stream');
     }
+    if (peer.role === 'monitor') this.mayMonitor(peer, stream);
     const transport = this.transport(peerId, transportId);
     // A browser shows each stream once: the same one again is a flood, not a viewer.
     if (peer.consuming.has(producerId)) {
@@ -225,7 +259,7 @@ export class PeerSet {
       peer,
       'consumers',
       peer.outlets.size,
-      this.o.limits.maxConsumersPerPeer,
+      peer.role === 'monitor' ? MONITOR_MAX_CONSUMERS : this.o.limits.maxConsumersPerPeer,
       async () => {
         this.o.budget.takeConsumer(peer.token);
         peer.consuming.add(producerId);
@@ -269,7 +303,46 @@ export class PeerSet {
     await this.layersOf(peer);
   }
 
+  /** The browser no longer shows a stream (the chair stepped to the next room): its share goes back. */
+  closeConsumer(peerId: string, consumerId: string): void {
+    const outlet = this.peer(peerId).outlets.get(consumerId);
+    if (!outlet) throw new DiemcauError('APPL_ERR_MEDIA_NOT_FOUND', `no consumer ${consumerId}`);
+    outlet.close();
+  }
+
+  /**
+   * The roll call moved on (or ended): a monitor's picture of any other site
+   * closes here, whether or not its page says so. Returns how many closed.
+   */
+  applyRollCall(): number {
+    const called = this.o.rollCallSiteId();
+    let closed = 0;
+    for (const peer of this.peers.values()) {
+      if (peer.role !== 'monitor') continue;
+      const outlets = [...peer.outlets.values()];
+      const stale = monitorStale(
+        called,
+        outlets.map((o) => ({ id: o.id, siteId: this.o.findStream(o.producerId)?.info.siteId })),
+      );
+      for (const id of stale) peer.outlets.get(id)?.close();
+      closed += stale.length;
+    }
+    if (closed > 0) this.o.refusals.note('monitor-stepped', 'roll call moved on; monitor pictures closed', { closed });
+    return closed;
+  }
+
   /** Per site, the video stream this browser gets now. */
+  /**
+   * Whether the chair keeps this browser's microphone closed now (mute all, or
+   * the floor given to another site): its page tells its user. False for a
+   * browser that sends no sound.
+   */
+  micClosed(peerId: string): boolean {
+    const peer = this.peer(peerId);
+    const sendsSound = [...peer.producers].some((id) => this.o.findStream(id)?.kind === 'audio');
+    return sendsSound && !this.o.micOpen(peer.siteId);
+  }
+
   shown(peerId: string): Map<string, string> {
     return this.o.picks(this.peer(peerId).view);
   }
@@ -333,6 +406,7 @@ export class PeerSet {
     if (!peer) return false;
     this.peers.delete(peerId);
     if (peer.idle) clearTimeout(peer.idle);
+    if (peer.expiry) clearTimeout(peer.expiry);
     this.o.budget.give(peer.token);
     for (const t of [...peer.transports.values()]) t.close();
     this.o.log.info({ peerId }, 'browser left');
@@ -341,6 +415,17 @@ export class PeerSet {
 
   closeAll(): void {
     for (const id of [...this.peers.keys()]) this.close(id);
+  }
+
+  /** A monitor receives the called site's picture only, in the layer a grid gets (monitor.ts); a counted 403 otherwise. */
+  private mayMonitor(peer: Peer, stream: Stream): void {
+    const called = this.o.rollCallSiteId();
+    const no = monitorRefusal({
+      called,
+      stream: { id: stream.id, kind: stream.kind, siteId: stream.info.siteId, layer: layerOf(stream.info) },
+      pick: called === null ? undefined : this.o.picks('grid').get(called),
+    });
+    if (no) throw this.o.refusals.refuse('APPL_ERR_MEDIA_FORBIDDEN', no.reason, no.detail, { peerId: peer.id });
   }
 
   /** Runs `make` if the peer holds fewer than `max` of `what` (those under way included); a counted 429 otherwise. */

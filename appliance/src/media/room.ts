@@ -119,6 +119,7 @@ export class MeetingRoom implements BridgeHost {
       addStream: (s) => this.addStream(s, null),
       picks: (view) => this.layers.picks(view),
       micOpen: (participantId) => participantMicOpen(this.meeting, participantId),
+      rollCallSiteId: () => this.meeting.rollCallSiteId,
       limits: deps.limits,
       budget: deps.budget,
       refusals: deps.refusals,
@@ -166,6 +167,7 @@ export class MeetingRoom implements BridgeHost {
     if (this.speaker && stream.kind === 'audio') {
       this.speaker.add(stream);
       stream.events.on('close', () => this.gate.forget(stream.id));
+      stream.events.on('pause', () => this.gate.closed(stream.id));
     }
     for (const b of this.bridges) if (b !== via) void b.offer(stream);
   }
@@ -403,6 +405,8 @@ export class MeetingRoom implements BridgeHost {
     // The sites behind each link may have changed too: drop what is no longer admitted.
     for (const b of this.bridges) b.readmit();
     this.refreshForwarding();
+    // The chair's roll-call picture of the last room closes as the roll call moves on.
+    this.peers.applyRollCall();
     await this.ingest?.setMicOpen(micOpen(meeting));
     await this.peers.applyMics();
   }

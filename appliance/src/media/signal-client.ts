@@ -61,6 +61,16 @@ export function signalRequest(url: string, o: SignalRequest): Promise<SignalResp
   });
 }
 
+/**
+ * An exchange that got no whole answer in its time: the peer may be slow or
+ * its answer lost, and it may or may not have taken the request in.
+ */
+export class SignalTimeout extends DiemcauError {
+  constructor(method: string, url: string, timeoutMs: number, cause: unknown) {
+    super('APPL_ERR_MEDIA', `${method} ${new URL(url).pathname} got no answer within ${timeoutMs} ms`, { cause });
+  }
+}
+
 /** A whole JSON-or-empty exchange: status and text, the body read to its end. */
 export async function signalCall(
   url: string,
@@ -68,6 +78,12 @@ export async function signalCall(
 ): Promise<{ status: number; text: string }> {
   // The whole exchange, body included, within the time.
   const timeout = AbortSignal.timeout(o.timeoutMs);
-  const res = await signalRequest(url, { ...o, signal: o.signal ? AbortSignal.any([o.signal, timeout]) : timeout });
-  return { status: res.status, text: await res.text() };
+  try {
+    const res = await signalRequest(url, { ...o, signal: o.signal ? AbortSignal.any([o.signal, timeout]) : timeout });
+    return { status: res.status, text: await res.text() };
+  } catch (err) {
+    // Our own time ran out (not the caller's abort): say so, so that the caller may try again.
+    if (timeout.aborted && !o.signal?.aborted) throw new SignalTimeout(o.method, url, o.timeoutMs, err);
+    throw err;
+  }
 }

@@ -244,6 +244,7 @@ export class OtaExecutor {
       await this.d.journal.save({ ...j, hashFailures: j.hashFailures + 1 });
       return;
     }
+    await this.d.layout.syncDownload(m.version);
     await this.d.journal.save({ ...j, phase: 'verified' });
     await this.checkpoint('verified');
   }

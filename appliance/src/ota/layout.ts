@@ -5,7 +5,11 @@
 //   <stateDir>/downloads/  partial and complete artifacts
 // Links are swapped by creating a new link under a temporary name and
 // renaming it over the old one: rename(2) is atomic, so a power cut leaves
-// either the old link or the new one.
+// either the old link or the new one. What a later step relies on is on the
+// disk before the journal or a rename says so: ext4 writes a new file's data
+// up to half a minute after the rename that names it (delayed allocation), so
+// a power cut in between would leave a version installed, and `current`
+// pointing at it, with empty files.
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
@@ -14,6 +18,29 @@ import { DiemcauError, fsyncDir } from '@diemcau/shared';
 
 const run = promisify(execFile);
 
+/** Flushes one file's or directory's data and metadata to the disk. */
+export type SyncPath = (p: string) => Promise<void>;
+
+/** fsync(2); read-only is enough on Linux, for directories too. */
+export const fsyncPath: SyncPath = async (p) => {
+  const fh = await fs.promises.open(p, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+};
+
+/** Every regular file and directory under `dir`, each before the directory holding it. */
+async function syncTree(dir: string, sync: SyncPath): Promise<void> {
+  for (const e of await fs.promises.readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) await syncTree(p, sync);
+    else if (e.isFile()) await sync(p);
+  }
+  await sync(dir);
+}
+
 export class Layout {
   readonly versionsDir: string;
   readonly downloadsDir: string;
@@ -21,6 +48,7 @@ export class Layout {
   constructor(
     readonly root: string,
     readonly stateDir: string,
+    private readonly sync: SyncPath = fsyncPath,
   ) {
     this.versionsDir = path.join(root, 'versions');
     this.downloadsDir = path.join(stateDir, 'downloads');
@@ -82,6 +110,7 @@ export class Layout {
       await fs.promises.rm(staging, { recursive: true, force: true });
       throw new DiemcauError('APPL_ERR_OTA_INSTALL', `${v} has no ${entry}`);
     }
+    await syncTree(staging, this.sync);
     await beforeRename?.();
     await fs.promises.rename(staging, this.versionDir(v));
     await fsyncDir(this.versionsDir);
@@ -99,6 +128,12 @@ export class Layout {
       if (!keep.some((v) => name.startsWith(`${v}.`)))
         await fs.promises.rm(path.join(this.downloadsDir, name), { force: true });
     }
+  }
+
+  /** The complete artifact on the disk, before the journal says it was verified. */
+  async syncDownload(v: string): Promise<void> {
+    await this.sync(this.artifactPath(v));
+    await this.sync(this.downloadsDir);
   }
 
   async removeDownload(v: string): Promise<void> {

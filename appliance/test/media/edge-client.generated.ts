@@ -401,6 +401,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/media/v1/meetings/{meetingId}/peers/{peerId}/consumers/{consumerId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Stop receiving one stream (the chair's console steps to the next room); the peer's share of consumers goes back
+         * @description A join link the fleet signed for this meeting and this edge's site (401 when it is tampered with, expired or signed by another key; 403 when it names another meeting or site, or its meeting has ended here), the TV's token, the admin token, or a lab's fixed join token; each kind has its own share of the peer limits, join links and the fixed token together.
+         */
+        delete: operations["closePeerConsumer"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/media/v1/meetings/{meetingId}/peers/{peerId}": {
         parameters: {
             query?: never;
@@ -1682,6 +1702,8 @@ export interface operations {
                         show: {
                             [key: string]: string;
                         };
+                        /** @description Whether the chair keeps this browser's microphone closed now (mute all, or the floor given to another site); false when it sends no sound */
+                        micClosed?: boolean;
                     };
                 };
             };
@@ -1829,6 +1851,65 @@ export interface operations {
         };
     };
     resumePeerConsumer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The meeting id from the media plan */
+                meetingId: string;
+                peerId: string;
+                consumerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body or parameters do not match the schema, or the body is not JSON (PROTO_ERR_SCHEMA, PROTO_ERR_NOT_JSON, PROTO_ERR_VERSION) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+            /** @description No token, or not one that opens this route (APPL_ERR_MEDIA_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+            /** @description Not allowed by the media plan or the edge settings; `reason` names the rule (APPL_ERR_MEDIA_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+            /** @description No such meeting (open on this edge), peer, transport, consumer, stream, tap or link (APPL_ERR_MEDIA_NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EdgeError"];
+                };
+            };
+        };
+    };
+    closePeerConsumer: {
         parameters: {
             query?: never;
             header?: never;

@@ -7,7 +7,12 @@
 import type { Static } from '@sinclair/typebox';
 import type { OtaStatus } from '@diemcau/shared';
 import type { CommandViewSchema } from '../commands/schemas.js';
-import type { MeetingDetailSchema, MeetingSchema, SiteStatsSchema } from '../meetings/schemas.js';
+import type {
+  MeetingDetailSchema,
+  MeetingSchema,
+  RollCallPictureSchema,
+  SiteStatsSchema,
+} from '../meetings/schemas.js';
 import type { RingProgressOut, RolloutOut } from '../ota/schemas.js';
 import type {
   AckOut,
@@ -48,6 +53,7 @@ export type CommandViewData = Static<typeof CommandViewSchema>;
 export type MeetingView = Static<typeof MeetingSchema>;
 export type MeetingDetailView = Static<typeof MeetingDetailSchema>;
 export type MeetingSiteStatsView = Static<typeof SiteStatsSchema>;
+export type RollCallPictureView = Static<typeof RollCallPictureSchema>;
 export type { ReadinessBoard as ReadinessBoardView } from '../readiness/routes.js';
 export type RolloutView = Static<typeof RolloutOut>;
 export type RingProgressView = Static<typeof RingProgressOut>;

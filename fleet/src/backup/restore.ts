@@ -1,10 +1,13 @@
-// Restores a backup (backup.ts) into a fresh data dir: every file the
-// manifest lists is checked against its size and SHA-256 before anything is
-// put in place, the registry must pass SQLite's integrity check, and a data
-// dir that already holds a registry is refused (a restore never merges into,
-// or overwrites, a fleet's state). The key files go to <dataDir>/keys/, and
-// the settings that point the fleet at them are returned (and written to
-// <dataDir>/keys/restored.env) since their old paths may not exist here.
+// Restores a backup (backup.ts) into a fresh fleet: every file the manifest
+// lists is checked against its size and SHA-256 before anything is put in
+// place, and the registry must pass its store's own check (SQLite's integrity
+// check; pg_restore reading the dump's table of contents). A restore never
+// merges into, or overwrites, a fleet's state: a data dir that already holds
+// a SQLite registry is refused, and so is a PostgreSQL database that is not
+// empty unless the operator passes `overwrite`. The key files go to
+// <dataDir>/keys/, and the settings that point the fleet at them are returned
+// (and written to <dataDir>/keys/restored.env) since their old paths may not
+// exist here.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -13,7 +16,17 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { DiemcauError } from '@diemcau/shared';
-import { MANIFEST_ENTRY, backupManifestCodec, restoredPath, type BackupManifest } from './manifest.js';
+import type { FleetConfig } from '../config.js';
+import {
+  MANIFEST_ENTRY,
+  REGISTRY_ENTRIES,
+  backupManifestCodec,
+  engineMismatch,
+  restoredPath,
+  type BackupEngine,
+  type BackupManifest,
+} from './manifest.js';
+import { checkDump, checkRestoreTarget, restorePostgres } from './postgres.js';
 
 export interface RestoreResult {
   manifest: BackupManifest;
@@ -21,13 +34,36 @@ export interface RestoreResult {
   settings: Record<string, string>;
   /** Entries in the archive that its manifest does not list (left out, and logged). */
   ignored: string[];
+  /** A PostgreSQL registry: the row counts found in the database after the restore. */
+  restoredCounts?: Record<string, number>;
 }
 
-/** Unpacks `archive` into `dataDir` (created if missing) for a fleet whose registry file is `dbFile`. */
-export function restoreFleet(archive: string, dataDir: string, dbFile: string, log: Logger): RestoreResult {
-  const target = path.resolve(dataDir, dbFile);
-  if (fs.existsSync(target))
-    throw new DiemcauError('FLEET_ERR_BACKUP', `${target} exists: restore into a fresh data dir (DIEMCAU_DATA_DIR)`);
+export interface RestoreOptions {
+  /** Replace what a non-empty PostgreSQL database holds (pg_restore --clean), instead of refusing it. */
+  overwrite?: boolean;
+  /** The environment pg_restore runs in (its PATH is searched for it). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Unpacks `archive` into the fleet the settings describe: the files into its
+ * data dir (created if missing), the registry into its SQLite file or, with
+ * DIEMCAU_DATABASE_URL, into that PostgreSQL database.
+ */
+export async function restoreFleet(
+  archive: string,
+  config: Pick<FleetConfig, 'dataDir' | 'dbFile' | 'databaseUrl' | 'pgToolsDir'>,
+  log: Logger,
+  opts: RestoreOptions = {},
+): Promise<RestoreResult> {
+  const { dataDir, dbFile } = config;
+  const target: BackupEngine = config.databaseUrl !== undefined ? 'postgres' : 'sqlite';
+  const tools = { dir: config.pgToolsDir, env: opts.env ?? {} };
+  if (target === 'sqlite' && fs.existsSync(path.resolve(dataDir, dbFile)))
+    throw new DiemcauError(
+      'FLEET_ERR_BACKUP',
+      `${path.resolve(dataDir, dbFile)} exists: restore into a fresh data dir (DIEMCAU_DATA_DIR)`,
+    );
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-restore-'));
   try {
     try {
@@ -49,6 +85,8 @@ export function restoreFleet(archive: string, dataDir: string, dbFile: string, l
     const decoded = backupManifestCodec.check(raw);
     if (!decoded.ok) throw new DiemcauError('FLEET_ERR_BACKUP', `${MANIFEST_ENTRY}: ${decoded.error.message}`);
     const manifest = decoded.value;
+    const mismatch = engineMismatch(manifest.engine, target);
+    if (mismatch) throw new DiemcauError('FLEET_ERR_BACKUP', mismatch);
 
     // Every listed file whole and unchanged, before anything is put in place.
     const problems: string[] = [];
@@ -62,17 +100,23 @@ export function restoreFleet(archive: string, dataDir: string, dbFile: string, l
       if (bytes.length !== f.size || createHash('sha256').update(bytes).digest('hex') !== f.sha256)
         problems.push(`${f.path}: damaged (size or SHA-256 differ)`);
     }
-    if (manifest.files.filter((f) => f.role === 'registry').length !== 1)
-      problems.push('the manifest lists no registry, or more than one');
+    const registries = manifest.files.filter((f) => f.role === 'registry');
+    if (registries.length !== 1 || registries[0]!.path !== REGISTRY_ENTRIES[target])
+      problems.push(`the manifest lists no ${manifest.engine} registry, or more than one`);
     if (problems.length > 0) throw new DiemcauError('FLEET_ERR_BACKUP', problems.join('; '), { details: problems });
-    const registry = manifest.files.find((f) => f.role === 'registry')!;
-    const db = new Database(path.join(staging, registry.path), { readonly: true });
-    try {
-      const check = db.pragma('integrity_check', { simple: true });
-      if (check !== 'ok')
-        throw new DiemcauError('FLEET_ERR_BACKUP', `the registry fails its integrity check: ${String(check)}`);
-    } finally {
-      db.close();
+    const registry = registries[0]!;
+    if (config.databaseUrl !== undefined) {
+      await checkDump(path.join(staging, registry.path), tools, log);
+      await checkRestoreTarget(config.databaseUrl, opts.overwrite === true, log);
+    } else {
+      const db = new Database(path.join(staging, registry.path), { readonly: true });
+      try {
+        const check = db.pragma('integrity_check', { simple: true });
+        if (check !== 'ok')
+          throw new DiemcauError('FLEET_ERR_BACKUP', `the registry fails its integrity check: ${String(check)}`);
+      } finally {
+        db.close();
+      }
     }
 
     const listed = new Set([MANIFEST_ENTRY, ...manifest.files.map((f) => f.path)]);
@@ -81,14 +125,35 @@ export function restoreFleet(archive: string, dataDir: string, dbFile: string, l
 
     const settings: Record<string, string> = {};
     fs.mkdirSync(dataDir, { recursive: true });
-    // The registry last: until it is in place, the data dir is still "fresh" to a retry.
-    for (const f of [...manifest.files.filter((x) => x.role !== 'registry'), registry]) {
+    // The registry last: until it is in place, the data dir (or the database) is still fresh to a retry.
+    for (const f of manifest.files.filter((x) => x.role !== 'registry')) {
       const dest = restoredPath(dataDir, dbFile, f);
       fs.mkdirSync(path.dirname(dest), { recursive: true });
       fs.copyFileSync(path.join(staging, f.path), `${dest}.restoring`);
       fs.chmodSync(`${dest}.restoring`, f.role === 'release' ? 0o644 : 0o600);
       fs.renameSync(`${dest}.restoring`, dest);
       if (f.role === 'key' && f.setting) settings[f.setting] = dest;
+    }
+    let restoredCounts: Record<string, number> | undefined;
+    if (config.databaseUrl !== undefined) {
+      restoredCounts = await restorePostgres(
+        config.databaseUrl,
+        path.join(staging, registry.path),
+        { overwrite: opts.overwrite === true, tables: manifest.postgres?.tables },
+        tools,
+        log,
+      );
+      const differ = Object.entries(manifest.counts).filter(([t, n]) => restoredCounts![t] !== n);
+      if (differ.length > 0)
+        throw new DiemcauError(
+          'FLEET_ERR_BACKUP',
+          `the restored database's rows differ from the backup's: ${differ.map(([t, n]) => `${t} ${restoredCounts![t] ?? 'missing'} (backup: ${n})`).join(', ')}`,
+        );
+    } else {
+      const dest = restoredPath(dataDir, dbFile, registry);
+      fs.copyFileSync(path.join(staging, registry.path), `${dest}.restoring`);
+      fs.chmodSync(`${dest}.restoring`, 0o600);
+      fs.renameSync(`${dest}.restoring`, dest);
     }
     if (Object.keys(settings).length > 0) {
       const env = Object.entries(settings)
@@ -99,13 +164,14 @@ export function restoreFleet(archive: string, dataDir: string, dbFile: string, l
     log.info(
       {
         dataDir: path.resolve(dataDir),
+        engine: manifest.engine,
         created: manifest.created,
         counts: manifest.counts,
         files: manifest.files.length,
       },
       'backup restored',
     );
-    return { manifest, settings, ignored };
+    return { manifest, settings, ignored, ...(restoredCounts ? { restoredCounts } : {}) };
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }

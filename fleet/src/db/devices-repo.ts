@@ -213,11 +213,15 @@ export class DevicesRepo {
   /** Ids that were online when the fleet last stopped; then all marked offline. */
   async resetPresence(): Promise<string[]> {
     return this.db.tx(async () => {
-      const ids = (
-        await this.db.all<{ id: string }>('SELECT id FROM devices WHERE online = 1 AND revoked_at IS NULL')
-      ).map((r) => r.id);
+      // In PostgreSQL the rows are locked first, in id order, the order a telemetry batch takes
+      // them in (telemetry-repo.ts): a plain UPDATE locks in the table's physical order, and a
+      // new leader's reset deadlocked with the nodes' batches at 10,000 boxes.
+      const lock = this.db.dialect === 'postgres' ? ' ORDER BY id COLLATE "C" FOR UPDATE' : '';
+      const rows = await this.db.all<{ id: string; revoked_at: string | null }>(
+        `SELECT id, revoked_at FROM devices WHERE online = 1${lock}`,
+      );
       await this.db.run('UPDATE devices SET online = 0 WHERE online = 1');
-      return ids;
+      return rows.filter((r) => r.revoked_at === null).map((r) => r.id);
     });
   }
 

@@ -75,7 +75,10 @@ export class TelemetryRepo {
       }
       let inserted = 0;
       const due: string[] = [];
-      for (const [id, d] of perDevice) {
+      // Device rows in id order (byte order, as PostgreSQL's COLLATE "C"): two writers that lock
+      // the same rows in different orders deadlock (devices-repo.ts resetPresence takes this order too).
+      const ordered = [...perDevice].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      for (const [id, d] of ordered) {
         inserted += d.n;
         await this.db.run(
           `UPDATE devices SET last_seen_at = @seenAt,

@@ -84,6 +84,19 @@ export const JoinLinkSchema = Type.Object({
   edgeId: Nullable(Type.String()),
 });
 
+/** The chair's roll-call picture (POST /api/v1/meetings/:id/roll-call/picture). */
+export const RollCallPictureSchema = Type.Object({
+  /** The chairing site's join page with a monitor link in it (a bearer credential: frame it, never log it); null while that edge has announced no address. */
+  url: Nullable(Type.String()),
+  meetingId: Type.String(),
+  /** The site whose edge shows it the picture: the chairing site. */
+  chairSiteId: Type.String(),
+  /** The site the roll call had reached when the link was made; the page follows the roll call from there. */
+  calledSiteId: Type.String(),
+  expiresAt: Type.String(),
+  edgeId: Nullable(Type.String()),
+});
+
 export const MeetingDetailSchema = Type.Composite([
   MeetingSchema,
   Type.Object({ cascade: CascadeSchema, stats: Type.Array(SiteStatsSchema), requests: Type.Array(SpeakRequestSchema) }),

@@ -11,6 +11,7 @@ import {
   joinPublicKey,
   newJoinLinkId,
   signJoinLink,
+  type JoinClaimRole,
   type JoinClaims,
   type JoinRole,
   type Site,
@@ -73,6 +74,13 @@ export interface IssuedJoinLink {
 
 /** Longest a join link may live; it never outlives its meeting either. */
 export const MAX_JOIN_LINK_MIN = 24 * 60;
+
+/**
+ * How long the chair's roll-call picture link lives: a console open longer
+ * asks for a fresh one when its edge says the link expired. Short, so a link
+ * copied out of the page is soon worth nothing.
+ */
+export const MONITOR_LINK_MIN = 15;
 
 export class MeetingService {
   private readonly tokenFor: (meetingId: string, edgeId: string) => string;
@@ -227,22 +235,52 @@ export class MeetingService {
     this.assertMayAct(op, this.siteIndex(), [req.siteId]);
     if (req.ttlMin > MAX_JOIN_LINK_MIN)
       throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `ttlMin ${req.ttlMin} is above ${MAX_JOIN_LINK_MIN}`);
+    return this.issueLink(op, m, req.siteId, req.role, req.ttlMin);
+  }
+
+  /**
+   * The chair's roll-call picture: a `monitor` link on the chairing site's
+   * edge (which receives the called site, as every TV does during a roll
+   * call). Only an operator who may chair the meeting gets one (the chairing
+   * site in scope, as for every chair control), only while the meeting is live
+   * and a roll call runs; the edge then lets it receive the called site's
+   * picture and nothing else (appliance/src/media/monitor.ts).
+   */
+  async rollCallPicture(op: MeetingOperator, id: string): Promise<IssuedJoinLink & { calledSiteId: string }> {
+    const m = await this.openMeeting(op, id);
+    if (meetingState(m, this.now()) !== 'live')
+      throw new DiemcauError('FLEET_ERR_CONFLICT', `meeting ${id} has not started`, {
+        details: { reason: 'meeting-not-live' },
+      });
+    if (m.rollCallSiteId === null)
+      throw new DiemcauError('FLEET_ERR_CONFLICT', `no roll call is running in meeting ${id}`, {
+        details: { reason: 'no-roll-call' },
+      });
+    const issued = await this.issueLink(op, m, m.chairSiteId, 'monitor', MONITOR_LINK_MIN);
+    return { ...issued, calledSiteId: m.rollCallSiteId };
+  }
+
+  private async issueLink(
+    op: MeetingOperator,
+    m: MeetingRecord,
+    siteId: string,
+    role: JoinClaimRole,
+    ttlMin: number,
+  ): Promise<IssuedJoinLink> {
+    const now = this.now();
     const claims: JoinClaims = {
       v: 1,
       meetingId: m.id,
-      siteId: req.siteId,
-      role: req.role,
+      siteId,
+      role,
       iat: Math.floor(now / 1000),
-      exp: Math.floor(Math.min(now + req.ttlMin * MINUTE, effectiveEnd(m)) / 1000),
+      exp: Math.floor(Math.min(now + ttlMin * MINUTE, effectiveEnd(m)) / 1000),
       jti: newJoinLinkId(),
     };
     const link = signJoinLink(claims, this.joinKey.privateKeyPem);
-    const edgeId = (await this.directory()).edgeOfSite.get(req.siteId) ?? null;
+    const edgeId = (await this.directory()).edgeOfSite.get(siteId) ?? null;
     const base = edgeId === null ? undefined : this.urls.get(edgeId);
-    this.log.info(
-      { meetingId: m.id, siteId: req.siteId, role: req.role, jti: claims.jti, exp: claims.exp, by: op.id },
-      'join link issued',
-    );
+    this.log.info({ meetingId: m.id, siteId, role, jti: claims.jti, exp: claims.exp, by: op.id }, 'join link issued');
     return {
       link,
       url: base ? `${base.replace(/\/+$/, '')}/media/v1/join?link=${link}` : null,
@@ -335,6 +373,23 @@ export class MeetingService {
   }
 
   /** An edge announced its signalling URL (presence birth). */
+  /**
+   * The origins of the edges' join pages (what the boxes announced): the only
+   * pages the dashboard may frame, for the chair's roll-call picture.
+   */
+  edgeOrigins(): string[] {
+    const out = new Set<string>();
+    for (const u of this.urls.values()) {
+      try {
+        const url = new URL(u);
+        if (url.protocol === 'https:' || url.protocol === 'http:') out.add(url.origin);
+      } catch {
+        // not a URL: never framed
+      }
+    }
+    return [...out].sort();
+  }
+
   async setMediaUrl(deviceId: string, url: string): Promise<void> {
     if (this.urls.get(deviceId) === url) return;
     this.urls.set(deviceId, url);

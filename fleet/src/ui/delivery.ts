@@ -13,8 +13,10 @@ import { faviconIco } from '@diemcau/shared';
 
 /**
  * Nothing but the fleet's own files and API: no inline script or style (the
- * bundle sets styles through the CSSOM only), no frames, no plugins, no
- * outside address. The kiosk and join pages belong to the edge, not here.
+ * bundle sets styles through the CSSOM only), no plugins, no outside address.
+ * The kiosk and join pages belong to the edge, not here; the one frame the
+ * dashboard holds is an edge's join page, for the chair's roll-call picture,
+ * so `frame-src` names the edges the fleet knows and nothing else.
  */
 export const DASHBOARD_CSP = [
   "default-src 'none'",
@@ -29,10 +31,16 @@ export const DASHBOARD_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** The policy, with the edges' origins (scheme, host and port; nothing else) the page may frame. */
+export function dashboardCsp(frameOrigins: readonly string[] = []): string {
+  const origins = frameOrigins.filter((o) => /^https?:\/\/[A-Za-z0-9.\-[\]:]+$/.test(o));
+  return origins.length === 0 ? DASHBOARD_CSP : `${DASHBOARD_CSP}; frame-src ${origins.join(' ')}`;
+}
+
 /** Headers of every dashboard file: the policy, and no guessing of types or leaking of addresses. */
-export function dashboardHeaders(reply: FastifyReply): FastifyReply {
+export function dashboardHeaders(reply: FastifyReply, frameOrigins: readonly string[] = []): FastifyReply {
   return reply
-    .header('content-security-policy', DASHBOARD_CSP)
+    .header('content-security-policy', dashboardCsp(frameOrigins))
     .header('x-content-type-options', 'nosniff')
     .header('referrer-policy', 'no-referrer');
 }

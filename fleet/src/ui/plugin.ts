@@ -28,6 +28,8 @@ export interface UiPluginOptions {
   /** Where the bundle is; default: the fleet tree's `ui.buildDir`, else fleet/public/build. */
   buildDir?: string;
   heartbeatMs?: number;
+  /** Origins of the edges' join pages the dashboard may frame (the chair's roll-call picture); none by default. */
+  frameOrigins?: () => readonly string[];
 }
 
 export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {}): Promise<void> {
@@ -88,7 +90,11 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
         .type('text/plain')
         .send('The dashboard is not built: run `node fleet/scripts/build-ui.mjs`.\n');
     }
-    return dashboardHeaders(reply).header('cache-control', 'no-cache').sendFile('index.html');
+    // The page may frame the edges the fleet knows (the chair's roll-call picture); an edge
+    // that announces its address later is framed after the next reload.
+    return dashboardHeaders(reply, opts.frameOrigins?.() ?? [])
+      .header('cache-control', 'no-cache')
+      .sendFile('index.html');
   });
   app.get<{ Params: { '*': string } }>('/ui/*', { config: { public: true }, schema: { hide: true } }, (req, reply) => {
     // A public route: only plain file paths inside the bundle. A dot segment

@@ -524,6 +524,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/meetings/{id}/roll-call/picture": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The called room's live picture for the chair's console during a roll call: a short-lived monitor link on the chairing site's edge, which receives that room's picture (its small layer where the edge has one) and nothing else */
+        post: operations["getRollCallPicture"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/meetings/{id}/end": {
         parameters: {
             query?: never;
@@ -3284,6 +3301,80 @@ export interface operations {
                         meetingId: string;
                         siteId: string;
                         role: "participant" | "listener";
+                        expiresAt: string;
+                        edgeId: string | null;
+                    };
+                };
+            };
+            /** @description The request does not match the schema, or breaks a rule of this operation (FLEET_ERR_BAD_REQUEST) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No bearer token, or one that is unknown or revoked (FLEET_ERR_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or none this operator may see (FLEET_ERR_NOT_FOUND and the like) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (FLEET_ERR_CONFLICT and the like) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRollCallPicture: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        url: string | null;
+                        meetingId: string;
+                        chairSiteId: string;
+                        calledSiteId: string;
                         expiresAt: string;
                         edgeId: string | null;
                     };

@@ -43,10 +43,10 @@ t.test('a damaged or foreign archive is refused and nothing is restored', async 
   t.equal(made.manifest.counts.devices, 1);
   t.same(made.manifest.files.map((x) => x.role).sort(), ['key', 'registry']);
 
-  const refused = (file: string, dataDir: string, pattern: RegExp): void => {
+  const refused = async (file: string, dataDir: string, pattern: RegExp, databaseUrl?: string): Promise<void> => {
     let err: unknown;
     try {
-      restoreFleet(file, dataDir, 'fleet.sqlite', log);
+      await restoreFleet(file, { dataDir, dbFile: 'fleet.sqlite', databaseUrl }, log);
     } catch (e) {
       err = e;
     }
@@ -54,7 +54,7 @@ t.test('a damaged or foreign archive is refused and nothing is restored', async 
     t.match(String(err), pattern);
     t.notOk(fs.existsSync(dataDir) && fs.readdirSync(dataDir).length > 0, 'nothing restored');
   };
-  refused(
+  await refused(
     repack(archive, (d) => {
       const db = path.join(d, 'registry.sqlite');
       const bytes = fs.readFileSync(db);
@@ -64,12 +64,12 @@ t.test('a damaged or foreign archive is refused and nothing is restored', async 
     path.join(tmp, 'a'),
     /registry\.sqlite: damaged/,
   );
-  refused(
+  await refused(
     repack(archive, (d) => fs.rmSync(path.join(d, 'keys', 'ota-trusted-keys'))),
     path.join(tmp, 'b'),
     /keys\/ota-trusted-keys: missing/,
   );
-  refused(
+  await refused(
     repack(archive, (d) => {
       const m = JSON.parse(fs.readFileSync(path.join(d, 'backup.json'), 'utf8')) as { files: { path: string }[] };
       m.files[0]!.path = '../../etc/passwd';
@@ -78,11 +78,21 @@ t.test('a damaged or foreign archive is refused and nothing is restored', async 
     path.join(tmp, 'c'),
     /backup\.json/,
   );
-  refused(path.join(tmp, 'trusted.pem'), path.join(tmp, 'd'), /not a readable archive/);
+  await refused(path.join(tmp, 'trusted.pem'), path.join(tmp, 'd'), /not a readable archive/);
+
+  // An embedded fleet's backup is not restored into PostgreSQL (that is migrate-to-postgres' work); no
+  // database is reached for it, so the URL names nothing.
+  await refused(
+    archive,
+    path.join(tmp, 'f'),
+    /backup of an embedded fleet \(SQLite\) and DIEMCAU_DATABASE_URL is set/,
+    'postgres://fleet@127.0.0.1:1/nothing',
+  );
 
   // The untouched archive restores, once.
-  const ok = restoreFleet(archive, path.join(tmp, 'e'), 'fleet.sqlite', log);
+  const target = { dataDir: path.join(tmp, 'e'), dbFile: 'fleet.sqlite' };
+  const ok = await restoreFleet(archive, target, log);
   t.same(Object.keys(ok.settings), ['DIEMCAU_OTA_TRUSTED_KEYS']);
   t.equal(fs.readFileSync(ok.settings.DIEMCAU_OTA_TRUSTED_KEYS!, 'utf8'), fs.readFileSync(trusted, 'utf8'));
-  t.throws(() => restoreFleet(archive, path.join(tmp, 'e'), 'fleet.sqlite', log), /fresh data dir/);
+  await t.rejects(restoreFleet(archive, target, log), /fresh data dir/);
 });

@@ -210,6 +210,15 @@ t.test('the readiness board and the roll call in Chromium, in Vietnamese and Eng
     /mất 3 % gói tin|Mất 3 % gói tin/,
     'its measured loss is shown',
   );
+  // These simulated boxes announce no edge address: no live picture, and the console says why.
+  const live = page.locator('[data-testid=room-live-picture][data-status=no-address]');
+  await live.waitFor();
+  t.match(await live.innerText(), /chưa báo địa chỉ/, 'no live picture: the chairing edge has no address yet');
+  t.match(
+    await page.textContent('[data-testid=room-still]'),
+    /Ảnh dự phòng/,
+    'the still from the check is labelled as the fallback',
+  );
   await t.test('the roll call in vi', (t) => checkWords(t, page, 'vi', data));
   t.same(errors, [], 'no script errors');
 });

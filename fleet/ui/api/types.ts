@@ -14,6 +14,7 @@ import type {
   MeetingSiteStatsView,
   MeetingView,
   ReadinessBoardView,
+  RollCallPictureView,
   OtaReportView,
   RingProgressView,
   RolloutView,
@@ -64,6 +65,8 @@ export interface RoomSnapshot {
   grey: string;
 }
 export type MeetingSiteStats = MeetingSiteStatsView;
+/** POST /api/v1/meetings/{id}/roll-call/picture */
+export type RollCallPicture = RollCallPictureView;
 export type Rollout = RolloutView;
 export type RingProgress = RingProgressView;
 

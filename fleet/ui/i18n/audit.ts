@@ -25,6 +25,11 @@ const ROUTES: Record<string, Entry> = {
   'DELETE /api/v1/operators/:id': { vi: 'Thu hồi tài khoản cán bộ', en: "Revoked an operator's access" },
   'POST /api/v1/meetings': { vi: 'Lên lịch cuộc họp', en: 'Scheduled a meeting' },
   'POST /api/v1/meetings/:id/end': { vi: 'Kết thúc cuộc họp', en: 'Ended a meeting' },
+  'POST /api/v1/meetings/:id/join-links': { vi: 'Cấp đường dẫn tham gia họp', en: 'Issued a join link' },
+  'POST /api/v1/meetings/:id/roll-call/picture': {
+    vi: 'Xem trực tiếp hình điểm cầu đang điểm danh',
+    en: 'Watched the called room live during a roll call',
+  },
   'POST /api/v1/meetings/:id/readiness': {
     vi: 'Kiểm tra lại mức sẵn sàng của cuộc họp',
     en: "Checked a meeting's readiness again",

@@ -1,11 +1,13 @@
-// The room the roll call has reached, for the chair: its picture (the snapshot
-// its readiness check took) and its measured quality, both as the check found
-// it and as its edge reports it now. Kept apart from the console's controls.
+// The room the roll call has reached, for the chair: its live picture
+// (RollCallPicture.tsx), the still its readiness check took as a labelled
+// fallback, and its measured quality, both as the check found it and as its
+// edge reports it now. Kept apart from the console's controls.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { MeetingSiteStats, RoomSnapshot } from '../api/types.js';
 import { useI18n } from '../i18n/i18n.js';
 import { useApp } from '../state/hooks.js';
 import { LinkFigures, ReadyPill, useReadiness } from './ReadinessBoard.js';
+import { RollCallPicture } from './RollCallPicture.js';
 
 /** Draws w×h grey bytes (base64) on a canvas: no image URL, so the page's strict img-src stays as it is. */
 function drawGrey(canvas: HTMLCanvasElement, snap: RoomSnapshot): void {
@@ -60,7 +62,8 @@ export function RollCallRoom(props: { meetingId: string; siteId: string; name: s
   const hasLive = s !== undefined && s.at !== null;
   return (
     <div class="room-now" data-testid="roll-call-room">
-      <figure>
+      <RollCallPicture meetingId={props.meetingId} siteId={props.siteId} name={props.name} />
+      <figure class="room-still" data-testid="room-still">
         {snap ? (
           <canvas
             ref={canvas}
@@ -69,9 +72,7 @@ export function RollCallRoom(props: { meetingId: string; siteId: string; name: s
             aria-label={t('room.picture', { name: props.name })}
             data-testid="room-picture"
           />
-        ) : (
-          <div class="room-picture" />
-        )}
+        ) : null}
         <figcaption class="muted">
           {snap ? t('room.pictureAt', { time: i18n.time(snap.at) }) : t('room.noPicture')}
         </figcaption>

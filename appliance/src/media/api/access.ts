@@ -27,8 +27,12 @@ import type { MeetingRoom } from '../room.js';
 export type Access = 'public' | 'local' | 'admin' | 'browser' | 'link';
 export const ACCESS_CLASSES: readonly Access[] = ['public', 'local', 'admin', 'browser', 'link'];
 
-/** Which credential opened a browser-peer route: a label for the budget, never the secret. */
-export type PeerToken = 'join' | 'kiosk' | 'admin';
+/**
+ * Which credential opened a browser-peer route: a label for the budget, never
+ * the secret. The chair's roll-call picture (a `monitor` join link) has its
+ * own share, so guests cannot crowd the chair out, nor the chair the guests.
+ */
+export type PeerToken = 'join' | 'monitor' | 'kiosk' | 'admin';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -115,7 +119,7 @@ export function installAccess(app: FastifyInstance, edge: Edge, tokens: Tokens):
     // A join link shares the join budget: one link or many, browsers together stay within it.
     if (given !== null && given.includes('.')) {
       req.joinClaims = joinLinkOf(req, given);
-      return 'join';
+      return req.joinClaims.role === 'monitor' ? 'monitor' : 'join';
     }
     throw unauthorized('a join link is required');
   };

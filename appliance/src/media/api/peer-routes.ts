@@ -88,7 +88,12 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       reply
         .status(201)
         .send(
-          roomOf(req).peers.create(peerTokenOf(req), req.joinClaims?.role !== 'listener', req.query.view ?? 'grid'),
+          roomOf(req).peers.create(
+            peerTokenOf(req),
+            req.joinClaims?.role ?? 'participant',
+            req.query.view ?? 'grid',
+            req.joinClaims ? req.joinClaims.exp * 1000 : undefined,
+          ),
         ),
   );
 
@@ -106,9 +111,10 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      if (req.joinClaims?.role === 'listener') {
-        throw new DiemcauError('APPL_ERR_MEDIA_FORBIDDEN', 'a listener link cannot ask to speak', {
-          details: { reason: 'join-link-listener' },
+      const role = req.joinClaims?.role;
+      if (role === 'listener' || role === 'monitor') {
+        throw new DiemcauError('APPL_ERR_MEDIA_FORBIDDEN', `a ${role} link cannot ask to speak`, {
+          details: { reason: `join-link-${role}` },
         });
       }
       return reply.status(202).send(roomOf(req).askToSpeak(req.params.peerId));
@@ -199,7 +205,11 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const room = roomOf(req);
-      return { ...room.layout(), show: Object.fromEntries(room.peers.shown(req.params.peerId)) };
+      return {
+        ...room.layout(),
+        show: Object.fromEntries(room.peers.shown(req.params.peerId)),
+        micClosed: room.peers.micClosed(req.params.peerId),
+      };
     },
   );
 
@@ -238,6 +248,25 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       await roomOf(req).peers.resume(req.params.peerId, req.params.consumerId);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.delete(
+    `${P}/consumers/:consumerId`,
+    {
+      config: { access: 'browser' },
+      schema: {
+        operationId: 'closePeerConsumer',
+        tags: ['browser'],
+        summary:
+          "Stop receiving one stream (the chair's console steps to the next room); the peer's share of consumers goes back",
+        params: ConsumerParams,
+        response: { 204: Done, ...refusals(400, 401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      roomOf(req).peers.closeConsumer(req.params.peerId, req.params.consumerId);
       return reply.status(204).send(null);
     },
   );

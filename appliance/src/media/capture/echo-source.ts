@@ -8,6 +8,7 @@
 // or without the source still sends its room, and says in the log why the TV
 // will be heard back as echo.
 import { execFile } from 'node:child_process';
+import { pipewireNodes, pipewirePcm as alsaPipewirePcm } from '../../devices/real/audio-server.js';
 
 export interface EchoCancelSetting {
   /** The PipeWire node the canceller's output goes out on. */
@@ -27,27 +28,11 @@ export interface MicrophoneChoice {
 }
 
 /** The names of the nodes in a `pw-dump` (JSON); anything else yields none. */
-export function pipewireNodeNames(dump: string): string[] {
-  let objects: unknown;
-  try {
-    objects = JSON.parse(dump);
-  } catch {
-    return [];
-  }
-  if (!Array.isArray(objects)) return [];
-  const names: string[] = [];
-  for (const o of objects as unknown[]) {
-    if (typeof o !== 'object' || o === null) continue;
-    const obj = o as { type?: unknown; info?: { props?: Record<string, unknown> } };
-    const name = obj.info?.props?.['node.name'];
-    if (obj.type === 'PipeWire:Interface:Node' && typeof name === 'string') names.push(name);
-  }
-  return names;
-}
+export const pipewireNodeNames = (dump: string): string[] => pipewireNodes(dump).map((n) => n.name);
 
 /** PipeWire's ALSA plugin (pipewire-alsa) opening one node of one server. */
 export const pipewirePcm = (s: Pick<EchoCancelSetting, 'remote' | 'source'>): string =>
-  `pipewire:SERVER=${s.remote},NODE=${s.source}`;
+  alsaPipewirePcm(s.remote, s.source);
 
 /** The decision, given what the server listed (null: it could not be asked, with why). */
 export function chooseMicrophone(

@@ -8,7 +8,7 @@ import type { ListenOptions, RoomRouter } from '../adapter/index.js';
 import { Events } from '@diemcau/shared';
 import { admitAnswer } from './admission.js';
 import { PipeBridge, type BridgeHost, type BridgeLimits } from './bridge.js';
-import { signalCall, signalRequest } from '../signal-client.js';
+import { SignalTimeout, signalCall, signalRequest } from '../signal-client.js';
 import {
   HEARTBEAT_MS,
   HEARTBEAT_TIMEOUT_MS,
@@ -34,12 +34,21 @@ export interface UpstreamOptions {
 }
 
 const REQUEST_TIMEOUT_MS = 5000;
+/**
+ * Waits before a batch of events that got no answer in time is posted again
+ * (then the link fails). A busy upstream answers late; the events are
+ * idempotent at the upstream (bridge.ts apply()), and closing the link would
+ * close everything that crossed it and cost a full re-announcement. Whether
+ * the upstream is alive is the event stream's heartbeat's to say.
+ */
+export const EVENT_RETRY_MS = [250, 500, 1000, 2000, 4000];
 
 export class UpstreamLink {
   readonly events = new Events<{ down: [DiemcauError | null] }>();
   private readonly abort = new AbortController();
   private outbox: LinkEvent[] = [];
   private flushing = false;
+  private pinging = false;
   private closed = false;
   private pinger: NodeJS.Timeout | null = null;
   private watchdog: NodeJS.Timeout | null = null;
@@ -97,7 +106,19 @@ export class UpstreamLink {
     this.flushing = true;
     try {
       while (this.outbox.length > 0 && !this.closed) {
-        const events = this.outbox.splice(0, 256);
+        await this.post(this.outbox.splice(0, 256));
+      }
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  // One batch, posted again while it times out (EVENT_RETRY_MS); the next waits for it, so order holds.
+  private async post(events: LinkEvent[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
         await request(
           this.o,
           'POST',
@@ -105,11 +126,17 @@ export class UpstreamLink {
           { v: 1, events },
           this.abort.signal,
         );
+        return;
+      } catch (err) {
+        const wait = EVENT_RETRY_MS[attempt];
+        if (!(err instanceof SignalTimeout) || wait === undefined || this.closed) throw err;
+        this.o.log.warn(
+          { err, upstream: this.o.upstream.edgeId, events: events.length, attempt: attempt + 1, retryInMs: wait },
+          'link events got no answer in time; posting them again',
+        );
+        await new Promise((r) => setTimeout(r, wait));
+        if (this.closed) return;
       }
-    } catch (err) {
-      this.fail(err);
-    } finally {
-      this.flushing = false;
     }
   }
 
@@ -154,6 +181,9 @@ export class UpstreamLink {
   private startTimers(): void {
     this.kick();
     this.pinger = setInterval(() => {
+      // One heartbeat at a time: a slow upstream is not sent a pile of them.
+      if (this.pinging) return;
+      this.pinging = true;
       const t0 = performance.now();
       request(
         this.o,
@@ -170,7 +200,15 @@ export class UpstreamLink {
         .then(() => {
           this.bridge.rttMs = Math.round((performance.now() - t0) * 100) / 100;
         })
-        .catch((err: unknown) => this.fail(err));
+        // A heartbeat that got no answer in time only measured nothing; any other failure ends the link.
+        .catch((err: unknown) => {
+          if (err instanceof SignalTimeout)
+            this.o.log.info({ upstream: this.o.upstream.edgeId }, 'heartbeat got no answer in time');
+          else this.fail(err);
+        })
+        .finally(() => {
+          this.pinging = false;
+        });
     }, HEARTBEAT_MS);
   }
 

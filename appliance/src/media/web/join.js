@@ -3,9 +3,12 @@
 // (?link=…: the meeting, the site, the role, the expiry); the TV with its own
 // token (?meeting=…&token=…&view=kiosk). It joins the meeting on this edge,
 // publishes the camera and microphone (a participant), shows the featured
-// sites laid out like the TV, and lets a participant ask to speak. State is
-// kept on window.diemcau for the kiosk shell and tests.
+// sites laid out like the TV, and lets a participant ask to speak. The chair's
+// console frames it with a monitor link during a roll call: then it shows the
+// called room's picture only (watch() below). State is kept on window.diemcau
+// for the kiosk shell and tests.
 import { Device } from 'mediasoup-client';
+import { watch } from './watch.js';
 
 const q = new URLSearchParams(location.search);
 const link = q.get('link') ?? '';
@@ -24,8 +27,10 @@ const meetingId = claims?.meetingId ?? q.get('meeting') ?? '';
 const token = link || (q.get('token') ?? '');
 // The TV: receives only (the room's camera enters through ffmpeg) and follows the layout.
 const kiosk = q.get('view') === 'kiosk';
+// The chair's console during a roll call: the called room's picture, nothing else.
+const monitor = claims?.role === 'monitor';
 // A guest by join link: the TV's frame, plus its own picture and controls.
-const guest = !kiosk && link !== '';
+const guest = !kiosk && link !== '' && !monitor;
 const listener = claims?.role === 'listener';
 // The TV: the large pictures fill the screen, thumbnails in a row below (page.ts).
 if (kiosk || guest) document.body.classList.add('kiosk');
@@ -42,6 +47,7 @@ const state = {
   siteId: null,
   speak: null,
   sound: false,
+  micClosed: false,
 };
 window.diemcau = state;
 
@@ -101,6 +107,7 @@ function wire(transport, peerPath) {
 }
 
 async function join() {
+  if (monitor) return watch({ api, base, token, state, wire, $ });
   if (guest && !claims) throw Object.assign(new Error('bad link'), { reason: 'join-link-malformed' });
   // The edge picks each camera's full or small picture by how this page shows it (layers.ts).
   const { peerId, participantId, rtpCapabilities } = await api('POST', `/peers?view=${framed ? 'kiosk' : 'grid'}`, {});
@@ -184,6 +191,7 @@ async function join() {
       if (c.kind === 'video' && c.el) c.el.hidden = layout.show?.[c.siteId] !== c.consumer.producerId;
     if (framed) tv.show(layout);
     if (guest) showSpeak(layout);
+    if (!kiosk) showMic(layout.micClosed === true);
   };
   state.joined = true;
   // The layout is read four times a second: a new speaker's picture (or the
@@ -244,6 +252,12 @@ function showSpeak(layout) {
     state.speak === 'floor' ? 'Bạn đang được phát biểu' : state.speak === 'waiting' ? $('speak').textContent : '';
   $('ask').disabled = state.speak !== null;
   document.body.classList.toggle('floor', floor);
+}
+
+/** The chair closed (or opened again) this browser's microphone: the edge pauses its sound where it enters. */
+function showMic(closed) {
+  state.micClosed = closed;
+  $('mic').hidden = !closed;
 }
 
 // ---- the TV ------------------------------------------------------------------
@@ -410,7 +424,7 @@ window.diemcauPictures = async () => {
 
 join().catch((err) => {
   state.error = String((err && err.stack) || err);
-  if (guest) showRefusal(err);
+  if (guest || monitor) showRefusal(err);
   if (kiosk) {
     $('title').textContent = 'Không vào được cuộc họp trên thiết bị này';
     $('notice').textContent = 'Đang chờ thiết bị thử lại…';
