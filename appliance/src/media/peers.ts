@@ -332,6 +332,17 @@ export class PeerSet {
   }
 
   /** Per site, the video stream this browser gets now. */
+  /**
+   * Whether the chair keeps this browser's microphone closed now (mute all, or
+   * the floor given to another site): its page tells its user. False for a
+   * browser that sends no sound.
+   */
+  micClosed(peerId: string): boolean {
+    const peer = this.peer(peerId);
+    const sendsSound = [...peer.producers].some((id) => this.o.findStream(id)?.kind === 'audio');
+    return sendsSound && !this.o.micOpen(peer.siteId);
+  }
+
   shown(peerId: string): Map<string, string> {
     return this.o.picks(this.peer(peerId).view);
   }

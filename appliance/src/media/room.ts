@@ -167,6 +167,7 @@ export class MeetingRoom implements BridgeHost {
     if (this.speaker && stream.kind === 'audio') {
       this.speaker.add(stream);
       stream.events.on('close', () => this.gate.forget(stream.id));
+      stream.events.on('pause', () => this.gate.closed(stream.id));
     }
     for (const b of this.bridges) if (b !== via) void b.offer(stream);
   }

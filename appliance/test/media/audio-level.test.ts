@@ -118,3 +118,48 @@ t.test("ffmpeg prints the level (the ingest's own filter) of a tone and of silen
   const silence = await levels('anullsrc=r=48000:cl=mono');
   t.ok(silence.length >= 45 && silence.every((l) => l === -Infinity), 'silence reads -inf');
 });
+
+t.test('a live ffmpeg hands each level over as it measures it, not a buffer-full seconds later', async (t) => {
+  // Three seconds of sound at its real pace, as a room's microphone gives it.
+  // ffmpeg writes a filter's print through a 32 KB output buffer unless told
+  // not to: 150 lines (about 10 KB) would then arrive in one read when ffmpeg
+  // exits, and a room's level would reach the edge up to nine seconds late.
+  const p = spawn(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000',
+      '-t',
+      '3',
+      '-filter:a',
+      LEVEL_FILTER,
+      '-f',
+      'null',
+      '-',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit', 'pipe'] },
+  );
+  t.teardown(() => p.kill('SIGKILL'));
+  const reads: number[] = [];
+  p.stdio[3]!.on('data', (d: Buffer) => {
+    reads.push(
+      d
+        .toString()
+        .split('\n')
+        .map(parseLevelLine)
+        .filter((x) => x !== null).length,
+    );
+  });
+  await new Promise((r) => p.on('close', r));
+  const lines = reads.reduce((a, b) => a + b, 0);
+  t.ok(lines >= 140, `${lines} levels for 3 s`);
+  // Even an edge whose event loop stalls now and then reads the print in many pieces.
+  t.ok(reads.length >= 10, `the print arrived in ${reads.length} reads (largest ${Math.max(...reads)} lines)`);
+});

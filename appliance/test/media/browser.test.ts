@@ -15,7 +15,9 @@ t.test('a browser joins on the core and meets a commune', async (t) => {
   });
   const core = await spawnEdge({ edgeId: 'core', role: 'core' });
   edges.push(core);
-  const cA = await spawnEdge({ edgeId: 'cA', hardware: 'simulated' });
+  // The commune's room is silent: the guest is the one who speaks (a room heard speaking keeps
+  // the floor against a steady tone, which the speaker observer takes for noise: speaker-gate.ts).
+  const cA = await spawnEdge({ edgeId: 'cA', hardware: 'simulated', env: { DIEMCAU_EDGE_SIM_VOICE: 'silent' } });
   edges.push(cA);
   const nCore = node(core, null, null);
   const rooms = [nCore, node(cA, 'site-a', nCore)];
@@ -107,11 +109,26 @@ t.test('a browser joins on the core and meets a commune', async (t) => {
   for (const [n, p] of plansFor(M, rooms, 'site-a', 2, { mutedAll: true })) await n.edge.plan(p);
   await until("the browser's microphone closed by mute all", async () => ((await browserMic())?.paused ? true : null));
   t.pass("mute all pauses the browser's microphone at the core");
+  // The page tells its user, in both languages, while the chair keeps the microphone closed.
+  const micNotice = () =>
+    page.evaluate(() => {
+      type El = { hidden: boolean; innerText: string; getBoundingClientRect(): { height: number } };
+      const doc = (globalThis as unknown as { document: { getElementById(id: string): El | null } }).document;
+      const el = doc.getElementById('mic');
+      return el && !el.hidden && el.getBoundingClientRect().height > 0 ? el.innerText : null;
+    });
+  const notice = await until('the page says the chair closed the microphone', micNotice);
+  t.match(notice, /Micrô của bạn đang tắt theo yêu cầu của chủ trì/, 'the page says so in Vietnamese');
+  t.match(notice, /The chair has turned off your microphone/, 'and in English');
   for (const [n, p] of plansFor(M, rooms, 'site-a', 3, { mutedAll: false })) await n.edge.plan(p);
   await until("the browser's microphone open again", async () =>
     (await browserMic())?.paused === false ? true : null,
   );
   t.pass('and the end of mute all resumes it');
+  await until('the notice goes when the chair opens the microphone', async () =>
+    (await micNotice()) === null ? true : null,
+  );
+  t.pass('and the page no longer says it is closed');
 
   // The commune's TV (kiosk view on cA's own edge): shows the guest large, never its own room.
   const tv = await browser.newPage();

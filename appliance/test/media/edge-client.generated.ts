@@ -1702,6 +1702,8 @@ export interface operations {
                         show: {
                             [key: string]: string;
                         };
+                        /** @description Whether the chair keeps this browser's microphone closed now (mute all, or the floor given to another site); false when it sends no sound */
+                        micClosed?: boolean;
                     };
                 };
             };

@@ -36,18 +36,37 @@ t.test('the gate: one who keeps speaking while the observer’s choice is silent
   const g = new SpeakerGate();
   t.equal(g.dominantSpeaker('closed', 0), null, 'the observer holds on to a microphone that closed');
   t.equal(g.heard(['floor'], 300), null, 'the floor heard once: not yet');
-  t.equal(g.heard(['floor'], 600), null, 'twice: not yet');
-  t.equal(g.heard(['floor'], 900), 'floor', `${SUSTAIN_REPORTS} reports within the hold: named`);
-  t.equal(g.heard(['other', 'floor'], 1200), null, 'a louder one does not take over while the floor is heard');
-  t.equal(g.heard(['other'], 1500), null, 'nor when the floor pauses');
-  t.equal(g.heard(['other'], 1800), null, 'for less than the hold');
+  t.equal(g.heard([], 600), null, 'a report that does not hear it breaks the run');
+  t.equal(g.heard(['floor'], 900), null, 'heard again: once in a row');
+  t.equal(g.heard(['floor'], 1200), 'floor', `${SUSTAIN_REPORTS} reports in a row: named`);
+  t.equal(g.heard(['other', 'floor'], 1500), null, 'a louder one does not take over while the floor is heard');
+  t.equal(g.heard(['other'], 1800), null, 'nor when the floor pauses');
+  t.equal(g.heard(['other'], 2100), null, 'for less than the hold');
   t.equal(
-    g.heard(['other'], 2800),
+    g.heard(['other'], 1500 + HEARD_HOLD_MS + 100),
     'other',
     'once the floor has not been heard for the hold, the one who kept speaking is',
   );
-  t.equal(g.dominantSpeaker('floor', 3000), null, 'the observer choosing the floor, now silent, names nobody');
-  t.equal(g.heard(['floor'], 3300), 'floor', 'its choice, heard again, is named at once');
+  t.equal(g.dominantSpeaker('floor', 3300), null, 'the observer choosing the floor, now silent, names nobody');
+  t.equal(g.heard(['floor'], 3600), 'floor', 'its choice, heard again, is named at once');
+});
+
+t.test('the gate: a microphone that closes holds the floor against nobody', async (t) => {
+  const open = new SpeakerGate();
+  open.heard(['a'], 300);
+  t.equal(open.heard(['a'], 600), 'a', 'a is named');
+  t.equal(open.heard(['b'], 900), null, 'a pauses, b is heard');
+  t.equal(open.heard(['b'], 1200), null, 'an open microphone that paused keeps the floor for the hold');
+
+  const closing = new SpeakerGate();
+  closing.heard(['a'], 300);
+  t.equal(closing.heard(['a'], 600), 'a', 'a is named');
+  closing.closed('a');
+  t.notOk(closing.isHeard('a', 650), 'a closed microphone is no longer heard');
+  t.equal(closing.heard(['b'], 900), null, 'b heard once');
+  t.equal(closing.heard(['b'], 1200), 'b', `b is named after ${SUSTAIN_REPORTS} reports, without waiting out a's hold`);
+  closing.heard(['a'], 1500);
+  t.equal(closing.heard(['a'], 1800), null, 'a opened again does not take the floor from b while b is heard');
 });
 
 const M = 'm-gate';

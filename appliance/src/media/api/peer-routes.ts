@@ -205,7 +205,11 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const room = roomOf(req);
-      return { ...room.layout(), show: Object.fromEntries(room.peers.shown(req.params.peerId)) };
+      return {
+        ...room.layout(),
+        show: Object.fromEntries(room.peers.shown(req.params.peerId)),
+        micClosed: room.peers.micClosed(req.params.peerId),
+      };
     },
   );
 

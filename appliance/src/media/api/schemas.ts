@@ -200,6 +200,12 @@ export const Layout = Type.Object({
     description:
       "Per site, the video stream this browser gets now: the edge's pick of the camera's full or small picture for where the browser shows it (the others of that site are held back for it)",
   }),
+  micClosed: Type.Optional(
+    Type.Boolean({
+      description:
+        "Whether the chair keeps this browser's microphone closed now (mute all, or the floor given to another site); false when it sends no sound",
+    }),
+  ),
 });
 
 export const PeerViewQuery = Type.Object({

@@ -166,9 +166,12 @@ const LEVEL_KEY = 'lavfi.astats.Overall.RMS_level';
 /**
  * 20 ms frames (Opus's own), each measured alone and printed on fd 3. The
  * colon of `pipe:3` is escaped twice: once for the filter graph, once for the
- * filter's option string.
+ * filter's option string. `direct` hands each line over as it is printed:
+ * without it ffmpeg fills a 32 KB buffer first (about nine seconds of lines),
+ * the edge wrote one stale level into every packet for seconds at a time, and
+ * the host heard a room start speaking up to nine seconds late (speaker-gate.ts).
  */
-export const LEVEL_FILTER = `asetnsamples=n=960:p=0,astats=metadata=1:reset=1:measure_perchannel=none:measure_overall=RMS_level,ametadata=mode=print:key=${LEVEL_KEY}:file=pipe\\\\:3`;
+export const LEVEL_FILTER = `asetnsamples=n=960:p=0,astats=metadata=1:reset=1:measure_perchannel=none:measure_overall=RMS_level,ametadata=mode=print:key=${LEVEL_KEY}:file=pipe\\\\:3:direct=1`;
 
 const rtpUrl = (t: RtpTarget): string => `rtp://${t.ip}:${t.port}?rtcpport=${t.rtcpPort}&pkt_size=1200`;
 

@@ -47,6 +47,7 @@ const state = {
   siteId: null,
   speak: null,
   sound: false,
+  micClosed: false,
 };
 window.diemcau = state;
 
@@ -190,6 +191,7 @@ async function join() {
       if (c.kind === 'video' && c.el) c.el.hidden = layout.show?.[c.siteId] !== c.consumer.producerId;
     if (framed) tv.show(layout);
     if (guest) showSpeak(layout);
+    if (!kiosk) showMic(layout.micClosed === true);
   };
   state.joined = true;
   // The layout is read four times a second: a new speaker's picture (or the
@@ -250,6 +252,12 @@ function showSpeak(layout) {
     state.speak === 'floor' ? 'Bạn đang được phát biểu' : state.speak === 'waiting' ? $('speak').textContent : '';
   $('ask').disabled = state.speak !== null;
   document.body.classList.toggle('floor', floor);
+}
+
+/** The chair closed (or opened again) this browser's microphone: the edge pauses its sound where it enters. */
+function showMic(closed) {
+  state.micClosed = closed;
+  $('mic').hidden = !closed;
 }
 
 // ---- the TV ------------------------------------------------------------------

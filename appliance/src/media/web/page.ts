@@ -16,7 +16,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 // picture, a bar with "sound" and "ask to speak", and stacked pictures when
 // the screen stands upright; a refused link is explained in words. Opened
 // with a monitor link (the chair's console frames it during a roll call), it
-// shows the called room's picture alone, filling the frame (watch.js).
+// shows the called room's picture alone, filling the frame (watch.js). A
+// browser whose microphone the chair has closed (mute all, the floor given
+// elsewhere) is told so, in Vietnamese and English, until the chair opens it.
 export const JOIN_HTML = `<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Diemcau</title>
@@ -59,7 +61,9 @@ body.guest #self{display:block;position:fixed;right:8px;bottom:72px;width:112px;
 #speak{flex:1 1 auto;min-width:0;font-size:15px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 body.floor #controls{background:#1e6b34}
 #refused{position:fixed;inset:0;z-index:6;display:flex;flex-direction:column;align-items:center;justify-content:center;gap:12px;padding:0 8vw;text-align:center;background:#0b2545;color:#fff}
-#refused[hidden]{display:none}#refused-vi{font-size:22px;font-weight:700}#refused-en{font-size:16px;opacity:.85}
+#refused[hidden]{display:none}
+#mic{position:fixed;left:8px;right:8px;top:8px;z-index:4;display:flex;flex-wrap:wrap;gap:4px 12px;padding:8px 12px;background:#b03a2e;color:#fff;border-radius:8px;font:600 15px "Noto Sans",sans-serif}
+#mic[hidden]{display:none}#mic .en{font-weight:400;opacity:.9}body.guest #mic{top:auto;bottom:72px;right:128px}#refused-vi{font-size:22px;font-weight:700}#refused-en{font-size:16px;opacity:.85}
 @media (orientation:portrait){#stage[data-n="2"]{grid-template-columns:minmax(0,1fr);grid-template-rows:repeat(2,minmax(0,1fr))}
 #stage[data-n="3"],#stage[data-n="4"]{grid-template-columns:minmax(0,1fr);grid-template-rows:repeat(4,minmax(0,1fr))}
 #stage[data-n="3"] .tile:first-child{grid-row:auto}#strip>*{flex-basis:calc((100% - 2 * .6vh) / 3)}}
@@ -69,6 +73,7 @@ body.monitor #watch:not([hidden]){display:block;position:fixed;inset:0;width:100
 <div id="kiosk"><header id="bar"><span id="title"></span><span id="notice"></span></header><main id="stage" data-n="0"></main><div id="strip"></div><div id="hold"></div></div>
 <video id="watch" autoplay muted playsinline hidden></video>
 <div id="controls" hidden><button id="sound" type="button" aria-pressed="false">Bật âm thanh</button><button id="ask" type="button" hidden>Xin phát biểu</button><span id="speak" role="status"></span></div>
+<div id="mic" role="status" hidden><span class="vi">Micrô của bạn đang tắt theo yêu cầu của chủ trì</span><span class="en">The chair has turned off your microphone</span></div>
 <div id="refused" role="alert" hidden><div id="refused-vi"></div><div id="refused-en"></div></div>
 <div id="blocked" role="alert" hidden><div class="vi">Trình duyệt đang chặn phát âm thanh cuộc họp.<br>Bấm vào màn hình hoặc nhấn một phím bất kỳ để nghe.</div><div class="en">The browser blocked the meeting's sound. Click the screen or press any key to listen.</div></div>
 <script type="module" src="/media/v1/join.js"></script></body></html>`;
