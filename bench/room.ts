@@ -231,7 +231,7 @@ async function main(): Promise<void> {
   const sw = await cascadeSwitch(log, TRIALS, cascadeCapture);
   const fine = sw.times.filter(Number.isFinite);
   console.log(
-    `   p50 ${ms(pct(fine, 50))}  p95 ${ms(pct(fine, 95))}  max ${ms(Math.max(...fine))} over ${sw.times.length} switches (${sw.times.length - fine.length} with no keyframe within 5 s; before its turn the camera was held back at c1 ${sw.heldBefore} times and announced anew ${sw.announcedAnew} times; ${sw.unnamed} turns in which the core named nobody within 45 s)`,
+    `   p50 ${ms(pct(fine, 50))}  p95 ${ms(pct(fine, 95))}  max ${ms(Math.max(...fine))} over ${sw.times.length} switches (${sw.times.length - fine.length} with no keyframe within 5 s; before its turn the camera was held back at c1 ${sw.heldBefore} times and announced anew ${sw.announcedAnew} times, and ${sw.anewAtNaming} times it was no longer announced at c1 when the core named the speaker; ${sw.unnamed} turns in which the core named nobody within 45 s)`,
   );
   console.log(
     `   before that, the core named the new speaker p50 ${ms(pct(sw.naming, 50))}  p95 ${ms(pct(sw.naming, 95))} after its microphone opened (named only once heard: speaker-gate.ts)`,

@@ -18,6 +18,7 @@ for (let i = 0; i < lines.length; i++) {
   const failed = /^(\s*)not ok \d+ - (.*)$/.exec(line);
   if (!failed) continue;
   const depth = failed[1].length / 4;
+  const name = failed[2].replace(/ # time=[\d.]+m?s$/, ''); // as its "# Subtest:" line names it
   // A failing subtest repeats its children's failures; only the innermost ones are reported.
   const next = lines[i + 1] ?? '';
   const diag = [];
@@ -26,11 +27,10 @@ for (let i = 0; i < lines.length; i++) {
   }
   const isParent = failures.some(
     (f) =>
-      f.depth > depth &&
-      f.path.slice(0, depth + 1).join('\u0000') === path.slice(0, depth).concat(failed[2]).join('\u0000'),
+      f.depth > depth && f.path.slice(0, depth + 1).join('\u0000') === path.slice(0, depth).concat(name).join('\u0000'),
   );
   if (isParent) continue;
-  failures.push({ depth, path: path.slice(0, depth).concat(failed[2]), diag });
+  failures.push({ depth, path: path.slice(0, depth).concat(name), diag });
 }
 if (failures.length === 0) {
   console.log('\n# no failing assertion found in the TAP output (the run failed before or outside the tests)');

@@ -29,6 +29,7 @@ import { LocalIngest } from '../../appliance/src/media/ingest.js';
 import { isKeyframePacket } from '../../appliance/src/media/rtp/keyframe.js';
 import { SignalServer } from '../../appliance/src/media/server.js';
 import { token, until } from '../../appliance/test/media/helpers.js';
+import { PathTrace } from './path-trace.js';
 
 const M = 'm-switch';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -73,6 +74,8 @@ export interface SwitchResult {
   heldBefore: number;
   /** Switches whose camera had been closed on the links (held back past the grace period) and was announced anew. */
   announcedAnew: number;
+  /** Switches whose camera was no longer announced at c1 when the core named the speaker (closed while it waited to be named). */
+  anewAtNaming: number;
   /** Turns in which the core named nobody new within 45 s (not timed). */
   unnamed: number;
   /** ms from the new speaker's microphone opening to the core naming it (it must be heard: speaker-gate.ts), per timed turn. */
@@ -81,6 +84,8 @@ export interface SwitchResult {
 }
 
 export async function cascadeSwitch(log: Logger, switches: number, capture: CaptureConfig): Promise<SwitchResult> {
+  // BENCH_TRACE=1: where each switch's time went, router by router (path-trace.ts).
+  const trace = process.env['BENCH_TRACE'] ? new PathTrace(['core', 'd1', 'c1', 'pA', 'pB', 'pC']) : null;
   const pool = await MediaWorkers.start({ rtcMinPort: 53_000, rtcMaxPort: 53_299, workers: 1, logLevel: 'none' });
   const limits = peerLimits(loadEdgeConfig({ DIEMCAU_EDGE_ID: 'bench', DIEMCAU_EDGE_ADMIN_TOKEN: 'a'.repeat(24) }));
   const nodes: CNode[] = [];
@@ -172,6 +177,7 @@ export async function cascadeSwitch(log: Logger, switches: number, capture: Capt
     const times: number[] = [];
     let heldBefore = 0;
     let announcedAnew = 0;
+    let anewAtNaming = 0;
     let unnamed = 0;
     const naming: number[] = [];
     // A first round makes every speaker known to the observer; then each turn is timed.
@@ -199,6 +205,8 @@ export async function cascadeSwitch(log: Logger, switches: number, capture: Capt
         continue;
       }
       if (timed) naming.push(decided - opened);
+      const atNaming = atC1(site);
+      if (timed && !atNaming) anewAtNaming += 1;
       const list = keyframes.get(site)!;
       const until5 = decided + 5000;
       let first = NaN;
@@ -216,6 +224,13 @@ export async function cascadeSwitch(log: Logger, switches: number, capture: Capt
         await sleep(2);
       }
       if (timed) times.push(first);
+      if (trace && timed) {
+        const camera = atNaming ? (atNaming.paused ? 'held back' : 'flowing') : 'not announced';
+        console.log(
+          `   turn ${i - speakers.length + 1} ${site}: named ${Math.round(decided - opened)} ms after its microphone opened, its camera at c1 ${camera}; first keyframe at c1 after ${Math.round(first)} ms; ms after the naming: ${trace.summary(site, decided, [site, 'core', 'd1', 'c1'])}`,
+        );
+        trace.prune(decided);
+      }
       // Let the picture settle before the next turn.
       await sleep(1200 + Math.random() * 800);
     }
@@ -225,6 +240,7 @@ export async function cascadeSwitch(log: Logger, switches: number, capture: Capt
       unnamed,
       naming,
       announcedAnew,
+      anewAtNaming,
       capture: `${capture.width}x${capture.height}/${capture.fps} ${capture.videoCodec}`,
     };
   } finally {

@@ -1,9 +1,10 @@
+import type { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { indexedMemoryPersistence } from './retained-index.js';
-import { redisBackend } from './redis-backend.js';
+import { redisBackend, type RedisBackend } from './redis-backend.js';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { canDeviceSubscribe } from '@diemcau/shared';
@@ -69,6 +70,8 @@ const DEFAULT_LIMITS = {
  * its cap), instead of as fast as the fleet can answer.
  */
 const SLOW_MS = 1000;
+/** How long a closing cluster broker waits for Redis before dropping its connections. */
+const REDIS_WAIT_MS = 10_000;
 
 /** What the broker knows about one authenticated device connection. */
 export interface DeviceConnection {
@@ -133,8 +136,8 @@ export class FleetBroker {
   /** One log line per address and minute for connections over the cap or slowed. */
   private readonly addressLogged = new FailureLimiter(1, 60_000);
   private closing: Promise<void> | undefined;
-  /** Closed after aedes (aedes does not close its persistence: the Redis one holds connections). */
-  private persistence: { destroy?(): unknown } | undefined;
+  /** In a cluster: the relay and the persistence, closed after aedes (aedes does not close its persistence). */
+  private redis: RedisBackend | undefined;
   private relay: { publish(topic: string, payload: unknown): void } | undefined;
   private readonly sessionListeners = new Set<(e: SessionEvent) => void>();
   /** Clients whose keepalive expired: their session's end says so. */
@@ -176,7 +179,9 @@ export class FleetBroker {
   }
 
   static async start(opts: BrokerOptions): Promise<FleetBroker> {
-    const shared = opts.redisUrl ? redisBackend(opts.redisUrl) : undefined;
+    const shared = opts.redisUrl
+      ? redisBackend(opts.redisUrl, { log: opts.log.child({ part: 'broker-redis' }), registry: opts.metrics.registry })
+      : undefined;
     const aedes = await Aedes.createBroker({
       ...(shared ? { mq: shared.mq, id: opts.nodeId } : {}),
       keepaliveLimit: 600,
@@ -191,7 +196,7 @@ export class FleetBroker {
       queueLimit: 16,
     });
     const broker = new FleetBroker(aedes, opts);
-    broker.persistence = shared?.persistence as { destroy?(): unknown } | undefined;
+    broker.redis = shared;
     broker.installHooks();
     await broker.listen();
     return broker;
@@ -437,6 +442,12 @@ export class FleetBroker {
       this.emitSession({ kind: 'start', deviceId, sessionId, nodeId: this.nodeId });
     });
     this.aedes.on('keepaliveTimeout', (client) => this.expired.add(client));
+    // aedes' own failures (in a cluster: clearing the wills of dead nodes in
+    // Redis); with no listener an 'error' event would end the process.
+    // (aedes' typings omit the event it inherits from EventEmitter.)
+    (this.aedes as unknown as EventEmitter).on('error', (err: Error) =>
+      log.error({ err: err.message }, 'broker error'),
+    );
     this.aedes.on('clientError', (client, err) =>
       log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'),
     );
@@ -614,11 +625,24 @@ export class FleetBroker {
     this.closing ??= (async () => {
       const server = this.server;
       const closed = new Promise<void>((resolve) => (server?.listening ? server.close(() => resolve()) : resolve()));
-      await this.dropWills();
+      // In a cluster each step below may wait on Redis: with Redis unreachable,
+      // through ioredis' retries, and the relay's QUIT for ever. Past the
+      // deadline the close goes on without it.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), REDIS_WAIT_MS)));
+      await Promise.race([this.dropWills(), late]);
       for (const s of this.sockets) s.destroy();
       await closed;
-      await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
-      if (this.opts.redisUrl) await Promise.resolve(this.persistence?.destroy?.()).catch(() => undefined);
+      const stopped = new Promise<'stopped'>((resolve) => this.aedes.close(() => resolve('stopped')));
+      const outcome = await Promise.race([stopped, ...(this.redis ? [late] : [])]);
+      clearTimeout(timer);
+      if (outcome === 'late') {
+        this.opts.log.warn(
+          { waitedMs: REDIS_WAIT_MS },
+          'Redis did not answer the closing broker; its connections dropped',
+        );
+        this.redis?.cut();
+      } else await Promise.resolve(this.redis?.persistence.destroy?.()).catch(() => undefined);
     })();
     return this.closing;
   }

@@ -16,58 +16,138 @@
 // The fleet's Redis database should be its own: the persistence uses plain
 // key names (retained, clients, client:..., will...), the fleet's own keys
 // start with diemcau: (cluster/).
+import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type { AedesPersistence } from 'aedes-persistence';
 import type { MQEmitter } from 'mqemitter';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
 
 const require = createRequire(import.meta.url);
 
 // Both are CommonJS factories whose typings do not describe the factory call.
 const mqemitterRedis = require('mqemitter-redis') as (opts: {
   connectionString: string;
-}) => MQEmitter & { close(cb: () => void): void };
+}) => MQEmitter & { close(cb: () => void): void; state: EventEmitter; pubConn: Redis; subConn: Redis };
 const redisPersistence = require('aedes-persistence-redis') as (opts: Record<string, unknown>) => AedesPersistence;
 
 export interface RedisBackend {
   mq: MQEmitter;
   persistence: AedesPersistence;
+  /** Drops the relay's connections without waiting for Redis (closing the relay waits for QUIT's answer). */
+  cut(): void;
+}
+
+/** Where a failure of Redis surfaced: the relay of messages between nodes, or the shared persistence. */
+export type RedisPart = 'messages' | 'persistence';
+
+export interface RedisBackendOptions {
+  log: Logger;
+  registry: Registry;
 }
 
 /**
- * The persistence's connection. aedes-persistence-redis 12 starts some list
- * writes without awaiting them (LREM and RPUSH of the will and outgoing lists):
- * on a connection that is closing (a node stopping, Redis gone) their refusal
- * was an unhandled rejection, which ends a process. The commands are
- * unchanged; their refusal is marked as seen here, and the command the
- * library awaits next reports the same failure to aedes.
+ * Marks the refusal of some commands on `conn` as seen. Both libraries start
+ * commands they never await: aedes-persistence-redis 12 its LREM and RPUSH of
+ * the will and outgoing lists, mqemitter-redis 7 its QUIT on close. On a
+ * connection that is closing or lost (a node stopping, Redis gone) their
+ * refusal was an unhandled rejection, which ends a process. The commands are
+ * unchanged, and the caller's promise still rejects; a command the library
+ * awaits next reports the same failure to aedes.
  */
-function persistenceConnection(options: RedisOptions): Redis {
-  const conn = new Redis(options);
-  for (const name of ['lrem', 'rpush'] as const) {
-    const command = conn[name].bind(conn) as (...args: unknown[]) => Promise<number>;
+function markRefusalsSeen(conn: Redis, names: ReadonlyArray<'lrem' | 'rpush' | 'quit'>): void {
+  for (const name of names) {
+    const command = conn[name].bind(conn) as (...args: unknown[]) => Promise<unknown>;
     conn[name] = ((...args: unknown[]) => {
       const result = command(...args);
       result.catch(() => undefined);
       return result;
     }) as never;
   }
-  return conn;
 }
 
-export function redisBackend(url: string): RedisBackend {
+/** The persistence's methods that answer with a stream of what Redis returns. */
+const STREAMS = ['createRetainedStream', 'createRetainedStreamCombi', 'outgoingStream', 'streamWill', 'getClientList'];
+
+/**
+ * aedes pipes some of these streams without listening for their errors (the
+ * retained messages sent on SUBSCRIBE): a read that Redis fails would be an
+ * uncaught 'error' event, which ends the process. Each stream the
+ * persistence returns has its failure reported here; whoever reads it still
+ * sees it end in that error.
+ */
+function reportStreamErrors(persistence: AedesPersistence, report: (err: Error) => void): void {
+  const methods = persistence as unknown as Record<string, unknown>;
+  for (const name of STREAMS) {
+    const method = methods[name];
+    if (typeof method !== 'function') continue;
+    methods[name] = (...args: unknown[]) => {
+      const stream = (method as (...a: unknown[]) => unknown).apply(persistence, args);
+      if (stream instanceof EventEmitter) stream.on('error', report);
+      return stream;
+    };
+  }
+}
+
+/**
+ * Counts every Redis failure by part and logs the first of a burst, then at
+ * most one line per part every LOG_EVERY_MS with how many came between (an
+ * outage fails every retry of every connection).
+ */
+function faultReporter(o: RedisBackendOptions): (part: RedisPart, err: Error) => void {
+  const counter = new Counter({
+    name: 'diemcau_redis_errors_total',
+    help: "Failures of the broker's Redis (connection errors, refused commands, failed reads), by part",
+    labelNames: ['part'],
+    registers: [o.registry],
+  });
+  const last = new Map<RedisPart, { at: number; since: number }>();
+  return (part, err) => {
+    counter.inc({ part });
+    const now = Date.now();
+    const seen = last.get(part);
+    if (seen && now - seen.at < LOG_EVERY_MS) {
+      seen.since++;
+      return;
+    }
+    last.set(part, { at: now, since: 0 });
+    o.log.error(
+      { part, err: err.message, ...(seen?.since ? { since: seen.since } : {}) },
+      "the broker's Redis failed; messages between nodes or stored sessions may be delayed until it answers",
+    );
+  };
+}
+
+const LOG_EVERY_MS = 10_000;
+
+export function redisBackend(url: string, o: RedisBackendOptions): RedisBackend {
+  const fault = faultReporter(o);
   const u = new URL(url);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
-  const conn = persistenceConnection({
+  const conn = new Redis({
     host: u.hostname,
     port: u.port ? Number(u.port) : 6379,
     db,
     ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
     ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
   });
+  markRefusalsSeen(conn, ['lrem', 'rpush']);
+  conn.on('error', (err: Error) => fault('persistence', err));
+  const mq = mqemitterRedis({ connectionString: url });
+  markRefusalsSeen(mq.pubConn, ['quit']);
+  markRefusalsSeen(mq.subConn, ['quit']);
+  // mqemitter-redis re-emits its connections' errors on `state`: with no
+  // listener there, the first refused reconnect would end the process.
+  mq.state.on('error', (err: Error) => fault('messages', err));
+  // Boxes use clean sessions: nothing waits for them offline; maxSessionDelivery bounds a misuse.
+  const persistence = redisPersistence({ conn, maxSessionDelivery: 100 });
+  reportStreamErrors(persistence, (err) => fault('persistence', err));
   return {
-    mq: mqemitterRedis({ connectionString: url }),
-    // Boxes use clean sessions: nothing waits for them offline; maxSessionDelivery bounds a misuse.
-    persistence: redisPersistence({ conn, maxSessionDelivery: 100 }),
+    mq,
+    persistence,
+    cut: () => {
+      for (const c of [mq.pubConn, mq.subConn, conn]) c.disconnect();
+    },
   };
 }

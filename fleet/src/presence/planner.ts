@@ -82,9 +82,9 @@ interface DeviceState {
 interface GroupState {
   /** Devices of the relay group currently offline, with the time they dropped. */
   down: Map<string, number>;
-  /** Members of the open outage incident, or null when there is none. */
   /** Set when the incident opens: hub site, name and size for the alert's text. */
   info: { hubSiteId: string; name: string; sites: number } | null;
+  /** Members of the open outage incident, or null when there is none. */
   incident: Set<string> | null;
 }
 
@@ -254,11 +254,16 @@ function settleReconnect(state: RulesState, at: number, cfg: RulesConfig, out: A
   }
   state.reconnect = null;
   out.push({ action: 'resolve', key: keys.reconnect(), resolution: 'the boxes reconnected' });
-  for (const id of stillDown) {
-    const m = state.devices.get(id)!;
-    m.inReconnect = false;
-    if (m.flapping) continue;
-    m.pendingOfflineAt = at; // long past its debounce already
+  handBack(state, stillDown, at, (m) => (m.inReconnect = false));
+}
+
+/** Devices an incident lets go of while still down: each on its own now, its alert due at once. */
+function handBack(state: RulesState, ids: string[], at: number, leave: (dev: DeviceState) => void): void {
+  for (const id of ids) {
+    const dev = state.devices.get(id)!;
+    leave(dev);
+    if (dev.flapping) continue;
+    dev.pendingOfflineAt = at; // long past its debounce already
     state.watched.add(id);
   }
 }
@@ -389,13 +394,7 @@ function settleIncident(
   // The outage is over; whoever is still down is on its own now.
   group.incident = null;
   out.push({ action: 'resolve', key: keys.group(groupId), resolution: 'relay group back online' });
-  for (const id of stillDown) {
-    const m = state.devices.get(id)!;
-    m.inIncident = false;
-    if (m.flapping) continue;
-    m.pendingOfflineAt = at; // long past its debounce already
-    state.watched.add(id);
-  }
+  handBack(state, stillDown, at, (m) => (m.inIncident = false));
 }
 
 function onTick(state: RulesState, at: number, cfg: RulesConfig, out: AlertAction[]): void {

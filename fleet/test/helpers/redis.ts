@@ -16,6 +16,8 @@ export interface TestRedis {
   port: number;
   /** Stops the server (as a crash would: SIGKILL) and waits for it to exit. */
   kill(): Promise<void>;
+  /** Starts the server again on the same port (after kill(): empty, as nothing is saved to disk). */
+  restart(): Promise<void>;
 }
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
@@ -39,52 +41,47 @@ function exited(child: ChildProcess): Promise<void> {
   );
 }
 
+function spawnServer(port: number, dir: string): { child: ChildProcess; output: () => string } {
+  const child = spawn(
+    REDIS_SERVER,
+    // prettier-ignore
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
+      '--daemonize', 'no', '--loglevel', 'warning'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return { child, output: () => out };
+}
+
 export async function startRedis(t: Teardown): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'diemcau-redis-'));
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const child = spawn(
-      REDIS_SERVER,
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        dir,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--daemonize',
-        'no',
-        '--loglevel',
-        'warning',
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    const ready = await waitReady(port, child, 10_000);
-    if (!ready) {
-      child.kill('SIGKILL');
-      await exited(child);
-      if (/address already in use/i.test(out)) continue;
+    let server = spawnServer(port, dir);
+    if (!(await waitReady(port, server.child, 10_000))) {
+      server.child.kill('SIGKILL');
+      await exited(server.child);
+      if (/address already in use/i.test(server.output())) continue;
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`redis-server did not start: ${out.trim()}`);
+      throw new Error(`redis-server did not start: ${server.output().trim()}`);
     }
     const kill = async (): Promise<void> => {
-      child.kill('SIGKILL');
-      await exited(child);
+      server.child.kill('SIGKILL');
+      await exited(server.child);
+    };
+    const restart = async (): Promise<void> => {
+      await kill();
+      server = spawnServer(port, dir);
+      if (!(await waitReady(port, server.child, 10_000)))
+        throw new Error(`redis-server did not start again on ${port}: ${server.output().trim()}`);
     };
     t.teardown(async () => {
       await kill();
       rmSync(dir, { recursive: true, force: true });
     });
-    return { url: `redis://127.0.0.1:${port}`, port, kill };
+    return { url: `redis://127.0.0.1:${port}`, port, kill, restart };
   }
   rmSync(dir, { recursive: true, force: true });
   throw new Error('redis-server: no free port after 3 attempts');
