@@ -4,13 +4,10 @@
 // from its own offset, and 20 ms Opus-sized microphone packets carrying the
 // audio level extension the real ingest writes (rtp/level-relay.ts), so the
 // core's ActiveSpeakerObserver hears whom the bench makes loud.
-import dgram from "node:dgram";
-import { spawn } from "node:child_process";
-import { INGEST } from "../../appliance/src/media/adapter/index.js";
-import {
-  audioLevelByte,
-  withAudioLevel,
-} from "../../appliance/src/media/rtp/audio-level.js";
+import dgram from 'node:dgram';
+import { spawn } from 'node:child_process';
+import { INGEST } from '../../appliance/src/media/adapter/index.js';
+import { audioLevelByte, withAudioLevel } from '../../appliance/src/media/rtp/audio-level.js';
 
 export interface ClipPacket {
   at: number;
@@ -21,45 +18,45 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** VP8 RTP packets of a 4 s clip, as ffmpeg sends them, with their offsets in ms. */
 export async function recordClip(): Promise<ClipPacket[]> {
-  const sock = dgram.createSocket("udp4");
-  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   const packets: Buffer[] = [];
-  sock.on("message", (m) => packets.push(Buffer.from(m)));
+  sock.on('message', (m) => packets.push(Buffer.from(m)));
   const ff = spawn(
-    "ffmpeg",
+    'ffmpeg',
     [
-      "-hide_banner",
-      "-loglevel",
-      "error",
-      "-f",
-      "lavfi",
-      "-i",
-      "testsrc=size=160x120:rate=15",
-      "-t",
-      "4",
-      "-c:v",
-      "libvpx",
-      "-b:v",
-      "100k",
-      "-deadline",
-      "realtime",
-      "-cpu-used",
-      "8",
-      "-g",
-      "30",
-      "-an",
-      "-f",
-      "rtp",
-      "-payload_type",
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=160x120:rate=15',
+      '-t',
+      '4',
+      '-c:v',
+      'libvpx',
+      '-b:v',
+      '100k',
+      '-deadline',
+      'realtime',
+      '-cpu-used',
+      '8',
+      '-g',
+      '30',
+      '-an',
+      '-f',
+      'rtp',
+      '-payload_type',
       String(INGEST.vp8.payloadType),
       `rtp://127.0.0.1:${sock.address().port}?pkt_size=1200`,
     ],
-    { stdio: "ignore" },
+    { stdio: 'ignore' },
   );
-  await new Promise((r) => ff.on("exit", r));
+  await new Promise((r) => ff.on('exit', r));
   await sleep(200);
   sock.close();
-  if (packets.length === 0) throw new Error("ffmpeg produced no RTP");
+  if (packets.length === 0) throw new Error('ffmpeg produced no RTP');
   const ts0 = packets[0]!.readUInt32BE(4);
   return packets.map((p) => ({
     at: ((p.readUInt32BE(4) - ts0) >>> 0) / 90,
@@ -84,9 +81,7 @@ const SILENT = audioLevelByte(-Infinity);
  */
 function voice(n: number): number {
   const phase = n % 15;
-  return phase >= 12
-    ? audioLevelByte(-70)
-    : audioLevelByte(-10 - ((n * 7919) % 23));
+  return phase >= 12 ? audioLevelByte(-70) : audioLevelByte(-10 - ((n * 7919) % 23));
 }
 
 /** Sends every feed's camera and microphone on a 20 ms tick from one socket (the rooms' inputs accept their first sender only). */
@@ -94,12 +89,11 @@ export class Replayer {
   sent = 0;
   /** The site whose microphone carries a voice level; every other one is silent. */
   loud: string | null = null;
-  private readonly sock = dgram.createSocket("udp4");
+  private readonly sock = dgram.createSocket('udp4');
   private readonly timer: NodeJS.Timeout;
   private readonly clipMs: number;
   private readonly started = performance.now();
-  private readonly state: Array<{ feed: Feed; cursor: number; vseq: number }> =
-    [];
+  private readonly state: Array<{ feed: Feed; cursor: number; vseq: number }> = [];
   private closed = false;
 
   constructor(
@@ -131,13 +125,9 @@ export class Replayer {
       a.writeUInt32BE((seq * 960) >>> 0, 4);
       a.writeUInt32BE(f.ssrcA, 8);
       this.sock.send(
-        withAudioLevel(
-          a,
-          INGEST.audioLevelExtId,
-          f.siteId === this.loud ? voice(seq) : SILENT,
-        )!,
+        withAudioLevel(a, INGEST.audioLevelExtId, f.siteId === this.loud ? voice(seq) : SILENT)!,
         f.port,
-        "127.0.0.1",
+        '127.0.0.1',
       );
       this.sent++;
       const pos = now + f.offset;
@@ -149,7 +139,7 @@ export class Replayer {
         p.writeUInt16BE(st.vseq & 0xffff, 2);
         p.writeUInt32BE(((loop * this.clipMs + c.at) * 90) >>> 0, 4);
         p.writeUInt32BE(f.ssrcV, 8);
-        this.sock.send(p, f.port, "127.0.0.1");
+        this.sock.send(p, f.port, '127.0.0.1');
         st.vseq++;
         st.cursor++;
         this.sent++;
@@ -170,9 +160,7 @@ export class Replayer {
   }
 
   get clipKbps(): number {
-    return Math.round(
-      (this.clip.reduce((n, c) => n + c.packet.length, 0) * 8) / this.clipMs,
-    );
+    return Math.round((this.clip.reduce((n, c) => n + c.packet.length, 0) * 8) / this.clipMs);
   }
 
   close(): void {

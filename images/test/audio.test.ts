@@ -18,7 +18,8 @@ const AEC_SOURCE = 'diemcau-aec-source';
 interface CommandView {
   id: string;
   status: string;
-  output?: { ok: boolean; peripherals: { microphone: string } } | null;
+  /** The box's answer; a self-test's output carries the peripherals' states. */
+  result?: { output?: { ok: boolean; peripherals: { microphone: string } } } | null;
 }
 
 interface PwObject {
@@ -116,7 +117,7 @@ if (missing) {
       const failures = await box.sh(
         `journalctl -u diemcau-agent -o cat --since=@${since} | grep -i 'microphone capture failed' | tail -2 || true`,
       );
-      return { state: done.output?.peripherals.microphone, failures: failures.trim() };
+      return { state: done.result?.output?.peripherals.microphone, failures: failures.trim() };
     };
     /** The agent restarted with or without the setting that keeps it off the audio server. */
     const agentWith = async (direct: boolean): Promise<void> => {

@@ -5,16 +5,11 @@
 // process at the first refused reconnect or failed read. The node counts the
 // failures, once Redis answers again a command reaches a box through it, and
 // it stops even while Redis is down.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
-import { BROKERS_TOPIC, deviceTopic, type EnrolResponse } from '@diemcau/shared';
-import { buildFleet, type Fleet } from '../../src/app.js';
-import { ADMIN_TOKEN, connectDevice, waitFor } from '../helpers/fleet.js';
+import { BROKERS_TOPIC, deviceTopic } from '@diemcau/shared';
+import type { Fleet } from '../../src/app.js';
+import { connectDevice, startTestFleet, waitFor } from '../helpers/fleet.js';
 import { startRedis } from '../helpers/redis.js';
-
-const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 async function redisErrors(fleet: Fleet, part: string): Promise<number> {
   const metric = await fleet.metrics.registry.getSingleMetric('diemcau_redis_errors_total')?.get();
@@ -23,33 +18,8 @@ async function redisErrors(fleet: Fleet, part: string): Promise<number> {
 
 t.test('a cluster node lives through a Redis outage and serves its boxes when Redis is back', async (t) => {
   const redis = await startRedis(t);
-  const dataDir = mkdtempSync(join(tmpdir(), 'diemcau-outage-'));
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-  const fleet = await buildFleet({
-    config: {
-      httpPort: 0,
-      mqttPort: 0,
-      host: '127.0.0.1',
-      dataDir,
-      adminToken: ADMIN_TOKEN,
-      logLevel: 'silent',
-      redisUrl: redis.url,
-      nodeId: 'node-a',
-    },
-  });
-  t.teardown(() => fleet.close());
-  const tok = await fleet.http.inject({
-    method: 'POST',
-    url: '/api/v1/sites/yb-city/enrollment-tokens',
-    headers: auth,
-    payload: {},
-  });
-  const enrolled = await fleet.http.inject({
-    method: 'POST',
-    url: '/api/v1/enroll',
-    payload: { token: tok.json<{ token: string }>().token, hardware: { agentVersion: '0.1.0' } },
-  });
-  const box = enrolled.json<EnrolResponse>();
+  const { fleet, api, enrol } = await startTestFleet(t, { redisUrl: redis.url, nodeId: 'node-a' });
+  const box = await enrol('yb-city');
   const creds = { ...box, mqtt: { ...box.mqtt, url: `mqtt://127.0.0.1:${fleet.mqttPort}` } };
   const first = await connectDevice(t, creds);
   first.on('error', () => undefined);
@@ -64,8 +34,7 @@ t.test('a cluster node lives through a Redis outage and serves its boxes when Re
   t.pass('the node is still running after its Redis refused every reconnect');
 
   await redis.restart();
-  const health = await fleet.http.inject({ method: 'GET', url: '/healthz' });
-  t.equal(health.statusCode, 200, 'the node answers');
+  t.equal((await api('GET', '/healthz')).status, 200, 'the node answers');
   const box2 = await waitFor(
     async () => {
       const c = await connectDevice(t, creds, { birth: false }).catch(() => undefined);
@@ -85,13 +54,8 @@ t.test('a cluster node lives through a Redis outage and serves its boxes when Re
     30_000,
     'subscribed through the node again',
   );
-  const sent = await fleet.http.inject({
-    method: 'POST',
-    url: `/api/v1/devices/${box.deviceId}/commands`,
-    headers: auth,
-    payload: { type: 'identify' },
-  });
-  t.equal(sent.statusCode, 202, 'the command is accepted');
+  const sent = await api('POST', `/api/v1/devices/${box.deviceId}/commands`, { body: { type: 'identify' } });
+  t.equal(sent.status, 202, 'the command is accepted');
   t.equal(await heard, deviceTopic(box.deviceId, 'commands'), 'a command reaches the box through Redis again');
 
   // Redis gone again with messages waiting for it: the node still stops.
