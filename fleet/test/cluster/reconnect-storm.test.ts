@@ -5,13 +5,10 @@
 // the ones still missing at its end are one fleet-reconnect incident listing
 // exactly them, never an alert per box.
 import t from 'tap';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from '../helpers/fleet.js';
-import { startRedis } from '../helpers/redis.js';
-import { startPostgres } from '../helpers/postgres.js';
-import { get, health, nodePorts, runSim, startNode, type Node, type Proc } from '../helpers/cluster-nodes.js';
+import { get, health, pgRedisPair, runSim, type Node, type Proc } from '../helpers/cluster-nodes.js';
 
 const BOXES_PER_SIM = 12;
 const TOTAL = 2 * BOXES_PER_SIM;
@@ -24,23 +21,8 @@ interface Alert {
 }
 
 t.test('a reconnect storm: no alert for boxes back in the grace, one incident for the missing', async (t) => {
-  const redis = await startRedis(t);
-  const dataDir = mkdtempSync(join(tmpdir(), 'diemcau-storm-'));
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-  const dbUrl = await (await startPostgres(t)).createDatabase();
-  const { ports, urls } = await nodePorts(['a', 'b'] as const);
-  const start = (name: 'a' | 'b'): Promise<Node> =>
-    startNode(t, name, ports[name], {
-      DIEMCAU_DATA_DIR: dataDir,
-      DIEMCAU_DATABASE_URL: dbUrl,
-      DIEMCAU_REDIS_URL: redis.url,
-      DIEMCAU_PUBLIC_MQTT_URLS: urls,
-      DIEMCAU_CLUSTER_HEARTBEAT_MS: '300',
-      DIEMCAU_CLUSTER_NODE_TIMEOUT_MS: '3000',
-      DIEMCAU_LEADER_LEASE_MS: '3000',
-      // Long enough for the returning boxes' backoff on a busy machine; the missing ones wait it out.
-      DIEMCAU_STARTUP_GRACE_MS: '20000',
-    });
+  // Long enough for the returning boxes' backoff on a busy machine; the missing ones wait it out.
+  const { dataDir, start } = await pgRedisPair(t, { DIEMCAU_STARTUP_GRACE_MS: '20000' });
   const first = { a: await start('a'), b: await start('b') };
   const sim = (n: Node): Proc => runSim(t, n, dataDir, BOXES_PER_SIM, 5);
   const sims = { a: sim(first.a), b: sim(first.b) };

@@ -5,14 +5,9 @@
 // no alert is open: no fleet-node-down, no device alert. Then one node is
 // killed with SIGKILL, which is an outage: exactly one fleet-node-down alert.
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { waitFor } from '../helpers/fleet.js';
-import { startRedis } from '../helpers/redis.js';
-import { startPostgres } from '../helpers/postgres.js';
-import { get, health, nodePorts, runSim, startNode, type Node } from '../helpers/cluster-nodes.js';
+import { get, health, pgRedisPair, runSim, type Node } from '../helpers/cluster-nodes.js';
 
 const BOXES_PER_NODE = 6;
 const TOTAL = 2 * BOXES_PER_NODE;
@@ -25,24 +20,9 @@ interface Alert {
 }
 
 t.test('rolling restart: SIGTERM opens no alert, SIGKILL opens one', async (t) => {
-  const redis = await startRedis(t);
+  const { redis, dataDir, start } = await pgRedisPair(t, { DIEMCAU_OFFLINE_DEBOUNCE_MS: '1000' });
   const r = new Redis(redis.url);
   t.teardown(() => r.disconnect());
-  const dataDir = mkdtempSync(join(tmpdir(), 'diemcau-rolling-'));
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-  const dbUrl = await (await startPostgres(t)).createDatabase();
-  const { ports, urls } = await nodePorts(['a', 'b'] as const);
-  const start = (name: 'a' | 'b'): Promise<Node> =>
-    startNode(t, name, ports[name], {
-      DIEMCAU_DATA_DIR: dataDir,
-      DIEMCAU_DATABASE_URL: dbUrl,
-      DIEMCAU_REDIS_URL: redis.url,
-      DIEMCAU_PUBLIC_MQTT_URLS: urls,
-      DIEMCAU_CLUSTER_HEARTBEAT_MS: '300',
-      DIEMCAU_CLUSTER_NODE_TIMEOUT_MS: '3000',
-      DIEMCAU_LEADER_LEASE_MS: '3000',
-      DIEMCAU_OFFLINE_DEBOUNCE_MS: '1000',
-    });
   const nodes = { a: await start('a'), b: await start('b') };
   for (const n of [nodes.a, nodes.b]) runSim(t, n, dataDir, BOXES_PER_NODE, 2);
   const allOn = (n: Node, what: string): Promise<unknown> =>

@@ -3,9 +3,12 @@
 // output is kept for failure messages, and every process is killed and
 // awaited at teardown, also when the test fails.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ADMIN_TOKEN, waitFor } from './fleet.js';
-import { freePort } from './redis.js';
+import { startPostgres } from './postgres.js';
+import { freePort, startRedis, type TestRedis } from './redis.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 export const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -119,4 +122,32 @@ export async function startNode(
   const node: Node = { name, base: `http://127.0.0.1:${ports.http}`, mqttUrl: `mqtt://127.0.0.1:${ports.mqtt}`, proc };
   await waitFor(async () => (await health(node))?.node, 60_000, `node ${name} up\n${proc.output()}`);
   return node;
+}
+
+/**
+ * Two nodes, a and b, on one PostgreSQL database and one Redis, with a data
+ * directory for the simulators' identities and quick heartbeats, leases and
+ * node timeouts; `env` adds to or overrides the nodes' settings.
+ */
+export async function pgRedisPair(
+  t: Teardown,
+  env: Record<string, string>,
+): Promise<{ redis: TestRedis; dataDir: string; start(name: 'a' | 'b'): Promise<Node> }> {
+  const redis = await startRedis(t);
+  const dataDir = mkdtempSync(join(tmpdir(), 'diemcau-pair-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const dbUrl = await (await startPostgres(t)).createDatabase();
+  const { ports, urls } = await nodePorts(['a', 'b'] as const);
+  const start = (name: 'a' | 'b'): Promise<Node> =>
+    startNode(t, name, ports[name], {
+      DIEMCAU_DATA_DIR: dataDir,
+      DIEMCAU_DATABASE_URL: dbUrl,
+      DIEMCAU_REDIS_URL: redis.url,
+      DIEMCAU_PUBLIC_MQTT_URLS: urls,
+      DIEMCAU_CLUSTER_HEARTBEAT_MS: '300',
+      DIEMCAU_CLUSTER_NODE_TIMEOUT_MS: '3000',
+      DIEMCAU_LEADER_LEASE_MS: '3000',
+      ...env,
+    });
+  return { redis, dataDir, start };
 }
