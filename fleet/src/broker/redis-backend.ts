@@ -35,7 +35,7 @@ const redisPersistence = require('aedes-persistence-redis') as (opts: Record<str
 export interface RedisBackend {
   mq: MQEmitter;
   persistence: AedesPersistence;
-  /** Drops the relay's connections without waiting for Redis (closing the relay waits for QUIT's answer). */
+  /** Drops every connection to Redis at once, without waiting for answers (closing waits for them). */
   cut(): void;
 }
 
@@ -90,6 +90,8 @@ function reportStreamErrors(persistence: AedesPersistence, report: (err: Error) 
   }
 }
 
+const LOG_EVERY_MS = 10_000;
+
 /**
  * Counts every Redis failure by part and logs the first of a burst, then at
  * most one line per part every LOG_EVERY_MS with how many came between (an
@@ -119,19 +121,9 @@ function faultReporter(o: RedisBackendOptions): (part: RedisPart, err: Error) =>
   };
 }
 
-const LOG_EVERY_MS = 10_000;
-
 export function redisBackend(url: string, o: RedisBackendOptions): RedisBackend {
   const fault = faultReporter(o);
-  const u = new URL(url);
-  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
-  const conn = new Redis({
-    host: u.hostname,
-    port: u.port ? Number(u.port) : 6379,
-    db,
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-  });
+  const conn = new Redis(url);
   markRefusalsSeen(conn, ['lrem', 'rpush']);
   conn.on('error', (err: Error) => fault('persistence', err));
   const mq = mqemitterRedis({ connectionString: url });
