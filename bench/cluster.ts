@@ -422,6 +422,15 @@ async function main(): Promise<void> {
   else for (const d of [tmp, pgDir]) if (d) fs.rmSync(d, { recursive: true, force: true });
 }
 
+// Ctrl-C or a kill of the bench takes its nodes, simulators, Redis and PostgreSQL with it.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    stopPostgres?.();
+    process.exit(130);
+  });
+}
+
 main()
   .catch((err: unknown) => {
     say(`failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -370,6 +370,30 @@ export function registryContract(t: Test, make: () => Promise<FleetDb>): void {
     },
   );
 
+  t.test('telemetry: one batch across 250 devices moves each one’s own latest and last-seen time', async (t) => {
+    const r = await open(t);
+    // More devices than one statement takes, so the devices' rows are written in three chunks.
+    const ids = Array.from({ length: 250 }, (_, i) => `dev-m${String(i).padStart(3, '0')}`);
+    for (const id of ids) await device(r, id);
+    const before = '2026-01-01T00:00:00.000Z';
+    const after = '2026-01-01T00:00:10.000Z';
+    await r.repos.telemetry.insertBatch(ids.map((deviceId) => ({ deviceId, sample: sample(10), receivedAt: before })));
+    // The next batch: even devices send a newer sample, odd ones replay an older one (a queue drained late).
+    await r.repos.telemetry.insertBatch(
+      ids.map((deviceId, i) => ({ deviceId, sample: sample(i % 2 === 0 ? 11 + i : 5), receivedAt: after })),
+    );
+    const got = await Promise.all(ids.map((id) => r.repos.devices.get(id)));
+    t.same(
+      got.map((d) => d?.latest?.seq),
+      ids.map((_, i) => (i % 2 === 0 ? 11 + i : 10)),
+      'a newer sample replaces the latest, an older one does not',
+    );
+    t.ok(
+      got.every((d) => d?.lastSeenAt === after),
+      'every device was seen when the second batch came',
+    );
+  });
+
   t.test('telemetry: a batch is one transaction (a failing row writes none of it)', async (t) => {
     const r = await open(t);
     await device(r, 'dev-u');
