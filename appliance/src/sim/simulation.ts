@@ -63,6 +63,9 @@ export interface Simulation {
   close(opts?: { graceful: boolean }): Promise<void>;
 }
 
+/** Fresh tokens one simulated box may mint when its enrolments keep timing out after they counted. */
+const MAX_FRESH_TOKENS = 5;
+
 const SIM_PERIPHERALS: Peripherals = { camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'ok' };
 
 export async function startSimulation(opts: SimulationOptions): Promise<Simulation> {
@@ -104,15 +107,18 @@ export async function startSimulation(opts: SimulationOptions): Promise<Simulati
         opts.signal,
       );
     const boot = async (): Promise<Agent> => {
-      try {
-        return await bootWith(token);
-      } catch (err) {
-        // A token runs out when an enrolment timed out here but counted there (the
-        // retry spent a second use): mint one more for this box and go on.
-        if (!token || !opts.adminToken || (err as { code?: string }).code !== 'APPL_ERR_ENROLL') throw err;
-        opts.log.warn({ site: p.siteId, device: p.dirName }, 'token used up; minting a fresh one');
-        token = await fleetApi(opts.fleetUrl, opts.adminToken, opts.signal).mintToken(p.siteId, 1);
-        return bootWith(token);
+      for (let fresh = 0; ; fresh++) {
+        try {
+          return await bootWith(token);
+        } catch (err) {
+          // A token runs out when an enrolment timed out here but counted there (the
+          // retry spent a second use): mint one more for this box and go on. On a
+          // fleet so slow that this keeps happening, give up after a few.
+          const spent = (err as { code?: string }).code === 'APPL_ERR_ENROLL';
+          if (!token || !opts.adminToken || !spent || fresh >= MAX_FRESH_TOKENS) throw err;
+          opts.log.warn({ site: p.siteId, device: p.dirName, fresh: fresh + 1 }, 'token used up; minting a fresh one');
+          token = await fleetApi(opts.fleetUrl, opts.adminToken, opts.signal).mintToken(p.siteId, 1);
+        }
       }
     };
     const entry: SimAgent = { plan: p, agent: await boot() };
