@@ -124,12 +124,16 @@ export class Cluster {
 
   /**
    * A graceful stop begins, before the broker closes: the ends of this
-   * node's sessions are not announced (its boxes are moving), and the other
-   * nodes are told it is leaving, so that it is never taken for dead.
+   * node's sessions are not announced (its boxes are moving), the other
+   * nodes are told it is leaving, so that it is never taken for dead, and
+   * the lead is handed back.
    */
   async leave(): Promise<void> {
     this.feed.leaving = true;
     await this.watch?.leave();
+    // The lead passes on now, not after the broker closed: the stopping node
+    // does no more leader work (judging the node its boxes flood, above all).
+    await this.leadership.close();
   }
 
   /** After the broker closed: stop beating (marked left), hand back the lease, disconnect. Safe twice. */
