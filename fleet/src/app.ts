@@ -166,7 +166,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     await presence.start();
     cleanups.push(() => presence.stop());
     wirePresence(broker, ingest, presence, cluster?.feed ?? new LocalPresenceFeed());
-    if (cluster) await cluster.start(presence, alerts);
+    if (cluster) await cluster.start(presence, alerts, broker);
     else await presence.lead(); // one node: it always leads
 
     const telemetry = new TelemetryWriter(

@@ -112,6 +112,9 @@ export class FleetBroker {
    * find it.
    */
   private readonly live = new Map<string, Client>();
+  /** The session each live client is known by (renewSessions() gives it a new one). */
+  private readonly sessionIds = new WeakMap<Client, string>();
+  private renewals = 0;
   /** scrypt is costly; a password verified once is remembered by its SHA-256 until revoked. */
   private readonly verified = new Map<string, string>();
   private nextConnId = 1;
@@ -276,6 +279,26 @@ export class FleetBroker {
     });
   }
 
+  /**
+   * Announces every live session on this node again, each under a new id,
+   * and returns how many: for a node the cluster declared dead while it
+   * still held them (starved past the node timeout), whose sessions every
+   * node has ended. The boxes stay connected; each connection's own close
+   * ends its new session.
+   */
+  renewSessions(): number {
+    this.renewals += 1;
+    let n = 0;
+    for (const [deviceId, client] of this.live) {
+      if (client.closed) continue;
+      const sessionId = `${this.sessionIds.get(client) ?? this.nodeId}.r${this.renewals}`;
+      this.sessionIds.set(client, sessionId);
+      this.emitSession({ kind: 'start', deviceId, sessionId, nodeId: this.nodeId });
+      n += 1;
+    }
+    return n;
+  }
+
   /** Forgets a cached password and drops the device's connection (revocation, re-enrolment), on every node. */
   disconnectDevice(deviceId: string): boolean {
     this.relay?.publish('disconnect-device', deviceId);
@@ -428,13 +451,14 @@ export class FleetBroker {
       if (!conn || client.closed || stream.destroyed) return;
       this.live.set(conn.deviceId, client);
       const sessionId = `${this.nodeId}:${conn.connId}`;
+      this.sessionIds.set(client, sessionId);
       const { deviceId } = conn;
       stream.once('close', () => {
         if (this.live.get(deviceId) === client) this.live.delete(deviceId);
         this.emitSession({
           kind: 'end',
           deviceId,
-          sessionId,
+          sessionId: this.sessionIds.get(client) ?? sessionId,
           nodeId: this.nodeId,
           keepaliveExpired: this.expired.has(client),
         });

@@ -30,6 +30,11 @@ export interface ClusterOptions {
   log: Logger;
 }
 
+/** The broker's side of a node declared dead while it ran (broker.ts renewSessions). */
+export interface SessionRenewal {
+  renewSessions(): number;
+}
+
 export const NODE_DOWN_ALERT = 'fleet-node-down';
 const nodeDownKey = (name: string): string => `${NODE_DOWN_ALERT}:${name}`;
 /** A node id is its name and a suffix per start: `fleet-a~3f9c`. */
@@ -65,10 +70,22 @@ export class Cluster {
   /**
    * Joins: loads every node's sessions into the tracker (after subscribing,
    * so nothing falls between), then heartbeats and competes for the lead.
+   * Should the cluster ever declare this node dead while it runs, the
+   * broker announces its sessions again.
    */
-  async start(tracker: PresenceTracker, alerts: AlertService): Promise<void> {
+  async start(tracker: PresenceTracker, alerts: AlertService, broker: SessionRenewal): Promise<void> {
     await Promise.all([this.feed.whenReady(), this.bus.whenReady()]);
-    this.feed.onNodeLost((nodeId) => tracker.nodeLost(nodeId));
+    this.feed.onNodeLost((nodeId) => {
+      tracker.nodeLost(nodeId);
+      if (nodeId !== this.nodeId || this.feed.leaving) return;
+      // Declared dead while alive (starved past the node timeout): every node ended this
+      // node's sessions while its boxes are still connected to it. They start again.
+      const renewed = broker.renewSessions();
+      this.o.log.error(
+        { nodeId, renewed },
+        'this node was declared dead while it ran; its sessions are announced again',
+      );
+    });
     for (const s of await this.feed.snapshot()) tracker.sessionStarted(s);
     this.leadership.onChange((leading) => {
       if (!leading) return tracker.follow();
@@ -124,12 +141,16 @@ export class Cluster {
 
   /**
    * A graceful stop begins, before the broker closes: the ends of this
-   * node's sessions are not announced (its boxes are moving), and the other
-   * nodes are told it is leaving, so that it is never taken for dead.
+   * node's sessions are not announced (its boxes are moving), the other
+   * nodes are told it is leaving, so that it is never taken for dead, and
+   * the lead is handed back.
    */
   async leave(): Promise<void> {
     this.feed.leaving = true;
     await this.watch?.leave();
+    // The lead passes on now, not after the broker closed: the stopping node
+    // does no more leader work (judging the node its boxes flood, above all).
+    await this.leadership.close();
   }
 
   /** After the broker closed: stop beating (marked left), hand back the lease, disconnect. Safe twice. */

@@ -1,9 +1,11 @@
 // The leader lease: one key in Redis, set only if absent, with an expiry.
-// The holder renews it every third of the lease; a node that cannot renew
-// (Redis unreachable, key taken) stops leading at once, and in any case
-// before its lease could have run out, so two nodes never both believe they
-// lead while Redis' clock and theirs agree to within the margin. A node that
-// dies stops renewing; another takes the key within one lease.
+// The holder renews it every third of the lease; a node whose key was taken
+// or expired stops leading, and one whose renewal is late acts no more
+// (lease.ts), so two nodes never both act while Redis' clock and theirs
+// agree to within the margin. A node that dies stops renewing; another takes
+// the key within one lease. A key that expired is lost even if nobody took
+// it: unlike the store's term, a key carries nothing that proves nobody led
+// in between.
 //
 // This is the lease of a cluster whose registry is a shared SQLite file; with
 // PostgreSQL the registry itself elects (store-lease.ts), which can also
@@ -12,7 +14,7 @@
 // check when the node stalls still lands.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { Lease } from './lease.js';
+import { Lease, type Answer } from './lease.js';
 import { notLeader } from './leadership.js';
 
 const KEY = 'diemcau:leader';
@@ -38,7 +40,10 @@ export class LeaderLease extends Lease {
     return this.o.redis.get(KEY);
   }
 
-  readonly fence = <T>(fn: () => Promise<T>): Promise<T> => (this.isLeader ? fn() : Promise.reject(notLeader()));
+  readonly fence = async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (!(await this.mayAct())) throw notLeader();
+    return fn();
+  };
 
   start(): void {
     void this.round();
@@ -48,17 +53,17 @@ export class LeaderLease extends Lease {
     if (this.closed) return;
     const { redis, nodeId, leaseMs } = this.o;
     const startedAt = Date.now();
+    let answer: Answer;
     try {
       const ok = this.leading
         ? (await redis.eval(RENEW, 1, KEY, nodeId, String(leaseMs))) === 1
         : (await redis.set(KEY, nodeId, 'PX', leaseMs, 'NX')) === 'OK';
-      if (ok) this.held(startedAt);
-      this.set(ok);
+      answer = ok ? 'held' : 'lost';
     } catch (err) {
-      this.o.log.warn({ err: (err as Error).message }, 'leader lease: Redis did not answer; not leading');
-      this.set(false);
+      this.o.log.warn({ err: (err as Error).message }, 'leader lease: Redis did not answer');
+      answer = 'unknown';
     }
-    this.schedule(() => this.round(), Math.floor(leaseMs / 3));
+    this.answered(answer, startedAt, () => this.round());
   }
 
   protected async release(): Promise<void> {

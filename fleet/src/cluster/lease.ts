@@ -1,7 +1,20 @@
 // What the two leader leases (store-lease.ts, leader-lease.ts) share: the
-// local deadline, the listeners told of each change of lead, the timer of
-// the next round and the graceful close. Each lease keeps its own round (how
-// it asks its store) and says how it hands the lease back.
+// local deadline, the listeners told of each change of lead, the timing of
+// rounds, how an answer is taken, and the graceful close. Each lease keeps
+// its own round (how it asks its store) and says how it hands the lease back.
+//
+// A starved node must not lose the lead for nothing, and two nodes must never
+// both act. So an answer is one of three:
+// - held: the store renewed this node's term. Its validity counts from when
+//   the request left, whenever the answer came: a slow answer that confirms
+//   the term keeps the lead (it is renewed again at once if late).
+// - lost: the store refused (another holder or a new term). The lead ends.
+// - unknown: no answer (an error, a timeout). The lead is suspended, not
+//   ended: the node acts no more once its validity has run out, and asks again
+//   soon; it gives the lead up only a whole lease after that, when the store
+//   must have let the term go.
+// While suspended, leader work waits for the next answer instead of being
+// refused (mayAct), so a pause of the event loop or of the store drops none.
 import type { Logger } from 'pino';
 import type { Fence, LeaderElection } from './leadership.js';
 
@@ -11,13 +24,17 @@ export interface LeaseOptions {
   log: Logger;
 }
 
+export type Answer = 'held' | 'lost' | 'unknown';
+
 export abstract class Lease implements LeaderElection {
   protected leading = false;
   protected closed = false;
-  /** Local time by which the lease must have been renewed, or this node stops leading. */
+  /** Local time by which the lease must have been renewed, or this node acts no more. */
   private validUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<(leading: boolean) => void>();
+  /** Leader work waiting for the next answer while the lead is suspended. */
+  private waiting: Array<() => void> = [];
 
   constructor(private readonly base: LeaseOptions) {}
 
@@ -41,24 +58,55 @@ export abstract class Lease implements LeaderElection {
   }
 
   /**
-   * Records a take or renewal whose request left at startedAt: counted from
-   * before the request, since the store's expiry was set after it, less a
-   * tenth of the lease as a margin.
+   * Whether this node may act now. A leader whose renewal is late (its
+   * event loop starved, the store slow) waits for the answer: confirmed, it
+   * acts; refused or given up, it does not.
    */
-  protected held(startedAt: number): void {
-    const { leaseMs } = this.base;
-    this.validUntil = startedAt + leaseMs - Math.ceil(leaseMs / 10);
+  protected async mayAct(): Promise<boolean> {
+    while (this.leading && !this.isValid() && !this.closed) await new Promise<void>((r) => this.waiting.push(r));
+    return this.isLeader;
   }
 
-  /** Runs the next round after ms (at least 50), unless the lease was closed meanwhile. */
-  protected schedule(round: () => Promise<void>, ms: number): void {
+  /**
+   * Takes the answer of a round whose request left at startedAt, and
+   * schedules the next round: a holder renews every third of the lease,
+   * counted from its last request (not from the answer), and at once when
+   * the answer came late; a node that does not lead asks every fifth.
+   */
+  protected answered(answer: Answer, startedAt: number, next: () => Promise<void>): void {
+    const { leaseMs } = this.base;
+    if (this.closed) return this.settle();
+    if (answer === 'held') {
+      // Counted from before the request, since the store's expiry was set after it, less a tenth as a margin.
+      this.validUntil = startedAt + leaseMs - Math.ceil(leaseMs / 10);
+      this.set(true);
+    } else if (answer === 'lost') {
+      this.set(false);
+    } else if (this.leading && Date.now() > this.validUntil + leaseMs) {
+      this.base.log.warn({ nodeId: this.base.nodeId }, 'leader lease: no answer for a whole lease; giving up the lead');
+      this.set(false);
+    }
+    const wait = !this.leading
+      ? leaseMs / 5
+      : answer === 'unknown'
+        ? leaseMs / 10
+        : this.isValid()
+          ? startedAt + leaseMs / 3 - Date.now()
+          : 0;
+    this.settle();
     if (this.closed) return;
-    this.timer = setTimeout(() => void round(), Math.max(50, ms));
+    this.timer = setTimeout(() => void next(), Math.max(answer === 'held' ? 0 : 50, Math.floor(wait)));
   }
 
   /** Fields the change-of-lead log line carries besides the node and its lead. */
   protected logFields(): Record<string, unknown> {
     return {};
+  }
+
+  private settle(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const wake of waiting) wake();
   }
 
   protected set(leading: boolean): void {
@@ -79,13 +127,14 @@ export abstract class Lease implements LeaderElection {
     }
   }
 
-  /** Stops renewing and hands the lease back at once (a graceful stop: the next node takes over without waiting). */
+  /** Stops renewing and hands the lease back at once (a graceful stop: the next node takes over without waiting). Safe twice. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     const was = this.leading;
     this.set(false);
+    this.settle();
     if (was) await this.release();
   }
 }

@@ -113,7 +113,9 @@ export class NodeWatch {
     if (this.closed) return;
     try {
       await this.write();
-      if (this.o.isLeader()) await this.judge();
+      // A node on its way out judges no one: its event loop is busy closing,
+      // and the node its boxes move to is busiest now; its silence is no death.
+      if (this.o.isLeader() && this.phase !== 'left') await this.judge();
       else this.wasLeader = false;
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'node heartbeat: Redis did not answer');

@@ -1,8 +1,9 @@
 // The leader lease in PostgreSQL: one row (holder, term, expiry), the expiry
 // judged by the server's clock alone, so the nodes' clocks never have to
 // agree. A node takes the row when it has expired, raising the term by one;
-// the holder renews it every third of the lease, and stops leading at once
-// when it cannot, and in any case before the row could have expired.
+// the holder renews it every third of the lease, and acts no more once its
+// renewal is late by its own clock (lease.ts says how a late or missing
+// answer is taken).
 //
 // Why a row with a term rather than a session advisory lock: a lock lives as
 // long as its connection, and the connection of a leader that is stalled
@@ -17,10 +18,19 @@
 // cannot act once more. A leader stalled inside a fenced transaction would
 // hold the row against the takeover: the transaction tells the server to end
 // its session when it sits idle for a lease.
+//
+// The lease asks on a connection of its own (PgSession), so its renewals
+// never queue behind the node's own work in the pool. A holder may renew its
+// term even after the row's expiry passed, as long as nobody took the row:
+// a takeover raises the term, so holder and term unchanged prove that no
+// other node led in between (and no fenced work passed while it was expired).
+// A starved holder that renews late thus keeps its term, its memory and its
+// timers, instead of a change of leader for nothing.
 import type { Logger } from 'pino';
 import type { FleetDb } from '../db/database.js';
+import { PostgresDb, type PgSession } from '../db/postgres.js';
 import type { Migration } from '../db/migrations.js';
-import { Lease } from './lease.js';
+import { Lease, type Answer } from './lease.js';
 import { notLeader } from './leadership.js';
 
 const ROW = 'fleet';
@@ -40,9 +50,9 @@ const ACQUIRE = `INSERT INTO cluster_leader (name, holder, term, expires_at)
   ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, term = cluster_leader.term + 1, expires_at = excluded.expires_at
   WHERE cluster_leader.expires_at <= clock_timestamp()
   RETURNING term`;
-// Renews only an unexpired lease of this holder and term: a lapse is a new term.
+// Renews this holder's term, expired or not, unless another node took the row meanwhile.
 const RENEW = `UPDATE cluster_leader SET expires_at = clock_timestamp() + CAST(@ms AS DOUBLE PRECISION) * interval '1 millisecond'
-  WHERE name = @name AND holder = @holder AND term = @term AND expires_at > clock_timestamp() RETURNING term`;
+  WHERE name = @name AND holder = @holder AND term = @term RETURNING term`;
 const RELEASE = `UPDATE cluster_leader SET expires_at = clock_timestamp() WHERE name = @name AND holder = @holder AND term = @term`;
 // The fence: the row stays locked (shared) until the work commits; the
 // session ends if this transaction ever sits idle for a lease.
@@ -59,10 +69,13 @@ export interface StoreLeaseOptions {
 export class StoreLease extends Lease {
   private term = 0;
   private ready: Promise<void> | undefined;
+  private readonly session: PgSession;
 
   constructor(private readonly o: StoreLeaseOptions) {
     super(o);
-    if (o.db.dialect !== 'postgres') throw new Error('the store lease needs PostgreSQL');
+    if (!(o.db instanceof PostgresDb)) throw new Error('the store lease needs PostgreSQL');
+    // An answer later than half a lease is no use: ask again.
+    this.session = o.db.session(Math.ceil(o.leaseMs / 2));
   }
 
   /** The term this node leads in (0 before it ever led). */
@@ -70,8 +83,8 @@ export class StoreLease extends Lease {
     return this.term;
   }
 
-  readonly fence = <T>(fn: () => Promise<T>): Promise<T> => {
-    if (!this.isLeader) return Promise.reject(notLeader());
+  readonly fence = async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (!(await this.mayAct())) throw notLeader();
     const term = this.term;
     return this.o.db.tx(async () => {
       const ok = await this.o.db.get(FENCE, {
@@ -92,24 +105,21 @@ export class StoreLease extends Lease {
 
   private async round(): Promise<void> {
     if (this.closed) return;
-    const { db, nodeId, leaseMs } = this.o;
+    const { nodeId, leaseMs } = this.o;
     const startedAt = Date.now();
+    let answer: Answer;
     try {
       await this.ready;
       const row = this.leading
-        ? await db.get<{ term: number }>(RENEW, { name: ROW, holder: nodeId, term: this.term, ms: leaseMs })
-        : await db.get<{ term: number }>(ACQUIRE, { name: ROW, holder: nodeId, ms: leaseMs });
-      if (row) {
-        this.held(startedAt);
-        if (!this.leading) this.term = row.term;
-      }
-      // A lapsed renewal means another term: stop leading first, then compete again.
-      this.set(row !== undefined && this.isValid());
+        ? await this.session.get<{ term: number }>(RENEW, { name: ROW, holder: nodeId, term: this.term, ms: leaseMs })
+        : await this.session.get<{ term: number }>(ACQUIRE, { name: ROW, holder: nodeId, ms: leaseMs });
+      if (row && !this.leading) this.term = row.term;
+      answer = row ? 'held' : 'lost';
     } catch (err) {
-      this.o.log.warn({ err: (err as Error).message }, 'leader lease: PostgreSQL did not answer; not leading');
-      this.set(false);
+      this.o.log.warn({ err: (err as Error).message }, 'leader lease: PostgreSQL did not answer');
+      answer = 'unknown';
     }
-    this.schedule(() => this.round(), this.leading ? Math.floor(leaseMs / 3) : Math.floor(leaseMs / 5));
+    this.answered(answer, startedAt, () => this.round());
   }
 
   protected override logFields(): Record<string, unknown> {
@@ -117,10 +127,17 @@ export class StoreLease extends Lease {
   }
 
   /** Lets the row expire now, so the next node need not wait out the lease. */
-  protected release(): Promise<void> {
-    return this.o.db.run(RELEASE, { name: ROW, holder: this.o.nodeId, term: this.term }).then(
-      () => undefined,
-      (err: unknown) => this.o.log.warn({ err }, 'leader lease: could not hand the lease back'),
-    );
+  protected async release(): Promise<void> {
+    try {
+      // On the lease's own connection: after any renewal still in flight.
+      await this.session.get(RELEASE, { name: ROW, holder: this.o.nodeId, term: this.term });
+    } catch (err) {
+      this.o.log.warn({ err }, 'leader lease: could not hand the lease back');
+    }
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    this.session.close();
   }
 }

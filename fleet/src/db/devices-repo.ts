@@ -64,6 +64,14 @@ const toDevice = (r: DeviceRow): DeviceRecord => ({
   latest: latestOf(r),
 });
 
+/** A device's presence in the registry: written by the leader only. */
+export interface DevicePresence {
+  id: string;
+  online: boolean;
+  /** When the leader last changed it; null if it never did. */
+  presenceAt: string | null;
+}
+
 export interface NewDevice {
   id: string;
   siteId: string;
@@ -210,18 +218,41 @@ export class DevicesRepo {
     await this.db.run('UPDATE devices SET last_seen_at = ? WHERE id = ?', [at, id]);
   }
 
-  /** Ids that were online when the fleet last stopped; then all marked offline. */
-  async resetPresence(): Promise<string[]> {
-    return this.db.tx(async () => {
-      // In PostgreSQL the rows are locked first, in id order, the order a telemetry batch takes
-      // them in (telemetry-repo.ts): a plain UPDATE locks in the table's physical order, and a
-      // new leader's reset deadlocked with the nodes' batches at 10,000 boxes.
-      const lock = this.db.dialect === 'postgres' ? ' ORDER BY id COLLATE "C" FOR UPDATE' : '';
-      const rows = await this.db.all<{ id: string; revoked_at: string | null }>(
-        `SELECT id, revoked_at FROM devices WHERE online = 1${lock}`,
-      );
-      await this.db.run('UPDATE devices SET online = 0 WHERE online = 1');
-      return rows.filter((r) => r.revoked_at === null).map((r) => r.id);
+  /**
+   * Every device's presence as the registry holds it, revoked ones left out:
+   * what a new leader takes over (it corrects only what differs).
+   */
+  async presence(): Promise<DevicePresence[]> {
+    const rows = await this.db.all<{ id: string; online: number; presence_at: string | null }>(
+      'SELECT id, online, presence_at FROM devices WHERE revoked_at IS NULL',
+    );
+    return rows.map((r) => ({ id: r.id, online: r.online === 1, presenceAt: r.presence_at }));
+  }
+
+  /**
+   * Marks many devices online or offline at once (one transaction, 500 rows
+   * a statement). With at null only the flag changes: a correction, not a
+   * change of presence the leader decided at a time.
+   */
+  async setPresenceMany(ids: readonly string[], online: boolean, at: string | null): Promise<void> {
+    if (ids.length === 0) return;
+    // In PostgreSQL the rows are locked first, in id order, the order a telemetry batch takes
+    // them in (telemetry-repo.ts): a plain UPDATE locks in the table's physical order, and a
+    // new leader's presence writes deadlocked with the nodes' batches at 10,000 boxes.
+    const sorted = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    await this.db.tx(async () => {
+      for (let i = 0; i < sorted.length; i += 500) {
+        const chunk = sorted.slice(i, i + 500);
+        const list = chunk.map(() => '?').join(', ');
+        if (this.db.dialect === 'postgres')
+          await this.db.all(`SELECT id FROM devices WHERE id IN (${list}) ORDER BY id COLLATE "C" FOR UPDATE`, chunk);
+        await this.db.run(
+          at === null
+            ? `UPDATE devices SET online = ? WHERE id IN (${list})`
+            : `UPDATE devices SET online = ?, presence_at = ?, last_seen_at = ? WHERE id IN (${list})`,
+          at === null ? [online ? 1 : 0, ...chunk] : [online ? 1 : 0, at, at, ...chunk],
+        );
+      }
     });
   }
 

@@ -33,7 +33,7 @@ export class PostgresDb implements FleetDb {
   private closed = false;
 
   private constructor(
-    opts: PostgresOptions,
+    private readonly opts: PostgresOptions,
     private readonly log: Logger,
   ) {
     this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize, types });
@@ -138,6 +138,11 @@ export class PostgresDb implements FleetDb {
     }
   }
 
+  /** A connection of its own outside the pool (PgSession, below): for the leader lease. */
+  session(timeoutMs: number): PgSession {
+    return new PgSession(this.opts.url, timeoutMs, this.log);
+  }
+
   async ping(): Promise<void> {
     await this.pool.query('SELECT 1');
   }
@@ -153,6 +158,63 @@ export class PostgresDb implements FleetDb {
     const frame = this.txs.current();
     if (frame) return this.txs.track(frame, frame.conn.query(text, values));
     return this.pool.query(text, values);
+  }
+}
+
+/**
+ * One connection of its own, outside the pool, for work that must never
+ * queue behind the node's own (the leader lease's renewals: at 10,000 boxes
+ * the pool is busy with telemetry batches and presence writes). Connected on
+ * first use and again after it is lost. A query with no answer in timeoutMs
+ * fails and the connection is dropped: the caller cannot tell whether it was
+ * done, and must treat it so.
+ */
+export class PgSession {
+  private conn: Promise<pg.Client> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly timeoutMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  async get<T>(sql: string, params?: SqlParams): Promise<T | undefined> {
+    if (this.closed) throw new Error('PostgreSQL session closed');
+    const conn = (this.conn ??= this.connect());
+    try {
+      const { text, values } = toPositional(sql, params);
+      return (await (await conn).query(text, values)).rows[0] as T | undefined;
+    } catch (err) {
+      this.drop(conn);
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.conn) this.drop(this.conn);
+  }
+
+  private async connect(): Promise<pg.Client> {
+    const client = new pg.Client({
+      connectionString: this.url,
+      types,
+      query_timeout: this.timeoutMs,
+      connectionTimeoutMillis: this.timeoutMs,
+    });
+    // A lost connection must not crash the node: the next query connects again.
+    client.on('error', (err) => this.log.warn({ err: err.message }, 'PostgreSQL session lost'));
+    await client.connect();
+    return client;
+  }
+
+  private drop(conn: Promise<pg.Client>): void {
+    if (this.conn === conn) this.conn = undefined;
+    conn.then(
+      (c) => c.end().catch(() => undefined),
+      () => undefined,
+    );
   }
 }
 

@@ -84,7 +84,7 @@ export class TelemetryRepo {
       let inserted = 0;
       const due: string[] = [];
       // Device rows in id order (byte order, as PostgreSQL's COLLATE "C"): two writers that lock
-      // the same rows in different orders deadlock (devices-repo.ts resetPresence takes this order too).
+      // the same rows in different orders deadlock (devices-repo.ts setPresenceMany takes this order too).
       const ordered = [...perDevice].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       for (let i = 0; i < ordered.length; i += ROWS_PER_INSERT)
         await this.touchDevices(ordered.slice(i, i + ROWS_PER_INSERT));

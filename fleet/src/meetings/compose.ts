@@ -13,6 +13,7 @@ import {
 } from '@diemcau/shared';
 import type { IngestRouter } from '../broker/ingest.js';
 import type { FleetDb } from '../db/database.js';
+import { isNotLeader, UNFENCED, type Fence } from '../cluster/leadership.js';
 import { meetingsConfig, type MeetingsConfig } from './config.js';
 import { PlanPublisher, type PlanSink, type RetainedPublish } from './publisher.js';
 import { MeetingsRepo } from './repository.js';
@@ -41,6 +42,12 @@ export interface MeetingsOptions {
   timer?: boolean;
   /** In a cluster, only the leader's clock publishes plans (API changes publish on the node that made them). */
   isLeader?: () => boolean;
+  /**
+   * The leader's fence around each pass of the clock (cluster/leadership.ts):
+   * with PostgreSQL the pass runs in a transaction that holds the lease row,
+   * so a leader that stalled and woke after a takeover publishes nothing.
+   */
+  fence?: Fence;
   /** Something the dashboards show changed outside a request (a room asked to speak). */
   onChange?: () => void;
 }
@@ -163,10 +170,15 @@ export async function createMeetings(opts: MeetingsOptions): Promise<Meetings> {
         timer.unref();
       });
   }
+  const fence = opts.fence ?? UNFENCED;
   const tick = () => {
     if (opts.isLeader?.() === false) return schedule();
-    // sync() re-aims the timer itself, also when it fails.
-    service.sync().catch((err: unknown) => log.error({ err }, 'meeting plan sync failed'));
+    // sync() re-aims the timer itself, also when it fails; a refused fence never ran it.
+    fence(() => service.sync()).catch((err: unknown) => {
+      if (!isNotLeader(err)) return log.error({ err }, 'meeting plan sync failed');
+      log.info('meeting clock: this node no longer leads; nothing published');
+      schedule();
+    });
   };
 
   return {

@@ -44,6 +44,7 @@ export const meetingsPlugin = fp<MeetingsPluginOptions>(
       },
       onChange: changed,
       isLeader: () => fleet.leadership.isLeader,
+      fence: fleet.leadership.fence,
     });
     app.decorate('meetings', meetings);
     registerMetrics(fleet.metrics.registry, meetings);

@@ -19,6 +19,20 @@ import { SessionTable, type PresenceTransition, type SessionStart } from './sess
 import { KeyedSerial } from '../keyed-serial.js';
 import { isNotLeader, UNFENCED, type Fence } from '../cluster/leadership.js';
 
+/**
+ * How far back, past the offline debounce, a new leader looks for devices
+ * the old leader wrote offline and may not have decided on yet: the longest
+ * a takeover takes (a lease, a starved node) with room to spare.
+ */
+const PENDING_LOOKBACK_MS = 60_000;
+
+/** The devices an incident or a device alert names. */
+function memberIds(a: { deviceId: string | null; details: Record<string, unknown> | null }): string[] {
+  const listed = a.details?.devices;
+  const ids = Array.isArray(listed) ? listed.filter((x): x is string => typeof x === 'string') : [];
+  return a.deviceId ? [a.deviceId, ...ids] : ids;
+}
+
 /** Why a session ended, as the broker saw it. */
 export type SessionEndReason = 'disconnected' | 'keepalive-timeout' | 'node-lost';
 
@@ -89,28 +103,42 @@ export class PresenceTracker {
   }
 
   /**
-   * This node leads from now on: it takes over what the registry says was
-   * online and what alerts are open. Devices online in the registry without a
-   * session anywhere get startupGraceMs to come back before they count as
-   * dropped (after a whole fleet restart); in a cluster the sessions of the
-   * other nodes are already in the table, so a box that merely moved is no
-   * outage.
+   * This node leads from now on. It takes over presence as it stands: the
+   * session table (every node keeps it current) against the registry's
+   * column, read and never reset, so operators see right counts throughout;
+   * only the devices where the two differ are written, in one transaction.
+   * Devices online in the registry without a session anywhere are offline
+   * (as the table says) but get startupGraceMs to come back before they
+   * count as dropped (after a whole fleet restart); in a cluster the
+   * sessions of the other nodes are already in the table, so a box that
+   * merely moved is no outage. The decisions the old leader had pending
+   * (an offline debounce lives in its memory only) are armed again from the
+   * registry: a device it wrote offline, that no open alert speaks for, is a
+   * drop at the time the registry gives.
    */
   async lead(graceMs = this.o.startupGraceMs): Promise<void> {
     if (this.leading || this.stopped) return;
     // The registry is read first and the lead taken after, with nothing in
-    // between: no change of this node can slip between the reset and the take-over.
+    // between: every change of this node from here on is the leader's.
     const epoch = this.epoch;
-    const wereOnline = new Set(await this.fence(() => this.o.devices.resetPresence()));
-    const open = await this.o.alerts.list({ state: 'open', limit: 100_000 });
+    const [stored, open] = await Promise.all([
+      this.o.devices.presence(),
+      this.o.alerts.list({ state: 'open', limit: 100_000 }),
+    ]);
     if (this.leading || this.stopped || epoch !== this.epoch) return;
     this.leading = true;
     const now = this.now();
     const iso = new Date(now).toISOString();
+    const registry = new Map(stored.map((d) => [d.id, d]));
+    // Devices an open alert speaks for: they need no decision of their own.
+    const spokenFor = new Set<string>();
+    const rejudge = new Set<string>();
     // Alerts still open from before: keep device-offline ones (the device is
-    // still believed down), let the rules find the rest again.
+    // still believed down); let the rules judge the rest again, their
+    // devices with them.
     for (const a of open) {
       if (a.type === 'device-offline' && a.deviceId && this.refs.has(a.deviceId)) {
+        spokenFor.add(a.deviceId);
         this.plan({ kind: 'presence', device: this.refs.get(a.deviceId)!, online: true, at: now });
         this.plan({
           kind: 'presence',
@@ -119,13 +147,18 @@ export class PresenceTracker {
           at: now - this.o.rules.offlineDebounceMs,
         });
       } else if (a.type === 'flapping' || a.type === 'district-outage' || a.type === 'fleet-reconnect') {
+        for (const id of memberIds(a)) rejudge.add(id);
         this.act({ action: 'resolve', key: a.key, resolution: 'fleet leader changed; rules re-evaluated' });
       }
     }
+    const lookback = now - this.o.rules.offlineDebounceMs - PENDING_LOOKBACK_MS;
+    const corrected: string[] = [];
+    const quiet: string[] = [];
     for (const [deviceId, ref] of this.refs) {
+      const was = registry.get(deviceId);
       if (this.table.isOnline(deviceId)) {
-        this.write(deviceId, () => this.fence(() => this.o.devices.setPresence(deviceId, true, iso)));
-        if (!wereOnline.has(deviceId))
+        if (!was?.online) {
+          corrected.push(deviceId);
           this.o.events.emit('device-presence', {
             deviceId,
             siteId: ref.siteId,
@@ -133,12 +166,21 @@ export class PresenceTracker {
             at: iso,
             reason: 'connected',
           });
+        }
         this.plan({ kind: 'presence', device: ref, online: true, at: now });
-      } else if (wereOnline.has(deviceId)) {
+      } else if (was?.online) {
+        // No session anywhere: not online, whatever the registry says; its alert waits for the grace.
+        quiet.push(deviceId);
         this.awaited.set(deviceId, { since: now, until: now + graceMs });
         this.plan({ kind: 'presence', device: ref, online: true, at: now });
+      } else if (was?.presenceAt && !spokenFor.has(deviceId)) {
+        const droppedAt = Date.parse(was.presenceAt);
+        if (rejudge.has(deviceId) || droppedAt > lookback)
+          this.plan({ kind: 'presence', device: ref, online: false, at: Math.min(droppedAt, now) });
       }
     }
+    this.writeMany(corrected, true, iso);
+    this.writeMany(quiet, false, null);
     this.o.metrics.devicesOnline.set(this.table.online);
     this.scheduleGrace();
   }
@@ -362,6 +404,21 @@ export class PresenceTracker {
           ? this.o.log.info({ deviceId }, 'presence write dropped: this node no longer leads')
           : this.o.log.error({ err, deviceId }, 'presence write failed'),
       );
+  }
+
+  /**
+   * One registry write for many devices (a takeover's corrections): one
+   * transaction, and each device's later writes wait for it.
+   */
+  private writeMany(ids: string[], online: boolean, iso: string | null): void {
+    if (ids.length === 0) return;
+    const batch = this.fence(() => this.o.devices.setPresenceMany(ids, online, iso));
+    for (const id of ids) this.perDevice.run(id, () => batch).catch(() => undefined);
+    batch.catch((err: unknown) =>
+      isNotLeader(err)
+        ? this.o.log.info({ devices: ids.length }, 'presence corrections dropped: this node no longer leads')
+        : this.o.log.error({ err, devices: ids.length }, 'presence corrections failed'),
+    );
   }
 
   /** Resolves when every registry write asked for so far is done. */

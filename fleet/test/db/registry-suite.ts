@@ -249,7 +249,14 @@ export function registryContract(t: Test, make: () => Promise<FleetDb>): void {
       presenceAt: '2026-01-01T00:00:00.000Z',
       peripherals: { camera: { ok: true } },
     });
-    t.same(await r.repos.devices.resetPresence(), ['dev-a']);
+    t.same(
+      (await r.repos.devices.presence()).map((d) => [d.id, d.online, d.presenceAt]),
+      [
+        ['dev-a', true, '2026-01-01T00:00:00.000Z'],
+        ['dev-b', false, null],
+      ],
+    );
+    await r.repos.devices.setPresenceMany(['dev-b', 'dev-a'], false, '2026-01-02T00:00:00.000Z');
     t.same(
       (await r.repos.devices.list()).map((d) => [d.id, d.online]),
       [

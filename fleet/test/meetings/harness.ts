@@ -16,6 +16,7 @@ import { DevicesRepo } from '../../src/db/devices-repo.js';
 import { hashPassword } from '../../src/db/secrets.js';
 import { SitesRepo } from '../../src/db/sites-repo.js';
 import { createMetrics } from '../../src/metrics.js';
+import type { Fence } from '../../src/cluster/leadership.js';
 import { yenBaiSites } from '../../src/seeds/yen-bai.js';
 import {
   createMeetings,
@@ -55,6 +56,9 @@ export async function harness(opts: {
   addOperators?: Record<string, MeetingOperator>;
   /** Real time and the module's own timer, instead of a clock the test moves. */
   realTime?: boolean;
+  /** The lead as a cluster node sees it (one node always leads when absent). */
+  isLeader?: () => boolean;
+  fence?: Fence;
 }): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'diemcau-meetings-'));
   const log = pino({ level: 'silent' });
@@ -97,6 +101,8 @@ export async function harness(opts: {
       config: { coreSignalUrl: 'http://127.0.0.1:4443', corePlanFile: join(dir, 'core', 'plan.json'), ...opts.config },
       now: opts.realTime ? Date.now : () => clock.t,
       timer: opts.realTime === true,
+      ...(opts.isLeader ? { isLeader: opts.isLeader } : {}),
+      ...(opts.fence ? { fence: opts.fence } : {}),
     });
   let meetings = await make();
   await meetings.start();
