@@ -44,6 +44,7 @@ t.test('a revoked link is refused at once, also for the phone already in the mee
   });
   t.equal(created.status, 201);
   const M = created.body.id;
+  await until("the meeting open at the commune's edge", async () => Array.isArray(await room.edge.streams(M)));
   const issue = async (): Promise<{ id: string; url: string }> => {
     const r = await f.api<{ id: string; url: string | null }>('POST', `/api/v1/meetings/${M}/join-links`, {
       body: { siteId: commune.id, ttlMin: 30 },

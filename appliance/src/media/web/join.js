@@ -96,8 +96,12 @@ const REFUSED = {
     'This join link has been revoked. Ask the meeting’s organiser for a new one.',
   ],
 };
-/** A refusal of the link itself (revoked, expired, meeting over): the page leaves rather than retry. */
-const linkRefused = (err) => typeof err?.reason === 'string' && err.reason.startsWith('join-link');
+/**
+ * Refusals after which this page is out of the meeting for good: the fleet
+ * revoked its link, or the meeting closed. (A link that merely expires keeps a
+ * guest's pictures flowing: the edge closes only a monitor at its expiry.)
+ */
+const leaveOn = new Set(['join-link-revoked', 'join-link-meeting-closed']);
 function showRefusal(err) {
   const words = REFUSED[err?.reason] ?? ['Không vào được cuộc họp.', 'Could not join the meeting.'];
   state.refusal = err?.reason ?? null;
@@ -201,13 +205,13 @@ async function join() {
     if (!kiosk) showMic(layout.micClosed === true);
   };
   state.joined = true;
-  // The edge refused the link mid-meeting (the fleet revoked it, it expired,
-  // the meeting ended; the edge has closed this browser's transports): stop
-  // the camera and microphone, close what is left here, and say why.
+  // The edge refused the link mid-meeting (the fleet revoked it, or the
+  // meeting ended; the edge has closed this browser's transports): stop the
+  // camera and microphone, close what is left here, and say why.
   let over = false;
   const failed = (err) => {
     state.error = String(err);
-    if (over || !linkRefused(err)) return;
+    if (over || !leaveOn.has(err?.reason)) return;
     over = true;
     state.joined = false;
     for (const track of media?.getTracks() ?? []) track.stop();
