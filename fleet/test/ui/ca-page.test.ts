@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import jsQR from 'jsqr';
+import jsqr from 'jsqr';
 import type { Page } from 'playwright-core';
 import { startTestFleet } from '../helpers/fleet.js';
 import { openBrowser } from './helpers/browser.js';
@@ -33,7 +33,8 @@ async function scanQr(page: Page): Promise<string | null> {
       g.drawImage(img, 0, 0);
       return { width: c.width, height: c.height, data: Array.from(g.getImageData(0, 0, c.width, c.height).data) };
     })()`)) as { width: number; height: number; data: number[] };
-    return jsQR(Uint8ClampedArray.from(img.data), img.width, img.height)?.data ?? null;
+    // jsqr is CommonJS: its function is both the module and its `default`, which is what its types name.
+    return jsqr.default(Uint8ClampedArray.from(img.data), img.width, img.height)?.data ?? null;
   } finally {
     await blank.close();
   }
