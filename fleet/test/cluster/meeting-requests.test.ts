@@ -1,6 +1,6 @@
 // Two fleet node processes behind one load balancer (PostgreSQL and Redis):
 // what reaches one node must be what the other answers from. A commune's box
-// is connected to node A and presses its help button during a meeting; the
+// is connected to node A (its district's to B) and presses its help button during a meeting; the
 // chair's console reads node B, sees the request and gives the floor through
 // B, and A then lists it answered. A join link issued through A is listed and
 // revoked through B, and the plan the box receives on A carries the
@@ -35,20 +35,25 @@ t.test('a request to speak and a revocation cross the cluster', async (t) => {
   const district = sites.find((s) => s.kind === 'district')!;
   const commune = sites.find((s) => s.parentId === district.id)!;
 
-  // The commune's box, connected to node A only.
-  const creds = await enrolOn(a, commune.id);
-  const box = await mqtt.connectAsync(a.mqttUrl, {
-    clientId: creds.deviceId,
-    username: creds.mqtt.username,
-    password: creds.mqtt.password,
-    reconnectPeriod: 0,
-  });
-  t.teardown(() => box.endAsync(true));
-  await box.publishAsync(
-    deviceTopic(creds.deviceId, 'presence'),
-    JSON.stringify({ v: 1, state: 'online', at: new Date().toISOString(), mediaUrl: 'https://127.0.0.1:7444' }),
-    { qos: 1, retain: true },
-  );
+  // The commune's box is connected to node A only, the district's (its upstream edge) to B.
+  const online = async (node: Node, siteId: string, mediaUrl: string) => {
+    const creds = await enrolOn(node, siteId);
+    const box = await mqtt.connectAsync(node.mqttUrl, {
+      clientId: creds.deviceId,
+      username: creds.mqtt.username,
+      password: creds.mqtt.password,
+      reconnectPeriod: 0,
+    });
+    t.teardown(() => box.endAsync(true));
+    await box.publishAsync(
+      deviceTopic(creds.deviceId, 'presence'),
+      JSON.stringify({ v: 1, state: 'online', at: new Date().toISOString(), mediaUrl }),
+      { qos: 1, retain: true },
+    );
+    return { creds, box };
+  };
+  await online(b, district.id, 'https://127.0.0.1:7443');
+  const { creds, box } = await online(a, commune.id, 'https://127.0.0.1:7444');
   const plans: Array<ReturnType<typeof mediaPlanCodec.decode>> = [];
   box.on('message', (_topic, payload) => plans.push(mediaPlanCodec.decode(payload)));
   await box.subscribeAsync(deviceTopic(creds.deviceId, 'media'), { qos: 1 });
