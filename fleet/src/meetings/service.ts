@@ -276,7 +276,7 @@ export class MeetingService {
     // link it had is then worth nothing, so it is revoked (another operator's
     // console keeps its own).
     const previous = (await this.links.ofMeeting(m.id)).filter(
-      (l) => l.role === 'monitor' && l.issuedBy === op.id && this.linkState(l) === 'active',
+      (l) => l.role === 'monitor' && l.issuedBy === op.id && this.linkState(l, m) === 'active',
     );
     await this.revokeLinks(m, previous, op.id);
     const issued = await this.issueLink(op, m, m.chairSiteId, 'monitor', MONITOR_LINK_MIN);
@@ -295,7 +295,7 @@ export class MeetingService {
     const index = this.siteIndex();
     return (await this.links.ofMeeting(m.id))
       .filter((l) => l.issuedBy === op.id || outsideScope(index, op, [l.siteId]).length === 0)
-      .map((l) => ({ ...l, state: this.linkState(l) }));
+      .map((l) => ({ ...l, state: this.linkState(l, m) }));
   }
 
   /**
@@ -314,11 +314,13 @@ export class MeetingService {
       await this.sync();
     }
     const now = await this.links.get(m.id, jti);
-    return { ...now!, state: this.linkState(now!) };
+    return { ...now!, state: this.linkState(now!, m) };
   }
 
-  private linkState(l: JoinLinkRecord): JoinLinkView['state'] {
-    return l.revokedAt !== null ? 'revoked' : l.expiresAt <= this.now() ? 'expired' : 'active';
+  /** A link dies with its meeting too: one ended early lists its links as expired. */
+  private linkState(l: JoinLinkRecord, m: MeetingRecord): JoinLinkView['state'] {
+    if (l.revokedAt !== null) return 'revoked';
+    return Math.min(l.expiresAt, effectiveEnd(m)) <= this.now() ? 'expired' : 'active';
   }
 
   /**

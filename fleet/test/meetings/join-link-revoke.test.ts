@@ -119,6 +119,13 @@ t.test('join links are listed by id and revoked through the plan of their own ed
   const c1Again = await online(second, c1, 7444);
   const replanned = await planWhere(c1Again, boxes.get(c1.id)!.deviceId, (p) => p.meetings.length === 1);
   t.same(replanned.meetings[0]!.revokedLinks, [a.id], 'and the plan still carries it');
+
+  t.equal((await second.api('POST', `/api/v1/meetings/${M}/end`)).status, 200);
+  t.same(
+    (await list(second)).body.items.map((l) => l.state).sort(),
+    ['expired', 'expired', 'revoked'],
+    'the meeting ended early: its links are listed as expired with it',
+  );
 });
 
 t.test("the chair's monitor links: revoked when the console asks again and when the roll call ends", async (t) => {
