@@ -18,86 +18,17 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
 import t from 'tap';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { deviceTopic, type DeviceSubscribeChannel, type Site } from '@diemcau/shared';
-import { linkEdge } from '../../appliance/src/media/agent-link.js';
+import { chromium } from 'playwright-core';
+import type { Site } from '@diemcau/shared';
 import { makeCerts } from '../../appliance/test/helpers/certs.js';
-import { spawnEdge, tempDir, until, type EdgeProc } from '../../appliance/test/media/helpers.js';
-import { ADMIN_TOKEN, connectDevice, presence, startTestFleet } from '../../fleet/test/helpers/fleet.js';
+import { tempDir, until } from '../../appliance/test/media/helpers.js';
+import { ADMIN_TOKEN, startTestFleet } from '../../fleet/test/helpers/fleet.js';
 import { CHROMIUM, signIn } from '../../fleet/test/ui/helpers/browser.js';
+import { homeTrusting, openDevice, PHONE, siteBox, TABLET, type Device } from './join-helpers.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 execFileSync(process.execPath, [path.join(root, 'fleet', 'scripts', 'build-ui.mjs')], { stdio: 'inherit' });
-
-/** A HOME whose NSS database trusts the CA for websites: what installing the CA profile does. */
-function homeTrusting(caPem: string): string {
-  const home = tempDir('diemcau-home-');
-  const db = `sql:${path.join(home, '.pki', 'nssdb')}`;
-  fs.mkdirSync(path.join(home, '.pki', 'nssdb'), { recursive: true });
-  execFileSync('certutil', ['-d', db, '-N', '--empty-password']);
-  execFileSync('certutil', ['-d', db, '-A', '-t', 'C,,', '-n', 'Diemcau province CA', '-i', caPem]);
-  return home;
-}
-
-interface Device {
-  name: string;
-  viewport: { width: number; height: number };
-  userAgent: string;
-}
-const PHONE: Device = {
-  name: 'phone',
-  viewport: { width: 390, height: 844 },
-  userAgent:
-    'Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36',
-};
-const TABLET: Device = {
-  name: 'tablet',
-  viewport: { width: 820, height: 1180 },
-  userAgent:
-    'Mozilla/5.0 (Linux; Android 14; SM-X210) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
-};
-
-async function openDevice(
-  tt: { teardown(fn: () => unknown): void },
-  d: Device,
-  home: string,
-): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-  const profile = tempDir('diemcau-chromium-');
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    // The CA is trusted through $HOME/.pki/nssdb, as on a desktop or a managed phone.
-    env: { ...process.env, HOME: home },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-    ],
-    viewport: d.viewport,
-    isMobile: true,
-    hasTouch: true,
-    deviceScaleFactor: 2,
-    userAgent: d.userAgent,
-    locale: 'vi-VN',
-  });
-  tt.teardown(async () => {
-    await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  return { context, page, errors };
-}
 
 /** Counts RTP packets a tap sends to a local UDP port. */
 async function packetCounter(tt: {
@@ -125,7 +56,6 @@ t.test(
     const dir = tempDir('diemcau-join-');
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
     const pki = makeCerts(dir, 'Diemcau test province CA');
-    const caPem = pki.caPem;
     const home = homeTrusting(pki.caFile);
     t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
 
@@ -136,54 +66,7 @@ t.test(
     const commune = sites.find((s) => s.parentId === district.id)!;
 
     // Two boxes: the district (the chair, a simulated room) and a commune (no room of its own here).
-    const edges: EdgeProc[] = [];
-    t.teardown(() => Promise.all(edges.map((e) => e.kill())));
-    const box = async (siteId: string, hardware: 'simulated' | 'none') => {
-      const creds = await f.enrol(siteId);
-      const edge = await spawnEdge({
-        edgeId: creds.deviceId,
-        role: 'site',
-        hardware,
-        ca: caPem,
-        env: {
-          DIEMCAU_EDGE_TLS_CERT: pki.certFile,
-          DIEMCAU_EDGE_TLS_KEY: pki.keyFile,
-          DIEMCAU_CA_FILE: pki.caFile,
-          // A box has no fixed join token: browsers come with the fleet's links.
-          DIEMCAU_EDGE_JOIN_TOKEN: '',
-          DIEMCAU_DATA_DIR: tempDir('diemcau-box-'),
-        },
-      });
-      edges.push(edge);
-      const mqtt = await connectDevice(t, creds);
-      // The agent's side, as on the box: plans in, stats out, over the box's own session.
-      const link = linkEdge({
-        agent: {
-          router: {
-            on(channel: DeviceSubscribeChannel, handler: (payload: Buffer) => void | Promise<void>) {
-              const topic = deviceTopic(creds.deviceId, channel);
-              const onMessage = (got: string, payload: Buffer) => void (got === topic && handler(payload));
-              mqtt.on('message', onMessage);
-              mqtt.subscribe(topic, { qos: 1 });
-              return () => mqtt.off('message', onMessage);
-            },
-          },
-          session: {
-            publish: async (channel, payload, opts) =>
-              void (await mqtt.publishAsync(deviceTopic(creds.deviceId, channel), payload, opts)),
-          },
-        },
-        config: { kind: 'edge', url: edge.url, adminToken: edge.adminToken, publicUrl: edge.url, ca: caPem },
-        log: pino({ level: 'silent' }),
-        statsIntervalMs: 500,
-      });
-      t.teardown(() => link.close());
-      await mqtt.publishAsync(deviceTopic(creds.deviceId, 'presence'), presence('online', { mediaUrl: edge.url }), {
-        qos: 1,
-        retain: true,
-      });
-      return { creds, edge };
-    };
+    const box = (siteId: string, hardware: 'simulated' | 'none') => siteBox(t, f, pki, siteId, hardware);
     const chair = await box(district.id, 'simulated');
     const room = await box(commune.id, 'none');
     t.match(room.edge.url, /^https:\/\/127\.0\.0\.1:/, 'the edges serve HTTPS');

@@ -31,6 +31,16 @@ export type JoinRole = Static<typeof JoinRoleSchema>;
 export const JoinClaimRoleSchema = Type.Union([JoinRoleSchema, Type.Literal('monitor')]);
 export type JoinClaimRole = Static<typeof JoinClaimRoleSchema>;
 
+/** A link's own id (its `jti`): what the audit log, the listing and a revocation name, never the link. */
+export const JoinLinkIdSchema = Type.String({ pattern: '^[A-Za-z0-9_-]{8,32}$' });
+
+/**
+ * Revoked links not yet expired, per meeting and site, that a plan can carry.
+ * The fleet refuses a revocation past it (the operator ends the meeting or
+ * waits for links to expire), so the list an edge gets is always complete.
+ */
+export const MAX_REVOKED_LINKS = 256;
+
 export const JoinClaimsSchema = Type.Object(
   {
     v: Type.Literal(1),
@@ -40,8 +50,8 @@ export const JoinClaimsSchema = Type.Object(
     /** Issued and expires, epoch seconds. */
     iat: Type.Integer({ minimum: 0 }),
     exp: Type.Integer({ minimum: 0 }),
-    /** This link's own id (logs, audit). */
-    jti: Type.String({ pattern: '^[A-Za-z0-9_-]{8,32}$' }),
+    /** This link's own id (logs, audit, revocation). */
+    jti: JoinLinkIdSchema,
   },
   { additionalProperties: false },
 );

@@ -18,6 +18,7 @@
 // streams (what the site sends) and its links (what crosses the network).
 import { Type, type Static } from '@sinclair/typebox';
 import { codec } from './codec.js';
+import { JoinLinkIdSchema, MAX_REVOKED_LINKS } from './join-link.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' });
 const Token = Type.String({ minLength: 16, maxLength: 256 });
@@ -108,6 +109,13 @@ export const MediaMeetingSchema = Type.Object({
    * Absent: the TV captions pictures with site ids.
    */
   siteNames: Type.Optional(Type.Record(Id, Type.String({ maxLength: 200 }))),
+  /**
+   * Join links of this edge's site that the fleet revoked before they expired
+   * (their `jti`, shared/src/join-link.ts): the edge refuses them and closes
+   * the browsers that joined with them. Given only to the edge of the link's
+   * site; a link drops off the list once it has expired anyway. Absent: none.
+   */
+  revokedLinks: Type.Optional(Type.Array(JoinLinkIdSchema, { maxItems: MAX_REVOKED_LINKS })),
 });
 export type MediaMeeting = Static<typeof MediaMeetingSchema>;
 

@@ -54,6 +54,8 @@ interface Peer {
   token: string;
   /** A join link's listener and the chair's monitor receive only; everyone else may send. */
   role: PeerRole;
+  /** The id (`jti`) of the join link that opened it: revoking that link closes it. Null for the TV's and admin tokens. */
+  linkId: string | null;
   transports: Map<string, WebRtcPort>;
   outlets: Map<string, Outlet>;
   producers: Set<string>;
@@ -111,13 +113,17 @@ export class PeerSet {
     return this.peers.size;
   }
 
-  /** `expiresAtMs`: when the link that opened it expires (a monitor is closed then). */
+  /**
+   * `link`: the join link that opened it, by id and expiry (a monitor is
+   * closed when it expires; any peer when it is revoked).
+   */
   create(
     token: string,
     role: PeerRole = 'participant',
     view: View = 'grid',
-    expiresAtMs?: number,
+    link?: { id: string; expiresAtMs: number },
   ): { peerId: string; participantId: string; rtpCapabilities: unknown } {
+    const expiresAtMs = link?.expiresAtMs;
     this.o.budget.take(token);
     const id = randomUUID();
     this.count += 1;
@@ -125,6 +131,7 @@ export class PeerSet {
       id,
       token,
       role,
+      linkId: link?.id ?? null,
       // A monitor lays nothing out: it gets the layer a grid gets (the small one where present).
       view: role === 'monitor' ? 'grid' : view,
       siteId: `${this.o.siteOf()}.web${this.count}`.slice(0, 64),
@@ -164,6 +171,25 @@ export class PeerSet {
     this.peers.set(id, peer);
     this.o.log.info({ peerId: id, participantId: peer.siteId }, 'browser joined');
     return { peerId: id, participantId: peer.siteId, rtpCapabilities: this.o.router.rtpCapabilities };
+  }
+
+  /**
+   * The fleet revoked these links: the browsers that joined with them are
+   * closed now (their transports, streams and budget share go), not at their
+   * next request. Returns the participants closed (the room drops their hands).
+   */
+  revoke(linkIds: ReadonlySet<string>): string[] {
+    const closed: string[] = [];
+    for (const peer of [...this.peers.values()]) {
+      if (peer.linkId === null || !linkIds.has(peer.linkId)) continue;
+      this.o.refusals.note('join-link-revoked', 'its join link was revoked; closed', {
+        peerId: peer.id,
+        participantId: peer.siteId,
+      });
+      this.close(peer.id);
+      closed.push(peer.siteId);
+    }
+    return closed;
   }
 
   /** Participants present now (a request to speak from one that left is dropped). */

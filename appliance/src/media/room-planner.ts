@@ -20,9 +20,22 @@ const structural = (m: MediaMeeting): string =>
     m.localSiteId,
   ]);
 
-/** Fields that a running room follows in place (who may link below it, too: a new commune's address arrives mid-meeting). */
+/**
+ * Fields that a running room follows in place (who may link below it, too: a
+ * new commune's address arrives mid-meeting; the browser given the floor with
+ * a site that already held it; the join links the fleet revoked).
+ */
 const controls = (m: MediaMeeting): string =>
-  JSON.stringify([m.title, m.chairSiteId, m.floorSiteId, m.rollCallSiteId, m.mutedAll, m.downstream ?? []]);
+  JSON.stringify([
+    m.title,
+    m.chairSiteId,
+    m.floorSiteId,
+    m.floorParticipantId ?? null,
+    m.rollCallSiteId,
+    m.mutedAll,
+    m.downstream ?? [],
+    m.revokedLinks ?? [],
+  ]);
 
 /**
  * Steps from the rooms that are open (by meeting id, with the plan entry they

@@ -407,6 +407,8 @@ export class MeetingRoom implements BridgeHost {
     this.refreshForwarding();
     // The chair's roll-call picture of the last room closes as the roll call moves on.
     this.peers.applyRollCall();
+    // Browsers that joined with a link the fleet revoked leave now, not at their next request.
+    this.peers.revoke(new Set(meeting.revokedLinks ?? []));
     await this.ingest?.setMicOpen(micOpen(meeting));
     await this.peers.applyMics();
   }

@@ -658,6 +658,7 @@ export interface operations {
                         siteNames?: {
                             [key: string]: string;
                         };
+                        revokedLinks?: string[];
                     }[];
                     joinKey?: string;
                 };

@@ -7,6 +7,7 @@ import t from 'tap';
 import {
   joinKeyPair,
   newJoinLinkId,
+  readJoinClaims,
   signJoinLink,
   type JoinClaims,
   type MediaMeeting,
@@ -177,13 +178,39 @@ t.test('a join link opens its own meeting at its own site, and nothing else', as
     'the request to speak is in the edge stats',
   );
 
+  // The fleet revokes the participant's link: the plan that says so closes its
+  // browser at once (its transport with it) and refuses the link from then on;
+  // a browser that joined with another link stays.
+  const transport = await call(good, 'POST', `${pp}/transports`, {});
+  t.equal(transport.status, 201, 'the participant opens a transport');
+  const transportId = String(transport.body.id);
+  const transportsOf = async (): Promise<string[]> =>
+    (await edge.dump()).rooms.find((r) => r.meetingId === M1)?.transportIds ?? [];
+  t.ok((await transportsOf()).includes(transportId), 'it is open on the worker');
+  const other = signJoinLink(claims(), fleetKey.privateKeyPem);
+  const otherPeer = await join(other);
+  t.equal(otherPeer.status, 201);
+  await edge.plan(
+    plan(3, [{ ...meeting(M1), revokedLinks: [readJoinClaims(good)!.jti] }, meeting(M2)], fleetKey.publicKeyPem),
+  );
+  t.notOk((await transportsOf()).includes(transportId), "revoked: the browser's transport is closed at once");
+  const afterRevoke = await call(good, 'GET', `${pp}/layout`);
+  t.equal(afterRevoke.status, 401, "the revoked link's next request is refused");
+  t.equal(afterRevoke.body.reason, 'join-link-revoked', 'and says why');
+  t.equal((await join(good)).body.reason, 'join-link-revoked', 'so is joining again with it');
+  t.equal(
+    (await call(other, 'GET', `/media/v1/meetings/${M1}/peers/${String(otherPeer.body.peerId)}/layout`)).status,
+    200,
+    'another link of the same site is untouched',
+  );
+
   // The meeting ends: the same link, replayed, is refused, and says why.
-  await edge.plan(plan(3, [meeting(M2)], fleetKey.publicKeyPem));
+  await edge.plan(plan(4, [meeting(M2)], fleetKey.publicKeyPem));
   const replay = await join(good);
   t.equal(replay.status, 403, 'replayed after the meeting ended: refused');
   t.equal(replay.body.reason, 'join-link-meeting-closed');
   t.match(replay.body.message, /has ended/);
-  t.equal((await call(good, 'GET', `${pp}/layout`)).status, 403, "and the peer's routes went with the meeting");
+  t.equal((await call(other, 'GET', `${pp}/layout`)).status, 403, "and the peer's routes went with the meeting");
 
   const refused = (await edge.api<{ byReason: Record<string, number> }>('GET', '/media/v1/refusals')).body.byReason;
   for (const reason of [
@@ -194,6 +221,7 @@ t.test('a join link opens its own meeting at its own site, and nothing else', as
     'join-link-other-meeting',
     'join-link-listener',
     'join-link-meeting-closed',
+    'join-link-revoked',
   ])
     t.ok((refused[reason] ?? 0) >= 1, `${reason} counted`);
 

@@ -60,6 +60,8 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'POST /api/v1/meetings/:id/readiness': 'checkMeetingReadiness',
   'GET /api/v1/meetings/:id/readiness/:siteId/snapshot': 'getReadinessSnapshot',
   'POST /api/v1/meetings/:id/join-links': 'createJoinLink',
+  'GET /api/v1/meetings/:id/join-links': 'listJoinLinks',
+  'DELETE /api/v1/meetings/:id/join-links/:linkId': 'revokeJoinLink',
   'POST /api/v1/meetings/:id/roll-call/picture': 'getRollCallPicture',
 
   'POST /api/v1/devices/:id/commands': 'sendDeviceCommand',

@@ -18,6 +18,8 @@ import { meetingsConfig, type MeetingsConfig } from './config.js';
 import { PlanPublisher, type PlanSink, type RetainedPublish } from './publisher.js';
 import { MeetingsRepo } from './repository.js';
 import { SpeakRequests } from './requests.js';
+import { SpeakRequestsRepo } from './requests-repo.js';
+import { JoinLinksRepo } from './join-links-repo.js';
 import { meetingRoutes } from './routes.js';
 import { MeetingService, type MeetingOperator, type MeetingPorts } from './service.js';
 import { LiveStats } from './stats.js';
@@ -87,15 +89,22 @@ export async function createMeetings(opts: MeetingsOptions): Promise<Meetings> {
   const publisher = await PlanPublisher.open(repo, opts.publish, log, now, corePlan);
   // A new or changed meeting may bring the next transition closer: every
   // pass re-aims the timer.
-  const service = await MeetingService.open(config, repo, publisher, opts.ports, log, now, () => schedule());
+  const service = await MeetingService.open(
+    config,
+    repo,
+    new JoinLinksRepo(opts.db),
+    publisher,
+    opts.ports,
+    log,
+    now,
+    () => schedule(),
+  );
   const stats = new LiveStats(log, now, config.statsStaleMs);
-  const requests = new SpeakRequests(log);
-  service.floorParticipantOf = (meetingId, floorSiteId) => requests.floorParticipant(meetingId, floorSiteId);
+  const requests = new SpeakRequests(new SpeakRequestsRepo(opts.db), log, now);
   service.onSync(() => {
-    service
-      .upcoming(0)
-      .then((live) => requests.keepOnly(new Set(live.map((m) => m.id))))
-      .catch((err: unknown) => log.warn({ err }, 'cannot read the live meetings for the requests to speak'));
+    requests
+      .forgetEnded()
+      .catch((err: unknown) => log.warn({ err }, 'cannot forget the requests to speak of ended meetings'));
   });
 
   const unsubscribe = [
@@ -116,7 +125,7 @@ export async function createMeetings(opts: MeetingsOptions): Promise<Meetings> {
         const siteId = (await opts.ports.devices()).find((d) => d.id === deviceId)?.siteId;
         if (siteId === undefined) return;
         const meeting = await service.busyMeeting(siteId);
-        if (requests.ask(meeting?.id ?? null, { siteId, at: ev.at, source: ev.source })) opts.onChange?.();
+        if (await requests.ask(meeting?.id ?? null, { siteId, at: ev.at, source: ev.source })) opts.onChange?.();
       };
       ask().catch((err: unknown) => log.warn({ err, deviceId }, 'request to speak not taken'));
     }),
@@ -143,7 +152,8 @@ export async function createMeetings(opts: MeetingsOptions): Promise<Meetings> {
       for (const r of m.speakRequests ?? []) {
         if (!r.participantId.startsWith(`${siteId}.`)) continue;
         changed =
-          requests.ask(meeting.id, { siteId, at: r.at, source: 'browser', participantId: r.participantId }) || changed;
+          (await requests.ask(meeting.id, { siteId, at: r.at, source: 'browser', participantId: r.participantId })) ||
+          changed;
       }
     }
     if (changed) opts.onChange?.();

@@ -2,14 +2,17 @@
 // laptop, phone or tablet to join one site of a meeting through that site's
 // edge (shared/src/join-link.ts says what it holds and how the edge checks it).
 // The operator needs the site in scope; the link never outlives the meeting.
+// GET /api/v1/meetings/:id/join-links lists the links issued (by id, never
+// the link) and DELETE .../join-links/:linkId revokes one: the edge of its site
+// then refuses it and closes the browsers that joined with it.
 // POST /api/v1/meetings/:id/roll-call/picture: the same machinery for the
 // chair's console, a `monitor` link that shows it the called room live.
 import type {} from '@fastify/swagger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { JoinRoleSchema, SiteIdSchema } from '@diemcau/shared';
-import { JoinLinkSchema, RollCallPictureSchema } from './schemas.js';
-import { MAX_JOIN_LINK_MIN, type MeetingOperator, type MeetingService } from './service.js';
+import { JoinLinkIdSchema, JoinRoleSchema, SiteIdSchema } from '@diemcau/shared';
+import { IssuedJoinLinkSchema, JoinLinkSchema, RollCallPictureSchema } from './schemas.js';
+import { MAX_JOIN_LINK_MIN, type JoinLinkView, type MeetingOperator, type MeetingService } from './service.js';
 
 export const CreateJoinLinkSchema = Type.Object(
   {
@@ -21,6 +24,23 @@ export const CreateJoinLinkSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+
+const linkView = (l: JoinLinkView): Static<typeof IssuedJoinLinkSchema> => ({
+  id: l.jti,
+  meetingId: l.meetingId,
+  siteId: l.siteId,
+  role: l.role,
+  state: l.state,
+  issuedAt: iso(l.issuedAt)!,
+  expiresAt: iso(l.expiresAt)!,
+  issuedBy: l.issuedBy,
+  revokedAt: iso(l.revokedAt),
+  revokedBy: l.revokedBy,
+});
+
+const MeetingParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 export function joinLinkRoute(
   app: FastifyInstance,
@@ -54,6 +74,7 @@ export function joinLinkRoute(
       req.auditTarget = `meeting:${c.meetingId}`;
       req.auditDetails = { siteId: c.siteId, role: c.role, jti: c.jti, exp: c.exp };
       return reply.code(201).send({
+        id: c.jti,
         link: issued.link,
         url: issued.url,
         meetingId: c.meetingId,
@@ -83,12 +104,46 @@ export function joinLinkRoute(
       req.auditDetails = { siteId: c.siteId, role: c.role, jti: c.jti, exp: c.exp, called: issued.calledSiteId };
       return reply.code(201).send({
         url: issued.url,
+        id: c.jti,
         meetingId: c.meetingId,
         chairSiteId: c.siteId,
         calledSiteId: issued.calledSiteId,
         expiresAt: new Date(c.exp * 1000).toISOString(),
         edgeId: issued.edgeId,
       });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/meetings/:id/join-links',
+    {
+      schema: {
+        tags: ['meetings'],
+        summary:
+          "The meeting's issued join links (the chair's monitor links too) that the operator may issue for its sites, or issued itself, newest first: id, site, role, state and times, never the link",
+        params: MeetingParams,
+        response: { 200: Type.Object({ items: Type.Array(IssuedJoinLinkSchema) }), ...o.errors },
+      },
+    },
+    async (req) => ({ items: (await o.service.joinLinks(o.operatorOf(req), req.params.id)).map(linkView) }),
+  );
+
+  app.delete<{ Params: { id: string; linkId: string } }>(
+    '/meetings/:id/join-links/:linkId',
+    {
+      schema: {
+        tags: ['meetings'],
+        summary:
+          'Revoke a join link: the edge of its site refuses it at once and closes the browsers that joined with it (their page says so); scoped like issuing. Revoking it again changes nothing',
+        params: Type.Object({ id: Type.String({ maxLength: 64 }), linkId: JoinLinkIdSchema }),
+        response: { 200: IssuedJoinLinkSchema, ...o.errors },
+      },
+    },
+    async (req) => {
+      const revoked = await o.service.revokeJoinLink(o.operatorOf(req), req.params.id, req.params.linkId);
+      req.auditTarget = `meeting:${revoked.meetingId}`;
+      req.auditDetails = { siteId: revoked.siteId, role: revoked.role, jti: revoked.jti };
+      return linkView(revoked);
     },
   );
 }

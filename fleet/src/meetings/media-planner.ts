@@ -23,6 +23,8 @@ export interface PlannedMeeting {
   rollCallSiteId: string | null;
   mutedAll: boolean;
   plan: CascadePlan;
+  /** Revoked, unexpired join links by site (ids): each goes to the edge of its site only. */
+  revokedLinks?: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface MediaDirectory {
@@ -43,6 +45,12 @@ function namesOf(siteIds: readonly string[], dir: MediaDirectory): Record<string
     if (name !== undefined) out[id] = name.slice(0, 200);
   }
   return out;
+}
+
+/** The `revokedLinks` of the edge whose room is `siteId`: only when there are some, so other plans stay as they were. */
+function revokedAt(m: PlannedMeeting, siteId: string | null): Pick<MediaMeeting, 'revokedLinks'> {
+  const ids = siteId === null ? undefined : m.revokedLinks?.get(siteId);
+  return ids && ids.length > 0 ? { revokedLinks: [...ids] } : {};
 }
 
 /** A plan entry left out because its upstream's address is not known yet. */
@@ -170,6 +178,7 @@ export function mediaPlans(
         mutedAll: m.mutedAll,
         state: m.state,
         ...(entry.localSiteId !== null && dir.siteNameOf ? { siteNames: namesOf(m.plan.siteIds, dir) } : {}),
+        ...revokedAt(m, entry.localSiteId),
       });
       byEdge.set(entry.edgeId, list);
     }

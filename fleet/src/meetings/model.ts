@@ -16,6 +16,8 @@ export interface MeetingRecord {
   endedAt: number | null;
   mutedAll: boolean;
   floorSiteId: string | null;
+  /** A browser participant of the floor's site given the floor with it (its request to speak was granted). */
+  floorParticipantId: string | null;
   rollCallSiteId: string | null;
   createdAt: number;
   createdBy: string | null;

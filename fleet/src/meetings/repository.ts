@@ -3,6 +3,8 @@
 import type { FleetDb } from '../db/database.js';
 import type { Migration } from '../db/migrations.js';
 import type { MeetingRecord } from './model.js';
+import { SPEAK_REQUEST_MIGRATIONS } from './requests-repo.js';
+import { JOIN_LINK_MIGRATIONS } from './join-links-repo.js';
 
 export const MEETINGS_MIGRATIONS: Migration[] = [
   {
@@ -52,6 +54,8 @@ export const MEETINGS_MIGRATIONS: Migration[] = [
       );
     `,
   },
+  ...SPEAK_REQUEST_MIGRATIONS,
+  ...JOIN_LINK_MIGRATIONS,
 ];
 
 interface MeetingRow {
@@ -64,6 +68,7 @@ interface MeetingRow {
   muted_all: number;
   floor_site_id: string | null;
   roll_call_site_id: string | null;
+  floor_participant_id: string | null;
   created_at: string;
   created_by: string | null;
   site_ids: string;
@@ -83,6 +88,7 @@ const toRecord = (r: MeetingRow): MeetingRecord => ({
   mutedAll: r.muted_all === 1,
   floorSiteId: r.floor_site_id,
   rollCallSiteId: r.roll_call_site_id,
+  floorParticipantId: r.floor_participant_id,
   createdAt: ms(r.created_at),
   createdBy: r.created_by,
 });
@@ -161,13 +167,18 @@ export class MeetingsRepo {
     );
   }
 
-  async setControls(id: string, c: Pick<MeetingRecord, 'mutedAll' | 'floorSiteId' | 'rollCallSiteId'>): Promise<void> {
+  async setControls(
+    id: string,
+    c: Pick<MeetingRecord, 'mutedAll' | 'floorSiteId' | 'floorParticipantId' | 'rollCallSiteId'>,
+  ): Promise<void> {
     await this.db.run(
-      'UPDATE meetings SET muted_all = @mutedAll, floor_site_id = @floorSiteId, roll_call_site_id = @rollCallSiteId WHERE id = @id',
+      `UPDATE meetings SET muted_all = @mutedAll, floor_site_id = @floorSiteId, floor_participant_id = @floorParticipantId,
+       roll_call_site_id = @rollCallSiteId WHERE id = @id`,
       {
         id,
         mutedAll: c.mutedAll ? 1 : 0,
         floorSiteId: c.floorSiteId,
+        floorParticipantId: c.floorParticipantId,
         rollCallSiteId: c.rollCallSiteId,
       },
     );

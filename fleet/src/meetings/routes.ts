@@ -136,7 +136,7 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
         ...meetingView(m, now()),
         cascade: cascadeView(plan, opts.coreEdgeId),
         stats: stats.forMeeting(plan),
-        requests: [...requests.list(m.id)],
+        requests: await requests.list(m.id),
       };
     },
   );
@@ -152,13 +152,14 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
       `/meetings/:id/${path}`,
       { schema: { tags, summary, params: IdParams, body, response: { 200: MeetingSchema, ...errors } } },
       async (req) => {
-        const c = toControl(req.body);
+        let c = toControl(req.body);
         const op = operatorOf(req);
         // Giving a room the floor answers its request to speak; a browser's
         // request gives its participant the floor too, in the plan the control publishes.
-        if (c.action === 'floor') {
+        if (c.action === 'floor' && c.siteId !== null) {
           const open = await service.forChair(op, req.params.id);
-          if (c.siteId === null || open.siteIds.includes(c.siteId)) requests.grant(open.id, c.siteId);
+          const granted = open.siteIds.includes(c.siteId) ? await requests.answer(open.id, c.siteId) : null;
+          c = { ...c, participantId: granted?.participantId ?? null };
         }
         const m = await service.control(op, req.params.id, c);
         return meetingView(m, now());
@@ -195,7 +196,7 @@ export async function meetingRoutes(app: FastifyInstance, opts: MeetingRoutesOpt
     },
     async (req, reply) => {
       const m = await service.forChair(operatorOf(req), req.params.id);
-      if (!requests.settle(m.id, req.params.siteId))
+      if (!(await requests.answer(m.id, req.params.siteId)))
         throw new DiemcauError('FLEET_ERR_NOT_FOUND', `no request to speak from ${req.params.siteId}`);
       return reply.code(204).send(null);
     },

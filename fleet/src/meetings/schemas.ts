@@ -72,6 +72,8 @@ export const SpeakRequestSchema = Type.Object({
 
 /** A join link as issued (POST /api/v1/meetings/:id/join-links). */
 export const JoinLinkSchema = Type.Object({
+  /** The link's id: what its listing shows and a revocation names. */
+  id: Type.String(),
   /** The signed link: `<claims>.<signature>`, base64url. */
   link: Type.String(),
   /** The join page on the site's edge with the link in it; null while the edge has announced no address. */
@@ -88,6 +90,8 @@ export const JoinLinkSchema = Type.Object({
 export const RollCallPictureSchema = Type.Object({
   /** The chairing site's join page with a monitor link in it (a bearer credential: frame it, never log it); null while that edge has announced no address. */
   url: Nullable(Type.String()),
+  /** The link's id (the console's previous one is revoked when it asks for this one). */
+  id: Type.String(),
   meetingId: Type.String(),
   /** The site whose edge shows it the picture: the chairing site. */
   chairSiteId: Type.String(),
@@ -95,6 +99,21 @@ export const RollCallPictureSchema = Type.Object({
   calledSiteId: Type.String(),
   expiresAt: Type.String(),
   edgeId: Nullable(Type.String()),
+});
+
+/** An issued join link as listed: what it is for and whether it still opens anything, never the link itself. */
+export const IssuedJoinLinkSchema = Type.Object({
+  id: Type.String(),
+  meetingId: Type.String(),
+  siteId: Type.String(),
+  role: Type.Union([Type.Literal('participant'), Type.Literal('listener'), Type.Literal('monitor')]),
+  /** active: opens the meeting at its site until expiresAt; revoked: refused, its browsers closed; expired. */
+  state: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('revoked')]),
+  issuedAt: Type.String(),
+  expiresAt: Type.String(),
+  issuedBy: Nullable(Type.String()),
+  revokedAt: Nullable(Type.String()),
+  revokedBy: Nullable(Type.String()),
 });
 
 export const MeetingDetailSchema = Type.Composite([

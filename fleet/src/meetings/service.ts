@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   DiemcauError,
+  MAX_REVOKED_LINKS,
   indexSites,
   joinKeyPair,
   joinPublicKey,
@@ -24,6 +25,7 @@ import { linkTokens, mediaPlans, type PlannedMeeting } from './media-planner.js'
 import { effectiveEnd, meetingState, type MeetingRecord } from './model.js';
 import type { PlanPublisher } from './publisher.js';
 import type { MeetingsRepo } from './repository.js';
+import type { JoinLinkRecord, JoinLinksRepo } from './join-links-repo.js';
 import { busyMeetingForSite, checkSchedule, describeProblems, type TimedPlan } from './schedule.js';
 
 const MINUTE = 60_000;
@@ -60,7 +62,8 @@ export interface MeetingPath {
 
 export type ChairControl =
   | { action: 'mute-all'; muted: boolean }
-  | { action: 'floor'; siteId: string | null }
+  /** `participantId`: the browser participant whose request to speak this grants (requests.ts), if any. */
+  | { action: 'floor'; siteId: string | null; participantId?: string | null }
   | { action: 'roll-call'; siteId: string | null };
 
 /** A join link as the API answers it (join-links.ts in the routes). */
@@ -82,18 +85,29 @@ export const MAX_JOIN_LINK_MIN = 24 * 60;
  */
 export const MONITOR_LINK_MIN = 15;
 
+/**
+ * Links one meeting may be issued (every kind, revoked and expired ones
+ * included): far above what operators hand out and what a day of roll calls
+ * asks for, and a bound on what its listing returns.
+ */
+export const MAX_JOIN_LINKS_PER_MEETING = 2000;
+
+/** A link as its listing shows it: its id and what it is for, never the link. */
+export interface JoinLinkView extends JoinLinkRecord {
+  state: 'active' | 'expired' | 'revoked';
+}
+
 export class MeetingService {
   private readonly tokenFor: (meetingId: string, edgeId: string) => string;
   private readonly urls: Map<string, string>;
   /** The join-link key (PKCS#8 PEM) and its public half, which every edge's plan carries. */
   private readonly joinKey: { privateKeyPem: string; publicKeyPem: string };
   private readonly syncListeners = new Set<(published: readonly string[]) => void>();
-  /** The browser participant holding the floor with its site (the requests to speak know it). */
-  floorParticipantOf: (meetingId: string, floorSiteId: string | null) => string | null = () => null;
 
   private constructor(
     private readonly cfg: MeetingsConfig,
     private readonly repo: MeetingsRepo,
+    private readonly links: JoinLinksRepo,
     private readonly publisher: PlanPublisher,
     private readonly ports: MeetingPorts,
     private readonly log: Logger,
@@ -111,6 +125,7 @@ export class MeetingService {
   static async open(
     cfg: MeetingsConfig,
     repo: MeetingsRepo,
+    links: JoinLinksRepo,
     publisher: PlanPublisher,
     ports: MeetingPorts,
     log: Logger,
@@ -120,7 +135,7 @@ export class MeetingService {
     const tokenKey = await repo.secret('link-token-key', () => randomBytes(32).toString('base64url'));
     // Kept in the registry like the link-token key: every fleet node signs with the same one.
     const joinKey = await repo.secret('join-link-key', () => joinKeyPair().privateKeyPem);
-    return new MeetingService(cfg, repo, publisher, ports, log, now, afterSync, {
+    return new MeetingService(cfg, repo, links, publisher, ports, log, now, afterSync, {
       tokenKey,
       joinKey,
       urls: await repo.mediaUrls(),
@@ -181,6 +196,7 @@ export class MeetingService {
       endedAt: null,
       mutedAll: false,
       floorSiteId: null,
+      floorParticipantId: null,
       rollCallSiteId: null,
       createdAt: now,
       createdBy: op.id,
@@ -256,8 +272,83 @@ export class MeetingService {
       throw new DiemcauError('FLEET_ERR_CONFLICT', `no roll call is running in meeting ${id}`, {
         details: { reason: 'no-roll-call' },
       });
+    // The console asks again when its link expires or its page reloads: the
+    // link it had is then worth nothing, so it is revoked (another operator's
+    // console keeps its own).
+    const previous = (await this.links.ofMeeting(m.id)).filter(
+      (l) => l.role === 'monitor' && l.issuedBy === op.id && this.linkState(l, m) === 'active',
+    );
+    await this.revokeLinks(m, previous, op.id);
     const issued = await this.issueLink(op, m, m.chairSiteId, 'monitor', MONITOR_LINK_MIN);
+    if (previous.length > 0) await this.sync();
     return { ...issued, calledSiteId: m.rollCallSiteId };
+  }
+
+  /**
+   * The meeting's issued links the operator may see: those of the sites it may
+   * issue links for, and those it issued itself. Viewers issue none, so see none.
+   */
+  async joinLinks(op: MeetingOperator, id: string): Promise<JoinLinkView[]> {
+    const m = await this.get(op, id);
+    if (!mayAct(op))
+      throw new DiemcauError('FLEET_ERR_FORBIDDEN', `role ${op.role} cannot issue join links (viewers only read)`);
+    const index = this.siteIndex();
+    return (await this.links.ofMeeting(m.id))
+      .filter((l) => l.issuedBy === op.id || outsideScope(index, op, [l.siteId]).length === 0)
+      .map((l) => ({ ...l, state: this.linkState(l, m) }));
+  }
+
+  /**
+   * Revokes one link: the plans of the link's edge then list it, and the edge
+   * refuses it and closes the browsers that joined with it. Scoped like
+   * issuing (or its issuer); revoking a revoked link changes nothing.
+   */
+  async revokeJoinLink(op: MeetingOperator, id: string, jti: string): Promise<JoinLinkView> {
+    const m = await this.get(op, id);
+    const link = await this.links.get(m.id, jti);
+    if (!link) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `join link ${jti} of meeting ${id}`);
+    if (link.issuedBy !== op.id) this.assertMayAct(op, this.siteIndex(), [link.siteId]);
+    else if (!mayAct(op)) throw new DiemcauError('FLEET_ERR_FORBIDDEN', `role ${op.role} cannot revoke join links`);
+    if (link.revokedAt === null) {
+      await this.revokeLinks(m, [link], op.id);
+      await this.sync();
+    }
+    const now = await this.links.get(m.id, jti);
+    return { ...now!, state: this.linkState(now!, m) };
+  }
+
+  /** A link dies with its meeting too: one ended early lists its links as expired. */
+  private linkState(l: JoinLinkRecord, m: MeetingRecord): JoinLinkView['state'] {
+    if (l.revokedAt !== null) return 'revoked';
+    return Math.min(l.expiresAt, effectiveEnd(m)) <= this.now() ? 'expired' : 'active';
+  }
+
+  /**
+   * Marks the links revoked; the caller publishes (sync). A plan carries at
+   * most MAX_REVOKED_LINKS unexpired revoked links per site, and a list cut
+   * short would let a revoked link in again: past that, the revocation is
+   * refused and says what to do.
+   */
+  private async revokeLinks(m: MeetingRecord, links: readonly JoinLinkRecord[], by: string): Promise<void> {
+    const now = this.now();
+    const live = links.filter((l) => l.revokedAt === null && l.expiresAt > now);
+    for (const siteId of new Set(live.map((l) => l.siteId))) {
+      const adding = live.filter((l) => l.siteId === siteId).length;
+      if ((await this.links.revokedLive(m.id, siteId, now)) + adding > MAX_REVOKED_LINKS) {
+        throw new DiemcauError(
+          'FLEET_ERR_CONFLICT',
+          `site ${siteId} already has ${MAX_REVOKED_LINKS} revoked join links that have not expired; end the meeting to close them all`,
+          { details: { reason: 'too-many-revoked-links' } },
+        );
+      }
+    }
+    if (links.length === 0) return;
+    await this.links.revoke(
+      links.map((l) => l.jti),
+      by,
+      now,
+    );
+    this.log.info({ meetingId: m.id, jtis: links.map((l) => l.jti), by }, 'join links revoked');
   }
 
   private async issueLink(
@@ -268,6 +359,11 @@ export class MeetingService {
     ttlMin: number,
   ): Promise<IssuedJoinLink> {
     const now = this.now();
+    if ((await this.links.count(m.id)) >= MAX_JOIN_LINKS_PER_MEETING) {
+      throw new DiemcauError('FLEET_ERR_CONFLICT', `meeting ${m.id} has had ${MAX_JOIN_LINKS_PER_MEETING} join links`, {
+        details: { reason: 'too-many-join-links' },
+      });
+    }
     const claims: JoinClaims = {
       v: 1,
       meetingId: m.id,
@@ -278,6 +374,18 @@ export class MeetingService {
       jti: newJoinLinkId(),
     };
     const link = signJoinLink(claims, this.joinKey.privateKeyPem);
+    // Kept by its id, never the link: what the listing shows and a revocation names.
+    await this.links.insert({
+      jti: claims.jti,
+      meetingId: m.id,
+      siteId,
+      role,
+      issuedAt: claims.iat * 1000,
+      expiresAt: claims.exp * 1000,
+      issuedBy: op.id,
+      revokedAt: null,
+      revokedBy: null,
+    });
     const edgeId = (await this.directory()).edgeOfSite.get(siteId) ?? null;
     const base = edgeId === null ? undefined : this.urls.get(edgeId);
     this.log.info({ meetingId: m.id, siteId, role, jti: claims.jti, exp: claims.exp, by: op.id }, 'join link issued');
@@ -313,9 +421,22 @@ export class MeetingService {
     const next = {
       mutedAll: c.action === 'mute-all' ? c.muted : m.mutedAll,
       floorSiteId: c.action === 'floor' ? c.siteId : m.floorSiteId,
+      // Giving the floor again names the participant anew (none unless a browser's request was granted).
+      floorParticipantId: c.action === 'floor' ? (c.participantId ?? null) : m.floorParticipantId,
       rollCallSiteId: c.action === 'roll-call' ? c.siteId : m.rollCallSiteId,
     };
     await this.repo.setControls(id, next);
+    // The roll call ended: the chair's picture links of it are worth nothing now.
+    if (c.action === 'roll-call' && c.siteId === null && m.rollCallSiteId !== null) {
+      const now = this.now();
+      const monitors = (await this.links.ofMeeting(m.id)).filter(
+        (l) => l.role === 'monitor' && l.revokedAt === null && l.expiresAt > now,
+      );
+      // The edge already lets a monitor watch nothing without a roll call: a full list only costs a log line.
+      await this.revokeLinks(m, monitors, op.id).catch((err: unknown) =>
+        this.log.warn({ err, meetingId: id }, 'monitor links not revoked at the end of the roll call'),
+      );
+    }
     await this.sync();
     return { ...m, ...next };
   }
@@ -430,6 +551,7 @@ export class MeetingService {
     const index = this.siteIndex();
     const edges = await this.directory();
     const planned: PlannedMeeting[] = [];
+    const revoked = await this.links.revokedUnexpired(now);
     for (const m of await this.repo.inWindow(now, now + this.cfg.planLeadMin * MINUTE + 1)) {
       const state = meetingState(m, now);
       if (state === 'ended') continue;
@@ -438,7 +560,8 @@ export class MeetingService {
           ...m,
           meetingId: m.id,
           state,
-          floorParticipantId: this.floorParticipantOf(m.id, m.floorSiteId),
+          floorParticipantId: m.floorSiteId === null ? null : m.floorParticipantId,
+          revokedLinks: revoked.get(m.id),
           plan: this.plan(m, edges, index),
         });
       } catch (err) {

@@ -514,7 +514,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The meeting's issued join links (the chair's monitor links too) that the operator may issue for its sites, or issued itself, newest first: id, site, role, state and times, never the link */
+        get: operations["listJoinLinks"];
         put?: never;
         /** A signed, expiring join link for one site of the meeting: a browser opens it on that site's edge (HTTPS with the province's CA) and joins as a participant or listener */
         post: operations["createJoinLink"];
@@ -536,6 +537,23 @@ export interface paths {
         /** The called room's live picture for the chair's console during a roll call: a short-lived monitor link on the chairing site's edge, which receives that room's picture (its small layer where the edge has one) and nothing else */
         post: operations["getRollCallPicture"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meetings/{id}/join-links/{linkId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a join link: the edge of its site refuses it at once and closes the browsers that joined with it (their page says so); scoped like issuing. Revoking it again changes nothing */
+        delete: operations["revokeJoinLink"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3270,6 +3288,86 @@ export interface operations {
             };
         };
     };
+    listJoinLinks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            meetingId: string;
+                            siteId: string;
+                            role: "participant" | "listener" | "monitor";
+                            state: "active" | "expired" | "revoked";
+                            issuedAt: string;
+                            expiresAt: string;
+                            issuedBy: string | null;
+                            revokedAt: string | null;
+                            revokedBy: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request does not match the schema, or breaks a rule of this operation (FLEET_ERR_BAD_REQUEST) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No bearer token, or one that is unknown or revoked (FLEET_ERR_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or none this operator may see (FLEET_ERR_NOT_FOUND and the like) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (FLEET_ERR_CONFLICT and the like) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     createJoinLink: {
         parameters: {
             query?: never;
@@ -3296,6 +3394,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        id: string;
                         link: string;
                         url: string | null;
                         meetingId: string;
@@ -3372,11 +3471,91 @@ export interface operations {
                 content: {
                     "application/json": {
                         url: string | null;
+                        id: string;
                         meetingId: string;
                         chairSiteId: string;
                         calledSiteId: string;
                         expiresAt: string;
                         edgeId: string | null;
+                    };
+                };
+            };
+            /** @description The request does not match the schema, or breaks a rule of this operation (FLEET_ERR_BAD_REQUEST) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No bearer token, or one that is unknown or revoked (FLEET_ERR_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or none this operator may see (FLEET_ERR_NOT_FOUND and the like) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (FLEET_ERR_CONFLICT and the like) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    revokeJoinLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                linkId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        meetingId: string;
+                        siteId: string;
+                        role: "participant" | "listener" | "monitor";
+                        state: "active" | "expired" | "revoked";
+                        issuedAt: string;
+                        expiresAt: string;
+                        issuedBy: string | null;
+                        revokedAt: string | null;
+                        revokedBy: string | null;
                     };
                 };
             };

@@ -5,6 +5,9 @@ import { COMMAND_MIGRATIONS, CommandsRepo } from '../../src/commands/repo.js';
 import type { CommandRecord } from '../../src/commands/lifecycle.js';
 import { OTA_MIGRATIONS, OtaRepo } from '../../src/ota/repo.js';
 import { MeetingsRepo } from '../../src/meetings/repository.js';
+import { SpeakRequestsRepo } from '../../src/meetings/requests-repo.js';
+import { JoinLinksRepo } from '../../src/meetings/join-links-repo.js';
+import type { MeetingRecord } from '../../src/meetings/model.js';
 import { HEALTH_MIGRATIONS, SelfTestsRepo } from '../../src/health/self-tests.js';
 import type { Telemetry } from '@diemcau/shared';
 
@@ -549,20 +552,7 @@ export function registryContract(t: Test, make: () => Promise<FleetDb>): void {
     const r = await open(t);
     const repo = await MeetingsRepo.open(r.db);
     const base = Date.UTC(2026, 0, 1, 8);
-    const m = (id: string, start: number) => ({
-      id,
-      title: id,
-      chairSiteId: 'district-1',
-      siteIds: ['commune-2', 'commune-1', 'district-1'],
-      startsAt: start,
-      endsAt: start + 3_600_000,
-      endedAt: null,
-      mutedAll: false,
-      floorSiteId: null,
-      rollCallSiteId: null,
-      createdAt: base,
-      createdBy: 'op-1',
-    });
+    const m = (id: string, start: number) => meeting(id, start, base);
     await repo.insert(m('m1', base));
     await repo.insert(m('m2', base + 7_200_000));
     t.same((await repo.get('m1'))?.siteIds, ['commune-1', 'commune-2', 'district-1']);
@@ -581,6 +571,79 @@ export function registryContract(t: Test, make: () => Promise<FleetDb>): void {
     t.equal(new Set(secrets).size, 1, 'every caller gets the one stored secret');
   });
 
+  t.test('meetings: requests to speak, one waiting per site, an answered hand stays answered', async (t) => {
+    const r = await open(t);
+    const repo = await MeetingsRepo.open(r.db);
+    const requests = new SpeakRequestsRepo(r.db);
+    const base = Date.UTC(2026, 0, 1, 8);
+    await repo.insert(meeting('m1', base, base));
+    const at = (min: number) => new Date(base + min * 60_000).toISOString();
+    const hand = (min: number) => ({
+      siteId: 'commune-2',
+      at: at(min),
+      source: 'browser' as const,
+      participantId: 'commune-2.web1',
+    });
+    t.equal(await requests.add('m1', { siteId: 'commune-1', at: at(1), source: 'button' }), true);
+    t.equal(await requests.add('m1', { siteId: 'commune-1', at: at(2), source: 'button' }), false, 'a site waits once');
+    t.equal(await requests.add('m1', hand(3)), true);
+    t.same(
+      (await requests.waiting('m1')).map((x) => x.siteId),
+      ['commune-1', 'commune-2'],
+      'in the order taken',
+    );
+    t.same(await requests.answer('m1', 'commune-2', base), hand(3), "the answer names the browser's participant");
+    t.equal(await requests.answer('m1', 'commune-2', base), null, 'answered once');
+    t.equal(await requests.add('m1', hand(3)), false, 'the same hand reported again stays answered');
+    t.equal(await requests.add('m1', hand(2)), false, 'and so does an older one');
+    t.equal(await requests.add('m1', hand(4)), true, 'a new hand is a new request');
+    const both = await Promise.all([
+      requests.answer('m1', 'commune-1', base),
+      requests.answer('m1', 'commune-1', base),
+    ]);
+    t.equal(both.filter((x) => x !== null).length, 1, 'two nodes answering at once: one answers');
+    t.equal(await requests.clearEnded(base + 60_000), 0, 'a live meeting keeps its requests');
+    await repo.end('m1', base + 120_000);
+    t.ok((await requests.clearEnded(base + 180_000)) > 0);
+    t.same(await requests.waiting('m1'), [], 'gone with the meeting');
+  });
+
+  t.test('meetings: join links by id, revoked ones until they expire', async (t) => {
+    const r = await open(t);
+    const repo = await MeetingsRepo.open(r.db);
+    const links = new JoinLinksRepo(r.db);
+    const base = Date.UTC(2026, 0, 1, 8);
+    await repo.insert(meeting('m1', base, base));
+    const link = (jti: string, siteId: string, expiresAt: number) => ({
+      jti,
+      meetingId: 'm1',
+      siteId,
+      role: 'participant' as const,
+      issuedAt: base,
+      expiresAt,
+      issuedBy: 'op-1',
+      revokedAt: null,
+      revokedBy: null,
+    });
+    await links.insert(link('link-aaaaaaaa', 'commune-1', base + 3_600_000));
+    await links.insert(link('link-bbbbbbbb', 'commune-1', base + 600_000));
+    await links.insert(link('link-cccccccc', 'commune-2', base + 3_600_000));
+    t.equal(await links.count('m1'), 3);
+    t.equal(await links.revoke(['link-aaaaaaaa', 'link-bbbbbbbb'], 'op-2', base + 60_000), 2);
+    t.equal(await links.revoke(['link-aaaaaaaa'], 'op-3', base + 90_000), 0, 'revoked once');
+    t.match(await links.get('m1', 'link-aaaaaaaa'), { revokedBy: 'op-2', revokedAt: base + 60_000 });
+    t.equal(await links.revokedLive('m1', 'commune-1', base + 120_000), 2);
+    t.same(
+      [...((await links.revokedUnexpired(base + 120_000)).get('m1') ?? [])],
+      [['commune-1', ['link-aaaaaaaa', 'link-bbbbbbbb']]],
+    );
+    t.same(
+      [...((await links.revokedUnexpired(base + 700_000)).get('m1') ?? [])],
+      [['commune-1', ['link-aaaaaaaa']]],
+      'an expired link drops off the list',
+    );
+  });
+
   t.test('self-tests: a redelivered result is stored once, each device keeps its newest', async (t) => {
     const r = await open(t);
     await r.db.migrate(HEALTH_MIGRATIONS);
@@ -592,4 +655,23 @@ export function registryContract(t: Test, make: () => Promise<FleetDb>): void {
     for (let i = 2; i <= 6; i++) await repo.add('dev-1', result(i), 'x');
     t.equal((await repo.list('dev-1', 10)).length, 3);
   });
+}
+
+/** A meeting row for the meetings' repositories. */
+function meeting(id: string, start: number, createdAt: number): MeetingRecord {
+  return {
+    id,
+    title: id,
+    chairSiteId: 'district-1',
+    siteIds: ['commune-2', 'commune-1', 'district-1'],
+    startsAt: start,
+    endsAt: start + 3_600_000,
+    endedAt: null,
+    mutedAll: false,
+    floorSiteId: null,
+    floorParticipantId: null,
+    rollCallSiteId: null,
+    createdAt,
+    createdBy: 'op-1',
+  };
 }

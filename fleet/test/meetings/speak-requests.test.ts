@@ -1,11 +1,11 @@
 // A room asks to speak with its box's help button during a live meeting: the
 // real broker carries the press, the meeting's detail lists it, giving the floor
 // or setting it aside answers it; a press outside any meeting is no request.
-// The rooms' plans carry the names of the meeting's sites for their TVs.
+// The requests are stored: a restarted fleet still shows them. The rooms'
+// plans carry the names of the meeting's sites for their TVs.
 import t from 'tap';
 import type { MqttClient } from 'mqtt';
 import { deviceEventCodec, deviceTopic, mediaPlanCodec, type MediaPlan } from '@diemcau/shared';
-import { addRequest, dropRequest } from '../../src/meetings/requests.js';
 import { harness, type Harness } from './harness.js';
 
 const call = (h: Harness, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object, operator = 'admin') =>
@@ -36,21 +36,6 @@ async function requestsWhen(h: Harness, id: string, want: (siteIds: string[]) =>
   }
   throw new Error(`requests stayed ${JSON.stringify(last)}`);
 }
-
-t.test('pure list: one request per site, first ask keeps its place', async (t) => {
-  const a = { siteId: 'a', at: '2026-12-03T08:00:00Z', source: 'button' as const };
-  const list = addRequest(addRequest([], a), { ...a, siteId: 'b' });
-  t.same(
-    list.map((r) => r.siteId),
-    ['a', 'b'],
-  );
-  t.equal(addRequest(list, { ...a, at: 'later' }), list, 'asking again changes nothing');
-  t.same(
-    dropRequest(list, 'a').map((r) => r.siteId),
-    ['b'],
-  );
-  t.equal(dropRequest(list, 'zz'), list);
-});
 
 t.test('help button during a meeting: shown, granted with the floor, set aside', async (t) => {
   const probe = await harness({ online: [] });
@@ -91,6 +76,10 @@ t.test('help button during a meeting: shown, granted with the floor, set aside',
     'in the order asked, once each; the outsider is in no meeting',
   );
   t.equal(h.meetings.requests.counters.outsideMeeting, 1, 'the press outside a meeting is counted, not listed');
+
+  // A fleet restart keeps them, in order.
+  await h.restart();
+  t.same(await requestsWhen(h, id, (l) => l.length === 2), [communeB!.id, communeA!.id], 'kept across a restart');
 
   const floor = await call(h, 'POST', `/api/v1/meetings/${id}/floor`, { siteId: communeB!.id });
   t.equal(floor.statusCode, 200);
@@ -133,5 +122,7 @@ t.test('help button during a meeting: shown, granted with the floor, set aside',
   t.equal(ended.statusCode, 200);
   await press(h, boxA, communeA!.id);
   await new Promise((r) => setTimeout(r, 200));
-  t.equal(h.meetings.requests.counters.outsideMeeting, 2, 'after the end, a press is no request to speak');
+  // Counted since the restart: this node's counter started again.
+  t.equal(h.meetings.requests.counters.outsideMeeting, 1, 'after the end, a press is no request to speak');
+  t.same(await h.meetings.requests.list(id), [], 'and the ended meeting keeps no request');
 });

@@ -26,6 +26,7 @@ const ROUTES: Record<string, Entry> = {
   'POST /api/v1/meetings': { vi: 'Lên lịch cuộc họp', en: 'Scheduled a meeting' },
   'POST /api/v1/meetings/:id/end': { vi: 'Kết thúc cuộc họp', en: 'Ended a meeting' },
   'POST /api/v1/meetings/:id/join-links': { vi: 'Cấp đường dẫn tham gia họp', en: 'Issued a join link' },
+  'DELETE /api/v1/meetings/:id/join-links/:linkId': { vi: 'Thu hồi đường dẫn tham gia họp', en: 'Revoked a join link' },
   'POST /api/v1/meetings/:id/roll-call/picture': {
     vi: 'Xem trực tiếp hình điểm cầu đang điểm danh',
     en: 'Watched the called room live during a roll call',

@@ -160,6 +160,9 @@ export function installAccess(app: FastifyInstance, edge: Edge, tokens: Tokens):
         `the join link is for site ${c.siteId}; this edge serves ${room.meeting.localSiteId ?? 'no site'}`,
       );
     }
+    // The fleet revoked it (its plan lists the ids): refused from the moment the plan arrives.
+    if (room.meeting.revokedLinks?.includes(c.jti))
+      throw refuse('APPL_ERR_MEDIA_UNAUTHORIZED', 'join-link-revoked', `the join link ${c.jti} was revoked`);
     return c;
   };
 

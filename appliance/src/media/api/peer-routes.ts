@@ -92,7 +92,7 @@ export const peerRoutes: FastifyPluginAsyncTypebox = async (app) => {
             peerTokenOf(req),
             req.joinClaims?.role ?? 'participant',
             req.query.view ?? 'grid',
-            req.joinClaims ? req.joinClaims.exp * 1000 : undefined,
+            req.joinClaims ? { id: req.joinClaims.jti, expiresAtMs: req.joinClaims.exp * 1000 } : undefined,
           ),
         ),
   );

@@ -91,7 +91,17 @@ const REFUSED = {
     'The meeting has ended or has not started yet.',
   ],
   'join-link-no-key': ['Điểm cầu chưa sẵn sàng, xin thử lại sau.', 'The site is not ready yet; try again later.'],
+  'join-link-revoked': [
+    'Đường dẫn tham gia này đã bị thu hồi. Xin liên hệ người tổ chức cuộc họp.',
+    'This join link has been revoked. Ask the meeting’s organiser for a new one.',
+  ],
 };
+/**
+ * Refusals after which this page is out of the meeting for good: the fleet
+ * revoked its link, or the meeting closed. (A link that merely expires keeps a
+ * guest's pictures flowing: the edge closes only a monitor at its expiry.)
+ */
+const leaveOn = new Set(['join-link-revoked', 'join-link-meeting-closed']);
 function showRefusal(err) {
   const words = REFUSED[err?.reason] ?? ['Không vào được cuộc họp.', 'Could not join the meeting.'];
   state.refusal = err?.reason ?? null;
@@ -131,8 +141,9 @@ async function join() {
       fail,
     );
   });
+  let media = null;
   if (!kiosk && !listener) {
-    const media = await navigator.mediaDevices.getUserMedia({
+    media = await navigator.mediaDevices.getUserMedia({
       audio: true,
       video: { width: 320, height: 240, frameRate: 15 },
     });
@@ -194,21 +205,32 @@ async function join() {
     if (!kiosk) showMic(layout.micClosed === true);
   };
   state.joined = true;
+  // The edge refused the link mid-meeting (the fleet revoked it, or the
+  // meeting ended; the edge has closed this browser's transports): stop the
+  // camera and microphone, close what is left here, and say why.
+  let over = false;
+  const failed = (err) => {
+    state.error = String(err);
+    if (over || !leaveOn.has(err?.reason)) return;
+    over = true;
+    state.joined = false;
+    for (const track of media?.getTracks() ?? []) track.stop();
+    send.close();
+    recv.close();
+    $('controls').hidden = true;
+    showRefusal(err);
+  };
   // The layout is read four times a second: a new speaker's picture (or the
   // full picture the edge lets through when a thumbnail becomes large) shows
   // within a quarter of a second of reaching this page.
   void (async () => {
-    for (;;) {
-      await applyLayout().catch((err) => {
-        state.error = String(err);
-      });
+    while (!over) {
+      await applyLayout().catch(failed);
       await new Promise((r) => setTimeout(r, 250));
     }
   })();
-  for (;;) {
-    await consumeNew().catch((err) => {
-      state.error = String(err);
-    });
+  while (!over) {
+    await consumeNew().catch(failed);
     await new Promise((r) => setTimeout(r, 1000));
   }
 }

@@ -33,6 +33,8 @@ export const MERGE_RULES: Readonly<Record<string, TableRule>> = {
   meeting_sites: skip('goes with the meetings'),
   meeting_secrets: skip('this fleet keeps its own'),
   meeting_readiness: skip('goes with the meetings'),
+  meeting_speak_requests: skip('goes with the meetings'),
+  meeting_join_links: skip('goes with the meetings'),
   cluster_leader: skip("this fleet's own leadership"),
 };
 
