@@ -38,7 +38,7 @@ t.test('a message newer than the held one wins; an unregistered handler gets not
   t.same(got, ['fresh'], 'the held plan is not replayed over a newer one');
 
   router.dispatch(deviceTopic(DEVICE, 'readiness'), Buffer.from('req'), true);
-  const off = router.on('readiness', () => t.fail('unregistered before the hand-over'));
+  const off = router.on('readiness', () => void t.fail('unregistered before the hand-over'));
   off();
   await tick();
 });
@@ -46,7 +46,7 @@ t.test('a message newer than the held one wins; an unregistered handler gets not
 t.test('commands are not held', async (t) => {
   const router = new ChannelRouter(DEVICE, quiet);
   router.dispatch(deviceTopic(DEVICE, 'commands'), Buffer.from('{}'), false);
-  router.on('commands', () => t.fail('a command replayed'));
+  router.on('commands', () => void t.fail('a command replayed'));
   await tick();
   t.equal(router.stats().unrouted, 1);
 });
