@@ -100,6 +100,8 @@ if (missing) {
           `${to} committed`,
           1000,
         );
+      // With no cut before it, this is the plain update: the rollout to the new version committed.
+      if (step.afterCommit) t.comment(`${to}: rollout → committed in ${since(rolloutAt)} s, before the cut`);
       const at = await journal(box);
       // The TV's page (served by the edge) says "updating" while the update is stopped.
       const tv =

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { keyIdOf, type OtaStatus, type TrustedKey } from '@diemcau/shared';
+import { keyIdOf, writeFileAtomic, type OtaStatus, type TrustedKey } from '@diemcau/shared';
 import type { OtaView } from '../status/box-status.js';
 import { ArtifactCache } from './cache-server.js';
 import type { OtaAgentConfig } from './config.js';
@@ -128,9 +128,11 @@ export async function startAgentOta(d: AgentOtaDeps): Promise<AgentOta> {
     },
     restart: async () => d.restart('switching version'),
     // The old version records what worked, so a camera broken before the update does not fail the new one.
+    // On the disk before the links switch: a power cut in the seconds after the switch lost an unflushed
+    // baseline, and the new version, with nothing to compare against, failed its gate and rolled back.
     beforeSwitch: async () => {
       const r = await d.selfTest();
-      fs.writeFileSync(baselineFile, JSON.stringify(r.peripherals));
+      await writeFileAtomic(baselineFile, JSON.stringify(r.peripherals), { fsync: true });
     },
     health: {
       async connected(signal) {

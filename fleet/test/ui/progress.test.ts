@@ -2,7 +2,7 @@
 // started after it accepted; an update's steps come from its real report.
 // Pure functions over plain data (fleet/ui/state/progress.ts), in Node.
 import t from 'tap';
-import { otaSteps, rebootProgress, REBOOT_RETURN_MS } from '../../ui/state/progress.js';
+import { otaSteps, rebootProgress, REBOOT_RETURN_MS, versionOnTrial } from '../../ui/state/progress.js';
 import type { CommandView, Device, OtaReport } from '../../ui/api/types.js';
 
 const T0 = Date.parse('2026-12-03T02:00:00.000Z');
@@ -139,4 +139,24 @@ t.test("an update's steps follow the box's report, and a failure marks where it 
     marks(r('rolled-back', 'APPL_ERR_OTA_HEALTH')),
     'downloading:done verifying:done installing:done switching:done health-check:failed committed:todo',
   );
+});
+
+t.test('a version the box switched to is on trial until it is committed', async (t) => {
+  // As the box reports it: the birth names the version it runs, the update report the step.
+  const report = (state: OtaReport['state'], current: string, target?: string): OtaReport =>
+    ({ v: 1, state, current, at: iso(0), ...(target ? { target } : {}) }) as OtaReport;
+  t.ok(versionOnTrial('0.1.5', report('health-check', '0.1.5', '0.1.5')), 'restarted into it, health check running');
+  t.ok(
+    versionOnTrial('0.1.5', report('switching', '0.1.4', '0.1.5')),
+    "running it, the restarted agent's first report not in yet",
+  );
+  t.notOk(versionOnTrial('0.1.5', report('committed', '0.1.5', '0.1.5')), 'committed: no longer on trial');
+  t.notOk(versionOnTrial('0.1.4', report('switching', '0.1.4', '0.1.5')), 'still on the old version, switch pending');
+  t.notOk(
+    versionOnTrial('0.1.4', report('rolled-back', '0.1.4', '0.1.5')),
+    'rolled back: the old version is committed',
+  );
+  t.notOk(versionOnTrial('0.1.4', report('idle', '0.1.4')), 'nothing going on');
+  t.notOk(versionOnTrial('0.1.5', null), 'no report at all');
+  t.notOk(versionOnTrial(null, report('health-check', '0.1.5', '0.1.5')), 'no birth yet');
 });

@@ -127,6 +127,7 @@ export const en: Record<keyof typeof vi, string> = {
   'device.notFound': 'This device does not exist, or you may not see it.',
   'device.lastSeen': 'Last seen',
   'device.agent': 'Agent version',
+  'device.agentTrial': 'on trial: not committed yet, may still roll back',
   'device.os': 'Operating system',
   'device.uptime': 'Uptime',
   'device.hardware': 'Hardware',

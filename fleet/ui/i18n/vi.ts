@@ -128,6 +128,7 @@ export const vi = {
   'device.notFound': 'Không tìm thấy thiết bị này, hoặc bạn không có quyền xem.',
   'device.lastSeen': 'Lần cuối liên lạc',
   'device.agent': 'Phiên bản phần mềm quản lý',
+  'device.agentTrial': 'đang chạy thử: chưa xác nhận, có thể quay về bản cũ',
   'device.os': 'Hệ điều hành',
   'device.uptime': 'Thời gian chạy',
   'device.hardware': 'Phần cứng',

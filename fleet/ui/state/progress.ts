@@ -92,6 +92,19 @@ export function otaSteps(r: OtaReport): OtaStep[] | null {
   }));
 }
 
+/**
+ * Whether the version a box runs is on trial: the box switched to it and
+ * restarted (or rebooted) into it, but has not committed it, so it may still
+ * roll back. The box's birth names the version it runs, which during a trial
+ * is the new one; its last update report says whether that version is still
+ * being checked. A report from before the restart (switching) counts too: the
+ * restarted agent's first report may not be in yet.
+ */
+export function versionOnTrial(agentVersion: string | null, r: OtaReport | null): boolean {
+  if (agentVersion === null || r === null || r.target !== agentVersion) return false;
+  return r.state === 'switching' || r.state === 'health-check';
+}
+
 /** Where a failed update stopped: its error code names the step when it can. */
 function stepOfError(r: OtaReport): string {
   const code = r.error?.code ?? '';

@@ -12,7 +12,7 @@ import { auditAction, auditOutcome } from '../i18n/audit.js';
 import { errorText } from '../i18n/errors.js';
 import { useDeviceData, type Part } from '../state/device-data.js';
 import { deviceState } from '../state/derive.js';
-import { otaSteps } from '../state/progress.js';
+import { otaSteps, versionOnTrial } from '../state/progress.js';
 import { hrefSite, useApp, useNow, useSnapshot } from '../state/hooks.js';
 import { useFleetModel } from '../state/model.js';
 import { CommandTable, History } from './DeviceParts.js';
@@ -105,7 +105,15 @@ export function DeviceView(props: { id: string }) {
             {device.agentVersion && (
               <>
                 <dt>{t('device.agent')}</dt>
-                <dd class="mono">{device.agentVersion}</dd>
+                <dd>
+                  <span class="mono">{device.agentVersion}</span>
+                  {versionOnTrial(device.agentVersion, data.ota.state === 'ok' ? data.ota.value : null) && (
+                    <span class="muted" data-version-trial>
+                      {' '}
+                      · {t('device.agentTrial')}
+                    </span>
+                  )}
+                </dd>
               </>
             )}
             {device.os && (
