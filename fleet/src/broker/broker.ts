@@ -396,7 +396,14 @@ export class FleetBroker {
     // QoS 2 message is stored only after this says yes). A refusal closes the connection.
     this.aedes.authorizePublish = (client, packet, done) => {
       const conn = this.connectionOf(client);
-      const refusal = conn ? publishRefusal(conn.deviceId, packet, { maxRetainedBytes: this.maxRetainedBytes }) : 'acl';
+      // No client: aedes publishes the will of a session that died with another node (its
+      // client is not here). The will was checked against its device's topics when that box
+      // connected (connectRefusal, and the client id is the device id), so it is checked
+      // again as that device's. A refusal here would end the process: aedes leaves the
+      // rejection of a dead node's will unhandled.
+      const owner = conn?.deviceId ?? (client ? undefined : willOwner(packet));
+      const refusal =
+        owner !== undefined ? publishRefusal(owner, packet, { maxRetainedBytes: this.maxRetainedBytes }) : 'acl';
       if (refusal === null) {
         const hold = this.ackHold;
         // aedes writes the PUBACK right after this says yes: what must be durable first is stored here.
@@ -411,7 +418,7 @@ export class FleetBroker {
         });
       }
       const ctx = {
-        deviceId: conn?.deviceId,
+        deviceId: owner,
         topic: packet.topic,
         qos: packet.qos,
         retain: packet.retain,
@@ -670,4 +677,10 @@ export class FleetBroker {
     })();
     return this.closing;
   }
+}
+
+/** The device a dead node's will belongs to: aedes hands it over with the client id it was stored under. */
+function willOwner(packet: PublishPacket): string | undefined {
+  const id = (packet as PublishPacket & { clientId?: unknown }).clientId;
+  return typeof id === 'string' ? id : undefined;
 }

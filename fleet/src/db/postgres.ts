@@ -179,7 +179,16 @@ export class PgSession {
     private readonly log: Logger,
   ) {}
 
-  async get<T>(sql: string, params?: SqlParams): Promise<T | undefined> {
+  /** The query asked last: the next waits for it (one connection answers one query at a time). */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  get<T>(sql: string, params?: SqlParams): Promise<T | undefined> {
+    const run = this.tail.then(() => this.query<T>(sql, params));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async query<T>(sql: string, params?: SqlParams): Promise<T | undefined> {
     if (this.closed) throw new Error('PostgreSQL session closed');
     const conn = (this.conn ??= this.connect());
     try {

@@ -104,3 +104,39 @@ t.test('a revoked device is disconnected and cannot come back', async (t) => {
   t.same((await api<{ items: unknown[] }>('GET', '/api/v1/alerts')).body.items, [], 'no device-offline alert');
   t.equal((await api('GET', `/api/v1/devices/${a.deviceId}`)).status, 404);
 });
+
+t.test(
+  "a dead node's will (no client here) is judged as its own device's publish, never refused for lack of a client",
+  async (t) => {
+    // aedes publishes the wills of sessions that died with another node with no client, and
+    // leaves a refusal unhandled: the node ends. It hands over the client id the will was stored under.
+    const { enrol, fleet } = await startTestFleet(t);
+    const a = await enrol('yb-city');
+    const b = await enrol('yb-luc-yen');
+    const authorize = (packet: object): Promise<Error | null> =>
+      new Promise((resolve) =>
+        fleet.broker.aedes.authorizePublish!(null as never, packet as never, (err) => resolve(err ?? null)),
+      );
+    const will = (owner: string, topicOf: string) => ({
+      cmd: 'publish',
+      topic: deviceTopic(topicOf, 'presence'),
+      payload: Buffer.from('{"v":1,"state":"offline"}'),
+      qos: 1,
+      retain: true,
+      dup: false,
+      clientId: owner,
+      brokerId: 'node-gone',
+    });
+    t.equal(await authorize(will(a.deviceId, a.deviceId)), null, 'its own presence will: published');
+    t.match(
+      await authorize(will(a.deviceId, b.deviceId)),
+      /publish refused: acl/,
+      "a will on another device's topic: refused",
+    );
+    t.match(
+      await authorize({ ...will(a.deviceId, a.deviceId), clientId: undefined }),
+      /publish refused: acl/,
+      'no client and no owner: refused',
+    );
+  },
+);
