@@ -24,9 +24,13 @@ import { LocalIngest } from '../appliance/src/media/ingest.js';
 import { isKeyframePacket } from '../appliance/src/media/rtp/keyframe.js';
 import { printEcho } from './echo.js';
 import { cascadeSwitch } from './room/cascade.js';
+import { WARM_FOR_MS } from '../appliance/src/media/forwarding.js';
+import { REAP_AFTER_MS } from '../appliance/src/media/link/bridge.js';
 import { twoLayerEncodeCmd, twoLayerSizes } from './room/layers.js';
 
 const TRIALS = Number(process.env['BENCH_TRIALS'] ?? 12);
+/** Cascade turns after a silence that cooled every room (bench/room/cascade.ts): about 40 s each. */
+const COLD = Number(process.env['BENCH_COLD'] ?? 3);
 const log = pino({ level: 'warn' });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number): number => {
@@ -228,13 +232,25 @@ async function main(): Promise<void> {
   console.log(
     `\n5. speaker switch across the cascade: core -> relay d1 -> commune c1 (the farthest TV), 3 rooms under the core taking turns, real edges on loopback sharing one worker, GStreamer two layers ${cascadeCapture.width}x${cascadeCapture.height}/${cascadeCapture.fps} H.264; from the core naming the new speaker to the first keyframe of its full picture leaving c1:`,
   );
-  const sw = await cascadeSwitch(log, TRIALS, cascadeCapture);
+  const sw = await cascadeSwitch(log, TRIALS, cascadeCapture, COLD);
   const fine = sw.times.filter(Number.isFinite);
   console.log(
     `   p50 ${ms(pct(fine, 50))}  p95 ${ms(pct(fine, 95))}  max ${ms(Math.max(...fine))} over ${sw.times.length} switches (${sw.times.length - fine.length} with no keyframe within 5 s; before its turn the camera was held back at c1 ${sw.heldBefore} times and announced anew ${sw.announcedAnew} times, and ${sw.anewAtNaming} times it was no longer announced at c1 when the core named the speaker; ${sw.unnamed} turns in which the core named nobody within 45 s)`,
   );
   console.log(
     `   before that, the core named the new speaker p50 ${ms(pct(sw.naming, 50))}  p95 ${ms(pct(sw.naming, 95))} after its microphone opened (named only once heard: speaker-gate.ts)`,
+  );
+  const coldFine = sw.coldTimes.filter(Number.isFinite);
+  const all = [...fine, ...coldFine];
+  console.log(
+    `   cold turns (every room silent ${Math.round((WARM_FOR_MS + REAP_AFTER_MS + 4000) / 1000)} s before, so the new speaker's camera was closed on the links): ${sw.coldTimes.map((x) => ms(x)).join(', ')}; its camera was announced at c1 again by the naming in ${sw.coldAnnouncedAtNaming.filter(Boolean).length} of ${sw.coldAnnouncedAtNaming.length} (warm from the first report that heard it)`,
+  );
+  console.log(
+    `   all switches, warm and cold: p50 ${ms(pct(all, 50))}  p95 ${ms(pct(all, 95))}  max ${ms(Math.max(...all))} over ${all.length}`,
+  );
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  console.log(
+    `   what waiting costs: ${mean(sw.heldAtC1).toFixed(1)} streams held back at c1 on average before a turn (warm rooms and the recently featured), carrying ${mean(sw.heldBitrateBps).toFixed(0)} bit/s there; c1 took in ${(sw.c1InBps / 1000).toFixed(0)} kbit/s from d1 (what flows: the chair and the speakers); the one worker of all six edges used ${(100 * sw.workerCpu).toFixed(0)} % of a core over the timed turns`,
   );
   if (process.env['BENCH_RAW']) console.log('   raw', JSON.stringify(sw.times.map(Math.round)));
   await printEcho();

@@ -18,6 +18,12 @@
 // The tap is made the moment c1 has the stream (polled every 2 ms): a TV's page
 // that polls for new streams adds its own polling interval to a stream that
 // was announced anew.
+//
+// Then `cold` turns more, each after a silence long enough for every room to
+// cool (forwarding.ts WARM_FOR_MS) and for the next speaker's camera to be
+// closed on the links (link/bridge.ts REAP_AFTER_MS): the case where its
+// streams are announced anew hop by hop, from the first level report that
+// hears it (it is warm from then) or from its naming.
 import dgram from 'node:dgram';
 import type { Logger } from 'pino';
 import type { MediaMeeting, MediaPlan } from '@diemcau/shared';
@@ -28,6 +34,9 @@ import type { CaptureConfig } from '../../appliance/src/media/ffmpeg/args.js';
 import { LocalIngest } from '../../appliance/src/media/ingest.js';
 import { isKeyframePacket } from '../../appliance/src/media/rtp/keyframe.js';
 import { SignalServer } from '../../appliance/src/media/server.js';
+import { WARM_FOR_MS } from '../../appliance/src/media/forwarding.js';
+import { REAP_AFTER_MS } from '../../appliance/src/media/link/bridge.js';
+import { cpuSeconds } from './cpu.js';
 import { token, until } from '../../appliance/test/media/helpers.js';
 import { PathTrace } from './path-trace.js';
 
@@ -70,6 +79,16 @@ function planFor(n: CNode, nodes: CNode[]): MediaPlan {
 export interface SwitchResult {
   /** ms from the core's decision to the first keyframe at c1, per switch (NaN: none within 5 s). */
   times: number[];
+  /** The same for the cold turns (after a silence that cooled every room; see above). */
+  coldTimes: number[];
+  /** Per cold turn, whether the camera was still announced at c1 when the core named the speaker (warm from its first report). */
+  coldAnnouncedAtNaming: boolean[];
+  /** Streams held back at c1 (announced, paused) just before each timed turn, and their bitrate there (bit/s, summed). */
+  heldAtC1: number[];
+  heldBitrateBps: number[];
+  /** The shared worker's CPU over the timed turns (share of one core), and c1's bitrate in from d1 meanwhile (bit/s, mean). */
+  workerCpu: number;
+  c1InBps: number;
   /** Switches whose camera was still announced at c1, held back (paused), when its turn came. */
   heldBefore: number;
   /** Switches whose camera had been closed on the links (held back past the grace period) and was announced anew. */
@@ -83,7 +102,12 @@ export interface SwitchResult {
   capture: string;
 }
 
-export async function cascadeSwitch(log: Logger, switches: number, capture: CaptureConfig): Promise<SwitchResult> {
+export async function cascadeSwitch(
+  log: Logger,
+  switches: number,
+  capture: CaptureConfig,
+  cold = 0,
+): Promise<SwitchResult> {
   // BENCH_TRACE=1: where each switch's time went, router by router (path-trace.ts).
   const trace = process.env['BENCH_TRACE'] ? new PathTrace(['core', 'd1', 'c1', 'pA', 'pB', 'pC']) : null;
   const pool = await MediaWorkers.start({ rtcMinPort: 53_000, rtcMaxPort: 53_299, workers: 1, logLevel: 'none' });
@@ -175,22 +199,50 @@ export async function cascadeSwitch(log: Logger, switches: number, capture: Capt
     await until('the core linked to its four edges', () => linked(core, 4), 60_000);
     await until('d1 linked up and down', () => linked(d1, 2), 60_000);
     const times: number[] = [];
+    const coldTimes: number[] = [];
+    const coldAnnouncedAtNaming: boolean[] = [];
+    const heldAtC1: number[] = [];
+    const heldBitrateBps: number[] = [];
+    const c1In: number[] = [];
     let heldBefore = 0;
     let announcedAnew = 0;
     let anewAtNaming = 0;
     let unnamed = 0;
     const naming: number[] = [];
-    // A first round makes every speaker known to the observer; then each turn is timed.
-    for (let i = 0; i < switches + speakers.length; i++) {
+    let cpuFrom: { t: number; cpu: number } | null = null;
+    let workerCpu = NaN;
+    // A first round makes every speaker known to the observer; then each turn
+    // is timed; then the cold turns, each after a silence that cools every room.
+    const warmTurns = switches + speakers.length;
+    for (let i = 0; i < warmTurns + cold; i++) {
       const k = i % speakers.length;
       const next = speakers[k]!;
       const site = next.siteId!;
-      const prev = ingests[(k + speakers.length - 1) % speakers.length]!;
-      const was = atC1(site);
       const timed = i >= speakers.length;
-      if (timed && was) heldBefore += was.paused ? 1 : 0;
-      if (timed && !was) announcedAnew += 1;
-      await prev.setMicOpen(false);
+      const isCold = i >= warmTurns;
+      if (timed && !cpuFrom) cpuFrom = { t: performance.now(), cpu: cpuSeconds(pool.pids) };
+      if (isCold) {
+        if (i === warmTurns)
+          workerCpu = (cpuSeconds(pool.pids) - cpuFrom!.cpu) / ((performance.now() - cpuFrom!.t) / 1000);
+        for (const g of ingests) await g.setMicOpen(false);
+        await sleep(WARM_FOR_MS + REAP_AFTER_MS + 4000);
+      } else {
+        await ingests[(k + speakers.length - 1) % speakers.length]!.setMicOpen(false);
+      }
+      const was = atC1(site);
+      if (timed && !isCold) {
+        if (was) heldBefore += was.paused ? 1 : 0;
+        else announcedAnew += 1;
+        // What waits at c1, held back: none of it should cost a bit on the link.
+        const c1Room = c1.edge.room(M)!;
+        const held = c1Room.listStreams().filter((s) => s.paused && s.via !== null);
+        heldAtC1.push(held.length);
+        let bps = 0;
+        for (const h of held) bps += (await c1Room.stream(h.id)?.stats())?.bitrateBps ?? 0;
+        heldBitrateBps.push(bps);
+        const up = (await c1Room.stats()).links.find((l) => l.direction === 'up');
+        if (up) c1In.push(up.recvBitrateBps);
+      }
       await ingests[k]!.setMicOpen(true);
       const opened = performance.now();
       let decided = 0;
@@ -206,7 +258,8 @@ export async function cascadeSwitch(log: Logger, switches: number, capture: Capt
       }
       if (timed) naming.push(decided - opened);
       const atNaming = atC1(site);
-      if (timed && !atNaming) anewAtNaming += 1;
+      if (timed && !isCold && !atNaming) anewAtNaming += 1;
+      if (isCold) coldAnnouncedAtNaming.push(atNaming !== undefined);
       const list = keyframes.get(site)!;
       const until5 = decided + 5000;
       let first = NaN;
@@ -223,19 +276,28 @@ export async function cascadeSwitch(log: Logger, switches: number, capture: Capt
         }
         await sleep(2);
       }
-      if (timed) times.push(first);
+      if (isCold) coldTimes.push(first);
+      else if (timed) times.push(first);
       if (trace && timed) {
         const camera = atNaming ? (atNaming.paused ? 'held back' : 'flowing') : 'not announced';
         console.log(
-          `   turn ${i - speakers.length + 1} ${site}: named ${Math.round(decided - opened)} ms after its microphone opened, its camera at c1 ${camera}; first keyframe at c1 after ${Math.round(first)} ms; ms after the naming: ${trace.summary(site, decided, [site, 'core', 'd1', 'c1'])}`,
+          `   ${isCold ? 'cold ' : ''}turn ${i - speakers.length + 1} ${site}: named ${Math.round(decided - opened)} ms after its microphone opened, its camera at c1 ${was ? 'announced' : 'not announced'} then and ${camera} at the naming; first keyframe at c1 after ${Math.round(first)} ms; ms after the naming: ${trace.summary(site, decided, [site, 'core', 'd1', 'c1'])}`,
         );
         trace.prune(decided);
       }
       // Let the picture settle before the next turn.
       await sleep(1200 + Math.random() * 800);
     }
+    if (Number.isNaN(workerCpu) && cpuFrom)
+      workerCpu = (cpuSeconds(pool.pids) - cpuFrom.cpu) / ((performance.now() - cpuFrom.t) / 1000);
     return {
       times,
+      coldTimes,
+      coldAnnouncedAtNaming,
+      heldAtC1,
+      heldBitrateBps,
+      workerCpu,
+      c1InBps: c1In.length ? c1In.reduce((a, b) => a + b, 0) / c1In.length : NaN,
       heldBefore,
       unnamed,
       naming,

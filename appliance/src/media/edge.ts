@@ -42,6 +42,8 @@ export interface EdgeOptions {
   trustedCa?: string;
   /** Host name resolution for the plan's downstream addresses (tests give their own). */
   lookup?: Lookup;
+  /** How long a microphone counts as heard after a level report heard it (speaker-gate.ts HEARD_HOLD_MS; tests lengthen it). */
+  speakerHoldMs?: number;
 }
 
 /** Workers owned elsewhere; this edge's transports take `ports` on them (the workers' own slices when unset). */

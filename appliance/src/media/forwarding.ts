@@ -19,6 +19,14 @@
 // finds the way open. Who is in the meeting travels separately, as a small
 // roster (roster.ts), not as streams.
 //
+// A few rooms are warm (warmSites()): heard lately at the host but not
+// featured, the likely next speakers. Their streams are announced on every
+// link and held back there (paused: nothing flows), and not closed while they
+// stay warm, so that naming one of them only resumes its streams hop by hop.
+// Announcing a stream anew takes a message and a consume at every hop (about
+// half a second over three links on a loaded machine); resuming one takes the
+// message alone.
+//
 // The featured set is the same on every edge: the chair's controls arrive in
 // every edge's plan, and the speakers come from the host (the root of the
 // cascade, which receives every open microphone) down the links.
@@ -39,6 +47,35 @@ export function featuredSites(
   if (m.rollCallSiteId !== null) out.add(m.rollCallSiteId);
   for (const s of speakers.slice(0, RECENT_SPEAKERS)) out.add(s);
   return out;
+}
+
+/** How long a room heard at the host stays warm (its streams announced, held back, on every link). */
+export const WARM_FOR_MS = 30_000;
+/** Warm rooms at most: each holds its three streams announced on every link, none of them flowing. */
+export const MAX_WARM = 2;
+
+/**
+ * The warm rooms: heard at the host within `forMs` (`heardAt`: site -> when
+ * its microphone was last heard) and not featured, the most recently heard
+ * first, at most `max`; and when the first of them stops being warm (null:
+ * none is). A room starting to speak is warm from the first level report that
+ * hears it, before the gate names it (two reports in a row); one that spoke a
+ * little while ago stays warm, so its streams are still announced when it
+ * speaks again.
+ */
+export function warmSites(
+  heardAt: ReadonlyMap<string, number>,
+  featured: ReadonlySet<string>,
+  now: number,
+  forMs = WARM_FOR_MS,
+  max = MAX_WARM,
+): { sites: string[]; wakeAt: number | null } {
+  const warm = [...heardAt]
+    .filter(([site, at]) => !featured.has(site) && now - at <= forMs)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, max);
+  const last = warm[warm.length - 1];
+  return { sites: warm.map(([site]) => site), wakeAt: last ? last[1] + forMs : null };
 }
 
 /** Which way a link carries a stream: 'up' towards the host, 'down' towards the leaves. */

@@ -1,7 +1,7 @@
 // Pure decisions of the edge: which rooms to open, close or update for a new
 // media plan, and what the chair's controls mean for this edge's microphone.
 // The edge (edge.ts) executes the steps; these functions do no I/O.
-import { RECENT_SPEAKERS } from './forwarding.js';
+import { MAX_WARM, RECENT_SPEAKERS } from './forwarding.js';
 import type { MediaMeeting, MediaPlan } from '@diemcau/shared';
 
 export type RoomStep =
@@ -102,8 +102,11 @@ export function participantMicOpen(m: MediaMeeting, participantId: string): bool
   return !m.mutedAll;
 }
 
-/** Sites featured at once at most (forwarding.ts featuredSites): the chair, the floor, the roll call, the recent speakers. */
-const MAX_FEATURED = 3 + RECENT_SPEAKERS;
+/**
+ * Sites a link may carry streams of at once (forwarding.ts): the featured ones
+ * (the chair, the floor, the roll call, the recent speakers) and the warm ones.
+ */
+const MAX_FEATURED = 3 + RECENT_SPEAKERS + MAX_WARM;
 /** Streams a featured site sends over a link: its microphone, its camera and the camera's small picture (layers.ts). */
 const STREAMS_PER_FEATURED = 3;
 

@@ -8,8 +8,9 @@
 // beyond the link receives, announced when first wanted; who is in the meeting
 // travels as a small roster (roster.ts). The host (no upstream) picks the
 // meeting's speakers with its ActiveSpeakerObserver, among the microphones it
-// hears (speaker-gate.ts), and sends them down; every other edge follows what
-// its upstream says.
+// hears (speaker-gate.ts), and sends them down with the warm rooms (heard
+// lately, not featured: their streams stay announced, held back); every other
+// edge follows what its upstream says.
 import type { Logger } from 'pino';
 import { DiemcauError, type MeetingMediaStats, type MediaMeeting, type StreamStats } from '@diemcau/shared';
 import type { ListenOptions, PlainOut, RoomRouter, RouterSource, Stream } from './adapter/index.js';
@@ -22,7 +23,7 @@ import { UpstreamLink } from './link/upstream.js';
 import { expectedLinkConsumers, micOpen, participantMicOpen } from './room-planner.js';
 import { kioskView, type KioskView } from './layout.js';
 import { Backoff } from '../backoff.js';
-import { featuredSites, flows, nextSpeakers } from './forwarding.js';
+import { WARM_FOR_MS, featuredSites, flows, nextSpeakers, warmSites } from './forwarding.js';
 import { RoomLayers } from './room-layers.js';
 import { RosterRelay, rosterOf, type RosterEntry } from './roster.js';
 import { TapSet, type TapRequest, type TapAnswer } from './taps.js';
@@ -53,12 +54,17 @@ export interface RoomDeps {
   trustedCa?: string;
   /** Resolves host names a plan uses for downstream edges (tests give their own). */
   lookup?: Lookup;
+  /** How long a microphone counts as heard after a report heard it (speaker-gate.ts HEARD_HOLD_MS; tests lengthen it). */
+  speakerHoldMs?: number;
 }
 
 interface Entry {
   stream: Stream;
   via: PipeBridge | null;
 }
+
+const sameList = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** Browser requests to speak one room holds at once (the stats' limit). */
 const MAX_HANDS = 16;
@@ -78,7 +84,12 @@ export class MeetingRoom implements BridgeHost {
   /** The meeting's recent speakers, most recent first (forwarding.ts). */
   private speakers: readonly string[] = [];
   /** Host only: the observer's choice counts once that microphone is heard (speaker-gate.ts). */
-  private readonly gate = new SpeakerGate();
+  private readonly gate: SpeakerGate;
+  /** Host only: per site, when the level observer last heard its microphone (for the warm rooms). */
+  private readonly heardAt = new Map<string, number>();
+  /** Rooms whose streams every link keeps announced, held back (forwarding.ts warmSites()). */
+  private warm: readonly string[] = [];
+  private warmTimer: NodeJS.Timeout | null = null;
   /** Host only: the sites its last level report heard, for the debug log when they change. */
   private heardSites = '';
   private featured: Set<string>;
@@ -97,6 +108,7 @@ export class MeetingRoom implements BridgeHost {
     private readonly deps: RoomDeps,
     private readonly log: Logger,
   ) {
+    this.gate = new SpeakerGate(deps.speakerHoldMs);
     this.featured = featuredSites(meeting, this.speakers);
     this.layers = new RoomLayers({
       meeting: () => this.meeting,
@@ -184,6 +196,10 @@ export class MeetingRoom implements BridgeHost {
     return this.layers.carries(stream, via);
   }
 
+  keepsWarm(stream: Stream): boolean {
+    return this.warm.includes(stream.info.siteId);
+  }
+
   private attachBridge(bridge: PipeBridge): void {
     this.bridges.add(bridge);
     bridge.pipe.events.on('close', () => {
@@ -191,7 +207,8 @@ export class MeetingRoom implements BridgeHost {
       this.layers.forget(bridge);
       if (bridge.direction === 'down') this.roster.fromBelow(bridge.id, null);
     });
-    if (bridge.direction === 'down' && this.speakers.length > 0) bridge.sendSpeakers(this.speakers);
+    if (bridge.direction === 'down' && this.speakers.length + this.warm.length > 0)
+      bridge.sendSpeakers(this.speakers, this.warm);
     this.linkRoster(bridge);
     for (const { stream, via } of this.streams.values()) if (via !== bridge) void bridge.offer(stream);
   }
@@ -205,10 +222,15 @@ export class MeetingRoom implements BridgeHost {
   }
 
   private onHeard(producerIds: string[]): void {
-    const sites = producerIds.map((id) => this.streams.get(id)?.stream.info.siteId ?? id).join(',');
-    if (sites !== this.heardSites) this.log.debug({ sites }, 'heard');
-    this.heardSites = sites;
-    this.onSpeaker(this.gate.heard(producerIds, performance.now()));
+    const now = performance.now();
+    const sites = producerIds.map((id) => this.streams.get(id)?.stream.info.siteId ?? id);
+    if (sites.join(',') !== this.heardSites) this.log.debug({ sites: sites.join(',') }, 'heard');
+    this.heardSites = sites.join(',');
+    for (const site of sites) this.heardAt.set(site, now);
+    for (const [site, at] of this.heardAt) if (now - at > WARM_FOR_MS) this.heardAt.delete(site);
+    this.onSpeaker(this.gate.heard(producerIds, now));
+    // A room heard before the gate names it is warm from this report on.
+    this.decide(this.speakers);
   }
 
   // The gate named a speaker who is heard (null: nobody new). A paused
@@ -219,22 +241,37 @@ export class MeetingRoom implements BridgeHost {
     if (!stream || stream.paused) return;
     const next = nextSpeakers(this.speakers, stream.info.siteId);
     if (next !== this.speakers) this.log.debug({ producerId, siteId: stream.info.siteId }, 'speaker heard');
-    this.followSpeakers(next);
+    this.decide(next);
+  }
+
+  // Host: the speakers it names, and the warm rooms they leave (those heard lately and not featured).
+  // A room stops being warm when nobody speaks too (no level report comes then): a timer decides again.
+  private decide(speakers: readonly string[]): void {
+    const now = performance.now();
+    const warm = warmSites(this.heardAt, featuredSites(this.meeting, speakers), now);
+    this.followSpeakers(speakers, warm.sites);
+    if (this.warmTimer) clearTimeout(this.warmTimer);
+    this.warmTimer = null;
+    if (warm.wakeAt !== null && !this.closed) {
+      this.warmTimer = setTimeout(() => this.decide(this.speakers), warm.wakeAt - now + 1);
+      this.warmTimer.unref();
+    }
   }
 
   admitSite(siteId: string, via: PipeBridge): SiteAdmission {
     return admitSite(this.meeting, this.deps.edgeId, { edgeId: via.peerEdgeId, direction: via.direction }, siteId);
   }
 
-  setSpeakers(siteIds: string[], via: PipeBridge): void {
-    if (via.direction === 'up') this.followSpeakers(siteIds);
+  setSpeakers(siteIds: string[], warm: string[], via: PipeBridge): void {
+    if (via.direction === 'up') this.followSpeakers(siteIds, warm);
   }
 
-  private followSpeakers(list: readonly string[]): void {
-    if (this.closed || (list.length === this.speakers.length && list.every((s, i) => s === this.speakers[i]))) return;
+  private followSpeakers(list: readonly string[], warm: readonly string[]): void {
+    if (this.closed || (sameList(list, this.speakers) && sameList(warm, this.warm))) return;
     this.speakers = list;
-    this.log.debug({ speakers: list }, 'speakers changed');
-    for (const b of this.bridges) if (b.direction === 'down') b.sendSpeakers(list);
+    this.warm = warm;
+    this.log.debug({ speakers: list, warm }, 'speakers changed');
+    for (const b of this.bridges) if (b.direction === 'down') b.sendSpeakers(list, warm);
     this.refreshForwarding();
   }
 
@@ -557,6 +594,7 @@ export class MeetingRoom implements BridgeHost {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    if (this.warmTimer) clearTimeout(this.warmTimer);
     this.upstream?.close();
     for (const l of [...this.downstream.values()]) l.close();
     await this.ingest?.close();

@@ -3,7 +3,8 @@
 // in the roster; a roll call announces its subject and, once over, the subject
 // is held back and then closed everywhere; and when the host's speaker
 // observer names a new speaker, its microphone and camera are announced on
-// demand and its packets cross two links:
+// demand and its packets cross two links; a room that is heard but not named
+// (warm) has its streams announced held back, and once named they only resume:
 //
 //   c3 (site-3) -> core (host) -> c2 (site-2); c1 is the chair (site-1).
 //
@@ -119,6 +120,8 @@ t.test('only what someone receives crosses the links, and a new speaker flows on
   // Every 20 ms each room sends a microphone packet (silent but for `loud`) and
   // a VP8 key frame (a descriptor and a zero payload header, which the worker reads as one).
   let loud: string | null = null;
+  /** A room heard at one steady level: the level observer hears it, the dominant-speaker observer never chooses it. */
+  let hum: string | null = null;
   const sender = dgram.createSocket('udp4');
   let seq = 0;
   const feeder = setInterval(() => {
@@ -130,7 +133,7 @@ t.test('only what someone receives crosses the links, and a new speaker flows on
       a.writeUInt16BE(seq & 0xffff, 2);
       a.writeUInt32BE((seq * 960) >>> 0, 4);
       a.writeUInt32BE(f.ssrcA, 8);
-      const level = audioLevelByte(f.siteId === loud ? -10 - (seq % 15) : -127);
+      const level = audioLevelByte(f.siteId === loud ? -10 - (seq % 15) : f.siteId === hum ? -20 : -127);
       sender.send(withAudioLevel(a, INGEST.audioLevelExtId, level)!, f.port, '127.0.0.1');
       const v = Buffer.alloc(120);
       v[0] = 0x80;
@@ -235,4 +238,25 @@ t.test('only what someone receives crosses the links, and a new speaker flows on
   );
   t.ok(roster.mic, "site-3's microphone is open in c2's roster");
   t.same(streamsAt('c1', 'site-2'), [], 'site-2, silent and not shown, is still not announced at c1');
+
+  // ---- a warm room: heard while site-3 holds the floor, announced held back; named, it resumes ----
+  await mics.get('site-2')!.resume();
+  hum = 'site-2';
+  const warm = await until("site-2's camera announced, held back, at c1", async () => {
+    const v = announced('c1', 'site-2', 'video');
+    return v?.paused ? v : null;
+  });
+  t.equal(edge('core').room(M)!.activeSpeakerSiteId, 'site-3', 'site-3 still speaks: site-2 is heard, not named');
+  t.ok(announced('c1', 'site-2', 'audio'), "site-2's microphone is announced at c1 too");
+  // site-3 stops: the gate names the room it still hears, whose streams were announced already.
+  loud = null;
+  await until(
+    'the core names site-2',
+    async () => (edge('core').room(M)!.activeSpeakerSiteId === 'site-2' ? true : null),
+    30_000,
+  );
+  await until("site-2's camera flowing at c1", async () =>
+    announced('c1', 'site-2', 'video')?.paused === false ? true : null,
+  );
+  t.equal(announced('c1', 'site-2', 'video')?.id, warm.id, 'the same stream, resumed: not announced anew');
 });

@@ -1,7 +1,15 @@
 // Selective forwarding as pure decisions: which streams cross the links, each way, and
 // how the speakers list moves.
 import t from 'tap';
-import { featuredSites, flows, nextSpeakers, RECENT_SPEAKERS } from '../../src/media/forwarding.js';
+import {
+  featuredSites,
+  flows,
+  MAX_WARM,
+  nextSpeakers,
+  RECENT_SPEAKERS,
+  WARM_FOR_MS,
+  warmSites,
+} from '../../src/media/forwarding.js';
 
 const m = { chairSiteId: 'chair', floorSiteId: null, rollCallSiteId: null };
 
@@ -41,4 +49,24 @@ t.test('speakers list', async (t) => {
   t.equal(nextSpeakers(one, 'a'), one, 'the same speaker again changes nothing (same list object)');
   t.same(nextSpeakers(['a', 'b'], 'c'), ['c', 'a'], 'most recent first, bounded');
   t.same(nextSpeakers(['a', 'b'], 'b'), ['b', 'a'], 'a returning speaker moves to the front, never twice');
+});
+
+t.test('warm rooms: heard lately, not featured, the most recent first', async (t) => {
+  const featured = featuredSites(m, ['s1']);
+  const heard = new Map([
+    ['chair', 9_000],
+    ['s1', 9_500],
+    ['old', 10_000 - WARM_FOR_MS - 1],
+    ['a', 8_000],
+    ['b', 9_900],
+    ['c', 7_000],
+  ]);
+  t.same(
+    warmSites(heard, featured, 10_000),
+    { sites: ['b', 'a'], wakeAt: 8_000 + WARM_FOR_MS },
+    `featured and long-silent rooms are not warm; ${MAX_WARM} at most; the last of them cools first`,
+  );
+  t.same(warmSites(heard, featured, 10_000, WARM_FOR_MS, 5).sites, ['b', 'a', 'c'], 'the most recently heard first');
+  t.same(warmSites(heard, featured, 8_001 + WARM_FOR_MS).sites, ['b'], 'once cooled, a room is not warm');
+  t.same(warmSites(new Map(), featured, 0), { sites: [], wakeAt: null }, 'nobody heard: none, nothing to wait for');
 });

@@ -111,10 +111,10 @@ t.test('expectedLinkConsumers counts what flows, not the roster', async (t) => {
     localSiteId: 'd',
     downstream: communes.map((c) => ({ edgeId: c, addresses: ['127.0.0.1'], siteIds: [c] })),
   });
-  // Up: all 26 microphones of this side (a roll call) and both pictures of at most 5 featured cameras.
-  t.equal(expectedLinkConsumers(district, null), 26 + 5 * 2);
-  // Down to one commune: the featured sites' microphone and two pictures, whatever the roster's size.
-  t.equal(expectedLinkConsumers(district, 'c0'), 5 * 3);
+  // Up: all 26 microphones of this side (a roll call) and both pictures of at most 5 featured and 2 warm cameras.
+  t.equal(expectedLinkConsumers(district, null), 26 + 7 * 2);
+  // Down to one commune: the featured and warm sites' microphone and two pictures, whatever the roster's size.
+  t.equal(expectedLinkConsumers(district, 'c0'), 7 * 3);
   const host = meeting('m', {
     role: 'host',
     upstream: null,

@@ -205,3 +205,102 @@ t.test('a host on a real worker never names a silent open microphone, and names 
   t.equal(room.activeSpeakerSiteId, 'talker', 'the talker stays the most recent speaker');
   t.same(named, ['talker'], 'only the talker was ever named');
 });
+
+t.test('on a real worker, a microphone that closes holds the floor against nobody', async (t) => {
+  // What the room's wiring must do: the microphone's pause reaches the gate
+  // (room.ts addStream). The hold is made longer than the test, so that only
+  // that wiring can let another room take the floor: without it, the closed
+  // microphone counts as heard for the whole hold. The other room hums at one
+  // steady level: the level observer hears it, while the dominant-speaker
+  // observer, which looks for speech over a room's noise floor, never chooses it.
+  const named: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+        const j = JSON.parse(line) as { msg?: string; siteId?: string; sites?: string };
+        if (j.msg === 'speaker heard' && j.siteId) named.push(j.siteId);
+      }
+      done();
+    },
+  });
+  const log = pino({ level: 'debug' }, sink);
+  const pool = await MediaWorkers.start({ rtcMinPort: base, rtcMaxPort: base + 19, workers: 1, logLevel: 'none' });
+  t.teardown(() => pool.close());
+  const edge = await Edge.start({
+    edgeId: 'core',
+    role: 'core',
+    listen: { listenIp: '127.0.0.1' },
+    capture: null,
+    ffmpegBin: 'ffmpeg',
+    worker: { shared: pool, ports: { min: base + 20, max: base + 49 } },
+    log,
+    limits,
+    tapAllow: '127.0.0.1',
+    speakerHoldMs: 10 * 60_000,
+  });
+  t.teardown(() => edge.close());
+  const meeting = {
+    meetingId: M,
+    title: M,
+    state: 'live' as const,
+    role: 'host' as const,
+    upstream: null,
+    acceptToken: null,
+    downstream: [],
+    localSiteId: null,
+    chairSiteId: 'chair',
+    floorSiteId: null,
+    rollCallSiteId: null,
+    mutedAll: false,
+  };
+  t.same(await edge.applyPlan({ v: 1, revision: 1, edgeId: 'core', meetings: [meeting] }), { ok: true });
+  const room = edge.room(M)!;
+
+  const sender = dgram.createSocket('udp4');
+  const feeds: Array<{ siteId: string; port: number; ssrc: number; stream: Stream }> = [];
+  const mic = async (siteId: string, ssrc: number): Promise<Stream> => {
+    const input = await room.router.createPlainIn('127.0.0.1');
+    const stream = await input.produce({
+      kind: 'audio',
+      rtpParameters: ingestRtpParameters('audio', 'vp8', ssrc, siteId),
+      info: { siteId, originEdgeId: 'core' },
+    });
+    room.addStream(stream, null);
+    feeds.push({ siteId, port: input.tuple.port, ssrc, stream });
+    return stream;
+  };
+  let seq = 0;
+  const feeder = setInterval(() => {
+    seq++;
+    for (const f of feeds) {
+      const a = Buffer.alloc(92);
+      a[0] = 0x80;
+      a[1] = INGEST.opus.payloadType;
+      a.writeUInt16BE(seq & 0xffff, 2);
+      a.writeUInt32BE((seq * 960) >>> 0, 4);
+      a.writeUInt32BE(f.ssrc, 8);
+      // 'speaker' talks in syllables over a -70 dBov floor; 'hum' stays at -20 dBov.
+      const db = f.siteId === 'hum' ? -20 : seq % 15 < 12 ? -10 - ((seq * 7) % 20) : -70;
+      sender.send(withAudioLevel(a, INGEST.audioLevelExtId, audioLevelByte(db))!, f.port, '127.0.0.1');
+    }
+  }, 20);
+  t.teardown(() => {
+    clearInterval(feeder);
+    sender.close();
+  });
+
+  const speaker = await mic('speaker', 0x6200);
+  await until('the speaker is named', async () => (room.activeSpeakerSiteId === 'speaker' ? true : null), 60_000);
+  const hum = await mic('hum', 0x6202);
+  await until('the hum is heard', async () => ((await hum.stats()).packets > 100 ? true : null), 60_000);
+  t.equal(room.activeSpeakerSiteId, 'speaker', 'while the speaker is heard, the hum does not take the floor');
+
+  // The speaker's room closes its microphone (the chair's controls pause it at its source).
+  await speaker.pause();
+  await until(
+    'the hum takes the floor once the closed microphone no longer counts as heard',
+    async () => (room.activeSpeakerSiteId === 'hum' ? true : null),
+    20_000,
+  );
+  t.same(named, ['speaker', 'hum'], 'the speaker, then the room still heard');
+});

@@ -17,6 +17,8 @@
 // downstream of it read paused too), and closed after a grace period
 // (reapAfterMs), which closes every copy beyond the link. The peer sees one
 // "paused" whatever the reason: a muted microphone or a camera not shown.
+// A warm room's streams (forwarding.ts warmSites()) are announced held back
+// even before anyone wants them, and are not closed while the room stays warm.
 import type { Logger } from 'pino';
 import type { LinkStats } from '@diemcau/shared';
 import type { Outlet, PipeLink, RtpParameters, Stream } from '../adapter/index.js';
@@ -58,8 +60,13 @@ export interface BridgeHost {
    * this link: what the TVs beyond it show (layers.ts). Always true for sound.
    */
   carriesLayer(stream: Stream, via: PipeBridge): boolean;
-  /** The upstream told us the meeting's recent speakers. */
-  setSpeakers(siteIds: string[], via: PipeBridge): void;
+  /**
+   * Of a stream that does not flow, whether it is kept announced (held back)
+   * on this link: a warm room's (forwarding.ts warmSites()).
+   */
+  keepsWarm(stream: Stream, via: PipeBridge): boolean;
+  /** The upstream told us the meeting's recent speakers and its warm rooms. */
+  setSpeakers(siteIds: string[], warm: string[], via: PipeBridge): void;
   /** The peer sent its roster (roster.ts): its side of the cascade from below, the meeting from above. */
   setRoster(entries: RosterEntry[], via: PipeBridge): void;
   /**
@@ -155,26 +162,29 @@ export class PipeBridge {
 
   // Brings one candidate in line with the host's decision: announced and
   // flowing, announced and held back, or (never wanted yet) not announced.
+  // A warm one is announced held back, and held without a deadline.
   private async settle(stream: Stream): Promise<void> {
     if (stream.closed || !this.candidates.has(stream.id)) return;
     const wanted = this.host.flows(stream, this) && this.host.carriesLayer(stream, this);
+    const warm = !wanted && this.host.keepsWarm(stream, this);
     const out = this.outlets.get(stream.id);
     if (!out) {
-      if (wanted) await this.announce(stream);
+      if (wanted || warm) await this.announce(stream, warm);
       return;
     }
     if (wanted) {
       out.heldSince = null;
       if (out.outlet.paused) await out.outlet.resume();
     } else {
-      out.heldSince ??= performance.now();
+      out.heldSince = warm ? null : (out.heldSince ?? performance.now());
       if (!out.outlet.paused) await out.outlet.pause();
     }
     this.sync(out);
   }
 
-  // Consumes the stream on the pipe and tells the peer: from here it crosses.
-  private async announce(stream: Stream): Promise<void> {
+  // Consumes the stream on the pipe and tells the peer: from here it crosses
+  // (or, `held`, may cross: announced paused, nothing sent until it is resumed).
+  private async announce(stream: Stream, held: boolean): Promise<void> {
     let outlet: Outlet;
     try {
       outlet = await this.pipe.consume(stream.id);
@@ -184,6 +194,8 @@ export class PipeBridge {
       return;
     }
     if (this.isClosed) return outlet.close();
+    // A pipe consumer starts flowing: pause it before the peer hears of it.
+    if (held) await outlet.pause();
     const out: Out = { stream, outlet, announcedPaused: outlet.paused || outlet.producerPaused, heldSince: null };
     this.outlets.set(stream.id, out);
     outlet.events.on('producerpause', () => void this.serially(() => this.sync(out)));
@@ -221,9 +233,9 @@ export class PipeBridge {
     if (!this.isClosed) this.send({ type: 'roster', sites: [...entries] });
   }
 
-  /** Passes the meeting's speakers on to a downstream edge. */
-  sendSpeakers(siteIds: readonly string[]): void {
-    if (!this.isClosed) this.send({ type: 'speakers', siteIds: [...siteIds] });
+  /** Passes the meeting's speakers and warm rooms on to a downstream edge. */
+  sendSpeakers(siteIds: readonly string[], warm: readonly string[]): void {
+    if (!this.isClosed) this.send({ type: 'speakers', siteIds: [...siteIds], warm: [...warm] });
   }
 
   // Tells the peer when what it receives changed between flowing and paused.
@@ -329,7 +341,7 @@ export class PipeBridge {
         return this.incoming.get(ev.producerId)?.close();
       case 'speakers':
         // Only the upstream speaks for the meeting; a downstream edge cannot steer it.
-        if (this.direction === 'up') this.host.setSpeakers(ev.siteIds, this);
+        if (this.direction === 'up') this.host.setSpeakers(ev.siteIds, ev.warm ?? [], this);
         else this.log.warn({ peer: this.peerEdgeId }, 'speakers event from a downstream edge ignored');
         return;
       case 'roster':

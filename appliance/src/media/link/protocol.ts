@@ -75,8 +75,13 @@ export const LinkEventSchema = Type.Union([
     producerId: Uuid,
   }),
   // Upstream to downstream only: the meeting's recent speakers, most recent
-  // first, as the host heard them (see forwarding.ts).
-  Type.Object({ type: Type.Literal('speakers'), siteIds: Type.Array(Id, { maxItems: 8 }) }),
+  // first, as the host heard them, and the warm rooms whose streams every link
+  // keeps announced but held back (see forwarding.ts; absent: none).
+  Type.Object({
+    type: Type.Literal('speakers'),
+    siteIds: Type.Array(Id, { maxItems: 8 }),
+    warm: Type.Optional(Type.Array(Id, { maxItems: 8 })),
+  }),
   // Who is in the meeting (roster.ts): up a link, the sender's side of the
   // cascade; down a link, the whole meeting. Replaces what was sent before.
   Type.Object({

@@ -10,7 +10,10 @@
 // A two-channel recorder takes room-mic (the room without the canceller) and
 // diemcau-aec-source (what the room sends) in one stream; the edge's own
 // microphone input (ffmpeg through PipeWire's ALSA plugin) records the source
-// too. The far end plays alone first, then the room's voice alone.
+// too. The far end plays alone first, then the room's voice alone; with
+// `doubleTalk`, then both at once (the room's voice in the middle of the far
+// end's), recorded with a third channel: the room's voice as it enters the
+// air, the reference that tells it apart from the echo in the other two.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,11 +25,12 @@ import {
   RATE,
   ROOM,
   activeSpan,
+  doubleTalk,
   farVoice,
   impulseResponse,
   nearVoice,
-  readStereoWav,
   readWav,
+  readWavChannels,
   writeWav,
   type RoomModel,
 } from './signals.js';
@@ -169,6 +173,8 @@ export interface RoomRecording {
   far: [Float32Array, Float32Array];
   /** The room's voice alone: [microphone, sent]. */
   near: [Float32Array, Float32Array];
+  /** Both at once (with `doubleTalk`): [microphone, sent, the room's voice as played]. */
+  double: [Float32Array, Float32Array, Float32Array] | null;
   /** What the edge's own microphone input (ffmpeg) captured of the room's voice, dBFS over the sound. */
   edgeCaptureDbfs: number;
   /** The edge's choice of microphone on this server. */
@@ -191,7 +197,11 @@ const rmsDbfs = (x: Float32Array): number => {
  * records what the room sends and what its microphone heard, and takes it all
  * down. About 15 s; `timeoutMs` bounds every wait.
  */
-export async function recordRoom(room: RoomModel = ROOM, timeoutMs = 30_000): Promise<RoomRecording> {
+export async function recordRoom(
+  room: RoomModel = ROOM,
+  timeoutMs = 30_000,
+  opts: { doubleTalk?: boolean } = {},
+): Promise<RoomRecording> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'echo-room-'));
   const procs: Proc[] = [];
   try {
@@ -243,25 +253,46 @@ export async function recordRoom(room: RoomModel = ROOM, timeoutMs = 30_000): Pr
     const ffEnv = { ...process.env };
     delete ffEnv['XDG_RUNTIME_DIR'];
 
-    /** Plays one two-channel file (far end left, room right) and records microphone and sent in step. */
-    const take = async (name: string, left: Float32Array, right: Float32Array, edgeFile?: string) => {
+    /**
+     * Plays one two-channel file (far end left, room right) and records
+     * microphone and sent in step; `reference`: a third channel, the room's
+     * voice as it enters the air.
+     */
+    const take = async (
+      name: string,
+      left: Float32Array,
+      right: Float32Array,
+      extra: { edgeFile?: string; reference?: boolean } = {},
+    ) => {
+      const { edgeFile, reference = false } = extra;
       const play = path.join(dir, `${name}-play.wav`);
       writeWav(play, [left, right]);
       const file = path.join(dir, `${name}.wav`);
       const rec = start(
         'pw-record',
-        ['-P', `{ node.autoconnect = false node.name = room-rec-${name} }`, '--rate', '48000', '--channels', '2', file],
+        [
+          '-P',
+          `{ node.autoconnect = false node.name = room-rec-${name} }`,
+          '--rate',
+          '48000',
+          '--channels',
+          reference ? '3' : '2',
+          ...(reference ? ['--channel-map', 'FL,FR,FC'] : []),
+          file,
+        ],
         env,
       );
       procs.push(rec);
+      const lastPort = `room-rec-${name}:input_${reference ? 'FC' : 'FR'}`;
       await until(
         `the ${name} recorder has ports`,
         timeoutMs,
         async () => (await run('pw-link', ['-i'], env)).split('\n').map((l) => l.trim()),
-        (p) => p.includes(`room-rec-${name}:input_FR`),
+        (p) => p.includes(lastPort),
       );
       await run('pw-link', ['room-mic:capture_MONO', `room-rec-${name}:input_FL`], env);
       await run('pw-link', [`${AEC_SOURCE}:capture_MONO`, `room-rec-${name}:input_FR`], env);
+      if (reference) await run('pw-link', ['room-talk:output_FR', lastPort], env);
       const edge = edgeFile
         ? start(
             'ffmpeg',
@@ -301,21 +332,27 @@ export async function recordRoom(room: RoomModel = ROOM, timeoutMs = 30_000): Pr
       // The room's last reverberation and the canceller's own delay, then stop (both close their files on SIGINT).
       await sleep(600);
       await Promise.all([stop(rec, 'SIGINT'), ...(edge ? [stop(edge, 'SIGINT')] : [])]);
-      return readStereoWav(file);
+      return readWavChannels(file);
     };
     const farVoice_ = farVoice();
     const nearVoice_ = nearVoice();
     const links = await pwLinks();
-    const far = await take('far', farVoice_, new Float32Array(farVoice_.length));
+    const two = (x: Float32Array[]): [Float32Array, Float32Array] => [x[0]!, x[1]!];
+    const far = two(await take('far', farVoice_, new Float32Array(farVoice_.length)));
     const edgeFile = path.join(dir, 'edge.wav');
-    const near = await take(
-      'near',
-      new Float32Array(nearVoice_.length),
-      nearVoice_,
-      choice.echoCancelled ? edgeFile : undefined,
+    const near = two(
+      await take('near', new Float32Array(nearVoice_.length), nearVoice_, {
+        ...(choice.echoCancelled ? { edgeFile } : {}),
+      }),
     );
     const edgeCaptureDbfs = choice.echoCancelled ? rmsDbfs(readWav(edgeFile)) : -Infinity;
-    return { far, near, edgeCaptureDbfs, choice, defaultSink, links };
+    let double: RoomRecording['double'] = null;
+    if (opts.doubleTalk) {
+      const [l, r] = doubleTalk();
+      const x = await take('double', l, r, { reference: true });
+      double = [x[0]!, x[1]!, x[2]!];
+    }
+    return { far, near, double, edgeCaptureDbfs, choice, defaultSink, links };
   } finally {
     for (const p of procs.reverse()) await stop(p);
     fs.rmSync(dir, { recursive: true, force: true });

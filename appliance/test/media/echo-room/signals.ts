@@ -55,6 +55,19 @@ export function voice(f0: number, seed: number, seconds: number): Float32Array {
 export const farVoice = (): Float32Array => voice(190, 1, FAR_SECONDS);
 export const nearVoice = (): Float32Array => voice(120, 2, NEAR_SECONDS);
 
+/** Double talk: the far end talks DOUBLE_SECONDS[0] s alone, then both for [1] s, then the far end alone for [2] s. */
+export const DOUBLE_SECONDS = [3, NEAR_SECONDS, 3] as const;
+
+/** The double-talk take as [far end, room]: the room's voice (nearVoice) in the middle of a longer far end. */
+export function doubleTalk(): [Float32Array, Float32Array] {
+  const [before, both, after] = DOUBLE_SECONDS;
+  const far = voice(190, 4, before + both + after);
+  const room = new Float32Array(far.length);
+  // Both voices carry a quarter second of silence before their sound: the room's starts `before` s after the far end's.
+  room.set(nearVoice(), Math.round(before * RATE));
+  return [far, room];
+}
+
 /** The room as the microphone hears the loudspeaker: a direct path, then reflections decaying to -60 dB in `rt60` seconds. */
 export interface RoomModel {
   /** Loudspeaker to microphone, plus the player's buffers (seconds). */
@@ -123,23 +136,22 @@ export function readWav(file: string): Float32Array {
   throw new Error(`${file}: no data chunk`);
 }
 
-/** 16-bit PCM WAV, both channels of a two-channel file. */
-export function readStereoWav(file: string): [Float32Array, Float32Array] {
+/** 16-bit PCM WAV, every channel. */
+export function readWavChannels(file: string): Float32Array[] {
   const b = fs.readFileSync(file);
   let at = 12;
+  let channels = 0;
   while (at + 8 <= b.length) {
     const id = b.toString('ascii', at, at + 4);
     const size = b.readUInt32LE(at + 4);
-    if (id === 'fmt ' && b.readUInt16LE(at + 10) !== 2) throw new Error(`${file}: not two channels`);
+    if (id === 'fmt ') channels = b.readUInt16LE(at + 10);
     if (id === 'data') {
-      const n = Math.floor(Math.min(size, b.length - at - 8) / 4);
-      const l = new Float32Array(n);
-      const r = new Float32Array(n);
-      for (let i = 0; i < n; i++) {
-        l[i] = b.readInt16LE(at + 8 + i * 4) / 32768;
-        r[i] = b.readInt16LE(at + 10 + i * 4) / 32768;
-      }
-      return [l, r];
+      if (channels < 1) throw new Error(`${file}: no format before the data`);
+      const n = Math.floor(Math.min(size, b.length - at - 8) / 2 / channels);
+      const out = Array.from({ length: channels }, () => new Float32Array(n));
+      for (let i = 0; i < n; i++)
+        for (let c = 0; c < channels; c++) out[c]![i] = b.readInt16LE(at + 8 + (i * channels + c) * 2) / 32768;
+      return out;
     }
     at += 8 + size + (size & 1);
   }
@@ -199,5 +211,83 @@ export function echoFigures(far: [Float32Array, Float32Array], near: [Float32Arr
     farDb: db(energy(far[0], split, fs_[1]) / energy(far[1], split, fs_[1] + tail)),
     nearDb: db(energy(near[1], ns[0], ns[1] + ntail) / energy(near[0], ns[0], ns[1])),
     heard: { far: (fs_[1] - fs_[0]) / RATE, near: (ns[1] - ns[0]) / RATE },
+  };
+}
+
+export interface DoubleTalkFigures {
+  /** The far end alone before the room speaks: how much lower in what is sent than in the microphone (dB). */
+  beforeDb: number;
+  /** While both talk: the echo (what is sent, less the room's voice in it) against the echo in the microphone (dB). */
+  echoDb: number;
+  /** While both talk: the room's voice in what is sent against in the microphone (dB; 0 = kept). */
+  nearDb: number;
+  /** The far end alone again, after the double talk (dB). */
+  afterDb: number;
+  /** The canceller's own delay of the room's voice (ms), found by matching it. */
+  delayMs: number;
+}
+
+/** Of the reference `ref` (shifted later by `lag` samples), its gain in `x` over [a, b): least squares. */
+function gainOf(x: Float32Array, ref: Float32Array, lag: number, a: number, b: number): number {
+  let xr = 0;
+  let rr = 0;
+  for (let i = a; i < b; i++) {
+    const r = ref[i - lag] ?? 0;
+    xr += x[i]! * r;
+    rr += r * r;
+  }
+  return rr > 0 ? xr / rr : 0;
+}
+
+/** The lag (0 to 100 ms, in samples) at which `ref` best matches `x` over [a, b): coarse steps, then around the best. */
+function lagOf(x: Float32Array, ref: Float32Array, a: number, b: number): number {
+  const score = (lag: number, step: number): number => {
+    let s = 0;
+    for (let i = a; i < b; i += step) s += x[i]! * (ref[i - lag] ?? 0);
+    return s;
+  };
+  let best = 0;
+  for (let lag = 0; lag <= RATE / 10; lag += 8) if (score(lag, 4) > score(best, 4)) best = lag;
+  let fine = best;
+  for (let lag = Math.max(0, best - 8); lag <= best + 8; lag++) if (score(lag, 1) > score(fine, 1)) fine = lag;
+  return fine;
+}
+
+/**
+ * Figures of the double-talk take ([microphone, sent, the room's voice as it
+ * entered the air], in step). The room's voice is found in the microphone and
+ * in what is sent (its delay, then its gain by least squares); what is left
+ * of each while both talk is the echo. A canceller that also cuts into the
+ * room's voice leaves that cut in the rest too: the echo figure is then lower,
+ * never flattered.
+ */
+export function doubleTalkFigures([mic, sent, ref]: [Float32Array, Float32Array, Float32Array]): DoubleTalkFigures {
+  const span = activeSpan(ref);
+  if (!span) throw new Error('the room did not speak in the double-talk take');
+  const [n0, n1] = span;
+  const mLag = lagOf(mic, ref, n0, n1);
+  const sLag = lagOf(sent, ref, n0, n1);
+  // Where the room's voice sits in each: later than in the reference by its lag.
+  const gm = gainOf(mic, ref, mLag, n0 + mLag, n1 + mLag);
+  const gs = gainOf(sent, ref, sLag, n0 + sLag, n1 + sLag);
+  const rest = (x: Float32Array, g: number, lag: number, a: number, b: number): number => {
+    let e = 0;
+    for (let i = a; i < b; i++) {
+      const v = x[i]! - g * (ref[i - lag] ?? 0);
+      e += v * v;
+    }
+    return e;
+  };
+  // The far end alone: up to the room's first word, and from half a second after its last (the canceller recovering).
+  const before: [number, number] = [n0 - 2 * RATE, n0 - RATE / 10];
+  const after: [number, number] = [n1 + RATE / 2, n1 + 2 * RATE];
+  if (before[0] < 0 || after[1] > mic.length) throw new Error('the double-talk take is shorter than its voices');
+  const alone = ([a, b]: [number, number]): number => db(energy(mic, a, b) / energy(sent, a, b));
+  return {
+    beforeDb: alone(before),
+    echoDb: db(rest(mic, gm, mLag, n0 + mLag, n1 + mLag) / rest(sent, gs, sLag, n0 + sLag, n1 + sLag)),
+    nearDb: 20 * Math.log10(Math.abs(gs / gm)),
+    afterDb: alone(after),
+    delayMs: ((sLag - mLag) / RATE) * 1000,
   };
 }
