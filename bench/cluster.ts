@@ -430,8 +430,12 @@ async function main(): Promise<void> {
 }
 
 // Ctrl-C or a kill of the bench takes its nodes, simulators, Redis and PostgreSQL with it.
+// The signal can come twice (a wrapper relays the one it got too): the second must not cut the first short.
+let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     stopPostgres?.();
     for (const d of scratch) fs.rmSync(d, { recursive: true, force: true });
