@@ -2244,6 +2244,7 @@ export interface operations {
                         /** @enum {string} */
                         type: "speakers";
                         siteIds: string[];
+                        warm?: string[];
                     } | {
                         /** @enum {string} */
                         type: "roster";
