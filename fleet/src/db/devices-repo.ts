@@ -224,7 +224,7 @@ export class DevicesRepo {
    */
   async presence(): Promise<DevicePresence[]> {
     const rows = await this.db.all<{ id: string; online: number; presence_at: string | null }>(
-      'SELECT id, online, presence_at FROM devices WHERE revoked_at IS NULL',
+      'SELECT id, online, presence_at FROM devices WHERE revoked_at IS NULL ORDER BY id',
     );
     return rows.map((r) => ({ id: r.id, online: r.online === 1, presenceAt: r.presence_at }));
   }
