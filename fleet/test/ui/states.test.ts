@@ -146,10 +146,10 @@ for (const dataset of ['yen-bai-2022', 'yen-bai-two-tier']) {
         await page.goto(`${sf.url}/#/`);
         await page.waitForSelector(`.tile[data-site="${member}"][data-state=meeting]`, { timeout: 15_000 });
         sf.kill(member);
-        await page.waitForSelector(`.tile[data-site="${member}"][data-state=media-only]`, { timeout: 15_000 });
+        await page.waitForSelector(`.tile[data-site="${member}"][data-state=media-only]`, { timeout: 45_000 });
         t.pass('grid: agent down, media up');
         await page.reload();
-        await page.waitForSelector(`.tile[data-site="${member}"][data-state=media-only]`, { timeout: 15_000 });
+        await page.waitForSelector(`.tile[data-site="${member}"][data-state=media-only]`, { timeout: 45_000 });
         t.pass('the same after a reload');
         await page.goto(`${sf.url}/#/wall`);
         t.equal(await stateOf(page, '.wcell', member), 'media-only', 'wall');
