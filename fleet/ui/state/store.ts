@@ -87,6 +87,10 @@ export class Store {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private closed = false;
   private meetingTimer: ReturnType<typeof setInterval> | undefined;
+  // The feed's changes to devices, numbered: a list fetched before a change
+  // (answered after it, on a slow fleet) must not undo it.
+  private feedSeq = 0;
+  private readonly changedAt = new Map<string, number>();
 
   constructor(private readonly api: Api) {}
 
@@ -105,6 +109,7 @@ export class Store {
   }
 
   async load(): Promise<void> {
+    const since = this.feedSeq;
     try {
       const [sites, devices, alerts, operator, hierarchy, operatorNames, revoked] = await Promise.all([
         this.api.get<{ items: Site[] }>('/api/v1/sites').then(items),
@@ -128,7 +133,7 @@ export class Store {
         error: null,
         sites,
         hierarchy,
-        devices,
+        devices: this.newerKept(devices, since),
         alerts,
         names,
         revokedSites,
@@ -316,6 +321,7 @@ export class Store {
 
   /** A decommissioned box leaves the live list; its site reads "decommissioned" unless another box is there. */
   private dropRevoked(deviceId: string, siteId: string): void {
+    this.changedAt.set(deviceId, ++this.feedSeq);
     this.set({
       devices: this.s.devices.filter((d) => d.id !== deviceId),
       revokedSites: new Set([...this.s.revokedSites, siteId]),
@@ -368,8 +374,19 @@ export class Store {
   /** A change to a device we know; an unknown one (just enrolled) reloads the list. */
   private patchDevice(id: string, patch: Partial<Device>): void {
     const d = this.s.devices.find((x) => x.id === id);
-    if (d) this.upsertDevice({ ...d, ...patch });
-    else this.reloadDevicesSoon();
+    if (!d) return this.reloadDevicesSoon();
+    this.changedAt.set(id, ++this.feedSeq);
+    this.upsertDevice({ ...d, ...patch });
+  }
+
+  /** A device list fetched when the feed stood at `since`, with what the feed changed since kept. */
+  private newerKept(fetched: readonly Device[], since: number): Device[] {
+    const mine = new Map(this.s.devices.map((d) => [d.id, d]));
+    return fetched.flatMap((d) => {
+      if ((this.changedAt.get(d.id) ?? 0) <= since) return [d];
+      const kept = mine.get(d.id);
+      return kept ? [kept] : []; // decommissioned meanwhile
+    });
   }
 
   /** Samples for open charts; fed by the device page's refresh or a telemetry event. */
@@ -412,12 +429,12 @@ export class Store {
 
   reloadDevicesSoon(): void {
     clearTimeout(this.deviceReload);
-    clearTimeout(this.mediaTimer);
     this.deviceReload = setTimeout(() => {
+      const since = this.feedSeq;
       void this.api
         .get<{ items: Device[] }>('/api/v1/devices')
         .then(items)
-        .then((devices) => this.set({ devices }))
+        .then((devices) => this.set({ devices: this.newerKept(devices, since) }))
         .catch(() => {});
     }, 250);
   }
