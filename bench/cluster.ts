@@ -40,6 +40,8 @@ const { values } = parseArgs({
     // The store of record: one SQLite file shared by both node processes, or a PostgreSQL
     // (Debian's server, started here on a free port with its default durability settings).
     store: { type: 'string', default: 'sqlite' },
+    // Write each node's V8 CPU profile into this folder (nodes are stopped with SIGTERM at the end so they write it).
+    'cpu-prof': { type: 'string' },
   },
 });
 const N = Number(values.devices);
@@ -183,7 +185,12 @@ async function main(): Promise<void> {
     const [http, mqtt] = ports[name];
     const child = start(
       process.execPath,
-      ['--import', 'tsx', 'fleet/src/main.ts'],
+      [
+        ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-prof'])}`] : []),
+        '--import',
+        'tsx',
+        'fleet/src/main.ts',
+      ],
       {
         DIEMCAU_HTTP_PORT: String(http),
         DIEMCAU_MQTT_PORT: String(mqtt),
@@ -423,6 +430,16 @@ async function main(): Promise<void> {
     say(
       `reconnect storm: both nodes killed, up again ${up.toFixed(1)} s later; all ${N} connected and online ${back.toFixed(1)} s after that (${(up + back).toFixed(1)} s from the kill); alerts opened: ${stormAlerts.length} ${JSON.stringify(Object.fromEntries(st))}; load ${load1()}`,
     );
+  }
+  if (values['cpu-prof']) {
+    // A profile is written on a clean exit only.
+    const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+    await Promise.all(
+      running
+        .filter((c) => c.spawnargs.includes('fleet/src/main.ts'))
+        .map((c) => new Promise((r) => (c.once('exit', r), c.kill('SIGTERM')))),
+    );
+    say(`CPU profiles in ${path.resolve(values['cpu-prof'])}`);
   }
   stopPostgres?.();
   if (values['keep-data']) say(`data and logs kept in ${tmp}, ${simRoot}${pgDir ? ` and ${pgDir}` : ''}`);

@@ -54,7 +54,8 @@ export class Cluster {
     const name = o.name ?? `${hostname()}-${process.pid}`;
     this.nodeId = `${name}~${randomBytes(3).toString('hex')}`;
     const redisOpts = { maxRetriesPerRequest: 2, enableOfflineQueue: true };
-    this.cmd = new Redis(o.redisUrl, redisOpts);
+    // Session events and the bus come in bursts (a node's boxes moving): one write per turn of the event loop.
+    this.cmd = new Redis(o.redisUrl, { ...redisOpts, enableAutoPipelining: true });
     this.sub = new Redis(o.redisUrl, redisOpts);
     for (const r of [this.cmd, this.sub])
       r.on('error', (err: Error) => o.log.warn({ err: err.message }, 'Redis connection error'));

@@ -79,24 +79,22 @@ export class RedisPresenceFeed implements PresenceFeed {
   publish(e: SessionEvent): void {
     if (this.leaving && e.kind === 'end') return;
     const key = sessionsKey(e.nodeId);
-    const multi = this.pub.multi();
-    if (e.kind === 'start') multi.hset(key, e.sessionId, e.deviceId);
-    else multi.hdel(key, e.sessionId);
-    multi.publish(PRESENCE_CHANNEL, JSON.stringify(e));
-    multi
-      .exec()
-      .catch((err: unknown) =>
-        this.log.error({ err, kind: e.kind, deviceId: e.deviceId }, 'session event not written to Redis'),
-      );
+    // Two commands, not a MULTI: the connection pipelines what is issued in one
+    // turn, in order, and a MULTI would overtake commands queued before it. A
+    // snapshot taken between the two sees the same session twice or its end
+    // without its start, which the session table already takes (see the top).
+    const failed = (err: unknown): void =>
+      this.log.error({ err, kind: e.kind, deviceId: e.deviceId }, 'session event not written to Redis');
+    (e.kind === 'start' ? this.pub.hset(key, e.sessionId, e.deviceId) : this.pub.hdel(key, e.sessionId)).catch(failed);
+    this.pub.publish(PRESENCE_CHANNEL, JSON.stringify(e)).catch(failed);
   }
 
   /** Announces that a node's sessions have all ended (the leader found it dead). */
   async nodeLost(nodeId: string): Promise<void> {
-    await this.pub
-      .multi()
-      .del(sessionsKey(nodeId))
-      .publish(PRESENCE_CHANNEL, JSON.stringify({ kind: 'node-lost', nodeId }))
-      .exec();
+    await Promise.all([
+      this.pub.del(sessionsKey(nodeId)),
+      this.pub.publish(PRESENCE_CHANNEL, JSON.stringify({ kind: 'node-lost', nodeId })),
+    ]);
   }
 
   onEvent(handler: (e: SessionEvent) => void): void {

@@ -84,6 +84,12 @@ export interface NewDevice {
   enrolTokenId?: number | null;
 }
 
+interface CredentialWaiter {
+  resolve(hash: string | undefined): void;
+  reject(err: unknown): void;
+}
+const CREDENTIALS_PER_QUERY = 500;
+
 export class DevicesRepo {
   constructor(private readonly db: FleetDb) {}
 
@@ -124,13 +130,42 @@ export class DevicesRepo {
     return r ? toDevice(r) : undefined;
   }
 
-  /** The stored scrypt hash of a device that may connect (not revoked), if any. */
-  async credentials(id: string): Promise<string | undefined> {
-    const r = await this.db.get<{ password_hash: string; revoked_at: string | null }>(
-      'SELECT password_hash, revoked_at FROM devices WHERE id = ?',
-      [id],
-    );
-    return r && r.revoked_at === null ? r.password_hash : undefined;
+  /**
+   * The stored scrypt hash of a device that may connect (not revoked), if any.
+   * Look-ups asked for in one turn of the event loop share one query: a node
+   * takes thousands of boxes at once when another dies, and on PostgreSQL a
+   * round trip each was a large share of that. Always read from the store,
+   * never cached: a revocation on another node counts at once.
+   */
+  credentials(id: string): Promise<string | undefined> {
+    return new Promise((resolve, reject) => {
+      const waiting = this.credentialWaiters.get(id);
+      if (waiting) return void waiting.push({ resolve, reject });
+      this.credentialWaiters.set(id, [{ resolve, reject }]);
+      if (this.credentialWaiters.size === 1) setImmediate(() => void this.lookUpCredentials());
+    });
+  }
+
+  private credentialWaiters = new Map<string, CredentialWaiter[]>();
+
+  private async lookUpCredentials(): Promise<void> {
+    const batch = this.credentialWaiters;
+    this.credentialWaiters = new Map();
+    const ids = [...batch.keys()];
+    for (let i = 0; i < ids.length; i += CREDENTIALS_PER_QUERY) {
+      const chunk = ids.slice(i, i + CREDENTIALS_PER_QUERY);
+      const waiters = chunk.flatMap((id) => batch.get(id)!.map((w) => [id, w] as const));
+      try {
+        const rows = await this.db.all<{ id: string; password_hash: string }>(
+          `SELECT id, password_hash FROM devices WHERE id IN (${chunk.map(() => '?').join(', ')}) AND revoked_at IS NULL`,
+          chunk,
+        );
+        const found = new Map(rows.map((r) => [r.id, r.password_hash]));
+        for (const [id, w] of waiters) w.resolve(found.get(id));
+      } catch (err) {
+        for (const [, w] of waiters) w.reject(err);
+      }
+    }
   }
 
   async insert(d: NewDevice): Promise<void> {
@@ -201,9 +236,15 @@ export class DevicesRepo {
       peripherals?: Peripherals | undefined;
     },
   ): Promise<void> {
+    // Matches only when something changed: a box's births are mostly the same
+    // as its last, and on PostgreSQL an update that writes nothing commits
+    // without waiting for the disk (a node taking thousands of boxes at once).
     await this.db.run(
       `UPDATE devices SET agent_version = COALESCE(@agentVersion, agent_version), os = COALESCE(@os, os),
-         hardware = COALESCE(@hardware, hardware), peripherals = COALESCE(@peripherals, peripherals) WHERE id = @id`,
+         hardware = COALESCE(@hardware, hardware), peripherals = COALESCE(@peripherals, peripherals)
+       WHERE id = @id AND (agent_version IS DISTINCT FROM COALESCE(@agentVersion, agent_version)
+         OR os IS DISTINCT FROM COALESCE(@os, os) OR hardware IS DISTINCT FROM COALESCE(@hardware, hardware)
+         OR peripherals IS DISTINCT FROM COALESCE(@peripherals, peripherals))`,
       {
         id,
         agentVersion: b.agentVersion ?? null,

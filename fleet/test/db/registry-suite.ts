@@ -237,6 +237,37 @@ export function registryContract(t: Test, make: () => Promise<FleetDb>): void {
     t.equal((await r.repos.devices.liveBySerial('SN-1'))?.id, 'dev-3', 'the hardware enrols again as a new device');
   });
 
+  t.test('devices: credentials asked for at once share a look-up and each gets its own', async (t) => {
+    const r = await open(t);
+    const ids = Array.from({ length: 620 }, (_, i) => `dev-${String(i).padStart(3, '0')}`);
+    for (const id of ids) await device(r, id, `SN-${id}`);
+    await r.repos.devices.revoke('dev-007');
+    // More than one query's worth, the same device asked twice, one revoked, one unknown.
+    const asked = [...ids, 'dev-001', 'dev-nope'];
+    const got = await Promise.all(asked.map((id) => r.repos.devices.credentials(id)));
+    const want = asked.map((id) => (id === 'dev-007' || id === 'dev-nope' ? undefined : `hash-${id}`));
+    t.same(got, want);
+  });
+
+  t.test('devices: a birth that changes nothing writes nothing', async (t) => {
+    const r = await open(t);
+    await device(r, 'dev-a');
+    const birth = { agentVersion: '1.2.0', os: 'Debian 12', hardware: 'sim', peripherals: { camera: 'ok' } as never };
+    await r.repos.devices.setBirth('dev-a', birth);
+    // PostgreSQL gives a row a new version (xmin) on every update; SQLite counts the changes.
+    const version = async (): Promise<unknown> =>
+      r.db.dialect === 'postgres'
+        ? (await r.db.get<{ v: string }>('SELECT xmin::text AS v FROM devices WHERE id = ?', ['dev-a']))?.v
+        : (await r.db.get<{ v: number }>('SELECT total_changes() AS v'))?.v;
+    const before = await version();
+    await r.repos.devices.setBirth('dev-a', birth);
+    await r.repos.devices.setBirth('dev-a', { agentVersion: '1.2.0' });
+    t.equal(await version(), before, 'the same birth again: no write');
+    await r.repos.devices.setBirth('dev-a', { agentVersion: '1.3.0' });
+    t.not(await version(), before, 'a new version is written');
+    t.match(await r.repos.devices.get('dev-a'), { agentVersion: '1.3.0', os: 'Debian 12', hardware: 'sim' });
+  });
+
   t.test('devices: presence and birth; a restart finds who was online and marks everyone offline', async (t) => {
     const r = await open(t);
     await device(r, 'dev-a');
