@@ -68,6 +68,53 @@ function markRefusalsSeen(conn: Redis, names: ReadonlyArray<'lrem' | 'rpush' | '
   }
 }
 
+const SUBSCRIPTION_COMMANDS = ['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe'] as const;
+type SubscriptionCommand = (typeof SUBSCRIPTION_COMMANDS)[number];
+type Callback = (err?: Error | null) => void;
+
+/**
+ * mqemitter-redis sends one SUBSCRIBE per topic a box subscribes to (and one
+ * UNSUBSCRIBE when it leaves): thousands at once when a node takes over
+ * another's boxes. Here the ones asked for in one turn of the event loop go
+ * out as one command per run of the same kind, in the order asked, so a
+ * subscribe and an unsubscribe of one channel never swap.
+ */
+function coalesceSubscriptions(conn: Redis): void {
+  const queue: Array<{ kind: SubscriptionCommand; channels: unknown; done: Callback }> = [];
+  const send = Object.fromEntries(
+    SUBSCRIPTION_COMMANDS.map((kind) => [kind, (conn[kind] as (...a: unknown[]) => Promise<unknown>).bind(conn)]),
+  ) as Record<SubscriptionCommand, (...channels: unknown[]) => Promise<unknown>>;
+  const flush = (): void => {
+    const items = queue.splice(0);
+    for (let i = 0; i < items.length;) {
+      let j = i + 1;
+      while (j < items.length && items[j]!.kind === items[i]!.kind) j++;
+      const run = items.slice(i, j);
+      send[run[0]!.kind](...run.map((x) => x.channels)).then(
+        () => run.forEach((x) => x.done(null)),
+        (err: Error) => run.forEach((x) => x.done(err)),
+      );
+      i = j;
+    }
+  };
+  for (const kind of SUBSCRIPTION_COMMANDS) {
+    conn[kind] = ((channels: unknown, cb?: Callback) =>
+      new Promise<void>((resolve, reject) => {
+        if (queue.length === 0) setImmediate(flush);
+        queue.push({
+          kind,
+          channels,
+          // With a callback the failure is the callback's (mqemitter-redis drops the promise).
+          done: (err) => {
+            if (cb) cb(err);
+            if (err && !cb) reject(err);
+            else resolve();
+          },
+        });
+      })) as never;
+  }
+}
+
 /** The persistence's methods that answer with a stream of what Redis returns. */
 const STREAMS = ['createRetainedStream', 'createRetainedStreamCombi', 'outgoingStream', 'streamWill', 'getClientList'];
 
@@ -130,12 +177,14 @@ export function redisBackend(url: string, o: RedisBackendOptions): RedisBackend 
   // one write (profiled: one write per command was a third of a takeover's CPU).
   // mqemitter-redis asks for the same but drops it when given a URL, so it gets
   // its connections from here. Its subscriber connection sends only (P)SUBSCRIBE,
-  // which ioredis never pipelines automatically.
+  // which ioredis never pipelines: those are gathered here (coalesceSubscriptions).
   const pipelined = (): Redis => new Redis(url, { enableAutoPipelining: true });
   const conn = pipelined();
   markRefusalsSeen(conn, ['lrem', 'rpush']);
   conn.on('error', (err: Error) => fault('persistence', err));
-  const mq = mqemitterRedis({ pubConn: pipelined(), subConn: new Redis(url) });
+  const subConn = new Redis(url);
+  coalesceSubscriptions(subConn);
+  const mq = mqemitterRedis({ pubConn: pipelined(), subConn });
   markRefusalsSeen(mq.pubConn, ['quit']);
   markRefusalsSeen(mq.subConn, ['quit']);
   // mqemitter-redis re-emits its connections' errors on `state`: with no
