@@ -315,6 +315,14 @@ async function main(): Promise<void> {
     .length;
   victim.child.kill('SIGKILL');
   const killedAt = Date.now();
+  // Every 5 s until all are back: the survivor's sessions and online count, and whether it leads yet.
+  const takeover = setInterval(() => {
+    void health(survivor.base).then((h) =>
+      say(
+        `  ${((Date.now() - killedAt) / 1000).toFixed(0)} s after the kill: node-${survivor.name} ${h?.mqttClients ?? '-'} sessions, ${h?.devicesOnline ?? '-'} online${h?.leader ? ', leads' : ''}; load ${load1()}`,
+      ),
+    );
+  }, 5000);
   const back = await until(
     'every box on the survivor',
     async () => {
@@ -322,7 +330,7 @@ async function main(): Promise<void> {
       return h?.mqttClients === N && h.devicesOnline === N;
     },
     600_000,
-  );
+  ).finally(() => clearInterval(takeover));
   say(
     `killed node-${victim.name} (${victim === leaderNode ? 'the leader' : 'not leading'}, ${victim === a ? ha?.mqttClients : hb?.mqttClients} boxes): all ${N} connected to node-${survivor.name} and online ${back.toFixed(1)} s later; load ${load1()}`,
   );

@@ -29,6 +29,12 @@ export function createMetrics() {
       labelNames: ['reason'],
       registers: r,
     }),
+    mqttPasswordChecks: new Counter({
+      name: 'diemcau_mqtt_password_checks_total',
+      help: "Device passwords checked at login, by how: 'scrypt', or 'remembered' (verified before on this node or another)",
+      labelNames: ['how'],
+      registers: r,
+    }),
     mqttDenied: new Counter({
       name: 'diemcau_mqtt_acl_denied_total',
       help: 'Publishes and subscriptions refused by the ACL',

@@ -307,6 +307,7 @@ export class FleetBroker {
 
   private dropLocal(deviceId: string): boolean {
     this.verified.delete(deviceId);
+    this.redis?.verified.delete(deviceId);
     const clients = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
     const found = [this.live.get(deviceId), clients[deviceId]].filter((c): c is Client => c !== undefined && !c.closed);
     for (const c of new Set(found)) c.close();
@@ -368,21 +369,40 @@ export class FleetBroker {
             this.connections.set(client, { deviceId: username, connId: this.nextConnId++ });
             done(null, true);
           };
-          if (this.verified.get(username) === fp) return accept();
+          const remembered = (): void => {
+            metrics.mqttPasswordChecks.inc({ how: 'remembered' });
+            accept();
+          };
+          if (this.verified.get(username) === fp) return remembered();
           // The same wrong password again (a box left with old credentials): no scrypt for it.
           const digest = LoginThrottle.digest(stored, password);
           if (this.throttle.isKnownBad(remote, username, digest))
             return fail('repeated-password', BAD_CREDENTIALS, digest);
-          verifyPassword(password.toString('utf8'), stored).then(
-            (ok) => {
-              if (!ok) return fail('bad-password', BAD_CREDENTIALS, digest);
+          const scryptCheck = (): void => {
+            metrics.mqttPasswordChecks.inc({ how: 'scrypt' });
+            verifyPassword(password.toString('utf8'), stored).then(
+              (ok) => {
+                if (!ok) return fail('bad-password', BAD_CREDENTIALS, digest);
+                this.verified.set(username, fp);
+                this.redis?.verified.set(username, fp);
+                accept();
+              },
+              (err: unknown) => {
+                log.error({ err, deviceId: username }, 'password verification failed');
+                fail('verify-error', BAD_CREDENTIALS);
+              },
+            );
+          };
+          const shared = this.redis?.verified;
+          if (!shared) return scryptCheck();
+          // Verified on another node before (the box moved here): no scrypt either.
+          shared.get(username).then(
+            (known) => {
+              if (known !== fp) return scryptCheck();
               this.verified.set(username, fp);
-              accept();
+              remembered();
             },
-            (err: unknown) => {
-              log.error({ err, deviceId: username }, 'password verification failed');
-              fail('verify-error', BAD_CREDENTIALS);
-            },
+            () => scryptCheck(),
           );
         },
         (err: unknown) => {
