@@ -5,38 +5,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import type { EnrolResponse } from '@diemcau/shared';
-import { buildFleet, type Fleet } from '../../src/app.js';
+import type { Fleet } from '../../src/app.js';
 import { ADMIN_TOKEN } from '../helpers/fleet.js';
 import { loginAttempt } from '../helpers/enrol.js';
 import { startRedis } from '../helpers/redis.js';
+import { at, enrol, startNode } from '../helpers/in-process-nodes.js';
 
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
-
-async function startNode(
-  t: { teardown(fn: () => unknown): void },
-  redisUrl: string,
-  dataDir: string,
-  name: string,
-): Promise<Fleet> {
-  const fleet = await buildFleet({
-    config: {
-      httpPort: 0,
-      mqttPort: 0,
-      host: '127.0.0.1',
-      dataDir,
-      adminToken: ADMIN_TOKEN,
-      logLevel: 'silent',
-      redisUrl,
-      nodeId: name,
-      clusterHeartbeatMs: 200,
-      clusterNodeTimeoutMs: 3000,
-      leaderLeaseMs: 3000,
-    },
-  });
-  t.teardown(() => fleet.close());
-  return fleet;
-}
 
 async function checks(fleet: Fleet): Promise<{ scrypt: number; remembered: number }> {
   const res = await fleet.http.inject({ method: 'GET', url: '/metrics', headers: auth });
@@ -45,11 +20,6 @@ async function checks(fleet: Fleet): Promise<{ scrypt: number; remembered: numbe
   return { scrypt: value('scrypt'), remembered: value('remembered') };
 }
 
-const at = (fleet: Fleet, e: EnrolResponse, password = e.mqtt.password): EnrolResponse => ({
-  ...e,
-  mqtt: { ...e.mqtt, url: `mqtt://127.0.0.1:${fleet.mqttPort}`, password },
-});
-
 t.test('a login verified on one node is not checked with scrypt again on another', async (t) => {
   const redis = await startRedis(t);
   const dataDir = mkdtempSync(join(tmpdir(), 'diemcau-cluster-'));
@@ -57,18 +27,7 @@ t.test('a login verified on one node is not checked with scrypt again on another
   const a = await startNode(t, redis.url, dataDir, 'node-a');
   const b = await startNode(t, redis.url, dataDir, 'node-b');
 
-  const tok = await a.http.inject({
-    method: 'POST',
-    url: '/api/v1/sites/yb-city/enrollment-tokens',
-    headers: auth,
-    payload: {},
-  });
-  const res = await a.http.inject({
-    method: 'POST',
-    url: '/api/v1/enroll',
-    payload: { token: tok.json<{ token: string }>().token, hardware: { agentVersion: '0.1.0' } },
-  });
-  const box = res.json<EnrolResponse>();
+  const box = await enrol(a, 'yb-city');
 
   t.equal(await loginAttempt(at(a, box)), 'connected', 'the box logs in on node A');
   t.same(await checks(a), { scrypt: 1, remembered: 0 }, 'node A checked it with scrypt');

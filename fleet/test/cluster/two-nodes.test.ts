@@ -8,56 +8,12 @@ import { join } from 'node:path';
 import t from 'tap';
 import mqtt from 'mqtt';
 import { Redis } from 'ioredis';
-import { deviceTopic, type EnrolResponse } from '@diemcau/shared';
-import { buildFleet, type Fleet } from '../../src/app.js';
+import { deviceTopic } from '@diemcau/shared';
+import type { Fleet } from '../../src/app.js';
 import { ADMIN_TOKEN, connectDevice, waitFor } from '../helpers/fleet.js';
 import { readEvents } from '../helpers/events.js';
 import { startRedis } from '../helpers/redis.js';
-
-type Teardown = { teardown(fn: () => unknown): void };
-
-async function startNode(t: Teardown, redisUrl: string, dataDir: string, name: string): Promise<Fleet> {
-  const fleet = await buildFleet({
-    config: {
-      httpPort: 0,
-      mqttPort: 0,
-      host: '127.0.0.1',
-      dataDir,
-      adminToken: ADMIN_TOKEN,
-      logLevel: 'silent',
-      redisUrl,
-      nodeId: name,
-      clusterHeartbeatMs: 200,
-      clusterNodeTimeoutMs: 3000,
-      leaderLeaseMs: 3000,
-    },
-  });
-  t.teardown(() => fleet.close());
-  return fleet;
-}
-
-async function enrol(fleet: Fleet, siteId: string): Promise<EnrolResponse> {
-  const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
-  const tok = await fleet.http.inject({
-    method: 'POST',
-    url: `/api/v1/sites/${siteId}/enrollment-tokens`,
-    headers: auth,
-    payload: {},
-  });
-  const res = await fleet.http.inject({
-    method: 'POST',
-    url: '/api/v1/enroll',
-    payload: { token: tok.json<{ token: string }>().token, hardware: { agentVersion: '0.1.0' } },
-  });
-  if (res.statusCode !== 200) throw new Error(`enrol: ${res.statusCode} ${res.body}`);
-  return res.json<EnrolResponse>();
-}
-
-/** The box's credentials pointed at one node's broker. */
-const at = (fleet: Fleet, e: EnrolResponse): EnrolResponse => ({
-  ...e,
-  mqtt: { ...e.mqtt, url: `mqtt://127.0.0.1:${fleet.mqttPort}` },
-});
+import { at, enrol, startNode } from '../helpers/in-process-nodes.js';
 
 t.test('two nodes on one Redis act as one fleet', async (t) => {
   const redis = await startRedis(t);
