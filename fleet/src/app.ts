@@ -103,6 +103,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
           heartbeatMs: config.clusterHeartbeatMs,
           nodeTimeoutMs: config.clusterNodeTimeoutMs,
           nodeStartTimeoutMs: config.clusterNodeStartTimeoutMs,
+          leftGraceMs: config.clusterLeftGraceMs,
           leaseMs: config.leaderLeaseMs,
           db,
           log: log.child({ module: 'cluster' }),

@@ -102,6 +102,13 @@ const TOP_LEVEL = {
     default: 5000,
     ...D('cluster: a node silent this long is dead: its sessions end and a fleet-node-down alert opens'),
   }),
+  clusterLeftGraceMs: Type.Integer({
+    minimum: 0,
+    default: 120_000,
+    ...D(
+      'cluster: boxes of a node that stopped gracefully (a rolling restart, an upgrade) get this long to reconnect to the other nodes before alerts (a node that dies gives its boxes DIEMCAU_STARTUP_GRACE_MS)',
+    ),
+  }),
   clusterNodeStartTimeoutMs: Type.Integer({
     minimum: 500,
     default: 60000,
@@ -274,6 +281,7 @@ export const ENV_NAMES: Record<keyof typeof TOP_LEVEL, string> = {
   clusterHeartbeatMs: 'DIEMCAU_CLUSTER_HEARTBEAT_MS',
   clusterNodeTimeoutMs: 'DIEMCAU_CLUSTER_NODE_TIMEOUT_MS',
   clusterNodeStartTimeoutMs: 'DIEMCAU_CLUSTER_NODE_START_TIMEOUT_MS',
+  clusterLeftGraceMs: 'DIEMCAU_CLUSTER_LEFT_GRACE_MS',
   leaderLeaseMs: 'DIEMCAU_LEADER_LEASE_MS',
   logLevel: 'DIEMCAU_LOG_LEVEL',
   maxPacketBytes: 'DIEMCAU_MAX_PACKET_BYTES',

@@ -24,6 +24,8 @@ export interface ClusterOptions {
   nodeTimeoutMs: number;
   /** How long a node still starting may be silent before it is dead. */
   nodeStartTimeoutMs: number;
+  /** How long the boxes of a node that left gracefully have to reconnect elsewhere before alerts. */
+  leftGraceMs: number;
   leaseMs: number;
   /** The registry: with PostgreSQL it elects the leader (store-lease.ts), else a key in Redis does. */
   db: FleetDb;
@@ -76,8 +78,9 @@ export class Cluster {
    */
   async start(tracker: PresenceTracker, alerts: AlertService, broker: SessionRenewal): Promise<void> {
     await Promise.all([this.feed.whenReady(), this.bus.whenReady()]);
-    this.feed.onNodeLost((nodeId) => {
-      tracker.nodeLost(nodeId);
+    this.feed.onNodeLost((nodeId, graceful) => {
+      // A node stopped on purpose (a rolling restart): its boxes are moving, not down.
+      tracker.nodeLost(nodeId, graceful ? this.o.leftGraceMs : undefined);
       if (nodeId !== this.nodeId || this.feed.leaving) return;
       // Declared dead while alive (starved past the node timeout): every node ended this
       // node's sessions while its boxes are still connected to it. They start again.
@@ -103,7 +106,7 @@ export class Cluster {
       log: this.o.log,
       isLeader: () => this.leadership.isLeader,
       onDead: async (nodeId, graceful, alive) => {
-        await this.feed.nodeLost(nodeId);
+        await this.feed.nodeLost(nodeId, graceful);
         if (graceful) return;
         const name = nodeName(nodeId);
         // Restarted (by systemd, say) before it was judged: back already, its boxes reconnecting.

@@ -15,12 +15,13 @@ export const sessionsKey = (nodeId: string): string => `diemcau:sessions:${nodeI
 export const NODES_KEY = 'diemcau:nodes';
 
 /** What travels on the channel: a session event, or a node's sessions all ended at once. */
-export type FeedMessage = SessionEvent | { kind: 'node-lost'; nodeId: string };
+export type FeedMessage = SessionEvent | { kind: 'node-lost'; nodeId: string; graceful: boolean };
 
 function parse(raw: string): FeedMessage | undefined {
   try {
     const m = JSON.parse(raw) as Partial<Record<string, unknown>>;
-    if (m.kind === 'node-lost' && typeof m.nodeId === 'string') return { kind: 'node-lost', nodeId: m.nodeId };
+    if (m.kind === 'node-lost' && typeof m.nodeId === 'string')
+      return { kind: 'node-lost', nodeId: m.nodeId, graceful: m.graceful === true };
     if (
       (m.kind === 'start' || m.kind === 'end') &&
       typeof m.deviceId === 'string' &&
@@ -45,7 +46,7 @@ function parse(raw: string): FeedMessage | undefined {
 
 export class RedisPresenceFeed implements PresenceFeed {
   private readonly handlers: Array<(e: SessionEvent) => void> = [];
-  private readonly lostHandlers: Array<(nodeId: string) => void> = [];
+  private readonly lostHandlers: Array<(lost: { nodeId: string; graceful: boolean }) => void> = [];
   private readonly ready: Promise<unknown>;
 
   /** `pub` runs commands; `sub` is a connection of its own in subscriber mode. */
@@ -58,7 +59,7 @@ export class RedisPresenceFeed implements PresenceFeed {
       if (channel !== PRESENCE_CHANNEL) return;
       const m = parse(raw);
       if (!m) return this.log.warn({ channel }, 'unreadable presence message from the cluster; dropped');
-      if (m.kind === 'node-lost') return this.each(this.lostHandlers, m.nodeId);
+      if (m.kind === 'node-lost') return this.each(this.lostHandlers, { nodeId: m.nodeId, graceful: m.graceful });
       this.each(this.handlers, m);
     });
     this.ready = this.sub.subscribe(PRESENCE_CHANNEL);
@@ -89,11 +90,11 @@ export class RedisPresenceFeed implements PresenceFeed {
     this.pub.publish(PRESENCE_CHANNEL, JSON.stringify(e)).catch(failed);
   }
 
-  /** Announces that a node's sessions have all ended (the leader found it dead). */
-  async nodeLost(nodeId: string): Promise<void> {
+  /** Announces that a node's sessions have all ended (the leader found it dead, or gone after a graceful stop). */
+  async nodeLost(nodeId: string, graceful = false): Promise<void> {
     await Promise.all([
       this.pub.del(sessionsKey(nodeId)),
-      this.pub.publish(PRESENCE_CHANNEL, JSON.stringify({ kind: 'node-lost', nodeId })),
+      this.pub.publish(PRESENCE_CHANNEL, JSON.stringify({ kind: 'node-lost', nodeId, graceful })),
     ]);
   }
 
@@ -101,8 +102,8 @@ export class RedisPresenceFeed implements PresenceFeed {
     this.handlers.push(handler);
   }
 
-  onNodeLost(handler: (nodeId: string) => void): void {
-    this.lostHandlers.push(handler);
+  onNodeLost(handler: (nodeId: string, graceful: boolean) => void): void {
+    this.lostHandlers.push(({ nodeId, graceful }) => handler(nodeId, graceful));
   }
 
   async snapshot(): Promise<SessionStart[]> {

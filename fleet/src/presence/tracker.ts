@@ -326,13 +326,13 @@ export class PresenceTracker {
    * registry keeps them online meanwhile, so a leader that takes over
    * during the grace awaits them too.
    */
-  nodeLost(nodeId: string): void {
+  nodeLost(nodeId: string, graceMs = this.o.startupGraceMs): void {
     if (this.stopped) return;
     const now = this.now();
     for (const t of this.table.endNode(nodeId)) {
       this.o.metrics.devicesOnline.set(this.table.online);
       if (!t.online && this.leading && this.refs.has(t.deviceId))
-        this.awaited.set(t.deviceId, { since: now, until: now + this.o.startupGraceMs });
+        this.awaited.set(t.deviceId, { since: now, until: now + graceMs });
       else this.transition(t, 'node-lost');
     }
     this.scheduleGrace();

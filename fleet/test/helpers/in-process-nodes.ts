@@ -3,11 +3,18 @@
 // enrolled through one of them and pointed at any node's broker.
 import type { EnrolResponse } from '@diemcau/shared';
 import { buildFleet, type Fleet } from '../../src/app.js';
+import type { FleetConfig } from '../../src/config.js';
 import { ADMIN_TOKEN } from './fleet.js';
 
 type Teardown = { teardown(fn: () => unknown): void };
 
-export async function startNode(t: Teardown, redisUrl: string, dataDir: string, name: string): Promise<Fleet> {
+export async function startNode(
+  t: Teardown,
+  redisUrl: string,
+  dataDir: string,
+  name: string,
+  config: Partial<FleetConfig> = {},
+): Promise<Fleet> {
   const fleet = await buildFleet({
     config: {
       httpPort: 0,
@@ -21,6 +28,7 @@ export async function startNode(t: Teardown, redisUrl: string, dataDir: string, 
       clusterHeartbeatMs: 200,
       clusterNodeTimeoutMs: 3000,
       leaderLeaseMs: 3000,
+      ...config,
     },
   });
   t.teardown(() => fleet.close());
