@@ -124,6 +124,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
       connectTimeoutMs: config.mqttConnectTimeoutMs,
       maxRetainedBytes: config.mqttMaxRetainedBytes,
       maxLoginsPerDevicePerMin: config.mqttMaxLoginsPerDevicePerMin,
+      maxPendingLogins: config.mqttMaxPendingLogins,
       slowAfterRefusalsPerSec: config.mqttSlowAfterRefusalsPerSec,
       devices: repos.devices,
       metrics,

@@ -248,6 +248,13 @@ const TOP_LEVEL = {
       'refused MQTT logins per second from one address past which its new connections are served a second late (nobody is refused for it); 0 = never',
     ),
   }),
+  mqttMaxPendingLogins: Type.Integer({
+    minimum: 0,
+    default: 300,
+    ...D(
+      "connections accepted but not yet answered (CONNACK) past which new logins are refused with 'server unavailable', so the boxes retry after their backoff instead of waiting past their own timeout while the node works through a storm; 0 = no cap",
+    ),
+  }),
   mqttMaxLoginsPerDevicePerMin: Type.Integer({
     minimum: 0,
     default: 60,
@@ -311,6 +318,7 @@ export const ENV_NAMES: Record<keyof typeof TOP_LEVEL, string> = {
   mqttConnectTimeoutMs: 'DIEMCAU_MQTT_CONNECT_TIMEOUT_MS',
   mqttMaxRetainedBytes: 'DIEMCAU_MQTT_MAX_RETAINED_BYTES',
   mqttMaxLoginsPerDevicePerMin: 'DIEMCAU_MQTT_MAX_LOGINS_PER_DEVICE_PER_MIN',
+  mqttMaxPendingLogins: 'DIEMCAU_MQTT_MAX_PENDING_LOGINS',
   mqttSlowAfterRefusalsPerSec: 'DIEMCAU_MQTT_SLOW_AFTER_REFUSALS_PER_SEC',
 };
 

@@ -39,6 +39,8 @@ export interface BrokerOptions {
   maxRetainedBytes?: number;
   /** Logins per device per minute; past it the device's logins are refused until the minute is over. 0 = no limit. */
   maxLoginsPerDevicePerMin?: number;
+  /** Connections accepted and not yet answered past which new logins are refused with 'server unavailable'; 0 = no cap. */
+  maxPendingLogins?: number;
   /** Refused logins per second from one address past which its new connections wait SLOW_MS before being served; 0 = never. */
   slowAfterRefusalsPerSec?: number;
   /** This node's name in the fleet (unique per process start); sessions are named after it. */
@@ -59,6 +61,7 @@ const DEFAULT_LIMITS = {
   connectTimeoutMs: 10_000,
   maxRetainedBytes: 8192,
   maxLoginsPerDevicePerMin: 60,
+  maxPendingLogins: 300,
   slowAfterRefusalsPerSec: 20,
 } as const;
 
@@ -80,7 +83,8 @@ export interface DeviceConnection {
   connId: number;
 }
 
-const BAD_CREDENTIALS = 4; // CONNACK return code "bad user name or password"
+const SERVER_UNAVAILABLE = 3; // CONNACK return codes
+const BAD_CREDENTIALS = 4;
 const NOT_AUTHORIZED = 5;
 
 function authError(code: number, message: string): AuthenticateError {
@@ -118,6 +122,17 @@ export class FleetBroker {
   /** scrypt is costly; a password verified once is remembered by its SHA-256 until revoked. */
   private readonly verified = new Map<string, string>();
   private nextConnId = 1;
+  /**
+   * Connections accepted and not yet answered with a CONNACK. In a storm (a
+   * node's boxes all moving here, a whole fleet restarting) a node falls
+   * behind; a box that waits past its own timeout gives up and comes again,
+   * and the work done for it is lost, so the node falls further behind. Past
+   * the cap new logins are refused at once as 'server unavailable': the box
+   * retries after its jittered backoff, and the node finishes the ones it has.
+   */
+  private readonly pending = new WeakSet<object>();
+  private pendingCount = 0;
+  private readonly maxPendingLogins: number;
   /** Remote address per connection stream (aedes sees the stream, not the socket). */
   private readonly remotes = new WeakMap<object, string>();
   private readonly throttle: LoginThrottle;
@@ -166,6 +181,7 @@ export class FleetBroker {
     });
     this.slots = new AddressSlots(opts.maxConnectionsPerAddress ?? DEFAULT_LIMITS.maxConnectionsPerAddress);
     this.maxRetainedBytes = opts.maxRetainedBytes ?? DEFAULT_LIMITS.maxRetainedBytes;
+    this.maxPendingLogins = opts.maxPendingLogins ?? DEFAULT_LIMITS.maxPendingLogins;
     this.refusals = new FailureLimiter(opts.slowAfterRefusalsPerSec ?? DEFAULT_LIMITS.slowAfterRefusalsPerSec, 1000);
     // Keyed by device: sized for the largest fleets so that no device is forgotten mid-minute.
     this.logins = new FailureLimiter(
@@ -337,6 +353,16 @@ export class FleetBroker {
         done(authError(NOT_AUTHORIZED, reason), false);
       };
       if (!username || !password) return fail('anonymous', NOT_AUTHORIZED);
+      if (this.maxPendingLogins > 0 && this.pendingCount > this.maxPendingLogins) {
+        this.limitsHit.inc({ limit: 'pending-logins' });
+        metrics.mqttAuthFailures.inc({ reason: 'busy' });
+        if (this.logOnce('busy'))
+          log.warn(
+            { pending: this.pendingCount, limit: this.maxPendingLogins },
+            'too many logins at once; new ones refused as server unavailable until the node catches up (logged once a minute)',
+          );
+        return done(authError(SERVER_UNAVAILABLE, 'busy'), false);
+      }
       // The client id must be the device id: otherwise one box could take
       // over (and so disconnect) another box's session.
       if (client.id !== username) return fail('client-id-mismatch', NOT_AUTHORIZED);
@@ -473,6 +499,7 @@ export class FleetBroker {
     // client whose map entry a late close of its predecessor removed (same
     // client id), which left devices counted online for good.
     this.aedes.on('clientReady', (client) => {
+      this.answered(client.conn);
       const conn = this.connections.get(client);
       const stream = client.conn as Duplex;
       if (!conn || client.closed || stream.destroyed) return;
@@ -586,10 +613,13 @@ export class FleetBroker {
       };
       socket.on('error', () => socket.destroy());
       socket.on('close', () => {
+        this.answered(socket);
         this.sockets.delete(socket);
         metrics.mqttClients.dec();
       });
       this.remotes.set(socket, remote);
+      this.pending.add(socket);
+      this.pendingCount++;
       this.aedes.handle(socket);
       // aedes reads the socket with read(), which hands each chunk to 'data'
       // listeners before aedes parses it: the guard sees every byte first and
@@ -637,6 +667,11 @@ export class FleetBroker {
   }
 
   /** True the first time in a minute for this key: for log lines that a flood would repeat. */
+  /** A connection got its CONNACK, or closed before: no longer pending. */
+  private answered(conn: object): void {
+    if (this.pending.delete(conn)) this.pendingCount--;
+  }
+
   private logOnce(key: string): boolean {
     const now = Date.now();
     if (this.addressLogged.blocked(key, now)) return false;

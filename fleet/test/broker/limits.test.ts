@@ -195,3 +195,18 @@ t.test('a QoS 2 PUBLISH is cut at its first byte: its body is never read into th
   t.ok(await hangsUp(c), 'closed without the body');
   t.equal(await metric(api, /^diemcau_mqtt_limits_total\{limit="qos2"\}/), 1, 'counted');
 });
+
+t.test('past the cap of logins not yet answered, new ones are told "server unavailable", then served', async (t) => {
+  const { api, enrol, fleet } = await startTestFleet(t, { mqttMaxPendingLogins: 2 });
+  const a = await enrol('yb-city');
+  // Three connections accepted that never log in: the node owes each a CONNACK.
+  const idle = [await open(t, fleet), await open(t, fleet), await open(t, fleet)];
+  const busy = await open(t, fleet);
+  t.equal(await busy.login(creds(a)), 3, 'a good login is refused as server unavailable');
+  t.equal(await metric(api, /^diemcau_mqtt_limits_total\{limit="pending-logins"\}/), 1, 'counted');
+  t.equal(await metric(api, /^diemcau_mqtt_auth_failures_total\{reason="busy"\}/), 1);
+  for (const c of idle) c.close();
+  await Promise.all(idle.map((c) => c.closed));
+  const served = await open(t, fleet);
+  t.equal(await served.login(creds(a)), 0, 'once the node caught up, the box is served');
+});
