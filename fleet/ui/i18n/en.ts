@@ -269,6 +269,7 @@ export const en: Record<keyof typeof vi, string> = {
   'ota.title': 'Software updates',
   'ota.none': 'No rollout yet.',
   'ota.release': 'Release {v}',
+  'ota.osSnapshot': 'Operating system update, mirror snapshot {v}',
   'ota.state.running': 'Running',
   'ota.state.paused': 'Paused',
   'ota.state.aborted': 'Aborted',

@@ -270,6 +270,7 @@ export const vi = {
   'ota.title': 'Cập nhật phần mềm',
   'ota.none': 'Chưa có đợt cập nhật nào.',
   'ota.release': 'Phiên bản {v}',
+  'ota.osSnapshot': 'Cập nhật hệ điều hành, bản chụp kho {v}',
   'ota.state.running': 'Đang chạy',
   'ota.state.paused': 'Tạm dừng',
   'ota.state.aborted': 'Đã hủy',
