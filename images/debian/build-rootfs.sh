@@ -101,7 +101,7 @@ rm -f "$out/var/lib/dbus/machine-id"
 in_root passwd --lock root >/dev/null
 
 step "systemd units and polkit rule"
-install -m 0644 "$here"/systemd/diemcau-firstboot.service "$here"/systemd/diemcau-agent.service "$here"/systemd/diemcau-edge.service "$here"/systemd/diemcau-kiosk.service "$out/etc/systemd/system/"
+install -m 0644 "$here"/systemd/diemcau-firstboot.service "$here"/systemd/diemcau-agent.service "$here"/systemd/diemcau-edge.service "$here"/systemd/diemcau-kiosk.service "$here"/systemd/diemcau-os-update.service "$out/etc/systemd/system/"
 install -m 0644 "$here/polkit-diemcau.rules" "$out/etc/polkit-1/rules.d/50-diemcau.rules"
 in_root systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
   diemcau-firstboot.service diemcau-agent.service diemcau-edge.service diemcau-kiosk.service

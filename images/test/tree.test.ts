@@ -58,7 +58,7 @@ t.before(async () => {
 });
 
 t.test('the units run files the release bundle produces, with the Node the image installs', async (t) => {
-  for (const name of ['diemcau-agent.service', 'diemcau-edge.service']) {
+  for (const name of ['diemcau-agent.service', 'diemcau-edge.service', 'diemcau-os-update.service']) {
     for (const line of exec(unit(name))) {
       const files = [...line.matchAll(/\/opt\/diemcau\/current\/([\w.-]+)/g)].map((m) => m[1]!);
       t.ok(files.length > 0, `${name}: ${line}`);
@@ -81,6 +81,12 @@ t.test('the polkit rule names the units the image installs', async (t) => {
   for (const u of ['diemcau-agent.service', 'diemcau-edge.service', 'diemcau-kiosk.service'])
     t.ok(pattern.test(u), `${u} may be restarted by the agent`);
   t.notOk(pattern.test('ssh.service'), 'and nothing else');
+  t.match(
+    rule,
+    /action\.lookup\("unit"\) === "diemcau-os-update\.service" &&\s*action\.lookup\("verb"\) === "start"/,
+    'the OS update unit may be started, not stopped, edited or masked',
+  );
+  t.match(unit('diemcau-agent.service'), /DIEMCAU_OS_UNIT=diemcau-os-update\.service/, 'the agent hands apt to that unit');
   const installed = read(debian, 'build-rootfs.sh');
   for (const u of fs.readdirSync(path.join(debian, 'systemd')).filter((f) => f !== 'diemcau-fleet.service'))
     t.match(installed, u, `build-rootfs.sh installs ${u}`);
