@@ -89,8 +89,15 @@ export class AptOs implements OsApplier {
 
   private async writeSources(req: OsApplyRequest): Promise<string> {
     await fs.promises.mkdir(path.join(this.o.stateDir, 'sources.list.d'), { recursive: true });
-    const signedBy = this.o.keyrings.join(',');
-    const lines = req.sources.map((s) => `deb [signed-by=${signedBy}] ${s.uri} ${s.suite} ${s.components.join(' ')}`);
+    const keyrings = this.o.keyrings.filter((k) => fs.existsSync(k));
+    if (keyrings.length === 0)
+      throw new DiemcauError('APPL_ERR_OS_APT', `none of the keyrings exists: ${this.o.keyrings.join(', ')}`);
+    // A pinned snapshot outlives the Valid-Until of its Release file (Debian's security suite
+    // sets a week): rings take longer than that. What Valid-Until guards against, a replayed old
+    // index withholding updates, is what a pinned snapshot is by design, and apt never
+    // downgrades, so an old snapshot can only change nothing.
+    const options = `signed-by=${keyrings.join(',')} check-valid-until=no`;
+    const lines = req.sources.map((s) => `deb [${options}] ${s.uri} ${s.suite} ${s.components.join(' ')}`);
     const file = path.join(this.o.stateDir, 'snapshot.list');
     await fs.promises.writeFile(
       file,
