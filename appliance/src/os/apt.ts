@@ -41,6 +41,8 @@ export class AptOs implements OsApplier {
   async apply(req: OsApplyRequest): Promise<OsApplyResult> {
     const { log } = this.o;
     const list = await this.writeSources(req);
+    // The image empties /var/log; apt keeps its history there.
+    await fs.promises.mkdir(path.join(this.o.root, 'var/log/apt'), { recursive: true });
     const before = await this.installed();
     await this.step('apt-get update', 'apt-get', ['-q', ...this.aptArgs(list), '--error-on=any', 'update']);
     // A power cut in an earlier run leaves packages unpacked but not configured; apt refuses to go on until dpkg finishes them.

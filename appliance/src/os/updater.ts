@@ -80,6 +80,8 @@ export class OsUpdater {
     else {
       await this.save({ ...this.state, current: r.snapshot, rebooting: null, failed: null });
       this.stats.applied++;
+      // The retained desired message comes again after the boot: this report already answers it.
+      this.said = `done:${r.snapshot}:${r.rolloutId ?? ''}`;
       await this.tell('applied', r.snapshot, r.rolloutId, { changed: r.changed, rebootRequired: true });
     }
   }
@@ -119,9 +121,10 @@ export class OsUpdater {
     if (!u || this.state.rebooting) return;
     if (u.snapshot === this.state.current) {
       // Already there (an earlier rollout, or the report was lost): say so, the fleet counts it.
+      // No `changed`: what apt changed was told when it ran.
       if (this.said !== `done:${u.snapshot}:${u.rolloutId ?? ''}`) {
         this.said = `done:${u.snapshot}:${u.rolloutId ?? ''}`;
-        await this.tell('applied', u.snapshot, u.rolloutId, { changed: [] });
+        await this.tell('applied', u.snapshot, u.rolloutId);
       }
       return;
     }

@@ -87,8 +87,12 @@ t.test('after the reboot the start finishes the update and reports what changed'
   t.equal(after.reports[0]!.current, '20261203', 'on the snapshot');
   t.same(after.reports[0]!.changed, before.reports.at(-1)!.changed, 'with the packages apt changed before the reboot');
   after.updater.handleDesiredMessage(desired('20261203'));
+  await new Promise((r) => setTimeout(r, 50));
+  t.same(after.states(), ['applied'], 'the retained message again after the boot: answered already, nothing run');
+  after.updater.handleDesiredMessage(desired('20261203', 'r2'));
   await after.settled(() => after.reports.length === 2);
-  t.same(after.states(), ['applied', 'applied'], 'the retained snapshot again: already applied, nothing run');
+  t.same(after.states(), ['applied', 'applied'], 'a new rollout of the same snapshot: already applied, nothing run');
+  t.equal(after.reports[1]!.changed, undefined, 'without claiming what changed');
   t.equal(after.reboots.length, 0, 'no second reboot');
 });
 
