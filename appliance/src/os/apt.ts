@@ -95,7 +95,7 @@ export class AptOs implements OsApplier {
     if (keyrings.length === 0)
       throw new DiemcauError('APPL_ERR_OS_APT', `none of the keyrings exists: ${this.o.keyrings.join(', ')}`);
     // A pinned snapshot outlives the Valid-Until of its Release file (Debian's security suite
-    // sets a week): rings take longer than that. What Valid-Until guards against, a replayed old
+    // sets one days ahead): rings take longer than that. What Valid-Until guards against, a replayed old
     // index withholding updates, is what a pinned snapshot is by design, and apt never
     // downgrades, so an old snapshot can only change nothing.
     const options = `signed-by=${keyrings.join(',')} check-valid-until=no`;
