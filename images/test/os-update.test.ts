@@ -72,8 +72,38 @@ if (missing) {
     });
     t.equal(created.status, 201, `OS rollout created ${JSON.stringify(created.body)}`);
 
-    // apt runs, then the box restarts by itself for the "new kernel".
-    await box.rebootedByItself(box.bootMs);
+    // apt runs, then the box restarts by itself for the "new kernel". A failure reported
+    // instead ends the wait at once, with what the box's units said.
+    let watching = true;
+    const failed = waitFor(
+      async () => {
+        if (!watching) return null;
+        const r = await box.fleet.api<OsStatus>('GET', `/api/v1/devices/${first.id}/os`);
+        return r.status === 200 && r.body.state === 'failed' ? r.body : undefined;
+      },
+      box.bootMs,
+      'an OS update failure',
+      2000,
+    );
+    const outcome = await Promise.race([
+      box.rebootedByItself(box.bootMs).then(() => 'rebooted' as const),
+      failed.then((s) => s ?? ('stopped' as const)),
+    ]);
+    watching = false;
+    if (outcome === 'stopped') throw new Error('unreachable: the failure watch stopped first');
+    if (outcome !== 'rebooted') {
+      const why = await box
+        .sh(
+          'ls -la /var/lib/diemcau/os; systemctl status --no-pager diemcau-os-update.service; ' +
+            'journalctl -b --no-pager -o cat -u diemcau-os-update.service | tail -40; ' +
+            "journalctl -b --no-pager -o cat -u diemcau-agent.service | grep -i -E 'os-update|polkit|apt' | tail -20",
+          60_000,
+        )
+        .catch((err: Error) => err.message);
+      t.fail(`the box reported the OS update failed: ${JSON.stringify(outcome.error)}\n${why}`);
+      return;
+    }
+    await failed.catch(() => undefined);
     const rebootingS = since(rolloutAt);
     t.ok(
       mirror.requests.includes('/snapshots/20261203/dists/bookworm/InRelease'),

@@ -42,5 +42,6 @@ try {
 } finally {
   apt.close();
 }
-await writeFileAtomic(resultFile(cfg.stateDir), JSON.stringify(result), { fsync: true });
+// Readable by the agent, which runs as its own user (the file holds no secret).
+await writeFileAtomic(resultFile(cfg.stateDir), JSON.stringify(result), { fsync: true, mode: 0o644 });
 process.exitCode = code;

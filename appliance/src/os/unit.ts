@@ -64,7 +64,8 @@ export class UnitOs implements OsApplier {
       text = await fs.promises.readFile(resultFile(this.o.stateDir), 'utf8');
     } catch (err) {
       const why = started instanceof Error ? started.message : `exit ${started.code}: ${started.stderr.trim()}`;
-      throw new DiemcauError('APPL_ERR_OS_APT', `${this.o.unit} left no result (${why})`.slice(0, 900), {
+      const read = (err as Error).message;
+      throw new DiemcauError('APPL_ERR_OS_APT', `${this.o.unit} left no result (${why}; ${read})`.slice(0, 900), {
         cause: err,
       });
     }

@@ -144,6 +144,12 @@ t.test('through the root unit: the agent leaves a request, the unit applies it a
   const r = await unit.apply({ snapshot: '20261203', sources: sources('20261203') });
   t.same(r.changed, [{ package: 'diemcau-os-probe', from: '1.0', to: '1.1' }], 'the unit upgraded the package');
   t.equal(probeFile(s.root), '1.1', 'on the disk');
+  // The unit runs as root, the agent as its own user: the answer must be readable by others.
+  t.equal(
+    fs.statSync(path.join(state, 'result.json')).mode & 0o004,
+    0o004,
+    "the unit's answer is readable by the agent",
+  );
 
   await t.rejects(
     unit.apply({ snapshot: 'nowhere', sources: sources('nowhere') }),
