@@ -86,7 +86,11 @@ t.test('the polkit rule names the units the image installs', async (t) => {
     /action\.lookup\("unit"\) === "diemcau-os-update\.service" &&\s*action\.lookup\("verb"\) === "start"/,
     'the OS update unit may be started, not stopped, edited or masked',
   );
-  t.match(unit('diemcau-agent.service'), /DIEMCAU_OS_UNIT=diemcau-os-update\.service/, 'the agent hands apt to that unit');
+  t.match(
+    unit('diemcau-agent.service'),
+    /DIEMCAU_OS_UNIT=diemcau-os-update\.service/,
+    'the agent hands apt to that unit',
+  );
   const installed = read(debian, 'build-rootfs.sh');
   for (const u of fs.readdirSync(path.join(debian, 'systemd')).filter((f) => f !== 'diemcau-fleet.service'))
     t.match(installed, u, `build-rootfs.sh installs ${u}`);
