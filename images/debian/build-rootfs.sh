@@ -85,6 +85,9 @@ else
   step "no fleet pin (FLEET_PIN_URLS / FLEET_PIN_CA unset): a generic image, the first USB stick decides the fleet"
 fi
 in_root chown -R diemcau:diemcau /opt/diemcau
+# The OS update unit runs as root: its program is a root-owned copy, never the
+# agent's (the agent's user owns /opt/diemcau, where its updater writes).
+install -D -m 0644 "$out/opt/diemcau/versions/$version/os-update.mjs" "$out/usr/lib/diemcau/os-update.mjs"
 
 step "system configuration"
 # Files under rootfs/ go in as they are (network, fstab, udev, PAM, presets).

@@ -60,13 +60,27 @@ t.before(async () => {
 t.test('the units run files the release bundle produces, with the Node the image installs', async (t) => {
   for (const name of ['diemcau-agent.service', 'diemcau-edge.service', 'diemcau-os-update.service']) {
     for (const line of exec(unit(name))) {
-      const files = [...line.matchAll(/\/opt\/diemcau\/current\/([\w.-]+)/g)].map((m) => m[1]!);
+      const files = [...line.matchAll(/\/(?:opt\/diemcau\/current|usr\/lib\/diemcau)\/([\w.-]+)/g)].map((m) => m[1]!);
       t.ok(files.length > 0, `${name}: ${line}`);
       for (const f of files) t.ok(bundled.includes(f), `${name} runs ${f}, which the bundle has`);
       t.match(line, /^\/usr\/bin\/node /, `${name}: /usr/bin/node (the image links it to Node 20)`);
     }
   }
   t.match(read(debian, 'build-rootfs.sh'), /ln -sfn \.\.\/local\/bin\/node "\$out\/usr\/bin\/node"/);
+});
+
+t.test('the root unit runs and writes nothing the agent owns', async (t) => {
+  const u = unit('diemcau-os-update.service');
+  t.match(u, /^User=root$/m, 'it is root');
+  for (const line of exec(u)) t.notMatch(line, /\/opt\/diemcau/, `not the agent's files: ${line}`);
+  t.match(u, /^WorkingDirectory=\/$/m);
+  t.match(u, /^StateDirectory=diemcau-os$/m, "its own directory, root's");
+  t.match(u, /DIEMCAU_OS_UNIT_DIR=\/var\/lib\/diemcau-os/);
+  t.match(
+    read(debian, 'build-rootfs.sh'),
+    /chown -R diemcau:diemcau \/opt\/diemcau\n[\s\S]*install -D -m 0644 "\$out\/opt\/diemcau\/versions\/\$version\/os-update\.mjs" "\$out\/usr\/lib\/diemcau\/os-update\.mjs"/,
+    'the image installs a root-owned copy of the program, after handing /opt/diemcau to the agent',
+  );
 });
 
 t.test("the kiosk opens the page the edge serves, on the edge's port", async (t) => {

@@ -44,7 +44,7 @@ export function osApplier(config: OsAgentConfig, log: Logger): OsApplier | null 
       return new SimulatedOs(config.stateDir);
     case 'apt':
       return config.unit
-        ? new UnitOs({ unit: config.unit, stateDir: config.stateDir })
+        ? new UnitOs({ unit: config.unit, stateDir: config.stateDir, unitDir: config.unitDir })
         : new AptOs({
             root: config.root,
             keyrings: config.keyrings,

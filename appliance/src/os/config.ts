@@ -59,6 +59,13 @@ export const OsSettingsSchema = settingsSection(
         description: 'the applied snapshot, the request and result files of the root unit, the sources list',
       }),
     ),
+    unitDir: Type.String({
+      minLength: 1,
+      default: '/var/lib/diemcau-os',
+      env: 'DIEMCAU_OS_UNIT_DIR',
+      description:
+        "the root unit's own directory (root's, systemd's StateDirectory): its sources list and its answer; the agent only reads it",
+    }),
     holdCheckSec: Type.Integer({
       minimum: 1,
       default: 60,
@@ -78,6 +85,7 @@ export interface OsAgentConfig {
   aptConfig: string | null;
   rebootRequiredFile: string;
   stateDir: string;
+  unitDir: string;
   holdCheckMs: number;
 }
 
@@ -93,6 +101,7 @@ export function osAgentConfig(s: OsSettings, dataDir: string, hardware: 'real' |
     aptConfig: s.aptConfig ?? null,
     rebootRequiredFile: s.rebootRequiredFile,
     stateDir: s.stateDir ?? path.join(dataDir, 'os'),
+    unitDir: s.unitDir,
     holdCheckMs: s.holdCheckSec * 1000,
   };
 }

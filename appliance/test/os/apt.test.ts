@@ -121,6 +121,8 @@ t.test('through the root unit: the agent leaves a request, the unit applies it a
   const s = await seeded(t);
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-os-state-'));
   t.teardown(() => fs.rmSync(state, { recursive: true, force: true }));
+  const unitDir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-os-unit-'));
+  t.teardown(() => fs.rmSync(unitDir, { recursive: true, force: true }));
   // systemd's part: run the unit's program with the unit's environment (the image's unit sets the same names).
   const systemctl = path.join(state, 'systemctl');
   const main = path.resolve(import.meta.dirname, '../../src/os/apply-main.ts');
@@ -129,6 +131,7 @@ t.test('through the root unit: the agent leaves a request, the unit applies it a
     DIEMCAU_OS_KEYRINGS: mirror.keyring,
     DIEMCAU_OS_APT_CONFIG: s.aptConfig,
     DIEMCAU_OS_STATE_DIR: state,
+    DIEMCAU_OS_UNIT_DIR: unitDir,
     DIEMCAU_OS_REBOOT_REQUIRED_FILE: path.join(s.root, 'run/reboot-required'),
   };
   fs.writeFileSync(
@@ -139,14 +142,14 @@ t.test('through the root unit: the agent leaves a request, the unit applies it a
         .join(' ')} '${process.execPath}' --import tsx '${main}' >'${state}/unit.log' 2>&1\n`,
     { mode: 0o755 },
   );
-  const unit = new UnitOs({ unit: 'diemcau-os-update.service', stateDir: state, systemctl });
+  const unit = new UnitOs({ unit: 'diemcau-os-update.service', stateDir: state, unitDir, systemctl });
   t.teardown(() => unit.close());
   const r = await unit.apply({ snapshot: '20261203', sources: sources('20261203') });
   t.same(r.changed, [{ package: 'diemcau-os-probe', from: '1.0', to: '1.1' }], 'the unit upgraded the package');
   t.equal(probeFile(s.root), '1.1', 'on the disk');
   // The unit runs as root, the agent as its own user: the answer must be readable by others.
   t.equal(
-    fs.statSync(path.join(state, 'result.json')).mode & 0o004,
+    fs.statSync(path.join(unitDir, 'result.json')).mode & 0o004,
     0o004,
     "the unit's answer is readable by the agent",
   );
@@ -156,4 +159,30 @@ t.test('through the root unit: the agent leaves a request, the unit applies it a
     { code: 'APPL_ERR_OS_APT', message: /apt-get update/ },
     "a snapshot the mirror lacks: the unit's failure reaches the agent with apt's words",
   );
+
+  // An answer left by an earlier run is not this request's: the unit did not run (systemctl refused it).
+  const notStarted = new UnitOs({ unit: 'not-the-os-unit.service', stateDir: state, unitDir, systemctl });
+  t.teardown(() => notStarted.close());
+  fs.writeFileSync(
+    path.join(unitDir, 'result.json'),
+    JSON.stringify({ v: 1, snapshot: '20261203', ok: true, changed: [], rebootRequired: false }),
+  );
+  await t.rejects(
+    notStarted.apply({ snapshot: '20261203', sources: sources('20261203') }),
+    { code: 'APPL_ERR_OS_APT', message: /left no answer to this request/ },
+    'an old answer for the same snapshot is not taken for this request',
+  );
+
+  // The request is the agent's file: the unit (root) never reads it through a link.
+  const secret = path.join(unitDir, 'root-only');
+  fs.writeFileSync(secret, 'a line only root may read', { mode: 0o600 });
+  fs.rmSync(path.join(state, 'request.json'), { force: true });
+  fs.symlinkSync(secret, path.join(state, 'request.json'));
+  await new Promise<void>((resolve) => execFile(systemctl, ['start', 'diemcau-os-update.service'], () => resolve()));
+  const answer = JSON.parse(fs.readFileSync(path.join(unitDir, 'result.json'), 'utf8')) as {
+    ok: boolean;
+    error?: string;
+  };
+  t.equal(answer.ok, false, 'a request that is a link is refused');
+  t.notMatch(answer.error ?? '', /only root/, 'and nothing of what it points at is quoted');
 });
