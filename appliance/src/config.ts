@@ -7,6 +7,7 @@ import { OutletsSettingsSchema } from './commands/outlets.js';
 import { DevicesSettingsSchema } from './devices/config.js';
 import { EdgeLinkSettingsSchema } from './media/agent-link.js';
 import { OtaSettingsSchema } from './ota/config.js';
+import { OsSettingsSchema } from './os/config.js';
 
 // The agent's one settings tree, validated once at start by main.ts (the only
 // reader of the environment) before enrolment. Sources, later wins: defaults
@@ -109,6 +110,7 @@ export const AgentConfigSchema = Type.Object({
   devices: DevicesSettingsSchema,
   edge: EdgeLinkSettingsSchema,
   ota: OtaSettingsSchema,
+  os: OsSettingsSchema,
   bootstrap: BootstrapSettingsSchema,
   outlets: OutletsSettingsSchema,
 });

@@ -28,6 +28,8 @@ import { SimulatedCollector, SystemCollector } from './telemetry/index.js';
 import { startAgentOta, type AgentOta } from './ota/agent-ota.js';
 import { otaAgentConfig, type OtaAgentConfig } from './ota/config.js';
 import { edgeFollowsCurrent } from './ota/edge-follow.js';
+import { startAgentOs, type AgentOs } from './os/agent-os.js';
+import { osAgentConfig, type OsAgentConfig } from './os/config.js';
 import { edgeLinkFrom, linkEdge, type EdgeLink, type EdgeLinkConfig } from './media/agent-link.js';
 import { writeKioskLink } from './media/kiosk-link.js';
 import { runProbe, startReadiness, type ReadinessRunner } from './readiness/index.js';
@@ -42,6 +44,7 @@ interface Settings {
   hardwareOptions: HardwareOptions;
   edgeConfig: EdgeLinkConfig;
   otaConfig: OtaAgentConfig;
+  osConfig: OsAgentConfig;
 }
 
 /**
@@ -64,6 +67,7 @@ function settingsOrExit(): Settings {
       hardwareOptions: hw.options,
       edgeConfig,
       otaConfig: otaAgentConfig(config.ota, config.dataDir),
+      osConfig: osAgentConfig(config.os, config.dataDir, config.hardware),
     };
   } catch (err) {
     problems.push(...(settingsProblems(err) ?? [(err as Error).message]));
@@ -76,7 +80,7 @@ function settingsOrExit(): Settings {
 }
 
 async function main(): Promise<void> {
-  const { config, warnings, hardwareOptions, edgeConfig, otaConfig } = settingsOrExit();
+  const { config, warnings, hardwareOptions, edgeConfig, otaConfig, osConfig } = settingsOrExit();
   const log = pino({ level: config.logLevel, base: { program: 'diemcau-agent' } });
   for (const warning of warnings) log.warn({ setting: warning }, 'deprecated setting');
   const agentVersion = readAgentVersion();
@@ -86,6 +90,7 @@ async function main(): Promise<void> {
   let commands: AgentCommands | undefined;
   let monitor: HealthMonitor | undefined;
   let ota: AgentOta | undefined;
+  let osUpdates: AgentOs | undefined;
   let edge: EdgeLink | undefined;
   let readiness: ReadinessRunner | undefined;
   let stopping: Promise<void> | undefined;
@@ -101,6 +106,7 @@ async function main(): Promise<void> {
       readiness?.close();
       commands?.close();
       edge?.close();
+      await osUpdates?.close().catch((err: unknown) => log.warn({ err }, 'os updates close failed'));
       await ota?.close().catch((err: unknown) => log.warn({ err }, 'ota close failed'));
       await agent?.close({ graceful: true }).catch((err: unknown) => log.warn({ err }, 'agent close failed'));
       await hardware?.close().catch((err: unknown) => log.warn({ err }, 'hardware close failed'));
@@ -218,6 +224,17 @@ async function main(): Promise<void> {
     config: otaConfig,
     invocationId: process.env.INVOCATION_ID,
     onStatus: (o) => status.setOta(o),
+    log,
+  });
+  // Debian's updates from the province mirror: a snapshot in, 'os' reports out, never during a live meeting.
+  const link = edge;
+  osUpdates = await startAgentOs({
+    agent: a,
+    config: osConfig,
+    busy: () => link.inMeeting(),
+    selfTest: () => hw.selfTest(),
+    reboot: (reason) => hw.power.reboot(reason),
+    healthTimeoutMs: otaConfig.healthTimeoutMs,
     log,
   });
   // The edge runs what `current` points at too: after a switch or a rollback its unit is restarted.

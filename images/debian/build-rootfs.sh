@@ -85,6 +85,9 @@ else
   step "no fleet pin (FLEET_PIN_URLS / FLEET_PIN_CA unset): a generic image, the first USB stick decides the fleet"
 fi
 in_root chown -R diemcau:diemcau /opt/diemcau
+# The OS update unit runs as root: its program is a root-owned copy, never the
+# agent's (the agent's user owns /opt/diemcau, where its updater writes).
+install -D -m 0644 "$out/opt/diemcau/versions/$version/os-update.mjs" "$out/usr/lib/diemcau/os-update.mjs"
 
 step "system configuration"
 # Files under rootfs/ go in as they are (network, fstab, udev, PAM, presets).
@@ -101,7 +104,7 @@ rm -f "$out/var/lib/dbus/machine-id"
 in_root passwd --lock root >/dev/null
 
 step "systemd units and polkit rule"
-install -m 0644 "$here"/systemd/diemcau-firstboot.service "$here"/systemd/diemcau-agent.service "$here"/systemd/diemcau-edge.service "$here"/systemd/diemcau-kiosk.service "$out/etc/systemd/system/"
+install -m 0644 "$here"/systemd/diemcau-firstboot.service "$here"/systemd/diemcau-agent.service "$here"/systemd/diemcau-edge.service "$here"/systemd/diemcau-kiosk.service "$here"/systemd/diemcau-os-update.service "$out/etc/systemd/system/"
 install -m 0644 "$here/polkit-diemcau.rules" "$out/etc/polkit-1/rules.d/50-diemcau.rules"
 in_root systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
   diemcau-firstboot.service diemcau-agent.service diemcau-edge.service diemcau-kiosk.service

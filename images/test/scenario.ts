@@ -99,6 +99,11 @@ export interface Box {
    * which ends QEMU (-no-reboot); the same disk is powered on again at once.
    */
   reboot(): Promise<void>;
+  /**
+   * The box rebooted by itself (its agent asked systemd): waits for the reset,
+   * which ends QEMU (-no-reboot), then powers the same disk on again.
+   */
+  rebootedByItself(timeoutMs: number): Promise<void>;
   /** Builds `v` (optionally from another entry) and uploads it to the fleet. */
   release(v: string, entry?: string): Promise<void>;
   rollout(v: string): Promise<string>;
@@ -233,6 +238,12 @@ export async function enrolledBox(t: Tap, serial: string): Promise<Box> {
       // The guest agent stops with the guest: its answer may never come.
       await box.sh('systemctl reboot', 20_000).catch(() => undefined);
       await exited;
+      old.qga.close();
+      box.vm = boot();
+    },
+    rebootedByItself: async (timeoutMs) => {
+      const old = box.vm;
+      await exitOf(old.child, timeoutMs, 'the box reset after its own reboot');
       old.qga.close();
       box.vm = boot();
     },

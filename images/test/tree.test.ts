@@ -58,15 +58,29 @@ t.before(async () => {
 });
 
 t.test('the units run files the release bundle produces, with the Node the image installs', async (t) => {
-  for (const name of ['diemcau-agent.service', 'diemcau-edge.service']) {
+  for (const name of ['diemcau-agent.service', 'diemcau-edge.service', 'diemcau-os-update.service']) {
     for (const line of exec(unit(name))) {
-      const files = [...line.matchAll(/\/opt\/diemcau\/current\/([\w.-]+)/g)].map((m) => m[1]!);
+      const files = [...line.matchAll(/\/(?:opt\/diemcau\/current|usr\/lib\/diemcau)\/([\w.-]+)/g)].map((m) => m[1]!);
       t.ok(files.length > 0, `${name}: ${line}`);
       for (const f of files) t.ok(bundled.includes(f), `${name} runs ${f}, which the bundle has`);
       t.match(line, /^\/usr\/bin\/node /, `${name}: /usr/bin/node (the image links it to Node 20)`);
     }
   }
   t.match(read(debian, 'build-rootfs.sh'), /ln -sfn \.\.\/local\/bin\/node "\$out\/usr\/bin\/node"/);
+});
+
+t.test('the root unit runs and writes nothing the agent owns', async (t) => {
+  const u = unit('diemcau-os-update.service');
+  t.match(u, /^User=root$/m, 'it is root');
+  for (const line of exec(u)) t.notMatch(line, /\/opt\/diemcau/, `not the agent's files: ${line}`);
+  t.match(u, /^WorkingDirectory=\/$/m);
+  t.match(u, /^StateDirectory=diemcau-os$/m, "its own directory, root's");
+  t.match(u, /DIEMCAU_OS_UNIT_DIR=\/var\/lib\/diemcau-os/);
+  t.match(
+    read(debian, 'build-rootfs.sh'),
+    /chown -R diemcau:diemcau \/opt\/diemcau\n[\s\S]*install -D -m 0644 "\$out\/opt\/diemcau\/versions\/\$version\/os-update\.mjs" "\$out\/usr\/lib\/diemcau\/os-update\.mjs"/,
+    'the image installs a root-owned copy of the program, after handing /opt/diemcau to the agent',
+  );
 });
 
 t.test("the kiosk opens the page the edge serves, on the edge's port", async (t) => {
@@ -81,6 +95,16 @@ t.test('the polkit rule names the units the image installs', async (t) => {
   for (const u of ['diemcau-agent.service', 'diemcau-edge.service', 'diemcau-kiosk.service'])
     t.ok(pattern.test(u), `${u} may be restarted by the agent`);
   t.notOk(pattern.test('ssh.service'), 'and nothing else');
+  t.match(
+    rule,
+    /action\.lookup\("unit"\) === "diemcau-os-update\.service" &&\s*action\.lookup\("verb"\) === "start"/,
+    'the OS update unit may be started, not stopped, edited or masked',
+  );
+  t.match(
+    unit('diemcau-agent.service'),
+    /DIEMCAU_OS_UNIT=diemcau-os-update\.service/,
+    'the agent hands apt to that unit',
+  );
   const installed = read(debian, 'build-rootfs.sh');
   for (const u of fs.readdirSync(path.join(debian, 'systemd')).filter((f) => f !== 'diemcau-fleet.service'))
     t.match(installed, u, `build-rootfs.sh installs ${u}`);

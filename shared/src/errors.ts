@@ -72,6 +72,8 @@ export const ERRORS = {
     message: 'the box lacks what the release needs (Debian packages, architecture or Node ABI)',
     status: 409,
   },
+  APPL_ERR_OS_APT: { message: 'apt could not apply the operating system snapshot', status: 500 },
+  APPL_ERR_OS_HEALTH: { message: 'the box failed its health check after the operating system update', status: 500 },
   APPL_ERR_MOVE_REFUSED: {
     message:
       "a move to another fleet was refused: not signed by this box's fleet, expired, for another box or replayed",

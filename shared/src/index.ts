@@ -18,6 +18,7 @@ export * from './bootstrap.js';
 export * from './media.js';
 export * from './join-link.js';
 export * from './ota.js';
+export * from './os-update.js';
 export * from './health.js';
 export * from './readiness.js';
 export * from './settings.js';

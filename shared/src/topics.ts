@@ -13,6 +13,7 @@ export const DEVICE_PUBLISH = [
   'health', // peripheral states and self-test results
   'events', // one-off events (help button pressed, ...)
   'ota', // update progress and outcome
+  'os', // operating system update progress and outcome (os-update.ts)
   'media-stats', // per-meeting media statistics from the edge
   'media-edge', // the edge's own transport offers for cascade links
   'readiness-report', // what the box measured for a readiness request
@@ -20,6 +21,7 @@ export const DEVICE_PUBLISH = [
 export const DEVICE_SUBSCRIBE = [
   'commands', // commands for this device
   'desired', // retained desired state (release, settings)
+  'desired-os', // retained desired operating system snapshot (os-update.ts)
   'media', // retained media plan (meetings this edge takes part in)
   'move', // retained signed statement moving this box to another fleet (fleet-move.ts)
   'readiness', // retained readiness request (self-test and probe before a meeting)

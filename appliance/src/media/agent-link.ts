@@ -150,6 +150,8 @@ export interface LinkableAgent {
 
 export interface EdgeLink {
   readonly client: EdgeClient | null;
+  /** Whether the newest media plan has this edge in a live meeting (an OS update waits then). */
+  inMeeting(): boolean;
   close(): void;
 }
 
@@ -166,7 +168,7 @@ export function linkEdge(o: {
       { reason: o.config.kind === 'none' ? o.config.reason : o.config.problems },
       'no media edge on this box; media plans are ignored',
     );
-    return { client: null, close: () => {} };
+    return { client: null, inMeeting: () => false, close: () => {} };
   }
   const ca = o.config.ca ?? o.agent.identity?.caCert;
   const client = new EdgeClient({
@@ -190,6 +192,7 @@ export function linkEdge(o: {
   let closed = false;
   return {
     client,
+    inMeeting: () => client.plan()?.meetings.some((m) => m.state === 'live') ?? false,
     close: () => {
       if (closed) return;
       closed = true;

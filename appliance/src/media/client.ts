@@ -43,6 +43,11 @@ export class EdgeClient {
   constructor(private readonly o: EdgeClientOptions) {}
 
   /** Takes a raw plan payload from MQTT. Resolves once the edge has answered; never throws. */
+  /** The newest plan accepted (null: none yet). */
+  plan(): MediaPlan | null {
+    return this.latest;
+  }
+
   forwardPlan(payload: Buffer | string): Promise<void> {
     const decoded = mediaPlanCodec.decode(payload);
     if (!decoded.ok) {

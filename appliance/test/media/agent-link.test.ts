@@ -101,6 +101,7 @@ t.test('a plan retained on the broker reaches the edge; stats go out; mediaUrl i
     fs.readFileSync(path.join(kioskDir, 'link.json'), 'utf8').includes('"connected":true'),
   );
 
+  t.equal(link.inMeeting(), false, 'no plan yet: not in a meeting (an OS update may start)');
   const plan: MediaPlan = {
     v: 1,
     revision: 3,
@@ -127,6 +128,7 @@ t.test('a plan retained on the broker reaches the edge; stats go out; mediaUrl i
     return s.revision === 3 && s.meetings.some((m) => m.meetingId === 'm-agent-1') ? s : null;
   });
   t.equal(stats.edgeId, deviceId);
+  t.equal(link.inMeeting(), true, 'a live meeting in the plan: in a meeting (an OS update waits)');
   // The agent relays the edge's stats to the fleet.
   await broker.waitFor((all) => all.some((p) => p.topic === deviceTopic(deviceId, 'media-stats')), 'media-stats');
   const sent = mediaStatsCodec.decode(published.find((p) => p.topic === deviceTopic(deviceId, 'media-stats'))!.payload);
@@ -136,4 +138,8 @@ t.test('a plan retained on the broker reaches the edge; stats go out; mediaUrl i
   await broker.publish(deviceTopic(deviceId, 'media'), '{"v":1,"revision":"x"}', true);
   await until('the bad plan to be refused', async () => (link.client!.refused.size > 0 ? true : null));
   t.equal((await edge.stats()).revision, 3);
+  t.equal(link.inMeeting(), true, 'the refused plan changes nothing');
+  await broker.publish(deviceTopic(deviceId, 'media'), JSON.stringify({ ...plan, revision: 4, meetings: [] }), true);
+  await until('the plan without meetings', async () => (link.inMeeting() ? null : true));
+  t.pass('the meeting ended in the plan: no longer in a meeting');
 });

@@ -5,7 +5,7 @@
 // so a field the server renames or drops breaks the dashboard's typecheck,
 // not an operator's screen. Type-only imports: nothing here reaches a bundle.
 import type { Static } from '@sinclair/typebox';
-import type { OtaStatus } from '@diemcau/shared';
+import type { OsStatus, OtaStatus } from '@diemcau/shared';
 import type { CommandViewSchema } from '../commands/schemas.js';
 import type {
   MeetingDetailSchema,
@@ -59,3 +59,5 @@ export type RolloutView = Static<typeof RolloutOut>;
 export type RingProgressView = Static<typeof RingProgressOut>;
 /** A box's last OTA report (GET /devices/{id}/ota), as the box sent it. */
 export type OtaReportView = OtaStatus;
+/** A box's last operating system update report (GET /devices/{id}/os). */
+export type OsReportView = OsStatus;

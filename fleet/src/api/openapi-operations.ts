@@ -33,6 +33,7 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'GET /api/v1/devices/:id/self-tests': 'listDeviceSelfTests',
   'POST /api/v1/devices/:id/help/resolve': 'resolveDeviceHelpRequest',
   'GET /api/v1/devices/:id/ota': 'getDeviceOtaStatus',
+  'GET /api/v1/devices/:id/os': 'getDeviceOsStatus',
   'GET /api/v1/devices/:id/live': 'streamDeviceLive',
 
   'GET /api/v1/alerts': 'listAlerts',

@@ -3,7 +3,7 @@
 // boxes report on 'ota'. A commune whose district box runs a cache is given
 // the cache's URL first and the fleet's second, so the artifact crosses the
 // province's link once per district and a dead cache costs only a retry.
-import { deviceTopic, type DesiredRelease } from '@diemcau/shared';
+import { deviceTopic, type DesiredOs, type DesiredRelease } from '@diemcau/shared';
 import type { DispatchTarget, RolloutDriver } from './driver.js';
 import type { ReleaseRecord } from './repo.js';
 
@@ -56,6 +56,18 @@ export function createMqttDriver(ports: MqttDriverPorts): RolloutDriver {
         qos: 1,
         retain: true,
       });
+    },
+    // Its own retained channel: the 'desired' message is the release's, and one would overwrite the other.
+    async dispatchOs(target, os, ctx) {
+      const body: DesiredOs = {
+        v: 1,
+        update: { snapshot: os.snapshot, sources: os.sources, rolloutId: ctx.rolloutId },
+      };
+      await ports.publish(deviceTopic(target.deviceId, 'desired-os'), JSON.stringify(body), { qos: 1, retain: true });
+    },
+    async cancelOs(target) {
+      const body: DesiredOs = { v: 1, update: null };
+      await ports.publish(deviceTopic(target.deviceId, 'desired-os'), JSON.stringify(body), { qos: 1, retain: true });
     },
     async online(ids) {
       const on = await ports.onlineIds();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge } from 'prom-client';
-import { otaStatusCodec } from '@diemcau/shared';
+import { osStatusCodec, otaStatusCodec } from '@diemcau/shared';
 import '../api/types.js';
 import { createBalenaDriver } from './balena-driver.js';
 import { balenaSettings, loadTrustedKeys, otaConfig, type OtaConfig } from './config.js';
@@ -139,6 +139,13 @@ async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<vo
       .catch((err: unknown) => log.error({ err, deviceId }, 'storing an OTA report failed'));
   });
 
+  const unIngestOs = ctx.ingest.on('os', osStatusCodec, (deviceId, status, meta) => {
+    reports.inc({ state: `os-${status.state}` });
+    rollouts
+      .handleOsStatus(deviceId, status, meta.receivedAt)
+      .catch((err: unknown) => log.error({ err, deviceId }, 'storing an OS update report failed'));
+  });
+
   await app.register(otaRoutes, {
     releases,
     rollouts,
@@ -151,6 +158,7 @@ async function otaArea(app: FastifyInstance, opts: OtaPluginOptions): Promise<vo
   rollouts.start();
   app.addHook('onClose', async () => {
     unIngest();
+    unIngestOs();
     await rollouts.close();
   });
   opts.expose?.({ store, releases, rollouts, stats });

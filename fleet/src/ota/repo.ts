@@ -3,7 +3,7 @@
 // place in a rollout, and the last OTA status every device reported.
 // Registered through FleetDb.migrate(); every table is prefixed `ota_`.
 import type { FleetDb } from '../db/database.js';
-import type { OtaStatus, ReleaseManifest, SignedManifest } from '@diemcau/shared';
+import type { OsStatus, OtaStatus, ReleaseManifest, SignedManifest } from '@diemcau/shared';
 import type { Migration } from '../db/migrations.js';
 import type { RolloutDevice, RolloutSpec, RolloutState } from './rollout-model.js';
 
@@ -44,6 +44,17 @@ export const OTA_MIGRATIONS: Migration[] = [
         device_id TEXT PRIMARY KEY,
         status TEXT NOT NULL,
         cache_url TEXT,
+        received_at TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    // The last operating system update report of every device (os-update.ts in shared).
+    name: 'ota-002-os-status',
+    sql: `
+      CREATE TABLE ota_os_status (
+        device_id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
         received_at TEXT NOT NULL
       );
     `,
@@ -220,6 +231,32 @@ export class OtaRepo {
       deviceId,
     ]);
     return r ? (JSON.parse(r.status) as OtaStatus) : undefined;
+  }
+
+  async putOsStatus(deviceId: string, status: OsStatus, receivedAt: string): Promise<void> {
+    await this.db.run(
+      `INSERT INTO ota_os_status (device_id, status, received_at) VALUES (?, ?, ?)
+       ON CONFLICT(device_id) DO UPDATE SET status = excluded.status, received_at = excluded.received_at`,
+      [deviceId, JSON.stringify(status), receivedAt],
+    );
+  }
+
+  async osStatus(deviceId: string): Promise<OsStatus | undefined> {
+    const r = await this.db.get<{ status: string }>('SELECT status FROM ota_os_status WHERE device_id = ?', [deviceId]);
+    return r ? (JSON.parse(r.status) as OsStatus) : undefined;
+  }
+
+  /** Device id → the OS snapshot it last applied, for every device that reported one. */
+  async osSnapshots(): Promise<Map<string, string>> {
+    const rows = await this.db.all<{ device_id: string; status: string }>(
+      'SELECT device_id, status FROM ota_os_status',
+    );
+    const out = new Map<string, string>();
+    for (const r of rows) {
+      const s = JSON.parse(r.status) as OsStatus;
+      if (s.current) out.set(r.device_id, s.current);
+    }
+    return out;
   }
 
   /** Device id → cache base URL, for district boxes that run one. */

@@ -2,7 +2,7 @@
 // each device stands. Shared by the planner, the store and the routes; the
 // schema validates API bodies, the types are what the planner reads.
 import { Type, type Static } from '@sinclair/typebox';
-import { SiteIdSchema, VersionSchema } from '@diemcau/shared';
+import { OsTargetSchema, SiteIdSchema, VersionSchema } from '@diemcau/shared';
 
 export const RingSelectorSchema = Type.Union([
   /** Named sites (e.g. pilot communes near the province). */
@@ -51,7 +51,14 @@ export type Window = Static<typeof WindowSchema>;
 
 export const RolloutSpecSchema = Type.Object(
   {
-    release: VersionSchema,
+    /** An agent release (its version): give this or `os`, not both. */
+    release: Type.Optional(VersionSchema),
+    /**
+     * An operating system update: a pinned snapshot of the province's Debian
+     * mirror, applied with apt on each box (os-update.ts in shared). Rings,
+     * windows, meetings and abort criteria work as for a release.
+     */
+    os: Type.Optional(OsTargetSchema),
     /** The subtree of sites the rollout covers (any site's id). Absent = every site. */
     rootSiteId: Type.Optional(SiteIdSchema),
     rings: Type.Array(RingSpecSchema, { minItems: 1, maxItems: 10 }),
@@ -81,6 +88,10 @@ export type RolloutSpec = Static<typeof RolloutSpecSchema>;
 
 export const ROLLOUT_STATES = ['running', 'paused', 'aborted', 'completed'] as const;
 export type RolloutState = (typeof ROLLOUT_STATES)[number];
+
+/** What a rollout installs, for logs and the audit: `release 1.2.3` or `OS snapshot 20261203`. */
+export const rolloutTarget = (spec: Pick<RolloutSpec, 'release' | 'os'>): string =>
+  spec.os ? `OS snapshot ${spec.os.snapshot}` : `release ${spec.release ?? '?'}`;
 
 /** 'skipped': the box runs a newer version than the release (and it is no signed rollback from it); `reason` says so. */
 export const DEVICE_STATES = ['pending', 'in-flight', 'succeeded', 'failed', 'skipped'] as const;

@@ -9,6 +9,7 @@ import {
   compareVersions,
   downgradeRefusal,
   indexSites,
+  type OsStatus,
   type OtaStatus,
   type Site,
   type SiteIndex,
@@ -16,7 +17,7 @@ import {
 import type { RolloutDriver, DeviceReport } from './driver.js';
 import type { DeviceRef } from '../devices/device-ref.js';
 import { assignRings, planRollout, ringProgress } from './rollout-planner.js';
-import type { RingProgress, RolloutDevice, RolloutSpec } from './rollout-model.js';
+import { rolloutTarget, type RingProgress, type RolloutDevice, type RolloutSpec } from './rollout-model.js';
 import type { ReleaseService } from './releases.js';
 import type { OtaRepo, RolloutRecord } from './repo.js';
 import { mixedMeetingWarnings, type CompatMeeting } from './media-compat.js';
@@ -99,17 +100,41 @@ export class RolloutService {
   }
 
   private async createNow(spec: RolloutSpec, by: string | null): Promise<RolloutView> {
-    const release = await this.o.releases.ready(spec.release);
-    // The release manager's signed rollback away from a version withdraws it; boxes refuse it again anyway.
-    const withdrawnBy = (await this.o.store.releases()).find((r) =>
-      r.manifest.allowDowngradeFrom?.some((v) => compareVersions(v, spec.release) === 0),
-    );
-    if (withdrawnBy) {
+    if ((spec.release === undefined) === (spec.os === undefined))
+      throw new DiemcauError('FLEET_ERR_BAD_REQUEST', 'a rollout names either a release or an OS snapshot (os)');
+    if (spec.os) return this.createOsNow(spec, spec.os.snapshot, by);
+    return this.createReleaseNow(spec, spec.release!, by);
+  }
+
+  /**
+   * An OS rollout: the same rings, windows, meeting holds and abort criteria
+   * as a release, towards a mirror snapshot. A box that reported this
+   * snapshot applied already has nothing to do. No downgrade check: apt never
+   * installs an older version than a box has (see README, what is not rolled back).
+   */
+  private async createOsNow(spec: RolloutSpec, snapshot: string, by: string | null): Promise<RolloutView> {
+    if (!this.o.driver.dispatchOs)
       throw new DiemcauError(
-        'FLEET_ERR_CONFLICT',
-        `release ${spec.release} was withdrawn by the signed rollback ${withdrawnBy.version}; publish a newer release`,
+        'FLEET_ERR_BAD_REQUEST',
+        `the ${this.o.driver.name} driver does not roll out OS snapshots (its host OS updates its own way)`,
       );
-    }
+    await this.checkStart(spec);
+    const index = this.o.ports.siteIndex?.() ?? indexSites(this.o.ports.sites());
+    const applied = await this.o.store.osSnapshots();
+    const devices = assignRings(spec, index, await this.o.ports.devices()).map((d) =>
+      applied.get(d.deviceId) === snapshot
+        ? { ...d, state: 'succeeded' as const, reason: 'already on the snapshot' }
+        : d,
+    );
+    if (devices.length === 0) throw new DiemcauError('FLEET_ERR_NO_TARGETS', 'no device in the rollout');
+    const record = await this.record(spec, by, devices);
+    this.o.log.info({ rollout: record.id, os: snapshot, devices: devices.length }, 'OS rollout created');
+    void this.tick();
+    return this.view(record.id);
+  }
+
+  /** What every rollout checks before it starts: one at a time, and sites that exist. */
+  private async checkStart(spec: RolloutSpec): Promise<void> {
     const active = await this.o.store.activeRollouts();
     if (active.length > 0)
       throw new DiemcauError('FLEET_ERR_CONFLICT', `rollout ${active[0]!.id} is still ${active[0]!.state}`);
@@ -134,24 +159,9 @@ export class RolloutService {
         throw new DiemcauError('FLEET_ERR_BAD_REQUEST', `ring ${r.name}: no relay group ${r.select.groupId}`);
       }
     }
-    const all = await this.o.ports.devices();
-    const versions = new Map(all.map((d) => [d.deviceId, d.agentVersion]));
-    const devices = assignRings(spec, index, all).map((d) => {
-      const current = versions.get(d.deviceId) ?? null;
-      // A box already on the release has nothing to do.
-      if (current === spec.release) return { ...d, state: 'succeeded' as const, reason: 'already on the release' };
-      // A box on a newer version is never told to go back (the box refuses it too).
-      const refusal = downgradeRefusal(release.manifest, current);
-      return refusal ? { ...d, state: 'skipped' as const, reason: refusal } : d;
-    });
-    if (devices.length === 0) throw new DiemcauError('FLEET_ERR_NO_TARGETS', 'no device in the rollout');
-    const skipped = devices.filter((d) => d.state === 'skipped');
-    if (skipped.length > 0 && devices.every((d) => d.state !== 'pending')) {
-      throw new DiemcauError(
-        'FLEET_ERR_RELEASE_DOWNGRADE',
-        `every box to update runs a newer version: ${skipped[0]!.reason}${skipped.length > 1 ? ` (and ${skipped.length - 1} more)` : ''}`,
-      );
-    }
+  }
+
+  private async record(spec: RolloutSpec, by: string | null, devices: RolloutDevice[]): Promise<RolloutRecord> {
     const at = new Date(this.now()).toISOString();
     const record: RolloutRecord = {
       id: randomUUID(),
@@ -164,8 +174,44 @@ export class RolloutService {
     };
     await this.o.store.createRollout(record, devices);
     this.changed();
+    return record;
+  }
+
+  private async createReleaseNow(spec: RolloutSpec, version: string, by: string | null): Promise<RolloutView> {
+    const release = await this.o.releases.ready(version);
+    // The release manager's signed rollback away from a version withdraws it; boxes refuse it again anyway.
+    const withdrawnBy = (await this.o.store.releases()).find((r) =>
+      r.manifest.allowDowngradeFrom?.some((v) => compareVersions(v, version) === 0),
+    );
+    if (withdrawnBy) {
+      throw new DiemcauError(
+        'FLEET_ERR_CONFLICT',
+        `release ${version} was withdrawn by the signed rollback ${withdrawnBy.version}; publish a newer release`,
+      );
+    }
+    await this.checkStart(spec);
+    const index = this.o.ports.siteIndex?.() ?? indexSites(this.o.ports.sites());
+    const all = await this.o.ports.devices();
+    const versions = new Map(all.map((d) => [d.deviceId, d.agentVersion]));
+    const devices = assignRings(spec, index, all).map((d) => {
+      const current = versions.get(d.deviceId) ?? null;
+      // A box already on the release has nothing to do.
+      if (current === version) return { ...d, state: 'succeeded' as const, reason: 'already on the release' };
+      // A box on a newer version is never told to go back (the box refuses it too).
+      const refusal = downgradeRefusal(release.manifest, current);
+      return refusal ? { ...d, state: 'skipped' as const, reason: refusal } : d;
+    });
+    if (devices.length === 0) throw new DiemcauError('FLEET_ERR_NO_TARGETS', 'no device in the rollout');
+    const skipped = devices.filter((d) => d.state === 'skipped');
+    if (skipped.length > 0 && devices.every((d) => d.state !== 'pending')) {
+      throw new DiemcauError(
+        'FLEET_ERR_RELEASE_DOWNGRADE',
+        `every box to update runs a newer version: ${skipped[0]!.reason}${skipped.length > 1 ? ` (and ${skipped.length - 1} more)` : ''}`,
+      );
+    }
+    const record = await this.record(spec, by, devices);
     this.o.log.info(
-      { rollout: record.id, release: spec.release, devices: devices.length, skippedNewer: skipped.length },
+      { rollout: record.id, release: version, devices: devices.length, skippedNewer: skipped.length },
       'rollout created',
     );
     const warnings = this.o.ports.meetings
@@ -206,13 +252,13 @@ export class RolloutService {
 
   /** After an abort: devices told to update that have not finished are told to stop. */
   private async withdraw(id: string): Promise<void> {
-    if (!this.o.driver.cancel) return;
+    const os = (await this.o.store.rollout(id))?.spec.os !== undefined;
+    const cancel = os ? this.o.driver.cancelOs?.bind(this.o.driver) : this.o.driver.cancel?.bind(this.o.driver);
+    if (!cancel) return;
     for (const d of (await this.o.store.devices(id)).filter((x) => x.state === 'in-flight')) {
-      await this.o.driver
-        .cancel(d)
-        .catch((err: unknown) =>
-          this.o.log.warn({ err, rollout: id, deviceId: d.deviceId }, 'withdrawing the release failed'),
-        );
+      await cancel(d).catch((err: unknown) =>
+        this.o.log.warn({ err, rollout: id, deviceId: d.deviceId }, 'withdrawing the release failed'),
+      );
     }
   }
 
@@ -282,6 +328,32 @@ export class RolloutService {
     else if (report.state !== 'in-progress') void this.tick();
   }
 
+  /** A device's report on its 'os' channel. */
+  handleOsStatus(deviceId: string, status: OsStatus, receivedAt: string): Promise<void> {
+    return this.serial(() => this.osStatusNow(deviceId, status, receivedAt));
+  }
+
+  private async osStatusNow(deviceId: string, status: OsStatus, receivedAt: string): Promise<void> {
+    this.counters.reports++;
+    await this.o.store.putOsStatus(deviceId, status, receivedAt);
+    const report: DeviceReport =
+      status.state === 'applied'
+        ? { state: 'succeeded' }
+        : status.state === 'failed'
+          ? { state: 'failed', reason: `failed: ${status.error?.code ?? ''} ${status.error?.message ?? ''}`.trim() }
+          : { state: 'in-progress' };
+    let matched = false;
+    for (const r of await this.o.store.activeRollouts()) {
+      if (r.spec.os?.snapshot !== status.snapshot || (status.rolloutId && status.rolloutId !== r.id)) continue;
+      const d = (await this.o.store.devices(r.id)).find((x) => x.deviceId === deviceId);
+      if (!d) continue;
+      matched = true;
+      await this.apply(r.id, d, report);
+    }
+    if (!matched) this.counters.unmatchedReports++;
+    else if (report.state !== 'in-progress') void this.tick();
+  }
+
   private async apply(rolloutId: string, d: RolloutDevice, report: DeviceReport): Promise<void> {
     // A late report does not undo an outcome already counted (e.g. after a silent timeout).
     if (d.state === 'succeeded' || d.state === 'skipped' || (d.state === 'failed' && report.state !== 'succeeded'))
@@ -315,10 +387,11 @@ export class RolloutService {
   private async tickNow(): Promise<void> {
     if (this.closed || this.o.isLeader?.() === false) return;
     for (const r of await this.o.store.activeRollouts()) {
-      const release = await this.o.releases.ready(r.spec.release);
+      const os = r.spec.os ?? null;
+      const release = os ? null : await this.o.releases.ready(r.spec.release!);
       let devices = await this.o.store.devices(r.id);
       const ids = devices.map((d) => d.deviceId);
-      if (this.o.driver.poll) {
+      if (this.o.driver.poll && release) {
         const reports = await this.o.driver.poll(
           ids.filter((id) => devices.find((d) => d.deviceId === id)?.state === 'in-flight'),
           release,
@@ -353,7 +426,7 @@ export class RolloutService {
         );
         this.changed();
         this.o.log.warn(
-          { rollout: r.id, state: plan.state, reason: plan.reason },
+          { rollout: r.id, target: rolloutTarget(r.spec), state: plan.state, reason: plan.reason },
           'rollout state changed by the planner',
         );
         if (plan.state === 'aborted') await this.withdraw(r.id);
@@ -361,12 +434,12 @@ export class RolloutService {
       // Versions move while a rollout waits (a box updated by hand, or by an
       // earlier rollout): check again just before telling anyone.
       const now =
-        plan.dispatch.length > 0
+        plan.dispatch.length > 0 && release
           ? new Map((await this.o.ports.devices()).map((d) => [d.deviceId, d.agentVersion]))
           : new Map<string, string | null>();
       for (const id of plan.dispatch) {
         const d = devices.find((x) => x.deviceId === id)!;
-        const refusal = downgradeRefusal(release.manifest, now.get(id) ?? null);
+        const refusal = release ? downgradeRefusal(release.manifest, now.get(id) ?? null) : null;
         if (refusal) {
           await fence(() => this.o.store.updateDevice(r.id, { ...d, state: 'skipped', reason: refusal }));
           this.changed();
@@ -377,10 +450,12 @@ export class RolloutService {
           // The step is recorded in the same fenced transaction that checked the lead: a stalled
           // leader that wakes after a takeover neither sends it nor records it.
           await fence(async () => {
-            await this.o.driver.dispatch(d, release, {
-              rolloutId: r.id,
-              ...(r.spec.bandwidthLimit ? { bandwidthLimit: r.spec.bandwidthLimit } : {}),
-            });
+            if (os) await this.o.driver.dispatchOs!(d, os, { rolloutId: r.id });
+            else
+              await this.o.driver.dispatch(d, release!, {
+                rolloutId: r.id,
+                ...(r.spec.bandwidthLimit ? { bandwidthLimit: r.spec.bandwidthLimit } : {}),
+              });
             await this.o.store.updateDevice(r.id, { ...d, state: 'in-flight', dispatchedAt: this.now() });
           });
           this.changed();

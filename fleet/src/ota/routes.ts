@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import {
   DiemcauError,
+  OsStatusSchema,
   OtaStatusSchema,
   SignedManifestSchema,
   VersionSchema,
@@ -198,8 +199,10 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
       config: { roles: ['admin'] },
       schema: {
         tags: ['ota'],
-        summary: 'Start a rollout of a release over a subtree, ring by ring',
+        summary: 'Start a rollout of a release, or of an OS snapshot of the mirror, over a subtree, ring by ring',
         description:
+          "Give `release` (an agent release) or `os` (a pinned snapshot of the province's Debian mirror, applied with apt on " +
+          'each box, never during a meeting; boxes that reported the snapshot applied count as done). ' +
           'Boxes that run a newer version than the release are skipped with the reason (unless the release is a signed rollback ' +
           'from their version); a rollout that would only push boxes down is refused (409 FLEET_ERR_RELEASE_DOWNGRADE), ' +
           'and so is a release that a signed rollback withdrew (409 FLEET_ERR_CONFLICT).',
@@ -210,7 +213,10 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
     async (req, reply) => {
       const v = await rollouts.create(req.body, who(req));
       req.auditTarget = `rollout:${v.id}`;
-      req.auditDetails = { release: v.spec.release, rootSiteId: v.spec.rootSiteId ?? null };
+      req.auditDetails = {
+        ...(v.spec.os ? { os: v.spec.os.snapshot } : { release: v.spec.release }),
+        rootSiteId: v.spec.rootSiteId ?? null,
+      };
       return reply.status(201).send(v);
     },
   );
@@ -286,6 +292,24 @@ export async function otaRoutes(app: FastifyInstance, opts: OtaRoutesOptions): P
       await deviceForRequest(app, req, req.params.id);
       const s = await opts.store.status(req.params.id);
       if (!s) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `no OTA report from ${req.params.id}`);
+      return s;
+    },
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/devices/:id/os',
+    {
+      schema: {
+        tags: ['ota'],
+        summary: "A device's last operating system update report: the snapshot it runs and the packages apt changed",
+        params: IdParams,
+        response: { 200: OsStatusSchema, 403: ErrorRef, 404: ErrorRef },
+      },
+    },
+    async (req) => {
+      await deviceForRequest(app, req, req.params.id);
+      const s = await opts.store.osStatus(req.params.id);
+      if (!s) throw new DiemcauError('FLEET_ERR_NOT_FOUND', `no OS update report from ${req.params.id}`);
       return s;
     },
   );

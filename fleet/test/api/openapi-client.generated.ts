@@ -749,8 +749,8 @@ export interface paths {
         get: operations["listRollouts"];
         put?: never;
         /**
-         * Start a rollout of a release over a subtree, ring by ring
-         * @description Boxes that run a newer version than the release are skipped with the reason (unless the release is a signed rollback from their version); a rollout that would only push boxes down is refused (409 FLEET_ERR_RELEASE_DOWNGRADE), and so is a release that a signed rollback withdrew (409 FLEET_ERR_CONFLICT).
+         * Start a rollout of a release, or of an OS snapshot of the mirror, over a subtree, ring by ring
+         * @description Give `release` (an agent release) or `os` (a pinned snapshot of the province's Debian mirror, applied with apt on each box, never during a meeting; boxes that reported the snapshot applied count as done). Boxes that run a newer version than the release are skipped with the reason (unless the release is a signed rollback from their version); a rollout that would only push boxes down is refused (409 FLEET_ERR_RELEASE_DOWNGRADE), and so is a release that a signed rollback withdrew (409 FLEET_ERR_CONFLICT).
          */
         post: operations["createRollout"];
         delete?: never;
@@ -836,6 +836,23 @@ export interface paths {
         };
         /** A device's last OTA report */
         get: operations["getDeviceOtaStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/{id}/os": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A device's last operating system update report: the snapshot it runs and the packages apt changed */
+        get: operations["getDeviceOsStatus"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4860,7 +4877,15 @@ export interface operations {
                         items: {
                             id: string;
                             spec: {
-                                release: string;
+                                release?: string;
+                                os?: {
+                                    snapshot: string;
+                                    sources: {
+                                        uri: string;
+                                        suite: string;
+                                        components: string[];
+                                    }[];
+                                };
                                 rootSiteId?: string;
                                 rings: {
                                     name: string;
@@ -4967,7 +4992,15 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    release: string;
+                    release?: string;
+                    os?: {
+                        snapshot: string;
+                        sources: {
+                            uri: string;
+                            suite: string;
+                            components: string[];
+                        }[];
+                    };
                     rootSiteId?: string;
                     rings: {
                         name: string;
@@ -5029,7 +5062,15 @@ export interface operations {
                     "application/json": {
                         id: string;
                         spec: {
-                            release: string;
+                            release?: string;
+                            os?: {
+                                snapshot: string;
+                                sources: {
+                                    uri: string;
+                                    suite: string;
+                                    components: string[];
+                                }[];
+                            };
                             rootSiteId?: string;
                             rings: {
                                 name: string;
@@ -5183,7 +5224,15 @@ export interface operations {
                     "application/json": {
                         id: string;
                         spec: {
-                            release: string;
+                            release?: string;
+                            os?: {
+                                snapshot: string;
+                                sources: {
+                                    uri: string;
+                                    suite: string;
+                                    components: string[];
+                                }[];
+                            };
                             rootSiteId?: string;
                             rings: {
                                 name: string;
@@ -5317,7 +5366,15 @@ export interface operations {
                     "application/json": {
                         id: string;
                         spec: {
-                            release: string;
+                            release?: string;
+                            os?: {
+                                snapshot: string;
+                                sources: {
+                                    uri: string;
+                                    suite: string;
+                                    components: string[];
+                                }[];
+                            };
                             rootSiteId?: string;
                             rings: {
                                 name: string;
@@ -5469,7 +5526,15 @@ export interface operations {
                     "application/json": {
                         id: string;
                         spec: {
-                            release: string;
+                            release?: string;
+                            os?: {
+                                snapshot: string;
+                                sources: {
+                                    uri: string;
+                                    suite: string;
+                                    components: string[];
+                                }[];
+                            };
                             rootSiteId?: string;
                             rings: {
                                 name: string;
@@ -5627,7 +5692,15 @@ export interface operations {
                     "application/json": {
                         id: string;
                         spec: {
-                            release: string;
+                            release?: string;
+                            os?: {
+                                snapshot: string;
+                                sources: {
+                                    uri: string;
+                                    suite: string;
+                                    components: string[];
+                                }[];
+                            };
                             rootSiteId?: string;
                             rings: {
                                 name: string;
@@ -5800,6 +5873,83 @@ export interface operations {
                             }[];
                         };
                         cacheUrl?: string;
+                    };
+                };
+            };
+            /** @description The request does not match the schema, or breaks a rule of this operation (FLEET_ERR_BAD_REQUEST) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No bearer token, or one that is unknown or revoked (FLEET_ERR_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The operator may not do this: its role, a viewer writing, or outside its area (FLEET_ERR_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or none this operator may see (FLEET_ERR_NOT_FOUND and the like) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDeviceOsStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {number} */
+                        v: 1;
+                        /** Format: date-time */
+                        at: string;
+                        state: "held" | "applying" | "rebooting" | "applied" | "failed";
+                        snapshot: string;
+                        current: string | null;
+                        rolloutId?: string;
+                        changed?: {
+                            package: string;
+                            from: string | null;
+                            to: string | null;
+                        }[];
+                        rebootRequired?: boolean;
+                        error?: {
+                            code: string;
+                            message: string;
+                        };
                     };
                 };
             };

@@ -175,8 +175,9 @@ t.test('optional query parameters are documented as optional', async (t) => {
   const rollout = body('POST /api/v1/rollouts');
   t.same(
     rollout?.required,
-    ['release', 'rings', 'abort'],
-    'a rollout needs its release, rings and abort rule; the rest has defaults',
+    ['rings', 'abort'],
+    'a rollout needs its rings and abort rule (and a release or an OS snapshot, checked by the service); the rest has defaults',
   );
+  t.ok(rollout?.properties?.release && rollout.properties.os, 'its target: a release, or an OS snapshot (os)');
   t.same(rollout?.properties?.abort?.required ?? [], [], 'and the abort rule is all defaults');
 });

@@ -16,6 +16,7 @@ import type {
   ReadinessBoardView,
   RollCallPictureView,
   OtaReportView,
+  OsReportView,
   RingProgressView,
   RolloutView,
   SelfTestView,
@@ -46,6 +47,7 @@ export type Site = SiteView;
 export type Hierarchy = HierarchyView;
 export type TelemetryRow = TelemetryRowView;
 export type OtaReport = OtaReportView;
+export type OsReport = OsReportView;
 export type CommandView = CommandViewData;
 export type AuditEntry = AuditView;
 /** The signed-in operator (GET /api/v1/ui/session). */

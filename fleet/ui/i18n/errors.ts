@@ -158,6 +158,14 @@ export const ERROR_TEXT: Record<string, Entry> = {
     vi: 'Hộp thiếu gói phần mềm mà bản cập nhật cần.',
     en: 'The box lacks packages the release needs.',
   },
+  APPL_ERR_OS_APT: {
+    vi: 'apt không cài được bản chụp hệ điều hành từ kho của tỉnh.',
+    en: "apt could not install the operating system snapshot from the province's mirror.",
+  },
+  APPL_ERR_OS_HEALTH: {
+    vi: 'Sau khi cập nhật hệ điều hành, hộp không còn hoạt động tốt như trước.',
+    en: 'After the operating system update the box is less healthy than before.',
+  },
   APPL_ERR_MOVE_REFUSED: {
     vi: 'Hộp từ chối chuyển sang hệ thống khác: lệnh chuyển không có chữ ký hợp lệ của hệ thống cũ, đã hết hạn, dành cho hộp khác hoặc đã dùng rồi.',
     en: 'The box refused to move to another fleet: the move is not signed by its fleet, has expired, names another box or was used before.',

@@ -6,6 +6,7 @@ import type {
   AuditEntry,
   CommandView,
   Device,
+  OsReport,
   OtaReport,
   SelfTestResult,
   TelemetryRow,
@@ -27,6 +28,8 @@ export interface DeviceData {
   audit: Part<AuditEntry[]>;
   /** 'unavailable' also when the box has not reported an update yet (404). */
   ota: Part<OtaReport>;
+  /** The last operating system update report; 'unavailable' before the first. */
+  os: Part<OsReport>;
 }
 
 async function part<T>(p: Promise<T>): Promise<Part<T>> {
@@ -47,6 +50,7 @@ const LOADING: DeviceData = {
   selfTests: { state: 'loading' },
   audit: { state: 'loading' },
   ota: { state: 'loading' },
+  os: { state: 'loading' },
 };
 
 export function useDeviceData(api: Api, id: string, reloadKey: number): DeviceData {
@@ -77,8 +81,9 @@ export function useDeviceData(api: Api, id: string, reloadKey: number): DeviceDa
           .then(items),
       ),
       part(api.get<OtaReport>(`/api/v1/devices/${enc}/ota`)),
-    ]).then(([device, telemetry, commands, selfTests, audit, ota]) => {
-      if (live) setData({ device, telemetry, commands, selfTests, audit, ota });
+      part(api.get<OsReport>(`/api/v1/devices/${enc}/os`)),
+    ]).then(([device, telemetry, commands, selfTests, audit, ota, os]) => {
+      if (live) setData({ device, telemetry, commands, selfTests, audit, ota, os });
     });
     return () => {
       live = false;

@@ -21,7 +21,7 @@ const PERIPHERALS = ['camera', 'microphone', 'display', 'gpio'] as const;
 
 export function DeviceView(props: { id: string }) {
   const i18n = useI18n();
-  const { t } = i18n;
+  const { t, tx } = i18n;
   const { api } = useApp();
   const snap = useSnapshot();
   const m = useFleetModel();
@@ -162,6 +162,21 @@ export function DeviceView(props: { id: string }) {
                 <OtaLine r={data.ota.value} i18n={i18n} />
               ) : (
                 <span class="muted">{t('device.otaNone')}</span>
+              )}
+            </dd>
+            <dt>{t('device.osUpdate')}</dt>
+            <dd data-os-state={data.os.state === 'ok' ? data.os.value.state : 'none'}>
+              {data.os.state === 'ok' ? (
+                <>
+                  {t('device.osLine', {
+                    snapshot: data.os.value.snapshot,
+                    state: tx('osState', data.os.value.state),
+                    n: data.os.value.changed?.length ?? 0,
+                  })}
+                  {data.os.value.error && <p class="form-error">{data.os.value.error.message}</p>}
+                </>
+              ) : (
+                <span class="muted">{t('device.osNone')}</span>
               )}
             </dd>
           </dl>

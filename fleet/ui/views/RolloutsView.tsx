@@ -40,7 +40,11 @@ export function RolloutsView() {
       {list.map((r) => (
         <section class="card rollout" key={r.id} data-rollout={r.id}>
           <header class="rollout-head">
-            <h2>{t('ota.release', { v: r.spec.release })}</h2>
+            <h2>
+              {r.spec.os
+                ? t('ota.osSnapshot', { v: r.spec.os.snapshot })
+                : t('ota.release', { v: r.spec.release ?? '' })}
+            </h2>
             <span class={`pill ${STATE_CLASS[r.state]}`}>
               <span class="dot" />
               {tx('ota.state', r.state)}
@@ -109,7 +113,10 @@ function ResumeDialog(props: { rollout: Rollout; onResume(): void; onClose(): vo
   const hits = meetingsAt(area, snap.meetings, now, 30 * 60_000);
   const name = (id: string) => m.siteById.get(id)?.name ?? id;
   return (
-    <Modal title={t('ota.resumeTitle', { v: props.rollout.spec.release })} onClose={props.onClose}>
+    <Modal
+      title={t('ota.resumeTitle', { v: props.rollout.spec.release ?? props.rollout.spec.os?.snapshot ?? '' })}
+      onClose={props.onClose}
+    >
       {hits.length > 0 && (
         <div class={`banner ${hits.some((h) => h.live) ? 'error' : 'warn'}`} role="alert" data-testid="meeting-warning">
           {hits.map((h) => (
@@ -185,7 +192,10 @@ function AbortDialog(props: { rollout: Rollout; onClose(): void }) {
     }
   };
   return (
-    <Modal title={t('ota.abortTitle', { v: props.rollout.spec.release })} onClose={props.onClose}>
+    <Modal
+      title={t('ota.abortTitle', { v: props.rollout.spec.release ?? props.rollout.spec.os?.snapshot ?? '' })}
+      onClose={props.onClose}
+    >
       <p>{t('ota.abortBody')}</p>
       <label class="field">
         <span>{t('cmd.reason')}</span>

@@ -49,6 +49,10 @@ export async function bundleAgent(opts: {
   const bootEntry = path.join(opts.workspaceDir, 'src', 'ota', 'boot-main.ts');
   if (fs.existsSync(bootEntry))
     await build({ ...common, entryPoints: [bootEntry], outfile: path.join(opts.outDir, 'ota-boot.mjs') });
+  // The OS update unit's program (root, apt): small and separate, it never loads the agent.
+  const osEntry = path.join(opts.workspaceDir, 'src', 'os', 'apply-main.ts');
+  if (fs.existsSync(osEntry))
+    await build({ ...common, entryPoints: [osEntry], outfile: path.join(opts.outDir, 'os-update.mjs') });
   await build({
     ...common,
     entryPoints: [opts.entry],

@@ -21,6 +21,7 @@ export const MERGE_RULES: Readonly<Record<string, TableRule>> = {
   commands: copy,
   ota_releases: copy,
   ota_device_status: copy,
+  ota_os_status: copy,
   meeting_edge_urls: copy,
   meeting_media_plans: copy,
   hierarchy: skip("this fleet keeps its own kinds and relay groups; add the new sites' relay groups after"),
