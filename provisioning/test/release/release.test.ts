@@ -80,10 +80,13 @@ t.test('artifact unpacks to a loadable agent', async (t) => {
     'join.bundle.js',
     'manifest.json',
     'node_modules',
+    'os-update.mjs',
     'ota-boot.mjs',
     'package.json',
   ]);
   execFileSync(process.execPath, ['--check', path.join(x, 'agent.mjs')]);
+  // The OS update unit's program (the image installs a root-owned copy) loads on its own.
+  execFileSync(process.execPath, ['--check', path.join(x, 'os-update.mjs')]);
   // The pre-start check runs on a box without the layout and still exits 0 (it must never block the agent).
   execFileSync(process.execPath, [path.join(x, 'ota-boot.mjs')], {
     env: {
