@@ -90,7 +90,9 @@ export class Cluster {
         'this node was declared dead while it ran; its sessions are announced again',
       );
     });
-    for (const s of await this.feed.snapshot()) tracker.sessionStarted(s);
+    await this.feed.load((sessions) => {
+      for (const s of sessions) tracker.sessionStarted(s);
+    });
     this.leadership.onChange((leading) => {
       if (!leading) return tracker.follow();
       tracker

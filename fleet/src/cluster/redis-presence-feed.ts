@@ -1,9 +1,12 @@
 // Sessions of every node, through Redis. Each node keeps its live sessions
 // in a hash of its own (diemcau:sessions:<node>: session id -> device id)
 // and announces each start and end on one channel, in order. A node that
-// starts, or takes the lead, subscribes first and then loads every hash
-// (snapshot()): an event seen twice changes nothing, and an end seen before
-// its start is remembered by the session table (presence/sessions.ts).
+// starts subscribes first and then loads every hash (load()): an event seen
+// twice changes nothing, and an end seen before its start is remembered by
+// the session table (presence/sessions.ts). What arrives on the channel while
+// the hashes are read is held and handed over after them, in order: a node
+// declared lost meanwhile would otherwise have its sessions ended before the
+// load put them in the table, and they would stay there for ever.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { SessionEvent } from '../broker/broker.js';
@@ -48,6 +51,8 @@ export class RedisPresenceFeed implements PresenceFeed {
   private readonly handlers: Array<(e: SessionEvent) => void> = [];
   private readonly lostHandlers: Array<(lost: { nodeId: string; graceful: boolean }) => void> = [];
   private readonly ready: Promise<unknown>;
+  /** Messages held while load() reads the hashes. */
+  private held: FeedMessage[] | undefined;
 
   /** `pub` runs commands; `sub` is a connection of its own in subscriber mode. */
   constructor(
@@ -59,8 +64,8 @@ export class RedisPresenceFeed implements PresenceFeed {
       if (channel !== PRESENCE_CHANNEL) return;
       const m = parse(raw);
       if (!m) return this.log.warn({ channel }, 'unreadable presence message from the cluster; dropped');
-      if (m.kind === 'node-lost') return this.each(this.lostHandlers, { nodeId: m.nodeId, graceful: m.graceful });
-      this.each(this.handlers, m);
+      if (this.held) this.held.push(m);
+      else this.deliver(m);
     });
     this.ready = this.sub.subscribe(PRESENCE_CHANNEL);
   }
@@ -106,15 +111,27 @@ export class RedisPresenceFeed implements PresenceFeed {
     this.lostHandlers.push(({ nodeId, graceful }) => handler(nodeId, graceful));
   }
 
-  async snapshot(): Promise<SessionStart[]> {
+  async load(apply: (sessions: SessionStart[]) => void): Promise<void> {
     await this.ready;
-    const nodes = await this.pub.hkeys(NODES_KEY);
-    const out: SessionStart[] = [];
-    for (const nodeId of nodes) {
-      const sessions = await this.pub.hgetall(sessionsKey(nodeId));
-      for (const [sessionId, deviceId] of Object.entries(sessions)) out.push({ sessionId, deviceId, nodeId });
+    const held: FeedMessage[] = [];
+    this.held = held;
+    try {
+      const nodes = await this.pub.hkeys(NODES_KEY);
+      const out: SessionStart[] = [];
+      for (const nodeId of nodes) {
+        const sessions = await this.pub.hgetall(sessionsKey(nodeId));
+        for (const [sessionId, deviceId] of Object.entries(sessions)) out.push({ sessionId, deviceId, nodeId });
+      }
+      apply(out);
+    } finally {
+      this.held = undefined;
+      for (const m of held) this.deliver(m);
     }
-    return out;
+  }
+
+  private deliver(m: FeedMessage): void {
+    if (m.kind === 'node-lost') this.each(this.lostHandlers, { nodeId: m.nodeId, graceful: m.graceful });
+    else this.each(this.handlers, m);
   }
 
   async close(): Promise<void> {

@@ -13,8 +13,11 @@ export interface PresenceFeed {
   publish(e: SessionEvent): void;
   /** Every node's session events, in each node's order. */
   onEvent(handler: (e: SessionEvent) => void): void;
-  /** The live sessions of every node, as known now. */
-  snapshot(): Promise<SessionStart[]>;
+  /**
+   * Reads the live sessions of every node as known now and gives them to
+   * apply; events that arrive meanwhile reach the handlers after it, in order.
+   */
+  load(apply: (sessions: SessionStart[]) => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -30,8 +33,9 @@ export class LocalPresenceFeed implements PresenceFeed {
     this.handlers.push(handler);
   }
 
-  snapshot(): Promise<SessionStart[]> {
-    return Promise.resolve([]);
+  load(apply: (sessions: SessionStart[]) => void): Promise<void> {
+    apply([]);
+    return Promise.resolve();
   }
 
   close(): Promise<void> {

@@ -208,6 +208,7 @@ export class PresenceTracker {
     this.graceAt = undefined;
     if (!this.leading || this.stopped) return;
     const now = this.now();
+    const iso = new Date(now).toISOString();
     const late: PresenceRef[] = [];
     let since = now;
     for (const [deviceId, a] of this.awaited) {
@@ -215,11 +216,25 @@ export class PresenceTracker {
       this.awaited.delete(deviceId);
       const ref = this.refs.get(deviceId);
       if (!ref || this.table.isOnline(deviceId)) continue;
-      this.record(deviceId, false, 'startup-grace');
+      this.o.events.emit('device-presence', {
+        deviceId,
+        siteId: ref.siteId,
+        online: false,
+        at: iso,
+        reason: 'startup-grace',
+      });
       late.push(ref);
       since = Math.min(since, a.since);
     }
-    if (late.length > 0) this.plan({ kind: 'late', devices: late, since, at: now });
+    if (late.length === 0) return this.scheduleGrace();
+    // One transaction for the lot (a storm's thousands of boxes), not one per box.
+    this.writeMany(
+      late.map((r) => r.deviceId),
+      false,
+      iso,
+    );
+    this.o.log.info({ devices: late.length }, 'reconnect grace over: boxes still missing are offline');
+    this.plan({ kind: 'late', devices: late, since, at: now });
     this.scheduleGrace();
   }
 
