@@ -7,6 +7,11 @@
 //     at most --concurrency boxes enrol or connect at once, so enrolment is paced by the fleet's connects)
 //   - progress every 5 s while ramping: online, rate, CPU of fleet and simulators, their event-loop lag, load
 //   - fleet CPU (% of one core) and RSS in steady state
+//   - the reconnect storm: the fleet restarted under its N boxes (SIGTERM and
+//     started again on the same data, as systemd restarts it on an update):
+//     time until all N are online again, from the stop and from the new
+//     process's start, the fleet's CPU meanwhile, and the alerts it opened
+//     (goal: all back within 20 s, no alert; the boxes enrol no more)
 //   - crash → alert latency p50/p99: agents whose socket is cut without DISCONNECT
 //   - silent loss → alert latency: real agent processes frozen with SIGSTOP
 //   - the reference: Debian's mosquitto (started here on a free port, minimal config, anonymous)
@@ -42,6 +47,8 @@ const { values } = parseArgs({
     'sim-procs': { type: 'string' },
     'keep-data': { type: 'boolean', default: false },
     'no-mosquitto': { type: 'boolean', default: false },
+    // Skips the restart under the boxes (phase 3).
+    'no-storm': { type: 'boolean', default: false },
     // Writes a V8 CPU profile of the fleet (node --cpu-prof) to this folder; the
     // fleet is stopped (SIGTERM) right after the steady window so the profile is
     // written, and the window's bounds are printed in the profile's clock.
@@ -231,34 +238,105 @@ async function main(): Promise<void> {
           .map((l) => l.toFixed(2))
           .join(' ')}; data in ${tmp} (simulated boxes in ${simRoot})`,
     );
-    const fleet = spawnNode(
-      'fleet/src/main.ts',
-      {
-        DIEMCAU_HOST: '127.0.0.1',
-        DIEMCAU_HTTP_PORT: String(httpPort),
-        DIEMCAU_MQTT_PORT: String(mqttPort),
-        DIEMCAU_DATA_DIR: path.join(tmp, 'fleet'),
-        DIEMCAU_ADMIN_TOKEN: ADMIN,
-        DIEMCAU_LOG_LEVEL: 'warn',
-        // Every simulated box connects from 127.0.0.1: one "address" with N boxes behind it.
-        DIEMCAU_MQTT_MAX_CONNECTIONS_PER_ADDRESS: '0',
-      },
-      path.join(tmp, 'fleet.log'),
-      values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-prof'])}`] : [],
-    );
-    children.push(fleet);
+    const fleetEnv = {
+      DIEMCAU_HOST: '127.0.0.1',
+      DIEMCAU_HTTP_PORT: String(httpPort),
+      DIEMCAU_MQTT_PORT: String(mqttPort),
+      DIEMCAU_DATA_DIR: path.join(tmp, 'fleet'),
+      DIEMCAU_ADMIN_TOKEN: ADMIN,
+      DIEMCAU_LOG_LEVEL: 'warn',
+      // Every simulated box connects from 127.0.0.1: one "address" with N boxes behind it.
+      DIEMCAU_MQTT_MAX_CONNECTIONS_PER_ADDRESS: '0',
+    };
+    /** Starts the fleet process and waits until /healthz answers. */
+    const startFleet = async (): Promise<ChildProcess> => {
+      const child = spawnNode(
+        'fleet/src/main.ts',
+        fleetEnv,
+        path.join(tmp, 'fleet.log'),
+        values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-prof'])}`] : [],
+      );
+      children.push(child);
+      for (let i = 0; ; i++) {
+        if (child.exitCode !== null)
+          throw new Error(`fleet exited: ${fs.readFileSync(path.join(tmp, 'fleet.log'), 'utf8').slice(-2000)}`);
+        if (
+          await fetch(`${base}/healthz`)
+            .then((r) => r.ok)
+            .catch(() => false)
+        )
+          return child;
+        if (i > 1500) throw new Error('the fleet did not answer within 5 min');
+        await sleep(200);
+      }
+    };
     const t0 = Date.now();
-    for (;;) {
-      if (fleet.exitCode !== null)
-        throw new Error(`fleet exited: ${fs.readFileSync(path.join(tmp, 'fleet.log'), 'utf8').slice(-2000)}`);
-      if (
-        await fetch(`${base}/healthz`)
-          .then((r) => r.ok)
-          .catch(() => false)
-      )
-        break;
-      await sleep(200);
-    }
+    let fleet = await startFleet();
+
+    /**
+     * SIGTERM, then the same fleet started again on the same data. Prints the
+     * time until every box is online again and the alerts opened meanwhile.
+     */
+    const restartUnderBoxes = async (old: ChildProcess): Promise<ChildProcess> => {
+      const stoppedAt = Date.now();
+      const exited = new Promise((r) => old.once('exit', r));
+      old.kill('SIGTERM');
+      const killer = setTimeout(() => old.kill('SIGKILL'), 60_000);
+      await exited;
+      clearTimeout(killer);
+      const downSec = (Date.now() - stoppedAt) / 1000;
+      const startedAt = Date.now();
+      const next = await startFleet();
+      const upSec = (Date.now() - startedAt) / 1000;
+      say(
+        `STORM: fleet stopped (SIGTERM) in ${downSec.toFixed(1)} s and answering again ${upSec.toFixed(1)} s after its start; ${N} boxes reconnecting`,
+      );
+      const meter = new CpuMeter();
+      meter.sample(next.pid!);
+      const cpuAtStart = procStats(next.pid!).cpuSec;
+      let online = 0;
+      let agents = 0;
+      let lastPrint = Date.now();
+      let maxLoad = 0;
+      // The agents' view comes once a second: wait for one taken after the new fleet answered.
+      await sleep(1500);
+      while (online < N || agents < N) {
+        const failed = pool?.failure();
+        if (failed) throw new Error(`a simulator failed: ${failed}`);
+        if (next.exitCode !== null)
+          throw new Error(`fleet exited: ${fs.readFileSync(path.join(tmp, 'fleet.log'), 'utf8').slice(-2000)}`);
+        const h = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(10_000) })
+          .then((r) => r.json() as Promise<{ devicesOnline: number }>)
+          .catch(() => undefined);
+        online = h?.devicesOnline ?? online;
+        agents = pool!.progress().connected;
+        maxLoad = Math.max(maxLoad, os.loadavg()[0]!);
+        if (Date.now() - lastPrint >= 5000) {
+          lastPrint = Date.now();
+          say(
+            `  ${online}/${N} online, ${agents} agents connected, ${((Date.now() - stoppedAt) / 1000).toFixed(0)} s after the stop; ` +
+              `CPU fleet ${meter.sample(next.pid!).toFixed(0)}%, simulators ${pool!.pids.map((pid) => meter.sample(pid).toFixed(0)).join('+')}%; load ${load1()}`,
+          );
+        }
+        if (Date.now() - stoppedAt > 1_200_000) throw new Error('not all back within 20 min of the restart');
+        await sleep(250);
+      }
+      const backAt = Date.now();
+      const cpuPct = ((procStats(next.pid!).cpuSec - cpuAtStart) / ((backAt - startedAt) / 1000)) * 100;
+      // Alerts: those opened since the stop, once the reconnect grace (30 s by default) is over.
+      await sleep(Math.max(0, startedAt + 40_000 - Date.now()));
+      const { items } = await api<{ items: Alert[] }>(base, '/api/v1/alerts?limit=5000');
+      const opened = items.filter((a) => Date.parse(a.openedAt) >= stoppedAt);
+      const byType = new Map<string, number>();
+      for (const a of opened) byType.set(a.type, (byType.get(a.type) ?? 0) + 1);
+      say(
+        `STORM: all ${N} back online ${((backAt - stoppedAt) / 1000).toFixed(1)} s after the stop, ` +
+          `${((backAt - startedAt) / 1000).toFixed(1)} s after the new process started (goal ≤ 20 s); ` +
+          `fleet ${cpuPct.toFixed(0)}% of a core on average meanwhile, RSS ${procStats(next.pid!).rssMiB.toFixed(0)} MiB; load up to ${maxLoad.toFixed(2)}; ` +
+          `alerts opened: ${opened.length === 0 ? 'none' : [...byType].map(([t, n]) => `${n} ${t}`).join(', ')} (goal: none, or one incident)`,
+      );
+      return next;
+    };
     say(
       `fleet up in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${fleet.pid}); busiest processes now: ${busiest()}`,
     );
@@ -365,7 +443,10 @@ async function main(): Promise<void> {
       return;
     }
 
-    // 3. Crash → alert: cut the socket of agents spread over the sites (no DISCONNECT, no reconnect).
+    // 3. The reconnect storm: the fleet restarted under its boxes, which all come back at once.
+    if (!values['no-storm']) fleet = await restartUnderBoxes(fleet);
+
+    // 4. Crash → alert: cut the socket of agents spread over the sites (no DISCONNECT, no reconnect).
     const step = Math.max(1, Math.floor(N / Math.max(1, crashCount)));
     const victims = Array.from({ length: N }, (_, i) => i)
       .filter((i) => i % step === 0)
@@ -378,7 +459,7 @@ async function main(): Promise<void> {
       `CRASH→ALERT: ${crashAlerts.size}/${victims.length} alerted (${types}); p50 ${pct(crashLat, 50)} ms, p99 ${pct(crashLat, 99)} ms, max ${Math.max(...crashLat)} ms`,
     );
 
-    // 4. Silent loss: real agent processes frozen with SIGSTOP (socket stays open, nothing sent).
+    // 5. Silent loss: real agent processes frozen with SIGSTOP (socket stays open, nothing sent).
     const sites = (
       await api<{ items: { id: string; kind: string; parentId: string | null }[] }>(base, '/api/v1/sites')
     ).items.filter((s) => s.parentId === null && s.kind !== 'district');
@@ -430,7 +511,7 @@ async function main(): Promise<void> {
     const end = procStats(fleet.pid!);
     say(`fleet RSS at the end ${end.rssMiB.toFixed(0)} MiB`);
 
-    // 5. The reference: the same agents (enrolled above, so they need the fleet only to list sites)
+    // 6. The reference: the same agents (enrolled above, so they need the fleet only to list sites)
     // on mosquitto. The fleet keeps running, idle, and its CPU is printed too.
     if (!values['no-mosquitto'] && fs.existsSync('/usr/sbin/mosquitto')) {
       pool.close();
