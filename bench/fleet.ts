@@ -144,6 +144,28 @@ async function waitAlerts(
   return found;
 }
 
+/** The fleet's counters of one family from /metrics, by label set ("" when it has none). */
+async function counters(base: string, family: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const text = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(10_000) })
+    .then((r) => r.text())
+    .catch(() => '');
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(family)) continue;
+    const m = /^(\w+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
+    if (m && m[1] === family) out.set(m[2] ?? '', Number(m[3]));
+  }
+  return out;
+}
+
+const listCounters = (m: Map<string, number>): string =>
+  m.size === 0
+    ? 'none'
+    : [...m]
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${k.replace(/[{}"]/g, '') || 'all'} ${n}`)
+        .join(', ') || 'none';
+
 /** CPU (% of one core) of each process between two looks, from /proc. */
 class CpuMeter {
   private last = new Map<number, { cpuSec: number; at: number }>();
@@ -327,6 +349,11 @@ async function main(): Promise<void> {
       await sleep(Math.max(0, startedAt + 40_000 - Date.now()));
       const { items } = await api<{ items: Alert[] }>(base, '/api/v1/alerts?limit=5000');
       const opened = items.filter((a) => Date.parse(a.openedAt) >= stoppedAt);
+      // The new process counts from zero: these are the storm's.
+      say(
+        `STORM: logins refused by reason: ${listCounters(await counters(base, 'diemcau_mqtt_auth_failures_total'))}; ` +
+          `passwords checked: ${listCounters(await counters(base, 'diemcau_mqtt_password_checks_total'))}`,
+      );
       const byType = new Map<string, number>();
       for (const a of opened) byType.set(a.type, (byType.get(a.type) ?? 0) + 1);
       say(
