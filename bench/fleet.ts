@@ -147,7 +147,10 @@ async function waitAlerts(
 /** The fleet's counters of one family from /metrics, by label set ("" when it has none). */
 async function counters(base: string, family: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  const text = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(10_000) })
+  const text = await fetch(`${base}/metrics`, {
+    headers: { authorization: `Bearer ${ADMIN}` },
+    signal: AbortSignal.timeout(10_000),
+  })
     .then((r) => r.text())
     .catch(() => '');
   for (const line of text.split('\n')) {
@@ -460,12 +463,23 @@ async function main(): Promise<void> {
     );
 
     if (values['cpu-prof']) {
-      // The profile is written when the fleet exits; its clock ends there.
+      // Each profile is written when its fleet process exits; its clock ends there.
+      const ago = (t: number): string => ((Date.now() - t) / 1000).toFixed(1);
+      const steadyAgo = `from ${ago(windowEnd - steadySec * 1000)} s to ${ago(windowEnd)} s`;
+      if (values['no-storm']) {
+        fleet.kill('SIGTERM');
+        await new Promise((r) => fleet.once('exit', r));
+        say(`CPU profile in ${values['cpu-prof']}: the steady window is ${steadyAgo} before the profile's end`);
+        return;
+      }
+      // The first profile ends with the storm's stop; the second covers the restarted fleet until all are back.
+      say(`CPU profiles in ${values['cpu-prof']}: the steady window is ${steadyAgo} before the first one's end`);
+      fleet = await restartUnderBoxes(fleet);
+      const stopAt = Date.now();
       fleet.kill('SIGTERM');
       await new Promise((r) => fleet.once('exit', r));
-      const ago = (t: number): string => ((Date.now() - t) / 1000).toFixed(1);
       say(
-        `CPU profile in ${values['cpu-prof']}: the steady window is from ${ago(windowEnd - steadySec * 1000)} s to ${ago(windowEnd)} s before the profile's end`,
+        `the second profile (the restarted fleet, from its start) ends ${ago(stopAt)} s after every box was back and the alerts read`,
       );
       return;
     }

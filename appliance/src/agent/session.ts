@@ -8,7 +8,7 @@ import {
   type DevicePublishChannel,
   type Presence,
 } from '@diemcau/shared';
-import { backoffDelay, sleep, type BackoffPolicy } from '../backoff.js';
+import { backoffDelay, RECONNECT_BACKOFF, sleep, type BackoffPolicy } from '../backoff.js';
 import type { ChannelRouter } from './router.js';
 
 // The device's MQTT connection. This module is the only owner of the client.
@@ -46,6 +46,7 @@ export interface SessionOptions {
   birth: () => Promise<Omit<Presence, 'v' | 'state' | 'at'>>;
   router: ChannelRouter;
   log: SessionLog;
+  /** Between connection attempts; RECONNECT_BACKOFF unless set. */
   backoff?: BackoffPolicy;
   connectTimeoutMs?: number;
   /** PEM of the CA to trust for mqtts:// instead of the system store. */
@@ -178,7 +179,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
         this.urlIndex = (this.urlIndex + 1) % this.urls.length;
         this.opts.log.info({ url: this.url }, 'broker unreachable; trying the next one');
       }
-      const delay = backoffDelay(attempt++, this.opts.backoff);
+      const delay = backoffDelay(attempt++, this.opts.backoff ?? RECONNECT_BACKOFF);
       this.opts.log.debug({ delayMs: delay }, 'reconnecting after delay');
       await sleep(delay, this.stop.signal);
     }
