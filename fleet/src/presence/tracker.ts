@@ -79,6 +79,8 @@ export class PresenceTracker {
    */
   private readonly awaited = new Map<string, { since: number; until: number }>();
   private graceAt: number | undefined;
+  /** The end of the latest grace given (a restart's, a node death's): boxes dropping before it join it. */
+  private graceWindowEnd = 0;
   private readonly now: () => number;
   private readonly fence: Fence;
   /** Registry writes and look-ups, in order per device (the rules themselves run at once, in memory). */
@@ -172,6 +174,7 @@ export class PresenceTracker {
         // No session anywhere: not online, whatever the registry says; its alert waits for the grace.
         quiet.push(deviceId);
         this.awaited.set(deviceId, { since: now, until: now + graceMs });
+        this.graceWindowEnd = Math.max(this.graceWindowEnd, now + graceMs);
         this.plan({ kind: 'presence', device: ref, online: true, at: now });
       } else if (was?.presenceAt && !spokenFor.has(deviceId)) {
         const droppedAt = Date.parse(was.presenceAt);
@@ -244,6 +247,7 @@ export class PresenceTracker {
     if (!this.leading) return;
     this.leading = false;
     this.awaited.clear();
+    this.graceWindowEnd = 0;
     if (this.timer) clearTimeout(this.timer);
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.timer = undefined;
@@ -346,9 +350,10 @@ export class PresenceTracker {
     const now = this.now();
     for (const t of this.table.endNode(nodeId)) {
       this.o.metrics.devicesOnline.set(this.table.online);
-      if (!t.online && this.leading && this.refs.has(t.deviceId))
+      if (!t.online && this.leading && this.refs.has(t.deviceId)) {
         this.awaited.set(t.deviceId, { since: now, until: now + graceMs });
-      else this.transition(t, 'node-lost');
+        this.graceWindowEnd = Math.max(this.graceWindowEnd, now + graceMs);
+      } else this.transition(t, 'node-lost');
     }
     this.scheduleGrace();
   }
@@ -388,7 +393,26 @@ export class PresenceTracker {
     if (!t) return;
     this.o.metrics.devicesOnline.set(this.table.online);
     if (t.online) this.awaited.delete(t.deviceId);
+    else if (this.leading && this.joinGrace(t.deviceId)) return void this.record(t.deviceId, false, reason);
     if (this.leading) this.apply(t.deviceId, t.online, reason);
+  }
+
+  /**
+   * While boxes have a grace to come back (a fleet restart, a node's death),
+   * a box that drops joins them until the grace is over, instead of its own
+   * 300 ms debounce: in a storm boxes come back and drop again (a CONNACK
+   * that reached them too late, a keepalive missed by a flooded node), and
+   * each would be an alert of its own. At the grace's end the ones still
+   * away are judged together (one incident from a few boxes on).
+   */
+  private joinGrace(deviceId: string): boolean {
+    if (!this.refs.has(deviceId) || this.awaited.size === 0) return false;
+    const now = this.now();
+    if (this.graceWindowEnd <= now) return false;
+    // Never longer than a restart's grace from its own drop (a graceful stop's is longer).
+    this.awaited.set(deviceId, { since: now, until: Math.min(this.graceWindowEnd, now + this.o.startupGraceMs) });
+    this.scheduleGrace();
+    return true;
   }
 
   /** The leader's half of a change: the registry, the bus, the rules. */

@@ -189,3 +189,58 @@ t.test('a device that was online when the fleet stopped and never returns is ale
   );
   t.equal(alert.type, 'device-offline');
 });
+
+t.test(
+  'a box that comes back and drops again during the restart grace is judged with the others at its end',
+  async (t) => {
+    const first = await startTestFleet({ teardown: () => undefined });
+    const boxes = [
+      await first.enrol('yb-van-yen'),
+      await first.enrol('yb-tram-tau'),
+      await first.enrol('yb-mu-cang-chai-che-tao'),
+    ];
+    for (const b of boxes) await connectDevice(t, b);
+    await waitFor(() => boxes.every((b) => first.fleet.presence.isOnline(b.deviceId)), 5000, 'all online');
+    await first.fleet.close();
+    const graceMs = 4000;
+    const second = await startTestFleet(t, { startupGraceMs: graceMs }, first.dataDir);
+    const startedAt = Date.now();
+    const { mqttPort } = second.fleet;
+    const on = (b: (typeof boxes)[number]) => ({
+      ...b,
+      mqtt: { ...b.mqtt, url: `mqtt://127.0.0.1:${mqttPort}` },
+    });
+    // Two boxes come back, then drop again without a goodbye (a storm's CONNACK too late,
+    // a missed keepalive); the third never returns.
+    const back = [on(boxes[0]!), on(boxes[1]!)];
+    const clients = [];
+    for (const b of back) clients.push(await connectDevice(t, b));
+    await waitFor(() => back.every((b) => second.fleet.presence.isOnline(b.deviceId)), 5000, 'two back');
+    for (const c of clients) c.stream.destroy();
+    await waitFor(() => back.every((b) => !second.fleet.presence.isOnline(b.deviceId)), 5000, 'dropped again');
+    const open = async (): Promise<AlertBody[]> =>
+      (await second.api<{ items: AlertBody[] }>('GET', '/api/v1/alerts?state=open')).body.items;
+    // Well past the 300 ms debounce, still inside the grace.
+    await new Promise((r) => setTimeout(r, 1000));
+    t.ok(Date.now() - startedAt < graceMs, 'still inside the grace');
+    t.same(await open(), [], 'no alert for the boxes that dropped again while the grace runs');
+    const registry = await second.api<{ online: boolean }>('GET', `/api/v1/devices/${back[0]!.deviceId}`);
+    t.equal(registry.body.online, false, 'the registry shows it offline meanwhile');
+    // The grace ends: the three still away are one incident, no alert per box.
+    const incident = await waitFor(
+      async () => (await open()).find((x) => x.type === 'fleet-reconnect'),
+      graceMs + 5000,
+      'the reconnect incident',
+    );
+    t.same(
+      ((incident as AlertBody & { details: { devices: string[] } }).details.devices ?? []).slice().sort(),
+      boxes.map((b) => b.deviceId).sort(),
+      'it names the three boxes',
+    );
+    t.same(
+      (await open()).filter((x) => x.type === 'device-offline'),
+      [],
+      'and there is no device-offline alert',
+    );
+  },
+);
