@@ -23,7 +23,7 @@ import { makeI18n } from '../../ui/i18n/core.js';
 import { joinLinkErrorKey, linkOf } from '../../ui/state/join-links.js';
 import { planWhere } from '../helpers/plans.js';
 import { ADMIN_TOKEN, startSimFleet } from './helpers/sim-sites.js';
-import { openBrowser, signIn } from './helpers/browser.js';
+import { openBrowser, screenshot, signIn } from './helpers/browser.js';
 import { waitUntil } from './helpers/page-checks.js';
 import { couldBeVietnamese, hasVietnameseMarks, pageWords, tokens } from './helpers/words.js';
 
@@ -184,6 +184,8 @@ t.test('join links from the dashboard: issue, scan, list, revoke, and scope', as
   t.match(rowText, 'admin', 'with who issued it');
   t.match(rowText, 'Còn hiệu lực');
 
+  await page.evaluate(`document.querySelector('[data-testid=join-links]').scrollIntoView()`);
+  await screenshot(page, 'join-links');
   await t.test('the panel reads in Vietnamese', (t) => checkWords(t, page, 'vi', data));
   await page.evaluate(`localStorage.setItem('diemcau.lang', 'en')`);
   await page.reload();
