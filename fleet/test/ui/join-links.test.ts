@@ -275,6 +275,25 @@ t.test('join links from the dashboard: issue, scan, list, revoke, and scope', as
     t.equal(joinLinkErrorKey(listing.body), 'join.err.role');
   });
 
+  await t.test('a meeting still to come has the panel too', async (t) => {
+    const later = await sf.api<{ id: string; state: string }>('POST', '/api/v1/meetings', {
+      title,
+      chairSiteId: d1.id,
+      siteIds: [c1.id],
+      startsAt: new Date(Date.now() + 90 * 60_000).toISOString(),
+      durationMin: 30,
+    });
+    t.equal(later.state, 'scheduled');
+    await page.goto(`${sf.url}/#/meetings/${later.id}`);
+    const p = page.locator('[data-testid=join-links]');
+    await p.waitFor();
+    await p.locator('[data-testid=join-issue]').click();
+    await p.locator('[data-testid=join-issued]').waitFor();
+    const claims = readJoinClaims(linkOf(await p.locator('[data-testid=join-url]').inputValue()))!;
+    t.match(claims, { meetingId: later.id, siteId: d1.id, role: 'participant' }, 'the chair first, as a participant');
+    t.ok(claims.exp - claims.iat >= 119 * 60, 'valid 120 minutes by default (it starts in 90, so its end is later)');
+  });
+
   await t.test('an ended meeting: no panel, and the fleet refuses a link in words the panel has', async (t) => {
     await sf.api('POST', `/api/v1/meetings/${meeting.id}/end`, {});
     const ended = await raw(sf.url, 'POST', `/api/v1/meetings/${meeting.id}/join-links`, ADMIN_TOKEN, {
@@ -282,6 +301,7 @@ t.test('join links from the dashboard: issue, scan, list, revoke, and scope', as
     });
     t.equal(ended.status, 409);
     t.equal(joinLinkErrorKey(ended.body), 'join.err.ended');
+    await page.goto(`${sf.url}/#/meetings/${meeting.id}`);
     await page.reload();
     await page.locator('[data-testid=meeting-stats]').waitFor();
     t.equal(await page.locator('[data-testid=join-links]').count(), 0);
