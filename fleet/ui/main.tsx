@@ -5,6 +5,7 @@ import './styles/base.css';
 import './styles/views.css';
 import './styles/wall.css';
 import './styles/chair.css';
+import './styles/join.css';
 import { I18nProvider } from './i18n/i18n.js';
 import { Root } from './views/Root.js';
 

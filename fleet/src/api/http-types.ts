@@ -8,6 +8,8 @@ import type { Static } from '@sinclair/typebox';
 import type { OsStatus, OtaStatus } from '@diemcau/shared';
 import type { CommandViewSchema } from '../commands/schemas.js';
 import type {
+  IssuedJoinLinkSchema,
+  JoinLinkSchema,
   MeetingDetailSchema,
   MeetingSchema,
   RollCallPictureSchema,
@@ -54,6 +56,10 @@ export type MeetingView = Static<typeof MeetingSchema>;
 export type MeetingDetailView = Static<typeof MeetingDetailSchema>;
 export type MeetingSiteStatsView = Static<typeof SiteStatsSchema>;
 export type RollCallPictureView = Static<typeof RollCallPictureSchema>;
+/** A join link as issued (POST /meetings/{id}/join-links): the only answer that carries the link. */
+export type JoinLinkView = Static<typeof JoinLinkSchema>;
+/** A join link as listed (GET /meetings/{id}/join-links), never the link itself. */
+export type IssuedJoinLinkView = Static<typeof IssuedJoinLinkSchema>;
 export type { ReadinessBoard as ReadinessBoardView } from '../readiness/routes.js';
 export type RolloutView = Static<typeof RolloutOut>;
 export type RingProgressView = Static<typeof RingProgressOut>;

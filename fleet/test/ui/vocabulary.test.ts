@@ -20,13 +20,20 @@ import type {
   SiteOut,
 } from '../../src/api/schemas.js';
 import type { CommandViewSchema } from '../../src/commands/schemas.js';
-import type { MeetingDetailSchema, MeetingSchema } from '../../src/meetings/schemas.js';
+import type {
+  IssuedJoinLinkSchema,
+  JoinLinkSchema,
+  MeetingDetailSchema,
+  MeetingSchema,
+} from '../../src/meetings/schemas.js';
 import type { RolloutOut } from '../../src/ota/schemas.js';
 import type {
   Alert,
   CommandView,
   Device,
   Hierarchy,
+  IssuedJoinLink,
+  JoinLink,
   Meeting,
   MeetingDetail,
   Operator,
@@ -48,6 +55,8 @@ same<CommandView, Static<typeof CommandViewSchema>>(true);
 same<Operator, Static<typeof SessionOut>>(true);
 same<Meeting, Static<typeof MeetingSchema>>(true);
 same<MeetingDetail, Static<typeof MeetingDetailSchema>>(true);
+same<JoinLink, Static<typeof JoinLinkSchema>>(true);
+same<IssuedJoinLink, Static<typeof IssuedJoinLinkSchema>>(true);
 same<Rollout, Static<typeof RolloutOut>>(true);
 // The access rule's roles and areas are the API's (its input also takes the older role names).
 same<Static<typeof OperatorRoleSchema>, (typeof ROLE_NAMES)[number]>(true);

@@ -9,6 +9,8 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly code?: string,
+    /** The error's `details`, where the fleet gives them (a conflict's `reason`, the sites outside an area). */
+    readonly details?: unknown,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -32,6 +34,7 @@ export interface Api {
 interface ErrorBody {
   message?: string;
   code?: string;
+  details?: unknown;
   error?: string;
 }
 
@@ -56,7 +59,7 @@ export function createApi(token: string, onUnauthorized: () => void, base = ''):
       // A 404 on a route that exists carries the fleet's own error code; a
       // missing route carries fastify's (or none).
       const code = info.code ?? (info.message?.startsWith('Route ') ? 'FST_ERR_NOT_FOUND' : undefined);
-      throw new ApiError(res.status, info.message ?? info.error ?? res.statusText, code);
+      throw new ApiError(res.status, info.message ?? info.error ?? res.statusText, code, info.details);
     }
     if (res.status === 204) return undefined as T;
     return (await res.json()) as T;

@@ -10,6 +10,8 @@ import type {
   CommandViewData,
   DeviceView,
   HierarchyView,
+  IssuedJoinLinkView,
+  JoinLinkView,
   MeetingDetailView,
   MeetingSiteStatsView,
   MeetingView,
@@ -69,6 +71,10 @@ export interface RoomSnapshot {
 export type MeetingSiteStats = MeetingSiteStatsView;
 /** POST /api/v1/meetings/{id}/roll-call/picture */
 export type RollCallPicture = RollCallPictureView;
+/** POST /api/v1/meetings/{id}/join-links: the link, shown once. */
+export type JoinLink = JoinLinkView;
+/** GET /api/v1/meetings/{id}/join-links: what each link is for and its state, never the link. */
+export type IssuedJoinLink = IssuedJoinLinkView;
 export type Rollout = RolloutView;
 export type RingProgress = RingProgressView;
 

@@ -1,5 +1,6 @@
 import type { vi } from './vi.js';
 import { chairEn } from './chair.js';
+import { joinEn } from './join.js';
 import { readinessEn } from './readiness.js';
 
 export const en: Record<keyof typeof vi, string> = {
@@ -301,4 +302,5 @@ export const en: Record<keyof typeof vi, string> = {
   // The chair's console (i18n/chair.ts).
   ...chairEn,
   ...readinessEn,
+  ...joinEn,
 };

@@ -1,6 +1,7 @@
 // Vietnamese, the default. Keys are grouped by screen; en.ts must have the same keys
 // (its type says so), so a missing translation is a type error, not a blank label.
 import { chairVi } from './chair.js';
+import { joinVi } from './join.js';
 import { readinessVi } from './readiness.js';
 
 export const vi = {
@@ -303,4 +304,6 @@ export const vi = {
   ...chairVi,
   // The readiness board and the roll call's room (i18n/readiness.ts).
   ...readinessVi,
+  // The join-link panel of a meeting (i18n/join.ts).
+  ...joinVi,
 } as const;

@@ -5,6 +5,7 @@ import { ApiError } from '../api/client.js';
 import type { Meeting, MeetingDetail } from '../api/types.js';
 import { Breadcrumb } from '../components/Breadcrumb.js';
 import { ChairConsole } from './ChairConsole.js';
+import { JoinLinks } from './JoinLinks.js';
 import { ReadinessBoard } from './ReadinessBoard.js';
 import { useI18n, type MsgKey } from '../i18n/i18n.js';
 import { errorText } from '../i18n/errors.js';
@@ -130,6 +131,8 @@ export function MeetingDetailView(props: { id: string }) {
       </header>
       {detail.state === 'live' && <ChairConsole detail={detail} onChanged={() => setBump((n) => n + 1)} />}
       <ReadinessBoard meetingId={detail.id} />
+      {/* Links for laptops, phones and tablets, while the meeting is on or to come (none once it has ended). */}
+      {detail.state !== 'ended' && <JoinLinks detail={detail} />}
       <details class="card" open>
         <summary>{t('chair.details')}</summary>
         <p class="muted">
