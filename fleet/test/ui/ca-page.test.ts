@@ -9,36 +9,12 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import jsqr from 'jsqr';
-import type { Page } from 'playwright-core';
 import { startTestFleet } from '../helpers/fleet.js';
+import { scanQr } from './helpers/qr.js';
 import { openBrowser } from './helpers/browser.js';
 import { layout } from './helpers/page-checks.js';
 
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** The QR code as a camera sees it: a screenshot of the rendered element, its pixels read in a blank page, decoded. */
-async function scanQr(page: Page): Promise<string | null> {
-  const png = await page.locator('figure.qr svg').screenshot();
-  const blank = await page.context().newPage();
-  try {
-    const img = (await blank.evaluate(`(async () => {
-      const img = new Image();
-      img.src = 'data:image/png;base64,${png.toString('base64')}';
-      await img.decode();
-      const c = document.createElement('canvas');
-      c.width = img.naturalWidth;
-      c.height = img.naturalHeight;
-      const g = c.getContext('2d');
-      g.drawImage(img, 0, 0);
-      return { width: c.width, height: c.height, data: Array.from(g.getImageData(0, 0, c.width, c.height).data) };
-    })()`)) as { width: number; height: number; data: number[] };
-    // jsqr is CommonJS: its function is both the module and its `default`, which is what its types name.
-    return jsqr.default(Uint8ClampedArray.from(img.data), img.width, img.height)?.data ?? null;
-  } finally {
-    await blank.close();
-  }
-}
 
 t.test('/ca shows a QR code of its own address that a phone can scan', async (t) => {
   const dir = fs.mkdtempSync(join(tmpdir(), 'diemcau-ca-page-'));
@@ -81,7 +57,7 @@ t.test('/ca shows a QR code of its own address that a phone can scan', async (t)
     });
     const res = await b.page.goto(own);
     t.match(res?.headers()['content-security-policy'], /default-src 'none'/, `${what}: a strict policy`);
-    t.equal(await scanQr(b.page), own, `${what}: the QR code reads as the page's own address`);
+    t.equal(await scanQr(b.page, 'figure.qr svg'), own, `${what}: the QR code reads as the page's own address`);
     t.equal(await b.page.locator('#own-url').innerText(), own, 'which is written under it too');
     t.same(blocked, [], `${what}: the policy blocks nothing the page uses`);
     const l = await layout(b.page);

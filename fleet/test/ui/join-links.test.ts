@@ -15,7 +15,6 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import jsqr from 'jsqr';
 import type { Page } from 'playwright-core';
 import { deviceTopic, presenceCodec, readJoinClaims, verifyJoinLink } from '@diemcau/shared';
 import { ALLOWED_TERMS } from '../../ui/i18n/allowed-terms.js';
@@ -23,6 +22,7 @@ import { makeI18n } from '../../ui/i18n/core.js';
 import { joinLinkErrorKey, linkOf } from '../../ui/state/join-links.js';
 import { planWhere } from '../helpers/plans.js';
 import { ADMIN_TOKEN, startSimFleet } from './helpers/sim-sites.js';
+import { scanQr } from './helpers/qr.js';
 import { openBrowser, screenshot, signIn } from './helpers/browser.js';
 import { waitUntil } from './helpers/page-checks.js';
 import { couldBeVietnamese, hasVietnameseMarks, pageWords, tokens } from './helpers/words.js';
@@ -46,28 +46,6 @@ async function checkWords(t: Test, page: Page, lang: 'vi' | 'en', data: Readonly
   const violations = await page.evaluate(`axe.run(document.querySelector('[data-testid=join-links]'), {
     resultTypes: ['violations'] }).then((r) => r.violations.map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`);
   t.same(violations, [], 'axe-core: no violations in the panel');
-}
-
-/** The QR code as a phone's camera reads it: a screenshot of the element, decoded by jsQR (as in ca-page.test.ts). */
-async function scanQr(page: Page): Promise<string | null> {
-  const png = await page.locator('[data-testid=join-qr]').screenshot();
-  const blank = await page.context().newPage();
-  try {
-    const img = (await blank.evaluate(`(async () => {
-      const img = new Image();
-      img.src = 'data:image/png;base64,${png.toString('base64')}';
-      await img.decode();
-      const c = document.createElement('canvas');
-      c.width = img.naturalWidth;
-      c.height = img.naturalHeight;
-      const g = c.getContext('2d');
-      g.drawImage(img, 0, 0);
-      return { width: c.width, height: c.height, data: Array.from(g.getImageData(0, 0, c.width, c.height).data) };
-    })()`)) as { width: number; height: number; data: number[] };
-    return jsqr.default(Uint8ClampedArray.from(img.data), img.width, img.height)?.data ?? null;
-  } finally {
-    await blank.close();
-  }
 }
 
 /** The fleet's answer, body and all (the page's API client reads the same fields). */
@@ -168,7 +146,11 @@ t.test('join links from the dashboard: issue, scan, list, revoke, and scope', as
     t.match(claims, { meetingId: meeting.id, siteId: c1.id, role: 'listener' });
     t.ok(claims.exp - claims.iat <= 30 * 60 && claims.exp - claims.iat >= 29 * 60, 'valid for the 30 minutes asked');
     t.equal(await shown.getAttribute('data-link'), claims.jti);
-    t.equal(await scanQr(page), url, 'its QR code, photographed and decoded, is the same address');
+    t.equal(
+      await scanQr(page, '[data-testid=join-qr]'),
+      url,
+      'its QR code, photographed and decoded, is the same address',
+    );
     t.ok(await shown.locator('a[href="/ca"]').isVisible(), "the hint links to the province's certificate page");
     await shown.locator('[data-testid=join-copy]').click();
     await shown.locator('[role=status]').waitFor();
