@@ -300,6 +300,18 @@ function wentDown(
   out: AlertAction[],
 ): void {
   const { deviceId, groupId } = dev.ref;
+  // While a reconnect storm is one open incident, a box that drops joins it
+  // (a storm's boxes come back and drop again: a CONNACK that reached them
+  // too late, a keepalive a flooded node missed) instead of an alert of its
+  // own; it leaves the incident when it returns, as the others do.
+  if (state.reconnect !== null && !dev.flapping) {
+    dev.inReconnect = true;
+    dev.pendingOfflineAt = null;
+    state.watched.delete(deviceId);
+    state.reconnect.add(deviceId);
+    out.push({ action: 'update', key: keys.reconnect(), details: reconnectDetails(state) });
+    return;
+  }
   if (groupId !== null) {
     const group = groupState(state, groupId);
     group.down.set(deviceId, at);

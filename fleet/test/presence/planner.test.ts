@@ -278,3 +278,35 @@ t.test('a late batch joins the open reconnect incident; a few late boxes alone a
   t.same(opened(w.all, 'fleet-reconnect').length, 1, 'opened once');
   t.match(more.actions, [{ action: 'update', key: 'fleet-reconnect', details: { offlineCount: 4 } }]);
 });
+
+t.test('while the reconnect incident is open, a box that drops joins it instead of its own alert', async (t) => {
+  const w = world(100);
+  const boxes = Array.from({ length: 8 }, (_, i): PresenceRef => ({
+    deviceId: `b${i}`,
+    siteId: `s${i}`,
+    groupId: `g${i}`,
+  }));
+  for (const b of boxes) w.up(b, 0);
+  w.step({ kind: 'late', devices: boxes.slice(0, 5), since: 1000, at: 31_000 });
+  // A member comes back and drops again; a box that was never late drops too.
+  w.up(boxes[0]!, 32_000);
+  const again = w.down(boxes[0]!, 33_000);
+  const other = w.down(boxes[6]!, 34_000);
+  w.tick(60_000);
+  t.same(opened(w.all, 'device-offline'), [], 'no box alerted on its own');
+  t.match(again.actions, [{ action: 'update', key: 'fleet-reconnect', details: { offlineCount: 5 } }]);
+  t.match(other.actions, [{ action: 'update', key: 'fleet-reconnect', details: { offlineCount: 6 } }]);
+  // All come back: the incident closes; a drop after that is an ordinary one.
+  for (const b of [...boxes.slice(0, 5), boxes[6]!]) w.up(b, 61_000);
+  t.ok(
+    w.all.some((a) => a.action === 'resolve' && a.key === 'fleet-reconnect'),
+    'resolved once they are back',
+  );
+  w.down(boxes[7]!, 62_000);
+  w.tick(63_000);
+  t.same(
+    opened(w.all, 'device-offline').map((a) => a.deviceId),
+    ['b7'],
+    'a drop after the storm has its own alert',
+  );
+});
