@@ -302,10 +302,12 @@ t.test('while the reconnect incident is open, a box that drops joins it instead 
     w.all.some((a) => a.action === 'resolve' && a.key === 'fleet-reconnect'),
     'resolved once they are back',
   );
+  // (The last two back were handed back as the incident closed, as before: their alerts opened and resolved.)
+  const mark = w.all.length;
   w.down(boxes[7]!, 62_000);
   w.tick(63_000);
   t.same(
-    opened(w.all, 'device-offline').map((a) => a.deviceId),
+    opened(w.all.slice(mark), 'device-offline').map((a) => a.deviceId),
     ['b7'],
     'a drop after the storm has its own alert',
   );
