@@ -18,6 +18,7 @@ export interface AlertPolicy {
 }
 
 type AlertPatch = { details?: Record<string, unknown>; message?: string; severity?: AlertSeverity };
+type UpdateOptions = { asIs?: boolean } & ChangeOptions;
 
 /**
  * The leader's fence (cluster/leadership.ts) for changes that are leader
@@ -39,6 +40,17 @@ export interface ChangeOptions {
 export class AlertService {
   private policy: AlertPolicy | undefined;
   private readonly byKey = new KeyedSerial();
+  /**
+   * Per key, an update queued and not yet started, while nothing else was
+   * queued after it: a later update of the same key is folded into it. A
+   * storm's incident changes with every box that comes back (its details
+   * list thousands of boxes), and each change was a write, an event and a
+   * webhook call in turn; now the writes keep up with the latest state.
+   */
+  private readonly queuedUpdates = new Map<
+    string,
+    { patch: AlertPatch; opts: UpdateOptions; done: Promise<Alert | undefined> }
+  >();
 
   constructor(
     private readonly repo: AlertsRepo,
@@ -57,6 +69,7 @@ export class AlertService {
   }
 
   open(a: NewAlert, opts: ChangeOptions = {}): Promise<Alert> {
+    this.queuedUpdates.delete(a.key);
     return this.byKey.run(a.key, () => this.openNow(a, opts.fence ?? UNFENCED));
   }
 
@@ -91,15 +104,22 @@ export class AlertService {
    * (the policy's own updates) the details are stored exactly as given;
    * otherwise the policy keeps its keys in them.
    */
-  update(key: string, patch: AlertPatch, opts: { asIs?: boolean } & ChangeOptions = {}): Promise<Alert | undefined> {
-    return this.byKey.run(key, () => this.updateNow(key, patch, opts));
+  update(key: string, patch: AlertPatch, opts: UpdateOptions = {}): Promise<Alert | undefined> {
+    const queued = this.queuedUpdates.get(key);
+    if (queued && queued.opts.asIs === opts.asIs && queued.opts.fence === opts.fence) {
+      queued.patch = { ...queued.patch, ...patch };
+      return queued.done;
+    }
+    const entry = { patch, opts, done: Promise.resolve<Alert | undefined>(undefined) };
+    this.queuedUpdates.set(key, entry);
+    entry.done = this.byKey.run(key, () => {
+      if (this.queuedUpdates.get(key) === entry) this.queuedUpdates.delete(key);
+      return this.updateNow(key, entry.patch, entry.opts);
+    });
+    return entry.done;
   }
 
-  private async updateNow(
-    key: string,
-    patch: AlertPatch,
-    opts: { asIs?: boolean } & ChangeOptions,
-  ): Promise<Alert | undefined> {
+  private async updateNow(key: string, patch: AlertPatch, opts: UpdateOptions): Promise<Alert | undefined> {
     const alert = await (opts.fence ?? UNFENCED)(async () => {
       let p = patch;
       if (this.policy && patch.details && !opts.asIs) {
@@ -116,6 +136,7 @@ export class AlertService {
   }
 
   resolve(key: string, resolution: string, opts: ChangeOptions = {}): Promise<Alert | undefined> {
+    this.queuedUpdates.delete(key);
     return this.byKey.run(key, () => this.resolveNow(key, resolution, opts.fence ?? UNFENCED));
   }
 
