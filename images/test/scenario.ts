@@ -332,7 +332,8 @@ export async function enrolledBox(t: Tap, serial: string): Promise<Box> {
       const why = await box
         .sh(
           `findmnt -n /sys/class/gpio || echo 'no simulated line mounted'; ls -l /sys/class/gpio/gpio${LED_LINE}/ 2>&1; ` +
-            `grep GPIO /etc/diemcau/agent.env; journalctl -b -u diemcau-agent -o cat | grep -i -E 'gpio|led' | tail -4`,
+            `grep GPIO /etc/diemcau/agent.env; journalctl -b -u diemcau-agent -o cat | grep -i -E 'gpio|led' | tail -4; ` +
+            `journalctl -b -o short-monotonic -u diemcau-test-gpio -u diemcau-agent | grep -E 'Start|Finish|gpio|GPIO|LED' | head -20`,
         )
         .catch((err: Error) => err.message);
       return { pattern, sample, why };

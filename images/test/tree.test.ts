@@ -110,6 +110,40 @@ t.test('the polkit rule names the units the image installs', async (t) => {
     t.match(installed, u, `build-rootfs.sh installs ${u}`);
 });
 
+t.test("the status LED's sysfs files are opened to the agent's group by udev", async (t) => {
+  // The kernel makes /sys/class/gpio/export and an exported line's files root's only; the agent
+  // (user diemcau, group gpio) drives the LED through them with onoff. Run the image's helper on a
+  // tree shaped like sysfs, with the modes the kernel gives, and check the group may now write.
+  const rules = read(debian, 'rootfs', 'etc', 'udev', 'rules.d', '81-diemcau-gpio.rules');
+  t.match(rules, /^SUBSYSTEM=="gpio", ACTION=="add", RUN\+="\/usr\/lib\/diemcau\/gpio-access \/sys %p"$/m);
+  const helper = path.join(debian, 'rootfs', 'usr', 'lib', 'diemcau', 'gpio-access');
+  t.ok(fs.statSync(helper).mode & 0o100, 'the helper is executable (rootfs/ is copied with its modes)');
+  t.match(unit('diemcau-agent.service'), /^SupplementaryGroups=.*\bgpio\b/m, "the agent's unit has the group");
+  const sys = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-sysfs-'));
+  t.teardown(() => fs.rmSync(sys, { recursive: true, force: true }));
+  const file = (p: string, mode: number) => {
+    fs.mkdirSync(path.dirname(path.join(sys, p)), { recursive: true });
+    fs.writeFileSync(path.join(sys, p), '0\n', { mode });
+    fs.chmodSync(path.join(sys, p), mode);
+  };
+  file('class/gpio/export', 0o200);
+  file('class/gpio/unexport', 0o200);
+  const line = '/devices/platform/gpio-chip/gpio/gpio17';
+  for (const f of ['value', 'direction', 'active_low', 'edge']) file(`${line}/${f}`, 0o644);
+  const group = execFileSync('id', ['-gn'], { encoding: 'utf8' }).trim();
+  const run = (dev: string) =>
+    spawnSync(helper, [sys, dev], { encoding: 'utf8', env: { ...process.env, DIEMCAU_GPIO_GROUP: group } });
+  const chip = run('/devices/platform/gpio-chip/gpio/gpiochip0');
+  t.equal(chip.status, 0, `a chip: ${chip.stderr}`);
+  for (const f of ['export', 'unexport'])
+    t.equal(fs.statSync(path.join(sys, 'class/gpio', f)).mode & 0o020, 0o020, `${f}: the group may write`);
+  t.equal(fs.statSync(path.join(sys, line, 'value')).mode & 0o060, 0o040, 'a chip does not touch the lines');
+  const exported = run(line);
+  t.equal(exported.status, 0, `a line: ${exported.stderr}`);
+  for (const f of ['value', 'direction', 'active_low', 'edge'])
+    t.equal(fs.statSync(path.join(sys, line, f)).mode & 0o060, 0o060, `gpio17/${f}: the group may read and write`);
+});
+
 t.test("the versions layout is the updater's: relative current link into versions/", async (t) => {
   const s = read(debian, 'build-rootfs.sh');
   t.match(s, /ln -sfn "versions\/\$version" "\$out\/opt\/diemcau\/current"/);

@@ -66,6 +66,11 @@ export async function bundleAgent(opts: {
     native.map((n) => n.name),
     common,
   );
+  // esbuild names a map's sources relative to the map, here a temporary staging directory: the
+  // paths climbed out of it into the build server's checkout ("../../<checkout>/appliance/src/…"),
+  // so the release carried where it was built, and two checkouts built different bytes.
+  for (const map of ['agent.mjs.map', 'edge.mjs.map'])
+    repoRelativeSources(path.join(opts.outDir, map), path.dirname(opts.workspaceDir));
   fs.writeFileSync(
     path.join(opts.outDir, 'package.json'),
     `${JSON.stringify({ name: 'diemcau-agent', version: opts.version, private: true, type: 'module', main: 'agent.mjs', dependencies: Object.fromEntries(native.map((n) => [n.name, n.version])) }, null, 2)}\n`,
@@ -82,6 +87,19 @@ export async function bundleAgent(opts: {
     requires: requirementsFor(copied),
     ...(mediaLink ? { mediaLink } : {}),
   };
+}
+
+/** Rewrites a source map's sources relative to the repository ("appliance/src/main.ts"), as if the sources sat beside the bundle. */
+export function repoRelativeSources(mapFile: string, repoDir: string): void {
+  if (!fs.existsSync(mapFile)) return;
+  const map = JSON.parse(fs.readFileSync(mapFile, 'utf8')) as { sources?: string[] };
+  map.sources = (map.sources ?? []).map((s) =>
+    path
+      .relative(repoDir, path.resolve(path.dirname(mapFile), s))
+      .split(path.sep)
+      .join('/'),
+  );
+  fs.writeFileSync(mapFile, JSON.stringify(map));
 }
 
 /**

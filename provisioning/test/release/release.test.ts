@@ -144,6 +144,24 @@ t.test('the unpacked edge.mjs runs and serves the join script with no esbuild in
   await new Promise((r) => (proc.exitCode !== null ? r(null) : proc.once('exit', r)));
 });
 
+t.test('the source maps name sources by their place in the repository, not on the build server', async (t) => {
+  const x = path.join(dir, 'maps');
+  fs.mkdirSync(x);
+  execFileSync('tar', ['-xzf', r.artifactFile, '-C', x, './agent.mjs.map', './edge.mjs.map']);
+  for (const map of ['agent.mjs.map', 'edge.mjs.map']) {
+    const sources = (JSON.parse(fs.readFileSync(path.join(x, map), 'utf8')) as { sources: string[] }).sources;
+    t.same(
+      sources.filter((s) => s.startsWith('../') || path.isAbsolute(s)),
+      [],
+      `${map}: no source outside the repository`,
+    );
+    t.ok(
+      sources.some((s) => s.startsWith('appliance/src/')),
+      `${map}: the agent's sources as appliance/src/…`,
+    );
+  }
+});
+
 t.test('same input, same bytes', async (t) => {
   const again = await buildRelease({ ...opts, outDir: path.join(dir, 'out2') });
   t.equal(again.manifest.sha256, r.manifest.sha256, 'reproducible artifact');
