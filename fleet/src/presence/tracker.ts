@@ -135,6 +135,10 @@ export class PresenceTracker {
     // Devices an open alert speaks for: they need no decision of their own.
     const spokenFor = new Set<string>();
     const rejudge = new Set<string>();
+    const stormMembers = new Set<string>();
+    let reconnect: { key: string } | undefined;
+    const stillAway: PresenceRef[] = [];
+    let awaySince = now;
     // Alerts still open from before: keep device-offline ones (the device is
     // still believed down); let the rules judge the rest again, their
     // devices with them.
@@ -148,7 +152,11 @@ export class PresenceTracker {
           online: false,
           at: now - this.o.rules.offlineDebounceMs,
         });
-      } else if (a.type === 'flapping' || a.type === 'district-outage' || a.type === 'fleet-reconnect') {
+      } else if (a.type === 'fleet-reconnect') {
+        // Still a storm: its boxes still away are one late batch again, below (the incident kept).
+        reconnect = a;
+        for (const id of memberIds(a)) stormMembers.add(id);
+      } else if (a.type === 'flapping' || a.type === 'district-outage') {
         for (const id of memberIds(a)) rejudge.add(id);
         this.act({ action: 'resolve', key: a.key, resolution: 'fleet leader changed; rules re-evaluated' });
       }
@@ -178,10 +186,19 @@ export class PresenceTracker {
         this.plan({ kind: 'presence', device: ref, online: true, at: now });
       } else if (was?.presenceAt && !spokenFor.has(deviceId)) {
         const droppedAt = Date.parse(was.presenceAt);
-        if (rejudge.has(deviceId) || droppedAt > lookback)
+        if (stormMembers.has(deviceId)) {
+          stillAway.push(ref);
+          awaySince = Math.min(awaySince, droppedAt);
+        } else if (rejudge.has(deviceId) || droppedAt > lookback)
           this.plan({ kind: 'presence', device: ref, online: false, at: Math.min(droppedAt, now) });
       }
     }
+    // The storm the old leader had as one incident stays one: its boxes still away are one late
+    // batch (the open incident is adopted, not opened again), not a drop each at the time it
+    // dropped. Too few left for an incident: it closes and they are ordinary drops.
+    if (reconnect && stillAway.length < this.o.rules.districtMinDevices)
+      this.act({ action: 'resolve', key: reconnect.key, resolution: 'fleet leader changed; rules re-evaluated' });
+    if (stillAway.length > 0) this.plan({ kind: 'late', devices: stillAway, since: awaySince, at: now });
     this.writeMany(corrected, true, iso);
     this.writeMany(quiet, false, null);
     this.o.metrics.devicesOnline.set(this.table.online);
@@ -409,8 +426,9 @@ export class PresenceTracker {
     if (!this.refs.has(deviceId) || this.awaited.size === 0) return false;
     const now = this.now();
     if (this.graceWindowEnd <= now) return false;
-    // Never longer than a restart's grace from its own drop (a graceful stop's is longer).
-    this.awaited.set(deviceId, { since: now, until: Math.min(this.graceWindowEnd, now + this.o.startupGraceMs) });
+    // Until that grace ends: a rolling restart's (DIEMCAU_CLUSTER_LEFT_GRACE_MS) is the longest,
+    // and a box that really failed meanwhile is alerted that much later, never missed.
+    this.awaited.set(deviceId, { since: now, until: this.graceWindowEnd });
     this.scheduleGrace();
     return true;
   }

@@ -42,7 +42,7 @@ async function setup(t: { teardown(fn: () => unknown): void }) {
   const ids = ['box-1', 'box-2', 'box-3'];
   for (const id of ids) await repos.devices.insert({ id, siteId: 'yb-city', serial: null, passwordHash: 'x' });
   /** A fleet node's presence half: its own tracker and alert service over the shared registry. */
-  const node = async () => {
+  const node = async (over: Partial<typeof rules> = {}) => {
     const events = new FleetEvents(log);
     const alerts = new AlertService(repos.alerts, events, createMetrics(), log, undefined);
     const tracker = new PresenceTracker({
@@ -52,7 +52,7 @@ async function setup(t: { teardown(fn: () => unknown): void }) {
       events,
       metrics: createMetrics(),
       log,
-      rules,
+      rules: { ...rules, ...over },
       startupGraceMs: 60_000,
     });
     await tracker.start();
@@ -122,5 +122,42 @@ t.test('a new leader re-arms nothing that is long settled or already alerted', a
     opened.map((a) => [a.deviceId, a.state]),
     [['box-1', 'open']],
     "box-1's alert kept, not doubled; none for box-2",
+  );
+});
+
+t.test('a new leader keeps a reconnect storm one incident: no alert per box still away', async (t) => {
+  const { ids, node } = await setup(t);
+  const storm = { districtMinDevices: 3 };
+  const old = await node(storm);
+  const next = await node(storm);
+  await old.tracker.lead();
+  for (const n of [old, next])
+    for (const id of ids) n.tracker.sessionStarted({ deviceId: id, sessionId: `s-${id}`, nodeId: 'n1' });
+  // The node the boxes were on dies; the grace runs out with none back: one incident.
+  for (const n of [old, next]) n.tracker.nodeLost('n1', 200);
+  const first = await waitFor(
+    async () => (await old.alerts.list({ state: 'open', limit: 100 })).find((a) => a.type === 'fleet-reconnect'),
+    5000,
+    'the incident',
+  );
+  await old.tracker.idle();
+  old.tracker.stop(); // the leader dies in the storm
+
+  await next.tracker.lead();
+  await next.tracker.idle();
+  await new Promise((r) => setTimeout(r, 3 * DEBOUNCE_MS));
+  const all = await next.alerts.list({ limit: 100 });
+  t.same(
+    all.map((a) => [a.type, a.state, a.id]),
+    [['fleet-reconnect', 'open', first.id]],
+    'the same incident, still open; no device-offline',
+  );
+  // A box comes back: it leaves the incident; two left are too few, so it closes and they are alerted.
+  next.tracker.sessionStarted({ deviceId: 'box-1', sessionId: 's-box-1-again', nodeId: 'n2' });
+  await waitFor(
+    async () =>
+      (await next.alerts.list({ state: 'open', limit: 100 })).filter((a) => a.type === 'device-offline').length === 2,
+    5000,
+    'the two still away alerted once the incident closed',
   );
 });
