@@ -1,4 +1,8 @@
 import type { Page } from 'playwright-core';
+import type { Test } from 'tap';
+import { ALLOWED_TERMS } from '../../../ui/i18n/allowed-terms.js';
+
+const ALLOWED: ReadonlySet<string> = new Set(ALLOWED_TERMS);
 
 // What a page says, as words, for the language checks: visible text and the
 // text of title, aria-label, placeholder and alt attributes, leaving out
@@ -52,3 +56,24 @@ export function couldBeVietnamese(word: string): boolean {
 
 /** A word with Vietnamese marks (for the English pages: nothing Vietnamese but names). */
 export const hasVietnameseMarks = (word: string): boolean => /[^\p{ASCII}]/u.test(word) && /\p{L}/u.test(word);
+
+/**
+ * The page speaks one language: on a Vietnamese page no word that cannot be
+ * Vietnamese, on an English one no Vietnamese word; the data shown (site
+ * names, people) and the allowed terms (ALLOWED_TERMS) aside.
+ */
+export async function checkLanguage(
+  t: Pick<Test, 'same'>,
+  page: Page,
+  lang: 'vi' | 'en',
+  data: ReadonlySet<string>,
+): Promise<void> {
+  const words = [...new Set((await pageWords(page)).flatMap(tokens))].filter((w) => !data.has(w) && !ALLOWED.has(w));
+  if (lang === 'vi')
+    t.same(
+      words.filter((w) => !couldBeVietnamese(w)),
+      [],
+      'no English words',
+    );
+  else t.same(words.filter(hasVietnameseMarks), [], 'no Vietnamese words');
+}
