@@ -111,7 +111,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
       : undefined;
     if (cluster) cleanups.push(() => cluster.close());
     const leadership = cluster?.leadership ?? ALWAYS_LEADER;
-    const broker = await FleetBroker.start({
+    const broker = await FleetBroker.create({
       nodeId: cluster?.nodeId ?? 'local',
       redisUrl: config.redisUrl,
       host: config.host,
@@ -250,6 +250,11 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
     // Feature modules outside /api/v1 (dashboard pages, SSE streams) register here.
     await http.register(uiPlugin, { frameOrigins: () => edgeOrigins() });
 
+    // Boxes are let in last: a session or message that arrived before its
+    // listener was wired would be lost (a box connected and never counted
+    // online; a sample acknowledged and never stored).
+    await http.ready();
+    await broker.listen();
     await http.listen({ port: config.httpPort, host: config.host });
     cluster?.ready();
     const addr = http.server.address();

@@ -197,7 +197,20 @@ export class FleetBroker {
     });
   }
 
+  /** Built and listening at once: for a broker with nothing else to wire first. */
   static async start(opts: BrokerOptions): Promise<FleetBroker> {
+    const broker = await FleetBroker.create(opts);
+    await broker.listen();
+    return broker;
+  }
+
+  /**
+   * Built, not yet listening: the fleet wires presence and every channel's
+   * handler first and calls listen() last. A box accepted earlier (a reconnect
+   * storm meets a node the moment it starts) had its session start and first
+   * messages go to no listener: connected, never counted online.
+   */
+  static async create(opts: BrokerOptions): Promise<FleetBroker> {
     const shared = opts.redisUrl
       ? redisBackend(opts.redisUrl, { log: opts.log.child({ part: 'broker-redis' }), registry: opts.metrics.registry })
       : undefined;
@@ -217,7 +230,6 @@ export class FleetBroker {
     const broker = new FleetBroker(aedes, opts);
     broker.redis = shared;
     broker.installHooks();
-    await broker.listen();
     return broker;
   }
 
@@ -539,7 +551,8 @@ export class FleetBroker {
     });
   }
 
-  private listen(): Promise<void> {
+  /** Accepts connections on the configured port (0: a free one, then in `port`). */
+  listen(): Promise<void> {
     const { host, port, maxPacketBytes, metrics, log } = this.opts;
     // Every TCP connection, before TLS or MQTT spend anything on it: a scan of
     // device ids from one address is cut here, and each address holds at most
@@ -666,12 +679,12 @@ export class FleetBroker {
     });
   }
 
-  /** True the first time in a minute for this key: for log lines that a flood would repeat. */
   /** A connection got its CONNACK, or closed before: no longer pending. */
   private answered(conn: object): void {
     if (this.pending.delete(conn)) this.pendingCount--;
   }
 
+  /** True the first time in a minute for this key: for log lines that a flood would repeat. */
   private logOnce(key: string): boolean {
     const now = Date.now();
     if (this.addressLogged.blocked(key, now)) return false;

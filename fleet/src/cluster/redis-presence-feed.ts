@@ -3,10 +3,12 @@
 // and announces each start and end on one channel, in order. A node that
 // starts subscribes first and then loads every hash (load()): an event seen
 // twice changes nothing, and an end seen before its start is remembered by
-// the session table (presence/sessions.ts). What arrives on the channel while
-// the hashes are read is held and handed over after them, in order: a node
-// declared lost meanwhile would otherwise have its sessions ended before the
-// load put them in the table, and they would stay there for ever.
+// the session table (presence/sessions.ts). What arrives on the channel from
+// the subscription until the hashes are read is held and handed over after
+// them, in order: a node declared lost meanwhile would otherwise have its
+// sessions ended before the load put them in the table, and they would stay
+// there for ever; and a start that came before the node's handlers were
+// wired would be lost (its box connected and never counted online).
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { SessionEvent } from '../broker/broker.js';
@@ -51,8 +53,8 @@ export class RedisPresenceFeed implements PresenceFeed {
   private readonly handlers: Array<(e: SessionEvent) => void> = [];
   private readonly lostHandlers: Array<(lost: { nodeId: string; graceful: boolean }) => void> = [];
   private readonly ready: Promise<unknown>;
-  /** Messages held while load() reads the hashes. */
-  private held: FeedMessage[] | undefined;
+  /** Messages held until load() has read the hashes. */
+  private held: FeedMessage[] | undefined = [];
 
   /** `pub` runs commands; `sub` is a connection of its own in subscriber mode. */
   constructor(
@@ -113,8 +115,7 @@ export class RedisPresenceFeed implements PresenceFeed {
 
   async load(apply: (sessions: SessionStart[]) => void): Promise<void> {
     await this.ready;
-    const held: FeedMessage[] = [];
-    this.held = held;
+    const held = (this.held ??= []);
     try {
       const nodes = await this.pub.hkeys(NODES_KEY);
       const out: SessionStart[] = [];

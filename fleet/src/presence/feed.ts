@@ -15,7 +15,8 @@ export interface PresenceFeed {
   onEvent(handler: (e: SessionEvent) => void): void;
   /**
    * Reads the live sessions of every node as known now and gives them to
-   * apply; events that arrive meanwhile reach the handlers after it, in order.
+   * apply; events that arrived before (from the feed's start) or meanwhile
+   * reach the handlers after it, in order.
    */
   load(apply: (sessions: SessionStart[]) => void): Promise<void>;
   close(): Promise<void>;
