@@ -81,6 +81,8 @@ export class PresenceTracker {
   private graceAt: number | undefined;
   /** The end of the latest grace given (a restart's, a node death's): boxes dropping before it join it. */
   private graceWindowEnd = 0;
+  /** An alert action refused for want of the lead was logged since this node last took it. */
+  private refusalLogged = false;
   private readonly now: () => number;
   private readonly fence: Fence;
   /** Registry writes and look-ups, in order per device (the rules themselves run at once, in memory). */
@@ -129,6 +131,7 @@ export class PresenceTracker {
     ]);
     if (this.leading || this.stopped || epoch !== this.epoch) return;
     this.leading = true;
+    this.refusalLogged = false;
     const now = this.now();
     const iso = new Date(now).toISOString();
     const registry = new Map(stored.map((d) => [d.id, d]));
@@ -169,20 +172,13 @@ export class PresenceTracker {
       if (this.table.isOnline(deviceId)) {
         if (!was?.online) {
           corrected.push(deviceId);
-          this.o.events.emit('device-presence', {
-            deviceId,
-            siteId: ref.siteId,
-            online: true,
-            at: iso,
-            reason: 'connected',
-          });
+          this.announce(deviceId, true, iso, 'connected');
         }
         this.plan({ kind: 'presence', device: ref, online: true, at: now });
       } else if (was?.online) {
         // No session anywhere: not online, whatever the registry says; its alert waits for the grace.
         quiet.push(deviceId);
-        this.awaited.set(deviceId, { since: now, until: now + graceMs });
-        this.graceWindowEnd = Math.max(this.graceWindowEnd, now + graceMs);
+        this.awaitUntil(deviceId, now, now + graceMs);
         this.plan({ kind: 'presence', device: ref, online: true, at: now });
       } else if (was?.presenceAt && !spokenFor.has(deviceId)) {
         const droppedAt = Date.parse(was.presenceAt);
@@ -236,13 +232,7 @@ export class PresenceTracker {
       this.awaited.delete(deviceId);
       const ref = this.refs.get(deviceId);
       if (!ref || this.table.isOnline(deviceId)) continue;
-      this.o.events.emit('device-presence', {
-        deviceId,
-        siteId: ref.siteId,
-        online: false,
-        at: iso,
-        reason: 'startup-grace',
-      });
+      this.announce(deviceId, false, iso, 'startup-grace');
       late.push(ref);
       since = Math.min(since, a.since);
     }
@@ -294,14 +284,7 @@ export class PresenceTracker {
     }
     if (this.table.forget(deviceId)) {
       this.o.metrics.devicesOnline.set(this.table.online);
-      if (this.leading)
-        this.o.events.emit('device-presence', {
-          deviceId,
-          siteId: ref.siteId,
-          online: false,
-          at: new Date(this.now()).toISOString(),
-          reason: 'revoked',
-        });
+      if (this.leading) this.announce(deviceId, false, new Date(this.now()).toISOString(), 'revoked');
     }
     this.awaited.delete(deviceId);
     this.refs.delete(deviceId);
@@ -368,8 +351,7 @@ export class PresenceTracker {
     for (const t of this.table.endNode(nodeId)) {
       this.o.metrics.devicesOnline.set(this.table.online);
       if (!t.online && this.leading && this.refs.has(t.deviceId)) {
-        this.awaited.set(t.deviceId, { since: now, until: now + graceMs });
-        this.graceWindowEnd = Math.max(this.graceWindowEnd, now + graceMs);
+        this.awaitUntil(t.deviceId, now, now + graceMs);
       } else this.transition(t, 'node-lost');
     }
     this.scheduleGrace();
@@ -428,9 +410,15 @@ export class PresenceTracker {
     if (this.graceWindowEnd <= now) return false;
     // Until that grace ends: a rolling restart's (DIEMCAU_CLUSTER_LEFT_GRACE_MS) is the longest,
     // and a box that really failed meanwhile is alerted that much later, never missed.
-    this.awaited.set(deviceId, { since: now, until: this.graceWindowEnd });
+    this.awaitUntil(deviceId, now, this.graceWindowEnd);
     this.scheduleGrace();
     return true;
+  }
+
+  /** A box away since `since` gets until `until` to come back (scheduleGrace() arms the timer). */
+  private awaitUntil(deviceId: string, since: number, until: number): void {
+    this.awaited.set(deviceId, { since, until });
+    this.graceWindowEnd = Math.max(this.graceWindowEnd, until);
   }
 
   /** The leader's half of a change: the registry, the bus, the rules. */
@@ -447,9 +435,14 @@ export class PresenceTracker {
     const iso = new Date(at).toISOString();
     this.write(deviceId, () => this.fence(() => this.o.devices.setPresence(deviceId, online, iso)));
     this.o.log.debug({ deviceId, online, reason }, 'presence changed');
+    this.announce(deviceId, online, iso, reason);
+    return at;
+  }
+
+  /** The live feed told of a change, with the device's site. */
+  private announce(deviceId: string, online: boolean, iso: string, reason: PresenceReason): void {
     const siteId = this.refs.get(deviceId)?.siteId ?? '';
     this.o.events.emit('device-presence', { deviceId, siteId, online, at: iso, reason });
-    return at;
   }
 
   /** A registry write for one device, after that device's earlier ones. */
@@ -523,11 +516,16 @@ export class PresenceTracker {
         : a.action === 'update'
           ? this.o.alerts.update(a.key, { details: a.details }, fenced)
           : this.o.alerts.resolve(a.key, a.resolution, fenced);
-    done.catch((err: unknown) =>
-      isNotLeader(err)
-        ? this.o.log.warn({ action: a.action, key: a.key }, 'alert action refused: this node no longer leads')
-        : this.o.log.error({ err, action: a }, 'alert action failed'),
-    );
+    done.catch((err: unknown) => {
+      if (!isNotLeader(err)) return this.o.log.error({ err, action: a }, 'alert action failed');
+      // What was queued when the lead passed is refused as a whole (a storm's incident: thousands of updates).
+      if (this.refusalLogged) return;
+      this.refusalLogged = true;
+      this.o.log.warn(
+        { action: a.action, key: a.key },
+        'alert action refused: this node no longer leads (logged once until it leads again)',
+      );
+    });
   }
 
   private schedule(wakeAt: number | null): void {

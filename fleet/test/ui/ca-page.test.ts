@@ -3,13 +3,11 @@
 // read back by a QR decoder (jsQR, the way a phone's camera reads it), is the
 // page's own address; its strict policy blocks nothing the page needs; axe-core
 // finds no violation; at a phone's width nothing runs off the screen.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
 import { startTestFleet } from '../helpers/fleet.js';
+import { makeProvinceCa } from '../helpers/province-ca.js';
 import { scanQr } from './helpers/qr.js';
 import { openBrowser } from './helpers/browser.js';
 import { layout } from './helpers/page-checks.js';
@@ -17,32 +15,7 @@ import { layout } from './helpers/page-checks.js';
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 t.test('/ca shows a QR code of its own address that a phone can scan', async (t) => {
-  const dir = fs.mkdtempSync(join(tmpdir(), 'diemcau-ca-page-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=Test province CA',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-keyout',
-      join(dir, 'ca.key'),
-      '-out',
-      join(dir, 'ca.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  const f = await startTestFleet(t, { provinceCaFile: join(dir, 'ca.pem') });
+  const f = await startTestFleet(t, { provinceCaFile: makeProvinceCa(t) });
   const own = `http://127.0.0.1:${f.fleet.httpPort}/ca`;
 
   for (const [what, size] of [

@@ -20,6 +20,7 @@ import { deviceTopic, presenceCodec, readJoinClaims, verifyJoinLink } from '@die
 import { makeI18n } from '../../ui/i18n/core.js';
 import { joinLinkErrorKey, linkOf } from '../../ui/state/join-links.js';
 import { planWhere } from '../helpers/plans.js';
+import { makeProvinceCa } from '../helpers/province-ca.js';
 import { ADMIN_TOKEN, startSimFleet } from './helpers/sim-sites.js';
 import { scanQr } from './helpers/qr.js';
 import { openBrowser, screenshot, signIn } from './helpers/browser.js';
@@ -53,7 +54,7 @@ async function raw(url: string, method: string, p: string, token: string, body?:
 }
 
 t.test('join links from the dashboard: issue, scan, list, revoke, and scope', async (t) => {
-  const sf = await startSimFleet();
+  const sf = await startSimFleet({ provinceCaFile: makeProvinceCa(t) });
   t.teardown(() => sf.close());
   const districts = sf.sites.filter((s) => s.kind === 'district');
   const [d1, d2] = districts as [(typeof districts)[0], (typeof districts)[0]];
@@ -143,6 +144,7 @@ t.test('join links from the dashboard: issue, scan, list, revoke, and scope', as
       'its QR code, photographed and decoded, is the same address',
     );
     t.ok(await shown.locator('a[href="/ca"]').isVisible(), "the hint links to the province's certificate page");
+    t.equal((await fetch(`${sf.url}/ca`)).status, 200, 'a page the fleet serves');
     await shown.locator('[data-testid=join-copy]').click();
     await shown.locator('[role=status]').waitFor();
     t.equal(await page.evaluate('navigator.clipboard.readText()'), url, 'copy puts the address on the clipboard');

@@ -3,9 +3,10 @@
 // tablet to join at that site (POST /api/v1/meetings/{id}/join-links). The
 // fleet returns the link only then, so the panel shows it once, with a copy
 // button and a QR code to scan, and says that the phone must trust the
-// province's certificate first. Below, the links issued (never the links
-// themselves) with their state, and a revoke that the site's edge enforces.
-// Viewers see no panel: the fleet neither issues nor lists links for them.
+// province's certificate first (with a link to its page when the fleet has a
+// province CA). Below, the links issued (never the links themselves) with
+// their state, and a revoke that the site's edge enforces. Viewers see no
+// panel: the fleet neither issues nor lists links for them.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { IssuedJoinLink, JoinLink, MeetingDetail } from '../api/types.js';
 import { QrCode } from '../components/QrCode.js';
@@ -251,6 +252,24 @@ export function JoinLinks(props: { detail: MeetingDetail }) {
   );
 }
 
+/**
+ * Whether the fleet serves the province's certificate page (/ca): a fleet
+ * with no province CA configured answers 404 there, and the panel then shows
+ * the hint without a link to nowhere.
+ */
+function useProvinceCaServed(): boolean {
+  const [served, setServed] = useState(false);
+  useEffect(() => {
+    const asking = new AbortController();
+    fetch('/ca.crt', { method: 'HEAD', signal: asking.signal }).then(
+      (res) => setServed(res.ok),
+      () => undefined,
+    );
+    return () => asking.abort();
+  }, []);
+  return served;
+}
+
 /** The link just issued: the only time the page has it. */
 function IssuedLink(props: { link: JoinLink; siteName: string; onClose(): void }) {
   const { t, time } = useI18n();
@@ -258,6 +277,7 @@ function IssuedLink(props: { link: JoinLink; siteName: string; onClose(): void }
   const text = l.url ?? l.link;
   const field = useRef<HTMLInputElement>(null);
   const [copied, setCopied] = useState<'ok' | 'failed' | null>(null);
+  const caServed = useProvinceCaServed();
   const copy = async () => {
     try {
       await navigator.clipboard.writeText(text);
@@ -304,11 +324,13 @@ function IssuedLink(props: { link: JoinLink; siteName: string; onClose(): void }
         {l.url !== null && <QrCode text={l.url} label={t('join.qr')} testId="join-qr" />}
         <div class="join-ca">
           <p>{t('join.caHint')}</p>
-          <p>
-            <a href="/ca" target="_blank" rel="noopener">
-              {t('join.caLink')}
-            </a>
-          </p>
+          {caServed && (
+            <p>
+              <a href="/ca" target="_blank" rel="noopener">
+                {t('join.caLink')}
+              </a>
+            </p>
+          )}
         </div>
       </div>
       <button type="button" class="btn ghost" onClick={props.onClose}>
