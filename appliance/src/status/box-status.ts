@@ -74,8 +74,9 @@ export function ledPatternFor(state: BoxState, roomReady: boolean): LedPatternNa
   return statusPattern({
     phase,
     updating: state === 'updating',
-    failed: state === 'rolled-back' || state === 'update-failed',
+    failed: false,
     roomReady,
+    notice: state === 'rolled-back' || state === 'update-failed',
   });
 }
 

@@ -187,6 +187,9 @@ t.test('status pattern: the most urgent state wins', async (t) => {
   t.equal(statusPattern({ ...base, phase: 'enrolling' }), 'enrolling');
   t.equal(statusPattern({ ...base, phase: 'offline', updating: true }), 'updating');
   t.equal(statusPattern({ ...base, updating: true, failed: true }), 'error');
+  t.equal(statusPattern({ ...base, notice: true }), 'notice', 'a failed update on a box that works: a notice');
+  t.equal(statusPattern({ ...base, notice: true, roomReady: false }), 'error', 'the room first');
+  t.equal(statusPattern({ ...base, notice: true, phase: 'offline' }), 'offline', 'the link first');
 });
 
 t.test('a wired pin that cannot be opened is a fault; a failing LED never throws from its timer', async (t) => {

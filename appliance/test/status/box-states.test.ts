@@ -85,12 +85,13 @@ t.test('the state: the most urgent fact wins', async (t) => {
       'no-network': 'offline',
       offline: 'offline',
       updating: 'updating',
-      'rolled-back': 'error',
-      'update-failed': 'error',
+      'rolled-back': 'notice',
+      'update-failed': 'notice',
     },
     'LED pattern per state',
   );
   t.equal(ledPatternFor('online', false), 'error', 'online with a broken camera still blinks error');
+  t.equal(ledPatternFor('rolled-back', false), 'error', 'a broken camera outranks the notice of a failed update');
 });
 
 t.test('no network: a default route in procfs, or none', async (t) => {
@@ -144,7 +145,7 @@ t.test('the agent side drives the simulated status LED through the same states',
   link.setOta({ state: 'downloading', current: '1.4.0', target: '1.5.0', at: at() });
   t.equal(led(), 'updating', 'updating: the fast blink');
   link.setOta({ state: 'rolled-back', current: '1.4.0', target: '1.5.0', at: at() });
-  t.equal(led(), 'error', 'rolled back: the double blink');
+  t.equal(led(), 'notice', 'rolled back: lit with a short dark beat (the box works)');
   const file = JSON.parse(fs.readFileSync(path.join(kioskDir, 'link.json'), 'utf8')) as Record<string, unknown>;
   t.match(file, { v: 1, connected: true, network: true, ota: { state: 'rolled-back', target: '1.5.0' } });
   t.same(states, ['offline', 'online', 'no-network', 'online', 'updating', 'rolled-back']);

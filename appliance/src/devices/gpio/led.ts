@@ -4,7 +4,8 @@ import type { Clock, Level } from './pins.js';
 // Status LED patterns. Each is a cycle of [level, milliseconds] steps; a
 // single step with no duration is a steady light. They differ in rhythm, not
 // only speed, so a clerk on the phone can tell them apart ("it blinks twice,
-// then pauses" = error).
+// then pauses" = error; "lit, dark for a moment, lit again" = the box works,
+// but its last update failed or was rolled back).
 
 export type Step = readonly [Level, number];
 
@@ -28,6 +29,10 @@ export const PATTERNS: Record<LedPatternName, readonly Step[]> = {
     [0, 150],
     [1, 150],
     [0, 1050],
+  ],
+  notice: [
+    [1, 1500],
+    [0, 500],
   ],
   identify: [
     [1, 60],
@@ -111,17 +116,21 @@ export interface AgentStatus {
   failed: boolean;
   /** Camera, microphone and TV all ok (roomReady of the last peripherals). */
   roomReady: boolean;
+  /** The last update failed or was rolled back: the box works on the version it had (told for a day). */
+  notice?: boolean;
 }
 
 /**
  * The one pattern the LED shows for a state: the most urgent thing wins.
  * A box online with a broken camera blinks "error", so the clerk calls the
- * province before the meeting rather than during it.
+ * province before the meeting rather than during it; an update that failed
+ * on a box that works is only a notice (the province already knows).
  */
 export function statusPattern(s: AgentStatus): LedPatternName {
   if (s.failed) return 'error';
   if (s.updating) return 'updating';
   if (s.phase === 'enrolling') return 'enrolling';
   if (s.phase === 'offline' || s.phase === 'connecting') return 'offline';
-  return s.roomReady ? 'online' : 'error';
+  if (!s.roomReady) return 'error';
+  return s.notice ? 'notice' : 'online';
 }
