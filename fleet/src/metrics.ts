@@ -48,6 +48,11 @@ export function createMetrics() {
     }),
     mqttClients: new Gauge({ name: 'diemcau_mqtt_clients', help: 'Connected MQTT clients', registers: r }),
     devicesOnline: new Gauge({ name: 'diemcau_devices_online', help: 'Devices currently online', registers: r }),
+    presenceWriteRetries: new Counter({
+      name: 'diemcau_presence_write_retries_total',
+      help: 'Devices whose presence write the registry did not take and that are written again',
+      registers: r,
+    }),
     alertsOpened: new Counter({
       name: 'diemcau_alerts_opened_total',
       help: 'Alerts opened, by type',

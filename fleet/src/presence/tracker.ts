@@ -26,6 +26,9 @@ import { isNotLeader, UNFENCED, type Fence } from '../cluster/leadership.js';
  */
 const PENDING_LOOKBACK_MS = 60_000;
 
+/** How long a presence write the registry did not take waits before it is written again. */
+const PRESENCE_RETRY_MS = 5_000;
+
 /** The devices an incident or a device alert names. */
 function memberIds(a: { deviceId: string | null; details: Record<string, unknown> | null }): string[] {
   const listed = a.details?.devices;
@@ -81,6 +84,11 @@ export class PresenceTracker {
   private graceAt: number | undefined;
   /** The end of the latest grace given (a restart's, a node death's): boxes dropping before it join it. */
   private graceWindowEnd = 0;
+  /** Presence writes asked for, counted; the last one per device; failed ones still to be written again. */
+  private writeSeq = 0;
+  private readonly lastAsked = new Map<string, number>();
+  private readonly unwritten = new Map<string, { online: boolean; at: string | null }>();
+  private retryTimer: NodeJS.Timeout | undefined;
   /** An alert action refused for want of the lead was logged since this node last took it. */
   private refusalLogged = false;
   private readonly now: () => number;
@@ -260,6 +268,7 @@ export class PresenceTracker {
     this.timer = undefined;
     this.graceTimer = undefined;
     this.graceAt = undefined;
+    this.dropRewrites();
     // The rules' memory belongs to the leader; a later lead() rebuilds it.
     Object.assign(this.rules, emptyRulesState());
   }
@@ -433,7 +442,10 @@ export class PresenceTracker {
   private record(deviceId: string, online: boolean, reason: PresenceReason): number {
     const at = this.now();
     const iso = new Date(at).toISOString();
-    this.write(deviceId, () => this.fence(() => this.o.devices.setPresence(deviceId, online, iso)));
+    const seq = this.asked([deviceId]);
+    this.perDevice
+      .run(deviceId, () => this.fence(() => this.o.devices.setPresence(deviceId, online, iso)))
+      .catch((err: unknown) => this.presenceWriteFailed(err, [deviceId], seq, online, iso));
     this.o.log.debug({ deviceId, online, reason }, 'presence changed');
     this.announce(deviceId, online, iso, reason);
     return at;
@@ -462,13 +474,63 @@ export class PresenceTracker {
    */
   private writeMany(ids: string[], online: boolean, iso: string | null): void {
     if (ids.length === 0) return;
+    const seq = this.asked(ids);
     const batch = this.fence(() => this.o.devices.setPresenceMany(ids, online, iso));
     for (const id of ids) this.perDevice.run(id, () => batch).catch(() => undefined);
-    batch.catch((err: unknown) =>
-      isNotLeader(err)
-        ? this.o.log.info({ devices: ids.length }, 'presence corrections dropped: this node no longer leads')
-        : this.o.log.error({ err, devices: ids.length }, 'presence corrections failed'),
+    batch.catch((err: unknown) => this.presenceWriteFailed(err, ids, seq, online, iso));
+  }
+
+  /** A presence write is asked for these devices: it supersedes any failed one still to be written again. */
+  private asked(ids: readonly string[]): number {
+    const seq = ++this.writeSeq;
+    for (const id of ids) {
+      this.lastAsked.set(id, seq);
+      this.unwritten.delete(id);
+    }
+    return seq;
+  }
+
+  /**
+   * The registry did not take a presence write (PostgreSQL restarting, a
+   * connection cut while the node was starved): what the devices' last write
+   * said is written again after a pause, unless a newer write was asked for
+   * meanwhile. Without it the registry (the dashboard's lists, the next
+   * leader's start) stayed wrong until a leader change corrected it. A node
+   * that no longer leads writes nothing: the new leader corrects.
+   */
+  private presenceWriteFailed(
+    err: unknown,
+    ids: readonly string[],
+    seq: number,
+    online: boolean,
+    at: string | null,
+  ): void {
+    if (isNotLeader(err))
+      return this.o.log.info({ devices: ids.length }, 'presence write dropped: this node no longer leads');
+    this.o.metrics.presenceWriteRetries.inc(ids.length);
+    this.o.log.error(
+      { err, devices: ids.length, retryInMs: PRESENCE_RETRY_MS },
+      'presence write failed; it is written again',
     );
+    if (!this.leading || this.stopped) return;
+    for (const id of ids) if (this.lastAsked.get(id) === seq) this.unwritten.set(id, { online, at });
+    if (this.unwritten.size === 0 || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => this.writeAgain(), PRESENCE_RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  private writeAgain(): void {
+    this.retryTimer = undefined;
+    if (!this.leading || this.stopped) return this.unwritten.clear();
+    const groups = new Map<string, { online: boolean; at: string | null; ids: string[] }>();
+    for (const [id, w] of this.unwritten) {
+      const key = `${w.online}|${w.at}`;
+      const g = groups.get(key) ?? { ...w, ids: [] };
+      g.ids.push(id);
+      groups.set(key, g);
+    }
+    this.unwritten.clear();
+    for (const g of groups.values()) this.writeMany(g.ids, g.online, g.at);
   }
 
   /** Resolves when every registry write asked for so far is done. */
@@ -540,6 +602,13 @@ export class PresenceTracker {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.dropRewrites();
+  }
+
+  private dropRewrites(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.unwritten.clear();
   }
 }
 
