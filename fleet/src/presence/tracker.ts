@@ -296,6 +296,8 @@ export class PresenceTracker {
       if (this.leading) this.announce(deviceId, false, new Date(this.now()).toISOString(), 'revoked');
     }
     this.awaited.delete(deviceId);
+    this.unwritten.delete(deviceId);
+    this.lastAsked.delete(deviceId);
     this.refs.delete(deviceId);
     if (ref.groupId) this.groupSizes.set(ref.groupId, (this.groupSizes.get(ref.groupId) ?? 1) - 1);
   }
