@@ -10,6 +10,7 @@ import {
   bindSettings,
   createAgentCommands,
   fileKiosk,
+  mediaRestarter,
   outletsFrom,
   systemdMedia,
   type AgentCommands,
@@ -164,8 +165,7 @@ async function main(): Promise<void> {
     fsync: config.queueFsync,
     hardware: hw,
     // A real box restarts its edge's unit and writes the identify card for the kiosk page.
-    media:
-      config.hardware === 'simulated' ? null : systemdMedia({ unit: outlets.unit, systemctl: outlets.systemctl, log }),
+    media: config.hardware === 'simulated' ? null : mediaRestarter(outlets, process.env, log),
     kiosk: fileKiosk(outlets.kioskDir),
     site: () => ({ deviceId: a.identity.deviceId, siteName: a.identity.siteName }),
     publishDurable: (channel, payload) => a.publishDurable(channel, payload),

@@ -14,7 +14,15 @@ export { AGENT_RESTART_EXIT_CODE } from './restart.js';
 export type { CommandExecutor } from './executor.js';
 export { bindSettings, type SettingsStore, type RemoteSettings } from './settings.js';
 export type { IdentifyCard } from './handlers.js';
-export { fileKiosk, outletsFrom, outletsFromEnv, OutletsSettingsSchema, systemdMedia } from './outlets.js';
+export {
+  balenaMedia,
+  fileKiosk,
+  mediaRestarter,
+  outletsFrom,
+  outletsFromEnv,
+  OutletsSettingsSchema,
+  systemdMedia,
+} from './outlets.js';
 
 export interface AgentCommandsOptions extends Omit<CommandDeps, 'settings' | 'publishHealth'> {
   dataDir: string;

@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { loadSettings, settingsSection, writeFileAtomicSync, type Env } from '@diemcau/shared';
+import { DiemcauError, loadSettings, settingsSection, writeFileAtomicSync, type Env } from '@diemcau/shared';
 import { ProcessRunner } from '../devices/process-runner.js';
 import type { Log } from '../devices/types.js';
 import type { IdentifyCard } from './handlers.js';
 
 // Where two commands leave the agent on a real box:
 //   restart-media → systemd restarts the media edge's unit (the edge is its own program);
+//                   on balena, the supervisor restarts the edge's container;
 //   identify      → the card the TV kiosk page shows full-screen, as a file it reads.
 
 export const DEFAULT_MEDIA_UNIT = 'diemcau-edge.service';
@@ -37,6 +38,59 @@ export function systemdMedia(opts: {
   };
 }
 
+/**
+ * On balena the edge is a container of its own and there is no systemd to
+ * ask: balena's supervisor restarts it (its HTTP API, which the agent's
+ * service is given by the io.balena.features.supervisor-api label:
+ * BALENA_SUPERVISOR_ADDRESS, BALENA_SUPERVISOR_API_KEY, BALENA_APP_ID).
+ */
+export function balenaMedia(opts: {
+  address: string;
+  apiKey: string;
+  appId: string;
+  service: string;
+  log: Log;
+}): MediaRestarter {
+  return {
+    async restart(reason) {
+      opts.log.warn({ service: opts.service, reason }, 'restarting the media edge through the balena supervisor');
+      const url = new URL(`/v2/applications/${encodeURIComponent(opts.appId)}/restart-service`, opts.address);
+      url.searchParams.set('apikey', opts.apiKey);
+      let res: Response;
+      try {
+        res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ serviceName: opts.service }),
+          signal: AbortSignal.timeout(90_000),
+        });
+      } catch (err) {
+        throw new DiemcauError('APPL_ERR_MEDIA', `the balena supervisor did not answer: ${(err as Error).message}`);
+      }
+      if (!res.ok) {
+        const said = (await res.text().catch(() => '')).slice(0, 200);
+        throw new DiemcauError(
+          'APPL_ERR_MEDIA',
+          `the balena supervisor refused to restart ${opts.service}: ${res.status} ${said}`.trim(),
+        );
+      }
+    },
+  };
+}
+
+/** balena's supervisor when the agent runs under it (its variables are set), else systemd. */
+export function mediaRestarter(
+  outlets: { unit: string; systemctl: string; balenaService: string },
+  env: Env,
+  log: Log,
+): MediaRestarter {
+  const address = env.BALENA_SUPERVISOR_ADDRESS?.trim();
+  const apiKey = env.BALENA_SUPERVISOR_API_KEY?.trim();
+  const appId = env.BALENA_APP_ID?.trim();
+  if (address && apiKey && appId) return balenaMedia({ address, apiKey, appId, service: outlets.balenaService, log });
+  return systemdMedia({ unit: outlets.unit, systemctl: outlets.systemctl, log });
+}
+
 /** The `outlets` section of the agent's tree (systemctl is the devices section's). */
 export const OutletsSettingsSchema = settingsSection(
   {
@@ -45,6 +99,14 @@ export const OutletsSettingsSchema = settingsSection(
       default: DEFAULT_MEDIA_UNIT,
       env: 'DIEMCAU_MEDIA_UNIT',
       description: 'systemd unit of the media edge, restarted by "restart media"',
+    }),
+    balenaService: Type.String({
+      minLength: 1,
+      maxLength: 63,
+      default: 'edge',
+      env: 'DIEMCAU_MEDIA_BALENA_SERVICE',
+      description:
+        'on balena: the media edge\'s service in the fleet\'s compose file, restarted through the supervisor by "restart media"',
     }),
     kioskDir: Type.Optional(
       Type.String({
@@ -55,7 +117,7 @@ export const OutletsSettingsSchema = settingsSection(
       }),
     ),
   },
-  'where commands leave the agent: the media unit, the kiosk files',
+  'where commands leave the agent: the media unit (or balena service), the kiosk files',
 );
 export type OutletsSettings = Static<typeof OutletsSettingsSchema>;
 
@@ -63,12 +125,17 @@ export function outletsFrom(
   s: OutletsSettings,
   dataDir: string,
   systemctl: string,
-): { unit: string; systemctl: string; kioskDir: string } {
-  return { unit: s.mediaUnit, systemctl, kioskDir: path.resolve(s.kioskDir ?? path.join(dataDir, 'kiosk')) };
+): { unit: string; systemctl: string; balenaService: string; kioskDir: string } {
+  return {
+    unit: s.mediaUnit,
+    systemctl,
+    balenaService: s.balenaService,
+    kioskDir: path.resolve(s.kioskDir ?? path.join(dataDir, 'kiosk')),
+  };
 }
 
 /** From an env object (tests): DIEMCAU_MEDIA_UNIT, DIEMCAU_SYSTEMCTL, DIEMCAU_KIOSK_DIR. */
-export function outletsFromEnv(env: Env, dataDir: string): { unit: string; systemctl: string; kioskDir: string } {
+export function outletsFromEnv(env: Env, dataDir: string): ReturnType<typeof outletsFrom> {
   const s = loadSettings(Type.Object({ outlets: OutletsSettingsSchema }), { env }, 'APPL_ERR_CONFIG').settings.outlets;
   return outletsFrom(s, dataDir, env.DIEMCAU_SYSTEMCTL?.trim() || 'systemctl');
 }

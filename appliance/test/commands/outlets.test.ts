@@ -1,12 +1,16 @@
 // restart-media through a systemctl stand-in (a real process the runner
-// starts) and the identify card file the kiosk page reads.
+// starts), or on balena through the supervisor's HTTP API (a local server
+// answering as the supervisor's restart-service endpoint does: no balenaOS
+// runs here), and the identify card file the kiosk page reads.
 import t from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { ProcessRunner } from '../../src/devices/process-runner.js';
-import { fileKiosk, outletsFromEnv, systemdMedia } from '../../src/commands/outlets.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileKiosk, mediaRestarter, outletsFromEnv, systemdMedia } from '../../src/commands/outlets.js';
 import { createHandlers } from '../../src/commands/handlers.js';
 import { createSettingsStore } from '../../src/commands/settings.js';
 import type { Command } from '@diemcau/shared';
@@ -77,6 +81,66 @@ t.test('restart-media asks systemd to restart the edge unit; a failed restart fa
     unit: 'edge2.service',
     systemctl: '/bin/sc',
   });
+});
+
+t.test('on balena, restart-media asks the supervisor to restart the edge service', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-outlets-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const calls: Array<{ method: string; url: string; body: string }> = [];
+  let answer = 200;
+  const supervisor = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      calls.push({ method: req.method ?? '', url: req.url ?? '', body });
+      res.writeHead(answer, { 'content-type': 'text/plain' }).end(answer === 200 ? 'OK' : 'Unauthorized');
+    });
+  });
+  await new Promise<void>((r) => supervisor.listen(0, '127.0.0.1', r));
+  t.teardown(() => supervisor.close());
+  const env = {
+    BALENA_SUPERVISOR_ADDRESS: `http://127.0.0.1:${(supervisor.address() as AddressInfo).port}`,
+    BALENA_SUPERVISOR_API_KEY: 'k3y',
+    BALENA_APP_ID: '1234',
+  };
+  const outlets = outletsFromEnv({}, '/data');
+  t.equal(outlets.balenaService, 'edge', "the compose file's service by default");
+  const handlers = createHandlers({
+    hardware: {
+      power: { reboot: async () => {}, restartAgent: async () => {}, onRequest: () => () => {} },
+      selfTest: async () => {
+        throw new Error('unused');
+      },
+      identify: async () => ({ tv: 'unsupported', led: false }),
+    },
+    media: mediaRestarter(outlets, env, log),
+    kiosk: null,
+    site: () => ({ deviceId: 'd', siteName: 's' }),
+    settings: createSettingsStore(path.join(dir, 'settings.json')),
+    publishHealth: async () => {},
+    requestAgentRestart: () => {},
+  });
+  const done = await handlers['restart-media'](cmd('restart-media'));
+  t.equal(done.status, 'succeeded');
+  t.same(calls, [
+    { method: 'POST', url: '/v2/applications/1234/restart-service?apikey=k3y', body: '{"serviceName":"edge"}' },
+  ]);
+
+  answer = 401;
+  await t.rejects(handlers['restart-media'](cmd('restart-media')), {
+    code: 'APPL_ERR_MEDIA',
+    message: /refused to restart edge: 401 Unauthorized/,
+  });
+  supervisor.close();
+  await t.rejects(handlers['restart-media'](cmd('restart-media')), {
+    code: 'APPL_ERR_MEDIA',
+    message: /did not answer/,
+  });
+
+  // Without the supervisor's variables (the disk image): systemd, as before.
+  const sc = fakeSystemctl(dir, 0);
+  await mediaRestarter({ ...outlets, systemctl: sc.bin }, { BALENA_APP_ID: '1234' }, log).restart('test');
+  t.same(sc.calls(), ['restart diemcau-edge.service'], 'an incomplete balena environment is not balena');
 });
 
 t.test('the identify card file says what to show and until when', async (t) => {
