@@ -150,6 +150,8 @@ export class PresenceTracker {
     let reconnect: { key: string } | undefined;
     const stillAway: PresenceRef[] = [];
     let awaySince = now;
+    /** Dropped shortly before this lead, with no decision of the old leader's known. */
+    const recentDrops: Array<{ ref: PresenceRef; at: number }> = [];
     // Alerts still open from before: keep device-offline ones (the device is
     // still believed down); let the rules judge the rest again, their
     // devices with them.
@@ -193,9 +195,17 @@ export class PresenceTracker {
         if (stormMembers.has(deviceId)) {
           stillAway.push(ref);
           awaySince = Math.min(awaySince, droppedAt);
-        } else if (rejudge.has(deviceId) || droppedAt > lookback)
+        } else if (rejudge.has(deviceId))
           this.plan({ kind: 'presence', device: ref, online: false, at: Math.min(droppedAt, now) });
+        else if (droppedAt > lookback) recentDrops.push({ ref, at: Math.min(droppedAt, now) });
       }
+    }
+    // Boxes online in the registry with no session anywhere get a grace: a restart's storm is
+    // on. The ones the old leader had just written offline wait with them, as a box that drops
+    // during a grace does (joinGrace), instead of an alert each after the debounce.
+    for (const { ref, at } of recentDrops) {
+      if (quiet.length > 0) this.awaitUntil(ref.deviceId, at, now + graceMs);
+      else this.plan({ kind: 'presence', device: ref, online: false, at });
     }
     // The storm the old leader had as one incident stays one: its boxes still away are one late
     // batch (the open incident is adopted, not opened again), not a drop each at the time it

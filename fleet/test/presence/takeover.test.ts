@@ -161,3 +161,34 @@ t.test('a new leader keeps a reconnect storm one incident: no alert per box stil
     'the two still away alerted once the incident closed',
   );
 });
+
+t.test('a new leader giving a restart grace lets the boxes that just dropped wait with the others', async (t) => {
+  const { repos, ids, node } = await setup(t);
+  const old = await node();
+  await old.tracker.lead();
+  for (const id of ids) old.tracker.sessionStarted({ deviceId: id, sessionId: `s-${id}`, nodeId: 'n1' });
+  // Both nodes go down in a storm: box-1's drop is the old leader's last write.
+  old.tracker.sessionEnded('s-box-1', 'box-1', 'disconnected');
+  await old.tracker.idle();
+  t.equal((await repos.devices.get('box-1'))?.online, false, 'the old leader wrote box-1 offline');
+  old.tracker.stop();
+
+  // The node that leads next has seen no session yet: box-2 and box-3 get the restart grace.
+  const next = await node();
+  const graceMs = 4_000;
+  const startedAt = Date.now();
+  await next.tracker.lead(graceMs);
+  await next.tracker.idle();
+  await new Promise((r) => setTimeout(r, 3 * DEBOUNCE_MS));
+  const alerted = async () =>
+    (await next.alerts.list({ state: 'open', limit: 100 }))
+      .filter((a) => a.type === 'device-offline')
+      .map((a) => a.deviceId)
+      .sort();
+  if (Date.now() - startedAt < graceMs)
+    t.same(await alerted(), [], 'no alert for box-1 within the grace (it waits with the others)');
+  else t.comment('the machine was too slow to look inside the grace');
+  // None came back: once the grace is over, each is alerted (too few for an incident), box-1 too.
+  await waitFor(async () => (await alerted()).length === 3, 10_000, 'all three alerted after the grace');
+  t.same(await alerted(), ['box-1', 'box-2', 'box-3']);
+});
