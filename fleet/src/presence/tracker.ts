@@ -26,8 +26,8 @@ import { isNotLeader, UNFENCED, type Fence } from '../cluster/leadership.js';
  */
 const PENDING_LOOKBACK_MS = 60_000;
 
-/** How long a presence write the registry did not take waits before it is written again. */
-const PRESENCE_RETRY_MS = 5_000;
+/** How long a presence write or alert action the store did not take waits before it is done again. */
+const RETRY_MS = 5_000;
 
 /** The devices an incident or a device alert names. */
 function memberIds(a: { deviceId: string | null; details: Record<string, unknown> | null }): string[] {
@@ -89,6 +89,10 @@ export class PresenceTracker {
   private readonly lastAsked = new Map<string, number>();
   private readonly unwritten = new Map<string, { online: boolean; at: string | null }>();
   private retryTimer: NodeJS.Timeout | undefined;
+  /** The latest alert action asked per key and the latest open; keys whose action failed (open among them?). */
+  private readonly lastAct = new Map<string, AlertAction>();
+  private readonly opens = new Map<string, Extract<AlertAction, { action: 'open' }>>();
+  private readonly redoAlerts = new Map<string, { open: boolean }>();
   /** An alert action refused for want of the lead was logged since this node last took it. */
   private refusalLogged = false;
   private readonly now: () => number;
@@ -521,19 +525,28 @@ export class PresenceTracker {
       return this.o.log.info({ devices: ids.length }, 'presence write dropped: this node no longer leads');
     this.o.metrics.presenceWriteRetries.inc(ids.length);
     this.o.log.error(
-      { err, devices: ids.length, retryInMs: PRESENCE_RETRY_MS },
+      { err, devices: ids.length, retryInMs: RETRY_MS },
       'presence write failed; it is written again',
     );
     if (!this.leading || this.stopped) return;
     for (const id of ids) if (this.lastAsked.get(id) === seq) this.unwritten.set(id, { online, at });
     if (this.unwritten.size === 0 || this.retryTimer) return;
-    this.retryTimer = setTimeout(() => this.writeAgain(), PRESENCE_RETRY_MS);
+    this.retryTimer = setTimeout(() => this.retryFailed(), RETRY_MS);
     this.retryTimer.unref();
   }
 
-  private writeAgain(): void {
+  private retryFailed(): void {
     this.retryTimer = undefined;
-    if (!this.leading || this.stopped) return this.unwritten.clear();
+    if (!this.leading || this.stopped) return this.dropRewrites();
+    const alerts = [...this.redoAlerts];
+    this.redoAlerts.clear();
+    for (const [key, { open }] of alerts) {
+      const last = this.lastAct.get(key);
+      const opening = this.opens.get(key);
+      if (!last) continue;
+      if (open && opening && last.action === 'update') this.act({ ...opening, details: last.details });
+      else this.act(last);
+    }
     const groups = new Map<string, { online: boolean; at: string | null; ids: string[] }>();
     for (const [id, w] of this.unwritten) {
       const key = `${w.online}|${w.at}`;
@@ -573,6 +586,8 @@ export class PresenceTracker {
 
   /** The alert service keeps the actions on one key in the order given here. */
   private act(a: AlertAction): void {
+    this.lastAct.set(a.key, a);
+    if (a.action === 'open') this.opens.set(a.key, a);
     const fenced = { fence: this.fence };
     const done =
       a.action === 'open'
@@ -590,16 +605,43 @@ export class PresenceTracker {
         : a.action === 'update'
           ? this.o.alerts.update(a.key, { details: a.details }, fenced)
           : this.o.alerts.resolve(a.key, a.resolution, fenced);
-    done.catch((err: unknown) => {
-      if (!isNotLeader(err)) return this.o.log.error({ err, action: a }, 'alert action failed');
-      // What was queued when the lead passed is refused as a whole (a storm's incident: thousands of updates).
-      if (this.refusalLogged) return;
-      this.refusalLogged = true;
-      this.o.log.warn(
-        { action: a.action, key: a.key },
-        'alert action refused: this node no longer leads (logged once until it leads again)',
-      );
-    });
+    done.then(
+      () => {
+        if (a.action !== 'resolve' || this.lastAct.get(a.key) !== a) return;
+        this.lastAct.delete(a.key);
+        this.opens.delete(a.key);
+      },
+      (err: unknown) => this.alertActionFailed(a, err),
+    );
+  }
+
+  /**
+   * The store did not take an alert action (a database error, not a lost
+   * lead): the key is acted on again after a pause, from the latest action
+   * asked for it. An alert that failed to open still opens, with the latest
+   * details (its updates meanwhile changed nothing: there was nothing to
+   * change); one resolved meanwhile stays resolved.
+   */
+  private alertActionFailed(a: AlertAction, err: unknown): void {
+    if (!isNotLeader(err)) {
+      this.o.log.error({ err, action: a.action, key: a.key }, 'alert action failed; it is done again');
+      if (!this.leading || this.stopped) return;
+      const redo = this.redoAlerts.get(a.key) ?? { open: false };
+      if (a.action === 'open') redo.open = true;
+      this.redoAlerts.set(a.key, redo);
+      if (this.retryTimer === undefined) {
+        this.retryTimer = setTimeout(() => this.retryFailed(), RETRY_MS);
+        this.retryTimer.unref();
+      }
+      return;
+    }
+    // What was queued when the lead passed is refused as a whole (a storm's incident: thousands of updates).
+    if (this.refusalLogged) return;
+    this.refusalLogged = true;
+    this.o.log.warn(
+      { action: a.action, key: a.key },
+      'alert action refused: this node no longer leads (logged once until it leads again)',
+    );
   }
 
   private schedule(wakeAt: number | null): void {
@@ -621,6 +663,9 @@ export class PresenceTracker {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.unwritten.clear();
+    this.redoAlerts.clear();
+    this.lastAct.clear();
+    this.opens.clear();
   }
 }
 

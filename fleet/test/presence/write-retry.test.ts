@@ -48,3 +48,34 @@ t.test('a presence write the registry refused is written again, the latest state
   again.end(true);
   await waitFor(async () => (await online()) === 0, 10_000, 'and offline once the box leaves');
 });
+
+t.test('an alert the store refused to open opens once it takes writes; one resolved meanwhile does not', async (t) => {
+  const { enrol, fleet } = await startTestFleet(t, { startupGraceMs: 0, offlineDebounceMs: 0 });
+  const [a, b] = [await enrol(SITE), await enrol(SITE)];
+  const [boxA, boxB] = [await connectDevice(t, a), await connectDevice(t, b)];
+  await waitFor(() => fleet.presence.online === 2, 10_000, 'both boxes online');
+  await fleet.db.exec(`
+    CREATE TABLE alerts_down (x INTEGER);
+    INSERT INTO alerts_down VALUES (1);
+    CREATE TRIGGER refuse_alerts BEFORE INSERT ON alerts
+      WHEN EXISTS (SELECT 1 FROM alerts_down)
+      BEGIN SELECT RAISE(ABORT, 'the alert store cannot write now'); END;
+  `);
+  const open = async (): Promise<string[]> =>
+    (await fleet.alerts.list({ state: 'open', type: 'device-offline', limit: 10 })).map((x) => x.deviceId!).sort();
+
+  // Both drop; B comes back before the store takes writes again.
+  boxA.end(true);
+  boxB.end(true);
+  await waitFor(() => fleet.presence.online === 0, 10_000, 'both boxes counted offline');
+  await new Promise((r) => setTimeout(r, 500)); // past the debounce: both opens tried and refused
+  t.same(await open(), [], 'nothing opened while the store refuses');
+  const backB = await connectDevice(t, b);
+  t.teardown(() => backB.end(true));
+  await waitFor(() => fleet.presence.isOnline(b.deviceId), 10_000, 'B back');
+
+  await fleet.db.run('DELETE FROM alerts_down');
+  await waitFor(async () => (await open()).length > 0, 15_000, "A's alert opened");
+  await new Promise((r) => setTimeout(r, 6_000)); // another retry round: nothing more
+  t.same(await open(), [a.deviceId], "A's alert only: B came back before it could open");
+});
