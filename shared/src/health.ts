@@ -107,7 +107,16 @@ export const DisplayHealthSchema = Type.Object({
 });
 export type DisplayHealth = Static<typeof DisplayHealthSchema>;
 
-export const LED_PATTERNS = ['off', 'enrolling', 'online', 'offline', 'updating', 'error', 'notice', 'identify'] as const;
+export const LED_PATTERNS = [
+  'off',
+  'enrolling',
+  'online',
+  'offline',
+  'updating',
+  'error',
+  'notice',
+  'identify',
+] as const;
 export type LedPatternName = (typeof LED_PATTERNS)[number];
 
 export const GpioHealthSchema = Type.Object({

@@ -524,10 +524,7 @@ export class PresenceTracker {
     if (isNotLeader(err))
       return this.o.log.info({ devices: ids.length }, 'presence write dropped: this node no longer leads');
     this.o.metrics.presenceWriteRetries.inc(ids.length);
-    this.o.log.error(
-      { err, devices: ids.length, retryInMs: RETRY_MS },
-      'presence write failed; it is written again',
-    );
+    this.o.log.error({ err, devices: ids.length, retryInMs: RETRY_MS }, 'presence write failed; it is written again');
     if (!this.leading || this.stopped) return;
     for (const id of ids) if (this.lastAsked.get(id) === seq) this.unwritten.set(id, { online, at });
     if (this.unwritten.size === 0 || this.retryTimer) return;

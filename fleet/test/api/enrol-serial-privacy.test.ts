@@ -1,6 +1,6 @@
 import t from 'tap';
 import { deviceTopic, type SelfTestResult } from '@diemcau/shared';
-import { ADMIN_TOKEN, connectDevice, startTestFleet, waitFor } from '../helpers/fleet.js';
+import { ADMIN_TOKEN, connectDevice, selfTest, startTestFleet, waitFor } from '../helpers/fleet.js';
 import { readEvents } from '../helpers/events.js';
 import { operator } from '../helpers/enrol.js';
 
@@ -10,22 +10,8 @@ import { operator } from '../helpers/enrol.js';
 const SITE = 'yb-city-phuong-dong-tam';
 const SERIAL = 'SN-PRIVATE-7731';
 
-const selfTest = (): SelfTestResult => ({
-  v: 1,
-  kind: 'self-test',
-  startedAt: new Date(Date.now() - 2000).toISOString(),
-  finishedAt: new Date().toISOString(),
-  hardware: 'simulated',
-  ok: true,
-  peripherals: { camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'ok' },
-  camera: { state: 'ok', devices: [{ node: '/dev/video0', name: 'sim' }] },
-  microphone: { state: 'ok', devices: [{ id: 'hw:1,0', name: 'sim' }] },
-  display: {
-    state: 'ok',
-    connectors: [{ name: 'HDMI-A-1', status: 'connected', enabled: true, mode: '1920x1080' }],
-    power: 'on',
-  },
-  gpio: { state: 'ok', led: 'online', helpButton: true, tvRelay: false },
+const selfTestWithHost = (): SelfTestResult => ({
+  ...selfTest(),
   host: {
     manufacturer: 'Sim',
     model: 'Box',
@@ -61,7 +47,7 @@ t.test('viewers get no serial from the API or the live feed; operators do', asyn
   );
   const creds = await enrol(SITE, { serial: SERIAL });
   const client = await connectDevice(t, creds);
-  await client.publishAsync(deviceTopic(creds.deviceId, 'health'), JSON.stringify(selfTest()), { qos: 1 });
+  await client.publishAsync(deviceTopic(creds.deviceId, 'health'), JSON.stringify(selfTestWithHost()), { qos: 1 });
   const asAdmin = await waitFor(
     async () => {
       const r = await api<{ items: { result: SelfTestResult }[] }>(

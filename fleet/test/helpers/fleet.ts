@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { deviceTopic, type EnrolResponse, type Presence, type Telemetry } from '@diemcau/shared';
+import { deviceTopic, type EnrolResponse, type Presence, type SelfTestResult, type Telemetry } from '@diemcau/shared';
 import { buildFleet, type Fleet } from '../../src/app.js';
 import type { FleetConfig } from '../../src/config.js';
 import { registrySettings } from './registry.js';
@@ -86,6 +86,25 @@ export const telemetry = (seq: number): Telemetry => ({
   disk: { usedBytes: 1e10, totalBytes: 1e11 },
   network: { rxBytesPerSec: 1000, txBytesPerSec: 2000 },
   uptimeSec: 100 + seq,
+});
+
+/** A passing self-test of a simulated box, as the agent reports it on 'health'. */
+export const selfTest = (): SelfTestResult => ({
+  v: 1,
+  kind: 'self-test',
+  startedAt: new Date(Date.now() - 2000).toISOString(),
+  finishedAt: new Date().toISOString(),
+  hardware: 'simulated',
+  ok: true,
+  peripherals: { camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'ok' },
+  camera: { state: 'ok', devices: [{ node: '/dev/video0', name: 'sim' }] },
+  microphone: { state: 'ok', devices: [{ id: 'hw:1,0', name: 'sim' }] },
+  display: {
+    state: 'ok',
+    connectors: [{ name: 'HDMI-A-1', status: 'connected', enabled: true, mode: '1920x1080' }],
+    power: 'on',
+  },
+  gpio: { state: 'ok', led: 'online', helpButton: true, tvRelay: false },
 });
 
 /** Connects like the agent does: own credentials, retained will "offline", then a retained birth. */

@@ -15,32 +15,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import pg from 'pg';
-import { deviceTopic, type SelfTestResult } from '@diemcau/shared';
-import { connectDevice, presence, startTestFleet, telemetry, waitFor } from '../helpers/fleet.js';
+import { deviceTopic } from '@diemcau/shared';
+import { connectDevice, presence, selfTest, startTestFleet, telemetry, waitFor } from '../helpers/fleet.js';
 import { metricValue } from '../helpers/enrol.js';
 import { freePort, startRedis } from '../helpers/redis.js';
 import { startPostgres } from '../helpers/postgres.js';
 
 const SITE = 'yb-city';
 const OTHER_BOXES = 50_000;
-
-const selfTest = (): SelfTestResult => ({
-  v: 1,
-  kind: 'self-test',
-  startedAt: new Date(Date.now() - 2000).toISOString(),
-  finishedAt: new Date().toISOString(),
-  hardware: 'simulated',
-  ok: true,
-  peripherals: { camera: 'ok', microphone: 'ok', display: 'ok', gpio: 'ok' },
-  camera: { state: 'ok', devices: [{ node: '/dev/video0', name: 'sim' }] },
-  microphone: { state: 'ok', devices: [{ id: 'hw:1,0', name: 'sim' }] },
-  display: {
-    state: 'ok',
-    connectors: [{ name: 'HDMI-A-1', status: 'connected', enabled: true, mode: '1920x1080' }],
-    power: 'on',
-  },
-  gpio: { state: 'ok', led: 'online', helpButton: true, tvRelay: false },
-});
 
 t.test('a box let in the moment the fleet starts is online and loses nothing', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'diemcau-fleet-'));
