@@ -5,9 +5,10 @@
 // version fails its starts, the boot check counts them and points the link
 // back, and the box is online on the old version again, with the failure
 // reported to the fleet. The status LED (a simulated GPIO line) says
-// "updating" while the update is held, and "failed" (the error rhythm) once
-// the box is back on the old version. Prints reboot → back online on the old
-// version.
+// "updating" while the update is held, and once the box is back on the old
+// version what ledPatternFor('rolled-back', …) gives: the notice rhythm in a
+// ready room, the error rhythm under QEMU (no camera, no TV: the room comes
+// first). Prints reboot → back online on the old version.
 import path from 'node:path';
 import t from 'tap';
 import { ledPatternFor } from '../../appliance/src/status/box-status.js';
@@ -86,8 +87,9 @@ if (missing) {
       ledPatternFor('rolled-back', roomReady(back)),
       `LED says the update failed and was rolled back ${JSON.stringify(led.sample)}`,
     );
-    // Under QEMU the room is never ready, so "online" blinks the same error rhythm as "rolled
-    // back": the TV's page, fed by the same state, tells the two apart.
+    // Under QEMU the room is never ready, and a room not ready outranks the notice of a rolled-back
+    // update: the LED blinks the error rhythm either way. The TV's page, fed by the same state, tells
+    // the two apart.
     const page = await waitFor(
       async () => ((await tvPage(box)) === 'rolled-back' ? 'rolled-back' : undefined),
       60_000,
