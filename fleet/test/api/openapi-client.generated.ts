@@ -4314,7 +4314,7 @@ export interface operations {
                                         code: "none-found" | "open-failed" | "busy" | "black" | "frozen" | "silent" | "clipping" | "disconnected" | "standby" | "unavailable" | "timeout" | "error";
                                         message: string;
                                     };
-                                    led: "off" | "enrolling" | "online" | "offline" | "updating" | "error" | "identify";
+                                    led: "off" | "enrolling" | "online" | "offline" | "updating" | "error" | "notice" | "identify";
                                     helpButton: boolean;
                                     tvRelay: boolean;
                                 };
