@@ -15,7 +15,6 @@ export type { CommandExecutor } from './executor.js';
 export { bindSettings, type SettingsStore, type RemoteSettings } from './settings.js';
 export type { IdentifyCard } from './handlers.js';
 export {
-  balenaMedia,
   fileKiosk,
   mediaRestarter,
   outletsFrom,

@@ -89,7 +89,7 @@ export class PresenceTracker {
   private readonly lastAsked = new Map<string, number>();
   private readonly unwritten = new Map<string, { online: boolean; at: string | null }>();
   private retryTimer: NodeJS.Timeout | undefined;
-  /** The latest alert action asked per key and the latest open; keys whose action failed (open among them?). */
+  /** The latest alert action asked per key, the latest open per key, and the keys to act on again (an open failed?). */
   private readonly lastAct = new Map<string, AlertAction>();
   private readonly opens = new Map<string, Extract<AlertAction, { action: 'open' }>>();
   private readonly redoAlerts = new Map<string, { open: boolean }>();
@@ -527,7 +527,12 @@ export class PresenceTracker {
     this.o.log.error({ err, devices: ids.length, retryInMs: RETRY_MS }, 'presence write failed; it is written again');
     if (!this.leading || this.stopped) return;
     for (const id of ids) if (this.lastAsked.get(id) === seq) this.unwritten.set(id, { online, at });
-    if (this.unwritten.size === 0 || this.retryTimer) return;
+    if (this.unwritten.size > 0) this.armRetry();
+  }
+
+  /** One timer for everything the store did not take, presence writes and alert actions alike. */
+  private armRetry(): void {
+    if (this.retryTimer) return;
     this.retryTimer = setTimeout(() => this.retryFailed(), RETRY_MS);
     this.retryTimer.unref();
   }
@@ -626,11 +631,7 @@ export class PresenceTracker {
       const redo = this.redoAlerts.get(a.key) ?? { open: false };
       if (a.action === 'open') redo.open = true;
       this.redoAlerts.set(a.key, redo);
-      if (this.retryTimer === undefined) {
-        this.retryTimer = setTimeout(() => this.retryFailed(), RETRY_MS);
-        this.retryTimer.unref();
-      }
-      return;
+      return this.armRetry();
     }
     // What was queued when the lead passed is refused as a whole (a storm's incident: thousands of updates).
     if (this.refusalLogged) return;
