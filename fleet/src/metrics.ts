@@ -31,8 +31,13 @@ export function createMetrics() {
     }),
     mqttPasswordChecks: new Counter({
       name: 'diemcau_mqtt_password_checks_total',
-      help: "Device passwords checked at login, by how: 'scrypt', or 'remembered' (verified before on this node or another)",
+      help: "Device passwords checked at login, by how: 'sha256' (the current form), or 'scrypt' (an earlier release's hash, replaced after the login)",
       labelNames: ['how'],
+      registers: r,
+    }),
+    mqttPasswordHashesUpgraded: new Counter({
+      name: 'diemcau_mqtt_password_hashes_upgraded_total',
+      help: "Devices' password hashes of an earlier release's form (scrypt) stored in the current one after a good login",
       registers: r,
     }),
     mqttDenied: new Counter({

@@ -2,7 +2,6 @@ import type { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { createHash } from 'node:crypto';
 import { indexedMemoryPersistence } from './retained-index.js';
 import { redisBackend, type RedisBackend } from './redis-backend.js';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
@@ -10,7 +9,7 @@ import type { Logger } from 'pino';
 import { canDeviceSubscribe } from '@diemcau/shared';
 import { Counter } from 'prom-client';
 import type { DevicesRepo } from '../db/devices-repo.js';
-import { verifyPassword } from '../db/secrets.js';
+import { hashPassword, isCurrentHash, verifyPassword } from '../db/secrets.js';
 import type { FleetMetrics } from '../metrics.js';
 import { PacketSizeGuard, OversizePacketError, QoS2PublishError } from './packet-guard.js';
 import { AddressSlots, connectRefusal, publishRefusal } from './limits.js';
@@ -92,14 +91,6 @@ function authError(code: number, message: string): AuthenticateError {
 }
 
 /**
- * What a verified login is remembered by: the password and the stored hash it
- * matched. A re-enrolment on another node of a cluster changes the stored
- * hash, so the old password stops working here too without a message.
- */
-const fingerprint = (password: Buffer, stored: string): string =>
-  createHash('sha256').update(stored).update('\n').update(password).digest('hex');
-
-/**
  * The embedded aedes broker on its own TCP server. Every client is a device
  * with its own credentials (user name = device id = client id); the fleet's
  * own messages go through aedes.publish() directly and never log in.
@@ -119,8 +110,6 @@ export class FleetBroker {
   /** The session each live client is known by (renewSessions() gives it a new one). */
   private readonly sessionIds = new WeakMap<Client, string>();
   private renewals = 0;
-  /** scrypt is costly; a password verified once is remembered by its SHA-256 until revoked. */
-  private readonly verified = new Map<string, string>();
   private nextConnId = 1;
   /**
    * Connections accepted and not yet answered with a CONNACK. In a storm (a
@@ -327,15 +316,13 @@ export class FleetBroker {
     return n;
   }
 
-  /** Forgets a cached password and drops the device's connection (revocation, re-enrolment), on every node. */
+  /** Drops the device's connection (revocation, re-enrolment), on every node. */
   disconnectDevice(deviceId: string): boolean {
     this.relay?.publish('disconnect-device', deviceId);
     return this.dropLocal(deviceId);
   }
 
   private dropLocal(deviceId: string): boolean {
-    this.verified.delete(deviceId);
-    this.redis?.verified.delete(deviceId);
     const clients = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
     const found = [this.live.get(deviceId), clients[deviceId]].filter((c): c is Client => c !== undefined && !c.closed);
     for (const c of new Set(found)) c.close();
@@ -382,7 +369,6 @@ export class FleetBroker {
       devices.credentials(username).then(
         (stored) => {
           if (!stored) return fail('unknown-device', BAD_CREDENTIALS);
-          const fp = fingerprint(password, stored);
           const accept = () => {
             const now = Date.now();
             this.throttle.succeeded(remote, now);
@@ -407,40 +393,22 @@ export class FleetBroker {
             this.connections.set(client, { deviceId: username, connId: this.nextConnId++ });
             done(null, true);
           };
-          const remembered = (): void => {
-            metrics.mqttPasswordChecks.inc({ how: 'remembered' });
-            accept();
-          };
-          if (this.verified.get(username) === fp) return remembered();
-          // The same wrong password again (a box left with old credentials): no scrypt for it.
+          // The same wrong password again (a box left with old credentials): refused without a check.
           const digest = LoginThrottle.digest(stored, password);
           if (this.throttle.isKnownBad(remote, username, digest))
             return fail('repeated-password', BAD_CREDENTIALS, digest);
-          const scryptCheck = (): void => {
-            metrics.mqttPasswordChecks.inc({ how: 'scrypt' });
-            verifyPassword(password.toString('utf8'), stored).then(
-              (ok) => {
-                if (!ok) return fail('bad-password', BAD_CREDENTIALS, digest);
-                this.verified.set(username, fp);
-                this.redis?.verified.set(username, fp);
-                accept();
-              },
-              (err: unknown) => {
-                log.error({ err, deviceId: username }, 'password verification failed');
-                fail('verify-error', BAD_CREDENTIALS);
-              },
-            );
-          };
-          const shared = this.redis?.verified;
-          if (!shared) return scryptCheck();
-          // Verified on another node before (the box moved here): no scrypt either.
-          shared.get(username).then(
-            (known) => {
-              if (known !== fp) return scryptCheck();
-              this.verified.set(username, fp);
-              remembered();
+          const current = isCurrentHash(stored);
+          metrics.mqttPasswordChecks.inc({ how: current ? 'sha256' : 'scrypt' });
+          verifyPassword(password.toString('utf8'), stored).then(
+            (ok) => {
+              if (!ok) return fail('bad-password', BAD_CREDENTIALS, digest);
+              if (!current) this.upgradeHash(username, stored, password);
+              accept();
             },
-            () => scryptCheck(),
+            (err: unknown) => {
+              log.error({ err, deviceId: username }, 'password verification failed');
+              fail('verify-error', BAD_CREDENTIALS);
+            },
           );
         },
         (err: unknown) => {
@@ -682,6 +650,17 @@ export class FleetBroker {
   /** A connection got its CONNACK, or closed before: no longer pending. */
   private answered(conn: object): void {
     if (this.pending.delete(conn)) this.pendingCount--;
+  }
+
+  /** Stores a password hash of an earlier form in the current one, once its login verified. */
+  private upgradeHash(deviceId: string, verified: string, password: Buffer): void {
+    this.opts.devices.replacePasswordHash(deviceId, verified, hashPassword(password.toString('utf8'))).then(
+      (replaced) => {
+        if (replaced) this.opts.metrics.mqttPasswordHashesUpgraded.inc();
+      },
+      // Harmless: the old hash still verifies, and the next login tries again.
+      (err: unknown) => this.opts.log.warn({ err, deviceId }, 'could not store the password hash in its current form'),
+    );
   }
 
   /** True the first time in a minute for this key: for log lines that a flood would repeat. */

@@ -5,11 +5,11 @@
 // - A password that verifies is never refused because of failures, whoever
 //   made them: a bad actor hammering a good box's id from the same address must
 //   not keep that box out. So no key is ever "blocked" for right credentials.
-// - Device passwords are 192 random bits and scrypt here costs ~1.5 ms (see
-//   db/secrets.ts), so guessing is hopeless; what a flood can cost is CPU and
-//   log lines. A wrong password already refused for that device is refused
-//   again without scrypt (a box left with old credentials retries the same
-//   one forever), and past `maxFailuresPerPair` in a minute a pair's
+// - Device passwords are 192 random bits (see db/secrets.ts), so guessing is
+//   hopeless; what a flood can cost is CPU and log lines. A wrong password
+//   already refused for that device is refused again without a check (a
+//   box left with old credentials retries the same one forever, and an
+//   earlier release's scrypt hash costs ~1.5 ms a check), and past `maxFailuresPerPair` in a minute a pair's
 //   refusals are counted but not logged one by one.
 // - Only an extreme pattern cuts a whole address at accept: wrong passwords
 //   for more than `maxFailedIdsPerAddress` different REAL devices from it in a

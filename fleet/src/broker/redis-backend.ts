@@ -33,27 +33,9 @@ const mqemitterRedis = require('mqemitter-redis') as (opts: {
 }) => MQEmitter & { close(cb: () => void): void; state: EventEmitter; pubConn: Redis; subConn: Redis };
 const redisPersistence = require('aedes-persistence-redis') as (opts: Record<string, unknown>) => AedesPersistence;
 
-/**
- * Logins verified on any node, by device: the SHA-256 fingerprint of the
- * password and its stored scrypt hash (broker.ts). A box that moves to
- * another node (its node died or restarts) is then checked there without
- * scrypt; a re-enrolment changes the stored hash, so an old fingerprint no
- * longer matches, and a revoked device is refused before this is asked.
- * Redis is already trusted with every message between nodes; a fingerprint
- * reveals nothing of the 192-bit password behind it.
- */
-export interface VerifiedLogins {
-  get(deviceId: string): Promise<string | null>;
-  set(deviceId: string, fingerprint: string): void;
-  delete(deviceId: string): void;
-}
-
-export const VERIFIED_KEY = 'diemcau:verified-logins';
-
 export interface RedisBackend {
   mq: MQEmitter;
   persistence: AedesPersistence;
-  verified: VerifiedLogins;
   /** Drops every connection to Redis at once, without waiting for answers (closing waits for them). */
   cut(): void;
 }
@@ -211,15 +193,9 @@ export function redisBackend(url: string, o: RedisBackendOptions): RedisBackend 
   // Boxes use clean sessions: nothing waits for them offline; maxSessionDelivery bounds a misuse.
   const persistence = redisPersistence({ conn, maxSessionDelivery: 100 });
   reportStreamErrors(persistence, (err) => fault('persistence', err));
-  const verified: VerifiedLogins = {
-    get: (deviceId) => conn.hget(VERIFIED_KEY, deviceId),
-    set: (deviceId, fp) => void conn.hset(VERIFIED_KEY, deviceId, fp).catch((err: Error) => fault('persistence', err)),
-    delete: (deviceId) => void conn.hdel(VERIFIED_KEY, deviceId).catch((err: Error) => fault('persistence', err)),
-  };
   return {
     mq,
     persistence,
-    verified,
     cut: () => {
       for (const c of [mq.pubConn, mq.subConn, conn]) c.disconnect();
     },

@@ -131,7 +131,7 @@ export class DevicesRepo {
   }
 
   /**
-   * The stored scrypt hash of a device that may connect (not revoked), if any.
+   * The stored password hash of a device that may connect (not revoked), if any.
    * Look-ups asked for in one turn of the event loop share one query: a node
    * takes thousands of boxes at once when another dies, and on PostgreSQL a
    * round trip each was a large share of that. Always read from the store,
@@ -215,6 +215,20 @@ export class DevicesRepo {
         enrolTokenId: d.enrolTokenId ?? null,
       },
     );
+    return r.changes === 1;
+  }
+
+  /**
+   * A password hash of an earlier form replaced by the current one after a good
+   * login. Only if the stored hash is still the one verified: a re-enrolment
+   * meanwhile (new credentials) wins. True when it was replaced.
+   */
+  async replacePasswordHash(id: string, verified: string, current: string): Promise<boolean> {
+    const r = await this.db.run('UPDATE devices SET password_hash = ? WHERE id = ? AND password_hash = ?', [
+      current,
+      id,
+      verified,
+    ]);
     return r.changes === 1;
   }
 

@@ -13,33 +13,35 @@ export const newId = (prefix: string, bytes = 8): string => `${prefix}-${randomB
  */
 export const tokenHash = (token: string): string => createHash('sha256').update(token).digest('hex');
 
-// Device passwords are random too (192 bits), but they are the long-lived
-// credential on a box in a commune office, so they are stored as scrypt
-// hashes. The cost is deliberately low (N=2^7, about 1.5 ms here): after a
-// fleet restart 10,000 boxes reconnect at once and each costs one
-// verification (N=2^12 measured 53 ms each on the 2-core test box: four
-// minutes of CPU). A work factor protects guessable passwords; against 192
-// random bits it adds nothing. The parameters are stored with each hash, so
-// they can be raised later without re-enrolling anyone.
-const SCRYPT = { N: 1 << 7, r: 8, p: 1, keylen: 32 } as const;
+// Device passwords are random too (192 bits) and long-lived: the credential
+// on a box in a commune office. They are stored as a salted SHA-256
+// (`sha256$salt$digest`), like the tokens above. A work factor protects
+// guessable passwords; against 192 random bits it adds nothing, and it cost
+// the fleet dearly: after a restart 10,000 boxes log in at once, and the
+// scrypt hashes of earlier releases (N=2^7, about 1.5 ms each) made that 15 s
+// of CPU on two cores. Those hashes still verify, and the broker replaces
+// each with the current form at its box's next login (isCurrentHash).
 
-function scryptAsync(password: string, salt: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(password, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p }, (err, key) =>
-      err ? reject(err) : resolve(key),
-    );
-  });
-}
-
-/** `scrypt$N$r$p$salt$hash`, all parameters stored so they can change later. */
-export async function hashPassword(password: string): Promise<string> {
+/** The stored form of a device password. */
+export function hashPassword(password: string): string {
   const salt = randomBytes(16);
-  const key = await scryptAsync(password, salt);
-  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+  return `sha256$${salt.toString('base64')}$${saltedDigest(salt, password).toString('base64')}`;
 }
+
+/** Whether a stored hash is in the current form (else it is replaced after its next good login). */
+export const isCurrentHash = (stored: string): boolean => stored.startsWith('sha256$');
+
+const saltedDigest = (salt: Buffer, password: string): Buffer =>
+  createHash('sha256').update(salt).update(password).digest();
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const parts = stored.split('$');
+  if (parts.length === 3 && parts[0] === 'sha256') {
+    const expected = Buffer.from(parts[2]!, 'base64');
+    const digest = saltedDigest(Buffer.from(parts[1]!, 'base64'), password);
+    return digest.length === expected.length && timingSafeEqual(digest, expected);
+  }
+  // `scrypt$N$r$p$salt$hash`: earlier releases' form.
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [, n, r, p, saltB64, keyB64] = parts as [string, string, string, string, string, string];
   const expected = Buffer.from(keyB64, 'base64');
