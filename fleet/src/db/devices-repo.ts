@@ -233,12 +233,36 @@ export class DevicesRepo {
   }
 
   async setPresence(id: string, online: boolean, at: string): Promise<void> {
-    await this.db.run('UPDATE devices SET online = ?, presence_at = ?, last_seen_at = ? WHERE id = ?', [
-      online ? 1 : 0,
-      at,
-      at,
-      id,
-    ]);
+    await this.setPresenceEach([{ id, online, at }]);
+  }
+
+  /**
+   * Each device's own presence and time, for many devices in one transaction
+   * (500 rows a statement): a storm's thousands of single changes in a few
+   * commits instead of one each.
+   */
+  async setPresenceEach(rows: ReadonlyArray<{ id: string; online: boolean; at: string }>): Promise<void> {
+    if (rows.length === 0) return;
+    // Locked in id order in PostgreSQL, as setPresenceMany explains.
+    const sorted = [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const row = '(CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS TEXT))';
+    await this.db.tx(async () => {
+      for (let i = 0; i < sorted.length; i += 500) {
+        const chunk = sorted.slice(i, i + 500);
+        if (this.db.dialect === 'postgres')
+          await this.db.all(
+            `SELECT id FROM devices WHERE id IN (${chunk.map(() => '?').join(', ')}) ORDER BY id COLLATE "C" FOR UPDATE`,
+            chunk.map((r) => r.id),
+          );
+        // VALUES names its columns column1…column3 in both engines: id, online, at.
+        await this.db.run(
+          `UPDATE devices SET online = v.column2, presence_at = v.column3, last_seen_at = v.column3
+           FROM (VALUES ${chunk.map(() => row).join(', ')}) AS v
+           WHERE devices.id = v.column1`,
+          chunk.flatMap((r) => [r.id, r.online ? 1 : 0, r.at]),
+        );
+      }
+    });
   }
 
   async setBirth(

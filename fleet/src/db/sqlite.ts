@@ -2,15 +2,26 @@ import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { TxContext, type Dialect, type FleetDb, type RunResult, type SqlParams, type TxOptions } from './database.js';
 import { CORE_MIGRATIONS, sqlFor, type Migration } from './migrations.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
+
+/**
+ * The page cache, in KiB (SQLite's default is 2 MiB). 10,000 boxes' telemetry
+ * inserts land all over the telemetry index and the devices table; with the
+ * default most of them read their pages back from the OS.
+ */
+const CACHE_KIB = 64 * 1024;
+/** How often the checkpoint worker copies the WAL into the file. */
+const CHECKPOINT_EVERY_MS = 1000;
 
 /**
  * The embedded registry: one SQLite file through better-sqlite3. WAL with
  * synchronous=NORMAL: a commit is not fsynced (the WAL is at checkpoints),
  * so 10,000 devices' telemetry does not turn into an fsync storm; a power
  * cut can lose the last commits but never corrupts the file. Writers batch
- * into transactions on top of that.
+ * into transactions on top of that, and checkpoints run in a worker thread
+ * (sqlite-checkpointer.ts).
  *
  * better-sqlite3 is synchronous and has one connection, so a transaction
  * that awaits between its statements must keep everyone else out until it
@@ -26,6 +37,7 @@ export class SqliteDb implements FleetDb {
   /** Resolves when the open transaction ends; undefined when none is open. */
   private gate: Promise<void> | undefined;
   private closed = false;
+  private checkpointer: SqliteCheckpointer | undefined;
 
   private constructor(
     file: string,
@@ -37,6 +49,7 @@ export class SqliteDb implements FleetDb {
     if (readonly) return;
     this.sql.pragma('journal_mode = WAL');
     this.sql.pragma('synchronous = NORMAL');
+    this.sql.pragma(`cache_size = -${CACHE_KIB}`);
     this.sql.pragma('foreign_keys = ON');
     this.sql.exec(`CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`);
   }
@@ -50,12 +63,21 @@ export class SqliteDb implements FleetDb {
       await db.close();
       throw err;
     }
+    if (file !== ':memory:') db.checkpointInBackground();
     return db;
   }
 
   /** An existing registry file as it is, read only, nothing migrated (the importer's source). */
   static openReadOnly(file: string, log: Logger): SqliteDb {
     return new SqliteDb(file, log, true);
+  }
+
+  private checkpointInBackground(): void {
+    const autocheckpoint = this.sql.pragma('wal_autocheckpoint', { simple: true }) as number;
+    this.sql.pragma('wal_autocheckpoint = 0');
+    this.checkpointer = new SqliteCheckpointer(this.sql.name, CHECKPOINT_EVERY_MS, this.log, () => {
+      if (!this.closed) this.sql.pragma(`wal_autocheckpoint = ${autocheckpoint}`);
+    });
   }
 
   get isOpen(): boolean {
@@ -125,6 +147,7 @@ export class SqliteDb implements FleetDb {
     if (this.closed) return;
     while (this.gate) await this.gate;
     this.closed = true;
+    await this.checkpointer?.stop();
     try {
       if (!this.sql.readonly) this.sql.pragma('wal_checkpoint(TRUNCATE)');
     } catch (err) {

@@ -93,7 +93,12 @@ export interface RulesState {
   groups: Map<string, GroupState>;
   /** Devices with a debounce running or flapping: the only ones a tick looks at. */
   watched: Set<string>;
-  /** Members of the open reconnect incident (boxes late after a node's death or a restart), or null. */
+  /**
+   * The boxes the open reconnect incident counts as still down (late after a
+   * node's death or a restart, in the order they were found missing), or
+   * null when none is open. A box leaves it when it comes back: a storm
+   * changes it with every box, so nothing here walks all of it per change.
+   */
   reconnect: Set<string> | null;
 }
 
@@ -190,7 +195,7 @@ function onLate(
     return;
   }
   const opening = state.reconnect === null;
-  const members = (state.reconnect ??= new Set());
+  const down = (state.reconnect ??= new Set());
   for (const ref of late) {
     const dev = deviceState(state, ref);
     dev.online = false;
@@ -198,7 +203,7 @@ function onLate(
     dev.inReconnect = true;
     dev.pendingOfflineAt = null;
     if (!dev.flapping) state.watched.delete(ref.deviceId);
-    members.add(ref.deviceId);
+    down.add(ref.deviceId);
   }
   out.push(
     opening
@@ -209,9 +214,9 @@ function onLate(
           siteId: null,
           deviceId: null,
           severity: 'critical',
-          details: reconnectDetails(state, since),
+          details: reconnectDetails(down, since),
         }
-      : { action: 'update', key: keys.reconnect(), details: reconnectDetails(state, since) },
+      : { action: 'update', key: keys.reconnect(), details: reconnectDetails(down, since) },
   );
 }
 
@@ -235,23 +240,23 @@ function deviceState(state: RulesState, ref: PresenceRef): DeviceState {
   return dev;
 }
 
-function reconnectDetails(state: RulesState, since?: number): Record<string, unknown> {
-  const devices = [...(state.reconnect ?? [])].filter((id) => state.devices.get(id)?.inReconnect).sort();
+function reconnectDetails(down: Set<string>, since?: number): Record<string, unknown> {
   return {
-    devices,
-    offlineCount: devices.length,
+    devices: [...down],
+    offlineCount: down.size,
     ...(since === undefined ? {} : { since: new Date(since).toISOString() }),
   };
 }
 
 /** After a member came back or left: keep the reconnect incident (updated) or close it, stragglers on their own. */
 function settleReconnect(state: RulesState, at: number, cfg: RulesConfig, out: AlertAction[]): void {
-  if (!state.reconnect) return;
-  const stillDown = [...state.reconnect].filter((id) => state.devices.get(id)?.inReconnect === true);
-  if (stillDown.length >= cfg.districtMinDevices) {
-    out.push({ action: 'update', key: keys.reconnect(), details: reconnectDetails(state) });
+  const down = state.reconnect;
+  if (!down) return;
+  if (down.size >= cfg.districtMinDevices) {
+    out.push({ action: 'update', key: keys.reconnect(), details: reconnectDetails(down) });
     return;
   }
+  const stillDown = [...down];
   state.reconnect = null;
   out.push({ action: 'resolve', key: keys.reconnect(), resolution: 'the boxes reconnected' });
   handBack(state, stillDown, at, (m) => (m.inReconnect = false));
@@ -309,7 +314,7 @@ function wentDown(
     dev.pendingOfflineAt = null;
     state.watched.delete(deviceId);
     state.reconnect.add(deviceId);
-    out.push({ action: 'update', key: keys.reconnect(), details: reconnectDetails(state) });
+    out.push({ action: 'update', key: keys.reconnect(), details: reconnectDetails(state.reconnect) });
     return;
   }
   if (groupId !== null) {
@@ -378,6 +383,7 @@ function cameBack(state: RulesState, dev: DeviceState, at: number, cfg: RulesCon
   }
   if (dev.inReconnect) {
     dev.inReconnect = false;
+    state.reconnect?.delete(deviceId);
     settleReconnect(state, at, cfg, out);
   }
   if (groupId === null) return;

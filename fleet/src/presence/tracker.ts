@@ -17,6 +17,15 @@ import {
 } from './planner.js';
 import { SessionTable, type PresenceTransition, type SessionStart } from './sessions.js';
 import { KeyedSerial } from '../keyed-serial.js';
+import { WriteBatcher } from './write-batch.js';
+
+/** A device's presence as asked to be written: `at` null changes only the flag (a correction). */
+interface PresenceWrite {
+  online: boolean;
+  at: string | null;
+  /** Which ask this was (a failed write is written again only if no newer one was asked). */
+  seq: number;
+}
 import { isNotLeader, UNFENCED, type Fence } from '../cluster/leadership.js';
 
 /**
@@ -99,6 +108,13 @@ export class PresenceTracker {
   private readonly fence: Fence;
   /** Registry writes and look-ups, in order per device (the rules themselves run at once, in memory). */
   private readonly perDevice = new KeyedSerial();
+  /** Presence changes of one turn of the event loop: one registry write for all of them. */
+  private readonly presenceWrites = new WriteBatcher<PresenceWrite & { at: string }>(this.perDevice, (rows) => {
+    const each = [...rows].map(([id, w]) => ({ id, online: w.online, at: w.at }));
+    return this.fence(() => this.o.devices.setPresenceEach(each)).catch((err: unknown) =>
+      this.presenceWriteFailed(err, rows),
+    );
+  });
   /** Devices whose session signals wait behind a registry look-up. */
   private readonly looking = new Set<string>();
   /** Counts follow() calls: a lead() still reading the registry when one comes gives up. */
@@ -458,10 +474,7 @@ export class PresenceTracker {
   private record(deviceId: string, online: boolean, reason: PresenceReason): number {
     const at = this.now();
     const iso = new Date(at).toISOString();
-    const seq = this.asked([deviceId]);
-    this.perDevice
-      .run(deviceId, () => this.fence(() => this.o.devices.setPresence(deviceId, online, iso)))
-      .catch((err: unknown) => this.presenceWriteFailed(err, [deviceId], seq, online, iso));
+    this.presenceWrites.add(deviceId, { online, at: iso, seq: this.asked([deviceId]) });
     this.o.log.debug({ deviceId, online, reason }, 'presence changed');
     this.announce(deviceId, online, iso, reason);
     return at;
@@ -493,7 +506,9 @@ export class PresenceTracker {
     const seq = this.asked(ids);
     const batch = this.fence(() => this.o.devices.setPresenceMany(ids, online, iso));
     for (const id of ids) this.perDevice.run(id, () => batch).catch(() => undefined);
-    batch.catch((err: unknown) => this.presenceWriteFailed(err, ids, seq, online, iso));
+    batch.catch((err: unknown) =>
+      this.presenceWriteFailed(err, new Map(ids.map((id) => [id, { online, at: iso, seq }]))),
+    );
   }
 
   /** A presence write is asked for these devices: it supersedes any failed one still to be written again. */
@@ -514,19 +529,14 @@ export class PresenceTracker {
    * leader's start) stayed wrong until a leader change corrected it. A node
    * that no longer leads writes nothing: the new leader corrects.
    */
-  private presenceWriteFailed(
-    err: unknown,
-    ids: readonly string[],
-    seq: number,
-    online: boolean,
-    at: string | null,
-  ): void {
+  private presenceWriteFailed(err: unknown, rows: ReadonlyMap<string, PresenceWrite>): void {
     if (isNotLeader(err))
-      return this.o.log.info({ devices: ids.length }, 'presence write dropped: this node no longer leads');
-    this.o.metrics.presenceWriteRetries.inc(ids.length);
-    this.o.log.error({ err, devices: ids.length, retryInMs: RETRY_MS }, 'presence write failed; it is written again');
+      return this.o.log.info({ devices: rows.size }, 'presence write dropped: this node no longer leads');
+    this.o.metrics.presenceWriteRetries.inc(rows.size);
+    this.o.log.error({ err, devices: rows.size, retryInMs: RETRY_MS }, 'presence write failed; it is written again');
     if (!this.leading || this.stopped) return;
-    for (const id of ids) if (this.lastAsked.get(id) === seq) this.unwritten.set(id, { online, at });
+    for (const [id, { online, at, seq }] of rows)
+      if (this.lastAsked.get(id) === seq) this.unwritten.set(id, { online, at });
     if (this.unwritten.size > 0) this.armRetry();
   }
 

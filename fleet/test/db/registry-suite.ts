@@ -300,6 +300,26 @@ export function registryContract(t: Test, make: () => Promise<FleetDb>): void {
     );
   });
 
+  t.test('devices: many presence changes in one write, each with its own state and time', async (t) => {
+    const r = await open(t);
+    // More than one statement's 500 rows, in no order.
+    const ids = Array.from({ length: 1203 }, (_, i) => `dev-${String((i * 7919) % 1203).padStart(4, '0')}`);
+    for (const id of ids) await device(r, id);
+    const at = (i: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, i % 60, i)).toISOString();
+    await r.repos.devices.setPresenceEach([
+      ...ids.map((id, i) => ({ id, online: i % 3 !== 0, at: at(i) })),
+      { id: 'dev-unknown', online: true, at: at(0) },
+    ]);
+    const got = new Map((await r.repos.devices.presence()).map((d) => [d.id, d]));
+    const wrong = ids.filter((id, i) => {
+      const d = got.get(id);
+      return d?.online !== (i % 3 !== 0) || d.presenceAt !== at(i);
+    });
+    t.same(wrong, [], 'every device has its own state and time');
+    t.equal(got.size, ids.length, 'an unknown id adds nothing');
+    t.equal((await r.repos.devices.get(ids[5]!))?.lastSeenAt, at(5), 'and its last-seen time');
+  });
+
   t.test('enrolment tokens: a token with 3 uses enrols 3 of 10 racing boxes; stored hashed', async (t) => {
     const r = await open(t);
     await r.repos.enrollment.createToken('commune-1', 'secret-token-value', 3, new Date(Date.now() + 60_000), 'op-1');

@@ -1,0 +1,65 @@
+import type { KeyedSerial } from '../keyed-serial.js';
+
+interface Batch<V> {
+  rows: Map<string, V>;
+  /** Devices whose earlier writes are still running. */
+  waiting: number;
+  closed: boolean;
+  start: () => void;
+  done: Promise<void>;
+}
+
+/**
+ * Writes asked for in one turn of the event loop, one value per device,
+ * stored together by one call. Each device's place in its own order of
+ * writes (the serial, keyed by device) is kept: the batch is written once
+ * every device in it has finished its earlier writes, and its later writes
+ * wait for the batch. In a reconnect storm thousands of devices change in a
+ * few seconds, and one commit each was most of the registry's work.
+ */
+export class WriteBatcher<V> {
+  private open: Batch<V> | undefined;
+
+  /** `write` stores a whole batch; it handles its own failures (what it throws is lost). */
+  constructor(
+    private readonly serial: KeyedSerial,
+    private readonly write: (rows: Map<string, V>) => Promise<void>,
+  ) {}
+
+  /** The device's value in the open batch (a later one in the same turn replaces it). */
+  add(deviceId: string, value: V): void {
+    const batch = this.open ?? this.openBatch();
+    if (!batch.rows.has(deviceId)) {
+      batch.waiting++;
+      void this.serial.run(deviceId, () => {
+        batch.waiting--;
+        this.startIfReady(batch);
+        return batch.done;
+      });
+    }
+    batch.rows.set(deviceId, value);
+  }
+
+  private openBatch(): Batch<V> {
+    let start!: () => void;
+    const started = new Promise<void>((resolve) => (start = resolve));
+    const batch: Batch<V> = {
+      rows: new Map(),
+      waiting: 0,
+      closed: false,
+      start,
+      done: started.then(() => this.write(batch.rows)).catch(() => undefined),
+    };
+    this.open = batch;
+    setImmediate(() => {
+      if (this.open === batch) this.open = undefined;
+      batch.closed = true;
+      this.startIfReady(batch);
+    });
+    return batch;
+  }
+
+  private startIfReady(batch: Batch<V>): void {
+    if (batch.closed && batch.waiting === 0) batch.start();
+  }
+}
