@@ -37,6 +37,13 @@ const PENDING_LOOKBACK_MS = 60_000;
 
 /** How long a presence write or alert action the store did not take waits before it is done again. */
 const RETRY_MS = 5_000;
+/**
+ * Presence changes are written together within this window. A storm brings
+ * a few hundred logins a second, each in its own turn of the event loop:
+ * written one by one, each was a commit (on PostgreSQL a fenced transaction
+ * waiting for the disk). The live feed hears of a change at once.
+ */
+const PRESENCE_WRITE_WINDOW_MS = 50;
 
 /** The devices an incident or a device alert names. */
 function memberIds(a: { deviceId: string | null; details: Record<string, unknown> | null }): string[] {
@@ -108,13 +115,17 @@ export class PresenceTracker {
   private readonly fence: Fence;
   /** Registry writes and look-ups, in order per device (the rules themselves run at once, in memory). */
   private readonly perDevice = new KeyedSerial();
-  /** Presence changes of one turn of the event loop: one registry write for all of them. */
-  private readonly presenceWrites = new WriteBatcher<PresenceWrite & { at: string }>(this.perDevice, (rows) => {
-    const each = [...rows].map(([id, w]) => ({ id, online: w.online, at: w.at }));
-    return this.fence(() => this.o.devices.setPresenceEach(each)).catch((err: unknown) =>
-      this.presenceWriteFailed(err, rows),
-    );
-  });
+  /** Presence changes within PRESENCE_WRITE_WINDOW_MS: one registry write for all of them. */
+  private readonly presenceWrites = new WriteBatcher<PresenceWrite & { at: string }>(
+    this.perDevice,
+    PRESENCE_WRITE_WINDOW_MS,
+    (rows) => {
+      const each = [...rows].map(([id, w]) => ({ id, online: w.online, at: w.at }));
+      return this.fence(() => this.o.devices.setPresenceEach(each)).catch((err: unknown) =>
+        this.presenceWriteFailed(err, rows),
+      );
+    },
+  );
   /** Devices whose session signals wait behind a registry look-up. */
   private readonly looking = new Set<string>();
   /** Counts follow() calls: a lead() still reading the registry when one comes gives up. */

@@ -10,7 +10,7 @@ interface Batch<V> {
 }
 
 /**
- * Writes asked for in one turn of the event loop, one value per device,
+ * Writes asked for within `windowMs` of each other, one value per device,
  * stored together by one call. Each device's place in its own order of
  * writes (the serial, keyed by device) is kept: the batch is written once
  * every device in it has finished its earlier writes, and its later writes
@@ -20,13 +20,17 @@ interface Batch<V> {
 export class WriteBatcher<V> {
   private open: Batch<V> | undefined;
 
-  /** `write` stores a whole batch; it handles its own failures (what it throws is lost). */
+  /**
+   * `write` stores a whole batch; it handles its own failures (what it throws
+   * is lost). A batch takes what comes within `windowMs` of its first write.
+   */
   constructor(
     private readonly serial: KeyedSerial,
+    private readonly windowMs: number,
     private readonly write: (rows: Map<string, V>) => Promise<void>,
   ) {}
 
-  /** The device's value in the open batch (a later one in the same turn replaces it). */
+  /** The device's value in the open batch (a later one in the same batch replaces it). */
   add(deviceId: string, value: V): void {
     const batch = this.open ?? this.openBatch();
     if (!batch.rows.has(deviceId)) {
@@ -51,11 +55,11 @@ export class WriteBatcher<V> {
       done: started.then(() => this.write(batch.rows)).catch(() => undefined),
     };
     this.open = batch;
-    setImmediate(() => {
+    setTimeout(() => {
       if (this.open === batch) this.open = undefined;
       batch.closed = true;
       this.startIfReady(batch);
-    });
+    }, this.windowMs);
     return batch;
   }
 

@@ -54,6 +54,26 @@ t.test('updates queued one behind another are one write of the latest', async (t
   );
 });
 
+t.test('updates spread over time are written at most once a second, the latest last', async (t) => {
+  const { alerts, repos, updated } = await setup(t);
+  await alerts.open({ ...incident, details: { offlineCount: 100 } });
+  const answers = [];
+  // 100 updates over about 1.5 s, as boxes come back one by one.
+  for (let n = 99; n >= 0; n--) {
+    answers.push(alerts.update('fleet-reconnect', { details: { offlineCount: n } }));
+    await new Promise((r) => setTimeout(r, 15));
+  }
+  await Promise.all(answers);
+  t.ok(updated.length >= 2 && updated.length <= 4, `${updated.length} writes for 100 updates`);
+  t.same(updated.at(-1), { offlineCount: 0 }, 'the last one written is the latest');
+  t.same((await repos.alerts.getOpen('fleet-reconnect'))?.details, { offlineCount: 0 }, 'and stored');
+
+  // An update waiting for its second is written before a resolve behind it, not dropped.
+  void alerts.update('fleet-reconnect', { details: { offlineCount: 7 } });
+  const resolved = await alerts.resolve('fleet-reconnect', 'the boxes reconnected');
+  t.same(resolved?.details, { offlineCount: 7 }, 'the resolved alert keeps the update before it');
+});
+
 t.test('an update never crosses a resolve or an open of its key', async (t) => {
   const { alerts, repos, updated } = await setup(t);
   await alerts.open({ ...incident, details: { offlineCount: 10 } });

@@ -41,7 +41,8 @@ t.test('a presence write the registry refused is written again, the latest state
 
   await fleet.db.run('DELETE FROM registry_down');
   await waitFor(async () => (await online()) === 1, 15_000, 'the registry says online');
-  t.ok((await retries()) >= 3, 'each refused write was counted');
+  // The first write, then the offline and the online again (one write if they fell in one window).
+  t.ok((await retries()) >= 2, 'each refused write was counted');
   // A few retry rounds later it still says online: no older write overtook the latest.
   await new Promise((r) => setTimeout(r, 6_000));
   t.equal(await online(), 1, 'still online: the failed offline write was never written over it');
