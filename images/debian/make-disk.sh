@@ -55,6 +55,7 @@ root_mib=$(( (used_mib * 12 / 10 + 1024 + 63) / 64 * 64 ))
 step "root filesystem: ext4, ${root_mib} MiB for ${used_mib} MiB of files"
 E2FSPROGS_FAKE_TIME=$epoch mke2fs -q -t ext4 -L diemcau-root -U "$fs_uuid" -E "hash_seed=$fs_uuid,root_owner=0:0" \
   -d "$rootfs" "$work/root.ext4" "${root_mib}M"
+"$(dirname "$0")/fix-inode-times.sh" "$work/root.ext4" "$rootfs" "$epoch"
 
 total_mib=$((1 + esp_mib + root_mib + 1))
 step "disk: GPT, ${total_mib} MiB"

@@ -18,6 +18,7 @@ import {
 import { SessionTable, type PresenceTransition, type SessionStart } from './sessions.js';
 import { KeyedSerial } from '../keyed-serial.js';
 import { WriteBatcher } from './write-batch.js';
+import { isNotLeader, UNFENCED, type Fence } from '../cluster/leadership.js';
 
 /** A device's presence as asked to be written: `at` null changes only the flag (a correction). */
 interface PresenceWrite {
@@ -26,7 +27,6 @@ interface PresenceWrite {
   /** Which ask this was (a failed write is written again only if no newer one was asked). */
   seq: number;
 }
-import { isNotLeader, UNFENCED, type Fence } from '../cluster/leadership.js';
 
 /**
  * How far back, past the offline debounce, a new leader looks for devices
