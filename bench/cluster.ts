@@ -449,6 +449,12 @@ async function main(): Promise<void> {
     );
     say(`CPU profiles in ${path.resolve(values['cpu-prof'])}`);
   }
+  // The simulators write their queues until they exit: every child is gone before its data is.
+  await Promise.all(
+    children
+      .filter((c) => c.exitCode === null && c.signalCode === null)
+      .map((c) => new Promise((r) => (c.once('exit', r), c.kill('SIGKILL')))),
+  );
   stopPostgres?.();
   if (values['keep-data']) say(`data and logs kept in ${tmp}, ${simRoot}${pgDir ? ` and ${pgDir}` : ''}`);
   else for (const d of [tmp, simRoot, pgDir]) if (d) fs.rmSync(d, { recursive: true, force: true });
