@@ -125,6 +125,7 @@ export async function buildFleet(opts: BuildFleetOptions = {}): Promise<Fleet> {
       maxRetainedBytes: config.mqttMaxRetainedBytes,
       maxLoginsPerDevicePerMin: config.mqttMaxLoginsPerDevicePerMin,
       maxPendingLogins: config.mqttMaxPendingLogins,
+      passwordHash: config.devicePasswordHash,
       slowAfterRefusalsPerSec: config.mqttSlowAfterRefusalsPerSec,
       devices: repos.devices,
       metrics,

@@ -248,6 +248,12 @@ const TOP_LEVEL = {
       'refused MQTT logins per second from one address past which its new connections are served a second late (nobody is refused for it); 0 = never',
     ),
   }),
+  devicePasswordHash: Type.Union([Type.Literal('sha256'), Type.Literal('scrypt')], {
+    default: 'sha256',
+    ...D(
+      "how devices' passwords are stored: sha256 (192 random bits need no work factor, and 10,000 boxes log in at once after a restart), or scrypt, the form releases before 2026-12 know; each box's hash is stored in this form at its next login. Set scrypt before going back to such a release, and on every node of a cluster while some still run one",
+    ),
+  }),
   mqttMaxPendingLogins: Type.Integer({
     minimum: 0,
     default: 300,
@@ -319,6 +325,7 @@ export const ENV_NAMES: Record<keyof typeof TOP_LEVEL, string> = {
   mqttMaxRetainedBytes: 'DIEMCAU_MQTT_MAX_RETAINED_BYTES',
   mqttMaxLoginsPerDevicePerMin: 'DIEMCAU_MQTT_MAX_LOGINS_PER_DEVICE_PER_MIN',
   mqttMaxPendingLogins: 'DIEMCAU_MQTT_MAX_PENDING_LOGINS',
+  devicePasswordHash: 'DIEMCAU_DEVICE_PASSWORD_HASH',
   mqttSlowAfterRefusalsPerSec: 'DIEMCAU_MQTT_SLOW_AFTER_REFUSALS_PER_SEC',
 };
 

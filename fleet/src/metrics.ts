@@ -31,13 +31,14 @@ export function createMetrics() {
     }),
     mqttPasswordChecks: new Counter({
       name: 'diemcau_mqtt_password_checks_total',
-      help: "Device passwords checked at login, by how: 'sha256' (the current form), or 'scrypt' (an earlier release's hash, replaced after the login)",
+      help: "Device passwords checked at login, by the form of the stored hash: 'sha256', or 'scrypt' (earlier releases' form)",
       labelNames: ['how'],
       registers: r,
     }),
-    mqttPasswordHashesUpgraded: new Counter({
-      name: 'diemcau_mqtt_password_hashes_upgraded_total',
-      help: "Devices' password hashes of an earlier release's form (scrypt) stored in the current one after a good login",
+    mqttPasswordHashesReplaced: new Counter({
+      name: 'diemcau_mqtt_password_hashes_replaced_total',
+      help: "Devices' password hashes stored in the configured form (DIEMCAU_DEVICE_PASSWORD_HASH) after a good login, by that form",
+      labelNames: ['form'],
       registers: r,
     }),
     mqttDenied: new Counter({

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { canDeviceSubscribe } from '@diemcau/shared';
 import { Counter } from 'prom-client';
 import type { DevicesRepo } from '../db/devices-repo.js';
-import { hashPassword, isCurrentHash, verifyPassword } from '../db/secrets.js';
+import { hashPassword, isHashForm, verifyPassword, type PasswordHashForm } from '../db/secrets.js';
 import type { FleetMetrics } from '../metrics.js';
 import { PacketSizeGuard, OversizePacketError, QoS2PublishError } from './packet-guard.js';
 import { AddressSlots, connectRefusal, publishRefusal } from './limits.js';
@@ -42,6 +42,8 @@ export interface BrokerOptions {
   maxPendingLogins?: number;
   /** Refused logins per second from one address past which its new connections wait SLOW_MS before being served; 0 = never. */
   slowAfterRefusalsPerSec?: number;
+  /** The form a device's password hash is stored in after its login (db/secrets.ts); sha256 unless set. */
+  passwordHash?: PasswordHashForm;
   /** This node's name in the fleet (unique per process start); sessions are named after it. */
   nodeId?: string;
   /** Join the other fleet nodes through this Redis (redis-backend.ts); unset: the embedded in-memory broker. */
@@ -397,12 +399,12 @@ export class FleetBroker {
           const digest = LoginThrottle.digest(stored, password);
           if (this.throttle.isKnownBad(remote, username, digest))
             return fail('repeated-password', BAD_CREDENTIALS, digest);
-          const current = isCurrentHash(stored);
-          metrics.mqttPasswordChecks.inc({ how: current ? 'sha256' : 'scrypt' });
+          const form = this.opts.passwordHash ?? 'sha256';
+          metrics.mqttPasswordChecks.inc({ how: isHashForm(stored, 'sha256') ? 'sha256' : 'scrypt' });
           verifyPassword(password.toString('utf8'), stored).then(
             (ok) => {
               if (!ok) return fail('bad-password', BAD_CREDENTIALS, digest);
-              if (!current) this.upgradeHash(username, stored, password);
+              if (!isHashForm(stored, form)) this.rehash(username, stored, password, form);
               accept();
             },
             (err: unknown) => {
@@ -652,15 +654,18 @@ export class FleetBroker {
     if (this.pending.delete(conn)) this.pendingCount--;
   }
 
-  /** Stores a password hash of an earlier form in the current one, once its login verified. */
-  private upgradeHash(deviceId: string, verified: string, password: Buffer): void {
-    this.opts.devices.replacePasswordHash(deviceId, verified, hashPassword(password.toString('utf8'))).then(
-      (replaced) => {
-        if (replaced) this.opts.metrics.mqttPasswordHashesUpgraded.inc();
-      },
-      // Harmless: the old hash still verifies, and the next login tries again.
-      (err: unknown) => this.opts.log.warn({ err, deviceId }, 'could not store the password hash in its current form'),
-    );
+  /** Stores a password hash of another form in the configured one, once its login verified. */
+  private rehash(deviceId: string, verified: string, password: Buffer, form: PasswordHashForm): void {
+    hashPassword(password.toString('utf8'), form)
+      .then((hash) => this.opts.devices.replacePasswordHash(deviceId, verified, hash))
+      .then(
+        (replaced) => {
+          if (replaced) this.opts.metrics.mqttPasswordHashesReplaced.inc({ form });
+        },
+        // Harmless: the old hash still verifies, and the next login tries again.
+        (err: unknown) =>
+          this.opts.log.warn({ err, deviceId }, 'could not store the password hash in the configured form'),
+      );
   }
 
   /** True the first time in a minute for this key: for log lines that a flood would repeat. */

@@ -219,16 +219,15 @@ export class DevicesRepo {
   }
 
   /**
-   * A password hash of an earlier form replaced by the current one after a good
-   * login. Only if the stored hash is still the one verified: a re-enrolment
-   * meanwhile (new credentials) wins. True when it was replaced.
+   * A password hash stored again in another form after a good login. Only if
+   * the stored hash is still the one verified and the device not revoked: a
+   * re-enrolment meanwhile (new credentials) wins. True when it was replaced.
    */
-  async replacePasswordHash(id: string, verified: string, current: string): Promise<boolean> {
-    const r = await this.db.run('UPDATE devices SET password_hash = ? WHERE id = ? AND password_hash = ?', [
-      current,
-      id,
-      verified,
-    ]);
+  async replacePasswordHash(id: string, verified: string, replacement: string): Promise<boolean> {
+    const r = await this.db.run(
+      'UPDATE devices SET password_hash = ? WHERE id = ? AND password_hash = ? AND revoked_at IS NULL',
+      [replacement, id, verified],
+    );
     return r.changes === 1;
   }
 

@@ -19,17 +19,32 @@ export const tokenHash = (token: string): string => createHash('sha256').update(
 // guessable passwords; against 192 random bits it adds nothing, and it cost
 // the fleet dearly: after a restart 10,000 boxes log in at once, and the
 // scrypt hashes of earlier releases (N=2^7, about 1.5 ms each) made that 15 s
-// of CPU on two cores. Those hashes still verify, and the broker replaces
-// each with the current form at its box's next login (isCurrentHash).
+// of CPU on two cores. Both forms verify. The broker stores each box's hash
+// in the configured form at its next login (DIEMCAU_DEVICE_PASSWORD_HASH):
+// `scrypt` is for a fleet that may still go back to a release that knows only
+// scrypt, and for the nodes of a cluster while some still run one.
+
+export type PasswordHashForm = 'sha256' | 'scrypt';
 
 /** The stored form of a device password. */
-export function hashPassword(password: string): string {
+export async function hashPassword(password: string, form: PasswordHashForm = 'sha256'): Promise<string> {
   const salt = randomBytes(16);
+  if (form === 'scrypt') {
+    const key = await new Promise<Buffer>((resolve, reject) =>
+      scrypt(password, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p }, (err, k) =>
+        err ? reject(err) : resolve(k),
+      ),
+    );
+    return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+  }
   return `sha256$${salt.toString('base64')}$${saltedDigest(salt, password).toString('base64')}`;
 }
 
-/** Whether a stored hash is in the current form (else it is replaced after its next good login). */
-export const isCurrentHash = (stored: string): boolean => stored.startsWith('sha256$');
+/** Whether a stored hash is in this form (else it is replaced after its next good login). */
+export const isHashForm = (stored: string, form: PasswordHashForm): boolean => stored.startsWith(`${form}$`);
+
+/** The scrypt parameters of earlier releases (N=2^7, about 1.5 ms a check here). */
+const SCRYPT = { N: 1 << 7, r: 8, p: 1, keylen: 32 } as const;
 
 const saltedDigest = (salt: Buffer, password: string): Buffer =>
   createHash('sha256').update(salt).update(password).digest();

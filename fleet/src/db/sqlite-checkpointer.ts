@@ -12,10 +12,12 @@ import type { Logger } from 'pino';
  *
  * Here a worker thread with its own connection runs a PASSIVE checkpoint
  * every `everyMs`: it copies what no reader still needs and never waits for
- * (nor blocks) the writers. The main connection's automatic checkpoints are
- * off while the worker runs and come back on if it fails, so the WAL never
- * grows without bound.
+ * (nor blocks) the writers. While it runs, the main connection checkpoints
+ * by itself only past a high backstop (sqlite.ts); if it fails, as usual.
  */
+/** How long stop() waits for the worker to close its connection before ending it. */
+const STOP_WAIT_MS = 5000;
+
 export class SqliteCheckpointer {
   private readonly worker: Worker;
   private readonly exited: Promise<void>;
@@ -57,7 +59,10 @@ export class SqliteCheckpointer {
     // Held by the worker again until it has closed its connection (unref'd, the process could end first).
     this.worker.ref();
     this.worker.postMessage('stop');
+    // A checkpoint stuck on a busy file is not waited for long: the main connection checkpoints on close.
+    const stuck = setTimeout(() => void this.worker.terminate(), STOP_WAIT_MS);
     await this.exited;
+    clearTimeout(stuck);
   }
 }
 

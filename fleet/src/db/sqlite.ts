@@ -14,6 +14,14 @@ type Statement = Database.Statement<unknown[], unknown>;
 const CACHE_KIB = 64 * 1024;
 /** How often the checkpoint worker copies the WAL into the file. */
 const CHECKPOINT_EVERY_MS = 1000;
+/**
+ * The commits still checkpoint by themselves past this many WAL pages (40
+ * MiB), in case the worker falls behind: a passive checkpoint cannot finish
+ * while commits keep coming, and the WAL starts over only once one has.
+ */
+const BACKSTOP_PAGES = 10_000;
+/** A WAL that grew in a storm is cut back to this size once it starts over. */
+const WAL_KEEP_BYTES = 64 * 1024 * 1024;
 
 /**
  * The embedded registry: one SQLite file through better-sqlite3. WAL with
@@ -37,6 +45,7 @@ export class SqliteDb implements FleetDb {
   /** Resolves when the open transaction ends; undefined when none is open. */
   private gate: Promise<void> | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
   private checkpointer: SqliteCheckpointer | undefined;
 
   private constructor(
@@ -74,7 +83,8 @@ export class SqliteDb implements FleetDb {
 
   private checkpointInBackground(): void {
     const autocheckpoint = this.sql.pragma('wal_autocheckpoint', { simple: true }) as number;
-    this.sql.pragma('wal_autocheckpoint = 0');
+    this.sql.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    this.sql.pragma(`journal_size_limit = ${WAL_KEEP_BYTES}`);
     this.checkpointer = new SqliteCheckpointer(this.sql.name, CHECKPOINT_EVERY_MS, this.log, () => {
       if (!this.closed) this.sql.pragma(`wal_autocheckpoint = ${autocheckpoint}`);
     });
@@ -143,11 +153,15 @@ export class SqliteDb implements FleetDb {
     await this.get('SELECT 1');
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    return (this.closing ??= this.shut());
+  }
+
+  private async shut(): Promise<void> {
+    await this.checkpointer?.stop();
+    // From the last transaction's end to the connection's close nothing awaits: none can start.
     while (this.gate) await this.gate;
     this.closed = true;
-    await this.checkpointer?.stop();
     try {
       if (!this.sql.readonly) this.sql.pragma('wal_checkpoint(TRUNCATE)');
     } catch (err) {

@@ -91,7 +91,7 @@ export async function enrolDevice(fleet: FleetContext, req: EnrolRequest, mqttHo
   if (first.action === 'refuse') throw refusal(first);
 
   const password = newSecret(24);
-  const passwordHash = hashPassword(password);
+  const passwordHash = await hashPassword(password, fleet.config.devicePasswordHash);
 
   // One transaction from the second decision to the commit, and one
   // enrolment at a time (fleet-wide under PostgreSQL): racing enrolments see

@@ -1,7 +1,8 @@
 // Device passwords are stored as a salted SHA-256, checked the same on every
 // node of a cluster. An earlier release's scrypt hash still logs its box in,
-// and is stored in the current form after that login; a wrong password and a
-// revoked box are refused on every node.
+// and is stored in the configured form after that login; a node set to
+// scrypt (before going back to such a release) stores them back. A wrong
+// password and a revoked box are refused on every node.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { scryptSync, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ async function counters(fleet: Fleet): Promise<{ sha256: number; scrypt: number;
   return {
     sha256: value('diemcau_mqtt_password_checks_total{how="sha256"}'),
     scrypt: value('diemcau_mqtt_password_checks_total{how="scrypt"}'),
-    upgraded: value('diemcau_mqtt_password_hashes_upgraded_total'),
+    upgraded: value('diemcau_mqtt_password_hashes_replaced_total{form="sha256"}'),
   };
 }
 
@@ -86,6 +87,20 @@ t.test('every node checks the stored hash; an old scrypt hash is replaced after 
     'a replacement of a hash that changed meanwhile (a re-enrolment) is not stored',
   );
   t.equal(await storedHash(a, box.deviceId), upgraded, 'the current hash stays');
+
+  // Going back: a node set to the earlier form stores the box's hash in it at its next login.
+  const c = await startNode(t, redis.url, dataDir, 'node-c', { devicePasswordHash: 'scrypt' });
+  t.equal(await loginAttempt(at(c, box)), 'connected', 'the box logs in on a node set to scrypt');
+  let back = await storedHash(a, box.deviceId);
+  for (let i = 0; i < 50 && !back?.startsWith('scrypt$'); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    back = await storedHash(a, box.deviceId);
+  }
+  t.match(back, /^scrypt\$128\$8\$1\$/, 'which stores it as scrypt, the form earlier releases check');
+  t.equal(await loginAttempt(at(b, box)), 'connected', 'a node set to SHA-256 still logs it in');
+  const other = await enrol(c, 'yb-city');
+  t.match(await storedHash(c, other.deviceId), /^scrypt\$/, 'and a box enrolled there is stored as scrypt');
+  t.equal(await loginAttempt(at(a, other)), 'connected', 'and logs in on any node');
 
   const revoke = await a.http.inject({ method: 'DELETE', url: `/api/v1/devices/${box.deviceId}`, headers: auth });
   t.equal(revoke.statusCode, 204, 'the box is revoked');

@@ -69,7 +69,7 @@ export async function harness(opts: {
   await sitesRepo.upsertMany(sites);
   const deviceOf = (siteId: string) => `box-${siteId}`.slice(0, 64);
   // scrypt only for the boxes that log in; the others never do.
-  const hash = hashPassword(PASSWORD);
+  const hash = await hashPassword(PASSWORD);
   for (const s of sites) {
     await devicesRepo.insert({
       id: deviceOf(s.id),
