@@ -510,13 +510,14 @@ export class PresenceTracker {
 
   /**
    * One registry write for many devices (a takeover's corrections): one
-   * transaction, and each device's later writes wait for it.
+   * transaction, after each device's earlier writes and before its later ones.
    */
   private writeMany(ids: string[], online: boolean, iso: string | null): void {
     if (ids.length === 0) return;
     const seq = this.asked(ids);
-    const batch = this.fence(() => this.o.devices.setPresenceMany(ids, online, iso));
-    for (const id of ids) this.perDevice.run(id, () => batch).catch(() => undefined);
+    const batch = this.presenceWrites.writeAll(ids, () =>
+      this.fence(() => this.o.devices.setPresenceMany(ids, online, iso)),
+    );
     batch.catch((err: unknown) =>
       this.presenceWriteFailed(err, new Map(ids.map((id) => [id, { online, at: iso, seq }]))),
     );

@@ -6,6 +6,7 @@ interface Batch<V> {
   waiting: number;
   closed: boolean;
   start: () => void;
+  cancelTimer: () => void;
   done: Promise<void>;
 }
 
@@ -44,6 +45,30 @@ export class WriteBatcher<V> {
     batch.rows.set(deviceId, value);
   }
 
+  /**
+   * One write for many devices at once (a takeover's corrections), in each
+   * device's order as a batch is: it starts once every device's earlier
+   * writes are done, and their later writes wait for it. The batch still
+   * gathering is closed first: a device joining it behind this write would
+   * have the batch wait for this write, and this write for the batch.
+   */
+  writeAll(deviceIds: Iterable<string>, write: () => Promise<void>): Promise<void> {
+    if (this.open) this.close(this.open);
+    const ids = [...new Set(deviceIds)];
+    let waiting = ids.length;
+    let start!: () => void;
+    const done = new Promise<void>((resolve) => (start = resolve)).then(write);
+    if (waiting === 0) start();
+    for (const id of ids)
+      this.serial
+        .run(id, () => {
+          if (--waiting === 0) start();
+          return done;
+        })
+        .catch(() => undefined);
+    return done;
+  }
+
   private openBatch(): Batch<V> {
     let start!: () => void;
     const started = new Promise<void>((resolve) => (start = resolve));
@@ -52,15 +77,22 @@ export class WriteBatcher<V> {
       waiting: 0,
       closed: false,
       start,
+      cancelTimer: () => undefined,
       done: started.then(() => this.write(batch.rows)).catch(() => undefined),
     };
     this.open = batch;
-    setTimeout(() => {
-      if (this.open === batch) this.open = undefined;
-      batch.closed = true;
-      this.startIfReady(batch);
-    }, this.windowMs);
+    const timer = setTimeout(() => this.close(batch), this.windowMs);
+    batch.cancelTimer = () => clearTimeout(timer);
     return batch;
+  }
+
+  /** No device joins the batch any more; it is written once its devices' earlier writes are done. */
+  private close(batch: Batch<V>): void {
+    if (batch.closed) return;
+    batch.cancelTimer();
+    if (this.open === batch) this.open = undefined;
+    batch.closed = true;
+    this.startIfReady(batch);
   }
 
   private startIfReady(batch: Batch<V>): void {

@@ -63,3 +63,23 @@ t.test('a failed write does not stop the devices behind it', async (t) => {
   await serial.idle();
   t.equal(calls, 2, 'the next batch is written');
 });
+
+t.test('a write for many devices closes the batch gathering them, and never waits on itself', async (t) => {
+  const serial = new KeyedSerial();
+  const log: string[] = [];
+  const batcher = new WriteBatcher<boolean>(serial, 100, async (rows) => {
+    log.push(`batch of ${[...rows.keys()].join(',')}`);
+  });
+  batcher.add('dev-a', true);
+  const many = batcher.writeAll(['dev-a', 'dev-b', 'dev-a'], async () => void log.push('many'));
+  // Had it joined the batch still gathering, that batch would wait for dev-b's turn behind
+  // the write for many, which waits for the batch: neither would ever be written.
+  batcher.add('dev-b', false);
+  await many;
+  await serial.idle();
+  t.same(log, ['batch of dev-a', 'many', 'batch of dev-b']);
+  t.resolves(
+    batcher.writeAll([], async () => undefined),
+    'no devices: written at once',
+  );
+});
