@@ -78,7 +78,9 @@ export async function enrolDevice(fleet: FleetContext, req: EnrolRequest, mqttHo
         ? {
             id: live.id,
             siteId: live.siteId,
-            neverSeen: live.lastSeenAt === null,
+            // Its registry row learns of a first login a moment after it (presence writes are
+            // gathered): a session the cluster knows of counts at once.
+            neverSeen: live.lastSeenAt === null && !fleet.presence.isOnline(live.id),
             enrolTokenId: await repos.devices.enrolTokenOf(live.id),
           }
         : null,
