@@ -58,7 +58,9 @@ t.test('a reconnect storm: no alert for boxes back in the grace, one incident fo
   await waitFor(
     async () => {
       const inc = (await alerts()).find((x) => x.type === 'fleet-reconnect' && x.state === 'open');
-      return JSON.stringify(inc?.details.devices) === JSON.stringify(missing);
+      // Listed in the order they were found missing.
+      const listed = [...((inc?.details.devices as string[] | undefined) ?? [])].sort();
+      return JSON.stringify(listed) === JSON.stringify(missing);
     },
     60_000,
     'the incident lists exactly the missing boxes',
