@@ -1,4 +1,4 @@
-import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 /** A random secret, URL-safe, 256 bits unless told otherwise. */
 export const newSecret = (bytes = 32): string => randomBytes(bytes).toString('base64url');
@@ -30,12 +30,8 @@ export type PasswordHashForm = 'sha256' | 'scrypt';
 export async function hashPassword(password: string, form: PasswordHashForm = 'sha256'): Promise<string> {
   const salt = randomBytes(16);
   if (form === 'scrypt') {
-    const key = await new Promise<Buffer>((resolve, reject) =>
-      scrypt(password, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p }, (err, k) =>
-        err ? reject(err) : resolve(k),
-      ),
-    );
-    return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+    const key = await scryptKey(password, salt, SCRYPT.keylen, SCRYPT.cost);
+    return `scrypt$${SCRYPT.cost.N}$${SCRYPT.cost.r}$${SCRYPT.cost.p}$${salt.toString('base64')}$${key.toString('base64')}`;
   }
   return `sha256$${salt.toString('base64')}$${saltedDigest(salt, password).toString('base64')}`;
 }
@@ -44,7 +40,10 @@ export async function hashPassword(password: string, form: PasswordHashForm = 's
 export const isHashForm = (stored: string, form: PasswordHashForm): boolean => stored.startsWith(`${form}$`);
 
 /** The scrypt parameters of earlier releases (N=2^7, about 1.5 ms a check here). */
-const SCRYPT = { N: 1 << 7, r: 8, p: 1, keylen: 32 } as const;
+const SCRYPT = { keylen: 32, cost: { N: 1 << 7, r: 8, p: 1 } } as const;
+
+const scryptKey = (password: string, salt: Buffer, keylen: number, cost: ScryptOptions): Promise<Buffer> =>
+  new Promise((resolve, reject) => scrypt(password, salt, keylen, cost, (err, k) => (err ? reject(err) : resolve(k))));
 
 const saltedDigest = (salt: Buffer, password: string): Buffer =>
   createHash('sha256').update(salt).update(password).digest();
@@ -60,14 +59,10 @@ export async function verifyPassword(password: string, stored: string): Promise<
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [, n, r, p, saltB64, keyB64] = parts as [string, string, string, string, string, string];
   const expected = Buffer.from(keyB64, 'base64');
-  const key = await new Promise<Buffer>((resolve, reject) => {
-    scrypt(
-      password,
-      Buffer.from(saltB64, 'base64'),
-      expected.length,
-      { N: Number(n), r: Number(r), p: Number(p) },
-      (err, k) => (err ? reject(err) : resolve(k)),
-    );
+  const key = await scryptKey(password, Buffer.from(saltB64, 'base64'), expected.length, {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
   });
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
