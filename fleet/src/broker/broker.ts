@@ -14,6 +14,7 @@ import type { FleetMetrics } from '../metrics.js';
 import { PacketSizeGuard, OversizePacketError, QoS2PublishError } from './packet-guard.js';
 import { AddressSlots, connectRefusal, publishRefusal } from './limits.js';
 import { LoginThrottle } from './login-throttle.js';
+import { addAcceptCopies } from './accept-copies.js';
 import { FailureLimiter } from '../api/failure-limiter.js';
 import type { TlsFiles } from '../tls.js';
 
@@ -38,7 +39,7 @@ export interface BrokerOptions {
   maxRetainedBytes?: number;
   /** Logins per device per minute; past it the device's logins are refused until the minute is over. 0 = no limit. */
   maxLoginsPerDevicePerMin?: number;
-  /** Connections accepted and not yet answered past which new logins are refused with 'server unavailable'; 0 = no cap. */
+  /** Logins under way (CONNECT read, not yet answered) at which new ones are refused with 'server unavailable'; 0 = no cap. */
   maxPendingLogins?: number;
   /** Refused logins per second from one address past which its new connections wait SLOW_MS before being served; 0 = never. */
   slowAfterRefusalsPerSec?: number;
@@ -74,6 +75,15 @@ const DEFAULT_LIMITS = {
  * its cap), instead of as fast as the fleet can answer.
  */
 const SLOW_MS = 1000;
+
+/**
+ * Extra handles on the MQTT listening socket: a turn of the event loop
+ * accepts up to this many connections more (accept-copies.ts).
+ */
+const ACCEPT_COPIES = 15;
+
+/** Connections the kernel queues for accept (capped by net.core.somaxconn). */
+const LISTEN_BACKLOG = 8192;
 /** How long a closing cluster broker waits for Redis before dropping its connections. */
 const REDIS_WAIT_MS = 10_000;
 
@@ -100,6 +110,9 @@ function authError(code: number, message: string): AuthenticateError {
 export class FleetBroker {
   readonly aedes: Aedes;
   private server: Server | undefined;
+  /** More handles on the listening socket (accept-copies.ts). */
+  private acceptCopies: Server[] = [];
+  private copying: Promise<void> | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly connections = new WeakMap<Client, DeviceConnection>();
   /**
@@ -114,12 +127,16 @@ export class FleetBroker {
   private renewals = 0;
   private nextConnId = 1;
   /**
-   * Connections accepted and not yet answered with a CONNACK. In a storm (a
+   * Logins under way: CONNECT read, CONNACK not yet sent. In a storm (a
    * node's boxes all moving here, a whole fleet restarting) a node falls
    * behind; a box that waits past its own timeout gives up and comes again,
-   * and the work done for it is lost, so the node falls further behind. Past
+   * and the work done for it is lost, so the node falls further behind. At
    * the cap new logins are refused at once as 'server unavailable': the box
    * retries after its jittered backoff, and the node finishes the ones it has.
+   * A connection that has not sent its CONNECT yet owes the node no work,
+   * and a refused login is answered: neither counts. (Counting them made a
+   * storm refuse itself: a refused connection stayed counted until its close,
+   * and a box slow to send its CONNECT was counted as the node's backlog.)
    */
   private readonly pending = new WeakSet<object>();
   private pendingCount = 0;
@@ -344,6 +361,7 @@ export class FleetBroker {
         const loud = this.throttle.failed(remote, failedId, Date.now(), digest);
         metrics.mqttAuthFailures.inc({ reason });
         if (loud) log.info({ clientId: client.id, remote, reason }, 'MQTT connection refused');
+        this.answered(client.conn);
         done(authError(code, reason), false);
       };
       // Credentials are fine, but what the box asks for is not allowed: its own fault, not a login failure.
@@ -351,10 +369,11 @@ export class FleetBroker {
         this.refusals.fail(remote, Date.now());
         metrics.mqttAuthFailures.inc({ reason });
         log.warn({ deviceId: username, remote, reason }, 'MQTT connection refused');
+        this.answered(client.conn);
         done(authError(NOT_AUTHORIZED, reason), false);
       };
       if (!username || !password) return fail('anonymous', NOT_AUTHORIZED);
-      if (this.maxPendingLogins > 0 && this.pendingCount > this.maxPendingLogins) {
+      if (this.maxPendingLogins > 0 && this.pendingCount >= this.maxPendingLogins) {
         this.limitsHit.inc({ limit: 'pending-logins' });
         metrics.mqttAuthFailures.inc({ reason: 'busy' });
         if (this.logOnce('busy'))
@@ -364,6 +383,8 @@ export class FleetBroker {
           );
         return done(authError(SERVER_UNAVAILABLE, 'busy'), false);
       }
+      this.pending.add(client.conn);
+      this.pendingCount++;
       // The client id must be the device id: otherwise one box could take
       // over (and so disconnect) another box's session.
       if (client.id !== username) return fail('client-id-mismatch', NOT_AUTHORIZED);
@@ -385,6 +406,7 @@ export class FleetBroker {
                   'device logs in too often; refused until the minute is over',
                 );
               }
+              this.answered(client.conn);
               return done(authError(NOT_AUTHORIZED, 'login-rate'), false);
             }
             this.logins.fail(username, now);
@@ -522,7 +544,7 @@ export class FleetBroker {
   }
 
   /** Accepts connections on the configured port (0: a free one, then in `port`). */
-  listen(): Promise<void> {
+  async listen(): Promise<void> {
     const { host, port, maxPacketBytes, metrics, log } = this.opts;
     // Every TCP connection, before TLS or MQTT spend anything on it: a scan of
     // device ids from one address is cut here, and each address holds at most
@@ -601,8 +623,6 @@ export class FleetBroker {
         metrics.mqttClients.dec();
       });
       this.remotes.set(socket, remote);
-      this.pending.add(socket);
-      this.pendingCount++;
       this.aedes.handle(socket);
       // aedes reads the socket with read(), which hands each chunk to 'data'
       // listeners before aedes parses it: the guard sees every byte first and
@@ -637,19 +657,33 @@ export class FleetBroker {
         if (admit(socket)) onSocket(socket);
       });
     }
-    return new Promise((resolve, reject) => {
-      this.server!.once('error', reject);
+    const server = this.server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
       // A deep backlog: after a fleet restart every box reconnects at once,
-      // and a full queue turns into refused connections and retry storms.
-      this.server!.listen({ port, host, backlog: 8192 }, () => {
-        const addr = this.server!.address();
+      // and past a full queue the kernel drops their SYNs (sent again 1, 3,
+      // 7 s later). The kernel caps it at net.core.somaxconn.
+      server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
+        const addr = server.address();
         this.port = typeof addr === 'object' && addr ? addr.port : port;
         resolve();
       });
     });
+    // Not awaited: the listener serves alone for the few milliseconds the copies take.
+    this.copying = addAcceptCopies(server, ACCEPT_COPIES, { backlog: LISTEN_BACKLOG }).then(
+      (copies) => {
+        if (this.closing) for (const c of copies) c.close();
+        else this.acceptCopies = copies;
+      },
+      (err: unknown) =>
+        this.opts.log.warn(
+          { err: { message: (err as Error).message } },
+          'MQTT listener not copied: one connection accepted per turn of the event loop',
+        ),
+    );
   }
 
-  /** A connection got its CONNACK, or closed before: no longer pending. */
+  /** A login got its CONNACK, or its connection closed before: no longer pending. */
   private answered(conn: object): void {
     if (this.pending.delete(conn)) this.pendingCount--;
   }
@@ -706,8 +740,13 @@ export class FleetBroker {
   /** Stops accepting, drops every connection, closes aedes. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      const server = this.server;
-      const closed = new Promise<void>((resolve) => (server?.listening ? server.close(() => resolve()) : resolve()));
+      await this.copying;
+      const servers = [this.server, ...this.acceptCopies];
+      const closed = Promise.all(
+        servers.map(
+          (server) => new Promise<void>((resolve) => (server?.listening ? server.close(() => resolve()) : resolve())),
+        ),
+      );
       // In a cluster each step below may wait on Redis: with Redis unreachable,
       // through ioredis' retries, and the relay's QUIT for ever. Past the
       // deadline the close goes on without it.

@@ -196,17 +196,44 @@ t.test('a QoS 2 PUBLISH is cut at its first byte: its body is never read into th
   t.equal(await metric(api, /^diemcau_mqtt_limits_total\{limit="qos2"\}/), 1, 'counted');
 });
 
-t.test('past the cap of logins not yet answered, new ones are told "server unavailable", then served', async (t) => {
+t.test('at the cap of logins under way, new ones are told "server unavailable", then served', async (t) => {
   const { api, enrol, fleet } = await startTestFleet(t, { mqttMaxPendingLogins: 2 });
-  const a = await enrol('yb-city');
-  // Three connections accepted that never log in: the node owes each a CONNACK.
+  const [a, b, c] = [await enrol('yb-city'), await enrol('yb-city'), await enrol('yb-city')];
+  // Connections that have not sent their CONNECT owe the node no work: they do not count.
   const idle = [await open(t, fleet), await open(t, fleet), await open(t, fleet)];
+  const early = await open(t, fleet);
+  t.equal(await early.login(creds(c)), 0, 'served beside connections that never logged in');
+  early.close();
+  await early.closed;
+  // The registry held by a transaction: two logins wait for their credentials.
+  let release!: () => void;
+  const held = fleet.db.tx(() => new Promise<void>((resolve) => (release = resolve)));
+  const first = await open(t, fleet);
+  const second = await open(t, fleet);
+  const waiting = [first.login(creds(a), 15_000), second.login(creds(b), 15_000)];
   const busy = await open(t, fleet);
-  t.equal(await busy.login(creds(a)), 3, 'a good login is refused as server unavailable');
-  t.equal(await metric(api, /^diemcau_mqtt_limits_total\{limit="pending-logins"\}/), 1, 'counted');
+  // The two CONNECTs may still be on their way when the third arrives: it is tried until the cap holds it.
+  let refused: number | 'closed' = 0;
+  for (let i = 0; i < 50 && refused !== 3; i++) {
+    const attempt = i === 0 ? busy : await open(t, fleet);
+    refused = await attempt.login(creds(c), 2000);
+    if (refused !== 3) await new Promise((r) => setTimeout(r, 20));
+  }
+  t.equal(refused, 3, 'a third good login is refused as server unavailable');
+  t.equal(
+    await Promise.race([
+      Promise.all(waiting).then(() => 'answered'),
+      new Promise((r) => setTimeout(() => r('waiting'), 300)),
+    ]),
+    'waiting',
+    'the two under way are not answered while the registry is held',
+  );
+  release();
+  await held;
+  t.same(await Promise.all(waiting), [0, 0], 'the two under way are served once the registry answers');
+  t.equal(await metric(api, /^diemcau_mqtt_limits_total\{limit="pending-logins"\}/), 1, 'counted once');
   t.equal(await metric(api, /^diemcau_mqtt_auth_failures_total\{reason="busy"\}/), 1);
-  for (const c of idle) c.close();
-  await Promise.all(idle.map((c) => c.closed));
+  for (const i of idle) i.close();
   const served = await open(t, fleet);
-  t.equal(await served.login(creds(a)), 0, 'once the node caught up, the box is served');
+  t.equal(await served.login(creds(c)), 0, 'once the node caught up, the box is served');
 });
