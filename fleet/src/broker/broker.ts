@@ -669,6 +669,14 @@ export class FleetBroker {
         resolve();
       });
     });
+    // Past the listen, an error is an accept() that failed (out of descriptors, at
+    // worst): the connection is lost, the broker goes on.
+    server.removeAllListeners('error');
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      this.limitsHit.inc({ limit: 'accept-error' });
+      if (this.logOnce('accept-error'))
+        log.error({ err: { message: err.message, code: err.code } }, 'MQTT accept failed (logged once a minute)');
+    });
     // Not awaited: the listener serves alone for the few milliseconds the copies take.
     this.copying = addAcceptCopies(server, ACCEPT_COPIES, { backlog: LISTEN_BACKLOG }).then(
       (copies) => {
