@@ -53,6 +53,9 @@ const { values } = parseArgs({
     // fleet is stopped (SIGTERM) right after the steady window so the profile is
     // written, and the window's bounds are printed in the profile's clock.
     'cpu-prof': { type: 'string' },
+    // The fleet as the image runs it: `npm run build`'s fleet/dist/main.mjs under
+    // plain node (built here first), instead of the sources through tsx.
+    compiled: { type: 'boolean', default: false },
   },
 });
 const N = Number(values.devices);
@@ -76,9 +79,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Runs a program of the repository: TypeScript through tsx, a built .mjs as it is. */
 function spawnNode(entry: string, env: Record<string, string>, logFile: string, nodeArgs: string[] = []): ChildProcess {
   const out = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(root, entry)], {
+  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, path.join(root, entry)], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', out, out],
@@ -230,6 +235,8 @@ async function startMosquitto(dir: string): Promise<{ proc: ChildProcess; url: s
 }
 
 async function main(): Promise<void> {
+  if (values.compiled)
+    execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-bench-'));
   // The simulated boxes' folders (10,000 queues and identities) go to memory
   // where there is a tmpfs: each real box has a disk of its own, and 40,000
@@ -257,6 +264,7 @@ async function main(): Promise<void> {
     const base = `http://127.0.0.1:${httpPort}`;
     say(
       `N=${N} keepalive=${keepaliveSec}s telemetry every ${intervalSec}s; ${simProcs} simulator process${simProcs === 1 ? '' : 'es'}; ` +
+        `the fleet ${values.compiled ? 'built (fleet/dist/main.mjs, plain node)' : 'from its sources through tsx'}; ` +
         `no cap on MQTT connections per address (all boxes are on 127.0.0.1); ` +
         `host ${os.cpus().length} cores, load ${os
           .loadavg()
@@ -276,7 +284,7 @@ async function main(): Promise<void> {
     /** Starts the fleet process and waits until /healthz answers. */
     const startFleet = async (): Promise<ChildProcess> => {
       const child = spawnNode(
-        'fleet/src/main.ts',
+        values.compiled ? 'fleet/dist/main.mjs' : 'fleet/src/main.ts',
         fleetEnv,
         path.join(tmp, 'fleet.log'),
         values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-prof'])}`] : [],
