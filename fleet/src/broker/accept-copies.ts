@@ -28,40 +28,56 @@ import { Server } from 'node:net';
 export async function addAcceptCopies(
   server: Server,
   count: number,
-  opts: { backlog: number; timeoutMs?: number },
+  /** `node`: the binary the helper runs on, the fleet's own unless set. */
+  opts: { backlog: number; timeoutMs?: number; node?: string },
 ): Promise<Server[]> {
   const timeoutMs = opts.timeoutMs ?? 5000;
   // The listening handle: internal, but it is what subprocess.send() carries as a raw handle.
   const handle = (server as unknown as { _handle?: object | null })._handle;
   if (count <= 0 || !handle) return [];
-  const child = spawn(process.execPath, ['-e', ECHO], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  // Without NODE_OPTIONS: a loader or an inspector meant for the fleet has no business in the helper.
+  const child = spawn(opts.node ?? process.execPath, ['-e', ECHO], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  const close = (h: object): void => (h as { close?: () => void }).close?.();
   const received: object[] = [];
+  let settled = false;
+  // A copy that comes after a failure is closed: no descriptor of the socket may outlive the server.
+  child.on('message', (_msg, copy?: object) => {
+    if (!copy) return;
+    if (settled) close(copy);
+    else received.push(copy);
+  });
+  // Kept for the child's whole life: a failed spawn also fails each send, each with its own 'error'.
+  child.on('error', () => undefined);
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no copies within ${timeoutMs} ms`)), timeoutMs);
-      child.on('message', (_msg, copy) => {
-        if (copy) received.push(copy);
-        if (received.length === count) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('error', (err) => {
+      const fail = (err: Error): void => {
         clearTimeout(timer);
         reject(err);
-      });
-      child.once('exit', (code) => {
+      };
+      child.on('message', () => {
+        if (received.length !== count) return;
         clearTimeout(timer);
-        reject(new Error(`the helper exited (${code}) after ${received.length} of ${count} copies`));
+        resolve();
       });
-      for (let i = 0; i < count; i++) child.send({ last: i === count - 1 }, handle as never);
+      child.once('error', fail);
+      child.once('exit', (code) =>
+        fail(new Error(`the helper exited (${code}) after ${received.length} of ${count} copies`)),
+      );
+      child.once('spawn', () => {
+        for (let i = 0; i < count; i++)
+          child.send({ last: i === count - 1 }, handle as never, (err) => (err ? fail(err) : undefined));
+      });
     });
   } catch (err) {
-    for (const h of received) (h as { close?: () => void }).close?.();
+    received.forEach(close);
     throw err;
   } finally {
-    child.removeAllListeners();
-    if (child.exitCode === null) child.kill();
+    settled = true;
+    if (child.exitCode === null && child.signalCode === null) child.kill();
   }
   const copies: Server[] = [];
   for (const h of received) {

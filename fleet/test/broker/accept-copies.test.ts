@@ -81,6 +81,24 @@ t.test('the copies hand their connections to the server, and close with it', asy
   t.equal(refused, 'ECONNREFUSED', 'nothing listens once all are closed');
 });
 
+t.test('a helper that cannot start: an error to the caller, the server alone, no crash', async (t) => {
+  const server = net.createServer((s) => s.end('hello'));
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve));
+  t.teardown(() => server.close());
+  // A spawn that fails also fails each handle sent to it, each with an 'error' of its own.
+  await t.rejects(addAcceptCopies(server, 5, { backlog: 511, node: '/nonexistent/node' }), { code: 'ENOENT' });
+  await new Promise((r) => setTimeout(r, 200));
+  const { port } = server.address() as net.AddressInfo;
+  const got = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    const c = net.connect(port, '127.0.0.1');
+    c.on('data', (d) => (text += d.toString()));
+    c.on('end', () => resolve(text));
+    c.on('error', reject);
+  });
+  t.equal(got, 'hello', 'the server still serves');
+});
+
 /** The kernel's line for the TCP socket listening on the port, split in fields. */
 function listenerLine(port: number): string[] | undefined {
   const hex = port.toString(16).toUpperCase().padStart(4, '0');
