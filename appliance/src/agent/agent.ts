@@ -1,7 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { DiemcauError, type DevicePublishChannel, type EnrolRequest, type Peripherals } from '@diemcau/shared';
+import {
+  DiemcauError,
+  telemetryCodec,
+  type DevicePublishChannel,
+  type EnrolRequest,
+  type Peripherals,
+} from '@diemcau/shared';
 import { dataPaths, type AgentConfig } from '../config.js';
 import { DiskQueue } from '../queue/index.js';
 import { SeqStore, TelemetrySampler, type TelemetryCollector } from '../telemetry/index.js';
@@ -119,7 +125,7 @@ export class Agent {
       intervalMs: config.telemetryIntervalSec * 1000,
       firstDelayMs: deps.firstSampleDelayMs,
       collector: deps.collector,
-      seq: new SeqStore(paths.seq, config.queueFsync),
+      seq: new SeqStore(paths.seq, config.queueFsync, newestSeq(queue)),
       publish: (payload) => publisher.publishDurable('telemetry', payload),
       log: alog.child({ module: 'telemetry' }),
     });
@@ -184,6 +190,13 @@ export class Agent {
     })();
     return this.closing;
   }
+}
+
+/** The sequence number of the newest sample in the queue (stored, maybe sent), if it holds one. */
+function newestSeq(queue: DiskQueue): number | undefined {
+  const rec = queue.newest('telemetry');
+  const sample = rec && telemetryCodec.decode(rec.payload);
+  return sample?.ok ? sample.value.seq : undefined;
 }
 
 /** The operator's CA file (DIEMCAU_CA_FILE), read once; an unreadable one is a config error, not a reason to trust anyone. */

@@ -171,14 +171,21 @@ export class MqttSession extends EventEmitter<SessionEvents> {
 
   private async run(): Promise<void> {
     let attempt = 0;
+    /** Brokers that failed since the last backoff. */
+    let failed = 0;
     while (!this.closed) {
       const reachedBroker = await this.connectOnce();
       if (this.closed) break;
-      if (reachedBroker) attempt = 0;
+      if (reachedBroker) [attempt, failed] = [0, 0];
       else if (this.urls.length > 1) {
         this.urlIndex = (this.urlIndex + 1) % this.urls.length;
         this.opts.log.info({ url: this.url }, 'broker unreachable; trying the next one');
+        // Each broker of the list gets its turn before a backoff: a dead node
+        // refuses at once, and a backoff spent on it doubled the time its
+        // boxes took to reach the node that took over.
+        if (++failed < this.urls.length) continue;
       }
+      failed = 0;
       const delay = backoffDelay(attempt++, this.opts.backoff ?? RECONNECT_BACKOFF);
       this.opts.log.debug({ delayMs: delay }, 'reconnecting after delay');
       await sleep(delay, this.stop.signal);

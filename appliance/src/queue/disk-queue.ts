@@ -18,8 +18,18 @@ import type { DurableQueue, QueueHead, QueueOptions, QueueRecord, QueueStats } f
 //   queue/state.json                 {"committed": 1234, "dropped": 0}
 //
 // Records below `committed` are acknowledged (or dropped); a segment whose
-// records are all below it is deleted. Every record pending is also kept in
-// memory (the queue is bounded), so peek() needs no disk read.
+// records are all below it is deleted, except the newest one: appends go on
+// filling it (up to `segmentRecords`), and it keeps the newest record ever
+// appended on disk (newest()). A file per record cost a create, an unlink and,
+// on a box, a directory fsync for every telemetry sample. Every record pending
+// is also kept in memory (the queue is bounded), so peek() needs no disk read.
+//
+// The committed offset is written at most once per `commitDelayMs` (and at
+// close): an ack only moves it in memory and arms the write. A crash within
+// that delay delivers the acknowledged records again, which QoS 1 allows (at
+// least once) and the fleet drops by sequence number; a box sampling every
+// 10 s writes state.json a third as often. Segments go only after the offset
+// that consumed them is written.
 //
 // fsync policy (option `fsync`):
 // - true (real boxes): each append is fsynced before append() resolves, state.json
@@ -37,6 +47,8 @@ export interface DiskQueueOptions extends QueueOptions {
   fsync: boolean;
   /** Records per segment file before starting the next one. */
   segmentRecords?: number;
+  /** Longest an acknowledgement waits before the committed offset is written; 0 writes at every ack. */
+  commitDelayMs?: number;
   onWarning?: (msg: string, details: Record<string, unknown>) => void;
 }
 
@@ -49,6 +61,7 @@ interface Segment {
 }
 
 const STATE_FILE = 'state.json';
+const COMMIT_DELAY_MS = 30_000;
 
 export class DiskQueue implements DurableQueue {
   private records: QueueRecord[] = [];
@@ -64,9 +77,15 @@ export class DiskQueue implements DurableQueue {
   /** A listener's bug must not lose a record that is already stored: its error is dropped. */
   private readonly listeners = new Events<{ append: [] }>();
   private readonly segmentRecords: number;
+  private readonly commitDelayMs: number;
+  /** Set while acknowledgements are only in memory; fires the write of the committed offset. */
+  private commitTimer: NodeJS.Timeout | undefined;
+  /** The newest record of each channel read or written (see newest()). */
+  private readonly newestByChannel = new Map<string, QueueRecord>();
 
   private constructor(private readonly opts: DiskQueueOptions) {
     this.segmentRecords = opts.segmentRecords ?? 1000;
+    this.commitDelayMs = opts.commitDelayMs ?? COMMIT_DELAY_MS;
   }
 
   /** Opens (and recovers) the queue in `dir`, creating it when missing. */
@@ -109,6 +128,7 @@ export class DiskQueue implements DurableQueue {
       for (const rec of parsed.records) {
         if (rec.index <= last) continue; // never deliver out of order
         last = rec.index;
+        this.newestByChannel.set(rec.channel, rec);
         if (rec.index >= this.state.committed) this.records.push(rec);
       }
       this.segments.push({ first, count: parsed.records.length + parsed.corruptLines, bytes: parsed.validBytes, file });
@@ -141,6 +161,7 @@ export class DiskQueue implements DurableQueue {
       seg.count++;
       seg.bytes += line.length;
       this.records.push(rec);
+      this.newestByChannel.set(channel, rec);
       this.appendedTotal++;
       await this.enforceBound();
       this.listeners.emit('append');
@@ -159,10 +180,24 @@ export class DiskQueue implements DurableQueue {
       this.compact();
       this.ackedTotal++;
       this.state = { committed: index + 1, dropped: 0 };
-      await this.saveState();
-      await this.removeConsumedSegments();
+      if (this.commitDelayMs <= 0) await this.commit();
+      else
+        this.commitTimer ??= setTimeout(() => {
+          this.commitTimer = undefined;
+          if (!this.closed) void this.serial(() => this.commit()).catch((err: unknown) => this.commitFailed(err));
+        }, this.commitDelayMs).unref();
       return true;
     });
+  }
+
+  /**
+   * The newest record of `channel` still on disk, acknowledged or not, as of
+   * this handle (read at open, then each append). The newest record of all is
+   * always on disk (its segment is kept); an older channel's may have gone
+   * with a consumed segment.
+   */
+  newest(channel: string): QueueRecord | undefined {
+    return this.newestByChannel.get(channel);
   }
 
   stats(): QueueStats {
@@ -184,6 +219,7 @@ export class DiskQueue implements DurableQueue {
     this.closed = true;
     this.listeners.removeAll();
     await this.chain.catch(() => undefined);
+    if (this.commitTimer) await this.commit().catch((err: unknown) => this.commitFailed(err));
   }
 
   /** Drops the oldest records beyond the bound and counts them. */
@@ -195,8 +231,22 @@ export class DiskQueue implements DurableQueue {
     this.droppedTotal += over;
     const newHead = this.records[this.head];
     this.state = { committed: newHead ? newHead.index : this.nextIndex, dropped: this.state.dropped + over };
+    await this.commit();
+  }
+
+  /** Writes the committed offset (and what acks are waiting to be written with it), then drops the segments it consumed. */
+  private async commit(): Promise<void> {
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
     await this.saveState();
     await this.removeConsumedSegments();
+  }
+
+  /** A failed write of the offset loses nothing: the records it acknowledged come again after a restart. */
+  private commitFailed(err: unknown): void {
+    this.warn('writing the committed offset failed; acknowledged records may be delivered again after a restart', {
+      err: { message: (err as Error).message },
+    });
   }
 
   private compact(): void {
@@ -210,12 +260,11 @@ export class DiskQueue implements DurableQueue {
     await writeFileAtomic(path.join(this.opts.dir, STATE_FILE), JSON.stringify(this.state), { fsync: this.opts.fsync });
   }
 
-  /** Deletes segments whose every record is below the committed offset (after the offset is saved). */
+  /** Deletes segments whose every record is below the committed offset (after the offset is saved), except the newest. */
   private async removeConsumedSegments(): Promise<void> {
-    while (this.segments.length > 0) {
+    while (this.segments.length > 1) {
       const seg = this.segments[0]!;
       if (seg.first + seg.count > this.state.committed) break;
-      // The tail segment goes too once consumed; the next append starts a new one.
       await fs.promises.rm(seg.file, { force: true });
       this.segments.shift();
     }

@@ -70,9 +70,14 @@ export class TelemetrySampler {
     }
   }
 
+  /** Stops sampling; the sequence store writes where it stands. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    // Not fatal: the next start takes its number from the queue, or skips to the stored bound.
+    await this.opts.seq.close().catch((err: unknown) => {
+      this.opts.log.warn({ err: { message: (err as Error).message } }, 'telemetry sequence not saved at close');
+    });
   }
 }

@@ -68,3 +68,61 @@ t.test('a box moves to the other broker when its own dies', async (t) => {
     'its birth on the other broker',
   );
 });
+
+t.test('a broker that is down costs no backoff: the next one is tried at once', async (t) => {
+  const credentials = new Map([[DEVICE, 'pw']]);
+  const b = await startBroker({ credentials });
+  t.teardown(() => b.close());
+  const dead = await deadUrl();
+  // A minute's backoff: the box reaches b long before one could pass.
+  const s = new MqttSession({
+    url: dead,
+    urls: [dead, b.url],
+    deviceId: DEVICE,
+    username: DEVICE,
+    password: 'pw',
+    keepaliveSec: 5,
+    backoff: { initialMs: 60_000, maxMs: 60_000, factor: 1 },
+    router: new ChannelRouter(DEVICE, log),
+    log,
+    birth: async () => ({ agentVersion: '9.9.9-test' }),
+  });
+  t.teardown(() => s.close({ graceful: false }));
+  s.start();
+  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000).unref());
+  t.equal(await Promise.race([s.waitConnected().then(() => 'connected' as const), timeout]), 'connected');
+  t.equal(s.url, b.url);
+});
+
+t.test('when every broker fails the box backs off once per round, never spins', async (t) => {
+  // Two "brokers" that accept and hang up at once, counting the attempts.
+  let attempts = 0;
+  const servers = await Promise.all(
+    [0, 1].map(async () => {
+      const srv = net.createServer((sock) => {
+        attempts++;
+        sock.destroy();
+      });
+      await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+      t.teardown(() => new Promise<void>((resolve) => srv.close(() => resolve())));
+      return `mqtt://127.0.0.1:${(srv.address() as net.AddressInfo).port}`;
+    }),
+  );
+  const s = new MqttSession({
+    url: servers[0]!,
+    urls: servers,
+    deviceId: DEVICE,
+    username: DEVICE,
+    password: 'pw',
+    keepaliveSec: 5,
+    backoff: { initialMs: 1000, maxMs: 1000, factor: 1 },
+    router: new ChannelRouter(DEVICE, log),
+    log,
+    birth: async () => ({ agentVersion: '9.9.9-test' }),
+  });
+  s.start();
+  await new Promise((r) => setTimeout(r, 2200));
+  await s.close({ graceful: false });
+  // Rounds of two attempts, 0.5–1 s apart: at most 5 rounds in 2.2 s.
+  t.ok(attempts >= 2 && attempts <= 10, `${attempts} attempts in 2.2 s`);
+});

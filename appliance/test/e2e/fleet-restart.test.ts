@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { parseSegment } from '../../src/queue/segment-format.js';
 import { isOnline, mintToken, provinceSites, startAgent, startFleet, tempDir, until } from './procs.js';
 
 // Nothing lost across a fleet outage: agents keep sampling into their on-disk
@@ -10,6 +11,16 @@ import { isOnline, mintToken, provinceSites, startAgent, startFleet, tempDir, un
 
 interface Sample {
   seq: number;
+}
+
+/** The newest sample number in an agent's on-disk queue: what it has numbered and stored. */
+function newestQueued(dataDir: string): number {
+  const dir = path.join(dataDir, 'queue');
+  let newest = -1;
+  for (const name of fs.readdirSync(dir).filter((f) => f.startsWith('seg-')))
+    for (const r of parseSegment(fs.readFileSync(path.join(dir, name))).records)
+      if (r.channel === 'telemetry') newest = Math.max(newest, (JSON.parse(r.payload) as Sample).seq);
+  return newest;
 }
 
 t.test('stopping the fleet for a while and starting it again loses no telemetry', async (t) => {
@@ -39,8 +50,8 @@ t.test('stopping the fleet for a while and starting it again loses no telemetry'
   await fleet.stop();
   // The agents sample once a second: let a backlog build up, then start the fleet on the same ports.
   await new Promise((r) => setTimeout(r, 6000));
-  // What each agent had numbered by now (its persisted next sequence number) must all arrive.
-  const numbered = agents.map((a) => Number(fs.readFileSync(path.join(a.dataDir, 'telemetry-seq'), 'utf8')) - 1);
+  // What each agent had numbered and stored by now must all arrive.
+  const numbered = agents.map((a) => newestQueued(a.dataDir));
   fleet = await startFleet(t, { dataDir, httpPort, mqttPort, env });
   for (const id of ids) await until(`${id} back online`, () => isOnline(fleet, id));
 
@@ -56,4 +67,36 @@ t.test('stopping the fleet for a while and starting it again loses no telemetry'
     t.equal(sorted[0], 0, `${id}: from the first sample`);
     t.same(missing, [], `${id}: no sequence number missing across the outage (0..${sorted.at(-1)})`);
   }
+});
+
+t.test('an agent killed (kill -9) and started again numbers on from its queue: no gap, no reuse', async (t) => {
+  const root = tempDir(t, 'e2e-agent-crash');
+  const fleet = await startFleet(t, { dataDir: path.join(root, 'fleet') });
+  const [site] = await provinceSites(fleet, 1);
+  const dataDir = path.join(root, 'agent');
+  const env = { DIEMCAU_TELEMETRY_INTERVAL_SEC: '1', DIEMCAU_KEEPALIVE_SEC: '4' };
+  const first = startAgent(t, { fleetUrl: fleet.url, dataDir, token: await mintToken(fleet, site!), env });
+  const id = await first.deviceId();
+  const stored = async (): Promise<Array<Sample & { at: string }>> =>
+    (await fleet.api<{ items: Array<Sample & { at: string }> }>('GET', `/api/v1/devices/${id}/telemetry?limit=10000`))
+      .items;
+  await until('three samples stored', async () => (await stored()).length >= 3);
+  first.kill('SIGKILL');
+  await first.exited;
+  const killedAt = Date.now();
+  const last = newestQueued(dataDir);
+  // The file alone would skip ahead: the number comes from the queue.
+  const bound = Number(fs.readFileSync(path.join(dataDir, 'telemetry-seq'), 'utf8'));
+  t.ok(bound > last + 1, `the file holds a reserved bound (${bound}) past the newest sample stored (${last})`);
+
+  startAgent(t, { fleetUrl: fleet.url, dataDir, env }); // its identity is on disk: no token
+  const all = await until('three samples after the restart', async () => {
+    const s = await stored();
+    return s.filter((x) => Date.parse(x.at) > killedAt).length >= 3 ? s : undefined;
+  });
+  const after = all.filter((x) => Date.parse(x.at) > killedAt).map((x) => x.seq);
+  t.equal(Math.min(...after), last + 1, 'the first sample after the restart is numbered one past the newest stored');
+  const seqs = [...new Set(all.map((x) => x.seq))].sort((x, y) => x - y);
+  t.same(seqs, [...Array(seqs.length).keys()], `no gap from 0 to ${seqs.at(-1)}`);
+  t.equal(all.length, seqs.length, 'each number once');
 });

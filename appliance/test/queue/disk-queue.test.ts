@@ -34,8 +34,7 @@ t.test('pending records and the committed offset survive a reopen', async (t) =>
   for (let i = 0; i < 10; i++) await a.append('telemetry', `m${i}`);
   await a.ack(a.peek()!.index);
   await a.ack(a.peek()!.index);
-  await a.close();
-  // No close at all would be the same on disk: writes are not buffered in the process.
+  await a.close(); // writes the committed offset the acks are still holding
   const b = await DiskQueue.open({ dir, maxRecords: 100, fsync: false, segmentRecords: 3 });
   t.equal(b.stats().size, 8);
   await b.append('telemetry', 'm10');
@@ -43,22 +42,80 @@ t.test('pending records and the committed offset survive a reopen', async (t) =>
   await b.close();
 });
 
-t.test('consumed segments are deleted, the directory does not grow', async (t) => {
+t.test('consumed segments are deleted but the newest, which later appends go on filling', async (t) => {
   const dir = tempDir(t);
-  const q = await DiskQueue.open({ dir, maxRecords: 100, fsync: false, segmentRecords: 2 });
+  const segs = (): string[] => fs.readdirSync(dir).filter((f) => f.startsWith('seg-'));
+  const q = await DiskQueue.open({ dir, maxRecords: 100, fsync: false, segmentRecords: 2, commitDelayMs: 0 });
   for (let i = 0; i < 7; i++) await q.append('telemetry', `m${i}`);
-  t.equal(fs.readdirSync(dir).filter((f) => f.startsWith('seg-')).length, 4);
+  t.equal(segs().length, 4);
   await q.ack(q.peek()!.index);
   await q.ack(q.peek()!.index);
   await q.ack(q.peek()!.index);
-  t.equal(fs.readdirSync(dir).filter((f) => f.startsWith('seg-')).length, 3, 'first segment gone');
+  t.equal(segs().length, 3, 'first segment gone');
   await drain(q);
-  t.same(
-    fs.readdirSync(dir).filter((f) => f.startsWith('seg-')),
-    [],
-    'all consumed',
-  );
+  t.same(segs(), ['seg-0000000000000006.log'], 'all consumed; the newest segment stays');
+  await q.append('telemetry', 'm7');
+  t.same(segs(), ['seg-0000000000000006.log'], 'and takes the next record');
+  await drain(q);
+  // A sample at a time, as a box sends them: the folder never holds more than two segments.
+  let most = 0;
+  for (let i = 8; i < 40; i++) {
+    await q.append('telemetry', `m${i}`);
+    await drain(q);
+    most = Math.max(most, segs().length);
+  }
+  t.ok(most <= 2, `at most two segments at once (${most})`);
+  t.equal(q.newest('telemetry')?.payload, 'm39');
   await q.close();
+  const again = await DiskQueue.open({ dir, maxRecords: 100, fsync: false, segmentRecords: 2 });
+  t.equal(again.stats().size, 0, 'nothing delivered twice after a clean stop');
+  t.same(
+    again.newest('telemetry'),
+    { index: 39, channel: 'telemetry', payload: 'm39' },
+    'the newest record, though sent, is still on disk',
+  );
+  await again.close();
+});
+
+t.test('the committed offset is written after the commit delay or at close, not at each ack', async (t) => {
+  const dir = tempDir(t);
+  const state = (): unknown => JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8'));
+  const q = await DiskQueue.open({ dir, maxRecords: 100, fsync: false, commitDelayMs: 300 });
+  for (let i = 0; i < 3; i++) await q.append('telemetry', `m${i}`);
+  await q.ack(q.peek()!.index);
+  await q.ack(q.peek()!.index);
+  t.notOk(fs.existsSync(path.join(dir, 'state.json')), 'the acks are held in memory');
+  // A crash now (another handle reads the disk): the two acknowledged records come again, none is lost.
+  const crashed = await DiskQueue.open({ dir, maxRecords: 100, fsync: false });
+  t.same(
+    [crashed.peek()?.payload, crashed.stats().size],
+    ['m0', 3],
+    'at least once: the acknowledged records are delivered again',
+  );
+  await crashed.close();
+  await new Promise((r) => setTimeout(r, 600));
+  t.same(state(), { committed: 2, dropped: 0 }, 'written once the delay passed');
+  await q.ack(q.peek()!.index);
+  t.same(state(), { committed: 2, dropped: 0 });
+  await q.close();
+  t.same(state(), { committed: 3, dropped: 0 }, 'close writes what was held');
+});
+
+t.test('the newest record of each channel is read back at open', async (t) => {
+  const dir = tempDir(t);
+  const a = await DiskQueue.open({ dir, maxRecords: 100, fsync: false, segmentRecords: 3 });
+  await a.append('telemetry', 't0');
+  await a.append('command-result', 'r0');
+  await a.append('telemetry', 't1');
+  await a.append('command-result', 'r1');
+  await drain(a);
+  await a.close();
+  const b = await DiskQueue.open({ dir, maxRecords: 100, fsync: false, segmentRecords: 3 });
+  t.equal(b.newest('command-result')?.payload, 'r1');
+  // t1 was in the first segment, deleted once consumed; only the newest segment is kept.
+  t.equal(b.newest('telemetry'), undefined, 'a channel whose newest record went with a consumed segment');
+  t.equal(b.newest('nothing'), undefined);
+  await b.close();
 });
 
 t.test('the drop count survives a restart and reaches the next delivered record', async (t) => {
