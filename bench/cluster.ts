@@ -42,8 +42,13 @@ const { values } = parseArgs({
     store: { type: 'string', default: 'sqlite' },
     // Write each node's V8 CPU profile into this folder (nodes are stopped with SIGTERM at the end so they write it).
     'cpu-prof': { type: 'string' },
+    // The nodes as the image runs them: `npm run build`'s fleet/dist/main.mjs under
+    // plain node (built here first), instead of the sources through tsx.
+    compiled: { type: 'boolean', default: false },
   },
 });
+/** How a node is started, after node's own options. */
+const NODE_ENTRY = values.compiled ? ['fleet/dist/main.mjs'] : ['--import', 'tsx', 'fleet/src/main.ts'];
 const N = Number(values.devices);
 const simProcs = Math.max(2, 2 * Math.ceil(Number(values['sim-procs'] ?? Math.ceil(N / 2500)) / 2));
 const steadySec = Number(values['steady-sec']);
@@ -146,6 +151,8 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
 }
 
 async function main(): Promise<void> {
+  if (values.compiled)
+    execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-bench-cluster-'));
   const log = (name: string): string => path.join(tmp, `${name}.log`);
   // The simulated boxes' state (identities, telemetry queues) in memory where there is /dev/shm, as
@@ -154,7 +161,7 @@ async function main(): Promise<void> {
   const simRoot = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : tmp, 'diemcau-bench-sim-'));
   if (!values['keep-data']) scratch.push(simRoot);
   say(
-    `${N} boxes over 2 nodes; host ${os.cpus().length} cores, load ${os
+    `${N} boxes over 2 nodes (${values.compiled ? 'built: fleet/dist/main.mjs, plain node' : 'from their sources through tsx'}); host ${os.cpus().length} cores, load ${os
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}; logs in ${tmp}`,
@@ -187,9 +194,7 @@ async function main(): Promise<void> {
       process.execPath,
       [
         ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-prof'])}`] : []),
-        '--import',
-        'tsx',
-        'fleet/src/main.ts',
+        ...NODE_ENTRY,
       ],
       {
         DIEMCAU_HTTP_PORT: String(http),
@@ -444,7 +449,7 @@ async function main(): Promise<void> {
     const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
     await Promise.all(
       running
-        .filter((c) => c.spawnargs.includes('fleet/src/main.ts'))
+        .filter((c) => c.spawnargs.includes(NODE_ENTRY.at(-1)!))
         .map((c) => new Promise((r) => (c.once('exit', r), c.kill('SIGTERM')))),
     );
     say(`CPU profiles in ${path.resolve(values['cpu-prof'])}`);

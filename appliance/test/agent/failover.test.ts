@@ -20,7 +20,7 @@ async function deadUrl(): Promise<string> {
   return `mqtt://127.0.0.1:${port}`;
 }
 
-function session(url: string, urls: string[]): MqttSession {
+function session(url: string, urls: string[], backoff = FAST): MqttSession {
   return new MqttSession({
     url,
     urls,
@@ -29,7 +29,7 @@ function session(url: string, urls: string[]): MqttSession {
     password: 'pw',
     keepaliveSec: 5,
     connectTimeoutMs: 2000,
-    backoff: FAST,
+    backoff,
     router: new ChannelRouter(DEVICE, log),
     log,
     birth: async () => ({ agentVersion: '9.9.9-test' }),
@@ -75,18 +75,7 @@ t.test('a broker that is down costs no backoff: the next one is tried at once', 
   t.teardown(() => b.close());
   const dead = await deadUrl();
   // A minute's backoff: the box reaches b long before one could pass.
-  const s = new MqttSession({
-    url: dead,
-    urls: [dead, b.url],
-    deviceId: DEVICE,
-    username: DEVICE,
-    password: 'pw',
-    keepaliveSec: 5,
-    backoff: { initialMs: 60_000, maxMs: 60_000, factor: 1 },
-    router: new ChannelRouter(DEVICE, log),
-    log,
-    birth: async () => ({ agentVersion: '9.9.9-test' }),
-  });
+  const s = session(dead, [dead, b.url], { initialMs: 60_000, maxMs: 60_000, factor: 1 });
   t.teardown(() => s.close({ graceful: false }));
   s.start();
   const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000).unref());
@@ -108,18 +97,7 @@ t.test('when every broker fails the box backs off once per round, never spins', 
       return `mqtt://127.0.0.1:${(srv.address() as net.AddressInfo).port}`;
     }),
   );
-  const s = new MqttSession({
-    url: servers[0]!,
-    urls: servers,
-    deviceId: DEVICE,
-    username: DEVICE,
-    password: 'pw',
-    keepaliveSec: 5,
-    backoff: { initialMs: 1000, maxMs: 1000, factor: 1 },
-    router: new ChannelRouter(DEVICE, log),
-    log,
-    birth: async () => ({ agentVersion: '9.9.9-test' }),
-  });
+  const s = session(servers[0]!, servers, { initialMs: 1000, maxMs: 1000, factor: 1 });
   s.start();
   await new Promise((r) => setTimeout(r, 2200));
   await s.close({ graceful: false });
