@@ -1,6 +1,7 @@
 import type { CommandResult, CommandType } from '@diemcau/shared';
 import type { FleetDb } from '../db/database.js';
 import type { Migration } from '../db/migrations.js';
+import { TurnBatch } from '../db/turn-batch.js';
 import type { CommandRecord, CommandState } from './lifecycle.js';
 
 // The commands table is the queue: a command stays 'queued'/'delivered' in it
@@ -99,6 +100,21 @@ const COLS =
 export class CommandsRepo {
   constructor(private readonly db: FleetDb) {}
 
+  private readonly openBatch = new TurnBatch<string, CommandRecord[]>(async (ids) => {
+    const rows = await this.db.all<Row>(
+      `SELECT ${COLS} FROM commands WHERE device_id IN (${ids.map(() => '?').join(', ')})
+         AND status IN ('queued','delivered') ORDER BY issued_at, id`,
+      ids,
+    );
+    const open = new Map<string, CommandRecord[]>();
+    for (const rec of rows.map(toRecord)) {
+      const mine = open.get(rec.deviceId);
+      if (mine) mine.push(rec);
+      else open.set(rec.deviceId, [rec]);
+    }
+    return open;
+  }, 500);
+
   /**
    * Runs fn in one transaction (a fan-out to a district is one commit, not
    * hundreds); with a lock name, one such transaction at a time (fleet-wide).
@@ -148,13 +164,13 @@ export class CommandsRepo {
     ).map(toRecord);
   }
 
-  /** Queued or delivered, for one device, oldest first. */
+  /**
+   * Queued or delivered, for one device, oldest first. Asked for in one turn
+   * of the event loop, one query for all (TurnBatch): every box that connects
+   * asks, thousands at once when a node dies. Not inside a transaction.
+   */
   async openForDevice(deviceId: string): Promise<CommandRecord[]> {
-    const rows = await this.db.all<Row>(
-      `SELECT ${COLS} FROM commands WHERE device_id = ? AND status IN ('queued','delivered') ORDER BY issued_at, id`,
-      [deviceId],
-    );
-    return rows.map(toRecord);
+    return (await this.openBatch.get(deviceId)) ?? [];
   }
 
   /** Open commands whose expiry is at or before `now` (ISO timestamps in UTC compare correctly as text). */

@@ -1,5 +1,6 @@
 import type { Peripherals, Telemetry } from '@diemcau/shared';
 import type { FleetDb } from './database.js';
+import { TurnBatch } from './turn-batch.js';
 
 export interface DeviceRecord {
   id: string;
@@ -84,14 +85,28 @@ export interface NewDevice {
   enrolTokenId?: number | null;
 }
 
-interface CredentialWaiter {
-  resolve(hash: string | undefined): void;
-  reject(err: unknown): void;
-}
-const CREDENTIALS_PER_QUERY = 500;
+/** Ids per query of the look-ups batched per turn (TurnBatch): 500 parameters, inside both engines' limits. */
+const IDS_PER_QUERY = 500;
+const inList = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
 
 export class DevicesRepo {
   constructor(private readonly db: FleetDb) {}
+
+  private readonly credentialsBatch = new TurnBatch<string, string>(async (ids) => {
+    const rows = await this.db.all<{ id: string; password_hash: string }>(
+      `SELECT id, password_hash FROM devices WHERE id IN (${inList(ids.length)}) AND revoked_at IS NULL`,
+      ids,
+    );
+    return new Map(rows.map((r) => [r.id, r.password_hash]));
+  }, IDS_PER_QUERY);
+
+  private readonly siteBatch = new TurnBatch<string, { siteId: string; revoked: boolean }>(async (ids) => {
+    const rows = await this.db.all<{ id: string; site_id: string; revoked: number | boolean }>(
+      `SELECT id, site_id, revoked_at IS NOT NULL AS revoked FROM devices WHERE id IN (${inList(ids.length)})`,
+      ids,
+    );
+    return new Map(rows.map((r) => [r.id, { siteId: r.site_id, revoked: Boolean(r.revoked) }]));
+  }, IDS_PER_QUERY);
 
   async list(): Promise<DeviceRecord[]> {
     return (
@@ -132,40 +147,21 @@ export class DevicesRepo {
 
   /**
    * The stored password hash of a device that may connect (not revoked), if any.
-   * Look-ups asked for in one turn of the event loop share one query: a node
-   * takes thousands of boxes at once when another dies, and on PostgreSQL a
-   * round trip each was a large share of that. Always read from the store,
-   * never cached: a revocation on another node counts at once.
+   * Look-ups asked for in one turn of the event loop share one query (TurnBatch).
+   * Always read from the store, never cached: a revocation on another node
+   * counts at once. Not inside a transaction.
    */
   credentials(id: string): Promise<string | undefined> {
-    return new Promise((resolve, reject) => {
-      const waiting = this.credentialWaiters.get(id);
-      if (waiting) return void waiting.push({ resolve, reject });
-      this.credentialWaiters.set(id, [{ resolve, reject }]);
-      if (this.credentialWaiters.size === 1) setImmediate(() => void this.lookUpCredentials());
-    });
+    return this.credentialsBatch.get(id);
   }
 
-  private credentialWaiters = new Map<string, CredentialWaiter[]>();
-
-  private async lookUpCredentials(): Promise<void> {
-    const batch = this.credentialWaiters;
-    this.credentialWaiters = new Map();
-    const ids = [...batch.keys()];
-    for (let i = 0; i < ids.length; i += CREDENTIALS_PER_QUERY) {
-      const chunk = ids.slice(i, i + CREDENTIALS_PER_QUERY);
-      const waiters = chunk.flatMap((id) => batch.get(id)!.map((w) => [id, w] as const));
-      try {
-        const rows = await this.db.all<{ id: string; password_hash: string }>(
-          `SELECT id, password_hash FROM devices WHERE id IN (${chunk.map(() => '?').join(', ')}) AND revoked_at IS NULL`,
-          chunk,
-        );
-        const found = new Map(rows.map((r) => [r.id, r.password_hash]));
-        for (const [id, w] of waiters) w.resolve(found.get(id));
-      } catch (err) {
-        for (const [, w] of waiters) w.reject(err);
-      }
-    }
+  /**
+   * A device's site and whether it is revoked, for the presence tracker meeting
+   * a box it has not seen yet; look-ups of one turn share one query
+   * (TurnBatch). Not inside a transaction.
+   */
+  siteOf(id: string): Promise<{ siteId: string; revoked: boolean } | undefined> {
+    return this.siteBatch.get(id);
   }
 
   async insert(d: NewDevice): Promise<void> {

@@ -588,9 +588,9 @@ export class PresenceTracker {
   }
 
   private async lookup(deviceId: string): Promise<PresenceRef | undefined> {
-    const d = await this.o.devices.get(deviceId);
-    if (!d || d.revokedAt !== null) return undefined;
-    this.remember(d.id, d.siteId);
+    const d = await this.o.devices.siteOf(deviceId);
+    if (!d || d.revoked) return undefined;
+    this.remember(deviceId, d.siteId);
     return this.refs.get(deviceId);
   }
 

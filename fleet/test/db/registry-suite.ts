@@ -249,6 +249,37 @@ export function registryContract(t: Test, make: () => Promise<FleetDb>): void {
     t.same(got, want);
   });
 
+  /** Counts the queries the registry runs from now on. */
+  const countQueries = (r: Registry): (() => number) => {
+    let n = 0;
+    for (const m of ['all', 'get', 'run'] as const) {
+      const orig = r.db[m].bind(r.db) as (...a: unknown[]) => unknown;
+      (r.db as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => (n++, orig(...a));
+    }
+    return () => n;
+  };
+
+  t.test('devices: sites asked for in one turn share one query; revoked and unknown ones say so', async (t) => {
+    const r = await open(t);
+    await device(r, 'dev-a');
+    await device(r, 'dev-b', null, 'commune-2');
+    await device(r, 'dev-c');
+    await r.repos.devices.revoke('dev-c');
+    const queries = countQueries(r);
+    const got = await Promise.all(
+      ['dev-a', 'dev-b', 'dev-c', 'dev-a', 'dev-nope'].map((id) => r.repos.devices.siteOf(id)),
+    );
+    t.same(got, [
+      { siteId: 'commune-1', revoked: false },
+      { siteId: 'commune-2', revoked: false },
+      { siteId: 'commune-1', revoked: true },
+      { siteId: 'commune-1', revoked: false },
+      undefined,
+    ]);
+    t.equal(queries(), 1, 'one query for five look-ups');
+    t.same(await r.repos.devices.siteOf('dev-b'), { siteId: 'commune-2', revoked: false }, 'and alone');
+  });
+
   t.test('devices: a birth that changes nothing writes nothing', async (t) => {
     const r = await open(t);
     await device(r, 'dev-a');
@@ -541,6 +572,14 @@ export function registryContract(t: Test, make: () => Promise<FleetDb>): void {
       (await repo.openForDevice('dev-1')).map((c) => c.id),
       ['c1', 'c2'],
     );
+    const queries = countQueries(r);
+    const openOnes = await Promise.all(['dev-2', 'dev-1', 'dev-none'].map((id) => repo.openForDevice(id)));
+    t.same(
+      openOnes.map((cs) => cs.map((c) => c.id)),
+      [[], ['c1', 'c2'], []],
+      'asked for at once: each device its own, oldest first, finished ones left out',
+    );
+    t.equal(queries(), 1, 'in one query');
     t.same(
       (await repo.dueToExpire('2026-01-01T00:30:00.000Z', 10)).map((c) => c.id),
       ['c2'],
