@@ -1,6 +1,6 @@
 import type { Peripherals, Telemetry } from '@diemcau/shared';
 import type { FleetDb } from './database.js';
-import { TurnBatch } from './turn-batch.js';
+import { TurnBatch, TurnWrites } from './turn-batch.js';
 
 export interface DeviceRecord {
   id: string;
@@ -89,8 +89,26 @@ export interface NewDevice {
 const IDS_PER_QUERY = 500;
 const inList = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
 
+/** What a box's birth says about it; absent fields are left as they are. */
+export interface Birth {
+  agentVersion?: string | undefined;
+  os?: string | undefined;
+  hardware?: string | undefined;
+  peripherals?: Peripherals | undefined;
+}
+
 export class DevicesRepo {
   constructor(private readonly db: FleetDb) {}
+
+  private readonly births = new TurnWrites<string, Birth>(
+    (entries) => this.setBirths(entries),
+    100,
+    // Two births of a box in one turn: the later's fields over the earlier's.
+    (earlier, later) => ({
+      ...earlier,
+      ...Object.fromEntries(Object.entries(later).filter(([, v]) => v !== undefined)),
+    }),
+  );
 
   private readonly credentialsBatch = new TurnBatch<string, string>(async (ids) => {
     const rows = await this.db.all<{ id: string; password_hash: string }>(
@@ -260,32 +278,58 @@ export class DevicesRepo {
     });
   }
 
-  async setBirth(
-    id: string,
-    b: {
-      agentVersion?: string | undefined;
-      os?: string | undefined;
-      hardware?: string | undefined;
-      peripherals?: Peripherals | undefined;
-    },
-  ): Promise<void> {
-    // Matches only when something changed: a box's births are mostly the same
-    // as its last, and on PostgreSQL an update that writes nothing commits
-    // without waiting for the disk (a node taking thousands of boxes at once).
-    await this.db.run(
-      `UPDATE devices SET agent_version = COALESCE(@agentVersion, agent_version), os = COALESCE(@os, os),
-         hardware = COALESCE(@hardware, hardware), peripherals = COALESCE(@peripherals, peripherals)
-       WHERE id = @id AND (agent_version IS DISTINCT FROM COALESCE(@agentVersion, agent_version)
-         OR os IS DISTINCT FROM COALESCE(@os, os) OR hardware IS DISTINCT FROM COALESCE(@hardware, hardware)
-         OR peripherals IS DISTINCT FROM COALESCE(@peripherals, peripherals))`,
-      {
+  /**
+   * Records a birth. Births of one turn go in together (TurnWrites): a node
+   * taking thousands of boxes at once wrote each in its own statement. Not
+   * inside a transaction.
+   */
+  setBirth(id: string, b: Birth): Promise<void> {
+    return this.births.put(id, b);
+  }
+
+  /**
+   * Matches only the devices where something changed: a box's births are
+   * mostly the same as its last, and on PostgreSQL an update that writes
+   * nothing commits without waiting for the disk. On PostgreSQL the changed rows are locked
+   * in id order first (as every writer of many device rows does, see
+   * TelemetryRepo.insertBatch).
+   */
+  private async setBirths(entries: Array<[string, Birth]>): Promise<void> {
+    const row = '(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))';
+    const params: Array<string | null> = [];
+    for (const [id, b] of entries)
+      params.push(
         id,
-        agentVersion: b.agentVersion ?? null,
-        os: b.os ?? null,
-        hardware: b.hardware ?? null,
-        peripherals: b.peripherals ? JSON.stringify(b.peripherals) : null,
-      },
+        b.agentVersion ?? null,
+        b.os ?? null,
+        b.hardware ?? null,
+        b.peripherals ? JSON.stringify(b.peripherals) : null,
+      );
+    // VALUES names its columns column1…column5 in both engines: id, agent_version, os, hardware, peripherals.
+    const values = `(VALUES ${entries.map(() => row).join(', ')}) AS v`;
+    const changed = `devices.id = v.column1 AND (agent_version IS DISTINCT FROM COALESCE(v.column2, agent_version)
+      OR os IS DISTINCT FROM COALESCE(v.column3, os) OR hardware IS DISTINCT FROM COALESCE(v.column4, hardware)
+      OR peripherals IS DISTINCT FROM COALESCE(v.column5, peripherals))`;
+    const update = `UPDATE devices SET agent_version = COALESCE(v.column2, agent_version), os = COALESCE(v.column3, os),
+        hardware = COALESCE(v.column4, hardware), peripherals = COALESCE(v.column5, peripherals)
+      FROM ${values} WHERE ${changed}`;
+    if (this.db.dialect !== 'postgres') {
+      await this.db.run(update, params);
+      return;
+    }
+    // Most batches change nothing: one read says so, without a transaction.
+    const differ = await this.db.all<{ id: string }>(
+      `SELECT devices.id FROM devices, ${values} WHERE ${changed}`,
+      params,
     );
+    if (differ.length === 0) return;
+    await this.db.tx(async () => {
+      const locked = await this.db.all<{ id: string }>(
+        `SELECT devices.id FROM devices, ${values} WHERE ${changed} ORDER BY devices.id COLLATE "C" FOR UPDATE OF devices`,
+        params,
+      );
+      if (locked.length > 0) await this.db.run(update, params);
+    });
   }
 
   async touch(id: string, at: string): Promise<void> {

@@ -55,9 +55,10 @@ export async function uiPlugin(app: FastifyInstance, opts: UiPluginOptions = {})
   const unRevokeRemote = ctx.bus?.subscribe('operator-revoked', (id) => typeof id === 'string' && endStreams(id));
   // Telemetry goes to device streams only; with other nodes, one of them may be watching.
   const deviceSink = ctx.bus ? devices.sink : deviceHub;
+  // Every telemetry sample asks in a cluster (another node may be watching): look-ups of one turn share a query.
   const unIngest = wireIngest(
     ctx.ingest,
-    async (id) => (await ctx.repos.devices.get(id))?.siteId,
+    async (id) => (await ctx.repos.devices.siteOf(id))?.siteId,
     main.sink,
     deviceSink,
     log,

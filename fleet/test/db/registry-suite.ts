@@ -299,6 +299,32 @@ export function registryContract(t: Test, make: () => Promise<FleetDb>): void {
     t.match(await r.repos.devices.get('dev-a'), { agentVersion: '1.3.0', os: 'Debian 12', hardware: 'sim' });
   });
 
+  t.test('devices: births of one turn go in together; two of a device combine', async (t) => {
+    const r = await open(t);
+    for (const id of ['dev-a', 'dev-b', 'dev-c']) await device(r, id);
+    await Promise.all(
+      ['dev-a', 'dev-b', 'dev-c'].map((id) => r.repos.devices.setBirth(id, { agentVersion: '1.0.0', os: 'Debian 12' })),
+    );
+    const queries = countQueries(r);
+    await Promise.all([
+      r.repos.devices.setBirth('dev-a', { agentVersion: '1.0.0' }),
+      r.repos.devices.setBirth('dev-b', { agentVersion: '1.1.0', peripherals: { camera: 'ok' } as never }),
+      r.repos.devices.setBirth('dev-c', { agentVersion: '1.2.0', os: 'Debian 12' }),
+      r.repos.devices.setBirth('dev-c', { hardware: 'sim' }),
+    ]);
+    // One statement on SQLite; PostgreSQL reads what differs, then locks and writes it in one transaction.
+    t.ok(queries() <= (r.db.dialect === 'postgres' ? 5 : 1), `${queries()} queries for four births`);
+    t.match(await r.repos.devices.get('dev-a'), { agentVersion: '1.0.0', os: 'Debian 12', hardware: null });
+    t.match(await r.repos.devices.get('dev-b'), {
+      agentVersion: '1.1.0',
+      os: 'Debian 12',
+      peripherals: { camera: 'ok' },
+    });
+    t.match(await r.repos.devices.get('dev-c'), { agentVersion: '1.2.0', os: 'Debian 12', hardware: 'sim' });
+    await r.repos.devices.setBirth('dev-nope', { agentVersion: '9' });
+    t.equal(await r.repos.devices.get('dev-nope'), undefined, 'an unknown device: nothing written, no error');
+  });
+
   t.test('devices: presence and birth; a restart finds who was online and marks everyone offline', async (t) => {
     const r = await open(t);
     await device(r, 'dev-a');
