@@ -85,10 +85,11 @@ async function api<T>(base: string, p: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-function procStats(pid: number): { cpuSec: number; rssMiB: number } {
+/** `reaped`: with the CPU of its children that have exited (a PostgreSQL backend that came and went). */
+function procStats(pid: number, reaped = false): { cpuSec: number; rssMiB: number } {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
+  const ticks = Number(fields[11]) + Number(fields[12]) + (reaped ? Number(fields[13]) + Number(fields[14]) : 0);
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
   return { cpuSec: ticks / 100, rssMiB: rssKb / 1024 };
 }
@@ -118,7 +119,9 @@ async function startPostgres(dir: string): Promise<{ url: string; pid: number; s
 
 /** CPU seconds and RSS of a process and all its children (PostgreSQL: the postmaster and its backends). */
 function groupStats(pid: number): { cpuSec: number; rssMiB: number } {
-  const total = { ...procStats(pid) };
+  // The pool closes idle connections: a backend alive at the first reading may be gone at the
+  // second, its CPU then counted in the postmaster's reaped children (it read -199 % without).
+  const total = { ...procStats(pid, true) };
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
