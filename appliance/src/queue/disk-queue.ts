@@ -58,6 +58,8 @@ interface Segment {
   count: number;
   bytes: number;
   file: string;
+  /** Takes no more records: its last index is not the one before the next append (lines lost to a power cut). */
+  sealed?: boolean;
 }
 
 const STATE_FILE = 'state.json';
@@ -80,6 +82,8 @@ export class DiskQueue implements DurableQueue {
   private readonly commitDelayMs: number;
   /** Set while acknowledgements are only in memory; fires the write of the committed offset. */
   private commitTimer: NodeJS.Timeout | undefined;
+  /** The offset in memory is ahead of state.json (acks not yet written, or their write failed). */
+  private unsaved = false;
   /** The newest record of each channel read or written (see newest()). */
   private readonly newestByChannel = new Map<string, QueueRecord>();
 
@@ -134,6 +138,10 @@ export class DiskQueue implements DurableQueue {
       this.segments.push({ first, count: parsed.records.length + parsed.corruptLines, bytes: parsed.validBytes, file });
     }
     this.nextIndex = Math.max(this.state.committed, last + 1);
+    // A segment's records run first..first+count-1, which is what decides when it goes: one whose
+    // newest lines were lost (fsync off, a power cut) behind a saved offset takes no new record.
+    const tail = this.segments.at(-1);
+    if (tail && tail.first + tail.count !== this.nextIndex) tail.sealed = true;
     await this.enforceBound();
     await this.removeConsumedSegments();
   }
@@ -144,7 +152,7 @@ export class DiskQueue implements DurableQueue {
       const rec: QueueRecord = { index: this.nextIndex, channel, payload };
       const line = Buffer.from(encodeRecord(rec));
       let seg = this.segments[this.segments.length - 1];
-      if (!seg || seg.count >= this.segmentRecords) {
+      if (!seg || seg.count >= this.segmentRecords || seg.sealed) {
         seg = { first: rec.index, count: 0, bytes: 0, file: path.join(this.opts.dir, segmentName(rec.index)) };
         this.segments.push(seg);
       }
@@ -180,14 +188,23 @@ export class DiskQueue implements DurableQueue {
       this.compact();
       this.ackedTotal++;
       this.state = { committed: index + 1, dropped: 0 };
+      this.unsaved = true;
       if (this.commitDelayMs <= 0) await this.commit();
-      else
-        this.commitTimer ??= setTimeout(() => {
-          this.commitTimer = undefined;
-          if (!this.closed) void this.serial(() => this.commit()).catch((err: unknown) => this.commitFailed(err));
-        }, this.commitDelayMs).unref();
+      else this.armCommit();
       return true;
     });
+  }
+
+  /** The write of the offset, `commitDelayMs` from now; a failed one is tried again as late, and close() writes what is left. */
+  private armCommit(): void {
+    this.commitTimer ??= setTimeout(() => {
+      this.commitTimer = undefined;
+      if (this.closed) return;
+      void this.serial(() => this.commit()).catch((err: unknown) => {
+        this.commitFailed(err);
+        if (!this.closed) this.armCommit();
+      });
+    }, this.commitDelayMs).unref();
   }
 
   /**
@@ -219,7 +236,7 @@ export class DiskQueue implements DurableQueue {
     this.closed = true;
     this.listeners.removeAll();
     await this.chain.catch(() => undefined);
-    if (this.commitTimer) await this.commit().catch((err: unknown) => this.commitFailed(err));
+    if (this.unsaved) await this.commit().catch((err: unknown) => this.commitFailed(err));
   }
 
   /** Drops the oldest records beyond the bound and counts them. */
@@ -239,6 +256,7 @@ export class DiskQueue implements DurableQueue {
     clearTimeout(this.commitTimer);
     this.commitTimer = undefined;
     await this.saveState();
+    this.unsaved = false;
     await this.removeConsumedSegments();
   }
 

@@ -83,13 +83,13 @@ t.test('a broker that is down costs no backoff: the next one is tried at once', 
   t.equal(s.url, b.url);
 });
 
-t.test('when every broker fails the box backs off once per round, never spins', async (t) => {
-  // Two "brokers" that accept and hang up at once, counting the attempts.
-  let attempts = 0;
+t.test('when every broker fails the box tries each in turn, then backs off: never spins', async (t) => {
+  // Two "brokers" that accept and hang up at once, noting when each attempt came.
+  const attempts: Array<{ at: number; server: number }> = [];
   const servers = await Promise.all(
-    [0, 1].map(async () => {
+    [0, 1].map(async (server) => {
       const srv = net.createServer((sock) => {
-        attempts++;
+        attempts.push({ at: Date.now(), server });
         sock.destroy();
       });
       await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
@@ -99,8 +99,19 @@ t.test('when every broker fails the box backs off once per round, never spins', 
   );
   const s = session(servers[0]!, servers, { initialMs: 1000, maxMs: 1000, factor: 1 });
   s.start();
-  await new Promise((r) => setTimeout(r, 2200));
+  await new Promise((r) => setTimeout(r, 2600));
   await s.close({ graceful: false });
-  // Rounds of two attempts, 0.5–1 s apart: at most 5 rounds in 2.2 s.
-  t.ok(attempts >= 2 && attempts <= 10, `${attempts} attempts in 2.2 s`);
+  // Backoffs of 0.5–1 s: attempts come in pairs (the other broker at once), the pairs a backoff apart.
+  const gaps = attempts.slice(1).map((a, i) => a.at - attempts[i]!.at);
+  const quick = gaps.filter((g) => g < 400).length;
+  t.ok(attempts.length >= 4 && attempts.length <= 12, `${attempts.length} attempts in 2.6 s`);
+  t.ok(quick >= 1, `the other broker tried at once after a failure (gaps ${gaps.join(', ')} ms)`);
+  t.ok(
+    gaps.every((g, i) => g >= 400 || (gaps[i - 1] ?? 1000) >= 400),
+    'never two quick attempts in a row: one backoff per round',
+  );
+  t.ok(
+    attempts.every((a, i) => i === 0 || gaps[i - 1]! >= 400 || a.server !== attempts[i - 1]!.server),
+    'the quick one is the other broker',
+  );
 });

@@ -101,6 +101,51 @@ t.test('the committed offset is written after the commit delay or at close, not 
   t.same(state(), { committed: 3, dropped: 0 }, 'close writes what was held');
 });
 
+t.test('a commit that failed is tried again, and close writes what the acks still hold', async (t) => {
+  const dir = tempDir(t);
+  const warnings: string[] = [];
+  const q = await DiskQueue.open({
+    dir,
+    maxRecords: 100,
+    fsync: false,
+    commitDelayMs: 50,
+    onWarning: (m) => warnings.push(m),
+  });
+  for (let i = 0; i < 3; i++) await q.append('telemetry', `m${i}`);
+  // A directory where state.json goes: every write of the offset fails until it is gone.
+  fs.mkdirSync(path.join(dir, 'state.json', 'blocked'), { recursive: true });
+  await q.ack(q.peek()!.index);
+  await q.ack(q.peek()!.index);
+  await new Promise((r) => setTimeout(r, 300));
+  t.ok(
+    warnings.some((w) => /committed offset failed/.test(w)),
+    'the failed write is reported',
+  );
+  fs.rmSync(path.join(dir, 'state.json'), { recursive: true });
+  await q.close();
+  t.same(JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')), { committed: 2, dropped: 0 });
+  const again = await DiskQueue.open({ dir, maxRecords: 100, fsync: false });
+  t.equal(again.peek()?.payload, 'm2', 'nothing acknowledged comes again');
+  await again.close();
+});
+
+t.test('after lines lost behind a saved offset (a power cut, fsync off) new records start a new segment', async (t) => {
+  const dir = tempDir(t);
+  fs.writeFileSync(
+    path.join(dir, 'seg-0000000000000000.log'),
+    '{"i":0,"c":"telemetry","p":"a"}\n{"i":1,"c":"telemetry","p":"b"}\n',
+  );
+  // The offset says 5: records 2..4 were written and acknowledged, then lost from the page cache.
+  fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify({ committed: 5, dropped: 0 }));
+  const q = await DiskQueue.open({ dir, maxRecords: 100, fsync: false, segmentRecords: 4, commitDelayMs: 0 });
+  for (const p of ['c', 'd', 'e']) await q.append('telemetry', p);
+  await q.ack(q.peek()!.index);
+  await q.close();
+  const again = await DiskQueue.open({ dir, maxRecords: 100, fsync: false, segmentRecords: 4 });
+  t.same(await drain(again), ['d', 'e'], 'the records after the acknowledged one are all there');
+  await again.close();
+});
+
 t.test('the newest record of each channel is read back at open', async (t) => {
   const dir = tempDir(t);
   const a = await DiskQueue.open({ dir, maxRecords: 100, fsync: false, segmentRecords: 3 });

@@ -85,6 +85,12 @@ export interface NewDevice {
   enrolTokenId?: number | null;
 }
 
+/**
+ * A birth's text as the registry can hold it: PostgreSQL refuses U+0000 in
+ * text, and one box's such birth failed the births of every box in its batch.
+ */
+const text = (v: string | undefined): string | null => (v === undefined ? null : v.replaceAll('\u0000', ''));
+
 /** Ids per query of the look-ups batched per turn (TurnBatch): 500 parameters, inside both engines' limits. */
 const IDS_PER_QUERY = 500;
 const inList = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
@@ -170,7 +176,8 @@ export class DevicesRepo {
    * counts at once. Not inside a transaction.
    */
   credentials(id: string): Promise<string | undefined> {
-    return this.credentialsBatch.get(id);
+    // No device id holds U+0000, and on PostgreSQL it would fail the whole batch.
+    return id.includes('\u0000') ? Promise.resolve(undefined) : this.credentialsBatch.get(id);
   }
 
   /**
@@ -179,7 +186,7 @@ export class DevicesRepo {
    * (TurnBatch). Not inside a transaction.
    */
   siteOf(id: string): Promise<{ siteId: string; revoked: boolean } | undefined> {
-    return this.siteBatch.get(id);
+    return id.includes('\u0000') ? Promise.resolve(undefined) : this.siteBatch.get(id);
   }
 
   async insert(d: NewDevice): Promise<void> {
@@ -295,40 +302,51 @@ export class DevicesRepo {
    * TelemetryRepo.insertBatch).
    */
   private async setBirths(entries: Array<[string, Birth]>): Promise<void> {
-    const row = '(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))';
-    const params: Array<string | null> = [];
-    for (const [id, b] of entries)
-      params.push(
-        id,
-        b.agentVersion ?? null,
-        b.os ?? null,
-        b.hardware ?? null,
-        b.peripherals ? JSON.stringify(b.peripherals) : null,
-      );
-    // VALUES names its columns column1…column5 in both engines: id, agent_version, os, hardware, peripherals.
-    const values = `(VALUES ${entries.map(() => row).join(', ')}) AS v`;
-    const changed = `devices.id = v.column1 AND (agent_version IS DISTINCT FROM COALESCE(v.column2, agent_version)
-      OR os IS DISTINCT FROM COALESCE(v.column3, os) OR hardware IS DISTINCT FROM COALESCE(v.column4, hardware)
-      OR peripherals IS DISTINCT FROM COALESCE(v.column5, peripherals))`;
-    const update = `UPDATE devices SET agent_version = COALESCE(v.column2, agent_version), os = COALESCE(v.column3, os),
-        hardware = COALESCE(v.column4, hardware), peripherals = COALESCE(v.column5, peripherals)
-      FROM ${values} WHERE ${changed}`;
+    const sql = (
+      rows: Array<[string, Birth]>,
+    ): { values: string; changed: string; update: string; params: Array<string | null> } => {
+      const row = '(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))';
+      const params: Array<string | null> = [];
+      for (const [id, b] of rows)
+        params.push(
+          id,
+          text(b.agentVersion),
+          text(b.os),
+          text(b.hardware),
+          b.peripherals ? JSON.stringify(b.peripherals) : null,
+        );
+      // VALUES names its columns column1…column5 in both engines: id, agent_version, os, hardware, peripherals.
+      const values = `(VALUES ${rows.map(() => row).join(', ')}) AS v`;
+      const changed = `devices.id = v.column1 AND (agent_version IS DISTINCT FROM COALESCE(v.column2, agent_version)
+        OR os IS DISTINCT FROM COALESCE(v.column3, os) OR hardware IS DISTINCT FROM COALESCE(v.column4, hardware)
+        OR peripherals IS DISTINCT FROM COALESCE(v.column5, peripherals))`;
+      const update = `UPDATE devices SET agent_version = COALESCE(v.column2, agent_version), os = COALESCE(v.column3, os),
+          hardware = COALESCE(v.column4, hardware), peripherals = COALESCE(v.column5, peripherals)
+        FROM ${values} WHERE ${changed}`;
+      return { values, changed, update, params };
+    };
+    const all = sql(entries);
     if (this.db.dialect !== 'postgres') {
-      await this.db.run(update, params);
+      await this.db.run(all.update, all.params);
       return;
     }
     // Most batches change nothing: one read says so, without a transaction.
     const differ = await this.db.all<{ id: string }>(
-      `SELECT devices.id FROM devices, ${values} WHERE ${changed}`,
-      params,
+      `SELECT devices.id FROM devices, ${all.values} WHERE ${all.changed}`,
+      all.params,
     );
     if (differ.length === 0) return;
     await this.db.tx(async () => {
       const locked = await this.db.all<{ id: string }>(
-        `SELECT devices.id FROM devices, ${values} WHERE ${changed} ORDER BY devices.id COLLATE "C" FOR UPDATE OF devices`,
-        params,
+        `SELECT devices.id FROM devices, ${all.values} WHERE ${all.changed} ORDER BY devices.id COLLATE "C" FOR UPDATE OF devices`,
+        all.params,
       );
-      if (locked.length > 0) await this.db.run(update, params);
+      // Only the rows locked above, in their order: another row that changed meanwhile waits for the next birth.
+      const ids = new Set(locked.map((r) => r.id));
+      const mine = entries.filter(([id]) => ids.has(id));
+      if (mine.length === 0) return;
+      const some = sql(mine);
+      await this.db.run(some.update, some.params);
     });
   }
 

@@ -321,6 +321,15 @@ export function registryContract(t: Test, make: () => Promise<FleetDb>): void {
       peripherals: { camera: 'ok' },
     });
     t.match(await r.repos.devices.get('dev-c'), { agentVersion: '1.2.0', os: 'Debian 12', hardware: 'sim' });
+    // One box's birth the store could refuse (U+0000, which PostgreSQL text cannot hold) fails no other's.
+    await Promise.all([
+      r.repos.devices.setBirth('dev-a', { agentVersion: '2.0.0', os: 'Debian\u0000 12' }),
+      r.repos.devices.setBirth('dev-b', { agentVersion: '2.0.0' }),
+    ]);
+    t.match(await r.repos.devices.get('dev-a'), { agentVersion: '2.0.0', os: 'Debian 12' });
+    t.match(await r.repos.devices.get('dev-b'), { agentVersion: '2.0.0' });
+    const logins = await Promise.all(['dev-a', 'dev\u0000a', 'dev-b'].map((id) => r.repos.devices.credentials(id)));
+    t.same(logins, ['hash-dev-a', undefined, 'hash-dev-b'], 'nor one login look-up another');
     await r.repos.devices.setBirth('dev-nope', { agentVersion: '9' });
     t.equal(await r.repos.devices.get('dev-nope'), undefined, 'an unknown device: nothing written, no error');
   });
