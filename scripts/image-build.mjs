@@ -284,6 +284,9 @@ function normalise(rootfs, epoch) {
     'var/cache/apt/srcpkgcache.bin',
     'var/cache/debconf/templates.dat-old',
     'var/cache/debconf/config.dat-old',
+    // ldconfig's own cache of the libraries' inode numbers and change times:
+    // the one file two builds of one day still differed in (2026-12-05).
+    'var/cache/ldconfig/aux-cache',
     'etc/.pwd.lock',
   ]) {
     fs.rmSync(path.join(rootfs, rel), { force: true });

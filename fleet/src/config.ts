@@ -258,7 +258,7 @@ const TOP_LEVEL = {
     minimum: 0,
     default: 300,
     ...D(
-      "logins under way (CONNECT read, CONNACK not yet sent) at which new ones are refused with 'server unavailable', so the boxes retry after their backoff instead of waiting past their own timeout while the node works through a storm; 0 = no cap",
+      'logins under way (CONNECT read, CONNACK not yet sent) at which new ones are refused with \'server unavailable\', so the boxes retry after their backoff instead of waiting past their own timeout while the node works through a storm; 0 = no cap. /metrics shows how many are under way (`diemcau_mqtt_logins_pending`) and how many were refused (`diemcau_mqtt_limits_total{limit="pending-logins"}`)',
     ),
   }),
   mqttMaxLoginsPerDevicePerMin: Type.Integer({

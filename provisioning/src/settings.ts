@@ -55,6 +55,14 @@ export const ProvisioningSettingsSchema = Type.Object({
       description: 'release:build: the operator token to upload with (--token); with DIEMCAU_FLEET_URL set, uploads',
     }),
   ),
+  sourceDateEpoch: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      env: 'SOURCE_DATE_EPOCH',
+      description:
+        "release:build: the release's creation time, seconds since 1970 (reproducible builds: the same sources and key give the same bytes); default: now",
+    }),
+  ),
   releaseKeyDir: Type.String({
     minLength: 1,
     default: 'release-keys',

@@ -43,11 +43,13 @@ export async function addAcceptCopies(
   const close = (h: object): void => (h as { close?: () => void }).close?.();
   const received: object[] = [];
   let settled = false;
+  let allIn = (): void => undefined;
   // A copy that comes after a failure is closed: no descriptor of the socket may outlive the server.
   child.on('message', (_msg, copy?: object) => {
     if (!copy) return;
-    if (settled) close(copy);
-    else received.push(copy);
+    if (settled) return close(copy);
+    received.push(copy);
+    if (received.length === count) allIn();
   });
   // Kept for the child's whole life: a failed spawn also fails each send, each with its own 'error'.
   child.on('error', () => undefined);
@@ -58,11 +60,10 @@ export async function addAcceptCopies(
         clearTimeout(timer);
         reject(err);
       };
-      child.on('message', () => {
-        if (received.length !== count) return;
+      allIn = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
       child.once('error', fail);
       child.once('exit', (code) =>
         fail(new Error(`the helper exited (${code}) after ${received.length} of ${count} copies`)),

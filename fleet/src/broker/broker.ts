@@ -7,7 +7,7 @@ import { redisBackend, type RedisBackend } from './redis-backend.js';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { canDeviceSubscribe } from '@diemcau/shared';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { DevicesRepo } from '../db/devices-repo.js';
 import { hashPassword, isHashForm, verifyPassword, type PasswordHashForm } from '../db/secrets.js';
 import type { FleetMetrics } from '../metrics.js';
@@ -202,6 +202,15 @@ export class FleetBroker {
       help: 'MQTT connections closed or refused for reaching a per-peer limit, by limit',
       labelNames: ['limit'],
       registers: [opts.metrics.registry],
+    });
+    const pending = (): number => this.pendingCount;
+    new Gauge({
+      name: 'diemcau_mqtt_logins_pending',
+      help: 'MQTT logins read and waiting for the registry (refused as busy at DIEMCAU_MQTT_MAX_PENDING_LOGINS)',
+      registers: [opts.metrics.registry],
+      collect() {
+        this.set(pending());
+      },
     });
   }
 

@@ -113,7 +113,7 @@ export class CommandsRepo {
       else open.set(rec.deviceId, [rec]);
     }
     return open;
-  }, 500);
+  });
 
   /**
    * Runs fn in one transaction (a fan-out to a district is one commit, not

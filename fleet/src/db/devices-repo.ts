@@ -91,8 +91,6 @@ export interface NewDevice {
  */
 const text = (v: string | undefined): string | null => (v === undefined ? null : v.replaceAll('\u0000', ''));
 
-/** Ids per query of the look-ups batched per turn (TurnBatch): 500 parameters, inside both engines' limits. */
-const IDS_PER_QUERY = 500;
 const inList = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
 
 /** What a box's birth says about it; absent fields are left as they are. */
@@ -122,7 +120,7 @@ export class DevicesRepo {
       ids,
     );
     return new Map(rows.map((r) => [r.id, r.password_hash]));
-  }, IDS_PER_QUERY);
+  });
 
   private readonly siteBatch = new TurnBatch<string, { siteId: string; revoked: boolean }>(async (ids) => {
     const rows = await this.db.all<{ id: string; site_id: string; revoked: number | boolean }>(
@@ -130,7 +128,7 @@ export class DevicesRepo {
       ids,
     );
     return new Map(rows.map((r) => [r.id, { siteId: r.site_id, revoked: Boolean(r.revoked) }]));
-  }, IDS_PER_QUERY);
+  });
 
   async list(): Promise<DeviceRecord[]> {
     return (

@@ -1,70 +1,36 @@
 // Look-ups (TurnBatch) and writes (TurnWrites) asked for in one turn of the
-// event loop, done together. A node
-// that takes thousands of boxes at once (another node died, the fleet
-// restarted) asks the registry the same question for each box, and on
-// PostgreSQL a round trip each filled the pool: 12,000 single-row queries in
-// the 30 s after a node's death. A key asked for again while its answer is
-// on the way shares it.
+// event loop, done together. A node that takes thousands of boxes at once
+// (another node died, the fleet restarted) asks the registry the same
+// question for each box, and on PostgreSQL a round trip each filled the pool:
+// 12,000 single-row queries in the 30 s after a node's death. A key asked for
+// twice in one turn is looked up (or written) once; a key asked for again
+// after its turn has gone out waits for the next turn's query.
 //
 // Not for use inside a transaction: the query runs a turn later, outside it.
 
-interface Waiter<V> {
-  resolve(value: V | undefined): void;
+/** Keys per query: 500 parameters, inside both engines' limits. */
+export const KEYS_PER_QUERY = 500;
+
+interface Waiter<R> {
+  resolve(value: R): void;
   reject(err: unknown): void;
 }
 
-export class TurnBatch<K, V> {
-  private waiting = new Map<K, Waiter<V>[]>();
-
-  /**
-   * @param lookUp answers up to `perQuery` keys in one query; a key missing from its map is answered undefined.
-   */
-  constructor(
-    private readonly lookUp: (keys: K[]) => Promise<Map<K, V>>,
-    private readonly perQuery: number,
-  ) {}
-
-  get(key: K): Promise<V | undefined> {
-    return new Promise((resolve, reject) => {
-      const waiting = this.waiting.get(key);
-      if (waiting) return void waiting.push({ resolve, reject });
-      this.waiting.set(key, [{ resolve, reject }]);
-      if (this.waiting.size === 1) setImmediate(() => void this.flush());
-    });
-  }
-
-  private async flush(): Promise<void> {
-    const batch = this.waiting;
-    this.waiting = new Map();
-    const keys = [...batch.keys()];
-    for (let i = 0; i < keys.length; i += this.perQuery) {
-      const chunk = keys.slice(i, i + this.perQuery);
-      try {
-        const found = await this.lookUp(chunk);
-        for (const k of chunk) for (const w of batch.get(k)!) w.resolve(found.get(k));
-      } catch (err) {
-        for (const k of chunk) for (const w of batch.get(k)!) w.reject(err);
-      }
-    }
-  }
-}
-
 /**
- * Writes of one turn, one call for all: a key written twice in the turn is
- * written once, its values combined (by default the latest wins); every
- * caller's promise settles with the write of its chunk. Not for use inside a
- * transaction either.
+ * What both share: the keys of one turn gathered (a key's values combined),
+ * handed to `run` a turn later in chunks of `perRun`, and every caller's
+ * promise settled with its chunk's answer for its key.
  */
-export class TurnWrites<K, V> {
-  private waiting = new Map<K, { value: V; waiters: Waiter<void>[] }>();
+class Turn<K, V, R> {
+  private waiting = new Map<K, { value: V; waiters: Waiter<R>[] }>();
 
   constructor(
-    private readonly writeMany: (entries: Array<[K, V]>) => Promise<void>,
-    private readonly perWrite: number,
-    private readonly combine: (earlier: V, later: V) => V = (_, later) => later,
+    private readonly run: (chunk: Array<[K, V]>) => Promise<(key: K) => R>,
+    private readonly perRun: number,
+    private readonly combine: (earlier: V, later: V) => V,
   ) {}
 
-  put(key: K, value: V): Promise<void> {
+  add(key: K, value: V): Promise<R> {
     return new Promise((resolve, reject) => {
       const waiting = this.waiting.get(key);
       if (waiting) {
@@ -79,15 +45,65 @@ export class TurnWrites<K, V> {
   private async flush(): Promise<void> {
     const batch = [...this.waiting];
     this.waiting = new Map();
-    for (let i = 0; i < batch.length; i += this.perWrite) {
-      const chunk = batch.slice(i, i + this.perWrite);
-      const settle = (how: (w: Waiter<void>) => void): void => chunk.forEach(([, e]) => e.waiters.forEach(how));
+    for (let i = 0; i < batch.length; i += this.perRun) {
+      const chunk = batch.slice(i, i + this.perRun);
       try {
-        await this.writeMany(chunk.map(([k, e]) => [k, e.value]));
-        settle((w) => w.resolve(undefined));
+        const answer = await this.run(chunk.map(([k, e]) => [k, e.value]));
+        for (const [k, e] of chunk) for (const w of e.waiters) w.resolve(answer(k));
       } catch (err) {
-        settle((w) => w.reject(err));
+        for (const [, e] of chunk) for (const w of e.waiters) w.reject(err);
       }
     }
+  }
+}
+
+/** Look-ups of one turn, one query per chunk of keys. */
+export class TurnBatch<K, V> {
+  private readonly turn: Turn<K, null, V | undefined>;
+
+  /**
+   * @param lookUp answers up to `perQuery` keys in one query; a key missing from its map is answered undefined.
+   */
+  constructor(lookUp: (keys: K[]) => Promise<Map<K, V>>, perQuery = KEYS_PER_QUERY) {
+    this.turn = new Turn(
+      async (chunk) => {
+        const found = await lookUp(chunk.map(([k]) => k));
+        return (k) => found.get(k);
+      },
+      perQuery,
+      () => null,
+    );
+  }
+
+  get(key: K): Promise<V | undefined> {
+    return this.turn.add(key, null);
+  }
+}
+
+/**
+ * Writes of one turn, one call for all: a key written twice in the turn is
+ * written once, its values combined (by default the latest wins); every
+ * caller's promise settles with the write of its chunk.
+ */
+export class TurnWrites<K, V> {
+  private readonly turn: Turn<K, V, void>;
+
+  constructor(
+    writeMany: (entries: Array<[K, V]>) => Promise<void>,
+    perWrite: number,
+    combine: (earlier: V, later: V) => V = (_, later) => later,
+  ) {
+    this.turn = new Turn(
+      async (chunk) => {
+        await writeMany(chunk);
+        return () => undefined;
+      },
+      perWrite,
+      combine,
+    );
+  }
+
+  put(key: K, value: V): Promise<void> {
+    return this.turn.add(key, value);
   }
 }

@@ -1,7 +1,8 @@
 // npm run release:build -- --key <private key file> [--version 0.2.0] [--out dist/releases]
 //   [--min-agent 0.1.0] [--key-id id] [--notes text] [--upload <fleet URL> --token <operator token>]
 //   [--rollback-from 1.3.0[,1.3.1]]   an emergency rollback: this (older) release may replace exactly these versions
-// Environment: DIEMCAU_RELEASE_KEY, DIEMCAU_RELEASE_KEY_ID, DIEMCAU_RELEASE_OUT, DIEMCAU_FLEET_URL, DIEMCAU_FLEET_TOKEN.
+// Environment: DIEMCAU_RELEASE_KEY, DIEMCAU_RELEASE_KEY_ID, DIEMCAU_RELEASE_OUT, DIEMCAU_FLEET_URL, DIEMCAU_FLEET_TOKEN,
+// SOURCE_DATE_EPOCH (the manifest's `created`: two builds of the same sources then give the same bytes).
 // The signing key stays on the release manager's machine; the fleet only ever sees the signed result.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,7 +28,13 @@ const { values } = parseArgs({
   },
 });
 
-const settings = loadProvisioningSettings(process.env);
+let settings: ReturnType<typeof loadProvisioningSettings>;
+try {
+  settings = loadProvisioningSettings(process.env);
+} catch (err) {
+  process.stderr.write(`release:build: ${(err as Error).message}\n`);
+  process.exit(2);
+}
 const keyFile = values.key ?? settings.releaseKey;
 if (!keyFile) {
   process.stderr.write(
@@ -59,6 +66,7 @@ const r = await buildRelease({
   privateKeyPem: key.privateKeyPem,
   ...(values.notes ? { notes: values.notes } : {}),
   ...(allowDowngradeFrom ? { allowDowngradeFrom } : {}),
+  ...(settings.sourceDateEpoch !== undefined ? { created: new Date(settings.sourceDateEpoch * 1000) } : {}),
 });
 if (allowDowngradeFrom)
   process.stdout.write(
