@@ -76,6 +76,8 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   private connectedNow = false;
   private urls: readonly string[];
   private urlIndex = 0;
+  /** Set by retarget(): the attempt under way was cut for a new list, whose first broker goes next. */
+  private retargeted = false;
   private ca: string | undefined;
   connects = 0;
 
@@ -96,6 +98,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.urls = [...new Set(urls)];
     this.urlIndex = 0;
     this.ca = ca;
+    this.retargeted = true;
     const client = this.client;
     if (client && this.connectedNow) void this.leave(client);
     else client?.stream?.destroy();
@@ -174,8 +177,12 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     /** Brokers that failed since the last backoff. */
     let failed = 0;
     while (!this.closed) {
+      // A new list starts a new round; an attempt it cut short was no broker's failure.
+      if (this.retargeted) [attempt, failed] = [0, 0];
+      this.retargeted = false;
       const reachedBroker = await this.connectOnce();
       if (this.closed) break;
+      if (this.retargeted) continue;
       if (reachedBroker) [attempt, failed] = [0, 0];
       else if (this.urls.length > 1) {
         this.urlIndex = (this.urlIndex + 1) % this.urls.length;

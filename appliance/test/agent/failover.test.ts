@@ -118,3 +118,39 @@ t.test('when every broker fails the box tries each in turn, then backs off: neve
     'the quick one is the other broker',
   );
 });
+
+t.test('a move during an attempt: the first broker of the new list goes next, the round starts anew', async (t) => {
+  const credentials = new Map([[DEVICE, 'pw']]);
+  const b = await startBroker({ credentials });
+  t.teardown(() => b.close());
+  // A broker that takes the connection and never answers, and one that hangs up at once; each notes its attempts.
+  const listen = async (onConnection: (sock: net.Socket) => void): Promise<{ url: string; attempts: number }> => {
+    const seen = { url: '', attempts: 0 };
+    const sockets = new Set<net.Socket>();
+    const srv = net.createServer((sock) => {
+      seen.attempts++;
+      sockets.add(sock);
+      sock.on('close', () => sockets.delete(sock));
+      onConnection(sock);
+    });
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => srv.close(() => resolve()));
+    });
+    seen.url = `mqtt://127.0.0.1:${(srv.address() as net.AddressInfo).port}`;
+    return seen;
+  };
+  const silent = await listen(() => undefined);
+  const hangsUp = await listen((sock) => sock.destroy());
+  const s = session(silent.url, [silent.url]);
+  t.teardown(() => s.close({ graceful: false }));
+  s.start();
+  for (let i = 0; i < 100 && silent.attempts === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(silent.attempts, 1, 'an attempt under way on the old broker');
+  s.retarget([b.url, hangsUp.url], undefined);
+  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000).unref());
+  t.equal(await Promise.race([s.waitConnected().then(() => 'connected' as const), timeout]), 'connected');
+  t.equal(s.url, b.url, "on the new list's first broker");
+  t.equal(hangsUp.attempts, 0, 'the second was never tried: the cut attempt did not count as a failure');
+});
