@@ -30,6 +30,8 @@ export class PostgresDb implements FleetDb {
   readonly dialect: Dialect = 'postgres';
   private readonly pool: pg.Pool;
   private readonly txs = new TxContext<pg.PoolClient>();
+  /** The query asked last on each connection inside a transaction (onConn). */
+  private readonly turns = new WeakMap<pg.PoolClient, Promise<unknown>>();
   private closed = false;
 
   private constructor(
@@ -76,7 +78,11 @@ export class PostgresDb implements FleetDb {
   async exec(sql: string): Promise<void> {
     // No parameters: the simple protocol, which takes several statements.
     const frame = this.txs.current();
-    if (frame) await this.txs.track(frame, frame.conn.query(sql));
+    if (frame)
+      await this.txs.track(
+        frame,
+        this.onConn(frame.conn, () => frame.conn.query(sql)),
+      );
     else await this.pool.query(sql);
   }
 
@@ -87,7 +93,7 @@ export class PostgresDb implements FleetDb {
         outer,
         (s) => this.exec(s),
         async () => {
-          if (opts.lock !== undefined) await outer.conn.query(LOCK_SQL, [opts.lock]);
+          if (opts.lock !== undefined) await this.onConn(outer.conn, () => outer.conn.query(LOCK_SQL, [opts.lock]));
           return fn();
         },
       );
@@ -156,8 +162,26 @@ export class PostgresDb implements FleetDb {
   private query(sql: string, params: SqlParams | undefined): Promise<pg.QueryResult> {
     const { text, values } = toPositional(sql, params);
     const frame = this.txs.current();
-    if (frame) return this.txs.track(frame, frame.conn.query(text, values));
+    if (frame)
+      return this.txs.track(
+        frame,
+        this.onConn(frame.conn, () => frame.conn.query(text, values)),
+      );
     return this.pool.query(text, values);
+  }
+
+  /**
+   * A transaction's queries, one at a time on its connection: side chains of
+   * its body (a Promise.all of look-ups) would otherwise hand pg a query while
+   * another runs, which pg queues itself but deprecates (an error in pg 9).
+   */
+  private onConn<T>(conn: pg.PoolClient, query: () => Promise<T>): Promise<T> {
+    const run = (this.turns.get(conn) ?? Promise.resolve()).then(query, query);
+    this.turns.set(
+      conn,
+      run.catch(() => undefined),
+    );
+    return run;
   }
 }
 
