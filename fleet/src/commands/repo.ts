@@ -100,20 +100,23 @@ const COLS =
 export class CommandsRepo {
   constructor(private readonly db: FleetDb) {}
 
-  private readonly openBatch = new TurnBatch<string, CommandRecord[]>(async (ids) => {
-    const rows = await this.db.all<Row>(
-      `SELECT ${COLS} FROM commands WHERE device_id IN (${ids.map(() => '?').join(', ')})
+  private readonly openBatch = new TurnBatch<string, CommandRecord[]>(
+    async (ids) => {
+      const rows = await this.db.all<Row>(
+        `SELECT ${COLS} FROM commands WHERE device_id IN (${ids.map(() => '?').join(', ')})
          AND status IN ('queued','delivered') ORDER BY issued_at, id`,
-      ids,
-    );
-    const open = new Map<string, CommandRecord[]>();
-    for (const rec of rows.map(toRecord)) {
-      const mine = open.get(rec.deviceId);
-      if (mine) mine.push(rec);
-      else open.set(rec.deviceId, [rec]);
-    }
-    return open;
-  });
+        ids,
+      );
+      const open = new Map<string, CommandRecord[]>();
+      for (const rec of rows.map(toRecord)) {
+        const mine = open.get(rec.deviceId);
+        if (mine) mine.push(rec);
+        else open.set(rec.deviceId, [rec]);
+      }
+      return open;
+    },
+    () => this.db.inTransaction(),
+  );
 
   /**
    * Runs fn in one transaction (a fan-out to a district is one commit, not
@@ -167,7 +170,7 @@ export class CommandsRepo {
   /**
    * Queued or delivered, for one device, oldest first. Asked for in one turn
    * of the event loop, one query for all (TurnBatch): every box that connects
-   * asks, thousands at once when a node dies. Not inside a transaction.
+   * asks, thousands at once when a node dies. Inside a transaction, a query of its own.
    */
   async openForDevice(deviceId: string): Promise<CommandRecord[]> {
     return (await this.openBatch.get(deviceId)) ?? [];

@@ -40,6 +40,8 @@ export interface FleetDb {
   exec(sql: string): Promise<void>;
   /** Runs fn in one transaction: committed when it resolves, rolled back when it throws. Nested calls join the outer one. */
   tx<T>(fn: () => Promise<T>, opts?: TxOptions): Promise<T>;
+  /** Whether the calling async chain is inside a transaction: its queries go to the transaction's connection. */
+  inTransaction(): boolean;
   /**
    * Applies the migrations not yet recorded, each in its own transaction.
    * Feature modules call this with their own list when they register.

@@ -106,6 +106,7 @@ export class DevicesRepo {
 
   private readonly births = new TurnWrites<string, Birth>(
     (entries) => this.setBirths(entries),
+    () => this.db.inTransaction(),
     100,
     // Two births of a box in one turn: the later's fields over the earlier's.
     (earlier, later) => ({
@@ -114,21 +115,27 @@ export class DevicesRepo {
     }),
   );
 
-  private readonly credentialsBatch = new TurnBatch<string, string>(async (ids) => {
-    const rows = await this.db.all<{ id: string; password_hash: string }>(
-      `SELECT id, password_hash FROM devices WHERE id IN (${inList(ids.length)}) AND revoked_at IS NULL`,
-      ids,
-    );
-    return new Map(rows.map((r) => [r.id, r.password_hash]));
-  });
+  private readonly credentialsBatch = new TurnBatch<string, string>(
+    async (ids) => {
+      const rows = await this.db.all<{ id: string; password_hash: string }>(
+        `SELECT id, password_hash FROM devices WHERE id IN (${inList(ids.length)}) AND revoked_at IS NULL`,
+        ids,
+      );
+      return new Map(rows.map((r) => [r.id, r.password_hash]));
+    },
+    () => this.db.inTransaction(),
+  );
 
-  private readonly siteBatch = new TurnBatch<string, { siteId: string; revoked: boolean }>(async (ids) => {
-    const rows = await this.db.all<{ id: string; site_id: string; revoked: number | boolean }>(
-      `SELECT id, site_id, revoked_at IS NOT NULL AS revoked FROM devices WHERE id IN (${inList(ids.length)})`,
-      ids,
-    );
-    return new Map(rows.map((r) => [r.id, { siteId: r.site_id, revoked: Boolean(r.revoked) }]));
-  });
+  private readonly siteBatch = new TurnBatch<string, { siteId: string; revoked: boolean }>(
+    async (ids) => {
+      const rows = await this.db.all<{ id: string; site_id: string; revoked: number | boolean }>(
+        `SELECT id, site_id, revoked_at IS NOT NULL AS revoked FROM devices WHERE id IN (${inList(ids.length)})`,
+        ids,
+      );
+      return new Map(rows.map((r) => [r.id, { siteId: r.site_id, revoked: Boolean(r.revoked) }]));
+    },
+    () => this.db.inTransaction(),
+  );
 
   async list(): Promise<DeviceRecord[]> {
     return (
@@ -171,7 +178,7 @@ export class DevicesRepo {
    * The stored password hash of a device that may connect (not revoked), if any.
    * Look-ups asked for in one turn of the event loop share one query (TurnBatch).
    * Always read from the store, never cached: a revocation on another node
-   * counts at once. Not inside a transaction.
+   * counts at once. Inside a transaction, a query of its own.
    */
   credentials(id: string): Promise<string | undefined> {
     // No device id holds U+0000, and on PostgreSQL it would fail the whole batch.
@@ -181,7 +188,7 @@ export class DevicesRepo {
   /**
    * A device's site and whether it is revoked, for the presence tracker meeting
    * a box it has not seen yet; look-ups of one turn share one query
-   * (TurnBatch). Not inside a transaction.
+   * (TurnBatch). Inside a transaction, a query of its own.
    */
   siteOf(id: string): Promise<{ siteId: string; revoked: boolean } | undefined> {
     return id.includes('\u0000') ? Promise.resolve(undefined) : this.siteBatch.get(id);

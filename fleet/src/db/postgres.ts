@@ -128,6 +128,10 @@ export class PostgresDb implements FleetDb {
     }
   }
 
+  inTransaction(): boolean {
+    return this.txs.current() !== undefined;
+  }
+
   async migrate(migrations: readonly Migration[]): Promise<void> {
     for (const m of migrations) {
       const done = await this.tx(

@@ -137,6 +137,10 @@ export class SqliteDb implements FleetDb {
     }
   }
 
+  inTransaction(): boolean {
+    return this.txs.current() !== undefined;
+  }
+
   async migrate(migrations: readonly Migration[]): Promise<void> {
     const applied = new Set((await this.all<{ name: string }>('SELECT name FROM migrations')).map((r) => r.name));
     for (const m of migrations) {

@@ -6,7 +6,10 @@
 // twice in one turn is looked up (or written) once; a key asked for again
 // after its turn has gone out waits for the next turn's query.
 //
-// Not for use inside a transaction: the query runs a turn later, outside it.
+// Inside a transaction (`inTx()` true) each call goes out alone and at once,
+// on the transaction's connection: a query gathered for a later turn would run
+// outside it, on another connection that cannot see its uncommitted rows, and
+// transactions each waiting for a pooled connection could exhaust the pool.
 
 /** Keys per query: 500 parameters, inside both engines' limits. */
 export const KEYS_PER_QUERY = 500;
@@ -28,9 +31,11 @@ class Turn<K, V, R> {
     private readonly run: (chunk: Array<[K, V]>) => Promise<(key: K) => R>,
     private readonly perRun: number,
     private readonly combine: (earlier: V, later: V) => V,
+    private readonly inTx: () => boolean,
   ) {}
 
   add(key: K, value: V): Promise<R> {
+    if (this.inTx()) return this.run([[key, value]]).then((answer) => answer(key));
     return new Promise((resolve, reject) => {
       const waiting = this.waiting.get(key);
       if (waiting) {
@@ -63,8 +68,9 @@ export class TurnBatch<K, V> {
 
   /**
    * @param lookUp answers up to `perQuery` keys in one query; a key missing from its map is answered undefined.
+   * @param inTx whether the caller is inside a transaction (FleetDb.inTransaction): then its key goes alone, at once.
    */
-  constructor(lookUp: (keys: K[]) => Promise<Map<K, V>>, perQuery = KEYS_PER_QUERY) {
+  constructor(lookUp: (keys: K[]) => Promise<Map<K, V>>, inTx: () => boolean, perQuery = KEYS_PER_QUERY) {
     this.turn = new Turn(
       async (chunk) => {
         const found = await lookUp(chunk.map(([k]) => k));
@@ -72,6 +78,7 @@ export class TurnBatch<K, V> {
       },
       perQuery,
       () => null,
+      inTx,
     );
   }
 
@@ -90,6 +97,7 @@ export class TurnWrites<K, V> {
 
   constructor(
     writeMany: (entries: Array<[K, V]>) => Promise<void>,
+    inTx: () => boolean,
     perWrite: number,
     combine: (earlier: V, later: V) => V = (_, later) => later,
   ) {
@@ -100,6 +108,7 @@ export class TurnWrites<K, V> {
       },
       perWrite,
       combine,
+      inTx,
     );
   }
 

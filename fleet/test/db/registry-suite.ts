@@ -249,6 +249,27 @@ export function registryContract(t: Test, make: () => Promise<FleetDb>): void {
     t.same(got, want);
   });
 
+  t.test('devices: inside a transaction a look-up sees its own uncommitted rows', async (t) => {
+    const r = await open(t);
+    await device(r, 'dev-a');
+    // A look-up from outside any transaction (a broker callback, say) in the same turn: the
+    // promise's continuation runs in the context it was made in, outside the transaction.
+    let go!: () => void;
+    const outside = new Promise<void>((resolve) => (go = resolve)).then(() =>
+      Promise.all([r.repos.devices.siteOf('dev-a'), r.repos.devices.credentials('dev-a')]),
+    );
+    const seen = await r.db.tx(async () => {
+      await device(r, 'dev-new');
+      go();
+      for (let i = 0; i < 3; i++) await Promise.resolve();
+      return Promise.all([r.repos.devices.siteOf('dev-new'), r.repos.devices.credentials('dev-new')]);
+    });
+    // Gathered with the outside one, the look-up ran outside the transaction: on PostgreSQL,
+    // on another connection, which saw no such device.
+    t.same(seen, [{ siteId: 'commune-1', revoked: false }, 'hash-dev-new']);
+    t.same(await outside, [{ siteId: 'commune-1', revoked: false }, 'hash-dev-a']);
+  });
+
   /** Counts the queries the registry runs from now on. */
   const countQueries = (r: Registry): (() => number) => {
     let n = 0;

@@ -6,13 +6,18 @@ import t from 'tap';
 import { TurnBatch, TurnWrites } from '../../src/db/turn-batch.js';
 
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+const outside = (): boolean => false;
 
 t.test('look-ups of one turn go out together, in chunks', async (t) => {
   const calls: string[][] = [];
-  const batch = new TurnBatch<string, number>(async (keys) => {
-    calls.push(keys);
-    return new Map(keys.filter((k) => k !== 'missing').map((k) => [k, k.length]));
-  }, 2);
+  const batch = new TurnBatch<string, number>(
+    async (keys) => {
+      calls.push(keys);
+      return new Map(keys.filter((k) => k !== 'missing').map((k) => [k, k.length]));
+    },
+    outside,
+    2,
+  );
   const answers = await Promise.all(['a', 'bb', 'a', 'ccc', 'missing'].map((k) => batch.get(k)));
   t.same(answers, [1, 2, 1, 3, undefined], 'each caller gets its own key, a missing key undefined');
   t.same(
@@ -33,7 +38,7 @@ t.test('a key asked after its turn went out waits for a query of its own', async
     calls.push(keys);
     await held;
     return new Map(keys.map((k) => [k, `${k}:${calls.length}`]));
-  });
+  }, outside);
   const first = batch.get('x');
   await nextTurn();
   t.same(calls, [['x']], 'the first turn went out');
@@ -46,10 +51,14 @@ t.test('a key asked after its turn went out waits for a query of its own', async
 });
 
 t.test('a failed chunk fails its own callers only', async (t) => {
-  const batch = new TurnBatch<number, number>(async (keys) => {
-    if (keys.includes(3)) throw new Error('no such table');
-    return new Map(keys.map((k) => [k, k * 10]));
-  }, 2);
+  const batch = new TurnBatch<number, number>(
+    async (keys) => {
+      if (keys.includes(3)) throw new Error('no such table');
+      return new Map(keys.map((k) => [k, k * 10]));
+    },
+    outside,
+    2,
+  );
   const [a, b, c] = await Promise.allSettled([1, 2, 3].map((k) => batch.get(k)));
   t.same(
     [a, b],
@@ -69,6 +78,7 @@ t.test('writes of one turn: one call per chunk, a key written twice combined', a
       calls.push(entries);
       if (entries.some(([k]) => k === 'bad')) throw new Error('refused');
     },
+    outside,
     2,
     (earlier, later) => ({ ...earlier, ...later }),
   );
@@ -90,8 +100,37 @@ t.test('writes of one turn: one call per chunk, a key written twice combined', a
     ['fulfilled', 'fulfilled', 'fulfilled', 'rejected'],
     "the failed chunk's caller alone is refused",
   );
-  const latest = new TurnWrites<string, number>(async (entries) => void calls.push(entries as never), 10);
+  const latest = new TurnWrites<string, number>(async (entries) => void calls.push(entries as never), outside, 10);
   calls.length = 0;
   await Promise.all([latest.put('k', 1), latest.put('k', 2)]);
   t.same(calls, [[['k', 2]]], 'by default the later value wins');
+});
+
+t.test('inside a transaction each call goes alone and at once, in its own turn', async (t) => {
+  let inTx = true;
+  const calls: string[][] = [];
+  const batch = new TurnBatch<string, number>(
+    async (keys) => {
+      calls.push(keys);
+      return new Map(keys.map((k) => [k, k.length]));
+    },
+    () => inTx,
+  );
+  const a = batch.get('a');
+  const b = batch.get('bb');
+  t.same(calls, [['a'], ['bb']], 'both asked before the turn ended, each alone');
+  t.same(await Promise.all([a, b]), [1, 2]);
+  const writes: Array<Array<[string, number]>> = [];
+  const w = new TurnWrites<string, number>(
+    async (e) => void writes.push(e),
+    () => inTx,
+    10,
+  );
+  const done = w.put('k', 1);
+  t.same(writes, [[['k', 1]]], 'the write went out at once');
+  await done;
+  inTx = false;
+  calls.length = 0;
+  await Promise.all([batch.get('x'), batch.get('yy')]);
+  t.same(calls, [['x', 'yy']], 'outside again: gathered');
 });
