@@ -5,15 +5,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { downgradeRefusal, verifyManifest, type TrustedKey } from '@diemcau/shared';
 import { parseRollbackFrom } from '../../src/release/build.js';
 import { packageRelease } from '../../src/release/package.js';
 import { generateReleaseKey, readSigningKey } from '../../src/release/keys.js';
+import { releaseBuildCli } from './build-cli.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-rollback-test-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 const key = generateReleaseKey(path.join(dir, 'keys'));
@@ -58,23 +56,16 @@ t.test('the list is signed into the manifest', async (t) => {
 });
 
 t.test('the CLI refuses a bad --rollback-from before building', async (t) => {
-  const r = spawnSync(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(repo, 'provisioning/src/release/build-cli.ts'),
-      '--key',
-      key.privateKeyFile,
-      '--version',
-      '1.1.0',
-      '--rollback-from',
-      '1.0.0',
-      '--out',
-      path.join(dir, 'cli-out'),
-    ],
-    { cwd: repo, encoding: 'utf8', timeout: 120_000 },
-  );
+  const r = releaseBuildCli([
+    '--key',
+    key.privateKeyFile,
+    '--version',
+    '1.1.0',
+    '--rollback-from',
+    '1.0.0',
+    '--out',
+    path.join(dir, 'cli-out'),
+  ]);
   t.equal(r.status, 2, `exit 2: ${r.stderr}`);
   t.match(r.stderr, /--rollback-from: 1\.0\.0 is not newer than 1\.1\.0/);
   t.notOk(fs.existsSync(path.join(dir, 'cli-out')), 'nothing built');

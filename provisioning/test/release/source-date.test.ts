@@ -6,35 +6,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { generateReleaseKey } from '../../src/release/keys.js';
+import { releaseBuildCli } from './build-cli.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diemcau-source-date-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 const key = generateReleaseKey(path.join(dir, 'keys'));
 const EPOCH = 1796428238;
 
 function build(out: string, epoch: string | undefined) {
-  const env = { ...process.env };
-  delete env['SOURCE_DATE_EPOCH'];
-  if (epoch !== undefined) env['SOURCE_DATE_EPOCH'] = epoch;
-  const r = spawnSync(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(repo, 'provisioning/src/release/build-cli.ts'),
-      '--key',
-      key.privateKeyFile,
-      '--version',
-      '0.9.1',
-      '--out',
-      path.join(dir, out),
-    ],
-    { cwd: repo, encoding: 'utf8', timeout: 180_000, env },
+  const r = releaseBuildCli(
+    ['--key', key.privateKeyFile, '--version', '0.9.1', '--out', path.join(dir, out)],
+    epoch === undefined ? {} : { SOURCE_DATE_EPOCH: epoch },
   );
   const manifestFile = path.join(dir, out, 'diemcau-agent-0.9.1.manifest.json');
   const signed = fs.existsSync(manifestFile)
