@@ -54,6 +54,9 @@ type Listener = (s: Snapshot) => void;
 
 const ALERT_PAGE = 500;
 const TERMINAL = new Set(['succeeded', 'failed', 'rejected', 'expired']);
+/** Checks of an offline site's media after it dropped (the first 1 s after, then MEDIA_RECHECK_MS apart). */
+const MEDIA_CHECK_TRIES = 7;
+const MEDIA_RECHECK_MS = 5000;
 
 export class Store {
   private s: Snapshot = {
@@ -84,6 +87,8 @@ export class Store {
   private readonly rebooting = new Set<string>();
   private readonly pendingMedia = new Set<string>();
   private mediaTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Sites waiting for the next media check, with how many checks each has left. */
+  private readonly pendingTries = new Map<string, number>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private closed = false;
   private meetingTimer: ReturnType<typeof setInterval> | undefined;
@@ -186,7 +191,7 @@ export class Store {
         const ids = meetings
           .filter((m) => meetingLive(m, now) && [m.chairSiteId, ...m.siteIds].some((s) => offline.has(s)))
           .map((m) => m.id);
-        if (ids.length > 0) this.loadMedia(ids);
+        if (ids.length > 0) void this.loadMedia(ids);
       })
       .catch((err: unknown) => {
         if (err instanceof ApiError && err.status === 404) this.set({ meetings: null });
@@ -331,20 +336,31 @@ export class Store {
   /**
    * A box dropped off: if its site is in a live meeting, ask the meeting's
    * figures whether its media still flows ("agent down, media up"). Once per
-   * burst, and only for sites in a live meeting.
+   * burst, and only for sites in a live meeting. A site still offline and not
+   * seen flowing is asked about again every few seconds for half a minute
+   * (its upstream edge reports every few seconds, and an answer that failed
+   * or came too early would otherwise wait for the minute's refresh).
    */
-  private mediaCheckSoon(siteId: string): void {
+  private mediaCheckSoon(siteId: string, triesLeft = MEDIA_CHECK_TRIES, delayMs = 1000): void {
     const now = Date.now();
     const live = (this.s.meetings ?? []).filter(
       (m) => meetingLive(m, now) && (m.chairSiteId === siteId || m.siteIds.includes(siteId)),
     );
     for (const m of live) this.pendingMedia.add(m.id);
+    if (live.length > 0) this.pendingTries.set(siteId, Math.max(triesLeft, this.pendingTries.get(siteId) ?? 0));
     if (live.length === 0 || this.mediaTimer !== undefined) return;
     this.mediaTimer = setTimeout(() => {
       this.mediaTimer = undefined;
-      this.loadMedia([...this.pendingMedia]);
+      const asked = [...this.pendingTries];
+      this.pendingTries.clear();
+      void this.loadMedia([...this.pendingMedia]).then(() => {
+        const offline = new Set(this.s.devices.filter((d) => !d.online).map((d) => d.siteId));
+        for (const [site, tries] of asked)
+          if (tries > 1 && offline.has(site) && !this.s.mediaSeen.has(site))
+            this.mediaCheckSoon(site, tries - 1, MEDIA_RECHECK_MS);
+      });
       this.pendingMedia.clear();
-    }, 1000);
+    }, delayMs);
   }
 
   /**
@@ -352,8 +368,8 @@ export class Store {
    * receives its media (from the upstream's own, fresh report) has media
    * flowing whatever its agent says; noted with when the page learnt it.
    */
-  private loadMedia(meetingIds: readonly string[]): void {
-    void Promise.all(
+  private loadMedia(meetingIds: readonly string[]): Promise<void> {
+    return Promise.all(
       meetingIds.map((id) =>
         this.api.get<MeetingDetail>(`/api/v1/meetings/${encodeURIComponent(id)}`).catch(() => null),
       ),
@@ -499,6 +515,7 @@ export class Store {
     this.closed = true;
     clearInterval(this.meetingTimer);
     for (const t of this.timers) clearTimeout(t);
+    clearTimeout(this.mediaTimer);
     clearTimeout(this.alertReload);
     clearTimeout(this.deviceReload);
     this.listeners.clear();
