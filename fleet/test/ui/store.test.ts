@@ -89,3 +89,32 @@ t.test("a list reload does not cancel the check of a dropped box's media", async
   await settle(1300);
   t.equal(asked.filter((p) => p === '/api/v1/meetings/m1').length, before + 1, 'and again for the next box that drops');
 });
+
+t.test('a dropped box whose media is not seen yet is asked about again a few seconds later', async (t) => {
+  const now = Date.now();
+  const live = {
+    id: 'm1',
+    chairSiteId: 'site-x',
+    siteIds: ['site-a'],
+    state: 'live',
+    startsAt: new Date(now - 60_000).toISOString(),
+    endsAt: new Date(now + 3_600_000).toISOString(),
+  } as Meeting;
+  const { api, asked } = slowApi([live]);
+  const store = new Store(api);
+  t.teardown(() => store.close());
+  await store.load();
+  await settle(10);
+  store.apply({ type: 'presence', deviceId: 'a', siteId: 'site-a', online: false, at: new Date().toISOString() });
+  const checks = (): number => asked.filter((p) => p === '/api/v1/meetings/m1').length;
+  await settle(1300);
+  t.equal(checks(), 1, 'asked a second after the drop');
+  await settle(5300);
+  t.equal(checks(), 2, 'no media seen (the upstream may not have reported yet): asked again');
+  store.apply({ type: 'presence', deviceId: 'a', siteId: 'site-a', online: true, at: new Date().toISOString() });
+  await settle(5300);
+  const after = checks();
+  t.ok(after <= 3, `the box is back: at most the check already due (${after - 2})`);
+  await settle(5300);
+  t.equal(checks(), after, 'then no more');
+});

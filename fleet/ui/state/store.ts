@@ -89,6 +89,8 @@ export class Store {
   private mediaTimer: ReturnType<typeof setTimeout> | undefined;
   /** Sites waiting for the next media check, with how many checks each has left. */
   private readonly pendingTries = new Map<string, number>();
+  /** When the pending media check runs (ms since 1970). */
+  private mediaDueAt = 0;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private closed = false;
   private meetingTimer: ReturnType<typeof setInterval> | undefined;
@@ -348,7 +350,13 @@ export class Store {
     );
     for (const m of live) this.pendingMedia.add(m.id);
     if (live.length > 0) this.pendingTries.set(siteId, Math.max(triesLeft, this.pendingTries.get(siteId) ?? 0));
-    if (live.length === 0 || this.mediaTimer !== undefined) return;
+    if (live.length === 0) return;
+    // A check already due as soon keeps its time; a box that drops during a
+    // slower re-check is asked about after the usual second, with the rest.
+    const due = Date.now() + delayMs;
+    if (this.mediaTimer !== undefined && this.mediaDueAt <= due) return;
+    clearTimeout(this.mediaTimer);
+    this.mediaDueAt = due;
     this.mediaTimer = setTimeout(() => {
       this.mediaTimer = undefined;
       const asked = [...this.pendingTries];
