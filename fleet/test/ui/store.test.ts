@@ -32,6 +32,19 @@ function slowApi(meetings: Meeting[] = []) {
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A meeting that started a minute ago and runs for an hour. */
+function liveMeeting(siteIds: string[]): Meeting {
+  const now = Date.now();
+  return {
+    id: 'm1',
+    chairSiteId: 'site-x',
+    siteIds,
+    state: 'live',
+    startsAt: new Date(now - 60_000).toISOString(),
+    endsAt: new Date(now + 3_600_000).toISOString(),
+  } as Meeting;
+}
+
 t.test('a device list answered after a feed event keeps the event', async (t) => {
   const { api, held } = slowApi();
   const store = new Store(api);
@@ -66,15 +79,7 @@ t.test('a box decommissioned while a list is in flight does not come back', asyn
 });
 
 t.test("a list reload does not cancel the check of a dropped box's media", async (t) => {
-  const now = Date.now();
-  const live = {
-    id: 'm1',
-    chairSiteId: 'site-x',
-    siteIds: ['site-a', 'site-b'],
-    state: 'live',
-    startsAt: new Date(now - 60_000).toISOString(),
-    endsAt: new Date(now + 3_600_000).toISOString(),
-  } as Meeting;
+  const live = liveMeeting(['site-a', 'site-b']);
   const { api, asked } = slowApi([live]);
   const store = new Store(api);
   t.teardown(() => store.close());
@@ -91,15 +96,7 @@ t.test("a list reload does not cancel the check of a dropped box's media", async
 });
 
 t.test('a dropped box whose media is not seen yet is asked about again a few seconds later', async (t) => {
-  const now = Date.now();
-  const live = {
-    id: 'm1',
-    chairSiteId: 'site-x',
-    siteIds: ['site-a'],
-    state: 'live',
-    startsAt: new Date(now - 60_000).toISOString(),
-    endsAt: new Date(now + 3_600_000).toISOString(),
-  } as Meeting;
+  const live = liveMeeting(['site-a']);
   const { api, asked } = slowApi([live]);
   const store = new Store(api);
   t.teardown(() => store.close());
