@@ -5,10 +5,10 @@
 // camera that lists 1080p but gives black frames shows up here, not in the
 // first meeting. Exit code 0 when the room can hold a meeting, 1 otherwise.
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import { pino } from 'pino';
 import { chooseCameraMode, probeCamera, type CameraMode } from './media/capture/camera-formats.js';
 import { findMicrophone } from './media/capture/echo-source.js';
+import { chooseH264Encoder } from './media/capture/video-encoder.js';
 import { EdgeConfigSchema } from './media/config.js';
 import { createHardware, hardwareOptionsFromEnv } from './devices/index.js';
 
@@ -97,9 +97,10 @@ async function main(): Promise<number> {
     ok &&= tv.state === 'ok';
 
     say('Encoding and sound processing');
-    const vaapi = fs.existsSync('/dev/dri/renderD128') && (hasElement('vah264enc') || hasElement('vaapih264enc'));
+    // The edge's own choice (capture/video-encoder.ts).
+    const encoder = await chooseH264Encoder({ gstLaunchBin: 'gst-launch-1.0' });
     say(
-      `  H.264 encoder: ${vaapi ? 'VAAPI (the GPU)' : 'software x264 (about 30 % of one core at 1080p30; no VAAPI encoder on this box)'}`,
+      `  H.264 encoder: ${encoder.encoder.kind === 'vaapi' ? `the GPU's (${encoder.reason})` : `software x264, about 30 % of one core at 1080p30 (${encoder.reason})`}`,
     );
     const x264 = hasElement('x264enc');
     say(`  GStreamer x264enc: ${x264 ? 'yes' : 'MISSING (apt-get install gstreamer1.0-plugins-ugly)'}`);

@@ -58,6 +58,8 @@ export const ProvisioningSettingsSchema = Type.Object({
   sourceDateEpoch: Type.Optional(
     Type.Integer({
       minimum: 0,
+      // 9999-12-31T23:59:59Z: a later time is no date a tar header or an ISO string can hold.
+      maximum: 253402300799,
       env: 'SOURCE_DATE_EPOCH',
       description:
         "release:build: the release's creation time, seconds since 1970 (reproducible builds: the same sources and key give the same bytes); default: now",

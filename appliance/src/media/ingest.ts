@@ -20,6 +20,7 @@ import {
 import { Events, type DiemcauError } from '@diemcau/shared';
 import { chooseCameraMode, probeCamera, type CameraFormat } from './capture/camera-formats.js';
 import { gstVideoArgs, type GstVideoTargets } from './capture/gst-args.js';
+import { chooseH264Encoder, type EncoderChoice } from './capture/video-encoder.js';
 import { findMicrophone } from './capture/echo-source.js';
 import { CaptureProcess } from './capture/process.js';
 import { ingestArgs, type CaptureConfig } from './ffmpeg/args.js';
@@ -88,6 +89,21 @@ export class LocalIngest {
     return { capture: { ...c, width: m.width, height: m.height, fps: m.fps }, format: m.format };
   }
 
+  /** The GPU encoder's probe, run once per edge process: the box's hardware does not change under it. */
+  private static encoderChoice: Promise<EncoderChoice> | null = null;
+
+  /**
+   * A real camera's H.264 encoder: the GPU's where one works, x264 otherwise
+   * (capture/video-encoder.ts), said in the log.
+   */
+  private static async videoEncoder(o: IngestOptions, c: CaptureConfig): Promise<CaptureConfig> {
+    if (c.hardware !== 'real' || c.videoSender !== 'gstreamer' || c.videoCodec !== 'h264' || c.h264Encoder) return c;
+    LocalIngest.encoderChoice ??= chooseH264Encoder({ gstLaunchBin: c.gstLaunchBin });
+    const choice = await LocalIngest.encoderChoice;
+    o.log.info({ encoder: choice.encoder, reason: choice.reason }, 'camera encoder chosen');
+    return { ...c, h264Encoder: choice.encoder };
+  }
+
   /**
    * A real room's microphone: the echo-cancelled source when the box's audio
    * server has it (capture/echo-source.ts), the raw device otherwise, said in the log.
@@ -142,7 +158,8 @@ export class LocalIngest {
       if (gst) {
         const rtcp = await RtcpRelay.open({ ip: vt.tuple.ip, port: videoTarget.rtcpPort }, vSsrc, o.log);
         relays.push(rtcp);
-        const camera = await LocalIngest.cameraMode(o);
+        const mode = await LocalIngest.cameraMode(o);
+        const camera = { ...mode, capture: await LocalIngest.videoEncoder(o, mode.capture) };
         if (o.capture.smallKbps) {
           small = await LocalIngest.smallLayer(o, camera.capture, info, cname, transports, relays);
         }

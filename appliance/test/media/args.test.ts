@@ -127,6 +127,19 @@ t.test('with a small layer GStreamer encodes the camera twice, each layer in its
     /udpsrc address=127\.0\.0\.1 port=41011 ! rtp\.recv_rtcp_sink_1/,
     'its keyframe requests reach its own encoder',
   );
+  const gpu = gstVideoArgs(
+    { ...cfg, h264Encoder: { kind: 'vaapi', element: 'vah264enc' } },
+    'site-a',
+    full,
+    'mjpeg',
+    small,
+  ).join(' ');
+  t.match(
+    gpu,
+    /cam\. ! queue .* videoconvert ! video\/x-raw,format=NV12 ! vah264enc rate-control=cbr bitrate=2500 .* ! rtph264pay pt=102 ssrc=1111 .* cam\. ! queue .* vah264enc rate-control=cbr bitrate=150 .* ssrc=2222/,
+    "with the GPU's encoder both layers go through it",
+  );
+  t.notMatch(gpu, /x264enc/, 'and not through x264');
   t.notMatch(
     gstVideoArgs({ ...cfg, smallKbps: 0 }, 'site-a', full, 'mjpeg', small).join(' '),
     /tee|send_rtp_sink_1/,

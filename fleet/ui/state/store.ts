@@ -344,16 +344,18 @@ export class Store {
    * or came too early would otherwise wait for the minute's refresh).
    */
   private mediaCheckSoon(siteId: string, triesLeft = MEDIA_CHECK_TRIES, delayMs = 1000): void {
+    // An answer that arrives after close() arms nothing.
+    if (this.closed) return;
     const now = Date.now();
     const live = (this.s.meetings ?? []).filter(
       (m) => meetingLive(m, now) && (m.chairSiteId === siteId || m.siteIds.includes(siteId)),
     );
-    for (const m of live) this.pendingMedia.add(m.id);
-    if (live.length > 0) this.pendingTries.set(siteId, Math.max(triesLeft, this.pendingTries.get(siteId) ?? 0));
     if (live.length === 0) return;
+    for (const m of live) this.pendingMedia.add(m.id);
+    this.pendingTries.set(siteId, Math.max(triesLeft, this.pendingTries.get(siteId) ?? 0));
     // A check already due as soon keeps its time; a box that drops during a
     // slower re-check is asked about after the usual second, with the rest.
-    const due = Date.now() + delayMs;
+    const due = now + delayMs;
     if (this.mediaTimer !== undefined && this.mediaDueAt <= due) return;
     clearTimeout(this.mediaTimer);
     this.mediaDueAt = due;

@@ -11,6 +11,7 @@
 import { INGEST } from '../adapter/index.js';
 import { bandHeight, siteColour, type CaptureConfig, type RtpTarget } from '../ffmpeg/args.js';
 import type { CameraFormat } from './camera-formats.js';
+import { SOFTWARE, h264EncoderElements } from './video-encoder.js';
 
 /**
  * The small picture's size: 320 wide at most (320x180 for a 16:9 camera), half
@@ -106,14 +107,7 @@ function encoder(cfg: CaptureConfig, ssrc: number, kbps: number): string[] {
   const gop = cfg.fps * KEYFRAME_INTERVAL_S;
   if (cfg.videoCodec === 'h264') {
     return [
-      'x264enc',
-      'tune=zerolatency',
-      'speed-preset=ultrafast',
-      `bitrate=${kbps}`,
-      `vbv-buf-capacity=${1000}`,
-      `key-int-max=${gop}`,
-      '!',
-      'video/x-h264,profile=constrained-baseline',
+      ...h264EncoderElements(cfg.h264Encoder ?? SOFTWARE, kbps, gop),
       '!',
       'rtph264pay',
       `pt=${INGEST.h264.payloadType}`,

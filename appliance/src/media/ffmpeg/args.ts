@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { INGEST, type VideoCodec } from '../adapter/index.js';
 import type { CameraFormat } from '../capture/camera-formats.js';
 import type { EchoCancelSetting } from '../capture/echo-source.js';
+import type { H264Encoder } from '../capture/video-encoder.js';
 
 export interface CaptureConfig {
   hardware: 'real' | 'simulated';
@@ -27,6 +28,8 @@ export interface CaptureConfig {
   videoSender: 'gstreamer' | 'ffmpeg';
   /** gst-launch-1.0 to run when GStreamer sends the picture. */
   gstLaunchBin: string;
+  /** GStreamer's H.264 encoder (capture/video-encoder.ts): the GPU's where it works; absent: x264. */
+  h264Encoder?: H264Encoder;
   /** What a real camera is asked for (GStreamer only); 'auto' asks the camera what it offers. */
   cameraFormat: CameraFormat | 'auto';
   /**
