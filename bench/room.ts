@@ -27,6 +27,12 @@ import { cascadeSwitch } from './room/cascade.js';
 import { WARM_FOR_MS } from '../appliance/src/media/forwarding.js';
 import { REAP_AFTER_MS } from '../appliance/src/media/link/bridge.js';
 import { twoLayerEncodeCmd, twoLayerSizes } from './room/layers.js';
+import {
+  SOFTWARE,
+  chooseH264Encoder,
+  h264EncoderElements,
+  type H264Encoder,
+} from '../appliance/src/media/capture/video-encoder.js';
 
 const TRIALS = Number(process.env['BENCH_TRIALS'] ?? 12);
 /** Cascade turns after a silence that cooled every room (bench/room/cascade.ts): about 40 s each. */
@@ -41,7 +47,7 @@ const ms = (x: number): string => `${Math.round(x)} ms`;
 
 type Sender = CaptureConfig['videoSender'];
 /** The encodes whose CPU is compared: each sender, and GStreamer with the small picture too. */
-type Encode = Sender | 'gstreamer, two layers';
+type Encode = Sender | 'gstreamer, two layers' | 'gstreamer, the GPU';
 const capture = (videoSender: Sender, size: 'sim' | 'fullhd'): CaptureConfig => ({
   hardware: 'simulated',
   videoDevice: '',
@@ -136,13 +142,20 @@ async function pictureTimes(worker: MediaWorker, sender: Sender): Promise<{ join
  * CPU seconds per frame × 30 is the share of a core that 1080p30 costs. The
  * shell that runs the tool reports its reaped child's CPU time from /proc.
  */
-function encoderCpuAt30fps(clip: string, frames: number, sender: Encode): number {
+function encoderCpuAt30fps(clip: string, frames: number, sender: Encode, gpu: H264Encoder = SOFTWARE): number {
+  // The room's own GStreamer encoder elements (capture/video-encoder.ts), quoted for the shell.
+  const gst = (e: H264Encoder): string =>
+    `gst-launch-1.0 -q filesrc location=${clip} ! y4mdec ! ${h264EncoderElements(e, 2500, 300)
+      .map((a) => `'${a}'`)
+      .join(' ')} ! fakesink`;
   const cmd =
     sender === 'ffmpeg'
       ? `ffmpeg -nostdin -loglevel error -i ${clip} -c:v libx264 -preset ultrafast -tune zerolatency -profile:v baseline -b:v 2500k -f null -`
       : sender === 'gstreamer'
-        ? `gst-launch-1.0 -q filesrc location=${clip} ! y4mdec ! x264enc tune=zerolatency speed-preset=ultrafast bitrate=2500 key-int-max=300 ! video/x-h264,profile=constrained-baseline ! fakesink`
-        : twoLayerEncodeCmd(clip);
+        ? gst(SOFTWARE)
+        : sender === 'gstreamer, the GPU'
+          ? gst(gpu)
+          : twoLayerEncodeCmd(clip);
   const out = execFileSync('sh', ['-c', `${cmd} >/dev/null && read s < /proc/$$/stat && echo "$s"`], {
     encoding: 'utf8',
   });
@@ -180,7 +193,7 @@ async function main(): Promise<void> {
       if (process.env['BENCH_RAW']) console.log('   raw', JSON.stringify(r));
     }
     console.log(
-      '\n3. encoder CPU at 1080p30 H.264 2.5 Mbit/s (software x264, ultrafast, zerolatency; % of one core, same clip for both):',
+      "\n3. encoder CPU at 1080p30 H.264 2.5 Mbit/s (software x264, ultrafast, zerolatency, and the GPU's encoder where the edge would use one; % of one core, same clip for each):",
     );
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-room-'));
     try {
@@ -200,12 +213,19 @@ async function main(): Promise<void> {
         'yuv420p',
         clip,
       ]);
-      for (const s of [...senders, 'gstreamer, two layers' as const]) {
-        const runs = [0, 1, 2].map(() => encoderCpuAt30fps(clip, frames, s));
+      // The GPU's encoder, where the edge would choose it (capture/video-encoder.ts).
+      const gpu = await chooseH264Encoder({ gstLaunchBin: 'gst-launch-1.0' });
+      const encodes: Encode[] = [...senders, 'gstreamer, two layers'];
+      if (gpu.encoder.kind === 'vaapi') encodes.push('gstreamer, the GPU');
+      for (const s of encodes) {
+        const runs = [0, 1, 2].map(() => encoderCpuAt30fps(clip, frames, s, gpu.encoder));
         console.log(
           `   ${s.padEnd(21)} ${pct(runs, 50).toFixed(0)} % (median of 3: ${runs.map((r) => r.toFixed(0)).join(', ')})`,
         );
       }
+      console.log(
+        `   the GPU (VA-API): ${gpu.encoder.kind === 'vaapi' ? `measured above, ${gpu.reason}` : `not measured: ${gpu.reason}`}`,
+      );
       // On the same clip, so the figure does not depend on how much CPU a loaded machine leaves a live sender.
       const sizes = twoLayerSizes(clip, dir, frames);
       console.log(
@@ -214,10 +234,6 @@ async function main(): Promise<void> {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
-    const vaapi = fs.existsSync('/dev/dri/renderD128');
-    console.log(
-      `   VAAPI: ${vaapi ? 'a render node exists; not measured by this bench' : 'no GPU render node on this machine (/dev/dri/renderD128), hardware encoding not measured'}`,
-    );
   } finally {
     worker.close();
   }
