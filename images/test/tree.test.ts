@@ -110,6 +110,15 @@ t.test('the polkit rule names the units the image installs', async (t) => {
     t.match(installed, u, `build-rootfs.sh installs ${u}`);
 });
 
+t.test("the edge may open the GPU's render node for its H.264 encoder", async (t) => {
+  // Debian gives /dev/dri/renderD* to the group render (0660); without it every
+  // VA-API trial fails and the room is encoded in software.
+  t.match(unit('diemcau-edge.service'), /^SupplementaryGroups=.*\brender\b/m);
+  const pkgs = read(debian, 'packages.txt');
+  for (const driver of ['intel-media-va-driver', 'i965-va-driver', 'mesa-va-drivers'])
+    t.match(pkgs, new RegExp(`^${driver}$`, 'm'), `packages.txt has ${driver}`);
+});
+
 t.test("the status LED's sysfs files are opened to the agent's group by udev", async (t) => {
   // The kernel makes /sys/class/gpio/export and an exported line's files root's only; the agent
   // (user diemcau, group gpio) drives the LED through them with onoff. Run the image's helper on a
